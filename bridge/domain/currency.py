@@ -1,0 +1,62 @@
+"""Currency conversion from a set of quoted rates (pure; the rates are passed in).
+
+Rates are keyed by six-letter pair ("EURUSD" = USD per EUR). A conversion tries the direct
+pair, then the inverse, then a cross through USD. The cent currency USC is USD / 100, the
+money of Standard Cent accounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from bridge.domain.errors import DomainError
+
+ACCOUNT_CURRENCIES = ("USD", "EUR", "GBP", "NGN", "USC")
+# Units of the cent currency per unit of its parent.
+_CENT_CURRENCIES = {"USC": ("USD", Decimal(100))}
+
+
+def cent_parent(currency: str) -> tuple[str, Decimal] | None:
+    """(parent currency, cents per unit) for a cent currency such as USC, else None."""
+    return _CENT_CURRENCIES.get(currency)
+
+
+class Rates:
+    """A snapshot of conversion rates; immutable once built."""
+
+    __slots__ = ("_rates",)
+
+    def __init__(self, rates: Mapping[str, Decimal] | None = None) -> None:
+        self._rates = dict(rates or {})
+
+    def with_rate(self, pair: str, rate: Decimal) -> Rates:
+        updated = dict(self._rates)
+        updated[pair] = rate
+        return Rates(updated)
+
+    def rate(self, frm: str, to: str) -> Decimal:
+        """Units of `to` per one unit of `frm`."""
+        if frm == to:
+            return Decimal(1)
+        if frm in _CENT_CURRENCIES:
+            parent, per = _CENT_CURRENCIES[frm]
+            return self.rate(parent, to) / per
+        if to in _CENT_CURRENCIES:
+            parent, per = _CENT_CURRENCIES[to]
+            return self.rate(frm, parent) * per
+        direct = self._rates.get(frm + to)
+        if direct is not None:
+            return direct
+        inverse = self._rates.get(to + frm)
+        if inverse is not None:
+            return Decimal(1) / inverse
+        if "USD" not in (frm, to):
+            try:
+                return self.rate(frm, "USD") * self.rate("USD", to)
+            except DomainError:
+                pass
+        raise DomainError("no_rate", f"no rate to convert {frm} to {to} (need {frm}{to} or {to}{frm})")
+
+    def convert(self, amount: Decimal, frm: str, to: str) -> Decimal:
+        return amount if frm == to else amount * self.rate(frm, to)

@@ -1,0 +1,76 @@
+"""Copy volume (seed 003 §2.4, §4.5, §5, §6).
+
+Equal: the trader's volume 1:1. Proportional: (investor equity / trader equity) x
+(investor leverage / trader leverage) x trader volume. The result is normalised (§5): round
+half up to 0.01 lot; below 0.005 rejected; from 0.005 to 0.01 -> 0.01; above 100 lots after
+rounding not opened (never clamped). The trader's equity is taken when the trader's deal is
+copied; a later deposit or withdrawal never resizes an existing copy (§6) simply because
+volumes are computed once, at the open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+
+
+class VolumeMode(str, Enum):
+    EQUAL = "equal"
+    PROPORTIONAL = "proportional"
+
+
+@dataclass(frozen=True, slots=True)
+class CopyLimits:
+    """Seed 003 §5, as configurable data."""
+
+    step: Decimal = Decimal("0.01")  # §5.3: nearest hundredth
+    reject_below: Decimal = Decimal("0.005")  # §5.2
+    minimum: Decimal = Decimal("0.01")  # §5.1, §5.2
+    maximum: Decimal = Decimal("100")  # §5.1, §5.4
+
+
+DEFAULT_LIMITS = CopyLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeDecision:
+    volume: Decimal | None  # None when the copy is not opened
+    reason: str | None  # machine-readable reason when not opened
+    raw: Decimal | None  # the unrounded result of the formula
+
+    @property
+    def accepted(self) -> bool:
+        return self.volume is not None
+
+
+def normalise(raw: Decimal, limits: CopyLimits = DEFAULT_LIMITS) -> VolumeDecision:
+    if raw < limits.reject_below:
+        return VolumeDecision(None, "below_min_volume", raw)
+    volume = raw.quantize(limits.step, ROUND_HALF_UP)
+    if volume < limits.minimum:
+        volume = limits.minimum
+    if volume > limits.maximum:
+        return VolumeDecision(None, "above_max_volume", raw)
+    return VolumeDecision(volume, None, raw)
+
+
+def copy_volume(mode: VolumeMode | str, trader_volume: Decimal, *, investor_equity: Decimal | None = None,
+                trader_equity: Decimal | None = None, investor_leverage: int | None = None,
+                trader_leverage: int | None = None, limits: CopyLimits = DEFAULT_LIMITS) -> VolumeDecision:
+    mode = VolumeMode(mode)
+    if trader_volume <= 0:
+        return VolumeDecision(None, "invalid_trader_volume", None)
+    if mode is VolumeMode.EQUAL:
+        return normalise(trader_volume, limits)
+    if investor_equity is None or trader_equity is None or investor_leverage is None or trader_leverage is None:
+        raise TypeError("proportional copying needs both equities and both leverages")
+    if trader_equity <= 0:
+        return VolumeDecision(None, "trader_equity_not_positive", None)
+    if investor_equity <= 0:
+        return VolumeDecision(None, "investor_equity_not_positive", None)
+    if investor_leverage <= 0 or trader_leverage <= 0:
+        return VolumeDecision(None, "invalid_leverage", None)
+    # One division at the end keeps the product exact as long as possible.
+    raw = (investor_equity * investor_leverage * trader_volume) / (trader_equity * trader_leverage)
+    return normalise(raw, limits)
