@@ -22,7 +22,7 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 demo: $(STAMP_RUN)
 	$(BIN)/mtbridge margin --leverage 1000 --currency USD \
 	    buy 1 GBPUSD@1.4584 buy 5 EURUSD@1.3175 buy 10 GBPUSD@1.4590 \
-	    buy 30 EURUSD@1.3164 buy 20 EURUSD@1.3188
+	    buy 30 EURUSD@1.3164 buy 20 EURUSD@1.3188 close 3 --steps
 
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest

@@ -15,6 +15,7 @@ from bridge.domain.account_types import AccountType
 from bridge.domain.currency import Rates
 from bridge.domain.errors import Refusal
 from bridge.domain.margin import ZERO, AccountMargin, MarginBook
+from bridge.domain.money import round_money
 
 HUNDRED = Decimal(100)
 
@@ -95,8 +96,9 @@ def stop_out(balance: Decimal, positions: Sequence[PositionRisk], calc: AccountM
 
 
 def min_deposit(account_type: AccountType, currency: str, rates: Rates) -> Decimal:
-    """The account type's minimum deposit (seed 000, in USD) in the account's currency."""
-    return rates.convert(account_type.min_deposit_usd, "USD", currency)
+    """The account type's minimum deposit (seed 000, in USD) in the account's currency,
+    rounded half up to the cent."""
+    return round_money(rates.convert(account_type.min_deposit_usd, "USD", currency))
 
 
 def trading_refusal(account_type: AccountType, currency: str, balance: Decimal, rates: Rates) -> Refusal | None:
@@ -105,7 +107,7 @@ def trading_refusal(account_type: AccountType, currency: str, balance: Decimal, 
     if balance < minimum:
         return Refusal("trade_disabled",
                        f"balance {balance} {currency} is below the {account_type.title} minimum deposit "
-                       f"{minimum.normalize():f} {currency}")
+                       f"{minimum} {currency}")
     return None
 
 

@@ -1,0 +1,258 @@
+"""The `mtbridge` command: parses arguments and calls the packages. No rules live here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+
+from bridge.domain.currency import ACCOUNT_CURRENCIES, Rates
+from bridge.domain.errors import DomainError
+from bridge.domain.margin_report import Close, MarginReport, Open, margin_report
+from bridge.domain.money import round_money, to_decimal
+from bridge.domain.rules import default_rules
+from bridge.domain.sizing import copy_volume
+from bridge.domain.trading import Side
+
+
+class UsageError(Exception):
+    """Bad input from the command line: one line on stderr, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one clear line (plus a pointer to --help)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except (UsageError, DomainError) as exc:
+        print(f"mtbridge {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="mtbridge", description="Copy-trading and risk bridge for MetaTrader 4/5.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    _add_margin(commands)
+    _add_copy_volume(commands)
+    return parser
+
+
+# --- margin ----------------------------------------------------------------------------
+
+def _add_margin(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "margin", help="tiered margin of a set of positions (seed 004)",
+        description="Tiered margin of positions on one account, bracket by bracket. ACTIONS is a "
+                    "sequence of `buy|sell LOTS SYMBOL@PRICE` and `close N` (N = the Nth position opened).",
+        epilog="example: mtbridge margin --leverage 1000 --currency USD buy 1 GBPUSD@1.4584 buy 5 EURUSD@1.3175",
+    )
+    p.add_argument("--leverage", type=_positive_int, required=True, help="account leverage, e.g. 1000 for 1:1000")
+    p.add_argument("--currency", type=_currency, required=True, help=f"account currency: {', '.join(ACCOUNT_CURRENCIES)}")
+    p.add_argument("--account-type", default="standard",
+                   help="account type id or alias (standard, standard_cent, pro, raw_spread, mt5_standard, ...)")
+    p.add_argument("--rate", action="append", default=[], metavar="PAIR=RATE",
+                   help="conversion rate when a quote currency differs from the account's, e.g. USDJPY=150.25")
+    p.add_argument("--steps", action="store_true", help="also print the margin after each action")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("actions", nargs="+", metavar="ACTION")
+    p.set_defaults(handler=_run_margin)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _currency(text: str) -> str:
+    code = text.upper()
+    if code not in ACCOUNT_CURRENCIES:
+        raise argparse.ArgumentTypeError(f"unknown currency {text!r} (known: {', '.join(ACCOUNT_CURRENCIES)})")
+    return code
+
+
+def _number(text: str, what: str) -> Decimal:
+    try:
+        return to_decimal(text, what)
+    except DomainError as exc:
+        raise UsageError(exc.detail) from None
+
+
+def parse_actions(tokens: Sequence[str]) -> list[Open | Close]:
+    actions: list[Open | Close] = []
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].lower()
+        if word == "close":
+            if i + 1 >= len(tokens) or not tokens[i + 1].isdigit():
+                raise UsageError("`close` needs a position number, e.g. `close 3`")
+            actions.append(Close(int(tokens[i + 1])))
+            i += 2
+            continue
+        if word not in ("buy", "sell"):
+            raise UsageError(f"expected buy, sell or close, got {tokens[i]!r}")
+        if i + 2 >= len(tokens):
+            raise UsageError(f"`{word}` needs LOTS and SYMBOL@PRICE, e.g. `{word} 1 EURUSD@1.1000`")
+        volume = _number(tokens[i + 1], "volume")
+        if volume <= 0:
+            raise UsageError(f"volume {tokens[i + 1]} must be positive")
+        symbol, at, price_text = tokens[i + 2].partition("@")
+        if not at or not symbol or not price_text:
+            raise UsageError(f"malformed {tokens[i + 2]!r}: expected SYMBOL@PRICE, e.g. EURUSD@1.1000")
+        price = _number(price_text, f"price of {symbol}")
+        if price <= 0:
+            raise UsageError(f"price {price_text} of {symbol} must be positive")
+        actions.append(Open(Side(word), volume, symbol.upper(), price))
+        i += 3
+    return actions
+
+
+def _rates(pairs: Sequence[str], actions: Sequence[Open | Close]) -> Rates:
+    """Each position's own price is a rate for its pair; --rate adds the others."""
+    rules = default_rules()
+    rates: dict[str, Decimal] = {}
+    for a in actions:
+        if isinstance(a, Open) and a.symbol in rules.symbols:
+            spec = rules.symbols.get(a.symbol)
+            rates[spec.base + spec.quote] = a.price
+    for item in pairs:
+        pair, eq, value = item.partition("=")
+        if not eq or len(pair) != 6 or not pair.isalpha():
+            raise UsageError(f"malformed --rate {item!r}: expected PAIR=RATE, e.g. USDJPY=150.25")
+        rate = _number(value, f"rate {pair}")
+        if rate <= 0:
+            raise UsageError(f"rate {pair} must be positive")
+        rates[pair.upper()] = rate
+    return Rates(rates)
+
+
+def _run_margin(args: argparse.Namespace) -> int:
+    actions = parse_actions(args.actions)
+    report = margin_report(default_rules(), args.account_type, args.currency, args.leverage,
+                           actions, _rates(args.rate, actions))
+    if args.json:
+        print(json.dumps(margin_json(report), indent=2))
+    else:
+        print(margin_text(report, args.steps))
+    return 0
+
+
+def _s(value: Decimal, places: int = 2) -> str:
+    return f"{round_money(value, places):f}"
+
+
+def _bound(value: Decimal | None) -> str:
+    return "more" if value is None else f"{value.normalize():,f}".replace(",", " ")
+
+
+def margin_json(report: MarginReport) -> dict:
+    return {
+        "account_type": report.account_type, "tier_family": report.tier_family,
+        "currency": report.currency, "leverage": report.leverage,
+        "margin": _s(report.margin),
+        "steps": [{"action": _action_text(s.action), "margin": _s(s.margin)} for s in report.steps],
+        "groups": [{
+            "group": g.group, "notional": _s(g.notional), "margin": _s(g.margin),
+            "brackets": [{"from": str(b.lower.normalize()), "to": None if b.upper is None else str(b.upper.normalize()),
+                          "published_leverage": b.published_leverage, "leverage": b.leverage,
+                          "amount": _s(b.amount), "margin": _s(b.margin)} for b in g.brackets],
+        } for g in report.groups],
+        "positions": [{"number": p.number, "side": p.side.value, "volume": str(p.volume), "symbol": p.symbol,
+                       "price": str(p.price), "group": p.group, "notional": _s(p.notional), "margin": _s(p.margin)}
+                      for p in report.positions],
+    }
+
+
+def _action_text(action: Open | Close) -> str:
+    if isinstance(action, Close):
+        return f"close {action.number}"
+    return f"{action.side.value} {action.volume} {action.symbol}@{action.price}"
+
+
+def margin_text(report: MarginReport, steps: bool) -> str:
+    ccy = report.currency
+    out = [f"Account: {report.account_type} ({report.tier_family} tiers), {ccy}, 1:{report.leverage}"]
+    if steps:
+        out.append("")
+        out.append("Margin after each action:")
+        for i, s in enumerate(report.steps, 1):
+            out.append(f"  step {i}: {_action_text(s.action):<28} margin {_s(s.margin):>14} {ccy}")
+    out.append("")
+    out.append(f"{'#':>3}  {'side':<4} {'lots':>7}  {'symbol':<8} {'price':>11}  {'notional':>16}  {'margin':>12}")
+    for p in report.positions:
+        out.append(f"{p.number:>3}  {p.side.value:<4} {p.volume:>7}  {p.symbol:<8} {p.price:>11}  "
+                   f"{_s(p.notional):>16}  {_s(p.margin):>12}")
+    for g in report.groups:
+        out.append("")
+        out.append(f"Group {g.group}: aggregate notional {_s(g.notional)} {ccy}")
+        for b in g.brackets:
+            capped = f" (1:{b.published_leverage} capped)" if b.published_leverage > b.leverage else ""
+            span = f"{_bound(b.lower)} - {_bound(b.upper)}"
+            out.append(f"  {span:<24} {_s(b.amount):>16} / {b.leverage:<5}= {_s(b.margin):>12}{capped}")
+        out.append(f"  {'group margin':<24} {'':>16}   {'':<5}  {_s(g.margin):>12}")
+    out.append("")
+    out.append(f"Total margin: {_s(report.margin)} {ccy}")
+    return "\n".join(out)
+
+
+# --- copy-volume -----------------------------------------------------------------------
+
+def _add_copy_volume(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "copy-volume", help="volume of a copied trade (seed 003 §4.5, §5)",
+        description="Volume of the investor's copy of a trader deal, normalised per seed 003 §5.",
+        epilog="example: mtbridge copy-volume --mode proportional --investor-equity 200 --trader-equity 500 "
+               "--investor-leverage 100 --trader-leverage 200 --volume 1",
+    )
+    p.add_argument("--mode", choices=["equal", "proportional"], required=True)
+    p.add_argument("--volume", required=True, help="the trader's volume in lots")
+    p.add_argument("--investor-equity")
+    p.add_argument("--trader-equity")
+    p.add_argument("--investor-leverage", type=_positive_int)
+    p.add_argument("--trader-leverage", type=_positive_int)
+    p.add_argument("--json", action="store_true", help='print {"volume": ..., "rejected": ...}')
+    p.set_defaults(handler=_run_copy_volume)
+
+
+def _run_copy_volume(args: argparse.Namespace) -> int:
+    volume = _number(args.volume, "volume")
+    if volume <= 0:
+        raise UsageError(f"volume {args.volume} must be positive")
+    extra = {}
+    if args.mode == "proportional":
+        missing = [f"--{n.replace('_', '-')}" for n in ("investor_equity", "trader_equity", "investor_leverage",
+                                                       "trader_leverage") if getattr(args, n) is None]
+        if missing:
+            raise UsageError(f"proportional mode needs {', '.join(missing)}")
+        extra = dict(investor_equity=_number(args.investor_equity, "investor equity"),
+                     trader_equity=_number(args.trader_equity, "trader equity"),
+                     investor_leverage=args.investor_leverage, trader_leverage=args.trader_leverage)
+    decision = copy_volume(args.mode, volume, **extra)
+    if args.json:
+        print(json.dumps({"volume": None if decision.volume is None else str(decision.volume),
+                          "rejected": decision.reason}))
+    elif decision.volume is not None:
+        print(decision.volume)
+    else:
+        print(f"not opened: {decision.reason} (raw volume {decision.raw})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

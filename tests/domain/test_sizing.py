@@ -1,0 +1,84 @@
+"""Copy volume (seed 003 §4.5, §5)."""
+
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bridge.domain import copy_volume, normalise
+
+
+def test_the_seeds_proportional_example():
+    # §4.5.2: trader equity $500 at 1:200, investor equity $200 at 1:100, 1 lot -> 0.2 lots
+    decision = copy_volume("proportional", D(1), investor_equity=D(200), trader_equity=D(500),
+                           investor_leverage=100, trader_leverage=200)
+    assert decision.volume == D("0.20") and decision.reason is None
+
+
+def test_equal_copying_is_one_to_one():
+    assert copy_volume("equal", D("2.37")).volume == D("2.37")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("0.324", "0.32"),  # §5.3 "rounded down to 0.32 lots"
+    ("0.325", "0.33"),  # §5.3 "rounded up to 0.33 lots"
+    ("1.005", "1.01"),  # half up where binary float gives 1.0
+    ("0.005", "0.01"),  # §5.2 from 0.005 -> 0.01
+    ("0.0099", "0.01"),
+    ("100", "100.00"),
+    ("100.004", "100.00"),
+])
+def test_rounding(raw, expected):
+    assert normalise(D(raw)).volume == D(expected)
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ("0.0049999", "below_min_volume"),  # §5.2 below 0.005 rejected
+    ("0.001", "below_min_volume"),
+    ("100.005", "above_max_volume"),  # §5.4 above 100 after rounding: not opened, never clamped
+    ("250", "above_max_volume"),
+])
+def test_rejections_carry_a_reason(raw, reason):
+    decision = normalise(D(raw))
+    assert decision.volume is None and decision.reason == reason and not decision.accepted
+
+
+def test_bad_equities_are_rejected_not_divided():
+    kwargs = dict(investor_equity=D(200), investor_leverage=100, trader_leverage=200)
+    assert copy_volume("proportional", D(1), trader_equity=D(0), **kwargs).reason == "trader_equity_not_positive"
+    assert copy_volume("proportional", D(1), trader_equity=D(500), investor_equity=D(-1), investor_leverage=100,
+                       trader_leverage=200).reason == "investor_equity_not_positive"
+    assert copy_volume("equal", D(0)).reason == "invalid_trader_volume"
+
+
+def test_a_trader_deposit_does_not_change_an_earlier_decision():
+    # §6: the copy keeps the volume decided at the open; a later equity only affects new copies.
+    before = copy_volume("proportional", D(1), investor_equity=D(200), trader_equity=D(500),
+                         investor_leverage=100, trader_leverage=200)
+    after = copy_volume("proportional", D(1), investor_equity=D(200), trader_equity=D(5000),
+                        investor_leverage=100, trader_leverage=200)
+    assert before.volume == D("0.20") and after.volume == D("0.02")
+
+
+volumes = st.decimals(min_value=D(0), max_value=D(150), places=6)
+
+
+@given(a=volumes, b=volumes)
+def test_normalisation_is_monotone(a, b):
+    low, high = sorted((a, b))
+    lo, hi = normalise(low), normalise(high)
+    if lo.accepted and hi.accepted:
+        assert lo.volume <= hi.volume
+    # rejection below the minimum only happens below every accepted volume, and above the max above
+    if hi.reason == "below_min_volume":
+        assert lo.reason == "below_min_volume"
+    if lo.reason == "above_max_volume":
+        assert hi.reason == "above_max_volume"
+
+
+@given(raw=st.decimals(min_value=D("0.005"), max_value=D(100), places=8))
+def test_accepted_volume_is_within_half_a_step(raw):
+    decision = normalise(raw)
+    assert decision.volume is not None
+    assert abs(decision.volume - raw) <= D("0.005") or decision.volume == D("0.01")

@@ -1,0 +1,76 @@
+"""`mtbridge` as a user runs it: a subprocess, its stdout, stderr and exit status."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+SEED_STEPS = ["buy", "1", "GBPUSD@1.4584", "buy", "5", "EURUSD@1.3175", "buy", "10", "GBPUSD@1.4590",
+              "buy", "30", "EURUSD@1.3164", "buy", "20", "EURUSD@1.3188"]
+
+
+def mtbridge(*args):
+    return subprocess.run([sys.executable, "-m", "bridge.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_margin_json_reproduces_the_seed():
+    run = mtbridge("margin", "--leverage", "1000", "--currency", "USD", "--json", *SEED_STEPS, "close", "3")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["margin"] == "37713.90"
+    assert [s["margin"] for s in report["steps"]] == ["145.84", "1409.18", "5117.95", "25927.90", "77815.60",
+                                                      "37713.90"]
+    brackets = report["groups"][0]["brackets"]
+    assert [(b["leverage"], b["amount"]) for b in brackets] == [
+        (1000, "200000.00"), (500, "1800000.00"), (200, "4000000.00"), (100, "1391390.00")]
+
+
+def test_margin_text_shows_brackets_and_total():
+    run = mtbridge("margin", "--leverage", "1000", "--currency", "USD", "--account-type", "standard", *SEED_STEPS)
+    assert run.returncode == 0
+    assert "Total margin: 77815.60 USD" in run.stdout
+    assert "850390.00 / 25" in run.stdout
+
+
+def test_copy_volume_examples():
+    run = mtbridge("copy-volume", "--mode", "proportional", "--investor-equity", "200", "--trader-equity", "500",
+                   "--investor-leverage", "100", "--trader-leverage", "200", "--volume", "1")
+    assert (run.returncode, run.stdout) == (0, "0.20\n")
+    assert mtbridge("copy-volume", "--mode", "equal", "--volume", "0.325").stdout == "0.33\n"
+    assert json.loads(mtbridge("copy-volume", "--mode", "proportional", "--investor-equity", "200",
+                               "--trader-equity", "500", "--investor-leverage", "100", "--trader-leverage", "200",
+                               "--volume", "1", "--json").stdout) == {"volume": "0.20", "rejected": None}
+    assert json.loads(mtbridge("copy-volume", "--mode", "equal", "--volume", "0.004", "--json").stdout) == {
+        "volume": None, "rejected": "below_min_volume"}
+    assert json.loads(mtbridge("copy-volume", "--mode", "equal", "--volume", "150", "--json").stdout) == {
+        "volume": None, "rejected": "above_max_volume"}
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["margin", "--leverage", "1000", "--currency", "USD", "buy", "1", "FOO@1.1"], "unknown symbol"),
+    (["margin", "--leverage", "1000", "--currency", "USD", "buy", "-1", "EURUSD@1.1"], "must be positive"),
+    (["margin", "--leverage", "1000", "--currency", "USD", "buy", "0", "EURUSD@1.1"], "must be positive"),
+    (["margin", "--leverage", "1000", "--currency", "USD", "buy", "1", "EURUSD1.1"], "SYMBOL@PRICE"),
+    (["margin", "--leverage", "1000", "--currency", "USD", "buy", "NaN", "EURUSD@1.1"], "not a finite number"),
+    (["margin", "--leverage", "1000", "--currency", "USD", "buy", "1", "EURUSD@inf"], "not a finite number"),
+    (["margin", "--leverage", "1000", "--currency", "XXX", "buy", "1", "EURUSD@1.1"], "unknown currency"),
+    (["margin", "--leverage", "1000", "--currency", "USD", "buy", "1", "USDJPY@150", "buy", "1", "EURGBP@0.85"],
+     "no rate"),
+    (["margin", "--leverage", "0", "--currency", "USD", "buy", "1", "EURUSD@1.1"], "at least 1"),
+    (["margin", "--currency", "USD", "buy", "1", "EURUSD@1.1"], "--leverage"),
+    (["copy-volume", "--mode", "proportional", "--volume", "1"], "needs --investor-equity"),
+    (["copy-volume", "--mode", "equal", "--volume", "nan"], "not a finite number"),
+    (["copy-volume", "--mode", "sideways", "--volume", "1"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, needle):
+    run = mtbridge(*args)
+    assert run.returncode == 2
+    assert needle in run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_help_everywhere():
+    for args in (["--help"], ["margin", "--help"], ["copy-volume", "--help"]):
+        run = mtbridge(*args)
+        assert run.returncode == 0 and "usage:" in run.stdout
