@@ -1,0 +1,240 @@
+"""Wire messages as frozen dataclasses.
+
+Field names and order mirror `schema.SCHEMA` exactly (tested): the four envelope
+fields `id, seq, ts, login` first, then the body. `v` and `type` are not fields:
+`type` is the class attribute `TYPE` and `v` is always `PROTOCOL_VERSION`.
+Numbers for prices, volumes and money are `Decimal`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import ClassVar, Literal, Union
+
+Side = Literal["buy", "sell"]
+Role = Literal["trader", "investor"]
+Platform = Literal["MT4", "MT5"]
+CloseReason = Literal["client", "sl", "tp", "so"]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One open position, as carried in `hello.positions` and `position_opened`."""
+
+    ticket: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+    time: int
+    magic: int
+    comment: str
+
+
+# --- terminal -> daemon ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    TYPE: ClassVar[str] = "hello"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    role: Role
+    platform: Platform
+    account_type: str
+    currency: str
+    leverage: int
+    balance: Decimal
+    equity: Decimal
+    positions: tuple[Position, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Sent both ways."""
+
+    TYPE: ClassVar[str] = "heartbeat"
+    id: int
+    seq: int
+    ts: int
+    login: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionOpened:
+    TYPE: ClassVar[str] = "position_opened"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    ticket: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+    time: int
+    magic: int
+    comment: str
+
+    @property
+    def position(self) -> Position:
+        return Position(
+            self.ticket, self.symbol, self.side, self.volume, self.price,
+            self.sl, self.tp, self.time, self.magic, self.comment,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PositionModified:
+    TYPE: ClassVar[str] = "position_modified"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    ticket: int
+    sl: Decimal
+    tp: Decimal
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionClosed:
+    TYPE: ClassVar[str] = "position_closed"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    ticket: int
+    volume: Decimal
+    remaining: Decimal
+    price: Decimal
+    time: int
+    reason: CloseReason
+    profit: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AccountUpdate:
+    TYPE: ClassVar[str] = "account_update"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    balance: Decimal
+    equity: Decimal
+    margin: Decimal
+    free_margin: Decimal
+    leverage: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    TYPE: ClassVar[str] = "command_result"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    key: str
+    ok: bool
+    retcode: int
+    ticket: int
+    price: Decimal
+    volume: Decimal
+    time: int
+    message: str
+
+
+# --- daemon -> terminal ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    TYPE: ClassVar[str] = "welcome"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    server_time: int
+    heartbeat_ms: int
+    resume: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    TYPE: ClassVar[str] = "open"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    key: str
+    symbol: str
+    side: Side
+    volume: Decimal
+    sl: Decimal
+    tp: Decimal
+    magic: int
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    TYPE: ClassVar[str] = "close"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    key: str
+    ticket: int
+    volume: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Modify:
+    TYPE: ClassVar[str] = "modify"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    key: str
+    ticket: int
+    sl: Decimal
+    tp: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReply:
+    """The `error` message: the daemon tells a terminal why it refused a message."""
+
+    TYPE: ClassVar[str] = "error"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    code: str
+    detail: str
+    ref_id: int
+    field: str
+
+
+Message = Union[
+    Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
+    CommandResult, Welcome, Open, Close, Modify, ErrorReply,
+]  # fmt: skip
+
+MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
+    {
+        cls.TYPE: cls
+        for cls in (
+            Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
+            CommandResult, Welcome, Open, Close, Modify, ErrorReply,
+        )  # fmt: skip
+    }
+)

@@ -1,0 +1,203 @@
+"""Turn one decoded msgpack value into a message dataclass, or a ProtocolError.
+
+Input is what `codec.unpack_frame` returns: maps arrive as `Pairs` (their key/value
+pairs in wire order) so duplicate and non-string keys can be seen. Checks run in a
+fixed order so a given bad frame always yields the same error (docs/protocol.md):
+map -> keys -> v -> type -> direction -> missing fields (schema order) -> extra
+fields (wire order) -> each value (schema order).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from bridge.protocol import errors as E
+from bridge.protocol.errors import ProtocolError
+from bridge.protocol.messages import MESSAGE_CLASSES, Message, Position
+from bridge.protocol.schema import (
+    ENVELOPE,
+    MAX_VOLUME,
+    NUMBER_KINDS,
+    POSITION_FIELDS,
+    SCHEMA,
+    SUPPORTED_VERSIONS,
+    Direction,
+    FieldSpec,
+    Kind,
+)
+
+
+class Pairs(list):  # type: ignore[type-arg]
+    """A decoded msgpack map: its (key, value) pairs, in wire order."""
+
+
+_ENVELOPE_BODY = ENVELOPE[2:]
+_MAX_EXACT_INT = 2**53  # ints in number fields must survive float64, as on the encode side  # id, seq, ts, login: checked like body fields
+
+
+def _short(value: Any) -> str:
+    """A bounded repr; containers are named, never repr'd (they may nest 1000 deep)."""
+    if type(value) not in (str, bytes, int, float, bool, type(None)):
+        return f"<{_kind_name(value)}>"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _clip(name: str) -> str:
+    """A peer-chosen key, bounded so the error (and its `error` reply) stays small."""
+    return name if len(name) <= 64 else name[:61] + "..."
+
+
+def _kind_name(value: Any) -> str:
+    return {
+        Pairs: "map", list: "array", str: "str", bytes: "bin", bool: "bool",
+        int: "int", float: "float", type(None): "nil",
+    }.get(type(value), "ext")  # fmt: skip
+
+
+def to_decimal(value: float | int) -> Decimal:
+    """Wire number -> Decimal through the shortest round-trip repr (1.4584 -> 1.4584)."""
+    d = Decimal(value) if type(value) is int else Decimal(repr(value))
+    return abs(d) if d.is_zero() else d  # -0.0 means 0
+
+
+def _index(pairs: Pairs, path: str, ref_id: int) -> dict[str, Any] | ProtocolError:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if type(key) is not str:
+            return ProtocolError(
+                E.EXTRA_FIELD, f"map key {_short(key)} is not a string", path.rstrip("."), ref_id
+            )
+        if key in out:
+            return ProtocolError(E.DUPLICATE_FIELD, f"key {_short(key)} appears twice", path + _clip(key), ref_id)
+        out[key] = value
+    return out
+
+
+def convert(spec: FieldSpec, value: Any, path: str, ref_id: int = 0) -> Any:
+    """Check one wire value against its spec; return the Python value or a ProtocolError."""
+    kind = spec.kind
+
+    def fail(code: str, detail: str) -> ProtocolError:
+        return ProtocolError(code, detail, path, ref_id)
+
+    def wrong(expected: str) -> ProtocolError:
+        return fail(E.WRONG_TYPE, f"expected {expected}, got {_kind_name(value)}")
+
+    if kind in NUMBER_KINDS:
+        if type(value) is float:
+            if not math.isfinite(value):
+                return fail(E.NOT_FINITE, f"{value!r} is not a finite number")
+        elif type(value) is not int:
+            return wrong("float64 or int")
+        elif abs(value) > _MAX_EXACT_INT:
+            return fail(E.INEXACT_NUMBER, f"int {value} has no exact float64 form")
+        d = to_decimal(value)
+        if d < 0 and kind is not Kind.MONEY:
+            return fail(E.NEGATIVE_VALUE, f"{d} is negative")
+        if kind is Kind.VOLUME and d == 0:
+            return fail(E.ZERO_VOLUME, "volume must be positive")
+        if kind in (Kind.VOLUME, Kind.VOLUME0) and d > MAX_VOLUME:
+            return fail(E.VOLUME_TOO_LARGE, f"{d} lots > {MAX_VOLUME}")
+        return d
+    if kind is Kind.UINT or kind is Kind.INT:
+        if type(value) is not int:
+            return wrong("int")
+        if kind is Kind.UINT and value < 0:
+            return fail(E.NEGATIVE_VALUE, f"{value} is negative")
+        return value
+    if kind is Kind.BOOL:
+        return value if type(value) is bool else wrong("bool")
+    if kind in (Kind.TEXT, Kind.NAME, Kind.ENUM):
+        if type(value) is not str:
+            return wrong("str")
+        if kind is Kind.NAME and not value:
+            return fail(E.EMPTY_STRING, "must not be empty")
+        if kind is Kind.ENUM and value not in spec.choices:
+            return fail(E.BAD_ENUM, f"{_short(value)} not in {'|'.join(spec.choices)}")
+        return value
+    if kind is Kind.POSITIONS:
+        if type(value) is not list:
+            return wrong("array")
+        positions = []
+        for i, item in enumerate(value):
+            position = _position(item, f"{path}[{i}]", ref_id)
+            if isinstance(position, ProtocolError):
+                return position
+            positions.append(position)
+        return tuple(positions)
+    raise AssertionError(f"unhandled kind {kind}")  # schema bug, not input
+
+
+def _fields(
+    fields: dict[str, Any], specs: tuple[FieldSpec, ...], allowed: frozenset[str], path: str, ref_id: int
+) -> dict[str, Any] | ProtocolError:
+    """Presence, then extras, then values: the shared core of maps at any depth."""
+    for spec in specs:
+        if spec.name not in fields:
+            return ProtocolError(E.MISSING_FIELD, "required field is absent", path + spec.name, ref_id)
+    for name in fields:
+        if name not in allowed:
+            return ProtocolError(E.EXTRA_FIELD, "field not in the schema", path + _clip(name), ref_id)
+    out: dict[str, Any] = {}
+    for spec in specs:
+        value = convert(spec, fields[spec.name], path + spec.name, ref_id)
+        if isinstance(value, ProtocolError):
+            return value
+        out[spec.name] = value
+    return out
+
+
+_POSITION_NAMES = frozenset(f.name for f in POSITION_FIELDS)
+
+
+def _position(item: Any, path: str, ref_id: int) -> Position | ProtocolError:
+    if type(item) is not Pairs:
+        return ProtocolError(E.WRONG_TYPE, f"expected map, got {_kind_name(item)}", path, ref_id)
+    fields = _index(item, path + ".", ref_id)
+    if isinstance(fields, ProtocolError):
+        return fields
+    values = _fields(fields, POSITION_FIELDS, _POSITION_NAMES, path + ".", ref_id)
+    return values if isinstance(values, ProtocolError) else Position(**values)
+
+
+def validate(obj: Any, direction: Direction | None = None) -> Message | ProtocolError:
+    """Validate one decoded frame value; `direction` refuses types not sent that way."""
+    if type(obj) is not Pairs:
+        return ProtocolError(E.NOT_A_MAP, f"frame holds a {_kind_name(obj)}, not a map")
+    raw_id = next((value for key, value in obj if type(key) is str and key == "id"), None)
+    ref_id = raw_id if type(raw_id) is int and raw_id >= 0 else 0
+    fields = _index(obj, "", ref_id)
+    if isinstance(fields, ProtocolError):
+        return fields
+
+    if "v" not in fields:
+        return ProtocolError(E.MISSING_FIELD, "required field is absent", "v", ref_id)
+    version = fields["v"]
+    if type(version) is not int:
+        return ProtocolError(E.WRONG_TYPE, f"expected int, got {_kind_name(version)}", "v", ref_id)
+    if version not in SUPPORTED_VERSIONS:
+        return ProtocolError(
+            E.UNSUPPORTED_VERSION, f"version {version} not in {sorted(SUPPORTED_VERSIONS)}", "v", ref_id
+        )
+    if "type" not in fields:
+        return ProtocolError(E.MISSING_FIELD, "required field is absent", "type", ref_id)
+    type_ = fields["type"]
+    if type(type_) is not str:
+        return ProtocolError(E.WRONG_TYPE, f"expected str, got {_kind_name(type_)}", "type", ref_id)
+    spec = SCHEMA.get(type_)
+    if spec is None:
+        return ProtocolError(E.UNKNOWN_TYPE, f"unknown message type {_short(type_)}", "type", ref_id)
+    if direction is not None and direction not in spec.directions:
+        return ProtocolError(
+            E.WRONG_DIRECTION, f"{type_!r} is not sent {direction.value.replace('_', ' ')}", "type", ref_id
+        )
+
+    specs = _ENVELOPE_BODY + spec.fields
+    allowed = frozenset(("v", "type") + tuple(f.name for f in specs))
+    values = _fields(fields, specs, allowed, "", ref_id)
+    if isinstance(values, ProtocolError):
+        return values
+    return MESSAGE_CLASSES[type_](**values)  # type: ignore[no-any-return]

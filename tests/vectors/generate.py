@@ -1,0 +1,168 @@
+"""Regenerate tests/vectors/protocol_vectors.json, the protocol's golden vectors.
+
+    .venv/bin/python tests/vectors/generate.py          # rewrite the file
+    .venv/bin/python tests/vectors/generate.py --check  # exit 1 if it is stale
+
+Deterministic: fixed values only, no clock, no randomness. Each vector is
+{"name", "type", "hex", "value"}: `hex` is the canonical frame, `value` the msgpack
+map it decodes to (floats as JSON numbers). The MQL codec must reproduce `hex`.
+Never edit the JSON by hand; change this script and rerun it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal as D
+from pathlib import Path
+
+import msgpack
+
+from bridge.protocol import (
+    AccountUpdate, Close, CommandResult, ErrorReply, Heartbeat, Hello, Message, Modify, Open,
+    Position, PositionClosed, PositionModified, PositionOpened, Welcome, encode,
+)  # fmt: skip
+
+OUT = Path(__file__).with_name("protocol_vectors.json")
+
+T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z, a fixed instant
+LOGIN = 5_001_234
+
+EURUSD = Position(
+    ticket=70_001, symbol="EURUSD", side="buy", volume=D("1.5"), price=D("1.0853"),
+    sl=D("1.08"), tp=D("0"), time=T0 - 60_000, magic=20_240_101, comment="copy:7f3a",
+)  # fmt: skip
+XAUUSD = Position(
+    ticket=70_002, symbol="XAUUSD", side="sell", volume=D("0.01"), price=D("1987.65"),
+    sl=D("0"), tp=D("1950.5"), time=T0 - 30_000, magic=0, comment="",
+)  # fmt: skip
+
+
+def _hello(seq_id: int, positions: tuple[Position, ...], platform: str = "MT5") -> Hello:
+    return Hello(
+        id=seq_id, seq=1, ts=T0, login=LOGIN, role="trader", platform=platform,  # type: ignore[arg-type]
+        account_type="mt5_standard" if platform == "MT5" else "mt4_standard", currency="USD",
+        leverage=500, balance=D("10000"), equity=D("10012.37"), positions=positions,
+    )  # fmt: skip
+
+
+VECTORS: tuple[tuple[str, Message], ...] = (
+    ("hello_empty_positions", _hello(1, ())),
+    ("hello_one_position_mt4", _hello(2, (EURUSD,), platform="MT4")),
+    ("hello_two_positions", _hello(3, (EURUSD, XAUUSD))),
+    ("heartbeat_terminal", Heartbeat(id=4, seq=2, ts=T0 + 1_000, login=LOGIN)),
+    ("heartbeat_small_ints", Heartbeat(id=0, seq=1, ts=0, login=127)),
+    ("heartbeat_daemon", Heartbeat(id=900_001, seq=7, ts=T0 + 1_001, login=LOGIN)),
+    (
+        "position_opened_unicode_comment",
+        PositionOpened(
+            id=5, seq=3, ts=T0 + 1_500, login=LOGIN, ticket=70_003, symbol="GBPUSD", side="sell",
+            volume=D("0.25"), price=D("1.4584"), sl=D("1.47"), tp=D("1.44"), time=T0 + 1_400,
+            magic=-42, comment="копия ✓ 複製",
+        ),  # fmt: skip
+    ),
+    (
+        "position_opened_large_ticket",
+        PositionOpened(
+            id=6, seq=4, ts=T0 + 1_600, login=LOGIN, ticket=2**32 + 17, symbol="US30.cash",
+            side="buy", volume=D("10000"), price=D("35123.4"), sl=D("0"), tp=D("0"),
+            time=T0 + 1_550, magic=2**31 - 1, comment="max volume",
+        ),  # fmt: skip
+    ),
+    (
+        "position_modified",
+        PositionModified(id=7, seq=5, ts=T0 + 2_000, login=LOGIN, ticket=70_001, sl=D("1.081"), tp=D("1.095"), time=T0 + 1_990),
+    ),
+    (
+        "position_closed_partial",
+        PositionClosed(
+            id=8, seq=6, ts=T0 + 3_000, login=LOGIN, ticket=70_001, volume=D("0.5"), remaining=D("1"),
+            price=D("1.0871"), time=T0 + 2_990, reason="client", profit=D("90"),
+        ),  # fmt: skip
+    ),
+    (
+        "position_closed_negative_profit",
+        PositionClosed(
+            id=9, seq=7, ts=T0 + 4_000, login=LOGIN, ticket=70_003, volume=D("0.25"), remaining=D("0"),
+            price=D("1.47"), time=T0 + 3_990, reason="sl", profit=D("-290.5"),
+        ),  # fmt: skip
+    ),
+    (
+        "account_update",
+        AccountUpdate(
+            id=10, seq=8, ts=T0 + 5_000, login=LOGIN, balance=D("9809.5"), equity=D("9790.12"),
+            margin=D("325.56"), free_margin=D("9464.56"), leverage=500,
+        ),  # fmt: skip
+    ),
+    (
+        "account_update_negative_free_margin",
+        AccountUpdate(
+            id=11, seq=9, ts=T0 + 6_000, login=LOGIN, balance=D("100"), equity=D("-12.5"),
+            margin=D("250"), free_margin=D("-262.5"), leverage=1000,
+        ),  # fmt: skip
+    ),
+    (
+        "command_result_done",
+        CommandResult(
+            id=12, seq=10, ts=T0 + 7_000, login=LOGIN, key="c1.5001234.000017.open", ok=True,
+            retcode=10009, ticket=70_004, price=D("1.31752"), volume=D("0.3"), time=T0 + 6_990, message="",
+        ),  # fmt: skip
+    ),
+    (
+        "command_result_no_money",
+        CommandResult(
+            id=13, seq=11, ts=T0 + 8_000, login=LOGIN, key="c1.5001234.000018.open", ok=False,
+            retcode=10019, ticket=0, price=D("0"), volume=D("0"), time=T0 + 7_990, message="not enough money",
+        ),  # fmt: skip
+    ),
+    ("welcome", Welcome(id=900_000, seq=1, ts=T0 + 10, login=LOGIN, server_time=T0 + 10, heartbeat_ms=1000, resume=False)),
+    ("welcome_resume", Welcome(id=900_100, seq=1, ts=T0 + 20, login=LOGIN, server_time=T0 + 20, heartbeat_ms=1000, resume=True)),
+    (
+        "open",
+        Open(
+            id=900_002, seq=2, ts=T0 + 100, login=LOGIN, key="c1.5001234.000017.open", symbol="EURUSD",
+            side="buy", volume=D("0.3"), sl=D("0"), tp=D("1.33"), magic=7_700_017, comment="c1.000017",
+        ),  # fmt: skip
+    ),
+    ("close", Close(id=900_003, seq=3, ts=T0 + 200, login=LOGIN, key="c1.5001234.000019.close", ticket=70_004, volume=D("0.1"))),
+    (
+        "modify",
+        Modify(id=900_004, seq=4, ts=T0 + 300, login=LOGIN, key="c1.5001234.000020.modify", ticket=70_004, sl=D("1.31"), tp=D("0")),
+    ),
+    (
+        "error",
+        ErrorReply(
+            id=900_005, seq=5, ts=T0 + 400, login=LOGIN, code="missing_field",
+            detail="required field is absent", ref_id=13, field="volume",
+        ),  # fmt: skip
+    ),
+)
+
+
+def build_vectors() -> list[dict[str, object]]:
+    vectors = []
+    for name, message in VECTORS:
+        frame = encode(message)
+        value = msgpack.unpackb(frame, raw=False)
+        vectors.append({"name": name, "type": message.TYPE, "hex": frame.hex(), "value": value})
+    return vectors
+
+
+def render() -> str:
+    return json.dumps(build_vectors(), indent=1, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = render()
+    if "--check" in argv:
+        if OUT.read_text(encoding="utf-8") != text:
+            print(f"{OUT} is stale: run {Path(__file__).name}", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {len(VECTORS)} vectors to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
