@@ -36,7 +36,7 @@ def to_decimal(value: object, what: str = "value") -> Decimal:
         raise DomainError("invalid_number", f"{what}: expected a number, got {type(value).__name__}")
     if not result.is_finite():
         raise DomainError("invalid_number", f"{what}: {value!r} is not a finite number")
-    return result
+    return abs(result) if result.is_zero() else result  # -0.0 is plain 0
 
 
 def round_half_up(value: Decimal, quantum: Decimal) -> Decimal:

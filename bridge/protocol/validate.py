@@ -10,9 +10,9 @@ fields (wire order) -> each value (schema order).
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from typing import Any
 
+from bridge.domain.money import to_decimal  # the one float -> Decimal rule (shortest repr)
 from bridge.protocol import errors as E
 from bridge.protocol.errors import ProtocolError
 from bridge.protocol.messages import MESSAGE_CLASSES, Message, Position
@@ -55,12 +55,6 @@ def _kind_name(value: Any) -> str:
         Pairs: "map", list: "array", str: "str", bytes: "bin", bool: "bool",
         int: "int", float: "float", type(None): "nil",
     }.get(type(value), "ext")  # fmt: skip
-
-
-def to_decimal(value: float | int) -> Decimal:
-    """Wire number -> Decimal through the shortest round-trip repr (1.4584 -> 1.4584)."""
-    d = Decimal(value) if type(value) is int else Decimal(repr(value))
-    return abs(d) if d.is_zero() else d  # -0.0 means 0
 
 
 def _index(pairs: Pairs, path: str, ref_id: int) -> dict[str, Any] | ProtocolError:
