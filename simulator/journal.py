@@ -108,7 +108,7 @@ class Journal:
         clash = _RESERVED.intersection(fields)
         if clash:
             raise ValueError(f"journal fields {sorted(clash)} are reserved")
-        seq = len(self._lines) + 1
+        seq = self.next_seq
         record = {k: _canon(v, k) for k, v in fields.items()}
         record["seq"] = seq
         record["kind"] = kind
@@ -116,12 +116,26 @@ class Journal:
         line = json.dumps(
             record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
         )
+        self.append_line(kind, time_ms, line)
+        return seq
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next record will carry."""
+        return len(self._lines) + 1
+
+    def append_line(self, kind: str, time_ms: int, line: str) -> None:
+        """Append a record already rendered canonically, carrying `next_seq`.
+
+        The fast path for fixed-shape records (ticks): the caller formats the line itself,
+        byte-identical to what `append` would write (tests check that).
+        """
+        if self._last_time_ms is not None and time_ms < self._last_time_ms:
+            raise ValueError(f"journal time went backwards: {time_ms} < {self._last_time_ms} ({kind})")
         self._lines.append(line)
         self._kinds[kind] += 1
-        self._hash.update(line.encode("ascii"))
-        self._hash.update(b"\n")
+        self._hash.update(line.encode("ascii") + b"\n")
         self._last_time_ms = time_ms
-        return seq
 
     def __len__(self) -> int:
         return len(self._lines)

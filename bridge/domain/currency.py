@@ -30,6 +30,10 @@ class Rates:
     def __init__(self, rates: Mapping[str, Decimal] | None = None) -> None:
         self._rates = dict(rates or {})
 
+    def as_dict(self) -> dict[str, Decimal]:
+        """A copy of the quoted rates, by pair."""
+        return dict(self._rates)
+
     def with_rate(self, pair: str, rate: Decimal) -> Rates:
         updated = dict(self._rates)
         updated[pair] = rate

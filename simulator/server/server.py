@@ -378,7 +378,7 @@ class TradeServer:
         self._scrypt_n = scrypt_n
         self._stops = stops_level_points
         if isinstance(rates, Rates):
-            self._base_rates = dict(rates._rates)
+            self._base_rates = rates.as_dict()
         else:
             self._base_rates = {k: Decimal(v) for k, v in (rates or {}).items()}
         self._rates: Rates | None = None
