@@ -1,0 +1,348 @@
+//+------------------------------------------------------------------+
+//| MtBridge/Link.mqh - the DEALER connection to the daemon          |
+//| CURVE, ids, sequence numbers both ways, heartbeat, reconnect.    |
+//| Needs dingmaotu/mql-zmq (Include/Zmq) and its DLLs (docs/mql.md).|
+//| Byte-identical in MQL4/Include and MQL5/Include (tests/mql).     |
+//+------------------------------------------------------------------+
+#ifndef MTBRIDGE_LINK_MQH
+#define MTBRIDGE_LINK_MQH
+
+#ifdef __MQL4__
+#property strict
+#endif
+
+#include <Zmq/Zmq.mqh>
+#include "Protocol.mqh"
+#include "Util.mqh"
+
+#define MTB_MAX_FRAME      65536
+#define MTB_EAGAIN_CODE    11      // EAGAIN of libzmq on Windows: nothing to receive / queue full
+#define MTB_OFFLINE_BEATS  5
+#define MTB_ID_GLOBAL      "MtBridge.next_id."
+
+//--- link states
+#define MTB_LINK_DOWN      0   // no socket; reconnect when due
+#define MTB_LINK_HELLO     1   // socket open, hello not yet sent
+#define MTB_LINK_WAIT      2   // hello sent, waiting for welcome
+#define MTB_LINK_UP        3   // welcome received
+
+class MtbLink
+  {
+private:
+   Context          *m_ctx;
+   Socket           *m_sock;
+   string            m_endpoint;
+   string            m_server_key;
+   string            m_public_key;
+   string            m_secret_key;
+   int               m_state;
+   ulong             m_login;
+   ulong             m_seq_out;
+   ulong             m_seq_in;
+   ulong             m_next_id;
+   ulong             m_hb_ms;
+   ulong             m_hb_default;
+   ulong             m_reconnect_ms;
+   ulong             m_last_tx;
+   ulong             m_last_rx;
+   ulong             m_retry_at;
+   string            m_tag;
+   bool              ValidKey(const string name,const string key)
+     {
+      if(StringLen(key)!=40)
+        {
+         PrintFormat("%s: %s must be a 40-character Z85 key, got %d characters",m_tag,name,StringLen(key));
+         return(false);
+        }
+      return(true);
+     }
+   void              SaveNextId(void)
+     {
+      string name=MTB_ID_GLOBAL+IntegerToString((long)m_login);
+      if(GlobalVariableSet(name,(double)m_next_id)==0)
+         PrintFormat("%s: GlobalVariableSet(%s) failed, error %d",m_tag,name,GetLastError());
+     }
+   bool              SendBytes(const uchar &bytes[],const string type);
+public:
+                     MtbLink(void)
+     {
+      m_ctx=NULL;
+      m_sock=NULL;
+      m_state=MTB_LINK_DOWN;
+      m_seq_out=0;
+      m_seq_in=0;
+      m_next_id=0;
+      m_retry_at=0;
+      m_tag="MtBridge";
+     }
+                    ~MtbLink(void) { Shutdown(); }
+   bool              Init(const string tag,const string endpoint,const string server_key,
+                          const string public_key,const string secret_key,const int heartbeat_ms,
+                          const int reconnect_ms,const ulong login);
+   bool              Open(void);
+   void              Close(const string why);
+   void              Shutdown(void);
+   int               State(void) const { return(m_state); }
+   bool              CanSend(void) const { return(m_state==MTB_LINK_WAIT || m_state==MTB_LINK_UP); }
+   bool              NeedsHello(void) const { return(m_state==MTB_LINK_HELLO); }
+   bool              ReconnectDue(void) const { return(m_state==MTB_LINK_DOWN && MtbNowMs()>=m_retry_at); }
+   void              NextEnvelope(MtbEnvelope &env);
+   bool              Send(MpWriter &w,const string type);
+   bool              Receive(MtbInbound &m,bool &got);
+   void              Tick(void);
+  };
+
+bool MtbLink::Init(const string tag,const string endpoint,const string server_key,
+                   const string public_key,const string secret_key,const int heartbeat_ms,
+                   const int reconnect_ms,const ulong login)
+  {
+   m_tag=tag;
+   m_endpoint=endpoint;
+   m_server_key=server_key;
+   m_public_key=public_key;
+   m_secret_key=secret_key;
+   m_hb_default=(heartbeat_ms>0) ? (ulong)heartbeat_ms : 1000;
+   m_hb_ms=m_hb_default;
+   m_reconnect_ms=(reconnect_ms>0) ? (ulong)reconnect_ms : 3000;
+   m_login=login;
+   if(m_endpoint=="")
+     {
+      PrintFormat("%s: the endpoint input is empty",m_tag);
+      return(false);
+     }
+   if(!ValidKey("InpServerPublicKey",server_key) || !ValidKey("InpClientPublicKey",public_key) ||
+      !ValidKey("InpClientSecretKey",secret_key))
+      return(false);
+   //--- ids are unique per sender across restarts: persisted counter, never below ms*1000
+   string name=MTB_ID_GLOBAL+IntegerToString((long)m_login);
+   ulong floor_id=MtbNowMs()*1000;
+   ulong stored=GlobalVariableCheck(name) ? (ulong)GlobalVariableGet(name) : 0;
+   m_next_id=(stored>floor_id) ? stored : floor_id;
+   m_ctx=new Context();
+   if(CheckPointer(m_ctx)==POINTER_INVALID)
+     {
+      PrintFormat("%s: cannot create a ZeroMQ context (are DLL imports allowed and libzmq.dll installed?), error %d",
+                  m_tag,GetLastError());
+      return(false);
+     }
+   return(true);
+  }
+
+bool MtbLink::Open(void)
+  {
+   Close("reopening");
+   m_sock=new Socket(m_ctx,ZMQ_DEALER);
+   if(CheckPointer(m_sock)==POINTER_INVALID || !m_sock.valid())
+     {
+      PrintFormat("%s: cannot create a DEALER socket: %s (error %d)",m_tag,
+                  Zmq::errorMessage(Zmq::errorNumber()),GetLastError());
+      Close("socket creation failed");
+      return(false);
+     }
+   bool ok=m_sock.setLinger(0);
+   ok=ok && m_sock.setMaxMessageSize(MTB_MAX_FRAME);
+   ok=ok && m_sock.setCurveServerKey(m_server_key);
+   ok=ok && m_sock.setCurvePublicKey(m_public_key);
+   ok=ok && m_sock.setCurveSecretKey(m_secret_key);
+   if(!ok)
+     {
+      PrintFormat("%s: setting socket options (linger, max size, CURVE keys) failed: %s",m_tag,
+                  Zmq::errorMessage(Zmq::errorNumber()));
+      Close("socket options failed");
+      return(false);
+     }
+   if(!m_sock.connect(m_endpoint))
+     {
+      PrintFormat("%s: connect(%s) failed: %s",m_tag,m_endpoint,Zmq::errorMessage(Zmq::errorNumber()));
+      Close("connect failed");
+      return(false);
+     }
+   m_state=MTB_LINK_HELLO;
+   m_seq_out=0;
+   m_seq_in=0;
+   m_hb_ms=m_hb_default;
+   m_last_rx=MtbNowMs();
+   m_last_tx=m_last_rx;
+   PrintFormat("%s: connecting to %s",m_tag,m_endpoint);
+   return(true);
+  }
+
+void MtbLink::Close(const string why)
+  {
+   if(CheckPointer(m_sock)==POINTER_DYNAMIC)
+     {
+      PrintFormat("%s: closing the connection: %s",m_tag,why);
+      delete m_sock;
+     }
+   m_sock=NULL;
+   if(m_state!=MTB_LINK_DOWN)
+      m_retry_at=MtbNowMs()+m_reconnect_ms;
+   m_state=MTB_LINK_DOWN;
+  }
+
+void MtbLink::Shutdown(void)
+  {
+   Close("shutdown");
+   if(CheckPointer(m_ctx)==POINTER_DYNAMIC)
+      delete m_ctx;
+   m_ctx=NULL;
+  }
+
+//--- the next id and seq; the caller builds exactly one message with them and sends it
+void MtbLink::NextEnvelope(MtbEnvelope &env)
+  {
+   env.id=m_next_id;
+   m_next_id++;
+   SaveNextId();
+   m_seq_out++;
+   env.seq=m_seq_out;
+   env.ts=MtbNowMs();
+   env.login=m_login;
+  }
+
+bool MtbLink::SendBytes(const uchar &bytes[],const string type)
+  {
+   if(CheckPointer(m_sock)!=POINTER_DYNAMIC)
+     {
+      PrintFormat("%s: %s not sent: no connection",m_tag,type);
+      return(false);
+     }
+   if(!m_sock.send(bytes,true))
+     {
+      //--- EAGAIN: the send queue is full (daemon unreachable); the hello snapshot will resync
+      PrintFormat("%s: sending %s failed: %s; reconnecting",m_tag,type,Zmq::errorMessage(Zmq::errorNumber()));
+      Close("send failed");
+      return(false);
+     }
+   m_last_tx=MtbNowMs();
+   return(true);
+  }
+
+bool MtbLink::Send(MpWriter &w,const string type)
+  {
+   if(!w.Ok())
+     {
+      //--- a seq was consumed by the failed build: restart the connection to stay gap-free
+      PrintFormat("%s: cannot encode %s: %s; reconnecting",m_tag,type,w.Error());
+      Close("encoding failed");
+      return(false);
+     }
+   if(w.Length()>MTB_MAX_FRAME)
+     {
+      PrintFormat("%s: %s is %d bytes, above the %d-byte frame limit; reconnecting",m_tag,type,w.Length(),MTB_MAX_FRAME);
+      Close("frame too large");
+      return(false);
+     }
+   uchar bytes[];
+   w.CopyTo(bytes);
+   if(!SendBytes(bytes,type))
+      return(false);
+   if(type=="hello")
+      m_state=MTB_LINK_WAIT;
+   return(true);
+  }
+
+//--- non-blocking receive of one daemon message; got=false when nothing is waiting.
+//--- Returns false when the link had to be closed (protocol violation or sequence error).
+bool MtbLink::Receive(MtbInbound &m,bool &got)
+  {
+   got=false;
+   if(CheckPointer(m_sock)!=POINTER_DYNAMIC)
+      return(true);
+   ZmqMsg msg;
+   if(!m_sock.recv(msg,true))
+     {
+      int err=Zmq::errorNumber();
+      if(err==MTB_EAGAIN_CODE)
+         return(true);
+      PrintFormat("%s: receive failed: %s; reconnecting",m_tag,Zmq::errorMessage(err));
+      Close("receive failed");
+      return(false);
+     }
+   if(msg.more())
+     {
+      PrintFormat("%s: the daemon sent a multi-frame message (protocol violation); reconnecting",m_tag);
+      Close("multi-frame message");
+      return(false);
+     }
+   uchar bytes[];
+   msg.getData(bytes);
+   int len=(int)msg.size();
+   m_last_rx=MtbNowMs();
+   string err="";
+   if(!MtbParseInbound(bytes,len,m,err))
+     {
+      PrintFormat("%s: refused a daemon frame of %d bytes: %s; reconnecting",m_tag,len,err);
+      Close("bad frame");
+      return(false);
+     }
+   if(m.login!=m_login)
+     {
+      PrintFormat("%s: %s addressed to login %I64u, this terminal is %I64u; ignored",m_tag,m.type,m.login,m_login);
+      return(true);
+     }
+   //--- sequence check of the daemon's messages (section 6)
+   if(m.type=="welcome")
+     {
+      if(m.seq!=1)
+        {
+         PrintFormat("%s: welcome with seq %I64u (must be 1); reconnecting",m_tag,m.seq);
+         Close("bad_start_seq");
+         return(false);
+        }
+      m_seq_in=1;
+      m_hb_ms=(m.heartbeat_ms>0) ? m.heartbeat_ms : m_hb_default;
+      m_state=MTB_LINK_UP;
+      PrintFormat("%s: welcome (resume=%s, heartbeat %I64u ms)",m_tag,m.resume ? "true" : "false",m_hb_ms);
+     }
+   else if(m_state!=MTB_LINK_UP)
+     {
+      PrintFormat("%s: %s before welcome (not_started); reconnecting",m_tag,m.type);
+      Close("not_started");
+      return(false);
+     }
+   else if(m.seq!=m_seq_in+1)
+     {
+      PrintFormat("%s: daemon seq %I64u after %I64u (%s); reconnecting",m_tag,m.seq,m_seq_in,
+                  m.seq<=m_seq_in ? "sequence_replay" : "sequence_gap");
+      Close("daemon sequence");
+      return(false);
+     }
+   else
+      m_seq_in=m.seq;
+   if(m.type=="error")
+     {
+      PrintFormat("%s: daemon error %s field '%s' ref_id %I64u: %s",m_tag,m.code,m.field,m.ref_id,m.detail);
+      if(MtbIsSequenceCode(m.code))
+        {
+         Close("sequence error "+m.code);
+         return(false);
+        }
+     }
+   got=true;
+   return(true);
+  }
+
+//--- heartbeat and liveness; call from OnTimer
+void MtbLink::Tick(void)
+  {
+   if(!CanSend())
+      return;
+   ulong now=MtbNowMs();
+   if(now>m_last_rx+MTB_OFFLINE_BEATS*m_hb_ms)
+     {
+      PrintFormat("%s: the daemon was silent for %I64u ms (> %d heartbeats); reconnecting",m_tag,now-m_last_rx,MTB_OFFLINE_BEATS);
+      Close("daemon offline");
+      return;
+     }
+   if(now>=m_last_tx+m_hb_ms)
+     {
+      MtbEnvelope env;
+      NextEnvelope(env);
+      MpWriter w;
+      MtbBuildHeartbeat(w,env);
+      Send(w,"heartbeat");
+     }
+  }
+
+#endif // MTBRIDGE_LINK_MQH

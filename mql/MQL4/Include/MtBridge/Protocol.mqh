@@ -1,0 +1,661 @@
+//+------------------------------------------------------------------+
+//| MtBridge/Protocol.mqh - wire protocol v1 (docs/protocol.md)      |
+//| Byte-identical in MQL4/Include and MQL5/Include (tests/mql).     |
+//| MTB_SCHEMA is the message table of bridge/protocol/schema.py;    |
+//| tests/mql checks both tables and the key order of every builder. |
+//+------------------------------------------------------------------+
+#ifndef MTBRIDGE_PROTOCOL_MQH
+#define MTBRIDGE_PROTOCOL_MQH
+
+#ifdef __MQL4__
+#property strict
+#endif
+
+#include "MsgPack.mqh"
+
+#define MTB_PROTOCOL_VERSION 1
+#define MTB_MAX_VOLUME       10000.0
+#define MTB_MAX_EXACT_INT    9007199254740992.0
+
+//--- "type|directions|field:kind,..."; directions d = terminal->daemon, t = daemon->terminal.
+//--- kinds: U uint, I int, B bool, T text, N non-empty text, E enum, M money, P price,
+//--- V volume (>0), Z volume0 (>=0), A array of position maps.
+const string MTB_ENVELOPE="v:U,type:N,id:U,seq:U,ts:U,login:U";
+const string MTB_POSITION="ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T";
+const string MTB_SCHEMA[]=
+  {
+   "hello|d|role:E,platform:E,account_type:N,currency:N,leverage:U,balance:M,equity:M,positions:A",
+   "heartbeat|dt|",
+   "position_opened|d|ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T",
+   "position_modified|d|ticket:U,sl:P,tp:P,time:U",
+   "position_closed|d|ticket:U,volume:V,remaining:Z,price:P,time:U,reason:E,profit:M",
+   "account_update|d|balance:M,equity:M,margin:P,free_margin:M,leverage:U",
+   "command_result|d|key:N,ok:B,retcode:I,ticket:U,price:P,volume:Z,time:U,message:T",
+   "welcome|t|server_time:U,heartbeat_ms:U,resume:B",
+   "open|t|key:N,symbol:N,side:E,volume:V,sl:P,tp:P,magic:I,comment:T",
+   "close|t|key:N,ticket:U,volume:V",
+   "modify|t|key:N,ticket:U,sl:P,tp:P",
+   "error|t|code:N,detail:T,ref_id:U,field:T"
+  };
+//--- enum choices, "field:choice|choice"
+const string MTB_ENUMS[]=
+  {
+   "side:buy|sell",
+   "role:trader|investor",
+   "platform:MT4|MT5",
+   "reason:client|sl|tp|so"
+  };
+
+//--- envelope of one message
+struct MtbEnvelope
+  {
+   ulong             id;
+   ulong             seq;
+   ulong             ts;
+   ulong             login;
+  };
+
+//--- position map (section 4)
+struct MtbPosition
+  {
+   ulong             ticket;
+   string            symbol;
+   string            side;
+   double            volume;
+   double            price;
+   double            sl;
+   double            tp;
+   ulong             time;
+   long              magic;
+   string            comment;
+  };
+
+//--- command_result body
+struct MtbResult
+  {
+   string            key;
+   bool              ok;
+   long              retcode;
+   ulong             ticket;
+   double            price;
+   double            volume;
+   ulong             time;
+   string            message;
+  };
+
+//--- a decoded daemon -> terminal message (fields of all such types)
+struct MtbInbound
+  {
+   string            type;
+   ulong             id;
+   ulong             seq;
+   ulong             ts;
+   ulong             login;
+   ulong             server_time;   // welcome
+   ulong             heartbeat_ms;
+   bool              resume;
+   string            key;           // open, close, modify
+   string            symbol;
+   string            side;
+   double            volume;
+   double            sl;
+   double            tp;
+   long              magic;
+   string            comment;
+   ulong             ticket;
+   string            code;          // error
+   string            detail;
+   ulong             ref_id;
+   string            field;
+  };
+
+//+------------------------------------------------------------------+
+//| Schema look-ups                                                  |
+//+------------------------------------------------------------------+
+//--- index of `type` in MTB_SCHEMA, or -1
+int MtbSchemaIndex(const string type)
+  {
+   for(int k=0; k<ArraySize(MTB_SCHEMA); k++)
+     {
+      int bar=StringFind(MTB_SCHEMA[k],"|");
+      if(bar>0 && StringSubstr(MTB_SCHEMA[k],0,bar)==type)
+         return(k);
+     }
+   return(-1);
+  }
+
+string MtbSchemaPart(const int index,const int part)
+  {
+   string parts[];
+   if(StringSplit(MTB_SCHEMA[index],'|',parts)<3)
+      return("");
+   return(parts[part]);
+  }
+
+//--- "name:kind,..." -> parallel arrays; returns the field count
+int MtbSplitFields(const string spec,string &names[],string &kinds[])
+  {
+   ArrayResize(names,0);
+   ArrayResize(kinds,0);
+   if(spec=="")
+      return(0);
+   string items[];
+   int n=StringSplit(spec,',',items);
+   ArrayResize(names,n);
+   ArrayResize(kinds,n);
+   for(int k=0; k<n; k++)
+     {
+      int colon=StringFind(items[k],":");
+      names[k]=StringSubstr(items[k],0,colon);
+      kinds[k]=StringSubstr(items[k],colon+1);
+     }
+   return(n);
+  }
+
+bool MtbEnumAllows(const string field,const string value)
+  {
+   for(int k=0; k<ArraySize(MTB_ENUMS); k++)
+     {
+      int colon=StringFind(MTB_ENUMS[k],":");
+      if(StringSubstr(MTB_ENUMS[k],0,colon)!=field)
+         continue;
+      string choices[];
+      int n=StringSplit(StringSubstr(MTB_ENUMS[k],colon+1),'|',choices);
+      for(int j=0; j<n; j++)
+         if(choices[j]==value)
+            return(true);
+      return(false);
+     }
+   return(false);
+  }
+
+//+------------------------------------------------------------------+
+//| Builders: envelope, then body fields in schema order             |
+//+------------------------------------------------------------------+
+void MtbKey(MpWriter &w,const string name)
+  {
+   w.Str(name);
+  }
+
+void MtbWriteEnvelope(MpWriter &w,const string type,const MtbEnvelope &env,const int body_fields)
+  {
+   w.MapHeader(6+body_fields);
+   MtbKey(w,"v");
+   w.UInt(MTB_PROTOCOL_VERSION);
+   MtbKey(w,"type");
+   w.Str(type);
+   MtbKey(w,"id");
+   w.UInt(env.id);
+   MtbKey(w,"seq");
+   w.UInt(env.seq);
+   MtbKey(w,"ts");
+   w.UInt(env.ts);
+   MtbKey(w,"login");
+   w.UInt(env.login);
+  }
+
+//--- the ten position fields (hello.positions element, position_opened body)
+void MtbWritePositionFields(MpWriter &w,const MtbPosition &p)
+  {
+   MtbKey(w,"ticket");
+   w.UInt(p.ticket);
+   MtbKey(w,"symbol");
+   w.Str(p.symbol);
+   MtbKey(w,"side");
+   w.Str(p.side);
+   MtbKey(w,"volume");
+   w.Double(p.volume);
+   MtbKey(w,"price");
+   w.Double(p.price);
+   MtbKey(w,"sl");
+   w.Double(p.sl);
+   MtbKey(w,"tp");
+   w.Double(p.tp);
+   MtbKey(w,"time");
+   w.UInt(p.time);
+   MtbKey(w,"magic");
+   w.Int(p.magic);
+   MtbKey(w,"comment");
+   w.Str(p.comment);
+  }
+
+bool MtbBuildHello(MpWriter &w,const MtbEnvelope &env,const string role,const string platform,
+                   const string account_type,const string currency,const ulong leverage,
+                   const double balance,const double equity,const MtbPosition &positions[])
+  {
+   MtbWriteEnvelope(w,"hello",env,8);
+   MtbKey(w,"role");
+   w.Str(role);
+   MtbKey(w,"platform");
+   w.Str(platform);
+   MtbKey(w,"account_type");
+   w.Str(account_type);
+   MtbKey(w,"currency");
+   w.Str(currency);
+   MtbKey(w,"leverage");
+   w.UInt(leverage);
+   MtbKey(w,"balance");
+   w.Double(balance);
+   MtbKey(w,"equity");
+   w.Double(equity);
+   MtbKey(w,"positions");
+   int n=ArraySize(positions);
+   w.ArrayHeader(n);
+   for(int k=0; k<n; k++)
+     {
+      w.MapHeader(10);
+      MtbWritePositionFields(w,positions[k]);
+     }
+   return(w.Ok());
+  }
+
+bool MtbBuildHeartbeat(MpWriter &w,const MtbEnvelope &env)
+  {
+   MtbWriteEnvelope(w,"heartbeat",env,0);
+   return(w.Ok());
+  }
+
+bool MtbBuildPositionOpened(MpWriter &w,const MtbEnvelope &env,const MtbPosition &p)
+  {
+   MtbWriteEnvelope(w,"position_opened",env,10);
+   MtbWritePositionFields(w,p);
+   return(w.Ok());
+  }
+
+bool MtbBuildPositionModified(MpWriter &w,const MtbEnvelope &env,const ulong ticket,
+                              const double sl,const double tp,const ulong time)
+  {
+   MtbWriteEnvelope(w,"position_modified",env,4);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   MtbKey(w,"sl");
+   w.Double(sl);
+   MtbKey(w,"tp");
+   w.Double(tp);
+   MtbKey(w,"time");
+   w.UInt(time);
+   return(w.Ok());
+  }
+
+bool MtbBuildPositionClosed(MpWriter &w,const MtbEnvelope &env,const ulong ticket,const double volume,
+                            const double remaining,const double price,const ulong time,
+                            const string reason,const double profit)
+  {
+   MtbWriteEnvelope(w,"position_closed",env,7);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   MtbKey(w,"volume");
+   w.Double(volume);
+   MtbKey(w,"remaining");
+   w.Double(remaining);
+   MtbKey(w,"price");
+   w.Double(price);
+   MtbKey(w,"time");
+   w.UInt(time);
+   MtbKey(w,"reason");
+   w.Str(reason);
+   MtbKey(w,"profit");
+   w.Double(profit);
+   return(w.Ok());
+  }
+
+bool MtbBuildAccountUpdate(MpWriter &w,const MtbEnvelope &env,const double balance,const double equity,
+                           const double margin,const double free_margin,const ulong leverage)
+  {
+   MtbWriteEnvelope(w,"account_update",env,5);
+   MtbKey(w,"balance");
+   w.Double(balance);
+   MtbKey(w,"equity");
+   w.Double(equity);
+   MtbKey(w,"margin");
+   w.Double(margin);
+   MtbKey(w,"free_margin");
+   w.Double(free_margin);
+   MtbKey(w,"leverage");
+   w.UInt(leverage);
+   return(w.Ok());
+  }
+
+bool MtbBuildCommandResult(MpWriter &w,const MtbEnvelope &env,const MtbResult &r)
+  {
+   MtbWriteEnvelope(w,"command_result",env,8);
+   MtbKey(w,"key");
+   w.Str(r.key);
+   MtbKey(w,"ok");
+   w.Bool(r.ok);
+   MtbKey(w,"retcode");
+   w.Int(r.retcode);
+   MtbKey(w,"ticket");
+   w.UInt(r.ticket);
+   MtbKey(w,"price");
+   w.Double(r.price);
+   MtbKey(w,"volume");
+   w.Double(r.volume);
+   MtbKey(w,"time");
+   w.UInt(r.time);
+   MtbKey(w,"message");
+   w.Str(r.message);
+   return(w.Ok());
+  }
+
+//--- daemon -> terminal builders (used by the self-test and for re-encoding parsed messages)
+bool MtbBuildWelcome(MpWriter &w,const MtbEnvelope &env,const ulong server_time,
+                     const ulong heartbeat_ms,const bool resume)
+  {
+   MtbWriteEnvelope(w,"welcome",env,3);
+   MtbKey(w,"server_time");
+   w.UInt(server_time);
+   MtbKey(w,"heartbeat_ms");
+   w.UInt(heartbeat_ms);
+   MtbKey(w,"resume");
+   w.Bool(resume);
+   return(w.Ok());
+  }
+
+bool MtbBuildOpen(MpWriter &w,const MtbEnvelope &env,const string key,const string symbol,
+                  const string side,const double volume,const double sl,const double tp,
+                  const long magic,const string comment)
+  {
+   MtbWriteEnvelope(w,"open",env,8);
+   MtbKey(w,"key");
+   w.Str(key);
+   MtbKey(w,"symbol");
+   w.Str(symbol);
+   MtbKey(w,"side");
+   w.Str(side);
+   MtbKey(w,"volume");
+   w.Double(volume);
+   MtbKey(w,"sl");
+   w.Double(sl);
+   MtbKey(w,"tp");
+   w.Double(tp);
+   MtbKey(w,"magic");
+   w.Int(magic);
+   MtbKey(w,"comment");
+   w.Str(comment);
+   return(w.Ok());
+  }
+
+bool MtbBuildClose(MpWriter &w,const MtbEnvelope &env,const string key,const ulong ticket,const double volume)
+  {
+   MtbWriteEnvelope(w,"close",env,3);
+   MtbKey(w,"key");
+   w.Str(key);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   MtbKey(w,"volume");
+   w.Double(volume);
+   return(w.Ok());
+  }
+
+bool MtbBuildModify(MpWriter &w,const MtbEnvelope &env,const string key,const ulong ticket,
+                    const double sl,const double tp)
+  {
+   MtbWriteEnvelope(w,"modify",env,4);
+   MtbKey(w,"key");
+   w.Str(key);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   MtbKey(w,"sl");
+   w.Double(sl);
+   MtbKey(w,"tp");
+   w.Double(tp);
+   return(w.Ok());
+  }
+
+bool MtbBuildError(MpWriter &w,const MtbEnvelope &env,const string code,const string detail,
+                   const ulong ref_id,const string field)
+  {
+   MtbWriteEnvelope(w,"error",env,4);
+   MtbKey(w,"code");
+   w.Str(code);
+   MtbKey(w,"detail");
+   w.Str(detail);
+   MtbKey(w,"ref_id");
+   w.UInt(ref_id);
+   MtbKey(w,"field");
+   w.Str(field);
+   return(w.Ok());
+  }
+
+//--- re-encode a parsed daemon message through the builders (self-test round trip)
+bool MtbBuildInbound(MpWriter &w,const MtbInbound &m)
+  {
+   MtbEnvelope env;
+   env.id=m.id;
+   env.seq=m.seq;
+   env.ts=m.ts;
+   env.login=m.login;
+   if(m.type=="welcome")
+      return(MtbBuildWelcome(w,env,m.server_time,m.heartbeat_ms,m.resume));
+   if(m.type=="heartbeat")
+      return(MtbBuildHeartbeat(w,env));
+   if(m.type=="open")
+      return(MtbBuildOpen(w,env,m.key,m.symbol,m.side,m.volume,m.sl,m.tp,m.magic,m.comment));
+   if(m.type=="close")
+      return(MtbBuildClose(w,env,m.key,m.ticket,m.volume));
+   if(m.type=="modify")
+      return(MtbBuildModify(w,env,m.key,m.ticket,m.sl,m.tp));
+   if(m.type=="error")
+      return(MtbBuildError(w,env,m.code,m.detail,m.ref_id,m.field));
+   w.Fail("not a daemon message type: "+m.type);
+   return(false);
+  }
+
+//+------------------------------------------------------------------+
+//| Validation (docs/protocol.md section 8 order) and parsing        |
+//+------------------------------------------------------------------+
+//--- check one value against its kind; sets code on failure
+bool MtbCheckValue(const MpDoc &doc,const int node,const string name,const string kind,string &code)
+  {
+   ulong u=0;
+   long i=0;
+   bool b=false;
+   double d=0.0;
+   string s="";
+   int t=doc.Type(node);
+   if(kind=="U")
+     {
+      if(t==MP_T_NINT)
+        { code="negative_value"; return(false); }
+      if(!doc.GetUInt(node,u))
+        { code="wrong_type"; return(false); }
+      return(true);
+     }
+   if(kind=="I")
+     {
+      if(!doc.GetInt(node,i))
+        { code="wrong_type"; return(false); }   // not an int, or a uint above 2^63-1
+      return(true);
+     }
+   if(kind=="B")
+     {
+      if(!doc.GetBool(node,b))
+        { code="wrong_type"; return(false); }
+      return(true);
+     }
+   if(kind=="T" || kind=="N" || kind=="E")
+     {
+      if(!doc.GetStr(node,s))
+        { code="wrong_type"; return(false); }
+      if(kind=="N" && s=="")
+        { code="empty_string"; return(false); }
+      if(kind=="E" && !MtbEnumAllows(name,s))
+        { code="bad_enum"; return(false); }
+      return(true);
+     }
+   if(kind=="M" || kind=="P" || kind=="V" || kind=="Z")
+     {
+      if(t!=MP_T_FLOAT && t!=MP_T_UINT && t!=MP_T_NINT)
+        { code="wrong_type"; return(false); }
+      if(t==MP_T_FLOAT && !MathIsValidNumber(doc.FloatOf(node)))
+        { code="not_finite"; return(false); }
+      if(!doc.GetNumber(node,d))
+        { code="inexact_number"; return(false); }
+      if(kind!="M" && d<0.0)
+        { code="negative_value"; return(false); }
+      if(kind=="V" && d==0.0)
+        { code="zero_volume"; return(false); }
+      if((kind=="V" || kind=="Z") && d>MTB_MAX_VOLUME)
+        { code="volume_too_large"; return(false); }
+      return(true);
+     }
+   code="wrong_type";   // kind A never reaches the terminal
+   return(false);
+  }
+
+//--- validate map `root` as a daemon -> terminal message; fills type, code and field on failure
+bool MtbValidateInbound(const MpDoc &doc,const int root,string &type,string &code,string &field)
+  {
+   type="";
+   code="";
+   field="";
+   if(doc.Type(root)!=MP_T_MAP)
+     { code="not_a_map"; return(false); }
+   int pairs=doc.Len(root);
+   //--- keys: strings, no duplicates
+   for(int k=0; k<pairs; k++)
+     {
+      int kn=doc.Child(root,2*k);
+      if(doc.Type(kn)!=MP_T_STR)
+        { code="extra_field"; return(false); }
+      for(int j=0; j<k; j++)
+         if(doc.StrOf(doc.Child(root,2*j))==doc.StrOf(kn))
+           { code="duplicate_field"; field=doc.StrOf(kn); return(false); }
+     }
+   ulong v=0;
+   int vn=doc.MapFind(root,"v");
+   if(vn<0)
+     { code="missing_field"; field="v"; return(false); }
+   if(!doc.GetUInt(vn,v))
+     { code="wrong_type"; field="v"; return(false); }
+   if(v!=MTB_PROTOCOL_VERSION)
+     { code="unsupported_version"; field="v"; return(false); }
+   int tn=doc.MapFind(root,"type");
+   if(tn<0)
+     { code="missing_field"; field="type"; return(false); }
+   if(!doc.GetStr(tn,type))
+     { code="wrong_type"; field="type"; return(false); }
+   int index=MtbSchemaIndex(type);
+   if(index<0)
+     { code="unknown_type"; field="type"; return(false); }
+   if(StringFind(MtbSchemaPart(index,1),"t")<0)
+     { code="wrong_direction"; field="type"; return(false); }
+   string names[],kinds[],bnames[],bkinds[];
+   int ne=MtbSplitFields(MTB_ENVELOPE,names,kinds);
+   int nb=MtbSplitFields(MtbSchemaPart(index,2),bnames,bkinds);
+   ArrayResize(names,ne+nb);
+   ArrayResize(kinds,ne+nb);
+   for(int k=0; k<nb; k++)
+     {
+      names[ne+k]=bnames[k];
+      kinds[ne+k]=bkinds[k];
+     }
+   int total=ne+nb;
+   for(int k=0; k<total; k++)
+      if(doc.MapFind(root,names[k])<0)
+        { code="missing_field"; field=names[k]; return(false); }
+   if(pairs!=total)
+     {
+      for(int k=0; k<pairs; k++)
+        {
+         string kname=doc.StrOf(doc.Child(root,2*k));
+         bool known=false;
+         for(int j=0; j<total; j++)
+            if(names[j]==kname)
+               known=true;
+         if(!known)
+           { code="extra_field"; field=kname; return(false); }
+        }
+     }
+   for(int k=2; k<total; k++)
+      if(!MtbCheckValue(doc,doc.MapFind(root,names[k]),names[k],kinds[k],code))
+        { field=names[k]; return(false); }
+   return(true);
+  }
+
+//--- decode and validate one frame from the daemon into m; err gets "code field: detail"
+bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &err)
+  {
+   err="";
+   MpDoc doc;
+   if(!doc.Parse(frame,len))
+     {
+      err="not_msgpack: "+doc.Error();
+      return(false);
+     }
+   string type,code,field;
+   if(!MtbValidateInbound(doc,0,type,code,field))
+     {
+      err=code+" "+field;
+      return(false);
+     }
+   m.type=type;
+   doc.GetUInt(doc.MapFind(0,"id"),m.id);
+   doc.GetUInt(doc.MapFind(0,"seq"),m.seq);
+   doc.GetUInt(doc.MapFind(0,"ts"),m.ts);
+   doc.GetUInt(doc.MapFind(0,"login"),m.login);
+   m.server_time=0;
+   m.heartbeat_ms=0;
+   m.resume=false;
+   m.key="";
+   m.symbol="";
+   m.side="";
+   m.volume=0.0;
+   m.sl=0.0;
+   m.tp=0.0;
+   m.magic=0;
+   m.comment="";
+   m.ticket=0;
+   m.code="";
+   m.detail="";
+   m.ref_id=0;
+   m.field="";
+   if(type=="welcome")
+     {
+      doc.GetUInt(doc.MapFind(0,"server_time"),m.server_time);
+      doc.GetUInt(doc.MapFind(0,"heartbeat_ms"),m.heartbeat_ms);
+      doc.GetBool(doc.MapFind(0,"resume"),m.resume);
+     }
+   else if(type=="open" || type=="close" || type=="modify")
+     {
+      doc.GetStr(doc.MapFind(0,"key"),m.key);
+      if(type=="open")
+        {
+         doc.GetStr(doc.MapFind(0,"symbol"),m.symbol);
+         doc.GetStr(doc.MapFind(0,"side"),m.side);
+         doc.GetNumber(doc.MapFind(0,"volume"),m.volume);
+         doc.GetNumber(doc.MapFind(0,"sl"),m.sl);
+         doc.GetNumber(doc.MapFind(0,"tp"),m.tp);
+         doc.GetInt(doc.MapFind(0,"magic"),m.magic);
+         doc.GetStr(doc.MapFind(0,"comment"),m.comment);
+        }
+      else
+        {
+         doc.GetUInt(doc.MapFind(0,"ticket"),m.ticket);
+         if(type=="close")
+            doc.GetNumber(doc.MapFind(0,"volume"),m.volume);
+         else
+           {
+            doc.GetNumber(doc.MapFind(0,"sl"),m.sl);
+            doc.GetNumber(doc.MapFind(0,"tp"),m.tp);
+           }
+        }
+     }
+   else if(type=="error")
+     {
+      doc.GetStr(doc.MapFind(0,"code"),m.code);
+      doc.GetStr(doc.MapFind(0,"detail"),m.detail);
+      doc.GetUInt(doc.MapFind(0,"ref_id"),m.ref_id);
+      doc.GetStr(doc.MapFind(0,"field"),m.field);
+     }
+   return(true);
+  }
+
+//--- the sequence error codes that require a reconnect (section 2, step 4)
+bool MtbIsSequenceCode(const string code)
+  {
+   return(code=="not_started" || code=="bad_start_seq" || code=="sequence_replay" || code=="sequence_gap");
+  }
+
+#endif // MTBRIDGE_PROTOCOL_MQH
