@@ -25,6 +25,7 @@ demo: $(STAMP_RUN)
 	    buy 30 EURUSD@1.3164 buy 20 EURUSD@1.3188 close 3 --steps
 
 test: $(STAMP_TEST)
+	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest
 
 bench: $(STAMP_RUN)
