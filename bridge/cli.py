@@ -15,6 +15,7 @@ from bridge.domain.money import round_money, to_decimal
 from bridge.domain.rules import default_rules
 from bridge.domain.sizing import copy_volume
 from bridge.domain.trading import Side
+from bridge.progress import progress_bar
 
 
 class UsageError(Exception):
@@ -46,6 +47,7 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     _add_margin(commands)
     _add_copy_volume(commands)
+    _add_simulate(commands)
     return parser
 
 
@@ -251,6 +253,56 @@ def _run_copy_volume(args: argparse.Namespace) -> int:
         print(decision.volume)
     else:
         print(f"not opened: {decision.reason} (raw volume {decision.raw})")
+    return 0
+
+
+# --- simulate --------------------------------------------------------------------------
+
+def _add_simulate(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "simulate", help="run a simulation scenario on the simulated trade server",
+        description="Run a scenario (TOML: symbols and feeds, accounts, scripted orders, strategies) and print "
+                    "a summary per account and the journal digest. Same scenario + seed = same digest.",
+        epilog="example: mtbridge simulate --scenario examples/scenarios/quiet_week.toml --seed 1 --until 3d",
+    )
+    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario file (TOML)")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="seed of the run (default: the scenario's seed, else 0)")
+    p.add_argument("--until", metavar="DURATION", help="stop after this much simulated time, e.g. 90m, 36h, 7d")
+    p.add_argument("--journal", metavar="FILE", help="write the journal as JSON lines")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object (with `digest`)")
+    p.set_defaults(handler=_run_simulate)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from simulator.prices import FeedError  # lazy: bridge imports simulator only here
+    from simulator.runner import Simulation, SimulationError
+    from simulator.scenario import ScenarioError, load_scenario, parse_duration
+
+    try:
+        scenario = load_scenario(args.scenario)
+        until = None
+        if args.until is not None:
+            try:
+                until = scenario.start_ms + parse_duration(args.until)
+            except ValueError as exc:
+                raise UsageError(f"--until: {exc}") from None
+        sim = Simulation(scenario, args.seed, until_ms=until)
+        with progress_bar("simulating", enabled=not args.json) as progress:
+            summary = sim.run(progress=progress)
+    except (ScenarioError, SimulationError) as exc:
+        raise UsageError(str(exc)) from None
+    except FeedError as exc:
+        raise UsageError(f"{args.scenario}: tick file: {exc}") from None
+    if args.journal:
+        try:
+            sim.server.journal.write(args.journal)
+        except OSError as exc:
+            raise UsageError(f"--journal {args.journal}: {exc.strerror}") from None
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2))
+    else:
+        print(summary.to_text())
     return 0
 
 

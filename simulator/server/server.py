@@ -415,6 +415,10 @@ class TradeServer:
         """SHA-256 of the journal so far (see `Journal.digest`)."""
         return self.journal.digest()
 
+    def stops_level(self, symbol: str) -> int:
+        """Minimum distance of SL/TP from the price, in points (SYMBOL_TRADE_STOPS_LEVEL)."""
+        return self._stops
+
     def symbols(self) -> list[str]:
         return list(self._symbols)
 

@@ -1,0 +1,197 @@
+"""Numeric constants of the official ``MetaTrader5`` Python package, same names, same values.
+
+Trade-server enumerations (retcodes, actions, order/deal/position types, reasons, filling and
+time modes, account modes) are imported from `simulator.server.retcodes`, which the simulated
+server itself uses, so the facade and the server can never disagree. The rest (timeframes,
+tick copy flags, tick flags, symbol properties, result codes of the API) are defined here
+from the MetaTrader 5 documentation.
+"""
+
+from __future__ import annotations
+
+from simulator.prices.tick import (TICK_FLAG_ASK, TICK_FLAG_BID, TICK_FLAG_BUY,  # noqa: F401
+                                   TICK_FLAG_LAST, TICK_FLAG_SELL, TICK_FLAG_VOLUME)
+from simulator.server.retcodes import *  # noqa: F401,F403  (TRADE_RETCODE_*, ORDER_*, DEAL_*...)
+from simulator.server.retcodes import (ACCOUNT_MARGIN_MODE_EXCHANGE,  # noqa: F401
+                                       ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+                                       ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ACCOUNT_TRADE_MODE_CONTEST,
+                                       ACCOUNT_TRADE_MODE_DEMO, ACCOUNT_TRADE_MODE_REAL, RETCODE_NAMES)
+
+# --- ENUM_TIMEFRAMES ---------------------------------------------------------------------------
+TIMEFRAME_M1 = 1
+TIMEFRAME_M2 = 2
+TIMEFRAME_M3 = 3
+TIMEFRAME_M4 = 4
+TIMEFRAME_M5 = 5
+TIMEFRAME_M6 = 6
+TIMEFRAME_M10 = 10
+TIMEFRAME_M12 = 12
+TIMEFRAME_M15 = 15
+TIMEFRAME_M20 = 20
+TIMEFRAME_M30 = 30
+TIMEFRAME_H1 = 1 | 0x4000  # 16385
+TIMEFRAME_H2 = 2 | 0x4000
+TIMEFRAME_H3 = 3 | 0x4000
+TIMEFRAME_H4 = 4 | 0x4000  # 16388
+TIMEFRAME_H6 = 6 | 0x4000
+TIMEFRAME_H8 = 8 | 0x4000
+TIMEFRAME_H12 = 12 | 0x4000
+TIMEFRAME_D1 = 24 | 0x4000  # 16408
+TIMEFRAME_W1 = 1 | 0x8000  # 32769
+TIMEFRAME_MN1 = 1 | 0xC000  # 49153
+
+# --- COPY_TICKS --------------------------------------------------------------------------------
+COPY_TICKS_ALL = -1
+COPY_TICKS_INFO = 1
+COPY_TICKS_TRADE = 2
+
+# --- ENUM_ORDER_STATE (the request states the server never produces) ---------------------------
+ORDER_STATE_REQUEST_ADD = 7
+ORDER_STATE_REQUEST_MODIFY = 8
+ORDER_STATE_REQUEST_CANCEL = 9
+
+# --- ENUM_ORDER_TYPE_FILLING (Return is 2; BOC exists in newer builds) -------------------------
+ORDER_FILLING_BOC = 3
+
+# --- ENUM_ORDER_REASON / ENUM_POSITION_REASON --------------------------------------------------
+ORDER_REASON_CLIENT = 0
+ORDER_REASON_MOBILE = 1
+ORDER_REASON_WEB = 2
+ORDER_REASON_EXPERT = 3
+ORDER_REASON_SL = 4
+ORDER_REASON_TP = 5
+ORDER_REASON_SO = 6
+POSITION_REASON_CLIENT = 0
+POSITION_REASON_MOBILE = 1
+POSITION_REASON_WEB = 2
+POSITION_REASON_EXPERT = 3
+
+# --- ENUM_DEAL_TYPE (beyond the ones the server books) -----------------------------------------
+DEAL_TYPE_COMMISSION_DAILY = 8
+DEAL_TYPE_COMMISSION_MONTHLY = 9
+DEAL_TYPE_COMMISSION_AGENT_DAILY = 10
+DEAL_TYPE_COMMISSION_AGENT_MONTHLY = 11
+DEAL_TYPE_INTEREST = 12
+DEAL_TYPE_BUY_CANCELED = 13
+DEAL_TYPE_SELL_CANCELED = 14
+DEAL_DIVIDEND = 15
+DEAL_DIVIDEND_FRANKED = 16
+DEAL_TAX = 17
+
+# --- ENUM_ACCOUNT_STOPOUT_MODE -----------------------------------------------------------------
+ACCOUNT_STOPOUT_MODE_PERCENT = 0
+ACCOUNT_STOPOUT_MODE_MONEY = 1
+
+# --- ENUM_SYMBOL_CHART_MODE --------------------------------------------------------------------
+SYMBOL_CHART_MODE_BID = 0
+SYMBOL_CHART_MODE_LAST = 1
+
+# --- ENUM_SYMBOL_CALC_MODE ---------------------------------------------------------------------
+SYMBOL_CALC_MODE_FOREX = 0
+SYMBOL_CALC_MODE_FUTURES = 1
+SYMBOL_CALC_MODE_CFD = 2
+SYMBOL_CALC_MODE_CFDINDEX = 3
+SYMBOL_CALC_MODE_CFDLEVERAGE = 4
+SYMBOL_CALC_MODE_FOREX_NO_LEVERAGE = 5
+SYMBOL_CALC_MODE_EXCH_STOCKS = 32
+SYMBOL_CALC_MODE_EXCH_FUTURES = 33
+SYMBOL_CALC_MODE_EXCH_OPTIONS = 34
+SYMBOL_CALC_MODE_EXCH_OPTIONS_MARGIN = 36
+SYMBOL_CALC_MODE_EXCH_BONDS = 37
+SYMBOL_CALC_MODE_EXCH_STOCKS_MOEX = 38
+SYMBOL_CALC_MODE_EXCH_BONDS_MOEX = 39
+SYMBOL_CALC_MODE_SERV_COLLATERAL = 64
+
+# --- ENUM_SYMBOL_TRADE_MODE --------------------------------------------------------------------
+SYMBOL_TRADE_MODE_DISABLED = 0
+SYMBOL_TRADE_MODE_LONGONLY = 1
+SYMBOL_TRADE_MODE_SHORTONLY = 2
+SYMBOL_TRADE_MODE_CLOSEONLY = 3
+SYMBOL_TRADE_MODE_FULL = 4
+
+# --- ENUM_SYMBOL_TRADE_EXECUTION ---------------------------------------------------------------
+SYMBOL_TRADE_EXECUTION_REQUEST = 0
+SYMBOL_TRADE_EXECUTION_INSTANT = 1
+SYMBOL_TRADE_EXECUTION_MARKET = 2
+SYMBOL_TRADE_EXECUTION_EXCHANGE = 3
+
+# --- ENUM_SYMBOL_SWAP_MODE ---------------------------------------------------------------------
+SYMBOL_SWAP_MODE_DISABLED = 0
+SYMBOL_SWAP_MODE_POINTS = 1
+SYMBOL_SWAP_MODE_CURRENCY_SYMBOL = 2
+SYMBOL_SWAP_MODE_CURRENCY_MARGIN = 3
+SYMBOL_SWAP_MODE_CURRENCY_DEPOSIT = 4
+SYMBOL_SWAP_MODE_INTEREST_CURRENT = 5
+SYMBOL_SWAP_MODE_INTEREST_OPEN = 6
+SYMBOL_SWAP_MODE_REOPEN_CURRENT = 7
+SYMBOL_SWAP_MODE_REOPEN_BID = 8
+
+# --- ENUM_DAY_OF_WEEK --------------------------------------------------------------------------
+DAY_OF_WEEK_SUNDAY = 0
+DAY_OF_WEEK_MONDAY = 1
+DAY_OF_WEEK_TUESDAY = 2
+DAY_OF_WEEK_WEDNESDAY = 3
+DAY_OF_WEEK_THURSDAY = 4
+DAY_OF_WEEK_FRIDAY = 5
+DAY_OF_WEEK_SATURDAY = 6
+
+# --- ENUM_SYMBOL_ORDER_GTC_MODE ----------------------------------------------------------------
+SYMBOL_ORDERS_GTC = 0
+SYMBOL_ORDERS_DAILY = 1
+SYMBOL_ORDERS_DAILY_EXCLUDING_STOPS = 2
+
+# --- SYMBOL_FILLING_MODE / SYMBOL_EXPIRATION_MODE / SYMBOL_ORDER_MODE flags ---------------------
+SYMBOL_FILLING_FOK = 1
+SYMBOL_FILLING_IOC = 2
+SYMBOL_EXPIRATION_GTC = 1
+SYMBOL_EXPIRATION_DAY = 2
+SYMBOL_EXPIRATION_SPECIFIED = 4
+SYMBOL_EXPIRATION_SPECIFIED_DAY = 8
+SYMBOL_ORDER_MARKET = 1
+SYMBOL_ORDER_LIMIT = 2
+SYMBOL_ORDER_STOP = 4
+SYMBOL_ORDER_STOP_LIMIT = 8
+SYMBOL_ORDER_SL = 16
+SYMBOL_ORDER_TP = 32
+SYMBOL_ORDER_CLOSEBY = 64
+
+# --- ENUM_SYMBOL_OPTION_RIGHT / ENUM_SYMBOL_OPTION_MODE ----------------------------------------
+SYMBOL_OPTION_RIGHT_CALL = 0
+SYMBOL_OPTION_RIGHT_PUT = 1
+SYMBOL_OPTION_MODE_EUROPEAN = 0
+SYMBOL_OPTION_MODE_AMERICAN = 1
+
+# --- ENUM_BOOK_TYPE ----------------------------------------------------------------------------
+BOOK_TYPE_SELL = 1
+BOOK_TYPE_BUY = 2
+BOOK_TYPE_SELL_MARKET = 3
+BOOK_TYPE_BUY_MARKET = 4
+
+# --- result codes of the Python API (last_error) -----------------------------------------------
+RES_S_OK = 1
+RES_E_FAIL = -1
+RES_E_INVALID_PARAMS = -2
+RES_E_NO_MEMORY = -3
+RES_E_NOT_FOUND = -4
+RES_E_INVALID_VERSION = -5
+RES_E_AUTH_FAILED = -6
+RES_E_UNSUPPORTED = -7
+RES_E_AUTO_TRADING_DISABLED = -8
+RES_E_INTERNAL_FAIL = -10000
+RES_E_INTERNAL_FAIL_SEND = -10001
+RES_E_INTERNAL_FAIL_RECEIVE = -10002
+RES_E_INTERNAL_FAIL_INIT = -10003
+RES_E_INTERNAL_FAIL_CONNECT = -10004
+RES_E_INTERNAL_FAIL_TIMEOUT = -10005
+
+# timeframe -> length in ms (MN1 is calendar months and handled apart; W1 bars start Sunday)
+_MINUTE = 60_000
+TIMEFRAME_MS = {
+    TIMEFRAME_M1: _MINUTE, TIMEFRAME_M2: 2 * _MINUTE, TIMEFRAME_M3: 3 * _MINUTE,
+    TIMEFRAME_M4: 4 * _MINUTE, TIMEFRAME_M5: 5 * _MINUTE, TIMEFRAME_M6: 6 * _MINUTE,
+    TIMEFRAME_M10: 10 * _MINUTE, TIMEFRAME_M12: 12 * _MINUTE, TIMEFRAME_M15: 15 * _MINUTE,
+    TIMEFRAME_M20: 20 * _MINUTE, TIMEFRAME_M30: 30 * _MINUTE, TIMEFRAME_H1: 60 * _MINUTE,
+    TIMEFRAME_H2: 120 * _MINUTE, TIMEFRAME_H3: 180 * _MINUTE, TIMEFRAME_H4: 240 * _MINUTE,
+    TIMEFRAME_H6: 360 * _MINUTE, TIMEFRAME_H8: 480 * _MINUTE, TIMEFRAME_H12: 720 * _MINUTE,
+    TIMEFRAME_D1: 1440 * _MINUTE, TIMEFRAME_W1: 7 * 1440 * _MINUTE,
+}
