@@ -1,0 +1,258 @@
+"""Events into the engine (h11 style: plain values, each with an explicit `now`).
+
+`now` is an int of milliseconds since the Unix epoch, server time. Money, prices and lots
+are Decimal. Back-office requests (subscribe, edit, stop, wallet operations) are events too:
+the engine answers them with records (and refusals as records), never with exceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bridge.domain.sizing import VolumeMode
+from bridge.domain.trading import Side
+
+
+class _Unset:
+    """Marker for "leave this setting as it is" in EditSettings."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+
+
+# --- wallets, parties ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class WalletDeposited:
+    now: int
+    owner: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class WalletWithdrawn:
+    now: int
+    owner: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class TraderRegistered:
+    """A trader account offered for copying (§7 eligibility is checked against its type)."""
+
+    now: int
+    trader: str
+    account: int
+    account_type: str
+    leverage: int
+    commission_pct: Decimal  # §9: 0-50 % of the investor's gain
+    currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class TraderCommissionChanged:
+    """§10: affects only subscriptions started after it."""
+
+    now: int
+    trader: str
+    commission_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionCapSet:
+    """§8.3: the service limits the commission of all of a trader's subscriptions (None lifts it)."""
+
+    now: int
+    trader: str
+    cap_pct: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerRegistered:
+    """An IB partner; `referrer` is the partner who referred them (multi-level program);
+    `trader_rate_per_lot` is their IB agreement for trader volume (None: the config default)."""
+
+    now: int
+    partner: str
+    referrer: str | None = None
+    trader_rate_per_lot: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientAssigned:
+    """An investor or trader registered through a partner's link."""
+
+    now: int
+    client: str
+    partner: str
+
+
+# --- subscriptions (Investor Area) -----------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    """§2.2, §4.4: invest `amount` from the wallet into a new investor account `account`."""
+
+    now: int
+    investor: str
+    trader: str
+    account: int
+    amount: Decimal
+    mode: VolumeMode = VolumeMode.EQUAL
+    protection_pct: Decimal | None = None  # None: protection off
+    leverage: int = 100
+    account_type: str | None = None  # None: config.investor_account_type
+    currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class EditSettings:
+    """§2.1: change mode / protection while copying; also resumes a protection suspension."""
+
+    now: int
+    subscription: int
+    requester: str
+    mode: object = UNSET  # VolumeMode | UNSET
+    protection_pct: object = UNSET  # Decimal | None | UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    now: int
+    subscription: int
+    requester: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopCopying:
+    """§2.3 (investor) or §8.2 (service, requester=None: always closes the copies)."""
+
+    now: int
+    subscription: int
+    requester: str | None
+    close_open: bool = False
+
+
+# --- trader activity -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TraderPositionOpened:
+    now: int
+    trader: str
+    ticket: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    price: Decimal
+    opened_at: int | None = None  # server time of the open; default `now`
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraderPositionModified:
+    now: int
+    trader: str
+    ticket: int
+    sl: Decimal | None
+    tp: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class TraderPositionClosed:
+    """`volume` is the volume closed by this deal (less than the position's: a partial close).
+    `reason`: client | sl | tp | stop_out | ... ; `profit`: the trader's realised result."""
+
+    now: int
+    trader: str
+    ticket: int
+    volume: Decimal
+    price: Decimal
+    reason: str = "client"
+    profit: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPosition:
+    ticket: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    price: Decimal
+    opened_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class TraderSnapshot:
+    """After a reconnect: the trader's complete list of open positions."""
+
+    now: int
+    trader: str
+    positions: tuple[SnapshotPosition, ...]
+
+
+# --- investor accounts, market, time ---------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CommandFilled:
+    """A command was executed. For opens `ticket` is the new position; for closes `profit` is
+    the realised net result of the closed volume (the server's figure, swaps and fees in)."""
+
+    now: int
+    key: str
+    ticket: int | None = None
+    volume: Decimal = Decimal(0)
+    price: Decimal = Decimal(0)
+    profit: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRefused:
+    now: int
+    key: str
+    retcode: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountUpdated:
+    """The server's view of an account (trader or investor): balance and equity."""
+
+    now: int
+    account: int
+    balance: Decimal
+    equity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTick:
+    now: int
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class TimePassed:
+    now: int
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalOnline:
+    now: int
+    account: int
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalOffline:
+    now: int
+    account: int
+
+
+Event = (WalletDeposited | WalletWithdrawn | TraderRegistered | TraderCommissionChanged | CommissionCapSet
+         | PartnerRegistered | ClientAssigned | Subscribe | EditSettings | Resume | StopCopying
+         | TraderPositionOpened | TraderPositionModified | TraderPositionClosed | TraderSnapshot
+         | CommandFilled | CommandRefused | AccountUpdated | PriceTick | TimePassed | TerminalOnline
+         | TerminalOffline)

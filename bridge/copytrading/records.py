@@ -1,0 +1,190 @@
+"""Records out of the engine: facts to journal and publish. Money is booked in cents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class WalletMovement:
+    """kind: deposit | withdrawal | invest | return | commission | ib_credit."""
+
+    now: int
+    owner: str
+    amount: Decimal  # signed
+    balance: Decimal  # after the movement
+    kind: str
+    subscription: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A back-office request turned down (subscribe, edit, stop, withdraw, ...)."""
+
+    now: int
+    request: str
+    code: str
+    detail: str
+    subscription: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStarted:
+    now: int
+    subscription: int
+    investor: str
+    trader: str
+    account: int
+    amount: Decimal
+    mode: str
+    protection_pct: Decimal | None
+    commission_pct: Decimal  # locked (§10)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionEdited:
+    now: int
+    subscription: int
+    mode: str
+    protection_pct: Decimal | None
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStopping:
+    now: int
+    subscription: int
+    open_copies: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStopped:
+    now: int
+    subscription: int
+    returned: Decimal
+    commission: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRefused:
+    """A copy that was not opened, with its reason code (below_min_volume, above_max_volume,
+    no_money, protection_suspended, subscription_stopped, terminal_offline,
+    trader_not_eligible, server_refused, missed_while_disconnected, ...)."""
+
+    now: int
+    subscription: int
+    trader: str
+    trader_ticket: int
+    code: str
+    detail: str
+    retcode: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyOpened:
+    now: int
+    subscription: int
+    trader_ticket: int
+    ticket: int
+    volume: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CopyClosed:
+    now: int
+    subscription: int
+    trader_ticket: int
+    ticket: int
+    volume: Decimal  # closed by this deal
+    remaining: Decimal
+    price: Decimal
+    profit: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseSkipped:
+    """A partial close whose share of the copy is below the minimum volume: the copy keeps it."""
+
+    now: int
+    subscription: int
+    trader_ticket: int
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseFailed:
+    now: int
+    subscription: int
+    trader_ticket: int
+    retcode: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionTriggered:
+    now: int
+    subscription: int
+    equity: Decimal
+    balance: Decimal
+    threshold: Decimal
+    protection_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class StopOutTriggered:
+    now: int
+    subscription: int
+    account: int
+    margin_level: Decimal
+    closes: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionAccrued:
+    now: int
+    subscription: int
+    trader: str
+    amount: Decimal  # exact, not yet booked
+    high_water_mark: Decimal
+    rate_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionPaid:
+    """reason: weekly (Sunday 00:00 server time) | stop (settled when copying stops)."""
+
+    now: int
+    subscription: int
+    trader: str
+    amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerAccrued:
+    """Remuneration earned by a deal; credited at the next hourly credit."""
+
+    now: int
+    partner: str
+    source: str  # investor_volume | trader_volume
+    client: str
+    lots: Decimal
+    amount: Decimal
+    level: int  # 0 = the client's own IB, 1 = the partner who referred that IB, ...
+
+
+@dataclass(frozen=True, slots=True)
+class IBCredited:
+    now: int
+    partner: str
+    amount: Decimal
+
+
+Record = (WalletMovement | Refused | SubscriptionStarted | SubscriptionEdited | SubscriptionStopping
+          | SubscriptionStopped | CopyRefused | CopyOpened | CopyClosed | CloseSkipped | CloseFailed
+          | ProtectionTriggered | StopOutTriggered | CommissionAccrued | CommissionPaid | PartnerAccrued
+          | IBCredited)

@@ -1,0 +1,78 @@
+"""Subscriptions and their copies (internal, mutable engine state; persisted by state.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+from bridge.domain.sizing import VolumeMode
+from bridge.domain.trading import Side
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+class SubState(str, Enum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended_by_protection"
+    STOPPING = "stopping"  # closing its copies before the funds return (§2.3)
+    STOPPED = "stopped"
+
+
+class CopyState(str, Enum):
+    OPENING = "opening"  # open command sent, no fill yet
+    OPEN = "open"
+
+
+@dataclass(slots=True)
+class Copy:
+    trader_ticket: int
+    symbol: str
+    group: str
+    side: Side
+    volume: Decimal  # requested while opening, filled volume once open
+    state: CopyState
+    seq: int = 0  # next command sequence for (subscription, trader ticket)
+    ticket: int | None = None  # the investor position
+    price: Decimal = ZERO
+    notional: Decimal = ZERO  # as booked in the margin book
+    floating: Decimal = ZERO  # profit at the last price seen
+    closing: Decimal = ZERO  # volume in close commands not yet answered
+    close_reason: str | None = None  # set when the whole copy must go (trader closed, protection...)
+    scale: Decimal = ONE  # trader partial closes that arrived while opening
+    retry_close: bool = False  # a close was refused; retried when time passes
+
+
+@dataclass(slots=True)
+class Subscription:
+    id: int
+    investor: str
+    trader: str
+    account: int
+    account_type: str
+    currency: str
+    leverage: int
+    mode: VolumeMode
+    protection_pct: Decimal | None
+    commission_pct: Decimal  # locked at Start Copying (§10)
+    invested: Decimal
+    started_at: int
+    started_seq: int
+    state: SubState = SubState.ACTIVE
+    balance: Decimal = ZERO  # the engine's ledger of the investor account
+    floating: Decimal = ZERO  # equity - balance, from ticks or the server's account update
+    online: bool = True
+    realised: Decimal = ZERO  # cumulative trading result since the start
+    high_water_mark: Decimal = ZERO
+    accrued: Decimal = ZERO  # commission accrued, not paid (exact)
+    commission_paid: Decimal = ZERO
+    trades: int = 0
+    volume: Decimal = ZERO  # lots closed (round turns)
+    balance_seq: int = 0
+    stop_by: str | None = None
+    copies: dict[int, Copy] = field(default_factory=dict)
+
+    @property
+    def equity(self) -> Decimal:
+        return self.balance + self.floating
