@@ -60,7 +60,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from bridge.domain.account import (
     PositionRisk,
@@ -80,7 +80,7 @@ from bridge.domain.margin import (
     MarginBook,
     position_notional,
 )
-from bridge.domain.money import round_money
+from bridge.domain.money import round_money, to_decimal
 from bridge.domain.rules import Rules, default_rules
 from bridge.domain.trading import Side, commission, profit, swap, swap_nights
 from simulator.calendar import DAY_MS, TradingCalendar, weekday
@@ -338,23 +338,12 @@ class _Account:
 
 
 def _dec(value: object) -> Decimal | None:
-    """A finite Decimal from a request field, or None (NaN, inf, garbage)."""
-    if isinstance(value, bool):
-        return None
+    """A finite Decimal from a request field, or None (NaN, inf, garbage): the caller answers
+    with its own retcode instead of an exception."""
     try:
-        if isinstance(value, Decimal):
-            d = value
-        elif isinstance(value, int):
-            d = Decimal(value)
-        elif isinstance(value, float):
-            d = Decimal(repr(value))
-        elif isinstance(value, str):
-            d = Decimal(value.strip())
-        else:
-            return None
-    except InvalidOperation:
+        return to_decimal(value)
+    except DomainError:
         return None
-    return d if d.is_finite() else None
 
 
 def _opposite_type(side: Side) -> int:
