@@ -48,6 +48,10 @@ def build_parser() -> Parser:
     _add_margin(commands)
     _add_copy_volume(commands)
     _add_simulate(commands)
+    # Shell packages register their own commands; their heavy imports happen in the handlers.
+    from bridge.monitor.commands import add_commands as add_monitor_commands
+
+    add_monitor_commands(commands)
     return parser
 
 

@@ -1,0 +1,274 @@
+"""`mtbridge monitor` and `mtbridge dashboard`: argument parsing and wiring only.
+
+Wire into bridge/cli.py with `add_commands(commands)` inside `build_parser()`:
+
+    from bridge.monitor.commands import add_commands as add_monitor_commands
+    add_monitor_commands(commands)
+
+Stand-alone: `python -m bridge.monitor.commands dashboard --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+SECRET_ENV = "MTBRIDGE_DASHBOARD_SECRET"
+
+
+def _feed_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--connect", metavar="ADDRESS",
+                   help="the daemon's PUB feed, e.g. tcp://127.0.0.1:5571 (daemon.pub in its config)")
+    p.add_argument("--server-key", metavar="KEY",
+                   help="the daemon's CURVE public key: 40 Z85 characters, or a key file (server.pub)")
+    p.add_argument("--client-key", metavar="FILE",
+                   help="this monitor's CURVE key pair file (mtbridge keys terminal NAME --role admin --out DIR); "
+                        "an ephemeral pair is generated if omitted")
+    p.add_argument("--insecure", action="store_true", help="plain-text feed (daemon started with --insecure)")
+    p.add_argument("--replay", metavar="FILE", help="read a recorded feed (JSON lines) instead of connecting")
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Register `monitor` and `dashboard` on an argparse subparsers object."""
+    m = commands.add_parser(
+        "monitor", help="live console view of the daemon's monitoring feed",
+        description="Accounts by margin level (coloured at the margin-call and stop-out levels), exposure per "
+                    "symbol, the latest events and copy latency p50/p99, live from the daemon's PUB feed. "
+                    "Reconnects and resyncs from the daemon's snapshot on its own. See docs/monitoring.md.",
+        epilog="example: mtbridge monitor --connect tcp://127.0.0.1:5571 --server-key keys/server.pub "
+               "--client-key keys/desk.key",
+    )
+    _feed_args(m)
+    m.add_argument("--refresh", type=float, default=0.5, metavar="S", help="redraw at least every S seconds")
+    m.add_argument("--duration", type=float, default=None, metavar="S", help=argparse.SUPPRESS)
+    m.add_argument("--width", type=int, default=None, help="console width (default: the terminal's)")
+    m.set_defaults(handler=run_monitor_command)
+
+    d = commands.add_parser(
+        "dashboard", help="web dashboard (Starlette + uvicorn): desk, investor area, public trader pages, /metrics",
+        description="Serve the web dashboard fed by the daemon's PUB feed: the console's views with live updates "
+                    "(SSE), margin-level charts, public trader statistics, the investor area and Prometheus "
+                    "metrics. See docs/monitoring.md for the users file and the access model.",
+        epilog="example: mtbridge dashboard --connect tcp://127.0.0.1:5571 --server-key keys/server.pub "
+               "--users users.toml --session-secret-file secret.txt --port 8080",
+    )
+    _feed_args(d)
+    d.add_argument("--config", metavar="FILE", help="TOML with a [dashboard] table (keys: the long option names "
+                                                    "with _ for -); options given on the command line win")
+    d.add_argument("--users", metavar="FILE", help="users TOML (dealers, investors; scrypt hashes)")
+    d.add_argument("--session-secret-file", metavar="FILE",
+                   help=f"file holding the session signing secret (>= 32 chars); or set ${SECRET_ENV}")
+    d.add_argument("--https-only", action="store_true", default=None,
+                   help="mark the session cookie Secure (set when served over HTTPS, e.g. behind a TLS proxy)")
+    d.add_argument("--metrics-token-file", metavar="FILE",
+                   help="bearer token for Prometheus scrapes of /metrics (dealers may read it when logged in)")
+    d.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    d.add_argument("--port", type=int, default=None, help="listen port (default 8080; 0 = any free port)")
+    d.add_argument("--hash-password", action="store_true",
+                   help="read a password (prompt, or stdin when not a terminal), print its scrypt hash for the "
+                        "users file, and exit")
+    d.set_defaults(handler=run_dashboard_command)
+
+
+# ------------------------------------------------------------------------------ monitor
+def _curve(args: argparse.Namespace) -> Any:
+    from bridge.monitor.feed import curve_from_args
+
+    if args.insecure:
+        return None
+    return curve_from_args(args.server_key, args.client_key)
+
+
+def run_monitor_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bridge.monitor.console import render, run_monitor
+
+    console = Console(width=args.width) if args.width else Console()
+    if args.replay:
+        from bridge.monitor.feed import load_recording
+        from bridge.monitor.state import MonitorState
+
+        state = MonitorState().apply_all(load_recording(args.replay))
+        console.print(render(state, state.health.last_ts))
+        return 0
+    if not args.connect:
+        print("mtbridge monitor: error: --connect ADDRESS is required (or --replay FILE)", file=sys.stderr)
+        return 2
+    try:
+        curve = _curve(args)
+    except ValueError as exc:
+        print(f"mtbridge monitor: error: {exc}", file=sys.stderr)
+        return 2
+    return run_monitor(args.connect, curve=curve, refresh=args.refresh, duration=args.duration, console=console)
+
+
+# ------------------------------------------------------------------------------ dashboard
+class DashboardServer:
+    """uvicorn serving a `Dashboard` in a background thread, on an already-bound socket."""
+
+    def __init__(self, dashboard: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        import uvicorn
+
+        self.dashboard = dashboard
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.host, self.port = host, self.sock.getsockname()[1]
+        config = uvicorn.Config(dashboard.app, log_level=log_level, access_log=False, lifespan="off",
+                                timeout_graceful_shutdown=2, proxy_headers=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       name="mtbridge-dashboard", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> DashboardServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the dashboard did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.dashboard.stop()
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        self.sock.close()
+
+
+def _read_secret(path: str | None) -> str | None:
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return os.environ.get(SECRET_ENV) or None
+
+
+def _merged(args: argparse.Namespace) -> dict[str, Any]:
+    keys = ("connect", "server_key", "client_key", "insecure", "replay", "users", "session_secret_file",
+            "https_only", "metrics_token_file", "host", "port")
+    conf: dict[str, Any] = {}
+    if args.config:
+        data = tomllib.loads(Path(args.config).read_text(encoding="utf-8"))
+        table = data.get("dashboard", {})
+        unknown = set(table) - set(keys)
+        if unknown:
+            raise ValueError(f"{args.config}: unknown key(s) in [dashboard]: {', '.join(sorted(unknown))}")
+        conf.update(table)
+    for k in keys:
+        v = getattr(args, k, None)
+        if v is not None and v is not False:
+            conf[k] = v
+    conf.setdefault("host", "127.0.0.1")
+    conf.setdefault("port", 8080)
+    return conf
+
+
+def hash_password_command() -> int:
+    import getpass
+
+    from bridge.monitor.auth import hash_password
+
+    if sys.stdin.isatty():
+        pw = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != pw:
+            print("mtbridge dashboard: error: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        pw = sys.stdin.readline().rstrip("\n")
+    if not pw:
+        print("mtbridge dashboard: error: empty password", file=sys.stderr)
+        return 2
+    print(hash_password(pw))
+    return 0
+
+
+def run_dashboard_command(args: argparse.Namespace) -> int:
+    if args.hash_password:
+        return hash_password_command()
+    from bridge.monitor.auth import FileCredentialStore
+    from bridge.monitor.feed import FeedSubscriber, load_recording
+    from bridge.monitor.hub import MonitorHub
+    from bridge.monitor.web import Dashboard, DashboardConfig
+
+    def fail(msg: str) -> int:
+        print(f"mtbridge dashboard: error: {msg}", file=sys.stderr)
+        return 2
+
+    try:
+        conf = _merged(args)
+        if not conf.get("users"):
+            return fail("--users FILE is required (docs/monitoring.md, \"Users file\")")
+        creds = FileCredentialStore(conf["users"])
+        secret = _read_secret(conf.get("session_secret_file"))
+        if secret is None:
+            secret = secrets.token_hex(32)
+            print(f"mtbridge dashboard: warning: no --session-secret-file or ${SECRET_ENV}: using a random secret; "
+                  "sessions end when the dashboard restarts", file=sys.stderr)
+        token_file = conf.get("metrics_token_file")
+        token = Path(token_file).read_text(encoding="utf-8").strip() if token_file else None
+        config = DashboardConfig(session_secret=secret, https_only=bool(conf.get("https_only")), metrics_token=token)
+        ns = argparse.Namespace(insecure=bool(conf.get("insecure")), server_key=conf.get("server_key"),
+                                client_key=conf.get("client_key"))
+        curve = None if conf.get("replay") else _curve(ns)
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+        return fail(str(exc))
+    hub = MonitorHub()
+    sub = None
+    if conf.get("replay"):
+        for e in load_recording(conf["replay"]):
+            hub.apply(e)
+    elif conf.get("connect"):
+        sub = FeedSubscriber(conf["connect"], hub.apply, curve=curve, on_bad_frame=hub.bad_frame).start()
+    else:
+        return fail("--connect ADDRESS is required (or --replay FILE)")
+    dash = Dashboard(hub, creds, config)
+    try:
+        server = DashboardServer(dash, conf["host"], int(conf["port"]), log_level="info")
+    except OSError as exc:
+        return fail(f"cannot listen on {conf['host']}:{conf['port']}: {exc}")
+    server.start()
+    print(f"mtbridge dashboard: serving {server.url} (feed: {conf.get('connect') or conf.get('replay')})",
+          file=sys.stderr)
+    try:
+        while server.thread.is_alive():
+            server.thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        if sub is not None:
+            sub.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mtbridge")
+    add_commands(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

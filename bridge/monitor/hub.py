@@ -1,0 +1,49 @@
+"""`MonitorHub`: the state + metrics behind a lock, shared by the feed thread and the views."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from bridge.monitor.feed import wall_ms
+from bridge.monitor.metrics import FeedMetrics
+from bridge.monitor.state import FeedEvent, MonitorState
+
+T = TypeVar("T")
+
+
+class MonitorHub:
+    def __init__(self, state: MonitorState | None = None, metrics: FeedMetrics | None = None, *,
+                 clock: Callable[[], int] = wall_ms) -> None:
+        self.clock = clock
+        self.state = state or MonitorState()
+        self.metrics = metrics or FeedMetrics()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+
+    def apply(self, event: FeedEvent) -> None:
+        with self._lock:
+            gaps = self.state.health.gaps
+            self.state.apply(event)
+            self.state.received(self.clock())
+            self.metrics.observe(event, self.state, gaps)
+            self._changed.notify_all()
+
+    def bad_frame(self) -> None:
+        self.metrics.feed_bad_frames.inc()
+
+    def read(self, fn: Callable[[MonitorState], T]) -> T:
+        """Run `fn(state)` under the lock (build a view model; do not keep references to mutables)."""
+        with self._lock:
+            return fn(self.state)
+
+    @property
+    def version(self) -> int:
+        return self.state.version
+
+    def wait_change(self, version: int, timeout: float) -> int:
+        """Block until the state version differs from `version` (or timeout); returns the version."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.state.version != version, timeout)
+            return self.state.version

@@ -1,0 +1,530 @@
+"""`mtbridge dashboard`: the web dashboard (Starlette, served by uvicorn).
+
+Pages are rendered on the server from the same view models as the console
+(`bridge.monitor.views`); live updates arrive over Server-Sent Events (`/events`) as HTML
+fragments per section, swapped in by a small same-origin script. No CDN, no inline
+script or style: the page runs under `Content-Security-Policy: default-src 'self'`.
+
+Access model and routes: docs/monitoring.md. Security: signed session cookie
+(SessionMiddleware / itsdangerous; HttpOnly, SameSite=Lax, Secure when `https_only`),
+CSRF token in the session for every POST form, login throttling per client address and
+per login (`LoginThrottle`, clock injected), passwords never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from html import escape
+from typing import Any
+from urllib.parse import parse_qs
+
+import structlog
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Route
+
+from bridge.monitor import assets
+from bridge.monitor.auth import CredentialStore, LoginThrottle
+from bridge.monitor.console import STALE_AFTER_MS, feed_status
+from bridge.monitor.feed import wall_ms
+from bridge.monitor.hub import MonitorHub
+from bridge.monitor.metrics import CONTENT_TYPE
+from bridge.monitor.state import Account, MonitorState
+from bridge.monitor.svg import line_chart
+from bridge.monitor.views import (
+    DEALER,
+    INVESTOR,
+    Principal,
+    can_see_account,
+    desk_view,
+    investor_stats,
+    public_traders,
+    with_followers,
+)
+
+MAX_FORM = 8 * 1024
+CHARTS_MAX = 12
+log = structlog.get_logger("mtbridge.dashboard")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                    "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardConfig:
+    session_secret: str
+    https_only: bool = False
+    session_max_age: int = 8 * 3600
+    metrics_token: str | None = None  # Prometheus: `Authorization: Bearer <token>` (dealers may always read)
+    sse_poll_s: float = 0.25
+    sse_keepalive_s: float = 15.0
+    title: str = "mtbridge dealing desk"
+
+    def __post_init__(self) -> None:
+        if len(self.session_secret) < 32:
+            raise ValueError("the session secret must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+
+
+# ------------------------------------------------------------------------------ rendering helpers
+def _m(d: Decimal | None) -> str:
+    return "-" if d is None else f"{d:,.2f}"
+
+
+def _pct(d: Decimal | None) -> str:
+    return "-" if d is None else f"{d:,.2f}%"
+
+
+def _time(ts: int) -> str:
+    from bridge.monitor.console import clock_text
+
+    return clock_text(ts)
+
+
+STATUS_LABEL = {"ok": "ok", "margin_call": "MARGIN CALL", "stop_out": "STOP-OUT"}
+
+
+def accounts_html(accounts: tuple[Account, ...] | list[Account], *, link: bool = True) -> str:
+    rows = []
+    for a in accounts:
+        login = f'<a href="/accounts/{a.login}">{a.login}</a>' if link else str(a.login)
+        rows.append(
+            f'<tr class="acct status-{a.status}" data-login="{a.login}" data-status="{a.status}">'
+            f"<td>{login}</td><td>{escape(a.owner or a.role)}</td><td class=num>{_m(a.balance)}</td>"
+            f"<td class=num>{_m(a.equity)}</td><td class=num>{_m(a.margin)}</td><td class=num>{_m(a.free_margin)}</td>"
+            f'<td class="num level">{_pct(a.margin_level)}</td>'
+            f"<td class=num>{a.margin_call_level:f}/{a.stop_out_level:f}</td>"
+            f'<td class="status">{STATUS_LABEL[a.status]}</td><td>{"on" if a.online else "off"}</td></tr>')
+    return ('<table class="grid" id="accounts-table"><thead><tr><th>login</th><th>owner</th><th>balance</th>'
+            "<th>equity</th><th>margin</th><th>free</th><th>margin level</th><th>MC/SO %</th><th>status</th>"
+            "<th>terminal</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            + ("" if rows else '<p class="empty">no accounts yet</p>'))
+
+
+def subs_html(subs: Any) -> str:
+    rows = "".join(
+        f'<tr class="sub" data-subscription="{s.subscription}"><td>{s.subscription}</td><td>{escape(s.investor)}</td>'
+        f'<td><a href="/traders/{escape(s.trader)}">{escape(s.trader)}</a></td><td>{s.account}</td>'
+        f"<td>{escape(s.state)}</td><td>{escape(s.mode)}</td><td class=num>{_pct(s.protection_pct)}</td>"
+        f"<td class=num>{_m(s.invested)}</td><td class=num>{_m(s.equity)}</td><td class=num>{_m(s.realised)}</td>"
+        f"<td class=num>{s.open_copies}</td><td class=num>{s.trades}</td></tr>" for s in subs)
+    return ('<table class="grid" id="subscriptions-table"><thead><tr><th>#</th><th>investor</th><th>trader</th>'
+            "<th>account</th><th>state</th><th>mode</th><th>protection</th><th>invested</th><th>equity</th>"
+            "<th>realised</th><th>open</th><th>trades</th></tr></thead><tbody>" + rows + "</tbody></table>"
+            + ("" if rows else '<p class="empty">no subscriptions</p>'))
+
+
+def margin_chart(state: MonitorState, a: Account, width: int = 360) -> str:
+    hist = list(state.margin_history.get(a.login, ()))
+    return line_chart(hist, title=f"{a.login} {a.owner} margin level", unit="%", width=width,
+                      thresholds=((a.margin_call_level, "mc", f"margin call {a.margin_call_level:f}%"),
+                                  (a.stop_out_level, "so", f"stop-out {a.stop_out_level:f}%")))
+
+
+def sections(state: MonitorState, p: Principal, now: int) -> dict[str, str]:
+    """The live sections of the desk page for principal `p` (HTML fragments, escaped)."""
+    v = desk_view(state, p)
+    label, _ = feed_status(state, now)
+    h = state.health
+    status = f'<span class="feed feed-{label.lower()}" id="feed-state">{label}</span>'
+    if v.desk:
+        counts = dict(v.counts)
+        status += (f" daemon <b>{escape(h.instance or '?')}</b> journal #{h.journal_seq}"
+                   f" · terminals online <b id=terminals-online>{v.terminals_online}</b>/{v.terminals}"
+                   f' · copy latency p50 <b id="p50">{"-" if v.p50 is None else f"{v.p50} ms"}</b>'
+                   f' p99 <b id="p99">{"-" if v.p99 is None else f"{v.p99} ms"}</b>'
+                   f" · copies opened <b id=copies-opened>{counts.get('copies_opened', 0)}</b>"
+                   f" refused {counts.get('copies_refused', 0)} · margin calls {counts.get('margin_calls', 0)}"
+                   f" · stop-outs {counts.get('stop_outs', 0)} · feed gaps {h.gaps}")
+    out = {"status": status, "accounts": accounts_html(v.accounts), "subscriptions": subs_html(v.subscriptions)}
+    out["events"] = '<ol class="events">' + "".join(
+        f'<li class="sev-{e.severity} kind-{e.kind}" data-seq="{e.seq}"><time>{_time(e.ts)}</time> {escape(e.text)}</li>'
+        for e in v.events) + "</ol>"
+    if v.desk:
+        out["exposure"] = ('<table class="grid" id="exposure-table"><thead><tr><th>symbol</th><th>buy</th>'
+                           "<th>sell</th><th>net</th><th>positions</th></tr></thead><tbody>" + "".join(
+                               f'<tr data-symbol="{escape(e.symbol)}"><td>{escape(e.symbol)}</td>'
+                               f"<td class=num>{e.buy:,.2f}</td><td class=num>{e.sell:,.2f}</td>"
+                               f"<td class=num>{e.net:+,.2f}</td><td class=num>{e.positions}</td></tr>"
+                               for e in v.exposure) + "</tbody></table>")
+    out["charts"] = "".join(f'<a class="chart-link" href="/accounts/{a.login}">{margin_chart(state, a, 300)}</a>'
+                            for a in v.accounts[:CHARTS_MAX] if a.margin_level is not None
+                            or a.login in state.margin_history) or '<p class="empty">no margin in use</p>'
+    return out
+
+
+# ------------------------------------------------------------------------------ the app
+class Dashboard:
+    def __init__(self, hub: MonitorHub, credentials: CredentialStore, config: DashboardConfig, *,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], int] = wall_ms,
+                 throttle: LoginThrottle | None = None) -> None:
+        self.hub = hub
+        self.credentials = credentials
+        self.config = config
+        self.wall = wall
+        self.throttle = throttle or LoginThrottle(clock=clock)
+        self._stop_flag = False
+        routes = [
+            Route("/", self.desk), Route("/login", self.login_form, methods=["GET"]),
+            Route("/login", self.login, methods=["POST"]), Route("/logout", self.logout, methods=["POST"]),
+            Route("/traders", self.traders), Route("/traders/{trader}", self.trader),
+            Route("/investors/{login:int}", self.investor), Route("/accounts/{login:int}", self.account),
+            Route("/api/state", self.api_state), Route("/events", self.events), Route("/metrics", self.metrics),
+            Route("/healthz", self.healthz), Route("/static/dashboard.js", self.static_js),
+            Route("/static/dashboard.css", self.static_css),
+        ]  # fmt: skip
+        self.app = Starlette(routes=routes, middleware=[Middleware(
+            SessionMiddleware, secret_key=config.session_secret, session_cookie="mtbridge_session",
+            max_age=config.session_max_age, same_site="lax", https_only=config.https_only)])
+        self.app.add_middleware(_SecurityHeaders)
+
+    def stop(self) -> None:
+        """Ends open SSE streams (called before the server shuts down)."""
+        self._stop_flag = True
+
+    # ------------------------------------------------------------------ session helpers
+    @staticmethod
+    def principal(request: Request) -> Principal | None:
+        u = request.session.get("user")
+        if not isinstance(u, dict) or u.get("role") not in (DEALER, INVESTOR):
+            return None
+        return Principal(u["role"], str(u.get("name", "")), u.get("login"), u.get("investor"))
+
+    @staticmethod
+    def csrf_token(request: Request) -> str:
+        tok = request.session.get("csrf")
+        if not isinstance(tok, str) or len(tok) < 32:
+            tok = secrets.token_urlsafe(32)
+            request.session["csrf"] = tok
+        return tok
+
+    @staticmethod
+    async def form(request: Request) -> dict[str, str] | Response:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+            return PlainTextResponse("expected a form", status_code=415)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM:
+                return PlainTextResponse("form too large", status_code=413)
+        try:
+            pairs = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10, strict_parsing=False)
+        except (UnicodeDecodeError, ValueError):
+            return PlainTextResponse("bad form", status_code=400)
+        return {k: v[0] for k, v in pairs.items()}
+
+    def csrf_ok(self, request: Request, form: dict[str, str]) -> bool:
+        want = request.session.get("csrf")
+        got = form.get("csrf", "")
+        return isinstance(want, str) and len(want) >= 32 and hmac.compare_digest(want.encode(), got.encode())
+
+    def page(self, request: Request, title: str, body: str, *, status: int = 200, live: bool = False) -> HTMLResponse:
+        p = self.principal(request)
+        if p is None:
+            who = '<a href="/login">log in</a>'
+        else:
+            label = f"dealer {escape(p.name)}" if p.is_dealer else f"investor {escape(p.name)}"
+            mine = "" if p.is_dealer else f' <a href="/investors/{p.login}">my statistics</a>'
+            who = (f'<span id="whoami">{label}</span>{mine} <form method="post" action="/logout" class="inline">'
+                   f'<input type="hidden" name="csrf" value="{escape(self.csrf_token(request))}">'
+                   '<button type="submit">log out</button></form>')
+        nav = f'<nav><a href="/">desk</a> <a href="/traders">traders</a> <span class="who">{who}</span></nav>'
+        script = '<script src="/static/dashboard.js" defer></script>' if live else ""
+        html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<link rel="stylesheet" href="/static/dashboard.css">{script}</head>'
+                f'<body data-live="{"1" if live else "0"}" data-version="0">{nav}<h1>{escape(title)}</h1>{body}'
+                "</body></html>")
+        return HTMLResponse(html, status_code=status)
+
+    def deny(self, request: Request, p: Principal | None) -> Response:
+        if p is None:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return self.page(request, "Forbidden", "<p>You may not see this page.</p>", status=403)
+
+    # ------------------------------------------------------------------ pages
+    async def desk(self, request: Request) -> Response:
+        p = self.principal(request)
+        if p is None:
+            return RedirectResponse("/login", status_code=303)
+        now = self.wall()
+        secs = self.hub.read(lambda s: sections(s, p, now))
+        parts = [f'<p class="status" id="sec-status">{secs["status"]}</p>',
+                 f'<section><h2>Accounts by margin level</h2><div id="sec-accounts">{secs["accounts"]}</div></section>']
+        if "exposure" in secs:
+            parts.append(f'<section><h2>Exposure per symbol (lots)</h2><div id="sec-exposure">{secs["exposure"]}'
+                         "</div></section>")
+        parts += [(f'<section><h2>Margin level over time</h2><div id="sec-charts" class="charts">{secs["charts"]}'
+                   "</div></section>"),
+                  f'<section><h2>Subscriptions</h2><div id="sec-subscriptions">{secs["subscriptions"]}</div></section>',
+                  f'<section><h2>Latest events</h2><div id="sec-events">{secs["events"]}</div></section>']
+        title = self.config.title if p.is_dealer else f"Investor area: account {p.login}"
+        return self.page(request, title, "".join(parts), live=True)
+
+    async def login_form(self, request: Request) -> Response:
+        return self._login_page(request)
+
+    def _login_page(self, request: Request, error: str = "", status: int = 200, username: str = "") -> Response:
+        nxt = request.query_params.get("next", "")
+        err = f'<p class="error" id="login-error">{escape(error)}</p>' if error else ""
+        body = (f'{err}<form method="post" action="/login" class="login">'
+                f'<input type="hidden" name="csrf" value="{escape(self.csrf_token(request))}">'
+                f'<input type="hidden" name="next" value="{escape(nxt)}">'
+                f'<label>Dealer username or account login <input name="username" autocomplete="username" '
+                f'value="{escape(username)}" required></label>'
+                '<label>Password (investors: the investor password) <input name="password" type="password" '
+                'autocomplete="current-password" required></label><button type="submit" id="login-submit">Log in'
+                '</button></form><p><a href="/traders">Public trader statistics</a> need no login.</p>')
+        return self.page(request, "Log in", body, status=status)
+
+    async def login(self, request: Request) -> Response:
+        form = await self.form(request)
+        if isinstance(form, Response):
+            return form
+        if not self.csrf_ok(request, form):
+            log.warning("dashboard.csrf_rejected", path="/login", client=_client(request))
+            return self.page(request, "Forbidden", "<p>The form expired; reload the page and try again.</p>",
+                             status=403)
+        username = form.get("username", "").strip()[:64]
+        password = form.get("password", "")
+        keys = (f"ip:{_client(request)}", f"login:{username.lower()}")
+        wait = self.throttle.retry_after(keys)
+        if wait > 0:
+            log.warning("dashboard.login_throttled", username=username, client=_client(request),
+                        retry_after_s=round(wait, 1))
+            resp = self._login_page(request, f"Too many failed attempts; try again in {int(wait) + 1} s.", 429,
+                                    username)
+            resp.headers["Retry-After"] = str(int(wait) + 1)
+            return resp
+        principal = self.credentials.authenticate(username, password) if username and password else None
+        if principal is None:
+            self.throttle.failure(keys)
+            log.warning("dashboard.login_failed", username=username, client=_client(request))
+            return self._login_page(request, "Wrong username or password.", 401, username)
+        self.throttle.success(keys[1])
+        request.session.clear()  # fresh session: new CSRF token, nothing carried over from before the login
+        request.session["user"] = {"role": principal.role, "name": principal.name, "login": principal.login,
+                                   "investor": principal.investor}
+        request.session["csrf"] = secrets.token_urlsafe(32)
+        log.info("dashboard.login", username=username, role=principal.role, client=_client(request))
+        nxt = form.get("next", "")
+        target = nxt if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt else "/"
+        return RedirectResponse(target, status_code=303)
+
+    async def logout(self, request: Request) -> Response:
+        form = await self.form(request)
+        if isinstance(form, Response):
+            return form
+        if not self.csrf_ok(request, form):
+            return self.page(request, "Forbidden", "<p>The form expired; reload the page and try again.</p>",
+                             status=403)
+        p = self.principal(request)
+        request.session.clear()
+        if p is not None:
+            log.info("dashboard.logout", username=p.name, client=_client(request))
+        return RedirectResponse("/login", status_code=303)
+
+    async def traders(self, request: Request) -> Response:
+        rows = self.hub.read(lambda s: "".join(
+            f'<tr data-trader="{escape(t.id)}"><td><a href="/traders/{escape(t.id)}">{escape(t.id)}</a></td>'
+            f"<td class=num>{_pct(t.return_pct)}</td><td class=num>{_pct(t.max_drawdown_pct)}</td>"
+            f"<td class=num>{t.trades}</td><td class=num>{t.followers}</td><td class=num>{t.volume:,.2f}</td></tr>"
+            for t in public_traders(s)))
+        body = ('<p>Public statistics of every trader (seed 003 §13).</p><table class="grid" id="traders-table">'
+                "<thead><tr><th>trader</th><th>return</th><th>max drawdown</th><th>trades</th><th>followers</th>"
+                f"<th>volume (lots)</th></tr></thead><tbody>{rows}</tbody></table>")
+        return self.page(request, "Traders", body)
+
+    async def trader(self, request: Request) -> Response:
+        tid = request.path_params["trader"]
+
+        def build(s: MonitorState) -> str | None:
+            t = s.traders.get(tid)
+            if t is None:
+                return None
+            t = with_followers(s, t)
+            curve = line_chart(list(s.equity_curves.get(tid, ())), title=f"{tid} equity", width=640, height=200)
+            return (f'<dl class="stats" id="trader-stats"><dt>return</dt><dd id="ret">{_pct(t.return_pct)}</dd>'
+                    f"<dt>max drawdown</dt><dd>{_pct(t.max_drawdown_pct)}</dd><dt>trades</dt><dd>{t.trades}</dd>"
+                    f"<dt>followers</dt><dd>{t.followers}</dd><dt>volume</dt><dd>{t.volume:,.2f} lots</dd>"
+                    f"<dt>commission</dt><dd>{t.commission_pct:f}%</dd></dl>"
+                    f'<section><h2>Equity curve</h2><div id="equity-curve">{curve}</div></section>')
+
+        body = self.hub.read(build)
+        if body is None:
+            return self.page(request, "Unknown trader", f"<p>No trader {escape(tid)}.</p>", status=404)
+        return self.page(request, f"Trader {tid}", body)
+
+    async def investor(self, request: Request) -> Response:
+        login = request.path_params["login"]
+        p = self.principal(request)
+        if p is None or not self.hub.read(lambda s: can_see_account(s, p, login)):
+            return self.deny(request, p)
+
+        def build(s: MonitorState) -> str:
+            st = investor_stats(s, login)
+            a = s.accounts.get(login)
+            chart = margin_chart(s, a, 640) if a is not None else ""
+            return (f'<dl class="stats" id="investor-stats"><dt>investor</dt><dd>{escape(st.investor or "-")}</dd>'
+                    f"<dt>invested</dt><dd>{_m(st.invested)}</dd><dt>equity</dt><dd>{_m(st.equity)}</dd>"
+                    f"<dt>realised</dt><dd>{_m(st.realised)}</dd><dt>commission paid</dt>"
+                    f"<dd>{_m(st.commission_paid)}</dd></dl><section><h2>Subscriptions</h2>"
+                    f"{subs_html(st.subscriptions)}</section><section><h2>Margin level</h2>{chart}</section>")
+
+        return self.page(request, f"Investor statistics: account {login}", self.hub.read(build))
+
+    async def account(self, request: Request) -> Response:
+        login = request.path_params["login"]
+        p = self.principal(request)
+        if p is None or not self.hub.read(lambda s: can_see_account(s, p, login)):
+            return self.deny(request, p)
+
+        def build(s: MonitorState) -> str | None:
+            a = s.accounts.get(login)
+            if a is None:
+                return None
+            evs = [e for e in s.events if e.login == login][-30:]
+            return (accounts_html([a], link=False) + f'<section><h2>Margin level over time</h2>'
+                    f"{margin_chart(s, a, 640)}</section><section><h2>Events</h2><ol class=events>" + "".join(
+                        f'<li class="sev-{e.severity}"><time>{_time(e.ts)}</time> {escape(e.text)}</li>'
+                        for e in reversed(evs)) + "</ol></section>")
+
+        body = self.hub.read(build)
+        if body is None:
+            return self.page(request, "Unknown account", f"<p>No account {login}.</p>", status=404)
+        return self.page(request, f"Account {login}", body)
+
+    # ------------------------------------------------------------------ data endpoints
+    async def api_state(self, request: Request) -> Response:
+        p = self.principal(request)
+        if p is None:
+            return JSONResponse({"error": "login required"}, status_code=401)
+        now = self.wall()
+        return JSONResponse(self.hub.read(lambda s: state_json(s, p, now)), headers={"Cache-Control": "no-store"})
+
+    async def events(self, request: Request) -> Response:
+        p = self.principal(request)
+        if p is None:
+            return JSONResponse({"error": "login required"}, status_code=401)
+        return StreamingResponse(self._stream(request, p), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def _stream(self, request: Request, p: Principal) -> AsyncIterator[str]:
+        sent_version = -1
+        last_label = ""
+        last_send = time.monotonic()
+        yield "retry: 1000\n\n"
+        while not self._stop_flag:
+            version = self.hub.version
+            now = self.wall()
+            label = self.hub.read(lambda s, now=now: feed_status(s, now)[0])
+            if version != sent_version or label != last_label:
+                secs = self.hub.read(lambda s, now=now: sections(s, p, now))
+                data = json.dumps({"version": version, "sections": secs}, separators=(",", ":"))
+                yield f"event: update\nid: {version}\ndata: {data}\n\n"
+                sent_version, last_label, last_send = version, label, time.monotonic()
+            elif time.monotonic() - last_send > self.config.sse_keepalive_s:
+                yield ": keepalive\n\n"
+                last_send = time.monotonic()
+            await asyncio.sleep(self.config.sse_poll_s)
+            if await request.is_disconnected():
+                break
+
+    async def metrics(self, request: Request) -> Response:
+        p = self.principal(request)
+        token = self.config.metrics_token
+        auth = request.headers.get("authorization", "")
+        bearer_ok = bool(token) and auth.startswith("Bearer ") and hmac.compare_digest(
+            auth[7:].strip().encode(), token.encode())  # type: ignore[union-attr]
+        if not bearer_ok and (p is None or not p.is_dealer):
+            if p is None:
+                return PlainTextResponse("authentication required", status_code=401,
+                                         headers={"WWW-Authenticate": 'Bearer realm="mtbridge-metrics"'})
+            return PlainTextResponse("forbidden", status_code=403)
+        body = self.hub.read(lambda s: self.hub.metrics.render())
+        return Response(body, media_type=CONTENT_TYPE)
+
+    async def healthz(self, request: Request) -> Response:
+        now = self.wall()
+        label = self.hub.read(lambda s: feed_status(s, now)[0])
+        return JSONResponse({"ok": True, "feed": label})
+
+    async def static_js(self, request: Request) -> Response:
+        return Response(assets.JS, media_type="text/javascript", headers={"Cache-Control": "max-age=300"})
+
+    async def static_css(self, request: Request) -> Response:
+        return Response(assets.CSS, media_type="text/css", headers={"Cache-Control": "max-age=300"})
+
+
+def state_json(s: MonitorState, p: Principal, now: int) -> dict:
+    v = desk_view(s, p)
+    label, _ = feed_status(s, now)
+
+    def acct(a: Account) -> dict:
+        return {"login": a.login, "role": a.role, "owner": a.owner, "balance": str(a.balance),
+                "equity": str(a.equity), "margin": str(a.margin), "free_margin": str(a.free_margin),
+                "margin_level": None if a.margin_level is None else str(a.margin_level),
+                "margin_call_level": str(a.margin_call_level), "stop_out_level": str(a.stop_out_level),
+                "status": a.status, "online": a.online}
+
+    out: dict[str, Any] = {
+        "feed": label, "version": s.version, "accounts": [acct(a) for a in v.accounts],
+        "subscriptions": [{"subscription": x.subscription, "investor": x.investor, "trader": x.trader,
+                           "account": x.account, "state": x.state, "invested": str(x.invested),
+                           "equity": str(x.equity), "realised": str(x.realised)} for x in v.subscriptions],
+        "events": [{"ts": e.ts, "kind": e.kind, "severity": e.severity, "text": e.text} for e in v.events],
+    }
+    if v.desk:
+        out["exposure"] = [{"symbol": e.symbol, "buy": str(e.buy), "sell": str(e.sell), "net": str(e.net)}
+                           for e in v.exposure]
+        out["latency_ms"] = {"p50": None if v.p50 is None else str(v.p50),
+                             "p99": None if v.p99 is None else str(v.p99)}
+        out["terminals_online"] = v.terminals_online
+    return out
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class _SecurityHeaders:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                for k, v in SECURITY_HEADERS.items():
+                    if k.lower().encode() not in have:
+                        headers.append((k.lower().encode(), v.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+__all__ = ["STALE_AFTER_MS", "Dashboard", "DashboardConfig", "sections", "state_json"]
