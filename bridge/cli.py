@@ -49,8 +49,10 @@ def build_parser() -> Parser:
     _add_copy_volume(commands)
     _add_simulate(commands)
     # Shell packages register their own commands; their heavy imports happen in the handlers.
+    from bridge.daemon.commands import add_commands as add_daemon_commands
     from bridge.monitor.commands import add_commands as add_monitor_commands
 
+    add_daemon_commands(commands)
     add_monitor_commands(commands)
     return parser
 

@@ -1,0 +1,289 @@
+"""Daemon configuration: one TOML file, validated into frozen dataclasses.
+
+Every problem is reported as `ConfigError(file, key, problem)` ("daemon.toml: daemon.heartbeat_ms:
+must be a whole number >= 50"); the CLI prints it and exits with status 2. Relative paths
+(journal, key files, allow-list) are resolved against the directory of the config file.
+See docs/operations.md for the reference of every key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from bridge.copytrading.config import EngineConfig
+from bridge.daemon.keys import AllowEntry, AllowList, KeyPair, parse_allow_entries, read_keypair
+from bridge.domain.errors import DomainError
+from bridge.domain.sizing import CopyLimits
+
+
+class ConfigError(Exception):
+    """A bad configuration value: the file, the dotted key and what is wrong with it."""
+
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        super().__init__(f"{file}: {key}: {problem}")
+        self.file, self.key, self.problem = file, key, problem
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerAgreement:
+    """An IB agreement applied at start (PartnerRegistered), if the partner is not yet known."""
+
+    id: str
+    referrer: str | None = None
+    trader_rate_per_lot: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    router: str = "tcp://127.0.0.1:5570"
+    pub: str = "tcp://127.0.0.1:5571"
+    admin: str = "tcp://127.0.0.1:5572"  # "" = no admin endpoint
+    heartbeat_ms: int = 1000
+    offline_after: int = 5  # missed heartbeats
+    max_frame_size: int = 65536
+    sndhwm: int = 10000
+    resend_after_ms: int = 10_000  # an unanswered command is re-sent (same key) after this
+    close_profit_wait_ms: int = 5000  # wait for the closing deal's profit after a close result
+    engine_tick_ms: int = 1000  # TimePassed into the engine (retries, payouts, IB credits)
+    copy_magic: int = 7_770_001
+    balance_operations: str = "confirm"  # confirm | backoffice
+    insecure_warn_every_s: int = 60
+    # security
+    server_key: KeyPair | None = None
+    allow: AllowList = field(default_factory=lambda: AllowList(()))
+    # journal
+    journal_path: Path = Path("mtbridge-journal.db")
+    synchronous: str = "normal"  # normal | full
+    snapshot_every_events: int = 10_000
+    snapshot_every_s: int = 300
+    # engine
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    partners: tuple[PartnerAgreement, ...] = ()
+    source: str = "<defaults>"
+
+
+_DAEMON_INTS = {  # key -> (default, minimum)
+    "heartbeat_ms": (1000, 50), "offline_after": (5, 2), "max_frame_size": (65536, 1024),
+    "sndhwm": (10000, 1), "resend_after_ms": (10_000, 100), "close_profit_wait_ms": (5000, 0),
+    "engine_tick_ms": (1000, 10), "copy_magic": (7_770_001, 0), "insecure_warn_every_s": (60, 1),
+}  # fmt: skip
+_SECTIONS = {"daemon", "security", "journal", "engine", "partners"}
+
+
+class _Reader:
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.file, key, problem)
+
+    def table(self, data: dict, name: str, allowed: set[str]) -> dict:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise self.fail(name, "must be a table")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(f"{name}.{key}", f"unknown key (known: {', '.join(sorted(allowed))})")
+        return value
+
+    def int_(self, t: dict, sect: str, key: str, default: int, minimum: int) -> int:
+        v = t.get(key, default)
+        if type(v) is not int or v < minimum:
+            raise self.fail(f"{sect}.{key}", f"must be a whole number >= {minimum}, got {v!r}")
+        return v
+
+    def str_(self, t: dict, sect: str, key: str, default: str, choices: tuple[str, ...] = ()) -> str:
+        v = t.get(key, default)
+        if not isinstance(v, str):
+            raise self.fail(f"{sect}.{key}", f"must be a string, got {v!r}")
+        if choices and v not in choices:
+            raise self.fail(f"{sect}.{key}", f"must be one of {', '.join(choices)}, got {v!r}")
+        return v
+
+    def bool_(self, t: dict, sect: str, key: str, default: bool) -> bool:
+        v = t.get(key, default)
+        if not isinstance(v, bool):
+            raise self.fail(f"{sect}.{key}", f"must be true or false, got {v!r}")
+        return v
+
+    def dec(self, value: Any, key: str, minimum: Decimal | None = None) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, str, float)):
+            raise self.fail(key, f"must be a number (a string like \"1.5\" keeps it exact), got {value!r}")
+        try:
+            d = Decimal(repr(value) if isinstance(value, float) else str(value))
+        except InvalidOperation:
+            raise self.fail(key, f"{value!r} is not a number") from None
+        if not d.is_finite() or (minimum is not None and d < minimum):
+            raise self.fail(key, f"must be a finite number >= {minimum}, got {value!r}")
+        return d
+
+    def endpoint(self, t: dict, key: str, default: str, allow_empty: bool = False) -> str:
+        v = self.str_(t, "daemon", key, default)
+        if v == "" and allow_empty:
+            return v
+        if "://" not in v or v.split("://", 1)[0] not in ("tcp", "ipc", "inproc"):
+            raise self.fail(f"daemon.{key}", f"must be a ZeroMQ endpoint like tcp://127.0.0.1:5570, got {v!r}")
+        return v
+
+
+def load_config(path: str | Path) -> DaemonConfig:
+    """Read and validate a config file; raises ConfigError."""
+    path = Path(path)
+    file = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(file, "-", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, "-", f"not valid TOML: {exc}") from None
+    return parse_config(data, file=file, base=path.parent)
+
+
+def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) -> DaemonConfig:
+    r = _Reader(file)
+    for key in data:
+        if key not in _SECTIONS:
+            raise r.fail(key, f"unknown section (known: {', '.join(sorted(_SECTIONS))})")
+    d = r.table(data, "daemon", set(_DAEMON_INTS) | {"router", "pub", "admin", "balance_operations"})
+    ints = {k: r.int_(d, "daemon", k, dflt, m) for k, (dflt, m) in _DAEMON_INTS.items()}
+    router = r.endpoint(d, "router", "tcp://127.0.0.1:5570")
+    pub = r.endpoint(d, "pub", "tcp://127.0.0.1:5571")
+    admin = r.endpoint(d, "admin", "tcp://127.0.0.1:5572", allow_empty=True)
+    balance_ops = r.str_(d, "daemon", "balance_operations", "confirm", ("confirm", "backoffice"))
+
+    s = r.table(data, "security", {"server_key_file", "allow_list", "allow"})
+    server_key = None
+    if "server_key_file" in s:
+        key_path = base / r.str_(s, "security", "server_key_file", "")
+        try:
+            server_key = read_keypair(key_path)
+        except (OSError, ValueError) as exc:
+            raise r.fail("security.server_key_file", f"{key_path}: {exc}") from None
+        if server_key.secret is None:
+            raise r.fail("security.server_key_file", f"{key_path}: holds no secret key")
+    entries: list[AllowEntry] = []
+    if "allow_list" in s:
+        allow_path = base / r.str_(s, "security", "allow_list", "")
+        try:
+            allow_data = tomllib.loads(allow_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise r.fail("security.allow_list", f"{allow_path}: {exc}") from None
+        try:
+            entries += parse_allow_entries(allow_data.get("allow", []), "allow")
+        except ValueError as exc:
+            raise ConfigError(str(allow_path), *str(exc).split(": ", 1)) from None
+    if "allow" in s:
+        try:
+            entries += parse_allow_entries(s["allow"], "security.allow")
+        except ValueError as exc:
+            raise ConfigError(file, *str(exc).split(": ", 1)) from None
+    try:
+        allow = AllowList(tuple(entries))
+    except ValueError as exc:
+        raise r.fail("security.allow", str(exc)) from None
+
+    j = r.table(data, "journal", {"path", "synchronous", "snapshot_every_events", "snapshot_every_s"})
+    journal_path = base / r.str_(j, "journal", "path", "mtbridge-journal.db")
+    synchronous = r.str_(j, "journal", "synchronous", "normal", ("normal", "full"))
+    snap_events = r.int_(j, "journal", "snapshot_every_events", 10_000, 1)
+    snap_s = r.int_(j, "journal", "snapshot_every_s", 300, 1)
+
+    engine = _engine_config(r, data)
+    partners = _partners(r, data.get("partners", []))
+    return DaemonConfig(
+        router=router, pub=pub, admin=admin, balance_operations=balance_ops, server_key=server_key,
+        allow=allow, journal_path=journal_path, synchronous=synchronous, snapshot_every_events=snap_events,
+        snapshot_every_s=snap_s, engine=engine, partners=partners, source=file, **ints,
+    )  # fmt: skip
+
+
+_ENGINE_KEYS = {
+    "eligible_trader_types", "late_copy_window_ms", "mirror_stops", "investor_account_type",
+    "max_commission_pct", "max_protection_pct", "trader_ib_rate_per_lot", "multilevel_shares",
+    "ib_credit_period_ms", "payout_weekday", "server_utc_offset_ms", "investor_rates",
+    "investor_rate_other", "investor_rate_other_cap", "limits",
+}  # fmt: skip
+
+
+def _engine_config(r: _Reader, data: dict) -> EngineConfig:
+    e = r.table(data, "engine", _ENGINE_KEYS)
+    kw: dict[str, Any] = {}
+    if "eligible_trader_types" in e:
+        v = e["eligible_trader_types"]
+        if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
+            raise r.fail("engine.eligible_trader_types", "must be a non-empty list of account type ids")
+        kw["eligible_trader_types"] = tuple(v)
+    for key in ("late_copy_window_ms", "ib_credit_period_ms", "server_utc_offset_ms", "payout_weekday"):
+        if key in e:
+            minimum = -86_400_000 if key == "server_utc_offset_ms" else 0
+            kw[key] = r.int_(e, "engine", key, 0, minimum)
+    if "mirror_stops" in e:
+        kw["mirror_stops"] = r.bool_(e, "engine", "mirror_stops", False)
+    if "investor_account_type" in e:
+        kw["investor_account_type"] = r.str_(e, "engine", "investor_account_type", "")
+    for key in ("max_commission_pct", "max_protection_pct", "trader_ib_rate_per_lot", "investor_rate_other",
+                "investor_rate_other_cap"):
+        if key in e:
+            kw[key] = r.dec(e[key], f"engine.{key}", Decimal(0))
+    if "multilevel_shares" in e:
+        v = e["multilevel_shares"]
+        if not isinstance(v, list):
+            raise r.fail("engine.multilevel_shares", "must be a list of fractions, e.g. [\"0.10\", \"0.05\"]")
+        kw["multilevel_shares"] = tuple(r.dec(x, f"engine.multilevel_shares[{i}]", Decimal(0))
+                                        for i, x in enumerate(v))
+    if "investor_rates" in e:
+        v = e["investor_rates"]
+        if not isinstance(v, dict):
+            raise r.fail("engine.investor_rates", "must be a table: group = \"USD per lot\"")
+        kw["investor_rates"] = tuple((g, r.dec(x, f"engine.investor_rates.{g}", Decimal(0)))
+                                     for g, x in sorted(v.items()))
+    if "limits" in e:
+        lim = e["limits"]
+        allowed = {"step", "reject_below", "minimum", "maximum"}
+        if not isinstance(lim, dict):
+            raise r.fail("engine.limits", "must be a table")
+        for k in lim:
+            if k not in allowed:
+                raise r.fail(f"engine.limits.{k}", f"unknown key (known: {', '.join(sorted(allowed))})")
+        kw["limits"] = CopyLimits(**{k: r.dec(v, f"engine.limits.{k}", Decimal(0)) for k, v in lim.items()})
+    try:
+        cfg = EngineConfig(**kw)
+        from bridge.domain.rules import default_rules
+
+        rules = default_rules()
+        for i, t in enumerate(cfg.eligible_trader_types):
+            try:
+                rules.account_types.get(t)
+            except DomainError as err:
+                raise r.fail(f"engine.eligible_trader_types[{i}]", err.detail) from None
+        rules.account_types.get(cfg.investor_account_type)
+    except DomainError as err:
+        raise r.fail("engine", err.detail) from None
+    return cfg
+
+
+def _partners(r: _Reader, value: Any) -> tuple[PartnerAgreement, ...]:
+    if not isinstance(value, list):
+        raise r.fail("partners", "must be an array of tables ([[partners]])")
+    out = []
+    for i, p in enumerate(value):
+        key = f"partners[{i}]"
+        if not isinstance(p, dict):
+            raise r.fail(key, "must be a table")
+        for k in p:
+            if k not in ("id", "referrer", "trader_rate_per_lot"):
+                raise r.fail(f"{key}.{k}", "unknown key (known: id, referrer, trader_rate_per_lot)")
+        pid = p.get("id")
+        if not isinstance(pid, str) or not pid:
+            raise r.fail(f"{key}.id", "must be a non-empty string")
+        ref = p.get("referrer")
+        if ref is not None and (not isinstance(ref, str) or not ref):
+            raise r.fail(f"{key}.referrer", "must be a non-empty string")
+        rate = p.get("trader_rate_per_lot")
+        out.append(PartnerAgreement(pid, ref, None if rate is None else r.dec(rate, f"{key}.trader_rate_per_lot",
+                                                                               Decimal(0))))
+    return tuple(out)

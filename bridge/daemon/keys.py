@@ -1,0 +1,145 @@
+"""CURVE key pairs and the allow-list (public key -> name, logins, role).
+
+Key files are small TOML files:
+
+    # server.key  (keep secret, mode 0600)
+    public = "<40 Z85 chars>"
+    secret = "<40 Z85 chars>"
+
+The allow-list is TOML with one `[[allow]]` table per terminal key:
+
+    [[allow]]
+    name = "trader-1001"            # the key id the ZAP handler hands to the daemon (User-Id)
+    public_key = "<40 Z85 chars>"
+    logins = [1001]                 # the accounts this key may speak for
+    role = "trader"                 # trader | investor | admin
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq
+from zmq.utils import z85
+
+ROLES = ("trader", "investor", "admin")
+_Z85 = re.compile(r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+
+
+def valid_z85_key(text: object) -> bool:
+    if not isinstance(text, str) or not _Z85.match(text):
+        return False
+    try:
+        return len(z85.decode(text.encode())) == 32
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPair:
+    public: str
+    secret: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowEntry:
+    name: str
+    public_key: str
+    logins: tuple[int, ...]
+    role: str
+
+
+class AllowList:
+    """Lookup by public key (Z85) and by key name."""
+
+    __slots__ = ("by_key", "by_name", "entries")
+
+    def __init__(self, entries: tuple[AllowEntry, ...]) -> None:
+        self.entries = entries
+        self.by_key: dict[str, AllowEntry] = {}
+        self.by_name: dict[str, AllowEntry] = {}
+        for e in entries:
+            if e.public_key in self.by_key:
+                raise ValueError(f"public key of {e.name!r} is listed twice")
+            if e.name in self.by_name:
+                raise ValueError(f"key name {e.name!r} is listed twice")
+            self.by_key[e.public_key] = e
+            self.by_name[e.name] = e
+        self.by_name = self.by_name
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def parse_allow_entries(value: object, where: str) -> list[AllowEntry]:
+    """Validate `[[allow]]` tables; ValueError("key: problem")."""
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: must be an array of tables ([[allow]])")
+    out = []
+    for i, t in enumerate(value):
+        at = f"{where}[{i}]"
+        if not isinstance(t, dict):
+            raise ValueError(f"{at}: must be a table")
+        for k in t:
+            if k not in ("name", "public_key", "logins", "role"):
+                raise ValueError(f"{at}.{k}: unknown key (known: logins, name, public_key, role)")
+        name = t.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ValueError(f"{at}.name: must be 1-64 characters of A-Z a-z 0-9 _ . : @ -, got {name!r}")
+        pk = t.get("public_key")
+        if not valid_z85_key(pk):
+            raise ValueError(f"{at}.public_key: must be a 40-character Z85 CURVE public key")
+        logins = t.get("logins", [])
+        if not isinstance(logins, list) or not all(type(x) is int and 0 < x < 2**63 for x in logins):
+            raise ValueError(f"{at}.logins: must be a list of positive account numbers")
+        role = t.get("role", "trader")
+        if role not in ROLES:
+            raise ValueError(f"{at}.role: must be one of {', '.join(ROLES)}, got {role!r}")
+        if role != "admin" and not logins:
+            raise ValueError(f"{at}.logins: a {role} key must be bound to at least one login")
+        out.append(AllowEntry(name, pk, tuple(logins), role))  # type: ignore[arg-type]
+    return out
+
+
+def generate_keypair() -> KeyPair:
+    public, secret = zmq.curve_keypair()
+    return KeyPair(public.decode("ascii"), secret.decode("ascii"))
+
+
+def keypair_toml(pair: KeyPair, comment: str = "") -> str:
+    lines = [f"# {comment}"] if comment else []
+    lines.append(f'public = "{pair.public}"')
+    if pair.secret is not None:
+        lines.append(f'secret = "{pair.secret}"')
+    return "\n".join(lines) + "\n"
+
+
+def write_keypair(path: Path, pair: KeyPair, comment: str = "") -> None:
+    """Write a key file; a file holding a secret key is created with mode 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(path, flags, 0o600 if pair.secret else 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(keypair_toml(pair, comment))
+
+
+def read_keypair(path: Path) -> KeyPair:
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    public, secret = data.get("public"), data.get("secret")
+    if not valid_z85_key(public):
+        raise ValueError("`public` must be a 40-character Z85 key")
+    if secret is not None and not valid_z85_key(secret):
+        raise ValueError("`secret` must be a 40-character Z85 key")
+    if secret is not None and zmq.curve_public(secret.encode()).decode() != public:
+        raise ValueError("`public` does not belong to `secret`")
+    return KeyPair(public, secret)
+
+
+def allow_entry_toml(name: str, public: str, logins: list[int] | tuple[int, ...], role: str) -> str:
+    return (f"[[allow]]\nname = \"{name}\"\npublic_key = \"{public}\"\n"
+            f"logins = [{', '.join(str(x) for x in logins)}]\nrole = \"{role}\"\n")

@@ -1,0 +1,459 @@
+"""The imperative shell: asyncio + pyzmq around `DaemonCore`.
+
+Sockets (one zmq.asyncio context):
+
+* ROUTER `daemon.router`: terminals (DEALER). CURVE server, ZAP domain "mtbridge",
+  ROUTER_MANDATORY (an unroutable send raises instead of vanishing), SNDHWM `daemon.sndhwm`
+  (a full peer raises EAGAIN: the command stays pending in the journal and is retried).
+* PUB `daemon.pub`: the monitoring feed, two frames per item: topic, msgpack map.
+* ROUTER `daemon.admin` (optional): back-office requests (msgpack maps), CURVE keys of role admin.
+* REP `inproc://zeromq.zap.01`: our ZAP handler; accepts a CURVE client key only if it is on
+  the allow-list and answers with User-Id = the key's name, read back per message with
+  `frame.get("User-Id")`.
+
+Every step: feed frames to the core -> commit the core's batch (one SQLite transaction) ->
+pump outbound frames -> publish the feed. Nothing leaves before its journal commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import gc
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import structlog
+import zmq
+import zmq.asyncio
+from zmq.utils import z85
+
+from bridge.daemon.config import ConfigError, DaemonConfig
+from bridge.daemon.core import DaemonCore, SendResult
+from bridge.daemon.store import SqliteStore, Store
+from bridge.daemon.wire import feed_frame
+
+ZAP_DOMAIN = b"mtbridge"
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+DRAIN = 2048  # frames handled per step (one journal transaction)
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Daemon:
+    def __init__(self, config: DaemonConfig, *, insecure: bool = False, store: Store | None = None,
+                 log: Any = None, clock: Any = wall_ms, endpoints_file: str | Path | None = None) -> None:
+        if not insecure and (config.server_key is None or config.server_key.secret is None):
+            raise ConfigError(config.source, "security.server_key_file",
+                              "a server key pair is required (generate one with `mtbridge keys server`), "
+                              "or run with --insecure for local tests")
+        self.config = config
+        self.insecure = insecure
+        self.clock = clock
+        self.log = log or structlog.get_logger("mtbridge.daemon")
+        self.store = store or SqliteStore(config.journal_path, config.synchronous)
+        self.endpoints_file = Path(endpoints_file) if endpoints_file else None
+        self.ctx = zmq.asyncio.Context()
+        self._stop: asyncio.Event | None = None  # created in the running loop
+        self.core: DaemonCore | None = None
+        self.endpoints: dict[str, str] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._closed = False
+        self.stats = {"frames_in": 0, "frames_out": 0, "commits": 0}
+
+    # ------------------------------------------------------------------ start / stop
+    async def start(self) -> None:
+        now = self.clock()
+        self._stop = asyncio.Event()
+        recovery = self.store.recover()
+        self.core = DaemonCore.recover(self.config, recovery, now=now, insecure=self.insecure)
+        self._commit()
+        cfg = self.config
+        if not self.insecure:
+            self.zap = self.ctx.socket(zmq.REP)
+            self.zap.linger = 0
+            self.zap.bind(ZAP_ENDPOINT)
+            self._tasks.append(self._task(self._zap_loop(), "zap"))
+        self.router = self._server_socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.router.setsockopt(zmq.SNDHWM, cfg.sndhwm)
+        self.router.setsockopt(zmq.RCVHWM, max(cfg.sndhwm, 1000))
+        self.router.setsockopt(zmq.MAXMSGSIZE, cfg.max_frame_size * 4)  # larger: disconnect; else error reply
+        self.router.bind(cfg.router)
+        self.router_sync = zmq.Socket.shadow(self.router.underlying)
+        self.pub = self.ctx.socket(zmq.PUB)
+        self.pub.linger = 0
+        self.pub.setsockopt(zmq.SNDHWM, 100_000)
+        self.pub.bind(cfg.pub)
+        self.pub_sync = zmq.Socket.shadow(self.pub.underlying)
+        self.endpoints = {"router": self._last(self.router), "pub": self._last(self.pub)}
+        if cfg.admin:
+            self.admin = self._server_socket(zmq.ROUTER)
+            self.admin.bind(cfg.admin)
+            self.endpoints["admin"] = self._last(self.admin)
+            self._tasks.append(self._task(self._admin_loop(), "admin"))
+        if self.config.server_key is not None:
+            self.endpoints["server_public_key"] = self.config.server_key.public
+        self._tasks.append(self._task(self._router_loop(), "router"))
+        self._tasks.append(self._task(self._timer_loop(), "timer"))
+        self._tasks.append(self._task(self._checkpoint_loop(), "checkpoint"))
+        gc.collect()
+        gc.freeze()  # the recovered state is long-lived: keep it out of the young collections
+        gc.set_threshold(50_000, 20, 100)
+        self.log.info("daemon.started", **self.endpoints, curve=not self.insecure,
+                      allow_list=len(cfg.allow), journal=str(cfg.journal_path), pid=_pid())
+        if self.insecure:
+            self._warn_insecure()
+        self._publish("daemon.started", curve=not self.insecure, **{k: v for k, v in self.endpoints.items()})
+        if self.endpoints_file:
+            tmp = self.endpoints_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({**self.endpoints, "pid": _pid()}))
+            tmp.replace(self.endpoints_file)
+
+    def _server_socket(self, kind: int) -> zmq.asyncio.Socket:
+        sock = self.ctx.socket(kind)
+        sock.linger = 500
+        if not self.insecure:
+            assert self.config.server_key is not None and self.config.server_key.secret is not None
+            sock.curve_server = True
+            sock.curve_secretkey = self.config.server_key.secret.encode()
+            sock.curve_publickey = self.config.server_key.public.encode()
+            sock.zap_domain = ZAP_DOMAIN
+        return sock
+
+    @staticmethod
+    def _last(sock: zmq.Socket) -> str:
+        return sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+
+    def _warn_insecure(self) -> None:
+        self.log.warning("daemon.insecure", message="CURVE IS OFF: any process that can reach the ROUTER "
+                         "can speak for any login. Use only for local tests.", router=self.endpoints.get("router"))
+        self._publish("daemon.insecure")
+
+    def request_stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    async def run(self) -> None:
+        """start(), then serve until SIGTERM/SIGINT or request_stop(), then close()."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.request_stop)
+            except (NotImplementedError, RuntimeError):  # not the main thread
+                pass
+        try:
+            assert self._stop is not None
+            await self._stop.wait()
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+        core = self.core
+        if core is not None:
+            self._commit()
+            seq, state = core.snapshot(self.clock())
+            self.store.save_snapshot(seq, self.clock(), state)
+            self._publish("daemon.stopped", journal_seq=seq)
+        for name in ("router", "admin", "pub", "zap"):
+            sock = getattr(self, name, None)
+            if sock is not None:
+                sock.close(linger=200 if name == "router" else 0)
+        self.store.close()  # WAL checkpoint
+        self.ctx.term()
+        self.log.info("daemon.stopped", frames_in=self.stats["frames_in"], frames_out=self.stats["frames_out"])
+
+    # ------------------------------------------------------------------ the step
+    def _send(self, conn: bytes, frame: bytes) -> SendResult:
+        try:
+            self.router_sync.send_multipart((conn, frame), zmq.NOBLOCK, copy=True)
+        except zmq.Again:
+            return SendResult.AGAIN
+        except zmq.ZMQError as exc:
+            if exc.errno == errno.EHOSTUNREACH:
+                return SendResult.UNROUTABLE
+            raise
+        self.stats["frames_out"] += 1
+        return SendResult.OK
+
+    def _commit(self) -> None:
+        core = self.core
+        assert core is not None
+        batch = core.take_batch()
+        if batch:
+            self.store.write(batch)
+            self.stats["commits"] += 1
+        if hasattr(self, "router_sync"):
+            core.pump(self._send, self.clock())
+        for topic, body in core.take_feed():
+            self._publish(topic, **body)
+        for level, event, kw in core.take_logs():
+            getattr(self.log, level)(event, **kw)
+
+    def _publish(self, topic: str, **body: Any) -> None:
+        pub = getattr(self, "pub_sync", None)
+        if pub is None:
+            return
+        body.setdefault("ts", self.clock())
+        try:
+            pub.send_multipart(feed_frame(topic, body), zmq.NOBLOCK)
+        except zmq.Again:  # a slow monitor loses feed items, never the daemon its pace
+            pass
+
+    # ------------------------------------------------------------------ loops
+    def _task(self, coro: Any, name: str) -> asyncio.Task:
+        async def guarded() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except BaseException:
+                self.log.exception("daemon.task_crashed", task=name)
+                self.request_stop()
+                raise
+
+        return asyncio.create_task(guarded(), name=name)
+
+    async def _router_loop(self) -> None:
+        """Readiness callbacks on the ROUTER's FD (edge-triggered, drained until not readable):
+        cheaper per message than awaiting zmq.asyncio futures."""
+        loop = asyncio.get_running_loop()
+        fd = self.router_sync.getsockopt(zmq.FD)
+        loop.add_reader(fd, self._drain_router)
+        loop.call_soon(self._drain_router)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            loop.remove_reader(fd)
+
+    def _drain_router(self) -> None:
+        sync = self.router_sync
+        while sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            now = self.clock()
+            for _ in range(DRAIN):
+                try:
+                    parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                self._handle(parts, now)
+            self._commit()  # sends on the socket, which may swallow the FD's edge: loop re-checks EVENTS
+
+    def _handle(self, parts: list, now: int) -> None:
+        core = self.core
+        assert core is not None
+        self.stats["frames_in"] += 1
+        conn = parts[0].bytes
+        last = parts[-1]
+        key_name = None
+        if not self.insecure:
+            try:
+                key_name = last.get("User-Id")
+            except zmq.ZMQError:
+                key_name = None
+        if len(parts) != 2:
+            core.on_violation(conn, key_name, f"{len(parts) - 1} frames in one message", now)
+            return
+        core.on_frame(conn, key_name, last.bytes, now)
+
+    async def _timer_loop(self) -> None:
+        core = self.core
+        assert core is not None
+        cfg = self.config
+        interval = min(cfg.heartbeat_ms / 4, 100) / 1000
+        next_warn = time.monotonic() + cfg.insecure_warn_every_s
+        while True:
+            await asyncio.sleep(0.005 if core.has_backlog else interval)
+            now = self.clock()
+            core.tick(now)
+            self._commit()
+            self._drain_router()  # our sends may have consumed the FD edge of waiting frames
+            if core.snapshot_due(now, cfg.snapshot_every_events, cfg.snapshot_every_s * 1000):
+                seq, state = core.snapshot(now)
+                self.store.save_snapshot(seq, now, state)
+                self.log.info("journal.snapshot", seq=seq, bytes=len(state))
+            if self.insecure and time.monotonic() >= next_warn:
+                next_warn = time.monotonic() + cfg.insecure_warn_every_s
+                self._warn_insecure()
+
+    async def _checkpoint_loop(self) -> None:
+        """WAL checkpoints in a worker thread (own connection), so no fsync lands in a send path."""
+        checkpoint = getattr(self.store, "checkpoint", None)
+        if checkpoint is None:
+            return
+        while True:
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(checkpoint)
+
+    async def _admin_loop(self) -> None:
+        core = self.core
+        assert core is not None
+        while True:
+            parts = await self.admin.recv_multipart(copy=False)
+            if len(parts) != 2:
+                continue
+            key_name = None
+            if not self.insecure:
+                try:
+                    key_name = parts[-1].get("User-Id")
+                except zmq.ZMQError:
+                    key_name = None
+            payload = parts[1].bytes
+            try:
+                request = msgpack.unpackb(payload, raw=False, strict_map_key=False) if len(payload) < 1 << 20 else None
+            except Exception:  # noqa: BLE001
+                request = None
+            reply = core.on_admin(request, key_name, self.clock())
+            self._commit()  # journaled before the reply
+            self._drain_router()
+            try:
+                await self.admin.send_multipart([parts[0].bytes, msgpack.packb(reply, use_bin_type=True,
+                                                                                default=str)])
+            except zmq.ZMQError:
+                pass
+
+    async def _zap_loop(self) -> None:
+        """ZAP (RFC 27): CURVE keys on the allow-list pass, with User-Id = the key's name."""
+        allow = self.config.allow
+        while True:
+            msg = await self.zap.recv_multipart()
+            version, request_id, domain, address, _identity, mechanism = msg[:6]
+            creds = msg[6:]
+            status, text, user = b"400", b"unknown key", b""
+            if mechanism == b"CURVE" and creds and len(creds[0]) == 32:
+                public = z85.encode(creds[0]).decode()
+                entry = allow.by_key.get(public)
+                if entry is not None:
+                    status, text, user = b"200", b"OK", entry.name.encode()
+                    self.log.info("auth.accepted", key=entry.name, address=address.decode(errors="replace"))
+                else:
+                    self.log.warning("auth.denied", public_key=public, address=address.decode(errors="replace"),
+                                     reason="unknown key")
+                    self._publish("auth.denied", public_key=public, address=address.decode(errors="replace"))
+            else:
+                text = b"CURVE required"
+                self.log.warning("auth.denied", mechanism=mechanism.decode(errors="replace"),
+                                 address=address.decode(errors="replace"), reason="not CURVE")
+                self._publish("auth.denied", mechanism=mechanism.decode(errors="replace"))
+            await self.zap.send_multipart([version, request_id, status, text, user, b""])
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+class _StderrLogger:
+    """Writes each line to the *current* sys.stderr (tests swap it), flushing per line."""
+
+    def msg(self, message: str) -> None:
+        import sys
+
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+class _StderrLoggerFactory:
+    def __call__(self, *args: Any) -> _StderrLogger:
+        return _StderrLogger()
+
+
+def configure_logging(pretty: bool = False, level: str = "info") -> None:
+    import logging
+
+    renderer = structlog.dev.ConsoleRenderer() if pretty else structlog.processors.JSONRenderer()
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True),
+                    renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
+        logger_factory=_StderrLoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
+
+
+class DaemonThread:
+    """A daemon on its own asyncio loop in a background thread (tests, benchmarks, demos)."""
+
+    def __init__(self, config: DaemonConfig, *, insecure: bool = False, **kwargs: Any) -> None:
+        import threading
+
+        self.config, self.insecure, self.kwargs = config, insecure, kwargs
+        self.daemon: Daemon | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name="mtbridge-daemon", daemon=True)
+
+    def _main(self) -> None:
+        async def go() -> None:
+            self.loop = asyncio.get_running_loop()
+            self.daemon = Daemon(self.config, insecure=self.insecure, **self.kwargs)
+            try:
+                await self.daemon.start()
+            except BaseException as exc:
+                self._error = exc
+                self._ready.set()
+                await self.daemon.close()
+                raise
+            self._ready.set()
+            assert self.daemon._stop is not None
+            try:
+                await self.daemon._stop.wait()
+            finally:
+                await self.daemon.close()
+
+        try:
+            asyncio.run(go())
+        except BaseException as exc:  # noqa: BLE001
+            self._error = exc
+            self._ready.set()
+
+    def start(self, timeout: float = 20.0) -> DaemonThread:
+        self.thread.start()
+        if not self._ready.wait(timeout) or self._error is not None:
+            raise RuntimeError(f"daemon did not start: {self._error!r}")
+        return self
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        assert self.daemon is not None
+        return self.daemon.endpoints
+
+    def call(self, fn: Any, timeout: float = 20.0) -> Any:
+        """Run fn() on the daemon's loop (e.g. to read the core safely) and return its result."""
+        import concurrent.futures
+
+        assert self.loop is not None
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001
+                fut.set_exception(exc)
+
+        self.loop.call_soon_threadsafe(run)
+        return fut.result(timeout)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.loop is not None and self.daemon is not None and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.daemon.request_stop)
+        self.thread.join(timeout)

@@ -1,0 +1,221 @@
+"""The journal: one small `Store` interface, an embedded SQLite (WAL) implementation.
+
+Recovery = the latest engine snapshot + replay of the events journaled after it. Everything
+the daemon learns or decides in one step (the engine events it fed, the commands they
+produced, command results, records, logins seen, id reservations) is written in **one
+transaction** (`Store.write(batch)`), and nothing is sent to a terminal before that commit:
+a command is journaled before it is sent.
+
+Tables (schema version 1):
+
+    meta(key, value)                       id reservation, schema version
+    events(seq, now, type, body)           engine input log, append-only (body: JSON)
+    snapshots(seq, taken_at, state)        engine.to_state() after event `seq` (JSON)
+    commands(key, seq, cid, login, type, subscription, trader_ticket, ticket, symbol, side,
+             volume, price, sl, tp, reason, status, result, done_at)
+                                           every command; status pending | done | refused
+    records(id, seq, topic, body)          engine records (copy map changes, commissions,
+                                           partner credits, wallet movements, refusals)
+    logins(login, first_seen)              accounts that ever said hello (welcome.resume)
+
+A later issue adds a PostgreSQL implementation of the same Protocol.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, now INTEGER NOT NULL, type TEXT NOT NULL,
+                                   body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS commands (
+    key TEXT PRIMARY KEY, seq INTEGER NOT NULL, cid INTEGER NOT NULL, login INTEGER NOT NULL,
+    type TEXT NOT NULL, subscription INTEGER NOT NULL, trader_ticket INTEGER NOT NULL,
+    ticket INTEGER, symbol TEXT, side TEXT, volume TEXT, price TEXT, sl TEXT, tp TEXT, reason TEXT,
+    status TEXT NOT NULL, result TEXT, done_at INTEGER);
+CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, topic TEXT NOT NULL,
+                                    body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS logins (login INTEGER PRIMARY KEY, first_seen INTEGER NOT NULL);
+"""
+
+COMMAND_COLUMNS = ("key", "seq", "cid", "login", "type", "subscription", "trader_ticket", "ticket", "symbol",
+                   "side", "volume", "price", "sl", "tp", "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRow:
+    """One journaled command. Decimals are kept as their exact text."""
+
+    key: str
+    seq: int  # the event that produced it
+    cid: int  # engine command id (orders sends)
+    login: int
+    type: str  # open | close | modify | balance
+    subscription: int
+    trader_ticket: int
+    ticket: int | None = None
+    symbol: str | None = None
+    side: str | None = None
+    volume: str | None = None  # lots for open/close, amount for balance
+    price: str | None = None  # open: reference price
+    sl: str | None = None
+    tp: str | None = None
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one step of the daemon writes, atomically."""
+
+    events: list[tuple[int, int, str, str]] = field(default_factory=list)  # seq, now, type, body
+    commands: list[tuple] = field(default_factory=list)  # CommandRow field tuples
+    results: list[tuple[str, str, str, int]] = field(default_factory=list)  # status, result, done_at, key
+    records: list[tuple[int, str, str]] = field(default_factory=list)  # seq, topic, body
+    logins: list[tuple[int, int]] = field(default_factory=list)  # login, first_seen
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.commands or self.results or self.records or self.logins or self.meta)
+
+    def extend(self, other: Batch) -> None:
+        self.events += other.events
+        self.commands += other.commands
+        self.results += other.results
+        self.records += other.records
+        self.logins += other.logins
+        self.meta.update(other.meta)
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    snapshot_seq: int  # 0 = no snapshot
+    snapshot: str | None  # JSON of engine.to_state()
+    events: list[tuple[int, int, str, str]]  # after the snapshot, in order
+    pending: list[CommandRow]  # status = pending, in cid order
+    logins: frozenset[int]
+    meta: dict[str, str]
+    last_seq: int
+
+
+class Store(Protocol):
+    """The daemon's only view of durable storage."""
+
+    def recover(self) -> Recovery: ...
+
+    def write(self, batch: Batch) -> None:
+        """One atomic transaction; durable when it returns."""
+
+    def save_snapshot(self, seq: int, taken_at: int, state: str) -> None: ...
+
+    def command(self, key: str) -> tuple[CommandRow, str, str | None] | None:
+        """(row, status, result JSON) of a command, None if unknown."""
+
+    def close(self) -> None:
+        """Flush and release (SQLite: WAL checkpoint)."""
+
+
+class SqliteStore:
+    """SQLite in WAL mode. `synchronous` normal survives a process crash (kill -9); full also
+    survives a power loss, at the cost of an fsync per commit."""
+
+    def __init__(self, path: str | Path, synchronous: str = "normal", keep_snapshots: int = 2) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.keep_snapshots = keep_snapshots
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        self.db.execute("PRAGMA foreign_keys=OFF")
+        # Checkpoints (which fsync) run off the hot path: `checkpoint()` from a helper thread.
+        self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self.db.executescript(_SCHEMA)
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise RuntimeError(f"{path}: journal schema {row[0]} != {SCHEMA_VERSION}")
+        self._insert_cmd = (f"INSERT OR IGNORE INTO commands ({', '.join(COMMAND_COLUMNS)}, status) "
+                            f"VALUES ({', '.join('?' * len(COMMAND_COLUMNS))}, 'pending')")
+
+    def recover(self) -> Recovery:
+        db = self.db
+        snap = db.execute("SELECT seq, state FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()
+        snap_seq, state = (snap[0], snap[1]) if snap else (0, None)
+        events = db.execute("SELECT seq, now, type, body FROM events WHERE seq > ? ORDER BY seq",
+                            (snap_seq,)).fetchall()
+        pending = [CommandRow(*r) for r in db.execute(
+            f"SELECT {', '.join(COMMAND_COLUMNS)} FROM commands WHERE status='pending' ORDER BY cid")]
+        logins = frozenset(r[0] for r in db.execute("SELECT login FROM logins"))
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        last = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+        return Recovery(snap_seq, state, events, pending, logins, meta, max(last, snap_seq))
+
+    def write(self, batch: Batch) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if batch.events:
+                db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", batch.events)
+            if batch.commands:
+                db.executemany(self._insert_cmd, batch.commands)
+            if batch.results:
+                db.executemany("UPDATE commands SET status=?, result=?, done_at=? WHERE key=?", batch.results)
+            if batch.records:
+                db.executemany("INSERT INTO records (seq, topic, body) VALUES (?, ?, ?)", batch.records)
+            if batch.logins:
+                db.executemany("INSERT OR IGNORE INTO logins VALUES (?, ?)", batch.logins)
+            if batch.meta:
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(batch.meta.items()))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def save_snapshot(self, seq: int, taken_at: int, state: str) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (seq, taken_at, state))
+            db.execute("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC "
+                       "LIMIT ?)", (self.keep_snapshots,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def command(self, key: str) -> tuple[CommandRow, str, str | None] | None:
+        row = self.db.execute(f"SELECT {', '.join(COMMAND_COLUMNS)}, status, result FROM commands WHERE key=?",
+                              (key,)).fetchone()
+        if row is None:
+            return None
+        return CommandRow(*row[:-2]), row[-2], row[-1]
+
+    def commands(self) -> list[tuple[CommandRow, str, str | None]]:
+        """Every command, in engine order (for tests and tools)."""
+        return [(CommandRow(*r[:-2]), r[-2], r[-1]) for r in self.db.execute(
+            f"SELECT {', '.join(COMMAND_COLUMNS)}, status, result FROM commands ORDER BY cid")]
+
+    def checkpoint(self) -> None:
+        """Copy committed WAL pages into the database file without blocking writers (PASSIVE).
+        Safe to call from another thread: it uses its own connection."""
+        if str(self.path) == ":memory:":
+            return
+        db = sqlite3.connect(str(self.path), isolation_level=None)
+        try:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            db.close()
+
+    def close(self) -> None:
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.db.close()

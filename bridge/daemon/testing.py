@@ -1,0 +1,132 @@
+"""Helpers for daemon tests and benchmarks: key material, config files, subprocess daemons.
+
+Not used by the daemon itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.daemon.client import Curve
+from bridge.daemon.keys import KeyPair, allow_entry_toml, generate_keypair, write_keypair
+
+
+@dataclass
+class Setup:
+    """A directory with a config file, server key, allow-list and client key pairs."""
+
+    dir: Path
+    config_path: Path
+    server: KeyPair
+    keys: dict[str, KeyPair] = field(default_factory=dict)
+
+    def curve(self, name: str) -> Curve:
+        k = self.keys[name]
+        assert k.secret is not None
+        return Curve(self.server.public, k.public, k.secret)
+
+    @property
+    def journal(self) -> Path:
+        return self.dir / "journal.db"
+
+
+def make_setup(directory: Path, keys: dict[str, tuple[list[int], str]], *, heartbeat_ms: int = 1000,
+               extra: str = "", engine: str = "") -> Setup:
+    """keys: name -> (logins, role). Endpoints bind ephemeral loopback ports."""
+    directory.mkdir(parents=True, exist_ok=True)
+    server = generate_keypair()
+    write_keypair(directory / "server.key", server)
+    setup = Setup(directory, directory / "daemon.toml", server)
+    allow = []
+    for name, (logins, role) in keys.items():
+        pair = generate_keypair()
+        setup.keys[name] = pair
+        allow.append(allow_entry_toml(name, pair.public, logins, role))
+    (directory / "allow.toml").write_text("\n".join(allow))
+    setup.config_path.write_text(
+        "[daemon]\nrouter = \"tcp://127.0.0.1:*\"\npub = \"tcp://127.0.0.1:*\"\nadmin = \"tcp://127.0.0.1:*\"\n"
+        f"heartbeat_ms = {heartbeat_ms}\n{extra}\n"
+        "[security]\nserver_key_file = \"server.key\"\nallow_list = \"allow.toml\"\n"
+        "[journal]\npath = \"journal.db\"\n"
+        f"[engine]\n{engine}\n"
+    )
+    return setup
+
+
+class DaemonProcess:
+    """`mtbridge daemon` in a subprocess (python -m bridge.daemon.commands)."""
+
+    def __init__(self, config_path: Path, *, insecure: bool = False, log_path: Path | None = None) -> None:
+        self.config_path = config_path
+        self.endpoints_file = config_path.parent / "endpoints.json"
+        self.insecure = insecure
+        self.log_path = log_path or config_path.parent / "daemon.log"
+        self.proc: subprocess.Popen | None = None
+        self.endpoints: dict[str, Any] = {}
+
+    def start(self, timeout: float = 30.0) -> DaemonProcess:
+        if self.endpoints_file.exists():
+            self.endpoints_file.unlink()
+        cmd = [sys.executable, "-m", "bridge.daemon.commands", "daemon", "--config", str(self.config_path),
+               "--endpoints-file", str(self.endpoints_file)]
+        if self.insecure:
+            cmd.append("--insecure")
+        log = open(self.log_path, "ab")  # noqa: SIM115
+        root = Path(__file__).resolve().parents[2]
+        env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=str(root), env=env)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.endpoints_file.exists():
+                self.endpoints = json.loads(self.endpoints_file.read_text())
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.02)
+        self.kill()
+        raise RuntimeError("daemon did not start in time")
+
+    def kill(self) -> None:
+        """kill -9."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(30)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, wait; kill -9 if it does not stop in time."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.proc.returncode
+
+
+def journal_records(path: Path, topic: str | None = None) -> list[dict]:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        q = "SELECT topic, body FROM records" + (" WHERE topic = ?" if topic else "") + " ORDER BY id"
+        return [{"topic": t, **json.loads(b)} for t, b in db.execute(q, (topic,) if topic else ())]
+    finally:
+        db.close()
+
+
+def journal_commands(path: Path) -> list[tuple[str, int, str, str]]:
+    """(key, login, type, status) of every journaled command."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return list(db.execute("SELECT key, login, type, status FROM commands ORDER BY cid"))
+    finally:
+        db.close()

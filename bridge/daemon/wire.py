@@ -1,0 +1,145 @@
+"""Pure translations at the daemon's edges.
+
+* engine commands -> journal rows -> protocol frames (a fast canonical encoder for
+  daemon-built, trusted messages: `bridge.protocol.encode` re-decodes its output as a
+  self-check, too slow for a 10 000-investor fan-out; a test pins byte equality);
+* engine events <-> journal JSON (replayed on recovery);
+* engine records -> feed topics and msgpack-able maps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import msgpack
+
+from bridge.copytrading import events as ev
+from bridge.copytrading.commands import BalanceOperation, CloseCopy, Command, ModifyCopy, OpenCopy
+from bridge.copytrading.state import load as state_load
+from bridge.daemon.store import CommandRow
+
+MAX_COMMENT = 31  # MT4/MT5 order comment length
+
+_packer = msgpack.Packer(use_bin_type=True, use_single_float=False, autoreset=True)
+
+
+# --- commands ---------------------------------------------------------------------------
+
+def command_row(cmd: Command, seq: int) -> tuple:
+    """Engine command -> the journal row tuple (CommandRow field order)."""
+    if type(cmd) is OpenCopy:
+        return (cmd.key, seq, cmd.id, cmd.account, "open", cmd.subscription, cmd.trader_ticket, None, cmd.symbol,
+                cmd.side.value, str(cmd.volume), str(cmd.reference_price), None, None, None)
+    if type(cmd) is CloseCopy:
+        return (cmd.key, seq, cmd.id, cmd.account, "close", cmd.subscription, cmd.trader_ticket, cmd.ticket, None,
+                None, str(cmd.volume), None, None, None, cmd.reason)
+    if type(cmd) is ModifyCopy:
+        return (cmd.key, seq, cmd.id, cmd.account, "modify", cmd.subscription, cmd.trader_ticket, cmd.ticket, None,
+                None, None, None, str(cmd.sl or 0), str(cmd.tp or 0), None)
+    if type(cmd) is BalanceOperation:
+        return (cmd.key, seq, cmd.id, cmd.account, "balance", cmd.subscription, 0, None, None, None,
+                str(cmd.amount), None, None, None, cmd.reason)
+    raise TypeError(f"unknown command {type(cmd).__name__}")
+
+
+def comment_for(key: str) -> str:
+    """The tag an `open` carries in its comment: the key itself, or a digest if too long."""
+    if len(key) <= MAX_COMMENT and key.isascii():
+        return key
+    return "k:" + hashlib.sha1(key.encode()).hexdigest()[: MAX_COMMENT - 2]
+
+
+def _f(text: str | None) -> float:
+    f = float(text) if text else 0.0
+    return f if f != 0 else 0.0
+
+
+def command_wire(row: CommandRow, id_: int, seq: int, ts: int, magic: int) -> dict[str, Any]:
+    """A journaled command -> its wire map (canonical key order, numbers as float)."""
+    head = {"v": 1, "type": row.type, "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key}
+    if row.type == "open":
+        head.update(symbol=row.symbol, side=row.side, volume=_f(row.volume), sl=0.0, tp=0.0, magic=magic,
+                    comment=comment_for(row.key))
+    elif row.type == "close":
+        head.update(ticket=row.ticket, volume=_f(row.volume))
+    elif row.type == "modify":
+        head.update(ticket=row.ticket, sl=_f(row.sl), tp=_f(row.tp))
+    else:
+        raise ValueError(f"{row.type} commands do not travel to terminals")
+    return head
+
+
+def pack(wire: dict[str, Any]) -> bytes:
+    """Canonical msgpack of a trusted wire map (= bridge.protocol.pack_canonical, one shared packer)."""
+    return _packer.pack(wire)
+
+
+def simple_wire(type_: str, id_: int, seq: int, ts: int, login: int, **body: Any) -> dict[str, Any]:
+    wire = {"v": 1, "type": type_, "id": id_, "seq": seq, "ts": ts, "login": login}
+    wire.update(body)
+    return wire
+
+
+# --- events <-> journal -----------------------------------------------------------------
+
+EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
+    ev.WalletDeposited, ev.WalletWithdrawn, ev.TraderRegistered, ev.TraderCommissionChanged, ev.CommissionCapSet,
+    ev.PartnerRegistered, ev.ClientAssigned, ev.Subscribe, ev.EditSettings, ev.Resume, ev.StopCopying,
+    ev.TraderPositionOpened, ev.TraderPositionModified, ev.TraderPositionClosed, ev.TraderSnapshot,
+    ev.CommandFilled, ev.CommandRefused, ev.AccountUpdated, ev.PriceTick, ev.TimePassed, ev.TerminalOnline,
+    ev.TerminalOffline)}
+
+
+def plain(value: object) -> object:
+    """Dataclasses, Decimals, enums -> JSON/msgpack-able values (Decimal as exact text)."""
+    if value is None or isinstance(value, (bool, int, str)) and not isinstance(value, Enum):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not ev.UNSET}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def event_body(event: object) -> str:
+    return json.dumps(plain(event), separators=(",", ":"))
+
+
+def event_from(type_name: str, body: str) -> object:
+    cls = EVENT_TYPES[type_name]
+    data = json.loads(body)
+    if cls is ev.EditSettings:
+        prot = data.pop("protection_pct", ev.UNSET)
+        mode = data.pop("mode", ev.UNSET)
+        event = state_load(cls, {**data, "mode": None, "protection_pct": None})
+        return dataclasses.replace(event, mode=mode,  # type: ignore[type-var]
+                                   protection_pct=Decimal(prot) if isinstance(prot, str) else prot)
+    return state_load(cls, data)
+
+
+# --- records -> feed ----------------------------------------------------------------------
+
+def snake(name: str) -> str:
+    """CopyOpened -> copy_opened, IBCredited -> ib_credited."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def record_topic(record: object) -> str:
+    return "record." + snake(type(record).__name__)
+
+
+def feed_frame(topic: str, body: dict[str, Any]) -> list[bytes]:
+    return [topic.encode(), msgpack.packb(body, use_bin_type=True)]

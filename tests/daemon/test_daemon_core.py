@@ -1,0 +1,176 @@
+"""DaemonCore without sockets: sessions, authorisation, backpressure, offline, recovery."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from bridge.daemon.config import parse_config
+from bridge.daemon.core import DaemonCore, SendResult
+from bridge.daemon.keys import generate_keypair
+from bridge.daemon.store import SqliteStore
+from bridge.protocol import (CommandResult, Direction, ErrorReply, Heartbeat, Hello, Open, PositionClosed,
+                             PositionOpened, Welcome, decode, encode)
+
+T0 = 1_700_000_000_000
+H = dict(role="trader", platform="MT4", account_type="mt4_standard", currency="USD", leverage=100,
+         balance=Decimal(1000), equity=Decimal(1000), positions=())
+
+
+class Net:
+    def __init__(self) -> None:
+        self.out: list[tuple[bytes, object]] = []
+        self.mode = SendResult.OK
+
+    def __call__(self, conn: bytes, frame: bytes) -> SendResult:
+        if self.mode is SendResult.OK:
+            self.out.append((conn, decode(frame, direction=Direction.TO_TERMINAL)))
+        return self.mode
+
+    def take(self, conn: bytes | None = None) -> list:
+        got = [m for c, m in self.out if conn is None or c == conn]
+        self.out = [(c, m) for c, m in self.out if conn is not None and c != conn]
+        return got
+
+
+def make(tmp: Path, allow: list | None = None, insecure: bool = True):  # noqa: ANN201
+    data = {"security": {"allow": allow}} if allow else {}
+    cfg = parse_config({**data, "daemon": {"heartbeat_ms": 1000}})
+    store = SqliteStore(tmp / "j.db")
+    core = DaemonCore.recover(cfg, store.recover(), now=T0, insecure=True)
+    for op, args in [("register_trader", dict(trader="T", account=1001, account_type="mt4_standard", leverage=100,
+                                             commission_pct="0")),
+                     ("deposit", dict(owner="I", amount="1000")),
+                     ("subscribe", dict(investor="I", trader="T", account=2001, amount="1000"))]:
+        assert core.on_admin({"op": op, "args": args}, None, T0)["ok"]
+    store.write(core.take_batch())
+    core.insecure = insecure
+    return cfg, store, core
+
+
+class Term:
+    def __init__(self, core: DaemonCore, store: SqliteStore, net: Net, conn: bytes, login: int) -> None:
+        self.core, self.store, self.net, self.conn, self.login, self.seq = core, store, net, conn, login, 0
+
+    def send(self, cls: type, now: int = T0, **body: object) -> list:
+        self.seq = 1 if cls is Hello else self.seq + 1
+        frame = encode(cls(id=self.seq + 1000 * self.login, seq=self.seq, ts=now, login=self.login, **body))
+        self.core.on_frame(self.conn, None, frame, now)
+        self.store.write(self.core.take_batch())
+        self.core.pump(self.net, now)
+        return self.net.take(self.conn)
+
+
+def opened(ticket: int) -> dict:
+    return dict(ticket=ticket, symbol="EURUSD", side="buy", volume=Decimal("0.1"), price=Decimal("1.1"),
+                sl=Decimal(0), tp=Decimal(0), time=T0 + 1, magic=0, comment="")
+
+
+def test_hello_welcome_copy_and_fill(tmp_path: Path) -> None:
+    _, store, core = make(tmp_path)
+    net = Net()
+    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
+    assert isinstance(tr.send(Hello, **H)[0], Welcome)
+    assert isinstance(inv.send(Hello, **H)[0], Welcome)
+    tr.send(PositionOpened, T0 + 5, **opened(55))
+    (cmd,) = net.take(b"i")
+    assert isinstance(cmd, Open) and cmd.key == "s1-t55-open-1" and cmd.seq == 2
+    inv.send(CommandResult, key=cmd.key, ok=True, retcode=10009, ticket=9, price=Decimal("1.1"),
+             volume=Decimal("0.1"), time=T0, message="")
+    assert core.copy_map()["1"]["55"] == {"ticket": 9, "volume": "0.1", "state": "open"}
+    assert core.pending == {}
+
+
+def test_close_result_waits_for_the_deal_profit(tmp_path: Path) -> None:
+    _, store, core = make(tmp_path)
+    net = Net()
+    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
+    tr.send(Hello, **H), inv.send(Hello, **H)
+    tr.send(PositionOpened, **opened(55))
+    (cmd,) = net.take(b"i")
+    inv.send(CommandResult, key=cmd.key, ok=True, retcode=10009, ticket=9, price=Decimal("1.1"),
+             volume=Decimal("0.1"), time=T0, message="")
+    tr.send(PositionClosed, ticket=55, volume=Decimal("0.1"), remaining=Decimal(0), price=Decimal("1.2"), time=T0,
+            reason="tp", profit=Decimal(100))
+    (close,) = net.take(b"i")
+    inv.send(CommandResult, key=close.key, ok=True, retcode=10009, ticket=9, price=Decimal("1.2"),
+             volume=Decimal("0.1"), time=T0, message="")
+    assert close.key in core.pending  # waiting for the closing deal
+    inv.send(PositionClosed, ticket=9, volume=Decimal("0.1"), remaining=Decimal(0), price=Decimal("1.2"), time=T0,
+             reason="client", profit=Decimal("98.5"))
+    assert close.key not in core.pending and core.copy_map()["1"] == {}
+    assert core.engine.subscriptions[1].realised == Decimal("98.50")
+
+
+def test_backpressure_keeps_the_command_pending_and_resends_the_same_key(tmp_path: Path) -> None:
+    _, store, core = make(tmp_path)
+    net = Net()
+    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
+    tr.send(Hello, **H), inv.send(Hello, **H)
+    net.mode = SendResult.AGAIN  # the investor's pipe is full
+    tr.send(PositionOpened, **opened(56))
+    assert net.take(b"i") == [] and "s1-t56-open-1" in core.pending and core.has_backlog
+    net.mode = SendResult.OK
+    core.pump(net, T0 + 10)
+    (cmd,) = net.take(b"i")
+    assert cmd.key == "s1-t56-open-1" and cmd.seq == 2  # no seq was burnt while blocked
+
+
+def test_login_not_bound_and_sequence_errors(tmp_path: Path) -> None:
+    key = generate_keypair()
+    _, store, core = make(tmp_path, [{"name": "k", "public_key": key.public, "logins": [2001], "role": "investor"}],
+                          insecure=False)
+    net = Net()
+    frame = encode(Hello(id=1, seq=1, ts=T0, login=1001, **H))
+    core.on_frame(b"c", "k", frame, T0)
+    core.pump(net, T0)
+    (err,) = net.take()
+    assert isinstance(err, ErrorReply) and err.code == "login_not_bound" and err.ref_id == 1
+    core.on_frame(b"c", "k", encode(Heartbeat(id=2, seq=2, ts=T0, login=2001)), T0)
+    core.pump(net, T0)
+    assert [m.code for m in net.take()] == ["not_started"]
+    core.on_frame(b"c", "k", encode(Hello(id=3, seq=1, ts=T0, login=2001, **H)), T0)
+    core.on_frame(b"c", "k", encode(Heartbeat(id=4, seq=5, ts=T0, login=2001)), T0)
+    core.on_frame(b"c", None, b"\xc1", T0)  # garbage on the connection
+    core.pump(net, T0)
+    got = net.take()
+    assert isinstance(got[0], Welcome)
+    assert [m.code for m in got[1:]] == ["sequence_gap", "not_msgpack"]
+    assert [m.seq for m in got] == [1, 2, 3]
+
+
+def test_silent_terminal_goes_offline_and_copies_are_refused(tmp_path: Path) -> None:
+    _, store, core = make(tmp_path)
+    net = Net()
+    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
+    tr.send(Hello, **H), inv.send(Hello, **H)
+    tr.send(Heartbeat, T0 + 5500)
+    core.tick(T0 + 5500)  # the investor said nothing for 5 heartbeats
+    assert 2001 not in core.session_of and 1001 in core.session_of
+    tr.send(PositionOpened, T0 + 5600, **opened(57))
+    store.write(core.take_batch())
+    assert net.take(b"i") == []
+    codes = [r for r in core.take_feed() if r[0] == "record.copy_refused"]
+    assert codes and codes[0][1]["code"] == "terminal_offline"
+
+
+def test_recovery_replays_the_journal(tmp_path: Path) -> None:
+    cfg, store, core = make(tmp_path)
+    net = Net()
+    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
+    tr.send(Hello, **H), inv.send(Hello, **H)
+    tr.send(PositionOpened, **opened(58))
+    seq, state = core.snapshot(T0)
+    store.save_snapshot(seq, T0, state)
+    tr.send(PositionOpened, **opened(59))  # after the snapshot: replayed
+    before = core.engine.to_state()
+    store.close()
+    store2 = SqliteStore(tmp_path / "j.db")
+    core2 = DaemonCore.recover(cfg, store2.recover(), now=T0 + 1, insecure=True)
+    assert core2.engine.to_state() == before
+    assert sorted(core2.pending) == ["s1-t58-open-1", "s1-t59-open-1"]
+    assert core2.next_id > core.next_id - 1  # ids never reused
+    inv2 = Term(core2, store2, Net(), b"i2", 2001)
+    got = inv2.send(Hello, **H)
+    assert [getattr(m, "key", None) for m in got] == [None, "s1-t58-open-1", "s1-t59-open-1"]
+    assert got[0].resume is True
