@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test bench clean
+.PHONY: demo margin-example test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,12 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
-	$(BIN)/mtbridge margin --leverage 1000 --currency USD \
+	$(BIN)/mtbridge demo --seed 7
+
+margin-example: $(STAMP_RUN)
+	$(BIN)/mtbridge margin --steps --leverage 1000 --currency USD \
 	    buy 1 GBPUSD@1.4584 buy 5 EURUSD@1.3175 buy 10 GBPUSD@1.4590 \
-	    buy 30 EURUSD@1.3164 buy 20 EURUSD@1.3188 close 3 --steps
+	    buy 30 EURUSD@1.3164 buy 20 EURUSD@1.3188 close 3
 
 test: $(STAMP_TEST)
 	bash scripts/install-browser.sh

@@ -50,10 +50,12 @@ def build_parser() -> Parser:
     _add_simulate(commands)
     # Shell packages register their own commands; their heavy imports happen in the handlers.
     from bridge.daemon.commands import add_commands as add_daemon_commands
+    from bridge.demo import add_commands as add_demo_commands
     from bridge.monitor.commands import add_commands as add_monitor_commands
 
     add_daemon_commands(commands)
     add_monitor_commands(commands)
+    add_demo_commands(commands)
     return parser
 
 

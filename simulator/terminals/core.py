@@ -1,0 +1,506 @@
+"""`TerminalCore`: what an mtbridge expert advisor does, as a sans-I/O state machine.
+
+One core speaks for one terminal connection and any number of MetaTrader accounts on the
+simulated `TradeServer` (the daemon's allow-list binds one CURVE key to many logins, so
+an "investor terminal" process can manage thousands of accounts over one socket).
+
+Inputs are decoded protocol messages, the server's state (read through its query API) and
+`now`; outputs are protocol messages to send. No sockets, no clock, no threads:
+
+    core = TerminalCore(server, [session_a, session_b])
+    out = core.connect(now)              # hello + full snapshot per login, seq 1 each
+    out = core.receive(message, now)     # welcome / heartbeat / open / close / modify / error
+    out = core.poll(now)                 # server changes -> position_* / account_update,
+                                         # and heartbeats that are due
+    core.check(mono)                     # why the shell must drop the socket and call
+                                         # connect() again (sequence error, silent daemon)
+
+**Two clocks.** `now` stamps `ts` and paces the coalesced `account_update`s; `mono` (default:
+`now`) paces heartbeats and the silent-daemon check. A shell on wall time passes one clock;
+the deterministic demo passes virtual server time as `now` and wall time as `mono`, so what
+is reported does not depend on socket timing while heartbeats still follow real time.
+
+**Sequencing.** Every login is its own protocol stream on the shared socket: its own
+`OutboundCounter` (seq 1 on its `hello`; ids are shared and keep growing across
+reconnects) and its own `SequenceTracker` for what the daemon addresses to it (`welcome`
+first). That is the only reading of docs/protocol.md that lets several logins share one
+DEALER: each `hello` must carry seq 1.
+
+**Reporting.** Every account is watched, whatever its role: closing deals (`position_closed`
+with the volume of the deal, `remaining`, and reason client/sl/tp/so from the deal's reason),
+new positions (`position_opened`), SL/TP changes (`position_modified`) and account figures
+(`account_update`, coalesced: at most once per `account_update_ms` of `now`, immediately
+after a deal). Investor accounts report too, so the daemon sees copies stopped out on the
+server and investor equity for the protection rule.
+
+**Commands** (`open`, `close`, `modify`) are executed with `TradeServer.order_send` on the
+addressed login's session and answered with exactly one `command_result` per key, followed
+at once by the account's reports (the deal the command made, the new account figures). A key is
+executed at most once: results are kept per (login, key); after a terminal restart (a new
+core) the table is rebuilt from the server, as the EA does: an `open` whose exact
+(magic, comment) is found on an opening deal of the account is answered with that position;
+a `close` whose key is found as the comment of a closing deal (the terminal writes the key
+there) is answered with that deal. A `modify` that finds the position already at the
+requested SL/TP answers "done" without a second request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bridge.protocol import (
+    AccountUpdate,
+    Close,
+    CommandResult,
+    ErrorReply,
+    Heartbeat,
+    Hello,
+    Message,
+    Modify,
+    Open,
+    OutboundCounter,
+    Position,
+    PositionClosed,
+    PositionModified,
+    PositionOpened,
+    ProtocolError,
+    SequenceTracker,
+    Welcome,
+)
+from simulator.server import DealInfo, PositionInfo, Session, TradeRequest
+from simulator.server import retcodes as rc
+
+ZERO = Decimal(0)
+DEFAULT_HEARTBEAT_MS = 1000
+OFFLINE_AFTER = 5  # heartbeats of silence (docs/protocol.md section 6)
+SEQUENCE_CODES = frozenset({"not_started", "bad_start_seq", "sequence_replay", "sequence_gap"})
+
+CLOSE_REASONS = {
+    rc.DEAL_REASON_SL: "sl",
+    rc.DEAL_REASON_TP: "tp",
+    rc.DEAL_REASON_SO: "so",
+}
+"""Deal reason -> `position_closed.reason`; everything else (client, mobile, web, expert,
+rollover, ...) is "client"."""
+
+
+def close_reason(deal_reason: int) -> str:
+    return CLOSE_REASONS.get(deal_reason, "client")
+
+
+def wire_number(value: Decimal) -> Decimal:
+    """The Decimal a float64 carries exactly (what the terminal would NormalizeDouble to)."""
+    if value.is_zero():
+        return ZERO
+    return Decimal(repr(float(value)))
+
+
+def position_map(p: PositionInfo) -> Position:
+    return Position(
+        ticket=p.ticket, symbol=p.symbol, side="buy" if p.type == rc.POSITION_TYPE_BUY else "sell",
+        volume=wire_number(p.volume), price=wire_number(p.price_open), sl=wire_number(p.sl),
+        tp=wire_number(p.tp), time=p.time_msc, magic=p.magic, comment=p.comment,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """The body of a `command_result`, kept per (login, key) for repeated keys."""
+
+    key: str
+    ok: bool
+    retcode: int
+    ticket: int
+    price: Decimal
+    volume: Decimal
+    time: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSeen:
+    """Instrumentation: a command received (and answered) by this terminal."""
+
+    login: int
+    type: str
+    key: str
+    ok: bool
+    repeated: bool
+
+
+@dataclass(slots=True)
+class _Tracked:
+    volume: Decimal
+    sl: Decimal
+    tp: Decimal
+
+
+@dataclass(slots=True)
+class _Link:
+    """One login's protocol stream on the connection, and what was last reported."""
+
+    session: Session
+    role: str
+    counter: OutboundCounter
+    inbound: SequenceTracker = field(default_factory=lambda: SequenceTracker("welcome"))
+    welcomed: bool = False
+    resumed: bool = False
+    last_tx: int = 0
+    # watcher state
+    last_deal: int = 0  # highest deal ticket reported
+    last_deal_time: int = 0
+    positions: dict[int, _Tracked] = field(default_factory=dict)
+    account: tuple | None = None  # last account_update figures sent
+    account_due: int = 0  # earliest `now` for the next coalesced account_update
+    # recovery indexes (built from the server when the core starts)
+    opened_by_tag: dict[tuple[int, str], DealInfo] = field(default_factory=dict)
+    closed_by_key: dict[str, DealInfo] = field(default_factory=dict)
+
+
+class _Ids:
+    """Message ids shared by every login of the connection (unique per sender)."""
+
+    __slots__ = ("next",)
+
+    def __init__(self, first: int) -> None:
+        self.next = first
+
+
+class TerminalCore:
+    """Sans-I/O terminal for one connection and several logins (see the module docstring).
+
+    `sessions`: one `Session` per login (`TradeServer.login`); a master-password session
+    reports `role: trader` (it can trade and receives commands), an investor-password
+    (read-only) session `role: investor`. `next_id` is the first message id (a restarted
+    terminal must start above every id it used before: e.g. wall ms x 1000).
+    `results`: the (login, key) -> result table, injectable so a shell can persist it.
+    """
+
+    def __init__(
+        self,
+        server,
+        sessions: Sequence[Session],
+        *,
+        next_id: int = 1,
+        heartbeat_ms: int = DEFAULT_HEARTBEAT_MS,
+        account_update_ms: int = 1000,
+        results: MutableMapping[tuple[int, str], StoredResult] | None = None,
+    ) -> None:
+        if not sessions:
+            raise ValueError("a terminal needs at least one session")
+        self.server = server
+        self.heartbeat_ms = heartbeat_ms
+        self.account_update_ms = account_update_ms
+        self.results: MutableMapping[tuple[int, str], StoredResult] = {} if results is None else results
+        self.links: dict[int, _Link] = {}
+        self._ids = _Ids(next_id)
+        self.connected = False
+        self.reconnect_reason: str | None = None
+        self.last_rx: int = 0
+        self._mono = 0  # liveness clock (see `mono` below)
+        self.errors: list[ErrorReply] = []
+        self.commands: list[CommandSeen] = []
+        for s in sorted(sessions, key=lambda s: s.login):
+            if s.login in self.links:
+                raise ValueError(f"login {s.login} given twice")
+            link = _Link(s, "investor" if s.read_only else "trader", OutboundCounter(1))
+            self.links[s.login] = link
+            self._recover(link)
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def logins(self) -> list[int]:
+        return list(self.links)
+
+    @property
+    def next_id(self) -> int:
+        return self._ids.next
+
+    def welcomed(self, login: int | None = None) -> bool:
+        """True once the daemon welcomed `login` (every login when None) on this connection."""
+        if login is not None:
+            return self.links[login].welcomed
+        return all(link.welcomed for link in self.links.values())
+
+    def _envelope(self, link: _Link, now: int) -> dict:
+        _, seq = link.counter.next()  # the counter's own id is unused: ids are per sender
+        mid = self._ids.next
+        self._ids.next += 1
+        link.last_tx = self._mono
+        return {"id": mid, "seq": seq, "ts": now, "login": link.session.login}
+
+    # ------------------------------------------------------------------ connection
+    def connect(self, now: int, mono: int | None = None) -> list[Message]:
+        """A new connection: every login sends `hello` (seq 1) with its full snapshot."""
+        self._mono = now if mono is None else mono
+        self.connected = True
+        self.reconnect_reason = None
+        self.last_rx = self._mono
+        out: list[Message] = []
+        for link in self.links.values():
+            link.counter.restart()
+            link.inbound = SequenceTracker("welcome")
+            link.welcomed = False
+            out.append(self._hello(link, now))
+        return out
+
+    def disconnect(self) -> None:
+        self.connected = False
+        for link in self.links.values():
+            link.welcomed = False
+
+    def _hello(self, link: _Link, now: int) -> Hello:
+        login = link.session.login
+        info = self.server.account_info(login)
+        positions = self.server.positions(login)
+        # the snapshot is the truth: the watcher restarts from it
+        self._sync_watch(link, positions)
+        link.account = None
+        link.account_due = now
+        return Hello(
+            **self._envelope(link, now), role=link.role, platform=info.platform,
+            account_type=info.account_type, currency=info.currency, leverage=info.leverage,
+            balance=wire_number(info.balance), equity=wire_number(info.equity),
+            positions=tuple(position_map(p) for p in positions),
+        )  # fmt: skip
+
+    def _sync_watch(self, link: _Link, positions: Iterable[PositionInfo]) -> None:
+        link.positions = {p.ticket: _Tracked(p.volume, p.sl, p.tp) for p in positions}
+        deals = self.server.history_deals(link.session.login, from_ms=link.last_deal_time)
+        if deals:
+            link.last_deal = max(link.last_deal, deals[-1].ticket)
+            link.last_deal_time = deals[-1].time_msc
+
+    # ------------------------------------------------------------------ inbound
+    def receive(self, message: Message | ProtocolError, now: int, mono: int | None = None) -> list[Message]:
+        """One decoded message from the daemon (or the ProtocolError decoding produced)."""
+        self._mono = now if mono is None else mono
+        if isinstance(message, ProtocolError):
+            # a frame we cannot read: the stream can no longer be trusted
+            self.reconnect_reason = f"undecodable frame from daemon: {message.code}"
+            return []
+        self.last_rx = self._mono
+        link = self.links.get(message.login)
+        if link is None:
+            self.errors.append(ErrorReply(message.id, message.seq, message.ts, message.login,
+                                          "unknown_login", "message for a login this terminal does not hold",
+                                          message.id, "login"))
+            return []
+        refusal = link.inbound.accept(message)
+        if refusal is not None:
+            self.reconnect_reason = f"login {link.session.login}: {refusal.code}: {refusal.detail}"
+            return []
+        if isinstance(message, Welcome):
+            link.welcomed = True
+            link.resumed = message.resume
+            if message.heartbeat_ms > 0:
+                self.heartbeat_ms = message.heartbeat_ms
+            return []
+        if isinstance(message, Heartbeat):
+            return []
+        if isinstance(message, ErrorReply):
+            self.errors.append(message)
+            if message.code in SEQUENCE_CODES:
+                self.reconnect_reason = f"login {link.session.login}: daemon says {message.code}"
+            return []
+        if isinstance(message, (Open, Close, Modify)):
+            out: list[Message] = [self._command(link, message, now)]
+            # as the EA's OnTradeTransaction: the deal the command made is reported at once
+            # (the daemon books a close's profit from its position_closed)
+            self._watch(link, now, out)
+            return out
+        return []  # a terminal-bound type we do not act on
+
+    def _command(self, link: _Link, cmd: Open | Close | Modify, now: int) -> CommandResult:
+        login = link.session.login
+        stored = self.results.get((login, cmd.key))
+        repeated = stored is not None
+        if stored is None:
+            stored = self._recovered(link, cmd)
+            repeated = stored is not None
+        if stored is None:
+            stored = self._execute(link, cmd)
+        self.results[(login, cmd.key)] = stored
+        self.commands.append(CommandSeen(login, cmd.TYPE, cmd.key, stored.ok, repeated))
+        return CommandResult(**self._envelope(link, now), key=stored.key, ok=stored.ok,
+                             retcode=stored.retcode, ticket=stored.ticket, price=stored.price,
+                             volume=stored.volume, time=stored.time, message=stored.message)
+
+    # ------------------------------------------------------------------ execution
+    def _execute(self, link: _Link, cmd: Open | Close | Modify) -> StoredResult:
+        server = self.server
+        session = link.session
+        key = cmd.key
+        if isinstance(cmd, Open):
+            request = TradeRequest(
+                action=rc.TRADE_ACTION_DEAL, symbol=cmd.symbol, volume=cmd.volume,
+                type=rc.ORDER_TYPE_BUY if cmd.side == "buy" else rc.ORDER_TYPE_SELL,
+                sl=cmd.sl, tp=cmd.tp, magic=cmd.magic, comment=cmd.comment,
+            )  # fmt: skip
+            res = server.order_send(session, request)
+            return self._stored(key, res, res.position if res.ok else 0)
+        if isinstance(cmd, Close):
+            pos = next((p for p in server.positions(session.login) if p.ticket == cmd.ticket), None)
+            if pos is None:
+                return StoredResult(key, False, rc.TRADE_RETCODE_POSITION_CLOSED, cmd.ticket, ZERO, ZERO,
+                                    server.now_ms, f"position {cmd.ticket} is not open")
+            request = TradeRequest(
+                action=rc.TRADE_ACTION_DEAL, symbol=pos.symbol, volume=cmd.volume,
+                type=rc.ORDER_TYPE_SELL if pos.type == rc.POSITION_TYPE_BUY else rc.ORDER_TYPE_BUY,
+                position=cmd.ticket, magic=pos.magic, comment=key,  # the key marks the deal
+            )  # fmt: skip
+            res = server.order_send(session, request)
+            return self._stored(key, res, cmd.ticket)
+        # Modify
+        pos = next((p for p in server.positions(session.login) if p.ticket == cmd.ticket), None)
+        if pos is None:
+            return StoredResult(key, False, rc.TRADE_RETCODE_POSITION_CLOSED, cmd.ticket, ZERO, ZERO,
+                                server.now_ms, f"position {cmd.ticket} is not open")
+        if pos.sl == cmd.sl and pos.tp == cmd.tp:
+            return StoredResult(key, True, rc.TRADE_RETCODE_DONE, cmd.ticket, ZERO, ZERO, server.now_ms,
+                                "sl/tp already set")
+        request = TradeRequest(action=rc.TRADE_ACTION_SLTP, symbol=pos.symbol, position=cmd.ticket,
+                               sl=cmd.sl, tp=cmd.tp, magic=pos.magic)
+        res = server.order_send(session, request)
+        return self._stored(key, res, cmd.ticket)
+
+    def _stored(self, key: str, res, ticket: int) -> StoredResult:
+        ok = res.ok
+        return StoredResult(key, ok, res.retcode, ticket,
+                            wire_number(res.price) if ok else ZERO, wire_number(res.volume) if ok else ZERO,
+                            self.server.now_ms, res.comment)
+
+    # ------------------------------------------------------------------ restart recovery
+    def _recover(self, link: _Link) -> None:
+        """Index the account's own deals so a key executed before a restart is recognised."""
+        for d in self.server.history_deals(link.session.login):
+            if d.type not in (rc.DEAL_TYPE_BUY, rc.DEAL_TYPE_SELL) or not d.comment:
+                continue
+            if d.entry == rc.DEAL_ENTRY_IN:
+                link.opened_by_tag.setdefault((d.magic, d.comment), d)
+            elif d.entry in (rc.DEAL_ENTRY_OUT, rc.DEAL_ENTRY_OUT_BY):
+                link.closed_by_key.setdefault(d.comment, d)
+
+    def _recovered(self, link: _Link, cmd: Open | Close | Modify) -> StoredResult | None:
+        d: DealInfo | None = None
+        if isinstance(cmd, Open) and cmd.comment:
+            d = link.opened_by_tag.get((cmd.magic, cmd.comment))
+        elif isinstance(cmd, Close):
+            d = link.closed_by_key.get(cmd.key)
+        if d is None:
+            return None
+        return StoredResult(cmd.key, True, rc.TRADE_RETCODE_DONE, d.position_id, wire_number(d.price),
+                            wire_number(d.volume), d.time_msc, "done (recovered from the account history)")
+
+    # ------------------------------------------------------------------ watching the server
+    def poll(self, now: int, logins: Iterable[int] | None = None, mono: int | None = None) -> list[Message]:
+        """Report what changed on the server since the last poll, then due heartbeats.
+
+        `logins` limits the scan (a caller that knows which accounts were touched); by
+        default every login is scanned, in login order. Nothing is reported for a login the
+        daemon has not welcomed yet: its next `hello` snapshot covers it."""
+        self._mono = now if mono is None else mono
+        out: list[Message] = []
+        if not self.connected:
+            return out
+        targets = self.links.values() if logins is None else [self.links[x] for x in sorted(set(logins))
+                                                                if x in self.links]
+        for link in targets:
+            if link.welcomed:
+                self._watch(link, now, out)
+        out.extend(self.heartbeats(self._mono, now))
+        return out
+
+    def _watch(self, link: _Link, now: int, out: list[Message]) -> None:
+        server = self.server
+        login = link.session.login
+        current = {p.ticket: p for p in server.positions(login)}
+        deals = [d for d in server.history_deals(login, from_ms=link.last_deal_time) if d.ticket > link.last_deal]
+        traded = False
+        for d in deals:
+            link.last_deal = d.ticket
+            link.last_deal_time = d.time_msc
+            traded = True  # a trade or a balance operation: report the account at once
+            if d.type not in (rc.DEAL_TYPE_BUY, rc.DEAL_TYPE_SELL):
+                continue
+            if d.entry in (rc.DEAL_ENTRY_OUT, rc.DEAL_ENTRY_OUT_BY, rc.DEAL_ENTRY_INOUT):
+                tracked = link.positions.get(d.position_id)
+                if tracked is not None:
+                    closed = min(d.volume, tracked.volume)
+                    remaining = tracked.volume - closed
+                    out.append(PositionClosed(
+                        **self._envelope(link, now), ticket=d.position_id, volume=wire_number(closed),
+                        remaining=wire_number(remaining), price=wire_number(d.price), time=d.time_msc,
+                        reason=close_reason(d.reason), profit=wire_number(d.profit + d.swap + d.commission + d.fee),
+                    ))  # fmt: skip
+                    if remaining > 0:
+                        tracked.volume = remaining
+                    else:
+                        del link.positions[d.position_id]
+            if d.entry in (rc.DEAL_ENTRY_IN, rc.DEAL_ENTRY_INOUT) and d.position_id not in link.positions:
+                # the opening deal's volume and price (later deals of this batch reduce it);
+                # sl/tp as they are now (a position gone already reports none)
+                p = current.get(d.position_id)
+                volume = d.volume if d.entry == rc.DEAL_ENTRY_IN else (p.volume if p is not None else d.volume)
+                sl = p.sl if p is not None else ZERO
+                tp = p.tp if p is not None else ZERO
+                link.positions[d.position_id] = _Tracked(volume, sl, tp)
+                out.append(PositionOpened(
+                    **self._envelope(link, now), ticket=d.position_id, symbol=d.symbol,
+                    side="buy" if d.type == rc.DEAL_TYPE_BUY else "sell", volume=wire_number(volume),
+                    price=wire_number(d.price), sl=wire_number(sl), tp=wire_number(tp),
+                    time=p.time_msc if p is not None else d.time_msc,
+                    magic=d.magic, comment=p.comment if p is not None else d.comment,
+                ))  # fmt: skip
+        # SL/TP changes (and volume the deals did not explain, e.g. a netting increase)
+        for ticket, p in current.items():
+            tracked = link.positions.get(ticket)
+            if tracked is None:
+                continue
+            tracked.volume = p.volume
+            if tracked.sl != p.sl or tracked.tp != p.tp:
+                tracked.sl, tracked.tp = p.sl, p.tp
+                out.append(PositionModified(**self._envelope(link, now), ticket=ticket, sl=wire_number(p.sl),
+                                            tp=wire_number(p.tp), time=p.time_update_msc))
+        for ticket in [t for t in link.positions if t not in current]:
+            del link.positions[ticket]  # gone without a deal we could read (should not happen)
+        self._account(link, now, traded, out)
+
+    def _account(self, link: _Link, now: int, force: bool, out: list[Message]) -> None:
+        info = self.server.account_info(link.session.login)
+        figures = (wire_number(info.balance), wire_number(info.equity), wire_number(info.margin),
+                   wire_number(info.margin_free), info.leverage)
+        if figures == link.account:
+            return
+        if not force and link.account is not None and now < link.account_due:
+            return
+        link.account = figures
+        link.account_due = now + self.account_update_ms
+        b, e, m, f, lev = figures
+        out.append(AccountUpdate(**self._envelope(link, now), balance=b, equity=e, margin=m, free_margin=f,
+                                 leverage=lev))
+
+    # ------------------------------------------------------------------ heartbeats, liveness
+    def heartbeats(self, mono: int, now: int | None = None) -> list[Message]:
+        """A heartbeat for every welcomed login that sent nothing for `heartbeat_ms` of `mono`
+        (`now`, default `mono`, stamps `ts`)."""
+        self._mono = mono
+        out: list[Message] = []
+        if not self.connected:
+            return out
+        for link in self.links.values():
+            if link.welcomed and mono - link.last_tx >= self.heartbeat_ms:
+                out.append(Heartbeat(**self._envelope(link, mono if now is None else now)))
+        return out
+
+    def daemon_silent(self, now: int) -> bool:
+        """The daemon is offline: nothing received for 5 x heartbeat_ms."""
+        return self.connected and now - self.last_rx >= OFFLINE_AFTER * self.heartbeat_ms
+
+    def check(self, now: int) -> str | None:
+        """Why the shell must reconnect now, or None."""
+        if self.reconnect_reason is None and self.daemon_silent(now):
+            self.reconnect_reason = f"daemon silent for {now - self.last_rx} ms"
+        return self.reconnect_reason
