@@ -13,7 +13,7 @@ from bridge.copytrading.commands import (BalanceOperation, CloseCopy, Command, M
                                          idempotency_key)
 from bridge.copytrading.config import EngineConfig
 from bridge.copytrading.engine import Engine, Pending, Step
-from bridge.copytrading.events import (UNSET, AccountUpdated, ClientAssigned, CommandFilled, CommandRefused,
+from bridge.copytrading.events import (UNSET, AccountUpdated, ClientAssigned, CommandFilled, CommandRefused, CopyClosedByServer,
                                        CommissionCapSet, EditSettings, Event, PartnerRegistered, PriceTick,
                                        Resume, SnapshotPosition, StopCopying, Subscribe, TerminalOffline,
                                        TerminalOnline, TimePassed, TraderCommissionChanged, TraderPositionClosed,
@@ -28,7 +28,7 @@ from bridge.copytrading.subscription import SubState
 
 __all__ = [
     "UNSET", "AccountUpdated", "BalanceOperation", "ClientAssigned", "CloseCopy", "CloseFailed", "CloseSkipped",
-    "Command", "CommandFilled", "CommandRefused", "CommissionAccrued", "CommissionCapSet", "CommissionPaid",
+    "Command", "CommandFilled", "CommandRefused", "CopyClosedByServer", "CommissionAccrued", "CommissionCapSet", "CommissionPaid",
     "CopyClosed", "CopyOpened", "CopyRefused", "EditSettings", "Engine", "EngineConfig", "Event", "IBCredited",
     "InvestorStatistics", "ModifyCopy", "OpenCopy", "PartnerAccrued", "PartnerRegistered", "Pending", "PriceTick",
     "ProtectionTriggered", "Record", "Refused", "Resume", "SnapshotPosition", "Step", "StopCopying",

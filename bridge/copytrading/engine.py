@@ -43,6 +43,7 @@ ONE = Decimal(1)
 _EQUAL = VolumeMode.EQUAL
 _PROPORTIONAL = VolumeMode.PROPORTIONAL
 _ACTIVE = SubState.ACTIVE
+POSITION_CLOSED = 10036  # MT5 TRADE_RETCODE_POSITION_CLOSED: the server closed it first
 _OPENING = CopyState.OPENING
 _OPEN = CopyState.OPEN
 
@@ -625,7 +626,19 @@ class Engine:
         sub = self.s.subscriptions[p.subscription]
         copy = sub.copies.get(p.trader_ticket)
         if p.action == "close" and copy is not None:
-            self._closed(sub, copy, p, e)
+            copy.closing = max(copy.closing - p.volume, ZERO)
+            self._closed(sub, copy, e.now, e.volume if e.volume > 0 else p.volume, e.price, e.profit, p.reason)
+
+    def _on_copy_closed_by_server(self, e: ev.CopyClosedByServer) -> None:
+        """The server closed (part of) a copy by itself: book it like a filled close, so the
+        engine never retries a close of a position that is gone."""
+        sub = self._sub_by_account.get(e.account)
+        if sub is None:
+            return
+        copy = next((c for c in sub.copies.values() if c.ticket == e.ticket), None)
+        if copy is None or e.volume <= 0:
+            return  # unknown or already booked: idempotent
+        self._closed(sub, copy, e.now, e.volume, e.price, e.profit, f"server_{e.reason}")
 
     def _opened(self, sub: Subscription, copy: Copy, e: ev.CommandFilled) -> None:
         copy.state = _OPEN
@@ -645,11 +658,11 @@ class Engine:
             fraction, copy.scale = ONE - copy.scale, ONE
             self._partial(sub, copy, fraction, "trader_client")
 
-    def _closed(self, sub: Subscription, copy: Copy, p: Pending, e: ev.CommandFilled) -> None:
-        volume = e.volume if e.volume > 0 else p.volume
+    def _closed(self, sub: Subscription, copy: Copy, now: int, volume: Decimal, price: Decimal,
+                profit: Decimal, reason: str) -> None:
+        """Book `volume` of `copy` closed at `price` with the server's realised `profit`."""
         volume = min(volume, copy.volume)
-        copy.closing = max(copy.closing - p.volume, ZERO)
-        profit = round_money(e.profit)
+        profit = round_money(profit)
         before = copy.volume
         share = copy.floating * volume / before
         copy.floating -= share
@@ -664,11 +677,11 @@ class Engine:
         amount, sub.high_water_mark = cm.accrue(sub.realised, sub.high_water_mark, rate)
         if amount > 0:
             sub.accrued += amount
-            records.append(CommissionAccrued(e.now, sub.id, sub.trader, amount, sub.high_water_mark, rate))
-        records.extend(self.s.partners.investor_volume(e.now, sub.investor, copy.group, volume, self.config))
+            records.append(CommissionAccrued(now, sub.id, sub.trader, amount, sub.high_water_mark, rate))
+        records.extend(self.s.partners.investor_volume(now, sub.investor, copy.group, volume, self.config))
         assert copy.ticket is not None
-        records.append(CopyClosed(e.now, sub.id, copy.trader_ticket, copy.ticket, volume, copy.volume,
-                                  e.price, profit, p.reason))
+        records.append(CopyClosed(now, sub.id, copy.trader_ticket, copy.ticket, volume, copy.volume,
+                                  price, profit, reason))
         book = self._books[sub.id]
         if copy.volume <= 0:
             sub.trades += 1
@@ -704,7 +717,9 @@ class Engine:
         copy = sub.copies.get(p.trader_ticket)
         if p.action == "close" and copy is not None:
             copy.closing = max(copy.closing - p.volume, ZERO)
-            copy.retry_close = True  # retried on the next TimePassed / TerminalOnline
+            # Retried on the next TimePassed / TerminalOnline - except when the position is
+            # already gone: the server's own close arrives as CopyClosedByServer.
+            copy.retry_close = e.retcode != POSITION_CLOSED
             self._records.append(CloseFailed(e.now, sub.id, p.trader_ticket, e.retcode,
                                              e.detail or f"retcode {e.retcode}"))
         elif p.action == "balance":
@@ -925,6 +940,7 @@ _HANDLERS: dict[type, Callable[[Engine, object], None]] = {
     ev.TraderSnapshot: Engine._on_trader_snapshot,
     ev.CommandFilled: Engine._on_command_filled,
     ev.CommandRefused: Engine._on_command_refused,
+    ev.CopyClosedByServer: Engine._on_copy_closed_by_server,
     ev.AccountUpdated: Engine._on_account_updated,
     ev.PriceTick: Engine._on_price_tick,
     ev.TimePassed: Engine._on_time_passed,

@@ -209,6 +209,21 @@ class CommandFilled:
 
 
 @dataclass(frozen=True, slots=True)
+class CopyClosedByServer:
+    """A copy position closed on the investor account without a command of ours: the trade
+    server's stop-out (reason "so"), a stop level, or a manual close. `ticket` is the investor
+    position; `profit` the realised net result of `volume`."""
+
+    now: int
+    account: int
+    ticket: int
+    volume: Decimal
+    price: Decimal
+    profit: Decimal
+    reason: str  # "so" | "sl" | "tp" | "client"
+
+
+@dataclass(frozen=True, slots=True)
 class CommandRefused:
     now: int
     key: str
@@ -254,5 +269,5 @@ class TerminalOffline:
 Event = (WalletDeposited | WalletWithdrawn | TraderRegistered | TraderCommissionChanged | CommissionCapSet
          | PartnerRegistered | ClientAssigned | Subscribe | EditSettings | Resume | StopCopying
          | TraderPositionOpened | TraderPositionModified | TraderPositionClosed | TraderSnapshot
-         | CommandFilled | CommandRefused | AccountUpdated | PriceTick | TimePassed | TerminalOnline
+         | CommandFilled | CommandRefused | CopyClosedByServer | AccountUpdated | PriceTick | TimePassed | TerminalOnline
          | TerminalOffline)

@@ -92,7 +92,8 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     ev.WalletDeposited, ev.WalletWithdrawn, ev.TraderRegistered, ev.TraderCommissionChanged, ev.CommissionCapSet,
     ev.PartnerRegistered, ev.ClientAssigned, ev.Subscribe, ev.EditSettings, ev.Resume, ev.StopCopying,
     ev.TraderPositionOpened, ev.TraderPositionModified, ev.TraderPositionClosed, ev.TraderSnapshot,
-    ev.CommandFilled, ev.CommandRefused, ev.AccountUpdated, ev.PriceTick, ev.TimePassed, ev.TerminalOnline,
+    ev.CommandFilled, ev.CommandRefused, ev.CopyClosedByServer, ev.AccountUpdated, ev.PriceTick, ev.TimePassed,
+    ev.TerminalOnline,
     ev.TerminalOffline)}
 
 

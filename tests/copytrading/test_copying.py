@@ -5,6 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from bridge.copytrading import (CloseCopy, CloseFailed, CloseSkipped, CommandFilled, CommandRefused, CopyClosed,
+                                CopyClosedByServer,
                                 CopyRefused, EngineConfig, ModifyCopy, OpenCopy, TerminalOffline, TerminalOnline,
                                 TimePassed, TraderPositionModified)
 from tests.copytrading.helpers import World, of
@@ -151,3 +152,32 @@ def test_closed_copies_book_realised_profit():
     (closed,) = w.records(CopyClosed)
     assert closed.profit == D("-100.00")
     assert w.engine.subscriptions[sub].balance == D("900.00")
+
+
+def test_a_copy_closed_by_the_server_itself_is_booked_and_never_retried():
+    # The investor account is stopped out by the trade server: the close arrives as a report,
+    # not as the answer to a command of ours.
+    w = World()
+    w.trader()
+    sub = w.investor("I", account=2000, amount="1000")
+    ticket, _ = w.open("0.1")
+    copy = w.engine.subscriptions[sub].copies[ticket]
+    step = w.handle(CopyClosedByServer(w.tick(), 2000, copy.ticket, D("0.1"), D("1.09"), D("-100.00"), "so"))
+    (closed,) = of(step, CopyClosed)
+    assert (closed.reason, closed.profit, closed.remaining) == ("server_so", D("-100.00"), 0)
+    assert ticket not in w.engine.subscriptions[sub].copies
+    assert w.engine.subscriptions[sub].balance == D("900.00")
+    # the trader's later close finds nothing to close; a replayed report changes nothing
+    assert of(w.close(ticket, "0.1"), CloseCopy) == []
+    again = w.handle(CopyClosedByServer(w.tick(), 2000, copy.ticket, D("0.1"), D("1.09"), D("-100.00"), "so"))
+    assert again.records == () and w.engine.subscriptions[sub].balance == D("900.00")
+
+
+def test_a_close_refused_because_the_position_is_gone_is_not_retried():
+    w = World()
+    w.trader()
+    w.investor("I", amount="1000")
+    ticket, _ = w.open("0.1")
+    (close,) = of(w.close(ticket, "0.1", fill=False), CloseCopy)
+    w.engine.handle(CommandRefused(w.tick(), close.key, 10036, "position closed"))
+    assert of(w.engine.handle(TimePassed(w.tick(1000))), CloseCopy) == []
