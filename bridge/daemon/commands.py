@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge.daemon.keys import ROLES, KeyPair, allow_entry_toml, generate_keypair, keypair_toml, write_keypair
+from bridge.daemon.keys import (LOGINLESS_ROLES, ROLES, KeyPair, allow_entry_toml, generate_keypair, keypair_toml,
+                                write_keypair)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -48,7 +49,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     term.add_argument("name", help="key name (the id the daemon logs and binds logins to)")
     term.add_argument("--login", type=int, action="append", default=[], metavar="LOGIN",
                       help="an account this key may speak for (repeat for several)")
-    term.add_argument("--role", default="trader", choices=ROLES)
+    term.add_argument("--role", default="trader", choices=ROLES,
+                      help="trader | investor (terminals, need --login), admin (back office and feed), "
+                           "monitor (feed only: mtbridge monitor / dashboard); default trader")
     term.add_argument("--out", metavar="DIR", help="write NAME.key (mode 0600) here; without it, print the pair")
     term.add_argument("--allow-list", metavar="FILE", help="append the [[allow]] entry to this TOML file")
     term.set_defaults(handler=run_keys_terminal)
@@ -87,8 +90,11 @@ def run_keys_server(args: argparse.Namespace) -> int:
 
 
 def run_keys_terminal(args: argparse.Namespace) -> int:
-    if args.role != "admin" and not args.login:
+    if args.role not in LOGINLESS_ROLES and not args.login:
         print(f"mtbridge keys: error: a {args.role} key needs at least one --login", file=sys.stderr)
+        return 2
+    if args.role == "monitor" and args.login:
+        print("mtbridge keys: error: a monitor key reads the feed only: no --login", file=sys.stderr)
         return 2
     from bridge.daemon.keys import _NAME
 

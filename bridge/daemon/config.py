@@ -52,6 +52,7 @@ class DaemonConfig:
     copy_magic: int = 7_770_001
     balance_operations: str = "confirm"  # confirm | backoffice
     insecure_warn_every_s: int = 60
+    feed_snapshot_every_s: int = 5  # the monitoring feed's periodic `snapshot` (F4)
     # security
     server_key: KeyPair | None = None
     allow: AllowList = field(default_factory=lambda: AllowList(()))
@@ -70,6 +71,7 @@ _DAEMON_INTS = {  # key -> (default, minimum)
     "heartbeat_ms": (1000, 50), "offline_after": (5, 2), "max_frame_size": (65536, 1024),
     "sndhwm": (10000, 1), "resend_after_ms": (10_000, 100), "close_profit_wait_ms": (5000, 0),
     "engine_tick_ms": (1000, 10), "copy_magic": (7_770_001, 0), "insecure_warn_every_s": (60, 1),
+    "feed_snapshot_every_s": (5, 1),
 }  # fmt: skip
 _SECTIONS = {"daemon", "security", "journal", "engine", "partners"}
 

@@ -8,8 +8,14 @@ to it), admin requests and clock ticks, each with `now`, and accumulates:
 * outbound frames, handed to the shell's `send(conn, frame) -> SendResult` by `pump()`;
   a command is removed from a terminal's queue only when its send succeeded, and stays
   pending (in memory and in the journal) until its `command_result` arrives;
-* feed items (topic, map) for the PUB socket (`take_feed()`) and log lines as data
+* feed items (topic, map) for the PUB socket (`take_feed()`, stamped with the F2 envelope
+  `ts`, `instance`, `fseq`; derived items such as `account.update`, `exposure`,
+  `subscription.update` come from `bridge.daemon.feed.FeedModel`), and log lines as data
   (`take_logs()`).
+
+Time comes in twice, both as data: `now` (wall ms, the daemon clock) and optionally
+`mono_ns` (the shell's monotonic clock, nanoseconds), used only for the feed's latencies and
+durations. Pass `mono_ns` to every entry point or to none (it then defaults to `now`).
 
 It owns the sessions: per (connection, login) a `SequenceTracker` for inbound seq and a
 counter for outbound seq (a connection whose key is bound to many logins runs one
@@ -37,6 +43,7 @@ from bridge.copytrading.records import SubscriptionStarted, SubscriptionStopped
 from bridge.copytrading.state import load as state_load
 from bridge.daemon import wire
 from bridge.daemon.config import DaemonConfig
+from bridge.daemon.feed import FeedModel, ns_to_ms
 from bridge.daemon.store import Batch, CommandRow, Recovery
 from bridge.domain.errors import DomainError
 from bridge.domain.trading import Side
@@ -102,8 +109,12 @@ class AwaitingClose:
 
 class DaemonCore:
     def __init__(self, config: DaemonConfig, engine: Engine, *, now: int, insecure: bool = False,
-                 recovery: Recovery | None = None) -> None:
+                 recovery: Recovery | None = None, instance: str = "") -> None:
         self.config = config
+        self.instance = instance or f"core-{now}"
+        self.fseq = 0  # feed sequence of the last item taken (F2)
+        self.mono = now * 1_000_000  # the shell's monotonic ns of the current input (latencies only)
+        self.journal_lag_ms: str | None = None
         self.engine = engine
         self.insecure = insecure
         self.limits = Limits(max_frame_size=config.max_frame_size)
@@ -130,14 +141,17 @@ class DaemonCore:
         self._batch.meta["id_hi"] = str(self.id_hi)
         self.trader_of: dict[int, str] = {}
         self.investor_accounts: set[int] = set()
+        self.sub_of_account: dict[int, int] = {}  # investor account -> its live subscription
         self._refresh_accounts()
+        self.feed = FeedModel(self)
         if recovery:
             for row in recovery.pending:
                 self._add_pending(row)
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def recover(cls, config: DaemonConfig, recovery: Recovery, *, now: int, insecure: bool = False) -> DaemonCore:
+    def recover(cls, config: DaemonConfig, recovery: Recovery, *, now: int, insecure: bool = False,
+                instance: str = "") -> DaemonCore:
         """Engine = latest snapshot + replay of the journaled events after it."""
         if recovery.snapshot is not None:
             engine = Engine.from_state(json.loads(recovery.snapshot), config.engine)
@@ -145,7 +159,7 @@ class DaemonCore:
             engine = Engine(config.engine)
         for _seq, _now, type_name, body in recovery.events:
             engine.handle(wire.event_from(type_name, body))  # type: ignore[arg-type]
-        core = cls(config, engine, now=now, insecure=insecure, recovery=recovery)
+        core = cls(config, engine, now=now, insecure=insecure, recovery=recovery, instance=instance)
         core._log("info", "journal.recovered", snapshot_seq=recovery.snapshot_seq, replayed=len(recovery.events),
                   pending_commands=len(recovery.pending), logins=len(recovery.logins))
         for p in config.partners:  # IB agreements from the config, applied once
@@ -158,9 +172,43 @@ class DaemonCore:
         batch, self._batch = self._batch, Batch()
         return batch
 
-    def take_feed(self) -> list[tuple[str, dict]]:
+    def take_feed(self, mono_ns: int | None = None) -> list[tuple[str, dict]]:
+        """The feed items since the last call, in publication order, each stamped with the
+        envelope (F2). Call after the batch was committed; `mono_ns` = now on the shell's
+        monotonic clock (ends the latencies of refusals decided in the committed steps)."""
+        self.feed.flush(self.now, self.mono if mono_ns is None else mono_ns)
         feed, self._feed = self._feed, []
+        fseq, instance, now = self.fseq, self.instance, self.now
+        for _topic, body in feed:
+            fseq += 1
+            if "ts" not in body:
+                body["ts"] = now
+            body["instance"] = instance
+            body["fseq"] = fseq
+        self.fseq = fseq
         return feed
+
+    def publish_snapshot(self, now: int | None = None) -> None:
+        """Queue a `snapshot` (F4): the full current state, after the pending deltas."""
+        if now is not None:
+            self.now = now
+        self.feed.flush(self.now, self.mono)
+        self.publish("snapshot", **self.feed.snapshot(self.now))
+
+    def publish_stats(self, now: int | None = None) -> None:
+        """Queue a `daemon.stats` (F12); the shell calls it every second (the liveness beat)."""
+        if now is not None:
+            self.now = now
+        self.publish("daemon.stats", journal_seq=self.seq, journal_lag_ms=self.journal_lag_ms or "0",
+                     pending_commands=len(self.pending), sessions=len(self.session_of))
+
+    def note_commit(self, lag_ns: int) -> None:
+        """The shell committed a step: `lag_ns` from the receipt of its oldest input to its commit."""
+        self.journal_lag_ms = ns_to_ms(lag_ns)
+
+    def timed(self, mono_ns: int) -> None:
+        """The shell's monotonic time at the end of the input just handled (fanout durations)."""
+        self.feed.timed(mono_ns)
 
     def take_logs(self) -> list[tuple[str, str, dict]]:
         logs, self._logs = self._logs, []
@@ -181,9 +229,14 @@ class DaemonCore:
         self._batch.events.append((seq, event.now, type(event).__name__, wire.event_body(event)))
         step = self.engine.handle(event)
         confirm = []
+        feed = self.feed
+        mono = self.mono
         if step.commands:
             rows = self._batch.commands
+            origin = feed.origin
             for cmd in step.commands:
+                if type(cmd) is not BalanceOperation:
+                    origin[cmd.key] = mono
                 row = wire.command_row(cmd, seq)
                 rows.append(row)
                 if type(cmd) is BalanceOperation:
@@ -202,12 +255,20 @@ class DaemonCore:
                 self._feed.append((topic, body))  # type: ignore[arg-type]
                 if type(rec) is SubscriptionStarted:
                     self.investor_accounts.add(rec.account)  # type: ignore[union-attr]
+                    self.sub_of_account[rec.account] = rec.subscription  # type: ignore[union-attr]
                 elif type(rec) is SubscriptionStopped:
                     sub = self.engine.subscriptions.get(rec.subscription)  # type: ignore[union-attr]
                     if sub is not None:
                         self.investor_accounts.discard(sub.account)
+                        if self.sub_of_account.get(sub.account) == sub.id:
+                            del self.sub_of_account[sub.account]
+                feed.record(rec, body, event, mono)  # type: ignore[arg-type]
         if type(event) is ev.TraderRegistered:
             self._refresh_accounts()
+        fanout = feed.event(event, len(step.commands), mono)
+        if fanout is not None:
+            self.publish("fanout", **fanout)
+            feed.open_fanouts.append((self._feed[-1][1], mono))
         self._step_records.extend(step.records)
         for key in confirm:  # balance operations booked by the broker from the feed
             self._batch.results.append(("done", '{"confirmed":"daemon"}', event.now, key))
@@ -216,8 +277,10 @@ class DaemonCore:
 
     def _refresh_accounts(self) -> None:
         self.trader_of = {t.account: t.id for t in self.engine.traders.values()}
-        self.investor_accounts = {s.account for s in self.engine.subscriptions.values()
-                                  if s.state.value != "stopped"}
+        live = sorted((s for s in self.engine.subscriptions.values() if s.state.value != "stopped"),
+                      key=lambda s: s.id)
+        self.investor_accounts = {s.account for s in live}
+        self.sub_of_account = {s.account: s.id for s in live}
 
     def _add_pending(self, row: CommandRow) -> None:
         p = PendingCommand(row)
@@ -244,8 +307,10 @@ class DaemonCore:
         return p
 
     # ------------------------------------------------------------------ inbound frames
-    def on_frame(self, conn_id: bytes, key_name: str | None, frame: bytes, now: int) -> None:
+    def on_frame(self, conn_id: bytes, key_name: str | None, frame: bytes, now: int,
+                 mono_ns: int | None = None) -> None:
         self.now = now
+        self.mono = now * 1_000_000 if mono_ns is None else mono_ns
         conn = self.conns.get(conn_id)
         if conn is None:
             conn = self.conns[conn_id] = Conn(conn_id, key_name, now)
@@ -298,7 +363,7 @@ class DaemonCore:
         if self.insecure and conn.key_name is None:
             return True
         entry = self.config.allow.by_name.get(conn.key_name or "")
-        return entry is not None and entry.role != "admin" and login in entry.logins
+        return entry is not None and entry.role in ("trader", "investor") and login in entry.logins
 
     def _error(self, s: Session, err: ProtocolError) -> None:
         s.control.append(("error", err))
@@ -325,6 +390,7 @@ class DaemonCore:
                   positions=len(m.positions), resume=resume)
         self.publish("terminal.online", login=login, key=conn.key_name, role=m.role, platform=m.platform,
                      account_type=m.account_type, resume=resume, positions=len(m.positions))
+        self.feed.hello(login, m, now)
         self.feed_engine(ev.TerminalOnline(now, login))
         if login in self.trader_of or self._is_investor(login):
             self.feed_engine(ev.AccountUpdated(now, login, m.balance, m.equity))
@@ -345,6 +411,7 @@ class DaemonCore:
         pass  # conn.last_rx already moved
 
     def _on_position_opened(self, s: Session, m: PositionOpened) -> None:
+        self.feed.position_opened(m.login, m.ticket, m.symbol, m.side, m.volume)
         trader = self.trader_of.get(m.login)
         if trader is not None:
             self.feed_engine(ev.TraderPositionOpened(self.now, trader, m.ticket, m.symbol, Side(m.side), m.volume,
@@ -359,6 +426,7 @@ class DaemonCore:
             self.feed_engine(ev.TraderPositionModified(self.now, trader, m.ticket, m.sl or None, m.tp or None))
 
     def _on_position_closed(self, s: Session, m: PositionClosed) -> None:
+        self.feed.position_closed(m.login, m.ticket, m.remaining, m.reason, self.now)
         trader = self.trader_of.get(m.login)
         if trader is not None:
             self.feed_engine(ev.TraderPositionClosed(self.now, trader, m.ticket, m.volume, m.price,
@@ -379,11 +447,12 @@ class DaemonCore:
     def _on_account_update(self, s: Session, m: AccountUpdate) -> None:
         if m.login in self.trader_of or self._is_investor(m.login):
             self.feed_engine(ev.AccountUpdated(self.now, m.login, m.balance, m.equity))
-        self.publish("account.update", login=m.login, balance=str(m.balance), equity=str(m.equity),
-                     margin=str(m.margin), free_margin=str(m.free_margin))
+        self.feed.account_update(m.login, m.balance, m.equity, m.margin, m.free_margin, m.leverage)
 
     def _on_command_result(self, s: Session, m: CommandResult) -> None:
         p = self.pending.get(m.key)
+        if p is not None and p.row.login == m.login:
+            self.feed.command_result(m.key, self.mono)
         if p is None or p.row.login != m.login:
             self._log("info", "command.result_ignored", login=m.login, key=m.key,
                       why="unknown or already answered" if p is None else "key belongs to another login")
@@ -415,9 +484,10 @@ class DaemonCore:
         self.feed_engine(ev.CommandFilled(self.now, key, m.ticket or None, m.volume, m.price, profit))
 
     # ------------------------------------------------------------------ admin (back office)
-    def on_admin(self, request: Any, key_name: str | None, now: int) -> dict:
+    def on_admin(self, request: Any, key_name: str | None, now: int, mono_ns: int | None = None) -> dict:
         """One back-office request -> its reply map. See docs/operations.md, "Admin endpoint"."""
         self.now = now
+        self.mono = now * 1_000_000 if mono_ns is None else mono_ns
         rid = request.get("id") if isinstance(request, dict) else None
         if not isinstance(request, dict) or not isinstance(request.get("op"), str):
             return {"id": rid, "ok": False, "error": "bad_request", "detail": "expected {op, args}"}
@@ -481,9 +551,10 @@ class DaemonCore:
         return out
 
     # ------------------------------------------------------------------ time
-    def tick(self, now: int) -> None:
+    def tick(self, now: int, mono_ns: int | None = None) -> None:
         """Heartbeats due, silent terminals offline, resend timers, engine time."""
         self.now = now
+        self.mono = now * 1_000_000 if mono_ns is None else mono_ns
         hb = self.config.heartbeat_ms
         dead_after = hb * self.config.offline_after
         for conn in list(self.conns.values()):
@@ -537,6 +608,7 @@ class DaemonCore:
             if why != "replaced":
                 self._log("warning", "terminal.offline", login=s.login, why=why)
                 self.publish("terminal.offline", login=s.login, why=why)
+                self.feed.offline(s.login, why, self.now)
                 self.feed_engine(ev.TerminalOffline(self.now, s.login))
 
     # ------------------------------------------------------------------ outbound

@@ -12,7 +12,11 @@ The allow-list is TOML with one `[[allow]]` table per terminal key:
     name = "trader-1001"            # the key id the ZAP handler hands to the daemon (User-Id)
     public_key = "<40 Z85 chars>"
     logins = [1001]                 # the accounts this key may speak for
-    role = "trader"                 # trader | investor | admin
+    role = "trader"                 # trader | investor | admin | monitor
+
+Roles: `trader` / `investor` keys speak for their logins on the ROUTER; `admin` keys (no
+logins) use the admin endpoint and may read the monitoring feed; `monitor` keys (no logins)
+may only read the monitoring feed (the XPUB socket, docs/protocol.md §13).
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ from pathlib import Path
 import zmq
 from zmq.utils import z85
 
-ROLES = ("trader", "investor", "admin")
+ROLES = ("trader", "investor", "admin", "monitor")
+LOGINLESS_ROLES = ("admin", "monitor")  # keys bound to no login
+TERMINAL_ROLES = ("trader", "investor")  # keys the ROUTER admits (a monitor key is feed only)
+FEED_ROLES = ("admin", "monitor")  # keys the monitoring feed admits
 _Z85 = re.compile(r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 
@@ -100,8 +107,10 @@ def parse_allow_entries(value: object, where: str) -> list[AllowEntry]:
         role = t.get("role", "trader")
         if role not in ROLES:
             raise ValueError(f"{at}.role: must be one of {', '.join(ROLES)}, got {role!r}")
-        if role != "admin" and not logins:
+        if role not in LOGINLESS_ROLES and not logins:
             raise ValueError(f"{at}.logins: a {role} key must be bound to at least one login")
+        if role == "monitor" and logins:
+            raise ValueError(f"{at}.logins: a monitor key reads the feed only and is bound to no login")
         out.append(AllowEntry(name, pk, tuple(logins), role))  # type: ignore[arg-type]
     return out
 

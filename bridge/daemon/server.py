@@ -5,11 +5,19 @@ Sockets (one zmq.asyncio context):
 * ROUTER `daemon.router`: terminals (DEALER). CURVE server, ZAP domain "mtbridge",
   ROUTER_MANDATORY (an unroutable send raises instead of vanishing), SNDHWM `daemon.sndhwm`
   (a full peer raises EAGAIN: the command stays pending in the journal and is retried).
-* PUB `daemon.pub`: the monitoring feed, two frames per item: topic, msgpack map.
+* XPUB `daemon.pub`: the monitoring feed (docs/protocol.md §13), two frames per item: topic,
+  msgpack map. XPUB_VERBOSE: every (re)subscription is read and answered at once with a
+  `snapshot`; also a snapshot after `daemon.started` and every `feed_snapshot_every_s`, and a
+  `daemon.stats` every second. CURVE server with ZAP domain "mtbridge-feed": keys of role
+  admin or monitor only.
 * ROUTER `daemon.admin` (optional): back-office requests (msgpack maps), CURVE keys of role admin.
 * REP `inproc://zeromq.zap.01`: our ZAP handler; accepts a CURVE client key only if it is on
-  the allow-list and answers with User-Id = the key's name, read back per message with
-  `frame.get("User-Id")`.
+  the allow-list with a role that may use the socket (domain "mtbridge": trader, investor,
+  admin; domain "mtbridge-feed": admin, monitor) and answers with User-Id = the key's name,
+  read back per message with `frame.get("User-Id")`.
+
+Latencies and durations on the feed are measured here with `time.perf_counter_ns()` and
+handed to the core as data (`mono_ns`).
 
 Every step: feed frames to the core -> commit the core's batch (one SQLite transaction) ->
 pump outbound frames -> publish the feed. Nothing leaves before its journal commit.
@@ -20,10 +28,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import gc
+import itertools
 import json
 import signal
 import time
 from pathlib import Path
+from time import perf_counter_ns
 from typing import Any
 
 import msgpack
@@ -34,10 +44,13 @@ from zmq.utils import z85
 
 from bridge.daemon.config import ConfigError, DaemonConfig
 from bridge.daemon.core import DaemonCore, SendResult
+from bridge.daemon.keys import FEED_ROLES, TERMINAL_ROLES
 from bridge.daemon.store import SqliteStore, Store
 from bridge.daemon.wire import feed_frame
 
 ZAP_DOMAIN = b"mtbridge"
+FEED_ZAP_DOMAIN = b"mtbridge-feed"
+_RUNS = itertools.count(1)
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 DRAIN = 2048  # frames handled per step (one journal transaction)
 
@@ -65,14 +78,21 @@ class Daemon:
         self.endpoints: dict[str, str] = {}
         self._tasks: list[asyncio.Task] = []
         self._closed = False
-        self.stats = {"frames_in": 0, "frames_out": 0, "commits": 0}
+        self.stats = {"frames_in": 0, "frames_out": 0, "commits": 0, "feed_items": 0, "feed_dropped": 0,
+                      "feed_subscriptions": 0}
+        self.instance = ""
+        self._step_start: int | None = None  # perf_counter_ns of the oldest input not yet committed
+        self.feed_subscriptions = 0  # live subscriptions on the feed (subscribe - unsubscribe messages)
 
     # ------------------------------------------------------------------ start / stop
     async def start(self) -> None:
         now = self.clock()
         self._stop = asyncio.Event()
         recovery = self.store.recover()
-        self.core = DaemonCore.recover(self.config, recovery, now=now, insecure=self.insecure)
+        run = next(_RUNS)
+        self.instance = f"{now}-{_pid()}" + (f"-{run}" if run > 1 else "")
+        self.core = DaemonCore.recover(self.config, recovery, now=now, insecure=self.insecure,
+                                       instance=self.instance)
         self._commit()
         cfg = self.config
         if not self.insecure:
@@ -87,8 +107,10 @@ class Daemon:
         self.router.setsockopt(zmq.MAXMSGSIZE, cfg.max_frame_size * 4)  # larger: disconnect; else error reply
         self.router.bind(cfg.router)
         self.router_sync = zmq.Socket.shadow(self.router.underlying)
-        self.pub = self.ctx.socket(zmq.PUB)
+        self.pub = self._server_socket(zmq.XPUB, FEED_ZAP_DOMAIN)
         self.pub.linger = 0
+        self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription message, also repeated ones
+        self.pub.setsockopt(zmq.XPUB_VERBOSER, 1)  # and every unsubscription (a disconnect included)
         self.pub.setsockopt(zmq.SNDHWM, 100_000)
         self.pub.bind(cfg.pub)
         self.pub_sync = zmq.Socket.shadow(self.pub.underlying)
@@ -101,22 +123,25 @@ class Daemon:
         if self.config.server_key is not None:
             self.endpoints["server_public_key"] = self.config.server_key.public
         self._tasks.append(self._task(self._router_loop(), "router"))
+        self._tasks.append(self._task(self._feed_loop(), "feed"))
         self._tasks.append(self._task(self._timer_loop(), "timer"))
         self._tasks.append(self._task(self._checkpoint_loop(), "checkpoint"))
         gc.collect()
         gc.freeze()  # the recovered state is long-lived: keep it out of the young collections
         gc.set_threshold(50_000, 20, 100)
         self.log.info("daemon.started", **self.endpoints, curve=not self.insecure,
-                      allow_list=len(cfg.allow), journal=str(cfg.journal_path), pid=_pid())
+                      allow_list=len(cfg.allow), journal=str(cfg.journal_path), pid=_pid(), instance=self.instance)
+        self._publish("daemon.started", curve=not self.insecure, **{k: v for k, v in self.endpoints.items()})
         if self.insecure:
             self._warn_insecure()
-        self._publish("daemon.started", curve=not self.insecure, **{k: v for k, v in self.endpoints.items()})
+        self.core.publish_snapshot(self.clock())
+        self._commit()
         if self.endpoints_file:
             tmp = self.endpoints_file.with_suffix(".tmp")
             tmp.write_text(json.dumps({**self.endpoints, "pid": _pid()}))
             tmp.replace(self.endpoints_file)
 
-    def _server_socket(self, kind: int) -> zmq.asyncio.Socket:
+    def _server_socket(self, kind: int, domain: bytes = ZAP_DOMAIN) -> zmq.asyncio.Socket:
         sock = self.ctx.socket(kind)
         sock.linger = 500
         if not self.insecure:
@@ -124,7 +149,7 @@ class Daemon:
             sock.curve_server = True
             sock.curve_secretkey = self.config.server_key.secret.encode()
             sock.curve_publickey = self.config.server_key.public.encode()
-            sock.zap_domain = ZAP_DOMAIN
+            sock.zap_domain = domain
         return sock
 
     @staticmethod
@@ -193,6 +218,13 @@ class Daemon:
         self.stats["frames_out"] += 1
         return SendResult.OK
 
+    def _mark_input(self) -> int:
+        """perf_counter_ns now; remembered as the step's start if it is its first input."""
+        t = perf_counter_ns()
+        if self._step_start is None:
+            self._step_start = t
+        return t
+
     def _commit(self) -> None:
         core = self.core
         assert core is not None
@@ -200,22 +232,39 @@ class Daemon:
         if batch:
             self.store.write(batch)
             self.stats["commits"] += 1
+            if self._step_start is not None:
+                core.note_commit(perf_counter_ns() - self._step_start)
+        self._step_start = None
         if hasattr(self, "router_sync"):
             core.pump(self._send, self.clock())
-        for topic, body in core.take_feed():
-            self._publish(topic, **body)
+        self._send_feed()
         for level, event, kw in core.take_logs():
             getattr(self.log, level)(event, **kw)
 
-    def _publish(self, topic: str, **body: Any) -> None:
+    def _send_feed(self) -> None:
+        """Publish what the core queued (stamped, in order). Nothing queued is dropped here
+        unless the socket is missing; a subscriber at its high-water mark loses items (the
+        `fseq` gap tells it to resync from the next snapshot)."""
+        core = self.core
+        assert core is not None
+        items = core.take_feed(perf_counter_ns())
         pub = getattr(self, "pub_sync", None)
         if pub is None:
             return
-        body.setdefault("ts", self.clock())
-        try:
-            pub.send_multipart(feed_frame(topic, body), zmq.NOBLOCK)
-        except zmq.Again:  # a slow monitor loses feed items, never the daemon its pace
-            pass
+        for topic, body in items:
+            try:
+                pub.send_multipart(feed_frame(topic, body), zmq.NOBLOCK)
+                self.stats["feed_items"] += 1
+            except zmq.Again:  # a slow monitor loses feed items, never the daemon its pace
+                self.stats["feed_dropped"] += 1
+
+    def _publish(self, topic: str, **body: Any) -> None:
+        """A shell-originated item (daemon.*, auth.denied): through the core, for the envelope."""
+        core = self.core
+        if core is None:
+            return
+        core.publish(topic, **body)
+        self._commit()
 
     # ------------------------------------------------------------------ loops
     def _task(self, coro: Any, name: str) -> asyncio.Task:
@@ -259,6 +308,7 @@ class Daemon:
         core = self.core
         assert core is not None
         self.stats["frames_in"] += 1
+        mono = self._mark_input()
         conn = parts[0].bytes
         last = parts[-1]
         key_name = None
@@ -270,7 +320,42 @@ class Daemon:
         if len(parts) != 2:
             core.on_violation(conn, key_name, f"{len(parts) - 1} frames in one message", now)
             return
-        core.on_frame(conn, key_name, last.bytes, now)
+        core.on_frame(conn, key_name, last.bytes, now, mono)
+        if core.feed.open_fanouts:
+            core.timed(perf_counter_ns())
+
+    async def _feed_loop(self) -> None:
+        """Subscription messages on the XPUB (readiness callbacks, like the ROUTER)."""
+        loop = asyncio.get_running_loop()
+        fd = self.pub_sync.getsockopt(zmq.FD)
+        loop.add_reader(fd, self._drain_feed)
+        loop.call_soon(self._drain_feed)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            loop.remove_reader(fd)
+
+    def _drain_feed(self) -> None:
+        """A message starting with byte 1 is a (re)subscription: answer with a snapshot at once
+        (one per drain, however many subscriptions arrived)."""
+        sync = self.pub_sync
+        core = self.core
+        assert core is not None
+        subscribed = False
+        while sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            try:
+                msg = sync.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if msg[:1] == b"\x01":
+                subscribed = True
+                self.stats["feed_subscriptions"] += 1
+                self.feed_subscriptions += 1
+            elif msg[:1] == b"\x00":
+                self.feed_subscriptions = max(0, self.feed_subscriptions - 1)
+        if subscribed:
+            core.publish_snapshot(self.clock())
+            self._commit()
 
     async def _timer_loop(self) -> None:
         core = self.core
@@ -278,12 +363,23 @@ class Daemon:
         cfg = self.config
         interval = min(cfg.heartbeat_ms / 4, 100) / 1000
         next_warn = time.monotonic() + cfg.insecure_warn_every_s
+        next_stats = time.monotonic() + 1.0
+        next_snapshot = time.monotonic() + cfg.feed_snapshot_every_s
         while True:
             await asyncio.sleep(0.005 if core.has_backlog else interval)
             now = self.clock()
-            core.tick(now)
+            core.tick(now, self._mark_input())
+            mono = time.monotonic()
+            if mono >= next_stats:  # F12: every second, also the feed's liveness beat
+                next_stats = mono + 1.0
+                core.publish_stats(now)
+            if mono >= next_snapshot:  # F4 (c); a 10 000-account snapshot costs ~0.1 s: only for listeners
+                next_snapshot = mono + cfg.feed_snapshot_every_s
+                if self.feed_subscriptions > 0:
+                    core.publish_snapshot(now)
             self._commit()
             self._drain_router()  # our sends may have consumed the FD edge of waiting frames
+            self._drain_feed()
             if core.snapshot_due(now, cfg.snapshot_every_events, cfg.snapshot_every_s * 1000):
                 seq, state = core.snapshot(now)
                 self.store.save_snapshot(seq, now, state)
@@ -319,7 +415,7 @@ class Daemon:
                 request = msgpack.unpackb(payload, raw=False, strict_map_key=False) if len(payload) < 1 << 20 else None
             except Exception:  # noqa: BLE001
                 request = None
-            reply = core.on_admin(request, key_name, self.clock())
+            reply = core.on_admin(request, key_name, self.clock(), self._mark_input())
             self._commit()  # journaled before the reply
             self._drain_router()
             try:
@@ -329,7 +425,8 @@ class Daemon:
                 pass
 
     async def _zap_loop(self) -> None:
-        """ZAP (RFC 27): CURVE keys on the allow-list pass, with User-Id = the key's name."""
+        """ZAP (RFC 27): CURVE keys on the allow-list pass, with User-Id = the key's name, if
+        their role may use the socket's domain (the feed: admin, monitor; else: not monitor)."""
         allow = self.config.allow
         while True:
             msg = await self.zap.recv_multipart()
@@ -339,9 +436,18 @@ class Daemon:
             if mechanism == b"CURVE" and creds and len(creds[0]) == 32:
                 public = z85.encode(creds[0]).decode()
                 entry = allow.by_key.get(public)
-                if entry is not None:
+                feed = domain == FEED_ZAP_DOMAIN
+                roles = FEED_ROLES if feed else (*TERMINAL_ROLES, "admin")
+                if entry is not None and entry.role not in roles:
+                    text = b"role not allowed here"
+                    self.log.warning("auth.denied", key=entry.name, role=entry.role, socket="feed" if feed else "router",
+                                     address=address.decode(errors="replace"), reason="role")
+                    self._publish("auth.denied", key=entry.name, role=entry.role,
+                                  socket="feed" if feed else "router", address=address.decode(errors="replace"))
+                elif entry is not None:
                     status, text, user = b"200", b"OK", entry.name.encode()
-                    self.log.info("auth.accepted", key=entry.name, address=address.decode(errors="replace"))
+                    self.log.info("auth.accepted", key=entry.name, address=address.decode(errors="replace"),
+                                  socket="feed" if feed else "router")
                 else:
                     self.log.warning("auth.denied", public_key=public, address=address.decode(errors="replace"),
                                      reason="unknown key")

@@ -143,4 +143,6 @@ def record_topic(record: object) -> str:
 
 
 def feed_frame(topic: str, body: dict[str, Any]) -> list[bytes]:
-    return [topic.encode(), msgpack.packb(body, use_bin_type=True)]
+    """One feed item -> its two frames (docs/protocol.md §13): topic, msgpack map. A stray
+    Decimal (or other non-msgpack value) travels as its exact text."""
+    return [topic.encode(), msgpack.packb(body, use_bin_type=True, default=str)]

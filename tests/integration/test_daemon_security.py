@@ -33,6 +33,9 @@ def env(tmp_path_factory: pytest.TempPathFactory):
     daemon = DaemonThread(load_config(setup.config_path)).start()
     feed = sync_context().socket(zmq.SUB)
     feed.linger = 0
+    ops = setup.curve("ops")  # the feed is CURVE too: keys of role admin or monitor
+    feed.curve_serverkey, feed.curve_publickey, feed.curve_secretkey = (
+        ops.server_public.encode(), ops.public.encode(), ops.secret.encode())
     feed.setsockopt(zmq.SUBSCRIBE, b"auth.")
     feed.connect(daemon.endpoints["pub"])
     yield setup, daemon, feed

@@ -1,0 +1,524 @@
+"""The monitoring feed as data: what `DaemonCore` publishes on `daemon.pub` beyond the raw
+records (docs/protocol.md §13, docs/monitoring.md "Feed requirements" F1-F13).
+
+Pure: no socket, no clock. `FeedModel` belongs to one `DaemonCore` and reads its state (the
+engine, sessions, pending commands); the core calls its hooks as frames and engine steps go
+by, and `flush(now, mono)` turns what changed into feed items:
+
+* `account.update` (F5) for every login whose figures changed, `account.margin_call` and
+  `account.stop_out` (F6);
+* `exposure` (F7): lots open per symbol, maintained incrementally from positions;
+* `subscription.update` (F11), `trader.stats` (F10, at most once a second per trader except
+  right after a trader close);
+* `latency_ms` on `record.copy_*` (F8) and `duration_ms` on `fanout` (F9) from the monotonic
+  nanoseconds the shell measured and passed in as data;
+* `snapshot` (F4) and `daemon.stats` (F12) when the shell asks for them.
+
+Every item is stamped with the envelope (F2: `ts`, `instance`, `fseq`) by the core's
+`take_feed`, in publication order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from bridge.copytrading import events as ev
+from bridge.copytrading.commission import effective_rate
+from bridge.copytrading.records import (
+    CopyClosed,
+    CopyOpened,
+    CopyRefused,
+    SubscriptionStarted,
+    SubscriptionStopped,
+)
+from bridge.copytrading.subscription import CopyState, SubState
+from bridge.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from bridge.daemon.core import DaemonCore
+    from bridge.protocol import Hello
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+MICRO_MS = Decimal("0.001")
+NS_PER_MS = Decimal(1_000_000)
+MAX_LATENCIES = 2000  # kept for the snapshot's `latency.recent_ms`
+MAX_CURVE = 720  # points per trader equity curve; halved (every other point) when full
+TRADER_STATS_EVERY_MS = 1000
+STOP_OUT_EPISODE_GAP_MS = 60_000  # a `so` close this long after the last one starts a new episode
+
+
+def ns_to_ms(ns: int) -> str:
+    """Nanoseconds -> milliseconds as exact text with 3 decimals (never negative)."""
+    return str((Decimal(max(ns, 0)) / NS_PER_MS).quantize(MICRO_MS, ROUND_HALF_UP))
+
+
+def level_text(level: Decimal) -> str:
+    return str(level.quantize(CENT, ROUND_HALF_UP))
+
+
+@dataclass(slots=True)
+class TerminalInfo:
+    """What the login's terminal told this daemon run (hello, account_update), and its status."""
+
+    login: int
+    online: bool = False
+    role: str = ""  # the hello's role: trader | investor (password used)
+    platform: str = ""
+    since: int = 0  # last online / offline change
+    why: str = ""  # offline reason
+    account_type: str = ""
+    currency: str = ""
+    leverage: int = 0
+    balance: Decimal | None = None
+    equity: Decimal | None = None
+    margin: Decimal | None = None  # None until the terminal's first account_update this run
+    free_margin: Decimal | None = None
+
+
+@dataclass(slots=True)
+class StopOutEpisode:
+    first: int
+    last: int
+    closes: int
+    margin_level: str | None
+    published: bool = False
+
+
+class FeedModel:
+    def __init__(self, core: DaemonCore) -> None:
+        self.core = core
+        self.terminals: dict[int, TerminalInfo] = {}
+        # login -> ticket -> (symbol, +1 buy / -1 sell, volume)
+        self.positions: dict[int, dict[int, tuple[str, int, Decimal]]] = {}
+        self.exposure: dict[str, list] = {}  # symbol -> [buy, sell, positions]
+        self.exposure_dirty: set[str] = set()
+        self.accounts_dirty: set[int] = set()
+        self.subs_dirty: set[int] = set()
+        self.traders_dirty: dict[str, bool] = {}  # trader -> urgent (publish now, no rate limit)
+        self.last_account: dict[int, dict] = {}
+        self.last_sub: dict[int, tuple] = {}
+        self.last_trader: dict[str, tuple] = {}
+        self.trader_at: dict[str, int] = {}
+        self.curves: dict[str, list[tuple[int, Decimal]]] = {}
+        self.in_margin_call: set[int] = set()
+        self.stop_outs: dict[int, StopOutEpisode] = {}
+        self.latencies: deque[str] = deque(maxlen=MAX_LATENCIES)
+        self.origin: dict[str, int] = {}  # command key -> mono ns of the input that produced it
+        self.result_at: dict[str, int] = {}  # command key -> mono ns its command_result arrived
+        self.open_latency: list[tuple[dict, int]] = []  # record bodies whose latency ends at publication
+        self.open_fanouts: list[tuple[dict, int]] = []  # fanout bodies waiting for their duration
+        self._levels: dict[str, tuple[Decimal, Decimal] | None] = {}
+        self.seed_positions()
+
+    # ------------------------------------------------------------------ positions / exposure
+    def seed_positions(self) -> None:
+        """After a restart, before the terminals say hello: the engine's view of positions
+        (trader positions, open investor copies). A hello replaces a login's positions."""
+        engine = self.core.engine
+        for t in engine.traders.values():
+            for p in t.positions.values():
+                self._put(t.account, p.ticket, p.symbol, p.side.sign, p.volume)
+        for sub in engine.subscriptions.values():
+            if sub.state is SubState.STOPPED:
+                continue
+            for c in sub.copies.values():
+                if c.state is CopyState.OPEN and c.ticket is not None:
+                    self._put(sub.account, c.ticket, c.symbol, c.side.sign, c.volume)
+
+    def _expo(self, symbol: str, sign: int, volume: Decimal, count: int) -> None:
+        row = self.exposure.get(symbol)
+        if row is None:
+            row = self.exposure[symbol] = [ZERO, ZERO, 0]
+        row[0 if sign > 0 else 1] += volume
+        row[2] += count
+        self.exposure_dirty.add(symbol)
+
+    def _put(self, login: int, ticket: int, symbol: str, sign: int, volume: Decimal) -> None:
+        book = self.positions.setdefault(login, {})
+        old = book.get(ticket)
+        if old is not None:
+            self._expo(old[0], old[1], -old[2], -1)
+        book[ticket] = (symbol, sign, volume)
+        self._expo(symbol, sign, volume, 1)
+
+    def position_opened(self, login: int, ticket: int, symbol: str, side: str, volume: Decimal) -> None:
+        self._put(login, ticket, symbol, 1 if side == "buy" else -1, volume)
+
+    def position_closed(self, login: int, ticket: int, remaining: Decimal, reason: str, now: int) -> None:
+        book = self.positions.get(login)
+        old = book.get(ticket) if book else None
+        if old is not None:
+            assert book is not None
+            if remaining > 0:
+                book[ticket] = (old[0], old[1], remaining)
+                self._expo(old[0], old[1], remaining - old[2], 0)
+            else:
+                del book[ticket]
+                self._expo(old[0], old[1], -old[2], -1)
+        if reason == "so":
+            ep = self.stop_outs.get(login)
+            if ep is None or now - ep.last > STOP_OUT_EPISODE_GAP_MS:
+                last = self.last_account.get(login) or {}
+                self.stop_outs[login] = StopOutEpisode(now, now, 1, last.get("margin_level"))
+            else:
+                ep.closes += 1
+                ep.last = now
+        self.accounts_dirty.add(login)
+
+    # ------------------------------------------------------------------ terminals
+    def hello(self, login: int, m: Hello, now: int) -> None:
+        t = self.terminals.get(login)
+        if t is None:
+            t = self.terminals[login] = TerminalInfo(login)
+        t.online, t.role, t.platform, t.since, t.why = True, m.role, m.platform, now, ""
+        t.account_type, t.currency, t.leverage = m.account_type, m.currency, m.leverage
+        t.balance, t.equity = m.balance, m.equity
+        if t.margin is not None:
+            t.free_margin = m.equity - t.margin
+        for ticket, (symbol, sign, volume) in list(self.positions.pop(login, {}).items()):
+            self._expo(symbol, sign, -volume, -1)
+        for p in m.positions:
+            self._put(login, p.ticket, p.symbol, 1 if p.side == "buy" else -1, p.volume)
+        self.accounts_dirty.add(login)
+
+    def account_update(self, login: int, balance: Decimal, equity: Decimal, margin: Decimal, free_margin: Decimal,
+                       leverage: int) -> None:
+        t = self.terminals.get(login)
+        if t is None:
+            t = self.terminals[login] = TerminalInfo(login, online=True)
+        t.balance, t.equity, t.margin, t.free_margin, t.leverage = balance, equity, margin, free_margin, leverage
+        self.accounts_dirty.add(login)
+
+    def offline(self, login: int, why: str, now: int) -> None:
+        t = self.terminals.get(login)
+        if t is None:
+            t = self.terminals[login] = TerminalInfo(login)
+        t.online, t.since, t.why = False, now, why
+        self.accounts_dirty.add(login)
+
+    # ------------------------------------------------------------------ engine steps
+    def command(self, key: str, mono: int) -> None:
+        self.origin[key] = mono
+
+    def command_result(self, key: str, mono: int) -> None:
+        if key in self.origin:
+            self.result_at[key] = mono
+
+    def record(self, rec: object, body: dict, event: object, mono: int) -> None:
+        """One engine record on its way to the feed: latency (F8) and what it makes dirty."""
+        t = type(rec)
+        sid = getattr(rec, "subscription", None)
+        if sid is not None:
+            self.subs_dirty.add(sid)
+        if t is CopyOpened or t is CopyClosed or t is CopyRefused:
+            te = type(event)
+            if te is ev.CommandFilled or te is ev.CommandRefused:
+                key = event.key  # type: ignore[attr-defined]
+                origin = self.origin.get(key)
+                if origin is not None:
+                    lat = ns_to_ms(self.result_at.get(key, mono) - origin)
+                    body["latency_ms"] = lat
+                    self.latencies.append(lat)
+            else:  # decided inside this step (a refusal): ends when it is published, after its commit
+                self.open_latency.append((body, mono))
+        elif t is SubscriptionStarted:
+            self.traders_dirty.setdefault(rec.trader, False)  # type: ignore[attr-defined]
+        elif t is SubscriptionStopped:
+            sub = self.core.engine.subscriptions.get(sid)  # type: ignore[arg-type]
+            if sub is not None:
+                self.traders_dirty.setdefault(sub.trader, False)
+                self.accounts_dirty.add(sub.account)
+
+    def event(self, event: object, commands: int, mono: int) -> dict | None:
+        """After an engine step: dirty marks by event type; returns a `fanout` body (F9) for a
+        trader deal that reached followers, its duration still to be measured."""
+        core = self.core
+        te = type(event)
+        if te is ev.CommandFilled or te is ev.CommandRefused:
+            key = event.key  # type: ignore[attr-defined]
+            self.origin.pop(key, None)
+            self.result_at.pop(key, None)
+            return None
+        if te is ev.AccountUpdated:
+            acc = event.account  # type: ignore[attr-defined]
+            tid = core.trader_of.get(acc)
+            if tid is not None:
+                self.traders_dirty.setdefault(tid, False)
+            sid = core.sub_of_account.get(acc)
+            if sid is not None:
+                self.subs_dirty.add(sid)
+            return None
+        if te is ev.TraderPositionOpened or te is ev.TraderPositionClosed:
+            tid = event.trader  # type: ignore[attr-defined]
+            if te is ev.TraderPositionClosed:
+                self.traders_dirty[tid] = True
+            stats = core.engine.trader_statistics(tid)
+            followers = getattr(stats, "followers", 0)
+            if not followers:
+                return None
+            return {"trader": tid, "trader_ticket": event.ticket, "subscriptions": followers,  # type: ignore[attr-defined]
+                    "commands": commands}
+        if te is ev.PriceTick:
+            sym = event.symbol  # type: ignore[attr-defined]
+            for sub in core.engine.subscriptions.values():
+                if sub.state is not SubState.STOPPED and any(c.symbol == sym for c in sub.copies.values()):
+                    self.subs_dirty.add(sub.id)
+            return None
+        if te is ev.TraderRegistered or te is ev.TraderCommissionChanged:
+            self.traders_dirty.setdefault(event.trader, False)  # type: ignore[attr-defined]
+            acc = getattr(event, "account", None)
+            if acc is not None:
+                self.accounts_dirty.add(acc)
+            return None
+        if te is ev.CommissionCapSet:
+            tid = event.trader  # type: ignore[attr-defined]
+            self.traders_dirty.setdefault(tid, False)
+            for sub in core.engine.subscriptions.values():
+                if sub.trader == tid and sub.state is not SubState.STOPPED:
+                    self.subs_dirty.add(sub.id)
+        return None
+
+    # ------------------------------------------------------------------ builders
+    def levels(self, account_type: str) -> tuple[Decimal, Decimal] | None:
+        if account_type in self._levels:
+            return self._levels[account_type]
+        try:
+            t = self.core.engine.rules.account_types.get(account_type)
+            out: tuple[Decimal, Decimal] | None = (t.margin_call_level, t.stop_out_level)
+        except DomainError:
+            out = None
+        self._levels[account_type] = out
+        return out
+
+    def logins(self) -> list[int]:
+        core = self.core
+        return sorted(set(core.known_logins) | set(core.trader_of) | set(core.sub_of_account) | set(self.terminals))
+
+    def account(self, login: int) -> tuple[dict, Decimal | None]:
+        """The F5 map of one login (without `ts`) and its exact margin level (None = no margin).
+
+        Figures are the terminal's (hello, then account_update) when it reported them this
+        run; otherwise the engine's: a trader's last balance / equity, an investor account's
+        ledger balance + floating result. An investor account's margin, until its terminal
+        sends an account_update, is the engine's margin book of the subscription (the tiered
+        model of the copies it holds, copies in flight included); `estimated: true` marks such
+        figures."""
+        core = self.core
+        engine = core.engine
+        tid = core.trader_of.get(login)
+        sid = core.sub_of_account.get(login)
+        t = engine.traders.get(tid) if tid is not None else None
+        sub = engine.subscriptions.get(sid) if sid is not None else None
+        term = self.terminals.get(login)
+        balance: Decimal | None = None
+        equity: Decimal | None = None
+        if t is not None:
+            role, owner, atype, currency, leverage = "trader", t.id, t.account_type, t.currency, t.leverage
+            balance, equity = t.balance, t.equity
+        elif sub is not None:
+            role, owner, atype, currency, leverage = "investor", sub.investor, sub.account_type, sub.currency, sub.leverage
+            balance, equity = sub.balance, sub.equity
+        else:
+            role, owner, atype, currency, leverage = "other", "", "", "", 0
+        estimated = False
+        margin = free = None
+        if term is not None:
+            atype, currency = term.account_type or atype, term.currency or currency
+            leverage = term.leverage or leverage
+            if term.balance is not None:
+                balance, equity = term.balance, term.equity
+            margin, free = term.margin, term.free_margin
+        if (term is None or term.balance is None) and balance is not None:
+            estimated = True
+        if margin is None and sub is not None:
+            book = engine._books.get(sub.id)  # read-only: the engine's margin book of the subscription
+            margin = book.total if book is not None else ZERO
+            free = (equity or ZERO) - margin
+            estimated = True
+        body: dict[str, Any] = {"login": login, "role": role, "owner": owner, "account_type": atype,
+                                "currency": currency, "leverage": leverage}
+        level = None
+        if balance is not None and equity is not None:
+            body["balance"], body["equity"] = str(balance), str(equity)
+        if margin is not None:
+            body["margin"] = str(margin)
+            body["free_margin"] = str(free if free is not None else (equity or ZERO) - margin)
+            if margin > 0 and equity is not None:
+                level = equity / margin * HUNDRED
+                body["margin_level"] = level_text(level)
+        lv = self.levels(atype) if atype else None
+        if lv is not None:
+            body["margin_call_level"], body["stop_out_level"] = str(lv[0]), str(lv[1])
+        body["online"] = login in core.session_of
+        if estimated:
+            body["estimated"] = True
+        return body, level
+
+    def subscription(self, sub: Any) -> dict:
+        t = self.core.engine.traders.get(sub.trader)
+        rate = effective_rate(sub.commission_pct, t.cap_pct if t is not None else None)
+        return {"subscription": sub.id, "investor": sub.investor, "trader": sub.trader, "account": sub.account,
+                "state": sub.state.value, "mode": sub.mode.value,
+                "protection_pct": None if sub.protection_pct is None else str(sub.protection_pct),
+                "commission_pct": str(rate), "invested": str(sub.invested), "balance": str(sub.balance),
+                "equity": str(sub.equity), "realised": str(sub.realised), "commission_paid": str(sub.commission_paid),
+                "open_copies": len(sub.copies), "trades": sub.trades}
+
+    def trader(self, tid: str) -> dict | None:
+        engine = self.core.engine
+        t = engine.traders.get(tid)
+        stats = engine.trader_statistics(tid)
+        if t is None or not hasattr(stats, "return_pct"):
+            return None
+        return {"trader": tid, "account": t.account, "return_pct": str(stats.return_pct),  # type: ignore[union-attr]
+                "max_drawdown_pct": str(stats.max_drawdown_pct), "trades": stats.trades,  # type: ignore[union-attr]
+                "followers": stats.followers, "volume": str(stats.volume),  # type: ignore[union-attr]
+                "balance": str(t.balance), "equity": str(t.equity),
+                "commission_pct": str(effective_rate(t.commission_pct, t.cap_pct))}
+
+    def _curve_point(self, tid: str, ts: int, equity: Decimal) -> None:
+        curve = self.curves.setdefault(tid, [])
+        if curve and curve[-1][1] == equity:
+            return
+        if len(curve) >= MAX_CURVE:  # keep the whole run, at half the resolution
+            del curve[1:-1:2]
+        curve.append((ts, equity))
+
+    def exposure_rows(self, symbols: list[str]) -> list[dict]:
+        rows = []
+        for sym in symbols:
+            row = self.exposure.get(sym)
+            if row is None:
+                rows.append({"symbol": sym, "buy": "0", "sell": "0", "positions": 0})
+                continue
+            rows.append({"symbol": sym, "buy": str(row[0]), "sell": str(row[1]), "positions": row[2]})
+        return rows
+
+    # ------------------------------------------------------------------ flush
+    def flush(self, now: int, mono: int) -> None:
+        """Turn what changed into feed items (appended to the core's feed)."""
+        publish = self.core.publish
+        engine = self.core.engine
+        if self.subs_dirty:
+            dirty, self.subs_dirty = self.subs_dirty, set()
+            for sid in sorted(dirty):
+                sub = engine.subscriptions.get(sid)
+                if sub is None:
+                    continue
+                body = self.subscription(sub)
+                key = tuple(body.values())
+                if self.last_sub.get(sid) != key:
+                    self.last_sub[sid] = key
+                    publish("subscription.update", **body)
+                if sub.state is not SubState.STOPPED or sub.account in self.core.sub_of_account:
+                    self.accounts_dirty.add(sub.account)
+        if self.traders_dirty:
+            keep: dict[str, bool] = {}
+            for tid in sorted(self.traders_dirty):
+                urgent = self.traders_dirty[tid]
+                if not urgent and now - self.trader_at.get(tid, -TRADER_STATS_EVERY_MS) < TRADER_STATS_EVERY_MS:
+                    keep[tid] = False
+                    continue
+                body = self.trader(tid)
+                if body is None:
+                    continue
+                key = tuple(body.values())
+                if self.last_trader.get(tid) != key:
+                    self.last_trader[tid] = key
+                    self.trader_at[tid] = now
+                    self._curve_point(tid, now, engine.traders[tid].equity)
+                    publish("trader.stats", **body)
+                self.accounts_dirty.add(body["account"])
+            self.traders_dirty = keep
+        if self.accounts_dirty:
+            dirty, self.accounts_dirty = self.accounts_dirty, set()
+            for login in sorted(dirty):
+                self._flush_account(login, now)
+        if self.stop_outs:
+            for login in sorted(self.stop_outs):
+                ep = self.stop_outs[login]
+                if not ep.published:
+                    ep.published = True
+                    atype = self.last_account.get(login, {}).get("account_type", "")
+                    lv = self.levels(atype) if atype else None
+                    publish("account.stop_out", login=login, margin_level=ep.margin_level,
+                            stop_out_level=None if lv is None else str(lv[1]), closes=ep.closes)
+                elif now - ep.last > STOP_OUT_EPISODE_GAP_MS:
+                    del self.stop_outs[login]
+        if self.exposure_dirty:
+            symbols = sorted(self.exposure_dirty)
+            self.exposure_dirty = set()
+            rows = self.exposure_rows(symbols)
+            for r in rows:
+                row = self.exposure.get(r["symbol"])
+                if row is not None and row[0] == 0 and row[1] == 0 and row[2] <= 0:
+                    del self.exposure[r["symbol"]]
+            publish("exposure", symbols=rows)
+        if self.open_latency:
+            for body, origin in self.open_latency:
+                lat = ns_to_ms(mono - origin)
+                body["latency_ms"] = lat
+                self.latencies.append(lat)
+            self.open_latency = []
+        self.timed(mono)
+
+    def timed(self, mono: int) -> None:
+        """The shell measured the end of the step that produced the pending fanouts."""
+        if self.open_fanouts:
+            for body, start in self.open_fanouts:
+                body["duration_ms"] = ns_to_ms(mono - start)
+            self.open_fanouts = []
+
+    def _flush_account(self, login: int, now: int) -> None:
+        body, level = self.account(login)
+        if self.last_account.get(login) == body:
+            return
+        self.last_account[login] = body
+        self.core.publish("account.update", **body)
+        mc = body.get("margin_call_level")
+        so = body.get("stop_out_level")
+        if level is not None and mc is not None and level <= Decimal(mc):
+            if login not in self.in_margin_call:
+                self.in_margin_call.add(login)
+                self.core.publish("account.margin_call", login=login, margin_level=body["margin_level"],
+                                  margin_call_level=mc, equity=body["equity"], margin=body["margin"])
+        else:
+            self.in_margin_call.discard(login)
+        ep = self.stop_outs.get(login)
+        if ep is not None and ep.published and (level is None or so is None or level > Decimal(so)):
+            del self.stop_outs[login]  # the episode is over: the account is back above its stop-out level
+
+    # ------------------------------------------------------------------ snapshot and stats
+    def snapshot(self, now: int) -> dict:
+        core = self.core
+        engine = core.engine
+        accounts = []
+        for login in self.logins():
+            body, _ = self.account(login)
+            self.last_account[login] = body
+            accounts.append({**body, "updated": now})
+        terminals = []
+        for login in sorted(set(core.known_logins) | set(self.terminals)):
+            t = self.terminals.get(login) or TerminalInfo(login)
+            terminals.append({"login": login, "online": login in core.session_of, "role": t.role,
+                              "platform": t.platform, "since": t.since, "why": t.why})
+        subs = [self.subscription(s) for s in sorted(engine.subscriptions.values(), key=lambda x: x.id)
+                if s.state is not SubState.STOPPED]
+        traders = []
+        for tid in sorted(engine.traders):
+            body = self.trader(tid)
+            if body is None:
+                continue
+            curve = self.curves.get(tid)
+            if curve:
+                body["curve"] = [[ts, str(eq)] for ts, eq in curve]
+            traders.append(body)
+        return {"journal_seq": core.seq, "accounts": accounts,
+                "exposure": self.exposure_rows(sorted(s for s, r in self.exposure.items() if r[0] or r[1])),
+                "terminals": terminals, "subscriptions": subs, "traders": traders,
+                "latency": {"recent_ms": list(self.latencies)}}
