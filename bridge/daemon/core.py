@@ -287,7 +287,7 @@ class DaemonCore:
         self.pending[row.key] = p
         self.by_login.setdefault(row.login, {})[row.key] = p
         s = self.session_of.get(row.login)
-        if s is not None and s.started and s.role == "trader":
+        if row.type != "balance" and s is not None and s.started and s.role == "trader":
             s.queue[row.key] = None
             self.dirty.add(row.login)
 
@@ -363,7 +363,7 @@ class DaemonCore:
         if self.insecure and conn.key_name is None:
             return True
         entry = self.config.allow.by_name.get(conn.key_name or "")
-        return entry is not None and entry.role in ("trader", "investor") and login in entry.logins
+        return entry is not None and entry.role in ("trader", "investor") and login in entry.login_set
 
     def _error(self, s: Session, err: ProtocolError) -> None:
         s.control.append(("error", err))
@@ -400,9 +400,10 @@ class DaemonCore:
                          for p in m.positions)
             self.feed_engine(ev.TraderSnapshot(now, trader, snap))
         if m.role == "trader":  # a read-only (investor password) terminal is sent no commands
-            for key in self.by_login.get(login, {}):
-                self.pending[key].sent_at = None
-                s.queue[key] = None
+            for key, p in self.by_login.get(login, {}).items():
+                if p.row.type != "balance":  # booked by the back office, never by a terminal
+                    p.sent_at = None
+                    s.queue[key] = None
 
     def _is_investor(self, login: int) -> bool:
         return login in self.investor_accounts
@@ -434,6 +435,10 @@ class DaemonCore:
             return
         self.publish("account.position_closed", login=m.login, ticket=m.ticket, volume=str(m.volume),
                      remaining=str(m.remaining), reason=m.reason, profit=str(m.profit))
+        if m.reason != "client":
+            # so/sl/tp: the trade server closed the copy by itself (our closes are "client")
+            self._closed_by_server(m)
+            return
         k = (m.login, m.ticket)
         waiting = self.awaiting.get(k)
         if waiting:
@@ -443,6 +448,13 @@ class DaemonCore:
             self._filled(a.key, a.result, m.profit)
         else:
             self.deals.setdefault(k, deque()).append((m, self.now))
+
+    def _closed_by_server(self, m: PositionClosed) -> None:
+        """Tell the engine about a copy closed without a command of ours, so it books the
+        result and never asks to close that position again."""
+        if self._is_investor(m.login):
+            self.feed_engine(ev.CopyClosedByServer(self.now, m.login, m.ticket, m.volume, m.price, m.profit,
+                                                   m.reason))
 
     def _on_account_update(self, s: Session, m: AccountUpdate) -> None:
         if m.login in self.trader_of or self._is_investor(m.login):
@@ -584,8 +596,8 @@ class DaemonCore:
                 self.awaiting.pop(k, None)
         for k in list(self.deals):
             q = self.deals[k]
-            while q and now - q[0][1] >= wait:
-                q.popleft()
+            while q and now - q[0][1] >= wait:  # no close of ours claimed it: a manual close
+                self._closed_by_server(q.popleft()[0])
             if not q:
                 del self.deals[k]
         if now >= self.next_tick:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import zmq
@@ -59,6 +59,11 @@ class AllowEntry:
     public_key: str
     logins: tuple[int, ...]
     role: str
+    # `login in entry.login_set` is O(1): one key may speak for 10 000 investor logins
+    login_set: frozenset[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "login_set", frozenset(self.logins))
 
 
 class AllowList:

@@ -174,3 +174,56 @@ def test_recovery_replays_the_journal(tmp_path: Path) -> None:
     got = inv2.send(Hello, **H)
     assert [getattr(m, "key", None) for m in got] == [None, "s1-t58-open-1", "s1-t59-open-1"]
     assert got[0].resume is True
+
+
+def test_a_copy_stopped_out_by_the_server_reaches_the_engine_once(tmp_path: Path) -> None:
+    _, store, core = make(tmp_path)
+    net = Net()
+    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
+    tr.send(Hello, **H), inv.send(Hello, **H)
+    tr.send(PositionOpened, **opened(55))
+    (cmd,) = net.take(b"i")
+    inv.send(CommandResult, key=cmd.key, ok=True, retcode=10009, ticket=9, price=Decimal("1.1"),
+             volume=Decimal("0.1"), time=T0, message="")
+    # the trade server stops the investor account out: a report, not an answer to a command
+    inv.send(PositionClosed, ticket=9, volume=Decimal("0.1"), remaining=Decimal(0), price=Decimal("1.0"), time=T0,
+             reason="so", profit=Decimal("-100"))
+    assert core.copy_map()["1"] == {}
+    assert core.engine.subscriptions[1].realised == Decimal("-100.00")
+    # the trader's later close has nothing to close on the investor account
+    tr.send(PositionClosed, ticket=55, volume=Decimal("0.1"), remaining=Decimal(0), price=Decimal("1.0"), time=T0,
+            reason="client", profit=Decimal(-100))
+    assert net.take(b"i") == [] and core.pending == {}
+
+
+def test_an_unclaimed_manual_close_is_booked_after_the_wait(tmp_path: Path) -> None:
+    cfg, store, core = make(tmp_path)
+    net = Net()
+    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
+    tr.send(Hello, **H), inv.send(Hello, **H)
+    tr.send(PositionOpened, **opened(55))
+    (cmd,) = net.take(b"i")
+    inv.send(CommandResult, key=cmd.key, ok=True, retcode=10009, ticket=9, price=Decimal("1.1"),
+             volume=Decimal("0.1"), time=T0, message="")
+    inv.send(PositionClosed, ticket=9, volume=Decimal("0.1"), remaining=Decimal(0), price=Decimal("1.2"), time=T0,
+             reason="client", profit=Decimal("100"))
+    assert core.copy_map()["1"]  # still could be the deal of a close result on its way
+    core.tick(T0 + cfg.close_profit_wait_ms)
+    assert core.copy_map()["1"] == {} and core.engine.subscriptions[1].realised == Decimal("100.00")
+
+
+def test_balance_operations_booked_by_the_back_office_never_travel_to_terminals(tmp_path: Path) -> None:
+    cfg = parse_config({"daemon": {"heartbeat_ms": 1000, "balance_operations": "backoffice"}})
+    store = SqliteStore(tmp_path / "j.db")
+    core = DaemonCore.recover(cfg, store.recover(), now=T0, insecure=True)
+    net = Net()
+    inv = Term(core, store, net, b"i", 2001)
+    core.on_admin({"op": "register_trader", "args": dict(trader="T", account=1001, account_type="mt4_standard",
+                                                          leverage=100, commission_pct="0")}, None, T0)
+    core.on_admin({"op": "deposit", "args": dict(owner="I", amount="1000")}, None, T0)
+    inv.send(Hello, **H)  # the investor terminal is online before the subscription funds its account
+    core.on_admin({"op": "subscribe", "args": dict(investor="I", trader="T", account=2001, amount="1000")}, None, T0)
+    store.write(core.take_batch())
+    core.pump(net, T0)  # used to raise: "balance commands do not travel to terminals"
+    assert [m for m in net.take(b"i") if not isinstance(m, Heartbeat)] == []
+    assert any(p.row.type == "balance" for p in core.pending.values())
