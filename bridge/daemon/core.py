@@ -34,6 +34,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from itertools import islice
 from typing import Any, Callable
 
 from bridge.copytrading import events as ev
@@ -245,7 +246,7 @@ class DaemonCore:
                     if self.config.balance_operations == "confirm":
                         confirm.append(cmd.key)
                         continue
-                self._add_pending(CommandRow(*row))
+                self._add_pending(row)
         if step.records:
             recs = self._batch.records
             for rec in step.records:
@@ -661,6 +662,7 @@ class DaemonCore:
         hb = self.config.heartbeat_ms
         magic = self.config.copy_magic
         pending = self.pending
+        pack, command_wire = wire.pack, wire.command_wire
         for login in sorted(dirty):
             s = self.session_of.get(login)
             if s is None:
@@ -694,13 +696,15 @@ class DaemonCore:
             if not s.started:
                 continue
             queue = s.queue
-            while queue:
-                key = next(iter(queue))
+            if not queue:
+                continue
+            done = 0
+            for key in queue:  # in queue order; removed below, after the loop
                 p = pending.get(key)
                 if p is None:
-                    del queue[key]
+                    done += 1
                     continue
-                frame = wire.pack(wire.command_wire(p.row, self.next_id, s.out_seq + 1, now, magic))
+                frame = pack(command_wire(p.row, self.next_id, s.out_seq + 1, now, magic))
                 r = send(s.conn, frame)
                 if r is not SendResult.OK:
                     conn.blocked = True
@@ -708,12 +712,17 @@ class DaemonCore:
                     if r is SendResult.UNROUTABLE:
                         self._log("info", "send.unroutable", login=login, key=key)
                     break
-                del queue[key]
+                done += 1
                 self._ids()
                 s.out_seq += 1
                 s.last_tx = now
                 p.sent_at = now
                 sent += 1
+            if done == len(queue):
+                queue.clear()
+            else:
+                for key in list(islice(queue, done)):
+                    del queue[key]
         return sent
 
     def _orphan_session(self, login: int) -> Session | None:

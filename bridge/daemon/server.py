@@ -48,6 +48,8 @@ from bridge.daemon.keys import FEED_ROLES, TERMINAL_ROLES
 from bridge.daemon.store import SqliteStore, Store
 from bridge.daemon.wire import feed_frame
 
+_SEND_MORE = zmq.NOBLOCK | zmq.SNDMORE  # the identity frame of a ROUTER message
+
 ZAP_DOMAIN = b"mtbridge"
 FEED_ZAP_DOMAIN = b"mtbridge-feed"
 _RUNS = itertools.count(1)
@@ -207,8 +209,12 @@ class Daemon:
 
     # ------------------------------------------------------------------ the step
     def _send(self, conn: bytes, frame: bytes) -> SendResult:
+        sock = self.router_sync
         try:
-            self.router_sync.send_multipart((conn, frame), zmq.NOBLOCK, copy=True)
+            # two plain sends: pyzmq's send_multipart adds a Python loop per frame. On a ROUTER
+            # the identity frame is queued atomically with the frame that ends the message.
+            sock.send(conn, _SEND_MORE)
+            sock.send(frame, zmq.NOBLOCK)
         except zmq.Again:
             return SendResult.AGAIN
         except zmq.ZMQError as exc:
@@ -296,13 +302,20 @@ class Daemon:
         sync = self.router_sync
         while sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
             now = self.clock()
-            for _ in range(DRAIN):
-                try:
-                    parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
-                except zmq.Again:
-                    break
-                self._handle(parts, now)
-            self._commit()  # sends on the socket, which may swallow the FD's edge: loop re-checks EVENTS
+            # No cyclic collection inside a step: a fan-out allocates tens of thousands of
+            # objects, and a full collection landing mid-step would rescan all engine state.
+            # The objects of one step are short-lived; the collector runs between steps.
+            gc.disable()
+            try:
+                for _ in range(DRAIN):
+                    try:
+                        parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        break
+                    self._handle(parts, now)
+                self._commit()  # sends on the socket, which may swallow the FD's edge: loop re-checks EVENTS
+            finally:
+                gc.enable()
 
     def _handle(self, parts: list, now: int) -> None:
         core = self.core

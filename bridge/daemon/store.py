@@ -26,7 +26,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 SCHEMA_VERSION = 1
 
@@ -49,9 +49,10 @@ COMMAND_COLUMNS = ("key", "seq", "cid", "login", "type", "subscription", "trader
                    "side", "volume", "price", "sl", "tp", "reason")
 
 
-@dataclass(frozen=True, slots=True)
-class CommandRow:
-    """One journaled command. Decimals are kept as their exact text."""
+class CommandRow(NamedTuple):
+    """One journaled command. Decimals are kept as their exact text. A NamedTuple: it is
+    the SQLite row itself (field order = COMMAND_COLUMNS) and cheap to build, 10 000 per
+    fan-out."""
 
     key: str
     seq: int  # the event that produced it
@@ -75,7 +76,7 @@ class Batch:
     """What one step of the daemon writes, atomically."""
 
     events: list[tuple[int, int, str, str]] = field(default_factory=list)  # seq, now, type, body
-    commands: list[tuple] = field(default_factory=list)  # CommandRow field tuples
+    commands: list[CommandRow] = field(default_factory=list)
     results: list[tuple[str, str, str, int]] = field(default_factory=list)  # status, result, done_at, key
     records: list[tuple[int, str, str]] = field(default_factory=list)  # seq, topic, body
     logins: list[tuple[int, int]] = field(default_factory=list)  # login, first_seen
@@ -165,7 +166,7 @@ class SqliteStore:
             if batch.events:
                 db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", batch.events)
             if batch.commands:
-                db.executemany(self._insert_cmd, batch.commands)
+                db.executemany(self._insert_cmd, map(tuple, batch.commands))  # exact tuples bind fastest
             if batch.results:
                 db.executemany("UPDATE commands SET status=?, result=?, done_at=? WHERE key=?", batch.results)
             if batch.records:

@@ -31,20 +31,20 @@ _packer = msgpack.Packer(use_bin_type=True, use_single_float=False, autoreset=Tr
 
 # --- commands ---------------------------------------------------------------------------
 
-def command_row(cmd: Command, seq: int) -> tuple:
-    """Engine command -> the journal row tuple (CommandRow field order)."""
+def command_row(cmd: Command, seq: int) -> CommandRow:
+    """Engine command -> its journal row."""
     if type(cmd) is OpenCopy:
-        return (cmd.key, seq, cmd.id, cmd.account, "open", cmd.subscription, cmd.trader_ticket, None, cmd.symbol,
-                cmd.side.value, str(cmd.volume), str(cmd.reference_price), None, None, None)
+        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "open", cmd.subscription, cmd.trader_ticket, None,
+                          cmd.symbol, cmd.side.value, str(cmd.volume), str(cmd.reference_price), None, None, None)
     if type(cmd) is CloseCopy:
-        return (cmd.key, seq, cmd.id, cmd.account, "close", cmd.subscription, cmd.trader_ticket, cmd.ticket, None,
-                None, str(cmd.volume), None, None, None, cmd.reason)
+        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "close", cmd.subscription, cmd.trader_ticket,
+                          cmd.ticket, None, None, str(cmd.volume), None, None, None, cmd.reason)
     if type(cmd) is ModifyCopy:
-        return (cmd.key, seq, cmd.id, cmd.account, "modify", cmd.subscription, cmd.trader_ticket, cmd.ticket, None,
-                None, None, None, str(cmd.sl or 0), str(cmd.tp or 0), None)
+        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "modify", cmd.subscription, cmd.trader_ticket,
+                          cmd.ticket, None, None, None, None, str(cmd.sl or 0), str(cmd.tp or 0), None)
     if type(cmd) is BalanceOperation:
-        return (cmd.key, seq, cmd.id, cmd.account, "balance", cmd.subscription, 0, None, None, None,
-                str(cmd.amount), None, None, None, cmd.reason)
+        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "balance", cmd.subscription, 0, None, None, None,
+                          str(cmd.amount), None, None, None, cmd.reason)
     raise TypeError(f"unknown command {type(cmd).__name__}")
 
 
@@ -61,18 +61,20 @@ def _f(text: str | None) -> float:
 
 
 def command_wire(row: CommandRow, id_: int, seq: int, ts: int, magic: int) -> dict[str, Any]:
-    """A journaled command -> its wire map (canonical key order, numbers as float)."""
-    head = {"v": 1, "type": row.type, "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key}
+    """A journaled command -> its wire map (canonical key order, numbers as float).
+
+    One dict literal per type: this runs 10 000 times per fan-out."""
     if row.type == "open":
-        head.update(symbol=row.symbol, side=row.side, volume=_f(row.volume), sl=0.0, tp=0.0, magic=magic,
-                    comment=comment_for(row.key))
-    elif row.type == "close":
-        head.update(ticket=row.ticket, volume=_f(row.volume))
-    elif row.type == "modify":
-        head.update(ticket=row.ticket, sl=_f(row.sl), tp=_f(row.tp))
-    else:
-        raise ValueError(f"{row.type} commands do not travel to terminals")
-    return head
+        return {"v": 1, "type": "open", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
+                "symbol": row.symbol, "side": row.side, "volume": _f(row.volume), "sl": 0.0, "tp": 0.0,
+                "magic": magic, "comment": comment_for(row.key)}
+    if row.type == "close":
+        return {"v": 1, "type": "close", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
+                "ticket": row.ticket, "volume": _f(row.volume)}
+    if row.type == "modify":
+        return {"v": 1, "type": "modify", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
+                "ticket": row.ticket, "sl": _f(row.sl), "tp": _f(row.tp)}
+    raise ValueError(f"{row.type} commands do not travel to terminals")
 
 
 def pack(wire: dict[str, Any]) -> bytes:
