@@ -27,6 +27,15 @@ the same seed; only the timings section differs.
 The back office (traders, partners, wallets, subscriptions, stop) talks to the daemon
 core's admin interface in-process (`DaemonCore.on_admin`, the same requests the admin
 endpoint accepts).
+
+**Watching** (`WatchConfig`; none of it changes `results`): `--dashboard` serves the web
+dashboard in-process (`DashboardServer`) on the daemon's feed with a generated `monitor`
+key, a dealer `desk` with a random password and every investor account (login + investor
+password); `--pace X` runs X simulated seconds per wall second while quotes flow (a gap
+without quotes, the weekend, counts as one sync interval); `--hold` keeps the daemon and the
+dashboard running after the report until Ctrl-C; `--pub` fixes the feed's address. The
+dashboard and `mtbridge monitor` only listen: the engine sees the same events in the same
+order either way.
 """
 
 from __future__ import annotations
@@ -34,14 +43,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import ipaddress
 import json
+import math
 import random
+import secrets
 import sqlite3
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
@@ -53,6 +65,9 @@ HOUR = 3_600_000
 START_MS = 1705060800000  # Friday 2024-01-12 12:00 UTC (server time = UTC)
 MASTER, INVESTOR_PW = "Tr4derPass", "R3adOnly9"
 FAR = 10**12  # "never" for daemon timers driven by virtual time
+DASHBOARD_DEFAULT = ("127.0.0.1", 8050)
+DEALER_USER = "desk"
+DEFAULT_PUB = "tcp://127.0.0.1:*"  # the feed on any free port
 
 
 # --------------------------------------------------------------------------------- plan
@@ -122,6 +137,97 @@ def plan(cfg: DemoConfig) -> tuple[list[TraderPlan], list[InvestorPlan]]:
             ib=(None, None, None, "ib-north", "ib-south")[rng.randrange(5)],
         ))  # fmt: skip
     return traders, investors
+
+
+# --------------------------------------------------------------------------------- watching
+@dataclass(frozen=True, slots=True)
+class WatchConfig:
+    """How a person watches the run. Nothing here reaches the engine: `results` stay the same."""
+
+    dashboard: tuple[str, int] | None = None  # (host, port) of the in-process dashboard; port 0 = any free port
+    pace: float = 0.0  # simulated seconds per wall second while quotes flow; 0 = as fast as possible
+    pub: str = DEFAULT_PUB  # the daemon's feed (XPUB)
+    key_files: bool = False  # write server.pub + monitor.key into the work directory (for `mtbridge monitor`)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchInfo:
+    """What a watcher needs, handed to `on_ready` once the daemon (and dashboard) listen."""
+
+    feed: str  # the daemon's feed address (bound)
+    curve: bool
+    server_key_file: Path | None  # the daemon's public key (key file), when written
+    monitor_key_file: Path | None  # a `monitor` key pair (key file, 0600), when written
+    url: str | None  # the dashboard, when asked for
+    dealer: str | None
+    dealer_password: str | None  # random, per run
+    investors: tuple[tuple[str, int, str], ...]  # (investor id, account login, investor password)
+    traders: tuple[tuple[str, int], ...]  # (trader id, account login)
+
+    def monitor_command(self) -> str:
+        if not self.curve:
+            return f"mtbridge monitor --connect {self.feed} --insecure"
+        if self.server_key_file is None or self.monitor_key_file is None:
+            return f"mtbridge monitor --connect {self.feed} --server-key <server.pub> --client-key <monitor.key>"
+        return (f"mtbridge monitor --connect {self.feed} --server-key {self.server_key_file} "
+                f"--client-key {self.monitor_key_file}")
+
+
+class Pacer:
+    """Holds the simulation back to `pace` simulated seconds per wall second.
+
+    Only time with quotes is paced: a gap between quotes longer than `max_gap_ms` (the market
+    closed: the weekend) counts as `max_gap_ms`. Never ahead of the pace; when the run falls
+    behind (a busy step), it does not race to catch up by more than `max_lag_s`."""
+
+    def __init__(self, pace: float, start_ms: int, *, max_gap_ms: int, max_lag_s: float = 1.0,
+                 mono: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+        if not pace > 0 or not math.isfinite(pace):
+            raise ValueError(f"pace must be a positive number of simulated seconds per second, got {pace!r}")
+        self.pace = pace
+        self.last_ms = start_ms
+        self.sim_ms = 0
+        self.max_gap_ms = max_gap_ms
+        self.max_lag_s = max_lag_s
+        self.mono = mono
+        self.sleep = sleep
+        self.wall0 = mono()
+
+    async def wait(self, now_ms: int) -> None:
+        self.sim_ms += min(max(0, now_ms - self.last_ms), self.max_gap_ms)
+        self.last_ms = max(self.last_ms, now_ms)
+        delay = self.wall0 + self.sim_ms / 1000 / self.pace - self.mono()
+        if delay > 0.01:
+            await self.sleep(delay)
+        elif delay < -self.max_lag_s:
+            self.wall0 -= delay + self.max_lag_s
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """`HOST:PORT`, `[IPv6]:PORT` or `PORT` (on 127.0.0.1); port 0 = any free port."""
+    text = text.strip()
+    if text.isdigit():
+        host, port = DASHBOARD_DEFAULT[0], text
+    else:
+        host, sep, port = text.rpartition(":")
+        host = host.strip()
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not sep or not host or not port.isdigit():
+            raise ValueError(f"expected HOST:PORT (e.g. 127.0.0.1:8050), got {text!r}")
+    if not 0 <= int(port) <= 65535:
+        raise ValueError(f"port out of range: {port}")
+    return host, int(port)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # --------------------------------------------------------------------------------- trader bots
@@ -230,11 +336,22 @@ class QuiescenceTimeout(RuntimeError):
 
 class Demo:
     def __init__(self, cfg: DemoConfig, *, workdir: Path, progress: Callable[[int, int], None] | None = None,
-                 insecure: bool = False) -> None:
+                 insecure: bool = False, watch: WatchConfig | None = None,
+                 on_ready: Callable[[WatchInfo], None] | None = None,
+                 on_report: Callable[[dict], None] | None = None,
+                 hold: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.cfg = cfg
         self.workdir = workdir
         self.progress = progress
         self.insecure = insecure
+        self.watch = watch or WatchConfig()
+        self.on_ready = on_ready
+        self.on_report = on_report
+        self.hold = hold
+        self.dashboard_server: Any = None
+        self.feed_subscriber: Any = None
+        self.watch_info: WatchInfo | None = None
+        self.dealer_password: str | None = None
         self.now = START_MS  # the daemon's clock: virtual time, moved only by sync()
         self.stats: Counter[str] = Counter()
         self._journal_db: sqlite3.Connection | None = None
@@ -276,15 +393,17 @@ class Demo:
         self.trader_key = generate_keypair()
         self.investor_key = generate_keypair()
         self.admin_key = generate_keypair()
+        self.monitor_key = generate_keypair()  # always listed: the daemon's config is the same with or without
         trader_logins = tuple(self.login_of[t.id] for t in self.trader_plans)
         investor_logins = tuple(self.login_of[i.id] for i in self.investor_plans)
         allow = AllowList((
             AllowEntry("demo-traders", self.trader_key.public, trader_logins, "trader"),
             AllowEntry("demo-investors", self.investor_key.public, investor_logins, "investor"),
             AllowEntry("demo-admin", self.admin_key.public, (), "admin"),
+            AllowEntry("demo-monitor", self.monitor_key.public, (), "monitor"),
         ))  # fmt: skip
         return DaemonConfig(
-            router="tcp://127.0.0.1:*", pub="tcp://127.0.0.1:*", admin="",
+            router="tcp://127.0.0.1:*", pub=self.watch.pub, admin="",
             heartbeat_ms=FAR, offline_after=5, resend_after_ms=FAR, close_profit_wait_ms=FAR,
             engine_tick_ms=FAR, balance_operations="confirm", server_key=self.server_key, allow=allow,
             journal_path=self.workdir / "demo-journal.db", snapshot_every_events=10**9, snapshot_every_s=10**9,
@@ -417,17 +536,102 @@ class Demo:
         for t in first:
             self.server.on_tick(t)
 
-        self.daemon = Daemon(self._daemon_config(), insecure=self.insecure, log=_QuietLog(), clock=lambda: self.now)
-        await self.daemon.start()
+        config = self._daemon_config()
+        self._bind_dashboard()  # before the daemon: a busy port fails fast
         try:
-            return await self._scenario(ticks, rules, end_ms, wall0, TradeRequest, rc, TerminalClient,
-                                        TerminalCore, LatencyRecorder, login_sessions)
+            self.daemon = Daemon(config, insecure=self.insecure, log=_QuietLog(), clock=lambda: self.now)
+            await self.daemon.start()
+        except BaseException:
+            self._stop_watch()
+            raise
+        try:
+            await self._start_watch()
+            report = await self._scenario(ticks, rules, end_ms, wall0, TradeRequest, rc, TerminalClient,
+                                          TerminalCore, LatencyRecorder, login_sessions)
+            if self.on_report is not None:
+                self.on_report(report)
+            if self.hold is not None:
+                await self.hold()
+            return report
         finally:
+            self._stop_watch()
             for c in getattr(self, "clients", ()):
                 await c.stop()
             if self._journal_db is not None:
                 self._journal_db.close()
             await self.daemon.close()
+
+    # ---------------------------------------------------------------- watching (listen only)
+    def _bind_dashboard(self) -> None:
+        """The dashboard's users and socket: dealer `desk` (random password) and every investor
+        account with its investor password (the back office's); nothing served yet."""
+        if self.watch.dashboard is None:
+            return
+        from bridge.monitor.auth import MemoryCredentialStore, User, hash_password
+        from bridge.monitor.commands import DashboardServer
+        from bridge.monitor.hub import MonitorHub
+        from bridge.monitor.views import DEALER, INVESTOR, Principal
+        from bridge.monitor.web import Dashboard, DashboardConfig
+
+        self.dealer_password = secrets.token_urlsafe(12)
+        hashes: dict[str, str] = {}  # one scrypt per distinct password (the back office gives all the same)
+
+        def hashed(pw: str) -> str:
+            if pw not in hashes:
+                hashes[pw] = hash_password(pw)
+            return hashes[pw]
+
+        users = [User(Principal(DEALER, DEALER_USER), hashed(self.dealer_password))]
+        for ip in self.investor_plans:
+            login = self.login_of[ip.id]
+            users.append(User(Principal(INVESTOR, str(login), login, ip.id), hashed(INVESTOR_PW)))
+        self.hub = MonitorHub()
+        dash = Dashboard(self.hub, MemoryCredentialStore(users), DashboardConfig(
+            session_secret=secrets.token_hex(32), title="mtbridge demo - dealing desk"))
+        host, port = self.watch.dashboard
+        try:
+            self.dashboard_server = DashboardServer(dash, host, port)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot serve the dashboard on {host}:{port}: {exc.strerror or exc}") from exc
+
+    async def _start_watch(self) -> None:
+        from bridge.daemon.keys import KeyPair, write_keypair
+
+        feed = self.daemon.endpoints["pub"]
+        server_file = monitor_file = None
+        if self.watch.key_files and not self.insecure:
+            keys = self.workdir / "keys"
+            server_file, monitor_file = keys / "server.pub", keys / "monitor.key"
+            write_keypair(server_file, KeyPair(self.server_key.public, None), "the demo daemon's public key")
+            write_keypair(monitor_file, self.monitor_key, "a monitor key of the demo (feed only)")
+        url = None
+        if self.dashboard_server is not None:
+            from bridge.monitor.feed import CurveClient, FeedSubscriber
+
+            curve = None if self.insecure else CurveClient(self.server_key.public, self.monitor_key.public,
+                                                           self.monitor_key.secret or "")
+            self.feed_subscriber = FeedSubscriber(feed, self.hub.apply, curve=curve,
+                                                  on_bad_frame=self.hub.bad_frame).start()
+            await asyncio.to_thread(self.dashboard_server.start)
+            url = self.dashboard_server.url
+        self.watch_info = WatchInfo(
+            feed=feed, curve=not self.insecure, server_key_file=server_file, monitor_key_file=monitor_file, url=url,
+            dealer=DEALER_USER if url else None, dealer_password=self.dealer_password if url else None,
+            investors=tuple((ip.id, self.login_of[ip.id], INVESTOR_PW) for ip in self.investor_plans),
+            traders=tuple((tp.id, self.login_of[tp.id]) for tp in self.trader_plans))
+        if self.on_ready is not None:
+            self.on_ready(self.watch_info)
+
+    def _stop_watch(self) -> None:
+        server, self.dashboard_server = self.dashboard_server, None
+        if server is not None:
+            if server.thread.is_alive():
+                server.stop()
+            else:
+                server.sock.close()
+        sub, self.feed_subscriber = self.feed_subscriber, None
+        if sub is not None:
+            sub.stop()
 
     async def _scenario(self, ticks, rules, end_ms, wall0, TradeRequest, rc, TerminalClient, TerminalCore,
                         LatencyRecorder, login_sessions) -> dict:
@@ -486,6 +690,7 @@ class Demo:
         total = end_ms - START_MS
         last_report = 0
         n_ticks = len(cfg.symbols)
+        pacer = Pacer(self.watch.pace, server.now_ms, max_gap_ms=cfg.sync_ms) if self.watch.pace else None
         for tick in ticks:
             before = len(journal)
             server.on_tick(tick)
@@ -505,6 +710,8 @@ class Demo:
             if self.progress is not None and now - last_report >= MINUTE:
                 last_report = now
                 self.progress(now - START_MS, total)
+            if pacer is not None:
+                await pacer.wait(now)
         if self.progress is not None:
             self.progress(total, total)
 
@@ -631,12 +838,24 @@ class Demo:
 
 
 async def run_demo(cfg: DemoConfig, *, progress: Callable[[int, int], None] | None = None,
-                   insecure: bool = False, workdir: Path | None = None) -> dict:
-    """Run the demo; returns {"results": ..., "timings": ...}."""
+                   insecure: bool = False, workdir: Path | None = None, watch: WatchConfig | None = None,
+                   on_ready: Callable[[WatchInfo], None] | None = None,
+                   on_report: Callable[[dict], None] | None = None,
+                   hold: Callable[[], Awaitable[Any]] | None = None) -> dict:
+    """Run the demo; returns {"results": ..., "timings": ...}.
+
+    `watch`: dashboard / pace / feed address (`results` do not depend on it). `on_ready(info)`
+    once the daemon (and the dashboard) listen; `on_report(report)` as soon as the report is
+    ready; then, if given, `await hold()` with everything still running (the CLI's --hold:
+    until Ctrl-C), and only then the shutdown."""
+    def demo(path: Path) -> Demo:
+        return Demo(cfg, workdir=path, progress=progress, insecure=insecure, watch=watch, on_ready=on_ready,
+                    on_report=on_report, hold=hold)
+
     if workdir is not None:
-        return await Demo(cfg, workdir=workdir, progress=progress, insecure=insecure).run()
+        return await demo(workdir).run()
     with tempfile.TemporaryDirectory(prefix="mtbridge-demo-") as tmp:
-        return await Demo(cfg, workdir=Path(tmp), progress=progress, insecure=insecure).run()
+        return await demo(Path(tmp)).run()
 
 
 # --------------------------------------------------------------------------------- text report
@@ -687,13 +906,33 @@ def render_text(report: dict) -> str:
 
 
 # --------------------------------------------------------------------------------- CLI
+def _host_port(text: str) -> tuple[str, int]:
+    try:
+        return parse_host_port(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _pace(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 simulated seconds per wall second, got {text!r}")
+    return value
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register `mtbridge demo` on the CLI's subparsers."""
     p = subparsers.add_parser(
         "demo", help="run the whole bridge on a seeded simulation and print a report",
         description="Start the daemon, a simulated trade server and its terminals on loopback (CURVE keys "
                     "generated on the fly), run a seeded scenario of simulated hours and print a report. "
-                    "With --json, `results` is identical across runs with the same seed.",
+                    "With --json, `results` is identical across runs with the same seed (with or without "
+                    "--dashboard, --pace, --hold: they only watch).",
+        epilog="watch it: mtbridge demo --dashboard --pace 600 --hold, then open the printed URL "
+               f"(log in as {DEALER_USER} or as a printed investor account)",
     )
     p.add_argument("--seed", type=int, default=7, help="scenario seed (default 7)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
@@ -703,7 +942,43 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="simulated hours from Friday 12:00 (default 64: to Monday 04:00, over the weekend)")
     p.add_argument("--insecure", action="store_true", help="plain-text transport (no CURVE)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--dashboard", nargs="?", const=DASHBOARD_DEFAULT, default=None, type=_host_port,
+                   metavar="HOST:PORT",
+                   help="serve the web dashboard in-process on the demo's feed (default 127.0.0.1:8050; port 0 = "
+                        f"any free port); prints its URL, the dealer login `{DEALER_USER}` with a random password "
+                        "and an investor login to stderr")
+    p.add_argument("--pace", type=_pace, default=0.0, metavar="X",
+                   help="run X simulated seconds per wall second while quotes flow (e.g. 600: an hour in 6 s; "
+                        "the weekend without quotes is skipped); default 0 = as fast as possible")
+    p.add_argument("--hold", action="store_true",
+                   help="after the report keep the daemon (and the dashboard) running until Ctrl-C")
+    p.add_argument("--pub", default=None, metavar="ADDRESS",
+                   help="the daemon's feed address (default tcp://127.0.0.1:* = any free port; printed when "
+                        "watching)")
     p.set_defaults(handler=run_command)
+
+
+def _say(text: str) -> None:
+    print(f"mtbridge demo: {text}", file=sys.stderr, flush=True)
+
+
+def announce(info: WatchInfo, *, pace: float, hold: bool) -> None:
+    """What a watcher needs, once, on stderr (the dealer password is not shown anywhere else)."""
+    if info.url:
+        _say(f"dashboard {info.url}")
+        _say(f"  dealer:   {info.dealer} / {info.dealer_password}   (random, printed once)")
+        if info.investors:
+            inv, login, pw = info.investors[0]
+            _say(f"  investor: {login} / {pw}   ({inv}; every investor account logs in with its login and "
+                 "investor password)")
+    _say(f"feed {info.feed} ({'CURVE' if info.curve else 'plain'}); console view from another shell:")
+    _say(f"  {info.monitor_command()}")
+    if info.monitor_key_file is not None:
+        _say(f"  keys: server {info.server_key_file}, monitor {info.monitor_key_file} (deleted when the demo ends)")
+    if pace:
+        _say(f"pace: {pace:g} simulated seconds per wall second (the weekend without quotes is skipped)")
+    if hold:
+        _say("--hold: after the report the daemon and the dashboard keep running; Ctrl-C to stop")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -711,30 +986,101 @@ def run_command(args: argparse.Namespace) -> int:
         print("mtbridge demo: error: need at least 1 trader, 0 investors and 1 hour", file=sys.stderr)
         return 2
     cfg = DemoConfig(seed=args.seed, traders=args.traders, investors=args.investors, hours=args.hours)
+    dashboard = getattr(args, "dashboard", None)
+    pace = getattr(args, "pace", 0.0) or 0.0
+    hold = bool(getattr(args, "hold", False))
+    pub = getattr(args, "pub", None)
+    watching = dashboard is not None or hold or bool(pace) or pub is not None
+    watch = WatchConfig(dashboard=dashboard, pace=pace, pub=pub or DEFAULT_PUB, key_files=watching)
+    if dashboard is not None and not _is_loopback(dashboard[0]):
+        _say(f"warning: the dashboard listens on {dashboard[0]}, not loopback; the demo's investor accounts share "
+             "one well-known investor password")
     show = not args.no_progress and sys.stderr.isatty()
+    bar: Any = None
     if show:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         bar = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[sim]}"), TimeElapsedColumn(),
                        transient=True, console=__import__("rich.console").console.Console(stderr=True))
         task = bar.add_task("demo", total=cfg.hours * HOUR, sim="")
-        bar.start()
 
         def progress(done: int, total_: int) -> None:
             h, m = divmod(done // MINUTE, 60)
             bar.update(task, completed=done, sim=f"{h:02d}:{m:02d} of {cfg.hours:02d}:00 simulated")
     else:
         progress = None  # type: ignore[assignment]
-    try:
-        report = asyncio.run(run_demo(cfg, progress=progress, insecure=args.insecure))
-    finally:
+    printed: list[dict] = []
+    ready: list[WatchInfo] = []
+
+    def on_ready(info: WatchInfo) -> None:
+        ready.append(info)
+        if watching:
+            announce(info, pace=pace, hold=hold)
+        if show:
+            bar.start()
+
+    def on_report(report: dict) -> None:
         if show:
             bar.stop()
-    if args.json:
-        print(json.dumps(report, indent=2, sort_keys=False))
-    else:
-        print(render_text(report))
+        if args.json:
+            print(json.dumps(report, indent=2, sort_keys=False), flush=True)
+        else:
+            print(render_text(report), flush=True)
+        printed.append(report)
+        if hold:
+            url = ready[0].url if ready else None
+            _say("the run is over; the daemon" + (f" and the dashboard ({url})" if url else "") +
+                 " keep running. Ctrl-C to stop")
+
+    async def wait_forever() -> None:
+        """--hold: until Ctrl-C (asyncio.run cancels the run) or SIGTERM (ends the hold)."""
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            pass
+        try:
+            await stop.wait()
+        finally:
+            try:
+                loop.remove_signal_handler(signal.SIGTERM)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
+    import zmq
+
+    restore = _log_to_stderr() if dashboard is not None else None
+    try:
+        asyncio.run(run_demo(cfg, progress=progress, insecure=args.insecure, watch=watch, on_ready=on_ready,
+                             on_report=on_report, hold=wait_forever if hold else None))
+    except KeyboardInterrupt:
+        if not printed:
+            _say("interrupted")
+            return 130
+    except (OSError, zmq.ZMQError) as exc:  # a busy --dashboard port or --pub address
+        _say(f"error: {exc}")
+        return 2
+    finally:
+        if show and bar.live.is_started:
+            bar.stop()
+        if restore is not None:
+            restore()
     return 0
+
+
+def _log_to_stderr() -> Callable[[], None]:
+    """The dashboard logs with structlog (stdout by default): send it to stderr, warnings only, so
+    stdout holds the report alone. Returns a function restoring the previous configuration."""
+    import structlog
+
+    from bridge.daemon.server import configure_logging
+
+    previous = structlog.get_config()
+    configure_logging(pretty=True, level="warning")
+    return lambda: structlog.configure(**previous)
 
 
 def main(argv: list[str] | None = None) -> int:
