@@ -768,7 +768,7 @@ class Demo:
             investor_so += sum(1 for d in server.history_deals(self.login_of[ip.id])
                                if d.entry == rc.DEAL_ENTRY_OUT and d.reason == rc.DEAL_REASON_SO)
         accrued = by["commission_accrued"]
-        credited = by["ib_credited"] + by["i_b_credited"]  # the daemon's topic for IBCredited
+        credited = by["ib_credited"]
         paid = by["commission_paid"]
         results = {
             "seed": self.cfg.seed,
@@ -880,8 +880,8 @@ def render_text(report: dict) -> str:
         out.append("Closes refused by the server (retcode): " +
                    ", ".join(f"{k} {v}" for k, v in c["close_failed"].items()))
         if "10036" in c["close_failed"]:
-            out.append("  (10036 = position already closed: copies stopped out by the trade server itself; the "
-                       "daemon does not tell the engine, which retries the close at every engine tick)")
+            out.append("  (10036 = position already closed: the trade server closed the copy first; the engine "
+                       "books that close from the server's report and does not retry)")
     out.append(f"Copies' realised profit: {c['realised_profit']} USD")
     p, s = r["protection"], r["stop_outs"]
     out.append(f"Protection triggers: {p['triggers']}" + (f" (subscriptions {p['subscriptions']})" if p["triggers"] else ""))
