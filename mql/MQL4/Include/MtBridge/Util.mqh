@@ -1,5 +1,5 @@
 //+------------------------------------------------------------------+
-//| MtBridge/Util.mqh - key tags, clock, number normalisation        |
+//| MtBridge/Util.mqh - clock, number normalisation                  |
 //| Byte-identical in MQL4/Include and MQL5/Include (tests/mql).     |
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_UTIL_MQH
@@ -11,45 +11,7 @@
 
 #include "MsgPack.mqh"
 
-#define MTB_FNV_OFFSET   0xcbf29ce484222325
-#define MTB_FNV_PRIME    0x100000001b3
-#define MTB_TAG_PREFIX   "mtb:"
 #define MTB_COMMENT_MAX  31
-
-//--- FNV-1a 64 over the UTF-8 bytes of s (docs/mql.md, "Key tags")
-ulong MtbFnv1a64(const string s)
-  {
-   uchar bytes[];
-   int n=MpUtf8Bytes(s,bytes);
-   ulong h=MTB_FNV_OFFSET;
-   for(int k=0; k<n; k++)
-     {
-      h^=(ulong)bytes[k];
-      h*=MTB_FNV_PRIME;          // ulong arithmetic wraps modulo 2^64
-     }
-   return(h);
-  }
-
-string MtbHex64(const ulong v)
-  {
-   string digits="0123456789abcdef";
-   string out="";
-   for(int k=15; k>=0; k--)
-      out+=StringSubstr(digits,(int)((v>>(4*k))&0x0f),1);
-   return(out);
-  }
-
-//--- recommended comment tag of a key: "mtb:" + 16 lowercase hex digits (20 chars)
-string MtbKeyTag(const string key)
-  {
-   return(MTB_TAG_PREFIX+MtbHex64(MtbFnv1a64(key)));
-  }
-
-//--- recommended magic of a key: the top 31 bits of the hash (0 .. 2^31-1, fits MT4 int)
-long MtbKeyMagic(const string key)
-  {
-   return((long)(MtbFnv1a64(key)>>33));
-  }
 
 //--- wall clock in ms since the Unix epoch (UTC): TimeGMT() seconds + GetTickCount() fraction
 ulong MtbNowMs(void)
