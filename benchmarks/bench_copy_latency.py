@@ -3,7 +3,7 @@
 
 Measured beside a bare pyzmq DEALER -> ROUTER -> DEALER forward of the same bytes in the
 same run (a forwarder subprocess that only relays). Both paths run CURVE unless --insecure.
-The daemon runs as a subprocess (`python -m bridge.daemon.commands daemon`) with its SQLite
+The daemon runs as a subprocess (`python -m bridge.cli daemon`) with its SQLite
 journal (WAL, synchronous=normal) in a temporary directory.
 
     .venv/bin/python benchmarks/bench_copy_latency.py [--samples 2000] [--insecure]

@@ -15,10 +15,16 @@ from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
 
+from bridge.copytrading.events import UNSET
+
 STATE_VERSION = 1
 
 
 def dump(value: object) -> object:
+    """Engine state, events and records -> JSON/msgpack-able values (Decimal as exact text).
+
+    Strict: an unknown type is an error, never silently stringified. Fields marked
+    `derived` and fields left UNSET (an edit that changes nothing) are left out."""
     if value is None or isinstance(value, (bool, int, str)) and not isinstance(value, Enum):
         return value
     if isinstance(value, Decimal):
@@ -27,7 +33,7 @@ def dump(value: object) -> object:
         return value.value
     if dataclasses.is_dataclass(value):
         return {f.name: dump(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.metadata.get("derived")}
+                if not f.metadata.get("derived") and getattr(value, f.name) is not UNSET}
     if isinstance(value, dict):
         return {str(k.value if isinstance(k, Enum) else k): dump(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -1,7 +1,7 @@
 """`mtbridge daemon` and `mtbridge keys`: argument parsing only; the work is in the package.
 
 Wire into bridge/cli.py with `add_commands(commands)` inside `build_parser()`. Stand-alone:
-`python -m bridge.daemon.commands daemon --config FILE`.
+`mtbridge daemon --config FILE` (or `python -m bridge.cli daemon ...`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from bridge.daemon.keys import (LOGINLESS_ROLES, ROLES, KeyPair, allow_entry_toml, generate_keypair, keypair_toml,
@@ -116,22 +115,3 @@ def run_keys_terminal(args: argparse.Namespace) -> int:
     print("# allow-list entry (daemon side):")
     print(entry, end="")
     return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mtbridge")
-    add_commands(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
-    return int(args.handler(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

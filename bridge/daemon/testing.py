@@ -63,7 +63,7 @@ def make_setup(directory: Path, keys: dict[str, tuple[list[int], str]], *, heart
 
 
 class DaemonProcess:
-    """`mtbridge daemon` in a subprocess (python -m bridge.daemon.commands)."""
+    """`mtbridge daemon` in a subprocess (python -m bridge.cli daemon)."""
 
     def __init__(self, config_path: Path, *, insecure: bool = False, log_path: Path | None = None) -> None:
         self.config_path = config_path
@@ -76,7 +76,7 @@ class DaemonProcess:
     def start(self, timeout: float = 30.0) -> DaemonProcess:
         if self.endpoints_file.exists():
             self.endpoints_file.unlink()
-        cmd = [sys.executable, "-m", "bridge.daemon.commands", "daemon", "--config", str(self.config_path),
+        cmd = [sys.executable, "-m", "bridge.cli", "daemon", "--config", str(self.config_path),
                "--endpoints-file", str(self.endpoints_file)]
         if self.insecure:
             cmd.append("--insecure")

@@ -14,13 +14,13 @@ import hashlib
 import json
 import re
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import msgpack
 
 from bridge.copytrading import events as ev
 from bridge.copytrading.commands import BalanceOperation, CloseCopy, Command, ModifyCopy, OpenCopy
+from bridge.copytrading.state import dump as state_dump
 from bridge.copytrading.state import load as state_load
 from bridge.daemon.store import CommandRow
 
@@ -99,22 +99,8 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     ev.TerminalOffline)}
 
 
-def plain(value: object) -> object:
-    """Dataclasses, Decimals, enums -> JSON/msgpack-able values (Decimal as exact text)."""
-    if value is None or isinstance(value, (bool, int, str)) and not isinstance(value, Enum):
-        return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if dataclasses.is_dataclass(value):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not ev.UNSET}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    return str(value)
+# Events and records travel as the engine persists them: one conversion rule.
+plain = state_dump
 
 
 def event_body(event: object) -> str:

@@ -5,7 +5,7 @@ Wire into bridge/cli.py with `add_commands(commands)` inside `build_parser()`:
     from bridge.monitor.commands import add_commands as add_monitor_commands
     add_monitor_commands(commands)
 
-Stand-alone: `python -m bridge.monitor.commands dashboard --help`.
+Run as `mtbridge monitor ...` / `mtbridge dashboard ...`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -253,22 +252,3 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         if sub is not None:
             sub.stop()
     return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mtbridge")
-    add_commands(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
-    return int(args.handler(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

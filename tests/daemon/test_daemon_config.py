@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.daemon.commands import main
+from bridge.cli import main
 from bridge.daemon.config import ConfigError, load_config, parse_config
 from bridge.daemon.keys import allow_entry_toml, generate_keypair, write_keypair
 

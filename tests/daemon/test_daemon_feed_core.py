@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.daemon.commands import main as keys_main
+from bridge.cli import main as keys_main
 from bridge.daemon.config import ConfigError, parse_config
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.keys import generate_keypair, parse_allow_entries

@@ -1,6 +1,6 @@
 """kill -9 at random points during fan-outs, restart, and nothing is lost or duplicated.
 
-The daemon runs as a subprocess (`python -m bridge.daemon.commands daemon`). A trader opens
+The daemon runs as a subprocess (`python -m bridge.cli daemon`). A trader opens
 and closes positions; 60 investor subscriptions copy them (one investor connection bound to
 all 60 logins). A seeded RNG picks kill delays, so kills land before, during and after the
 journal commit of a fan-out and while results come back. After the last restart:
