@@ -176,8 +176,9 @@ def test_recovery_replays_the_journal(tmp_path: Path) -> None:
     assert got[0].resume is True
 
 
-def test_a_copy_stopped_out_by_the_server_reaches_the_engine_once(tmp_path: Path) -> None:
-    _, store, core = make(tmp_path)
+def one_filled_copy(tmp_path: Path):  # noqa: ANN201
+    """Trader position 55 copied and filled as investor position 9."""
+    cfg, store, core = make(tmp_path)
     net = Net()
     tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
     tr.send(Hello, **H), inv.send(Hello, **H)
@@ -185,6 +186,11 @@ def test_a_copy_stopped_out_by_the_server_reaches_the_engine_once(tmp_path: Path
     (cmd,) = net.take(b"i")
     inv.send(CommandResult, key=cmd.key, ok=True, retcode=10009, ticket=9, price=Decimal("1.1"),
              volume=Decimal("0.1"), time=T0, message="")
+    return cfg, core, net, tr, inv
+
+
+def test_a_copy_stopped_out_by_the_server_reaches_the_engine_once(tmp_path: Path) -> None:
+    _, core, net, tr, inv = one_filled_copy(tmp_path)
     # the trade server stops the investor account out: a report, not an answer to a command
     inv.send(PositionClosed, ticket=9, volume=Decimal("0.1"), remaining=Decimal(0), price=Decimal("1.0"), time=T0,
              reason="so", profit=Decimal("-100"))
@@ -197,14 +203,7 @@ def test_a_copy_stopped_out_by_the_server_reaches_the_engine_once(tmp_path: Path
 
 
 def test_an_unclaimed_manual_close_is_booked_after_the_wait(tmp_path: Path) -> None:
-    cfg, store, core = make(tmp_path)
-    net = Net()
-    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
-    tr.send(Hello, **H), inv.send(Hello, **H)
-    tr.send(PositionOpened, **opened(55))
-    (cmd,) = net.take(b"i")
-    inv.send(CommandResult, key=cmd.key, ok=True, retcode=10009, ticket=9, price=Decimal("1.1"),
-             volume=Decimal("0.1"), time=T0, message="")
+    cfg, core, _, _, inv = one_filled_copy(tmp_path)
     inv.send(PositionClosed, ticket=9, volume=Decimal("0.1"), remaining=Decimal(0), price=Decimal("1.2"), time=T0,
              reason="client", profit=Decimal("100"))
     assert core.copy_map()["1"]  # still could be the deal of a close result on its way
