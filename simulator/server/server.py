@@ -553,6 +553,17 @@ class TradeServer:
             return Refusal("invalid_amount", f"amount {d} has more than 2 decimals of {acct.currency}")
         return d
 
+    def _money_request(self, op: str, login: int, amount: object) -> tuple[_Account, Decimal] | Refusal:
+        """The shared start of a balance operation: a known account and a valid amount, or the
+        refusal (already journaled as the answer)."""
+        acct = self._accounts.get(login)
+        if acct is None:
+            return self._bo_refuse(op, Refusal("invalid_account", f"unknown login {login}"))
+        d = self._amount(acct, amount)
+        if isinstance(d, Refusal):
+            return self._bo_refuse(op, d)
+        return acct, d
+
     def deposit(self, login: int, amount: Decimal, *, payer_email: str,
                 payer_name: str | None = None) -> DealInfo | Refusal:
         """Instant deposit in the account currency; only from the client's own e-mail (and
@@ -560,12 +571,10 @@ class TradeServer:
         op = "deposit"
         self._j("request", op=op, login=login, amount=str(amount), payer_email=str(payer_email),
                 payer_name=payer_name)
-        acct = self._accounts.get(login)
-        if acct is None:
-            return self._bo_refuse(op, Refusal("invalid_account", f"unknown login {login}"))
-        d = self._amount(acct, amount)
-        if isinstance(d, Refusal):
-            return self._bo_refuse(op, d)
+        checked = self._money_request(op, login, amount)
+        if isinstance(checked, Refusal):
+            return checked
+        acct, d = checked
         if normalise_email(payer_email) != acct.client.email or (
                 payer_name is not None and acct.client.name
                 and payer_name.strip().casefold() != acct.client.name.strip().casefold()):
@@ -590,12 +599,10 @@ class TradeServer:
         """Withdraw up to the balance, keeping free margin >= 0."""
         op = "withdraw"
         self._j("request", op=op, login=login, amount=str(amount))
-        acct = self._accounts.get(login)
-        if acct is None:
-            return self._bo_refuse(op, Refusal("invalid_account", f"unknown login {login}"))
-        d = self._amount(acct, amount)
-        if isinstance(d, Refusal):
-            return self._bo_refuse(op, d)
+        checked = self._money_request(op, login, amount)
+        if isinstance(checked, Refusal):
+            return checked
+        acct, d = checked
         bad = self._withdrawal_refusal(acct, d)
         if bad:
             return self._bo_refuse(op, bad)
