@@ -667,7 +667,7 @@ class Demo:
             insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None, recorder=self.recorder,
             name="trader-terminal", **keys(self.trader_key))
         self.investor_client = TerminalClient(
-            TerminalCore(server, investor_sessions, next_id=1, account_update_ms=0), endpoint,
+            TerminalCore(server, investor_sessions, next_id=1, account_update_ms=0, role="investor"), endpoint,
             insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None, recorder=self.recorder,
             name="investor-terminal", **keys(self.investor_key))
         self.clients = [self.trader_client, self.investor_client]

@@ -58,6 +58,7 @@ class Curve:
     server_public: str
     public: str
     secret: str
+    role: str = "trader"  # the key's allow-list role; a terminal's hello must say the same
 
 
 class TerminalClient:
@@ -112,9 +113,11 @@ class TerminalClient:
         msg = cls(id=next(_ids), seq=s.seq, ts=s.last_tx, login=s.login, **body)
         self.sock.send(encode(msg))
 
-    def hello(self, login: int, *, role: str = "trader", platform: str = "MT4", account_type: str = "mt4_standard",
+    def hello(self, login: int, *, role: str | None = None, platform: str = "MT4", account_type: str = "mt4_standard",
               currency: str = "USD", leverage: int = 100, balance: Decimal = Decimal("10000"),
               equity: Decimal | None = None, positions: tuple[Position, ...] = ()) -> None:
+        if role is None:
+            role = self.curve.role if self.curve is not None and self.curve.role in ("trader", "investor") else "trader"
         body = dict(role=role, platform=platform, account_type=account_type, currency=currency, leverage=leverage,
                     balance=balance, equity=balance if equity is None else equity, positions=tuple(positions))
         s = self.sessions[login] = _Session(login, body)

@@ -17,10 +17,9 @@ Time comes in twice, both as data: `now` (wall ms, the daemon clock) and optiona
 `mono_ns` (the shell's monotonic clock, nanoseconds), used only for the feed's latencies and
 durations. Pass `mono_ns` to every entry point or to none (it then defaults to `now`).
 
-It owns the sessions: per (connection, login) a `SequenceTracker` for inbound seq and a
-counter for outbound seq (a connection whose key is bound to many logins runs one
-independent session per login, each opened by its own `hello`), the key -> login
-authorisation decision, and heartbeat / offline timers as plain numbers.
+The core is three concerns over one state: sessions and liveness (`sessions.py`), the
+command life cycle and the sender (`lifecycle.py`), and the back office (`on_admin`); this
+module holds the state, the engine step and the trading events.
 
 The engine (`bridge.copytrading.Engine`) is pure too; the core feeds it every event in
 journal order, so recovery is: engine from the latest snapshot, then replay of the
@@ -31,10 +30,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
-from itertools import islice
 from typing import Any, Callable
 
 from bridge.copytrading import events as ev
@@ -45,70 +41,26 @@ from bridge.copytrading.state import load as state_load
 from bridge.daemon import wire
 from bridge.daemon.config import DaemonConfig
 from bridge.daemon.feed import FeedModel, ns_to_ms
-from bridge.daemon.store import Batch, CommandRow, Recovery
+from bridge.daemon.lifecycle import AwaitingClose, CommandsMixin, PendingCommand, Send, SendResult
+from bridge.daemon.limits import LogAggregator, TokenBucket
+from bridge.daemon.sessions import (ID_REPLAY, LOGIN_NOT_BOUND, RATE_LIMITED, ROLE_MISMATCH, UNKNOWN_KEY, Conn,
+                                    Session, SessionsMixin)
+from bridge.daemon.store import Batch, Recovery
 from bridge.domain.errors import DomainError
 from bridge.domain.trading import Side
-from bridge.protocol import (AccountUpdate, CommandResult, Direction, Heartbeat, Hello, Limits,
-                             PositionClosed, PositionModified, PositionOpened, ProtocolError,
-                             SequenceTracker, decode)
+from bridge.protocol import (AccountUpdate, CommandResult, Heartbeat, Hello, Limits, PositionClosed,
+                             PositionModified, PositionOpened)
 
-# Daemon-level error codes (docs/operations.md); the protocol's own codes come from bridge.protocol.
-LOGIN_NOT_BOUND = "login_not_bound"
-UNKNOWN_KEY = "unknown_key"
+__all__ = ["DaemonCore", "SendResult", "Send", "Session", "Conn", "PendingCommand", "LOGIN_NOT_BOUND",
+           "UNKNOWN_KEY", "ROLE_MISMATCH", "ID_REPLAY", "RATE_LIMITED"]
 
-_CLOSE_REASONS = {"client": "client", "sl": "sl", "tp": "tp", "so": "stop_out"}
 ID_BLOCK = 10**9
+_CLOSE_REASONS = {"client": "client", "sl": "sl", "tp": "tp", "so": "stop_out"}
 
 
-class SendResult(Enum):
-    OK = "ok"
-    AGAIN = "again"  # high-water mark reached: retry later
-    UNROUTABLE = "unroutable"  # the peer is gone (ROUTER_MANDATORY / EHOSTUNREACH)
+class DaemonCore(SessionsMixin, CommandsMixin):
+    ID_BLOCK = ID_BLOCK
 
-
-Send = Callable[[bytes, bytes], SendResult]
-
-
-@dataclass(slots=True)
-class Session:
-    conn: bytes
-    login: int
-    tracker: SequenceTracker = field(default_factory=SequenceTracker)
-    started: bool = False
-    role: str = "trader"  # the hello's role: trader (can trade) | investor (read only)
-    out_seq: int = 0  # seq of the last message sent
-    last_tx: int = 0
-    control: deque = field(default_factory=deque)  # (type, body) built at send time
-    queue: dict = field(default_factory=dict)  # command keys to send, in order (ordered set)
-
-
-@dataclass(slots=True)
-class Conn:
-    id: bytes
-    key_name: str | None
-    last_rx: int
-    sessions: dict[int, Session] = field(default_factory=dict)
-    blocked: bool = False  # last send hit the high-water mark or found no route
-    seq0: int = 0  # outbound seq of connection-level errors (login 0)
-    control0: deque = field(default_factory=deque)
-
-
-@dataclass(slots=True)
-class PendingCommand:
-    row: CommandRow
-    sent_at: int | None = None  # None = not on the wire since the terminal's last hello
-
-
-@dataclass(slots=True)
-class AwaitingClose:
-    """A close result waiting for its closing deal (which carries the profit)."""
-
-    key: str
-    result: CommandResult
-    since: int
-
-
-class DaemonCore:
     def __init__(self, config: DaemonConfig, engine: Engine, *, now: int, insecure: bool = False,
                  recovery: Recovery | None = None, instance: str = "") -> None:
         self.config = config
@@ -135,8 +87,19 @@ class DaemonCore:
         self._batch = Batch()
         self._feed: list[tuple[str, dict]] = []
         self._logs: list[tuple[str, str, dict]] = []
-        self._step_records: list = []
+        self._step_records: list | None = None  # collected only while an admin request runs
+        self.buckets: dict[str, TokenBucket] = {}  # per key (bounded by the allow-list)
+        self.aggregate = LogAggregator(config.log_aggregate_ms)
+        self.disconnects: list[bytes] = []  # connections the shell must cut
+        self.orphans: set[tuple[bytes, int]] = set()  # (conn, login) with errors for a non-live session
+        self.errors_dropped = 0
+        self.read_at = now
+        self.tracks_reads = False  # True once the shell reports when it found the socket empty
+        self.utc_offsets: dict[int, int] = {}  # login -> its trade server's UTC offset (hello)
+        self.handlers = _HANDLERS
         meta = recovery.meta if recovery else {}
+        self.last_ids: dict[int, int] = {int(k[3:]): int(v) for k, v in meta.items() if k.startswith("id:")}
+        self.ids_dirty: set[int] = set()
         self.next_id = max(int(meta.get("id_hi", "0")), now * 1000, 1)
         self.id_hi = self.next_id + ID_BLOCK
         self._batch.meta["id_hi"] = str(self.id_hi)
@@ -147,7 +110,7 @@ class DaemonCore:
         self.feed = FeedModel(self)
         if recovery:
             for row in recovery.pending:
-                self._add_pending(row)
+                self._add_pending(row, recovered=True)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -170,6 +133,11 @@ class DaemonCore:
 
     # ------------------------------------------------------------------ outputs
     def take_batch(self) -> Batch:
+        if self.ids_dirty:
+            meta, ids = self._batch.meta, self.last_ids
+            for login in self.ids_dirty:
+                meta[f"id:{login}"] = str(ids[login])
+            self.ids_dirty = set()
         batch, self._batch = self._batch, Batch()
         return batch
 
@@ -201,7 +169,8 @@ class DaemonCore:
         if now is not None:
             self.now = now
         self.publish("daemon.stats", journal_seq=self.seq, journal_lag_ms=self.journal_lag_ms or "0",
-                     pending_commands=len(self.pending), sessions=len(self.session_of))
+                     pending_commands=len(self.pending), sessions=len(self.session_of),
+                     connections=len(self.conns), errors_dropped=self.errors_dropped)
 
     def note_commit(self, lag_ns: int) -> None:
         """The shell committed a step: `lag_ns` from the receipt of its oldest input to its commit."""
@@ -224,11 +193,17 @@ class DaemonCore:
 
     # ------------------------------------------------------------------ engine
     def feed_engine(self, event: ev.Event) -> tuple:
-        """Journal `event` and run it through the engine; returns the step's records."""
+        """Run `event` through the engine and journal it; returns the step's records. An event
+        the engine cannot handle is logged and never journaled, so recovery can't trip on it."""
+        try:
+            step = self.engine.handle(event)
+        except Exception as exc:  # noqa: BLE001 - a bug or bad data must not take the daemon down
+            self._log("error", "engine.error", event=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
+            self.publish("engine.error", event=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
+            return ()
         self.seq += 1
         seq = self.seq
         self._batch.events.append((seq, event.now, type(event).__name__, wire.event_body(event)))
-        step = self.engine.handle(event)
         confirm = []
         feed = self.feed
         mono = self.mono
@@ -270,7 +245,8 @@ class DaemonCore:
         if fanout is not None:
             self.publish("fanout", **fanout)
             feed.open_fanouts.append((self._feed[-1][1], mono))
-        self._step_records.extend(step.records)
+        if self._step_records is not None:
+            self._step_records.extend(step.records)
         for key in confirm:  # balance operations booked by the broker from the feed
             self._batch.results.append(("done", '{"confirmed":"daemon"}', event.now, key))
             self.feed_engine(ev.CommandFilled(event.now, key))
@@ -283,135 +259,7 @@ class DaemonCore:
         self.investor_accounts = {s.account for s in live}
         self.sub_of_account = {s.account: s.id for s in live}
 
-    def _add_pending(self, row: CommandRow) -> None:
-        p = PendingCommand(row)
-        self.pending[row.key] = p
-        self.by_login.setdefault(row.login, {})[row.key] = p
-        s = self.session_of.get(row.login)
-        if row.type != "balance" and s is not None and s.started and s.role == "trader":
-            s.queue[row.key] = None
-            self.dirty.add(row.login)
-
-    def _finish(self, key: str, status: str, result: dict) -> PendingCommand | None:
-        p = self.pending.pop(key, None)
-        if p is None:
-            return None
-        per = self.by_login.get(p.row.login)
-        if per is not None:
-            per.pop(key, None)
-            if not per:
-                del self.by_login[p.row.login]
-        s = self.session_of.get(p.row.login)
-        if s is not None:
-            s.queue.pop(key, None)
-        self._batch.results.append((status, json.dumps(result, separators=(",", ":")), self.now, key))
-        return p
-
-    # ------------------------------------------------------------------ inbound frames
-    def on_frame(self, conn_id: bytes, key_name: str | None, frame: bytes, now: int,
-                 mono_ns: int | None = None) -> None:
-        self.now = now
-        self.mono = now * 1_000_000 if mono_ns is None else mono_ns
-        conn = self.conns.get(conn_id)
-        if conn is None:
-            conn = self.conns[conn_id] = Conn(conn_id, key_name, now)
-        conn.last_rx = now
-        msg = decode(frame, direction=Direction.TO_DAEMON, limits=self.limits)
-        if isinstance(msg, ProtocolError):
-            self._log("warning", "protocol.refused", conn=conn_id.hex(), key=key_name, code=msg.code,
-                      field=msg.field, detail=msg.detail)
-            self.publish("protocol.error", key=key_name, code=msg.code, field=msg.field)
-            if len(conn.sessions) == 1:
-                s = next(iter(conn.sessions.values()))
-                self._error(s, msg)
-            else:
-                conn.control0.append(("error", msg, 0))
-                self.dirty.add(-1)
-            return
-        login = msg.login
-        if not self._authorised(conn, login):
-            err = ProtocolError(LOGIN_NOT_BOUND, f"key {key_name!r} is not bound to login {login}", "login",
-                                msg.id)
-            self._log("warning", "auth.login_refused", key=key_name, login=login, type=msg.TYPE)
-            self.publish("auth.login_refused", key=key_name, login=login, type=msg.TYPE)
-            conn.control0.append(("error", err, login))
-            self.dirty.add(-1)
-            return
-        s = conn.sessions.get(login)
-        if s is None:
-            s = conn.sessions[login] = Session(conn_id, login)
-        refused = s.tracker.accept(msg)
-        if refused is not None:
-            self._log("warning", "protocol.sequence", login=login, code=refused.code, detail=refused.detail)
-            self._error(s, refused)
-            return
-        handler = _HANDLERS.get(type(msg))
-        if handler is not None:
-            handler(self, s, msg)
-
-    def on_violation(self, conn_id: bytes, key_name: str | None, detail: str, now: int) -> None:
-        """A message the transport delivered but the protocol forbids (e.g. several frames)."""
-        self.now = now
-        conn = self.conns.get(conn_id)
-        if conn is None:
-            conn = self.conns[conn_id] = Conn(conn_id, key_name, now)
-        conn.last_rx = now
-        self._log("warning", "protocol.refused", conn=conn_id.hex(), key=key_name, code="not_msgpack", detail=detail)
-        conn.control0.append(("error", ProtocolError("not_msgpack", detail), 0))
-        self.dirty.add(-1)
-
-    def _authorised(self, conn: Conn, login: int) -> bool:
-        if self.insecure and conn.key_name is None:
-            return True
-        entry = self.config.allow.by_name.get(conn.key_name or "")
-        return entry is not None and entry.role in ("trader", "investor") and login in entry.login_set
-
-    def _error(self, s: Session, err: ProtocolError) -> None:
-        s.control.append(("error", err))
-        self.dirty.add(s.login)
-
-    # ------------------------------------------------------------------ message handlers
-    def _on_hello(self, s: Session, m: Hello) -> None:
-        now, login = self.now, m.login
-        old = self.session_of.get(login)
-        if old is not None and old is not s:
-            self._drop_session(old)
-        resume = login in self.known_logins
-        if not resume:
-            self.known_logins.add(login)
-            self._batch.logins.append((login, now))
-        s.started, s.role, s.out_seq = True, m.role, 0
-        s.control.clear()
-        s.control.append(("welcome", resume))
-        s.queue.clear()
-        self.session_of[login] = s
-        self.dirty.add(login)
-        conn = self.conns[s.conn]
-        self._log("info", "terminal.online", login=login, key=conn.key_name, role=m.role, platform=m.platform,
-                  positions=len(m.positions), resume=resume)
-        self.publish("terminal.online", login=login, key=conn.key_name, role=m.role, platform=m.platform,
-                     account_type=m.account_type, resume=resume, positions=len(m.positions))
-        self.feed.hello(login, m, now)
-        self.feed_engine(ev.TerminalOnline(now, login))
-        if login in self.trader_of or self._is_investor(login):
-            self.feed_engine(ev.AccountUpdated(now, login, m.balance, m.equity))
-        trader = self.trader_of.get(login)
-        if trader is not None:
-            snap = tuple(ev.SnapshotPosition(p.ticket, p.symbol, Side(p.side), p.volume, p.price, p.time)
-                         for p in m.positions)
-            self.feed_engine(ev.TraderSnapshot(now, trader, snap))
-        if m.role == "trader":  # a read-only (investor password) terminal is sent no commands
-            for key, p in self.by_login.get(login, {}).items():
-                if p.row.type != "balance":  # booked by the back office, never by a terminal
-                    p.sent_at = None
-                    s.queue[key] = None
-
-    def _is_investor(self, login: int) -> bool:
-        return login in self.investor_accounts
-
-    def _on_heartbeat(self, s: Session, m: Heartbeat) -> None:
-        pass  # conn.last_rx already moved
-
+    # ------------------------------------------------------------------ trading events
     def _on_position_opened(self, s: Session, m: PositionOpened) -> None:
         self.feed.position_opened(m.login, m.ticket, m.symbol, m.side, m.volume)
         trader = self.trader_of.get(m.login)
@@ -440,15 +288,7 @@ class DaemonCore:
             # so/sl/tp: the trade server closed the copy by itself (our closes are "client")
             self._closed_by_server(m)
             return
-        k = (m.login, m.ticket)
-        waiting = self.awaiting.get(k)
-        if waiting:
-            a = waiting.popleft()
-            if not waiting:
-                del self.awaiting[k]
-            self._filled(a.key, a.result, m.profit)
-        else:
-            self.deals.setdefault(k, deque()).append((m, self.now))
+        self._client_close_deal(m)
 
     def _closed_by_server(self, m: PositionClosed) -> None:
         """Tell the engine about a copy closed without a command of ours, so it books the
@@ -457,44 +297,19 @@ class DaemonCore:
             self.feed_engine(ev.CopyClosedByServer(self.now, m.login, m.ticket, m.volume, m.price, m.profit,
                                                    m.reason))
 
+    def investor_hello(self, login: int, snap: tuple, now: int) -> None:
+        """An investor's hello snapshot is the truth about its copies (reconciliation)."""
+        snapshot_event = getattr(ev, "InvestorSnapshot", None)
+        if snapshot_event is not None:
+            self.feed_engine(snapshot_event(now, login, snap))
+
+    def _is_investor(self, login: int) -> bool:
+        return login in self.investor_accounts
+
     def _on_account_update(self, s: Session, m: AccountUpdate) -> None:
         if m.login in self.trader_of or self._is_investor(m.login):
             self.feed_engine(ev.AccountUpdated(self.now, m.login, m.balance, m.equity))
         self.feed.account_update(m.login, m.balance, m.equity, m.margin, m.free_margin, m.leverage)
-
-    def _on_command_result(self, s: Session, m: CommandResult) -> None:
-        p = self.pending.get(m.key)
-        if p is not None and p.row.login == m.login:
-            self.feed.command_result(m.key, self.mono)
-        if p is None or p.row.login != m.login:
-            self._log("info", "command.result_ignored", login=m.login, key=m.key,
-                      why="unknown or already answered" if p is None else "key belongs to another login")
-            return
-        if not m.ok:
-            self._finish(m.key, "refused", _result_json(m))
-            self.publish("command.result", key=m.key, login=m.login, ok=False, retcode=m.retcode,
-                         message=m.message)
-            self.feed_engine(ev.CommandRefused(self.now, m.key, m.retcode, m.message))
-            return
-        if p.row.type == "close":
-            k = (m.login, p.row.ticket or m.ticket)
-            deals = self.deals.get(k)
-            if deals:
-                deal, _ = deals.popleft()
-                if not deals:
-                    del self.deals[k]
-                self._filled(m.key, m, deal.profit)
-            else:
-                self.awaiting.setdefault(k, deque()).append(AwaitingClose(m.key, m, self.now))
-            return
-        self._filled(m.key, m, Decimal(0))
-
-    def _filled(self, key: str, m: CommandResult, profit: Decimal) -> None:
-        if self._finish(key, "done", _result_json(m, profit)) is None:
-            return
-        self.publish("command.result", key=key, login=m.login, ok=True, retcode=m.retcode, ticket=m.ticket,
-                     price=str(m.price), volume=str(m.volume), profit=str(profit))
-        self.feed_engine(ev.CommandFilled(self.now, key, m.ticket or None, m.volume, m.price, profit))
 
     # ------------------------------------------------------------------ admin (back office)
     def on_admin(self, request: Any, key_name: str | None, now: int, mono_ns: int | None = None) -> dict:
@@ -517,8 +332,11 @@ class DaemonCore:
             if op in _ADMIN_EVENTS:
                 event = _admin_event(_ADMIN_EVENTS[op], args, now)
                 self._step_records = []
-                self.feed_engine(event)
-                records = [{"topic": wire.record_topic(r), **wire.plain(r)} for r in self._step_records]
+                try:
+                    self.feed_engine(event)
+                    records = [{"topic": wire.record_topic(r), **wire.plain(r)} for r in self._step_records]
+                finally:
+                    self._step_records = None
                 return {"id": rid, "ok": True, "records": records}
             if op == "balance_result":
                 return {"id": rid, **self._balance_result(args)}
@@ -565,173 +383,22 @@ class DaemonCore:
 
     # ------------------------------------------------------------------ time
     def tick(self, now: int, mono_ns: int | None = None) -> None:
-        """Heartbeats due, silent terminals offline, resend timers, engine time."""
+        """Heartbeats due, silent connections offline, resend and expiry timers, engine time.
+        Silence is measured up to `read_at` (see `on_read_idle`); a caller that never reports
+        its reads (in-memory tests) is taken to have read everything before each tick."""
         self.now = now
         self.mono = now * 1_000_000 if mono_ns is None else mono_ns
-        hb = self.config.heartbeat_ms
-        dead_after = hb * self.config.offline_after
-        for conn in list(self.conns.values()):
-            if now - conn.last_rx > dead_after:
-                self._drop_conn(conn, "silent")
-                continue
-            for s in conn.sessions.values():
-                if s.started and now - s.last_tx >= hb and not s.control:
-                    s.control.append(("heartbeat", None))
-                    self.dirty.add(s.login)
-        resend = self.config.resend_after_ms
-        for p in self.pending.values():
-            if p.sent_at is not None and now - p.sent_at >= resend:
-                s = self.session_of.get(p.row.login)
-                if s is not None and s.started and s.role == "trader":
-                    p.sent_at = None
-                    s.queue[p.row.key] = None
-                    self.dirty.add(s.login)
-        wait = self.config.close_profit_wait_ms
-        for k in list(self.awaiting):
-            q = self.awaiting[k]
-            while q and now - q[0].since >= wait:
-                a = q.popleft()
-                self._log("warning", "command.close_without_deal", key=a.key, login=k[0], ticket=k[1])
-                self._filled(a.key, a.result, Decimal(0))
-            if not q:
-                self.awaiting.pop(k, None)
-        for k in list(self.deals):
-            q = self.deals[k]
-            while q and now - q[0][1] >= wait:  # no close of ours claimed it: a manual close
-                self._closed_by_server(q.popleft()[0])
-            if not q:
-                del self.deals[k]
+        if not self.tracks_reads:
+            self.read_at = now
+        self._liveness(now)
+        self._command_timers(now)
+        for event, key, repeats, fields in self.aggregate.due(now):
+            self._log("warning", event + ".repeated", key=key, repeats=repeats, **{k: v for k, v in fields.items()
+                                                                                   if k != "key"})
+            self.publish("refusals.repeated", event=event, key=key, repeats=repeats)
         if now >= self.next_tick:
             self.next_tick = now + self.config.engine_tick_ms
             self.feed_engine(ev.TimePassed(now))
-
-    def _drop_conn(self, conn: Conn, why: str) -> None:
-        for s in list(conn.sessions.values()):
-            self._drop_session(s, why)
-        self.conns.pop(conn.id, None)
-
-    def _drop_session(self, s: Session, why: str = "replaced") -> None:
-        conn = self.conns.get(s.conn)
-        if conn is not None:
-            conn.sessions.pop(s.login, None)
-        if self.session_of.get(s.login) is s:
-            del self.session_of[s.login]
-            for p in self.by_login.get(s.login, {}).values():
-                p.sent_at = None
-            if why != "replaced":
-                self._log("warning", "terminal.offline", login=s.login, why=why)
-                self.publish("terminal.offline", login=s.login, why=why)
-                self.feed.offline(s.login, why, self.now)
-                self.feed_engine(ev.TerminalOffline(self.now, s.login))
-
-    # ------------------------------------------------------------------ outbound
-    def _ids(self) -> int:
-        i = self.next_id
-        self.next_id = i + 1
-        if self.next_id > self.id_hi - ID_BLOCK // 10:
-            self.id_hi = self.next_id + ID_BLOCK
-            self._batch.meta["id_hi"] = str(self.id_hi)
-        return i
-
-    @property
-    def has_backlog(self) -> bool:
-        return bool(self.dirty)
-
-    def pump(self, send: Send, now: int | None = None) -> int:
-        """Send what is queued, session by session, until done or a peer blocks. Call only
-        after the batch was committed. Returns the number of frames sent."""
-        if now is not None:
-            self.now = now
-        now = self.now
-        sent = 0
-        if -1 in self.dirty:
-            self.dirty.discard(-1)
-            for conn in self.conns.values():
-                while conn.control0:
-                    _, err, login = conn.control0[0]
-                    frame = wire.pack(_error_wire(err, self._ids(), conn.seq0 + 1, now, login))
-                    r = send(conn.id, frame)
-                    if r is SendResult.AGAIN:
-                        self.dirty.add(-1)
-                        break
-                    conn.control0.popleft()
-                    if r is SendResult.OK:
-                        conn.seq0 += 1
-                        sent += 1
-        dirty, self.dirty = self.dirty, set()
-        hb = self.config.heartbeat_ms
-        magic = self.config.copy_magic
-        pending = self.pending
-        pack, command_wire = wire.pack, wire.command_wire
-        for login in sorted(dirty):
-            s = self.session_of.get(login)
-            if s is None:
-                s = self._orphan_session(login)
-                if s is None:
-                    continue
-            conn = self.conns.get(s.conn)
-            if conn is None:
-                continue
-            while s.control:
-                kind, body = s.control[0]
-                if kind == "welcome":
-                    w = wire.simple_wire("welcome", self.next_id, 1, now, login, server_time=now,
-                                         heartbeat_ms=hb, resume=body)
-                elif kind == "heartbeat":
-                    w = wire.simple_wire("heartbeat", self.next_id, s.out_seq + 1, now, login)
-                else:
-                    w = _error_wire(body, self.next_id, s.out_seq + 1, now, login)
-                r = send(s.conn, wire.pack(w))
-                if r is SendResult.AGAIN:
-                    break
-                s.control.popleft()
-                if r is SendResult.OK:
-                    self._ids()
-                    s.out_seq = w["seq"]
-                    s.last_tx = now
-                    sent += 1
-            if s.control:
-                self.dirty.add(login)
-                continue
-            if not s.started:
-                continue
-            queue = s.queue
-            if not queue:
-                continue
-            done = 0
-            for key in queue:  # in queue order; removed below, after the loop
-                p = pending.get(key)
-                if p is None:
-                    done += 1
-                    continue
-                frame = pack(command_wire(p.row, self.next_id, s.out_seq + 1, now, magic))
-                r = send(s.conn, frame)
-                if r is not SendResult.OK:
-                    conn.blocked = True
-                    self.dirty.add(login)
-                    if r is SendResult.UNROUTABLE:
-                        self._log("info", "send.unroutable", login=login, key=key)
-                    break
-                done += 1
-                self._ids()
-                s.out_seq += 1
-                s.last_tx = now
-                p.sent_at = now
-                sent += 1
-            if done == len(queue):
-                queue.clear()
-            else:
-                for key in list(islice(queue, done)):
-                    del queue[key]
-        return sent
-
-    def _orphan_session(self, login: int) -> Session | None:
-        """A session that is not (yet) the login's live one, e.g. errors before hello."""
-        for conn in self.conns.values():
-            s = conn.sessions.get(login)
-            if s is not None:
-                return s
-        return None
 
     # ------------------------------------------------------------------ snapshots
     def snapshot_due(self, now: int, every_events: int, every_ms: int) -> bool:
@@ -743,19 +410,6 @@ class DaemonCore:
         """(seq, engine state JSON) as of the last journaled event. Commit the batch first."""
         self.snapshot_seq, self.snapshot_at = self.seq, now
         return self.seq, json.dumps(self.engine.to_state(), separators=(",", ":"))
-
-
-def _result_json(m: CommandResult, profit: Decimal | None = None) -> dict:
-    out = {"ok": m.ok, "retcode": m.retcode, "ticket": m.ticket, "price": str(m.price), "volume": str(m.volume),
-           "time": m.time, "message": m.message}
-    if profit is not None:
-        out["profit"] = str(profit)
-    return out
-
-
-def _error_wire(err: ProtocolError, id_: int, seq: int, ts: int, login: int) -> dict:
-    return wire.simple_wire("error", id_, seq, ts, login, code=err.code, detail=err.detail[:1000],
-                            ref_id=err.ref_id, field=err.field[:200])
 
 
 _HANDLERS: dict[type, Callable[[DaemonCore, Session, Any], None]] = {

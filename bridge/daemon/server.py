@@ -31,7 +31,9 @@ import gc
 import itertools
 import json
 import signal
+import socket
 import time
+from collections import deque
 from pathlib import Path
 from time import perf_counter_ns
 from typing import Any
@@ -41,6 +43,7 @@ import structlog
 import zmq
 import zmq.asyncio
 from zmq.utils import z85
+from zmq.utils.monitor import recv_monitor_message
 
 from bridge.daemon.config import ConfigError, DaemonConfig
 from bridge.daemon.core import DaemonCore, SendResult
@@ -52,9 +55,14 @@ _SEND_MORE = zmq.NOBLOCK | zmq.SNDMORE  # the identity frame of a ROUTER message
 
 ZAP_DOMAIN = b"mtbridge"
 FEED_ZAP_DOMAIN = b"mtbridge-feed"
+ADMIN_ZAP_DOMAIN = b"mtbridge-admin"
+_DOMAIN_ROLES = {ZAP_DOMAIN: TERMINAL_ROLES, FEED_ZAP_DOMAIN: FEED_ROLES, ADMIN_ZAP_DOMAIN: ("admin",)}
+_SOCKET_NAMES = {ZAP_DOMAIN: "router", FEED_ZAP_DOMAIN: "feed", ADMIN_ZAP_DOMAIN: "admin"}
+_MONITOR_EVENTS = (zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
+                   | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+                   | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 _RUNS = itertools.count(1)
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
-DRAIN = 2048  # frames handled per step (one journal transaction)
 
 
 def wall_ms() -> int:
@@ -85,6 +93,11 @@ class Daemon:
         self.instance = ""
         self._step_start: int | None = None  # perf_counter_ns of the oldest input not yet committed
         self.feed_subscriptions = 0  # live subscriptions on the feed (subscribe - unsubscribe messages)
+        self._drain_scheduled = False
+        self.fd_of: dict[bytes, int] = {}  # connection -> the socket fd its frames come from
+        self.conns_on_fd: dict[int, set[bytes]] = {}
+        self.peer_of: dict[int, str] = {}  # accepted fd -> peer address
+        self.handshake_failures: deque[tuple[str, int]] = deque()
 
     # ------------------------------------------------------------------ start / stop
     async def start(self) -> None:
@@ -107,6 +120,14 @@ class Daemon:
         self.router.setsockopt(zmq.SNDHWM, cfg.sndhwm)
         self.router.setsockopt(zmq.RCVHWM, max(cfg.sndhwm, 1000))
         self.router.setsockopt(zmq.MAXMSGSIZE, cfg.max_frame_size * 4)  # larger: disconnect; else error reply
+        # ZMTP heartbeats: libzmq's I/O thread judges dead peers, whatever our loop is doing
+        dead_after = cfg.heartbeat_ms * cfg.offline_after
+        if dead_after <= _ZMTP_TTL_MAX:  # a longer one (heartbeats off, e.g. the paced demo): none
+            self.router.setsockopt(zmq.HEARTBEAT_IVL, cfg.heartbeat_ms)
+            self.router.setsockopt(zmq.HEARTBEAT_TIMEOUT, dead_after)
+            self.router.setsockopt(zmq.HEARTBEAT_TTL, dead_after)
+        self.monitor = self.router.get_monitor_socket(_MONITOR_EVENTS)
+        self.monitor_sync = zmq.Socket.shadow(self.monitor.underlying)
         self.router.bind(cfg.router)
         self.router_sync = zmq.Socket.shadow(self.router.underlying)
         self.pub = self._server_socket(zmq.XPUB, FEED_ZAP_DOMAIN)
@@ -118,7 +139,8 @@ class Daemon:
         self.pub_sync = zmq.Socket.shadow(self.pub.underlying)
         self.endpoints = {"router": self._last(self.router), "pub": self._last(self.pub)}
         if cfg.admin:
-            self.admin = self._server_socket(zmq.ROUTER)
+            self.admin = self._server_socket(zmq.ROUTER, ADMIN_ZAP_DOMAIN)
+            self.admin.setsockopt(zmq.MAXMSGSIZE, cfg.max_frame_size)  # same limit as the terminal socket
             self.admin.bind(cfg.admin)
             self.endpoints["admin"] = self._last(self.admin)
             self._tasks.append(self._task(self._admin_loop(), "admin"))
@@ -199,7 +221,12 @@ class Daemon:
             seq, state = core.snapshot(self.clock())
             self.store.save_snapshot(seq, self.clock(), state)
             self._publish("daemon.stopped", journal_seq=seq)
-        for name in ("router", "admin", "pub", "zap"):
+        if getattr(self, "monitor", None) is not None:
+            try:
+                self.router.disable_monitor()
+            except zmq.ZMQError:
+                pass
+        for name in ("monitor", "router", "admin", "pub", "zap"):
             sock = getattr(self, name, None)
             if sock is not None:
                 sock.close(linger=200 if name == "router" else 0)
@@ -287,35 +314,54 @@ class Daemon:
         return asyncio.create_task(guarded(), name=name)
 
     async def _router_loop(self) -> None:
-        """Readiness callbacks on the ROUTER's FD (edge-triggered, drained until not readable):
-        cheaper per message than awaiting zmq.asyncio futures."""
+        """Readiness callbacks on the ROUTER's and its monitor's FDs (edge-triggered: a turn
+        that leaves frames behind schedules the next one itself)."""
         loop = asyncio.get_running_loop()
-        fd = self.router_sync.getsockopt(zmq.FD)
-        loop.add_reader(fd, self._drain_router)
+        fds = (self.router_sync.getsockopt(zmq.FD), self.monitor_sync.getsockopt(zmq.FD))
+        for fd in fds:
+            loop.add_reader(fd, self._drain_router)
         loop.call_soon(self._drain_router)
         try:
             await asyncio.Event().wait()
         finally:
-            loop.remove_reader(fd)
+            for fd in fds:
+                loop.remove_reader(fd)
 
     def _drain_router(self) -> None:
+        """One bounded turn: transport events first, then at most `ingest_batch` frames
+        (libzmq's ROUTER fair-queues its peers, so a flooding peer gets one share of them),
+        one commit, and back to the event loop so timers and the other sockets run between
+        turns. When the socket is found empty, the core learns it could read everything."""
+        self._drain_scheduled = False
+        core = self.core
+        assert core is not None
+        self._drain_monitor()
         sync = self.router_sync
-        while sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            now = self.clock()
-            # No cyclic collection inside a step: a fan-out allocates tens of thousands of
-            # objects, and a full collection landing mid-step would rescan all engine state.
-            # The objects of one step are short-lived; the collector runs between steps.
-            gc.disable()
-            try:
-                for _ in range(DRAIN):
-                    try:
-                        parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
-                    except zmq.Again:
-                        break
-                    self._handle(parts, now)
-                self._commit()  # sends on the socket, which may swallow the FD's edge: loop re-checks EVENTS
-            finally:
-                gc.enable()
+        now = self.clock()
+        empty = False
+        # No cyclic collection inside a step: a fan-out allocates tens of thousands of
+        # objects, and a full collection landing mid-step would rescan all engine state.
+        gc.disable()
+        try:
+            for _ in range(self.config.ingest_batch):
+                try:
+                    parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    empty = True
+                    break
+                self._handle(parts, now)
+            if empty:
+                core.on_read_idle(now)
+            self._commit()  # sends on the socket, which may swallow the FD's edge: EVENTS is re-checked
+        finally:
+            gc.enable()
+        self._cut()
+        if sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if not self._drain_scheduled:
+                self._drain_scheduled = True
+                asyncio.get_running_loop().call_soon(self._drain_router)
+        elif not empty:
+            core.on_read_idle(now)
 
     def _handle(self, parts: list, now: int) -> None:
         core = self.core
@@ -324,6 +370,8 @@ class Daemon:
         mono = self._mark_input()
         conn = parts[0].bytes
         last = parts[-1]
+        if conn not in self.fd_of:
+            self._track(conn, last)
         key_name = None
         if not self.insecure:
             try:
@@ -336,6 +384,74 @@ class Daemon:
         core.on_frame(conn, key_name, last.bytes, now, mono)
         if core.feed.open_fanouts:
             core.timed(perf_counter_ns())
+
+    # ------------------------------------------------------------------ transport events
+    def _track(self, conn: bytes, frame: Any) -> None:
+        """Remember the socket a connection's frames come from (to see it close, or to cut it)."""
+        try:
+            fd = frame.get(zmq.SRCFD)
+        except zmq.ZMQError:
+            return
+        self.fd_of[conn] = fd
+        self.conns_on_fd.setdefault(fd, set()).add(conn)
+
+    def _drain_monitor(self) -> None:
+        mon = getattr(self, "monitor_sync", None)
+        if mon is None:
+            return
+        core = self.core
+        assert core is not None
+        while mon.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            try:
+                msg = recv_monitor_message(mon, zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            event, value = msg["event"], int(msg["value"])
+            if event == zmq.EVENT_ACCEPTED:
+                self._forget_fd(value, "replaced")  # a reused fd: whatever used it before is gone
+                self.peer_of[value] = _peer_address(value)
+            elif event == zmq.EVENT_DISCONNECTED:
+                if not self._forget_fd(value, "disconnected") and self.handshake_failures:
+                    reason, code = self.handshake_failures.popleft()
+                    self._auth_denied(reason, address=self.peer_of.get(value, "?"), code=code)
+                self.peer_of.pop(value, None)
+            elif event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
+                self.handshake_failures.append((_HANDSHAKE_REASONS.get(value, "handshake failed"), value))
+        while len(self.handshake_failures) > 1024:  # bounded: never paired with a disconnect
+            self.handshake_failures.popleft()
+
+    def _forget_fd(self, fd: int, why: str) -> bool:
+        conns = self.conns_on_fd.pop(fd, None)
+        if not conns:
+            return False
+        core = self.core
+        assert core is not None
+        now = self.clock()
+        for conn in sorted(conns):
+            self.fd_of.pop(conn, None)
+            core.on_disconnected(conn, now)
+        return True
+
+    def _cut(self) -> None:
+        """Shut the sockets of connections the core banned (libzmq then sees them close)."""
+        core = self.core
+        assert core is not None
+        for conn in core.take_disconnects():
+            fd = self.fd_of.get(conn)
+            if fd is None:
+                continue
+            try:
+                with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:  # a dup: libzmq keeps its fd
+                    sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _auth_denied(self, reason: str, **fields: Any) -> None:
+        core = self.core
+        if core is not None:
+            key = fields.pop("key", None) or fields.get("public_key") or fields.get("address")
+            core.refusal("auth.denied", key, reason=reason, **fields)
+            self._commit()
 
     async def _feed_loop(self) -> None:
         """Subscription messages on the XPUB (readiness callbacks, like the ROUTER)."""
@@ -380,6 +496,7 @@ class Daemon:
         next_snapshot = time.monotonic() + cfg.feed_snapshot_every_s
         while True:
             await asyncio.sleep(0.005 if core.has_backlog else interval)
+            self._drain_router()  # what arrived meanwhile first: silence is judged after reading
             now = self.clock()
             core.tick(now, self._mark_input())
             mono = time.monotonic()
@@ -391,6 +508,7 @@ class Daemon:
                 if self.feed_subscriptions > 0:
                     core.publish_snapshot(now)
             self._commit()
+            self._cut()
             self._drain_router()  # our sends may have consumed the FD edge of waiting frames
             self._drain_feed()
             if core.snapshot_due(now, cfg.snapshot_every_events, cfg.snapshot_every_s * 1000):
@@ -425,7 +543,8 @@ class Daemon:
                     key_name = None
             payload = parts[1].bytes
             try:
-                request = msgpack.unpackb(payload, raw=False, strict_map_key=False) if len(payload) < 1 << 20 else None
+                request = (msgpack.unpackb(payload, raw=False, strict_map_key=False)
+                           if len(payload) <= self.config.max_frame_size else None)
             except Exception:  # noqa: BLE001
                 request = None
             reply = core.on_admin(request, key_name, self.clock(), self._mark_input())
@@ -439,38 +558,56 @@ class Daemon:
 
     async def _zap_loop(self) -> None:
         """ZAP (RFC 27): CURVE keys on the allow-list pass, with User-Id = the key's name, if
-        their role may use the socket's domain (the feed: admin, monitor; else: not monitor)."""
+        their role may use the socket's domain (`_DOMAIN_ROLES`) and they are not banned.
+        Every refusal is logged with the peer address (aggregated when repeated) and published."""
         allow = self.config.allow
         while True:
             msg = await self.zap.recv_multipart()
             version, request_id, domain, address, _identity, mechanism = msg[:6]
             creds = msg[6:]
             status, text, user = b"400", b"unknown key", b""
+            peer = address.decode(errors="replace")
+            sock_name = _SOCKET_NAMES.get(domain, domain.decode(errors="replace"))
+            core = self.core
+            assert core is not None
             if mechanism == b"CURVE" and creds and len(creds[0]) == 32:
                 public = z85.encode(creds[0]).decode()
                 entry = allow.by_key.get(public)
-                feed = domain == FEED_ZAP_DOMAIN
-                roles = FEED_ROLES if feed else (*TERMINAL_ROLES, "admin")
-                if entry is not None and entry.role not in roles:
+                if entry is None:
+                    self._auth_denied("unknown key", public_key=public, address=peer, socket=sock_name)
+                elif entry.role not in _DOMAIN_ROLES.get(domain, ()):
                     text = b"role not allowed here"
-                    self.log.warning("auth.denied", key=entry.name, role=entry.role, socket="feed" if feed else "router",
-                                     address=address.decode(errors="replace"), reason="role")
-                    self._publish("auth.denied", key=entry.name, role=entry.role,
-                                  socket="feed" if feed else "router", address=address.decode(errors="replace"))
-                elif entry is not None:
-                    status, text, user = b"200", b"OK", entry.name.encode()
-                    self.log.info("auth.accepted", key=entry.name, address=address.decode(errors="replace"),
-                                  socket="feed" if feed else "router")
+                    self._auth_denied("role", key=entry.name, role=entry.role, address=peer, socket=sock_name)
+                elif core.is_banned(entry.name, self.clock()):
+                    text = b"banned for abuse"
+                    self._auth_denied("banned", key=entry.name, address=peer, socket=sock_name)
                 else:
-                    self.log.warning("auth.denied", public_key=public, address=address.decode(errors="replace"),
-                                     reason="unknown key")
-                    self._publish("auth.denied", public_key=public, address=address.decode(errors="replace"))
+                    status, text, user = b"200", b"OK", entry.name.encode()
+                    self.log.info("auth.accepted", key=entry.name, address=peer, socket=sock_name)
             else:
                 text = b"CURVE required"
-                self.log.warning("auth.denied", mechanism=mechanism.decode(errors="replace"),
-                                 address=address.decode(errors="replace"), reason="not CURVE")
-                self._publish("auth.denied", mechanism=mechanism.decode(errors="replace"))
+                self._auth_denied("not CURVE", mechanism=mechanism.decode(errors="replace"), address=peer,
+                                  socket=sock_name)
             await self.zap.send_multipart([version, request_id, status, text, user, b""])
+
+
+_ZMTP_TTL_MAX = 6_553_599  # ms: libzmq carries the TTL in deciseconds in 16 bits
+
+_HANDSHAKE_REASONS = {
+    zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: "not CURVE (security mechanism mismatch)",
+    zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: "CURVE handshake failed (wrong server key or a secret that does not "
+                                           "match the public key)",
+    zmq.PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE: "CURVE key exchange failed",
+}
+
+
+def _peer_address(fd: int) -> str:
+    try:
+        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:
+            host, port = sock.getpeername()[:2]
+            return f"{host}:{port}"
+    except OSError:
+        return "?"
 
 
 def _pid() -> int:

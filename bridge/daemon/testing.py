@@ -28,11 +28,12 @@ class Setup:
     config_path: Path
     server: KeyPair
     keys: dict[str, KeyPair] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
 
     def curve(self, name: str) -> Curve:
         k = self.keys[name]
         assert k.secret is not None
-        return Curve(self.server.public, k.public, k.secret)
+        return Curve(self.server.public, k.public, k.secret, self.roles.get(name, "trader"))
 
     @property
     def journal(self) -> Path:
@@ -50,6 +51,7 @@ def make_setup(directory: Path, keys: dict[str, tuple[list[int], str]], *, heart
     for name, (logins, role) in keys.items():
         pair = generate_keypair()
         setup.keys[name] = pair
+        setup.roles[name] = role
         allow.append(allow_entry_toml(name, pair.public, logins, role))
     (directory / "allow.toml").write_text("\n".join(allow))
     setup.config_path.write_text(

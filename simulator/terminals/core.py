@@ -176,6 +176,8 @@ class TerminalCore:
     (read-only) session `role: investor`. `next_id` is the first message id (a restarted
     terminal must start above every id it used before: e.g. wall ms x 1000).
     `results`: the (login, key) -> result table, injectable so a shell can persist it.
+    `role`: what `hello` says for every login (the key's allow-list role: `trader` or
+    `investor`); by default `trader`, or `investor` for a read-only session.
     """
 
     def __init__(
@@ -187,6 +189,7 @@ class TerminalCore:
         heartbeat_ms: int = DEFAULT_HEARTBEAT_MS,
         account_update_ms: int = 1000,
         results: MutableMapping[tuple[int, str], StoredResult] | None = None,
+        role: str | None = None,
     ) -> None:
         if not sessions:
             raise ValueError("a terminal needs at least one session")
@@ -205,7 +208,9 @@ class TerminalCore:
         for s in sorted(sessions, key=lambda s: s.login):
             if s.login in self.links:
                 raise ValueError(f"login {s.login} given twice")
-            link = _Link(s, "investor" if s.read_only else "trader", OutboundCounter(1))
+            # `role`: the copy-trading role of every login here, as on the daemon's allow-list
+            # (trader = signal source, investor = follower); it must match the key's role.
+            link = _Link(s, role or ("investor" if s.read_only else "trader"), OutboundCounter(1))
             self.links[s.login] = link
             self._recover(link)
 

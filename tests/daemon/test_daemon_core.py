@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,13 +49,16 @@ def make(tmp: Path, allow: list | None = None, insecure: bool = True):  # noqa: 
     return cfg, store, core
 
 
+_IDS = itertools.count(1)  # message ids only grow, across connections and terminal restarts
+
+
 class Term:
     def __init__(self, core: DaemonCore, store: SqliteStore, net: Net, conn: bytes, login: int) -> None:
         self.core, self.store, self.net, self.conn, self.login, self.seq = core, store, net, conn, login, 0
 
     def send(self, cls: type, now: int = T0, **body: object) -> list:
         self.seq = 1 if cls is Hello else self.seq + 1
-        frame = encode(cls(id=self.seq + 1000 * self.login, seq=self.seq, ts=now, login=self.login, **body))
+        frame = encode(cls(id=next(_IDS), seq=self.seq, ts=now, login=self.login, **body))
         self.core.on_frame(self.conn, None, frame, now)
         self.store.write(self.core.take_batch())
         self.core.pump(self.net, now)
@@ -129,7 +133,7 @@ def test_login_not_bound_and_sequence_errors(tmp_path: Path) -> None:
     core.on_frame(b"c", "k", encode(Heartbeat(id=2, seq=2, ts=T0, login=2001)), T0)
     core.pump(net, T0)
     assert [m.code for m in net.take()] == ["not_started"]
-    core.on_frame(b"c", "k", encode(Hello(id=3, seq=1, ts=T0, login=2001, **H)), T0)
+    core.on_frame(b"c", "k", encode(Hello(id=3, seq=1, ts=T0, login=2001, **{**H, "role": "investor"})), T0)
     core.on_frame(b"c", "k", encode(Heartbeat(id=4, seq=5, ts=T0, login=2001)), T0)
     core.on_frame(b"c", None, b"\xc1", T0)  # garbage on the connection
     core.pump(net, T0)
@@ -146,12 +150,17 @@ def test_silent_terminal_goes_offline_and_copies_are_refused(tmp_path: Path) -> 
     tr.send(Hello, **H), inv.send(Hello, **H)
     tr.send(Heartbeat, T0 + 5500)
     core.tick(T0 + 5500)  # the investor said nothing for 5 heartbeats
-    assert 2001 not in core.session_of and 1001 in core.session_of
+    assert not core.session_of[2001].online and core.session_of[1001].online  # offline, not dropped
     tr.send(PositionOpened, T0 + 5600, **opened(57))
     store.write(core.take_batch())
-    assert net.take(b"i") == []
+    assert [m for m in net.take(b"i") if not isinstance(m, Heartbeat)] == []  # heartbeats go on
     codes = [r for r in core.take_feed() if r[0] == "record.copy_refused"]
     assert codes and codes[0][1]["code"] == "terminal_offline"
+    inv.send(Heartbeat, T0 + 5700)  # a late frame on the live connection is accepted: back online
+    assert core.session_of[2001].online
+    assert [t for t, b in core.take_feed() if t == "terminal.online" and b.get("resumed")]
+    tr.send(PositionOpened, T0 + 5800, **opened(58))
+    assert [m.key for m in net.take(b"i") if isinstance(m, Open)] == ["s1-t58-open-1"]
 
 
 def test_recovery_replays_the_journal(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ a `MonitorState` as the dashboard would."""
 
 from __future__ import annotations
 
+import itertools
+
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from bridge.monitor.state import FeedEvent, MonitorState
 from bridge.protocol import (AccountUpdate, CommandResult, Direction, Hello, Open, Position, PositionClosed,
                              PositionOpened, decode, encode)
 
+_IDS = itertools.count(1)  # message ids only grow per login, across connections
 T0 = 1_700_000_000_000
 S = 1_000_000_000  # ns per second
 H = dict(role="trader", platform="MT4", account_type="mt4_standard", currency="USD", leverage=100,
@@ -71,7 +74,7 @@ class Desk:
 
     def send(self, login: int, cls: type, mono: int, now: int = T0, **body: object) -> list[tuple[str, dict]]:
         seq = self.seqs[login] = 1 if cls is Hello else self.seqs[login] + 1
-        frame = encode(cls(id=seq + 1000 * login, seq=seq, ts=now, login=login, **body))
+        frame = encode(cls(id=next(_IDS), seq=seq, ts=now, login=login, **body))
         self.core.on_frame(b"c%d" % login, None, frame, now, mono)
         return self.commit(mono, now)
 
@@ -168,7 +171,7 @@ def test_copy_latency_from_trader_frame_to_command_result(desk: Desk) -> None:
 
 def test_fanout_duration_is_the_shells_measure(desk: Desk) -> None:
     core = desk.core
-    frame = encode(PositionOpened(id=77, seq=desk.seqs[1001] + 1, ts=T0, login=1001, **opened(56)))
+    frame = encode(PositionOpened(id=next(_IDS), seq=desk.seqs[1001] + 1, ts=T0, login=1001, **opened(56)))
     desk.seqs[1001] += 1
     core.on_frame(b"c1001", None, frame, T0, 10 * S)
     core.timed(10 * S + 1_500_000)

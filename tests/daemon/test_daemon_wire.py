@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from bridge.copytrading import events as ev
 from bridge.daemon import wire
-from bridge.daemon.core import _error_wire
+from bridge.daemon.lifecycle import _error_wire
 from bridge.daemon.store import CommandRow
 from bridge.domain.sizing import VolumeMode
 from bridge.domain.trading import Side

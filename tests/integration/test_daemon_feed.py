@@ -129,7 +129,7 @@ def test_late_monitor_sees_the_desk_live_and_resyncs_after_a_restart(env: Env) -
     eur = state.exposure["EURUSD"]
     assert (eur.buy, eur.sell, eur.positions) == (Decimal("1.0"), Decimal(0), 2)  # trader 0.5 + copy 0.5
     assert {t.login: (t.online, t.role) for t in state.terminals.values()} == {
-        TRADER: (True, "trader"), INV1: (True, "trader"), INV2: (True, "trader")}
+        TRADER: (True, "trader"), INV1: (True, "investor"), INV2: (True, "investor")}
     assert state.subscriptions[1].account == INV1 and state.subscriptions[1].open_copies == 1
     assert state.subscriptions[2].investor == "I2"
     assert state.traders["T"].followers == 2 and state.traders["T"].account == TRADER

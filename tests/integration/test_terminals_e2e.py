@@ -116,7 +116,7 @@ class World:
 
     def terminal(self, name: str, logins: list[int], *, insecure: bool = False, recorder=None) -> TerminalClient:
         core = TerminalCore(self.server, login_sessions(self.server, [(x, MASTER) for x in logins]),
-                            next_id=time.time_ns() // 1000)
+                            next_id=time.time_ns() // 1000, role=self.setup.roles.get(name))
         endpoint = self.daemon.endpoints["router"]
         keys = {} if insecure else {"server_key": self.setup.server.public,
                                     "public_key": self.setup.keys[name].public,
@@ -255,7 +255,7 @@ def test_investor_terminal_restart_keeps_copies_single(tmp_path: Path) -> None:
             await until(lambda: w.copies("inv1") and w.copies("inv2"), what="first copies")
             fresh = TerminalCore(w.server, login_sessions(w.server, [(w.logins["inv1"], MASTER),
                                                                      (w.logins["inv2"], MASTER)]),
-                                 next_id=time.time_ns() // 1000)
+                                 next_id=time.time_ns() // 1000, role="investor")
             await investors.restart_terminal(fresh)
             await investors.wait_welcomed(timeout=20)
             assert all(link.resumed for link in investors.core.links.values())

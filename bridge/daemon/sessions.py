@@ -1,0 +1,345 @@
+"""Connections, sessions and liveness of `DaemonCore` (sans-I/O).
+
+A *connection* is one DEALER peer (a ZeroMQ routing id, authenticated as one CURVE key);
+a *session* is one login spoken for on it, opened by its own `hello`. The rules
+(docs/protocol.md §6, "Session life cycle"):
+
+* **Admission before decoding.** Each key has a token bucket (`daemon.rate_limit_*`). A frame
+  over the rate is discarded undecoded; the key gets one `rate_limited` error and one
+  `abuse` feed item per interval; a key over its rate for `abuse_disconnect_after_ms` is
+  banned for `abuse_ban_ms`: its connections are cut (the shell shuts their sockets) and the
+  ZAP handler refuses its reconnects meanwhile.
+* **Silence is judged by what the daemon could have read.** `read_at` is the last time the
+  shell found the socket empty; a connection is silent when nothing came from it for
+  `heartbeat_ms * offline_after` *before* `read_at`, so a daemon that was paused or busy
+  never blames its peers for its own lag. Silence makes a session *offline* (a monitoring
+  and copy-decision state): the session stays, and any frame that arrives on the
+  connection brings it back online; nothing that arrives is refused for having been late.
+* **Transport loss ends a connection** (the shell's socket monitor reports it, with libzmq's
+  own ZMTP heartbeats judging dead peers in its I/O thread): its sessions go offline and are
+  closed; the terminal comes back with `hello` and its snapshot.
+* **Roles.** The `hello` role must be the key's role (trader or investor); a mismatch is an
+  `error` (`role_mismatch`) and no session starts.
+* **Replay.** Message ids per login only grow, across connections and restarts (persisted in
+  the journal's meta as `id:<login>`): an id not above the last accepted one is refused
+  (`id_replay`).
+* **Bounds.** Per session at most `CONTROL_MAX` control frames (errors, heartbeats, welcome)
+  wait to be sent; past it the oldest error is dropped and counted.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bridge.copytrading import events as ev
+from bridge.daemon.limits import TokenBucket
+from bridge.domain.trading import Side
+from bridge.protocol import Direction, Heartbeat, Hello, ProtocolError, SequenceTracker, decode
+
+if TYPE_CHECKING:
+    from bridge.daemon.core import DaemonCore
+
+# Daemon-level error codes (docs/protocol.md §8); the protocol's own codes come from bridge.protocol.
+LOGIN_NOT_BOUND = "login_not_bound"
+UNKNOWN_KEY = "unknown_key"
+ROLE_MISMATCH = "role_mismatch"
+ID_REPLAY = "id_replay"
+RATE_LIMITED = "rate_limited"
+
+CONTROL_MAX = 64  # control frames waiting per session (errors beyond it are dropped, counted)
+FORGET_AFTER = 4  # a connection silent this many offline periods is forgotten (memory bound)
+
+
+@dataclass(slots=True)
+class Session:
+    conn: bytes
+    login: int
+    tracker: SequenceTracker = field(default_factory=SequenceTracker)
+    started: bool = False
+    role: str = "trader"  # the hello's role, equal to the key's: trader | investor
+    online: bool = True  # False while the connection is silent (monitoring state only)
+    out_seq: int = 0  # seq of the last message sent
+    last_tx: int = 0
+    control: deque = field(default_factory=deque)  # (type, body) built at send time
+    queue: dict = field(default_factory=dict)  # command keys to send, in order (ordered set)
+
+
+@dataclass(slots=True)
+class Conn:
+    id: bytes
+    key_name: str | None
+    last_rx: int
+    sessions: dict[int, Session] = field(default_factory=dict)
+    blocked: bool = False  # last send hit the high-water mark or found no route
+    silent: bool = False
+    seq0: int = 0  # outbound seq of connection-level errors (login 0)
+    control0: deque = field(default_factory=deque)
+
+
+class SessionsMixin:
+    """The session half of `DaemonCore` (state lives on the core; see core.py)."""
+
+    # ------------------------------------------------------------------ admission
+    def _bucket(self: DaemonCore, key: str, now: int) -> TokenBucket:
+        b = self.buckets.get(key)
+        if b is None:
+            cfg = self.config
+            entry = self.config.allow.by_name.get(key)
+            logins = len(entry.logins) if entry is not None else 1
+            rate = max(cfg.rate_limit_min_per_s, cfg.rate_limit_per_login_per_s * logins)
+            b = self.buckets[key] = TokenBucket(rate, rate * cfg.rate_limit_burst_ms / 1000)
+        return b
+
+    def _admit(self: DaemonCore, conn: Conn, now: int) -> bool:
+        key = conn.key_name if conn.key_name is not None else "conn:" + conn.id.hex()
+        b = self._bucket(key, now)
+        if b.banned_until > now:
+            b.refused += 1
+            return False
+        if b.take(now):
+            return True
+        if self.aggregate.note(now, "abuse.rate_limited", key, key=key):
+            self._log("warning", "abuse.rate_limited", key=key, rate_per_s=b.rate_per_s, conn=conn.id.hex())
+            self.publish("abuse", key=key, action="rate_limited", rate_per_s=int(b.rate_per_s))
+            conn.control0.append(("error", ProtocolError(RATE_LIMITED, f"more than {int(b.rate_per_s)} frames/s "
+                                                         "from this key: frames are being discarded", ""), 0))
+            self.dirty.add(-1)
+        assert b.over_since is not None
+        if now - b.over_since >= self.config.abuse_disconnect_after_ms:
+            b.banned_until = now + self.config.abuse_ban_ms
+            b.over_since = None
+            self._log("warning", "abuse.disconnected", key=key, banned_ms=self.config.abuse_ban_ms)
+            self.publish("abuse", key=key, action="disconnected", banned_until=b.banned_until)
+            for c in [c for c in self.conns.values() if c.key_name == conn.key_name and c.id == conn.id
+                      or (conn.key_name is not None and c.key_name == conn.key_name)]:
+                self.disconnects.append(c.id)
+                self._drop_conn(c, "abuse")
+        return False
+
+    def is_banned(self: DaemonCore, key_name: str, now: int) -> bool:
+        """For the ZAP handler: refuse the reconnects of a banned key."""
+        b = self.buckets.get(key_name)
+        return b is not None and b.banned_until > now
+
+    def take_disconnects(self: DaemonCore) -> list[bytes]:
+        """Connections the shell must cut (banned keys)."""
+        out, self.disconnects = self.disconnects, []
+        return out
+
+    # ------------------------------------------------------------------ inbound frames
+    def on_frame(self: DaemonCore, conn_id: bytes, key_name: str | None, frame: bytes, now: int,
+                 mono_ns: int | None = None) -> None:
+        self.now = now
+        self.mono = now * 1_000_000 if mono_ns is None else mono_ns
+        conn = self.conns.get(conn_id)
+        if conn is None:
+            conn = self._new_conn(conn_id, key_name, now)
+        if not self._admit(conn, now):
+            return
+        conn.last_rx = now
+        if conn.silent:
+            self._revive(conn)
+        msg = decode(frame, direction=Direction.TO_DAEMON, limits=self.limits)
+        if isinstance(msg, ProtocolError):
+            self.refusal("protocol.refused", key_name, code=msg.code, field=msg.field, detail=msg.detail,
+                          conn=conn_id.hex())
+            if len(conn.sessions) == 1:
+                self._error(next(iter(conn.sessions.values())), msg)
+            else:
+                self._error0(conn, msg, 0)
+            return
+        login = msg.login
+        if not self._authorised(conn, login):
+            err = ProtocolError(LOGIN_NOT_BOUND, f"key {key_name!r} is not bound to login {login}", "login", msg.id)
+            self.refusal("auth.login_refused", key_name, login=login, type=msg.TYPE)
+            self._error0(conn, err, login)
+            return
+        s = conn.sessions.get(login)
+        if s is None:
+            s = conn.sessions[login] = Session(conn_id, login)
+        last_id = self.last_ids.get(login, 0)
+        if msg.id <= last_id:
+            self.refusal("protocol.id_replay", key_name, login=login, id=msg.id, last=last_id)
+            self._error(s, ProtocolError(ID_REPLAY, f"message id {msg.id} <= last accepted id {last_id} of login "
+                                         f"{login}: ids must keep growing across connections", "id", msg.id))
+            return
+        refused = s.tracker.accept(msg)
+        if refused is not None:
+            self.refusal("protocol.sequence", key_name, login=login, code=refused.code, detail=refused.detail)
+            self._error(s, refused)
+            return
+        self.last_ids[login] = msg.id
+        self.ids_dirty.add(login)
+        handler = self.handlers.get(type(msg))
+        if handler is not None:
+            handler(self, s, msg)
+
+    def _new_conn(self: DaemonCore, conn_id: bytes, key_name: str | None, now: int) -> Conn:
+        conn = self.conns[conn_id] = Conn(conn_id, key_name, now)
+        return conn
+
+    def on_violation(self: DaemonCore, conn_id: bytes, key_name: str | None, detail: str, now: int) -> None:
+        """A message the transport delivered but the protocol forbids (e.g. several frames)."""
+        self.now = now
+        conn = self.conns.get(conn_id)
+        if conn is None:
+            conn = self._new_conn(conn_id, key_name, now)
+        if not self._admit(conn, now):
+            return
+        conn.last_rx = now
+        self.refusal("protocol.refused", key_name, code="not_msgpack", detail=detail, conn=conn_id.hex())
+        self._error0(conn, ProtocolError("not_msgpack", detail), 0)
+
+    def on_disconnected(self: DaemonCore, conn_id: bytes, now: int) -> None:
+        """The transport is gone (the shell's socket monitor): its sessions end."""
+        self.now = now
+        conn = self.conns.get(conn_id)
+        if conn is not None:
+            self._drop_conn(conn, "disconnected")
+
+    def on_read_idle(self: DaemonCore, now: int) -> None:
+        """The shell read the socket until it was empty at `now` (the liveness reference)."""
+        self.read_at = now
+        self.tracks_reads = True
+
+    def refusal(self: DaemonCore, event: str, key: str | None, **fields: Any) -> None:
+        """A refusal: logged in full the first time per (event, key) and interval, counted
+        after that (summarised by `tick`); always on the feed, aggregated the same way."""
+        if self.aggregate.note(self.now, event, str(key), key=key, **fields):
+            self._log("warning", event, key=key, **fields)
+            self.publish(event, key=key, **{k: v for k, v in fields.items() if k != "detail"})
+
+    def _authorised(self: DaemonCore, conn: Conn, login: int) -> bool:
+        if self.insecure and conn.key_name is None:
+            return True
+        entry = self.config.allow.by_name.get(conn.key_name or "")
+        return entry is not None and entry.role in ("trader", "investor") and login in entry.login_set
+
+    def _error(self: DaemonCore, s: Session, err: ProtocolError) -> None:
+        if len(s.control) >= CONTROL_MAX:
+            self._drop_oldest_error(s.control)
+        s.control.append(("error", err))
+        if self.session_of.get(s.login) is s:
+            self.dirty.add(s.login)
+        else:  # not (or no longer) the login's live session: the error still reaches its sender
+            self.orphans.add((s.conn, s.login))
+
+    def _error0(self: DaemonCore, conn: Conn, err: ProtocolError, login: int) -> None:
+        if len(conn.control0) >= CONTROL_MAX:
+            conn.control0.popleft()
+            self.errors_dropped += 1
+        conn.control0.append(("error", err, login))
+        self.dirty.add(-1)
+
+    def _drop_oldest_error(self: DaemonCore, control: deque) -> None:
+        for i, (kind, _body) in enumerate(control):
+            if kind == "error":
+                del control[i]
+                self.errors_dropped += 1
+                return
+        control.popleft()
+
+    # ------------------------------------------------------------------ hello / heartbeat
+    def _on_hello(self: DaemonCore, s: Session, m: Hello) -> None:
+        now, login = self.now, m.login
+        conn = self.conns[s.conn]
+        entry = self.config.allow.by_name.get(conn.key_name or "")
+        if entry is not None and entry.role != m.role:
+            s.started = False
+            s.tracker = SequenceTracker()
+            self.refusal("auth.role_mismatch", conn.key_name, login=login, role=m.role, key_role=entry.role)
+            self._error(s, ProtocolError(ROLE_MISMATCH, f"hello says role {m.role!r} but key {conn.key_name!r} "
+                                         f"has role {entry.role!r}", "role", m.id))
+            return
+        old = self.session_of.get(login)
+        if old is not None and old is not s:
+            self._drop_session(old)
+        resume = login in self.known_logins
+        if not resume:
+            self.known_logins.add(login)
+            self._batch.logins.append((login, now))
+        s.started, s.role, s.out_seq, s.online = True, m.role, 0, True
+        s.control.clear()
+        s.control.append(("welcome", resume))
+        s.queue.clear()
+        self.session_of[login] = s
+        self.dirty.add(login)
+        self.utc_offsets[login] = getattr(m, "utc_offset_ms", 0)
+        self._log("info", "terminal.online", login=login, key=conn.key_name, role=m.role, platform=m.platform,
+                  positions=len(m.positions), resume=resume)
+        self.publish("terminal.online", login=login, key=conn.key_name, role=m.role, platform=m.platform,
+                     account_type=m.account_type, resume=resume, positions=len(m.positions),
+                     utc_offset_ms=self.utc_offsets[login])
+        self.feed.hello(login, m, now)
+        self.feed_engine(ev.TerminalOnline(now, login))
+        if login in self.trader_of or self._is_investor(login):
+            self.feed_engine(ev.AccountUpdated(now, login, m.balance, m.equity))
+        snap = tuple(ev.SnapshotPosition(p.ticket, p.symbol, Side(p.side), p.volume, p.price, p.time)
+                     for p in m.positions)
+        trader = self.trader_of.get(login)
+        if trader is not None:
+            self.feed_engine(ev.TraderSnapshot(now, trader, snap))
+        elif self._is_investor(login):
+            self.investor_hello(login, snap, now)
+        for key, p in self.by_login.get(login, {}).items():
+            if p.row.type != "balance":  # booked by the back office, never by a terminal
+                p.sent_at = None
+                s.queue[key] = None
+
+    def _on_heartbeat(self: DaemonCore, s: Session, m: Heartbeat) -> None:
+        pass  # conn.last_rx already moved
+
+    # ------------------------------------------------------------------ liveness
+    def _liveness(self: DaemonCore, now: int) -> None:
+        hb = self.config.heartbeat_ms
+        dead_after = hb * self.config.offline_after
+        reference = self.read_at
+        for conn in list(self.conns.values()):
+            quiet = reference - conn.last_rx
+            if quiet > dead_after * FORGET_AFTER:
+                self._drop_conn(conn, "silent")
+                continue
+            if quiet > dead_after and not conn.silent:
+                conn.silent = True
+                for s in conn.sessions.values():
+                    if s.started and s.online and self.session_of.get(s.login) is s:
+                        s.online = False
+                        self._offline(s.login, "silent")
+            for s in conn.sessions.values():
+                if s.started and now - s.last_tx >= hb and not s.control:
+                    s.control.append(("heartbeat", None))
+                    self.dirty.add(s.login)
+
+    def _revive(self: DaemonCore, conn: Conn) -> None:
+        """A frame arrived on a connection judged silent: its sessions are back, as they were."""
+        conn.silent = False
+        for s in conn.sessions.values():
+            if s.started and not s.online and self.session_of.get(s.login) is s:
+                s.online = True
+                self._log("info", "terminal.online", login=s.login, key=conn.key_name, resumed=True)
+                self.publish("terminal.online", login=s.login, key=conn.key_name, role=s.role, resumed=True)
+                self.feed_engine(ev.TerminalOnline(self.now, s.login))
+
+    def _offline(self: DaemonCore, login: int, why: str) -> None:
+        self._log("warning", "terminal.offline", login=login, why=why)
+        self.publish("terminal.offline", login=login, why=why)
+        self.feed.offline(login, why, self.now)
+        self.feed_engine(ev.TerminalOffline(self.now, login))
+
+    def _drop_conn(self: DaemonCore, conn: Conn, why: str) -> None:
+        for s in list(conn.sessions.values()):
+            self._drop_session(s, why)
+        self.conns.pop(conn.id, None)
+
+    def _drop_session(self: DaemonCore, s: Session, why: str = "replaced") -> None:
+        conn = self.conns.get(s.conn)
+        if conn is not None:
+            conn.sessions.pop(s.login, None)
+        if self.session_of.get(s.login) is s:
+            del self.session_of[s.login]
+            for p in self.by_login.get(s.login, {}).values():
+                p.sent_at = None
+            if why != "replaced" and s.online:
+                self._offline(s.login, why)
