@@ -343,3 +343,19 @@ def test_fuzz_near_valid_requests_on_a_real_core(request: dict) -> None:
 @given(st.binary(max_size=200))
 def test_fuzz_frames(frame: bytes) -> None:
     _assert_reply(admin.handle(admin.decode_frame(frame, 100), _Raising(), T0))
+
+
+# --- the client checks against the same table --------------------------------------------------
+def test_admin_client_refuses_bad_args_before_sending() -> None:
+    from bridge.daemon.client import AdminArgsError, AdminClient
+
+    c = AdminClient("inproc://mtbridge-admin-test-nobody")
+    try:
+        with pytest.raises(AdminArgsError, match=r'bad_args: args.amount: must be a decimal .* got "abc"'):
+            c("deposit", owner="I", amount="abc")
+        with pytest.raises(AdminArgsError, match="unknown_op"):
+            c("deposti")
+        with pytest.raises(TimeoutError):  # a Decimal passes the check (as exact text) and is sent
+            c("deposit", timeout=0.2, owner="I", amount=Decimal("1.50"))
+    finally:
+        c.close()
