@@ -15,7 +15,7 @@ imports nothing from `bridge.daemon.core`. The shell decodes the frame with `dec
 (same size limit as the terminal socket) and hands the result, value or error, to `on_admin`.
 
 A reply with `ok: false` means the request did not reach the engine (nothing journaled),
-except `refused`: the engine raised a `DomainError` on a journaled event. A request the
+except `refused`: the engine raised a `DomainError` on the event. A request the
 engine turns down by rule is journaled and answered `ok: true` with its `record.refused`
 (also summarised in `refused`): refusals are records, not errors (docs/architecture.md).
 """
@@ -59,7 +59,7 @@ ERRORS: dict[str, str] = {
     UNKNOWN_OP: "`op` is not one of the ops below; `detail` lists them",
     BAD_ARGS: "an argument is unknown, missing or breaks its rule; `field` names it (`args.NAME`)",
     UNKNOWN_KEY: "`balance_result`: no pending balance operation has that key",
-    REFUSED: "the engine raised an error on the (journaled) event: `code` and `detail` are its own",
+    REFUSED: "the engine raised an error on the event (a data fault, not a rule): `code` and `detail` are its own",
 }
 COMMON_ERRORS = (FRAME_TOO_LARGE, NOT_MSGPACK, LIMIT_EXCEEDED, BAD_REQUEST, FORBIDDEN, UNKNOWN_OP, BAD_ARGS)
 
@@ -265,8 +265,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
         Field("subscriptions", "map", "subscription id (text) -> `{account, trader, state, copies}`"))),
     Op("copies", "the copy map", (), (
         Field("copies", "map", "subscription id (text) -> trader ticket (text) -> `{ticket, volume, state}`: "
-                               "the investor's position (ticket 0 while opening), its volume, `open` | "
-                               "`opening` | `closing`"),)),
+                               "the investor's position (nil while opening), its volume, `opening` or "
+                               "`open`"),)),
 )}  # fmt: skip
 
 
