@@ -12,7 +12,16 @@ Pure: no sockets, no clock. The daemon's `on_admin` is
 
 where `core` is anything that satisfies `AdminCore` (the daemon core does), so this module
 imports nothing from `bridge.daemon.core`. The shell decodes the frame with `decode_frame`
-(same size limit as the terminal socket) and hands the result, value or error, to `on_admin`.
+(same size limit as the terminal socket) and hands the result, value or error, to `on_admin`:
+
+    def on_admin(self, request, key_name, now, mono_ns=None) -> dict:
+        ...                                   # now, mono
+        if not <key_name is an admin key>:    # log and publish auth.admin_refused, admin.peek(request)
+            return admin.forbidden(request)
+        parsed = admin.parse_request(request)
+        if isinstance(parsed, admin.AdminError):
+            return admin.error_reply(parsed)
+        return admin.run(parsed, self, now)
 
 A reply with `ok: false` means the request did not reach the engine (nothing journaled),
 except `refused`: the engine raised a `DomainError` on the event. A request the
@@ -146,6 +155,10 @@ class Op:
     event: type | None = None
     refusals: tuple[str, ...] = ()
 
+    @property
+    def all_errors(self) -> tuple[str, ...]:
+        return (*COMMON_ERRORS, *self.errors)
+
     def arg(self, name: str) -> Arg | None:
         for a in self.args:
             if a.name == name:
@@ -169,7 +182,6 @@ def _uint(name: str, doc: str, minimum: int | None = None, **kw: object) -> Arg:
 _AMOUNT = _dec("amount", "USD, whole cents (else refused `invalid_amount`)", above=True)
 _SUB = _uint("subscription", "subscription id (from `record.subscription_started`)", minimum=1)
 _REQUESTER = _id("requester", "the investor asking; must own the subscription (else refused `forbidden`)")
-_MODE = Arg("mode", "enum", "volume mode of the copies", enum=VolumeMode)
 _RECORDS = Field("records", "array of maps",
                  "every engine record of the step, in order: `topic` (`record.<name>`, section 13.4) "
                  "and the record's fields (decimals as strings)")
@@ -436,24 +448,33 @@ class AdminCore(Protocol):
 
 def run(request: AdminRequest, core: AdminCore, now: int) -> dict:
     """Carry out a parsed request on `core` at `now` -> the reply map."""
-    op, args = request.op, request.args
+    op = request.op
     try:
-        if op.event is not None:
-            records = core.feed_engine(request.event(now))
-            refusal = next((r for r in records if type(r) is Refused and r.request == op.name), None)
-            refused = None if refusal is None else {"code": refusal.code, "detail": refusal.detail}
-            return ok_reply(request.id, records=record_maps(records), refused=refused)
-        if op.name == "balance_result":
-            records = core.balance_result(args["key"], args["ok"], args["retcode"], args["message"])  # type: ignore[arg-type]
-            if records is None:
-                return error_reply(AdminError(request.id, UNKNOWN_KEY,
-                                              f"no pending balance operation {_show(args['key'])}", "args.key"))
-            return ok_reply(request.id, records=record_maps(records))
+        if op.event is None:
+            return _QUERIES[op.name](request, core)
+        records = core.feed_engine(request.event(now))
     except DomainError as err:
         return error_reply(AdminError(request.id, REFUSED, err.detail, code=err.code))
-    if op.name == "status":
-        return ok_reply(request.id, **core.status())
-    return ok_reply(request.id, copies=core.copy_map())
+    refusal = next((r for r in records if type(r) is Refused and r.request == op.name), None)
+    refused = None if refusal is None else {"code": refusal.code, "detail": refusal.detail}
+    return ok_reply(request.id, records=record_maps(records), refused=refused)
+
+
+def _balance_result(request: AdminRequest, core: AdminCore) -> dict:
+    key, ok, retcode, message = (request.args[k] for k in ("key", "ok", "retcode", "message"))
+    records = core.balance_result(key, ok, retcode, message)  # type: ignore[arg-type]
+    if records is None:
+        return error_reply(AdminError(request.id, UNKNOWN_KEY, f"no pending balance operation {_show(key)}",
+                                      "args.key"))
+    return ok_reply(request.id, records=record_maps(records))
+
+
+# The ops that are not engine events (every op is one or the other; a test checks).
+_QUERIES = {
+    "balance_result": _balance_result,
+    "status": lambda request, core: ok_reply(request.id, **core.status()),
+    "copies": lambda request, core: ok_reply(request.id, copies=core.copy_map()),
+}
 
 
 def handle(request: object, core: AdminCore, now: int) -> dict:

@@ -58,7 +58,8 @@ def test_the_table_is_well_formed() -> None:
         for a in op.args:
             assert a.type in ("uint", "int", "text", "decimal", "bool", "enum")
             if not a.required and a.default is not ev.UNSET and a.default is not None:
-                assert not isinstance(admin.convert(a, _wire(a.default)), type(admin._BAD)), a.name
+                assert not isinstance(admin.convert(a, _wire(a.default)), admin._Bad), a.name
+        assert (op.event is None) == (op.name in admin._QUERIES), op.name
 
 
 def _wire(value: object) -> object:

@@ -190,7 +190,7 @@ def render_ops(vectors: list[dict]) -> str:
             lines.append("No arguments (`args` may be absent, nil or `{}`).")
         lines += ["", "| reply field | type | meaning |", "|---|---|---|"]
         lines += [_row(f"`{f.name}`", f.type, f.doc) for f in op.reply]
-        lines += ["", "Errors: the common ones" + "".join(f", `{e}`" for e in op.errors) + "."]
+        lines += ["", "Errors (14.3): " + ", ".join(f"`{e}`" for e in op.all_errors) + "."]
         if op.refusals:
             lines[-1] += " Refusals (`ok: true`, `refused.code`): " + ", ".join(f"`{r}`" for r in op.refusals) + "."
         example = next(v for v in vectors if v["name"] == op.name)
