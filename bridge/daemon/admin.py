@@ -343,7 +343,7 @@ def parse_request(request: object) -> AdminRequest | AdminError:
     for key in request:
         if key not in ENVELOPE:
             return AdminError(rid, BAD_REQUEST, f"unknown field {_show(key)} (known: id, op, args)",
-                              key if isinstance(key, str) else "")
+                              key[:_SHOW] if isinstance(key, str) else "")
     op_name = request.get("op")
     if not isinstance(op_name, str) or not op_name:
         return AdminError(rid, BAD_REQUEST, f"op: must be text, got {_show(op_name)}", "op")

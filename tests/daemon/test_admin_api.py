@@ -360,3 +360,11 @@ def test_admin_client_refuses_bad_args_before_sending() -> None:
             c("deposit", timeout=0.2, owner="I", amount=Decimal("1.50"))
     finally:
         c.close()
+
+
+def test_replies_stay_small_whatever_the_request() -> None:
+    # Echoes of bad values are cut: a large request never makes a large reply.
+    big = "k" * 5000
+    for request in ({big: 1, "op": "status"}, req("deposit", **{big + str(i): 1 for i in range(30)}),
+                    req("deposit", owner=big, amount=big), {"op": big}):
+        assert len(msgpack.packb(admin.handle(request, _Raising(), T0))) < 600
