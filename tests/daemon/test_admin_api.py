@@ -368,3 +368,43 @@ def test_replies_stay_small_whatever_the_request() -> None:
     for request in ({big: 1, "op": "status"}, req("deposit", **{big + str(i): 1 for i in range(30)}),
                     req("deposit", owner=big, amount=big), {"op": big}):
         assert len(msgpack.packb(admin.handle(request, _Raising(), T0))) < 600
+
+
+def test_every_op_does_its_job_on_a_real_core() -> None:
+    core = gen.new_core()
+    engine = core.engine
+    by_name = {v["name"]: v["value"] for v in VECTORS}
+
+    def do(name: str, **override: object) -> dict:
+        request = by_name[name] if not override else {**by_name[name], "args": {**by_name[name]["args"], **override}}
+        reply = gen.call(core, msgpack.packb(request), T0)
+        assert reply["ok"] and reply.get("refused") is None, reply
+        return reply
+
+    do("register_trader")
+    assert engine.traders["T1"].account == 1001
+    do("register_partner")
+    assert engine.s.partners.partners["ib-7"].trader_rate_per_lot == Decimal("2.5")
+    do("assign_client")
+    assert engine.s.partners.clients == {"I1": "ib-7"}
+    do("deposit")
+    do("withdraw")
+    assert engine.wallets.balance("I1") == Decimal("4500")
+    do("set_commission")
+    do("cap_commission")
+    assert (engine.traders["T1"].commission_pct, engine.traders["T1"].cap_pct) == (Decimal(25), Decimal(15))
+    sub_id = do("subscribe")["records"][-1]["subscription"]
+    sub = engine.subscriptions[sub_id]
+    assert (sub.mode, sub.protection_pct, sub.account) == (VolumeMode.PROPORTIONAL, Decimal(30), 2001)
+    (key,) = [k for k, p in core.pending.items() if p.row.type == "balance"]
+    do("balance_result", key=key)
+    assert key not in core.pending
+    do("edit", mode="equal")
+    assert (sub.mode, sub.protection_pct) == (VolumeMode.EQUAL, None)
+    do("resume")
+    do("price")
+    assert engine.s.prices["EURUSD"] == (Decimal("1.0853"), Decimal("1.0855"))
+    assert do("status")["subscriptions"][str(sub_id)]["state"] == "active"
+    assert do("copies")["copies"] == {str(sub_id): {}}
+    do("stop")
+    assert sub.state.value == "stopped"
