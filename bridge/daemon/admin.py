@@ -10,8 +10,9 @@ Pure: no sockets, no clock. The daemon's `on_admin` is
 
     authorise -> parse_request -> run(request, core, now) -> reply map
 
-where `core` is anything that satisfies `AdminCore` (the daemon core does), so this module
-imports nothing from `bridge.daemon.core`. The shell decodes the frame with `decode_frame`
+where `core` is anything that satisfies `AdminCore` (the daemon core, once wired; until then
+`CoreAdapter` in tests/vectors/generate_admin.py), so this module imports nothing from
+`bridge.daemon.core`. The shell decodes the frame with `decode_frame`
 (same size limit as the terminal socket) and hands the result, value or error, to `on_admin`:
 
     def on_admin(self, request, key_name, now, mono_ns=None) -> dict:
