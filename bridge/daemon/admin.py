@@ -1,0 +1,548 @@
+"""The back-office (admin) API as data: docs/protocol.md section 14.
+
+`OPS` is the table of every request the admin endpoint answers: per op its arguments (name,
+wire type, bounds, required or default), the reply fields and the error codes, each with a
+one-line doc. Everything else reads the table: `parse_request` validates a request against
+it, the doc's op reference and the golden vectors (tests/vectors/generate_admin.py) are
+rendered from it, so a client author never has to read a Python `TypeError`.
+
+Pure: no sockets, no clock. The daemon's `on_admin` is
+
+    authorise -> parse_request -> run(request, core, now) -> reply map
+
+where `core` is anything that satisfies `AdminCore` (the daemon core, once wired; until then
+`CoreAdapter` in tests/vectors/generate_admin.py), so this module imports nothing from
+`bridge.daemon.core`. The shell decodes the frame with `decode_frame`
+(same size limit as the terminal socket) and hands the result, value or error, to `on_admin`:
+
+    def on_admin(self, request, key_name, now, mono_ns=None) -> dict:
+        ...                                   # now, mono
+        if not <key_name is an admin key>:    # log and publish auth.admin_refused, admin.peek(request)
+            return admin.forbidden(request)
+        parsed = admin.parse_request(request)
+        if isinstance(parsed, admin.AdminError):
+            return admin.error_reply(parsed)
+        return admin.run(parsed, self, now)
+
+A reply with `ok: false` means the request did not reach the engine (nothing journaled),
+except `refused`: the engine raised a `DomainError` on the event. A request the
+engine turns down by rule is journaled and answered `ok: true` with its `record.refused`
+(also summarised in `refused`): refusals are records, not errors (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Protocol
+
+import msgpack
+
+from bridge.copytrading import events as ev
+from bridge.copytrading.records import Refused
+from bridge.daemon import wire
+from bridge.domain.errors import DomainError
+from bridge.domain.money import to_decimal
+from bridge.domain.sizing import VolumeMode
+
+# --- error codes (the `error` field of an `ok: false` reply) -------------------------------
+FRAME_TOO_LARGE = "frame_too_large"
+NOT_MSGPACK = "not_msgpack"
+LIMIT_EXCEEDED = "limit_exceeded"
+BAD_REQUEST = "bad_request"
+FORBIDDEN = "forbidden"
+UNKNOWN_OP = "unknown_op"
+BAD_ARGS = "bad_args"
+UNKNOWN_KEY = "unknown_key"
+REFUSED = "refused"
+
+ERRORS: dict[str, str] = {
+    FRAME_TOO_LARGE: "the frame is longer than the daemon's `max_frame_size`; checked before decoding",
+    NOT_MSGPACK: "not one valid msgpack value (empty, truncated, invalid UTF-8, trailing bytes, too deep)",
+    LIMIT_EXCEEDED: "a msgpack map or array has more than 64 entries",
+    BAD_REQUEST: "the envelope is wrong: not a map, a key that is not text, an unknown envelope key, "
+                 "a bad `id`, `op` missing or not text, `args` not a map",
+    FORBIDDEN: "the connection's key is not of role `admin`",
+    UNKNOWN_OP: "`op` is not one of the ops below; `detail` lists them",
+    BAD_ARGS: "an argument is unknown, missing or breaks its rule; `field` names it (`args.NAME`)",
+    UNKNOWN_KEY: "`balance_result`: no pending balance operation has that key",
+    REFUSED: "the engine raised an error on the event (a data fault, not a rule): `code` and `detail` are its own",
+}
+COMMON_ERRORS = (FRAME_TOO_LARGE, NOT_MSGPACK, LIMIT_EXCEEDED, BAD_REQUEST, FORBIDDEN, UNKNOWN_OP, BAD_ARGS)
+
+# --- bounds ------------------------------------------------------------------------------
+MAX_ENTRIES = 64  # entries of any msgpack map / array in a request (decode limit)
+MAX_ARGS = 32  # entries of `args` (no op has more than 9)
+MAX_ID_TEXT = 64
+MAX_OP_TEXT = 32
+ID_TEXT = 64  # trader, investor, owner, partner ids
+UINT_MAX = 2**63 - 1  # accounts and counters end up in SQLite INTEGER columns (signed 64-bit)
+INT_MIN = -(2**63)
+DEC_INT_DIGITS = 15  # decimals: |x| < 10^15 ...
+DEC_PLACES = 10  # ... with at most 10 decimal places (exact within the engine's 28 digits)
+_SHOW = 40  # longest echo of a bad value in a detail
+_DECIMAL_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
+
+ENVELOPE = ("id", "op", "args")
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument. `type`: uint | int | text | decimal | bool | enum. Numbers: `minimum`
+    inclusive, or exclusive with `above`. Text: 1..`max_len` characters (0.. if `empty`).
+    Not `required`: absent = `default` (`events.UNSET`: the event's "leave as is")."""
+
+    name: str
+    type: str
+    doc: str
+    required: bool = True
+    default: object = None
+    nullable: bool = False
+    minimum: int | None = None
+    above: bool = False
+    max_len: int = ID_TEXT
+    empty: bool = False
+    enum: type[Enum] | None = None
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(str(m.value) for m in self.enum) if self.enum else ()
+
+    def rule(self) -> str:
+        """The rule in words, as the docs and `bad_args` details say it."""
+        if self.type == "text":
+            text = f"text of {0 if self.empty else 1}..{self.max_len} characters"
+        elif self.type == "enum":
+            text = "one of " + " | ".join(self.choices)
+        elif self.type == "bool":
+            text = "true or false"
+        elif self.type == "decimal":
+            text = "a decimal string or number" + _bound(self)
+        elif self.type == "uint":
+            text = "a whole number" + (_bound(self) if self.minimum else " >= 0") + " and <= 2^63-1"
+        else:
+            text = "a whole number between -2^63 and 2^63-1"
+        return text + (", or nil" if self.nullable else "")
+
+
+def _bound(arg: Arg) -> str:
+    if arg.minimum is None:
+        return ""
+    return f" {'>' if arg.above else '>='} {arg.minimum}"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One reply field (besides `id` and `ok`)."""
+
+    name: str
+    type: str
+    doc: str
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One request. `event`: the engine event it becomes (None: a query of the daemon).
+    `refusals`: codes of the `record.refused` the engine may answer with (ok: true)."""
+
+    name: str
+    doc: str
+    args: tuple[Arg, ...] = ()
+    reply: tuple[Field, ...] = ()
+    errors: tuple[str, ...] = ()
+    event: type | None = None
+    refusals: tuple[str, ...] = ()
+
+    @property
+    def all_errors(self) -> tuple[str, ...]:
+        return (*COMMON_ERRORS, *self.errors)
+
+    def arg(self, name: str) -> Arg | None:
+        for a in self.args:
+            if a.name == name:
+                return a
+        return None
+
+
+# --- the table -----------------------------------------------------------------------------
+def _id(name: str, doc: str, **kw: object) -> Arg:
+    return Arg(name, "text", doc, **kw)  # type: ignore[arg-type]
+
+
+def _dec(name: str, doc: str, minimum: int | None = 0, above: bool = False, **kw: object) -> Arg:
+    return Arg(name, "decimal", doc, minimum=minimum, above=above, **kw)  # type: ignore[arg-type]
+
+
+def _uint(name: str, doc: str, minimum: int | None = None, **kw: object) -> Arg:
+    return Arg(name, "uint", doc, minimum=minimum, **kw)  # type: ignore[arg-type]
+
+
+_AMOUNT = _dec("amount", "USD, whole cents (else refused `invalid_amount`)", above=True)
+_SUB = _uint("subscription", "subscription id (from `record.subscription_started`)", minimum=1)
+_REQUESTER = _id("requester", "the investor asking; must own the subscription (else refused `forbidden`)")
+_RECORDS = Field("records", "array of maps",
+                 "every engine record of the step, in order: `topic` (`record.<name>`, section 13.4) "
+                 "and the record's fields (decimals as strings)")
+_REFUSED = Field("refused", "map or nil",
+                 "`{code, detail}` of the engine's `record.refused` for this request; nil = done")
+_EVENT_REPLY = (_RECORDS, _REFUSED)
+_SUB_REFUSALS = ("unknown_subscription", "forbidden", "subscription_stopped")
+
+OPS: dict[str, Op] = {op.name: op for op in (
+    Op("deposit", "credit an owner's USD wallet", (
+        _id("owner", "wallet owner (investor, trader or partner id)"), _AMOUNT),
+       _EVENT_REPLY, (REFUSED,), ev.WalletDeposited, ("invalid_amount",)),
+    Op("withdraw", "debit an owner's USD wallet", (
+        _id("owner", "wallet owner"), _AMOUNT),
+       _EVENT_REPLY, (REFUSED,), ev.WalletWithdrawn, ("invalid_amount", "insufficient_funds")),
+    Op("register_trader", "offer a trader account for copying", (
+        _id("trader", "trader id, new"),
+        _uint("account", "the trader's MetaTrader login, not in use"),
+        _id("account_type", "account type id, e.g. `mt4_standard` (data/account_types.toml)"),
+        _uint("leverage", "account leverage, e.g. 100 for 1:100", minimum=1),
+        _dec("commission_pct", "commission on the investors' gain, percent (up to `max_commission_pct`)"),
+        _id("currency", "account currency", required=False, default="USD", max_len=16)),
+       _EVENT_REPLY, (REFUSED,), ev.TraderRegistered,
+       ("duplicate_trader", "account_in_use", "invalid_commission", "unknown_account_type", "unknown_currency")),
+    Op("set_commission", "change a trader's commission; only later subscriptions lock the new rate", (
+        _id("trader", "trader id"),
+        _dec("commission_pct", "percent (up to `max_commission_pct`)")),
+       _EVENT_REPLY, (REFUSED,), ev.TraderCommissionChanged, ("unknown_trader", "invalid_commission")),
+    Op("cap_commission", "the service caps the commission of all of a trader's subscriptions", (
+        _id("trader", "trader id"),
+        _dec("cap_pct", "the cap, percent; nil lifts it", nullable=True)),
+       _EVENT_REPLY, (REFUSED,), ev.CommissionCapSet, ("unknown_trader", "invalid_commission")),
+    Op("register_partner", "register an IB partner", (
+        _id("partner", "partner id, new"),
+        _id("referrer", "the partner who referred this one (multi-level program)", required=False, nullable=True),
+        _dec("trader_rate_per_lot", "IB rate on trader volume, USD per lot; nil = the config default",
+             required=False, nullable=True)),
+       _EVENT_REPLY, (REFUSED,), ev.PartnerRegistered,
+       ("duplicate_partner", "unknown_referrer", "referral_cycle", "invalid_rate")),
+    Op("assign_client", "an investor or trader registered through a partner's link", (
+        _id("client", "investor or trader id"), _id("partner", "partner id")),
+       _EVENT_REPLY, (REFUSED,), ev.ClientAssigned, ("unknown_partner", "already_assigned", "self_referral")),
+    Op("subscribe", "invest from the investor's wallet into a new investor account copying a trader", (
+        _id("investor", "investor id (the wallet debited)"),
+        _id("trader", "trader id to copy"),
+        _uint("account", "the new investor account's MetaTrader login, not in use"),
+        _AMOUNT,
+        Arg("mode", "enum", "volume mode of the copies", required=False, default=VolumeMode.EQUAL, enum=VolumeMode),
+        _dec("protection_pct", "equity protection, percent of the balance; nil = off", required=False,
+             nullable=True),
+        _uint("leverage", "investor account leverage", minimum=1, required=False, default=100),
+        _id("account_type", "investor account type; nil = the config's `investor_account_type`",
+            required=False, nullable=True),
+        _id("currency", "investor account currency (only USD is funded)", required=False, default="USD",
+            max_len=16)),
+       _EVENT_REPLY, (REFUSED,), ev.Subscribe,
+       ("unknown_trader", "trader_not_eligible", "self_copy", "invalid_amount", "insufficient_funds",
+        "invalid_protection", "invalid_mode", "account_in_use", "invalid_currency", "unknown_account_type",
+        "unknown_currency", "invalid_leverage", "below_min_deposit")),
+    Op("edit", "change mode and/or protection while copying; also resumes a suspended subscription", (
+        _SUB, _REQUESTER,
+        Arg("mode", "enum", "new volume mode; absent = unchanged", required=False, default=ev.UNSET,
+            enum=VolumeMode),
+        _dec("protection_pct", "new protection, percent; nil = off; absent = unchanged", required=False,
+             default=ev.UNSET, nullable=True)),
+       _EVENT_REPLY, (REFUSED,), ev.EditSettings, (*_SUB_REFUSALS, "invalid_mode", "invalid_protection")),
+    Op("resume", "resume a subscription suspended by protection", (_SUB, _REQUESTER),
+       _EVENT_REPLY, (REFUSED,), ev.Resume, _SUB_REFUSALS),
+    Op("stop", "stop copying: the investor (open copies must be closed first) or the service (nil)", (
+        _SUB,
+        _id("requester", "the investor asking; nil = the service, which always closes the open copies",
+            nullable=True),
+        Arg("close_open", "bool", "close the open copies (else refused `copies_open` while any is open)",
+            required=False, default=False)),
+       _EVENT_REPLY, (REFUSED,), ev.StopCopying, (*_SUB_REFUSALS, "copies_open")),
+    Op("price", "a market price for the engine (floating results, protection, stop-out)", (
+        _id("symbol", "symbol, e.g. EURUSD", max_len=32),
+        _dec("bid", "bid price", above=True), _dec("ask", "ask price", above=True)),
+       _EVENT_REPLY, (REFUSED,), ev.PriceTick),
+    Op("balance_result", "the back office's answer to a `balance.operation` (`balance_operations = "
+                         "\"backoffice\"`)", (
+        _id("key", "the operation's key, from the feed's `balance.operation`", max_len=128),
+        Arg("ok", "bool", "true: booked; false: refused by the back office", required=False, default=True),
+        Arg("retcode", "int", "the refusal's code (ok false)", required=False, default=0),
+        Arg("message", "text", "the refusal's detail (ok false)", required=False, default="", max_len=1000,
+            empty=True)),
+       (_RECORDS,), (UNKNOWN_KEY, REFUSED)),
+    Op("status", "the daemon's sessions, queues and subscriptions", (), (
+        Field("sessions", "array of uint", "logins with a live session, ascending"),
+        Field("connections", "uint", "open terminal connections"),
+        Field("pending_commands", "uint", "commands sent or to send, not yet answered"),
+        Field("journal_seq", "uint", "the last journaled event"),
+        Field("subscriptions", "map", "subscription id (text) -> `{account, trader, state, copies}`"))),
+    Op("copies", "the copy map", (), (
+        Field("copies", "map", "subscription id (text) -> trader ticket (text) -> `{ticket, volume, state}`: "
+                               "the investor's position (nil while opening), its volume, `opening` or "
+                               "`open`"),)),
+)}  # fmt: skip
+
+
+# --- requests and errors as values -----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AdminError:
+    """An `ok: false` reply as data. `field`: `id` / `op` / `args` / `args.NAME`, or ""."""
+
+    id: object
+    error: str
+    detail: str
+    field: str = ""
+    code: str = ""  # refused: the engine's code
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRequest:
+    id: object
+    op: Op
+    args: Mapping[str, object] = field(default_factory=dict)  # every argument, converted, defaults in
+
+    def event(self, now: int) -> ev.Event:
+        """The engine event, stamped `now` (the daemon's clock). Only for ops with an event."""
+        assert self.op.event is not None, self.op.name
+        return self.op.event(now=now, **self.args)  # type: ignore[no-any-return]
+
+
+def decode_frame(frame: bytes, max_frame_size: int) -> object:
+    """The raw admin frame -> the request value, or an AdminError. Same size limit as the
+    terminal socket; maps and arrays are capped before they are built."""
+    if len(frame) > max_frame_size:
+        return AdminError(None, FRAME_TOO_LARGE, f"frame of {len(frame)} bytes > limit {max_frame_size}")
+    try:
+        return msgpack.unpackb(frame, raw=False, strict_map_key=False, max_str_len=max_frame_size,
+                               max_bin_len=max_frame_size, max_ext_len=max_frame_size,
+                               max_array_len=MAX_ENTRIES, max_map_len=MAX_ENTRIES)
+    except ValueError as exc:  # msgpack's limit errors are ValueErrors naming the limit
+        if "exceeds max_" in str(exc):
+            return AdminError(None, LIMIT_EXCEEDED, f"a map or array has more than {MAX_ENTRIES} entries")
+        return _not_msgpack(exc)
+    except Exception as exc:  # noqa: BLE001 - any undecodable frame is the peer's error, never ours
+        return _not_msgpack(exc)
+
+
+def _not_msgpack(exc: Exception) -> AdminError:
+    why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return AdminError(None, NOT_MSGPACK, _short(f"not one valid msgpack value ({why})", 200))
+
+
+def parse_request(request: object) -> AdminRequest | AdminError:
+    """Validate `{id, op, args}` against `OPS`. The first problem wins, in this order: the
+    envelope, the op, unknown argument names, missing required ones (table order), each
+    value (table order). An AdminError (from `decode_frame`) passes through unchanged."""
+    if isinstance(request, AdminError):
+        return request
+    if not isinstance(request, dict):
+        return AdminError(None, BAD_REQUEST, f"expected a map {{id, op, args}}, got {_type(request)}")
+    rid = request.get("id")
+    if not _valid_id(rid):
+        return AdminError(None, BAD_REQUEST, f"id: must be nil, a whole number or text of at most {MAX_ID_TEXT} "
+                                             f"characters, got {_show(rid)}", "id")
+    for key in request:
+        if key not in ENVELOPE:
+            return AdminError(rid, BAD_REQUEST, f"unknown field {_show(key)} (known: id, op, args)",
+                              key[:_SHOW] if isinstance(key, str) else "")
+    op_name = request.get("op")
+    if not isinstance(op_name, str) or not op_name:
+        return AdminError(rid, BAD_REQUEST, f"op: must be text, got {_show(op_name)}", "op")
+    op = OPS.get(op_name)
+    if op is None:
+        return AdminError(rid, UNKNOWN_OP, f"unknown op {_show(op_name)} (known: {', '.join(OPS)})", "op")
+    args = request.get("args")
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        return AdminError(rid, BAD_REQUEST, f"args: must be a map, got {_type(args)}", "args")
+    if len(args) > MAX_ARGS:
+        return AdminError(rid, BAD_ARGS, f"args: at most {MAX_ARGS} entries, got {len(args)}", "args")
+    unknown = [k for k in args if not isinstance(k, str) or op.arg(k) is None]
+    if unknown:
+        known = ", ".join(a.name for a in op.args) or "none"
+        names = ", ".join(_show(k) for k in unknown[:8]) + (", ..." if len(unknown) > 8 else "")
+        return AdminError(rid, BAD_ARGS, f"{op.name}: unknown argument {names} (known: {known})", "args")
+    for a in op.args:
+        if a.required and a.name not in args:
+            return AdminError(rid, BAD_ARGS, f"args.{a.name}: required ({a.rule()})", f"args.{a.name}")
+    out: dict[str, object] = {}
+    for a in op.args:
+        if a.name not in args:
+            out[a.name] = a.default
+            continue
+        value = convert(a, args[a.name])
+        if isinstance(value, _Bad):
+            why = f" ({value.why})" if value.why else ""
+            return AdminError(rid, BAD_ARGS, f"args.{a.name}: must be {a.rule()}, got {_show(args[a.name])}{why}",
+                              f"args.{a.name}")
+        out[a.name] = value
+    return AdminRequest(rid, op, out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Bad:
+    why: str = ""  # what, beyond the rule, is wrong (e.g. too many decimal places)
+
+
+_BAD = _Bad()
+
+
+def convert(arg: Arg, value: object) -> object:
+    """One wire value -> the engine's value, or `_BAD`. Exact: floats go through `repr`."""
+    if value is None:
+        return None if arg.nullable else _BAD
+    kind = arg.type
+    if kind == "bool":
+        return value if isinstance(value, bool) else _BAD
+    if kind in ("uint", "int"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return _BAD
+        low = (arg.minimum or 0) if kind == "uint" else INT_MIN
+        return value if low <= value <= UINT_MAX else _BAD
+    if kind in ("text", "enum"):
+        if not isinstance(value, str) or len(value) > arg.max_len or (not value and not arg.empty):
+            return _BAD
+        if arg.enum is None:
+            return value
+        return arg.enum(value) if value in arg.choices else _BAD
+    return _decimal(arg, value)
+
+
+def _decimal(arg: Arg, value: object) -> object:
+    if isinstance(value, str) and (len(value) > 40 or not _DECIMAL_TEXT.match(value)):
+        return _BAD  # plain ASCII notation only: Decimal() would also take "1_0", " 1" or other digits
+    if not isinstance(value, (str, int, float)):
+        return _BAD
+    try:
+        d = to_decimal(value)  # bools refused; floats via repr
+    except DomainError:
+        return _BAD
+    places = -d.as_tuple().exponent  # type: ignore[operator]
+    if d and places > DEC_PLACES:
+        return _Bad(f"{places} decimal places, at most {DEC_PLACES}")
+    if d and d.adjusted() >= DEC_INT_DIGITS:
+        return _Bad(f"at most {DEC_INT_DIGITS} digits before the point")
+    if arg.minimum is not None and (d <= arg.minimum if arg.above else d < arg.minimum):
+        return _BAD
+    return d
+
+
+# --- running a request ------------------------------------------------------------------------
+class AdminCore(Protocol):
+    """What `run` needs from the daemon core."""
+
+    def feed_engine(self, event: ev.Event) -> Sequence[object]:
+        """Journal and run `event`; every record of the step (follow-up events the core feeds
+        itself included, e.g. balance operations it confirms), in order. May raise DomainError."""
+        ...
+
+    def balance_result(self, key: str, ok: bool, retcode: int, message: str) -> Sequence[object] | None:
+        """Book the back office's answer for the pending balance operation `key`; its step's
+        records, or None if no pending balance operation has that key (nothing done)."""
+        ...
+
+    def status(self) -> dict: ...
+
+    def copy_map(self) -> dict: ...
+
+
+def run(request: AdminRequest, core: AdminCore, now: int) -> dict:
+    """Carry out a parsed request on `core` at `now` -> the reply map."""
+    op = request.op
+    try:
+        if op.event is None:
+            return _QUERIES[op.name](request, core)
+        records = core.feed_engine(request.event(now))
+    except DomainError as err:
+        return error_reply(AdminError(request.id, REFUSED, err.detail, code=err.code))
+    refusal = next((r for r in records if type(r) is Refused and r.request == op.name), None)
+    refused = None if refusal is None else {"code": refusal.code, "detail": refusal.detail}
+    return ok_reply(request.id, records=record_maps(records), refused=refused)
+
+
+def _balance_result(request: AdminRequest, core: AdminCore) -> dict:
+    key, ok, retcode, message = (request.args[k] for k in ("key", "ok", "retcode", "message"))
+    records = core.balance_result(key, ok, retcode, message)  # type: ignore[arg-type]
+    if records is None:
+        return error_reply(AdminError(request.id, UNKNOWN_KEY, f"no pending balance operation {_show(key)}",
+                                      "args.key"))
+    return ok_reply(request.id, records=record_maps(records))
+
+
+# The ops that are not engine events (every op is one or the other; a test checks).
+_QUERIES = {
+    "balance_result": _balance_result,
+    "status": lambda request, core: ok_reply(request.id, **core.status()),
+    "copies": lambda request, core: ok_reply(request.id, copies=core.copy_map()),
+}
+
+
+def handle(request: object, core: AdminCore, now: int) -> dict:
+    """parse_request + run, for a caller that has already authorised the key."""
+    parsed = parse_request(request)
+    if isinstance(parsed, AdminError):
+        return error_reply(parsed)
+    return run(parsed, core, now)
+
+
+# --- replies --------------------------------------------------------------------------------
+def ok_reply(rid: object, **fields: object) -> dict:
+    return {"id": rid, "ok": True, **fields}
+
+
+def error_reply(err: AdminError) -> dict:
+    """`{id, ok: false, error, detail}` + `field` (where one is to blame) + `code` (refused)."""
+    out: dict[str, object] = {"id": err.id, "ok": False, "error": err.error, "detail": err.detail}
+    if err.field:
+        out["field"] = err.field
+    if err.code:
+        out["code"] = err.code
+    return out
+
+
+def forbidden(request: object) -> dict:
+    """The reply to a key that may not use the admin endpoint (the core decides and logs)."""
+    return error_reply(AdminError(peek(request)[0], FORBIDDEN, "admin role required"))
+
+
+def peek(request: object) -> tuple[object, str]:
+    """(id, op) of a request as far as they are valid, for replies and logs before parsing."""
+    if not isinstance(request, dict):
+        return None, ""
+    rid, op = request.get("id"), request.get("op")
+    return (rid if _valid_id(rid) else None), (op[:MAX_OP_TEXT] if isinstance(op, str) else "")
+
+
+def record_maps(records: Sequence[object]) -> list[dict]:
+    """Engine records -> reply maps: the feed's topic plus the record's persisted fields."""
+    return [{"topic": wire.record_topic(r), **wire.plain(r)} for r in records]  # type: ignore[dict-item]
+
+
+# --- small helpers -----------------------------------------------------------------------------
+def _valid_id(rid: object) -> bool:
+    if rid is None or isinstance(rid, str) and len(rid) <= MAX_ID_TEXT:
+        return True
+    return isinstance(rid, int) and not isinstance(rid, bool) and INT_MIN <= rid <= 2**64 - 1
+
+
+def _type(value: object) -> str:
+    return {dict: "a map", list: "an array", str: "text", bytes: "binary", bool: "a bool", int: "a whole number",
+            float: "a float", type(None): "nil"}.get(type(value), type(value).__name__)
+
+
+def _show(value: object) -> str:
+    """A bad value as a detail shows it: JSON-like, cut to a readable length."""
+    if isinstance(value, str):
+        return _short('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"', _SHOW)
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return _short(repr(value), _SHOW)
+    return _type(value)
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
