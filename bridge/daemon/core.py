@@ -30,15 +30,13 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from decimal import Decimal
 from typing import Any, Callable
 
 from bridge.copytrading import events as ev
 from bridge.copytrading.commands import BalanceOperation
 from bridge.copytrading.engine import Engine
 from bridge.copytrading.records import SubscriptionStarted, SubscriptionStopped
-from bridge.copytrading.state import load as state_load
-from bridge.daemon import wire
+from bridge.daemon import admin, wire
 from bridge.daemon.config import DaemonConfig
 from bridge.daemon.feed import FeedModel, ns_to_ms
 from bridge.daemon.lifecycle import AwaitingClose, CommandsMixin, PendingCommand, Send, SendResult
@@ -46,7 +44,6 @@ from bridge.daemon.limits import LogAggregator, TokenBucket
 from bridge.daemon.sessions import (ID_REPLAY, LOGIN_NOT_BOUND, RATE_LIMITED, ROLE_MISMATCH, UNKNOWN_KEY, Conn,
                                     Session, SessionsMixin)
 from bridge.daemon.store import Batch, Recovery
-from bridge.domain.errors import DomainError
 from bridge.domain.trading import Side
 from bridge.protocol import (AccountUpdate, CommandResult, Heartbeat, Hello, Limits, PositionClosed,
                              PositionModified, PositionOpened)
@@ -313,54 +310,40 @@ class DaemonCore(SessionsMixin, CommandsMixin):
 
     # ------------------------------------------------------------------ admin (back office)
     def on_admin(self, request: Any, key_name: str | None, now: int, mono_ns: int | None = None) -> dict:
-        """One back-office request -> its reply map. See docs/operations.md, "Admin endpoint"."""
+        """One back-office request (a decoded map, or the raw frame) -> its reply map. The
+        API (ops, arguments, errors) is data in `bridge.daemon.admin`; docs/protocol.md §14."""
         self.now = now
         self.mono = now * 1_000_000 if mono_ns is None else mono_ns
-        rid = request.get("id") if isinstance(request, dict) else None
-        if not isinstance(request, dict) or not isinstance(request.get("op"), str):
-            return {"id": rid, "ok": False, "error": "bad_request", "detail": "expected {op, args}"}
+        if isinstance(request, (bytes, bytearray, memoryview)):
+            request = admin.decode_frame(bytes(request), self.config.max_frame_size)
         if not self.insecure or key_name is not None:
             entry = self.config.allow.by_name.get(key_name or "")
             if entry is None or entry.role != "admin":
-                self._log("warning", "auth.admin_refused", key=key_name, op=request["op"])
-                self.publish("auth.admin_refused", key=key_name, op=request["op"])
-                return {"id": rid, "ok": False, "error": "forbidden", "detail": "admin role required"}
-        op, args = request["op"], request.get("args") or {}
-        if not isinstance(args, dict):
-            return {"id": rid, "ok": False, "error": "bad_request", "detail": "args must be a map"}
-        try:
-            if op in _ADMIN_EVENTS:
-                event = _admin_event(_ADMIN_EVENTS[op], args, now)
-                self._step_records = []
-                try:
-                    self.feed_engine(event)
-                    records = [{"topic": wire.record_topic(r), **wire.plain(r)} for r in self._step_records]
-                finally:
-                    self._step_records = None
-                return {"id": rid, "ok": True, "records": records}
-            if op == "balance_result":
-                return {"id": rid, **self._balance_result(args)}
-            if op == "status":
-                return {"id": rid, "ok": True, **self.status()}
-            if op == "copies":
-                return {"id": rid, "ok": True, "copies": self.copy_map()}
-        except (KeyError, TypeError, ValueError, DomainError) as exc:
-            return {"id": rid, "ok": False, "error": "bad_args", "detail": f"{type(exc).__name__}: {exc}"}
-        return {"id": rid, "ok": False, "error": "unknown_op", "detail": f"unknown op {op!r}"}
+                self.refusal("auth.admin_refused", key_name, op=admin.peek(request)[1])
+                return admin.forbidden(request)
+        return admin.handle(request, AdminView(self), now)
 
-    def _balance_result(self, args: dict) -> dict:
-        key = args["key"]
+    def collect_records(self, run: Callable[[], object]) -> list:
+        """Every record of the steps `run` makes (its follow-up steps included)."""
+        self._step_records = []
+        try:
+            run()
+            return self._step_records
+        finally:
+            self._step_records = None
+
+    def book_balance_result(self, key: str, ok: bool, retcode: int, message: str) -> bool:
+        """The back office's answer for a pending balance operation; False if there is none."""
         p = self.pending.get(key)
         if p is None or p.row.type != "balance":
-            return {"ok": False, "error": "unknown_key", "detail": f"no pending balance operation {key!r}"}
-        if args.get("ok", True):
+            return False
+        if ok:
             self._finish(key, "done", {"confirmed": "backoffice"})
             self.feed_engine(ev.CommandFilled(self.now, key))
         else:
-            self._finish(key, "refused", {"retcode": int(args.get("retcode", 0))})
-            self.feed_engine(ev.CommandRefused(self.now, key, int(args.get("retcode", 0)),
-                                               str(args.get("message", ""))))
-        return {"ok": True}
+            self._finish(key, "refused", {"retcode": retcode})
+            self.feed_engine(ev.CommandRefused(self.now, key, retcode, message))
+        return True
 
     def status(self) -> dict:
         return {
@@ -422,33 +405,23 @@ _HANDLERS: dict[type, Callable[[DaemonCore, Session, Any], None]] = {
     CommandResult: DaemonCore._on_command_result,
 }
 
-_ADMIN_EVENTS: dict[str, type] = {
-    "deposit": ev.WalletDeposited, "withdraw": ev.WalletWithdrawn, "register_trader": ev.TraderRegistered,
-    "set_commission": ev.TraderCommissionChanged, "cap_commission": ev.CommissionCapSet,
-    "register_partner": ev.PartnerRegistered, "assign_client": ev.ClientAssigned, "subscribe": ev.Subscribe,
-    "edit": ev.EditSettings, "resume": ev.Resume, "stop": ev.StopCopying, "price": ev.PriceTick,
-}  # fmt: skip
+class AdminView:
+    """A `DaemonCore` as `admin.AdminCore`: every record of a request's steps."""
 
+    def __init__(self, core: DaemonCore) -> None:
+        self.core = core
 
-def _admin_event(cls: type, args: dict, now: int) -> ev.Event:
-    import dataclasses
-    import typing
+    def feed_engine(self, event: ev.Event) -> list:
+        return self.core.collect_records(lambda: self.core.feed_engine(event))
 
-    hints = typing.get_type_hints(cls, vars(ev))
-    names = [f.name for f in dataclasses.fields(cls) if f.name != "now"]
-    for k in args:
-        if k not in names:
-            raise ValueError(f"unknown argument {k!r} (known: {', '.join(names)})")
-    kw: dict[str, Any] = {"now": now}
-    for f in dataclasses.fields(cls):
-        if f.name == "now" or f.name not in args:
-            continue
-        v = args[f.name]
-        if isinstance(v, float):
-            v = repr(v)
-        hint = hints[f.name]
-        if hint is object:  # EditSettings: mode / protection_pct
-            kw[f.name] = Decimal(v) if f.name == "protection_pct" and v is not None else v
-        else:
-            kw[f.name] = state_load(hint, v)
-    return cls(**kw)  # type: ignore[no-any-return]
+    def balance_result(self, key: str, ok: bool, retcode: int, message: str) -> list | None:
+        done: list[bool] = []
+        records = self.core.collect_records(lambda: done.append(self.core.book_balance_result(key, ok, retcode,
+                                                                                             message)))
+        return records if done[0] else None
+
+    def status(self) -> dict:
+        return self.core.status()
+
+    def copy_map(self) -> dict:
+        return self.core.copy_map()

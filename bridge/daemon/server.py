@@ -541,12 +541,7 @@ class Daemon:
                     key_name = parts[-1].get("User-Id")
                 except zmq.ZMQError:
                     key_name = None
-            payload = parts[1].bytes
-            try:
-                request = (msgpack.unpackb(payload, raw=False, strict_map_key=False)
-                           if len(payload) <= self.config.max_frame_size else None)
-            except Exception:  # noqa: BLE001
-                request = None
+            request = parts[1].bytes  # decoded (within the frame limit) by the core
             reply = core.on_admin(request, key_name, self.clock(), self._mark_input())
             self._commit()  # journaled before the reply
             self._drain_router()

@@ -23,7 +23,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading.engine import Engine
 from bridge.daemon import admin
 from bridge.daemon.config import parse_config
-from bridge.daemon.core import DaemonCore
+from bridge.daemon.core import AdminView, DaemonCore
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).with_name("admin_vectors.json")
@@ -37,37 +37,7 @@ T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z, a fixed instant
 MAX_FRAME = 1024
 
 
-class CoreAdapter:
-    """A DaemonCore seen as `admin.AdminCore`, until the core implements it itself: the
-    step's records come from the core's `_step_records` (as `on_admin` reads them today)."""
-
-    def __init__(self, core: DaemonCore) -> None:
-        self.core = core
-
-    def feed_engine(self, event: ev.Event) -> list:
-        self.core._step_records = []
-        self.core.feed_engine(event)
-        return list(self.core._step_records)
-
-    def balance_result(self, key: str, ok: bool, retcode: int, message: str) -> list | None:
-        core = self.core
-        p = core.pending.get(key)
-        if p is None or p.row.type != "balance":
-            return None
-        core._step_records = []
-        if ok:
-            core._finish(key, "done", {"confirmed": "backoffice"})
-            core.feed_engine(ev.CommandFilled(core.now, key))
-        else:
-            core._finish(key, "refused", {"retcode": retcode})
-            core.feed_engine(ev.CommandRefused(core.now, key, retcode, message))
-        return list(core._step_records)
-
-    def status(self) -> dict:
-        return self.core.status()
-
-    def copy_map(self) -> dict:
-        return self.core.copy_map()
+CoreAdapter = AdminView  # the core's own view (kept under this name for the tests)
 
 
 def new_core(balance_operations: str = "backoffice", max_frame_size: int = MAX_FRAME) -> DaemonCore:
