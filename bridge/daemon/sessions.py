@@ -92,31 +92,35 @@ class SessionsMixin:
             b = self.buckets[key] = TokenBucket(rate, rate * cfg.rate_limit_burst_ms / 1000)
         return b
 
-    def _admit(self: DaemonCore, conn: Conn, now: int) -> bool:
-        key = conn.key_name if conn.key_name is not None else "conn:" + conn.id.hex()
+    def _admit(self: DaemonCore, conn_id: bytes, key_name: str | None, now: int) -> Conn | None:
+        """The connection, if this frame is within its key's rate; None = discarded undecoded."""
+        key = key_name if key_name is not None else "conn:" + conn_id.hex()
         b = self._bucket(key, now)
-        if b.banned_until > now:
+        if b.banned_until > now:  # cut, and still draining what it queued: costs a look-up
             b.refused += 1
-            return False
+            return None
+        conn = self.conns.get(conn_id)
+        if conn is None:
+            conn = self._new_conn(conn_id, key_name, now)
         if b.take(now):
-            return True
+            return conn
         if self.aggregate.note(now, "abuse.rate_limited", key, key=key):
-            self._log("warning", "abuse.rate_limited", key=key, rate_per_s=b.rate_per_s, conn=conn.id.hex())
+            self._log("warning", "abuse.rate_limited", key=key, rate_per_s=b.rate_per_s, conn=conn_id.hex())
             self.publish("abuse", key=key, action="rate_limited", rate_per_s=int(b.rate_per_s))
-            conn.control0.append(("error", ProtocolError(RATE_LIMITED, f"more than {int(b.rate_per_s)} frames/s "
-                                                         "from this key: frames are being discarded", ""), 0))
-            self.dirty.add(-1)
+            self._error0(conn, ProtocolError(RATE_LIMITED, f"more than {int(b.rate_per_s)} frames/s from this "
+                                             "key: frames are being discarded", ""), 0)
         assert b.over_since is not None
         if now - b.over_since >= self.config.abuse_disconnect_after_ms:
             b.banned_until = now + self.config.abuse_ban_ms
             b.over_since = None
             self._log("warning", "abuse.disconnected", key=key, banned_ms=self.config.abuse_ban_ms)
             self.publish("abuse", key=key, action="disconnected", banned_until=b.banned_until)
-            for c in [c for c in self.conns.values() if c.key_name == conn.key_name and c.id == conn.id
-                      or (conn.key_name is not None and c.key_name == conn.key_name)]:
+            victims = [c for c in self.conns.values()
+                       if c.id == conn_id or (key_name is not None and c.key_name == key_name)]
+            for c in victims:
                 self.disconnects.append(c.id)
                 self._drop_conn(c, "abuse")
-        return False
+        return None
 
     def is_banned(self: DaemonCore, key_name: str, now: int) -> bool:
         """For the ZAP handler: refuse the reconnects of a banned key."""
@@ -133,10 +137,8 @@ class SessionsMixin:
                  mono_ns: int | None = None) -> None:
         self.now = now
         self.mono = now * 1_000_000 if mono_ns is None else mono_ns
-        conn = self.conns.get(conn_id)
+        conn = self._admit(conn_id, key_name, now)
         if conn is None:
-            conn = self._new_conn(conn_id, key_name, now)
-        if not self._admit(conn, now):
             return
         conn.last_rx = now
         if conn.silent:
@@ -183,10 +185,8 @@ class SessionsMixin:
     def on_violation(self: DaemonCore, conn_id: bytes, key_name: str | None, detail: str, now: int) -> None:
         """A message the transport delivered but the protocol forbids (e.g. several frames)."""
         self.now = now
-        conn = self.conns.get(conn_id)
+        conn = self._admit(conn_id, key_name, now)
         if conn is None:
-            conn = self._new_conn(conn_id, key_name, now)
-        if not self._admit(conn, now):
             return
         conn.last_rx = now
         self.refusal("protocol.refused", key_name, code="not_msgpack", detail=detail, conn=conn_id.hex())
