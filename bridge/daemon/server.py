@@ -449,8 +449,10 @@ class Daemon:
     def _auth_denied(self, reason: str, **fields: Any) -> None:
         core = self.core
         if core is not None:
-            key = fields.pop("key", None) or fields.get("public_key") or fields.get("address")
-            core.refusal("auth.denied", key, reason=reason, **fields)
+            key = fields.pop("key", None)
+            ip = str(fields.get("address", "?")).rsplit(":", 1)[0]  # repeats from one host aggregate
+            subject = key or fields.get("public_key") or f"{reason}@{ip}"
+            core.refusal("auth.denied", subject if key is None else key, reason=reason, **fields)
             self._commit()
 
     async def _feed_loop(self) -> None:

@@ -6,6 +6,7 @@ clients (bridge.daemon.client) on DEALER sockets. Poll-until-condition everywher
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -188,3 +189,23 @@ def test_investor_reconnect_gets_pending_commands_once(env: Env) -> None:
     assert env.ex.executions == {"s1-t1200-open-1": 1}
     assert [(k, s) for k, _, t, s in journal_commands(env.setup.journal) if t == "open"] == [
         ("s1-t1200-open-1", "done")]
+
+
+def test_a_daemon_pause_beyond_the_offline_limit_drops_no_session(env: Env) -> None:
+    """The daemon's loop blocks for twice the offline limit (a GC or disk stall) while the
+    terminals keep heartbeating: afterwards every session is online, no frame was refused,
+    and the next trader deal is copied."""
+    sub = env.subscribe("I1", INV1)
+    env.connect(TRADER, INV1)
+    cfg = env.daemon.daemon.config
+    pause = 2 * cfg.heartbeat_ms * cfg.offline_after / 1000
+    assert env.daemon.loop is not None
+    env.daemon.loop.call_soon_threadsafe(time.sleep, pause)  # blocks the daemon's loop, not libzmq
+    end = time.monotonic() + pause
+    env.wait(lambda: time.monotonic() >= end, timeout=pause + 5)  # heartbeats go on meanwhile
+    env.trader.opened(TRADER, 701, volume="0.1")
+    assert env.wait(lambda: env.copies(sub).get("701", {}).get("state") == "open")
+    assert env.inv.errors == [] and env.trader.errors == []
+    core = env.daemon.daemon.core
+    assert env.daemon.call(lambda: sorted(s.login for s in core.session_of.values() if s.online)) == [TRADER, INV1]
+    assert env.records("record.copy_refused") == []

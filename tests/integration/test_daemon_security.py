@@ -88,13 +88,36 @@ def test_unknown_key_gets_nothing_and_is_logged(env) -> None:  # noqa: ANN001
             c.close()
 
 
-def test_plain_text_peer_gets_nothing(env) -> None:  # noqa: ANN001
-    _setup, daemon, _feed = env
+def test_plain_text_peer_gets_nothing_and_is_logged_with_its_address(env) -> None:  # noqa: ANN001
+    _setup, daemon, feed = env
     c = TerminalClient(daemon.endpoints["router"], None)
     try:
-        c.hello(TRADER)
+        try:
+            c.hello(TRADER)
+        except zmq.Again:
+            pass  # no handshaken peer to queue to
         assert not wait_until(lambda: bool(c.inbox), [c], 1.0)
         assert TRADER not in daemon.call(lambda: list(daemon.daemon.core.session_of))
+        assert _feed_item(feed, "auth.denied", lambda b: "not CURVE" in b.get("reason", "")
+                          and b.get("address", "").startswith("127.0.0.1:"))
+    finally:
+        c.close()
+
+
+def test_a_known_key_with_the_wrong_secret_is_refused_and_logged(env) -> None:  # noqa: ANN001
+    setup, daemon, feed = env
+    known = setup.curve("trader")
+    impostor = generate_keypair()  # someone who knows the public key but not its secret
+    c = TerminalClient(daemon.endpoints["router"], Curve(known.server_public, known.public, impostor.secret,
+                                                         "trader"))
+    try:
+        try:
+            c.hello(TRADER)
+        except zmq.Again:
+            pass
+        assert _feed_item(feed, "auth.denied", lambda b: "CURVE handshake failed" in b.get("reason", "")
+                          and b.get("address", "").startswith("127.0.0.1:"))
+        assert not wait_until(lambda: bool(c.inbox), [c], 0.5)
     finally:
         c.close()
 
