@@ -78,9 +78,12 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.snapshot_seq = recovery.snapshot_seq if recovery else 0
         self.snapshot_at = now
         self.next_tick = now + config.engine_tick_ms
+        self.next_liveness = now
         self.awaiting: dict[tuple[int, int], deque[AwaitingClose]] = {}
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
+        self.sent_order: deque[tuple[int, str]] = deque()  # (sent_at, key): resend timer, oldest first
+        self.expiry_order: list[tuple[int, str]] = []  # heap of (expires, key) of opens not yet sent
         self._batch = Batch()
         self._feed: list[tuple[str, dict]] = []
         self._logs: list[tuple[str, str, dict]] = []
@@ -373,7 +376,9 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.mono = now * 1_000_000 if mono_ns is None else mono_ns
         if not self.tracks_reads:
             self.read_at = now
-        self._liveness(now)
+        if now >= self.next_liveness:  # a tenth of a heartbeat is precise enough, and cheap
+            self.next_liveness = now + max(10, self.config.heartbeat_ms // 10)
+            self._liveness(now)
         self._command_timers(now)
         for event, key, repeats, fields in self.aggregate.due(now):
             self._log("warning", event + ".repeated", key=key, repeats=repeats, **{k: v for k, v in fields.items()

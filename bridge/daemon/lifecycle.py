@@ -22,6 +22,7 @@ journal and in `pending` (bounded by the same rule), never in an unbounded send 
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import deque
 from dataclasses import dataclass
@@ -76,6 +77,9 @@ class CommandsMixin:
     def _add_pending(self: DaemonCore, row: CommandRow, recovered: bool = False) -> None:
         p = PendingCommand(row, None, recovered)
         self.pending[row.key] = p
+        expires = expires_of(row)
+        if expires and not recovered:
+            heapq.heappush(self.expiry_order, (expires, row.key))
         self.by_login.setdefault(row.login, {})[row.key] = p
         s = self.session_of.get(row.login)
         if row.type != "balance" and s is not None and s.started:
@@ -156,18 +160,26 @@ class CommandsMixin:
 
     # ------------------------------------------------------------------ timers
     def _command_timers(self: DaemonCore, now: int) -> None:
+        """Resends and expiries, oldest first from two time-ordered queues (lazy: an entry
+        whose command moved on is skipped), so a tick costs what is due, not what is pending."""
         resend = self.config.resend_after_ms
-        for p in self.pending.values():
-            if p.sent_at is not None and now - p.sent_at >= resend:
-                s = self.session_of.get(p.row.login)
-                if s is not None and s.started:
-                    p.sent_at = None
-                    s.queue[p.row.key] = None
-                    self.dirty.add(s.login)
-        expired = [k for k, p in self.pending.items()
-                   if p.row.type == "open" and not p.maybe_delivered and 0 < expires_of(p.row) < now]
-        for key in expired:
-            self.withdraw_open(key, "expired")
+        sent, pending = self.sent_order, self.pending
+        while sent and now - sent[0][0] >= resend:
+            at, key = sent.popleft()
+            p = pending.get(key)
+            if p is None or p.sent_at != at:
+                continue
+            s = self.session_of.get(p.row.login)
+            p.sent_at = None
+            if s is not None and s.started:
+                s.queue[key] = None
+                self.dirty.add(s.login)
+        expiring = self.expiry_order
+        while expiring and expiring[0][0] < now:
+            _, key = heapq.heappop(expiring)
+            p = pending.get(key)
+            if p is not None and not p.maybe_delivered:
+                self.withdraw_open(key, "expired")
         wait = self.config.close_profit_wait_ms
         for k in list(self.awaiting):
             q = self.awaiting[k]
@@ -219,17 +231,26 @@ class CommandsMixin:
                     else:
                         sent += n
         dirty, self.dirty = self.dirty, set()
+        full: set[bytes] = set()  # connections whose pipe filled up in this call: not retried now
         for login in sorted(dirty):
             s = self.session_of.get(login)
             if s is None:
                 continue
+            if s.conn in full:
+                self.dirty.add(login)
+                continue
             n = self._pump_control(s, send, now)
             if n < 0:
                 self.dirty.add(login)
+                full.add(s.conn)
                 continue
             sent += n
             if s.started and s.queue:
-                sent += self._pump_commands(s, send, now)
+                n = self._pump_commands(s, send, now)
+                if n < 0:
+                    full.add(s.conn)
+                    n = -n - 1
+                sent += n
         return sent
 
     def _pump_conn_errors(self: DaemonCore, send: Send, now: int) -> int:
@@ -275,6 +296,7 @@ class CommandsMixin:
         return sent
 
     def _pump_commands(self: DaemonCore, s: Session, send: Send, now: int) -> int:
+        """Frames sent; `-sent - 1` if the peer's pipe filled up before the queue emptied."""
         conn = self.conns.get(s.conn)
         if conn is None:
             return 0
@@ -282,6 +304,7 @@ class CommandsMixin:
         magic = self.config.copy_magic
         pack, command_wire = wire.pack, wire.command_wire
         sent = done = 0
+        blocked = False
         for key in queue:  # in queue order; removed below, after the loop
             p = pending.get(key)
             if p is None:
@@ -297,6 +320,7 @@ class CommandsMixin:
                 self.dirty.add(login)
                 if r is SendResult.UNROUTABLE:
                     self._log("info", "send.unroutable", login=login, key=key)
+                blocked = True
                 break
             done += 1
             self._ids()
@@ -304,13 +328,14 @@ class CommandsMixin:
             s.last_tx = now
             p.sent_at = now
             p.maybe_delivered = True
+            self.sent_order.append((now, key))
             sent += 1
         if done == len(queue):
             queue.clear()
         else:
             for key in list(islice(queue, done)):
                 del queue[key]
-        return sent
+        return -sent - 1 if blocked else sent
 
 
 def _result_json(m: CommandResult, profit: Decimal | None = None) -> dict:
