@@ -95,6 +95,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.errors_dropped = 0
         self.read_at = now
         self.tracks_reads = False  # True once the shell reports when it found the socket empty
+        self.transport_events = False  # True when the shell reports closed connections (socket monitor)
         self.utc_offsets: dict[int, int] = {}  # login -> its trade server's UTC offset (hello)
         self.handlers = _HANDLERS
         meta = recovery.meta if recovery else {}

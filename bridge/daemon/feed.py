@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.copytrading import events as ev
 from bridge.copytrading.commission import effective_rate
@@ -38,8 +38,22 @@ from bridge.copytrading.subscription import CopyState, SubState
 from bridge.domain.errors import DomainError
 
 if TYPE_CHECKING:
-    from bridge.daemon.core import DaemonCore
+    from bridge.copytrading.engine import Engine
     from bridge.protocol import Hello
+
+
+class FeedSource(Protocol):
+    """What the feed reads from its daemon core (one way: the core imports the feed, never
+    the reverse)."""
+
+    engine: Engine
+    seq: int
+    known_logins: set[int]
+    session_of: dict[int, Any]
+    trader_of: dict[int, str]
+    sub_of_account: dict[int, int]
+
+    def publish(self, topic: str, **body: Any) -> None: ...
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -90,7 +104,7 @@ class StopOutEpisode:
 
 
 class FeedModel:
-    def __init__(self, core: DaemonCore) -> None:
+    def __init__(self, core: FeedSource) -> None:
         self.core = core
         self.terminals: dict[int, TerminalInfo] = {}
         # login -> ticket -> (symbol, +1 buy / -1 sell, volume)

@@ -31,7 +31,6 @@ import gc
 import itertools
 import json
 import signal
-import socket
 import time
 from collections import deque
 from pathlib import Path
@@ -43,12 +42,12 @@ import structlog
 import zmq
 import zmq.asyncio
 from zmq.utils import z85
-from zmq.utils.monitor import recv_monitor_message
 
 from bridge.daemon.config import ConfigError, DaemonConfig
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.keys import FEED_ROLES, TERMINAL_ROLES
 from bridge.daemon.store import SqliteStore, Store
+from bridge.daemon.transport import HANDSHAKE_REASONS, PEER_CLOSED, TransportEvents, shut
 from bridge.daemon.wire import feed_frame
 
 _SEND_MORE = zmq.NOBLOCK | zmq.SNDMORE  # the identity frame of a ROUTER message
@@ -58,9 +57,6 @@ FEED_ZAP_DOMAIN = b"mtbridge-feed"
 ADMIN_ZAP_DOMAIN = b"mtbridge-admin"
 _DOMAIN_ROLES = {ZAP_DOMAIN: TERMINAL_ROLES, FEED_ZAP_DOMAIN: FEED_ROLES, ADMIN_ZAP_DOMAIN: ("admin",)}
 _SOCKET_NAMES = {ZAP_DOMAIN: "router", FEED_ZAP_DOMAIN: "feed", ADMIN_ZAP_DOMAIN: "admin"}
-_MONITOR_EVENTS = (zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
-                   | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-                   | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 _RUNS = itertools.count(1)
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 
@@ -126,10 +122,11 @@ class Daemon:
             self.router.setsockopt(zmq.HEARTBEAT_IVL, cfg.heartbeat_ms)
             self.router.setsockopt(zmq.HEARTBEAT_TIMEOUT, dead_after)
             self.router.setsockopt(zmq.HEARTBEAT_TTL, dead_after)
-        self.monitor = self.router.get_monitor_socket(_MONITOR_EVENTS)
-        self.monitor_sync = zmq.Socket.shadow(self.monitor.underlying)
+        loop = asyncio.get_running_loop()
+        self.transport = TransportEvents(self.ctx, self.router, lambda: loop.call_soon_threadsafe(self._drain_router))
         self.router.bind(cfg.router)
         self.router_sync = zmq.Socket.shadow(self.router.underlying)
+        self.core.transport_events = True  # the monitor reports closed connections
         self.pub = self._server_socket(zmq.XPUB, FEED_ZAP_DOMAIN)
         self.pub.linger = 0
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription message, also repeated ones
@@ -221,12 +218,9 @@ class Daemon:
             seq, state = core.snapshot(self.clock())
             self.store.save_snapshot(seq, self.clock(), state)
             self._publish("daemon.stopped", journal_seq=seq)
-        if getattr(self, "monitor", None) is not None:
-            try:
-                self.router.disable_monitor()
-            except zmq.ZMQError:
-                pass
-        for name in ("monitor", "router", "admin", "pub", "zap"):
+        if getattr(self, "transport", None) is not None:
+            self.transport.close(self.router)
+        for name in ("router", "admin", "pub", "zap"):
             sock = getattr(self, name, None)
             if sock is not None:
                 sock.close(linger=200 if name == "router" else 0)
@@ -314,18 +308,16 @@ class Daemon:
         return asyncio.create_task(guarded(), name=name)
 
     async def _router_loop(self) -> None:
-        """Readiness callbacks on the ROUTER's and its monitor's FDs (edge-triggered: a turn
-        that leaves frames behind schedules the next one itself)."""
+        """Readiness callbacks on the ROUTER's FD (edge-triggered: a turn that leaves frames
+        behind schedules the next one itself); the transport thread wakes it too."""
         loop = asyncio.get_running_loop()
-        fds = (self.router_sync.getsockopt(zmq.FD), self.monitor_sync.getsockopt(zmq.FD))
-        for fd in fds:
-            loop.add_reader(fd, self._drain_router)
+        fd = self.router_sync.getsockopt(zmq.FD)
+        loop.add_reader(fd, self._drain_router)
         loop.call_soon(self._drain_router)
         try:
             await asyncio.Event().wait()
         finally:
-            for fd in fds:
-                loop.remove_reader(fd)
+            loop.remove_reader(fd)
 
     def _drain_router(self) -> None:
         """One bounded turn: transport events first, then at most `ingest_batch` frames
@@ -396,27 +388,19 @@ class Daemon:
         self.conns_on_fd.setdefault(fd, set()).add(conn)
 
     def _drain_monitor(self) -> None:
-        mon = getattr(self, "monitor_sync", None)
-        if mon is None:
+        transport = getattr(self, "transport", None)
+        if transport is None:
             return
-        core = self.core
-        assert core is not None
-        while mon.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            try:
-                msg = recv_monitor_message(mon, zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            event, value = msg["event"], int(msg["value"])
+        for event, value, peer, _ in transport.take():
             if event == zmq.EVENT_ACCEPTED:
                 self._forget_fd(value, "replaced")  # a reused fd: whatever used it before is gone
-                self.peer_of[value] = _peer_address(value)
             elif event == zmq.EVENT_DISCONNECTED:
                 if not self._forget_fd(value, "disconnected") and self.handshake_failures:
                     reason, code = self.handshake_failures.popleft()
-                    self._auth_denied(reason, address=self.peer_of.get(value, "?"), code=code)
-                self.peer_of.pop(value, None)
+                    self._auth_denied(reason, address=peer, code=code, socket="router")
             elif event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
-                self.handshake_failures.append((_HANDSHAKE_REASONS.get(value, "handshake failed"), value))
+                reason = HANDSHAKE_REASONS.get(value) if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL else PEER_CLOSED
+                self.handshake_failures.append((reason or f"handshake failed (protocol error {value:#x})", value))
         while len(self.handshake_failures) > 1024:  # bounded: never paired with a disconnect
             self.handshake_failures.popleft()
 
@@ -438,19 +422,15 @@ class Daemon:
         assert core is not None
         for conn in core.take_disconnects():
             fd = self.fd_of.get(conn)
-            if fd is None:
-                continue
-            try:
-                with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:  # a dup: libzmq keeps its fd
-                    sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            if fd is not None:
+                shut(fd)
 
     def _auth_denied(self, reason: str, **fields: Any) -> None:
         core = self.core
         if core is not None:
             key = fields.pop("key", None)
-            ip = str(fields.get("address", "?")).rsplit(":", 1)[0]  # repeats from one host aggregate
+            address = str(fields.get("address", "?"))
+            ip = address.rsplit(":", 1)[0]  # repeats from one host aggregate
             subject = key or fields.get("public_key") or f"{reason}@{ip}"
             core.refusal("auth.denied", subject if key is None else key, reason=reason, **fields)
             self._commit()
@@ -589,23 +569,6 @@ class Daemon:
 
 
 _ZMTP_TTL_MAX = 6_553_599  # ms: libzmq carries the TTL in deciseconds in 16 bits
-
-_HANDSHAKE_REASONS = {
-    zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: "not CURVE (security mechanism mismatch)",
-    zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: "CURVE handshake failed (wrong server key or a secret that does not "
-                                           "match the public key)",
-    zmq.PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE: "CURVE key exchange failed",
-}
-
-
-def _peer_address(fd: int) -> str:
-    try:
-        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:
-            host, port = sock.getpeername()[:2]
-            return f"{host}:{port}"
-    except OSError:
-        return "?"
-
 
 def _pid() -> int:
     import os

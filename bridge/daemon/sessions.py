@@ -17,7 +17,11 @@ a *session* is one login spoken for on it, opened by its own `hello`. The rules
   connection brings it back online; nothing that arrives is refused for having been late.
 * **Transport loss ends a connection** (the shell's socket monitor reports it, with libzmq's
   own ZMTP heartbeats judging dead peers in its I/O thread): its sessions go offline and are
-  closed; the terminal comes back with `hello` and its snapshot.
+  closed; the terminal comes back with `hello` and its snapshot. A terminal whose own thread
+  is blocked (its libzmq still answers the heartbeats) keeps its connection however long it
+  is quiet, and what it queued meanwhile is accepted when it arrives. Without transport
+  events (`transport_events` False: in-memory use), a connection silent `FORGET_AFTER`
+  offline periods is forgotten instead (the memory bound).
 * **Roles.** The `hello` role must be the key's role (trader or investor); a mismatch is an
   `error` (`role_mismatch`) and no session starts.
 * **Replay.** Message ids per login only grow, across connections and restarts (persisted in
@@ -298,7 +302,7 @@ class SessionsMixin:
         reference = self.read_at
         for conn in list(self.conns.values()):
             quiet = reference - conn.last_rx
-            if quiet > dead_after * FORGET_AFTER:
+            if quiet > dead_after * FORGET_AFTER and not self.transport_events:
                 self._drop_conn(conn, "silent")
                 continue
             if quiet > dead_after and not conn.silent:
