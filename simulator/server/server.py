@@ -1474,14 +1474,17 @@ class TradeServer:
                 for i in range(lo, min(lo + max(count, 0), len(st.times)))]
 
     def bars(self, symbol: str, timeframe_ms: int, from_ms: int, to_ms: int) -> list[Bar]:
-        """OHLC of feed bids in [from_ms, to_ms), aligned on multiples of `timeframe_ms`."""
+        """OHLC of feed bids in [from_ms, to_ms), opening on server-time multiples of
+        `timeframe_ms` (a D1 bar starts at server midnight); bar times are UTC like the rest."""
         from bisect import bisect_left
         st = self._symbols[symbol]
         lo, hi = bisect_left(st.times, from_ms), bisect_left(st.times, to_ms)
         out: list[Bar] = []
         cur = None
+        tz = self.timezone
         for i in range(lo, hi):
-            start = st.times[i] - st.times[i] % timeframe_ms
+            local = tz.to_server(st.times[i])
+            start = tz.to_utc(local - local % timeframe_ms)
             b, spread = st.bids[i], int((st.asks[i] - st.bids[i]).scaleb(st.digits))
             if cur is None or cur[0] != start:
                 if cur is not None:
