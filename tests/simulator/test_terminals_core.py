@@ -94,6 +94,15 @@ def roundtrip(messages):
     return messages
 
 
+def started(server, sessions, now=NOW, **kw):
+    """A core connected and welcomed by a fresh `Daemon`."""
+    core = TerminalCore(server, sessions, **kw)
+    core.connect(now)
+    d = Daemon()
+    d.welcome(core)
+    return core, d
+
+
 @pytest.fixture()
 def world():
     server = new_server()
@@ -192,10 +201,7 @@ def test_stop_out_is_reported_with_reason_so():
 
 def test_open_close_modify_commands_and_dedup_by_key(world):
     server, login, session = world
-    core = TerminalCore(server, [session])
-    core.connect(NOW)
-    d = Daemon()
-    d.welcome(core)
+    core, d = started(server, [session])
     core.poll(NOW)
     open_cmd = d.msg(Open, login, key="s1-t42-open-0", symbol="EURUSD", side="buy", volume=D("0.2"), sl=D(0),
                      tp=D(0), magic=7770001, comment="mtb:s1-t42-open-0")
@@ -337,10 +343,7 @@ def test_expired_open_is_refused_after_the_key_lookup(world):
     from bridge.protocol import RETCODE_EXPIRED
 
     server, login, session = world
-    core = TerminalCore(server, [session])
-    core.connect(NOW)
-    d = Daemon()
-    d.welcome(core)
+    core, d = started(server, [session])
     fields = {"symbol": "EURUSD", "side": "buy", "volume": D("0.1"), "sl": D(0), "tp": D(0), "magic": 7770001}
     # in time (expires == now is still in time), then a late re-send of the same key: its stored result
     ok = first(core.receive(d.msg(Open, login, key="e1", comment="mtb:e1", expires=NOW, **fields), NOW))
@@ -358,9 +361,6 @@ def test_expired_open_is_refused_after_the_key_lookup(world):
     # 0 = no deadline
     assert first(core.receive(d.msg(Open, login, key="e3", comment="mtb:e3", expires=0, **fields), NOW + HOUR)).ok
     # a restarted terminal recognises the executed open by its tag before looking at the deadline
-    restarted = TerminalCore(server, login_sessions(server, [(login, MASTER)]), next_id=10_000)
-    restarted.connect(NOW + 2 * HOUR)
-    d2 = Daemon()
-    d2.welcome(restarted)
+    restarted, d2 = started(server, login_sessions(server, [(login, MASTER)]), NOW + 2 * HOUR, next_id=10_000)
     r = first(restarted.receive(d2.msg(Open, login, key="e1", comment="mtb:e1", expires=NOW, **fields), NOW + 2 * HOUR))
     assert (r.ok, r.ticket) == (True, ok.ticket)
