@@ -174,7 +174,7 @@ class Engine:
                 s.next_payout = cm.next_weekly(s.next_payout, c.payout_weekday, c.server_timezone)
             else:
                 self._records.extend(s.partners.credit(s.next_ib_credit, self.wallets))
-                s.next_ib_credit += c.ib_credit_period_ms
+                s.next_ib_credit = cm.next_period(s.next_ib_credit, c.ib_credit_period_ms, c.server_timezone)
 
     def _weekly_payout(self, at: int) -> None:
         for sub in self._live():
