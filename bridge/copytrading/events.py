@@ -1,7 +1,7 @@
 """Events into the engine (h11 style: plain values, each with an explicit `now`).
 
-`now` is an int of milliseconds since the Unix epoch, UTC (as every time on the wire). Money, prices and lots
-are Decimal. Back-office requests (subscribe, edit, stop, wallet operations) are events too:
+`now` is an int of milliseconds since the Unix epoch, UTC (as every time on the wire). Money,
+prices and lots are Decimal. Back-office requests (subscribe, edit, stop, wallet operations) are events too:
 the engine answers them with records (and refusals as records), never with exceptions.
 """
 
