@@ -151,3 +151,10 @@ def test_open_expires_is_optional_and_reads_as_zero():
     assert decode(pack(wire("open"))).expires == 1_700_000_030_100
     err = refusal(wire("open", expires=-1))
     assert (err.code, err.field) == ("negative_value", "expires")
+
+
+def test_open_without_deadline_encodes_without_expires():
+    from bridge.protocol import encode
+
+    value = decode(pack(wire("open", expires=DELETE)))
+    assert value.expires == 0 and encode(value) == pack(wire("open", expires=DELETE))

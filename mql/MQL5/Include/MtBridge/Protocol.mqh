@@ -361,7 +361,7 @@ bool MtbBuildOpen(MpWriter &w,const MtbEnvelope &env,const string key,const stri
                   const string side,const double volume,const double sl,const double tp,
                   const long magic,const string comment,const ulong expires)
   {
-   MtbWriteEnvelope(w,"open",env,9);
+   MtbWriteEnvelope(w,"open",env,8+(expires>0 ? 1 : 0));   // optional: left out at 0
    MtbKey(w,"key");
    w.Str(key);
    MtbKey(w,"symbol");
@@ -378,8 +378,11 @@ bool MtbBuildOpen(MpWriter &w,const MtbEnvelope &env,const string key,const stri
    w.Int(magic);
    MtbKey(w,"comment");
    w.Str(comment);
-   MtbKey(w,"expires");
-   w.UInt(expires);
+   if(expires>0)
+     {
+      MtbKey(w,"expires");
+      w.UInt(expires);
+     }
    return(w.Ok());
   }
 
