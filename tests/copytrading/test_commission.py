@@ -4,6 +4,8 @@ from datetime import datetime, timezone
 from decimal import Decimal as D
 
 from freezegun import freeze_time
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridge.copytrading import (CommissionAccrued, CommissionPaid, StopCopying, TimePassed, WalletMovement)
 from bridge.copytrading.commission import next_period, next_weekly
@@ -114,3 +116,14 @@ def test_next_period_in_server_time():
     assert next_period(T0, HOUR, half) == T0 + 30 * 60_000
     assert next_period(T0, HOUR, BROKER_DEFAULT) == T0 + HOUR
     assert next_period(T0, DAY, BROKER_DEFAULT) == T0 + DAY - 3 * HOUR  # server midnight
+
+
+@given(st.integers(min_value=1_700_000_000_000, max_value=1_900_000_000_000),
+       st.sampled_from([BROKER_DEFAULT, ServerTimeZone(-5 * HOUR, "us"), ServerTimeZone(2 * HOUR, "eu"),
+                        ServerTimeZone(-5 * HOUR)]))
+def test_next_weekly_is_the_next_server_sunday_midnight(now, zone):
+    nxt = next_weekly(now, 6, zone)
+    local = zone.to_server(nxt)
+    assert nxt > now and local % DAY == 0 and (local // DAY + 3) % 7 == 6
+    assert nxt - now <= 7 * DAY + HOUR  # at most a week (and the DST hour)
+    assert next_weekly(nxt - 1, 6, zone) == nxt
