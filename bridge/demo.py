@@ -62,7 +62,7 @@ from typing import Any
 ZERO = Decimal(0)
 MINUTE = 60_000
 HOUR = 3_600_000
-START_MS = 1705060800000  # Friday 2024-01-12 12:00 UTC (server time = UTC)
+START_MS = 1705060800000  # Friday 2024-01-12 12:00 UTC (14:00 on the UTC+2/us server clock)
 MASTER, INVESTOR_PW = "Tr4derPass", "R3adOnly9"
 FAR = 10**12  # "never" for daemon timers driven by virtual time
 DASHBOARD_DEFAULT = ("127.0.0.1", 8050)
@@ -530,7 +530,7 @@ class Demo:
             feeds.append(RandomWalkFeed(
                 WalkSpec(sym, Decimal(_START_BID.get(sym, 100000)).scaleb(-spec.digits), spec.digits, 12,
                          volatility_points=Decimal(9), interval_ms=cfg.tick_ms, gap_points=Decimal(150)),
-                cfg.seed, START_MS, end_ms))  # fmt: skip
+                cfg.seed, START_MS, end_ms, calendar=self.server.calendar))  # fmt: skip
         ticks = iter(merge_feeds(*feeds))
         first = [next(ticks) for _ in cfg.symbols]
         for t in first:

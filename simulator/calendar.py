@@ -4,8 +4,9 @@ Choice of hours
 ---------------
 Real forex trades from about Sunday 22:00 UTC to Friday 22:00 UTC. MetaTrader brokers
 usually run their server clock at UTC+2/UTC+3 precisely so that this week maps onto
-**Monday 00:00 to Saturday 00:00 server time**. The simulator's server time is UTC, and we
-keep that shape: every non-crypto market (forex, metals, indices, energies, stocks) is
+**Monday 00:00 to Saturday 00:00 server time**. The calendar's `timezone` is that server
+clock (`bridge.domain.servertime`; the trade server passes its own, by default
+`BROKER_DEFAULT`; a bare `TradingCalendar()` is on UTC). Every non-crypto market (forex, metals, indices, energies, stocks) is
 closed from **Saturday 00:00 (inclusive) to Monday 00:00 (exclusive)** server time and open
 otherwise; crypto trades every day around the clock. There are no holidays or daily breaks.
 
@@ -20,13 +21,16 @@ Rollovers
 by the date that begins at that midnight. Weekend midnights are included: whether and how
 much swap is charged at each one (triple swap day, weekends) is the swap rule's decision.
 
-All times are ``int`` milliseconds since the Unix epoch, server time (= UTC here).
+The module functions ``weekday`` and ``rollover_dates`` take server-time ms; the
+`TradingCalendar` methods take **UTC** ms (what the server keeps) and apply the zone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from bridge.domain.servertime import UTC, ServerTimeZone
 
 __all__ = [
     "DAY_MS",
@@ -60,6 +64,7 @@ class TradingCalendar:
     always_open: tuple[str, ...] = ("crypto",)
     weekday_only: tuple[str, ...] = ("forex", "metals", "indices", "energies", "stocks")
     closed_weekdays: frozenset[int] = frozenset({5, 6})  # Saturday, Sunday
+    timezone: ServerTimeZone = UTC
 
     def __post_init__(self) -> None:
         if not self.closed_weekdays <= set(range(7)):
@@ -80,11 +85,20 @@ class TradingCalendar:
             return False
         raise ValueError(f"unknown instrument group {group_or_flag!r} for market hours")
 
+    def weekday(self, now_ms: int) -> int:
+        """Server-time weekday of the UTC instant: 0 = Monday .. 6 = Sunday."""
+        return weekday(self.timezone.to_server(now_ms))
+
+    def next_midnight(self, now_ms: int) -> int:
+        """UTC instant of the first server 00:00 strictly after `now_ms`."""
+        local = self.timezone.to_server(now_ms)
+        return self.timezone.to_utc((local // DAY_MS + 1) * DAY_MS)
+
     def is_open(self, group_or_flag: str | bool, now_ms: int) -> bool:
         """Whether the market trades at `now_ms`."""
         if self.trades_every_day(group_or_flag):
             return True
-        return weekday(now_ms) not in self.closed_weekdays
+        return self.weekday(now_ms) not in self.closed_weekdays
 
     def next_open(self, now_ms: int, group_or_flag: str | bool = False) -> int:
         """The first instant at or after `now_ms` when the market is open.
@@ -94,10 +108,10 @@ class TradingCalendar:
         """
         if self.is_open(group_or_flag, now_ms):
             return now_ms
-        day = now_ms // DAY_MS + 1
+        day = self.timezone.to_server(now_ms) // DAY_MS + 1
         while (day + 3) % 7 in self.closed_weekdays:
             day += 1
-        return day * DAY_MS
+        return self.timezone.to_utc(day * DAY_MS)
 
     def next_close(self, now_ms: int, group_or_flag: str | bool = False) -> int | None:
         """The first instant at or after `now_ms` when the market is closed.
@@ -107,19 +121,21 @@ class TradingCalendar:
         """
         if self.trades_every_day(group_or_flag):
             return None
-        day = now_ms // DAY_MS
+        day = self.timezone.to_server(now_ms) // DAY_MS
         if (day + 3) % 7 in self.closed_weekdays:
             return now_ms
         while (day + 3) % 7 not in self.closed_weekdays:
             day += 1
-        return day * DAY_MS
+        return self.timezone.to_utc(day * DAY_MS)
 
     def rollover_dates(self, prev_ms: int, now_ms: int) -> tuple[date, ...]:
-        """Dates whose 00:00 server time lies in (prev_ms, now_ms]; see `rollover_dates`."""
-        return rollover_dates(prev_ms, now_ms)
+        """Dates whose 00:00 server time lies in (prev_ms, now_ms] (UTC ms); see `rollover_dates`."""
+        if now_ms < prev_ms:
+            raise ValueError(f"rollover window goes backwards: {prev_ms} > {now_ms}")
+        local_prev = self.timezone.to_server(prev_ms)
+        # the repeated autumn hour may step server time back: never below prev
+        return rollover_dates(local_prev, max(local_prev, self.timezone.to_server(now_ms)))
 
     def is_rollover(self, prev_ms: int, now_ms: int) -> bool:
         """Whether at least one server midnight lies in (prev_ms, now_ms]."""
-        if now_ms < prev_ms:
-            raise ValueError(f"rollover window goes backwards: {prev_ms} > {now_ms}")
-        return now_ms // DAY_MS > prev_ms // DAY_MS
+        return bool(self.rollover_dates(prev_ms, now_ms))

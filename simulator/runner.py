@@ -139,7 +139,8 @@ class Simulation:
                        start_ms=scenario.start_ms, end_ms=self.end_ms)
         self.server = TradeServer(seed=self.seed, start_ms=scenario.start_ms, journal=journal,
                                   stops_level_points=scenario.stops_level_points,
-                                  journal_ticks=scenario.journal_ticks, scrypt_n=scrypt_n)
+                                  journal_ticks=scenario.journal_ticks, scrypt_n=scrypt_n,
+                                  timezone=scenario.server_timezone)
         self.ticks = 0
         self.logins: dict[str, int] = {}
         self.sessions: dict[str, object] = {}

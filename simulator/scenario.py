@@ -24,6 +24,7 @@ from typing import Any
 
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
+from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from simulator.clock import datetime_to_ms
 
 __all__ = ["AccountSpec", "FeedSpec", "ORDER_ACTIONS", "Scenario", "ScenarioError", "ScriptedAction",
@@ -148,6 +149,7 @@ class Scenario:
     stops_level_points: int = 0
     terminal_account: str | None = None  # the account the mt5 facade logs into
     mt5_step: str = "tick"  # facade time policy: "tick", "none" or a duration
+    server_timezone: ServerTimeZone = BROKER_DEFAULT  # the trade server's wall clock
     extra: tuple = field(default=())
 
     def account(self, account_id: str) -> AccountSpec:
@@ -324,7 +326,7 @@ def _time_ms(value: Any, start_ms: int) -> int:
 
 _TOP = frozenset({"scenario", "symbols", "accounts", "orders", "strategies"})
 _SCENARIO_KEYS = frozenset({"name", "description", "start", "duration", "end", "seed", "journal_ticks",
-                            "stops_level_points", "terminal_account", "mt5_step"})
+                            "stops_level_points", "terminal_account", "mt5_step", "server_timezone"})
 _FEED_KEYS = frozenset({"feed", "file", "start_bid", "spread_points", "volatility_points",
                         "volatility_relative", "interval_ms", "ticks_per_second", "gap_points",
                         "gap_relative", "market"})
@@ -434,6 +436,11 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
             raise t.fail(exc.key, exc.problem) from None
         strategies.append(StrategySpec(i, account, kind, symbol, params))
 
+    zone_text = sc.text("server_timezone", None)
+    try:
+        zone = BROKER_DEFAULT if zone_text is None else ServerTimeZone.parse(zone_text)
+    except DomainError as exc:
+        raise sc.fail("server_timezone", exc.detail) from None
     terminal = sc.text("terminal_account", None)
     if terminal is not None and terminal not in ids:
         raise sc.fail("terminal_account", f"unknown account {terminal!r}")
@@ -442,7 +449,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
                     accounts=tuple(accounts), actions=tuple(actions), strategies=tuple(strategies),
                     journal_ticks=sc.boolean("journal_ticks", True),
                     stops_level_points=sc.integer("stops_level_points", 0, low=0),
-                    terminal_account=terminal, mt5_step=step)
+                    terminal_account=terminal, mt5_step=step, server_timezone=zone)
 
 
 def _feed(ctx: _Ctx, t: _T, name: str, base_dir: Path, rules) -> FeedSpec:

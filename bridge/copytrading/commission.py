@@ -8,12 +8,12 @@ half up to the cent) when paid: every Sunday 00:00 server time and at once on st
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+
+from bridge.domain.servertime import DAY_MS, UTC, ServerTimeZone
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def effective_rate(locked_pct: Decimal, cap_pct: Decimal | None) -> Decimal:
@@ -28,19 +28,21 @@ def accrue(realised: Decimal, high_water_mark: Decimal, rate_pct: Decimal) -> tu
     return (realised - high_water_mark) * rate_pct / HUNDRED, realised
 
 
-def next_weekly(now: int, weekday: int, offset_ms: int = 0) -> int:
-    """The first `weekday` 00:00 server time strictly after `now` (ms; server = UTC + offset)."""
-    local = _EPOCH + timedelta(milliseconds=now + offset_ms)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    days = (weekday - midnight.weekday()) % 7
-    candidate = midnight + timedelta(days=days)
+def next_weekly(now: int, weekday: int, zone: ServerTimeZone = UTC) -> int:
+    """The first `weekday` 00:00 server time strictly after `now` (UTC ms)."""
+    local = zone.to_server(now)
+    midnight = local - local % DAY_MS
+    days = (weekday - (midnight // DAY_MS + 3) % 7) % 7  # the epoch was a Thursday (3)
+    candidate = midnight + days * DAY_MS
     if candidate <= local:
-        candidate += timedelta(days=7)
-    delta = candidate - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 - offset_ms
+        candidate += 7 * DAY_MS
+    return zone.to_utc(candidate)
 
 
-def next_period(now: int, period_ms: int, offset_ms: int = 0) -> int:
-    """The first multiple of `period_ms` (server time) strictly after `now`."""
-    local = now + offset_ms
-    return (local // period_ms + 1) * period_ms - offset_ms
+def next_period(now: int, period_ms: int, zone: ServerTimeZone = UTC) -> int:
+    """The first multiple of `period_ms` in server time strictly after `now` (UTC ms)."""
+    local = zone.to_server(now)
+    candidate = (local // period_ms + 1) * period_ms
+    while zone.to_utc(candidate) <= now:  # the repeated autumn hour maps back to its first pass
+        candidate += period_ms
+    return zone.to_utc(candidate)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bridge.domain.errors import DomainError
+from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from bridge.domain.sizing import CopyLimits
 
 #: Forex and metals pay 1 USD per lot of investor volume (§11); other groups up to 1.5.
@@ -43,7 +44,8 @@ class EngineConfig:
     # seed 000: IB commission is credited every hour; §9: commission paid out on Sundays.
     ib_credit_period_ms: int = HOUR_MS
     payout_weekday: int = 6  # 0=Monday .. 6=Sunday, at 00:00 server time
-    server_utc_offset_ms: int = 0  # server time = UTC + offset (simulator: 0)
+    # The trade server's clock, for the payout day and IB periods (docs/copy-trading.md).
+    server_timezone: ServerTimeZone = BROKER_DEFAULT
     # Reconciliation: a trader position the engine never saw, opened after the subscription,
     # is copied late only if it is at most this old; otherwise refused (missed_while_disconnected).
     late_copy_window_ms: int = 0

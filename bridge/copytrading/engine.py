@@ -165,16 +165,16 @@ class Engine:
     def _advance(self, now: int) -> None:
         s, c = self.s, self.config
         if s.next_payout is None or s.next_ib_credit is None:
-            s.next_payout = cm.next_weekly(now, c.payout_weekday, c.server_utc_offset_ms)
-            s.next_ib_credit = cm.next_period(now, c.ib_credit_period_ms, c.server_utc_offset_ms)
+            s.next_payout = cm.next_weekly(now, c.payout_weekday, c.server_timezone)
+            s.next_ib_credit = cm.next_period(now, c.ib_credit_period_ms, c.server_timezone)
             return
         while min(s.next_payout, s.next_ib_credit) <= now:
             if s.next_payout <= s.next_ib_credit:
                 self._weekly_payout(s.next_payout)
-                s.next_payout = cm.next_weekly(s.next_payout, c.payout_weekday, c.server_utc_offset_ms)
+                s.next_payout = cm.next_weekly(s.next_payout, c.payout_weekday, c.server_timezone)
             else:
                 self._records.extend(s.partners.credit(s.next_ib_credit, self.wallets))
-                s.next_ib_credit += c.ib_credit_period_ms
+                s.next_ib_credit = cm.next_period(s.next_ib_credit, c.ib_credit_period_ms, c.server_timezone)
 
     def _weekly_payout(self, at: int) -> None:
         for sub in self._live():

@@ -1,7 +1,7 @@
 """Events into the engine (h11 style: plain values, each with an explicit `now`).
 
-`now` is an int of milliseconds since the Unix epoch, server time. Money, prices and lots
-are Decimal. Back-office requests (subscribe, edit, stop, wallet operations) are events too:
+`now` is an int of milliseconds since the Unix epoch, UTC (as every time on the wire). Money,
+prices and lots are Decimal. Back-office requests (subscribe, edit, stop, wallet operations) are events too:
 the engine answers them with records (and refusals as records), never with exceptions.
 """
 
@@ -147,7 +147,7 @@ class TraderPositionOpened:
     side: Side
     volume: Decimal
     price: Decimal
-    opened_at: int | None = None  # server time of the open; default `now`
+    opened_at: int | None = None  # UTC time of the open; default `now`
     sl: Decimal | None = None
     tp: Decimal | None = None
 

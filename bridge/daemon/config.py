@@ -17,6 +17,7 @@ from typing import Any
 from bridge.copytrading.config import EngineConfig
 from bridge.daemon.keys import AllowEntry, AllowList, KeyPair, parse_allow_entries, read_keypair
 from bridge.domain.errors import DomainError
+from bridge.domain.servertime import ServerTimeZone
 from bridge.domain.sizing import CopyLimits
 
 
@@ -216,7 +217,7 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
 _ENGINE_KEYS = {
     "eligible_trader_types", "late_copy_window_ms", "mirror_stops", "investor_account_type",
     "max_commission_pct", "max_protection_pct", "trader_ib_rate_per_lot", "multilevel_shares",
-    "ib_credit_period_ms", "payout_weekday", "server_utc_offset_ms", "investor_rates",
+    "ib_credit_period_ms", "payout_weekday", "server_timezone", "investor_rates",
     "investor_rate_other", "investor_rate_other_cap", "limits",
 }  # fmt: skip
 
@@ -229,10 +230,14 @@ def _engine_config(r: _Reader, data: dict) -> EngineConfig:
         if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
             raise r.fail("engine.eligible_trader_types", "must be a non-empty list of account type ids")
         kw["eligible_trader_types"] = tuple(v)
-    for key in ("late_copy_window_ms", "ib_credit_period_ms", "server_utc_offset_ms", "payout_weekday"):
+    for key in ("late_copy_window_ms", "ib_credit_period_ms", "payout_weekday"):
         if key in e:
-            minimum = -86_400_000 if key == "server_utc_offset_ms" else 0
-            kw[key] = r.int_(e, "engine", key, 0, minimum)
+            kw[key] = r.int_(e, "engine", key, 0, 0)
+    if "server_timezone" in e:
+        try:
+            kw["server_timezone"] = ServerTimeZone.parse(r.str_(e, "engine", "server_timezone", ""))
+        except DomainError as exc:
+            raise r.fail("engine.server_timezone", exc.detail) from None
     if "mirror_stops" in e:
         kw["mirror_stops"] = r.bool_(e, "engine", "mirror_stops", False)
     if "investor_account_type" in e:

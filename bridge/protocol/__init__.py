@@ -40,6 +40,7 @@ from bridge.protocol.schema import (
     ENVELOPE,
     MAX_VOLUME,
     PROTOCOL_VERSION,
+    RETCODE_EXPIRED,
     SCHEMA,
     Direction,
     FieldSpec,
@@ -51,7 +52,7 @@ from bridge.protocol.validate import to_decimal
 
 __all__ = [
     "DEFAULT_LIMITS", "DEFAULT_MAX_FRAME_SIZE", "ENVELOPE", "ERROR_CODES", "MAX_VOLUME",
-    "MESSAGE_CLASSES", "PROTOCOL_VERSION", "SCHEMA",
+    "MESSAGE_CLASSES", "PROTOCOL_VERSION", "RETCODE_EXPIRED", "SCHEMA",
     "AccountUpdate", "Close", "CommandResult", "Direction", "EncodeError", "ErrorReply",
     "FieldSpec", "Heartbeat", "Hello", "Kind", "Limits", "Message", "MessageSpec", "Modify",
     "Open", "OutboundCounter", "Position", "PositionClosed", "PositionModified",

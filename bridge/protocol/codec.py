@@ -175,7 +175,10 @@ def to_wire(message: Message) -> dict[str, Any]:
     spec = SCHEMA[message.TYPE]
     wire: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": message.TYPE}
     for field in ENVELOPE[2:] + spec.fields:
-        wire[field.name] = _wire_value(field, getattr(message, field.name), field.name)
+        value = getattr(message, field.name)
+        if field.optional and type(value) is int and value == 0:
+            continue  # canonical: an optional field at 0 is left out (one form per value)
+        wire[field.name] = _wire_value(field, value, field.name)
     return wire
 
 

@@ -36,6 +36,7 @@ VOLUME_TOO_LARGE = "volume_too_large"
 EMPTY_STRING = "empty_string"
 BAD_ENUM = "bad_enum"
 INEXACT_NUMBER = "inexact_number"
+OUT_OF_RANGE = "out_of_range"
 # Connection sequence.
 NOT_STARTED = "not_started"
 BAD_START_SEQ = "bad_start_seq"
@@ -68,6 +69,7 @@ ERROR_CODES = MappingProxyType(
         BAD_START_SEQ: "a hello/welcome carried a seq other than 1",
         SEQUENCE_REPLAY: "seq is lower than or equal to the last accepted seq",
         SEQUENCE_GAP: "seq is higher than the last accepted seq + 1",
+        OUT_OF_RANGE: "an int is outside its field's range or not a multiple of its step (hello.utc_offset_ms)",
     }
 )
 

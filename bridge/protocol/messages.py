@@ -53,6 +53,7 @@ class Hello:
     balance: Decimal
     equity: Decimal
     positions: tuple[Position, ...]
+    utc_offset_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,7 @@ class Open:
     tp: Decimal
     magic: int
     comment: str
+    expires: int = 0  # 0 = no deadline
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,15 @@ SUPPORTED_VERSIONS = frozenset({PROTOCOL_VERSION})
 # A volume above this many lots is refused as absurd (fat finger or garbage).
 MAX_VOLUME = Decimal(10_000)
 
+# command_result.retcode of an `open` refused because it arrived after its `expires`. An
+# mtbridge code outside MetaTrader's 10004-10046, so never mistaken for 10012 (server timeout,
+# outcome unknown): the terminal did not trade.
+RETCODE_EXPIRED = 20001
+
+# hello.utc_offset_ms: real zones lie within ±14 h and are multiples of 15 min.
+MAX_UTC_OFFSET_MS = 14 * 3_600_000
+UTC_OFFSET_STEP_MS = 15 * 60_000
+
 
 class Kind(Enum):
     """What a field may hold on the wire, and what it becomes once decoded."""
@@ -50,6 +59,10 @@ class FieldSpec:
     kind: Kind
     doc: str
     choices: tuple[str, ...] = ()
+    bound: int = 0  # INT/UINT: |value| <= bound when > 0
+    step: int = 0  # INT/UINT: value % step == 0 when > 0
+    # May be absent, read as 0: only for a field added after senders shipped, until they all send it.
+    optional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +91,7 @@ ENVELOPE: tuple[FieldSpec, ...] = (
     F("type", Kind.NAME, "message type, a key of SCHEMA"),
     F("id", Kind.UINT, "message id, unique per sender (never reused, also across reconnects)"),
     F("seq", Kind.UINT, "per-connection sequence number: 1 on hello/welcome, +1 per message sent"),
-    F("ts", Kind.UINT, "sender's clock, milliseconds since the Unix epoch"),
+    F("ts", Kind.UINT, "sender's clock, UTC milliseconds since the Unix epoch"),
     F("login", Kind.UINT, "MetaTrader account login the message speaks for / is addressed to"),
 )
 ENVELOPE_NAMES = tuple(f.name for f in ENVELOPE)
@@ -91,7 +104,7 @@ POSITION_FIELDS: tuple[FieldSpec, ...] = (
     F("price", Kind.PRICE, "open price"),
     F("sl", Kind.PRICE, "stop loss price, 0 = none"),
     F("tp", Kind.PRICE, "take profit price, 0 = none"),
-    F("time", Kind.UINT, "open time, ms since the Unix epoch (trade server time)"),
+    F("time", Kind.UINT, "open time, UTC ms since the Unix epoch (the terminal converts from trade server time)"),
     F("magic", Kind.INT, "EA magic number"),
     F("comment", Kind.TEXT, "order comment, may be empty"),
 )
@@ -112,6 +125,9 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("balance", Kind.MONEY, "balance, account currency"),
             F("equity", Kind.MONEY, "equity, account currency"),
             F("positions", Kind.POSITIONS, "full snapshot of open positions (maybe empty)"),
+            F("utc_offset_ms", Kind.INT, "trade server time minus UTC at the time of the hello, ms "
+              "(server time = UTC + offset); |offset| <= 14 h, a multiple of 15 min",
+              bound=MAX_UTC_OFFSET_MS, step=UTC_OFFSET_STEP_MS),
         ),
         "first message on every connection (seq 1); also sent again after a reconnect",
     ),
@@ -126,7 +142,7 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("ticket", Kind.UINT, "position ticket"),
             F("sl", Kind.PRICE, "new stop loss, 0 = none"),
             F("tp", Kind.PRICE, "new take profit, 0 = none"),
-            F("time", Kind.UINT, "modification time, ms since the Unix epoch"),
+            F("time", Kind.UINT, "modification time, UTC ms since the Unix epoch"),
         ),
         "stop loss / take profit of a position changed",
     ),
@@ -138,7 +154,7 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("volume", Kind.VOLUME, "volume closed by this deal, lots"),
             F("remaining", Kind.VOLUME0, "volume still open, lots; 0 = fully closed"),
             F("price", Kind.PRICE, "close price"),
-            F("time", Kind.UINT, "close time, ms since the Unix epoch"),
+            F("time", Kind.UINT, "close time, UTC ms since the Unix epoch"),
             F("reason", Kind.ENUM, "who closed it: client, sl, tp or so (stop out)", CLOSE_REASONS),
             F("profit", Kind.MONEY, "realised profit of this deal, account currency"),
         ),
@@ -166,7 +182,7 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("ticket", Kind.UINT, "ticket of the position opened/closed/modified, 0 if none"),
             F("price", Kind.PRICE, "execution price, 0 if none"),
             F("volume", Kind.VOLUME0, "executed volume, lots, 0 if none"),
-            F("time", Kind.UINT, "execution time, ms since the Unix epoch"),
+            F("time", Kind.UINT, "execution time, UTC ms since the Unix epoch"),
             F("message", Kind.TEXT, "human-readable detail, may be empty"),
         ),
         "outcome of an open/close/modify command",
@@ -175,7 +191,7 @@ _SPECS: tuple[MessageSpec, ...] = (
         "welcome",
         _D,
         (
-            F("server_time", Kind.UINT, "daemon clock, ms since the Unix epoch"),
+            F("server_time", Kind.UINT, "daemon clock, UTC ms since the Unix epoch"),
             F("heartbeat_ms", Kind.UINT, "heartbeat interval both sides use, ms"),
             F("resume", Kind.BOOL, "true if the daemon knew this login (reconnect), false on first contact"),
         ),
@@ -193,6 +209,9 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("tp", Kind.PRICE, "take profit, 0 = none"),
             F("magic", Kind.INT, "magic number to set"),
             F("comment", Kind.TEXT, "comment to set"),
+            F("expires", Kind.UINT, "UTC ms after which the terminal must not execute this open "
+              f"(it answers retcode {RETCODE_EXPIRED}); 0 = no deadline. Optional: absent reads as 0",
+              optional=True),
         ),
         "open a market position",
     ),

@@ -101,6 +101,10 @@ def convert(spec: FieldSpec, value: Any, path: str, ref_id: int = 0) -> Any:
             return wrong("int")
         if kind is Kind.UINT and value < 0:
             return fail(E.NEGATIVE_VALUE, f"{value} is negative")
+        if spec.bound and abs(value) > spec.bound:
+            return fail(E.OUT_OF_RANGE, f"{value} is beyond ±{spec.bound}")
+        if spec.step and value % spec.step:
+            return fail(E.OUT_OF_RANGE, f"{value} is not a multiple of {spec.step}")
         return value
     if kind is Kind.BOOL:
         return value if type(value) is bool else wrong("bool")
@@ -130,13 +134,16 @@ def _fields(
 ) -> dict[str, Any] | ProtocolError:
     """Presence, then extras, then values: the shared core of maps at any depth."""
     for spec in specs:
-        if spec.name not in fields:
+        if spec.name not in fields and not spec.optional:
             return ProtocolError(E.MISSING_FIELD, "required field is absent", path + spec.name, ref_id)
     for name in fields:
         if name not in allowed:
             return ProtocolError(E.EXTRA_FIELD, "field not in the schema", path + _clip(name), ref_id)
     out: dict[str, Any] = {}
     for spec in specs:
+        if spec.name not in fields:  # optional and absent
+            out[spec.name] = 0
+            continue
         value = convert(spec, fields[spec.name], path + spec.name, ref_id)
         if isinstance(value, ProtocolError):
             return value

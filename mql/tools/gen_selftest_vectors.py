@@ -23,7 +23,7 @@ OUTPUTS = [ROOT / "mql" / p / "Include" / "MtBridge" / "SelfTestVectors.mqh" for
 POSITION = ("ticket", "symbol", "side", "volume", "price", "sl", "tp", "time", "magic", "comment")
 # builder name and body fields (after the envelope) in call order
 BUILDERS = {
-    "hello": ("MtbBuildHello", ("role", "platform", "account_type", "currency", "leverage", "balance", "equity", "positions")),
+    "hello": ("MtbBuildHello", ("role", "platform", "account_type", "currency", "leverage", "balance", "equity", "positions", "utc_offset_ms")),
     "heartbeat": ("MtbBuildHeartbeat", ()),
     "position_opened": ("MtbBuildPositionOpened", ("@position",)),
     "position_modified": ("MtbBuildPositionModified", ("ticket", "sl", "tp", "time")),
@@ -31,7 +31,7 @@ BUILDERS = {
     "account_update": ("MtbBuildAccountUpdate", ("balance", "equity", "margin", "free_margin", "leverage")),
     "command_result": ("MtbBuildCommandResult", ("@result",)),
     "welcome": ("MtbBuildWelcome", ("server_time", "heartbeat_ms", "resume")),
-    "open": ("MtbBuildOpen", ("key", "symbol", "side", "volume", "sl", "tp", "magic", "comment")),
+    "open": ("MtbBuildOpen", ("key", "symbol", "side", "volume", "sl", "tp", "magic", "comment", "expires")),
     "close": ("MtbBuildClose", ("key", "ticket", "volume")),
     "modify": ("MtbBuildModify", ("key", "ticket", "sl", "tp")),
     "error": ("MtbBuildError", ("code", "detail", "ref_id", "field")),

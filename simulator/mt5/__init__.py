@@ -82,7 +82,8 @@ sleep = advance
 
 
 def now() -> float:
-    """Virtual server time in seconds since the epoch (0.0 when not connected)."""
+    """Virtual time in UTC seconds since the epoch (0.0 when not connected); trade-server time is
+    what the MetaTrader5 calls return (docs/simulator.md)."""
     return 0.0 if _T.server is None else _T.server.now_ms / 1000
 
 

@@ -3,6 +3,10 @@
 Floats exist only here, at the edge: server Decimals go out as ``float``, incoming floats
 come in through `bridge.domain.money.to_decimal` (``repr``), times go out as int seconds
 (and ``*_msc`` milliseconds) and come in as datetimes or int/float seconds.
+
+Times here are **trade-server time**, as the official package gives them: the server keeps
+UTC, and `_out` / `_in` convert with its `timezone` at this edge (a naive or UTC datetime
+passed in is read as a server wall-clock time, as MetaTrader5 does).
 """
 
 from __future__ import annotations
@@ -128,6 +132,14 @@ class Terminal:
         self.server = self.sim = self.session = None
 
     # ------------------------------------------------------------------ time
+    def _out(self, utc_ms: int) -> int:
+        """A server UTC time -> trade-server time (0 stays "none")."""
+        return self.server.timezone.to_server(utc_ms) if utc_ms else 0
+
+    def _in(self, value, what: str) -> int:
+        """A time argument (trade-server time) -> UTC ms for the server."""
+        return self.server.timezone.to_utc(to_ms(value, what))
+
     def advance(self, seconds: float | int) -> None:
         """Let `seconds` of virtual time pass (quotes, scripted steps, strategies)."""
         srv = self.need()
@@ -263,7 +275,7 @@ class Terminal:
         return R.SymbolInfo(
             custom=False, chart_mode=C.SYMBOL_CHART_MODE_BID, select=name in self.selected, visible=name in self.selected,
             session_deals=0, session_buy_orders=0, session_sell_orders=0, volume=0, volumehigh=0, volumelow=0,
-            time=_s(t), digits=spec.digits, spread=spread, spread_float=True, ticks_bookdepth=0,
+            time=_s(self._out(t)), digits=spec.digits, spread=spread, spread_float=True, ticks_bookdepth=0,
             trade_calc_mode=calc, trade_mode=C.SYMBOL_TRADE_MODE_FULL, start_time=0, expiration_time=0,
             trade_stops_level=self.server.stops_level(name), trade_freeze_level=0, trade_exemode=C.SYMBOL_TRADE_EXECUTION_MARKET,
             swap_mode=C.SYMBOL_SWAP_MODE_POINTS, swap_rollover3days=(spec.swap_triple_day + 1) % 7,
@@ -305,7 +317,8 @@ class Terminal:
         t = self.server.symbol_tick(symbol, login)
         if t is None:
             raise _Fail(C.RES_E_NOT_FOUND, f"Terminal: no quote for {symbol} yet")
-        return R.Tick(time=_s(t.time_msc), bid=_f(t.bid), ask=_f(t.ask), last=0.0, volume=0, time_msc=t.time_msc,
+        t_msc = self._out(t.time_msc)
+        return R.Tick(time=_s(t_msc), bid=_f(t.bid), ask=_f(t.ask), last=0.0, volume=0, time_msc=t_msc,
                       flags=C.TICK_FLAG_BID | C.TICK_FLAG_ASK, volume_real=0.0)
 
     # ------------------------------------------------------------------ calculations
@@ -382,7 +395,7 @@ class Terminal:
         if not isinstance(symbol, str) or not isinstance(comment, str):
             raise _Fail(C.RES_E_INVALID_PARAMS, "Invalid \"symbol\" or \"comment\" argument")
         expiration = request.get("expiration", 0)
-        exp_ms = 0 if expiration in (0, None) else to_ms(expiration, "expiration")
+        exp_ms = 0 if expiration in (0, None) else self._in(expiration, "expiration")
         if kw["position_by"]:
             pass  # CLOSE_BY is refused by the server (TRADE_RETCODE_INVALID)
         req = ServerRequest(action=kw["action"], symbol=symbol, volume=kw["volume"], type=kw["type"],
@@ -464,7 +477,7 @@ class Terminal:
     def positions_get(self, symbol, group, ticket):
         login = self.need_login()
         keep = self._filters(symbol, group, ticket)
-        return tuple(_position(p) for p in self.server.positions(login) if keep(p.symbol, p.ticket))
+        return tuple(_position(p, self._out) for p in self.server.positions(login) if keep(p.symbol, p.ticket))
 
     def orders_total(self) -> int:
         return len(self.server.orders(self.need_login()))
@@ -472,13 +485,13 @@ class Terminal:
     def orders_get(self, symbol, group, ticket):
         login = self.need_login()
         keep = self._filters(symbol, group, ticket)
-        return tuple(_order(o) for o in self.server.orders(login) if keep(o.symbol, o.ticket))
+        return tuple(_order(o, self._out) for o in self.server.orders(login) if keep(o.symbol, o.ticket))
 
     # ------------------------------------------------------------------ history
     def _range(self, date_from, date_to) -> tuple[int, int]:
         if date_from is None or date_to is None:
             raise _Fail(C.RES_E_INVALID_PARAMS, "Invalid arguments: date_from and date_to are required")
-        return to_ms(date_from, "date_from"), to_ms(date_to, "date_to")
+        return self._in(date_from, "date_from"), self._in(date_to, "date_to")
 
     def history_orders(self, date_from, date_to, group, ticket, position):
         login = self.need_login()
@@ -491,7 +504,7 @@ class Terminal:
             items = self.server.history_orders(login, lo, hi)
             if group is not None:
                 items = [o for o in items if group_match(group, o.symbol)]
-        return tuple(_order(o) for o in items)
+        return tuple(_order(o, self._out) for o in items)
 
     def history_deals(self, date_from, date_to, group, ticket, position):
         login = self.need_login()
@@ -504,24 +517,26 @@ class Terminal:
             items = self.server.history_deals(login, lo, hi)
             if group is not None:
                 items = [d for d in items if group_match(group, d.symbol)]
-        return tuple(_deal(d) for d in items)
+        return tuple(_deal(d, self._out) for d in items)
 
     # ------------------------------------------------------------------ market data
     def copy_ticks(self, symbol, date_from, count, date_to, flags):
         self._spec(symbol)
         if isinstance(flags, bool) or flags not in (C.COPY_TICKS_ALL, C.COPY_TICKS_INFO, C.COPY_TICKS_TRADE):
             raise _Fail(C.RES_E_INVALID_PARAMS, "Invalid \"flags\" argument")
-        lo = to_ms(date_from, "date_from")
+        lo = self._in(date_from, "date_from")
         if date_to is None:
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise _Fail(C.RES_E_INVALID_PARAMS, "Invalid \"count\" argument")
             ticks = self.server.copy_ticks_from(symbol, lo, count)
         else:
-            ticks = self.server.copy_ticks_range(symbol, lo, to_ms(date_to, "date_to"))
+            ticks = self.server.copy_ticks_range(symbol, lo, self._in(date_to, "date_to"))
         if flags == C.COPY_TICKS_TRADE:
             return ()  # the simulated feed has no trade (last/volume) ticks
         f = C.TICK_FLAG_BID | C.TICK_FLAG_ASK
-        return tuple(R.TickRow(_s(t.time_msc), _f(t.bid), _f(t.ask), 0.0, 0, t.time_msc, f, 0.0) for t in ticks)
+        out = self._out
+        return tuple(R.TickRow(_s(out(t.time_msc)), _f(t.bid), _f(t.ask), 0.0, 0, out(t.time_msc), f, 0.0)
+                     for t in ticks)
 
     def _tf(self, timeframe) -> int:
         ms = C.TIMEFRAME_MS.get(timeframe) if not isinstance(timeframe, bool) else None
@@ -540,9 +555,10 @@ class Terminal:
         srv = self.server
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
             raise _Fail(C.RES_E_INVALID_PARAMS, "Invalid \"count\" argument")
+        # bars open on server-time multiples of the timeframe; their times are UTC until _out
         if date_to is not None:  # range: bars opened in [from, to]
-            lo, hi = to_ms(date_from, "date_from"), to_ms(date_to, "date_to")
-            bars = self._bars(symbol, tf, lo - lo % tf, hi + 1)
+            lo, hi = self._in(date_from, "date_from"), self._in(date_to, "date_to")
+            bars = self._bars(symbol, tf, lo - tf, hi + 1)
             bars = [b for b in bars if lo <= b.time_ms <= hi]
         elif start_pos is not None:  # from position: 0 = the current bar, counting back
             if isinstance(start_pos, bool) or not isinstance(start_pos, int) or start_pos < 0:
@@ -551,25 +567,25 @@ class Terminal:
             end = len(bars) - start_pos
             bars = bars[max(end - count, 0):max(end, 0)]
         else:  # `count` bars opened at or before date_from
-            hi = to_ms(date_from, "date_from")
-            bars = self._bars(symbol, tf, 0, hi - hi % tf + tf)
+            hi = self._in(date_from, "date_from")
+            bars = self._bars(symbol, tf, 0, hi + tf)
             bars = [b for b in bars if b.time_ms <= hi][-count:] if count else []
-        return tuple(R.RateRow(_s(b.time_ms), _f(b.open), _f(b.high), _f(b.low), _f(b.close), b.tick_volume,
+        return tuple(R.RateRow(_s(self._out(b.time_ms)), _f(b.open), _f(b.high), _f(b.low), _f(b.close), b.tick_volume,
                                b.spread, 0) for b in bars)
 
 
-def _position(p):
-    return R.TradePosition(ticket=p.ticket, time=_s(p.time_msc), time_msc=p.time_msc, time_update=_s(p.time_update_msc),
-                           time_update_msc=p.time_update_msc, type=p.type, magic=p.magic, identifier=p.identifier,
+def _position(p, out):
+    return R.TradePosition(ticket=p.ticket, time=_s(out(p.time_msc)), time_msc=out(p.time_msc),
+                           time_update=_s(out(p.time_update_msc)), time_update_msc=out(p.time_update_msc), type=p.type, magic=p.magic, identifier=p.identifier,
                            reason=p.reason if p.reason <= C.POSITION_REASON_EXPERT else C.POSITION_REASON_EXPERT,
                            volume=_f(p.volume), price_open=_f(p.price_open), sl=_f(p.sl), tp=_f(p.tp),
                            price_current=_f(p.price_current), swap=_f(p.swap), profit=_f(p.profit), symbol=p.symbol,
                            comment=p.comment, external_id="")
 
 
-def _order(o):
-    return R.TradeOrder(ticket=o.ticket, time_setup=_s(o.time_setup_msc), time_setup_msc=o.time_setup_msc,
-                        time_done=_s(o.time_done_msc), time_done_msc=o.time_done_msc, time_expiration=0, type=o.type,
+def _order(o, out):
+    return R.TradeOrder(ticket=o.ticket, time_setup=_s(out(o.time_setup_msc)), time_setup_msc=out(o.time_setup_msc),
+                        time_done=_s(out(o.time_done_msc)), time_done_msc=out(o.time_done_msc), time_expiration=0, type=o.type,
                         type_time=o.type_time, type_filling=o.type_filling, state=o.state, magic=o.magic,
                         position_id=o.position_id, position_by_id=0, reason=o.reason, volume_initial=_f(o.volume_initial),
                         volume_current=_f(o.volume_current), price_open=_f(o.price_open), sl=_f(o.sl), tp=_f(o.tp),
@@ -577,8 +593,8 @@ def _order(o):
                         external_id="")
 
 
-def _deal(d):
-    return R.TradeDeal(ticket=d.ticket, order=d.order, time=_s(d.time_msc), time_msc=d.time_msc, type=d.type,
+def _deal(d, out):
+    return R.TradeDeal(ticket=d.ticket, order=d.order, time=_s(out(d.time_msc)), time_msc=out(d.time_msc), type=d.type,
                        entry=d.entry, magic=d.magic, position_id=d.position_id, reason=d.reason, volume=_f(d.volume),
                        price=_f(d.price), commission=_f(d.commission), swap=_f(d.swap), profit=_f(d.profit),
                        fee=_f(d.fee), symbol=d.symbol, comment=d.comment, external_id="")

@@ -4,7 +4,9 @@ Design notes
 ------------
 **Time.** The server's time is the `VirtualClock`; it moves only with `on_tick` (to the
 tick's time) and `advance_to`. Before a quote is applied, every event due in between is run
-in time order: rollovers (swaps, at server midnight) and pending-order expirations.
+in time order: rollovers (swaps, at server midnight) and pending-order expirations. The clock
+and every time the server keeps or returns is UTC ms; `timezone` (default `BROKER_DEFAULT`,
+UTC+2/UTC+3 with US summer time) places server midnight, the triple-swap day and market hours.
 
 **Prices and markup.** The feed's bid/ask are the raw (interbank) quote. An account type's
 ``spread_markup_points`` is *added to the ask*: every account sees the feed bid, and
@@ -59,6 +61,7 @@ from __future__ import annotations
 
 import heapq
 import random
+from dataclasses import replace
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
@@ -82,8 +85,9 @@ from bridge.domain.margin import (
 )
 from bridge.domain.money import round_money, to_decimal
 from bridge.domain.rules import Rules, default_rules
+from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from bridge.domain.trading import Side, commission, profit, swap, swap_nights
-from simulator.calendar import DAY_MS, TradingCalendar, weekday
+from simulator.calendar import TradingCalendar
 from simulator.clock import VirtualClock
 from simulator.journal import Journal
 from simulator.server import retcodes as rc
@@ -357,10 +361,14 @@ class TradeServer:
                  rates: Rates | Mapping[str, Decimal] | None = None, calendar: TradingCalendar | None = None,
                  journal: Journal | None = None, clock: VirtualClock | None = None,
                  stops_level_points: int | Mapping[str, int] = 0, scrypt_n: int = 2 ** 14,
-                 journal_ticks: bool = True, server_name: str = "mtbridge-sim") -> None:
+                 journal_ticks: bool = True, server_name: str = "mtbridge-sim",
+                 timezone: ServerTimeZone | None = None) -> None:
         self.rules = rules if rules is not None else default_rules()
         self.seed = seed
-        self.calendar = calendar if calendar is not None else TradingCalendar()
+        # `timezone` wins over the calendar's own; neither given: the usual broker clock
+        if timezone is None:
+            timezone = calendar.timezone if calendar is not None else BROKER_DEFAULT
+        self.calendar = replace(calendar if calendar is not None else TradingCalendar(), timezone=timezone)
         self.clock = clock if clock is not None else VirtualClock(start_ms)
         self.journal = journal if journal is not None else Journal()
         self.server_name = server_name
@@ -389,7 +397,7 @@ class TradeServer:
         self._next_client = 1
         self._next_session = 1
         self._expiry: list[tuple[int, int, int]] = []  # (expires_ms, ticket, login)
-        self._next_midnight = (self.clock.now_ms // DAY_MS + 1) * DAY_MS
+        self._next_midnight = self.calendar.next_midnight(self.clock.now_ms)
         self._journal_ticks = journal_ticks
         self._append_tick = tick_appender(self.journal)
         self.journal.append("server_start", self.clock.now_ms, seed=seed, server=server_name,
@@ -398,7 +406,12 @@ class TradeServer:
     # ------------------------------------------------------------------ basics
     @property
     def now_ms(self) -> int:
+        """UTC ms: the server keeps UTC; `timezone` gives its wall clock (the MT5 facade's times)."""
         return self.clock.now_ms
+
+    @property
+    def timezone(self) -> ServerTimeZone:
+        return self.calendar.timezone
 
     def digest(self) -> str:
         """SHA-256 of the journal so far (see `Journal.digest`)."""
@@ -688,7 +701,7 @@ class TradeServer:
                 return
             if mid <= nxt_exp:
                 self.clock.advance_to(max(mid, self.clock.now_ms))
-                self._next_midnight = mid + DAY_MS
+                self._next_midnight = self.calendar.next_midnight(mid)
                 self._rollover(mid)
             else:
                 _, ticket, login = heapq.heappop(exp)
@@ -896,7 +909,7 @@ class TradeServer:
         on the symbol's triple day (`swap_nights` of the day that ends), none for a market
         closed that day (weekends) or a swap-free account."""
         ended = midnight - 1
-        wd = weekday(ended)
+        wd = self.calendar.weekday(ended)
         self._j("rollover", weekday_ended=wd)
         rates = None
         for login, acct in self._accounts.items():
@@ -1331,7 +1344,7 @@ class TradeServer:
         if tt == rc.ORDER_TIME_GTC:
             return 0
         if tt == rc.ORDER_TIME_DAY:
-            return (now // DAY_MS + 1) * DAY_MS
+            return self.calendar.next_midnight(now)
         if tt == rc.ORDER_TIME_SPECIFIED:
             if type(request.expiration_ms) is not int or request.expiration_ms <= now:
                 raise _Refused(rc.TRADE_RETCODE_INVALID_EXPIRATION, "expiration must be in the future")
@@ -1461,14 +1474,17 @@ class TradeServer:
                 for i in range(lo, min(lo + max(count, 0), len(st.times)))]
 
     def bars(self, symbol: str, timeframe_ms: int, from_ms: int, to_ms: int) -> list[Bar]:
-        """OHLC of feed bids in [from_ms, to_ms), aligned on multiples of `timeframe_ms`."""
+        """OHLC of feed bids in [from_ms, to_ms), opening on server-time multiples of
+        `timeframe_ms` (a D1 bar starts at server midnight); bar times are UTC like the rest."""
         from bisect import bisect_left
         st = self._symbols[symbol]
         lo, hi = bisect_left(st.times, from_ms), bisect_left(st.times, to_ms)
         out: list[Bar] = []
         cur = None
+        tz = self.timezone
         for i in range(lo, hi):
-            start = st.times[i] - st.times[i] % timeframe_ms
+            local = tz.to_server(st.times[i])
+            start = tz.to_utc(local - local % timeframe_ms)
             b, spread = st.bids[i], int((st.asks[i] - st.bids[i]).scaleb(st.digits))
             if cur is None or cur[0] != start:
                 if cur is not None:

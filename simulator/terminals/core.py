@@ -33,6 +33,11 @@ new positions (`position_opened`), SL/TP changes (`position_modified`) and accou
 after a deal). Investor accounts report too, so the daemon sees copies stopped out on the
 server and investor equity for the protection rule.
 
+**Times.** The simulated server keeps UTC, so every time reported is UTC already (what the
+EA gets by converting trade-server time); `hello.utc_offset_ms` is the server zone's offset
+at `now`. An `open` whose `expires` is before `now` is answered `RETCODE_EXPIRED` and not
+executed, after the key look-ups below.
+
 **Commands** (`open`, `close`, `modify`) are executed with `TradeServer.order_send` on the
 addressed login's session and answered with exactly one `command_result` per key, followed
 at once by the account's reports (the deal the command made, the new account figures). A key is
@@ -66,6 +71,7 @@ from bridge.protocol import (
     PositionModified,
     PositionOpened,
     ProtocolError,
+    RETCODE_EXPIRED,
     SequenceTracker,
     Welcome,
 )
@@ -269,6 +275,7 @@ class TerminalCore:
             account_type=info.account_type, currency=info.currency, leverage=info.leverage,
             balance=wire_number(info.balance), equity=wire_number(info.equity),
             positions=tuple(position_map(p) for p in positions),
+            utc_offset_ms=self.server.timezone.offset_ms(now),
         )  # fmt: skip
 
     def _sync_watch(self, link: _Link, positions: Iterable[PositionInfo]) -> None:
@@ -325,6 +332,10 @@ class TerminalCore:
         if stored is None:
             stored = self._recovered(link, cmd)
             repeated = stored is not None
+        if stored is None and isinstance(cmd, Open) and cmd.expires and now > cmd.expires:
+            # after the key look-ups: a late resend of an executed open still gets its result
+            stored = StoredResult(cmd.key, False, RETCODE_EXPIRED, 0, ZERO, ZERO, self.server.now_ms,
+                                  f"expired {now - cmd.expires} ms ago; not executed")
         if stored is None:
             stored = self._execute(link, cmd)
         self.results[(login, cmd.key)] = stored

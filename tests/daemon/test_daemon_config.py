@@ -10,12 +10,18 @@ import pytest
 from bridge.cli import main
 from bridge.daemon.config import ConfigError, load_config, parse_config
 from bridge.daemon.keys import allow_entry_toml, generate_keypair, write_keypair
+from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 
 
 def test_defaults() -> None:
     cfg = parse_config({})
     assert cfg.heartbeat_ms == 1000 and cfg.offline_after == 5 and cfg.router.startswith("tcp://")
     assert cfg.engine.eligible_trader_types == ("mt4_standard", "mt4_pro")
+    assert cfg.engine.server_timezone == BROKER_DEFAULT
+
+
+def test_server_timezone() -> None:
+    assert parse_config({"engine": {"server_timezone": "UTC-5"}}).engine.server_timezone == ServerTimeZone(-18_000_000)
 
 
 @pytest.mark.parametrize(("data", "key"), [
@@ -28,6 +34,8 @@ def test_defaults() -> None:
     ({"engine": {"eligible_trader_types": ["no_such_type"]}}, "engine.eligible_trader_types[0]"),
     ({"engine": {"max_protection_pct": "abc"}}, "engine.max_protection_pct"),
     ({"engine": {"limits": {"minimum": -1}}}, "engine.limits.minimum"),
+    ({"engine": {"server_timezone": "GMT+2"}}, "engine.server_timezone"),
+    ({"engine": {"server_timezone": 2}}, "engine.server_timezone"),
     ({"partners": [{"id": ""}]}, "partners[0].id"),
     ({"security": {"allow": [{"name": "x", "public_key": "short", "logins": [1]}]}}, "security.allow[0].public_key"),
 ])

@@ -31,7 +31,7 @@ EXTERNAL_INCLUDES = {"Zmq/Zmq.mqh", "Trade/Trade.mqh"}  # mql-zmq, MT5 standard 
 
 
 def spec(fields) -> str:
-    return ",".join(f"{f.name}:{KIND[f.kind]}" for f in fields)
+    return ",".join(f"{f.name}:{KIND[f.kind]}{'?' if f.optional else ''}" for f in fields)
 
 
 def mql_const(name: str) -> str:
@@ -110,9 +110,12 @@ def test_builder_writes_schema_fields_in_order(mtype):
     body = _function_body(PROTOCOL, name)
     fields = [f.name for f in ENVELOPE] + [f.name for f in SCHEMA[mtype].fields]
     if mtype == "hello":  # positions' element maps follow the positions key
-        fields += [f.name for f in POSITION_FIELDS]
+        at = fields.index("positions") + 1
+        fields[at:at] = [f.name for f in POSITION_FIELDS]
     assert _keys(body) == fields
-    assert f'MtbWriteEnvelope(w,"{mtype}",env,{len(SCHEMA[mtype].fields)})' in body
+    required = [f for f in SCHEMA[mtype].fields if not f.optional]
+    count = str(len(required)) + "".join(f"+({f.name}>0 ? 1 : 0)" for f in SCHEMA[mtype].fields if f.optional)
+    assert f'MtbWriteEnvelope(w,"{mtype}",env,{count})' in body
 
 
 def test_every_python_name_appears_in_protocol_mqh():

@@ -125,3 +125,36 @@ def test_int_accepted_in_number_fields():
 def test_money_may_be_negative_and_remaining_zero():
     msg = decode(pack(wire("position_closed", profit=-12.5, remaining=0.0)))
     assert msg.profit == Decimal("-12.5") and msg.remaining == 0
+
+
+@pytest.mark.parametrize(("offset", "detail"), [
+    (14 * 3_600_000 + 900_000, "beyond ±50400000"), (-15 * 3_600_000, "beyond ±50400000"),
+    (7_200_001, "not a multiple of 900000"), (60_000, "not a multiple of 900000"),
+])
+def test_hello_utc_offset_range(offset, detail):
+    err = refusal(wire("hello", utc_offset_ms=offset))
+    assert (err.code, err.field) == ("out_of_range", "utc_offset_ms")
+    assert detail in err.detail
+
+
+@pytest.mark.parametrize("offset", [0, -14 * 3_600_000, 14 * 3_600_000, -16_200_000, 20_700_000])
+def test_hello_utc_offset_accepted(offset):
+    assert decode(pack(wire("hello", utc_offset_ms=offset))).utc_offset_ms == offset
+
+
+def test_hello_needs_its_utc_offset():
+    assert refusal(wire("hello", utc_offset_ms=DELETE)).code == "missing_field"
+
+
+def test_open_expires_is_optional_and_reads_as_zero():
+    assert decode(pack(wire("open", expires=DELETE))).expires == 0
+    assert decode(pack(wire("open"))).expires == 1_700_000_030_100
+    err = refusal(wire("open", expires=-1))
+    assert (err.code, err.field) == ("negative_value", "expires")
+
+
+def test_open_without_deadline_encodes_without_expires():
+    from bridge.protocol import encode
+
+    value = decode(pack(wire("open", expires=DELETE)))
+    assert value.expires == 0 and encode(value) == pack(wire("open", expires=DELETE))

@@ -168,3 +168,31 @@ def test_login_with_investor_password_is_read_only(sim):
     assert mt5.login(login, password="AliceView1") is True
     assert mt5.account_info().trade_allowed is False
     assert mt5.order_send(_buy()).retcode == mt5.TRADE_RETCODE_TRADE_DISABLED
+
+
+def test_times_are_trade_server_time(scenario):
+    # The official package gives trade-server time; the simulated server keeps UTC.
+    from dataclasses import replace
+
+    from bridge.domain.servertime import BROKER_DEFAULT
+
+    s = Simulation(replace(scenario, server_timezone=BROKER_DEFAULT), 1, scrypt_n=2)
+    mt5.attach(s, step="none")
+    try:
+        s.run_until(scenario.start_ms + 10 * 3_600_000)
+        utc_now = s.server.now_ms
+        assert mt5.symbol_info_tick("EURUSD").time_msc == s.server.symbol_tick("EURUSD", None).time_msc + 7_200_000
+        assert mt5.order_send(_buy(magic=9)).retcode == mt5.TRADE_RETCODE_DONE
+        pos = [p for p in mt5.positions_get() if p.magic == 9][0]
+        assert pos.time_msc == utc_now + 7_200_000 and pos.time == pos.time_msc // 1000
+        # date arguments are server wall-clock times: the 10:00 UTC deal is at 12:00 server time
+        monday = datetime(2024, 1, 8, tzinfo=timezone.utc)
+        deals = mt5.history_deals_get(monday + timedelta(hours=11), monday + timedelta(hours=13))
+        assert [d.position_id for d in deals if d.magic == 9] == [pos.ticket]
+        assert [d for d in mt5.history_deals_get(monday + timedelta(hours=9), monday + timedelta(hours=11))
+                if d.magic == 9] == []
+        # a D1 bar opens at server midnight (Sunday 22:00 UTC)
+        (bar,) = mt5.copy_rates_from("EURUSD", mt5.TIMEFRAME_D1, monday + timedelta(hours=12), 1)
+        assert bar.time % 86_400 == 0 and bar.time == int(monday.timestamp())
+    finally:
+        mt5.shutdown()

@@ -118,3 +118,17 @@ def test_martingale_ends_in_stop_out():
     summary = Simulation(load_scenario(EXAMPLES / "stop_out.toml"), None, scrypt_n=2).run()
     gambler = summary.accounts[0]
     assert gambler.stop_outs >= 1 and gambler.stop_out_closes >= 1 and gambler.margin_calls >= 1
+
+
+def test_server_timezone_key():
+    from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
+
+    assert parse_scenario(BASE, "s.toml").server_timezone == BROKER_DEFAULT
+    sc = parse_scenario(BASE.replace('duration = "6h"', 'duration = "6h"\nserver_timezone = "UTC-5/us"'), "s.toml")
+    assert sc.server_timezone == ServerTimeZone(-5 * 3_600_000, "us")
+    assert Simulation(sc, 1, scrypt_n=2).server.timezone == sc.server_timezone
+    with pytest.raises(ScenarioError, match="server time zone") as err:
+        parse_scenario(BASE.replace('duration = "6h"', 'duration = "6h"\nserver_timezone = "CET"'), "s.toml")
+    assert err.value.key == "scenario.server_timezone"
+    # the shipped weekly scenarios were written for a server on UTC (their digests stay put)
+    assert load_scenario(EXAMPLES / "quiet_week.toml").server_timezone == ServerTimeZone()

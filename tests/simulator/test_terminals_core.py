@@ -94,6 +94,15 @@ def roundtrip(messages):
     return messages
 
 
+def started(server, sessions, now=NOW, **kw):
+    """A core connected and welcomed by a fresh `Daemon`."""
+    core = TerminalCore(server, sessions, **kw)
+    core.connect(now)
+    d = Daemon()
+    d.welcome(core)
+    return core, d
+
+
 @pytest.fixture()
 def world():
     server = new_server()
@@ -192,10 +201,7 @@ def test_stop_out_is_reported_with_reason_so():
 
 def test_open_close_modify_commands_and_dedup_by_key(world):
     server, login, session = world
-    core = TerminalCore(server, [session])
-    core.connect(NOW)
-    d = Daemon()
-    d.welcome(core)
+    core, d = started(server, [session])
     core.poll(NOW)
     open_cmd = d.msg(Open, login, key="s1-t42-open-0", symbol="EURUSD", side="buy", volume=D("0.2"), sl=D(0),
                      tp=D(0), magic=7770001, comment="mtb:s1-t42-open-0")
@@ -315,3 +321,46 @@ def test_heartbeats_only_when_idle(world):
     (hb,) = roundtrip(core.heartbeats(NOW + 1000))
     assert isinstance(hb, Heartbeat) and hb.seq == 3 and hb.login == login
     assert core.heartbeats(NOW + 1500) == []
+
+
+def test_hello_reports_the_server_utc_offset():
+    from bridge.domain.servertime import ServerTimeZone
+
+    july = 1_720_000_000_000  # 2024-07-03: US summer time
+    for zone, offset in ((None, 3 * HOUR), (ServerTimeZone(-5 * HOUR), -5 * HOUR), (ServerTimeZone(), 0)):
+        server = TradeServer(seed=3, start_ms=july, scrypt_n=2**10, **({} if zone is None else {"timezone": zone}))
+        login = account(server)
+        core = TerminalCore(server, login_sessions(server, [(login, MASTER)]))
+        (hello,) = roundtrip(core.connect(july))
+        assert hello.utc_offset_ms == offset
+    server = TradeServer(seed=3, start_ms=MONDAY, scrypt_n=2**10)  # January: UTC+2
+    login = account(server)
+    (hello,) = TerminalCore(server, login_sessions(server, [(login, MASTER)])).connect(MONDAY)
+    assert hello.utc_offset_ms == 2 * HOUR
+
+
+def test_expired_open_is_refused_after_the_key_lookup(world):
+    from bridge.protocol import RETCODE_EXPIRED
+
+    server, login, session = world
+    core, d = started(server, [session])
+    fields = {"symbol": "EURUSD", "side": "buy", "volume": D("0.1"), "sl": D(0), "tp": D(0), "magic": 7770001}
+    # in time (expires == now is still in time), then a late re-send of the same key: its stored result
+    ok = first(core.receive(d.msg(Open, login, key="e1", comment="mtb:e1", expires=NOW, **fields), NOW))
+    assert ok.ok and ok.retcode == rc.TRADE_RETCODE_DONE
+    late = first(core.receive(d.msg(Open, login, key="e1", comment="mtb:e1", expires=NOW, **fields), NOW + 60_000))
+    assert (late.ok, late.ticket) == (True, ok.ticket) and core.commands[-1].repeated
+    # a new key past its deadline: refused, nothing traded, and the refusal is what a resend gets
+    out = core.receive(d.msg(Open, login, key="e2", comment="mtb:e2", expires=NOW - 1, **fields), NOW + 5)
+    refused = first(out)
+    assert (refused.ok, refused.retcode, refused.ticket) == (False, RETCODE_EXPIRED, 0)
+    assert refused.message.startswith("expired 6 ms ago")
+    assert len(server.positions(login)) == 1
+    again = first(core.receive(d.msg(Open, login, key="e2", comment="mtb:e2", expires=NOW + HOUR, **fields), NOW + 6))
+    assert again.retcode == RETCODE_EXPIRED and len(server.positions(login)) == 1
+    # 0 = no deadline
+    assert first(core.receive(d.msg(Open, login, key="e3", comment="mtb:e3", expires=0, **fields), NOW + HOUR)).ok
+    # a restarted terminal recognises the executed open by its tag before looking at the deadline
+    restarted, d2 = started(server, login_sessions(server, [(login, MASTER)]), NOW + 2 * HOUR, next_id=10_000)
+    r = first(restarted.receive(d2.msg(Open, login, key="e1", comment="mtb:e1", expires=NOW, **fields), NOW + 2 * HOUR))
+    assert (r.ok, r.ticket) == (True, ok.ticket)

@@ -38,11 +38,11 @@ XAUUSD = Position(
 )  # fmt: skip
 
 
-def _hello(seq_id: int, positions: tuple[Position, ...], platform: str = "MT5") -> Hello:
+def _hello(seq_id: int, positions: tuple[Position, ...], platform: str = "MT5", offset: int = 7_200_000) -> Hello:
     return Hello(
         id=seq_id, seq=1, ts=T0, login=LOGIN, role="trader", platform=platform,  # type: ignore[arg-type]
         account_type="mt5_standard" if platform == "MT5" else "mt4_standard", currency="USD",
-        leverage=500, balance=D("10000"), equity=D("10012.37"), positions=positions,
+        leverage=500, balance=D("10000"), equity=D("10012.37"), positions=positions, utc_offset_ms=offset,
     )  # fmt: skip
 
 
@@ -50,6 +50,7 @@ VECTORS: tuple[tuple[str, Message], ...] = (
     ("hello_empty_positions", _hello(1, ())),
     ("hello_one_position_mt4", _hello(2, (EURUSD,), platform="MT4")),
     ("hello_two_positions", _hello(3, (EURUSD, XAUUSD))),
+    ("hello_negative_offset", _hello(14, (), offset=-16_200_000)),  # UTC-4:30
     ("heartbeat_terminal", Heartbeat(id=4, seq=2, ts=T0 + 1_000, login=LOGIN)),
     ("heartbeat_small_ints", Heartbeat(id=0, seq=1, ts=0, login=127)),
     ("heartbeat_daemon", Heartbeat(id=900_001, seq=7, ts=T0 + 1_001, login=LOGIN)),
@@ -122,6 +123,7 @@ VECTORS: tuple[tuple[str, Message], ...] = (
         Open(
             id=900_002, seq=2, ts=T0 + 100, login=LOGIN, key="c1.5001234.000017.open", symbol="EURUSD",
             side="buy", volume=D("0.3"), sl=D("0"), tp=D("1.33"), magic=7_700_017, comment="c1.000017",
+            expires=T0 + 30_100,
         ),  # fmt: skip
     ),
     ("close", Close(id=900_003, seq=3, ts=T0 + 200, login=LOGIN, key="c1.5001234.000019.close", ticket=70_004, volume=D("0.1"))),

@@ -38,6 +38,7 @@
 #define MTB_RC_NO_CHANGES      10025
 #define MTB_RC_FROZEN          10029
 #define MTB_RC_POSITION_CLOSED 10036
+#define MTB_RC_EXPIRED         20001   // mtbridge: an open past its `expires`, not executed (docs/protocol.md)
 
 class MtbExecutor
   {
@@ -70,7 +71,7 @@ void MtbExecutor::Refuse(MtbResult &r,const long retcode,const string why)
    r.ticket=0;
    r.price=0.0;
    r.volume=0.0;
-   r.time=MtbServerMs();
+   r.time=MtbTradeUtcMs();
    r.message=why;
    PrintFormat("MtBridge: command %s refused (%I64d): %s",r.key,retcode,why);
   }
@@ -146,7 +147,7 @@ void MtbExecutor::Handle(const MtbInbound &c,MtbResult &r)
       e.result.volume=0.0;
       e.result.time=0;
       e.result.message="";
-      e.at_ms=MtbServerMs();
+      e.at_ms=MtbTradeUtcMs();
       e.command=c.type;
       e.ticket=c.ticket;
       e.magic=c.magic;
@@ -158,6 +159,8 @@ void MtbExecutor::Handle(const MtbInbound &c,MtbResult &r)
         }
       if(MtbLoginRole()!="trader")
          Refuse(r,MTB_RC_TRADE_DISABLED,"the terminal is logged in read-only (investor password)");
+      else if(c.type=="open" && c.expires>0 && MtbNowMs()>c.expires)
+         Refuse(r,MTB_RC_EXPIRED,StringFormat("expired %I64u ms ago; not executed",MtbNowMs()-c.expires));
       else if(c.type=="open")
          DoOpen(c,r);
       else if(c.type=="close")
@@ -169,7 +172,7 @@ void MtbExecutor::Handle(const MtbInbound &c,MtbResult &r)
    done.key=c.key;
    done.state=MTB_J_DONE;
    done.result=r;
-   done.at_ms=MtbServerMs();
+   done.at_ms=MtbTradeUtcMs();
    done.command=c.type;
    done.ticket=c.ticket;
    done.magic=c.magic;
@@ -206,7 +209,7 @@ void MtbFromDeal(const ulong deal,MtbResult &r)
    r.ticket=(ulong)HistoryDealGetInteger(deal,DEAL_POSITION_ID);
    r.price=MtbNormPrice(symbol,HistoryDealGetDouble(deal,DEAL_PRICE));
    r.volume=MtbNormVolume(symbol,HistoryDealGetDouble(deal,DEAL_VOLUME));
-   r.time=(ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC);
+   r.time=MtbUtcMs((ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC));
    r.message="";
   }
 
@@ -223,7 +226,7 @@ bool MtbExecutor::FindTagged(const long magic,const string comment,MtbResult &r)
       r.ticket=t;
       r.price=MtbNormPrice(symbol,PositionGetDouble(POSITION_PRICE_OPEN));
       r.volume=MtbNormVolume(symbol,PositionGetDouble(POSITION_VOLUME));
-      r.time=(ulong)PositionGetInteger(POSITION_TIME_MSC);
+      r.time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
       r.message="recovered from the position's tag";
       return(true);
      }
@@ -256,7 +259,7 @@ bool MtbExecutor::FindCloseSince(const ulong ticket,const ulong since_ms,MtbResu
       long entry=HistoryDealGetInteger(d,DEAL_ENTRY);
       if(d==0 || (entry!=DEAL_ENTRY_OUT && entry!=DEAL_ENTRY_OUT_BY))
          continue;
-      if((ulong)HistoryDealGetInteger(d,DEAL_TIME_MSC)+1000<since_ms)
+      if(MtbUtcMs((ulong)HistoryDealGetInteger(d,DEAL_TIME_MSC))+1000<since_ms)
          continue;
       MtbFromDeal(d,r);
       r.message="recovered from the deal history";
@@ -299,7 +302,7 @@ void MtbExecutor::DoOpen(const MtbInbound &c,MtbResult &r)
             r.ticket=(ulong)HistoryDealGetInteger(deal,DEAL_POSITION_ID);
          r.price=MtbNormPrice(c.symbol,trade.ResultPrice());
          r.volume=MtbNormVolume(c.symbol,trade.ResultVolume());
-         r.time=(deal>0 && HistoryDealSelect(deal)) ? (ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC) : MtbServerMs();
+         r.time=(deal>0 && HistoryDealSelect(deal)) ? MtbUtcMs((ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC)) : MtbTradeUtcMs();
          r.message=trade.ResultComment();
          return;
         }
@@ -339,7 +342,7 @@ void MtbExecutor::DoClose(const MtbInbound &c,MtbResult &r)
          r.price=MtbNormPrice(symbol,trade.ResultPrice());
          r.volume=MtbNormVolume(symbol,trade.ResultVolume());
          ulong deal=trade.ResultDeal();
-         r.time=(deal>0 && HistoryDealSelect(deal)) ? (ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC) : MtbServerMs();
+         r.time=(deal>0 && HistoryDealSelect(deal)) ? MtbUtcMs((ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC)) : MtbTradeUtcMs();
          r.message=trade.ResultComment();
          return;
         }
@@ -363,7 +366,7 @@ void MtbExecutor::DoModify(const MtbInbound &c,MtbResult &r)
    r.ticket=c.ticket;
    r.price=0.0;
    r.volume=0.0;
-   r.time=MtbServerMs();
+   r.time=MtbTradeUtcMs();
    if(PositionGetDouble(POSITION_SL)==sl && PositionGetDouble(POSITION_TP)==tp)
      {
       r.ok=true;
@@ -437,7 +440,7 @@ bool MtbExecutor::FindTagged(const long magic,const string comment,MtbResult &r)
          r.ticket=(ulong)OrderTicket();
          r.price=MtbNormPrice(symbol,OrderOpenPrice());
          r.volume=MtbNormVolume(symbol,OrderLots());
-         r.time=(ulong)OrderOpenTime()*1000;
+         r.time=MtbUtcMs((ulong)OrderOpenTime()*1000);
          r.message=(pass==0) ? "recovered from the position's tag" : "recovered from the order history";
          return(true);
         }
@@ -450,7 +453,7 @@ bool MtbExecutor::FindCloseSince(const ulong ticket,const ulong since_ms,MtbResu
    ulong live=m_reporter.LiveTicket(ticket);
    if(!OrderSelect((int)live,SELECT_BY_TICKET) || OrderCloseTime()==0)
       return(false);
-   if((ulong)OrderCloseTime()*1000+1000<since_ms)
+   if(MtbUtcMs((ulong)OrderCloseTime()*1000)+1000<since_ms)
       return(false);
    string symbol=OrderSymbol();
    r.ok=true;
@@ -458,7 +461,7 @@ bool MtbExecutor::FindCloseSince(const ulong ticket,const ulong since_ms,MtbResu
    r.ticket=ticket;
    r.price=MtbNormPrice(symbol,OrderClosePrice());
    r.volume=MtbNormVolume(symbol,OrderLots());
-   r.time=(ulong)OrderCloseTime()*1000;
+   r.time=MtbUtcMs((ulong)OrderCloseTime()*1000);
    r.message="recovered from the order history";
    return(true);
   }
@@ -491,7 +494,7 @@ void MtbExecutor::DoOpen(const MtbInbound &c,MtbResult &r)
          r.ticket=(ulong)ticket;
          r.price=MtbNormPrice(c.symbol,OrderOpenPrice());
          r.volume=MtbNormVolume(c.symbol,OrderLots());
-         r.time=(ulong)OrderOpenTime()*1000;
+         r.time=MtbUtcMs((ulong)OrderOpenTime()*1000);
          r.message="";
          return;
         }
@@ -534,11 +537,11 @@ void MtbExecutor::DoClose(const MtbInbound &c,MtbResult &r)
          r.ticket=c.ticket;
          r.volume=volume;
          r.price=price;
-         r.time=MtbServerMs();
+         r.time=MtbTradeUtcMs();
          if(OrderSelect((int)live,SELECT_BY_TICKET))
            {
             r.price=MtbNormPrice(symbol,OrderClosePrice());
-            r.time=(ulong)OrderCloseTime()*1000;
+            r.time=MtbUtcMs((ulong)OrderCloseTime()*1000);
            }
          r.message="";
          return;
@@ -563,7 +566,7 @@ void MtbExecutor::DoModify(const MtbInbound &c,MtbResult &r)
    r.ticket=c.ticket;
    r.price=0.0;
    r.volume=0.0;
-   r.time=MtbServerMs();
+   r.time=MtbTradeUtcMs();
    int err=0;
    for(int attempt=1; attempt<=m_attempts; attempt++)
      {

@@ -12,13 +12,14 @@
 
 #include "Protocol.mqh"
 
-#define MTB_VECTOR_COUNT 21
+#define MTB_VECTOR_COUNT 22
 
 const string MTB_VECTOR_NAMES[]=
   {
    "hello_empty_positions",
    "hello_one_position_mt4",
    "hello_two_positions",
+   "hello_negative_offset",
    "heartbeat_terminal",
    "heartbeat_small_ints",
    "heartbeat_daemon",
@@ -43,6 +44,7 @@ const string MTB_VECTOR_TYPES[]=
    "hello",
    "hello",
    "hello",
+   "hello",
    "heartbeat",
    "heartbeat",
    "heartbeat",
@@ -64,9 +66,10 @@ const string MTB_VECTOR_TYPES[]=
   };
 const string MTB_VECTOR_HEX[]=
   {
-   "8ea17601a474797065a568656c6c6fa2696401a373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5435ac6163636f756e745f74797065ac6d74355f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e7390",
-   "8ea17601a474797065a568656c6c6fa2696402a373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5434ac6163636f756e745f74797065ac6d74345f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e73918aa67469636b6574ce00011171a673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3ff8000000000000a57072696365cb3ff15d63886594afa2736ccb3ff147ae147ae148a27470cb0000000000000000a474696d65cf0000018bcfe47da0a56d61676963ce0134d6e5a7636f6d6d656e74a9636f70793a37663361",
-   "8ea17601a474797065a568656c6c6fa2696403a373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5435ac6163636f756e745f74797065ac6d74355f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e73928aa67469636b6574ce00011171a673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3ff8000000000000a57072696365cb3ff15d63886594afa2736ccb3ff147ae147ae148a27470cb0000000000000000a474696d65cf0000018bcfe47da0a56d61676963ce0134d6e5a7636f6d6d656e74a9636f70793a376633618aa67469636b6574ce00011172a673796d626f6ca6584155555344a473696465a473656c6ca6766f6c756d65cb3f847ae147ae147ba57072696365cb409f0e999999999aa2736ccb0000000000000000a27470cb409e7a0000000000a474696d65cf0000018bcfe4f2d0a56d6167696300a7636f6d6d656e74a0",
+   "8fa17601a474797065a568656c6c6fa2696401a373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5435ac6163636f756e745f74797065ac6d74355f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e7390ad7574635f6f66667365745f6d73ce006ddd00",
+   "8fa17601a474797065a568656c6c6fa2696402a373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5434ac6163636f756e745f74797065ac6d74345f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e73918aa67469636b6574ce00011171a673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3ff8000000000000a57072696365cb3ff15d63886594afa2736ccb3ff147ae147ae148a27470cb0000000000000000a474696d65cf0000018bcfe47da0a56d61676963ce0134d6e5a7636f6d6d656e74a9636f70793a37663361ad7574635f6f66667365745f6d73ce006ddd00",
+   "8fa17601a474797065a568656c6c6fa2696403a373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5435ac6163636f756e745f74797065ac6d74355f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e73928aa67469636b6574ce00011171a673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3ff8000000000000a57072696365cb3ff15d63886594afa2736ccb3ff147ae147ae148a27470cb0000000000000000a474696d65cf0000018bcfe47da0a56d61676963ce0134d6e5a7636f6d6d656e74a9636f70793a376633618aa67469636b6574ce00011172a673796d626f6ca6584155555344a473696465a473656c6ca6766f6c756d65cb3f847ae147ae147ba57072696365cb409f0e999999999aa2736ccb0000000000000000a27470cb409e7a0000000000a474696d65cf0000018bcfe4f2d0a56d6167696300a7636f6d6d656e74a0ad7574635f6f66667365745f6d73ce006ddd00",
+   "8fa17601a474797065a568656c6c6fa269640ea373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5435ac6163636f756e745f74797065ac6d74355f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e7390ad7574635f6f66667365745f6d73d2ff08cec0",
    "86a17601a474797065a9686561727462656174a2696404a373657102a27473cf0000018bcfe56be8a56c6f67696ece004c5012",
    "86a17601a474797065a9686561727462656174a2696400a373657101a2747300a56c6f67696e7f",
    "86a17601a474797065a9686561727462656174a26964ce000dbba1a373657107a27473cf0000018bcfe56be9a56c6f67696ece004c5012",
@@ -81,7 +84,7 @@ const string MTB_VECTOR_HEX[]=
    "8ea17601a474797065ae636f6d6d616e645f726573756c74a269640da37365710ba27473cf0000018bcfe58740a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031382e6f70656ea26f6bc2a7726574636f6465cd2723a67469636b657400a57072696365cb0000000000000000a6766f6c756d65cb0000000000000000a474696d65cf0000018bcfe58736a76d657373616765b06e6f7420656e6f756768206d6f6e6579",
    "89a17601a474797065a777656c636f6d65a26964ce000dbba0a373657101a27473cf0000018bcfe5680aa56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe5680aac6865617274626561745f6d73cd03e8a6726573756d65c2",
    "89a17601a474797065a777656c636f6d65a26964ce000dbc04a373657101a27473cf0000018bcfe56814a56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe56814ac6865617274626561745f6d73cd03e8a6726573756d65c3",
-   "8ea17601a474797065a46f70656ea26964ce000dbba2a373657102a27473cf0000018bcfe56864a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031372e6f70656ea673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3fd3333333333333a2736ccb0000000000000000a27470cb3ff547ae147ae148a56d61676963ce00757e31a7636f6d6d656e74a963312e303030303137",
+   "8fa17601a474797065a46f70656ea26964ce000dbba2a373657102a27473cf0000018bcfe56864a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031372e6f70656ea673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3fd3333333333333a2736ccb0000000000000000a27470cb3ff547ae147ae148a56d61676963ce00757e31a7636f6d6d656e74a963312e303030303137a765787069726573cf0000018bcfe5dd94",
    "89a17601a474797065a5636c6f7365a26964ce000dbba3a373657103a27473cf0000018bcfe568c8a56c6f67696ece004c5012a36b6579b763312e353030313233342e3030303031392e636c6f7365a67469636b6574ce00011174a6766f6c756d65cb3fb999999999999a",
    "8aa17601a474797065a66d6f64696679a26964ce000dbba4a373657104a27473cf0000018bcfe5692ca56c6f67696ece004c5012a36b6579b863312e353030313233342e3030303032302e6d6f64696679a67469636b6574ce00011174a2736ccb3ff4f5c28f5c28f6a27470cb0000000000000000",
    "8aa17601a474797065a56572726f72a26964ce000dbba5a373657105a27473cf0000018bcfe56990a56c6f67696ece004c5012a4636f6465ad6d697373696e675f6669656c64a664657461696cb87265717569726564206669656c6420697320616273656e74a67265665f69640da56669656c64a6766f6c756d65"
@@ -107,7 +110,7 @@ bool MtbVecBuild0(MpWriter &w)
    env.login=(ulong)5001234;
    MtbPosition positions[];
    ArrayResize(positions,0);
-   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions));
+   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
   }
 
 //--- vector 1: hello_one_position_mt4
@@ -130,7 +133,7 @@ bool MtbVecBuild1(MpWriter &w)
    positions[0].time=(ulong)1699999940000;
    positions[0].magic=(ulong)20240101;
    positions[0].comment="copy:7f3a";
-   return(MtbBuildHello(w,env,"trader","MT4","mt4_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions));
+   return(MtbBuildHello(w,env,"trader","MT4","mt4_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
   }
 
 //--- vector 2: hello_two_positions
@@ -163,11 +166,24 @@ bool MtbVecBuild2(MpWriter &w)
    positions[1].time=(ulong)1699999970000;
    positions[1].magic=(ulong)0;
    positions[1].comment="";
-   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions));
+   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
   }
 
-//--- vector 3: heartbeat_terminal
+//--- vector 3: hello_negative_offset
 bool MtbVecBuild3(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)14;
+   env.seq=(ulong)1;
+   env.ts=(ulong)1700000000000;
+   env.login=(ulong)5001234;
+   MtbPosition positions[];
+   ArrayResize(positions,0);
+   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(long)-16200000));
+  }
+
+//--- vector 4: heartbeat_terminal
+bool MtbVecBuild4(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)4;
@@ -177,8 +193,8 @@ bool MtbVecBuild3(MpWriter &w)
    return(MtbBuildHeartbeat(w,env));
   }
 
-//--- vector 4: heartbeat_small_ints
-bool MtbVecBuild4(MpWriter &w)
+//--- vector 5: heartbeat_small_ints
+bool MtbVecBuild5(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)0;
@@ -188,8 +204,8 @@ bool MtbVecBuild4(MpWriter &w)
    return(MtbBuildHeartbeat(w,env));
   }
 
-//--- vector 5: heartbeat_daemon
-bool MtbVecBuild5(MpWriter &w)
+//--- vector 6: heartbeat_daemon
+bool MtbVecBuild6(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900001;
@@ -199,8 +215,8 @@ bool MtbVecBuild5(MpWriter &w)
    return(MtbBuildHeartbeat(w,env));
   }
 
-//--- vector 6: position_opened_unicode_comment
-bool MtbVecBuild6(MpWriter &w)
+//--- vector 7: position_opened_unicode_comment
+bool MtbVecBuild7(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)5;
@@ -221,8 +237,8 @@ bool MtbVecBuild6(MpWriter &w)
    return(MtbBuildPositionOpened(w,env,p));
   }
 
-//--- vector 7: position_opened_large_ticket
-bool MtbVecBuild7(MpWriter &w)
+//--- vector 8: position_opened_large_ticket
+bool MtbVecBuild8(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)6;
@@ -243,8 +259,8 @@ bool MtbVecBuild7(MpWriter &w)
    return(MtbBuildPositionOpened(w,env,p));
   }
 
-//--- vector 8: position_modified
-bool MtbVecBuild8(MpWriter &w)
+//--- vector 9: position_modified
+bool MtbVecBuild9(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)7;
@@ -254,8 +270,8 @@ bool MtbVecBuild8(MpWriter &w)
    return(MtbBuildPositionModified(w,env,(ulong)70001,MpDoubleFromBits(0x3ff14bc6a7ef9db2) /* 1.081 */,MpDoubleFromBits(0x3ff1851eb851eb85) /* 1.095 */,(ulong)1700000001990));
   }
 
-//--- vector 9: position_closed_partial
-bool MtbVecBuild9(MpWriter &w)
+//--- vector 10: position_closed_partial
+bool MtbVecBuild10(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)8;
@@ -265,8 +281,8 @@ bool MtbVecBuild9(MpWriter &w)
    return(MtbBuildPositionClosed(w,env,(ulong)70001,MpDoubleFromBits(0x3fe0000000000000) /* 0.5 */,MpDoubleFromBits(0x3ff0000000000000) /* 1.0 */,MpDoubleFromBits(0x3ff164c2f837b4a2) /* 1.0871 */,(ulong)1700000002990,"client",MpDoubleFromBits(0x4056800000000000) /* 90.0 */));
   }
 
-//--- vector 10: position_closed_negative_profit
-bool MtbVecBuild10(MpWriter &w)
+//--- vector 11: position_closed_negative_profit
+bool MtbVecBuild11(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)9;
@@ -276,8 +292,8 @@ bool MtbVecBuild10(MpWriter &w)
    return(MtbBuildPositionClosed(w,env,(ulong)70003,MpDoubleFromBits(0x3fd0000000000000) /* 0.25 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */,MpDoubleFromBits(0x3ff7851eb851eb85) /* 1.47 */,(ulong)1700000003990,"sl",MpDoubleFromBits(0xc072280000000000) /* -290.5 */));
   }
 
-//--- vector 11: account_update
-bool MtbVecBuild11(MpWriter &w)
+//--- vector 12: account_update
+bool MtbVecBuild12(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)10;
@@ -287,8 +303,8 @@ bool MtbVecBuild11(MpWriter &w)
    return(MtbBuildAccountUpdate(w,env,MpDoubleFromBits(0x40c328c000000000) /* 9809.5 */,MpDoubleFromBits(0x40c31f0f5c28f5c3) /* 9790.12 */,MpDoubleFromBits(0x407458f5c28f5c29) /* 325.56 */,MpDoubleFromBits(0x40c27c47ae147ae1) /* 9464.56 */,(ulong)500));
   }
 
-//--- vector 12: account_update_negative_free_margin
-bool MtbVecBuild12(MpWriter &w)
+//--- vector 13: account_update_negative_free_margin
+bool MtbVecBuild13(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)11;
@@ -298,8 +314,8 @@ bool MtbVecBuild12(MpWriter &w)
    return(MtbBuildAccountUpdate(w,env,MpDoubleFromBits(0x4059000000000000) /* 100.0 */,MpDoubleFromBits(0xc029000000000000) /* -12.5 */,MpDoubleFromBits(0x406f400000000000) /* 250.0 */,MpDoubleFromBits(0xc070680000000000) /* -262.5 */,(ulong)1000));
   }
 
-//--- vector 13: command_result_done
-bool MtbVecBuild13(MpWriter &w)
+//--- vector 14: command_result_done
+bool MtbVecBuild14(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)12;
@@ -318,8 +334,8 @@ bool MtbVecBuild13(MpWriter &w)
    return(MtbBuildCommandResult(w,env,r));
   }
 
-//--- vector 14: command_result_no_money
-bool MtbVecBuild14(MpWriter &w)
+//--- vector 15: command_result_no_money
+bool MtbVecBuild15(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)13;
@@ -338,8 +354,8 @@ bool MtbVecBuild14(MpWriter &w)
    return(MtbBuildCommandResult(w,env,r));
   }
 
-//--- vector 15: welcome
-bool MtbVecBuild15(MpWriter &w)
+//--- vector 16: welcome
+bool MtbVecBuild16(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900000;
@@ -349,8 +365,8 @@ bool MtbVecBuild15(MpWriter &w)
    return(MtbBuildWelcome(w,env,(ulong)1700000000010,(ulong)1000,false));
   }
 
-//--- vector 16: welcome_resume
-bool MtbVecBuild16(MpWriter &w)
+//--- vector 17: welcome_resume
+bool MtbVecBuild17(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900100;
@@ -360,19 +376,19 @@ bool MtbVecBuild16(MpWriter &w)
    return(MtbBuildWelcome(w,env,(ulong)1700000000020,(ulong)1000,true));
   }
 
-//--- vector 17: open
-bool MtbVecBuild17(MpWriter &w)
+//--- vector 18: open
+bool MtbVecBuild18(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900002;
    env.seq=(ulong)2;
    env.ts=(ulong)1700000000100;
    env.login=(ulong)5001234;
-   return(MtbBuildOpen(w,env,"c1.5001234.000017.open","EURUSD","buy",MpDoubleFromBits(0x3fd3333333333333) /* 0.3 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */,MpDoubleFromBits(0x3ff547ae147ae148) /* 1.33 */,(ulong)7700017,"c1.000017"));
+   return(MtbBuildOpen(w,env,"c1.5001234.000017.open","EURUSD","buy",MpDoubleFromBits(0x3fd3333333333333) /* 0.3 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */,MpDoubleFromBits(0x3ff547ae147ae148) /* 1.33 */,(ulong)7700017,"c1.000017",(ulong)1700000030100));
   }
 
-//--- vector 18: close
-bool MtbVecBuild18(MpWriter &w)
+//--- vector 19: close
+bool MtbVecBuild19(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900003;
@@ -382,8 +398,8 @@ bool MtbVecBuild18(MpWriter &w)
    return(MtbBuildClose(w,env,"c1.5001234.000019.close",(ulong)70004,MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */));
   }
 
-//--- vector 19: modify
-bool MtbVecBuild19(MpWriter &w)
+//--- vector 20: modify
+bool MtbVecBuild20(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900004;
@@ -393,8 +409,8 @@ bool MtbVecBuild19(MpWriter &w)
    return(MtbBuildModify(w,env,"c1.5001234.000020.modify",(ulong)70004,MpDoubleFromBits(0x3ff4f5c28f5c28f6) /* 1.31 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */));
   }
 
-//--- vector 20: error
-bool MtbVecBuild20(MpWriter &w)
+//--- vector 21: error
+bool MtbVecBuild21(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900005;
@@ -430,6 +446,7 @@ bool MtbVecBuild(const int k,MpWriter &w)
       case 18: return(MtbVecBuild18(w));
       case 19: return(MtbVecBuild19(w));
       case 20: return(MtbVecBuild20(w));
+      case 21: return(MtbVecBuild21(w));
      }
    w.Fail(StringFormat("no vector %d",k));
    return(false);

@@ -19,12 +19,13 @@
 
 //--- "type|directions|field:kind,..."; directions d = terminal->daemon, t = daemon->terminal.
 //--- kinds: U uint, I int, B bool, T text, N non-empty text, E enum, M money, P price,
-//--- V volume (>0), Z volume0 (>=0), A array of position maps.
+//--- V volume (>0), Z volume0 (>=0), A array of position maps; a trailing ? = optional
+//--- (may be absent, reads as 0).
 const string MTB_ENVELOPE="v:U,type:N,id:U,seq:U,ts:U,login:U";
 const string MTB_POSITION="ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T";
 const string MTB_SCHEMA[]=
   {
-   "hello|d|role:E,platform:E,account_type:N,currency:N,leverage:U,balance:M,equity:M,positions:A",
+   "hello|d|role:E,platform:E,account_type:N,currency:N,leverage:U,balance:M,equity:M,positions:A,utc_offset_ms:I",
    "heartbeat|dt|",
    "position_opened|d|ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T",
    "position_modified|d|ticket:U,sl:P,tp:P,time:U",
@@ -32,7 +33,7 @@ const string MTB_SCHEMA[]=
    "account_update|d|balance:M,equity:M,margin:P,free_margin:M,leverage:U",
    "command_result|d|key:N,ok:B,retcode:I,ticket:U,price:P,volume:Z,time:U,message:T",
    "welcome|t|server_time:U,heartbeat_ms:U,resume:B",
-   "open|t|key:N,symbol:N,side:E,volume:V,sl:P,tp:P,magic:I,comment:T",
+   "open|t|key:N,symbol:N,side:E,volume:V,sl:P,tp:P,magic:I,comment:T,expires:U?",
    "close|t|key:N,ticket:U,volume:V",
    "modify|t|key:N,ticket:U,sl:P,tp:P",
    "error|t|code:N,detail:T,ref_id:U,field:T"
@@ -102,6 +103,7 @@ struct MtbInbound
    double            tp;
    long              magic;
    string            comment;
+   ulong             expires;       // open: UTC ms, 0 = no deadline
    ulong             ticket;
    string            code;          // error
    string            detail;
@@ -221,9 +223,10 @@ void MtbWritePositionFields(MpWriter &w,const MtbPosition &p)
 
 bool MtbBuildHello(MpWriter &w,const MtbEnvelope &env,const string role,const string platform,
                    const string account_type,const string currency,const ulong leverage,
-                   const double balance,const double equity,const MtbPosition &positions[])
+                   const double balance,const double equity,const MtbPosition &positions[],
+                   const long utc_offset_ms)
   {
-   MtbWriteEnvelope(w,"hello",env,8);
+   MtbWriteEnvelope(w,"hello",env,9);
    MtbKey(w,"role");
    w.Str(role);
    MtbKey(w,"platform");
@@ -246,6 +249,8 @@ bool MtbBuildHello(MpWriter &w,const MtbEnvelope &env,const string role,const st
       w.MapHeader(10);
       MtbWritePositionFields(w,positions[k]);
      }
+   MtbKey(w,"utc_offset_ms");
+   w.Int(utc_offset_ms);
    return(w.Ok());
   }
 
@@ -354,9 +359,9 @@ bool MtbBuildWelcome(MpWriter &w,const MtbEnvelope &env,const ulong server_time,
 
 bool MtbBuildOpen(MpWriter &w,const MtbEnvelope &env,const string key,const string symbol,
                   const string side,const double volume,const double sl,const double tp,
-                  const long magic,const string comment)
+                  const long magic,const string comment,const ulong expires)
   {
-   MtbWriteEnvelope(w,"open",env,8);
+   MtbWriteEnvelope(w,"open",env,8+(expires>0 ? 1 : 0));   // optional: left out at 0
    MtbKey(w,"key");
    w.Str(key);
    MtbKey(w,"symbol");
@@ -373,6 +378,11 @@ bool MtbBuildOpen(MpWriter &w,const MtbEnvelope &env,const string key,const stri
    w.Int(magic);
    MtbKey(w,"comment");
    w.Str(comment);
+   if(expires>0)
+     {
+      MtbKey(w,"expires");
+      w.UInt(expires);
+     }
    return(w.Ok());
   }
 
@@ -431,7 +441,7 @@ bool MtbBuildInbound(MpWriter &w,const MtbInbound &m)
    if(m.type=="heartbeat")
       return(MtbBuildHeartbeat(w,env));
    if(m.type=="open")
-      return(MtbBuildOpen(w,env,m.key,m.symbol,m.side,m.volume,m.sl,m.tp,m.magic,m.comment));
+      return(MtbBuildOpen(w,env,m.key,m.symbol,m.side,m.volume,m.sl,m.tp,m.magic,m.comment,m.expires));
    if(m.type=="close")
       return(MtbBuildClose(w,env,m.key,m.ticket,m.volume));
    if(m.type=="modify")
@@ -504,6 +514,16 @@ bool MtbCheckValue(const MpDoc &doc,const int node,const string name,const strin
    return(false);
   }
 
+//--- how many optional fields (kind ending in ?) the map leaves out
+int MtbOptionalAbsent(const MpDoc &doc,const int root,const string &names[],const string &kinds[])
+  {
+   int n=0;
+   for(int k=0; k<ArraySize(names); k++)
+      if(StringFind(kinds[k],"?")>=0 && doc.MapFind(root,names[k])<0)
+         n++;
+   return(n);
+  }
+
 //--- validate map `root` as a daemon -> terminal message; fills type, code and field on failure
 bool MtbValidateInbound(const MpDoc &doc,const int root,string &type,string &code,string &field)
   {
@@ -553,9 +573,9 @@ bool MtbValidateInbound(const MpDoc &doc,const int root,string &type,string &cod
      }
    int total=ne+nb;
    for(int k=0; k<total; k++)
-      if(doc.MapFind(root,names[k])<0)
+      if(doc.MapFind(root,names[k])<0 && StringFind(kinds[k],"?")<0)
         { code="missing_field"; field=names[k]; return(false); }
-   if(pairs!=total)
+   if(pairs!=total-MtbOptionalAbsent(doc,root,names,kinds))
      {
       for(int k=0; k<pairs; k++)
         {
@@ -569,7 +589,7 @@ bool MtbValidateInbound(const MpDoc &doc,const int root,string &type,string &cod
         }
      }
    for(int k=2; k<total; k++)
-      if(!MtbCheckValue(doc,doc.MapFind(root,names[k]),names[k],kinds[k],code))
+      if(doc.MapFind(root,names[k])>=0 && !MtbCheckValue(doc,doc.MapFind(root,names[k]),names[k],StringSubstr(kinds[k],0,1),code))
         { field=names[k]; return(false); }
    return(true);
   }
@@ -606,6 +626,7 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
    m.tp=0.0;
    m.magic=0;
    m.comment="";
+   m.expires=0;
    m.ticket=0;
    m.code="";
    m.detail="";
@@ -629,6 +650,8 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
          doc.GetNumber(doc.MapFind(0,"tp"),m.tp);
          doc.GetInt(doc.MapFind(0,"magic"),m.magic);
          doc.GetStr(doc.MapFind(0,"comment"),m.comment);
+         if(doc.MapFind(0,"expires")>=0)
+            doc.GetUInt(doc.MapFind(0,"expires"),m.expires);
         }
       else
         {

@@ -142,7 +142,7 @@ void MtbReporter::SendModified(const ulong ticket,const double sl,const double t
    MtbEnvelope env;
    m_link.NextEnvelope(env);
    MpWriter w;
-   MtbBuildPositionModified(w,env,ticket,sl,tp,MtbServerMs());
+   MtbBuildPositionModified(w,env,ticket,sl,tp,MtbTradeUtcMs());
    m_link.Send(w,"position_modified");
   }
 
@@ -185,7 +185,7 @@ bool MtbReporter::SendHello(void)
    m_eq=MtbNormMoney(AccountInfoDouble(ACCOUNT_EQUITY));
    m_lev=AccountInfoInteger(ACCOUNT_LEVERAGE);
    MtbBuildHello(w,env,MtbLoginRole(),platform,account_type,AccountInfoString(ACCOUNT_CURRENCY),
-                 (ulong)m_lev,m_bal,m_eq,list);
+                 (ulong)m_lev,m_bal,m_eq,list,MtbUtcOffsetMs());
    m_acct_at=0;
    m_mismatch="";
    return(m_link.Send(w,"hello"));
@@ -249,7 +249,7 @@ bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
       out[n].price=MtbNormPrice(symbol,PositionGetDouble(POSITION_PRICE_OPEN));
       out[n].sl=MtbNormPrice(symbol,PositionGetDouble(POSITION_SL));
       out[n].tp=MtbNormPrice(symbol,PositionGetDouble(POSITION_TP));
-      out[n].time=(ulong)PositionGetInteger(POSITION_TIME_MSC);
+      out[n].time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
       out[n].magic=PositionGetInteger(POSITION_MAGIC);
       out[n].comment=PositionGetString(POSITION_COMMENT);
       live[n]=ticket;
@@ -306,7 +306,7 @@ void MtbReporter::OnTransaction(const MqlTradeTransaction &t)
       p.price=MtbNormPrice(symbol,PositionGetDouble(POSITION_PRICE_OPEN));
       p.sl=MtbNormPrice(symbol,PositionGetDouble(POSITION_SL));
       p.tp=MtbNormPrice(symbol,PositionGetDouble(POSITION_TP));
-      p.time=(ulong)PositionGetInteger(POSITION_TIME_MSC);
+      p.time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
       p.magic=PositionGetInteger(POSITION_MAGIC);
       p.comment=PositionGetString(POSITION_COMMENT);
       Add(p,pos_id);
@@ -334,7 +334,7 @@ void MtbReporter::OnTransaction(const MqlTradeTransaction &t)
          reason="so";
       SendClosed(pos_id,MtbNormVolume(symbol,HistoryDealGetDouble(t.deal,DEAL_VOLUME)),remaining,
                  MtbNormPrice(symbol,HistoryDealGetDouble(t.deal,DEAL_PRICE)),
-                 (ulong)HistoryDealGetInteger(t.deal,DEAL_TIME_MSC),reason,
+                 MtbUtcMs((ulong)HistoryDealGetInteger(t.deal,DEAL_TIME_MSC)),reason,
                  MtbNormMoney(HistoryDealGetDouble(t.deal,DEAL_PROFIT)));
       if(remaining>0.0)
          m_pos[k].p.volume=remaining;
@@ -421,7 +421,7 @@ bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
       out[n].price=MtbNormPrice(symbol,OrderOpenPrice());
       out[n].sl=MtbNormPrice(symbol,OrderStopLoss());
       out[n].tp=MtbNormPrice(symbol,OrderTakeProfit());
-      out[n].time=(ulong)OrderOpenTime()*1000;
+      out[n].time=MtbUtcMs((ulong)OrderOpenTime()*1000);
       out[n].magic=OrderMagicNumber();
       out[n].comment=OrderComment();
       live[n]=ticket;
@@ -495,7 +495,7 @@ void MtbReporter::Poll(void)
       string comment=OrderComment();
       double closed=MtbNormVolume(symbol,OrderLots());
       double price=MtbNormPrice(symbol,OrderClosePrice());
-      ulong time=(ulong)OrderCloseTime()*1000;
+      ulong time=MtbUtcMs((ulong)OrderCloseTime()*1000);
       double profit=MtbNormMoney(OrderProfit());
       string reason="client";
       if(StringFind(comment,"[sl]")>=0)
@@ -540,7 +540,7 @@ void MtbReporter::Poll(void)
       p.price=MtbNormPrice(symbol,OrderOpenPrice());
       p.sl=MtbNormPrice(symbol,OrderStopLoss());
       p.tp=MtbNormPrice(symbol,OrderTakeProfit());
-      p.time=(ulong)OrderOpenTime()*1000;
+      p.time=MtbUtcMs((ulong)OrderOpenTime()*1000);
       p.magic=OrderMagicNumber();
       p.comment=OrderComment();
       Add(p,fresh[j]);

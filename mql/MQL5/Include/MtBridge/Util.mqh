@@ -31,10 +31,26 @@ ulong MtbNowMs(void)
    return((ulong)now*1000+frac);
   }
 
-//--- trade server time in ms (positions, deals and modifications use the server clock)
-ulong MtbServerMs(void)
+//--- the trade server's offset from UTC, ms, rounded to 15 min (server time = UTC + offset).
+//--- TimeTradeServer and TimeGMT are read a few ms apart and GMT follows the PC clock: rounding
+//--- absorbs both. hello.utc_offset_ms carries it.
+long MtbUtcOffsetMs(void)
   {
-   return((ulong)TimeCurrent()*1000);
+   long secs=(long)(TimeTradeServer()-TimeGMT());
+   return((long)MathRound((double)secs/900.0)*900*1000);
+  }
+
+//--- a trade-server time (ms) as UTC ms: every time on the wire is UTC. Uses today's offset,
+//--- so a time from before a DST change of the server is off by that hour (docs/mql.md).
+ulong MtbUtcMs(const ulong server_ms)
+  {
+   return((ulong)((long)server_ms-MtbUtcOffsetMs()));
+  }
+
+//--- the trade server's last known time (quotes), as UTC ms
+ulong MtbTradeUtcMs(void)
+  {
+   return(MtbUtcMs((ulong)TimeCurrent()*1000));
   }
 
 //--- decimals of a step such as 0.01 -> 2, 0.001 -> 3, 1 -> 0
