@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bridge.copytrading.commands import BalanceOperation, Command, idempotency_key
+from bridge.copytrading.commands import BalanceOperation, Command, WithdrawOpen, idempotency_key
 from bridge.copytrading.config import EngineConfig
 from bridge.copytrading.partners import PartnerBook
 from bridge.copytrading.records import Record, Refused
-from bridge.copytrading.subscription import CopyState, Subscription, SubState
+from bridge.copytrading.subscription import Copy, CopyState, Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
 from bridge.copytrading.wallet import Wallets
 from bridge.domain.currency import Rates
@@ -27,14 +27,17 @@ ONE = Decimal(1)
 _ACTIVE = SubState.ACTIVE
 _OPENING = CopyState.OPENING
 _OPEN = CopyState.OPEN
+_VANISHED = CopyState.VANISHED
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What one event produced."""
+    """What one event produced: commands for investor accounts, records to journal and
+    publish, and requests to the daemon to withdraw opens it may still hold."""
 
     commands: tuple[Command, ...] = ()
     records: tuple[Record, ...] = ()
+    withdrawals: tuple[WithdrawOpen, ...] = ()
 
 
 @dataclass(slots=True)
@@ -78,6 +81,7 @@ class EngineBase:
     wallets: Wallets
     _commands: list[Command]
     _records: list[Record]
+    _withdrawals: list[WithdrawOpen]
     _calcs: dict[tuple[str, str, int], AccountMargin]
     _books: dict[int, MarginBook]
     _trader_by_account: dict[int, str]
@@ -97,6 +101,22 @@ class EngineBase:
         return sorted((x for subs in self._trader_subs.values() for x in subs), key=lambda x: x.id)
 
     # ------------------------------------------------------------------ helpers
+    def _forget(self, sub: Subscription, copy: Copy) -> None:
+        """The copy is over (closed, refused, withdrawn): out of the subscription, its margin
+        released, and the symbol index kept to what the subscription still holds."""
+        del sub.copies[copy.trader_ticket]
+        self._books[sub.id].close(copy.trader_ticket)
+        if not any(c.symbol == copy.symbol for c in sub.copies.values()):
+            self._by_symbol.get(copy.symbol, {}).pop(sub.id, None)
+
+    def _by_ticket(self, account: int, ticket: int) -> tuple[Subscription, Copy] | None:
+        """The filled copy that is investor position `ticket` of `account`'s live subscription."""
+        sub = self._sub_by_account.get(account)
+        if sub is None:
+            return None
+        copy = next((c for c in sub.copies.values() if c.ticket == ticket), None)
+        return (sub, copy) if copy is not None else None
+
     def _refuse(self, request: str, code: str, detail: str, subscription: int | None = None) -> None:
         self._records.append(Refused(self.s.now or 0, request, code, detail, subscription))
 

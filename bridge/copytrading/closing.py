@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from bridge.copytrading import commission as cm
 from bridge.copytrading import events as ev
-from bridge.copytrading.base import _OPEN, _OPENING, ONE, ZERO, EngineBase, Pending
-from bridge.copytrading.commands import CloseCopy, idempotency_key
-from bridge.copytrading.records import CloseFailed, CloseSkipped, CommissionAccrued, CopyClosed, CopyRefused
+from bridge.copytrading.base import _OPEN, _OPENING, _VANISHED, ONE, ZERO, EngineBase, Pending
+from bridge.copytrading.commands import CloseCopy, WithdrawOpen, idempotency_key
+from bridge.copytrading.records import CloseFailed, CloseSkipped, CommissionAccrued, CopyClosed
 from bridge.copytrading.subscription import Copy, Subscription
 from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.margin import NOTIONAL_QUANTUM
@@ -43,16 +43,25 @@ class Closing(EngineBase):
             if copy is None:
                 continue
             if full:
+                if copy.state is _OPENING:
+                    self._withdraw(sub, copy)
                 self._close_copy(sub, copy, reason)
             else:
                 self._partial(sub, copy, fraction, reason)
 
+    def _withdraw(self, sub: Subscription, copy: Copy) -> None:
+        """Ask the daemon not to run an open whose trader position is gone (once: a trader
+        position closes fully once). Whatever it decides, the copy stays closable at its fill."""
+        key = idempotency_key(sub.id, copy.trader_ticket, "open", 1)
+        self._withdrawals.append(WithdrawOpen(self._next_id(), key, sub.id, sub.account, copy.trader_ticket))
+
     def _close_copy(self, sub: Subscription, copy: Copy, reason: str) -> None:
-        """The whole copy must go; an opening copy is closed as soon as it fills."""
+        """The whole copy must go; an opening copy is closed as soon as it fills, a vanished one
+        is settled by its deal or CopyVanished (nothing is left to close on the server)."""
         if copy.close_reason is None:
             copy.close_reason = reason
         if copy.state is _OPEN:
-            self._request_close(sub, copy, copy.volume - copy.closing, copy.close_reason)
+            self._request_close(sub, copy, copy.volume - copy.closing - copy.vanished, copy.close_reason)
 
     def _partial(self, sub: Subscription, copy: Copy, fraction: Decimal, reason: str) -> None:
         if copy.close_reason is not None:
@@ -60,7 +69,9 @@ class Closing(EngineBase):
         if copy.state is _OPENING:
             copy.scale *= ONE - fraction
             return
-        available = copy.volume - copy.closing
+        if copy.state is _VANISHED:
+            return  # nothing left on the server to close
+        available = copy.volume - copy.closing - copy.vanished
         limits = self.config.limits
         decision = normalise(available * fraction, limits)
         if decision.volume is None:
@@ -74,7 +85,7 @@ class Closing(EngineBase):
             self._request_close(sub, copy, volume, reason.replace("trader_", "trader_partial_", 1))
 
     def _request_close(self, sub: Subscription, copy: Copy, volume: Decimal, reason: str) -> None:
-        if volume <= 0 or copy.ticket is None:
+        if volume <= 0 or copy.state is not _OPEN:
             return
         copy.seq += 1
         copy.closing += volume
@@ -99,16 +110,16 @@ class Closing(EngineBase):
     def _on_copy_closed_by_server(self, e: ev.CopyClosedByServer) -> None:
         """The server closed (part of) a copy by itself: book it like a filled close, so the
         engine never retries a close of a position that is gone."""
-        sub = self._sub_by_account.get(e.account)
-        if sub is None:
-            return
-        copy = next((c for c in sub.copies.values() if c.ticket == e.ticket), None)
-        if copy is None or e.volume <= 0:
+        found = self._by_ticket(e.account, e.ticket)
+        if found is None or e.volume <= 0:
             return  # unknown or already booked: idempotent
+        sub, copy = found
+        if copy.vanished:  # the deal that explains (part of) what the snapshot lacked
+            copy.vanished = max(copy.vanished - e.volume, ZERO)
         self._closed(sub, copy, e.now, e.volume, e.price, e.profit, f"server_{e.reason}")
 
     def _closed(self, sub: Subscription, copy: Copy, now: int, volume: Decimal, price: Decimal,
-                profit: Decimal, reason: str) -> None:
+                profit: Decimal, reason: str, estimated: bool = False) -> None:
         """Book `volume` of `copy` closed at `price` with the server's realised `profit`."""
         volume = min(volume, copy.volume)
         profit = round_money(profit)
@@ -130,22 +141,21 @@ class Closing(EngineBase):
         records.extend(self.s.partners.investor_volume(now, sub.investor, copy.group, volume, self.config))
         assert copy.ticket is not None
         records.append(CopyClosed(now, sub.id, copy.trader_ticket, copy.ticket, volume, copy.volume,
-                                  price, profit, reason))
-        book = self._books[sub.id]
+                                  price, profit, reason, estimated))
         if copy.volume <= 0:
             sub.trades += 1
-            del sub.copies[copy.trader_ticket]
-            book.close(copy.trader_ticket)
+            self._forget(sub, copy)
             if not sub.copies:
                 sub.floating = ZERO
-                self._by_symbol.get(copy.symbol, {}).pop(sub.id, None)
-            elif not any(c.symbol == copy.symbol for c in sub.copies.values()):
-                self._by_symbol.get(copy.symbol, {}).pop(sub.id, None)
         else:
+            if copy.vanished > copy.volume:  # a close of ours filled part of what vanished
+                copy.vanished = copy.volume
+            if not copy.vanished:
+                copy.vanished_at = None
             copy.notional = (copy.notional * copy.volume / before).quantize(NOTIONAL_QUANTUM)
-            book.resize(copy.trader_ticket, copy.notional)
+            self._books[sub.id].resize(copy.trader_ticket, copy.notional)
             if copy.close_reason is not None and copy.closing == 0:
-                self._request_close(sub, copy, copy.volume, copy.close_reason)
+                self._request_close(sub, copy, copy.volume - copy.vanished, copy.close_reason)
         self._maybe_finish(sub)
 
     def _on_command_refused(self, e: ev.CommandRefused) -> None:
@@ -153,14 +163,7 @@ class Closing(EngineBase):
         if p is None:
             found = self._opening(e.key)
             if found is not None:
-                sub, copy = found
-                del sub.copies[copy.trader_ticket]
-                self._books[sub.id].close(copy.trader_ticket)
-                if not any(c.symbol == copy.symbol for c in sub.copies.values()):
-                    self._by_symbol.get(copy.symbol, {}).pop(sub.id, None)
-                self._records.append(CopyRefused(e.now, sub.id, sub.trader, copy.trader_ticket, "server_refused",
-                                                 e.detail or f"retcode {e.retcode}", e.retcode))
-                self._maybe_finish(sub)
+                self._open_refused(*found, e)
             return
         sub = self.s.subscriptions[p.subscription]
         copy = sub.copies.get(p.trader_ticket)
@@ -182,5 +185,6 @@ class Closing(EngineBase):
                 if copy.retry_close and copy.state is _OPEN:
                     copy.retry_close = False
                     if copy.close_reason is not None:
-                        self._request_close(sub, copy, copy.volume - copy.closing, copy.close_reason)
+                        self._request_close(sub, copy, copy.volume - copy.closing - copy.vanished,
+                                            copy.close_reason)
 

@@ -17,6 +17,11 @@ from bridge.domain.sizing import VolumeMode, copy_volume, normalise
 
 _EQUAL = VolumeMode.EQUAL
 _PROPORTIONAL = VolumeMode.PROPORTIONAL
+# The terminal got the open after its `expires`. bridge.protocol defines the same value (its
+# owner is adding it there); the engine keeps its own copy to stay free of the wire package.
+RETCODE_EXPIRED = 20001
+_WITHDRAWN = {"expired": "not sent before it expired",
+              "trader_closed_before_copy": "the trader position closed before the open was sent"}
 
 
 class Copying(EngineBase):
@@ -30,10 +35,20 @@ class Copying(EngineBase):
         t.positions[e.ticket] = pos
         self._fan_out(t, pos, self._trader_subs.get(t.id, ()))
 
-    def _fan_out(self, t: TraderRecord, pos: TraderPosition, subs: list[Subscription] | tuple) -> None:
+    def _fan_out(self, t: TraderRecord, pos: TraderPosition, subs: list[Subscription] | tuple,
+                 from_snapshot: bool = False) -> None:
         if not subs:
             return
         now = self.s.now or 0
+        # §4.7: a copy is the trader's trade only near the trader's moment. One deadline per deal,
+        # carried by every OpenCopy; past it nothing is opened.
+        validity = self.config.open_validity_ms
+        expires_at = pos.opened_at + validity
+        expired = now > expires_at
+        if expired:
+            late = now - pos.opened_at
+            expired_detail = (f"first seen in a snapshot {late} ms after its open" if from_snapshot
+                              else f"seen {late} ms after its open (validity {validity} ms)")
         try:
             spec = self.rules.symbols.get(pos.symbol)
         except DomainError as err:
@@ -75,6 +90,9 @@ class Copying(EngineBase):
             if opened_at < sub.started_at:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "opened_before_subscription",
                                            "only trades opened after the subscription are copied (§4.1)"))
+                continue
+            if expired:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "expired", expired_detail))
                 continue
             equity = sub.balance + sub.floating
             if sub.mode is equal_mode:
@@ -121,7 +139,7 @@ class Copying(EngineBase):
             # = idempotency_key(sub.id, ticket, "open", 1), inlined; opens need no Pending entry:
             # the key names the subscription and the trader position, the copy is OPENING.
             commands.append(OpenCopy(next_id, f"s{sub.id}-t{ticket}-open-1", sub.id, sub.account, ticket, symbol,
-                                     side, volume, price))
+                                     side, volume, price, expires_at))
             next_id += 1
         self.s.next_command = next_id
 
@@ -159,6 +177,23 @@ class Copying(EngineBase):
         if copy is None or copy.state is not _OPENING:
             return None
         return sub, copy
+
+    def _open_refused(self, sub: Subscription, copy: Copy, e: ev.CommandRefused) -> None:
+        code = "expired" if e.retcode == RETCODE_EXPIRED else "server_refused"
+        self._drop_opening(sub, copy, e.now, code, e.detail or f"retcode {e.retcode}", e.retcode)
+
+    def _on_open_withdrawn(self, e: ev.OpenWithdrawn) -> None:
+        found = self._opening(e.key)
+        if found is not None:  # unknown, filled or already settled: nothing to undo
+            self._drop_opening(*found, e.now, e.reason, _WITHDRAWN[e.reason])
+
+    def _drop_opening(self, sub: Subscription, copy: Copy, now: int, code: str, detail: str,
+                      retcode: int | None = None) -> None:
+        """An open that will never fill: forget the copy and release the margin it reserved."""
+        self._forget(sub, copy)
+        self._records.append(CopyRefused(now, sub.id, sub.trader, copy.trader_ticket, code, detail,
+                                         retcode))
+        self._maybe_finish(sub)
 
     def _opened(self, sub: Subscription, copy: Copy, e: ev.CommandFilled) -> None:
         copy.state = _OPEN

@@ -94,6 +94,7 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
         s.seq += 1
         self._commands = []
         self._records = []
+        self._withdrawals = []
         now = event.now
         if s.now is None or now > s.now:
             self._advance(now)
@@ -102,7 +103,7 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
         if handler is None:
             raise DomainError("unknown_event", f"unknown event type {type(event).__name__}")
         handler(self, event)
-        return Step(tuple(self._commands), tuple(self._records))
+        return Step(tuple(self._commands), tuple(self._records), tuple(self._withdrawals))
 
     def _on_time_passed(self, e: ev.TimePassed) -> None:
         self._retry_closes([sub for sub in self._live() if sub.copies])
@@ -208,5 +209,8 @@ _HANDLERS: dict[type, Callable[[Engine, object], None]] = {
     ev.TimePassed: Engine._on_time_passed,
     ev.TerminalOnline: Engine._on_terminal_online,
     ev.TerminalOffline: Engine._on_terminal_offline,
+    ev.OpenWithdrawn: Engine._on_open_withdrawn,
+    ev.InvestorSnapshot: Engine._on_investor_snapshot,
+    ev.CopyVanished: Engine._on_copy_vanished,
 }  # type: ignore[dict-item]
 

@@ -1,18 +1,24 @@
-"""Reconciliation after a reconnect: the trader's snapshot (closes and late-seen positions)."""
+"""Reconciliation after a reconnect.
+
+* Trader snapshot: copies of positions that closed meanwhile are closed, of positions partly
+  closed shrunk; positions never seen are copied by the open-validity rule (copying.py).
+* Investor snapshot: a filled copy missing from the account is marked vanished (part of it,
+  if the position is there with less volume). Nothing goes to the wire: the server already
+  closed it. It is settled exactly once, by its closing deal (CopyClosedByServer, or the fill
+  of a close of ours) or, when none comes, by the daemon's CopyVanished: booked closed at
+  profit 0, flagged estimated.
+"""
 
 from __future__ import annotations
 
 from bridge.copytrading import events as ev
-from bridge.copytrading.base import EngineBase
-from bridge.copytrading.records import CopyRefused
+from bridge.copytrading.base import _OPEN, _OPENING, _VANISHED, ZERO, EngineBase
+from bridge.copytrading.subscription import Copy, Subscription
 from bridge.copytrading.trader import TraderPosition
 
 
 class Reconciling(EngineBase):
-    # ------------------------------------------------------------------ reconciliation
     def _on_trader_snapshot(self, e: ev.TraderSnapshot) -> None:
-        """After a reconnect: close copies of positions that closed meanwhile, shrink copies of
-        positions partially closed, and never copy a position opened before a subscription."""
         t = self.s.traders.get(e.trader)
         if t is None:
             return
@@ -24,30 +30,70 @@ class Reconciling(EngineBase):
                 self._trader_closed(t, pos, pos.volume, "reconcile")
             elif seen.volume < pos.volume:
                 self._trader_closed(t, pos, pos.volume - seen.volume, "reconcile")
+        subs = self._trader_subs.get(t.id, ())
         for ticket in sorted(snap):
             if ticket in t.positions:
                 continue
             p = snap[ticket]
             pos = TraderPosition(p.ticket, p.symbol, p.side, p.volume, p.price, p.opened_at, self.s.seq)
-            t.positions[ticket] = pos
-            late, never = [], []
-            for sub in self._trader_subs.get(t.id, ()):
-                if p.opened_at < sub.started_at:
-                    never.append(sub)
-                elif e.now - p.opened_at <= self.config.late_copy_window_ms:
-                    late.append(sub)
-                else:
-                    self._records.append(CopyRefused(e.now, sub.id, t.id, ticket, "missed_while_disconnected",
-                                                     f"opened at {p.opened_at}, seen at {e.now}"))
-            for sub in never:
-                self._records.append(CopyRefused(e.now, sub.id, t.id, ticket, "opened_before_subscription",
-                                                 "only trades opened after the subscription are copied (§4.1)"))
-            if late:
-                pos.seen_seq = max(sub.started_seq for sub in late) + 1
-                self._fan_out(t, pos, late)
+            t.positions[ticket] = pos  # known from now on: never copied twice, whatever the outcome
+            self._fan_out(t, pos, subs, from_snapshot=True)
         # A copy whose trader position the engine no longer knows must not stay open.
-        for sub in self._trader_subs.get(t.id, ()):
+        for sub in subs:
             for ticket in sorted(sub.copies):
-                if ticket not in t.positions:
-                    self._close_copy(sub, sub.copies[ticket], "reconcile")
+                copy = sub.copies[ticket]
+                if ticket not in t.positions and copy.close_reason is None:
+                    if copy.state is _OPENING:
+                        self._withdraw(sub, copy)
+                    self._close_copy(sub, copy, "reconcile")
 
+    def _on_investor_snapshot(self, e: ev.InvestorSnapshot) -> None:
+        sub = self._sub_by_account.get(e.account)
+        if sub is None:
+            return
+        present = {p.ticket: p.volume for p in e.positions}
+        trader = self.s.traders[sub.trader]
+        for ticket in sorted(sub.copies):
+            copy = sub.copies[ticket]
+            if copy.state is _OPENING:
+                continue  # its result follows (the daemon resends the open with the same key)
+            volume = present.get(copy.ticket)  # type: ignore[arg-type]
+            if volume is None:
+                self._vanish(sub, copy, e.now)
+                continue
+            if copy.state is _VANISHED:  # back in a later snapshot: alive after all
+                copy.state = _OPEN
+            # Less volume than booked: what closes of ours in flight do not explain went without us.
+            missing = max(copy.volume - copy.closing - volume, ZERO)
+            copy.vanished = missing
+            if not missing:
+                copy.vanished_at = None
+            elif copy.vanished_at is None:
+                copy.vanished_at = e.now
+            if copy.close_reason is not None or ticket not in trader.positions:
+                self._close_copy(sub, copy, "reconcile")  # asks only for what is not being closed
+
+    def _vanish(self, sub: Subscription, copy: Copy, now: int) -> None:
+        if copy.state is not _VANISHED:
+            copy.state = _VANISHED
+            sub.floating -= copy.floating  # gone from the server's equity too
+            copy.floating = ZERO
+        if copy.vanished_at is None:
+            copy.vanished_at = now
+        copy.vanished = copy.volume
+
+    def _on_copy_vanished(self, e: ev.CopyVanished) -> None:
+        found = self._by_ticket(e.account, e.ticket)
+        if found is None or not found[1].vanished:
+            return  # settled already, or never vanished: idempotent
+        sub, copy = found
+        volume, copy.vanished = copy.vanished, ZERO
+        gone = volume >= copy.volume
+        if gone and copy.closing:
+            # Its closes in flight can only be refused now (the position is gone): forget them.
+            for key in [k for k, p in self.s.pending.items()
+                        if p.subscription == sub.id and p.trader_ticket == copy.trader_ticket]:
+                del self.s.pending[key]
+            copy.closing = ZERO
+        # Profit 0 is the estimate: closed at its open price, flagged so nobody takes it for the server's.
+        self._closed(sub, copy, e.now, volume, copy.price, ZERO, "vanished", estimated=True)
