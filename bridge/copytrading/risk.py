@@ -39,7 +39,9 @@ class Risk(EngineBase):
             for copy in sub.copies.values():
                 if copy.symbol == e.symbol and copy.state is _OPEN:
                     close_price = e.bid if copy.side.sign > 0 else e.ask
-                    copy.floating = position_profit(spec, copy.side, copy.volume, copy.price, close_price,
+                    # a part missing from the investor's snapshot floats no more
+                    volume = copy.volume - copy.vanished if copy.vanished else copy.volume
+                    copy.floating = position_profit(spec, copy.side, volume, copy.price, close_price,
                                                     sub.currency, rates)
                 total += copy.floating
             sub.floating = total

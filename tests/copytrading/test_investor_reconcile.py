@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from bridge.copytrading import (CloseCopy, CommandFilled, CommandRefused, CopyClosed, CopyClosedByServer,
-                                CopyVanished, Engine, InvestorSnapshot, SnapshotPosition, Step, StopCopying,
+                                CopyVanished, Engine, InvestorSnapshot, PriceTick, SnapshotPosition, Step, StopCopying,
                                 SubState, TraderSnapshot)
 from bridge.copytrading.subscription import CopyState
 from bridge.domain.trading import Side
@@ -218,3 +218,11 @@ def test_a_replay_of_the_journal_gives_the_same_state():
     second, steps2 = run(True)
     assert steps1 == steps2 and first.to_state() == second.to_state()
     assert not first.subscriptions[1].copies
+
+
+def test_the_vanished_part_of_a_copy_floats_no_more():
+    w, sub = world()
+    ticket = filled(w, 1, "1")
+    w.engine.handle(snap(w, (ticket, "0.6")))
+    w.engine.handle(PriceTick(w.tick(), "EURUSD", D("1.10100"), D("1.10110")))  # +10 pips on 0.6 lots
+    assert w.engine.subscriptions[sub].floating == D("60.00")
