@@ -70,6 +70,9 @@ class _Persisted:
     terminals: dict[int, bool] = field(default_factory=dict)
     next_ib_credit: int | None = None
     next_payout: int | None = None
+    # Losses beyond a subscription's funds (a gap past its stop-out), left at its stop: the
+    # investor never owes more than invested, so the broker absorbs them.
+    written_off: Decimal = ZERO
 
 
 class EngineBase:

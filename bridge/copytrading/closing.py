@@ -10,7 +10,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading.base import _OPEN, _OPENING, _VANISHED, ONE, ZERO, EngineBase, Pending
 from bridge.copytrading.commands import CloseCopy, WithdrawOpen, idempotency_key
 from bridge.copytrading.records import CloseFailed, CloseSkipped, CommissionAccrued, CopyClosed
-from bridge.copytrading.subscription import Copy, Subscription
+from bridge.copytrading.subscription import Copy, EarlyClose, Subscription
 from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.margin import NOTIONAL_QUANTUM
 from bridge.domain.money import round_money
@@ -112,11 +112,23 @@ class Closing(EngineBase):
         engine never retries a close of a position that is gone."""
         found = self._by_ticket(e.account, e.ticket)
         if found is None or e.volume <= 0:
+            self._early_close(e)
             return  # unknown or already booked: idempotent
         sub, copy = found
         if copy.vanished:  # the deal that explains (part of) what the snapshot lacked
             copy.vanished = max(copy.vanished - e.volume, ZERO)
         self._closed(sub, copy, e.now, e.volume, e.price, e.profit, f"server_{e.reason}")
+
+    def _early_close(self, e: ev.CopyClosedByServer) -> None:
+        """Keep the deal of a position not known yet while an open in flight may turn out to be
+        it: after a reconnect the closing deal can be reported before the open's result."""
+        sub = self._sub_by_account.get(e.account)
+        if sub is None or e.volume <= 0 or not any(c.state is _OPENING for c in sub.copies.values()):
+            return
+        deal = EarlyClose(e.volume, e.price, e.profit, e.reason)
+        deals = sub.early_closes.setdefault(e.ticket, [])
+        if deal not in deals:  # a repeated report
+            deals.append(deal)
 
     def _closed(self, sub: Subscription, copy: Copy, now: int, volume: Decimal, price: Decimal,
                 profit: Decimal, reason: str, estimated: bool = False) -> None:

@@ -176,11 +176,12 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
         return self.s.pending
 
     def ledger(self) -> tuple[Decimal, Decimal]:
-        """(sources, holdings): deposits - withdrawals + realised P/L + IB credits, and wallets +
-        balances of live subscriptions. Equal to the cent at all times."""
+        """(sources, holdings): deposits - withdrawals + realised P/L + IB credits + negative
+        balances written off at a stop, and wallets + balances of live subscriptions. Equal to
+        the cent at all times."""
         s = self.s
         realised = sum((x.realised for x in s.subscriptions.values()), ZERO)
-        sources = s.deposits - s.withdrawals + realised + s.partners.credited
+        sources = s.deposits - s.withdrawals + realised + s.partners.credited + s.written_off
         holdings = self.wallets.total() + sum((x.balance for x in s.subscriptions.values()), ZERO)
         return sources, holdings
 

@@ -185,6 +185,8 @@ class Parties(EngineBase):
         if returned > 0:
             self._balance_command(sub, -returned, "return")
             self._records.append(self.wallets.move(now, sub.investor, returned, "return", sub.id))
+        elif returned < 0:
+            self.s.written_off -= returned
         sub.balance = ZERO
         sub.state = SubState.STOPPED
         self._trader_subs[sub.trader].remove(sub)

@@ -50,6 +50,17 @@ class Copy:
 
 
 @dataclass(slots=True)
+class EarlyClose:
+    """A server close of an investor position the engine does not know yet: after a reconnect
+    the closing deal may be reported before the fill of the open that made the position."""
+
+    volume: Decimal
+    price: Decimal
+    profit: Decimal
+    reason: str
+
+
+@dataclass(slots=True)
 class Subscription:
     id: int
     investor: str
@@ -77,6 +88,8 @@ class Subscription:
     balance_seq: int = 0
     stop_by: str | None = None
     copies: dict[int, Copy] = field(default_factory=dict)
+    # by investor ticket; kept only while an open is in flight (nothing else can claim them)
+    early_closes: dict[int, list[EarlyClose]] = field(default_factory=dict)
 
     @property
     def equity(self) -> Decimal:

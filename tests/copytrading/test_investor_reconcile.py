@@ -7,7 +7,8 @@ from decimal import Decimal as D
 import pytest
 
 from bridge.copytrading import (CloseCopy, CommandFilled, CommandRefused, CopyClosed, CopyClosedByServer,
-                                CopyVanished, Engine, InvestorSnapshot, PriceTick, SnapshotPosition, Step, StopCopying,
+                                CopyVanished, Engine, InvestorSnapshot, OpenCopy, PriceTick, SnapshotPosition, Step,
+                                StopCopying,
                                 SubState, TraderSnapshot)
 from bridge.copytrading.subscription import CopyState
 from bridge.domain.trading import Side
@@ -226,3 +227,31 @@ def test_the_vanished_part_of_a_copy_floats_no_more():
     w.engine.handle(snap(w, (ticket, "0.6")))
     w.engine.handle(PriceTick(w.tick(), "EURUSD", D("1.10100"), D("1.10110")))  # +10 pips on 0.6 lots
     assert w.engine.subscriptions[sub].floating == D("60.00")
+
+
+def test_a_deal_reported_before_the_fill_settles_the_copy_at_its_fill():
+    w, sub = world()
+    _, step = w.open("0.5", ticket=1, fill=False)
+    (cmd,) = of(step, OpenCopy)
+    deal = CopyClosedByServer(w.tick(), 2000, 777, D("0.5"), D("1.09"), D("-20"), "so")
+    assert w.engine.handle(deal) == Step()  # not known yet: kept while the open is in flight
+    assert w.engine.handle(deal) == Step()  # a repeated report is kept once
+    engine = Engine.from_state(json.loads(json.dumps(w.engine.to_state())))
+    step = engine.handle(CommandFilled(w.tick(), cmd.key, 777, D("0.5"), D("1.1")))
+    assert closed(step) == [(1, D("0.5"), D("-20.00"), "server_so", False)]
+    s = engine.subscriptions[sub]
+    assert not s.copies and not s.early_closes and s.balance == D("4980.00")
+    assert engine.handle(deal) == Step()
+
+
+def test_a_deal_of_an_unknown_position_is_not_kept_without_an_open_in_flight():
+    w, sub = world()
+    w.open("0.5", ticket=1)
+    assert w.engine.handle(CopyClosedByServer(w.tick(), 2000, 4242, D("1"), D("1.1"), D("5"), "so")) == Step()
+    assert w.engine.subscriptions[sub].early_closes == {}
+    # kept while an open is in flight, dropped when the last one is answered otherwise
+    _, step = w.open("0.1", ticket=2, fill=False)
+    w.engine.handle(CopyClosedByServer(w.tick(), 2000, 4242, D("1"), D("1.1"), D("5"), "so"))
+    assert list(w.engine.subscriptions[sub].early_closes) == [4242]
+    w.engine.handle(CommandRefused(w.tick(), of(step, OpenCopy)[0].key, 10019, "no money"))
+    assert w.engine.subscriptions[sub].early_closes == {}

@@ -18,7 +18,7 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.copytrading import (BalanceOperation, CloseCopy, CommandFilled, CommandRefused, CopyClosedByServer,
+from bridge.copytrading import (BalanceOperation, CloseCopy, CommandFilled, CopyClosed, CommandRefused, CopyClosedByServer,
                                 CopyOpened, CopyVanished, Engine, EngineConfig, InvestorSnapshot, OpenCopy,
                                 OpenWithdrawn, SnapshotPosition, Step, SubState, TerminalOffline, TerminalOnline,
                                 TimePassed, TraderPositionClosed, TraderPositionOpened, TraderSnapshot)
@@ -41,7 +41,7 @@ action = st.one_of(
     st.tuples(st.just("wait"), st.integers(1, 7_000)),
     st.tuples(st.just("send"), st.sampled_from(ACCOUNTS)),
     st.tuples(st.just("exec"), st.sampled_from(ACCOUNTS), st.booleans()),
-    st.tuples(st.just("report"), st.sampled_from(ACCOUNTS)),
+    st.tuples(st.just("report"), st.sampled_from(ACCOUNTS), st.booleans()),
     st.tuples(st.just("offline"), st.sampled_from(ACCOUNTS), st.booleans()),
     st.tuples(st.just("online"), st.sampled_from(ACCOUNTS)),
     st.tuples(st.just("verdict"), st.sampled_from(ACCOUNTS)),
@@ -71,6 +71,7 @@ class Desk(World):
         self.opens_emitted: Counter = Counter()
         self.opens_executed: Counter = Counter()
         self.copies_opened: Counter = Counter()
+        self.deals_reported: set[tuple[int, int]] = set()
         self.log: list = []
 
     # ------------------------------------------------------------------ the daemon
@@ -89,6 +90,9 @@ class Desk(World):
         for rec in step.records:
             if type(rec) is CopyOpened:
                 self.copies_opened[(rec.subscription, rec.trader_ticket)] += 1
+            elif type(rec) is CopyClosed and rec.estimated:  # only when no deal was ever reported
+                account = self.engine.subscriptions[rec.subscription].account
+                assert (account, rec.ticket) not in self.deals_reported
         for w in step.withdrawals:
             queue = self.terminals[w.account].queue
             held = [c for c in queue if c.key == w.key]
@@ -135,14 +139,19 @@ class Desk(World):
                 t.outbox.append(CommandFilled(0, cmd.key, cmd.ticket, volume, PRICE, volume * 7))
         t.inbox.clear()
 
-    def report(self, account: int) -> None:
+    def report(self, account: int, deals_first: bool = False) -> None:
+        """What the terminal has to say, once connected: results and deal reports, in its order
+        or (after a reconnect, replaying its history) deals first."""
         t = self.terminals[account]
         if not t.online:
             return
         out, t.outbox = t.outbox, []
+        if deals_first:
+            out.sort(key=lambda event: type(event) is not CopyClosedByServer)
         for event in out:
             if type(event) is CopyClosedByServer:
                 t.absent.discard(event.ticket)
+                self.deals_reported.add((account, event.ticket))
             self.handle(type(event)(self.tick(), *_fields(event)[1:]))
 
     def server_close(self, account: int, index: int, reported: bool) -> None:
@@ -238,7 +247,7 @@ def apply(d: Desk, a: tuple) -> None:
     elif kind == "exec":
         d.execute(a[1], a[2])
     elif kind == "report":
-        d.report(a[1])
+        d.report(a[1], a[2])
     elif kind == "deliver":
         d.send(a[1])
         d.execute(a[1], a[2])
