@@ -15,7 +15,7 @@ from bridge.copytrading.commands import BalanceOperation, Command, WithdrawOpen,
 from bridge.copytrading.config import EngineConfig
 from bridge.copytrading.partners import PartnerBook
 from bridge.copytrading.records import Record, Refused
-from bridge.copytrading.subscription import Copy, CopyState, Subscription, SubState
+from bridge.copytrading.subscription import Copy, CopyState, EarlyClose, Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
 from bridge.copytrading.wallet import Wallets
 from bridge.domain.currency import Rates
@@ -73,6 +73,10 @@ class _Persisted:
     # Losses beyond a subscription's funds (a gap past its stop-out), left at its stop: the
     # investor never owes more than invested, so the broker absorbs them.
     written_off: Decimal = ZERO
+    # Server closes of positions not known yet, by investor account and ticket: kept only while
+    # that account has an open in flight (nothing else can claim them). Not on Subscription:
+    # an empty dict per subscription costs the fan-out cache misses.
+    early_closes: dict[int, dict[int, list[EarlyClose]]] = field(default_factory=dict)
 
 
 class EngineBase:
@@ -111,6 +115,11 @@ class EngineBase:
         self._books[sub.id].close(copy.trader_ticket)
         if not any(c.symbol == copy.symbol for c in sub.copies.values()):
             self._by_symbol.get(copy.symbol, {}).pop(sub.id, None)
+
+    def _drop_early_closes(self, sub: Subscription) -> None:
+        """No open of `sub` in flight any more: no fill can claim its early closes."""
+        if sub.account in self.s.early_closes and not any(c.state is _OPENING for c in sub.copies.values()):
+            del self.s.early_closes[sub.account]
 
     def _by_ticket(self, account: int, ticket: int) -> tuple[Subscription, Copy] | None:
         """The filled copy that is investor position `ticket` of `account`'s live subscription."""

@@ -126,7 +126,7 @@ class Closing(EngineBase):
         if sub is None or e.volume <= 0 or not any(c.state is _OPENING for c in sub.copies.values()):
             return
         deal = EarlyClose(e.volume, e.price, e.profit, e.reason)
-        deals = sub.early_closes.setdefault(e.ticket, [])
+        deals = self.s.early_closes.setdefault(sub.account, {}).setdefault(e.ticket, [])
         if deal not in deals:  # a repeated report
             deals.append(deal)
 

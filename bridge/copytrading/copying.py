@@ -191,8 +191,7 @@ class Copying(EngineBase):
                       retcode: int | None = None) -> None:
         """An open that will never fill: forget the copy and release the margin it reserved."""
         self._forget(sub, copy)
-        if sub.early_closes and not any(c.state is _OPENING for c in sub.copies.values()):
-            sub.early_closes.clear()
+        self._drop_early_closes(sub)
         self._records.append(CopyRefused(now, sub.id, sub.trader, copy.trader_ticket, code, detail,
                                          retcode))
         self._maybe_finish(sub)
@@ -209,10 +208,10 @@ class Copying(EngineBase):
         self._books[sub.id].resize(copy.trader_ticket, copy.notional)
         assert e.ticket is not None
         self._records.append(CopyOpened(e.now, sub.id, copy.trader_ticket, e.ticket, copy.volume, copy.price))
-        if sub.early_closes:
-            deals = sub.early_closes.pop(e.ticket, ())
-            if not any(c.state is _OPENING for c in sub.copies.values()):
-                sub.early_closes.clear()  # no open left that could claim the others
+        early = self.s.early_closes.get(sub.account)
+        if early is not None:
+            deals = early.pop(e.ticket, ())
+            self._drop_early_closes(sub)
             for deal in deals:  # the server closed it before we heard of the fill
                 self._closed(sub, copy, e.now, deal.volume, deal.price, deal.profit, f"server_{deal.reason}")
             if copy.trader_ticket not in sub.copies:

@@ -88,8 +88,6 @@ class Subscription:
     balance_seq: int = 0
     stop_by: str | None = None
     copies: dict[int, Copy] = field(default_factory=dict)
-    # by investor ticket; kept only while an open is in flight (nothing else can claim them)
-    early_closes: dict[int, list[EarlyClose]] = field(default_factory=dict)
 
     @property
     def equity(self) -> Decimal:

@@ -10,7 +10,7 @@ from bridge.copytrading import (CloseCopy, CommandFilled, CommandRefused, CopyCl
                                 CopyVanished, Engine, InvestorSnapshot, OpenCopy, PriceTick, SnapshotPosition, Step,
                                 StopCopying,
                                 SubState, TraderSnapshot)
-from bridge.copytrading.subscription import CopyState
+from bridge.copytrading.subscription import CopyState, EarlyClose
 from bridge.domain.trading import Side
 from tests.copytrading.helpers import World, of
 from tests.copytrading.test_validity import book_matches
@@ -240,7 +240,7 @@ def test_a_deal_reported_before_the_fill_settles_the_copy_at_its_fill():
     step = engine.handle(CommandFilled(w.tick(), cmd.key, 777, D("0.5"), D("1.1")))
     assert closed(step) == [(1, D("0.5"), D("-20.00"), "server_so", False)]
     s = engine.subscriptions[sub]
-    assert not s.copies and not s.early_closes and s.balance == D("4980.00")
+    assert not s.copies and not engine.s.early_closes and s.balance == D("4980.00")
     assert engine.handle(deal) == Step()
 
 
@@ -248,10 +248,10 @@ def test_a_deal_of_an_unknown_position_is_not_kept_without_an_open_in_flight():
     w, sub = world()
     w.open("0.5", ticket=1)
     assert w.engine.handle(CopyClosedByServer(w.tick(), 2000, 4242, D("1"), D("1.1"), D("5"), "so")) == Step()
-    assert w.engine.subscriptions[sub].early_closes == {}
+    assert w.engine.s.early_closes == {}
     # kept while an open is in flight, dropped when the last one is answered otherwise
     _, step = w.open("0.1", ticket=2, fill=False)
     w.engine.handle(CopyClosedByServer(w.tick(), 2000, 4242, D("1"), D("1.1"), D("5"), "so"))
-    assert list(w.engine.subscriptions[sub].early_closes) == [4242]
+    assert w.engine.s.early_closes == {2000: {4242: [EarlyClose(D("1"), D("1.1"), D("5"), "so")]}}
     w.engine.handle(CommandRefused(w.tick(), of(step, OpenCopy)[0].key, 10019, "no money"))
-    assert w.engine.subscriptions[sub].early_closes == {}
+    assert w.engine.s.early_closes == {}
