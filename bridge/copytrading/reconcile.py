@@ -42,10 +42,11 @@ class Reconciling(EngineBase):
         for sub in subs:
             for ticket in sorted(sub.copies):
                 copy = sub.copies[ticket]
-                if ticket not in t.positions and copy.close_reason is None:
-                    if copy.state is _OPENING:
-                        self._withdraw(sub, copy)
-                    self._close_copy(sub, copy, "reconcile")
+                if ticket in t.positions:
+                    continue
+                if copy.state is _OPENING and copy.close_reason is None:  # first heard of: withdraw once
+                    self._withdraw(sub, copy)
+                self._close_copy(sub, copy, "reconcile")  # asks only for what is not being closed
 
     def _on_investor_snapshot(self, e: ev.InvestorSnapshot) -> None:
         sub = self._sub_by_account.get(e.account)
