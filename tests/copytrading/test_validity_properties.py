@@ -189,6 +189,17 @@ class Desk(World):
             self.handle(CopyVanished(self.tick(), account, ticket))
         t.absent.clear()
 
+    def deliver(self, account: int, refuse_open: bool) -> None:
+        self.send(account)
+        self.execute(account, refuse_open)
+        self.report(account)
+
+    def time_passes(self) -> None:
+        self.handle(TimePassed(self.tick()))
+
+    def restart(self) -> None:
+        self.engine = Engine.from_state(json.loads(json.dumps(self.engine.to_state())), CONFIG)
+
     # ------------------------------------------------------------------ the trader
     def trader_open(self, lag: int, centi: int) -> None:
         self.next_ticket += 1
@@ -232,40 +243,16 @@ def setup() -> Desk:
     return d
 
 
+_ACTIONS = {
+    "open": Desk.trader_open, "partial": Desk.trader_close, "close": Desk.trader_close, "wait": Desk.tick,
+    "send": Desk.send, "exec": Desk.execute, "report": Desk.report, "deliver": Desk.deliver,
+    "offline": Desk.offline, "online": Desk.online, "server_close": Desk.server_close, "verdict": Desk.verdict,
+    "trader_reconnect": Desk.trader_reconnect, "time": Desk.time_passes, "restart": Desk.restart,
+}
+
+
 def apply(d: Desk, a: tuple) -> None:
-    kind = a[0]
-    if kind == "open":
-        d.trader_open(a[1], a[2])
-    elif kind == "partial":
-        d.trader_close(a[1], a[2])
-    elif kind == "close":
-        d.trader_close(a[1])
-    elif kind == "wait":
-        d.tick(a[1])
-    elif kind == "send":
-        d.send(a[1])
-    elif kind == "exec":
-        d.execute(a[1], a[2])
-    elif kind == "report":
-        d.report(a[1], a[2])
-    elif kind == "deliver":
-        d.send(a[1])
-        d.execute(a[1], a[2])
-        d.report(a[1])
-    elif kind == "offline":
-        d.offline(a[1], a[2])
-    elif kind == "online":
-        d.online(a[1])
-    elif kind == "server_close":
-        d.server_close(a[1], a[2], a[3])
-    elif kind == "verdict":
-        d.verdict(a[1])
-    elif kind == "trader_reconnect":
-        d.trader_reconnect(a[1], a[2])
-    elif kind == "time":
-        d.handle(TimePassed(d.tick()))
-    elif kind == "restart":
-        d.engine = Engine.from_state(json.loads(json.dumps(d.engine.to_state())), CONFIG)
+    _ACTIONS[a[0]](d, *a[1:])
 
 
 def check(d: Desk) -> None:
@@ -301,9 +288,7 @@ def settle(d: Desk) -> None:
     def run_all() -> None:
         for account in ACCOUNTS:
             for _ in range(3):
-                d.send(account)
-                d.execute(account, False)
-                d.report(account)
+                d.deliver(account, False)
 
     for _ in range(10):
         d.tick(10)
@@ -312,7 +297,7 @@ def settle(d: Desk) -> None:
             d.offline(account, True)
             d.online(account)
         run_all()
-        d.handle(TimePassed(d.tick()))
+        d.time_passes()
         run_all()
         for account in ACCOUNTS:
             d.verdict(account)
