@@ -10,12 +10,13 @@ See docs/copy-trading.md.
 """
 
 from bridge.copytrading.commands import (BalanceOperation, CloseCopy, Command, ModifyCopy, OpenCopy,
-                                         idempotency_key)
+                                         WithdrawOpen, idempotency_key)
 from bridge.copytrading.config import EngineConfig
 from bridge.copytrading.engine import Engine, Pending, Step
-from bridge.copytrading.events import (UNSET, AccountUpdated, ClientAssigned, CommandFilled, CommandRefused, CopyClosedByServer,
-                                       CommissionCapSet, EditSettings, Event, PartnerRegistered, PriceTick,
-                                       Resume, SnapshotPosition, StopCopying, Subscribe, TerminalOffline,
+from bridge.copytrading.events import (UNSET, WITHDRAW_REASONS, AccountUpdated, ClientAssigned, CommandFilled,
+                                       CommandRefused, CommissionCapSet, CopyClosedByServer, CopyVanished,
+                                       EditSettings, Event, InvestorSnapshot, OpenWithdrawn, PartnerRegistered,
+                                       PriceTick, Resume, SnapshotPosition, StopCopying, Subscribe, TerminalOffline,
                                        TerminalOnline, TimePassed, TraderCommissionChanged, TraderPositionClosed,
                                        TraderPositionModified, TraderPositionOpened, TraderRegistered,
                                        TraderSnapshot, WalletDeposited, WalletWithdrawn)
@@ -27,9 +28,9 @@ from bridge.copytrading.statistics import InvestorStatistics, SubscriptionView, 
 from bridge.copytrading.subscription import SubState
 
 __all__ = [
-    "UNSET", "AccountUpdated", "BalanceOperation", "ClientAssigned", "CloseCopy", "CloseFailed", "CloseSkipped",
+    "UNSET", "WITHDRAW_REASONS", "AccountUpdated", "BalanceOperation", "ClientAssigned", "CloseCopy", "CloseFailed", "CloseSkipped",
     "Command", "CommandFilled", "CommandRefused", "CopyClosedByServer", "CommissionAccrued", "CommissionCapSet", "CommissionPaid",
-    "CopyClosed", "CopyOpened", "CopyRefused", "EditSettings", "Engine", "EngineConfig", "Event", "IBCredited",
+    "CopyClosed", "CopyOpened", "CopyRefused", "CopyVanished", "InvestorSnapshot", "OpenWithdrawn", "WithdrawOpen", "EditSettings", "Engine", "EngineConfig", "Event", "IBCredited",
     "InvestorStatistics", "ModifyCopy", "OpenCopy", "PartnerAccrued", "PartnerRegistered", "Pending", "PriceTick",
     "ProtectionTriggered", "Record", "Refused", "Resume", "SnapshotPosition", "Step", "StopCopying",
     "StopOutTriggered", "SubState", "Subscribe", "SubscriptionEdited", "SubscriptionStarted",

@@ -35,6 +35,9 @@ class OpenCopy(NamedTuple):
     side: Side
     volume: Decimal
     reference_price: Decimal  # the trader's price, used for the pre-trade margin check
+    # UTC ms: the trader position's open time + EngineConfig.open_validity_ms. Nobody may open
+    # the copy later (the daemon withdraws it, the terminal refuses it with RETCODE_EXPIRED).
+    expires_at: int
 
 
 class CloseCopy(NamedTuple):
@@ -73,6 +76,22 @@ class BalanceOperation(NamedTuple):
     account: int
     amount: Decimal
     reason: str
+
+
+class WithdrawOpen(NamedTuple):
+    """A request to the daemon, not a wire command (so it travels in `Step.withdrawals`, not
+    in `Step.commands`: nothing to journal as a command row or to send): the trader position of
+    an open still in flight closed fully, so the open (`key`, the OpenCopy's key) should not
+    run. If the open was never put on the wire, the daemon drops it and answers
+    `OpenWithdrawn(key, reason)`; if it may be on the wire, the daemon lets it run and the
+    engine closes the copy at its fill."""
+
+    id: int
+    key: str
+    subscription: int
+    account: int
+    trader_ticket: int
+    reason: str = "trader_closed_before_copy"
 
 
 Command = OpenCopy | CloseCopy | ModifyCopy | BalanceOperation

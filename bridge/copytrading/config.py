@@ -46,9 +46,10 @@ class EngineConfig:
     payout_weekday: int = 6  # 0=Monday .. 6=Sunday, at 00:00 server time
     # The trade server's clock, for the payout day and IB periods (docs/copy-trading.md).
     server_timezone: ServerTimeZone = BROKER_DEFAULT
-    # Reconciliation: a trader position the engine never saw, opened after the subscription,
-    # is copied late only if it is at most this old; otherwise refused (missed_while_disconnected).
-    late_copy_window_ms: int = 0
+    # A copy is a market order at the trader's moment (§4.7): it may be opened until the trader
+    # position's open time + this, never later (CopyRefused "expired"). Live opens and positions
+    # first seen in a reconnect snapshot follow the same rule; OpenCopy carries the deadline.
+    open_validity_ms: int = 5000
     # §4.2: SL/TP are not shown to investors and copies close when the trader's trigger; the
     # copies carry no stops unless a broker turns this on (then Modify commands mirror them).
     mirror_stops: bool = False
@@ -74,6 +75,10 @@ class EngineConfig:
             raise DomainError("invalid_config", "multilevel shares must be fractions within 0..1")
         if self.ib_credit_period_ms <= 0 or not 0 <= self.payout_weekday <= 6:
             raise DomainError("invalid_config", "bad ib_credit_period_ms or payout_weekday")
+        if isinstance(self.open_validity_ms, bool) or not isinstance(self.open_validity_ms, int) \
+                or self.open_validity_ms <= 0:
+            raise DomainError("invalid_config", f"open_validity_ms {self.open_validity_ms!r} must be a positive "
+                                                "whole number of milliseconds")
 
     def investor_rate(self, group: str) -> Decimal:
         for g, rate in self.investor_rates:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bridge.domain.errors import DomainError
 from bridge.domain.sizing import VolumeMode
 from bridge.domain.trading import Side
 
@@ -195,6 +196,46 @@ class TraderSnapshot:
 
 
 # --- investor accounts, market, time ---------------------------------------------------
+#: Why an open was withdrawn before it reached the investor terminal (OpenWithdrawn.reason).
+WITHDRAW_REASONS = ("expired", "trader_closed_before_copy")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenWithdrawn:
+    """The daemon dropped the open `key` without putting it on the wire: it expired before it
+    could be sent ("expired"), or the engine asked for it (`WithdrawOpen`) because the trader
+    position closed first ("trader_closed_before_copy")."""
+
+    now: int
+    key: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.reason not in WITHDRAW_REASONS:
+            raise DomainError("invalid_event", f"OpenWithdrawn reason {self.reason!r} is not one of "
+                                               f"{WITHDRAW_REASONS}")
+
+
+@dataclass(frozen=True, slots=True)
+class InvestorSnapshot:
+    """After an investor terminal's (re)connect: the account's complete list of open positions
+    (its hello). Copies the engine believes open but missing here are marked vanished."""
+
+    now: int
+    account: int
+    positions: tuple[SnapshotPosition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CopyVanished:
+    """The daemon's verdict on a vanished copy: no closing deal for investor position `ticket`
+    arrived within its wait. The engine books it closed at profit 0, flagged estimated."""
+
+    now: int
+    account: int
+    ticket: int
+
+
 @dataclass(frozen=True, slots=True)
 class CommandFilled:
     """A command was executed. For opens `ticket` is the new position; for closes `profit` is
@@ -270,4 +311,4 @@ Event = (WalletDeposited | WalletWithdrawn | TraderRegistered | TraderCommission
          | PartnerRegistered | ClientAssigned | Subscribe | EditSettings | Resume | StopCopying
          | TraderPositionOpened | TraderPositionModified | TraderPositionClosed | TraderSnapshot
          | CommandFilled | CommandRefused | CopyClosedByServer | AccountUpdated | PriceTick | TimePassed | TerminalOnline
-         | TerminalOffline)
+         | TerminalOffline | OpenWithdrawn | InvestorSnapshot | CopyVanished)

@@ -70,7 +70,7 @@ class SubscriptionStopped:
 class CopyRefused:
     """A copy that was not opened, with its reason code (below_min_volume, above_max_volume,
     no_money, protection_suspended, subscription_stopped, terminal_offline,
-    trader_not_eligible, server_refused, missed_while_disconnected, ...)."""
+    trader_not_eligible, server_refused, expired, trader_closed_before_copy, ...)."""
 
     now: int
     subscription: int
@@ -102,6 +102,9 @@ class CopyClosed:
     price: Decimal
     profit: Decimal
     reason: str
+    # True for a copy that vanished from the investor account with no closing deal reported
+    # (reason "vanished"): the profit (0) is the engine's estimate, not the server's figure.
+    estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

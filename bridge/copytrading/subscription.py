@@ -23,6 +23,7 @@ class SubState(str, Enum):
 class CopyState(str, Enum):
     OPENING = "opening"  # open command sent, no fill yet
     OPEN = "open"
+    VANISHED = "vanished"  # filled, then missing from the investor's snapshot: awaiting its settlement
 
 
 @dataclass(slots=True)
@@ -42,6 +43,21 @@ class Copy:
     close_reason: str | None = None  # set when the whole copy must go (trader closed, protection...)
     scale: Decimal = ONE  # trader partial closes that arrived while opening
     retry_close: bool = False  # a close was refused; retried when time passes
+    # Volume the investor's snapshot lacks and no deal has booked yet (all of it when VANISHED);
+    # closes never ask for it. Settled by the closing deal or CopyVanished.
+    vanished: Decimal = ZERO
+    vanished_at: int | None = None  # when a snapshot first lacked it
+
+
+@dataclass(slots=True)
+class EarlyClose:
+    """A server close of an investor position the engine does not know yet: after a reconnect
+    the closing deal may be reported before the fill of the open that made the position."""
+
+    volume: Decimal
+    price: Decimal
+    profit: Decimal
+    reason: str
 
 
 @dataclass(slots=True)

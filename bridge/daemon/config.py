@@ -215,7 +215,7 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
 
 
 _ENGINE_KEYS = {
-    "eligible_trader_types", "late_copy_window_ms", "mirror_stops", "investor_account_type",
+    "eligible_trader_types", "open_validity_ms", "mirror_stops", "investor_account_type",
     "max_commission_pct", "max_protection_pct", "trader_ib_rate_per_lot", "multilevel_shares",
     "ib_credit_period_ms", "payout_weekday", "server_timezone", "investor_rates",
     "investor_rate_other", "investor_rate_other_cap", "limits",
@@ -223,6 +223,9 @@ _ENGINE_KEYS = {
 
 
 def _engine_config(r: _Reader, data: dict) -> EngineConfig:
+    if isinstance(data.get("engine"), dict) and "late_copy_window_ms" in data["engine"]:
+        raise r.fail("engine.late_copy_window_ms", "renamed open_validity_ms (how long after the trader's open "
+                     "a copy may still be opened, live or first seen in a snapshot; default 5000)")
     e = r.table(data, "engine", _ENGINE_KEYS)
     kw: dict[str, Any] = {}
     if "eligible_trader_types" in e:
@@ -230,9 +233,9 @@ def _engine_config(r: _Reader, data: dict) -> EngineConfig:
         if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
             raise r.fail("engine.eligible_trader_types", "must be a non-empty list of account type ids")
         kw["eligible_trader_types"] = tuple(v)
-    for key in ("late_copy_window_ms", "ib_credit_period_ms", "payout_weekday"):
+    for key, minimum in (("open_validity_ms", 1), ("ib_credit_period_ms", 0), ("payout_weekday", 0)):
         if key in e:
-            kw[key] = r.int_(e, "engine", key, 0, 0)
+            kw[key] = r.int_(e, "engine", key, 0, minimum)
     if "server_timezone" in e:
         try:
             kw["server_timezone"] = ServerTimeZone.parse(r.str_(e, "engine", "server_timezone", ""))

@@ -80,6 +80,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.next_tick = now + config.engine_tick_ms
         self.next_liveness = now
         self.awaiting: dict[tuple[int, int], deque[AwaitingClose]] = {}
+        self.vanishing: dict[tuple[int, int], int] = {}  # (account, ticket) -> when to settle it as vanished
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
         self.sent_order: deque[tuple[int, str]] = deque()  # (sent_at, key): resend timer, oldest first
@@ -242,6 +243,8 @@ class DaemonCore(SessionsMixin, CommandsMixin):
                 feed.record(rec, body, event, mono)  # type: ignore[arg-type]
         if type(event) is ev.TraderRegistered:
             self._refresh_accounts()
+        for w in step.withdrawals:  # the trader closed: take back opens that never left
+            self.withdraw_open(w.key, w.reason)
         fanout = feed.event(event, len(step.commands), mono)
         if fanout is not None:
             self.publish("fanout", **fanout)
@@ -299,10 +302,22 @@ class DaemonCore(SessionsMixin, CommandsMixin):
                                                    m.reason))
 
     def investor_hello(self, login: int, snap: tuple, now: int) -> None:
-        """An investor's hello snapshot is the truth about its copies (reconciliation)."""
-        snapshot_event = getattr(ev, "InvestorSnapshot", None)
-        if snapshot_event is not None:
-            self.feed_engine(snapshot_event(now, login, snap))
+        """An investor's hello snapshot is the truth about its copies (docs/protocol.md §6.3):
+        a copy it lacks is settled by the closing deal the terminal reports next, or after
+        `close_profit_wait_ms` as vanished (profit estimated 0)."""
+        self.feed_engine(ev.InvestorSnapshot(now, login, snap))
+        sub = self.engine.subscriptions.get(self.sub_of_account.get(login, -1))
+        if sub is None:
+            return
+        due = now + self.config.close_profit_wait_ms
+        for copy in sub.copies.values():
+            if copy.vanished and copy.ticket is not None:
+                self.vanishing.setdefault((login, copy.ticket), due)
+
+    def _settle_vanished(self, now: int) -> None:
+        for k in [k for k, due in self.vanishing.items() if due <= now]:
+            del self.vanishing[k]
+            self.feed_engine(ev.CopyVanished(now, k[0], k[1]))  # a no-op if a deal settled it meanwhile
 
     def _is_investor(self, login: int) -> bool:
         return login in self.investor_accounts
@@ -381,6 +396,8 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             self.next_liveness = now + max(10, self.config.heartbeat_ms // 10)
             self._liveness(now)
         self._command_timers(now)
+        if self.vanishing:
+            self._settle_vanished(now)
         for event, key, repeats, fields in self.aggregate.due(now):
             self._log("warning", event + ".repeated", key=key, repeats=repeats, **{k: v for k, v in fields.items()
                                                                                    if k != "key"})

@@ -68,7 +68,7 @@ class AwaitingClose:
 
 def expires_of(row: CommandRow) -> int:
     """An open's expiry (UTC ms), 0 = none (closes, modifies, or a row journaled before expiry)."""
-    return getattr(row, "expires", None) or 0
+    return row.expires or 0
 
 
 class CommandsMixin:
@@ -109,7 +109,7 @@ class CommandsMixin:
             return False
         self._finish(key, "withdrawn", {"reason": reason})
         self.publish("command.withdrawn", key=key, login=p.row.login, reason=reason)
-        self.feed_engine(ev.OpenWithdrawn(self.now, key, reason))  # type: ignore[attr-defined]
+        self.feed_engine(ev.OpenWithdrawn(self.now, key, reason))
         return True
 
     # ------------------------------------------------------------------ results

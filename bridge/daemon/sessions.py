@@ -270,7 +270,11 @@ class SessionsMixin:
         s.queue.clear()
         self.session_of[login] = s
         self.dirty.add(login)
-        self.utc_offsets[login] = getattr(m, "utc_offset_ms", 0)
+        self.utc_offsets[login] = m.utc_offset_ms
+        expected = self.config.engine.server_timezone.offset_ms(now)
+        if m.utc_offset_ms != expected:  # a terminal on another server, or a wrong zone in the config
+            self.refusal("terminal.utc_offset_mismatch", conn.key_name, login=login, reported=m.utc_offset_ms,
+                         configured=expected)
         self._log("info", "terminal.online", login=login, key=conn.key_name, role=m.role, platform=m.platform,
                   positions=len(m.positions), resume=resume)
         self.publish("terminal.online", login=login, key=conn.key_name, role=m.role, platform=m.platform,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: commands.expires
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,14 +39,14 @@ CREATE TABLE IF NOT EXISTS commands (
     key TEXT PRIMARY KEY, seq INTEGER NOT NULL, cid INTEGER NOT NULL, login INTEGER NOT NULL,
     type TEXT NOT NULL, subscription INTEGER NOT NULL, trader_ticket INTEGER NOT NULL,
     ticket INTEGER, symbol TEXT, side TEXT, volume TEXT, price TEXT, sl TEXT, tp TEXT, reason TEXT,
-    status TEXT NOT NULL, result TEXT, done_at INTEGER);
+    status TEXT NOT NULL, result TEXT, done_at INTEGER, expires INTEGER);
 CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, topic TEXT NOT NULL,
                                     body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS logins (login INTEGER PRIMARY KEY, first_seen INTEGER NOT NULL);
 """
 
 COMMAND_COLUMNS = ("key", "seq", "cid", "login", "type", "subscription", "trader_ticket", "ticket", "symbol",
-                   "side", "volume", "price", "sl", "tp", "reason")
+                   "side", "volume", "price", "sl", "tp", "reason", "expires")
 
 
 class CommandRow(NamedTuple):
@@ -69,6 +69,7 @@ class CommandRow(NamedTuple):
     sl: str | None = None
     tp: str | None = None
     reason: str | None = None
+    expires: int | None = None  # open: UTC ms after which it is never first sent (docs/protocol.md §7.1)
 
 
 @dataclass(slots=True)
@@ -139,6 +140,10 @@ class SqliteStore:
         self.db.execute("PRAGMA wal_autocheckpoint=0")
         self.db.executescript(_SCHEMA)
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is not None and int(row[0]) == 1:  # migration 1 -> 2: opens carry their expiry
+            self.db.execute("ALTER TABLE commands ADD COLUMN expires INTEGER")
+            self.db.execute("UPDATE meta SET value='2' WHERE key='schema'")
+            row = ("2",)
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:

@@ -35,7 +35,8 @@ def command_row(cmd: Command, seq: int) -> CommandRow:
     """Engine command -> its journal row."""
     if type(cmd) is OpenCopy:
         return CommandRow(cmd.key, seq, cmd.id, cmd.account, "open", cmd.subscription, cmd.trader_ticket, None,
-                          cmd.symbol, cmd.side.value, str(cmd.volume), str(cmd.reference_price), None, None, None)
+                          cmd.symbol, cmd.side.value, str(cmd.volume), str(cmd.reference_price), None, None, None,
+                          cmd.expires_at)
     if type(cmd) is CloseCopy:
         return CommandRow(cmd.key, seq, cmd.id, cmd.account, "close", cmd.subscription, cmd.trader_ticket,
                           cmd.ticket, None, None, str(cmd.volume), None, None, None, cmd.reason)
@@ -67,7 +68,8 @@ def command_wire(row: CommandRow, id_: int, seq: int, ts: int, magic: int) -> di
     if row.type == "open":
         return {"v": 1, "type": "open", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
                 "symbol": row.symbol, "side": row.side, "volume": _f(row.volume), "sl": 0.0, "tp": 0.0,
-                "magic": magic, "comment": comment_for(row.key)}
+                "magic": magic, "comment": comment_for(row.key),
+                **({"expires": row.expires} if row.expires else {})}
     if row.type == "close":
         return {"v": 1, "type": "close", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
                 "ticket": row.ticket, "volume": _f(row.volume)}
@@ -95,8 +97,7 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     ev.PartnerRegistered, ev.ClientAssigned, ev.Subscribe, ev.EditSettings, ev.Resume, ev.StopCopying,
     ev.TraderPositionOpened, ev.TraderPositionModified, ev.TraderPositionClosed, ev.TraderSnapshot,
     ev.CommandFilled, ev.CommandRefused, ev.CopyClosedByServer, ev.AccountUpdated, ev.PriceTick, ev.TimePassed,
-    ev.TerminalOnline,
-    ev.TerminalOffline)}
+    ev.TerminalOnline, ev.TerminalOffline, ev.OpenWithdrawn, ev.InvestorSnapshot, ev.CopyVanished)}
 
 
 # Events and records travel as the engine persists them: one conversion rule.

@@ -106,4 +106,4 @@ RULES_RATES = Rates()
 
 
 def of(step: Step, kind: type) -> list:
-    return [x for x in (*step.commands, *step.records) if isinstance(x, kind)]
+    return [x for x in (*step.commands, *step.records, *step.withdrawals) if isinstance(x, kind)]

@@ -6,8 +6,8 @@ import pytest
 
 from bridge.copytrading import (CloseCopy, CloseFailed, CloseSkipped, CommandFilled, CommandRefused, CopyClosed,
                                 CopyClosedByServer,
-                                CopyRefused, EngineConfig, ModifyCopy, OpenCopy, TerminalOffline, TerminalOnline,
-                                TimePassed, TraderPositionModified)
+                                CopyRefused, EngineConfig, ModifyCopy, OpenCopy, OpenWithdrawn, Step, TerminalOffline,
+                                TerminalOnline, TimePassed, TraderPositionModified, WithdrawOpen)
 from tests.copytrading.helpers import World, of
 
 
@@ -68,10 +68,17 @@ def test_trader_closes_while_the_copy_is_still_opening():
     sub = w.investor("I", amount="1000")
     ticket, step = w.open("0.1", fill=False)
     (open_cmd,) = of(step, OpenCopy)
-    assert w.close(ticket, "0.1", fill=False).commands == ()
+    # the engine asks the daemon to withdraw the open; this daemon had already sent it
+    step = w.close(ticket, "0.1", fill=False)
+    (withdraw,) = step.withdrawals
+    assert step.commands == ()
+    assert type(withdraw) is WithdrawOpen and withdraw.key == open_cmd.key
     step = w.engine.handle(CommandFilled(w.tick(), open_cmd.key, 777, D("0.1"), D("1.1")))
     (close,) = of(step, CloseCopy)
     assert (close.ticket, close.volume, close.reason) == (777, D("0.1"), "trader_client")
+    # a repeated fill, or a withdrawal answered too late, closes nothing more
+    assert w.engine.handle(CommandFilled(w.tick(), open_cmd.key, 777, D("0.1"), D("1.1"))) == Step()
+    assert w.engine.handle(OpenWithdrawn(w.tick(), open_cmd.key, "trader_closed_before_copy")) == Step()
     w.engine.handle(CommandFilled(w.tick(), close.key, 777, D("0.1"), D("1.1"), D("0")))
     assert not w.engine.subscriptions[sub].copies
 

@@ -30,7 +30,8 @@ def test_subscription_lifecycle():
     # commission: 25 % of 750 at the mark, nothing on the loss
     assert s.high_water_mark == D("750.00") and s.accrued == D("187.50")
     # Sunday payout
-    w.handle(TimePassed(T0 + 6 * DAY))
+    w.now = T0 + 6 * DAY  # the world's clock moves with the engine's: later opens are fresh
+    w.handle(TimePassed(w.now))
     assert s.commission_paid == D("187.50") and s.balance == D("2442.50")
     # protection: a new trade goes badly; equity 2198 < 90 % of 2442.50 = 2198.25
     c, _ = w.open("1", price="1.10000")

@@ -75,22 +75,25 @@ def test_reconcile_after_reconnect_and_restart_never_copies_older_trades():
     assert of(step, OpenCopy) == []
     assert [(c.trader_ticket, c.reason) for c in of(step, CloseCopy)] == [(2, "reconcile")]
     assert sorted((r.trader_ticket, r.code) for r in of(step, CopyRefused)) == [
-        (3, "opened_before_subscription"), (4, "missed_while_disconnected")]
+        (3, "opened_before_subscription"), (4, "expired")]
+    (expired,) = [r for r in of(step, CopyRefused) if r.code == "expired"]
+    assert expired.detail == f"first seen in a snapshot {snap.now - started - 5} ms after its open"
     # the older trades stay uncopied through later events and another restart
     engine = Engine.from_state(engine.to_state())
     step = engine.handle(snap)
     assert of(step, OpenCopy) == []
 
 
-def test_reconcile_late_copy_window():
-    w = World(EngineConfig(late_copy_window_ms=5_000))
+def test_reconcile_copies_a_position_first_seen_in_a_snapshot_within_its_validity():
+    w = World(EngineConfig(open_validity_ms=5_000))
     w.trader()
     sub = w.investor("I", amount="5000")
     started = w.engine.subscriptions[sub].started_at
     now = w.tick(2_000)
     step = w.engine.handle(TraderSnapshot(now, "T", (
         SnapshotPosition(7, "EURUSD", Side.BUY, D("0.1"), D("1.1"), started + 1),)))
-    assert [(c.trader_ticket, c.volume) for c in of(step, OpenCopy)] == [(7, D("0.10"))]
+    assert [(c.trader_ticket, c.volume, c.expires_at) for c in of(step, OpenCopy)] == [
+        (7, D("0.10"), started + 1 + 5_000)]
 
 
 def test_reconcile_partial_close_during_disconnection():

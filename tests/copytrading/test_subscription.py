@@ -155,6 +155,19 @@ def test_stop_without_copies_returns_funds_at_once():
     assert w.engine.wallet("I", "I") == D("1000.00")
 
 
+def test_a_loss_beyond_the_funds_is_written_off_at_the_stop():
+    w = World()
+    w.trader()
+    sub = w.investor("I", amount="1000")
+    ticket, _ = w.open("0.5")
+    w.close(ticket, "0.5", price="1.07800")  # a gap: -220 pips on 0.5 lot = -1100 on 1000 invested
+    step = w.handle(StopCopying(w.tick(), sub, "I"))
+    assert of(step, BalanceOperation) == [] and of(step, SubscriptionStopped)[0].returned == D("-100.00")
+    assert w.engine.s.written_off == D("100.00")
+    sources, holdings = w.engine.ledger()
+    assert sources == holdings
+
+
 def test_service_unsubscribes_closing_the_copies():
     w = World()
     w.trader()

@@ -64,6 +64,7 @@ class Term:
         return self.net.take(self.conn)
 
 
-def opened(ticket: int) -> dict:
+def opened(ticket: int, time: int = T0 + 1) -> dict:
+    """A trader position's fields, opened at `time` (UTC ms: its copy is valid 5 s after it)."""
     return dict(ticket=ticket, symbol="EURUSD", side="buy", volume=Decimal("0.1"), price=Decimal("1.1"),
-                sl=Decimal(0), tp=Decimal(0), time=T0 + 1, magic=0, comment="")
+                sl=Decimal(0), tp=Decimal(0), time=time, magic=0, comment="")

@@ -46,10 +46,10 @@ def test_bad_values_name_their_key(data: dict, key: str) -> None:
 
 
 def test_engine_and_partners(tmp_path: Path) -> None:
-    cfg = parse_config({"engine": {"late_copy_window_ms": 5000, "investor_rates": {"metals": "1.2"},
+    cfg = parse_config({"engine": {"open_validity_ms": 5000, "investor_rates": {"metals": "1.2"},
                                    "multilevel_shares": ["0.1", "0.05"]},
                         "partners": [{"id": "ib1", "trader_rate_per_lot": "2"}]})
-    assert cfg.engine.late_copy_window_ms == 5000
+    assert cfg.engine.open_validity_ms == 5000
     assert cfg.engine.investor_rate("metals") == Decimal("1.2")
     assert cfg.partners[0].trader_rate_per_lot == Decimal(2)
 

@@ -105,7 +105,7 @@ def test_silent_terminal_goes_offline_and_copies_are_refused(tmp_path: Path) -> 
     inv.send(Heartbeat, T0 + 5700)  # a late frame on the live connection is accepted: back online
     assert core.session_of[2001].online
     assert [t for t, b in core.take_feed() if t == "terminal.online" and b.get("resumed")]
-    tr.send(PositionOpened, T0 + 5800, **opened(58))
+    tr.send(PositionOpened, T0 + 5800, **opened(58, T0 + 5800))
     assert [m.key for m in net.take(b"i") if isinstance(m, Open)] == ["s1-t58-open-1"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from corekit import H, T0, Net, Term, make, opened
@@ -9,7 +10,8 @@ from corekit import H, T0, Net, Term, make, opened
 from bridge.daemon.keys import generate_keypair
 from bridge.daemon.sessions import CONTROL_MAX
 from bridge.daemon.store import SqliteStore
-from bridge.protocol import ErrorReply, Heartbeat, Hello, Open, PositionOpened, encode
+from bridge.protocol import (RETCODE_EXPIRED, CommandResult, ErrorReply, Heartbeat, Hello, Open, PositionClosed,
+                             PositionOpened, encode)
 from bridge.daemon.core import DaemonCore, SendResult
 
 
@@ -145,3 +147,74 @@ def test_engine_records_are_not_kept_between_admin_requests(tmp_path: Path) -> N
     for t in range(70, 90):
         tr.send(PositionOpened, T0 + t, **{**opened(t), "time": T0 + t})
     assert core._step_records is None
+
+
+def _refusals(core: DaemonCore) -> list[tuple[int, str]]:
+    return [(b["trader_ticket"], b["code"]) for t, b in core.take_feed() if t == "record.copy_refused"]
+
+
+def test_an_open_that_cannot_leave_before_its_expiry_is_withdrawn_never_sent(tmp_path: Path) -> None:
+    cfg, store, core, net, tr, inv = _pair(tmp_path)
+    net.take()
+    core.take_feed()
+    net.mode = SendResult.AGAIN  # the investor's pipe is full
+    tr.send(PositionOpened, T0 + 10, **opened(61, T0 + 10))
+    validity = cfg.engine.open_validity_ms
+    core.tick(T0 + 10 + validity + 1)
+    store.write(core.take_batch())
+    net.mode = SendResult.OK
+    core.pump(net, T0 + 10 + validity + 2)
+    assert [m for m in net.take(b"i") if isinstance(m, Open)] == []
+    assert (61, "expired") in _refusals(core)
+    assert "s1-t61-open-1" not in core.pending
+    assert core.copy_map()["1"] == {}  # nothing is left waiting for it
+
+
+def test_a_trader_close_withdraws_an_open_that_never_left(tmp_path: Path) -> None:
+    cfg, store, core, net, tr, inv = _pair(tmp_path)
+    net.take()
+    core.take_feed()
+    net.mode = SendResult.AGAIN
+    tr.send(PositionOpened, T0 + 10, **opened(62, T0 + 10))
+    tr.send(PositionClosed, T0 + 20, ticket=62, volume=Decimal("0.1"), remaining=Decimal(0), price=Decimal("1.1"),
+            time=T0 + 20, reason="client", profit=Decimal(0))
+    net.mode = SendResult.OK
+    core.pump(net, T0 + 30)
+    assert [m for m in net.take(b"i") if isinstance(m, Open)] == []
+    assert (62, "trader_closed_before_copy") in _refusals(core)
+
+
+def test_an_open_that_may_have_arrived_is_resent_after_its_expiry_only_to_learn_its_outcome(tmp_path: Path) -> None:
+    cfg, store, core, net, tr, inv = _pair(tmp_path)
+    net.take()
+    tr.send(PositionOpened, T0 + 10, **opened(63, T0 + 10))
+    (first,) = [m for m in net.take(b"i") if isinstance(m, Open)]
+    assert first.expires == T0 + 10 + cfg.engine.open_validity_ms
+    later = T0 + 10 + cfg.engine.open_validity_ms + 1000  # the result was lost; the terminal comes back
+    inv2 = Term(core, store, net, b"i2", 2001)
+    got = inv2.send(Hello, later, **{**H, "utc_offset_ms": 0})
+    again = [m for m in got if isinstance(m, Open)]
+    assert [(m.key, m.expires) for m in again] == [(first.key, first.expires)]  # same key, same deadline
+    inv2.send(CommandResult, later, key=first.key, ok=False, retcode=RETCODE_EXPIRED, ticket=0, price=Decimal(0),
+              volume=Decimal(0), time=later, message="expired")
+    assert (63, "expired") in _refusals(core)
+
+
+def test_a_copy_missing_from_the_investor_snapshot_is_settled_once(tmp_path: Path) -> None:
+    cfg, store, core, net, tr, inv = _pair(tmp_path)
+    net.take()
+    tr.send(PositionOpened, T0 + 10, **opened(64, T0 + 10))
+    (o,) = [m for m in net.take(b"i") if isinstance(m, Open)]
+    inv.send(CommandResult, T0 + 20, key=o.key, ok=True, retcode=10009, ticket=9064, price=Decimal("1.1"),
+             volume=Decimal("0.1"), time=T0 + 20, message="")
+    assert core.copy_map()["1"]["64"]["state"] == "open"
+    inv2 = Term(core, store, net, b"i2", 2001)
+    inv2.send(Hello, T0 + 100, **H)  # the snapshot lacks ticket 9064: closed while the link was down
+    assert core.copy_map()["1"]["64"]["state"] == "vanished"
+    core.tick(T0 + 100 + cfg.close_profit_wait_ms)
+    store.write(core.take_batch())
+    assert core.copy_map()["1"] == {}
+    closed = [b for t, b in core.take_feed() if t == "record.copy_closed"]
+    assert len(closed) == 1 and closed[0]["estimated"] is True
+    core.tick(T0 + 200 + 2 * cfg.close_profit_wait_ms)
+    assert [b for t, b in core.take_feed() if t == "record.copy_closed"] == []  # exactly once

@@ -35,7 +35,7 @@ def test_kill_minus_9_during_fanout_loses_and_duplicates_nothing(tmp_path: Path)
     rng = random.Random(SEED)
     setup = make_setup(tmp_path, {"trader": ([TRADER], "trader"), "investors": (INVESTORS, "investor"),
                                   "ops": ([], "admin")},
-                       heartbeat_ms=250, engine="late_copy_window_ms = 600000")
+                       heartbeat_ms=250, engine="open_validity_ms = 600000")
     daemon = DaemonProcess(setup.config_path).start()
     clients: list[TerminalClient] = []
     admin = None

@@ -78,7 +78,7 @@ class World:
             "trader": ([self.logins["trader"]], "trader"),
             "investors": ([self.logins["inv1"], self.logins["inv2"]], "investor"),
             "ops": ([], "admin"),
-        }, heartbeat_ms=200, engine="late_copy_window_ms = 600000")  # fmt: skip
+        }, heartbeat_ms=200, engine="open_validity_ms = 600000")  # fmt: skip
         if port is not None:  # a fixed port, so a restarted daemon is found at the same address
             text = self.setup.config_path.read_text()
             self.setup.config_path.write_text(text.replace('router = "tcp://127.0.0.1:*"',

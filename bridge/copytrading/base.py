@@ -1,0 +1,170 @@
+"""What every part of the engine shares: the persisted state, the step being built, and the
+small helpers. `Engine` (engine.py) is this base plus one mixin per concern: parties.py
+(wallets, traders, partners, subscriptions), copying.py (fan-out, open results,
+withdrawals), closing.py (closes and their results), reconcile.py (trader and investor
+snapshots), risk.py (protection, stop-out), money.py (commission payouts, IB credits).
+Mixins call each other through `self`; only this base declares state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bridge.copytrading.commands import BalanceOperation, Command, WithdrawOpen, idempotency_key
+from bridge.copytrading.config import EngineConfig
+from bridge.copytrading.partners import PartnerBook
+from bridge.copytrading.records import Record, Refused
+from bridge.copytrading.subscription import Copy, CopyState, EarlyClose, Subscription, SubState
+from bridge.copytrading.trader import TraderRecord
+from bridge.copytrading.wallet import Wallets
+from bridge.domain.currency import Rates
+from bridge.domain.margin import AccountMargin, MarginBook
+from bridge.domain.rules import Rules
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+_ACTIVE = SubState.ACTIVE
+_OPENING = CopyState.OPENING
+_OPEN = CopyState.OPEN
+_VANISHED = CopyState.VANISHED
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one event produced: commands for investor accounts, records to journal and
+    publish, and requests to the daemon to withdraw opens it may still hold."""
+
+    commands: tuple[Command, ...] = ()
+    records: tuple[Record, ...] = ()
+    withdrawals: tuple[WithdrawOpen, ...] = ()
+
+
+@dataclass(slots=True)
+class Pending:
+    """A command sent and not yet answered, by idempotency key."""
+
+    subscription: int
+    trader_ticket: int
+    action: str  # open | close | modify | balance
+    volume: Decimal
+    reason: str
+
+
+@dataclass(slots=True)
+class _Persisted:
+    """Everything `to_state` stores (the rest is derived on load)."""
+
+    seq: int = 0
+    now: int | None = None
+    next_subscription: int = 1
+    next_command: int = 1
+    deposits: Decimal = ZERO
+    withdrawals: Decimal = ZERO
+    wallets: dict[str, Decimal] = field(default_factory=dict)
+    traders: dict[str, TraderRecord] = field(default_factory=dict)
+    subscriptions: dict[int, Subscription] = field(default_factory=dict)
+    partners: PartnerBook = field(default_factory=PartnerBook)
+    pending: dict[str, Pending] = field(default_factory=dict)
+    prices: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    terminals: dict[int, bool] = field(default_factory=dict)
+    next_ib_credit: int | None = None
+    next_payout: int | None = None
+    # Losses beyond a subscription's funds (a gap past its stop-out), left at its stop: the
+    # investor never owes more than invested, so the broker absorbs them.
+    written_off: Decimal = ZERO
+    # Server closes of positions not known yet, by investor account and ticket: kept only while
+    # that account has an open in flight (nothing else can claim them). Not on Subscription:
+    # an empty dict per subscription costs the fan-out cache misses.
+    early_closes: dict[int, dict[int, list[EarlyClose]]] = field(default_factory=dict)
+
+
+class EngineBase:
+    """State and helpers shared by the engine's mixins."""
+
+    config: EngineConfig
+    rules: Rules
+    s: _Persisted
+    wallets: Wallets
+    _commands: list[Command]
+    _records: list[Record]
+    _withdrawals: list[WithdrawOpen]
+    _calcs: dict[tuple[str, str, int], AccountMargin]
+    _books: dict[int, MarginBook]
+    _trader_by_account: dict[int, str]
+    _sub_by_account: dict[int, Subscription]
+    _trader_subs: dict[str, list[Subscription]]
+    _by_symbol: dict[str, dict[int, Subscription]]
+    _rates_cache: Rates | None
+
+    def _calc(self, sub: Subscription) -> AccountMargin:
+        key = (sub.account_type, sub.currency, sub.leverage)
+        calc = self._calcs.get(key)
+        if calc is None:
+            calc = self._calcs[key] = self.rules.margin_for(*key)
+        return calc
+
+    def _live(self) -> list[Subscription]:
+        return sorted((x for subs in self._trader_subs.values() for x in subs), key=lambda x: x.id)
+
+    # ------------------------------------------------------------------ helpers
+    def _forget(self, sub: Subscription, copy: Copy) -> None:
+        """The copy is over (closed, refused, withdrawn): out of the subscription, its margin
+        released, and the symbol index kept to what the subscription still holds."""
+        del sub.copies[copy.trader_ticket]
+        self._books[sub.id].close(copy.trader_ticket)
+        if not any(c.symbol == copy.symbol for c in sub.copies.values()):
+            self._by_symbol.get(copy.symbol, {}).pop(sub.id, None)
+
+    def _drop_early_closes(self, sub: Subscription) -> None:
+        """No open of `sub` in flight any more: no fill can claim its early closes."""
+        if sub.account in self.s.early_closes and not any(c.state is _OPENING for c in sub.copies.values()):
+            del self.s.early_closes[sub.account]
+
+    def _by_ticket(self, account: int, ticket: int) -> tuple[Subscription, Copy] | None:
+        """The filled copy that is investor position `ticket` of `account`'s live subscription."""
+        sub = self._sub_by_account.get(account)
+        if sub is None:
+            return None
+        copy = next((c for c in sub.copies.values() if c.ticket == ticket), None)
+        return (sub, copy) if copy is not None else None
+
+    def _refuse(self, request: str, code: str, detail: str, subscription: int | None = None) -> None:
+        self._records.append(Refused(self.s.now or 0, request, code, detail, subscription))
+
+    def _next_id(self) -> int:
+        cid = self.s.next_command
+        self.s.next_command = cid + 1
+        return cid
+
+    def _balance_command(self, sub: Subscription, amount: Decimal, reason: str) -> None:
+        sub.balance_seq += 1
+        key = idempotency_key(sub.id, 0, reason, sub.balance_seq)
+        self.s.pending[key] = Pending(sub.id, 0, "balance", amount, reason)
+        self._commands.append(BalanceOperation(self._next_id(), key, sub.id, sub.account, amount, reason))
+
+    def _rates(self) -> Rates:
+        if self._rates_cache is None:
+            self._rates_cache = Rates({sym: (bid + ask) / 2 for sym, (bid, ask) in self.s.prices.items()
+                                       if len(sym) == 6 and sym.isalpha()})
+        return self._rates_cache
+
+    def _sub_for(self, request: str, sub_id: int, requester: str | None) -> Subscription | None:
+        sub = self.s.subscriptions.get(sub_id)
+        if sub is None:
+            self._refuse(request, "unknown_subscription", f"no subscription {sub_id}", sub_id)
+            return None
+        if requester is not None and requester != sub.investor:
+            self._refuse(request, "forbidden", f"subscription {sub_id} belongs to another investor", sub_id)
+            return None
+        if sub.state in (SubState.STOPPED, SubState.STOPPING):
+            self._refuse(request, "subscription_stopped", f"subscription {sub_id} is {sub.state.value}", sub_id)
+            return None
+        return sub
+
+    def _check_pct(self, request: str, value: object, maximum: Decimal, what: str) -> bool:
+        if not isinstance(value, Decimal) or not value.is_finite() or not ZERO <= value <= maximum:
+            self._refuse(request, f"invalid_{what}", f"{what} {value} must be within 0..{maximum} %")
+            return False
+        return True
+

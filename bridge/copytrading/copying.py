@@ -1,0 +1,224 @@
+"""Copying a trader deal: the fan-out to every eligible subscription (the hot path), and
+what becomes of an open afterwards (filled, refused, withdrawn)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bridge.copytrading import events as ev
+from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, EngineBase, Pending
+from bridge.copytrading.commands import ModifyCopy, OpenCopy, idempotency_key
+from bridge.copytrading.records import CopyOpened, CopyRefused
+from bridge.copytrading.subscription import Copy, Subscription, SubState
+from bridge.copytrading.trader import TraderPosition, TraderRecord
+from bridge.domain.errors import DomainError
+from bridge.domain.margin import position_notional
+from bridge.domain.sizing import VolumeMode, copy_volume, normalise
+
+_EQUAL = VolumeMode.EQUAL
+_PROPORTIONAL = VolumeMode.PROPORTIONAL
+# The terminal got the open after its `expires`. bridge.protocol defines the same value (its
+# owner is adding it there); the engine keeps its own copy to stay free of the wire package.
+RETCODE_EXPIRED = 20001
+_WITHDRAWN = {"expired": "not sent before it expired",
+              "trader_closed_before_copy": "the trader position closed before the open was sent"}
+
+
+class Copying(EngineBase):
+    # ------------------------------------------------------------------ copying
+    def _on_trader_position_opened(self, e: ev.TraderPositionOpened) -> None:
+        t = self.s.traders.get(e.trader)
+        if t is None or e.ticket in t.positions:
+            return  # not a trader of the service, or a duplicate report
+        pos = TraderPosition(e.ticket, e.symbol, e.side, e.volume, e.price,
+                             e.opened_at if e.opened_at is not None else e.now, self.s.seq, e.sl, e.tp)
+        t.positions[e.ticket] = pos
+        self._fan_out(t, pos, self._trader_subs.get(t.id, ()))
+
+    def _fan_out(self, t: TraderRecord, pos: TraderPosition, subs: list[Subscription] | tuple,
+                 from_snapshot: bool = False) -> None:
+        if not subs:
+            return
+        now = self.s.now or 0
+        # §4.7: a copy is the trader's trade only near the trader's moment. One deadline per deal,
+        # carried by every OpenCopy; past it nothing is opened.
+        validity = self.config.open_validity_ms
+        expires_at = pos.opened_at + validity
+        expired = now > expires_at
+        if expired:
+            late = now - pos.opened_at
+            expired_detail = (f"first seen in a snapshot {late} ms after its open" if from_snapshot
+                              else f"seen {late} ms after its open (validity {validity} ms)")
+        try:
+            spec = self.rules.symbols.get(pos.symbol)
+        except DomainError as err:
+            for sub in subs:
+                self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code, err.detail))
+            return
+        eligible = t.account_type in self.config.eligible_trader_types
+        limits = self.config.limits
+        equal = copy_volume(_EQUAL, pos.volume, limits=limits)
+        # Investor accounts are USD (Subscribe refuses others), so the notional depends on the volume only.
+        notionals: dict[Decimal, Decimal] = {}
+        rates = self._rates()
+        records, commands = self._records, self._commands
+        group, symbol, ticket, side, price, trader_volume = (spec.group, pos.symbol, pos.ticket, pos.side,
+                                                             pos.price, pos.volume)
+        opened_at, trader_id = pos.opened_at, t.id
+        trader_equity, trader_leverage = t.equity, t.leverage
+        proportional_fast = trader_equity > 0 and trader_leverage > 0 and trader_volume > 0
+        denominator = trader_equity * trader_leverage
+        # The copy limits of §5 are the service's; a symbol may be stricter (indices trade in 0.1 lots).
+        symbol_checks = (spec.volume_step != limits.step or spec.volume_min > limits.minimum
+                         or spec.volume_max < limits.maximum)
+        books, by_symbol = self._books, self._by_symbol.setdefault(symbol, {})
+        active, suspended, equal_mode, opening = _ACTIVE, SubState.SUSPENDED, _EQUAL, _OPENING
+        next_id = self.s.next_command
+        for sub in subs:
+            if sub.state is not active:
+                code = "protection_suspended" if sub.state is suspended else "subscription_stopped"
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, code, f"subscription is {sub.state.value}"))
+                continue
+            if not eligible:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible",
+                                           f"trader account type {t.account_type} is not eligible (§7)"))
+                continue
+            if not sub.online:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "terminal_offline",
+                                           f"terminal of account {sub.account} is offline"))
+                continue
+            if opened_at < sub.started_at:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "opened_before_subscription",
+                                           "only trades opened after the subscription are copied (§4.1)"))
+                continue
+            if expired:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "expired", expired_detail))
+                continue
+            equity = sub.balance + sub.floating
+            if sub.mode is equal_mode:
+                decision = equal
+            elif equity > 0 and proportional_fast:
+                # §4.5.2 from the current equities: the domain's formula with the trader's side
+                # precomputed once per deal - (ie x il x tv) / (te x tl), one division, same
+                # operands as `copy_volume` (a property test pins them equal) - then the
+                # domain's §5 normalisation.
+                decision = normalise(equity * sub.leverage * trader_volume / denominator, limits)
+            else:
+                decision = copy_volume(_PROPORTIONAL, trader_volume, investor_equity=equity,
+                                       trader_equity=trader_equity, investor_leverage=sub.leverage,
+                                       trader_leverage=trader_leverage, limits=limits)
+            volume = decision.volume
+            if volume is None:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, decision.reason or "volume",
+                                           f"copy volume {decision.raw} lots"))
+                continue
+            if symbol_checks:
+                problem = spec.volume_problem(volume)
+                if problem is not None:
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, "invalid_volume", problem))
+                    continue
+            notional = notionals.get(volume)
+            if notional is None:  # one conversion per distinct volume in a deal
+                notional = notionals[volume] = position_notional(spec, volume, price, sub.currency, rates)
+            # Pre-trade check under the tiered model: the book takes the copy (reserving its
+            # margin until the fill) and answers the account's total margin with it; equal to
+            # `total_if_opened` by construction, one tier look-up instead of two.
+            book = books[sub.id]
+            try:
+                required = book.open(ticket, group, notional)
+            except DomainError as err:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail))
+                continue
+            if equity < required:
+                book.close(ticket)
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "no_money",
+                                           f"{volume} lots: equity {equity} < margin {required} after the copy"))
+                continue
+            sub.copies[ticket] = Copy(ticket, symbol, group, side, volume, opening, 1, None, price, notional)
+            by_symbol[sub.id] = sub
+            # = idempotency_key(sub.id, ticket, "open", 1), inlined; opens need no Pending entry:
+            # the key names the subscription and the trader position, the copy is OPENING.
+            commands.append(OpenCopy(next_id, f"s{sub.id}-t{ticket}-open-1", sub.id, sub.account, ticket, symbol,
+                                     side, volume, price, expires_at))
+            next_id += 1
+        self.s.next_command = next_id
+
+    def _on_trader_position_modified(self, e: ev.TraderPositionModified) -> None:
+        t = self.s.traders.get(e.trader)
+        pos = t.positions.get(e.ticket) if t else None
+        if t is None or pos is None:
+            return
+        pos.sl, pos.tp = e.sl, e.tp
+        if not self.config.mirror_stops:
+            return  # §4.2: stops stay on the trader account; its trigger closes the copies
+        for sub in self._trader_subs.get(t.id, ()):
+            copy = sub.copies.get(e.ticket)
+            if copy is None or copy.state is not _OPEN or copy.close_reason:
+                continue
+            copy.seq += 1
+            key = idempotency_key(sub.id, e.ticket, "modify", copy.seq)
+            self.s.pending[key] = Pending(sub.id, e.ticket, "modify", ZERO, "mirror_stops")
+            assert copy.ticket is not None
+            self._commands.append(ModifyCopy(self._next_id(), key, sub.id, sub.account, e.ticket, copy.ticket,
+                                             e.sl, e.tp))
+
+    # ------------------------------------------------------------------ command results
+    def _opening(self, key: str) -> tuple[Subscription, Copy] | None:
+        """The copy an open key names, while it waits for its fill."""
+        parts = key.split("-")
+        if len(parts) != 4 or parts[2] != "open" or parts[3] != "1":
+            return None
+        try:
+            sub = self.s.subscriptions.get(int(parts[0][1:]))
+            ticket = int(parts[1][1:])
+        except ValueError:
+            return None
+        copy = sub.copies.get(ticket) if sub is not None else None
+        if copy is None or copy.state is not _OPENING:
+            return None
+        return sub, copy
+
+    def _open_refused(self, sub: Subscription, copy: Copy, e: ev.CommandRefused) -> None:
+        code = "expired" if e.retcode == RETCODE_EXPIRED else "server_refused"
+        self._drop_opening(sub, copy, e.now, code, e.detail or f"retcode {e.retcode}", e.retcode)
+
+    def _on_open_withdrawn(self, e: ev.OpenWithdrawn) -> None:
+        found = self._opening(e.key)
+        if found is not None:  # unknown, filled or already settled: nothing to undo
+            self._drop_opening(*found, e.now, e.reason, _WITHDRAWN[e.reason])
+
+    def _drop_opening(self, sub: Subscription, copy: Copy, now: int, code: str, detail: str,
+                      retcode: int | None = None) -> None:
+        """An open that will never fill: forget the copy and release the margin it reserved."""
+        self._forget(sub, copy)
+        self._drop_early_closes(sub)
+        self._records.append(CopyRefused(now, sub.id, sub.trader, copy.trader_ticket, code, detail,
+                                         retcode))
+        self._maybe_finish(sub)
+
+    def _opened(self, sub: Subscription, copy: Copy, e: ev.CommandFilled) -> None:
+        copy.state = _OPEN
+        copy.ticket = e.ticket
+        if e.volume > 0:
+            copy.volume = e.volume
+        if e.price > 0:
+            copy.price = e.price
+        spec = self.rules.symbols.get(copy.symbol)
+        copy.notional = position_notional(spec, copy.volume, copy.price, sub.currency, self._rates())
+        self._books[sub.id].resize(copy.trader_ticket, copy.notional)
+        assert e.ticket is not None
+        self._records.append(CopyOpened(e.now, sub.id, copy.trader_ticket, e.ticket, copy.volume, copy.price))
+        early = self.s.early_closes.get(sub.account)
+        if early is not None:
+            deals = early.pop(e.ticket, ())
+            self._drop_early_closes(sub)
+            for deal in deals:  # the server closed it before we heard of the fill
+                self._closed(sub, copy, e.now, deal.volume, deal.price, deal.profit, f"server_{deal.reason}")
+            if copy.trader_ticket not in sub.copies:
+                return
+        if copy.close_reason is not None:
+            self._close_copy(sub, copy, copy.close_reason)
+        elif copy.scale < ONE:
+            fraction, copy.scale = ONE - copy.scale, ONE
+            self._partial(sub, copy, fraction, "trader_client")
+

@@ -1,0 +1,47 @@
+"""Time-driven money: the weekly commission payout and the hourly IB credit (§9, §11)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bridge.copytrading import commission as cm
+from bridge.copytrading.base import ZERO, EngineBase
+from bridge.copytrading.records import CommissionPaid
+from bridge.copytrading.subscription import Subscription
+from bridge.domain.money import round_money
+
+
+class Money(EngineBase):
+    # ------------------------------------------------------------------ time
+    def _advance(self, now: int) -> None:
+        s, c = self.s, self.config
+        if s.next_payout is None or s.next_ib_credit is None:
+            s.next_payout = cm.next_weekly(now, c.payout_weekday, c.server_timezone)
+            s.next_ib_credit = cm.next_period(now, c.ib_credit_period_ms, c.server_timezone)
+            return
+        while min(s.next_payout, s.next_ib_credit) <= now:
+            if s.next_payout <= s.next_ib_credit:
+                self._weekly_payout(s.next_payout)
+                s.next_payout = cm.next_weekly(s.next_payout, c.payout_weekday, c.server_timezone)
+            else:
+                self._records.extend(s.partners.credit(s.next_ib_credit, self.wallets))
+                s.next_ib_credit = cm.next_period(s.next_ib_credit, c.ib_credit_period_ms, c.server_timezone)
+
+    def _weekly_payout(self, at: int) -> None:
+        for sub in self._live():
+            amount = round_money(sub.accrued)
+            if amount > 0:
+                self._pay_commission(sub, amount, "weekly", at)
+
+    def _pay_commission(self, sub: Subscription, amount: Decimal, reason: str, at: int) -> Decimal:
+        pay = min(amount, max(sub.balance, ZERO))
+        sub.accrued -= pay
+        if pay <= 0:
+            return ZERO
+        sub.balance -= pay
+        sub.commission_paid += pay
+        self._balance_command(sub, -pay, "commission")
+        self._records.append(CommissionPaid(at, sub.id, sub.trader, pay, reason))
+        self._records.append(self.wallets.move(at, sub.trader, pay, "commission", sub.id))
+        return pay
+

@@ -1,0 +1,196 @@
+"""Wallets, traders, partners and the subscription lifecycle (subscribe, edit, resume, stop)."""
+
+from __future__ import annotations
+
+from bridge.copytrading import events as ev
+from bridge.copytrading.base import _ACTIVE, ZERO, EngineBase
+from bridge.copytrading.records import SubscriptionEdited, SubscriptionStarted, SubscriptionStopped, SubscriptionStopping
+from bridge.copytrading.subscription import Subscription, SubState
+from bridge.copytrading.trader import TraderRecord
+from bridge.domain.account import trading_refusal
+from bridge.domain.currency import Rates
+from bridge.domain.errors import DomainError
+from bridge.domain.margin import MarginBook
+from bridge.domain.money import round_money
+from bridge.domain.sizing import VolumeMode
+
+
+class Parties(EngineBase):
+    # ------------------------------------------------------------------ wallets and parties
+    def _on_wallet_deposited(self, e: ev.WalletDeposited) -> None:
+        if e.amount <= 0 or e.amount != round_money(e.amount):
+            return self._refuse("deposit", "invalid_amount", f"amount {e.amount} must be positive whole cents")
+        self.s.deposits += e.amount
+        self._records.append(self.wallets.move(e.now, e.owner, e.amount, "deposit"))
+
+    def _on_wallet_withdrawn(self, e: ev.WalletWithdrawn) -> None:
+        if e.amount <= 0 or e.amount != round_money(e.amount):
+            return self._refuse("withdraw", "invalid_amount", f"amount {e.amount} must be positive whole cents")
+        if e.amount > self.wallets.balance(e.owner):
+            return self._refuse("withdraw", "insufficient_funds",
+                                f"wallet {self.wallets.balance(e.owner)} < {e.amount}")
+        self.s.withdrawals += e.amount
+        self._records.append(self.wallets.move(e.now, e.owner, -e.amount, "withdrawal"))
+
+    def _on_trader_registered(self, e: ev.TraderRegistered) -> None:
+        if e.trader in self.s.traders:
+            return self._refuse("register_trader", "duplicate_trader", f"trader {e.trader} exists")
+        if e.account in self._trader_by_account or e.account in self._sub_by_account:
+            return self._refuse("register_trader", "account_in_use", f"account {e.account} is in use")
+        if not self._check_pct("register_trader", e.commission_pct, self.config.max_commission_pct, "commission"):
+            return None
+        try:
+            self.rules.margin_for(e.account_type, e.currency, e.leverage)
+        except DomainError as err:
+            return self._refuse("register_trader", err.code, err.detail)
+        t = TraderRecord(e.trader, e.account, self.rules.account_types.get(e.account_type).id, e.currency,
+                         e.leverage, e.commission_pct, self.s.seq)
+        self.s.traders[e.trader] = t
+        self._trader_by_account[e.account] = e.trader
+        self._trader_subs.setdefault(e.trader, [])
+
+    def _on_trader_commission_changed(self, e: ev.TraderCommissionChanged) -> None:
+        t = self.s.traders.get(e.trader)
+        if t is None:
+            return self._refuse("set_commission", "unknown_trader", f"no trader {e.trader}")
+        if self._check_pct("set_commission", e.commission_pct, self.config.max_commission_pct, "commission"):
+            t.commission_pct = e.commission_pct  # §10: only new subscriptions lock this
+
+    def _on_commission_cap_set(self, e: ev.CommissionCapSet) -> None:
+        t = self.s.traders.get(e.trader)
+        if t is None:
+            return self._refuse("cap_commission", "unknown_trader", f"no trader {e.trader}")
+        if e.cap_pct is None or self._check_pct("cap_commission", e.cap_pct, self.config.max_commission_pct,
+                                                "commission"):
+            t.cap_pct = e.cap_pct
+
+    def _on_partner_registered(self, e: ev.PartnerRegistered) -> None:
+        if e.partner in self.s.partners.partners:
+            return self._refuse("register_partner", "duplicate_partner", f"partner {e.partner} exists")
+        code = self.s.partners.register(e.partner, e.referrer, e.trader_rate_per_lot)
+        if code is not None:
+            self._refuse("register_partner", code, f"partner {e.partner}: {code}")
+
+    def _on_client_assigned(self, e: ev.ClientAssigned) -> None:
+        book = self.s.partners
+        if e.partner not in book.partners:
+            return self._refuse("assign_client", "unknown_partner", f"no partner {e.partner}")
+        if e.client in book.clients:
+            return self._refuse("assign_client", "already_assigned", f"{e.client} already has an IB")
+        if e.client == e.partner:
+            return self._refuse("assign_client", "self_referral", f"{e.client} cannot refer itself")
+        book.clients[e.client] = e.partner
+
+    # ------------------------------------------------------------------ subscriptions
+    def _on_subscribe(self, e: ev.Subscribe) -> None:
+        s, c, req = self.s, self.config, "subscribe"
+        t = s.traders.get(e.trader)
+        if t is None:
+            return self._refuse(req, "unknown_trader", f"no trader {e.trader}")
+        if t.account_type not in c.eligible_trader_types:
+            return self._refuse(req, "trader_not_eligible",
+                                f"trader account type {t.account_type} is not one of {c.eligible_trader_types}")
+        if e.investor == e.trader:
+            return self._refuse(req, "self_copy", "an investor cannot copy their own trader account")
+        if e.amount <= 0 or e.amount != round_money(e.amount):
+            return self._refuse(req, "invalid_amount", f"amount {e.amount} must be positive whole cents")
+        if e.amount > self.wallets.balance(e.investor):
+            return self._refuse(req, "insufficient_funds", f"wallet {self.wallets.balance(e.investor)} < {e.amount}")
+        if e.protection_pct is not None and not self._check_pct(req, e.protection_pct, c.max_protection_pct,
+                                                                "protection"):
+            return None
+        try:
+            mode = VolumeMode(e.mode)
+        except ValueError:
+            return self._refuse(req, "invalid_mode", f"unknown volume mode {e.mode!r}")
+        if e.account in self._trader_by_account or e.account in self._sub_by_account:
+            return self._refuse(req, "account_in_use", f"account {e.account} is in use")
+        if e.currency != "USD":
+            return self._refuse(req, "invalid_currency", "investor accounts are funded from the USD wallet")
+        try:
+            account_type = self.rules.account_types.get(e.account_type or c.investor_account_type)
+            self.rules.margin_for(account_type, e.currency, e.leverage)
+        except DomainError as err:
+            return self._refuse(req, err.code, err.detail)
+        if e.leverage not in account_type.leverages:
+            return self._refuse(req, "invalid_leverage", f"1:{e.leverage} is not offered on {account_type.title}")
+        low = trading_refusal(account_type, e.currency, e.amount, Rates())
+        if low is not None:
+            return self._refuse(req, "below_min_deposit", low.detail)
+        sub = Subscription(s.next_subscription, e.investor, e.trader, e.account, account_type.id, e.currency,
+                           e.leverage, mode, e.protection_pct, t.commission_pct, e.amount, e.now, s.seq,
+                           balance=e.amount, online=s.terminals.get(e.account, True))
+        s.next_subscription += 1
+        s.subscriptions[sub.id] = sub
+        self._sub_by_account[sub.account] = sub
+        self._trader_subs[sub.trader].append(sub)  # ids ascend: the list stays sorted
+        self._books[sub.id] = MarginBook(self._calc(sub))
+        self._records.append(self.wallets.move(e.now, e.investor, -e.amount, "invest", sub.id))
+        self._balance_command(sub, e.amount, "invest")
+        self._records.append(SubscriptionStarted(e.now, sub.id, sub.investor, sub.trader, sub.account, e.amount,
+                                                 mode.value, sub.protection_pct, sub.commission_pct))
+
+    def _on_edit_settings(self, e: ev.EditSettings) -> None:
+        sub = self._sub_for("edit", e.subscription, e.requester)
+        if sub is None:
+            return
+        mode, prot = sub.mode, sub.protection_pct
+        if e.mode is not ev.UNSET:
+            try:
+                mode = VolumeMode(e.mode)  # type: ignore[arg-type]
+            except ValueError:
+                return self._refuse("edit", "invalid_mode", f"unknown volume mode {e.mode!r}", sub.id)
+        if e.protection_pct is not ev.UNSET:
+            if e.protection_pct is not None and not self._check_pct(
+                    "edit", e.protection_pct, self.config.max_protection_pct, "protection"):
+                return
+            prot = e.protection_pct  # type: ignore[assignment]
+        sub.mode, sub.protection_pct = mode, prot
+        self._resume(sub)
+
+    def _on_resume(self, e: ev.Resume) -> None:
+        sub = self._sub_for("resume", e.subscription, e.requester)
+        if sub is not None:
+            self._resume(sub)
+
+    def _resume(self, sub: Subscription) -> None:
+        sub.state = _ACTIVE
+        self._records.append(SubscriptionEdited(self.s.now or 0, sub.id, sub.mode.value, sub.protection_pct,
+                                                sub.state.value))
+
+    def _on_stop_copying(self, e: ev.StopCopying) -> None:
+        sub = self._sub_for("stop", e.subscription, e.requester)
+        if sub is None:
+            return
+        close_open = e.close_open or e.requester is None  # §8.2: the service may always unsubscribe
+        if sub.copies and not close_open:
+            return self._refuse("stop", "copies_open",
+                                f"{len(sub.copies)} copied trades are open: close them first (§2.3)", sub.id)
+        sub.state = SubState.STOPPING
+        sub.stop_by = e.requester if e.requester is not None else "service"
+        self._records.append(SubscriptionStopping(e.now, sub.id, len(sub.copies)))
+        for ticket in sorted(sub.copies):
+            self._close_copy(sub, sub.copies[ticket], "stop_copying")
+        self._maybe_finish(sub)
+
+    def _maybe_finish(self, sub: Subscription) -> None:
+        if sub.state is not SubState.STOPPING or sub.copies:
+            return
+        now = self.s.now or 0
+        due = round_money(sub.accrued)
+        paid = self._pay_commission(sub, due, "stop", now) if due > 0 else ZERO
+        sub.accrued = ZERO  # a sub-cent remainder (or what the balance could not cover) is dropped
+        sub.floating = ZERO
+        returned = sub.balance
+        if returned > 0:
+            self._balance_command(sub, -returned, "return")
+            self._records.append(self.wallets.move(now, sub.investor, returned, "return", sub.id))
+        elif returned < 0:
+            self.s.written_off -= returned
+        sub.balance = ZERO
+        sub.state = SubState.STOPPED
+        self._trader_subs[sub.trader].remove(sub)
+        self._sub_by_account.pop(sub.account, None)
+        self._books.pop(sub.id, None)
+        self._records.append(SubscriptionStopped(now, sub.id, returned, paid))
+

@@ -1,0 +1,82 @@
+"""Investor account risk: floating results from account updates and ticks, investment
+protection (§4.3) and the tiered stop-out."""
+
+from __future__ import annotations
+
+from bridge.copytrading import events as ev
+from bridge.copytrading import protection
+from bridge.copytrading.base import _ACTIVE, _OPEN, ZERO, EngineBase
+from bridge.copytrading.records import ProtectionTriggered, StopOutTriggered
+from bridge.copytrading.subscription import Subscription, SubState
+from bridge.domain.account import PositionRisk, at_or_below, margin_level, stop_out
+from bridge.domain.trading import profit as position_profit
+
+
+class Risk(EngineBase):
+    # ------------------------------------------------------------------ accounts, market, time
+    def _on_account_updated(self, e: ev.AccountUpdated) -> None:
+        trader = self._trader_by_account.get(e.account)
+        if trader is not None:
+            t = self.s.traders[trader]
+            t.balance, t.equity = e.balance, e.equity  # §6: existing copies are never resized
+            return
+        sub = self._sub_by_account.get(e.account)
+        if sub is not None:
+            sub.floating = e.equity - e.balance  # the server's floating result over our ledger balance
+            self._check_risk(sub)
+
+    def _on_price_tick(self, e: ev.PriceTick) -> None:
+        self.s.prices[e.symbol] = (e.bid, e.ask)
+        self._rates_cache = None
+        holders = self._by_symbol.get(e.symbol)
+        if not holders:
+            return
+        spec = self.rules.symbols.get(e.symbol)
+        rates = self._rates()
+        for sub_id in sorted(holders):
+            sub = holders[sub_id]
+            total = ZERO
+            for copy in sub.copies.values():
+                if copy.symbol == e.symbol and copy.state is _OPEN:
+                    close_price = e.bid if copy.side.sign > 0 else e.ask
+                    # a part missing from the investor's snapshot floats no more
+                    volume = copy.volume - copy.vanished if copy.vanished else copy.volume
+                    copy.floating = position_profit(spec, copy.side, volume, copy.price, close_price,
+                                                    sub.currency, rates)
+                total += copy.floating
+            sub.floating = total
+            self._check_risk(sub)
+
+    def _check_risk(self, sub: Subscription) -> None:
+        now = self.s.now or 0
+        equity = sub.balance + sub.floating
+        if sub.state is _ACTIVE and protection.triggered(equity, sub.balance, sub.protection_pct):
+            assert sub.protection_pct is not None
+            sub.state = SubState.SUSPENDED
+            self._records.append(ProtectionTriggered(now, sub.id, equity, sub.balance,
+                                                     protection.threshold(sub.balance, sub.protection_pct),
+                                                     sub.protection_pct))
+            for ticket in sorted(sub.copies):
+                self._close_copy(sub, sub.copies[ticket], "protection")
+            return
+        book = self._books.get(sub.id)
+        if book is None or not book.total:
+            return
+        level_limit = self.rules.account_types.get(sub.account_type).stop_out_level
+        level = margin_level(equity, book.total)
+        if not at_or_below(level, level_limit):
+            return
+        open_copies = [c for c in sub.copies.values() if c.state is _OPEN and c.close_reason is None]
+        if not open_copies:
+            return
+        risks = [PositionRisk(c.ticket, c.group, c.notional, c.floating) for c in open_copies]  # type: ignore[arg-type]
+        balance = equity - sum((c.floating for c in open_copies), ZERO)
+        closes = stop_out(balance, risks, book.calc, level_limit)
+        if not closes:
+            return
+        assert level is not None
+        self._records.append(StopOutTriggered(now, sub.id, sub.account, level, len(closes)))
+        by_ticket = {c.ticket: c for c in open_copies}
+        for close in closes:
+            self._close_copy(sub, by_ticket[close.ticket], "stop_out")
+
