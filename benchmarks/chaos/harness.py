@@ -49,9 +49,9 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def pct(xs: list[float], p: float) -> float:
+def pct(xs: list[float], p: float) -> float | None:
     if not xs:
-        return float("nan")
+        return None
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
@@ -249,7 +249,7 @@ class FeedCollector:
             ts = [b.get("ts", r) for r, t, b in self.items if t == "daemon.stats" and r >= since_ms
                   and (until_ms is None or r <= until_ms)]
         gaps = [b - a for a, b in zip(ts, ts[1:])]
-        return float(max(gaps)) if gaps else float("nan")
+        return float(max(gaps)) if gaps else None
 
     def close(self) -> None:
         self._stop.set()
@@ -275,18 +275,27 @@ class LoopProbe:
         try:
             while not self._stop.is_set():
                 t0 = time.monotonic()
+                self.inflight = t0
                 try:
                     admin("probe", timeout=600)
                 except TimeoutError:
                     continue
+                finally:
+                    self.inflight = None
                 self.samples.append((t0, (time.monotonic() - t0) * 1000))
                 time.sleep(self.every_s)
         finally:
             admin.close()
 
-    def max_ms(self, since: float = 0.0, until: float | None = None) -> float:
-        xs = [r for t, r in self.samples if t >= since and (until is None or t <= until)]
-        return max(xs) if xs else float("nan")
+    inflight: float | None = None
+
+    def max_ms(self, since: float = 0.0, until: float | None = None) -> float | None:
+        """Longest round trip overlapping [since, until] (one still in flight counts so far)."""
+        end = time.monotonic() if until is None else until
+        xs = [r for t, r in list(self.samples) if t <= end and t + r / 1000 >= since]
+        if self.inflight is not None and self.inflight <= end:
+            xs.append((time.monotonic() - self.inflight) * 1000)
+        return max(xs) if xs else None
 
     def close(self) -> None:
         self._stop.set()

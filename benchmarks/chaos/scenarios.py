@@ -7,7 +7,6 @@ Every wait is a condition polled with a deadline derived from `Timers`.
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import subprocess
@@ -15,7 +14,6 @@ import sys
 import tempfile
 import time
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,10 @@ from benchmarks.chaos.harness import (
     wall_ms,
 )
 from bridge.daemon.client import AdminClient, sync_context
-from bridge.protocol import PositionClosed, PositionOpened
+
+
+def _r(x: float | None, n: int) -> float | None:
+    return None if x is None else round(x, n)
 
 
 def _executed_for(terms: list[Terminal], ticket: int) -> int:
@@ -83,8 +84,8 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
         return {**j, "frames_sent": frames, "junk_frames": junk, "flood_s": round(elapsed, 2),
                 "flood_rate_per_s": round(frames / elapsed) if elapsed else 0, "senders": senders,
                 "offline": len(offline), "offline_all": len(w.offline_logins(since)),
-                "latency_p50_ms": round(pct(lat, 50), 2), "latency_p99_ms": round(pct(lat, 99), 2),
-                "loop_block_ms": round(w.probe.max_ms(t0, t_end), 1) if w.probe else None}
+                "latency_p50_ms": _r(pct(lat, 50), 2), "latency_p99_ms": _r(pct(lat, 99), 2),
+                "loop_block_ms": _r(w.probe.max_ms(t0, t_end), 1) if w.probe else None}
     finally:
         w.close()
 
@@ -247,9 +248,9 @@ def slow_reader(tmp: Path, timers: Timers, *, sleepers: int = 2000, others: int 
                 "sleeper_refused_by_code": sj["refused_by_code"], "sleeper_duplicated": sj["duplicated"],
                 "others_expected": rj["expected"], "others_made": rj["made"], "others_lost": rj["expected"] - rj["made"],
                 "others_duplicated": rj["duplicated"], "others_late_executed": rj["late_executed"],
-                "others_latency_p99_ms": round(pct(rj["latencies_ms"], 99), 1),
-                "loop_block_ms": round(w.probe.max_ms(t0, t_end), 1) if w.probe else None,
-                "loop_block_after_wake_ms": round(w.probe.max_ms(t_wake, t_end), 1) if w.probe else None,
+                "others_latency_p99_ms": _r(pct(rj["latencies_ms"], 99), 1),
+                "loop_block_ms": _r(w.probe.max_ms(t0, t_end), 1) if w.probe else None,
+                "loop_block_after_wake_ms": _r(w.probe.max_ms(t_wake, t_end), 1) if w.probe else None,
                 "stats_gap_ms": w.feed.stats_gap_ms(since) if w.feed else None,
                 "offline": len(w.offline_logins(since))}
     finally:
@@ -369,7 +370,7 @@ def _log_time(entry: dict) -> float | None:
 
 
 def restart_fanout(tmp: Path, timers: Timers, *, investors: int = 10_000, rounds: int = 3,
-                   snapshot_every_s: int = 2, snapshot_window_s: float = 7.0) -> dict[str, Any]:
+                   snapshot_every_s: int = 2, snapshot_window_s: float = 7.0, restart: bool = True) -> dict[str, Any]:
     logins = list(range(100_000, 100_000 + investors))
     w = World(tmp, {"investors": (logins, "investor")}, timers,
               journal=f"snapshot_every_s = {snapshot_every_s}")
@@ -414,6 +415,8 @@ def restart_fanout(tmp: Path, timers: Timers, *, investors: int = 10_000, rounds
         res.update({"fanout_ms": [round(x, 1) for x in results], "fanout_median_ms": round(statistics.median(results), 1),
                     "bare_fanout_ms": [round(x, 1) for x in bare], "bare_median_ms": round(statistics.median(bare), 1)})
         res["fanout_ratio"] = round(res["fanout_median_ms"] / res["bare_median_ms"], 2)
+        if not restart:
+            return res
         # -- kill -9 and restart
         pump.run(1.0)
         log("restart: kill -9")
@@ -454,7 +457,7 @@ def restart_fanout(tmp: Path, timers: Timers, *, investors: int = 10_000, rounds
         near = [r for t, r in w.probe.samples if t >= p0 and t <= p1
                 and any(t + off - 0.05 <= s <= t + off + r / 1000 + 0.05 for s in snaps)]
         res.update({"snapshots_in_window": len(snaps), "snapshot_block_ms": round(max(near), 1) if near else None,
-                    "window_block_ms": round(w.probe.max_ms(p0, p1), 1)})
+                    "window_block_ms": _r(w.probe.max_ms(p0, p1), 1)})
         return res
     finally:
         w.close()
@@ -471,7 +474,7 @@ def copy_latency(tmp: Path, samples: int = 2000) -> dict[str, Any]:
         return float(m.group(1)) / 1000 if m else None
 
     bare, daemon = p99("bare DEALER->ROUTER->DEALER"), p99("daemon: position_opened -> open")
-    return {"bare_p99_ms": bare, "copy_p99_ms": daemon,
+    return {"bare_p99_ms": _r(bare, 3), "copy_p99_ms": _r(daemon, 3),
             "ratio": round(daemon / bare, 2) if bare and daemon else None, "raw": out.strip().splitlines()[-4:]}
 
 
@@ -479,5 +482,3 @@ def tmpdir(name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"chaos-{name}-"))
 
 
-__all__ = ["copy_latency", "flood", "investor_offline", "memory", "restart_fanout", "slow_reader", "stalls",
-           "tmpdir", "json", "Decimal", "PositionClosed", "PositionOpened"]
