@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 import traceback
@@ -71,7 +72,7 @@ def fanout_figures(r: dict[str, Any], n: int, fig: Figures) -> None:
     fig.add("latency", "fanout_ratio", r["fanout_ratio"], "<= 3")
 
 
-def run(name: str, quick: bool, fig: Figures, chosen: list[str]) -> None:
+def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = False) -> None:
     tmp = S.tmpdir(name)
     print(f"\n== {name}", flush=True)
     t0 = time.monotonic()
@@ -88,6 +89,10 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str]) -> None:
         fig.add(name, "terminals_offline_incl_flooders", r["offline_all"])
         fig.add(name, "copy_latency_p50_ms", r["latency_p50_ms"])
         fig.add(name, "copy_latency_p99_ms", r["latency_p99_ms"], "<= 100")
+        fig.add(name, "baseline_latency_p99_ms", r["baseline_latency_p99_ms"])
+        if r["latency_p99_ms"] and r["baseline_latency_p99_ms"]:
+            fig.add(name, "latency_p99_vs_baseline", round(r["latency_p99_ms"] / r["baseline_latency_p99_ms"], 2))
+        fig.add(name, "offline_log_lines", r["offline_log_lines"])
         fig.add(name, "probe_loop_block_ms", r["loop_block_ms"])
     elif name == "stalls":
         timers = FAST if quick else FULL
@@ -97,6 +102,7 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str]) -> None:
         fig.add(name, "short_copies_made", s["made"], f">= {s['expected']}")
         fig.add(name, "short_copies_duplicated", s["duplicated"], "== 0")
         fig.add(name, "short_terminals_offline", r["short_offline"], "== 0")
+        fig.add(name, "offline_log_lines_all_phases", r["offline_log_lines"])
         fig.add(name, "long_stall_s", round(r["long_stall_s"], 2))
         fig.add(name, "long_copies_expected", lg["expected"])
         fig.add(name, "long_copies_made", lg["made"])
@@ -158,13 +164,19 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str]) -> None:
         fig.add(name, "copy_p99_ratio", r["ratio"], "<= 2")
         if "restart" not in chosen:  # the fan-out half rides on the restart scenario's subscriptions
             n = 1000 if quick else 10_000
-            fanout_figures(S.restart_fanout(S.tmpdir("fanout"), FULL, investors=n, rounds=3, restart=False), n, fig)
+            ftmp = S.tmpdir("fanout")
+            fanout_figures(S.restart_fanout(ftmp, FULL, investors=n, rounds=3, restart=False), n, fig)
+            if not keep:
+                shutil.rmtree(ftmp, ignore_errors=True)
     print(f"  ({time.monotonic() - t0:.0f} s)", flush=True)
+    if not keep:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="durations and counts scaled down ~10x")
+    ap.add_argument("--keep", action="store_true", help="keep each scenario's directory (journal, daemon.log)")
     ap.add_argument("--only", default="", help=f"comma-separated scenarios: {','.join(ORDER)}")
     args = ap.parse_args()
     chosen = [x.strip() for x in args.only.split(",") if x.strip()] or ORDER
@@ -179,7 +191,7 @@ def main() -> None:
     for name in [x for x in ORDER if x in chosen]:
         log(f"scenario {name}")
         try:
-            run(name, args.quick, fig, chosen)
+            run(name, args.quick, fig, chosen, args.keep)
         except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
             traceback.print_exc()
             failed[name] = f"{type(exc).__name__}: {exc}"

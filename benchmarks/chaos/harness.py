@@ -357,6 +357,8 @@ class JudgingExecutor(Executor):
             self.opens.append(seen)
             self.first_recv[m.key] = seen
         super().handle(m)
+        if m.login in self.client.sessions:  # a re-hello (after a sequence error) reports what it holds
+            self.client.set_positions(m.login, tuple(self.positions.get(m.login, {}).values()))
 
     # copies made = opens executed, per (login, trader ticket)
     def executed(self) -> list[OpenSeen]:

@@ -64,6 +64,13 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
         terms = [w.terminal("investors", [x]) for x in inv]
         pump = Pump(terms, [w.trader])
         assert w.wait_welcomed(pump, timers.settle_s()), "terminals not welcomed"
+        # baseline: the same copies without the flood, same run
+        base = []
+        for _ in range(max(3, deals // 3)):
+            pump.run(duration_s / deals)
+            base.append(w.trader_open())
+        pump.run(timers.settle_s(), lambda: sum(_executed_for(terms, tk) for tk in base) >= len(base) * len(inv))
+        base_lat = judge(w, terms, base)["latencies_ms"]
         fl = Flooder(w, "flooder", flood_logins, duration_s, junk_every)
         w.flooders.append(fl)
         since = wall_ms()
@@ -85,6 +92,9 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
                 "flood_rate_per_s": round(frames / elapsed) if elapsed else 0, "senders": senders,
                 "offline": len(offline), "offline_all": len(w.offline_logins(since)),
                 "latency_p50_ms": _r(pct(lat, 50), 2), "latency_p99_ms": _r(pct(lat, 99), 2),
+                "baseline_latency_p99_ms": _r(pct(base_lat, 99), 2),
+                "offline_log_lines": sum(1 for e in w.daemon.log_lines("terminal.offline")
+                                         if e.get("login") in inv or e.get("login") == TRADER),
                 "loop_block_ms": _r(w.probe.max_ms(t0, t_end), 1) if w.probe else None}
     finally:
         w.close()
@@ -137,6 +147,7 @@ def stalls(tmp: Path, timers: Timers, *, investors: int = 10, stalls: int = 10, 
         phase1.pop("latencies_ms")
         phase2.pop("latencies_ms")
         return {"short": phase1, "short_offline": offline_short, "long": phase2,
+                "offline_log_lines": len(w.daemon.log_lines("terminal.offline")),
                 "short_stall_s": short, "long_stall_s": long_}
     finally:
         w.close()
@@ -189,7 +200,8 @@ def investor_offline(tmp: Path, timers: Timers, *, offline_s: float = 60.0, deal
             terminal_view = {(trader_ticket_of(p.comment), p.ticket)
                              for p in victim.ex.positions.get(victim_login, {}).values()}
             last_diff = (sorted(daemon_view - terminal_view)[:5], sorted(terminal_view - daemon_view)[:5])
-            if daemon_view == terminal_view and victim.welcomed():
+            closed_copies = {tt for tt, _ in daemon_view} - set(w.positions)  # trader closed, copy still held
+            if daemon_view == terminal_view and not closed_copies and victim.welcomed():
                 reconciled_at = time.monotonic()
                 break
         pump.run(timers.settle_s(), lambda: _settled(w, rest, tickets))
