@@ -156,6 +156,8 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(name, "snapshots_in_window", r["snapshots_in_window"])
         fig.add(name, "snapshot_loop_block_ms", r["snapshot_block_ms"], "<= 50")
         fig.add(name, "window_loop_block_ms", r["window_block_ms"])
+        fig.add(name, "probe_samples_in_window", r["probe_samples_in_window"])
+        fig.add(name, "post_restart_traffic_loop_block_ms", r["post_restart_block_ms"])
         fanout_figures(r, n, fig)  # the fan-out half of scenario 7, on the same 10 000 subscriptions
     elif name == "latency":
         r = S.copy_latency(tmp, samples=200 if quick else 2000)

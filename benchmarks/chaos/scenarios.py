@@ -34,6 +34,7 @@ from benchmarks.chaos.harness import (
     wall_ms,
 )
 from bridge.daemon.client import AdminClient, sync_context
+from bridge.protocol import Direction, decode
 
 
 def _r(x: float | None, n: int) -> float | None:
@@ -392,7 +393,7 @@ def restart_fanout(tmp: Path, timers: Timers, *, investors: int = 10_000, rounds
         w.subscribe(logins, progress="restart")
         w.pin_ports()
         w.connect_trader()
-        inv = w.terminal("investors", logins, execute=False)
+        inv = w.terminal("investors", logins)
         inv.client.sock.setsockopt(zmq.RCVHWM, 0)
         pump = Pump([inv], [w.trader])
         assert w.wait_welcomed(pump, timers.settle_s(120_000)), "sessions not welcomed"
@@ -420,7 +421,14 @@ def restart_fanout(tmp: Path, timers: Timers, *, investors: int = 10_000, rounds
             results.append((time.perf_counter() - t0) * 1000)
             sample_frames = frames
             log(f"restart: fan-out round {r + 1}: {got}/{investors} opens in {results[-1]:.0f} ms")
+            # now execute them (decoded after the timing), then the trader closes: a clean state, nothing pending
+            assert inv.ex is not None
+            for f in frames:
+                inv.ex.handle(decode(f, direction=Direction.TO_TERMINAL))
             w.trader_close(tk)
+            want = len(inv.ex.executions) + investors
+            pump.run(timers.settle_s(60_000), lambda want=want: len(inv.ex.executions) >= want)
+            inv.client.inbox.clear()
         k = w.setup.keys["investors"]
         bare = _bare_fanout(sample_frames or [b"x" * 200] * investors, w.setup.server.secret, k.public, k.secret,
                             rounds, tmp)
@@ -456,20 +464,29 @@ def restart_fanout(tmp: Path, timers: Timers, *, investors: int = 10_000, rounds
 
         w.probe = LoopProbe(w.daemon.endpoints["admin"], w.setup.curve("ops"), every_s=0.01).start()
         pump.run(0.5)
-        for i in range(3):  # journal some events so a snapshot is due
+        assert inv.ex is not None
+        for _ in range(3):  # journal some events so a snapshot is due; settle before the window
             tk = w.trader_open()
-            pump.run(0.3)
+            want = len(inv.ex.executions) + investors
+            pump.run(timers.settle_s(60_000), lambda want=want: len(inv.ex.executions) >= want)
             w.trader_close(tk)
+            want = len(inv.ex.executions) + investors
+            pump.run(timers.settle_s(60_000), lambda want=want: len(inv.ex.executions) >= want)
+        pump.run(1.0)
+        res["post_restart_block_ms"] = _r(w.probe.max_ms(0, time.monotonic()), 1)  # during the deals above
         off = time.time() - time.monotonic()
         wall0 = time.time()
         p0 = time.monotonic()
         pump.run(snapshot_window_s)
         p1 = time.monotonic()
         snaps = [t for t in (_log_time(e) for e in w.daemon.log_lines("journal.snapshot")) if t and t >= wall0]
+        # a probe round trip "during a snapshot": it started in the window and its span (+-50 ms)
+        # holds the time of a `journal.snapshot` log line (logged right after the snapshot is saved)
         near = [r for t, r in w.probe.samples if t >= p0 and t <= p1
                 and any(t + off - 0.05 <= s <= t + off + r / 1000 + 0.05 for s in snaps)]
+        res["probe_samples_in_window"] = sum(1 for t, _ in w.probe.samples if p0 <= t <= p1)
         res.update({"snapshots_in_window": len(snaps), "snapshot_block_ms": round(max(near), 1) if near else None,
-                    "window_block_ms": _r(w.probe.max_ms(p0, p1), 1)})
+                    "window_block_ms": _r(max((r for t, r in w.probe.samples if p0 <= t <= p1), default=None), 1)})
         return res
     finally:
         w.close()
