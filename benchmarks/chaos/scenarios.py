@@ -241,8 +241,11 @@ def slow_reader(tmp: Path, timers: Timers, *, sleepers: int = 2000, others: int 
         since = wall_ms()
         tickets: list[int] = []
         n = 0
+        # the first deal well before the sleeper can be judged offline (its opens are queued to
+        # the sleeping connection), then one every deal_every_s
+        first = min(deal_every_s / 2, 0.2 * timers.offline_ms / 1000)
         while time.monotonic() < t0 + sleep_s - deal_every_s / 2:
-            pump.run(max(0.0, t0 + (n + 0.5) * deal_every_s - time.monotonic()))
+            pump.run(max(0.0, t0 + first + n * deal_every_s - time.monotonic()))
             tickets.append(w.trader_open())
             n += 1
             if n % 10 == 0:
