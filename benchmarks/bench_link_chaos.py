@@ -1,0 +1,210 @@
+"""Link chaos on real sockets (issue 10): floods, daemon stalls, an investor away, a slow
+reader, memory over long clean traffic, restart after kill -9, latency against bare pyzmq.
+
+The daemon runs as a subprocess (`python -m bridge.cli daemon`, CURVE on, SQLite WAL
+journal in a temporary directory); the terminals are protocol clients
+(`bridge.daemon.client.TerminalClient`) that execute each command at most once per key and
+judge each `open` against the trader's open time + the validity (`benchmarks/chaos/`).
+Machines are noisy: medians and ratios against baselines measured in the same run.
+
+    .venv/bin/python benchmarks/bench_link_chaos.py [--quick] [--only flood,stalls,...]
+
+Scenarios: flood, stalls, investor_offline, slow_reader, memory, restart, latency (default:
+all; the full run takes ~10 min, the slow reader alone 150 s). Progress goes to stderr;
+per-scenario figures to stdout, then one line `BENCH {json}`: every figure with its target
+and a `met` flag.
+
+The validity of an open is written as `open_validity_ms` if the daemon's config accepts it
+([daemon] or [engine]), else as [engine] `late_copy_window_ms` (today's closest key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.chaos import scenarios as S  # noqa: E402
+from benchmarks.chaos.harness import Timers, log, validity_setting  # noqa: E402
+
+FULL = Timers(heartbeat_ms=1000, offline_after=5, validity_ms=5000)
+FAST = Timers(heartbeat_ms=250, offline_after=5, validity_ms=1500)  # --quick, where timers set the pace
+
+ORDER = ["flood", "stalls", "investor_offline", "slow_reader", "memory", "restart", "latency"]
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def add(self, scenario: str, name: str, value: Any, target: str | None = None) -> None:
+        """target: '<= X', '>= X', '== X' (None: informational)."""
+        met = None
+        if target is not None:
+            op, x = target.split()
+            x = float(x)
+            if value is None or (isinstance(value, float) and value != value):
+                met = False
+            else:
+                met = {"<=": value <= x, ">=": value >= x, "==": value == x}[op]
+        entry: dict[str, Any] = {"value": value}
+        if target is not None:
+            entry["target"] = target
+            entry["met"] = bool(met)
+        self.items[f"{scenario}.{name}"] = entry
+        flag = "" if target is None else ("  met" if met else "  MISSED")
+        tgt = "" if target is None else f"   (target {target})"
+        print(f"  {name:<34} {value!s:<24}{tgt}{flag}", flush=True)
+
+
+def fanout_figures(r: dict[str, Any], n: int, fig: Figures) -> None:
+    fig.add("latency", "fanout_subscriptions", n)
+    fig.add("latency", "fanout_daemon_median_ms", r["fanout_median_ms"])
+    fig.add("latency", "fanout_bare_median_ms", r["bare_median_ms"])
+    fig.add("latency", "fanout_ratio", r["fanout_ratio"], "<= 3")
+
+
+def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = False) -> None:
+    tmp = S.tmpdir(name)
+    print(f"\n== {name}", flush=True)
+    t0 = time.monotonic()
+    if name == "flood":
+        deals, senders, dur = (12, 2, 1.0) if quick else (60, 2, 5.0)
+        r = S.flood(tmp, FULL, deals=deals, investors=10, duration_s=dur, senders=senders, junk_every=10)
+        want = 10 * deals
+        fig.add(name, "frames_sent", r["frames_sent"], f">= {int(1_000_000 * dur / 5)}")
+        fig.add(name, "flood_rate_per_s", r["flood_rate_per_s"])
+        fig.add(name, "junk_frames", r["junk_frames"])
+        fig.add(name, "copies_made", r["made"], f">= {want}")
+        fig.add(name, "copies_duplicated", r["duplicated"], "== 0")
+        fig.add(name, "terminals_offline", r["offline"], "== 0")
+        fig.add(name, "terminals_offline_incl_flooders", r["offline_all"])
+        fig.add(name, "copy_latency_p50_ms", r["latency_p50_ms"])
+        fig.add(name, "copy_latency_p99_ms", r["latency_p99_ms"], "<= 100")
+        fig.add(name, "baseline_latency_p99_ms", r["baseline_latency_p99_ms"])
+        if r["latency_p99_ms"] and r["baseline_latency_p99_ms"]:
+            fig.add(name, "latency_p99_vs_baseline", round(r["latency_p99_ms"] / r["baseline_latency_p99_ms"], 2))
+        fig.add(name, "offline_log_lines", r["offline_log_lines"])
+        fig.add(name, "probe_loop_block_ms", r["loop_block_ms"])
+    elif name == "stalls":
+        timers = FAST if quick else FULL
+        r = S.stalls(tmp, timers, investors=10, stalls=3 if quick else 10, long_deals=4)
+        s, lg = r["short"], r["long"]
+        fig.add(name, "short_stall_s", round(r["short_stall_s"], 2))
+        fig.add(name, "short_copies_made", s["made"], f">= {s['expected']}")
+        fig.add(name, "short_copies_duplicated", s["duplicated"], "== 0")
+        fig.add(name, "short_terminals_offline", r["short_offline"], "== 0")
+        fig.add(name, "offline_log_lines_all_phases", r["offline_log_lines"])
+        fig.add(name, "long_stall_s", round(r["long_stall_s"], 2))
+        fig.add(name, "long_copies_expected", lg["expected"])
+        fig.add(name, "long_copies_made", lg["made"])
+        fig.add(name, "long_opens_executed_late", lg["late_executed"], "== 0")
+        fig.add(name, "long_not_made_unrefused", lg["not_made_unrefused"], "== 0")
+        fig.add(name, "long_refused_by_code", lg["refused_by_code"])
+        fig.add(name, "long_copies_duplicated", lg["duplicated"], "== 0")
+    elif name == "investor_offline":
+        timers = FAST if quick else FULL
+        r = S.investor_offline(tmp, timers, offline_s=6.0 if quick else 60.0, deal_every_s=0.5 if quick else 5.0)
+        fig.add(name, "deals_while_away", r["deals"])
+        fig.add(name, "late_opens_executed", r["late_executed"], "== 0")
+        fig.add(name, "reconcile_s", r["reconcile_s"], "<= 1")
+        fig.add(name, "victim_copies_made", r["victim_made"])
+        fig.add(name, "victim_not_made_unrefused", r["victim_not_made_unrefused"], "== 0")
+        fig.add(name, "victim_refused_by_code", r["victim_refused_by_code"])
+        fig.add(name, "others_copies_lost", r["others_lost"], "== 0")
+        fig.add(name, "copies_duplicated", r["victim_duplicated"] + r["others_duplicated"], "== 0")
+    elif name == "slow_reader":
+        if quick:
+            r = S.slow_reader(tmp, FULL, sleepers=200, others=100, connections=10, sleep_s=15, deal_every_s=1.0)
+        else:
+            r = S.slow_reader(tmp, FULL, sleepers=2000, others=1000, connections=10, sleep_s=150, deal_every_s=10.0)
+        fig.add(name, "deals_while_asleep", r["deals"])
+        fig.add(name, "sleeper_expired_opens_executed", r["sleeper_late_executed"], "== 0")
+        fig.add(name, "sleeper_not_made_unrefused", r["sleeper_not_made_unrefused"], "== 0")
+        fig.add(name, "sleeper_refused_by_code", r["sleeper_refused_by_code"])
+        fig.add(name, "others_copies_lost", r["others_lost"], "== 0")
+        fig.add(name, "others_late_executed", r["others_late_executed"], "== 0")
+        fig.add(name, "copies_duplicated", r["sleeper_duplicated"] + r["others_duplicated"], "== 0")
+        fig.add(name, "others_latency_p99_ms", r["others_latency_p99_ms"])
+        fig.add(name, "loop_block_ms", r["loop_block_ms"], "<= 100")
+        fig.add(name, "loop_block_after_wake_ms", r["loop_block_after_wake_ms"])
+        fig.add(name, "stats_beat_gap_ms", r["stats_gap_ms"])
+        fig.add(name, "offline_judgements", r["offline"])
+    elif name == "memory":
+        r = S.memory(tmp, FULL, executions=40_000 if quick else 400_000, investors=100)
+        fig.add(name, "executions", r["executions"])
+        fig.add(name, "rss_after_10pct_kb", r["rss_first_kb"])
+        fig.add(name, "rss_end_kb", r["rss_end_kb"])
+        fig.add(name, "rss_ratio", r["rss_ratio"], "<= 1.15")
+        fig.add(name, "seconds", r["seconds"])
+    elif name == "restart":
+        n = 1000 if quick else 10_000
+        r = S.restart_fanout(tmp, FULL, investors=n, rounds=3, snapshot_every_s=2, snapshot_window_s=7.0)
+        fig.add(name, "subscriptions", n)
+        fig.add(name, "restart_bound_s", r["restart_bound_s"])
+        fig.add(name, "restart_ready_s", r["restart_ready_s"], "<= 3")
+        fig.add(name, "restart_trader_welcomed_s", r["restart_trader_welcomed_s"])
+        fig.add(name, "restart_all_sessions_welcomed_s", r["restart_all_welcomed_s"])
+        fig.add(name, "snapshots_in_window", r["snapshots_in_window"])
+        fig.add(name, "snapshot_loop_block_ms", r["snapshot_block_ms"], "<= 50")
+        fig.add(name, "window_loop_block_ms", r["window_block_ms"])
+        fig.add(name, "probe_samples_in_window", r["probe_samples_in_window"])
+        fig.add(name, "post_restart_traffic_loop_block_ms", r["post_restart_block_ms"])
+        fanout_figures(r, n, fig)  # the fan-out half of scenario 7, on the same 10 000 subscriptions
+    elif name == "latency":
+        r = S.copy_latency(tmp, samples=200 if quick else 2000)
+        fig.add(name, "bare_forward_p99_ms", r["bare_p99_ms"])
+        fig.add(name, "copy_p99_ms", r["copy_p99_ms"])
+        fig.add(name, "copy_p99_ratio", r["ratio"], "<= 2")
+        if "restart" not in chosen:  # the fan-out half rides on the restart scenario's subscriptions
+            n = 1000 if quick else 10_000
+            ftmp = S.tmpdir("fanout")
+            fanout_figures(S.restart_fanout(ftmp, FULL, investors=n, rounds=3, restart=False), n, fig)
+            if not keep:
+                shutil.rmtree(ftmp, ignore_errors=True)
+    print(f"  ({time.monotonic() - t0:.0f} s)", flush=True)
+    if not keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="durations and counts scaled down ~10x")
+    ap.add_argument("--keep", action="store_true", help="keep each scenario's directory (journal, daemon.log)")
+    ap.add_argument("--only", default="", help=f"comma-separated scenarios: {','.join(ORDER)}")
+    args = ap.parse_args()
+    chosen = [x.strip() for x in args.only.split(",") if x.strip()] or ORDER
+    unknown = [x for x in chosen if x not in ORDER]
+    if unknown:
+        ap.error(f"unknown scenario(s) {unknown}; known: {ORDER}")
+    section, key, _ = validity_setting(FULL.validity_ms)
+    print(f"link chaos, {'quick' if args.quick else 'full'}; validity written as [{section}] {key}; "
+          f"CURVE on; journal SQLite WAL synchronous=normal")
+    fig = Figures()
+    failed: dict[str, str] = {}
+    for name in [x for x in ORDER if x in chosen]:
+        log(f"scenario {name}")
+        try:
+            run(name, args.quick, fig, chosen, args.keep)
+        except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
+            traceback.print_exc()
+            failed[name] = f"{type(exc).__name__}: {exc}"
+            fig.add(name, "error", failed[name], None)
+    met = [k for k, v in fig.items.items() if v.get("met") is True]
+    missed = [k for k, v in fig.items.items() if v.get("met") is False]
+    print(f"\ntargets met: {len(met)}, missed: {len(missed)}{': ' + ', '.join(missed) if missed else ''}")
+    out = {"mode": "quick" if args.quick else "full", "validity_key": f"{section}.{key}", "figures": fig.items,
+           "errors": failed, "met": len(met), "missed": len(missed)}
+    print("BENCH " + json.dumps(out, separators=(",", ":"), default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
