@@ -38,11 +38,9 @@ if str(ROOT) not in sys.path:
 from bridge.daemon.client import AdminClient, Curve, Executor, TerminalClient, sync_context  # noqa: E402
 from bridge.daemon.config import ConfigError, parse_config  # noqa: E402
 from bridge.daemon.testing import make_setup  # noqa: E402
-from bridge.protocol import Open, Position  # noqa: E402
+from bridge.protocol import RETCODE_EXPIRED, Open, Position  # noqa: E402
 
 TRADER = 1001
-EXPIRY_FIELDS = ("expires", "expires_at", "valid_until", "expiry", "deadline")
-RETCODE_EXPIRED = 10022  # TRADE_RETCODE_INVALID_EXPIRATION
 
 
 def wall_ms() -> int:
@@ -77,15 +75,8 @@ class Timers:
 
 
 def validity_setting(validity_ms: int) -> tuple[str, str, str]:
-    """(section, key, toml line) for the open validity, whichever key today's config accepts:
-    `open_validity_ms` in [daemon] or [engine], else [engine] `late_copy_window_ms`."""
-    for section in ("daemon", "engine"):
-        try:
-            parse_config({section: {"open_validity_ms": validity_ms}})
-            return section, "open_validity_ms", f"open_validity_ms = {validity_ms}"
-        except ConfigError:
-            pass
-    return "engine", "late_copy_window_ms", f"late_copy_window_ms = {validity_ms}"
+    """(section, key, toml line) of the open validity (docs/protocol.md §7.1)."""
+    return "engine", "open_validity_ms", f"open_validity_ms = {validity_ms}"
 
 
 def daemon_accepts(section: str, key: str, value: Any) -> bool:
@@ -277,7 +268,7 @@ class LoopProbe:
                 t0 = time.monotonic()
                 self.inflight = t0
                 try:
-                    admin("probe", timeout=600)
+                    admin("ping", timeout=600)
                 except TimeoutError:
                     continue
                 finally:
@@ -330,9 +321,8 @@ class Book:
 
 
 class JudgingExecutor(Executor):
-    """Executor that judges every `open` against the trader open time + validity. It executes
-    late opens as today's terminals do (that is what the benchmark counts) unless the command
-    carries an expiry field, which it honours (refuses with 10022 once past)."""
+    """Executor that judges every `open` against the trader open time + validity, and refuses
+    one received past its `expires` as a terminal must (RETCODE_EXPIRED, after the dedup)."""
 
     def __init__(self, client: TerminalClient, book: Book) -> None:
         super().__init__(client)
@@ -347,8 +337,7 @@ class JudgingExecutor(Executor):
             tt = trader_ticket_of(m.key)
             opened = self.book.open_ms.get(tt)
             late = opened is not None and now > opened + self.book.validity_ms
-            expiry = next((getattr(m, f) for f in EXPIRY_FIELDS if getattr(m, f, None)), None)
-            if expiry is not None and now > int(expiry):
+            if m.expires and now > m.expires:
                 self.results[m.key] = dict(ok=False, retcode=RETCODE_EXPIRED, ticket=0, price=Decimal(0),
                                            volume=Decimal(0), time=now, message="expired")
                 seen = OpenSeen(m.login, m.key, tt, now, time.perf_counter_ns(), late, False)

@@ -280,6 +280,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
         Field("copies", "map", "subscription id (text) -> trader ticket (text) -> `{ticket, volume, state}`: "
                                "the investor's position (nil while opening), its volume, `opening` or "
                                "`open`"),)),
+    Op("ping", "a liveness probe: answered in the same loop turn as terminal traffic", (), (
+        Field("now", "uint", "the daemon's clock, UTC ms"),)),
 )}  # fmt: skip
 
 
@@ -446,6 +448,9 @@ class AdminCore(Protocol):
 
     def copy_map(self) -> dict: ...
 
+    @property
+    def now(self) -> int: ...
+
 
 def run(request: AdminRequest, core: AdminCore, now: int) -> dict:
     """Carry out a parsed request on `core` at `now` -> the reply map."""
@@ -475,6 +480,7 @@ _QUERIES = {
     "balance_result": _balance_result,
     "status": lambda request, core: ok_reply(request.id, **core.status()),
     "copies": lambda request, core: ok_reply(request.id, copies=core.copy_map()),
+    "ping": lambda request, core: ok_reply(request.id, now=core.now),
 }
 
 

@@ -448,3 +448,7 @@ class AdminView:
 
     def copy_map(self) -> dict:
         return self.core.copy_map()
+
+    @property
+    def now(self) -> int:
+        return self.core.now

@@ -35,7 +35,8 @@ class Net:
 
 def make(tmp: Path, allow: list | None = None, insecure: bool = True, **daemon: object):  # noqa: ANN201
     data = {"security": {"allow": allow}} if allow else {}
-    cfg = parse_config({**data, "daemon": {"heartbeat_ms": 1000, **daemon}})
+    # the terminals here report UTC (utc_offset_ms 0 in H): so does the engine's server clock
+    cfg = parse_config({**data, "daemon": {"heartbeat_ms": 1000, **daemon}, "engine": {"server_timezone": "UTC"}})
     store = SqliteStore(tmp / "j.db")
     core = DaemonCore.recover(cfg, store.recover(), now=T0, insecure=True)
     for op, args in [("register_trader", dict(trader="T", account=1001, account_type="mt4_standard", leverage=100,

@@ -50,7 +50,7 @@ def test_event_op_arguments_are_the_event_fields(op: admin.Op) -> None:
 def test_the_table_is_well_formed() -> None:
     assert list(admin.OPS) == ["deposit", "withdraw", "register_trader", "set_commission", "cap_commission",
                                "register_partner", "assign_client", "subscribe", "edit", "resume", "stop", "price",
-                               "balance_result", "status", "copies"]
+                               "balance_result", "status", "copies", "ping"]
     for op in admin.OPS.values():
         assert op.doc and op.reply and all(a.doc for a in op.args) and all(f.doc for f in op.reply)
         assert len({a.name for a in op.args}) == len(op.args)

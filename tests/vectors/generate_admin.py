@@ -91,6 +91,7 @@ def build() -> list[dict]:
     add("status", {"id": 13, "op": "status"})
     add("copies", {"id": "c-14", "op": "copies", "args": {}})
     add("stop", _req(15, "stop", subscription=1, requester="I1"))
+    add("ping", {"id": 50, "op": "ping"})
     # --- refusals by rule: journaled, ok true, `refused` set
     add("subscribe_refused_by_the_engine", _req(16, "subscribe", investor="I2", trader="T1", account=2002,
                                                 amount="100"))
