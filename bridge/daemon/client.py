@@ -228,6 +228,8 @@ class Executor:
             stored = self._execute(m)
             self.results[m.key] = stored
             self.executions[m.key] = self.executions.get(m.key, 0) + 1
+            if m.login in self.client.sessions:  # the next (re)hello reports what the account holds
+                self.client.set_positions(m.login, tuple(self.positions.get(m.login, {}).values()))
         self.client.send(m.login, CommandResult, key=m.key, **stored)
 
     def _execute(self, m: Open | Close | Modify) -> dict:
