@@ -23,7 +23,7 @@ from bridge.copytrading.records import (CloseFailed, CloseSkipped, CommissionAcc
                                         CopyClosed, CopyOpened, CopyRefused, ProtectionTriggered, Record,
                                         Refused, StopOutTriggered, SubscriptionEdited, SubscriptionStarted,
                                         SubscriptionStopped, SubscriptionStopping)
-from bridge.copytrading.state import STATE_VERSION, dump, load
+from bridge.copytrading.state import STATE_VERSION, dump, load, pack, unpack
 from bridge.copytrading.statistics import (InvestorStatistics, SubscriptionView, TraderStatistics, authorise,
                                            trader_view)
 from bridge.copytrading.subscription import Copy, CopyState, Subscription, SubState
@@ -114,6 +114,19 @@ class Engine:
         engine = cls(config, rules)
         body = {k: v for k, v in state.items() if k != "version"}
         engine.s = load(_Persisted, body)  # type: ignore[assignment]
+        engine.wallets = Wallets(engine.s.wallets)
+        engine._rebuild()
+        return engine
+
+    def to_bytes(self) -> bytes:
+        """The journal's snapshot: the same state as `to_state`, compact (state.pack)."""
+        self.s.wallets = dict(self.wallets.balances)
+        return pack(self.s)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, config: EngineConfig | None = None, rules: Rules | None = None) -> Engine:
+        engine = cls(config, rules)
+        engine.s = unpack(_Persisted, data)  # type: ignore[assignment]
         engine.wallets = Wallets(engine.s.wallets)
         engine._rebuild()
         return engine

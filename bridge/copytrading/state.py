@@ -79,3 +79,193 @@ def load(hint: object, data: object) -> object:
                   for f in dataclasses.fields(hint) if f.init and not f.metadata.get("derived")}
         return hint(**kwargs)
     raise TypeError(f"cannot restore {hint!r}")
+
+
+# ---------------------------------------------------------------------- compact snapshots
+# The journal's snapshots: msgpack, each dataclass as a positional array. The field names of
+# every class are written once, in a layout header, so a snapshot of an older layout still
+# loads by name (a new field with a default is filled in) and a mismatch is a clear error.
+# Encoders and decoders are generated per class from the type hints: no reflection per value.
+
+PACK_MAGIC = "mtbridge-state"
+PACK_VERSION = 2  # 1 = the JSON maps of `dump` (still readable through `load`)
+
+
+class StateFormatError(ValueError):
+    """A snapshot this code cannot read (unknown version or layout): never guessed at."""
+
+
+def _fields(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if f.init and not f.metadata.get("derived")]
+
+
+def _optional(hint: object) -> object | None:
+    """X for `X | None`, else None."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        (real,) = [a for a in args if a is not type(None)]
+        return real
+    return None
+
+
+@lru_cache(maxsize=None)
+def _encoder(hint: object) -> typing.Callable[[object], object] | None:
+    """A function value -> msgpack-able for values of `hint`; None when the value packs as is."""
+    real = _optional(hint)
+    if real is not None:
+        enc = _encoder(real)
+        return None if enc is None else (lambda v: None if v is None else enc(v))  # type: ignore[misc]
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        kt, vt = typing.get_args(hint)
+        ke, ve = _encoder(kt), _encoder(vt)
+        if ke is None and ve is None:
+            return None
+        ke, ve = ke or (lambda k: k), ve or (lambda v: v)
+        return lambda d: {ke(k): ve(v) for k, v in d.items()}  # type: ignore[union-attr]
+    if origin in (list, tuple):
+        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        encs = [_encoder(a) for a in args]
+        if all(e is None for e in encs):
+            return list  # type: ignore[return-value]
+        if len(set(args)) == 1:
+            e = encs[0]
+            return lambda xs: [e(x) for x in xs]  # type: ignore[union-attr,misc]
+        raise TypeError(f"cannot pack {hint!r}")
+    if hint is Decimal:
+        return str
+    if hint in (int, str, bool) or hint is object:
+        return None
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return lambda v: v.value  # type: ignore[attr-defined]
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _dataclass_encoder(hint)
+    raise TypeError(f"cannot pack {hint!r}")
+
+
+def _dataclass_encoder(cls: type) -> typing.Callable[[object], object]:
+    hints, ns, parts = _hints(cls), {}, []
+    for i, f in enumerate(_fields(cls)):
+        enc = _encoder(hints[f.name])
+        if enc is None:
+            parts.append(f"v.{f.name}")
+        else:
+            ns[f"e{i}"] = enc
+            parts.append(f"e{i}(v.{f.name})")
+    exec(f"def enc(v):\n    return [{', '.join(parts)}]", ns)  # noqa: S102 - generated from field names
+    return ns["enc"]  # type: ignore[no-any-return]
+
+
+def _classes(hint: object, out: dict[str, type]) -> dict[str, type]:
+    """Every dataclass reachable from `hint`, by qualified name."""
+    for arg in typing.get_args(hint):
+        _classes(arg, out)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and hint.__qualname__ not in out:
+        out[hint.__qualname__] = hint
+        for f in _fields(hint):
+            _classes(_hints(hint)[f.name], out)
+    return out
+
+
+def layout(root: type) -> dict[str, list[str]]:
+    """The stored field names of every class under `root` (the header of a packed snapshot)."""
+    return {name: [f.name for f in _fields(cls)] for name, cls in sorted(_classes(root, {}).items())}
+
+
+def pack(root: object) -> bytes:
+    """A dataclass tree -> compact msgpack: [magic, version, layout, body]."""
+    import msgpack
+
+    cls = type(root)
+    body = _encoder(cls)(root)  # type: ignore[misc]
+    return msgpack.packb([PACK_MAGIC, PACK_VERSION, layout(cls), body], use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def unpack(root: type, data: bytes) -> object:
+    """The inverse of `pack`. Refuses another version, or a layout with fields this code does
+    not know or lacks required ones (StateFormatError): a snapshot is never half understood."""
+    import msgpack
+
+    try:
+        magic, version, stored, body = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise StateFormatError(f"not a packed engine state: {exc}") from None
+    if magic != PACK_MAGIC:
+        raise StateFormatError(f"not a packed engine state (magic {magic!r})")
+    if version != PACK_VERSION:
+        raise StateFormatError(f"engine state version {version!r} is not {PACK_VERSION}: "
+                               f"written by another release; recover from the journal's events instead")
+    return _Decoders(stored).of(root)(body)
+
+
+class _Decoders:
+    """Decoders generated for one stored layout (positions may differ from today's classes)."""
+
+    def __init__(self, stored: dict[str, list[str]]) -> None:
+        self.stored = stored
+        self.cache: dict[object, typing.Callable[[object], object] | None] = {}
+
+    def of(self, hint: object) -> typing.Callable[[object], object]:
+        return self.get(hint) or (lambda v: v)
+
+    def get(self, hint: object) -> typing.Callable[[object], object] | None:
+        if hint not in self.cache:
+            self.cache[hint] = self._make(hint)
+        return self.cache[hint]
+
+    def _make(self, hint: object) -> typing.Callable[[object], object] | None:
+        real = _optional(hint)
+        if real is not None:
+            dec = self.get(real)
+            return None if dec is None else (lambda v: None if v is None else dec(v))  # type: ignore[misc]
+        origin = typing.get_origin(hint)
+        if origin is dict:
+            kt, vt = typing.get_args(hint)
+            kd, vd = self.get(kt), self.get(vt)
+            if kd is None and vd is None:
+                return None
+            kd, vd = kd or (lambda k: k), vd or (lambda v: v)
+            return lambda d: {kd(k): vd(v) for k, v in d.items()}  # type: ignore[union-attr]
+        if origin is list:
+            (vt,) = typing.get_args(hint)
+            vd = self.get(vt)
+            return None if vd is None else (lambda xs: [vd(x) for x in xs])  # type: ignore[union-attr,misc]
+        if origin is tuple:
+            args = typing.get_args(hint)
+            decs = [self.of(a) for a in args if a is not Ellipsis]
+            if len(args) == 2 and args[1] is Ellipsis:
+                return lambda xs: tuple(decs[0](x) for x in xs)  # type: ignore[union-attr]
+            return lambda xs: tuple(d(x) for d, x in zip(decs, xs))  # type: ignore[call-overload]
+        if hint is Decimal:
+            return Decimal
+        if hint in (int, str, bool) or hint is object:
+            return None
+        if isinstance(hint, type) and issubclass(hint, Enum):
+            return hint
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            return self._dataclass(hint)
+        raise TypeError(f"cannot unpack {hint!r}")
+
+    def _dataclass(self, cls: type) -> typing.Callable[[object], object]:
+        names = self.stored.get(cls.__qualname__)
+        if names is None:
+            raise StateFormatError(f"packed state has no layout for {cls.__qualname__}")
+        fields = {f.name: f for f in _fields(cls)}
+        unknown = [n for n in names if n not in fields]
+        if unknown:
+            raise StateFormatError(f"packed {cls.__qualname__} has fields this code does not know: {unknown}")
+        hints, ns, parts = _hints(cls), {"cls": cls}, []
+        for name, f in fields.items():
+            if name not in names:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    raise StateFormatError(f"packed {cls.__qualname__} lacks the required field {name!r}")
+                continue  # a field added since: its default
+            i = names.index(name)
+            dec = self.get(hints[name])
+            if dec is None:
+                parts.append(f"{name}=a[{i}]")
+            else:
+                ns[f"d{i}"] = dec
+                parts.append(f"{name}=d{i}(a[{i}])")
+        exec(f"def dec(a):\n    return cls({', '.join(parts)})", ns)  # noqa: S102 - generated from field names
+        return ns["dec"]  # type: ignore[no-any-return]
