@@ -68,6 +68,7 @@ class Feeder:
 
     def __init__(self, core: DaemonCore, store: SqliteStore) -> None:
         self.core, self.store, self.n, self.done = core, store, 0, []
+        self.after_step = lambda: None  # the daemon's timer: the snapshot policy between steps
 
     def __call__(self, event: ev.Event) -> tuple:
         step = self.core.feed_engine(event)
@@ -77,6 +78,10 @@ class Feeder:
         return step
 
     def commit(self) -> None:
+        self.write()
+        self.after_step()
+
+    def write(self) -> None:
         batch = self.core.take_batch()
         batch.results += self.done  # commands answered below: not pending at the next start
         self.done = []
@@ -221,21 +226,19 @@ def worker(path: Path, policy: str, cycle: int) -> None:
     def tick() -> None:
         nonlocal legacy_since
         if policy == "daemon":
-            snaps.tick(core, now, feed.commit)
+            snaps.tick(core, now, feed.write)
         elif core.seq - legacy_since >= 10_000:  # the former policy, blocking, JSON
-            feed.commit()
+            feed.write()
             store.save_snapshot(core.seq, now, json.dumps(core.engine.to_state(), separators=(",", ":")))
             legacy_since = core.seq
 
     async def life() -> None:
-        accounts = sorted(core.sub_of_account)
-        for i, account in enumerate(accounts):
-            feed(ev.AccountUpdated(now, account, Decimal(2000), Decimal(2000 + i % 7)))
-            if i % STEP_EVENTS == 0:
-                tick()
-                await asyncio.sleep(0)
-        feed.commit()
         tick()
+        feed.after_step = tick
+        for i, account in enumerate(sorted(core.sub_of_account)):
+            feed(ev.AccountUpdated(now, account, Decimal(2000), Decimal(2000 + i % 7)))
+        feed.commit()
+        await asyncio.sleep(0)
         feed.fan_out(now, 1000 + cycle, "EURUSD", "1.08000")
         feed.commit()
         while True:

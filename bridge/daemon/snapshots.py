@@ -22,6 +22,7 @@ what one run journals before its first snapshot, however often the daemon is kil
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import os
 import signal
@@ -46,7 +47,8 @@ class Snapshots:
         self.every_ms = every_ms
         self.log = log
         self.use_fork = hasattr(os, "fork") if use_fork is None else use_fork
-        self.inflight: asyncio.Future | None = None
+        self.inflight: concurrent.futures.Future | None = None  # done as soon as the writer is
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.seq: int | None = None  # of the last snapshot started
         self.committed: int | None = None  # of the last snapshot committed
         self.at = 0
@@ -84,7 +86,7 @@ class Snapshots:
         core.snapshot_seq, core.snapshot_at = core.seq, now
         return True
 
-    def start(self, engine: Engine, seq: int, now: int) -> asyncio.Future:
+    def start(self, engine: Engine, seq: int, now: int) -> concurrent.futures.Future:
         t0 = time.perf_counter()
         if self.use_fork:
             pid, fd = fork_pack(engine)
@@ -96,14 +98,16 @@ class Snapshots:
         self.seq, self.at, self.failed = seq, now, False
         self.last = {"seq": seq, "block_ms": round(block_ms, 2), "fork": self.use_fork}
         self._t0 = t0
-        self.inflight = asyncio.get_running_loop().run_in_executor(None, job)
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="snapshot")
+        self.inflight = self._pool.submit(job)
         return self.inflight
 
     def _write(self, seq: int, now: int, data: bytes) -> int:
         self.store.write_snapshot(seq, now, data)
         return len(data)
 
-    def _finished(self, fut: asyncio.Future, now: int) -> None:
+    def _finished(self, fut: concurrent.futures.Future, now: int) -> None:
         self.inflight = None
         exc = fut.exception()
         if exc is not None:
@@ -119,7 +123,7 @@ class Snapshots:
     async def wait(self) -> None:
         """Until the snapshot in flight is committed (or failed)."""
         if self.inflight is not None:
-            await asyncio.wait([self.inflight])
+            await asyncio.wait([asyncio.wrap_future(self.inflight)])
             self._finished(self.inflight, 0)
 
     async def close(self, core: Any, now: int, commit: Callable[[], None]) -> int:
@@ -131,6 +135,9 @@ class Snapshots:
             seq, state = core.snapshot(now)
             self.store.save_snapshot(seq, now, state)
             self.seq = self.committed = seq
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
         return int(core.seq)
 
 
