@@ -1,4 +1,5 @@
-"""Persisted state as plain JSON-able data (Decimals as strings, enums as values).
+"""Persisted state as plain JSON-able data (Decimals as strings, enums as values), and the
+journal's compact form of the engine state (`pack` / `unpack`, below).
 
 `dump` walks the engine's internal dataclasses by their fields; `load` rebuilds them from the
 type hints. Dict keys become strings (JSON) and are converted back from the hint. Fields whose
@@ -14,6 +15,8 @@ import typing
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
+
+import msgpack
 
 from bridge.copytrading.events import UNSET
 
@@ -182,8 +185,6 @@ def layout(root: type) -> dict[str, list[str]]:
 
 def pack(root: object) -> bytes:
     """A dataclass tree -> compact msgpack: [magic, version, layout, body]."""
-    import msgpack
-
     cls = type(root)
     body = _encoder(cls)(root)  # type: ignore[misc]
     return msgpack.packb([PACK_MAGIC, PACK_VERSION, layout(cls), body], use_bin_type=True)  # type: ignore[no-any-return]
@@ -192,8 +193,6 @@ def pack(root: object) -> bytes:
 def unpack(root: type, data: bytes) -> object:
     """The inverse of `pack`. Refuses another version, or a layout with fields this code does
     not know or lacks required ones (StateFormatError): a snapshot is never half understood."""
-    import msgpack
-
     try:
         magic, version, stored, body = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
