@@ -82,7 +82,11 @@ class Snapshots:
         if not self.due(core.seq, core.snapshot_seq, now):
             return False
         commit()  # the engine must be exactly the journal up to core.seq
-        self.start(core.engine, core.seq, now)
+        try:
+            self.start(core.engine, core.seq, now)
+        except OSError as exc:  # fork: no memory / too many processes. The daemon goes on.
+            self._failed(exc, now)
+            return False
         core.snapshot_seq, core.snapshot_at = core.seq, now
         return True
 
@@ -111,14 +115,17 @@ class Snapshots:
         self.inflight = None
         exc = fut.exception()
         if exc is not None:
-            self.failed, self.retry_at = True, now + RETRY_MS
-            if self.log is not None:
-                self.log.warning("journal.snapshot_failed", error=repr(exc))
+            self._failed(exc, now)
             return
         self.committed = self.last["seq"]
         self.last.update(bytes=fut.result(), ms=round((time.perf_counter() - self._t0) * 1000, 1))
         if self.log is not None:
             self.log.info("journal.snapshot", **self.last)
+
+    def _failed(self, exc: BaseException, now: int) -> None:
+        self.failed, self.retry_at = True, now + RETRY_MS
+        if self.log is not None:
+            self.log.warning("journal.snapshot_failed", error=repr(exc))
 
     async def wait(self) -> None:
         """Until the snapshot in flight is committed (or failed)."""

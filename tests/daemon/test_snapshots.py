@@ -220,3 +220,31 @@ def test_decimal_state_survives_the_pipe(tmp_path: Path) -> None:
     core.engine.wallets.balances["odd"] = Decimal("0.000000001")
     pid, fd = fork_pack(core.engine)
     assert read_child(pid, fd) == core.engine.to_bytes()
+
+
+def test_a_failed_fork_or_write_is_retried_later_and_the_daemon_goes_on(tmp_path: Path, monkeypatch) -> None:
+    _, store, core, tr = busy_core(tmp_path)
+    logged = []
+
+    class Log:
+        def warning(self, event: str, **kw: object) -> None:
+            logged.append(event)
+
+        info = warning
+
+    def no_fork(engine):  # noqa: ANN001, ANN202
+        raise OSError(12, "Cannot allocate memory")
+
+    async def scenario() -> None:
+        snaps = Snapshots(store, every_events=1, every_ms=10**9, log=Log())
+        monkeypatch.setattr("bridge.daemon.snapshots.fork_pack", no_fork)
+        assert not snaps.tick(core, T0, lambda: None)
+        tr.send(PositionOpened, **opened(90))
+        assert not snaps.tick(core, T0 + 1, lambda: None)  # not before the retry delay
+        monkeypatch.undo()
+        assert snaps.tick(core, T0 + 10_000, lambda: None)
+        await snaps.wait()
+
+    asyncio.run(scenario())
+    assert logged == ["journal.snapshot_failed", "journal.snapshot"]
+    assert store.recover().snapshot_seq == core.seq
