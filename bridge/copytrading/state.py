@@ -154,17 +154,24 @@ def _encoder(hint: object) -> typing.Callable[[object], object] | None:
     raise TypeError(f"cannot pack {hint!r}")
 
 
+def _apply(fn: typing.Callable[[object], object] | None, arg: str, ns: dict, name: str) -> str:
+    """Source text of `fn(arg)`, fn bound in `ns` as `name` (just `arg` when fn is None)."""
+    if fn is None:
+        return arg
+    ns[name] = fn
+    return f"{name}({arg})"
+
+
+def _compile(param: str, expr: str, ns: dict) -> typing.Callable[[object], object]:
+    """`lambda param: expr`, generated from field names: no reflection per value."""
+    exec(f"def f({param}):\n    return {expr}", ns)  # noqa: S102 - identifiers come from dataclass fields
+    return ns["f"]  # type: ignore[no-any-return]
+
+
 def _dataclass_encoder(cls: type) -> typing.Callable[[object], object]:
-    hints, ns, parts = _hints(cls), {}, []
-    for i, f in enumerate(_fields(cls)):
-        enc = _encoder(hints[f.name])
-        if enc is None:
-            parts.append(f"v.{f.name}")
-        else:
-            ns[f"e{i}"] = enc
-            parts.append(f"e{i}(v.{f.name})")
-    exec(f"def enc(v):\n    return [{', '.join(parts)}]", ns)  # noqa: S102 - generated from field names
-    return ns["enc"]  # type: ignore[no-any-return]
+    hints, ns = _hints(cls), {}
+    parts = [_apply(_encoder(hints[f.name]), f"v.{f.name}", ns, f"e{i}") for i, f in enumerate(_fields(cls))]
+    return _compile("v", f"[{', '.join(parts)}]", ns)
 
 
 def _classes(hint: object, out: dict[str, type]) -> dict[str, type]:
@@ -277,11 +284,5 @@ class _Decoders:
                     raise StateFormatError(f"packed {cls.__qualname__} lacks the required field {name!r}")
                 continue  # a field added since: its default
             i = names.index(name)
-            dec = self.get(hints[name])
-            if dec is None:
-                parts.append(f"{name}=a[{i}]")
-            else:
-                ns[f"d{i}"] = dec
-                parts.append(f"{name}=d{i}(a[{i}])")
-        exec(f"def dec(a):\n    return cls({', '.join(parts)})", ns)  # noqa: S102 - generated from field names
-        return ns["dec"]  # type: ignore[no-any-return]
+            parts.append(f"{name}=" + _apply(self.get(hints[name]), f"a[{i}]", ns, f"d{i}"))
+        return _compile("a", f"cls({', '.join(parts)})", ns)
