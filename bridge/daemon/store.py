@@ -14,7 +14,8 @@ Tables (schema version 2):
                                            (parts NULL: schema 1 JSON text, or packed bytes), or
                                            split in `parts` rows of snapshot_parts (state empty)
     snapshot_parts(seq, part, data)        the pieces of a large snapshot, written before its
-                                           `snapshots` row; a piece without that row is garbage
+                                           `snapshots` row; a piece without that row is garbage,
+                                           swept once it is below the latest snapshot
     commands(key, seq, cid, login, type, subscription, trader_ticket, ticket, symbol, side,
              volume, price, sl, tp, reason, status, result, done_at)
                                            every command; status pending | done | refused
@@ -176,8 +177,8 @@ class SqliteStore:
         snap = db.execute("SELECT seq, state, parts FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()
         snap_seq, state = (snap[0], snap[1]) if snap else (0, None)
         if snap is not None and snap[2] is not None:
-            pieces = [r[0] for r in db.execute("SELECT data FROM snapshot_parts WHERE seq=? ORDER BY part",
-                                               (snap_seq,))]
+            pieces = [r[0] for r in db.execute("SELECT data FROM snapshot_parts WHERE seq=? AND part < ? "
+                                               "ORDER BY part", (snap_seq, snap[2]))]
             if len(pieces) != snap[2]:  # committed after its pieces: only a damaged file gets here
                 raise RuntimeError(f"{self.path}: snapshot {snap_seq} has {len(pieces)} of {snap[2]} parts")
             state = b"".join(pieces)
@@ -224,6 +225,7 @@ class SqliteStore:
             db.execute(f"PRAGMA synchronous={self.synchronous}")
             step = self.PART_BYTES
             parts = [state[i:i + step] for i in range(0, len(state), step)] or [b""]
+            db.execute("DELETE FROM snapshot_parts WHERE seq=?", (seq,))  # a killed writer's, same seq
             for i, piece in enumerate(parts):
                 db.execute("BEGIN IMMEDIATE")
                 try:
@@ -242,6 +244,11 @@ class SqliteStore:
         """The row that makes a snapshot exist; older ones beyond `keep_snapshots` go with it."""
         db.execute("BEGIN IMMEDIATE")
         try:
+            if parts is not None:  # all its pieces, or no snapshot (never a row that cannot load)
+                have = db.execute("SELECT count(*) FROM snapshot_parts WHERE seq=? AND part < ?",
+                                  (seq, parts)).fetchone()[0]
+                if have != parts:
+                    raise RuntimeError(f"snapshot {seq}: {have} of {parts} parts written")
             db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", (seq, taken_at, state, parts))
             db.execute("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC "
                        "LIMIT ?)", (self.keep_snapshots,))
@@ -253,13 +260,14 @@ class SqliteStore:
     @staticmethod
     def _sweep_parts(db: sqlite3.Connection) -> None:
         """Delete pieces no snapshot row refers to, a few per transaction (short lock holds).
-        Only one snapshot is written at a time, and its pieces are swept after its row commits."""
+        Only below the latest snapshot: a snapshot being written (by this daemon, while another
+        process opens the journal) always has a higher seq, and is never touched."""
         while True:
             db.execute("BEGIN IMMEDIATE")
             try:
                 gone = db.execute("DELETE FROM snapshot_parts WHERE rowid IN (SELECT rowid FROM snapshot_parts "
-                                  "WHERE seq NOT IN (SELECT seq FROM snapshots WHERE parts IS NOT NULL) "
-                                  "LIMIT 8)").rowcount
+                                  "WHERE seq < (SELECT max(seq) FROM snapshots) AND seq NOT IN "
+                                  "(SELECT seq FROM snapshots WHERE parts IS NOT NULL) LIMIT 8)").rowcount
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

@@ -67,15 +67,29 @@ def test_only_the_last_two_snapshots_and_their_pieces_are_kept(tmp_path: Path) -
     assert store.recover().snapshot == b"inline"
 
 
-def test_pieces_without_their_row_are_never_used_and_swept_at_open(tmp_path: Path) -> None:
+def test_pieces_without_their_row_are_never_used_then_swept(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "j.db")
     store.write_snapshot(4, T0, b"good")
     db = sqlite3.connect(tmp_path / "j.db", isolation_level=None)
     db.executemany("INSERT INTO snapshot_parts VALUES (?, ?, ?)", [(9, i, b"half") for i in range(20)])
+    db.executemany("INSERT INTO snapshot_parts VALUES (?, ?, ?)", [(2, i, b"old") for i in range(3)])
     db.close()
     assert (store.recover().snapshot_seq, store.recover().snapshot) == (4, b"good")
-    SqliteStore(tmp_path / "j.db")  # the next start
-    assert parts(tmp_path / "j.db") == [(4, 0)]
+    SqliteStore(tmp_path / "j.db")  # the next start sweeps below the latest snapshot only:
+    assert {s for s, _ in parts(tmp_path / "j.db")} == {4, 9}  # 9 may be another process's in flight
+    store.PART_BYTES = 2
+    store.write_snapshot(9, T0, b"new")  # the same seq again, fewer pieces: the leftovers go first
+    assert store.recover().snapshot == b"new"
+    store.write_snapshot(12, T0, b"next")
+    assert {s for s, _ in parts(tmp_path / "j.db")} == {9, 12}
+
+
+def test_a_row_is_never_committed_without_all_its_pieces(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "j.db")
+    store.save_snapshot(3, T0, b"inline")
+    with pytest.raises(RuntimeError, match="0 of 2 parts"):
+        store._commit_snapshot(store.db, 8, T0, b"", 2)
+    assert store.recover().snapshot_seq == 3
 
 
 def test_a_schema_1_journal_is_migrated_and_its_json_snapshot_still_loads(tmp_path: Path) -> None:
@@ -202,7 +216,8 @@ def test_kill_during_a_snapshot_recovers_from_the_previous_one_plus_replay(tmp_p
     rec = store2.recover()
     assert rec.snapshot_seq == first and len(rec.events) == core.seq - first
     assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == expected
-    assert parts(tmp_path / "j.db") == []  # swept
+    store2.write_snapshot(core.seq, T0, state.read_bytes())  # the next life's snapshot, same seq
+    assert store2.recover().snapshot == state.read_bytes()
 
 
 def test_kill_of_the_whole_daemon_mid_snapshot_leaves_the_child_harmless(tmp_path: Path) -> None:
