@@ -85,11 +85,15 @@ def load(hint: object, data: object) -> object:
     if isinstance(hint, type) and issubclass(hint, Enum):
         return _enum(hint, data)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = _hints(hint)
-        kwargs = {f.name: load(hints[f.name], data[f.name])  # type: ignore[index]
-                  for f in dataclasses.fields(hint) if f.init and not f.metadata.get("derived")}
-        return hint(**kwargs)
+        return hint(**{name: load(h, data[name]) for name, h in _stored(hint)})  # type: ignore[index]
     raise TypeError(f"cannot restore {hint!r}")
+
+
+@lru_cache(maxsize=None)
+def _stored(cls: type) -> tuple[tuple[str, object], ...]:
+    """(name, hint) of the fields `load` restores (replay decodes every event through here)."""
+    hints = _hints(cls)
+    return tuple((f.name, hints[f.name]) for f in _fields(cls))
 
 
 # ---------------------------------------------------------------------- compact snapshots
