@@ -123,39 +123,70 @@ def _optional(hint: object) -> object | None:
     return None
 
 
-@lru_cache(maxsize=None)
-def _encoder(hint: object) -> typing.Callable[[object], object] | None:
-    """A function value -> msgpack-able for values of `hint`; None when the value packs as is."""
-    real = _optional(hint)
-    if real is not None:
-        enc = _encoder(real)
-        return None if enc is None else (lambda v: None if v is None else enc(v))  # type: ignore[misc]
-    origin = typing.get_origin(hint)
-    if origin is dict:
-        kt, vt = typing.get_args(hint)
-        ke, ve = _encoder(kt), _encoder(vt)
-        if ke is None and ve is None:
+class _Encoders:
+    """Encoders generated for one `pack`. Strings and enum values in fields go through one
+    table (symbols, groups, account types, sides, states repeat across thousands of copies):
+    each is written once and referred to by its index."""
+
+    def __init__(self) -> None:
+        self.strings: dict[str, int] = {}
+        self.cache: dict[object, typing.Callable[[object], object] | None] = {}
+
+    def intern(self, text: str) -> int:
+        index = self.strings.get(text)
+        if index is None:
+            index = self.strings[text] = len(self.strings)
+        return index
+
+    def get(self, hint: object) -> typing.Callable[[object], object] | None:
+        """value -> msgpack-able for values of `hint`; None when the value packs as is."""
+        if hint not in self.cache:
+            self.cache[hint] = self._make(hint)
+        return self.cache[hint]
+
+    def _make(self, hint: object) -> typing.Callable[[object], object] | None:
+        real = _optional(hint)
+        if real is not None:
+            enc = self.get(real)
+            return None if enc is None else (lambda v: None if v is None else enc(v))  # type: ignore[misc]
+        origin = typing.get_origin(hint)
+        if origin is dict:
+            kt, vt = typing.get_args(hint)
+            ke, ve = _key_encoder(kt), self.get(vt)
+            if ke is None and ve is None:
+                return None
+            ke, ve = ke or (lambda k: k), ve or (lambda v: v)
+            return lambda d: {ke(k): ve(v) for k, v in d.items()}  # type: ignore[union-attr]
+        if origin in (list, tuple):
+            args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+            encs = [self.get(a) for a in args]
+            if all(e is None for e in encs):
+                return list  # type: ignore[return-value]
+            if len(set(args)) == 1:
+                e = encs[0]
+                return lambda xs: [e(x) for x in xs]  # type: ignore[union-attr,misc]
+            raise TypeError(f"cannot pack {hint!r}")
+        if hint is Decimal:
+            return str
+        if hint is str:
+            return self.intern  # type: ignore[return-value]
+        if hint in (int, bool) or hint is object:
             return None
-        ke, ve = ke or (lambda k: k), ve or (lambda v: v)
-        return lambda d: {ke(k): ve(v) for k, v in d.items()}  # type: ignore[union-attr]
-    if origin in (list, tuple):
-        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
-        encs = [_encoder(a) for a in args]
-        if all(e is None for e in encs):
-            return list  # type: ignore[return-value]
-        if len(set(args)) == 1:
-            e = encs[0]
-            return lambda xs: [e(x) for x in xs]  # type: ignore[union-attr,misc]
+        if isinstance(hint, type) and issubclass(hint, Enum):
+            intern = self.intern
+            return lambda v: intern(v.value)  # type: ignore[attr-defined]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            hints, ns = _hints(hint), {}
+            parts = [_apply(self.get(hints[f.name]), f"v.{f.name}", ns, f"e{i}") for i, f in enumerate(_fields(hint))]
+            return _compile("v", f"[{', '.join(parts)}]", ns)
         raise TypeError(f"cannot pack {hint!r}")
-    if hint is Decimal:
-        return str
-    if hint in (int, str, bool) or hint is object:
-        return None
+
+
+def _key_encoder(hint: object) -> typing.Callable[[object], object] | None:
+    """Dict keys pack as themselves (ints, unique names), enums as their values."""
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return lambda v: v.value  # type: ignore[attr-defined]
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _dataclass_encoder(hint)
-    raise TypeError(f"cannot pack {hint!r}")
+        return lambda k: k.value  # type: ignore[attr-defined]
+    return None
 
 
 def _apply(fn: typing.Callable[[object], object] | None, arg: str, ns: dict, name: str) -> str:
@@ -170,12 +201,6 @@ def _compile(param: str, expr: str, ns: dict) -> typing.Callable[[object], objec
     """`lambda param: expr`, generated from field names: no reflection per value."""
     exec(f"def f({param}):\n    return {expr}", ns)  # noqa: S102 - identifiers come from dataclass fields
     return ns["f"]  # type: ignore[no-any-return]
-
-
-def _dataclass_encoder(cls: type) -> typing.Callable[[object], object]:
-    hints, ns = _hints(cls), {}
-    parts = [_apply(_encoder(hints[f.name]), f"v.{f.name}", ns, f"e{i}") for i, f in enumerate(_fields(cls))]
-    return _compile("v", f"[{', '.join(parts)}]", ns)
 
 
 def _classes(hint: object, out: dict[str, type]) -> dict[str, type]:
@@ -195,25 +220,27 @@ def layout(root: type) -> dict[str, list[str]]:
 
 
 def pack(root: object) -> bytes:
-    """A dataclass tree -> compact msgpack: [magic, version, layout, body]."""
-    cls = type(root)
-    body = _encoder(cls)(root)  # type: ignore[misc]
-    return msgpack.packb([PACK_MAGIC, PACK_VERSION, layout(cls), body], use_bin_type=True)  # type: ignore[no-any-return]
+    """A dataclass tree -> compact msgpack: [magic, version, layout, strings, body]."""
+    cls, encoders = type(root), _Encoders()
+    body = encoders.get(cls)(root)  # type: ignore[misc]
+    return msgpack.packb([PACK_MAGIC, PACK_VERSION, layout(cls), list(encoders.strings), body],  # type: ignore[no-any-return]
+                         use_bin_type=True)
 
 
 def unpack(root: type, data: bytes) -> object:
     """The inverse of `pack`. Refuses another version, or a layout with fields this code does
     not know or lacks required ones (StateFormatError): a snapshot is never half understood."""
     try:
-        magic, version, stored, body = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
+        packed = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise StateFormatError(f"not a packed engine state: {exc}") from None
-    if magic != PACK_MAGIC:
-        raise StateFormatError(f"not a packed engine state (magic {magic!r})")
-    if version != PACK_VERSION:
-        raise StateFormatError(f"engine state version {version!r} is not {PACK_VERSION}: "
+    if not isinstance(packed, list) or len(packed) < 2 or packed[0] != PACK_MAGIC:
+        raise StateFormatError(f"not a packed engine state (magic missing: {data[:24]!r})")
+    if packed[1] != PACK_VERSION:
+        raise StateFormatError(f"engine state version {packed[1]!r} is not {PACK_VERSION}: "
                                f"written by another release; recover from the journal's events instead")
-    return _Decoders(stored).of(root)(body)
+    _, _, stored, strings, body = packed
+    return _Decoders(stored, strings).of(root)(body)
 
 
 class _DecimalMemo(dict):
@@ -227,8 +254,9 @@ class _DecimalMemo(dict):
 class _Decoders:
     """Decoders generated for one stored layout (positions may differ from today's classes)."""
 
-    def __init__(self, stored: dict[str, list[str]]) -> None:
+    def __init__(self, stored: dict[str, list[str]], strings: list[str]) -> None:
         self.stored = stored
+        self.strings = strings
         self.cache: dict[object, typing.Callable[[object], object] | None] = {}
         self.decimals = _DecimalMemo()  # most amounts repeat (0, prices, volumes): parse each once
 
@@ -248,7 +276,7 @@ class _Decoders:
         origin = typing.get_origin(hint)
         if origin is dict:
             kt, vt = typing.get_args(hint)
-            kd, vd = self.get(kt), self.get(vt)
+            kd, vd = _key_decoder(kt), self.get(vt)
             if kd is None and vd is None:
                 return None
             kd, vd = kd or (lambda k: k), vd or (lambda v: v)
@@ -265,10 +293,13 @@ class _Decoders:
             return lambda xs: tuple(d(x) for d, x in zip(decs, xs))  # type: ignore[call-overload]
         if hint is Decimal:
             return self.decimals.__getitem__
-        if hint in (int, str, bool) or hint is object:
+        if hint is str:
+            return self.strings.__getitem__  # type: ignore[return-value]
+        if hint in (int, bool) or hint is object:
             return None
         if isinstance(hint, type) and issubclass(hint, Enum):
-            return lambda v: _enum(hint, v)  # type: ignore[arg-type]
+            strings = self.strings
+            return lambda i: _enum(hint, strings[i])  # type: ignore[arg-type,index]
         if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             return self._dataclass(hint)
         raise TypeError(f"cannot unpack {hint!r}")
@@ -290,3 +321,9 @@ class _Decoders:
             i = names.index(name)
             parts.append(f"{name}=" + _apply(self.get(hints[name]), f"a[{i}]", ns, f"d{i}"))
         return _compile("a", f"cls({', '.join(parts)})", ns)
+
+
+def _key_decoder(hint: object) -> typing.Callable[[object], object] | None:
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return lambda k: _enum(hint, k)  # type: ignore[arg-type]
+    return None

@@ -50,15 +50,17 @@ def test_packed_state_is_smaller_than_json():
 
 def test_unknown_version_and_garbage_are_refused_clearly():
     data = Engine().to_bytes()
-    magic, version, lay, body = msgpack.unpackb(data, strict_map_key=False)
+    magic, version, lay, strings, body = msgpack.unpackb(data, strict_map_key=False)
     assert (magic, version) == (PACK_MAGIC, PACK_VERSION)
-    future = msgpack.packb([magic, PACK_VERSION + 1, lay, body])
+    future = msgpack.packb([magic, PACK_VERSION + 1, lay, strings, body])
     with pytest.raises(StateFormatError, match=f"version {PACK_VERSION + 1}"):
         Engine.from_bytes(future)
     with pytest.raises(StateFormatError, match="not a packed engine state"):
         Engine.from_bytes(b"{\"version\": 1}")
     with pytest.raises(StateFormatError, match="magic"):
-        Engine.from_bytes(msgpack.packb(["other", PACK_VERSION, lay, body]))
+        Engine.from_bytes(msgpack.packb(["other", PACK_VERSION, lay, strings, body]))
+    with pytest.raises(StateFormatError, match="magic"):
+        Engine.from_bytes(msgpack.packb({"version": 1}))
 
 
 @dataclass(slots=True)
@@ -77,15 +79,15 @@ class Outer:
 def test_layout_is_matched_by_field_name():
     value = Outer({1: Inner(D("1.50"), 7), 2: Inner(D("-0.001"))}, ["x"], (D("1.1"), D("2.20")))
     assert unpack(Outer, pack(value)) == value
-    _, version, lay, body = msgpack.unpackb(pack(value), strict_map_key=False)
-    assert lay["Inner"] == ["a", "b"]
+    _, version, lay, strings, body = msgpack.unpackb(pack(value), strict_map_key=False)
+    assert lay["Inner"] == ["a", "b"] and strings == ["x"]  # strings in fields: written once
     # an older writer without Inner.b: the default fills it in
-    old = msgpack.packb([PACK_MAGIC, version, {**lay, "Inner": ["a"]},
-                         [{1: ["1.50"]}, ["x"], ["1.1", "2.20"]]])
+    old = msgpack.packb([PACK_MAGIC, version, {**lay, "Inner": ["a"]}, ["x"],
+                         [{1: ["1.50"]}, [0], ["1.1", "2.20"]]])
     assert unpack(Outer, old) == Outer({1: Inner(D("1.50"))}, ["x"], (D("1.1"), D("2.20")))
     # a field this code does not know, or a required one missing: refused, never dropped
     with pytest.raises(StateFormatError, match="does not know"):
-        unpack(Outer, msgpack.packb([PACK_MAGIC, version, {**lay, "Inner": ["a", "b", "c"]}, body]))
+        unpack(Outer, msgpack.packb([PACK_MAGIC, version, {**lay, "Inner": ["a", "b", "c"]}, strings, body]))
     with pytest.raises(StateFormatError, match="required field 'a'"):
-        unpack(Outer, msgpack.packb([PACK_MAGIC, version, {**lay, "Inner": ["b"]}, body]))
+        unpack(Outer, msgpack.packb([PACK_MAGIC, version, {**lay, "Inner": ["b"]}, strings, body]))
     assert layout(Outer) == {"Inner": ["a", "b"], "Outer": ["items", "names", "pair"]}
