@@ -123,23 +123,13 @@ def _optional(hint: object) -> object | None:
     return None
 
 
-class _Encoders:
-    """Encoders generated for one `pack`. Strings and enum values in fields go through one
-    table (symbols, groups, account types, sides, states repeat across thousands of copies):
-    each is written once and referred to by its index."""
+class _Converters:
+    """Converters generated per type hint for one pack or unpack; None = the value as is."""
 
     def __init__(self) -> None:
-        self.strings: dict[str, int] = {}
         self.cache: dict[object, typing.Callable[[object], object] | None] = {}
 
-    def intern(self, text: str) -> int:
-        index = self.strings.get(text)
-        if index is None:
-            index = self.strings[text] = len(self.strings)
-        return index
-
     def get(self, hint: object) -> typing.Callable[[object], object] | None:
-        """value -> msgpack-able for values of `hint`; None when the value packs as is."""
         if hint not in self.cache:
             self.cache[hint] = self._make(hint)
         return self.cache[hint]
@@ -147,16 +137,47 @@ class _Encoders:
     def _make(self, hint: object) -> typing.Callable[[object], object] | None:
         real = _optional(hint)
         if real is not None:
-            enc = self.get(real)
-            return None if enc is None else (lambda v: None if v is None else enc(v))  # type: ignore[misc]
-        origin = typing.get_origin(hint)
-        if origin is dict:
+            fn = self.get(real)
+            return None if fn is None else (lambda v: None if v is None else fn(v))  # type: ignore[misc]
+        if typing.get_origin(hint) is dict:
             kt, vt = typing.get_args(hint)
-            ke, ve = _key_encoder(kt), self.get(vt)
-            if ke is None and ve is None:
+            kf, vf = self._key(kt), self.get(vt)
+            if kf is None and vf is None:
                 return None
-            ke, ve = ke or (lambda k: k), ve or (lambda v: v)
-            return lambda d: {ke(k): ve(v) for k, v in d.items()}  # type: ignore[union-attr]
+            kf, vf = kf or (lambda k: k), vf or (lambda v: v)
+            return lambda d: {kf(k): vf(v) for k, v in d.items()}  # type: ignore[union-attr]
+        return self._other(hint)
+
+    def _key(self, hint: object) -> typing.Callable[[object], object] | None:
+        raise NotImplementedError
+
+    def _other(self, hint: object) -> typing.Callable[[object], object] | None:
+        raise NotImplementedError
+
+
+class _Encoders(_Converters):
+    """Encoders generated for one `pack`. Strings and enum values in fields go through one
+    table (symbols, groups, account types, sides, states repeat across thousands of copies):
+    each is written once and referred to by its index."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.strings: dict[str, int] = {}
+
+    def intern(self, text: str) -> int:
+        index = self.strings.get(text)
+        if index is None:
+            index = self.strings[text] = len(self.strings)
+        return index
+
+    def _key(self, hint: object) -> typing.Callable[[object], object] | None:
+        """Dict keys pack as themselves (ints, unique names), enums as their values."""
+        if isinstance(hint, type) and issubclass(hint, Enum):
+            return lambda k: k.value  # type: ignore[attr-defined]
+        return None
+
+    def _other(self, hint: object) -> typing.Callable[[object], object] | None:
+        origin = typing.get_origin(hint)
         if origin in (list, tuple):
             args = [a for a in typing.get_args(hint) if a is not Ellipsis]
             encs = [self.get(a) for a in args]
@@ -180,13 +201,6 @@ class _Encoders:
             parts = [_apply(self.get(hints[f.name]), f"v.{f.name}", ns, f"e{i}") for i, f in enumerate(_fields(hint))]
             return _compile("v", f"[{', '.join(parts)}]", ns)
         raise TypeError(f"cannot pack {hint!r}")
-
-
-def _key_encoder(hint: object) -> typing.Callable[[object], object] | None:
-    """Dict keys pack as themselves (ints, unique names), enums as their values."""
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return lambda k: k.value  # type: ignore[attr-defined]
-    return None
 
 
 def _apply(fn: typing.Callable[[object], object] | None, arg: str, ns: dict, name: str) -> str:
@@ -251,36 +265,25 @@ class _DecimalMemo(dict):
         return value
 
 
-class _Decoders:
+class _Decoders(_Converters):
     """Decoders generated for one stored layout (positions may differ from today's classes)."""
 
     def __init__(self, stored: dict[str, list[str]], strings: list[str]) -> None:
+        super().__init__()
         self.stored = stored
         self.strings = strings
-        self.cache: dict[object, typing.Callable[[object], object] | None] = {}
         self.decimals = _DecimalMemo()  # most amounts repeat (0, prices, volumes): parse each once
 
     def of(self, hint: object) -> typing.Callable[[object], object]:
         return self.get(hint) or (lambda v: v)
 
-    def get(self, hint: object) -> typing.Callable[[object], object] | None:
-        if hint not in self.cache:
-            self.cache[hint] = self._make(hint)
-        return self.cache[hint]
+    def _key(self, hint: object) -> typing.Callable[[object], object] | None:
+        if isinstance(hint, type) and issubclass(hint, Enum):
+            return lambda k: _enum(hint, k)  # type: ignore[arg-type]
+        return None
 
-    def _make(self, hint: object) -> typing.Callable[[object], object] | None:
-        real = _optional(hint)
-        if real is not None:
-            dec = self.get(real)
-            return None if dec is None else (lambda v: None if v is None else dec(v))  # type: ignore[misc]
+    def _other(self, hint: object) -> typing.Callable[[object], object] | None:
         origin = typing.get_origin(hint)
-        if origin is dict:
-            kt, vt = typing.get_args(hint)
-            kd, vd = _key_decoder(kt), self.get(vt)
-            if kd is None and vd is None:
-                return None
-            kd, vd = kd or (lambda k: k), vd or (lambda v: v)
-            return lambda d: {kd(k): vd(v) for k, v in d.items()}  # type: ignore[union-attr]
         if origin is list:
             (vt,) = typing.get_args(hint)
             vd = self.get(vt)
@@ -321,9 +324,3 @@ class _Decoders:
             i = names.index(name)
             parts.append(f"{name}=" + _apply(self.get(hints[name]), f"a[{i}]", ns, f"d{i}"))
         return _compile("a", f"cls({', '.join(parts)})", ns)
-
-
-def _key_decoder(hint: object) -> typing.Callable[[object], object] | None:
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return lambda k: _enum(hint, k)  # type: ignore[arg-type]
-    return None
