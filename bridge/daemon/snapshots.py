@@ -11,8 +11,9 @@ short transactions (`Store.write_snapshot`); the snapshot exists once its row co
 until then recovery uses the previous one. The loop pays the fork only.
 
 If the daemon dies meanwhile, the child gets EPIPE and exits; the pieces written so far have
-no row and are swept at the next start. Where `os.fork` is missing (Windows) the state is
-packed on the loop (~0.1 s at 10 000 subscriptions) and written by the thread.
+no row and are never read. Off Linux (no `os.fork`, or macOS, where system libraries are not
+fork-safe in a threaded process) the state is packed on the loop (0.3-0.6 s at 10 000
+subscriptions) and written by the thread.
 
 When: after `snapshot_every_events` journaled events or `snapshot_every_s`, and at the first
 tick after a start that replayed events, so the replay tail of the next start is bounded by
@@ -26,6 +27,7 @@ import concurrent.futures
 import gc
 import os
 import signal
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -35,6 +37,8 @@ from bridge.copytrading import Engine
 from bridge.daemon.store import Store
 
 RETRY_MS = 10_000  # after a failed snapshot
+# Linux only: macOS system libraries are not safe to use in a child forked from a threaded process.
+FORK = sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 class Snapshots:
@@ -46,7 +50,7 @@ class Snapshots:
         self.every_events = every_events
         self.every_ms = every_ms
         self.log = log
-        self.use_fork = hasattr(os, "fork") if use_fork is None else use_fork
+        self.use_fork = FORK if use_fork is None else use_fork
         self.inflight: concurrent.futures.Future | None = None  # done as soon as the writer is
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.seq: int | None = None  # of the last snapshot started
