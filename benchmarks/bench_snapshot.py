@@ -238,7 +238,13 @@ def worker(path: Path, policy: str, cycle: int, load: str) -> None:
             store.save_snapshot(core.seq, now, json.dumps(core.engine.to_state(), separators=(",", ":")))
             legacy_since = core.seq
 
+    async def checkpoints() -> None:  # as the daemon's checkpoint loop
+        while True:
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(store.checkpoint)
+
     async def life() -> None:
+        asyncio.get_running_loop().create_task(checkpoints())
         tick()
         feed.after_step = tick
         accounts = sorted(core.sub_of_account)

@@ -236,6 +236,7 @@ class SqliteStore:
                     raise
             self._commit_snapshot(db, seq, taken_at, b"", len(parts))
             self._sweep_parts(db)
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # the snapshot's pages out of the WAL, off the loop
         finally:
             db.close()
 
