@@ -80,7 +80,8 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.next_tick = now + config.engine_tick_ms
         self.next_liveness = now
         self.awaiting: dict[tuple[int, int], deque[AwaitingClose]] = {}
-        self.vanishing: dict[tuple[int, int], int] = {}  # (account, ticket) -> when to settle it as vanished
+        self.vanishing: dict[tuple[int, int], int] = {}
+        self.going_offline: deque[Session] = deque()  # sessions of silent connections, to mark offline  # (account, ticket) -> when to settle it as vanished
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
         self.sent_order: deque[tuple[int, str]] = deque()  # (sent_at, key): resend timer, oldest first
