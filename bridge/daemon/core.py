@@ -85,7 +85,8 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
         self.sent_order: deque[tuple[int, str]] = deque()  # (sent_at, key): resend timer, oldest first
-        self.expiry_order: list[tuple[int, str]] = []  # heap of (expires, key) of opens not yet sent
+        self.expiry_order: list[tuple[int, list[str]]] = []  # heap of (expires, keys) of opens not yet sent
+        self.expiry_last: tuple[int, list[str]] | None = None  # the newest entry, which a fan-out extends
         self._batch = Batch()
         self._feed: list[tuple[str, dict]] = []
         self._logs: list[tuple[str, str, dict]] = []

@@ -324,6 +324,8 @@ class Daemon:
         (libzmq's ROUTER fair-queues its peers, so a flooding peer gets one share of them),
         one commit, and back to the event loop so timers and the other sockets run between
         turns. When the socket is found empty, the core learns it could read everything."""
+        if self._closed:  # a wake-up queued by the transport thread while we were closing
+            return
         self._drain_scheduled = False
         core = self.core
         assert core is not None
