@@ -172,13 +172,16 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.feed.flush(self.now, self.mono)
         self.publish("snapshot", **self.feed.snapshot(self.now))
 
-    def publish_stats(self, now: int | None = None) -> None:
-        """Queue a `daemon.stats` (F12); the shell calls it every second (the liveness beat)."""
+    def publish_stats(self, now: int | None = None, loop: dict | None = None) -> None:
+        """Queue a `daemon.stats` (F12); the shell calls it every second (the liveness beat).
+        `loop`: the shell's own measure of its event loop since the last one (`loop_lag_ms`:
+        the longest a timer fired late, i.e. how long the loop was blocked; `turn_max_ms`: the
+        longest frame turn)."""
         if now is not None:
             self.now = now
         self.publish("daemon.stats", journal_seq=self.seq, journal_lag_ms=self.journal_lag_ms or "0",
                      pending_commands=len(self.pending), sessions=len(self.session_of),
-                     connections=len(self.conns), errors_dropped=self.errors_dropped)
+                     connections=len(self.conns), errors_dropped=self.errors_dropped, **(loop or {}))
 
     def note_commit(self, lag_ns: int) -> None:
         """The shell committed a step: `lag_ns` from the receipt of its oldest input to its commit."""

@@ -92,6 +92,7 @@ class Daemon:
         self._step_start: int | None = None  # perf_counter_ns of the oldest input not yet committed
         self.feed_subscriptions = 0  # live subscriptions on the feed (subscribe - unsubscribe messages)
         self._drain_scheduled = False
+        self.loop_lag_ns = self.turn_max_ns = 0  # the loop's own health, reported in daemon.stats
         self.fd_of: dict[bytes, int] = {}  # connection -> the socket fd its frames come from
         self.conns_on_fd: dict[int, set[bytes]] = {}
         self.peer_of: dict[int, str] = {}  # accepted fd -> peer address
@@ -358,6 +359,7 @@ class Daemon:
             self._commit()  # sends on the socket, which may swallow the FD's edge: EVENTS is re-checked
         finally:
             gc.enable()
+        self.turn_max_ns = max(self.turn_max_ns, perf_counter_ns() - start)
         self._cut()
         if sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
             if not self._drain_scheduled:
@@ -489,14 +491,20 @@ class Daemon:
         next_snapshot = time.monotonic() + cfg.feed_snapshot_every_s
         snapshots = self.snapshots = Snapshots.of(self.store, cfg, self.log)
         while True:
-            await asyncio.sleep(0.005 if core.has_backlog else interval)
+            pause = 0.005 if core.has_backlog else interval
+            asleep = perf_counter_ns()
+            await asyncio.sleep(pause)
+            # how late the timer fired = how long something else held the loop
+            self.loop_lag_ns = max(self.loop_lag_ns, perf_counter_ns() - asleep - int(pause * 1e9))
             self._drain_router()  # what arrived meanwhile first: silence is judged after reading
             now = self.clock()
             core.tick(now, self._mark_input())
             mono = time.monotonic()
             if mono >= next_stats:  # F12: every second, also the feed's liveness beat
                 next_stats = mono + 1.0
-                core.publish_stats(now)
+                core.publish_stats(now, {"loop_lag_ms": round(self.loop_lag_ns / 1e6, 1),
+                                         "turn_max_ms": round(self.turn_max_ns / 1e6, 1)})
+                self.loop_lag_ns = self.turn_max_ns = 0
             if mono >= next_snapshot:  # F4 (c); a 10 000-account snapshot costs ~0.1 s: only for listeners
                 next_snapshot = mono + cfg.feed_snapshot_every_s
                 if self.feed_subscriptions > 0:
