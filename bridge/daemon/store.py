@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 SCHEMA_VERSION = 2  # 2: commands.expires
+# The WAL's bound (issue 10, item 8): a passive checkpoint under constant writes never reaches
+# the WAL's end, so SQLite never starts it over; past this a RESTART checkpoint follows.
+WAL_RESTART_BYTES = 64 << 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -138,6 +141,7 @@ class SqliteStore:
         self.db.execute("PRAGMA foreign_keys=OFF")
         # Checkpoints (which fsync) run off the hot path: `checkpoint()` from a helper thread.
         self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self.db.execute(f"PRAGMA journal_size_limit={WAL_RESTART_BYTES}")  # the file, once started over
         self.db.executescript(_SCHEMA)
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if row is not None and int(row[0]) == 1:  # migration 1 -> 2: opens carry their expiry
@@ -209,14 +213,26 @@ class SqliteStore:
         return [(CommandRow(*r[:-2]), r[-2], r[-1]) for r in self.db.execute(
             f"SELECT {', '.join(COMMAND_COLUMNS)}, status, result FROM commands ORDER BY cid")]
 
-    def checkpoint(self) -> None:
+    def checkpoint(self) -> bool:
         """Copy committed WAL pages into the database file without blocking writers (PASSIVE).
-        Safe to call from another thread: it uses its own connection."""
+        Safe to call from another thread: it uses its own connection.
+
+        Bound: under constant writes a passive pass never catches up with the WAL's end (the
+        writer appends while it copies), and SQLite starts a WAL over only once it was copied
+        to its end: it grew without end (260 MB per 40 000 executions, and the daemon's RSS
+        with it). So once the WAL holds more than `WAL_RESTART_BYTES`, a RESTART follows the
+        passive pass: writers wait while it copies what came in during that pass, then the
+        next commit starts the WAL over. Returns True if it restarted."""
         if str(self.path) == ":memory:":
-            return
+            return False
         db = sqlite3.connect(str(self.path), isolation_level=None)
         try:
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            _busy, frames, _done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            page = db.execute("PRAGMA page_size").fetchone()[0]
+            if frames * page <= WAL_RESTART_BYTES:
+                return False
+            busy, _frames, _done = db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            return not busy
         finally:
             db.close()
 
