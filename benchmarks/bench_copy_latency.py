@@ -27,7 +27,7 @@ import zmq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bridge.daemon.client import AdminClient, TerminalClient, wait_until  # noqa: E402
+from bridge.daemon.client import AdminClient, TerminalClient, next_message_id, wait_until  # noqa: E402
 from bridge.daemon.testing import DaemonProcess, make_setup  # noqa: E402
 from bridge.protocol import CommandResult, Direction, PositionClosed, PositionOpened, decode, encode  # noqa: E402
 
@@ -123,15 +123,14 @@ def main() -> None:
     lat_close: list[float] = []
     ticket_base = 100_000
     inv_ticket = 500_000
-    ids = iter(range(10**12, 10**13))
 
     def tmsg(cls, **body):  # noqa: ANN001, ANN202
         ts.seq += 1
-        return encode(cls(id=next(ids), seq=ts.seq, ts=int(time.time() * 1000), login=TRADER, **body))
+        return encode(cls(id=next_message_id(), seq=ts.seq, ts=int(time.time() * 1000), login=TRADER, **body))
 
     def imsg(cls, **body):  # noqa: ANN001, ANN202
         tis.seq += 1
-        return encode(cls(id=next(ids), seq=tis.seq, ts=int(time.time() * 1000), login=INV, **body))
+        return encode(cls(id=next_message_id(), seq=tis.seq, ts=int(time.time() * 1000), login=INV, **body))
 
     def await_command(kind: str):  # noqa: ANN202
         while True:

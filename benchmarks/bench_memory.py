@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bridge.daemon import store as store_mod  # noqa: E402
+from bridge.daemon.store import SqliteStore  # noqa: E402
 from bridge.daemon.soak import Soak, containers  # noqa: E402
 
 TARGET = 1.15
@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--passive-only", action="store_true")
     args = ap.parse_args()
     if args.passive_only:
-        store_mod.WAL_RESTART_BYTES = 1 << 62
+        SqliteStore.WAL_LIMIT = 1 << 62  # never restarted: the former checkpoint
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         soak = Soak(Path(tmp), investors=args.investors)
         stop = threading.Event()
@@ -97,7 +97,7 @@ def main() -> None:
     print(f"RSS at the end      {rss_end} kB")
     print(f"ratio               {ratio}  (target <= {TARGET}) {'met' if ratio and ratio <= TARGET else 'NOT met'}")
     print(f"journal             {db_mb} MB, WAL {wal_mb} MB (restart past "
-          f"{store_mod.WAL_RESTART_BYTES >> 20 if not args.passive_only else 'never'} MB)")
+          f"{SqliteStore.WAL_LIMIT >> 20 if not args.passive_only else 'never'} MB)")
     print(f"containers grown    {grown or 'none'}")
     result = {"executions": done, "investors": args.investors, "seconds": round(seconds, 1), "timed_out": timed_out,
               "rss_first_kb": rss_first, "rss_end_kb": rss_end, "rss_ratio": ratio, "target": TARGET,

@@ -24,7 +24,7 @@ from bridge.copytrading.money import Money
 from bridge.copytrading.parties import Parties
 from bridge.copytrading.reconcile import Reconciling
 from bridge.copytrading.risk import Risk
-from bridge.copytrading.state import STATE_VERSION, dump, load
+from bridge.copytrading.state import STATE_VERSION, dump, load, pack, unpack
 from bridge.copytrading.statistics import (InvestorStatistics, SubscriptionView, TraderStatistics, authorise,
                                            trader_view)
 from bridge.copytrading.subscription import Subscription, SubState
@@ -64,6 +64,19 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
         engine = cls(config, rules)
         body = {k: v for k, v in state.items() if k != "version"}
         engine.s = load(_Persisted, body)  # type: ignore[assignment]
+        engine.wallets = Wallets(engine.s.wallets)
+        engine._rebuild()
+        return engine
+
+    def to_bytes(self) -> bytes:
+        """The journal's snapshot: the same state as `to_state`, compact (state.pack)."""
+        self.s.wallets = dict(self.wallets.balances)
+        return pack(self.s)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, config: EngineConfig | None = None, rules: Rules | None = None) -> Engine:
+        engine = cls(config, rules)
+        engine.s = unpack(_Persisted, data)  # type: ignore[assignment]
         engine.wallets = Wallets(engine.s.wallets)
         engine._rebuild()
         return engine

@@ -30,6 +30,12 @@ SEQUENCE_CODES = {"not_started", "bad_start_seq", "sequence_replay", "sequence_g
 _ids = itertools.count(int(time.time() * 1000) * 1000)
 
 
+def next_message_id() -> int:
+    """Message ids only grow per login, across connections (the daemon refuses a replayed id):
+    one process-wide counter, started from the wall clock."""
+    return next(_ids)
+
+
 _CTX: zmq.Context | None = None
 
 
@@ -112,7 +118,7 @@ class TerminalClient:
     def _send(self, s: _Session, cls: type, **body: Any) -> None:
         s.seq = 1 if cls is Hello else s.seq + 1
         s.last_tx = wall_ms()
-        msg = cls(id=next(_ids), seq=s.seq, ts=s.last_tx, login=s.login, **body)
+        msg = cls(id=next_message_id(), seq=s.seq, ts=s.last_tx, login=s.login, **body)
         self.sock.send(encode(msg))
 
     def hello(self, login: int, *, role: str | None = None, platform: str = "MT4", account_type: str = "mt4_standard",
@@ -228,6 +234,8 @@ class Executor:
             stored = self._execute(m)
             self.results[m.key] = stored
             self.executions[m.key] = self.executions.get(m.key, 0) + 1
+            if m.login in self.client.sessions:  # the next (re)hello reports what the account holds
+                self.client.set_positions(m.login, tuple(self.positions.get(m.login, {}).values()))
         self.client.send(m.login, CommandResult, key=m.key, **stored)
 
     def _execute(self, m: Open | Close | Modify) -> dict:

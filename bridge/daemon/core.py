@@ -80,11 +80,13 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.next_tick = now + config.engine_tick_ms
         self.next_liveness = now
         self.awaiting: dict[tuple[int, int], deque[AwaitingClose]] = {}
-        self.vanishing: dict[tuple[int, int], int] = {}  # (account, ticket) -> when to settle it as vanished
+        self.vanishing: dict[tuple[int, int], int] = {}
+        self.going_offline: deque[Session] = deque()  # sessions of silent connections, to mark offline  # (account, ticket) -> when to settle it as vanished
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
         self.sent_order: deque[tuple[int, str]] = deque()  # (sent_at, key): resend timer, oldest first
-        self.expiry_order: list[tuple[int, str]] = []  # heap of (expires, key) of opens not yet sent
+        self.expiry_order: list[tuple[int, list[str]]] = []  # heap of (expires, keys) of opens not yet sent
+        self.expiry_last: tuple[int, list[str]] | None = None  # the newest entry, which a fan-out extends
         self._batch = Batch()
         self._feed: list[tuple[str, dict]] = []
         self._logs: list[tuple[str, str, dict]] = []
@@ -119,7 +121,9 @@ class DaemonCore(SessionsMixin, CommandsMixin):
     def recover(cls, config: DaemonConfig, recovery: Recovery, *, now: int, insecure: bool = False,
                 instance: str = "") -> DaemonCore:
         """Engine = latest snapshot + replay of the journaled events after it."""
-        if recovery.snapshot is not None:
+        if isinstance(recovery.snapshot, bytes):
+            engine = Engine.from_bytes(recovery.snapshot, config.engine)
+        elif recovery.snapshot is not None:  # a schema 1 journal's JSON
             engine = Engine.from_state(json.loads(recovery.snapshot), config.engine)
         else:
             engine = Engine(config.engine)
@@ -407,15 +411,10 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             self.feed_engine(ev.TimePassed(now))
 
     # ------------------------------------------------------------------ snapshots
-    def snapshot_due(self, now: int, every_events: int, every_ms: int) -> bool:
-        if self.seq == self.snapshot_seq:
-            return False
-        return self.seq - self.snapshot_seq >= every_events or now - self.snapshot_at >= every_ms
-
-    def snapshot(self, now: int) -> tuple[int, str]:
-        """(seq, engine state JSON) as of the last journaled event. Commit the batch first."""
+    def snapshot(self, now: int) -> tuple[int, bytes]:
+        """(seq, packed engine state) as of the last journaled event. Commit the batch first."""
         self.snapshot_seq, self.snapshot_at = self.seq, now
-        return self.seq, json.dumps(self.engine.to_state(), separators=(",", ":"))
+        return self.seq, self.engine.to_bytes()
 
 
 _HANDLERS: dict[type, Callable[[DaemonCore, Session, Any], None]] = {

@@ -77,9 +77,15 @@ class CommandsMixin:
     def _add_pending(self: DaemonCore, row: CommandRow, recovered: bool = False) -> None:
         p = PendingCommand(row, None, recovered)
         self.pending[row.key] = p
-        expires = expires_of(row)
+        expires = row.expires
         if expires and not recovered:
-            heapq.heappush(self.expiry_order, (expires, row.key))
+            # a fan-out's opens share one deadline: one heap entry for all of them
+            last = self.expiry_last
+            if last is not None and last[0] == expires:
+                last[1].append(row.key)
+            else:
+                self.expiry_last = entry = (expires, [row.key])
+                heapq.heappush(self.expiry_order, entry)
         self.by_login.setdefault(row.login, {})[row.key] = p
         s = self.session_of.get(row.login)
         if row.type != "balance" and s is not None and s.started:
@@ -176,10 +182,13 @@ class CommandsMixin:
                 self.dirty.add(s.login)
         expiring = self.expiry_order
         while expiring and expiring[0][0] < now:
-            _, key = heapq.heappop(expiring)
-            p = pending.get(key)
-            if p is not None and not p.maybe_delivered:
-                self.withdraw_open(key, "expired")
+            entry = heapq.heappop(expiring)
+            if entry is self.expiry_last:
+                self.expiry_last = None
+            for key in entry[1]:
+                p = pending.get(key)
+                if p is not None and not p.maybe_delivered:
+                    self.withdraw_open(key, "expired")
         wait = self.config.close_profit_wait_ms
         for k in list(self.awaiting):
             q = self.awaiting[k]

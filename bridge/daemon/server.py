@@ -46,6 +46,7 @@ from zmq.utils import z85
 from bridge.daemon.config import ConfigError, DaemonConfig
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.keys import FEED_ROLES, TERMINAL_ROLES
+from bridge.daemon.snapshots import Snapshots
 from bridge.daemon.store import SqliteStore, Store
 from bridge.daemon.transport import HANDSHAKE_REASONS, PEER_CLOSED, TransportEvents, shut
 from bridge.daemon.wire import feed_frame
@@ -214,9 +215,8 @@ class Daemon:
                 pass
         core = self.core
         if core is not None:
-            self._commit()
-            seq, state = core.snapshot(self.clock())
-            self.store.save_snapshot(seq, self.clock(), state)
+            snapshots = getattr(self, "snapshots", None) or Snapshots.of(self.store, self.config, self.log)
+            seq = await snapshots.close(core, self.clock(), self._commit)
             self._publish("daemon.stopped", journal_seq=seq)
         if getattr(self, "transport", None) is not None:
             self.transport.close(self.router)
@@ -324,6 +324,8 @@ class Daemon:
         (libzmq's ROUTER fair-queues its peers, so a flooding peer gets one share of them),
         one commit, and back to the event loop so timers and the other sockets run between
         turns. When the socket is found empty, the core learns it could read everything."""
+        if self._closed:  # a wake-up queued by the transport thread while we were closing
+            return
         self._drain_scheduled = False
         core = self.core
         assert core is not None
@@ -476,6 +478,7 @@ class Daemon:
         next_warn = time.monotonic() + cfg.insecure_warn_every_s
         next_stats = time.monotonic() + 1.0
         next_snapshot = time.monotonic() + cfg.feed_snapshot_every_s
+        snapshots = self.snapshots = Snapshots.of(self.store, cfg, self.log)
         while True:
             await asyncio.sleep(0.005 if core.has_backlog else interval)
             self._drain_router()  # what arrived meanwhile first: silence is judged after reading
@@ -493,10 +496,7 @@ class Daemon:
             self._cut()
             self._drain_router()  # our sends may have consumed the FD edge of waiting frames
             self._drain_feed()
-            if core.snapshot_due(now, cfg.snapshot_every_events, cfg.snapshot_every_s * 1000):
-                seq, state = core.snapshot(now)
-                self.store.save_snapshot(seq, now, state)
-                self.log.info("journal.snapshot", seq=seq, bytes=len(state))
+            snapshots.tick(core, now, self._commit)  # forks; the engine is packed and written off the loop
             if self.insecure and time.monotonic() >= next_warn:
                 next_warn = time.monotonic() + cfg.insecure_warn_every_s
                 self._warn_insecure()

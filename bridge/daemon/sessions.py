@@ -13,8 +13,8 @@ a *session* is one login spoken for on it, opened by its own `hello`. The rules
   shell found the socket empty; a connection is silent when nothing came from it for
   `heartbeat_ms * offline_after` *before* `read_at`, so a daemon that was paused or busy
   never blames its peers for its own lag. Silence makes a session *offline* (a monitoring
-  and copy-decision state): the session stays, and any frame that arrives on the
-  connection brings it back online; nothing that arrives is refused for having been late.
+  and copy-decision state): the session stays, and its login's next frame brings it back
+  online; nothing that arrives is refused for having been late.
 * **Transport loss ends a connection** (the shell's socket monitor reports it, with libzmq's
   own ZMTP heartbeats judging dead peers in its I/O thread): its sessions go offline and are
   closed; the terminal comes back with `hello` and its snapshot. A terminal whose own thread
@@ -54,6 +54,7 @@ RATE_LIMITED = "rate_limited"
 
 CONTROL_MAX = 64  # control frames waiting per session (errors beyond it are dropped, counted)
 FORGET_AFTER = 4  # a connection silent this many offline periods is forgotten (memory bound)
+OFFLINE_PER_TICK = 256  # sessions marked offline per liveness pass
 
 
 @dataclass(slots=True)
@@ -145,8 +146,7 @@ class SessionsMixin:
         if conn is None:
             return
         conn.last_rx = now
-        if conn.silent:
-            self._revive(conn)
+        conn.silent = False
         msg = decode(frame, direction=Direction.TO_DAEMON, limits=self.limits)
         if isinstance(msg, ProtocolError):
             self.refusal("protocol.refused", key_name, code=msg.code, field=msg.field, detail=msg.detail,
@@ -178,6 +178,8 @@ class SessionsMixin:
             return
         self.last_ids[login] = msg.id
         self.ids_dirty.add(login)
+        if not s.online and s.started and self.session_of.get(login) is s:
+            self._revive(s)
         handler = self.handlers.get(type(msg))
         if handler is not None:
             handler(self, s, msg)
@@ -311,24 +313,30 @@ class SessionsMixin:
                 continue
             if quiet > dead_after and not conn.silent:
                 conn.silent = True
-                for s in conn.sessions.values():
-                    if s.started and s.online and self.session_of.get(s.login) is s:
-                        s.online = False
-                        self._offline(s.login, "silent")
+                self.going_offline.extend(conn.sessions.values())
             for s in conn.sessions.values():
                 if s.started and now - s.last_tx >= hb and not s.control:
                     s.control.append(("heartbeat", None))
                     self.dirty.add(s.login)
 
-    def _revive(self: DaemonCore, conn: Conn) -> None:
-        """A frame arrived on a connection judged silent: its sessions are back, as they were."""
-        conn.silent = False
-        for s in conn.sessions.values():
-            if s.started and not s.online and self.session_of.get(s.login) is s:
-                s.online = True
-                self._log("info", "terminal.online", login=s.login, key=conn.key_name, resumed=True)
-                self.publish("terminal.online", login=s.login, key=conn.key_name, role=s.role, resumed=True)
-                self.feed_engine(ev.TerminalOnline(self.now, s.login))
+        # A connection carrying thousands of logins goes quiet at once: its sessions are marked
+        # offline a bounded number per tick, so no loop turn pays for all of them.
+        going, budget = self.going_offline, OFFLINE_PER_TICK
+        while going and budget:
+            s = going.popleft()
+            conn = self.conns.get(s.conn)
+            if conn is not None and conn.silent and s.started and s.online and self.session_of.get(s.login) is s:
+                s.online = False
+                self._offline(s.login, "silent")
+                budget -= 1
+
+    def _revive(self: DaemonCore, s: Session) -> None:
+        """A frame for a session judged silent: it is back, as it was (each login by its own frame)."""
+        s.online = True
+        key = self.conns[s.conn].key_name
+        self._log("info", "terminal.online", login=s.login, key=key, resumed=True)
+        self.publish("terminal.online", login=s.login, key=key, role=s.role, resumed=True)
+        self.feed_engine(ev.TerminalOnline(self.now, s.login))
 
     def _offline(self: DaemonCore, login: int, why: str) -> None:
         self._log("warning", "terminal.offline", login=login, why=why)

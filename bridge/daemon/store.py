@@ -6,11 +6,16 @@ produced, command results, records, logins seen, id reservations) is written in 
 transaction** (`Store.write(batch)`), and nothing is sent to a terminal before that commit:
 a command is journaled before it is sent.
 
-Tables (schema version 1):
+Tables (schema version 2):
 
     meta(key, value)                       id reservation, schema version
     events(seq, now, type, body)           engine input log, append-only (body: JSON)
-    snapshots(seq, taken_at, state)        engine.to_state() after event `seq` (JSON)
+    snapshots(seq, taken_at, state, parts) the engine state after event `seq`: inline in `state`
+                                           (parts NULL: schema 1 JSON text, or packed bytes), or
+                                           split in `parts` rows of snapshot_parts (state empty)
+    snapshot_parts(seq, part, data)        the pieces of a large snapshot, written before its
+                                           `snapshots` row; a piece without that row is garbage,
+                                           swept once it is below the latest snapshot
     commands(key, seq, cid, login, type, subscription, trader_ticket, ticket, symbol, side,
              volume, price, sl, tp, reason, status, result, done_at)
                                            every command; status pending | done | refused
@@ -28,16 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-SCHEMA_VERSION = 2  # 2: commands.expires
-# The WAL's bound (issue 10, item 8): a passive checkpoint under constant writes never reaches
-# the WAL's end, so SQLite never starts it over; past this a RESTART checkpoint follows.
-WAL_RESTART_BYTES = 64 << 20
+SCHEMA_VERSION = 2  # 2: commands.expires; snapshot_parts, snapshots.parts (1 is migrated on open)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, now INTEGER NOT NULL, type TEXT NOT NULL,
                                    body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL, state TEXT NOT NULL,
+                                      parts INTEGER);
+CREATE TABLE IF NOT EXISTS snapshot_parts (seq INTEGER NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL,
+                                           PRIMARY KEY (seq, part));
 CREATE TABLE IF NOT EXISTS commands (
     key TEXT PRIMARY KEY, seq INTEGER NOT NULL, cid INTEGER NOT NULL, login INTEGER NOT NULL,
     type TEXT NOT NULL, subscription INTEGER NOT NULL, trader_ticket INTEGER NOT NULL,
@@ -101,7 +106,7 @@ class Batch:
 @dataclass(frozen=True, slots=True)
 class Recovery:
     snapshot_seq: int  # 0 = no snapshot
-    snapshot: str | None  # JSON of engine.to_state()
+    snapshot: str | bytes | None  # Engine.to_bytes() (or schema 1: JSON text of engine.to_state())
     events: list[tuple[int, int, str, str]]  # after the snapshot, in order
     pending: list[CommandRow]  # status = pending, in cid order
     logins: frozenset[int]
@@ -117,7 +122,13 @@ class Store(Protocol):
     def write(self, batch: Batch) -> None:
         """One atomic transaction; durable when it returns."""
 
-    def save_snapshot(self, seq: int, taken_at: int, state: str) -> None: ...
+    def save_snapshot(self, seq: int, taken_at: int, state: str | bytes) -> None:
+        """One transaction, on the caller's thread (shutdown, tests)."""
+
+    def write_snapshot(self, seq: int, taken_at: int, state: bytes) -> None:
+        """From a worker thread, while the daemon keeps writing: in pieces, one short
+        transaction each, so the journal's writer never waits long for the lock. The snapshot
+        exists once its row commits (the last transaction); until then the previous one is used."""
 
     def command(self, key: str) -> tuple[CommandRow, str, str | None] | None:
         """(row, status, result JSON) of a command, None if unknown."""
@@ -130,35 +141,50 @@ class SqliteStore:
     """SQLite in WAL mode. `synchronous` normal survives a process crash (kill -9); full also
     survives a power loss, at the cost of an fsync per commit."""
 
+    PART_BYTES = 256 * 1024  # one snapshot piece per transaction: ~1 ms of the write lock
+    WAL_LIMIT = 64 * 1024 * 1024  # the WAL file is cut back to this when it restarts
+
     def __init__(self, path: str | Path, synchronous: str = "normal", keep_snapshots: int = 2) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.keep_snapshots = keep_snapshots
+        self.keep_snapshots = max(keep_snapshots, 1)
+        self.synchronous = "FULL" if synchronous == "full" else "NORMAL"
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        self.db.execute(f"PRAGMA synchronous={self.synchronous}")
+        # Without a limit the WAL file keeps the size of its largest burst (a snapshot).
+        self.db.execute(f"PRAGMA journal_size_limit={self.WAL_LIMIT}")
         self.db.execute("PRAGMA foreign_keys=OFF")
         # Checkpoints (which fsync) run off the hot path: `checkpoint()` from a helper thread.
         self.db.execute("PRAGMA wal_autocheckpoint=0")
-        self.db.execute(f"PRAGMA journal_size_limit={WAL_RESTART_BYTES}")  # the file, once started over
         self.db.executescript(_SCHEMA)
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if row is not None and int(row[0]) == 1:  # migration 1 -> 2: opens carry their expiry
-            self.db.execute("ALTER TABLE commands ADD COLUMN expires INTEGER")
-            self.db.execute("UPDATE meta SET value='2' WHERE key='schema'")
-            row = ("2",)
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) == 1:  # additive: inline JSON snapshots stay readable; old opens have no expiry
+            self.db.execute("BEGIN IMMEDIATE")
+            for table, column in (("snapshots", "parts"), ("commands", "expires")):
+                if column not in {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER")
+            self.db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
+            self.db.execute("COMMIT")
         elif int(row[0]) != SCHEMA_VERSION:
             raise RuntimeError(f"{path}: journal schema {row[0]} != {SCHEMA_VERSION}")
+        self._sweep_parts(self.db)  # pieces of a snapshot a crash interrupted
         self._insert_cmd = (f"INSERT OR IGNORE INTO commands ({', '.join(COMMAND_COLUMNS)}, status) "
                             f"VALUES ({', '.join('?' * len(COMMAND_COLUMNS))}, 'pending')")
 
     def recover(self) -> Recovery:
         db = self.db
-        snap = db.execute("SELECT seq, state FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()
+        snap = db.execute("SELECT seq, state, parts FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()
         snap_seq, state = (snap[0], snap[1]) if snap else (0, None)
+        if snap is not None and snap[2] is not None:
+            pieces = [r[0] for r in db.execute("SELECT data FROM snapshot_parts WHERE seq=? AND part < ? "
+                                               "ORDER BY part", (snap_seq, snap[2]))]
+            if len(pieces) != snap[2]:  # committed after its pieces: only a damaged file gets here
+                raise RuntimeError(f"{self.path}: snapshot {snap_seq} has {len(pieces)} of {snap[2]} parts")
+            state = b"".join(pieces)
         events = db.execute("SELECT seq, now, type, body FROM events WHERE seq > ? ORDER BY seq",
                             (snap_seq,)).fetchall()
         pending = [CommandRow(*r) for r in db.execute(
@@ -189,17 +215,69 @@ class SqliteStore:
             db.execute("ROLLBACK")
             raise
 
-    def save_snapshot(self, seq: int, taken_at: int, state: str) -> None:
-        db = self.db
+    def save_snapshot(self, seq: int, taken_at: int, state: str | bytes) -> None:
+        self._commit_snapshot(self.db, seq, taken_at, state, None)
+        self._sweep_parts(self.db)
+
+    def write_snapshot(self, seq: int, taken_at: int, state: bytes) -> None:
+        if str(self.path) == ":memory:":  # one connection only (tests)
+            self.save_snapshot(seq, taken_at, state)
+            return
+        db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+        try:
+            db.execute(f"PRAGMA synchronous={self.synchronous}")
+            step = self.PART_BYTES
+            parts = [state[i:i + step] for i in range(0, len(state), step)] or [b""]
+            db.execute("DELETE FROM snapshot_parts WHERE seq=?", (seq,))  # a killed writer's, same seq
+            for i, piece in enumerate(parts):
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.execute("INSERT OR REPLACE INTO snapshot_parts VALUES (?, ?, ?)", (seq, i, piece))
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            self._commit_snapshot(db, seq, taken_at, b"", len(parts))
+            self._sweep_parts(db)
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # the snapshot's pages out of the WAL, off the loop
+        finally:
+            db.close()
+
+    def _commit_snapshot(self, db: sqlite3.Connection, seq: int, taken_at: int, state: str | bytes,
+                         parts: int | None) -> None:
+        """The row that makes a snapshot exist; older ones beyond `keep_snapshots` go with it."""
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (seq, taken_at, state))
+            if parts is not None:  # all its pieces, or no snapshot (never a row that cannot load)
+                have = db.execute("SELECT count(*) FROM snapshot_parts WHERE seq=? AND part < ?",
+                                  (seq, parts)).fetchone()[0]
+                if have != parts:
+                    raise RuntimeError(f"snapshot {seq}: {have} of {parts} parts written")
+            db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", (seq, taken_at, state, parts))
             db.execute("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC "
                        "LIMIT ?)", (self.keep_snapshots,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _sweep_parts(db: sqlite3.Connection) -> None:
+        """Delete pieces no snapshot row refers to, a few per transaction (short lock holds).
+        Only below the latest snapshot: a snapshot being written (by this daemon, while another
+        process opens the journal) always has a higher seq, and is never touched."""
+        while True:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                gone = db.execute("DELETE FROM snapshot_parts WHERE rowid IN (SELECT rowid FROM snapshot_parts "
+                                  "WHERE seq < (SELECT max(seq) FROM snapshots) AND seq NOT IN "
+                                  "(SELECT seq FROM snapshots WHERE parts IS NOT NULL) LIMIT 8)").rowcount
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            if gone < 8:
+                return
 
     def command(self, key: str) -> tuple[CommandRow, str, str | None] | None:
         row = self.db.execute(f"SELECT {', '.join(COMMAND_COLUMNS)}, status, result FROM commands WHERE key=?",
@@ -220,7 +298,7 @@ class SqliteStore:
         Bound: under constant writes a passive pass never catches up with the WAL's end (the
         writer appends while it copies), and SQLite starts a WAL over only once it was copied
         to its end: it grew without end (260 MB per 40 000 executions, and the daemon's RSS
-        with it). So once the WAL holds more than `WAL_RESTART_BYTES`, a RESTART follows the
+        with it). So once the WAL holds more than `WAL_LIMIT`, a RESTART follows the
         passive pass: writers wait while it copies what came in during that pass, then the
         next commit starts the WAL over. Returns True if it restarted."""
         if str(self.path) == ":memory:":
@@ -229,7 +307,7 @@ class SqliteStore:
         try:
             _busy, frames, _done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             page = db.execute("PRAGMA page_size").fetchone()[0]
-            if frames * page <= WAL_RESTART_BYTES:
+            if frames * page <= self.WAL_LIMIT:
                 return False
             busy, _frames, _done = db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             return not busy

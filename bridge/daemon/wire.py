@@ -66,10 +66,13 @@ def command_wire(row: CommandRow, id_: int, seq: int, ts: int, magic: int) -> di
 
     One dict literal per type: this runs 10 000 times per fan-out."""
     if row.type == "open":
+        if row.expires:
+            return {"v": 1, "type": "open", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
+                    "symbol": row.symbol, "side": row.side, "volume": _f(row.volume), "sl": 0.0, "tp": 0.0,
+                    "magic": magic, "comment": comment_for(row.key), "expires": row.expires}
         return {"v": 1, "type": "open", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
                 "symbol": row.symbol, "side": row.side, "volume": _f(row.volume), "sl": 0.0, "tp": 0.0,
-                "magic": magic, "comment": comment_for(row.key),
-                **({"expires": row.expires} if row.expires else {})}
+                "magic": magic, "comment": comment_for(row.key)}
     if row.type == "close":
         return {"v": 1, "type": "close", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
                 "ticket": row.ticket, "volume": _f(row.volume)}

@@ -117,7 +117,7 @@ _SPECS: tuple[MessageSpec, ...] = (
         "hello",
         _T,
         (
-            F("role", Kind.ENUM, "login kind: trader (full access) or investor (read only)", ROLES),
+            F("role", Kind.ENUM, "copy-trading role, equal to the key's on the daemon's allow-list: trader (signal source) or investor (follower)", ROLES),
             F("platform", Kind.ENUM, "terminal platform", PLATFORMS),
             F("account_type", Kind.NAME, "account type name, e.g. mt4_standard"),
             F("currency", Kind.NAME, "account deposit currency, e.g. USD"),

@@ -47,7 +47,8 @@ class Run(World):
         return step
 
 
-def run(actions, refuse=frozenset(), restarts=True):
+def run(actions, refuse=frozenset(), restarts: bool | str = True):
+    """restarts: False, True (through to_state) or "bytes" (through the journal's to_bytes)."""
     w = Run(set(refuse))
     w.prices.update(SYMBOLS)
     w.trader(equity="10000", commission="30")
@@ -93,6 +94,8 @@ def run(actions, refuse=frozenset(), restarts=True):
         elif kind == "stop":
             sub = w.engine.subscriptions[a[1]]
             w.handle(StopCopying(w.tick(), a[1], sub.investor, close_open=a[2]))
+        elif kind == "restart" and restarts == "bytes":
+            w.engine = Engine.from_bytes(w.engine.to_bytes())
         elif kind == "restart" and restarts:
             w.engine = Engine.from_state(w.engine.to_state())
         check(w)

@@ -184,11 +184,17 @@ def test_a_trader_close_withdraws_an_open_that_never_left(tmp_path: Path) -> Non
     assert (62, "trader_closed_before_copy") in _refusals(core)
 
 
-def test_an_open_that_may_have_arrived_is_resent_after_its_expiry_only_to_learn_its_outcome(tmp_path: Path) -> None:
+def _one_open(tmp_path: Path, ticket: int):  # noqa: ANN202
+    """A pair whose trader opened `ticket` at T0 + 10, and the one open the investor got."""
     cfg, store, core, net, tr, inv = _pair(tmp_path)
     net.take()
-    tr.send(PositionOpened, T0 + 10, **opened(63, T0 + 10))
+    tr.send(PositionOpened, T0 + 10, **opened(ticket, T0 + 10))
     (first,) = [m for m in net.take(b"i") if isinstance(m, Open)]
+    return cfg, store, core, net, inv, first
+
+
+def test_an_open_that_may_have_arrived_is_resent_after_its_expiry_only_to_learn_its_outcome(tmp_path: Path) -> None:
+    cfg, store, core, net, inv, first = _one_open(tmp_path, 63)
     assert first.expires == T0 + 10 + cfg.engine.open_validity_ms
     later = T0 + 10 + cfg.engine.open_validity_ms + 1000  # the result was lost; the terminal comes back
     inv2 = Term(core, store, net, b"i2", 2001)
@@ -201,10 +207,7 @@ def test_an_open_that_may_have_arrived_is_resent_after_its_expiry_only_to_learn_
 
 
 def test_a_copy_missing_from_the_investor_snapshot_is_settled_once(tmp_path: Path) -> None:
-    cfg, store, core, net, tr, inv = _pair(tmp_path)
-    net.take()
-    tr.send(PositionOpened, T0 + 10, **opened(64, T0 + 10))
-    (o,) = [m for m in net.take(b"i") if isinstance(m, Open)]
+    cfg, store, core, net, inv, o = _one_open(tmp_path, 64)
     inv.send(CommandResult, T0 + 20, key=o.key, ok=True, retcode=10009, ticket=9064, price=Decimal("1.1"),
              volume=Decimal("0.1"), time=T0 + 20, message="")
     assert core.copy_map()["1"]["64"]["state"] == "open"

@@ -12,7 +12,6 @@ import tracemalloc
 from pathlib import Path
 
 from bridge.daemon import feed as feed_mod
-from bridge.daemon import store as store_mod
 from bridge.daemon.feed import MAX_CURVE, MAX_LATENCIES
 from bridge.daemon.soak import Soak, containers
 from bridge.daemon.store import Batch, SqliteStore
@@ -72,7 +71,7 @@ def test_the_wal_is_started_over_under_constant_writes(tmp_path: Path, monkeypat
     bound when it starts over (a passive pass alone never restarts it: it grew with every
     commit)."""
     limit = 256 << 10
-    monkeypatch.setattr(store_mod, "WAL_RESTART_BYTES", limit)
+    monkeypatch.setattr(SqliteStore, "WAL_LIMIT", limit)
     store = SqliteStore(tmp_path / "j.db")
     stop = threading.Event()
     seq = [0]

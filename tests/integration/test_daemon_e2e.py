@@ -209,3 +209,21 @@ def test_a_daemon_pause_beyond_the_offline_limit_drops_no_session(env: Env) -> N
     core = env.daemon.daemon.core
     assert env.daemon.call(lambda: sorted(s.login for s in core.session_of.values() if s.online)) == [TRADER, INV1]
     assert env.records("record.copy_refused") == []
+
+
+def test_a_terminal_whose_thread_blocks_loses_nothing_it_queued(env: Env) -> None:
+    """The trader terminal's own thread stops (no heartbeat, no reading) for twice the offline
+    limit while its libzmq keeps the connection alive; what it queued meanwhile is accepted
+    when it comes, on the same connection, and the deal is copied within its validity (the
+    block is well inside it, so a slow machine cannot turn this into an expiry)."""
+    sub = env.subscribe("I1", INV1)
+    env.connect(TRADER, INV1)
+    cfg = env.daemon.daemon.config
+    block = 2 * cfg.heartbeat_ms * cfg.offline_after / 1000
+    assert block * 1000 <= cfg.engine.open_validity_ms / 2
+    opened_at = int(time.time() * 1000)
+    end = time.monotonic() + block
+    wait_until(lambda: time.monotonic() >= end, [env.inv], block + 5)  # only the investor keeps talking
+    env.trader.opened(TRADER, 702, volume="0.1", time_ms=opened_at)  # the event it queued while blocked
+    assert env.wait(lambda: env.copies(sub).get("702", {}).get("state") == "open")
+    assert env.trader.errors == []  # nothing refused: not_started would mean the session was dropped

@@ -121,8 +121,9 @@ class World:
         keys = {} if insecure else {"server_key": self.setup.server.public,
                                     "public_key": self.setup.keys[name].public,
                                     "secret_key": self.setup.keys[name].secret}
+        # the terminal's clock is its trade server's (UTC): it judges an open's `expires` by it
         client = TerminalClient(core, endpoint, insecure=insecure, poll_interval=0.02, backoff=(0.05, 0.5),
-                                recorder=recorder, name=name, **keys)
+                                recorder=recorder, name=name, clock=self.clock, **keys)
         self.clients.append(client)
         return client
 

@@ -40,14 +40,14 @@ int OnInit()
    if(!g_link.Init("MtBridgeInvestor",InpEndpoint,InpServerPublicKey,InpClientPublicKey,InpClientSecretKey,
                    InpHeartbeatMs,InpReconnectMs,login))
       return(INIT_PARAMETERS_INCORRECT);
-   g_reporter.Init(GetPointer(g_link),InpAccountType);
+   g_reporter.Init(GetPointer(g_link),InpAccountType,"investor");
    if(!g_executor.Init(GetPointer(g_reporter),login,InpSlippagePoints,InpMaxAttempts))
      {
       PrintFormat("MtBridgeInvestor: the idempotency journal cannot be read, error %d; not starting",GetLastError());
       return(INIT_FAILED);
      }
    if(MtbLoginRole()!="trader")
-      Print("MtBridgeInvestor: this terminal is logged in read-only (investor password); the daemon will send it no commands");
+      Print("MtBridgeInvestor: this terminal is logged in read-only (investor password); every command will be refused with retcode 10017");
    if(!EventSetMillisecondTimer(InpTimerMs>0 ? InpTimerMs : 50))
      {
       PrintFormat("MtBridgeInvestor: EventSetMillisecondTimer failed, error %d",GetLastError());

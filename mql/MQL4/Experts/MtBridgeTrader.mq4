@@ -33,7 +33,7 @@ int OnInit()
    if(!g_link.Init("MtBridgeTrader",InpEndpoint,InpServerPublicKey,InpClientPublicKey,InpClientSecretKey,
                    InpHeartbeatMs,InpReconnectMs,(ulong)AccountInfoInteger(ACCOUNT_LOGIN)))
       return(INIT_PARAMETERS_INCORRECT);
-   g_reporter.Init(GetPointer(g_link),InpAccountType);
+   g_reporter.Init(GetPointer(g_link),InpAccountType,"trader");
    if(!EventSetMillisecondTimer(InpTimerMs>0 ? InpTimerMs : 50))
      {
       PrintFormat("MtBridgeTrader: EventSetMillisecondTimer failed, error %d",GetLastError());

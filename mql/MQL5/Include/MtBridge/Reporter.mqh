@@ -33,6 +33,7 @@ private:
    int               m_n;
    MtbLink          *m_link;
    string            m_account_type;
+   string            m_role;           // copy-trading role, as on the daemon's allow-list
    double            m_bal;
    double            m_eq;
    double            m_margin;
@@ -51,7 +52,7 @@ private:
    bool              ReadLive(MtbPosition &out[],ulong &live[]);
 public:
                      MtbReporter(void) { m_n=0; m_link=NULL; m_acct_at=0; m_lev=0; m_mismatch=""; }
-   void              Init(MtbLink *link,const string account_type);
+   void              Init(MtbLink *link,const string account_type,const string role);
    bool              SendHello(void);
    void              AccountTick(void);
    void              Resync(const string why);
@@ -66,10 +67,11 @@ public:
 #endif
   };
 
-void MtbReporter::Init(MtbLink *link,const string account_type)
+void MtbReporter::Init(MtbLink *link,const string account_type,const string role)
   {
    m_link=link;
    m_account_type=account_type;
+   m_role=role;
   }
 
 int MtbReporter::Find(const ulong ticket) const
@@ -184,7 +186,7 @@ bool MtbReporter::SendHello(void)
    m_bal=MtbNormMoney(AccountInfoDouble(ACCOUNT_BALANCE));
    m_eq=MtbNormMoney(AccountInfoDouble(ACCOUNT_EQUITY));
    m_lev=AccountInfoInteger(ACCOUNT_LEVERAGE);
-   MtbBuildHello(w,env,MtbLoginRole(),platform,account_type,AccountInfoString(ACCOUNT_CURRENCY),
+   MtbBuildHello(w,env,m_role,platform,account_type,AccountInfoString(ACCOUNT_CURRENCY),
                  (ulong)m_lev,m_bal,m_eq,list,MtbUtcOffsetMs());
    m_acct_at=0;
    m_mismatch="";

@@ -1,0 +1,265 @@
+"""Snapshots off the loop: the store's piecewise snapshot storage, the forked packer, and
+recovery after a kill at any moment of a snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bridge.daemon.core import DaemonCore
+from bridge.daemon.snapshots import Snapshots, fork_pack, read_child
+from bridge.daemon.store import SCHEMA_VERSION, SqliteStore
+from bridge.protocol import Hello, PositionOpened
+from tests.daemon.test_daemon_core import H, T0, Net, Term, make, opened
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def busy_core(tmp_path: Path, tickets: range = range(60, 64)):  # noqa: ANN201
+    """A journal with a trader, an investor and a few copies (open commands pending)."""
+    cfg, store, core = make(tmp_path)
+    net = Net()
+    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
+    tr.send(Hello, **H), inv.send(Hello, **H)
+    for t in tickets:
+        tr.send(PositionOpened, **opened(t))
+    return cfg, store, core, tr
+
+
+def parts(path: Path) -> list[tuple[int, int]]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT seq, part FROM snapshot_parts ORDER BY seq, part").fetchall()
+    finally:
+        db.close()
+
+
+# ---------------------------------------------------------------------- the store's contract
+def test_a_snapshot_written_in_pieces_reads_back_exactly(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "j.db")
+    store.PART_BYTES = 10
+    data = bytes(range(256)) * 3
+    store.write_snapshot(7, T0, data)
+    rec = store.recover()
+    assert (rec.snapshot_seq, rec.snapshot) == (7, data)
+    assert len(parts(tmp_path / "j.db")) == 77  # ceil(768 / 10), kept with their row
+    store.write_snapshot(8, T0, b"")  # empty state: one empty piece
+    assert store.recover().snapshot == b""
+
+
+def test_only_the_last_two_snapshots_and_their_pieces_are_kept(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "j.db")
+    store.PART_BYTES = 4
+    for seq in (3, 5, 9):
+        store.write_snapshot(seq, T0 + seq, b"state-%d" % seq)
+    store.save_snapshot(11, T0, b"inline")  # inline (shutdown): a row, no pieces
+    db = sqlite3.connect(tmp_path / "j.db")
+    assert [r[0] for r in db.execute("SELECT seq FROM snapshots ORDER BY seq")] == [9, 11]
+    assert {s for s, _ in parts(tmp_path / "j.db")} == {9}
+    assert store.recover().snapshot == b"inline"
+
+
+def test_pieces_without_their_row_are_never_used_then_swept(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "j.db")
+    store.write_snapshot(4, T0, b"good")
+    db = sqlite3.connect(tmp_path / "j.db", isolation_level=None)
+    db.executemany("INSERT INTO snapshot_parts VALUES (?, ?, ?)", [(9, i, b"half") for i in range(20)])
+    db.executemany("INSERT INTO snapshot_parts VALUES (?, ?, ?)", [(2, i, b"old") for i in range(3)])
+    db.close()
+    assert (store.recover().snapshot_seq, store.recover().snapshot) == (4, b"good")
+    SqliteStore(tmp_path / "j.db")  # the next start sweeps below the latest snapshot only:
+    assert {s for s, _ in parts(tmp_path / "j.db")} == {4, 9}  # 9 may be another process's in flight
+    store.PART_BYTES = 2
+    store.write_snapshot(9, T0, b"new")  # the same seq again, fewer pieces: the leftovers go first
+    assert store.recover().snapshot == b"new"
+    store.write_snapshot(12, T0, b"next")
+    assert {s for s, _ in parts(tmp_path / "j.db")} == {9, 12}
+
+
+def test_a_row_is_never_committed_without_all_its_pieces(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "j.db")
+    store.save_snapshot(3, T0, b"inline")
+    with pytest.raises(RuntimeError, match="0 of 2 parts"):
+        store._commit_snapshot(store.db, 8, T0, b"", 2)
+    assert store.recover().snapshot_seq == 3
+
+
+def test_a_schema_1_journal_is_migrated_and_its_json_snapshot_still_loads(tmp_path: Path) -> None:
+    cfg, store, core, _ = busy_core(tmp_path)
+    before = core.engine.to_state()
+    store.close()
+    db = sqlite3.connect(tmp_path / "j.db", isolation_level=None)  # make it a schema 1 journal
+    db.executescript("DROP TABLE snapshots; DROP TABLE snapshot_parts; "
+                     "CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL, state TEXT NOT NULL);"
+                     "ALTER TABLE commands DROP COLUMN expires; UPDATE meta SET value='1' WHERE key='schema';")
+    db.execute("INSERT INTO snapshots VALUES (?, ?, ?)", (core.seq, T0, json.dumps(before)))
+    db.close()
+    store2 = SqliteStore(tmp_path / "j.db")
+    rec = store2.recover()
+    assert isinstance(rec.snapshot, str) and rec.snapshot_seq == core.seq
+    assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == before
+    assert store2.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == str(SCHEMA_VERSION)
+
+
+def test_the_wal_file_is_bounded(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "j.db")
+    assert store.db.execute("PRAGMA journal_size_limit").fetchone()[0] == SqliteStore.WAL_LIMIT
+
+
+# ---------------------------------------------------------------------- the forked packer
+def test_the_child_packs_the_engine_as_it_was_at_the_fork(tmp_path: Path) -> None:
+    _, _, core, tr = busy_core(tmp_path)
+    expected = core.engine.to_bytes()
+    pid, fd = fork_pack(core.engine)
+    tr.send(PositionOpened, **opened(70))  # the parent moves on at once
+    assert read_child(pid, fd) == expected != core.engine.to_bytes()
+
+
+def test_a_killed_child_is_an_error_not_a_snapshot(tmp_path: Path) -> None:
+    _, _, core, _ = busy_core(tmp_path)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(3)
+    os.close(w)
+    with pytest.raises(RuntimeError, match="exited with 3"):
+        read_child(pid, r)
+
+
+@pytest.mark.parametrize("use_fork", [True, False])
+def test_snapshots_are_consistent_with_their_seq(tmp_path: Path, use_fork: bool) -> None:
+    cfg, store, core, tr = busy_core(tmp_path)
+
+    async def scenario() -> tuple[int, bytes]:
+        snaps = Snapshots(store, every_events=3, every_ms=10**9, use_fork=use_fork)
+        assert snaps.tick(core, T0, lambda: store.write(core.take_batch()))  # a tail after the start
+        seq, state = core.seq, core.engine.to_bytes()
+        tr.send(PositionOpened, **opened(71))  # journaled while the snapshot is written
+        assert not snaps.tick(core, T0, lambda: None)  # one in flight at most
+        await snaps.wait()
+        assert snaps.committed == seq and snaps.last["bytes"] == len(state)
+        assert not snaps.tick(core, T0 + 1, lambda: None)  # 1 event since: not due yet
+        return seq, state
+
+    seq, state = asyncio.run(scenario())
+    rec = store.recover()
+    assert (rec.snapshot_seq, rec.snapshot) == (seq, state)
+    assert [e[0] for e in rec.events] == list(range(seq + 1, core.seq + 1))
+    assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == core.engine.to_state()
+
+
+def test_close_waits_for_the_one_in_flight_then_saves_the_last_state(tmp_path: Path) -> None:
+    cfg, store, core, tr = busy_core(tmp_path)
+
+    async def scenario() -> int:
+        snaps = Snapshots(store, every_events=1, every_ms=10**9)
+        snaps.tick(core, T0, lambda: None)
+        tr.send(PositionOpened, **opened(72))
+        return await snaps.close(core, T0 + 5, lambda: store.write(core.take_batch()))
+
+    assert asyncio.run(scenario()) == core.seq
+    assert store.recover().snapshot_seq == core.seq and store.recover().events == []
+
+
+# ---------------------------------------------------------------------- kill -9 mid-snapshot
+_WRITER = """
+import os, signal, sqlite3, sys
+from bridge.daemon.store import SqliteStore
+
+class Killing:  # the writer's connection: SIGKILL right after the n-th commit
+    def __init__(self, db):
+        self.db = db
+    def execute(self, sql, *args):
+        out = self.db.execute(sql, *args)
+        if sql == "COMMIT":
+            Killing.commits += 1
+            if Killing.commits == int(sys.argv[3]):
+                os.kill(os.getpid(), signal.SIGKILL)
+        return out
+    def close(self):
+        self.db.close()
+
+Killing.commits = 0
+store = SqliteStore(sys.argv[1])
+store.PART_BYTES = 64
+connect = sqlite3.connect
+sqlite3.connect = lambda *a, **k: Killing(connect(*a, **k))
+store.write_snapshot(int(sys.argv[2]), 0, open(sys.argv[4], "rb").read())
+"""
+
+
+@pytest.mark.parametrize("killed_after", [1, 3])
+def test_kill_during_a_snapshot_recovers_from_the_previous_one_plus_replay(tmp_path: Path, killed_after: int) -> None:
+    cfg, store, core, tr = busy_core(tmp_path)
+    first = core.seq
+    store.save_snapshot(first, T0, core.engine.to_bytes())
+    for t in range(80, 84):
+        tr.send(PositionOpened, **opened(t))
+    state = tmp_path / "state.bin"
+    state.write_bytes(core.engine.to_bytes())
+    assert len(state.read_bytes()) > 64 * 4  # several pieces
+    expected = core.engine.to_state()
+    proc = subprocess.run([sys.executable, "-c", _WRITER, str(tmp_path / "j.db"), str(core.seq),
+                           str(killed_after), str(state)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    assert len(parts(tmp_path / "j.db")) == killed_after  # half written
+    store2 = SqliteStore(tmp_path / "j.db")  # the next start
+    rec = store2.recover()
+    assert rec.snapshot_seq == first and len(rec.events) == core.seq - first
+    assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == expected
+    store2.write_snapshot(core.seq, T0, state.read_bytes())  # the next life's snapshot, same seq
+    assert store2.recover().snapshot == state.read_bytes()
+
+
+def test_kill_of_the_whole_daemon_mid_snapshot_leaves_the_child_harmless(tmp_path: Path) -> None:
+    """The parent dies while its child packs: the child's pipe breaks, it exits, and nothing
+    of that snapshot reaches the journal (the parent writes, not the child)."""
+    _, store, core, _ = busy_core(tmp_path)
+    pid, fd = fork_pack(core.engine)
+    os.close(fd)  # the reader is gone, as after kill -9 of the daemon
+    assert os.waitpid(pid, 0)[0] == pid  # it ended (EPIPE, or its bytes fit the pipe buffer)
+    assert store.recover().snapshot_seq == 0
+
+
+def test_decimal_state_survives_the_pipe(tmp_path: Path) -> None:
+    _, _, core, _ = busy_core(tmp_path)
+    core.engine.wallets.balances["odd"] = Decimal("0.000000001")
+    pid, fd = fork_pack(core.engine)
+    assert read_child(pid, fd) == core.engine.to_bytes()
+
+
+def test_a_failed_fork_or_write_is_retried_later_and_the_daemon_goes_on(tmp_path: Path, monkeypatch) -> None:
+    _, store, core, tr = busy_core(tmp_path)
+    logged = []
+
+    class Log:
+        def warning(self, event: str, **kw: object) -> None:
+            logged.append(event)
+
+        info = warning
+
+    def no_fork(engine):  # noqa: ANN001, ANN202
+        raise OSError(12, "Cannot allocate memory")
+
+    async def scenario() -> None:
+        snaps = Snapshots(store, every_events=1, every_ms=10**9, log=Log())
+        monkeypatch.setattr("bridge.daemon.snapshots.fork_pack", no_fork)
+        assert not snaps.tick(core, T0, lambda: None)
+        tr.send(PositionOpened, **opened(90))
+        assert not snaps.tick(core, T0 + 1, lambda: None)  # not before the retry delay
+        monkeypatch.undo()
+        assert snaps.tick(core, T0 + 10_000, lambda: None)
+        await snaps.wait()
+
+    asyncio.run(scenario())
+    assert logged == ["journal.snapshot_failed", "journal.snapshot"]
+    assert store.recover().snapshot_seq == core.seq
