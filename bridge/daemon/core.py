@@ -80,7 +80,9 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.next_tick = now + config.engine_tick_ms
         self.next_liveness = now
         self.awaiting: dict[tuple[int, int], deque[AwaitingClose]] = {}
-        self.vanishing: dict[tuple[int, int], int] = {}
+        # (due, account, ticket) of copies an investor's snapshot lacked, in due order (the wait
+        # is one constant, so appending keeps it sorted)
+        self.vanishing: deque[tuple[int, int, int]] = deque()
         self.going_offline: deque[Session] = deque()  # sessions of silent connections, to mark offline  # (account, ticket) -> when to settle it as vanished
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
@@ -316,12 +318,13 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         due = now + self.config.close_profit_wait_ms
         for copy in sub.copies.values():
             if copy.vanished and copy.ticket is not None:
-                self.vanishing.setdefault((login, copy.ticket), due)
+                self.vanishing.append((due, login, copy.ticket))
 
     def _settle_vanished(self, now: int) -> None:
-        for k in [k for k, due in self.vanishing.items() if due <= now]:
-            del self.vanishing[k]
-            self.feed_engine(ev.CopyVanished(now, k[0], k[1]))  # a no-op if a deal settled it meanwhile
+        q = self.vanishing
+        while q and q[0][0] <= now:
+            _, account, ticket = q.popleft()
+            self.feed_engine(ev.CopyVanished(now, account, ticket))  # a no-op if a deal settled it meanwhile
 
     def _is_investor(self, login: int) -> bool:
         return login in self.investor_accounts

@@ -46,6 +46,7 @@ from zmq.utils import z85
 from bridge.daemon.config import ConfigError, DaemonConfig
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.keys import FEED_ROLES, TERMINAL_ROLES
+from bridge.daemon.sessions import FORGET_AFTER
 from bridge.daemon.snapshots import Snapshots
 from bridge.daemon.store import SqliteStore, Store
 from bridge.daemon.transport import HANDSHAKE_REASONS, PEER_CLOSED, TransportEvents, shut
@@ -118,7 +119,11 @@ class Daemon:
         self.router.setsockopt(zmq.RCVHWM, max(cfg.sndhwm, 1000))
         self.router.setsockopt(zmq.MAXMSGSIZE, cfg.max_frame_size * 4)  # larger: disconnect; else error reply
         # ZMTP heartbeats: libzmq's I/O thread judges dead peers, whatever our loop is doing
-        dead_after = cfg.heartbeat_ms * cfg.offline_after
+        # Transport death is judged late on purpose (FORGET_AFTER offline periods, 20 s by
+        # default): a daemon paused 10 s (GC, disk, SIGSTOP) must find its peers still there,
+        # and the peers (told this TTL) must not hang up on it meanwhile. "Offline" for copy
+        # decisions comes sooner, from the core's own silence rule.
+        dead_after = cfg.heartbeat_ms * cfg.offline_after * FORGET_AFTER
         if dead_after <= _ZMTP_TTL_MAX:  # a longer one (heartbeats off, e.g. the paced demo): none
             self.router.setsockopt(zmq.HEARTBEAT_IVL, cfg.heartbeat_ms)
             self.router.setsockopt(zmq.HEARTBEAT_TIMEOUT, dead_after)
@@ -335,15 +340,19 @@ class Daemon:
         empty = False
         # No cyclic collection inside a step: a fan-out allocates tens of thousands of
         # objects, and a full collection landing mid-step would rescan all engine state.
+        budget_ns = self.config.ingest_budget_ms * 1_000_000
         gc.disable()
         try:
-            for _ in range(self.config.ingest_batch):
+            start = perf_counter_ns()
+            for i in range(self.config.ingest_batch):
                 try:
                     parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
                 except zmq.Again:
                     empty = True
                     break
                 self._handle(parts, now)
+                if i & 15 == 15 and perf_counter_ns() - start > budget_ns:
+                    break  # a turn of expensive frames (hellos, results) ends on time, not on count
             if empty:
                 core.on_read_idle(now)
             self._commit()  # sends on the socket, which may swallow the FD's edge: EVENTS is re-checked
