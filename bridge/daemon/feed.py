@@ -253,9 +253,9 @@ class FeedModel:
         trader deal that reached followers, its duration still to be measured."""
         core = self.core
         te = type(event)
-        if te is ev.CommandFilled or te is ev.CommandRefused:
+        if te is ev.CommandFilled or te is ev.CommandRefused or te is ev.OpenWithdrawn:
             key = event.key  # type: ignore[attr-defined]
-            self.origin.pop(key, None)
+            self.origin.pop(key, None)  # settled: a withdrawn open too, or origin grows by one each
             self.result_at.pop(key, None)
             return None
         if te is ev.AccountUpdated:
