@@ -348,6 +348,10 @@ class SessionsMixin:
         for s in list(conn.sessions.values()):
             self._drop_session(s, why)
         self.conns.pop(conn.id, None)
+        if conn.key_name is None:  # a keyless (insecure) connection's bucket dies with it, unless banned
+            b = self.buckets.get("conn:" + conn.id.hex())
+            if b is not None and b.banned_until <= self.now:
+                del self.buckets["conn:" + conn.id.hex()]
 
     def _drop_session(self: DaemonCore, s: Session, why: str = "replaced") -> None:
         conn = self.conns.get(s.conn)
