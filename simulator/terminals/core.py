@@ -157,6 +157,7 @@ class _Link:
     # watcher state
     last_deal: int = 0  # highest deal ticket reported
     last_deal_time: int = 0
+    watching: bool = False  # the watch started (first hello of this process)
     positions: dict[int, _Tracked] = field(default_factory=dict)
     account: tuple | None = None  # last account_update figures sent
     account_due: int = 0  # earliest `now` for the next coalesced account_update
@@ -266,8 +267,15 @@ class TerminalCore:
         login = link.session.login
         info = self.server.account_info(login)
         positions = self.server.positions(login)
-        # the snapshot is the truth: the watcher restarts from it
-        self._sync_watch(link, positions)
+        if not link.watching:
+            # first contact of this terminal process: the snapshot is where the watch starts
+            self._sync_watch(link, positions)
+            link.watching = True
+        # On a reconnect the watch goes on where it stopped: the next poll reports, after this
+        # hello, the deals made while the link was down (a position opened and closed meanwhile
+        # included, and the closing deal, with its profit, of a position the daemon knew), so
+        # none is lost (docs/protocol.md §6.3). A position the snapshot already shows is
+        # reported once more as opened; the daemon takes it as the duplicate it is.
         link.account = None
         link.account_due = now
         return Hello(

@@ -364,3 +364,23 @@ def test_expired_open_is_refused_after_the_key_lookup(world):
     restarted, d2 = started(server, login_sessions(server, [(login, MASTER)]), NOW + 2 * HOUR, next_id=10_000)
     r = first(restarted.receive(d2.msg(Open, login, key="e1", comment="mtb:e1", expires=NOW, **fields), NOW + 2 * HOUR))
     assert (r.ok, r.ticket) == (True, ok.ticket)
+
+
+def test_deals_made_while_the_link_was_down_are_reported_after_the_reconnect(world):
+    """A position opened and closed while disconnected, and the closing deal of one the daemon
+    knew, are reported right after the new hello: nothing the account did is lost."""
+    server, login, session = world
+    core, d = started(server, [session])
+    known = market(server, session, "buy", "0.3").position
+    roundtrip(core.poll(NOW + 1))
+    core.disconnect()
+    brief = market(server, session, "buy", "0.2").position  # opened and closed while away
+    market(server, session, "sell", "0.2", position=brief)
+    market(server, session, "sell", "0.3", position=known)  # the known one closed while away
+    (hello,) = core.connect(NOW + 2)
+    assert hello.positions == ()  # the snapshot: nothing open now
+    Daemon().welcome(core)
+    out = [m for m in roundtrip(core.poll(NOW + 3)) if not isinstance(m, AccountUpdate)]
+    assert [(type(m).__name__, m.ticket) for m in out] == [
+        ("PositionOpened", brief), ("PositionClosed", brief), ("PositionClosed", known)]
+    assert all(m.reason == "client" for m in out if isinstance(m, PositionClosed))
