@@ -1076,7 +1076,7 @@ def _log_to_stderr() -> Callable[[], None]:
     stdout holds the report alone. Returns a function restoring the previous configuration."""
     import structlog
 
-    from bridge.daemon.server import configure_logging
+    from bridge.daemon.running import configure_logging
 
     previous = structlog.get_config()
     configure_logging(pretty=True, level="warning")

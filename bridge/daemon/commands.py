@@ -58,7 +58,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def run_daemon(args: argparse.Namespace) -> int:
     from bridge.daemon.config import ConfigError, load_config
-    from bridge.daemon.server import Daemon, configure_logging
+    from bridge.daemon.running import configure_logging
+    from bridge.daemon.server import Daemon
 
     configure_logging(args.pretty, args.log_level)
     try:

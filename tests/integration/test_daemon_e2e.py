@@ -14,7 +14,7 @@ import pytest
 
 from bridge.daemon.client import AdminClient, Executor, TerminalClient, wait_until
 from bridge.daemon.config import load_config
-from bridge.daemon.server import DaemonThread
+from bridge.daemon.running import DaemonThread
 from bridge.daemon.testing import journal_commands, journal_records, make_setup
 from bridge.protocol import AccountUpdate, Close, Open, Position
 

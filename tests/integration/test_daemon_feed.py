@@ -18,7 +18,7 @@ import pytest
 
 from bridge.daemon.client import AdminClient, Executor, TerminalClient, wait_until
 from bridge.daemon.config import load_config
-from bridge.daemon.server import DaemonThread
+from bridge.daemon.running import DaemonThread
 from bridge.daemon.testing import make_setup
 from bridge.monitor.feed import CurveClient, FeedSubscriber
 from bridge.monitor.hub import MonitorHub

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bridge.daemon.client import AdminClient, Curve, Executor, TerminalClient, sync_context, wait_until
 from bridge.daemon.config import load_config
 from bridge.daemon.keys import generate_keypair
-from bridge.daemon.server import DaemonThread
+from bridge.daemon.running import DaemonThread
 from bridge.daemon.testing import journal_commands, make_setup
 from bridge.protocol import Heartbeat, Open
 

@@ -18,7 +18,7 @@ import zmq.utils.z85  # noqa: F401 - the daemon's ZAP handler needs the submodul
 
 from bridge.daemon.client import AdminClient
 from bridge.daemon.config import load_config
-from bridge.daemon.server import DaemonThread
+from bridge.daemon.running import DaemonThread
 from bridge.daemon.testing import make_setup
 from simulator.prices import Tick
 from simulator.server import TradeRequest, TradeServer
