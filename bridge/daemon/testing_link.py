@@ -296,6 +296,7 @@ class LinkParams:
     frames_per_ms: int = 2
     slice_ms: int = 100
     investor_deposit: Decimal = D(2000)
+    feed_prices: bool = True  # price moves reach the engine (admin "price"), as the back office would
     config: dict = field(default_factory=dict)  # DaemonConfig overrides
 
 
@@ -320,6 +321,8 @@ class LinkWorld:
         self.spares = [self._account(f"spare{i + 1}", p.investor_deposit) for i in range(p.spare_investors)]
         self.sub_of: dict[int, int] = {}  # investor login -> subscription id
         self.sub_started: dict[int, int] = {}  # subscription id -> start (daemon time, UTC)
+        for sym, (bid, ask, _pt) in BASE_PRICES.items():  # the back office feeds the engine's rates
+            self.admin("price", symbol=sym, bid=str(bid), ask=str(ask))
         self.admin("register_trader", trader="T", account=self.trader, account_type="mt4_standard",
                    leverage=100, commission_pct="20")
         for login in self.investors:
@@ -500,6 +503,8 @@ class LinkWorld:
         bid, ask, point = self._quote(symbol)
         d = point * points
         self.server.on_tick(Tick(symbol, self.server.now_ms, bid + d, ask + d))
+        if self.params.feed_prices:
+            self.admin("price", symbol=symbol, bid=str(bid + d), ask=str(ask + d))
 
     # -------------------------------------------------------------- faults
     def disconnect(self, name: str, for_ms: int) -> None:
