@@ -190,6 +190,10 @@ class SimNetwork:
         return SendResult.OK
 
 
+def now_of(shell: DaemonShell) -> int:
+    return shell.now
+
+
 # ---------------------------------------------------------------------- daemon shell
 class DaemonShell:
     """The imperative shell around `DaemonCore`, on virtual time (see the module docstring)."""
@@ -197,25 +201,48 @@ class DaemonShell:
     def __init__(self, config: DaemonConfig, net: SimNetwork, now: int, *, order: str = "timers_first",
                  frames_per_ms: int = 2) -> None:
         self.config, self.net, self.order, self.frames_per_ms = config, net, order, frames_per_ms
+        self.now = now
         self.store = SqliteStore(":memory:")
         self.core = DaemonCore.recover(config, self.store.recover(), now=now, insecure=True)
-        self.commit()
+        self.first_sent: dict[str, int] = {}  # open key -> when the daemon first sent it
+        self.seen: set[int] = set()  # trader tickets the daemon has heard of
+        self.known_closed: dict[int, int] = {}  # trader ticket -> when the daemon knew it closed
+        self.commit(now)
         self.paused_until = 0
         self.wake_order: str | None = None
         self.crashes = 0
         self.ticks_skipped = 0
 
-    def commit(self) -> None:
+    def commit(self, now: int) -> None:
         batch = self.core.take_batch()
         if batch:
             self.store.write(batch)
+            for _seq, _now, type_name, body in batch.events:
+                if type_name == "TraderPositionOpened":
+                    self.seen.add(json.loads(body)["ticket"])
+                elif type_name == "TraderSnapshot":
+                    self.seen.update(p["ticket"] for p in json.loads(body)["positions"])
         self.core.take_feed()
         self.core.take_logs()
+        trader = self.core.engine.traders.get("T")
+        if trader is not None and len(self.known_closed) < len(self.seen):
+            for ticket in self.seen:
+                if ticket not in self.known_closed and ticket not in trader.positions:
+                    self.known_closed[ticket] = now
+
+    def send(self, conn: bytes, frame: bytes) -> SendResult:
+        """`pump`'s send: the network's, noting when each open key first left the daemon."""
+        r = self.net.send(conn, frame)
+        if r is SendResult.OK and b"\xa4type\xa4open" in frame:
+            key = decode(frame, direction=Direction.TO_TERMINAL).key  # type: ignore[union-attr]
+            self.first_sent.setdefault(key, now_of(self))
+        return r
 
     def admin(self, now: int, op: str, **args: object) -> dict:
         reply = self.core.on_admin({"op": op, "args": args}, None, now)
-        self.commit()
-        self.core.pump(self.net.send, now)
+        self.commit(now)
+        self.now = now
+        self.core.pump(self.send, now)
         return reply
 
     def read(self, now: int, budget: int) -> int:
@@ -245,8 +272,9 @@ class DaemonShell:
                 self.ticks_skipped += 1  # still draining the router: the timer loop waits
             else:
                 self.core.tick(now)
-        self.commit()
-        self.core.pump(self.net.send, now)
+        self.commit(now)
+        self.now = now
+        self.core.pump(self.send, now)
 
     def crash(self, now: int, read_before: int = 0) -> None:
         """kill -9: optionally read `read_before` frames (handled, never committed), then lose
@@ -261,7 +289,7 @@ class DaemonShell:
         self.crashes += 1
         self.core = DaemonCore.recover(self.config, self.store.recover(), now=now, insecure=True,
                                        instance=f"crash-{self.crashes}")
-        self.commit()
+        self.commit(now)
 
 
 # ---------------------------------------------------------------------- terminals
@@ -315,6 +343,8 @@ class LinkWorld:
             self.server.on_tick(Tick(sym, self.server.now_ms, bid, ask))
         self.net = SimNetwork(p.inbound)
         self.faults: dict[str, list[tuple[int, int]]] = {}  # terminal -> (start, end) of its outages
+        self.daemon_outages: list[tuple[int, int]] = []  # pauses and crashes of the daemon
+        self.reconnects: list[tuple[int, str, str]] = []  # (t, terminal, why) decided by the terminal
         self.shell = DaemonShell(self.config, self.net, self.t, order=p.order, frames_per_ms=p.frames_per_ms)
         self.trader = self._account("trader", D(10000))
         self.investors = [self._account(f"inv{i + 1}", p.investor_deposit) for i in range(p.investors)]
@@ -417,6 +447,7 @@ class LinkWorld:
                 break
         if term.core.check(now) is not None:
             self.log.append(f"{t}: {term.name} reconnects: {term.core.reconnect_reason}")
+            self.reconnects.append((t, term.name, term.core.reconnect_reason or ""))
             term.core.disconnect()
             term.reconnects += 1
             self._connect(term)
@@ -525,6 +556,7 @@ class LinkWorld:
         (timers_first | read_first). Time moves with `run` (other actions may happen meanwhile)."""
         self.shell.paused_until = self.t + ms
         self.shell.wake_order = order
+        self.daemon_outages.append((self.t, self.t + ms))
 
     def flood(self, frames: int, kind: str = "junk") -> bytes:
         """An authorised peer (its own connection and login) floods the daemon: `junk`
@@ -549,6 +581,7 @@ class LinkWorld:
 
     def crash(self, read_before: int = 0) -> None:
         self.shell.crash(self.t, read_before)
+        self.daemon_outages.append((self.t, self.t))
 
     def replay(self, name: str, index: int) -> bool:
         """The terminal re-sends one of its earlier trade reports (same `id`, so a duplicate the
@@ -653,14 +686,24 @@ def check_not_late(w: LinkWorld) -> list[str]:
 
 
 def check_not_after_close(w: LinkWorld) -> list[str]:
-    """3. No open executes after its trader position closed (deal tickets order the server)."""
+    """3. No open executes after its trader position closed, when the daemon could have known:
+    an open executed after the trader's closing deal (deal tickets order the server) is a
+    violation if the daemon first sent it at or after the moment it knew of the close. (An
+    open already on the wire when the trader closes is a race no daemon can win; it is bounded
+    by the validity, invariant 2.)"""
     closes = trader_final_close(w)
+    shell = w.shell
     out = []
     for c in copy_open_deals(w):
         cl = closes.get(c.trader_ticket)
-        if cl is not None and c.deal.ticket > cl.ticket:  # type: ignore[attr-defined]
-            out.append(f"copy after close: subscription {c.sub} trader ticket {c.trader_ticket} opened "
-                       f"(deal {c.deal.ticket}) after the trader closed it (deal {cl.ticket})")  # type: ignore[attr-defined]
+        if cl is None or c.deal.ticket < cl.ticket:  # type: ignore[attr-defined]
+            continue
+        knew = shell.known_closed.get(c.trader_ticket)
+        sent = shell.first_sent.get(c.deal.comment)  # type: ignore[attr-defined]
+        if knew is not None and sent is not None and sent >= knew:
+            out.append(f"copy after close: subscription {c.sub} trader ticket {c.trader_ticket}: the daemon knew "
+                       f"the trader closed at +{knew - w.t0} ms and sent the open at +{sent - w.t0} ms; executed "
+                       f"(deal {c.deal.ticket}) after the trader's close (deal {cl.ticket})")  # type: ignore[attr-defined]
     return out
 
 
@@ -808,6 +851,20 @@ def check_refusals_justified(w: LinkWorld) -> list[str]:
     return out
 
 
+def check_no_spurious_reconnect(w: LinkWorld) -> list[str]:
+    """Liveness: a terminal gives up on its connection (daemon silent, sequence error) only when
+    it or the daemon really was away (its own outage, a daemon pause or crash) shortly before.
+    A flood from another peer is no excuse: it must not starve the others' heartbeats."""
+    limit = w.config.heartbeat_ms * w.config.offline_after
+    grace = 2 * limit + w.params.slice_ms
+    out = []
+    for at, name, why in w.reconnects:
+        windows = list(w.faults.get(name, ())) + w.daemon_outages
+        if not any(start <= at <= end + grace for start, end in windows):
+            out.append(f"{name} reconnected at +{at - w.t0} ms with nothing away: {why}")
+    return out
+
+
 Checker = Callable[[LinkWorld], list[str]]
 
 #: checked after every step
@@ -818,6 +875,7 @@ ALWAYS: dict[str, Checker] = {
     "not_before_subscription": check_not_before_subscription,
     "ledger": check_ledger,
     "refusals_justified": check_refusals_justified,
+    "no_spurious_reconnect": check_no_spurious_reconnect,
 }
 #: checked at quiescence (after `LinkWorld.settle`)
 AT_QUIESCENCE: dict[str, Checker] = {
