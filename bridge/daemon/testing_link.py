@@ -467,12 +467,12 @@ class LinkWorld:
             self.shell.step(self.t, step, order)
 
     def settle(self, *, extra_ms: int = 0) -> None:
-        """Heal every fault and run past every timeout: quiescence."""
-        for term in self.terminals.values():
-            term.silent_until = 0
-            if term.down_until is not None:
-                term.down_until = self.t
-        self.shell.paused_until = 0
+        """Let every fault end by itself (pauses, silences, disconnections run their course),
+        then run past every timeout: quiescence."""
+        ends = [self.shell.paused_until] + [max(term.silent_until, term.down_until or 0)
+                                            for term in self.terminals.values()]
+        if max(ends) > self.t:
+            self.run(max(ends) - self.t)
         total = settle_ms(self.config) + extra_ms
         self.run(total)
         # drain: keep running while frames move

@@ -31,16 +31,19 @@ import os
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from bridge.daemon import testing_link as tl
 
 LONG = os.environ.get("LINK_MODEL_PROFILE") == "long"
+SHRINK = LONG or os.environ.get("LINK_MODEL_SHRINK") == "1"
 SETTINGS = settings(
-    max_examples=500 if LONG else 12,
-    stateful_step_count=60 if LONG else 15,
+    # shrinking a failing run takes minutes (every step re-runs virtual seconds): off in CI
+    phases=list(Phase) if SHRINK else [Phase.explicit, Phase.reuse, Phase.generate],
+    max_examples=500 if LONG else 25,
+    stateful_step_count=60 if LONG else 20,
     deadline=None,
     derandomize=not LONG,
     database=None if not LONG else settings.default.database,
@@ -199,20 +202,46 @@ def _run(machine) -> None:
 
 
 # ---------------------------------------------------------------------- the model, per fault class
+XFAIL_B2 = pytest.mark.xfail(strict=False, reason="bug (b'): the trader's open and close reach the daemon before "
+                                                   "it sent the copies' opens: it sends them anyway, they execute "
+                                                   "after the trader closed")
+NOT_3 = frozenset({"not_after_close"})
+
+
+@XFAIL_B2
 def test_model_no_faults():
     """Trading over a healthy link: every invariant holds."""
     _run(_case(set()))
 
 
-@pytest.mark.parametrize("faults", [{"crash"}, {"clock_offsets"}])
-def test_model_faults_handled_today(faults):
-    """Faults today's code is expected to survive (a failure here is a new finding)."""
-    _run(_case(faults))
+def test_model_no_faults_but_invariant_3():
+    """Healthy link, every invariant but 3 (bug b'): passes today, guards the rest."""
+    _run(_case(set(), NOT_3))
+
+
+XFAIL_G = pytest.mark.xfail(strict=False, reason="bug (g): a trader position opened and closed while the daemon "
+                                                  "could not hear it (frames lost in a crash or a disconnect) leaves "
+                                                  "no trace: neither a copy nor a refusal")
+
+
+def test_model_clock_offsets():
+    """Terminal clocks off by up to 3 s: survived today (invariant 3 aside, bug b')."""
+    _run(_case({"clock_offsets"}, NOT_3))
+
+
+@XFAIL_G
+def test_model_crash():
+    _run(_case({"crash"}, NOT_3))
+
+
+def test_model_crash_but_outcomes():
+    """kill -9 and recovery, every invariant but 3 (b') and 4a (g): passes today."""
+    _run(_case({"crash"}, NOT_3 | {"outcomes"}))
 
 
 @XFAIL_A
 def test_model_daemon_pause():
-    _run(_case({"pause"}))
+    _run(_case({"pause"}, NOT_3))
 
 
 @XFAIL_B
@@ -220,32 +249,32 @@ def test_model_investor_silence():
     _run(_case({"silence"}))
 
 
-@XFAIL_C
-def test_model_investor_closes_copy_while_away():
-    _run(_case({"investor_close_offline"}))
-
-
-@XFAIL_D
-def test_model_flood():
-    _run(_case({"flood"}))
-
-
-@XFAIL_E
-def test_model_server_time_zone():
-    _run(_case({"tz", "disconnect"}))
-
-
-@XFAIL_F
-def test_model_replay():
-    _run(_case({"replay", "disconnect"}))
-
-
-@XFAIL_B
+@pytest.mark.xfail(strict=False, reason="bugs (b) and (g)")
 def test_model_disconnect():
     _run(_case({"disconnect"}))
 
 
-@pytest.mark.xfail(strict=False, reason="bugs (a)-(f) together")
+@XFAIL_C
+def test_model_investor_closes_copy_while_away():
+    _run(_case({"investor_close_offline"}, NOT_3))
+
+
+@XFAIL_D
+def test_model_flood():
+    _run(_case({"flood"}, NOT_3))
+
+
+@XFAIL_E
+def test_model_server_time_zone():
+    _run(_case({"tz", "disconnect"}, NOT_3))
+
+
+@XFAIL_F
+def test_model_replay():
+    _run(_case({"replay", "disconnect"}, NOT_3))
+
+
+@pytest.mark.xfail(strict=False, reason="bugs (a)-(g) together")
 def test_model_all_faults():
     _run(_case(ALL_FAULTS))
 
