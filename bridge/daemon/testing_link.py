@@ -63,13 +63,12 @@ from decimal import Decimal
 from typing import Callable
 
 from bridge.copytrading.config import EngineConfig
-from bridge.copytrading.engine import Engine  # noqa: F401  (re-exported for kit users)
 from bridge.daemon.config import DaemonConfig
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.store import SqliteStore
 from bridge.protocol import Direction, Heartbeat, Hello, decode, encode
 from simulator.prices import Tick
-from simulator.server import TradeRequest, TradeServer
+from simulator.server import DealInfo, TradeRequest, TradeServer
 from simulator.server import retcodes as rc
 from simulator.terminals import TerminalCore, login_sessions
 
@@ -118,8 +117,10 @@ def model_config(*, server_tz_ms: int = 0, **daemon: object) -> DaemonConfig:
 
 # ---------------------------------------------------------------------- network
 class SimNetwork:
-    """Per-direction FIFO queues. `inbox`: frames on their way to the daemon, in arrival order
-    (one ROUTER socket); `down[conn]`: frames on their way to the terminal of `conn`."""
+    """Per-direction FIFO queues. Towards the daemon (one ROUTER socket): `fair` (default) keeps
+    one pipe per connection and the daemon reads them round robin, as ZeroMQ fair-queues its
+    peers; `fifo` reads everything in arrival order. `down[conn]`: frames on their way to the
+    terminal of `conn`. Closing a connection loses its in-flight frames both ways."""
 
     def __init__(self, inbound: str = "fair") -> None:
         self.fair = inbound == "fair"  # ZeroMQ's ROUTER fair-queues its peers; "fifo" = arrival order
@@ -190,10 +191,6 @@ class SimNetwork:
         return SendResult.OK
 
 
-def now_of(shell: DaemonShell) -> int:
-    return shell.now
-
-
 # ---------------------------------------------------------------------- daemon shell
 class DaemonShell:
     """The imperative shell around `DaemonCore`, on virtual time (see the module docstring)."""
@@ -235,7 +232,7 @@ class DaemonShell:
         r = self.net.send(conn, frame)
         if r is SendResult.OK and b"\xa4type\xa4open" in frame:
             key = decode(frame, direction=Direction.TO_TERMINAL).key  # type: ignore[union-attr]
-            self.first_sent.setdefault(key, now_of(self))
+            self.first_sent.setdefault(key, self.now)
         return r
 
     def admin(self, now: int, op: str, **args: object) -> dict:
@@ -352,7 +349,8 @@ class LinkWorld:
         self.sub_of: dict[int, int] = {}  # investor login -> subscription id
         self.sub_started: dict[int, int] = {}  # subscription id -> start (daemon time, UTC)
         for sym, (bid, ask, _pt) in BASE_PRICES.items():  # the back office feeds the engine's rates
-            self.admin("price", symbol=sym, bid=str(bid), ask=str(ask))
+            if p.feed_prices:
+                self.admin("price", symbol=sym, bid=str(bid), ask=str(ask))
         self.admin("register_trader", trader="T", account=self.trader, account_type="mt4_standard",
                    leverage=100, commission_pct="20")
         for login in self.investors:
@@ -623,7 +621,7 @@ class CopyDeal:
     login: int
     sub: int
     trader_ticket: int
-    deal: object  # DealInfo
+    deal: DealInfo
 
 
 def copy_open_deals(w: LinkWorld) -> list[CopyDeal]:
@@ -639,13 +637,13 @@ def copy_open_deals(w: LinkWorld) -> list[CopyDeal]:
     return out
 
 
-def trader_opens(w: LinkWorld) -> dict[int, object]:
+def trader_opens(w: LinkWorld) -> dict[int, DealInfo]:
     """trader position ticket -> its opening deal."""
     return {d.position_id: d for d in w.server.history_deals(w.trader)
             if d.entry == rc.DEAL_ENTRY_IN and d.type in (rc.DEAL_TYPE_BUY, rc.DEAL_TYPE_SELL)}
 
 
-def trader_final_close(w: LinkWorld) -> dict[int, object]:
+def trader_final_close(w: LinkWorld) -> dict[int, DealInfo]:
     """trader position ticket -> the deal that closed it completely (closed positions only)."""
     open_now = {p.ticket for p in w.server.positions(w.trader)}
     out = {}
@@ -665,7 +663,7 @@ def check_no_duplicate(w: LinkWorld) -> list[str]:
     """1. Per (subscription, trader ticket) at most one executed open on the investor server."""
     seen: dict[tuple[int, int], list[int]] = {}
     for c in copy_open_deals(w):
-        seen.setdefault((c.sub, c.trader_ticket), []).append(c.deal.ticket)  # type: ignore[attr-defined]
+        seen.setdefault((c.sub, c.trader_ticket), []).append(c.deal.ticket)
     return [f"duplicate copy: subscription {s} trader ticket {t} opened {len(v)} times (deals {v})"
             for (s, t), v in sorted(seen.items()) if len(v) > 1]
 
@@ -678,7 +676,7 @@ def check_not_late(w: LinkWorld) -> list[str]:
         o = opens.get(c.trader_ticket)
         if o is None:
             continue
-        late = c.deal.time_msc - o.time_msc  # type: ignore[attr-defined]
+        late = c.deal.time_msc - o.time_msc
         if late > w.validity_ms:
             out.append(f"late copy: subscription {c.sub} trader ticket {c.trader_ticket} executed {late} ms "
                        f"after the trader's open (validity {w.validity_ms} ms)")
@@ -696,14 +694,14 @@ def check_not_after_close(w: LinkWorld) -> list[str]:
     out = []
     for c in copy_open_deals(w):
         cl = closes.get(c.trader_ticket)
-        if cl is None or c.deal.ticket < cl.ticket:  # type: ignore[attr-defined]
+        if cl is None or c.deal.ticket < cl.ticket:
             continue
         knew = shell.known_closed.get(c.trader_ticket)
-        sent = shell.first_sent.get(c.deal.comment)  # type: ignore[attr-defined]
+        sent = shell.first_sent.get(c.deal.comment)
         if knew is not None and sent is not None and sent >= knew:
             out.append(f"copy after close: subscription {c.sub} trader ticket {c.trader_ticket}: the daemon knew "
                        f"the trader closed at +{knew - w.t0} ms and sent the open at +{sent - w.t0} ms; executed "
-                       f"(deal {c.deal.ticket}) after the trader's close (deal {cl.ticket})")  # type: ignore[attr-defined]
+                       f"(deal {c.deal.ticket}) after the trader's close (deal {cl.ticket})")
     return out
 
 
@@ -717,7 +715,7 @@ def check_not_before_subscription(w: LinkWorld) -> list[str]:
         started = w.sub_started.get(c.sub)
         if o is None or started is None:
             continue
-        opened_utc = o.time_msc - w.tz  # type: ignore[attr-defined]
+        opened_utc = o.time_msc - w.tz
         if opened_utc < started:
             out.append(f"copied a trade opened before the subscription: subscription {c.sub} trader ticket "
                        f"{c.trader_ticket} opened {started - opened_utc} ms before it started")
@@ -745,7 +743,7 @@ def check_outcomes(w: LinkWorld) -> list[str]:
         refused.setdefault((r["subscription"], r["trader_ticket"]), []).append(r.get("code") or "")
     out = []
     for ticket, deal in sorted(opens.items()):
-        opened_utc = deal.time_msc - w.tz  # type: ignore[attr-defined]
+        opened_utc = deal.time_msc - w.tz
         for sub, started in sorted(w.sub_started.items()):
             if opened_utc < started:
                 continue  # not eligible: opened before the subscription
@@ -845,9 +843,9 @@ def check_refusals_justified(w: LinkWorld) -> list[str]:
         elif code == "opened_before_subscription":
             o = opens.get(ticket)
             started = w.sub_started.get(sub)
-            if o is not None and started is not None and o.time_msc - w.tz >= started:  # type: ignore[attr-defined]
+            if o is not None and started is not None and o.time_msc - w.tz >= started:
                 out.append(f"refused opened_before_subscription, but subscription {sub} started "
-                           f"{o.time_msc - w.tz - started} ms before trader ticket {ticket} opened")  # type: ignore[attr-defined]
+                           f"{o.time_msc - w.tz - started} ms before trader ticket {ticket} opened")
     return out
 
 
