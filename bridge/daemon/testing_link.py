@@ -825,7 +825,8 @@ LINK_CODES = frozenset({"terminal_offline", "missed_while_disconnected"})
 def check_refusals_justified(w: LinkWorld) -> list[str]:
     """A refusal blames the link (`terminal_offline`, `missed_while_disconnected`) only when the
     trader's or that investor's terminal really was away (disconnected or silent) around that
-    time - a daemon pause, a flood from another peer or a crash are the daemon's own doing;
+    time, or the daemon itself stopped for at least the offline limit (a pause that long cannot
+    be bridged) - a shorter pause, a flood from another peer are the daemon's own doing;
     `opened_before_subscription` only when the trade was opened before the subscription."""
     opens = trader_opens(w)
     limit = w.config.heartbeat_ms * w.config.offline_after
@@ -836,7 +837,9 @@ def check_refusals_justified(w: LinkWorld) -> list[str]:
         code, sub, ticket, at = r.get("code"), r["subscription"], r["trader_ticket"], r["now"]
         if code in LINK_CODES:
             names = {"T", w.terminal_of.get(inv_sub.get(sub, -1), "")}
-            excused = any(start <= at <= end + grace for n in names for start, end in w.faults.get(n, ()))
+            windows = [x for n in names for x in w.faults.get(n, ())]
+            windows += [(start, end) for start, end in w.daemon_outages if end - start >= limit]
+            excused = any(start <= at <= end + grace for start, end in windows)
             if not excused:
                 out.append(f"refused {code} with no terminal away: subscription {sub} trader ticket {ticket} "
                            f"at +{at - w.t0} ms")
