@@ -246,12 +246,14 @@ def test_model_daemon_pause():
 
 @XFAIL_B
 def test_model_investor_silence():
-    _run(_case({"silence"}))
+    """Invariant 3 off (its healthy-link bug b' would be found first): late opens (invariant 2).
+    The after-close half of (b) is pinned by the smoke tests."""
+    _run(_case({"silence"}, NOT_3))
 
 
 @pytest.mark.xfail(strict=False, reason="bugs (b) and (g)")
 def test_model_disconnect():
-    _run(_case({"disconnect"}))
+    _run(_case({"disconnect"}, NOT_3))
 
 
 @XFAIL_C
