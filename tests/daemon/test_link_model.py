@@ -329,6 +329,13 @@ def test_example_investor_closes_copy_while_away():
         ("investor_close_offline", dict(ms=200, name="IA"))])
 
 
+@_exact(XFAIL_D)
+def test_example_flood_fifo():
+    """Bug (d), after the minimal example of test_model_flood (9605 frames there, with trading;
+    12 000 here, without: 6 s of reading at 2 frames per ms, past the 5 s offline limit)."""
+    _replay({"flood"}, NOT_3, inbound="fifo", steps=[("flood", dict(frames=12000, kind="mixed"))])
+
+
 # ---------------------------------------------------------------------- smoke: one plain scenario per fault
 def _world(**params: object) -> tl.LinkWorld:
     return tl.LinkWorld(tl.LinkParams(seed=1, **params))  # type: ignore[arg-type]
