@@ -336,6 +336,16 @@ def test_example_flood_fifo():
     _replay({"flood"}, NOT_3, inbound="fifo", steps=[("flood", dict(frames=12000, kind="mixed"))])
 
 
+@_exact(XFAIL_A)
+def test_example_daemon_pause_under_offline_limit():
+    """Bug (a) as a model example: a 4.5 s pause (under the 5 s limit), timers first."""
+    _replay({"pause"}, NOT_3, steps=[
+        ("time_passes", dict(ms=700)),
+        ("daemon_pause", dict(ms=4500, order="timers_first")),
+        ("time_passes", dict(ms=200)),
+        ("trader_open", dict(side="buy", symbol="EURUSD", volume=D("0.01")))])
+
+
 # ---------------------------------------------------------------------- smoke: one plain scenario per fault
 def _world(**params: object) -> tl.LinkWorld:
     return tl.LinkWorld(tl.LinkParams(seed=1, **params))  # type: ignore[arg-type]
