@@ -366,6 +366,16 @@ def test_example_open_held_for_a_disconnected_investor():
         ("disconnect", dict(ms=10000, name="IA"))])
 
 
+@_exact(XFAIL_G)
+def test_example_crash_loses_an_open_and_close():
+    """Bug (g), reduced from test_model_crash: the daemon handles the trader's position_opened,
+    dies before its commit, the position_closed is lost with it; the snapshot is empty."""
+    _replay({"crash"}, NOT_3, steps=[
+        ("trader_open", dict(side="buy", symbol="EURUSD", volume=D("0.01"))),
+        ("trader_close", dict(fraction=D("0.5"), i=0)),
+        ("crash", dict(read_before=1))])
+
+
 # ---------------------------------------------------------------------- smoke: one plain scenario per fault
 def _world(**params: object) -> tl.LinkWorld:
     return tl.LinkWorld(tl.LinkParams(seed=1, **params))  # type: ignore[arg-type]
