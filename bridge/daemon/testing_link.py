@@ -42,14 +42,29 @@ The model
 Timeouts are derived from the configuration (`settle_ms`), never from wall time.
 
 API of the cores this kit relies on (keep it, or update the kit with it):
-`DaemonCore.recover(config, recovery, now=, insecure=)`, `on_frame(conn, key, frame, now)`,
-`on_admin(request, key, now)`, `tick(now)`, `take_batch()`, `pump(send, now)`, `copy_map()`,
-`pending`, `engine` (`subscriptions`, `traders`, `ledger()`), `config` (`heartbeat_ms`,
-`offline_after`, `resend_after_ms`, `close_profit_wait_ms`, `engine_tick_ms`, `copy_magic`,
-`engine.late_copy_window_ms` or `open_validity_ms`); `SendResult`; `SqliteStore(":memory:")`
-with `recover()`, `write()` and its `db` (records table). `TerminalCore(server, sessions,
-next_id=)`, `connect(now)`, `disconnect()`, `receive(msg, now)`, `poll(now)`, `check(now)`,
-`links[login].counter` (replay only).
+
+* `DaemonCore.recover(config, recovery, now=, insecure=, instance=)`, `on_frame(conn, None,
+  frame, now)`, `on_admin({"op", "args"}, None, now)` (ops `price`, `register_trader`,
+  `deposit`, `subscribe`; the reply's `ok` and `records` with `record.subscription_started`'s
+  `subscription`), `tick(now)`, `take_batch()`, `take_feed()`, `take_logs()`, `pump(send,
+  now)` with `SendResult.OK / UNROUTABLE`, `copy_map()` (sub -> trader ticket -> `ticket`,
+  `volume`, `state`), `pending` (key -> `.row.type`), `engine.traders["T"].positions`
+  (ticket -> `.volume`), `engine.subscriptions` (`.realised`), `engine.ledger()`;
+* the journal batch's `events` rows `(seq, now, type, body JSON)` with event types
+  `TraderPositionOpened` (`ticket`) and `TraderSnapshot` (`positions[].ticket`), and the
+  `records` table (topic `record.copy_refused`: `subscription`, `trader_ticket`, `code`, `now`)
+  of `SqliteStore(":memory:")` (`recover()`, `write()`, `db`);
+* `DaemonConfig` fields `heartbeat_ms`, `offline_after`, `resend_after_ms`,
+  `close_profit_wait_ms`, `engine_tick_ms`, `copy_magic`, `engine`; the validity is read
+  with `getattr` (`open_validity_ms` on the daemon or engine config, else the engine's
+  `late_copy_window_ms`); `EngineConfig(server_utc_offset_ms=, late_copy_window_ms=)` (the
+  latter only if it still exists);
+* the open command's comment is its key `s<sub>-t<trader ticket>-open-<n>` and its magic
+  `config.copy_magic` (`OPEN_TAG`);
+* `TerminalCore(server, sessions, next_id=)`, `connect(now)`, `disconnect()`, `receive(msg,
+  now)`, `poll(now)`, `check(now)`, `reconnect_reason`, and for `replay` only
+  `links[login].welcomed` / `links[login].counter.next()`;
+* the simulated `TradeServer` API listed in `simulator/server/__init__.py`.
 """
 
 from __future__ import annotations
