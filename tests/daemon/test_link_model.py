@@ -17,9 +17,15 @@ Switches (for the fixers: enable a fault or an invariant at a time):
 * `LINK_MODEL_FAULTS=pause,flood` / `LINK_MODEL_INVARIANTS=belief,outcomes` restrict
   `test_model_custom` to those (default: all), for bisecting by hand.
 
-Depth: the default profile is small and derandomized (CI); `LINK_MODEL_PROFILE=long` runs
-500 examples of up to 60 steps with random seeds, e.g.
-`LINK_MODEL_PROFILE=long pytest tests/daemon/test_link_model.py -k pause -p no:cacheprovider`.
+Depth: the default profile (CI) runs 25 derandomized examples of up to 20 steps per class,
+without shrinking (a shrink takes minutes: every step re-runs virtual seconds);
+`LINK_MODEL_SHRINK=1` turns shrinking on (for a minimal example; add `--runxfail` to see it);
+`LINK_MODEL_PROFILE=long` runs 500 random examples of up to 60 steps, floods up to 30 000
+frames, with shrinking, e.g.
+`LINK_MODEL_PROFILE=long pytest tests/daemon/test_link_model.py -k pause --runxfail`.
+
+`test_example_*` replay hypothesis' minimal examples by hand and `test_smoke_*` are plain
+deterministic scenarios, one per fault: they do not depend on the search.
 
 Known bugs of today's code are marked `xfail(strict=False)` per bug class (see
 tests/daemon/LINK_MODEL_FINDINGS.md); remove a mark when its fix lands.
