@@ -401,6 +401,14 @@ def test_example_replayed_partial_close():
         ("replay", dict(name="T", index=1))])
 
 
+@_exact(XFAIL_E)
+def test_example_server_utc_minus_5():
+    """Bug (e), reduced from test_model_server_time_zone: on a UTC-5 server every live trade is
+    refused opened_before_subscription."""
+    _replay({"tz", "disconnect"}, NOT_3 | {"outcomes", "not_late"}, tz=-5 * tl.HOUR, steps=[
+        ("trader_open", dict(side="sell", symbol="GBPUSD", volume=D("0.1")))])
+
+
 # ---------------------------------------------------------------------- smoke: one plain scenario per fault
 def _world(**params: object) -> tl.LinkWorld:
     return tl.LinkWorld(tl.LinkParams(seed=1, **params))  # type: ignore[arg-type]
