@@ -83,6 +83,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         # (due, account, ticket) of copies an investor's snapshot lacked, in due order (the wait
         # is one constant, so appending keeps it sorted)
         self.vanishing: deque[tuple[int, int, int]] = deque()
+        self.vanishing_keys: set[tuple[int, int]] = set()
         self.going_offline: deque[Session] = deque()  # sessions of silent connections, to mark offline  # (account, ticket) -> when to settle it as vanished
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
@@ -292,13 +293,23 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.feed.position_closed(m.login, m.ticket, m.remaining, m.reason, self.now)
         trader = self.trader_of.get(m.login)
         if trader is not None:
+            pos = self.engine.traders[trader].positions.get(m.ticket)
+            if pos is None or pos.volume <= m.remaining:
+                # already applied: a deal re-reported after a reconnect whose hello snapshot
+                # had reconciled it (the position is gone, or no bigger than what remains)
+                self._log("info", "trader.close_already_applied", login=m.login, ticket=m.ticket,
+                          remaining=str(m.remaining))
+                return
             self.feed_engine(ev.TraderPositionClosed(self.now, trader, m.ticket, m.volume, m.price,
                                                      _CLOSE_REASONS[m.reason], m.profit))
             return
         self.publish("account.position_closed", login=m.login, ticket=m.ticket, volume=str(m.volume),
                      remaining=str(m.remaining), reason=m.reason, profit=str(m.profit))
-        if m.reason != "client":
-            # so/sl/tp: the trade server closed the copy by itself (our closes are "client")
+        if m.reason != "client" or (m.login, m.ticket) in self.vanishing_keys:
+            # so/sl/tp: the trade server closed the copy by itself (our closes are "client"); or
+            # the deal that explains a copy the investor's snapshot lacked (closed by hand
+            # while the link was down): booked now, with its real profit
+            self.vanishing_keys.discard((m.login, m.ticket))
             self._closed_by_server(m)
             return
         self._client_close_deal(m)
@@ -320,13 +331,15 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             return
         due = now + self.config.close_profit_wait_ms
         for copy in sub.copies.values():
-            if copy.vanished and copy.ticket is not None:
+            if copy.vanished and copy.ticket is not None and (login, copy.ticket) not in self.vanishing_keys:
                 self.vanishing.append((due, login, copy.ticket))
+                self.vanishing_keys.add((login, copy.ticket))
 
     def _settle_vanished(self, now: int) -> None:
         q = self.vanishing
         while q and q[0][0] <= now:
             _, account, ticket = q.popleft()
+            self.vanishing_keys.discard((account, ticket))
             self.feed_engine(ev.CopyVanished(now, account, ticket))  # a no-op if a deal settled it meanwhile
 
     def _is_investor(self, login: int) -> bool:

@@ -12,9 +12,9 @@ joined by `SimNetwork`. Used by `tests/daemon/test_link_model.py` (a hypothesis
 
 The model
 ---------
-* **Time.** `world.t` is the daemon's clock (UTC ms). The trade server's clock is
-  `t + server_tz_ms` (a server in UTC+2 runs 2 h ahead: the times on the wire, position and
-  deal times, are server time). A terminal's clock is `t + offset` (its `ts` and pacing).
+* **Time.** `world.t` is the daemon's clock (UTC ms). The trade server keeps UTC too and has
+  a zone of `server_tz_ms` (it shows it in `hello.utc_offset_ms`; every time on the wire is
+  UTC). A terminal's clock is `t + offset` (its `ts`, pacing and expiry judgement).
   Time only moves in `world.run(ms)`, in slices of `slice_ms`.
 * **Network.** Per connection: the daemon's inbound frames (`SimNetwork.inbox`, arrival
   order, shared by all peers like one ROUTER socket) and the terminal's inbound frames
@@ -27,8 +27,10 @@ The model
   Two orders, as in `bridge/daemon/server.py`:
   - `timers_first`: `tick(now)` then the frames (the timer loop ran before the router's
     readiness callback);
-  - `read_first`: the frames then `tick(now)`; while frames remain after the budget the
-    timers do **not** run (the real `_drain_router` loops while the socket is readable).
+  - `read_first`: a bounded turn of frames then `tick(now)` (the real shell's order: its
+    timers run between turns however much is waiting).
+  Either way the shell reports `on_read_idle(now)` whenever it finds its inbox empty, as
+  the real one does: silence is judged up to the last complete read.
 * **Faults** (`LinkWorld` methods): `disconnect`, `silence` (the terminal neither reads nor
   sends: frames queue both ways), `daemon_pause` (time jumps, frames pile up on the daemon),
   `flood` (an authorised peer sends junk frames and/or valid heartbeats), clock offsets,
@@ -55,10 +57,8 @@ API of the cores this kit relies on (keep it, or update the kit with it):
   `records` table (topic `record.copy_refused`: `subscription`, `trader_ticket`, `code`, `now`)
   of `SqliteStore(":memory:")` (`recover()`, `write()`, `db`);
 * `DaemonConfig` fields `heartbeat_ms`, `offline_after`, `resend_after_ms`,
-  `close_profit_wait_ms`, `engine_tick_ms`, `copy_magic`, `engine`; the validity is read
-  with `getattr` (`open_validity_ms` on the daemon or engine config, else the engine's
-  `late_copy_window_ms`); `EngineConfig(server_utc_offset_ms=, late_copy_window_ms=)` (the
-  latter only if it still exists);
+  `close_profit_wait_ms`, `engine_tick_ms`, `copy_magic`, `engine` (`open_validity_ms`);
+  `EngineConfig(server_timezone=, open_validity_ms=)`;
 * the open command's comment is its key `s<sub>-t<trader ticket>-open-<n>` and its magic
   `config.copy_magic` (`OPEN_TAG`);
 * `TerminalCore(server, sessions, next_id=)`, `connect(now)`, `disconnect()`, `receive(msg,
@@ -78,6 +78,7 @@ from decimal import Decimal
 from typing import Callable
 
 from bridge.copytrading.config import EngineConfig
+from bridge.domain.servertime import ServerTimeZone
 from bridge.daemon.config import DaemonConfig
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.store import SqliteStore
@@ -102,31 +103,22 @@ BASE_PRICES = {  # symbol -> (bid, ask, point)
 
 
 def open_validity_ms(config: DaemonConfig) -> int:
-    """How long a trader's open may be copied: the new design's `open_validity_ms` (daemon or
-    engine config), else today's engine `late_copy_window_ms` if set, else 5000."""
-    for holder in (config, config.engine):
-        v = getattr(holder, "open_validity_ms", None)
-        if v is not None:
-            return int(v)
-    v = getattr(config.engine, "late_copy_window_ms", 0)
-    return int(v) if v else DEFAULT_OPEN_VALIDITY_MS
+    """How long a trader's open may be copied (docs/protocol.md §7.1)."""
+    return config.engine.open_validity_ms
 
 
 def settle_ms(config: DaemonConfig) -> int:
     """Virtual time after which every timer of the link has fired at least once, twice over."""
     hb = config.heartbeat_ms
     longest = max(hb * config.offline_after, config.resend_after_ms, config.close_profit_wait_ms,
-                  config.engine_tick_ms, open_validity_ms(config), getattr(config, "open_validity_ms", 0) or 0)
+                  config.engine_tick_ms, open_validity_ms(config))
     return 2 * longest + 4 * hb
 
 
 def model_config(*, server_tz_ms: int = 0, **daemon: object) -> DaemonConfig:
-    """The daemon config the model runs with: defaults, the engine told the server's UTC offset,
-    and (today's code) the late-copy window set to the open validity the promise states."""
-    engine_kw: dict = {"server_utc_offset_ms": server_tz_ms}
-    if "late_copy_window_ms" in EngineConfig.__dataclass_fields__:
-        engine_kw["late_copy_window_ms"] = DEFAULT_OPEN_VALIDITY_MS
-    engine = EngineConfig(**engine_kw)
+    """The daemon config the model runs with: defaults, the engine told the trade server's
+    zone, and the open validity the promise states."""
+    engine = EngineConfig(server_timezone=ServerTimeZone(server_tz_ms), open_validity_ms=DEFAULT_OPEN_VALIDITY_MS)
     return DaemonConfig(engine=engine, **daemon)  # type: ignore[arg-type]
 
 
@@ -263,6 +255,7 @@ class DaemonShell:
         while n < budget:
             got = pop()
             if got is None:
+                core.on_read_idle(now)  # as the real shell: the liveness reference is the last empty read
                 break
             core.on_frame(got[0], None, got[1], now)
             n += 1
@@ -278,12 +271,9 @@ class DaemonShell:
         if order == "timers_first":
             self.core.tick(now)
             self.read(now, budget)
-        else:
+        else:  # the real shell: a bounded turn of frames, then its timers (it never starves them)
             self.read(now, budget)
-            if self.net.backlog:
-                self.ticks_skipped += 1  # still draining the router: the timer loop waits
-            else:
-                self.core.tick(now)
+            self.core.tick(now)
         self.commit(now)
         self.now = now
         self.core.pump(self.send, now)
@@ -350,7 +340,9 @@ class LinkWorld:
         self.t = self.t0 = MONDAY + 10 * HOUR
         self.config = model_config(server_tz_ms=self.tz, **p.config)
         self.validity_ms = open_validity_ms(self.config)
-        self.server = TradeServer(seed=p.seed, start_ms=self.t + self.tz, scrypt_n=2**4, journal_ticks=False)
+        # the server keeps UTC and shows its own zone at the edges (hello.utc_offset_ms, the facade)
+        self.server = TradeServer(seed=p.seed, start_ms=self.t, scrypt_n=2**4, journal_ticks=False,
+                                  timezone=ServerTimeZone(self.tz))
         for sym, (bid, ask, _pt) in BASE_PRICES.items():
             self.server.on_tick(Tick(sym, self.server.now_ms, bid, ask))
         self.net = SimNetwork(p.inbound)
@@ -474,7 +466,7 @@ class LinkWorld:
         step = self.params.slice_ms
         while self.t < end:
             self.t = min(self.t + step, end)
-            self.server.advance_to(self.t + self.tz)
+            self.server.advance_to(self.t)
             for name in sorted(self.terminals):
                 self._terminal_step(self.terminals[name])
             self.shell.step(self.t, step, order)
@@ -730,7 +722,7 @@ def check_not_before_subscription(w: LinkWorld) -> list[str]:
         started = w.sub_started.get(c.sub)
         if o is None or started is None:
             continue
-        opened_utc = o.time_msc - w.tz
+        opened_utc = o.time_msc
         if opened_utc < started:
             out.append(f"copied a trade opened before the subscription: subscription {c.sub} trader ticket "
                        f"{c.trader_ticket} opened {started - opened_utc} ms before it started")
@@ -758,7 +750,7 @@ def check_outcomes(w: LinkWorld) -> list[str]:
         refused.setdefault((r["subscription"], r["trader_ticket"]), []).append(r.get("code") or "")
     out = []
     for ticket, deal in sorted(opens.items()):
-        opened_utc = deal.time_msc - w.tz
+        opened_utc = deal.time_msc
         for sub, started in sorted(w.sub_started.items()):
             if opened_utc < started:
                 continue  # not eligible: opened before the subscription
@@ -861,9 +853,9 @@ def check_refusals_justified(w: LinkWorld) -> list[str]:
         elif code == "opened_before_subscription":
             o = opens.get(ticket)
             started = w.sub_started.get(sub)
-            if o is not None and started is not None and o.time_msc - w.tz >= started:
+            if o is not None and started is not None and o.time_msc >= started:
                 out.append(f"refused opened_before_subscription, but subscription {sub} started "
-                           f"{o.time_msc - w.tz - started} ms before trader ticket {ticket} opened")
+                           f"{o.time_msc - started} ms before trader ticket {ticket} opened")
     return out
 
 

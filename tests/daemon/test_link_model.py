@@ -27,7 +27,7 @@ frames, with shrinking, e.g.
 `test_example_*` replay hypothesis' minimal examples by hand and `test_smoke_*` are plain
 deterministic scenarios, one per fault: they do not depend on the search.
 
-Known bugs of today's code are marked `xfail(strict=False)` per bug class (see
+Bugs still open are marked `xfail(strict=False)` per bug class (see
 tests/daemon/LINK_MODEL_FINDINGS.md); remove a mark when its fix lands.
 """
 
@@ -219,10 +219,9 @@ def _run(machine) -> None:
 XFAIL_B2 = pytest.mark.xfail(strict=False, reason="bug (b'): the trader's open and close reach the daemon before "
                                                    "it sent the copies' opens: it sends them anyway, they execute "
                                                    "after the trader closed")
-NOT_3 = frozenset({"not_after_close"})
+NOT_3: frozenset[str] = frozenset()  # bug (b') is fixed: invariant 3 holds everywhere
 
 
-@XFAIL_B2
 def test_model_no_faults():
     """Trading over a healthy link: every invariant holds."""
     _run(_case(set()))
@@ -233,9 +232,11 @@ def test_model_no_faults_but_invariant_3():
     _run(_case(set(), NOT_3))
 
 
-XFAIL_G = pytest.mark.xfail(strict=False, reason="bug (g): a trader position opened and closed while the daemon "
-                                                  "could not hear it (frames lost in a crash or a disconnect) leaves "
-                                                  "no trace: neither a copy nor a refusal")
+XFAIL_G = pytest.mark.xfail(strict=False, reason="bug (g), crash half (open): a trader position opened and closed "
+                                                  "while the daemon crashed before committing them leaves no trace; "
+                                                  "the terminal does not re-report deals the daemon received but "
+                                                  "never journaled (no acknowledgement in the protocol yet). The "
+                                                  "disconnect half is fixed (deals re-reported after the hello)")
 
 
 def _exact(mark):
@@ -259,46 +260,39 @@ def test_model_crash_but_outcomes():
     _run(_case({"crash"}, NOT_3 | {"outcomes"}))
 
 
-@XFAIL_A
 def test_model_daemon_pause():
     _run(_case({"pause"}, NOT_3))
 
 
-@XFAIL_B
 def test_model_investor_silence():
     """Invariant 3 off (its healthy-link bug b' would be found first): late opens (invariant 2).
     The after-close half of (b) is pinned by the smoke tests."""
     _run(_case({"silence"}, NOT_3))
 
 
-@pytest.mark.xfail(strict=False, reason="bugs (b) and (g)")
 def test_model_disconnect():
     _run(_case({"disconnect"}, NOT_3))
 
 
-@XFAIL_C
 def test_model_investor_closes_copy_while_away():
     _run(_case({"investor_close_offline"}, NOT_3))
 
 
-@XFAIL_D
 def test_model_flood():
     _run(_case({"flood"}, NOT_3))
 
 
-@XFAIL_E
 def test_model_server_time_zone():
     """Invariants 2, 3 and 4a off: the disconnections find (b), (b') and (g) first."""
     _run(_case({"tz", "disconnect"}, NOT_3 | {"outcomes", "not_late"}))
 
 
-@XFAIL_F
 def test_model_replay():
     """Invariants 2, 3 and 4a off: the disconnections find (b), (b') and (g) first."""
     _run(_case({"replay", "disconnect"}, NOT_3 | {"not_late", "outcomes"}))
 
 
-@pytest.mark.xfail(strict=False, reason="bugs (a)-(g) together")
+@XFAIL_G
 def test_model_all_faults():
     _run(_case(ALL_FAULTS))
 
@@ -329,14 +323,12 @@ def _replay(faults, skip=frozenset(), steps=(), **build) -> None:
     m.teardown()
 
 
-@_exact(XFAIL_B2)
 def test_example_open_and_close_in_one_step():
     """Bug (b'), minimal example of test_model_no_faults."""
     _replay(set(), steps=[("trader_open", dict(side="buy", symbol="EURUSD", volume=D("0.01"))),
                           ("trader_close", dict(fraction=D("0.25"), i=0))])
 
 
-@_exact(XFAIL_C)
 def test_example_investor_closes_copy_while_away():
     """Bug (c), minimal example of test_model_investor_closes_copy_while_away (no-op settles removed)."""
     _replay({"investor_close_offline"}, NOT_3, steps=[
@@ -345,14 +337,12 @@ def test_example_investor_closes_copy_while_away():
         ("investor_close_offline", dict(ms=200, name="IA"))])
 
 
-@_exact(XFAIL_D)
 def test_example_flood_fifo():
     """Bug (d), after the minimal example of test_model_flood (9605 frames there, with trading;
     12 000 here, without: 6 s of reading at 2 frames per ms, past the 5 s offline limit)."""
     _replay({"flood"}, NOT_3, inbound="fifo", steps=[("flood", dict(frames=12000, kind="mixed"))])
 
 
-@_exact(XFAIL_A)
 def test_example_daemon_pause_under_offline_limit():
     """Bug (a) as a model example: a 4.5 s pause (under the 5 s limit), timers first."""
     _replay({"pause"}, NOT_3, steps=[
@@ -362,7 +352,6 @@ def test_example_daemon_pause_under_offline_limit():
         ("trader_open", dict(side="buy", symbol="EURUSD", volume=D("0.01")))])
 
 
-@_exact(XFAIL_G)
 def test_example_trader_opens_and_closes_while_away():
     """Bug (g), minimal example (found by test_model_server_time_zone before it skipped 4a)."""
     _replay({"disconnect"}, NOT_3, steps=[
@@ -371,7 +360,6 @@ def test_example_trader_opens_and_closes_while_away():
         ("trader_close", dict(fraction=D("0.25"), i=0))])
 
 
-@_exact(XFAIL_B)
 def test_example_open_held_for_a_disconnected_investor():
     """Bug (b), reduced from a find of test_model_replay: IA's connection drops just as the
     trader opens; the daemon holds the open and re-sends it after IA's hello, 10 s later."""
@@ -390,7 +378,6 @@ def test_example_crash_loses_an_open_and_close():
         ("crash", dict(read_before=1))])
 
 
-@_exact(XFAIL_F)
 def test_example_replayed_partial_close():
     """Bug (f) as a model example (the default budget of test_model_replay rarely gets there)."""
     _replay({"replay", "disconnect"}, NOT_3 | {"not_late", "outcomes"}, steps=[
@@ -401,7 +388,6 @@ def test_example_replayed_partial_close():
         ("replay", dict(name="T", index=1))])
 
 
-@_exact(XFAIL_E)
 def test_example_server_utc_minus_5():
     """Bug (e), reduced from test_model_server_time_zone: on a UTC-5 server every live trade is
     refused opened_before_subscription."""
@@ -434,7 +420,7 @@ def test_smoke_healthy_link_open_partial_sl():
     assert not w.trader_positions() and not any(w.server.positions(x) for x in w.investors)
 
 
-@pytest.mark.parametrize("order", [pytest.param("timers_first", marks=_exact(XFAIL_A)), "read_first"])
+@pytest.mark.parametrize("order", ["timers_first", "read_first"])
 def test_smoke_daemon_pause(order):
     """A 4.5 s pause of the daemon: the terminals were never silent, their frames wait on the
     daemon's socket. Timers first: every session looks silent and is dropped before its frames
@@ -448,10 +434,10 @@ def test_smoke_daemon_pause(order):
     _done(w)
 
 
-@pytest.mark.parametrize("fault,away_ms", [pytest.param("silence", 8000, marks=_exact(XFAIL_B)),
-                                            pytest.param("disconnect", 8000, marks=_exact(XFAIL_B)),
+@pytest.mark.parametrize("fault,away_ms", [("silence", 8000),
+                                            ("disconnect", 8000),
                                             ("silence", 3000),
-                                            pytest.param("disconnect", 3000, marks=_exact(XFAIL_B))])
+                                            ("disconnect", 3000)])
 def test_smoke_investor_away_while_trader_opens_and_closes(fault, away_ms):
     """The investor terminal IA is away (silent: the open waits in its socket; disconnected:
     the daemon holds the open and re-sends it after the hello) while the trader opens and,
@@ -469,7 +455,6 @@ def test_smoke_investor_away_while_trader_opens_and_closes(fault, away_ms):
     _done(w)
 
 
-@_exact(XFAIL_C)
 def test_smoke_investor_closes_copy_while_away():
     w = _world()
     t = w.trader_open("EURUSD", "buy", D("0.1"))
@@ -481,9 +466,9 @@ def test_smoke_investor_closes_copy_while_away():
 
 
 @pytest.mark.parametrize("order,inbound", [
-    pytest.param("timers_first", "fifo", marks=_exact(XFAIL_D)),
-    pytest.param("read_first", "fifo", marks=_exact(XFAIL_D)),
-    pytest.param("read_first", "fair", marks=_exact(XFAIL_D)),
+    ("timers_first", "fifo"),
+    ("read_first", "fifo"),
+    ("read_first", "fair"),
     ("timers_first", "fair")])
 def test_smoke_flood(order, inbound):
     """A flood of junk frames from one authorised peer. FIFO reading starves the others'
@@ -499,7 +484,6 @@ def test_smoke_flood(order, inbound):
     _done(w)
 
 
-@_exact(XFAIL_E)
 @pytest.mark.parametrize("tz", [2 * tl.HOUR, -5 * tl.HOUR])
 def test_smoke_server_time_zone(tz):
     """The trader's terminal is away when it opens; a subscription starts; it comes back."""
@@ -529,7 +513,6 @@ def test_smoke_server_time_zone_utc_control():
     _done(w)
 
 
-@_exact(XFAIL_F)
 def test_smoke_replayed_partial_close_after_reconnect():
     w = _world()
     t = w.trader_open("EURUSD", "buy", D("0.3"))
