@@ -122,8 +122,9 @@ class CommandsMixin:
     def _on_command_result(self: DaemonCore, s: Session, m: CommandResult) -> None:
         p = self.pending.get(m.key)
         if p is None or p.row.login != m.login:
-            self._log("info", "command.result_ignored", login=m.login, key=m.key,
-                      why="unknown or already answered" if p is None else "key belongs to another login")
+            why = "unknown or already answered" if p is None else "key belongs to another login"
+            if self.aggregate.note(self.now, "command.result_ignored", str(m.login), login=m.login, why=why):
+                self._log("info", "command.result_ignored", login=m.login, key=m.key, why=why)
             return
         self.feed.command_result(m.key, self.mono)
         if not m.ok:
@@ -177,7 +178,7 @@ class CommandsMixin:
                 continue
             s = self.session_of.get(p.row.login)
             p.sent_at = None
-            if s is not None and s.started:
+            if s is not None and s.started and s.online:  # a silent session is sent again once heard
                 s.queue[key] = None
                 self.dirty.add(s.login)
         expiring = self.expiry_order
@@ -287,8 +288,9 @@ class CommandsMixin:
         while s.control:
             kind, body = s.control[0]
             if kind == "welcome":
+                resume, last_id = body
                 w = wire.simple_wire("welcome", self.next_id, 1, now, login, server_time=now, heartbeat_ms=hb,
-                                     resume=body)
+                                     resume=resume, **({"last_id": last_id} if last_id else {}))
             elif kind == "heartbeat":
                 w = wire.simple_wire("heartbeat", self.next_id, s.out_seq + 1, now, login)
             else:

@@ -65,6 +65,7 @@ class Session:
     started: bool = False
     role: str = "trader"  # the hello's role, equal to the key's: trader | investor
     online: bool = True  # False while the connection is silent (monitoring state only)
+    prev_id: int = 0  # the login's last journaled message id before the frame being handled
     out_seq: int = 0  # seq of the last message sent
     last_tx: int = 0
     control: deque = field(default_factory=deque)  # (type, body) built at send time
@@ -176,6 +177,7 @@ class SessionsMixin:
             self.refusal("protocol.sequence", key_name, login=login, code=refused.code, detail=refused.detail)
             self._error(s, refused)
             return
+        s.prev_id = last_id  # what was journaled before this frame (a hello's welcome says it)
         self.last_ids[login] = msg.id
         self.ids_dirty.add(login)
         if not s.online and s.started and self.session_of.get(login) is s:
@@ -268,7 +270,7 @@ class SessionsMixin:
             self._batch.logins.append((login, now))
         s.started, s.role, s.out_seq, s.online = True, m.role, 0, True
         s.control.clear()
-        s.control.append(("welcome", resume))
+        s.control.append(("welcome", (resume, s.prev_id)))
         s.queue.clear()
         self.session_of[login] = s
         self.dirty.add(login)
@@ -331,8 +333,13 @@ class SessionsMixin:
                 budget -= 1
 
     def _revive(self: DaemonCore, s: Session) -> None:
-        """A frame for a session judged silent: it is back, as it was (each login by its own frame)."""
+        """A frame for a session judged silent: it is back, as it was (each login by its own frame);
+        what was sent to it and is still unanswered goes again (the resend timer skips silent ones)."""
         s.online = True
+        for key, p in self.by_login.get(s.login, {}).items():
+            if p.sent_at is None and p.row.type != "balance":
+                s.queue[key] = None
+                self.dirty.add(s.login)
         key = self.conns[s.conn].key_name
         self._log("info", "terminal.online", login=s.login, key=key, resumed=True)
         self.publish("terminal.online", login=s.login, key=key, role=s.role, resumed=True)

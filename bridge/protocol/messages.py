@@ -166,6 +166,7 @@ class Welcome:
     server_time: int
     heartbeat_ms: int
     resume: bool
+    last_id: int = 0  # optional on the wire: left out at 0
 
 
 @dataclass(frozen=True, slots=True)

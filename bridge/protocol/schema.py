@@ -194,6 +194,9 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("server_time", Kind.UINT, "daemon clock, UTC ms since the Unix epoch"),
             F("heartbeat_ms", Kind.UINT, "heartbeat interval both sides use, ms"),
             F("resume", Kind.BOOL, "true if the daemon knew this login (reconnect), false on first contact"),
+            F("last_id", Kind.UINT, "the highest message id of this login the daemon has journaled (0 = none): "
+              "the terminal re-sends, with new ids, its reports (position_*) above it. Optional: absent reads as 0",
+              optional=True),
         ),
         "answer to hello; first daemon message on a connection (seq 1)",
     ),

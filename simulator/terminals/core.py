@@ -51,8 +51,9 @@ requested SL/TP answers "done" without a second request.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from bridge.protocol import (
@@ -81,6 +82,7 @@ from simulator.server import retcodes as rc
 ZERO = Decimal(0)
 DEFAULT_HEARTBEAT_MS = 1000
 OFFLINE_AFTER = 5  # heartbeats of silence (docs/protocol.md section 6)
+SENT_KEPT = 4096  # position reports kept per login until a welcome acknowledges them
 SEQUENCE_CODES = frozenset({"not_started", "bad_start_seq", "sequence_replay", "sequence_gap"})
 
 CLOSE_REASONS = {
@@ -158,6 +160,8 @@ class _Link:
     last_deal: int = 0  # highest deal ticket reported
     last_deal_time: int = 0
     watching: bool = False  # the watch started (first hello of this process)
+    # reports (position_*) not yet known journaled: re-sent after a welcome whose last_id is below them
+    sent: deque = field(default_factory=lambda: deque(maxlen=SENT_KEPT))
     positions: dict[int, _Tracked] = field(default_factory=dict)
     account: tuple | None = None  # last account_update figures sent
     account_due: int = 0  # earliest `now` for the next coalesced account_update
@@ -317,7 +321,11 @@ class TerminalCore:
             link.resumed = message.resume
             if message.heartbeat_ms > 0:
                 self.heartbeat_ms = message.heartbeat_ms
-            return []
+            # reports the daemon never journaled (it died, or they died in flight): sent again,
+            # in order, with new ids; the journaled ones are forgotten (docs/protocol.md §6.3)
+            again = [replace(m, **self._envelope(link, now)) for m in link.sent if m.id > message.last_id]
+            link.sent = deque(again, maxlen=SENT_KEPT)
+            return again  # type: ignore[return-value]
         if isinstance(message, Heartbeat):
             return []
         if isinstance(message, ErrorReply):
@@ -438,6 +446,11 @@ class TerminalCore:
         return out
 
     def _watch(self, link: _Link, now: int, out: list[Message]) -> None:
+        first = len(out)
+        self._scan(link, now, out)
+        link.sent.extend(m for m in out[first:] if isinstance(m, (PositionOpened, PositionClosed, PositionModified)))
+
+    def _scan(self, link: _Link, now: int, out: list[Message]) -> None:
         server = self.server
         login = link.session.login
         current = {p.ticket: p for p in server.positions(login)}

@@ -379,8 +379,28 @@ def test_deals_made_while_the_link_was_down_are_reported_after_the_reconnect(wor
     market(server, session, "sell", "0.3", position=known)  # the known one closed while away
     (hello,) = core.connect(NOW + 2)
     assert hello.positions == ()  # the snapshot: nothing open now
-    Daemon().welcome(core)
+    # the daemon journaled everything sent before the hello: nothing to send again
+    assert core.receive(Daemon().msg(Welcome, login, server_time=NOW, heartbeat_ms=1000, resume=True,
+                                     last_id=hello.id - 1), NOW + 2) == []
     out = [m for m in roundtrip(core.poll(NOW + 3)) if not isinstance(m, AccountUpdate)]
     assert [(type(m).__name__, m.ticket) for m in out] == [
         ("PositionOpened", brief), ("PositionClosed", brief), ("PositionClosed", known)]
     assert all(m.reason == "client" for m in out if isinstance(m, PositionClosed))
+
+
+def test_reports_the_daemon_never_journaled_are_sent_again_after_its_welcome(world):
+    """The daemon died after reading a report but before journaling it: its welcome's last_id
+    says so, and the terminal sends that report again, with a new id, before anything else."""
+    server, login, session = world
+    core, d = started(server, [session])
+    ticket = market(server, session, "buy", "0.3").position
+    (opened,) = [m for m in roundtrip(core.poll(NOW + 1)) if isinstance(m, PositionOpened)]
+    (hello,) = core.connect(NOW + 2)  # the daemon restarted
+    again = core.receive(Daemon().msg(Welcome, login, server_time=NOW, heartbeat_ms=1000, resume=True,
+                                      last_id=opened.id - 1), NOW + 2)
+    assert [(type(m).__name__, m.ticket) for m in again] == [("PositionOpened", ticket)]
+    assert again[0].id > hello.id and again[0].seq == 2 and again[0].time == opened.time
+    # acknowledged by the next welcome: never sent a third time
+    core.connect(NOW + 3)
+    assert core.receive(Daemon().msg(Welcome, login, server_time=NOW, heartbeat_ms=1000, resume=True,
+                                     last_id=again[0].id), NOW + 3) == []

@@ -118,6 +118,8 @@ VECTORS: tuple[tuple[str, Message], ...] = (
     ),
     ("welcome", Welcome(id=900_000, seq=1, ts=T0 + 10, login=LOGIN, server_time=T0 + 10, heartbeat_ms=1000, resume=False)),
     ("welcome_resume", Welcome(id=900_100, seq=1, ts=T0 + 20, login=LOGIN, server_time=T0 + 20, heartbeat_ms=1000, resume=True)),
+    ("welcome_resume_last_id", Welcome(id=900_200, seq=1, ts=T0 + 30, login=LOGIN, server_time=T0 + 30, heartbeat_ms=1000,
+                                       resume=True, last_id=1_700_000_000_123_456)),
     (
         "open",
         Open(

@@ -32,7 +32,7 @@ const string MTB_SCHEMA[]=
    "position_closed|d|ticket:U,volume:V,remaining:Z,price:P,time:U,reason:E,profit:M",
    "account_update|d|balance:M,equity:M,margin:P,free_margin:M,leverage:U",
    "command_result|d|key:N,ok:B,retcode:I,ticket:U,price:P,volume:Z,time:U,message:T",
-   "welcome|t|server_time:U,heartbeat_ms:U,resume:B",
+   "welcome|t|server_time:U,heartbeat_ms:U,resume:B,last_id:U?",
    "open|t|key:N,symbol:N,side:E,volume:V,sl:P,tp:P,magic:I,comment:T,expires:U?",
    "close|t|key:N,ticket:U,volume:V",
    "modify|t|key:N,ticket:U,sl:P,tp:P",
@@ -104,6 +104,7 @@ struct MtbInbound
    long              magic;
    string            comment;
    ulong             expires;       // open: UTC ms, 0 = no deadline
+   ulong             last_id;       // welcome: highest id of ours the daemon journaled, 0 = none
    ulong             ticket;
    string            code;          // error
    string            detail;
@@ -345,15 +346,20 @@ bool MtbBuildCommandResult(MpWriter &w,const MtbEnvelope &env,const MtbResult &r
 
 //--- daemon -> terminal builders (used by the self-test and for re-encoding parsed messages)
 bool MtbBuildWelcome(MpWriter &w,const MtbEnvelope &env,const ulong server_time,
-                     const ulong heartbeat_ms,const bool resume)
+                     const ulong heartbeat_ms,const bool resume,const ulong last_id)
   {
-   MtbWriteEnvelope(w,"welcome",env,3);
+   MtbWriteEnvelope(w,"welcome",env,3+(last_id>0 ? 1 : 0));   // optional: left out at 0
    MtbKey(w,"server_time");
    w.UInt(server_time);
    MtbKey(w,"heartbeat_ms");
    w.UInt(heartbeat_ms);
    MtbKey(w,"resume");
    w.Bool(resume);
+   if(last_id>0)
+     {
+      MtbKey(w,"last_id");
+      w.UInt(last_id);
+     }
    return(w.Ok());
   }
 
@@ -437,7 +443,7 @@ bool MtbBuildInbound(MpWriter &w,const MtbInbound &m)
    env.ts=m.ts;
    env.login=m.login;
    if(m.type=="welcome")
-      return(MtbBuildWelcome(w,env,m.server_time,m.heartbeat_ms,m.resume));
+      return(MtbBuildWelcome(w,env,m.server_time,m.heartbeat_ms,m.resume,m.last_id));
    if(m.type=="heartbeat")
       return(MtbBuildHeartbeat(w,env));
    if(m.type=="open")
@@ -637,6 +643,9 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
       doc.GetUInt(doc.MapFind(0,"server_time"),m.server_time);
       doc.GetUInt(doc.MapFind(0,"heartbeat_ms"),m.heartbeat_ms);
       doc.GetBool(doc.MapFind(0,"resume"),m.resume);
+      m.last_id=0;
+      if(doc.MapFind(0,"last_id")>=0)
+         doc.GetUInt(doc.MapFind(0,"last_id"),m.last_id);
      }
    else if(type=="open" || type=="close" || type=="modify")
      {

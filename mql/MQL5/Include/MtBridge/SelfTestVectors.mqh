@@ -12,7 +12,7 @@
 
 #include "Protocol.mqh"
 
-#define MTB_VECTOR_COUNT 22
+#define MTB_VECTOR_COUNT 23
 
 const string MTB_VECTOR_NAMES[]=
   {
@@ -34,6 +34,7 @@ const string MTB_VECTOR_NAMES[]=
    "command_result_no_money",
    "welcome",
    "welcome_resume",
+   "welcome_resume_last_id",
    "open",
    "close",
    "modify",
@@ -57,6 +58,7 @@ const string MTB_VECTOR_TYPES[]=
    "account_update",
    "command_result",
    "command_result",
+   "welcome",
    "welcome",
    "welcome",
    "open",
@@ -84,6 +86,7 @@ const string MTB_VECTOR_HEX[]=
    "8ea17601a474797065ae636f6d6d616e645f726573756c74a269640da37365710ba27473cf0000018bcfe58740a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031382e6f70656ea26f6bc2a7726574636f6465cd2723a67469636b657400a57072696365cb0000000000000000a6766f6c756d65cb0000000000000000a474696d65cf0000018bcfe58736a76d657373616765b06e6f7420656e6f756768206d6f6e6579",
    "89a17601a474797065a777656c636f6d65a26964ce000dbba0a373657101a27473cf0000018bcfe5680aa56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe5680aac6865617274626561745f6d73cd03e8a6726573756d65c2",
    "89a17601a474797065a777656c636f6d65a26964ce000dbc04a373657101a27473cf0000018bcfe56814a56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe56814ac6865617274626561745f6d73cd03e8a6726573756d65c3",
+   "8aa17601a474797065a777656c636f6d65a26964ce000dbc68a373657101a27473cf0000018bcfe5681ea56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe5681eac6865617274626561745f6d73cd03e8a6726573756d65c3a76c6173745f6964cf00060a2418202240",
    "8fa17601a474797065a46f70656ea26964ce000dbba2a373657102a27473cf0000018bcfe56864a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031372e6f70656ea673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3fd3333333333333a2736ccb0000000000000000a27470cb3ff547ae147ae148a56d61676963ce00757e31a7636f6d6d656e74a963312e303030303137a765787069726573cf0000018bcfe5dd94",
    "89a17601a474797065a5636c6f7365a26964ce000dbba3a373657103a27473cf0000018bcfe568c8a56c6f67696ece004c5012a36b6579b763312e353030313233342e3030303031392e636c6f7365a67469636b6574ce00011174a6766f6c756d65cb3fb999999999999a",
    "8aa17601a474797065a66d6f64696679a26964ce000dbba4a373657104a27473cf0000018bcfe5692ca56c6f67696ece004c5012a36b6579b863312e353030313233342e3030303032302e6d6f64696679a67469636b6574ce00011174a2736ccb3ff4f5c28f5c28f6a27470cb0000000000000000",
@@ -376,8 +379,19 @@ bool MtbVecBuild17(MpWriter &w)
    return(MtbBuildWelcome(w,env,(ulong)1700000000020,(ulong)1000,true));
   }
 
-//--- vector 18: open
+//--- vector 18: welcome_resume_last_id
 bool MtbVecBuild18(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900200;
+   env.seq=(ulong)1;
+   env.ts=(ulong)1700000000030;
+   env.login=(ulong)5001234;
+   return(MtbBuildWelcome(w,env,(ulong)1700000000030,(ulong)1000,true));
+  }
+
+//--- vector 19: open
+bool MtbVecBuild19(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900002;
@@ -387,8 +401,8 @@ bool MtbVecBuild18(MpWriter &w)
    return(MtbBuildOpen(w,env,"c1.5001234.000017.open","EURUSD","buy",MpDoubleFromBits(0x3fd3333333333333) /* 0.3 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */,MpDoubleFromBits(0x3ff547ae147ae148) /* 1.33 */,(ulong)7700017,"c1.000017",(ulong)1700000030100));
   }
 
-//--- vector 19: close
-bool MtbVecBuild19(MpWriter &w)
+//--- vector 20: close
+bool MtbVecBuild20(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900003;
@@ -398,8 +412,8 @@ bool MtbVecBuild19(MpWriter &w)
    return(MtbBuildClose(w,env,"c1.5001234.000019.close",(ulong)70004,MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */));
   }
 
-//--- vector 20: modify
-bool MtbVecBuild20(MpWriter &w)
+//--- vector 21: modify
+bool MtbVecBuild21(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900004;
@@ -409,8 +423,8 @@ bool MtbVecBuild20(MpWriter &w)
    return(MtbBuildModify(w,env,"c1.5001234.000020.modify",(ulong)70004,MpDoubleFromBits(0x3ff4f5c28f5c28f6) /* 1.31 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */));
   }
 
-//--- vector 21: error
-bool MtbVecBuild21(MpWriter &w)
+//--- vector 22: error
+bool MtbVecBuild22(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900005;
@@ -447,6 +461,7 @@ bool MtbVecBuild(const int k,MpWriter &w)
       case 19: return(MtbVecBuild19(w));
       case 20: return(MtbVecBuild20(w));
       case 21: return(MtbVecBuild21(w));
+      case 22: return(MtbVecBuild22(w));
      }
    w.Fail(StringFormat("no vector %d",k));
    return(false);
