@@ -182,7 +182,7 @@ class FeedCollector:
     """SUB on the daemon's feed in a thread: (recv wall ms, topic, body) for chosen topics."""
 
     TOPICS = (b"terminal.offline", b"terminal.online", b"record.copy_refused", b"record.copy_opened",
-              b"daemon.stats", b"record.subscription_started")
+              b"daemon.stats", b"record.subscription_started", b"abuse")
 
     def __init__(self, endpoint: str, curve: Curve) -> None:
         self.endpoint, self.curve = endpoint, curve
@@ -241,6 +241,21 @@ class FeedCollector:
                   and (until_ms is None or r <= until_ms)]
         gaps = [b - a for a, b in zip(ts, ts[1:])]
         return float(max(gaps)) if gaps else None
+
+    def stats_max(self, field: str, since_ms: int, until_ms: int | None = None) -> float | None:
+        """Max of a `daemon.stats` figure (e.g. `loop_lag_ms`, `turn_max_ms`: the daemon's own
+        measure of its loop over the second before each beat) over the beats that cover
+        [since_ms, until_ms] (the daemon's `ts`; a beat covers the second before it)."""
+        with self._lock:
+            xs = [b.get(field) for _, t, b in self.items if t == "daemon.stats"
+                  and b.get("ts", 0) >= since_ms and (until_ms is None or b.get("ts", 0) <= until_ms + 1000)]
+        vals = [float(x) for x in xs if x is not None]
+        return max(vals) if vals else None
+
+    def stats_count(self, since_ms: int, until_ms: int | None = None) -> int:
+        with self._lock:
+            return sum(1 for _, t, b in self.items if t == "daemon.stats" and b.get("ts", 0) >= since_ms
+                       and (until_ms is None or b.get("ts", 0) <= until_ms + 1000))
 
     def close(self) -> None:
         self._stop.set()
@@ -389,6 +404,96 @@ class Terminal:
         self.client.close()
 
 
+class _GroupOpens:
+    """What a worker group reported, shaped like a `JudgingExecutor` for `judge()` / `_settled()`."""
+
+    def __init__(self) -> None:
+        self.opens: list[OpenSeen] = []
+
+    def executed(self) -> list[OpenSeen]:
+        return [o for o in self.opens if o.executed]
+
+
+class TerminalGroup:
+    """Terminals (one DEALER per login list) in a worker process of their own
+    (`benchmarks/chaos/worker.py`), so that whatever they do (sleep, drain 10 000 frames on
+    waking) cannot stall the heartbeats of the terminals the harness measures. A reader thread
+    turns the worker's report lines into `OpenSeen` (late judged here, on `world.book`)."""
+
+    asleep = False  # the Pump skips nothing of ours: we are not polled there
+
+    def __init__(self, world: World, key: str, connections: list[list[int]]) -> None:
+        self.world, self.key_name = world, key
+        self.connections = [c for c in connections if c]
+        self.logins = [x for c in self.connections for x in c]
+        self.ex = _GroupOpens()
+        self.end: dict[str, Any] | None = None
+        self.is_welcomed = False
+        self.lines_seen = 0
+        cv = world.setup.curve(key)
+        spec = world.tmp / f"worker-{key}-{id(self)}.json"
+        spec.write_text(json.dumps({"endpoint": world.daemon.endpoints["router"], "connections": self.connections,
+                                    "curve": {"server_public": cv.server_public, "public": cv.public,
+                                              "secret": cv.secret, "role": cv.role}}))
+        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.chaos.worker", str(spec)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
+                                     env=env, start_new_session=True, bufsize=1)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._read, name=f"group-{key}", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        book = self.world.book
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines_seen += 1
+            if line.startswith("O "):
+                _, login, tt, recv_ms, recv_ns, executed, key = line.split(" ", 6)
+                tt_i, recv = int(tt), int(recv_ms)
+                opened = book.open_ms.get(tt_i)
+                late = opened is not None and recv > opened + book.validity_ms
+                self.ex.opens.append(OpenSeen(int(login), key.strip(), tt_i, recv, int(recv_ns), late,
+                                              executed == "1"))
+            elif line.startswith("W"):
+                self.is_welcomed = True
+            elif line.startswith("END "):
+                self.end = json.loads(line[4:])
+        self._done.set()
+
+    def _say(self, word: str) -> None:
+        try:
+            self.proc.stdin.write(word + "\n")  # type: ignore[union-attr]
+            self.proc.stdin.flush()  # type: ignore[union-attr]
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def welcomed(self) -> bool:
+        return self.is_welcomed
+
+    def sleep(self) -> None:
+        self._say("sleep")
+
+    def wake(self) -> None:
+        self._say("wake")
+
+    def finish(self, timeout: float = 30.0) -> dict[str, Any] | None:
+        """Stop the worker; its closing report (executions per key, errors seen)."""
+        if self.proc.poll() is None:
+            self._say("stop")
+        self._done.wait(timeout)
+        self.close()
+        return self.end
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
+
+
 class Pump:
     """Poll many terminals at once; returns when `until()` or the deadline."""
 
@@ -405,7 +510,7 @@ class Pump:
             if left <= 0:
                 return until is None
             poller = zmq.Poller()
-            active = [t for t in self.terminals if not getattr(t, "asleep", False)]
+            active = [t for t in self.terminals if not getattr(t, "asleep", False) and isinstance(t, Terminal)]
             for t in active:
                 poller.register(t.client.sock, zmq.POLLIN)
             for c in self.clients:
@@ -459,30 +564,39 @@ tmpl = msgpack.unpackb(encode(Heartbeat(id=ids + 1, seq=2, ts=now, login=login))
 print("ready", flush=True)
 sys.stdin.readline()  # go
 packb = msgpack.packb
-sent = junk = 0
+NB = zmq.NOBLOCK
+sent = junk = blocked = n = 0
 seq = 1
 t0 = time.monotonic()
 end = t0 + duration
 while True:
+    # never block: a full or absent pipe (the daemon banned and cut the key) refuses the frame,
+    # counted apart, and the flooder keeps trying until its duration ends
     for _ in range(500):
-        sent += 1
-        if junk_every and sent % junk_every == 0:
-            s.send(b"\xc1junk")
-            junk += 1
+        n += 1
+        if junk_every and n % junk_every == 0:
+            frame, is_junk = b"\xc1junk", True
         else:
             seq += 1
             tmpl["id"] = ids + seq
             tmpl["seq"] = seq
-            s.send(packb(tmpl))
+            frame, is_junk = packb(tmpl), False
+        try:
+            s.send(frame, NB)
+        except zmq.Again:
+            blocked += 1
+            continue
+        sent += 1
+        junk += is_junk
     try:
         while True:
-            s.recv(zmq.NOBLOCK)
+            s.recv(NB)
     except zmq.Again:
         pass
     if time.monotonic() >= end:
         break
 elapsed = time.monotonic() - t0
-print(f"{sent} {junk} {elapsed}", flush=True)
+print(f"{sent} {junk} {blocked} {elapsed}", flush=True)
 s.close(0)
 ctx.term()
 """
@@ -511,20 +625,21 @@ class Flooder:
             p.stdin.write("go\n")  # type: ignore[union-attr]
             p.stdin.flush()  # type: ignore[union-attr]
 
-    def results(self, timeout: float) -> tuple[int, int, float]:
-        """(frames, junk frames, longest elapsed s)."""
-        frames = junk = 0
-        elapsed = 0.0
+    def results(self, timeout: float) -> dict[str, Any]:
+        """frames_sent (handed to libzmq), junk (of those), frames_blocked (refused by a full or
+        absent pipe), elapsed_s (longest), late (flooders that did not end within `timeout`)."""
+        r = {"frames_sent": 0, "junk": 0, "frames_blocked": 0, "elapsed_s": 0.0, "late": 0}
         for p in self.procs:
             try:
                 out, _ = p.communicate(timeout=timeout)
-                a, b, c = out.split()[-3:]
-                frames += int(a)
-                junk += int(b)
-                elapsed = max(elapsed, float(c))
+                a, b, c, d = out.split()[-4:]
+                r["frames_sent"] += int(a)
+                r["junk"] += int(b)
+                r["frames_blocked"] += int(c)
+                r["elapsed_s"] = max(r["elapsed_s"], float(d))
             except (subprocess.TimeoutExpired, ValueError):
-                pass
-        return frames, junk, elapsed
+                r["late"] += 1
+        return r
 
     def kill(self) -> None:
         for p in self.procs:
@@ -563,6 +678,7 @@ class World:
         self.feed: FeedCollector | None = None
         self.probe: LoopProbe | None = None
         self.terminals: list[Terminal] = []
+        self.groups: list[TerminalGroup] = []
         self.flooders: list[Flooder] = []
         self.sub_of: dict[int, int] = {}  # investor login -> subscription id
         self.login_of: dict[int, int] = {}
@@ -598,6 +714,8 @@ class World:
             self.feed.close()
         for t in self.terminals:
             t.close()
+        for g in self.groups:
+            g.close()
         if self.trader is not None:
             self.trader.close()
         if self.admin is not None:
@@ -633,6 +751,12 @@ class World:
         t = Terminal(self, key, logins, **kw)
         self.terminals.append(t)
         return t
+
+    def group(self, key: str, connections: list[list[int]]) -> TerminalGroup:
+        """Terminals in a worker process of their own (see `TerminalGroup`)."""
+        g = TerminalGroup(self, key, connections)
+        self.groups.append(g)
+        return g
 
     def wait_welcomed(self, pump: Pump, timeout: float) -> bool:
         assert self.trader is not None
