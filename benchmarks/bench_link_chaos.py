@@ -104,6 +104,7 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(name, "loop_block_ms", r["loop_lag_ms"], "<= 100")  # daemon.stats loop_lag_ms, flood window
         fig.add(name, "turn_max_ms", r["turn_max_ms"])
         fig.add(name, "client_probe_rtt_max_ms", r["probe_rtt_max_ms"])  # client-side round trip, no target
+        fig.add(name, "daemon_cpu_share", r["daemon_cpu_share"])  # daemon CPU s / wall s over the flood
     elif name == "stalls":
         timers = FAST if quick else FULL
         r = S.stalls(tmp, timers, investors=10, stalls=3 if quick else 10, long_deals=4)
@@ -158,6 +159,7 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(name, "client_probe_rtt_max_ms", r["probe_rtt_max_ms"])  # client-side round trip, no target
         fig.add(name, "client_probe_rtt_after_wake_ms", r["probe_rtt_after_wake_ms"])
         fig.add(name, "stats_beat_gap_ms", r["stats_gap_ms"])
+        fig.add(name, "daemon_cpu_share_after_wake", r["daemon_cpu_share_after_wake"])
         fig.add(name, "offline_judgements", r["offline"])
         fig.add(name, "others_offline_silent", r["others_offline_silent"])
         fig.add(name, "others_offline_disconnected", r["others_offline_disconnected"], "== 0")
@@ -177,10 +179,16 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(name, "restart_trader_welcomed_s", r["restart_trader_welcomed_s"])
         fig.add(name, "restart_all_sessions_welcomed_s", r["restart_all_welcomed_s"])
         fig.add(name, "snapshots_in_window", r["snapshots_in_window"])
+        # the daemon's own figures: journal.snapshot block_ms (max in the window), daemon.stats loop_lag_ms
         fig.add(name, "snapshot_loop_block_ms", r["snapshot_block_ms"], "<= 50")
-        fig.add(name, "window_loop_block_ms", r["window_block_ms"])
-        fig.add(name, "probe_samples_in_window", r["probe_samples_in_window"])
-        fig.add(name, "post_restart_traffic_loop_block_ms", r["post_restart_block_ms"])
+        fig.add(name, "window_loop_lag_ms", r["window_loop_lag_ms"])
+        fig.add(name, "window_turn_max_ms", r["window_turn_max_ms"])
+        fig.add(name, "post_restart_traffic_loop_lag_ms", r["post_restart_loop_lag_ms"])
+        # client-side round trips of the admin ping probe (informational)
+        fig.add(name, "client_probe_rtt_near_snapshot_ms", r["snapshot_probe_rtt_ms"])
+        fig.add(name, "client_probe_rtt_window_ms", r["window_probe_rtt_ms"])
+        fig.add(name, "client_probe_samples_in_window", r["probe_samples_in_window"])
+        fig.add(name, "client_probe_rtt_post_restart_traffic_ms", r["post_restart_probe_rtt_ms"])
         fanout_figures(r, n, fig)  # the fan-out half of scenario 7, on the same 10 000 subscriptions
     elif name == "latency":
         r = S.copy_latency(tmp, samples=200 if quick else 2000)

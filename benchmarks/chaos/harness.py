@@ -143,6 +143,14 @@ class Daemon:
                 return int(line.split()[1])
         return 0
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the daemon process used so far."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             try:
