@@ -260,6 +260,16 @@ class FeedCollector:
         vals = [float(x) for x in xs if x is not None]
         return max(vals) if vals else None
 
+    def stats_top(self, field: str, since_ms: int, until_ms: int | None = None, n: int = 3,
+                  origin_ms: int | None = None) -> list[list[float]]:
+        """The `n` highest beats of a `daemon.stats` figure: [ms after origin_ms (default since_ms), value]."""
+        origin = since_ms if origin_ms is None else origin_ms
+        with self._lock:
+            xs = [(float(b[field]), b.get("ts", 0)) for _, t, b in self.items if t == "daemon.stats"
+                  and b.get(field) is not None and b.get("ts", 0) >= since_ms
+                  and (until_ms is None or b.get("ts", 0) <= until_ms + 1000)]
+        return [[ts - origin, v] for v, ts in sorted(xs, reverse=True)[:n]]
+
     def stats_count(self, since_ms: int, until_ms: int | None = None) -> int:
         with self._lock:
             return sum(1 for _, t, b in self.items if t == "daemon.stats" and b.get("ts", 0) >= since_ms
@@ -548,7 +558,8 @@ class Pump:
 
 # ---------------------------------------------------------------------------- flood
 FLOODER = r"""
-import sys, time, zmq, msgpack
+import os, sys, time, zmq, msgpack
+os.nice(10)  # the attack shares this machine with the daemon: it must not starve it of CPU
 from bridge.protocol import Hello, Heartbeat, encode
 from decimal import Decimal
 endpoint, server_pub, pub, sec, login, duration, junk_every = sys.argv[1:8]

@@ -110,7 +110,8 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
                "loop_lag_ms": w.feed.stats_max("loop_lag_ms", since, until),
                "turn_max_ms": w.feed.stats_max("turn_max_ms", since, until),
                "probe_rtt_max_ms": _r(w.probe.max_ms(t0, t_end), 1) if w.probe else None,
-               "daemon_cpu_share": round(cpu_share, 2)}
+               "daemon_cpu_share": round(cpu_share, 2),
+               "loop_lag_top": w.feed.stats_top("loop_lag_ms", since, until)}
     finally:
         w.close()
     # frames the daemon read over its whole run (its `daemon.stopped` line, after the SIGTERM)
@@ -322,6 +323,7 @@ def slow_reader(tmp: Path, timers: Timers, *, sleepers: int = 2000, others: int 
                 "turn_max_ms": w.feed.stats_max("turn_max_ms", since, until),
                 "stats_beats": w.feed.stats_count(since, until),
                 "daemon_cpu_share_after_wake": round(cpu_share, 2),
+                "loop_lag_top": w.feed.stats_top("loop_lag_ms", since, until, origin_ms=wake_ms),
                 "probe_rtt_max_ms": _r(w.probe.max_ms(t0, t_end), 1) if w.probe else None,
                 "probe_rtt_after_wake_ms": _r(w.probe.max_ms(t_wake, t_end), 1) if w.probe else None,
                 "stats_gap_ms": w.feed.stats_gap_ms(since),
