@@ -14,6 +14,12 @@ all; the full run takes ~10 min, the slow reader alone 150 s). Progress goes to 
 per-scenario figures to stdout, then one line `BENCH {json}`: every figure with its target
 and a `met` flag.
 
+Loop figures (`loop_block_ms`, `snapshot_loop_block_ms`) are the daemon's own (`daemon.stats`
+`loop_lag_ms`, `journal.snapshot` `block_ms`); `client_probe_*` are admin ping round trips from
+this process (informational: they include the harness's own scheduling). "Copies lost" = a
+(subscription, deal) with neither an execution nor a `record.copy_refused`; refusals are
+reported by code. Busy or victim terminal groups run in worker processes of their own.
+
 The validity of an open is written as `open_validity_ms` if the daemon's config accepts it
 ([daemon] or [engine]), else as [engine] `late_copy_window_ms` (today's closest key).
 """

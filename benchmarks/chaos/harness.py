@@ -8,8 +8,19 @@
   logins with a `JudgingExecutor`: it executes each command at most once per key and records,
   for every `open`, when it arrived and whether it was past its validity (trader open time +
   validity) - executed late or refused as expired (if the daemon ever sends an expiry field).
-* `Pump`: polls a set of terminals with one zmq.Poller (answers heartbeats and commands).
-* `Flooder`: sender subprocesses hammering the ROUTER with heartbeats and junk frames.
+* `TerminalGroup`: terminals in a worker process of their own (`benchmarks/chaos/worker.py`),
+  for groups that get busy (a slow reader waking to thousands of frames) or are the victims:
+  they cannot stall the heartbeats of the measured terminals, so a copy those lose is the
+  daemon's doing, not the harness's.
+* `Pump`: polls a set of in-process terminals with one zmq.Poller (answers heartbeats and commands).
+* `Flooder`: sender subprocesses (nice 10) hammering the ROUTER with heartbeats and junk frames
+  with non-blocking sends: frames handed to libzmq and frames refused by a full or absent pipe
+  (the daemon banned and cut the key) are counted apart, and each ends on time.
+
+Loop figures come from the daemon itself: `daemon.stats` `loop_lag_ms` / `turn_max_ms` (every
+second, `FeedCollector.stats_max`) and the `journal.snapshot` log lines' `block_ms`. The
+`LoopProbe` (admin ping round trips from a thread of this process) also counts this process's
+own scheduling, so its figures are reported as client-side round trips, without a target.
 """
 
 from __future__ import annotations
