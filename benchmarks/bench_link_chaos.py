@@ -111,6 +111,9 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(name, "turn_max_ms", r["turn_max_ms"])
         fig.add(name, "client_probe_rtt_max_ms", r["probe_rtt_max_ms"])  # client-side round trip, no target
         fig.add(name, "daemon_cpu_share", r["daemon_cpu_share"])  # daemon CPU s / wall s over the flood
+        # how long the daemon's loop thread waited for a CPU over the flood (the machine's share of the lag)
+        fig.add(name, "daemon_loop_runqueue_wait_ms", r["daemon_loop_runqueue_wait_ms"])
+        fig.add(name, "loadavg_1m", r["loadavg_1m"])
         fig.add(name, "loop_lag_top_ms", r["loop_lag_top"])  # [ms after the flood began, loop_lag_ms]
     elif name == "stalls":
         timers = FAST if quick else FULL
@@ -167,6 +170,8 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(name, "client_probe_rtt_after_wake_ms", r["probe_rtt_after_wake_ms"])
         fig.add(name, "stats_beat_gap_ms", r["stats_gap_ms"])
         fig.add(name, "daemon_cpu_share_after_wake", r["daemon_cpu_share_after_wake"])
+        fig.add(name, "daemon_loop_runqueue_wait_after_wake_ms", r["daemon_loop_runqueue_wait_after_wake_ms"])
+        fig.add(name, "loadavg_1m", r["loadavg_1m"])
         fig.add(name, "loop_lag_top_ms", r["loop_lag_top"])  # [ms after the wake, loop_lag_ms]
         fig.add(name, "offline_judgements", r["offline"])
         fig.add(name, "others_offline_silent", r["others_offline_silent"])

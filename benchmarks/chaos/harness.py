@@ -154,6 +154,14 @@ class Daemon:
                 return int(line.split()[1])
         return 0
 
+    def run_delay_ms(self) -> float:
+        """How long the daemon's main thread (its event loop) waited runnable for a CPU so far
+        (/proc/PID/schedstat): loop lag that is the machine's, not the daemon's own work."""
+        try:
+            return int(Path(f"/proc/{self.pid}/schedstat").read_text().split()[1]) / 1e6
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
     def cpu_s(self) -> float:
         """CPU seconds (user + system) the daemon process used so far."""
         try:
@@ -645,10 +653,25 @@ class Flooder:
                  k.public, k.secret, str(login), str(duration_s), str(junk_every)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT), env=env,
                 start_new_session=True))
+        # their start-up is read in threads: the harness keeps pumping its terminals meanwhile
+        self.lines: dict[int, list[str]] = {p.pid: [] for p in self.procs}
+        self._readers = [threading.Thread(target=self._read, args=(p,), daemon=True) for p in self.procs]
+        for t in self._readers:
+            t.start()
+
+    def _read(self, p: subprocess.Popen) -> None:
+        for line in p.stdout:  # type: ignore[union-attr]
+            self.lines[p.pid].append(line)
+
+    def ready(self) -> bool:
+        """Every flooder welcomed (or gone: `go` then finds out)."""
         for p in self.procs:
-            line = p.stdout.readline()  # type: ignore[union-attr]
-            if "ready" not in line:
-                raise RuntimeError(f"flooder did not start: {line!r}")
+            if not any("ready" in x for x in self.lines[p.pid]) and p.poll() is None:
+                return False
+        return True
+
+    def ended(self) -> bool:
+        return all(p.poll() is not None for p in self.procs)
 
     def go(self) -> None:
         for p in self.procs:
@@ -659,10 +682,11 @@ class Flooder:
         """frames_sent (handed to libzmq), junk (of those), frames_blocked (refused by a full or
         absent pipe), elapsed_s (longest), late (flooders that did not end within `timeout`)."""
         r = {"frames_sent": 0, "junk": 0, "frames_blocked": 0, "elapsed_s": 0.0, "late": 0}
-        for p in self.procs:
+        for p, t in zip(self.procs, self._readers):
             try:
-                out, _ = p.communicate(timeout=timeout)
-                a, b, c, d = out.split()[-4:]
+                p.wait(timeout=timeout)
+                t.join(5)
+                a, b, c, d = "".join(self.lines[p.pid]).split()[-4:]
                 r["frames_sent"] += int(a)
                 r["junk"] += int(b)
                 r["frames_blocked"] += int(c)

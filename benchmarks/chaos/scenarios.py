@@ -7,6 +7,7 @@ Every wait is a condition polled with a deadline derived from `Timers`.
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import subprocess
@@ -74,8 +75,9 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
         base_lat = judge(w, terms, base)["latencies_ms"]
         fl = Flooder(w, "flooder", flood_logins, duration_s, junk_every)
         w.flooders.append(fl)
+        assert pump.run(timers.settle_s(), fl.ready), "flooders not ready"
         since = wall_ms()
-        cpu0 = w.daemon.cpu_s()
+        cpu0, wait0 = w.daemon.cpu_s(), w.daemon.run_delay_ms()
         fl.go()
         t0 = time.monotonic()
         tickets = []
@@ -86,8 +88,10 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
         t_end = time.monotonic()
         until = wall_ms()
         cpu_share = (w.daemon.cpu_s() - cpu0) / (t_end - t0)
+        run_wait = w.daemon.run_delay_ms() - wait0
         # the flooders end on time whatever the daemon does (non-blocking sends): a little slack
-        fr = fl.results(timeout=2.0 + timers.heartbeat_ms / 1000)
+        pump.run(2.0 + timers.heartbeat_ms / 1000, fl.ended)
+        fr = fl.results(timeout=1.0)
         pump.run(timers.settle_s(), lambda: _settled(w, terms, tickets))
         j = judge(w, terms, tickets)
         offline = [x for x in w.offline_logins(since) if x in inv or x == TRADER]
@@ -110,7 +114,8 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
                "loop_lag_ms": w.feed.stats_max("loop_lag_ms", since, until),
                "turn_max_ms": w.feed.stats_max("turn_max_ms", since, until),
                "probe_rtt_max_ms": _r(w.probe.max_ms(t0, t_end), 1) if w.probe else None,
-               "daemon_cpu_share": round(cpu_share, 2),
+               "daemon_cpu_share": round(cpu_share, 2), "daemon_loop_runqueue_wait_ms": round(run_wait, 1),
+               "loadavg_1m": os.getloadavg()[0],
                "loop_lag_top": w.feed.stats_top("loop_lag_ms", since, until)}
     finally:
         w.close()
@@ -291,7 +296,7 @@ def slow_reader(tmp: Path, timers: Timers, *, sleepers: int = 2000, others: int 
         pump.run(max(0.0, t0 + sleep_s - time.monotonic()))
         t_wake = time.monotonic()
         wake_ms = wall_ms()
-        cpu0 = w.daemon.cpu_s()
+        cpu0, wait0 = w.daemon.cpu_s(), w.daemon.run_delay_ms()
         sleeper.wake()
         log("slow_reader: sleeper wakes")
         pump.run(timers.settle_s(60_000), lambda: _settled(w, [rest], tickets) and _settled(w, [sleeper], tickets))
@@ -300,6 +305,7 @@ def slow_reader(tmp: Path, timers: Timers, *, sleepers: int = 2000, others: int 
         t_end = time.monotonic()
         until = wall_ms()
         cpu_share = (w.daemon.cpu_s() - cpu0) / (t_end - t_wake)
+        run_wait = w.daemon.run_delay_ms() - wait0
         rj = judge(w, [rest], tickets)  # type: ignore[list-item]
         sj = judge(w, [sleeper], tickets)  # type: ignore[list-item]
         assert w.feed is not None
@@ -323,6 +329,7 @@ def slow_reader(tmp: Path, timers: Timers, *, sleepers: int = 2000, others: int 
                 "turn_max_ms": w.feed.stats_max("turn_max_ms", since, until),
                 "stats_beats": w.feed.stats_count(since, until),
                 "daemon_cpu_share_after_wake": round(cpu_share, 2),
+                "daemon_loop_runqueue_wait_after_wake_ms": round(run_wait, 1), "loadavg_1m": os.getloadavg()[0],
                 "loop_lag_top": w.feed.stats_top("loop_lag_ms", since, until, origin_ms=wake_ms),
                 "probe_rtt_max_ms": _r(w.probe.max_ms(t0, t_end), 1) if w.probe else None,
                 "probe_rtt_after_wake_ms": _r(w.probe.max_ms(t_wake, t_end), 1) if w.probe else None,
