@@ -114,7 +114,8 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         # how long the daemon's loop thread waited for a CPU over the flood (the machine's share of the lag)
         fig.add(name, "daemon_loop_runqueue_wait_ms", r["daemon_loop_runqueue_wait_ms"])
         fig.add(name, "loadavg_1m", r["loadavg_1m"])
-        fig.add(name, "loop_lag_top_ms", r["loop_lag_top"])  # [ms after the flood began, loop_lag_ms]
+        # [ms after the flood began, loop_lag_ms, the loop thread's run-queue wait in that second]
+        fig.add(name, "loop_lag_top_ms", r["loop_lag_top"])
     elif name == "stalls":
         timers = FAST if quick else FULL
         r = S.stalls(tmp, timers, investors=10, stalls=3 if quick else 10, long_deals=4)
@@ -172,7 +173,8 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(name, "daemon_cpu_share_after_wake", r["daemon_cpu_share_after_wake"])
         fig.add(name, "daemon_loop_runqueue_wait_after_wake_ms", r["daemon_loop_runqueue_wait_after_wake_ms"])
         fig.add(name, "loadavg_1m", r["loadavg_1m"])
-        fig.add(name, "loop_lag_top_ms", r["loop_lag_top"])  # [ms after the wake, loop_lag_ms]
+        # [ms after the wake, loop_lag_ms, the loop thread's run-queue wait in that second]
+        fig.add(name, "loop_lag_top_ms", r["loop_lag_top"])
         fig.add(name, "offline_judgements", r["offline"])
         fig.add(name, "others_offline_silent", r["others_offline_silent"])
         fig.add(name, "others_offline_disconnected", r["others_offline_disconnected"], "== 0")

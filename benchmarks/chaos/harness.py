@@ -299,6 +299,52 @@ class FeedCollector:
         self._thread.join(5)
 
 
+class SchedSampler:
+    """Samples the daemon loop thread's run-queue wait (`Daemon.run_delay_ms`) every 100 ms in a
+    thread, so each `daemon.stats` beat's loop lag can be set beside how long, in that same
+    second, the loop was runnable but the machine gave it no CPU."""
+
+    def __init__(self, daemon: Daemon, every_s: float = 0.1) -> None:
+        self.daemon, self.every_s = daemon, every_s
+        self.samples: list[tuple[int, float]] = []  # (wall ms, run delay ms so far)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sched", daemon=True)
+
+    def start(self) -> SchedSampler:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            v = self.daemon.run_delay_ms()
+            if v == v:
+                self.samples.append((wall_ms(), v))
+
+    def wait_ms(self, a_ms: int, b_ms: int) -> float | None:
+        """Run-queue wait between the samples nearest a_ms and b_ms."""
+        xs = list(self.samples)
+        before = [v for t, v in xs if t <= a_ms]
+        after = [v for t, v in xs if t >= b_ms]
+        if not before or not after:
+            return None
+        return round(after[0] - before[-1], 1)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def lag_beside_wait(feed: FeedCollector, sched: SchedSampler, since_ms: int, until_ms: int, origin_ms: int,
+                    n: int = 3) -> list[list[float | None]]:
+    """The `n` worst `loop_lag_ms` beats: [ms after origin, loop_lag_ms, run-queue wait ms of the
+    daemon's loop thread in the second the beat covers]."""
+    out = []
+    for off, lag in feed.stats_top("loop_lag_ms", since_ms, until_ms, n, origin_ms=origin_ms):
+        ts = int(off + origin_ms)
+        out.append([off, lag, sched.wait_ms(ts - 1000, ts)])
+    return out
+
+
 class LoopProbe:
     """Round trips of a cheap admin request (unknown op -> error reply) on the daemon's loop,
     one every `every_s`: the longest round trip bounds the loop's longest block."""
@@ -731,6 +777,7 @@ class World:
         self.admin: AdminClient | None = None
         self.feed: FeedCollector | None = None
         self.probe: LoopProbe | None = None
+        self.sched: SchedSampler | None = None
         self.terminals: list[Terminal] = []
         self.groups: list[TerminalGroup] = []
         self.flooders: list[Flooder] = []
@@ -750,6 +797,7 @@ class World:
             self.feed = FeedCollector(self.daemon.endpoints["pub"], self.setup.curve("ops")).start()
         if probe:
             self.probe = LoopProbe(self.daemon.endpoints["admin"], self.setup.curve("ops")).start()
+            self.sched = SchedSampler(self.daemon).start()
         return self
 
     def pin_ports(self) -> None:
@@ -764,6 +812,8 @@ class World:
             f.kill()
         if self.probe is not None:
             self.probe.close()
+        if self.sched is not None:
+            self.sched.close()
         if self.feed is not None:
             self.feed.close()
         for t in self.terminals:

@@ -29,6 +29,7 @@ from benchmarks.chaos.harness import (
     Timers,
     World,
     judge,
+    lag_beside_wait,
     log,
     pct,
     trader_ticket_of,
@@ -116,7 +117,7 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
                "probe_rtt_max_ms": _r(w.probe.max_ms(t0, t_end), 1) if w.probe else None,
                "daemon_cpu_share": round(cpu_share, 2), "daemon_loop_runqueue_wait_ms": round(run_wait, 1),
                "loadavg_1m": os.getloadavg()[0],
-               "loop_lag_top": w.feed.stats_top("loop_lag_ms", since, until)}
+               "loop_lag_top": lag_beside_wait(w.feed, w.sched, since, until, since) if w.sched else None}
     finally:
         w.close()
     # frames the daemon read over its whole run (its `daemon.stopped` line, after the SIGTERM)
@@ -330,7 +331,7 @@ def slow_reader(tmp: Path, timers: Timers, *, sleepers: int = 2000, others: int 
                 "stats_beats": w.feed.stats_count(since, until),
                 "daemon_cpu_share_after_wake": round(cpu_share, 2),
                 "daemon_loop_runqueue_wait_after_wake_ms": round(run_wait, 1), "loadavg_1m": os.getloadavg()[0],
-                "loop_lag_top": w.feed.stats_top("loop_lag_ms", since, until, origin_ms=wake_ms),
+                "loop_lag_top": lag_beside_wait(w.feed, w.sched, since, until, wake_ms) if w.sched else None,
                 "probe_rtt_max_ms": _r(w.probe.max_ms(t0, t_end), 1) if w.probe else None,
                 "probe_rtt_after_wake_ms": _r(w.probe.max_ms(t_wake, t_end), 1) if w.probe else None,
                 "stats_gap_ms": w.feed.stats_gap_ms(since),
