@@ -624,7 +624,6 @@ class Pump:
 # ---------------------------------------------------------------------------- flood
 FLOODER = r"""
 import os, sys, time, zmq, msgpack
-os.nice(10)  # the attack shares this machine with the daemon: it must not starve it of CPU
 from bridge.protocol import Hello, Heartbeat, encode
 from decimal import Decimal
 endpoint, server_pub, pub, sec, login, duration, junk_every = sys.argv[1:8]
@@ -647,6 +646,7 @@ while time.monotonic() < deadline and not welcomed:
 tmpl = msgpack.unpackb(encode(Heartbeat(id=ids + 1, seq=2, ts=now, login=login)), raw=False)
 print("ready", flush=True)
 sys.stdin.readline()  # go
+os.nice(10)  # the attack shares this machine with the daemon: it must not starve it of CPU
 packb = msgpack.packb
 NB = zmq.NOBLOCK
 sent = junk = blocked = n = 0
