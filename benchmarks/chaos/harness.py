@@ -13,7 +13,7 @@
   they cannot stall the heartbeats of the measured terminals, so a copy those lose is the
   daemon's doing, not the harness's.
 * `Pump`: polls a set of in-process terminals with one zmq.Poller (answers heartbeats and commands).
-* `Flooder`: sender subprocesses (nice 10) hammering the ROUTER with heartbeats and junk frames
+* `Flooder`: sender subprocesses hammering the ROUTER with heartbeats and junk frames
   with non-blocking sends: frames handed to libzmq and frames refused by a full or absent pipe
   (the daemon banned and cut the key) are counted apart, and each ends on time.
 
@@ -269,30 +269,28 @@ class FeedCollector:
         gaps = [b - a for a, b in zip(ts, ts[1:])]
         return float(max(gaps)) if gaps else None
 
+    def _beats(self, since_ms: int, until_ms: int | None) -> list[dict]:
+        """`daemon.stats` bodies covering [since_ms, until_ms] (by the daemon's `ts`; a beat
+        covers the second before it)."""
+        with self._lock:
+            return [b for _, t, b in self.items if t == "daemon.stats" and b.get("ts", 0) >= since_ms
+                    and (until_ms is None or b.get("ts", 0) <= until_ms + 1000)]
+
     def stats_max(self, field: str, since_ms: int, until_ms: int | None = None) -> float | None:
         """Max of a `daemon.stats` figure (e.g. `loop_lag_ms`, `turn_max_ms`: the daemon's own
-        measure of its loop over the second before each beat) over the beats that cover
-        [since_ms, until_ms] (the daemon's `ts`; a beat covers the second before it)."""
-        with self._lock:
-            xs = [b.get(field) for _, t, b in self.items if t == "daemon.stats"
-                  and b.get("ts", 0) >= since_ms and (until_ms is None or b.get("ts", 0) <= until_ms + 1000)]
-        vals = [float(x) for x in xs if x is not None]
+        measure of its loop over the second before each beat) over a window."""
+        vals = [float(b[field]) for b in self._beats(since_ms, until_ms) if b.get(field) is not None]
         return max(vals) if vals else None
 
     def stats_top(self, field: str, since_ms: int, until_ms: int | None = None, n: int = 3,
                   origin_ms: int | None = None) -> list[list[float]]:
         """The `n` highest beats of a `daemon.stats` figure: [ms after origin_ms (default since_ms), value]."""
         origin = since_ms if origin_ms is None else origin_ms
-        with self._lock:
-            xs = [(float(b[field]), b.get("ts", 0)) for _, t, b in self.items if t == "daemon.stats"
-                  and b.get(field) is not None and b.get("ts", 0) >= since_ms
-                  and (until_ms is None or b.get("ts", 0) <= until_ms + 1000)]
+        xs = [(float(b[field]), b.get("ts", 0)) for b in self._beats(since_ms, until_ms) if b.get(field) is not None]
         return [[ts - origin, v] for v, ts in sorted(xs, reverse=True)[:n]]
 
     def stats_count(self, since_ms: int, until_ms: int | None = None) -> int:
-        with self._lock:
-            return sum(1 for _, t, b in self.items if t == "daemon.stats" and b.get("ts", 0) >= since_ms
-                       and (until_ms is None or b.get("ts", 0) <= until_ms + 1000))
+        return len(self._beats(since_ms, until_ms))
 
     def close(self) -> None:
         self._stop.set()
@@ -646,7 +644,6 @@ while time.monotonic() < deadline and not welcomed:
 tmpl = msgpack.unpackb(encode(Heartbeat(id=ids + 1, seq=2, ts=now, login=login)), raw=False)
 print("ready", flush=True)
 sys.stdin.readline()  # go
-os.nice(10)  # the attack shares this machine with the daemon: it must not starve it of CPU
 packb = msgpack.packb
 NB = zmq.NOBLOCK
 sent = junk = blocked = n = 0
