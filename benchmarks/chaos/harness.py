@@ -8,8 +8,19 @@
   logins with a `JudgingExecutor`: it executes each command at most once per key and records,
   for every `open`, when it arrived and whether it was past its validity (trader open time +
   validity) - executed late or refused as expired (if the daemon ever sends an expiry field).
-* `Pump`: polls a set of terminals with one zmq.Poller (answers heartbeats and commands).
-* `Flooder`: sender subprocesses hammering the ROUTER with heartbeats and junk frames.
+* `TerminalGroup`: terminals in a worker process of their own (`benchmarks/chaos/worker.py`),
+  for groups that get busy (a slow reader waking to thousands of frames) or are the victims:
+  they cannot stall the heartbeats of the measured terminals, so a copy those lose is the
+  daemon's doing, not the harness's.
+* `Pump`: polls a set of in-process terminals with one zmq.Poller (answers heartbeats and commands).
+* `Flooder`: sender subprocesses hammering the ROUTER with heartbeats and junk frames
+  with non-blocking sends: frames handed to libzmq and frames refused by a full or absent pipe
+  (the daemon banned and cut the key) are counted apart, and each ends on time.
+
+Loop figures come from the daemon itself: `daemon.stats` `loop_lag_ms` / `turn_max_ms` (every
+second, `FeedCollector.stats_max`) and the `journal.snapshot` log lines' `block_ms`. The
+`LoopProbe` (admin ping round trips from a thread of this process) also counts this process's
+own scheduling, so its figures are reported as client-side round trips, without a target.
 """
 
 from __future__ import annotations
@@ -143,6 +154,22 @@ class Daemon:
                 return int(line.split()[1])
         return 0
 
+    def run_delay_ms(self) -> float:
+        """How long the daemon's main thread (its event loop) waited runnable for a CPU so far
+        (/proc/PID/schedstat): loop lag that is the machine's, not the daemon's own work."""
+        try:
+            return int(Path(f"/proc/{self.pid}/schedstat").read_text().split()[1]) / 1e6
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the daemon process used so far."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             try:
@@ -182,7 +209,7 @@ class FeedCollector:
     """SUB on the daemon's feed in a thread: (recv wall ms, topic, body) for chosen topics."""
 
     TOPICS = (b"terminal.offline", b"terminal.online", b"record.copy_refused", b"record.copy_opened",
-              b"daemon.stats", b"record.subscription_started")
+              b"daemon.stats", b"record.subscription_started", b"abuse")
 
     def __init__(self, endpoint: str, curve: Curve) -> None:
         self.endpoint, self.curve = endpoint, curve
@@ -242,9 +269,78 @@ class FeedCollector:
         gaps = [b - a for a, b in zip(ts, ts[1:])]
         return float(max(gaps)) if gaps else None
 
+    def _beats(self, since_ms: int, until_ms: int | None) -> list[dict]:
+        """`daemon.stats` bodies covering [since_ms, until_ms] (by the daemon's `ts`; a beat
+        covers the second before it)."""
+        with self._lock:
+            return [b for _, t, b in self.items if t == "daemon.stats" and b.get("ts", 0) >= since_ms
+                    and (until_ms is None or b.get("ts", 0) <= until_ms + 1000)]
+
+    def stats_max(self, field: str, since_ms: int, until_ms: int | None = None) -> float | None:
+        """Max of a `daemon.stats` figure (e.g. `loop_lag_ms`, `turn_max_ms`: the daemon's own
+        measure of its loop over the second before each beat) over a window."""
+        vals = [float(b[field]) for b in self._beats(since_ms, until_ms) if b.get(field) is not None]
+        return max(vals) if vals else None
+
+    def stats_top(self, field: str, since_ms: int, until_ms: int | None = None, n: int = 3,
+                  origin_ms: int | None = None) -> list[list[float]]:
+        """The `n` highest beats of a `daemon.stats` figure: [ms after origin_ms (default since_ms), value]."""
+        origin = since_ms if origin_ms is None else origin_ms
+        xs = [(float(b[field]), b.get("ts", 0)) for b in self._beats(since_ms, until_ms) if b.get(field) is not None]
+        return [[ts - origin, v] for v, ts in sorted(xs, reverse=True)[:n]]
+
+    def stats_count(self, since_ms: int, until_ms: int | None = None) -> int:
+        return len(self._beats(since_ms, until_ms))
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(5)
+
+
+class SchedSampler:
+    """Samples the daemon loop thread's run-queue wait (`Daemon.run_delay_ms`) every 100 ms in a
+    thread, so each `daemon.stats` beat's loop lag can be set beside how long, in that same
+    second, the loop was runnable but the machine gave it no CPU."""
+
+    def __init__(self, daemon: Daemon, every_s: float = 0.1) -> None:
+        self.daemon, self.every_s = daemon, every_s
+        self.samples: list[tuple[int, float]] = []  # (wall ms, run delay ms so far)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sched", daemon=True)
+
+    def start(self) -> SchedSampler:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            v = self.daemon.run_delay_ms()
+            if v == v:
+                self.samples.append((wall_ms(), v))
+
+    def wait_ms(self, a_ms: int, b_ms: int) -> float | None:
+        """Run-queue wait between the samples nearest a_ms and b_ms."""
+        xs = list(self.samples)
+        before = [v for t, v in xs if t <= a_ms]
+        after = [v for t, v in xs if t >= b_ms]
+        if not before or not after:
+            return None
+        return round(after[0] - before[-1], 1)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def lag_beside_wait(feed: FeedCollector, sched: SchedSampler, since_ms: int, until_ms: int, origin_ms: int,
+                    n: int = 3) -> list[list[float | None]]:
+    """The `n` worst `loop_lag_ms` beats: [ms after origin, loop_lag_ms, run-queue wait ms of the
+    daemon's loop thread in the second the beat covers]."""
+    out = []
+    for off, lag in feed.stats_top("loop_lag_ms", since_ms, until_ms, n, origin_ms=origin_ms):
+        ts = int(off + origin_ms)
+        out.append([off, lag, sched.wait_ms(ts - 1000, ts)])
+    return out
 
 
 class LoopProbe:
@@ -389,6 +485,96 @@ class Terminal:
         self.client.close()
 
 
+class _GroupOpens:
+    """What a worker group reported, shaped like a `JudgingExecutor` for `judge()` / `_settled()`."""
+
+    def __init__(self) -> None:
+        self.opens: list[OpenSeen] = []
+
+    def executed(self) -> list[OpenSeen]:
+        return [o for o in self.opens if o.executed]
+
+
+class TerminalGroup:
+    """Terminals (one DEALER per login list) in a worker process of their own
+    (`benchmarks/chaos/worker.py`), so that whatever they do (sleep, drain 10 000 frames on
+    waking) cannot stall the heartbeats of the terminals the harness measures. A reader thread
+    turns the worker's report lines into `OpenSeen` (late judged here, on `world.book`)."""
+
+    asleep = False  # the Pump skips nothing of ours: we are not polled there
+
+    def __init__(self, world: World, key: str, connections: list[list[int]]) -> None:
+        self.world, self.key_name = world, key
+        self.connections = [c for c in connections if c]
+        self.logins = [x for c in self.connections for x in c]
+        self.ex = _GroupOpens()
+        self.end: dict[str, Any] | None = None
+        self.is_welcomed = False
+        self.lines_seen = 0
+        cv = world.setup.curve(key)
+        spec = world.tmp / f"worker-{key}-{id(self)}.json"
+        spec.write_text(json.dumps({"endpoint": world.daemon.endpoints["router"], "connections": self.connections,
+                                    "curve": {"server_public": cv.server_public, "public": cv.public,
+                                              "secret": cv.secret, "role": cv.role}}))
+        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.chaos.worker", str(spec)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
+                                     env=env, start_new_session=True, bufsize=1)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._read, name=f"group-{key}", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        book = self.world.book
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines_seen += 1
+            if line.startswith("O "):
+                _, login, tt, recv_ms, recv_ns, executed, key = line.split(" ", 6)
+                tt_i, recv = int(tt), int(recv_ms)
+                opened = book.open_ms.get(tt_i)
+                late = opened is not None and recv > opened + book.validity_ms
+                self.ex.opens.append(OpenSeen(int(login), key.strip(), tt_i, recv, int(recv_ns), late,
+                                              executed == "1"))
+            elif line.startswith("W"):
+                self.is_welcomed = True
+            elif line.startswith("END "):
+                self.end = json.loads(line[4:])
+        self._done.set()
+
+    def _say(self, word: str) -> None:
+        try:
+            self.proc.stdin.write(word + "\n")  # type: ignore[union-attr]
+            self.proc.stdin.flush()  # type: ignore[union-attr]
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def welcomed(self) -> bool:
+        return self.is_welcomed
+
+    def sleep(self) -> None:
+        self._say("sleep")
+
+    def wake(self) -> None:
+        self._say("wake")
+
+    def finish(self, timeout: float = 30.0) -> dict[str, Any] | None:
+        """Stop the worker; its closing report (executions per key, errors seen)."""
+        if self.proc.poll() is None:
+            self._say("stop")
+        self._done.wait(timeout)
+        self.close()
+        return self.end
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
+
+
 class Pump:
     """Poll many terminals at once; returns when `until()` or the deadline."""
 
@@ -405,7 +591,7 @@ class Pump:
             if left <= 0:
                 return until is None
             poller = zmq.Poller()
-            active = [t for t in self.terminals if not getattr(t, "asleep", False)]
+            active = [t for t in self.terminals if not getattr(t, "asleep", False) and isinstance(t, Terminal)]
             for t in active:
                 poller.register(t.client.sock, zmq.POLLIN)
             for c in self.clients:
@@ -435,7 +621,7 @@ class Pump:
 
 # ---------------------------------------------------------------------------- flood
 FLOODER = r"""
-import sys, time, zmq, msgpack
+import os, sys, time, zmq, msgpack
 from bridge.protocol import Hello, Heartbeat, encode
 from decimal import Decimal
 endpoint, server_pub, pub, sec, login, duration, junk_every = sys.argv[1:8]
@@ -459,30 +645,39 @@ tmpl = msgpack.unpackb(encode(Heartbeat(id=ids + 1, seq=2, ts=now, login=login))
 print("ready", flush=True)
 sys.stdin.readline()  # go
 packb = msgpack.packb
-sent = junk = 0
+NB = zmq.NOBLOCK
+sent = junk = blocked = n = 0
 seq = 1
 t0 = time.monotonic()
 end = t0 + duration
 while True:
+    # never block: a full or absent pipe (the daemon banned and cut the key) refuses the frame,
+    # counted apart, and the flooder keeps trying until its duration ends
     for _ in range(500):
-        sent += 1
-        if junk_every and sent % junk_every == 0:
-            s.send(b"\xc1junk")
-            junk += 1
+        n += 1
+        if junk_every and n % junk_every == 0:
+            frame, is_junk = b"\xc1junk", True
         else:
             seq += 1
             tmpl["id"] = ids + seq
             tmpl["seq"] = seq
-            s.send(packb(tmpl))
+            frame, is_junk = packb(tmpl), False
+        try:
+            s.send(frame, NB)
+        except zmq.Again:
+            blocked += 1
+            continue
+        sent += 1
+        junk += is_junk
     try:
         while True:
-            s.recv(zmq.NOBLOCK)
+            s.recv(NB)
     except zmq.Again:
         pass
     if time.monotonic() >= end:
         break
 elapsed = time.monotonic() - t0
-print(f"{sent} {junk} {elapsed}", flush=True)
+print(f"{sent} {junk} {blocked} {elapsed}", flush=True)
 s.close(0)
 ctx.term()
 """
@@ -501,30 +696,47 @@ class Flooder:
                  k.public, k.secret, str(login), str(duration_s), str(junk_every)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT), env=env,
                 start_new_session=True))
+        # their start-up is read in threads: the harness keeps pumping its terminals meanwhile
+        self.lines: dict[int, list[str]] = {p.pid: [] for p in self.procs}
+        self._readers = [threading.Thread(target=self._read, args=(p,), daemon=True) for p in self.procs]
+        for t in self._readers:
+            t.start()
+
+    def _read(self, p: subprocess.Popen) -> None:
+        for line in p.stdout:  # type: ignore[union-attr]
+            self.lines[p.pid].append(line)
+
+    def ready(self) -> bool:
+        """Every flooder welcomed (or gone: `go` then finds out)."""
         for p in self.procs:
-            line = p.stdout.readline()  # type: ignore[union-attr]
-            if "ready" not in line:
-                raise RuntimeError(f"flooder did not start: {line!r}")
+            if not any("ready" in x for x in self.lines[p.pid]) and p.poll() is None:
+                return False
+        return True
+
+    def ended(self) -> bool:
+        return all(p.poll() is not None for p in self.procs)
 
     def go(self) -> None:
         for p in self.procs:
             p.stdin.write("go\n")  # type: ignore[union-attr]
             p.stdin.flush()  # type: ignore[union-attr]
 
-    def results(self, timeout: float) -> tuple[int, int, float]:
-        """(frames, junk frames, longest elapsed s)."""
-        frames = junk = 0
-        elapsed = 0.0
-        for p in self.procs:
+    def results(self, timeout: float) -> dict[str, Any]:
+        """frames_sent (handed to libzmq), junk (of those), frames_blocked (refused by a full or
+        absent pipe), elapsed_s (longest), late (flooders that did not end within `timeout`)."""
+        r = {"frames_sent": 0, "junk": 0, "frames_blocked": 0, "elapsed_s": 0.0, "late": 0}
+        for p, t in zip(self.procs, self._readers):
             try:
-                out, _ = p.communicate(timeout=timeout)
-                a, b, c = out.split()[-3:]
-                frames += int(a)
-                junk += int(b)
-                elapsed = max(elapsed, float(c))
+                p.wait(timeout=timeout)
+                t.join(5)
+                a, b, c, d = "".join(self.lines[p.pid]).split()[-4:]
+                r["frames_sent"] += int(a)
+                r["junk"] += int(b)
+                r["frames_blocked"] += int(c)
+                r["elapsed_s"] = max(r["elapsed_s"], float(d))
             except (subprocess.TimeoutExpired, ValueError):
-                pass
-        return frames, junk, elapsed
+                r["late"] += 1
+        return r
 
     def kill(self) -> None:
         for p in self.procs:
@@ -562,7 +774,9 @@ class World:
         self.admin: AdminClient | None = None
         self.feed: FeedCollector | None = None
         self.probe: LoopProbe | None = None
+        self.sched: SchedSampler | None = None
         self.terminals: list[Terminal] = []
+        self.groups: list[TerminalGroup] = []
         self.flooders: list[Flooder] = []
         self.sub_of: dict[int, int] = {}  # investor login -> subscription id
         self.login_of: dict[int, int] = {}
@@ -580,6 +794,7 @@ class World:
             self.feed = FeedCollector(self.daemon.endpoints["pub"], self.setup.curve("ops")).start()
         if probe:
             self.probe = LoopProbe(self.daemon.endpoints["admin"], self.setup.curve("ops")).start()
+            self.sched = SchedSampler(self.daemon).start()
         return self
 
     def pin_ports(self) -> None:
@@ -594,10 +809,14 @@ class World:
             f.kill()
         if self.probe is not None:
             self.probe.close()
+        if self.sched is not None:
+            self.sched.close()
         if self.feed is not None:
             self.feed.close()
         for t in self.terminals:
             t.close()
+        for g in self.groups:
+            g.close()
         if self.trader is not None:
             self.trader.close()
         if self.admin is not None:
@@ -633,6 +852,12 @@ class World:
         t = Terminal(self, key, logins, **kw)
         self.terminals.append(t)
         return t
+
+    def group(self, key: str, connections: list[list[int]]) -> TerminalGroup:
+        """Terminals in a worker process of their own (see `TerminalGroup`)."""
+        g = TerminalGroup(self, key, connections)
+        self.groups.append(g)
+        return g
 
     def wait_welcomed(self, pump: Pump, timeout: float) -> bool:
         assert self.trader is not None
