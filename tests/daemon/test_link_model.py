@@ -67,19 +67,6 @@ _LIMIT = _CFG.heartbeat_ms * _CFG.offline_after  # the offline limit, from the c
 PAUSES = [_LIMIT - _CFG.heartbeat_ms // 2, _LIMIT - 100, _LIMIT + _CFG.heartbeat_ms, 2 * _LIMIT]  # around it
 SPARE_TERMINALS = ["S1", "S2"]
 
-XFAIL_A = pytest.mark.xfail(strict=False, reason="bug (a): a daemon pause drops live sessions (timers run before "
-                                                 "the frames that piled up), copies refused terminal_offline / "
-                                                 "missed_while_disconnected")
-XFAIL_B = pytest.mark.xfail(strict=False, reason="bug (b): an open held while the investor is away executes late "
-                                                 "/ after the trader closed")
-XFAIL_C = pytest.mark.xfail(strict=False, reason="bug (c): the investor's hello snapshot is not reconciled: a copy "
-                                                 "the daemon believes open stays open forever")
-XFAIL_D = pytest.mark.xfail(strict=False, reason="bug (d): a flood from one peer starves the others (heartbeats "
-                                                 "in or out), sessions drop, copies missed")
-XFAIL_E = pytest.mark.xfail(strict=False, reason="bug (e): server time (UTC+offset) compared with daemon UTC: "
-                                                 "trades opened before a subscription copied / wrongly refused")
-XFAIL_F = pytest.mark.xfail(strict=False, reason="bug (f): a replayed message (old id, new seq) is accepted after "
-                                                 "a reconnect")
 
 
 class LinkMachine(RuleBasedStateMachine):
@@ -216,9 +203,6 @@ def _run(machine) -> None:
 
 
 # ---------------------------------------------------------------------- the model, per fault class
-XFAIL_B2 = pytest.mark.xfail(strict=False, reason="bug (b'): the trader's open and close reach the daemon before "
-                                                   "it sent the copies' opens: it sends them anyway, they execute "
-                                                   "after the trader closed")
 NOT_3: frozenset[str] = frozenset()  # bug (b') is fixed: invariant 3 holds everywhere
 
 
@@ -232,11 +216,6 @@ def test_model_no_faults_but_invariant_3():
     _run(_case(set(), NOT_3))
 
 
-XFAIL_G = pytest.mark.xfail(strict=False, reason="bug (g), crash half (open): a trader position opened and closed "
-                                                  "while the daemon crashed before committing them leaves no trace; "
-                                                  "the terminal does not re-report deals the daemon received but "
-                                                  "never journaled (no acknowledgement in the protocol yet). The "
-                                                  "disconnect half is fixed (deals re-reported after the hello)")
 
 
 def _exact(mark):
@@ -250,7 +229,6 @@ def test_model_clock_offsets():
     _run(_case({"clock_offsets"}, NOT_3))
 
 
-@XFAIL_G
 def test_model_crash():
     _run(_case({"crash"}, NOT_3))
 
@@ -292,7 +270,6 @@ def test_model_replay():
     _run(_case({"replay", "disconnect"}, NOT_3 | {"not_late", "outcomes"}))
 
 
-@XFAIL_G
 def test_model_all_faults():
     _run(_case(ALL_FAULTS))
 
@@ -368,7 +345,6 @@ def test_example_open_held_for_a_disconnected_investor():
         ("disconnect", dict(ms=10000, name="IA"))])
 
 
-@_exact(XFAIL_G)
 def test_example_crash_loses_an_open_and_close():
     """Bug (g), reduced from test_model_crash: the daemon handles the trader's position_opened,
     dies before its commit, the position_closed is lost with it; the snapshot is empty."""
