@@ -57,8 +57,11 @@ class DaemonConfig:
     # fairness and bounds (docs/operations.md, "Fairness and bounds")
     ingest_batch: int = 256  # frames read per event-loop turn, then timers and others run
     ingest_budget_ms: int = 20  # ... or fewer: a turn stops reading after this much work
-    rate_limit_min_per_s: int = 2000  # frames/s per key, at least ...
-    rate_limit_per_login_per_s: int = 100  # ... or this much per login bound to the key
+    # An abuse limit, not a traffic shaper (fairness comes from round-robin reading): a busy
+    # investor terminal sends ~4 frames per copy (result, opened, closed, account) and may
+    # execute thousands of copies a second; a flood is hundreds of thousands of frames a second.
+    rate_limit_min_per_s: int = 20_000  # frames/s per key, at least ...
+    rate_limit_per_login_per_s: int = 200  # ... or this much per login bound to the key
     rate_limit_burst_ms: int = 2000  # bucket depth, in ms of the rate
     abuse_disconnect_after_ms: int = 3000  # over the rate this long -> banned and cut
     abuse_ban_ms: int = 60_000
@@ -81,8 +84,8 @@ _DAEMON_INTS = {  # key -> (default, minimum)
     "heartbeat_ms": (1000, 50), "offline_after": (5, 2), "max_frame_size": (65536, 1024),
     "sndhwm": (10000, 1), "resend_after_ms": (10_000, 100), "close_profit_wait_ms": (5000, 0),
     "engine_tick_ms": (1000, 10), "copy_magic": (7_770_001, 0), "insecure_warn_every_s": (60, 1),
-    "feed_snapshot_every_s": (5, 1), "ingest_batch": (256, 1), "ingest_budget_ms": (20, 1), "rate_limit_min_per_s": (2000, 1),
-    "rate_limit_per_login_per_s": (100, 0), "rate_limit_burst_ms": (2000, 1),
+    "feed_snapshot_every_s": (5, 1), "ingest_batch": (256, 1), "ingest_budget_ms": (20, 1), "rate_limit_min_per_s": (20_000, 1),
+    "rate_limit_per_login_per_s": (200, 0), "rate_limit_burst_ms": (2000, 1),
     "abuse_disconnect_after_ms": (3000, 0), "abuse_ban_ms": (60_000, 0), "log_aggregate_ms": (10_000, 1),
 }  # fmt: skip
 _SECTIONS = {"daemon", "security", "journal", "engine", "partners"}
