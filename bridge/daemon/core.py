@@ -84,7 +84,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         # is one constant, so appending keeps it sorted)
         self.vanishing: deque[tuple[int, int, int]] = deque()
         self.vanishing_keys: set[tuple[int, int]] = set()
-        self.going_offline: deque[Session] = deque()  # sessions of silent connections, to mark offline  # (account, ticket) -> when to settle it as vanished
+        self.going_offline: deque[tuple[Session, str]] = deque()  # (session, why) to mark offline  # (account, ticket) -> when to settle it as vanished
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
         self.sent_order: deque[tuple[int, str]] = deque()  # (sent_at, key): resend timer, oldest first
@@ -101,7 +101,6 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.errors_dropped = 0
         self.read_at = now
         self.tracks_reads = False  # True once the shell reports when it found the socket empty
-        self.transport_events = False  # True when the shell reports closed connections (socket monitor)
         self.utc_offsets: dict[int, int] = {}  # login -> its trade server's UTC offset (hello)
         self.handlers = _HANDLERS
         meta = recovery.meta if recovery else {}

@@ -95,6 +95,7 @@ class Daemon:
         self.loop_lag_ns = self.turn_max_ns = 0  # the loop's own health, reported in daemon.stats
         self.fd_of: dict[bytes, int] = {}  # connection -> the socket fd its frames come from
         self.conns_on_fd: dict[int, set[bytes]] = {}
+        self.closing_on_fd: dict[int, list[set[bytes]]] = {}  # earlier connections of a reused fd
         self.peer_of: dict[int, str] = {}  # accepted fd -> peer address
         self.handshake_failures: deque[tuple[str, int]] = deque()
 
@@ -133,7 +134,6 @@ class Daemon:
         self.transport = TransportEvents(self.ctx, self.router, lambda: loop.call_soon_threadsafe(self._drain_router))
         self.router.bind(cfg.router)
         self.router_sync = zmq.Socket.shadow(self.router.underlying)
-        self.core.transport_events = True  # the monitor reports closed connections
         self.pub = self._server_socket(zmq.XPUB, FEED_ZAP_DOMAIN)
         self.pub.linger = 0
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription message, also repeated ones
@@ -398,16 +398,19 @@ class Daemon:
         except zmq.ZMQError:
             return
         self.fd_of[conn] = fd
-        self.conns_on_fd.setdefault(fd, set()).add(conn)
+        older = self.conns_on_fd.get(fd)
+        if older:
+            # the fd was closed and reused before the monitor thread told us: the next
+            # DISCONNECTED of this fd is theirs, not the new connection's
+            self.closing_on_fd.setdefault(fd, []).append(older)
+        self.conns_on_fd[fd] = {conn}
 
     def _drain_monitor(self) -> None:
         transport = getattr(self, "transport", None)
         if transport is None:
             return
         for event, value, peer, _ in transport.take():
-            if event == zmq.EVENT_ACCEPTED:
-                self._forget_fd(value, "replaced")  # a reused fd: whatever used it before is gone
-            elif event == zmq.EVENT_DISCONNECTED:
+            if event == zmq.EVENT_DISCONNECTED:
                 if not self._forget_fd(value, "disconnected") and self.handshake_failures:
                     reason, code = self.handshake_failures.popleft()
                     self._auth_denied(reason, address=peer, code=code, socket="router")
@@ -418,7 +421,13 @@ class Daemon:
             self.handshake_failures.popleft()
 
     def _forget_fd(self, fd: int, why: str) -> bool:
-        conns = self.conns_on_fd.pop(fd, None)
+        closing = self.closing_on_fd.get(fd)
+        if closing:  # a DISCONNECTED that belongs to an earlier connection on a reused fd
+            conns = closing.pop(0)
+            if not closing:
+                del self.closing_on_fd[fd]
+        else:
+            conns = self.conns_on_fd.pop(fd, None)
         if not conns:
             return False
         core = self.core

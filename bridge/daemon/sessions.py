@@ -15,13 +15,12 @@ a *session* is one login spoken for on it, opened by its own `hello`. The rules
   never blames its peers for its own lag. Silence makes a session *offline* (a monitoring
   and copy-decision state): the session stays, and its login's next frame brings it back
   online; nothing that arrives is refused for having been late.
-* **Transport loss ends a connection** (the shell's socket monitor reports it, with libzmq's
-  own ZMTP heartbeats judging dead peers in its I/O thread): its sessions go offline and are
-  closed; the terminal comes back with `hello` and its snapshot. A terminal whose own thread
-  is blocked (its libzmq still answers the heartbeats) keeps its connection however long it
-  is quiet, and what it queued meanwhile is accepted when it arrives. Without transport
-  events (`transport_events` False: in-memory use), a connection silent `FORGET_AFTER`
-  offline periods is forgotten instead (the memory bound).
+* **Transport loss** (the shell's socket monitor reports it, with libzmq's own ZMTP
+  heartbeats judging dead peers in its I/O thread) puts the connection's sessions offline at
+  once; a frame that still comes on it brings its session back (monitor events may lag the
+  frames). A connection silent `FORGET_AFTER` offline periods is forgotten (the memory
+  bound): a later frame gets `not_started`, the terminal says `hello` again, and
+  `welcome.last_id` makes it send again whatever the daemon never journaled.
 * **Roles.** The `hello` role must be the key's role (trader or investor); a mismatch is an
   `error` (`role_mismatch`) and no session starts.
 * **Replay.** Message ids per login only grow, across connections and restarts (persisted in
@@ -201,11 +200,15 @@ class SessionsMixin:
         self._error0(conn, ProtocolError("not_msgpack", detail), 0)
 
     def on_disconnected(self: DaemonCore, conn_id: bytes, now: int) -> None:
-        """The transport is gone (the shell's socket monitor): its sessions end."""
+        """The transport is gone (the shell's socket monitor): its sessions go offline at once.
+        They are not dropped: a monitor event can lag behind the frames (and an fd be reused),
+        so a frame that still comes brings its session back; a connection that stays quiet is
+        forgotten by the silence rule."""
         self.now = now
         conn = self.conns.get(conn_id)
-        if conn is not None:
-            self._drop_conn(conn, "disconnected")
+        if conn is not None and not conn.silent:
+            conn.silent = True
+            self.going_offline.extend((s, "disconnected") for s in conn.sessions.values())
 
     def on_read_idle(self: DaemonCore, now: int) -> None:
         """The shell read the socket until it was empty at `now` (the liveness reference)."""
@@ -310,12 +313,12 @@ class SessionsMixin:
         reference = self.read_at
         for conn in list(self.conns.values()):
             quiet = reference - conn.last_rx
-            if quiet > dead_after * FORGET_AFTER and not self.transport_events:
+            if quiet > dead_after * FORGET_AFTER:
                 self._drop_conn(conn, "silent")
                 continue
             if quiet > dead_after and not conn.silent:
                 conn.silent = True
-                self.going_offline.extend(conn.sessions.values())
+                self.going_offline.extend((s, "silent") for s in conn.sessions.values())
             for s in conn.sessions.values():
                 if s.started and now - s.last_tx >= hb and not s.control:
                     s.control.append(("heartbeat", None))
@@ -325,11 +328,11 @@ class SessionsMixin:
         # offline a bounded number per tick, so no loop turn pays for all of them.
         going, budget = self.going_offline, OFFLINE_PER_TICK
         while going and budget:
-            s = going.popleft()
+            s, why = going.popleft()
             conn = self.conns.get(s.conn)
             if conn is not None and conn.silent and s.started and s.online and self.session_of.get(s.login) is s:
                 s.online = False
-                self._offline(s.login, "silent")
+                self._offline(s.login, why)
                 budget -= 1
 
     def _revive(self: DaemonCore, s: Session) -> None:
