@@ -84,7 +84,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         # is one constant, so appending keeps it sorted)
         self.vanishing: deque[tuple[int, int, int]] = deque()
         self.vanishing_keys: set[tuple[int, int]] = set()
-        self.going_offline: deque[tuple[Session, str]] = deque()  # (session, why) to mark offline  # (account, ticket) -> when to settle it as vanished
+        self.going_offline: deque[tuple[Session, str]] = deque()  # (session, why) to mark offline
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
         self.sent_order: deque[tuple[int, str]] = deque()  # (sent_at, key): resend timer, oldest first
@@ -99,6 +99,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.disconnects: list[bytes] = []  # connections the shell must cut
         self.orphans: set[tuple[bytes, int]] = set()  # (conn, login) with errors for a non-live session
         self.errors_dropped = 0
+        self.frames_discarded = 0  # over a key's rate, or from a banned key (never decoded)
         self.read_at = now
         self.tracks_reads = False  # True once the shell reports when it found the socket empty
         self.utc_offsets: dict[int, int] = {}  # login -> its trade server's UTC offset (hello)
@@ -181,7 +182,8 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             self.now = now
         self.publish("daemon.stats", journal_seq=self.seq, journal_lag_ms=self.journal_lag_ms or "0",
                      pending_commands=len(self.pending), sessions=len(self.session_of),
-                     connections=len(self.conns), errors_dropped=self.errors_dropped, **(loop or {}))
+                     connections=len(self.conns), errors_dropped=self.errors_dropped,
+                     frames_discarded=self.frames_discarded, **(loop or {}))
 
     def note_commit(self, lag_ns: int) -> None:
         """The shell committed a step: `lag_ns` from the receipt of its oldest input to its commit."""

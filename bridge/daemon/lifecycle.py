@@ -308,8 +308,7 @@ class CommandsMixin:
 
     def _pump_commands(self: DaemonCore, s: Session, send: Send, now: int) -> int:
         """Frames sent; `-sent - 1` if the peer's pipe filled up before the queue emptied."""
-        conn = self.conns.get(s.conn)
-        if conn is None:
+        if s.conn not in self.conns:
             return 0
         login, queue, pending = s.login, s.queue, self.pending
         magic = self.config.copy_magic
@@ -327,7 +326,6 @@ class CommandsMixin:
                 continue
             r = send(s.conn, pack(command_wire(row, self.next_id, s.out_seq + 1, now, magic)))
             if r is not SendResult.OK:
-                conn.blocked = True
                 self.dirty.add(login)
                 if r is SendResult.UNROUTABLE:
                     self._log("info", "send.unroutable", login=login, key=key)

@@ -23,7 +23,6 @@ class TokenBucket:
     tokens: float = -1.0  # -1 = full on first use
     updated: int = 0
     over_since: int | None = None  # first refusal of the current abuse streak
-    refused: int = 0  # frames refused in the current interval (reported, then reset)
     banned_until: int = 0
 
     def take(self, now: int) -> bool:
@@ -40,7 +39,6 @@ class TokenBucket:
             return True
         if self.over_since is None:
             self.over_since = now
-        self.refused += 1
         return False
 
 

@@ -411,7 +411,7 @@ class Daemon:
             return
         for event, value, peer, _ in transport.take():
             if event == zmq.EVENT_DISCONNECTED:
-                if not self._forget_fd(value, "disconnected") and self.handshake_failures:
+                if not self._forget_fd(value) and self.handshake_failures:
                     reason, code = self.handshake_failures.popleft()
                     self._auth_denied(reason, address=peer, code=code, socket="router")
             elif event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
@@ -420,7 +420,7 @@ class Daemon:
         while len(self.handshake_failures) > 1024:  # bounded: never paired with a disconnect
             self.handshake_failures.popleft()
 
-    def _forget_fd(self, fd: int, why: str) -> bool:
+    def _forget_fd(self, fd: int) -> bool:
         closing = self.closing_on_fd.get(fd)
         if closing:  # a DISCONNECTED that belongs to an earlier connection on a reused fd
             conns = closing.pop(0)

@@ -77,7 +77,6 @@ class Conn:
     key_name: str | None
     last_rx: int
     sessions: dict[int, Session] = field(default_factory=dict)
-    blocked: bool = False  # last send hit the high-water mark or found no route
     silent: bool = False
     seq0: int = 0  # outbound seq of connection-level errors (login 0)
     control0: deque = field(default_factory=deque)
@@ -87,7 +86,7 @@ class SessionsMixin:
     """The session half of `DaemonCore` (state lives on the core; see core.py)."""
 
     # ------------------------------------------------------------------ admission
-    def _bucket(self: DaemonCore, key: str, now: int) -> TokenBucket:
+    def _bucket(self: DaemonCore, key: str) -> TokenBucket:
         b = self.buckets.get(key)
         if b is None:
             cfg = self.config
@@ -100,15 +99,16 @@ class SessionsMixin:
     def _admit(self: DaemonCore, conn_id: bytes, key_name: str | None, now: int) -> Conn | None:
         """The connection, if this frame is within its key's rate; None = discarded undecoded."""
         key = key_name if key_name is not None else "conn:" + conn_id.hex()
-        b = self._bucket(key, now)
+        b = self._bucket(key)
         if b.banned_until > now:  # cut, and still draining what it queued: costs a look-up
-            b.refused += 1
+            self.frames_discarded += 1
             return None
         conn = self.conns.get(conn_id)
         if conn is None:
             conn = self._new_conn(conn_id, key_name, now)
         if b.take(now):
             return conn
+        self.frames_discarded += 1
         if self.aggregate.note(now, "abuse.rate_limited", key, key=key):
             self._log("warning", "abuse.rate_limited", key=key, rate_per_s=b.rate_per_s, conn=conn_id.hex())
             self.publish("abuse", key=key, action="rate_limited", rate_per_s=int(b.rate_per_s))

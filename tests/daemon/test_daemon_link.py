@@ -68,6 +68,8 @@ def test_a_flooding_key_is_rate_limited_then_banned_and_the_others_flow(tmp_path
     errors = [m for m in net.take(b"i") if isinstance(m, ErrorReply)]
     assert len([e for e in errors if e.code == "rate_limited"]) == 1  # told once, not per frame
     assert core.session_of[1001].online  # the trader's frames were never refused
+    # 3 000 junk frames against a 100/s budget (1 000-frame burst): most were never decoded
+    assert 1000 < core.frames_discarded < 3000
     logs = [e for _lvl, e, _kw in core.take_logs() if e.startswith("abuse")]
     assert logs == ["abuse.rate_limited", "abuse.disconnected"]
 
