@@ -326,8 +326,9 @@ class Daemon:
             loop.remove_reader(fd)
 
     def _drain_router(self) -> None:
-        """One bounded turn: transport events first, then at most `ingest_batch` frames
-        (libzmq's ROUTER fair-queues its peers, so a flooding peer gets one share of them),
+        """One bounded turn: transport events first, then at most `ingest_batch` frames or
+        `ingest_budget_ms` of work (libzmq's ROUTER fair-queues its peers, so a flooding peer
+        gets one share of them),
         one commit, and back to the event loop so timers and the other sockets run between
         turns. When the socket is found empty, the core learns it could read everything."""
         if self._closed:  # a wake-up queued by the transport thread while we were closing
@@ -339,9 +340,9 @@ class Daemon:
         sync = self.router_sync
         now = self.clock()
         empty = False
+        budget_ns = self.config.ingest_budget_ms * 1_000_000
         # No cyclic collection inside a step: a fan-out allocates tens of thousands of
         # objects, and a full collection landing mid-step would rescan all engine state.
-        budget_ns = self.config.ingest_budget_ms * 1_000_000
         gc.disable()
         try:
             start = perf_counter_ns()
