@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo margin-example test bench clean
+.PHONY: demo margin-example test bench mql clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,12 @@ test: $(STAMP_TEST)
 	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest
 
+# The two installable MetaTrader trees and their zips, from the one source in mql/
+mql:
+	$(PYTHON) mql/tools/build_dist.py --out dist/mql
+
 bench: $(STAMP_RUN)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

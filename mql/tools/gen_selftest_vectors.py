@@ -1,6 +1,6 @@
-"""Generate mql/MQL{4,5}/Include/MtBridge/SelfTestVectors.mqh from tests/vectors/protocol_vectors.json.
+"""Generate mql/Include/MtBridge/SelfTestVectors.mqh from tests/vectors/protocol_vectors.json.
 
-    .venv/bin/python mql/tools/gen_selftest_vectors.py          # write both copies
+    .venv/bin/python mql/tools/gen_selftest_vectors.py          # write it
     .venv/bin/python mql/tools/gen_selftest_vectors.py --check  # exit 1 if stale
 
 Deterministic. Each vector becomes its hex string plus an MQL function that rebuilds the
@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "protocol_vectors.json"
-OUTPUTS = [ROOT / "mql" / p / "Include" / "MtBridge" / "SelfTestVectors.mqh" for p in ("MQL4", "MQL5")]
+OUTPUTS = [ROOT / "mql" / "Include" / "MtBridge" / "SelfTestVectors.mqh"]
 
 POSITION = ("ticket", "symbol", "side", "volume", "price", "sl", "tp", "time", "magic", "comment")
 # builder name and body fields (after the envelope) in call order

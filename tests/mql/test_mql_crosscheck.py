@@ -1,9 +1,10 @@
 """Cross-checks of the MQL sources in mql/ (no MetaTrader compiler runs here).
 
 Schema tables and builder key order vs bridge.protocol.schema, the generated self-test
-vectors vs tests/vectors, documented inputs vs the EAs' `input` lines, shared includes
-byte-identical between MQL4 and MQL5, the canonical width decision table vs msgpack-python,
-and a static lint (balanced delimiters, no stub markers, includes resolve, declared = defined).
+vectors vs tests/vectors, documented inputs vs the EAs' `input` lines, the one-source layout
+and the two installable trees `make mql` builds from it, the canonical width decision table
+vs msgpack-python, and a static lint (balanced delimiters, no stub markers, includes resolve,
+declared = defined).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import struct
+import zipfile
 from pathlib import Path
 
 import msgpack
@@ -20,14 +22,14 @@ from bridge.protocol.schema import ENVELOPE, POSITION_FIELDS, SCHEMA, Direction,
 
 ROOT = Path(__file__).resolve().parents[2]
 MQL = ROOT / "mql"
-INC4, INC5 = MQL / "MQL4/Include/MtBridge", MQL / "MQL5/Include/MtBridge"
-PROTOCOL = (INC5 / "Protocol.mqh").read_text(encoding="utf-8")
-MSGPACK = (INC5 / "MsgPack.mqh").read_text(encoding="utf-8")
-SOURCES = sorted(p for p in MQL.rglob("*") if p.suffix in {".mqh", ".mq4", ".mq5"})
-EAS = sorted(MQL.glob("MQL*/Experts/*.mq[45]"))
+INC = MQL / "Include/MtBridge"
+PROTOCOL = (INC / "Protocol.mqh").read_text(encoding="utf-8")
+MSGPACK = (INC / "MsgPack.mqh").read_text(encoding="utf-8")
+SOURCES = sorted(p for p in MQL.rglob("*") if p.suffix in {".mqh", ".mql"})
+EAS = sorted(MQL.glob("Experts/*.mql"))
 KIND = {Kind.UINT: "U", Kind.INT: "I", Kind.BOOL: "B", Kind.TEXT: "T", Kind.NAME: "N", Kind.ENUM: "E",
         Kind.MONEY: "M", Kind.PRICE: "P", Kind.VOLUME: "V", Kind.VOLUME0: "Z", Kind.POSITIONS: "A"}  # fmt: skip
-EXTERNAL_INCLUDES = {"Zmq/Zmq.mqh", "Trade/Trade.mqh"}  # mql-zmq, MT5 standard library (docs/mql.md)
+EXTERNAL_INCLUDES = {"Trade/Trade.mqh"}  # the MT5 standard library, shipped with every terminal
 
 
 def spec(fields) -> str:
@@ -138,7 +140,7 @@ def _generator():
 
 def test_selftest_vectors_are_current():
     text = _generator().render()
-    for inc in (INC4, INC5):
+    for inc in (INC,):
         assert (inc / "SelfTestVectors.mqh").read_text(encoding="utf-8") == text
 
 
@@ -146,7 +148,7 @@ def test_selftest_vectors_cover_every_vector_and_type():
     import json
 
     vectors = json.loads((ROOT / "tests/vectors/protocol_vectors.json").read_text(encoding="utf-8"))
-    text = (INC5 / "SelfTestVectors.mqh").read_text(encoding="utf-8")
+    text = (INC / "SelfTestVectors.mqh").read_text(encoding="utf-8")
     for v in vectors:
         assert f'"{v["hex"]}"' in text
     assert {v["type"] for v in vectors} == set(SCHEMA)
@@ -164,21 +166,30 @@ def test_float_literals_are_bit_exact():
 # ---------------------------------------------------------------- shared files and inputs
 
 
-def test_shared_includes_are_byte_identical():
-    names4 = sorted(p.name for p in INC4.iterdir())
-    names5 = sorted(p.name for p in INC5.iterdir())
-    assert names4 == names5
-    for name in names5:
-        assert (INC4 / name).read_bytes() == (INC5 / name).read_bytes(), name
-
-
 def test_layout():
-    for plat in ("MQL4", "MQL5"):
-        ext = "mq4" if plat == "MQL4" else "mq5"
-        for rel in (f"Experts/MtBridgeTrader.{ext}", f"Experts/MtBridgeInvestor.{ext}",
-                    f"Scripts/MtBridgeSelfTest.{ext}", "Include/MtBridge/MsgPack.mqh",
-                    "Include/MtBridge/Protocol.mqh"):  # fmt: skip
-            assert (MQL / plat / rel).is_file(), f"{plat}/{rel}"
+    for rel in ("Experts/MtBridgeTrader.mql", "Experts/MtBridgeInvestor.mql", "Scripts/MtBridgeSelfTest.mql",
+                "Include/MtBridge/MsgPack.mqh", "Include/MtBridge/Protocol.mqh", "Include/MtBridge/Zmq.mqh"):  # fmt: skip
+        assert (MQL / rel).is_file(), rel
+    assert not (MQL / "MQL4").exists() and not (MQL / "MQL5").exists(), "one source: no per-platform copies"
+
+
+def test_make_mql_builds_two_trees_and_reproducible_zips(tmp_path):
+    spec_ = importlib.util.spec_from_file_location("build_dist", MQL / "tools/build_dist.py")
+    build_dist = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(build_dist)
+    build_dist.build(tmp_path / "a")
+    build_dist.build(tmp_path / "b")
+    for plat, ext in (("MQL4", "mq4"), ("MQL5", "mq5")):
+        for stem, folder in (("MtBridgeTrader", "Experts"), ("MtBridgeInvestor", "Experts"), ("MtBridgeSelfTest", "Scripts")):
+            built = tmp_path / "a" / plat / folder / f"{stem}.{ext}"
+            assert built.read_bytes() == (MQL / folder / f"{stem}.mql").read_bytes()
+        for inc in INC.iterdir():
+            assert (tmp_path / "a" / plat / "Include/MtBridge" / inc.name).read_bytes() == inc.read_bytes()
+        archive = f"mtbridge-{plat.lower()}.zip"
+        assert (tmp_path / "a" / archive).read_bytes() == (tmp_path / "b" / archive).read_bytes()
+        with zipfile.ZipFile(tmp_path / "a" / archive) as z:
+            assert f"{plat}/Experts/MtBridgeInvestor.{ext}" in z.namelist()
+            assert all(n.startswith(f"{plat}/") for n in z.namelist())
 
 
 def _inputs(path: Path) -> set[str]:
@@ -202,11 +213,6 @@ def test_documented_inputs_match_the_eas():
             if stem in eas:
                 assert name in _inputs(ea), f"docs/mql.md lists {name} for {ea.name}, which lacks it"
     assert used == set(documented)
-
-
-def test_mql4_and_mql5_eas_have_the_same_inputs():
-    for stem in ("MtBridgeTrader", "MtBridgeInvestor"):
-        assert _inputs(MQL / f"MQL4/Experts/{stem}.mq4") == _inputs(MQL / f"MQL5/Experts/{stem}.mq5")
 
 
 # ---------------------------------------------------------------- canonical widths
@@ -247,11 +253,18 @@ def test_str_decision_table_matches_msgpack_python(n):
 
 
 def test_mql_encoder_uses_the_same_thresholds():
+    # explicit typed limits (review #30): no reliance on how MQL types a hex literal above INT_MAX
+    named = {"(ulong)UINT_MAX": "0xffffffff", "(long)INT_MIN": "-2147483648"}
     body = _function_body(MSGPACK, "UInt")
+    for k, v in named.items():
+        body = body.replace(k, v)
     pairs = re.findall(r"if\(v<=(0x[0-9a-f]+)\)\s*(?:Put\(\(uint\)v\);|\{ Put\((0x[0-9a-f]+)\);)", body)
     assert [(int(b, 16), int(h, 16) if h else None) for b, h in pairs] == UINT_TABLE[:-1]
     assert "Put(0xcf); PutBE(v,8);" in body
     body = _function_body(MSGPACK, "Int")
+    assert "(long)INT_MIN" in body and "2147483648" not in body
+    for k, v in named.items():
+        body = body.replace(k, v)
     pairs = re.findall(r"if\(v>=(-\d+)\)\s*(?:Put\(\(uint\)\(v&0xff\)\);|\{ Put\((0x[0-9a-f]+)\);)", body)
     assert [(int(b), int(h, 16) if h else None) for b, h in pairs] == NINT_TABLE[:-1]
     assert "Put(0xd3); PutBE((ulong)v,8);" in body
@@ -262,10 +275,12 @@ def test_mql_encoder_uses_the_same_thresholds():
     assert "Put(0xcb);" in body and "0xca" not in body and "MpDoubleToBits" in body
 
 
-def test_doubles_move_through_a_structure_copy_not_arithmetic():
+def test_doubles_move_through_a_union_not_arithmetic():
+    """MQL5 forbids copying a simple structure into one of another type; a union is the legal way."""
+    assert re.search(r"union MpBits64\s*\{\s*double d;\s*long l;\s*\};", MSGPACK)
     for name in ("MpDoubleToBits", "MpDoubleFromBits"):
         body = _function_body(MSGPACK, name)
-        assert re.search(r"\b\w+=\w+;\s*// simple structures", body), name
+        assert "MpBits64 b;" in body, name
         assert "MathPow" not in body and "MathLog" not in body
 
 
@@ -292,17 +307,16 @@ def test_no_stub_markers(path):
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(MQL)))
 def test_includes_resolve(path):
-    plat = path.relative_to(MQL).parts[0]
     for m in re.finditer(r'^#include\s+([<"])([^>"]+)[>"]', path.read_text(encoding="utf-8"), re.M):
         kind, target = m.groups()
         if target in EXTERNAL_INCLUDES:
             continue
-        base = MQL / plat / "Include" if kind == "<" else path.parent
+        base = MQL / "Include" if kind == "<" else path.parent
         assert (base / target).is_file(), f"{path.name}: #include {target}"
 
 
 def test_declared_methods_are_defined():
-    text = "\n".join(strip_code(p.read_text(encoding="utf-8")) for p in INC5.iterdir())
+    text = "\n".join(strip_code(p.read_text(encoding="utf-8")) for p in INC.iterdir())
     missing = []
     for cls in re.finditer(r"\bclass\s+(\w+)[^{;]*\{", text):
         name = cls.group(1)

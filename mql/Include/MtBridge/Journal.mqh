@@ -4,7 +4,7 @@
 //| 4-byte big-endian length + one msgpack map. A key is written     |
 //| "pending" before its trade request and "done" with its result;   |
 //| the last record of a key wins. Survives terminal restarts.       |
-//| Byte-identical in MQL4/Include and MQL5/Include (tests/mql).     |
+//| One source for MT4 and MT5; `make mql` installs it in both trees.|
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_JOURNAL_MQH
 #define MTBRIDGE_JOURNAL_MQH

@@ -5,7 +5,7 @@
 //| MT4: OrderSend/OrderClose/OrderModify, bounded retries on        |
 //| requote (138), busy context (146), price changed (135), off      |
 //| quotes (136) and broker busy (137), with RefreshRates.           |
-//| Byte-identical in MQL4/Include and MQL5/Include (tests/mql).     |
+//| One source for MT4 and MT5; `make mql` installs it in both trees.|
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_EXECUTOR_MQH
 #define MTBRIDGE_EXECUTOR_MQH

@@ -1,8 +1,7 @@
 //+------------------------------------------------------------------+
 //| MtBridge/Link.mqh - the DEALER connection to the daemon          |
 //| CURVE, ids, sequence numbers both ways, heartbeat, reconnect.    |
-//| Needs dingmaotu/mql-zmq (Include/Zmq) and its DLLs (docs/mql.md).|
-//| Byte-identical in MQL4/Include and MQL5/Include (tests/mql).     |
+//| libzmq through MtBridge/Zmq.mqh (DLLs: docs/mql.md).             |
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_LINK_MQH
 #define MTBRIDGE_LINK_MQH
@@ -11,12 +10,11 @@
 #property strict
 #endif
 
-#include <Zmq/Zmq.mqh>
+#include "Zmq.mqh"
 #include "Protocol.mqh"
 #include "Util.mqh"
 
 #define MTB_MAX_FRAME      65536
-#define MTB_EAGAIN_CODE    11      // EAGAIN of libzmq on Windows: nothing to receive / queue full
 #define MTB_OFFLINE_BEATS  5
 #define MTB_ID_GLOBAL      "MtBridge.next_id."
 
@@ -29,8 +27,9 @@
 class MtbLink
   {
 private:
-   Context          *m_ctx;
-   Socket           *m_sock;
+   MTB_ZPTR          m_ctx;
+   MTB_ZPTR          m_sock;
+   uchar             m_rx[];
    string            m_endpoint;
    string            m_server_key;
    string            m_public_key;
@@ -66,8 +65,8 @@ private:
 public:
                      MtbLink(void)
      {
-      m_ctx=NULL;
-      m_sock=NULL;
+      m_ctx=0;
+      m_sock=0;
       m_state=MTB_LINK_DOWN;
       m_seq_out=0;
       m_seq_in=0;
@@ -118,8 +117,15 @@ bool MtbLink::Init(const string tag,const string endpoint,const string server_ke
    ulong floor_id=MtbNowMs()*1000;
    ulong stored=GlobalVariableCheck(name) ? (ulong)GlobalVariableGet(name) : 0;
    m_next_id=(stored>floor_id) ? stored : floor_id;
-   m_ctx=new Context();
-   if(CheckPointer(m_ctx)==POINTER_INVALID)
+   string why="";
+   if(!MtbZmqUsable(why))
+     {
+      PrintFormat("%s: %s",m_tag,why);
+      return(false);
+     }
+   PrintFormat("%s: libzmq %s with CURVE",m_tag,MtbZmqVersion());
+   m_ctx=zmq_ctx_new();
+   if(m_ctx==0)
      {
       PrintFormat("%s: cannot create a ZeroMQ context (are DLL imports allowed and libzmq.dll installed?), error %d",
                   m_tag,GetLastError());
@@ -131,29 +137,31 @@ bool MtbLink::Init(const string tag,const string endpoint,const string server_ke
 bool MtbLink::Open(void)
   {
    Close("reopening");
-   m_sock=new Socket(m_ctx,ZMQ_DEALER);
-   if(CheckPointer(m_sock)==POINTER_INVALID || !m_sock.valid())
+   m_sock=zmq_socket(m_ctx,MTB_ZMQ_DEALER);
+   if(m_sock==0)
      {
       PrintFormat("%s: cannot create a DEALER socket: %s (error %d)",m_tag,
-                  Zmq::errorMessage(Zmq::errorNumber()),GetLastError());
+                  MtbZmqErrorText(zmq_errno()),GetLastError());
       Close("socket creation failed");
       return(false);
      }
-   bool ok=m_sock.setLinger(0);
-   ok=ok && m_sock.setMaxMessageSize(MTB_MAX_FRAME);
-   ok=ok && m_sock.setCurveServerKey(m_server_key);
-   ok=ok && m_sock.setCurvePublicKey(m_public_key);
-   ok=ok && m_sock.setCurveSecretKey(m_secret_key);
+   bool ok=MtbZmqSetInt(m_sock,MTB_ZMQ_LINGER,0,4);
+   ok=ok && MtbZmqSetInt(m_sock,MTB_ZMQ_MAXMSGSIZE,MTB_MAX_FRAME,8);
+   ok=ok && MtbZmqSetKey(m_sock,MTB_ZMQ_CURVE_SERVERKEY,m_server_key);
+   ok=ok && MtbZmqSetKey(m_sock,MTB_ZMQ_CURVE_PUBLICKEY,m_public_key);
+   ok=ok && MtbZmqSetKey(m_sock,MTB_ZMQ_CURVE_SECRETKEY,m_secret_key);
    if(!ok)
      {
       PrintFormat("%s: setting socket options (linger, max size, CURVE keys) failed: %s",m_tag,
-                  Zmq::errorMessage(Zmq::errorNumber()));
+                  MtbZmqErrorText(zmq_errno()));
       Close("socket options failed");
       return(false);
      }
-   if(!m_sock.connect(m_endpoint))
+   uchar endpoint[];
+   MtbZmqCString(m_endpoint,endpoint);
+   if(zmq_connect(m_sock,endpoint)!=0)
      {
-      PrintFormat("%s: connect(%s) failed: %s",m_tag,m_endpoint,Zmq::errorMessage(Zmq::errorNumber()));
+      PrintFormat("%s: connect(%s) failed: %s",m_tag,m_endpoint,MtbZmqErrorText(zmq_errno()));
       Close("connect failed");
       return(false);
      }
@@ -169,12 +177,12 @@ bool MtbLink::Open(void)
 
 void MtbLink::Close(const string why)
   {
-   if(CheckPointer(m_sock)==POINTER_DYNAMIC)
+   if(m_sock!=0)
      {
       PrintFormat("%s: closing the connection: %s",m_tag,why);
-      delete m_sock;
+      zmq_close(m_sock);
      }
-   m_sock=NULL;
+   m_sock=0;
    if(m_state!=MTB_LINK_DOWN)
       m_retry_at=MtbNowMs()+m_reconnect_ms;
    m_state=MTB_LINK_DOWN;
@@ -183,9 +191,9 @@ void MtbLink::Close(const string why)
 void MtbLink::Shutdown(void)
   {
    Close("shutdown");
-   if(CheckPointer(m_ctx)==POINTER_DYNAMIC)
-      delete m_ctx;
-   m_ctx=NULL;
+   if(m_ctx!=0)
+      zmq_ctx_term(m_ctx);
+   m_ctx=0;
   }
 
 //--- the next id and seq; the caller builds exactly one message with them and sends it
@@ -202,15 +210,15 @@ void MtbLink::NextEnvelope(MtbEnvelope &env)
 
 bool MtbLink::SendBytes(const uchar &bytes[],const string type)
   {
-   if(CheckPointer(m_sock)!=POINTER_DYNAMIC)
+   if(m_sock==0)
      {
       PrintFormat("%s: %s not sent: no connection",m_tag,type);
       return(false);
      }
-   if(!m_sock.send(bytes,true))
+   if(zmq_send(m_sock,bytes,(MTB_ZSIZE)ArraySize(bytes),MTB_ZMQ_DONTWAIT)<0)
      {
       //--- EAGAIN: the send queue is full (daemon unreachable); the hello snapshot will resync
-      PrintFormat("%s: sending %s failed: %s; reconnecting",m_tag,type,Zmq::errorMessage(Zmq::errorNumber()));
+      PrintFormat("%s: sending %s failed: %s; reconnecting",m_tag,type,MtbZmqErrorText(zmq_errno()));
       Close("send failed");
       return(false);
      }
@@ -247,30 +255,36 @@ bool MtbLink::Send(MpWriter &w,const string type)
 bool MtbLink::Receive(MtbInbound &m,bool &got)
   {
    got=false;
-   if(CheckPointer(m_sock)!=POINTER_DYNAMIC)
+   if(m_sock==0)
       return(true);
-   ZmqMsg msg;
-   if(!m_sock.recv(msg,true))
+   if(ArraySize(m_rx)!=MTB_MAX_FRAME)
+      ArrayResize(m_rx,MTB_MAX_FRAME);
+   int len=zmq_recv(m_sock,m_rx,(MTB_ZSIZE)MTB_MAX_FRAME,MTB_ZMQ_DONTWAIT);
+   if(len<0)
      {
-      int err=Zmq::errorNumber();
-      if(err==MTB_EAGAIN_CODE)
+      int err=zmq_errno();
+      if(err==MTB_ZMQ_EAGAIN)
          return(true);
-      PrintFormat("%s: receive failed: %s; reconnecting",m_tag,Zmq::errorMessage(err));
+      PrintFormat("%s: receive failed: %s; reconnecting",m_tag,MtbZmqErrorText(err));
       Close("receive failed");
       return(false);
      }
-   if(msg.more())
+   if(MtbZmqMore(m_sock))
      {
       PrintFormat("%s: the daemon sent a multi-frame message (protocol violation); reconnecting",m_tag);
       Close("multi-frame message");
       return(false);
      }
-   uchar bytes[];
-   msg.getData(bytes);
-   int len=(int)msg.size();
+   if(len>MTB_MAX_FRAME)
+     {
+      //--- libzmq's MAXMSGSIZE drops such frames; this guards a DLL built without it
+      PrintFormat("%s: the daemon sent a %d-byte frame, above the %d-byte limit; reconnecting",m_tag,len,MTB_MAX_FRAME);
+      Close("frame too large");
+      return(false);
+     }
    m_last_rx=MtbNowMs();
    string err="";
-   if(!MtbParseInbound(bytes,len,m,err))
+   if(!MtbParseInbound(m_rx,len,m,err))
      {
       PrintFormat("%s: refused a daemon frame of %d bytes: %s; reconnecting",m_tag,len,err);
       Close("bad frame");

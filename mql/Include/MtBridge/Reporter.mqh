@@ -3,7 +3,7 @@
 //| hello snapshot, position_opened/_modified/_closed, account_update|
 //| MT5: OnTradeTransaction + a reconciliation check every second.   |
 //| MT4: a diff of the order pool on every timer tick (50 ms).       |
-//| Byte-identical in MQL4/Include and MQL5/Include (tests/mql).     |
+//| One source for MT4 and MT5; `make mql` installs it in both trees.|
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_REPORTER_MQH
 #define MTBRIDGE_REPORTER_MQH

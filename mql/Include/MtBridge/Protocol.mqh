@@ -1,6 +1,6 @@
 //+------------------------------------------------------------------+
 //| MtBridge/Protocol.mqh - wire protocol v1 (docs/protocol.md)      |
-//| Byte-identical in MQL4/Include and MQL5/Include (tests/mql).     |
+//| One source for MT4 and MT5; `make mql` installs it in both trees.|
 //| MTB_SCHEMA is the message table of bridge/protocol/schema.py;    |
 //| tests/mql checks both tables and the key order of every builder. |
 //+------------------------------------------------------------------+

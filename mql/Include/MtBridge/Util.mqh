@@ -1,6 +1,6 @@
 //+------------------------------------------------------------------+
 //| MtBridge/Util.mqh - clock, number normalisation                  |
-//| Byte-identical in MQL4/Include and MQL5/Include (tests/mql).     |
+//| One source for MT4 and MT5; `make mql` installs it in both trees.|
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_UTIL_MQH
 #define MTBRIDGE_UTIL_MQH

@@ -1,12 +1,11 @@
 //+------------------------------------------------------------------+
 //| MtBridge/MsgPack.mqh - msgpack encoder and decoder (protocol v1) |
-//| One file for MQL4 and MQL5: MQL4/Include/MtBridge/MsgPack.mqh and |
-//| MQL5/Include/MtBridge/MsgPack.mqh are byte-identical copies      |
-//| (checked by tests/mql). Subset: nil, bool, int up to 64 bits,    |
+//| One source for MQL4 and MQL5 (`make mql` installs it in both).   |
+//| Subset: nil, bool, int up to 64 bits,                            |
 //| float32 (decode only), float64, str (UTF-8), array, map.         |
 //| The encoder writes the CANONICAL form of docs/protocol.md s.10.  |
-//| Doubles are moved bit-exactly through a simple-structure copy    |
-//| (documented for MQL4 build 600+ and MQL5), never arithmetically. |
+//| Doubles are moved bit-exactly through a union, never             |
+//| arithmetically.                                                  |
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_MSGPACK_MQH
 #define MTBRIDGE_MSGPACK_MQH
@@ -32,37 +31,30 @@
 #define MP_T_ARRAY  6
 #define MP_T_MAP    7   // children alternate key, value
 
-//--- bit-exact reinterpretation through same-size simple structures
-struct MpDoubleBox { double v; };
-struct MpLongBox   { long   v; };
-struct MpFloatBox  { float  v; };
-struct MpIntBox    { int    v; };
+//--- bit-exact reinterpretation through unions: write one member, read the other.
+//--- (Copying a simple structure into one of another type is a compile error in MQL5.)
+union MpBits64 { double d; long l; };
+union MpBits32 { float f; int i; };
 
 ulong MpDoubleToBits(const double d)
   {
-   MpDoubleBox db;
-   db.v=d;
-   MpLongBox lb;
-   lb=db;                       // simple structures: byte-wise copy
-   return((ulong)lb.v);
+   MpBits64 b;
+   b.d=d;
+   return((ulong)b.l);
   }
 
 double MpDoubleFromBits(const ulong bits)
   {
-   MpLongBox lb;
-   lb.v=(long)bits;
-   MpDoubleBox db;
-   db=lb;                       // simple structures: byte-wise copy
-   return(db.v);
+   MpBits64 b;
+   b.l=(long)bits;
+   return(b.d);
   }
 
 double MpFloat32FromBits(const uint bits)
   {
-   MpIntBox ib;
-   ib.v=(int)bits;
-   MpFloatBox fb;
-   fb=ib;                       // simple structures: byte-wise copy
-   return((double)fb.v);
+   MpBits32 b;
+   b.i=(int)bits;
+   return((double)b.f);
   }
 
 //--- UTF-8 bytes of a string, without the terminating NUL
@@ -127,7 +119,7 @@ public:
         { Put(0xcc); PutBE(v,1); }
       else if(v<=0xffff)
         { Put(0xcd); PutBE(v,2); }
-      else if(v<=0xffffffff)
+      else if(v<=(ulong)UINT_MAX)
         { Put(0xce); PutBE(v,4); }
       else
         { Put(0xcf); PutBE(v,8); }
@@ -143,7 +135,7 @@ public:
         { Put(0xd0); PutBE((ulong)v,1); }
       else if(v>=-32768)
         { Put(0xd1); PutBE((ulong)v,2); }
-      else if(v>=-2147483648)
+      else if(v>=(long)INT_MIN)
         { Put(0xd2); PutBE((ulong)v,4); }
       else
         { Put(0xd3); PutBE((ulong)v,8); }
