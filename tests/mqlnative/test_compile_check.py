@@ -29,6 +29,7 @@ class Mutation:
     name: str
     pattern: str       # regex, first match in mql/ is mutated
     replacement: str   # same line count as the match (line numbers stay put)
+    line_group: int = 0   # the error is expected on the line where this group starts
 
 
 MUTATIONS = [
@@ -44,7 +45,8 @@ MUTATIONS = [
     Mutation("struct copy between two project struct types",
              r"env\.id=m\.id;", "env=m;"),
     Mutation("wrong field of a project struct", r"w\.UInt\(env\.seq\);", "w.UInt(env.sequence);"),
-    Mutation("wrong field of a terminal struct (MqlTradeTransaction)", r"\b(\w+)\.price_sl\b", r"\1.price_stoploss"),
+    Mutation("wrong field of a terminal struct (MqlTradeTransaction)",
+             r"(const MqlTradeTransaction &(\w+)\)\s*\{[^}]*?\b\2\.)(\w+)", r"\1\3_typo", line_group=3),
     Mutation("misspelled method of a project class", r"w\.MapHeader\(", "w.MapHeadr("),
     Mutation("misspelled method of CTrade", r"\.PositionClosePartial\(", ".PositionClosePartail("),
 ]
@@ -65,7 +67,7 @@ def _mutate(tree: Path, mutation: Mutation) -> tuple[Path, int]:
             mutated = text[:match.start()] + match.expand(mutation.replacement) + text[match.end():]
             assert mutated.count("\n") == text.count("\n")
             path.write_text(mutated, encoding="utf-8")
-            return path, text.count("\n", 0, match.start()) + 1
+            return path, text.count("\n", 0, match.start(mutation.line_group)) + 1
     raise AssertionError(f"{mutation.name}: pattern {mutation.pattern!r} no longer occurs in mql/")
 
 
