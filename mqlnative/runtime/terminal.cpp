@@ -66,7 +66,6 @@ string Symbol() { return call_r<string>("Symbol"); }
 datetime TimeCurrent() { return call_r<datetime>("TimeCurrent"); }
 datetime TimeLocal() { return call_r<datetime>("TimeLocal"); }
 datetime TimeGMT() { return call_r<datetime>("TimeGMT"); }
-datetime TimeTradeServer() { return call_r<datetime>("TimeTradeServer"); }
 int TimeGMTOffset() { return call_r<int>("TimeGMTOffset"); }
 int TimeDaylightSavings() { return call_r<int>("TimeDaylightSavings"); }
 

@@ -8,6 +8,8 @@ using mqln::call_r;
 using mqln::out;
 using mqln::ret;
 
+datetime TimeTradeServer() { return call_r<datetime>("TimeTradeServer"); }
+
 bool OrderCalcMargin(ENUM_ORDER_TYPE action, const string& symbol, double volume, double price, double& margin) {
     auto rep = call("OrderCalcMargin", action, symbol, volume, price, margin);
     out(rep, 4, margin);

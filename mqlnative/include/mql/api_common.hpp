@@ -223,7 +223,6 @@ string Symbol();
 datetime TimeCurrent();
 datetime TimeLocal();
 datetime TimeGMT();
-datetime TimeTradeServer();   // MQL4 documents it too (MQL5 features: Date and Time)
 int TimeGMTOffset();
 int TimeDaylightSavings();
 
