@@ -3,7 +3,7 @@
 // Only what the references document is declared: a call the references do not have must fail the
 // compile check. Identifiers whose numbers the references give keep them (flags, error codes,
 // MODE_*); the numbers of property identifiers are not documented, so mqlnative numbers them and
-// the host decodes them by name (mqlnative/runtime/constants.py reads them from these headers).
+// the host decodes them by name (mqlnative/host/constants.py reads them from these headers).
 // Format rule for that reader: one `NAME = value,` per line inside enums, `const int NAME = value;`.
 // Implementations: mqlnative/runtime/*.cpp (host calls, files natively). docs/mql-runtime.md.
 // The language constants (INVALID_HANDLE, clrNONE, CP_UTF8, ERR_SUCCESS/ERR_NO_ERROR, ...) are core.hpp's.
