@@ -224,7 +224,6 @@ def test_expert_remove_stops_events_but_deinit_still_runs(library, tmp_path) -> 
 
 def test_a_host_answer_that_is_not_msgpack_stops_the_program(library, tmp_path) -> None:
     host = FakeHost(library, tmp_path, {})
-    host._host_original = host._host
     host.handlers["TimeCurrent"] = lambda a: [1, 2]      # a list, not the {"r": ...} map
     assert host.run_case(8) == []
     assert host.lib.mqln_stopped() == 1
