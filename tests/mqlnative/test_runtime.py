@@ -42,7 +42,8 @@ def header_value(name: str, branch: str = "mql5") -> int:
 @pytest.fixture(scope="module", params=["mql4", "mql5"])
 def library(request, tmp_path_factory) -> tuple[str, Path]:
     out = tmp_path_factory.mktemp(f"probe-{request.param}")
-    result = build(PROBE, request.param, "shared", out_root=out, source_root=ROOT)
+    # -fno-gnu-unique: inline state (the core's input registry, log hook) stays per loaded copy
+    result = build(PROBE, request.param, "shared", out_root=out, source_root=ROOT, extra_flags=("-fno-gnu-unique",))
     assert result.ok, result.log
     return request.param, result.output
 
@@ -123,6 +124,18 @@ def test_entry_points_report_the_handlers_and_inputs_reach_oninit(library, tmp_p
     assert host.printed == ["init Zürich 7 0.25 true"]
     host.lib.mqln_OnDeinit(header_value("REASON_REMOVE"))
     assert host.printed[-1] == f"deinit {header_value('REASON_REMOVE')}"
+
+
+def test_two_instances_keep_their_own_inputs_log_and_state(library, tmp_path) -> None:
+    first = FakeHost(library, tmp_path / "a", {})
+    second = FakeHost(library, tmp_path / "b", {})
+    assert first.set_input("InpName", "first") == 0
+    assert second.set_input("InpName", "second") == 0
+    assert first.lib.mqln_OnInit() == second.lib.mqln_OnInit() == header_value("INIT_SUCCEEDED")
+    assert first.printed == ["init first 3 0.50 false"]
+    assert second.printed == ["init second 3 0.50 false"]
+    assert second.run_case(6) and second.lib.mqln_stopped() == 1     # a critical error in one instance
+    assert first.lib.mqln_stopped() == 0
 
 
 def test_by_reference_outputs_errors_and_utf8_strings(library, tmp_path) -> None:
