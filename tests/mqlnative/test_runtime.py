@@ -43,7 +43,10 @@ def header_value(name: str, branch: str = "mql5") -> int:
 def library(request, tmp_path_factory) -> tuple[str, Path]:
     out = tmp_path_factory.mktemp(f"probe-{request.param}")
     # -fno-gnu-unique: inline state (the core's input registry, log hook) stays per loaded copy
-    result = build(PROBE, request.param, "shared", out_root=out, source_root=ROOT, extra_flags=("-fno-gnu-unique",))
+    # MQLN_RUNTIME_SANITIZE=1 builds with ASan/UBSan; run python with LD_PRELOAD=libasan (docs/mql-runtime.md)
+    sanitize = os.environ.get("MQLN_RUNTIME_SANITIZE") == "1"
+    result = build(PROBE, request.param, "shared", sanitize=sanitize, out_root=out, source_root=ROOT,
+                   extra_flags=("-fno-gnu-unique",))
     assert result.ok, result.log
     return request.param, result.output
 
