@@ -8,6 +8,7 @@ and ExpertRemove, and a real libzmq round trip with CURVE over tcp loopback, on 
 from __future__ import annotations
 
 import ctypes
+import datetime
 import itertools
 import os
 import re
@@ -236,6 +237,21 @@ def test_expert_remove_stops_events_but_deinit_still_runs(library, tmp_path) -> 
     assert host.run_case(8) == []
     host.lib.mqln_OnDeinit(header_value("REASON_REMOVE"))
     assert host.printed[-1] == f"deinit {header_value('REASON_REMOVE')}"
+
+
+@pytest.mark.parametrize("now, other", [(1764547200, 1709251199), (86399, -1), (4102444800, 951782400)])
+def test_time_structs_from_the_host_clock(library, tmp_path, now: int, other: int) -> None:
+    host = FakeHost(library, tmp_path, {
+        "TimeCurrent": lambda a: {"r": now},
+        "GlobalVariableGet": lambda a: {"r": float(other)},
+    })
+
+    def fields(t: int) -> str:
+        d = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=t)
+        weekday = (d.weekday() + 1) % 7                       # MQL: 0 = Sunday
+        return f"{d.year} {d.month} {d.day} {d.hour} {d.minute} {d.second} {weekday} {d.timetuple().tm_yday - 1}"
+
+    assert host.run_case(9) == [f"date {fields(now)} | {fields(other)} | {now} {other}"]
 
 
 def test_a_host_answer_that_is_not_msgpack_stops_the_program(library, tmp_path) -> None:

@@ -220,11 +220,27 @@ string Symbol();
 //+------------------------------------------------------------------+
 //| Date and time (the host's virtual clock)                         |
 //+------------------------------------------------------------------+
+struct MqlDateTime {
+    int year = 0;
+    int mon = 0;
+    int day = 0;
+    int hour = 0;
+    int min = 0;
+    int sec = 0;
+    int day_of_week = 0;   // 0 = Sunday
+    int day_of_year = 0;   // 0 = January 1st
+};
+
 datetime TimeCurrent();
+datetime TimeCurrent(MqlDateTime& dt_struct);
 datetime TimeLocal();
+datetime TimeLocal(MqlDateTime& dt_struct);
 datetime TimeGMT();
+datetime TimeGMT(MqlDateTime& dt_struct);
 int TimeGMTOffset();
 int TimeDaylightSavings();
+bool TimeToStruct(datetime dt, MqlDateTime& dt_struct);
+datetime StructToTime(MqlDateTime& dt_struct);
 
 //+------------------------------------------------------------------+
 //| Terminal and program state                                       |
