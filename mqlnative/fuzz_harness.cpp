@@ -1,7 +1,7 @@
 // The MQL side of the differential fuzz (mqlnative/fuzz.py): the translated MsgPack.mqh and
 // Protocol.mqh, driven like MtbLink::Receive drives them. Input on stdin: frames, each a
 // 4-byte big-endian length then the bytes. Output: one line per frame,
-//   ACCEPT <builder re-encode hex | -> <codec re-encode hex> <unrepresentable field | ->
+//   ACCEPT <builder re-encode hex | -> <codec re-encode hex> <field MtbInbound.unrepresentable names | ->
 //   REFUSE <reason>
 // The builder re-encode is MtbBuildInbound of the parsed message (the canonical form); the
 // codec re-encode is MpEncodeNode of the decoded tree (input key order, canonical widths).
@@ -28,6 +28,13 @@ static std::string one_line(const std::string& s) {
   std::string out;
   for (unsigned char c : s) out.push_back(c < 0x20 ? '?' : (char)c);
   return out;
+}
+
+// "<field>: <why>" -> "<field>" (the fuzz checks Python's value of that field)
+static std::string unrepresentable_field(const MtbInbound& m) {
+  if (m.unrepresentable == "") return "-";
+  std::string text = one_line(m.unrepresentable.utf8());
+  return text.substr(0, text.find(':'));
 }
 
 int main() {
@@ -57,7 +64,7 @@ int main() {
     bool built = MtbBuildInbound(builder, m);
     std::printf("ACCEPT %s %s %s\n", built ? hex_of(builder).c_str() : "-",
                 codec_ok ? hex_of(codec).c_str() : "-",
-                m.unrepresentable == "" ? "-" : one_line(m.unrepresentable.utf8()).c_str());
+                unrepresentable_field(m).c_str());
   }
   return 0;
 }

@@ -118,9 +118,8 @@ struct MtbInbound
    string            detail;
    ulong             ref_id;
    string            field;
-   string            unrepresentable;   // "" or the first field this platform cannot hold
-                                        // exactly (a str with a NUL byte, a magic out of
-                                        // range): valid protocol, so answer, never execute
+   string            unrepresentable; // command: why this terminal cannot carry it out exactly ("" = it can);
+                                      // set by the parser, answered command_result 10013 (Executor.mqh)
   };
 
 //+------------------------------------------------------------------+
@@ -617,12 +616,13 @@ bool MtbValidateInbound(const MpDoc &doc,const int root,string &type,string &cod
   }
 
 //--- a validated str field; a NUL byte in it makes the message unrepresentable here
+//--- (m.unrepresentable = "<field>: <why>", the first such field)
 void MtbReadText(const MpDoc &doc,const string name,string &v,MtbInbound &m)
   {
    int n=doc.MapFind(0,name);
    doc.GetStr(n,v);
    if(doc.StrHasNul(n) && m.unrepresentable=="")
-      m.unrepresentable=name;
+      m.unrepresentable=name+": holds a NUL byte, which an MQL string cannot carry";
   }
 
 //--- a validated int field as this platform's magic number
@@ -652,7 +652,11 @@ void MtbReadMagic(const MpDoc &doc,MtbInbound &m)
 #endif
      }
    if(!fits && m.unrepresentable=="")
-      m.unrepresentable="magic";
+#ifdef __MQL5__
+      m.unrepresentable="magic: negative, MT5 magic numbers are ulong";
+#else
+      m.unrepresentable="magic: outside MT4's int range";
+#endif
   }
 
 //--- decode and validate one frame from the daemon into m; err gets "code field: detail"
