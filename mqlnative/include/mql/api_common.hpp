@@ -31,6 +31,13 @@ const int REASON_TEMPLATE = 7;
 const int REASON_INITFAILED = 8;
 const int REASON_CLOSE = 9;
 
+// Alert (a window and the journal) and Comment (the chart's corner) have no screen here: their
+// text goes to the log like Print's (the host's "Print"), formatted as Print formats it.
+template <class... A>
+void Alert(const A&... args) { Print(args...); }
+template <class... A>
+void Comment(const A&... args) { Print(args...); }
+
 bool IsStopped();
 void ExpertRemove();
 int UninitializeReason();
