@@ -175,6 +175,13 @@ def test_files_live_in_the_terminal_folder_with_mql_semantics(library, tmp_path)
     assert not [name for name, _ in host.calls if name.startswith("File")]   # files are native, not host calls
 
 
+def test_typed_values_and_strings_in_files(library, tmp_path) -> None:
+    host = FakeHost(library, tmp_path, {})
+    assert host.run_case(10) == ["typed 2 2 8 14 false -2 é€ 2.5 0 [first line] [second] true"]
+    assert (host.files / "typed.bin").read_bytes() == b""
+    assert not (host.files / "lines.txt").exists()
+
+
 def test_libzmq_round_trip_with_curve_over_loopback(library, tmp_path) -> None:
     server_public, server_secret = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
