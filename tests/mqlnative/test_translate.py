@@ -41,6 +41,7 @@ def test_arrays_become_checked_array_types(tmp_path: Path) -> None:
     ("double m[2][3];\n", "multi-dimensional"),
     ("int a[], b;\n", "mixed array declarators"),
     ("class A { public: int x; };\nA *p;\nA p2;\nvoid G(A &p) { }\n", "both as object pointer and as object"),
+    ("struct S { int x; };\nint F(const S s) { return(s.x); }\n", "objects are passed by reference only"),
 ])
 def test_constructs_without_a_faithful_translation_are_refused(tmp_path: Path, source: str, why: str) -> None:
     with pytest.raises(TranslateError, match=why):
