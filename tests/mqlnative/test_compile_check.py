@@ -48,6 +48,7 @@ MUTATIONS = [
     Mutation("wrong field of a terminal struct (MqlTradeTransaction)",
              r"(const MqlTradeTransaction &(\w+)\)\s*\{[^}]*?\b\2\.)(\w+)", r"\1\3_typo", line_group=3),
     Mutation("misspelled method of a project class", r"w\.MapHeader\(", "w.MapHeadr("),
+    Mutation("struct parameter passed by value", r"const MtbEnvelope &env", "const MtbEnvelope env"),
     Mutation("misspelled method of CTrade", r"\.PositionClosePartial\(", ".PositionClosePartail("),
 ]
 
@@ -77,9 +78,14 @@ def test_check_rejects_the_mutation(mutation: Mutation, tmp_path: Path, baseline
     shutil.copytree(ROOT / "mql", tree / "mql")
     path, line = _mutate(tree, mutation)
     shown = path.relative_to(tree).as_posix()
-    # every program x branch that includes the file and compiled before the mutation
-    pairs = [(p, b) for p in programs(tree) for b in BRANCHES
-             if baseline.get((p.name, b)) and any(f.path == path.resolve() for f in program_files(p, tree))]
+    # per branch, the smallest program that includes the file and compiled before the mutation
+    closures = {p: program_files(p, tree) for p in programs(tree)}
+    pairs = []
+    for branch in BRANCHES:
+        candidates = [p for p, files in closures.items()
+                      if baseline.get((p.name, branch)) and any(f.path == path.resolve() for f in files)]
+        if candidates:
+            pairs.append((min(candidates, key=lambda p: len(closures[p])), branch))
     assert pairs, f"no compiling program includes {shown}"
     results = check(tree, out_root=tmp_path / "out", only=pairs)
     rejected = [r for r in results if not r.ok]
