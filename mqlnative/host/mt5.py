@@ -23,7 +23,9 @@ from typing import Any
 
 from mqlnative.host.terminal import Enum, Out, Program, Terminal
 from simulator.mt5 import constants as C
+from simulator.mt5._terminal import _deal
 
+_LAST_DATETIME = 32535215999  # D'3000.12.31 23:59:59', MQL's largest datetime
 QUEUE_KEPT = 4096  # transactions waiting per program (MetaTrader keeps a bounded queue too)
 
 ERR_TRADE_POSITION_NOT_FOUND = 4753
@@ -292,7 +294,7 @@ class Mt5Program(Program):
     # --- history
     def HistorySelect(self, from_date: int, to_date: int) -> bool:  # noqa: N802
         f = self.terminal.facade
-        lo, hi = max(int(from_date), 0), max(int(to_date), 0)
+        lo, hi = (min(max(int(x), 0), _LAST_DATETIME) for x in (from_date, to_date))
         self._deals = list(f.history_deals(lo, hi, None, None, None))
         self._horders = list(f.history_orders(lo, hi, None, None, None))
         return True
@@ -320,8 +322,8 @@ class Mt5Program(Program):
         return self._horders[index].ticket
 
     def HistoryDealSelect(self, ticket: int) -> bool:  # noqa: N802
-        all_deals = self.terminal.facade.history_deals(0, 1 << 40, None, None, None)
-        found = [d for d in all_deals if d.ticket == ticket]
+        found = [_deal(d, self.terminal.server_ms) for d in self.server.history_deals(self.terminal.login)
+                 if d.ticket == ticket]
         if not found:
             return self.fail(ERR_TRADE_DEAL_NOT_FOUND)
         self._deals = found
