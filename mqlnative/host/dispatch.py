@@ -50,6 +50,7 @@ ARG_ENUMS: dict[str, dict[int, Any]] = {
     f"{fn}{kind}": {index: _E(f"{enum}{kind.upper()}")}
     for fn, (index, enum) in _PROPS.items() for kind in ("Integer", "Double", "String")
 }
+ARG_ENUMS["OrderCalcMargin"] = ARG_ENUMS["OrderCalcProfit"] = {0: _E("ENUM_ORDER_TYPE")}
 MQL4_ARG_ENUMS: dict[str, dict[int, Any]] = {
     "OrderSelect": {1: _N("SELECT_BY_POS", "SELECT_BY_TICKET"), 2: _N("MODE_TRADES", "MODE_HISTORY")},
     "MarketInfo": {1: _N("MODE_LOW", "MODE_HIGH", "MODE_TIME", "MODE_BID", "MODE_ASK", "MODE_POINT", "MODE_DIGITS",
@@ -57,6 +58,11 @@ MQL4_ARG_ENUMS: dict[str, dict[int, Any]] = {
                          "MODE_SWAPLONG", "MODE_SWAPSHORT", "MODE_TRADEALLOWED", "MODE_MINLOT", "MODE_LOTSTEP",
                          "MODE_MAXLOT", "MODE_FREEZELEVEL")},
 }
+REF_OVERLOADS = {f"{fn}{kind}": index + 1 for fn, (index, _) in _PROPS.items() if fn not in ("AccountInfo", "TerminalInfo",
+                                                                                          "MQLInfo")
+                 for kind in ("Integer", "Double", "String")}
+"""Getters with a `bool F(..., T &var)` overload: the number of arguments of the value form
+(the runtime sends the variable as one more argument and reads it back from "out")."""
 STRUCT_ENUMS = {"action": "ENUM_TRADE_REQUEST_ACTIONS", "type": "ENUM_ORDER_TYPE",
                 "type_filling": "ENUM_ORDER_TYPE_FILLING", "type_time": "ENUM_ORDER_TYPE_TIME"}
 """MqlTradeRequest fields that are enums (OrderSend / OrderCheck argument 0)."""
@@ -142,7 +148,13 @@ class Dispatcher:
         method = getattr(p, fn, None) if fn[:1].isupper() else None
         if method is None:
             raise LookupError(f"host function {fn} is not modelled")
-        r = method(*self._args(fn, list(args)))
+        args = self._args(fn, list(args))
+        n = REF_OVERLOADS.get(fn)
+        if n is not None and len(args) == n + 1:
+            value = method(*args[:n])
+            r = Out(p.error is None, {n: value})
+        else:
+            r = method(*args)
         reply: dict[str, Any] = {"r": r.value, "out": r.out} if isinstance(r, Out) else {"r": r}
         if p.error is not None:
             reply["err"] = p.error

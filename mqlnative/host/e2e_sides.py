@@ -32,6 +32,7 @@ PUMP_S = 0.005  # the loop's idle pause between rounds (the EAs' own timers pace
 
 class Side:
     label = "?"
+    checks_start = True
 
     def __init__(self, market: Market) -> None:
         self.market = market
@@ -52,6 +53,7 @@ class Side:
 
 class PythonSide(Side):
     label = "Python terminals"
+    checks_start = False  # the Python terminals have no start check for netting accounts
 
     def __init__(self, market: Market) -> None:
         super().__init__(market)
@@ -81,9 +83,6 @@ class PythonSide(Side):
         await self.clients[name].restart_terminal(self._core(name))
 
     restart_terminal = restart_ea
-
-    def refused_start(self, name: str) -> str | None:
-        return None  # the Python terminals have no start check for netting accounts
 
     async def close(self) -> None:
         for c in self.clients.values():

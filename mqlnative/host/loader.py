@@ -84,6 +84,7 @@ class LoadedEA:
         return r
 
     def on_deinit(self, reason: int = REASON_REMOVE) -> None:
+        self.program.deinit_reason = reason
         if self.has("OnDeinit"):
             self.lib.mqln_OnDeinit(reason)
         self.program.terminal.detach(self.program)

@@ -341,6 +341,17 @@ class Mt4Program(Program):
         r = self._trade(TradeRequest(rc.TRADE_ACTION_SLTP, o.symbol, sl=sl, tp=tp, position=o.position))
         return True if r.ok else self.fail(RETCODE_TO_ERR.get(r.retcode, ERR_COMMON_ERROR))
 
+    def OrderCloseBy(self, ticket: int, opposite: int, arrow_color: int = 0) -> bool:  # noqa: N802
+        return self.fail(ERR_INVALID_TRADE_PARAMETERS)  # close-by is not simulated by the server
+
+    def OrderPrint(self) -> None:  # noqa: N802
+        o = self._selected
+        if o is None:
+            self.fail(ERR_NO_ORDER_SELECTED)
+            return
+        self.Print(f"#{o.ticket} {o.symbol} type {o.type} lots {o.lots} open {o.open_price} sl {o.sl} tp {o.tp} "
+                   f"close {o.close_price} profit {o.profit} comment {o.comment!r} magic {o.magic}")
+
     def OrderDelete(self, ticket: int, arrow_color: int = 0) -> bool:  # noqa: N802
         return self.fail(ERR_INVALID_TICKET)  # no pending orders in this model
 

@@ -236,6 +236,9 @@ class Mt5Program(Program):
         self._position = found[0] if found else None
         return True if found else self.fail(ERR_TRADE_POSITION_NOT_FOUND)
 
+    def PositionGetSymbol(self, index: int) -> str:  # noqa: N802
+        return self._position.symbol if self.PositionGetTicket(index) else ""
+
     def PositionSelect(self, symbol: str) -> bool:  # noqa: N802
         found = [p for p in self._positions() if p.symbol == symbol]
         self._position = found[0] if found else None
@@ -394,6 +397,25 @@ class Mt5Program(Program):
         if not ok:
             self.error = ERR_TRADE_SEND_FAILED
         return Out(ok, {1: res})
+
+    def OrderSendAsync(self, request: dict, result: dict) -> Out:  # noqa: N802
+        return self.OrderSend(request, result)  # the simulated server answers at once
+
+    def _calc(self, fn, out_index: int, *args) -> Out:
+        f = self.terminal.facade
+        value = f.call(fn, *args)
+        if value is None:
+            self.error = self.ERR_BAD_PARAMETER
+            return Out(False, {out_index: 0.0})
+        return Out(True, {out_index: value})
+
+    def OrderCalcMargin(self, action: str, symbol: str, volume: float, price: float, margin: float) -> Out:  # noqa: N802
+        return self._calc(self.terminal.facade.order_calc_margin, 4, value_of(action), symbol, volume, price)
+
+    def OrderCalcProfit(self, action: str, symbol: str, volume: float, price_open: float, price_close: float,  # noqa: N802
+                        profit: float) -> Out:
+        return self._calc(self.terminal.facade.order_calc_profit, 5, value_of(action), symbol, volume, price_open,
+                          price_close)
 
     def OrderCheck(self, request: dict, result: dict) -> Out:  # noqa: N802
         f = self.terminal.facade

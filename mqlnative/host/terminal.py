@@ -100,7 +100,8 @@ class Program:
     ERR_UNKNOWN_SYMBOL = 4301
     ERR_BAD_PARAMETER = 4003
 
-    def __init__(self, terminal: Terminal, name: str, *, dlls_allowed: bool = True) -> None:
+    def __init__(self, terminal: Terminal, name: str, *, dlls_allowed: bool = True,
+                 chart_symbol: str = "EURUSD") -> None:
         self.terminal = terminal
         self.name = name
         self.dlls_allowed = dlls_allowed
@@ -108,6 +109,8 @@ class Program:
         self.error: int | None = None  # set by a failing call; the dispatcher sends it as "err"
         self.timer_ms = 0
         self.removed = False
+        self.deinit_reason = 0
+        self.chart_symbol = chart_symbol
         terminal.attach(self)
 
     # --- plumbing
@@ -253,6 +256,21 @@ class Program:
     def IsStopped(self) -> bool:  # noqa: N802
         return self.removed
 
+    def UninitializeReason(self) -> int:  # noqa: N802
+        return self.deinit_reason
+
+    def Symbol(self) -> str:  # noqa: N802
+        return self.chart_symbol
+
+    def TimeGMTOffset(self) -> int:  # noqa: N802
+        return self.TimeGMT() - self.TimeLocal()
+
+    def TimeDaylightSavings(self) -> int:  # noqa: N802
+        return 0  # the simulated PC runs on UTC
+
+    def SymbolIsSynchronized(self, symbol: str) -> bool:  # noqa: N802
+        return self._known_symbol(symbol)
+
     # --- account (same property names on both platforms)
     def _account(self):
         return self.terminal.facade.account_info()
@@ -319,25 +337,21 @@ class Program:
             return value
         return None
 
-    def _symbol_info(self, symbol: str, prop: str, kind: type, out_index: int | None) -> Any:
+    def _symbol_info(self, symbol: str, prop: str, kind: type) -> Any:
         value = self._symbol_value(symbol, prop, kind)
-        code = self.ERR_UNKNOWN_SYMBOL if not self._known_symbol(symbol) else self.ERR_BAD_PARAMETER
-        if out_index is not None:  # the bool overload: (symbol, prop, &value)
-            if value is None:
-                return self.fail(code, False)
-            return Out(True, {out_index: value})
         if value is None:
+            code = self.ERR_UNKNOWN_SYMBOL if not self._known_symbol(symbol) else self.ERR_BAD_PARAMETER
             return self.fail(code, kind())
         return value
 
-    def SymbolInfoDouble(self, symbol: str, prop: str, *out) -> Any:  # noqa: N802
-        return self._symbol_info(symbol, prop, float, 2 if out else None)
+    def SymbolInfoDouble(self, symbol: str, prop: str) -> float:  # noqa: N802
+        return self._symbol_info(symbol, prop, float)
 
-    def SymbolInfoInteger(self, symbol: str, prop: str, *out) -> Any:  # noqa: N802
-        return self._symbol_info(symbol, prop, int, 2 if out else None)
+    def SymbolInfoInteger(self, symbol: str, prop: str) -> int:  # noqa: N802
+        return self._symbol_info(symbol, prop, int)
 
-    def SymbolInfoString(self, symbol: str, prop: str, *out) -> Any:  # noqa: N802
-        return self._symbol_info(symbol, prop, str, 2 if out else None)
+    def SymbolInfoString(self, symbol: str, prop: str) -> str:  # noqa: N802
+        return self._symbol_info(symbol, prop, str)
 
     def SymbolInfoTick(self, symbol: str, tick: dict) -> Any:  # noqa: N802
         if not self._known_symbol(symbol):

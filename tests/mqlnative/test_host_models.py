@@ -187,8 +187,7 @@ def test_account_symbol_and_role(tmp_path: Path) -> None:
     assert ea.SymbolInfoInteger("EURUSD", "SYMBOL_DIGITS") == 5
     assert ea.SymbolInfoDouble("EURUSD", "SYMBOL_BID") == 1.1
     assert ea.SymbolInfoDouble("NOPE", "SYMBOL_BID") == 0.0 and ea.error == 4301
-    r = ea.SymbolInfoDouble("EURUSD", "SYMBOL_ASK", 0.0)  # the bool overload with a reference
-    assert r.value is True and r.out == {2: float(w.server.symbol_tick("EURUSD", w.login).ask)}
+    assert ea.SymbolInfoDouble("EURUSD", "SYMBOL_ASK") == float(w.server.symbol_tick("EURUSD", w.login).ask)
 
 
 def test_time_functions_on_the_virtual_clock(tmp_path: Path) -> None:
@@ -331,8 +330,12 @@ def test_dispatcher_maps_enums_and_references(tmp_path: Path) -> None:
     assert reply["r"] == 0.1
     reply = msgpack.unpackb(d.handle("PositionGetInteger", msgpack.packb([2])), strict_map_key=False)
     assert reply["r"] == 0  # POSITION_TYPE_BUY, the header's value
+    reply = msgpack.unpackb(d.handle("PositionGetDouble", msgpack.packb([3, 0.0])), strict_map_key=False)
+    assert reply == {"r": True, "out": {1: 0.1}}  # the bool overload with a reference
     reply = msgpack.unpackb(d.handle("PositionSelectByTicket", msgpack.packb([5])), strict_map_key=False)
     assert reply == {"r": False, "err": 4753}
+    reply = msgpack.unpackb(d.handle("PositionGetDouble", msgpack.packb([3, 0.0])), strict_map_key=False)
+    assert reply == {"r": False, "out": {1: 0.0}, "err": 4753}
     assert d.failures == []
 
 
