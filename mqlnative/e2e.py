@@ -136,22 +136,34 @@ async def run_side(tmp: Path, roles: list[Role], make_side: Callable[[Market], S
         m.close()
 
 
+EXPERTS = Path(__file__).resolve().parent.parent / "mql" / "Experts"
+PLATFORMS = (("MT4", "mql4"), ("MT5", "mql5"))
+PROGRAMS = (("trader", "MtBridgeTrader"), ("investor", "MtBridgeInvestor"))
+
+
 def build_libraries(out: Path) -> tuple[dict, dict]:
-    """Build the trader and investor EAs for both branches (mqlnative.build, shared mode)."""
+    """Build the trader and investor EAs for both branches (mqlnative.build, shared mode),
+    two compilers at a time, each program in its own directory (they translate the same
+    includes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from mqlnative.build import build
     from mqlnative.host.constants import Constants, check_against_simulator
-    libs: dict[str, dict[str, Path]] = {}
     consts = {}
-    for platform, branch in (("MT4", "mql4"), ("MT5", "mql5")):
+    for _, branch in PLATFORMS:
         consts[branch] = Constants.for_branch(branch)
         problems = check_against_simulator(consts[branch])
         if problems:
             raise RuntimeError(f"{branch} headers disagree with MetaTrader's values: {problems}")
-        for kind, program in (("trader", "MtBridgeTrader"), ("investor", "MtBridgeInvestor")):
-            r = build(Path("mql/Experts") / f"{program}.mql", branch, "shared", out_root=out / "build")
-            if not r.ok:
-                raise RuntimeError(f"{program} ({branch}) does not build:\n{r.log[-4000:]}")
-            libs.setdefault(platform, {})[kind] = r.output
+    jobs = [(platform, branch, kind, program) for platform, branch in PLATFORMS for kind, program in PROGRAMS]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda j: build(EXPERTS / f"{j[3]}.mql", j[1], "shared",
+                                                out_root=out / "build" / j[3]), jobs))
+    libs: dict[str, dict[str, Path]] = {}
+    for (platform, branch, kind, program), r in zip(jobs, results):
+        if not r.ok:
+            raise RuntimeError(f"{program} ({branch}) does not build:\n{r.log[-4000:]}")
+        libs.setdefault(platform, {})[kind] = r.output
     return libs, consts
 
 
