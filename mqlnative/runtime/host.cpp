@@ -12,7 +12,6 @@ bool g_stopped = false;
 bool g_dead = false;
 }  // namespace
 
-void set_host(mqln_host_fn host) { g_host = host; }
 bool host_ready() { return g_host != nullptr; }
 void mark_stopped() { g_stopped = true; }
 bool stopped() { return g_stopped; }
@@ -27,24 +26,29 @@ void critical(const std::string& why) {
 
 void set_last_error(int code) { _LastError = code; }
 
-std::string utf8(const string& s) {
-    MqlArray<uchar> bytes;
-    int n = StringToCharArray(s, bytes, 0, WHOLE_ARRAY, CP_UTF8);
-    std::string out;
-    out.reserve(n > 0 ? (size_t)n : 0);
-    for (int k = 0; k < n; k++) {
-        if (k == n - 1 && bytes[k] == 0) break;   // the terminating 0 StringToCharArray copies
-        out.push_back((char)bytes[k]);
-    }
-    return out;
-}
+std::string utf8(const string& s) { return s.utf8(); }
+string from_utf8(const std::string& s) { return MqlString::from_utf8(s); }
 
-string from_utf8(const std::string& s) {
-    if (s.empty()) return string("");
-    MqlArray<uchar> bytes;
-    ArrayResize(bytes, (int)s.size());
-    for (size_t k = 0; k < s.size(); k++) bytes[(int)k] = (uchar)s[k];
-    return CharArrayToString(bytes, 0, (int)s.size(), CP_UTF8);
+namespace {
+// Print/PrintFormat (core.hpp's log hook) -> the host's "Print"
+void log_to_host(const char* line) {
+    if (!g_host) {
+        mqln_log_stdout(line);
+        return;
+    }
+    call("Print", line);
+}
+// the core's critical errors (array out of range, invalid pointer) end the program, not the host
+[[noreturn]] void critical_to_stop(const char* what) {
+    mark_dead();
+    throw ProgramStopped{what ? what : "critical error"};
+}
+}  // namespace
+
+void set_host(mqln_host_fn host) {
+    g_host = host;
+    mqln_log_hook = log_to_host;
+    mqln_critical_hook = critical_to_stop;
 }
 
 Reply call_raw(const char* fn, const MpOut& args, size_t argc) {

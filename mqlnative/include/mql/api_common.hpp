@@ -6,6 +6,7 @@
 // the host decodes them by name (mqlnative/runtime/constants.py reads them from these headers).
 // Format rule for that reader: one `NAME = value,` per line inside enums, `const int NAME = value;`.
 // Implementations: mqlnative/runtime/*.cpp (host calls, files natively). docs/mql-runtime.md.
+// The language constants (INVALID_HANDLE, clrNONE, CP_UTF8, ERR_SUCCESS/ERR_NO_ERROR, ...) are core.hpp's.
 #pragma once
 
 //+------------------------------------------------------------------+
@@ -29,8 +30,6 @@ const int REASON_ACCOUNT = 6;
 const int REASON_TEMPLATE = 7;
 const int REASON_INITFAILED = 8;
 const int REASON_CLOSE = 9;
-
-const int INVALID_HANDLE = -1;
 
 bool IsStopped();
 void ExpertRemove();
@@ -328,6 +327,10 @@ const int FILE_SHARE_WRITE = 256;
 const int FILE_REWRITE = 512;
 const int FILE_COMMON = 4096;
 
+// <cstdio> defines these as macros; MQL has them as an enumeration (same values as POSIX's).
+#undef SEEK_SET
+#undef SEEK_CUR
+#undef SEEK_END
 enum ENUM_FILE_POSITION : int {
     SEEK_SET = 0,
     SEEK_CUR = 1,
@@ -359,9 +362,3 @@ uint FileWriteDouble(int file_handle, double value);
 double FileReadDouble(int file_handle);
 
 #include "api_files.hpp"   // FileReadArray / FileWriteArray: templates over the array types
-
-#ifdef __MQL5__
-#include "api_mql5.hpp"
-#else
-#include "api_mql4.hpp"
-#endif

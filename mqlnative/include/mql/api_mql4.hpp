@@ -49,7 +49,6 @@ const int MODE_FREEZELEVEL = 33;
 const int MODE_CLOSEBY_ALLOWED = 34;
 
 // Runtime errors (MQL4 Reference: Runtime Errors; trade server codes and terminal functions)
-const int ERR_NO_ERROR = 0;
 const int ERR_NO_RESULT = 1;
 const int ERR_COMMON_ERROR = 2;
 const int ERR_INVALID_TRADE_PARAMETERS = 3;

@@ -15,10 +15,23 @@ namespace mqln {
 void set_files_dir(const char* dir);
 void close_all_files();
 bool dead();
-bool assign_input(const char* name, const MpValue& value);   // runtime/inputs.cpp
 #ifndef __MQL5__
 void refresh_predefined();
 #endif
+
+// An input set by the host before OnInit: the cell's kind decides which values fit
+// (an int input refuses 1.5, a string input refuses 7).
+inline bool assign_input(const char* name, const MpValue& v) {
+    int kind = mqln_input_kind(name);
+    if (kind < 0) return false;
+    if (kind == MQLN_INPUT_STRING)
+        return v.kind == MpValue::Str && mqln_input_set_string(name, v.s.c_str()) == 0;
+    if (kind == MQLN_INPUT_DOUBLE && v.kind == MpValue::Float) return mqln_input_set_double(name, v.f) == 0;
+    if (kind == MQLN_INPUT_BOOL && v.kind != MpValue::Bool) return false;
+    if (v.kind != MpValue::Int && v.kind != MpValue::Bool) return false;
+    if (v.kind == MpValue::Int && !v.neg && v.u > (unsigned long long)LONG_MAX) return false;
+    return mqln_input_set_int(name, (long)v.as_int("input")) == 0;
+}
 
 // Runs one handler; false when it did not complete (critical error, host protocol error).
 template <class F>
@@ -39,7 +52,7 @@ bool run_handler(const char* name, F body) {
 
 inline void before_event() {
 #ifndef __MQL5__
-    refresh_predefined();
+    if (host_ready()) refresh_predefined();   // a host-less executable (the self-test) has no chart
 #endif
 }
 }  // namespace mqln
