@@ -36,6 +36,41 @@ def _strip_comments(text: str) -> str:
     return re.sub(r"//[^\n]*", "", text)
 
 
+def _preprocess(text: str, defined: frozenset[str]) -> str:
+    """Keep the lines of the branch: `#ifdef`/`#ifndef`/`#if [!]defined(X)`/`#if 0|1`/`#else`/
+    `#elif`/`#endif` on the branch macro; any other condition counts as true (include guards)."""
+    out, stack = [], []  # stack: (this group active, some earlier group of the chain taken)
+
+    def cond(line: str) -> bool:
+        m = re.match(r"#\s*(ifdef|ifndef)\s+(\w+)", line)
+        if m:
+            return (m.group(2) in defined) == (m.group(1) == "ifdef")
+        m = re.match(r"#\s*(?:el)?if\s+(!?)\s*defined\s*\(?\s*(\w+)\s*\)?\s*$", line)
+        if m:
+            return (m.group(2) in defined) != bool(m.group(1))
+        m = re.match(r"#\s*(?:el)?if\s+(\d+)\s*$", line)
+        return bool(int(m.group(1))) if m else True
+
+    for line in text.splitlines():
+        t = line.strip()
+        parent = all(a for a, _ in stack)
+        if re.match(r"#\s*if", t):
+            c = cond(t)
+            stack.append((c, c))
+        elif re.match(r"#\s*elif", t) and stack:
+            _, taken = stack[-1]
+            c = not taken and cond(t)
+            stack[-1] = (c, taken or c)
+        elif re.match(r"#\s*else", t) and stack:
+            _, taken = stack[-1]
+            stack[-1] = (not taken, True)
+        elif re.match(r"#\s*endif", t) and stack:
+            stack.pop()
+        elif parent:
+            out.append(line)
+    return "\n".join(out)
+
+
 def _eval(expr: str, names: dict[str, int]) -> int | None:
     expr = re.sub(r"(?<=[0-9a-fA-F])[uUlL]+\b", "", expr.strip())
     expr = re.sub(r"\(\s*(?:int|long|uint|ulong|unsigned)\s*\)", "", expr)
@@ -68,11 +103,13 @@ class Constants:
         self.enums = enums
 
     @classmethod
-    def from_headers(cls, paths: Iterable[Path]) -> Constants:
+    def from_headers(cls, paths: Iterable[Path], defined: Iterable[str] = ()) -> Constants:
+        """`defined`: the branch macro(s), e.g. {"__MQL5__"}."""
         values: dict[str, int] = {}
         enums: dict[str, list[str]] = {}
+        macros = frozenset(defined)
         for path in paths:
-            text = _strip_comments(Path(path).read_text(encoding="utf-8"))
+            text = _preprocess(_strip_comments(Path(path).read_text(encoding="utf-8")), macros)
             for m in _DEFINE.finditer(text):
                 v = _eval(m.group(2), values)
                 if v is not None:
@@ -89,6 +126,8 @@ class Constants:
                         continue
                     name, _, expr = item.partition("=")
                     name = name.strip()
+                    if not re.fullmatch(r"[A-Za-z_]\w*", name):
+                        continue
                     if expr:
                         v = _eval(expr, values)
                         if v is None:
@@ -108,7 +147,7 @@ class Constants:
         paths += sorted(p for p in include_dir.glob("api_*.hpp") if p not in paths and branch in p.name)
         if not paths:
             raise FileNotFoundError(f"no MQL api headers in {include_dir}")
-        return cls.from_headers(paths)
+        return cls.from_headers(paths, {"__MQL4__" if branch == "mql4" else "__MQL5__"})
 
     def value(self, name: str) -> int | None:
         return self.values.get(name)

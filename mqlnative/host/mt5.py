@@ -189,6 +189,19 @@ def enum_request_action(value: int) -> Enum:
     return e
 
 
+def _echo(request: dict) -> dict:
+    """The request as OnTradeTransaction hands it back: its enum fields as `Enum`s."""
+    out = _empty_request()
+    for k, v in request.items():
+        if k in out:
+            if isinstance(v, str) and isinstance(out[k], Enum):
+                e = Enum(v)
+                e.fallback = value_of(v)  # type: ignore[attr-defined]
+                v = e
+            out[k] = v
+    return out
+
+
 def _empty_result() -> dict:
     return {"retcode": 0, "deal": 0, "order": 0, "volume": 0.0, "price": 0.0, "bid": 0.0, "ask": 0.0,
             "comment": "", "request_id": 0, "retcode_external": 0}
@@ -392,7 +405,7 @@ class Mt5Program(Program):
                "bid": r.bid, "ask": r.ask, "comment": r.comment, "request_id": self._request_id,
                "retcode_external": 0}
         term.poll()
-        term.broadcast(_trans("TRADE_TRANSACTION_REQUEST"), dict(request), dict(res))
+        term.broadcast(_trans("TRADE_TRANSACTION_REQUEST"), _echo(request), dict(res))
         ok = r.retcode in (C.TRADE_RETCODE_DONE, C.TRADE_RETCODE_PLACED, C.TRADE_RETCODE_DONE_PARTIAL)
         if not ok:
             self.error = ERR_TRADE_SEND_FAILED
