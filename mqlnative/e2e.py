@@ -139,6 +139,10 @@ async def run_side(tmp: Path, roles: list[Role], make_side: Callable[[Market], S
 EXPERTS = Path(__file__).resolve().parent.parent / "mql" / "Experts"
 PLATFORMS = (("MT4", "mql4"), ("MT5", "mql5"))
 PROGRAMS = (("trader", "MtBridgeTrader"), ("investor", "MtBridgeInvestor"))
+# Several EAs live in one process: without this, g++ marks inline variables (the inputs
+# table, _LastError, the log hook) STB_GNU_UNIQUE and glibc shares them across every copy of
+# the library despite RTLD_LOCAL (mqlnative.host.loader refuses such a library).
+SHARED_FLAGS = ("-fno-gnu-unique",)
 
 
 def build_libraries(out: Path) -> tuple[dict, dict]:
@@ -157,7 +161,7 @@ def build_libraries(out: Path) -> tuple[dict, dict]:
             raise RuntimeError(f"{branch} headers disagree with MetaTrader's values: {problems}")
     jobs = [(platform, branch, kind, program) for platform, branch in PLATFORMS for kind, program in PROGRAMS]
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda j: build(EXPERTS / f"{j[3]}.mql", j[1], "shared",
+        results = list(pool.map(lambda j: build(EXPERTS / f"{j[3]}.mql", j[1], "shared", extra_flags=SHARED_FLAGS,
                                                 out_root=out / "build" / j[3]), jobs))
     libs: dict[str, dict[str, Path]] = {}
     for (platform, branch, kind, program), r in zip(jobs, results):

@@ -16,6 +16,7 @@ import ctypes
 import itertools
 import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,16 @@ REASON_REMOVE = 1
 REASON_CLOSE = 9
 
 
+def unique_symbols(path: Path) -> list[str]:
+    """The library's STB_GNU_UNIQUE symbols: glibc binds them process-wide even under
+    RTLD_LOCAL, so two EAs would share that state (inputs, _LastError, ...)."""
+    nm = shutil.which("nm")
+    if nm is None:
+        return []
+    out = subprocess.run([nm, "-D", "--defined-only", str(path)], capture_output=True, text=True, timeout=60)
+    return [line.split()[-1] for line in out.stdout.splitlines() if len(line.split()) == 3 and line.split()[1] == "u"]
+
+
 class HostFailure(RuntimeError):
     """The host could not serve a call (an unmodelled function, a bug): the run is invalid."""
 
@@ -40,6 +51,10 @@ class LoadedEA:
                  inputs: dict[str, Any] | None = None) -> None:
         self.program = program
         self.dispatcher = Dispatcher(program, constants, program.terminal.platform)
+        shared = unique_symbols(Path(so_path))
+        if shared:
+            raise ValueError(f"{so_path}: {len(shared)} STB_GNU_UNIQUE symbols (e.g. {', '.join(shared[:3])}) would be "
+                             "shared by every EA in the process; build it with -fno-gnu-unique")
         workdir.mkdir(parents=True, exist_ok=True)
         self.path = workdir / f"{Path(so_path).stem}-{os.getpid()}-{next(_copies)}.so"
         shutil.copyfile(so_path, self.path)
