@@ -72,6 +72,10 @@ class Scenario:
             if role.subscribed:
                 await s.start(name)
         await self.settle(0, "every terminal welcomed")
+        # MT4 reports open times in whole seconds (OrderOpenTime): a trade in the second of the
+        # subscription would read as opened before it (the daemon does not copy those, §4.1)
+        first_second = (m.subscribed_at // 1000 + 1) * 1000
+        await s.until(lambda: m.clock.now_ms() >= first_second, "the second after the subscriptions", SETTLE_S)
         for name, role in m.roles.items():
             if not role.subscribed and s.checks_start:
                 log = s.refused_start(name)
@@ -95,7 +99,10 @@ class Scenario:
         m.quote("1.08990", "1.09000")
         await self.settle(1, "A closed by its SL")
         c = m.open("trader", "buy", "0.40")
-        await s.restart_ea("inv1")  # mid-stream: the open may be in flight
+        # mid-stream: once the daemon has C (its open to inv1 sent or about to be), not before
+        # (then inv1 would just be offline: a refusal whose timing the two sides cannot share)
+        await s.until(lambda: m.trader_events() > self.events, "C reported by the trader", SETTLE_S)
+        await s.restart_ea("inv1")
         await self.settle(1, "open C copied across inv1's EA restart")
         if not self.short:
             await s.restart_terminal("inv2")

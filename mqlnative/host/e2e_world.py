@@ -78,6 +78,7 @@ class Market:
         self.daemon = DaemonProcess(self.setup.config_path).start()
         self.admin = AdminClient(self.daemon.endpoints["admin"], self.setup.curve("ops"))
         self._back_office(traders)
+        self.subscribed_at = self.clock.now_ms()
 
     def _back_office(self, traders: list[Role]) -> None:
         for t in traders:
