@@ -353,3 +353,13 @@ def test_header_values_are_checked_against_metatrader(tmp_path: Path) -> None:
     p.write_text("enum ENUM_DEAL_ENTRY { DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_OUT_BY, DEAL_ENTRY_INOUT };")
     problems = check_against_simulator(Constants.from_headers([p]))
     assert problems == ["DEAL_ENTRY_INOUT: header 3, MetaTrader 2", "DEAL_ENTRY_OUT_BY: header 2, MetaTrader 3"]
+
+
+def test_header_conditionals_follow_the_branch(tmp_path: Path) -> None:
+    p = tmp_path / "api_common.hpp"
+    p.write_text("#ifndef GUARD\n#define GUARD\n"
+                 "enum ENUM_X { X_A,\n#ifdef __MQL5__\n X_FIVE,\n#else\n X_FOUR,\n#endif\n X_LAST };\n#endif\n")
+    five = Constants.from_headers([p], {"__MQL5__"})
+    four = Constants.from_headers([p], {"__MQL4__"})
+    assert five.enums["ENUM_X"] == ["X_A", "X_FIVE", "X_LAST"] and five.value("X_LAST") == 2
+    assert four.enums["ENUM_X"] == ["X_A", "X_FOUR", "X_LAST"] and four.value("X_FOUR") == 1
