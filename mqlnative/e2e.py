@@ -143,7 +143,7 @@ async def run_side(tmp: Path, roles: list[Role], make_side: Callable[[Market], S
         m.close()
 
 
-EXPERTS = Path(__file__).resolve().parent.parent / "mql" / "Experts"
+REPO = Path(__file__).resolve().parent.parent
 PLATFORMS = (("MT4", "mql4"), ("MT5", "mql5"))
 PROGRAMS = (("trader", "MtBridgeTrader"), ("investor", "MtBridgeInvestor"))
 # Several EAs live in one process: without this, g++ marks inline variables (the inputs
@@ -152,7 +152,7 @@ PROGRAMS = (("trader", "MtBridgeTrader"), ("investor", "MtBridgeInvestor"))
 SHARED_FLAGS = ("-fno-gnu-unique",)
 
 
-def build_libraries(out: Path) -> tuple[dict, dict]:
+def build_libraries(out: Path, source_root: Path = REPO) -> tuple[dict, dict]:
     """Build the trader and investor EAs for both branches (mqlnative.build, shared mode),
     two compilers at a time, each program in its own directory (they translate the same
     includes)."""
@@ -168,8 +168,9 @@ def build_libraries(out: Path) -> tuple[dict, dict]:
             raise RuntimeError(f"{branch} headers disagree with MetaTrader's values: {problems}")
     jobs = [(platform, branch, kind, program) for platform, branch in PLATFORMS for kind, program in PROGRAMS]
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda j: build(EXPERTS / f"{j[3]}.mql", j[1], "shared", extra_flags=SHARED_FLAGS,
-                                                out_root=out / "build" / j[3]), jobs))
+        results = list(pool.map(lambda j: build(source_root / "mql" / "Experts" / f"{j[3]}.mql", j[1], "shared",
+                                                extra_flags=SHARED_FLAGS, out_root=out / "build" / j[3],
+                                                source_root=source_root), jobs))
     libs: dict[str, dict[str, Path]] = {}
     for (platform, branch, kind, program), r in zip(jobs, results):
         if not r.ok:
@@ -216,7 +217,7 @@ async def run_config(label: str, tmp: Path, libs: dict, consts: dict, *, seed: i
 async def main_async(args) -> str:
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mql-e2e-"))
     try:
-        libs, consts = build_libraries(tmp)
+        libs, consts = build_libraries(tmp, Path(getattr(args, "mql_root", None) or REPO))
         oks, opens, closes = [], 0, 0
         for label in args.only:
             o, c = await run_config(label, tmp, libs, consts, seed=args.seed, short=args.short)
@@ -236,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
                    default=["MT4", "MT5", "cross"])
     p.add_argument("--keep", metavar="DIR", help="keep the run's files (daemon journals, EA logs) in DIR")
+    p.add_argument("--mql-root", metavar="DIR", help="build the EAs from DIR/mql instead of this checkout's")
     args = p.parse_args(argv)
     unknown = [x for x in args.only if x not in CONFIGS]
     if unknown:
