@@ -149,13 +149,34 @@ PROGRAMS = (("trader", "MtBridgeTrader"), ("investor", "MtBridgeInvestor"))
 # Several EAs live in one process: without this, g++ marks inline variables (the inputs
 # table, _LastError, the log hook) STB_GNU_UNIQUE and glibc shares them across every copy of
 # the library despite RTLD_LOCAL (mqlnative.host.loader refuses such a library).
-SHARED_FLAGS = ("-fno-gnu-unique",)
+# -O0 -g0: the libraries are built on every test run of a busy machine; speed is not the point.
+SHARED_FLAGS = ("-fno-gnu-unique", "-O0", "-g0")
+CACHE = REPO / "build" / "mqlnative" / "e2e"
 
 
-def build_libraries(out: Path, source_root: Path = REPO) -> tuple[dict, dict]:
+def _inputs_digest(source_root: Path) -> str:
+    """What a build depends on: the MQL tree, the translator, the headers, the runtime, the
+    flags and the compiler. Equal digest, equal libraries: the build is reused."""
+    import hashlib
+    import subprocess
+
+    from mqlnative.build import compiler
+    h = hashlib.sha256(repr(SHARED_FLAGS).encode())
+    h.update(subprocess.run([compiler(), "--version"], capture_output=True, text=True).stdout.encode())
+    native = Path(__file__).resolve().parent
+    files = sorted((source_root / "mql").rglob("*.mq*")) + sorted(native.glob("translate*.py")) + \
+        [native / "build.py"] + sorted((native / "include").rglob("*")) + sorted((native / "runtime").rglob("*"))
+    for f in files:
+        if f.is_file():
+            h.update(str(f.relative_to(f.parents[2])).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_libraries(out: Path, source_root: Path = REPO, cache: Path | None = CACHE) -> tuple[dict, dict]:
     """Build the trader and investor EAs for both branches (mqlnative.build, shared mode),
     two compilers at a time, each program in its own directory (they translate the same
-    includes)."""
+    includes). Kept in `cache`/<digest of the inputs>: an unchanged tree is not built again."""
     from concurrent.futures import ThreadPoolExecutor
 
     from mqlnative.build import build
@@ -166,16 +187,27 @@ def build_libraries(out: Path, source_root: Path = REPO) -> tuple[dict, dict]:
         problems = check_against_simulator(consts[branch])
         if problems:
             raise RuntimeError(f"{branch} headers disagree with MetaTrader's values: {problems}")
+    root = (cache / _inputs_digest(source_root)) if cache is not None else out / "build"
     jobs = [(platform, branch, kind, program) for platform, branch in PLATFORMS for kind, program in PROGRAMS]
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda j: build(source_root / "mql" / "Experts" / f"{j[3]}.mql", j[1], "shared",
-                                                extra_flags=SHARED_FLAGS, out_root=out / "build" / j[3],
-                                                source_root=source_root), jobs))
-    libs: dict[str, dict[str, Path]] = {}
-    for (platform, branch, kind, program), r in zip(jobs, results):
+
+    def one(job) -> Path:
+        platform, branch, kind, program = job
+        lib = root / program / branch / "lib" / f"lib{program}.so"
+        done = lib.with_suffix(".built")  # written after a complete link: a killed build is redone
+        if done.exists() and lib.exists():
+            return lib
+        r = build(source_root / "mql" / "Experts" / f"{program}.mql", branch, "shared", extra_flags=SHARED_FLAGS,
+                  out_root=root / program, source_root=source_root)
         if not r.ok:
             raise RuntimeError(f"{program} ({branch}) does not build:\n{r.log[-4000:]}")
-        libs.setdefault(platform, {})[kind] = r.output
+        done.write_text(" ".join(r.command), encoding="utf-8")
+        return r.output
+
+    with ThreadPoolExecutor(2) as pool:
+        outputs = list(pool.map(one, jobs))
+    libs: dict[str, dict[str, Path]] = {}
+    for (platform, _, kind, _), lib in zip(jobs, outputs):
+        libs.setdefault(platform, {})[kind] = lib
     return libs, consts
 
 
