@@ -86,7 +86,7 @@ class Scenario:
                 self.notes.append(f"{name}: the investor EA refused the netting account: {log.splitlines()[-1]}")
         a = m.open("trader", "buy", "0.50")
         await self.settle(1, "open A copied")
-        b = m.open("trader", "sell", "0.30", sl="1.10600", tp="1.09500")
+        m.open("trader", "sell", "0.30", sl="1.10600", tp="1.09500")
         await self.settle(1, "open B (with SL/TP) copied")
         m.modify("trader", a, sl="1.09000", tp="1.11500")
         await self.settle(1, "A's SL/TP mirrored")
