@@ -35,13 +35,15 @@ void MtbFromDeal(const ulong deal,MtbResult &r)
    r.message="";
   }
 
-//--- result fields from the selected position
-void MtbFromPosition(const ulong ticket,MtbResult &r)
+//--- result fields from the selected position. The ticket the daemon knows is the position's
+//--- identifier (every deal carries it as DEAL_POSITION_ID; POSITION_TICKET can change when a
+//--- swap rollover re-opens the position)
+void MtbFromPosition(MtbResult &r)
   {
    string symbol=PositionGetString(POSITION_SYMBOL);
    r.ok=true;
    r.retcode=MTB_RC_DONE;
-   r.ticket=ticket;
+   r.ticket=(ulong)PositionGetInteger(POSITION_IDENTIFIER);
    r.price=MtbNormPrice(symbol,PositionGetDouble(POSITION_PRICE_OPEN));
    r.volume=MtbNormVolume(symbol,PositionGetDouble(POSITION_VOLUME));
    r.time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
@@ -59,7 +61,7 @@ bool MtbExecutor::OpenedTicket(const ulong ticket,const long magic,MtbResult &r)
   {
    if(PositionSelectByTicket(ticket) && PositionGetInteger(POSITION_MAGIC)==magic)
      {
-      MtbFromPosition(ticket,r);
+      MtbFromPosition(r);
       return(true);
      }
    if(!HistorySelectByPosition(ticket))
@@ -84,7 +86,7 @@ bool MtbExecutor::FindTagged(const long magic,const string comment,const datetim
       ulong t=PositionGetTicket(i);
       if(t==0 || PositionGetInteger(POSITION_MAGIC)!=magic || PositionGetString(POSITION_COMMENT)!=comment)
          continue;
-      MtbFromPosition(t,r);
+      MtbFromPosition(r);
       r.message="recovered from the position's tag";
       return(true);
      }
@@ -122,9 +124,10 @@ bool MtbExecutor::FindUntagged(const MtbJournalEntry &e,MtbResult &r)
       string side=(PositionGetInteger(POSITION_TYPE)==POSITION_TYPE_BUY) ? "buy" : "sell";
       if(side!=e.side || !MtbSameVolume(e.symbol,PositionGetDouble(POSITION_VOLUME),e.volume))
          continue;
-      if(MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC))<since || m_journal.TicketClaimed(t,e.key))
+      ulong id=(ulong)PositionGetInteger(POSITION_IDENTIFIER);
+      if(MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC))<since || m_journal.TicketClaimed(id,e.key))
          continue;
-      MtbFromPosition(t,r);
+      MtbFromPosition(r);
       r.message="recovered from magic, symbol, side, volume and open time";
       return(true);
      }
