@@ -243,7 +243,7 @@ def test_key_store_names_fit_a_global_variable():
     assert "h*=(ulong)1099511628211;" in hash_fn  # FNV 64 prime
     put = body(JOURNAL, "bool MtbKeyStore::Put(")
     assert "GlobalVariablesFlush();" in put
-    assert "m_keys.Put(c.key,r.ticket);" in body(EXECUTOR, "bool MtbExecutor::Handle(")
+    assert "m_keys.Put(e.key,r.ticket);" in body(EXECUTOR, "bool MtbExecutor::Finish(")
 
 
 def test_untagged_fallback_never_takes_another_keys_ticket():

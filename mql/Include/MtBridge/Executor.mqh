@@ -161,9 +161,11 @@ bool MtbExecutor::Init(MtbReporter *reporter,const ulong login,const int slippag
    return(true);
   }
 
-//--- store the key as done with its result; true = answer with r
+//--- store the key as done with its result (an opened ticket in the key store too); true = answer with r
 bool MtbExecutor::Finish(MtbJournalEntry &e,const MtbResult &r)
   {
+   if(r.ok && e.command=="open" && r.ticket>0)
+      m_keys.Put(e.key,r.ticket);
    e.state=MTB_J_DONE;
    e.result=r;
    e.result.key=e.key;
@@ -351,8 +353,6 @@ bool MtbExecutor::Handle(const MtbInbound &c,MtbResult &r)
         }
       PrintFormat("MtBridge: key %s: outcome unknown (retcode %I64d) but found executed: ticket %I64u",c.key,rc,r.ticket);
      }
-   if(r.ok && c.type=="open" && r.ticket>0)
-      m_keys.Put(c.key,r.ticket);
    return(Finish(e,r));
   }
 
