@@ -385,6 +385,8 @@ struct MqlTradeTransaction {
 //+------------------------------------------------------------------+
 //| Time                                                             |
 //+------------------------------------------------------------------+
+datetime TimeTradeServer();
+datetime TimeTradeServer(MqlDateTime& dt_struct);
 
 //+------------------------------------------------------------------+
 //| Trade functions                                                  |
