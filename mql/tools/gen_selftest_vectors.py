@@ -30,7 +30,7 @@ BUILDERS = {
     "position_closed": ("MtbBuildPositionClosed", ("ticket", "volume", "remaining", "price", "time", "reason", "profit")),
     "account_update": ("MtbBuildAccountUpdate", ("balance", "equity", "margin", "free_margin", "leverage")),
     "command_result": ("MtbBuildCommandResult", ("@result",)),
-    "welcome": ("MtbBuildWelcome", ("server_time", "heartbeat_ms", "resume")),
+    "welcome": ("MtbBuildWelcome", ("server_time", "heartbeat_ms", "resume", "last_id")),
     "open": ("MtbBuildOpen", ("key", "symbol", "side", "volume", "sl", "tp", "magic", "comment", "expires")),
     "close": ("MtbBuildClose", ("key", "ticket", "volume")),
     "modify": ("MtbBuildModify", ("key", "ticket", "sl", "tp")),
@@ -80,7 +80,7 @@ def build_function(index: int, vector: dict) -> list[str]:
             out.extend(f"   r.{name}={lit(value[name])};" for name in RESULT)
             args.append("r")
         else:
-            args.append(lit(value[field]))
+            args.append(lit(value[field]) if field in value else "(ulong)0")   # optional, absent
     out.append(f"   return({builder}({','.join(args)}));")
     out.append("  }")
     return out

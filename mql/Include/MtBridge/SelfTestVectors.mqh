@@ -365,7 +365,7 @@ bool MtbVecBuild16(MpWriter &w)
    env.seq=(ulong)1;
    env.ts=(ulong)1700000000010;
    env.login=(ulong)5001234;
-   return(MtbBuildWelcome(w,env,(ulong)1700000000010,(ulong)1000,false));
+   return(MtbBuildWelcome(w,env,(ulong)1700000000010,(ulong)1000,false,(ulong)0));
   }
 
 //--- vector 17: welcome_resume
@@ -376,7 +376,7 @@ bool MtbVecBuild17(MpWriter &w)
    env.seq=(ulong)1;
    env.ts=(ulong)1700000000020;
    env.login=(ulong)5001234;
-   return(MtbBuildWelcome(w,env,(ulong)1700000000020,(ulong)1000,true));
+   return(MtbBuildWelcome(w,env,(ulong)1700000000020,(ulong)1000,true,(ulong)0));
   }
 
 //--- vector 18: welcome_resume_last_id
@@ -387,7 +387,7 @@ bool MtbVecBuild18(MpWriter &w)
    env.seq=(ulong)1;
    env.ts=(ulong)1700000000030;
    env.login=(ulong)5001234;
-   return(MtbBuildWelcome(w,env,(ulong)1700000000030,(ulong)1000,true));
+   return(MtbBuildWelcome(w,env,(ulong)1700000000030,(ulong)1000,true,(ulong)1700000000123456));
   }
 
 //--- vector 19: open
