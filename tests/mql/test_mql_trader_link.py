@@ -145,7 +145,10 @@ def test_resend_buffer_is_bounded_and_resends_above_last_id_after_welcome():
     assert catch_up.index("m_link.TakeWelcome(last_id)") < catch_up.index("Resend(last_id)")
     # every report goes through Emit, which records it with its id
     emit = body(rep, "void MtbReporter::Emit(")
-    assert emit.index("r.id=env.id") < emit.index("Record(r)") < emit.index("m_link.Send(")
+    assert emit.index("r.id=env.id") < emit.rindex("Record(r)") < emit.index("m_link.Send(")
+    # a report made after the link went down mid-pass is kept unsent, never dropped
+    assert re.search(r"if\(!m_link\.IsUp\(\)\)\s*\{[^}]*r\.sent=false;\s*Record\(r\);\s*return;", emit)
+    assert "m_sent[at].sent && m_sent[at].id<=last_id" in body(rep, "void MtbReporter::Resend(")
     for path in (INC / "Reporter.mqh", INC / "ReporterMT5.mqh", INC / "ReporterMT4.mqh"):
         assert "MtbBuildPosition" not in code(path).replace(body(rep, "void MtbReporter::Emit("), "")
 

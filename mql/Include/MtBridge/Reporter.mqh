@@ -43,6 +43,7 @@ struct MtbTracked
 struct MtbReport
   {
    ulong             id;
+   bool              sent;            // false: made while the link went down, never had an id
    int               kind;
    MtbPosition       p;
    double            remaining;
@@ -81,6 +82,7 @@ private:
    //--- MT4 pool watch
    ulong             m_max_ticket;      // highest order ticket seen
    ulong             m_pending[];       // pending-order tickets at the last pool diff
+   int               m_history_total;   // OrdersHistoryTotal() at the last history pass
    bool              m_catchup;         // look for orders opened and closed while not watching
    ulong             m_recent[];        // ring of MTB_RECENT_MAX roots reported and gone
    int               m_recent_next;
@@ -157,6 +159,7 @@ MtbReporter::MtbReporter(void)
    m_wait_since=0;
    m_max_ticket=0;
    m_catchup=false;
+   m_history_total=0;
    m_recent_next=0;
    ArrayResize(m_sent,MTB_RESEND_MAX);
    ArrayResize(m_recent,MTB_RECENT_MAX);
@@ -249,14 +252,22 @@ void MtbReporter::Record(const MtbReport &r)
    m_sent_n++;
   }
 
-//--- build and send one report with the next id; kept for a re-send whether or not it left
+//--- build and send one report with the next id; kept for a re-send whether or not it left.
+//--- A report made after the link went down in the same pass is kept unsent: the next
+//--- welcome sends it, in order, so a pass never loses a change it already booked.
 void MtbReporter::Emit(MtbReport &r)
   {
-   if(!m_link.CanSend())
+   if(!m_link.IsUp())
+     {
+      r.id=0;
+      r.sent=false;
+      Record(r);
       return;
+     }
    MtbEnvelope env;
    m_link.NextEnvelope(env);
    r.id=env.id;
+   r.sent=true;
    Record(r);
    MpWriter w;
    string type="position_opened";
@@ -284,7 +295,7 @@ void MtbReporter::Resend(const ulong last_id)
    for(int j=0; j<m_sent_n; j++)
      {
       int at=(m_sent_head+j)%MTB_RESEND_MAX;
-      if(m_sent[at].id<=last_id)
+      if(m_sent[at].sent && m_sent[at].id<=last_id)
          continue;
       ArrayResize(again,n+1,64);
       again[n]=m_sent[at];
@@ -293,7 +304,7 @@ void MtbReporter::Resend(const ulong last_id)
    m_sent_head=0;
    m_sent_n=0;
    if(n>0)
-      PrintFormat("MtBridge: re-sending %d report(s) the daemon has not journaled (ids above %I64u)",n,last_id);
+      PrintFormat("MtBridge: re-sending %d report(s) the daemon has not journaled (ids above %I64u, or never sent)",n,last_id);
    for(int j=0; j<n; j++)
       Emit(again[j]);
   }

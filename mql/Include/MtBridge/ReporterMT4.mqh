@@ -131,6 +131,7 @@ void MtbReporter::StartWatch(void)
          MtbPushTicket(m_pending,t);
      }
    total=OrdersHistoryTotal();
+   m_history_total=total;
    for(int i=0; i<total; i++)
       if(OrderSelect(i,SELECT_BY_POS,MODE_HISTORY) && (ulong)OrderTicket()>m_max_ticket)
          m_max_ticket=(ulong)OrderTicket();
@@ -169,15 +170,18 @@ bool MtbReporter::Forgotten(const ulong root) const
    return(false);
   }
 
-//--- every timer tick once welcomed (also what MtBridgeInvestor calls)
+//--- every timer tick once welcomed (also what MtBridgeInvestor calls). The history is read
+//--- after a welcome and whenever it grew: an order can open and close between two diffs
 void MtbReporter::Poll(void)
   {
    if(!m_link.IsUp())
       return;
    CatchUp();
-   if(m_catchup)
+   int history=OrdersHistoryTotal();
+   if(m_catchup || history!=m_history_total)
      {
       m_catchup=false;
+      m_history_total=history;
       HistoryCatchUp();
       if(!m_link.IsUp())
          return;
@@ -369,9 +373,9 @@ void MtbReporter::NewTicket(const ulong ticket,ulong &fresh[])
    FollowChain(m_n-1,fresh);
   }
 
-//--- after a reconnect: orders that opened while the link was down (a ticket above every one
-//--- seen, or a pending order seen that filled) and are no longer in the pool (closed
-//--- meanwhile) -> position_opened + position_closed, first tickets only
+//--- orders that opened unseen (while the link was down, or between two diffs: a ticket above
+//--- every one seen, or a pending order seen that filled) and are no longer in the pool
+//--- (closed meanwhile) -> position_opened + position_closed, first tickets only
 void MtbReporter::HistoryCatchUp(void)
   {
    ulong pool[];
@@ -413,7 +417,7 @@ void MtbReporter::HistoryCatchUp(void)
    if(nr==0)
       return;
    ArraySort(roots);
-   PrintFormat("MtBridge: %d order(s) opened while the link was down are already closed; reporting them",nr);
+   PrintFormat("MtBridge: %d order(s) opened unseen are already closed; reporting them",nr);
    for(int j=0; j<nr; j++)
      {
       if(roots[j]>m_max_ticket)
