@@ -215,7 +215,7 @@ bool MtbHedgingAccount(const string tag)
    long mode=AccountInfoInteger(ACCOUNT_MARGIN_MODE);
    if(mode!=ACCOUNT_MARGIN_MODE_RETAIL_HEDGING)
      {
-      PrintFormat("%s: this MT5 account is not a hedging account (ACCOUNT_MARGIN_MODE %d: %s); mtbridge supports hedging accounts only, not starting",
+      PrintFormat("%s: this MT5 account is not a hedging account (ACCOUNT_MARGIN_MODE %I64d: %s); mtbridge supports hedging accounts only, not starting",
                   tag,mode,mode==ACCOUNT_MARGIN_MODE_RETAIL_NETTING ? "netting" : "exchange");
       return(false);
      }
