@@ -416,7 +416,7 @@ void MtbReporter::HistoryCatchUp(void)
      }
    if(nr==0)
       return;
-   ArraySort(roots);
+   MtbSortTickets(roots);
    PrintFormat("MtBridge: %d order(s) opened unseen are already closed; reporting them",nr);
    for(int j=0; j<nr; j++)
      {

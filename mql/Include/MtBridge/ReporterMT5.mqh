@@ -120,7 +120,7 @@ bool MtbReporter::Scan(void)
      }
    if(n==0)
       return(true);
-   ArraySort(batch);
+   MtbSortTickets(batch);
    bool used[];
    ArrayResize(used,n);
    for(int i=0; i<n; i++)

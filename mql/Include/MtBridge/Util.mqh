@@ -97,6 +97,23 @@ ulong MtbTradeUtcMs(void)
    return(MtbNowMs());
   }
 
+//--- tickets in ascending order (insertion sort: the lists are a handful of new deals/orders)
+void MtbSortTickets(ulong &list[])
+  {
+   int n=ArraySize(list);
+   for(int i=1; i<n; i++)
+     {
+      ulong v=list[i];
+      int j=i-1;
+      while(j>=0 && list[j]>v)
+        {
+         list[j+1]=list[j];
+         j--;
+        }
+      list[j+1]=v;
+     }
+  }
+
 //--- decimals of a step such as 0.01 -> 2, 0.001 -> 3, 1 -> 0
 int MtbStepDigits(const double step)
   {
