@@ -13,7 +13,7 @@ from tests.mql.test_mql_crosscheck import strip_code
 ROOT = Path(__file__).resolve().parents[2]
 INC = ROOT / "mql/Include/MtBridge"
 TRADER = ROOT / "mql/Experts/MtBridgeTrader.mql"
-MINE = [INC / "Util.mqh", INC / "Link.mqh", INC / "Reporter.mqh", INC / "ReporterMT5.mqh", INC / "ReporterMT4.mqh",
+MINE = [INC / "Util.mqh", INC / "Link.mqh", INC / "Reporter.mqh", INC / "ReporterMt5.mqh", INC / "ReporterMt4.mqh",
         TRADER]  # fmt: skip
 
 
@@ -86,7 +86,7 @@ def test_tick_only_heartbeats():
 # ---------------------------------------------------------------- reporting (rows 18, 19)
 
 def test_mt5_positions_are_keyed_by_identifier():
-    mt5 = code(INC / "ReporterMT5.mqh")
+    mt5 = code(INC / "ReporterMt5.mqh")
     read_live = body(mt5, "bool MtbReporter::ReadLive(")
     assert "out[n].ticket=(ulong)PositionGetInteger(POSITION_IDENTIFIER)" in read_live
     assert "live[n]=ticket" in read_live
@@ -97,7 +97,7 @@ def test_mt5_positions_are_keyed_by_identifier():
 
 
 def test_mt5_resyncs_only_for_volume_nobody_explained():
-    mt5 = code(INC / "ReporterMT5.mqh")
+    mt5 = code(INC / "ReporterMt5.mqh")
     calls = re.findall(r"Resync\(StringFormat\(\"\"", mt5)
     assert len(calls) == 2 and mt5.count("Resync(") == 2
     assert "now_volume>m_pos[k].p.volume" in body(mt5, "int MtbReporter::OpenDeal(")
@@ -110,7 +110,7 @@ def test_mt5_resyncs_only_for_volume_nobody_explained():
 
 
 def test_mt5_multi_deal_fill_is_one_open_with_the_whole_volume():
-    open_deal = body(code(INC / "ReporterMT5.mqh"), "int MtbReporter::OpenDeal(")
+    open_deal = body(code(INC / "ReporterMt5.mqh"), "int MtbReporter::OpenDeal(")
     assert "OrderSelect(order)" in open_deal and "MTB_FILL_WAIT_MS" in open_deal
     assert "volume+=HistoryDealGetDouble(batch[j],DEAL_VOLUME)" in open_deal
     # not selectable yet (DEAL_ADD first) or closed again: described by the deal itself
@@ -120,16 +120,16 @@ def test_mt5_multi_deal_fill_is_one_open_with_the_whole_volume():
 
 def test_profit_is_net_like_the_python_terminals():
     assert "d.profit + d.swap + d.commission + d.fee" in (ROOT / "simulator/terminals/core.py").read_text()
-    mt5 = body(code(INC / "ReporterMT5.mqh"), "void MtbReporter::CloseDeal(")
+    mt5 = body(code(INC / "ReporterMt5.mqh"), "void MtbReporter::CloseDeal(")
     for prop in ("DEAL_PROFIT", "DEAL_SWAP", "DEAL_COMMISSION", "DEAL_FEE"):
         assert prop in mt5
-    assert "OrderProfit()+OrderSwap()+OrderCommission()" in code(INC / "ReporterMT4.mqh")
+    assert "OrderProfit()+OrderSwap()+OrderCommission()" in code(INC / "ReporterMt4.mqh")
 
 
 def test_mt4_close_by_remainder_is_looked_for_before_a_full_close():
-    chain = body(code(INC / "ReporterMT4.mqh"), "void MtbReporter::FollowChain(")
+    chain = body(code(INC / "ReporterMt4.mqh"), "void MtbReporter::FollowChain(")
     assert chain.index("next=CloseByRemainder(") < chain.index("ReportClosed(")
-    remainder = body(code(INC / "ReporterMT4.mqh"), "ulong MtbReporter::CloseByRemainder(")
+    remainder = body(code(INC / "ReporterMt4.mqh"), "ulong MtbReporter::CloseByRemainder(")
     assert "OrderOpenTime()==opened" in remainder and "OrderSymbol()==symbol" in remainder
     assert "OrderType()==type" in remainder and "StringFind(OrderComment(),from)==0" in remainder
 
@@ -149,7 +149,7 @@ def test_resend_buffer_is_bounded_and_resends_above_last_id_after_welcome():
     # a report made after the link went down mid-pass is kept unsent, never dropped
     assert re.search(r"if\(!m_link\.IsUp\(\)\)\s*\{[^}]*r\.sent=false;\s*Record\(r\);\s*return;", emit)
     assert "m_sent[at].sent && m_sent[at].id<=last_id" in body(rep, "void MtbReporter::Resend(")
-    for path in (INC / "Reporter.mqh", INC / "ReporterMT5.mqh", INC / "ReporterMT4.mqh"):
+    for path in (INC / "Reporter.mqh", INC / "ReporterMt5.mqh", INC / "ReporterMt4.mqh"):
         assert "MtbBuildPosition" not in code(path).replace(body(rep, "void MtbReporter::Emit("), "")
 
 
@@ -157,12 +157,12 @@ def test_catch_up_runs_before_any_new_report():
     rep = code(INC / "Reporter.mqh")
     watch = body(rep, "void MtbReporter::Watch(")
     assert watch.index("CatchUp()") < watch.index("Scan()") and watch.index("CatchUp()") < watch.index("Poll()")
-    mt5 = code(INC / "ReporterMT5.mqh")
+    mt5 = code(INC / "ReporterMt5.mqh")
     on_tx = body(mt5, "void MtbReporter::OnTransaction(")
     assert on_tx.index("CatchUp()") < on_tx.index("Scan()") and on_tx.rindex("CatchUp()") < on_tx.index("CheckStops(")
     reconcile = body(mt5, "void MtbReporter::Reconcile(")
     assert reconcile.index("CatchUp()") < reconcile.index("Scan()")
-    poll = body(code(INC / "ReporterMT4.mqh"), "void MtbReporter::Poll(")
+    poll = body(code(INC / "ReporterMt4.mqh"), "void MtbReporter::Poll(")
     assert poll.index("CatchUp()") < poll.index("HistoryCatchUp()") < poll.index("Diff()")
 
 
@@ -200,7 +200,7 @@ def test_no_stale_server_time_is_used_as_now():
 
 
 def test_every_body_time_is_converted_to_utc():
-    for path in (INC / "ReporterMT5.mqh", INC / "ReporterMT4.mqh"):
+    for path in (INC / "ReporterMt5.mqh", INC / "ReporterMt4.mqh"):
         text = code(path)
         for m in re.finditer(r"(?:POSITION_TIME_MSC|POSITION_TIME_UPDATE_MSC|DEAL_TIME_MSC|OrderOpenTime\(\)\*1000|"
                              r"OrderCloseTime\(\)\*1000)", text):

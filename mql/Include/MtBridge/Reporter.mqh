@@ -2,9 +2,9 @@
 //| MtBridge/Reporter.mqh - reports the account to the daemon:       |
 //| hello snapshot, position_opened/_modified/_closed, account_update|
 //| and the re-send buffer that welcome.last_id draws on.            |
-//| MT5 (ReporterMT5.mqh): a watch of the deal history, woken by     |
+//| MT5 (ReporterMt5.mqh): a watch of the deal history, woken by     |
 //| OnTradeTransaction, plus a check of the positions every second.  |
-//| MT4 (ReporterMT4.mqh): a diff of the order pool every timer tick.|
+//| MT4 (ReporterMt4.mqh): a diff of the order pool every timer tick.|
 //| One source for MT4 and MT5; `make mql` installs it in both trees.|
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_REPORTER_MQH
@@ -462,9 +462,9 @@ void MtbReporter::Watch(void)
   }
 
 #ifdef __MQL5__
-#include "ReporterMT5.mqh"
+#include "ReporterMt5.mqh"
 #else
-#include "ReporterMT4.mqh"
+#include "ReporterMt4.mqh"
 #endif
 
 #endif // MTBRIDGE_REPORTER_MQH

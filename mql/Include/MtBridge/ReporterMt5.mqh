@@ -1,5 +1,5 @@
 //+------------------------------------------------------------------+
-//| MtBridge/ReporterMT5.mqh - MtbReporter on MT5 (included by       |
+//| MtBridge/ReporterMt5.mqh - MtbReporter on MT5 (included by       |
 //| Reporter.mqh only): positions keyed by POSITION_IDENTIFIER, a    |
 //| watch of the deal history from the last deal handled, and a      |
 //| position check every second that reports what the deals missed.  |

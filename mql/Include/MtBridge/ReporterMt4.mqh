@@ -1,5 +1,5 @@
 //+------------------------------------------------------------------+
-//| MtBridge/ReporterMT4.mqh - MtbReporter on MT4 (included by       |
+//| MtBridge/ReporterMt4.mqh - MtbReporter on MT4 (included by       |
 //| Reporter.mqh only): a diff of the order pool every timer tick.   |
 //| A partial close gives the remainder a new ticket ("to #N" on the |
 //| closed part, "from #M" on the remainder); a close-by with unequal|
