@@ -159,7 +159,7 @@ def test_catch_up_runs_before_any_new_report():
     assert watch.index("CatchUp()") < watch.index("Scan()") and watch.index("CatchUp()") < watch.index("Poll()")
     mt5 = code(INC / "ReporterMt5.mqh")
     on_tx = body(mt5, "void MtbReporter::OnTransaction(")
-    assert on_tx.index("CatchUp()") < on_tx.index("Scan()") and on_tx.rindex("CatchUp()") < on_tx.index("CheckStops(")
+    assert on_tx.index("CatchUp()") < on_tx.index("Scan()") < on_tx.index("CheckStops(")
     reconcile = body(mt5, "void MtbReporter::Reconcile(")
     assert reconcile.index("CatchUp()") < reconcile.index("Scan()")
     poll = body(code(INC / "ReporterMt4.mqh"), "void MtbReporter::Poll(")

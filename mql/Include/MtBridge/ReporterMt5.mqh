@@ -64,25 +64,24 @@ void MtbReporter::StartWatch(void)
      }
   }
 
-//--- DEAL_ADD: scan at once (the daemon books a close's profit from position_closed);
-//--- POSITION: new stops. Before the welcome only a flag is set: the catch-up scans.
+//--- DEAL_ADD: scan at once (the daemon books a close's profit from position_closed); any
+//--- later transaction scans again while an opening deal waits for its order (ORDER_DELETE and
+//--- HISTORY_ADD follow the last fill); POSITION: new stops. Before the welcome only the flag
+//--- is set: the catch-up scans.
 void MtbReporter::OnTransaction(const MqlTradeTransaction &t)
   {
    if(t.type==TRADE_TRANSACTION_DEAL_ADD)
-     {
       m_dirty=true;
-      if(!m_link.IsUp())
-         return;
-      CatchUp();
+   if(!m_link.IsUp())
+      return;
+   CatchUp();
+   if(m_dirty)
+     {
       m_dirty=false;
       Scan();
-      return;
      }
-   if(t.type==TRADE_TRANSACTION_POSITION && m_link.IsUp())
-     {
-      CatchUp();
+   if(t.type==TRADE_TRANSACTION_POSITION)
       CheckStops(t.position);
-     }
   }
 
 //--- the once-a-second pass (also what MtBridgeInvestor calls): scan, then check positions
@@ -128,7 +127,10 @@ bool MtbReporter::Scan(void)
    for(int i=0; i<n; i++)
      {
       if(!used[i] && OnDeal(batch[i],batch,used,i)<0)
+        {
+         m_dirty=true;                           // waiting for an order's fills: scan again soon
          return(false);
+        }
       m_last_deal=batch[i];
       datetime at=(datetime)HistoryDealGetInteger(batch[i],DEAL_TIME);
       if(at>m_from)
