@@ -110,6 +110,8 @@ struct MtbInbound
    string            detail;
    ulong             ref_id;
    string            field;
+   string            unrepresentable; // command: why this terminal cannot carry it out exactly ("" = it can);
+                                      // set by the parser, answered command_result 10013 (Executor.mqh)
   };
 
 //+------------------------------------------------------------------+
@@ -638,6 +640,7 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
    m.detail="";
    m.ref_id=0;
    m.field="";
+   m.unrepresentable="";
    if(type=="welcome")
      {
       doc.GetUInt(doc.MapFind(0,"server_time"),m.server_time);
