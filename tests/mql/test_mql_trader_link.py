@@ -206,6 +206,16 @@ def test_every_body_time_is_converted_to_utc():
                              r"OrderCloseTime\(\)\*1000)", text):
             before = text[max(0, m.start() - 60) : m.start()]
             assert "MtbUtcMs(" in before, f"{path.name}: {m.group(0)} not converted"
+
+
+def test_mt4_whole_seconds_are_refined_only_within_their_second():
+    seen = body(code(INC / "Util.mqh"), "ulong MtbSeenTime(")
+    assert "now>=utc_ms && now<utc_ms+1000" in seen
+    mt4 = code(INC / "ReporterMt4.mqh")
+    assert "MtbSeenTime(MtbUtcMs((ulong)OrderCloseTime()*1000))" in body(mt4, "void MtbReporter::FollowChain(")
+    assert "p.time=MtbSeenTime(p.time)" in body(mt4, "void MtbReporter::NewTicket(")
+    # the hello repeats the time already reported, not a fresh whole second
+    assert "out[n].time=m_pos[existing].p.time" in body(mt4, "bool MtbReporter::ReadLive(")
     assert "MtbUtcOffsetMs())" in body(code(INC / "Reporter.mqh"), "bool MtbReporter::SendHello(")
 
 

@@ -101,6 +101,7 @@ bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
         {
          out[n].ticket=m_pos[existing].p.ticket;
          out[n].comment=m_pos[existing].p.comment;
+         out[n].time=m_pos[existing].p.time;     // as reported (MtbSeenTime)
         }
       else
         {
@@ -281,7 +282,7 @@ void MtbReporter::FollowChain(const int k,ulong &fresh[])
       string comment=OrderComment();
       double lots=MtbNormVolume(symbol,OrderLots());
       double price=MtbNormPrice(symbol,OrderClosePrice());
-      ulong time=MtbUtcMs((ulong)OrderCloseTime()*1000);
+      ulong time=MtbSeenTime(MtbUtcMs((ulong)OrderCloseTime()*1000));
       double profit=MtbNormMoney(OrderProfit()+OrderSwap()+OrderCommission());
       int type=OrderType();
       datetime opened=OrderOpenTime();
@@ -363,6 +364,7 @@ void MtbReporter::NewTicket(const ulong ticket,ulong &fresh[])
      }
    if(first==ticket)
      {
+      p.time=MtbSeenTime(p.time);
       Add(p,ticket);
       ReportOpened(p);
       return;

@@ -89,6 +89,19 @@ ulong MtbUtcMs(const ulong server_ms)
    return((ulong)((long)server_ms-MtbUtcOffsetMs()));
   }
 
+//--- MT4 order times have whole seconds. An open or close the EA sees within that second
+//--- happened at or before "now", so the UTC clock bounds it better than the second's start:
+//--- the 50 ms pool diff sees an open of 12:00:13.870 as 13.87x, not 13.000 (which would
+//--- look up to a second older than it is, e.g. older than a subscription that started at
+//--- 13.570). Outside that second the whole second is kept.
+ulong MtbSeenTime(const ulong utc_ms)
+  {
+   ulong now=MtbNowMs();
+   if(now>=utc_ms && now<utc_ms+1000)
+      return(now);
+   return(utc_ms);
+  }
+
 //--- the trade server's current time, as UTC ms. TimeTradeServer() is the PC clock plus the
 //--- server's offset, so in UTC it is the PC's UTC clock; TimeCurrent() (the last quote, whole
 //--- seconds, stale on a quiet symbol) is never used as "now".
