@@ -41,3 +41,10 @@ bench: $(STAMP_RUN)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# The real EAs built natively, end to end against the simulated server and a real daemon,
+# compared with the Python simulated terminals (docs/mql-e2e.md)
+.PHONY: mql-e2e
+mql-e2e: $(STAMP_TEST)
+	bash scripts/install-mql-toolchain.sh
+	$(BIN)/python -m mqlnative.e2e

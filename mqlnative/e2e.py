@@ -1,0 +1,248 @@
+"""The EAs end to end (`make mql-e2e`): the real trader and investor EA sources, built natively,
+against the simulated trade server and a real `mtbridge daemon` over CURVE, compared with
+mtbridge's Python simulated terminals running the same seeded scenario (docs/mql-e2e.md).
+
+    python -m mqlnative.e2e [--short] [--seed N] [--only MT4,MT5,cross] [--keep DIR]
+
+For each configuration (MT4: an MT4 trader and MT4 investors; MT5: all MT5, plus an MT5
+netting account; cross: an MT4 trader copied to MT5 investors and an MT5 trader copied to MT4
+investors) the scenario runs twice, each time with a fresh server (same seed) and daemon:
+once with the Python terminals, once with the EAs. The investors' trades (copy keys, sides,
+volumes, closes and their reasons, trader tickets numbered by opening order) must be equal;
+no copy may open after its trader position's open time + `open_validity_ms`, none twice.
+The final line: `mql e2e: MT4 ok, MT5 ok, cross ok: N copies, M closes, identical to the
+Python terminals`.
+
+The scenario (every step waits until the daemon settled it): opens; an SL/TP modification
+(mirrored: `mirror_stops = true`); two partial closes; a TP hit; an SL hit; an investor EA
+restarted right after an open (its journal kept); an investor terminal restart; an investor
+offline for longer than the open validity while the trader opens (never copied there); a
+stop-out of the trader (and of a copy). On the netting account the investor EA must refuse
+to start with a message naming netting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from mqlnative.host.e2e_sides import EaSide, PythonSide, Side
+from mqlnative.host.e2e_world import Market, Role
+
+SEED = 11
+VALIDITY_MS = 3000
+SETTLE_S = 60.0  # generous: a loaded 2-core machine, a daemon subprocess, four terminals
+
+CONFIGS: dict[str, list[list[Role]]] = {
+    "MT4": [[Role("trader", "MT4", "trader"), Role("inv1", "MT4", "investor"),
+             Role("inv2", "MT4", "investor", mode="proportional")]],
+    "MT5": [[Role("trader", "MT5", "trader"), Role("inv1", "MT5", "investor"),
+             Role("inv2", "MT5", "investor", mode="proportional"),
+             Role("net", "MT5", "investor", margin_mode="netting", subscribed=False)]],
+    "cross": [[Role("trader", "MT4", "trader"), Role("inv1", "MT5", "investor"),
+               Role("inv2", "MT5", "investor", mode="proportional")],
+              [Role("trader", "MT5", "trader"), Role("inv1", "MT4", "investor"),
+               Role("inv2", "MT4", "investor", mode="proportional")]],
+}
+
+
+class Scenario:
+    """The trader's actions and the waits between them, on one side."""
+
+    def __init__(self, market: Market, side: Side, short: bool) -> None:
+        self.m = market
+        self.side = side
+        self.short = short
+        self.events = 0
+        self.online = {n for n, r in market.roles.items() if r.subscribed}
+        self.notes: list[str] = []
+
+    async def settle(self, trader_events: int, what: str) -> None:
+        self.events += trader_events
+        await self.side.until(lambda: self.m.settled(self.events, self.online), what, SETTLE_S)
+
+    async def run(self) -> None:
+        m, s = self.m, self.side
+        for name, role in m.roles.items():
+            if role.subscribed:
+                await s.start(name)
+        await self.settle(0, "every terminal welcomed")
+        # MT4 reports open times in whole seconds (OrderOpenTime): a trade in the second of the
+        # subscription would read as opened before it (the daemon does not copy those, §4.1)
+        first_second = (m.subscribed_at // 1000 + 1) * 1000
+        await s.until(lambda: m.clock.now_ms() >= first_second, "the second after the subscriptions", SETTLE_S)
+        for name, role in m.roles.items():
+            if not role.subscribed and s.checks_start:
+                log = s.refused_start(name)
+                if log is None:
+                    raise AssertionError(f"{name}: the investor EA started on an MT5 netting account")
+                if "netting" not in log.lower():
+                    raise AssertionError(f"{name}: the investor EA's refusal does not name netting:\n{log}")
+                self.notes.append(f"{name}: the investor EA refused the netting account: {log.splitlines()[-1]}")
+        a = m.open("trader", "buy", "0.50")
+        await self.settle(1, "open A copied")
+        b = m.open("trader", "sell", "0.30", sl="1.10600", tp="1.09500")
+        await self.settle(1, "open B (with SL/TP) copied")
+        m.modify("trader", a, sl="1.09000", tp="1.11500")
+        await self.settle(1, "A's SL/TP mirrored")
+        m.close_part("trader", a, "0.20")
+        await self.settle(1, "first partial close of A")
+        m.close_part("trader", a, "0.10")
+        await self.settle(1, "second partial close of A")
+        m.quote("1.09480", "1.09490")
+        await self.settle(1, "B closed by its TP")
+        m.quote("1.08990", "1.09000")
+        await self.settle(1, "A closed by its SL")
+        c = m.open("trader", "buy", "0.40")
+        # mid-stream: once the daemon has C (its open to inv1 sent or about to be), not before
+        # (then inv1 would just be offline: a refusal whose timing the two sides cannot share)
+        await s.until(lambda: m.trader_events() > self.events, "C reported by the trader", SETTLE_S)
+        await s.restart_ea("inv1")
+        await self.settle(1, "open C copied across inv1's EA restart")
+        if not self.short:
+            await s.restart_terminal("inv2")
+            m.close_part("trader", c, "0.10")
+            await self.settle(1, "partial close of C after inv2's terminal restart")
+        m.close_part("trader", c, str(m.server.positions(m.logins["trader"])[0].volume))
+        await self.settle(1, "C closed")
+        await s.stop("inv1")
+        self.online.discard("inv1")
+        d = m.open("trader", "sell", "0.20")
+        await self.settle(1, "open D copied to inv2 while inv1 is offline")
+        opened = m.trader_open_times()[d]
+        await s.until(lambda: m.clock.now_ms() > opened + m.validity_ms + 500, "D's open validity to pass", SETTLE_S)
+        await s.start("inv1")
+        self.online.add("inv1")
+        await self.settle(0, "inv1 back online (D expired for it)")
+        m.close_part("trader", d, "0.20")
+        await self.settle(1, "D closed")
+        if not self.short:
+            m.open("trader", "buy", "5.00")
+            await self.settle(1, "open E (too big for inv1)")
+            m.quote("1.07000", "1.07010")
+            await self.settle(1, "the trader stopped out")
+
+
+async def run_side(tmp: Path, roles: list[Role], make_side: Callable[[Market], Side], *, seed: int,
+                   short: bool) -> tuple[dict, list[str], list[str]]:
+    m = Market(tmp, roles, seed=seed, validity_ms=VALIDITY_MS)
+    side = make_side(m)
+    try:
+        sc = Scenario(m, side, short)
+        await sc.run()
+        return m.copies(), m.late_opens(), sc.notes
+    finally:
+        await side.close()
+        if isinstance(side, EaSide):
+            side.write_logs(tmp / "logs")
+        m.close()
+
+
+EXPERTS = Path(__file__).resolve().parent.parent / "mql" / "Experts"
+PLATFORMS = (("MT4", "mql4"), ("MT5", "mql5"))
+PROGRAMS = (("trader", "MtBridgeTrader"), ("investor", "MtBridgeInvestor"))
+# Several EAs live in one process: without this, g++ marks inline variables (the inputs
+# table, _LastError, the log hook) STB_GNU_UNIQUE and glibc shares them across every copy of
+# the library despite RTLD_LOCAL (mqlnative.host.loader refuses such a library).
+SHARED_FLAGS = ("-fno-gnu-unique",)
+
+
+def build_libraries(out: Path) -> tuple[dict, dict]:
+    """Build the trader and investor EAs for both branches (mqlnative.build, shared mode),
+    two compilers at a time, each program in its own directory (they translate the same
+    includes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mqlnative.build import build
+    from mqlnative.host.constants import Constants, check_against_simulator
+    consts = {}
+    for _, branch in PLATFORMS:
+        consts[branch] = Constants.for_branch(branch)
+        problems = check_against_simulator(consts[branch])
+        if problems:
+            raise RuntimeError(f"{branch} headers disagree with MetaTrader's values: {problems}")
+    jobs = [(platform, branch, kind, program) for platform, branch in PLATFORMS for kind, program in PROGRAMS]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda j: build(EXPERTS / f"{j[3]}.mql", j[1], "shared", extra_flags=SHARED_FLAGS,
+                                                out_root=out / "build" / j[3]), jobs))
+    libs: dict[str, dict[str, Path]] = {}
+    for (platform, branch, kind, program), r in zip(jobs, results):
+        if not r.ok:
+            raise RuntimeError(f"{program} ({branch}) does not build:\n{r.log[-4000:]}")
+        libs.setdefault(platform, {})[kind] = r.output
+    return libs, consts
+
+
+def compare(reference: dict, ours: dict) -> list[str]:
+    diffs = []
+    for name in sorted(set(reference) | set(ours)):
+        a, b = reference.get(name, []), ours.get(name, [])
+        if a != b:
+            diffs.append(f"{name}:\n  Python terminals: {a}\n  EAs:              {b}")
+    return diffs
+
+
+def duplicates(copies: dict) -> list[str]:
+    out = []
+    for name, rows in copies.items():
+        tags = [r[1] for r in rows if r[0] == "open"]
+        out += [f"{name}: {t} opened {tags.count(t)} times" for t in sorted(set(tags)) if tags.count(t) > 1]
+    return out
+
+
+async def run_config(label: str, tmp: Path, libs: dict, consts: dict, *, seed: int, short: bool,
+                     log=print) -> tuple[int, int]:
+    opens = closes = 0
+    for i, roles in enumerate(CONFIGS[label]):
+        ref, ref_late, _ = await run_side(tmp / f"{label}-{i}-python", roles, PythonSide, seed=seed, short=short)
+        ea, ea_late, notes = await run_side(tmp / f"{label}-{i}-ea", roles,
+                                            lambda m, d=tmp / f"{label}-{i}-ea": EaSide(m, libs, consts, d),
+                                            seed=seed, short=short)
+        problems = compare(ref, ea) + duplicates(ref) + duplicates(ea) + ref_late + ea_late
+        if problems:
+            raise AssertionError(f"mql e2e {label}: the EAs differ from the Python terminals:\n" + "\n".join(problems))
+        for n in notes:
+            log(f"  {label}: {n}")
+        opens += sum(1 for rows in ea.values() for r in rows if r[0] == "open")
+        closes += sum(1 for rows in ea.values() for r in rows if r[0] == "close")
+    return opens, closes
+
+
+async def main_async(args) -> str:
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mql-e2e-"))
+    try:
+        libs, consts = build_libraries(tmp)
+        oks, opens, closes = [], 0, 0
+        for label in args.only:
+            o, c = await run_config(label, tmp, libs, consts, seed=args.seed, short=args.short)
+            opens, closes = opens + o, closes + c
+            oks.append(f"{label} ok")
+            print(f"mql e2e: {label}: {o} copies, {c} closes, identical", flush=True)
+        return f"mql e2e: {', '.join(oks)}: {opens} copies, {closes} closes, identical to the Python terminals"
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--short", action="store_true", help="the shorter scenario (the pytest run)")
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--only", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+                   default=["MT4", "MT5", "cross"])
+    p.add_argument("--keep", metavar="DIR", help="keep the run's files (daemon journals, EA logs) in DIR")
+    args = p.parse_args(argv)
+    unknown = [x for x in args.only if x not in CONFIGS]
+    if unknown:
+        p.error(f"unknown configuration(s) {unknown}; known: {', '.join(CONFIGS)}")
+    print(asyncio.run(main_async(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The real EA sources, built natively, end to end against the simulated trade server and a real
+`mtbridge daemon` over CURVE, compared with the Python simulated terminals (`make mql-e2e`
+runs the longer scenario; docs/mql-e2e.md).
+
+The short scenario: opens, an SL/TP modification, two partial closes, a TP and an SL hit, an
+investor EA restart right after an open, an investor offline past the open validity, and the
+netting refusal; for MT4, MT5 and MT4<->MT5 cross copying.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mqlnative import e2e
+
+pytestmark = pytest.mark.integration
+
+
+def test_eas_copy_exactly_like_the_python_terminals(tmp_path: Path) -> None:
+    if shutil.which("g++") is None:
+        pytest.fail("g++ is missing: run scripts/install-mql-toolchain.sh (make test does)")
+    args = argparse.Namespace(short=True, seed=e2e.SEED, only=list(e2e.CONFIGS), keep=str(tmp_path))
+    line = asyncio.run(e2e.main_async(args))
+    assert line.startswith("mql e2e: MT4 ok, MT5 ok, cross ok: ")
+    assert line.endswith(" closes, identical to the Python terminals")
+    copies = int(line.split(": ")[2].split(" copies")[0])
+    assert copies > 0
