@@ -131,10 +131,11 @@ void MtbReporter::StartWatch(void)
       if(OrderType()!=OP_BUY && OrderType()!=OP_SELL)
          MtbPushTicket(m_pending,t);
      }
+   //--- trade orders only: balance and credit entries (type 6, 7) need not share the sequence
    total=OrdersHistoryTotal();
    m_history_total=total;
    for(int i=0; i<total; i++)
-      if(OrderSelect(i,SELECT_BY_POS,MODE_HISTORY) && (ulong)OrderTicket()>m_max_ticket)
+      if(OrderSelect(i,SELECT_BY_POS,MODE_HISTORY) && OrderType()<=OP_SELLSTOP && (ulong)OrderTicket()>m_max_ticket)
          m_max_ticket=(ulong)OrderTicket();
   }
 

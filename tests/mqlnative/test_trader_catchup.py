@@ -1,0 +1,104 @@
+"""The trader EA, built natively for both branches, loses its daemon and catches up (review row 19,
+protocol §6.3): the daemon process is stopped (SIGSTOP) until the EA judges it silent; meanwhile
+the trader opens and closes positions by hand; when the daemon resumes, the EA's next `hello`
+is welcomed and the deals made while the link was down reach the daemon as `position_opened` /
+`position_closed` (not only in the snapshot), with no resynchronising reconnect.
+
+Real libzmq with CURVE, a real `mtbridge daemon`, the simulated trade server behind the
+terminal models of mqlnative.host (the same world as `make mql-e2e`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mqlnative.e2e import EXPERTS, SHARED_FLAGS
+from mqlnative.host.e2e_sides import EaSide
+from mqlnative.host.e2e_world import Market, Role
+
+pytestmark = pytest.mark.integration
+
+WAIT_S = 60.0  # generous: a loaded 2-core machine; every wait ends on a condition
+
+
+def _events(market: Market) -> list[tuple[str, dict]]:
+    db = sqlite3.connect(f"file:{market.setup.journal}?mode=ro", uri=True, timeout=5)
+    try:
+        return [(t, json.loads(b)) for t, b in db.execute("SELECT type, body FROM events ORDER BY seq")]
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return []
+    finally:
+        db.close()
+
+
+def _reported(market: Market, ticket: int) -> list[tuple[str, str]]:
+    """(event type, volume) of the daemon's trader events for `ticket`, in journal order."""
+    kinds = ("TraderPositionOpened", "TraderPositionClosed")
+    return [(t, b["volume"]) for t, b in _events(market) if t in kinds and b.get("ticket") == ticket]
+
+
+@pytest.fixture(scope="module")
+def traders(tmp_path_factory) -> dict[str, tuple[Path, object]]:
+    if shutil.which("g++") is None:
+        pytest.fail("g++ is missing: run scripts/install-mql-toolchain.sh (make test does)")
+    from mqlnative.build import build
+    from mqlnative.host.constants import Constants
+
+    out = tmp_path_factory.mktemp("trader-build")
+    built = {}
+    for platform, branch in (("MT4", "mql4"), ("MT5", "mql5")):
+        r = build(EXPERTS / "MtBridgeTrader.mql", branch, "shared", extra_flags=SHARED_FLAGS, out_root=out / branch)
+        assert r.ok, r.log[-4000:]
+        built[platform] = (r.output, Constants.for_branch(branch))
+    return built
+
+
+async def _catch_up(tmp: Path, platform: str, lib: Path, consts) -> None:
+    m = Market(tmp, [Role("trader", platform, "trader")], seed=5, validity_ms=3000)
+    branch = "mql4" if platform == "MT4" else "mql5"
+    side = EaSide(m, {platform: {"trader": lib}}, {branch: consts}, tmp / "ea")
+    try:
+        await side.start("trader")
+        await side.until(lambda: m.logins["trader"] in m.sessions(), "the trader welcomed", WAIT_S)
+        c = m.open("trader", "buy", "0.30")
+        await side.until(lambda: _reported(m, c) == [("TraderPositionOpened", "0.3")], "C reported", WAIT_S)
+        log = side.eas["trader"].program.log
+        m.daemon.proc.send_signal(signal.SIGSTOP)
+        try:
+            # 5 heartbeats (200 ms each) without a frame: the EA closes the link and reconnects
+            await side.until(lambda: any("silent" in line for line in log), "the EA to judge the daemon silent",
+                             WAIT_S)
+            a = m.open("trader", "sell", "0.20")
+            await side.pump()
+            m.close_part("trader", a, "0.20")  # A opened and closed while the link is down
+            m.close_part("trader", c, "0.10")  # C partly closed
+            b = m.open("trader", "buy", "0.10")  # B opened, still open
+            await side.pump()
+        finally:
+            m.daemon.proc.send_signal(signal.SIGCONT)
+        await side.until(lambda: len(_reported(m, a)) == 2, "A's open and close reported after the welcome", WAIT_S)
+        assert _reported(m, a) == [("TraderPositionOpened", "0.2"), ("TraderPositionClosed", "0.2")]
+        await side.until(lambda: any(t == "TraderSnapshot" and any(p["ticket"] == b for p in body["positions"])
+                                     for t, body in _events(m)), "B in the reconnect hello", WAIT_S)
+        snapshot = [body for t, body in _events(m) if t == "TraderSnapshot"][-1]
+        volumes = {p["ticket"]: p["volume"] for p in snapshot["positions"]}
+        assert volumes == {c: "0.2", b: "0.1"}
+        assert sum("welcome" in line for line in log) == 2
+        assert not any("resynchronising" in line for line in log), [x for x in log if "resynchronising" in x]
+    finally:
+        await side.close()
+        side.write_logs(tmp / "logs")
+        m.close()
+
+
+@pytest.mark.parametrize("platform", ["MT4", "MT5"])
+def test_deals_made_while_the_link_was_down_are_reported_after_the_welcome(traders, tmp_path, platform):
+    lib, consts = traders[platform]
+    asyncio.run(_catch_up(tmp_path, platform, lib, consts))
