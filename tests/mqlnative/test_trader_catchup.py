@@ -1,8 +1,15 @@
-"""The trader EA, built natively for both branches, loses its daemon and catches up (review row 19,
-protocol §6.3): the daemon process is stopped (SIGSTOP) until the EA judges it silent; meanwhile
-the trader opens and closes positions by hand; when the daemon resumes, the EA's next `hello`
-is welcomed and the deals made while the link was down reach the daemon as `position_opened` /
-`position_closed` (not only in the snapshot), with no resynchronising reconnect.
+"""The trader EA, built natively for both branches, loses its daemon and catches up.
+
+- Catch-up (review row 19, protocol §6.3): the daemon process is stopped (SIGSTOP) until the EA
+  judges it silent; meanwhile the trader opens and closes positions by hand; when the daemon
+  resumes, the EA's next `hello` is welcomed and the deals made while the link was down reach
+  the daemon as `position_opened` / `position_closed` (not only in the snapshot), with no
+  resynchronising reconnect.
+- Re-send (protocol §5 `welcome.last_id`): the daemon is stopped, the trader opens and closes a
+  position, the EA reports both into the stopped daemon's socket, the daemon is killed before
+  reading them and restarted on the same journal and port: its `welcome.last_id` is below those
+  reports, and the EA sends them again, so the daemon learns of a position that no snapshot
+  will ever show.
 
 Real libzmq with CURVE, a real `mtbridge daemon`, the simulated trade server behind the
 terminal models of mqlnative.host (the same world as `make mql-e2e`).
@@ -102,3 +109,54 @@ async def _catch_up(tmp: Path, platform: str, lib: Path, consts) -> None:
 def test_deals_made_while_the_link_was_down_are_reported_after_the_welcome(traders, tmp_path, platform):
     lib, consts = traders[platform]
     asyncio.run(_catch_up(tmp_path, platform, lib, consts))
+
+
+def _restart_on_the_same_port(m: Market) -> None:
+    """kill -9 the daemon (it never reads what is queued for it), start it again on its journal,
+    bound to the router endpoint the EA knows."""
+    router = m.daemon.endpoints["router"]
+    m.daemon.kill()
+    config = m.setup.config_path.read_text()
+    m.setup.config_path.write_text(config.replace('router = "tcp://127.0.0.1:*"', f'router = "{router}"'))
+    m.daemon.start()
+    assert m.daemon.endpoints["router"] == router
+
+
+async def _resend(tmp: Path, platform: str, lib: Path, consts) -> None:
+    # heartbeat 2 s: the EA judges the stopped daemon silent after 10 s, long after it reported X
+    m = Market(tmp, [Role("trader", platform, "trader")], seed=6, validity_ms=3000, heartbeat_ms=2000)
+    branch = "mql4" if platform == "MT4" else "mql5"
+    side = EaSide(m, {platform: {"trader": lib}}, {branch: consts}, tmp / "ea")
+    try:
+        await side.start("trader")
+        await side.until(lambda: m.logins["trader"] in m.sessions(), "the trader welcomed", WAIT_S)
+        c = m.open("trader", "buy", "0.30")
+        await side.until(lambda: _reported(m, c) == [("TraderPositionOpened", "0.3")], "C reported", WAIT_S)
+        log = side.eas["trader"].program.log
+        m.daemon.proc.send_signal(signal.SIGSTOP)
+        try:
+            x = m.open("trader", "sell", "0.20")
+            for _ in range(20):  # the EA reports X's open (its link is still up)
+                await side.pump()
+            m.close_part("trader", x, "0.20")
+            await side.until(lambda: any("silent" in line for line in log), "the EA to judge the daemon silent",
+                             WAIT_S)
+        finally:
+            m.daemon.proc.send_signal(signal.SIGCONT)
+        _restart_on_the_same_port(m)
+        await side.until(lambda: len(_reported(m, x)) == 2, "X's open and close sent again after the welcome",
+                         WAIT_S)
+        assert _reported(m, x) == [("TraderPositionOpened", "0.2"), ("TraderPositionClosed", "0.2")]
+        resent = [line for line in log if "re-sending" in line]
+        assert resent and resent[-1].startswith("MtBridge: re-sending 2 report(s)"), resent
+        assert not any("resynchronising" in line for line in log)
+    finally:
+        await side.close()
+        side.write_logs(tmp / "logs")
+        m.close()
+
+
+@pytest.mark.parametrize("platform", ["MT4", "MT5"])
+def test_reports_the_daemon_never_journaled_are_sent_again_after_welcome(traders, tmp_path, platform):
+    lib, consts = traders[platform]
+    asyncio.run(_resend(tmp_path, platform, lib, consts))
