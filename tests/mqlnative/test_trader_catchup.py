@@ -112,8 +112,8 @@ def test_deals_made_while_the_link_was_down_are_reported_after_the_welcome(trade
 
 
 def _restart_on_the_same_port(m: Market) -> None:
-    """kill -9 the daemon (it never reads what is queued for it), start it again on its journal,
-    bound to the router endpoint the EA knows."""
+    """kill -9 the (stopped) daemon, so it never reads what is queued for it, and start it again
+    on its journal, bound to the router endpoint the EA knows."""
     router = m.daemon.endpoints["router"]
     m.daemon.kill()
     config = m.setup.config_path.read_text()
@@ -141,9 +141,10 @@ async def _resend(tmp: Path, platform: str, lib: Path, consts) -> None:
             m.close_part("trader", x, "0.20")
             await side.until(lambda: any("silent" in line for line in log), "the EA to judge the daemon silent",
                              WAIT_S)
+            _restart_on_the_same_port(m)  # killed while stopped: it never reads X's reports
         finally:
-            m.daemon.proc.send_signal(signal.SIGCONT)
-        _restart_on_the_same_port(m)
+            if m.daemon.proc.poll() is None:
+                m.daemon.proc.send_signal(signal.SIGCONT)
         await side.until(lambda: len(_reported(m, x)) == 2, "X's open and close sent again after the welcome",
                          WAIT_S)
         assert _reported(m, x) == [("TraderPositionOpened", "0.2"), ("TraderPositionClosed", "0.2")]
