@@ -119,7 +119,9 @@ def build(
         else:
             output = out / "lib" / f"lib{name}.so"
             output.parent.mkdir(parents=True, exist_ok=True)
-            cmd = [compiler(), *flags, "-g", "-O1", "-fPIC", "-shared", *sources, "-o", str(output), *libs]
+            # -fno-gnu-unique: each EA instance is its own copy of the library, and inline
+            # variables (_LastError, input cells) must not be merged across copies by ld.so
+            cmd = [compiler(), *flags, "-g", "-O1", "-fPIC", "-shared", "-fno-gnu-unique", *sources, "-o", str(output), *libs]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     return BuildResult(proc.returncode == 0, program, branch, mode, output if proc.returncode == 0 else None,
                        proc.stderr.strip(), tuple(cmd))

@@ -23,6 +23,7 @@ from mqlnative.translate_rules import (
     FileContext,
     Symbols,
     TranslateError,
+    check_objects_by_reference,
     check_pointer_names,
     collect_names,
     collect_types,
@@ -185,6 +186,8 @@ def translate_file(file: SourceFile, symbols: Symbols, repo: Path, is_program: b
     if file.project:
         edits += rule_keywords(ctx)
     edits += rule_new_delete(ctx)
+    if file.project:
+        check_objects_by_reference(ctx, symbols)
     edits += rule_arrays(ctx, symbols)
     edits += rule_pointers(ctx, symbols)
     body = apply_edits(src, edits)

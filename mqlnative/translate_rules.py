@@ -205,6 +205,22 @@ def continuation_declarators(ctx: FileContext, k: int, dynamic: bool) -> list[Ed
         k = m.end()
 
 
+BY_VALUE_RE = re.compile(rf"(?<![\w.>:&*])(?P<type>{IDENT})\s+(?P<name>{IDENT})\s*(?=[,)=])")
+
+
+def check_objects_by_reference(ctx: FileContext, symbols: Symbols) -> None:
+    """MQL passes structs and class objects by reference only ("objects are passed by
+    reference only"); C++ would copy them, so such a parameter is refused here."""
+    parens = paren_depths(ctx.masked)
+    for m in BY_VALUE_RE.finditer(ctx.masked):
+        if (m.group("type") in symbols.object_types and parens[m.start()] > 0 and ctx.free(m.start(), m.end())
+                and m.group("name") not in NOT_TYPES):
+            raise TranslateError(
+                f"{ctx.where(m.start())}: parameter '{m.group('name')}' of type {m.group('type')}: "
+                "objects are passed by reference only (MQL)"
+            )
+
+
 def rule_pointers(ctx: FileContext, symbols: Symbols) -> list[Edit]:
     edits = []
     for m in MEMBER_DOT_RE.finditer(ctx.masked):

@@ -66,6 +66,22 @@ string Symbol() { return call_r<string>("Symbol"); }
 datetime TimeCurrent() { return call_r<datetime>("TimeCurrent"); }
 datetime TimeLocal() { return call_r<datetime>("TimeLocal"); }
 datetime TimeGMT() { return call_r<datetime>("TimeGMT"); }
+// the MqlDateTime forms: the same host call, the fields natively (runtime/time.cpp)
+datetime TimeCurrent(MqlDateTime& dt_struct) {
+    datetime t = TimeCurrent();
+    TimeToStruct(t, dt_struct);
+    return t;
+}
+datetime TimeLocal(MqlDateTime& dt_struct) {
+    datetime t = TimeLocal();
+    TimeToStruct(t, dt_struct);
+    return t;
+}
+datetime TimeGMT(MqlDateTime& dt_struct) {
+    datetime t = TimeGMT();
+    TimeToStruct(t, dt_struct);
+    return t;
+}
 int TimeGMTOffset() { return call_r<int>("TimeGMTOffset"); }
 int TimeDaylightSavings() { return call_r<int>("TimeDaylightSavings"); }
 

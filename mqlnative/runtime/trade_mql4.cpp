@@ -13,8 +13,10 @@ double Point = 0.0;
 
 namespace mqln {
 // Bid/Ask/Digits/Point of the chart symbol; entry.hpp calls it before each event handler.
+// The chart symbol of an EA instance does not change: asked once.
 void refresh_predefined() {
-    string symbol = Symbol();
+    static string symbol = "";
+    if (symbol == "") symbol = Symbol();
     Bid = SymbolInfoDouble(symbol, SYMBOL_BID);
     Ask = SymbolInfoDouble(symbol, SYMBOL_ASK);
     Point = SymbolInfoDouble(symbol, SYMBOL_POINT);

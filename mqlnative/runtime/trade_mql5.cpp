@@ -9,6 +9,11 @@ using mqln::out;
 using mqln::ret;
 
 datetime TimeTradeServer() { return call_r<datetime>("TimeTradeServer"); }
+datetime TimeTradeServer(MqlDateTime& dt_struct) {
+    datetime t = TimeTradeServer();
+    TimeToStruct(t, dt_struct);
+    return t;
+}
 
 bool OrderCalcMargin(ENUM_ORDER_TYPE action, const string& symbol, double volume, double price, double& margin) {
     auto rep = call("OrderCalcMargin", action, symbol, volume, price, margin);

@@ -205,7 +205,9 @@ struct MpNode
    ulong             u;
    long              i;
    double            d;
-   string            s;
+   string            s;       // str value as MQL holds it: ends at a NUL byte
+   int               spos;    // str: its UTF-8 bytes in the frame (exact, NUL included)
+   int               slen;
    int               count;   // elements (array) or pairs (map)
    int               end;     // one past the last node of the subtree
   };
@@ -214,6 +216,7 @@ class MpDoc
   {
 private:
    MpNode            m_nodes[];
+   uchar             m_bytes[];   // copy of the parsed frame: str nodes point into it
    int               m_count;
    int               m_len;
    string            m_error;
@@ -236,6 +239,8 @@ private:
       m_nodes[n].i=0;
       m_nodes[n].d=0.0;
       m_nodes[n].s="";
+      m_nodes[n].spos=0;
+      m_nodes[n].slen=0;
       m_nodes[n].count=0;
       m_nodes[n].end=n+1;
       m_count++;
@@ -268,6 +273,8 @@ public:
    long              NIntOf(const int n) const { return(m_nodes[n].i); }
    double            FloatOf(const int n) const { return(m_nodes[n].d); }
    string            StrOf(const int n) const { return(m_nodes[n].s); }
+   int               StrBytesOf(const int n,uchar &out[]) const;
+   bool              StrHasNul(const int n) const;
    int               Child(const int n,const int k) const;
    int               MapFind(const int n,const string key) const;
    bool              GetUInt(const int n,ulong &v) const;
@@ -320,13 +327,13 @@ bool MpDoc::ParseStr(const uchar &b[],int &pos,const int n,const int node)
       return(Fail("str longer than the limit",pos));
    if(pos+n>m_len)
       return(Fail("truncated str",pos));
-   for(int k=pos; k<pos+n; k++)
-      if(b[k]==0)
-         return(Fail("str holds a NUL byte (not representable in MQL)",k));
    if(!ValidUtf8(b,pos,n))
       return(Fail("invalid UTF-8 in str",pos));
+   //--- a NUL byte is valid msgpack/UTF-8: kept exactly in the bytes, the MQL string ends there
    m_nodes[node].type=MP_T_STR;
    m_nodes[node].s=(n==0) ? "" : CharArrayToString(b,pos,n,CP_UTF8);
+   m_nodes[node].spos=pos;
+   m_nodes[node].slen=n;
    pos+=n;
    return(true);
   }
@@ -463,6 +470,8 @@ bool MpDoc::Parse(const uchar &b[],const int len)
    if(len>ArraySize(b))
       return(Fail("length beyond the buffer",0));
    m_len=len;
+   ArrayResize(m_bytes,len);
+   ArrayCopy(m_bytes,b,0,0,len);
    int pos=0;
    if(!ParseValue(b,pos,0))
       return(false);
@@ -496,11 +505,34 @@ int MpDoc::MapFind(const int n,const string key) const
    for(int j=0; j<m_nodes[n].count; j++)
      {
       int val=m_nodes[c].end;
-      if(m_nodes[c].type==MP_T_STR && m_nodes[c].s==key)
+      if(m_nodes[c].type==MP_T_STR && m_nodes[c].s==key && !StrHasNul(c))
          return(val);
       c=m_nodes[val].end;
      }
    return(-1);
+  }
+
+//--- the exact UTF-8 bytes of str node n (NUL bytes included); returns the count, -1 if not a str
+int MpDoc::StrBytesOf(const int n,uchar &out[]) const
+  {
+   if(Type(n)!=MP_T_STR)
+      return(-1);
+   int len=m_nodes[n].slen;
+   ArrayResize(out,len);
+   if(len>0)
+      ArrayCopy(out,m_bytes,0,m_nodes[n].spos,len);
+   return(len);
+  }
+
+//--- true when str node n holds a NUL byte, which an MQL string cannot carry
+bool MpDoc::StrHasNul(const int n) const
+  {
+   if(Type(n)!=MP_T_STR)
+      return(false);
+   for(int k=m_nodes[n].spos; k<m_nodes[n].spos+m_nodes[n].slen; k++)
+      if(m_bytes[k]==0)
+         return(true);
+   return(false);
   }
 
 bool MpDoc::GetUInt(const int n,ulong &v) const
@@ -569,7 +601,11 @@ bool MpEncodeNode(const MpDoc &doc,const int n,MpWriter &w)
    else if(t==MP_T_FLOAT)
       w.Double(doc.FloatOf(n));
    else if(t==MP_T_STR)
-      w.Str(doc.StrOf(n));
+     {
+      uchar bytes[];
+      int len=doc.StrBytesOf(n,bytes);
+      w.StrBytes(bytes,len);
+     }
    else if(t==MP_T_ARRAY || t==MP_T_MAP)
      {
       int len=doc.Len(n);

@@ -17,6 +17,14 @@
 #define MTB_MAX_VOLUME       10000.0
 #define MTB_MAX_EXACT_INT    9007199254740992.0
 
+//--- the magic number as the platform's trade functions take it: MT5 ulong
+//--- (MqlTradeRequest.magic), MT4 int (OrderSend); the protocol carries any int64/uint64
+#ifdef __MQL5__
+#define MTB_MAGIC ulong
+#else
+#define MTB_MAGIC long
+#endif
+
 //--- "type|directions|field:kind,..."; directions d = terminal->daemon, t = daemon->terminal.
 //--- kinds: U uint, I int, B bool, T text, N non-empty text, E enum, M money, P price,
 //--- V volume (>0), Z volume0 (>=0), A array of position maps; a trailing ? = optional
@@ -101,7 +109,7 @@ struct MtbInbound
    double            volume;
    double            sl;
    double            tp;
-   long              magic;
+   MTB_MAGIC         magic;
    string            comment;
    ulong             expires;       // open: UTC ms, 0 = no deadline
    ulong             last_id;       // welcome: highest id of ours the daemon journaled, 0 = none
@@ -367,7 +375,7 @@ bool MtbBuildWelcome(MpWriter &w,const MtbEnvelope &env,const ulong server_time,
 
 bool MtbBuildOpen(MpWriter &w,const MtbEnvelope &env,const string key,const string symbol,
                   const string side,const double volume,const double sl,const double tp,
-                  const long magic,const string comment,const ulong expires)
+                  const MTB_MAGIC magic,const string comment,const ulong expires)
   {
    MtbWriteEnvelope(w,"open",env,8+(expires>0 ? 1 : 0));   // optional: left out at 0
    MtbKey(w,"key");
@@ -383,7 +391,11 @@ bool MtbBuildOpen(MpWriter &w,const MtbEnvelope &env,const string key,const stri
    MtbKey(w,"tp");
    w.Double(tp);
    MtbKey(w,"magic");
+#ifdef __MQL5__
+   w.UInt(magic);
+#else
    w.Int(magic);
+#endif
    MtbKey(w,"comment");
    w.Str(comment);
    if(expires>0)
@@ -482,8 +494,8 @@ bool MtbCheckValue(const MpDoc &doc,const int node,const string name,const strin
      }
    if(kind=="I")
      {
-      if(!doc.GetInt(node,i))
-        { code="wrong_type"; return(false); }   // not an int, or a uint above 2^63-1
+      if(t!=MP_T_UINT && t!=MP_T_NINT)
+        { code="wrong_type"; return(false); }   // any int64 or uint64, as in the protocol
       return(true);
      }
    if(kind=="B")
@@ -496,9 +508,10 @@ bool MtbCheckValue(const MpDoc &doc,const int node,const string name,const strin
      {
       if(!doc.GetStr(node,s))
         { code="wrong_type"; return(false); }
-      if(kind=="N" && s=="")
+      bool nul=doc.StrHasNul(node);   // s ends at the NUL; the bytes go on
+      if(kind=="N" && s=="" && !nul)
         { code="empty_string"; return(false); }
-      if(kind=="E" && !MtbEnumAllows(name,s))
+      if(kind=="E" && (nul || !MtbEnumAllows(name,s)))
         { code="bad_enum"; return(false); }
       return(true);
      }
@@ -564,7 +577,7 @@ bool MtbValidateInbound(const MpDoc &doc,const int root,string &type,string &cod
      { code="missing_field"; field="type"; return(false); }
    if(!doc.GetStr(tn,type))
      { code="wrong_type"; field="type"; return(false); }
-   int index=MtbSchemaIndex(type);
+   int index=doc.StrHasNul(tn) ? -1 : MtbSchemaIndex(type);
    if(index<0)
      { code="unknown_type"; field="type"; return(false); }
    if(StringFind(MtbSchemaPart(index,1),"t")<0)
@@ -600,6 +613,50 @@ bool MtbValidateInbound(const MpDoc &doc,const int root,string &type,string &cod
       if(doc.MapFind(root,names[k])>=0 && !MtbCheckValue(doc,doc.MapFind(root,names[k]),names[k],StringSubstr(kinds[k],0,1),code))
         { field=names[k]; return(false); }
    return(true);
+  }
+
+//--- a validated str field; a NUL byte in it makes the message unrepresentable here
+//--- (m.unrepresentable = "<field>: <why>", the first such field)
+void MtbReadText(const MpDoc &doc,const string name,string &v,MtbInbound &m)
+  {
+   int n=doc.MapFind(0,name);
+   doc.GetStr(n,v);
+   if(doc.StrHasNul(n) && m.unrepresentable=="")
+      m.unrepresentable=name+": holds a NUL byte, which an MQL string cannot carry";
+  }
+
+//--- a validated int field as this platform's magic number
+void MtbReadMagic(const MpDoc &doc,MtbInbound &m)
+  {
+   int n=doc.MapFind(0,"magic");
+   bool fits=false;
+   if(doc.Type(n)==MP_T_UINT)
+     {
+      ulong u=doc.UIntOf(n);
+#ifdef __MQL5__
+      m.magic=u;
+      fits=true;
+#else
+      m.magic=(long)u;
+      fits=(u<=(ulong)INT_MAX);
+#endif
+     }
+   else if(doc.Type(n)==MP_T_NINT)
+     {
+      long i=doc.NIntOf(n);
+      m.magic=(MTB_MAGIC)i;
+#ifdef __MQL5__
+      fits=false;
+#else
+      fits=(i>=(long)INT_MIN);
+#endif
+     }
+   if(!fits && m.unrepresentable=="")
+#ifdef __MQL5__
+      m.unrepresentable="magic: negative, MT5 magic numbers are ulong";
+#else
+      m.unrepresentable="magic: outside MT4's int range";
+#endif
   }
 
 //--- decode and validate one frame from the daemon into m; err gets "code field: detail"
@@ -652,16 +709,16 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
      }
    else if(type=="open" || type=="close" || type=="modify")
      {
-      doc.GetStr(doc.MapFind(0,"key"),m.key);
+      MtbReadText(doc,"key",m.key,m);
       if(type=="open")
         {
-         doc.GetStr(doc.MapFind(0,"symbol"),m.symbol);
+         MtbReadText(doc,"symbol",m.symbol,m);
          doc.GetStr(doc.MapFind(0,"side"),m.side);
          doc.GetNumber(doc.MapFind(0,"volume"),m.volume);
          doc.GetNumber(doc.MapFind(0,"sl"),m.sl);
          doc.GetNumber(doc.MapFind(0,"tp"),m.tp);
-         doc.GetInt(doc.MapFind(0,"magic"),m.magic);
-         doc.GetStr(doc.MapFind(0,"comment"),m.comment);
+         MtbReadMagic(doc,m);
+         MtbReadText(doc,"comment",m.comment,m);
          if(doc.MapFind(0,"expires")>=0)
             doc.GetUInt(doc.MapFind(0,"expires"),m.expires);
         }
@@ -679,10 +736,10 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
      }
    else if(type=="error")
      {
-      doc.GetStr(doc.MapFind(0,"code"),m.code);
-      doc.GetStr(doc.MapFind(0,"detail"),m.detail);
+      MtbReadText(doc,"code",m.code,m);
+      MtbReadText(doc,"detail",m.detail,m);
       doc.GetUInt(doc.MapFind(0,"ref_id"),m.ref_id);
-      doc.GetStr(doc.MapFind(0,"field"),m.field);
+      MtbReadText(doc,"field",m.field,m);
      }
    return(true);
   }

@@ -3,7 +3,7 @@
 // Only what the references document is declared: a call the references do not have must fail the
 // compile check. Identifiers whose numbers the references give keep them (flags, error codes,
 // MODE_*); the numbers of property identifiers are not documented, so mqlnative numbers them and
-// the host decodes them by name (mqlnative/runtime/constants.py reads them from these headers).
+// the host decodes them by name (mqlnative/host/constants.py reads them from these headers).
 // Format rule for that reader: one `NAME = value,` per line inside enums, `const int NAME = value;`.
 // Implementations: mqlnative/runtime/*.cpp (host calls, files natively). docs/mql-runtime.md.
 // The language constants (INVALID_HANDLE, clrNONE, CP_UTF8, ERR_SUCCESS/ERR_NO_ERROR, ...) are core.hpp's.
@@ -30,6 +30,13 @@ const int REASON_ACCOUNT = 6;
 const int REASON_TEMPLATE = 7;
 const int REASON_INITFAILED = 8;
 const int REASON_CLOSE = 9;
+
+// Alert (a window and the journal) and Comment (the chart's corner) have no screen here: their
+// text goes to the log like Print's (the host's "Print"), formatted as Print formats it.
+template <class... A>
+void Alert(const A&... args) { Print(args...); }
+template <class... A>
+void Comment(const A&... args) { Print(args...); }
 
 bool IsStopped();
 void ExpertRemove();
@@ -220,11 +227,27 @@ string Symbol();
 //+------------------------------------------------------------------+
 //| Date and time (the host's virtual clock)                         |
 //+------------------------------------------------------------------+
+struct MqlDateTime {
+    int year = 0;
+    int mon = 0;
+    int day = 0;
+    int hour = 0;
+    int min = 0;
+    int sec = 0;
+    int day_of_week = 0;   // 0 = Sunday
+    int day_of_year = 0;   // 0 = January 1st
+};
+
 datetime TimeCurrent();
+datetime TimeCurrent(MqlDateTime& dt_struct);
 datetime TimeLocal();
+datetime TimeLocal(MqlDateTime& dt_struct);
 datetime TimeGMT();
+datetime TimeGMT(MqlDateTime& dt_struct);
 int TimeGMTOffset();
 int TimeDaylightSavings();
+bool TimeToStruct(datetime dt, MqlDateTime& dt_struct);
+datetime StructToTime(MqlDateTime& dt_struct);
 
 //+------------------------------------------------------------------+
 //| Terminal and program state                                       |

@@ -386,6 +386,7 @@ struct MqlTradeTransaction {
 //| Time                                                             |
 //+------------------------------------------------------------------+
 datetime TimeTradeServer();
+datetime TimeTradeServer(MqlDateTime& dt_struct);
 
 //+------------------------------------------------------------------+
 //| Trade functions                                                  |

@@ -152,3 +152,34 @@ int ArrayMinimum(const MqlArray<T>& array, const int start = 0, const int count 
   for (int k = start; k < end; k++) if (best < 0 || array[k] < array[best]) best = k;
   return best;
 }
+// ArraySort: numeric arrays, ascending. MQL5: bool ArraySort(void& array[]).
+// MQL4: int ArraySort(void& array[], int count=WHOLE_ARRAY, int start=0, int direction=MODE_ASCEND).
+#ifndef MODE_ASCEND
+#define MODE_ASCEND 1
+#define MODE_DESCEND 2
+#endif
+template <class T>
+void mqln_sort_range(MqlArray<T>& array, int start, int end, bool descending) {
+  static_assert(std::is_arithmetic_v<T>, "ArraySort: numeric arrays only");
+  for (int k = start + 1; k < end; k++) {   // insertion sort: stable, no allocation
+    T x = array[k];
+    int j = k - 1;
+    while (j >= start && (descending ? array[j] < x : x < array[j])) { array[j + 1] = array[j]; j--; }
+    array[j + 1] = x;
+  }
+}
+#ifdef __MQL4__
+template <class T>
+int ArraySort(MqlArray<T>& array, const int count = WHOLE_ARRAY, const int start = 0, const int direction = MODE_ASCEND) {
+  if (start < 0 || start > array.size()) return 0;
+  int end = (count < 0 || start + count > array.size()) ? array.size() : start + count;
+  mqln_sort_range(array, start, end, direction == MODE_DESCEND);
+  return end - start;
+}
+#else
+template <class T>
+bool ArraySort(MqlArray<T>& array) {
+  mqln_sort_range(array, 0, array.size(), false);
+  return true;
+}
+#endif
