@@ -1,6 +1,7 @@
 // mqlnative runtime: the host-call channel, the stop flag, _LastError, string conversions,
 // and the struct <-> map marshalling of MqlTick and the MQL5 trade structures.
 #include <cstdio>
+#include <cstdlib>
 
 #include "mql/host.hpp"
 
@@ -10,6 +11,15 @@ namespace {
 mqln_host_fn g_host = nullptr;
 bool g_stopped = false;
 bool g_dead = false;
+bool g_exiting = false;
+
+// At process exit the host (a Python interpreter) is already finalised when the program's
+// global destructors run (an MtbLink closing its socket prints): from then on, no host calls.
+// Registered after the program's globals were constructed, so it runs before they are destroyed.
+void withdraw_host() {
+    g_exiting = true;
+    g_host = nullptr;
+}
 }  // namespace
 
 bool host_ready() { return g_host != nullptr; }
@@ -46,6 +56,8 @@ void log_to_host(const char* line) {
 }  // namespace
 
 void set_host(mqln_host_fn host) {
+    static bool registered = false;
+    if (!registered) registered = std::atexit(withdraw_host) == 0;
     g_host = host;
     mqln_log_hook = log_to_host;
     mqln_critical_hook = critical_to_stop;
@@ -53,6 +65,11 @@ void set_host(mqln_host_fn host) {
 
 Reply call_raw(const char* fn, const MpOut& args, size_t argc) {
     (void)argc;
+    if (!g_host && g_exiting) {
+        Reply quiet;                      // process exit: every call answers nil
+        quiet.root.kind = MpValue::Map;
+        return quiet;
+    }
     if (!g_host) critical(std::string("mqln_set_host was not called before ") + fn);
     size_t n = 0;
     const unsigned char* p = g_host(fn, args.bytes.data(), args.bytes.size(), &n);

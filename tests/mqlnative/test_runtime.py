@@ -13,6 +13,8 @@ import itertools
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -259,6 +261,20 @@ def test_time_structs_from_the_host_clock(library, tmp_path, now: int, other: in
         return f"{d.year} {d.month} {d.day} {d.hour} {d.minute} {d.second} {weekday} {d.timetuple().tm_yday - 1}"
 
     assert host.run_case(9) == [f"date {fields(now)} | {fields(other)} | {now} {other}"]
+
+
+def test_global_destructors_at_process_exit_do_not_call_the_finalised_host(library, tmp_path) -> None:
+    """At exit Python is gone before the program's globals are destroyed: their host calls answer nil."""
+    script = (
+        "import importlib.util, sys, pathlib\n"
+        f"spec = importlib.util.spec_from_file_location('probe_host', {str(Path(__file__))!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        f"host = m.FakeHost(({library[0]!r}, pathlib.Path({str(library[1])!r})), pathlib.Path({str(tmp_path)!r}), {{}})\n"
+        "print(host.run_case(11), flush=True)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.splitlines() == ["['armed']", "farewell 0.0"]
 
 
 def test_a_host_answer_that_is_not_msgpack_stops_the_program(library, tmp_path) -> None:
