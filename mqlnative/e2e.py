@@ -86,7 +86,7 @@ class Scenario:
                 self.notes.append(f"{name}: the investor EA refused the netting account: {log.splitlines()[-1]}")
         a = m.open("trader", "buy", "0.50")
         await self.settle(1, "open A copied")
-        b = m.open("trader", "sell", "0.30", sl="1.10600", tp="1.09500")
+        m.open("trader", "sell", "0.30", sl="1.10600", tp="1.09500")
         await self.settle(1, "open B (with SL/TP) copied")
         m.modify("trader", a, sl="1.09000", tp="1.11500")
         await self.settle(1, "A's SL/TP mirrored")
@@ -143,19 +143,40 @@ async def run_side(tmp: Path, roles: list[Role], make_side: Callable[[Market], S
         m.close()
 
 
-EXPERTS = Path(__file__).resolve().parent.parent / "mql" / "Experts"
+REPO = Path(__file__).resolve().parent.parent
 PLATFORMS = (("MT4", "mql4"), ("MT5", "mql5"))
 PROGRAMS = (("trader", "MtBridgeTrader"), ("investor", "MtBridgeInvestor"))
 # Several EAs live in one process: without this, g++ marks inline variables (the inputs
 # table, _LastError, the log hook) STB_GNU_UNIQUE and glibc shares them across every copy of
 # the library despite RTLD_LOCAL (mqlnative.host.loader refuses such a library).
-SHARED_FLAGS = ("-fno-gnu-unique",)
+# -O0 -g0: the libraries are built on every test run of a busy machine; speed is not the point.
+SHARED_FLAGS = ("-fno-gnu-unique", "-O0", "-g0")
+CACHE = REPO / "build" / "mqlnative" / "e2e"
 
 
-def build_libraries(out: Path) -> tuple[dict, dict]:
+def _inputs_digest(source_root: Path) -> str:
+    """What a build depends on: the MQL tree, the translator, the headers, the runtime, the
+    flags and the compiler. Equal digest, equal libraries: the build is reused."""
+    import hashlib
+    import subprocess
+
+    from mqlnative.build import compiler
+    h = hashlib.sha256(repr(SHARED_FLAGS).encode())
+    h.update(subprocess.run([compiler(), "--version"], capture_output=True, text=True).stdout.encode())
+    native = Path(__file__).resolve().parent
+    files = sorted((source_root / "mql").rglob("*.mq*")) + sorted(native.glob("translate*.py")) + \
+        [native / "build.py"] + sorted((native / "include").rglob("*")) + sorted((native / "runtime").rglob("*"))
+    for f in files:
+        if f.is_file():
+            h.update(str(f.relative_to(f.parents[2])).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_libraries(out: Path, source_root: Path = REPO, cache: Path | None = CACHE) -> tuple[dict, dict]:
     """Build the trader and investor EAs for both branches (mqlnative.build, shared mode),
     two compilers at a time, each program in its own directory (they translate the same
-    includes)."""
+    includes). Kept in `cache`/<digest of the inputs>: an unchanged tree is not built again."""
     from concurrent.futures import ThreadPoolExecutor
 
     from mqlnative.build import build
@@ -166,15 +187,27 @@ def build_libraries(out: Path) -> tuple[dict, dict]:
         problems = check_against_simulator(consts[branch])
         if problems:
             raise RuntimeError(f"{branch} headers disagree with MetaTrader's values: {problems}")
+    root = (cache / _inputs_digest(source_root)) if cache is not None else out / "build"
     jobs = [(platform, branch, kind, program) for platform, branch in PLATFORMS for kind, program in PROGRAMS]
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda j: build(EXPERTS / f"{j[3]}.mql", j[1], "shared", extra_flags=SHARED_FLAGS,
-                                                out_root=out / "build" / j[3]), jobs))
-    libs: dict[str, dict[str, Path]] = {}
-    for (platform, branch, kind, program), r in zip(jobs, results):
+
+    def one(job) -> Path:
+        platform, branch, kind, program = job
+        lib = root / program / branch / "lib" / f"lib{program}.so"
+        done = lib.with_suffix(".built")  # written after a complete link: a killed build is redone
+        if done.exists() and lib.exists():
+            return lib
+        r = build(source_root / "mql" / "Experts" / f"{program}.mql", branch, "shared", extra_flags=SHARED_FLAGS,
+                  out_root=root / program, source_root=source_root)
         if not r.ok:
             raise RuntimeError(f"{program} ({branch}) does not build:\n{r.log[-4000:]}")
-        libs.setdefault(platform, {})[kind] = r.output
+        done.write_text(" ".join(r.command), encoding="utf-8")
+        return r.output
+
+    with ThreadPoolExecutor(2) as pool:
+        outputs = list(pool.map(one, jobs))
+    libs: dict[str, dict[str, Path]] = {}
+    for (platform, _, kind, _), lib in zip(jobs, outputs):
+        libs.setdefault(platform, {})[kind] = lib
     return libs, consts
 
 
@@ -216,7 +249,7 @@ async def run_config(label: str, tmp: Path, libs: dict, consts: dict, *, seed: i
 async def main_async(args) -> str:
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mql-e2e-"))
     try:
-        libs, consts = build_libraries(tmp)
+        libs, consts = build_libraries(tmp, Path(getattr(args, "mql_root", None) or REPO))
         oks, opens, closes = [], 0, 0
         for label in args.only:
             o, c = await run_config(label, tmp, libs, consts, seed=args.seed, short=args.short)
@@ -236,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
                    default=["MT4", "MT5", "cross"])
     p.add_argument("--keep", metavar="DIR", help="keep the run's files (daemon journals, EA logs) in DIR")
+    p.add_argument("--mql-root", metavar="DIR", help="build the EAs from DIR/mql instead of this checkout's")
     args = p.parse_args(argv)
     unknown = [x for x in args.only if x not in CONFIGS]
     if unknown:
