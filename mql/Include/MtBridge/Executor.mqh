@@ -210,20 +210,14 @@ bool MtbExecutor::FindOpened(const MtbJournalEntry &e,const bool pending,MtbResu
   }
 
 //--- row 12 of the review: a well-formed command this terminal cannot carry out exactly is
-//--- refused (10013) with the reason, never answered by a reconnect
+//--- refused (10013) with the reason, never answered by a reconnect. The parser flags values
+//--- it accepted but MQL cannot hold (a NUL byte in a string, a magic outside MT4's int or a
+//--- negative one on MT5: Protocol.mqh, MtbInbound.unrepresentable); the comment limit is here.
 bool MtbExecutor::Representable(const MtbInbound &c,string &why)
   {
-   why=c.unrepresentable;   // set by the parser: a value it accepted but MQL cannot hold exactly
-   if(why!="")
-      return(false);
-   if(c.type!="open")
-      return(true);
-   if(StringLen(c.comment)>MTB_COMMENT_MAX)
+   why=c.unrepresentable;
+   if(why=="" && c.type=="open" && StringLen(c.comment)>MTB_COMMENT_MAX)
       why="comment longer than 31 characters cannot be kept exactly";
-#ifdef __MQL4__
-   else if(c.magic<INT_MIN || c.magic>INT_MAX)
-      why=StringFormat("magic %I64d does not fit an MT4 int",c.magic);
-#endif
    return(why=="");
   }
 
@@ -265,7 +259,7 @@ bool MtbExecutor::Handle(const MtbInbound &c,MtbResult &r)
      }
    e.command=c.type;
    e.ticket=c.ticket;
-   e.magic=c.magic;
+   e.magic=(long)c.magic;   // MT5 ulong kept bit for bit (POSITION_MAGIC reads back as long)
    e.comment=c.comment;
    e.symbol=c.symbol;
    e.side=c.side;

@@ -246,7 +246,7 @@ int MtbExecutor::DoOpen(const MtbInbound &c,MtbResult &r)
          if(market && (sl!=0.0 || tp!=0.0))
             Mt4SetStops(ticket,sl,tp,r);
          string stops=r.message;
-         if(!OpenedTicket((ulong)ticket,c.magic,r))
+         if(!OpenedTicket((ulong)ticket,(long)c.magic,r))
            {
             //--- opened, but not selectable yet: answer from the request
             r.ok=true;
