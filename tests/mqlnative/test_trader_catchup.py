@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from mqlnative.e2e import EXPERTS, SHARED_FLAGS
+from mqlnative.e2e import PLATFORMS, build_libraries
 from mqlnative.host.e2e_sides import EaSide
 from mqlnative.host.e2e_world import Market, Role
 
@@ -53,18 +53,11 @@ def _reported(market: Market, ticket: int) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def traders(tmp_path_factory) -> dict[str, tuple[Path, object]]:
+    """The trader EA library per platform, from the e2e run's build (cached by its inputs)."""
     if shutil.which("g++") is None:
         pytest.fail("g++ is missing: run scripts/install-mql-toolchain.sh (make test does)")
-    from mqlnative.build import build
-    from mqlnative.host.constants import Constants
-
-    out = tmp_path_factory.mktemp("trader-build")
-    built = {}
-    for platform, branch in (("MT4", "mql4"), ("MT5", "mql5")):
-        r = build(EXPERTS / "MtBridgeTrader.mql", branch, "shared", extra_flags=SHARED_FLAGS, out_root=out / branch)
-        assert r.ok, r.log[-4000:]
-        built[platform] = (r.output, Constants.for_branch(branch))
-    return built
+    libs, consts = build_libraries(tmp_path_factory.mktemp("eas"))
+    return {platform: (libs[platform]["trader"], consts[branch]) for platform, branch in PLATFORMS}
 
 
 async def _catch_up(tmp: Path, platform: str, lib: Path, consts) -> None:
