@@ -26,13 +26,25 @@ from pathlib import Path
 
 import pytest
 
+from bridge.domain.servertime import ServerTimeZone
 from mqlnative.e2e import PLATFORMS, build_libraries
+from mqlnative.host import e2e_world
 from mqlnative.host.e2e_sides import EaSide
 from mqlnative.host.e2e_world import Market, Role
+from simulator.calendar import TradingCalendar
+from simulator.server import retcodes as rc
 
 pytestmark = pytest.mark.integration
 
 WAIT_S = 60.0  # generous: a loaded 2-core machine; every wait ends on a condition
+UTC2 = ServerTimeZone.parse("UTC+2")  # the daemon's configured server offset (7 200 000 ms)
+
+
+@pytest.fixture(autouse=True)
+def broker_clock(monkeypatch):
+    """The trade server on UTC+2, as brokers run it: the EA must convert every time to UTC."""
+    monkeypatch.setattr(e2e_world, "TradingCalendar",
+                        lambda **kw: TradingCalendar(**kw, timezone=UTC2))
 
 
 def _events(market: Market) -> list[tuple[str, dict]]:
@@ -85,6 +97,13 @@ async def _catch_up(tmp: Path, platform: str, lib: Path, consts) -> None:
             m.daemon.proc.send_signal(signal.SIGCONT)
         await side.until(lambda: len(_reported(m, a)) == 2, "A's open and close reported after the welcome", WAIT_S)
         assert _reported(m, a) == [("TraderPositionOpened", "0.2"), ("TraderPositionClosed", "0.2")]
+        # times are UTC: A's open time is the server's (UTC) deal time; MT4 keeps whole seconds
+        (opened_at,) = [b["opened_at"] for t, b in _events(m) if t == "TraderPositionOpened" and b["ticket"] == a]
+        (deal,) = [d for d in m.server.history_deals(m.logins["trader"])
+                   if d.position_id == a and d.entry == rc.DEAL_ENTRY_IN]
+        assert 0 <= deal.time_msc - opened_at < (1000 if platform == "MT4" else 1)
+        daemon_log = (m.setup.dir / "daemon.log").read_text()
+        assert "utc_offset_mismatch" not in daemon_log  # hello.utc_offset_ms = 7 200 000
         await side.until(lambda: any(t == "TraderSnapshot" and any(p["ticket"] == b for p in body["positions"])
                                      for t, body in _events(m)), "B in the reconnect hello", WAIT_S)
         snapshot = [body for t, body in _events(m) if t == "TraderSnapshot"][-1]
