@@ -41,27 +41,31 @@ bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
    return(true);
   }
 
-//--- the watch starts after the newest deal of the last day (older ones the snapshot covers)
+//--- the watch starts after the newest deal of the last day (older ones the snapshot covers),
+//--- and never reads deals from more than a minute before its start: a terminal still loading
+//--- its history at start would otherwise report old deals as new
 void MtbReporter::StartWatch(void)
   {
    datetime now=TimeTradeServer();
    m_from=now-86400;
    m_last_deal=0;
    if(!HistorySelect(m_from,now+86400))
-     {
       PrintFormat("MtBridge: HistorySelect failed, error %d; the deal watch starts empty",GetLastError());
-      return;
-     }
-   int total=HistoryDealsTotal();
-   for(int i=0; i<total; i++)
+   else
      {
-      ulong deal=HistoryDealGetTicket(i);
-      if(deal>m_last_deal)
+      int total=HistoryDealsTotal();
+      for(int i=0; i<total; i++)
         {
-         m_last_deal=deal;
-         m_from=(datetime)HistoryDealGetInteger(deal,DEAL_TIME);
+         ulong deal=HistoryDealGetTicket(i);
+         if(deal>m_last_deal)
+           {
+            m_last_deal=deal;
+            m_from=(datetime)HistoryDealGetInteger(deal,DEAL_TIME);
+           }
         }
      }
+   if(m_from<now-60)
+      m_from=now-60;
   }
 
 //--- DEAL_ADD: scan at once (the daemon books a close's profit from position_closed); any
