@@ -168,7 +168,8 @@ def test_catch_up_runs_before_any_new_report():
 
 def test_nothing_is_reported_before_the_welcome_and_the_cache_survives_a_reconnect():
     rep = code(INC / "Reporter.mqh")
-    assert body(rep, "void MtbReporter::Watch(").startswith("{\n   if(!m_link.IsUp())\n      return;")
+    watch = body(rep, "void MtbReporter::Watch(")
+    assert watch.index("if(!m_link.IsUp())\n      return;") < watch.index("CatchUp()")
     hello = body(rep, "bool MtbReporter::SendHello(")
     assert re.search(r"if\(!m_watching \|\| m_fresh\)\s*\{\s*m_n=0;", hello), "cache reset only on start or resync"
     assert "m_fresh=true" in body(rep, "void MtbReporter::Resync(")
@@ -193,6 +194,10 @@ def test_no_stale_server_time_is_used_as_now():
     assert "return(MtbNowMs());" in body(util, "ulong MtbTradeUtcMs(")
     mt5_offset = branch(util[util.index("long MtbRoundOffsetMs") :], "MQL5")
     assert "TimeTradeServer()-TimeGMT()" in mt5_offset
+    # MQL4: TimeCurrent() (the last quote) is trusted only when a quote arrived within 2 s
+    mt4_offset = branch(util[util.index("long MtbRoundOffsetMs") :], "MQL4")
+    assert "quote!=s_quote && (uint)(tick-s_tick)<2000" in mt4_offset
+    assert "MtbUtcOffsetMs();" in body(code(INC / "Reporter.mqh"), "void MtbReporter::Watch(")
     # MQL4 has no TimeTradeServer(): the MQL4 branch of every file must not call it
     for path in MINE:
         for m in re.finditer(r"#else\n(.*?)#endif", code(path), re.S):

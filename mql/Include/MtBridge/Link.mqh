@@ -93,7 +93,6 @@ public:
                           const string public_key,const string secret_key,const int heartbeat_ms,
                           const int reconnect_ms,const ulong login);
    bool              SetMaxFrame(const int bytes);
-   int               MaxFrame(void) const { return(m_max_frame); }
    bool              Open(void);
    void              Close(const string why);
    void              Shutdown(void);

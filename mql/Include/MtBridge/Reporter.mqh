@@ -440,6 +440,7 @@ void MtbReporter::AccountTick(void)
 //--- Nothing is reported before the welcome: the watch waits where it stopped.
 void MtbReporter::Watch(void)
   {
+   MtbUtcOffsetMs();                   // MT4: learns the offset whenever a quote arrives
    if(!m_link.IsUp())
       return;
    CatchUp();

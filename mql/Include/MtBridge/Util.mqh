@@ -51,29 +51,36 @@ long MtbUtcOffsetMs(void)
 #else
 //--- MQL4 has no TimeTradeServer(): TimeCurrent() is the server time of the LAST QUOTE, right
 //--- only while quotes flow (on a quiet weekend it is days old). A value is trusted when
-//--- TimeCurrent() moved since the previous call (a quote arrived meanwhile); the trusted value
-//--- is kept in the terminal global variable MtBridge.utc_offset_ms.<login>, so a start on a
-//--- weekend uses the last good one. Without either, the untrusted value is the best guess.
+//--- TimeCurrent() moved since a reading less than 2 s before (a quote arrived within the last
+//--- 2 s; the EAs read it every timer tick); the trusted value is kept in the terminal global
+//--- variable MtBridge.utc_offset_ms.<login>, so a start on a quiet weekend uses the last good
+//--- one. Without either, the untrusted value is the best guess.
 long MtbUtcOffsetMs(void)
   {
    static datetime s_quote=0;
+   static uint     s_tick=0;
    static bool     s_have=false;
    static long     s_offset=0;
+   static string   s_name="";
    datetime quote=TimeCurrent();
+   uint tick=GetTickCount();
    long guess=MtbRoundOffsetMs((long)(quote-TimeGMT()));
    bool plausible=(guess<=MTB_OFFSET_MAX_MS && guess>=-MTB_OFFSET_MAX_MS);
-   string name=MTB_OFFSET_GLOBAL+IntegerToString(AccountInfoInteger(ACCOUNT_LOGIN));
-   if(s_quote!=0 && quote!=s_quote && plausible && (!s_have || guess!=s_offset))
+   bool fresh=(s_quote!=0 && quote!=s_quote && (uint)(tick-s_tick)<2000);   // uint: survives the wrap
+   if(s_name=="")
+      s_name=MTB_OFFSET_GLOBAL+IntegerToString(AccountInfoInteger(ACCOUNT_LOGIN));
+   if(fresh && plausible && (!s_have || guess!=s_offset))
      {
       s_offset=guess;
       s_have=true;
-      if(GlobalVariableSet(name,(double)guess)==0)
-         PrintFormat("MtBridge: GlobalVariableSet(%s) failed, error %d",name,GetLastError());
+      if(GlobalVariableSet(s_name,(double)guess)==0)
+         PrintFormat("MtBridge: GlobalVariableSet(%s) failed, error %d",s_name,GetLastError());
      }
    s_quote=quote;
-   if(!s_have && GlobalVariableCheck(name))
+   s_tick=tick;
+   if(!s_have && GlobalVariableCheck(s_name))
      {
-      s_offset=(long)GlobalVariableGet(name);
+      s_offset=(long)GlobalVariableGet(s_name);
       s_have=true;
      }
    if(s_have)
