@@ -14,7 +14,9 @@
 #include "Protocol.mqh"
 #include "Util.mqh"
 
-#define MTB_MAX_FRAME      65536
+#define MTB_MAX_FRAME      65536    // default frame limit = the daemon's default max_frame_size
+#define MTB_MIN_FRAME      1024     // the daemon's lowest allowed max_frame_size
+#define MTB_REFUSED_WAIT_MS 60000   // reconnect delay after a refused or oversized hello
 #define MTB_OFFLINE_BEATS  5
 #define MTB_ID_GLOBAL      "MtBridge.next_id."
 
@@ -45,7 +47,16 @@ private:
    ulong             m_last_tx;
    ulong             m_last_rx;
    ulong             m_retry_at;
+   int               m_max_frame;
+   bool              m_welcome_new;   // a welcome arrived that the reporter has not handled yet
+   ulong             m_last_id;       // its last_id
    string            m_tag;
+   void              Backoff(const ulong wait_ms)
+     {
+      ulong at=MtbNowMs()+wait_ms;
+      if(at>m_retry_at)
+         m_retry_at=at;
+     }
    bool              ValidKey(const string name,const string key)
      {
       if(StringLen(key)!=40)
@@ -72,17 +83,23 @@ public:
       m_seq_in=0;
       m_next_id=0;
       m_retry_at=0;
+      m_max_frame=MTB_MAX_FRAME;
+      m_welcome_new=false;
+      m_last_id=0;
       m_tag="MtBridge";
      }
                     ~MtbLink(void) { Shutdown(); }
    bool              Init(const string tag,const string endpoint,const string server_key,
                           const string public_key,const string secret_key,const int heartbeat_ms,
                           const int reconnect_ms,const ulong login);
+   bool              SetMaxFrame(const int bytes);
    bool              Open(void);
    void              Close(const string why);
    void              Shutdown(void);
    int               State(void) const { return(m_state); }
    bool              CanSend(void) const { return(m_state==MTB_LINK_WAIT || m_state==MTB_LINK_UP); }
+   bool              IsUp(void) const { return(m_state==MTB_LINK_UP); }
+   bool              TakeWelcome(ulong &last_id);
    bool              NeedsHello(void) const { return(m_state==MTB_LINK_HELLO); }
    bool              ReconnectDue(void) const { return(m_state==MTB_LINK_DOWN && MtbNowMs()>=m_retry_at); }
    void              NextEnvelope(MtbEnvelope &env);
@@ -134,6 +151,28 @@ bool MtbLink::Init(const string tag,const string endpoint,const string server_ke
    return(true);
   }
 
+//--- the frame limit both ways; must equal the daemon's [daemon] max_frame_size (default 65 536)
+bool MtbLink::SetMaxFrame(const int bytes)
+  {
+   if(bytes<MTB_MIN_FRAME)
+     {
+      PrintFormat("%s: the frame limit must be at least %d bytes (the daemon's minimum), got %d",m_tag,MTB_MIN_FRAME,bytes);
+      return(false);
+     }
+   m_max_frame=bytes;
+   return(true);
+  }
+
+//--- true once per welcome: the reporter then re-sends the reports above last_id
+bool MtbLink::TakeWelcome(ulong &last_id)
+  {
+   if(!m_welcome_new || m_state!=MTB_LINK_UP)
+      return(false);
+   m_welcome_new=false;
+   last_id=m_last_id;
+   return(true);
+  }
+
 bool MtbLink::Open(void)
   {
    Close("reopening");
@@ -146,7 +185,7 @@ bool MtbLink::Open(void)
       return(false);
      }
    bool ok=MtbZmqSetInt(m_sock,MTB_ZMQ_LINGER,0,4);
-   ok=ok && MtbZmqSetInt(m_sock,MTB_ZMQ_MAXMSGSIZE,MTB_MAX_FRAME,8);
+   ok=ok && MtbZmqSetInt(m_sock,MTB_ZMQ_MAXMSGSIZE,m_max_frame,8);
    ok=ok && MtbZmqSetKey(m_sock,MTB_ZMQ_CURVE_SERVERKEY,m_server_key);
    ok=ok && MtbZmqSetKey(m_sock,MTB_ZMQ_CURVE_PUBLICKEY,m_public_key);
    ok=ok && MtbZmqSetKey(m_sock,MTB_ZMQ_CURVE_SECRETKEY,m_secret_key);
@@ -168,6 +207,7 @@ bool MtbLink::Open(void)
    m_state=MTB_LINK_HELLO;
    m_seq_out=0;
    m_seq_in=0;
+   m_welcome_new=false;
    m_hb_ms=m_hb_default;
    m_last_rx=MtbNowMs();
    m_last_tx=m_last_rx;
@@ -235,9 +275,19 @@ bool MtbLink::Send(MpWriter &w,const string type)
       Close("encoding failed");
       return(false);
      }
-   if(w.Length()>MTB_MAX_FRAME)
+   if(w.Length()>m_max_frame)
      {
-      PrintFormat("%s: %s is %d bytes, above the %d-byte frame limit; reconnecting",m_tag,type,w.Length(),MTB_MAX_FRAME);
+      if(type=="hello")
+        {
+         //--- the daemon would refuse it (frame_too_large) on every attempt: say why, retry slowly
+         PrintFormat("%s: the hello snapshot is %d bytes, above the %d-byte frame limit (about 150 bytes per open position); "
+                     "raise InpMaxFrameBytes and the daemon's [daemon] max_frame_size to the same value. Retrying in %d s",
+                     m_tag,w.Length(),m_max_frame,MTB_REFUSED_WAIT_MS/1000);
+         Close("hello too large");
+         Backoff(MTB_REFUSED_WAIT_MS);
+         return(false);
+        }
+      PrintFormat("%s: %s is %d bytes, above the %d-byte frame limit; reconnecting",m_tag,type,w.Length(),m_max_frame);
       Close("frame too large");
       return(false);
      }
@@ -257,9 +307,9 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
    got=false;
    if(m_sock==0)
       return(true);
-   if(ArraySize(m_rx)!=MTB_MAX_FRAME)
-      ArrayResize(m_rx,MTB_MAX_FRAME);
-   int len=zmq_recv(m_sock,m_rx,(MTB_ZSIZE)MTB_MAX_FRAME,MTB_ZMQ_DONTWAIT);
+   if(ArraySize(m_rx)!=m_max_frame)
+      ArrayResize(m_rx,m_max_frame);
+   int len=zmq_recv(m_sock,m_rx,(MTB_ZSIZE)m_max_frame,MTB_ZMQ_DONTWAIT);
    if(len<0)
      {
       int err=zmq_errno();
@@ -275,10 +325,10 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
       Close("multi-frame message");
       return(false);
      }
-   if(len>MTB_MAX_FRAME)
+   if(len>m_max_frame)
      {
       //--- libzmq's MAXMSGSIZE drops such frames; this guards a DLL built without it
-      PrintFormat("%s: the daemon sent a %d-byte frame, above the %d-byte limit; reconnecting",m_tag,len,MTB_MAX_FRAME);
+      PrintFormat("%s: the daemon sent a %d-byte frame, above the %d-byte limit; reconnecting",m_tag,len,m_max_frame);
       Close("frame too large");
       return(false);
      }
@@ -290,12 +340,12 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
       Close("bad frame");
       return(false);
      }
-   if(m.login!=m_login)
-     {
-      PrintFormat("%s: %s addressed to login %I64u, this terminal is %I64u; ignored",m_tag,m.type,m.login,m_login);
-      return(true);
-     }
-   //--- sequence check of the daemon's messages (section 6)
+   //--- an error is printed in full whatever the state: before welcome it says why the hello
+   //--- was refused (login_not_bound, role_mismatch, a bad field...)
+   if(m.type=="error")
+      PrintFormat("%s: daemon error %s field '%s' ref_id %I64u: %s",m_tag,m.code,m.field,m.ref_id,m.detail);
+   //--- sequence check of the daemon's messages (section 6), before the login check: a
+   //--- message for another login still took a seq, so skipping it must not look like a gap
    if(m.type=="welcome")
      {
       if(m.seq!=1)
@@ -305,12 +355,17 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
          return(false);
         }
       m_seq_in=1;
-      m_hb_ms=(m.heartbeat_ms>0) ? m.heartbeat_ms : m_hb_default;
-      m_state=MTB_LINK_UP;
-      PrintFormat("%s: welcome (resume=%s, heartbeat %I64u ms)",m_tag,m.resume ? "true" : "false",m_hb_ms);
      }
    else if(m_state!=MTB_LINK_UP)
      {
+      if(m.type=="error" && !MtbIsSequenceCode(m.code))
+        {
+         //--- the hello itself was refused: the same hello would be refused again at once
+         PrintFormat("%s: the daemon refused the hello (%s); retrying in %d s",m_tag,m.code,MTB_REFUSED_WAIT_MS/1000);
+         Close("hello refused: "+m.code);
+         Backoff(MTB_REFUSED_WAIT_MS);
+         return(false);
+        }
       PrintFormat("%s: %s before welcome (not_started); reconnecting",m_tag,m.type);
       Close("not_started");
       return(false);
@@ -324,20 +379,36 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
      }
    else
       m_seq_in=m.seq;
-   if(m.type=="error")
+   if(m.login!=m_login)
      {
-      PrintFormat("%s: daemon error %s field '%s' ref_id %I64u: %s",m_tag,m.code,m.field,m.ref_id,m.detail);
-      if(MtbIsSequenceCode(m.code))
+      PrintFormat("%s: %s addressed to login %I64u, this terminal is %I64u; ignored",m_tag,m.type,m.login,m_login);
+      if(m.type=="welcome")
         {
-         Close("sequence error "+m.code);
+         Close("welcome for another login");
          return(false);
         }
+      return(true);
+     }
+   if(m.type=="welcome")
+     {
+      m_hb_ms=(m.heartbeat_ms>0) ? m.heartbeat_ms : m_hb_default;
+      m_state=MTB_LINK_UP;
+      m_welcome_new=true;
+      m_last_id=m.last_id;
+      PrintFormat("%s: welcome (resume=%s, heartbeat %I64u ms, last journaled id %I64u)",m_tag,
+                  m.resume ? "true" : "false",m_hb_ms,m.last_id);
+     }
+   if(m.type=="error" && MtbIsSequenceCode(m.code))
+     {
+      Close("sequence error "+m.code);
+      return(false);
      }
    got=true;
    return(true);
   }
 
-//--- heartbeat and liveness; call from OnTimer
+//--- heartbeat and liveness: reads two clocks and sends at most one heartbeat, so it is cheap
+//--- enough to call between commands of a long batch (MtBridgeInvestor) as well as from OnTimer
 void MtbLink::Tick(void)
   {
    if(!CanSend())

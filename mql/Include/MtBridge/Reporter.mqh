@@ -1,8 +1,10 @@
 //+------------------------------------------------------------------+
 //| MtBridge/Reporter.mqh - reports the account to the daemon:       |
 //| hello snapshot, position_opened/_modified/_closed, account_update|
-//| MT5: OnTradeTransaction + a reconciliation check every second.   |
-//| MT4: a diff of the order pool on every timer tick (50 ms).       |
+//| and the re-send buffer that welcome.last_id draws on.            |
+//| MT5 (ReporterMt5.mqh): a watch of the deal history, woken by     |
+//| OnTradeTransaction, plus a check of the positions every second.  |
+//| MT4 (ReporterMt4.mqh): a diff of the order pool every timer tick.|
 //| One source for MT4 and MT5; `make mql` installs it in both trees.|
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_REPORTER_MQH
@@ -16,14 +18,37 @@
 
 #define MTB_ACCOUNT_MIN_MS  250     // account_update coalescing interval
 #define MTB_CHAIN_MAX       64      // MT4 partial-close chain length limit
+#define MTB_RESEND_MAX      1024    // position reports kept for welcome.last_id
+#define MTB_RECENT_MAX      256     // MT4: chain roots reported and gone, not to report again
+#define MTB_FILL_WAIT_MS    2000    // MT5: wait for an order filled in parts before reporting it
+#define MTB_CHECK_MS        1000    // MT5: period of the position check
 
-//--- one reported position; `p.ticket` is the ticket the daemon knows (MT4: the first
-//--- ticket of a partial-close chain), `live` the ticket the terminal uses now
+#define MTB_REPORT_OPENED   1
+#define MTB_REPORT_MODIFIED 2
+#define MTB_REPORT_CLOSED   3
+
+//--- one reported position; `p.ticket` is the ticket the daemon knows (MT5: POSITION_IDENTIFIER,
+//--- MT4: the first ticket of a partial-close chain), `live` the ticket the terminal uses now
 struct MtbTracked
   {
    MtbPosition       p;
    ulong             live;
    bool              seen;
+   int               odd;           // consecutive checks in which the terminal disagrees
+  };
+
+//--- one sent position report, kept until a welcome's last_id says the daemon journaled it.
+//--- opened: p; modified: p.ticket/sl/tp/time; closed: p.ticket, p.volume (closed), remaining,
+//--- p.price, p.time, reason, profit
+struct MtbReport
+  {
+   ulong             id;
+   bool              sent;            // false: made while the link went down, never had an id
+   int               kind;
+   MtbPosition       p;
+   double            remaining;
+   string            reason;
+   double            profit;
   };
 
 class MtbReporter
@@ -31,30 +56,78 @@ class MtbReporter
 private:
    MtbTracked        m_pos[];
    int               m_n;
+   MtbReport         m_sent[];          // ring buffer of MTB_RESEND_MAX
+   int               m_sent_head;
+   int               m_sent_n;
+   ulong             m_sent_dropped;
    MtbLink          *m_link;
    string            m_account_type;
-   string            m_role;           // copy-trading role, as on the daemon's allow-list
+   string            m_role;            // copy-trading role, as on the daemon's allow-list
+   bool              m_watching;        // the watch started (first hello of this EA instance)
+   bool              m_fresh;           // the next hello restarts the cache from the snapshot
    double            m_bal;
    double            m_eq;
    double            m_margin;
    double            m_free;
    long              m_lev;
    ulong             m_acct_at;
-   string            m_mismatch;
+   //--- MT5 deal watch
+   ulong             m_last_deal;       // highest deal ticket handled
+   datetime          m_from;            // server time of that deal: HistorySelect starts there
+   bool              m_dirty;           // a DEAL_ADD arrived since the last scan
+   ulong             m_next_check;
+   ulong             m_wait_deal;       // an opening deal whose order is still being filled
+   ulong             m_wait_since;
+   ulong             m_missing[];       // positions not in the cache at the last check
+   //--- MT4 pool watch
+   ulong             m_max_ticket;      // highest order ticket seen
+   ulong             m_pending[];       // pending-order tickets at the last pool diff
+   int               m_history_total;   // OrdersHistoryTotal() at the last history pass
+   bool              m_catchup;         // look for orders opened and closed while not watching
+   ulong             m_recent[];        // ring of MTB_RECENT_MAX roots reported and gone
+   int               m_recent_next;
    int               Find(const ulong ticket) const;
    int               FindLive(const ulong live) const;
    void              Add(const MtbPosition &p,const ulong live);
    void              Remove(const int k);
-   void              SendOpened(const MtbPosition &p);
-   void              SendModified(const ulong ticket,const double sl,const double tp);
-   void              SendClosed(const ulong ticket,const double volume,const double remaining,const double price,
-                                const ulong time,const string reason,const double profit);
+   void              Record(const MtbReport &r);
+   void              Emit(MtbReport &r);
+   void              Resend(const ulong last_id);
+   void              CatchUp(void);
+   void              ReportOpened(const MtbPosition &p);
+   void              ReportModified(const ulong ticket,const double sl,const double tp,const ulong time);
+   void              ReportClosed(const ulong ticket,const double volume,const double remaining,const double price,
+                                  const ulong time,const string reason,const double profit);
    bool              ReadLive(MtbPosition &out[],ulong &live[]);
+   void              StartWatch(void);
+#ifdef __MQL5__
+   bool              Scan(void);
+   int               OnDeal(const ulong deal,const ulong &batch[],bool &used[],const int i);
+   int               OpenDeal(const ulong deal,const ulong pos_id,const string symbol,const ulong &batch[],
+                              bool &used[],const int i);
+   void              CloseDeal(const ulong deal,const ulong pos_id,const string symbol);
+   void              CheckStops(const ulong ticket);
+   void              CheckPositions(void);
+   void              ClosedUnseen(const int k);
+   bool              WasMissing(const ulong id) const;
+#else
+   void              Diff(void);
+   void              HistoryCatchUp(void);
+   void              FollowChain(const int k,ulong &fresh[]);
+   ulong             CloseByRemainder(const ulong closed,const string symbol,const int type,const datetime opened,
+                                      const int magic,ulong &fresh[]);
+   void              NewTicket(const ulong ticket,ulong &fresh[]);
+   bool              ReadOrder(const ulong ticket,MtbPosition &p);
+   double            ChainVolume(const ulong first,const string symbol);
+   void              Forget(const ulong root);
+   bool              Forgotten(const ulong root) const;
+#endif
 public:
-                     MtbReporter(void) { m_n=0; m_link=NULL; m_acct_at=0; m_lev=0; m_mismatch=""; }
+                     MtbReporter(void);
    void              Init(MtbLink *link,const string account_type,const string role);
    bool              SendHello(void);
    void              AccountTick(void);
+   void              Watch(void);
    void              Resync(const string why);
    ulong             LiveTicket(const ulong ticket) const;
    ulong             ReportedTicket(const ulong live) const;
@@ -66,6 +139,32 @@ public:
    void              Poll(void);
 #endif
   };
+
+MtbReporter::MtbReporter(void)
+  {
+   m_n=0;
+   m_link=NULL;
+   m_acct_at=0;
+   m_lev=0;
+   m_watching=false;
+   m_fresh=false;
+   m_sent_head=0;
+   m_sent_n=0;
+   m_sent_dropped=0;
+   m_last_deal=0;
+   m_from=0;
+   m_dirty=false;
+   m_next_check=0;
+   m_wait_deal=0;
+   m_wait_since=0;
+   m_max_ticket=0;
+   m_catchup=false;
+   m_history_total=0;
+   m_recent_next=0;
+   ArrayResize(m_sent,MTB_RESEND_MAX);
+   ArrayResize(m_recent,MTB_RECENT_MAX);
+   ArrayInitialize(m_recent,0);
+  }
 
 void MtbReporter::Init(MtbLink *link,const string account_type,const string role)
   {
@@ -96,6 +195,7 @@ void MtbReporter::Add(const MtbPosition &p,const ulong live)
    m_pos[m_n].p=p;
    m_pos[m_n].live=live;
    m_pos[m_n].seen=true;
+   m_pos[m_n].odd=0;
    m_n++;
   }
 
@@ -107,62 +207,171 @@ void MtbReporter::Remove(const int k)
    ArrayResize(m_pos,m_n,64);
   }
 
-ulong MtbReporter::LiveTicket(const ulong ticket) const
-  {
-   int k=Find(ticket);
-   return(k>=0 ? m_pos[k].live : ticket);
-  }
-
 ulong MtbReporter::ReportedTicket(const ulong live) const
   {
    int k=FindLive(live);
    return(k>=0 ? m_pos[k].p.ticket : live);
   }
 
-//--- the snapshot is the truth: a new connection with a fresh hello
+//--- the ticket to trade on for a ticket the daemon knows
+ulong MtbReporter::LiveTicket(const ulong ticket) const
+  {
+#ifdef __MQL5__
+   ulong now=MtbPositionTicketById(ticket);
+   if(now!=0)
+      return(now);
+#endif
+   int k=Find(ticket);
+   return(k>=0 ? m_pos[k].live : ticket);
+  }
+
+//--- a real inconsistency: a new connection whose hello snapshot restarts the cache
 void MtbReporter::Resync(const string why)
   {
    PrintFormat("MtBridge: resynchronising (%s): reconnecting to send a fresh snapshot",why);
+   m_fresh=true;
    m_link.Close("resync: "+why);
   }
 
-void MtbReporter::SendOpened(const MtbPosition &p)
+//+------------------------------------------------------------------+
+//| re-send buffer (welcome.last_id, protocol section 5)             |
+//+------------------------------------------------------------------+
+void MtbReporter::Record(const MtbReport &r)
   {
-   if(!m_link.CanSend())
-      return;
-   MtbEnvelope env;
-   m_link.NextEnvelope(env);
-   MpWriter w;
-   MtbBuildPositionOpened(w,env,p);
-   m_link.Send(w,"position_opened");
+   if(m_sent_n==MTB_RESEND_MAX)
+     {
+      //--- the oldest was sent MTB_RESEND_MAX reports ago: journaled unless the daemon is
+      //--- unreachable that long, and then the next hello snapshot covers the positions
+      m_sent_head=(m_sent_head+1)%MTB_RESEND_MAX;
+      m_sent_n--;
+      if(m_sent_dropped%MTB_RESEND_MAX==0)
+         PrintFormat("MtBridge: re-send buffer full (%d reports); the oldest are forgotten",MTB_RESEND_MAX);
+      m_sent_dropped++;
+     }
+   m_sent[(m_sent_head+m_sent_n)%MTB_RESEND_MAX]=r;
+   m_sent_n++;
   }
 
-void MtbReporter::SendModified(const ulong ticket,const double sl,const double tp)
+//--- build and send one report with the next id; kept for a re-send whether or not it left.
+//--- A report made after the link went down in the same pass is kept unsent: the next
+//--- welcome sends it, in order, so a pass never loses a change it already booked.
+void MtbReporter::Emit(MtbReport &r)
   {
-   if(!m_link.CanSend())
+   if(!m_link.IsUp())
+     {
+      r.id=0;
+      r.sent=false;
+      Record(r);
       return;
+     }
    MtbEnvelope env;
    m_link.NextEnvelope(env);
+   r.id=env.id;
+   r.sent=true;
+   Record(r);
    MpWriter w;
-   MtbBuildPositionModified(w,env,ticket,sl,tp,MtbTradeUtcMs());
-   m_link.Send(w,"position_modified");
+   string type="position_opened";
+   if(r.kind==MTB_REPORT_OPENED)
+      MtbBuildPositionOpened(w,env,r.p);
+   else if(r.kind==MTB_REPORT_MODIFIED)
+     {
+      type="position_modified";
+      MtbBuildPositionModified(w,env,r.p.ticket,r.p.sl,r.p.tp,r.p.time);
+     }
+   else
+     {
+      type="position_closed";
+      MtbBuildPositionClosed(w,env,r.p.ticket,r.p.volume,r.remaining,r.p.price,r.p.time,r.reason,r.profit);
+     }
+   m_link.Send(w,type);
   }
 
-void MtbReporter::SendClosed(const ulong ticket,const double volume,const double remaining,const double price,
-                             const ulong time,const string reason,const double profit)
+//--- after a welcome: the reports above last_id never reached the daemon's journal; send them
+//--- again, in order, with new ids, and forget the rest
+void MtbReporter::Resend(const ulong last_id)
   {
-   if(!m_link.CanSend())
-      return;
-   MtbEnvelope env;
-   m_link.NextEnvelope(env);
-   MpWriter w;
-   MtbBuildPositionClosed(w,env,ticket,volume,remaining,price,time,reason,profit);
-   m_link.Send(w,"position_closed");
+   MtbReport again[];
+   int n=0;
+   for(int j=0; j<m_sent_n; j++)
+     {
+      int at=(m_sent_head+j)%MTB_RESEND_MAX;
+      if(m_sent[at].sent && m_sent[at].id<=last_id)
+         continue;
+      ArrayResize(again,n+1,64);
+      again[n]=m_sent[at];
+      n++;
+     }
+   m_sent_head=0;
+   m_sent_n=0;
+   if(n>0)
+      PrintFormat("MtBridge: re-sending %d report(s) the daemon has not journaled (ids above %I64u, or never sent)",n,last_id);
+   for(int j=0; j<n; j++)
+      Emit(again[j]);
   }
 
-//--- hello with every open position; restarts the cache from the terminal's truth
+//--- once per welcome, before any new report: re-send, then catch up with what happened
+//--- while the link was down (the watch paused where it was)
+void MtbReporter::CatchUp(void)
+  {
+   ulong last_id=0;
+   if(!m_link.TakeWelcome(last_id))
+      return;
+   Resend(last_id);
+   m_dirty=true;
+   m_next_check=0;
+   m_catchup=true;
+  }
+
+void MtbReporter::ReportOpened(const MtbPosition &p)
+  {
+   MtbReport r;
+   r.kind=MTB_REPORT_OPENED;
+   r.p=p;
+   r.remaining=0.0;
+   r.reason="";
+   r.profit=0.0;
+   Emit(r);
+  }
+
+void MtbReporter::ReportModified(const ulong ticket,const double sl,const double tp,const ulong time)
+  {
+   MtbReport r;
+   r.kind=MTB_REPORT_MODIFIED;
+   r.p.ticket=ticket;
+   r.p.sl=sl;
+   r.p.tp=tp;
+   r.p.time=time;
+   r.remaining=0.0;
+   r.reason="";
+   r.profit=0.0;
+   Emit(r);
+  }
+
+void MtbReporter::ReportClosed(const ulong ticket,const double volume,const double remaining,const double price,
+                               const ulong time,const string reason,const double profit)
+  {
+   MtbReport r;
+   r.kind=MTB_REPORT_CLOSED;
+   r.p.ticket=ticket;
+   r.p.volume=volume;
+   r.p.price=price;
+   r.p.time=time;
+   r.remaining=remaining;
+   r.reason=reason;
+   r.profit=profit;
+   Emit(r);
+  }
+
+//+------------------------------------------------------------------+
+//| hello, account                                                   |
+//+------------------------------------------------------------------+
+//--- hello with every open position. The first hello of this EA instance starts the watch at
+//--- the snapshot; on a reconnect the cache keeps the last reported state, so what happened
+//--- while the link was down is reported after the welcome (protocol section 6.3)
 bool MtbReporter::SendHello(void)
   {
+   if(!m_watching)
+      StartWatch();
    MtbPosition list[];
    ulong live[];
    if(!ReadLive(list,live))
@@ -170,10 +379,15 @@ bool MtbReporter::SendHello(void)
       m_link.Close("cannot read positions");
       return(false);
      }
-   m_n=0;
-   ArrayResize(m_pos,0,64);
-   for(int k=0; k<ArraySize(list); k++)
-      Add(list[k],live[k]);
+   if(!m_watching || m_fresh)
+     {
+      m_n=0;
+      ArrayResize(m_pos,0,64);
+      for(int k=0; k<ArraySize(list); k++)
+         Add(list[k],live[k]);
+      m_watching=true;
+      m_fresh=false;
+     }
 #ifdef __MQL5__
    string platform="MT5";
 #else
@@ -189,14 +403,13 @@ bool MtbReporter::SendHello(void)
    MtbBuildHello(w,env,m_role,platform,account_type,AccountInfoString(ACCOUNT_CURRENCY),
                  (ulong)m_lev,m_bal,m_eq,list,MtbUtcOffsetMs());
    m_acct_at=0;
-   m_mismatch="";
    return(m_link.Send(w,"hello"));
   }
 
 //--- account_update when a figure changed, at most every MTB_ACCOUNT_MIN_MS
 void MtbReporter::AccountTick(void)
   {
-   if(!m_link.CanSend())
+   if(!m_link.IsUp())
       return;
    ulong now=MtbNowMs();
    if(now<m_acct_at+MTB_ACCOUNT_MIN_MS)
@@ -223,332 +436,36 @@ void MtbReporter::AccountTick(void)
    m_link.Send(w,"account_update");
   }
 
+//--- every timer tick, on both platforms: catch-up after a welcome, then the platform's watch.
+//--- Nothing is reported before the welcome: the watch waits where it stopped.
+void MtbReporter::Watch(void)
+  {
+   MtbUtcOffsetMs();                   // MT4: learns the offset whenever a quote arrives
+   if(!m_link.IsUp())
+      return;
+   CatchUp();
 #ifdef __MQL5__
-//+------------------------------------------------------------------+
-//| MT5                                                              |
-//+------------------------------------------------------------------+
-bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
-  {
-   int total=PositionsTotal();
-   ArrayResize(out,0);
-   ArrayResize(live,0);
-   for(int i=0; i<total; i++)
+   if(m_dirty)
      {
-      ulong ticket=PositionGetTicket(i);
-      if(ticket==0)
-        {
-         PrintFormat("MtBridge: PositionGetTicket(%d) failed, error %d",i,GetLastError());
-         return(false);
-        }
-      int n=ArraySize(out);
-      ArrayResize(out,n+1);
-      ArrayResize(live,n+1);
-      string symbol=PositionGetString(POSITION_SYMBOL);
-      out[n].ticket=ticket;
-      out[n].symbol=symbol;
-      out[n].side=(PositionGetInteger(POSITION_TYPE)==POSITION_TYPE_BUY) ? "buy" : "sell";
-      out[n].volume=MtbNormVolume(symbol,PositionGetDouble(POSITION_VOLUME));
-      out[n].price=MtbNormPrice(symbol,PositionGetDouble(POSITION_PRICE_OPEN));
-      out[n].sl=MtbNormPrice(symbol,PositionGetDouble(POSITION_SL));
-      out[n].tp=MtbNormPrice(symbol,PositionGetDouble(POSITION_TP));
-      out[n].time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
-      out[n].magic=PositionGetInteger(POSITION_MAGIC);
-      out[n].comment=PositionGetString(POSITION_COMMENT);
-      live[n]=ticket;
+      m_dirty=false;
+      Scan();
      }
-   return(true);
-  }
-
-void MtbReporter::OnTransaction(const MqlTradeTransaction &t)
-  {
-   if(t.type==TRADE_TRANSACTION_POSITION)
+   ulong now=MtbNowMs();
+   if(now>=m_next_check)
      {
-      int k=Find(t.position);
-      if(k<0)
-         return;
-      string symbol=m_pos[k].p.symbol;
-      double sl=MtbNormPrice(symbol,t.price_sl);
-      double tp=MtbNormPrice(symbol,t.price_tp);
-      if(sl!=m_pos[k].p.sl || tp!=m_pos[k].p.tp)
-        {
-         m_pos[k].p.sl=sl;
-         m_pos[k].p.tp=tp;
-         SendModified(m_pos[k].p.ticket,sl,tp);
-        }
-      return;
+      m_next_check=now+MTB_CHECK_MS;
+      if(Scan())
+         CheckPositions();
      }
-   if(t.type!=TRADE_TRANSACTION_DEAL_ADD)
-      return;
-   if(!HistoryDealSelect(t.deal))
-     {
-      PrintFormat("MtBridge: HistoryDealSelect(%I64u) failed, error %d",t.deal,GetLastError());
-      Resync("deal not readable");
-      return;
-     }
-   long dtype=HistoryDealGetInteger(t.deal,DEAL_TYPE);
-   if(dtype!=DEAL_TYPE_BUY && dtype!=DEAL_TYPE_SELL)
-      return;                                   // balance, credit, commission...
-   long entry=HistoryDealGetInteger(t.deal,DEAL_ENTRY);
-   ulong pos_id=(ulong)HistoryDealGetInteger(t.deal,DEAL_POSITION_ID);
-   string symbol=HistoryDealGetString(t.deal,DEAL_SYMBOL);
-   if(entry==DEAL_ENTRY_IN)
-     {
-      if(Find(pos_id)>=0)
-        {
-         Resync("volume added to an open (netting) position");
-         return;
-        }
-      if(!PositionSelectByTicket(pos_id))
-         return;                                // already closed again: the close deal follows
-      MtbPosition p;
-      p.ticket=pos_id;
-      p.symbol=symbol;
-      p.side=(PositionGetInteger(POSITION_TYPE)==POSITION_TYPE_BUY) ? "buy" : "sell";
-      p.volume=MtbNormVolume(symbol,PositionGetDouble(POSITION_VOLUME));
-      p.price=MtbNormPrice(symbol,PositionGetDouble(POSITION_PRICE_OPEN));
-      p.sl=MtbNormPrice(symbol,PositionGetDouble(POSITION_SL));
-      p.tp=MtbNormPrice(symbol,PositionGetDouble(POSITION_TP));
-      p.time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
-      p.magic=PositionGetInteger(POSITION_MAGIC);
-      p.comment=PositionGetString(POSITION_COMMENT);
-      Add(p,pos_id);
-      SendOpened(p);
-      return;
-     }
-   if(entry==DEAL_ENTRY_OUT || entry==DEAL_ENTRY_OUT_BY)
-     {
-      int k=Find(pos_id);
-      if(k<0)
-        {
-         Resync(StringFormat("close deal %I64u for unknown position %I64u",t.deal,pos_id));
-         return;
-        }
-      double remaining=0.0;
-      if(PositionSelectByTicket(pos_id))
-         remaining=MtbNormVolume(symbol,PositionGetDouble(POSITION_VOLUME));
-      long why=HistoryDealGetInteger(t.deal,DEAL_REASON);
-      string reason="client";
-      if(why==DEAL_REASON_SL)
-         reason="sl";
-      else if(why==DEAL_REASON_TP)
-         reason="tp";
-      else if(why==DEAL_REASON_SO)
-         reason="so";
-      SendClosed(pos_id,MtbNormVolume(symbol,HistoryDealGetDouble(t.deal,DEAL_VOLUME)),remaining,
-                 MtbNormPrice(symbol,HistoryDealGetDouble(t.deal,DEAL_PRICE)),
-                 MtbUtcMs((ulong)HistoryDealGetInteger(t.deal,DEAL_TIME_MSC)),reason,
-                 MtbNormMoney(HistoryDealGetDouble(t.deal,DEAL_PROFIT)));
-      if(remaining>0.0)
-         m_pos[k].p.volume=remaining;
-      else
-         Remove(k);
-      return;
-     }
-   Resync("position reversal (DEAL_ENTRY_INOUT)");
-  }
-
-//--- every second: a difference between cache and terminal that lasts two checks = resync
-void MtbReporter::Reconcile(void)
-  {
-   if(m_link.State()!=MTB_LINK_UP)
-      return;
-   MtbPosition list[];
-   ulong live[];
-   if(!ReadLive(list,live))
-      return;
-   string diff="";
-   if(ArraySize(list)!=m_n)
-      diff=StringFormat("%d positions, %d reported",ArraySize(list),m_n);
-   for(int i=0; i<ArraySize(list) && diff==""; i++)
-     {
-      int k=Find(list[i].ticket);
-      if(k<0 || m_pos[k].p.volume!=list[i].volume || m_pos[k].p.sl!=list[i].sl || m_pos[k].p.tp!=list[i].tp)
-         diff=StringFormat("position %I64u differs",list[i].ticket);
-     }
-   if(diff!="" && diff==m_mismatch)
-     {
-      Resync(diff);
-      return;
-     }
-   m_mismatch=diff;
-  }
 #else
-//+------------------------------------------------------------------+
-//| MT4                                                              |
-//+------------------------------------------------------------------+
-//--- first ticket of a partial-close chain ("from #N" comments), and that ticket's comment
-ulong MtbReporter::RootTicket(const ulong live,string &root_comment)
-  {
-   ulong t=live;
-   root_comment="";
-   for(int guard=0; guard<MTB_CHAIN_MAX; guard++)
-     {
-      if(!OrderSelect((int)t,SELECT_BY_TICKET))
-         return(t);
-      root_comment=OrderComment();
-      if(StringFind(root_comment,"from #")!=0)
-         return(t);
-      long parent=StringToInteger(StringSubstr(root_comment,6));
-      if(parent<=0)
-         return(t);
-      t=(ulong)parent;
-     }
-   PrintFormat("MtBridge: partial-close chain of ticket %I64u is longer than %d",live,MTB_CHAIN_MAX);
-   return(t);
+   Poll();
+#endif
   }
 
-bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
-  {
-   ArrayResize(out,0);
-   ArrayResize(live,0);
-   int total=OrdersTotal();
-   for(int i=0; i<total; i++)
-     {
-      if(!OrderSelect(i,SELECT_BY_POS,MODE_TRADES))
-        {
-         PrintFormat("MtBridge: OrderSelect(%d, MODE_TRADES) failed, error %d",i,GetLastError());
-         return(false);
-        }
-      int type=OrderType();
-      if(type!=OP_BUY && type!=OP_SELL)
-         continue;                              // pending orders are not positions
-      int n=ArraySize(out);
-      ArrayResize(out,n+1);
-      ArrayResize(live,n+1);
-      ulong ticket=(ulong)OrderTicket();
-      string symbol=OrderSymbol();
-      out[n].symbol=symbol;
-      out[n].side=(type==OP_BUY) ? "buy" : "sell";
-      out[n].volume=MtbNormVolume(symbol,OrderLots());
-      out[n].price=MtbNormPrice(symbol,OrderOpenPrice());
-      out[n].sl=MtbNormPrice(symbol,OrderStopLoss());
-      out[n].tp=MtbNormPrice(symbol,OrderTakeProfit());
-      out[n].time=MtbUtcMs((ulong)OrderOpenTime()*1000);
-      out[n].magic=OrderMagicNumber();
-      out[n].comment=OrderComment();
-      live[n]=ticket;
-      //--- a partial-close remainder is reported under its chain's first ticket and comment
-      int existing=FindLive(ticket);
-      if(existing>=0)
-         out[n].ticket=m_pos[existing].p.ticket;
-      else
-        {
-         string root_comment="";
-         out[n].ticket=RootTicket(ticket,root_comment);
-         if(out[n].ticket!=ticket)
-            out[n].comment=root_comment;
-        }
-     }
-   return(true);
-  }
-
-//--- diff the order pool against the cache; call every 50 ms
-void MtbReporter::Poll(void)
-  {
-   if(!m_link.CanSend())
-      return;
-   for(int k=0; k<m_n; k++)
-      m_pos[k].seen=false;
-   int total=OrdersTotal();
-   ulong fresh[];
-   for(int i=0; i<total; i++)
-     {
-      if(!OrderSelect(i,SELECT_BY_POS,MODE_TRADES))
-        {
-         PrintFormat("MtBridge: OrderSelect(%d, MODE_TRADES) failed, error %d",i,GetLastError());
-         return;
-        }
-      if(OrderType()!=OP_BUY && OrderType()!=OP_SELL)
-         continue;
-      ulong ticket=(ulong)OrderTicket();
-      int k=FindLive(ticket);
-      if(k<0)
-        {
-         int n=ArraySize(fresh);
-         ArrayResize(fresh,n+1);
-         fresh[n]=ticket;
-         continue;
-        }
-      m_pos[k].seen=true;
-      string symbol=OrderSymbol();
-      double sl=MtbNormPrice(symbol,OrderStopLoss());
-      double tp=MtbNormPrice(symbol,OrderTakeProfit());
-      if(sl!=m_pos[k].p.sl || tp!=m_pos[k].p.tp)
-        {
-         m_pos[k].p.sl=sl;
-         m_pos[k].p.tp=tp;
-         SendModified(m_pos[k].p.ticket,sl,tp);
-        }
-     }
-   //--- vanished tickets: closed fully, or partly with a remainder "to #N"
-   for(int k=m_n-1; k>=0; k--)
-     {
-      if(m_pos[k].seen)
-         continue;
-      ulong live=m_pos[k].live;
-      if(!OrderSelect((int)live,SELECT_BY_TICKET) || OrderCloseTime()==0)
-        {
-         PrintFormat("MtBridge: ticket %I64u left the pool but is not in the account history (error %d); widen the History tab period",
-                     live,GetLastError());
-         Resync("closed order not found in history");
-         return;
-        }
-      string symbol=OrderSymbol();
-      string comment=OrderComment();
-      double closed=MtbNormVolume(symbol,OrderLots());
-      double price=MtbNormPrice(symbol,OrderClosePrice());
-      ulong time=MtbUtcMs((ulong)OrderCloseTime()*1000);
-      double profit=MtbNormMoney(OrderProfit());
-      string reason="client";
-      if(StringFind(comment,"[sl]")>=0)
-         reason="sl";
-      else if(StringFind(comment,"[tp]")>=0)
-         reason="tp";
-      else if(StringFind(comment,"so:")>=0)
-         reason="so";
-      double remaining=0.0;
-      ulong next=0;
-      int to=StringFind(comment,"to #");
-      if(to>=0)
-        {
-         next=(ulong)StringToInteger(StringSubstr(comment,to+4));
-         if(next>0 && OrderSelect((int)next,SELECT_BY_TICKET) && OrderCloseTime()==0)
-            remaining=MtbNormVolume(symbol,OrderLots());
-        }
-      SendClosed(m_pos[k].p.ticket,closed,remaining,price,time,reason,profit);
-      if(remaining>0.0)
-        {
-         m_pos[k].live=next;
-         m_pos[k].p.volume=remaining;
-         m_pos[k].seen=true;
-         for(int j=0; j<ArraySize(fresh); j++)
-            if(fresh[j]==next)
-               fresh[j]=0;
-        }
-      else
-         Remove(k);
-     }
-   //--- new market orders (opened, or a filled pending order)
-   for(int j=0; j<ArraySize(fresh); j++)
-     {
-      if(fresh[j]==0 || !OrderSelect((int)fresh[j],SELECT_BY_TICKET))
-         continue;
-      string symbol=OrderSymbol();
-      MtbPosition p;
-      p.ticket=fresh[j];
-      p.symbol=symbol;
-      p.side=(OrderType()==OP_BUY) ? "buy" : "sell";
-      p.volume=MtbNormVolume(symbol,OrderLots());
-      p.price=MtbNormPrice(symbol,OrderOpenPrice());
-      p.sl=MtbNormPrice(symbol,OrderStopLoss());
-      p.tp=MtbNormPrice(symbol,OrderTakeProfit());
-      p.time=MtbUtcMs((ulong)OrderOpenTime()*1000);
-      p.magic=OrderMagicNumber();
-      p.comment=OrderComment();
-      Add(p,fresh[j]);
-      SendOpened(p);
-     }
-  }
+#ifdef __MQL5__
+#include "ReporterMt5.mqh"
+#else
+#include "ReporterMt4.mqh"
 #endif
 
 #endif // MTBRIDGE_REPORTER_MQH
