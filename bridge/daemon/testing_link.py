@@ -305,6 +305,7 @@ class SimTerminal:
     generation: int = 0
     silent_until: int = 0
     down_until: int | None = None  # disconnected until (then reconnects)
+    connected_at: int = 0  # when the current connection (and its hello) started
     reconnects: int = 0
     sent: list[tuple[bytes, bytes]] = field(default_factory=list)  # (conn, frame) of this terminal
 
@@ -349,6 +350,10 @@ class LinkWorld:
         self.faults: dict[str, list[tuple[int, int]]] = {}  # terminal -> (start, end) of its outages
         self.daemon_outages: list[tuple[int, int]] = []  # pauses and crashes of the daemon
         self.reconnects: list[tuple[int, str, str]] = []  # (t, terminal, why) decided by the terminal
+        # FIFO mode only: (since, t) a terminal gave up while its hello still waited unread behind
+        # frames the daemon must read in arrival order (no daemon can answer it sooner; a real
+        # ROUTER fair-queues its peers, where this is never excused)
+        self.queued_behind: dict[str, list[tuple[int, int]]] = {}
         self.shell = DaemonShell(self.config, self.net, self.t, order=p.order, frames_per_ms=p.frames_per_ms)
         self.trader = self._account("trader", D(10000))
         self.investors = [self._account(f"inv{i + 1}", p.investor_deposit) for i in range(p.investors)]
@@ -425,6 +430,7 @@ class LinkWorld:
         term.conn = f"{term.name}#{term.generation}".encode()
         self.net.open(term.conn)
         term.down_until = None
+        term.connected_at = self.t
         self._send(term, term.core.connect(term.now(self.t)))
 
     def _send(self, term: SimTerminal, messages: list) -> None:
@@ -453,6 +459,8 @@ class LinkWorld:
         if term.core.check(now) is not None:
             self.log.append(f"{t}: {term.name} reconnects: {term.core.reconnect_reason}")
             self.reconnects.append((t, term.name, term.core.reconnect_reason or ""))
+            if not self.net.fair and not term.core.welcomed():
+                self.queued_behind.setdefault(term.name, []).append((term.connected_at, t))
             term.core.disconnect()
             term.reconnects += 1
             self._connect(term)
@@ -862,12 +870,14 @@ def check_refusals_justified(w: LinkWorld) -> list[str]:
 def check_no_spurious_reconnect(w: LinkWorld) -> list[str]:
     """Liveness: a terminal gives up on its connection (daemon silent, sequence error) only when
     it or the daemon really was away (its own outage, a daemon pause or crash) shortly before.
-    A flood from another peer is no excuse: it must not starve the others' heartbeats."""
+    A flood from another peer is no excuse: it must not starve the others' heartbeats. The one
+    excuse is the FIFO network's own: a hello still queued behind frames that must be read in
+    arrival order (`LinkWorld.queued_behind`; LINK_MODEL_FINDINGS.md (d''))"""
     limit = w.config.heartbeat_ms * w.config.offline_after
     grace = 2 * limit + w.params.slice_ms
     out = []
     for at, name, why in w.reconnects:
-        windows = list(w.faults.get(name, ())) + w.daemon_outages
+        windows = list(w.faults.get(name, ())) + w.daemon_outages + w.queued_behind.get(name, [])
         if not any(start <= at <= end + grace for start, end in windows):
             out.append(f"{name} reconnected at +{at - w.t0} ms with nothing away: {why}")
     return out
