@@ -129,6 +129,10 @@ int zmq_errno(void) { return ::zmq_errno(); }
 
 void zmq_version(int& major, int& minor, int& patch) { ::zmq_version(&major, &minor, &patch); }
 
+int zmq_socket_monitor(zptr_t socket, const MqlArray<uchar>& endpoint, int events) {
+    return ::zmq_socket_monitor(to_ptr(socket), c_string(endpoint, "zmq_socket_monitor").c_str(), events);
+}
+
 int zmq_has(const MqlArray<uchar>& capability) { return ::zmq_has(c_string(capability, "zmq_has").c_str()); }
 
 }  // namespace mqlimport_libzmq

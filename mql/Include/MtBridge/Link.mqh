@@ -31,6 +31,10 @@ class MtbLink
 private:
    MTB_ZPTR          m_ctx;
    MTB_ZPTR          m_sock;
+   MTB_ZPTR          m_mon;           // PAIR reading m_sock's handshake events (0: none)
+   int               m_mon_seq;       // makes each monitor's inproc name unique in the context
+   int               m_hs_failures;   // failed handshakes since the last success
+   int               m_hs_event;      // the last failure reported, so a retry loop logs once
    uchar             m_rx[];
    string            m_endpoint;
    string            m_server_key;
@@ -73,11 +77,17 @@ private:
          PrintFormat("%s: GlobalVariableSet(%s) failed, error %d",m_tag,name,GetLastError());
      }
    bool              SendBytes(const uchar &bytes[],const string type);
+   void              WatchHandshake(void);
+   void              PollHandshake(void);
 public:
                      MtbLink(void)
      {
       m_ctx=0;
       m_sock=0;
+      m_mon=0;
+      m_mon_seq=0;
+      m_hs_failures=0;
+      m_hs_event=0;
       m_state=MTB_LINK_DOWN;
       m_seq_out=0;
       m_seq_in=0;
@@ -196,6 +206,7 @@ bool MtbLink::Open(void)
       Close("socket options failed");
       return(false);
      }
+   WatchHandshake();
    uchar endpoint[];
    MtbZmqCString(m_endpoint,endpoint);
    if(zmq_connect(m_sock,endpoint)!=0)
@@ -223,6 +234,13 @@ void MtbLink::Close(const string why)
       zmq_close(m_sock);
      }
    m_sock=0;
+   if(m_mon!=0)
+      zmq_close(m_mon);
+   m_mon=0;
+   if(m_hs_failures>1)
+      PrintFormat("%s: %d CURVE handshakes failed on that connection",m_tag,m_hs_failures);
+   m_hs_failures=0;
+   m_hs_event=0;
    if(m_state!=MTB_LINK_DOWN)
       m_retry_at=MtbNowMs()+m_reconnect_ms;
    m_state=MTB_LINK_DOWN;
@@ -411,6 +429,7 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
 //--- enough to call between commands of a long batch (MtBridgeInvestor) as well as from OnTimer
 void MtbLink::Tick(void)
   {
+   PollHandshake();
    if(!CanSend())
       return;
    ulong now=MtbNowMs();
@@ -427,6 +446,64 @@ void MtbLink::Tick(void)
       MpWriter w;
       MtbBuildHeartbeat(w,env);
       Send(w,"heartbeat");
+     }
+  }
+
+//--- libzmq retries a refused CURVE handshake by itself and the EA would only see a silent
+//--- daemon: a monitor on the socket names the cause (wrong server key, key not allowed)
+void MtbLink::WatchHandshake(void)
+  {
+   m_mon_seq++;
+   string name="inproc://mtbridge-handshake-"+IntegerToString(m_mon_seq);
+   uchar endpoint[];
+   MtbZmqCString(name,endpoint);
+   int events=MTB_ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL|MTB_ZMQ_EVENT_HANDSHAKE_SUCCEEDED|
+              MTB_ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL|MTB_ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+   if(zmq_socket_monitor(m_sock,endpoint,events)!=0)
+     {
+      PrintFormat("%s: no handshake diagnostics (zmq_socket_monitor: %s); the link works without them",
+                  m_tag,MtbZmqErrorText(zmq_errno()));
+      return;
+     }
+   m_mon=zmq_socket(m_ctx,MTB_ZMQ_PAIR);
+   if(m_mon!=0 && (!MtbZmqSetInt(m_mon,MTB_ZMQ_LINGER,0,4) || zmq_connect(m_mon,endpoint)!=0))
+     {
+      zmq_close(m_mon);
+      m_mon=0;
+     }
+  }
+
+void MtbLink::PollHandshake(void)
+  {
+   if(m_mon==0)
+      return;
+   uchar event[];
+   ArrayResize(event,256);
+   for(int guard=0; guard<16; guard++)
+     {
+      //--- an event is two frames: 6 bytes (uint16 event, uint32 value, little-endian), then the endpoint
+      int n=zmq_recv(m_mon,event,256,MTB_ZMQ_DONTWAIT);
+      if(n<0)
+         return;
+      bool more=MtbZmqMore(m_mon);
+      int kind=(n>=6) ? (int)event[0]|((int)event[1]<<8) : 0;
+      int value=(n>=6) ? (int)((uint)event[2]|((uint)event[3]<<8)|((uint)event[4]<<16)|((uint)event[5]<<24)) : 0;
+      if(more)
+         zmq_recv(m_mon,event,256,MTB_ZMQ_DONTWAIT);
+      if(kind==MTB_ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        {
+         if(m_hs_failures>0)
+            PrintFormat("%s: CURVE handshake succeeded after %d failure(s)",m_tag,m_hs_failures);
+         m_hs_failures=0;
+         m_hs_event=0;
+        }
+      else if(kind!=0)
+        {
+         m_hs_failures++;
+         if(kind!=m_hs_event)
+            PrintFormat("%s: %s",m_tag,MtbZmqHandshakeText(kind,value));
+         m_hs_event=kind;
+        }
      }
   }
 

@@ -34,9 +34,11 @@ int      zmq_recv(MTB_ZPTR socket,uchar &buf[],MTB_ZSIZE len,int flags);
 int      zmq_errno(void);
 void     zmq_version(int &major,int &minor,int &patch);
 int      zmq_has(const uchar &capability[]);
+int      zmq_socket_monitor(MTB_ZPTR socket,const uchar &endpoint[],int events);
 #import
 
 //--- libzmq constants (zmq.h, stable since libzmq 4.0)
+#define MTB_ZMQ_PAIR            0
 #define MTB_ZMQ_DEALER          5
 #define MTB_ZMQ_DONTWAIT        1
 #define MTB_ZMQ_RCVMORE         13
@@ -45,6 +47,11 @@ int      zmq_has(const uchar &capability[]);
 #define MTB_ZMQ_CURVE_PUBLICKEY 48
 #define MTB_ZMQ_CURVE_SECRETKEY 49
 #define MTB_ZMQ_CURVE_SERVERKEY 50
+//--- socket monitor events (zmq.h, libzmq 4.3): the CURVE handshake's outcome
+#define MTB_ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL 0x0800
+#define MTB_ZMQ_EVENT_HANDSHAKE_SUCCEEDED        0x1000
+#define MTB_ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL  0x2000
+#define MTB_ZMQ_EVENT_HANDSHAKE_FAILED_AUTH      0x4000
 //--- errno: EAGAIN is 11 in both the MSVC CRT (Windows builds) and glibc (the Linux checks)
 #define MTB_ZMQ_EAGAIN          11
 #define MTB_ZMQ_HAUSNUMERO      156384712
@@ -131,6 +138,19 @@ string MtbZmqErrorText(const int err)
    if(err==MTB_ZMQ_ETERM)
       return("ETERM (context terminated)");
    return("errno "+IntegerToString(err));
+  }
+
+//--- what a failed CURVE handshake means for the person reading the Experts log
+string MtbZmqHandshakeText(const int event,const int value)
+  {
+   if(event==MTB_ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+      return("the daemon refused this terminal's CURVE key (ZAP status "+IntegerToString(value)+
+             "): InpClientPublicKey must be in the daemon's allow-list, bound to this login and role");
+   if(event==MTB_ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+      return("CURVE handshake protocol error 0x"+StringFormat("%x",value)+
+             ": check that InpServerPublicKey is the daemon's public key");
+   return("the CURVE handshake failed ("+MtbZmqErrorText(value)+
+          "): usually InpServerPublicKey is not the daemon's public key, or the endpoint is not an mtbridge daemon");
   }
 
 #endif
