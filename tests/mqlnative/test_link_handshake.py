@@ -10,27 +10,17 @@ retries every 100 ms), and the daemon must have started no session.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bridge.daemon.keys import generate_keypair
-from mqlnative.e2e import PLATFORMS, build_libraries
 from mqlnative.host.e2e_sides import EaSide
 from mqlnative.host.e2e_world import Market, Role
 
 pytestmark = pytest.mark.integration
 
 WAIT_S = 60.0  # generous for a loaded 2-core machine; every wait ends on a condition
-
-
-@pytest.fixture(scope="module")
-def traders(tmp_path_factory) -> dict[str, tuple[Path, object]]:
-    if shutil.which("g++") is None:
-        pytest.fail("g++ is missing: run scripts/install-mql-toolchain.sh (make test does)")
-    libs, consts = build_libraries(tmp_path_factory.mktemp("eas"))
-    return {platform: (libs[platform]["trader"], consts[branch]) for platform, branch in PLATFORMS}
 
 
 async def _refused(tmp: Path, platform: str, lib: Path, consts, wrong: str) -> list[str]:

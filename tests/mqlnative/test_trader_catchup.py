@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import sqlite3
 from pathlib import Path
@@ -27,7 +26,6 @@ from pathlib import Path
 import pytest
 
 from bridge.domain.servertime import ServerTimeZone
-from mqlnative.e2e import PLATFORMS, build_libraries
 from mqlnative.host import e2e_world
 from mqlnative.host.e2e_sides import EaSide
 from mqlnative.host.e2e_world import Market, Role
@@ -63,25 +61,25 @@ def _reported(market: Market, ticket: int) -> list[tuple[str, str]]:
     return [(t, b["volume"]) for t, b in _events(market) if t in kinds and b.get("ticket") == ticket]
 
 
-@pytest.fixture(scope="module")
-def traders(tmp_path_factory) -> dict[str, tuple[Path, object]]:
-    """The trader EA library per platform, from the e2e run's build (cached by its inputs)."""
-    if shutil.which("g++") is None:
-        pytest.fail("g++ is missing: run scripts/install-mql-toolchain.sh (make test does)")
-    libs, consts = build_libraries(tmp_path_factory.mktemp("eas"))
-    return {platform: (libs[platform]["trader"], consts[branch]) for platform, branch in PLATFORMS}
+def _side(m: Market, tmp: Path, platform: str, lib: Path, consts) -> EaSide:
+    branch = "mql4" if platform == "MT4" else "mql5"
+    return EaSide(m, {platform: {"trader": lib}}, {branch: consts}, tmp / "ea")
+
+
+async def _welcomed_with_c(m: Market, side: EaSide) -> tuple[int, list[str]]:
+    """Start the trader EA, wait for its welcome and for position C (0.30 buy) to be reported."""
+    await side.start("trader")
+    await side.until(lambda: m.logins["trader"] in m.sessions(), "the trader welcomed", WAIT_S)
+    c = m.open("trader", "buy", "0.30")
+    await side.until(lambda: _reported(m, c) == [("TraderPositionOpened", "0.3")], "C reported", WAIT_S)
+    return c, side.eas["trader"].program.log
 
 
 async def _catch_up(tmp: Path, platform: str, lib: Path, consts) -> None:
     m = Market(tmp, [Role("trader", platform, "trader")], seed=5, validity_ms=3000)
-    branch = "mql4" if platform == "MT4" else "mql5"
-    side = EaSide(m, {platform: {"trader": lib}}, {branch: consts}, tmp / "ea")
+    side = _side(m, tmp, platform, lib, consts)
     try:
-        await side.start("trader")
-        await side.until(lambda: m.logins["trader"] in m.sessions(), "the trader welcomed", WAIT_S)
-        c = m.open("trader", "buy", "0.30")
-        await side.until(lambda: _reported(m, c) == [("TraderPositionOpened", "0.3")], "C reported", WAIT_S)
-        log = side.eas["trader"].program.log
+        c, log = await _welcomed_with_c(m, side)
         m.daemon.proc.send_signal(signal.SIGSTOP)
         try:
             # 5 heartbeats (200 ms each) without a frame: the EA closes the link and reconnects
@@ -137,14 +135,9 @@ def _restart_on_the_same_port(m: Market) -> None:
 async def _resend(tmp: Path, platform: str, lib: Path, consts) -> None:
     # heartbeat 2 s: the EA judges the stopped daemon silent after 10 s, long after it reported X
     m = Market(tmp, [Role("trader", platform, "trader")], seed=6, validity_ms=3000, heartbeat_ms=2000)
-    branch = "mql4" if platform == "MT4" else "mql5"
-    side = EaSide(m, {platform: {"trader": lib}}, {branch: consts}, tmp / "ea")
+    side = _side(m, tmp, platform, lib, consts)
     try:
-        await side.start("trader")
-        await side.until(lambda: m.logins["trader"] in m.sessions(), "the trader welcomed", WAIT_S)
-        c = m.open("trader", "buy", "0.30")
-        await side.until(lambda: _reported(m, c) == [("TraderPositionOpened", "0.3")], "C reported", WAIT_S)
-        log = side.eas["trader"].program.log
+        c, log = await _welcomed_with_c(m, side)
         m.daemon.proc.send_signal(signal.SIGSTOP)
         try:
             x = m.open("trader", "sell", "0.20")
