@@ -90,173 +90,182 @@ Reply call_raw(const char* fn, const MpOut& args, size_t argc) {
     return rep;
 }
 
-//--- structs <-> maps keyed by the MQL field names
+//--- structs <-> maps keyed by the MQL field names: one field list per struct (`fields`),
+//--- walked by put (struct -> map) and get (map -> struct)
+
+namespace {
+
+struct Counter {
+    size_t n = 0;
+    template <class T> void operator()(const char*, const T&) { n++; }
+};
+
+struct Writer {
+    MpOut& o;
+    template <class T> void operator()(const char* name, const T& value) {
+        o.str(name);
+        put(o, value);
+    }
+};
+
+struct Reader {
+    const MpValue& m;
+    template <class T> void operator()(const char* name, T& value) { field(m, name, value); }
+};
+
+template <class S, class F> void fields_MqlTick(S& v, F&& f) {
+    f("time", v.time);
+    f("bid", v.bid);
+    f("ask", v.ask);
+    f("last", v.last);
+    f("volume", v.volume);
+#ifdef __MQL5__
+    f("time_msc", v.time_msc);
+    f("flags", v.flags);
+    f("volume_real", v.volume_real);
+#endif
+}
+
+template <class S, class F> void fields_MqlTradeRequest(S& v, F&& f) {
+    f("action", v.action);
+    f("magic", v.magic);
+    f("order", v.order);
+    f("symbol", v.symbol);
+    f("volume", v.volume);
+    f("price", v.price);
+    f("stoplimit", v.stoplimit);
+    f("sl", v.sl);
+    f("tp", v.tp);
+    f("deviation", v.deviation);
+    f("type", v.type);
+    f("type_filling", v.type_filling);
+    f("type_time", v.type_time);
+    f("expiration", v.expiration);
+    f("comment", v.comment);
+    f("position", v.position);
+    f("position_by", v.position_by);
+}
+
+template <class S, class F> void fields_MqlTradeResult(S& v, F&& f) {
+    f("retcode", v.retcode);
+    f("deal", v.deal);
+    f("order", v.order);
+    f("volume", v.volume);
+    f("price", v.price);
+    f("bid", v.bid);
+    f("ask", v.ask);
+    f("comment", v.comment);
+    f("request_id", v.request_id);
+    f("retcode_external", v.retcode_external);
+}
+
+template <class S, class F> void fields_MqlTradeCheckResult(S& v, F&& f) {
+    f("retcode", v.retcode);
+    f("balance", v.balance);
+    f("equity", v.equity);
+    f("profit", v.profit);
+    f("margin", v.margin);
+    f("margin_free", v.margin_free);
+    f("margin_level", v.margin_level);
+    f("comment", v.comment);
+}
+
+template <class S, class F> void fields_MqlTradeTransaction(S& v, F&& f) {
+    f("deal", v.deal);
+    f("order", v.order);
+    f("symbol", v.symbol);
+    f("type", v.type);
+    f("order_type", v.order_type);
+    f("order_state", v.order_state);
+    f("deal_type", v.deal_type);
+    f("time_type", v.time_type);
+    f("time_expiration", v.time_expiration);
+    f("price", v.price);
+    f("price_trigger", v.price_trigger);
+    f("price_sl", v.price_sl);
+    f("price_tp", v.price_tp);
+    f("volume", v.volume);
+    f("position", v.position);
+    f("position_by", v.position_by);
+}
+
+}  // namespace
+
 void put(MpOut& o, const MqlTick& v) {
-#ifdef __MQL5__
-    o.map(8);
-#else
-    o.map(5);
-#endif
-    o.str("time"); put(o, v.time);
-    o.str("bid"); put(o, v.bid);
-    o.str("ask"); put(o, v.ask);
-    o.str("last"); put(o, v.last);
-    o.str("volume"); put(o, v.volume);
-#ifdef __MQL5__
-    o.str("time_msc"); put(o, v.time_msc);
-    o.str("flags"); put(o, v.flags);
-    o.str("volume_real"); put(o, v.volume_real);
-#endif
+    Counter c;
+    fields_MqlTick(v, c);
+    o.map(c.n);
+    Writer w{o};
+    fields_MqlTick(v, w);
 }
 
 void get(const MpValue& m, MqlTick& v) {
     if (m.kind != MpValue::Map) throw HostProtocolError("MqlTick: expected a map");
-    field(m, "time", v.time);
-    field(m, "bid", v.bid);
-    field(m, "ask", v.ask);
-    field(m, "last", v.last);
-    field(m, "volume", v.volume);
-#ifdef __MQL5__
-    field(m, "time_msc", v.time_msc);
-    field(m, "flags", v.flags);
-    field(m, "volume_real", v.volume_real);
-#endif
+    Reader r{m};
+    fields_MqlTick(v, r);
 }
 
 #ifdef __MQL5__
 void put(MpOut& o, const MqlTradeRequest& v) {
-    o.map(17);
-    o.str("action"); put(o, v.action);
-    o.str("magic"); put(o, v.magic);
-    o.str("order"); put(o, v.order);
-    o.str("symbol"); put(o, v.symbol);
-    o.str("volume"); put(o, v.volume);
-    o.str("price"); put(o, v.price);
-    o.str("stoplimit"); put(o, v.stoplimit);
-    o.str("sl"); put(o, v.sl);
-    o.str("tp"); put(o, v.tp);
-    o.str("deviation"); put(o, v.deviation);
-    o.str("type"); put(o, v.type);
-    o.str("type_filling"); put(o, v.type_filling);
-    o.str("type_time"); put(o, v.type_time);
-    o.str("expiration"); put(o, v.expiration);
-    o.str("comment"); put(o, v.comment);
-    o.str("position"); put(o, v.position);
-    o.str("position_by"); put(o, v.position_by);
+    Counter c;
+    fields_MqlTradeRequest(v, c);
+    o.map(c.n);
+    Writer w{o};
+    fields_MqlTradeRequest(v, w);
 }
 
 void get(const MpValue& m, MqlTradeRequest& v) {
     if (m.kind != MpValue::Map) throw HostProtocolError("MqlTradeRequest: expected a map");
-    field(m, "action", v.action);
-    field(m, "magic", v.magic);
-    field(m, "order", v.order);
-    field(m, "symbol", v.symbol);
-    field(m, "volume", v.volume);
-    field(m, "price", v.price);
-    field(m, "stoplimit", v.stoplimit);
-    field(m, "sl", v.sl);
-    field(m, "tp", v.tp);
-    field(m, "deviation", v.deviation);
-    field(m, "type", v.type);
-    field(m, "type_filling", v.type_filling);
-    field(m, "type_time", v.type_time);
-    field(m, "expiration", v.expiration);
-    field(m, "comment", v.comment);
-    field(m, "position", v.position);
-    field(m, "position_by", v.position_by);
+    Reader r{m};
+    fields_MqlTradeRequest(v, r);
 }
+#endif
 
+#ifdef __MQL5__
 void put(MpOut& o, const MqlTradeResult& v) {
-    o.map(10);
-    o.str("retcode"); put(o, v.retcode);
-    o.str("deal"); put(o, v.deal);
-    o.str("order"); put(o, v.order);
-    o.str("volume"); put(o, v.volume);
-    o.str("price"); put(o, v.price);
-    o.str("bid"); put(o, v.bid);
-    o.str("ask"); put(o, v.ask);
-    o.str("comment"); put(o, v.comment);
-    o.str("request_id"); put(o, v.request_id);
-    o.str("retcode_external"); put(o, v.retcode_external);
+    Counter c;
+    fields_MqlTradeResult(v, c);
+    o.map(c.n);
+    Writer w{o};
+    fields_MqlTradeResult(v, w);
 }
 
 void get(const MpValue& m, MqlTradeResult& v) {
     if (m.kind != MpValue::Map) throw HostProtocolError("MqlTradeResult: expected a map");
-    field(m, "retcode", v.retcode);
-    field(m, "deal", v.deal);
-    field(m, "order", v.order);
-    field(m, "volume", v.volume);
-    field(m, "price", v.price);
-    field(m, "bid", v.bid);
-    field(m, "ask", v.ask);
-    field(m, "comment", v.comment);
-    field(m, "request_id", v.request_id);
-    field(m, "retcode_external", v.retcode_external);
+    Reader r{m};
+    fields_MqlTradeResult(v, r);
 }
+#endif
 
+#ifdef __MQL5__
 void put(MpOut& o, const MqlTradeCheckResult& v) {
-    o.map(8);
-    o.str("retcode"); put(o, v.retcode);
-    o.str("balance"); put(o, v.balance);
-    o.str("equity"); put(o, v.equity);
-    o.str("profit"); put(o, v.profit);
-    o.str("margin"); put(o, v.margin);
-    o.str("margin_free"); put(o, v.margin_free);
-    o.str("margin_level"); put(o, v.margin_level);
-    o.str("comment"); put(o, v.comment);
+    Counter c;
+    fields_MqlTradeCheckResult(v, c);
+    o.map(c.n);
+    Writer w{o};
+    fields_MqlTradeCheckResult(v, w);
 }
 
 void get(const MpValue& m, MqlTradeCheckResult& v) {
     if (m.kind != MpValue::Map) throw HostProtocolError("MqlTradeCheckResult: expected a map");
-    field(m, "retcode", v.retcode);
-    field(m, "balance", v.balance);
-    field(m, "equity", v.equity);
-    field(m, "profit", v.profit);
-    field(m, "margin", v.margin);
-    field(m, "margin_free", v.margin_free);
-    field(m, "margin_level", v.margin_level);
-    field(m, "comment", v.comment);
+    Reader r{m};
+    fields_MqlTradeCheckResult(v, r);
 }
+#endif
 
+#ifdef __MQL5__
 void put(MpOut& o, const MqlTradeTransaction& v) {
-    o.map(16);
-    o.str("deal"); put(o, v.deal);
-    o.str("order"); put(o, v.order);
-    o.str("symbol"); put(o, v.symbol);
-    o.str("type"); put(o, v.type);
-    o.str("order_type"); put(o, v.order_type);
-    o.str("order_state"); put(o, v.order_state);
-    o.str("deal_type"); put(o, v.deal_type);
-    o.str("time_type"); put(o, v.time_type);
-    o.str("time_expiration"); put(o, v.time_expiration);
-    o.str("price"); put(o, v.price);
-    o.str("price_trigger"); put(o, v.price_trigger);
-    o.str("price_sl"); put(o, v.price_sl);
-    o.str("price_tp"); put(o, v.price_tp);
-    o.str("volume"); put(o, v.volume);
-    o.str("position"); put(o, v.position);
-    o.str("position_by"); put(o, v.position_by);
+    Counter c;
+    fields_MqlTradeTransaction(v, c);
+    o.map(c.n);
+    Writer w{o};
+    fields_MqlTradeTransaction(v, w);
 }
 
 void get(const MpValue& m, MqlTradeTransaction& v) {
     if (m.kind != MpValue::Map) throw HostProtocolError("MqlTradeTransaction: expected a map");
-    field(m, "deal", v.deal);
-    field(m, "order", v.order);
-    field(m, "symbol", v.symbol);
-    field(m, "type", v.type);
-    field(m, "order_type", v.order_type);
-    field(m, "order_state", v.order_state);
-    field(m, "deal_type", v.deal_type);
-    field(m, "time_type", v.time_type);
-    field(m, "time_expiration", v.time_expiration);
-    field(m, "price", v.price);
-    field(m, "price_trigger", v.price_trigger);
-    field(m, "price_sl", v.price_sl);
-    field(m, "price_tp", v.price_tp);
-    field(m, "volume", v.volume);
-    field(m, "position", v.position);
-    field(m, "position_by", v.position_by);
+    Reader r{m};
+    fields_MqlTradeTransaction(v, r);
 }
 #endif
-
 }  // namespace mqln
