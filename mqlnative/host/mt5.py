@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from mqlnative.host.terminal import Enum, Out, Program, Terminal
+from mqlnative.host.terminal import Enum, Out, Program, Terminal, typed
 from simulator.mt5 import constants as C
 from simulator.mt5._terminal import _deal
 
@@ -82,14 +82,7 @@ def _prop(record, prop: str, prefix: str, kind: type) -> Any:
         return enum(prop, getattr(record, field))
     if field not in record._fields:
         return None
-    value = getattr(record, field)
-    if kind is int and isinstance(value, (bool, int)):
-        return int(value)
-    if kind is float and isinstance(value, float):
-        return value
-    if kind is str and isinstance(value, str):
-        return value
-    return None
+    return typed(getattr(record, field), kind)
 
 
 class Mt5Terminal(Terminal):

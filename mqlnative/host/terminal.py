@@ -328,14 +328,7 @@ class Program:
         field = _field(prop, "SYMBOL_")
         if field not in info._fields:
             return None
-        value = getattr(info, field)
-        if kind is int and isinstance(value, (bool, int)):
-            return int(value)
-        if kind is float and isinstance(value, float):
-            return value
-        if kind is str and isinstance(value, str):
-            return value
-        return None
+        return typed(getattr(info, field), kind)
 
     def _symbol_info(self, symbol: str, prop: str, kind: type) -> Any:
         value = self._symbol_value(symbol, prop, kind)
@@ -376,3 +369,12 @@ class Out:
 
 def _field(prop: str, prefix: str) -> str:
     return prop[len(prefix):].lower() if isinstance(prop, str) and prop.startswith(prefix) else ""
+
+
+def typed(value: Any, kind: type) -> Any:
+    """`value` as the MQL getter's type (`int` takes bools), or None when it is of another kind."""
+    if kind is int and isinstance(value, (bool, int)):
+        return int(value)
+    if kind in (float, str) and isinstance(value, kind):
+        return value
+    return None
