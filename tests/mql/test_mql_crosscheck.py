@@ -18,6 +18,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
+from tests.mql.mqlsource import function_body, strip_code
 from bridge.protocol.schema import ENVELOPE, POSITION_FIELDS, SCHEMA, Direction, Kind
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,17 +44,6 @@ def mql_const(name: str) -> str:
 def mql_array(name: str) -> list[str]:
     body = re.search(rf"const string {name}\[\]=\s*\{{(.*?)\}};", PROTOCOL, re.S).group(1)
     return re.findall(r'"([^"]*)"', body)
-
-
-def strip_code(text: str) -> str:
-    """Source without comments, string and char literals (one left-to-right scan)."""
-    token = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])\'', re.S)
-
-    def blank(m: re.Match) -> str:
-        t = m.group(0)
-        return '""' if t.startswith('"') else "''" if t.startswith("'") else " "
-
-    return token.sub(blank, text)
 
 
 # ---------------------------------------------------------------- schema
@@ -83,33 +73,22 @@ def test_enum_choices_match_python():
     assert mql == py
 
 
-def _function_body(source: str, name: str) -> str:
-    start = re.search(rf"\b{name}\s*\([^)]*\)\s*\{{", source)
-    assert start, name
-    depth, i = 0, start.end() - 1
-    while True:
-        depth += {"{": 1, "}": -1}.get(source[i], 0)
-        if depth == 0:
-            return source[start.end() : i]
-        i += 1
-
-
 def _keys(body: str) -> list[str]:
     out = []
     for m in re.finditer(r'MtbKey\(w,"(\w+)"\)|MtbWritePositionFields\(|MtbWriteEnvelope\(', body):
         if m.group(1):
             out.append(m.group(1))
         elif m.group(0).startswith("MtbWritePositionFields"):
-            out.extend(_keys(_function_body(PROTOCOL, "MtbWritePositionFields")))
+            out.extend(_keys(function_body(PROTOCOL, "MtbWritePositionFields")))
         else:
-            out.extend(_keys(_function_body(PROTOCOL, "MtbWriteEnvelope")))
+            out.extend(_keys(function_body(PROTOCOL, "MtbWriteEnvelope")))
     return out
 
 
 @pytest.mark.parametrize("mtype", list(SCHEMA))
 def test_builder_writes_schema_fields_in_order(mtype):
     name = "MtbBuild" + "".join(p.capitalize() for p in mtype.split("_"))
-    body = _function_body(PROTOCOL, name)
+    body = function_body(PROTOCOL, name)
     fields = [f.name for f in ENVELOPE] + [f.name for f in SCHEMA[mtype].fields]
     if mtype == "hello":  # positions' element maps follow the positions key
         at = fields.index("positions") + 1
@@ -255,23 +234,23 @@ def test_str_decision_table_matches_msgpack_python(n):
 def test_mql_encoder_uses_the_same_thresholds():
     # explicit typed limits (review #30): no reliance on how MQL types a hex literal above INT_MAX
     named = {"(ulong)UINT_MAX": "0xffffffff", "(long)INT_MIN": "-2147483648"}
-    body = _function_body(MSGPACK, "UInt")
+    body = function_body(MSGPACK, "UInt")
     for k, v in named.items():
         body = body.replace(k, v)
     pairs = re.findall(r"if\(v<=(0x[0-9a-f]+)\)\s*(?:Put\(\(uint\)v\);|\{ Put\((0x[0-9a-f]+)\);)", body)
     assert [(int(b, 16), int(h, 16) if h else None) for b, h in pairs] == UINT_TABLE[:-1]
     assert "Put(0xcf); PutBE(v,8);" in body
-    body = _function_body(MSGPACK, "Int")
+    body = function_body(MSGPACK, "Int")
     assert "(long)INT_MIN" in body and "2147483648" not in body
     for k, v in named.items():
         body = body.replace(k, v)
     pairs = re.findall(r"if\(v>=(-\d+)\)\s*(?:Put\(\(uint\)\(v&0xff\)\);|\{ Put\((0x[0-9a-f]+)\);)", body)
     assert [(int(b), int(h, 16) if h else None) for b, h in pairs] == NINT_TABLE[:-1]
     assert "Put(0xd3); PutBE((ulong)v,8);" in body
-    body = _function_body(MSGPACK, "StrBytes")
+    body = function_body(MSGPACK, "StrBytes")
     assert re.findall(r"if\(n<=(\d+)\)", body) == ["31", "255", "65535"]
     assert ["0xd9", "0xda", "0xdb"] == re.findall(r"Put\((0xd[9ab])\)", body)
-    body = _function_body(MSGPACK, "Double")
+    body = function_body(MSGPACK, "Double")
     assert "Put(0xcb);" in body and "0xca" not in body and "MpDoubleToBits" in body
 
 
@@ -279,7 +258,7 @@ def test_doubles_move_through_a_union_not_arithmetic():
     """MQL5 forbids copying a simple structure into one of another type; a union is the legal way."""
     assert re.search(r"union MpBits64\s*\{\s*double d;\s*long l;\s*\};", MSGPACK)
     for name in ("MpDoubleToBits", "MpDoubleFromBits"):
-        body = _function_body(MSGPACK, name)
+        body = function_body(MSGPACK, name)
         assert "MpBits64 b;" in body, name
         assert "MathPow" not in body and "MathLog" not in body
 

@@ -15,6 +15,7 @@ import pytest
 
 from bridge.protocol.schema import RETCODE_EXPIRED
 from simulator.server import retcodes
+from tests.mql.mqlsource import body, strip_code
 
 ROOT = Path(__file__).resolve().parents[2]
 MQL = ROOT / "mql"
@@ -29,24 +30,6 @@ INSTANCE = (INC / "Instance.mqh").read_text(encoding="utf-8")
 PROTOCOL = (INC / "Protocol.mqh").read_text(encoding="utf-8")
 DOC = (ROOT / "docs/mql.md").read_text(encoding="utf-8")
 SOURCES = sorted(p for p in MQL.rglob("*") if p.suffix in {".mqh", ".mql"})
-
-
-def code(text: str) -> str:
-    """Text without comments and string literals."""
-    token = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"', re.S)
-    return token.sub(lambda m: '""' if m.group(0).startswith('"') else " ", text)
-
-
-def body(text: str, signature: str) -> str:
-    """The brace-balanced body of the function whose definition starts with `signature`."""
-    start = text.index(signature)
-    i = text.index("{", start)
-    depth = 0
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i : j + 1]
-    raise AssertionError(f"unbalanced {signature}")
 
 
 def mql_defines(text: str) -> dict[str, int]:
@@ -101,7 +84,7 @@ def test_instance_lock_is_atomic_and_temporary():
 
 def test_permissions_are_the_programs_own():
     for path in SOURCES:
-        assert "TERMINAL_DLLS_ALLOWED" not in code(path.read_text(encoding="utf-8")), path.name
+        assert "TERMINAL_DLLS_ALLOWED" not in strip_code(path.read_text(encoding="utf-8")), path.name
     init = body(INVESTOR, "int OnInit()")
     assert "MQLInfoInteger(MQL_DLLS_ALLOWED)" in init
     assert "TerminalInfoInteger(TERMINAL_TRADE_ALLOWED)" in init and "MQLInfoInteger(MQL_TRADE_ALLOWED)" in init
@@ -177,7 +160,7 @@ def test_unrepresentable_commands_are_refused_not_reconnected():
 def test_filling_mode_comes_from_ctrade():
     assert "SetTypeFillingBySymbol(c.symbol)" in body(EXEC_MT5, "int MtbExecutor::DoOpen(")
     assert "SetTypeFillingBySymbol(symbol)" in body(EXEC_MT5, "int MtbExecutor::DoClose(")
-    assert "SetTypeFilling(" not in code(EXEC_MT5) and "MtbFilling" not in EXEC_MT5
+    assert "SetTypeFilling(" not in strip_code(EXEC_MT5) and "MtbFilling" not in EXEC_MT5
     assert "ORDER_FILLING_RETURN`; avoids retcode 10030" not in DOC
 
 
@@ -192,7 +175,7 @@ def test_mt4_market_execution_opens_without_stops_then_modifies():
 def test_pending_time_is_the_trade_servers_clock_and_closes_match_volume():
     clock = body(EXECUTOR, "ulong MtbServerNowMs(")
     assert "TimeTradeServer()" in clock.split("#else")[0] and "GetTickCount()" in clock.split("#else")[1]
-    executor = code(EXECUTOR) + code(EXEC_MT5) + code(EXEC_MT4)
+    executor = strip_code(EXECUTOR) + strip_code(EXEC_MT5) + strip_code(EXEC_MT4)
     assert executor.count("TimeCurrent()") == 1 and "MtbTradeUtcMs" not in executor  # only MT4's clock reads it
     assert "e.at_ms=MtbUtcMs(MtbServerNowMs());" in body(EXECUTOR, "bool MtbExecutor::Handle(")
     assert "FindCloseSince(e.ticket,e.at_ms,e.volume,r)" in body(EXECUTOR, "bool MtbExecutor::Recover(")
@@ -207,7 +190,7 @@ def test_pending_time_is_the_trade_servers_clock_and_closes_match_volume():
 
 def test_history_pass_is_bounded():
     for text in (EXEC_MT5, EXEC_MT4, EXECUTOR):
-        assert not re.search(r"HistorySelect\(0,", code(text))
+        assert not re.search(r"HistorySelect\(0,", strip_code(text))
     opened = body(EXECUTOR, "bool MtbExecutor::FindOpened(")
     assert "MtbServerTime(e.at_ms)-MTB_HISTORY_BACK_S" in opened and "MTB_LOST_JOURNAL_DAYS" in opened
     assert "m_journal.Intact()" in opened
@@ -221,7 +204,7 @@ def test_compaction_writes_a_tmp_file_then_moves_it():
     compact = body(JOURNAL, "bool MtbJournal::Compact(")
     assert 'string tmp=m_file+".tmp";' in compact
     assert compact.index("FileOpen(tmp,FILE_WRITE|FILE_BIN)") < compact.index("FileMove(tmp,0,m_file,FILE_REWRITE)")
-    assert "FileOpen(m_file,FILE_WRITE" not in code(JOURNAL), "never truncate the journal in place"
+    assert "FileOpen(m_file,FILE_WRITE" not in strip_code(JOURNAL), "never truncate the journal in place"
 
 
 def test_journal_record_header_counts_its_fields():

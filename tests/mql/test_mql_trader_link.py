@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from bridge.daemon.config import DaemonConfig
-from tests.mql.test_mql_crosscheck import strip_code
+from tests.mql.mqlsource import body, strip_code
 
 ROOT = Path(__file__).resolve().parents[2]
 INC = ROOT / "mql/Include/MtBridge"
@@ -19,18 +19,6 @@ MINE = [INC / "Util.mqh", INC / "Link.mqh", INC / "Reporter.mqh", INC / "Reporte
 
 def code(path: Path) -> str:
     return strip_code(path.read_text(encoding="utf-8"))
-
-
-def body(text: str, signature: str) -> str:
-    """The brace-balanced body of the first function whose definition starts with `signature`."""
-    start = text.index(signature)
-    i = text.index("{", start)
-    depth = 0
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i : j + 1]
-    raise AssertionError(f"unbalanced body of {signature}")
 
 
 def branch(text: str, name: str) -> str:

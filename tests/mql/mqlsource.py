@@ -1,0 +1,40 @@
+"""Reading MQL source in the static checks: code without comments or literals, function bodies."""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])\'', re.S)
+
+
+def strip_code(text: str) -> str:
+    """Source without comments, string and char literals (one left-to-right scan)."""
+
+    def blank(m: re.Match) -> str:
+        t = m.group(0)
+        return '""' if t.startswith('"') else "''" if t.startswith("'") else " "
+
+    return _TOKEN.sub(blank, text)
+
+
+def _balanced(text: str, i: int, what: str) -> int:
+    """Index of the brace closing the one at `i`."""
+    depth = 0
+    for j in range(i, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return j
+    raise AssertionError(f"unbalanced body of {what}")
+
+
+def body(text: str, signature: str) -> str:
+    """The brace-balanced body (braces included) of the first definition starting with `signature`."""
+    i = text.index("{", text.index(signature))
+    return text[i : _balanced(text, i, signature) + 1]
+
+
+def function_body(source: str, name: str) -> str:
+    """The inside of the braces of the first function `name(...) {`."""
+    start = re.search(rf"\b{name}\s*\([^)]*\)\s*\{{", source)
+    assert start, name
+    return source[start.end() : _balanced(source, start.end() - 1, name)]
