@@ -131,7 +131,7 @@ def test_mt4_close_by_remainder_is_looked_for_before_a_full_close():
     assert chain.index("next=CloseByRemainder(") < chain.index("ReportClosed(")
     remainder = body(code(INC / "ReporterMt4.mqh"), "ulong MtbReporter::CloseByRemainder(")
     assert "OrderOpenTime()==opened" in remainder and "OrderSymbol()==symbol" in remainder
-    assert "OrderType()==type" in remainder and "StringFind(OrderComment(),from)==0" in remainder
+    assert "OrderType()==type" in remainder and "MtbMt4Parent(OrderComment())==closed" in remainder
 
 
 # ---------------------------------------------------------------- welcome.last_id, catch-up
@@ -160,8 +160,7 @@ def test_catch_up_runs_before_any_new_report():
     mt5 = code(INC / "ReporterMt5.mqh")
     on_tx = body(mt5, "void MtbReporter::OnTransaction(")
     assert on_tx.index("CatchUp()") < on_tx.index("Scan()") < on_tx.index("CheckStops(")
-    reconcile = body(mt5, "void MtbReporter::Reconcile(")
-    assert reconcile.index("CatchUp()") < reconcile.index("Scan()")
+    assert "Reconcile" not in mt5, "one watch (Watch) for both EAs"
     poll = body(code(INC / "ReporterMt4.mqh"), "void MtbReporter::Poll(")
     assert poll.index("CatchUp()") < poll.index("HistoryCatchUp()") < poll.index("Diff()")
 
