@@ -9,7 +9,10 @@ the trader's reports are journaled and no command to an online investor is unans
 
 Server time follows the wall clock (`WallClock`): the daemon judges an open's `expires`
 (trader open time + `open_validity_ms`) by its own wall clock, as a broker's daemon and
-trade server run together. The market trades every day (the run may happen on a Sunday)
+trade server run together. The trade server's zone (`timezone`, default the broker's usual
+UTC+2/UTC+3 `BROKER_DEFAULT`) is also the daemon's `[engine] server_timezone`, as in a
+correct deployment: every `hello.utc_offset_ms` matches and the daemon logs no
+`terminal.utc_offset_mismatch` (the run fails if it does). The market trades every day (the run may happen on a Sunday)
 and the accounts are swap-free (a run across midnight would otherwise differ by a swap).
 """
 
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from bridge.daemon.client import AdminClient
 from bridge.daemon.testing import DaemonProcess, journal_commands, make_setup
+from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from mqlnative.host.clock import WallClock
 from simulator.calendar import TradingCalendar
 from simulator.prices import Tick
@@ -50,13 +54,15 @@ class Role:
 
 
 class Market:
-    def __init__(self, tmp: Path, roles: list[Role], *, seed: int, validity_ms: int, heartbeat_ms: int = 200) -> None:
+    def __init__(self, tmp: Path, roles: list[Role], *, seed: int, validity_ms: int, heartbeat_ms: int = 200,
+                 timezone: ServerTimeZone = BROKER_DEFAULT) -> None:
         self.tmp = tmp
         self.roles = {r.name: r for r in roles}
         self.validity_ms = validity_ms
+        self.timezone = timezone
         self.clock = WallClock(time.time_ns() // 1_000_000)
         every_day = TradingCalendar(always_open=("crypto", "forex", "metals", "indices", "energies", "stocks"),
-                                    weekday_only=())
+                                    weekday_only=(), timezone=timezone)
         self.server = TradeServer(seed=seed, start_ms=self.clock.now_ms(), scrypt_n=2**4, calendar=every_day)
         self.quote("1.10000", "1.10010")
         self.logins: dict[str, int] = {}
@@ -71,7 +77,7 @@ class Market:
         traders = [r for r in roles if r.kind == "trader"]
         keys = {r.name: ([self.logins[r.name]], r.kind) for r in roles}
         keys["ops"] = ([], "admin")
-        engine = (f"open_validity_ms = {validity_ms}\nmirror_stops = true\n"
+        engine = (f"open_validity_ms = {validity_ms}\nmirror_stops = true\nserver_timezone = \"{timezone}\"\n"
                   "eligible_trader_types = [\"mt4_standard\", \"mt5_standard\"]")
         self.setup = make_setup(tmp / "daemon", keys, heartbeat_ms=heartbeat_ms, engine=engine)
         self.daemon = DaemonProcess(self.setup.config_path).start()
@@ -169,6 +175,13 @@ class Market:
         return not any(status == "pending" and login in logins for _, login, _, status in self.commands())
 
     # --- what the run is judged on
+    def offset_mismatches(self) -> list[str]:
+        """The daemon's `terminal.utc_offset_mismatch` warnings (a terminal whose
+        `hello.utc_offset_ms` is not the configured zone's): must be none."""
+        log = self.daemon.log_path
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines() if log.exists() else []
+        return [f"daemon: {ln}" for ln in lines if "terminal.utc_offset_mismatch" in ln]
+
     def trader_open_times(self) -> dict[int, int]:
         out = {}
         for r in self.roles.values():

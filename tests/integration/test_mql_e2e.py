@@ -4,7 +4,10 @@ runs the longer scenario; docs/mql-e2e.md).
 
 The short scenario: opens, an SL/TP modification, two partial closes, a TP and an SL hit, an
 investor EA restart right after an open, an investor offline past the open validity, and the
-netting refusal; for MT4, MT5 and MT4<->MT5 cross copying.
+netting refusal; for MT4, MT5 and MT4<->MT5 cross copying. The trade server and the daemon
+run at the broker's usual zone (UTC+2/us), and in a second run both at UTC-5 (the cross
+configuration: both platforms as trader and as investor), where every time the EAs convert
+has the other sign; the daemon must log no `terminal.utc_offset_mismatch` in either.
 """
 
 from __future__ import annotations
@@ -16,17 +19,20 @@ from pathlib import Path
 
 import pytest
 
+from bridge.domain.servertime import ServerTimeZone
 from mqlnative import e2e
 
 pytestmark = pytest.mark.integration
 
 
-def test_eas_copy_exactly_like_the_python_terminals(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("zone", "only"), [("UTC+2/us", list(e2e.CONFIGS)), ("UTC-5", ["cross"])])
+def test_eas_copy_exactly_like_the_python_terminals(tmp_path: Path, zone: str, only: list[str]) -> None:
     if shutil.which("g++") is None:
         pytest.fail("g++ is missing: run scripts/install-mql-toolchain.sh (make test does)")
-    args = argparse.Namespace(short=True, seed=e2e.SEED, only=list(e2e.CONFIGS), keep=str(tmp_path))
+    args = argparse.Namespace(short=True, seed=e2e.SEED, only=only, keep=str(tmp_path),
+                              timezone=ServerTimeZone.parse(zone))
     line = asyncio.run(e2e.main_async(args))
-    assert line.startswith("mql e2e: MT4 ok, MT5 ok, cross ok: ")
+    assert line.startswith("mql e2e: " + ", ".join(f"{c} ok" for c in only) + ": ")
     assert line.endswith(" closes, identical to the Python terminals")
     copies = int(line.split(": ")[2].split(" copies")[0])
     assert copies > 0

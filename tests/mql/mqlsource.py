@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 _TOKEN = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])\'', re.S)
 
@@ -15,6 +16,11 @@ def strip_code(text: str) -> str:
         return '""' if t.startswith('"') else "''" if t.startswith("'") else " "
 
     return _TOKEN.sub(blank, text)
+
+
+def code(path: Path) -> str:
+    """A source file without comments or literals."""
+    return strip_code(path.read_text(encoding="utf-8"))
 
 
 def _balanced(text: str, i: int, what: str) -> int:

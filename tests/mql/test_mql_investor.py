@@ -173,11 +173,11 @@ def test_mt4_market_execution_opens_without_stops_then_modifies():
 
 
 def test_pending_time_is_the_trade_servers_clock_and_closes_match_volume():
-    clock = body(EXECUTOR, "ulong MtbServerNowMs(")
-    assert "TimeTradeServer()" in clock.split("#else")[0] and "GetTickCount()" in clock.split("#else")[1]
+    # one "now" for both EAs (Util.mqh's MtbTradeUtcMs); no clock of the executor's own
     executor = strip_code(EXECUTOR) + strip_code(EXEC_MT5) + strip_code(EXEC_MT4)
-    assert executor.count("TimeCurrent()") == 1 and "MtbTradeUtcMs" not in executor  # only MT4's clock reads it
-    assert "e.at_ms=MtbUtcMs(MtbServerNowMs());" in body(EXECUTOR, "bool MtbExecutor::Handle(")
+    assert "TimeCurrent()" not in executor and "MtbServerNowMs" not in executor
+    assert "MtbUtcMs(MtbTradeUtcMs" not in executor and "MtbTradeUtcMs()" in executor
+    assert "e.at_ms=MtbTradeUtcMs();" in body(EXECUTOR, "bool MtbExecutor::Handle(")
     assert "FindCloseSince(e.ticket,e.at_ms,e.volume,r)" in body(EXECUTOR, "bool MtbExecutor::Recover(")
     for text in (EXEC_MT5, EXEC_MT4):
         assert "MtbSameVolume(symbol," in body(text, "bool MtbExecutor::FindCloseSince(")

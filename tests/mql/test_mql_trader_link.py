@@ -8,17 +8,13 @@ import re
 from pathlib import Path
 
 from bridge.daemon.config import DaemonConfig
-from tests.mql.mqlsource import body, strip_code
+from tests.mql.mqlsource import body, code, strip_code
 
 ROOT = Path(__file__).resolve().parents[2]
 INC = ROOT / "mql/Include/MtBridge"
 TRADER = ROOT / "mql/Experts/MtBridgeTrader.mql"
 MINE = [INC / "Util.mqh", INC / "Link.mqh", INC / "Reporter.mqh", INC / "ReporterMt5.mqh", INC / "ReporterMt4.mqh",
         TRADER]  # fmt: skip
-
-
-def code(path: Path) -> str:
-    return strip_code(path.read_text(encoding="utf-8"))
 
 
 def branch(text: str, name: str) -> str:
@@ -119,7 +115,7 @@ def test_mt4_close_by_remainder_is_looked_for_before_a_full_close():
     assert chain.index("next=CloseByRemainder(") < chain.index("ReportClosed(")
     remainder = body(code(INC / "ReporterMt4.mqh"), "ulong MtbReporter::CloseByRemainder(")
     assert "OrderOpenTime()==opened" in remainder and "OrderSymbol()==symbol" in remainder
-    assert "OrderType()==type" in remainder and "StringFind(OrderComment(),from)==0" in remainder
+    assert "OrderType()==type" in remainder and "MtbMt4Parent(OrderComment())==closed" in remainder
 
 
 # ---------------------------------------------------------------- welcome.last_id, catch-up
@@ -148,8 +144,7 @@ def test_catch_up_runs_before_any_new_report():
     mt5 = code(INC / "ReporterMt5.mqh")
     on_tx = body(mt5, "void MtbReporter::OnTransaction(")
     assert on_tx.index("CatchUp()") < on_tx.index("Scan()") < on_tx.index("CheckStops(")
-    reconcile = body(mt5, "void MtbReporter::Reconcile(")
-    assert reconcile.index("CatchUp()") < reconcile.index("Scan()")
+    assert "Reconcile" not in mt5, "one watch (Watch) for both EAs"
     poll = body(code(INC / "ReporterMt4.mqh"), "void MtbReporter::Poll(")
     assert poll.index("CatchUp()") < poll.index("HistoryCatchUp()") < poll.index("Diff()")
 

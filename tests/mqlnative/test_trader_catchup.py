@@ -26,23 +26,15 @@ from pathlib import Path
 import pytest
 
 from bridge.domain.servertime import ServerTimeZone
-from mqlnative.host import e2e_world
 from mqlnative.host.e2e_sides import EaSide
 from mqlnative.host.e2e_world import Market, Role
-from simulator.calendar import TradingCalendar
 from simulator.server import retcodes as rc
 
 pytestmark = pytest.mark.integration
 
 WAIT_S = 60.0  # generous: a loaded 2-core machine; every wait ends on a condition
-UTC2 = ServerTimeZone.parse("UTC+2")  # the daemon's configured server offset (7 200 000 ms)
-
-
-@pytest.fixture(autouse=True)
-def broker_clock(monkeypatch):
-    """The trade server on UTC+2, as brokers run it: the EA must convert every time to UTC."""
-    monkeypatch.setattr(e2e_world, "TradingCalendar",
-                        lambda **kw: TradingCalendar(**kw, timezone=UTC2))
+UTC2 = ServerTimeZone.parse("UTC+2")  # the trade server's and the daemon's zone (7 200 000 ms), as brokers run it:
+# the EA must convert every time to UTC
 
 
 def _events(market: Market) -> list[tuple[str, dict]]:
@@ -76,7 +68,7 @@ async def _welcomed_with_c(m: Market, side: EaSide) -> tuple[int, list[str]]:
 
 
 async def _catch_up(tmp: Path, platform: str, lib: Path, consts) -> None:
-    m = Market(tmp, [Role("trader", platform, "trader")], seed=5, validity_ms=3000)
+    m = Market(tmp, [Role("trader", platform, "trader")], seed=5, validity_ms=3000, timezone=UTC2)
     side = _side(m, tmp, platform, lib, consts)
     try:
         c, log = await _welcomed_with_c(m, side)
@@ -134,7 +126,8 @@ def _restart_on_the_same_port(m: Market) -> None:
 
 async def _resend(tmp: Path, platform: str, lib: Path, consts) -> None:
     # heartbeat 2 s: the EA judges the stopped daemon silent after 10 s, long after it reported X
-    m = Market(tmp, [Role("trader", platform, "trader")], seed=6, validity_ms=3000, heartbeat_ms=2000)
+    m = Market(tmp, [Role("trader", platform, "trader")], seed=6, validity_ms=3000, heartbeat_ms=2000,
+               timezone=UTC2)
     side = _side(m, tmp, platform, lib, consts)
     try:
         c, log = await _welcomed_with_c(m, side)

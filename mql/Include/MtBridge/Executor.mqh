@@ -52,33 +52,6 @@
 #define MTB_HISTORY_BACK_S     86400   // a pending key's history window starts one day before it
 #define MTB_LOST_JOURNAL_DAYS  7       // journal missing or damaged: opens are also looked up this far back
 
-//--- the trade server's clock now, in ms of server time. MT5: TimeTradeServer(). MT4 has no
-//--- TimeTradeServer in its reference: TimeCurrent() (last quote) plus the local time elapsed
-//--- since it last changed, so a quiet symbol does not leave the clock minutes behind.
-ulong MtbServerNowMs(void)
-  {
-#ifdef __MQL5__
-   return((ulong)TimeTradeServer()*1000);
-#else
-   static datetime s_seen=0;
-   static uint     s_tick=0;
-   datetime t=TimeCurrent();
-   uint tick=GetTickCount();
-   if(t!=s_seen)
-     {
-      s_seen=t;
-      s_tick=tick;
-     }
-   return((ulong)t*1000+(ulong)(uint)(tick-s_tick));   // uint difference survives the 49-day wrap
-#endif
-  }
-
-//--- a UTC ms time as trade-server datetime (history selections are in server time)
-datetime MtbServerTime(const ulong utc_ms)
-  {
-   return((datetime)(((long)utc_ms+MtbUtcOffsetMs())/1000));
-  }
-
 //--- volumes equal on the symbol's lot step
 bool MtbSameVolume(const string symbol,const double a,const double b)
   {
@@ -127,7 +100,7 @@ void MtbExecutor::Refuse(MtbResult &r,const long retcode,const string why)
    r.ticket=0;
    r.price=0.0;
    r.volume=0.0;
-   r.time=MtbUtcMs(MtbServerNowMs());
+   r.time=MtbTradeUtcMs();
    r.message=why;
    PrintFormat("MtBridge: command %s refused (%I64d): %s",r.key,retcode,why);
   }
@@ -201,7 +174,7 @@ bool MtbExecutor::FindOpened(const MtbJournalEntry &e,const bool pending,MtbResu
    if(pending && e.at_ms>0)
       from=MtbServerTime(e.at_ms)-MTB_HISTORY_BACK_S;
    else if(!m_journal.Intact())
-      from=(datetime)(MtbServerNowMs()/1000)-MTB_LOST_JOURNAL_DAYS*86400;
+      from=MtbServerNow()-MTB_LOST_JOURNAL_DAYS*86400;
    if(e.comment!="" && FindTagged(e.magic,e.comment,from,r))
       return(true);
    if(pending && e.at_ms>0 && e.symbol!="" && FindUntagged(e,r))
@@ -297,9 +270,9 @@ bool MtbExecutor::Handle(const MtbInbound &c,MtbResult &r)
       Refuse(r,MTB_RC_INVALID,StringFormat("unknown symbol %s (error %d)",c.symbol,GetLastError()));
       return(Finish(e,r));
      }
-   if(MtbLoginRole()!="trader")
+   if(!MtbAccountMayTrade())
      {
-      Refuse(r,MTB_RC_TRADE_DISABLED,"the terminal is logged in read-only (investor password)");
+      Refuse(r,MTB_RC_TRADE_DISABLED,MTB_TRADE_DISABLED_WHY);
       return(Finish(e,r));
      }
    if(c.type=="open" && c.expires>0 && MtbNowMs()>c.expires)
@@ -314,7 +287,7 @@ bool MtbExecutor::Handle(const MtbInbound &c,MtbResult &r)
      }
    //--- pending before the trade request: a crash after it is recovered from the terminal
    e.state=MTB_J_PENDING;
-   e.at_ms=MtbUtcMs(MtbServerNowMs());
+   e.at_ms=MtbTradeUtcMs();
    e.result.key=c.key;
    e.result.ok=false;
    e.result.retcode=0;

@@ -50,22 +50,6 @@ long MtbExecutor::Mt4Retcode(const int err)
    return(MTB_RC_ERROR);
   }
 
-//--- the ticket N of a "to #N" comment (the remainder of a partial close), 0 if none
-ulong MtbMt4Remainder(const string comment)
-  {
-   int at=StringFind(comment,"to #");
-   if(at<0)
-      return(0);
-   long n=StringToInteger(StringSubstr(comment,at+4));
-   return(n>0 ? (ulong)n : 0);
-  }
-
-//--- the order's close was the server's (stop loss, take profit, stop out), not a request
-bool MtbMt4ServerClose(const string comment)
-  {
-   return(StringFind(comment,"[sl]")>=0 || StringFind(comment,"[tp]")>=0 || StringFind(comment,"so:")==0);
-  }
-
 //--- the open ticket of the position the daemon knows as `ticket` (the first of its partial-close
 //--- chain): the reporter's cache, else the chain walked through the history; 0 = not open
 ulong MtbExecutor::Mt4Live(const ulong ticket)
@@ -149,7 +133,7 @@ bool MtbExecutor::FindUntagged(const MtbJournalEntry &e,MtbResult &r)
          if(OrderType()!=cmd || OrderMagicNumber()!=e.magic || OrderSymbol()!=e.symbol)
             continue;
          string comment=OrderComment();
-         if(StringFind(comment,"from #")==0)
+         if(MtbMt4Parent(comment)>0)
             continue;   // a remainder: its chain's first order is in the history
          bool split=(MtbMt4Remainder(comment)>0);
          if(!split && !MtbSameVolume(e.symbol,OrderLots(),e.volume))
@@ -181,7 +165,7 @@ bool MtbExecutor::FindCloseSince(const ulong ticket,const ulong since_ms,const d
       double lots=OrderLots();
       ulong closed_ms=MtbUtcMs((ulong)OrderCloseTime()*1000);
       bool closed_rest=(next==0 && lots<volume);
-      if(closed_ms+MTB_CLOSE_SLACK_MS>=since_ms && !MtbMt4ServerClose(comment) &&
+      if(closed_ms+MTB_CLOSE_SLACK_MS>=since_ms && MtbMt4CloseReason(comment)=="client" &&
          (volume<=0.0 || MtbSameVolume(symbol,lots,volume) || closed_rest))
         {
          r.ok=true;
@@ -254,7 +238,7 @@ int MtbExecutor::DoOpen(const MtbInbound &c,MtbResult &r)
             r.ticket=(ulong)ticket;
             r.price=price;
             r.volume=volume;
-            r.time=MtbUtcMs(MtbServerNowMs());
+            r.time=MtbTradeUtcMs();
            }
          r.message=stops;
          return(MTB_OUT_DONE);
@@ -306,7 +290,7 @@ int MtbExecutor::DoClose(const MtbInbound &c,MtbResult &r)
          r.ticket=c.ticket;
          r.volume=volume;
          r.price=price;
-         r.time=MtbUtcMs(MtbServerNowMs());
+         r.time=MtbTradeUtcMs();
          if(OrderSelect((int)live,SELECT_BY_TICKET))
            {
             r.price=MtbNormPrice(symbol,OrderClosePrice());
@@ -341,7 +325,7 @@ int MtbExecutor::DoModify(const MtbInbound &c,MtbResult &r)
    r.ticket=c.ticket;
    r.price=0.0;
    r.volume=0.0;
-   r.time=MtbUtcMs(MtbServerNowMs());
+   r.time=MtbTradeUtcMs();
    int err=0;
    for(int attempt=1; attempt<=m_attempts; attempt++)
      {

@@ -50,12 +50,6 @@ void MtbFromPosition(MtbResult &r)
    r.message="";
   }
 
-//--- side of a position / an IN deal as the protocol names it
-string MtbDealSide(const ulong deal)
-  {
-   return(HistoryDealGetInteger(deal,DEAL_TYPE)==DEAL_TYPE_BUY ? "buy" : "sell");
-  }
-
 //--- the position a key-store ticket names, open or in the history, if it carries the magic
 bool MtbExecutor::OpenedTicket(const ulong ticket,const long magic,MtbResult &r)
   {
@@ -92,7 +86,7 @@ bool MtbExecutor::FindTagged(const long magic,const string comment,const datetim
      }
    if(from<=0)
       return(false);
-   if(!HistorySelect(from,TimeTradeServer()+86400))
+   if(!HistorySelect(from,MtbServerNow()+86400))
      {
       PrintFormat("MtBridge: HistorySelect failed, error %d",GetLastError());
       return(false);
@@ -121,8 +115,7 @@ bool MtbExecutor::FindUntagged(const MtbJournalEntry &e,MtbResult &r)
       ulong t=PositionGetTicket(i);
       if(t==0 || PositionGetInteger(POSITION_MAGIC)!=e.magic || PositionGetString(POSITION_SYMBOL)!=e.symbol)
          continue;
-      string side=(PositionGetInteger(POSITION_TYPE)==POSITION_TYPE_BUY) ? "buy" : "sell";
-      if(side!=e.side || !MtbSameVolume(e.symbol,PositionGetDouble(POSITION_VOLUME),e.volume))
+      if(MtbPositionSide()!=e.side || !MtbSameVolume(e.symbol,PositionGetDouble(POSITION_VOLUME),e.volume))
          continue;
       ulong id=(ulong)PositionGetInteger(POSITION_IDENTIFIER);
       if(MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC))<since || m_journal.TicketClaimed(id,e.key))
@@ -131,7 +124,7 @@ bool MtbExecutor::FindUntagged(const MtbJournalEntry &e,MtbResult &r)
       r.message="recovered from magic, symbol, side, volume and open time";
       return(true);
      }
-   if(!HistorySelect(MtbServerTime(since),TimeTradeServer()+86400))
+   if(!HistorySelect(MtbServerTime(since),MtbServerNow()+86400))
      {
       PrintFormat("MtBridge: HistorySelect failed, error %d",GetLastError());
       return(false);
@@ -225,7 +218,7 @@ int MtbExecutor::DoOpen(const MtbInbound &c,MtbResult &r)
          r.ok=true;
          r.retcode=rc;
          r.ticket=trade.ResultOrder();
-         r.time=MtbUtcMs(MtbServerNowMs());
+         r.time=MtbTradeUtcMs();
          if(deal>0 && HistoryDealSelect(deal))
            {
             r.ticket=(ulong)HistoryDealGetInteger(deal,DEAL_POSITION_ID);
@@ -281,7 +274,7 @@ int MtbExecutor::DoClose(const MtbInbound &c,MtbResult &r)
          r.volume=MtbNormVolume(symbol,trade.ResultVolume());
          ulong deal=trade.ResultDeal();
          r.time=(deal>0 && HistoryDealSelect(deal)) ? MtbUtcMs((ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC)) :
-                MtbUtcMs(MtbServerNowMs());
+                MtbTradeUtcMs();
          r.message=trade.ResultComment();
          return(MTB_OUT_DONE);
         }
@@ -311,7 +304,7 @@ int MtbExecutor::DoModify(const MtbInbound &c,MtbResult &r)
    r.ticket=c.ticket;
    r.price=0.0;
    r.volume=0.0;
-   r.time=MtbUtcMs(MtbServerNowMs());
+   r.time=MtbTradeUtcMs();
    if(PositionGetDouble(POSITION_SL)==sl && PositionGetDouble(POSITION_TP)==tp)
      {
       r.ok=true;

@@ -111,6 +111,7 @@ private:
    void              ClosedUnseen(const int k);
    bool              WasMissing(const ulong id) const;
 #else
+   void              Poll(void);
    void              Diff(void);
    void              HistoryCatchUp(void);
    void              FollowChain(const int k,ulong &fresh[]);
@@ -133,10 +134,8 @@ public:
    ulong             ReportedTicket(const ulong live) const;
 #ifdef __MQL5__
    void              OnTransaction(const MqlTradeTransaction &t);
-   void              Reconcile(void);
 #else
    ulong             RootTicket(const ulong live,string &root_comment);
-   void              Poll(void);
 #endif
   };
 

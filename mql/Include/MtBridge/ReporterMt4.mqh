@@ -35,12 +35,10 @@ ulong MtbReporter::RootTicket(const ulong live,string &root_comment)
       if(!OrderSelect((int)t,SELECT_BY_TICKET))
          return(t);
       root_comment=OrderComment();
-      if(StringFind(root_comment,"from #")!=0)
+      ulong parent=MtbMt4Parent(root_comment);
+      if(parent==0)
          return(t);
-      long parent=StringToInteger(StringSubstr(root_comment,6));
-      if(parent<=0)
-         return(t);
-      t=(ulong)parent;
+      t=parent;
      }
    PrintFormat("MtBridge: partial-close chain of ticket %I64u is longer than %d",live,MTB_CHAIN_MAX);
    return(t);
@@ -54,7 +52,7 @@ bool MtbReporter::ReadOrder(const ulong ticket,MtbPosition &p)
    string symbol=OrderSymbol();
    p.ticket=ticket;
    p.symbol=symbol;
-   p.side=(OrderType()==OP_BUY) ? "buy" : "sell";
+   p.side=MtbMt4Side(OrderType());
    p.volume=MtbNormVolume(symbol,OrderLots());
    p.price=MtbNormPrice(symbol,OrderOpenPrice());
    p.sl=MtbNormPrice(symbol,OrderStopLoss());
@@ -86,7 +84,7 @@ bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
       ulong ticket=(ulong)OrderTicket();
       string symbol=OrderSymbol();
       out[n].symbol=symbol;
-      out[n].side=(type==OP_BUY) ? "buy" : "sell";
+      out[n].side=MtbMt4Side(type);
       out[n].volume=MtbNormVolume(symbol,OrderLots());
       out[n].price=MtbNormPrice(symbol,OrderOpenPrice());
       out[n].sl=MtbNormPrice(symbol,OrderStopLoss());
@@ -151,9 +149,7 @@ double MtbReporter::ChainVolume(const ulong first,const string symbol)
       whole+=OrderLots();
       if(OrderCloseTime()==0)
          break;
-      string comment=OrderComment();
-      int to=StringFind(comment,"to #");
-      t=(to>=0) ? (ulong)StringToInteger(StringSubstr(comment,to+4)) : 0;
+      t=MtbMt4Remainder(OrderComment());
      }
    return(MtbNormVolume(symbol,whole));
   }
@@ -172,7 +168,7 @@ bool MtbReporter::Forgotten(const ulong root) const
    return(false);
   }
 
-//--- every timer tick once welcomed (also what MtBridgeInvestor calls). The history is read
+//--- every timer tick once welcomed (Watch, both EAs). The history is read
 //--- after a welcome and whenever it grew: an order can open and close between two diffs
 void MtbReporter::Poll(void)
   {
@@ -288,17 +284,8 @@ void MtbReporter::FollowChain(const int k,ulong &fresh[])
       int type=OrderType();
       datetime opened=OrderOpenTime();
       int magic=OrderMagicNumber();
-      string reason="client";
-      if(StringFind(comment,"[sl]")>=0)
-         reason="sl";
-      else if(StringFind(comment,"[tp]")>=0)
-         reason="tp";
-      else if(StringFind(comment,"so:")>=0)
-         reason="so";
-      ulong next=0;
-      int to=StringFind(comment,"to #");
-      if(to>=0)
-         next=(ulong)StringToInteger(StringSubstr(comment,to+4));
+      string reason=MtbMt4CloseReason(comment);
+      ulong next=MtbMt4Remainder(comment);
       if(next==0)
          next=CloseByRemainder(t,symbol,type,opened,magic,fresh);
       double tracked=m_pos[k].p.volume;
@@ -334,12 +321,11 @@ void MtbReporter::FollowChain(const int k,ulong &fresh[])
 ulong MtbReporter::CloseByRemainder(const ulong closed,const string symbol,const int type,const datetime opened,
                                     const int magic,ulong &fresh[])
   {
-   string from="from #"+IntegerToString((long)closed);
    for(int j=0; j<ArraySize(fresh); j++)
      {
       if(fresh[j]==0 || !OrderSelect((int)fresh[j],SELECT_BY_TICKET))
          continue;
-      if(StringFind(OrderComment(),from)==0)
+      if(MtbMt4Parent(OrderComment())==closed)
          return(fresh[j]);
       if(OrderSymbol()==symbol && OrderType()==type && OrderOpenTime()==opened && OrderMagicNumber()==magic)
          return(fresh[j]);
@@ -409,7 +395,7 @@ void MtbReporter::HistoryCatchUp(void)
       ulong t=(ulong)OrderTicket();
       if(t<=m_max_ticket && !MtbHasTicket(m_pending,t))
          continue;                              // known before the link went down
-      if(StringFind(OrderComment(),"from #")==0)
+      if(MtbMt4Parent(OrderComment())>0)
          continue;                              // a remainder: its first ticket reports it
       if(Find(t)>=0 || FindLive(t)>=0 || Forgotten(t))
          continue;

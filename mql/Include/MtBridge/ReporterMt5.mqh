@@ -28,7 +28,7 @@ bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
       string symbol=PositionGetString(POSITION_SYMBOL);
       out[n].ticket=(ulong)PositionGetInteger(POSITION_IDENTIFIER);
       out[n].symbol=symbol;
-      out[n].side=(PositionGetInteger(POSITION_TYPE)==POSITION_TYPE_BUY) ? "buy" : "sell";
+      out[n].side=MtbPositionSide();
       out[n].volume=MtbNormVolume(symbol,PositionGetDouble(POSITION_VOLUME));
       out[n].price=MtbNormPrice(symbol,PositionGetDouble(POSITION_PRICE_OPEN));
       out[n].sl=MtbNormPrice(symbol,PositionGetDouble(POSITION_SL));
@@ -46,7 +46,7 @@ bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
 //--- its history at start would otherwise report old deals as new
 void MtbReporter::StartWatch(void)
   {
-   datetime now=TimeTradeServer();
+   datetime now=MtbServerNow();
    m_from=now-86400;
    m_last_deal=0;
    if(!HistorySelect(m_from,now+86400))
@@ -88,23 +88,11 @@ void MtbReporter::OnTransaction(const MqlTradeTransaction &t)
       CheckStops(t.position);
   }
 
-//--- the once-a-second pass (also what MtBridgeInvestor calls): scan, then check positions
-void MtbReporter::Reconcile(void)
-  {
-   if(!m_link.IsUp())
-      return;
-   CatchUp();
-   m_dirty=false;
-   m_next_check=MtbNowMs()+MTB_CHECK_MS;
-   if(Scan())
-      CheckPositions();
-  }
-
 //--- every deal after the last one handled, in ticket order (deal tickets grow with time on
 //--- the trade server). False while an opening deal waits for the rest of its order's fills.
 bool MtbReporter::Scan(void)
   {
-   if(!HistorySelect(m_from,TimeTradeServer()+86400))
+   if(!HistorySelect(m_from,MtbServerNow()+86400))
      {
       PrintFormat("MtBridge: HistorySelect failed, error %d; deals are read on the next pass",GetLastError());
       return(false);
@@ -221,7 +209,7 @@ int MtbReporter::OpenDeal(const ulong deal,const ulong pos_id,const string symbo
    MtbPosition p;
    p.ticket=pos_id;
    p.symbol=symbol;
-   p.side=(HistoryDealGetInteger(deal,DEAL_TYPE)==DEAL_TYPE_BUY) ? "buy" : "sell";
+   p.side=MtbDealSide(deal);
    p.volume=MtbNormVolume(symbol,volume);
    ulong live=pos_id;
    if(MtbSelectPositionById(pos_id))

@@ -1,5 +1,6 @@
 //+------------------------------------------------------------------+
-//| MtBridge/Util.mqh - clock, number normalisation                  |
+//| MtBridge/Util.mqh - the clocks (PC UTC, trade server, offset),   |
+//| number normalisation, account checks, MT4 comment/side helpers.  |
 //| One source for MT4 and MT5; `make mql` installs it in both trees.|
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_UTIL_MQH
@@ -96,6 +97,12 @@ ulong MtbUtcMs(const ulong server_ms)
    return((ulong)((long)server_ms-MtbUtcOffsetMs()));
   }
 
+//--- the inverse: a UTC ms time as trade-server datetime (history selections are in server time)
+datetime MtbServerTime(const ulong utc_ms)
+  {
+   return((datetime)(((long)utc_ms+MtbUtcOffsetMs())/1000));
+  }
+
 //--- MT4 order times have whole seconds. An open or close the EA sees within that second
 //--- happened at or before "now", so the UTC clock bounds it better than the second's start:
 //--- the 50 ms pool diff sees an open of 12:00:13.870 as 13.87x, not 13.000 (which would
@@ -109,12 +116,21 @@ ulong MtbSeenTime(const ulong utc_ms)
    return(utc_ms);
   }
 
-//--- the trade server's current time, as UTC ms. TimeTradeServer() is the PC clock plus the
-//--- server's offset, so in UTC it is the PC's UTC clock; TimeCurrent() (the last quote, whole
-//--- seconds, stale on a quiet symbol) is never used as "now".
+//--- the trade server's current time, as UTC ms: the one "now" of both EAs (report times,
+//--- command results, the executor's pending time; in server time: MtbServerTime(MtbTradeUtcMs())).
+//--- TimeTradeServer() is the PC clock plus the server's offset, so in UTC it is the PC's UTC
+//--- clock; TimeCurrent() (the last quote, whole seconds, stale on a quiet symbol) is never
+//--- used as "now".
 ulong MtbTradeUtcMs(void)
   {
    return(MtbNowMs());
+  }
+
+//--- the same "now" as trade-server datetime, for history selections (MT5 HistorySelect):
+//--- the EAs read no other server clock
+datetime MtbServerNow(void)
+  {
+   return(MtbServerTime(MtbTradeUtcMs()));
   }
 
 //--- tickets in ascending order (insertion sort: the lists are a handful of new deals/orders)
@@ -196,12 +212,15 @@ double MtbNormMoney(const double value)
    return(NormalizeDouble(value,digits));
   }
 
-//--- can this login trade: ACCOUNT_TRADE_ALLOWED is false on the read-only investor password,
-//--- and also when the broker disabled trading for the account (the two cannot be told apart
-//--- from MQL, so both are logged: MtbLogTradeFlags). "trader" = may trade, else "investor".
-string MtbLoginRole(void)
+//--- can this login trade. ACCOUNT_TRADE_ALLOWED is false on the read-only investor password
+//--- and also when the broker disabled trading for the account (e.g. a balance below the
+//--- account type's minimum after a stop-out); MQL cannot tell the two apart, so every message
+//--- names both (MTB_TRADE_DISABLED_WHY) and MtbLogTradeFlags logs the flags.
+#define MTB_TRADE_DISABLED_WHY "trading is disabled for this account (ACCOUNT_TRADE_ALLOWED is false: logged in with the read-only investor password, or the broker disabled trading for the account, e.g. a balance below the account type's minimum)"
+
+bool MtbAccountMayTrade(void)
   {
-   return(AccountInfoInteger(ACCOUNT_TRADE_ALLOWED)!=0 ? "trader" : "investor");
+   return(AccountInfoInteger(ACCOUNT_TRADE_ALLOWED)!=0);
   }
 
 //--- the account's and the terminal's trade permissions, in one log line
@@ -243,17 +262,72 @@ ulong MtbPositionTicketById(const ulong id)
   }
 #endif
 
-//--- the EAs run on hedging accounts only (MT4 always hedges). An MT5 netting or exchange
-//--- account merges positions per symbol, which the protocol's one-ticket-per-copy model
-//--- cannot express: both EAs refuse to start there (docs/mql.md).
+#ifdef __MQL4__
+//--- MT4 order comments the trade server writes (one reader for the reporter and the executor).
+//--- A partial close of #1000 leaves the closed #1000 with "to #1005" and opens the remainder
+//--- #1005 with "from #1000"; a server close appends "[sl]" / "[tp]" to the comment, a stop-out
+//--- replaces it with "so: 18.3%/520.00/2841.20" (margin level/equity/margin).
+ulong MtbMt4Remainder(const string comment)      // "to #N" -> N, else 0
+  {
+   int at=StringFind(comment,"to #");
+   if(at<0)
+      return(0);
+   long n=StringToInteger(StringSubstr(comment,at+4));
+   return(n>0 ? (ulong)n : 0);
+  }
+
+ulong MtbMt4Parent(const string comment)         // "from #N" at the start -> N, else 0
+  {
+   if(StringFind(comment,"from #")!=0)
+      return(0);
+   long n=StringToInteger(StringSubstr(comment,6));
+   return(n>0 ? (ulong)n : 0);
+  }
+
+//--- the wire's close reason: "sl", "tp", "so" (the server closed it) or "client"
+string MtbMt4CloseReason(const string comment)
+  {
+   if(StringFind(comment,"[sl]")>=0)
+      return("sl");
+   if(StringFind(comment,"[tp]")>=0)
+      return("tp");
+   if(StringFind(comment,"so:")==0)
+      return("so");
+   return("client");
+  }
+
+string MtbMt4Side(const int type)                 // OP_BUY -> "buy", OP_SELL -> "sell"
+  {
+   return(type==OP_BUY ? "buy" : "sell");
+  }
+#endif
+
+#ifdef __MQL5__
+string MtbDealSide(const ulong deal)              // the wire's side of a selected history deal
+  {
+   return(HistoryDealGetInteger(deal,DEAL_TYPE)==DEAL_TYPE_BUY ? "buy" : "sell");
+  }
+
+string MtbPositionSide(void)                      // the wire's side of the selected position
+  {
+   return(PositionGetInteger(POSITION_TYPE)==POSITION_TYPE_BUY ? "buy" : "sell");
+  }
+#endif
+
+//--- the EAs run on hedging accounts only (MT4 always hedges). Every copy is its own position,
+//--- reported, closed and modified by its ticket; an MT5 netting or exchange account merges
+//--- every trade of a symbol into one position, so copies would share a ticket: both EAs refuse
+//--- to start there (docs/mql.md).
 bool MtbHedgingAccount(const string tag)
   {
 #ifdef __MQL5__
    long mode=AccountInfoInteger(ACCOUNT_MARGIN_MODE);
    if(mode!=ACCOUNT_MARGIN_MODE_RETAIL_HEDGING)
      {
-      PrintFormat("%s: this MT5 account is not a hedging account (ACCOUNT_MARGIN_MODE %I64d: %s); mtbridge supports hedging accounts only, not starting",
-                  tag,mode,mode==ACCOUNT_MARGIN_MODE_RETAIL_NETTING ? "netting" : "exchange");
+      PrintFormat("%s: account %I64d is not a hedging account (ACCOUNT_MARGIN_MODE %I64d: %s): mtbridge keeps each copy "
+                  "as its own position and reports, closes and modifies it by ticket, which a netting account cannot do "
+                  "(it merges every trade of a symbol into one position). Use a hedging account. Not starting.",
+                  tag,AccountInfoInteger(ACCOUNT_LOGIN),mode,mode==ACCOUNT_MARGIN_MODE_RETAIL_NETTING ? "netting" : "exchange");
       return(false);
      }
 #endif
