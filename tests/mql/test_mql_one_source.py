@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mql.mqlsource import body, code, strip_code
+from tests.mql.mqlsource import body, code
 
 ROOT = Path(__file__).resolve().parents[2]
 MQL = ROOT / "mql"

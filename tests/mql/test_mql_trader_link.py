@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from bridge.daemon.config import DaemonConfig
-from tests.mql.mqlsource import body, code, strip_code
+from tests.mql.mqlsource import body, code
 
 ROOT = Path(__file__).resolve().parents[2]
 INC = ROOT / "mql/Include/MtBridge"
