@@ -232,7 +232,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
                     self.publish("balance.operation", key=cmd.key, subscription=cmd.subscription,
                                  account=cmd.account, amount=str(cmd.amount), reason=cmd.reason)
                     if self.config.balance_operations == "confirm":
-                        confirm.append(cmd.key)
+                        confirm.append(cmd)
                         continue
                 self._add_pending(row)
         if step.records:
@@ -262,9 +262,9 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             feed.open_fanouts.append((self._feed[-1][1], mono))
         if self._step_records is not None:
             self._step_records.extend(step.records)
-        for key in confirm:  # balance operations booked by the broker from the feed
-            self._batch.results.append(("done", '{"confirmed":"daemon"}', event.now, key))
-            self.feed_engine(ev.CommandFilled(event.now, key))
+        for cmd in confirm:  # balance operations booked by the broker from the feed
+            self._batch.results.append((cmd.id, cmd.key, "done", '{"confirmed":"daemon"}', event.now))
+            self.feed_engine(ev.CommandFilled(event.now, cmd.key))
         return step.records
 
     def _refresh_accounts(self) -> None:
@@ -432,8 +432,12 @@ class DaemonCore(SessionsMixin, CommandsMixin):
 
     # ------------------------------------------------------------------ snapshots
     def snapshot(self, now: int) -> tuple[int, bytes]:
-        """(seq, packed engine state) as of the last journaled event. Commit the batch first."""
+        """(seq, packed engine state) as of the last journaled event. Commit the batch first.
+        Also journals (with the next batch) `pending_from`, the event seq of the oldest pending
+        command: recovery reads the command batches from there on (store.py)."""
         self.snapshot_seq, self.snapshot_at = self.seq, now
+        oldest = min((p.row.seq for p in self.pending.values()), default=self.seq + 1)
+        self._batch.meta["pending_from"] = str(oldest)
         return self.seq, self.engine.to_bytes()
 
 

@@ -104,7 +104,7 @@ class CommandsMixin:
         s = self.session_of.get(p.row.login)
         if s is not None:
             s.queue.pop(key, None)
-        self._batch.results.append((status, json.dumps(result, separators=(",", ":")), self.now, key))
+        self._batch.results.append((p.row.cid, key, status, json.dumps(result, separators=(",", ":")), self.now))
         return p
 
     def withdraw_open(self: DaemonCore, key: str, reason: str) -> bool:
