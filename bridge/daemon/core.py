@@ -116,8 +116,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self._refresh_accounts()
         self.feed = FeedModel(self)
         if recovery:
-            for row in recovery.pending:
-                self._add_pending(row, recovered=True)
+            self._add_pending(recovery.pending, recovered=True)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -221,20 +220,21 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         feed = self.feed
         mono = self.mono
         if step.commands:
-            rows = self._batch.commands
+            rows = wire.command_rows(step.commands, seq)
+            self._batch.commands += rows
             origin = feed.origin
-            for cmd in step.commands:
-                if type(cmd) is not BalanceOperation:
-                    origin[cmd.key] = mono
-                row = wire.command_row(cmd, seq)
-                rows.append(row)
+            queued = []
+            for cmd, row in zip(step.commands, rows):
                 if type(cmd) is BalanceOperation:
                     self.publish("balance.operation", key=cmd.key, subscription=cmd.subscription,
                                  account=cmd.account, amount=str(cmd.amount), reason=cmd.reason)
                     if self.config.balance_operations == "confirm":
                         confirm.append(cmd)
                         continue
-                self._add_pending(row)
+                else:
+                    origin[cmd.key] = mono
+                queued.append(row)
+            self._add_pending(queued)
         if step.records:
             recs = self._batch.records
             for rec in step.records:

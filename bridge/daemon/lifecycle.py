@@ -74,23 +74,34 @@ def expires_of(row: CommandRow) -> int:
 class CommandsMixin:
     """The command half of `DaemonCore` (state lives on the core; see core.py)."""
 
-    def _add_pending(self: DaemonCore, row: CommandRow, recovered: bool = False) -> None:
-        p = PendingCommand(row, None, recovered)
-        self.pending[row.key] = p
-        expires = row.expires
-        if expires and not recovered:
-            # a fan-out's opens share one deadline: one heap entry for all of them
-            last = self.expiry_last
-            if last is not None and last[0] == expires:
-                last[1].append(row.key)
+    def _add_pending(self: DaemonCore, rows: list[CommandRow] | tuple[CommandRow, ...],
+                     recovered: bool = False) -> None:
+        """Track new commands (a fan-out's 10 000 in one call: a few dict stores each) and
+        queue them on their logins' live sessions."""
+        pending, by_login, session_of, dirty = self.pending, self.by_login, self.session_of, self.dirty
+        last = self.expiry_last
+        for row in rows:
+            key, login = row.key, row.login
+            p = PendingCommand(row, None, recovered)
+            pending[key] = p
+            expires = row.expires
+            if expires and not recovered:
+                # a fan-out's opens share one deadline: one heap entry for all of them
+                if last is not None and last[0] == expires:
+                    last[1].append(key)
+                else:
+                    last = (expires, [key])
+                    heapq.heappush(self.expiry_order, last)
+            per = by_login.get(login)
+            if per is None:
+                by_login[login] = {key: p}
             else:
-                self.expiry_last = entry = (expires, [row.key])
-                heapq.heappush(self.expiry_order, entry)
-        self.by_login.setdefault(row.login, {})[row.key] = p
-        s = self.session_of.get(row.login)
-        if row.type != "balance" and s is not None and s.started:
-            s.queue[row.key] = None
-            self.dirty.add(row.login)
+                per[key] = p
+            s = session_of.get(login)
+            if s is not None and s.started and row.type != "balance":
+                s.queue[key] = None
+                dirty.add(login)
+        self.expiry_last = last
 
     def _finish(self: DaemonCore, key: str, status: str, result: dict) -> PendingCommand | None:
         p = self.pending.pop(key, None)
@@ -242,19 +253,21 @@ class CommandsMixin:
                         sent += n
         dirty, self.dirty = self.dirty, set()
         full: set[bytes] = set()  # connections whose pipe filled up in this call: not retried now
+        session_of = self.session_of
         for login in sorted(dirty):
-            s = self.session_of.get(login)
+            s = session_of.get(login)
             if s is None:
                 continue
             if s.conn in full:
                 self.dirty.add(login)
                 continue
-            n = self._pump_control(s, send, now)
-            if n < 0:
-                self.dirty.add(login)
-                full.add(s.conn)
-                continue
-            sent += n
+            if s.control:
+                n = self._pump_control(s, send, now)
+                if n < 0:
+                    self.dirty.add(login)
+                    full.add(s.conn)
+                    continue
+                sent += n
             if s.started and s.queue:
                 n = self._pump_commands(s, send, now)
                 if n < 0:
@@ -308,11 +321,12 @@ class CommandsMixin:
 
     def _pump_commands(self: DaemonCore, s: Session, send: Send, now: int) -> int:
         """Frames sent; `-sent - 1` if the peer's pipe filled up before the queue emptied."""
-        if s.conn not in self.conns:
+        conn = s.conn
+        if conn not in self.conns:
             return 0
-        login, queue, pending = s.login, s.queue, self.pending
+        login, queue, pending, sent_order = s.login, s.queue, self.pending, self.sent_order
         magic = self.config.copy_magic
-        pack, command_wire = wire.pack, wire.command_wire
+        pack, command_wire, ok = wire.pack, wire.command_wire, SendResult.OK
         sent = done = 0
         blocked = False
         for key in queue:  # in queue order; removed below, after the loop
@@ -324,8 +338,9 @@ class CommandsMixin:
             if not p.maybe_delivered and row.type == "open" and 0 < expires_of(row) < now:
                 done += 1  # never first-sent after its expiry; the next tick withdraws it (journaled)
                 continue
-            r = send(s.conn, pack(command_wire(row, self.next_id, s.out_seq + 1, now, magic)))
-            if r is not SendResult.OK:
+            seq = s.out_seq + 1
+            r = send(conn, pack(command_wire(row, self.next_id, seq, now, magic)))
+            if r is not ok:
                 self.dirty.add(login)
                 if r is SendResult.UNROUTABLE:
                     self._log("info", "send.unroutable", login=login, key=key)
@@ -333,12 +348,13 @@ class CommandsMixin:
                 break
             done += 1
             self._ids()
-            s.out_seq += 1
-            s.last_tx = now
+            s.out_seq = seq
             p.sent_at = now
             p.maybe_delivered = True
-            self.sent_order.append((now, key))
+            sent_order.append((now, key))
             sent += 1
+        if sent:
+            s.last_tx = now
         if done == len(queue):
             queue.clear()
         else:

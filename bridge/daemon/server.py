@@ -41,6 +41,7 @@ import msgpack
 import structlog
 import zmq
 import zmq.asyncio
+import zmq.backend
 from zmq.utils import z85
 
 from bridge.daemon.config import ConfigError, DaemonConfig
@@ -52,7 +53,10 @@ from bridge.daemon.store import SqliteStore, Store
 from bridge.daemon.transport import HANDSHAKE_REASONS, PEER_CLOSED, TransportEvents, shut
 from bridge.daemon.wire import feed_frame
 
-_SEND_MORE = zmq.NOBLOCK | zmq.SNDMORE  # the identity frame of a ROUTER message
+_SEND_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)  # the identity frame of a ROUTER message
+_NOBLOCK = int(zmq.NOBLOCK)
+_OK = SendResult.OK
+_raw_send = zmq.backend.Socket.send  # the backend (Cython) method under pyzmq's Python-level wrapper
 
 ZAP_DOMAIN = b"mtbridge"
 FEED_ZAP_DOMAIN = b"mtbridge-feed"
@@ -238,18 +242,18 @@ class Daemon:
     def _send(self, conn: bytes, frame: bytes) -> SendResult:
         sock = self.router_sync
         try:
-            # two plain sends: pyzmq's send_multipart adds a Python loop per frame. On a ROUTER
-            # the identity frame is queued atomically with the frame that ends the message.
-            sock.send(conn, _SEND_MORE)
-            sock.send(frame, zmq.NOBLOCK)
+            # two plain sends: pyzmq's send_multipart adds a Python loop per frame, and its
+            # Python-level `Socket.send` half the cost of the backend's (a fan-out sends 20 000).
+            # On a ROUTER the identity frame is queued atomically with the frame that ends the message.
+            _raw_send(sock, conn, _SEND_MORE)
+            _raw_send(sock, frame, _NOBLOCK)
         except zmq.Again:
             return SendResult.AGAIN
         except zmq.ZMQError as exc:
             if exc.errno == errno.EHOSTUNREACH:
                 return SendResult.UNROUTABLE
             raise
-        self.stats["frames_out"] += 1
-        return SendResult.OK
+        return _OK
 
     def _mark_input(self) -> int:
         """perf_counter_ns now; remembered as the step's start if it is its first input."""
@@ -269,7 +273,7 @@ class Daemon:
                 core.note_commit(perf_counter_ns() - self._step_start)
         self._step_start = None
         if hasattr(self, "router_sync"):
-            core.pump(self._send, self.clock())
+            self.stats["frames_out"] += core.pump(self._send, self.clock())
         self._send_feed()
         for level, event, kw in core.take_logs():
             getattr(self.log, level)(event, **kw)
