@@ -140,6 +140,10 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         return core
 
     # ------------------------------------------------------------------ outputs
+    def pending_batch(self) -> Batch:
+        """The batch being filled (read-only: the shell sizes its commit with it)."""
+        return self._batch
+
     def take_batch(self) -> Batch:
         if self.ids_dirty:
             meta, ids = self._batch.meta, self.last_ids

@@ -41,9 +41,14 @@ if TYPE_CHECKING:
     from bridge.daemon.sessions import Session
 
 
+# Opens withdrawn as expired per tick (~50 us each): a fan-out's 10 000 expiring together must
+# not hold the loop for half a second; the rest go on the next ticks (they are never sent meanwhile).
+EXPIRED_PER_TICK = 256
+
+
 class SendResult(Enum):
     OK = "ok"
-    AGAIN = "again"  # high-water mark reached: retry later
+    AGAIN = "again"  # high-water mark reached, or the shell's turn is over: retry later
     UNROUTABLE = "unroutable"  # the peer is gone (ROUTER_MANDATORY / EHOSTUNREACH)
 
 
@@ -192,15 +197,21 @@ class CommandsMixin:
             if s is not None and s.started and s.online:  # a silent session is sent again once heard
                 s.queue[key] = None
                 self.dirty.add(s.login)
-        expiring = self.expiry_order
-        while expiring and expiring[0][0] < now:
-            entry = heapq.heappop(expiring)
+        expiring, budget = self.expiry_order, EXPIRED_PER_TICK
+        while expiring and expiring[0][0] < now and budget > 0:
+            entry = expiring[0]
             if entry is self.expiry_last:
-                self.expiry_last = None
-            for key in entry[1]:
+                self.expiry_last = None  # no fan-out extends an entry being withdrawn
+            keys = entry[1]
+            chunk = keys[:budget]  # a whole fan-out expiring at once is withdrawn over several ticks
+            del keys[:budget]
+            if not keys:
+                heapq.heappop(expiring)
+            for key in chunk:
                 p = pending.get(key)
                 if p is not None and not p.maybe_delivered:
                     self.withdraw_open(key, "expired")
+                    budget -= 1
         wait = self.config.close_profit_wait_ms
         for k in list(self.awaiting):
             q = self.awaiting[k]
@@ -228,7 +239,8 @@ class CommandsMixin:
 
     @property
     def has_backlog(self: DaemonCore) -> bool:
-        return bool(self.dirty) or bool(self.orphans)
+        """Something to send, or expired opens still to withdraw: the shell ticks again soon."""
+        return bool(self.dirty) or bool(self.orphans) or bool(self.expiry_order and self.expiry_order[0][0] < self.now)
 
     def pump(self: DaemonCore, send: Send, now: int | None = None) -> int:
         """Send what is queued, session by session, until done or a peer blocks. Call only

@@ -113,6 +113,11 @@ class Batch:
     def __bool__(self) -> bool:
         return bool(self.events or self.commands or self.results or self.records or self.logins or self.meta)
 
+    def size(self) -> int:
+        """Rows to write, in units of about one row's cost: commands go as one packed row, a
+        tenth of a row each to pack."""
+        return len(self.events) + len(self.results) + len(self.records) + len(self.logins) + len(self.commands) // 10
+
     def extend(self, other: Batch) -> None:
         self.events += other.events
         self.commands += other.commands
