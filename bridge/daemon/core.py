@@ -97,6 +97,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.buckets: dict[str, TokenBucket] = {}  # per key (bounded by the allow-list)
         self.aggregate = LogAggregator(config.log_aggregate_ms)
         self.disconnects: list[bytes] = []  # connections the shell must cut
+        self.send_later = False  # the last pump stopped on SendResult.LATER (the shell's turn was over)
         self.orphans: set[tuple[bytes, int]] = set()  # (conn, login) with errors for a non-live session
         self.errors_dropped = 0
         self.frames_discarded = 0  # over a key's rate, or from a banned key (never decoded)

@@ -48,7 +48,8 @@ EXPIRED_PER_TICK = 256
 
 class SendResult(Enum):
     OK = "ok"
-    AGAIN = "again"  # high-water mark reached, or the shell's turn is over: retry later
+    AGAIN = "again"  # this peer's high-water mark reached: retry it later, go on with the others
+    LATER = "later"  # the shell's turn is over: stop sending, the rest goes next turn
     UNROUTABLE = "unroutable"  # the peer is gone (ROUTER_MANDATORY / EHOSTUNREACH)
 
 
@@ -249,6 +250,7 @@ class CommandsMixin:
             self.now = now
         now = self.now
         sent = 0
+        self.send_later = False
         if -1 in self.dirty:
             self.dirty.discard(-1)
             sent += self._pump_conn_errors(send, now)
@@ -266,7 +268,8 @@ class CommandsMixin:
         dirty, self.dirty = self.dirty, set()
         full: set[bytes] = set()  # connections whose pipe filled up in this call: not retried now
         session_of = self.session_of
-        for login in sorted(dirty):
+        order = sorted(dirty)
+        for i, login in enumerate(order):
             s = session_of.get(login)
             if s is None:
                 continue
@@ -278,6 +281,9 @@ class CommandsMixin:
                 if n < 0:
                     self.dirty.add(login)
                     full.add(s.conn)
+                    if self.send_later:
+                        self.dirty.update(order[i + 1:])
+                        break
                     continue
                 sent += n
             if s.started and s.queue:
@@ -285,6 +291,10 @@ class CommandsMixin:
                 if n < 0:
                     full.add(s.conn)
                     n = -n - 1
+                    if self.send_later:
+                        self.dirty.update(order[i + 1:])
+                        sent += n
+                        break
                 sent += n
         return sent
 
@@ -295,7 +305,8 @@ class CommandsMixin:
                 _, err, login = conn.control0[0]
                 frame = wire.pack(_error_wire(err, self.next_id, conn.seq0 + 1, now, login))
                 r = send(conn.id, frame)
-                if r is SendResult.AGAIN:
+                if r is SendResult.AGAIN or r is SendResult.LATER:
+                    self.send_later = r is SendResult.LATER
                     self.dirty.add(-1)
                     break
                 conn.control0.popleft()
@@ -321,7 +332,8 @@ class CommandsMixin:
             else:
                 w = _error_wire(body, self.next_id, s.out_seq + 1, now, login)
             r = send(s.conn, wire.pack(w))
-            if r is SendResult.AGAIN:
+            if r is SendResult.AGAIN or r is SendResult.LATER:
+                self.send_later = r is SendResult.LATER
                 return -1
             s.control.popleft()
             if r is SendResult.OK:
@@ -354,6 +366,7 @@ class CommandsMixin:
             r = send(conn, pack(command_wire(row, self.next_id, seq, now, magic)))
             if r is not ok:
                 self.dirty.add(login)
+                self.send_later = r is SendResult.LATER
                 if r is SendResult.UNROUTABLE:
                     self._log("info", "send.unroutable", login=login, key=key)
                 blocked = True

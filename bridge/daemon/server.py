@@ -245,7 +245,7 @@ class Daemon:
     def _send(self, conn: bytes, frame: bytes) -> SendResult:
         if perf_counter_ns() > self._send_deadline:  # the turn's time is up: the rest goes next turn
             self._pump_cut = True
-            return SendResult.AGAIN
+            return SendResult.LATER
         sock = self.router_sync
         try:
             # two plain sends: pyzmq's send_multipart adds a Python loop per frame, and its
@@ -271,8 +271,8 @@ class Daemon:
     def _commit(self, deadline_ns: int | None = None) -> None:
         """Journal the step, then send what it queued until `deadline_ns` (perf_counter_ns; by
         default one `ingest_budget_ms` from now), and at least half a budget of sending: a
-        turn that spent its time reading still moves its backlog. What is left is sent by
-        the next turn, scheduled at once (`_pump_cut`)."""
+        turn that spent its time reading still moves its backlog. Past it `_send` answers
+        LATER (the core stops sending); the rest goes on the next turn, scheduled at once."""
         core = self.core
         assert core is not None
         batch = core.take_batch()

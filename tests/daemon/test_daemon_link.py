@@ -198,6 +198,29 @@ def test_opens_expiring_together_are_withdrawn_a_bounded_number_per_tick(tmp_pat
     assert not core.has_backlog
 
 
+def test_a_pump_cut_short_by_the_turn_sends_the_rest_next_turn_once(tmp_path: Path) -> None:
+    """The shell's turn is over (SendResult.LATER): the pump stops at once, nothing is lost,
+    and the next pump sends the rest in order, each open once."""
+    cfg, store, core, net, tr, inv = _pair(tmp_path)
+    net.take()
+    net.mode = SendResult.AGAIN  # queued behind a full pipe first
+    tickets = list(range(80, 85))
+    for t in tickets:
+        tr.send(PositionOpened, T0 + 10, **opened(t, T0 + 10))
+    net.mode = SendResult.OK
+    calls = []
+
+    def turn_of_two(conn: bytes, frame: bytes) -> SendResult:
+        calls.append(conn)
+        return net(conn, frame) if len(calls) <= 2 else SendResult.LATER
+
+    assert core.pump(turn_of_two, T0 + 20) == 2
+    assert len(calls) == 3 and core.send_later and core.has_backlog  # no send tried after LATER
+    core.pump(net, T0 + 21)
+    assert [m.key for m in net.take(b"i") if isinstance(m, Open)] == [f"s1-t{t}-open-1" for t in tickets]
+    assert not core.has_backlog
+
+
 def test_a_trader_close_withdraws_an_open_that_never_left(tmp_path: Path) -> None:
     cfg, store, core, net, tr, inv = _pair(tmp_path)
     net.take()
