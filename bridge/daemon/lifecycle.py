@@ -72,11 +72,6 @@ class AwaitingClose:
     since: int
 
 
-def expires_of(row: CommandRow) -> int:
-    """An open's expiry (UTC ms), 0 = none (closes, modifies, or a row journaled before expiry)."""
-    return row.expires or 0
-
-
 class CommandsMixin:
     """The command half of `DaemonCore` (state lives on the core; see core.py)."""
 
@@ -234,9 +229,13 @@ class CommandsMixin:
         i = self.next_id
         self.next_id = i + 1
         if self.next_id > self.id_hi - self.ID_BLOCK // 10:
-            self.id_hi = self.next_id + self.ID_BLOCK
-            self._batch.meta["id_hi"] = str(self.id_hi)
+            self._reserve_ids()
         return i
+
+    def _reserve_ids(self: DaemonCore) -> None:
+        """Message ids journaled ahead (meta `id_hi`): a restart starts above any id ever sent."""
+        self.id_hi = self.next_id + self.ID_BLOCK
+        self._batch.meta["id_hi"] = str(self.id_hi)
 
     @property
     def has_backlog(self: DaemonCore) -> bool:
@@ -359,11 +358,12 @@ class CommandsMixin:
                 done += 1
                 continue
             row = p.row
-            if not p.maybe_delivered and row.type == "open" and 0 < expires_of(row) < now:
+            if not p.maybe_delivered and row.expires and row.expires < now and row.type == "open":
                 done += 1  # never first-sent after its expiry; the next tick withdraws it (journaled)
                 continue
             seq = s.out_seq + 1
-            r = send(conn, pack(command_wire(row, self.next_id, seq, now, magic)))
+            id_ = self.next_id
+            r = send(conn, pack(command_wire(row, id_, seq, now, magic)))
             if r is not ok:
                 self.dirty.add(login)
                 self.send_later = r is SendResult.LATER
@@ -372,7 +372,9 @@ class CommandsMixin:
                 blocked = True
                 break
             done += 1
-            self._ids()
+            self.next_id = id_ + 1
+            if id_ >= self.id_hi - self.ID_BLOCK // 10:  # = self._ids(), inlined
+                self._reserve_ids()
             s.out_seq = seq
             p.sent_at = now
             p.maybe_delivered = True
