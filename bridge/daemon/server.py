@@ -363,7 +363,8 @@ class Daemon:
         made (its rows x the measured cost per row), and sending stops at the budget's end
         (`_commit`). Example, budget 20 ms: 14 ms of results read, 1 200 journal rows at 4 us
         reserved -> reading stops; the commit takes ~5 ms, sending gets the rest of the 20 ms
-        (at least 10 ms), and what is left goes on the next turn."""
+        (at least 10 ms), and what is left goes on the next turn. That turn sends first, then
+        reads (at least one frame): a 10 000-open fan-out leaves before new work is taken on."""
         if self._closed:  # a wake-up queued by the transport thread while we were closing
             return
         self._drain_scheduled = False
@@ -381,6 +382,8 @@ class Daemon:
         try:
             start = perf_counter_ns()
             deadline = start + budget_ns
+            if self._pump_cut:  # journaled commands the last turn had no time to send go first
+                self._commit(start + budget_ns * 3 // 4)
             per_row = self.commit_ns_per_row
             batch = core.pending_batch
             for _ in range(self.config.ingest_batch):
