@@ -265,37 +265,7 @@ class CommandsMixin:
                     else:
                         sent += n
         dirty, self.dirty = self.dirty, set()
-        full: set[bytes] = set()  # connections whose pipe filled up in this call: not retried now
-        session_of = self.session_of
-        order = sorted(dirty)
-        for i, login in enumerate(order):
-            s = session_of.get(login)
-            if s is None:
-                continue
-            if s.conn in full:
-                self.dirty.add(login)
-                continue
-            if s.control:
-                n = self._pump_control(s, send, now)
-                if n < 0:
-                    self.dirty.add(login)
-                    full.add(s.conn)
-                    if self.send_later:
-                        self.dirty.update(order[i + 1:])
-                        break
-                    continue
-                sent += n
-            if s.started and s.queue:
-                n = self._pump_commands(s, send, now)
-                if n < 0:
-                    full.add(s.conn)
-                    n = -n - 1
-                    if self.send_later:
-                        self.dirty.update(order[i + 1:])
-                        sent += n
-                        break
-                sent += n
-        return sent
+        return sent + self._pump_sessions(sorted(dirty), send, now)
 
     def _pump_conn_errors(self: DaemonCore, send: Send, now: int) -> int:
         sent = 0
@@ -342,52 +312,79 @@ class CommandsMixin:
                 sent += 1
         return sent
 
-    def _pump_commands(self: DaemonCore, s: Session, send: Send, now: int) -> int:
-        """Frames sent; `-sent - 1` if the peer's pipe filled up before the queue emptied."""
-        conn = s.conn
-        if conn not in self.conns:
-            return 0
-        login, queue, pending, sent_order = s.login, s.queue, self.pending, self.sent_order
+    def _pump_sessions(self: DaemonCore, order: list[int], send: Send, now: int) -> int:
+        """Control frames, then queued commands, of these logins' sessions in this order. A
+        connection whose pipe fills (AGAIN) is skipped for the rest of the call; LATER (the
+        shell's turn is over) stops it, the rest staying dirty. One loop, its look-ups hoisted:
+        a fan-out runs it 10 000 times, one command per session."""
+        sent = 0
+        full: set[bytes] = set()  # connections whose pipe filled up in this call: not retried now
+        session_of, conns, pending, sent_order, dirty = (self.session_of, self.conns, self.pending, self.sent_order,
+                                                         self.dirty)
         magic = self.config.copy_magic
         pack, command_wire, ok = wire.pack, wire.command_wire, SendResult.OK
-        sent = done = 0
-        blocked = False
-        for key in queue:  # in queue order; removed below, after the loop
-            p = pending.get(key)
-            if p is None:
+        for i, login in enumerate(order):
+            s = session_of.get(login)
+            if s is None:
+                continue
+            conn = s.conn
+            if conn in full:
+                dirty.add(login)
+                continue
+            if s.control:
+                n = self._pump_control(s, send, now)
+                if n < 0:
+                    dirty.add(login)
+                    full.add(conn)
+                    if self.send_later:
+                        dirty.update(order[i + 1:])
+                        break
+                    continue
+                sent += n
+            queue = s.queue
+            if not (s.started and queue) or conn not in conns:
+                continue
+            done = before = sent
+            for key in queue:  # in queue order; removed below, after the loop
+                p = pending.get(key)
+                if p is None:
+                    done += 1
+                    continue
+                row = p.row
+                if not p.maybe_delivered and row.expires and row.expires < now and row.type == "open":
+                    done += 1  # never first-sent after its expiry; the next tick withdraws it (journaled)
+                    continue
+                seq = s.out_seq + 1
+                id_ = self.next_id
+                r = send(conn, pack(command_wire(row, id_, seq, now, magic)))
+                if r is not ok:
+                    dirty.add(login)
+                    full.add(conn)
+                    self.send_later = r is SendResult.LATER
+                    if r is SendResult.UNROUTABLE:
+                        self._log("info", "send.unroutable", login=login, key=key)
+                    break
                 done += 1
-                continue
-            row = p.row
-            if not p.maybe_delivered and row.expires and row.expires < now and row.type == "open":
-                done += 1  # never first-sent after its expiry; the next tick withdraws it (journaled)
-                continue
-            seq = s.out_seq + 1
-            id_ = self.next_id
-            r = send(conn, pack(command_wire(row, id_, seq, now, magic)))
-            if r is not ok:
-                self.dirty.add(login)
-                self.send_later = r is SendResult.LATER
-                if r is SendResult.UNROUTABLE:
-                    self._log("info", "send.unroutable", login=login, key=key)
-                blocked = True
+                self.next_id = id_ + 1
+                if id_ >= self.id_hi - self.ID_BLOCK // 10:  # = self._ids(), inlined
+                    self._reserve_ids()
+                s.out_seq = seq
+                p.sent_at = now
+                p.maybe_delivered = True
+                sent_order.append((now, key))
+                sent += 1
+            if sent > before:
+                s.last_tx = now
+            done -= before
+            if done == len(queue):
+                queue.clear()
+            else:
+                for key in list(islice(queue, done)):
+                    del queue[key]
+            if self.send_later:
+                dirty.update(order[i + 1:])
                 break
-            done += 1
-            self.next_id = id_ + 1
-            if id_ >= self.id_hi - self.ID_BLOCK // 10:  # = self._ids(), inlined
-                self._reserve_ids()
-            s.out_seq = seq
-            p.sent_at = now
-            p.maybe_delivered = True
-            sent_order.append((now, key))
-            sent += 1
-        if sent:
-            s.last_tx = now
-        if done == len(queue):
-            queue.clear()
-        else:
-            for key in list(islice(queue, done)):
-                del queue[key]
-        return -sent - 1 if blocked else sent
+        return sent
 
 
 def _result_json(m: CommandResult, profit: Decimal | None = None) -> dict:
