@@ -437,13 +437,18 @@ class DaemonCore(SessionsMixin, CommandsMixin):
 
     # ------------------------------------------------------------------ snapshots
     def snapshot(self, now: int) -> tuple[int, bytes]:
-        """(seq, packed engine state) as of the last journaled event. Commit the batch first.
+        """(seq, packed engine state) as of the last journaled event. Commit the batch first."""
+        self.snapshot_taken(now)
+        return self.seq, self.engine.to_bytes()
+
+    def snapshot_taken(self, now: int) -> None:
+        """A snapshot of the engine as of `self.seq` is being written (here or off the loop).
         Also journals (with the next batch) `pending_from`, the event seq of the oldest pending
-        command: recovery reads the command batches from there on (store.py)."""
+        command: recovery reads the command batches from there on (store.py). A lower bound
+        whenever it lands: later commands only have higher seqs."""
         self.snapshot_seq, self.snapshot_at = self.seq, now
         oldest = min((p.row.seq for p in self.pending.values()), default=self.seq + 1)
         self._batch.meta["pending_from"] = str(oldest)
-        return self.seq, self.engine.to_bytes()
 
 
 _HANDLERS: dict[type, Callable[[DaemonCore, Session, Any], None]] = {

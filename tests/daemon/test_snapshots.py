@@ -216,6 +216,9 @@ def test_snapshots_are_consistent_with_their_seq(tmp_path: Path, use_fork: bool)
     rec = store.recover()
     assert (rec.snapshot_seq, rec.snapshot) == (seq, state)
     assert [e[0] for e in rec.events] == list(range(seq + 1, core.seq + 1))
+    # the background snapshot also journaled where recovery's command batches start
+    assert rec.meta["pending_from"] == str(min(p.row.seq for p in core.pending.values()))
+    assert sorted(r.key for r in rec.pending) == sorted(core.pending)
     assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == core.engine.to_state()
 
 
