@@ -385,7 +385,7 @@ class Daemon:
             if self._pump_cut:  # journaled commands the last turn had no time to send go first
                 self._commit(start + budget_ns * 3 // 4)
             per_row = self.commit_ns_per_row
-            batch = core.pending_batch
+            batch = core.pending_batch()  # the same object until the commit below
             for _ in range(self.config.ingest_batch):
                 try:
                     parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
@@ -393,7 +393,7 @@ class Daemon:
                     empty = True
                     break
                 self._handle(parts, now)
-                if perf_counter_ns() + per_row * batch().size() > deadline:
+                if perf_counter_ns() + per_row * batch.size() > deadline:
                     break  # a turn of expensive frames (hellos, results) ends on time, not on count
             if empty:
                 core.on_read_idle(now)
