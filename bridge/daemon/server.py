@@ -34,7 +34,7 @@ import signal
 import time
 from collections import deque
 from pathlib import Path
-from time import perf_counter_ns
+from time import perf_counter_ns, thread_time_ns
 from typing import Any
 
 import msgpack
@@ -100,6 +100,7 @@ class Daemon:
         self._pump_cut = False  # the last pump stopped at the deadline, not at a full pipe
         self.commit_ns_per_row = 5_000  # measured (moving average): a turn reserves its commit's time
         self.loop_lag_ns = self.turn_max_ns = 0  # the loop's own health, reported in daemon.stats
+        self.turn_cpu_ns = 0  # the loop thread's CPU time in the longest turn (wall - CPU = waiting for a core)
         self.fd_of: dict[bytes, int] = {}  # connection -> the socket fd its frames come from
         self.conns_on_fd: dict[int, set[bytes]] = {}
         self.closing_on_fd: dict[int, list[set[bytes]]] = {}  # earlier connections of a reused fd
@@ -380,6 +381,7 @@ class Daemon:
         # collection they trigger (~20 ms) would land between its first sends and its last.
         gc.disable()
         try:
+            cpu0 = thread_time_ns()
             start = perf_counter_ns()
             deadline = start + budget_ns
             if self._pump_cut:  # journaled commands the last turn had no time to send go first
@@ -401,7 +403,9 @@ class Daemon:
         finally:
             if not self._pump_cut:  # else the turn that sends the rest (scheduled) enables it
                 gc.enable()
-        self.turn_max_ns = max(self.turn_max_ns, perf_counter_ns() - start)
+        wall = perf_counter_ns() - start
+        if wall > self.turn_max_ns:
+            self.turn_max_ns, self.turn_cpu_ns = wall, thread_time_ns() - cpu0
         self._cut()
         if sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
             if not self._drain_scheduled:
@@ -554,8 +558,12 @@ class Daemon:
             if mono >= next_stats:  # F12: every second, also the feed's liveness beat
                 next_stats = mono + 1.0
                 core.publish_stats(now, {"loop_lag_ms": round(self.loop_lag_ns / 1e6, 1),
-                                         "turn_max_ms": round(self.turn_max_ns / 1e6, 1)})
-                self.loop_lag_ns = self.turn_max_ns = 0
+                                         "turn_max_ms": round(self.turn_max_ns / 1e6, 1),
+                                         "turn_max_cpu_ms": round(self.turn_cpu_ns / 1e6, 1)})
+                if self.turn_max_ns > 2 * cfg.ingest_budget_ms * 1_000_000:  # once a second at most
+                    self.log.warning("loop.slow_turn", wall_ms=round(self.turn_max_ns / 1e6, 1),
+                                     cpu_ms=round(self.turn_cpu_ns / 1e6, 1), budget_ms=cfg.ingest_budget_ms)
+                self.loop_lag_ns = self.turn_max_ns = self.turn_cpu_ns = 0
             if mono >= next_snapshot:  # F4 (c); a 10 000-account snapshot costs ~0.1 s: only for listeners
                 next_snapshot = mono + cfg.feed_snapshot_every_s
                 if self.feed_subscriptions > 0:
