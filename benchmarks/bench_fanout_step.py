@@ -153,7 +153,8 @@ def main() -> None:
                   price=Decimal(0), volume=Decimal(0), time=now, message="no money")
         settle()
     med = {k: round(statistics.median(v), 1) for k, v in res.items()}
-    print(f"fan-out step to {n} sessions, median of {args.rounds} (ms): " + ", ".join(f"{k} {v}" for k, v in med.items()))
+    print(f"fan-out step to {n} sessions, median of {args.rounds} (ms): "
+          + ", ".join(f"{k} {v}" for k, v in med.items()))
     print("BENCH " + json.dumps({"investors": n, "rounds": args.rounds, "median_ms": med}))
 
 
