@@ -101,6 +101,7 @@ class Daemon:
         self.commit_ns_per_row = 5_000  # measured (moving average): a turn reserves its commit's time
         self.loop_lag_ns = self.turn_max_ns = 0  # the loop's own health, reported in daemon.stats
         self.turn_cpu_ns = 0  # the loop thread's CPU time in the longest turn (wall - CPU = waiting for a core)
+        self.gc_max_ns = self._gc_start = 0  # the longest cyclic collection in the last second (a loop pause)
         self.fd_of: dict[bytes, int] = {}  # connection -> the socket fd its frames come from
         self.conns_on_fd: dict[int, set[bytes]] = {}
         self.closing_on_fd: dict[int, list[set[bytes]]] = {}  # earlier connections of a reused fd
@@ -163,6 +164,7 @@ class Daemon:
         self._tasks.append(self._task(self._timer_loop(), "timer"))
         self._tasks.append(self._task(self._checkpoint_loop(), "checkpoint"))
         gc.collect()
+        gc.callbacks.append(self._gc_watch)
         gc.freeze()  # the recovered state is long-lived: keep it out of the young collections
         gc.set_threshold(50_000, 20, 100)
         self.log.info("daemon.started", **self.endpoints, curve=not self.insecure,
@@ -238,6 +240,8 @@ class Daemon:
             sock = getattr(self, name, None)
             if sock is not None:
                 sock.close(linger=200 if name == "router" else 0)
+        if self._gc_watch in gc.callbacks:
+            gc.callbacks.remove(self._gc_watch)
         self.store.close()  # WAL checkpoint
         self.ctx.term()
         self.log.info("daemon.stopped", frames_in=self.stats["frames_in"], frames_out=self.stats["frames_out"])
@@ -261,6 +265,13 @@ class Daemon:
                 return SendResult.UNROUTABLE
             raise
         return _OK
+
+    def _gc_watch(self, phase: str, _info: dict) -> None:
+        """gc callback: the collections' pauses, reported as daemon.stats gc_max_ms."""
+        if phase == "start":
+            self._gc_start = perf_counter_ns()
+        else:
+            self.gc_max_ns = max(self.gc_max_ns, perf_counter_ns() - self._gc_start)
 
     def _mark_input(self) -> int:
         """perf_counter_ns now; remembered as the step's start if it is its first input."""
@@ -545,6 +556,7 @@ class Daemon:
         next_stats = time.monotonic() + 1.0
         next_snapshot = time.monotonic() + cfg.feed_snapshot_every_s
         snapshots = self.snapshots = Snapshots.of(self.store, cfg, self.log)
+        next_slow_log = 0.0
         while True:
             pause = 0.005 if core.has_backlog else interval
             asleep = perf_counter_ns()
@@ -553,26 +565,40 @@ class Daemon:
             self.loop_lag_ns = max(self.loop_lag_ns, perf_counter_ns() - asleep - int(pause * 1e9))
             self._drain_router()  # what arrived meanwhile first: silence is judged after reading
             now = self.clock()
+            t0 = perf_counter_ns()
             core.tick(now, self._mark_input())
+            t_tick = perf_counter_ns()
             mono = time.monotonic()
             if mono >= next_stats:  # F12: every second, also the feed's liveness beat
                 next_stats = mono + 1.0
                 core.publish_stats(now, {"loop_lag_ms": round(self.loop_lag_ns / 1e6, 1),
                                          "turn_max_ms": round(self.turn_max_ns / 1e6, 1),
-                                         "turn_max_cpu_ms": round(self.turn_cpu_ns / 1e6, 1)})
+                                         "turn_max_cpu_ms": round(self.turn_cpu_ns / 1e6, 1),
+                                         "gc_max_ms": round(self.gc_max_ns / 1e6, 1)})
                 if self.turn_max_ns > 2 * cfg.ingest_budget_ms * 1_000_000:  # once a second at most
                     self.log.warning("loop.slow_turn", wall_ms=round(self.turn_max_ns / 1e6, 1),
                                      cpu_ms=round(self.turn_cpu_ns / 1e6, 1), budget_ms=cfg.ingest_budget_ms)
-                self.loop_lag_ns = self.turn_max_ns = self.turn_cpu_ns = 0
+                self.loop_lag_ns = self.turn_max_ns = self.turn_cpu_ns = self.gc_max_ns = 0
             if mono >= next_snapshot:  # F4 (c); a 10 000-account snapshot costs ~0.1 s: only for listeners
                 next_snapshot = mono + cfg.feed_snapshot_every_s
                 if self.feed_subscriptions > 0:
                     core.publish_snapshot(now)
+            t_feed = perf_counter_ns()
             self._commit()
+            t_commit = perf_counter_ns()
             self._cut()
             self._drain_router()  # our sends may have consumed the FD edge of waiting frames
             self._drain_feed()
+            t_snap = perf_counter_ns()
             snapshots.tick(core, now, self._commit)  # forks; the engine is packed and written off the loop
+            t_end = perf_counter_ns()
+            work = (t_commit - t0) + (t_end - t_snap)  # this loop's own work, the drain turns aside
+            if work > 2 * cfg.ingest_budget_ms * 1_000_000 and mono >= next_slow_log:
+                next_slow_log = mono + 1.0
+                self.log.warning("loop.slow_timer", tick_ms=round((t_tick - t0) / 1e6, 1),
+                                 feed_ms=round((t_feed - t_tick) / 1e6, 1),
+                                 commit_ms=round((t_commit - t_feed) / 1e6, 1),
+                                 snapshot_ms=round((t_end - t_snap) / 1e6, 1))
             if self.insecure and time.monotonic() >= next_warn:
                 next_warn = time.monotonic() + cfg.insecure_warn_every_s
                 self._warn_insecure()
