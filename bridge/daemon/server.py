@@ -584,7 +584,7 @@ class Daemon:
                 if self.feed_subscriptions > 0:
                     core.publish_snapshot(now)
             t_feed = perf_counter_ns()
-            self._commit()
+            self._commit(t0 + cfg.ingest_budget_ms * 1_000_000)  # the pass's sends share its budget
             t_commit = perf_counter_ns()
             self._cut()
             self._drain_router()  # our sends may have consumed the FD edge of waiting frames
