@@ -96,7 +96,7 @@ class Feeder:
             keys = [k for k in self.core.pending if k not in pending and f"-t{ticket}-open" in k]
             for i, key in enumerate(sorted(keys)):
                 self(ev.CommandFilled(now, key, ticket * 1_000_000 + i, Decimal("0.1"), Decimal(price)))
-                self.done.append(("done", "{}", now, key))
+                self.done.append((self.core.pending[key].row.cid, key, "done", "{}", now))
 
     def close(self, now: int, ticket: int, price: str) -> None:
         pending = set(self.core.pending)
@@ -104,7 +104,7 @@ class Feeder:
         self.commit()
         for key in sorted(k for k in self.core.pending if k not in pending):
             self(ev.CommandFilled(now, key, None, Decimal("0.1"), Decimal(price), Decimal("1.25")))
-            self.done.append(("done", "{}", now, key))
+            self.done.append((self.core.pending[key].row.cid, key, "done", "{}", now))
 
 
 def build(path: Path, n: int) -> None:

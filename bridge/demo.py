@@ -460,15 +460,14 @@ class Demo:
         The daemon runs with `balance_operations = "confirm"` (it confirms them itself and
         publishes them for the broker); the demo books each one on the trade server once,
         reading them from the daemon's journal (deterministic, unlike the lossy PUB feed)."""
+        from bridge.daemon.store import read_commands
         from simulator.server import DealInfo
 
         if self._journal_db is None:
             self._journal_db = sqlite3.connect(self.workdir / "demo-journal.db")
-        rows = self._journal_db.execute(
-            "SELECT cid, key, login, volume, reason FROM commands WHERE type = 'balance' AND cid > ? ORDER BY cid",
-            (self._booked_cid,)).fetchall()
-        for cid, _key, login, volume, reason in rows:
-            self._booked_cid = cid
+        rows = [r for r, _, _ in read_commands(self._journal_db, self._booked_cid, "balance")]
+        for row in rows:
+            self._booked_cid, login, volume, reason = row.cid, row.login, row.volume, row.reason
             amount = Decimal(volume)
             if amount > 0:
                 res = self.server.deposit(login, amount, payer_email=self.email_of[login])
@@ -729,13 +728,14 @@ class Demo:
 
     # ---------------------------------------------------------------- the report
     def _report(self, n_ticks: int, bots: list[TraderBot], wall: float) -> dict:
+        from bridge.daemon.store import read_commands
         from simulator.server import retcodes as rc
 
         server, core = self.server, self.daemon.core
         self.daemon._commit()
         db = sqlite3.connect(self.workdir / "demo-journal.db")
         records = [(t, json.loads(b)) for t, b in db.execute("SELECT topic, body FROM records ORDER BY id")]
-        statuses = Counter(f"{t}:{s}" for t, s in db.execute("SELECT type, status FROM commands"))
+        statuses = Counter(f"{r.type}:{s}" for r, s, _ in read_commands(db))
         db.close()
         by: dict[str, list[dict]] = defaultdict(list)
         for topic, body in records:

@@ -56,7 +56,7 @@ class DaemonConfig:
     feed_snapshot_every_s: int = 5  # the monitoring feed's periodic `snapshot` (F4)
     # fairness and bounds (docs/operations.md, "Fairness and bounds")
     ingest_batch: int = 256  # frames read per event-loop turn, then timers and others run
-    ingest_budget_ms: int = 20  # ... or fewer: a turn stops reading after this much work
+    ingest_budget_ms: int = 20  # ... or fewer: a whole turn (reading, commit, sends) aims at this long
     # An abuse limit, not a traffic shaper (fairness comes from round-robin reading): a busy
     # investor terminal sends ~4 frames per copy (result, opened, closed, account) and may
     # execute thousands of copies a second; a flood is hundreds of thousands of frames a second.

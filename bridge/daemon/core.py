@@ -97,6 +97,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.buckets: dict[str, TokenBucket] = {}  # per key (bounded by the allow-list)
         self.aggregate = LogAggregator(config.log_aggregate_ms)
         self.disconnects: list[bytes] = []  # connections the shell must cut
+        self.send_later = False  # the last pump stopped on SendResult.LATER (the shell's turn was over)
         self.orphans: set[tuple[bytes, int]] = set()  # (conn, login) with errors for a non-live session
         self.errors_dropped = 0
         self.frames_discarded = 0  # over a key's rate, or from a banned key (never decoded)
@@ -116,8 +117,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self._refresh_accounts()
         self.feed = FeedModel(self)
         if recovery:
-            for row in recovery.pending:
-                self._add_pending(row, recovered=True)
+            self._add_pending(recovery.pending, recovered=True)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -141,6 +141,10 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         return core
 
     # ------------------------------------------------------------------ outputs
+    def pending_batch(self) -> Batch:
+        """The batch being filled (read-only: the shell sizes its commit with it)."""
+        return self._batch
+
     def take_batch(self) -> Batch:
         if self.ids_dirty:
             meta, ids = self._batch.meta, self.last_ids
@@ -221,20 +225,21 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         feed = self.feed
         mono = self.mono
         if step.commands:
-            rows = self._batch.commands
+            rows = wire.command_rows(step.commands, seq)
+            self._batch.commands += rows
             origin = feed.origin
-            for cmd in step.commands:
-                if type(cmd) is not BalanceOperation:
-                    origin[cmd.key] = mono
-                row = wire.command_row(cmd, seq)
-                rows.append(row)
+            queued = []
+            for cmd, row in zip(step.commands, rows):
                 if type(cmd) is BalanceOperation:
                     self.publish("balance.operation", key=cmd.key, subscription=cmd.subscription,
                                  account=cmd.account, amount=str(cmd.amount), reason=cmd.reason)
                     if self.config.balance_operations == "confirm":
-                        confirm.append(cmd.key)
+                        confirm.append(cmd)
                         continue
-                self._add_pending(row)
+                else:
+                    origin[cmd.key] = mono
+                queued.append(row)
+            self._add_pending(queued)
         if step.records:
             recs = self._batch.records
             for rec in step.records:
@@ -262,9 +267,9 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             feed.open_fanouts.append((self._feed[-1][1], mono))
         if self._step_records is not None:
             self._step_records.extend(step.records)
-        for key in confirm:  # balance operations booked by the broker from the feed
-            self._batch.results.append(("done", '{"confirmed":"daemon"}', event.now, key))
-            self.feed_engine(ev.CommandFilled(event.now, key))
+        for cmd in confirm:  # balance operations booked by the broker from the feed
+            self._batch.results.append((cmd.id, cmd.key, "done", '{"confirmed":"daemon"}', event.now))
+            self.feed_engine(ev.CommandFilled(event.now, cmd.key))
         return step.records
 
     def _refresh_accounts(self) -> None:
@@ -433,8 +438,17 @@ class DaemonCore(SessionsMixin, CommandsMixin):
     # ------------------------------------------------------------------ snapshots
     def snapshot(self, now: int) -> tuple[int, bytes]:
         """(seq, packed engine state) as of the last journaled event. Commit the batch first."""
-        self.snapshot_seq, self.snapshot_at = self.seq, now
+        self.snapshot_taken(now)
         return self.seq, self.engine.to_bytes()
+
+    def snapshot_taken(self, now: int) -> None:
+        """A snapshot of the engine as of `self.seq` is being written (here or off the loop).
+        Also journals (with the next batch) `pending_from`, the event seq of the oldest pending
+        command: recovery reads the command batches from there on (store.py). A lower bound
+        whenever it lands: later commands only have higher seqs."""
+        self.snapshot_seq, self.snapshot_at = self.seq, now
+        oldest = min((p.row.seq for p in self.pending.values()), default=self.seq + 1)
+        self._batch.meta["pending_from"] = str(oldest)
 
 
 _HANDLERS: dict[type, Callable[[DaemonCore, Session, Any], None]] = {

@@ -34,13 +34,14 @@ import signal
 import time
 from collections import deque
 from pathlib import Path
-from time import perf_counter_ns
+from time import perf_counter_ns, thread_time_ns
 from typing import Any
 
 import msgpack
 import structlog
 import zmq
 import zmq.asyncio
+import zmq.backend
 from zmq.utils import z85
 
 from bridge.daemon.config import ConfigError, DaemonConfig
@@ -52,7 +53,10 @@ from bridge.daemon.store import SqliteStore, Store
 from bridge.daemon.transport import HANDSHAKE_REASONS, PEER_CLOSED, TransportEvents, shut
 from bridge.daemon.wire import feed_frame
 
-_SEND_MORE = zmq.NOBLOCK | zmq.SNDMORE  # the identity frame of a ROUTER message
+_SEND_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)  # the identity frame of a ROUTER message
+_NOBLOCK = int(zmq.NOBLOCK)
+_OK = SendResult.OK
+_raw_send = zmq.backend.Socket.send  # the backend (Cython) method under pyzmq's Python-level wrapper
 
 ZAP_DOMAIN = b"mtbridge"
 FEED_ZAP_DOMAIN = b"mtbridge-feed"
@@ -92,7 +96,12 @@ class Daemon:
         self._step_start: int | None = None  # perf_counter_ns of the oldest input not yet committed
         self.feed_subscriptions = 0  # live subscriptions on the feed (subscribe - unsubscribe messages)
         self._drain_scheduled = False
+        self._send_deadline = 0  # perf_counter_ns after which `_send` defers (the turn's budget)
+        self._pump_cut = False  # the last pump stopped at the deadline, not at a full pipe
+        self.commit_ns_per_row = 5_000  # measured (moving average): a turn reserves its commit's time
         self.loop_lag_ns = self.turn_max_ns = 0  # the loop's own health, reported in daemon.stats
+        self.turn_cpu_ns = 0  # the loop thread's CPU time in the longest turn (wall - CPU = waiting for a core)
+        self.gc_max_ns = self._gc_start = 0  # the longest cyclic collection in the last second (a loop pause)
         self.fd_of: dict[bytes, int] = {}  # connection -> the socket fd its frames come from
         self.conns_on_fd: dict[int, set[bytes]] = {}
         self.closing_on_fd: dict[int, list[set[bytes]]] = {}  # earlier connections of a reused fd
@@ -155,6 +164,7 @@ class Daemon:
         self._tasks.append(self._task(self._timer_loop(), "timer"))
         self._tasks.append(self._task(self._checkpoint_loop(), "checkpoint"))
         gc.collect()
+        gc.callbacks.append(self._gc_watch)
         gc.freeze()  # the recovered state is long-lived: keep it out of the young collections
         gc.set_threshold(50_000, 20, 100)
         self.log.info("daemon.started", **self.endpoints, curve=not self.insecure,
@@ -230,26 +240,38 @@ class Daemon:
             sock = getattr(self, name, None)
             if sock is not None:
                 sock.close(linger=200 if name == "router" else 0)
+        if self._gc_watch in gc.callbacks:
+            gc.callbacks.remove(self._gc_watch)
         self.store.close()  # WAL checkpoint
         self.ctx.term()
         self.log.info("daemon.stopped", frames_in=self.stats["frames_in"], frames_out=self.stats["frames_out"])
 
     # ------------------------------------------------------------------ the step
     def _send(self, conn: bytes, frame: bytes) -> SendResult:
+        if perf_counter_ns() > self._send_deadline:  # the turn's time is up: the rest goes next turn
+            self._pump_cut = True
+            return SendResult.LATER
         sock = self.router_sync
         try:
-            # two plain sends: pyzmq's send_multipart adds a Python loop per frame. On a ROUTER
-            # the identity frame is queued atomically with the frame that ends the message.
-            sock.send(conn, _SEND_MORE)
-            sock.send(frame, zmq.NOBLOCK)
+            # two plain sends: pyzmq's send_multipart adds a Python loop per frame, and its
+            # Python-level `Socket.send` half the cost of the backend's (a fan-out sends 20 000).
+            # On a ROUTER the identity frame is queued atomically with the frame that ends the message.
+            _raw_send(sock, conn, _SEND_MORE)
+            _raw_send(sock, frame, _NOBLOCK)
         except zmq.Again:
             return SendResult.AGAIN
         except zmq.ZMQError as exc:
             if exc.errno == errno.EHOSTUNREACH:
                 return SendResult.UNROUTABLE
             raise
-        self.stats["frames_out"] += 1
-        return SendResult.OK
+        return _OK
+
+    def _gc_watch(self, phase: str, _info: dict) -> None:
+        """gc callback: the collections' pauses, reported as daemon.stats gc_max_ms."""
+        if phase == "start":
+            self._gc_start = perf_counter_ns()
+        else:
+            self.gc_max_ns = max(self.gc_max_ns, perf_counter_ns() - self._gc_start)
 
     def _mark_input(self) -> int:
         """perf_counter_ns now; remembered as the step's start if it is its first input."""
@@ -258,18 +280,34 @@ class Daemon:
             self._step_start = t
         return t
 
-    def _commit(self) -> None:
+    def _commit(self, deadline_ns: int | None = None) -> None:
+        """Journal the step, then send what it queued until `deadline_ns` (perf_counter_ns; by
+        default one `ingest_budget_ms` from now), and at least half a budget of sending: a
+        turn that spent its time reading still moves its backlog. Past it `_send` answers
+        LATER (the core stops sending); the rest goes on the next turn, scheduled at once."""
         core = self.core
         assert core is not None
         batch = core.take_batch()
         if batch:
+            t = perf_counter_ns()
             self.store.write(batch)
+            rows = batch.size()
+            if rows:  # the commit's cost per row, so a turn can reserve time for its own commit
+                self.commit_ns_per_row += (min((perf_counter_ns() - t) // rows, 1_000_000)
+                                           - self.commit_ns_per_row) // 8
             self.stats["commits"] += 1
             if self._step_start is not None:
                 core.note_commit(perf_counter_ns() - self._step_start)
         self._step_start = None
         if hasattr(self, "router_sync"):
-            core.pump(self._send, self.clock())
+            budget_ns = self.config.ingest_budget_ms * 1_000_000
+            now_ns = perf_counter_ns()
+            self._send_deadline = max(deadline_ns or now_ns + budget_ns, now_ns + budget_ns // 2)
+            self._pump_cut = False
+            self.stats["frames_out"] += core.pump(self._send, self.clock())
+            if self._pump_cut and not self._drain_scheduled and not self._closed:
+                self._drain_scheduled = True  # the rest of the backlog, after whatever else is waiting
+                asyncio.get_running_loop().call_soon(self._drain_router)
         self._send_feed()
         for level, event, kw in core.take_logs():
             getattr(self.log, level)(event, **kw)
@@ -328,9 +366,17 @@ class Daemon:
     def _drain_router(self) -> None:
         """One bounded turn: transport events first, then at most `ingest_batch` frames or
         `ingest_budget_ms` of work (libzmq's ROUTER fair-queues its peers, so a flooding peer
-        gets one share of them),
-        one commit, and back to the event loop so timers and the other sockets run between
-        turns. When the socket is found empty, the core learns it could read everything."""
+        gets one share of them), one commit, and back to the event loop so timers and the
+        other sockets run between turns. When the socket is found empty, the core learns it
+        could read everything.
+
+        The budget covers the whole turn: the clock is read after every frame (a frame can
+        cost a fan-out), reading stops early enough to leave time for the commit the frames
+        made (its rows x the measured cost per row), and sending stops at the budget's end
+        (`_commit`). Example, budget 20 ms: 14 ms of results read, 1 200 journal rows at 4 us
+        reserved -> reading stops; the commit takes ~5 ms, sending gets the rest of the 20 ms
+        (at least 10 ms), and what is left goes on the next turn. That turn sends first, then
+        reads (at least one frame): a 10 000-open fan-out leaves before new work is taken on."""
         if self._closed:  # a wake-up queued by the transport thread while we were closing
             return
         self._drain_scheduled = False
@@ -341,26 +387,36 @@ class Daemon:
         now = self.clock()
         empty = False
         budget_ns = self.config.ingest_budget_ms * 1_000_000
-        # No cyclic collection inside a step: a fan-out allocates tens of thousands of
-        # objects, and a full collection landing mid-step would rescan all engine state.
+        # No cyclic collection inside a step, nor before the turns that send the rest of what
+        # it queued: a 10 000-investor fan-out allocates ~70 000 tracked objects, and the young
+        # collection they trigger (~20 ms) would land between its first sends and its last.
         gc.disable()
         try:
+            cpu0 = thread_time_ns()
             start = perf_counter_ns()
-            for i in range(self.config.ingest_batch):
+            deadline = start + budget_ns
+            if self._pump_cut:  # journaled commands the last turn had no time to send go first
+                self._commit(start + budget_ns * 3 // 4)
+            per_row = self.commit_ns_per_row
+            batch = core.pending_batch()  # the same object until the commit below
+            for _ in range(self.config.ingest_batch):
                 try:
                     parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
                 except zmq.Again:
                     empty = True
                     break
                 self._handle(parts, now)
-                if i & 15 == 15 and perf_counter_ns() - start > budget_ns:
+                if perf_counter_ns() + per_row * batch.size() > deadline:
                     break  # a turn of expensive frames (hellos, results) ends on time, not on count
             if empty:
                 core.on_read_idle(now)
-            self._commit()  # sends on the socket, which may swallow the FD's edge: EVENTS is re-checked
+            self._commit(deadline)  # sends on the socket, which may swallow the FD's edge: EVENTS is re-checked
         finally:
-            gc.enable()
-        self.turn_max_ns = max(self.turn_max_ns, perf_counter_ns() - start)
+            if not self._pump_cut:  # else the turn that sends the rest (scheduled) enables it
+                gc.enable()
+        wall = perf_counter_ns() - start
+        if wall > self.turn_max_ns:
+            self.turn_max_ns, self.turn_cpu_ns = wall, thread_time_ns() - cpu0
         self._cut()
         if sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
             if not self._drain_scheduled:
@@ -500,6 +556,7 @@ class Daemon:
         next_stats = time.monotonic() + 1.0
         next_snapshot = time.monotonic() + cfg.feed_snapshot_every_s
         snapshots = self.snapshots = Snapshots.of(self.store, cfg, self.log)
+        next_slow_log = 0.0
         while True:
             pause = 0.005 if core.has_backlog else interval
             asleep = perf_counter_ns()
@@ -508,22 +565,40 @@ class Daemon:
             self.loop_lag_ns = max(self.loop_lag_ns, perf_counter_ns() - asleep - int(pause * 1e9))
             self._drain_router()  # what arrived meanwhile first: silence is judged after reading
             now = self.clock()
+            t0 = perf_counter_ns()
             core.tick(now, self._mark_input())
+            t_tick = perf_counter_ns()
             mono = time.monotonic()
             if mono >= next_stats:  # F12: every second, also the feed's liveness beat
                 next_stats = mono + 1.0
                 core.publish_stats(now, {"loop_lag_ms": round(self.loop_lag_ns / 1e6, 1),
-                                         "turn_max_ms": round(self.turn_max_ns / 1e6, 1)})
-                self.loop_lag_ns = self.turn_max_ns = 0
+                                         "turn_max_ms": round(self.turn_max_ns / 1e6, 1),
+                                         "turn_max_cpu_ms": round(self.turn_cpu_ns / 1e6, 1),
+                                         "gc_max_ms": round(self.gc_max_ns / 1e6, 1)})
+                if self.turn_max_ns > 2 * cfg.ingest_budget_ms * 1_000_000:  # once a second at most
+                    self.log.warning("loop.slow_turn", wall_ms=round(self.turn_max_ns / 1e6, 1),
+                                     cpu_ms=round(self.turn_cpu_ns / 1e6, 1), budget_ms=cfg.ingest_budget_ms)
+                self.loop_lag_ns = self.turn_max_ns = self.turn_cpu_ns = self.gc_max_ns = 0
             if mono >= next_snapshot:  # F4 (c); a 10 000-account snapshot costs ~0.1 s: only for listeners
                 next_snapshot = mono + cfg.feed_snapshot_every_s
                 if self.feed_subscriptions > 0:
                     core.publish_snapshot(now)
-            self._commit()
+            t_feed = perf_counter_ns()
+            self._commit(t0 + cfg.ingest_budget_ms * 1_000_000)  # the pass's sends share its budget
+            t_commit = perf_counter_ns()
             self._cut()
             self._drain_router()  # our sends may have consumed the FD edge of waiting frames
             self._drain_feed()
+            t_snap = perf_counter_ns()
             snapshots.tick(core, now, self._commit)  # forks; the engine is packed and written off the loop
+            t_end = perf_counter_ns()
+            work = (t_commit - t0) + (t_end - t_snap)  # this loop's own work, the drain turns aside
+            if work > 2 * cfg.ingest_budget_ms * 1_000_000 and mono >= next_slow_log:
+                next_slow_log = mono + 1.0
+                self.log.warning("loop.slow_timer", tick_ms=round((t_tick - t0) / 1e6, 1),
+                                 feed_ms=round((t_feed - t_tick) / 1e6, 1),
+                                 commit_ms=round((t_commit - t_feed) / 1e6, 1),
+                                 snapshot_ms=round((t_end - t_snap) / 1e6, 1))
             if self.insecure and time.monotonic() >= next_warn:
                 next_warn = time.monotonic() + cfg.insecure_warn_every_s
                 self._warn_insecure()

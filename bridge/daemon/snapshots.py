@@ -91,7 +91,7 @@ class Snapshots:
         except OSError as exc:  # fork: no memory / too many processes. The daemon goes on.
             self._failed(exc, now)
             return False
-        core.snapshot_seq, core.snapshot_at = core.seq, now
+        core.snapshot_taken(now)
         return True
 
     def start(self, engine: Engine, seq: int, now: int) -> concurrent.futures.Future:

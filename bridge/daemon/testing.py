@@ -18,6 +18,7 @@ from typing import Any
 
 from bridge.daemon.client import Curve
 from bridge.daemon.keys import KeyPair, allow_entry_toml, generate_keypair, write_keypair
+from bridge.daemon.store import read_commands
 
 
 @dataclass
@@ -129,6 +130,6 @@ def journal_commands(path: Path) -> list[tuple[str, int, str, str]]:
     """(key, login, type, status) of every journaled command."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return list(db.execute("SELECT key, login, type, status FROM commands ORDER BY cid"))
+        return [(r.key, r.login, r.type, status) for r, status, _ in read_commands(db)]
     finally:
         db.close()

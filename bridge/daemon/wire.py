@@ -49,6 +49,34 @@ def command_row(cmd: Command, seq: int) -> CommandRow:
     raise TypeError(f"unknown command {type(cmd).__name__}")
 
 
+_row = tuple.__new__  # CommandRow without its Python-level __new__ (same tuple, half the cost)
+
+
+def command_rows(cmds: list[Command] | tuple[Command, ...], seq: int) -> list[CommandRow]:
+    """One step's commands -> their rows (= `command_row` each). A fan-out's 10 000 opens
+    share their price, side and usually volume objects: each is turned to text once."""
+    out = []
+    price = volume = side = None
+    price_text = volume_text = side_text = ""
+    for cmd in cmds:
+        if type(cmd) is not OpenCopy:
+            out.append(command_row(cmd, seq))
+            continue
+        if cmd.reference_price is not price:
+            price = cmd.reference_price
+            price_text = str(price)
+        if cmd.volume is not volume:
+            volume = cmd.volume
+            volume_text = str(volume)
+        if cmd.side is not side:
+            side = cmd.side
+            side_text = side.value
+        out.append(_row(CommandRow, (cmd.key, seq, cmd.id, cmd.account, "open", cmd.subscription, cmd.trader_ticket,
+                                     None, cmd.symbol, side_text, volume_text, price_text, None, None, None,
+                                     cmd.expires_at)))
+    return out
+
+
 def comment_for(key: str) -> str:
     """The tag an `open` carries in its comment: the key itself, or a digest if too long."""
     if len(key) <= MAX_COMMENT and key.isascii():

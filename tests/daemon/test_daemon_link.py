@@ -172,6 +172,55 @@ def test_an_open_that_cannot_leave_before_its_expiry_is_withdrawn_never_sent(tmp
     assert core.copy_map()["1"] == {}  # nothing is left waiting for it
 
 
+def test_opens_expiring_together_are_withdrawn_a_bounded_number_per_tick(tmp_path: Path, monkeypatch) -> None:
+    """A fan-out that could not leave expires at once: each tick withdraws at most
+    EXPIRED_PER_TICK of its opens (each is an engine step), and says it has more to do."""
+    from bridge.daemon import lifecycle
+
+    monkeypatch.setattr(lifecycle, "EXPIRED_PER_TICK", 3)
+    cfg, store, core, net, tr, inv = _pair(tmp_path)
+    net.take()
+    core.take_feed()
+    net.mode = SendResult.AGAIN  # the investor's pipe is full: nothing leaves
+    tickets = list(range(70, 77))
+    for t in tickets:
+        tr.send(PositionOpened, T0 + 10, **opened(t, T0 + 10))  # one deadline for all seven
+    now = T0 + 10 + cfg.engine.open_validity_ms + 1
+    withdrawn = []
+    for _ in range(3):
+        core.tick(now)
+        withdrawn.append(sorted(t for t, code in _refusals(core) if code == "expired"))
+        assert core.has_backlog
+    assert withdrawn == [tickets[:3], tickets[3:6], tickets[6:]]
+    net.mode = SendResult.OK
+    core.pump(net, now)
+    assert [m for m in net.take(b"i") if isinstance(m, Open)] == [] and not core.pending
+    assert not core.has_backlog
+
+
+def test_a_pump_cut_short_by_the_turn_sends_the_rest_next_turn_once(tmp_path: Path) -> None:
+    """The shell's turn is over (SendResult.LATER): the pump stops at once, nothing is lost,
+    and the next pump sends the rest in order, each open once."""
+    cfg, store, core, net, tr, inv = _pair(tmp_path)
+    net.take()
+    net.mode = SendResult.AGAIN  # queued behind a full pipe first
+    tickets = list(range(80, 85))
+    for t in tickets:
+        tr.send(PositionOpened, T0 + 10, **opened(t, T0 + 10))
+    net.mode = SendResult.OK
+    calls = []
+
+    def turn_of_two(conn: bytes, frame: bytes) -> SendResult:
+        calls.append(conn)
+        return net(conn, frame) if len(calls) <= 2 else SendResult.LATER
+
+    assert core.pump(turn_of_two, T0 + 20) == 2
+    assert len(calls) == 3 and core.send_later and core.has_backlog  # no send tried after LATER
+    core.pump(net, T0 + 21)
+    assert [m.key for m in net.take(b"i") if isinstance(m, Open)] == [f"s1-t{t}-open-1" for t in tickets]
+    assert not core.has_backlog
+
+
 def test_a_trader_close_withdraws_an_open_that_never_left(tmp_path: Path) -> None:
     cfg, store, core, net, tr, inv = _pair(tmp_path)
     net.take()

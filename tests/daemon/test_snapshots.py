@@ -92,14 +92,41 @@ def test_a_row_is_never_committed_without_all_its_pieces(tmp_path: Path) -> None
     assert store.recover().snapshot_seq == 3
 
 
+_OLD_COMMANDS = """CREATE TABLE commands (
+    key TEXT PRIMARY KEY, seq INTEGER NOT NULL, cid INTEGER NOT NULL, login INTEGER NOT NULL,
+    type TEXT NOT NULL, subscription INTEGER NOT NULL, trader_ticket INTEGER NOT NULL,
+    ticket INTEGER, symbol TEXT, side TEXT, volume TEXT, price TEXT, sl TEXT, tp TEXT, reason TEXT,
+    status TEXT NOT NULL, result TEXT, done_at INTEGER, expires INTEGER)"""
+
+
+def make_legacy(path: Path, schema: int, done: set[str]) -> list:
+    """Turn a schema 3 journal back into a schema 1 or 2 one: one `commands` row per command,
+    status in place (`done` keys answered, too). Returns the rows as they were."""
+    old = SqliteStore(path).commands()
+    rows = [r for r, _, _ in old]
+    done |= {r.key for r, status, _ in old if status == "done"}
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(f"DROP TABLE command_batches; DROP TABLE command_results; {_OLD_COMMANDS};"
+                     f"UPDATE meta SET value='{schema}' WHERE key='schema';")
+    cols = "key, seq, cid, login, type, subscription, trader_ticket, ticket, symbol, side, volume, price, sl, tp, " \
+           "reason, expires, status, result, done_at"
+    db.executemany(f"INSERT INTO commands ({cols}) VALUES ({', '.join('?' * 19)})",
+                   [(*r, "done", '{"ok":true}', T0) if r.key in done else (*r, "pending", None, None) for r in rows])
+    if schema == 1:
+        db.executescript("DROP TABLE snapshots; DROP TABLE snapshot_parts; "
+                         "CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL, "
+                         "state TEXT NOT NULL); ALTER TABLE commands DROP COLUMN expires;")
+    db.close()
+    return rows
+
+
 def test_a_schema_1_journal_is_migrated_and_its_json_snapshot_still_loads(tmp_path: Path) -> None:
     cfg, store, core, _ = busy_core(tmp_path)
     before = core.engine.to_state()
+    pending = sorted(core.pending)
     store.close()
-    db = sqlite3.connect(tmp_path / "j.db", isolation_level=None)  # make it a schema 1 journal
-    db.executescript("DROP TABLE snapshots; DROP TABLE snapshot_parts; "
-                     "CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, taken_at INTEGER NOT NULL, state TEXT NOT NULL);"
-                     "ALTER TABLE commands DROP COLUMN expires; UPDATE meta SET value='1' WHERE key='schema';")
+    make_legacy(tmp_path / "j.db", 1, set())
+    db = sqlite3.connect(tmp_path / "j.db", isolation_level=None)
     db.execute("INSERT INTO snapshots VALUES (?, ?, ?)", (core.seq, T0, json.dumps(before)))
     db.close()
     store2 = SqliteStore(tmp_path / "j.db")
@@ -107,6 +134,42 @@ def test_a_schema_1_journal_is_migrated_and_its_json_snapshot_still_loads(tmp_pa
     assert isinstance(rec.snapshot, str) and rec.snapshot_seq == core.seq
     assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == before
     assert store2.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == str(SCHEMA_VERSION)
+    assert sorted(r.key for r in rec.pending) == pending and all(r.expires is None for r in rec.pending)
+
+
+def test_a_schema_2_journal_keeps_its_commands_and_their_outcomes(tmp_path: Path) -> None:
+    _, store, core, _ = busy_core(tmp_path)
+    store.close()
+    keys = sorted(core.pending)
+    rows = make_legacy(tmp_path / "j.db", 2, {keys[0]})
+    store2 = SqliteStore(tmp_path / "j.db")
+    answered = {keys[0]} | {r.key for r in rows if r.key not in core.pending}
+    assert store2.commands() == [(r, "done", '{"ok":true}') if r.key in answered else (r, "pending", None)
+                                 for r in sorted(rows, key=lambda r: r.cid)]
+    assert [r.key for r in store2.recover().pending] == [r.key for r in sorted(rows, key=lambda r: r.cid)
+                                                         if r.key not in answered]
+    assert store2.recover().pending[0].expires is not None  # schema 2 rows keep their expiry
+    tables = {r[0] for r in store2.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "commands" not in tables and {"command_batches", "command_results"} <= tables
+
+
+def test_a_fan_out_is_one_journal_row_and_recovery_reads_from_the_oldest_pending(tmp_path: Path) -> None:
+    _, store, core, tr = busy_core(tmp_path, tickets=range(60, 61))
+    batches = lambda: store.db.execute("SELECT count(*) FROM command_batches").fetchone()[0]  # noqa: E731
+    n = batches()
+    tr.send(PositionOpened, **opened(61))
+    assert batches() == n + 1  # the step's commands: one row
+    seq, _ = core.snapshot(T0)
+    store.write(core.take_batch())
+    oldest = min(p.row.seq for p in core.pending.values())
+    assert store.recover().meta["pending_from"] == str(oldest) and oldest < seq
+    # a batch below `pending_from` is never read again (its commands all had outcomes then)
+    from bridge.daemon.store import CommandRow, _pack_rows
+
+    stale = CommandRow("s9-t9-open-1", oldest - 1, 10**9, 2001, "open", 9, 9)
+    store.db.execute("INSERT INTO command_batches (seq_hi, cid_hi, rows) VALUES (?, ?, ?)",
+                     (oldest - 1, stale.cid, _pack_rows([stale])))
+    assert sorted(r.key for r in store.recover().pending) == sorted(core.pending)
 
 
 def test_the_wal_file_is_bounded(tmp_path: Path) -> None:
@@ -153,6 +216,9 @@ def test_snapshots_are_consistent_with_their_seq(tmp_path: Path, use_fork: bool)
     rec = store.recover()
     assert (rec.snapshot_seq, rec.snapshot) == (seq, state)
     assert [e[0] for e in rec.events] == list(range(seq + 1, core.seq + 1))
+    # the background snapshot also journaled where recovery's command batches start
+    assert rec.meta["pending_from"] == str(min(p.row.seq for p in core.pending.values()))
+    assert sorted(r.key for r in rec.pending) == sorted(core.pending)
     assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == core.engine.to_state()
 
 
