@@ -42,15 +42,14 @@ import structlog
 import zmq
 import zmq.asyncio
 import zmq.backend
-from zmq.utils import z85
 
 from bridge.daemon.config import ConfigError, DaemonConfig
 from bridge.daemon.core import DaemonCore, SendResult
-from bridge.daemon.keys import FEED_ROLES, TERMINAL_ROLES
+from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
 from bridge.daemon.sessions import FORGET_AFTER
 from bridge.daemon.snapshots import Snapshots
 from bridge.daemon.store import SqliteStore, Store
-from bridge.daemon.transport import HANDSHAKE_REASONS, PEER_CLOSED, TransportEvents, shut
+from bridge.daemon.transport import TransportEvents
 from bridge.daemon.wire import feed_frame
 
 _SEND_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)  # the identity frame of a ROUTER message
@@ -58,11 +57,6 @@ _NOBLOCK = int(zmq.NOBLOCK)
 _OK = SendResult.OK
 _raw_send = zmq.backend.Socket.send  # the backend (Cython) method under pyzmq's Python-level wrapper
 
-ZAP_DOMAIN = b"mtbridge"
-FEED_ZAP_DOMAIN = b"mtbridge-feed"
-ADMIN_ZAP_DOMAIN = b"mtbridge-admin"
-_DOMAIN_ROLES = {ZAP_DOMAIN: TERMINAL_ROLES, FEED_ZAP_DOMAIN: FEED_ROLES, ADMIN_ZAP_DOMAIN: ("admin",)}
-_SOCKET_NAMES = {ZAP_DOMAIN: "router", FEED_ZAP_DOMAIN: "feed", ADMIN_ZAP_DOMAIN: "admin"}
 _RUNS = itertools.count(1)
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 
@@ -71,7 +65,7 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Daemon:
+class Daemon(PeerShell):
     def __init__(self, config: DaemonConfig, *, insecure: bool = False, store: Store | None = None,
                  log: Any = None, clock: Any = wall_ms, endpoints_file: str | Path | None = None) -> None:
         if not insecure and (config.server_key is None or config.server_key.secret is None):
@@ -447,73 +441,6 @@ class Daemon:
         if core.feed.open_fanouts:
             core.timed(perf_counter_ns())
 
-    # ------------------------------------------------------------------ transport events
-    def _track(self, conn: bytes, frame: Any) -> None:
-        """Remember the socket a connection's frames come from (to see it close, or to cut it)."""
-        try:
-            fd = frame.get(zmq.SRCFD)
-        except zmq.ZMQError:
-            return
-        self.fd_of[conn] = fd
-        older = self.conns_on_fd.get(fd)
-        if older:
-            # the fd was closed and reused before the monitor thread told us: the next
-            # DISCONNECTED of this fd is theirs, not the new connection's
-            self.closing_on_fd.setdefault(fd, []).append(older)
-        self.conns_on_fd[fd] = {conn}
-
-    def _drain_monitor(self) -> None:
-        transport = getattr(self, "transport", None)
-        if transport is None:
-            return
-        for event, value, peer, _ in transport.take():
-            if event == zmq.EVENT_DISCONNECTED:
-                if not self._forget_fd(value) and self.handshake_failures:
-                    reason, code = self.handshake_failures.popleft()
-                    self._auth_denied(reason, address=peer, code=code, socket="router")
-            elif event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
-                reason = HANDSHAKE_REASONS.get(value) if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL else PEER_CLOSED
-                self.handshake_failures.append((reason or f"handshake failed (protocol error {value:#x})", value))
-        while len(self.handshake_failures) > 1024:  # bounded: never paired with a disconnect
-            self.handshake_failures.popleft()
-
-    def _forget_fd(self, fd: int) -> bool:
-        closing = self.closing_on_fd.get(fd)
-        if closing:  # a DISCONNECTED that belongs to an earlier connection on a reused fd
-            conns = closing.pop(0)
-            if not closing:
-                del self.closing_on_fd[fd]
-        else:
-            conns = self.conns_on_fd.pop(fd, None)
-        if not conns:
-            return False
-        core = self.core
-        assert core is not None
-        now = self.clock()
-        for conn in sorted(conns):
-            self.fd_of.pop(conn, None)
-            core.on_disconnected(conn, now)
-        return True
-
-    def _cut(self) -> None:
-        """Shut the sockets of connections the core banned (libzmq then sees them close)."""
-        core = self.core
-        assert core is not None
-        for conn in core.take_disconnects():
-            fd = self.fd_of.get(conn)
-            if fd is not None:
-                shut(fd)
-
-    def _auth_denied(self, reason: str, **fields: Any) -> None:
-        core = self.core
-        if core is not None:
-            key = fields.pop("key", None)
-            address = str(fields.get("address", "?"))
-            ip = address.rsplit(":", 1)[0]  # repeats from one host aggregate
-            subject = key or fields.get("public_key") or f"{reason}@{ip}"
-            core.refusal("auth.denied", subject if key is None else key, reason=reason, **fields)
-            self._commit()
-
     async def _feed_loop(self) -> None:
         """Subscription messages on the XPUB (readiness callbacks, like the ROUTER)."""
         loop = asyncio.get_running_loop()
@@ -634,40 +561,6 @@ class Daemon:
                                                                                 default=str)])
             except zmq.ZMQError:
                 pass
-
-    async def _zap_loop(self) -> None:
-        """ZAP (RFC 27): CURVE keys on the allow-list pass, with User-Id = the key's name, if
-        their role may use the socket's domain (`_DOMAIN_ROLES`) and they are not banned.
-        Every refusal is logged with the peer address (aggregated when repeated) and published."""
-        allow = self.config.allow
-        while True:
-            msg = await self.zap.recv_multipart()
-            version, request_id, domain, address, _identity, mechanism = msg[:6]
-            creds = msg[6:]
-            status, text, user = b"400", b"unknown key", b""
-            peer = address.decode(errors="replace")
-            sock_name = _SOCKET_NAMES.get(domain, domain.decode(errors="replace"))
-            core = self.core
-            assert core is not None
-            if mechanism == b"CURVE" and creds and len(creds[0]) == 32:
-                public = z85.encode(creds[0]).decode()
-                entry = allow.by_key.get(public)
-                if entry is None:
-                    self._auth_denied("unknown key", public_key=public, address=peer, socket=sock_name)
-                elif entry.role not in _DOMAIN_ROLES.get(domain, ()):
-                    text = b"role not allowed here"
-                    self._auth_denied("role", key=entry.name, role=entry.role, address=peer, socket=sock_name)
-                elif core.is_banned(entry.name, self.clock()):
-                    text = b"banned for abuse"
-                    self._auth_denied("banned", key=entry.name, address=peer, socket=sock_name)
-                else:
-                    status, text, user = b"200", b"OK", entry.name.encode()
-                    self.log.info("auth.accepted", key=entry.name, address=peer, socket=sock_name)
-            else:
-                text = b"CURVE required"
-                self._auth_denied("not CURVE", mechanism=mechanism.decode(errors="replace"), address=peer,
-                                  socket=sock_name)
-            await self.zap.send_multipart([version, request_id, status, text, user, b""])
 
 
 _ZMTP_TTL_MAX = 6_553_599  # ms: libzmq carries the TTL in deciseconds in 16 bits
