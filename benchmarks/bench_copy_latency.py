@@ -2,7 +2,9 @@
 `position_closed`) -> investor terminal receives the `open` (`close`) command.
 
 Measured beside a bare pyzmq DEALER -> ROUTER -> DEALER forward of the same bytes in the
-same run (a forwarder subprocess that only relays). Both paths run CURVE unless --insecure.
+same run (a forwarder subprocess that only relays), one bare forward after each copy.
+Both clocks stop when the frame is received (decoding it is the test client's work).
+Both paths run CURVE unless --insecure.
 The daemon runs as a subprocess (`python -m bridge.cli daemon`) with its SQLite
 journal (WAL, synchronous=normal) in a temporary directory.
 
@@ -51,6 +53,8 @@ while True:
         continue
     if frame == b"stop":
         break
+    if peer is None:  # a ping before the receiver registered
+        continue
     r.send_multipart([peer, frame])
 """
 
@@ -60,39 +64,47 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def bare_forward(samples: list[bytes], curve: tuple[str, str, str] | None) -> list[float]:
-    """(server secret, client public, client secret) or None."""
-    proc = subprocess.Popen([sys.executable, "-c", FORWARDER, curve[0] if curve else "-"],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        endpoint = proc.stdout.readline().strip()  # type: ignore[union-attr]
-        ctx = zmq.Context()
+class BareForward:
+    """The forwarder subprocess and its two DEALERs: `sample(frame)` times one forward."""
+
+    def __init__(self, curve: tuple[str, str, str] | None) -> None:
+        """curve: (server secret, client public, client secret) or None."""
+        self.proc = subprocess.Popen([sys.executable, "-c", FORWARDER, curve[0] if curve else "-"],
+                                     stdout=subprocess.PIPE, text=True)
+        endpoint = self.proc.stdout.readline().strip()  # type: ignore[union-attr]
+        self.ctx = zmq.Context()
         socks = []
         for _ in range(2):
-            s = ctx.socket(zmq.DEALER)
+            s = self.ctx.socket(zmq.DEALER)
             s.linger = 0
             if curve:
                 s.curve_serverkey = zmq.curve_public(curve[0].encode())
                 s.curve_publickey, s.curve_secretkey = curve[1].encode(), curve[2].encode()
             s.connect(endpoint)
             socks.append(s)
-        a, b = socks
-        b.send(b"register")
-        time.sleep(0.3)
-        out = []
-        for frame in samples:
-            time.sleep(GAP)
-            t0 = time.perf_counter_ns()
-            a.send(frame)
-            b.recv()
-            out.append((time.perf_counter_ns() - t0) / 1000)
-        a.send(b"stop")
-        for s in socks:
+        self.a, self.b = socks
+        self.b.send(b"register")
+        while True:  # forwarded to b once both handshakes are done and b registered
+            self.a.send(b"ping")
+            if self.b.poll(100):
+                self.b.recv()
+                break
+        while self.b.poll(200):  # pings forwarded late
+            self.b.recv()
+
+    def sample(self, frame: bytes) -> float:
+        """us from handing `frame` to the first DEALER to its receipt on the second."""
+        t0 = time.perf_counter_ns()
+        self.a.send(frame)
+        self.b.recv()
+        return (time.perf_counter_ns() - t0) / 1000
+
+    def close(self) -> None:
+        self.a.send(b"stop")
+        for s in (self.a, self.b):
             s.close()
-        ctx.term()
-        return out
-    finally:
-        proc.wait(10)
+        self.ctx.term()
+        self.proc.wait(10)
 
 
 def main() -> None:
@@ -118,7 +130,15 @@ def main() -> None:
     assert wait_until(lambda: trader.sessions[TRADER].welcomed and inv.sessions[INV].welcomed, [inv, trader])
 
     ts, tis = trader.sessions[TRADER], inv.sessions[INV]
-    frames_sent: list[bytes] = []
+    bare_curve = None
+    if not args.insecure:
+        k = setup.keys["trader"]
+        bare_curve = (setup.server.secret, k.public, k.secret)  # type: ignore[assignment]
+    # Interleaved with the copies (one bare forward of the same frame after each), so both
+    # see the same machine: measured after the daemon's run, on a shared machine the bare
+    # forward met other load (its p99 ranged 0.22-0.71 ms between runs).
+    fwd = BareForward(bare_curve)
+    bare: list[float] = []
     lat_open: list[float] = []
     lat_close: list[float] = []
     ticket_base = 100_000
@@ -133,10 +153,14 @@ def main() -> None:
         return encode(cls(id=next_message_id(), seq=tis.seq, ts=int(time.time() * 1000), login=INV, **body))
 
     def await_command(kind: str):  # noqa: ANN202
+        """(the command, perf_counter_ns when its frame arrived): the copy's clock stops at the
+        receipt, like the bare forward's; decoding it is the test client's work, not the path's."""
         while True:
-            msg = decode(inv.sock.recv(), direction=Direction.TO_TERMINAL)
+            frame = inv.sock.recv()
+            t = time.perf_counter_ns()
+            msg = decode(frame, direction=Direction.TO_TERMINAL)
             if getattr(msg, "TYPE", "") == kind:
-                return msg
+                return msg, t
 
     total = args.samples + args.warmup
     for i in range(total):
@@ -147,8 +171,7 @@ def main() -> None:
         time.sleep(GAP)  # one event at a time: the latency of a copy, not of a queue
         t0 = time.perf_counter_ns()
         trader.sock.send(f_open)
-        cmd = await_command("open")
-        t1 = time.perf_counter_ns()
+        cmd, t1 = await_command("open")
         inv_ticket += 1
         inv.sock.send(imsg(CommandResult, key=cmd.key, ok=True, retcode=10009, ticket=inv_ticket,
                            price=Decimal("1.1"), volume=cmd.volume, time=now, message=""))
@@ -157,16 +180,17 @@ def main() -> None:
                        price=Decimal("1.1"), time=now, reason="client", profit=Decimal(0))
         t2 = time.perf_counter_ns()
         trader.sock.send(f_close)
-        cmd = await_command("close")
-        t3 = time.perf_counter_ns()
+        cmd, t3 = await_command("close")
         inv.sock.send(imsg(PositionClosed, ticket=inv_ticket, volume=Decimal("0.1"), remaining=Decimal(0),
                            price=Decimal("1.1"), time=now, reason="client", profit=Decimal(0)))
         inv.sock.send(imsg(CommandResult, key=cmd.key, ok=True, retcode=10009, ticket=inv_ticket,
                            price=Decimal("1.1"), volume=cmd.volume, time=now, message=""))
+        time.sleep(GAP)
+        b = fwd.sample(f_open)
         if i >= args.warmup:
             lat_open.append((t1 - t0) / 1000)
             lat_close.append((t3 - t2) / 1000)
-            frames_sent.append(f_open)
+            bare.append(b)
         if i % 200 == 0:  # heartbeats for both sessions
             trader.heartbeat()
             inv.heartbeat()
@@ -174,13 +198,7 @@ def main() -> None:
         c.close()
     admin.close()
     daemon.terminate()
-
-    bare_curve = None
-    if not args.insecure:
-        k = setup.keys["trader"]
-        bare_curve = (setup.server.secret, k.public, k.secret)  # type: ignore[assignment]
-    bare_forward(frames_sent[: args.warmup], bare_curve)  # warm-up
-    bare = bare_forward(frames_sent, bare_curve)
+    fwd.close()
 
     def line(name: str, xs: list[float]) -> str:
         return (f"{name:<34} n={len(xs):<5} p50={pct(xs, 50):8.1f} us  p99={pct(xs, 99):8.1f} us  "

@@ -28,20 +28,35 @@ def dump(value: object) -> object:
 
     Strict: an unknown type is an error, never silently stringified. Fields marked
     `derived` and fields left UNSET (an edit that changes nothing) are left out."""
-    if value is None or isinstance(value, (bool, int, str)) and not isinstance(value, Enum):
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:  # the common leaves first, by exact type
+        return value
+    if t is Decimal:
+        return str(value)
+    names = _STORED.get(t)
+    if names is not None:
+        return {name: dump(v) for name in names if (v := getattr(value, name)) is not UNSET}
+    if isinstance(value, (bool, int, str)) and not isinstance(value, Enum):
         return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Enum):
         return value.value
-    if dataclasses.is_dataclass(value):
-        return {f.name: dump(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.metadata.get("derived") and getattr(value, f.name) is not UNSET}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: dump(v) for name in _stored_fields(t) if (v := getattr(value, name)) is not UNSET}
     if isinstance(value, dict):
         return {str(k.value if isinstance(k, Enum) else k): dump(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [dump(v) for v in value]
     raise TypeError(f"cannot persist {type(value).__name__}")
+
+
+_STORED: dict[type, tuple[str, ...]] = {}  # dataclass -> its stored (not derived) field names, in order
+
+
+def _stored_fields(cls: type) -> tuple[str, ...]:
+    names = _STORED[cls] = tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("derived"))
+    return names
 
 
 def _enum(cls: type[Enum], value: object) -> Enum:

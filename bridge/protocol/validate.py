@@ -26,6 +26,7 @@ from bridge.protocol.schema import (
     Direction,
     FieldSpec,
     Kind,
+    MessageSpec,
 )
 
 
@@ -153,6 +154,15 @@ def _fields(
 
 _POSITION_NAMES = frozenset(f.name for f in POSITION_FIELDS)
 
+# type -> (envelope body + its fields, the allowed names): built once per type, not per frame
+_BODY_SPECS: dict[str, tuple[tuple[FieldSpec, ...], frozenset[str]]] = {}
+
+
+def _body_specs(type_: str, spec: MessageSpec) -> tuple[tuple[FieldSpec, ...], frozenset[str]]:
+    specs = _ENVELOPE_BODY + spec.fields
+    entry = _BODY_SPECS[type_] = (specs, frozenset(("v", "type") + tuple(f.name for f in specs)))
+    return entry
+
 
 def _position(item: Any, path: str, ref_id: int) -> Position | ProtocolError:
     if type(item) is not Pairs:
@@ -196,8 +206,7 @@ def validate(obj: Any, direction: Direction | None = None) -> Message | Protocol
             E.WRONG_DIRECTION, f"{type_!r} is not sent {direction.value.replace('_', ' ')}", "type", ref_id
         )
 
-    specs = _ENVELOPE_BODY + spec.fields
-    allowed = frozenset(("v", "type") + tuple(f.name for f in specs))
+    specs, allowed = _BODY_SPECS.get(type_) or _body_specs(type_, spec)
     values = _fields(fields, specs, allowed, "", ref_id)
     if isinstance(values, ProtocolError):
         return values
