@@ -46,27 +46,24 @@ def mask(src: str) -> str:
     return "".join(out)
 
 
-def paren_depths(masked: str) -> list[int]:
-    """Depth of () nesting at each position (the position of '(' itself is outside)."""
+def depths(masked: str, opening: str, closing: str) -> list[int]:
+    """Nesting depth of `opening`/`closing` at each position (an opener's own position is outside)."""
     depth, out = 0, []
     for c in masked:
-        if c == ")":
+        if c == closing:
             depth = max(0, depth - 1)
         out.append(depth)
-        if c == "(":
+        if c == opening:
             depth += 1
     return out
+
+
+def paren_depths(masked: str) -> list[int]:
+    return depths(masked, "(", ")")
 
 
 def brace_depths(masked: str) -> list[int]:
-    depth, out = 0, []
-    for c in masked:
-        if c == "}":
-            depth = max(0, depth - 1)
-        out.append(depth)
-        if c == "{":
-            depth += 1
-    return out
+    return depths(masked, "{", "}")
 
 
 def skip_balanced(masked: str, k: int, open_c: str, close_c: str) -> int:
