@@ -33,6 +33,18 @@ def test_margin_text_shows_brackets_and_total():
     assert "850390.00 / 25" in run.stdout
 
 
+def test_each_position_converts_at_its_own_open_price():
+    """Issue 12 item 1.1 (seed 003: the rate of a pair is its price at the position's open):
+    `buy 1 USDJPY@150.000 buy 1 USDJPY@100.000` prints step 1 as the first position alone does."""
+    both = mtbridge("margin", "--leverage", "1000", "--currency", "USD", "--json",
+                    "buy", "1", "USDJPY@150.000", "buy", "1", "USDJPY@100.000")
+    alone = mtbridge("margin", "--leverage", "1000", "--currency", "USD", "--json", "buy", "1", "USDJPY@150.000")
+    assert both.returncode == 0 and alone.returncode == 0, both.stderr + alone.stderr
+    first = json.loads(both.stdout)["steps"][0]["margin"]
+    assert first == json.loads(alone.stdout)["margin"] == "100.00"  # 1 lot = 100 000 USD at 1:1000
+    assert json.loads(both.stdout)["margin"] == "200.00"
+
+
 def test_copy_volume_examples():
     run = mtbridge("copy-volume", "--mode", "proportional", "--investor-equity", "200", "--trader-equity", "500",
                    "--investor-leverage", "100", "--trader-leverage", "200", "--volume", "1")

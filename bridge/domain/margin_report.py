@@ -96,7 +96,10 @@ def margin_report(rules: Rules, account_type: str, currency: str, leverage: int,
             if problem := spec.price_problem(action.price):
                 raise DomainError("invalid_price", problem)
             number = len(opened) + 1  # every open gets the next number, closed ones included
-            notional = position_notional(spec, action.volume, action.price, currency, rates)
+            # its own open price is the rate of its pair for this position (seed 003), whatever
+            # price the same pair has elsewhere in the list
+            own = rates.with_rate(spec.base + spec.quote, action.price)
+            notional = position_notional(spec, action.volume, action.price, currency, own)
             book.open(number, spec.group, notional)
             opened[number] = (action, spec.group, notional)
         else:
