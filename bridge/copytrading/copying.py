@@ -121,7 +121,12 @@ class Copying(EngineBase):
                     continue
             notional = notionals.get(volume)
             if notional is None:  # one conversion per distinct volume in a deal
-                notional = notionals[volume] = position_notional(spec, volume, price, sub.currency, rates)
+                try:
+                    notional = position_notional(spec, volume, price, sub.currency, rates)
+                except DomainError as err:  # no rate yet for this account's currency: refused, not raised
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail))
+                    continue
+                notionals[volume] = notional
             # Pre-trade check under the tiered model: the book takes the copy (reserving its
             # margin until the fill) and answers the account's total margin with it; equal to
             # `total_if_opened` by construction, one tier look-up instead of two.

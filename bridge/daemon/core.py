@@ -215,7 +215,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         try:
             step = self.engine.handle(event)
         except Exception as exc:  # noqa: BLE001 - a bug or bad data must not take the daemon down
-            self._log("error", "engine.error", event=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
+            self._log("error", "engine.error", event_type=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
             self.publish("engine.error", event=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
             return ()
         self.seq += 1

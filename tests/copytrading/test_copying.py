@@ -188,3 +188,17 @@ def test_a_close_refused_because_the_position_is_gone_is_not_retried():
     (close,) = of(w.close(ticket, "0.1", fill=False), CloseCopy)
     w.engine.handle(CommandRefused(w.tick(), close.key, 10036, "position closed"))
     assert of(w.engine.handle(TimePassed(w.tick(1000))), CloseCopy) == []
+
+
+def test_a_copy_the_engine_cannot_value_is_refused_no_rate_not_raised():
+    """Issue 12 item 1.3: a trader deal on a JPY-quoted symbol before any USDJPY price reached the
+    engine. Each copy is refused `no_rate` with the pair it needs; the step completes."""
+    w = World()
+    w.trader()
+    a = w.investor("A", account=2001)
+    b = w.investor("B", account=2002)
+    ticket, step = w.open("0.10", symbol="EURJPY", price="160.000", fill=False)
+    refused = of(step, CopyRefused)
+    assert [(r.subscription, r.code) for r in refused] == [(a, "no_rate"), (b, "no_rate")]
+    assert "JPY" in refused[0].detail
+    assert of(step, OpenCopy) == []

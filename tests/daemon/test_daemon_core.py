@@ -181,3 +181,22 @@ def test_balance_operations_booked_by_the_back_office_never_travel_to_terminals(
     core.pump(net, T0)  # used to raise: "balance commands do not travel to terminals"
     assert [m for m in net.take(b"i") if not isinstance(m, Heartbeat)] == []
     assert any(p.row.type == "balance" for p in core.pending.values())
+
+
+def test_an_event_the_engine_cannot_handle_is_logged_and_not_journaled(tmp_path, monkeypatch):
+    """The daemon's last line of defence: an engine exception is logged (`engine.error`, with
+    the event's type), published, and the event is not journaled; the step goes on."""
+    from bridge.copytrading import events as ev
+
+    _cfg, _store, core = make(tmp_path)
+    core.take_logs()
+    seq = core.seq
+
+    def broken(event):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(core.engine, "handle", broken)
+    assert core.feed_engine(ev.TimePassed(T0 + 5)) == ()
+    assert core.seq == seq
+    (entry,) = [kw for level, event, kw in core.take_logs() if event == "engine.error"]
+    assert entry == {"event_type": "TimePassed", "error": "ValueError: boom"}

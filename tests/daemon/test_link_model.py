@@ -546,13 +546,13 @@ def test_smoke_disconnect_short():
     _done(w)
 
 
-@pytest.mark.xfail(strict=False, raises=Exception, reason="bug (h): a trader open on a symbol the engine has no "
-                                                          "conversion rate for raises DomainError out of "
-                                                          "DaemonCore.on_frame (the shell's task dies)")
 def test_smoke_open_without_engine_rates():
-    """No `price` admin request yet: the engine cannot value a USDJPY copy. It must refuse the
-    copies (CopyRefused with a code), not raise out of the daemon's step."""
+    """Bug (h), fixed: no `price` admin request yet, so the engine cannot value a USDJPY copy. It
+    refuses the copies (`no_rate`), journaled like any refusal, instead of raising out of the
+    daemon's step."""
     w = _world(feed_prices=False)
     w.trader_open("USDJPY", "buy", D("0.1"))
     w.run(1000)
     _done(w)
+    codes = {r["code"] for r in tl.journal_records(w, "record.copy_refused")}
+    assert codes == {"no_rate"}, codes
