@@ -87,6 +87,8 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    if value > MAX_LEVERAGE:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (at most {MAX_LEVERAGE:,})")
     return value
 
 
@@ -97,11 +99,21 @@ def _currency(text: str) -> str:
     return code
 
 
+#: the largest leverage the command line takes (1:1 000 000; brokers offer up to 1:3000)
+MAX_LEVERAGE = 1_000_000
+#: the largest magnitude a volume, price, rate or equity may have on the command line: far above
+#: any real one, far below where 28-digit Decimal arithmetic overflows (1e400 lots, a price of 1e30)
+MAX_MAGNITUDE = Decimal("1e12")
+
+
 def _number(text: str, what: str) -> Decimal:
     try:
-        return to_decimal(text, what)
+        value = to_decimal(text, what)
     except DomainError as exc:
         raise UsageError(exc.detail) from None
+    if abs(value) > MAX_MAGNITUDE:
+        raise UsageError(f"{what}: {text} is out of range (at most {MAX_MAGNITUDE:,.0f} in magnitude)")
+    return value
 
 
 def parse_actions(tokens: Sequence[str]) -> list[Open | Close]:

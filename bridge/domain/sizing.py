@@ -50,6 +50,8 @@ class VolumeDecision(NamedTuple):
 def normalise(raw: Decimal, limits: CopyLimits = DEFAULT_LIMITS) -> VolumeDecision:
     if raw < limits.reject_below:
         return VolumeDecision(None, "below_min_volume", raw)
+    if raw > limits.maximum + limits.step:  # decided before rounding: 1e42 lots cannot be quantised
+        return VolumeDecision(None, "above_max_volume", raw)
     volume = raw.quantize(limits.step, ROUND_HALF_UP)
     if volume < limits.minimum:
         volume = limits.minimum

@@ -82,3 +82,11 @@ def test_accepted_volume_is_within_half_a_step(raw):
     decision = normalise(raw)
     assert decision.volume is not None
     assert abs(decision.volume - raw) <= D("0.005") or decision.volume == D("0.01")
+
+
+@pytest.mark.parametrize("raw", ["100.011", "1e30", "1e42", "9" * 60])
+def test_an_absurd_volume_is_refused_above_max_not_raised(raw):
+    """Issue 12 item 8: a raw volume far beyond the maximum is decided before rounding (quantising
+    1e42 to 0.01 lots overflows Decimal's 28 digits)."""
+    decision = normalise(D(raw))
+    assert (decision.volume, decision.reason) == (None, "above_max_volume")
