@@ -154,14 +154,16 @@ def _fields(
 
 _POSITION_NAMES = frozenset(f.name for f in POSITION_FIELDS)
 
-# type -> (envelope body + its fields, the allowed names): built once per type, not per frame
-_BODY_SPECS: dict[str, tuple[tuple[FieldSpec, ...], frozenset[str]]] = {}
 
 
-def _body_specs(type_: str, spec: MessageSpec) -> tuple[tuple[FieldSpec, ...], frozenset[str]]:
+def _body_specs(spec: MessageSpec) -> tuple[tuple[FieldSpec, ...], frozenset[str]]:
+    """The envelope body + the type's fields, and every name a message of the type may carry."""
     specs = _ENVELOPE_BODY + spec.fields
-    entry = _BODY_SPECS[type_] = (specs, frozenset(("v", "type") + tuple(f.name for f in specs)))
-    return entry
+    return specs, frozenset(("v", "type") + tuple(f.name for f in specs))
+
+
+# type -> its body specs: derived once from the schema, not per frame
+_BODY_SPECS = {type_: _body_specs(spec) for type_, spec in SCHEMA.items()}
 
 
 def _position(item: Any, path: str, ref_id: int) -> Position | ProtocolError:
@@ -206,7 +208,7 @@ def validate(obj: Any, direction: Direction | None = None) -> Message | Protocol
             E.WRONG_DIRECTION, f"{type_!r} is not sent {direction.value.replace('_', ' ')}", "type", ref_id
         )
 
-    specs, allowed = _BODY_SPECS.get(type_) or _body_specs(type_, spec)
+    specs, allowed = _BODY_SPECS[type_]
     values = _fields(fields, specs, allowed, "", ref_id)
     if isinstance(values, ProtocolError):
         return values
