@@ -155,7 +155,6 @@ def _fields(
 _POSITION_NAMES = frozenset(f.name for f in POSITION_FIELDS)
 
 
-
 def _body_specs(spec: MessageSpec) -> tuple[tuple[FieldSpec, ...], frozenset[str]]:
     """The envelope body + the type's fields, and every name a message of the type may carry."""
     specs = _ENVELOPE_BODY + spec.fields
