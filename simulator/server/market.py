@@ -90,10 +90,9 @@ class MarketOps:
             self._append_tick(st.name, t, bid, ask)
         if st.rate_source:
             self._rates = None
-        lists = st.lists
-        if (lists[0] and lists[0][-1] >> 32 >= bp) or (lists[1] and lists[1][0] >> 32 <= bp) or \
-                (lists[2] and lists[2][-1] >> 32 >= ap) or (lists[3] and lists[3][0] >> 32 <= ap):
-            self._fire(st, self._index.fire(lists, bp, ap))
+        lv = st.levels
+        if not (lv.bid_lo < bp < lv.bid_hi and lv.ask_lo < ap < lv.ask_hi):  # `Levels.quiet`, inlined
+            self._fire(st, self._index.fire(lv, bp, ap))
         if self._volatile:
             for login in list(self._volatile):
                 acct = self._accounts[login]

@@ -112,7 +112,7 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
         currencies = {s.quote for s in self.rules.symbols} | {"USD", "EUR", "GBP", "NGN"}
         for spec in self.rules.symbols:
             src = spec.name == spec.base + spec.quote and spec.base in currencies and spec.quote in currencies
-            self._symbols[spec.name] = _Symbol(spec, self._index.lists(spec.name), src)
+            self._symbols[spec.name] = _Symbol(spec, self._index.levels(spec.name), src)
         self._rate_symbols = [s for s in self._symbols.values() if s.rate_source]
         self._clients: dict[str, _Client] = {}
         self._accounts: dict[int, _Account] = {}

@@ -13,6 +13,7 @@ from bridge.domain.money import to_decimal
 from bridge.domain.trading import Side
 from simulator.server import retcodes as rc
 from simulator.server.records import DealInfo, OrderInfo, TradeRequest
+from simulator.server.triggers import Levels
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -45,7 +46,7 @@ class _Symbol:
         "bids",
         "cache",
         "digits",
-        "lists",
+        "levels",
         "markups",
         "name",
         "point",
@@ -56,7 +57,7 @@ class _Symbol:
         "times",
     )
 
-    def __init__(self, spec: SymbolSpec, lists: tuple, rate_source: bool) -> None:
+    def __init__(self, spec: SymbolSpec, levels: Levels, rate_source: bool) -> None:
         self.spec = spec
         self.name = spec.name
         self.digits = spec.digits
@@ -71,7 +72,7 @@ class _Symbol:
         self.bids: list[Decimal] = []
         self.asks: list[Decimal] = []
         self.cache: dict[Decimal, int] = {}
-        self.lists = lists
+        self.levels = levels
         self.rate_source = rate_source
         self.markups: dict[int, Decimal] = {}
 
