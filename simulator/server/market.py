@@ -10,7 +10,7 @@ from bridge.domain.errors import DomainError
 from bridge.domain.trading import Side
 from simulator.server import retcodes as rc
 from simulator.server.records import TickInfo
-from simulator.server.state import _Account, _NEVER, _PENDING, _RISK, _SL, _Symbol, _TP
+from simulator.server.state import _BAND, _NEVER, _PENDING, _RISK, _SL, _TP, _Account, _Symbol
 
 
 class MarketOps:
@@ -100,9 +100,14 @@ class MarketOps:
                     self._refresh_risk(acct)
 
     def _fire(self, st: _Symbol, fired: list) -> None:
-        touched: set[int] = set()
+        touched: set[int] = set()  # exact check for these
+        bands: dict[int, list[int]] = {}  # login -> exposures whose `MarginBands` edge fired
         for eid, (kind, login, ticket) in fired:
             acct = self._accounts[login]
+            if kind == _BAND:
+                if acct.bands is not None and acct.bands.eids[ticket] == eid:
+                    bands.setdefault(login, []).append(ticket)
+                continue
             touched.add(login)
             if kind == _RISK:
                 continue
@@ -121,6 +126,15 @@ class MarketOps:
                 elif kind == _TP and pos.tp_entry == eid:
                     pos.tp_entry = 0
                     self._market_close(acct, pos, pos.volume, rc.DEAL_REASON_TP, "tp")
+        if bands:
+            # in login order like the exact checks: only those can write to the journal
+            for login in sorted(touched.union(bands)):
+                acct = self._accounts[login]
+                if login in touched:
+                    self._refresh_risk(acct)
+                elif acct.bands is not None:
+                    self._bands_fired(acct, bands[login])
+            return
         for login in sorted(touched):
             self._refresh_risk(self._accounts[login])
 

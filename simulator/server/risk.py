@@ -6,10 +6,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from bridge.domain.account import PositionRisk, at_or_below, margin_level, stop_out as domain_stop_out
 from bridge.domain.money import round_money
-from bridge.domain.trading import profit
+from bridge.domain.trading import Side, profit
 from simulator.server import retcodes as rc
+from simulator.server.bands import MarginBands, build_bands
+from simulator.server.state import _BAND, CENT, HUNDRED, ZERO, _Account, _lvl, _RISK
 from simulator.server.triggers import ASK_GE, BID_LE
-from simulator.server.state import _Account, CENT, HUNDRED, _lvl, _RISK, ZERO
 
 
 class RiskOps:
@@ -39,6 +40,52 @@ class RiskOps:
         for eid in acct.risk_entries:
             self._index.remove(eid)
         acct.risk_entries.clear()
+        if acct.bands is not None:
+            for eid in acct.bands.eids:
+                self._index.remove(eid)
+            acct.bands = None
+
+    # --- margin-call bands (simulator.server.bands): accounts not in margin call ----------
+    def _band_entry(self, acct: _Account, mb: MarginBands, k: int) -> int:
+        st = mb.symbols[k]
+        payload = (_BAND, acct.login, k)
+        if mb.sells[k]:
+            return self._index.add(st.name, ASK_GE, mb.edges[k] - mb.markup, payload)
+        return self._index.add(st.name, BID_LE, -mb.edges[k], payload)
+
+    def _plan_bands(self, acct: _Account, mb: MarginBands) -> bool:
+        if not mb.plan([st.tick_size() for st in mb.symbols]):
+            return False
+        mb.eids = [self._band_entry(acct, mb, k) for k in range(len(mb.u))]
+        acct.bands = mb
+        return True
+
+    def _place_margin_bands(self, acct: _Account) -> bool:
+        """After an exact check found the account above its margin call: bound it with
+        `MarginBands` (False: the reserve is within rounding of the threshold; exact bands)."""
+        positions = acct.positions.values()
+        mb = build_bands(acct.balance, acct.credit, sum((p.swap for p in positions), ZERO),
+                         [(p.sym.spec, p.side is Side.SELL, p.volume, p.price_open) for p in positions],
+                         self._symbols, acct.exposure, acct.markup, acct.book.total, acct.type.margin_call_level)
+        return bool(mb.u) and self._plan_bands(acct, mb)
+
+    def _bands_fired(self, acct: _Account, fired: list[int]) -> None:
+        """Edges of `acct.bands` fired: move them (hysteresis), else re-place all from current
+        prices, else (the level may be at the threshold) run the exact check."""
+        mb = acct.bands
+        for k in fired:
+            mb.eids[k] = 0
+        for k in fired:
+            if not mb.replace_one(k):
+                break
+            mb.eids[k] = self._band_entry(acct, mb, k)
+        else:
+            return
+        for eid in mb.eids:
+            self._index.remove(eid)
+        acct.bands = None
+        if not self._plan_bands(acct, mb):
+            self._refresh_risk(acct)
 
     def _set_volatile(self, acct: _Account, volatile: bool) -> None:
         if volatile == acct.volatile:
@@ -79,6 +126,8 @@ class RiskOps:
         volatile = any(acct.currency != p.sym.spec.quote for p in acct.positions.values())
         self._set_volatile(acct, volatile)
         if volatile or level is None:
+            return
+        if not acct.in_call and self._margin_bands and self._place_margin_bands(acct):
             return
         threshold = atype.stop_out_level if acct.in_call else atype.margin_call_level
         # per-position cent rounding can move equity by < 0.005 each: keep it out of the slack

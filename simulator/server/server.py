@@ -70,7 +70,7 @@ from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from simulator.calendar import TradingCalendar
 from simulator.clock import VirtualClock
 from simulator.journal import Journal
-from simulator.server.fastjournal import tick_appender
+from simulator.server.fastjournal import reference_tick_appender, tick_appender
 from simulator.server.triggers import TriggerIndex
 from simulator.server.state import _Account, _Client, _Symbol
 from simulator.server.accounts import AccountOps
@@ -90,7 +90,7 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
                  journal: Journal | None = None, clock: VirtualClock | None = None,
                  stops_level_points: int | Mapping[str, int] = 0, scrypt_n: int = 2 ** 14,
                  journal_ticks: bool = True, server_name: str = "mtbridge-sim",
-                 timezone: ServerTimeZone | None = None) -> None:
+                 timezone: ServerTimeZone | None = None, reference: bool = False) -> None:
         self.rules = rules if rules is not None else default_rules()
         self.seed = seed
         # `timezone` wins over the calendar's own; neither given: the usual broker clock
@@ -127,7 +127,10 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
         self._expiry: list[tuple[int, int, int]] = []  # (expires_ms, ticket, login)
         self._next_midnight = self.calendar.next_midnight(self.clock.now_ms)
         self._journal_ticks = journal_ticks
-        self._append_tick = tick_appender(self.journal)
+        # reference=True: the plain paths (exact Decimal re-check at every band crossing, ticks
+        # through Journal.append); same journal bytes, slower - tests and benchmarks compare
+        self._margin_bands = not reference
+        self._append_tick = reference_tick_appender(self.journal) if reference else tick_appender(self.journal)
         self.journal.append("server_start", self.clock.now_ms, seed=seed, server=server_name,
                             first_login=self._next_login, first_ticket=self._next_ticket)
 

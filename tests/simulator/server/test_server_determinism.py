@@ -73,8 +73,8 @@ def test_risk_bands_only_reevaluate_near_the_threshold():
     quote(s, "1.10000", "1.10002")
     market(s, sess, "buy", "1.00")
     market(s, sess, "sell", "1.00")
-    # two risk edges (one per side), far away from the current quote
-    assert len(s._accounts[login].risk_entries) == 2
+    # two margin-call band edges (one per side), far away from the current quote
+    assert [e > 0 for e in s._accounts[login].bands.eids] == [True, True]
     calls = 0
     real = s._refresh_risk
 
