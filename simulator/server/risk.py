@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from bridge.domain.account import PositionRisk, at_or_below, margin_level, stop_out as domain_stop_out
 from bridge.domain.money import round_money
@@ -29,6 +29,25 @@ class RiskOps:
             total += pr
             risks.append(PositionRisk(p.ticket, p.sym.spec.group, p.notional, pr))
         return acct.balance + acct.credit + total, risks
+
+    def _equity_only(self, acct: _Account) -> Decimal:
+        """`_equity`'s equity without the per-position records: the same Decimal operations in
+        the same order (so the same value), inlined for accounts whose profit needs no
+        conversion - the exact check of an account near its thresholds runs this often."""
+        currency = acct.currency
+        if not self._fast:
+            return self._equity(acct)[0]
+        total = ZERO
+        for p in acct.positions.values():
+            st = p.sym
+            if st.spec.quote != currency:
+                return self._equity(acct)[0]
+            if p.side is Side.BUY:
+                diff = (st.bid - p.price_open) * 1
+            else:
+                diff = (st.ask + st.markup(acct.markup) - p.price_open) * -1
+            total += (diff * p.volume * st.spec.contract_size).quantize(CENT, ROUND_HALF_UP) + p.swap
+        return acct.balance + acct.credit + total
 
     def margin_level(self, login: int) -> Decimal | None:
         """Exact equity / margin x 100 at current prices (None with no margin in use)."""
@@ -105,15 +124,16 @@ class RiskOps:
             self._set_volatile(acct, False)
             return
         atype = acct.type
-        equity, risks = self._equity(acct)
+        equity = self._equity_only(acct)
         level = margin_level(equity, acct.book.total)
         if at_or_below(level, atype.stop_out_level):
+            equity, risks = self._equity(acct)
             self._stop_out(acct, equity, risks, level)
             if not acct.positions:
                 acct.in_call = False
                 self._set_volatile(acct, False)
                 return
-            equity, risks = self._equity(acct)
+            equity = self._equity_only(acct)
             level = margin_level(equity, acct.book.total)
         if at_or_below(level, atype.margin_call_level):
             if not acct.in_call:
@@ -127,7 +147,7 @@ class RiskOps:
         self._set_volatile(acct, volatile)
         if volatile or level is None:
             return
-        if not acct.in_call and self._margin_bands and self._place_margin_bands(acct):
+        if not acct.in_call and self._fast and self._place_margin_bands(acct):
             return
         threshold = atype.stop_out_level if acct.in_call else atype.margin_call_level
         # per-position cent rounding can move equity by < 0.005 each: keep it out of the slack

@@ -127,9 +127,10 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
         self._expiry: list[tuple[int, int, int]] = []  # (expires_ms, ticket, login)
         self._next_midnight = self.calendar.next_midnight(self.clock.now_ms)
         self._journal_ticks = journal_ticks
-        # reference=True: the plain paths (exact Decimal re-check at every band crossing, ticks
-        # through Journal.append); same journal bytes, slower - tests and benchmarks compare
-        self._margin_bands = not reference
+        # reference=True: the plain paths (exact Decimal re-check at every band crossing through
+        # `_equity`, ticks through Journal.append); same journal bytes, slower - tests and
+        # benchmarks compare the two
+        self._fast = not reference
         self._append_tick = reference_tick_appender(self.journal) if reference else tick_appender(self.journal)
         self.journal.append("server_start", self.clock.now_ms, seed=seed, server=server_name,
                             first_login=self._next_login, first_ticket=self._next_ticket)

@@ -55,12 +55,24 @@ class Levels:
         self.ask_hi = ask_ge[0] >> _SHIFT if ask_ge else _ABOVE_ALL
 
 
+def _reset_side(levels: Levels, which: int, keys: list[int]) -> None:
+    """The quiet window's bound for list `which` after it changed."""
+    if which == BID_LE:
+        levels.bid_lo = keys[-1] >> _SHIFT if keys else _BELOW_ALL
+    elif which == BID_GE:
+        levels.bid_hi = keys[0] >> _SHIFT if keys else _ABOVE_ALL
+    elif which == ASK_LE:
+        levels.ask_lo = keys[-1] >> _SHIFT if keys else _BELOW_ALL
+    else:
+        levels.ask_hi = keys[0] >> _SHIFT if keys else _ABOVE_ALL
+
+
 class TriggerIndex:
     __slots__ = ("_entries", "_levels", "_next")
 
     def __init__(self) -> None:
         self._levels: dict[str, Levels] = {}
-        self._entries: dict[int, tuple[str, int, int, Any]] = {}
+        self._entries: dict[int, tuple[Levels, int, int, Any]] = {}
         self._next = 1
 
     def levels(self, symbol: str) -> Levels:
@@ -81,10 +93,11 @@ class TriggerIndex:
             raise OverflowError("trigger ids exhausted")
         self._next = eid + 1
         key = (level_points << _SHIFT) | eid
-        levels = self.levels(symbol)
-        insort(levels.lists[which], key)
-        levels.reset_window()
-        self._entries[eid] = (symbol, which, key, payload)
+        levels = self._levels.get(symbol) or self.levels(symbol)
+        keys = levels.lists[which]
+        insort(keys, key)
+        _reset_side(levels, which, keys)
+        self._entries[eid] = (levels, which, key, payload)
         return eid
 
     def remove(self, eid: int) -> bool:
@@ -92,12 +105,12 @@ class TriggerIndex:
         entry = self._entries.pop(eid, None)
         if entry is None:
             return False
-        symbol, which, key, _ = entry
-        levels = self._levels[symbol]
+        levels, which, key, _ = entry
         keys = levels.lists[which]
         i = bisect_left(keys, key)
         del keys[i]
-        levels.reset_window()
+        if i == 0 or i == len(keys):  # an end moved
+            _reset_side(levels, which, keys)
         return True
 
     def __contains__(self, eid: object) -> bool:
