@@ -135,8 +135,13 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
 plain = state_dump
 
 
+# One encoder for every journal body: `json.dumps` with `separators` builds a new encoder per
+# call, which was a fifth of a 3 000-refusal fan-out's journaling. Same bytes.
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def event_body(event: object) -> str:
-    return json.dumps(plain(event), separators=(",", ":"))
+    return compact_json(plain(event))
 
 
 def event_from(type_name: str, body: str) -> object:
@@ -158,8 +163,15 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
+_TOPICS: dict[type, str] = {}  # record class -> its feed topic (a handful of classes)
+
+
 def record_topic(record: object) -> str:
-    return "record." + snake(type(record).__name__)
+    t = type(record)
+    topic = _TOPICS.get(t)
+    if topic is None:
+        topic = _TOPICS[t] = "record." + snake(t.__name__)
+    return topic
 
 
 def feed_frame(topic: str, body: dict[str, Any]) -> list[bytes]:
