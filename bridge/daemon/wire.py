@@ -174,7 +174,21 @@ def record_topic(record: object) -> str:
     return topic
 
 
-def feed_frame(topic: str, body: dict[str, Any]) -> list[bytes]:
+class FeedEncoder:
     """One feed item -> its two frames (docs/protocol.md §13): topic, msgpack map. A stray
-    Decimal (or other non-msgpack value) travels as its exact text."""
-    return [topic.encode(), msgpack.packb(body, use_bin_type=True, default=str)]
+    Decimal (or other non-msgpack value) travels as its exact text. One packer and the
+    topics' bytes are reused: a 2 000-refusal fan-out publishes 2 000 items in one turn."""
+
+    def __init__(self) -> None:
+        self._pack = msgpack.Packer(use_bin_type=True, default=str).pack
+        self._topics: dict[str, bytes] = {}
+
+    def __call__(self, topic: str, body: dict[str, Any]) -> tuple[bytes, bytes]:
+        t = self._topics.get(topic)
+        if t is None:
+            t = self._topics[topic] = topic.encode()
+        return t, self._pack(body)
+
+
+def feed_frame(topic: str, body: dict[str, Any]) -> list[bytes]:
+    return list(FeedEncoder()(topic, body))
