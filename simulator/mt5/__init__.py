@@ -38,7 +38,7 @@ from typing import Any
 from simulator.mt5.constants import *  # noqa: F401,F403
 from simulator.mt5.constants import RES_S_OK
 from simulator.mt5.records import *  # noqa: F401,F403
-from simulator.mt5._terminal import SIM_BUILD, SIM_DATE, Terminal
+from simulator.mt5._terminal import SIM_BUILD, SIM_DATE, ScenarioEnded, Terminal
 
 __author__ = "mtbridge"
 __version__ = "5.0.4000"
@@ -74,8 +74,9 @@ def detach() -> None:
 
 
 def advance(seconds: float | int) -> None:
-    """Let `seconds` of virtual time pass: quotes, scripted steps and strategies run."""
-    _T.advance(seconds)
+    """Let `seconds` of virtual time pass: quotes, scripted steps and strategies run. Past
+    the scenario's end the terminal has gone (`last_error()` says so)."""
+    _T.call(_T.advance, seconds)
 
 
 sleep = advance
@@ -102,6 +103,11 @@ def finished() -> bool:
     return _T.sim is None or _T.sim.finished
 
 
+def ended() -> str | None:
+    """Why the terminal has gone (the scenario ended), or None while it runs."""
+    return _T.ended
+
+
 # --- the MetaTrader5 API -----------------------------------------------------------------------
 
 def initialize(path: str | None = None, *, login: int | None = None, password: str | None = None,
@@ -119,10 +125,11 @@ def shutdown() -> None:
 
 
 def version():
-    if _T.server is None:
-        _T.error = (-10004, "No IPC connection")
-        return None
-    _T.error = (RES_S_OK, "Success")
+    return _call(_version)
+
+
+def _version():
+    _T.need()
     return (500, SIM_BUILD, SIM_DATE)
 
 
