@@ -129,6 +129,7 @@ class Scenario:
     stops_level_points: int = 0
     terminal_account: str | None = None  # the account the mt5 facade logs into
     mt5_step: str = "tick"  # facade time policy: "tick", "none" or a duration
+    mt5_history_bars: int = 3000  # facade warm-up history: M1 bars before the start (simulator.mt5._warmup)
     server_timezone: ServerTimeZone = BROKER_DEFAULT  # the trade server's wall clock
     extra: tuple = field(default=())
 
@@ -306,7 +307,8 @@ def _time_ms(value: Any, start_ms: int) -> int:
 
 _TOP = frozenset({"scenario", "symbols", "accounts", "orders", "strategies"})
 _SCENARIO_KEYS = frozenset({"name", "description", "start", "duration", "end", "seed", "journal_ticks",
-                            "stops_level_points", "terminal_account", "mt5_step", "server_timezone"})
+                            "stops_level_points", "terminal_account", "mt5_step", "server_timezone",
+                            "mt5_history_bars"})
 _FEED_KEYS = frozenset({"feed", "file", "start_bid", "spread_points", "volatility_points",
                         "volatility_relative", "interval_ms", "ticks_per_second", "gap_points",
                         "gap_relative", "market"})
@@ -428,7 +430,18 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
                     accounts=tuple(accounts), actions=tuple(actions), strategies=tuple(strategies),
                     journal_ticks=sc.boolean("journal_ticks", True),
                     stops_level_points=sc.integer("stops_level_points", 0, low=0),
-                    terminal_account=terminal, mt5_step=step, server_timezone=zone)
+                    terminal_account=terminal, mt5_step=step, server_timezone=zone,
+                    mt5_history_bars=_history_bars(sc))
+
+
+_MAX_HISTORY_BARS = 100_000  # ~70 trading days of M1 bars: bounded memory and start-up time
+
+
+def _history_bars(sc: _T) -> int:
+    bars = sc.integer("mt5_history_bars", 3000, low=0)
+    if bars > _MAX_HISTORY_BARS:
+        raise sc.fail("mt5_history_bars", f"at most {_MAX_HISTORY_BARS}, got {bars}")
+    return bars
 
 
 def _feed(ctx: _Ctx, t: _T, name: str, base_dir: Path, rules) -> FeedSpec:

@@ -35,6 +35,25 @@ class TradingCalls:
             return Side.SELL
         raise Fail(C.RES_E_INVALID_PARAMS, "Invalid \"action\" argument")
 
+    def _rates_at(self, spec, price: Decimal, currency: str):
+        """The server's conversion rates for a calculation at `price` of a currency pair: the
+        pair's own rate is that price (USDJPY at 150 converts JPY at 150, as each position
+        converts at its own price), and when the quote currency has no direct rate to the
+        account's, it converts through the base (EURJPY on a USD account: JPY -> EUR at the
+        price, EUR -> USD at the EURUSD quote)."""
+        rates = self.server.rates()
+        if spec.name != spec.base + spec.quote or price <= 0:
+            return rates
+        rates = rates.with_rate(spec.name, price)
+        try:
+            rates.rate(spec.quote, currency)
+        except DomainError:
+            try:
+                rates = rates.with_rate(currency + spec.quote, price / rates.rate(spec.base, currency))
+            except DomainError:
+                pass  # no way to this currency: the calculation reports no_rate
+        return rates
+
     def order_calc_margin(self, action, symbol, volume, price) -> float:
         """Margin of this order alone on the account (tier tables, account leverage and
         currency; other open positions not counted, as MT5 does)."""
@@ -48,7 +67,7 @@ class TradingCalls:
         a = srv.account_info(login)
         try:
             calc = srv.rules.margin_for(a.account_type, a.currency, a.leverage)
-            notional = position_notional(spec, vol, px, a.currency, srv.rates())
+            notional = position_notional(spec, vol, px, a.currency, self._rates_at(spec, px, a.currency))
         except DomainError as exc:
             raise Fail(C.RES_E_FAIL, exc.detail) from None
         return float(round_money(calc.total([(spec.group, notional)])))
@@ -59,9 +78,11 @@ class TradingCalls:
         spec = self.spec(symbol)
         vol = self.num(volume, "volume")
         po, pc = self.num(price_open, "price_open"), self.num(price_close, "price_close")
+        if vol <= 0 or po <= 0 or pc <= 0:
+            raise Fail(C.RES_E_INVALID_PARAMS, "Invalid \"volume\" or price argument")
         a = self.server.account_info(login)
         try:
-            p = domain_profit(spec, side, vol, po, pc, a.currency, self.server.rates())
+            p = domain_profit(spec, side, vol, po, pc, a.currency, self._rates_at(spec, pc, a.currency))
         except DomainError as exc:
             raise Fail(C.RES_E_FAIL, exc.detail) from None
         return float(round_money(p))
@@ -119,8 +140,13 @@ class TradingCalls:
         session = self._session()
         req, echo = self._request(request)
         r = self.server.order_send(session, req, reason=C.DEAL_REASON_EXPERT)
+        self.request_id += 1  # the terminal numbers its requests, as the real one does
+        comment = "Request executed" if r.ok else r.comment
+        symbol = req.symbol if req.symbol in self.server.rules.symbols else None
+        quote = self.server.symbol_tick(symbol, session.login) if symbol else None  # the account's bid/ask
+        bid, ask = (quote.bid, quote.ask) if quote is not None else (r.bid, r.ask)
         return R.OrderSendResult(retcode=r.retcode, deal=r.deal, order=r.order, volume=f(r.volume), price=f(r.price),
-                                 bid=f(r.bid), ask=f(r.ask), comment=r.comment, request_id=r.request_id,
+                                 bid=f(bid), ask=f(ask), comment=comment, request_id=self.request_id,
                                  retcode_external=0, request=echo)
 
     def order_check(self, request):
