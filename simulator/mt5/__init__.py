@@ -165,6 +165,18 @@ def symbol_select(symbol: str, enable: bool = True) -> bool:
     return bool(_call(_T.symbol_select, symbol, enable))
 
 
+def market_book_add(symbol: str) -> bool:
+    return bool(_call(_T.market_book_add, symbol))
+
+
+def market_book_get(symbol: str):
+    return _call(_T.market_book_get, symbol)
+
+
+def market_book_release(symbol: str) -> bool:
+    return bool(_call(_T.market_book_release, symbol))
+
+
 def order_calc_margin(action: int, symbol: str, volume: float, price: float):
     return _call(_T.order_calc_margin, action, symbol, volume, price)
 

@@ -40,6 +40,7 @@ class Core:
         self.step = "none"  # "tick" | "none" | "<ms>"
         self.error: tuple[int, str] = (C.RES_S_OK, "Success")
         self.selected: set[str] = set()
+        self.books: set[str] = set()  # market_book_add subscriptions
         self.path = ""
         self.ended: str | None = None  # why the terminal has gone, once the scenario ended
         self.stop_at_end = False
@@ -82,6 +83,7 @@ class Core:
     def attach(self, server: TradeServer, sim=None, session=None, step: str = "none") -> None:
         self.server, self.sim, self.session, self.step = server, sim, session, step
         self.selected = set()
+        self.books = set()
         self.error = (C.RES_S_OK, "Success")
         self.ended = None
         self.history_loaded = set()

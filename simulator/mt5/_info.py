@@ -126,3 +126,29 @@ class InfoCalls:
         return R.Tick(time=s(t_msc), bid=f(t.bid), ask=f(t.ask), last=0.0, volume=0, time_msc=t_msc,
                       flags=C.TICK_FLAG_BID | C.TICK_FLAG_ASK, volume_real=0.0)
 
+
+    # ------------------------------------------------------------------ market depth
+    def market_book_add(self, symbol) -> bool:
+        self.spec(symbol)
+        self.books.add(symbol)
+        return True
+
+    def market_book_release(self, symbol) -> bool:
+        self.spec(symbol)
+        if symbol not in self.books:
+            raise Fail(C.RES_E_FAIL, f"Terminal: not subscribed to the market depth of {symbol}")
+        self.books.discard(symbol)
+        return True
+
+    def market_book_get(self, symbol):
+        """The simulated book is the top of the book: the account's ask (SELL side) and bid
+        (BUY side), with no volume (the feed has none)."""
+        self.spec(symbol)
+        if symbol not in self.books:
+            raise Fail(C.RES_E_FAIL, f"Terminal: call market_book_add({symbol!r}) first")
+        login = self.session.login if self.session is not None else None
+        t = self.server.symbol_tick(symbol, login)
+        if t is None:
+            return ()
+        return (R.BookInfo(type=C.BOOK_TYPE_SELL, price=f(t.ask), volume=0, volume_dbl=0.0),
+                R.BookInfo(type=C.BOOK_TYPE_BUY, price=f(t.bid), volume=0, volume_dbl=0.0))

@@ -49,6 +49,8 @@ SymbolInfo = namedtuple("SymbolInfo", [
     "name", "page", "path",
 ])
 
+BookInfo = namedtuple("BookInfo", ["type", "price", "volume", "volume_dbl"])
+
 Tick = namedtuple("Tick", ["time", "bid", "ask", "last", "volume", "time_msc", "flags", "volume_real"])
 
 # copy_ticks_* / copy_rates_* return numpy structured arrays with these dtypes (the official
@@ -91,6 +93,6 @@ OrderCheckResult = namedtuple("OrderCheckResult", [
     "request",
 ])
 
-__all__ = ["AccountInfo", "OrderCheckResult", "OrderSendResult", "RATES_DTYPE", "SymbolInfo",
+__all__ = ["AccountInfo", "BookInfo", "OrderCheckResult", "OrderSendResult", "RATES_DTYPE", "SymbolInfo",
            "TICKS_DTYPE", "TerminalInfo", "Tick", "TradeDeal", "TradeOrder", "TradePosition",
            "TradeRequest"]

@@ -61,5 +61,4 @@ def test_record_fields_in_the_real_order():
                                         "comment", "position", "position_by")
     assert mt5.AccountInfo._fields[:3] == ("login", "trade_mode", "leverage") and len(mt5.AccountInfo._fields) == 28
     assert mt5.TradeDeal._fields[:4] == ("ticket", "order", "time", "time_msc")
-    assert mt5.RateRow._fields == ("time", "open", "high", "low", "close", "tick_volume", "spread", "real_volume")
     assert mt5.SymbolInfo._fields[0] == "custom" and mt5.SymbolInfo._fields[-1] == "path"
