@@ -291,3 +291,14 @@ def test_pandas_reads_rates_as_columns():
     frame = pd.DataFrame(mt5.copy_rates_from_pos("GBPUSD", mt5.TIMEFRAME_H1, 0, 10))
     assert list(frame.columns) == ["time", "open", "high", "low", "close", "tick_volume", "spread", "real_volume"]
     assert len(frame) == 10 and frame["close"].dtype == "float64"
+
+
+def test_the_audits_stop_loss_is_accepted_on_the_grid():
+    # issue 12 item 2.2: "refused today (`10016 sl: price 1.0941400000000001 has more than 5 digits`)"
+    mt5.initialize()
+    tick = mt5.symbol_info_tick("EURUSD")
+    assert tick.bid - 1.09414 > 0.0005  # far enough below the market for a buy's stop loss
+    r = mt5.order_send({"action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1,
+                        "type": mt5.ORDER_TYPE_BUY, "price": tick.ask, "sl": 1.0941400000000001})
+    assert r.retcode == mt5.TRADE_RETCODE_DONE, r.comment
+    assert mt5.positions_get(ticket=r.order)[0].sl == 1.09414
