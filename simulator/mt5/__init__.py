@@ -10,6 +10,7 @@ Choosing the scenario
 - ``mt5.initialize(path="scenario.toml")``: a path ending in ``.toml`` is a scenario file;
 - otherwise ``initialize()`` reads the environment: ``MTBRIDGE_SCENARIO`` (the file),
   ``MTBRIDGE_SEED`` (default: the scenario's ``seed``, else 0), ``MTBRIDGE_STEP``;
+- with neither, the packaged default scenario (``simulator/data/mt5_default.toml``);
 - tests and tools: ``mt5.attach(server_or_simulation, login=..., password=...)``.
 
 The terminal logs into the scenario's ``terminal_account`` (default: its first account) with
@@ -24,11 +25,16 @@ Nothing reads the wall clock. Time moves only:
   due before it), ``"none"`` (never), or a duration such as ``"1s"`` (that much time passes);
   set by the scenario's ``mt5_step`` or ``MTBRIDGE_STEP``;
 - with ``mt5.advance(seconds)`` / ``mt5.sleep(seconds)`` (explicit);
-- ``python -m simulator.mt5 SCRIPT`` runs a script with ``time.sleep`` and ``time.time``
-  bound to the virtual clock and ``import MetaTrader5`` resolved to this module.
+- ``python -m simulator.mt5 SCRIPT`` runs a script with every clock it can read virtual
+  (freezegun), ``time.sleep`` advancing the virtual clock and ``import MetaTrader5``
+  resolved to this module.
+
+When the scenario ends, the terminal has gone: calls return None and `last_error()` says
+why (``python -m simulator.mt5`` stops the script there). Bars and ticks are numpy
+structured arrays with the official dtypes, with warm-up history before the start.
 
 Extras (not in the real package): `attach`, `detach`, `advance`, `sleep`, `now`,
-`simulation`, `server`, `finished`.
+`simulation`, `server`, `finished`, `ended`.
 """
 
 from __future__ import annotations
