@@ -31,7 +31,6 @@ DEFAULT_SCENARIO = "mt5_default.toml"  # in simulator/data (package data)
 
 # the names other modules used before the split
 _deal = deal_record
-_Fail = Fail
 
 
 def default_scenario_path() -> str:
