@@ -26,13 +26,11 @@ from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
 from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from simulator.clock import datetime_to_ms
+from simulator.durations import parse_duration
+from simulator.strategies import STRATEGIES, StrategyParamError
 
 __all__ = ["AccountSpec", "FeedSpec", "ORDER_ACTIONS", "Scenario", "ScenarioError", "ScriptedAction",
            "StrategySpec", "load_scenario", "parse_duration", "parse_scenario"]
-
-_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w)")
-
 
 class ScenarioError(ValueError):
     """A bad scenario: file, optional line, key path and problem, on one line."""
@@ -41,24 +39,6 @@ class ScenarioError(ValueError):
         self.path, self.key, self.problem, self.line = path, key, problem, line
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
-
-
-def parse_duration(text: str) -> int:
-    """``"90m"``, ``"36h"``, ``"7d"``, ``"1d12h"``, ``"500ms"``, ``"2w"`` -> milliseconds (> 0)."""
-    if not isinstance(text, str):
-        raise ValueError(f"expected a duration string like \"90m\", got {text!r}")
-    s = text.strip().lower()
-    pos, total = 0, 0
-    for m in _DURATION.finditer(s):
-        if m.start() != pos:
-            break
-        total += int(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not s or pos != len(s):
-        raise ValueError(f"bad duration {text!r}: expected e.g. 90m, 36h, 7d or 1d12h (units ms s m h d w)")
-    if total <= 0:
-        raise ValueError(f"duration {text!r} must be positive")
-    return total
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -417,7 +397,6 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     raw_strats = top.raw("strategies", [])
     if not isinstance(raw_strats, list):
         raise ctx.fail("strategies", "expected [[strategies]] tables")
-    from simulator.strategies import STRATEGIES, StrategyParamError
     for i, body in enumerate(raw_strats):
         t = _T(ctx, body, f"strategies[{i}]")
         account = t.text("account")
