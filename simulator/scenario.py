@@ -72,9 +72,10 @@ class AccountSpec:
     deposit: Decimal
     master_password: str
     investor_password: str
-    swap_free: bool = False
+    swap_free: bool | None = None  # None: the default of the client's country
     margin_mode: str | None = None
     demo: bool = False
+    country: str | None = None  # ISO 3166-1 alpha-2 of the client
 
 
 ORDER_ACTIONS = ("buy", "sell", "buy_limit", "sell_limit", "buy_stop", "sell_stop", "modify", "sltp",
@@ -313,7 +314,8 @@ _FEED_KEYS = frozenset({"feed", "file", "start_bid", "spread_points", "volatilit
                         "volatility_relative", "interval_ms", "ticks_per_second", "gap_points",
                         "gap_relative", "market"})
 _ACCOUNT_KEYS = frozenset({"id", "email", "name", "type", "currency", "leverage", "deposit",
-                           "master_password", "investor_password", "swap_free", "margin_mode", "demo"})
+                           "master_password", "investor_password", "swap_free", "margin_mode", "demo",
+                           "country"})
 _ORDER_KEYS = frozenset({"at", "account", "action", "symbol", "volume", "price", "sl", "tp", "amount",
                          "leverage", "label", "ref", "comment", "magic", "expiration"})
 _STRATEGY_BASE = frozenset({"account", "kind", "symbol"})
@@ -381,6 +383,9 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         a = _account(ctx, _T(ctx, body, f"accounts[{i}]"), rules)
         if any(x.id == a.id for x in accounts):
             raise ctx.fail(f"accounts[{i}].id", f"duplicate account id {a.id!r}")
+        if any(x.email.lower() == a.email.lower() and x.country != a.country for x in accounts):
+            raise ctx.fail(f"accounts[{i}].country", f"one back office per e-mail: {a.email!r} is declared "
+                                                     "with another country above")
         accounts.append(a)
     ids = [a.id for a in accounts]
     feed_names = [f.symbol for f in feeds]
@@ -515,10 +520,21 @@ def _account(ctx: _Ctx, t: _T, rules) -> AccountSpec:
             raise t.fail(k, "; ".join(p.detail for p in problems))
         pw[k] = v
     email = t.text("email")
+    country = t.text("country", None)
+    if country is not None:
+        from bridge.domain.countries import country_code
+        try:
+            country = country_code(country)
+        except DomainError as exc:
+            raise t.fail("country", exc.detail) from None
+    swap_free = t.raw("swap_free", None)
+    if swap_free is not None and not isinstance(swap_free, bool):
+        raise t.fail("swap_free", f"expected true or false (or leave it out for the country's default), "
+                                  f"got {swap_free!r}")
     return AccountSpec(id=t.text("id"), email=email, name=t.text("name", email.split("@")[0]), type=at.id,
                        currency=currency, leverage=leverage, deposit=t.decimal("deposit", positive=True),
                        master_password=pw["master_password"], investor_password=pw["investor_password"],
-                       swap_free=t.boolean("swap_free"), margin_mode=mode, demo=t.boolean("demo"))
+                       swap_free=swap_free, margin_mode=mode, demo=t.boolean("demo"), country=country)
 
 
 _NEEDS = {
