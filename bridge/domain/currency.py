@@ -15,6 +15,7 @@ from bridge.domain.errors import DomainError
 ACCOUNT_CURRENCIES = ("USD", "EUR", "GBP", "NGN", "USC")
 # Units of the cent currency per unit of its parent.
 _CENT_CURRENCIES = {"USC": ("USD", Decimal(100))}
+ONE = Decimal(1)
 
 
 def cent_parent(currency: str) -> tuple[str, Decimal] | None:
@@ -58,6 +59,35 @@ class Rates:
         if "USD" not in (frm, to):
             try:
                 return self.rate(frm, "USD") * self.rate("USD", to)
+            except DomainError:
+                pass
+        raise DomainError("no_rate", f"no rate to convert {frm} to {to} (need {frm}{to} or {to}{frm})")
+
+    def fraction(self, frm: str, to: str) -> tuple[Decimal, Decimal]:
+        """Units of `to` per unit of `frm` as an exact fraction (numerator, denominator): the
+        same pairs as `rate`, with no division, so a ratio built on it is divided once (copy
+        volumes across currencies, seed 003 §4.5.2). DomainError("no_rate") as `rate`."""
+        if frm == to:
+            return ONE, ONE
+        if frm in _CENT_CURRENCIES:
+            parent, per = _CENT_CURRENCIES[frm]
+            num, den = self.fraction(parent, to)
+            return num, den * per
+        if to in _CENT_CURRENCIES:
+            parent, per = _CENT_CURRENCIES[to]
+            num, den = self.fraction(frm, parent)
+            return num * per, den
+        direct = self._rates.get(frm + to)
+        if direct is not None:
+            return direct, ONE
+        inverse = self._rates.get(to + frm)
+        if inverse is not None:
+            return ONE, inverse
+        if "USD" not in (frm, to):
+            try:
+                n1, d1 = self.fraction(frm, "USD")
+                n2, d2 = self.fraction("USD", to)
+                return n1 * n2, d1 * d2
             except DomainError:
                 pass
         raise DomainError("no_rate", f"no rate to convert {frm} to {to} (need {frm}{to} or {to}{frm})")
