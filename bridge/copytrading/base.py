@@ -104,6 +104,16 @@ class EngineBase:
             calc = self._calcs[key] = self.rules.margin_for(*key)
         return calc
 
+    def _trader_ineligible(self, t: TraderRecord) -> str | None:
+        """Why the trader's account may not be copied (§7 type, §3 platform), or None."""
+        c = self.config
+        if t.account_type not in c.eligible_trader_types:
+            return f"trader account type {t.account_type} is not one of {c.eligible_trader_types} (§7)"
+        platform = self.rules.account_types.get(t.account_type).platform
+        if platform not in c.trader_platforms:
+            return f"trader account is on {platform}: the service is available on {', '.join(c.trader_platforms)} (§3)"
+        return None
+
     def _live(self) -> list[Subscription]:
         return sorted((x for subs in self._trader_subs.values() for x in subs), key=lambda x: x.id)
 

@@ -57,7 +57,7 @@ class Copying(EngineBase):
             for sub in subs:
                 self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code, err.detail))
             return
-        eligible = t.account_type in self.config.eligible_trader_types
+        ineligible = self._trader_ineligible(t)
         limits = self.config.limits
         equal = copy_volume(_EQUAL, pos.volume, limits=limits)
         # Investor accounts are USD (Subscribe refuses others), so the notional depends on the volume only.
@@ -83,9 +83,8 @@ class Copying(EngineBase):
                 code = "protection_suspended" if sub.state is suspended else "subscription_stopped"
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, code, f"subscription is {sub.state.value}"))
                 continue
-            if not eligible:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible",
-                                           f"trader account type {t.account_type} is not eligible (§7)"))
+            if ineligible is not None:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible", ineligible))
                 continue
             if not sub.online:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "terminal_offline",
