@@ -153,6 +153,15 @@ class EngineBase:
         self.s.pending[key] = Pending(sub.id, 0, "balance", amount, reason)
         self._commands.append(BalanceOperation(self._next_id(), key, sub.id, sub.account, amount, reason))
 
+    def _observe_price(self, symbol: str, price: Decimal) -> None:
+        """A deal price a terminal reported (the trader's open or close) is the pair's latest
+        market price: kept as its rate until a fresher quote or deal (docs/copy-trading.md,
+        "Where conversion rates come from"). A USDJPY deal values its own copies on a USD
+        account; with an EURUSD quote, an EURJPY deal values its copies (a cross)."""
+        if price > 0 and len(symbol) == 6 and symbol.isalpha():
+            self.s.prices[symbol] = (price, price)
+            self._rates_cache = None
+
     def _rates(self) -> Rates:
         if self._rates_cache is None:
             self._rates_cache = Rates({sym: (bid + ask) / 2 for sym, (bid, ask) in self.s.prices.items()

@@ -32,6 +32,7 @@ class Copying(EngineBase):
         t = self.s.traders.get(e.trader)
         if t is None or e.ticket in t.positions:
             return  # not a trader of the service, or a duplicate report
+        self._observe_price(e.symbol, e.price)
         pos = TraderPosition(e.ticket, e.symbol, e.side, e.volume, e.price,
                              e.opened_at if e.opened_at is not None else e.now, self.s.seq, e.sl, e.tp)
         t.positions[e.ticket] = pos
