@@ -24,6 +24,7 @@ class Closing(EngineBase):
         pos = t.positions.get(e.ticket) if t else None
         if t is None or pos is None or e.volume <= 0:
             return
+        self._observe_price(pos.symbol, e.price)
         closed = min(e.volume, pos.volume)
         full = closed >= pos.volume
         t.record_close(closed, e.profit, full)

@@ -43,8 +43,7 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
     def __init__(self, config: EngineConfig | None = None, rules: Rules | None = None) -> None:
         self.config = config or EngineConfig()
         self.rules = rules or default_rules()
-        for type_id in self.config.eligible_trader_types:
-            self.rules.account_types.get(type_id)  # DomainError for an unknown id
+        self.config.check(self.rules.account_types)  # DomainError for unknown types, disallowed platforms
         self.s = _Persisted()
         self.wallets = Wallets()
         self._rebuild()

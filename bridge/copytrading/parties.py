@@ -97,9 +97,9 @@ class Parties(EngineBase):
         t = s.traders.get(e.trader)
         if t is None:
             return self._refuse(req, "unknown_trader", f"no trader {e.trader}")
-        if t.account_type not in c.eligible_trader_types:
-            return self._refuse(req, "trader_not_eligible",
-                                f"trader account type {t.account_type} is not one of {c.eligible_trader_types}")
+        ineligible = self._trader_ineligible(t)
+        if ineligible is not None:
+            return self._refuse(req, "trader_not_eligible", ineligible)
         if e.investor == e.trader:
             return self._refuse(req, "self_copy", "an investor cannot copy their own trader account")
         if e.amount <= 0 or e.amount != round_money(e.amount):
@@ -122,6 +122,10 @@ class Parties(EngineBase):
             self.rules.margin_for(account_type, e.currency, e.leverage)
         except DomainError as err:
             return self._refuse(req, err.code, err.detail)
+        if account_type.platform not in c.investor_platforms:  # §3
+            return self._refuse(req, "platform_not_allowed",
+                                f"investor account type {account_type.id} is on {account_type.platform}: the service "
+                                f"is available on {', '.join(c.investor_platforms)} (§3)")
         if e.leverage not in account_type.leverages:
             return self._refuse(req, "invalid_leverage", f"1:{e.leverage} is not offered on {account_type.title}")
         low = trading_refusal(account_type, e.currency, e.amount, Rates())

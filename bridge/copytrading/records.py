@@ -143,8 +143,9 @@ class ProtectionTriggered:
     subscription: int
     equity: Decimal
     balance: Decimal
-    threshold: Decimal
+    threshold: Decimal  # (100 % - protection_pct) x invested (§4.3)
     protection_pct: Decimal
+    invested: Decimal = Decimal(0)  # the base of the threshold: the invested funds
 
 
 @dataclass(frozen=True, slots=True)
