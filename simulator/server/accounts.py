@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bridge.domain.account import leverage_change_refusal
+from bridge.domain.countries import SwapFreeCountries, country_code, default_swap_free_countries
 from bridge.domain.errors import DomainError, Refusal
 from bridge.domain.margin import MarginBook
 from bridge.domain.money import round_money
@@ -20,19 +21,30 @@ class AccountOps:
     A part of `TradeServer` (see `simulator.server.server`); it uses the state and
     helpers the other parts define."""
 
-    def register_client(self, email: str, name: str = "") -> ClientInfo | Refusal:
-        """One back office per e-mail (case-insensitive); a second registration is refused."""
-        self._j("request", op="register_client", email=str(email), name=str(name))
+    #: Seed 000 "swap-free accounts for clients from Muslim countries by default": the
+    #: packaged list (bridge/data/swap_free_countries.toml); assign another to change it.
+    swap_free_countries: SwapFreeCountries = default_swap_free_countries()
+
+    def register_client(self, email: str, name: str = "", country: str | None = None) -> ClientInfo | Refusal:
+        """One back office per e-mail (case-insensitive); a second registration is refused.
+        `country`: the client's country, ISO 3166-1 alpha-2 (decides the swap-free default)."""
+        where = {} if country is None else {"country": str(country)}  # journal lines as before without one
+        self._j("request", op="register_client", email=str(email), name=str(name), **where)
         e = normalise_email(email)
         if e is None:
             return self._bo_refuse("register_client", Refusal("invalid_email", f"{email!r} is not an e-mail"))
         if e in self._clients:
             return self._bo_refuse("register_client", Refusal("duplicate_email",
                                                               f"a back office already exists for {e}"))
-        client = _Client(self._next_client, e, name)
+        try:
+            code = None if country is None else country_code(country)
+        except DomainError as err:
+            return self._bo_refuse("register_client", Refusal(err.code, err.detail))
+        client = _Client(self._next_client, e, name, code)
         self._next_client += 1
         self._clients[e] = client
-        self._j("client_registered", client_id=client.client_id, email=e, name=name)
+        self._j("client_registered", client_id=client.client_id, email=e, name=name,
+                **({} if code is None else {"country": code}))
         self._j("answer", op="register_client", ok=True, client_id=client.client_id)
         return self._client_info(client)
 
@@ -42,7 +54,7 @@ class AccountOps:
         return self._client_info(c) if c else None
 
     def _client_info(self, c: _Client) -> ClientInfo:
-        return ClientInfo(c.client_id, c.email, c.name, tuple(c.logins))
+        return ClientInfo(c.client_id, c.email, c.name, tuple(c.logins), c.country)
 
     def _bo_refuse(self, op: str, refusal: Refusal) -> Refusal:
         self._j("answer", op=op, ok=False, code=refusal.code, detail=refusal.detail)
@@ -50,17 +62,19 @@ class AccountOps:
 
     def open_account(self, email: str, account_type: str, currency: str, leverage: int, *,
                      master_password: str, investor_password: str, demo: bool = False,
-                     margin_mode: str | None = None, swap_free: bool = False,
+                     margin_mode: str | None = None, swap_free: bool | None = None,
                      name: str | None = None) -> int | Refusal:
         """Open a trading account for a registered client; returns its login.
 
         Validated against the domain rules: the type exists, `Rules.margin_for` accepts the
         currency, the leverage is in the type's list, the margin mode is offered (MT4: always
         hedging; MT5: the type's ``margin_modes``; default hedging), both passwords pass the
-        seed-000 policy (all problems reported at once)."""
+        seed-000 policy (all problems reported at once). `swap_free`: None (not asked) gives
+        the default of the client's country (`swap_free_countries`); True / False wins."""
         self._j("request", op="open_account", email=str(email), account_type=str(account_type),
                 currency=str(currency), leverage=leverage if type(leverage) is int else str(leverage),
-                demo=bool(demo), margin_mode=margin_mode, swap_free=bool(swap_free))
+                demo=bool(demo), margin_mode=margin_mode,
+                swap_free=swap_free if swap_free is None or type(swap_free) is bool else str(swap_free))
         op = "open_account"
         e = normalise_email(email)
         client = self._clients.get(e) if e else None
@@ -83,9 +97,13 @@ class AccountOps:
             return self._bo_refuse(op, Refusal("invalid_margin_mode",
                                                f"{mode!r} is not offered on {atype.title} "
                                                f"({', '.join(atype.margin_modes)})"))
+        if swap_free is not None and type(swap_free) is not bool:
+            return self._bo_refuse(op, Refusal("invalid_swap_free", f"swap_free {swap_free!r} must be true, "
+                                                                     "false or not given (the country's default)"))
         bad = password_refusal(master_password, investor_password)
         if bad is not None:
             return self._bo_refuse(op, bad)
+        swap_free = self.swap_free_countries.swap_free(client.country, swap_free)
         login = self._next_login
         self._next_login += 1
         n = self._scrypt_n

@@ -19,6 +19,21 @@ class MarketOps:
     A part of `TradeServer` (see `simulator.server.server`); it uses the state and
     helpers the other parts define."""
 
+    def load_history(self, symbol: str, ticks: Iterable) -> int:
+        """Quotes from before the server started, for history queries (ticks, bars) only: no
+        trigger, no current price, not journaled. They must all be older than every quote
+        already recorded for `symbol`; returns how many were added."""
+        st = self._symbols[symbol]
+        first = st.times[0] if st.times else _NEVER
+        ticks = list(ticks)
+        if any(t.symbol != symbol or t.time_ms >= first for t in ticks) or \
+                any(a.time_ms > b.time_ms for a, b in zip(ticks, ticks[1:])):
+            raise ValueError(f"{symbol}: history must be in time order and older than the recorded quotes")
+        st.times[:0] = [t.time_ms for t in ticks]
+        st.bids[:0] = [t.bid for t in ticks]
+        st.asks[:0] = [t.ask for t in ticks]
+        return len(ticks)
+
     def advance_to(self, time_ms: int) -> None:
         """Move server time forward with no quote (runs rollovers and expirations due)."""
         if type(time_ms) is not int:

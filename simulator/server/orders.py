@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from bridge.domain.account import trading_refusal
 from bridge.domain.errors import DomainError
@@ -24,6 +24,19 @@ from simulator.server.state import (
     _Symbol,
     ZERO,
 )
+
+
+def _to_grid(value: Decimal | None, point: Decimal) -> Decimal | None:
+    """A request price within half a point of the symbol's grid, moved onto it, as MT5 servers
+    normalise prices: ``1.0941400000000001`` (``price - 100 * point`` in floats) is 1.09414. A
+    price exactly half a point from two grid prices stays as it is and is refused later."""
+    if value is None or not value:
+        return value
+    try:
+        on_grid = value.quantize(point, ROUND_HALF_EVEN)
+    except InvalidOperation:  # too many digits to place: refused later as it is
+        return value
+    return value if abs(value - on_grid) * 2 == point else on_grid
 
 
 class OrderOps:
@@ -173,7 +186,7 @@ class OrderOps:
                 raise _Refused(rc.TRADE_RETCODE_INVALID, f"unknown symbol {request.symbol!r}")
         plan["st"] = st
         # numbers
-        sl, tp, price = _dec(request.sl), _dec(request.tp), _dec(request.price)
+        sl, tp, price = (_to_grid(_dec(v), st.point) for v in (request.sl, request.tp, request.price))
         if price is None or (price and price < 0):
             raise _Refused(rc.TRADE_RETCODE_INVALID_PRICE, f"price {request.price!r} is not a valid price")
         if sl is None or tp is None or sl < 0 or tp < 0:

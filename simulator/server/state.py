@@ -195,12 +195,13 @@ class _Order:
 
 
 class _Client:
-    __slots__ = ("client_id", "email", "logins", "name")
+    __slots__ = ("client_id", "country", "email", "logins", "name")
 
-    def __init__(self, client_id: int, email: str, name: str) -> None:
+    def __init__(self, client_id: int, email: str, name: str, country: str | None = None) -> None:
         self.client_id = client_id
         self.email = email
         self.name = name
+        self.country = country  # ISO 3166-1 alpha-2, or None when not given
         self.logins: list[int] = []
 
 
