@@ -12,10 +12,13 @@ journal unchanged: every scenario is also run once with ``TradeServer(reference=
 plain paths: exact Decimal re-check at every band crossing, ticks through `Journal.append`) and
 the two journal digests must be equal.
 
-Throughput is CPU time of this process (`time.process_time`), median over the repetitions, so
-other processes on a shared machine disturb it less than wall time would.
+Throughput is CPU time of this process (`time.process_time`), so other processes on a shared
+machine disturb it less than wall time would; the three cases are prepared first and then take
+turns in blocks of 10 000 quotes, so what disturbance remains hits them alike. Ratios are taken
+per repetition (same blocks), then the median.
 
     .venv/bin/python benchmarks/bench_simulator_ticks.py [--ticks 200000] [--reps 3] [--thin-accounts 1000]
+        [--block 10000] [--no-reference]
 
 Prints each scenario's figure, then one line ``BENCH {json}`` (figures, ratios, targets).
 """
@@ -111,11 +114,19 @@ def prepared(name: str, ticks: list, warm: int, thin_accounts: int, reference: b
     return server
 
 
-def timed(server: TradeServer, ticks: list) -> float:
-    """CPU seconds to feed `ticks`."""
-    t0 = time.process_time()
-    server.run(ticks)
-    return time.process_time() - t0
+def timed_interleaved(servers: dict[str, TradeServer], ticks: list, block: int) -> dict[str, float]:
+    """CPU seconds each server takes to consume `ticks`, fed in blocks of `block` quotes in
+    turn (empty, loaded, thin, then thin, loaded, empty, ...), so that a busy machine slows
+    all cases alike."""
+    spent = dict.fromkeys(servers, 0.0)
+    for i in range(0, len(ticks), block):
+        part = ticks[i:i + block]
+        turn = list(servers.items())
+        for name, server in (turn if i // block % 2 == 0 else turn[::-1]):  # alternate who goes first
+            t0 = time.process_time()
+            server.run(part)
+            spent[name] += time.process_time() - t0
+    return spent
 
 
 def main() -> None:
@@ -123,6 +134,7 @@ def main() -> None:
     ap.add_argument("--ticks", type=int, default=200_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--thin-accounts", type=int, default=1000)
+    ap.add_argument("--block", type=int, default=10_000, help="quotes per turn when the cases take turns")
     ap.add_argument("--no-reference", action="store_true", help="skip the reference runs (digest check)")
     args = ap.parse_args()
     ticks = make_ticks(args.ticks, seed=7)
@@ -132,18 +144,23 @@ def main() -> None:
     tps: dict[str, list[float]] = {n: [] for n in names}
     digests: dict[str, str] = {}
     stats: dict[str, dict] = {}
+    ratio_runs: dict[str, list[float]] = {k: [] for k in TARGETS}
     for _ in range(args.reps):
-        for name in names:
-            server = prepared(name, ticks, warm, args.thin_accounts)
-            open_before = sum(len(a.positions) for a in server._accounts.values())
-            tps[name].append(len(rest) / timed(server, rest))
+        servers = {name: prepared(name, ticks, warm, args.thin_accounts) for name in names}
+        open_before = {n: sum(len(a.positions) for a in s._accounts.values()) for n, s in servers.items()}
+        spent = timed_interleaved(servers, rest, args.block)
+        for name, server in servers.items():
+            tps[name].append(len(rest) / spent[name])
             digests[name] = server.digest()
             counts = server.journal.counts()
-            stats[name] = {"positions_at_start": open_before,
+            stats[name] = {"positions_at_start": open_before[name],
                            "positions_at_end": sum(len(a.positions) for a in server._accounts.values()),
                            **{k: counts.get(k, 0) for k in ("margin_call", "margin_call_cleared", "stop_out")}}
+        ratio_runs["loaded_vs_empty"].append(spent["empty"] / spent["loaded"])
+        ratio_runs["thin_vs_empty"].append(spent["empty"] / spent["thin"])
+        del servers
     med = {n: statistics.median(v) for n, v in tps.items()}
-    ratios = {"loaded_vs_empty": med["loaded"] / med["empty"], "thin_vs_empty": med["thin"] / med["empty"]}
+    ratios = {k: statistics.median(v) for k, v in ratio_runs.items()}  # per repetition, then median
     print(f"ticks per repetition: {len(rest)}, repetitions: {args.reps}, CPU time")
     labels = {"empty": "empty  (no accounts)", "loaded": "loaded (100 acc x 10 pos, SL+TP)",
               "thin": f"thin   ({args.thin_accounts} acc x 10 pos near margin)"}
@@ -157,7 +174,7 @@ def main() -> None:
     if not args.no_reference:
         for name in names:
             server = prepared(name, ticks, warm, args.thin_accounts, reference=True)
-            reference[name] = len(rest) / timed(server, rest)
+            reference[name] = len(rest) / timed_interleaved({name: server}, rest, len(rest))[name]
             equal[name] = server.digest() == digests[name]
             print(f"reference {name:<6} {reference[name]:>10,.0f} ticks/s; fast path {med[name] / reference[name]:.1f}x; "
                   f"journal digest {digests[name][:16]} {'equal' if equal[name] else 'DIFFERS'}")
