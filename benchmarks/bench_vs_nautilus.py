@@ -52,7 +52,7 @@ import json, statistics, sys, time
 from decimal import Decimal
 from nautilus_trader.backtest.engine import BacktestEngine
 from nautilus_trader.backtest.config import BacktestEngineConfig
-from nautilus_trader.config import LoggingConfig, StrategyConfig
+from nautilus_trader.config import LoggingConfig, RiskEngineConfig, StrategyConfig
 from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
@@ -114,7 +114,9 @@ class Opener(Strategy):
             self.t0 = time.process_time()
 
 def one_run(orders):
-    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True)))
+    # the risk engine's order-rate limit (100/s) would deny 1 000 brackets sent at once
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True),
+                                                 risk_engine=RiskEngineConfig(bypass=True)))
     engine.add_venue(venue=VENUE, oms_type=OmsType.HEDGING, account_type=AccountType.MARGIN,
                      base_currency=USD, starting_balances=[Money(1_000_000_000, USD)],
                      default_leverage=Decimal(500))
@@ -126,7 +128,10 @@ def one_run(orders):
     engine.run()
     seconds = time.process_time() - strategy.t0
     cache = engine.cache
-    result = {"seconds": seconds, "positions_open": len(cache.positions_open()),
+    denied = [o for o in cache.orders() if o.status_string() in ("DENIED", "REJECTED")]
+    if denied and "--debug" in sys.argv:
+        print(denied[0], file=sys.stderr)
+    result = {"seconds": seconds, "positions_open": len(cache.positions_open()), "orders_refused": len(denied),
               "positions_closed": len(cache.positions_closed()), "orders_open": len(cache.orders_open())}
     engine.dispose()
     return result
