@@ -39,9 +39,16 @@ Its slack above that threshold is split evenly among its (symbol, side) exposure
 exposure gets one price edge (a buy's bid falling by ``share / units``, a sell's ask rising
 by ``share / units``) registered in the index. Only when an edge is crossed is the account
 evaluated exactly (domain `profit` per position, `margin_level`, `stop_out`) and its bands
-re-set. Accounts whose profit needs a currency conversion (quote != account currency) move
-with other symbols' rates, so they are evaluated exactly on every quote instead ("volatile").
-`margin_level(login)` is always computed exactly on read.
+re-set. That is the rule for an account in margin call (its clearing is seen only at such a
+re-check, so the re-checks keep running at the same quotes). An account not in margin call
+gets `bands.MarginBands` instead: the same kind of edges from an integer bound of its equity,
+sized by each symbol's tick size, moved one at a time with hysteresis; the exact evaluation
+runs only when the bound can no longer exclude the margin call, at the same quote as the
+even split would have run it, so the journal is the same (`reference=True` keeps the even
+split for every account and journals ticks through `Journal.append`: tests and benchmarks
+compare the two). Accounts whose profit needs a currency conversion (quote != account
+currency) move with other symbols' rates, so they are evaluated exactly on every quote
+instead ("volatile"). `margin_level(login)` is always computed exactly on read.
 
 **Money.** Commission (`trading.commission`, per side), realised profit (`trading.profit`)
 and swaps (`trading.swap` x `swap_nights`) are rounded half up to the cent when booked.
