@@ -56,7 +56,7 @@ class RiskOps:
         return margin_level(equity, acct.book.total)
 
     def _clear_bands(self, acct: _Account) -> None:
-        for eid in acct.risk_entries:
+        for _, eid in acct.risk_entries.values():
             self._index.remove(eid)
         acct.risk_entries.clear()
         if acct.bands is not None:
@@ -118,7 +118,18 @@ class RiskOps:
 
     def _refresh_risk(self, acct: _Account) -> None:
         """Exact evaluation: stop-out, margin call, then new risk bands."""
+        # the exact bands are set aside, not removed: an edge that comes out the same keeps its
+        # entry (a third of them in a thin-margin run); firing order among them is irrelevant
+        kept = acct.risk_entries
+        acct.risk_entries = {}
         self._clear_bands(acct)
+        try:
+            self._evaluate_risk(acct, kept)
+        finally:
+            for _, eid in kept.values():
+                self._index.remove(eid)
+
+    def _evaluate_risk(self, acct: _Account, kept: dict[tuple[str, int], tuple[int, int]]) -> None:
         if not acct.positions:
             acct.in_call = False
             self._set_volatile(acct, False)
@@ -161,12 +172,17 @@ class RiskOps:
             move = share / units * st.scale  # points of adverse move this exposure may take
             if i == 0:  # buys lose as the bid falls
                 edge = int((st.bid_pts - move).to_integral_value(ROUND_CEILING))
-                eid = self._index.add(sym_name, BID_LE, edge, (_RISK, acct.login, 0))
             else:  # sells lose as the (marked-up) ask rises
                 edge = int((st.ask_pts + move).to_integral_value(ROUND_FLOOR))
-                eid = self._index.add(sym_name, ASK_GE, edge, (_RISK, acct.login, 0))
+            old = kept.pop((sym_name, i), None)
+            if old is not None:
+                if old[0] == edge and old[1] in self._index:
+                    acct.risk_entries[sym_name, i] = old
+                    continue
+                self._index.remove(old[1])
+            eid = self._index.add(sym_name, BID_LE if i == 0 else ASK_GE, edge, (_RISK, acct.login, 0))
             if eid:
-                acct.risk_entries.append(eid)
+                acct.risk_entries[sym_name, i] = (edge, eid)
 
     def _stop_out(self, acct: _Account, equity: Decimal, risks: list[PositionRisk], level: Decimal | None) -> None:
         """Close the largest loser first, re-evaluating after each close (domain `stop_out`

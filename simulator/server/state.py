@@ -258,7 +258,7 @@ class _Account:
         self.net: dict[str, int] = {}  # netting: symbol -> position ticket
         self.orders: dict[int, _Order] = {}
         self.exposure: dict[str, list[Decimal]] = {}  # symbol -> [buy units, sell units]
-        self.risk_entries: list[int] = []
+        self.risk_entries: dict[tuple[str, int], tuple[int, int]] = {}  # (symbol, side) -> (edge, eid)
         self.bands: MarginBands | None = None
         self.in_call = False
         self.volatile = False
