@@ -20,6 +20,8 @@ from bridge.domain.money import round_money, to_decimal
 from bridge.domain.rules import default_rules
 from bridge.domain.sizing import copy_volume
 from bridge.domain.trading import Side
+from bridge.protocol.schema import MAX_AMOUNT
+from bridge.protocol.schema import MAX_LEVERAGE as PROTOCOL_MAX_LEVERAGE
 
 
 class UsageError(Exception):
@@ -144,11 +146,13 @@ def _currency(text: str) -> str:
     return code
 
 
-#: the largest leverage the command line takes (1:1 000 000; brokers offer up to 1:3000)
-MAX_LEVERAGE = 1_000_000
-#: the largest magnitude a volume, price, rate or equity may have on the command line: far above
-#: any real one, far below where 28-digit Decimal arithmetic overflows (1e400 lots, a price of 1e30)
-MAX_MAGNITUDE = Decimal("1e12")
+#: the largest leverage the command line takes: the wire protocol's (1:1 000 000; brokers offer
+#: up to 1:3000)
+MAX_LEVERAGE = PROTOCOL_MAX_LEVERAGE
+#: the largest magnitude a volume, price, rate or equity may have on the command line: the wire
+#: protocol's bound on money and prices (1e12), far above any real one, far below where 28-digit
+#: Decimal arithmetic overflows (1e400 lots, a price of 1e30)
+MAX_MAGNITUDE = MAX_AMOUNT
 
 
 def _number(text: str, what: str) -> Decimal:
