@@ -77,7 +77,6 @@ import re
 from collections import deque
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Callable
 
 from bridge.copytrading.config import EngineConfig
 from bridge.domain.servertime import ServerTimeZone
