@@ -72,12 +72,14 @@ def build_parser() -> Parser:
 COMMANDS_GROUP = "mtbridge.commands"
 
 
-def plugin_entries() -> list[tuple[str, str]]:
+def plugin_entries(project: Path | None = None) -> list[tuple[str, str]]:
     """(name, "module:function") of the commands other packages register, in declaration order.
 
-    A source checkout's own pyproject.toml wins (an editable install's metadata may predate a
-    command added since); an installed distribution answers from its metadata."""
-    project = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    A source checkout's own pyproject.toml (`project`, default: the one beside this package)
+    wins: an editable install's metadata may predate a command added since. An installed
+    distribution answers from its metadata."""
+    if project is None:
+        project = Path(__file__).resolve().parent.parent / "pyproject.toml"
     if project.is_file():
         try:
             data = tomllib.loads(project.read_text(encoding="utf-8"))

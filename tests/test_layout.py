@@ -81,3 +81,16 @@ def test_the_commands_stay_where_users_find_them() -> None:
     demo = subprocess.run([sys.executable, "-m", "bridge.cli", "demo", "--help"], capture_output=True, text=True,
                           timeout=60, cwd=ROOT)
     assert demo.returncode == 0 and "--dashboard" in demo.stdout
+
+
+def test_an_installed_distribution_answers_from_its_metadata(tmp_path: Path, monkeypatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    import bridge.cli
+
+    installed = [EntryPoint("simulate", "simulator.commands:add_commands", COMMANDS_GROUP)]
+    monkeypatch.setattr(bridge.cli, "entry_points", lambda group: installed if group == COMMANDS_GROUP else [])
+    assert plugin_entries(tmp_path / "no-pyproject.toml") == [("simulate", "simulator.commands:add_commands")]
+    other = tmp_path / "pyproject.toml"
+    other.write_text('[project]\nname = "someone-else"\n')
+    assert plugin_entries(other) == [("simulate", "simulator.commands:add_commands")]  # not our checkout
