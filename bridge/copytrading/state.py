@@ -34,8 +34,9 @@ def dump(value: object) -> object:
     if t is Decimal:
         return str(value)
     names = _STORED.get(t)
-    if names is not None:
-        return {name: dump(v) for name in names if (v := getattr(value, name)) is not UNSET}
+    if names is not None:  # a known dataclass: its str/int leaves inline, no call per field
+        return {name: v if type(v) in _LEAVES else dump(v)
+                for name in names if (v := getattr(value, name)) is not UNSET}
     if isinstance(value, (bool, int, str)) and not isinstance(value, Enum):
         return value
     if isinstance(value, Decimal):
@@ -51,6 +52,7 @@ def dump(value: object) -> object:
     raise TypeError(f"cannot persist {type(value).__name__}")
 
 
+_LEAVES = frozenset({str, int, bool, type(None)})
 _STORED: dict[type, tuple[str, ...]] = {}  # dataclass -> its stored (not derived) field names, in order
 
 
@@ -100,7 +102,9 @@ def load(hint: object, data: object) -> object:
     if isinstance(hint, type) and issubclass(hint, Enum):
         return _enum(hint, data)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return hint(**{name: load(h, data[name]) for name, h in _stored(hint)})  # type: ignore[index]
+        # a field added since the state was written is left out: its default fills it
+        return hint(**{name: load(h, data[name])  # type: ignore[index]
+                       for name, h in _stored(hint) if name in data})  # type: ignore[operator]
     raise TypeError(f"cannot restore {hint!r}")
 
 

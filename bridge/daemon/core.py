@@ -245,7 +245,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             for rec in step.records:
                 topic = wire.record_topic(rec)
                 body = wire.plain(rec)
-                recs.append((seq, topic, json.dumps(body, separators=(",", ":"))))
+                recs.append((seq, topic, wire.compact_json(body)))
                 self._feed.append((topic, body))  # type: ignore[arg-type]
                 if type(rec) is SubscriptionStarted:
                     self.investor_accounts.add(rec.account)  # type: ignore[union-attr]

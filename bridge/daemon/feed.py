@@ -227,7 +227,11 @@ class FeedModel:
         """One engine record on its way to the feed: latency (F8) and what it makes dirty."""
         t = type(rec)
         sid = getattr(rec, "subscription", None)
-        if sid is not None:
+        # A copy refused while fanning out a trader deal changed nothing of its subscription
+        # (the book's reservation, if any, was taken back in the same step): re-rendering
+        # 2 000 unchanged subscriptions and accounts made an offline group's refusals the
+        # most expensive part of the deal's turn.
+        if sid is not None and not (t is CopyRefused and type(event) is ev.TraderPositionOpened):
             self.subs_dirty.add(sid)
         if t is CopyOpened or t is CopyClosed or t is CopyRefused:
             te = type(event)

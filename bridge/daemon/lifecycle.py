@@ -23,7 +23,6 @@ journal and in `pending` (bounded by the same rule), never in an unbounded send 
 from __future__ import annotations
 
 import heapq
-import json
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
@@ -116,7 +115,7 @@ class CommandsMixin:
         s = self.session_of.get(p.row.login)
         if s is not None:
             s.queue.pop(key, None)
-        self._batch.results.append((p.row.cid, key, status, json.dumps(result, separators=(",", ":")), self.now))
+        self._batch.results.append((p.row.cid, key, status, wire.compact_json(result), self.now))
         return p
 
     def withdraw_open(self: DaemonCore, key: str, reason: str) -> bool:

@@ -50,7 +50,7 @@ from bridge.daemon.sessions import FORGET_AFTER
 from bridge.daemon.snapshots import Snapshots
 from bridge.daemon.store import SqliteStore, Store
 from bridge.daemon.transport import TransportEvents
-from bridge.daemon.wire import feed_frame
+from bridge.daemon.wire import FeedEncoder
 
 _SEND_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)  # the identity frame of a ROUTER message
 _NOBLOCK = int(zmq.NOBLOCK)
@@ -87,6 +87,7 @@ class Daemon(PeerShell):
         self.stats = {"frames_in": 0, "frames_out": 0, "commits": 0, "feed_items": 0, "feed_dropped": 0,
                       "feed_subscriptions": 0}
         self.instance = ""
+        self._feed_frames = FeedEncoder()
         self._step_start: int | None = None  # perf_counter_ns of the oldest input not yet committed
         self.feed_subscriptions = 0  # live subscriptions on the feed (subscribe - unsubscribe messages)
         self._drain_scheduled = False
@@ -316,12 +317,18 @@ class Daemon(PeerShell):
         pub = getattr(self, "pub_sync", None)
         if pub is None:
             return
+        frames, send = self._feed_frames, pub.send
+        more, noblock = zmq.SNDMORE | zmq.NOBLOCK, zmq.NOBLOCK
+        sent = 0
         for topic, body in items:
-            try:
-                pub.send_multipart(feed_frame(topic, body), zmq.NOBLOCK)
-                self.stats["feed_items"] += 1
+            head, tail = frames(topic, body)
+            try:  # PUB takes a message whole or drops it whole (HWM): never half an item
+                send(head, more)
+                send(tail, noblock)
+                sent += 1
             except zmq.Again:  # a slow monitor loses feed items, never the daemon its pace
                 self.stats["feed_dropped"] += 1
+        self.stats["feed_items"] += sent
 
     def _publish(self, topic: str, **body: Any) -> None:
         """A shell-originated item (daemon.*, auth.denied): through the core, for the envelope."""

@@ -128,15 +128,21 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     ev.PartnerRegistered, ev.ClientAssigned, ev.Subscribe, ev.EditSettings, ev.Resume, ev.StopCopying,
     ev.TraderPositionOpened, ev.TraderPositionModified, ev.TraderPositionClosed, ev.TraderSnapshot,
     ev.CommandFilled, ev.CommandRefused, ev.CopyClosedByServer, ev.AccountUpdated, ev.PriceTick, ev.TimePassed,
-    ev.TerminalOnline, ev.TerminalOffline, ev.OpenWithdrawn, ev.InvestorSnapshot, ev.CopyVanished)}
+    ev.TerminalOnline, ev.TerminalOffline, ev.OpenWithdrawn, ev.InvestorSnapshot, ev.CopyVanished,
+    ev.RebateSet, ev.ChangeInvestment)}
 
 
 # Events and records travel as the engine persists them: one conversion rule.
 plain = state_dump
 
 
+# One encoder for every journal body: `json.dumps` with `separators` builds a new encoder per
+# call, which was a fifth of a 3 000-refusal fan-out's journaling. Same bytes.
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def event_body(event: object) -> str:
-    return json.dumps(plain(event), separators=(",", ":"))
+    return compact_json(plain(event))
 
 
 def event_from(type_name: str, body: str) -> object:
@@ -158,11 +164,32 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
+_TOPICS: dict[type, str] = {}  # record class -> its feed topic (a handful of classes)
+
+
 def record_topic(record: object) -> str:
-    return "record." + snake(type(record).__name__)
+    t = type(record)
+    topic = _TOPICS.get(t)
+    if topic is None:
+        topic = _TOPICS[t] = "record." + snake(t.__name__)
+    return topic
+
+
+class FeedEncoder:
+    """One feed item -> its two frames (docs/protocol.md §13): topic, msgpack map. A stray
+    Decimal (or other non-msgpack value) travels as its exact text. One packer and the
+    topics' bytes are reused: a 2 000-refusal fan-out publishes 2 000 items in one turn."""
+
+    def __init__(self) -> None:
+        self._pack = msgpack.Packer(use_bin_type=True, default=str).pack
+        self._topics: dict[str, bytes] = {}
+
+    def __call__(self, topic: str, body: dict[str, Any]) -> tuple[bytes, bytes]:
+        t = self._topics.get(topic)
+        if t is None:
+            t = self._topics[topic] = topic.encode()
+        return t, self._pack(body)
 
 
 def feed_frame(topic: str, body: dict[str, Any]) -> list[bytes]:
-    """One feed item -> its two frames (docs/protocol.md §13): topic, msgpack map. A stray
-    Decimal (or other non-msgpack value) travels as its exact text."""
-    return [topic.encode(), msgpack.packb(body, use_bin_type=True, default=str)]
+    return list(FeedEncoder()(topic, body))

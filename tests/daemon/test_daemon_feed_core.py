@@ -169,6 +169,24 @@ def test_copy_latency_from_trader_frame_to_command_result(desk: Desk) -> None:
     assert cl["latency_ms"] == "5.000" and cl["profit"] == "10.00"
 
 
+def test_a_copy_refused_in_the_fan_out_republishes_nothing_of_its_account(desk: Desk) -> None:
+    """A refusal changes no figure of its subscription or account (a margin reservation is
+    taken back in the same step), so the feed model no longer even re-renders them (the
+    slow-reader benchmark's 2 000 offline refusals per deal); what the desk sees is unchanged."""
+    sub_j = desk.core.sub_of_account[2002]
+    before = (desk.state.subscriptions[sub_j], desk.state.accounts[2002])
+    got = desk.send(1001, PositionOpened, 1 * S, **opened(57))
+    (refused,) = desk.topics(got, "record.copy_refused")
+    assert refused["subscription"] == sub_j and refused["code"] == "no_money"
+    assert [b for b in desk.topics(got, "subscription.update") if b["subscription"] == sub_j] == []
+    assert [b for b in desk.topics(got, "account.update") if b["login"] == 2002] == []
+    assert (desk.state.subscriptions[sub_j], desk.state.accounts[2002]) == before
+    # and a later change of the same account is still published
+    got = desk.send(2002, AccountUpdate, 2 * S, balance=Decimal(10), equity=Decimal(9), margin=Decimal(0),
+                    free_margin=Decimal(9), leverage=100)
+    assert [Decimal(b["equity"]) for b in desk.topics(got, "account.update") if b["login"] == 2002] == [9]
+
+
 def test_fanout_duration_is_the_shells_measure(desk: Desk) -> None:
     core = desk.core
     frame = encode(PositionOpened(id=next(_IDS), seq=desk.seqs[1001] + 1, ts=T0, login=1001, **opened(56)))
