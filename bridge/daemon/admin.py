@@ -248,6 +248,11 @@ OPS: dict[str, Op] = {op.name: op for op in (
              required=False, nullable=True)),
        _EVENT_REPLY, (REFUSED,), ev.PartnerRegistered,
        ("duplicate_partner", "unknown_referrer", "referral_cycle", "invalid_rate")),
+    Op("set_rebate", "the share of a partner's revenue from each referred client's volume that is credited "
+                     "to that client (seed 000: \"the rebate level can be set by partners\")", (
+        _id("partner", "partner id"),
+        _pct("rebate_pct", "percent of the partner's revenue, 0-100; applies to later deals")),
+       _EVENT_REPLY, (REFUSED,), ev.RebateSet, ("unknown_partner",)),
     Op("assign_client", "an investor or trader registered through a partner's link", (
         _id("client", "investor or trader id"), _id("partner", "partner id")),
        _EVENT_REPLY, (REFUSED,), ev.ClientAssigned, ("unknown_partner", "already_assigned", "self_referral")),
@@ -276,6 +281,13 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _pct("protection_pct", "new protection, percent; nil = off; absent = unchanged", required=False,
              default=ev.UNSET, nullable=True)),
        _EVENT_REPLY, (REFUSED,), ev.EditSettings, (*_SUB_REFUSALS, "invalid_mode", "invalid_protection")),
+    Op("change_investment", "top up the invested funds from the investor's wallet (amount > 0) or take part "
+                            "of them back (amount < 0, at most the free margin); never a gain for the "
+                            "commission (§9)", (
+        _SUB, _REQUESTER,
+        _dec("amount", "USD, whole cents, signed: + from the wallet, - back to it", minimum=None)),
+       _EVENT_REPLY, (REFUSED,), ev.ChangeInvestment,
+       (*_SUB_REFUSALS, "invalid_amount", "insufficient_funds", "insufficient_free_margin", "above_invested")),
     Op("resume", "resume a subscription suspended by protection", (_SUB, _REQUESTER),
        _EVENT_REPLY, (REFUSED,), ev.Resume, _SUB_REFUSALS),
     Op("stop", "stop copying: the investor (open copies must be closed first) or the service (nil)", (

@@ -49,7 +49,8 @@ def test_event_op_arguments_are_the_event_fields(op: admin.Op) -> None:
 
 def test_the_table_is_well_formed() -> None:
     assert list(admin.OPS) == ["deposit", "withdraw", "register_trader", "set_commission", "cap_commission",
-                               "register_partner", "assign_client", "subscribe", "edit", "resume", "stop", "price",
+                               "register_partner", "set_rebate", "assign_client", "subscribe", "edit",
+                               "change_investment", "resume", "stop", "price",
                                "balance_result", "status", "copies", "ping"]
     for op in admin.OPS.values():
         assert op.doc and op.reply and all(a.doc for a in op.args) and all(f.doc for f in op.reply)
@@ -212,9 +213,12 @@ def test_runner_matches_the_current_on_admin() -> None:
     assert old.status() == new.status()
 
 
+_NAMES = [v["name"] for v in VECTORS]
+
+
 def test_balance_result_refused_by_the_back_office() -> None:
     core = gen.new_core()
-    for request in (v["value"] for v in VECTORS[:8]):
+    for request in (v["value"] for v in VECTORS[:_NAMES.index("subscribe") + 1]):  # up to the first invest
         assert gen.call(core, msgpack.packb(request), T0)["ok"]
     (key,) = [k for k, p in core.pending.items() if p.row.type == "balance"]
     reply = gen.call(core, msgpack.packb(req("balance_result", key=key, ok=False, retcode=7, message="no")), T0)
@@ -227,7 +231,7 @@ def test_balance_result_refused_by_the_back_office() -> None:
 
 def test_confirm_mode_books_the_invest_in_the_same_reply() -> None:
     core = gen.new_core(balance_operations="confirm")
-    for request in (v["value"] for v in VECTORS[:8]):
+    for request in (v["value"] for v in VECTORS[:_NAMES.index("subscribe") + 1]):
         assert gen.call(core, msgpack.packb(request), T0)["ok"]
     assert core.status()["pending_commands"] == 0
     assert gen.call(core, msgpack.packb({"op": "copies"}), T0) == {"id": None, "ok": True, "copies": {"1": {}}}
@@ -389,6 +393,8 @@ def test_every_op_does_its_job_on_a_real_core() -> None:
     assert engine.traders["T1"].account == 1001
     do("register_partner")
     assert engine.s.partners.partners["ib-7"].trader_rate_per_lot == Decimal("2.5")
+    do("set_rebate")
+    assert engine.s.partners.partners["ib-7"].rebate_pct == Decimal(25)
     do("assign_client")
     assert engine.s.partners.clients == {"I1": "ib-7"}
     do("deposit")
@@ -406,6 +412,11 @@ def test_every_op_does_its_job_on_a_real_core() -> None:
     do("edit", mode="equal")
     assert (sub.mode, sub.protection_pct) == (VolumeMode.EQUAL, None)
     do("resume")
+    invested, wallet = sub.invested, engine.wallets.balance("I1")
+    do("change_investment")  # + 250.00 from the wallet
+    assert (sub.invested - invested, wallet - engine.wallets.balance("I1")) == (Decimal(250), Decimal(250))
+    do("change_investment", amount="-100.00")
+    assert sub.invested - invested == Decimal(150)
     do("price")
     assert engine.s.prices["EURUSD"] == (Decimal("1.0853"), Decimal("1.0855"))
     assert do("status")["subscriptions"][str(sub_id)]["state"] == "active"
