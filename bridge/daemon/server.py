@@ -30,8 +30,10 @@ import errno
 import gc
 import itertools
 import json
+import os
 import signal
 import time
+import traceback
 from collections import deque
 from pathlib import Path
 from time import perf_counter_ns, thread_time_ns
@@ -43,12 +45,12 @@ import zmq
 import zmq.asyncio
 import zmq.backend
 
-from bridge.daemon.config import ConfigError, DaemonConfig
+from bridge.daemon.config import ConfigError, DaemonConfig, StartupError
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
 from bridge.daemon.sessions import FORGET_AFTER
 from bridge.daemon.snapshots import Snapshots
-from bridge.daemon.store import SqliteStore, Store
+from bridge.daemon.store import JournalLock, JournalLocked, SqliteStore, Store
 from bridge.daemon.transport import TransportEvents
 from bridge.daemon.wire import FeedEncoder
 
@@ -76,7 +78,10 @@ class Daemon(PeerShell):
         self.insecure = insecure
         self.clock = clock
         self.log = log or structlog.get_logger("mtbridge.daemon")
-        self.store = store or SqliteStore(config.journal_path, config.synchronous)
+        self.lock: JournalLock | None = None
+        self.store = store or self._open_journal(config)
+        self.crashed: BaseException | None = None  # the exception of a task that crashed (exit non-zero)
+        self.health: Any = None  # bridge.daemon.health.Health once started with `daemon.health`
         self.endpoints_file = Path(endpoints_file) if endpoints_file else None
         self.ctx = zmq.asyncio.Context()
         self._stop: asyncio.Event | None = None  # created in the running loop
@@ -104,7 +109,57 @@ class Daemon(PeerShell):
         self.handshake_failures: deque[tuple[str, int]] = deque()
 
     # ------------------------------------------------------------------ start / stop
+    def _open_journal(self, config: DaemonConfig) -> SqliteStore:
+        """The journal, locked for this process; a missing one only when asked to create it."""
+        path = config.journal_path
+        if not path.exists():
+            if not config.journal_create:
+                raise StartupError(f"journal {path} does not exist: check journal.path in {config.source}, or "
+                                   "start a new, empty journal with --create-journal (config: journal.create = true)")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # owner only; SQLite's -wal/-shm follow
+        try:
+            self.lock = JournalLock(path)
+        except JournalLocked as exc:
+            raise StartupError(str(exc)) from None
+        try:
+            return SqliteStore(path, config.synchronous)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _bind(self, sock: zmq.Socket, key: str, endpoint: str) -> None:
+        try:
+            sock.bind(endpoint)
+        except zmq.ZMQError as exc:
+            raise StartupError(f"cannot bind daemon.{key} to {endpoint}: {exc.strerror}") from None
+
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        """A start that failed (an endpoint in use): release everything, write nothing more."""
+        if self._closed:
+            return
+        self._closed = True
+        for t in self._tasks:
+            t.cancel()
+        if getattr(self, "transport", None) is not None:
+            self.transport.close(self.router)
+        for name in ("router", "admin", "pub", "zap"):
+            sock = getattr(self, name, None)
+            if sock is not None:
+                sock.close(linger=0)
+        self.store.close()
+        self.ctx.term()
+        if self.lock is not None:
+            self.lock.release()
+
+    async def _start(self) -> None:
         now = self.clock()
         self._stop = asyncio.Event()
         recovery = self.store.recover()
@@ -136,24 +191,34 @@ class Daemon(PeerShell):
             self.router.setsockopt(zmq.HEARTBEAT_TTL, dead_after)
         loop = asyncio.get_running_loop()
         self.transport = TransportEvents(self.ctx, self.router, lambda: loop.call_soon_threadsafe(self._drain_router))
-        self.router.bind(cfg.router)
+        self._bind(self.router, "router", cfg.router)
         self.router_sync = zmq.Socket.shadow(self.router.underlying)
         self.pub = self._server_socket(zmq.XPUB, FEED_ZAP_DOMAIN)
         self.pub.linger = 0
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription message, also repeated ones
         self.pub.setsockopt(zmq.XPUB_VERBOSER, 1)  # and every unsubscription (a disconnect included)
         self.pub.setsockopt(zmq.SNDHWM, 100_000)
-        self.pub.bind(cfg.pub)
+        self._bind(self.pub, "pub", cfg.pub)
         self.pub_sync = zmq.Socket.shadow(self.pub.underlying)
         self.endpoints = {"router": self._last(self.router), "pub": self._last(self.pub)}
         if cfg.admin:
             self.admin = self._server_socket(zmq.ROUTER, ADMIN_ZAP_DOMAIN)
             self.admin.setsockopt(zmq.MAXMSGSIZE, cfg.max_frame_size)  # same limit as the terminal socket
-            self.admin.bind(cfg.admin)
+            self._bind(self.admin, "admin", cfg.admin)
             self.endpoints["admin"] = self._last(self.admin)
             self._tasks.append(self._task(self._admin_loop(), "admin"))
         if self.config.server_key is not None:
             self.endpoints["server_public_key"] = self.config.server_key.public
+        if cfg.health:
+            from bridge.daemon.health import Health, HealthServer
+
+            self.health = Health(self)
+            self.health.attach()
+            self._health_server = HealthServer(self.health, cfg.health)
+            try:
+                self.endpoints["health"] = await self._health_server.start()
+            except OSError as exc:
+                raise StartupError(f"cannot listen on daemon.health {cfg.health}: {exc.strerror}") from None
         self._tasks.append(self._task(self._router_loop(), "router"))
         self._tasks.append(self._task(self._feed_loop(), "feed"))
         self._tasks.append(self._task(self._timer_loop(), "timer"))
@@ -195,28 +260,61 @@ class Daemon(PeerShell):
         self._publish("daemon.insecure")
 
     def request_stop(self) -> None:
+        if self.health is not None:
+            self.health.stopping = True
         if self._stop is not None:
             self._stop.set()
 
     async def run(self) -> None:
-        """start(), then serve until SIGTERM/SIGINT or request_stop(), then close()."""
-        await self.start()
+        """start(), then serve until SIGTERM/SIGINT or request_stop(), then close(). SIGHUP
+        reloads the allow-list (bridge/daemon/reload.py). Under systemd (Type=notify) it says
+        READY=1 once listening, RELOADING=1 / READY=1 around a reload, STOPPING=1 at the end."""
+        from bridge.daemon.health import sd_notify
+
         loop = asyncio.get_running_loop()
+        hup_early: list[int] = []
+        try:  # a SIGHUP during start (recovery can be long) must not kill: it is replayed after
+            loop.add_signal_handler(signal.SIGHUP, hup_early.append, 1)
+        except (NotImplementedError, RuntimeError):
+            pass
+        await self.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(sig, self.request_stop)
             except (NotImplementedError, RuntimeError):  # not the main thread
                 pass
         try:
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
+        except (NotImplementedError, RuntimeError):
+            pass
+        if hup_early:
+            self.reload()
+        sd_notify(f"READY=1\nMAINPID={_pid()}\nSTATUS=serving {self.endpoints.get('router', '')}")
+        try:
             assert self._stop is not None
             await self._stop.wait()
         finally:
+            sd_notify("STOPPING=1")
             await self.close()
+
+    def reload(self) -> dict:
+        """SIGHUP: apply the config file's allow-list (bridge/daemon/reload.py)."""
+        from bridge.daemon.health import sd_notify
+        from bridge.daemon.reload import reload_allow_list
+
+        sd_notify("RELOADING=1")
+        try:
+            return reload_allow_list(self)
+        finally:
+            sd_notify("READY=1")
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self.health is not None:
+            self.health.stopping = True
+            await self._health_server.close()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -239,7 +337,10 @@ class Daemon(PeerShell):
             gc.callbacks.remove(self._gc_watch)
         self.store.close()  # WAL checkpoint
         self.ctx.term()
-        self.log.info("daemon.stopped", frames_in=self.stats["frames_in"], frames_out=self.stats["frames_out"])
+        if self.lock is not None:
+            self.lock.release()
+        self.log.info("daemon.stopped", frames_in=self.stats["frames_in"], frames_out=self.stats["frames_out"],
+                      **({"crashed_task": self.crashed.args[0]} if isinstance(self.crashed, TaskCrashed) else {}))
 
     # ------------------------------------------------------------------ the step
     def _send(self, conn: bytes, frame: bytes) -> SendResult:
@@ -345,8 +446,13 @@ class Daemon(PeerShell):
                 await coro
             except asyncio.CancelledError:
                 raise
-            except BaseException:
-                self.log.exception("daemon.task_crashed", task=name)
+            except BaseException as exc:
+                # the exception as fields (JSON logs carry no exc_info rendering); the process
+                # then exits non-zero, so a supervisor (systemd Restart=on-failure) restarts it
+                self.log.error("daemon.task_crashed", task=name, exc_type=type(exc).__name__,
+                               exc_message=str(exc), traceback=traceback.format_exc())
+                if self.crashed is None:
+                    self.crashed = TaskCrashed(name, exc)
                 self.request_stop()
                 raise
 
@@ -505,6 +611,8 @@ class Daemon(PeerShell):
             mono = time.monotonic()
             if mono >= next_stats:  # F12: every second, also the feed's liveness beat
                 next_stats = mono + 1.0
+                if self.health is not None:
+                    self.health.beat(self.loop_lag_ns)
                 core.publish_stats(now, {"loop_lag_ms": round(self.loop_lag_ns / 1e6, 1),
                                          "turn_max_ms": round(self.turn_max_ns / 1e6, 1),
                                          "turn_max_cpu_ms": round(self.turn_cpu_ns / 1e6, 1),
@@ -568,6 +676,10 @@ class Daemon(PeerShell):
                                                                                 default=str)])
             except zmq.ZMQError:
                 pass
+
+
+class TaskCrashed(Exception):
+    """A daemon task ended with an exception: (task name, the exception)."""
 
 
 _ZMTP_TTL_MAX = 6_553_599  # ms: libzmq carries the TTL in deciseconds in 16 bits

@@ -59,7 +59,7 @@ def make_setup(directory: Path, keys: dict[str, tuple[list[int], str]], *, heart
         "[daemon]\nrouter = \"tcp://127.0.0.1:*\"\npub = \"tcp://127.0.0.1:*\"\nadmin = \"tcp://127.0.0.1:*\"\n"
         f"heartbeat_ms = {heartbeat_ms}\n{extra}\n"
         "[security]\nserver_key_file = \"server.key\"\nallow_list = \"allow.toml\"\n"
-        "[journal]\npath = \"journal.db\"\n"
+        "[journal]\npath = \"journal.db\"\ncreate = true\n"  # a fresh directory: the daemon starts its journal
         f"[engine]\n{engine}\n"
     )
     return setup
