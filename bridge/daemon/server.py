@@ -88,6 +88,7 @@ class Daemon(PeerShell):
         self.core: DaemonCore | None = None
         self.endpoints: dict[str, str] = {}
         self._tasks: list[asyncio.Task] = []
+        self._loops: list[Any] = []  # the tasks' coroutines (closed if start fails before they run)
         self._closed = False
         self.stats = {"frames_in": 0, "frames_out": 0, "commits": 0, "feed_items": 0, "feed_dropped": 0,
                       "feed_subscriptions": 0}
@@ -132,7 +133,7 @@ class Daemon(PeerShell):
         try:
             sock.bind(endpoint)
         except zmq.ZMQError as exc:
-            raise StartupError(f"cannot bind daemon.{key} to {endpoint}: {exc.strerror}") from None
+            raise StartupError(f"cannot bind daemon.{key} to {endpoint}: {zmq.strerror(exc.errno)}") from None
 
     async def start(self) -> None:
         try:
@@ -148,6 +149,8 @@ class Daemon(PeerShell):
         self._closed = True
         for t in self._tasks:
             t.cancel()
+        for coro in self._loops:  # never started: closed, not "never awaited"
+            coro.close()
         if getattr(self, "transport", None) is not None:
             self.transport.close(self.router)
         for name in ("router", "admin", "pub", "zap"):
@@ -456,6 +459,7 @@ class Daemon(PeerShell):
                 self.request_stop()
                 raise
 
+        self._loops.append(coro)
         return asyncio.create_task(guarded(), name=name)
 
     async def _router_loop(self) -> None:
