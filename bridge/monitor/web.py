@@ -478,7 +478,12 @@ class Dashboard:
         """200 while the feed is LIVE (synced from a snapshot, heard from within
         STALE_AFTER_MS); 503 with the reason otherwise, e.g. while the CURVE handshake fails."""
         now = self.wall()
-        label, seen = self.hub.read(lambda s: (feed_status(s, now)[0], s.health.last_rx or s.health.last_ts))
+        def read(s: MonitorState) -> tuple[str, int, str | None]:
+            last = next((e for e in reversed(s.events) if e.kind == "monitor"), None)  # the feed's own news
+            return feed_status(s, now)[0], s.health.last_rx or s.health.last_ts, \
+                last.text if last is not None and last.severity == "alert" else None
+
+        label, seen, alert = self.hub.read(read)
         reasons = []
         if self.config.feed_required and label != "LIVE":
             reasons.append("feed: " + {
@@ -488,6 +493,8 @@ class Dashboard:
                 "SYNCING": "connected, waiting for the daemon's snapshot",
                 "STALE": f"nothing received for {(now - seen) // 1000} s (limit {STALE_AFTER_MS // 1000} s)",
             }.get(label, label))
+            if alert:
+                reasons.append("feed: " + alert)
         return JSONResponse({"ok": not reasons, "feed": label, "reasons": reasons},
                             status_code=503 if reasons else 200)
 
