@@ -262,10 +262,17 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         return fail("--connect ADDRESS is required (or --replay FILE)")
     dash = Dashboard(hub, creds, config)
     try:
-        server = DashboardServer(dash, conf["host"], int(conf["port"]), log_level="info", tls=tls)
+        # uvicorn's own plain-text lines would interleave with our structured ones: errors only
+        server = DashboardServer(dash, conf["host"], int(conf["port"]), log_level="error", tls=tls)
     except OSError as exc:
         return fail(f"cannot listen on {conf['host']}:{conf['port']}: {exc}")
     server.start()
+    import signal
+
+    def _stop(signum: int, frame: Any) -> None:  # SIGTERM (systemd, docker stop): the same clean stop as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     print(f"mtbridge dashboard: serving {server.url} (feed: {conf.get('connect') or conf.get('replay')})",
           file=sys.stderr)
     try:
@@ -277,4 +284,5 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         server.stop()
         if sub is not None:
             sub.stop()
+        print("mtbridge dashboard: stopped", file=sys.stderr)
     return 0

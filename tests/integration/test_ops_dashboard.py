@@ -141,3 +141,12 @@ def test_the_dashboard_hints_name_real_commands(world) -> None:  # noqa: ANN001
     assert ok.returncode == 0 and ok.stdout.startswith("scrypt$")
     help_ = mtbridge("dashboard", "--help").stdout
     assert "--client-key keys/desk.key" in help_ and "--role monitor" in help_
+
+
+def test_sigterm_stops_the_dashboard_cleanly(world) -> None:  # noqa: ANN001
+    tmp, _, _, procs = world
+    _dashboard(world, "desk")
+    proc = procs[-1]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(PATIENCE_S) == 0
+    assert (tmp / "desk.log").read_text().rstrip().endswith("mtbridge dashboard: stopped")
