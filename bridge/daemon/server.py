@@ -30,8 +30,6 @@ import errno
 import gc
 import itertools
 import json
-import os
-import signal
 import time
 import traceback
 from collections import deque
@@ -48,9 +46,10 @@ import zmq.backend
 from bridge.daemon.config import ConfigError, DaemonConfig, StartupError
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
+from bridge.daemon.service import ServiceShell, TaskCrashed
 from bridge.daemon.sessions import FORGET_AFTER
 from bridge.daemon.snapshots import Snapshots
-from bridge.daemon.store import JournalLock, JournalLocked, SqliteStore, Store
+from bridge.daemon.store import JournalLock, Store
 from bridge.daemon.transport import TransportEvents
 from bridge.daemon.wire import FeedEncoder
 
@@ -67,7 +66,7 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Daemon(PeerShell):
+class Daemon(ServiceShell, PeerShell):
     def __init__(self, config: DaemonConfig, *, insecure: bool = False, store: Store | None = None,
                  log: Any = None, clock: Any = wall_ms, endpoints_file: str | Path | None = None) -> None:
         if not insecure and (config.server_key is None or config.server_key.secret is None):
@@ -110,57 +109,12 @@ class Daemon(PeerShell):
         self.handshake_failures: deque[tuple[str, int]] = deque()
 
     # ------------------------------------------------------------------ start / stop
-    def _open_journal(self, config: DaemonConfig) -> SqliteStore:
-        """The journal, locked for this process; a missing one only when asked to create it."""
-        path = config.journal_path
-        if not path.exists():
-            if not config.journal_create:
-                raise StartupError(f"journal {path} does not exist: check journal.path in {config.source}, or "
-                                   "start a new, empty journal with --create-journal (config: journal.create = true)")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # owner only; SQLite's -wal/-shm follow
-        try:
-            self.lock = JournalLock(path)
-        except JournalLocked as exc:
-            raise StartupError(str(exc)) from None
-        try:
-            return SqliteStore(path, config.synchronous)
-        except BaseException:
-            self.lock.release()
-            raise
-
-    def _bind(self, sock: zmq.Socket, key: str, endpoint: str) -> None:
-        try:
-            sock.bind(endpoint)
-        except zmq.ZMQError as exc:
-            raise StartupError(f"cannot bind daemon.{key} to {endpoint}: {zmq.strerror(exc.errno)}") from None
-
     async def start(self) -> None:
         try:
             await self._start()
         except BaseException:
             self._abort()
             raise
-
-    def _abort(self) -> None:
-        """A start that failed (an endpoint in use): release everything, write nothing more."""
-        if self._closed:
-            return
-        self._closed = True
-        for t in self._tasks:
-            t.cancel()
-        for coro in self._loops:  # never started: closed, not "never awaited"
-            coro.close()
-        if getattr(self, "transport", None) is not None:
-            self.transport.close(self.router)
-        for name in ("router", "admin", "pub", "zap"):
-            sock = getattr(self, name, None)
-            if sock is not None:
-                sock.close(linger=0)
-        self.store.close()
-        self.ctx.term()
-        if self.lock is not None:
-            self.lock.release()
 
     async def _start(self) -> None:
         now = self.clock()
@@ -267,49 +221,6 @@ class Daemon(PeerShell):
             self.health.stopping = True
         if self._stop is not None:
             self._stop.set()
-
-    async def run(self) -> None:
-        """start(), then serve until SIGTERM/SIGINT or request_stop(), then close(). SIGHUP
-        reloads the allow-list (bridge/daemon/reload.py). Under systemd (Type=notify) it says
-        READY=1 once listening, RELOADING=1 / READY=1 around a reload, STOPPING=1 at the end."""
-        from bridge.daemon.health import sd_notify
-
-        loop = asyncio.get_running_loop()
-        hup_early: list[int] = []
-        try:  # a SIGHUP during start (recovery can be long) must not kill: it is replayed after
-            loop.add_signal_handler(signal.SIGHUP, hup_early.append, 1)
-        except (NotImplementedError, RuntimeError):
-            pass
-        await self.start()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                loop.add_signal_handler(sig, self.request_stop)
-            except (NotImplementedError, RuntimeError):  # not the main thread
-                pass
-        try:
-            loop.add_signal_handler(signal.SIGHUP, self.reload)
-        except (NotImplementedError, RuntimeError):
-            pass
-        if hup_early:
-            self.reload()
-        sd_notify(f"READY=1\nMAINPID={_pid()}\nSTATUS=serving {self.endpoints.get('router', '')}")
-        try:
-            assert self._stop is not None
-            await self._stop.wait()
-        finally:
-            sd_notify("STOPPING=1")
-            await self.close()
-
-    def reload(self) -> dict:
-        """SIGHUP: apply the config file's allow-list (bridge/daemon/reload.py)."""
-        from bridge.daemon.health import sd_notify
-        from bridge.daemon.reload import reload_allow_list
-
-        sd_notify("RELOADING=1")
-        try:
-            return reload_allow_list(self)
-        finally:
-            sd_notify("READY=1")
 
     async def close(self) -> None:
         if self._closed:
@@ -680,10 +591,6 @@ class Daemon(PeerShell):
                                                                                 default=str)])
             except zmq.ZMQError:
                 pass
-
-
-class TaskCrashed(Exception):
-    """A daemon task ended with an exception: (task name, the exception)."""
 
 
 _ZMTP_TTL_MAX = 6_553_599  # ms: libzmq carries the TTL in deciseconds in 16 bits
