@@ -462,6 +462,9 @@ class JournalLock:
             os.close(self.fd)  # closing the last descriptor releases the flock
             self.fd = None
 
+    def __del__(self) -> None:  # a daemon built but never started or closed (tests) frees its journal
+        self.release()
+
 
 def _close_locks_in_child() -> None:
     for fd in JournalLock._held:

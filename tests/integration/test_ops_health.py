@@ -123,3 +123,29 @@ def _events(path: Path) -> list:
         return db.execute("SELECT seq, type, body FROM events ORDER BY seq").fetchall()
     finally:
         db.close()
+
+
+def test_a_blocked_or_silent_loop_is_red(tmp_path: Path) -> None:
+    """The loop-lag and timer judgements, read in one call on the daemon's own loop (so the
+    once-a-second beat cannot interleave): no timing is measured by the test."""
+    import time
+
+    from bridge.daemon.config import load_config
+    from bridge.daemon.running import DaemonThread
+
+    setup = _setup(tmp_path)
+    thread = DaemonThread(load_config(setup.config_path)).start()
+    try:
+        health = thread.daemon.health  # type: ignore[union-attr]
+        limit = thread.daemon.config.health_max_lag_ms  # type: ignore[union-attr]
+
+        def judged(lag_ms: int, silent_s: float) -> list[str]:
+            health.last_lag_ns, health.last_beat = lag_ms * 1_000_000, time.monotonic() - silent_s
+            return health.report()["reasons"]
+
+        assert thread.call(lambda: judged(limit, 0)) == []
+        assert thread.call(lambda: judged(limit + 1, 0)) == [
+            f"loop: blocked {limit + 1} ms in the last second (limit {limit})"]
+        assert thread.call(lambda: judged(0, 10))[0].startswith("loop: timer silent for 10")
+    finally:
+        thread.stop()
