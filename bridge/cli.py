@@ -264,6 +264,12 @@ def _add_copy_volume(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--trader-equity")
     p.add_argument("--investor-leverage", type=_positive_int)
     p.add_argument("--trader-leverage", type=_positive_int)
+    p.add_argument("--investor-currency", type=_currency, default="USD",
+                   help="currency of --investor-equity (USC: US cents); default USD")
+    p.add_argument("--trader-currency", type=_currency, default="USD",
+                   help="currency of --trader-equity; converted into the investor's (§4.5.2)")
+    p.add_argument("--rate", action="append", default=[], metavar="PAIR=RATE",
+                   help="a conversion rate, e.g. EURUSD=1.25 (repeatable)")
     p.add_argument("--json", action="store_true", help='print {"volume": ..., "rejected": ...}')
     p.set_defaults(handler=_run_copy_volume)
 
@@ -280,7 +286,9 @@ def _run_copy_volume(args: argparse.Namespace) -> int:
             raise UsageError(f"proportional mode needs {', '.join(missing)}")
         extra = dict(investor_equity=_number(args.investor_equity, "investor equity"),
                      trader_equity=_number(args.trader_equity, "trader equity"),
-                     investor_leverage=args.investor_leverage, trader_leverage=args.trader_leverage)
+                     investor_leverage=args.investor_leverage, trader_leverage=args.trader_leverage,
+                     investor_currency=args.investor_currency, trader_currency=args.trader_currency,
+                     rates=_rates(args.rate, ()))
     decision = copy_volume(args.mode, volume, **extra)
     if args.json:
         print(json.dumps({"volume": None if decision.volume is None else str(decision.volume),

@@ -80,7 +80,7 @@ def main() -> int:
     ours = [d for d in deals if d.magic == 234000]
     print("deals:", len(ours), "entries", [d.entry for d in ours])
     rates = mt5.copy_rates_from_pos(SYMBOL, mt5.TIMEFRAME_M15, 0, 4)
-    print("M15 bars:", len(rates), "fields", ",".join(rates[0]._fields[:5]) if len(rates) else "-")
+    print("M15 bars:", len(rates), "fields", ",".join(rates.dtype.names[:5]) if len(rates) else "-")
     ticks = mt5.copy_ticks_from(SYMBOL, now - timedelta(minutes=10), 5, mt5.COPY_TICKS_ALL)
     print("ticks:", len(ticks))
     print(f"equity: {mt5.account_info().equity:.2f}")

@@ -164,7 +164,7 @@ class Simulation:
         srv = self.server
         for a in self.scenario.accounts:
             if srv.client(a.email) is None:
-                c = srv.register_client(a.email, a.name)
+                c = srv.register_client(a.email, a.name, a.country)
                 if isinstance(c, Refusal):
                     raise SimulationError(f"account {a.id}: {c.detail}")
             login = srv.open_account(a.email, a.type, a.currency, a.leverage, master_password=a.master_password,

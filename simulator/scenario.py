@@ -26,13 +26,11 @@ from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
 from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from simulator.clock import datetime_to_ms
+from simulator.durations import parse_duration
+from simulator.strategies import STRATEGIES, StrategyParamError
 
 __all__ = ["AccountSpec", "FeedSpec", "ORDER_ACTIONS", "Scenario", "ScenarioError", "ScriptedAction",
            "StrategySpec", "load_scenario", "parse_duration", "parse_scenario"]
-
-_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w)")
-
 
 class ScenarioError(ValueError):
     """A bad scenario: file, optional line, key path and problem, on one line."""
@@ -41,24 +39,6 @@ class ScenarioError(ValueError):
         self.path, self.key, self.problem, self.line = path, key, problem, line
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
-
-
-def parse_duration(text: str) -> int:
-    """``"90m"``, ``"36h"``, ``"7d"``, ``"1d12h"``, ``"500ms"``, ``"2w"`` -> milliseconds (> 0)."""
-    if not isinstance(text, str):
-        raise ValueError(f"expected a duration string like \"90m\", got {text!r}")
-    s = text.strip().lower()
-    pos, total = 0, 0
-    for m in _DURATION.finditer(s):
-        if m.start() != pos:
-            break
-        total += int(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not s or pos != len(s):
-        raise ValueError(f"bad duration {text!r}: expected e.g. 90m, 36h, 7d or 1d12h (units ms s m h d w)")
-    if total <= 0:
-        raise ValueError(f"duration {text!r} must be positive")
-    return total
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -92,9 +72,10 @@ class AccountSpec:
     deposit: Decimal
     master_password: str
     investor_password: str
-    swap_free: bool = False
+    swap_free: bool | None = None  # None: the default of the client's country
     margin_mode: str | None = None
     demo: bool = False
+    country: str | None = None  # ISO 3166-1 alpha-2 of the client
 
 
 ORDER_ACTIONS = ("buy", "sell", "buy_limit", "sell_limit", "buy_stop", "sell_stop", "modify", "sltp",
@@ -149,6 +130,7 @@ class Scenario:
     stops_level_points: int = 0
     terminal_account: str | None = None  # the account the mt5 facade logs into
     mt5_step: str = "tick"  # facade time policy: "tick", "none" or a duration
+    mt5_history_bars: int = 3000  # facade warm-up history: M1 bars before the start (simulator.mt5._warmup)
     server_timezone: ServerTimeZone = BROKER_DEFAULT  # the trade server's wall clock
     extra: tuple = field(default=())
 
@@ -326,12 +308,14 @@ def _time_ms(value: Any, start_ms: int) -> int:
 
 _TOP = frozenset({"scenario", "symbols", "accounts", "orders", "strategies"})
 _SCENARIO_KEYS = frozenset({"name", "description", "start", "duration", "end", "seed", "journal_ticks",
-                            "stops_level_points", "terminal_account", "mt5_step", "server_timezone"})
+                            "stops_level_points", "terminal_account", "mt5_step", "server_timezone",
+                            "mt5_history_bars"})
 _FEED_KEYS = frozenset({"feed", "file", "start_bid", "spread_points", "volatility_points",
                         "volatility_relative", "interval_ms", "ticks_per_second", "gap_points",
                         "gap_relative", "market"})
 _ACCOUNT_KEYS = frozenset({"id", "email", "name", "type", "currency", "leverage", "deposit",
-                           "master_password", "investor_password", "swap_free", "margin_mode", "demo"})
+                           "master_password", "investor_password", "swap_free", "margin_mode", "demo",
+                           "country"})
 _ORDER_KEYS = frozenset({"at", "account", "action", "symbol", "volume", "price", "sl", "tp", "amount",
                          "leverage", "label", "ref", "comment", "magic", "expiration"})
 _STRATEGY_BASE = frozenset({"account", "kind", "symbol"})
@@ -399,6 +383,9 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         a = _account(ctx, _T(ctx, body, f"accounts[{i}]"), rules)
         if any(x.id == a.id for x in accounts):
             raise ctx.fail(f"accounts[{i}].id", f"duplicate account id {a.id!r}")
+        if any(x.email.lower() == a.email.lower() and x.country != a.country for x in accounts):
+            raise ctx.fail(f"accounts[{i}].country", f"one back office per e-mail: {a.email!r} is declared "
+                                                     "with another country above")
         accounts.append(a)
     ids = [a.id for a in accounts]
     feed_names = [f.symbol for f in feeds]
@@ -417,7 +404,6 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     raw_strats = top.raw("strategies", [])
     if not isinstance(raw_strats, list):
         raise ctx.fail("strategies", "expected [[strategies]] tables")
-    from simulator.strategies import STRATEGIES, StrategyParamError
     for i, body in enumerate(raw_strats):
         t = _T(ctx, body, f"strategies[{i}]")
         account = t.text("account")
@@ -449,7 +435,18 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
                     accounts=tuple(accounts), actions=tuple(actions), strategies=tuple(strategies),
                     journal_ticks=sc.boolean("journal_ticks", True),
                     stops_level_points=sc.integer("stops_level_points", 0, low=0),
-                    terminal_account=terminal, mt5_step=step, server_timezone=zone)
+                    terminal_account=terminal, mt5_step=step, server_timezone=zone,
+                    mt5_history_bars=_history_bars(sc))
+
+
+_MAX_HISTORY_BARS = 100_000  # ~70 trading days of M1 bars: bounded memory and start-up time
+
+
+def _history_bars(sc: _T) -> int:
+    bars = sc.integer("mt5_history_bars", 3000, low=0)
+    if bars > _MAX_HISTORY_BARS:
+        raise sc.fail("mt5_history_bars", f"at most {_MAX_HISTORY_BARS}, got {bars}")
+    return bars
 
 
 def _feed(ctx: _Ctx, t: _T, name: str, base_dir: Path, rules) -> FeedSpec:
@@ -523,10 +520,21 @@ def _account(ctx: _Ctx, t: _T, rules) -> AccountSpec:
             raise t.fail(k, "; ".join(p.detail for p in problems))
         pw[k] = v
     email = t.text("email")
+    country = t.text("country", None)
+    if country is not None:
+        from bridge.domain.countries import country_code
+        try:
+            country = country_code(country)
+        except DomainError as exc:
+            raise t.fail("country", exc.detail) from None
+    swap_free = t.raw("swap_free", None)
+    if swap_free is not None and not isinstance(swap_free, bool):
+        raise t.fail("swap_free", f"expected true or false (or leave it out for the country's default), "
+                                  f"got {swap_free!r}")
     return AccountSpec(id=t.text("id"), email=email, name=t.text("name", email.split("@")[0]), type=at.id,
                        currency=currency, leverage=leverage, deposit=t.decimal("deposit", positive=True),
                        master_password=pw["master_password"], investor_password=pw["investor_password"],
-                       swap_free=t.boolean("swap_free"), margin_mode=mode, demo=t.boolean("demo"))
+                       swap_free=swap_free, margin_mode=mode, demo=t.boolean("demo"), country=country)
 
 
 _NEEDS = {

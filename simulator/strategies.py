@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from bridge.domain.errors import DomainError
 from bridge.domain.instruments import SymbolSpec
 from bridge.domain.money import to_decimal
+from simulator.durations import parse_duration
 from simulator.server import retcodes as rc
 from simulator.server.records import AccountInfo, PositionInfo, TickInfo, TradeRequest
 
@@ -93,7 +94,6 @@ def _prob(params: Mapping[str, Any], key: str, default: str) -> int:
 
 
 def _every(params: Mapping[str, Any], default: str) -> int:
-    from simulator.scenario import parse_duration
     v = params.get("every", default)
     try:
         return parse_duration(v)

@@ -59,6 +59,18 @@ def test_copy_volume_examples():
         "volume": None, "rejected": "above_max_volume"}
 
 
+def test_copy_volume_across_currencies():
+    # seed 003 §4.5.2 with an 800 EUR trader (1 000 USD at EURUSD 1.25) and a 1 000 USD investor
+    base = ("copy-volume", "--mode", "proportional", "--investor-equity", "1000", "--trader-equity", "800",
+            "--trader-currency", "eur", "--investor-leverage", "100", "--trader-leverage", "100", "--volume", "1")
+    assert mtbridge(*base, "--rate", "EURUSD=1.25").stdout == "1.00\n"
+    assert json.loads(mtbridge(*base, "--json").stdout) == {"volume": None, "rejected": "no_rate"}
+    cents = mtbridge("copy-volume", "--mode", "proportional", "--investor-equity", "100000", "--investor-currency",
+                     "USC", "--trader-equity", "1000", "--investor-leverage", "100", "--trader-leverage", "100",
+                     "--volume", "1")
+    assert cents.stdout == "1.00\n"
+
+
 @pytest.mark.parametrize("args, needle", [
     (["margin", "--leverage", "1000", "--currency", "USD", "buy", "1", "FOO@1.1"], "unknown symbol"),
     (["margin", "--leverage", "1000", "--currency", "USD", "buy", "-1", "EURUSD@1.1"], "must be positive"),

@@ -13,26 +13,30 @@ from bridge.copytrading.commands import (BalanceOperation, CloseCopy, Command, M
                                          WithdrawOpen, idempotency_key)
 from bridge.copytrading.config import EngineConfig
 from bridge.copytrading.engine import Engine, Pending, Step
-from bridge.copytrading.events import (UNSET, WITHDRAW_REASONS, AccountUpdated, ClientAssigned, CommandFilled,
-                                       CommandRefused, CommissionCapSet, CopyClosedByServer, CopyVanished,
+from bridge.copytrading.events import (UNSET, WITHDRAW_REASONS, AccountUpdated, ChangeInvestment, ClientAssigned,
+                                       CommandFilled, CommandRefused, CommissionCapSet, CopyClosedByServer, CopyVanished,
                                        EditSettings, Event, InvestorSnapshot, OpenWithdrawn, PartnerRegistered,
-                                       PriceTick, Resume, SnapshotPosition, StopCopying, Subscribe, TerminalOffline,
-                                       TerminalOnline, TimePassed, TraderCommissionChanged, TraderPositionClosed,
+                                       PriceTick, RebateSet, Resume, SnapshotPosition, StopCopying, Subscribe,
+                                       TerminalOffline, TerminalOnline, TimePassed, TraderCommissionChanged, TraderPositionClosed,
                                        TraderPositionModified, TraderPositionOpened, TraderRegistered,
                                        TraderSnapshot, WalletDeposited, WalletWithdrawn)
 from bridge.copytrading.records import (CloseFailed, CloseSkipped, CommissionAccrued, CommissionPaid, CopyClosed,
-                                        CopyOpened, CopyRefused, IBCredited, PartnerAccrued, ProtectionTriggered,
+                                        CopyOpened, CopyRefused, IBCredited, InvestmentChanged, PartnerAccrued,
+                                        ProtectionTriggered, RebateCredited,
                                         Record, Refused, StopOutTriggered, SubscriptionEdited, SubscriptionStarted,
                                         SubscriptionStopped, SubscriptionStopping, WalletMovement)
 from bridge.copytrading.statistics import InvestorStatistics, SubscriptionView, TraderStatistics
 from bridge.copytrading.subscription import SubState
 
 __all__ = [
-    "UNSET", "WITHDRAW_REASONS", "AccountUpdated", "BalanceOperation", "ClientAssigned", "CloseCopy", "CloseFailed", "CloseSkipped",
+    "UNSET", "WITHDRAW_REASONS", "AccountUpdated", "BalanceOperation", "ChangeInvestment", "ClientAssigned",
+    "CloseCopy", "CloseFailed", "CloseSkipped",
     "Command", "CommandFilled", "CommandRefused", "CopyClosedByServer", "CommissionAccrued", "CommissionCapSet", "CommissionPaid",
     "CopyClosed", "CopyOpened", "CopyRefused", "CopyVanished", "InvestorSnapshot", "OpenWithdrawn", "WithdrawOpen", "EditSettings", "Engine", "EngineConfig", "Event", "IBCredited",
+    "InvestmentChanged",
     "InvestorStatistics", "ModifyCopy", "OpenCopy", "PartnerAccrued", "PartnerRegistered", "Pending", "PriceTick",
-    "ProtectionTriggered", "Record", "Refused", "Resume", "SnapshotPosition", "Step", "StopCopying",
+    "ProtectionTriggered", "RebateCredited", "RebateSet", "Record", "Refused", "Resume", "SnapshotPosition", "Step",
+    "StopCopying",
     "StopOutTriggered", "SubState", "Subscribe", "SubscriptionEdited", "SubscriptionStarted",
     "SubscriptionStopped", "SubscriptionStopping", "SubscriptionView", "TerminalOffline", "TerminalOnline",
     "TimePassed", "TraderCommissionChanged", "TraderPositionClosed", "TraderPositionModified",

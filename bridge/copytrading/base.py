@@ -104,6 +104,16 @@ class EngineBase:
             calc = self._calcs[key] = self.rules.margin_for(*key)
         return calc
 
+    def _trader_ineligible(self, t: TraderRecord) -> str | None:
+        """Why the trader's account may not be copied (§7 type, §3 platform), or None."""
+        c = self.config
+        if t.account_type not in c.eligible_trader_types:
+            return f"trader account type {t.account_type} is not one of {c.eligible_trader_types} (§7)"
+        platform = self.rules.account_types.get(t.account_type).platform
+        if platform not in c.trader_platforms:
+            return f"trader account is on {platform}: the service is available on {', '.join(c.trader_platforms)} (§3)"
+        return None
+
     def _live(self) -> list[Subscription]:
         return sorted((x for subs in self._trader_subs.values() for x in subs), key=lambda x: x.id)
 
@@ -142,6 +152,15 @@ class EngineBase:
         key = idempotency_key(sub.id, 0, reason, sub.balance_seq)
         self.s.pending[key] = Pending(sub.id, 0, "balance", amount, reason)
         self._commands.append(BalanceOperation(self._next_id(), key, sub.id, sub.account, amount, reason))
+
+    def _observe_price(self, symbol: str, price: Decimal) -> None:
+        """A deal price a terminal reported (the trader's open or close) is the pair's latest
+        market price: kept as its rate until a fresher quote or deal (docs/copy-trading.md,
+        "Where conversion rates come from"). A USDJPY deal values its own copies on a USD
+        account; with an EURUSD quote, an EURJPY deal values its copies (a cross)."""
+        if price > 0 and len(symbol) == 6 and symbol.isalpha():
+            self.s.prices[symbol] = (price, price)
+            self._rates_cache = None
 
     def _rates(self) -> Rates:
         if self._rates_cache is None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bridge.copytrading import commission as cm
 from bridge.copytrading import events as ev
 from bridge.copytrading.base import _OPEN, _OPENING, _VANISHED, ONE, ZERO, EngineBase, Pending
 from bridge.copytrading.commands import CloseCopy, WithdrawOpen, idempotency_key
-from bridge.copytrading.records import CloseFailed, CloseSkipped, CommissionAccrued, CopyClosed
+from bridge.copytrading.records import CloseFailed, CloseSkipped, CopyClosed
 from bridge.copytrading.subscription import Copy, EarlyClose, Subscription
 from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.margin import NOTIONAL_QUANTUM
@@ -25,6 +24,7 @@ class Closing(EngineBase):
         pos = t.positions.get(e.ticket) if t else None
         if t is None or pos is None or e.volume <= 0:
             return
+        self._observe_price(pos.symbol, e.price)
         closed = min(e.volume, pos.volume)
         full = closed >= pos.volume
         t.record_close(closed, e.profit, full)
@@ -143,13 +143,7 @@ class Closing(EngineBase):
         sub.balance += profit
         sub.realised += profit
         sub.volume += volume
-        records = self._records
-        t = self.s.traders[sub.trader]
-        rate = cm.effective_rate(sub.commission_pct, t.cap_pct)
-        amount, sub.high_water_mark = cm.accrue(sub.realised, sub.high_water_mark, rate)
-        if amount > 0:
-            sub.accrued += amount
-            records.append(CommissionAccrued(now, sub.id, sub.trader, amount, sub.high_water_mark, rate))
+        records = self._records  # commission: settled weekly on `realised` (money.py), not per close
         records.extend(self.s.partners.investor_volume(now, sub.investor, copy.group, volume, self.config))
         assert copy.ticket is not None
         records.append(CopyClosed(now, sub.id, copy.trader_ticket, copy.ticket, volume, copy.volume,

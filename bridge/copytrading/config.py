@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bridge.domain.account_types import PLATFORMS, AccountTypes
 from bridge.domain.errors import DomainError
 from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from bridge.domain.sizing import CopyLimits
@@ -27,6 +28,11 @@ WEEK_MS = 7 * DAY_MS
 class EngineConfig:
     # §7: trader accounts must be MT4 Standard or Pro (account type ids of bridge/data).
     eligible_trader_types: tuple[str, ...] = ("mt4_standard", "mt4_pro")
+    # §3 "The Service is available on the MetaTrader 4 platform": the platforms (the account
+    # types' `platform`, bridge/data/account_types.toml) of trader and of investor accounts.
+    # A broker offering copy trading on MT5 lists "MT5" here (and MT5 types above for traders).
+    trader_platforms: tuple[str, ...] = ("MT4",)
+    investor_platforms: tuple[str, ...] = ("MT4",)
     # §5: copy volume limits (the domain's normalisation).
     limits: CopyLimits = field(default_factory=CopyLimits)
     # §9: commission 0-50 % of the investor's gain; §4.3: protection 0-50 %.
@@ -59,6 +65,12 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if not self.eligible_trader_types:
             raise DomainError("invalid_config", "eligible_trader_types must not be empty")
+        for name, platforms in (("trader_platforms", self.trader_platforms),
+                                ("investor_platforms", self.investor_platforms)):
+            if (not isinstance(platforms, tuple) or not platforms
+                    or any(p not in PLATFORMS for p in platforms) or len(set(platforms)) != len(platforms)):
+                raise DomainError("invalid_config", f"{name} {platforms!r} must be a non-empty tuple of distinct "
+                                                    f"platforms from {PLATFORMS}")
         for name, value in (("max_commission_pct", self.max_commission_pct),
                             ("max_protection_pct", self.max_protection_pct)):
             if not Decimal(0) <= value <= Decimal(100):
@@ -79,6 +91,18 @@ class EngineConfig:
                 or self.open_validity_ms <= 0:
             raise DomainError("invalid_config", f"open_validity_ms {self.open_validity_ms!r} must be a positive "
                                                 "whole number of milliseconds")
+
+    def check(self, account_types: AccountTypes) -> None:
+        """The account types named here exist and sit on the allowed platforms (DomainError)."""
+        for type_id in self.eligible_trader_types:
+            t = account_types.get(type_id)  # unknown_account_type for an unknown id
+            if t.platform not in self.trader_platforms:
+                raise DomainError("invalid_config", f"eligible trader type {type_id} is on {t.platform}, not in "
+                                                    f"trader_platforms {self.trader_platforms}")
+        t = account_types.get(self.investor_account_type)
+        if t.platform not in self.investor_platforms:
+            raise DomainError("invalid_config", f"investor_account_type {t.id} is on {t.platform}, not in "
+                                                f"investor_platforms {self.investor_platforms}")
 
     def investor_rate(self, group: str) -> Decimal:
         for g, rate in self.investor_rates:

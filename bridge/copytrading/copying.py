@@ -13,7 +13,7 @@ from bridge.copytrading.subscription import Copy, Subscription, SubState
 from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.errors import DomainError
 from bridge.domain.margin import position_notional
-from bridge.domain.sizing import VolumeMode, copy_volume, normalise
+from bridge.domain.sizing import VolumeMode, copy_volume, equity_fraction, normalise
 
 # = OpenCopy(...) without the NamedTuple's Python-level __new__ (a third of the cost, 10 000 per deal)
 new_tuple = tuple.__new__
@@ -32,6 +32,7 @@ class Copying(EngineBase):
         t = self.s.traders.get(e.trader)
         if t is None or e.ticket in t.positions:
             return  # not a trader of the service, or a duplicate report
+        self._observe_price(e.symbol, e.price)
         pos = TraderPosition(e.ticket, e.symbol, e.side, e.volume, e.price,
                              e.opened_at if e.opened_at is not None else e.now, self.s.seq, e.sl, e.tp)
         t.positions[e.ticket] = pos
@@ -57,7 +58,7 @@ class Copying(EngineBase):
             for sub in subs:
                 self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code, err.detail))
             return
-        eligible = t.account_type in self.config.eligible_trader_types
+        ineligible = self._trader_ineligible(t)
         limits = self.config.limits
         equal = copy_volume(_EQUAL, pos.volume, limits=limits)
         # Investor accounts are USD (Subscribe refuses others), so the notional depends on the volume only.
@@ -67,9 +68,11 @@ class Copying(EngineBase):
         group, symbol, ticket, side, price, trader_volume = (spec.group, pos.symbol, pos.ticket, pos.side,
                                                              pos.price, pos.volume)
         opened_at, trader_id = pos.opened_at, t.id
-        trader_equity, trader_leverage = t.equity, t.leverage
+        trader_equity, trader_leverage, trader_currency = t.equity, t.leverage, t.currency
         proportional_fast = trader_equity > 0 and trader_leverage > 0 and trader_volume > 0
-        denominator = trader_equity * trader_leverage
+        # §4.5.2 across currencies: per investor currency, (den, te x num x tl) with num / den
+        # the trader's currency in the investor's (equity_fraction): one conversion per deal.
+        sides: dict[str, tuple[Decimal, Decimal]] = {}
         # The copy limits of §5 are the service's; a symbol may be stricter (indices trade in 0.1 lots).
         symbol_checks = (spec.volume_step != limits.step or spec.volume_min > limits.minimum
                          or spec.volume_max < limits.maximum)
@@ -81,9 +84,8 @@ class Copying(EngineBase):
                 code = "protection_suspended" if sub.state is suspended else "subscription_stopped"
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, code, f"subscription is {sub.state.value}"))
                 continue
-            if not eligible:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible",
-                                           f"trader account type {t.account_type} is not eligible (§7)"))
+            if ineligible is not None:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible", ineligible))
                 continue
             if not sub.online:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "terminal_offline",
@@ -101,14 +103,26 @@ class Copying(EngineBase):
                 decision = equal
             elif equity > 0 and proportional_fast:
                 # §4.5.2 from the current equities: the domain's formula with the trader's side
-                # precomputed once per deal - (ie x il x tv) / (te x tl), one division, same
-                # operands as `copy_volume` (a property test pins them equal) - then the
-                # domain's §5 normalisation.
-                decision = normalise(equity * sub.leverage * trader_volume / denominator, limits)
+                # precomputed once per deal - (ie x il x tv x den) / (te x num x tl), one
+                # division, same operands as `copy_volume` (a property test pins them equal) -
+                # then the domain's §5 normalisation.
+                side_terms = sides.get(sub.currency)
+                if side_terms is None:
+                    try:
+                        num, den = equity_fraction(trader_currency, sub.currency, rates)
+                    except DomainError as err:  # no quote links the two currencies yet
+                        records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code,
+                                                   f"trader equity in {trader_currency}: {err.detail}"))
+                        continue
+                    side_terms = sides[sub.currency] = (den, trader_equity * num * trader_leverage)
+                den, denominator = side_terms
+                decision = normalise(equity * sub.leverage * trader_volume * den / denominator, limits)
             else:
                 decision = copy_volume(_PROPORTIONAL, trader_volume, investor_equity=equity,
                                        trader_equity=trader_equity, investor_leverage=sub.leverage,
-                                       trader_leverage=trader_leverage, limits=limits)
+                                       trader_leverage=trader_leverage, limits=limits,
+                                       investor_currency=sub.currency, trader_currency=trader_currency,
+                                       rates=rates)
             volume = decision.volume
             if volume is None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, decision.reason or "volume",

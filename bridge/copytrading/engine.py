@@ -32,7 +32,6 @@ from bridge.copytrading.trader import TraderRecord
 from bridge.copytrading.wallet import Wallets
 from bridge.domain.errors import DomainError, Refusal
 from bridge.domain.margin import MarginBook
-from bridge.domain.money import CENT
 from bridge.domain.rules import Rules, default_rules
 
 __all__ = ["Engine", "Pending", "Step"]
@@ -44,8 +43,7 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
     def __init__(self, config: EngineConfig | None = None, rules: Rules | None = None) -> None:
         self.config = config or EngineConfig()
         self.rules = rules or default_rules()
-        for type_id in self.config.eligible_trader_types:
-            self.rules.account_types.get(type_id)  # DomainError for an unknown id
+        self.config.check(self.rules.account_types)  # DomainError for unknown types, disallowed platforms
         self.s = _Persisted()
         self.wallets = Wallets()
         self._rebuild()
@@ -169,10 +167,11 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
                                   sum((x.commission_paid for x in subs), ZERO), views)
 
     def _view(self, sub: Subscription) -> SubscriptionView:
-        t = self.s.traders[sub.trader]
-        return SubscriptionView(sub.id, sub.trader, sub.state.value, sub.mode.value, sub.protection_pct,
-                                cm.effective_rate(sub.commission_pct, t.cap_pct), sub.invested, sub.balance,
-                                sub.equity, sub.realised, sub.accrued.quantize(CENT), sub.commission_paid,
+        rate = cm.effective_rate(sub.commission_pct, self.s.traders[sub.trader].cap_pct)
+        # "accrued": what a settlement now would charge (the mark moves at settlements only)
+        accrued = cm.provisional(sub.realised, sub.high_water_mark, rate, sub.accrued)
+        return SubscriptionView(sub.id, sub.trader, sub.state.value, sub.mode.value, sub.protection_pct, rate,
+                                sub.invested, sub.balance, sub.equity, sub.realised, accrued, sub.commission_paid,
                                 len(sub.copies), sub.trades, sub.volume)
 
     # ------------------------------------------------------------------ read-only access for tests and the shell
@@ -206,9 +205,11 @@ _HANDLERS: dict[type, Callable[[Engine, object], None]] = {
     ev.TraderCommissionChanged: Engine._on_trader_commission_changed,
     ev.CommissionCapSet: Engine._on_commission_cap_set,
     ev.PartnerRegistered: Engine._on_partner_registered,
+    ev.RebateSet: Engine._on_rebate_set,
     ev.ClientAssigned: Engine._on_client_assigned,
     ev.Subscribe: Engine._on_subscribe,
     ev.EditSettings: Engine._on_edit_settings,
+    ev.ChangeInvestment: Engine._on_change_investment,
     ev.Resume: Engine._on_resume,
     ev.StopCopying: Engine._on_stop_copying,
     ev.TraderPositionOpened: Engine._on_trader_position_opened,

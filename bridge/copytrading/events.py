@@ -85,6 +85,16 @@ class PartnerRegistered:
 
 
 @dataclass(frozen=True, slots=True)
+class RebateSet:
+    """Seed 000: "the rebate level can be set by partners": the share (0-100 %) of the
+    partner's revenue from each referred client's volume that is credited to that client."""
+
+    now: int
+    partner: str
+    rebate_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class ClientAssigned:
     """An investor or trader registered through a partner's link."""
 
@@ -119,6 +129,17 @@ class EditSettings:
     requester: str
     mode: object = UNSET  # VolumeMode | UNSET
     protection_pct: object = UNSET  # Decimal | None | UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeInvestment:
+    """§2.1 Edit while copying: add `amount` (> 0) from the wallet to the invested funds, or
+    take it back (< 0, at most the free margin). Never a gain for the commission (§9)."""
+
+    now: int
+    subscription: int
+    requester: str
+    amount: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +329,8 @@ class TerminalOffline:
 
 
 Event = (WalletDeposited | WalletWithdrawn | TraderRegistered | TraderCommissionChanged | CommissionCapSet
-         | PartnerRegistered | ClientAssigned | Subscribe | EditSettings | Resume | StopCopying
+         | PartnerRegistered | RebateSet | ClientAssigned | Subscribe | EditSettings | ChangeInvestment | Resume
+         | StopCopying
          | TraderPositionOpened | TraderPositionModified | TraderPositionClosed | TraderSnapshot
          | CommandFilled | CommandRefused | CopyClosedByServer | AccountUpdated | PriceTick | TimePassed | TerminalOnline
          | TerminalOffline | OpenWithdrawn | InvestorSnapshot | CopyVanished)

@@ -1,4 +1,4 @@
-"""Time-driven money: the weekly commission payout and the hourly IB credit (§9, §11)."""
+"""Time-driven money: the weekly commission settlement and the hourly IB credit (§9, §11)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from decimal import Decimal
 
 from bridge.copytrading import commission as cm
 from bridge.copytrading.base import ZERO, EngineBase
-from bridge.copytrading.records import CommissionPaid
+from bridge.copytrading.records import CommissionAccrued, CommissionPaid
 from bridge.copytrading.subscription import Subscription
-from bridge.domain.money import round_money
 
 
 class Money(EngineBase):
@@ -29,9 +28,19 @@ class Money(EngineBase):
 
     def _weekly_payout(self, at: int) -> None:
         for sub in self._live():
-            amount = round_money(sub.accrued)
-            if amount > 0:
-                self._pay_commission(sub, amount, "weekly", at)
+            self._settle_commission(sub, "weekly", at)
+
+    def _settle_commission(self, sub: Subscription, reason: str, at: int) -> Decimal:
+        """§9/§10 at a settlement: the fee on the gain above the mark (commission.settle),
+        paid from the subscription's balance as far as it goes. Returns what was paid."""
+        rate = cm.effective_rate(sub.commission_pct, self.s.traders[sub.trader].cap_pct)
+        st = cm.settle(sub.realised, sub.high_water_mark, rate, sub.accrued)
+        sub.high_water_mark = st.mark
+        sub.accrued = st.owed + st.due
+        if st.fee > 0:
+            self._records.append(CommissionAccrued(at, sub.id, sub.trader, st.fee, st.mark, rate, st.gain,
+                                                   st.previous_mark, reason))
+        return self._pay_commission(sub, st.due, reason, at) if st.due > 0 else ZERO
 
     def _pay_commission(self, sub: Subscription, amount: Decimal, reason: str, at: int) -> Decimal:
         pay = min(amount, max(sub.balance, ZERO))

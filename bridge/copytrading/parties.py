@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bridge.copytrading import events as ev
 from bridge.copytrading.base import _ACTIVE, ZERO, EngineBase
-from bridge.copytrading.records import SubscriptionEdited, SubscriptionStarted, SubscriptionStopped, SubscriptionStopping
+from bridge.copytrading.records import (InvestmentChanged, SubscriptionEdited, SubscriptionStarted, SubscriptionStopped,
+                                        SubscriptionStopping)
 from bridge.copytrading.subscription import Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
 from bridge.domain.account import trading_refusal
 from bridge.domain.currency import Rates
 from bridge.domain.errors import DomainError
 from bridge.domain.margin import MarginBook
-from bridge.domain.money import round_money
+from bridge.domain.money import HUNDRED, round_money
 from bridge.domain.sizing import VolumeMode
 
 
@@ -71,6 +74,13 @@ class Parties(EngineBase):
         if code is not None:
             self._refuse("register_partner", code, f"partner {e.partner}: {code}")
 
+    def _on_rebate_set(self, e: ev.RebateSet) -> None:
+        partner = self.s.partners.partners.get(e.partner)
+        if partner is None:
+            return self._refuse("set_rebate", "unknown_partner", f"no partner {e.partner}")
+        if self._check_pct("set_rebate", e.rebate_pct, HUNDRED, "rebate"):
+            partner.rebate_pct = e.rebate_pct  # deals from now on; what has accrued keeps its split
+
     def _on_client_assigned(self, e: ev.ClientAssigned) -> None:
         book = self.s.partners
         if e.partner not in book.partners:
@@ -87,9 +97,9 @@ class Parties(EngineBase):
         t = s.traders.get(e.trader)
         if t is None:
             return self._refuse(req, "unknown_trader", f"no trader {e.trader}")
-        if t.account_type not in c.eligible_trader_types:
-            return self._refuse(req, "trader_not_eligible",
-                                f"trader account type {t.account_type} is not one of {c.eligible_trader_types}")
+        ineligible = self._trader_ineligible(t)
+        if ineligible is not None:
+            return self._refuse(req, "trader_not_eligible", ineligible)
         if e.investor == e.trader:
             return self._refuse(req, "self_copy", "an investor cannot copy their own trader account")
         if e.amount <= 0 or e.amount != round_money(e.amount):
@@ -112,6 +122,10 @@ class Parties(EngineBase):
             self.rules.margin_for(account_type, e.currency, e.leverage)
         except DomainError as err:
             return self._refuse(req, err.code, err.detail)
+        if account_type.platform not in c.investor_platforms:  # §3
+            return self._refuse(req, "platform_not_allowed",
+                                f"investor account type {account_type.id} is on {account_type.platform}: the service "
+                                f"is available on {', '.join(c.investor_platforms)} (§3)")
         if e.leverage not in account_type.leverages:
             return self._refuse(req, "invalid_leverage", f"1:{e.leverage} is not offered on {account_type.title}")
         low = trading_refusal(account_type, e.currency, e.amount, Rates())
@@ -148,6 +162,33 @@ class Parties(EngineBase):
         sub.mode, sub.protection_pct = mode, prot
         self._resume(sub)
 
+    def _on_change_investment(self, e: ev.ChangeInvestment) -> None:
+        sub = self._sub_for("change_investment", e.subscription, e.requester)
+        if sub is None:
+            return None
+        amount = e.amount
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0 \
+                or amount != round_money(amount):
+            return self._refuse("change_investment", "invalid_amount",
+                                f"amount {amount} must be non-zero whole cents", sub.id)
+        if amount > self.wallets.balance(sub.investor):
+            return self._refuse("change_investment", "insufficient_funds",
+                                f"wallet {self.wallets.balance(sub.investor)} < {amount}", sub.id)
+        free = min(sub.equity - self._books[sub.id].total, sub.balance)
+        if -amount > free:
+            return self._refuse("change_investment", "insufficient_free_margin",
+                                f"{-amount} is more than the {max(free, ZERO)} free to take back", sub.id)
+        if sub.invested + amount <= 0:
+            return self._refuse("change_investment", "above_invested",
+                                f"{-amount} is not less than the {sub.invested} invested: stop copying instead",
+                                sub.id)
+        sub.invested += amount
+        sub.balance += amount
+        kind = "top_up" if amount > 0 else "take_back"
+        self._records.append(self.wallets.move(e.now, sub.investor, -amount, kind, sub.id))
+        self._balance_command(sub, amount, kind)
+        self._records.append(InvestmentChanged(e.now, sub.id, amount, sub.invested))
+
     def _on_resume(self, e: ev.Resume) -> None:
         sub = self._sub_for("resume", e.subscription, e.requester)
         if sub is not None:
@@ -177,8 +218,7 @@ class Parties(EngineBase):
         if sub.state is not SubState.STOPPING or sub.copies:
             return
         now = self.s.now or 0
-        due = round_money(sub.accrued)
-        paid = self._pay_commission(sub, due, "stop", now) if due > 0 else ZERO
+        paid = self._settle_commission(sub, "stop", now)  # the partial week, by the weekly rule
         sub.accrued = ZERO  # a sub-cent remainder (or what the balance could not cover) is dropped
         sub.floating = ZERO
         returned = sub.balance

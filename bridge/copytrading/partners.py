@@ -11,6 +11,11 @@
   actually happened (a refused or never-filled copy pays nothing) and with their final volume.
 * Amounts accrue exactly and are credited to the partner's wallet hourly, rounded half up
   to the cent; the sub-cent remainder carries to the next hour.
+* Rebates (seed 000: "a part of the partner revenue shared with referred clients ... the
+  rebate level can be set by partners"): a partner's `rebate_pct` (0-100 %) of the revenue
+  from a referred client's own volume (level 0) goes to that client, split off when the deal
+  accrues and credited to the client's wallet with the same hourly credit (the partner gets
+  the rest). Multi-level amounts are not shared: they come from a sub-partner, not a client.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bridge.copytrading.config import EngineConfig
-from bridge.copytrading.records import IBCredited, PartnerAccrued, WalletMovement
+from bridge.copytrading.records import IBCredited, PartnerAccrued, RebateCredited, WalletMovement
 from bridge.copytrading.wallet import Wallets
-from bridge.domain.money import round_money
+from bridge.domain.money import HUNDRED, round_money
 
 ZERO = Decimal(0)
 
@@ -31,6 +36,7 @@ class Partner:
     id: str
     referrer: str | None = None
     trader_rate_per_lot: Decimal | None = None
+    rebate_pct: Decimal = ZERO  # share of level-0 revenue credited back to the referred client
 
 
 @dataclass(slots=True)
@@ -38,7 +44,8 @@ class PartnerBook:
     partners: dict[str, Partner] = field(default_factory=dict)
     clients: dict[str, str] = field(default_factory=dict)  # client id -> partner id
     pending: dict[str, Decimal] = field(default_factory=dict)  # exact, not yet credited
-    credited: Decimal = ZERO  # total ever credited (broker-funded)
+    credited: Decimal = ZERO  # total ever credited (broker-funded), rebates included
+    rebates: dict[str, Decimal] = field(default_factory=dict)  # client id -> exact rebate not yet credited
 
     def register(self, partner: str, referrer: str | None, trader_rate: Decimal | None) -> str | None:
         """Returns a refusal code or None."""
@@ -67,7 +74,10 @@ class PartnerBook:
                 break
             amount = base if level == 0 else base * config.multilevel_shares[level - 1]
             if amount > 0:
-                self.pending[partner] = self.pending.get(partner, ZERO) + amount
+                rebate = amount * self.partners[partner].rebate_pct / HUNDRED if level == 0 else ZERO
+                if rebate:
+                    self.rebates[client] = self.rebates.get(client, ZERO) + rebate
+                self.pending[partner] = self.pending.get(partner, ZERO) + amount - rebate
                 out.append(PartnerAccrued(now, partner, source, client, lots, amount, level))
             partner = self.partners[partner].referrer if partner in self.partners else None
         return out
@@ -88,9 +98,10 @@ class PartnerBook:
             rate = config.trader_ib_rate_per_lot
         return self._spread(now, ib, "trader_volume", trader, lots, lots * rate, config)
 
-    def credit(self, now: int, wallets: Wallets) -> list[IBCredited | WalletMovement]:
-        """The hourly credit: every partner with at least a cent pending, by partner id."""
-        out: list[IBCredited | WalletMovement] = []
+    def credit(self, now: int, wallets: Wallets) -> list[IBCredited | RebateCredited | WalletMovement]:
+        """The hourly credit: every partner with at least a cent pending, by partner id, then
+        every client's rebate of at least a cent, by client id (sub-cent rests carry)."""
+        out: list[IBCredited | RebateCredited | WalletMovement] = []
         for partner in sorted(self.pending):
             amount = round_money(self.pending[partner])
             if amount <= 0:
@@ -99,4 +110,12 @@ class PartnerBook:
             self.credited += amount
             out.append(IBCredited(now, partner, amount))
             out.append(wallets.move(now, partner, amount, "ib_credit"))
+        for client in sorted(self.rebates):
+            amount = round_money(self.rebates[client])
+            if amount <= 0:
+                continue
+            self.rebates[client] -= amount
+            self.credited += amount
+            out.append(RebateCredited(now, self.clients[client], client, amount))
+            out.append(wallets.move(now, client, amount, "rebate"))
         return out

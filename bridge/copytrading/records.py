@@ -8,7 +8,7 @@ from decimal import Decimal
 
 @dataclass(frozen=True, slots=True)
 class WalletMovement:
-    """kind: deposit | withdrawal | invest | return | commission | ib_credit."""
+    """kind: deposit | withdrawal | invest | top_up | take_back | return | commission | ib_credit | rebate."""
 
     now: int
     owner: str
@@ -49,6 +49,16 @@ class SubscriptionEdited:
     mode: str
     protection_pct: Decimal | None
     state: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvestmentChanged:
+    """Funds added to (+) or taken back from (-) a running subscription; `invested` after."""
+
+    now: int
+    subscription: int
+    amount: Decimal
+    invested: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +143,9 @@ class ProtectionTriggered:
     subscription: int
     equity: Decimal
     balance: Decimal
-    threshold: Decimal
+    threshold: Decimal  # (100 % - protection_pct) x invested (§4.3)
     protection_pct: Decimal
+    invested: Decimal = Decimal(0)  # the base of the threshold: the invested funds
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +159,19 @@ class StopOutTriggered:
 
 @dataclass(frozen=True, slots=True)
 class CommissionAccrued:
+    """The fee of one settlement (§9: weekly, or `stop` for the partial week at a stop):
+    `rate_pct` % of `gain` above `previous_mark`, exact; the mark is now `high_water_mark`.
+    Only settlements with a fee are recorded; `CommissionPaid` books the cents."""
+
     now: int
     subscription: int
     trader: str
     amount: Decimal  # exact, not yet booked
-    high_water_mark: Decimal
+    high_water_mark: Decimal  # after the settlement
     rate_pct: Decimal
+    gain: Decimal  # the cumulative closed result at the settlement
+    previous_mark: Decimal
+    reason: str  # weekly | stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +205,18 @@ class IBCredited:
     amount: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class RebateCredited:
+    """Seed 000 rebate: the partner's share for a referred client, credited to the client
+    with the hourly partner credit (the partner's `IBCredited` is net of it)."""
+
+    now: int
+    partner: str
+    client: str
+    amount: Decimal
+
+
 Record = (WalletMovement | Refused | SubscriptionStarted | SubscriptionEdited | SubscriptionStopping
           | SubscriptionStopped | CopyRefused | CopyOpened | CopyClosed | CloseSkipped | CloseFailed
           | ProtectionTriggered | StopOutTriggered | CommissionAccrued | CommissionPaid | PartnerAccrued
-          | IBCredited)
+          | IBCredited | InvestmentChanged | RebateCredited)

@@ -50,12 +50,13 @@ class Risk(EngineBase):
     def _check_risk(self, sub: Subscription) -> None:
         now = self.s.now or 0
         equity = sub.balance + sub.floating
-        if sub.state is _ACTIVE and protection.triggered(equity, sub.balance, sub.protection_pct):
+        # §4.3: the base is the invested funds, not the balance (realised losses lower the balance)
+        if sub.state is _ACTIVE and protection.triggered(equity, sub.invested, sub.protection_pct):
             assert sub.protection_pct is not None
             sub.state = SubState.SUSPENDED
             self._records.append(ProtectionTriggered(now, sub.id, equity, sub.balance,
-                                                     protection.threshold(sub.balance, sub.protection_pct),
-                                                     sub.protection_pct))
+                                                     protection.threshold(sub.invested, sub.protection_pct),
+                                                     sub.protection_pct, sub.invested))
             for ticket in sorted(sub.copies):
                 self._close_copy(sub, sub.copies[ticket], "protection")
             return

@@ -102,7 +102,9 @@ def load(hint: object, data: object) -> object:
     if isinstance(hint, type) and issubclass(hint, Enum):
         return _enum(hint, data)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return hint(**{name: load(h, data[name]) for name, h in _stored(hint)})  # type: ignore[index]
+        # a field added since the state was written is left out: its default fills it
+        return hint(**{name: load(h, data[name])  # type: ignore[index]
+                       for name, h in _stored(hint) if name in data})  # type: ignore[operator]
     raise TypeError(f"cannot restore {hint!r}")
 
 

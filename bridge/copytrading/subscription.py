@@ -79,9 +79,9 @@ class Subscription:
     balance: Decimal = ZERO  # the engine's ledger of the investor account
     floating: Decimal = ZERO  # equity - balance, from ticks or the server's account update
     online: bool = True
-    realised: Decimal = ZERO  # cumulative trading result since the start
-    high_water_mark: Decimal = ZERO
-    accrued: Decimal = ZERO  # commission accrued, not paid (exact)
+    realised: Decimal = ZERO  # cumulative trading result since the start: the commission's gain
+    high_water_mark: Decimal = ZERO  # the gain already charged; moves at settlements only (§9)
+    accrued: Decimal = ZERO  # commission settled, not paid yet (exact: the sub-cent carry)
     commission_paid: Decimal = ZERO
     trades: int = 0
     volume: Decimal = ZERO  # lots closed (round turns)

@@ -231,7 +231,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _uint("account", "the new investor account's MetaTrader login, not in use"),
         _AMOUNT,
         Arg("mode", "enum", "volume mode of the copies", required=False, default=VolumeMode.EQUAL, enum=VolumeMode),
-        _dec("protection_pct", "equity protection, percent of the balance; nil = off", required=False,
+        _dec("protection_pct", "equity protection, percent of the invested funds (§4.3); nil = off", required=False,
              nullable=True),
         _uint("leverage", "investor account leverage", minimum=1, required=False, default=100),
         _id("account_type", "investor account type; nil = the config's `investor_account_type`",
@@ -241,7 +241,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
        _EVENT_REPLY, (REFUSED,), ev.Subscribe,
        ("unknown_trader", "trader_not_eligible", "self_copy", "invalid_amount", "insufficient_funds",
         "invalid_protection", "invalid_mode", "account_in_use", "invalid_currency", "unknown_account_type",
-        "unknown_currency", "invalid_leverage", "below_min_deposit")),
+        "unknown_currency", "platform_not_allowed", "invalid_leverage", "below_min_deposit")),
     Op("edit", "change mode and/or protection while copying; also resumes a suspended subscription", (
         _SUB, _REQUESTER,
         Arg("mode", "enum", "new volume mode; absent = unchanged", required=False, default=ev.UNSET,

@@ -292,7 +292,7 @@ _ENGINE_KEYS = {
     "eligible_trader_types", "open_validity_ms", "mirror_stops", "investor_account_type",
     "max_commission_pct", "max_protection_pct", "trader_ib_rate_per_lot", "multilevel_shares",
     "ib_credit_period_ms", "payout_weekday", "server_timezone", "investor_rates",
-    "investor_rate_other", "investor_rate_other_cap", "limits",
+    "investor_rate_other", "investor_rate_other_cap", "limits", "trader_platforms", "investor_platforms",
 }  # fmt: skip
 
 
@@ -307,6 +307,12 @@ def _engine_config(r: _Reader, data: dict, rules: Rules) -> EngineConfig:
         if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
             raise r.fail("engine.eligible_trader_types", "must be a non-empty list of account type ids")
         kw["eligible_trader_types"] = tuple(v)
+    for key in ("trader_platforms", "investor_platforms"):  # §3; EngineConfig validates the names
+        if key in e:
+            v = e[key]
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise r.fail(f"engine.{key}", "must be a list of platforms, e.g. [\"MT4\", \"MT5\"]")
+            kw[key] = tuple(v)
     for key, minimum in (("open_validity_ms", 1), ("ib_credit_period_ms", 0), ("payout_weekday", 0)):
         if key in e:
             kw[key] = r.int_(e, "engine", key, 0, minimum)
@@ -351,7 +357,7 @@ def _engine_config(r: _Reader, data: dict, rules: Rules) -> EngineConfig:
                 rules.account_types.get(t)
             except DomainError as err:
                 raise r.fail(f"engine.eligible_trader_types[{i}]", err.detail) from None
-        rules.account_types.get(cfg.investor_account_type)
+        cfg.check(rules.account_types)  # the investor type, and every type on an allowed platform
     except DomainError as err:
         raise r.fail("engine", err.detail) from None
     return cfg

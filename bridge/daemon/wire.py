@@ -128,7 +128,8 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     ev.PartnerRegistered, ev.ClientAssigned, ev.Subscribe, ev.EditSettings, ev.Resume, ev.StopCopying,
     ev.TraderPositionOpened, ev.TraderPositionModified, ev.TraderPositionClosed, ev.TraderSnapshot,
     ev.CommandFilled, ev.CommandRefused, ev.CopyClosedByServer, ev.AccountUpdated, ev.PriceTick, ev.TimePassed,
-    ev.TerminalOnline, ev.TerminalOffline, ev.OpenWithdrawn, ev.InvestorSnapshot, ev.CopyVanished)}
+    ev.TerminalOnline, ev.TerminalOffline, ev.OpenWithdrawn, ev.InvestorSnapshot, ev.CopyVanished,
+    ev.RebateSet, ev.ChangeInvestment)}
 
 
 # Events and records travel as the engine persists them: one conversion rule.

@@ -13,6 +13,7 @@ from bridge.domain.rulefile import Fields, read_rule_file
 
 _KEYS = frozenset({"platform", "name", "tier_family", "currencies", "min_deposit_usd", "commission_per_lot",
                    "spread_markup_points", "margin_call_level", "stop_out_level", "leverages", "margin_modes"})
+PLATFORMS = ("MT4", "MT5")
 # Short names accepted wherever a person types an account type.
 ALIASES = {"standard_cent": "mt4_standard_cent", "cent": "mt4_standard_cent", "standard": "mt4_standard",
            "pro": "mt4_pro", "raw_spread": "mt4_raw_spread", "raw": "mt4_raw_spread", "ecn": "mt4_raw_spread"}
@@ -82,8 +83,8 @@ def _string_list(f: Fields, key: str, allowed: tuple[str, ...] | None = None) ->
 def _parse(tid: str, f: Fields) -> AccountType:
     f.check_keys(_KEYS)
     platform = f.text("platform")
-    if platform not in ("MT4", "MT5"):
-        raise f.fail("platform", f"expected MT4 or MT5, got {platform!r}")
+    if platform not in PLATFORMS:
+        raise f.fail("platform", f"expected one of {', '.join(PLATFORMS)}, got {platform!r}")
     leverages = f.raw("leverages")
     if (not isinstance(leverages, list) or not leverages
             or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in leverages)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bridge.domain.account_types import AccountType, AccountTypes, load_account_types
+from bridge.domain.currency import cent_parent
 from bridge.domain.errors import DomainError
 from bridge.domain.instruments import SymbolCatalog, load_symbols
 from bridge.domain.margin import AccountMargin
@@ -32,6 +33,20 @@ class Rules:
                               f"{account_type.title} accounts are not offered in {currency!r} "
                               f"(offered: {', '.join(account_type.currencies)})")
         return AccountMargin(self.tiers.family(account_type.tier_family), currency, leverage)
+
+    def conversion_symbols(self) -> tuple[str, ...]:
+        """The USD pairs whose quotes convert every symbol's quote currency and every account
+        currency into USD (and so into each other): what the engine's price feed must carry
+        (docs/copy-trading.md, "Where conversion rates come from"). The catalog's own pair
+        when it has one (EURUSD, USDJPY), else the usual name USD<ccy> (USDNGN: a rate-only
+        pair the feed sends although nobody trades it)."""
+        currencies = {spec.quote for spec in self.symbols}
+        for t in self.account_types:
+            for c in t.currencies:
+                parent = cent_parent(c)  # USC is US cents: converted with no quote
+                currencies.add(parent[0] if parent else c)
+        return tuple(sorted(c + "USD" if c + "USD" in self.symbols else "USD" + c
+                            for c in currencies - {"USD"}))
 
 
 def load_rules(symbols: str | Path | None = None, account_types: str | Path | None = None,

@@ -1,7 +1,9 @@
 """Copy volume (seed 003 §2.4, §4.5, §5, §6).
 
 Equal: the trader's volume 1:1. Proportional: (investor equity / trader equity) x
-(investor leverage / trader leverage) x trader volume. The result is normalised (§5): round
+(investor leverage / trader leverage) x trader volume, both equities in the investor's
+account currency (a EUR trader's equity is converted at EURUSD for a USD investor; a cent
+account's at USC = USD / 100). The result is normalised (§5): round
 half up to 0.01 lot; below 0.005 rejected; from 0.005 to 0.01 -> 0.01; above 100 lots after
 rounding not opened (never clamped). The trader's equity is taken when the trader's deal is
 copied; a later deposit or withdrawal never resizes an existing copy (§6) simply because
@@ -14,6 +16,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import NamedTuple
+
+from bridge.domain.currency import Rates
+from bridge.domain.errors import DomainError
+
+NO_QUOTES = Rates()
 
 
 class VolumeMode(str, Enum):
@@ -60,9 +67,20 @@ def normalise(raw: Decimal, limits: CopyLimits = DEFAULT_LIMITS) -> VolumeDecisi
     return VolumeDecision(volume, None, raw)
 
 
+def equity_fraction(trader_currency: str, investor_currency: str, rates: Rates | None) -> tuple[Decimal, Decimal]:
+    """(num, den): one unit of the trader's account currency is num / den units of the
+    investor's (§4.5.2 compares the equities in one currency). Cent accounts need no quote
+    (USC = USD / 100). DomainError("no_rate") when no quoted pair links the two."""
+    return (rates or NO_QUOTES).fraction(trader_currency, investor_currency)
+
+
 def copy_volume(mode: VolumeMode | str, trader_volume: Decimal, *, investor_equity: Decimal | None = None,
                 trader_equity: Decimal | None = None, investor_leverage: int | None = None,
-                trader_leverage: int | None = None, limits: CopyLimits = DEFAULT_LIMITS) -> VolumeDecision:
+                trader_leverage: int | None = None, limits: CopyLimits = DEFAULT_LIMITS,
+                investor_currency: str = "USD", trader_currency: str = "USD",
+                rates: Rates | None = None) -> VolumeDecision:
+    """Equities are in their accounts' currencies; the trader's is converted into the
+    investor's with `rates` (refused "no_rate" when they cannot be linked)."""
     mode = VolumeMode(mode)
     if trader_volume <= 0:
         return VolumeDecision(None, "invalid_trader_volume", None)
@@ -76,6 +94,11 @@ def copy_volume(mode: VolumeMode | str, trader_volume: Decimal, *, investor_equi
         return VolumeDecision(None, "investor_equity_not_positive", None)
     if investor_leverage <= 0 or trader_leverage <= 0:
         return VolumeDecision(None, "invalid_leverage", None)
-    # One division at the end keeps the product exact as long as possible.
-    raw = (investor_equity * investor_leverage * trader_volume) / (trader_equity * trader_leverage)
+    try:
+        num, den = equity_fraction(trader_currency, investor_currency, rates)
+    except DomainError:
+        return VolumeDecision(None, "no_rate", None)
+    # Trader equity in the investor's currency = te x num / den. One division at the end
+    # keeps the product exact as long as possible (no rounding before the §5.3 half-up step).
+    raw = (investor_equity * investor_leverage * trader_volume * den) / (trader_equity * num * trader_leverage)
     return normalise(raw, limits)

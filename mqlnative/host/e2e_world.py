@@ -78,7 +78,9 @@ class Market:
         keys = {r.name: ([self.logins[r.name]], r.kind) for r in roles}
         keys["ops"] = ([], "admin")
         engine = (f"open_validity_ms = {validity_ms}\nmirror_stops = true\nserver_timezone = \"{timezone}\"\n"
-                  "eligible_trader_types = [\"mt4_standard\", \"mt5_standard\"]")
+                  "eligible_trader_types = [\"mt4_standard\", \"mt5_standard\"]\n"
+                  # both platforms on both sides (seed 003 §3 defaults to MT4 only)
+                  "trader_platforms = [\"MT4\", \"MT5\"]\ninvestor_platforms = [\"MT4\", \"MT5\"]")
         self.setup = make_setup(tmp / "daemon", keys, heartbeat_ms=heartbeat_ms, engine=engine)
         self.daemon = DaemonProcess(self.setup.config_path).start()
         self.admin = AdminClient(self.daemon.endpoints["admin"], self.setup.curve("ops"))

@@ -10,6 +10,7 @@ Choosing the scenario
 - ``mt5.initialize(path="scenario.toml")``: a path ending in ``.toml`` is a scenario file;
 - otherwise ``initialize()`` reads the environment: ``MTBRIDGE_SCENARIO`` (the file),
   ``MTBRIDGE_SEED`` (default: the scenario's ``seed``, else 0), ``MTBRIDGE_STEP``;
+- with neither, the packaged default scenario (``simulator/data/mt5_default.toml``);
 - tests and tools: ``mt5.attach(server_or_simulation, login=..., password=...)``.
 
 The terminal logs into the scenario's ``terminal_account`` (default: its first account) with
@@ -24,11 +25,16 @@ Nothing reads the wall clock. Time moves only:
   due before it), ``"none"`` (never), or a duration such as ``"1s"`` (that much time passes);
   set by the scenario's ``mt5_step`` or ``MTBRIDGE_STEP``;
 - with ``mt5.advance(seconds)`` / ``mt5.sleep(seconds)`` (explicit);
-- ``python -m simulator.mt5 SCRIPT`` runs a script with ``time.sleep`` and ``time.time``
-  bound to the virtual clock and ``import MetaTrader5`` resolved to this module.
+- ``python -m simulator.mt5 SCRIPT`` runs a script with every clock it can read virtual
+  (freezegun), ``time.sleep`` advancing the virtual clock and ``import MetaTrader5``
+  resolved to this module.
+
+When the scenario ends, the terminal has gone: calls return None and `last_error()` says
+why (``python -m simulator.mt5`` stops the script there). Bars and ticks are numpy
+structured arrays with the official dtypes, with warm-up history before the start.
 
 Extras (not in the real package): `attach`, `detach`, `advance`, `sleep`, `now`,
-`simulation`, `server`, `finished`.
+`simulation`, `server`, `finished`, `ended`.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from typing import Any
 from simulator.mt5.constants import *  # noqa: F401,F403
 from simulator.mt5.constants import RES_S_OK
 from simulator.mt5.records import *  # noqa: F401,F403
-from simulator.mt5._terminal import SIM_BUILD, SIM_DATE, Terminal
+from simulator.mt5._terminal import SIM_BUILD, SIM_DATE, ScenarioEnded, Terminal
 
 __author__ = "mtbridge"
 __version__ = "5.0.4000"
@@ -74,8 +80,9 @@ def detach() -> None:
 
 
 def advance(seconds: float | int) -> None:
-    """Let `seconds` of virtual time pass: quotes, scripted steps and strategies run."""
-    _T.advance(seconds)
+    """Let `seconds` of virtual time pass: quotes, scripted steps and strategies run. Past
+    the scenario's end the terminal has gone (`last_error()` says so)."""
+    _T.call(_T.advance, seconds)
 
 
 sleep = advance
@@ -102,6 +109,11 @@ def finished() -> bool:
     return _T.sim is None or _T.sim.finished
 
 
+def ended() -> str | None:
+    """Why the terminal has gone (the scenario ended), or None while it runs."""
+    return _T.ended
+
+
 # --- the MetaTrader5 API -----------------------------------------------------------------------
 
 def initialize(path: str | None = None, *, login: int | None = None, password: str | None = None,
@@ -119,10 +131,11 @@ def shutdown() -> None:
 
 
 def version():
-    if _T.server is None:
-        _T.error = (-10004, "No IPC connection")
-        return None
-    _T.error = (RES_S_OK, "Success")
+    return _call(_version)
+
+
+def _version():
+    _T.need()
     return (500, SIM_BUILD, SIM_DATE)
 
 
@@ -156,6 +169,18 @@ def symbol_info_tick(symbol: str):
 
 def symbol_select(symbol: str, enable: bool = True) -> bool:
     return bool(_call(_T.symbol_select, symbol, enable))
+
+
+def market_book_add(symbol: str) -> bool:
+    return bool(_call(_T.market_book_add, symbol))
+
+
+def market_book_get(symbol: str):
+    return _call(_T.market_book_get, symbol)
+
+
+def market_book_release(symbol: str) -> bool:
+    return bool(_call(_T.market_book_release, symbol))
 
 
 def order_calc_margin(action: int, symbol: str, volume: float, price: float):

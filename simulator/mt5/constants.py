@@ -138,7 +138,7 @@ DAY_OF_WEEK_SATURDAY = 6
 # --- ENUM_SYMBOL_ORDER_GTC_MODE ----------------------------------------------------------------
 SYMBOL_ORDERS_GTC = 0
 SYMBOL_ORDERS_DAILY = 1
-SYMBOL_ORDERS_DAILY_EXCLUDING_STOPS = 2
+SYMBOL_ORDERS_DAILY_NO_STOPS = 2
 
 # --- SYMBOL_FILLING_MODE / SYMBOL_EXPIRATION_MODE / SYMBOL_ORDER_MODE flags ---------------------
 SYMBOL_FILLING_FOK = 1
@@ -166,6 +166,10 @@ BOOK_TYPE_SELL = 1
 BOOK_TYPE_BUY = 2
 BOOK_TYPE_SELL_MARKET = 3
 BOOK_TYPE_BUY_MARKET = 4
+
+# --- trade retcodes the simulated server never answers (auto trading switched off) -------------
+TRADE_RETCODE_SERVER_DISABLES_AT = 10026
+TRADE_RETCODE_CLIENT_DISABLES_AT = 10027
 
 # --- result codes of the Python API (last_error) -----------------------------------------------
 RES_S_OK = 1

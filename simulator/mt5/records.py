@@ -3,11 +3,14 @@
 The real package returns C-implemented named tuples; these are ``collections.namedtuple``
 classes with the same fields in the same order, so attribute access, indexing, unpacking and
 ``_asdict()`` behave the same. Numbers are floats/ints as in the real package.
+Tick and bar series are numpy structured arrays (`TICKS_DTYPE`, `RATES_DTYPE`).
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
+
+import numpy as np
 
 AccountInfo = namedtuple("AccountInfo", [
     "login", "trade_mode", "leverage", "limit_orders", "margin_so_mode", "trade_allowed",
@@ -46,13 +49,16 @@ SymbolInfo = namedtuple("SymbolInfo", [
     "name", "page", "path",
 ])
 
+BookInfo = namedtuple("BookInfo", ["type", "price", "volume", "volume_dbl"])
+
 Tick = namedtuple("Tick", ["time", "bid", "ask", "last", "volume", "time_msc", "flags", "volume_real"])
 
-# One row of copy_ticks_* / copy_rates_* (numpy structured-array rows in the real package).
-TickRow = namedtuple("TickRow", ["time", "bid", "ask", "last", "volume", "time_msc", "flags",
-                                 "volume_real"])
-RateRow = namedtuple("RateRow", ["time", "open", "high", "low", "close", "tick_volume", "spread",
-                                 "real_volume"])
+# copy_ticks_* / copy_rates_* return numpy structured arrays with these dtypes (the official
+# package's, field for field: rates['close'] is a float64 column, pandas.DataFrame(rates) works).
+TICKS_DTYPE = np.dtype([("time", "<i8"), ("bid", "<f8"), ("ask", "<f8"), ("last", "<f8"), ("volume", "<u8"),
+                        ("time_msc", "<i8"), ("flags", "<u4"), ("volume_real", "<f8")])
+RATES_DTYPE = np.dtype([("time", "<i8"), ("open", "<f8"), ("high", "<f8"), ("low", "<f8"), ("close", "<f8"),
+                        ("tick_volume", "<u8"), ("spread", "<i4"), ("real_volume", "<u8")])
 
 TradePosition = namedtuple("TradePosition", [
     "ticket", "time", "time_msc", "time_update", "time_update_msc", "type", "magic", "identifier",
@@ -87,6 +93,6 @@ OrderCheckResult = namedtuple("OrderCheckResult", [
     "request",
 ])
 
-__all__ = ["AccountInfo", "OrderCheckResult", "OrderSendResult", "RateRow", "SymbolInfo",
-           "TerminalInfo", "Tick", "TickRow", "TradeDeal", "TradeOrder", "TradePosition",
+__all__ = ["AccountInfo", "BookInfo", "OrderCheckResult", "OrderSendResult", "RATES_DTYPE", "SymbolInfo",
+           "TICKS_DTYPE", "TerminalInfo", "Tick", "TradeDeal", "TradeOrder", "TradePosition",
            "TradeRequest"]

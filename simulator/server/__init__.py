@@ -13,10 +13,11 @@ Public API (stable; all money/prices/lots are ``Decimal``, all times ``int`` ms)
                          scrypt_n=2**14, journal_ticks=True, server_name="mtbridge-sim")
 
     # --- back office (seed 000); refusals are returned as bridge.domain.errors.Refusal ---
-    server.register_client(email, name="") -> ClientInfo | Refusal          # one per email
+    server.register_client(email, name="", country=None) -> ClientInfo | Refusal  # one per email
     server.open_account(email, account_type, currency, leverage, *, master_password,
-                        investor_password, demo=False, margin_mode=None, swap_free=False,
-                        name=None) -> int (login) | Refusal
+                        investor_password, demo=False, margin_mode=None, swap_free=None,
+                        name=None) -> int (login) | Refusal  # swap_free None: the country's default
+    server.swap_free_countries = bridge.domain.countries.load_swap_free_countries(path)  # optional
     server.login(login, password) -> Session | Refusal                        # investor => read_only
     server.deposit(login, amount, *, payer_email, payer_name=None) -> DealInfo | Refusal
     server.withdraw(login, amount) -> DealInfo | Refusal

@@ -85,6 +85,7 @@ class ClientInfo:
     email: str
     name: str
     logins: tuple[int, ...]
+    country: str | None = None  # ISO 3166-1 alpha-2
 
 
 @dataclass(frozen=True, slots=True)

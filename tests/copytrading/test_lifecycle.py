@@ -27,15 +27,15 @@ def test_subscription_lifecycle():
     assert [c.reason for c in of(step, CloseCopy)] == ["trader_sl"]
     assert [r.profit for r in w.records(CopyClosed)] == [D("250.00"), D("500.00"), D("-120.00")]
     assert s.balance == D("2630.00") and s.realised == D("630.00")
-    # commission: 25 % of 750 at the mark, nothing on the loss
-    assert s.high_water_mark == D("750.00") and s.accrued == D("187.50")
-    # Sunday payout
+    # commission (§9): settled on Sunday on the week's gain, 630 (the mark moves only then)
+    assert s.high_water_mark == 0 and w.engine.subscription_view("I", sub).commission_accrued == D("157.50")
+    # Sunday settlement: 25 % of 630
     w.now = T0 + 6 * DAY  # the world's clock moves with the engine's: later opens are fresh
     w.handle(TimePassed(w.now))
-    assert s.commission_paid == D("187.50") and s.balance == D("2442.50")
-    # protection: a new trade goes badly; equity 2198 < 90 % of 2442.50 = 2198.25
+    assert s.commission_paid == D("157.50") and s.balance == D("2472.50") and s.high_water_mark == D("630.00")
+    # protection: a new trade goes badly; equity 1799 is below 90 % of the invested funds and of the balance
     c, _ = w.open("1", price="1.10000")
-    step = w.handle(AccountUpdated(w.tick(), 2000, D("2442.50"), D("2198.00")))
+    step = w.handle(AccountUpdated(w.tick(), 2000, D("2472.50"), D("1799.00")))
     assert of(step, ProtectionTriggered) and s.state is SubState.SUSPENDED
     assert [cmd.reason for cmd in of(step, CloseCopy)] == ["protection"]
     _, step = w.open("0.1")
@@ -47,7 +47,7 @@ def test_subscription_lifecycle():
     w.prices["EURUSD"] = D("1.10000")
     w.handle(StopCopying(w.tick(), sub, "I", close_open=True))
     (stopped,) = w.records(SubscriptionStopped)
-    assert stopped.returned == s.invested + s.realised - s.commission_paid - stopped.commission
+    assert stopped.returned == s.invested + s.realised - s.commission_paid  # paid includes the stop settlement
     assert w.engine.wallet("I", "I") == D("500.00") + stopped.returned
     sources, holdings = w.engine.ledger()
     assert sources == holdings

@@ -2,11 +2,13 @@
 
 from decimal import Decimal as D
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.copytrading import CopyRefused, OpenCopy
-from bridge.domain.sizing import VolumeMode, copy_volume, normalise
+from bridge.copytrading import AccountUpdated, CopyRefused, EngineConfig, OpenCopy, PriceTick, TraderRegistered
+from bridge.domain.currency import Rates
+from bridge.domain.sizing import VolumeMode, copy_volume, equity_fraction, normalise
 from tests.copytrading.helpers import World, of
 
 
@@ -72,9 +74,63 @@ def test_symbol_volume_step_is_respected():
 @settings(max_examples=300, deadline=None)
 @given(ie=st.decimals("0.01", "10000000", places=2), te=st.decimals("0.01", "10000000", places=2),
        il=st.sampled_from([1, 50, 100, 200, 500, 1000, 3000]), tl=st.sampled_from([1, 100, 500, 2000]),
-       tv=st.decimals("0.01", "100", places=2))
-def test_engine_fast_path_equals_domain_copy_volume(ie, te, il, tv, tl):
+       tv=st.decimals("0.01", "100", places=2), tc=st.sampled_from(["USD", "EUR", "GBP", "NGN", "USC"]))
+def test_engine_fast_path_equals_domain_copy_volume(ie, te, il, tv, tl, tc):
     # The engine's per-deal precomputation is the domain's formula with the same operands.
-    fast = normalise(ie * il * tv / (te * tl))
+    rates = Rates({"EURUSD": D("1.0853"), "GBPUSD": D("1.2671"), "USDNGN": D("1487.35")})
+    num, den = equity_fraction(tc, "USD", rates)
+    fast = normalise(ie * il * tv * den / (te * num * tl))
     assert fast == copy_volume(VolumeMode.PROPORTIONAL, tv, investor_equity=ie, trader_equity=te,
-                               investor_leverage=il, trader_leverage=tl)
+                               investor_leverage=il, trader_leverage=tl, investor_currency="USD",
+                               trader_currency=tc, rates=rates)
+
+
+# ---------------------------------------------------------------- §4.5.2 across currencies
+SEED_4_5_2 = ("Investor Volume = (Investor Equity / Trader Equity) × (Leverage Investor / Leverage Trader) × "
+              "Trader Volume.")
+QUOTES = {"EURUSD": "1.25", "GBPUSD": "1.25", "USDNGN": "1500"}
+
+
+def _cross_world(currency: str, equity: str, account_type: str = "mt4_standard", quotes=QUOTES) -> World:
+    config = EngineConfig(eligible_trader_types=("mt4_standard", "mt4_pro", "mt4_standard_cent"))
+    w = World(config)
+    for symbol, mid in quotes.items():
+        w.handle(PriceTick(w.tick(), symbol, D(mid), D(mid)))
+    w.handle(TraderRegistered(w.tick(), "T", 1000, account_type, 100, D("20"), currency))
+    w.handle(AccountUpdated(w.tick(), 1000, D(equity), D(equity)))
+    w.investor("I", amount="1000", mode=VolumeMode.PROPORTIONAL, leverage=100)
+    return w
+
+
+@pytest.mark.parametrize("currency,equity,account_type", [
+    ("USD", "1000", "mt4_standard"), ("EUR", "800", "mt4_standard"), ("GBP", "800", "mt4_pro"),
+    ("NGN", "1500000", "mt4_standard"), ("USC", "100000", "mt4_standard_cent")])
+def test_trader_equity_is_converted_to_the_investors_currency(currency, equity, account_type):
+    # Seed 003 §4.5.2: SEED_4_5_2, with both equities in USD: the trader's 1 000 USD (held as
+    # 800 EUR at 1.25, 800 GBP at 1.25, 1 500 000 NGN at USDNGN 1500, 100 000 US cents) against
+    # the investor's 1 000 USD copies a 1-lot deal as 1.00 lot (unconverted: 1.25 lots for EUR,
+    # 0.0007 lot for NGN - refused below the minimum).
+    w = _cross_world(currency, equity, account_type)
+    _, step = w.open("1", symbol="ETHUSD", price="10.00")
+    (cmd,) = of(step, OpenCopy)
+    assert cmd.volume == D("1.00")
+
+
+def test_trader_currency_without_a_quote_is_refused_no_rate():
+    w = _cross_world("EUR", "800", quotes={})
+    _, step = w.open("1", symbol="ETHUSD", price="10.00")
+    (refusal,) = of(step, CopyRefused)
+    assert refusal.code == "no_rate" and "EUR" in refusal.detail
+    # the quote arrives: the next deal is sized on it
+    w.handle(PriceTick(w.tick(), "EURUSD", D("1.25"), D("1.25")))
+    _, step = w.open("1", symbol="ETHUSD", price="10.00")
+    assert [c.volume for c in of(step, OpenCopy)] == [D("1.00")]
+
+
+def test_equal_mode_needs_no_equity_conversion():
+    w = World(EngineConfig())
+    w.handle(TraderRegistered(w.tick(), "T", 1000, "mt4_standard", 100, D("20"), "EUR"))
+    w.handle(AccountUpdated(w.tick(), 1000, D("800"), D("800")))
+    w.investor("I", amount="1000")
+    _, step = w.open("1", symbol="ETHUSD", price="10.00")
+    assert [c.volume for c in of(step, OpenCopy)] == [D("1.00")]

@@ -33,6 +33,9 @@ def test_server_timezone() -> None:
     ({"journal": {"synchronous": "sometimes"}}, "journal.synchronous"),
     ({"engine": {"eligible_trader_types": ["no_such_type"]}}, "engine.eligible_trader_types[0]"),
     ({"engine": {"max_protection_pct": "abc"}}, "engine.max_protection_pct"),
+    ({"engine": {"investor_platforms": "MT4"}}, "engine.investor_platforms"),
+    ({"engine": {"investor_platforms": ["MT6"]}}, "engine"),
+    ({"engine": {"eligible_trader_types": ["mt4_standard", "mt5_standard"]}}, "engine"),
     ({"engine": {"limits": {"minimum": -1}}}, "engine.limits.minimum"),
     ({"engine": {"server_timezone": "GMT+2"}}, "engine.server_timezone"),
     ({"engine": {"server_timezone": 2}}, "engine.server_timezone"),
@@ -87,3 +90,12 @@ def test_keys_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = load_config(tmp_path / "d.toml")
     assert cfg.allow.by_name["inv-1"].role == "investor"
     assert main(["keys", "terminal", "x", "--role", "trader"]) == 2  # no --login
+
+
+def test_platforms_default_to_mt4_and_mt5_is_enabled_by_key() -> None:
+    # seed 003 §3: "The Service is available on the MetaTrader 4 platform."
+    cfg = parse_config({})
+    assert (cfg.engine.trader_platforms, cfg.engine.investor_platforms) == (("MT4",), ("MT4",))
+    cfg = parse_config({"engine": {"trader_platforms": ["MT4", "MT5"], "investor_platforms": ["MT4", "MT5"],
+                                   "eligible_trader_types": ["mt4_standard", "mt4_pro", "mt5_standard"]}})
+    assert cfg.engine.investor_platforms == ("MT4", "MT5") and "mt5_standard" in cfg.engine.eligible_trader_types

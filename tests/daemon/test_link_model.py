@@ -547,12 +547,12 @@ def test_smoke_disconnect_short():
 
 
 def test_smoke_open_without_engine_rates():
-    """Bug (h), fixed: no `price` admin request yet, so the engine cannot value a USDJPY copy. It
-    refuses the copies (`no_rate`), journaled like any refusal, instead of raising out of the
-    daemon's step."""
+    """Bug (h), fixed: no `price` admin request yet. The step used to raise; a copy the engine
+    cannot value is now refused `no_rate` (tests/daemon/test_daemon_rates.py), and a USDJPY copy
+    on a USD account is valued by the trader's own deal price (issue 12 item 1.3): executed."""
     w = _world(feed_prices=False)
     w.trader_open("USDJPY", "buy", D("0.1"))
     w.run(1000)
     _done(w)
-    codes = {r["code"] for r in tl.journal_records(w, "record.copy_refused")}
-    assert codes == {"no_rate"}, codes
+    assert tl.journal_records(w, "record.copy_refused") == []
+    assert all(len(w.server.positions(x)) == 1 for x in w.investors)

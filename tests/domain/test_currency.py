@@ -18,3 +18,34 @@ def test_missing_rate_is_a_clear_error():
     with pytest.raises(DomainError) as err:
         Rates().convert(D(1), "EUR", "GBP")
     assert err.value.code == "no_rate" and "EURGBP" in err.value.detail
+
+
+# ---------------------------------------------------------------- crosses and the feed's pairs
+def test_cross_through_a_currency_quoted_against_both():
+    # JPY -> USD with no USDJPY: through EUR (EURJPY from a trader's deal, EURUSD from the feed)
+    rates = Rates({"EURJPY": D("162.50"), "EURUSD": D("1.0850")})
+    assert rates.rate("JPY", "USD") == D("1.0850") / D("162.50")
+    assert rates.fraction("JPY", "USD") == (D("1.0850"), D("162.50"))
+    assert rates.fraction("USD", "JPY") == (D("162.50"), D("1.0850"))
+    # a direct quote wins over any cross
+    assert rates.with_rate("USDJPY", D("150")).fraction("JPY", "USD") == (D(1), D(150))
+
+
+def test_cent_fraction_needs_no_quote():
+    assert Rates().fraction("USC", "USD") == (D(1), D(100))
+    assert Rates().fraction("USD", "USC") == (D(100), D(1))
+    assert Rates({"EURUSD": D("1.25")}).fraction("EUR", "USC") == (D("125.00"), D(1))
+
+
+def test_conversion_symbols_cover_every_quote_and_account_currency():
+    from bridge.domain.rules import default_rules
+
+    rules = default_rules()
+    pairs = rules.conversion_symbols()
+    assert pairs == ("AUDUSD", "EURUSD", "GBPUSD", "USDCAD", "USDCHF", "USDJPY", "USDNGN")
+    # with a quote of each, every symbol's quote currency converts into every account currency
+    rates = Rates({p: D("2") for p in pairs})
+    for spec in rules.symbols:
+        for t in rules.account_types:
+            for ccy in t.currencies:
+                assert rates.fraction(spec.quote, ccy)

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.domain import copy_volume, normalise
+from bridge.domain.currency import Rates
 
 
 def test_the_seeds_proportional_example():
@@ -90,3 +91,52 @@ def test_an_absurd_volume_is_refused_above_max_not_raised(raw):
     1e42 to 0.01 lots overflows Decimal's 28 digits)."""
     decision = normalise(D(raw))
     assert (decision.volume, decision.reason) == (None, "above_max_volume")
+
+
+# ---------------------------------------------------------------- §4.5.2 across currencies
+SEED_4_5_2 = ("Investor Volume = (Investor Equity / Trader Equity) × (Leverage Investor / Leverage Trader) × "
+              "Trader Volume.")
+QUOTES = Rates({"EURUSD": D("1.25"), "GBPUSD": D("1.25"), "USDNGN": D("1500")})
+# The same 1 000 USD in each account currency at QUOTES (USC: US cents, no quote needed).
+THOUSAND_USD = {"USD": D("1000"), "EUR": D("800"), "GBP": D("800"), "NGN": D("1500000"), "USC": D("100000")}
+
+
+def _proportional(ie, ic, te, tc, rates=QUOTES, tv=D(1)):
+    return copy_volume("proportional", tv, investor_equity=ie, trader_equity=te, investor_leverage=100,
+                       trader_leverage=100, investor_currency=ic, trader_currency=tc, rates=rates)
+
+
+@pytest.mark.parametrize("trader_currency", sorted(THOUSAND_USD))
+@pytest.mark.parametrize("investor_currency", sorted(THOUSAND_USD))
+def test_equities_are_compared_in_one_currency_on_both_sides(investor_currency, trader_currency):
+    # Seed 003 §4.5.2: SEED_4_5_2. Equal equities in any two account currencies (EUR, GBP,
+    # NGN, US cents, USD, on either side) are a ratio of 1: a 1-lot deal copies as 1.00 lot.
+    decision = _proportional(THOUSAND_USD[investor_currency], investor_currency,
+                             THOUSAND_USD[trader_currency], trader_currency)
+    assert decision.volume == D("1.00"), decision
+
+
+def test_the_issue_cases_800_eur_trader_and_1_500_000_ngn_trader():
+    # 800 EUR at EURUSD 1.25 is 1 000 USD: not 1000/800 = 1.25 lots.
+    assert _proportional(D(1000), "USD", D(800), "EUR").volume == D("1.00")
+    # 1 500 000 NGN at USDNGN 1500 is 1 000 USD: not 1000/1500000 lots (below the minimum).
+    assert _proportional(D(1000), "USD", D(1500000), "NGN").volume == D("1.00")
+    # the seed's own example, with the trader's $500 held as 400 EUR: still 0.2 lots
+    seed = copy_volume("proportional", D(1), investor_equity=D(200), trader_equity=D(400), investor_leverage=100,
+                       trader_leverage=200, investor_currency="USD", trader_currency="EUR", rates=QUOTES)
+    assert seed.volume == D("0.20")
+
+
+def test_conversion_is_exact_at_a_rounding_half():
+    # 325 USD against 1 000 USD held in NGN (1/1500 is not a finite decimal): the ratio is
+    # exactly 0.325 and rounds up (§5.3), never down through a rounded conversion.
+    assert _proportional(D(325), "USD", D(1500000), "NGN").volume == D("0.33")
+    assert _proportional(D(324), "USD", D(1500000), "NGN").volume == D("0.32")
+    assert _proportional(D("487500"), "NGN", D(1000), "USD").volume == D("0.33")  # 325 USD in NGN
+
+
+def test_no_quote_linking_the_currencies_is_refused_no_rate():
+    assert _proportional(D(1000), "USD", D(800), "EUR", rates=Rates()).reason == "no_rate"
+    assert _proportional(D(1000), "NGN", D(800), "EUR", rates=Rates({"EURUSD": D("1.25")})).reason == "no_rate"
+    # cent <-> dollar needs no quote
+    assert _proportional(D(1000), "USD", D(100000), "USC", rates=Rates()).volume == D("1.00")

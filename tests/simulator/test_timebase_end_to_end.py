@@ -99,13 +99,14 @@ def test_subscription_boundary_and_payout_in_server_time(zone, sunday_utc):
     assert server.positions(logins["late"]) == []
     assert len(server.positions(logins["early"])) == 2  # "early" copies both
 
-    # profit for "early": the trader closes both at a higher price; commission accrues
+    # profit for "early": the trader closes both at a higher price; the commission of the week is
+    # settled on Sunday (§9, high-water mark), not at the closes
     server.on_tick(Tick("EURUSD", server.now_ms + 1000, D("1.10600"), D("1.10610")))
     for res in (first, second):
         trade(server, logins["trader"], "sell", "0.1", position=res.position)
     wire.poll()
     assert server.positions(logins["early"]) == []
-    assert any(r["topic"] == "record.commission_accrued" for r in wire.records)
+    assert not any(r["topic"] == "record.commission_accrued" for r in wire.records)
 
     # the weekly payout: nothing a millisecond before Sunday 00:00 server time, then paid as of it
     def paid():
@@ -118,4 +119,6 @@ def test_subscription_boundary_and_payout_in_server_time(zone, sunday_utc):
     wire.run()
     (payout,) = paid()
     assert payout["now"] == sunday_utc and payout["reason"] == "weekly"
+    (settled,) = [r for r in wire.records if r["topic"] == "record.commission_accrued"]
+    assert (settled["now"], settled["reason"]) == (sunday_utc, "weekly")
     assert zone.to_server(sunday_utc) % (24 * HOUR) == 0

@@ -24,7 +24,7 @@ def _state(s, login):
     (TradeRequest(rc.TRADE_ACTION_DEAL, "EURUSD", D("0.10"), BUY, price=D("NaN")), rc.TRADE_RETCODE_INVALID_PRICE),
     (TradeRequest(rc.TRADE_ACTION_DEAL, "EURUSD", D("0.10"), BUY, price=float("nan")),
      rc.TRADE_RETCODE_INVALID_PRICE),
-    (TradeRequest(rc.TRADE_ACTION_DEAL, "EURUSD", D("0.10"), BUY, price=D("1.100021")),
+    (TradeRequest(rc.TRADE_ACTION_DEAL, "EURUSD", D("0.10"), BUY, price=D("1.100025")),  # half a point: no grid price
      rc.TRADE_RETCODE_INVALID_PRICE),
     (TradeRequest(rc.TRADE_ACTION_DEAL, "EURUSD", D("0.10"), BUY, sl=D("1.10100")), rc.TRADE_RETCODE_INVALID_STOPS),
     (TradeRequest(rc.TRADE_ACTION_DEAL, "EURUSD", D("0.10"), SELL, sl=D("1.09000")), rc.TRADE_RETCODE_INVALID_STOPS),
