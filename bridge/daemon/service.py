@@ -80,22 +80,24 @@ class ServiceShell:
         from bridge.daemon.health import sd_notify
 
         loop = asyncio.get_running_loop()
-        hup_early: list[int] = []
-        try:  # a SIGHUP during start (recovery can be long) must not kill: it is replayed after
-            loop.add_signal_handler(signal.SIGHUP, hup_early.append, 1)
-        except (NotImplementedError, RuntimeError):
-            pass
-        await self.start()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        early: list[str] = []  # signals that came during start (recovery can be long): acted on after it
+
+        def handle(sig: int, action: object) -> None:
             try:
-                loop.add_signal_handler(sig, self.request_stop)
+                loop.add_signal_handler(sig, action)  # type: ignore[arg-type]
             except (NotImplementedError, RuntimeError):  # not the main thread
                 pass
-        try:
-            loop.add_signal_handler(signal.SIGHUP, self.reload)
-        except (NotImplementedError, RuntimeError):
-            pass
-        if hup_early:
+
+        handle(signal.SIGTERM, lambda: early.append("stop"))
+        handle(signal.SIGINT, lambda: early.append("stop"))
+        handle(signal.SIGHUP, lambda: early.append("reload"))
+        await self.start()
+        handle(signal.SIGTERM, self.request_stop)
+        handle(signal.SIGINT, self.request_stop)
+        handle(signal.SIGHUP, self.reload)
+        if "stop" in early:
+            self.request_stop()
+        elif "reload" in early:
             self.reload()
         sd_notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=serving {self.endpoints.get('router', '')}")
         try:

@@ -436,6 +436,7 @@ class JournalLock:
     2026-12-01T20:41:07Z (lock file /var/lib/mtbridge/journal.db.lock)`."""
 
     _held: set[int] = set()  # descriptors of this process's locks (closed in forked children)
+    fd: int | None = None  # set once locked (a refused lock never had one)
 
     def __init__(self, journal: Path) -> None:
         import fcntl
