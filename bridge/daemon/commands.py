@@ -39,6 +39,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--create-journal", action="store_true",
                    help="start a new, empty journal if journal.path does not exist (config: journal.create = true); "
                         "without it a missing journal is an error, so a mistyped path never starts an empty state")
+    p.add_argument("--check-config", action="store_true",
+                   help="validate the config (keys, allow-list, rule tables, journal path) and exit: 0 ok, 2 not")
     p.set_defaults(handler=run_daemon)
     ds = p.add_subparsers(dest="daemon_command", metavar="ACTION")
     b = ds.add_parser("backup", help="copy the journal while the daemon runs (SQLite online backup), checked",
@@ -103,6 +105,8 @@ def run_daemon(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         if args.create_journal:
             config = dataclasses.replace(config, journal_create=True)
+        if args.check_config:
+            return _check_config(config)
         daemon = Daemon(config, insecure=args.insecure, endpoints_file=args.endpoints_file)
         asyncio.run(daemon.run())
     except StartupError as exc:
@@ -111,6 +115,34 @@ def run_daemon(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 1 if daemon.crashed is not None else 0
+
+
+def _check_config(config: object) -> int:
+    """`--check-config`: everything a start would refuse before it binds, without starting."""
+    from bridge.daemon.config import DaemonConfig, StartupError
+    from bridge.daemon.store import JournalLock, JournalLocked
+
+    assert isinstance(config, DaemonConfig)
+    path = config.journal_path
+    if path.exists():
+        try:
+            JournalLock(path).release()
+            journal = f"journal {path}: exists, free"
+        except JournalLocked as exc:
+            journal = f"{exc} (a running daemon: fine for a check before a restart)"
+    elif config.journal_create:
+        journal = f"journal {path}: will be created"
+    else:
+        raise StartupError(f"journal {path} does not exist: check journal.path in {config.source}, or start a new, "
+                           "empty journal with --create-journal (config: journal.create = true)")
+    if config.server_key is None:
+        raise StartupError(f"{config.source}: security.server_key_file: a server key pair is required (generate one "
+                           "with `mtbridge keys server`), or run with --insecure for local tests")
+    print(f"{config.source}: ok: router {config.router}, pub {config.pub}, admin {config.admin or 'off'}, "
+          f"health {config.health or 'off'}, {len(config.allow)} allow-list keys, "
+          f"rule tables {'own' if config.rules is not None else 'packaged'}")
+    print(journal)
+    return 0
 
 
 def _journal_of(config_file: str) -> Path:

@@ -81,6 +81,7 @@ class Daemon(ServiceShell, PeerShell):
         self.store = store or self._open_journal(config)
         self.crashed: BaseException | None = None  # the exception of a task that crashed (exit non-zero)
         self.health: Any = None  # bridge.daemon.health.Health once started with `daemon.health`
+        self.watchdog: Any = None  # sd_notify while systemd watches this process (WatchdogSec), set by run()
         self.endpoints_file = Path(endpoints_file) if endpoints_file else None
         self.ctx = zmq.asyncio.Context()
         self._stop: asyncio.Event | None = None  # created in the running loop
@@ -528,6 +529,8 @@ class Daemon(ServiceShell, PeerShell):
                 next_stats = mono + 1.0
                 if self.health is not None:
                     self.health.beat(self.loop_lag_ns)
+                if self.watchdog is not None:  # systemd WatchdogSec: a stuck loop stops these and gets restarted
+                    self.watchdog("WATCHDOG=1")
                 core.publish_stats(now, {"loop_lag_ms": round(self.loop_lag_ns / 1e6, 1),
                                          "turn_max_ms": round(self.turn_max_ns / 1e6, 1),
                                          "turn_max_cpu_ms": round(self.turn_cpu_ns / 1e6, 1),

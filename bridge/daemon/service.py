@@ -99,6 +99,8 @@ class ServiceShell:
             self.request_stop()
         elif "reload" in early:
             self.reload()
+        if os.environ.get("WATCHDOG_USEC") and os.environ.get("WATCHDOG_PID", str(os.getpid())) == str(os.getpid()):
+            self.watchdog = sd_notify  # pinged every second from the timer loop
         sd_notify(f"READY=1\nMAINPID={os.getpid()}\nSTATUS=serving {self.endpoints.get('router', '')}")
         try:
             assert self._stop is not None

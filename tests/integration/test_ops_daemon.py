@@ -234,3 +234,23 @@ def test_log_level_filters_the_daemon_log(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(PATIENCE_S) == 0
     assert events(daemon_level, "daemon.started")  # the command's own --log-level wins
+
+
+def test_check_config_validates_without_starting(tmp_path: Path) -> None:
+    """The review's feature table: "no `--check-config` dry run"."""
+    setup = _setup(tmp_path)
+    r = mtbridge("daemon", "--config", str(setup.config_path), "--check-config")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        f"{setup.config_path}: ok: router tcp://127.0.0.1:*, pub tcp://127.0.0.1:*, admin tcp://127.0.0.1:*, "
+        "health off, 3 allow-list keys, rule tables packaged",
+        f"journal {setup.journal}: will be created"]
+    assert not setup.journal.exists()
+    daemon = DaemonProcess(setup.config_path).start()
+    assert daemon.proc is not None
+    r = mtbridge("daemon", "--config", str(setup.config_path), "--check-config")
+    assert r.returncode == 0 and f"is in use by pid {daemon.proc.pid}" in r.stdout
+    assert daemon.terminate() == 0
+    setup.config_path.write_text(setup.config_path.read_text().replace("heartbeat_ms = 200", "heartbeat_ms = 0"))
+    line = _one_line_error(mtbridge("daemon", "--config", str(setup.config_path), "--check-config"))
+    assert line == f"mtbridge daemon: error: {setup.config_path}: daemon.heartbeat_ms: must be a whole number >= 50, got 0"

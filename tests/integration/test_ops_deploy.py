@@ -30,20 +30,38 @@ def test_readiness_reload_and_stop_are_notified_to_systemd(tmp_path: Path, monke
     listener.bind(str(path))
     listener.settimeout(PATIENCE_S)
     monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    monkeypatch.setenv("WATCHDOG_USEC", "30000000")
     setup = make_setup(tmp_path / "d", {"t": ([1], "trader")})
     daemon = DaemonProcess(setup.config_path).start()
     assert daemon.proc is not None
     try:
         ready = listener.recv(4096).decode()
         assert ready.startswith("READY=1\n") and f"MAINPID={daemon.proc.pid}" in ready
+        assert listener.recv(4096) == b"WATCHDOG=1"  # the timer loop's once-a-second ping
         daemon.proc.send_signal(signal.SIGHUP)
-        assert listener.recv(4096) == b"RELOADING=1"
-        assert listener.recv(4096) == b"READY=1"
+        got = _until(listener, b"RELOADING=1")
+        assert got == [b"RELOADING=1"] and _next_not_watchdog(listener) == b"READY=1"
         wait_for(lambda: events(daemon.log_path, "daemon.reloaded"), "the reload")
     finally:
         assert daemon.terminate() == 0
-    assert listener.recv(4096) == b"STOPPING=1"
+    assert _next_not_watchdog(listener) == b"STOPPING=1"
     listener.close()
+
+
+def _next_not_watchdog(listener: socket.socket) -> bytes:
+    while True:
+        got = listener.recv(4096)
+        if got != b"WATCHDOG=1":
+            return got
+
+
+def _until(listener: socket.socket, wanted: bytes) -> list[bytes]:
+    """The datagrams up to `wanted`, watchdog pings left out."""
+    out = []
+    while not out or out[-1] != wanted:
+        got = _next_not_watchdog(listener)
+        out.append(got)
+    return out
 
 
 def test_the_example_production_config_loads(tmp_path: Path) -> None:
@@ -58,7 +76,7 @@ def test_the_example_production_config_loads(tmp_path: Path) -> None:
 
 def test_the_deployment_files_say_what_they_must() -> None:
     unit = (DEPLOY / "systemd" / "mtbridge.service").read_text()
-    for line in ("Type=notify", "Restart=on-failure", "RestartPreventExitStatus=2", "ExecReload=/bin/kill -HUP $MAINPID",
+    for line in ("Type=notify", "Restart=on-failure", "WatchdogSec=30", "RestartPreventExitStatus=2", "ExecReload=/bin/kill -HUP $MAINPID",
                  "User=mtbridge", "NoNewPrivileges=yes", "ProtectSystem=strict", "UMask=0077"):
         assert line in unit.splitlines(), line
     docker = (DEPLOY / "docker" / "Dockerfile").read_text()
