@@ -228,9 +228,12 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise r.fail("security.allow_list", f"{allow_path}: {exc}") from None
         try:
-            entries += parse_allow_entries(allow_data.get("allow", []), "allow")
+            from_file = parse_allow_entries(allow_data.get("allow", []), "allow")
+            AllowList(tuple(from_file))  # a name or key listed twice is the file's problem: name the file
         except ValueError as exc:
-            raise ConfigError(str(allow_path), *str(exc).split(": ", 1)) from None
+            key, sep, problem = str(exc).partition(": ")
+            raise ConfigError(str(allow_path), *((key, problem) if sep else ("allow", key))) from None
+        entries += from_file
     if "allow" in s:
         try:
             entries += parse_allow_entries(s["allow"], "security.allow")

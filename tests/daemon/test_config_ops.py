@@ -79,3 +79,19 @@ def test_bad_rule_tables_stop_the_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config({"rules": {"colours": "x"}}, base=tmp_path)
     assert info.value.key == "rules.colours"
+
+
+def test_a_name_listed_twice_in_the_allow_list_file_names_that_file(tmp_path: Path) -> None:
+    """The review: "The daemon then refuses with `daemon.toml: security.allow: key name
+    'trader-1001' is listed twice`, which names the config table rather than `allow.toml`"."""
+    from bridge.daemon.keys import allow_entry_toml, generate_keypair
+
+    entry = allow_entry_toml("trader-1001", generate_keypair().public, [1001], "trader")
+    (tmp_path / "allow.toml").write_text(entry + "\n" + entry)
+    with pytest.raises(ConfigError) as info:
+        parse_config({"security": {"allow_list": "allow.toml"}}, base=tmp_path, file="daemon.toml")
+    assert str(info.value) == f"{tmp_path / 'allow.toml'}: allow: public key of 'trader-1001' is listed twice"
+    (tmp_path / "allow.toml").write_text("[[allow]]\nname = 3\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config({"security": {"allow_list": "allow.toml"}}, base=tmp_path, file="daemon.toml")
+    assert info.value.file == str(tmp_path / "allow.toml") and info.value.key == "allow[0].name"

@@ -110,6 +110,17 @@ def test_a_port_in_use_is_one_line_exit_2(tmp_path: Path) -> None:
         busy.close()
 
 
+def test_an_address_the_host_does_not_have_is_one_line_exit_2(tmp_path: Path) -> None:
+    """The review: "A non-local IP also produces a traceback" (192.0.2.1: TEST-NET-1, never a
+    host's own address)."""
+    setup = _setup(tmp_path)
+    setup.config_path.write_text(setup.config_path.read_text().replace(
+        'router = "tcp://127.0.0.1:*"', 'router = "tcp://192.0.2.1:5570"'))
+    line = _one_line_error(mtbridge("daemon", "--config", str(setup.config_path)))
+    assert line == "mtbridge daemon: error: cannot bind daemon.router to tcp://192.0.2.1:5570: Cannot assign " \
+                   "requested address"
+
+
 def test_an_invalid_port_is_refused_not_wrapped(tmp_path: Path) -> None:
     """Issue 13 §3: "`tcp://127.0.0.1:99999` silently binds another port"."""
     setup = _setup(tmp_path)
