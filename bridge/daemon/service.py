@@ -62,6 +62,9 @@ class ServiceShell:
             t.cancel()
         for coro in self._loops:  # never started: closed, not "never awaited"
             coro.close()
+        health_server = getattr(self, "_health_server", None)
+        if health_server is not None and health_server.server is not None:
+            health_server.server.close()
         if getattr(self, "transport", None) is not None:
             self.transport.close(self.router)
         for name in ("router", "admin", "pub", "zap"):
