@@ -38,6 +38,10 @@ class Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.root_log_level:
+        from bridge.daemon.running import configure_logging
+
+        configure_logging(pretty=sys.stderr.isatty(), level=args.root_log_level)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -48,8 +52,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mtbridge")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="mtbridge", description="Copy-trading and risk bridge for MetaTrader 4/5.")
+    parser.add_argument("--version", action="version", version=f"mtbridge {_version()}")
+    parser.add_argument("--log-level", dest="root_log_level", choices=("debug", "info", "warning", "error"),
+                        help="log level of every command (a command's own --log-level wins)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     _add_margin(commands)
     _add_copy_volume(commands)
