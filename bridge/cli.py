@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
 
 from bridge.domain.currency import ACCOUNT_CURRENCIES, Rates
 from bridge.domain.errors import DomainError
@@ -15,7 +20,8 @@ from bridge.domain.money import round_money, to_decimal
 from bridge.domain.rules import default_rules
 from bridge.domain.sizing import copy_volume
 from bridge.domain.trading import Side
-from bridge.progress import progress_bar
+from bridge.protocol.schema import MAX_AMOUNT
+from bridge.protocol.schema import MAX_LEVERAGE as PROTOCOL_MAX_LEVERAGE
 
 
 class UsageError(Exception):
@@ -32,6 +38,10 @@ class Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.root_log_level:
+        from bridge.daemon.running import configure_logging
+
+        configure_logging(pretty=sys.stderr.isatty(), level=args.root_log_level)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -42,21 +52,76 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mtbridge")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="mtbridge", description="Copy-trading and risk bridge for MetaTrader 4/5.")
+    parser.add_argument("--version", action="version", version=f"mtbridge {_version()}")
+    parser.add_argument("--log-level", dest="root_log_level", choices=("debug", "info", "warning", "error"),
+                        help="log level of every command (a command's own --log-level wins)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     _add_margin(commands)
     _add_copy_volume(commands)
-    _add_simulate(commands)
     # Shell packages register their own commands; their heavy imports happen in the handlers.
     from bridge.daemon.commands import add_commands as add_daemon_commands
-    from bridge.demo import add_commands as add_demo_commands
     from bridge.monitor.commands import add_commands as add_monitor_commands
 
     add_daemon_commands(commands)
     add_monitor_commands(commands)
-    add_demo_commands(commands)
+    for add_commands in plugin_commands():
+        add_commands(commands)
     return parser
+
+
+# --- commands of other packages ---------------------------------------------------------
+
+#: the entry-point group through which other packages add commands (`simulate`, `demo`):
+#: `name = "module:function"`, the function taking the subparsers object. The bridge never
+#: imports those packages by name: the arrows point from them to the bridge.
+COMMANDS_GROUP = "mtbridge.commands"
+
+
+def plugin_entries(project: Path | None = None) -> list[tuple[str, str]]:
+    """(name, "module:function") of the commands other packages register, in declaration order.
+
+    A source checkout's own pyproject.toml (`project`, default: the one beside this package)
+    wins: an editable install's metadata may predate a command added since. An installed
+    distribution answers from its metadata."""
+    if project is None:
+        project = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    if project.is_file():
+        try:
+            data = tomllib.loads(project.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            data = {}
+        if data.get("project", {}).get("name") == "mtbridge":
+            table = data["project"].get("entry-points", {}).get(COMMANDS_GROUP, {})
+            return [(str(k), str(v)) for k, v in table.items()]
+    return [(ep.name, ep.value) for ep in entry_points(group=COMMANDS_GROUP)]
+
+
+def plugin_commands(entries: Sequence[tuple[str, str]] | None = None) -> list[Callable[[Any], None]]:
+    """The `add_commands` functions of the registered packages. A package that is not installed
+    (a bridge-only install without the simulator) is skipped; any other import error surfaces."""
+    found = []
+    for _name, target in plugin_entries() if entries is None else entries:
+        module_name, _, attr = target.partition(":")
+        module_name = module_name.strip()
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
+                continue  # the package itself is absent, not something it needs
+            raise
+        found.append(getattr(module, attr.strip() or "add_commands"))
+    return found
 
 
 # --- margin ----------------------------------------------------------------------------
@@ -99,11 +164,13 @@ def _currency(text: str) -> str:
     return code
 
 
-#: the largest leverage the command line takes (1:1 000 000; brokers offer up to 1:3000)
-MAX_LEVERAGE = 1_000_000
-#: the largest magnitude a volume, price, rate or equity may have on the command line: far above
-#: any real one, far below where 28-digit Decimal arithmetic overflows (1e400 lots, a price of 1e30)
-MAX_MAGNITUDE = Decimal("1e12")
+#: the largest leverage the command line takes: the wire protocol's (1:1 000 000; brokers offer
+#: up to 1:3000)
+MAX_LEVERAGE = PROTOCOL_MAX_LEVERAGE
+#: the largest magnitude a volume, price, rate or equity may have on the command line: the wire
+#: protocol's bound on money and prices (1e12), far above any real one, far below where 28-digit
+#: Decimal arithmetic overflows (1e400 lots, a price of 1e30)
+MAX_MAGNITUDE = MAX_AMOUNT
 
 
 def _number(text: str, what: str) -> Decimal:
@@ -281,56 +348,6 @@ def _run_copy_volume(args: argparse.Namespace) -> int:
         print(decision.volume)
     else:
         print(f"not opened: {decision.reason} (raw volume {decision.raw})")
-    return 0
-
-
-# --- simulate --------------------------------------------------------------------------
-
-def _add_simulate(commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser(
-        "simulate", help="run a simulation scenario on the simulated trade server",
-        description="Run a scenario (TOML: symbols and feeds, accounts, scripted orders, strategies) and print "
-                    "a summary per account and the journal digest. Same scenario + seed = same digest.",
-        epilog="example: mtbridge simulate --scenario examples/scenarios/quiet_week.toml --seed 1 --until 3d",
-    )
-    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario file (TOML)")
-    p.add_argument("--seed", type=int, default=None, metavar="N",
-                   help="seed of the run (default: the scenario's seed, else 0)")
-    p.add_argument("--until", metavar="DURATION", help="stop after this much simulated time, e.g. 90m, 36h, 7d")
-    p.add_argument("--journal", metavar="FILE", help="write the journal as JSON lines")
-    p.add_argument("--json", action="store_true", help="print the summary as one JSON object (with `digest`)")
-    p.set_defaults(handler=_run_simulate)
-
-
-def _run_simulate(args: argparse.Namespace) -> int:
-    from simulator.prices import FeedError  # lazy: bridge imports simulator only here
-    from simulator.runner import Simulation, SimulationError
-    from simulator.scenario import ScenarioError, load_scenario, parse_duration
-
-    try:
-        scenario = load_scenario(args.scenario)
-        until = None
-        if args.until is not None:
-            try:
-                until = scenario.start_ms + parse_duration(args.until)
-            except ValueError as exc:
-                raise UsageError(f"--until: {exc}") from None
-        sim = Simulation(scenario, args.seed, until_ms=until)
-        with progress_bar("simulating", enabled=not args.json) as progress:
-            summary = sim.run(progress=progress)
-    except (ScenarioError, SimulationError) as exc:
-        raise UsageError(str(exc)) from None
-    except FeedError as exc:
-        raise UsageError(f"{args.scenario}: tick file: {exc}") from None
-    if args.journal:
-        try:
-            sim.server.journal.write(args.journal)
-        except OSError as exc:
-            raise UsageError(f"--journal {args.journal}: {exc.strerror}") from None
-    if args.json:
-        print(json.dumps(summary.to_json(), indent=2))
-    else:
-        print(summary.to_text())
     return 0
 
 

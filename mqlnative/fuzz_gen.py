@@ -125,11 +125,12 @@ def pack_header(n: int, fix: int, code16: int, wide: bool) -> bytes:
 def good_value(rng: random.Random, spec) -> Any:
     kind = spec.kind
     if kind is Kind.UINT:
-        return rng.choice(EDGE_UINTS) if rng.random() < 0.3 else rng.randrange(0, 2**rng.choice((7, 16, 32, 48, 64)))
+        v = rng.choice(EDGE_UINTS) if rng.random() < 0.3 else rng.randrange(0, 2**rng.choice((7, 16, 32, 48, 64)))
+        return _in_range(rng, spec, v)
     if kind is Kind.INT:
         if spec.bound:
             return rng.randrange(-spec.bound // spec.step, spec.bound // spec.step + 1) * spec.step
-        return rng.choice(EDGE_INTS) if rng.random() < 0.4 else rng.randrange(-(2**63), 2**64)
+        return _in_range(rng, spec, rng.choice(EDGE_INTS) if rng.random() < 0.4 else rng.randrange(-(2**63), 2**64))
     if kind is Kind.BOOL:
         return rng.random() < 0.5
     if kind is Kind.ENUM:
@@ -150,6 +151,14 @@ def good_value(rng: random.Random, spec) -> Any:
     if kind is Kind.MONEY and rng.random() < 0.5:
         v = -v
     return v
+
+
+def _in_range(rng: random.Random, spec, v: int) -> int:
+    """A good int stays inside its field's range (the schema's); out of it, an edge or a draw."""
+    low, high = spec.int_range()
+    if low <= v <= high:
+        return v
+    return rng.choice((low, high, rng.randrange(low, high + 1)))
 
 
 def bad_value(rng: random.Random, spec) -> Any:

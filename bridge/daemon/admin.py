@@ -47,6 +47,7 @@ from bridge.daemon import wire
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
 from bridge.domain.sizing import VolumeMode
+from bridge.protocol.schema import MAX_AMOUNT, MAX_LEVERAGE, RETCODE_MAX, RETCODE_MIN
 
 # --- error codes (the `error` field of an `ok: false` reply) -------------------------------
 FRAME_TOO_LARGE = "frame_too_large"
@@ -92,7 +93,8 @@ ENVELOPE = ("id", "op", "args")
 @dataclass(frozen=True, slots=True)
 class Arg:
     """One argument. `type`: uint | int | text | decimal | bool | enum. Numbers: `minimum`
-    inclusive, or exclusive with `above`. Text: 1..`max_len` characters (0.. if `empty`).
+    inclusive, or exclusive with `above`; `maximum` inclusive (default: 2^63-1 for ints, below
+    10^15 for decimals). Text: 1..`max_len` characters (0.. if `empty`).
     Not `required`: absent = `default` (`events.UNSET`: the event's "leave as is")."""
 
     name: str
@@ -103,6 +105,7 @@ class Arg:
     nullable: bool = False
     minimum: int | None = None
     above: bool = False
+    maximum: int | Decimal | None = None
     max_len: int = ID_TEXT
     empty: bool = False
     enum: type[Enum] | None = None
@@ -120,12 +123,31 @@ class Arg:
         elif self.type == "bool":
             text = "true or false"
         elif self.type == "decimal":
-            text = "a decimal string or number" + _bound(self)
+            top = f" and <= {_number(self.maximum)}" if self.maximum is not None else f" and < 10^{DEC_INT_DIGITS}"
+            text = f"a decimal string or number{_bound(self)}{top} with at most {DEC_PLACES} decimal places"
         elif self.type == "uint":
-            text = "a whole number" + (_bound(self) if self.minimum else " >= 0") + " and <= 2^63-1"
+            text = "a whole number" + (_bound(self) if self.minimum else " >= 0") + f" and <= {_int_name(self.high)}"
         else:
-            text = "a whole number between -2^63 and 2^63-1"
+            text = f"a whole number between {_int_name(self.low)} and {_int_name(self.high)}"
         return text + (", or nil" if self.nullable else "")
+
+    @property
+    def low(self) -> int:
+        """uint / int: the smallest value."""
+        return (self.minimum or 0) if self.type == "uint" else (self.minimum if self.minimum is not None else INT_MIN)
+
+    @property
+    def high(self) -> int:
+        """uint / int: the largest value."""
+        return int(self.maximum) if self.maximum is not None else UINT_MAX
+
+
+def _int_name(value: int) -> str:
+    return {UINT_MAX: "2^63-1", INT_MIN: "-2^63", RETCODE_MIN: "-2^31", RETCODE_MAX: "2^32-1"}.get(value, str(value))
+
+
+def _number(value: int | Decimal) -> str:
+    return f"{value:,}".replace(",", " ") if value < 10**6 else f"{Decimal(value):.0e}".replace("+", "")
 
 
 def _bound(arg: Arg) -> str:
@@ -180,6 +202,10 @@ def _uint(name: str, doc: str, minimum: int | None = None, **kw: object) -> Arg:
     return Arg(name, "uint", doc, minimum=minimum, **kw)  # type: ignore[arg-type]
 
 
+def _pct(name: str, doc: str, **kw: object) -> Arg:
+    return _dec(name, doc, maximum=100, **kw)  # a percent of something: never above all of it
+
+
 _AMOUNT = _dec("amount", "USD, whole cents (else refused `invalid_amount`)", above=True)
 _SUB = _uint("subscription", "subscription id (from `record.subscription_started`)", minimum=1)
 _REQUESTER = _id("requester", "the investor asking; must own the subscription (else refused `forbidden`)")
@@ -202,18 +228,18 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _id("trader", "trader id, new"),
         _uint("account", "the trader's MetaTrader login, not in use"),
         _id("account_type", "account type id, e.g. `mt4_standard` (data/account_types.toml)"),
-        _uint("leverage", "account leverage, e.g. 100 for 1:100", minimum=1),
-        _dec("commission_pct", "commission on the investors' gain, percent (up to `max_commission_pct`)"),
+        _uint("leverage", "account leverage, e.g. 100 for 1:100", minimum=1, maximum=MAX_LEVERAGE),
+        _pct("commission_pct", "commission on the investors' gain, percent (up to `max_commission_pct`)"),
         _id("currency", "account currency", required=False, default="USD", max_len=16)),
        _EVENT_REPLY, (REFUSED,), ev.TraderRegistered,
        ("duplicate_trader", "account_in_use", "invalid_commission", "unknown_account_type", "unknown_currency")),
     Op("set_commission", "change a trader's commission; only later subscriptions lock the new rate", (
         _id("trader", "trader id"),
-        _dec("commission_pct", "percent (up to `max_commission_pct`)")),
+        _pct("commission_pct", "percent (up to `max_commission_pct`)")),
        _EVENT_REPLY, (REFUSED,), ev.TraderCommissionChanged, ("unknown_trader", "invalid_commission")),
     Op("cap_commission", "the service caps the commission of all of a trader's subscriptions", (
         _id("trader", "trader id"),
-        _dec("cap_pct", "the cap, percent; nil lifts it", nullable=True)),
+        _pct("cap_pct", "the cap, percent; nil lifts it", nullable=True)),
        _EVENT_REPLY, (REFUSED,), ev.CommissionCapSet, ("unknown_trader", "invalid_commission")),
     Op("register_partner", "register an IB partner", (
         _id("partner", "partner id, new"),
@@ -222,6 +248,11 @@ OPS: dict[str, Op] = {op.name: op for op in (
              required=False, nullable=True)),
        _EVENT_REPLY, (REFUSED,), ev.PartnerRegistered,
        ("duplicate_partner", "unknown_referrer", "referral_cycle", "invalid_rate")),
+    Op("set_rebate", "the share of a partner's revenue from each referred client's volume that is credited "
+                     "to that client (seed 000: \"the rebate level can be set by partners\")", (
+        _id("partner", "partner id"),
+        _pct("rebate_pct", "percent of the partner's revenue, 0-100; applies to later deals")),
+       _EVENT_REPLY, (REFUSED,), ev.RebateSet, ("unknown_partner",)),
     Op("assign_client", "an investor or trader registered through a partner's link", (
         _id("client", "investor or trader id"), _id("partner", "partner id")),
        _EVENT_REPLY, (REFUSED,), ev.ClientAssigned, ("unknown_partner", "already_assigned", "self_referral")),
@@ -231,9 +262,10 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _uint("account", "the new investor account's MetaTrader login, not in use"),
         _AMOUNT,
         Arg("mode", "enum", "volume mode of the copies", required=False, default=VolumeMode.EQUAL, enum=VolumeMode),
-        _dec("protection_pct", "equity protection, percent of the invested funds (§4.3); nil = off", required=False,
+        _pct("protection_pct", "equity protection, percent of the invested funds (§4.3); nil = off", required=False,
              nullable=True),
-        _uint("leverage", "investor account leverage", minimum=1, required=False, default=100),
+        _uint("leverage", "investor account leverage", minimum=1, maximum=MAX_LEVERAGE, required=False,
+              default=100),
         _id("account_type", "investor account type; nil = the config's `investor_account_type`",
             required=False, nullable=True),
         _id("currency", "investor account currency (only USD is funded)", required=False, default="USD",
@@ -246,9 +278,16 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _SUB, _REQUESTER,
         Arg("mode", "enum", "new volume mode; absent = unchanged", required=False, default=ev.UNSET,
             enum=VolumeMode),
-        _dec("protection_pct", "new protection, percent; nil = off; absent = unchanged", required=False,
+        _pct("protection_pct", "new protection, percent; nil = off; absent = unchanged", required=False,
              default=ev.UNSET, nullable=True)),
        _EVENT_REPLY, (REFUSED,), ev.EditSettings, (*_SUB_REFUSALS, "invalid_mode", "invalid_protection")),
+    Op("change_investment", "top up the invested funds from the investor's wallet (amount > 0) or take part "
+                            "of them back (amount < 0, at most the free margin); never a gain for the "
+                            "commission (§9)", (
+        _SUB, _REQUESTER,
+        _dec("amount", "USD, whole cents, signed: + from the wallet, - back to it", minimum=None)),
+       _EVENT_REPLY, (REFUSED,), ev.ChangeInvestment,
+       (*_SUB_REFUSALS, "invalid_amount", "insufficient_funds", "insufficient_free_margin", "above_invested")),
     Op("resume", "resume a subscription suspended by protection", (_SUB, _REQUESTER),
        _EVENT_REPLY, (REFUSED,), ev.Resume, _SUB_REFUSALS),
     Op("stop", "stop copying: the investor (open copies must be closed first) or the service (nil)", (
@@ -260,13 +299,15 @@ OPS: dict[str, Op] = {op.name: op for op in (
        _EVENT_REPLY, (REFUSED,), ev.StopCopying, (*_SUB_REFUSALS, "copies_open")),
     Op("price", "a market price for the engine (floating results, protection, stop-out)", (
         _id("symbol", "symbol, e.g. EURUSD", max_len=32),
-        _dec("bid", "bid price", above=True), _dec("ask", "ask price", above=True)),
+        _dec("bid", "bid price", above=True, maximum=MAX_AMOUNT),
+        _dec("ask", "ask price", above=True, maximum=MAX_AMOUNT)),
        _EVENT_REPLY, (REFUSED,), ev.PriceTick),
     Op("balance_result", "the back office's answer to a `balance.operation` (`balance_operations = "
                          "\"backoffice\"`)", (
         _id("key", "the operation's key, from the feed's `balance.operation`", max_len=128),
         Arg("ok", "bool", "true: booked; false: refused by the back office", required=False, default=True),
-        Arg("retcode", "int", "the refusal's code (ok false)", required=False, default=0),
+        Arg("retcode", "int", "the refusal's code (ok false)", required=False, default=0, minimum=RETCODE_MIN,
+            maximum=RETCODE_MAX),
         Arg("message", "text", "the refusal's detail (ok false)", required=False, default="", max_len=1000,
             empty=True)),
        (_RECORDS,), (UNKNOWN_KEY, REFUSED)),
@@ -400,8 +441,7 @@ def convert(arg: Arg, value: object) -> object:
     if kind in ("uint", "int"):
         if isinstance(value, bool) or not isinstance(value, int):
             return _BAD
-        low = (arg.minimum or 0) if kind == "uint" else INT_MIN
-        return value if low <= value <= UINT_MAX else _BAD
+        return value if arg.low <= value <= arg.high else _BAD
     if kind in ("text", "enum"):
         if not isinstance(value, str) or len(value) > arg.max_len or (not value and not arg.empty):
             return _BAD
@@ -426,6 +466,8 @@ def _decimal(arg: Arg, value: object) -> object:
     if d and d.adjusted() >= DEC_INT_DIGITS:
         return _Bad(f"at most {DEC_INT_DIGITS} digits before the point")
     if arg.minimum is not None and (d <= arg.minimum if arg.above else d < arg.minimum):
+        return _BAD
+    if arg.maximum is not None and d > arg.maximum:
         return _BAD
     return d
 

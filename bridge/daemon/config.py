@@ -17,11 +17,17 @@ from typing import Any
 from bridge.copytrading.config import EngineConfig
 from bridge.daemon.keys import AllowEntry, AllowList, KeyPair, parse_allow_entries, read_keypair
 from bridge.domain.errors import DomainError
+from bridge.domain.rules import Rules, default_rules, load_rules
 from bridge.domain.servertime import ServerTimeZone
 from bridge.domain.sizing import CopyLimits
 
 
-class ConfigError(Exception):
+class StartupError(Exception):
+    """The daemon cannot start (journal locked or missing, an endpoint that cannot be bound):
+    the CLI prints the one-line message and exits with status 2."""
+
+
+class ConfigError(StartupError):
     """A bad configuration value: the file, the dotted key and what is wrong with it."""
 
     def __init__(self, file: str, key: str, problem: str) -> None:
@@ -66,17 +72,25 @@ class DaemonConfig:
     abuse_disconnect_after_ms: int = 3000  # over the rate this long -> banned and cut
     abuse_ban_ms: int = 60_000
     log_aggregate_ms: int = 10_000  # repeated refusals: one full line, then one summary per interval
+    # operations (docs/operations.md, "Health and metrics")
+    health: str = ""  # "127.0.0.1:9464": HTTP /healthz and /metrics; "" = off; port 0 = any free port
+    health_max_lag_ms: int = 1000  # /healthz is red while the event loop was blocked longer than this
     # security
     server_key: KeyPair | None = None
     allow: AllowList = field(default_factory=lambda: AllowList(()))
     # journal
     journal_path: Path = Path("mtbridge-journal.db")
+    # A config *file* must ask for a new journal (`journal.create`, or `--create-journal`): a
+    # mistyped path then fails instead of starting an empty state. Code that builds its config
+    # (tests, the demo, in fresh temporary directories) creates it.
+    journal_create: bool = True
     synchronous: str = "normal"  # normal | full
     snapshot_every_events: int = 10_000
     snapshot_every_s: int = 300
     # engine
     engine: EngineConfig = field(default_factory=EngineConfig)
     partners: tuple[PartnerAgreement, ...] = ()
+    rules: Rules | None = None  # a broker's own rule tables ([rules]); None = the packaged ones
     source: str = "<defaults>"
 
 
@@ -87,8 +101,9 @@ _DAEMON_INTS = {  # key -> (default, minimum)
     "feed_snapshot_every_s": (5, 1), "ingest_batch": (256, 1), "ingest_budget_ms": (20, 1), "rate_limit_min_per_s": (20_000, 1),
     "rate_limit_per_login_per_s": (200, 0), "rate_limit_burst_ms": (2000, 1),
     "abuse_disconnect_after_ms": (3000, 0), "abuse_ban_ms": (60_000, 0), "log_aggregate_ms": (10_000, 1),
+    "health_max_lag_ms": (1000, 10),
 }  # fmt: skip
-_SECTIONS = {"daemon", "security", "journal", "engine", "partners"}
+_SECTIONS = {"daemon", "security", "journal", "engine", "partners", "rules"}
 
 
 class _Reader:
@@ -144,7 +159,29 @@ class _Reader:
             return v
         if "://" not in v or v.split("://", 1)[0] not in ("tcp", "ipc", "inproc"):
             raise self.fail(f"daemon.{key}", f"must be a ZeroMQ endpoint like tcp://127.0.0.1:5570, got {v!r}")
+        if v.startswith("tcp://"):
+            host, _, port = v[6:].rpartition(":")
+            if not host or not _port_ok(port, wildcard=True):
+                raise self.fail(f"daemon.{key}", f"{v!r}: expected tcp://HOST:PORT with PORT 1-65535 or * "
+                                "(any free port)")
         return v
+
+    def listen(self, t: dict, key: str) -> str:
+        """HOST:PORT of an HTTP listener ("" = off)."""
+        v = self.str_(t, "daemon", key, "")
+        if v == "":
+            return v
+        host, _, port = v.rpartition(":")
+        if not host or not (port == "0" or _port_ok(port)):
+            raise self.fail(f"daemon.{key}", f"{v!r}: expected HOST:PORT, e.g. 127.0.0.1:9464 (PORT 1-65535, "
+                            "or 0 for any free port), or \"\" for none")
+        return v
+
+
+def _port_ok(port: str, wildcard: bool = False) -> bool:
+    if wildcard and port == "*":
+        return True
+    return port.isdigit() and 1 <= int(port) <= 65535
 
 
 def load_config(path: str | Path) -> DaemonConfig:
@@ -165,12 +202,13 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
     for key in data:
         if key not in _SECTIONS:
             raise r.fail(key, f"unknown section (known: {', '.join(sorted(_SECTIONS))})")
-    d = r.table(data, "daemon", set(_DAEMON_INTS) | {"router", "pub", "admin", "balance_operations"})
+    d = r.table(data, "daemon", set(_DAEMON_INTS) | {"router", "pub", "admin", "balance_operations", "health"})
     ints = {k: r.int_(d, "daemon", k, dflt, m) for k, (dflt, m) in _DAEMON_INTS.items()}
     router = r.endpoint(d, "router", "tcp://127.0.0.1:5570")
     pub = r.endpoint(d, "pub", "tcp://127.0.0.1:5571")
     admin = r.endpoint(d, "admin", "tcp://127.0.0.1:5572", allow_empty=True)
     balance_ops = r.str_(d, "daemon", "balance_operations", "confirm", ("confirm", "backoffice"))
+    health = r.listen(d, "health")
 
     s = r.table(data, "security", {"server_key_file", "allow_list", "allow"})
     server_key = None
@@ -190,9 +228,12 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise r.fail("security.allow_list", f"{allow_path}: {exc}") from None
         try:
-            entries += parse_allow_entries(allow_data.get("allow", []), "allow")
+            from_file = parse_allow_entries(allow_data.get("allow", []), "allow")
+            AllowList(tuple(from_file))  # a name or key listed twice is the file's problem: name the file
         except ValueError as exc:
-            raise ConfigError(str(allow_path), *str(exc).split(": ", 1)) from None
+            key, sep, problem = str(exc).partition(": ")
+            raise ConfigError(str(allow_path), *((key, problem) if sep else ("allow", key))) from None
+        entries += from_file
     if "allow" in s:
         try:
             entries += parse_allow_entries(s["allow"], "security.allow")
@@ -203,19 +244,51 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
     except ValueError as exc:
         raise r.fail("security.allow", str(exc)) from None
 
-    j = r.table(data, "journal", {"path", "synchronous", "snapshot_every_events", "snapshot_every_s"})
+    j = r.table(data, "journal", {"path", "create", "synchronous", "snapshot_every_events", "snapshot_every_s"})
     journal_path = base / r.str_(j, "journal", "path", "mtbridge-journal.db")
+    journal_create = r.bool_(j, "journal", "create", False)
     synchronous = r.str_(j, "journal", "synchronous", "normal", ("normal", "full"))
     snap_events = r.int_(j, "journal", "snapshot_every_events", 10_000, 1)
     snap_s = r.int_(j, "journal", "snapshot_every_s", 300, 1)
 
-    engine = _engine_config(r, data)
+    rules = _rules(r, data, base)
+    engine = _engine_config(r, data, rules or default_rules())
     partners = _partners(r, data.get("partners", []))
     return DaemonConfig(
-        router=router, pub=pub, admin=admin, balance_operations=balance_ops, server_key=server_key,
-        allow=allow, journal_path=journal_path, synchronous=synchronous, snapshot_every_events=snap_events,
-        snapshot_every_s=snap_s, engine=engine, partners=partners, source=file, **ints,
+        router=router, pub=pub, admin=admin, balance_operations=balance_ops, health=health, server_key=server_key,
+        allow=allow, journal_path=journal_path, journal_create=journal_create, synchronous=synchronous,
+        snapshot_every_events=snap_events, snapshot_every_s=snap_s, engine=engine, partners=partners, rules=rules,
+        source=file, **ints,
     )  # fmt: skip
+
+
+def _rules(r: _Reader, data: dict, base: Path) -> Rules | None:
+    """`[rules]`: a broker's own rule tables (docs/margin.md), each key replacing one packaged
+    file; loaded and cross-checked here, so a bad table stops the daemon at start."""
+    t = r.table(data, "rules", {"symbols", "account_types", "tiers"})
+    if not t:
+        return None
+    paths: dict[str, Path] = {}
+    for key in ("symbols", "account_types"):
+        if key in t:
+            paths[key] = base / r.str_(t, "rules", key, "")
+    tiers: dict[str, str | Path] = {}
+    if "tiers" in t:
+        if not isinstance(t["tiers"], dict) or not t["tiers"]:
+            raise r.fail("rules.tiers", "must be a table: family = \"path/to/family.toml\"")
+        for family, value in t["tiers"].items():
+            if not isinstance(value, str) or not value:
+                raise r.fail(f"rules.tiers.{family}", f"must be a file path, got {value!r}")
+            tiers[family] = base / value
+    for key, path in [*paths.items(), *((f"tiers.{f}", p) for f, p in tiers.items())]:
+        if not Path(path).is_file():
+            raise r.fail(f"rules.{key}", f"{path}: file not found")
+    try:
+        return load_rules(paths.get("symbols"), paths.get("account_types"), tiers or None)
+    except DomainError as err:
+        raise r.fail("rules", err.detail) from None
+    except (OSError, ValueError) as err:
+        raise r.fail("rules", str(err)) from None
 
 
 _ENGINE_KEYS = {
@@ -226,7 +299,7 @@ _ENGINE_KEYS = {
 }  # fmt: skip
 
 
-def _engine_config(r: _Reader, data: dict) -> EngineConfig:
+def _engine_config(r: _Reader, data: dict, rules: Rules) -> EngineConfig:
     if isinstance(data.get("engine"), dict) and "late_copy_window_ms" in data["engine"]:
         raise r.fail("engine.late_copy_window_ms", "renamed open_validity_ms (how long after the trader's open "
                      "a copy may still be opened, live or first seen in a snapshot; default 5000)")
@@ -282,9 +355,6 @@ def _engine_config(r: _Reader, data: dict) -> EngineConfig:
         kw["limits"] = CopyLimits(**{k: r.dec(v, f"engine.limits.{k}", Decimal(0)) for k, v in lim.items()})
     try:
         cfg = EngineConfig(**kw)
-        from bridge.domain.rules import default_rules
-
-        rules = default_rules()
         for i, t in enumerate(cfg.eligible_trader_types):
             try:
                 rules.account_types.get(t)

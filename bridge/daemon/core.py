@@ -29,7 +29,7 @@ journaled events after it (`DaemonCore.recover`).
 from __future__ import annotations
 
 import json
-from collections import deque
+from collections import Counter, deque
 from typing import Any, Callable
 
 from bridge.copytrading import events as ev
@@ -101,6 +101,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.orphans: set[tuple[bytes, int]] = set()  # (conn, login) with errors for a non-live session
         self.errors_dropped = 0
         self.frames_discarded = 0  # over a key's rate, or from a banned key (never decoded)
+        self.refused_counts: Counter[tuple[str, str]] = Counter()  # (event, code) -> refusals (metrics)
         self.read_at = now
         self.tracks_reads = False  # True once the shell reports when it found the socket empty
         self.utc_offsets: dict[int, int] = {}  # login -> its trade server's UTC offset (hello)
@@ -125,11 +126,11 @@ class DaemonCore(SessionsMixin, CommandsMixin):
                 instance: str = "") -> DaemonCore:
         """Engine = latest snapshot + replay of the journaled events after it."""
         if isinstance(recovery.snapshot, bytes):
-            engine = Engine.from_bytes(recovery.snapshot, config.engine)
+            engine = Engine.from_bytes(recovery.snapshot, config.engine, config.rules)
         elif recovery.snapshot is not None:  # a schema 1 journal's JSON
-            engine = Engine.from_state(json.loads(recovery.snapshot), config.engine)
+            engine = Engine.from_state(json.loads(recovery.snapshot), config.engine, config.rules)
         else:
-            engine = Engine(config.engine)
+            engine = Engine(config.engine, config.rules)
         for _seq, _now, type_name, body in recovery.events:
             engine.handle(wire.event_from(type_name, body))  # type: ignore[arg-type]
         core = cls(config, engine, now=now, insecure=insecure, recovery=recovery, instance=instance)

@@ -157,3 +157,65 @@ def read_keypair(path: Path) -> KeyPair:
 def allow_entry_toml(name: str, public: str, logins: list[int] | tuple[int, ...], role: str) -> str:
     return (f"[[allow]]\nname = \"{name}\"\npublic_key = \"{public}\"\n"
             f"logins = [{', '.join(str(x) for x in logins)}]\nrole = \"{role}\"\n")
+
+
+# --- the allow-list file, edited in place ---------------------------------------------------
+
+_BLOCK = re.compile(r"(?m)^(?=\[\[allow\]\][ \t]*(?:#.*)?$)")
+
+
+def _blocks(text: str) -> list[str]:
+    """The file cut before each `[[allow]]` header (the first piece: what precedes them)."""
+    return _BLOCK.split(text)
+
+
+def _block_name(block: str) -> str | None:
+    if not block.startswith("[[allow]]"):
+        return None
+    try:
+        entries = tomllib.loads(block).get("allow", [])
+    except tomllib.TOMLDecodeError:
+        return None
+    return entries[0].get("name") if entries and isinstance(entries[0], dict) else None
+
+
+def allow_entry_public(path: Path, name: str) -> str | None:
+    """The public key listed for `name` in an allow-list file, if any."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for e in data.get("allow", []):
+        if isinstance(e, dict) and e.get("name") == name:
+            return e.get("public_key")
+    return None
+
+
+def upsert_allow_entry(path: Path, name: str, entry: str) -> str:
+    """Put `entry` (one `[[allow]]` table) in the file: in place of `name`'s entry (an older
+    duplicate of it is removed), or appended. Comments and the other entries stay as they
+    are; the result is validated before it is written (atomically). Returns "updated" or
+    "added"; ValueError (one line) if the file is not a valid allow-list."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    blocks = _blocks(text)
+    out, action = [], "added"
+    for block in blocks:
+        if _block_name(block) == name:
+            if action == "added":
+                tail = block[len(block.rstrip("\n")):] or "\n"
+                out.append(entry.rstrip("\n") + tail)
+                action = "updated"
+            continue  # a duplicate left by an older version: dropped
+        out.append(block)
+    if action == "added":
+        if out and out[-1] and not out[-1].endswith("\n"):
+            out[-1] += "\n"
+        out.append(("\n" if "".join(out).strip() else "") + entry)
+    new_text = "".join(out)
+    try:
+        AllowList(tuple(parse_allow_entries(tomllib.loads(new_text).get("allow", []), "allow")))
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    if path.exists():
+        os.chmod(tmp, path.stat().st_mode & 0o777)
+    tmp.replace(path)
+    return action

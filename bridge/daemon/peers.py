@@ -96,8 +96,8 @@ class PeerShell:
     async def _zap_loop(self: Daemon) -> None:
         """ZAP (RFC 27): CURVE keys on the allow-list pass, with User-Id = the key's name, if
         their role may use the socket's domain (`_DOMAIN_ROLES`) and they are not banned.
-        Every refusal is logged with the peer address (aggregated when repeated) and published."""
-        allow = self.config.allow
+        Every refusal is logged with the peer address (aggregated when repeated) and published.
+        The allow-list is read per request: SIGHUP may replace it (bridge/daemon/reload.py)."""
         while True:
             msg = await self.zap.recv_multipart()
             version, request_id, domain, address, _identity, mechanism = msg[:6]
@@ -109,7 +109,7 @@ class PeerShell:
             assert core is not None
             if mechanism == b"CURVE" and creds and len(creds[0]) == 32:
                 public = z85.encode(creds[0]).decode()
-                entry = allow.by_key.get(public)
+                entry = self.config.allow.by_key.get(public)
                 if entry is None:
                     self._auth_denied("unknown key", public_key=public, address=peer, socket=sock_name)
                 elif entry.role not in _DOMAIN_ROLES.get(domain, ()):

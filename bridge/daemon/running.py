@@ -29,12 +29,20 @@ class _StderrLoggerFactory:
 
 
 def configure_logging(pretty: bool = False, level: str = "info") -> None:
+    """structlog to stderr: JSON lines (the production default) or, with `pretty`, a console
+    format (colours only on a terminal). An exception logged with `exc_info` is rendered into
+    the line (`exception` field), never dropped."""
     import logging
+    import sys
 
-    renderer = structlog.dev.ConsoleRenderer() if pretty else structlog.processors.JSONRenderer()
+    if pretty:
+        renderer: Any = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        exc: list = []
+    else:
+        renderer, exc = structlog.processors.JSONRenderer(), [structlog.processors.format_exc_info]
     structlog.configure(
         processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    renderer],
+                    *exc, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
         logger_factory=_StderrLoggerFactory(),
         cache_logger_on_first_use=False,

@@ -30,8 +30,8 @@ import errno
 import gc
 import itertools
 import json
-import signal
 import time
+import traceback
 from collections import deque
 from pathlib import Path
 from time import perf_counter_ns, thread_time_ns
@@ -43,12 +43,13 @@ import zmq
 import zmq.asyncio
 import zmq.backend
 
-from bridge.daemon.config import ConfigError, DaemonConfig
+from bridge.daemon.config import ConfigError, DaemonConfig, StartupError
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
+from bridge.daemon.service import ServiceShell, TaskCrashed
 from bridge.daemon.sessions import FORGET_AFTER
 from bridge.daemon.snapshots import Snapshots
-from bridge.daemon.store import SqliteStore, Store
+from bridge.daemon.store import JournalLock, Store
 from bridge.daemon.transport import TransportEvents
 from bridge.daemon.wire import FeedEncoder
 
@@ -65,7 +66,7 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Daemon(PeerShell):
+class Daemon(ServiceShell, PeerShell):
     def __init__(self, config: DaemonConfig, *, insecure: bool = False, store: Store | None = None,
                  log: Any = None, clock: Any = wall_ms, endpoints_file: str | Path | None = None) -> None:
         if not insecure and (config.server_key is None or config.server_key.secret is None):
@@ -76,13 +77,18 @@ class Daemon(PeerShell):
         self.insecure = insecure
         self.clock = clock
         self.log = log or structlog.get_logger("mtbridge.daemon")
-        self.store = store or SqliteStore(config.journal_path, config.synchronous)
+        self.lock: JournalLock | None = None
+        self.store = store or self._open_journal(config)
+        self.crashed: BaseException | None = None  # the exception of a task that crashed (exit non-zero)
+        self.health: Any = None  # bridge.daemon.health.Health once started with `daemon.health`
+        self.watchdog: Any = None  # sd_notify while systemd watches this process (WatchdogSec), set by run()
         self.endpoints_file = Path(endpoints_file) if endpoints_file else None
         self.ctx = zmq.asyncio.Context()
         self._stop: asyncio.Event | None = None  # created in the running loop
         self.core: DaemonCore | None = None
         self.endpoints: dict[str, str] = {}
         self._tasks: list[asyncio.Task] = []
+        self._loops: list[Any] = []  # the tasks' coroutines (closed if start fails before they run)
         self._closed = False
         self.stats = {"frames_in": 0, "frames_out": 0, "commits": 0, "feed_items": 0, "feed_dropped": 0,
                       "feed_subscriptions": 0}
@@ -105,6 +111,13 @@ class Daemon(PeerShell):
 
     # ------------------------------------------------------------------ start / stop
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            self._abort()
+            raise
+
+    async def _start(self) -> None:
         now = self.clock()
         self._stop = asyncio.Event()
         recovery = self.store.recover()
@@ -136,24 +149,34 @@ class Daemon(PeerShell):
             self.router.setsockopt(zmq.HEARTBEAT_TTL, dead_after)
         loop = asyncio.get_running_loop()
         self.transport = TransportEvents(self.ctx, self.router, lambda: loop.call_soon_threadsafe(self._drain_router))
-        self.router.bind(cfg.router)
+        self._bind(self.router, "router", cfg.router)
         self.router_sync = zmq.Socket.shadow(self.router.underlying)
         self.pub = self._server_socket(zmq.XPUB, FEED_ZAP_DOMAIN)
         self.pub.linger = 0
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription message, also repeated ones
         self.pub.setsockopt(zmq.XPUB_VERBOSER, 1)  # and every unsubscription (a disconnect included)
         self.pub.setsockopt(zmq.SNDHWM, 100_000)
-        self.pub.bind(cfg.pub)
+        self._bind(self.pub, "pub", cfg.pub)
         self.pub_sync = zmq.Socket.shadow(self.pub.underlying)
         self.endpoints = {"router": self._last(self.router), "pub": self._last(self.pub)}
         if cfg.admin:
             self.admin = self._server_socket(zmq.ROUTER, ADMIN_ZAP_DOMAIN)
             self.admin.setsockopt(zmq.MAXMSGSIZE, cfg.max_frame_size)  # same limit as the terminal socket
-            self.admin.bind(cfg.admin)
+            self._bind(self.admin, "admin", cfg.admin)
             self.endpoints["admin"] = self._last(self.admin)
             self._tasks.append(self._task(self._admin_loop(), "admin"))
         if self.config.server_key is not None:
             self.endpoints["server_public_key"] = self.config.server_key.public
+        if cfg.health:
+            from bridge.daemon.health import Health, HealthServer
+
+            self.health = Health(self)
+            self.health.attach()
+            self._health_server = HealthServer(self.health, cfg.health)
+            try:
+                self.endpoints["health"] = await self._health_server.start()
+            except OSError as exc:
+                raise StartupError(f"cannot listen on daemon.health {cfg.health}: {exc.strerror}") from None
         self._tasks.append(self._task(self._router_loop(), "router"))
         self._tasks.append(self._task(self._feed_loop(), "feed"))
         self._tasks.append(self._task(self._timer_loop(), "timer"))
@@ -195,28 +218,18 @@ class Daemon(PeerShell):
         self._publish("daemon.insecure")
 
     def request_stop(self) -> None:
+        if self.health is not None:
+            self.health.stopping = True
         if self._stop is not None:
             self._stop.set()
-
-    async def run(self) -> None:
-        """start(), then serve until SIGTERM/SIGINT or request_stop(), then close()."""
-        await self.start()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                loop.add_signal_handler(sig, self.request_stop)
-            except (NotImplementedError, RuntimeError):  # not the main thread
-                pass
-        try:
-            assert self._stop is not None
-            await self._stop.wait()
-        finally:
-            await self.close()
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self.health is not None:
+            self.health.stopping = True
+            await self._health_server.close()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -239,7 +252,10 @@ class Daemon(PeerShell):
             gc.callbacks.remove(self._gc_watch)
         self.store.close()  # WAL checkpoint
         self.ctx.term()
-        self.log.info("daemon.stopped", frames_in=self.stats["frames_in"], frames_out=self.stats["frames_out"])
+        if self.lock is not None:
+            self.lock.release()
+        self.log.info("daemon.stopped", frames_in=self.stats["frames_in"], frames_out=self.stats["frames_out"],
+                      **({"crashed_task": self.crashed.args[0]} if isinstance(self.crashed, TaskCrashed) else {}))
 
     # ------------------------------------------------------------------ the step
     def _send(self, conn: bytes, frame: bytes) -> SendResult:
@@ -345,11 +361,17 @@ class Daemon(PeerShell):
                 await coro
             except asyncio.CancelledError:
                 raise
-            except BaseException:
-                self.log.exception("daemon.task_crashed", task=name)
+            except BaseException as exc:
+                # the exception as fields (JSON logs carry no exc_info rendering); the process
+                # then exits non-zero, so a supervisor (systemd Restart=on-failure) restarts it
+                self.log.error("daemon.task_crashed", task=name, exc_type=type(exc).__name__,
+                               exc_message=str(exc), traceback=traceback.format_exc())
+                if self.crashed is None:
+                    self.crashed = TaskCrashed(name, exc)
                 self.request_stop()
                 raise
 
+        self._loops.append(coro)
         return asyncio.create_task(guarded(), name=name)
 
     async def _router_loop(self) -> None:
@@ -505,6 +527,10 @@ class Daemon(PeerShell):
             mono = time.monotonic()
             if mono >= next_stats:  # F12: every second, also the feed's liveness beat
                 next_stats = mono + 1.0
+                if self.health is not None:
+                    self.health.beat(self.loop_lag_ns)
+                if self.watchdog is not None:  # systemd WatchdogSec: a stuck loop stops these and gets restarted
+                    self.watchdog("WATCHDOG=1")
                 core.publish_stats(now, {"loop_lag_ms": round(self.loop_lag_ns / 1e6, 1),
                                          "turn_max_ms": round(self.turn_max_ns / 1e6, 1),
                                          "turn_max_cpu_ms": round(self.turn_cpu_ns / 1e6, 1),

@@ -218,6 +218,7 @@ class SessionsMixin:
     def refusal(self: DaemonCore, event: str, key: str | None, **fields: Any) -> None:
         """A refusal: logged in full the first time per (event, key) and interval, counted
         after that (summarised by `tick`); always on the feed, aggregated the same way."""
+        self.refused_counts[(event, str(fields.get("code") or fields.get("reason") or ""))] += 1
         if self.aggregate.note(self.now, event, str(key), key=key, **fields):
             self._log("warning", event, key=key, **fields)
             self.publish(event, key=key, **{k: v for k, v in fields.items() if k != "detail"})

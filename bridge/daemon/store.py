@@ -43,6 +43,7 @@ A later issue adds a PostgreSQL implementation of the same Protocol.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -413,3 +414,66 @@ def _migrate_commands(db: sqlite3.Connection) -> None:
 
 def _columns(db: sqlite3.Connection, table: str) -> set[str]:
     return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
+
+# --- one daemon per journal ----------------------------------------------------------------
+
+class JournalLocked(Exception):
+    """Another live process holds the journal's lock; the message names it."""
+
+
+class JournalLock:
+    """An exclusive `flock` on `<journal>.lock`, held while the daemon runs.
+
+    The kernel drops it when the process dies, however it dies (kill -9 included), so a stale
+    lock file never blocks a restart; its text (pid, host, start time) only names the holder
+    in the refusal. A child forked to write a snapshot closes its copy of the descriptor at
+    once: the lock is the daemon's, not its children's (a child outliving a killed daemon must
+    not block the restart).
+
+    Example: a second `mtbridge daemon` on the same journal exits 2 with
+    `journal /var/lib/mtbridge/journal.db is in use by pid 4711 on host desk-1 since
+    2026-12-01T20:41:07Z (lock file /var/lib/mtbridge/journal.db.lock)`."""
+
+    _held: set[int] = set()  # descriptors of this process's locks (closed in forked children)
+    fd: int | None = None  # set once locked (a refused lock never had one)
+
+    def __init__(self, journal: Path) -> None:
+        import fcntl
+        import socket
+        import time
+
+        self.path = Path(str(journal) + ".lock")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise JournalLocked(f"journal {journal} is in use by {holder} (lock file {self.path})") from None
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on host {socket.gethostname()} since {started}\n".encode(), 0)
+        self.fd: int | None = fd
+        JournalLock._held.add(fd)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            JournalLock._held.discard(self.fd)
+            os.close(self.fd)  # closing the last descriptor releases the flock
+            self.fd = None
+
+    def __del__(self) -> None:  # a daemon built but never started or closed (tests) frees its journal
+        self.release()
+
+
+def _close_locks_in_child() -> None:
+    for fd in JournalLock._held:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    JournalLock._held.clear()
+
+
+os.register_at_fork(after_in_child=_close_locks_in_child)

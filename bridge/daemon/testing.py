@@ -59,7 +59,7 @@ def make_setup(directory: Path, keys: dict[str, tuple[list[int], str]], *, heart
         "[daemon]\nrouter = \"tcp://127.0.0.1:*\"\npub = \"tcp://127.0.0.1:*\"\nadmin = \"tcp://127.0.0.1:*\"\n"
         f"heartbeat_ms = {heartbeat_ms}\n{extra}\n"
         "[security]\nserver_key_file = \"server.key\"\nallow_list = \"allow.toml\"\n"
-        "[journal]\npath = \"journal.db\"\n"
+        "[journal]\npath = \"journal.db\"\ncreate = true\n"  # a fresh directory: the daemon starts its journal
         f"[engine]\n{engine}\n"
     )
     return setup
@@ -68,8 +68,10 @@ def make_setup(directory: Path, keys: dict[str, tuple[list[int], str]], *, heart
 class DaemonProcess:
     """`mtbridge daemon` in a subprocess (python -m bridge.cli daemon)."""
 
-    def __init__(self, config_path: Path, *, insecure: bool = False, log_path: Path | None = None) -> None:
+    def __init__(self, config_path: Path, *, insecure: bool = False, log_path: Path | None = None,
+                 args: list[str] | None = None) -> None:
         self.config_path = config_path
+        self.args = list(args or [])
         self.endpoints_file = config_path.parent / "endpoints.json"
         self.insecure = insecure
         self.log_path = log_path or config_path.parent / "daemon.log"
@@ -83,6 +85,7 @@ class DaemonProcess:
                "--endpoints-file", str(self.endpoints_file)]
         if self.insecure:
             cmd.append("--insecure")
+        cmd += self.args
         log = open(self.log_path, "ab")  # noqa: SIM115
         root = Path(__file__).resolve().parents[2]
         env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}

@@ -36,6 +36,7 @@ from typing import Protocol
 from bridge.monitor.views import DEALER, INVESTOR, Principal
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SALT_BYTES, HASH_BYTES = 2**14, 8, 1, 16, 32
+MIN_PASSWORD = 10  # characters `--hash-password` accepts (the desk acts on accounts)
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P,
@@ -141,7 +142,7 @@ class FileCredentialStore(MemoryCredentialStore):
 
 def _checked_hash(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.startswith("scrypt$") or value.count("$") != 5:
-        raise ValueError(f"{where} must be a scrypt hash (mtbridge dashboard hash-password)")
+        raise ValueError(f"{where} must be a scrypt hash (make one with: mtbridge dashboard --hash-password)")
     return value
 
 
@@ -203,3 +204,42 @@ class LoginThrottle:
 
     def success(self, login_key: str) -> None:
         self._state.pop(login_key, None)
+
+
+class SessionRegistry:
+    """Dashboard sessions that are live, server side. The signed cookie only carries a
+    session id; a request is logged in only while that id is here, so logging out (or a
+    restart) ends the session even for a copy of the cookie taken before.
+
+    Bounded: entries expire after `max_age_s` (the cookie's own lifetime) and at most
+    `max_sessions` live at once (the oldest goes first). `clock` returns seconds (monotonic).
+
+    Example: a dealer logs in (id `a1`), someone copies the cookie, the dealer logs out:
+    `alive("a1")` is False, so the copy gets the login page."""
+
+    def __init__(self, clock: Callable[[], float], max_age_s: float, max_sessions: int = 10_000) -> None:
+        self.clock, self.max_age_s, self.max_sessions = clock, max_age_s, max_sessions
+        self._expires: dict[str, float] = {}  # insertion order = age order
+
+    def open(self) -> str:
+        import secrets
+
+        now = self.clock()
+        for sid in [k for k, t in self._expires.items() if t <= now]:
+            del self._expires[sid]
+        while len(self._expires) >= self.max_sessions:
+            del self._expires[next(iter(self._expires))]
+        sid = secrets.token_urlsafe(32)
+        self._expires[sid] = now + self.max_age_s
+        return sid
+
+    def alive(self, sid: object) -> bool:
+        t = self._expires.get(sid) if isinstance(sid, str) else None
+        return t is not None and t > self.clock()
+
+    def close(self, sid: object) -> None:
+        if isinstance(sid, str):
+            self._expires.pop(sid, None)
+
+    def __len__(self) -> int:
+        return len(self._expires)

@@ -30,8 +30,8 @@ def _feed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server-key", metavar="KEY",
                    help="the daemon's CURVE public key: 40 Z85 characters, or a key file (server.pub)")
     p.add_argument("--client-key", metavar="FILE",
-                   help="this monitor's CURVE key pair file (mtbridge keys terminal NAME --role admin --out DIR); "
-                        "an ephemeral pair is generated if omitted")
+                   help="this viewer's CURVE key pair file, listed on the daemon's allow-list (required unless "
+                        "--insecure): mtbridge keys terminal NAME --role monitor --out DIR --allow-list allow.toml")
     p.add_argument("--insecure", action="store_true", help="plain-text feed (daemon started with --insecure)")
     p.add_argument("--replay", metavar="FILE", help="read a recorded feed (JSON lines) instead of connecting")
 
@@ -58,7 +58,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "(SSE), margin-level charts, public trader statistics, the investor area and Prometheus "
                     "metrics. See docs/monitoring.md for the users file and the access model.",
         epilog="example: mtbridge dashboard --connect tcp://127.0.0.1:5571 --server-key keys/server.pub "
-               "--users users.toml --session-secret-file secret.txt --port 8080",
+               "--client-key keys/desk.key --users users.toml --session-secret-file secret.txt --port 8080 "
+               "(password hashes for users.toml: mtbridge dashboard --hash-password)",
     )
     _feed_args(d)
     d.add_argument("--config", metavar="FILE", help="TOML with a [dashboard] table (keys: the long option names "
@@ -67,7 +68,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     d.add_argument("--session-secret-file", metavar="FILE",
                    help=f"file holding the session signing secret (>= 32 chars); or set ${SECRET_ENV}")
     d.add_argument("--https-only", action="store_true", default=None,
-                   help="mark the session cookie Secure (set when served over HTTPS, e.g. behind a TLS proxy)")
+                   help="always mark the session cookie Secure (it is anyway over --tls-cert or a trusted proxy "
+                        "header that says https)")
+    d.add_argument("--trusted-proto-header", metavar="NAME",
+                   help="behind a TLS reverse proxy: the header carrying the client's scheme, e.g. X-Forwarded-Proto "
+                        "(only if the dashboard is reachable through that proxy alone)")
+    d.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS directly with this certificate (PEM)")
+    d.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (PEM)")
     d.add_argument("--metrics-token-file", metavar="FILE",
                    help="bearer token for Prometheus scrapes of /metrics (dealers may read it when logged in)")
     d.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
@@ -84,6 +91,10 @@ def _curve(args: argparse.Namespace) -> Any:
 
     if args.insecure:
         return None
+    if not args.client_key:  # an ephemeral key is on no allow-list: the handshake could never pass
+        raise ValueError("--client-key FILE is required: a key pair on the daemon's allow-list (mtbridge keys "
+                         "terminal NAME --role monitor --out DIR --allow-list allow.toml); or --insecure for a "
+                         "plain-text local feed")
     return curve_from_args(args.server_key, args.client_key)
 
 
@@ -115,7 +126,8 @@ def run_monitor_command(args: argparse.Namespace) -> int:
 class DashboardServer:
     """uvicorn serving a `Dashboard` in a background thread, on an already-bound socket."""
 
-    def __init__(self, dashboard: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+    def __init__(self, dashboard: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
+                 tls: tuple[str, str] | None = None) -> None:
         import uvicorn
 
         self.dashboard = dashboard
@@ -123,8 +135,10 @@ class DashboardServer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port = host, self.sock.getsockname()[1]
+        self.tls = tls
         config = uvicorn.Config(dashboard.app, log_level=log_level, access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=2, proxy_headers=False)
+                                timeout_graceful_shutdown=2, proxy_headers=False,
+                                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        name="mtbridge-dashboard", daemon=True)
@@ -132,7 +146,7 @@ class DashboardServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> DashboardServer:
         self.thread.start()
@@ -158,7 +172,7 @@ def _read_secret(path: str | None) -> str | None:
 
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("connect", "server_key", "client_key", "insecure", "replay", "users", "session_secret_file",
-            "https_only", "metrics_token_file", "host", "port")
+            "https_only", "trusted_proto_header", "tls_cert", "tls_key", "metrics_token_file", "host", "port")
     conf: dict[str, Any] = {}
     if args.config:
         data = tomllib.loads(Path(args.config).read_text(encoding="utf-8"))
@@ -179,7 +193,7 @@ def _merged(args: argparse.Namespace) -> dict[str, Any]:
 def hash_password_command() -> int:
     import getpass
 
-    from bridge.monitor.auth import hash_password
+    from bridge.monitor.auth import MIN_PASSWORD, hash_password
 
     if sys.stdin.isatty():
         pw = getpass.getpass("password: ")
@@ -188,8 +202,8 @@ def hash_password_command() -> int:
             return 2
     else:
         pw = sys.stdin.readline().rstrip("\n")
-    if not pw:
-        print("mtbridge dashboard: error: empty password", file=sys.stderr)
+    if len(pw) < MIN_PASSWORD:
+        print(f"mtbridge dashboard: error: a password needs at least {MIN_PASSWORD} characters", file=sys.stderr)
         return 2
     print(hash_password(pw))
     return 0
@@ -219,7 +233,19 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
                   "sessions end when the dashboard restarts", file=sys.stderr)
         token_file = conf.get("metrics_token_file")
         token = Path(token_file).read_text(encoding="utf-8").strip() if token_file else None
-        config = DashboardConfig(session_secret=secret, https_only=bool(conf.get("https_only")), metrics_token=token)
+        if bool(conf.get("tls_cert")) != bool(conf.get("tls_key")):
+            return fail("--tls-cert and --tls-key go together")
+        tls = (str(conf["tls_cert"]), str(conf["tls_key"])) if conf.get("tls_cert") else None
+        if tls:
+            import ssl
+
+            try:
+                ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(*tls)
+            except (OSError, ssl.SSLError) as exc:
+                return fail(f"--tls-cert/--tls-key: {exc}")
+        config = DashboardConfig(session_secret=secret, https_only=bool(conf.get("https_only")), metrics_token=token,
+                                 trusted_proto_header=conf.get("trusted_proto_header") or None,
+                                 feed_required=not conf.get("replay"))
         ns = argparse.Namespace(insecure=bool(conf.get("insecure")), server_key=conf.get("server_key"),
                                 client_key=conf.get("client_key"))
         curve = None if conf.get("replay") else _curve(ns)
@@ -236,10 +262,17 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         return fail("--connect ADDRESS is required (or --replay FILE)")
     dash = Dashboard(hub, creds, config)
     try:
-        server = DashboardServer(dash, conf["host"], int(conf["port"]), log_level="info")
+        # uvicorn's own plain-text lines would interleave with our structured ones: errors only
+        server = DashboardServer(dash, conf["host"], int(conf["port"]), log_level="error", tls=tls)
     except OSError as exc:
         return fail(f"cannot listen on {conf['host']}:{conf['port']}: {exc}")
     server.start()
+    import signal
+
+    def _stop(signum: int, frame: Any) -> None:  # SIGTERM (systemd, docker stop): the same clean stop as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     print(f"mtbridge dashboard: serving {server.url} (feed: {conf.get('connect') or conf.get('replay')})",
           file=sys.stderr)
     try:
@@ -251,4 +284,5 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         server.stop()
         if sub is not None:
             sub.stop()
+        print("mtbridge dashboard: stopped", file=sys.stderr)
     return 0

@@ -6,7 +6,9 @@ fragments per section, swapped in by a small same-origin script. No CDN, no inli
 script or style: the page runs under `Content-Security-Policy: default-src 'self'`.
 
 Access model and routes: docs/monitoring.md. Security: signed session cookie
-(SessionMiddleware / itsdangerous; HttpOnly, SameSite=Lax, Secure when `https_only`),
+(SessionMiddleware / itsdangerous; HttpOnly, SameSite=Lax; Secure when served over TLS, when
+`https_only`, or when the configured `trusted_proto_header` of a TLS proxy says https),
+holding a session id that must be live server side (`SessionRegistry`: logout ends it),
 CSRF token in the session for every POST form, login throttling per client address and
 per login (`LoginThrottle`, clock injected), passwords never logged.
 """
@@ -41,7 +43,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from bridge.monitor import assets
-from bridge.monitor.auth import CredentialStore, LoginThrottle
+from bridge.monitor.auth import CredentialStore, LoginThrottle, SessionRegistry
 from bridge.monitor.console import STALE_AFTER_MS, feed_status
 from bridge.monitor.feed import wall_ms
 from bridge.monitor.hub import MonitorHub
@@ -75,6 +77,10 @@ class DashboardConfig:
     https_only: bool = False
     session_max_age: int = 8 * 3600
     metrics_token: str | None = None  # Prometheus: `Authorization: Bearer <token>` (dealers may always read)
+    # behind a TLS proxy: the request header that carries the original scheme ("X-Forwarded-Proto");
+    # trusted only when set, so only set it when the dashboard is reachable through that proxy alone
+    trusted_proto_header: str | None = None
+    feed_required: bool = True  # /healthz is red unless the feed is LIVE (False: a --replay dashboard)
     sse_poll_s: float = 0.25
     sse_keepalive_s: float = 15.0
     title: str = "mtbridge dealing desk"
@@ -181,6 +187,7 @@ class Dashboard:
         self.config = config
         self.wall = wall
         self.throttle = throttle or LoginThrottle(clock=clock)
+        self.sessions = SessionRegistry(clock, config.session_max_age)
         self._stop_flag = False
         routes = [
             Route("/", self.desk), Route("/login", self.login_form, methods=["GET"]),
@@ -194,17 +201,19 @@ class Dashboard:
         self.app = Starlette(routes=routes, middleware=[Middleware(
             SessionMiddleware, secret_key=config.session_secret, session_cookie="mtbridge_session",
             max_age=config.session_max_age, same_site="lax", https_only=config.https_only)])
-        self.app.add_middleware(_SecurityHeaders)
+        self.app.add_middleware(_SecurityHeaders, https_only=config.https_only,
+                                proto_header=config.trusted_proto_header)
 
     def stop(self) -> None:
         """Ends open SSE streams (called before the server shuts down)."""
         self._stop_flag = True
 
     # ------------------------------------------------------------------ session helpers
-    @staticmethod
-    def principal(request: Request) -> Principal | None:
+    def principal(self, request: Request) -> Principal | None:
         u = request.session.get("user")
         if not isinstance(u, dict) or u.get("role") not in (DEALER, INVESTOR):
+            return None
+        if not self.sessions.alive(request.session.get("sid")):  # logged out (or before a restart)
             return None
         return Principal(u["role"], str(u.get("name", "")), u.get("login"), u.get("investor"))
 
@@ -320,7 +329,9 @@ class Dashboard:
             log.warning("dashboard.login_failed", username=username, client=_client(request))
             return self._login_page(request, "Wrong username or password.", 401, username)
         self.throttle.success(keys[1])
+        self.sessions.close(request.session.get("sid"))
         request.session.clear()  # fresh session: new CSRF token, nothing carried over from before the login
+        request.session["sid"] = self.sessions.open()
         request.session["user"] = {"role": principal.role, "name": principal.name, "login": principal.login,
                                    "investor": principal.investor}
         request.session["csrf"] = secrets.token_urlsafe(32)
@@ -337,6 +348,7 @@ class Dashboard:
             return self.page(request, "Forbidden", "<p>The form expired; reload the page and try again.</p>",
                              status=403)
         p = self.principal(request)
+        self.sessions.close(request.session.get("sid"))  # a copy of the cookie is worthless from now on
         request.session.clear()
         if p is not None:
             log.info("dashboard.logout", username=p.name, client=_client(request))
@@ -463,9 +475,28 @@ class Dashboard:
         return Response(body, media_type=CONTENT_TYPE)
 
     async def healthz(self, request: Request) -> Response:
+        """200 while the feed is LIVE (synced from a snapshot, heard from within
+        STALE_AFTER_MS); 503 with the reason otherwise, e.g. while the CURVE handshake fails."""
         now = self.wall()
-        label = self.hub.read(lambda s: feed_status(s, now)[0])
-        return JSONResponse({"ok": True, "feed": label})
+        def read(s: MonitorState) -> tuple[str, int, str | None]:
+            last = next((e for e in reversed(s.events) if e.kind == "monitor"), None)  # the feed's own news
+            return feed_status(s, now)[0], s.health.last_rx or s.health.last_ts, \
+                last.text if last is not None and last.severity == "alert" else None
+
+        label, seen, alert = self.hub.read(read)
+        reasons = []
+        if self.config.feed_required and label != "LIVE":
+            reasons.append("feed: " + {
+                "CONNECTING": "not connected to the daemon (unreachable, or the CURVE handshake fails: check "
+                              "--server-key and that --client-key is on the daemon's allow-list)",
+                "OFFLINE": "disconnected from the daemon",
+                "SYNCING": "connected, waiting for the daemon's snapshot",
+                "STALE": f"nothing received for {(now - seen) // 1000} s (limit {STALE_AFTER_MS // 1000} s)",
+            }.get(label, label))
+            if alert:
+                reasons.append("feed: " + alert)
+        return JSONResponse({"ok": not reasons, "feed": label, "reasons": reasons},
+                            status_code=503 if reasons else 200)
 
     async def static_js(self, request: Request) -> Response:
         return Response(assets.JS, media_type="text/javascript", headers={"Cache-Control": "max-age=300"})
@@ -506,17 +537,36 @@ def _client(request: Request) -> str:
 
 
 class _SecurityHeaders:
-    def __init__(self, app: Any) -> None:
+    """Security headers on every response; the session cookie marked Secure when the request
+    came over TLS: directly (scheme https), or through a proxy whose trusted header says so."""
+
+    def __init__(self, app: Any, https_only: bool = False, proto_header: str | None = None) -> None:
         self.app = app
+        self.https_only = https_only
+        self.proto_header = proto_header.lower().encode() if proto_header else None
+
+    def _over_tls(self, scope: Any) -> bool:
+        if self.https_only or scope.get("scheme") == "https":
+            return True
+        if self.proto_header is None:
+            return False
+        for k, v in scope.get("headers", ()):
+            if k.lower() == self.proto_header:
+                return v.split(b",")[0].strip().lower() == b"https"  # the first hop's (the client's) scheme
+        return False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        secure = self._over_tls(scope)
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if secure:
+                    headers = [(k, v + b"; secure") if k.lower() == b"set-cookie" and b"secure" not in v.lower()
+                               else (k, v) for k, v in headers]
                 have = {k.lower() for k, _ in headers}
                 for k, v in SECURITY_HEADERS.items():
                     if k.lower().encode() not in have:

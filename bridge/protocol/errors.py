@@ -69,7 +69,8 @@ ERROR_CODES = MappingProxyType(
         BAD_START_SEQ: "a hello/welcome carried a seq other than 1",
         SEQUENCE_REPLAY: "seq is lower than or equal to the last accepted seq",
         SEQUENCE_GAP: "seq is higher than the last accepted seq + 1",
-        OUT_OF_RANGE: "an int is outside its field's range or not a multiple of its step (hello.utc_offset_ms)",
+        OUT_OF_RANGE: "an int or a number is outside its field's range (a number other than 0 closer to 0 than "
+                      "1e-8 too), or an int is not a multiple of its step (hello.utc_offset_ms)",
     }
 )
 

@@ -18,6 +18,22 @@ SUPPORTED_VERSIONS = frozenset({PROTOCOL_VERSION})
 
 # A volume above this many lots is refused as absurd (fat finger or garbage).
 MAX_VOLUME = Decimal(10_000)
+# Money and prices beyond this magnitude are refused: far above any real account or quote, far
+# below where the engine's 28-digit decimals overflow (a price x 100 000 units x 10 000 lots x a
+# conversion rate still fits). The same bound as the `mtbridge` command line's.
+MAX_AMOUNT = Decimal("1e12")
+# A number other than 0 closer to 0 than this is refused (5e-324 is not a price): below any
+# tick, lot step or cent, and it keeps every decimal the engine derives short.
+MIN_MAGNITUDE = Decimal("1e-8")
+
+# Integer ranges. Ids, sequence numbers, tickets and logins end up in SQLite INTEGER columns and
+# MQL `long`s: signed 64-bit. Times are UTC ms up to the last instant a datetime holds.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+UINT64_MAX = 2**64 - 1  # msgpack's largest int (magic: MT5 numbers are ulong)
+MAX_ID = INT64_MAX
+MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31 23:59:59.999 UTC
+MAX_LEVERAGE = 1_000_000  # 1:1 000 000; brokers offer up to 1:3000
+RETCODE_MIN, RETCODE_MAX = -(2**31), 2**32 - 1  # MT4 int error codes, MT5 uint retcodes
 
 # command_result.retcode of an `open` refused because it arrived after its `expires`. An
 # mtbridge code outside MetaTrader's 10004-10046, so never mistaken for 10012 (server timeout,
@@ -46,6 +62,7 @@ class Kind(Enum):
 
 
 NUMBER_KINDS = frozenset({Kind.MONEY, Kind.PRICE, Kind.VOLUME, Kind.VOLUME0})
+INT_KINDS = frozenset({Kind.UINT, Kind.INT})
 
 
 class Direction(Enum):
@@ -59,10 +76,57 @@ class FieldSpec:
     kind: Kind
     doc: str
     choices: tuple[str, ...] = ()
-    bound: int = 0  # INT/UINT: |value| <= bound when > 0
+    bound: int = 0  # INT/UINT: |value| <= bound when > 0 (sets low and high)
     step: int = 0  # INT/UINT: value % step == 0 when > 0
     # May be absent, read as 0: only for a field added after senders shipped, until they all send it.
     optional: bool = False
+    low: int | None = None  # INT/UINT: the smallest value (default: 0 for UINT, -bound for INT)
+    high: int | None = None  # INT/UINT: the largest value; every int field states one
+
+    def int_range(self) -> tuple[int, int]:
+        """(lowest, highest) value of an INT/UINT field, both inclusive."""
+        if self.bound:
+            return -self.bound, self.bound
+        low = self.low if self.low is not None else (0 if self.kind is Kind.UINT else INT64_MIN)
+        if self.high is None:
+            raise AssertionError(f"schema: int field {self.name!r} states no upper bound")
+        return low, self.high
+
+    def number_range(self) -> tuple[Decimal, Decimal]:
+        """(lowest, highest) value of a number field, both inclusive; 0 < |x| < MIN_MAGNITUDE
+        is refused too, and a VOLUME is never 0."""
+        return {
+            Kind.MONEY: (-MAX_AMOUNT, MAX_AMOUNT), Kind.PRICE: (Decimal(0), MAX_AMOUNT),
+            Kind.VOLUME: (Decimal(0), MAX_VOLUME), Kind.VOLUME0: (Decimal(0), MAX_VOLUME),
+        }[self.kind]  # fmt: skip
+
+    def range_text(self) -> str:
+        """The field's range in words, as docs/protocol.md states it (a test checks the docs);
+        "" for a field that is not a number or an int."""
+        if self.kind not in INT_KINDS and self.kind not in NUMBER_KINDS:
+            return ""
+        if self.kind in NUMBER_KINDS:
+            low, high = self.number_range()
+            if self.kind is Kind.VOLUME:
+                return f"{_num(MIN_MAGNITUDE)} .. {_num(high)}"
+            tiny = f" (0 or |x| >= {_num(MIN_MAGNITUDE)})" if low < 0 else f" (0 or >= {_num(MIN_MAGNITUDE)})"
+            return f"{'-' if low < 0 else ''}{_num(high) if low < 0 else '0'} .. {_num(high)}{tiny}"
+        low, high = self.int_range()
+        text = f"{_int(low)} .. {_int(high)}"
+        return text + (f", a multiple of {_int(self.step)}" if self.step else "")
+
+
+def _num(value: Decimal) -> str:
+    """1e12, 1e-8, 10000: the short form the docs use."""
+    if value == value.to_integral_value() and abs(value) < 100_000:
+        return str(int(value))
+    return f"{value:e}".replace("e+", "e").replace(".0e", "e").replace("1.000000e", "1e")
+
+
+def _int(value: int) -> str:
+    named = {INT64_MIN: "-2^63", INT64_MAX: "2^63-1", UINT64_MAX: "2^64-1", RETCODE_MIN: "-2^31",
+             RETCODE_MAX: "2^32-1"}
+    return named.get(value, str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,23 +153,24 @@ F = FieldSpec
 ENVELOPE: tuple[FieldSpec, ...] = (
     F("v", Kind.UINT, "protocol version, currently 1"),
     F("type", Kind.NAME, "message type, a key of SCHEMA"),
-    F("id", Kind.UINT, "message id, unique per sender (never reused, also across reconnects)"),
-    F("seq", Kind.UINT, "per-connection sequence number: 1 on hello/welcome, +1 per message sent"),
-    F("ts", Kind.UINT, "sender's clock, UTC milliseconds since the Unix epoch"),
-    F("login", Kind.UINT, "MetaTrader account login the message speaks for / is addressed to"),
+    F("id", Kind.UINT, "message id, unique per sender (never reused, also across reconnects)", high=MAX_ID),
+    F("seq", Kind.UINT, "per-connection sequence number: 1 on hello/welcome, +1 per message sent", high=MAX_ID),
+    F("ts", Kind.UINT, "sender's clock, UTC milliseconds since the Unix epoch", high=MAX_TIME_MS),
+    F("login", Kind.UINT, "MetaTrader account login the message speaks for / is addressed to", high=MAX_ID),
 )
 ENVELOPE_NAMES = tuple(f.name for f in ENVELOPE)
 
 POSITION_FIELDS: tuple[FieldSpec, ...] = (
-    F("ticket", Kind.UINT, "position ticket (MT5 position id / MT4 order ticket)"),
+    F("ticket", Kind.UINT, "position ticket (MT5 position id / MT4 order ticket)", high=MAX_ID),
     F("symbol", Kind.NAME, "symbol name as the terminal knows it"),
     F("side", Kind.ENUM, "direction", SIDES),
     F("volume", Kind.VOLUME, "open volume, lots"),
     F("price", Kind.PRICE, "open price"),
     F("sl", Kind.PRICE, "stop loss price, 0 = none"),
     F("tp", Kind.PRICE, "take profit price, 0 = none"),
-    F("time", Kind.UINT, "open time, UTC ms since the Unix epoch (the terminal converts from trade server time)"),
-    F("magic", Kind.INT, "EA magic number"),
+    F("time", Kind.UINT, "open time, UTC ms since the Unix epoch (the terminal converts from trade server time)",
+      high=MAX_TIME_MS),
+    F("magic", Kind.INT, "EA magic number", high=UINT64_MAX),
     F("comment", Kind.TEXT, "order comment, may be empty"),
 )
 
@@ -121,7 +186,7 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("platform", Kind.ENUM, "terminal platform", PLATFORMS),
             F("account_type", Kind.NAME, "account type name, e.g. mt4_standard"),
             F("currency", Kind.NAME, "account deposit currency, e.g. USD"),
-            F("leverage", Kind.UINT, "account leverage, e.g. 100 for 1:100"),
+            F("leverage", Kind.UINT, "account leverage, e.g. 100 for 1:100", low=1, high=MAX_LEVERAGE),
             F("balance", Kind.MONEY, "balance, account currency"),
             F("equity", Kind.MONEY, "equity, account currency"),
             F("positions", Kind.POSITIONS, "full snapshot of open positions (maybe empty)"),
@@ -139,10 +204,10 @@ _SPECS: tuple[MessageSpec, ...] = (
         "position_modified",
         _T,
         (
-            F("ticket", Kind.UINT, "position ticket"),
+            F("ticket", Kind.UINT, "position ticket", high=MAX_ID),
             F("sl", Kind.PRICE, "new stop loss, 0 = none"),
             F("tp", Kind.PRICE, "new take profit, 0 = none"),
-            F("time", Kind.UINT, "modification time, UTC ms since the Unix epoch"),
+            F("time", Kind.UINT, "modification time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
         ),
         "stop loss / take profit of a position changed",
     ),
@@ -150,11 +215,11 @@ _SPECS: tuple[MessageSpec, ...] = (
         "position_closed",
         _T,
         (
-            F("ticket", Kind.UINT, "position ticket"),
+            F("ticket", Kind.UINT, "position ticket", high=MAX_ID),
             F("volume", Kind.VOLUME, "volume closed by this deal, lots"),
             F("remaining", Kind.VOLUME0, "volume still open, lots; 0 = fully closed"),
             F("price", Kind.PRICE, "close price"),
-            F("time", Kind.UINT, "close time, UTC ms since the Unix epoch"),
+            F("time", Kind.UINT, "close time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
             F("reason", Kind.ENUM, "who closed it: client, sl, tp or so (stop out)", CLOSE_REASONS),
             F("profit", Kind.MONEY, "realised profit of this deal, account currency"),
         ),
@@ -168,7 +233,7 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("equity", Kind.MONEY, "equity, account currency"),
             F("margin", Kind.PRICE, "used margin, account currency (>= 0)"),
             F("free_margin", Kind.MONEY, "free margin, account currency (may be negative)"),
-            F("leverage", Kind.UINT, "account leverage"),
+            F("leverage", Kind.UINT, "account leverage", low=1, high=MAX_LEVERAGE),
         ),
         "account figures changed",
     ),
@@ -178,11 +243,11 @@ _SPECS: tuple[MessageSpec, ...] = (
         (
             F("key", Kind.NAME, "idempotency key of the command answered"),
             F("ok", Kind.BOOL, "true if the command was executed"),
-            F("retcode", Kind.INT, "MT5 TRADE_RETCODE_* (10009 = done)"),
-            F("ticket", Kind.UINT, "ticket of the position opened/closed/modified, 0 if none"),
+            F("retcode", Kind.INT, "MT5 TRADE_RETCODE_* (10009 = done)", low=RETCODE_MIN, high=RETCODE_MAX),
+            F("ticket", Kind.UINT, "ticket of the position opened/closed/modified, 0 if none", high=MAX_ID),
             F("price", Kind.PRICE, "execution price, 0 if none"),
             F("volume", Kind.VOLUME0, "executed volume, lots, 0 if none"),
-            F("time", Kind.UINT, "execution time, UTC ms since the Unix epoch"),
+            F("time", Kind.UINT, "execution time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
             F("message", Kind.TEXT, "human-readable detail, may be empty"),
         ),
         "outcome of an open/close/modify command",
@@ -191,12 +256,12 @@ _SPECS: tuple[MessageSpec, ...] = (
         "welcome",
         _D,
         (
-            F("server_time", Kind.UINT, "daemon clock, UTC ms since the Unix epoch"),
-            F("heartbeat_ms", Kind.UINT, "heartbeat interval both sides use, ms"),
+            F("server_time", Kind.UINT, "daemon clock, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+            F("heartbeat_ms", Kind.UINT, "heartbeat interval both sides use, ms", low=1, high=MAX_TIME_MS),
             F("resume", Kind.BOOL, "true if the daemon knew this login (reconnect), false on first contact"),
             F("last_id", Kind.UINT, "the highest message id of this login the daemon has journaled (0 = none): "
               "the terminal re-sends, with new ids, its reports (position_*) above it. Optional: absent reads as 0",
-              optional=True),
+              optional=True, high=MAX_ID),
         ),
         "answer to hello; first daemon message on a connection (seq 1)",
     ),
@@ -210,11 +275,11 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("volume", Kind.VOLUME, "volume, lots"),
             F("sl", Kind.PRICE, "stop loss, 0 = none"),
             F("tp", Kind.PRICE, "take profit, 0 = none"),
-            F("magic", Kind.INT, "magic number to set"),
+            F("magic", Kind.INT, "magic number to set", high=UINT64_MAX),
             F("comment", Kind.TEXT, "comment to set"),
             F("expires", Kind.UINT, "UTC ms after which the terminal must not execute this open "
               f"(it answers retcode {RETCODE_EXPIRED}); 0 = no deadline. Optional: absent reads as 0",
-              optional=True),
+              optional=True, high=MAX_TIME_MS),
         ),
         "open a market position",
     ),
@@ -223,7 +288,7 @@ _SPECS: tuple[MessageSpec, ...] = (
         _D,
         (
             F("key", Kind.NAME, "idempotency key"),
-            F("ticket", Kind.UINT, "position to close"),
+            F("ticket", Kind.UINT, "position to close", high=MAX_ID),
             F("volume", Kind.VOLUME, "volume to close, lots (less than open volume = partial close)"),
         ),
         "close a position fully or partly",
@@ -233,7 +298,7 @@ _SPECS: tuple[MessageSpec, ...] = (
         _D,
         (
             F("key", Kind.NAME, "idempotency key"),
-            F("ticket", Kind.UINT, "position to modify"),
+            F("ticket", Kind.UINT, "position to modify", high=MAX_ID),
             F("sl", Kind.PRICE, "new stop loss, 0 = none"),
             F("tp", Kind.PRICE, "new take profit, 0 = none"),
         ),
@@ -245,7 +310,7 @@ _SPECS: tuple[MessageSpec, ...] = (
         (
             F("code", Kind.NAME, "error code (see the error codes table)"),
             F("detail", Kind.TEXT, "human-readable detail"),
-            F("ref_id", Kind.UINT, "id of the offending message, 0 if unknown"),
+            F("ref_id", Kind.UINT, "id of the offending message, 0 if unknown", high=MAX_ID),
             F("field", Kind.TEXT, "offending field path, may be empty"),
         ),
         "the daemon refused a message",

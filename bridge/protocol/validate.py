@@ -18,7 +18,9 @@ from bridge.protocol.errors import ProtocolError
 from bridge.protocol.messages import MESSAGE_CLASSES, Message, Position
 from bridge.protocol.schema import (
     ENVELOPE,
+    MAX_ID,
     MAX_VOLUME,
+    MIN_MAGNITUDE,
     NUMBER_KINDS,
     POSITION_FIELDS,
     SCHEMA,
@@ -88,24 +90,31 @@ def convert(spec: FieldSpec, value: Any, path: str, ref_id: int = 0) -> Any:
         elif type(value) is not int:
             return wrong("float64 or int")
         elif abs(value) > _MAX_EXACT_INT:
-            return fail(E.INEXACT_NUMBER, f"int {value} has no exact float64 form")
-        d = to_decimal(value)
+            return fail(E.INEXACT_NUMBER, f"int {_short(value)} has no exact float64 form (|int| <= 2^53)")
+        d = to_decimal(value)  # finite here; -0.0 reads as 0
+        low, high = spec.number_range()
         if d < 0 and kind is not Kind.MONEY:
-            return fail(E.NEGATIVE_VALUE, f"{d} is negative")
+            return fail(E.NEGATIVE_VALUE, f"{_short(value)} is negative (range {spec.range_text()})")
         if kind is Kind.VOLUME and d == 0:
-            return fail(E.ZERO_VOLUME, "volume must be positive")
+            return fail(E.ZERO_VOLUME, f"volume must be positive (range {spec.range_text()})")
         if kind in (Kind.VOLUME, Kind.VOLUME0) and d > MAX_VOLUME:
-            return fail(E.VOLUME_TOO_LARGE, f"{d} lots > {MAX_VOLUME}")
+            return fail(E.VOLUME_TOO_LARGE, f"{_short(value)} lots > {MAX_VOLUME} (range {spec.range_text()})")
+        if not low <= d <= high:
+            return fail(E.OUT_OF_RANGE, f"{_short(value)} is outside {spec.range_text()}")
+        if d and abs(d) < MIN_MAGNITUDE:
+            return fail(E.OUT_OF_RANGE, f"{_short(value)} is closer to 0 than {MIN_MAGNITUDE:f} "
+                                        f"(range {spec.range_text()})")
         return d
     if kind is Kind.UINT or kind is Kind.INT:
         if type(value) is not int:
             return wrong("int")
         if kind is Kind.UINT and value < 0:
-            return fail(E.NEGATIVE_VALUE, f"{value} is negative")
-        if spec.bound and abs(value) > spec.bound:
-            return fail(E.OUT_OF_RANGE, f"{value} is beyond ±{spec.bound}")
+            return fail(E.NEGATIVE_VALUE, f"{_short(value)} is negative (range {spec.range_text()})")
+        low, high = spec.int_range()
+        if not low <= value <= high:
+            return fail(E.OUT_OF_RANGE, f"{_short(value)} is outside {spec.range_text()}")
         if spec.step and value % spec.step:
-            return fail(E.OUT_OF_RANGE, f"{value} is not a multiple of {spec.step}")
+            return fail(E.OUT_OF_RANGE, f"{value} is not a multiple of {spec.step} (range {spec.range_text()})")
         return value
     if kind is Kind.BOOL:
         return value if type(value) is bool else wrong("bool")
@@ -180,7 +189,7 @@ def validate(obj: Any, direction: Direction | None = None) -> Message | Protocol
     if type(obj) is not Pairs:
         return ProtocolError(E.NOT_A_MAP, f"frame holds a {_kind_name(obj)}, not a map")
     raw_id = next((value for key, value in obj if type(key) is str and key == "id"), None)
-    ref_id = raw_id if type(raw_id) is int and raw_id >= 0 else 0
+    ref_id = raw_id if type(raw_id) is int and 0 <= raw_id <= MAX_ID else 0  # echoed in `error`: in range
     fields = _index(obj, "", ref_id)
     if isinstance(fields, ProtocolError):
         return fields

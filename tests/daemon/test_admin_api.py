@@ -49,7 +49,8 @@ def test_event_op_arguments_are_the_event_fields(op: admin.Op) -> None:
 
 def test_the_table_is_well_formed() -> None:
     assert list(admin.OPS) == ["deposit", "withdraw", "register_trader", "set_commission", "cap_commission",
-                               "register_partner", "assign_client", "subscribe", "edit", "resume", "stop", "price",
+                               "register_partner", "set_rebate", "assign_client", "subscribe", "edit",
+                               "change_investment", "resume", "stop", "price",
                                "balance_result", "status", "copies", "ping"]
     for op in admin.OPS.values():
         assert op.doc and op.reply and all(a.doc for a in op.args) and all(f.doc for f in op.reply)
@@ -105,7 +106,7 @@ def test_parse_converts_exactly_and_fills_defaults() -> None:
     ({"op": "status", "args": {str(i): i for i in range(40)}}, "bad_args", "args", "args: at most 32 entries"),
     (req("register_trader", trader="T", account=1), "bad_args", "args.account_type", "args.account_type: required"),
     (req("deposit", owner="I", amount="abc"), "bad_args", "args.amount",
-     'args.amount: must be a decimal string or number > 0, got "abc"'),
+     'args.amount: must be a decimal string or number > 0 and < 10^15 with at most 10 decimal places, got "abc"'),
     (req("deposit", owner="I", amount="1_000"), "bad_args", "args.amount", 'got "1_000"'),
     (req("deposit", owner="I", amount=" 1"), "bad_args", "args.amount", 'got " 1"'),
     (req("deposit", owner="I", amount=float("nan")), "bad_args", "args.amount", "got nan"),
@@ -128,8 +129,12 @@ def test_parse_converts_exactly_and_fills_defaults() -> None:
     (req("stop", subscription=1, requester="I", close_open=1), "bad_args", "args.close_open", "true or false, got 1"),
     (req("subscribe", investor="I", trader="T", account=1, amount=1, mode="EQUAL"), "bad_args", "args.mode",
      "one of equal | proportional, got \"EQUAL\""),
-    (req("cap_commission", trader="T"), "bad_args", "args.cap_pct", "required (a decimal string or number >= 0, or nil)"),
-    (req("balance_result", key="k", retcode=2**63), "bad_args", "args.retcode", "between -2^63 and 2^63-1"),
+    (req("cap_commission", trader="T"), "bad_args", "args.cap_pct", "required (a decimal string or number >= 0 and <= 100 with at most 10 decimal places, or nil)"),
+    (req("balance_result", key="k", retcode=2**63), "bad_args", "args.retcode", "between -2^31 and 2^32-1"),
+    (req("register_trader", trader="T", account=1, account_type="a", leverage=10**6 + 1, commission_pct=0),
+     "bad_args", "args.leverage", "a whole number >= 1 and <= 1000000, got 1000001"),
+    (req("set_commission", trader="T", commission_pct="100.5"), "bad_args", "args.commission_pct", "<= 100"),
+    (req("price", symbol="EURUSD", bid="1e13", ask=1), "bad_args", "args.bid", "> 0 and <= 1e12"),
     (req("balance_result", key="k", message="m" * 1001), "bad_args", "args.message", "text of 0..1000"),
 ])  # fmt: skip
 def test_every_error_names_the_field_and_the_rule(request_: object, error: str, field: str, detail: str) -> None:
@@ -208,9 +213,12 @@ def test_runner_matches_the_current_on_admin() -> None:
     assert old.status() == new.status()
 
 
+_NAMES = [v["name"] for v in VECTORS]
+
+
 def test_balance_result_refused_by_the_back_office() -> None:
     core = gen.new_core()
-    for request in (v["value"] for v in VECTORS[:8]):
+    for request in (v["value"] for v in VECTORS[:_NAMES.index("subscribe") + 1]):  # up to the first invest
         assert gen.call(core, msgpack.packb(request), T0)["ok"]
     (key,) = [k for k, p in core.pending.items() if p.row.type == "balance"]
     reply = gen.call(core, msgpack.packb(req("balance_result", key=key, ok=False, retcode=7, message="no")), T0)
@@ -223,7 +231,7 @@ def test_balance_result_refused_by_the_back_office() -> None:
 
 def test_confirm_mode_books_the_invest_in_the_same_reply() -> None:
     core = gen.new_core(balance_operations="confirm")
-    for request in (v["value"] for v in VECTORS[:8]):
+    for request in (v["value"] for v in VECTORS[:_NAMES.index("subscribe") + 1]):
         assert gen.call(core, msgpack.packb(request), T0)["ok"]
     assert core.status()["pending_commands"] == 0
     assert gen.call(core, msgpack.packb({"op": "copies"}), T0) == {"id": None, "ok": True, "copies": {"1": {}}}
@@ -385,6 +393,8 @@ def test_every_op_does_its_job_on_a_real_core() -> None:
     assert engine.traders["T1"].account == 1001
     do("register_partner")
     assert engine.s.partners.partners["ib-7"].trader_rate_per_lot == Decimal("2.5")
+    do("set_rebate")
+    assert engine.s.partners.partners["ib-7"].rebate_pct == Decimal(25)
     do("assign_client")
     assert engine.s.partners.clients == {"I1": "ib-7"}
     do("deposit")
@@ -402,9 +412,87 @@ def test_every_op_does_its_job_on_a_real_core() -> None:
     do("edit", mode="equal")
     assert (sub.mode, sub.protection_pct) == (VolumeMode.EQUAL, None)
     do("resume")
+    invested, wallet = sub.invested, engine.wallets.balance("I1")
+    do("change_investment")  # + 250.00 from the wallet
+    assert (sub.invested - invested, wallet - engine.wallets.balance("I1")) == (Decimal(250), Decimal(250))
+    do("change_investment", amount="-100.00")
+    assert sub.invested - invested == Decimal(150)
     do("price")
     assert engine.s.prices["EURUSD"] == (Decimal("1.0853"), Decimal("1.0855"))
     assert do("status")["subscriptions"][str(sub_id)]["state"] == "active"
     assert do("copies")["copies"] == {str(sub_id): {}}
     do("stop")
     assert sub.state.value == "stopped"
+
+
+# --- every numeric argument against huge, tiny and signalling values (issue 12 item 8) -----------
+def _valid(a: admin.Arg) -> object:
+    """A value of `a` that passes its rule (the table's own bounds, not a hard-coded answer)."""
+    return {"uint": max(a.low, 1), "int": 0, "text": "x", "decimal": "1", "bool": True}.get(
+        a.type, a.choices[0] if a.choices else None)
+
+
+NUMERIC_ARGS = [(op, a) for op in admin.OPS.values() for a in op.args if a.type in ("uint", "int", "decimal")]
+HOSTILE = [("huge", 10**30), ("2^64", 2**64), ("2^63", 2**63), ("-2^63-1", -(2**63) - 1), ("-1", -1),
+           ("1e308", 1e308), ("-1e308", -1e308), ("5e-324", 5e-324), ("tiny text", "1e-400"), ("nan", float("nan")),
+           ("inf", float("inf")), ("-inf", float("-inf")), ("NaN text", "NaN"), ("sNaN text", "sNaN"),
+           ("Infinity text", "Infinity"), ("1e400 text", "1e400"), ("-0 text", "-0"), ("-0.0", -0.0),
+           ("true", True), ("false", False), ("0.1", 0.1), ("list", [1]), ("1e15 text", "1e15")]
+ARG_CASES = [(op, a, name, value) for op, a in NUMERIC_ARGS for name, value in HOSTILE]
+
+
+def _inside(a: admin.Arg, value: object) -> bool:
+    """Is `value` an acceptable value of `a` by the table's stated rule?"""
+    if a.type in ("uint", "int"):
+        return type(value) is int and a.low <= value <= a.high
+    if type(value) is bool or not isinstance(value, (int, float, str)):
+        return False
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9.]+(?:[eE][-+]?[0-9]+)?", value):
+        return False
+    try:
+        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except ArithmeticError:
+        return False
+    if not d.is_finite() or (d and (-d.as_tuple().exponent > admin.DEC_PLACES or d.adjusted() >= admin.DEC_INT_DIGITS)):
+        return False
+    low_ok = a.minimum is None or (d > a.minimum if a.above else d >= a.minimum)
+    return low_ok and (a.maximum is None or d <= a.maximum)
+
+
+@pytest.mark.parametrize(("op", "arg", "name", "value"), ARG_CASES,
+                         ids=[f"{o.name}.{a.name}={n}" for o, a, n, _ in ARG_CASES])
+def test_every_numeric_argument_states_its_bound_and_refuses_what_breaks_it(op, arg, name, value) -> None:
+    args = {a.name: _valid(a) for a in op.args if a.required}
+    args[arg.name] = value
+    parsed = admin.parse_request(req(op.name, **args))
+    if _inside(arg, value):
+        assert isinstance(parsed, admin.AdminRequest), parsed
+        got = parsed.args[arg.name]
+        assert got == (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+                       if arg.type == "decimal" else value)
+        assert not (isinstance(got, Decimal) and got.is_signed() and not got)  # never a "-0"
+        return
+    assert isinstance(parsed, admin.AdminError), f"{op.name}.{arg.name}={value!r} accepted"
+    assert (parsed.error, parsed.field) == ("bad_args", f"args.{arg.name}")
+    assert arg.rule() in parsed.detail and "\n" not in parsed.detail and len(parsed.detail) < 300
+
+
+def test_the_argument_sweep_covers_every_numeric_argument_of_every_op() -> None:
+    names = {(o.name, a.name) for o, a in NUMERIC_ARGS}
+    assert ("price", "bid") in names and ("balance_result", "retcode") in names and ("subscribe", "leverage") in names
+    for _, a in NUMERIC_ARGS:  # every numeric argument states both ends
+        assert (" and <= " in a.rule() or " and < 10^" in a.rule() or " between " in a.rule()), a.rule()
+
+
+@pytest.mark.parametrize(("name", "value"), [("huge", "1e400"), ("sNaN", "sNaN"), ("2^64", 2**64), ("nan", float("nan")),
+                                             ("tiny", 5e-324), ("bool", True)])
+def test_a_refused_argument_changes_nothing_on_a_real_core(name: str, value: object) -> None:
+    core = gen.new_core()
+    before = (core.engine.to_bytes(), core.seq)
+    for request in (req("deposit", owner="I", amount=value), req("price", symbol="EURUSD", bid=value, ask="1.1"),
+                    req("subscribe", investor="I", trader="T", account=7, amount="10", leverage=value),
+                    req("balance_result", key="k", retcode=value)):
+        reply = gen.call(core, msgpack.packb(request) if not (isinstance(value, int) and value >= 2**64)
+                         else msgpack.packb({**request, "args": {}}), T0)
+        assert reply["ok"] is False
+    assert (core.engine.to_bytes(), core.seq) == before and not core.take_batch().events

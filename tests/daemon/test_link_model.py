@@ -5,7 +5,7 @@
     never lost, never duplicated.
 
 One `DaemonCore` (journal: `SqliteStore(":memory:")`) and several `TerminalCore`s on one
-simulated trade server, joined by the simulated network of `bridge.daemon.testing_link`, on
+simulated trade server, joined by the simulated network of `tests/daemon/linkkit.py`, on
 virtual time only. A hypothesis `RuleBasedStateMachine` drives the trader (opens on several
 symbols, partial and full closes, SL/TP hits, price moves), subscribes investors through the
 admin API and injects faults; invariants are checked after every step and at quiescence
@@ -13,7 +13,7 @@ admin API and injects faults; invariants are checked after every step and at qui
 
 Switches (for the fixers: enable a fault or an invariant at a time):
 * every test class below names its `FAULTS` (from `ALL_FAULTS`) and runs every invariant of
-  `bridge.daemon.testing_link.INVARIANTS` except those in `SKIP_INVARIANTS`;
+  `linkinvariants.INVARIANTS` (tests/daemon/linkinvariants.py) except those in `SKIP_INVARIANTS`;
 * `LINK_MODEL_FAULTS=pause,flood` / `LINK_MODEL_INVARIANTS=belief,outcomes` restrict
   `test_model_custom` to those (default: all), for bisecting by hand.
 
@@ -41,7 +41,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from bridge.daemon import testing_link as tl
+import linkinvariants as inv
+import linkkit as tl
 
 LONG = os.environ.get("LINK_MODEL_PROFILE") == "long"
 SHRINK = LONG or os.environ.get("LINK_MODEL_SHRINK") == "1"
@@ -94,8 +95,8 @@ class LinkMachine(RuleBasedStateMachine):
             params["clock_offsets"] = dict(zip(names, offsets))
         params.update(self.PARAMS)
         self.w = tl.LinkWorld(tl.LinkParams(**params))  # type: ignore[arg-type]
-        self.on = [n for n in tl.ALWAYS if n not in self.SKIP_INVARIANTS]
-        self.at_rest = [n for n in tl.INVARIANTS if n not in self.SKIP_INVARIANTS]
+        self.on = [n for n in inv.ALWAYS if n not in self.SKIP_INVARIANTS]
+        self.at_rest = [n for n in inv.INVARIANTS if n not in self.SKIP_INVARIANTS]
 
     # ------------------------------------------------------------------ trader
     @rule(symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(["buy", "sell"]), volume=st.sampled_from(VOLUMES))
@@ -178,17 +179,17 @@ class LinkMachine(RuleBasedStateMachine):
     @rule()
     def heal_and_settle(self) -> None:
         self.w.settle()
-        tl.check(self.w, self.at_rest)
+        inv.check(self.w, self.at_rest)
 
     @invariant()
     def always(self) -> None:
         if self.w is not None:
-            tl.check(self.w, self.on)
+            inv.check(self.w, self.on)
 
     def teardown(self) -> None:
         if self.w is not None:
             self.w.settle()
-            tl.check(self.w, self.at_rest)
+            inv.check(self.w, self.at_rest)
 
 
 def _case(faults: set[str] | frozenset[str], skip: frozenset[str] = frozenset(), **params: object):
@@ -221,7 +222,7 @@ def test_model_no_faults_but_invariant_3():
 def _exact(mark):
     """The same expected failure, for a plain scenario: only an invariant violation counts (an
     error of another kind, e.g. a changed API, fails the test)."""
-    return pytest.mark.xfail(strict=False, raises=tl.InvariantViolation, reason=mark.mark.kwargs["reason"])
+    return pytest.mark.xfail(strict=False, raises=inv.InvariantViolation, reason=mark.mark.kwargs["reason"])
 
 
 def test_model_clock_offsets():
@@ -283,9 +284,9 @@ def test_model_custom():
     chosen = set(filter(None, (faults or "").split(",")))
     unknown = chosen - ALL_FAULTS
     assert not unknown, f"unknown faults {unknown} (known: {sorted(ALL_FAULTS)})"
-    keep = set(filter(None, invariants.split(","))) if invariants else set(tl.INVARIANTS)
-    assert keep <= set(tl.INVARIANTS), f"unknown invariants {keep - set(tl.INVARIANTS)}"
-    _run(_case(chosen, frozenset(set(tl.INVARIANTS) - keep)))
+    keep = set(filter(None, invariants.split(","))) if invariants else set(inv.INVARIANTS)
+    assert keep <= set(inv.INVARIANTS), f"unknown invariants {keep - set(inv.INVARIANTS)}"
+    _run(_case(chosen, frozenset(set(inv.INVARIANTS) - keep)))
 
 
 # ---------------------------------------------------------------------- hypothesis' minimal examples, replayed
@@ -402,9 +403,9 @@ def _world(**params: object) -> tl.LinkWorld:
 
 
 def _done(w: tl.LinkWorld) -> None:
-    tl.check(w, tl.ALWAYS)
+    inv.check(w, inv.ALWAYS)
     w.settle()
-    tl.check(w, tl.INVARIANTS)
+    inv.check(w, inv.INVARIANTS)
 
 
 def test_smoke_healthy_link_open_partial_sl():
@@ -554,5 +555,5 @@ def test_smoke_open_without_engine_rates():
     w.trader_open("USDJPY", "buy", D("0.1"))
     w.run(1000)
     _done(w)
-    assert tl.journal_records(w, "record.copy_refused") == []
+    assert inv.journal_records(w, "record.copy_refused") == []
     assert all(len(w.server.positions(x)) == 1 for x in w.investors)

@@ -10,7 +10,10 @@ import json
 
 import pytest
 
-from bridge.demo import DemoConfig, add_commands, render_text, run_demo
+from mtbridge_demo.commands import add_commands
+from mtbridge_demo.plan import DemoConfig
+from mtbridge_demo.report import render_text
+from mtbridge_demo.run import run_demo
 
 pytestmark = pytest.mark.integration
 

@@ -19,19 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.demo import (
-    DASHBOARD_DEFAULT,
-    DEALER_USER,
-    HOUR,
-    MINUTE,
-    DemoConfig,
-    Pacer,
-    WatchConfig,
-    WatchInfo,
-    add_commands,
-    parse_host_port,
-    run_demo,
-)
+from mtbridge_demo.commands import add_commands
+from mtbridge_demo.plan import HOUR, MINUTE, DemoConfig
+from mtbridge_demo.run import run_demo
+from mtbridge_demo.watch import DASHBOARD_DEFAULT, DEALER_USER, Pacer, WatchConfig, WatchInfo, parse_host_port
 
 pytestmark = pytest.mark.integration
 

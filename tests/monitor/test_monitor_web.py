@@ -154,9 +154,10 @@ def test_public_trader_page(env):
 
 def test_session_cookie_flags():
     hub = MonitorHub()
-    for https, secure in ((False, False), (True, True)):
+    # issue 13 §3: "the cookie is `Secure` whenever the dashboard is served over TLS"
+    for https, scheme, secure in ((False, "http", False), (True, "http", True), (False, "https", True)):
         dash = Dashboard(hub, creds(), DashboardConfig(session_secret=SECRET, https_only=https))
-        c = TestClient(dash.app, base_url="https://testserver")
+        c = TestClient(dash.app, base_url=f"{scheme}://testserver")
         r = c.get("/login")
         cookie = r.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie and ("secure" in cookie) == secure

@@ -66,6 +66,18 @@ def test_message_table_matches_python_both_ways():
         assert rows[mtype] == (dirs, spec(ms.fields)), mtype
 
 
+def test_int_ranges_match_python():
+    """MTB_RANGES is every int field's range of the schema, by name (one range per name)."""
+    py: dict[str, tuple[int, int]] = {}
+    for f in ENVELOPE[2:] + POSITION_FIELDS + tuple(f for ms in SCHEMA.values() for f in ms.fields):
+        if f.kind in (Kind.UINT, Kind.INT):
+            assert py.setdefault(f.name, f.int_range()) == f.int_range(), f.name
+    full = {name for name, r in py.items() if r == (-(2**63), 2**64 - 1)}  # any msgpack int: not listed
+    mql = {row.split(":")[0]: (int(row.split(":")[1]), int(row.split(":")[2])) for row in mql_array("MTB_RANGES")}
+    assert mql == {name: r for name, r in py.items() if name not in full}
+    assert full == {"magic"}
+
+
 def test_enum_choices_match_python():
     mql = {e.split(":")[0]: tuple(e.split(":")[1].split("|")) for e in mql_array("MTB_ENUMS")}
     py = {f.name: f.choices for ms in SCHEMA.values() for f in ms.fields if f.kind is Kind.ENUM}

@@ -16,6 +16,8 @@
 #define MTB_PROTOCOL_VERSION 1
 #define MTB_MAX_VOLUME       10000.0
 #define MTB_MAX_EXACT_INT    9007199254740992.0
+#define MTB_MAX_AMOUNT       1000000000000.0   // money and prices: |x| <= 1e12 (MAX_AMOUNT)
+#define MTB_MIN_MAGNITUDE    0.00000001        // a number other than 0: |x| >= 1e-8 (MIN_MAGNITUDE)
 
 //--- the magic number as the platform's trade functions take it: MT5 ulong
 //--- (MqlTradeRequest.magic), MT4 int (OrderSend); the protocol carries any int64/uint64
@@ -53,6 +55,27 @@ const string MTB_ENUMS[]=
    "role:trader|investor",
    "platform:MT4|MT5",
    "reason:client|sl|tp|so"
+  };
+
+//--- int ranges, "field:low:high" inclusive (docs/protocol.md section 3, "Ranges"; the
+//--- schema's FieldSpec.int_range, checked by tests/mql). A field not listed takes any
+//--- int64/uint64 (magic).
+const string MTB_RANGES[]=
+  {
+   "id:0:9223372036854775807",
+   "seq:0:9223372036854775807",
+   "ts:0:253402300799999",
+   "login:0:9223372036854775807",
+   "ticket:0:9223372036854775807",
+   "time:0:253402300799999",
+   "leverage:1:1000000",
+   "utc_offset_ms:-50400000:50400000",
+   "retcode:-2147483648:4294967295",
+   "server_time:0:253402300799999",
+   "heartbeat_ms:1:253402300799999",
+   "last_id:0:9223372036854775807",
+   "expires:0:253402300799999",
+   "ref_id:0:9223372036854775807"
   };
 
 //--- envelope of one message
@@ -163,6 +186,20 @@ int MtbSplitFields(const string spec,string &names[],string &kinds[])
       kinds[k]=StringSubstr(items[k],colon+1);
      }
    return(n);
+  }
+
+bool MtbIntRange(const string field,long &low,long &high)
+  {
+   for(int k=0; k<ArraySize(MTB_RANGES); k++)
+     {
+      string parts[];
+      if(StringSplit(MTB_RANGES[k],':',parts)!=3 || parts[0]!=field)
+         continue;
+      low=StringToInteger(parts[1]);
+      high=StringToInteger(parts[2]);
+      return(true);
+     }
+   return(false);
   }
 
 bool MtbEnumAllows(const string field,const string value)
@@ -490,12 +527,28 @@ bool MtbCheckValue(const MpDoc &doc,const int node,const string name,const strin
         { code="negative_value"; return(false); }
       if(!doc.GetUInt(node,u))
         { code="wrong_type"; return(false); }
+      long lo=0,hi=0;
+      if(MtbIntRange(name,lo,hi) && (u>(ulong)hi || (long)u<lo))
+        { code="out_of_range"; return(false); }
       return(true);
      }
    if(kind=="I")
      {
       if(t!=MP_T_UINT && t!=MP_T_NINT)
         { code="wrong_type"; return(false); }   // any int64 or uint64, as in the protocol
+      long lo=0,hi=0;
+      if(!MtbIntRange(name,lo,hi))
+         return(true);
+      if(t==MP_T_UINT)
+        {
+         doc.GetUInt(node,u);
+         if(u>(ulong)hi || (lo>0 && u<(ulong)lo))
+           { code="out_of_range"; return(false); }
+         return(true);
+        }
+      doc.GetInt(node,i);
+      if(i<lo || i>hi)
+        { code="out_of_range"; return(false); }
       return(true);
      }
    if(kind=="B")
@@ -529,6 +582,10 @@ bool MtbCheckValue(const MpDoc &doc,const int node,const string name,const strin
         { code="zero_volume"; return(false); }
       if((kind=="V" || kind=="Z") && d>MTB_MAX_VOLUME)
         { code="volume_too_large"; return(false); }
+      if((kind=="M" || kind=="P") && MathAbs(d)>MTB_MAX_AMOUNT)
+        { code="out_of_range"; return(false); }
+      if(d!=0.0 && MathAbs(d)<MTB_MIN_MAGNITUDE)
+        { code="out_of_range"; return(false); }
       return(true);
      }
    code="wrong_type";   // kind A never reaches the terminal

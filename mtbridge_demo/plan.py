@@ -1,0 +1,81 @@
+"""Who is who in the demo, from the seed alone: traders, investors, partners."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+ZERO = Decimal(0)
+MINUTE = 60_000
+HOUR = 3_600_000
+START_MS = 1705060800000  # Friday 2024-01-12 12:00 UTC (14:00 on the UTC+2/us server clock)
+MASTER, INVESTOR_PW = "Tr4derPass", "R3adOnly9"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoConfig:
+    seed: int = 7
+    traders: int = 3
+    investors: int = 50
+    hours: int = 64  # Friday 12:00 -> Monday 04:00: a rollover, a weekend, the Sunday payout
+    sync_ms: int = 5 * MINUTE
+    tick_ms: int = 2000  # one quote per symbol every tick_ms of virtual time
+    symbols: tuple[str, ...] = ("EURUSD", "GBPUSD")
+
+
+@dataclass(frozen=True, slots=True)
+class TraderPlan:
+    id: str
+    style: str  # steady | scalper | gambler
+    symbol: str
+    account_type: str
+    leverage: int
+    deposit: Decimal
+    commission_pct: Decimal
+    ib: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InvestorPlan:
+    id: str
+    trader: str
+    amount: Decimal
+    mode: str
+    protection_pct: Decimal | None
+    leverage: int
+    ib: str | None
+
+
+PARTNERS = (("ib-north", None, Decimal(2)), ("ib-south", "ib-north", None))
+_STYLES = ("steady", "scalper", "gambler")
+START_BID = {"EURUSD": 110000, "GBPUSD": 127000, "USDCHF": 88000, "AUDUSD": 67000}
+
+
+def plan(cfg: DemoConfig) -> tuple[list[TraderPlan], list[InvestorPlan]]:
+    """Who is who, from the seed alone (integer draws only)."""
+    rng = random.Random(f"demo-plan:{cfg.seed}")
+    traders = []
+    for i in range(cfg.traders):
+        style = _STYLES[i % len(_STYLES)]
+        gambler = style == "gambler"
+        traders.append(TraderPlan(
+            id=f"trader-{i + 1}", style=style, symbol=cfg.symbols[i % len(cfg.symbols)],
+            account_type="mt4_pro" if i % 2 else "mt4_standard",
+            leverage=500 if gambler else (100, 200)[rng.randrange(2)],
+            deposit=Decimal(3000 if gambler else 10000 + 1000 * rng.randrange(11)),
+            commission_pct=Decimal(5 * rng.randrange(11)),  # 0..50 %
+            ib="ib-north" if i == 0 else None,
+        ))  # fmt: skip
+    investors = []
+    for i in range(cfg.investors):
+        prot = rng.randrange(10)
+        investors.append(InvestorPlan(
+            id=f"inv-{i + 1:03d}", trader=traders[rng.randrange(len(traders))].id,
+            amount=Decimal((300, 500, 1000, 2000, 5000)[rng.randrange(5)]),
+            mode=("equal", "proportional")[rng.randrange(2)],
+            protection_pct=None if prot < 4 else Decimal(0 if prot == 4 else 5 * rng.randrange(1, 11)),
+            leverage=(100, 200, 500)[rng.randrange(3)],
+            ib=(None, None, None, "ib-north", "ib-south")[rng.randrange(5)],
+        ))  # fmt: skip
+    return traders, investors

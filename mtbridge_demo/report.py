@@ -1,0 +1,177 @@
+"""The demo's report: what happened, from the daemon's journal and the trade server.
+
+`results` depend only on the seed and the configuration (the determinism check compares them
+across runs); `timings` are the run's own (wall time, latency, frame counts)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections import Counter, defaultdict
+from dataclasses import asdict
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from bridge.daemon.store import read_commands
+from mtbridge_demo.bots import TraderBot
+from mtbridge_demo.plan import ZERO
+from simulator.server import retcodes as rc
+
+if TYPE_CHECKING:
+    from mtbridge_demo.run import Demo
+
+
+def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -> dict:
+    """{"results": ..., "timings": ...} of a finished run."""
+    server, core = demo.server, demo.daemon.core
+    demo.daemon._commit()
+    db = sqlite3.connect(demo.workdir / "demo-journal.db")
+    records = [(t, json.loads(b)) for t, b in db.execute("SELECT topic, body FROM records ORDER BY id")]
+    statuses = Counter(f"{r.type}:{s}" for r, s, _ in read_commands(db))
+    db.close()
+    by: dict[str, list[dict]] = defaultdict(list)
+    for topic, body in records:
+        by[topic.removeprefix("record.")].append(body)
+
+    def total(items, key="amount") -> str:
+        return str(sum((Decimal(x[key]) for x in items), ZERO))
+
+    def count(items, key) -> dict:
+        return dict(sorted(Counter(str(x[key]) for x in items).items()))
+
+    reasons = {rc.DEAL_REASON_SL: "sl", rc.DEAL_REASON_TP: "tp", rc.DEAL_REASON_SO: "so"}
+    traders = {}
+    for bot in bots:
+        login = bot.login
+        deals = [d for d in server.history_deals(login) if d.type in (rc.DEAL_TYPE_BUY, rc.DEAL_TYPE_SELL)]
+        info = server.account_info(login)
+        traders[bot.plan.id] = {
+            "login": login, "style": bot.plan.style, "symbol": bot.plan.symbol,
+            "commission_pct": str(bot.plan.commission_pct),
+            "positions_opened": sum(d.entry == rc.DEAL_ENTRY_IN for d in deals),
+            "closing_deals": dict(sorted(Counter(reasons.get(d.reason, "client") for d in deals
+                                                 if d.entry == rc.DEAL_ENTRY_OUT).items())),
+            "bot_actions": dict(sorted(bot.actions.items())),
+            "balance": str(info.balance), "equity": str(info.equity),
+            "followers": sum(1 for i in demo.investor_plans if i.trader == bot.plan.id),
+        }
+    investor_so = 0
+    for ip in demo.investor_plans:
+        investor_so += sum(1 for d in server.history_deals(demo.login_of[ip.id])
+                           if d.entry == rc.DEAL_ENTRY_OUT and d.reason == rc.DEAL_REASON_SO)
+    accrued = by["commission_accrued"]
+    credited = by["ib_credited"]
+    paid = by["commission_paid"]
+    results = {
+        "seed": demo.cfg.seed,
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(demo.cfg).items()},
+        "ticks": n_ticks,
+        "traders": traders,
+        "subscriptions": {
+            "started": len(by["subscription_started"]),
+            "stopped": len(by["subscription_stopped"]),
+            "refused_requests": count(by["refused"], "code"),
+            "invested": total(by["subscription_started"]),
+            "returned": total(by["subscription_stopped"], "returned"),
+        },
+        "copies": {
+            "opened": len(by["copy_opened"]),
+            "lots_opened": total(by["copy_opened"], "volume"),
+            "closed_by_reason": count(by["copy_closed"], "reason"),
+            "refused_by_reason": count(by["copy_refused"], "code"),
+            "partial_close_skipped": count(by["close_skipped"], "code"),
+            "close_failed": count(by["close_failed"], "retcode"),
+            "realised_profit": total(by["copy_closed"], "profit"),
+        },
+        "commands": dict(sorted(statuses.items())),
+        "protection": {
+            "triggers": len(by["protection_triggered"]),
+            "subscriptions": sorted({x["subscription"] for x in by["protection_triggered"]}),
+        },
+        "stop_outs": {
+            "engine_stop_outs": len(by["stop_out_triggered"]),
+            "server_closes_trader_accounts": sum(t["closing_deals"].get("so", 0) for t in traders.values()),
+            "server_closes_investor_accounts": investor_so,
+        },
+        "commissions": {
+            "accrued": total(accrued),
+            "paid": {r: total([x for x in paid if x["reason"] == r]) for r in sorted({x["reason"] for x in paid})},
+            "paid_by_trader": {t: total([x for x in paid if x["trader"] == t])
+                               for t in sorted({x["trader"] for x in paid})},
+        },
+        "partners": {
+            "accrued": {p: total([x for x in by["partner_accrued"] if x["partner"] == p])
+                        for p in sorted({x["partner"] for x in by["partner_accrued"]})},
+            "accrued_by_source": {s: total([x for x in by["partner_accrued"] if x["source"] == s])
+                                  for s in sorted({x["source"] for x in by["partner_accrued"]})},
+            "credited": {p: total([x for x in credited if x["partner"] == p])
+                         for p in sorted({x["partner"] for x in credited})},
+        },
+        "wallets": {k: str(v) for k, v in sorted(core.engine.wallets.balances.items()) if v},
+        "back_office": dict(sorted(demo.stats.items())),
+        "server_digest": server.digest(),
+        "records_digest": hashlib.sha256("\n".join(
+            f"{t} {json.dumps(b, sort_keys=True)}" for t, b in records).encode()).hexdigest(),
+    }
+    results["back_office"].pop("syncs", None)
+    lat = demo.recorder.summary_ms()
+    lat_open = demo.recorder.summary_ms(types=("open",))
+    timings = {
+        "wall_s": round(wall, 3),
+        "syncs": demo.stats["syncs"],
+        "frames_in": demo.daemon.stats["frames_in"],
+        "frames_out": demo.daemon.stats["frames_out"],
+        "copy_latency_ms": lat,
+        "open_copy_latency_ms": lat_open,
+        "daemon_warnings": dict(sorted(demo.daemon.log.counts.items())),
+        "transport": "plain (insecure)" if demo.insecure else "CURVE",
+    }
+    return {"results": results, "timings": timings}
+
+
+def render_text(report: dict) -> str:
+    r, t = report["results"], report["timings"]
+    c = r["copies"]
+    out = [(f"mtbridge demo - seed {r['seed']}: {r['config']['traders']} traders, {r['config']['investors']} "
+            f"investors, {r['config']['hours']} simulated hours, {r['ticks']} quotes ({t['transport']})"), ""]
+    out.append("Traders")
+    for tid, x in r["traders"].items():
+        closes = ", ".join(f"{k} {v}" for k, v in x["closing_deals"].items()) or "none"
+        out.append(f"  {tid:<9} {x['style']:<8} {x['symbol']}  followers {x['followers']:>2}  commission "
+                   f"{x['commission_pct']:>2}%  positions {x['positions_opened']:>3}  closing deals: {closes}  "
+                   f"equity {x['equity']}")
+    out.append("")
+    out.append(f"Copies opened:   {c['opened']} ({c['lots_opened']} lots)")
+    out.append("Copies closed:   " + (", ".join(f"{k} {v}" for k, v in c["closed_by_reason"].items()) or "none"))
+    out.append("Copies refused:  " + (", ".join(f"{k} {v}" for k, v in c["refused_by_reason"].items()) or "none"))
+    if c["partial_close_skipped"]:
+        out.append("Partial closes skipped: " + ", ".join(f"{k} {v}" for k, v in c["partial_close_skipped"].items()))
+    if c["close_failed"]:
+        out.append("Closes refused by the server (retcode): " +
+                   ", ".join(f"{k} {v}" for k, v in c["close_failed"].items()))
+        if "10036" in c["close_failed"]:
+            out.append("  (10036 = position already closed: the trade server closed the copy first; the engine "
+                       "books that close from the server's report and does not retry)")
+    out.append(f"Copies' realised profit: {c['realised_profit']} USD")
+    p, s = r["protection"], r["stop_outs"]
+    out.append(f"Protection triggers: {p['triggers']}" + (f" (subscriptions {p['subscriptions']})" if p["triggers"] else ""))
+    out.append(f"Stop-outs: engine {s['engine_stop_outs']}, server closes on trader accounts "
+               f"{s['server_closes_trader_accounts']}, on investor accounts {s['server_closes_investor_accounts']}")
+    cm = r["commissions"]
+    out.append(f"Commissions: accrued {cm['accrued']} USD; paid " +
+               (", ".join(f"{k} {v}" for k, v in cm["paid"].items()) or "0") + " USD")
+    pa = r["partners"]
+    out.append("Partner payouts: credited " + (", ".join(f"{k} {v}" for k, v in pa["credited"].items()) or "none") +
+               " USD; accrued " + (", ".join(f"{k} {v}" for k, v in pa["accrued_by_source"].items()) or "none"))
+    sub = r["subscriptions"]
+    out.append(f"Subscriptions: {sub['started']} started, {sub['stopped']} stopped; invested {sub['invested']} USD, "
+               f"returned {sub['returned']} USD")
+    lat = t["copy_latency_ms"]
+    out.append("")
+    out.append(f"Copy latency (trader event sent -> investor command received, {lat['samples']} copies): "
+               f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms")
+    out.append(f"Run: {t['wall_s']} s wall, {t['syncs']} syncs, {t['frames_in']} frames in / {t['frames_out']} out")
+    out.append(f"Determinism: server journal {r['server_digest'][:16]}, daemon records {r['records_digest'][:16]}")
+    return "\n".join(out)
+

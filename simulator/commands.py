@@ -1,0 +1,74 @@
+"""`mtbridge simulate`: run a scenario on the simulated trade server and print its summary.
+
+Registered on the `mtbridge` command through the `mtbridge.commands` entry-point group (see
+pyproject.toml and `bridge.cli`): the simulator plugs into the bridge's shell, the bridge never
+imports the simulator. The scenario machinery is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from bridge.progress import progress_bar
+
+
+class _Usage(Exception):
+    """Bad input: one line on stderr, exit status 2."""
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "simulate", help="run a simulation scenario on the simulated trade server",
+        description="Run a scenario (TOML: symbols and feeds, accounts, scripted orders, strategies) and print "
+                    "a summary per account and the journal digest. Same scenario + seed = same digest.",
+        epilog="example: mtbridge simulate --scenario examples/scenarios/quiet_week.toml --seed 1 --until 3d",
+    )
+    p.add_argument("--scenario", required=True, metavar="FILE", help="scenario file (TOML)")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="seed of the run (default: the scenario's seed, else 0)")
+    p.add_argument("--until", metavar="DURATION", help="stop after this much simulated time, e.g. 90m, 36h, 7d")
+    p.add_argument("--journal", metavar="FILE", help="write the journal as JSON lines")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object (with `digest`)")
+    p.set_defaults(handler=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    try:
+        return _simulate(args)
+    except _Usage as exc:
+        print(f"mtbridge simulate: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from simulator.prices import FeedError
+    from simulator.runner import Simulation, SimulationError
+    from simulator.scenario import ScenarioError, load_scenario, parse_duration
+
+    try:
+        scenario = load_scenario(args.scenario)
+        until = None
+        if args.until is not None:
+            try:
+                until = scenario.start_ms + parse_duration(args.until)
+            except ValueError as exc:
+                raise _Usage(f"--until: {exc}") from None
+        sim = Simulation(scenario, args.seed, until_ms=until)
+        with progress_bar("simulating", enabled=not args.json) as progress:
+            summary = sim.run(progress=progress)
+    except (ScenarioError, SimulationError) as exc:
+        raise _Usage(str(exc)) from None
+    except FeedError as exc:
+        raise _Usage(f"{args.scenario}: tick file: {exc}") from None
+    if args.journal:
+        try:
+            sim.server.journal.write(args.journal)
+        except OSError as exc:
+            raise _Usage(f"--journal {args.journal}: {exc.strerror}") from None
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2))
+    else:
+        print(summary.to_text())
+    return 0
