@@ -20,6 +20,7 @@ are open to the end of the data; median of `--reps`. Both engines journal nothin
 Nautilus logging is bypassed.
 
     .venv/bin/python benchmarks/bench_vs_nautilus.py [--ticks 200000] [--reps 3] [--version 1.231.0]
+        [--python PY312] [--venv .bench-venv-nautilus]
 """
 
 from __future__ import annotations
@@ -166,10 +167,10 @@ def python_312(explicit: str | None) -> str | None:
     return None
 
 
-def nautilus_python(version: str, explicit: str | None) -> tuple[str | None, str]:
+def nautilus_python(version: str, explicit: str | None, venv: Path = VENV) -> tuple[str | None, str]:
     """The venv's python with nautilus_trader==`version`, installing it when missing;
     (None, why) when that is impossible."""
-    py = VENV / "bin" / "python"
+    py = venv / "bin" / "python"
     check = f"import nautilus_trader, sys; sys.exit(0 if nautilus_trader.__version__ == '{version}' else 1)"
     if py.exists() and subprocess.run([str(py), "-c", check], capture_output=True).returncode == 0:
         return str(py), "already installed"
@@ -177,10 +178,10 @@ def nautilus_python(version: str, explicit: str | None) -> tuple[str | None, str
     if base is None:
         return None, "no Python >= 3.12 found (nautilus_trader 1.222+ needs it); pass --python"
     if not py.exists():
-        r = subprocess.run([base, "-m", "venv", str(VENV)], capture_output=True, text=True)
+        r = subprocess.run([base, "-m", "venv", str(venv)], capture_output=True, text=True)
         if r.returncode:
-            return None, f"cannot create {VENV}: {r.stderr.strip().splitlines()[-1:]}"
-    print(f"installing nautilus_trader=={version} into {VENV} (one time) ...", flush=True)
+            return None, f"cannot create {venv}: {r.stderr.strip().splitlines()[-1:]}"
+    print(f"installing nautilus_trader=={version} into {venv} (one time) ...", flush=True)
     r = subprocess.run([str(py), "-m", "pip", "install", "--quiet", f"nautilus_trader=={version}"],
                        capture_output=True, text=True)
     if r.returncode or subprocess.run([str(py), "-c", check], capture_output=True).returncode:
@@ -240,6 +241,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--version", default="1.231.0", help="nautilus_trader version (the issue measured 1.231)")
     ap.add_argument("--python", help="a Python >= 3.12 for the Nautilus environment")
+    ap.add_argument("--venv", type=Path, default=VENV, help="where NautilusTrader is installed")
     args = ap.parse_args()
     ticks = make_ticks(args.ticks, seed=7)
     n_timed = len(ticks) - WARM
@@ -247,7 +249,7 @@ def main() -> None:
     for case, r in mt.items():
         print(f"mtbridge  {case:<15} {n_timed / r['seconds']:>10,.0f} quotes/s "
               f"({r['positions_at_start']} positions at start, {r['positions_open']} at end)")
-    py, why = nautilus_python(args.version, args.python)
+    py, why = nautilus_python(args.version, args.python, args.venv)
     nt: dict = {}
     if py is None:
         print(f"NautilusTrader NOT RUN: {why}; mtbridge figures only")
