@@ -92,13 +92,29 @@ class WebhookSender:
             self.outbox.close()
 
     async def _attempt(self, d: Delivery) -> None:
+        attempt = asyncio.ensure_future(asyncio.to_thread(self._post, d))
+        try:
+            error = await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            # The daemon is stopping with a POST in flight: wait for its answer (bounded by the
+            # timeout) and record it, so the next run does not send an acknowledged event again.
+            error = await asyncio.wait_for(attempt, self.config.timeout_ms / 1000 + 1)
+            self._record(d, error)
+            raise
+        self._record(d, error)
+
+    def _post(self, d: Delivery) -> str:
+        """One attempt, in a worker thread -> "" (a 2xx) or what went wrong."""
         cfg = self.config
         headers = wh.signed_headers(cfg.secret, self.clock() // 1000, d.event, d.id, d.body)
         try:
-            status = await asyncio.to_thread(self.poster, d.url, d.body, headers, cfg.timeout_ms / 1000)
-            error = "" if 200 <= status < 300 else f"HTTP {status}"
+            status = self.poster(d.url, d.body, headers, cfg.timeout_ms / 1000)
         except Exception as exc:  # noqa: BLE001 - any failure of the receiver is a failed attempt
-            error = f"{type(exc).__name__}: {exc}"
+            return f"{type(exc).__name__}: {exc}"
+        return "" if 200 <= status < 300 else f"HTTP {status}"
+
+    def _record(self, d: Delivery, error: str) -> None:
+        cfg = self.config
         now = self.clock()
         if not error:
             self.outbox.done(d.n)
