@@ -57,6 +57,7 @@ _FROM_FEED = {
     "terminal.offline": "terminal_offline",
     "abuse": "key_rate_limited",
 }
+_WATCHED = frozenset({*_FROM_FEED, "command.result", "record.copy_refused"})
 _ENVELOPE = ("instance", "fseq")  # the feed's own bookkeeping: the webhook's `id` says it
 
 
@@ -87,9 +88,10 @@ class Selector:
     _windows: int = 0
 
     def offer(self, topic: str, body: Mapping[str, object]) -> WebhookEvent | None:
+        if topic not in _WATCHED:
+            return None  # most items (account updates, exposure, fan-outs): one set lookup
         instance = str(body.get("instance", ""))
-        if instance:
-            self._instance = instance
+        self._instance = instance or self._instance
         if topic == "record.copy_refused":
             if "copies_refused" in self.events:
                 ts = int(body.get("ts", 0))  # type: ignore[call-overload]
