@@ -73,6 +73,8 @@ def test_back_office_session_end_to_end(env: Env) -> None:
     r = env.run("withdraw", "--owner", "inv-2", "--amount", "999")
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and "refused: insufficient_funds" in r.stderr
+    r = env.run("withdraw", "--owner", "inv-2", "--amount", "999", "--json")  # --json: the reply still printed
+    assert r.returncode == 1 and json.loads(r.stdout)["refused"]["code"] == "insufficient_funds"
 
     reply = env.json("subscribe", "--investor", "inv-1", "--trader", "T1", "--account", "2001", "--amount", "500",
                      "--mode", "proportional")
