@@ -44,7 +44,7 @@ CODEC_PROGRAM = REPO / "mql" / "Scripts" / "MtBridgeSelfTest.mql"
 DOCUMENTED = {
     "unrepresentable": (
         "Both accept. The frame is valid protocol but a field cannot be held exactly by this "
-        "platform's MQL types (a str with a NUL byte: MQL strings end at NUL; magic < 0 on MT5, "
+        "platform's MQL types (a str with a NUL byte, also in welcome.quote_symbols: MQL strings end at NUL; magic < 0 on MT5, "
         "outside int32 on MT4). MtbInbound.unrepresentable names the field, the EA answers the "
         "command with retcode 10013 instead of executing it. The builders' re-encode is not "
         "compared (it cannot carry the value); the codec's exact re-encode still is."
@@ -106,6 +106,8 @@ def cannot_hold(branch: str, message: Any, name: str) -> bool:
     value = getattr(message, name, None)
     if isinstance(value, str):
         return "\x00" in value
+    if isinstance(value, tuple):  # welcome.quote_symbols
+        return any(isinstance(v, str) and "\x00" in v for v in value)
     if name == "magic" and isinstance(value, int):
         return value < 0 if branch == "mql5" else not -(2**31) <= value < 2**31
     return False

@@ -141,6 +141,15 @@ def good_value(rng: random.Random, spec) -> Any:
     if kind is Kind.POSITIONS:
         from bridge.protocol.schema import POSITION_FIELDS
         return [{f.name: good_value(rng, f) for f in POSITION_FIELDS} for _ in range(rng.choice((0, 0, 1, 2)))]
+    if kind is Kind.QUOTES:
+        from bridge.protocol.schema import QUOTE_FIELDS
+        return [{f.name: good_value(rng, f) for f in QUOTE_FIELDS} for _ in range(rng.choice((1, 1, 2, 32)))]
+    if kind is Kind.SYMBOLS:  # 0..32 names; sometimes one too many, or an empty one (refused both sides)
+        count = rng.choice((0, 1, 2, 7, 32, 33))
+        names = [rng.choice(("EURUSD", "USDJPY", "n", "\u043a", "nul\x00in", "x" * 40)) for _ in range(count)]
+        if names and rng.random() < 0.05:
+            names[rng.randrange(len(names))] = rng.choice(("", 1, None))
+        return names
     # numbers
     if rng.random() < 0.15:
         return rng.choice((0, 1, 2, 100)) if kind is not Kind.VOLUME else rng.choice((1, 2, 100))

@@ -41,12 +41,13 @@ from bridge.daemon.config import DaemonConfig
 from bridge.daemon.feed import FeedModel, ns_to_ms
 from bridge.daemon.lifecycle import AwaitingClose, CommandsMixin, PendingCommand, Send, SendResult
 from bridge.daemon.limits import LogAggregator, TokenBucket
+from bridge.daemon.quotes import QUOTE_REFUSED, QuoteGate, check_quote
 from bridge.daemon.sessions import (ID_REPLAY, LOGIN_NOT_BOUND, RATE_LIMITED, ROLE_MISMATCH, UNKNOWN_KEY, Conn,
                                     Session, SessionsMixin)
 from bridge.daemon.store import Batch, Recovery
 from bridge.domain.trading import Side
 from bridge.protocol import (AccountUpdate, CommandResult, Heartbeat, Hello, Limits, PositionClosed,
-                             PositionModified, PositionOpened)
+                             PositionModified, PositionOpened, ProtocolError, Quotes)
 
 __all__ = ["DaemonCore", "SendResult", "Send", "Session", "Conn", "PendingCommand", "LOGIN_NOT_BOUND",
            "UNKNOWN_KEY", "ROLE_MISMATCH", "ID_REPLAY", "RATE_LIMITED"]
@@ -105,6 +106,10 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.read_at = now
         self.tracks_reads = False  # True once the shell reports when it found the socket empty
         self.utc_offsets: dict[int, int] = {}  # login -> its trade server's UTC offset (hello)
+        # the conversion pairs every welcome asks terminals to quote (quotes.py)
+        self.quote_symbols: tuple[str, ...] = engine.rules.conversion_symbols()
+        self.quote_wanted = frozenset(self.quote_symbols)
+        self.quote_gate = QuoteGate()
         self.handlers = _HANDLERS
         meta = recovery.meta if recovery else {}
         self.last_ids: dict[int, int] = {int(k[3:]): int(v) for k, v in meta.items() if k.startswith("id:")}
@@ -357,6 +362,30 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             self.feed_engine(ev.AccountUpdated(self.now, m.login, m.balance, m.equity))
         self.feed.account_update(m.login, m.balance, m.equity, m.margin, m.free_margin, m.leverage)
 
+    def _on_quotes(self, s: Session, m: Quotes) -> None:
+        """A terminal's quotes of the conversion pairs: each checked on its own, the good ones
+        through the gate (dedupe, one PriceTick per symbol per second; quotes.py)."""
+        now, refused, first = self.now, 0, None
+        prices = self.engine.s.prices
+        for i, q in enumerate(m.quotes):
+            why = check_quote(q, self.quote_wanted, now)
+            if why is not None:
+                refused += 1
+                first = first or (f"quotes[{i}].{why[0]}", why[1])
+                continue
+            if self.quote_gate.offer(q.symbol, q.bid, q.ask, prices.get(q.symbol), now):
+                self.feed_engine(ev.PriceTick(now, q.symbol, q.bid, q.ask))
+        if first is not None:
+            key = self.conns[s.conn].key_name
+            self.refusal("protocol.quote_refused", key, login=m.login, field=first[0], detail=first[1],
+                         refused=refused)
+            self._error(s, ProtocolError(QUOTE_REFUSED, f"{first[1]} ({refused} of {len(m.quotes)} quotes "
+                                         "refused; the others were used)", first[0], m.id))
+
+    def _feed_held_quotes(self, now: int) -> None:
+        for symbol, bid, ask in self.quote_gate.due(now):
+            self.feed_engine(ev.PriceTick(now, symbol, bid, ask))
+
     # ------------------------------------------------------------------ admin (back office)
     def on_admin(self, request: Any, key_name: str | None, now: int, mono_ns: int | None = None) -> dict:
         """One back-office request (a decoded map, or the raw frame) -> its reply map. The
@@ -428,6 +457,8 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self._command_timers(now)
         if self.vanishing:
             self._settle_vanished(now)
+        if self.quote_gate.held:
+            self._feed_held_quotes(now)
         for event, key, repeats, fields in self.aggregate.due(now):
             self._log("warning", event + ".repeated", key=key, repeats=repeats, **{k: v for k, v in fields.items()
                                                                                    if k != "key"})
@@ -460,6 +491,7 @@ _HANDLERS: dict[type, Callable[[DaemonCore, Session, Any], None]] = {
     PositionClosed: DaemonCore._on_position_closed,
     AccountUpdate: DaemonCore._on_account_update,
     CommandResult: DaemonCore._on_command_result,
+    Quotes: DaemonCore._on_quotes,
 }
 
 class AdminView:

@@ -34,10 +34,13 @@ from bridge.protocol.messages import (
     PositionClosed,
     PositionModified,
     PositionOpened,
+    Quote,
+    Quotes,
     Welcome,
 )
 from bridge.protocol.schema import (
     ENVELOPE,
+    MAX_QUOTES,
     MAX_VOLUME,
     PROTOCOL_VERSION,
     RETCODE_EXPIRED,
@@ -51,11 +54,11 @@ from bridge.protocol.sequence import OutboundCounter, SequenceTracker
 from bridge.protocol.validate import to_decimal
 
 __all__ = [
-    "DEFAULT_LIMITS", "DEFAULT_MAX_FRAME_SIZE", "ENVELOPE", "ERROR_CODES", "MAX_VOLUME",
+    "DEFAULT_LIMITS", "DEFAULT_MAX_FRAME_SIZE", "ENVELOPE", "ERROR_CODES", "MAX_QUOTES", "MAX_VOLUME",
     "MESSAGE_CLASSES", "PROTOCOL_VERSION", "RETCODE_EXPIRED", "SCHEMA",
     "AccountUpdate", "Close", "CommandResult", "Direction", "EncodeError", "ErrorReply",
     "FieldSpec", "Heartbeat", "Hello", "Kind", "Limits", "Message", "MessageSpec", "Modify",
     "Open", "OutboundCounter", "Position", "PositionClosed", "PositionModified",
-    "PositionOpened", "ProtocolError", "SequenceTracker", "Welcome",
+    "PositionOpened", "ProtocolError", "Quote", "Quotes", "SequenceTracker", "Welcome",
     "decode", "encode", "error_reply", "pack_canonical", "to_decimal", "to_wire", "unpack_frame",
 ]  # fmt: skip

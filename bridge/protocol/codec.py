@@ -17,12 +17,14 @@ import msgpack
 
 from bridge.protocol import errors as E
 from bridge.protocol.errors import EncodeError, ProtocolError
-from bridge.protocol.messages import ErrorReply, Message, Position
+from bridge.protocol.messages import ErrorReply, Message, Position, Quote
 from bridge.protocol.schema import (
     ENVELOPE,
+    LIST_KINDS,
     NUMBER_KINDS,
     POSITION_FIELDS,
     PROTOCOL_VERSION,
+    QUOTE_FIELDS,
     SCHEMA,
     Direction,
     FieldSpec,
@@ -135,6 +137,10 @@ def _number(value: Any, path: str) -> float:
     return f if f != 0 else 0.0  # canonical zero is +0.0
 
 
+_ITEM_CLASSES: dict[Kind, tuple[type, tuple[FieldSpec, ...]]] = {
+    Kind.POSITIONS: (Position, POSITION_FIELDS), Kind.QUOTES: (Quote, QUOTE_FIELDS), Kind.SYMBOLS: (str, ()),
+}  # fmt: skip
+
 _PY_TYPES: dict[Kind, tuple[type, ...]] = {
     Kind.UINT: (int,), Kind.INT: (int,), Kind.BOOL: (bool,),
     Kind.TEXT: (str,), Kind.NAME: (str,), Kind.ENUM: (str,),
@@ -144,16 +150,18 @@ _PY_TYPES: dict[Kind, tuple[type, ...]] = {
 def _wire_value(spec: FieldSpec, value: Any, path: str) -> Any:
     if spec.kind in NUMBER_KINDS:
         return _number(value, path)
-    if spec.kind is Kind.POSITIONS:
+    if spec.kind in LIST_KINDS:
+        item_cls, fields = _ITEM_CLASSES[spec.kind]
         if not isinstance(value, (tuple, list)):
-            raise EncodeError(ProtocolError(E.WRONG_TYPE, "expected a tuple of Position", path))
+            raise EncodeError(ProtocolError(E.WRONG_TYPE, f"expected a tuple of {item_cls.__name__}", path))
         out = []
         for i, p in enumerate(value):
-            if not isinstance(p, Position):
-                raise EncodeError(ProtocolError(E.WRONG_TYPE, "expected Position", f"{path}[{i}]"))
-            out.append(
-                {f.name: _wire_value(f, getattr(p, f.name), f"{path}[{i}].{f.name}") for f in POSITION_FIELDS}
-            )
+            if not isinstance(p, item_cls):
+                raise EncodeError(ProtocolError(E.WRONG_TYPE, f"expected {item_cls.__name__}", f"{path}[{i}]"))
+            if spec.kind is Kind.SYMBOLS:
+                out.append(str(p))
+            else:
+                out.append({f.name: _wire_value(f, getattr(p, f.name), f"{path}[{i}].{f.name}") for f in fields})
         return out
     expected = _PY_TYPES[spec.kind]
     if expected == (str,):
@@ -176,8 +184,8 @@ def to_wire(message: Message) -> dict[str, Any]:
     wire: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": message.TYPE}
     for field in ENVELOPE[2:] + spec.fields:
         value = getattr(message, field.name)
-        if field.optional and type(value) is int and value == 0:
-            continue  # canonical: an optional field at 0 is left out (one form per value)
+        if field.optional and (type(value) is int and value == 0 or type(value) is tuple and not value):
+            continue  # canonical: an optional field at 0 (or empty) is left out (one form per value)
         wire[field.name] = _wire_value(field, value, field.name)
     return wire
 

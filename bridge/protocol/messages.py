@@ -35,6 +35,16 @@ class Position:
     comment: str
 
 
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One market quote, as carried in `quotes.quotes`."""
+
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    time: int
+
+
 # --- terminal -> daemon ----------------------------------------------------------
 
 
@@ -153,6 +163,18 @@ class CommandResult:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Quotes:
+    """The latest quotes of the symbols the welcome asked for (the daemon's conversion rates)."""
+
+    TYPE: ClassVar[str] = "quotes"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    quotes: tuple[Quote, ...]
+
+
 # --- daemon -> terminal ----------------------------------------------------------
 
 
@@ -167,6 +189,7 @@ class Welcome:
     heartbeat_ms: int
     resume: bool
     last_id: int = 0  # optional on the wire: left out at 0
+    quote_symbols: tuple[str, ...] = ()  # optional on the wire: left out when empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +252,7 @@ class ErrorReply:
 
 Message = Union[
     Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
-    CommandResult, Welcome, Open, Close, Modify, ErrorReply,
+    CommandResult, Quotes, Welcome, Open, Close, Modify, ErrorReply,
 ]  # fmt: skip
 
 MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
@@ -237,7 +260,7 @@ MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
         cls.TYPE: cls
         for cls in (
             Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
-            CommandResult, Welcome, Open, Close, Modify, ErrorReply,
+            CommandResult, Quotes, Welcome, Open, Close, Modify, ErrorReply,
         )  # fmt: skip
     }
 )

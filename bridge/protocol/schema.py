@@ -40,6 +40,10 @@ RETCODE_MIN, RETCODE_MAX = -(2**31), 2**32 - 1  # MT4 int error codes, MT5 uint 
 # outcome unknown): the terminal did not trade.
 RETCODE_EXPIRED = 20001
 
+# quotes.quotes and welcome.quote_symbols: at most this many items (a terminal reports a few
+# conversion pairs; the daemon asks for Rules.conversion_symbols(), 7 with the packaged rules).
+MAX_QUOTES = 32
+
 # hello.utc_offset_ms: real zones lie within ±14 h and are multiples of 15 min.
 MAX_UTC_OFFSET_MS = 14 * 3_600_000
 UTC_OFFSET_STEP_MS = 15 * 60_000
@@ -59,10 +63,15 @@ class Kind(Enum):
     VOLUME = "volume"  # float64 (or int), 0 < v <= MAX_VOLUME -> Decimal
     VOLUME0 = "volume0"  # float64 (or int), 0 <= v <= MAX_VOLUME -> Decimal
     POSITIONS = "positions"  # msgpack array of position maps -> tuple[Position, ...]
+    QUOTES = "quotes"  # msgpack array of 1..MAX_QUOTES quote maps -> tuple[Quote, ...]
+    SYMBOLS = "symbols"  # msgpack array of 0..MAX_QUOTES non-empty str -> tuple[str, ...]
 
 
 NUMBER_KINDS = frozenset({Kind.MONEY, Kind.PRICE, Kind.VOLUME, Kind.VOLUME0})
 INT_KINDS = frozenset({Kind.UINT, Kind.INT})
+LIST_KINDS = frozenset({Kind.POSITIONS, Kind.QUOTES, Kind.SYMBOLS})
+# (fewest, most) items of a bounded array kind; POSITIONS is bounded by the decoder's array limit
+ITEM_RANGES = {Kind.QUOTES: (1, MAX_QUOTES), Kind.SYMBOLS: (0, MAX_QUOTES)}
 
 
 class Direction(Enum):
@@ -78,7 +87,8 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     bound: int = 0  # INT/UINT: |value| <= bound when > 0 (sets low and high)
     step: int = 0  # INT/UINT: value % step == 0 when > 0
-    # May be absent, read as 0: only for a field added after senders shipped, until they all send it.
+    # May be absent, read as 0 (an array: as empty): only for a field added after senders shipped,
+    # until they all send it; the canonical encoding leaves it out at 0 / empty.
     optional: bool = False
     low: int | None = None  # INT/UINT: the smallest value (default: 0 for UINT, -bound for INT)
     high: int | None = None  # INT/UINT: the largest value; every int field states one
@@ -102,7 +112,10 @@ class FieldSpec:
 
     def range_text(self) -> str:
         """The field's range in words, as docs/protocol.md states it (a test checks the docs);
-        "" for a field that is not a number or an int."""
+        "" for a field that is not a number, an int or a bounded array."""
+        if self.kind in ITEM_RANGES:
+            low, high = ITEM_RANGES[self.kind]
+            return f"{low} .. {high} items"
         if self.kind not in INT_KINDS and self.kind not in NUMBER_KINDS:
             return ""
         if self.kind in NUMBER_KINDS:
@@ -172,6 +185,14 @@ POSITION_FIELDS: tuple[FieldSpec, ...] = (
       high=MAX_TIME_MS),
     F("magic", Kind.INT, "EA magic number", high=UINT64_MAX),
     F("comment", Kind.TEXT, "order comment, may be empty"),
+)
+
+QUOTE_FIELDS: tuple[FieldSpec, ...] = (
+    F("symbol", Kind.NAME, "symbol name as the terminal knows it, one of welcome.quote_symbols"),
+    F("bid", Kind.PRICE, "bid price (the daemon refuses 0: a quote has both sides)"),
+    F("ask", Kind.PRICE, "ask price, >= bid (the daemon refuses ask < bid)"),
+    F("time", Kind.UINT, "time of the quote, UTC ms since the Unix epoch (the terminal converts from trade "
+      "server time)", high=MAX_TIME_MS),
 )
 
 _T, _D = frozenset({Direction.TO_DAEMON}), frozenset({Direction.TO_TERMINAL})
@@ -253,6 +274,12 @@ _SPECS: tuple[MessageSpec, ...] = (
         "outcome of an open/close/modify command",
     ),
     MessageSpec(
+        "quotes",
+        _T,
+        (F("quotes", Kind.QUOTES, "the latest quote of each reported symbol (1 .. 32 quote maps)"),),
+        "market quotes of welcome.quote_symbols: the daemon's conversion rates",
+    ),
+    MessageSpec(
         "welcome",
         _D,
         (
@@ -262,6 +289,8 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("last_id", Kind.UINT, "the highest message id of this login the daemon has journaled (0 = none): "
               "the terminal re-sends, with new ids, its reports (position_*) above it. Optional: absent reads as 0",
               optional=True, high=MAX_ID),
+            F("quote_symbols", Kind.SYMBOLS, "the symbols whose quotes the terminal reports in `quotes` (the "
+              "daemon's conversion pairs). Optional: absent reads as empty (report nothing)", optional=True),
         ),
         "answer to hello; first daemon message on a connection (seq 1)",
     ),

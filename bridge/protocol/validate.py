@@ -15,14 +15,17 @@ from typing import Any
 from bridge.domain.money import to_decimal  # the one float -> Decimal rule (shortest repr)
 from bridge.protocol import errors as E
 from bridge.protocol.errors import ProtocolError
-from bridge.protocol.messages import MESSAGE_CLASSES, Message, Position
+from bridge.protocol.messages import MESSAGE_CLASSES, Message, Position, Quote
 from bridge.protocol.schema import (
     ENVELOPE,
+    ITEM_RANGES,
+    LIST_KINDS,
     MAX_ID,
     MAX_VOLUME,
     MIN_MAGNITUDE,
     NUMBER_KINDS,
     POSITION_FIELDS,
+    QUOTE_FIELDS,
     SCHEMA,
     SUPPORTED_VERSIONS,
     Direction,
@@ -126,16 +129,23 @@ def convert(spec: FieldSpec, value: Any, path: str, ref_id: int = 0) -> Any:
         if kind is Kind.ENUM and value not in spec.choices:
             return fail(E.BAD_ENUM, f"{_short(value)} not in {'|'.join(spec.choices)}")
         return value
-    if kind is Kind.POSITIONS:
+    if kind in LIST_KINDS:
         if type(value) is not list:
             return wrong("array")
-        positions = []
+        if kind in ITEM_RANGES:
+            low, high = ITEM_RANGES[kind]
+            if not low <= len(value) <= high:
+                return fail(E.OUT_OF_RANGE, f"{len(value)} items is outside {spec.range_text()}")
+        items = []
         for i, item in enumerate(value):
-            position = _position(item, f"{path}[{i}]", ref_id)
-            if isinstance(position, ProtocolError):
-                return position
-            positions.append(position)
-        return tuple(positions)
+            if kind is Kind.SYMBOLS:
+                converted = convert(_SYMBOL, item, f"{path}[{i}]", ref_id)
+            else:
+                converted = _item(item, f"{path}[{i}]", ref_id, kind)
+            if isinstance(converted, ProtocolError):
+                return converted
+            items.append(converted)
+        return tuple(items)
     raise AssertionError(f"unhandled kind {kind}")  # schema bug, not input
 
 
@@ -152,7 +162,7 @@ def _fields(
     out: dict[str, Any] = {}
     for spec in specs:
         if spec.name not in fields:  # optional and absent
-            out[spec.name] = 0
+            out[spec.name] = () if spec.kind in LIST_KINDS else 0
             continue
         value = convert(spec, fields[spec.name], path + spec.name, ref_id)
         if isinstance(value, ProtocolError):
@@ -161,7 +171,12 @@ def _fields(
     return out
 
 
-_POSITION_NAMES = frozenset(f.name for f in POSITION_FIELDS)
+# the maps an array kind holds: their fields, names and dataclass
+_ITEMS = {
+    Kind.POSITIONS: (POSITION_FIELDS, frozenset(f.name for f in POSITION_FIELDS), Position),
+    Kind.QUOTES: (QUOTE_FIELDS, frozenset(f.name for f in QUOTE_FIELDS), Quote),
+}
+_SYMBOL = FieldSpec("symbol", Kind.NAME, "one symbol of a SYMBOLS array")
 
 
 def _body_specs(spec: MessageSpec) -> tuple[tuple[FieldSpec, ...], frozenset[str]]:
@@ -174,14 +189,16 @@ def _body_specs(spec: MessageSpec) -> tuple[tuple[FieldSpec, ...], frozenset[str
 _BODY_SPECS = {type_: _body_specs(spec) for type_, spec in SCHEMA.items()}
 
 
-def _position(item: Any, path: str, ref_id: int) -> Position | ProtocolError:
+def _item(item: Any, path: str, ref_id: int, kind: Kind) -> Position | Quote | ProtocolError:
+    """One map of a POSITIONS or QUOTES array."""
     if type(item) is not Pairs:
         return ProtocolError(E.WRONG_TYPE, f"expected map, got {_kind_name(item)}", path, ref_id)
     fields = _index(item, path + ".", ref_id)
     if isinstance(fields, ProtocolError):
         return fields
-    values = _fields(fields, POSITION_FIELDS, _POSITION_NAMES, path + ".", ref_id)
-    return values if isinstance(values, ProtocolError) else Position(**values)
+    specs, names, cls = _ITEMS[kind]
+    values = _fields(fields, specs, names, path + ".", ref_id)
+    return values if isinstance(values, ProtocolError) else cls(**values)
 
 
 def validate(obj: Any, direction: Direction | None = None) -> Message | ProtocolError:

@@ -30,13 +30,15 @@ BUILDERS = {
     "position_closed": ("MtbBuildPositionClosed", ("ticket", "volume", "remaining", "price", "time", "reason", "profit")),
     "account_update": ("MtbBuildAccountUpdate", ("balance", "equity", "margin", "free_margin", "leverage")),
     "command_result": ("MtbBuildCommandResult", ("@result",)),
-    "welcome": ("MtbBuildWelcome", ("server_time", "heartbeat_ms", "resume", "last_id")),
+    "quotes": ("MtbBuildQuotes", ("quotes",)),
+    "welcome": ("MtbBuildWelcome", ("server_time", "heartbeat_ms", "resume", "last_id", "quote_symbols")),
     "open": ("MtbBuildOpen", ("key", "symbol", "side", "volume", "sl", "tp", "magic", "comment", "expires")),
     "close": ("MtbBuildClose", ("key", "ticket", "volume")),
     "modify": ("MtbBuildModify", ("key", "ticket", "sl", "tp")),
     "error": ("MtbBuildError", ("code", "detail", "ref_id", "field")),
 }
 RESULT = ("key", "ok", "retcode", "ticket", "price", "volume", "time", "message")
+QUOTE = ("symbol", "bid", "ask", "time")
 
 
 def lit(value: object) -> str:
@@ -71,6 +73,18 @@ def build_function(index: int, vector: dict) -> list[str]:
                 for name in POSITION:
                     out.append(f"   positions[{k}].{name}={lit(pos[name])};")
             args.append("positions")
+        elif field == "quotes":
+            out.append("   MtbQuote quotes[];")
+            out.append(f"   ArrayResize(quotes,{len(value['quotes'])});")
+            for k, quote in enumerate(value["quotes"]):
+                out.extend(f"   quotes[{k}].{name}={lit(quote[name])};" for name in QUOTE)
+            args.append("quotes")
+        elif field == "quote_symbols":  # optional: absent = empty
+            symbols = value.get("quote_symbols", [])
+            out.append("   string quote_symbols[];")
+            out.append(f"   ArrayResize(quote_symbols,{len(symbols)});")
+            out.extend(f"   quote_symbols[{k}]={lit(sym)};" for k, sym in enumerate(symbols))
+            args.append("quote_symbols")
         elif field == "@position":
             out.append("   MtbPosition p;")
             out.extend(f"   p.{name}={lit(value[name])};" for name in POSITION)

@@ -33,6 +33,12 @@ new positions (`position_opened`), SL/TP changes (`position_modified`) and accou
 after a deal). Investor accounts report too, so the daemon sees copies stopped out on the
 server and investor equity for the protection rule.
 
+**Quotes.** The daemon's `welcome.quote_symbols` (its conversion pairs) are reported in
+`quotes` from the server's quotes as the first account sees them, on the stream of the lowest
+welcomed login that was asked: each symbol when it changed, at most once per `quote_every_ms`
+(`quotes.py`); one frame per poll at most, so one connection costs the daemon at most one
+`quotes` frame per second whatever the number of logins.
+
 **Times.** The simulated server keeps UTC, so every time reported is UTC already (what the
 EA gets by converting trade-server time); `hello.utc_offset_ms` is the server zone's offset
 at `now`. An `open` whose `expires` is before `now` is answered `RETCODE_EXPIRED` and not
@@ -72,12 +78,14 @@ from bridge.protocol import (
     PositionModified,
     PositionOpened,
     ProtocolError,
+    Quotes,
     RETCODE_EXPIRED,
     SequenceTracker,
     Welcome,
 )
 from simulator.server import DealInfo, PositionInfo, Session, TradeRequest
 from simulator.server import retcodes as rc
+from simulator.terminals.quotes import QUOTE_EVERY_MS, QuoteWatch
 
 ZERO = Decimal(0)
 DEFAULT_HEARTBEAT_MS = 1000
@@ -152,6 +160,7 @@ class _Link:
     session: Session
     role: str
     counter: OutboundCounter
+    quote_symbols: tuple[str, ...] = ()  # what the daemon's welcome asked this login to quote
     inbound: SequenceTracker = field(default_factory=lambda: SequenceTracker("welcome"))
     welcomed: bool = False
     resumed: bool = False
@@ -201,6 +210,7 @@ class TerminalCore:
         account_update_ms: int = 1000,
         results: MutableMapping[tuple[int, str], StoredResult] | None = None,
         role: str | None = None,
+        quote_every_ms: int = QUOTE_EVERY_MS,
     ) -> None:
         if not sessions:
             raise ValueError("a terminal needs at least one session")
@@ -216,6 +226,7 @@ class TerminalCore:
         self._mono = 0  # liveness clock (see `mono` below)
         self.errors: list[ErrorReply] = []
         self.commands: list[CommandSeen] = []
+        self.quotes = QuoteWatch(quote_every_ms)
         for s in sorted(sessions, key=lambda s: s.login):
             if s.login in self.links:
                 raise ValueError(f"login {s.login} given twice")
@@ -319,6 +330,7 @@ class TerminalCore:
         if isinstance(message, Welcome):
             link.welcomed = True
             link.resumed = message.resume
+            link.quote_symbols = message.quote_symbols
             if message.heartbeat_ms > 0:
                 self.heartbeat_ms = message.heartbeat_ms
             # reports the daemon never journaled (it died, or they died in flight): sent again,
@@ -442,8 +454,25 @@ class TerminalCore:
         for link in targets:
             if link.welcomed:
                 self._watch(link, now, out)
+        self._quotes(now, out)
         out.extend(self.heartbeats(self._mono, now))
         return out
+
+    def _quotes(self, now: int, out: list[Message]) -> None:
+        link = next((x for x in self.links.values() if x.welcomed and x.quote_symbols), None)
+        if link is None:
+            return
+        if link.quote_symbols != self.quotes.symbols:
+            self.quotes.ask(link.quote_symbols)
+        login = link.session.login
+
+        def tick(symbol: str) -> tuple[int, Decimal, Decimal] | None:
+            t = self.server.symbol_tick(symbol, login)  # None: a symbol this server does not quote
+            return None if t is None else (t.time_msc, wire_number(t.bid), wire_number(t.ask))
+
+        quotes = self.quotes.due(tick, now)
+        if quotes:
+            out.append(Quotes(**self._envelope(link, now), quotes=quotes))
 
     def _watch(self, link: _Link, now: int, out: list[Message]) -> None:
         first = len(out)

@@ -16,7 +16,7 @@ import msgpack
 import pytest
 from corekit import T0, Net, make
 
-from bridge.protocol.schema import ENVELOPE, INT_KINDS, NUMBER_KINDS, POSITION_FIELDS, SCHEMA, Direction
+from bridge.protocol.schema import ENVELOPE, INT_KINDS, NUMBER_KINDS, POSITION_FIELDS, QUOTE_FIELDS, SCHEMA, Direction
 
 LOGIN = 1001  # the trader account corekit registers
 HELLO = dict(role="trader", platform="MT4", account_type="mt4_standard", currency="USD", leverage=100,
@@ -33,6 +33,7 @@ BODIES = {
     "command_result": dict(key="k", ok=True, retcode=10009, ticket=5, price=1.1, volume=0.1, time=T0 + 1,
                            message=""),
     "heartbeat": {},
+    "quotes": dict(quotes=[dict(symbol="EURUSD", bid=1.1, ask=1.1001, time=T0 + 1)]),
 }
 TO_DAEMON = [t for t, s in SCHEMA.items() if Direction.TO_DAEMON in s.directions]
 HOSTILE = {"int": [2**64 - 1, 2**63, -(2**63), 0.5, True], "number": [1e308, -1e308, 5e-324, math.nan, -math.inf,
@@ -45,6 +46,8 @@ def cases() -> list[tuple[str, str, object]]:
         fields = [(f.name, f) for f in ENVELOPE[2:] + SCHEMA[type_].fields]
         if type_ == "hello":
             fields += [(f"positions[0].{f.name}", f) for f in POSITION_FIELDS]
+        if type_ == "quotes":
+            fields += [(f"quotes[0].{f.name}", f) for f in QUOTE_FIELDS]
         for path, f in fields:
             kind = "int" if f.kind in INT_KINDS else "number" if f.kind in NUMBER_KINDS else None
             if kind is None:
@@ -86,6 +89,8 @@ def test_an_out_of_range_field_is_answered_and_changes_nothing(daemon, type_, pa
     fields: dict[str, object] = {}
     if path.startswith("positions[0]."):
         fields["positions"] = [dict(POSITION, **{path.split(".", 1)[1]: value})]
+    elif path.startswith("quotes[0]."):
+        fields["quotes"] = [dict(BODIES["quotes"]["quotes"][0], **{path.split(".", 1)[1]: value})]
     else:
         fields[path] = value
     replies = send(core, store, net, conn, type_, 1 if type_ == "hello" else 2, now, fields)

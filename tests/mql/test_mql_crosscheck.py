@@ -19,7 +19,7 @@ import msgpack
 import pytest
 
 from tests.mql.mqlsource import function_body, strip_code
-from bridge.protocol.schema import ENVELOPE, POSITION_FIELDS, SCHEMA, Direction, Kind
+from bridge.protocol.schema import ENVELOPE, LIST_KINDS, POSITION_FIELDS, QUOTE_FIELDS, SCHEMA, Direction, Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 MQL = ROOT / "mql"
@@ -29,7 +29,8 @@ MSGPACK = (INC / "MsgPack.mqh").read_text(encoding="utf-8")
 SOURCES = sorted(p for p in MQL.rglob("*") if p.suffix in {".mqh", ".mql"})
 EAS = sorted(MQL.glob("Experts/*.mql"))
 KIND = {Kind.UINT: "U", Kind.INT: "I", Kind.BOOL: "B", Kind.TEXT: "T", Kind.NAME: "N", Kind.ENUM: "E",
-        Kind.MONEY: "M", Kind.PRICE: "P", Kind.VOLUME: "V", Kind.VOLUME0: "Z", Kind.POSITIONS: "A"}  # fmt: skip
+        Kind.MONEY: "M", Kind.PRICE: "P", Kind.VOLUME: "V", Kind.VOLUME0: "Z", Kind.POSITIONS: "A",
+        Kind.QUOTES: "Q", Kind.SYMBOLS: "S"}  # fmt: skip
 EXTERNAL_INCLUDES = {"Trade/Trade.mqh"}  # the MT5 standard library, shipped with every terminal
 
 
@@ -52,6 +53,7 @@ def mql_array(name: str) -> list[str]:
 def test_envelope_and_position_tables_match_python():
     assert mql_const("MTB_ENVELOPE") == spec(ENVELOPE)
     assert mql_const("MTB_POSITION") == spec(POSITION_FIELDS)
+    assert mql_const("MTB_QUOTE") == spec(QUOTE_FIELDS)
 
 
 def test_message_table_matches_python_both_ways():
@@ -102,17 +104,21 @@ def test_builder_writes_schema_fields_in_order(mtype):
     name = "MtbBuild" + "".join(p.capitalize() for p in mtype.split("_"))
     body = function_body(PROTOCOL, name)
     fields = [f.name for f in ENVELOPE] + [f.name for f in SCHEMA[mtype].fields]
-    if mtype == "hello":  # positions' element maps follow the positions key
-        at = fields.index("positions") + 1
-        fields[at:at] = [f.name for f in POSITION_FIELDS]
+    for array, items in (("positions", POSITION_FIELDS), ("quotes", QUOTE_FIELDS)):
+        if array in fields:  # the element maps follow the array's key
+            at = fields.index(array) + 1
+            fields[at:at] = [f.name for f in items]
     assert _keys(body) == fields
     required = [f for f in SCHEMA[mtype].fields if not f.optional]
-    count = str(len(required)) + "".join(f"+({f.name}>0 ? 1 : 0)" for f in SCHEMA[mtype].fields if f.optional)
+    count = str(len(required)) + "".join(
+        f"+(ArraySize({f.name})>0 ? 1 : 0)" if f.kind in LIST_KINDS else f"+({f.name}>0 ? 1 : 0)"
+        for f in SCHEMA[mtype].fields if f.optional)
     assert f'MtbWriteEnvelope(w,"{mtype}",env,{count})' in body
 
 
 def test_every_python_name_appears_in_protocol_mqh():
-    names = {f.name for f in ENVELOPE} | {f.name for f in POSITION_FIELDS} | set(SCHEMA)
+    names = {f.name for f in ENVELOPE} | {f.name for f in POSITION_FIELDS} | {f.name for f in QUOTE_FIELDS}
+    names |= set(SCHEMA)
     names |= {f.name for ms in SCHEMA.values() for f in ms.fields}
     missing = sorted(n for n in names if f'"{n}"' not in PROTOCOL and not re.search(rf"\b{n}:", PROTOCOL))
     assert not missing

@@ -29,6 +29,7 @@ from bridge.protocol.schema import (
     MIN_MAGNITUDE,
     NUMBER_KINDS,
     POSITION_FIELDS,
+    QUOTE_FIELDS,
     SCHEMA,
     FieldSpec,
     Kind,
@@ -45,7 +46,15 @@ def numeric_fields() -> list[tuple[str, str, FieldSpec]]:
                 out.append((type_, f.name, f))
     out += [("hello", f"positions[1].{f.name}", f) for f in POSITION_FIELDS
             if f.kind in INT_KINDS or f.kind in NUMBER_KINDS]
+    out += [("quotes", f"quotes[1].{f.name}", f) for f in QUOTE_FIELDS
+            if f.kind in INT_KINDS or f.kind in NUMBER_KINDS]
     return out
+
+
+def _array_path(path: str) -> tuple[str, int, str] | None:
+    """"positions[1].price" -> ("positions", 1, "price"); None for a body field."""
+    m = re.fullmatch(r"(\w+)\[(\d+)\]\.(\w+)", path)
+    return (m[1], int(m[2]), m[3]) if m else None
 
 
 FIELDS = numeric_fields()
@@ -88,9 +97,9 @@ def with_value(type_: str, path: str, value: Any) -> Pairs:
     tree = unpack_frame(pack(sample(type_)))
     assert isinstance(tree, Pairs)
     target, name = tree, path
-    if path.startswith("positions["):
-        index, name = int(path[len("positions["):path.index("]")]), path.split(".", 1)[1]
-        target = next(v for k, v in tree if k == "positions")[index]
+    if _array_path(path):
+        array, index, name = _array_path(path)
+        target = next(v for k, v in tree if k == array)[index]
     for i, (key, _old) in enumerate(target):
         if key == name:
             target[i] = (key, value)
@@ -143,9 +152,9 @@ def _plain(tree: Any) -> Any:
 
 
 def _field(message: Any, path: str) -> Any:
-    if path.startswith("positions["):
-        index = int(path[len("positions["):path.index("]")])
-        return getattr(message.positions[index], path.split(".", 1)[1])
+    if _array_path(path):
+        array, index, name = _array_path(path)
+        return getattr(getattr(message, array)[index], name)
     return getattr(message, path)
 
 

@@ -20,7 +20,7 @@ import msgpack
 
 from bridge.protocol import (
     AccountUpdate, Close, CommandResult, ErrorReply, Heartbeat, Hello, Message, Modify, Open,
-    Position, PositionClosed, PositionModified, PositionOpened, Welcome, encode,
+    Position, PositionClosed, PositionModified, PositionOpened, Quote, Quotes, Welcome, encode,
 )  # fmt: skip
 
 OUT = Path(__file__).with_name("protocol_vectors.json")
@@ -116,10 +116,23 @@ VECTORS: tuple[tuple[str, Message], ...] = (
             retcode=10019, ticket=0, price=D("0"), volume=D("0"), time=T0 + 7_990, message="not enough money",
         ),  # fmt: skip
     ),
+    (
+        "quotes",
+        Quotes(
+            id=14, seq=12, ts=T0 + 9_000, login=LOGIN, quotes=(
+                Quote(symbol="EURUSD", bid=D("1.08501"), ask=D("1.08512"), time=T0 + 8_990),
+                Quote(symbol="USDJPY", bid=D("150.123"), ask=D("150.135"), time=T0 + 8_995),
+            ),
+        ),  # fmt: skip
+    ),
     ("welcome", Welcome(id=900_000, seq=1, ts=T0 + 10, login=LOGIN, server_time=T0 + 10, heartbeat_ms=1000, resume=False)),
     ("welcome_resume", Welcome(id=900_100, seq=1, ts=T0 + 20, login=LOGIN, server_time=T0 + 20, heartbeat_ms=1000, resume=True)),
     ("welcome_resume_last_id", Welcome(id=900_200, seq=1, ts=T0 + 30, login=LOGIN, server_time=T0 + 30, heartbeat_ms=1000,
                                        resume=True, last_id=1_700_000_000_123_456)),
+    ("welcome_quote_symbols", Welcome(id=900_300, seq=1, ts=T0 + 40, login=LOGIN, server_time=T0 + 40,
+                                      heartbeat_ms=1000, resume=True, last_id=14,
+                                      quote_symbols=("AUDUSD", "EURUSD", "GBPUSD", "USDCAD", "USDCHF", "USDJPY",
+                                                     "USDNGN"))),
     (
         "open",
         Open(

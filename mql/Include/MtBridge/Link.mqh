@@ -54,6 +54,7 @@ private:
    int               m_max_frame;
    bool              m_welcome_new;   // a welcome arrived that the reporter has not handled yet
    ulong             m_last_id;       // its last_id
+   string            m_quote_symbols[]; // its quote_symbols: what the reporter quotes in `quotes`
    string            m_tag;
    void              Backoff(const ulong wait_ms)
      {
@@ -110,6 +111,7 @@ public:
    bool              CanSend(void) const { return(m_state==MTB_LINK_WAIT || m_state==MTB_LINK_UP); }
    bool              IsUp(void) const { return(m_state==MTB_LINK_UP); }
    bool              TakeWelcome(ulong &last_id);
+   int               QuoteSymbols(string &out[]) const;
    bool              NeedsHello(void) const { return(m_state==MTB_LINK_HELLO); }
    bool              ReconnectDue(void) const { return(m_state==MTB_LINK_DOWN && MtbNowMs()>=m_retry_at); }
    void              NextEnvelope(MtbEnvelope &env);
@@ -181,6 +183,16 @@ bool MtbLink::TakeWelcome(ulong &last_id)
    m_welcome_new=false;
    last_id=m_last_id;
    return(true);
+  }
+
+//--- the symbols the last welcome asked this terminal to quote (0..MTB_MAX_QUOTES)
+int MtbLink::QuoteSymbols(string &out[]) const
+  {
+   int n=ArraySize(m_quote_symbols);
+   ArrayResize(out,n);
+   for(int k=0; k<n; k++)
+      out[k]=m_quote_symbols[k];
+   return(n);
   }
 
 bool MtbLink::Open(void)
@@ -413,6 +425,10 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
       m_state=MTB_LINK_UP;
       m_welcome_new=true;
       m_last_id=m.last_id;
+      int nq=ArraySize(m.quote_symbols);
+      ArrayResize(m_quote_symbols,nq);
+      for(int k=0; k<nq; k++)
+         m_quote_symbols[k]=m.quote_symbols[k];
       PrintFormat("%s: welcome (resume=%s, heartbeat %I64u ms, last journaled id %I64u)",m_tag,
                   m.resume ? "true" : "false",m_hb_ms,m.last_id);
      }

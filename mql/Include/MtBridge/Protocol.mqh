@@ -18,6 +18,7 @@
 #define MTB_MAX_EXACT_INT    9007199254740992.0
 #define MTB_MAX_AMOUNT       1000000000000.0   // money and prices: |x| <= 1e12 (MAX_AMOUNT)
 #define MTB_MIN_MAGNITUDE    0.00000001        // a number other than 0: |x| >= 1e-8 (MIN_MAGNITUDE)
+#define MTB_MAX_QUOTES       32                // quotes.quotes 1..32, welcome.quote_symbols 0..32 (MAX_QUOTES)
 
 //--- the magic number as the platform's trade functions take it: MT5 ulong
 //--- (MqlTradeRequest.magic), MT4 int (OrderSend); the protocol carries any int64/uint64
@@ -29,10 +30,11 @@
 
 //--- "type|directions|field:kind,..."; directions d = terminal->daemon, t = daemon->terminal.
 //--- kinds: U uint, I int, B bool, T text, N non-empty text, E enum, M money, P price,
-//--- V volume (>0), Z volume0 (>=0), A array of position maps; a trailing ? = optional
-//--- (may be absent, reads as 0).
+//--- V volume (>0), Z volume0 (>=0), A array of position maps, Q array of 1..32 quote maps,
+//--- S array of 0..32 non-empty str; a trailing ? = optional (may be absent, reads as 0 / empty).
 const string MTB_ENVELOPE="v:U,type:N,id:U,seq:U,ts:U,login:U";
 const string MTB_POSITION="ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T";
+const string MTB_QUOTE="symbol:N,bid:P,ask:P,time:U";
 const string MTB_SCHEMA[]=
   {
    "hello|d|role:E,platform:E,account_type:N,currency:N,leverage:U,balance:M,equity:M,positions:A,utc_offset_ms:I",
@@ -42,7 +44,8 @@ const string MTB_SCHEMA[]=
    "position_closed|d|ticket:U,volume:V,remaining:Z,price:P,time:U,reason:E,profit:M",
    "account_update|d|balance:M,equity:M,margin:P,free_margin:M,leverage:U",
    "command_result|d|key:N,ok:B,retcode:I,ticket:U,price:P,volume:Z,time:U,message:T",
-   "welcome|t|server_time:U,heartbeat_ms:U,resume:B,last_id:U?",
+   "quotes|d|quotes:Q",
+   "welcome|t|server_time:U,heartbeat_ms:U,resume:B,last_id:U?,quote_symbols:S?",
    "open|t|key:N,symbol:N,side:E,volume:V,sl:P,tp:P,magic:I,comment:T,expires:U?",
    "close|t|key:N,ticket:U,volume:V",
    "modify|t|key:N,ticket:U,sl:P,tp:P",
@@ -115,6 +118,15 @@ struct MtbResult
    string            message;
   };
 
+//--- one quote of a `quotes` message (the daemon's conversion rates)
+struct MtbQuote
+  {
+   string            symbol;
+   double            bid;
+   double            ask;
+   ulong             time;          // UTC ms
+  };
+
 //--- a decoded daemon -> terminal message (fields of all such types)
 struct MtbInbound
   {
@@ -136,6 +148,7 @@ struct MtbInbound
    string            comment;
    ulong             expires;       // open: UTC ms, 0 = no deadline
    ulong             last_id;       // welcome: highest id of ours the daemon journaled, 0 = none
+   string            quote_symbols[]; // welcome: the symbols to report in `quotes` (may be empty)
    ulong             ticket;
    string            code;          // error
    string            detail;
@@ -391,11 +404,40 @@ bool MtbBuildCommandResult(MpWriter &w,const MtbEnvelope &env,const MtbResult &r
    return(w.Ok());
   }
 
+//--- the latest quotes of the welcome's quote_symbols (1..MTB_MAX_QUOTES)
+bool MtbBuildQuotes(MpWriter &w,const MtbEnvelope &env,const MtbQuote &quotes[])
+  {
+   int n=ArraySize(quotes);
+   if(n<1 || n>MTB_MAX_QUOTES)
+     {
+      w.Fail(StringFormat("quotes: %d items, the protocol carries 1..%d",n,MTB_MAX_QUOTES));
+      return(false);
+     }
+   MtbWriteEnvelope(w,"quotes",env,1);
+   MtbKey(w,"quotes");
+   w.ArrayHeader(n);
+   for(int k=0; k<n; k++)
+     {
+      w.MapHeader(4);
+      MtbKey(w,"symbol");
+      w.Str(quotes[k].symbol);
+      MtbKey(w,"bid");
+      w.Double(quotes[k].bid);
+      MtbKey(w,"ask");
+      w.Double(quotes[k].ask);
+      MtbKey(w,"time");
+      w.UInt(quotes[k].time);
+     }
+   return(w.Ok());
+  }
+
 //--- daemon -> terminal builders (used by the self-test and for re-encoding parsed messages)
 bool MtbBuildWelcome(MpWriter &w,const MtbEnvelope &env,const ulong server_time,
-                     const ulong heartbeat_ms,const bool resume,const ulong last_id)
+                     const ulong heartbeat_ms,const bool resume,const ulong last_id,
+                     const string &quote_symbols[])
   {
-   MtbWriteEnvelope(w,"welcome",env,3+(last_id>0 ? 1 : 0));   // optional: left out at 0
+   int nq=ArraySize(quote_symbols);
+   MtbWriteEnvelope(w,"welcome",env,3+(last_id>0 ? 1 : 0)+(ArraySize(quote_symbols)>0 ? 1 : 0));   // optional: left out at 0 / empty
    MtbKey(w,"server_time");
    w.UInt(server_time);
    MtbKey(w,"heartbeat_ms");
@@ -406,6 +448,13 @@ bool MtbBuildWelcome(MpWriter &w,const MtbEnvelope &env,const ulong server_time,
      {
       MtbKey(w,"last_id");
       w.UInt(last_id);
+     }
+   if(nq>0)
+     {
+      MtbKey(w,"quote_symbols");
+      w.ArrayHeader(nq);
+      for(int k=0; k<nq; k++)
+         w.Str(quote_symbols[k]);
      }
    return(w.Ok());
   }
@@ -494,7 +543,7 @@ bool MtbBuildInbound(MpWriter &w,const MtbInbound &m)
    env.ts=m.ts;
    env.login=m.login;
    if(m.type=="welcome")
-      return(MtbBuildWelcome(w,env,m.server_time,m.heartbeat_ms,m.resume,m.last_id));
+      return(MtbBuildWelcome(w,env,m.server_time,m.heartbeat_ms,m.resume,m.last_id,m.quote_symbols));
    if(m.type=="heartbeat")
       return(MtbBuildHeartbeat(w,env));
    if(m.type=="open")
@@ -588,7 +637,24 @@ bool MtbCheckValue(const MpDoc &doc,const int node,const string name,const strin
         { code="out_of_range"; return(false); }
       return(true);
      }
-   code="wrong_type";   // kind A never reaches the terminal
+   if(kind=="S")
+     {
+      if(t!=MP_T_ARRAY)
+        { code="wrong_type"; return(false); }
+      int n=doc.Len(node);
+      if(n>MTB_MAX_QUOTES)
+        { code="out_of_range"; return(false); }
+      for(int k=0; k<n; k++)
+        {
+         int item=doc.Child(node,k);
+         if(!doc.GetStr(item,s))
+           { code="wrong_type"; return(false); }
+         if(s=="" && !doc.StrHasNul(item))
+           { code="empty_string"; return(false); }
+        }
+      return(true);
+     }
+   code="wrong_type";   // kinds A and Q never reach the terminal
    return(false);
   }
 
@@ -755,6 +821,7 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
    m.ref_id=0;
    m.field="";
    m.unrepresentable="";
+   ArrayResize(m.quote_symbols,0);
    if(type=="welcome")
      {
       doc.GetUInt(doc.MapFind(0,"server_time"),m.server_time);
@@ -763,6 +830,16 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
       m.last_id=0;
       if(doc.MapFind(0,"last_id")>=0)
          doc.GetUInt(doc.MapFind(0,"last_id"),m.last_id);
+      int qs=doc.MapFind(0,"quote_symbols");
+      int nq=(qs>=0) ? doc.Len(qs) : 0;
+      ArrayResize(m.quote_symbols,nq);
+      for(int k=0; k<nq; k++)
+        {
+         int item=doc.Child(qs,k);
+         doc.GetStr(item,m.quote_symbols[k]);
+         if(doc.StrHasNul(item) && m.unrepresentable=="")
+            m.unrepresentable="quote_symbols: a symbol holds a NUL byte, which an MQL string cannot carry";
+        }
      }
    else if(type=="open" || type=="close" || type=="modify")
      {

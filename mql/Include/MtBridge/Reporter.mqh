@@ -1,7 +1,8 @@
 //+------------------------------------------------------------------+
 //| MtBridge/Reporter.mqh - reports the account to the daemon:       |
 //| hello snapshot, position_opened/_modified/_closed, account_update|
-//| and the re-send buffer that welcome.last_id draws on.            |
+//| and the re-send buffer that welcome.last_id draws on; `quotes`   |
+//| of the symbols welcome.quote_symbols asks for (conversion rates).|
 //| MT5 (ReporterMt5.mqh): a watch of the deal history, woken by     |
 //| OnTradeTransaction, plus a check of the positions every second.  |
 //| MT4 (ReporterMt4.mqh): a diff of the order pool every timer tick.|
@@ -22,6 +23,7 @@
 #define MTB_RECENT_MAX      256     // MT4: chain roots reported and gone, not to report again
 #define MTB_FILL_WAIT_MS    2000    // MT5: wait for an order filled in parts before reporting it
 #define MTB_CHECK_MS        1000    // MT5: period of the position check
+#define MTB_QUOTE_MS        1000    // a symbol's quote is reported at most this often (when it changed)
 
 #define MTB_REPORT_OPENED   1
 #define MTB_REPORT_MODIFIED 2
@@ -86,6 +88,13 @@ private:
    bool              m_catchup;         // look for orders opened and closed while not watching
    ulong             m_recent[];        // ring of MTB_RECENT_MAX roots reported and gone
    int               m_recent_next;
+   //--- quotes (welcome.quote_symbols that exist in Market Watch)
+   string            m_q_sym[];
+   double            m_q_bid[];
+   double            m_q_ask[];
+   ulong             m_q_at[];          // when last reported, 0 = never
+   void              LoadQuoteSymbols(void);
+   void              QuoteTick(void);
    int               Find(const ulong ticket) const;
    int               FindLive(const ulong live) const;
    void              Add(const MtbPosition &p,const ulong live);
@@ -316,6 +325,7 @@ void MtbReporter::CatchUp(void)
    if(!m_link.TakeWelcome(last_id))
       return;
    Resend(last_id);
+   LoadQuoteSymbols();
    m_dirty=true;
    m_next_check=0;
    m_catchup=true;
@@ -459,6 +469,85 @@ void MtbReporter::Watch(void)
 #else
    Poll();
 #endif
+   QuoteTick();
+  }
+
+//+------------------------------------------------------------------+
+//| quotes: the daemon's conversion rates (protocol section 5)       |
+//+------------------------------------------------------------------+
+//--- after a welcome: the symbols it asks for that this terminal has (added to Market Watch)
+void MtbReporter::LoadQuoteSymbols(void)
+  {
+   string asked[];
+   int n=m_link.QuoteSymbols(asked);
+   ArrayResize(m_q_sym,0);
+   int kept=0;
+   for(int k=0; k<n && kept<MTB_MAX_QUOTES; k++)
+     {
+      if(!SymbolSelect(asked[k],true))
+        {
+         PrintFormat("MtBridge: the daemon asks for quotes of %s, which this trade server does not have (error %d)",
+                     asked[k],GetLastError());
+         continue;
+        }
+      ArrayResize(m_q_sym,kept+1);
+      m_q_sym[kept]=asked[k];
+      kept++;
+     }
+   ArrayResize(m_q_bid,kept);
+   ArrayResize(m_q_ask,kept);
+   ArrayResize(m_q_at,kept);
+   for(int k=0; k<kept; k++)
+     {
+      m_q_bid[k]=0.0;
+      m_q_ask[k]=0.0;
+      m_q_at[k]=0;
+     }
+  }
+
+//--- every timer tick: one `quotes` frame with each symbol whose quote changed, at most once
+//--- per MTB_QUOTE_MS per symbol
+void MtbReporter::QuoteTick(void)
+  {
+   int total=ArraySize(m_q_sym);
+   if(total==0 || !m_link.IsUp())
+      return;
+   ulong now=MtbNowMs();
+   MtbQuote quotes[];
+   int n=0;
+   for(int k=0; k<total; k++)
+     {
+      if(m_q_at[k]!=0 && now<m_q_at[k]+MTB_QUOTE_MS)
+         continue;
+      MqlTick t;
+      if(!SymbolInfoTick(m_q_sym[k],t))
+         continue;
+      double bid=MtbNormPrice(m_q_sym[k],t.bid);
+      double ask=MtbNormPrice(m_q_sym[k],t.ask);
+      if(bid<=0.0 || ask<bid || (bid==m_q_bid[k] && ask==m_q_ask[k]))
+         continue;
+#ifdef __MQL5__
+      ulong server_ms=(ulong)t.time_msc;
+#else
+      ulong server_ms=(ulong)t.time*1000;
+#endif
+      m_q_bid[k]=bid;
+      m_q_ask[k]=ask;
+      m_q_at[k]=now;
+      ArrayResize(quotes,n+1,8);
+      quotes[n].symbol=m_q_sym[k];
+      quotes[n].bid=bid;
+      quotes[n].ask=ask;
+      quotes[n].time=MtbUtcMs(server_ms);
+      n++;
+     }
+   if(n==0)
+      return;
+   MtbEnvelope env;
+   m_link.NextEnvelope(env);
+   MpWriter w;
+   if(MtbBuildQuotes(w,env,quotes))
+      m_link.Send(w,"quotes");
   }
 
 #ifdef __MQL5__

@@ -12,7 +12,7 @@
 
 #include "Protocol.mqh"
 
-#define MTB_VECTOR_COUNT 23
+#define MTB_VECTOR_COUNT 25
 
 const string MTB_VECTOR_NAMES[]=
   {
@@ -32,9 +32,11 @@ const string MTB_VECTOR_NAMES[]=
    "account_update_negative_free_margin",
    "command_result_done",
    "command_result_no_money",
+   "quotes",
    "welcome",
    "welcome_resume",
    "welcome_resume_last_id",
+   "welcome_quote_symbols",
    "open",
    "close",
    "modify",
@@ -58,6 +60,8 @@ const string MTB_VECTOR_TYPES[]=
    "account_update",
    "command_result",
    "command_result",
+   "quotes",
+   "welcome",
    "welcome",
    "welcome",
    "welcome",
@@ -84,9 +88,11 @@ const string MTB_VECTOR_HEX[]=
    "8ba17601a474797065ae6163636f756e745f757064617465a269640ba373657109a27473cf0000018bcfe57f70a56c6f67696ece004c5012a762616c616e6365cb4059000000000000a6657175697479cbc029000000000000a66d617267696ecb406f400000000000ab667265655f6d617267696ecbc070680000000000a86c65766572616765cd03e8",
    "8ea17601a474797065ae636f6d6d616e645f726573756c74a269640ca37365710aa27473cf0000018bcfe58358a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031372e6f70656ea26f6bc3a7726574636f6465cd2719a67469636b6574ce00011174a57072696365cb3ff5148fd9fd36f8a6766f6c756d65cb3fd3333333333333a474696d65cf0000018bcfe5834ea76d657373616765a0",
    "8ea17601a474797065ae636f6d6d616e645f726573756c74a269640da37365710ba27473cf0000018bcfe58740a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031382e6f70656ea26f6bc2a7726574636f6465cd2723a67469636b657400a57072696365cb0000000000000000a6766f6c756d65cb0000000000000000a474696d65cf0000018bcfe58736a76d657373616765b06e6f7420656e6f756768206d6f6e6579",
+   "87a17601a474797065a671756f746573a269640ea37365710ca27473cf0000018bcfe58b28a56c6f67696ece004c5012a671756f7465739284a673796d626f6ca6455552555344a3626964cb3ff15c33721d53cea361736bcb3ff15ca6ca03c4b1a474696d65cf0000018bcfe58b1e84a673796d626f6ca65553444a5059a3626964cb4062c3ef9db22d0ea361736bcb4062c451eb851eb8a474696d65cf0000018bcfe58b23",
    "89a17601a474797065a777656c636f6d65a26964ce000dbba0a373657101a27473cf0000018bcfe5680aa56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe5680aac6865617274626561745f6d73cd03e8a6726573756d65c2",
    "89a17601a474797065a777656c636f6d65a26964ce000dbc04a373657101a27473cf0000018bcfe56814a56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe56814ac6865617274626561745f6d73cd03e8a6726573756d65c3",
    "8aa17601a474797065a777656c636f6d65a26964ce000dbc68a373657101a27473cf0000018bcfe5681ea56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe5681eac6865617274626561745f6d73cd03e8a6726573756d65c3a76c6173745f6964cf00060a2418202240",
+   "8ba17601a474797065a777656c636f6d65a26964ce000dbccca373657101a27473cf0000018bcfe56828a56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe56828ac6865617274626561745f6d73cd03e8a6726573756d65c3a76c6173745f69640ead71756f74655f73796d626f6c7397a6415544555344a6455552555344a6474250555344a6555344434144a6555344434846a65553444a5059a65553444e474e",
    "8fa17601a474797065a46f70656ea26964ce000dbba2a373657102a27473cf0000018bcfe56864a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031372e6f70656ea673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3fd3333333333333a2736ccb0000000000000000a27470cb3ff547ae147ae148a56d61676963ce00757e31a7636f6d6d656e74a963312e303030303137a765787069726573cf0000018bcfe5dd94",
    "89a17601a474797065a5636c6f7365a26964ce000dbba3a373657103a27473cf0000018bcfe568c8a56c6f67696ece004c5012a36b6579b763312e353030313233342e3030303031392e636c6f7365a67469636b6574ce00011174a6766f6c756d65cb3fb999999999999a",
    "8aa17601a474797065a66d6f64696679a26964ce000dbba4a373657104a27473cf0000018bcfe5692ca56c6f67696ece004c5012a36b6579b863312e353030313233342e3030303032302e6d6f64696679a67469636b6574ce00011174a2736ccb3ff4f5c28f5c28f6a27470cb0000000000000000",
@@ -357,41 +363,88 @@ bool MtbVecBuild15(MpWriter &w)
    return(MtbBuildCommandResult(w,env,r));
   }
 
-//--- vector 16: welcome
+//--- vector 16: quotes
 bool MtbVecBuild16(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)14;
+   env.seq=(ulong)12;
+   env.ts=(ulong)1700000009000;
+   env.login=(ulong)5001234;
+   MtbQuote quotes[];
+   ArrayResize(quotes,2);
+   quotes[0].symbol="EURUSD";
+   quotes[0].bid=MpDoubleFromBits(0x3ff15c33721d53ce) /* 1.08501 */;
+   quotes[0].ask=MpDoubleFromBits(0x3ff15ca6ca03c4b1) /* 1.08512 */;
+   quotes[0].time=(ulong)1700000008990;
+   quotes[1].symbol="USDJPY";
+   quotes[1].bid=MpDoubleFromBits(0x4062c3ef9db22d0e) /* 150.123 */;
+   quotes[1].ask=MpDoubleFromBits(0x4062c451eb851eb8) /* 150.135 */;
+   quotes[1].time=(ulong)1700000008995;
+   return(MtbBuildQuotes(w,env,quotes));
+  }
+
+//--- vector 17: welcome
+bool MtbVecBuild17(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900000;
    env.seq=(ulong)1;
    env.ts=(ulong)1700000000010;
    env.login=(ulong)5001234;
-   return(MtbBuildWelcome(w,env,(ulong)1700000000010,(ulong)1000,false,(ulong)0));
+   string quote_symbols[];
+   ArrayResize(quote_symbols,0);
+   return(MtbBuildWelcome(w,env,(ulong)1700000000010,(ulong)1000,false,(ulong)0,quote_symbols));
   }
 
-//--- vector 17: welcome_resume
-bool MtbVecBuild17(MpWriter &w)
+//--- vector 18: welcome_resume
+bool MtbVecBuild18(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900100;
    env.seq=(ulong)1;
    env.ts=(ulong)1700000000020;
    env.login=(ulong)5001234;
-   return(MtbBuildWelcome(w,env,(ulong)1700000000020,(ulong)1000,true,(ulong)0));
+   string quote_symbols[];
+   ArrayResize(quote_symbols,0);
+   return(MtbBuildWelcome(w,env,(ulong)1700000000020,(ulong)1000,true,(ulong)0,quote_symbols));
   }
 
-//--- vector 18: welcome_resume_last_id
-bool MtbVecBuild18(MpWriter &w)
+//--- vector 19: welcome_resume_last_id
+bool MtbVecBuild19(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900200;
    env.seq=(ulong)1;
    env.ts=(ulong)1700000000030;
    env.login=(ulong)5001234;
-   return(MtbBuildWelcome(w,env,(ulong)1700000000030,(ulong)1000,true,(ulong)1700000000123456));
+   string quote_symbols[];
+   ArrayResize(quote_symbols,0);
+   return(MtbBuildWelcome(w,env,(ulong)1700000000030,(ulong)1000,true,(ulong)1700000000123456,quote_symbols));
   }
 
-//--- vector 19: open
-bool MtbVecBuild19(MpWriter &w)
+//--- vector 20: welcome_quote_symbols
+bool MtbVecBuild20(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900300;
+   env.seq=(ulong)1;
+   env.ts=(ulong)1700000000040;
+   env.login=(ulong)5001234;
+   string quote_symbols[];
+   ArrayResize(quote_symbols,7);
+   quote_symbols[0]="AUDUSD";
+   quote_symbols[1]="EURUSD";
+   quote_symbols[2]="GBPUSD";
+   quote_symbols[3]="USDCAD";
+   quote_symbols[4]="USDCHF";
+   quote_symbols[5]="USDJPY";
+   quote_symbols[6]="USDNGN";
+   return(MtbBuildWelcome(w,env,(ulong)1700000000040,(ulong)1000,true,(ulong)14,quote_symbols));
+  }
+
+//--- vector 21: open
+bool MtbVecBuild21(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900002;
@@ -401,8 +454,8 @@ bool MtbVecBuild19(MpWriter &w)
    return(MtbBuildOpen(w,env,"c1.5001234.000017.open","EURUSD","buy",MpDoubleFromBits(0x3fd3333333333333) /* 0.3 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */,MpDoubleFromBits(0x3ff547ae147ae148) /* 1.33 */,(ulong)7700017,"c1.000017",(ulong)1700000030100));
   }
 
-//--- vector 20: close
-bool MtbVecBuild20(MpWriter &w)
+//--- vector 22: close
+bool MtbVecBuild22(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900003;
@@ -412,8 +465,8 @@ bool MtbVecBuild20(MpWriter &w)
    return(MtbBuildClose(w,env,"c1.5001234.000019.close",(ulong)70004,MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */));
   }
 
-//--- vector 21: modify
-bool MtbVecBuild21(MpWriter &w)
+//--- vector 23: modify
+bool MtbVecBuild23(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900004;
@@ -423,8 +476,8 @@ bool MtbVecBuild21(MpWriter &w)
    return(MtbBuildModify(w,env,"c1.5001234.000020.modify",(ulong)70004,MpDoubleFromBits(0x3ff4f5c28f5c28f6) /* 1.31 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */));
   }
 
-//--- vector 22: error
-bool MtbVecBuild22(MpWriter &w)
+//--- vector 24: error
+bool MtbVecBuild24(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900005;
@@ -462,6 +515,8 @@ bool MtbVecBuild(const int k,MpWriter &w)
       case 20: return(MtbVecBuild20(w));
       case 21: return(MtbVecBuild21(w));
       case 22: return(MtbVecBuild22(w));
+      case 23: return(MtbVecBuild23(w));
+      case 24: return(MtbVecBuild24(w));
      }
    w.Fail(StringFormat("no vector %d",k));
    return(false);
