@@ -18,9 +18,12 @@ turns in blocks of 10 000 quotes, so what disturbance remains hits them alike. R
 per repetition (same blocks), then the median.
 
     .venv/bin/python benchmarks/bench_simulator_ticks.py [--ticks 200000] [--reps 3] [--thin-accounts 1000]
-        [--block 10000] [--no-reference]
+        [--block 10000] [--no-reference] [--no-diagnostics]
 
-Prints each scenario's figure, then one line ``BENCH {json}`` (figures, ratios, targets).
+Prints each scenario's figure, then one line ``BENCH {json}`` (figures, ratios, targets). The
+diagnostics (an untimed extra thin run) count the exact risk re-checks by the account's state at
+the re-check - in margin call, volatile (a position's profit moves with a conversion rate),
+other - and set them against the time budget the 0.5x goal leaves.
 """
 
 from __future__ import annotations
@@ -129,6 +132,20 @@ def timed_interleaved(servers: dict[str, TradeServer], ticks: list, block: int) 
     return spent
 
 
+def recheck_causes(ticks: list, warm: int, thin_accounts: int) -> dict[str, int]:
+    """Exact re-checks (`_refresh_risk`) of the thin run by the account's state when it runs."""
+    server = prepared("thin", ticks, warm, thin_accounts)
+    causes = {"in_margin_call": 0, "volatile": 0, "other": 0}
+    real = server._refresh_risk
+
+    def counting(acct) -> None:
+        causes["in_margin_call" if acct.in_call else "volatile" if acct.volatile else "other"] += 1
+        real(acct)
+    server._refresh_risk = counting
+    server.run(ticks[warm:])
+    return causes
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ticks", type=int, default=200_000)
@@ -136,6 +153,7 @@ def main() -> None:
     ap.add_argument("--thin-accounts", type=int, default=1000)
     ap.add_argument("--block", type=int, default=10_000, help="quotes per turn when the cases take turns")
     ap.add_argument("--no-reference", action="store_true", help="skip the reference runs (digest check)")
+    ap.add_argument("--no-diagnostics", action="store_true", help="skip counting the thin run's re-checks")
     args = ap.parse_args()
     ticks = make_ticks(args.ticks, seed=7)
     warm = len(SYMBOLS) * 2
@@ -169,6 +187,17 @@ def main() -> None:
               + ", ".join(f"{k} {v}" for k, v in stats[n].items()))
     for k, target in TARGETS.items():
         print(f"{k}: {ratios[k]:.2f}x (target >= {target}x) {'ok' if ratios[k] >= target else 'MISSED'}")
+    diagnostics: dict = {}
+    if not args.no_diagnostics:
+        causes = recheck_causes(ticks, warm, args.thin_accounts)
+        checks = sum(causes.values())
+        # CPU beyond the empty case's, per re-check, and what the goal leaves for one
+        extra_us = (1 / med["thin"] - 1 / med["empty"]) * len(rest) / max(checks, 1) * 1e6
+        budget_us = (1 / TARGETS["thin_vs_empty"] - 1) / med["empty"] * len(rest) / max(checks, 1) * 1e6
+        diagnostics = {"thin_rechecks": causes, "thin_us_per_recheck": round(extra_us, 2),
+                       "thin_budget_us_per_recheck": round(budget_us, 2)}
+        print(f"thin exact re-checks: {checks:,} ({', '.join(f'{k} {v:,}' for k, v in causes.items())}); "
+              f"thin CPU beyond empty {extra_us:.1f} us per re-check, the goal leaves {budget_us:.2f} us")
     reference: dict[str, float] = {}
     equal: dict[str, bool] = {}
     if not args.no_reference:
@@ -185,7 +214,7 @@ def main() -> None:
         "met": {k: ratios[k] >= t for k, t in TARGETS.items()},
         "reference_ticks_per_s": {n: round(v) for n, v in reference.items()},
         "digests_equal": equal, "digests": {n: d[:16] for n, d in digests.items()},
-        "scenarios": stats,
+        "scenarios": stats, "diagnostics": diagnostics,
     }, separators=(",", ":")), flush=True)
 
 

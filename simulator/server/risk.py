@@ -30,22 +30,24 @@ class RiskOps:
             risks.append(PositionRisk(p.ticket, p.sym.spec.group, p.notional, pr))
         return acct.balance + acct.credit + total, risks
 
-    def _equity_only(self, acct: _Account) -> Decimal:
-        """`_equity`'s equity without the per-position records: the same Decimal operations in
-        the same order (so the same value), inlined for accounts whose profit needs no
-        conversion - the exact check of an account near its thresholds runs this often."""
+    def _equity_own(self, acct: _Account) -> Decimal | None:
+        """`_equity`'s equity by the same Decimal operations in the same order (so the same
+        value), inlined for accounts whose profit needs no conversion - the exact check of an
+        account near its thresholds runs this often. None when a position is quoted in another
+        currency (its profit moves with a conversion rate: the account is volatile)."""
         currency = acct.currency
-        if not self._fast:
-            return self._equity(acct)[0]
         total = ZERO
+        markup = None
         for p in acct.positions.values():
             st = p.sym
             if st.spec.quote != currency:
-                return self._equity(acct)[0]
+                return None
             if p.side is Side.BUY:
                 diff = (st.bid - p.price_open) * 1
             else:
-                diff = (st.ask + st.markup(acct.markup) - p.price_open) * -1
+                if markup is None:
+                    markup = acct.markup
+                diff = (st.ask + st.markup(markup) - p.price_open) * -1
             total += (diff * p.volume * st.spec.contract_size).quantize(CENT, ROUND_HALF_UP) + p.swap
         return acct.balance + acct.credit + total
 
@@ -129,14 +131,22 @@ class RiskOps:
             for _, eid in kept.values():
                 self._index.remove(eid)
 
+    def _equity_and_volatile(self, acct: _Account) -> tuple[Decimal, bool]:
+        """Exact equity, and whether a position's profit moves with a conversion rate."""
+        equity = self._equity_own(acct) if self._fast else None
+        if equity is not None:
+            return equity, False
+        return self._equity(acct)[0], any(acct.currency != p.sym.spec.quote for p in acct.positions.values())
+
     def _evaluate_risk(self, acct: _Account, kept: dict[tuple[str, int], tuple[int, int]]) -> None:
         if not acct.positions:
             acct.in_call = False
             self._set_volatile(acct, False)
             return
         atype = acct.type
-        equity = self._equity_only(acct)
-        level = margin_level(equity, acct.book.total)
+        equity, volatile = self._equity_and_volatile(acct)
+        margin = acct.book.total
+        level = margin_level(equity, margin)
         if at_or_below(level, atype.stop_out_level):
             equity, risks = self._equity(acct)
             self._stop_out(acct, equity, risks, level)
@@ -144,45 +154,60 @@ class RiskOps:
                 acct.in_call = False
                 self._set_volatile(acct, False)
                 return
-            equity = self._equity_only(acct)
-            level = margin_level(equity, acct.book.total)
+            equity, volatile = self._equity_and_volatile(acct)
+            margin = acct.book.total
+            level = margin_level(equity, margin)
         if at_or_below(level, atype.margin_call_level):
             if not acct.in_call:
                 acct.in_call = True
                 self._j("margin_call", login=acct.login, margin_level=_lvl(level), equity=equity,
-                        margin=acct.book.total, threshold=atype.margin_call_level)
+                        margin=margin, threshold=atype.margin_call_level)
         elif acct.in_call:
             acct.in_call = False
             self._j("margin_call_cleared", login=acct.login, margin_level=_lvl(level))
-        volatile = any(acct.currency != p.sym.spec.quote for p in acct.positions.values())
-        self._set_volatile(acct, volatile)
+        if volatile != acct.volatile:
+            self._set_volatile(acct, volatile)
         if volatile or level is None:
             return
         if not acct.in_call and self._fast and self._place_margin_bands(acct):
             return
         threshold = atype.stop_out_level if acct.in_call else atype.margin_call_level
         # per-position cent rounding can move equity by < 0.005 each: keep it out of the slack
-        slack = equity - acct.book.total * threshold / HUNDRED - CENT * len(acct.positions)
-        movers = [(sym, i, u) for sym, units in acct.exposure.items() for i, u in enumerate(units) if u > 0]
+        slack = equity - margin * threshold / HUNDRED - CENT * len(acct.positions)
+        exposure = acct.exposure
+        movers = 0
+        for units in exposure.values():
+            movers += (units[0] > 0) + (units[1] > 0)
         if not movers:
             return
-        share = max(slack, ZERO) / len(movers)
-        for sym_name, i, units in movers:
-            st = self._symbols[sym_name]
-            move = share / units * st.scale  # points of adverse move this exposure may take
-            if i == 0:  # buys lose as the bid falls
-                edge = int((st.bid_pts - move).to_integral_value(ROUND_CEILING))
-            else:  # sells lose as the (marked-up) ask rises
-                edge = int((st.ask_pts + move).to_integral_value(ROUND_FLOOR))
-            old = kept.pop((sym_name, i), None)
-            if old is not None:
-                if old[0] == edge and old[1] in self._index:
-                    acct.risk_entries[sym_name, i] = old
+        share = max(slack, ZERO) / movers
+        symbols = self._symbols
+        index = self._index
+        entries = acct.risk_entries
+        payload = (_RISK, acct.login, 0)
+        for sym_name, units in exposure.items():
+            st = None
+            for i in (0, 1):
+                u = units[i]
+                if not u > 0:
                     continue
-                self._index.remove(old[1])
-            eid = self._index.add(sym_name, BID_LE if i == 0 else ASK_GE, edge, (_RISK, acct.login, 0))
-            if eid:
-                acct.risk_entries[sym_name, i] = (edge, eid)
+                if st is None:
+                    st = symbols[sym_name]
+                move = share / u * st.scale  # points of adverse move this exposure may take
+                if i == 0:  # buys lose as the bid falls
+                    edge = int((st.bid_pts - move).to_integral_value(ROUND_CEILING))
+                else:  # sells lose as the (marked-up) ask rises
+                    edge = int((st.ask_pts + move).to_integral_value(ROUND_FLOOR))
+                key = (sym_name, i)
+                old = kept.pop(key, None)
+                if old is not None:
+                    if old[0] == edge and old[1] in index:
+                        entries[key] = old
+                        continue
+                    index.remove(old[1])
+                eid = index.add(sym_name, BID_LE if i == 0 else ASK_GE, edge, payload)
+                if eid:
+                    entries[key] = (edge, eid)
 
     def _stop_out(self, acct: _Account, equity: Decimal, risks: list[PositionRisk], level: Decimal | None) -> None:
         """Close the largest loser first, re-evaluating after each close (domain `stop_out`

@@ -13,6 +13,8 @@ import random
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from srv_helpers import MONDAY, account, market
 
 from simulator.prices import RandomWalkFeed, WalkSpec, merge_feeds
@@ -31,15 +33,17 @@ def _ticks(n: int, seed: int) -> list:
     return list(merge_feeds(*feeds))[:n]
 
 
-def _thin_run(reference: bool, seed: int, accounts: int = 40, ticks: int = 6000):
-    """`accounts` x 6 positions (SL/TP on some), funded a little above their margin."""
+def _thin_run(reference: bool, seed: int, accounts: int = 40, ticks: int = 6000, *,
+              account_type: str = "mt5_standard", currency: str = "USD", cushion_max: int = 30):
+    """`accounts` x 6 positions (SL/TP on some), funded a little above their margin (free margin
+    left: 1 to `cushion_max` % of the margin)."""
     ts = _ticks(ticks, seed)
     server = TradeServer(seed=seed, start_ms=MONDAY, scrypt_n=2 ** 4, reference=reference)
     server.run(ts[:len(SYMBOLS)])
     rng = random.Random(seed)
     for a in range(accounts):
         email = f"t{a}@example.com"
-        login, session = account(server, email, deposit="100000")
+        login, session = account(server, email, account_type, deposit="100000", currency=currency)
         for i in range(6):
             sym = list(SYMBOLS)[i % len(SYMBOLS)]
             buy = rng.random() < 0.5
@@ -52,7 +56,7 @@ def _thin_run(reference: bool, seed: int, accounts: int = 40, ticks: int = 6000)
             r = market(server, session, "buy" if buy else "sell", "0.10", sym, **stops)
             assert r.retcode == 10009, r
         info = server.account_info(login)
-        cushion = info.margin * D(rng.randint(1, 30)) / 100
+        cushion = info.margin * D(rng.randint(1, cushion_max)) / 100
         server.withdraw(login, (info.margin_free - cushion).quantize(D("0.01")))
     checks = 0
     real = server._refresh_risk
@@ -88,6 +92,24 @@ def test_thin_margin_run_clears_margin_calls_identically():
             assert fast.digest() == ref.digest()
             return
     pytest.fail("no seed produced a margin_call_cleared record")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), cushion_max=st.integers(1, 40),
+       account_type=st.sampled_from(["mt5_standard", "mt5_pro", "mt5_raw_spread"]),
+       currency=st.sampled_from(["USD", "USD", "EUR"]))
+def test_fast_path_journal_equals_reference_line_by_line(seed, cushion_max, account_type, currency):
+    """Any seed, funding level, markup (10, 4, 0 points) and account currency (EUR: profits
+    converted, the account re-checked on every quote): the fast path writes the reference's
+    journal line for line - margin calls, clears and stop-outs at the same quotes."""
+    kw = {"accounts": 16, "ticks": 3000, "account_type": account_type, "currency": currency,
+          "cushion_max": cushion_max}
+    fast, _ = _thin_run(False, seed, **kw)
+    ref, _ = _thin_run(True, seed, **kw)
+    fast_lines, ref_lines = list(fast.journal.lines()), list(ref.journal.lines())
+    for i, (a, b) in enumerate(zip(fast_lines, ref_lines)):
+        assert a == b, f"line {i} differs"
+    assert len(fast_lines) == len(ref_lines)
 
 
 def test_bands_worked_example_from_the_docstring():
