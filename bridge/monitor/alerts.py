@@ -157,17 +157,17 @@ class AlertRules:
     def _refused(self, ts: int, key: str, out: list[Alert]) -> None:
         c = self.config
         win = self.refusals
-        win.append(ts)
         while win and ts - win[0] >= c.refused_window_ms:
             win.popleft()
+        if not self.refusals_armed and len(win) < max(1, c.refused_per_window // 2):
+            self.refusals_armed = True  # the rate fell back: the next burst is news again
+        win.append(ts)
         if len(win) > c.refused_per_window * 4:  # bounded: only the count above the threshold matters
             win.popleft()
         if self.refusals_armed and len(win) >= c.refused_per_window:
             self.refusals_armed = False
             out.append(Alert(key, ts, "refusals", WARN, f"{len(win)} copies refused within "
                              f"{c.refused_window_ms // 1000} s (threshold {c.refused_per_window})"))
-        elif not self.refusals_armed and len(win) < max(1, c.refused_per_window // 2):
-            self.refusals_armed = True
 
     def _offline(self, ts: int, instance: Any, state: MonitorState, out: list[Alert]) -> None:
         limit = self.config.offline_after_ms

@@ -3,7 +3,7 @@
 The dashboard is a separate process from the daemon, so it keeps what the desk must not lose
 in a small file of its own (`--alerts-db`, default `:memory:` = no journal). Bounded: only the
 newest `keep` alerts are kept (older rows are deleted as new ones arrive). An alert's `key`
-is unique, so a feed item seen twice raises one alert. Thread-safe (the feed thread writes,
+is unique among the kept rows, so a feed item seen twice raises one alert. Thread-safe (the feed thread writes,
 the web handlers read and acknowledge).
 """
 

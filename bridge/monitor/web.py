@@ -22,6 +22,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs
@@ -41,7 +42,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from bridge.monitor import assets
+from bridge.monitor import assets, web_alerts
 from bridge.monitor.auth import CredentialStore, LoginThrottle, SessionRegistry
 from bridge.monitor.console import STALE_AFTER_MS, feed_status
 from bridge.monitor.feed import wall_ms
@@ -109,6 +110,8 @@ class Dashboard:
             Route("/api/state", self.api_state), Route("/events", self.events), Route("/metrics", self.metrics),
             Route("/healthz", self.healthz), Route("/static/dashboard.js", self.static_js),
             Route("/static/dashboard.css", self.static_css),
+            Route("/alerts", partial(web_alerts.alerts_page, self)),
+            Route("/alerts/{alert:int}/ack", partial(web_alerts.acknowledge, self), methods=["POST"]),
         ]  # fmt: skip
         self.app = Starlette(routes=routes, middleware=[Middleware(
             SessionMiddleware, secret_key=config.session_secret, session_cookie="mtbridge_session",
@@ -167,7 +170,10 @@ class Dashboard:
             who = (f'<span id="whoami">{label}</span>{mine} <form method="post" action="/logout" class="inline">'
                    f'<input type="hidden" name="csrf" value="{escape(self.csrf_token(request))}">'
                    '<button type="submit">log out</button></form>')
-        nav = f'<nav><a href="/">desk</a> <a href="/traders">traders</a> <span class="who">{who}</span></nav>'
+        home = "desk" if p is None or p.is_dealer else "my account"
+        extra = ' <a href="/alerts" id="nav-alerts">alerts</a>' if p is not None and p.is_dealer else ""
+        nav = (f'<nav><a href="/">{home}</a>{extra} <a href="/traders">traders</a> <span class="who">{who}</span>'
+               "</nav>")
         script = '<script src="/static/dashboard.js" defer></script>' if live else ""
         html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -181,14 +187,24 @@ class Dashboard:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return self.page(request, "Forbidden", "<p>You may not see this page.</p>", status=403)
 
+    def _sections(self, request: Request, p: Principal, now: int) -> dict[str, str]:
+        secs = self.hub.read(lambda s: sections(s, p, now))
+        if p.is_dealer:
+            secs["alerts"] = web_alerts.desk_section(self.hub.alerts, self.csrf_token(request))
+        return secs
+
     # ------------------------------------------------------------------ pages
     async def desk(self, request: Request) -> Response:
         p = self.principal(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
         now = self.wall()
-        secs = self.hub.read(lambda s: sections(s, p, now))
-        parts = [f'<p class="status" id="sec-status">{secs["status"]}</p>',
+        secs = self._sections(request, p, now)
+        parts = [f'<p class="status" id="sec-status">{secs["status"]}</p>']
+        if "alerts" in secs:
+            parts.append(f'<section class="alerts-box"><h2>Alerts {web_alerts.sound_toggle()}</h2>'
+                         f'<div id="sec-alerts">{secs["alerts"]}</div></section>')
+        parts += [
                  f'<section><h2>Accounts by margin level</h2><div id="sec-accounts">{secs["accounts"]}</div></section>']
         if "exposure" in secs:
             parts.append(f'<section><h2>Exposure per symbol (lots)</h2><div id="sec-exposure">{secs["exposure"]}'
@@ -361,7 +377,7 @@ class Dashboard:
             now = self.wall()
             label = self.hub.read(lambda s, now=now: feed_status(s, now)[0])
             if version != sent_version or label != last_label:
-                secs = self.hub.read(lambda s, now=now: sections(s, p, now))
+                secs = self._sections(request, p, now)
                 data = json.dumps({"version": version, "sections": secs}, separators=(",", ":"))
                 yield f"event: update\nid: {version}\ndata: {data}\n\n"
                 sent_version, last_label, last_send = version, label, time.monotonic()
