@@ -8,6 +8,8 @@ by, and `flush(now, mono)` turns what changed into feed items:
 * `account.update` (F5) for every login whose figures changed, `account.margin_call` and
   `account.stop_out` (F6);
 * `exposure` (F7): lots open per symbol, maintained incrementally from positions;
+* `positions` (F14): a login's open positions whenever they change (open / close / hello),
+  and `prices` (F15): the last bid / ask of the symbols that ticked in a step;
 * `subscription.update` (F11), `trader.stats` (F10, at most once a second per trader except
   right after a trader close);
 * `latency_ms` on `record.copy_*` (F8) and `duration_ms` on `fanout` (F9) from the monotonic
@@ -61,6 +63,8 @@ CENT = Decimal("0.01")
 MICRO_MS = Decimal("0.001")
 NS_PER_MS = Decimal(1_000_000)
 MAX_LATENCIES = 2000  # kept for the snapshot's `latency.recent_ms`
+MAX_POSITIONS_PER_LOGIN = 500  # `positions` lists at most this many per login (the newest tickets)
+MAX_RECENT_CLOSED = 4096  # ticket -> (symbol, side) kept after a close, to name them in `record.copy_*`
 MAX_CURVE = 720  # points per trader equity curve; halved (every other point) when full
 TRADER_STATS_EVERY_MS = 1000
 STOP_OUT_EPISODE_GAP_MS = 60_000  # a `so` close this long after the last one starts a new episode
@@ -107,8 +111,13 @@ class FeedModel:
     def __init__(self, core: FeedSource) -> None:
         self.core = core
         self.terminals: dict[int, TerminalInfo] = {}
-        # login -> ticket -> (symbol, +1 buy / -1 sell, volume)
-        self.positions: dict[int, dict[int, tuple[str, int, Decimal]]] = {}
+        # login -> ticket -> (symbol, +1 buy / -1 sell, volume, open price)
+        self.positions: dict[int, dict[int, tuple[str, int, Decimal, Decimal]]] = {}
+        self.positions_dirty: set[int] = set()
+        self.recent_closed: dict[int, tuple[str, int]] = {}  # ticket -> (symbol, sign), bounded
+        self.prices: dict[str, tuple[Decimal, Decimal]] = {}
+        self.prices_dirty: set[str] = set()
+        self.positions_dirty_seen = False
         self.exposure: dict[str, list] = {}  # symbol -> [buy, sell, positions]
         self.exposure_dirty: set[str] = set()
         self.accounts_dirty: set[int] = set()
@@ -136,13 +145,13 @@ class FeedModel:
         engine = self.core.engine
         for t in engine.traders.values():
             for p in t.positions.values():
-                self._put(t.account, p.ticket, p.symbol, p.side.sign, p.volume)
+                self._put(t.account, p.ticket, p.symbol, p.side.sign, p.volume, p.price)
         for sub in engine.subscriptions.values():
             if sub.state is SubState.STOPPED:
                 continue
             for c in sub.copies.values():
                 if c.state is CopyState.OPEN and c.ticket is not None:
-                    self._put(sub.account, c.ticket, c.symbol, c.side.sign, c.volume)
+                    self._put(sub.account, c.ticket, c.symbol, c.side.sign, c.volume, c.price)
 
     def _expo(self, symbol: str, sign: int, volume: Decimal, count: int) -> None:
         row = self.exposure.get(symbol)
@@ -152,16 +161,18 @@ class FeedModel:
         row[2] += count
         self.exposure_dirty.add(symbol)
 
-    def _put(self, login: int, ticket: int, symbol: str, sign: int, volume: Decimal) -> None:
+    def _put(self, login: int, ticket: int, symbol: str, sign: int, volume: Decimal, price: Decimal) -> None:
         book = self.positions.setdefault(login, {})
         old = book.get(ticket)
         if old is not None:
             self._expo(old[0], old[1], -old[2], -1)
-        book[ticket] = (symbol, sign, volume)
+        book[ticket] = (symbol, sign, volume, price)
         self._expo(symbol, sign, volume, 1)
+        self.positions_dirty.add(login)
 
-    def position_opened(self, login: int, ticket: int, symbol: str, side: str, volume: Decimal) -> None:
-        self._put(login, ticket, symbol, 1 if side == "buy" else -1, volume)
+    def position_opened(self, login: int, ticket: int, symbol: str, side: str, volume: Decimal,
+                        price: Decimal = ZERO) -> None:
+        self._put(login, ticket, symbol, 1 if side == "buy" else -1, volume, price)
 
     def position_closed(self, login: int, ticket: int, remaining: Decimal, reason: str, now: int) -> None:
         book = self.positions.get(login)
@@ -169,11 +180,13 @@ class FeedModel:
         if old is not None:
             assert book is not None
             if remaining > 0:
-                book[ticket] = (old[0], old[1], remaining)
+                book[ticket] = (old[0], old[1], remaining, old[3])
                 self._expo(old[0], old[1], remaining - old[2], 0)
             else:
                 del book[ticket]
                 self._expo(old[0], old[1], -old[2], -1)
+                self._remember_closed(ticket, old[0], old[1])
+            self.positions_dirty.add(login)
         if reason == "so":
             ep = self.stop_outs.get(login)
             if ep is None or now - ep.last > STOP_OUT_EPISODE_GAP_MS:
@@ -194,10 +207,11 @@ class FeedModel:
         t.balance, t.equity = m.balance, m.equity
         if t.margin is not None:
             t.free_margin = m.equity - t.margin
-        for ticket, (symbol, sign, volume) in list(self.positions.pop(login, {}).items()):
+        for ticket, (symbol, sign, volume, _price) in list(self.positions.pop(login, {}).items()):
             self._expo(symbol, sign, -volume, -1)
+        self.positions_dirty.add(login)
         for p in m.positions:
-            self._put(login, p.ticket, p.symbol, 1 if p.side == "buy" else -1, p.volume)
+            self._put(login, p.ticket, p.symbol, 1 if p.side == "buy" else -1, p.volume, p.price)
         self.accounts_dirty.add(login)
 
     def account_update(self, login: int, balance: Decimal, equity: Decimal, margin: Decimal, free_margin: Decimal,
@@ -227,6 +241,8 @@ class FeedModel:
         """One engine record on its way to the feed: latency (F8) and what it makes dirty."""
         t = type(rec)
         sid = getattr(rec, "subscription", None)
+        if t is CopyOpened or t is CopyClosed or t is CopyRefused:
+            self._name_position(rec, body)
         # A copy refused while fanning out a trader deal changed nothing of its subscription
         # (the book's reservation, if any, was taken back in the same step): re-rendering
         # 2 000 unchanged subscriptions and accounts made an offline group's refusals the
@@ -283,6 +299,7 @@ class FeedModel:
                     "commands": commands}
         if te is ev.PriceTick:
             sym = event.symbol  # type: ignore[attr-defined]
+            self.prices_dirty.add(sym)
             for sub in core.engine.subscriptions.values():
                 if sub.state is not SubState.STOPPED and any(c.symbol == sym for c in sub.copies.values()):
                     self.subs_dirty.add(sub.id)
@@ -300,6 +317,54 @@ class FeedModel:
                 if sub.trader == tid and sub.state is not SubState.STOPPED:
                     self.subs_dirty.add(sub.id)
         return None
+
+    def _remember_closed(self, ticket: int, symbol: str, sign: int) -> None:
+        rc = self.recent_closed
+        rc[ticket] = (symbol, sign)
+        if len(rc) > MAX_RECENT_CLOSED:
+            del rc[next(iter(rc))]  # the oldest (dicts keep insertion order)
+
+    def _name_position(self, rec: Any, body: dict) -> None:
+        """`symbol` and `side` on `record.copy_*`, so an event line says what was copied."""
+        engine = self.core.engine
+        sub = engine.subscriptions.get(rec.subscription)
+        found: tuple[str, int] | None = None
+        c = sub.copies.get(rec.trader_ticket) if sub is not None else None
+        if c is not None:
+            found = (c.symbol, c.side.sign)
+        else:
+            tid = getattr(rec, "trader", None) or (sub.trader if sub is not None else None)
+            t = engine.traders.get(tid) if tid is not None else None
+            p = t.positions.get(rec.trader_ticket) if t is not None else None
+            if p is not None:
+                found = (p.symbol, p.side.sign)
+            else:
+                found = self.recent_closed.get(getattr(rec, "ticket", None) or -1) \
+                    or self.recent_closed.get(rec.trader_ticket)
+        if found is not None:
+            body["symbol"], body["side"] = found[0], "buy" if found[1] > 0 else "sell"
+
+    def positions_body(self, login: int) -> dict:
+        """F14: one login's open positions; a copy names the trader position it follows."""
+        book = self.positions.get(login) or {}
+        follows: dict[int, tuple[str, int]] = {}
+        core = self.core
+        sid = core.sub_of_account.get(login)
+        sub = core.engine.subscriptions.get(sid) if sid is not None else None
+        if sub is not None:
+            for c in sub.copies.values():
+                if c.ticket is not None:
+                    follows[c.ticket] = (sub.trader, c.trader_ticket)
+        rows = []
+        for ticket in sorted(book)[-MAX_POSITIONS_PER_LOGIN:]:
+            symbol, sign, volume, price = book[ticket]
+            row: dict[str, Any] = {"ticket": ticket, "symbol": symbol, "side": "buy" if sign > 0 else "sell",
+                                   "volume": str(volume), "price": str(price)}
+            f = follows.get(ticket)
+            if f is not None:
+                row["trader"], row["trader_ticket"] = f
+            rows.append(row)
+        return {"login": login, "positions": rows, "count": len(book)}
 
     # ------------------------------------------------------------------ builders
     def levels(self, account_type: str) -> tuple[Decimal, Decimal] | None:
@@ -477,6 +542,24 @@ class FeedModel:
                 if row is not None and row[0] == 0 and row[1] == 0 and row[2] <= 0:
                     del self.exposure[r["symbol"]]
             publish("exposure", symbols=rows)
+        if self.positions_dirty:
+            self.positions_dirty_seen = True  # a deal may have moved the engine's rates
+            dirty, self.positions_dirty = self.positions_dirty, set()
+            for login in sorted(dirty):
+                publish("positions", **self.positions_body(login))
+                if not self.positions.get(login):
+                    self.positions.pop(login, None)
+        if self.prices_dirty or self.positions_dirty_seen:
+            # the engine's quotes: ticks, and the deal prices it keeps as rates (a few symbols)
+            self.positions_dirty_seen = False
+            self.prices_dirty = set()
+            quotes = engine.s.prices
+            changed = sorted(sym for sym, q in quotes.items() if self.prices.get(sym) != q)
+            if changed:
+                for sym in changed:
+                    self.prices[sym] = quotes[sym]
+                publish("prices", symbols=[{"symbol": x, "bid": str(self.prices[x][0]),
+                                            "ask": str(self.prices[x][1])} for x in changed])
         if self.open_latency:
             for body, origin in self.open_latency:
                 lat = ns_to_ms(mono - origin)
@@ -539,4 +622,7 @@ class FeedModel:
         return {"journal_seq": core.seq, "accounts": accounts,
                 "exposure": self.exposure_rows(sorted(s for s, r in self.exposure.items() if r[0] or r[1])),
                 "terminals": terminals, "subscriptions": subs, "traders": traders,
+                "positions": [self.positions_body(login) for login in sorted(self.positions) if self.positions[login]],
+                "prices": [{"symbol": s, "bid": str(b), "ask": str(a)}
+                           for s, (b, a) in sorted(engine.s.prices.items())],
                 "latency": {"recent_ms": list(self.latencies)}}

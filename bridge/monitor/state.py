@@ -23,6 +23,8 @@ from typing import Any
 
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
+from bridge.monitor.fmt import lots, money, price, round_numbers_in
+from bridge.monitor.labels import REFUSAL_LABEL, close_label
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -177,6 +179,8 @@ class MonitorState:
     margin_history: dict[int, deque] = field(default_factory=dict)  # login -> (ts, level)
     equity_curves: dict[str, deque] = field(default_factory=dict)  # trader id -> (ts, equity)
     health: FeedHealth = field(default_factory=FeedHealth)
+    positions: dict[int, dict] = field(default_factory=dict)  # login -> ticket -> book.Position (F14)
+    prices: dict[str, tuple] = field(default_factory=dict)  # symbol -> (bid, ask) (F15)
     counts: dict[str, int] = field(default_factory=dict)  # margin_calls, stop_outs, copies_* (since start)
     version: int = 0  # +1 on every applied event
     _line_seq: int = 0
@@ -409,6 +413,12 @@ def _fmt(d: Decimal | None) -> str:
     return "-" if d is None else f"{d:f}"
 
 
+def _what(b: Mapping[str, Any]) -> str:
+    """'EURUSD buy ' when the feed names the position (F14), else ''."""
+    sym, side = b.get("symbol"), b.get("side")
+    return f"{sym} {side} " if sym and side else (f"{sym} " if sym else "")
+
+
 # ---------------------------------------------------------------------- handlers
 def _on_snapshot(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     accounts: dict[int, Account] = {}
@@ -440,6 +450,13 @@ def _on_snapshot(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
             for pt in curve:
                 s._curve_point(t.id, _int(pt[0]), _dec(pt[1]))  # type: ignore[arg-type]
     s.traders = traders
+    if "positions" in b:  # a daemon without F14 leaves the book empty
+        from bridge.monitor.book import put_positions, put_prices
+
+        s.positions = {}
+        for row in b.get("positions") or ():
+            put_positions(s, row)
+        put_prices(s, b.get("prices"))
     h = s.health
     h.synced, h.daemon_up = True, True
     h.snapshots += 1
@@ -498,8 +515,9 @@ def _on_copy_opened(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
         s.subscriptions[sid] = replace(sub, open_copies=sub.open_copies + 1)
     lat = _latency(s, b)
     who = f" ({sub.investor} <- {sub.trader})" if sub else ""
-    s._line(ts, "copy_opened", INFO, f"copy opened: sub {sid}{who} ticket {b.get('ticket')} "
-                                     f"{_fmt(_dec(b.get('volume')))} lots @ {_fmt(_dec(b.get('price')))}{lat}",
+    s._line(ts, "copy_opened", INFO, f"copy opened: sub {sid}{who} {_what(b)}{lots(_dec(b.get('volume')))} lots "
+                                     f"@ {price(_dec(b.get('price')))} ticket {b.get('ticket')} "
+                                     f"(trader ticket {b.get('trader_ticket', '?')}){lat}",
             login=s.sub_login(sid), subscription=sid)
 
 
@@ -513,8 +531,9 @@ def _on_copy_closed(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
         s.subscriptions[sid] = replace(sub, open_copies=max(0, sub.open_copies - (1 if full else 0)),
                                        trades=sub.trades + (1 if full else 0), realised=sub.realised + profit)  # type: ignore[operator]
     lat = _latency(s, b)
-    s._line(ts, "copy_closed", INFO, f"copy closed ({b.get('reason', '?')}): sub {sid} ticket {b.get('ticket')} "
-                                     f"{_fmt(_dec(b.get('volume')))} lots P/L {_fmt(profit)}{lat}",
+    s._line(ts, "copy_closed", INFO, f"copy closed ({close_label(str(b.get('reason', '?')))}): "
+                                     f"sub {sid} {_what(b)}{lots(_dec(b.get('volume')))} lots ticket {b.get('ticket')} "
+                                     f"P/L {money(profit, sign=True)}{lat}",
             login=s.sub_login(sid), subscription=sid)
 
 
@@ -522,8 +541,10 @@ def _on_copy_refused(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     sid = _int(b["subscription"])
     s._count("copies_refused")
     lat = _latency(s, b)
-    s._line(ts, "copy_refused", WARN, f"copy refused: sub {sid} trader {b.get('trader', '?')} ticket "
-                                      f"{b.get('trader_ticket')}: {b.get('code', '?')} {b.get('detail', '')}{lat}".rstrip(),
+    code = str(b.get("code", "?"))
+    s._line(ts, "copy_refused", WARN, f"copy refused: sub {sid} {_what(b)}trader {b.get('trader', '?')} ticket "
+                                      f"{b.get('trader_ticket')}: {REFUSAL_LABEL.get(code, code.replace('_', ' '))}"
+                                      f" ({round_numbers_in(str(b.get('detail', '')))}){lat}".replace(" ()", ""),
             login=s.sub_login(sid), subscription=sid)
 
 
@@ -655,4 +676,8 @@ _HANDLERS = {
     "fanout": _on_fanout,
 }
 
+from bridge.monitor import book as _book  # noqa: E402  (it reads this module's parsers)
+
+_HANDLERS["positions"] = _book.on_positions
+_HANDLERS["prices"] = _book.on_prices
 TOPICS = tuple(sorted(_HANDLERS))
