@@ -243,6 +243,10 @@ class FeedModel:
         sid = getattr(rec, "subscription", None)
         if t is CopyOpened or t is CopyClosed or t is CopyRefused:
             self._name_position(rec, body)
+            if t is CopyOpened:  # the investor position now follows a trader position (F14 `trader_ticket`)
+                acc = self.core.engine.subscriptions[rec.subscription].account  # type: ignore[attr-defined]
+                if acc in self.positions:
+                    self.positions_dirty.add(acc)
         # A copy refused while fanning out a trader deal changed nothing of its subscription
         # (the book's reservation, if any, was taken back in the same step): re-rendering
         # 2 000 unchanged subscriptions and accounts made an offline group's refusals the

@@ -89,15 +89,102 @@ def sections(state: MonitorState, p: Principal, now: int) -> dict[str, str]:
         f'<li class="sev-{e.severity} kind-{e.kind}" data-seq="{e.seq}"><time>{_time(e.ts)}</time> {escape(e.text)}</li>'
         for e in v.events) + "</ol>"
     if v.desk:
-        out["exposure"] = ('<table class="grid" id="exposure-table"><thead><tr><th>symbol</th><th>buy</th>'
-                           "<th>sell</th><th>net</th><th>positions</th></tr></thead><tbody>" + "".join(
-                               f'<tr data-symbol="{escape(e.symbol)}"><td>{escape(e.symbol)}</td>'
-                               f"<td class=num>{lots(e.buy)}</td><td class=num>{lots(e.sell)}</td>"
-                               f"<td class=num>{lots(e.net, sign=True)}</td><td class=num>{e.positions}</td></tr>"
-                               for e in v.exposure) + "</tbody></table>")
+        from bridge.monitor.book import money_exposure
+
+        ex = money_exposure(state) if state.positions else None
+        if ex is not None:
+            out["exposure"] = exposure_html(ex) + "<h3>Per trader</h3>" + exposure_by_trader_html(state)
+        else:  # a daemon without the positions topic (F14): lots only, from `exposure` (F7)
+            out["exposure"] = ('<table class="grid" id="exposure-table"><thead><tr><th>symbol</th><th>buy</th>'
+                               "<th>sell</th><th>net</th><th>positions</th></tr></thead><tbody>" + "".join(
+                                   f'<tr data-symbol="{escape(e.symbol)}"><td>{escape(e.symbol)}</td>'
+                                   f"<td class=num>{lots(e.buy)}</td><td class=num>{lots(e.sell)}</td>"
+                                   f"<td class=num>{lots(e.net, sign=True)}</td><td class=num>{e.positions}</td></tr>"
+                                   for e in v.exposure) + "</tbody></table>")
+    else:
+        from bridge.monitor.book import position_rows
+
+        mine = {a.login for a in v.accounts}
+        out["positions"] = positions_html(position_rows(state, mine))
     out["charts"] = "".join(f'<a class="chart-link" href="/accounts/{a.login}">{margin_chart(state, a, 300)}</a>'
                             for a in v.accounts[:CHARTS_MAX] if a.margin_level is not None
                             or a.login in state.margin_history) or '<p class="empty">no margin in use</p>'
     return out
 
 
+
+
+# ------------------------------------------------------------------------------ positions and exposure
+def _signed_cls(d: Decimal | None) -> str:
+    return "" if d is None or d == 0 else (" pos" if d > 0 else " neg")
+
+
+def positions_html(rows: list, *, owner: bool = True) -> str:
+    """Open positions (book.PositionRow); a copy names the trader position it follows."""
+    from bridge.monitor.fmt import price
+
+    body = []
+    for r in rows:
+        p = r.position
+        follows = (f'<a href="/traders/{escape(p.trader)}">{escape(p.trader)}</a> #{p.trader_ticket}'
+                   if p.trader else "-")
+        body.append(
+            f'<tr class="position" data-login="{p.login}" data-ticket="{p.ticket}" data-symbol="{escape(p.symbol)}">'
+            + (f'<td><a href="/accounts/{p.login}">{p.login}</a></td><td>{escape(r.owner)}</td>' if owner else "")
+            + f"<td>{p.ticket}</td><td>{escape(p.symbol)}</td><td class=side-{p.side}>{p.side}</td>"
+            f"<td class=num>{lots(p.volume, step=r.volume_step)}</td><td class=num>{price(p.price)}</td>"
+            f"<td class=num>{price(r.current)}</td><td class='num pl{_signed_cls(r.profit)}'>"
+            f"{money(r.profit, sign=True)} {escape(r.currency) if r.profit is not None else ''}</td>"
+            f"<td class=num>-</td><td>{follows}</td></tr>")
+    head = (("<th>login</th><th>owner</th>" if owner else "") + "<th>ticket</th><th>symbol</th><th>side</th>"
+            "<th>lots</th><th>open</th><th>current</th><th>floating P/L</th><th>swap</th><th>follows</th>")
+    return (f'<div class="scroll"><table class="grid" id="positions-table"><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(body) + "</tbody></table></div>" + ("" if body else '<p class="empty">no open positions</p>'))
+
+
+def exposure_html(rows: list, table_id: str = "exposure-table") -> str:
+    """Exposure per symbol (book.MoneyExposure): lots, notional and floating P/L in USD, and a total row."""
+    from bridge.monitor.book import DESK_CURRENCY, total
+
+    body = "".join(
+        f'<tr data-symbol="{escape(e.symbol)}"><td>{escape(e.symbol)}</td>'
+        f"<td class=num>{lots(e.buy, step=e.volume_step)}</td><td class=num>{lots(e.sell, step=e.volume_step)}</td>"
+        f"<td class=num>{lots(e.net, step=e.volume_step, sign=True)}</td>"
+        f"<td class=num>{lots(e.gross, step=e.volume_step)}</td>"
+        f"<td class='num notional'>{money(e.notional, sign=True)}</td><td class=num>{money(e.gross_notional)}</td>"
+        f"<td class='num pl{_signed_cls(e.profit)}'>{money(e.profit, sign=True)}</td>"
+        f"<td class=num>{e.positions}</td></tr>" for e in rows)
+    net, gross, pl = total(rows)
+    foot = (f'<tfoot><tr class="total"><th colspan=5>total</th><td class="num notional">{money(net, sign=True)}</td>'
+            f"<td class=num>{money(gross)}</td><td class='num pl{_signed_cls(pl)}'>{money(pl, sign=True)}</td>"
+            f"<td class=num>{sum(e.positions for e in rows)}</td></tr></tfoot>") if rows else ""
+    c = DESK_CURRENCY
+    return (f'<div class="scroll"><table class="grid exposure" id="{table_id}"><thead><tr><th>symbol</th>'
+            f"<th>buy lots</th><th>sell lots</th><th>net lots</th><th>gross lots</th><th>net notional {c}</th>"
+            f"<th>gross notional {c}</th><th>floating P/L {c}</th><th>positions</th></tr></thead><tbody>{body}"
+            f"</tbody>{foot}</table></div>" + ("" if rows else '<p class="empty">no open positions</p>'))
+
+
+def exposure_by_trader_html(state: MonitorState) -> str:
+    from bridge.monitor.book import exposure_by_trader, total
+
+    rows = []
+    for tid, ex in exposure_by_trader(state):
+        if not ex:
+            continue
+        net, gross, pl = total(ex)
+        lots_net = ", ".join(f"{escape(e.symbol)} {lots(e.net, step=e.volume_step, sign=True)}" for e in ex)
+        rows.append(f'<tr data-trader="{escape(tid)}"><td><a href="/traders/{escape(tid)}">{escape(tid)}</a></td>'
+                    f"<td>{lots_net}</td><td class=num>{money(net, sign=True)}</td><td class=num>{money(gross)}</td>"
+                    f"<td class='num pl{_signed_cls(pl)}'>{money(pl, sign=True)}</td></tr>")
+    return ('<div class="scroll"><table class="grid" id="exposure-traders"><thead><tr><th>trader (own + copies)</th>'
+            "<th>net lots</th><th>net notional USD</th><th>gross notional USD</th><th>floating P/L USD</th></tr>"
+            "</thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+
+
+def account_facts(a: Account) -> str:
+    """Type, currency, leverage of one account (the review found none anywhere)."""
+    return (f'<dl class="stats facts" id="account-facts"><dt>role</dt><dd>{escape(a.role)}</dd>'
+            f"<dt>owner</dt><dd>{escape(a.owner or '-')}</dd><dt>account type</dt><dd>{escape(a.account_type or '-')}</dd>"
+            f"<dt>currency</dt><dd>{escape(a.currency or '-')}</dd>"
+            f"<dt>leverage</dt><dd>{f'1:{a.leverage}' if a.leverage else '-'}</dd></dl>")

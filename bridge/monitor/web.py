@@ -49,6 +49,8 @@ from bridge.monitor.feed import wall_ms
 from bridge.monitor.hub import MonitorHub
 from bridge.monitor.metrics import CONTENT_TYPE
 from bridge.monitor.state import Account, MonitorState
+from bridge.monitor.book import position_rows
+from bridge.monitor.render import account_facts, positions_html
 from bridge.monitor.render import _m, _pct, _time, accounts_html, margin_chart, sections, subs_html
 from bridge.monitor.svg import line_chart
 from bridge.monitor.views import (
@@ -63,6 +65,7 @@ from bridge.monitor.views import (
 )
 
 MAX_FORM = 8 * 1024
+POSITIONS_MAX = 1000
 log = structlog.get_logger("mtbridge.dashboard")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -111,6 +114,7 @@ class Dashboard:
             Route("/healthz", self.healthz), Route("/static/dashboard.js", self.static_js),
             Route("/static/dashboard.css", self.static_css),
             Route("/alerts", partial(web_alerts.alerts_page, self)),
+            Route("/positions", self.positions),
             Route("/alerts/{alert:int}/ack", partial(web_alerts.acknowledge, self), methods=["POST"]),
         ]  # fmt: skip
         self.app = Starlette(routes=routes, middleware=[Middleware(
@@ -207,8 +211,10 @@ class Dashboard:
         parts += [
                  f'<section><h2>Accounts by margin level</h2><div id="sec-accounts">{secs["accounts"]}</div></section>']
         if "exposure" in secs:
-            parts.append(f'<section><h2>Exposure per symbol (lots)</h2><div id="sec-exposure">{secs["exposure"]}'
-                         "</div></section>")
+            parts.append(f'<section><h2>Exposure per symbol <a href="/positions" class="more">all positions</a></h2>'
+                         f'<div id="sec-exposure">{secs["exposure"]}</div></section>')
+        if "positions" in secs:
+            parts.append(f'<section><h2>Open positions</h2><div id="sec-positions">{secs["positions"]}</div></section>')
         parts += [(f'<section><h2>Margin level over time</h2><div id="sec-charts" class="charts">{secs["charts"]}'
                    "</div></section>"),
                   f'<section><h2>Subscriptions</h2><div id="sec-subscriptions">{secs["subscriptions"]}</div></section>',
@@ -342,7 +348,9 @@ class Dashboard:
             if a is None:
                 return None
             evs = [e for e in s.events if e.login == login][-30:]
-            return (accounts_html([a], link=False) + f'<section><h2>Margin level over time</h2>'
+            pos = positions_html(position_rows(s, {login}), owner=False)
+            return (accounts_html([a], link=False) + account_facts(a)
+                    + f'<section><h2>Open positions</h2>{pos}</section><section><h2>Margin level over time</h2>'
                     f"{margin_chart(s, a, 640)}</section><section><h2>Events</h2><ol class=events>" + "".join(
                         f'<li class="sev-{e.severity}"><time>{_time(e.ts)}</time> {escape(e.text)}</li>'
                         for e in reversed(evs)) + "</ol></section>")
@@ -351,6 +359,25 @@ class Dashboard:
         if body is None:
             return self.page(request, "Unknown account", f"<p>No account {login}.</p>", status=404)
         return self.page(request, f"Account {login}", body)
+
+    async def positions(self, request: Request) -> Response:
+        """Every account's open positions (dealers), filtered by symbol or login; bounded."""
+        p = self.principal(request)
+        if p is None or not p.is_dealer:
+            return self.deny(request, p)
+        sym = request.query_params.get("symbol", "").strip().upper()[:20]
+        login_q = request.query_params.get("login", "").strip()
+
+        def build(s: MonitorState) -> str:
+            logins = {int(login_q)} if login_q.isdigit() else None
+            rows = [r for r in position_rows(s, logins) if not sym or r.position.symbol == sym]
+            shown = rows[:POSITIONS_MAX]
+            more = f"<p>Showing {len(shown)} of {len(rows)}; filter by symbol or login.</p>" if len(rows) > len(shown) else ""
+            return (f'<form method="get" action="/positions" class="filter"><label>symbol <input name="symbol" '
+                    f'value="{escape(sym)}" size="8"></label> <label>login <input name="login" value="{escape(login_q)}"'
+                    f' size="10"></label> <button type="submit">filter</button></form>{more}{positions_html(shown)}')
+
+        return self.page(request, "Open positions", self.hub.read(build))
 
     # ------------------------------------------------------------------ data endpoints
     async def api_state(self, request: Request) -> Response:
