@@ -23,7 +23,7 @@ Raised (docs/monitoring.md, "Alerts"):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any

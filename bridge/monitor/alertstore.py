@@ -1,7 +1,7 @@
 """`AlertStore`: the dashboard's own journal of alerts and their acknowledgements (SQLite).
 
 The dashboard is a separate process from the daemon, so it keeps what the desk must not lose
-in a small file of its own (`--alerts-db`, default `:memory:` = no journal). Bounded: only the
+in a small file of its own (`--desk-db`, default `:memory:` = no journal). Bounded: only the
 newest `keep` alerts are kept (older rows are deleted as new ones arrive). An alert's `key`
 is unique among the kept rows, so a feed item seen twice raises one alert. Thread-safe (the feed thread writes,
 the web handlers read and acknowledge).
@@ -48,9 +48,11 @@ class AlertStore:
         if self.path != ":memory:":
             parent = Path(self.path).parent
             if not parent.is_dir():
-                raise ValueError(f"--alerts-db: directory {parent} does not exist")
+                raise ValueError(f"--desk-db: directory {parent} does not exist")
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY")
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per alert
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self.version = 0  # +1 on every change (new alert or acknowledgement)

@@ -51,7 +51,8 @@ def accounts_html(accounts: tuple[Account, ...] | list[Account], *, link: bool =
 
 def subs_html(subs: Any) -> str:
     rows = "".join(
-        f'<tr class="sub" data-subscription="{s.subscription}"><td>{s.subscription}</td><td>{escape(s.investor)}</td>'
+        f'<tr class="sub" data-subscription="{s.subscription}"><td>{s.subscription}</td>'
+        f'<td><a href="/investors/{s.account}">{escape(s.investor)}</a></td>'
         f'<td><a href="/traders/{escape(s.trader)}">{escape(s.trader)}</a></td><td>{s.account}</td>'
         f"<td>{escape(s.state)}</td><td>{escape(s.mode)}</td><td class=num>{_pct(s.protection_pct)}</td>"
         f"<td class=num>{_m(s.invested)}</td><td class=num>{_m(s.equity)}</td><td class=num>{_m(s.realised)}</td>"

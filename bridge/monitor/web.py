@@ -42,7 +42,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from bridge.monitor import assets, web_alerts
+from bridge.monitor import assets, web_alerts, web_investor
 from bridge.monitor.auth import CredentialStore, LoginThrottle, SessionRegistry
 from bridge.monitor.console import STALE_AFTER_MS, feed_status
 from bridge.monitor.feed import wall_ms
@@ -51,7 +51,7 @@ from bridge.monitor.metrics import CONTENT_TYPE
 from bridge.monitor.state import Account, MonitorState
 from bridge.monitor.book import position_rows
 from bridge.monitor.render import account_facts, positions_html
-from bridge.monitor.render import _m, _pct, _time, accounts_html, margin_chart, sections, subs_html
+from bridge.monitor.render import _m, _pct, _time, accounts_html, margin_chart, sections
 from bridge.monitor.svg import line_chart
 from bridge.monitor.views import (
     DEALER,
@@ -59,13 +59,15 @@ from bridge.monitor.views import (
     Principal,
     can_see_account,
     desk_view,
-    investor_stats,
+
     public_traders,
     with_followers,
 )
 
 MAX_FORM = 8 * 1024
 POSITIONS_MAX = 1000
+EXPORTS = (' <span class="more">history: <a href="/history.csv?what=trades">trades CSV</a> · '
+           '<a href="/history.csv?what=subscriptions">subscriptions CSV</a></span>')
 log = structlog.get_logger("mtbridge.dashboard")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -109,7 +111,9 @@ class Dashboard:
             Route("/", self.desk), Route("/login", self.login_form, methods=["GET"]),
             Route("/login", self.login, methods=["POST"]), Route("/logout", self.logout, methods=["POST"]),
             Route("/traders", self.traders), Route("/traders/{trader}", self.trader),
-            Route("/investors/{login:int}", self.investor), Route("/accounts/{login:int}", self.account),
+            Route("/investors/{login:int}", partial(web_investor.investor_page, self)),
+            Route("/investors/{login:int}/history.csv", partial(web_investor.investor_csv, self)),
+            Route("/history.csv", partial(web_investor.desk_csv, self)), Route("/accounts/{login:int}", self.account),
             Route("/api/state", self.api_state), Route("/events", self.events), Route("/metrics", self.metrics),
             Route("/healthz", self.healthz), Route("/static/dashboard.js", self.static_js),
             Route("/static/dashboard.css", self.static_css),
@@ -217,7 +221,8 @@ class Dashboard:
             parts.append(f'<section><h2>Open positions</h2><div id="sec-positions">{secs["positions"]}</div></section>')
         parts += [(f'<section><h2>Margin level over time</h2><div id="sec-charts" class="charts">{secs["charts"]}'
                    "</div></section>"),
-                  f'<section><h2>Subscriptions</h2><div id="sec-subscriptions">{secs["subscriptions"]}</div></section>',
+                  (f'<section><h2>Subscriptions{EXPORTS if p.is_dealer else ""}</h2>'
+                   f'<div id="sec-subscriptions">{secs["subscriptions"]}</div></section>'),
                   f'<section><h2>Latest events</h2><div id="sec-events">{secs["events"]}</div></section>']
         title = self.config.title if p.is_dealer else f"Investor area: account {p.login}"
         return self.page(request, title, "".join(parts), live=True)
@@ -318,24 +323,6 @@ class Dashboard:
         if body is None:
             return self.page(request, "Unknown trader", f"<p>No trader {escape(tid)}.</p>", status=404)
         return self.page(request, f"Trader {tid}", body)
-
-    async def investor(self, request: Request) -> Response:
-        login = request.path_params["login"]
-        p = self.principal(request)
-        if p is None or not self.hub.read(lambda s: can_see_account(s, p, login)):
-            return self.deny(request, p)
-
-        def build(s: MonitorState) -> str:
-            st = investor_stats(s, login)
-            a = s.accounts.get(login)
-            chart = margin_chart(s, a, 640) if a is not None else ""
-            return (f'<dl class="stats" id="investor-stats"><dt>investor</dt><dd>{escape(st.investor or "-")}</dd>'
-                    f"<dt>invested</dt><dd>{_m(st.invested)}</dd><dt>equity</dt><dd>{_m(st.equity)}</dd>"
-                    f"<dt>realised</dt><dd>{_m(st.realised)}</dd><dt>commission paid</dt>"
-                    f"<dd>{_m(st.commission_paid)}</dd></dl><section><h2>Subscriptions</h2>"
-                    f"{subs_html(st.subscriptions)}</section><section><h2>Margin level</h2>{chart}</section>")
-
-        return self.page(request, f"Investor statistics: account {login}", self.hub.read(build))
 
     async def account(self, request: Request) -> Response:
         login = request.path_params["login"]

@@ -92,7 +92,7 @@ async def alerts_page(dash: Dashboard, request: Request) -> Response:
     body = (f'<form method="get" action="/alerts" class="filter" id="alerts-filter"><label>kind <select name="kind">'
             f'<option value="">all kinds</option>{opts}</select></label> <label>status <select name="status">{sts}'
             f'</select></label> <button type="submit">filter</button></form>'
-            f"<p>Kept: the newest {store.keep} alerts{' (journal ' + escape(store.path) + ')' if store.path != ':memory:' else ' (not journaled: no --alerts-db)'}."
+            f"<p>Kept: the newest {store.keep} alerts{' (journal ' + escape(store.path) + ')' if store.path != ':memory:' else ' (not journaled: no --desk-db)'}."
             f" Times are the daemon's server time (UTC).</p>"
             + alert_rows(store.list(kind=kind or None, status=status, limit=500), dash.csrf_token(request), back))
     return dash.page(request, "Alerts", body)
