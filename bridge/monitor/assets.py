@@ -90,6 +90,9 @@ svg .threshold.mc { stroke: #d4a72c; } svg .threshold.so { stroke: #b3261e; }
 svg text { font: 10px system-ui, sans-serif; fill: #445; }
 svg .threshold-label.mc { fill: #8a5a00; } svg .threshold-label.so { fill: #b3261e; }
 svg .chart-title { font-weight: bold; }
+svg .grid-line { stroke: #eef0f4; stroke-width: 1; }
+svg .axis-title { fill: #667; font-size: 9px; }
+svg .last { fill: #2457c5; font-weight: bold; }
 dl.stats { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; background: #fff;
            padding: .5em 1em; border: 1px solid #dde; width: max-content; }
 dl.stats dt { color: #556; } dl.stats dd { margin: 0; font-weight: bold; }
