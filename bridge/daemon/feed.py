@@ -70,6 +70,16 @@ TRADER_STATS_EVERY_MS = 1000
 STOP_OUT_EPISODE_GAP_MS = 60_000  # a `so` close this long after the last one starts a new episode
 
 
+def _tally_names() -> dict[type, str]:
+    from bridge.copytrading.records import ProtectionTriggered, StopOutTriggered
+
+    return {CopyOpened: "copies_opened", CopyClosed: "copies_closed", CopyRefused: "copies_refused",
+            ProtectionTriggered: "protection_triggers", StopOutTriggered: "engine_stop_outs"}
+
+
+_TALLY = _tally_names()  # record type -> the monitor's count key (bridge/monitor/state.py `counts`)
+
+
 def ns_to_ms(ns: int) -> str:
     """Nanoseconds -> milliseconds as exact text with 3 decimals (never negative)."""
     return str((Decimal(max(ns, 0)) / NS_PER_MS).quantize(MICRO_MS, ROUND_HALF_UP))
@@ -118,6 +128,9 @@ class FeedModel:
         self.prices: dict[str, tuple[Decimal, Decimal]] = {}
         self.prices_dirty: set[str] = set()
         self.positions_dirty_seen = False
+        # this run's tallies, for a viewer that joins late (snapshot `tallies`, monitor keys)
+        self.tallies: dict[str, int] = {}
+        self.started: int | None = None
         self.exposure: dict[str, list] = {}  # symbol -> [buy, sell, positions]
         self.exposure_dirty: set[str] = set()
         self.accounts_dirty: set[int] = set()
@@ -241,6 +254,9 @@ class FeedModel:
         """One engine record on its way to the feed: latency (F8) and what it makes dirty."""
         t = type(rec)
         sid = getattr(rec, "subscription", None)
+        tally = _TALLY.get(t)
+        if tally is not None:
+            self.tallies[tally] = self.tallies.get(tally, 0) + 1
         if t is CopyOpened or t is CopyClosed or t is CopyRefused:
             self._name_position(rec, body)
             if t is CopyOpened:  # the investor position now follows a trader position (F14 `trader_ticket`)
@@ -491,6 +507,8 @@ class FeedModel:
         """Turn what changed into feed items (appended to the core's feed)."""
         publish = self.core.publish
         engine = self.core.engine
+        if self.started is None:
+            self.started = now
         if self.subs_dirty:
             dirty, self.subs_dirty = self.subs_dirty, set()
             for sid in sorted(dirty):
@@ -533,6 +551,7 @@ class FeedModel:
                     ep.published = True
                     atype = self.last_account.get(login, {}).get("account_type", "")
                     lv = self.levels(atype) if atype else None
+                    self.tallies["stop_outs"] = self.tallies.get("stop_outs", 0) + 1
                     publish("account.stop_out", login=login, margin_level=ep.margin_level,
                             stop_out_level=None if lv is None else str(lv[1]), closes=ep.closes)
                 elif now - ep.last > STOP_OUT_EPISODE_GAP_MS:
@@ -590,6 +609,7 @@ class FeedModel:
         if level is not None and mc is not None and level <= Decimal(mc):
             if login not in self.in_margin_call:
                 self.in_margin_call.add(login)
+                self.tallies["margin_calls"] = self.tallies.get("margin_calls", 0) + 1
                 self.core.publish("account.margin_call", login=login, margin_level=body["margin_level"],
                                   margin_call_level=mc, equity=body["equity"], margin=body["margin"])
         else:
@@ -629,4 +649,5 @@ class FeedModel:
                 "positions": [self.positions_body(login) for login in sorted(self.positions) if self.positions[login]],
                 "prices": [{"symbol": s, "bid": str(b), "ask": str(a)}
                            for s, (b, a) in sorted(engine.s.prices.items())],
-                "latency": {"recent_ms": list(self.latencies)}}
+                "latency": {"recent_ms": list(self.latencies)},
+                "tallies": {**self.tallies, "since": self.started or now}}

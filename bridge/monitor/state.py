@@ -162,6 +162,8 @@ class FeedHealth:
     last_ts: int = 0  # newest `ts` seen in the feed (daemon clock)
     last_rx: int = 0  # local receive time of the last message, set by the shell via `received(now)`
     daemon_up: bool = False
+    daemon_stopped: bool = False  # the daemon said `daemon.stopped`; cleared by its next message
+    tallies_since: int = 0  # the daemon's start (ms) its snapshot tallies count from; 0 = since this viewer started
     journal_seq: int = 0
     journal_lag_ms: Decimal | None = None
     pending_commands: int = 0
@@ -458,8 +460,14 @@ def _on_snapshot(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
             put_positions(s, row)
         put_prices(s, b.get("prices"))
     h = s.health
-    h.synced, h.daemon_up = True, True
+    h.synced, h.daemon_up, h.daemon_stopped = True, True, False
     h.snapshots += 1
+    tallies = b.get("tallies")
+    if isinstance(tallies, Mapping):  # late join: the daemon's counts for its run, not only what this viewer saw
+        for k, v in tallies.items():
+            if k != "since" and type(v) is int:
+                s.counts[str(k)] = v
+        h.tallies_since = _int(tallies.get("since"), h.tallies_since)
     h.journal_seq = _int(b.get("journal_seq"), h.journal_seq)
     lat = b.get("latency")
     if isinstance(lat, Mapping) and not s.latencies:  # late join: seed the window with the daemon's figures
@@ -628,12 +636,12 @@ def _on_trader_stats(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
 
 
 def _on_daemon_started(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
-    s.health.daemon_up, s.health.synced = True, False
+    s.health.daemon_up, s.health.synced, s.health.daemon_stopped = True, False, False
     s._line(ts, "daemon", INFO, "daemon started")
 
 
 def _on_daemon_stopped(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
-    s.health.daemon_up, s.health.synced = False, False
+    s.health.daemon_up, s.health.synced, s.health.daemon_stopped = False, False, True
     for login, t in list(s.terminals.items()):
         s.terminals[login] = replace(t, online=False, why="daemon stopped")
     s._line(ts, "daemon", WARN, "daemon stopped")
@@ -641,7 +649,7 @@ def _on_daemon_stopped(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
 
 def _on_daemon_stats(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     h = s.health
-    h.daemon_up = True
+    h.daemon_up, h.daemon_stopped = True, False
     h.journal_seq = _int(b.get("journal_seq"), h.journal_seq)
     h.journal_lag_ms = _dec(b.get("journal_lag_ms"), h.journal_lag_ms)
     h.pending_commands = _int(b.get("pending_commands"), h.pending_commands)
