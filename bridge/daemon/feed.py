@@ -37,6 +37,7 @@ from bridge.copytrading.records import (
     SubscriptionStopped,
 )
 from bridge.copytrading.subscription import CopyState, SubState
+from bridge.daemon.feed_positions import PositionsFeed
 from bridge.domain.errors import DomainError
 
 if TYPE_CHECKING:
@@ -63,8 +64,6 @@ CENT = Decimal("0.01")
 MICRO_MS = Decimal("0.001")
 NS_PER_MS = Decimal(1_000_000)
 MAX_LATENCIES = 2000  # kept for the snapshot's `latency.recent_ms`
-MAX_POSITIONS_PER_LOGIN = 500  # `positions` lists at most this many per login (the newest tickets)
-MAX_RECENT_CLOSED = 4096  # ticket -> (symbol, side) kept after a close, to name them in `record.copy_*`
 MAX_CURVE = 720  # points per trader equity curve; halved (every other point) when full
 TRADER_STATS_EVERY_MS = 1000
 STOP_OUT_EPISODE_GAP_MS = 60_000  # a `so` close this long after the last one starts a new episode
@@ -117,7 +116,7 @@ class StopOutEpisode:
     published: bool = False
 
 
-class FeedModel:
+class FeedModel(PositionsFeed):
     def __init__(self, core: FeedSource) -> None:
         self.core = core
         self.terminals: dict[int, TerminalInfo] = {}
@@ -337,54 +336,6 @@ class FeedModel:
                 if sub.trader == tid and sub.state is not SubState.STOPPED:
                     self.subs_dirty.add(sub.id)
         return None
-
-    def _remember_closed(self, ticket: int, symbol: str, sign: int) -> None:
-        rc = self.recent_closed
-        rc[ticket] = (symbol, sign)
-        if len(rc) > MAX_RECENT_CLOSED:
-            del rc[next(iter(rc))]  # the oldest (dicts keep insertion order)
-
-    def _name_position(self, rec: Any, body: dict) -> None:
-        """`symbol` and `side` on `record.copy_*`, so an event line says what was copied."""
-        engine = self.core.engine
-        sub = engine.subscriptions.get(rec.subscription)
-        found: tuple[str, int] | None = None
-        c = sub.copies.get(rec.trader_ticket) if sub is not None else None
-        if c is not None:
-            found = (c.symbol, c.side.sign)
-        else:
-            tid = getattr(rec, "trader", None) or (sub.trader if sub is not None else None)
-            t = engine.traders.get(tid) if tid is not None else None
-            p = t.positions.get(rec.trader_ticket) if t is not None else None
-            if p is not None:
-                found = (p.symbol, p.side.sign)
-            else:
-                found = self.recent_closed.get(getattr(rec, "ticket", None) or -1) \
-                    or self.recent_closed.get(rec.trader_ticket)
-        if found is not None:
-            body["symbol"], body["side"] = found[0], "buy" if found[1] > 0 else "sell"
-
-    def positions_body(self, login: int) -> dict:
-        """F14: one login's open positions; a copy names the trader position it follows."""
-        book = self.positions.get(login) or {}
-        follows: dict[int, tuple[str, int]] = {}
-        core = self.core
-        sid = core.sub_of_account.get(login)
-        sub = core.engine.subscriptions.get(sid) if sid is not None else None
-        if sub is not None:
-            for c in sub.copies.values():
-                if c.ticket is not None:
-                    follows[c.ticket] = (sub.trader, c.trader_ticket)
-        rows = []
-        for ticket in sorted(book)[-MAX_POSITIONS_PER_LOGIN:]:
-            symbol, sign, volume, price = book[ticket]
-            row: dict[str, Any] = {"ticket": ticket, "symbol": symbol, "side": "buy" if sign > 0 else "sell",
-                                   "volume": str(volume), "price": str(price)}
-            f = follows.get(ticket)
-            if f is not None:
-                row["trader"], row["trader_ticket"] = f
-            rows.append(row)
-        return {"login": login, "positions": rows, "count": len(book)}
 
     # ------------------------------------------------------------------ builders
     def levels(self, account_type: str) -> tuple[Decimal, Decimal] | None:
