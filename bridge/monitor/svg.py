@@ -44,6 +44,15 @@ def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     return [first + i * step for i in range(int((hi - first) / step) + 1)]
 
 
+def drawdown(curve: Sequence[tuple[int, Decimal]]) -> list[tuple[int, Decimal]]:
+    """(ts, equity) -> (ts, % below the running peak, <= 0): 1000, 1200, 900 -> 0, 0, -25."""
+    out, peak = [], None
+    for t, eq in curve:
+        peak = eq if peak is None or eq > peak else peak
+        out.append((t, (eq - peak) / peak * 100 if peak and peak > 0 else Decimal(0)))
+    return out
+
+
 def line_chart(points: Sequence[tuple[int, Decimal | None]], *, title: str, width: int = 360, height: int = 140,
                thresholds: Sequence[tuple[Decimal, str, str]] = (), unit: str = "", css: str = "chart") -> str:
     """points: (ts ms, value) in time order (None values are skipped); thresholds: (value, class, label)."""

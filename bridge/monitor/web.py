@@ -52,7 +52,7 @@ from bridge.monitor.state import Account, MonitorState
 from bridge.monitor.book import position_rows
 from bridge.monitor.render import account_facts, positions_html
 from bridge.monitor.render import _m, _pct, _time, accounts_html, margin_chart, sections
-from bridge.monitor.svg import line_chart
+from bridge.monitor.svg import drawdown, line_chart
 from bridge.monitor.views import (
     DEALER,
     INVESTOR,
@@ -299,7 +299,7 @@ class Dashboard:
             f"<td class=num>{_pct(t.return_pct)}</td><td class=num>{_pct(t.max_drawdown_pct)}</td>"
             f"<td class=num>{t.trades}</td><td class=num>{t.followers}</td><td class=num>{t.volume:,.2f}</td></tr>"
             for t in public_traders(s)))
-        body = ('<p>Public statistics of every trader (seed 003 §13).</p><table class="grid" id="traders-table">'
+        body = ('<p>Public statistics of every trader: return, worst drawdown, trades, followers, volume.</p><table class="grid" id="traders-table">'
                 "<thead><tr><th>trader</th><th>return</th><th>max drawdown</th><th>trades</th><th>followers</th>"
                 f"<th>volume (lots)</th></tr></thead><tbody>{rows}</tbody></table>")
         return self.page(request, "Traders", body)
@@ -317,7 +317,10 @@ class Dashboard:
                     f"<dt>max drawdown</dt><dd>{_pct(t.max_drawdown_pct)}</dd><dt>trades</dt><dd>{t.trades}</dd>"
                     f"<dt>followers</dt><dd>{t.followers}</dd><dt>volume</dt><dd>{t.volume:,.2f} lots</dd>"
                     f"<dt>commission</dt><dd>{t.commission_pct:f}%</dd></dl>"
-                    f'<section><h2>Equity curve</h2><div id="equity-curve">{curve}</div></section>')
+                    f'<section><h2>Equity curve</h2><div id="equity-curve">{curve}</div></section>'
+                    f'<section><h2>Drawdown from the peak</h2><div id="drawdown-curve">'
+                    f'{line_chart(drawdown(list(s.equity_curves.get(tid, ()))), title=f"{tid} drawdown", unit="%", width=640, height=160)}'
+                    "</div></section>")
 
         body = self.hub.read(build)
         if body is None:
