@@ -123,6 +123,7 @@ form.filter { margin: .5em 0; }
   dl.stats { width: auto; }
   ol.events { font-size: 11px; }
   p.status { overflow-wrap: anywhere; }
+  #trades-table td, #positions-table td, #exposure-table td { white-space: nowrap; }
 }
 .empty { color: #778; }
 """

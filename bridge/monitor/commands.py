@@ -117,7 +117,7 @@ def run_monitor_command(args: argparse.Namespace) -> int:
         from bridge.monitor.state import MonitorState
 
         state = MonitorState().apply_all(load_recording(args.replay))
-        console.print(render(state, state.health.last_ts))
+        console.print(render(state, state.health.last_ts, width=console.size.width))
         return 0
     if not args.connect:
         print("mtbridge monitor: error: --connect ADDRESS is required (or --replay FILE)", file=sys.stderr)

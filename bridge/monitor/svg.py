@@ -22,8 +22,8 @@ LOG_RATIO = 20.0
 
 
 def _tick_text(v: float, unit: str) -> str:
-    if abs(v) >= 10_000:
-        return f"{v / 1000:,.0f}k{unit}"
+    if abs(v) >= 1_000_000:  # one format per axis up to here: 9,800 next to 10,000, never "10k"
+        return f"{v / 1_000_000:,.1f}M{unit}"
     return f"{v:,.0f}{unit}" if abs(v) >= 10 else f"{v:,.1f}{unit}"
 
 

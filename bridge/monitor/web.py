@@ -316,7 +316,7 @@ class Dashboard:
             return (f'<dl class="stats" id="trader-stats"><dt>return</dt><dd id="ret">{_pct(t.return_pct)}</dd>'
                     f"<dt>max drawdown</dt><dd>{_pct(t.max_drawdown_pct)}</dd><dt>trades</dt><dd>{t.trades}</dd>"
                     f"<dt>followers</dt><dd>{t.followers}</dd><dt>volume</dt><dd>{t.volume:,.2f} lots</dd>"
-                    f"<dt>commission</dt><dd>{t.commission_pct:f}%</dd></dl>"
+                    f"<dt>commission</dt><dd>{_pct(t.commission_pct)}</dd></dl>"
                     f'<section><h2>Equity curve</h2><div id="equity-curve">{curve}</div></section>'
                     f'<section><h2>Drawdown from the peak</h2><div id="drawdown-curve">'
                     f'{line_chart(drawdown(list(s.equity_curves.get(tid, ()))), title=f"{tid} drawdown", unit="%", width=640, height=160)}'

@@ -20,7 +20,7 @@ from bridge.monitor.console import clock_text
 if TYPE_CHECKING:
     from bridge.monitor.web import Dashboard
 
-DESK_ALERTS = 20
+DESK_ALERTS = 10
 log = structlog.get_logger("mtbridge.dashboard")
 
 

@@ -21,7 +21,7 @@ def test_levels_up_to_89000_percent_use_a_labelled_log_scale():
     pts = [(T0, D("16170")), (T0 + 60_000, D("89471")), (T0 + 120_000, D("150")), (T0 + 180_000, D("35"))]
     svg = line_chart(pts, title="t", unit="%", thresholds=TH)
     assert "log scale" in svg and "server time (UTC)" in svg
-    assert ">10k%<" in svg and ">100%<" in svg  # decade ticks
+    assert ">10,000%<" in svg and ">100%<" in svg  # decade ticks
     mc, so = _ys(svg, "mc")[0], _ys(svg, "so")[0]
     assert so - mc > 6  # 40 % and 20 % stay apart (a linear axis to 89 000 % put them 1 px apart)
     labels = re.findall(r'<text class="threshold-label (mc|so)" x="([\d.]+)"[^>]*text-anchor="(\w+)"', svg)
