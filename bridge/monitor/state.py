@@ -27,6 +27,9 @@ from bridge.monitor.fmt import lots, money, price, round_numbers_in
 from bridge.monitor.labels import REFUSAL_LABEL, close_label
 
 from bridge.monitor.model import (  # noqa: F401  (re-exported: the state's vocabulary)
+
+EVENTS_PER_LOGIN = 50
+MAX_EVENT_LOGINS = 20_000  # bounded: the oldest login's ring goes first
     ALERT, DEFAULT_MARGIN_CALL, DEFAULT_STOP_OUT, HUNDRED, INFO, LEVEL_Q, MAX_EVENTS, MAX_LATENCIES, MAX_POINTS,
     WARN, ZERO, Account, EventLine, Exposure, FeedEvent, FeedHealth, Subscription, Terminal, Trader, _int,
 )
@@ -39,6 +42,7 @@ class MonitorState:
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     traders: dict[str, Trader] = field(default_factory=dict)
     events: deque = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
+    events_by_login: dict[int, deque] = field(default_factory=dict)  # login -> its newest EVENTS_PER_LOGIN lines
     latencies: deque = field(default_factory=lambda: deque(maxlen=MAX_LATENCIES))
     margin_history: dict[int, deque] = field(default_factory=dict)  # login -> (ts, level)
     equity_curves: dict[str, deque] = field(default_factory=dict)  # trader id -> (ts, equity)
@@ -121,7 +125,15 @@ class MonitorState:
     def _line(self, ts: int, kind: str, severity: str, text: str, login: int | None = None,
               subscription: int | None = None) -> None:
         self._line_seq += 1
-        self.events.append(EventLine(self._line_seq, ts, kind, severity, text, login, subscription))
+        line = EventLine(self._line_seq, ts, kind, severity, text, login, subscription)
+        self.events.append(line)
+        if login is not None:  # one account's lines outlive the desk-wide ring (one deal makes ~20 lines)
+            ring = self.events_by_login.get(login)
+            if ring is None:
+                if len(self.events_by_login) >= MAX_EVENT_LOGINS:
+                    del self.events_by_login[next(iter(self.events_by_login))]
+                ring = self.events_by_login[login] = deque(maxlen=EVENTS_PER_LOGIN)
+            ring.append(line)
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n

@@ -337,7 +337,7 @@ class Dashboard:
             a = s.accounts.get(login)
             if a is None:
                 return None
-            evs = [e for e in s.events if e.login == login][-30:]
+            evs = list(s.events_by_login.get(login, ()))[-30:]
             pos = positions_html(position_rows(s, {login}), owner=False)
             return (accounts_html([a], link=False) + account_facts(a)
                     + f'<section><h2>Open positions</h2>{pos}</section><section><h2>Margin level over time</h2>'
