@@ -25,14 +25,14 @@ from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
 from bridge.monitor.fmt import lots, money, price, round_numbers_in
 from bridge.monitor.labels import REFUSAL_LABEL, close_label
-
 from bridge.monitor.model import (  # noqa: F401  (re-exported: the state's vocabulary)
-
-EVENTS_PER_LOGIN = 50
-MAX_EVENT_LOGINS = 20_000  # bounded: the oldest login's ring goes first
     ALERT, DEFAULT_MARGIN_CALL, DEFAULT_STOP_OUT, HUNDRED, INFO, LEVEL_Q, MAX_EVENTS, MAX_LATENCIES, MAX_POINTS,
     WARN, ZERO, Account, EventLine, Exposure, FeedEvent, FeedHealth, Subscription, Terminal, Trader, _int,
 )
+
+EVENTS_PER_LOGIN = 50
+MAX_EVENT_LOGINS = 20_000  # bounded: the oldest login's ring goes first
+
 
 @dataclass(slots=True)
 class MonitorState:
