@@ -38,12 +38,13 @@ def accounts_html(accounts: tuple[Account, ...] | list[Account], *, link: bool =
         login = f'<a href="/accounts/{a.login}">{a.login}</a>' if link else str(a.login)
         rows.append(
             f'<tr class="acct status-{a.status}" data-login="{a.login}" data-status="{a.status}">'
-            f"<td>{login}</td><td>{escape(a.owner or a.role)}</td><td class=num>{_m(a.balance)}</td>"
+            f"<td>{login}</td><td>{escape(a.owner or a.role)}</td><td>{escape(a.currency or '-')}</td>"
+            f"<td class=num>{_m(a.balance)}</td>"
             f"<td class=num>{_m(a.equity)}</td><td class=num>{_m(a.margin)}</td><td class=num>{_m(a.free_margin)}</td>"
             f'<td class="num level">{_pct(a.margin_level)}</td>'
             f"<td class=num>{a.margin_call_level:f}/{a.stop_out_level:f}</td>"
             f'<td class="status">{STATUS_LABEL[a.status]}</td><td>{"on" if a.online else "off"}</td></tr>')
-    return ('<table class="grid" id="accounts-table"><thead><tr><th>login</th><th>owner</th><th>balance</th>'
+    return ('<table class="grid" id="accounts-table"><thead><tr><th>login</th><th>owner</th><th>ccy</th><th>balance</th>'
             "<th>equity</th><th>margin</th><th>free</th><th>margin level</th><th>MC/SO %</th><th>status</th>"
             "<th>terminal</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
             + ("" if rows else '<p class="empty">no accounts yet</p>'))

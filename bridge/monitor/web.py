@@ -455,7 +455,7 @@ def state_json(s: MonitorState, p: Principal, now: int) -> dict:
     label, _ = feed_status(s, now)
 
     def acct(a: Account) -> dict:
-        return {"login": a.login, "role": a.role, "owner": a.owner, "balance": str(a.balance),
+        return {"login": a.login, "role": a.role, "owner": a.owner, "currency": a.currency, "balance": str(a.balance),
                 "equity": str(a.equity), "margin": str(a.margin), "free_margin": str(a.free_margin),
                 "margin_level": None if a.margin_level is None else str(a.margin_level),
                 "margin_call_level": str(a.margin_call_level), "stop_out_level": str(a.stop_out_level),
