@@ -151,3 +151,15 @@ def test_investors_never_see_the_alert_list(tmp_path):
     assert 'id="alerts-open"' not in c.get("/").text
     token = re.search(r'name="csrf" value="([^"]+)"', c.get("/").text).group(1)
     assert c.post("/alerts/1/ack", data={"csrf": token}).status_code == 403
+
+
+def test_alerts_stay_across_a_daemon_restart():
+    """A new daemon instance resyncs the live tables; the alert list is the dashboard's and stays."""
+    hub = MonitorHub()
+    for e in load_recording(FEED):
+        hub.apply(e)
+    before = [(a.key, a.kind) for a in hub.alerts.list()]
+    hub.apply(FeedEvent("daemon.started", {"ts": T0 + 90_000, "instance": "d-2", "fseq": 1}))
+    hub.apply(FeedEvent("snapshot", {"ts": T0 + 90_001, "instance": "d-2", "fseq": 2, "accounts": []}))
+    assert hub.state.health.synced and hub.state.health.instance == "d-2"
+    assert [(a.key, a.kind) for a in hub.alerts.list()] == before and len(before) == 5
