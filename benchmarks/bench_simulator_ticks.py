@@ -1,17 +1,32 @@
 """Ticks per second through the simulated trade server (`simulator.server.TradeServer`).
 
-Two loads, same run, same pre-generated quotes (generation is not timed):
-  * empty   - no accounts, no positions (journal + tick history + index checks only);
+Three loads, same run, same pre-generated quotes (generation and set-up are not timed):
+  * empty   - no accounts, no positions (journal + tick history + index check only);
   * loaded  - 100 accounts x 10 open positions over 5 symbols, every position with SL and TP,
-              margin levels kept current through the risk-band index.
-Prints the median ticks/s over several repetitions (a fresh server per repetition).
+              margin levels kept current through the risk bands;
+  * thin    - 1 000 accounts x 10 positions with SL and TP, funded near their margin (each
+              withdraws down to 2 % of its margin above 100 %): bands re-fire on noise, accounts
+              drift into margin call, clear it and are stopped out.
+Issue 12 section 3 goals: loaded >= 0.9x and thin >= 0.5x the empty case's throughput, with the
+journal unchanged: every scenario is also run once with ``TradeServer(reference=True)`` (the
+plain paths: exact Decimal re-check at every band crossing, ticks through `Journal.append`) and
+the two journal digests must be equal.
 
-    .venv/bin/python benchmarks/bench_simulator_ticks.py [--ticks 200000] [--reps 5]
+Throughput is CPU time of this process (`time.process_time`), so other processes on a shared
+machine disturb it less than wall time would; the three cases are prepared first and then take
+turns in blocks of 10 000 quotes, so what disturbance remains hits them alike. Ratios are taken
+per repetition (same blocks), then the median.
+
+    .venv/bin/python benchmarks/bench_simulator_ticks.py [--ticks 200000] [--reps 3] [--thin-accounts 1000]
+        [--block 10000] [--no-reference]
+
+Prints each scenario's figure, then one line ``BENCH {json}`` (figures, ratios, targets).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import time
@@ -29,6 +44,8 @@ SYMBOLS = {  # symbol: (start bid, digits, spread points, volatility points)
     "NZDUSD": (D("0.62000"), 5, 4, D(1)),
     "XAUUSD": (D("2050.00"), 2, 20, D(5)),
 }
+TARGETS = {"loaded_vs_empty": 0.9, "thin_vs_empty": 0.5}
+THIN_CUSHION = D("0.02")  # free margin left after the withdrawal, as a share of the margin
 
 
 def make_ticks(n: int, seed: int) -> list:
@@ -40,8 +57,11 @@ def make_ticks(n: int, seed: int) -> list:
     return list(merge_feeds(*feeds))[:n]
 
 
-def loaded_server(ticks: list, accounts: int = 100, per_account: int = 10, seed: int = 1) -> TradeServer:
-    server = TradeServer(start_ms=MONDAY, seed=seed, scrypt_n=2 ** 10)
+def loaded_server(ticks: list, accounts: int = 100, per_account: int = 10, seed: int = 1, *,
+                  reference: bool = False, cushion: D | None = None) -> TradeServer:
+    """`accounts` x `per_account` positions with SL and TP at random distances; with
+    `cushion`, each account then withdraws down to ``cushion x margin`` of free margin."""
+    server = TradeServer(start_ms=MONDAY, seed=seed, scrypt_n=2 ** 10, reference=reference)
     first = {}
     for t in ticks:  # one opening quote per symbol
         if t.symbol not in first:
@@ -72,40 +92,101 @@ def loaded_server(ticks: list, accounts: int = 100, per_account: int = 10, seed:
                                                         rc.ORDER_TYPE_BUY if buy else rc.ORDER_TYPE_SELL,
                                                         sl=sl, tp=tp))
             assert r.retcode == rc.TRADE_RETCODE_DONE, r
+        if cushion is not None:
+            info = server.account_info(login)
+            amount = (info.margin_free - info.margin * cushion).quantize(D("0.01"))
+            if amount > 0:
+                assert not hasattr(server.withdraw(login, amount), "code")
     return server
 
 
-def time_run(server: TradeServer, ticks: list) -> float:
-    t0 = time.perf_counter()
-    server.run(ticks)
-    return time.perf_counter() - t0
+def prepared(name: str, ticks: list, warm: int, thin_accounts: int, reference: bool = False) -> TradeServer:
+    """A server ready for the timed part: `warm` quotes already applied."""
+    if name == "empty":
+        server = TradeServer(start_ms=MONDAY, reference=reference)
+        server.run(ticks[:warm])
+        return server
+    if name == "loaded":
+        server = loaded_server(ticks[:warm], reference=reference)
+    else:
+        server = loaded_server(ticks[:warm], thin_accounts, reference=reference, cushion=THIN_CUSHION)
+    server.run(ticks[len(SYMBOLS):warm])
+    return server
+
+
+def timed_interleaved(servers: dict[str, TradeServer], ticks: list, block: int) -> dict[str, float]:
+    """CPU seconds each server takes to consume `ticks`, fed in blocks of `block` quotes in
+    turn (empty, loaded, thin, then thin, loaded, empty, ...), so that a busy machine slows
+    all cases alike."""
+    spent = dict.fromkeys(servers, 0.0)
+    for i in range(0, len(ticks), block):
+        part = ticks[i:i + block]
+        turn = list(servers.items())
+        for name, server in (turn if i // block % 2 == 0 else turn[::-1]):  # alternate who goes first
+            t0 = time.process_time()
+            server.run(part)
+            spent[name] += time.process_time() - t0
+    return spent
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ticks", type=int, default=200_000)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--thin-accounts", type=int, default=1000)
+    ap.add_argument("--block", type=int, default=10_000, help="quotes per turn when the cases take turns")
+    ap.add_argument("--no-reference", action="store_true", help="skip the reference runs (digest check)")
     args = ap.parse_args()
     ticks = make_ticks(args.ticks, seed=7)
-    warm = ticks[: len(SYMBOLS) * 2]
-    rest = ticks[len(SYMBOLS) * 2:]
-    empty, loaded = [], []
-    closes = 0
+    warm = len(SYMBOLS) * 2
+    rest = ticks[warm:]
+    names = ("empty", "loaded", "thin")
+    tps: dict[str, list[float]] = {n: [] for n in names}
+    digests: dict[str, str] = {}
+    stats: dict[str, dict] = {}
+    ratio_runs: dict[str, list[float]] = {k: [] for k in TARGETS}
     for _ in range(args.reps):
-        s = TradeServer(start_ms=MONDAY)
-        empty.append(len(rest) / time_run(s, ticks[:len(warm)] + rest))
-        s = loaded_server(warm)
-        s.run(warm[len(SYMBOLS):])
-        open_before = sum(len(s.positions(lg)) for lg in s._accounts)
-        loaded.append(len(rest) / time_run(s, rest))
-        open_after = sum(len(s.positions(lg)) for lg in s._accounts)
-        closes = open_before - open_after
-    print(f"ticks per repetition: {len(rest)}, repetitions: {args.reps}")
-    print(f"empty  (no accounts):                    median {statistics.median(empty):>10,.0f} ticks/s "
-          f"(min {min(empty):,.0f}, max {max(empty):,.0f})")
-    print(f"loaded (100 acc x 10 pos, SL+TP, 5 sym): median {statistics.median(loaded):>10,.0f} ticks/s "
-          f"(min {min(loaded):,.0f}, max {max(loaded):,.0f}); {open_before} positions at start, "
-          f"{closes} closed by SL/TP during the run")
+        servers = {name: prepared(name, ticks, warm, args.thin_accounts) for name in names}
+        open_before = {n: sum(len(a.positions) for a in s._accounts.values()) for n, s in servers.items()}
+        spent = timed_interleaved(servers, rest, args.block)
+        for name, server in servers.items():
+            tps[name].append(len(rest) / spent[name])
+            digests[name] = server.digest()
+            counts = server.journal.counts()
+            stats[name] = {"positions_at_start": open_before[name],
+                           "positions_at_end": sum(len(a.positions) for a in server._accounts.values()),
+                           **{k: counts.get(k, 0) for k in ("margin_call", "margin_call_cleared", "stop_out")}}
+        ratio_runs["loaded_vs_empty"].append(spent["empty"] / spent["loaded"])
+        ratio_runs["thin_vs_empty"].append(spent["empty"] / spent["thin"])
+        del servers
+    med = {n: statistics.median(v) for n, v in tps.items()}
+    ratios = {k: statistics.median(v) for k, v in ratio_runs.items()}  # per repetition, then median
+    print(f"ticks per repetition: {len(rest)}, repetitions: {args.reps}, CPU time")
+    labels = {"empty": "empty  (no accounts)", "loaded": "loaded (100 acc x 10 pos, SL+TP)",
+              "thin": f"thin   ({args.thin_accounts} acc x 10 pos near margin)"}
+    for n in names:
+        print(f"{labels[n]:<42} median {med[n]:>10,.0f} ticks/s (min {min(tps[n]):,.0f}, max {max(tps[n]):,.0f}); "
+              + ", ".join(f"{k} {v}" for k, v in stats[n].items()))
+    for k, target in TARGETS.items():
+        print(f"{k}: {ratios[k]:.2f}x (target >= {target}x) {'ok' if ratios[k] >= target else 'MISSED'}")
+    reference: dict[str, float] = {}
+    equal: dict[str, bool] = {}
+    if not args.no_reference:
+        for name in names:
+            server = prepared(name, ticks, warm, args.thin_accounts, reference=True)
+            reference[name] = len(rest) / timed_interleaved({name: server}, rest, len(rest))[name]
+            equal[name] = server.digest() == digests[name]
+            print(f"reference {name:<6} {reference[name]:>10,.0f} ticks/s; fast path {med[name] / reference[name]:.1f}x; "
+                  f"journal digest {digests[name][:16]} {'equal' if equal[name] else 'DIFFERS'}")
+    print("BENCH " + json.dumps({
+        "bench": "simulator_ticks", "ticks": len(rest), "reps": args.reps, "clock": "process_time",
+        "ticks_per_s": {n: round(v) for n, v in med.items()},
+        "ratios": {k: round(v, 3) for k, v in ratios.items()}, "targets": TARGETS,
+        "met": {k: ratios[k] >= t for k, t in TARGETS.items()},
+        "reference_ticks_per_s": {n: round(v) for n, v in reference.items()},
+        "digests_equal": equal, "digests": {n: d[:16] for n, d in digests.items()},
+        "scenarios": stats,
+    }, separators=(",", ":")), flush=True)
 
 
 if __name__ == "__main__":

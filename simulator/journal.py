@@ -15,7 +15,9 @@ restricted so that the same run always gives byte-identical output:
 
 Sequence numbers start at 1. Records must be appended in non-decreasing ``time_ms`` order.
 ``digest()`` is the SHA-256 of exactly the bytes ``write()`` puts in the file (each line
-followed by ``"\\n"``), kept up to date incrementally, so it is cheap to ask for often.
+followed by ``"\\n"``). Lines are hashed in batches when the digest is asked for (SHA-256 of
+the concatenation is the same whether it is fed line by line or in one block), so appending
+costs no hashing and asking often stays cheap (only the lines since the last ask are hashed).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
@@ -34,6 +36,8 @@ from typing import Any
 __all__ = ["Journal", "canonical_json"]
 
 _RESERVED = frozenset({"seq", "kind", "time_ms"})
+_HASH_BATCH = 4096  # lines joined per hash update: bounds the temporary block
+_BEFORE_ALL = -(1 << 63)
 
 
 def _canon(value: Any, path: str) -> Any:
@@ -87,13 +91,15 @@ def canonical_json(obj: dict[str, Any]) -> str:
 class Journal:
     """Append-only ordered record of a simulation, serialised canonically."""
 
-    __slots__ = ("_lines", "_kinds", "_hash", "_last_time_ms")
+    __slots__ = ("_lines", "_kinds", "_writer_counts", "_hash", "_hashed", "_last_time_ms")
 
     def __init__(self) -> None:
         self._lines: list[str] = []
         self._kinds: Counter[str] = Counter()
+        self._writer_counts: dict[str, list[int]] = {}  # kinds written through `line_writer`
         self._hash = hashlib.sha256()
-        self._last_time_ms: int | None = None
+        self._hashed = 0  # lines already fed to the hash
+        self._last_time_ms = _BEFORE_ALL
 
     def append(self, kind: str, time_ms: int, /, **fields: Any) -> int:
         """Record one event; returns its sequence number (1, 2, ...)."""
@@ -101,7 +107,7 @@ class Journal:
             raise TypeError(f"journal kind must be a non-empty str, got {kind!r}")
         if type(time_ms) is not int:
             raise TypeError(f"journal time_ms must be an int, got {type(time_ms).__name__}")
-        if self._last_time_ms is not None and time_ms < self._last_time_ms:
+        if time_ms < self._last_time_ms:
             raise ValueError(
                 f"journal time went backwards: {time_ms} < {self._last_time_ms} ({kind})"
             )
@@ -127,15 +133,38 @@ class Journal:
     def append_line(self, kind: str, time_ms: int, line: str) -> None:
         """Append a record already rendered canonically, carrying `next_seq`.
 
-        The fast path for fixed-shape records (ticks): the caller formats the line itself,
-        byte-identical to what `append` would write (tests check that).
+        For records rendered by the caller, byte-identical to what `append` would write
+        (tests check that).
         """
-        if self._last_time_ms is not None and time_ms < self._last_time_ms:
+        if time_ms < self._last_time_ms:
             raise ValueError(f"journal time went backwards: {time_ms} < {self._last_time_ms} ({kind})")
+        if not line.isascii():
+            raise ValueError(f"journal line is not ASCII ({kind})")
         self._lines.append(line)
         self._kinds[kind] += 1
-        self._hash.update(line.encode("ascii") + b"\n")
         self._last_time_ms = time_ms
+
+    def line_writer(self, kind: str) -> Callable[[int, str, str], None]:
+        """The fast path for one kind of fixed-shape record (ticks): ``write(time_ms, head,
+        tail)`` appends the line ``head + str(seq) + tail``.
+
+        Canonical keys are sorted, so ``"seq"`` sits inside the line: the caller renders
+        what comes before and after its value, byte-identical to what `append` would write
+        (tests check that), ASCII only; the journal supplies the sequence number, the time
+        check and the count.
+        """
+        lines = self._lines
+        add = lines.append
+        count = self._writer_counts.setdefault(kind, [0])
+
+        def write(time_ms: int, head: str, tail: str) -> None:
+            if time_ms < self._last_time_ms:
+                raise ValueError(f"journal time went backwards: {time_ms} < {self._last_time_ms} ({kind})")
+            self._last_time_ms = time_ms
+            add(f"{head}{len(lines) + 1}{tail}")
+            count[0] += 1
+
+        return write
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -146,7 +175,12 @@ class Journal:
 
     def digest(self) -> str:
         """Hex SHA-256 of all lines, each followed by "\\n" (the bytes `write` produces)."""
-        return self._hash.copy().hexdigest()
+        lines, h = self._lines, self._hash
+        while self._hashed < len(lines):
+            upto = min(len(lines), self._hashed + _HASH_BATCH)
+            h.update(("\n".join(lines[self._hashed:upto]) + "\n").encode("ascii"))
+            self._hashed = upto
+        return h.copy().hexdigest()
 
     def write(self, path: str | os.PathLike[str]) -> None:
         """Write the journal as a JSON-lines file (ASCII, "\\n" line endings)."""
@@ -164,7 +198,10 @@ class Journal:
 
     def counts(self) -> dict[str, int]:
         """Number of records per kind, sorted by kind."""
-        return {k: self._kinds[k] for k in sorted(self._kinds)}
+        counts = Counter(self._kinds)
+        for kind, (n,) in self._writer_counts.items():
+            counts[kind] += n
+        return {k: counts[k] for k in sorted(counts) if counts[k]}
 
     def __repr__(self) -> str:
         return f"Journal(records={len(self._lines)}, digest={self.digest()[:12]}...)"

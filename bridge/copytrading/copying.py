@@ -59,6 +59,7 @@ class Copying(EngineBase):
                 self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code, err.detail))
             return
         ineligible = self._trader_ineligible(t)
+        disabled = t.disabled
         limits = self.config.limits
         equal = copy_volume(_EQUAL, pos.volume, limits=limits)
         # Investor accounts are USD (Subscribe refuses others), so the notional depends on the volume only.
@@ -86,6 +87,10 @@ class Copying(EngineBase):
                 continue
             if ineligible is not None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible", ineligible))
+                continue
+            if disabled:
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_disabled",
+                                           f"trader {trader_id} is disabled by the desk"))
                 continue
             if not sub.online:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "terminal_offline",

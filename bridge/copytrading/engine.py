@@ -201,7 +201,9 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
 _HANDLERS: dict[type, Callable[[Engine, object], None]] = {
     ev.WalletDeposited: Engine._on_wallet_deposited,
     ev.WalletWithdrawn: Engine._on_wallet_withdrawn,
+    ev.WalletTransferred: Engine._on_wallet_transferred,
     ev.TraderRegistered: Engine._on_trader_registered,
+    ev.TraderDisabled: Engine._on_trader_disabled,
     ev.TraderCommissionChanged: Engine._on_trader_commission_changed,
     ev.CommissionCapSet: Engine._on_commission_cap_set,
     ev.PartnerRegistered: Engine._on_partner_registered,

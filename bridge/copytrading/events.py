@@ -43,6 +43,17 @@ class WalletWithdrawn:
 
 
 @dataclass(frozen=True, slots=True)
+class WalletTransferred:
+    """Back office: move `amount` from `from_owner`'s wallet to `to_owner`'s in one step (both
+    movements or neither)."""
+
+    now: int
+    from_owner: str
+    to_owner: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class TraderRegistered:
     """A trader account offered for copying (§7 eligibility is checked against its type)."""
 
@@ -71,6 +82,16 @@ class CommissionCapSet:
     now: int
     trader: str
     cap_pct: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class TraderDisabled:
+    """The desk stops (`disabled`) or allows again new copies of a trader's deals. Open copies
+    still follow the trader's closes and modifications: disabling never strands a position."""
+
+    now: int
+    trader: str
+    disabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from bridge.copytrading import events as ev
 from bridge.copytrading.base import _ACTIVE, ZERO, EngineBase
-from bridge.copytrading.records import (InvestmentChanged, SubscriptionEdited, SubscriptionStarted, SubscriptionStopped,
+from bridge.copytrading.records import (InvestmentChanged, TraderStatusChanged, SubscriptionEdited, SubscriptionStarted, SubscriptionStopped,
                                         SubscriptionStopping)
 from bridge.copytrading.subscription import Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
@@ -34,6 +34,26 @@ class Parties(EngineBase):
                                 f"wallet {self.wallets.balance(e.owner)} < {e.amount}")
         self.s.withdrawals += e.amount
         self._records.append(self.wallets.move(e.now, e.owner, -e.amount, "withdrawal"))
+
+    def _on_wallet_transferred(self, e: ev.WalletTransferred) -> None:
+        if e.amount <= 0 or e.amount != round_money(e.amount):
+            return self._refuse("transfer", "invalid_amount", f"amount {e.amount} must be positive whole cents")
+        if e.from_owner == e.to_owner:
+            return self._refuse("transfer", "same_owner", f"{e.from_owner} cannot transfer to itself")
+        if e.amount > self.wallets.balance(e.from_owner):
+            return self._refuse("transfer", "insufficient_funds",
+                                f"wallet {self.wallets.balance(e.from_owner)} < {e.amount}")
+        # Checked above, so neither move can fail: both movements land in the same step.
+        self._records.append(self.wallets.move(e.now, e.from_owner, -e.amount, "transfer_out"))
+        self._records.append(self.wallets.move(e.now, e.to_owner, e.amount, "transfer_in"))
+
+    def _on_trader_disabled(self, e: ev.TraderDisabled) -> None:
+        t = self.s.traders.get(e.trader)
+        if t is None:
+            return self._refuse("disable_trader", "unknown_trader", f"no trader {e.trader}")
+        if t.disabled != e.disabled:
+            t.disabled = e.disabled
+            self._records.append(TraderStatusChanged(e.now, e.trader, e.disabled))
 
     def _on_trader_registered(self, e: ev.TraderRegistered) -> None:
         if e.trader in self.s.traders:
@@ -100,6 +120,8 @@ class Parties(EngineBase):
         ineligible = self._trader_ineligible(t)
         if ineligible is not None:
             return self._refuse(req, "trader_not_eligible", ineligible)
+        if t.disabled:
+            return self._refuse(req, "trader_disabled", f"trader {t.id} is disabled by the desk")
         if e.investor == e.trader:
             return self._refuse(req, "self_copy", "an investor cannot copy their own trader account")
         if e.amount <= 0 or e.amount != round_money(e.amount):

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 @dataclass(frozen=True, slots=True)
 class WalletMovement:
-    """kind: deposit | withdrawal | invest | top_up | take_back | return | commission | ib_credit | rebate."""
+    """kind: deposit | withdrawal | transfer_out | transfer_in | invest | top_up | take_back | return | commission | ib_credit | rebate."""
 
     now: int
     owner: str
@@ -16,6 +16,15 @@ class WalletMovement:
     balance: Decimal  # after the movement
     kind: str
     subscription: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraderStatusChanged:
+    """The desk disabled (or enabled again) copying of a trader (event TraderDisabled)."""
+
+    now: int
+    trader: str
+    disabled: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ class TraderRecord:
     commission_pct: Decimal
     registered_seq: int
     cap_pct: Decimal | None = None
+    disabled: bool = False  # by the desk (TraderDisabled): no new copies, no new subscriptions
     balance: Decimal = ZERO
     equity: Decimal = ZERO
     positions: dict[int, TraderPosition] = field(default_factory=dict)

@@ -37,12 +37,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgpack
 
 from bridge.copytrading import events as ev
 from bridge.copytrading.records import Refused
+from bridge.daemon import admin_queries as queries
 from bridge.daemon import wire
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
@@ -215,6 +216,8 @@ _RECORDS = Field("records", "array of maps",
 _REFUSED = Field("refused", "map or nil",
                  "`{code, detail}` of the engine's `record.refused` for this request; nil = done")
 _EVENT_REPLY = (_RECORDS, _REFUSED)
+_LIMIT = _uint("limit", "at most this many rows", minimum=1, maximum=1000, required=False, default=100)
+_MORE = Field("more", "bool", "true: rows after the last one exist (ask again with `after`)")
 _SUB_REFUSALS = ("unknown_subscription", "forbidden", "subscription_stopped")
 
 OPS: dict[str, Op] = {op.name: op for op in (
@@ -224,6 +227,9 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("withdraw", "debit an owner's USD wallet", (
         _id("owner", "wallet owner"), _AMOUNT),
        _EVENT_REPLY, (REFUSED,), ev.WalletWithdrawn, ("invalid_amount", "insufficient_funds")),
+    Op("transfer", "move USD from one owner's wallet to another's, both movements in one step", (
+        _id("from_owner", "the wallet debited"), _id("to_owner", "the wallet credited"), _AMOUNT),
+       _EVENT_REPLY, (REFUSED,), ev.WalletTransferred, ("invalid_amount", "same_owner", "insufficient_funds")),
     Op("register_trader", "offer a trader account for copying", (
         _id("trader", "trader id, new"),
         _uint("account", "the trader's MetaTrader login, not in use"),
@@ -241,6 +247,11 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _id("trader", "trader id"),
         _pct("cap_pct", "the cap, percent; nil lifts it", nullable=True)),
        _EVENT_REPLY, (REFUSED,), ev.CommissionCapSet, ("unknown_trader", "invalid_commission")),
+    Op("disable_trader", "the desk stops new copies of a trader's deals (each refused `trader_disabled`) and new "
+                         "subscriptions to it; open copies still follow the trader's closes", (
+        _id("trader", "trader id"),
+        Arg("disabled", "bool", "false enables the trader again", required=False, default=True)),
+       _EVENT_REPLY, (REFUSED,), ev.TraderDisabled, ("unknown_trader",)),
     Op("register_partner", "register an IB partner", (
         _id("partner", "partner id, new"),
         _id("referrer", "the partner who referred this one (multi-level program)", required=False, nullable=True),
@@ -321,6 +332,24 @@ OPS: dict[str, Op] = {op.name: op for op in (
         Field("copies", "map", "subscription id (text) -> trader ticket (text) -> `{ticket, volume, state}`: "
                                "the investor's position (nil while opening), its volume, `opening` or "
                                "`open`"),)),
+    Op("list_traders", "the registered traders, by id", (
+        _id("after", "page after this trader id", required=False, nullable=True), _LIMIT), (
+        Field("traders", "array of maps", "`{trader, account, account_type, currency, leverage, commission_pct, "
+                                          "cap_pct, disabled, followers, balance, equity, open_positions, trades}`"),
+        _MORE)),
+    Op("list_subscriptions", "subscriptions with their figures, by id", (
+        _uint("after", "page after this subscription id", required=False, nullable=True), _LIMIT,
+        _id("trader", "only this trader's", required=False, nullable=True),
+        _id("investor", "only this investor's", required=False, nullable=True),
+        Arg("live", "bool", "leave out stopped subscriptions", required=False, default=False)), (
+        Field("subscriptions", "array of maps",
+              "`{subscription, investor, trader, account, state, mode, protection_pct, commission_pct, invested, "
+              "balance, equity, realised, commission_paid, open_copies, trades}`"),
+        _MORE)),
+    Op("wallet", "wallet balances: one owner's, or every wallet by owner", (
+        _id("owner", "this owner's wallet only (an owner never seen: 0)", required=False, nullable=True),
+        _id("after", "page after this owner", required=False, nullable=True), _LIMIT), (
+        Field("wallets", "array of maps", "`{owner, balance}`"), _MORE)),
     Op("ping", "a liveness probe: answered in the same loop turn as terminal traffic", (), (
         Field("now", "uint", "the daemon's clock, UTC ms"),)),
 )}  # fmt: skip
@@ -493,6 +522,11 @@ class AdminCore(Protocol):
     @property
     def now(self) -> int: ...
 
+    @property
+    def engine(self) -> Any:
+        """The engine, read-only, for the list queries (admin_queries.py)."""
+        ...
+
 
 def run(request: AdminRequest, core: AdminCore, now: int) -> dict:
     """Carry out a parsed request on `core` at `now` -> the reply map."""
@@ -523,6 +557,12 @@ _QUERIES = {
     "status": lambda request, core: ok_reply(request.id, **core.status()),
     "copies": lambda request, core: ok_reply(request.id, copies=core.copy_map()),
     "ping": lambda request, core: ok_reply(request.id, now=core.now),
+    "list_traders": lambda request, core: ok_reply(request.id, **queries.list_traders(
+        core.engine, request.args["after"], request.args["limit"])),  # type: ignore[arg-type]
+    "list_subscriptions": lambda request, core: ok_reply(request.id, **queries.list_subscriptions(
+        core.engine, *(request.args[k] for k in ("after", "limit", "trader", "investor", "live")))),  # type: ignore[arg-type]
+    "wallet": lambda request, core: ok_reply(request.id, **queries.wallets(
+        core.engine, *(request.args[k] for k in ("owner", "after", "limit")))),  # type: ignore[arg-type]
 }
 
 

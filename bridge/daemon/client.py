@@ -5,8 +5,8 @@
 * `Executor`: an investor account that executes `open`/`close`/`modify` commands at most
   once per idempotency key (answers a repeated key with the stored result), keeping its
   positions, and reports the deals (`position_opened` / `position_closed`) like a terminal.
-* `AdminClient`: request/reply on the daemon's admin endpoint, checked against the admin
-  table (`bridge.daemon.admin.OPS`) before sending.
+* `AdminClient`: the shared admin client (`bridge.daemon.adminclient`), on this module's
+  blocking context.
 
 The simulated terminals in `simulator/terminals/` are the full-featured version.
 """
@@ -22,7 +22,8 @@ from typing import Any, Callable
 import msgpack
 import zmq
 
-from bridge.daemon import admin
+from bridge.daemon.adminclient import AdminArgsError  # noqa: F401 - re-exported for tests
+from bridge.daemon.adminclient import AdminClient as SharedAdminClient
 from bridge.protocol import (Close, CommandResult, Direction, ErrorReply, Heartbeat, Hello, Modify, Open,
                              Position, PositionClosed, PositionOpened, ProtocolError, Welcome, decode, encode)
 
@@ -274,52 +275,11 @@ class Executor:
                     volume=Decimal(0), time=now, message="")
 
 
-class AdminArgsError(ValueError):
-    """A request the admin table refuses, caught before sending (`error`: the would-be reply)."""
+class AdminClient(SharedAdminClient):
+    """The shared admin client (bridge/daemon/adminclient.py) on this module's blocking context."""
 
-    def __init__(self, error: admin.AdminError) -> None:
-        super().__init__(f"{error.error}: {error.detail}")
-        self.error = error
-
-
-class AdminClient:
     def __init__(self, endpoint: str, curve: Curve | None = None, ctx: zmq.Context | None = None) -> None:
-        self.ctx = ctx or sync_context()
-        s = self.ctx.socket(zmq.DEALER)
-        s.linger = 0
-        if curve:
-            s.curve_serverkey = curve.server_public.encode()
-            s.curve_publickey = curve.public.encode()
-            s.curve_secretkey = curve.secret.encode()
-        s.connect(endpoint)
-        self.sock = s
-        self._ids = itertools.count(1)
-
-    def __call__(self, op: str, timeout: float = 20.0, **args: Any) -> dict:
-        """Send `op` with `args` and wait for its reply. The request is checked against the
-        admin table first (Decimals travel as exact text): a mistake raises `AdminArgsError`
-        with the daemon's own wording, without a round trip. `request` sends anything."""
-        rid = next(self._ids)
-        request = {"id": rid, "op": op, "args": {k: str(v) if isinstance(v, Decimal) else v for k, v in args.items()}}
-        checked = admin.parse_request(request)
-        if isinstance(checked, admin.AdminError):
-            raise AdminArgsError(checked)
-        return self.request(request, timeout)
-
-    def request(self, request: Any, timeout: float = 20.0) -> dict:
-        """Send one request map as it is (no check) and wait for the reply with its `id`."""
-        rid = request.get("id") if isinstance(request, dict) else None
-        self.sock.send(msgpack.packb(request, use_bin_type=True))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.sock.poll(100):
-                reply = msgpack.unpackb(self.sock.recv(), raw=False, strict_map_key=False)
-                if reply.get("id") == rid:
-                    return reply
-        raise TimeoutError(f"admin {admin.peek(request)[1] or '?'}: no reply in {timeout} s")
-
-    def close(self) -> None:
-        self.sock.close(0)
+        super().__init__(endpoint, curve, ctx or sync_context())
 
 
 def protocol_error(frame: bytes) -> ProtocolError | None:

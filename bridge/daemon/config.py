@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bridge.copytrading.config import EngineConfig
+from bridge.daemon.webhooks import EVENTS as WEBHOOK_EVENTS
+from bridge.daemon.webhooks import WebhookConfig
 from bridge.daemon.keys import AllowEntry, AllowList, KeyPair, parse_allow_entries, read_keypair
 from bridge.domain.errors import DomainError
 from bridge.domain.rules import Rules, default_rules, load_rules
@@ -91,6 +94,7 @@ class DaemonConfig:
     engine: EngineConfig = field(default_factory=EngineConfig)
     partners: tuple[PartnerAgreement, ...] = ()
     rules: Rules | None = None  # a broker's own rule tables ([rules]); None = the packaged ones
+    webhooks: WebhookConfig | None = None  # [webhooks]; None = no outbound webhooks
     source: str = "<defaults>"
 
 
@@ -103,7 +107,7 @@ _DAEMON_INTS = {  # key -> (default, minimum)
     "abuse_disconnect_after_ms": (3000, 0), "abuse_ban_ms": (60_000, 0), "log_aggregate_ms": (10_000, 1),
     "health_max_lag_ms": (1000, 10),
 }  # fmt: skip
-_SECTIONS = {"daemon", "security", "journal", "engine", "partners", "rules"}
+_SECTIONS = {"daemon", "security", "journal", "engine", "partners", "rules", "webhooks"}
 
 
 class _Reader:
@@ -254,12 +258,63 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
     rules = _rules(r, data, base)
     engine = _engine_config(r, data, rules or default_rules())
     partners = _partners(r, data.get("partners", []))
+    webhooks = _webhooks(r, data, base, journal_path)
     return DaemonConfig(
         router=router, pub=pub, admin=admin, balance_operations=balance_ops, health=health, server_key=server_key,
         allow=allow, journal_path=journal_path, journal_create=journal_create, synchronous=synchronous,
         snapshot_every_events=snap_events, snapshot_every_s=snap_s, engine=engine, partners=partners, rules=rules,
-        source=file, **ints,
+        webhooks=webhooks, source=file, **ints,
     )  # fmt: skip
+
+
+_WEBHOOK_INTS = {  # key -> (default, minimum)
+    "timeout_ms": (5000, 100), "max_attempts": (10, 1), "backoff_ms": (1000, 10), "backoff_max_ms": (300_000, 10),
+    "queue_limit": (10_000, 1), "copy_refused_window_s": (60, 1),
+}
+MIN_WEBHOOK_SECRET = 32
+
+
+def _webhooks(r: _Reader, data: dict, base: Path, journal_path: Path) -> WebhookConfig | None:
+    """`[webhooks]`: where to POST which events, signed with which secret (docs/operations.md)."""
+    t = r.table(data, "webhooks", {"urls", "secret", "secret_file", "events", "outbox", *_WEBHOOK_INTS})
+    if not t:
+        return None
+    urls = t.get("urls")
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        raise r.fail("webhooks.urls", "must be a non-empty list of http(s) URLs")
+    for i, url in enumerate(urls):
+        parts = urlsplit(url)
+        try:
+            port_ok = parts.port is None or 1 <= parts.port <= 65535
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+            raise r.fail(f"webhooks.urls[{i}]", f"{url!r}: expected http(s)://HOST[:PORT]/PATH")
+    if len(set(urls)) != len(urls):
+        raise r.fail("webhooks.urls", "a URL is listed twice")
+    if ("secret" in t) == ("secret_file" in t):
+        raise r.fail("webhooks", "give exactly one of secret_file (recommended) or secret")
+    if "secret_file" in t:
+        secret_path = base / r.str_(t, "webhooks", "secret_file", "")
+        try:
+            secret = secret_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise r.fail("webhooks.secret_file", f"{secret_path}: {exc.strerror or exc}") from None
+    else:
+        secret = r.str_(t, "webhooks", "secret", "")
+    if len(secret) < MIN_WEBHOOK_SECRET:
+        raise r.fail("webhooks.secret_file" if "secret_file" in t else "webhooks.secret",
+                     f"the secret must be at least {MIN_WEBHOOK_SECRET} characters (e.g. openssl rand -hex 32)")
+    events = t.get("events", list(WEBHOOK_EVENTS))
+    if not isinstance(events, list) or not events:
+        raise r.fail("webhooks.events", f"must be a non-empty list of: {', '.join(WEBHOOK_EVENTS)}")
+    for i, name in enumerate(events):
+        if name not in WEBHOOK_EVENTS:
+            raise r.fail(f"webhooks.events[{i}]", f"unknown event {name!r} (known: {', '.join(WEBHOOK_EVENTS)})")
+    ints = {k: r.int_(t, "webhooks", k, d, m) for k, (d, m) in _WEBHOOK_INTS.items()}
+    default_outbox = journal_path.with_name(journal_path.stem + "-webhooks.db")
+    outbox = base / r.str_(t, "webhooks", "outbox", "") if "outbox" in t else default_outbox
+    return WebhookConfig(urls=tuple(urls), secret=secret.encode(), events=frozenset(events), outbox=outbox, **ints)
 
 
 def _rules(r: _Reader, data: dict, base: Path) -> Rules | None:

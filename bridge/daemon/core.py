@@ -484,5 +484,9 @@ class AdminView:
         return self.core.copy_map()
 
     @property
+    def engine(self) -> Any:
+        return self.core.engine
+
+    @property
     def now(self) -> int:
         return self.core.now

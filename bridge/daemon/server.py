@@ -108,6 +108,7 @@ class Daemon(ServiceShell, PeerShell):
         self.closing_on_fd: dict[int, list[set[bytes]]] = {}  # earlier connections of a reused fd
         self.peer_of: dict[int, str] = {}  # accepted fd -> peer address
         self.handshake_failures: deque[tuple[str, int]] = deque()
+        self.webhooks: Any = None  # a WebhookSender when [webhooks] is configured
 
     # ------------------------------------------------------------------ start / stop
     async def start(self) -> None:
@@ -177,6 +178,11 @@ class Daemon(ServiceShell, PeerShell):
                 self.endpoints["health"] = await self._health_server.start()
             except OSError as exc:
                 raise StartupError(f"cannot listen on daemon.health {cfg.health}: {exc.strerror}") from None
+        if cfg.webhooks is not None:
+            from bridge.daemon.webhook_sender import start_sender
+
+            self.webhooks = start_sender(cfg.webhooks, self.log)
+            self._tasks.append(self._task(self.webhooks.run(), "webhooks"))
         self._tasks.append(self._task(self._router_loop(), "router"))
         self._tasks.append(self._task(self._feed_loop(), "feed"))
         self._tasks.append(self._task(self._timer_loop(), "timer"))
@@ -330,6 +336,8 @@ class Daemon(ServiceShell, PeerShell):
         core = self.core
         assert core is not None
         items = core.take_feed(perf_counter_ns())
+        if self.webhooks is not None:
+            self.webhooks.offer(items)
         pub = getattr(self, "pub_sync", None)
         if pub is None:
             return

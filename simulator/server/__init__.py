@@ -10,7 +10,8 @@ Public API (stable; all money/prices/lots are ``Decimal``, all times ``int`` ms)
 
     server = TradeServer(rules=None, *, seed=0, start_ms=0, rates=None, calendar=None,
                          journal=None, clock=None, stops_level_points=0,
-                         scrypt_n=2**14, journal_ticks=True, server_name="mtbridge-sim")
+                         scrypt_n=2**14, journal_ticks=True, server_name="mtbridge-sim",
+                         timezone=None, reference=False)   # reference: plain paths, same journal
 
     # --- back office (seed 000); refusals are returned as bridge.domain.errors.Refusal ---
     server.register_client(email, name="", country=None) -> ClientInfo | Refusal  # one per email

@@ -10,7 +10,7 @@ from bridge.domain.errors import DomainError
 from bridge.domain.trading import Side
 from simulator.server import retcodes as rc
 from simulator.server.records import TickInfo
-from simulator.server.state import _Account, _NEVER, _PENDING, _RISK, _SL, _Symbol, _TP
+from simulator.server.state import _BAND, _NEVER, _PENDING, _RISK, _SL, _TP, _Account, _Symbol
 
 
 class MarketOps:
@@ -105,10 +105,9 @@ class MarketOps:
             self._append_tick(st.name, t, bid, ask)
         if st.rate_source:
             self._rates = None
-        lists = st.lists
-        if (lists[0] and lists[0][-1] >> 32 >= bp) or (lists[1] and lists[1][0] >> 32 <= bp) or \
-                (lists[2] and lists[2][-1] >> 32 >= ap) or (lists[3] and lists[3][0] >> 32 <= ap):
-            self._fire(st, self._index.fire(lists, bp, ap))
+        lv = st.levels
+        if not (lv.bid_lo < bp < lv.bid_hi and lv.ask_lo < ap < lv.ask_hi):  # `Levels.quiet`, inlined
+            self._fire(st, self._index.fire(lv, bp, ap))
         if self._volatile:
             for login in list(self._volatile):
                 acct = self._accounts[login]
@@ -116,9 +115,14 @@ class MarketOps:
                     self._refresh_risk(acct)
 
     def _fire(self, st: _Symbol, fired: list) -> None:
-        touched: set[int] = set()
+        touched: set[int] = set()  # exact check for these
+        bands: dict[int, list[int]] = {}  # login -> exposures whose `MarginBands` edge fired
         for eid, (kind, login, ticket) in fired:
             acct = self._accounts[login]
+            if kind == _BAND:
+                if acct.bands is not None and acct.bands.eids[ticket] == eid:
+                    bands.setdefault(login, []).append(ticket)
+                continue
             touched.add(login)
             if kind == _RISK:
                 continue
@@ -137,6 +141,15 @@ class MarketOps:
                 elif kind == _TP and pos.tp_entry == eid:
                     pos.tp_entry = 0
                     self._market_close(acct, pos, pos.volume, rc.DEAL_REASON_TP, "tp")
+        if bands:
+            # in login order like the exact checks: only those can write to the journal
+            for login in sorted(touched.union(bands)):
+                acct = self._accounts[login]
+                if login in touched:
+                    self._refresh_risk(acct)
+                elif acct.bands is not None:
+                    self._bands_fired(acct, bands[login])
+            return
         for login in sorted(touched):
             self._refresh_risk(self._accounts[login])
 

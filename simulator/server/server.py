@@ -39,9 +39,16 @@ Its slack above that threshold is split evenly among its (symbol, side) exposure
 exposure gets one price edge (a buy's bid falling by ``share / units``, a sell's ask rising
 by ``share / units``) registered in the index. Only when an edge is crossed is the account
 evaluated exactly (domain `profit` per position, `margin_level`, `stop_out`) and its bands
-re-set. Accounts whose profit needs a currency conversion (quote != account currency) move
-with other symbols' rates, so they are evaluated exactly on every quote instead ("volatile").
-`margin_level(login)` is always computed exactly on read.
+re-set. That is the rule for an account in margin call (its clearing is seen only at such a
+re-check, so the re-checks keep running at the same quotes). An account not in margin call
+gets `bands.MarginBands` instead: the same kind of edges from an integer bound of its equity,
+sized by each symbol's tick size, moved one at a time with hysteresis; the exact evaluation
+runs only when the bound can no longer exclude the margin call, at the same quote as the
+even split would have run it, so the journal is the same (`reference=True` keeps the even
+split for every account and journals ticks through `Journal.append`: tests and benchmarks
+compare the two). Accounts whose profit needs a currency conversion (quote != account
+currency) move with other symbols' rates, so they are evaluated exactly on every quote
+instead ("volatile"). `margin_level(login)` is always computed exactly on read.
 
 **Money.** Commission (`trading.commission`, per side), realised profit (`trading.profit`)
 and swaps (`trading.swap` x `swap_nights`) are rounded half up to the cent when booked.
@@ -70,7 +77,7 @@ from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from simulator.calendar import TradingCalendar
 from simulator.clock import VirtualClock
 from simulator.journal import Journal
-from simulator.server.fastjournal import tick_appender
+from simulator.server.fastjournal import reference_tick_appender, tick_appender
 from simulator.server.triggers import TriggerIndex
 from simulator.server.state import _Account, _Client, _Symbol
 from simulator.server.accounts import AccountOps
@@ -90,7 +97,7 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
                  journal: Journal | None = None, clock: VirtualClock | None = None,
                  stops_level_points: int | Mapping[str, int] = 0, scrypt_n: int = 2 ** 14,
                  journal_ticks: bool = True, server_name: str = "mtbridge-sim",
-                 timezone: ServerTimeZone | None = None) -> None:
+                 timezone: ServerTimeZone | None = None, reference: bool = False) -> None:
         self.rules = rules if rules is not None else default_rules()
         self.seed = seed
         # `timezone` wins over the calendar's own; neither given: the usual broker clock
@@ -112,7 +119,7 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
         currencies = {s.quote for s in self.rules.symbols} | {"USD", "EUR", "GBP", "NGN"}
         for spec in self.rules.symbols:
             src = spec.name == spec.base + spec.quote and spec.base in currencies and spec.quote in currencies
-            self._symbols[spec.name] = _Symbol(spec, self._index.lists(spec.name), src)
+            self._symbols[spec.name] = _Symbol(spec, self._index.levels(spec.name), src)
         self._rate_symbols = [s for s in self._symbols.values() if s.rate_source]
         self._clients: dict[str, _Client] = {}
         self._accounts: dict[int, _Account] = {}
@@ -127,7 +134,11 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
         self._expiry: list[tuple[int, int, int]] = []  # (expires_ms, ticket, login)
         self._next_midnight = self.calendar.next_midnight(self.clock.now_ms)
         self._journal_ticks = journal_ticks
-        self._append_tick = tick_appender(self.journal)
+        # reference=True: the plain paths (exact Decimal re-check at every band crossing through
+        # `_equity`, ticks through Journal.append); same journal bytes, slower - tests and
+        # benchmarks compare the two
+        self._fast = not reference
+        self._append_tick = reference_tick_appender(self.journal) if reference else tick_appender(self.journal)
         self.journal.append("server_start", self.clock.now_ms, seed=seed, server=server_name,
                             first_login=self._next_login, first_ticket=self._next_ticket)
 

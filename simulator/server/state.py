@@ -13,13 +13,17 @@ from bridge.domain.money import to_decimal
 from bridge.domain.trading import Side
 from simulator.server import retcodes as rc
 from simulator.server.records import DealInfo, OrderInfo, TradeRequest
+from simulator.server.bands import MarginBands
+from simulator.server.triggers import Levels
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 _NEVER = 1 << 62
-# trigger payload kinds
-_PENDING, _SL, _TP, _RISK = 0, 1, 2, 3
+# trigger payload kinds (_RISK: an exact band, re-checked with Decimals; _BAND: a `bands` edge)
+_PENDING, _SL, _TP, _RISK, _BAND = 0, 1, 2, 3, 4
+_TICK_SIZE_WINDOW = 64  # quotes averaged by `_Symbol.tick_size`
+_TICK_SIZE_EVERY = 256  # quotes between two estimates
 _PENDING_TYPES = (rc.ORDER_TYPE_BUY_LIMIT, rc.ORDER_TYPE_SELL_LIMIT, rc.ORDER_TYPE_BUY_STOP,
                   rc.ORDER_TYPE_SELL_STOP)
 
@@ -45,18 +49,20 @@ class _Symbol:
         "bids",
         "cache",
         "digits",
-        "lists",
+        "levels",
         "markups",
         "name",
         "point",
         "rate_source",
         "scale",
+        "size_at",
+        "size_pts",
         "spec",
         "time_ms",
         "times",
     )
 
-    def __init__(self, spec: SymbolSpec, lists: tuple, rate_source: bool) -> None:
+    def __init__(self, spec: SymbolSpec, levels: Levels, rate_source: bool) -> None:
         self.spec = spec
         self.name = spec.name
         self.digits = spec.digits
@@ -71,9 +77,23 @@ class _Symbol:
         self.bids: list[Decimal] = []
         self.asks: list[Decimal] = []
         self.cache: dict[Decimal, int] = {}
-        self.lists = lists
+        self.levels = levels
         self.rate_source = rate_source
         self.markups: dict[int, Decimal] = {}
+        self.size_pts = 1
+        self.size_at = 0
+
+    def tick_size(self) -> int:
+        """Mean absolute bid change of the recent quotes, in points (at least 1): how far this
+        symbol typically moves per quote. Derived from the tick history only (deterministic),
+        re-estimated every `_TICK_SIZE_EVERY` quotes."""
+        n = len(self.bids)
+        if n - self.size_at >= _TICK_SIZE_EVERY or (self.size_at < _TICK_SIZE_WINDOW and n != self.size_at):
+            recent = [self.to_points(b) for b in self.bids[-_TICK_SIZE_WINDOW - 1:]]
+            moves = [abs(b - a) for a, b in zip(recent, recent[1:])]
+            self.size_pts = max(1, sum(moves) // len(moves)) if moves else 1
+            self.size_at = n
+        return self.size_pts
 
     def to_points(self, price: Decimal) -> int:
         """Exact points of a quoted price (ValueError when off-grid / not positive)."""
@@ -188,6 +208,7 @@ class _Client:
 class _Account:
     __slots__ = (
         "balance",
+        "bands",
         "book",
         "calc",
         "client",
@@ -237,7 +258,8 @@ class _Account:
         self.net: dict[str, int] = {}  # netting: symbol -> position ticket
         self.orders: dict[int, _Order] = {}
         self.exposure: dict[str, list[Decimal]] = {}  # symbol -> [buy units, sell units]
-        self.risk_entries: list[int] = []
+        self.risk_entries: dict[tuple[str, int], tuple[int, int]] = {}  # (symbol, side) -> (edge, eid)
+        self.bands: MarginBands | None = None
         self.in_call = False
         self.volatile = False
         self.hist_orders: list[_Order] = []

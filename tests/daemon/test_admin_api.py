@@ -48,10 +48,11 @@ def test_event_op_arguments_are_the_event_fields(op: admin.Op) -> None:
 
 
 def test_the_table_is_well_formed() -> None:
-    assert list(admin.OPS) == ["deposit", "withdraw", "register_trader", "set_commission", "cap_commission",
-                               "register_partner", "set_rebate", "assign_client", "subscribe", "edit",
-                               "change_investment", "resume", "stop", "price",
-                               "balance_result", "status", "copies", "ping"]
+    assert list(admin.OPS) == ["deposit", "withdraw", "transfer", "register_trader", "set_commission",
+                               "cap_commission", "disable_trader", "register_partner", "set_rebate", "assign_client",
+                               "subscribe", "edit", "change_investment", "resume", "stop", "price",
+                               "balance_result", "status", "copies", "list_traders", "list_subscriptions",
+                               "wallet", "ping"]
     for op in admin.OPS.values():
         assert op.doc and op.reply and all(a.doc for a in op.args) and all(f.doc for f in op.reply)
         assert len({a.name for a in op.args}) == len(op.args)

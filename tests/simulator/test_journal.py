@@ -170,3 +170,40 @@ def test_same_inputs_give_byte_identical_output(events):
     assert a.digest() == b.digest()
     assert a.digest() == hashlib.sha256(
         "".join(line + "\n" for line in a.lines()).encode()).hexdigest()
+
+
+def test_digest_hashed_in_batches_equals_sha256_of_all_lines():
+    """Issue 12 section 3: "hashing per line where the digest could be computed in bulk" - the
+    digest is computed over batches when asked for; it must equal the per-line SHA-256."""
+    j = Journal()
+    for i in range(10_000):  # more than one hash batch
+        j.append("x", i, n=i)
+        if i == 5000:
+            assert j.digest() == hashlib.sha256(
+                "".join(line + "\n" for line in j.lines()).encode()).hexdigest()
+    per_line = hashlib.sha256()
+    for line in j.lines():
+        per_line.update(line.encode() + b"\n")
+    assert j.digest() == per_line.hexdigest()
+
+
+def test_line_writer_is_append_line_with_the_seq_filled_in():
+    a, b = Journal(), Journal()
+    write = a.line_writer("tick")
+    a.append("start", 1)
+    b.append("start", 1)
+    write(5, '{"ask":"1.1","bid":"1.0","kind":"tick","seq":', ',"symbol":"X","time_ms":5}')
+    b.append("tick", 5, symbol="X", bid=Decimal("1.0"), ask=Decimal("1.1"))
+    assert list(a.lines()) == list(b.lines()) and a.digest() == b.digest() and a.counts() == b.counts()
+    with pytest.raises(ValueError, match="backwards"):
+        write(4, "{", "}")
+    with pytest.raises(ValueError, match="backwards"):
+        a.append("late", 4)  # the writer's time counts for every later record
+    assert len(a) == 2
+
+
+def test_append_line_refuses_non_ascii():
+    j = Journal()
+    with pytest.raises(ValueError, match="ASCII"):
+        j.append_line("x", 1, '{"kind":"x","name":"\u00e9","seq":1,"time_ms":1}')
+    assert len(j) == 0

@@ -94,6 +94,11 @@ def build() -> list[dict]:
     add("copies", {"id": "c-14", "op": "copies", "args": {}})
     add("stop", _req(15, "stop", subscription=1, requester="I1"))
     add("ping", {"id": 50, "op": "ping"})
+    add("transfer", _req(51, "transfer", from_owner="I1", to_owner="T1", amount="100.00"))
+    add("wallet", _req(52, "wallet"))
+    add("disable_trader", _req(53, "disable_trader", trader="T1"))
+    add("list_traders", _req(54, "list_traders", limit=10))
+    add("list_subscriptions", _req(55, "list_subscriptions", trader="T1"))
     # --- refusals by rule: journaled, ok true, `refused` set
     add("subscribe_refused_by_the_engine", _req(16, "subscribe", investor="I2", trader="T1", account=2002,
                                                 amount="100"))

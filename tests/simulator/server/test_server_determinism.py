@@ -55,12 +55,15 @@ def test_trigger_index_fires_crossed_levels_in_registration_order():
     e3 = idx.add("X", ASK_GE, 130, "sl-sell")
     e4 = idx.add("X", BID_LE, 90, "sl-buy-2")
     assert idx.add("X", BID_LE, -5, "never") == 0
-    lists = idx.lists("X")
-    assert idx.fire(lists, 101, 103) == []
+    levels = idx.levels("X")
+    assert levels.quiet(101, 103) and idx.fire(levels, 101, 103) == []
     assert idx.remove(e4)
-    assert idx.fire(lists, 80, 131) == [(e1, "sl-buy"), (e3, "sl-sell")]  # gap through both
-    assert idx.fire(lists, 125, 126) == [(e2, "tp-buy")]
+    assert not levels.quiet(80, 131)
+    assert idx.fire(levels, 80, 131) == [(e1, "sl-buy"), (e3, "sl-sell")]  # gap through both
+    assert levels.quiet(119, 10_000) and not levels.quiet(125, 126)
+    assert idx.fire(levels, 125, 126) == [(e2, "tp-buy")]
     assert len(idx) == 0 and not idx.remove(e1)
+    assert levels.quiet(1, 1 << 40)  # nothing left: every quote is quiet
 
 
 def test_risk_bands_only_reevaluate_near_the_threshold():
@@ -70,8 +73,8 @@ def test_risk_bands_only_reevaluate_near_the_threshold():
     quote(s, "1.10000", "1.10002")
     market(s, sess, "buy", "1.00")
     market(s, sess, "sell", "1.00")
-    # two risk edges (one per side), far away from the current quote
-    assert len(s._accounts[login].risk_entries) == 2
+    # two margin-call band edges (one per side), far away from the current quote
+    assert [e > 0 for e in s._accounts[login].bands.eids] == [True, True]
     calls = 0
     real = s._refresh_risk
 

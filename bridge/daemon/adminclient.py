@@ -1,0 +1,121 @@
+"""The one client of the daemon's admin endpoint (docs/protocol.md §14): request/reply over a
+ZeroMQ DEALER, CURVE unless insecure. `mtbridge admin` uses it; a dashboard that acts on the
+daemon is meant to use it too; `bridge.daemon.client` re-exports it for tests.
+
+Every request is checked against the admin table (`bridge.daemon.admin.OPS`) before it is
+sent: a mistake raises `AdminArgsError` with the daemon's own wording, without a round trip.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgpack
+import zmq
+
+from bridge.daemon import admin
+
+
+class CurveKeys(Protocol):
+    """What the client needs of a CURVE key set (`bridge.daemon.client.Curve` is one)."""
+
+    server_public: str
+    public: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class AdminKeys:
+    server_public: str
+    public: str
+    secret: str
+
+
+def admin_keys(server_key: str, client_key: str) -> AdminKeys:
+    """--server-key (40 Z85 characters, or a key file) + --client-key (a key pair file with its
+    secret, of role `admin` on the daemon's allow-list). ValueError with a one-line reason."""
+    from bridge.daemon.keys import read_keypair, valid_z85_key
+
+    try:
+        server = server_key if valid_z85_key(server_key) else read_keypair(Path(server_key)).public
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--server-key {server_key}: {_why(exc)}") from None
+    try:
+        pair = read_keypair(Path(client_key))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--client-key {client_key}: {_why(exc)}") from None
+    if pair.secret is None:
+        raise ValueError(f"--client-key {client_key}: the key file must hold `secret` as well as `public`")
+    return AdminKeys(server, pair.public, pair.secret)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    return str(exc) or type(exc).__name__
+
+
+class AdminArgsError(ValueError):
+    """A request the admin table refuses, caught before sending (`error`: the would-be reply)."""
+
+    def __init__(self, error: admin.AdminError) -> None:
+        super().__init__(f"{error.error}: {error.detail}")
+        self.error = error
+
+
+class AdminClient:
+    def __init__(self, endpoint: str, curve: CurveKeys | None = None, ctx: zmq.Context | None = None) -> None:
+        self._own_ctx = ctx is None
+        self.ctx = ctx if ctx is not None else zmq.Context()
+        s = self.ctx.socket(zmq.DEALER)
+        s.linger = 0
+        if curve:
+            s.curve_serverkey = curve.server_public.encode()
+            s.curve_publickey = curve.public.encode()
+            s.curve_secretkey = curve.secret.encode()
+        s.connect(endpoint)
+        self.sock = s
+        self._ids = itertools.count(1)
+
+    @staticmethod
+    def build(op: str, rid: object = None, **args: Any) -> dict:
+        """The request map, checked against the admin table (Decimals travel as exact text)."""
+        from decimal import Decimal
+
+        request = {"id": rid, "op": op, "args": {k: str(v) if isinstance(v, Decimal) else v for k, v in args.items()}}
+        checked = admin.parse_request(request)
+        if isinstance(checked, admin.AdminError):
+            raise AdminArgsError(checked)
+        return request
+
+    def __call__(self, op: str, timeout: float = 20.0, **args: Any) -> dict:
+        """Send `op` with `args` and wait for its reply. `request` sends anything."""
+        return self.request(self.build(op, next(self._ids), **args), timeout)
+
+    def request(self, request: Any, timeout: float = 20.0) -> dict:
+        """Send one request map as it is (no check) and wait for the reply with its `id`.
+        TimeoutError if none comes (a wrong endpoint or key looks the same: silence)."""
+        rid = request.get("id") if isinstance(request, dict) else None
+        self.sock.send(msgpack.packb(request, use_bin_type=True))
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            if self.sock.poll(max(1, min(100, int(left * 1000)))):
+                reply = msgpack.unpackb(self.sock.recv(), raw=False, strict_map_key=False)
+                if isinstance(reply, dict) and reply.get("id") == rid:
+                    return reply
+        raise TimeoutError(f"admin {admin.peek(request)[1] or '?'}: no reply in {timeout:g} s")
+
+    def close(self) -> None:
+        self.sock.close(0)
+        if self._own_ctx:
+            self.ctx.term()
+
+    def __enter__(self) -> AdminClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
