@@ -287,7 +287,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
 
     # ------------------------------------------------------------------ trading events
     def _on_position_opened(self, s: Session, m: PositionOpened) -> None:
-        self.feed.position_opened(m.login, m.ticket, m.symbol, m.side, m.volume)
+        self.feed.position_opened(m.login, m.ticket, m.symbol, m.side, m.volume, m.price)
         trader = self.trader_of.get(m.login)
         if trader is not None:
             self.feed_engine(ev.TraderPositionOpened(self.now, trader, m.ticket, m.symbol, Side(m.side), m.volume,

@@ -8,6 +8,8 @@ by, and `flush(now, mono)` turns what changed into feed items:
 * `account.update` (F5) for every login whose figures changed, `account.margin_call` and
   `account.stop_out` (F6);
 * `exposure` (F7): lots open per symbol, maintained incrementally from positions;
+* `positions` (F14): a login's open positions whenever they change (open / close / hello),
+  and `prices` (F15): the last bid / ask of the symbols that ticked in a step;
 * `subscription.update` (F11), `trader.stats` (F10, at most once a second per trader except
   right after a trader close);
 * `latency_ms` on `record.copy_*` (F8) and `duration_ms` on `fanout` (F9) from the monotonic
@@ -35,6 +37,7 @@ from bridge.copytrading.records import (
     SubscriptionStopped,
 )
 from bridge.copytrading.subscription import CopyState, SubState
+from bridge.daemon.feed_positions import PositionsFeed
 from bridge.domain.errors import DomainError
 
 if TYPE_CHECKING:
@@ -64,6 +67,16 @@ MAX_LATENCIES = 2000  # kept for the snapshot's `latency.recent_ms`
 MAX_CURVE = 720  # points per trader equity curve; halved (every other point) when full
 TRADER_STATS_EVERY_MS = 1000
 STOP_OUT_EPISODE_GAP_MS = 60_000  # a `so` close this long after the last one starts a new episode
+
+
+def _tally_names() -> dict[type, str]:
+    from bridge.copytrading.records import ProtectionTriggered, StopOutTriggered
+
+    return {CopyOpened: "copies_opened", CopyClosed: "copies_closed", CopyRefused: "copies_refused",
+            ProtectionTriggered: "protection_triggers", StopOutTriggered: "engine_stop_outs"}
+
+
+_TALLY = _tally_names()  # record type -> the monitor's count key (bridge/monitor/state.py `counts`)
 
 
 def ns_to_ms(ns: int) -> str:
@@ -103,12 +116,20 @@ class StopOutEpisode:
     published: bool = False
 
 
-class FeedModel:
+class FeedModel(PositionsFeed):
     def __init__(self, core: FeedSource) -> None:
         self.core = core
         self.terminals: dict[int, TerminalInfo] = {}
-        # login -> ticket -> (symbol, +1 buy / -1 sell, volume)
-        self.positions: dict[int, dict[int, tuple[str, int, Decimal]]] = {}
+        # login -> ticket -> (symbol, +1 buy / -1 sell, volume, open price)
+        self.positions: dict[int, dict[int, tuple[str, int, Decimal, Decimal]]] = {}
+        self.positions_dirty: set[int] = set()
+        self.recent_closed: dict[int, tuple[str, int]] = {}  # ticket -> (symbol, sign), bounded
+        self.prices: dict[str, tuple[Decimal, Decimal]] = {}
+        self.prices_dirty: set[str] = set()
+        self.positions_dirty_seen = False
+        # this run's tallies, for a viewer that joins late (snapshot `tallies`, monitor keys)
+        self.tallies: dict[str, int] = {}
+        self.started: int | None = None
         self.exposure: dict[str, list] = {}  # symbol -> [buy, sell, positions]
         self.exposure_dirty: set[str] = set()
         self.accounts_dirty: set[int] = set()
@@ -136,13 +157,13 @@ class FeedModel:
         engine = self.core.engine
         for t in engine.traders.values():
             for p in t.positions.values():
-                self._put(t.account, p.ticket, p.symbol, p.side.sign, p.volume)
+                self._put(t.account, p.ticket, p.symbol, p.side.sign, p.volume, p.price)
         for sub in engine.subscriptions.values():
             if sub.state is SubState.STOPPED:
                 continue
             for c in sub.copies.values():
                 if c.state is CopyState.OPEN and c.ticket is not None:
-                    self._put(sub.account, c.ticket, c.symbol, c.side.sign, c.volume)
+                    self._put(sub.account, c.ticket, c.symbol, c.side.sign, c.volume, c.price)
 
     def _expo(self, symbol: str, sign: int, volume: Decimal, count: int) -> None:
         row = self.exposure.get(symbol)
@@ -152,16 +173,18 @@ class FeedModel:
         row[2] += count
         self.exposure_dirty.add(symbol)
 
-    def _put(self, login: int, ticket: int, symbol: str, sign: int, volume: Decimal) -> None:
+    def _put(self, login: int, ticket: int, symbol: str, sign: int, volume: Decimal, price: Decimal) -> None:
         book = self.positions.setdefault(login, {})
         old = book.get(ticket)
         if old is not None:
             self._expo(old[0], old[1], -old[2], -1)
-        book[ticket] = (symbol, sign, volume)
+        book[ticket] = (symbol, sign, volume, price)
         self._expo(symbol, sign, volume, 1)
+        self.positions_dirty.add(login)
 
-    def position_opened(self, login: int, ticket: int, symbol: str, side: str, volume: Decimal) -> None:
-        self._put(login, ticket, symbol, 1 if side == "buy" else -1, volume)
+    def position_opened(self, login: int, ticket: int, symbol: str, side: str, volume: Decimal,
+                        price: Decimal = ZERO) -> None:
+        self._put(login, ticket, symbol, 1 if side == "buy" else -1, volume, price)
 
     def position_closed(self, login: int, ticket: int, remaining: Decimal, reason: str, now: int) -> None:
         book = self.positions.get(login)
@@ -169,11 +192,13 @@ class FeedModel:
         if old is not None:
             assert book is not None
             if remaining > 0:
-                book[ticket] = (old[0], old[1], remaining)
+                book[ticket] = (old[0], old[1], remaining, old[3])
                 self._expo(old[0], old[1], remaining - old[2], 0)
             else:
                 del book[ticket]
                 self._expo(old[0], old[1], -old[2], -1)
+                self._remember_closed(ticket, old[0], old[1])
+            self.positions_dirty.add(login)
         if reason == "so":
             ep = self.stop_outs.get(login)
             if ep is None or now - ep.last > STOP_OUT_EPISODE_GAP_MS:
@@ -194,10 +219,11 @@ class FeedModel:
         t.balance, t.equity = m.balance, m.equity
         if t.margin is not None:
             t.free_margin = m.equity - t.margin
-        for ticket, (symbol, sign, volume) in list(self.positions.pop(login, {}).items()):
+        for ticket, (symbol, sign, volume, _price) in list(self.positions.pop(login, {}).items()):
             self._expo(symbol, sign, -volume, -1)
+        self.positions_dirty.add(login)
         for p in m.positions:
-            self._put(login, p.ticket, p.symbol, 1 if p.side == "buy" else -1, p.volume)
+            self._put(login, p.ticket, p.symbol, 1 if p.side == "buy" else -1, p.volume, p.price)
         self.accounts_dirty.add(login)
 
     def account_update(self, login: int, balance: Decimal, equity: Decimal, margin: Decimal, free_margin: Decimal,
@@ -227,6 +253,15 @@ class FeedModel:
         """One engine record on its way to the feed: latency (F8) and what it makes dirty."""
         t = type(rec)
         sid = getattr(rec, "subscription", None)
+        tally = _TALLY.get(t)
+        if tally is not None:
+            self.tallies[tally] = self.tallies.get(tally, 0) + 1
+        if t is CopyOpened or t is CopyClosed or t is CopyRefused:
+            self._name_position(rec, body)
+            if t is CopyOpened:  # the investor position now follows a trader position (F14 `trader_ticket`)
+                acc = self.core.engine.subscriptions[rec.subscription].account  # type: ignore[attr-defined]
+                if acc in self.positions:
+                    self.positions_dirty.add(acc)
         # A copy refused while fanning out a trader deal changed nothing of its subscription
         # (the book's reservation, if any, was taken back in the same step): re-rendering
         # 2 000 unchanged subscriptions and accounts made an offline group's refusals the
@@ -283,6 +318,7 @@ class FeedModel:
                     "commands": commands}
         if te is ev.PriceTick:
             sym = event.symbol  # type: ignore[attr-defined]
+            self.prices_dirty.add(sym)
             for sub in core.engine.subscriptions.values():
                 if sub.state is not SubState.STOPPED and any(c.symbol == sym for c in sub.copies.values()):
                     self.subs_dirty.add(sub.id)
@@ -422,6 +458,8 @@ class FeedModel:
         """Turn what changed into feed items (appended to the core's feed)."""
         publish = self.core.publish
         engine = self.core.engine
+        if self.started is None:
+            self.started = now
         if self.subs_dirty:
             dirty, self.subs_dirty = self.subs_dirty, set()
             for sid in sorted(dirty):
@@ -464,6 +502,7 @@ class FeedModel:
                     ep.published = True
                     atype = self.last_account.get(login, {}).get("account_type", "")
                     lv = self.levels(atype) if atype else None
+                    self.tallies["stop_outs"] = self.tallies.get("stop_outs", 0) + 1
                     publish("account.stop_out", login=login, margin_level=ep.margin_level,
                             stop_out_level=None if lv is None else str(lv[1]), closes=ep.closes)
                 elif now - ep.last > STOP_OUT_EPISODE_GAP_MS:
@@ -477,6 +516,24 @@ class FeedModel:
                 if row is not None and row[0] == 0 and row[1] == 0 and row[2] <= 0:
                     del self.exposure[r["symbol"]]
             publish("exposure", symbols=rows)
+        if self.positions_dirty:
+            self.positions_dirty_seen = True  # a deal may have moved the engine's rates
+            dirty, self.positions_dirty = self.positions_dirty, set()
+            for login in sorted(dirty):
+                publish("positions", **self.positions_body(login))
+                if not self.positions.get(login):
+                    self.positions.pop(login, None)
+        if self.prices_dirty or self.positions_dirty_seen:
+            # the engine's quotes: ticks, and the deal prices it keeps as rates (a few symbols)
+            self.positions_dirty_seen = False
+            self.prices_dirty = set()
+            quotes = engine.s.prices
+            changed = sorted(sym for sym, q in quotes.items() if self.prices.get(sym) != q)
+            if changed:
+                for sym in changed:
+                    self.prices[sym] = quotes[sym]
+                publish("prices", symbols=[{"symbol": x, "bid": str(self.prices[x][0]),
+                                            "ask": str(self.prices[x][1])} for x in changed])
         if self.open_latency:
             for body, origin in self.open_latency:
                 lat = ns_to_ms(mono - origin)
@@ -503,6 +560,7 @@ class FeedModel:
         if level is not None and mc is not None and level <= Decimal(mc):
             if login not in self.in_margin_call:
                 self.in_margin_call.add(login)
+                self.tallies["margin_calls"] = self.tallies.get("margin_calls", 0) + 1
                 self.core.publish("account.margin_call", login=login, margin_level=body["margin_level"],
                                   margin_call_level=mc, equity=body["equity"], margin=body["margin"])
         else:
@@ -539,4 +597,8 @@ class FeedModel:
         return {"journal_seq": core.seq, "accounts": accounts,
                 "exposure": self.exposure_rows(sorted(s for s, r in self.exposure.items() if r[0] or r[1])),
                 "terminals": terminals, "subscriptions": subs, "traders": traders,
-                "latency": {"recent_ms": list(self.latencies)}}
+                "positions": [self.positions_body(login) for login in sorted(self.positions) if self.positions[login]],
+                "prices": [{"symbol": s, "bid": str(b), "ask": str(a)}
+                           for s, (b, a) in sorted(engine.s.prices.items())],
+                "latency": {"recent_ms": list(self.latencies)},
+                "tallies": {**self.tallies, "since": self.started or now}}

@@ -4,6 +4,38 @@ JS = r"""
 "use strict";
 // Live updates: Server-Sent Events from /events carry HTML fragments rendered (and escaped) by
 // the server, one per section; this swaps them in. EventSource reconnects on its own.
+// Sound cue for new alerts: off by default; the choice is kept in localStorage.
+var SOUND_KEY = "mtbridge.alertSound";
+var newestAlert = -1;
+function soundOn() { try { return localStorage.getItem(SOUND_KEY) === "1"; } catch (e) { return false; } }
+function beep() {
+  var AC = window.AudioContext || window.webkitAudioContext;
+  if (!AC) { return; }
+  var ctx = beep.ctx || (beep.ctx = new AC());
+  var osc = ctx.createOscillator(), gain = ctx.createGain();
+  osc.frequency.value = 880; gain.gain.value = 0.15;
+  osc.connect(gain); gain.connect(ctx.destination);
+  osc.start(); osc.stop(ctx.currentTime + 0.25);
+  document.body.dataset.beeps = String(Number(document.body.dataset.beeps || "0") + 1);
+}
+function checkAlerts() {
+  var el = document.getElementById("alerts-open");
+  if (!el) { return; }
+  var newest = Number(el.dataset.newest || "0");
+  if (newestAlert >= 0 && newest > newestAlert && soundOn()) { beep(); }
+  newestAlert = newest;
+  document.body.classList.toggle("alerts-open", Number(el.dataset.open || "0") > 0);
+}
+(function () {
+  var box = document.getElementById("alert-sound");
+  if (box) {
+    box.checked = soundOn();
+    box.addEventListener("change", function () {
+      try { localStorage.setItem(SOUND_KEY, box.checked ? "1" : "0"); } catch (e) { /* private mode */ }
+    });
+  }
+  checkAlerts();
+})();
 (function () {
   if (document.body.dataset.live !== "1" || !window.EventSource) { return; }
   var es = new EventSource("/events");
@@ -14,6 +46,7 @@ JS = r"""
       if (el) { el.innerHTML = msg.sections[name]; }
     });
     document.body.dataset.version = String(msg.version);
+    checkAlerts();
   });
   es.onerror = function () {
     var st = document.getElementById("feed-state");
@@ -57,11 +90,40 @@ svg .threshold.mc { stroke: #d4a72c; } svg .threshold.so { stroke: #b3261e; }
 svg text { font: 10px system-ui, sans-serif; fill: #445; }
 svg .threshold-label.mc { fill: #8a5a00; } svg .threshold-label.so { fill: #b3261e; }
 svg .chart-title { font-weight: bold; }
+svg .grid-line { stroke: #eef0f4; stroke-width: 1; }
+svg .axis-title { fill: #667; font-size: 9px; }
+svg .last { fill: #2457c5; font-weight: bold; }
 dl.stats { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; background: #fff;
            padding: .5em 1em; border: 1px solid #dde; width: max-content; }
 dl.stats dt { color: #556; } dl.stats dd { margin: 0; font-weight: bold; }
 form.login { display: flex; flex-direction: column; gap: .6em; max-width: 22em; }
 form.login input { width: 100%; }
 .error { color: #b3261e; font-weight: bold; }
+.alert-banner { margin: .2em 0; padding: .3em .6em; border-radius: 3px; }
+.alert-banner.has-open { background: #b3261e; color: #fff; font-weight: bold; }
+.alert-banner.has-open a { color: #fff; }
+.alert-banner.none-open { background: #e6f4ea; color: #1a7f37; }
+table.alerts tr.open.sev-alert td { background: #fde7e5; }
+table.alerts tr.open.sev-warn td { background: #fff6d6; }
+table.alerts tr.acked td { color: #667; }
+table.alerts td.text { min-width: 16em; }
+label.sound { font-size: .8em; font-weight: normal; margin-left: 1em; }
+body.alerts-open #nav-alerts { background: #b3261e; color: #fff; padding: 0 .4em; border-radius: 3px; }
+form.filter { margin: .5em 0; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.side-buy { color: #1a5fb4; } .side-sell { color: #a51d2d; }
+.pos { color: #1a7f37; } .neg { color: #b3261e; }
+@media (max-width: 700px) {
+  body { margin: 0 .5em 1em; font-size: 13px; }
+  nav .who { float: none; display: block; }
+  table.grid { display: block; overflow-x: auto; max-width: 100%; min-width: 0; }
+  table.grid th, table.grid td { padding: 2px 4px; }
+  svg.chart { max-width: 100%; height: auto; }
+  .charts a { max-width: 100%; }
+  dl.stats { width: auto; }
+  ol.events { font-size: 11px; }
+  p.status { overflow-wrap: anywhere; }
+  #trades-table td, #positions-table td, #exposure-table td { white-space: nowrap; }
+}
 .empty { color: #778; }
 """

@@ -77,6 +77,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     d.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (PEM)")
     d.add_argument("--metrics-token-file", metavar="FILE",
                    help="bearer token for Prometheus scrapes of /metrics (dealers may read it when logged in)")
+    d.add_argument("--desk-db", metavar="FILE",
+                   help="the dashboard's own SQLite journal: alerts, acknowledgements, investor history "
+                        "(default: kept in memory, lost at restart)")
+    d.add_argument("--alerts-keep", type=int, default=None, metavar="N", help="keep the newest N alerts (default 5000)")
+    d.add_argument("--alert-offline-after-s", type=int, default=None, metavar="S",
+                   help="alert when a terminal is offline this long (default 60)")
+    d.add_argument("--alert-refused-per-min", type=int, default=None, metavar="N",
+                   help="alert when this many copies are refused within a minute (default 20)")
     d.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     d.add_argument("--port", type=int, default=None, help="listen port (default 8080; 0 = any free port)")
     d.add_argument("--hash-password", action="store_true",
@@ -109,7 +117,7 @@ def run_monitor_command(args: argparse.Namespace) -> int:
         from bridge.monitor.state import MonitorState
 
         state = MonitorState().apply_all(load_recording(args.replay))
-        console.print(render(state, state.health.last_ts))
+        console.print(render(state, state.health.last_ts, width=console.size.width))
         return 0
     if not args.connect:
         print("mtbridge monitor: error: --connect ADDRESS is required (or --replay FILE)", file=sys.stderr)
@@ -172,7 +180,8 @@ def _read_secret(path: str | None) -> str | None:
 
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("connect", "server_key", "client_key", "insecure", "replay", "users", "session_secret_file",
-            "https_only", "trusted_proto_header", "tls_cert", "tls_key", "metrics_token_file", "host", "port")
+            "https_only", "trusted_proto_header", "tls_cert", "tls_key", "metrics_token_file", "host", "port",
+            "desk_db", "alerts_keep", "alert_offline_after_s", "alert_refused_per_min")
     conf: dict[str, Any] = {}
     if args.config:
         data = tomllib.loads(Path(args.config).read_text(encoding="utf-8"))
@@ -251,7 +260,19 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         curve = None if conf.get("replay") else _curve(ns)
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
         return fail(str(exc))
-    hub = MonitorHub()
+    from bridge.monitor.alerts import AlertConfig, AlertRules
+    from bridge.monitor.alertstore import DEFAULT_KEEP, AlertStore
+    from bridge.monitor.history import HistoryStore
+
+    try:
+        rules = AlertRules(AlertConfig(offline_after_ms=int(conf.get("alert_offline_after_s") or 60) * 1000,
+                                       refused_per_window=int(conf.get("alert_refused_per_min") or 20)))
+        db = conf.get("desk_db") or ":memory:"
+        store = AlertStore(db, keep=int(conf.get("alerts_keep") or DEFAULT_KEEP))
+        history = HistoryStore(db)
+    except (OSError, ValueError, __import__("sqlite3").Error) as exc:
+        return fail(f"--desk-db: {exc}" if "desk-db" not in str(exc) else str(exc))
+    hub = MonitorHub(alerts=store, rules=rules, history=history)
     sub = None
     if conf.get("replay"):
         for e in load_recording(conf["replay"]):

@@ -23,146 +23,15 @@ from typing import Any
 
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
+from bridge.monitor.fmt import lots, money, price, round_numbers_in
+from bridge.monitor.labels import REFUSAL_LABEL, close_label
+from bridge.monitor.model import (  # noqa: F401  (re-exported: the state's vocabulary)
+    ALERT, DEFAULT_MARGIN_CALL, DEFAULT_STOP_OUT, HUNDRED, INFO, LEVEL_Q, MAX_EVENTS, MAX_LATENCIES, MAX_POINTS,
+    WARN, ZERO, Account, EventLine, Exposure, FeedEvent, FeedHealth, Subscription, Terminal, Trader, _int,
+)
 
-ZERO = Decimal(0)
-HUNDRED = Decimal(100)
-LEVEL_Q = Decimal("0.01")
-DEFAULT_MARGIN_CALL = Decimal(40)  # bridge/data/account_types.toml [defaults]
-DEFAULT_STOP_OUT = Decimal(20)
-MAX_EVENTS = 200
-MAX_LATENCIES = 2000
-MAX_POINTS = 720  # per curve
-
-# Severity of an event line (the console and the dashboard colour by it).
-INFO, WARN, ALERT = "info", "warn", "alert"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEvent:
-    """One feed item: the topic frame and the decoded msgpack map."""
-
-    topic: str
-    body: Mapping[str, Any]
-
-    @property
-    def ts(self) -> int:
-        return _int(self.body.get("ts"), 0)
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    login: int
-    role: str = "other"  # trader | investor | other
-    owner: str = ""  # trader id or investor id
-    account_type: str = ""
-    currency: str = ""
-    leverage: int = 0
-    balance: Decimal = ZERO
-    equity: Decimal = ZERO
-    margin: Decimal = ZERO
-    free_margin: Decimal = ZERO
-    margin_level: Decimal | None = None  # percent; None = no margin used
-    margin_call_level: Decimal = DEFAULT_MARGIN_CALL
-    stop_out_level: Decimal = DEFAULT_STOP_OUT
-    online: bool = False
-    updated: int = 0
-
-    @property
-    def status(self) -> str:
-        """ok | margin_call | stop_out (levels are inclusive: at the level = triggered)."""
-        lvl = self.margin_level
-        if lvl is None:
-            return "ok"
-        if lvl <= self.stop_out_level:
-            return "stop_out"
-        if lvl <= self.margin_call_level:
-            return "margin_call"
-        return "ok"
-
-
-@dataclass(frozen=True, slots=True)
-class Exposure:
-    symbol: str
-    buy: Decimal = ZERO  # lots
-    sell: Decimal = ZERO
-    positions: int = 0
-
-    @property
-    def net(self) -> Decimal:
-        return self.buy - self.sell
-
-
-@dataclass(frozen=True, slots=True)
-class Terminal:
-    login: int
-    online: bool
-    role: str = ""
-    platform: str = ""
-    since: int = 0
-    why: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    subscription: int
-    investor: str
-    trader: str
-    account: int
-    state: str = "active"
-    mode: str = ""
-    protection_pct: Decimal | None = None
-    commission_pct: Decimal = ZERO
-    invested: Decimal = ZERO
-    balance: Decimal = ZERO
-    equity: Decimal = ZERO
-    realised: Decimal = ZERO
-    commission_paid: Decimal = ZERO
-    open_copies: int = 0
-    trades: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Trader:
-    """Public statistics (seed 003 §13) as last published."""
-
-    id: str
-    account: int = 0
-    return_pct: Decimal = ZERO
-    max_drawdown_pct: Decimal = ZERO
-    trades: int = 0
-    followers: int = 0
-    volume: Decimal = ZERO
-    balance: Decimal = ZERO
-    equity: Decimal = ZERO
-    commission_pct: Decimal = ZERO
-
-
-@dataclass(frozen=True, slots=True)
-class EventLine:
-    seq: int  # local order of arrival
-    ts: int
-    kind: str
-    severity: str
-    text: str
-    login: int | None = None  # the account it concerns
-    subscription: int | None = None
-
-
-@dataclass(slots=True)
-class FeedHealth:
-    connected: bool = False
-    synced: bool = False
-    instance: str = ""
-    last_fseq: int | None = None
-    gaps: int = 0
-    snapshots: int = 0
-    messages: int = 0
-    last_ts: int = 0  # newest `ts` seen in the feed (daemon clock)
-    last_rx: int = 0  # local receive time of the last message, set by the shell via `received(now)`
-    daemon_up: bool = False
-    journal_seq: int = 0
-    journal_lag_ms: Decimal | None = None
-    pending_commands: int = 0
+EVENTS_PER_LOGIN = 50
+MAX_EVENT_LOGINS = 20_000  # bounded: the oldest login's ring goes first
 
 
 @dataclass(slots=True)
@@ -173,10 +42,13 @@ class MonitorState:
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     traders: dict[str, Trader] = field(default_factory=dict)
     events: deque = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
+    events_by_login: dict[int, deque] = field(default_factory=dict)  # login -> its newest EVENTS_PER_LOGIN lines
     latencies: deque = field(default_factory=lambda: deque(maxlen=MAX_LATENCIES))
     margin_history: dict[int, deque] = field(default_factory=dict)  # login -> (ts, level)
     equity_curves: dict[str, deque] = field(default_factory=dict)  # trader id -> (ts, equity)
     health: FeedHealth = field(default_factory=FeedHealth)
+    positions: dict[int, dict] = field(default_factory=dict)  # login -> ticket -> book.Position (F14)
+    prices: dict[str, tuple] = field(default_factory=dict)  # symbol -> (bid, ask) (F15)
     counts: dict[str, int] = field(default_factory=dict)  # margin_calls, stop_outs, copies_* (since start)
     version: int = 0  # +1 on every applied event
     _line_seq: int = 0
@@ -253,7 +125,15 @@ class MonitorState:
     def _line(self, ts: int, kind: str, severity: str, text: str, login: int | None = None,
               subscription: int | None = None) -> None:
         self._line_seq += 1
-        self.events.append(EventLine(self._line_seq, ts, kind, severity, text, login, subscription))
+        line = EventLine(self._line_seq, ts, kind, severity, text, login, subscription)
+        self.events.append(line)
+        if login is not None:  # one account's lines outlive the desk-wide ring (one deal makes ~20 lines)
+            ring = self.events_by_login.get(login)
+            if ring is None:
+                if len(self.events_by_login) >= MAX_EVENT_LOGINS:
+                    del self.events_by_login[next(iter(self.events_by_login))]
+                ring = self.events_by_login[login] = deque(maxlen=EVENTS_PER_LOGIN)
+            ring.append(line)
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -310,16 +190,6 @@ def _dec(value: Any, default: Decimal | None = ZERO) -> Decimal | None:
     if value is None or value == "":
         return default
     return to_decimal(value)
-
-
-def _int(value: Any, default: int = 0) -> int:
-    if value is None or isinstance(value, bool):
-        return default
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (str, float, Decimal)):
-        return int(Decimal(str(value)))
-    return default
 
 
 def margin_level(equity: Decimal, margin: Decimal) -> Decimal | None:
@@ -409,6 +279,12 @@ def _fmt(d: Decimal | None) -> str:
     return "-" if d is None else f"{d:f}"
 
 
+def _what(b: Mapping[str, Any]) -> str:
+    """'EURUSD buy ' when the feed names the position (F14), else ''."""
+    sym, side = b.get("symbol"), b.get("side")
+    return f"{sym} {side} " if sym and side else (f"{sym} " if sym else "")
+
+
 # ---------------------------------------------------------------------- handlers
 def _on_snapshot(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     accounts: dict[int, Account] = {}
@@ -440,9 +316,22 @@ def _on_snapshot(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
             for pt in curve:
                 s._curve_point(t.id, _int(pt[0]), _dec(pt[1]))  # type: ignore[arg-type]
     s.traders = traders
+    if "positions" in b:  # a daemon without F14 leaves the book empty
+        from bridge.monitor.book import put_positions, put_prices
+
+        s.positions = {}
+        for row in b.get("positions") or ():
+            put_positions(s, row)
+        put_prices(s, b.get("prices"))
     h = s.health
-    h.synced, h.daemon_up = True, True
+    h.synced, h.daemon_up, h.daemon_stopped = True, True, False
     h.snapshots += 1
+    tallies = b.get("tallies")
+    if isinstance(tallies, Mapping):  # late join: the daemon's counts for its run, not only what this viewer saw
+        for k, v in tallies.items():
+            if k != "since" and type(v) is int:
+                s.counts[str(k)] = v
+        h.tallies_since = _int(tallies.get("since"), h.tallies_since)
     h.journal_seq = _int(b.get("journal_seq"), h.journal_seq)
     lat = b.get("latency")
     if isinstance(lat, Mapping) and not s.latencies:  # late join: seed the window with the daemon's figures
@@ -498,8 +387,9 @@ def _on_copy_opened(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
         s.subscriptions[sid] = replace(sub, open_copies=sub.open_copies + 1)
     lat = _latency(s, b)
     who = f" ({sub.investor} <- {sub.trader})" if sub else ""
-    s._line(ts, "copy_opened", INFO, f"copy opened: sub {sid}{who} ticket {b.get('ticket')} "
-                                     f"{_fmt(_dec(b.get('volume')))} lots @ {_fmt(_dec(b.get('price')))}{lat}",
+    s._line(ts, "copy_opened", INFO, f"copy opened: sub {sid}{who} {_what(b)}{lots(_dec(b.get('volume')))} lots "
+                                     f"@ {price(_dec(b.get('price')))} ticket {b.get('ticket')} "
+                                     f"(trader ticket {b.get('trader_ticket', '?')}){lat}",
             login=s.sub_login(sid), subscription=sid)
 
 
@@ -513,8 +403,9 @@ def _on_copy_closed(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
         s.subscriptions[sid] = replace(sub, open_copies=max(0, sub.open_copies - (1 if full else 0)),
                                        trades=sub.trades + (1 if full else 0), realised=sub.realised + profit)  # type: ignore[operator]
     lat = _latency(s, b)
-    s._line(ts, "copy_closed", INFO, f"copy closed ({b.get('reason', '?')}): sub {sid} ticket {b.get('ticket')} "
-                                     f"{_fmt(_dec(b.get('volume')))} lots P/L {_fmt(profit)}{lat}",
+    s._line(ts, "copy_closed", INFO, f"copy closed ({close_label(str(b.get('reason', '?')))}): "
+                                     f"sub {sid} {_what(b)}{lots(_dec(b.get('volume')))} lots ticket {b.get('ticket')} "
+                                     f"P/L {money(profit, sign=True)}{lat}",
             login=s.sub_login(sid), subscription=sid)
 
 
@@ -522,8 +413,10 @@ def _on_copy_refused(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     sid = _int(b["subscription"])
     s._count("copies_refused")
     lat = _latency(s, b)
-    s._line(ts, "copy_refused", WARN, f"copy refused: sub {sid} trader {b.get('trader', '?')} ticket "
-                                      f"{b.get('trader_ticket')}: {b.get('code', '?')} {b.get('detail', '')}{lat}".rstrip(),
+    code = str(b.get("code", "?"))
+    s._line(ts, "copy_refused", WARN, f"copy refused: sub {sid} {_what(b)}trader {b.get('trader', '?')} ticket "
+                                      f"{b.get('trader_ticket')}: {REFUSAL_LABEL.get(code, code.replace('_', ' '))}"
+                                      f" ({round_numbers_in(str(b.get('detail', '')))}){lat}".replace(" ()", ""),
             login=s.sub_login(sid), subscription=sid)
 
 
@@ -607,12 +500,12 @@ def _on_trader_stats(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
 
 
 def _on_daemon_started(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
-    s.health.daemon_up, s.health.synced = True, False
+    s.health.daemon_up, s.health.synced, s.health.daemon_stopped = True, False, False
     s._line(ts, "daemon", INFO, "daemon started")
 
 
 def _on_daemon_stopped(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
-    s.health.daemon_up, s.health.synced = False, False
+    s.health.daemon_up, s.health.synced, s.health.daemon_stopped = False, False, True
     for login, t in list(s.terminals.items()):
         s.terminals[login] = replace(t, online=False, why="daemon stopped")
     s._line(ts, "daemon", WARN, "daemon stopped")
@@ -620,7 +513,7 @@ def _on_daemon_stopped(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
 
 def _on_daemon_stats(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     h = s.health
-    h.daemon_up = True
+    h.daemon_up, h.daemon_stopped = True, False
     h.journal_seq = _int(b.get("journal_seq"), h.journal_seq)
     h.journal_lag_ms = _dec(b.get("journal_lag_ms"), h.journal_lag_ms)
     h.pending_commands = _int(b.get("pending_commands"), h.pending_commands)
@@ -655,4 +548,8 @@ _HANDLERS = {
     "fanout": _on_fanout,
 }
 
+from bridge.monitor import book as _book  # noqa: E402  (it reads this module's parsers)
+
+_HANDLERS["positions"] = _book.on_positions
+_HANDLERS["prices"] = _book.on_prices
 TOPICS = tuple(sorted(_HANDLERS))

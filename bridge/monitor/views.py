@@ -82,8 +82,11 @@ def desk_view(state: MonitorState, p: Principal, *, events: int = 30) -> DeskVie
         subs = own_subscriptions(state, p)
         sub_ids = {s.subscription for s in subs}
         accounts = [a for a in state.accounts_by_risk() if a.login in logins]
-        evs = [e for e in state.events if (e.login is not None and e.login in logins)
-               or (e.subscription is not None and e.subscription in sub_ids)]
+        seen: dict[int, EventLine] = {e.seq: e for e in state.events if (e.login is not None and e.login in logins)
+                                      or (e.subscription is not None and e.subscription in sub_ids)}
+        for login in logins:  # the account's own ring keeps what the desk-wide one dropped
+            seen.update((e.seq, e) for e in state.events_by_login.get(login, ()))
+        evs = [seen[k] for k in sorted(seen)]
         exposure, p50, p99 = [], None, None
     return DeskView(tuple(accounts), tuple(exposure), tuple(reversed(evs[-events:])), tuple(subs), p50, p99,
                     state.terminals_online() if p.is_dealer else 0, len(state.terminals) if p.is_dealer else 0,

@@ -22,7 +22,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from functools import partial
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs
@@ -42,27 +42,32 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from bridge.monitor import assets
+from bridge.monitor import assets, web_alerts, web_investor
 from bridge.monitor.auth import CredentialStore, LoginThrottle, SessionRegistry
 from bridge.monitor.console import STALE_AFTER_MS, feed_status
 from bridge.monitor.feed import wall_ms
 from bridge.monitor.hub import MonitorHub
 from bridge.monitor.metrics import CONTENT_TYPE
 from bridge.monitor.state import Account, MonitorState
-from bridge.monitor.svg import line_chart
+from bridge.monitor.book import position_rows
+from bridge.monitor.render import account_facts, positions_html
+from bridge.monitor.render import _m, _pct, _time, accounts_html, margin_chart, sections
+from bridge.monitor.svg import drawdown, line_chart
 from bridge.monitor.views import (
     DEALER,
     INVESTOR,
     Principal,
     can_see_account,
     desk_view,
-    investor_stats,
+
     public_traders,
     with_followers,
 )
 
 MAX_FORM = 8 * 1024
-CHARTS_MAX = 12
+POSITIONS_MAX = 1000
+EXPORTS = (' <span class="more">history: <a href="/history.csv?what=trades">trades CSV</a> · '
+           '<a href="/history.csv?what=subscriptions">subscriptions CSV</a></span>')
 log = structlog.get_logger("mtbridge.dashboard")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -90,93 +95,6 @@ class DashboardConfig:
             raise ValueError("the session secret must be at least 32 characters (e.g. `openssl rand -hex 32`)")
 
 
-# ------------------------------------------------------------------------------ rendering helpers
-def _m(d: Decimal | None) -> str:
-    return "-" if d is None else f"{d:,.2f}"
-
-
-def _pct(d: Decimal | None) -> str:
-    return "-" if d is None else f"{d:,.2f}%"
-
-
-def _time(ts: int) -> str:
-    from bridge.monitor.console import clock_text
-
-    return clock_text(ts)
-
-
-STATUS_LABEL = {"ok": "ok", "margin_call": "MARGIN CALL", "stop_out": "STOP-OUT"}
-
-
-def accounts_html(accounts: tuple[Account, ...] | list[Account], *, link: bool = True) -> str:
-    rows = []
-    for a in accounts:
-        login = f'<a href="/accounts/{a.login}">{a.login}</a>' if link else str(a.login)
-        rows.append(
-            f'<tr class="acct status-{a.status}" data-login="{a.login}" data-status="{a.status}">'
-            f"<td>{login}</td><td>{escape(a.owner or a.role)}</td><td class=num>{_m(a.balance)}</td>"
-            f"<td class=num>{_m(a.equity)}</td><td class=num>{_m(a.margin)}</td><td class=num>{_m(a.free_margin)}</td>"
-            f'<td class="num level">{_pct(a.margin_level)}</td>'
-            f"<td class=num>{a.margin_call_level:f}/{a.stop_out_level:f}</td>"
-            f'<td class="status">{STATUS_LABEL[a.status]}</td><td>{"on" if a.online else "off"}</td></tr>')
-    return ('<table class="grid" id="accounts-table"><thead><tr><th>login</th><th>owner</th><th>balance</th>'
-            "<th>equity</th><th>margin</th><th>free</th><th>margin level</th><th>MC/SO %</th><th>status</th>"
-            "<th>terminal</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            + ("" if rows else '<p class="empty">no accounts yet</p>'))
-
-
-def subs_html(subs: Any) -> str:
-    rows = "".join(
-        f'<tr class="sub" data-subscription="{s.subscription}"><td>{s.subscription}</td><td>{escape(s.investor)}</td>'
-        f'<td><a href="/traders/{escape(s.trader)}">{escape(s.trader)}</a></td><td>{s.account}</td>'
-        f"<td>{escape(s.state)}</td><td>{escape(s.mode)}</td><td class=num>{_pct(s.protection_pct)}</td>"
-        f"<td class=num>{_m(s.invested)}</td><td class=num>{_m(s.equity)}</td><td class=num>{_m(s.realised)}</td>"
-        f"<td class=num>{s.open_copies}</td><td class=num>{s.trades}</td></tr>" for s in subs)
-    return ('<table class="grid" id="subscriptions-table"><thead><tr><th>#</th><th>investor</th><th>trader</th>'
-            "<th>account</th><th>state</th><th>mode</th><th>protection</th><th>invested</th><th>equity</th>"
-            "<th>realised</th><th>open</th><th>trades</th></tr></thead><tbody>" + rows + "</tbody></table>"
-            + ("" if rows else '<p class="empty">no subscriptions</p>'))
-
-
-def margin_chart(state: MonitorState, a: Account, width: int = 360) -> str:
-    hist = list(state.margin_history.get(a.login, ()))
-    return line_chart(hist, title=f"{a.login} {a.owner} margin level", unit="%", width=width,
-                      thresholds=((a.margin_call_level, "mc", f"margin call {a.margin_call_level:f}%"),
-                                  (a.stop_out_level, "so", f"stop-out {a.stop_out_level:f}%")))
-
-
-def sections(state: MonitorState, p: Principal, now: int) -> dict[str, str]:
-    """The live sections of the desk page for principal `p` (HTML fragments, escaped)."""
-    v = desk_view(state, p)
-    label, _ = feed_status(state, now)
-    h = state.health
-    status = f'<span class="feed feed-{label.lower()}" id="feed-state">{label}</span>'
-    if v.desk:
-        counts = dict(v.counts)
-        status += (f" daemon <b>{escape(h.instance or '?')}</b> journal #{h.journal_seq}"
-                   f" · terminals online <b id=terminals-online>{v.terminals_online}</b>/{v.terminals}"
-                   f' · copy latency p50 <b id="p50">{"-" if v.p50 is None else f"{v.p50} ms"}</b>'
-                   f' p99 <b id="p99">{"-" if v.p99 is None else f"{v.p99} ms"}</b>'
-                   f" · copies opened <b id=copies-opened>{counts.get('copies_opened', 0)}</b>"
-                   f" refused {counts.get('copies_refused', 0)} · margin calls {counts.get('margin_calls', 0)}"
-                   f" · stop-outs {counts.get('stop_outs', 0)} · feed gaps {h.gaps}")
-    out = {"status": status, "accounts": accounts_html(v.accounts), "subscriptions": subs_html(v.subscriptions)}
-    out["events"] = '<ol class="events">' + "".join(
-        f'<li class="sev-{e.severity} kind-{e.kind}" data-seq="{e.seq}"><time>{_time(e.ts)}</time> {escape(e.text)}</li>'
-        for e in v.events) + "</ol>"
-    if v.desk:
-        out["exposure"] = ('<table class="grid" id="exposure-table"><thead><tr><th>symbol</th><th>buy</th>'
-                           "<th>sell</th><th>net</th><th>positions</th></tr></thead><tbody>" + "".join(
-                               f'<tr data-symbol="{escape(e.symbol)}"><td>{escape(e.symbol)}</td>'
-                               f"<td class=num>{e.buy:,.2f}</td><td class=num>{e.sell:,.2f}</td>"
-                               f"<td class=num>{e.net:+,.2f}</td><td class=num>{e.positions}</td></tr>"
-                               for e in v.exposure) + "</tbody></table>")
-    out["charts"] = "".join(f'<a class="chart-link" href="/accounts/{a.login}">{margin_chart(state, a, 300)}</a>'
-                            for a in v.accounts[:CHARTS_MAX] if a.margin_level is not None
-                            or a.login in state.margin_history) or '<p class="empty">no margin in use</p>'
-    return out
-
-
 # ------------------------------------------------------------------------------ the app
 class Dashboard:
     def __init__(self, hub: MonitorHub, credentials: CredentialStore, config: DashboardConfig, *,
@@ -193,10 +111,15 @@ class Dashboard:
             Route("/", self.desk), Route("/login", self.login_form, methods=["GET"]),
             Route("/login", self.login, methods=["POST"]), Route("/logout", self.logout, methods=["POST"]),
             Route("/traders", self.traders), Route("/traders/{trader}", self.trader),
-            Route("/investors/{login:int}", self.investor), Route("/accounts/{login:int}", self.account),
+            Route("/investors/{login:int}", partial(web_investor.investor_page, self)),
+            Route("/investors/{login:int}/history.csv", partial(web_investor.investor_csv, self)),
+            Route("/history.csv", partial(web_investor.desk_csv, self)), Route("/accounts/{login:int}", self.account),
             Route("/api/state", self.api_state), Route("/events", self.events), Route("/metrics", self.metrics),
             Route("/healthz", self.healthz), Route("/static/dashboard.js", self.static_js),
             Route("/static/dashboard.css", self.static_css),
+            Route("/alerts", partial(web_alerts.alerts_page, self)),
+            Route("/positions", self.positions),
+            Route("/alerts/{alert:int}/ack", partial(web_alerts.acknowledge, self), methods=["POST"]),
         ]  # fmt: skip
         self.app = Starlette(routes=routes, middleware=[Middleware(
             SessionMiddleware, secret_key=config.session_secret, session_cookie="mtbridge_session",
@@ -255,7 +178,10 @@ class Dashboard:
             who = (f'<span id="whoami">{label}</span>{mine} <form method="post" action="/logout" class="inline">'
                    f'<input type="hidden" name="csrf" value="{escape(self.csrf_token(request))}">'
                    '<button type="submit">log out</button></form>')
-        nav = f'<nav><a href="/">desk</a> <a href="/traders">traders</a> <span class="who">{who}</span></nav>'
+        home = "desk" if p is None or p.is_dealer else "my account"
+        extra = ' <a href="/alerts" id="nav-alerts">alerts</a>' if p is not None and p.is_dealer else ""
+        nav = (f'<nav><a href="/">{home}</a>{extra} <a href="/traders">traders</a> <span class="who">{who}</span>'
+               "</nav>")
         script = '<script src="/static/dashboard.js" defer></script>' if live else ""
         html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -269,21 +195,34 @@ class Dashboard:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return self.page(request, "Forbidden", "<p>You may not see this page.</p>", status=403)
 
+    def _sections(self, request: Request, p: Principal, now: int) -> dict[str, str]:
+        secs = self.hub.read(lambda s: sections(s, p, now))
+        if p.is_dealer:
+            secs["alerts"] = web_alerts.desk_section(self.hub.alerts, self.csrf_token(request))
+        return secs
+
     # ------------------------------------------------------------------ pages
     async def desk(self, request: Request) -> Response:
         p = self.principal(request)
         if p is None:
             return RedirectResponse("/login", status_code=303)
         now = self.wall()
-        secs = self.hub.read(lambda s: sections(s, p, now))
-        parts = [f'<p class="status" id="sec-status">{secs["status"]}</p>',
+        secs = self._sections(request, p, now)
+        parts = [f'<p class="status" id="sec-status">{secs["status"]}</p>']
+        if "alerts" in secs:
+            parts.append(f'<section class="alerts-box"><h2>Alerts {web_alerts.sound_toggle()}</h2>'
+                         f'<div id="sec-alerts">{secs["alerts"]}</div></section>')
+        parts += [
                  f'<section><h2>Accounts by margin level</h2><div id="sec-accounts">{secs["accounts"]}</div></section>']
         if "exposure" in secs:
-            parts.append(f'<section><h2>Exposure per symbol (lots)</h2><div id="sec-exposure">{secs["exposure"]}'
-                         "</div></section>")
+            parts.append(f'<section><h2>Exposure per symbol <a href="/positions" class="more">all positions</a></h2>'
+                         f'<div id="sec-exposure">{secs["exposure"]}</div></section>')
+        if "positions" in secs:
+            parts.append(f'<section><h2>Open positions</h2><div id="sec-positions">{secs["positions"]}</div></section>')
         parts += [(f'<section><h2>Margin level over time</h2><div id="sec-charts" class="charts">{secs["charts"]}'
                    "</div></section>"),
-                  f'<section><h2>Subscriptions</h2><div id="sec-subscriptions">{secs["subscriptions"]}</div></section>',
+                  (f'<section><h2>Subscriptions{EXPORTS if p.is_dealer else ""}</h2>'
+                   f'<div id="sec-subscriptions">{secs["subscriptions"]}</div></section>'),
                   f'<section><h2>Latest events</h2><div id="sec-events">{secs["events"]}</div></section>']
         title = self.config.title if p.is_dealer else f"Investor area: account {p.login}"
         return self.page(request, title, "".join(parts), live=True)
@@ -360,7 +299,7 @@ class Dashboard:
             f"<td class=num>{_pct(t.return_pct)}</td><td class=num>{_pct(t.max_drawdown_pct)}</td>"
             f"<td class=num>{t.trades}</td><td class=num>{t.followers}</td><td class=num>{t.volume:,.2f}</td></tr>"
             for t in public_traders(s)))
-        body = ('<p>Public statistics of every trader (seed 003 §13).</p><table class="grid" id="traders-table">'
+        body = ('<p>Public statistics of every trader: return, worst drawdown, trades, followers, volume.</p><table class="grid" id="traders-table">'
                 "<thead><tr><th>trader</th><th>return</th><th>max drawdown</th><th>trades</th><th>followers</th>"
                 f"<th>volume (lots)</th></tr></thead><tbody>{rows}</tbody></table>")
         return self.page(request, "Traders", body)
@@ -377,31 +316,16 @@ class Dashboard:
             return (f'<dl class="stats" id="trader-stats"><dt>return</dt><dd id="ret">{_pct(t.return_pct)}</dd>'
                     f"<dt>max drawdown</dt><dd>{_pct(t.max_drawdown_pct)}</dd><dt>trades</dt><dd>{t.trades}</dd>"
                     f"<dt>followers</dt><dd>{t.followers}</dd><dt>volume</dt><dd>{t.volume:,.2f} lots</dd>"
-                    f"<dt>commission</dt><dd>{t.commission_pct:f}%</dd></dl>"
-                    f'<section><h2>Equity curve</h2><div id="equity-curve">{curve}</div></section>')
+                    f"<dt>commission</dt><dd>{_pct(t.commission_pct)}</dd></dl>"
+                    f'<section><h2>Equity curve</h2><div id="equity-curve">{curve}</div></section>'
+                    f'<section><h2>Drawdown from the peak</h2><div id="drawdown-curve">'
+                    f'{line_chart(drawdown(list(s.equity_curves.get(tid, ()))), title=f"{tid} drawdown", unit="%", width=640, height=160)}'
+                    "</div></section>")
 
         body = self.hub.read(build)
         if body is None:
             return self.page(request, "Unknown trader", f"<p>No trader {escape(tid)}.</p>", status=404)
         return self.page(request, f"Trader {tid}", body)
-
-    async def investor(self, request: Request) -> Response:
-        login = request.path_params["login"]
-        p = self.principal(request)
-        if p is None or not self.hub.read(lambda s: can_see_account(s, p, login)):
-            return self.deny(request, p)
-
-        def build(s: MonitorState) -> str:
-            st = investor_stats(s, login)
-            a = s.accounts.get(login)
-            chart = margin_chart(s, a, 640) if a is not None else ""
-            return (f'<dl class="stats" id="investor-stats"><dt>investor</dt><dd>{escape(st.investor or "-")}</dd>'
-                    f"<dt>invested</dt><dd>{_m(st.invested)}</dd><dt>equity</dt><dd>{_m(st.equity)}</dd>"
-                    f"<dt>realised</dt><dd>{_m(st.realised)}</dd><dt>commission paid</dt>"
-                    f"<dd>{_m(st.commission_paid)}</dd></dl><section><h2>Subscriptions</h2>"
-                    f"{subs_html(st.subscriptions)}</section><section><h2>Margin level</h2>{chart}</section>")
-
-        return self.page(request, f"Investor statistics: account {login}", self.hub.read(build))
 
     async def account(self, request: Request) -> Response:
         login = request.path_params["login"]
@@ -413,8 +337,10 @@ class Dashboard:
             a = s.accounts.get(login)
             if a is None:
                 return None
-            evs = [e for e in s.events if e.login == login][-30:]
-            return (accounts_html([a], link=False) + f'<section><h2>Margin level over time</h2>'
+            evs = list(s.events_by_login.get(login, ()))[-30:]
+            pos = positions_html(position_rows(s, {login}), owner=False)
+            return (accounts_html([a], link=False) + account_facts(a)
+                    + f'<section><h2>Open positions</h2>{pos}</section><section><h2>Margin level over time</h2>'
                     f"{margin_chart(s, a, 640)}</section><section><h2>Events</h2><ol class=events>" + "".join(
                         f'<li class="sev-{e.severity}"><time>{_time(e.ts)}</time> {escape(e.text)}</li>'
                         for e in reversed(evs)) + "</ol></section>")
@@ -423,6 +349,25 @@ class Dashboard:
         if body is None:
             return self.page(request, "Unknown account", f"<p>No account {login}.</p>", status=404)
         return self.page(request, f"Account {login}", body)
+
+    async def positions(self, request: Request) -> Response:
+        """Every account's open positions (dealers), filtered by symbol or login; bounded."""
+        p = self.principal(request)
+        if p is None or not p.is_dealer:
+            return self.deny(request, p)
+        sym = request.query_params.get("symbol", "").strip().upper()[:20]
+        login_q = request.query_params.get("login", "").strip()
+
+        def build(s: MonitorState) -> str:
+            logins = {int(login_q)} if login_q.isdigit() else None
+            rows = [r for r in position_rows(s, logins) if not sym or r.position.symbol == sym]
+            shown = rows[:POSITIONS_MAX]
+            more = f"<p>Showing {len(shown)} of {len(rows)}; filter by symbol or login.</p>" if len(rows) > len(shown) else ""
+            return (f'<form method="get" action="/positions" class="filter"><label>symbol <input name="symbol" '
+                    f'value="{escape(sym)}" size="8"></label> <label>login <input name="login" value="{escape(login_q)}"'
+                    f' size="10"></label> <button type="submit">filter</button></form>{more}{positions_html(shown)}')
+
+        return self.page(request, "Open positions", self.hub.read(build))
 
     # ------------------------------------------------------------------ data endpoints
     async def api_state(self, request: Request) -> Response:
@@ -449,7 +394,7 @@ class Dashboard:
             now = self.wall()
             label = self.hub.read(lambda s, now=now: feed_status(s, now)[0])
             if version != sent_version or label != last_label:
-                secs = self.hub.read(lambda s, now=now: sections(s, p, now))
+                secs = self._sections(request, p, now)
                 data = json.dumps({"version": version, "sections": secs}, separators=(",", ":"))
                 yield f"event: update\nid: {version}\ndata: {data}\n\n"
                 sent_version, last_label, last_send = version, label, time.monotonic()
@@ -510,7 +455,7 @@ def state_json(s: MonitorState, p: Principal, now: int) -> dict:
     label, _ = feed_status(s, now)
 
     def acct(a: Account) -> dict:
-        return {"login": a.login, "role": a.role, "owner": a.owner, "balance": str(a.balance),
+        return {"login": a.login, "role": a.role, "owner": a.owner, "currency": a.currency, "balance": str(a.balance),
                 "equity": str(a.equity), "margin": str(a.margin), "free_margin": str(a.free_margin),
                 "margin_level": None if a.margin_level is None else str(a.margin_level),
                 "margin_call_level": str(a.margin_call_level), "stop_out_level": str(a.stop_out_level),

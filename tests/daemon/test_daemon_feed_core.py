@@ -348,3 +348,37 @@ def test_feed_snapshot_every_s_config() -> None:
     assert parse_config({"daemon": {"feed_snapshot_every_s": 2}}).feed_snapshot_every_s == 2
     with pytest.raises(ConfigError, match="feed_snapshot_every_s"):
         parse_config({"daemon": {"feed_snapshot_every_s": 0}})
+
+
+def test_positions_topic_names_the_trader_position_a_copy_follows(desk: Desk) -> None:
+    """Issue 13 §1: "every account's open positions (symbol, side, volume, open price, current
+    price, floating P/L, swap) and, for a copy, the trader position it follows. Event rows name
+    the symbol and side." (docs/monitoring.md F14, F15)"""
+    from bridge.monitor.book import position_rows
+
+    got = desk.send(1001, PositionOpened, 1 * S, **opened(55, "0.5"))
+    (pos,) = desk.topics(got, "positions")
+    assert pos == {**pos, "login": 1001, "count": 1, "positions": [
+        {"ticket": 55, "symbol": "EURUSD", "side": "buy", "volume": "0.5", "price": "1.1"}]}
+    (cmd,) = desk.net.take(b"c2001")
+    desk.send(2001, PositionOpened, int(1.03 * S), **opened(9, "0.1"))
+    got = desk.send(2001, CommandResult, int(1.04 * S), **result(cmd.key, 9))
+    (op,) = desk.topics(got, "record.copy_opened")
+    assert (op["symbol"], op["side"]) == ("EURUSD", "buy")
+    assert "EURUSD buy 0.10 lots @ 1.1 ticket 9 (trader ticket 55)" in desk.state.events[-1].text
+    (pos,) = desk.topics(got, "positions")
+    assert pos["positions"] == [{"ticket": 9, "symbol": "EURUSD", "side": "buy", "volume": "0.1", "price": "1.1",
+                                 "trader": "T", "trader_ticket": 55}]
+    # the trader's close deal at 1.2 is the engine's latest EURUSD price: published, and the book floats on it
+    got = desk.send(1001, PositionClosed, 2 * S, ticket=55, volume=Decimal("0.1"), remaining=Decimal("0.4"),
+                    price=Decimal("1.2"), time=T0, reason="client", profit=Decimal(10))
+    assert desk.topics(got, "prices")[-1]["symbols"] == [{"symbol": "EURUSD", "bid": "1.2", "ask": "1.2"}]
+    rows = {r.position.ticket: r for r in position_rows(desk.state)}
+    assert rows[9].current == Decimal("1.2") and rows[9].profit == Decimal("1000.0")  # 0.1 lot x 100 000 x 0.1
+    assert rows[55].position.volume == Decimal("0.4")
+    desk.core.publish_snapshot()
+    snap = desk.commit(0)[-1][1]
+    assert [p["login"] for p in snap["positions"]] == [1001, 2001]
+    late = MonitorState()
+    late.apply(FeedEvent("snapshot", snap))
+    assert late.positions.keys() == {1001, 2001} and late.prices["EURUSD"] == (Decimal("1.2"), Decimal("1.2"))

@@ -12,11 +12,14 @@ import tracemalloc
 from pathlib import Path
 
 from bridge.daemon import feed as feed_mod
+from bridge.daemon import feed_positions
 from bridge.daemon.feed import MAX_CURVE, MAX_LATENCIES
+from bridge.daemon.feed_positions import MAX_RECENT_CLOSED
 from bridge.daemon.soak import Soak, containers
 from bridge.daemon.store import Batch, SqliteStore
 
-RING_BUFFERS = {"feed.latencies": MAX_LATENCIES, "feed.curves": MAX_CURVE}  # full at their bound, then flat
+RING_BUFFERS = {"feed.latencies": MAX_LATENCIES, "feed.curves": MAX_CURVE,  # full at their bound, then flat
+                "feed.recent_closed": MAX_RECENT_CLOSED}
 # (sent_at, key) of the commands sent within the last resend_after_ms: a window, not a history
 WINDOWS = {"core.sent_order": 64}
 
@@ -42,6 +45,7 @@ def test_containers_do_not_grow_with_executions(tmp_path: Path) -> None:
 
 def test_heap_growth_per_round_trip_is_bounded(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(feed_mod, "MAX_CURVE", 40)  # small ring buffers: full within the warm-up
+    monkeypatch.setattr(feed_positions, "MAX_RECENT_CLOSED", 16)
     soak = Soak(tmp_path, investors=3, snapshot_every=200, mixed=True)
     soak.core.feed.latencies = deque(maxlen=60)
     for _ in range(100):

@@ -56,3 +56,37 @@ def test_feed_states_shown():
     s.apply(FeedEvent("snapshot", {"ts": 2000, "accounts": []}))
     assert "[LIVE]" in _render(s, 2000)
     assert "[STALE]" in _render(s, 2000 + 60_000)
+
+
+def test_fits_80x24_with_whole_logins():
+    """Issue 13 §1: "Console monitor: usable at 80x24 (logins are cut today)"."""
+    s = MonitorState().apply_all(load_recording(FEED))
+    console = Console(record=True, width=80, height=24, force_terminal=True)
+    console.print(render(s, s.health.last_ts, width=80, height=24))
+    lines = console.export_text().rstrip("\n").splitlines()
+    text = "\n".join(lines)
+    assert len(lines) <= 24, len(lines)
+    for login in ("2003", "2002", "1002", "2001"):
+        assert re.search(rf"\b{login}\b", text), login
+    assert "XX SO" in text and "!! MC" in text and "[LIVE]" in text
+    assert "GBPUSD" in text and "Latest events" in text
+    assert "since this viewer started" in text
+
+
+def test_offline_when_the_daemon_stops_and_tallies_of_a_late_join():
+    """Issue 13 §1: "shows OFFLINE when the daemon stops (it stays [SYNCING]), shows tallies when started late"."""
+    s = MonitorState()
+    s.apply(FeedEvent("monitor.connected", {"ts": 1000}))
+    s.apply(FeedEvent("snapshot", {"ts": 2000, "accounts": [], "tallies": {"copies_opened": 1905,
+                                                                         "margin_calls": 13, "since": 1000}}))
+    text = _render(s, 2000)
+    assert "[LIVE]" in text and "copies opened 1905" in text and "margin calls 13" in text
+    assert "since daemon start 00:00:01" in text
+    s.apply(FeedEvent("daemon.stopped", {"ts": 3000}))
+    assert "[OFFLINE]" in _render(s, 3000)
+    # a daemon that dies without a word: silent before any snapshot is OFFLINE, after one STALE
+    s2 = MonitorState()
+    s2.apply(FeedEvent("monitor.connected", {"ts": 1000}))
+    s2.received(1000)
+    assert "[SYNCING]" in _render(s2, 1500)
+    assert "[OFFLINE]" in _render(s2, 1000 + 60_000)

@@ -150,3 +150,19 @@ def test_todays_daemon_frames_are_understood():
     assert s.counts["copies_refused"] == 1 and s.counts["engine_stop_outs"] == 1
     assert not any(e.kind == "bad_event" for e in s.events)
     assert desk_view(s, Principal(INVESTOR, "3009", 3009)).accounts[0].login == 3009
+
+
+def test_an_accounts_events_outlive_the_desk_wide_ring():
+    """Issue 13 §1: "the investor's own account page shows an empty Events list even mid-run"."""
+    from bridge.monitor.state import MAX_EVENTS
+    from bridge.monitor.views import INVESTOR, Principal, desk_view
+
+    s = MonitorState()
+    s.apply(FeedEvent("account.margin_call", {"ts": 1, "login": 2001, "margin_level": "30",
+                                              "margin_call_level": "40"}))
+    for i in range(MAX_EVENTS + 10):  # a fan-out to other accounts pushes it out of the desk-wide ring
+        s.apply(FeedEvent("terminal.offline", {"ts": 2 + i, "login": 3000 + i}))
+    assert all(e.login != 2001 for e in s.events)
+    assert [e.kind for e in s.events_by_login[2001]] == ["margin_call"]
+    v = desk_view(s, Principal(INVESTOR, "2001", 2001))
+    assert [e.kind for e in v.events] == ["margin_call"]

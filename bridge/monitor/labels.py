@@ -1,0 +1,24 @@
+"""Human labels for the engine's codes (refusal codes, close reasons), one source for every view."""
+
+from __future__ import annotations
+
+# Human labels of the engine's codes (docs/copy-trading.md); unknown codes lose their underscores.
+REFUSAL_LABEL = {"below_min_volume": "copy below the minimum volume", "above_max_volume": "copy above the maximum volume",
+                 "no_money": "not enough free margin", "protection_suspended": "copying suspended by protection",
+                 "subscription_stopped": "subscription stopped", "terminal_offline": "investor terminal offline",
+                 "trader_not_eligible": "trader not eligible", "server_refused": "refused by the trade server",
+                 "expired": "expired before the terminal answered",
+                 "trader_closed_before_copy": "trader closed before the copy opened"}
+_HOW = {"client": "by hand", "so": "stop-out", "sl": "stop loss", "tp": "take profit"}
+_CLOSE_WORDS = {"stop_copying": "copying stopped", "reconcile": "reconciled with the account", "protection": "protection",
+                "stop_out": "stop-out (engine)", "vanished": "vanished from the account"}
+
+
+def close_label(reason: str) -> str:
+    """trader_sl -> 'trader closed (stop loss)', server_so -> 'closed by the server (stop-out)'."""
+    for prefix, words in (("trader_partial_", "trader partial close"), ("trader_", "trader closed"),
+                          ("server_", "closed by the server")):
+        if reason.startswith(prefix):
+            how = reason[len(prefix):]
+            return f"{words} ({_HOW.get(how, how.replace('_', ' '))})"
+    return _CLOSE_WORDS.get(reason, reason.replace("_", " "))

@@ -1,0 +1,143 @@
+"""The investor page and the history CSV exports (issue 13 §1, "Investor history that survives").
+
+`/investors/{login}`: live subscriptions from the feed, closed ones from the dashboard's own
+journal (`HistoryStore`), trades, totals; `/investors/{login}/history.csv?what=trades|subscriptions`
+(the investor's own account only, same access rule as the page: an investor gets 403 for any
+other login) and `/history.csv?what=...` (dealers: everything).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from html import escape
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bridge.monitor.book import position_rows
+from bridge.monitor.fmt import lots, money, pct
+from bridge.monitor.history import SubRow, subscriptions_csv, trades_csv
+from bridge.monitor.labels import close_label
+from bridge.monitor.render import margin_chart, positions_html, subs_html
+from bridge.monitor.state import MonitorState
+from bridge.monitor.views import can_see_account, investor_stats
+
+if TYPE_CHECKING:
+    from bridge.monitor.web import Dashboard
+
+TRADES_SHOWN = 200
+ZERO = Decimal(0)
+
+
+def _d(text: str) -> Decimal:
+    try:
+        return Decimal(text) if text else ZERO
+    except ArithmeticError:
+        return ZERO
+
+
+def _date(ms: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M") if ms else "-"
+
+
+def closed_html(rows: list[SubRow]) -> str:
+    body = []
+    for s in rows:
+        inv, real = _d(s.invested), _d(s.realised)
+        ret = pct(real / inv * 100) if inv else "-"
+        body.append(f'<tr class="closed-sub" data-subscription="{s.subscription}"><td>{s.subscription}</td>'
+                    f'<td><a href="/traders/{escape(s.trader)}">{escape(s.trader)}</a></td>'
+                    f"<td class=num>{money(inv)}</td><td class=num>{money(real, sign=True)}</td>"
+                    f"<td class=num>{ret}</td><td class=num>{money(_d(s.commission_paid))}</td>"
+                    f"<td class=num>{s.trades}</td><td>{_date(s.started)}</td><td>{_date(s.stopped)}</td>"
+                    f"<td class=num>{money(_d(s.returned)) if s.returned else '-'}</td></tr>")
+    return ('<div class="scroll"><table class="grid" id="closed-subscriptions"><thead><tr><th>#</th><th>trader</th>'
+            "<th>invested</th><th>realised</th><th>return</th><th>commission paid</th><th>trades</th>"
+            "<th>started (UTC)</th><th>stopped (UTC)</th><th>returned</th></tr></thead><tbody>" + "".join(body)
+            + "</tbody></table></div>" + ("" if body else '<p class="empty">no closed subscriptions</p>'))
+
+
+def trades_html(rows: list[dict]) -> str:
+    body = "".join(
+        f'<tr class="trade" data-subscription="{r["subscription"]}"><td>{_date(r["ts"])}</td><td>{r["subscription"]}</td>'
+        f'<td>{r["event"]}</td><td>{escape(r["symbol"])}</td><td class=side-{escape(r["side"])}>{escape(r["side"])}</td>'
+        f'<td class=num>{lots(_d(r["volume"]))}</td><td class=num>{escape(r["price"])}</td>'
+        f'<td class=num>{money(_d(r["profit"]), sign=True) if r["event"] == "close" else ""}</td>'
+        f'<td>{escape(close_label(r["reason"])) if r["reason"] else ""}</td></tr>' for r in reversed(rows))
+    return ('<div class="scroll"><table class="grid" id="trades-table"><thead><tr><th>server time (UTC)</th>'
+            "<th>sub</th><th>deal</th><th>symbol</th><th>side</th><th>lots</th><th>price</th><th>P/L</th>"
+            "<th>why</th></tr></thead><tbody>" + body + "</tbody></table></div>"
+            + ("" if body else '<p class="empty">no trades yet</p>'))
+
+
+async def investor_page(dash: Dashboard, request: Request) -> Response:
+    login = request.path_params["login"]
+    p = dash.principal(request)
+    if p is None or not dash.hub.read(lambda s: can_see_account(s, p, login)):
+        return dash.deny(request, p)
+    history = dash.hub.history
+    journal = history.subscriptions(account=login)
+    trades = history.trades(account=login, limit=TRADES_SHOWN)
+
+    def build(s: MonitorState) -> str:
+        st = investor_stats(s, login)
+        live_ids = {x.subscription for x in st.subscriptions if x.state != "stopped"}
+        closed = [r for r in journal if r.subscription not in live_ids and r.state == "stopped"]
+        known = {x.subscription for x in st.subscriptions}
+        # realised and commission over the whole history: live ones from the feed, closed ones journaled
+        realised = st.realised + sum((_d(r.realised) for r in closed if r.subscription not in known), ZERO)
+        commission = st.commission_paid + sum((_d(r.commission_paid) for r in closed if r.subscription not in known),
+                                              ZERO)
+        a = s.accounts.get(login)
+        chart = margin_chart(s, a, 640) if a is not None else ""
+        live = [x for x in st.subscriptions if x.state != "stopped"]
+        owner = st.investor or (closed[0].investor if closed else "")
+        pos = positions_html(position_rows(s, {login}), owner=False)
+        return (f'<dl class="stats" id="investor-stats"><dt>investor</dt><dd>{escape(owner or "-")}</dd>'
+                f"<dt>invested now</dt><dd>{money(st.invested)}</dd><dt>equity</dt><dd>{money(st.equity)}</dd>"
+                f'<dt>realised (all time)</dt><dd id="realised-total">{money(realised, sign=True)}</dd>'
+                f'<dt>commission paid (all time)</dt><dd id="commission-total">{money(commission)}</dd></dl>'
+                f'<p class="exports">Export: <a href="/investors/{login}/history.csv?what=trades" id="csv-trades">'
+                f'trades (CSV)</a> · <a href="/investors/{login}/history.csv?what=subscriptions" id="csv-subs">'
+                f"subscriptions (CSV)</a></p>"
+                f"<section><h2>Active subscriptions</h2>{subs_html(live)}</section>"
+                f"<section><h2>Closed subscriptions</h2>{closed_html(closed)}</section>"
+                f"<section><h2>Open positions</h2>{pos}</section>"
+                f"<section><h2>Trades (newest {TRADES_SHOWN})</h2>{trades_html(trades)}</section>"
+                f"<section><h2>Margin level</h2>{chart}</section>")
+
+    return dash.page(request, f"Investor statistics: account {login}", dash.hub.read(build))
+
+
+def _csv(body: str, name: str) -> Response:
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+def _export(dash: Dashboard, request: Request, account: int | None, name: str) -> Response:
+    what = request.query_params.get("what", "trades")
+    history = dash.hub.history
+    subs = history.subscriptions(account=account)
+    if what == "subscriptions":
+        return _csv(subscriptions_csv(subs), f"{name}-subscriptions.csv")
+    if what != "trades":
+        return Response("what must be trades or subscriptions", status_code=400, media_type="text/plain")
+    return _csv(trades_csv(history.trades(account=account), {s.subscription: s for s in subs}), f"{name}-trades.csv")
+
+
+async def investor_csv(dash: Dashboard, request: Request) -> Response:
+    login = request.path_params["login"]
+    p = dash.principal(request)
+    if p is None or not dash.hub.read(lambda s: can_see_account(s, p, login)):
+        return dash.deny(request, p)
+    return _export(dash, request, login, f"account-{login}")
+
+
+async def desk_csv(dash: Dashboard, request: Request) -> Response:
+    p = dash.principal(request)
+    if p is None or not p.is_dealer:
+        return dash.deny(request, p)
+    return _export(dash, request, None, "desk")

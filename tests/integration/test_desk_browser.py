@@ -1,0 +1,248 @@
+"""Issue 13 §1 ("See") in a real browser (Playwright, headless Debian Chromium).
+
+Checks, each with a screenshot under artifacts/desk-*.png:
+* positions: every account's open positions with open / current price and floating P/L, a
+  copy naming the trader position it follows;
+* exposure in money: per symbol, per trader and in total, in USD;
+* an alert raised, then acknowledged by a named dealer, still there after a dashboard restart;
+* investor history and CSV after the subscription ends (and not another investor's);
+* a 390 px wide viewport: document.documentElement.scrollWidth <= 390.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+
+import pytest
+
+from bridge.monitor.alertstore import AlertStore
+from bridge.monitor.auth import FileCredentialStore, users_toml
+from bridge.monitor.commands import DashboardServer
+from bridge.monitor.feed import FeedSubscriber, load_recording
+from bridge.monitor.history import HistoryStore
+from bridge.monitor.hub import MonitorHub
+from bridge.monitor.replay import FeedReplayServer
+from bridge.monitor.state import FeedEvent
+from bridge.monitor.web import Dashboard, DashboardConfig
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+FEED = ROOT / "tests" / "monitor" / "data" / "feed.jsonl"
+ART = ROOT / "artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+DEALER_PW, INV_PW, INV2_PW = "Desk-Pa55word!", "R3adOnly9-a", "R3adOnly9-b"
+TIMEOUT_MS = 30_000
+TS = 1_704_697_210_000
+
+
+def wait_for(cond, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def desk_events() -> list[FeedEvent]:
+    """Positions and prices (F14, F15) on top of the recorded feed: trader-1 (1001) long 1 lot
+    EURUSD, investor 2001 follows it with 0.30; trader-2 (1002) short GBPUSD, followed by 2002."""
+    def e(topic: str, **body) -> FeedEvent:
+        return FeedEvent(topic, {"ts": TS, **body})
+
+    return [
+        e("positions", login=1001, positions=[{"ticket": 70020, "symbol": "EURUSD", "side": "buy", "volume": "1",
+                                                "price": "1.09500"}]),
+        e("positions", login=2001, positions=[{"ticket": 424242, "symbol": "EURUSD", "side": "buy", "volume": "0.30",
+                                                "price": "1.09600", "trader": "trader-1", "trader_ticket": 70020}]),
+        e("positions", login=1002, positions=[{"ticket": 70021, "symbol": "GBPUSD", "side": "sell", "volume": "0.5",
+                                                "price": "1.26100"}]),
+        e("positions", login=2002, positions=[{"ticket": 535353, "symbol": "GBPUSD", "side": "sell", "volume": "0.10",
+                                                "price": "1.26100", "trader": "trader-2", "trader_ticket": 70021}]),
+        e("prices", symbols=[{"symbol": "EURUSD", "bid": "1.09700", "ask": "1.09710"},
+                             {"symbol": "GBPUSD", "bid": "1.26000", "ask": "1.26010"}]),
+        e("record.copy_opened", subscription=1, trader_ticket=70020, ticket=424242, volume="0.30", price="1.09600",
+          symbol="EURUSD", side="buy", latency_ms=37),
+        e("record.copy_refused", subscription=2, trader="trader-2", trader_ticket=70030, code="below_min_volume",
+          detail="copy volume 0.003841678168510377537194240211 lots", symbol="GBPUSD", side="sell"),
+    ]
+
+
+class Stack:
+    def __init__(self, tmp: Path, users: Path, db: Path, feed: FeedReplayServer) -> None:
+        self.hub = MonitorHub(alerts=AlertStore(db), history=HistoryStore(db))
+        self.sub = FeedSubscriber(feed.endpoint, self.hub.apply).start()
+        dash = Dashboard(self.hub, FileCredentialStore(users), DashboardConfig(session_secret="x" * 40,
+                                                                               sse_poll_s=0.1))
+        self.server = DashboardServer(dash).start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.sub.stop()
+        self.hub.alerts.close()
+        self.hub.history.close()
+
+
+@pytest.fixture
+def env(tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip(f"no browser: {CHROMIUM} is missing (scripts/install-browser.sh installs Debian chromium)")
+    users = tmp_path / "users.toml"
+    users.write_text(users_toml([("desk", DEALER_PW)], [(2001, INV_PW, "inv-001"), (2002, INV2_PW, "inv-002")],
+                                n=2**10))
+    feed = FeedReplayServer(instance="desk-1", initial=[*load_recording(FEED), *desk_events()]).start()
+    stacks: list[Stack] = []
+
+    def start() -> Stack:
+        st = Stack(tmp_path, users, tmp_path / "desk.sqlite", feed)
+        stacks.append(st)
+        wait_for(lambda: st.hub.state.health.synced and len(st.hub.state.positions) >= 3, what="the feed")
+        return st
+
+    try:
+        yield start, feed
+    finally:
+        for st in stacks:
+            st.stop()
+        feed.stop()
+
+
+def _login(page, base: str, user: str, pw: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", pw)
+    page.click("#login-submit")
+    page.wait_for_url(f"{base}/", timeout=TIMEOUT_MS)
+
+
+def _shot(page, name: str) -> Path:
+    ART.mkdir(exist_ok=True)
+    out = ART / f"desk-{name}.png"
+    page.screenshot(path=str(out), full_page=True)
+    assert out.stat().st_size > 5_000
+    return out
+
+
+def test_desk_sees_positions_exposure_alerts_history_on_any_screen(env):
+    from playwright.sync_api import sync_playwright
+
+    start, feed = env
+    st = start()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            dealer = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            dealer.set_default_timeout(TIMEOUT_MS)
+            base = st.server.url
+            _login(dealer, base, "desk", DEALER_PW)
+
+            # ---- exposure in money: EURUSD 1.30 lots long at the mid 1.09705 = 142,616.50 USD net
+            row = dealer.locator("#exposure-table tr[data-symbol='EURUSD']").inner_text()
+            assert "+1.30" in row and "+142,616.50" in row
+            # floating: (1.09700-1.09500) x 1 x 100 000 + (1.09700-1.09600) x 0.3 x 100 000 = 200 + 30
+            assert "+230.00" in row
+            total = dealer.locator("#exposure-table tr.total").inner_text()
+            assert total.split()[-1] == "4"  # positions
+            assert dealer.locator("#exposure-traders tr[data-trader='trader-1']").count() == 1
+            assert "0.003841678" not in dealer.inner_text("body")  # no unrounded decimal reaches the page
+            assert "copy below the minimum volume" in dealer.inner_text("#sec-events")
+            assert "EURUSD buy 0.30 lots" in dealer.inner_text("#sec-events")
+            _shot(dealer, "dealer-home")
+
+            # ---- positions: all accounts, a copy names the trader position it follows
+            dealer.goto(f"{base}/positions")
+            copy = dealer.locator("#positions-table tr[data-ticket='424242']").inner_text()
+            assert "EURUSD" in copy and "buy" in copy and "0.30" in copy and "1.096" in copy and "1.097" in copy
+            assert "+30.00" in copy and "trader-1 #70020" in copy
+            assert dealer.locator("#positions-table tr.position").count() == 4
+            dealer.goto(f"{base}/accounts/2002")
+            assert "trader-2 #70021" in dealer.inner_text("#positions-table")
+            assert "USD" in dealer.inner_text("#account-facts")
+            _shot(dealer, "dealer-account")
+
+            # ---- alerts: raised by the recorded feed (margin call 2002, stop-outs, protection, 2004 offline)
+            dealer.goto(f"{base}/")
+            banner = dealer.locator("#alerts-open")
+            assert banner.get_attribute("data-open") == "5"
+            dealer.check("#alert-sound")  # the sound toggle is kept in localStorage
+            assert dealer.evaluate("localStorage.getItem('mtbridge.alertSound')") == "1"
+            feed.publish(FeedEvent("account.margin_call", {"ts": TS + 5000, "login": 2001, "margin_level": "30.5",
+                                                           "margin_call_level": "40"}))
+            dealer.wait_for_function("() => document.querySelector('#alerts-open').dataset.open === '6'")
+            dealer.wait_for_function("() => Number(document.body.dataset.beeps || '0') >= 1")  # the sound cue fired
+            dealer.goto(f"{base}/alerts?kind=margin_call&status=open")
+            rows = dealer.locator("#alerts-table tr.alert")
+            assert rows.count() == 2
+            target = dealer.locator("#alerts-table tr.alert", has_text="account 2001")
+            alert_id = target.get_attribute("data-id")
+            target.locator("button.ack-button").click()
+            dealer.wait_for_url(f"{base}/alerts?kind=margin_call&status=open")
+            assert dealer.locator(f"#alerts-table tr[data-id='{alert_id}']").count() == 0
+            _shot(dealer, "alerts")
+
+            # ---- investor 2001's subscription ends; the history stays
+            feed.publish(FeedEvent("record.copy_closed", {
+                "ts": TS + 6000, "subscription": 1, "trader_ticket": 70020, "ticket": 424242, "volume": "0.30",
+                "remaining": "0", "price": "1.09700", "profit": "30.00", "reason": "trader_client",
+                "symbol": "EURUSD", "side": "buy"}))
+            feed.publish(FeedEvent("positions", {"ts": TS + 6000, "login": 2001, "positions": []}))
+            feed.publish(FeedEvent("subscription.update", {
+                "ts": TS + 6000, "subscription": 1, "investor": "inv-001", "trader": "trader-1", "account": 2001,
+                "state": "active", "realised": "-949.43", "commission_paid": "6.00", "trades": 3}))
+            feed.publish(FeedEvent("record.subscription_stopped", {"ts": TS + 7000, "subscription": 1,
+                                                                   "returned": "50.57"}))
+            wait_for(lambda: st.hub.history.subscriptions(account=2001)[0].state == "stopped", what="the stop")
+            inv = browser.new_context().new_page()
+            inv.set_default_timeout(TIMEOUT_MS)
+            _login(inv, base, "2001", INV_PW)
+            inv.goto(f"{base}/investors/2001")
+            assert inv.inner_text("#realised-total") == "-949.43"
+            assert inv.inner_text("#commission-total") == "6.00"
+            closed = inv.locator("#closed-subscriptions tr.closed-sub[data-subscription='1']").inner_text()
+            assert "trader-1" in closed and "-949.43" in closed and "50.57" in closed
+            assert "trader closed (by hand)" in inv.inner_text("#trades-table")
+            with inv.expect_download() as dl:
+                inv.click("#csv-trades")
+            rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+            assert rows and {r["account"] for r in rows} == {"2001"} and rows[-1]["profit"] == "30.00"
+            body = inv.inner_text("body")
+            for other in ("inv-002", "535353", "2002"):
+                assert other not in body, other
+            _shot(inv, "investor-history")
+            assert inv.goto(f"{base}/investors/2002/history.csv?what=trades").status == 403
+
+            # ---- a phone: 390 px wide, no sideways scrolling
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1).new_page()
+            phone.set_default_timeout(TIMEOUT_MS)
+            _login(phone, base, "desk", DEALER_PW)
+            for url in ("/", "/positions", "/alerts", "/accounts/2003", "/traders/trader-2"):
+                phone.goto(f"{base}{url}")
+                width = phone.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, (url, width)
+            phone.goto(f"{base}/")
+            _shot(phone, "phone-dealer-home")
+        finally:
+            browser.close()
+
+    # ---- the dashboard restarts on the same --desk-db: the acknowledged alert is still there
+    st.stop()
+    st2 = start()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            _login(page, st2.server.url, "desk", DEALER_PW)
+            page.goto(f"{st2.server.url}/alerts?status=acked")
+            acked = page.locator(f"#alerts-table tr[data-id='{alert_id}']").inner_text()
+            assert "acknowledged by desk" in acked and "MARGIN CALL: account 2001" in acked
+            assert page.locator("#alerts-table tr.alert").count() == 1
+            _shot(page, "alerts-after-restart")
+        finally:
+            browser.close()
