@@ -7,7 +7,12 @@ journal in a temporary directory); the terminals are protocol clients
 judge each `open` against the trader's open time + the validity (`benchmarks/chaos/`).
 Machines are noisy: medians and ratios against baselines measured in the same run.
 
-    .venv/bin/python benchmarks/bench_link_chaos.py [--quick] [--only flood,stalls,...]
+    .venv/bin/python benchmarks/bench_link_chaos.py [--quick] [--only flood,stalls,...] [--placement split|shared]
+
+Placement (benchmarks/chaos/placement.py): by default the daemon runs alone on CPU 0 and
+everything standing for other hosts (terminal groups, flooders, the harness) on the other
+CPUs, since on a 2-core box they would otherwise take the daemon's core and the loop-block
+figures would measure the benchmark's load. `--placement shared` lifts the pinning.
 
 Scenarios: flood, stalls, investor_offline, slow_reader, memory, restart, latency (default:
 all; the full run takes ~10 min, the slow reader alone 150 s). Progress goes to stderr;
@@ -38,6 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.chaos import placement  # noqa: E402
 from benchmarks.chaos import scenarios as S  # noqa: E402
 from benchmarks.chaos.harness import Timers, log, validity_setting  # noqa: E402
 
@@ -226,14 +232,18 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="durations and counts scaled down ~10x")
     ap.add_argument("--keep", action="store_true", help="keep each scenario's directory (journal, daemon.log)")
     ap.add_argument("--only", default="", help=f"comma-separated scenarios: {','.join(ORDER)}")
+    ap.add_argument("--placement", choices=("split", "shared"), default="split",
+                    help="split: the daemon alone on CPU 0, terminals/flooders/harness on the rest "
+                         "(they stand for other hosts); shared: all on every CPU (benchmarks/chaos/placement.py)")
     args = ap.parse_args()
+    where = placement.choose(args.placement)
     chosen = [x.strip() for x in args.only.split(",") if x.strip()] or ORDER
     unknown = [x for x in chosen if x not in ORDER]
     if unknown:
         ap.error(f"unknown scenario(s) {unknown}; known: {ORDER}")
     section, key, _ = validity_setting(FULL.validity_ms)
     print(f"link chaos, {'quick' if args.quick else 'full'}; validity written as [{section}] {key}; "
-          f"CURVE on; journal SQLite WAL synchronous=normal")
+          f"CURVE on; journal SQLite WAL synchronous=normal; placement {where}")
     fig = Figures()
     failed: dict[str, str] = {}
     for name in [x for x in ORDER if x in chosen]:
@@ -247,7 +257,7 @@ def main() -> None:
     met = [k for k, v in fig.items.items() if v.get("met") is True]
     missed = [k for k, v in fig.items.items() if v.get("met") is False]
     print(f"\ntargets met: {len(met)}, missed: {len(missed)}{': ' + ', '.join(missed) if missed else ''}")
-    out = {"mode": "quick" if args.quick else "full", "validity_key": f"{section}.{key}", "figures": fig.items,
+    out = {"mode": "quick" if args.quick else "full", "placement": where, "validity_key": f"{section}.{key}", "figures": fig.items,
            "errors": failed, "met": len(met), "missed": len(missed)}
     print("BENCH " + json.dumps(out, separators=(",", ":"), default=str), flush=True)
 

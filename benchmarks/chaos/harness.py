@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:
 from bridge.daemon.client import AdminClient, Curve, Executor, TerminalClient, sync_context  # noqa: E402
 from bridge.daemon.config import ConfigError, parse_config  # noqa: E402
 from bridge.daemon.testing import make_setup  # noqa: E402
+from benchmarks.chaos import placement  # noqa: E402
 from bridge.protocol import RETCODE_EXPIRED, Open, Position  # noqa: E402
 
 TRADER = 1001
@@ -120,7 +121,7 @@ class Daemon:
         t0 = time.monotonic()
         with open(self.log_path, "ab") as logf:
             self.proc = subprocess.Popen(cmd, stdout=logf, stderr=logf, cwd=str(ROOT), env=env,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=placement.daemon_side)
         deadline = t0 + timeout
         while time.monotonic() < deadline:
             if self.endpoints_file.exists():

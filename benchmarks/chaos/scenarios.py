@@ -35,6 +35,7 @@ from benchmarks.chaos.harness import (
     trader_ticket_of,
     wall_ms,
 )
+from benchmarks.chaos import placement
 from bridge.daemon.client import AdminClient, sync_context
 from bridge.protocol import Direction, decode
 
@@ -411,7 +412,8 @@ def _bare_fanout(frames: list[bytes], server_secret: str, client_pub: str, clien
     path = tmp / "fanout-frames.hex"
     path.write_text("\n".join(f.hex() for f in frames))
     proc = subprocess.Popen([sys.executable, "-c", BARE_FANOUT, server_secret, str(path)], stdout=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True,
+                            preexec_fn=placement.daemon_side)  # the daemon's stand-in: the daemon's CPU
     out = []
     try:
         endpoint = proc.stdout.readline().strip()  # type: ignore[union-attr]

@@ -1,0 +1,37 @@
+"""Where the chaos run's processes may run (`--placement`).
+
+`split` (the default): the daemon gets CPU 0 to itself and everything else the run starts
+(the harness, the terminal worker groups, the flooders, the feed collector) shares CPU 1.
+That is the deployment the loop-block figures are about: terminals and attackers live on
+other hosts, so their CPU is not the daemon's. On a 2-core box, `shared` lets the flooders
+and 3 000 simulated terminals take the daemon's core too: its loop then waits in the
+kernel's run queue (the last full runs gave it 36-49 % of a core), and the loop block
+measures the benchmark's own load, not the daemon. `shared` is kept to show that figure.
+
+With fewer than 2 CPUs, `split` degrades to `shared` (and the BENCH line says so)."""
+
+from __future__ import annotations
+
+import os
+
+_mode = "shared"
+_daemon_cpu: int | None = None
+
+
+def choose(mode: str) -> str:
+    """Apply `mode` to this process (children inherit it); returns the placement in effect."""
+    global _mode, _daemon_cpu
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if mode == "split" and len(cpus) >= 2:
+        _daemon_cpu = cpus[0]
+        os.sched_setaffinity(0, set(cpus[1:]))
+        _mode = "split"
+    else:
+        _mode = "shared"
+    return _mode
+
+
+def daemon_side() -> None:
+    """preexec_fn of the daemon's Popen: under `split`, the first CPU only."""
+    if _daemon_cpu is not None:
+        os.sched_setaffinity(0, {_daemon_cpu})
