@@ -9,10 +9,12 @@ Machines are noisy: medians and ratios against baselines measured in the same ru
 
     .venv/bin/python benchmarks/bench_link_chaos.py [--quick] [--only flood,stalls,...] [--placement split|shared]
 
-Placement (benchmarks/chaos/placement.py): by default the daemon runs alone on CPU 0 and
-everything standing for other hosts (terminal groups, flooders, the harness) on the other
-CPUs, since on a 2-core box they would otherwise take the daemon's core and the loop-block
-figures would measure the benchmark's load. `--placement shared` lifts the pinning.
+Placement (benchmarks/chaos/placement.py): by default every process may run on every CPU.
+`--placement split` pins the daemon alone to CPU 0 and everything standing for other hosts
+(terminal groups, flooders, the harness) to the rest. On this 2-core box split did not help:
+the daemon's libzmq I/O thread (CURVE decryption) then shares the loop's one core, and any
+other process on the machine lands there too (flood loop block 1 220 ms split vs 508 ms shared,
+both beside other work).
 
 Scenarios: flood, stalls, investor_offline, slow_reader, memory, restart, latency (default:
 all; the full run takes ~10 min, the slow reader alone 150 s). Progress goes to stderr;
@@ -232,7 +234,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="durations and counts scaled down ~10x")
     ap.add_argument("--keep", action="store_true", help="keep each scenario's directory (journal, daemon.log)")
     ap.add_argument("--only", default="", help=f"comma-separated scenarios: {','.join(ORDER)}")
-    ap.add_argument("--placement", choices=("split", "shared"), default="split",
+    ap.add_argument("--placement", choices=("split", "shared"), default="shared",
                     help="split: the daemon alone on CPU 0, terminals/flooders/harness on the rest "
                          "(they stand for other hosts); shared: all on every CPU (benchmarks/chaos/placement.py)")
     args = ap.parse_args()

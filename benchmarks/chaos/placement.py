@@ -1,12 +1,14 @@
 """Where the chaos run's processes may run (`--placement`).
 
-`split` (the default): the daemon gets CPU 0 to itself and everything else the run starts
+`split`: the daemon gets CPU 0 to itself and everything else the run starts
 (the harness, the terminal worker groups, the flooders, the feed collector) shares CPU 1.
 That is the deployment the loop-block figures are about: terminals and attackers live on
 other hosts, so their CPU is not the daemon's. On a 2-core box, `shared` lets the flooders
 and 3 000 simulated terminals take the daemon's core too: its loop then waits in the
 kernel's run queue (the last full runs gave it 36-49 % of a core), and the loop block
-measures the benchmark's own load, not the daemon. `shared` is kept to show that figure.
+measures the benchmark's own load, not the daemon. `shared` (the default) lets every process
+run anywhere. Measured here, split was worse: the daemon's libzmq I/O thread then shares the
+loop's single core (docs in bench_link_chaos.py).
 
 With fewer than 2 CPUs, `split` degrades to `shared` (and the BENCH line says so)."""
 
