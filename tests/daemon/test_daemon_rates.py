@@ -97,9 +97,9 @@ def test_eurjpy_without_any_usd_link_is_refused_no_rate_not_raised(tmp_path: Pat
     assert not [e for _, e, _ in core.take_logs() if e == "engine.error"]
 
 
-def test_xauusd_for_an_eur_trader_is_sized_in_one_currency(tmp_path: Path) -> None:
-    # An EUR trader copied in proportion (§4.5.2): its 800 EUR are 1 000 USD at the fed EURUSD
-    # 1.25, against the investor's 1 000 USD: a 0.1-lot XAUUSD deal copies as 0.10 lot.
+def _eur_trader_and_usd_investor(tmp_path: Path) -> tuple:
+    """An 800 EUR trader (TE, 1002) copied in proportion by J's 1 000 USD account (2002), both
+    terminals welcomed: (store, core, net, the trader's terminal)."""
     _, store, core = make(tmp_path)
     for op, args in [("register_trader", dict(trader="TE", account=1002, account_type="mt4_standard", leverage=100,
                                              commission_pct="0", currency="EUR")),
@@ -114,6 +114,13 @@ def test_xauusd_for_an_eur_trader_is_sized_in_one_currency(tmp_path: Path) -> No
     inv.send(Hello, **{**H, "role": "investor"})
     tr.send(AccountUpdate, balance=D(800), equity=D(800), margin=D(0), free_margin=D(800), leverage=100)
     net.take()
+    return store, core, net, tr
+
+
+def test_xauusd_for_an_eur_trader_is_sized_in_one_currency(tmp_path: Path) -> None:
+    # An EUR trader copied in proportion (§4.5.2): its 800 EUR are 1 000 USD at the fed EURUSD
+    # 1.25, against the investor's 1 000 USD: a 0.1-lot XAUUSD deal copies as 0.10 lot.
+    store, core, net, tr = _eur_trader_and_usd_investor(tmp_path)
     tr.send(PositionOpened, T0 + 5, **_deal(81, "XAUUSD", "2300.00"))
     assert [m for m in net.take(b"j") if isinstance(m, Open)] == []
     assert _refused(store) == [(81, "no_rate")]  # no EURUSD yet: the equities cannot be compared
@@ -168,20 +175,7 @@ def test_eurjpy_copy_on_a_usd_account_gets_its_jpy_rate_from_a_terminals_quotes(
 def test_xauusd_for_an_eur_trader_copies_once_eurusd_arrives_in_quotes(tmp_path: Path) -> None:
     # The EUR trader's 800 EUR are compared with the investor's 1 000 USD through EURUSD, which
     # the trader's own terminal quotes (no admin price): 1.25 -> 1 000 USD, so 0.1 lot copies 0.1.
-    _, store, core = make(tmp_path)
-    for op, args in [("register_trader", dict(trader="TE", account=1002, account_type="mt4_standard", leverage=100,
-                                             commission_pct="0", currency="EUR")),
-                     ("deposit", dict(owner="J", amount="1000")),
-                     ("subscribe", dict(investor="J", trader="TE", account=2002, amount="1000",
-                                        mode="proportional"))]:
-        assert core.on_admin({"op": op, "args": args}, None, T0)["ok"]
-    store.write(core.take_batch())
-    net = Net()
-    tr, inv = Term(core, store, net, b"te", 1002), Term(core, store, net, b"j", 2002)
-    tr.send(Hello, **{**H, "currency": "EUR", "balance": D(800), "equity": D(800)})
-    inv.send(Hello, **{**H, "role": "investor"})
-    tr.send(AccountUpdate, balance=D(800), equity=D(800), margin=D(0), free_margin=D(800), leverage=100)
-    net.take()
+    store, core, net, tr = _eur_trader_and_usd_investor(tmp_path)
     tr.send(PositionOpened, T0 + 5, **_deal(83, "XAUUSD", "2300.00"))
     assert _refused(store) == [(83, "no_rate")]
     assert _quotes(tr, T0 + 6, ("EURUSD", "1.25", "1.25")) == []
