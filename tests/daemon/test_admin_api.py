@@ -50,7 +50,8 @@ def test_event_op_arguments_are_the_event_fields(op: admin.Op) -> None:
 def test_the_table_is_well_formed() -> None:
     assert list(admin.OPS) == ["deposit", "withdraw", "transfer", "register_trader", "set_commission",
                                "cap_commission", "disable_trader", "register_partner", "set_rebate", "assign_client",
-                               "subscribe", "edit", "change_investment", "resume", "stop", "price",
+                               "subscribe", "edit", "change_investment", "resume", "suspend", "close_copy",
+                               "close_copies", "stop", "price",
                                "balance_result", "status", "copies", "list_traders", "list_subscriptions",
                                "wallet", "ping"]
     for op in admin.OPS.values():
