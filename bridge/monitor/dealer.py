@@ -69,7 +69,7 @@ class Request:
     action: Action
     args: dict[str, Any]
     expected: str  # the confirmation the dealer must type
-    subject: str  # "subscription 3", "the copy of trader ticket 555 (subscription 3)", "trader T1"
+    subject: str  # "subscription 3", "the copy of trader ticket 555, subscription 3", "trader T1"
 
     def admin_args(self, actor: str) -> dict[str, Any]:
         return {**self.args, **self.action.fixed, "actor": actor}
@@ -95,7 +95,7 @@ def parse(form: Mapping[str, str]) -> Request | str:
     if ticket is None:
         return "trader_ticket: a whole number >= 0"
     return Request(action, {"subscription": sub, "trader_ticket": ticket}, str(ticket),
-                   f"the copy of trader ticket {ticket} (subscription {sub})")
+                   f"the copy of trader ticket {ticket}, subscription {sub}")
 
 
 def _uint(text: str) -> int | None:
@@ -115,7 +115,7 @@ class Outcome:
 
 def outcome(request: Request, reply: Mapping[str, Any] | None, failure: str = "") -> Outcome:
     """The words of an admin reply (None: no reply, `failure` says why)."""
-    what = f"{request.action.label} ({request.subject})"
+    what = f"{request.action.label}, {request.subject}"
     if reply is None:
         return Outcome("error", f"{what}: {failure or 'no reply from the daemon'}")
     if not reply.get("ok"):
