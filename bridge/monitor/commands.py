@@ -238,7 +238,11 @@ def _admin_link(conf: dict[str, Any]) -> Any:
         return DealerLink(str(endpoint), None)
     if not key or not conf.get("server_key"):
         raise ValueError("--admin-endpoint needs --admin-key FILE (role admin) and --server-key")
-    return DealerLink(str(endpoint), admin_keys(str(conf["server_key"]), str(key)))
+    try:
+        keys = admin_keys(str(conf["server_key"]), str(key))
+    except ValueError as exc:  # the shared client names its own option: name the dashboard's
+        raise ValueError(str(exc).replace("--client-key", "--admin-key", 1)) from None
+    return DealerLink(str(endpoint), keys)
 
 
 def run_dashboard_command(args: argparse.Namespace) -> int:

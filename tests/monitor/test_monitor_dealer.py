@@ -167,3 +167,26 @@ def test_the_audit_record_is_a_line_in_the_accounts_events():
     c = client(dash, "desk", DEALER_PW)
     assert "dealer desk: close this copy, sub 1 trader ticket 70020: done" in c.get("/accounts/2001").text
     assert "dealer desk: disable trader, trader trader-1: refused, no such trader" in c.get("/accounts/1001").text
+
+
+def test_admin_link_options_are_all_or_nothing(tmp_path):
+    from bridge.daemon.keys import generate_keypair, write_keypair
+    from bridge.monitor.commands import _admin_link
+
+    assert _admin_link({}) is None
+    with pytest.raises(ValueError, match="--admin-key needs --admin-endpoint"):
+        _admin_link({"admin_key": "k"})
+    with pytest.raises(ValueError, match="--admin-endpoint needs --admin-key"):
+        _admin_link({"admin_endpoint": "tcp://127.0.0.1:5572", "server_key": "s.pub"})
+    with pytest.raises(ValueError, match="--admin-key .*no such file"):
+        _admin_link({"admin_endpoint": "tcp://127.0.0.1:5572", "admin_key": str(tmp_path / "nope"),
+                     "server_key": generate_keypair().public})
+    pair = generate_keypair()
+    write_keypair(tmp_path / "desk.key", pair)
+    link = _admin_link({"admin_endpoint": "tcp://127.0.0.1:5572", "admin_key": str(tmp_path / "desk.key"),
+                        "server_key": generate_keypair().public})
+    assert link.keys.public == pair.public
+    link.close()
+    link = _admin_link({"admin_endpoint": "tcp://127.0.0.1:5572", "insecure": True})
+    assert link.keys is None
+    link.close()
