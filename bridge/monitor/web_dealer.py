@@ -15,14 +15,13 @@ import asyncio
 import threading
 from html import escape
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 import structlog
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bridge.monitor import dealer
-from bridge.monitor.dealer import COPY, SUBSCRIPTION_ACTIONS, TRADER_ACTIONS, Outcome, Request as Action
+from bridge.monitor.dealer import SUBSCRIPTION_ACTIONS, TRADER_ACTIONS, Outcome, Request as Action
 
 if TYPE_CHECKING:
     from bridge.daemon.adminclient import CurveKeys
@@ -146,8 +145,7 @@ def _confirm(dash: Dashboard, request: Request, form: dict[str, str], error: str
     if isinstance(req, str):
         return dash.page(request, "Dealer action", f"<p class=error>{escape(req)}</p>", status=400)
     back = _back(form.get("next", ""))
-    target = {k: v for k, v in req.args.items()}
-    fields = "".join(f'<input type="hidden" name="{k}" value="{escape(str(v))}">' for k, v in target.items())
+    fields = "".join(f'<input type="hidden" name="{k}" value="{escape(str(v))}">' for k, v in req.args.items())
     err = f'<p class="error" id="confirm-error">{escape(error)}</p>' if error else ""
     body = (f'<p id="confirm-what">You are about to <b>{escape(req.action.label)}</b>: {escape(req.subject)}.</p>'
             f"<p>This {escape(req.action.effect)}. The daemon journals it with your name.</p>{err}"
@@ -186,12 +184,3 @@ async def act(dash: Dashboard, request: Request) -> Response:
              text=result.text)
     request.session[FLASH_KEY] = {"kind": result.kind, "text": result.text}
     return RedirectResponse(_back(form.get("next", "")), status_code=303)
-
-
-def confirm_link(action: str, back: str, **target: object) -> str:
-    """The confirmation page's address (tests, links)."""
-    return "/dealer/confirm?" + urlencode({"action": action, **target, "next": back})
-
-
-__all__ = ["COPY", "DealerLink", "account_section", "act", "confirm_link", "confirm_page", "flash_html",
-           "trader_section"]
