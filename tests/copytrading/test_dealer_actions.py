@@ -4,6 +4,10 @@ close all copies of a subscription, each with an `actor` leaving an audit record
 Issue 13 §2: "Dealer actions with confirmation, permission checks, CSRF protection and an audit
 trail in the journal: stop copying, suspend and resume a subscription, close one copy, close all
 copies of a subscription, disable a trader."
+
+Seed 003 §8: "The Service is entitled without prior notification and at its sole discretion to
+do the following: [...] 8.2. unsubscribe the Investor from Trader." A desk suspension is the
+lesser step: the investor cannot lift it, only the service's `Resume` does.
 """
 
 from __future__ import annotations
