@@ -136,6 +136,7 @@ class Demo:
         self.investor_key = generate_keypair()
         self.admin_key = generate_keypair()
         self.monitor_key = generate_keypair()  # always listed: the daemon's config is the same with or without
+        self.desk_key = generate_keypair()  # the dashboard's dealer actions (admin role), listed the same way
         trader_logins = tuple(self.login_of[t.id] for t in self.trader_plans)
         investor_logins = tuple(self.login_of[i.id] for i in self.investor_plans)
         allow = AllowList((
@@ -143,9 +144,12 @@ class Demo:
             AllowEntry("demo-investors", self.investor_key.public, investor_logins, "investor"),
             AllowEntry("demo-admin", self.admin_key.public, (), "admin"),
             AllowEntry("demo-monitor", self.monitor_key.public, (), "monitor"),
+            AllowEntry("demo-desk", self.desk_key.public, (), "admin"),
         ))  # fmt: skip
         return DaemonConfig(
-            router="tcp://127.0.0.1:*", pub=self.watch.pub, admin="",
+            # the admin endpoint only for the dashboard's dealer actions; the demo's own requests go in-process
+            router="tcp://127.0.0.1:*", pub=self.watch.pub,
+            admin="tcp://127.0.0.1:*" if self.watch.dashboard is not None else "",
             heartbeat_ms=FAR, offline_after=5, resend_after_ms=FAR, close_profit_wait_ms=FAR,
             engine_tick_ms=FAR, balance_operations="confirm", server_key=self.server_key, allow=allow,
             journal_path=self.workdir / "demo-journal.db", snapshot_every_events=10**9, snapshot_every_s=10**9,
@@ -270,7 +274,8 @@ class Demo:
         try:
             self.watch_info = await self.watcher.start(
                 self.daemon.endpoints["pub"], self.server_key, self.monitor_key, investors,
-                [(tp.id, self.login_of[tp.id]) for tp in self.trader_plans])
+                [(tp.id, self.login_of[tp.id]) for tp in self.trader_plans],
+                admin=(self.daemon.endpoints.get("admin"), self.desk_key))
             if self.on_ready is not None:
                 self.on_ready(self.watch_info)
             report = await self._scenario(ticks, rules, end_ms, wall0)

@@ -132,6 +132,8 @@ class Watcher:
         self.feed_subscriber: Any = None
         self.hub: Any = None
         self.dealer_password: str | None = None
+        self.dashboard: Any = None
+        self.admin_link: Any = None
 
     def bind(self, investors: list[tuple[str, int]]) -> None:
         """The dashboard's users and socket: dealer `desk` (random password) and every investor
@@ -157,7 +159,7 @@ class Watcher:
         for investor, login in investors:
             users.append(User(Principal(INVESTOR, str(login), login, investor), hashed(INVESTOR_PW)))
         self.hub = MonitorHub()
-        dash = Dashboard(self.hub, MemoryCredentialStore(users), DashboardConfig(
+        dash = self.dashboard = Dashboard(self.hub, MemoryCredentialStore(users), DashboardConfig(
             session_secret=secrets.token_hex(32), title="mtbridge demo - dealing desk"))
         host, port = self.watch.dashboard
         try:
@@ -166,8 +168,9 @@ class Watcher:
             raise OSError(exc.errno, f"cannot serve the dashboard on {host}:{port}: {exc.strerror or exc}") from exc
 
     async def start(self, feed: str, server_key: Any, monitor_key: Any, investors: list[tuple[str, int]],
-                    traders: list[tuple[str, int]]) -> WatchInfo:
-        """Write the key files (when asked), serve the dashboard on the daemon's feed `feed`."""
+                    traders: list[tuple[str, int]], admin: tuple[str | None, Any] = (None, None)) -> WatchInfo:
+        """Write the key files (when asked), serve the dashboard on the daemon's feed `feed`;
+        `admin` (the daemon's admin endpoint, an admin key pair) turns on its dealer actions."""
         from bridge.daemon.keys import KeyPair, write_keypair
 
         server_file = monitor_file = None
@@ -184,6 +187,13 @@ class Watcher:
                                                            monitor_key.secret or "")
             self.feed_subscriber = FeedSubscriber(feed, self.hub.apply, curve=curve,
                                                   on_bad_frame=self.hub.bad_frame).start()
+            endpoint, admin_key = admin
+            if endpoint:
+                from bridge.daemon.adminclient import AdminKeys
+                from bridge.monitor.web_dealer import DealerLink
+
+                keys = None if self.insecure else AdminKeys(server_key.public, admin_key.public, admin_key.secret or "")
+                self.admin_link = self.dashboard.admin = DealerLink(endpoint, keys)
             await asyncio.to_thread(self.dashboard_server.start)
             url = self.dashboard_server.url
         return WatchInfo(
@@ -201,3 +211,6 @@ class Watcher:
         sub, self.feed_subscriber = self.feed_subscriber, None
         if sub is not None:
             sub.stop()
+        link, self.admin_link = self.admin_link, None
+        if link is not None:
+            link.close()

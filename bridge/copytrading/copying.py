@@ -82,7 +82,8 @@ class Copying(EngineBase):
         next_id = self.s.next_command
         for sub in subs:
             if sub.state is not active:
-                code = "protection_suspended" if sub.state is suspended else "subscription_stopped"
+                code = ("protection_suspended" if sub.state is suspended else "desk_suspended"
+                        if sub.state is SubState.DESK_SUSPENDED else "subscription_stopped")
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, code, f"subscription is {sub.state.value}"))
                 continue
             if ineligible is not None:

@@ -20,6 +20,7 @@ from bridge.copytrading.base import ZERO, Pending, Step, _Persisted
 from bridge.copytrading.closing import Closing
 from bridge.copytrading.config import EngineConfig
 from bridge.copytrading.copying import Copying
+from bridge.copytrading.desk import Desk
 from bridge.copytrading.money import Money
 from bridge.copytrading.parties import Parties
 from bridge.copytrading.reconcile import Reconciling
@@ -37,7 +38,7 @@ from bridge.domain.rules import Rules, default_rules
 __all__ = ["Engine", "Pending", "Step"]
 
 
-class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
+class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk):
     """One engine per trade server. Feed it events with `handle`; query statistics."""
 
     def __init__(self, config: EngineConfig | None = None, rules: Rules | None = None) -> None:
@@ -114,6 +115,8 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money):
         if handler is None:
             raise DomainError("unknown_event", f"unknown event type {type(event).__name__}")
         handler(self, event)
+        if getattr(event, "actor", None) is not None:
+            self._audit(event)
         return Step(tuple(self._commands), tuple(self._records), tuple(self._withdrawals))
 
     def _on_time_passed(self, e: ev.TimePassed) -> None:
@@ -214,6 +217,9 @@ _HANDLERS: dict[type, Callable[[Engine, object], None]] = {
     ev.ChangeInvestment: Engine._on_change_investment,
     ev.Resume: Engine._on_resume,
     ev.StopCopying: Engine._on_stop_copying,
+    ev.SuspendCopying: Engine._on_suspend_copying,
+    ev.CloseOneCopy: Engine._on_close_one_copy,
+    ev.CloseAllCopies: Engine._on_close_all_copies,
     ev.TraderPositionOpened: Engine._on_trader_position_opened,
     ev.TraderPositionModified: Engine._on_trader_position_modified,
     ev.TraderPositionClosed: Engine._on_trader_position_closed,

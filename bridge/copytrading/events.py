@@ -92,6 +92,7 @@ class TraderDisabled:
     now: int
     trader: str
     disabled: bool = True
+    actor: str | None = None  # the dealer who asked (journaled; record.dealer_action)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +166,13 @@ class ChangeInvestment:
 
 @dataclass(frozen=True, slots=True)
 class Resume:
+    """The investor resumes a protection suspension; the service (requester None) resumes
+    either suspension, the desk's included."""
+
     now: int
     subscription: int
-    requester: str
+    requester: str | None
+    actor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +183,38 @@ class StopCopying:
     subscription: int
     requester: str | None
     close_open: bool = False
+    actor: str | None = None
+
+
+# --- dealer actions (the desk, through the admin API; `actor` is the dealer's name) ----
+@dataclass(frozen=True, slots=True)
+class SuspendCopying:
+    """The desk suspends a subscription: new trader deals are refused `desk_suspended`, open
+    copies stay and still follow the trader. Lifted by a service `Resume`."""
+
+    now: int
+    subscription: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseOneCopy:
+    """The desk closes the copy of trader position `trader_ticket`, with reason `dealer`; the
+    subscription keeps copying the trader's next deals."""
+
+    now: int
+    subscription: int
+    trader_ticket: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseAllCopies:
+    """The desk closes every copy of a subscription, with reason `dealer`; it keeps copying."""
+
+    now: int
+    subscription: int
+    actor: str
 
 
 # --- trader activity -------------------------------------------------------------------
@@ -351,7 +388,7 @@ class TerminalOffline:
 
 Event = (WalletDeposited | WalletWithdrawn | TraderRegistered | TraderCommissionChanged | CommissionCapSet
          | PartnerRegistered | RebateSet | ClientAssigned | Subscribe | EditSettings | ChangeInvestment | Resume
-         | StopCopying
+         | StopCopying | SuspendCopying | CloseOneCopy | CloseAllCopies | TraderDisabled | WalletTransferred
          | TraderPositionOpened | TraderPositionModified | TraderPositionClosed | TraderSnapshot
          | CommandFilled | CommandRefused | CopyClosedByServer | AccountUpdated | PriceTick | TimePassed | TerminalOnline
          | TerminalOffline | OpenWithdrawn | InvestorSnapshot | CopyVanished)

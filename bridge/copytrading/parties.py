@@ -182,7 +182,7 @@ class Parties(EngineBase):
                 return
             prot = e.protection_pct  # type: ignore[assignment]
         sub.mode, sub.protection_pct = mode, prot
-        self._resume(sub)
+        self._resume(sub, service=False)
 
     def _on_change_investment(self, e: ev.ChangeInvestment) -> None:
         sub = self._sub_for("change_investment", e.subscription, e.requester)
@@ -213,11 +213,18 @@ class Parties(EngineBase):
 
     def _on_resume(self, e: ev.Resume) -> None:
         sub = self._sub_for("resume", e.subscription, e.requester)
-        if sub is not None:
-            self._resume(sub)
+        if sub is None:
+            return
+        if e.requester is not None and sub.state is SubState.DESK_SUSPENDED:
+            return self._refuse("resume", "suspended_by_desk", f"subscription {sub.id} is suspended by the desk: "
+                                                               "only the service resumes it", sub.id)
+        self._resume(sub, service=e.requester is None)
 
-    def _resume(self, sub: Subscription) -> None:
-        sub.state = _ACTIVE
+    def _resume(self, sub: Subscription, service: bool) -> None:
+        """Copy again (an edit too resumes a protection suspension); only the service lifts the
+        desk's suspension."""
+        if service or sub.state is not SubState.DESK_SUSPENDED:
+            sub.state = _ACTIVE
         self._records.append(SubscriptionEdited(self.s.now or 0, sub.id, sub.mode.value, sub.protection_pct,
                                                 sub.state.value))
 

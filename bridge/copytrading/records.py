@@ -28,6 +28,20 @@ class TraderStatusChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class DealerAction:
+    """The audit trail of the desk: `actor` asked for `action` (the admin op) on a
+    subscription, a copy or a trader; `refused` is the refusal's code, None when done."""
+
+    now: int
+    action: str
+    actor: str
+    subscription: int | None = None
+    trader: str | None = None
+    trader_ticket: int | None = None
+    refused: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Refused:
     """A back-office request turned down (subscribe, edit, stop, withdraw, ...)."""
 
@@ -228,4 +242,4 @@ class RebateCredited:
 Record = (WalletMovement | Refused | SubscriptionStarted | SubscriptionEdited | SubscriptionStopping
           | SubscriptionStopped | CopyRefused | CopyOpened | CopyClosed | CloseSkipped | CloseFailed
           | ProtectionTriggered | StopOutTriggered | CommissionAccrued | CommissionPaid | PartnerAccrued
-          | IBCredited | InvestmentChanged | RebateCredited)
+          | IBCredited | InvestmentChanged | RebateCredited | TraderStatusChanged | DealerAction)

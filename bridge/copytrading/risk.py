@@ -51,9 +51,11 @@ class Risk(EngineBase):
         now = self.s.now or 0
         equity = sub.balance + sub.floating
         # §4.3: the base is the invested funds, not the balance (realised losses lower the balance)
-        if sub.state is _ACTIVE and protection.triggered(equity, sub.invested, sub.protection_pct):
+        watched = sub.state is _ACTIVE or sub.state is SubState.DESK_SUSPENDED  # open copies stay protected
+        if watched and protection.triggered(equity, sub.invested, sub.protection_pct):
             assert sub.protection_pct is not None
-            sub.state = SubState.SUSPENDED
+            if sub.state is _ACTIVE:  # the desk's suspension stays until the service lifts it
+                sub.state = SubState.SUSPENDED
             self._records.append(ProtectionTriggered(now, sub.id, equity, sub.balance,
                                                      protection.threshold(sub.invested, sub.protection_pct),
                                                      sub.protection_pct, sub.invested))

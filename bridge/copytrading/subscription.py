@@ -16,6 +16,7 @@ ONE = Decimal(1)
 class SubState(str, Enum):
     ACTIVE = "active"
     SUSPENDED = "suspended_by_protection"
+    DESK_SUSPENDED = "suspended_by_desk"  # a dealer's SuspendCopying: only the service resumes it
     STOPPING = "stopping"  # closing its copies before the funds return (§2.3)
     STOPPED = "stopped"
 

@@ -182,6 +182,17 @@ _EVENT_REPLY = (_RECORDS, _REFUSED)
 _LIMIT = _uint("limit", "at most this many rows", minimum=1, maximum=1000, required=False, default=100)
 _MORE = Field("more", "bool", "true: rows after the last one exist (ask again with `after`)")
 _SUB_REFUSALS = ("unknown_subscription", "forbidden", "subscription_stopped")
+_DESK_REFUSALS = ("unknown_subscription", "subscription_stopped")
+
+
+def _actor(required: bool = False) -> Arg:
+    """The dealer acting (dealer actions): journaled with the event and in `record.dealer_action`."""
+    doc = "the dealer's user name, for the audit trail (`record.dealer_action`)"
+    if required:
+        return _id("actor", doc)
+    return _id("actor", doc + "; nil = not a dealer's action", required=False, nullable=True)
+
+
 
 OPS: dict[str, Op] = {op.name: op for op in (
     Op("deposit", "credit an owner's USD wallet", (
@@ -213,7 +224,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("disable_trader", "the desk stops new copies of a trader's deals (each refused `trader_disabled`) and new "
                          "subscriptions to it; open copies still follow the trader's closes", (
         _id("trader", "trader id"),
-        Arg("disabled", "bool", "false enables the trader again", required=False, default=True)),
+        Arg("disabled", "bool", "false enables the trader again", required=False, default=True), _actor()),
        _EVENT_REPLY, (REFUSED,), ev.TraderDisabled, ("unknown_trader",)),
     Op("register_partner", "register an IB partner", (
         _id("partner", "partner id, new"),
@@ -262,14 +273,28 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _dec("amount", "USD, whole cents, signed: + from the wallet, - back to it", minimum=None)),
        _EVENT_REPLY, (REFUSED,), ev.ChangeInvestment,
        (*_SUB_REFUSALS, "invalid_amount", "insufficient_funds", "insufficient_free_margin", "above_invested")),
-    Op("resume", "resume a subscription suspended by protection", (_SUB, _REQUESTER),
-       _EVENT_REPLY, (REFUSED,), ev.Resume, _SUB_REFUSALS),
+    Op("resume", "resume a suspended subscription: the investor a protection suspension, the service (nil) "
+                 "either, the desk's included", (
+        _SUB,
+        _id("requester", "the investor asking (else refused `suspended_by_desk` on a desk suspension); nil = "
+                         "the service", nullable=True),
+        _actor()),
+       _EVENT_REPLY, (REFUSED,), ev.Resume, (*_SUB_REFUSALS, "suspended_by_desk")),
+    Op("suspend", "the desk suspends a subscription: new trader deals are refused `desk_suspended`, open copies "
+                  "stay and follow the trader; lifted by a service `resume`", (_SUB, _actor(required=True)),
+       _EVENT_REPLY, (REFUSED,), ev.SuspendCopying, (*_DESK_REFUSALS, "already_suspended")),
+    Op("close_copy", "the desk closes one copy (reason `dealer`); the subscription keeps copying", (
+        _SUB, _uint("trader_ticket", "the trader position the copy follows (`copies`)"), _actor(required=True)),
+       _EVENT_REPLY, (REFUSED,), ev.CloseOneCopy, (*_DESK_REFUSALS, "unknown_copy", "already_closing")),
+    Op("close_copies", "the desk closes every open copy of a subscription (reason `dealer`); it keeps copying",
+       (_SUB, _actor(required=True)),
+       _EVENT_REPLY, (REFUSED,), ev.CloseAllCopies, (*_DESK_REFUSALS, "no_open_copies")),
     Op("stop", "stop copying: the investor (open copies must be closed first) or the service (nil)", (
         _SUB,
         _id("requester", "the investor asking; nil = the service, which always closes the open copies",
             nullable=True),
         Arg("close_open", "bool", "close the open copies (else refused `copies_open` while any is open)",
-            required=False, default=False)),
+            required=False, default=False), _actor()),
        _EVENT_REPLY, (REFUSED,), ev.StopCopying, (*_SUB_REFUSALS, "copies_open")),
     Op("price", "a market price for the engine (floating results, protection, stop-out)", (
         _id("symbol", "symbol, e.g. EURUSD", max_len=32),

@@ -129,7 +129,8 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     ev.TraderPositionOpened, ev.TraderPositionModified, ev.TraderPositionClosed, ev.TraderSnapshot,
     ev.CommandFilled, ev.CommandRefused, ev.CopyClosedByServer, ev.AccountUpdated, ev.PriceTick, ev.TimePassed,
     ev.TerminalOnline, ev.TerminalOffline, ev.OpenWithdrawn, ev.InvestorSnapshot, ev.CopyVanished,
-    ev.RebateSet, ev.ChangeInvestment, ev.WalletTransferred, ev.TraderDisabled)}
+    ev.RebateSet, ev.ChangeInvestment, ev.WalletTransferred, ev.TraderDisabled, ev.SuspendCopying,
+    ev.CloseOneCopy, ev.CloseAllCopies)}
 
 
 # Events and records travel as the engine persists them: one conversion rule.

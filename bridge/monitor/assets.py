@@ -61,6 +61,10 @@ nav { padding: .6em 0; border-bottom: 1px solid #ccd; margin-bottom: .5em; }
 nav a { margin-right: 1em; }
 nav .who { float: right; }
 form.inline { display: inline; }
+.flash { padding: .5em .8em; border-radius: 4px; font-weight: bold; }
+.flash-ok { background: #dff3e3; color: #15562a; } .flash-refused { background: #fff3c4; color: #6b4600; }
+.flash-error { background: #fde2e0; color: #8c1d18; }
+#dealer-actions button { margin: .15em .3em .15em 0; } .note { color: #556; }
 h1 { font-size: 1.3em; } h2 { font-size: 1.05em; margin: 1em 0 .3em; }
 table.grid { border-collapse: collapse; background: #fff; min-width: 40%; }
 table.grid th, table.grid td { border: 1px solid #dde; padding: 2px 8px; }

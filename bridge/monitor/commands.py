@@ -85,6 +85,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="alert when a terminal is offline this long (default 60)")
     d.add_argument("--alert-refused-per-min", type=int, default=None, metavar="N",
                    help="alert when this many copies are refused within a minute (default 20)")
+    d.add_argument("--admin-endpoint", metavar="ADDRESS",
+                   help="the daemon's admin endpoint, for dealer actions (without it the buttons are hidden)")
+    d.add_argument("--admin-key", metavar="FILE",
+                   help="a key pair file (with its secret) of role admin on the daemon's allow-list; the daemon's "
+                        "public key is --server-key")
     d.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     d.add_argument("--port", type=int, default=None, help="listen port (default 8080; 0 = any free port)")
     d.add_argument("--hash-password", action="store_true",
@@ -181,7 +186,7 @@ def _read_secret(path: str | None) -> str | None:
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("connect", "server_key", "client_key", "insecure", "replay", "users", "session_secret_file",
             "https_only", "trusted_proto_header", "tls_cert", "tls_key", "metrics_token_file", "host", "port",
-            "desk_db", "alerts_keep", "alert_offline_after_s", "alert_refused_per_min")
+            "desk_db", "alerts_keep", "alert_offline_after_s", "alert_refused_per_min", "admin_endpoint", "admin_key")
     conf: dict[str, Any] = {}
     if args.config:
         data = tomllib.loads(Path(args.config).read_text(encoding="utf-8"))
@@ -216,6 +221,28 @@ def hash_password_command() -> int:
         return 2
     print(hash_password(pw))
     return 0
+
+
+def _admin_link(conf: dict[str, Any]) -> Any:
+    """--admin-endpoint + --admin-key (+ --server-key) -> the dealer actions' link, or None.
+    ValueError with a one-line reason for half a configuration."""
+    endpoint, key = conf.get("admin_endpoint"), conf.get("admin_key")
+    if not endpoint:
+        if key:
+            raise ValueError("--admin-key needs --admin-endpoint")
+        return None
+    from bridge.daemon.adminclient import admin_keys
+    from bridge.monitor.web_dealer import DealerLink
+
+    if conf.get("insecure"):
+        return DealerLink(str(endpoint), None)
+    if not key or not conf.get("server_key"):
+        raise ValueError("--admin-endpoint needs --admin-key FILE (role admin) and --server-key")
+    try:
+        keys = admin_keys(str(conf["server_key"]), str(key))
+    except ValueError as exc:  # the shared client names its own option: name the dashboard's
+        raise ValueError(str(exc).replace("--client-key", "--admin-key", 1)) from None
+    return DealerLink(str(endpoint), keys)
 
 
 def run_dashboard_command(args: argparse.Namespace) -> int:
@@ -258,6 +285,7 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         ns = argparse.Namespace(insecure=bool(conf.get("insecure")), server_key=conf.get("server_key"),
                                 client_key=conf.get("client_key"))
         curve = None if conf.get("replay") else _curve(ns)
+        admin = _admin_link(conf)
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
         return fail(str(exc))
     from bridge.monitor.alerts import AlertConfig, AlertRules
@@ -281,7 +309,7 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         sub = FeedSubscriber(conf["connect"], hub.apply, curve=curve, on_bad_frame=hub.bad_frame).start()
     else:
         return fail("--connect ADDRESS is required (or --replay FILE)")
-    dash = Dashboard(hub, creds, config)
+    dash = Dashboard(hub, creds, config, admin=admin)
     try:
         # uvicorn's own plain-text lines would interleave with our structured ones: errors only
         server = DashboardServer(dash, conf["host"], int(conf["port"]), log_level="error", tls=tls)
@@ -305,5 +333,7 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         server.stop()
         if sub is not None:
             sub.stop()
+        if admin is not None:
+            admin.close()
         print("mtbridge dashboard: stopped", file=sys.stderr)
     return 0

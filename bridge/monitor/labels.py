@@ -8,10 +8,12 @@ REFUSAL_LABEL = {"below_min_volume": "copy below the minimum volume", "above_max
                  "subscription_stopped": "subscription stopped", "terminal_offline": "investor terminal offline",
                  "trader_not_eligible": "trader not eligible", "server_refused": "refused by the trade server",
                  "expired": "expired before the terminal answered",
-                 "trader_closed_before_copy": "trader closed before the copy opened"}
+                 "trader_closed_before_copy": "trader closed before the copy opened",
+                 "desk_suspended": "copying suspended by the desk", "trader_disabled": "trader disabled by the desk"}
 _HOW = {"client": "by hand", "so": "stop-out", "sl": "stop loss", "tp": "take profit"}
 _CLOSE_WORDS = {"stop_copying": "copying stopped", "reconcile": "reconciled with the account", "protection": "protection",
-                "stop_out": "stop-out (engine)", "vanished": "vanished from the account"}
+                "stop_out": "stop-out (engine)", "vanished": "vanished from the account",
+                "dealer": "closed by the dealer"}
 
 
 def close_label(reason: str) -> str:

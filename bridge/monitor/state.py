@@ -552,4 +552,7 @@ from bridge.monitor import book as _book  # noqa: E402  (it reads this module's 
 
 _HANDLERS["positions"] = _book.on_positions
 _HANDLERS["prices"] = _book.on_prices
+from bridge.monitor import dealer as _dealer  # noqa: E402
+
+_HANDLERS["record.dealer_action"] = _dealer.on_dealer_action
 TOPICS = tuple(sorted(_HANDLERS))

@@ -42,7 +42,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from bridge.monitor import assets, web_alerts, web_investor
+from bridge.monitor import assets, web_alerts, web_dealer, web_investor
 from bridge.monitor.auth import CredentialStore, LoginThrottle, SessionRegistry
 from bridge.monitor.console import STALE_AFTER_MS, feed_status
 from bridge.monitor.feed import wall_ms
@@ -99,8 +99,9 @@ class DashboardConfig:
 class Dashboard:
     def __init__(self, hub: MonitorHub, credentials: CredentialStore, config: DashboardConfig, *,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], int] = wall_ms,
-                 throttle: LoginThrottle | None = None) -> None:
+                 throttle: LoginThrottle | None = None, admin: web_dealer.DealerLink | None = None) -> None:
         self.hub = hub
+        self.admin = admin  # the daemon's admin endpoint, for dealer actions (None: the buttons are hidden)
         self.credentials = credentials
         self.config = config
         self.wall = wall
@@ -120,6 +121,8 @@ class Dashboard:
             Route("/alerts", partial(web_alerts.alerts_page, self)),
             Route("/positions", self.positions),
             Route("/alerts/{alert:int}/ack", partial(web_alerts.acknowledge, self), methods=["POST"]),
+            Route("/dealer/confirm", partial(web_dealer.confirm_page, self)),
+            Route("/dealer/action", partial(web_dealer.act, self), methods=["POST"]),
         ]  # fmt: skip
         self.app = Starlette(routes=routes, middleware=[Middleware(
             SessionMiddleware, secret_key=config.session_secret, session_cookie="mtbridge_session",
@@ -186,7 +189,8 @@ class Dashboard:
         html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                 f'<link rel="stylesheet" href="/static/dashboard.css">{script}</head>'
-                f'<body data-live="{"1" if live else "0"}" data-version="0">{nav}<h1>{escape(title)}</h1>{body}'
+                f'<body data-live="{"1" if live else "0"}" data-version="0">{nav}<h1>{escape(title)}</h1>'
+                f"{web_dealer.flash_html(request) if p is not None else ''}{body}"
                 "</body></html>")
         return HTMLResponse(html, status_code=status)
 
@@ -306,6 +310,8 @@ class Dashboard:
 
     async def trader(self, request: Request) -> Response:
         tid = request.path_params["trader"]
+        p = self.principal(request)
+        acts = web_dealer.trader_section(self, tid) if p is not None and p.is_dealer else ""
 
         def build(s: MonitorState) -> str | None:
             t = s.traders.get(tid)
@@ -317,7 +323,7 @@ class Dashboard:
                     f"<dt>max drawdown</dt><dd>{_pct(t.max_drawdown_pct)}</dd><dt>trades</dt><dd>{t.trades}</dd>"
                     f"<dt>followers</dt><dd>{t.followers}</dd><dt>volume</dt><dd>{t.volume:,.2f} lots</dd>"
                     f"<dt>commission</dt><dd>{_pct(t.commission_pct)}</dd></dl>"
-                    f'<section><h2>Equity curve</h2><div id="equity-curve">{curve}</div></section>'
+                    f'{acts}<section><h2>Equity curve</h2><div id="equity-curve">{curve}</div></section>'
                     f'<section><h2>Drawdown from the peak</h2><div id="drawdown-curve">'
                     f'{line_chart(drawdown(list(s.equity_curves.get(tid, ()))), title=f"{tid} drawdown", unit="%", width=640, height=160)}'
                     "</div></section>")
@@ -339,7 +345,8 @@ class Dashboard:
                 return None
             evs = list(s.events_by_login.get(login, ()))[-30:]
             pos = positions_html(position_rows(s, {login}), owner=False)
-            return (accounts_html([a], link=False) + account_facts(a)
+            acts = web_dealer.account_section(self, s, login) if p.is_dealer else ""
+            return (accounts_html([a], link=False) + account_facts(a) + acts
                     + f'<section><h2>Open positions</h2>{pos}</section><section><h2>Margin level over time</h2>'
                     f"{margin_chart(s, a, 640)}</section><section><h2>Events</h2><ol class=events>" + "".join(
                         f'<li class="sev-{e.severity}"><time>{_time(e.ts)}</time> {escape(e.text)}</li>'

@@ -50,7 +50,8 @@ def test_event_op_arguments_are_the_event_fields(op: admin.Op) -> None:
 def test_the_table_is_well_formed() -> None:
     assert list(admin.OPS) == ["deposit", "withdraw", "transfer", "register_trader", "set_commission",
                                "cap_commission", "disable_trader", "register_partner", "set_rebate", "assign_client",
-                               "subscribe", "edit", "change_investment", "resume", "stop", "price",
+                               "subscribe", "edit", "change_investment", "resume", "suspend", "close_copy",
+                               "close_copies", "stop", "price",
                                "balance_result", "status", "copies", "list_traders", "list_subscriptions",
                                "wallet", "ping"]
     for op in admin.OPS.values():
@@ -497,3 +498,35 @@ def test_a_refused_argument_changes_nothing_on_a_real_core(name: str, value: obj
                          else msgpack.packb({**request, "args": {}}), T0)
         assert reply["ok"] is False
     assert (core.engine.to_bytes(), core.seq) == before and not core.take_batch().events
+
+
+# --- dealer actions (issue 13 §2): the actor is journaled with the event and in its record --------
+def test_dealer_ops_journal_the_actor_and_answer_with_the_audit_record() -> None:
+    """Issue 13 §2: "Dealer actions with confirmation, permission checks, CSRF protection and an
+    audit trail in the journal: stop copying, suspend and resume a subscription, close one copy,
+    close all copies of a subscription, disable a trader.\""""
+    core = gen.new_core()
+    by_name = {v["name"]: v["value"] for v in VECTORS}
+    for name in ("register_trader", "deposit", "subscribe"):
+        assert gen.call(core, msgpack.packb(by_name[name]), T0)["ok"]
+    for op, args, refused in (
+            ("suspend", {"subscription": 1, "actor": "dana"}, None),
+            ("suspend", {"subscription": 1, "actor": "dana"}, "already_suspended"),
+            ("resume", {"subscription": 1, "requester": "I1"}, "suspended_by_desk"),
+            ("resume", {"subscription": 1, "requester": None, "actor": "erik"}, None),
+            ("close_copy", {"subscription": 1, "trader_ticket": 9, "actor": "dana"}, "unknown_copy"),
+            ("close_copies", {"subscription": 1, "actor": "dana"}, "no_open_copies"),
+            ("disable_trader", {"trader": "T1", "actor": "dana"}, None),
+            ("stop", {"subscription": 1, "requester": None, "actor": "dana"}, None)):
+        before = len(core._batch.events)
+        reply = gen.call(core, msgpack.packb(req(op, **args)), T0)
+        assert reply["ok"] and (reply["refused"] or {}).get("code") == refused, reply
+        audit = [r for r in reply["records"] if r["topic"] == "record.dealer_action"]
+        actor = args.get("actor")
+        if actor is None:
+            assert audit == []
+            continue
+        assert [(a["action"], a["actor"], a["refused"]) for a in audit] == [(op, actor, refused)]
+        (_, _, type_name, body), = core._batch.events[before:]
+        event = wire.event_from(type_name, body)
+        assert type(event) is admin.OPS[op].event and event.actor == actor  # type: ignore[attr-defined]

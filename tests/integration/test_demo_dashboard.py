@@ -124,6 +124,16 @@ def test_demo_dashboard_dealer_and_investor_views() -> None:
             page = desk.get("/").text
             assert "Exposure per symbol" in page and listed_logins(desk) == everyone
             assert desk.get("/metrics").status_code == 200
+            # dealer actions are wired: the demo's dashboard holds an admin key of its own
+            trader = info.traders[0][0]
+            page = desk.get(f"/traders/{trader}").text
+            assert 'data-action="disable_trader"' in page and "dealer-off" not in page
+            token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            r = desk.post("/dealer/action", data={"csrf": token, "action": "disable_trader", "trader": trader,
+                                                  "confirm": trader, "next": f"/traders/{trader}"})
+            assert r.status_code == 303, r.text[:300]
+            shown = desk.get(r.headers["location"]).text
+            assert 'class="flash flash-ok"' in shown and f"disable trader, trader {trader}: done" in shown
 
         _, inv_login, inv_pw = info.investors[0]
         other = next(login for _, login, _ in info.investors if login != inv_login)

@@ -55,6 +55,22 @@ def _req(rid: object, op: str, **args: object) -> dict:
     return {"id": rid, "op": op, "args": args}
 
 
+def _open_copy(core: DaemonCore, now: int, *, account: int, trader: str, trader_account: int, ticket: int) -> None:
+    """A copy for the dealer's closes: the trader opens `ticket`, the investor's open fills."""
+    from decimal import Decimal
+
+    from bridge.copytrading.commands import idempotency_key
+    from bridge.domain.trading import Side
+
+    core.feed_engine(ev.TerminalOnline(now, account))
+    core.feed_engine(ev.AccountUpdated(now, trader_account, Decimal(10000), Decimal(10000)))
+    core.feed_engine(ev.TraderPositionOpened(now, trader, ticket, "EURUSD", Side.BUY, Decimal("0.5"),
+                                             Decimal("1.0855")))
+    key = idempotency_key(1, ticket, "open", 1)
+    assert key in core.pending, key
+    core.feed_engine(ev.CommandFilled(now, key, 900 + ticket, Decimal("0.1"), Decimal("1.0855")))
+
+
 def build() -> list[dict]:
     core = new_core()
     out: list[dict] = []
@@ -87,12 +103,17 @@ def build() -> list[dict]:
     (key,) = [k for k, p in core.pending.items() if p.row.type == "balance"]
     add("balance_result", _req(9, "balance_result", key=key))
     add("edit", _req(10, "edit", subscription=1, requester="I1", protection_pct=None))
-    add("resume", _req(11, "resume", subscription=1, requester="I1"))
+    add("suspend", _req(60, "suspend", subscription=1, actor="dana"))
+    add("resume", _req(11, "resume", subscription=1, requester=None, actor="dana"))
     add("change_investment", _req(41, "change_investment", subscription=1, requester="I1", amount="250.00"))
     add("price", _req(12, "price", symbol="EURUSD", bid=1.0853, ask=1.0855))
     add("status", {"id": 13, "op": "status"})
     add("copies", {"id": "c-14", "op": "copies", "args": {}})
-    add("stop", _req(15, "stop", subscription=1, requester="I1"))
+    _open_copy(core, next(clock), account=2001, trader="T1", trader_account=1001, ticket=7)
+    add("close_copy", _req(61, "close_copy", subscription=1, trader_ticket=7, actor="dana"))
+    _open_copy(core, next(clock), account=2001, trader="T1", trader_account=1001, ticket=8)
+    add("close_copies", _req(62, "close_copies", subscription=1, actor="dana"))
+    add("stop", _req(15, "stop", subscription=1, requester="I1", close_open=True))
     add("ping", {"id": 50, "op": "ping"})
     add("transfer", _req(51, "transfer", from_owner="I1", to_owner="T1", amount="100.00"))
     add("wallet", _req(52, "wallet"))
@@ -122,7 +143,7 @@ def build() -> list[dict]:
     add("bool_is_not_a_number", _req(29, "stop", subscription=True, requester=None))
     add("text_too_long", _req(30, "register_partner", partner="p" * 65))
     add("bad_enum", _req(31, "edit", subscription=1, requester="I1", mode="double"))
-    add("nil_not_allowed", _req(32, "resume", subscription=1, requester=None))
+    add("nil_not_allowed", _req(32, "edit", subscription=1, requester=None))
     add("unknown_balance_key", _req(33, "balance_result", key="s9-t0-invest-1"))
     add("forbidden", _req(34, "status"), reply=admin.forbidden(_req(34, "status")))
     return out
