@@ -41,6 +41,13 @@ def test_demo_results_are_identical_across_runs_with_the_same_seed(capsys) -> No
     assert first["timings"]["transport"] == "CURVE"
     text = render_text(first)
     assert "Copies opened" in text and "Copy latency" in text
+    # review (desk-and-ops, user 1 #9): a headline, human reason labels, amounts to cents
+    lines = text.splitlines()
+    assert lines[1].startswith(("Investors lost ", "Investors gained ")) and " USD invested (" in lines[1]
+    for line in lines:
+        if line.startswith(("Copies closed:", "Copies refused:")):
+            assert "_" not in line, line
+    assert "copy commands, opens and closes" in text
 
 
 def test_another_seed_gives_another_run(capsys) -> None:
