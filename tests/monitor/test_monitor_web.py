@@ -268,3 +268,15 @@ def test_access_log_writes_one_line_per_request_without_the_query_string():
     assert [(e["method"], e["path"], e["status"], e["log_level"]) for e in lines] == [
         ("GET", "/x", 201, "info"), ("GET", "/nope", 404, "info")]
     assert all("secret" not in str(e) for e in lines)
+
+
+def test_unknown_address_gets_a_styled_404_and_pages_ask_for_no_favicon(env):
+    # review (desk-and-ops, user 2 #12): `/nope` returned a bare "Not Found"; every page made the
+    # browser fetch /favicon.ico, a 404 in the console
+    dash, _ = env
+    for who in (None, "dealer"):
+        r = client_as(dash, who).get("/nope")
+        assert r.status_code == 404
+        assert '<link rel="stylesheet" href="/static/dashboard.css">' in r.text and "<h1>Not found</h1>" in r.text
+        assert '<a href="/">' in r.text
+    assert '<link rel="icon" href="data:,">' in client_as(dash, None).get("/traders").text
