@@ -232,7 +232,7 @@ class Dashboard:
                    "</div></section>"),
                   (f'<section><h2>Subscriptions{EXPORTS if p.is_dealer else ""}</h2>'
                    f'<div id="sec-subscriptions">{secs["subscriptions"]}</div></section>'),
-                  f'<section><h2>Latest events</h2><div id="sec-events">{secs["events"]}</div></section>']
+                  f'<section><h2>Latest events <small>(server time)</small></h2><div id="sec-events">{secs["events"]}</div></section>']
         title = self.config.title if p.is_dealer else f"Investor area: account {p.login}"
         return self.page(request, title, "".join(parts), live=True)
 

@@ -280,3 +280,9 @@ def test_unknown_address_gets_a_styled_404_and_pages_ask_for_no_favicon(env):
         assert '<link rel="stylesheet" href="/static/dashboard.css">' in r.text and "<h1>Not found</h1>" in r.text
         assert '<a href="/">' in r.text
     assert '<link rel="icon" href="data:,">' in client_as(dash, None).get("/traders").text
+
+
+def test_event_times_are_labelled_server_time(env):
+    # review (desk-and-ops, user 2 #10): event rows show simulated server time with no label
+    dash, _ = env
+    assert "<h2>Latest events <small>(server time)</small></h2>" in client_as(dash, "dealer").get("/").text
