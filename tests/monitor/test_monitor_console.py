@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from rich.console import Console
 
 from bridge.monitor.console import render
