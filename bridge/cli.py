@@ -130,7 +130,7 @@ def plugin_commands(entries: Sequence[tuple[str, str]] | None = None) -> list[Ca
 
 def _add_margin(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
-        "margin", help="tiered margin of a set of positions (seed 004)",
+        "margin", help="tiered margin of a set of positions (docs/margin.md)",
         description="Tiered margin of positions on one account, bracket by bracket. ACTIONS is a "
                     "sequence of `buy|sell LOTS SYMBOL@PRICE` and `close N` (N = the Nth position opened).",
         epilog="example: mtbridge margin --leverage 1000 --currency USD buy 1 GBPUSD@1.4584 buy 5 EURUSD@1.3175",
@@ -306,8 +306,8 @@ def margin_text(report: MarginReport, steps: bool) -> str:
 
 def _add_copy_volume(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
-        "copy-volume", help="volume of a copied trade (seed 003 §4.5, §5)",
-        description="Volume of the investor's copy of a trader deal, normalised per seed 003 §5.",
+        "copy-volume", help="volume of a copied trade (docs/copy-trading.md)",
+        description="Volume of the investor's copy of a trader deal, normalised to the symbol's minimum, maximum and step (docs/copy-trading.md).",
         epilog="example: mtbridge copy-volume --mode proportional --investor-equity 200 --trader-equity 500 "
                "--investor-leverage 100 --trader-leverage 200 --volume 1",
     )
@@ -320,7 +320,7 @@ def _add_copy_volume(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--investor-currency", type=_currency, default="USD",
                    help="currency of --investor-equity (USC: US cents); default USD")
     p.add_argument("--trader-currency", type=_currency, default="USD",
-                   help="currency of --trader-equity; converted into the investor's (§4.5.2)")
+                   help="currency of --trader-equity; converted into the investor's at --rate")
     p.add_argument("--rate", action="append", default=[], metavar="PAIR=RATE",
                    help="a conversion rate, e.g. EURUSD=1.25 (repeatable)")
     p.add_argument("--json", action="store_true", help='print {"volume": ..., "rejected": ...}')

@@ -99,8 +99,8 @@ def run_command(args: argparse.Namespace) -> int:
     from mtbridge_demo.report import render_text
     from mtbridge_demo.run import run_demo
 
-    if args.traders < 1 or args.investors < 0 or args.hours < 1:
-        print("mtbridge demo: error: need at least 1 trader, 0 investors and 1 hour", file=sys.stderr)
+    if args.traders < 1 or args.investors < 1 or args.hours < 1:
+        print("mtbridge demo: error: need at least 1 trader, 1 investor and 1 hour", file=sys.stderr)
         return 2
     cfg = DemoConfig(seed=args.seed, traders=args.traders, investors=args.investors, hours=args.hours)
     dashboard = getattr(args, "dashboard", None)

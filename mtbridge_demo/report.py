@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bridge.daemon.store import read_commands
+from bridge.monitor.labels import REFUSAL_LABEL, close_label
 from mtbridge_demo.bots import TraderBot
 from mtbridge_demo.plan import ZERO
 from simulator.server import retcodes as rc
@@ -130,11 +131,23 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
     return {"results": results, "timings": timings}
 
 
+def _money(value: object) -> str:
+    """A report amount to cents with thousands separators (e.g. accrued 153.0200 -> 153.02)."""
+    return f"{Decimal(str(value)).quantize(Decimal('0.01')):,}"
+
+
 def render_text(report: dict) -> str:
     r, t = report["results"], report["timings"]
     c = r["copies"]
     out = [(f"mtbridge demo - seed {r['seed']}: {r['config']['traders']} traders, {r['config']['investors']} "
-            f"investors, {r['config']['hours']} simulated hours, {r['ticks']} quotes ({t['transport']})"), ""]
+            f"investors, {r['config']['hours']} simulated hours, {r['ticks']} quotes ({t['transport']})")]
+    sub = r["subscriptions"]
+    net = Decimal(str(sub["returned"])) - Decimal(str(sub["invested"]))
+    if Decimal(str(sub["invested"])):
+        pct = (net * 100 / Decimal(str(sub["invested"]))).quantize(Decimal("0.01"))
+        out.append(f"Investors {'lost' if net < 0 else 'gained'} {_money(abs(net))} of {_money(sub['invested'])} USD "
+                   f"invested ({pct:+}%)")
+    out.append("")
     out.append("Traders")
     for tid, x in r["traders"].items():
         closes = ", ".join(f"{k} {v}" for k, v in x["closing_deals"].items()) or "none"
@@ -143,10 +156,13 @@ def render_text(report: dict) -> str:
                    f"equity {x['equity']}")
     out.append("")
     out.append(f"Copies opened:   {c['opened']} ({c['lots_opened']} lots)")
-    out.append("Copies closed:   " + (", ".join(f"{k} {v}" for k, v in c["closed_by_reason"].items()) or "none"))
-    out.append("Copies refused:  " + (", ".join(f"{k} {v}" for k, v in c["refused_by_reason"].items()) or "none"))
+    out.append("Copies closed:   " + (", ".join(f"{close_label(k)} {v}" for k, v in c["closed_by_reason"].items())
+                                      or "none"))
+    out.append("Copies refused:  " + (", ".join(f"{REFUSAL_LABEL.get(k, k.replace('_', ' '))} {v}"
+                                                for k, v in c["refused_by_reason"].items()) or "none"))
     if c["partial_close_skipped"]:
-        out.append("Partial closes skipped: " + ", ".join(f"{k} {v}" for k, v in c["partial_close_skipped"].items()))
+        out.append("Partial closes skipped: " + ", ".join(f"{REFUSAL_LABEL.get(k, k.replace('_', ' '))} {v}"
+                                                          for k, v in c["partial_close_skipped"].items()))
     if c["close_failed"]:
         out.append("Closes refused by the server (retcode): " +
                    ", ".join(f"{k} {v}" for k, v in c["close_failed"].items()))
@@ -159,19 +175,21 @@ def render_text(report: dict) -> str:
     out.append(f"Stop-outs: engine {s['engine_stop_outs']}, server closes on trader accounts "
                f"{s['server_closes_trader_accounts']}, on investor accounts {s['server_closes_investor_accounts']}")
     cm = r["commissions"]
-    out.append(f"Commissions: accrued {cm['accrued']} USD; paid " +
+    out.append(f"Commissions: accrued {_money(cm['accrued'])} USD; paid " +
                (", ".join(f"{k} {v}" for k, v in cm["paid"].items()) or "0") + " USD")
     pa = r["partners"]
     out.append("Partner payouts: credited " + (", ".join(f"{k} {v}" for k, v in pa["credited"].items()) or "none") +
-               " USD; accrued " + (", ".join(f"{k} {v}" for k, v in pa["accrued_by_source"].items()) or "none"))
-    sub = r["subscriptions"]
+               " USD; accrued " + (", ".join(f"{k.replace('_', ' ')} {_money(v)}"
+                                             for k, v in pa["accrued_by_source"].items()) or "none")
+               + (" USD" if pa["accrued_by_source"] else ""))
     out.append(f"Subscriptions: {sub['started']} started, {sub['stopped']} stopped; invested {sub['invested']} USD, "
                f"returned {sub['returned']} USD")
     lat = t["copy_latency_ms"]
     out.append("")
-    out.append(f"Copy latency (trader event sent -> investor command received, {lat['samples']} copies): "
+    out.append(f"Copy latency (trader event sent -> investor command received, {lat['samples']} copy commands, opens and closes): "
                f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms")
-    out.append(f"Run: {t['wall_s']} s wall, {t['syncs']} syncs, {t['frames_in']} frames in / {t['frames_out']} out")
-    out.append(f"Determinism: server journal {r['server_digest'][:16]}, daemon records {r['records_digest'][:16]}")
+    out.append(f"Run: {t['wall_s']} s wall, {t['syncs']} syncs (steps where the run waited for the bridge to settle), {t['frames_in']} frames in / {t['frames_out']} out")
+    out.append(f"Determinism: server journal {r['server_digest'][:16]}, daemon records {r['records_digest'][:16]} "
+               "(digests: the same seed gives the same values)")
     return "\n".join(out)
 

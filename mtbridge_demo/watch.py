@@ -14,6 +14,8 @@ import asyncio
 import ipaddress
 import math
 import secrets
+import shutil
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -52,12 +54,22 @@ class WatchInfo:
     traders: tuple[tuple[str, int], ...]  # (trader id, account login)
 
     def monitor_command(self) -> str:
+        program = mtbridge_program()
         if not self.curve:
-            return f"mtbridge monitor --connect {self.feed} --insecure"
+            return f"{program} monitor --connect {self.feed} --insecure"
         if self.server_key_file is None or self.monitor_key_file is None:
-            return f"mtbridge monitor --connect {self.feed} --server-key <server.pub> --client-key <monitor.key>"
-        return (f"mtbridge monitor --connect {self.feed} --server-key {self.server_key_file} "
+            return f"{program} monitor --connect {self.feed} --server-key <server.pub> --client-key <monitor.key>"
+        return (f"{program} monitor --connect {self.feed} --server-key {self.server_key_file} "
                 f"--client-key {self.monitor_key_file}")
+
+
+def mtbridge_program() -> str:
+    """How to run `mtbridge` from another shell: the bare name only when it is on PATH (an active
+    venv); else this interpreter's entry point (.venv/bin/mtbridge), else `python -m bridge.cli`."""
+    if shutil.which("mtbridge"):
+        return "mtbridge"
+    script = Path(sys.executable).parent / "mtbridge"
+    return str(script) if script.exists() else f"{sys.executable} -m bridge.cli"
 
 
 class Pacer:

@@ -96,14 +96,17 @@ class RunSummary:
         t1 = ms_to_datetime(self.end_ms).strftime("%Y-%m-%d %H:%M")
         out = [f"Scenario {self.scenario} (seed {self.seed}): {t0} -> {t1} UTC, {self.ticks} ticks, "
                f"{self.records} journal records", ""]
-        head = (f"{'account':<12} {'login':>9} {'type':<16} {'balance':>12} {'equity':>12} {'margin lvl':>11} "
-                f"{'trades':>6} {'swaps':>9} {'m.calls':>7} {'stop-outs':>9}")
+        head = (f"{'account':<12} {'login':>9} {'type':<16} {'ccy':<3} {'deposits':>12} {'balance':>12} "
+                f"{'equity':>12} {'net P/L':>12} {'margin lvl':>11} {'trades':>6} {'swaps':>9} {'m.calls':>7} "
+                f"{'stop-outs':>9}")
         out.append(head)
         for a in self.accounts:
             lvl = "-" if a.margin_level is None else f"{a.margin_level}%"
             so = f"{a.stop_outs}" + (f" ({a.stop_out_closes} pos)" if a.stop_out_closes else "")
-            out.append(f"{a.id:<12} {a.login:>9} {a.account_type:<16} {a.balance:>12} {a.equity:>12} {lvl:>11} "
-                       f"{a.trades:>6} {a.swaps:>9} {a.margin_calls:>7} {so:>9}")
+            net = a.equity - a.deposits + a.withdrawals  # what the account made or lost, in its currency
+            out.append(f"{a.id:<12} {a.login:>9} {a.account_type:<16} {a.currency:<3} {a.deposits:>12} "
+                       f"{a.balance:>12} {a.equity:>12} {net:>+12} {lvl:>11} {a.trades:>6} {a.swaps:>9} "
+                       f"{a.margin_calls:>7} {so:>9}")
         out += ["", f"Journal digest: {self.digest}"]
         return "\n".join(out)
 

@@ -104,3 +104,10 @@ def test_help_everywhere():
     for args in (["--help"], ["margin", "--help"], ["copy-volume", "--help"]):
         run = mtbridge(*args)
         assert run.returncode == 0 and "usage:" in run.stdout
+
+
+def test_help_names_docs_not_internal_seed_clauses():
+    # review (desk-and-ops, user 1 #10): `mtbridge --help` said "(seed 004)" and "(seed 003 §4.5, §5)"
+    for args in (["--help"], ["margin", "--help"], ["copy-volume", "--help"]):
+        out = mtbridge(*args).stdout
+        assert "seed 00" not in out and "§" not in out

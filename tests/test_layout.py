@@ -94,3 +94,12 @@ def test_an_installed_distribution_answers_from_its_metadata(tmp_path: Path, mon
     other = tmp_path / "pyproject.toml"
     other.write_text('[project]\nname = "someone-else"\n')
     assert plugin_entries(other) == [("simulate", "simulator.commands:add_commands")]  # not our checkout
+
+
+def test_licence_is_an_spdx_string_so_setuptools_prints_no_deprecation_box():
+    # review (desk-and-ops, user 1 #9): `license = { text = ... }` made every install print
+    # setuptools' "project.license as a TOML table is deprecated" box; the SPDX string form
+    # (PEP 639) needs setuptools >= 77 in the isolated build
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "Apache-2.0"
+    assert "setuptools>=77" in project["build-system"]["requires"]

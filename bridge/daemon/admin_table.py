@@ -234,7 +234,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
        _EVENT_REPLY, (REFUSED,), ev.PartnerRegistered,
        ("duplicate_partner", "unknown_referrer", "referral_cycle", "invalid_rate")),
     Op("set_rebate", "the share of a partner's revenue from each referred client's volume that is credited "
-                     "to that client (seed 000: \"the rebate level can be set by partners\")", (
+                     "to that client; partners set it", (
         _id("partner", "partner id"),
         _pct("rebate_pct", "percent of the partner's revenue, 0-100; applies to later deals")),
        _EVENT_REPLY, (REFUSED,), ev.RebateSet, ("unknown_partner",)),
@@ -247,7 +247,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _uint("account", "the new investor account's MetaTrader login, not in use"),
         _AMOUNT,
         Arg("mode", "enum", "volume mode of the copies", required=False, default=VolumeMode.EQUAL, enum=VolumeMode),
-        _pct("protection_pct", "equity protection, percent of the invested funds (§4.3); nil = off", required=False,
+        _pct("protection_pct", "equity protection, percent of the invested funds; nil = off", required=False,
              nullable=True),
         _uint("leverage", "investor account leverage", minimum=1, maximum=MAX_LEVERAGE, required=False,
               default=100),
@@ -268,7 +268,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
        _EVENT_REPLY, (REFUSED,), ev.EditSettings, (*_SUB_REFUSALS, "invalid_mode", "invalid_protection")),
     Op("change_investment", "top up the invested funds from the investor's wallet (amount > 0) or take part "
                             "of them back (amount < 0, at most the free margin); never a gain for the "
-                            "commission (§9)", (
+                            "commission", (
         _SUB, _REQUESTER,
         _dec("amount", "USD, whole cents, signed: + from the wallet, - back to it", minimum=None)),
        _EVENT_REPLY, (REFUSED,), ev.ChangeInvestment,

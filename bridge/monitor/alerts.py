@@ -108,7 +108,7 @@ class AlertRules:
         elif topic == "account.stop_out":
             out.append(Alert(base, ts, "stop_out", ALERT, f"STOP-OUT: account {login}{_owner(state, login)} margin "
                              f"level {pct(_dec(b.get('margin_level')))} (stop-out at "
-                             f"{pct(_dec(b.get('stop_out_level')))}), {b.get('closes', 0)} position(s) closed", login))
+                             f"{pct(_dec(b.get('stop_out_level')))}), {_positions_closed(b.get('closes', 0))}", login))
         elif topic == "record.stop_out_triggered":
             acc = _int(b.get("account")) or state.sub_login(sid)
             out.append(Alert(base, ts, "stop_out", ALERT, f"STOP-OUT (engine): subscription {sid} account {acc} "
@@ -184,3 +184,9 @@ class AlertRules:
 def _owner(state: MonitorState, login: int | None) -> str:
     a = state.accounts.get(login) if login is not None else None
     return f" ({a.owner})" if a is not None and a.owner else ""
+
+
+def _positions_closed(closes: object) -> str:
+    """'1 position closed', '3 positions closed' (not "1 position(s)")."""
+    n = closes if isinstance(closes, int) else 0
+    return f"{n} position{'' if n == 1 else 's'} closed"

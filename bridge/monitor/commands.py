@@ -136,6 +136,34 @@ def run_monitor_command(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ dashboard
+class AccessLog:
+    """ASGI wrapper: one structured line per HTTP request when it ends (`dashboard.request`, info),
+    in the same log stream as the dashboard's other events; the path only, never the query string."""
+
+    def __init__(self, app: Any) -> None:
+        import structlog
+
+        self.app = app
+        self.log = structlog.get_logger("mtbridge.dashboard")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.monotonic(), [0]
+
+        async def send_status(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.log.info("dashboard.request", method=scope.get("method"), path=scope.get("path"), status=status[0],
+                          ms=round((time.monotonic() - start) * 1000, 1), client=(scope.get("client") or ("-",))[0])
+
+
 class DashboardServer:
     """uvicorn serving a `Dashboard` in a background thread, on an already-bound socket."""
 
@@ -149,7 +177,7 @@ class DashboardServer:
         self.sock.bind((host, port))
         self.host, self.port = host, self.sock.getsockname()[1]
         self.tls = tls
-        config = uvicorn.Config(dashboard.app, log_level=log_level, access_log=False, lifespan="off",
+        config = uvicorn.Config(AccessLog(dashboard.app), log_level=log_level, access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=2, proxy_headers=False,
                                 ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
         self.server = uvicorn.Server(config)

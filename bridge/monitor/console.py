@@ -109,7 +109,7 @@ def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int
     head = Text.assemble(("mtbridge ", "bold"), (f"[{label}]", style),
                          f" online {v.terminals_online}/{v.terminals} p50 ",
                          (f"{v.p50}ms" if v.p50 is not None else "-", "bold"), " p99 ",
-                         (f"{v.p99}ms" if v.p99 is not None else "-", "bold"), f" {clock_text(now)} UTC")
+                         (f"{v.p99}ms" if v.p99 is not None else "-", "bold"), f" wall {clock_text(now)} UTC")
     head.truncate(width, overflow="ellipsis")
     budget = (height or 24) - 2 - 3 * 3 - 1  # header lines; title + header + rule per table; caption
     n_exp = min(len(v.exposure), 3)
@@ -134,7 +134,7 @@ def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int
         exp.add_column(col, justify="left" if col == "symbol" else "right", no_wrap=True)
     for e in v.exposure[:n_exp]:
         exp.add_row(e.symbol, lots(e.buy), lots(e.sell), f"{e.net:+,.2f}", str(e.positions))
-    evt = Table(title="Latest events", box=box.SIMPLE_HEAD, show_edge=False, expand=True, title_justify="left", pad_edge=False,
+    evt = Table(title="Latest events (server time)", box=box.SIMPLE_HEAD, show_edge=False, expand=True, title_justify="left", pad_edge=False,
                 show_header=False)
     evt.add_column("time", no_wrap=True)
     evt.add_column("event", no_wrap=True, overflow="ellipsis", ratio=1)
@@ -160,7 +160,7 @@ def render(state: MonitorState, now: int, *, principal: Principal = DESK, accoun
         f"  terminals online {v.terminals_online}/{v.terminals}",
         "  copy latency p50 ", (f"{v.p50} ms" if v.p50 is not None else "-", "bold"),
         " p99 ", (f"{v.p99} ms" if v.p99 is not None else "-", "bold"),
-        f"  gaps {h.gaps}  at {clock_text(now)} UTC",
+        f"  gaps {h.gaps}  wall clock {clock_text(now)} UTC",
     )
     tally = _tally(v.counts, h, False)
     exp = Table(title="Exposure per symbol (lots)", expand=True, title_justify="left")
@@ -170,7 +170,7 @@ def render(state: MonitorState, now: int, *, principal: Principal = DESK, accoun
         net_style = "cyan" if e.net > 0 else "magenta" if e.net < 0 else ""
         exp.add_row(e.symbol, lots(e.buy), lots(e.sell), Text(f"{e.net:+,.2f}", style=net_style), str(e.positions))
     evt = Table(title="Latest events", expand=True, title_justify="left")
-    evt.add_column("time", no_wrap=True)
+    evt.add_column("server time", no_wrap=True)
     evt.add_column("event", overflow="fold")
     for e in v.events:
         evt.add_row(clock_text(e.ts), Text(e.text, style=SEVERITY_STYLE.get(e.severity, "")))

@@ -189,7 +189,7 @@ class FeedSubscriber:
                             connected = False
                             self._emit("monitor.disconnected", address=self.address)
                         elif ev in (zmq.EVENT_HANDSHAKE_FAILED_AUTH, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL):
-                            self._emit("monitor.auth_failed", address=self.address)
+                            self._emit("monitor.auth_failed", address=self.address, secure=self.curve is not None)
                 if sock in ready:
                     for _ in range(10_000):
                         try:

@@ -112,8 +112,13 @@ class MonitorState:
         h = self.health
         if topic == "monitor.auth_failed":
             h.connected = False
-            self._line(ts, "monitor", ALERT, f"CURVE handshake with {body.get('address', 'the daemon')} failed: "
-                                             "check --server-key and that this monitor's key is allowed")
+            where = body.get("address", "the daemon")
+            if body.get("secure", True):
+                self._line(ts, "monitor", ALERT, f"CURVE handshake with {where} failed: "
+                                                 "check --server-key and that this monitor's key is allowed")
+            else:  # a plain-text viewer on a CURVE feed: the advice above would be wrong
+                self._line(ts, "monitor", ALERT, f"handshake with {where} failed: the feed uses CURVE; "
+                                                 "drop --insecure and pass --server-key and --client-key")
         elif topic == "monitor.connected":
             h.connected, h.synced = True, False
             self._line(ts, "monitor", INFO, f"connected to {body.get('address', 'the daemon')}; waiting for a snapshot")

@@ -124,7 +124,7 @@ class Dashboard:
             Route("/dealer/confirm", partial(web_dealer.confirm_page, self)),
             Route("/dealer/action", partial(web_dealer.act, self), methods=["POST"]),
         ]  # fmt: skip
-        self.app = Starlette(routes=routes, middleware=[Middleware(
+        self.app = Starlette(routes=routes, exception_handlers={404: self.not_found}, middleware=[Middleware(
             SessionMiddleware, secret_key=config.session_secret, session_cookie="mtbridge_session",
             max_age=config.session_max_age, same_site="lax", https_only=config.https_only)])
         self.app.add_middleware(_SecurityHeaders, https_only=config.https_only,
@@ -188,11 +188,16 @@ class Dashboard:
         script = '<script src="/static/dashboard.js" defer></script>' if live else ""
         html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f'<link rel="stylesheet" href="/static/dashboard.css">{script}</head>'
+                f'<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/dashboard.css">{script}</head>'
                 f'<body data-live="{"1" if live else "0"}" data-version="0">{nav}<h1>{escape(title)}</h1>'
                 f"{web_dealer.flash_html(request) if p is not None else ''}{body}"
                 "</body></html>")
         return HTMLResponse(html, status_code=status)
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        """A 404 in the dashboard's own layout, with the way back (not Starlette's bare "Not Found")."""
+        return self.page(request, "Not found", '<p>There is no page at this address. <a href="/">Back to the start'
+                                               "</a>.</p>", status=404)
 
     def deny(self, request: Request, p: Principal | None) -> Response:
         if p is None:
@@ -227,7 +232,7 @@ class Dashboard:
                    "</div></section>"),
                   (f'<section><h2>Subscriptions{EXPORTS if p.is_dealer else ""}</h2>'
                    f'<div id="sec-subscriptions">{secs["subscriptions"]}</div></section>'),
-                  f'<section><h2>Latest events</h2><div id="sec-events">{secs["events"]}</div></section>']
+                  f'<section><h2>Latest events <small>(server time)</small></h2><div id="sec-events">{secs["events"]}</div></section>']
         title = self.config.title if p.is_dealer else f"Investor area: account {p.login}"
         return self.page(request, title, "".join(parts), live=True)
 

@@ -80,16 +80,28 @@ def _preimport(script: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m simulator.mt5")
-    p.add_argument("--scenario")
-    p.add_argument("--seed")
-    p.add_argument("script")
-    p.add_argument("args", nargs=argparse.REMAINDER)
+    p = argparse.ArgumentParser(
+        prog="python -m simulator.mt5",
+        description="Run a MetaTrader5 script on the simulated terminal: `import MetaTrader5` is the "
+        "simulator and the script's clocks are virtual (docs/simulator.md).")
+    p.add_argument("--scenario", metavar="FILE",
+                   help="scenario TOML (default: $MTBRIDGE_SCENARIO, else the packaged default scenario)")
+    p.add_argument("--seed", help="scenario seed (default: $MTBRIDGE_SEED, else the scenario's seed)")
+    p.add_argument("--step", metavar="POLICY",
+                   help='what each symbol_info_tick() call does to virtual time: "tick" (the next quote), '
+                   '"none" or a duration such as "1s" (default: $MTBRIDGE_STEP, else the scenario\'s mt5_step)')
+    p.add_argument("script", help="the Python script to run")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script (its sys.argv[1:])")
     a = p.parse_args(argv)
+    if not os.path.isfile(a.script):
+        print(f"simulator.mt5: error: no such script: {a.script}", file=sys.stderr)
+        return 2
     if a.scenario:
         os.environ["MTBRIDGE_SCENARIO"] = a.scenario
     if a.seed:
         os.environ["MTBRIDGE_SEED"] = a.seed
+    if a.step:
+        os.environ["MTBRIDGE_STEP"] = a.step
     if not mt5.initialize():
         print(f"simulator.mt5: cannot start the terminal: {mt5.last_error()[1]}", file=sys.stderr)
         return 2

@@ -117,6 +117,15 @@ class OrderOps:
         level = s.get(symbol, 0) if isinstance(s, Mapping) else s
         return max(int(level), 1)
 
+    def _did_you_mean(self, symbol: object) -> str:
+        """' (did you mean 'EURUSD'?)' for another case or a broker suffix ('eurusd', 'EURUSDm'), else ''."""
+        if not isinstance(symbol, str) or not symbol:
+            return ""
+        wanted = symbol.upper()
+        close = [n for n in sorted(self._symbols) if n.upper() == wanted] or \
+                [n for n in sorted(self._symbols) if wanted.startswith(n.upper()) or n.upper().startswith(wanted)]
+        return f" (did you mean {close[0]!r}?)" if close else ""
+
     def _check_stops(self, st: _Symbol, side: Side, ref_pts: int, sl: Decimal, tp: Decimal) -> None:
         """SL/TP against the reference price (current close price or the pending price)."""
         dist = self._stop_distance(st.name)
@@ -132,7 +141,8 @@ class OrderOps:
             if gap < dist:
                 where = "below" if below else "above"
                 raise _Refused(rc.TRADE_RETCODE_INVALID_STOPS,
-                               f"{name} {value} must be at least {dist} points {where} {Decimal(ref_pts).scaleb(-st.digits)}")
+                               f"{name} {value} must be at least {dist} point{'' if dist == 1 else 's'} {where} "
+                               f"{Decimal(ref_pts).scaleb(-st.digits)}")
 
     def _validate_safely(self, session: Session, request: TradeRequest) -> dict:
         """`_validate`, with a missing conversion rate (no quote of the pair yet, none given
@@ -183,7 +193,8 @@ class OrderOps:
         else:
             st = self._symbols.get(request.symbol) if isinstance(request.symbol, str) else None
             if st is None:
-                raise _Refused(rc.TRADE_RETCODE_INVALID, f"unknown symbol {request.symbol!r}")
+                hint = self._did_you_mean(request.symbol)
+                raise _Refused(rc.TRADE_RETCODE_INVALID, f"unknown symbol {request.symbol!r}{hint}")
         plan["st"] = st
         # numbers
         sl, tp, price = (_to_grid(_dec(v), st.point) for v in (request.sl, request.tp, request.price))

@@ -100,3 +100,13 @@ def test_tables_align_and_keep_decimals_as_given() -> None:
     lines = admincli.render(admin.OPS["transfer"], reply).splitlines()
     assert [line.split()[0] for line in lines] == ["wallet_movement", "wallet_movement"]
     assert "amount=-100.00" in lines[0] and "kind=transfer_in" in lines[1]
+
+
+def test_admin_help_has_no_internal_spec_references():
+    # review (desk-and-ops, user 1 #10): help text quoted seed clauses ("seed 000", "§4.3")
+    import re
+
+    from bridge.daemon.admin_table import OPS
+
+    texts = [op.doc for op in OPS.values()] + [a.doc for op in OPS.values() for a in op.args]
+    assert not [t for t in texts if re.search(r"seed 0\d\d|§", t)]

@@ -41,6 +41,13 @@ def test_demo_results_are_identical_across_runs_with_the_same_seed(capsys) -> No
     assert first["timings"]["transport"] == "CURVE"
     text = render_text(first)
     assert "Copies opened" in text and "Copy latency" in text
+    # review (desk-and-ops, user 1 #9): a headline, human reason labels, amounts to cents
+    lines = text.splitlines()
+    assert lines[1].startswith(("Investors lost ", "Investors gained ")) and " USD invested (" in lines[1]
+    for line in lines:
+        if line.startswith(("Copies closed:", "Copies refused:")):
+            assert "_" not in line, line
+    assert "copy commands, opens and closes" in text
 
 
 def test_another_seed_gives_another_run(capsys) -> None:
@@ -49,3 +56,10 @@ def test_another_seed_gives_another_run(capsys) -> None:
     assert a["results"]["server_digest"] != b["results"]["server_digest"]
     assert cli(["demo", "--seed", "4", "--traders", "2", "--investors", "4", "--hours", "1", "--no-progress"]) == 0
     assert "mtbridge demo - seed 4" in capsys.readouterr().out
+
+
+def test_demo_refuses_zero_investors_with_one_line(capsys) -> None:
+    # review (desk-and-ops, user 1 #11): `--investors 0 --hours 1` crashed with a traceback
+    assert cli(["demo", "--investors", "0", "--hours", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "mtbridge demo: error: need at least 1 trader, 1 investor and 1 hour"

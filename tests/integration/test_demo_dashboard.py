@@ -232,3 +232,22 @@ def test_pacer_paces_quotes_and_skips_the_weekend() -> None:
         assert clock[0] == pytest.approx(117.5, abs=0.02)
 
     asyncio.run(go())
+
+
+def test_printed_monitor_command_runs_without_an_activated_venv(monkeypatch) -> None:
+    # review (desk-and-ops, user 2 #13): the hint said `mtbridge monitor ...`, which fails unless
+    # the venv is activated; without `mtbridge` on PATH it names this interpreter's entry point
+    import sys
+    from pathlib import Path
+
+    import mtbridge_demo.watch as watch
+
+    monkeypatch.setattr(watch.shutil, "which", lambda name: None)
+    info = WatchInfo(feed="tcp://127.0.0.1:5571", curve=False, server_key_file=None, monitor_key_file=None,
+                     url=None, dealer=None, dealer_password=None, investors=(), traders=())
+    command = info.monitor_command()
+    script = Path(sys.executable).parent / "mtbridge"
+    program = str(script) if script.exists() else f"{sys.executable} -m bridge.cli"
+    assert command == f"{program} monitor --connect tcp://127.0.0.1:5571 --insecure"
+    monkeypatch.setattr(watch.shutil, "which", lambda name: "/usr/local/bin/mtbridge")
+    assert info.monitor_command().startswith("mtbridge monitor --connect")

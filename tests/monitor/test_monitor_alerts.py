@@ -163,3 +163,13 @@ def test_alerts_stay_across_a_daemon_restart():
     hub.apply(FeedEvent("snapshot", {"ts": T0 + 90_001, "instance": "d-2", "fseq": 2, "accounts": []}))
     assert hub.state.health.synced and hub.state.health.instance == "d-2"
     assert [(a.key, a.kind) for a in hub.alerts.list()] == before and len(before) == 5
+
+
+def test_stop_out_text_counts_positions_in_words():
+    state, rules = MonitorState(), AlertRules()
+    [one] = observe(rules, state, ev("account.stop_out", 8, T0, login=2002, margin_level="19.5", stop_out_level="20",
+                                     closes=1))
+    [two] = observe(rules, state, ev("account.stop_out", 9, T0, login=2002, margin_level="19.5", stop_out_level="20",
+                                     closes=2))
+    assert one.text.endswith("19.50% (stop-out at 20.00%), 1 position closed")
+    assert two.text.endswith(", 2 positions closed")

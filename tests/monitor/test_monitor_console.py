@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from bridge.monitor.console import render
@@ -90,3 +91,15 @@ def test_offline_when_the_daemon_stops_and_tallies_of_a_late_join():
     s2.received(1000)
     assert "[SYNCING]" in _render(s2, 1500)
     assert "[OFFLINE]" in _render(s2, 1000 + 60_000)
+
+
+@pytest.mark.parametrize("width, height", [(80, 24), (200, 60)])
+def test_both_clocks_are_labelled(width, height):
+    # review (desk-and-ops, user 2 #10): "Two clocks, neither labelled": the header is the wall
+    # clock, event rows are server time
+    s = MonitorState().apply_all(load_recording(FEED))
+    console = Console(record=True, width=width, height=height, force_terminal=True)
+    console.print(render(s, s.health.last_ts, width=width, height=height))
+    text = console.export_text()
+    assert re.search(r"wall (clock )?\d\d:\d\d:\d\d UTC", text)
+    assert "server time" in text

@@ -166,3 +166,15 @@ def test_an_accounts_events_outlive_the_desk_wide_ring():
     assert [e.kind for e in s.events_by_login[2001]] == ["margin_call"]
     v = desk_view(s, Principal(INVESTOR, "2001", 2001))
     assert [e.kind for e in v.events] == ["margin_call"]
+
+
+def test_a_failed_handshake_names_the_right_fix_for_an_insecure_viewer():
+    # review (desk-and-ops, user 2 #8): `--insecure` against a CURVE feed got the CURVE advice
+    # ("check --server-key and that this monitor's key is allowed")
+    curve = MonitorState()
+    curve.apply(ev("monitor.auth_failed", address="tcp://x", secure=True))
+    plain = MonitorState()
+    plain.apply(ev("monitor.auth_failed", address="tcp://x", secure=False))
+    assert "check --server-key" in curve.events[-1].text
+    assert "drop --insecure" in plain.events[-1].text and "--server-key" in plain.events[-1].text
+    assert not plain.health.connected

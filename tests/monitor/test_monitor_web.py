@@ -250,3 +250,39 @@ def test_snapshot_does_not_bump_counters(env):
     dash.hub.apply(FeedEvent("snapshot", {"ts": 1, "accounts": []}))
     assert dash.hub.metrics.copies.labels("opened", "none")._value.get() == before
     assert dash.hub.metrics.terminals_online._value.get() == 0
+
+
+def test_access_log_writes_one_line_per_request_without_the_query_string():
+    # review (desk-and-ops, user 3 #12): "The dashboard has no access log"
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bridge.monitor.commands import AccessLog
+
+    app = Starlette(routes=[Route("/x", lambda request: PlainTextResponse("ok", status_code=201))])
+    with structlog.testing.capture_logs() as logs, TestClient(AccessLog(app)) as client:
+        assert client.get("/x?token=secret").status_code == 201
+        assert client.get("/nope").status_code == 404
+    lines = [e for e in logs if e["event"] == "dashboard.request"]
+    assert [(e["method"], e["path"], e["status"], e["log_level"]) for e in lines] == [
+        ("GET", "/x", 201, "info"), ("GET", "/nope", 404, "info")]
+    assert all("secret" not in str(e) for e in lines)
+
+
+def test_unknown_address_gets_a_styled_404_and_pages_ask_for_no_favicon(env):
+    # review (desk-and-ops, user 2 #12): `/nope` returned a bare "Not Found"; every page made the
+    # browser fetch /favicon.ico, a 404 in the console
+    dash, _ = env
+    for who in (None, "dealer"):
+        r = client_as(dash, who).get("/nope")
+        assert r.status_code == 404
+        assert '<link rel="stylesheet" href="/static/dashboard.css">' in r.text and "<h1>Not found</h1>" in r.text
+        assert '<a href="/">' in r.text
+    assert '<link rel="icon" href="data:,">' in client_as(dash, None).get("/traders").text
+
+
+def test_event_times_are_labelled_server_time(env):
+    # review (desk-and-ops, user 2 #10): event rows show simulated server time with no label
+    dash, _ = env
+    assert "<h2>Latest events <small>(server time)</small></h2>" in client_as(dash, "dealer").get("/").text

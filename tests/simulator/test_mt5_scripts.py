@@ -82,3 +82,19 @@ def test_official_example_with_import(script, monkeypatch, capsys):
     finally:
         mt5.shutdown()
     _check(script.name, capsys.readouterr().out)
+
+
+def test_runner_help_describes_options_and_a_missing_script_is_one_line():
+    # review (desk-and-ops, user 1 #12): `--help` had no descriptions and no --step; a missing
+    # script ended in a FileNotFoundError traceback
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MTBRIDGE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    helped = subprocess.run([sys.executable, "-m", "simulator.mt5", "--help"], capture_output=True, text=True,
+                            timeout=60, env=env, cwd=ROOT)
+    assert helped.returncode == 0
+    for option in ("--scenario FILE", "--seed", "--step POLICY", "MTBRIDGE_STEP"):
+        assert option in helped.stdout
+    missing = subprocess.run([sys.executable, "-m", "simulator.mt5", "nope.py"], capture_output=True, text=True,
+                             timeout=60, env=env, cwd=ROOT)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == "simulator.mt5: error: no such script: nope.py"

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,17 @@ def test_bad_scenarios_exit_2_with_one_line(tmp_path):
 
     run = mtbridge("simulate", "--scenario", str(EXAMPLES / "quiet_week.toml"), "--until", "soon")
     assert run.returncode == 2 and "--until" in run.stderr and len(run.stderr.splitlines()) == 1
+
+
+def test_text_table_has_currency_deposits_and_net_result():
+    # review (desk-and-ops, user 1 #8): a USD and a EUR account side by side with no currency
+    # column; deposits and net P/L only in --json
+    path = next(p for p in SCENARIOS if p.stem == "stop_out")
+    text = mtbridge("simulate", "--scenario", str(path)).stdout
+    report = json.loads(mtbridge("simulate", "--scenario", str(path), "--json").stdout)
+    head = next(x for x in text.splitlines() if x.startswith("account"))
+    assert head.split()[3:7] == ["ccy", "deposits", "balance", "equity"] and "net P/L" in head
+    for acc in report["accounts"]:
+        cells = next(x for x in text.splitlines() if x.startswith(acc["id"] + " ")).split()
+        net = Decimal(acc["equity"]) - Decimal(acc["deposits"]) + Decimal(acc["withdrawals"])
+        assert cells[3] == acc["currency"] and Decimal(cells[7]) == net

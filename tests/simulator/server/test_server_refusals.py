@@ -86,3 +86,27 @@ def test_no_quote_yet_is_price_off():
     _, sess = account(s)
     r = s.order_send(sess, TradeRequest(rc.TRADE_ACTION_DEAL, "GBPUSD", D("0.10"), BUY))
     assert r.retcode == rc.TRADE_RETCODE_PRICE_OFF
+
+
+@pytest.mark.parametrize("symbol, comment", [
+    ("eurusd", "unknown symbol 'eurusd' (did you mean 'EURUSD'?)"),
+    ("EURUSDm", "unknown symbol 'EURUSDm' (did you mean 'EURUSD'?)"),
+    ("NOPE", "unknown symbol 'NOPE'"),
+])
+def test_unknown_symbol_suggests_the_listed_one(symbol, comment):
+    # review (desk-and-ops, user 1 #12): no "did you mean EURUSD?" for `eurusd` / `EURUSDm`
+    s = new_server()
+    _, sess = account(s, account_type="mt5_raw_spread", deposit="1000")
+    quote(s, "1.10000", "1.10002")
+    r = s.order_send(sess, TradeRequest(rc.TRADE_ACTION_DEAL, symbol, D("0.10"), BUY))
+    assert (r.retcode, r.comment) == (rc.TRADE_RETCODE_INVALID, comment)
+
+
+def test_stop_distance_of_one_point_is_singular():
+    # review (desk-and-ops, user 1 #12): "must be at least 1 points below" (grammar)
+    s = new_server(stops_level_points=1)
+    _, sess = account(s, account_type="mt5_raw_spread", deposit="1000")
+    quote(s, "1.10000", "1.10002")
+    r = s.order_send(sess, TradeRequest(rc.TRADE_ACTION_DEAL, "EURUSD", D("0.10"), BUY, sl=D("1.10000")))
+    assert r.retcode == rc.TRADE_RETCODE_INVALID_STOPS
+    assert r.comment == "sl 1.10000 must be at least 1 point below 1.10000"
