@@ -9,7 +9,6 @@ artifacts/dashboard.png.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -21,31 +20,19 @@ from bridge.monitor.hub import MonitorHub
 from bridge.monitor.replay import FeedReplayServer
 from bridge.monitor.state import FeedEvent
 from bridge.monitor.web import Dashboard, DashboardConfig
+from tests.integration.browserkit import ARGS, CHROMIUM, TIMEOUT_MS, need_chromium, wait_for
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 FEED = ROOT / "tests" / "monitor" / "data" / "feed.jsonl"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 DEALER_PW, INV_PW, INV2_PW = "Desk-Pa55word!", "R3adOnly9-a", "R3adOnly9-b"
-TIMEOUT_MS = 30_000
 
-
-def wait_for(cond, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
 def stack(tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (scripts/install-browser.sh installs Debian chromium)")
+    need_chromium()
     users = tmp_path / "users.toml"
     users.write_text(users_toml([("desk", DEALER_PW)], [(2001, INV_PW, "inv-001"), (2002, INV2_PW, "inv-002")],
                                 n=2**10))

@@ -15,7 +15,6 @@ trail in the journal [...] Each goes through the daemon's admin API and shows it
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -32,16 +31,13 @@ from bridge.monitor.hub import MonitorHub
 from bridge.monitor.web import Dashboard, DashboardConfig
 from bridge.monitor.web_dealer import DealerLink
 from bridge.protocol import Close
+from tests.integration.browserkit import ARGS, CHROMIUM, TIMEOUT_MS, need_chromium, wait_for
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 ART = ROOT / "artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 DEALER_PW, INV_PW = "Desk-Pa55word!", "R3adOnly9-a"
-TIMEOUT_MS = 30_000
 TRADER, INV = 1001, 2001
 
 
@@ -63,18 +59,10 @@ class Pump:
         self.thread.join(30)
 
 
-def wait_for(cond, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)  # a poll interval, not a synchronisation: the condition decides
-
 
 @pytest.fixture
 def stack(tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (scripts/install-browser.sh installs Debian chromium)")
+    need_chromium()
     setup = make_setup(tmp_path / "daemon", {
         "trader": ([TRADER], "trader"), "investors": ([INV], "investor"), "ops": ([], "admin"),
         "dashboard-admin": ([], "admin"), "dashboard-feed": ([], "monitor")})
