@@ -691,12 +691,16 @@ class Flooder:
         self.procs: list[subprocess.Popen] = []
         k = world.setup.keys[key]
         env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.errs: list[Path] = []
         for login in logins:
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-c", FLOODER, world.daemon.endpoints["router"], world.setup.server.public,
-                 k.public, k.secret, str(login), str(duration_s), str(junk_every)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT), env=env,
-                start_new_session=True))
+            err = world.tmp / f"flooder-{login}.err"  # why a flooder ended early, if it does
+            self.errs.append(err)
+            with open(err, "wb") as errf:
+                self.procs.append(subprocess.Popen(
+                    [sys.executable, "-c", FLOODER, world.daemon.endpoints["router"], world.setup.server.public,
+                     k.public, k.secret, str(login), str(duration_s), str(junk_every)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errf, text=True, cwd=str(ROOT),
+                    env=env, start_new_session=True))
         # their start-up is read in threads: the harness keeps pumping its terminals meanwhile
         self.lines: dict[int, list[str]] = {p.pid: [] for p in self.procs}
         self._readers = [threading.Thread(target=self._read, args=(p,), daemon=True) for p in self.procs]
@@ -718,9 +722,15 @@ class Flooder:
         return all(p.poll() is not None for p in self.procs)
 
     def go(self) -> None:
-        for p in self.procs:
-            p.stdin.write("go\n")  # type: ignore[union-attr]
-            p.stdin.flush()  # type: ignore[union-attr]
+        for p, err in zip(self.procs, self.errs):
+            try:
+                p.stdin.write("go\n")  # type: ignore[union-attr]
+                p.stdin.flush()  # type: ignore[union-attr]
+            except BrokenPipeError:
+                p.wait(10)
+                raise RuntimeError(f"a flooder ended before the flood (exit {p.returncode}): "
+                                   f"{''.join(self.lines[p.pid])[-500:]!r} {err.read_text(errors='replace')[-2000:]}"
+                                   ) from None
 
     def results(self, timeout: float) -> dict[str, Any]:
         """frames_sent (handed to libzmq), junk (of those), frames_blocked (refused by a full or

@@ -189,11 +189,13 @@ class DashboardServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> DashboardServer:
+    def start(self, timeout: float | None = None) -> DashboardServer:
+        """Until uvicorn serves, or its thread ends (a failed start ends it). No deadline by
+        default: start-up costs CPU only, and a loaded machine must not turn it into a failure."""
         self.thread.start()
-        deadline = time.monotonic() + timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
+            if not self.thread.is_alive() or (deadline is not None and time.monotonic() > deadline):
                 raise RuntimeError("the dashboard did not start")
             time.sleep(0.02)
         return self
@@ -343,7 +345,10 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         server = DashboardServer(dash, conf["host"], int(conf["port"]), log_level="error", tls=tls)
     except OSError as exc:
         return fail(f"cannot listen on {conf['host']}:{conf['port']}: {exc}")
-    server.start()
+    try:
+        server.start()
+    except RuntimeError as exc:
+        return fail(str(exc))
     import signal
 
     def _stop(signum: int, frame: Any) -> None:  # SIGTERM (systemd, docker stop): the same clean stop as Ctrl-C

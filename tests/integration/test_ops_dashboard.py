@@ -51,9 +51,16 @@ def _dashboard(world, name: str, *extra: str, key: str = "desk.key") -> str:  # 
             "--users", str(tmp / "users.toml"), "--session-secret-file", str(tmp / "secret.txt"), "--port", "0"]
     if key:
         args += ["--client-key", str(tmp / key)]
-    procs.append(spawn(*args, *extra, log=log))
-    found = wait_for(lambda: re.search(r"serving (https?://\S+)", log.read_text()) if log.exists() else None,
-                     f"{name} to serve")
+    proc = spawn(*args, *extra, log=log)
+    procs.append(proc)
+
+    def served() -> object:
+        text = log.read_text() if log.exists() else ""
+        if proc.poll() is not None and "serving" not in text:
+            raise AssertionError(f"{name} exited {proc.returncode} before serving: {text[-2000:]}")
+        return re.search(r"serving (https?://\S+)", text)
+
+    found = wait_for(served, f"{name} to serve")
     return found.group(1)  # type: ignore[union-attr]
 
 
