@@ -26,3 +26,13 @@ def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "con
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)  # a poll interval, not a synchronisation: the condition decides
+
+
+def login(page, base: str, user: str, pw: str, landing: str = "/") -> None:  # noqa: ANN001 - a Playwright page
+    """Sign in through the login form and wait for `landing` (an investor lands on its own page)."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", pw)
+    page.click("#login-submit")
+    page.wait_for_url(lambda url: "/login" not in url if landing is None else url == f"{base}{landing}",
+                      timeout=TIMEOUT_MS)

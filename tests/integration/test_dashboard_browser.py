@@ -20,7 +20,7 @@ from bridge.monitor.hub import MonitorHub
 from bridge.monitor.replay import FeedReplayServer
 from bridge.monitor.state import FeedEvent
 from bridge.monitor.web import Dashboard, DashboardConfig
-from tests.integration.browserkit import ARGS, CHROMIUM, TIMEOUT_MS, need_chromium, wait_for
+from tests.integration.browserkit import ARGS, CHROMIUM, TIMEOUT_MS, login, need_chromium, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -50,13 +50,6 @@ def stack(tmp_path):
         feed.stop()
 
 
-def _login(page, base: str, user: str, pw: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", pw)
-    page.click("#login-submit")
-    page.wait_for_url(f"{base}/", timeout=TIMEOUT_MS)
-
 
 def _logins(page) -> list[int]:
     return [int(x) for x in page.eval_on_selector_all("#sec-accounts tr.acct", "rs => rs.map(r => r.dataset.login)")]
@@ -82,7 +75,7 @@ def test_dashboard_in_a_browser(stack):
             # ---- dealer: everything, live
             dealer = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
             dealer.set_default_timeout(TIMEOUT_MS)
-            _login(dealer, base, "desk", DEALER_PW)
+            login(dealer, base, "desk", DEALER_PW)
             assert _logins(dealer) == [2003, 2002, 1002, 2001, 1001, 2004]
             assert dealer.get_attribute("tr.acct[data-login='2003']", "data-status") == "stop_out"
             assert dealer.get_attribute("tr.acct[data-login='2002']", "data-status") == "margin_call"
@@ -95,7 +88,7 @@ def test_dashboard_in_a_browser(stack):
             # ---- investor 2001: own account and subscription only
             inv = browser.new_context().new_page()
             inv.set_default_timeout(TIMEOUT_MS)
-            _login(inv, base, "2001", INV_PW)
+            login(inv, base, "2001", INV_PW)
             assert _logins(inv) == [2001]
             subs = inv.eval_on_selector_all("#sec-subscriptions tr.sub", "rs => rs.map(r => r.dataset.subscription)")
             assert subs == ["1"]

@@ -31,7 +31,7 @@ from bridge.monitor.hub import MonitorHub
 from bridge.monitor.web import Dashboard, DashboardConfig
 from bridge.monitor.web_dealer import DealerLink
 from bridge.protocol import Close
-from tests.integration.browserkit import ARGS, CHROMIUM, TIMEOUT_MS, need_chromium, wait_for
+from tests.integration.browserkit import ARGS, CHROMIUM, TIMEOUT_MS, login, need_chromium, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -118,7 +118,7 @@ def test_a_dealer_closes_one_copy_end_to_end(stack):
         try:
             page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
             page.set_default_timeout(TIMEOUT_MS)
-            _login(page, base, "desk", DEALER_PW)
+            login(page, base, "desk", DEALER_PW, landing=None)
             page.goto(f"{base}/accounts/{INV}")
             page.click('#dealer-actions li[data-trader-ticket="555"] button[data-action="close_copy"]')
             page.wait_for_selector("#confirm-form")
@@ -155,7 +155,7 @@ def test_a_dealer_closes_one_copy_end_to_end(stack):
             assert page.context.request.post(f"{base}/dealer/action", form=form).status == 403
             # an investor never sees the buttons, and its POST (with its own CSRF token) is 403
             investor = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-            _login(investor, base, str(INV), INV_PW)
+            login(investor, base, str(INV), INV_PW, landing=None)
             investor.goto(f"{base}/accounts/{INV}")
             assert investor.locator("#dealer-actions").count() == 0
             csrf = investor.get_attribute("form[action='/logout'] input[name=csrf]", "value")
@@ -166,10 +166,3 @@ def test_a_dealer_closes_one_copy_end_to_end(stack):
     assert set(copies()) == {"556"}
     assert len(journal_records(setup.journal, "record.dealer_action")) == 1
 
-
-def _login(page, base: str, user: str, pw: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", pw)
-    page.click("#login-submit")
-    page.wait_for_url(lambda url: "/login" not in url, timeout=TIMEOUT_MS)

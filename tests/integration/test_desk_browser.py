@@ -26,7 +26,7 @@ from bridge.monitor.hub import MonitorHub
 from bridge.monitor.replay import FeedReplayServer
 from bridge.monitor.state import FeedEvent
 from bridge.monitor.web import Dashboard, DashboardConfig
-from tests.integration.browserkit import ARGS, CHROMIUM, TIMEOUT_MS, need_chromium, wait_for
+from tests.integration.browserkit import ARGS, CHROMIUM, TIMEOUT_MS, login, need_chromium, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -100,13 +100,6 @@ def env(tmp_path):
         feed.stop()
 
 
-def _login(page, base: str, user: str, pw: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", pw)
-    page.click("#login-submit")
-    page.wait_for_url(f"{base}/", timeout=TIMEOUT_MS)
-
 
 def _shot(page, name: str) -> Path:
     ART.mkdir(exist_ok=True)
@@ -127,7 +120,7 @@ def test_desk_sees_positions_exposure_alerts_history_on_any_screen(env):
             dealer = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             dealer.set_default_timeout(TIMEOUT_MS)
             base = st.server.url
-            _login(dealer, base, "desk", DEALER_PW)
+            login(dealer, base, "desk", DEALER_PW)
 
             # ---- exposure in money: EURUSD 1.30 lots long at the mid 1.09705 = 142,616.50 USD net
             row = dealer.locator("#exposure-table tr[data-symbol='EURUSD']").inner_text()
@@ -187,7 +180,7 @@ def test_desk_sees_positions_exposure_alerts_history_on_any_screen(env):
             wait_for(lambda: st.hub.history.subscriptions(account=2001)[0].state == "stopped", what="the stop")
             inv = browser.new_context().new_page()
             inv.set_default_timeout(TIMEOUT_MS)
-            _login(inv, base, "2001", INV_PW)
+            login(inv, base, "2001", INV_PW)
             inv.goto(f"{base}/investors/2001")
             assert inv.inner_text("#realised-total") == "-949.43"
             assert inv.inner_text("#commission-total") == "6.00"
@@ -207,7 +200,7 @@ def test_desk_sees_positions_exposure_alerts_history_on_any_screen(env):
             # ---- a phone: 390 px wide, no sideways scrolling
             phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1).new_page()
             phone.set_default_timeout(TIMEOUT_MS)
-            _login(phone, base, "desk", DEALER_PW)
+            login(phone, base, "desk", DEALER_PW)
             for url in ("/", "/positions", "/alerts", "/accounts/2003", "/traders/trader-2"):
                 phone.goto(f"{base}{url}")
                 width = phone.evaluate("document.documentElement.scrollWidth")
@@ -225,7 +218,7 @@ def test_desk_sees_positions_exposure_alerts_history_on_any_screen(env):
         try:
             page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
             page.set_default_timeout(TIMEOUT_MS)
-            _login(page, st2.server.url, "desk", DEALER_PW)
+            login(page, st2.server.url, "desk", DEALER_PW)
             page.goto(f"{st2.server.url}/alerts?status=acked")
             acked = page.locator(f"#alerts-table tr[data-id='{alert_id}']").inner_text()
             assert "acknowledged by desk" in acked and "MARGIN CALL: account 2001" in acked
