@@ -158,9 +158,9 @@ class EngineBase:
         market price: kept as its rate until a fresher quote or deal (docs/copy-trading.md,
         "Where conversion rates come from"). A USDJPY deal values its own copies on a USD
         account; with an EURUSD quote, an EURJPY deal values its copies (a cross)."""
-        if price > 0 and len(symbol) == 6 and symbol.isalpha():
+        if price > 0 and len(symbol) == 6 and symbol.isalpha() and self.s.prices.get(symbol) != (price, price):
             self.s.prices[symbol] = (price, price)
-            self._rates_cache = None
+            self._rates_cache = None  # rebuilt only when a rate moved, not on every deal
 
     def _rates(self) -> Rates:
         if self._rates_cache is None:

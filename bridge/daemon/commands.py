@@ -106,7 +106,7 @@ def run_daemon(args: argparse.Namespace) -> int:
         if args.create_journal:
             config = dataclasses.replace(config, journal_create=True)
         if args.check_config:
-            return _check_config(config)
+            return _check_config(config, args.insecure)
         daemon = Daemon(config, insecure=args.insecure, endpoints_file=args.endpoints_file)
         asyncio.run(daemon.run())
     except StartupError as exc:
@@ -117,27 +117,23 @@ def run_daemon(args: argparse.Namespace) -> int:
     return 1 if daemon.crashed is not None else 0
 
 
-def _check_config(config: object) -> int:
-    """`--check-config`: everything a start would refuse before it binds, without starting."""
-    from bridge.daemon.config import DaemonConfig, StartupError
+def _check_config(config: object, insecure: bool) -> int:
+    """`--check-config`: everything a start would refuse before it binds, without starting
+    (the same checks the start makes: bridge.daemon.config)."""
+    from bridge.daemon.config import DaemonConfig, check_journal_exists, check_server_key
     from bridge.daemon.store import JournalLock, JournalLocked
 
     assert isinstance(config, DaemonConfig)
     path = config.journal_path
-    if path.exists():
+    if check_journal_exists(config):
+        journal = f"journal {path}: will be created"
+    else:
         try:
             JournalLock(path).release()
             journal = f"journal {path}: exists, free"
         except JournalLocked as exc:
             journal = f"{exc} (a running daemon: fine for a check before a restart)"
-    elif config.journal_create:
-        journal = f"journal {path}: will be created"
-    else:
-        raise StartupError(f"journal {path} does not exist: check journal.path in {config.source}, or start a new, "
-                           "empty journal with --create-journal (config: journal.create = true)")
-    if config.server_key is None:
-        raise StartupError(f"{config.source}: security.server_key_file: a server key pair is required (generate one "
-                           "with `mtbridge keys server`), or run with --insecure for local tests")
+    check_server_key(config, insecure)
     print(f"{config.source}: ok: router {config.router}, pub {config.pub}, admin {config.admin or 'off'}, "
           f"health {config.health or 'off'}, {len(config.allow)} allow-list keys, "
           f"rule tables {'own' if config.rules is not None else 'packaged'}")

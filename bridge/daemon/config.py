@@ -38,6 +38,25 @@ class ConfigError(StartupError):
         self.file, self.key, self.problem = file, key, problem
 
 
+def check_server_key(config: DaemonConfig, insecure: bool) -> None:
+    """Refused at start (and by `--check-config`): CURVE without a whole server key pair."""
+    if not insecure and (config.server_key is None or config.server_key.secret is None):
+        raise ConfigError(config.source, "security.server_key_file",
+                          "a server key pair is required (generate one with `mtbridge keys server`), "
+                          "or run with --insecure for local tests")
+
+
+def check_journal_exists(config: DaemonConfig) -> bool:
+    """True if the journal must be created (asked for); refused if it is missing and not asked for."""
+    path = config.journal_path
+    if path.exists():
+        return False
+    if not config.journal_create:
+        raise StartupError(f"journal {path} does not exist: check journal.path in {config.source}, or start a new, "
+                           "empty journal with --create-journal (config: journal.create = true)")
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class PartnerAgreement:
     """An IB agreement applied at start (PartnerRegistered), if the partner is not yet known."""

@@ -256,20 +256,23 @@ class FeedModel(PositionsFeed):
         tally = _TALLY.get(t)
         if tally is not None:
             self.tallies[tally] = self.tallies.get(tally, 0) + 1
-        if t is CopyOpened or t is CopyClosed or t is CopyRefused:
-            self._name_position(rec, body)
-            if t is CopyOpened:  # the investor position now follows a trader position (F14 `trader_ticket`)
-                acc = self.core.engine.subscriptions[rec.subscription].account  # type: ignore[attr-defined]
-                if acc in self.positions:
-                    self.positions_dirty.add(acc)
+        te = type(event)
         # A copy refused while fanning out a trader deal changed nothing of its subscription
         # (the book's reservation, if any, was taken back in the same step): re-rendering
         # 2 000 unchanged subscriptions and accounts made an offline group's refusals the
         # most expensive part of the deal's turn.
-        if sid is not None and not (t is CopyRefused and type(event) is ev.TraderPositionOpened):
+        if sid is not None and not (t is CopyRefused and te is ev.TraderPositionOpened):
             self.subs_dirty.add(sid)
         if t is CopyOpened or t is CopyClosed or t is CopyRefused:
-            te = type(event)
+            if te is ev.TraderPositionOpened:  # the deal itself names what was copied
+                body["symbol"] = event.symbol  # type: ignore[attr-defined]
+                body["side"] = "buy" if event.side.sign > 0 else "sell"  # type: ignore[attr-defined]
+            else:
+                self._name_position(rec, body)
+            if t is CopyOpened:  # the investor position now follows a trader position (F14 `trader_ticket`)
+                acc = self.core.engine.subscriptions[rec.subscription].account  # type: ignore[attr-defined]
+                if acc in self.positions:
+                    self.positions_dirty.add(acc)
             if te is ev.CommandFilled or te is ev.CommandRefused:
                 key = event.key  # type: ignore[attr-defined]
                 origin = self.origin.get(key)

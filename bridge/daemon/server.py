@@ -43,7 +43,7 @@ import zmq
 import zmq.asyncio
 import zmq.backend
 
-from bridge.daemon.config import ConfigError, DaemonConfig, StartupError
+from bridge.daemon.config import DaemonConfig, StartupError, check_server_key
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
 from bridge.daemon.service import ServiceShell, TaskCrashed
@@ -69,10 +69,7 @@ def wall_ms() -> int:
 class Daemon(ServiceShell, PeerShell):
     def __init__(self, config: DaemonConfig, *, insecure: bool = False, store: Store | None = None,
                  log: Any = None, clock: Any = wall_ms, endpoints_file: str | Path | None = None) -> None:
-        if not insecure and (config.server_key is None or config.server_key.secret is None):
-            raise ConfigError(config.source, "security.server_key_file",
-                              "a server key pair is required (generate one with `mtbridge keys server`), "
-                              "or run with --insecure for local tests")
+        check_server_key(config, insecure)
         self.config = config
         self.insecure = insecure
         self.clock = clock

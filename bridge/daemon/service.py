@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import zmq
 
-from bridge.daemon.config import DaemonConfig, StartupError
+from bridge.daemon.config import DaemonConfig, StartupError, check_journal_exists
 from bridge.daemon.store import JournalLock, JournalLocked, SqliteStore
 
 if TYPE_CHECKING:
@@ -31,10 +31,7 @@ class ServiceShell:
     def _open_journal(self: Daemon, config: DaemonConfig) -> SqliteStore:
         """The journal, locked for this process; a missing one only when asked to create it."""
         path = config.journal_path
-        if not path.exists():
-            if not config.journal_create:
-                raise StartupError(f"journal {path} does not exist: check journal.path in {config.source}, or "
-                                   "start a new, empty journal with --create-journal (config: journal.create = true)")
+        if check_journal_exists(config):
             path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # owner only; SQLite's -wal/-shm follow
         try:

@@ -95,3 +95,21 @@ def test_a_name_listed_twice_in_the_allow_list_file_names_that_file(tmp_path: Pa
     with pytest.raises(ConfigError) as info:
         parse_config({"security": {"allow_list": "allow.toml"}}, base=tmp_path, file="daemon.toml")
     assert info.value.file == str(tmp_path / "allow.toml") and info.value.key == "allow[0].name"
+
+
+def test_the_check_and_the_start_refuse_the_same_server_keys() -> None:
+    """`--check-config` and the start share one check: a key file without its secret half is
+    refused by both, and `--insecure` needs no key for either."""
+    import dataclasses
+
+    from bridge.daemon.config import check_server_key
+    from bridge.daemon.keys import KeyPair, generate_keypair
+
+    config = parse_config({}, file="d.toml")
+    whole = generate_keypair()
+    check_server_key(dataclasses.replace(config, server_key=whole), insecure=False)
+    check_server_key(dataclasses.replace(config, server_key=None), insecure=True)
+    for key in (None, KeyPair(whole.public, None)):
+        with pytest.raises(ConfigError) as info:
+            check_server_key(dataclasses.replace(config, server_key=key), insecure=False)
+        assert info.value.key == "security.server_key_file"
