@@ -64,8 +64,10 @@ class Desk(EngineBase):
         actor = getattr(event, "actor", None)
         if actor is None:
             return
-        action = ACTIONS[type(event)]
-        refused = next((r.code for r in self._records if type(r) is Refused and r.request == action), None)
+        op = ACTIONS[type(event)]  # the admin op; its refusals name it
+        refused = next((r.code for r in self._records if type(r) is Refused and r.request == op), None)
+        # one op both disables and enables: the audit names what was done
+        action = "enable_trader" if type(event) is ev.TraderDisabled and not event.disabled else op  # type: ignore[attr-defined]
         self._records.append(DealerAction(
             self.s.now or 0, action, actor, getattr(event, "subscription", None), getattr(event, "trader", None),
             getattr(event, "trader_ticket", None), refused))

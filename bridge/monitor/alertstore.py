@@ -55,7 +55,6 @@ class AlertStore:
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per alert
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self.version = 0  # +1 on every change (new alert or acknowledgement)
 
     def close(self) -> None:
         with self._lock:
@@ -74,7 +73,6 @@ class AlertStore:
             added = self._db.total_changes - before
             if added:
                 self._db.execute("DELETE FROM alerts WHERE id <= (SELECT MAX(id) FROM alerts) - ?", (self.keep,))
-                self.version += 1
             self._db.execute("COMMIT")
             return added
 
@@ -87,7 +85,6 @@ class AlertStore:
                                    (who, at, alert_id))
             if cur.rowcount != 1:
                 return None
-            self.version += 1
             r = self._db.execute(f"SELECT {_COLS} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
             return _row(r)
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
-from bridge.monitor.fmt import lots, money, price, round_numbers_in
+from bridge.monitor.fmt import lots, money, pct, price, round_numbers_in
 from bridge.monitor.labels import REFUSAL_LABEL, close_label
 from bridge.monitor.model import (  # noqa: F401  (re-exported: the state's vocabulary)
     ALERT, DEFAULT_MARGIN_CALL, DEFAULT_STOP_OUT, HUNDRED, INFO, LEVEL_Q, MAX_EVENTS, MAX_LATENCIES, MAX_POINTS,
@@ -280,10 +280,6 @@ def _latency(s: MonitorState, b: Mapping[str, Any]) -> str:
     return f" [{lat} ms]"
 
 
-def _fmt(d: Decimal | None) -> str:
-    return "-" if d is None else f"{d:f}"
-
-
 def _what(b: Mapping[str, Any]) -> str:
     """'EURUSD buy ' when the feed names the position (F14), else ''."""
     sym, side = b.get("symbol"), b.get("side")
@@ -428,9 +424,9 @@ def _on_copy_refused(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
 def _on_protection(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     sid = _int(b["subscription"])
     s._count("protection_triggers")
-    s._line(ts, "protection", ALERT, f"investment protection: sub {sid} equity {_fmt(_dec(b.get('equity')))} "
-                                     f"<= threshold {_fmt(_dec(b.get('threshold')))} "
-                                     f"({_fmt(_dec(b.get('protection_pct'), None))}%): copying suspended",
+    s._line(ts, "protection", ALERT, f"investment protection: sub {sid} equity {money(_dec(b.get('equity')))} "
+                                     f"<= threshold {money(_dec(b.get('threshold')))} "
+                                     f"({pct(_dec(b.get('protection_pct'), None))}): copying suspended",
             login=s.sub_login(sid), subscription=sid)
 
 
@@ -439,7 +435,7 @@ def _on_engine_stop_out(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     login = _int(b.get("account")) or s.sub_login(sid)
     s._count("engine_stop_outs")
     s._line(ts, "stop_out", ALERT, f"STOP-OUT: account {login} (sub {sid}) margin level "
-                                   f"{_fmt(_dec(b.get('margin_level'), None))}%, {b.get('closes', 0)} close(s)",
+                                   f"{pct(_dec(b.get('margin_level'), None))}, {b.get('closes', 0)} close(s)",
             login=login, subscription=sid)
 
 
@@ -447,16 +443,16 @@ def _on_margin_call(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     login = _int(b["login"])
     s._count("margin_calls")
     s._line(ts, "margin_call", ALERT, f"MARGIN CALL: account {login} margin level "
-                                      f"{_fmt(_dec(b.get('margin_level'), None))}% "
-                                      f"(call at {_fmt(_dec(b.get('margin_call_level'), None))}%)", login=login)
+                                      f"{pct(_dec(b.get('margin_level'), None))} "
+                                      f"(call at {pct(_dec(b.get('margin_call_level'), None))})", login=login)
 
 
 def _on_account_stop_out(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     login = _int(b["login"])
     s._count("stop_outs")
     s._line(ts, "stop_out", ALERT, f"STOP-OUT: account {login} margin level "
-                                   f"{_fmt(_dec(b.get('margin_level'), None))}% "
-                                   f"(stop-out at {_fmt(_dec(b.get('stop_out_level'), None))}%)", login=login)
+                                   f"{pct(_dec(b.get('margin_level'), None))} "
+                                   f"(stop-out at {pct(_dec(b.get('stop_out_level'), None))})", login=login)
 
 
 def _on_sub_started(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
@@ -467,7 +463,7 @@ def _on_sub_started(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     a = s._account(sub.account)
     s.accounts[sub.account] = replace(a, role="investor", owner=sub.investor)
     s._line(ts, "subscription", INFO, f"subscription {sub.subscription}: {sub.investor} copies {sub.trader} "
-                                      f"with {_fmt(amount)} ({sub.mode})", login=sub.account,
+                                      f"with {money(amount)} ({sub.mode})", login=sub.account,
             subscription=sub.subscription)
 
 
@@ -490,7 +486,7 @@ def _on_sub_stopping(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
 def _on_sub_stopped(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     sid = _int(b["subscription"])
     _on_sub_changed(s, {"subscription": sid, "state": "stopped", "open_copies": 0}, ts)
-    s._line(ts, "subscription", INFO, f"subscription {sid} stopped: returned {_fmt(_dec(b.get('returned')))}",
+    s._line(ts, "subscription", INFO, f"subscription {sid} stopped: returned {money(_dec(b.get('returned')))}",
             login=s.sub_login(sid), subscription=sid)
 
 

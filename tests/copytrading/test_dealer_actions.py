@@ -106,6 +106,9 @@ def test_stop_and_disable_with_an_actor_are_audited_and_without_one_are_not():
     step = w.handle(TraderDisabled(w.tick(), "nobody", actor="dana"))
     assert [a.refused for a in of(step, DealerAction)] == ["unknown_trader"]
     assert not of(w.handle(TraderDisabled(w.tick(), "T", disabled=False)), DealerAction)
+    # the same op enables: the audit says so (the desk's event line read "disable trader" before)
+    step = w.handle(TraderDisabled(w.tick(), "T", disabled=False, actor="dana"))
+    assert [(a.action, a.trader, a.refused) for a in of(step, DealerAction)] == [("enable_trader", "T", None)]
 
 
 def test_actions_on_a_stopped_subscription_are_refused():

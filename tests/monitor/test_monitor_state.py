@@ -178,3 +178,17 @@ def test_a_failed_handshake_names_the_right_fix_for_an_insecure_viewer():
     assert "check --server-key" in curve.events[-1].text
     assert "drop --insecure" in plain.events[-1].text and "--server-key" in plain.events[-1].text
     assert not plain.health.connected
+
+
+def test_event_lines_round_levels_and_money_like_every_other_view() -> None:
+    """Issue 13 §1: "No unrounded decimal reaches the page": the event lines of margin calls
+    and protection triggers go through the same rounding as the tables (bridge.monitor.fmt)."""
+    s = MonitorState()
+    s.apply(FeedEvent("account.margin_call", {"ts": 1, "login": 7, "margin_level": "87.123456",
+                                               "margin_call_level": "100", "equity": "450.5", "margin": "517"}))
+    s.apply(FeedEvent("record.protection_triggered", {"ts": 2, "subscription": 3, "equity": "799.994",
+                                                       "threshold": "800", "protection_pct": "20"}))
+    texts = [e.text for e in s.events]
+    assert any("87.12% (call at 100.00%)" in t for t in texts), texts
+    assert any("equity 799.99 <= threshold 800.00 (20.00%)" in t for t in texts), texts
+    assert not any("87.123456" in t or "799.994" in t for t in texts)
