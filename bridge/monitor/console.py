@@ -19,6 +19,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bridge.monitor.console_keys import ACCOUNTS, EVENTS, HINT, KeyReader, Scroll
+from bridge.monitor.model import MAX_EVENTS
 from bridge.monitor.state import ALERT, WARN, Account, MonitorState
 from bridge.monitor.views import DEALER, DeskView, Principal, desk_view
 
@@ -68,19 +70,32 @@ def feed_status(state: MonitorState, now: int) -> tuple[str, str]:
     return "LIVE", "bold green"
 
 
-def accounts_table(state: MonitorState, view_accounts: tuple[Account, ...], limit: int) -> Table:
-    t = Table(title="Accounts by margin level", expand=True, title_justify="left")
+def _window(rows: int, offset: int, shown: int) -> str:
+    """'rows 11-20 of 53' (1-based, inclusive) for a scrolled pane's caption."""
+    return f"rows {offset + 1}-{min(rows, offset + shown)} of {rows}" if rows else "no rows"
+
+
+def _title(text: str, pane: str, scroll: Scroll | None) -> str:
+    return f"> {text}" if scroll is not None and scroll.focus == pane else text
+
+
+def accounts_table(state: MonitorState, view_accounts: tuple[Account, ...], limit: int, *,
+                   scroll: Scroll | None = None) -> Table:
+    off = scroll.clamp(ACCOUNTS, len(view_accounts), limit) if scroll is not None else 0
+    t = Table(title=_title("Accounts by margin level", ACCOUNTS, scroll), expand=True, title_justify="left")
     for col, j in (("login", "right"), ("owner", "left"), ("balance", "right"), ("equity", "right"),
                    ("margin", "right"), ("free", "right"), ("level", "right"), ("MC/SO", "right"),
                    ("status", "left"), ("term", "left")):
         t.add_column(col, justify=j, no_wrap=True)  # type: ignore[arg-type]
-    for a in view_accounts[:limit]:
+    for a in view_accounts[off:off + limit]:
         style = STATUS_STYLE[a.status]
         t.add_row(str(a.login), f"{a.owner or a.role}", money(a.balance), money(a.equity), money(a.margin),
                   money(a.free_margin), level_text(a), f"{a.margin_call_level:f}/{a.stop_out_level:f}",
                   Text(STATUS_MARK[a.status] or "ok", style=style), "on" if a.online else "off",
                   style="on dark_red" if a.status == "stop_out" else None)
-    if len(view_accounts) > limit:
+    if scroll is not None and len(view_accounts) > limit:
+        t.caption = _window(len(view_accounts), off, limit)
+    elif len(view_accounts) > limit:
         t.caption = f"{len(view_accounts) - limit} more account(s) not shown"
     return t
 
@@ -102,7 +117,8 @@ def _tally(v_counts: tuple, h: object, compact: bool) -> Text:
                 f"protection {counts.get('protection_triggers', 0)}  ({origin})", style="dim")
 
 
-def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int | None) -> RenderableType:
+def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int | None,
+             scroll: Scroll | None) -> RenderableType:
     """80x24 and up: every login whole, the worst accounts, exposure and the newest events."""
     label, style = feed_status(state, now)
     h = state.health
@@ -111,12 +127,15 @@ def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int
                          (f"{v.p50}ms" if v.p50 is not None else "-", "bold"), " p99 ",
                          (f"{v.p99}ms" if v.p99 is not None else "-", "bold"), f" wall {clock_text(now)} UTC")
     head.truncate(width, overflow="ellipsis")
-    budget = (height or 24) - 2 - 3 * 3 - 1  # header lines; title + header + rule per table; caption
+    # header lines; title + header + rule per table; caption; the key hint
+    budget = (height or 24) - 2 - 3 * 3 - 1 - (scroll is not None)
     n_exp = min(len(v.exposure), 3)
     n_evt = max(2, min(len(v.events), budget // 4))
     n_acc = max(3, budget - n_exp - n_evt)
-    acc = Table(title="Accounts by margin level", box=box.SIMPLE_HEAD, show_edge=False, expand=True, title_justify="left",
-                pad_edge=False, padding=(0, 1))
+    a_off = scroll.clamp(ACCOUNTS, len(v.accounts), n_acc) if scroll is not None else 0
+    e_off = scroll.clamp(EVENTS, len(v.events), n_evt) if scroll is not None else 0
+    acc = Table(title=_title("Accounts by margin level", ACCOUNTS, scroll), box=box.SIMPLE_HEAD, show_edge=False,
+                expand=True, title_justify="left", pad_edge=False, padding=(0, 1))
     acc.add_column("login", justify="right", no_wrap=True, min_width=max((len(str(a.login)) for a in v.accounts),
                                                                           default=5))
     acc.add_column("owner", no_wrap=True, overflow="ellipsis", ratio=1)
@@ -124,34 +143,47 @@ def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int
         acc.add_column(col, justify="right", no_wrap=True)
     acc.add_column("st", no_wrap=True, min_width=5)
     acc.add_column("T", no_wrap=True, min_width=3)
-    for a in v.accounts[:n_acc]:
+    for a in v.accounts[a_off:a_off + n_acc]:
         acc.add_row(str(a.login), a.owner or a.role, money(a.equity), level_text(a),
                     Text(SHORT_MARK[a.status], style=STATUS_STYLE[a.status]), "on" if a.online else "off")
     if len(v.accounts) > n_acc:
-        acc.caption = f"+{len(v.accounts) - n_acc} more (widen or heighten the terminal)"
+        acc.caption = (_window(len(v.accounts), a_off, n_acc) if scroll is not None
+                       else f"+{len(v.accounts) - n_acc} more (widen or heighten the terminal)")
     exp = Table(title="Exposure (lots)", box=box.SIMPLE_HEAD, show_edge=False, expand=True, title_justify="left", pad_edge=False)
     for col in ("symbol", "buy", "sell", "net", "pos"):
         exp.add_column(col, justify="left" if col == "symbol" else "right", no_wrap=True)
     for e in v.exposure[:n_exp]:
         exp.add_row(e.symbol, lots(e.buy), lots(e.sell), f"{e.net:+,.2f}", str(e.positions))
-    evt = Table(title="Latest events (server time)", box=box.SIMPLE_HEAD, show_edge=False, expand=True, title_justify="left", pad_edge=False,
-                show_header=False)
+    evt_title = "Latest events (server time)"
+    if scroll is not None and len(v.events) > n_evt:
+        evt_title += f" {_window(len(v.events), e_off, n_evt)}"
+    evt = Table(title=_title(evt_title, EVENTS, scroll), box=box.SIMPLE_HEAD, show_edge=False, expand=True,
+                title_justify="left", pad_edge=False, show_header=False)
     evt.add_column("time", no_wrap=True)
     evt.add_column("event", no_wrap=True, overflow="ellipsis", ratio=1)
-    for e in v.events[:n_evt]:
+    for e in v.events[e_off:e_off + n_evt]:
         evt.add_row(clock_text(e.ts), Text(e.text, style=SEVERITY_STYLE.get(e.severity, "")))
-    return Group(head, _tally(v.counts, h, True), acc, exp, evt)
+    parts: list[RenderableType] = [head, _tally(v.counts, h, True), acc, exp, evt]
+    if scroll is not None:
+        parts.append(Text(HINT, style="dim", no_wrap=True, overflow="ellipsis"))
+    return Group(*parts)
 
 
 def render(state: MonitorState, now: int, *, principal: Principal = DESK, accounts: int = 25,
-           events: int = 15, width: int | None = None, height: int | None = None) -> RenderableType:
-    v = desk_view(state, principal, events=events)
+           events: int = 15, width: int | None = None, height: int | None = None,
+           scroll: Scroll | None = None) -> RenderableType:
+    """The whole screen. `scroll` (keys active): pane offsets, the focus marker and the key hint."""
+    v = desk_view(state, principal, events=MAX_EVENTS)  # panes slice it (scrolled or not)
     if width is not None and width < COMPACT_BELOW:
-        return _compact(state, now, v, width, height)
+        return _compact(state, now, v, width, height, scroll)
+    exposure = v.exposure
     if height is not None:  # fit the screen: accounts first, then a few events
-        accounts = max(5, min(accounts, height - 16 - min(len(v.exposure), 8) - 6))
-        events = max(3, height - 16 - accounts - min(len(v.exposure), 8))
-        v = desk_view(state, principal, events=events)
+        # fixed lines: the header panel 4; accounts title, borders, header and caption 6; exposure and
+        # events title, borders and header 5 each; the key hint 1
+        exposure = exposure[:8]
+        fixed = 20 + (scroll is not None)
+        accounts = max(5, min(accounts, height - fixed - len(exposure) - 6))
+        events = max(3, height - fixed - accounts - len(exposure))
     label, style = feed_status(state, now)
     h = state.health
     head = Text.assemble(
@@ -166,36 +198,56 @@ def render(state: MonitorState, now: int, *, principal: Principal = DESK, accoun
     exp = Table(title="Exposure per symbol (lots)", expand=True, title_justify="left")
     for col in ("symbol", "buy", "sell", "net", "positions"):
         exp.add_column(col, justify="left" if col == "symbol" else "right", no_wrap=True)
-    for e in v.exposure:
+    for e in exposure:
         net_style = "cyan" if e.net > 0 else "magenta" if e.net < 0 else ""
         exp.add_row(e.symbol, lots(e.buy), lots(e.sell), Text(f"{e.net:+,.2f}", style=net_style), str(e.positions))
-    evt = Table(title="Latest events", expand=True, title_justify="left")
+    e_off = scroll.clamp(EVENTS, len(v.events), events) if scroll is not None else 0
+    evt_title = "Latest events"
+    if scroll is not None and len(v.events) > events:
+        evt_title += f" {_window(len(v.events), e_off, events)}"
+    evt = Table(title=_title(evt_title, EVENTS, scroll), expand=True, title_justify="left")
     evt.add_column("server time", no_wrap=True)
-    evt.add_column("event", overflow="fold")
-    for e in v.events:
+    evt.add_column("event", overflow="fold" if height is None else "ellipsis", no_wrap=height is not None)
+    for e in v.events[e_off:e_off + events]:
         evt.add_row(clock_text(e.ts), Text(e.text, style=SEVERITY_STYLE.get(e.severity, "")))
-    return Group(Panel(Group(head, tally), padding=(0, 1)), accounts_table(state, v.accounts, accounts), exp, evt)
+    parts: list[RenderableType] = [Panel(Group(head, tally), padding=(0, 1)),
+                                   accounts_table(state, v.accounts, accounts, scroll=scroll), exp, evt]
+    if scroll is not None:
+        parts.append(Text(HINT, style="dim", no_wrap=True, overflow="ellipsis"))
+    return Group(*parts)
 
 
 def run_monitor(address: str, *, curve: object = None, refresh: float = 0.5, duration: float | None = None,
-                console: Console | None = None, clock: Callable[[], int] | None = None) -> int:
+                console: Console | None = None, clock: Callable[[], int] | None = None,
+                stdin: object = None) -> int:
+    """Draw until `q` (keys: stdin a terminal), Ctrl-C, or `duration` seconds."""
     from bridge.monitor.feed import FeedSubscriber, wall_ms
     from bridge.monitor.hub import MonitorHub
 
     clock = clock or wall_ms
     hub = MonitorHub()
     sub = FeedSubscriber(address, hub.apply, curve=curve, clock=clock, on_bad_frame=hub.bad_frame)  # type: ignore[arg-type]
-    sub.start()
     console = console or Console()
+    scroll = Scroll()
+
+    def on_key(key: str) -> None:  # the key thread: one reference swap, then wake the drawing loop
+        nonlocal scroll
+        scroll = Scroll(scroll.focus, scroll.accounts, scroll.events, max(3, console.size.height // 3),
+                        scroll.quit).press(key)
+        hub.poke()
+
+    keys = KeyReader(on_key, stdin)
+    sub.start()
+    active = keys.start()
     started = time.monotonic()
     try:
         def draw(s: MonitorState) -> RenderableType:
             size = console.size  # re-read: the terminal may be resized
-            return render(s, clock(), width=size.width, height=size.height)
+            return render(s, clock(), width=size.width, height=size.height, scroll=scroll if active else None)
 
         with Live(hub.read(draw), console=console, refresh_per_second=4, screen=False, transient=False,
                   vertical_overflow="crop") as live:
-            while duration is None or time.monotonic() - started < duration:
+            while not scroll.quit and (duration is None or time.monotonic() - started < duration):
                 hub.wait_change(hub.version, refresh)
                 live.update(hub.read(draw))
                 if sub.error is not None:
@@ -203,5 +255,6 @@ def run_monitor(address: str, *, curve: object = None, refresh: float = 0.5, dur
     except KeyboardInterrupt:
         pass
     finally:
+        keys.stop()
         sub.stop()
     return 0

@@ -28,6 +28,7 @@ class MonitorHub:
         self.metrics = metrics or FeedMetrics()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        self._poked = False
 
     def apply(self, event: FeedEvent) -> None:
         with self._lock:
@@ -61,8 +62,15 @@ class MonitorHub:
     def version(self) -> int:
         return self.state.version
 
-    def wait_change(self, version: int, timeout: float) -> int:
-        """Block until the state version differs from `version` (or timeout); returns the version."""
+    def poke(self) -> None:
+        """Wake `wait_change` without a state change (a key pressed in the console)."""
         with self._changed:
-            self._changed.wait_for(lambda: self.state.version != version, timeout)
+            self._poked = True
+            self._changed.notify_all()
+
+    def wait_change(self, version: int, timeout: float) -> int:
+        """Block until the state version differs from `version`, a poke, or timeout; returns the version."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.state.version != version or self._poked, timeout)
+            self._poked = False
             return self.state.version
