@@ -38,7 +38,7 @@ function checkAlerts() {
 })();
 (function () {
   if (document.body.dataset.live !== "1" || !window.EventSource) { return; }
-  var es = new EventSource("/events");
+  var es = new EventSource("/events" + window.location.search);  // the page's sort and search
   es.addEventListener("update", function (ev) {
     var msg = JSON.parse(ev.data);
     Object.keys(msg.sections).forEach(function (name) {
@@ -114,6 +114,8 @@ table.alerts td.text { min-width: 16em; }
 label.sound { font-size: .8em; font-weight: normal; margin-left: 1em; }
 body.alerts-open #nav-alerts { background: #b3261e; color: #fff; padding: 0 .4em; border-radius: 3px; }
 form.filter { margin: .5em 0; }
+th[data-col] a { color: inherit; text-decoration: none; } th[aria-sort] { background: #dde3f7; }
+form#desk-search input[type=search] { max-width: 60vw; }
 .scroll { overflow-x: auto; max-width: 100%; }
 .side-buy { color: #1a5fb4; } .side-sell { color: #a51d2d; }
 .pos { color: #1a7f37; } .neg { color: #b3261e; }

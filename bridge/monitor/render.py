@@ -8,6 +8,10 @@ from typing import Any
 
 from bridge.monitor.console import feed_status
 from bridge.monitor.fmt import lots, money, pct
+from bridge.monitor.listing import (
+    ACCOUNT_COLUMNS, ACCOUNT_DEFAULT, SUB_COLUMNS, SUB_DEFAULT, Listing, count_note, header_html, list_accounts,
+    list_subscriptions,
+)
 from bridge.monitor.state import Account, MonitorState
 from bridge.monitor.svg import line_chart
 from bridge.monitor.views import Principal, desk_view
@@ -32,7 +36,12 @@ def _time(ts: int) -> str:
 STATUS_LABEL = {"ok": "ok", "margin_call": "MARGIN CALL", "stop_out": "STOP-OUT"}
 
 
-def accounts_html(accounts: tuple[Account, ...] | list[Account], *, link: bool = True) -> str:
+def accounts_html(accounts: tuple[Account, ...] | list[Account], *, link: bool = True,
+                  listing: Listing | None = None) -> str:
+    """The accounts table; with `listing` (the desk) filtered, sorted and with sorting header links."""
+    total = len(accounts)
+    if listing is not None:
+        accounts = list_accounts(accounts, listing)
     rows = []
     for a in accounts:
         login = f'<a href="/accounts/{a.login}">{a.login}</a>' if link else str(a.login)
@@ -44,13 +53,19 @@ def accounts_html(accounts: tuple[Account, ...] | list[Account], *, link: bool =
             f'<td class="num level">{_pct(a.margin_level)}</td>'
             f"<td class=num>{a.margin_call_level:f}/{a.stop_out_level:f}</td>"
             f'<td class="status">{STATUS_LABEL[a.status]}</td><td>{"on" if a.online else "off"}</td></tr>')
-    return ('<table class="grid" id="accounts-table"><thead><tr><th>login</th><th>owner</th><th>ccy</th><th>balance</th>'
-            "<th>equity</th><th>margin</th><th>free</th><th>margin level</th><th>MC/SO %</th><th>status</th>"
-            "<th>terminal</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            + ("" if rows else '<p class="empty">no accounts yet</p>'))
+    head = (header_html(ACCOUNT_COLUMNS, listing, ACCOUNT_DEFAULT) if listing is not None else
+            "<th>login</th><th>owner</th><th>ccy</th><th>balance</th><th>equity</th><th>margin</th><th>free</th>"
+            "<th>margin level</th><th>MC/SO %</th><th>status</th><th>terminal</th>")
+    empty = "no account matches" if total and listing is not None else "no accounts yet"
+    return ((count_note(len(rows), total, listing, "accounts") if listing is not None else "")
+            + f'<table class="grid" id="accounts-table"><thead><tr>{head}</tr></thead><tbody>' + "".join(rows)
+            + "</tbody></table>" + ("" if rows else f'<p class="empty">{empty}</p>'))
 
 
-def subs_html(subs: Any) -> str:
+def subs_html(subs: Any, listing: Listing | None = None) -> str:
+    total = len(subs)
+    if listing is not None:
+        subs = list_subscriptions(subs, listing)
     rows = "".join(
         f'<tr class="sub" data-subscription="{s.subscription}"><td>{s.subscription}</td>'
         f'<td><a href="/investors/{s.account}">{escape(s.investor)}</a></td>'
@@ -58,10 +73,13 @@ def subs_html(subs: Any) -> str:
         f"<td>{escape(s.state)}</td><td>{escape(s.mode)}</td><td class=num>{_pct(s.protection_pct)}</td>"
         f"<td class=num>{_m(s.invested)}</td><td class=num>{_m(s.equity)}</td><td class=num>{_m(s.realised)}</td>"
         f"<td class=num>{s.open_copies}</td><td class=num>{s.trades}</td></tr>" for s in subs)
-    return ('<table class="grid" id="subscriptions-table"><thead><tr><th>#</th><th>investor</th><th>trader</th>'
-            "<th>account</th><th>state</th><th>mode</th><th>protection</th><th>invested</th><th>equity</th>"
-            "<th>realised</th><th>open</th><th>trades</th></tr></thead><tbody>" + rows + "</tbody></table>"
-            + ("" if rows else '<p class="empty">no subscriptions</p>'))
+    head = (header_html(SUB_COLUMNS, listing, SUB_DEFAULT) if listing is not None else
+            "<th>#</th><th>investor</th><th>trader</th><th>account</th><th>state</th><th>mode</th><th>protection</th>"
+            "<th>invested</th><th>equity</th><th>realised</th><th>open</th><th>trades</th>")
+    empty = "no subscription matches" if total and listing is not None else "no subscriptions"
+    return ((count_note(len(subs), total, listing, "subscriptions") if listing is not None else "")
+            + f'<div class="scroll"><table class="grid" id="subscriptions-table"><thead><tr>{head}</tr></thead><tbody>'
+            + rows + "</tbody></table></div>" + ("" if rows else f'<p class="empty">{empty}</p>'))
 
 
 def margin_chart(state: MonitorState, a: Account, width: int = 360) -> str:
@@ -71,8 +89,9 @@ def margin_chart(state: MonitorState, a: Account, width: int = 360) -> str:
                                   (a.stop_out_level, "so", f"stop-out {a.stop_out_level:f}%")))
 
 
-def sections(state: MonitorState, p: Principal, now: int) -> dict[str, str]:
-    """The live sections of the desk page for principal `p` (HTML fragments, escaped)."""
+def sections(state: MonitorState, p: Principal, now: int, listing: Listing | None = None) -> dict[str, str]:
+    """The live sections of the desk page for principal `p` (HTML fragments, escaped); `listing`:
+    the page's sort and search of the accounts and subscriptions tables."""
     v = desk_view(state, p)
     label, _ = feed_status(state, now)
     h = state.health
@@ -86,7 +105,9 @@ def sections(state: MonitorState, p: Principal, now: int) -> dict[str, str]:
                    f" · copies opened <b id=copies-opened>{counts.get('copies_opened', 0)}</b>"
                    f" refused {counts.get('copies_refused', 0)} · margin calls {counts.get('margin_calls', 0)}"
                    f" · stop-outs {counts.get('stop_outs', 0)} · feed gaps {h.gaps}")
-    out = {"status": status, "accounts": accounts_html(v.accounts), "subscriptions": subs_html(v.subscriptions)}
+    lst = listing or Listing()
+    out = {"status": status, "accounts": accounts_html(v.accounts, listing=lst),
+           "subscriptions": subs_html(v.subscriptions, lst)}
     out["events"] = '<ol class="events">' + "".join(
         f'<li class="sev-{e.severity} kind-{e.kind}" data-seq="{e.seq}"><time>{_time(e.ts)}</time> {escape(e.text)}</li>'
         for e in v.events) + "</ol>"

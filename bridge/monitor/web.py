@@ -51,6 +51,7 @@ from bridge.monitor.metrics import CONTENT_TYPE
 from bridge.monitor.state import Account, MonitorState
 from bridge.monitor.book import position_rows
 from bridge.monitor.render import account_facts, positions_html
+from bridge.monitor.listing import Listing, search_form
 from bridge.monitor.render import _m, _pct, _time, accounts_html, margin_chart, sections
 from bridge.monitor.svg import drawdown, line_chart
 from bridge.monitor.views import (
@@ -205,7 +206,8 @@ class Dashboard:
         return self.page(request, "Forbidden", "<p>You may not see this page.</p>", status=403)
 
     def _sections(self, request: Request, p: Principal, now: int) -> dict[str, str]:
-        secs = self.hub.read(lambda s: sections(s, p, now))
+        lst = Listing.parse(request.query_params)  # the page's sort and search (the SSE stream carries them too)
+        secs = self.hub.read(lambda s: sections(s, p, now, lst))
         if p.is_dealer:
             secs["alerts"] = web_alerts.desk_section(self.hub.alerts, self.csrf_token(request))
         return secs
@@ -221,8 +223,13 @@ class Dashboard:
         if "alerts" in secs:
             parts.append(f'<section class="alerts-box"><h2>Alerts {web_alerts.sound_toggle()}</h2>'
                          f'<div id="sec-alerts">{secs["alerts"]}</div></section>')
-        parts += [
-                 f'<section><h2>Accounts by margin level</h2><div id="sec-accounts">{secs["accounts"]}</div></section>']
+        # the events first: on a phone they would sit below two 50-row tables
+        parts.append(f'<section><h2>Latest events <small>(server time)</small></h2><div id="sec-events">'
+                     f'{secs["events"]}</div></section>')
+        if p.is_dealer:
+            parts.append(search_form(Listing.parse(request.query_params)))
+        parts.append(f'<section><h2>Accounts by margin level</h2><div id="sec-accounts">{secs["accounts"]}</div>'
+                     "</section>")
         if "exposure" in secs:
             parts.append(f'<section><h2>Exposure per symbol <a href="/positions" class="more">all positions</a></h2>'
                          f'<div id="sec-exposure">{secs["exposure"]}</div></section>')
@@ -231,8 +238,7 @@ class Dashboard:
         parts += [(f'<section><h2>Margin level over time</h2><div id="sec-charts" class="charts">{secs["charts"]}'
                    "</div></section>"),
                   (f'<section><h2>Subscriptions{EXPORTS if p.is_dealer else ""}</h2>'
-                   f'<div id="sec-subscriptions">{secs["subscriptions"]}</div></section>'),
-                  f'<section><h2>Latest events <small>(server time)</small></h2><div id="sec-events">{secs["events"]}</div></section>']
+                   f'<div id="sec-subscriptions">{secs["subscriptions"]}</div></section>')]
         title = self.config.title if p.is_dealer else f"Investor area: account {p.login}"
         return self.page(request, title, "".join(parts), live=True)
 

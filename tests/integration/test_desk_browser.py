@@ -226,3 +226,41 @@ def test_desk_sees_positions_exposure_alerts_history_on_any_screen(env):
             _shot(page, "alerts-after-restart")
         finally:
             browser.close()
+
+
+def test_desk_tables_sort_and_search_by_click_and_on_a_phone(env):
+    """Review desk-and-ops user 2 #12: "The 50-row subscription table comes before the events, with
+    no sort, filter or search" and "On a phone (390 px) the page is 1064 px wide"."""
+    from playwright.sync_api import sync_playwright
+
+    start, _ = env
+    st = start()
+    equity = {a.login: a.equity for a in st.hub.state.accounts.values()}
+    owners = {a.login: a.owner for a in st.hub.state.accounts.values()}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            for width in (1200, 390):
+                page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+                page.set_default_timeout(TIMEOUT_MS)
+                base = st.server.url
+                login(page, base, "desk", DEALER_PW)
+                box = page.locator("#sec-events").bounding_box()
+                assert box["y"] < page.locator("#accounts-table").bounding_box()["y"]  # events first
+                page.click("#accounts-table th[data-col=equity] a")  # ascending
+                page.click("#accounts-table th[data-col=equity] a")  # a second click reverses
+                page.wait_for_url(lambda u: "dir=desc" in u)
+                got = [int(x) for x in page.locator("#accounts-table tbody tr").evaluate_all(
+                    "rows => rows.map(r => r.dataset.login)")]
+                assert got == sorted(equity, key=lambda k: equity[k], reverse=True)
+                page.fill("#desk-search input[name=q]", "trader-1")
+                page.click("#desk-search button")
+                page.wait_for_url(lambda u: "q=trader-1" in u and "sort=equity" in u)
+                shown = page.locator("#accounts-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.login)")
+                assert [owners[int(x)] for x in shown] == ["trader-1"]
+                subs = page.locator("#subscriptions-table tbody tr").all_inner_texts()
+                assert subs and all("trader-1" in r for r in subs)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                _shot(page, f"sorted-searched-{width}")
+        finally:
+            browser.close()
