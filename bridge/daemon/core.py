@@ -312,11 +312,14 @@ class DaemonCore(SessionsMixin, CommandsMixin):
                 self._log("info", "trader.close_already_applied", login=m.login, ticket=m.ticket,
                           remaining=str(m.remaining))
                 return
+            # the trader's own deal on the feed too: the desk keeps each account's closed deals
+            self.publish("account.position_closed", login=m.login, ticket=m.ticket, volume=str(m.volume),
+                         remaining=str(m.remaining), reason=m.reason, profit=str(m.profit), price=str(m.price))
             self.feed_engine(ev.TraderPositionClosed(self.now, trader, m.ticket, m.volume, m.price,
                                                      _CLOSE_REASONS[m.reason], m.profit))
             return
         self.publish("account.position_closed", login=m.login, ticket=m.ticket, volume=str(m.volume),
-                     remaining=str(m.remaining), reason=m.reason, profit=str(m.profit))
+                     remaining=str(m.remaining), reason=m.reason, profit=str(m.profit), price=str(m.price))
         if m.reason != "client" or (m.login, m.ticket) in self.vanishing_keys:
             # so/sl/tp: the trade server closed the copy by itself (our closes are "client"); or
             # the deal that explains a copy the investor's snapshot lacked (closed by hand

@@ -52,6 +52,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     m.add_argument("--width", type=int, default=None, help="console width (default: the terminal's)")
     m.set_defaults(handler=run_monitor_command)
 
+    h = commands.add_parser(
+        "history", help="export the desk's history (closed deals, copy trades, subscriptions) as CSV",
+        description="Reads the dashboard's desk journal (--desk-db; safe while the dashboard runs) and writes CSV "
+                    "to stdout: `deals` = every account's own closed deals (a trader's too) with open and close "
+                    "price and P/L; `trades` = investor copies opened and closed; `subscriptions` = every "
+                    "subscription, ended ones included. The same files as the dashboard's /history.csv?what=.",
+        epilog="example: mtbridge history --desk-db desk.sqlite deals --account 12716506 > trader-deals.csv",
+    )
+    h.add_argument("what", choices=("deals", "trades", "subscriptions"), help="which history")
+    h.add_argument("--desk-db", metavar="FILE", required=True, help="the dashboard's --desk-db file")
+    h.add_argument("--account", type=int, metavar="LOGIN", default=None, help="one account only")
+    h.set_defaults(handler=run_history_command)
+
     d = commands.add_parser(
         "dashboard", help="web dashboard (Starlette + uvicorn): desk, investor area, public trader pages, /metrics",
         description="Serve the web dashboard fed by the daemon's PUB feed: the console's views with live updates "
@@ -133,6 +146,33 @@ def run_monitor_command(args: argparse.Namespace) -> int:
         print(f"mtbridge monitor: error: {exc}", file=sys.stderr)
         return 2
     return run_monitor(args.connect, curve=curve, refresh=args.refresh, duration=args.duration, console=console)
+
+
+def run_history_command(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from bridge.monitor.history import HistoryStore, deals_csv, subscriptions_csv, trades_csv
+
+    path = Path(args.desk_db)
+    if not path.is_file():  # never create an empty journal for a mistyped path
+        print(f"mtbridge history: error: --desk-db {path}: no such file", file=sys.stderr)
+        return 2
+    try:
+        store = HistoryStore(path)
+    except sqlite3.Error as exc:
+        print(f"mtbridge history: error: --desk-db {path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.what == "deals":
+            out = deals_csv(store.deals(account=args.account))
+        elif args.what == "trades":
+            out = trades_csv(store.trades(account=args.account), {s.subscription: s for s in store.subscriptions()})
+        else:
+            out = subscriptions_csv(store.subscriptions(account=args.account))
+    finally:
+        store.close()
+    sys.stdout.write(out)
+    return 0
 
 
 # ------------------------------------------------------------------------------ dashboard

@@ -1,5 +1,6 @@
 """Investor history that survives: subscriptions (also after they stop) and their trades,
-journaled by the dashboard in its own SQLite file (`--desk-db`, shared with the alerts).
+journaled by the dashboard in its own SQLite file (`--desk-db`, shared with the alerts); and
+every account's own closed deals (a trader's included) from `account.position_closed`.
 
 The daemon's snapshot leaves stopped subscriptions out (F4) and a dashboard restart forgets
 what it saw, so the dashboard keeps its own record: `history_rows(event, state)` (pure) turns a
@@ -35,9 +36,17 @@ CREATE TABLE IF NOT EXISTS trades (
     reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trades_account ON trades (account);
+CREATE TABLE IF NOT EXISTS deals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, account INTEGER NOT NULL, ts INTEGER NOT NULL,
+    ticket INTEGER NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL, volume TEXT NOT NULL, open_price TEXT NOT NULL,
+    close_price TEXT NOT NULL, profit TEXT NOT NULL, reason TEXT NOT NULL, remaining TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deals_account ON deals (account);
 """
 SUB_COLS = ("subscription", "investor", "trader", "account", "state", "mode", "invested", "realised",
             "commission_paid", "trades", "started", "stopped", "returned")
+DEAL_COLS = ("account", "ts", "ticket", "symbol", "side", "volume", "open_price", "close_price", "profit", "reason",
+             "remaining")
 TRADE_COLS = ("subscription", "account", "ts", "event", "ticket", "trader_ticket", "symbol", "side", "volume",
               "price", "profit", "reason")
 
@@ -65,12 +74,38 @@ def _sub(s: Subscription) -> dict[str, Any]:
             "commission_paid": str(s.commission_paid), "trades": s.trades}
 
 
-def history_rows(event: FeedEvent, state: MonitorState) -> tuple[list[dict], list[dict]]:
-    """(subscription rows to upsert, trade rows to insert) for one event (after `state.apply`)."""
+def _key(t: str, b: Mapping[str, Any], ts: int, extra: object) -> str:
+    """One row per feed item: the daemon run and its feed sequence (a replayed item is not a second row)."""
+    return f"{b.get('instance', '')}:{b['fseq']}" if type(b.get("fseq")) is int else f"{t}:{ts}:{extra}"
+
+
+def deal_row(event: FeedEvent, state: MonitorState) -> dict | None:
+    """`account.position_closed` -> one closed-deal row. Symbol, side and open price come from the
+    account's open positions (F14), which the end of the daemon's step updates, after this item."""
+    b, ts = event.body, event.ts
+    try:
+        login, ticket = int(b["login"]), int(b["ticket"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    pos = state.positions.get(login, {}).get(ticket)
+    return {"key": _key(event.topic, b, ts, f"{login}:{ticket}"), "account": login, "ts": ts, "ticket": ticket,
+            "symbol": pos.symbol if pos is not None else str(b.get("symbol") or ""),
+            "side": pos.side if pos is not None else str(b.get("side") or ""), "volume": str(b.get("volume") or ""),
+            "open_price": str(pos.price) if pos is not None else "", "close_price": str(b.get("price") or ""),
+            "profit": str(b.get("profit") or ""), "reason": str(b.get("reason") or ""),
+            "remaining": str(b.get("remaining") or "0")}
+
+
+def history_rows(event: FeedEvent, state: MonitorState) -> tuple[list[dict], list[dict], list[dict]]:
+    """(subscription rows to upsert, trade rows to insert, deal rows to insert) for one event
+    (after `state.apply`)."""
     t, b, ts = event.topic, event.body, event.ts
     subs: list[dict] = []
     trades: list[dict] = []
     sid = b.get("subscription")
+    if t == "account.position_closed":
+        row = deal_row(event, state)
+        return [], [], [row] if row is not None else []
     if t == "snapshot":
         subs = [_sub(s) for s in state.subscriptions.values()]
     elif t in ("subscription.update", "record.subscription_edited", "record.subscription_stopping"):
@@ -87,7 +122,7 @@ def history_rows(event: FeedEvent, state: MonitorState) -> tuple[list[dict], lis
             subs.append({**_sub(s), "state": "stopped", "stopped": ts, "returned": str(b.get("returned") or "")})
     elif t in ("record.copy_opened", "record.copy_closed"):
         s = state.subscriptions.get(sid)
-        key = f"{b.get('instance', '')}:{b['fseq']}" if type(b.get("fseq")) is int else f"{t}:{ts}:{sid}:{b.get('ticket')}"
+        key = _key(t, b, ts, f"{sid}:{b.get('ticket')}")
         trades.append({"key": key, "subscription": sid, "account": s.account if s is not None else 0, "ts": ts,
                        "event": "open" if t == "record.copy_opened" else "close", "ticket": b.get("ticket"),
                        "trader_ticket": b.get("trader_ticket"), "symbol": str(b.get("symbol") or ""),
@@ -96,7 +131,7 @@ def history_rows(event: FeedEvent, state: MonitorState) -> tuple[list[dict], lis
                        "reason": str(b.get("reason") or "")})
         if s is not None:
             subs.append(_sub(s))
-    return subs, trades
+    return subs, trades, []
 
 
 class HistoryStore:
@@ -116,10 +151,11 @@ class HistoryStore:
         with self._lock:
             self._db.close()
 
-    def write(self, subs: Iterable[Mapping[str, Any]], trades: Iterable[Mapping[str, Any]]) -> None:
+    def write(self, subs: Iterable[Mapping[str, Any]], trades: Iterable[Mapping[str, Any]],
+              deals: Iterable[Mapping[str, Any]] = ()) -> None:
         subs = [r for r in subs if self._last.get(r["subscription"]) != tuple(r.values())]
-        trades = list(trades)
-        if not subs and not trades:
+        trades, deals = list(trades), list(deals)
+        if not subs and not trades and not deals:
             return
         for r in subs:
             self._last[r["subscription"]] = tuple(r.values())
@@ -142,6 +178,11 @@ class HistoryStore:
                            f"(?, {', '.join('?' * len(TRADE_COLS))})", (r["key"], *(r[c] for c in TRADE_COLS)))
             if trades:
                 db.execute("DELETE FROM trades WHERE id <= (SELECT MAX(id) FROM trades) - ?", (self.keep_trades,))
+            for r in deals:
+                db.execute(f"INSERT OR IGNORE INTO deals (key, {', '.join(DEAL_COLS)}) VALUES "
+                           f"(?, {', '.join('?' * len(DEAL_COLS))})", (r["key"], *(r[c] for c in DEAL_COLS)))
+            if deals:  # the same bound as the copies
+                db.execute("DELETE FROM deals WHERE id <= (SELECT MAX(id) FROM deals) - ?", (self.keep_trades,))
             db.execute("COMMIT")
 
     def subscriptions(self, account: int | None = None) -> list[SubRow]:
@@ -163,6 +204,18 @@ class HistoryStore:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [dict(zip(TRADE_COLS, r, strict=True)) for r in reversed(rows)]
+
+
+    def deals(self, account: int | None = None, limit: int | None = None) -> list[dict]:
+        """One account's (or every account's) closed deals, oldest first (the newest `limit` when given)."""
+        sql = f"SELECT {', '.join(DEAL_COLS)} FROM deals"
+        args: tuple = ()
+        if account is not None:
+            sql, args = sql + " WHERE account = ?", (account,)
+        sql += " ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [dict(zip(DEAL_COLS, r, strict=True)) for r in reversed(rows)]
 
 
 def _iso(ms: Any) -> str:
@@ -195,4 +248,16 @@ def subscriptions_csv(subs: list[SubRow]) -> str:
     for s in subs:
         w.writerow([s.subscription, s.investor, s.trader, s.account, s.state, s.mode, s.invested, s.realised,
                     s.commission_paid, s.trades, _iso(s.started), _iso(s.stopped), s.returned])
+    return out.getvalue()
+
+
+def deals_csv(rows: list[dict]) -> str:
+    """One line per closed deal (a partial close is one line, `remaining` > 0); exact decimals."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["server_time_utc", "account", "ticket", "symbol", "side", "volume", "open_price", "close_price",
+                "profit", "reason", "remaining"])
+    for r in rows:
+        w.writerow([_iso(r["ts"]), r["account"], r["ticket"], r["symbol"], r["side"], r["volume"], r["open_price"],
+                    r["close_price"], r["profit"], r["reason"], r["remaining"]])
     return out.getvalue()

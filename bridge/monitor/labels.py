@@ -24,3 +24,8 @@ def close_label(reason: str) -> str:
             how = reason[len(prefix):]
             return f"{words} ({_HOW.get(how, how.replace('_', ' '))})"
     return _CLOSE_WORDS.get(reason, reason.replace("_", " "))
+
+
+def deal_reason_label(reason: str) -> str:
+    """A closed deal's own reason (the terminal's): client -> 'by hand', so -> 'stop-out'."""
+    return _HOW.get(reason, reason.replace("_", " "))

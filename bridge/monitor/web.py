@@ -67,8 +67,10 @@ from bridge.monitor.views import (
 
 MAX_FORM = 8 * 1024
 POSITIONS_MAX = 1000
+DEALS_SHOWN = 200  # closed deals on an account page; its CSV has them all
 EXPORTS = (' <span class="more">history: <a href="/history.csv?what=trades">trades CSV</a> · '
-           '<a href="/history.csv?what=subscriptions">subscriptions CSV</a></span>')
+           '<a href="/history.csv?what=subscriptions">subscriptions CSV</a> · '
+           '<a href="/history.csv?what=deals">closed deals CSV</a></span>')
 log = structlog.get_logger("mtbridge.dashboard")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -116,6 +118,7 @@ class Dashboard:
             Route("/investors/{login:int}", partial(web_investor.investor_page, self)),
             Route("/investors/{login:int}/history.csv", partial(web_investor.investor_csv, self)),
             Route("/history.csv", partial(web_investor.desk_csv, self)), Route("/accounts/{login:int}", self.account),
+            Route("/accounts/{login:int}/deals.csv", partial(web_investor.account_deals_csv, self)),
             Route("/api/state", self.api_state), Route("/events", self.events), Route("/metrics", self.metrics),
             Route("/healthz", self.healthz), Route("/static/dashboard.js", self.static_js),
             Route("/static/dashboard.css", self.static_css),
@@ -350,6 +353,8 @@ class Dashboard:
         if p is None or not self.hub.read(lambda s: can_see_account(s, p, login)):
             return self.deny(request, p)
 
+        deals = web_investor.deals_html(self.hub.history.deals(account=login, limit=DEALS_SHOWN), login)
+
         def build(s: MonitorState) -> str | None:
             a = s.accounts.get(login)
             if a is None:
@@ -358,7 +363,9 @@ class Dashboard:
             pos = positions_html(position_rows(s, {login}), owner=False)
             acts = web_dealer.account_section(self, s, login) if p.is_dealer else ""
             return (accounts_html([a], link=False) + account_facts(a) + acts
-                    + f'<section><h2>Open positions</h2>{pos}</section><section><h2>Margin level over time</h2>'
+                    + f'<section><h2>Open positions</h2>{pos}</section>'
+                    f'<section><h2>Closed deals <small>(its own, with P/L)</small></h2>{deals}</section>'
+                    '<section><h2>Margin level over time</h2>'
                     f"{margin_chart(s, a, 640)}</section><section><h2>Events</h2><ol class=events>" + "".join(
                         f'<li class="sev-{e.severity}"><time>{_time(e.ts)}</time> {escape(e.text)}</li>'
                         for e in reversed(evs)) + "</ol></section>")

@@ -17,8 +17,9 @@ from starlette.responses import Response
 
 from bridge.monitor.book import position_rows
 from bridge.monitor.fmt import lots, money, pct
-from bridge.monitor.history import SubRow, subscriptions_csv, trades_csv
-from bridge.monitor.labels import close_label
+from bridge.monitor.fmt import price
+from bridge.monitor.history import SubRow, deals_csv, subscriptions_csv, trades_csv
+from bridge.monitor.labels import close_label, deal_reason_label
 from bridge.monitor.render import margin_chart, positions_html, subs_html
 from bridge.monitor.state import MonitorState
 from bridge.monitor.views import can_see_account, investor_stats
@@ -73,6 +74,34 @@ def trades_html(rows: list[dict]) -> str:
             + ("" if body else '<p class="empty">no trades yet</p>'))
 
 
+def deals_html(rows: list[dict], login: int) -> str:
+    """An account's own closed deals, newest first, with their P/L and a total; CSV link."""
+    body = "".join(
+        f'<tr class="deal" data-ticket="{r["ticket"]}"><td>{_date(r["ts"])}</td><td>{r["ticket"]}</td>'
+        f'<td>{escape(r["symbol"]) or "-"}</td><td class=side-{escape(r["side"])}>{escape(r["side"]) or "-"}</td>'
+        f'<td class=num>{lots(_d(r["volume"]))}</td><td class=num>{price(_d(r["open_price"])) if r["open_price"] else "-"}'
+        f'</td><td class=num>{price(_d(r["close_price"])) if r["close_price"] else "-"}</td>'
+        f'<td class="num pl">{money(_d(r["profit"]), sign=True)}</td>'
+        f'<td>{escape(deal_reason_label(r["reason"]))}{" (partial)" if _d(r["remaining"]) else ""}</td></tr>'
+        for r in reversed(rows))
+    total = sum((_d(r["profit"]) for r in rows), ZERO)
+    foot = (f'<tfoot><tr class="total"><th colspan=7>{len(rows)} deal(s)</th><td class="num pl" id="deals-total">'
+            f"{money(total, sign=True)}</td><td></td></tr></tfoot>") if rows else ""
+    return (f'<p class="exports">Export: <a href="/accounts/{login}/deals.csv" id="csv-deals">closed deals (CSV)</a>'
+            '</p><div class="scroll"><table class="grid" id="deals-table"><thead><tr><th>server time (UTC)</th>'
+            "<th>ticket</th><th>symbol</th><th>side</th><th>lots</th><th>open</th><th>close</th><th>P/L</th>"
+            f"<th>why</th></tr></thead><tbody>{body}</tbody>{foot}</table></div>"
+            + ("" if body else '<p class="empty">no closed deals yet</p>'))
+
+
+async def account_deals_csv(dash: Dashboard, request: Request) -> Response:
+    login = request.path_params["login"]
+    p = dash.principal(request)
+    if p is None or not dash.hub.read(lambda s: can_see_account(s, p, login)):
+        return dash.deny(request, p)
+    return _csv(deals_csv(dash.hub.history.deals(account=login)), f"account-{login}-deals.csv")
+
+
 async def investor_page(dash: Dashboard, request: Request) -> Response:
     login = request.path_params["login"]
     p = dash.principal(request)
@@ -123,8 +152,10 @@ def _export(dash: Dashboard, request: Request, account: int | None, name: str) -
     subs = history.subscriptions(account=account)
     if what == "subscriptions":
         return _csv(subscriptions_csv(subs), f"{name}-subscriptions.csv")
+    if what == "deals":  # every account's own closed deals (a trader's included)
+        return _csv(deals_csv(history.deals(account=account)), f"{name}-deals.csv")
     if what != "trades":
-        return Response("what must be trades or subscriptions", status_code=400, media_type="text/plain")
+        return Response("what must be trades, subscriptions or deals", status_code=400, media_type="text/plain")
     return _csv(trades_csv(history.trades(account=account), {s.subscription: s for s in subs}), f"{name}-trades.csv")
 
 
