@@ -19,6 +19,14 @@ from decimal import Decimal
 from html import escape
 
 LOG_RATIO = 20.0
+FONT_PX = 10  # svg text (the stylesheet); its widths are estimated, generously, to lay labels out
+TITLE_BASE = 12  # baseline of the title line
+
+
+def text_width(text: str, px: float = FONT_PX) -> float:
+    """A generous estimate of a label's width in user units (0.62 em a character: digits are
+    ~0.56 em in system-ui, bold a little wider), so a laid-out label never runs off the chart."""
+    return len(text) * px * 0.62
 
 
 def _tick_text(v: float, unit: str) -> str:
@@ -57,17 +65,22 @@ def line_chart(points: Sequence[tuple[int, Decimal | None]], *, title: str, widt
                thresholds: Sequence[tuple[Decimal, str, str]] = (), unit: str = "", css: str = "chart") -> str:
     """points: (ts ms, value) in time order (None values are skipped); thresholds: (value, class, label)."""
     pts = [(t, float(v)) for t, v in points if v is not None]
-    pad_l, pad_r, pad_t, pad_b = 50, 8, 18, 28
-    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    pad_r, pad_b = 8, 28
     last = f"last {pts[-1][1]:,.2f}{unit}" if pts else ""
     if pts and points[-1][1] is None:  # the latest figure says "no margin in use": never show a stale level
         last = "now: none"
+    # the title line; "last" goes to a second line when both do not fit side by side (a 230 px card)
+    two_lines = bool(last) and text_width(title) + text_width(last) + 12 > width
+    head_bottom = TITLE_BASE + 3 + (12 if two_lines else 0)  # below the descenders of the head lines
+    pad_t = head_bottom + 7  # a tick label at the plot's top edge rises ~7 above its line
     head = (f'<svg class="{css}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
             f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
-            f'<text class="chart-title" x="4" y="12">{escape(title)}</text>'
-            + (f'<text class="last" x="{width - 4}" y="12" text-anchor="end">{escape(last)}</text>' if last else ""))
+            f'<text class="chart-title" x="4" y="{TITLE_BASE}">{escape(title)}</text>'
+            + (f'<text class="last" x="{width - 4}" y="{TITLE_BASE + (12 if two_lines else 0)}" text-anchor="end">'
+               f"{escape(last)}</text>" if last else ""))
     if not pts:
-        return head + f'<text class="chart-empty" x="{pad_l}" y="{pad_t + h / 2:.0f}">no data yet</text></svg>'
+        h = height - pad_t - pad_b
+        return head + f'<text class="chart-empty" x="50" y="{pad_t + h / 2:.0f}">no data yet</text></svg>'
     values = [v for _, v in pts] + [float(v) for v, _, _ in thresholds]
     lo, hi = min(values), max(values)
     log = lo > 0 and hi / lo > LOG_RATIO
@@ -86,6 +99,9 @@ def line_chart(points: Sequence[tuple[int, Decimal | None]], *, title: str, widt
 
         def scale(v: float) -> float:
             return v
+    # the left margin fits the widest tick label (100,000% would lose its first digit in a fixed 50)
+    pad_l = max(30, math.ceil(max(text_width(_tick_text(v, unit)) for v in ticks)) + 6)
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
     t0, t1 = pts[0][0], pts[-1][0]
     dt_ms = max(1, t1 - t0)
 
@@ -106,7 +122,8 @@ def line_chart(points: Sequence[tuple[int, Decimal | None]], *, title: str, widt
         yy = y(float(val))
         near = any(abs(yy - p) < 12 for p in placed)
         anchor, lx = ("start", pad_l + 3) if near or i % 2 else ("end", pad_l + w - 3)
-        ly = yy - 3  # above its line; two close lines get their labels at opposite ends
+        # above its line (below it when that would reach the head); close lines: opposite ends
+        ly = yy - 3 if yy - 3 - FONT_PX >= head_bottom else yy + FONT_PX
         placed.append(yy)
         parts.append(f'<line class="threshold {escape(cls)}" x1="{pad_l}" x2="{pad_l + w}" y1="{yy:.1f}" '
                      f'y2="{yy:.1f}"/><text class="threshold-label {escape(cls)}" x="{lx}" '

@@ -264,3 +264,40 @@ def test_desk_tables_sort_and_search_by_click_and_on_a_phone(env):
                 _shot(page, f"sorted-searched-{width}")
         finally:
             browser.close()
+
+
+def test_chart_tick_labels_measured_in_the_browser_stay_inside_and_below_the_title():
+    """The desk card chart at 230 px with levels up to 100,000 %: Chromium's own text boxes
+    (getBBox) of every y tick label start at x >= 0 and do not overlap the title or `last` boxes."""
+    from playwright.sync_api import sync_playwright
+
+    from bridge.monitor.assets import CSS
+    from bridge.monitor.svg import line_chart
+
+    need_chromium()
+    from decimal import Decimal as D
+
+    pts = [(TS, D("35")), (TS + 60_000, D("2500")), (TS + 120_000, D("100000"))]
+    th = ((D(40), "mc", "margin call 40%"), (D(20), "so", "stop-out 20%"))
+    svg = line_chart(pts, title="12716509 inv-009 margin level", unit="%", width=230, thresholds=th)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 400, "height": 300})
+            page.set_content(f"<!doctype html><style>{CSS}</style>{svg}")
+            boxes = page.evaluate("""() => {
+                const box = el => { const b = el.getBBox(); return {x: b.x, y: b.y, r: b.x + b.width,
+                                                                    b: b.y + b.height, text: el.textContent}; };
+                return {ticks: [...document.querySelectorAll('svg text.axis:not(.time)')].map(box),
+                        head: [...document.querySelectorAll('svg text.chart-title, svg text.last')].map(box)};
+            }""")
+            assert any(t["text"] == "100,000%" for t in boxes["ticks"])
+            for t in boxes["ticks"]:
+                assert t["x"] >= 0, t
+                for hd in boxes["head"]:
+                    overlap = t["x"] < hd["r"] and hd["x"] < t["r"] and t["y"] < hd["b"] and hd["y"] < t["b"]
+                    assert not overlap, (t, hd)
+            ART.mkdir(exist_ok=True)
+            page.locator("svg").screenshot(path=str(ART / "desk-chart-230.png"))
+        finally:
+            browser.close()

@@ -41,3 +41,33 @@ def test_no_margin_now_is_never_shown_as_a_stale_level():
 
 def test_drawdown_from_the_running_peak():
     assert [v for _, v in drawdown([(1, D(1000)), (2, D(1200)), (3, D(900)), (4, D(1300))])] == [0, 0, -25, 0]
+
+
+def _labels(svg: str) -> list[tuple[float, float, str, str]]:
+    """(x, y, anchor, text) of the y-axis tick labels."""
+    return [(float(x), float(y), a, t) for x, y, a, t in
+            re.findall(r'<text class="axis" x="([\d.-]+)" y="([\d.-]+)" text-anchor="(\w+)">([^<]*)</text>', svg)]
+
+
+def test_top_tick_label_is_whole_and_below_the_title_in_a_230px_card():
+    """Review of the desk cards: the top y-tick label (`100,000%`) sat under the chart title with
+    its first digit clipped. Every tick label starts at x >= 0 and its box stays below the head
+    (title, and `last ...` when it needs its own line)."""
+    from bridge.monitor.svg import FONT_PX, TITLE_BASE, text_width
+
+    pts = [(T0, D("35")), (T0 + 60_000, D("2500")), (T0 + 120_000, D("100000"))]
+    for width in (230, 300, 360):
+        svg = line_chart(pts, title="12716509 inv-009 margin level", unit="%", width=width, thresholds=TH)
+        labels = _labels(svg)
+        assert any(t == "100,000%" for *_, t in labels), labels
+        last_y = float(re.search(r'<text class="last" x="[\d.]+" y="(\d+)"', svg).group(1))
+        head_bottom = max(TITLE_BASE, last_y) + 3  # descenders
+        for x, y, anchor, text in labels:
+            assert anchor == "end"
+            assert x - text_width(text) >= 0, (width, text, x)  # the first digit is inside the chart
+            assert y - 0.8 * FONT_PX >= head_bottom, (width, text, y)  # the label's top under the head
+        plot_x = float(re.search(r'<rect class="chart-frame" x="([\d.]+)"', svg).group(1))
+        assert all(x < plot_x for x, *_ in labels)  # left of the plot, never over the line
+    narrow = line_chart(pts, title="12716509 inv-009 margin level", unit="%", width=230, thresholds=TH)
+    assert 'class="last" x="226" y="24"' in narrow  # no room beside the title: its own line
+    assert 'class="last" x="356" y="12"' in line_chart(pts, title="2003 margin", unit="%", width=360)
