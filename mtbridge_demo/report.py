@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bridge.daemon.store import read_commands
-from bridge.monitor.labels import REFUSAL_LABEL, close_label
+from bridge.monitor.labels import REFUSAL_LABEL, close_label, stop_out_sentence
 from mtbridge_demo.bots import TraderBot
 from mtbridge_demo.plan import ZERO
 from simulator.server import retcodes as rc
@@ -90,7 +90,8 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
             "triggers": len(by["protection_triggered"]),
             "subscriptions": sorted({x["subscription"] for x in by["protection_triggered"]}),
         },
-        "stop_outs": {
+        "stop_outs": {  # what each counts: bridge.monitor.labels (events, positions closed, engine, alerts)
+            "events": core.feed.tallies.get("stop_outs", 0),
             "engine_stop_outs": len(by["stop_out_triggered"]),
             "server_closes_trader_accounts": sum(t["closing_deals"].get("so", 0) for t in traders.values()),
             "server_closes_investor_accounts": investor_so,
@@ -172,8 +173,8 @@ def render_text(report: dict) -> str:
     out.append(f"Copies' realised profit: {c['realised_profit']} USD")
     p, s = r["protection"], r["stop_outs"]
     out.append(f"Protection triggers: {p['triggers']}" + (f" (subscriptions {p['subscriptions']})" if p["triggers"] else ""))
-    out.append(f"Stop-outs: engine {s['engine_stop_outs']}, server closes on trader accounts "
-               f"{s['server_closes_trader_accounts']}, on investor accounts {s['server_closes_investor_accounts']}")
+    out.append(stop_out_sentence(s["events"], s["engine_stop_outs"], s["server_closes_trader_accounts"],
+                                 s["server_closes_investor_accounts"]))
     cm = r["commissions"]
     out.append(f"Commissions: accrued {_money(cm['accrued'])} USD; paid " +
                (", ".join(f"{k} {v}" for k, v in cm["paid"].items()) or "0") + " USD")

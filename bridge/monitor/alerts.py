@@ -29,12 +29,13 @@ from decimal import Decimal
 from typing import Any
 
 from bridge.monitor.fmt import money, pct
+from bridge.monitor.labels import STOP_OUT_ALERTS
 from bridge.monitor.state import FeedEvent, MonitorState
 
 ALERT, WARN = "alert", "warn"
 KINDS = ("margin_call", "stop_out", "protection", "terminal_offline", "refusals", "command_failed",
          "rate_limited", "daemon")
-KIND_LABEL = {"margin_call": "margin call", "stop_out": "stop-out", "protection": "investment protection",
+KIND_LABEL = {"margin_call": "margin call", "stop_out": STOP_OUT_ALERTS, "protection": "investment protection",
               "terminal_offline": "terminal offline", "refusals": "copies refused", "command_failed": "command failed",
               "rate_limited": "key rate-limited", "daemon": "daemon"}
 

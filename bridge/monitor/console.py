@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bridge.monitor.console_keys import ACCOUNTS, EVENTS, HINT, KeyReader, Scroll
+from bridge.monitor.labels import ENGINE_STOP_OUTS, STOP_OUT_EVENTS
 from bridge.monitor.model import MAX_EVENTS
 from bridge.monitor.state import ALERT, WARN, Account, MonitorState
 from bridge.monitor.views import DEALER, DeskView, Principal, desk_view
@@ -113,7 +114,7 @@ def _tally(v_counts: tuple, h: object, compact: bool) -> Text:
                     f"MC {counts.get('margin_calls', 0)} SO {counts.get('stop_outs', 0)} ({origin})", style="dim")
     return Text(f"copies opened {counts.get('copies_opened', 0)}  closed {counts.get('copies_closed', 0)}  "
                 f"refused {counts.get('copies_refused', 0)}  margin calls {counts.get('margin_calls', 0)}  "
-                f"stop-outs {counts.get('stop_outs', 0)} (engine {counts.get('engine_stop_outs', 0)})  "
+                f"{STOP_OUT_EVENTS} {counts.get('stop_outs', 0)}  {ENGINE_STOP_OUTS} {counts.get('engine_stop_outs', 0)}  "
                 f"protection {counts.get('protection_triggers', 0)}  ({origin})", style="dim")
 
 

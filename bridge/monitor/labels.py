@@ -29,3 +29,27 @@ def close_label(reason: str) -> str:
 def deal_reason_label(reason: str) -> str:
     """A closed deal's own reason (the terminal's): client -> 'by hand', so -> 'stop-out'."""
     return _HOW.get(reason, reason.replace("_", " "))
+
+
+# Three stop-out figures circulate; each view names what it counts (one source for the words).
+# * events: the trade server stopped an account out (`account.stop_out`, F6): one per account per
+#   episode, however many positions it closed;
+# * positions closed: the deals the server closed with reason `so` (an event closes one or more);
+# * engine stop-outs: subscriptions the copy engine stopped out itself (`record.stop_out_triggered`);
+# * alerts: one per event and one per engine stop-out (so alerts = events + engine stop-outs).
+STOP_OUT_EVENTS = "stop-out events"
+STOP_OUT_EVENTS_HELP = ("accounts the trade server stopped out: one event per account per episode, however many "
+                        "positions it closed")
+ENGINE_STOP_OUTS = "engine stop-outs"
+ENGINE_STOP_OUTS_HELP = "subscriptions the copy engine stopped out itself (its own margin model)"
+STOP_OUT_ALERTS = "stop-out alerts"
+STOP_OUT_ALERTS_HELP = "one per stop-out event and one per engine stop-out"
+
+
+def stop_out_sentence(events: int, engine: int, closed_trader: int, closed_investor: int) -> str:
+    """The one sentence that reconciles the stop-out figures of a run (report, docs)."""
+    closed = closed_trader + closed_investor
+    return (f"Stop-outs: the trade server stopped accounts out {events} time(s) ({STOP_OUT_EVENTS}, one per account "
+            f"per episode), closing {closed} position(s) ({closed_trader} on trader accounts, {closed_investor} on "
+            f"investor accounts); the engine stopped out {engine} subscription(s) itself ({ENGINE_STOP_OUTS}); "
+            f"the desk raises one alert for each: {events + engine} {STOP_OUT_ALERTS} ({events} + {engine}).")

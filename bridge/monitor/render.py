@@ -8,6 +8,7 @@ from typing import Any
 
 from bridge.monitor.console import feed_status
 from bridge.monitor.fmt import lots, money, pct
+from bridge.monitor.labels import ENGINE_STOP_OUTS, ENGINE_STOP_OUTS_HELP, STOP_OUT_EVENTS, STOP_OUT_EVENTS_HELP
 from bridge.monitor.listing import (
     ACCOUNT_COLUMNS, ACCOUNT_DEFAULT, SUB_COLUMNS, SUB_DEFAULT, Listing, count_note, header_html, list_accounts,
     list_subscriptions,
@@ -104,7 +105,10 @@ def sections(state: MonitorState, p: Principal, now: int, listing: Listing | Non
                    f' p99 <b id="p99">{"-" if v.p99 is None else f"{v.p99} ms"}</b>'
                    f" · copies opened <b id=copies-opened>{counts.get('copies_opened', 0)}</b>"
                    f" refused {counts.get('copies_refused', 0)} · margin calls {counts.get('margin_calls', 0)}"
-                   f" · stop-outs {counts.get('stop_outs', 0)} · feed gaps {h.gaps}")
+                   f' · <abbr id="stop-out-events" title="{STOP_OUT_EVENTS_HELP}">{STOP_OUT_EVENTS}</abbr> '
+                   f"{counts.get('stop_outs', 0)}"
+                   f' · <abbr id="engine-stop-outs" title="{ENGINE_STOP_OUTS_HELP}">{ENGINE_STOP_OUTS}</abbr> '
+                   f"{counts.get('engine_stop_outs', 0)} · feed gaps {h.gaps}")
     lst = listing or Listing()
     out = {"status": status, "accounts": accounts_html(v.accounts, listing=lst),
            "subscriptions": subs_html(v.subscriptions, lst)}

@@ -14,6 +14,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bridge.monitor.alerts import KIND_LABEL, KINDS, Alert
+from bridge.monitor.labels import (
+    ENGINE_STOP_OUTS, ENGINE_STOP_OUTS_HELP, STOP_OUT_ALERTS, STOP_OUT_ALERTS_HELP, STOP_OUT_EVENTS, STOP_OUT_EVENTS_HELP,
+)
 from bridge.monitor.alertstore import AlertStore
 from bridge.monitor.console import clock_text
 
@@ -94,6 +97,9 @@ async def alerts_page(dash: Dashboard, request: Request) -> Response:
             f'</select></label> <button type="submit">filter</button></form>'
             f"<p>Kept: the newest {store.keep} alerts{' (journal ' + escape(store.path) + ')' if store.path != ':memory:' else ' (not journaled: no --desk-db)'}."
             f" Times are the daemon's server time (UTC).</p>"
+            f'<p class="note" id="stop-out-legend">{escape(STOP_OUT_ALERTS)}: {escape(STOP_OUT_ALERTS_HELP)} '
+            f"({escape(STOP_OUT_EVENTS)}: {escape(STOP_OUT_EVENTS_HELP)}; {escape(ENGINE_STOP_OUTS)}: "
+            f"{escape(ENGINE_STOP_OUTS_HELP)}).</p>"
             + alert_rows(store.list(kind=kind or None, status=status, limit=500), dash.csrf_token(request), back))
     return dash.page(request, "Alerts", body)
 
