@@ -78,7 +78,7 @@ tr.status-stop_out td.status { font-weight: bold; }
 tr.status-ok td.status { color: #1a7f37; }
 .feed { font-weight: bold; padding: 0 .4em; border-radius: 3px; }
 .feed-live { background: #1a7f37; color: #fff; }
-.feed-stale, .feed-offline { background: #b3261e; color: #fff; }
+.feed-stale, .feed-offline, .feed-no-answer { background: #b3261e; color: #fff; }
 .feed-syncing, .feed-connecting { background: #d4a72c; color: #000; }
 ol.events { list-style: none; padding: 0; margin: 0; max-height: 22em; overflow-y: auto; background: #fff;
             border: 1px solid #dde; font-family: ui-monospace, monospace; font-size: 12px; }

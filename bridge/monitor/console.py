@@ -54,10 +54,13 @@ def level_text(a: Account) -> Text:
 
 
 def feed_status(state: MonitorState, now: int) -> tuple[str, str]:
-    """(label, style) of the feed: LIVE, STALE (silent), SYNCING (no snapshot yet), OFFLINE
+    """(label, style) of the feed: LIVE, STALE (silent), SYNCING (no snapshot yet), NO ANSWER (not one
+    item from the endpoint for 5 heartbeats: a wrong port?), OFFLINE
     (the daemon said it stopped, the link dropped, or nothing came for STALE_AFTER_MS before
     any snapshot)."""
     h = state.health
+    if h.no_answer:  # nothing at all from the endpoint for NO_ANSWER_BEATS heartbeats: likely a wrong address
+        return "NO ANSWER", "bold red"
     if not h.connected and h.messages == 0:
         return "CONNECTING", "yellow"
     if h.daemon_stopped or (not h.connected and h.last_ts == 0):

@@ -28,6 +28,8 @@ from zmq.utils.monitor import recv_monitor_message
 from bridge.monitor.state import FeedEvent
 
 MAX_FRAME = 16 << 20  # a snapshot of 10 000 accounts is ~2 MB
+HEARTBEAT_MS = 1000  # the daemon's `daemon.stats` beat (F12) and the ZMTP heartbeat below
+NO_ANSWER_BEATS = 5  # this many beats without a single feed item: `monitor.no_answer`
 
 
 def wall_ms() -> int:
@@ -119,13 +121,15 @@ class FeedSubscriber:
 
     def __init__(self, address: str, on_event: Callable[[FeedEvent], None], *, curve: CurveClient | None = None,
                  topics: tuple[str, ...] = ("",), clock: Callable[[], int] = wall_ms,
-                 on_bad_frame: Callable[[], None] | None = None, context: zmq.Context | None = None) -> None:
+                 on_bad_frame: Callable[[], None] | None = None, context: zmq.Context | None = None,
+                 no_answer_ms: int = NO_ANSWER_BEATS * HEARTBEAT_MS) -> None:
         self.address = address
         self.on_event = on_event
         self.curve = curve
         self.topics = topics
         self.clock = clock
         self.on_bad_frame = on_bad_frame
+        self.no_answer_ms = no_answer_ms
         self.ctx = context or zmq.Context.instance()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -148,7 +152,7 @@ class FeedSubscriber:
         s.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME)
         s.setsockopt(zmq.RECONNECT_IVL, 100)
         s.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
-        s.setsockopt(zmq.HEARTBEAT_IVL, 1000)
+        s.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_MS)
         s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 5000)
         if self.curve is not None:
             s.curve_serverkey = self.curve.server_public.encode()
@@ -171,8 +175,15 @@ class FeedSubscriber:
             poller.register(sock, zmq.POLLIN)
             poller.register(mon, zmq.POLLIN)
             connected = False
+            # a wrong port (nothing listens, or not a feed) would look like CONNECTING forever: after
+            # `no_answer_ms` without one item, say so once, naming the endpoint
+            waiting_since: float | None = time.monotonic()
             while not self._stop.is_set():
                 ready = dict(poller.poll(200))
+                if waiting_since is not None and (time.monotonic() - waiting_since) * 1000 >= self.no_answer_ms:
+                    waiting_since = None
+                    self._emit("monitor.no_answer", address=self.address, waited_ms=self.no_answer_ms,
+                               connected=connected)
                 if mon in ready:
                     while True:
                         try:
@@ -196,6 +207,7 @@ class FeedSubscriber:
                             parts = sock.recv_multipart(zmq.NOBLOCK)
                         except zmq.Again:
                             break
+                        waiting_since = None  # the feed answers
                         event = decode_frames(parts)
                         if event is None:
                             if self.on_bad_frame is not None:

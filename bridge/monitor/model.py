@@ -147,6 +147,7 @@ class FeedHealth:
     journal_seq: int = 0
     journal_lag_ms: Decimal | None = None
     pending_commands: int = 0
+    no_answer: str = ""  # the endpoint that sent nothing for NO_ANSWER_BEATS heartbeats; cleared by a daemon item
 
 
 def _int(value: Any, default: int = 0) -> int:

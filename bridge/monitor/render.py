@@ -96,7 +96,7 @@ def sections(state: MonitorState, p: Principal, now: int, listing: Listing | Non
     v = desk_view(state, p)
     label, _ = feed_status(state, now)
     h = state.health
-    status = f'<span class="feed feed-{label.lower()}" id="feed-state">{label}</span>'
+    status = f'<span class="feed feed-{label.lower().replace(" ", "-")}" id="feed-state">{label}</span>'
     if v.desk:
         counts = dict(v.counts)
         status += (f" daemon <b>{escape(h.instance or '?')}</b> journal #{h.journal_seq}"

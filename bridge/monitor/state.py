@@ -67,6 +67,7 @@ class MonitorState:
         if topic.startswith("monitor."):  # local, from the subscriber shell (not sequenced)
             self._on_local(topic, body, ts)
             return self
+        h.no_answer = ""  # the daemon speaks
         if not self._sequence(topic, body, ts):
             return self
         handler = _HANDLERS.get(topic)
@@ -119,6 +120,13 @@ class MonitorState:
             else:  # a plain-text viewer on a CURVE feed: the advice above would be wrong
                 self._line(ts, "monitor", ALERT, f"handshake with {where} failed: the feed uses CURVE; "
                                                  "drop --insecure and pass --server-key and --client-key")
+        elif topic == "monitor.no_answer":
+            where = str(body.get("address") or "the daemon")
+            h.no_answer = where
+            secs = _int(body.get("waited_ms"), 0) / 1000
+            why = ("connected, but nothing came: is this the daemon's feed (daemon.pub) and not another port?"
+                   if body.get("connected") else "is the daemon running, and is this its feed address (daemon.pub)?")
+            self._line(ts, "monitor", ALERT, f"no answer from {where} after {secs:g} s: {why}")
         elif topic == "monitor.connected":
             h.connected, h.synced = True, False
             self._line(ts, "monitor", INFO, f"connected to {body.get('address', 'the daemon')}; waiting for a snapshot")
