@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
 from bridge.progress import progress_bar
 
@@ -34,6 +35,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_simulate)
 
 
+def simulated_date(ms: int) -> str:
+    """The simulated time a progress bar shows: '2024-01-10 14:05 UTC'."""
+    from simulator.clock import ms_to_datetime
+
+    return ms_to_datetime(ms).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def with_date(bar: Callable[..., None], start_ms: int) -> Callable[[int, int], None]:
+    """The runner's `progress(done_ms, total_ms)` -> the bar, with the simulated date as its note."""
+    return lambda done, total: bar(done, total, note=f"at {simulated_date(start_ms + done)}")
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     try:
         return _simulate(args)
@@ -56,8 +69,8 @@ def _simulate(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 raise _Usage(f"--until: {exc}") from None
         sim = Simulation(scenario, args.seed, until_ms=until)
-        with progress_bar("simulating", enabled=not args.json) as progress:
-            summary = sim.run(progress=progress)
+        with progress_bar("simulating", enabled=not args.json) as bar:
+            summary = sim.run(progress=with_date(bar, scenario.start_ms) if bar is not None else None)
     except (ScenarioError, SimulationError) as exc:
         raise _Usage(str(exc)) from None
     except FeedError as exc:

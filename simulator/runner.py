@@ -61,6 +61,19 @@ class AccountSummary:
     margin_calls: int
     stop_outs: int  # stop-out events
     stop_out_closes: int  # positions closed by stop-out
+    max_drawdown_pct: Decimal = Decimal(0)  # largest fall of equity from its running peak, percent (2 places)
+
+    @property
+    def net(self) -> Decimal:
+        """What the account made or lost, in its currency: equity less the money put in."""
+        return self.equity - self.deposits + self.withdrawals
+
+    @property
+    def return_pct(self) -> Decimal | None:
+        """net / deposits x 100, 2 places (half-up); None without deposits."""
+        if not self.deposits:
+            return None
+        return (self.net * 100 / self.deposits).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +99,8 @@ class RunSummary:
                 "margin_level": s(a.margin_level), "deposits": s(a.deposits), "withdrawals": s(a.withdrawals),
                 "trades": a.trades, "deals": a.deals, "open_positions": a.open_positions, "swaps": s(a.swaps),
                 "swap_charges": a.swap_charges, "margin_calls": a.margin_calls, "stop_outs": a.stop_outs,
-                "stop_out_closes": a.stop_out_closes,
+                "stop_out_closes": a.stop_out_closes, "net": s(a.net), "return_pct": s(a.return_pct),
+                "max_drawdown_pct": s(a.max_drawdown_pct),
             } for a in self.accounts],
         }
 
@@ -97,18 +111,42 @@ class RunSummary:
         out = [f"Scenario {self.scenario} (seed {self.seed}): {t0} -> {t1} UTC, {self.ticks} ticks, "
                f"{self.records} journal records", ""]
         head = (f"{'account':<12} {'login':>9} {'type':<16} {'ccy':<3} {'deposits':>12} {'balance':>12} "
-                f"{'equity':>12} {'net P/L':>12} {'margin lvl':>11} {'trades':>6} {'swaps':>9} {'m.calls':>7} "
-                f"{'stop-outs':>9}")
+                f"{'equity':>12} {'net P/L':>12} {'return':>8} {'max DD':>7} {'margin lvl':>11} {'trades':>6} "
+                f"{'swaps':>9} {'m.calls':>7} {'stop-outs':>9}")
         out.append(head)
         for a in self.accounts:
             lvl = "-" if a.margin_level is None else f"{a.margin_level}%"
             so = f"{a.stop_outs}" + (f" ({a.stop_out_closes} pos)" if a.stop_out_closes else "")
-            net = a.equity - a.deposits + a.withdrawals  # what the account made or lost, in its currency
+            ret = "-" if a.return_pct is None else f"{a.return_pct:+}%"
             out.append(f"{a.id:<12} {a.login:>9} {a.account_type:<16} {a.currency:<3} {a.deposits:>12} "
-                       f"{a.balance:>12} {a.equity:>12} {net:>+12} {lvl:>11} {a.trades:>6} {a.swaps:>9} "
-                       f"{a.margin_calls:>7} {so:>9}")
+                       f"{a.balance:>12} {a.equity:>12} {a.net:>+12} {ret:>8} {f'{a.max_drawdown_pct}%':>7} "
+                       f"{lvl:>11} {a.trades:>6} {a.swaps:>9} {a.margin_calls:>7} {so:>9}")
+        out.append("")
+        out.append("return = net P/L / deposits; max DD = the largest fall of equity from its running peak, "
+                   f"sampled at the first quote of each simulated minute and at the end")
         out += ["", f"Journal digest: {self.digest}"]
         return "\n".join(out)
+
+
+@dataclass(slots=True)
+class Drawdown:
+    """The largest fall of equity from its running peak, in percent of the peak:
+    1000 -> 1200 -> 900 -> 1300 is (1200 - 900) / 1200 = 25 %."""
+
+    peak: Decimal | None = None
+    worst_pct: Decimal = Decimal(0)
+
+    def see(self, equity: Decimal) -> None:
+        if self.peak is None or equity > self.peak:
+            self.peak = equity
+        elif self.peak > 0:
+            self.worst_pct = max(self.worst_pct, (self.peak - equity) * 100 / self.peak)
+
+    def pct(self) -> Decimal:
+        return self.worst_pct.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+DRAWDOWN_SAMPLE_MS = 60_000  # equity sampled at the first quote of each simulated minute (and at the end)
 
 
 class _View:
@@ -149,6 +187,8 @@ class Simulation:
         self.sessions: dict[str, object] = {}
         self._labels: dict[str, tuple[str, int]] = {}  # label -> ("position"|"order", ticket)
         self._open_accounts()
+        self._drawdown = {login: Drawdown() for login in self.logins.values()}
+        self._dd_next_ms = scenario.start_ms
         self._feed = self._build_feed()
         self._next_tick: Tick | None = next(self._feed, None)
         self._actions = list(scenario.actions)
@@ -218,10 +258,17 @@ class Simulation:
     def next_tick_ms(self) -> int | None:
         return None if self._next_tick is None else self._next_tick.time_ms
 
+    def _sample_equity(self) -> None:
+        for login, dd in self._drawdown.items():
+            dd.see(self.server.account_info(login).equity)
+
     def _apply_tick(self, tick: Tick) -> None:
         srv = self.server
         srv.on_tick(tick)
         self.ticks += 1
+        if tick.time_ms >= self._dd_next_ms:
+            self._sample_equity()
+            self._dd_next_ms = (tick.time_ms // DRAWDOWN_SAMPLE_MS + 1) * DRAWDOWN_SAMPLE_MS
         strats = self._strategies.get(tick.symbol)
         if strats:
             t = tick.time_ms
@@ -360,6 +407,7 @@ class Simulation:
     def summary(self) -> RunSummary:
         srv = self.server
         journal = srv.journal
+        self._sample_equity()  # the end counts too
         per: dict[int, dict[str, object]] = {
             login: {"swaps": ZERO, "swap_charges": 0, "margin_calls": 0, "stop_outs": 0}
             for login in self.logins.values()}
@@ -391,7 +439,8 @@ class Simulation:
                 trades=sum(1 for x in trading if x.entry == rc.DEAL_ENTRY_IN), deals=len(trading),
                 open_positions=len(srv.positions(login)), swaps=d["swaps"], swap_charges=d["swap_charges"],
                 margin_calls=d["margin_calls"], stop_outs=d["stop_outs"],
-                stop_out_closes=sum(1 for x in trading if x.reason == rc.DEAL_REASON_SO)))
+                stop_out_closes=sum(1 for x in trading if x.reason == rc.DEAL_REASON_SO),
+                max_drawdown_pct=self._drawdown[login].pct()))
         return RunSummary(self.scenario.name, self.seed, self.scenario.start_ms, self.end_ms, self.ticks,
                           len(journal), srv.digest(), tuple(accounts))
 

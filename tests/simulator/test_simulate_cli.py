@@ -1,6 +1,7 @@
 """`mtbridge simulate` as a user runs it: a subprocess, its output and exit status."""
 
 import json
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -88,3 +89,70 @@ def test_text_table_has_currency_deposits_and_net_result():
         cells = next(x for x in text.splitlines() if x.startswith(acc["id"] + " ")).split()
         net = Decimal(acc["equity"]) - Decimal(acc["deposits"]) + Decimal(acc["withdrawals"])
         assert cells[3] == acc["currency"] and Decimal(cells[7]) == net
+
+
+def test_report_has_return_and_max_drawdown_per_account():
+    """Review desk-and-ops user 1 #8: "Deposits, net P/L, return %, drawdown and a trade list are
+    missing" from the `simulate` report."""
+    from simulator.runner import Simulation
+    from simulator.scenario import load_scenario
+
+    path = next(p for p in SCENARIOS if p.stem == "stop_out")
+    report = json.loads(mtbridge("simulate", "--scenario", str(path), "--json").stdout)
+    text = mtbridge("simulate", "--scenario", str(path)).stdout
+    head = next(x for x in text.splitlines() if x.startswith("account")).split()
+    assert head[head.index("P/L") + 1: head.index("P/L") + 4] == ["return", "max", "DD"]
+    sim = Simulation(load_scenario(path))
+    peaks: dict[int, Decimal] = {}
+    worst: dict[int, Decimal] = {}
+
+    def see() -> None:  # equity from the server, sampled each simulated minute, like the report says
+        for login in sim.logins.values():
+            eq = sim.server.account_info(login).equity
+            peaks[login] = max(peaks.get(login, eq), eq)
+            worst[login] = max(worst.get(login, Decimal(0)), (peaks[login] - eq) * 100 / peaks[login])
+
+    minute = None
+    while sim.step_tick():
+        if sim.server.now_ms // 60_000 != minute:
+            minute = sim.server.now_ms // 60_000
+            see()
+    sim.run_until(sim.end_ms)
+    see()
+    for acc in report["accounts"]:
+        net = Decimal(acc["equity"]) - Decimal(acc["deposits"]) + Decimal(acc["withdrawals"])
+        assert Decimal(acc["return_pct"]) == (net * 100 / Decimal(acc["deposits"])).quantize(Decimal("0.01"))
+        assert Decimal(acc["max_drawdown_pct"]) == worst[acc["login"]].quantize(Decimal("0.01"))
+        cells = next(x for x in text.splitlines() if x.startswith(acc["id"] + " ")).split()
+        assert cells[8] == f"{Decimal(acc['return_pct']):+}%" and cells[9] == f"{acc['max_drawdown_pct']}%"
+    gambler = next(a for a in report["accounts"] if a["id"] == "gambler")
+    assert Decimal(gambler["max_drawdown_pct"]) > 90  # stopped out five times: most of its money gone
+
+
+def test_progress_bar_shows_the_simulated_date():
+    """Review desk-and-ops user 1 #13: "`simulating ━━━━╸━━━ 34.6% 0:00:10` — percent and elapsed,
+    but no ETA and no simulated date"."""
+    import io
+
+    from rich.console import Console
+
+    from bridge.progress import progress_bar
+    from simulator.commands import simulated_date, with_date
+    from simulator.runner import Simulation
+    from simulator.scenario import load_scenario
+
+    scenario = load_scenario(next(p for p in SCENARIOS if p.stem == "quiet_week"))
+    out = io.StringIO()
+    seen: list[tuple[int, int]] = []
+    with progress_bar("simulating", console=Console(file=out, force_terminal=True, width=120)) as bar:
+        def spy(done: int, total: int, note: str = "") -> None:
+            seen.append((done, total))
+            bar(done, total, note=note)
+
+        Simulation(scenario).run(progress=with_date(spy, scenario.start_ms), every=2000)
+    drawn = out.getvalue()
+    done, total = seen[-1]
+    assert done == total and len(seen) > 2
+    # the last frame (drawn when the bar stops) names the simulated end, e.g. 'at 2024-01-13 00:00 UTC'
+    assert f"at {simulated_date(scenario.start_ms + total)}" in drawn
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", simulated_date(scenario.start_ms))
