@@ -79,7 +79,28 @@ def build_parser() -> Parser:
     add_monitor_commands(commands)
     for add_commands in plugin_commands():
         add_commands(commands)
+    _add_completion(commands)
     return parser
+
+
+def _add_completion(commands: argparse._SubParsersAction) -> None:
+    from bridge.completion import SHELLS
+
+    p = commands.add_parser(
+        "completion", help="print a shell completion script (bash or zsh)",
+        description="Print a completion script for every mtbridge command, option and fixed choice, generated "
+                    "from this parser (a new command completes after re-running it). See docs/operations.md.",
+        epilog="examples: mtbridge completion bash > ~/.local/share/bash-completion/completions/mtbridge; "
+               "source <(mtbridge completion bash); mtbridge completion zsh > \"${fpath[1]}/_mtbridge\"")
+    p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    p.set_defaults(handler=_completion)
+
+
+def _completion(args: argparse.Namespace) -> int:
+    from bridge.completion import script
+
+    sys.stdout.write(script(args.shell, build_parser()))
+    return 0
 
 
 # --- commands of other packages ---------------------------------------------------------
