@@ -10,11 +10,12 @@ import json
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import asdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from bridge.daemon.store import read_commands
-from bridge.monitor.labels import REFUSAL_LABEL, close_label, stop_out_sentence
+from bridge.monitor.fmt import CENT, money
+from bridge.monitor.labels import close_label, refusal_label, stop_out_sentence
 from mtbridge_demo.bots import TraderBot
 from mtbridge_demo.plan import ZERO
 from simulator.server import retcodes as rc
@@ -134,7 +135,7 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
 
 def _money(value: object) -> str:
     """A report amount to cents with thousands separators (e.g. accrued 153.0200 -> 153.02)."""
-    return f"{Decimal(str(value)).quantize(Decimal('0.01')):,}"
+    return money(Decimal(str(value)))  # the views' rule: cents, half-up
 
 
 def render_text(report: dict) -> str:
@@ -145,7 +146,7 @@ def render_text(report: dict) -> str:
     sub = r["subscriptions"]
     net = Decimal(str(sub["returned"])) - Decimal(str(sub["invested"]))
     if Decimal(str(sub["invested"])):
-        pct = (net * 100 / Decimal(str(sub["invested"]))).quantize(Decimal("0.01"))
+        pct = (net * 100 / Decimal(str(sub["invested"]))).quantize(CENT, ROUND_HALF_UP)
         out.append(f"Investors {'lost' if net < 0 else 'gained'} {_money(abs(net))} of {_money(sub['invested'])} USD "
                    f"invested ({pct:+}%)")
     out.append("")
@@ -159,10 +160,10 @@ def render_text(report: dict) -> str:
     out.append(f"Copies opened:   {c['opened']} ({c['lots_opened']} lots)")
     out.append("Copies closed:   " + (", ".join(f"{close_label(k)} {v}" for k, v in c["closed_by_reason"].items())
                                       or "none"))
-    out.append("Copies refused:  " + (", ".join(f"{REFUSAL_LABEL.get(k, k.replace('_', ' '))} {v}"
+    out.append("Copies refused:  " + (", ".join(f"{refusal_label(k)} {v}"
                                                 for k, v in c["refused_by_reason"].items()) or "none"))
     if c["partial_close_skipped"]:
-        out.append("Partial closes skipped: " + ", ".join(f"{REFUSAL_LABEL.get(k, k.replace('_', ' '))} {v}"
+        out.append("Partial closes skipped: " + ", ".join(f"{refusal_label(k)} {v}"
                                                           for k, v in c["partial_close_skipped"].items()))
     if c["close_failed"]:
         out.append("Closes refused by the server (retcode): " +

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -19,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bridge.monitor.fmt import lots, money, pct  # one rounding rule (half-up) for every view
 from bridge.monitor.console_keys import ACCOUNTS, EVENTS, HINT, KeyReader, Scroll
 from bridge.monitor.labels import ENGINE_STOP_OUTS, STOP_OUT_EVENTS
 from bridge.monitor.model import MAX_EVENTS
@@ -34,12 +34,6 @@ STATUS_STYLE = {"ok": "green", "margin_call": "bold yellow", "stop_out": "bold w
 SEVERITY_STYLE = {"info": "", WARN: "yellow", ALERT: "bold red"}
 
 
-def money(d: Decimal | None) -> str:
-    return "-" if d is None else f"{d:,.2f}"
-
-
-def lots(d: Decimal) -> str:
-    return f"{d:,.2f}"
 
 
 def clock_text(ts: int) -> str:
@@ -49,7 +43,7 @@ def clock_text(ts: int) -> str:
 
 
 def level_text(a: Account) -> Text:
-    lvl = "-" if a.margin_level is None else f"{a.margin_level:,.2f}%"
+    lvl = pct(a.margin_level)
     return Text(lvl, style=STATUS_STYLE[a.status])
 
 
@@ -157,7 +151,7 @@ def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int
     for col in ("symbol", "buy", "sell", "net", "pos"):
         exp.add_column(col, justify="left" if col == "symbol" else "right", no_wrap=True)
     for e in v.exposure[:n_exp]:
-        exp.add_row(e.symbol, lots(e.buy), lots(e.sell), f"{e.net:+,.2f}", str(e.positions))
+        exp.add_row(e.symbol, lots(e.buy), lots(e.sell), lots(e.net, sign=True), str(e.positions))
     evt_title = "Latest events (server time)"
     if scroll is not None and len(v.events) > n_evt:
         evt_title += f" {_window(len(v.events), e_off, n_evt)}"
@@ -204,7 +198,7 @@ def render(state: MonitorState, now: int, *, principal: Principal = DESK, accoun
         exp.add_column(col, justify="left" if col == "symbol" else "right", no_wrap=True)
     for e in exposure:
         net_style = "cyan" if e.net > 0 else "magenta" if e.net < 0 else ""
-        exp.add_row(e.symbol, lots(e.buy), lots(e.sell), Text(f"{e.net:+,.2f}", style=net_style), str(e.positions))
+        exp.add_row(e.symbol, lots(e.buy), lots(e.sell), Text(lots(e.net, sign=True), style=net_style), str(e.positions))
     e_off = scroll.clamp(EVENTS, len(v.events), events) if scroll is not None else 0
     evt_title = "Latest events"
     if scroll is not None and len(v.events) > events:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bridge.monitor.labels import refusal_label
 from bridge.monitor.model import WARN, _int
 
 if TYPE_CHECKING:
@@ -51,16 +52,6 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
 
 SUBSCRIPTION_ACTIONS = tuple(a for a in ACTIONS.values() if a.target == SUBSCRIPTION)
 TRADER_ACTIONS = tuple(a for a in ACTIONS.values() if a.target == TRADER)
-
-# Human labels of the refusals a dealer action may meet (the admin table's `refusals`).
-REFUSAL_WORDS = {
-    "unknown_subscription": "no such subscription", "subscription_stopped": "the subscription has ended",
-    "already_suspended": "already suspended by the desk", "unknown_copy": "no such copy (already closed?)",
-    "already_closing": "this copy is already closing", "no_open_copies": "no open copy to close",
-    "unknown_trader": "no such trader", "copies_open": "copies are still open", "forbidden": "not allowed",
-    "suspended_by_desk": "suspended by the desk",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Request:
@@ -123,7 +114,7 @@ def outcome(request: Request, reply: Mapping[str, Any] | None, failure: str = ""
     refused = reply.get("refused")
     if refused:
         code = str(refused.get("code", "?"))
-        return Outcome("refused", f"{what}: refused, {REFUSAL_WORDS.get(code, code.replace('_', ' '))} ({code})")
+        return Outcome("refused", f"{what}: refused, {refusal_label(code)} ({code})")
     return Outcome("ok", f"{what}: done")
 
 
@@ -142,7 +133,7 @@ def on_dealer_action(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     if b.get("trader_ticket") is not None:
         where += f" trader ticket {b.get('trader_ticket')}"
     refused = b.get("refused")
-    result = "done" if not refused else f"refused, {REFUSAL_WORDS.get(str(refused), str(refused))}"
+    result = "done" if not refused else f"refused, {refusal_label(str(refused))}"
     s._count("dealer_actions")
     s._line(ts, "dealer_action", WARN, f"dealer {b.get('actor', '?')}: {label}, {where}: {result}", login=login,
             subscription=sid)

@@ -9,7 +9,20 @@ REFUSAL_LABEL = {"below_min_volume": "copy below the minimum volume", "above_max
                  "trader_not_eligible": "trader not eligible", "server_refused": "refused by the trade server",
                  "expired": "expired before the terminal answered",
                  "trader_closed_before_copy": "trader closed before the copy opened",
-                 "desk_suspended": "copying suspended by the desk", "trader_disabled": "trader disabled by the desk"}
+                 "desk_suspended": "copying suspended by the desk", "trader_disabled": "trader disabled by the desk",
+                 # the refusals a dealer action may meet (the admin table's `refusals`)
+                 "unknown_subscription": "no such subscription", "already_suspended": "already suspended by the desk",
+                 "unknown_copy": "no such copy (already closed?)", "already_closing": "this copy is already closing",
+                 "no_open_copies": "no open copy to close", "unknown_trader": "no such trader",
+                 "copies_open": "copies are still open", "forbidden": "not allowed",
+                 "suspended_by_desk": "suspended by the desk"}
+
+
+def refusal_label(code: str) -> str:
+    """The words of a refusal code for every view; an unknown code loses its underscores."""
+    return REFUSAL_LABEL.get(code, code.replace("_", " "))
+
+
 _HOW = {"client": "by hand", "so": "stop-out", "sl": "stop loss", "tp": "take profit"}
 _CLOSE_WORDS = {"stop_copying": "copying stopped", "reconcile": "reconciled with the account", "protection": "protection",
                 "stop_out": "stop-out (engine)", "vanished": "vanished from the account",

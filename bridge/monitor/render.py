@@ -118,9 +118,9 @@ def sections(state: MonitorState, p: Principal, now: int, listing: Listing | Non
     if v.desk:
         from bridge.monitor.book import money_exposure
 
-        ex = money_exposure(state) if state.positions else None
-        if ex is not None:
-            out["exposure"] = exposure_html(ex) + "<h3>Per trader</h3>" + exposure_by_trader_html(state)
+        if state.positions:  # floating P/L of every position: once per feed version, not per reader
+            out["exposure"] = state.memo_get("exposure_html", lambda: exposure_html(money_exposure(state))
+                                             + "<h3>Per trader</h3>" + exposure_by_trader_html(state))
         else:  # a daemon without the positions topic (F14): lots only, from `exposure` (F7)
             out["exposure"] = ('<table class="grid" id="exposure-table"><thead><tr><th>symbol</th><th>buy</th>'
                                "<th>sell</th><th>net</th><th>positions</th></tr></thead><tbody>" + "".join(

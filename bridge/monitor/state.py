@@ -16,7 +16,7 @@ latencies, margin-level and equity curves) survives snapshots.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
 from bridge.monitor.fmt import lots, money, pct, price, round_numbers_in
-from bridge.monitor.labels import REFUSAL_LABEL, close_label
+from bridge.monitor.labels import close_label, refusal_label
 from bridge.monitor.model import (  # noqa: F401  (re-exported: the state's vocabulary)
     ALERT, DEFAULT_MARGIN_CALL, DEFAULT_STOP_OUT, HUNDRED, INFO, LEVEL_Q, MAX_EVENTS, MAX_LATENCIES, MAX_POINTS,
     WARN, ZERO, Account, EventLine, Exposure, FeedEvent, FeedHealth, Subscription, Terminal, Trader, _int,
@@ -51,6 +51,7 @@ class MonitorState:
     prices: dict[str, tuple] = field(default_factory=dict)  # symbol -> (bid, ask) (F15)
     counts: dict[str, int] = field(default_factory=dict)  # margin_calls, stop_outs, copies_* (since start)
     version: int = 0  # +1 on every applied event
+    memo: dict = field(default_factory=dict, compare=False, repr=False)  # view name -> (version, value): see memo()
     _line_seq: int = 0
 
     # ------------------------------------------------------------------ entry point
@@ -177,6 +178,16 @@ class MonitorState:
     def sub_login(self, subscription: int | None) -> int | None:
         s = self.subscriptions.get(subscription) if subscription is not None else None
         return s.account if s is not None else None
+
+    def memo_get(self, name: str, build: Callable[[], Any]) -> Any:
+        """`build()` once per state version: a view that many readers draw (every SSE client,
+        every redraw) is computed once per feed change. A fixed set of names: bounded."""
+        hit = self.memo.get(name)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]
+        value = build()
+        self.memo[name] = (self.version, value)
+        return value
 
     # ------------------------------------------------------------------ queries (pure, deterministic order)
     def accounts_by_risk(self) -> list[Account]:
@@ -424,7 +435,7 @@ def _on_copy_refused(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     lat = _latency(s, b)
     code = str(b.get("code", "?"))
     s._line(ts, "copy_refused", WARN, f"copy refused: sub {sid} {_what(b)}trader {b.get('trader', '?')} ticket "
-                                      f"{b.get('trader_ticket')}: {REFUSAL_LABEL.get(code, code.replace('_', ' '))}"
+                                      f"{b.get('trader_ticket')}: {refusal_label(code)}"
                                       f" ({round_numbers_in(str(b.get('detail', '')))}){lat}".replace(" ()", ""),
             login=s.sub_login(sid), subscription=sid)
 

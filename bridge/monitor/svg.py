@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
 
+from bridge.monitor.fmt import money
+
 LOG_RATIO = 20.0
 FONT_PX = 10  # svg text (the stylesheet); its widths are estimated, generously, to lay labels out
 TITLE_BASE = 12  # baseline of the title line
@@ -66,7 +68,7 @@ def line_chart(points: Sequence[tuple[int, Decimal | None]], *, title: str, widt
     """points: (ts ms, value) in time order (None values are skipped); thresholds: (value, class, label)."""
     pts = [(t, float(v)) for t, v in points if v is not None]
     pad_r, pad_b = 8, 28
-    last = f"last {pts[-1][1]:,.2f}{unit}" if pts else ""
+    last = f"last {money(next(v for _, v in reversed(points) if v is not None))}{unit}" if pts else ""
     if pts and points[-1][1] is None:  # the latest figure says "no margin in use": never show a stale level
         last = "now: none"
     # the title line; "last" goes to a second line when both do not fit side by side (a 230 px card)

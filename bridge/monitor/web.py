@@ -46,6 +46,7 @@ from bridge.monitor import assets, web_alerts, web_dealer, web_investor
 from bridge.monitor.auth import CredentialStore, LoginThrottle, SessionRegistry
 from bridge.monitor.console import STALE_AFTER_MS, feed_status
 from bridge.monitor.feed import wall_ms
+from bridge.monitor.fmt import lots
 from bridge.monitor.hub import MonitorHub
 from bridge.monitor.metrics import CONTENT_TYPE
 from bridge.monitor.state import Account, MonitorState
@@ -315,7 +316,7 @@ class Dashboard:
         rows = self.hub.read(lambda s: "".join(
             f'<tr data-trader="{escape(t.id)}"><td><a href="/traders/{escape(t.id)}">{escape(t.id)}</a></td>'
             f"<td class=num>{_pct(t.return_pct)}</td><td class=num>{_pct(t.max_drawdown_pct)}</td>"
-            f"<td class=num>{t.trades}</td><td class=num>{t.followers}</td><td class=num>{t.volume:,.2f}</td></tr>"
+            f"<td class=num>{t.trades}</td><td class=num>{t.followers}</td><td class=num>{lots(t.volume)}</td></tr>"
             for t in public_traders(s)))
         body = ('<p>Public statistics of every trader: return, worst drawdown, trades, followers, volume.</p><table class="grid" id="traders-table">'
                 "<thead><tr><th>trader</th><th>return</th><th>max drawdown</th><th>trades</th><th>followers</th>"
@@ -335,7 +336,7 @@ class Dashboard:
             curve = line_chart(list(s.equity_curves.get(tid, ())), title=f"{tid} equity", width=640, height=200)
             return (f'<dl class="stats" id="trader-stats"><dt>return</dt><dd id="ret">{_pct(t.return_pct)}</dd>'
                     f"<dt>max drawdown</dt><dd>{_pct(t.max_drawdown_pct)}</dd><dt>trades</dt><dd>{t.trades}</dd>"
-                    f"<dt>followers</dt><dd>{t.followers}</dd><dt>volume</dt><dd>{t.volume:,.2f} lots</dd>"
+                    f"<dt>followers</dt><dd>{t.followers}</dd><dt>volume</dt><dd>{lots(t.volume)} lots</dd>"
                     f"<dt>commission</dt><dd>{_pct(t.commission_pct)}</dd></dl>"
                     f'{acts}<section><h2>Equity curve</h2><div id="equity-curve">{curve}</div></section>'
                     f'<section><h2>Drawdown from the peak</h2><div id="drawdown-curve">'
