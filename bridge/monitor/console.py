@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from rich import box
@@ -230,8 +231,7 @@ def run_monitor(address: str, *, curve: object = None, refresh: float = 0.5, dur
 
     def on_key(key: str) -> None:  # the key thread: one reference swap, then wake the drawing loop
         nonlocal scroll
-        scroll = Scroll(scroll.focus, scroll.accounts, scroll.events, max(3, console.size.height // 3),
-                        scroll.quit).press(key)
+        scroll = replace(scroll, page=max(3, console.size.height // 3)).press(key)  # a page: a third of the screen
         hub.poke()
 
     keys = KeyReader(on_key, stdin)
