@@ -109,7 +109,8 @@ def _tally(v_counts: tuple, h: object, compact: bool) -> Text:
     origin = f"since daemon start {clock_text(since)}" if since else "since this viewer started"
     if compact:
         return Text(f"opened {counts.get('copies_opened', 0)} refused {counts.get('copies_refused', 0)} "
-                    f"MC {counts.get('margin_calls', 0)} SO {counts.get('stop_outs', 0)} ({origin})", style="dim")
+                    f"MC {counts.get('margin_calls', 0)} SO events {counts.get('stop_outs', 0)} ({origin})", style="dim",
+                    no_wrap=True, overflow="ellipsis")
     return Text(f"copies opened {counts.get('copies_opened', 0)}  closed {counts.get('copies_closed', 0)}  "
                 f"refused {counts.get('copies_refused', 0)}  margin calls {counts.get('margin_calls', 0)}  "
                 f"{STOP_OUT_EVENTS} {counts.get('stop_outs', 0)}  {ENGINE_STOP_OUTS} {counts.get('engine_stop_outs', 0)}  "
