@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: answers its own deals with new deals would otherwise never stop)
 MAX_ACTIONS_PER_OPERATION = 10_000
 
+_SUCCESS = (rc.TRADE_RETCODE_PLACED, rc.TRADE_RETCODE_DONE, rc.TRADE_RETCODE_DONE_PARTIAL)
+
 #: hooks and events a plugin may override, in the order the server calls them for a request
 HOOKS = ("hook_user_add", "on_user_login", "check_trade_allowed", "hook_trade_request_add",
          "hook_trade_request_process", "on_deal_perform", "on_position_add", "on_position_update",
@@ -70,6 +72,7 @@ class PluginHost:
 
     def __init__(self, server: TradeServer, plugins: Sequence[ServerPlugin]) -> None:
         self.server = server
+        server._plugins = self  # engines built below reach the host through the server
         self.plugins = tuple(plugins)
         names = [p.name for p in self.plugins]
         for p in self.plugins:
@@ -79,6 +82,7 @@ class PluginHost:
         if dup:
             raise ValueError(f"plugin names must be unique (journal lines name them): {', '.join(dup)}")
         self.depth = 0  # > 0 while a plugin's hook runs: direct dealer actions are refused then
+        self.draining = False  # a drain runs: an operation it starts leaves the queue to it
         self.pending: list[tuple[ServerPlugin, DealerAction]] = []
         self.apis = {p.name: ServerAPI(self, p.name) for p in self.plugins}
         for p in self.plugins:
@@ -130,6 +134,15 @@ class PluginHost:
 
     def drain(self) -> None:
         """Run the actions events returned, in order (called when a server operation ends)."""
+        if self.draining or not self.pending:
+            return
+        self.draining = True
+        try:
+            self._drain()
+        finally:
+            self.draining = False
+
+    def _drain(self) -> None:
         done = 0
         while self.pending:
             plugin, action = self.pending.pop(0)
@@ -197,8 +210,9 @@ class PluginHost:
         except Exception as err:  # noqa: BLE001
             self.failed(plugin, hook, err)
             raise PluginFailure(plugin.name, hook, err) from None
-        if verdict is not None and not isinstance(verdict, (Veto, Adjust)):
-            err = TypeError(f"a hook returns Veto, Adjust or None, not {type(verdict).__name__}")
+        bad_veto = isinstance(verdict, Veto) and (type(verdict.retcode) is not int or verdict.retcode in _SUCCESS)
+        if bad_veto or (verdict is not None and not isinstance(verdict, (Veto, Adjust))):
+            err = TypeError(f"a hook returns Veto (with a refusing retcode), Adjust or None, not {verdict!r}")
             self.failed(plugin, hook, err)
             raise PluginFailure(plugin.name, hook, err)
         return verdict
