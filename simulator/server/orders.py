@@ -120,6 +120,17 @@ class OrderOps:
         host.drain()
         return result
 
+    def _refused_request(self, session: Session, request: TradeRequest, reason: int, retcode: int,
+                         detail: str) -> TradeResult:
+        """Journal and answer a request refused before the checks could even name it (a dealer
+        closing a position that does not exist: no symbol to check it against)."""
+        self._j("request", op="order_send", session=session.session_id, login=session.login,
+                reason=reason, request=_request_fields(request))
+        result = self._result(retcode, request, detail)
+        self._j("answer", op="order_send", login=session.login, retcode=result.retcode, order=0, deal=0,
+                position=0, volume=result.volume, price=result.price, comment=result.comment)
+        return result
+
     def _account_state(self, acct: _Account) -> AccountState:
         return AccountState(acct.login, acct.type, acct.currency, acct.leverage, acct.balance, acct.credit,
                             acct.swap_free, acct.demo, acct.netting)

@@ -74,10 +74,10 @@ class PluginHost:
         self.server = server
         server._plugins = self  # engines built below reach the host through the server
         self.plugins = tuple(plugins)
-        names = [p.name for p in self.plugins]
         for p in self.plugins:
             if not isinstance(p, ServerPlugin):
                 raise TypeError(f"{p!r} is not a ServerPlugin")
+        names = [p.name for p in self.plugins]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"plugin names must be unique (journal lines name them): {', '.join(dup)}")
@@ -164,13 +164,11 @@ class PluginHost:
     def trade_allowed(self, account) -> Veto | None:
         """First veto of `check_trade_allowed` (DomainError passes through: a core refusal)."""
         for plugin, fn in self.table["check_trade_allowed"]:
-            try:
-                verdict = self._call(plugin, "check_trade_allowed", fn, account)
-            except DomainError:
-                raise
-            except Exception as err:  # noqa: BLE001
+            verdict = self._verdict(plugin, "check_trade_allowed", fn, account)
+            if isinstance(verdict, Adjust):
+                err = TypeError("check_trade_allowed returns a Veto or None")
                 self.failed(plugin, "check_trade_allowed", err)
-                raise PluginFailure(plugin.name, "check_trade_allowed", err) from None
+                raise PluginFailure(plugin.name, "check_trade_allowed", err)
             if verdict is not None:
                 return verdict
         return None
@@ -320,6 +318,13 @@ class ServerAPI:
         elif isinstance(action, ClosePosition):
             kind = "close"
             request, reason = self._close_request(action), action.reason
+            if request is None:
+                srv._j("dealer_action", plugin=self.plugin, action=kind, login=action.login)
+                missing = TradeRequest(rc.TRADE_ACTION_DEAL, "", action.volume or Decimal(0), rc.ORDER_TYPE_BUY,
+                                       position=action.position)
+                return srv._refused_request(Session(action.login, False, 0), missing, reason,
+                                            rc.TRADE_RETCODE_POSITION_CLOSED,
+                                            f"position {action.position} is not open on {action.login}")
         elif isinstance(action, ModifyPosition):
             kind = "modify"
             request = TradeRequest(rc.TRADE_ACTION_SLTP, position=action.position, sl=action.sl, tp=action.tp)
@@ -331,12 +336,11 @@ class ServerAPI:
         srv._j("dealer_action", plugin=self.plugin, action=kind, login=action.login)
         return srv.order_send(Session(action.login, False, 0), request, reason=reason)
 
-    def _close_request(self, action: ClosePosition) -> TradeRequest:
+    def _close_request(self, action: ClosePosition) -> TradeRequest | None:
         acct = self._server._accounts.get(action.login)
         pos = acct.positions.get(action.position) if acct is not None else None
-        if pos is None:  # the core answers POSITION_CLOSED / INVALID with its own words
-            return TradeRequest(rc.TRADE_ACTION_DEAL, "", action.volume or Decimal(0), rc.ORDER_TYPE_BUY,
-                                position=action.position)
+        if pos is None:
+            return None
         otype = rc.ORDER_TYPE_SELL if pos.side.name == "BUY" else rc.ORDER_TYPE_BUY
         volume = pos.volume if action.volume is None else action.volume
         return TradeRequest(rc.TRADE_ACTION_DEAL, pos.sym.name, volume, otype, position=pos.ticket,
