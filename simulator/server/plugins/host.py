@@ -156,9 +156,12 @@ class PluginHost:
             result = self.apis[plugin.name].run(action)
             if self.table["on_dealer_result"] and _overrides(plugin, "on_dealer_result"):
                 try:
-                    self._call(plugin, "on_dealer_result", plugin.on_dealer_result, action, result)
+                    more = self._call(plugin, "on_dealer_result", plugin.on_dealer_result, action, result)
                 except Exception as err:  # noqa: BLE001
                     self.failed(plugin, "on_dealer_result", err)
+                    continue
+                if more:
+                    self.queue(plugin, more)
 
     # --- hooks: verdicts -------------------------------------------------------------------------
     def trade_allowed(self, account) -> Veto | None:
