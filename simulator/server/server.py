@@ -14,8 +14,16 @@ UTC+2/UTC+3 with US summer time) places server midnight, the triple-swap day and
 sell at the marked-up ask. (Adding it to the ask keeps prices on the symbol's point grid for
 odd markups, which a symmetric split around the mid would not.)
 
+**Plugins** (`simulator.server.plugins`, docs/deployment-modes.md). The core holds no business
+rule of the seeds: the margin model (tiered margin, seed 004), the trading lock below the
+minimum deposit, swaps and swap-free accounts, margin call and stop-out are plugins in
+`plugins/rules/`, loaded by default. Hooks run in the MT5 server's order (request -> checks
+-> deal -> position -> account/margin); the margin model and the risk engine are resolved
+once at construction and called directly (`self._margin_model`, `self._refresh_risk`,
+`self._bands_fired`). A plugin hook that raises rejects its request with ERROR 10011.
+
 **Retcodes** (real MT5 values, `simulator.server.retcodes`): investor (read-only) session or
-balance below the type's minimum deposit (`trading_refusal`) -> TRADE_DISABLED 10017; unknown
+a plugin's `check_trade_allowed` veto (the minimum deposit: TRADE_DISABLED 10017); unknown
 symbol, unknown action/type, malformed request, unknown pending order, CLOSE_BY (not
 simulated) -> INVALID 10013 (MT5 has no dedicated "unknown symbol" trade retcode);
 `SymbolSpec.volume_problem` or a non-finite volume -> INVALID_VOLUME 10014; non-finite, non
@@ -31,7 +39,8 @@ SL/TP modification that changes nothing -> NO_CHANGES 10025. Market orders ignor
 A refused request changes nothing: only its ``request``/``answer`` journal records are
 written.
 
-**Indices.** SL/TP, pending orders and per-account risk bands live in one
+**Indices.** SL/TP, pending orders and per-account risk bands (kept by the risk engine,
+`plugins/rules/margin_call.py`) live in one
 `TriggerIndex` (sorted integer keys per symbol and side, bisect), so a quote costs O(log n)
 plus what it fires. **Risk bands:** margin only changes with trades (notional is fixed at
 open), so between trades an account's margin-call/stop-out threshold is a fixed equity.
@@ -51,10 +60,12 @@ currency) move with other symbols' rates, so they are evaluated exactly on every
 instead ("volatile"). `margin_level(login)` is always computed exactly on read.
 
 **Money.** Commission (`trading.commission`, per side), realised profit (`trading.profit`)
-and swaps (`trading.swap` x `swap_nights`) are rounded half up to the cent when booked.
+and swaps (the `Swaps` plugin: `trading.swap` x `swap_nights`) are rounded half up to the
+cent when booked.
 Commission is booked to the balance at each deal; swaps accrue on the position and are
 realised with the closing deal (pro rata on a partial close). Floating profit counts per
-position rounded to the cent. Margin is the domain's tiered `MarginBook`, notional fixed at
+position rounded to the cent. Margin is the margin model's book (the `TieredMargin` plugin:
+the domain's tiered `MarginBook`), notional fixed at
 open with `position_notional`; a partial close keeps the remaining volume's share of the
 notional (quantised like the domain does). Conversion rates are the mids of the latest
 quotes of currency-pair symbols layered over the `rates` given at construction.

@@ -42,7 +42,6 @@ from simulator.server.retcodes import DEAL_REASON_EXPERT
 
 if TYPE_CHECKING:  # pragma: no cover
     from bridge.domain.account_types import AccountType
-    from bridge.domain.currency import Rates
     from simulator.server.plugins.host import ServerAPI
 
 ZERO = Decimal(0)

@@ -9,10 +9,12 @@ runs only when a band edge is crossed. The engine is handed to the server once, 
 (`MarginCallStopOut.risk_engine`); the tick path calls its `refresh` / `bands_fired`
 directly, never through a loop over plugins.
 
-Worked example (tests/simulator/server/plugins/test_rule_plugins.py): a USD account with
-balance 1 000.00 buys 1 lot EURUSD at 1.10000 with leverage 1:100 (margin 1 100.00); at bid
-1.09600 equity is 600.00, level 54.5 %: a margin call at 60 %. At bid 1.09450 equity is
-450.00, level 40.9 %... (the stop-out level of the type decides the close).
+Worked example (tests/simulator/server/test_server_risk.py; without this plugin the same
+quotes stop nothing out: tests/simulator/server/test_plugin_rules.py): MT5 Pro, USD, 1:2000,
+balance 500, two 1-lot EURUSD longs at 1.00004 and 1.01004, tiered margin 177.02. At bid
+1.00279 equity is 500 + 275 - 725 = 50, level 28.25 % <= 40 %: a margin call. At bid 1.00263
+equity is 18, level 10.17 % <= 20 %: stop-out closes the largest loser (-741.00); the other
+position's margin alone is 75.00, level 24 % > 20 %: it stays open.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Seed 000: "Trading may be disabled because of non-compliance with minimum deposit". The
 account may open trades only while its balance is at least its type's minimum deposit
-(converted to the account currency: `bridge.domain.account.trading_refusal`). Requests that
-only manage what is open (SL/TP changes, closes are DEAL requests too: a close below the
-minimum is refused like an open, as before) are not affected by SLTP/MODIFY/REMOVE.
+(converted to the account currency: `bridge.domain.account.trading_refusal`). The server
+applies the veto to DEAL and PENDING requests (a market close is a DEAL request too, so it is
+refused like an open, as when the rule was built in); SL/TP changes, order modifications and
+removals go through.
 
 The server asks `check_trade_allowed` at MT5's primary verification step "if trading is allowed
 for that account" (before the symbol, price and margin checks), when a pending order
