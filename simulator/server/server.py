@@ -173,6 +173,11 @@ class TradeServer(AccountOps, MarketOps, EquityOps, RolloverOps, PositionOps, Or
         return self._plugins
 
     @property
+    def margin_model(self):
+        """The loaded margin model (`plugins.api.MarginModel`; default: seed 004 tiers)."""
+        return self._margin_model
+
+    @property
     def now_ms(self) -> int:
         """UTC ms: the server keeps UTC; `timezone` gives its wall clock (the MT5 facade's times)."""
         return self.clock.now_ms

@@ -28,6 +28,7 @@ class TieredMarginModel:
         self._rules = rules
 
     def account_margin(self, account_type: Any, currency: str, leverage: int) -> AccountMargin:
+        """`account_type`: an `AccountType` or its id."""
         return self._rules.margin_for(account_type, currency, leverage)
 
     def book(self, calc: AccountMargin) -> MarginBook:
