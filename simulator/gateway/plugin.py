@@ -1,0 +1,168 @@
+"""`GatewayPlugin`: mtbridge as a plugin of the simulated trade server (issue 14, item 3).
+
+The broker's side of copy trading: one plugin inside the trade server speaks the bridge
+protocol to the daemon for many accounts over one connection per allow-list key, as a
+manager gateway does. It
+
+* **reports** the deals, positions and account figures of the accounts it serves (a trader's
+  deals are the copy engine's signals; an investor's, the copies' fills, stop-outs and equity),
+  reading them from the server when its hooks say an account changed;
+* **executes** the daemon's `open` / `close` / `modify` on the accounts it serves as dealer
+  actions: the investor needs no terminal, and the owner need not be signed in (seed 003
+  §4.6, §14).
+
+It is not a second implementation of the protocol: each connection is a `TerminalCore`
+(`simulator.terminals.core`) whose account side is `DealerAccounts` (server reads + dealer
+actions), wrapped in a `GatewayLink` that tells the core which accounts to scan. The shell is
+the terminals' `TerminalClient` (pyzmq DEALER, CURVE, reconnect with backoff) carrying a
+link instead of a core:
+
+    gw = GatewayPlugin(server, {"investor": investor_logins}, dealer=dealer_send)
+    client = TerminalClient(gw.links["investor"], endpoint, server_key=..., public_key=gw_key.public,
+                            secret_key=gw_key.secret)
+
+**Which accounts to scan.** A terminal scans every login it holds on each poll; the gateway
+scans only the *due* ones: accounts a hook reported (a deal, a position changed, the account
+changed) since their last scan, and accounts holding positions (their equity moves with
+every quote). After a (re)connect every account is due once (its `hello` resets what was
+reported). Any other account cannot have anything to report, so a poll of the due accounts
+sends exactly what a poll of all of them would, in the same order (login order): the daemon
+cannot tell a gateway from an EA, and 10 000 idle investor accounts cost nothing per poll.
+A hook only marks an account; nothing is sent from inside a hook (the server calls hooks in
+the middle of its own work), only from the shell's next poll.
+
+**Roles.** An allow-list key has one role, so the gateway opens one link per role it serves
+(`trader`, `investor`); each login is served by one link, and the allow-list marks the
+gateway's keys `gateway = true` so no EA key may claim them too (bridge/daemon/keys.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+
+from bridge.protocol import Message
+from simulator.gateway.accounts import DealerAccounts, DealerSend, dealer_session
+from simulator.server import TradeRequest, TradeResult
+from simulator.server import retcodes as rc
+from simulator.terminals.core import DEFAULT_HEARTBEAT_MS, StoredResult, TerminalCore
+from simulator.terminals.quotes import QUOTE_EVERY_MS
+
+ROLES = ("trader", "investor")
+
+
+class GatewayLink:
+    """One connection of the gateway: a `TerminalCore` (every protocol step is its own) and
+    the set of its accounts due for a scan. Anything not overridden here is the core's, so
+    a `TerminalClient` carries a link as it carries a core."""
+
+    def __init__(self, core: TerminalCore, accounts: DealerAccounts) -> None:
+        self.core = core
+        self.accounts = accounts
+        self.served = frozenset(core.logins)
+        self.dirty: set[int] = set(self.served)  # a new core has reported nothing yet
+        self.holding: set[int] = set()  # accounts with open positions when last scanned
+        self.scans = 0  # accounts scanned by polls (instrumentation: idle accounts are never scanned)
+
+    def __getattr__(self, name: str):
+        return getattr(self.core, name)
+
+    def touch(self, login: int) -> None:
+        if login in self.served:
+            self.dirty.add(login)
+
+    def due(self) -> list[int]:
+        return sorted(self.dirty | self.holding)
+
+    def connect(self, now: int, mono: int | None = None) -> list[Message]:
+        self.dirty |= self.served  # every hello resets the account figures reported
+        return self.core.connect(now, mono)
+
+    def poll(self, now: int, logins: Iterable[int] | None = None, mono: int | None = None) -> list[Message]:
+        """The core's poll over the due accounts (or over `logins`, as a terminal's caller may ask)."""
+        targets = self.due() if logins is None else sorted(set(logins) & self.served)
+        out = self.core.poll(now, targets, mono)
+        if self.core.connected:
+            for login in targets:
+                if self.core.welcomed(login):  # a login not welcomed yet stays due
+                    self.scans += 1
+                    self.dirty.discard(login)
+                    if self.accounts.positions(login):
+                        self.holding.add(login)
+                    else:
+                        self.holding.discard(login)
+        return out
+
+
+class GatewayPlugin:
+    """The gateway: hooks in (which accounts changed), protocol links out (see module doc).
+
+    `logins`: role -> the accounts served under that role's allow-list key. `dealer(login,
+    request)`: the server's dealer action (default: `server.order_send` on a dealer session,
+    reason EXPERT, what the EA's requests carry). `next_id`, `heartbeat_ms`,
+    `account_update_ms`, `results`, `quote_every_ms`: as for `TerminalCore` (`results` per
+    role, so a shell can persist each link's table)."""
+
+    name = "mtbridge-gateway"
+
+    def __init__(self, server, logins: Mapping[str, Sequence[int]], *, dealer: DealerSend | None = None,
+                 next_id: int = 1, heartbeat_ms: int = DEFAULT_HEARTBEAT_MS, account_update_ms: int = 1000,
+                 results: Mapping[str, MutableMapping[tuple[int, str], StoredResult]] | None = None,
+                 quote_every_ms: int = QUOTE_EVERY_MS) -> None:
+        unknown = sorted(set(logins) - set(ROLES))
+        if unknown:
+            raise ValueError(f"gateway roles must be {' or '.join(ROLES)}, got {', '.join(map(repr, unknown))}")
+        seen: dict[int, str] = {}
+        for role in logins:
+            for login in logins[role]:
+                if login in seen:
+                    raise ValueError(f"login {login} is served twice (as {seen[login]} and as {role}): "
+                                     "a login is served by exactly one link")
+                seen[login] = role
+        self.server = server
+        self.accounts = DealerAccounts(server, dealer or self._order_send)
+        self._options = dict(heartbeat_ms=heartbeat_ms, account_update_ms=account_update_ms,
+                             quote_every_ms=quote_every_ms)
+        self.links: dict[str, GatewayLink] = {}
+        self._by_login: dict[int, GatewayLink] = {}
+        self._build({r: list(v) for r, v in logins.items() if v}, next_id, results or {})
+
+    def _order_send(self, login: int, request: TradeRequest) -> TradeResult:
+        return self.server.order_send(dealer_session(login), request, reason=rc.DEAL_REASON_EXPERT)
+
+    def _build(self, logins: Mapping[str, list[int]], next_id: int,
+               results: Mapping[str, MutableMapping[tuple[int, str], StoredResult]]) -> None:
+        for role, served in logins.items():
+            core = TerminalCore(self.accounts, [dealer_session(x) for x in served], next_id=next_id, role=role,
+                                results=results.get(role), **self._options)
+            link = self.links[role] = GatewayLink(core, self.accounts)
+            for login in served:
+                self._by_login[login] = link
+
+    def restart(self, next_id: int) -> None:
+        """The plugin reloaded (the server restarted it): new cores, rebuilt from the server's
+        history as a restarted terminal rebuilds them; nothing executed before runs again."""
+        logins = {role: sorted(link.served) for role, link in self.links.items()}
+        self.links.clear()
+        self._by_login.clear()
+        self._build(logins, next_id, {})
+
+    # ------------------------------------------------------------------ hooks (events in)
+    def touch(self, login: int) -> None:
+        """An account changed: scan it on the next poll (no-op for an account not served)."""
+        link = self._by_login.get(login)
+        if link is not None:
+            link.touch(login)
+
+    def on_deal(self, deal) -> None:
+        self.touch(deal.login)
+
+    def on_position(self, position) -> None:
+        self.touch(position.login)
+
+    def on_account(self, login: int) -> None:
+        self.touch(login)
+
+    # ------------------------------------------------------------------ instrumentation
+    @property
+    def logins(self) -> list[int]:
+        return sorted(self._by_login)
