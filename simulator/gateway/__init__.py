@@ -7,7 +7,7 @@ bridge protocol for many accounts (issue 14, item 3; docs/deployment-modes.md).
 - `DealerAccounts`: the core's account side: server reads, dealer actions for trades.
 """
 
-from simulator.gateway.accounts import DealerAccounts, DealerSend, dealer_session
+from simulator.gateway.accounts import DealerAccounts, dealer_session
 from simulator.gateway.plugin import GatewayLink, GatewayPlugin
 
-__all__ = ["DealerAccounts", "DealerSend", "GatewayLink", "GatewayPlugin", "dealer_session"]
+__all__ = ["DealerAccounts", "GatewayLink", "GatewayPlugin", "dealer_session"]

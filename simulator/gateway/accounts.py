@@ -3,23 +3,22 @@
 A `TerminalCore` reads and trades through one object (its `server`): `now_ms`, `timezone`,
 `account_info`, `positions`, `history_deals`, `symbol_tick` and `order_send(session,
 request)`. In a terminal that object is the trade server seen through a client connection
-(one password login per account). In the gateway it is this adapter: the reads go to the
-server's query API (what a real plugin reads through the MT5 Server API: UserGet,
-PositionGet, DealGet, TickLast), and `order_send` becomes a **dealer action** on the
-addressed account: no password, no client session, the account's owner signed in or not.
+(one password login per account). In the gateway it is this adapter over the plugin's
+`ServerAPI` (`simulator.server.plugins`): the reads are its queries (what a real plugin reads
+through the MT5 Server API: UserGet, PositionGet, DealGet, TickLast), and `order_send`
+becomes a **dealer action** (`SendRequest`) on the addressed account: no password, no client
+session, the account's owner signed in or not.
 
 So the protocol machinery (sequencing, reports, exactly-once results, restart recovery) is
-the terminal's, unchanged; only where trades go differs.
+the terminal's, unchanged; only where trades go differs. The dealer's request is the very
+request the EA would send (same magic, comment, volume; reason EXPERT, as the EA's), so the
+account ends up with the same orders, deals and positions in either mode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from simulator.server import Session, TradeRequest, TradeResult
-
-DealerSend = Callable[[int, TradeRequest], TradeResult]
-"""A dealer action: execute `request` on account `login` (the server's own retcodes)."""
+from simulator.server.plugins import SendRequest
 
 
 def dealer_session(login: int) -> Session:
@@ -29,33 +28,32 @@ def dealer_session(login: int) -> Session:
 
 
 class DealerAccounts:
-    """Reads through `server`'s query API; trades through `dealer(login, request)`."""
+    """Reads through the plugin's `ServerAPI` queries; trades through its dealer actions.
+    `timezone`: the server's zone (`hello.utc_offset_ms`), from the server's configuration."""
 
-    __slots__ = ("dealer", "server")
+    __slots__ = ("api", "timezone")
 
-    def __init__(self, server, dealer: DealerSend) -> None:
-        self.server = server
-        self.dealer = dealer
+    def __init__(self, api, timezone) -> None:
+        self.api = api
+        self.timezone = timezone
 
     @property
     def now_ms(self) -> int:
-        return self.server.now_ms
-
-    @property
-    def timezone(self):
-        return self.server.timezone  # the server zone: hello.utc_offset_ms
+        return self.api.now_ms
 
     def account_info(self, login: int):
-        return self.server.account_info(login)
+        return self.api.account(login)
 
     def positions(self, login: int, symbol: str | None = None):
-        return self.server.positions(login, symbol)
+        return self.api.positions(login, symbol)
 
     def history_deals(self, login: int, from_ms: int = 0, to_ms: int | None = None):
-        return self.server.history_deals(login, from_ms, to_ms)
+        return self.api.history_deals(login, from_ms, to_ms)
 
     def symbol_tick(self, symbol: str, login: int | None = None):
-        return self.server.symbol_tick(symbol, login)
+        return self.api.symbol_tick(symbol, login)
 
     def order_send(self, session: Session, request: TradeRequest) -> TradeResult:
-        return self.dealer(session.login, request)
+        result = self.api.execute(SendRequest(session.login, request))
+        assert isinstance(result, TradeResult), result  # a trade request answers with a TradeResult
+        return result

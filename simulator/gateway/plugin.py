@@ -17,7 +17,8 @@ actions), wrapped in a `GatewayLink` that tells the core which accounts to scan.
 the terminals' `TerminalClient` (pyzmq DEALER, CURVE, reconnect with backoff) carrying a
 link instead of a core:
 
-    gw = GatewayPlugin(server, {"investor": investor_logins}, dealer=dealer_send)
+    gw = GatewayPlugin(server.timezone)            # loaded on the server: on_load(api)
+    gw.serve({"investor": investor_logins})
     client = TerminalClient(gw.links["investor"], endpoint, server_key=..., public_key=gw_key.public,
                             secret_key=gw_key.secret)
 
@@ -28,8 +29,11 @@ every quote). After a (re)connect every account is due once (its `hello` resets 
 reported). Any other account cannot have anything to report, so a poll of the due accounts
 sends exactly what a poll of all of them would, in the same order (login order): the daemon
 cannot tell a gateway from an EA, and 10 000 idle investor accounts cost nothing per poll.
-A hook only marks an account; nothing is sent from inside a hook (the server calls hooks in
-the middle of its own work), only from the shell's next poll.
+A hook only marks an account and returns no action; nothing is sent from inside a hook (the
+server calls hooks in the middle of its own work), only from the shell's next poll. The
+hooks used: `on_deal_perform` (trades, stop-outs, balance operations), `on_position_add /
+_update / _delete` (an SL/TP change makes no deal). A leverage change alone (no hook) is
+reported with the account's next change.
 
 **Roles.** An allow-list key has one role, so the gateway opens one link per role it serves
 (`trader`, `investor`); each login is served by one link, and the allow-list marks the
@@ -41,9 +45,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 
 from bridge.protocol import Message
-from simulator.gateway.accounts import DealerAccounts, DealerSend, dealer_session
-from simulator.server import TradeRequest, TradeResult
-from simulator.server import retcodes as rc
+from simulator.gateway.accounts import DealerAccounts, dealer_session
+from simulator.server.plugins import DealEvent, PositionEvent, ServerPlugin
 from simulator.terminals.core import DEFAULT_HEARTBEAT_MS, StoredResult, TerminalCore
 from simulator.terminals.quotes import QUOTE_EVERY_MS
 
@@ -53,11 +56,15 @@ ROLES = ("trader", "investor")
 class GatewayLink:
     """One connection of the gateway: a `TerminalCore` (every protocol step is its own) and
     the set of its accounts due for a scan. Anything not overridden here is the core's, so
-    a `TerminalClient` carries a link as it carries a core."""
+    a `TerminalClient` carries a link as it carries a core.
 
-    def __init__(self, core: TerminalCore, accounts: DealerAccounts) -> None:
+    `scan_all`: scan every account on each poll, as a terminal does (for a server that does
+    not deliver the hooks; what is sent is the same either way)."""
+
+    def __init__(self, core: TerminalCore, accounts: DealerAccounts, *, scan_all: bool = False) -> None:
         self.core = core
         self.accounts = accounts
+        self.scan_all = scan_all
         self.served = frozenset(core.logins)
         self.dirty: set[int] = set(self.served)  # a new core has reported nothing yet
         self.holding: set[int] = set()  # accounts with open positions when last scanned
@@ -71,7 +78,7 @@ class GatewayLink:
             self.dirty.add(login)
 
     def due(self) -> list[int]:
-        return sorted(self.dirty | self.holding)
+        return sorted(self.served if self.scan_all else self.dirty | self.holding)
 
     def connect(self, now: int, mono: int | None = None) -> list[Message]:
         self.dirty |= self.served  # every hello resets the account figures reported
@@ -93,48 +100,56 @@ class GatewayLink:
         return out
 
 
-class GatewayPlugin:
+class GatewayPlugin(ServerPlugin):
     """The gateway: hooks in (which accounts changed), protocol links out (see module doc).
 
-    `logins`: role -> the accounts served under that role's allow-list key. `dealer(login,
-    request)`: the server's dealer action (default: `server.order_send` on a dealer session,
-    reason EXPERT, what the EA's requests carry). `next_id`, `heartbeat_ms`,
-    `account_update_ms`, `results`, `quote_every_ms`: as for `TerminalCore` (`results` per
-    role, so a shell can persist each link's table)."""
+    Loaded on the server like any plugin (`on_load` hands it the `ServerAPI`); `serve(logins)`
+    then opens one link per role: `logins` maps role -> the accounts served under that role's
+    allow-list key (accounts may be opened after the server started, hence not at load).
+    `timezone`: the server's zone for `hello.utc_offset_ms` (the server configuration's).
+    `next_id`, `heartbeat_ms`, `account_update_ms`, `quote_every_ms`: as for `TerminalCore`."""
 
     name = "mtbridge-gateway"
 
-    def __init__(self, server, logins: Mapping[str, Sequence[int]], *, dealer: DealerSend | None = None,
-                 next_id: int = 1, heartbeat_ms: int = DEFAULT_HEARTBEAT_MS, account_update_ms: int = 1000,
-                 results: Mapping[str, MutableMapping[tuple[int, str], StoredResult]] | None = None,
-                 quote_every_ms: int = QUOTE_EVERY_MS) -> None:
+    def __init__(self, timezone, *, next_id: int = 1, heartbeat_ms: int = DEFAULT_HEARTBEAT_MS,
+                 account_update_ms: int = 1000, quote_every_ms: int = QUOTE_EVERY_MS,
+                 scan_all: bool = False) -> None:
+        self.timezone = timezone
+        self.next_id = next_id
+        self.scan_all = scan_all
+        self._options = dict(heartbeat_ms=heartbeat_ms, account_update_ms=account_update_ms,
+                             quote_every_ms=quote_every_ms)
+        self.accounts: DealerAccounts | None = None
+        self.links: dict[str, GatewayLink] = {}
+        self._by_login: dict[int, GatewayLink] = {}
+
+    def on_load(self, api) -> None:
+        self.accounts = DealerAccounts(api, self.timezone)
+
+    def serve(self, logins: Mapping[str, Sequence[int]],
+              results: Mapping[str, MutableMapping[tuple[int, str], StoredResult]] | None = None) -> None:
+        """Open a link per role for these accounts (`results`: per role, a persisted key table)."""
+        if self.accounts is None:
+            raise RuntimeError("the gateway serves accounts once the server loaded it (on_load)")
         unknown = sorted(set(logins) - set(ROLES))
         if unknown:
             raise ValueError(f"gateway roles must be {' or '.join(ROLES)}, got {', '.join(map(repr, unknown))}")
         seen: dict[int, str] = {}
         for role in logins:
             for login in logins[role]:
-                if login in seen:
-                    raise ValueError(f"login {login} is served twice (as {seen[login]} and as {role}): "
-                                     "a login is served by exactly one link")
+                if login in seen or login in self._by_login:
+                    raise ValueError(f"login {login} is served twice (as {seen.get(login, 'already')} and as "
+                                     f"{role}): a login is served by exactly one link")
                 seen[login] = role
-        self.server = server
-        self.accounts = DealerAccounts(server, dealer or self._order_send)
-        self._options = dict(heartbeat_ms=heartbeat_ms, account_update_ms=account_update_ms,
-                             quote_every_ms=quote_every_ms)
-        self.links: dict[str, GatewayLink] = {}
-        self._by_login: dict[int, GatewayLink] = {}
-        self._build({r: list(v) for r, v in logins.items() if v}, next_id, results or {})
-
-    def _order_send(self, login: int, request: TradeRequest) -> TradeResult:
-        return self.server.order_send(dealer_session(login), request, reason=rc.DEAL_REASON_EXPERT)
-
-    def _build(self, logins: Mapping[str, list[int]], next_id: int,
-               results: Mapping[str, MutableMapping[tuple[int, str], StoredResult]]) -> None:
+        results = results or {}
         for role, served in logins.items():
-            core = TerminalCore(self.accounts, [dealer_session(x) for x in served], next_id=next_id, role=role,
-                                results=results.get(role), **self._options)
-            link = self.links[role] = GatewayLink(core, self.accounts)
+            if not served:
+                continue
+            if role in self.links:
+                raise ValueError(f"the gateway already serves a {role} link")
+            core = TerminalCore(self.accounts, [dealer_session(x) for x in served], next_id=self.next_id,
+                                role=role, results=results.get(role), **self._options)
+            link = self.links[role] = GatewayLink(core, self.accounts, scan_all=self.scan_all)
             for login in served:
                 self._by_login[login] = link
 
@@ -144,7 +159,8 @@ class GatewayPlugin:
         logins = {role: sorted(link.served) for role, link in self.links.items()}
         self.links.clear()
         self._by_login.clear()
-        self._build(logins, next_id, {})
+        self.next_id = next_id
+        self.serve(logins)
 
     # ------------------------------------------------------------------ hooks (events in)
     def touch(self, login: int) -> None:
@@ -153,14 +169,17 @@ class GatewayPlugin:
         if link is not None:
             link.touch(login)
 
-    def on_deal(self, deal) -> None:
-        self.touch(deal.login)
+    def on_deal_perform(self, event: DealEvent) -> None:
+        self.touch(event.deal.login)  # trades, stop-outs, swaps' balance effects, balance operations
 
-    def on_position(self, position) -> None:
-        self.touch(position.login)
+    def on_position_add(self, event: PositionEvent) -> None:
+        self.touch(event.login)
 
-    def on_account(self, login: int) -> None:
-        self.touch(login)
+    def on_position_update(self, event: PositionEvent) -> None:
+        self.touch(event.login)  # an SL/TP change makes no deal
+
+    def on_position_delete(self, event: PositionEvent) -> None:
+        self.touch(event.login)
 
     # ------------------------------------------------------------------ instrumentation
     @property

@@ -20,6 +20,7 @@ from bridge.protocol import Direction, decode, encode
 from simulator.gateway import GatewayPlugin
 from simulator.prices import Tick
 from simulator.server import TradeRequest, TradeServer
+from simulator.server.plugins import PluginHost
 from simulator.server import retcodes as rc
 from simulator.terminals import TerminalCore, login_sessions
 
@@ -105,9 +106,9 @@ def world(mode: str):
     wire.attach(b"T", TerminalCore(server, login_sessions(server, [(logins["trader"], MASTER)])))
     investor_logins = [logins[x] for x in INVESTORS]
     gateway = None
-    if mode == "gateway":
-        gateway = GatewayPlugin(server, {"investor": investor_logins})
-        server_hooks(server, gateway)
+    if mode in ("gateway", "gateway-scan-all"):
+        gateway = load_gateway(server, scan_all=mode == "gateway-scan-all")
+        gateway.serve({"investor": investor_logins})
         wire.attach(b"I", gateway.links["investor"])
     else:
         wire.attach(b"I", TerminalCore(server, login_sessions(server, [(x, MASTER) for x in investor_logins]),
@@ -116,19 +117,22 @@ def world(mode: str):
     return server, daemon, wire, logins, gateway
 
 
-def server_hooks(server: TradeServer, gateway: GatewayPlugin) -> None:
-    """Until the server calls plugin hooks: mark every account a journal entry names."""
-    journal = server.journal
-    seen = [len(journal)]
+def load_gateway(server: TradeServer, *, scan_all: bool = False) -> GatewayPlugin:
+    """The gateway loaded on `server` through the plugin host (its `ServerAPI`: queries and
+    dealer actions). Until the server calls the hooks itself, the deal and position lines
+    of its journal are turned into the hook calls the server will make."""
+    gateway = GatewayPlugin(server.timezone, scan_all=scan_all)
+    PluginHost(server, [gateway])
     original = server._j
 
     def j(kind, **fields):
         original(kind, **fields)
         login = fields.get("login")
-        if isinstance(login, int):
+        if kind in ("deal", "position_modified") and isinstance(login, int):
             gateway.touch(login)
 
     server._j = j  # type: ignore[method-assign]
+    return gateway
 
 
 def trade(server, login, side, volume, **kw):
@@ -182,12 +186,12 @@ def test_the_daemon_receives_byte_identical_frames_from_the_gateway_and_from_a_t
     """Same scenario, investors served by a terminal or by the gateway: every frame sent up
     (ids, seqs, ts, reports, command results) is the same, so the daemon cannot tell."""
     frames = {}
-    for mode in ("terminal", "gateway"):
+    for mode in ("terminal", "gateway", "gateway-scan-all"):
         server, daemon, wire, logins, _ = world(mode)
         scenario(server, wire, logins)
         frames[mode] = wire.up
         assert not daemon.pending
-    assert frames["gateway"][b"I"] == frames["terminal"][b"I"]
+    assert frames["gateway"][b"I"] == frames["terminal"][b"I"] == frames["gateway-scan-all"][b"I"]
     assert frames["gateway"][b"T"] == frames["terminal"][b"T"]
     kinds = {decode(f, direction=Direction.TO_DAEMON).TYPE for f in frames["gateway"][b"I"]}
     assert {"hello", "command_result", "position_opened", "position_closed", "account_update"} <= kinds
@@ -265,6 +269,12 @@ def test_a_refused_dealer_action_is_answered_with_the_server_retcode():
     ({"admin": [7]}, "gateway roles must be trader or investor, got 'admin'"),
 ])
 def test_bad_gateway_configurations_are_refused(logins, problem):
-    server = TradeServer(seed=1, start_ms=MONDAY)
+    gateway = load_gateway(TradeServer(seed=1, start_ms=MONDAY))
     with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace(")", r"\)")):
-        GatewayPlugin(server, logins)
+        gateway.serve(logins)
+    assert gateway.links == {}  # nothing half-built
+
+
+def test_a_gateway_not_loaded_on_a_server_refuses_to_serve():
+    with pytest.raises(RuntimeError, match="once the server loaded it"):
+        GatewayPlugin(None).serve({"investor": [1]})
