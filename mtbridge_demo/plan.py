@@ -22,6 +22,10 @@ class DemoConfig:
     sync_ms: int = 5 * MINUTE
     tick_ms: int = 2000  # one quote per symbol every tick_ms of virtual time
     symbols: tuple[str, ...] = ("EURUSD", "GBPUSD")
+    mode: str = "terminal"  # terminal: every account in an EA terminal; plugin: investors served by the gateway
+
+
+MODES = ("terminal", "plugin")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,12 @@ Wiring (one asyncio loop, one process):
   generated on the fly; its clock is the demo's virtual clock;
 * two simulated terminals (`simulator.terminals`), real DEALER sockets with CURVE: one
   for the trader accounts and one for all investor accounts (the allow-list binds each
-  terminal key to its logins);
+  terminal key to its logins); in `--mode plugin` the investors have no terminal: the
+  gateway plugin on the trade server (`simulator.gateway`) serves them over one DEALER
+  socket, executing the daemon's commands as dealer actions (its key is marked
+  `gateway = true` on the allow-list). The daemon sees the same frames either way, so the
+  business results are the same; only the server's journal differs (no investor logins,
+  `dealer_action` lines), hence `server_digest`;
 * seeded trader bots that open, partially close, move SL/TP, close, get stopped out.
 
 **Determinism despite sockets.** Virtual time moves only between *syncs*. A sync happens
@@ -60,6 +65,8 @@ from mtbridge_demo.watch import Pacer, WatchConfig, WatchInfo, Watcher
 from simulator.prices import RandomWalkFeed, WalkSpec, merge_feeds
 from simulator.server import DealInfo, TradeServer
 from simulator.server import retcodes as rc
+from simulator.gateway import GatewayPlugin
+from simulator.server.plugins import PluginHost
 from simulator.terminals import LatencyRecorder, TerminalClient, TerminalCore, login_sessions
 
 FAR = 10**12  # "never" for daemon timers driven by virtual time
@@ -141,7 +148,9 @@ class Demo:
         investor_logins = tuple(self.login_of[i.id] for i in self.investor_plans)
         allow = AllowList((
             AllowEntry("demo-traders", self.trader_key.public, trader_logins, "trader"),
-            AllowEntry("demo-investors", self.investor_key.public, investor_logins, "investor"),
+            # the same key name in both modes: the daemon's records do not depend on the mode
+            AllowEntry("demo-investors", self.investor_key.public, investor_logins, "investor",
+                       gateway=self.cfg.mode == "plugin"),
             AllowEntry("demo-admin", self.admin_key.public, (), "admin"),
             AllowEntry("demo-monitor", self.monitor_key.public, (), "monitor"),
             AllowEntry("demo-desk", self.desk_key.public, (), "admin"),
@@ -157,6 +166,15 @@ class Demo:
             partners=tuple(PartnerAgreement(pid, ref, rate) for pid, ref, rate in PARTNERS),
             source="<demo>",
         )  # fmt: skip
+
+    def _load_gateway(self) -> GatewayPlugin:
+        """The gateway loaded on the trade server through the plugin host (its `ServerAPI`:
+        queries and dealer actions). This server does not call plugin hooks yet, so the
+        gateway scans every account it serves on each poll, as a terminal does (what it
+        sends is the same as with hooks: tests/gateway)."""
+        gateway = GatewayPlugin(self.server.timezone, next_id=1, account_update_ms=0, scan_all=True)
+        PluginHost(self.server, [gateway])
+        return gateway
 
     # ---------------------------------------------------------------- daemon plumbing
     def _admin(self, op: str, **args: Any) -> dict:
@@ -319,15 +337,22 @@ class Demo:
                 return {}
             return {"server_key": self.server_key.public, "public_key": kp.public, "secret_key": kp.secret}
         trader_sessions = login_sessions(server, [(self.login_of[t.id], MASTER) for t in self.trader_plans])
-        investor_sessions = login_sessions(server, [(self.login_of[i.id], MASTER) for i in self.investor_plans])
         self.trader_client = TerminalClient(
             TerminalCore(server, trader_sessions, next_id=1, account_update_ms=0), endpoint,
             insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None, recorder=self.recorder,
             name="trader-terminal", **keys(self.trader_key))
+        investor_logins = [self.login_of[i.id] for i in self.investor_plans]
+        if cfg.mode == "plugin":  # no investor terminal: the gateway plugin serves every investor account
+            self.gateway = self._load_gateway()
+            self.gateway.serve({"investor": investor_logins})
+            investor_end: Any = self.gateway.links["investor"]
+        else:
+            investor_sessions = login_sessions(server, [(login, MASTER) for login in investor_logins])
+            investor_end = TerminalCore(server, investor_sessions, next_id=1, account_update_ms=0, role="investor")
         self.investor_client = TerminalClient(
-            TerminalCore(server, investor_sessions, next_id=1, account_update_ms=0, role="investor"), endpoint,
-            insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None, recorder=self.recorder,
-            name="investor-terminal", **keys(self.investor_key))
+            investor_end, endpoint, insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None,
+            recorder=self.recorder, name="gateway" if cfg.mode == "plugin" else "investor-terminal",
+            **keys(self.investor_key))
         self.clients = [self.trader_client, self.investor_client]
         for client in self.clients:  # one after the other: hellos reach the daemon in a fixed order
             await client.start()
