@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from bridge.domain.currency import Rates
@@ -82,14 +82,17 @@ from simulator.server.triggers import TriggerIndex
 from simulator.server.state import _Account, _Client, _Symbol
 from simulator.server.accounts import AccountOps
 from simulator.server.market import MarketOps
-from simulator.server.risk import RiskOps
+from simulator.server.equity import EquityOps
+from simulator.server.plugins.api import ServerPlugin
+from simulator.server.plugins.host import PluginHost
+from simulator.server.plugins.rules import default_plugins
 from simulator.server.rollover import RolloverOps
 from simulator.server.positions import PositionOps
 from simulator.server.orders import OrderOps
 from simulator.server.history import HistoryOps
 
 
-class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, OrderOps, HistoryOps):
+class TradeServer(AccountOps, MarketOps, EquityOps, RolloverOps, PositionOps, OrderOps, HistoryOps):
     """The simulated trade server. See the package docstring for the API overview."""
 
     def __init__(self, rules: Rules | None = None, *, seed: int = 0, start_ms: int = 0,
@@ -97,7 +100,8 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
                  journal: Journal | None = None, clock: VirtualClock | None = None,
                  stops_level_points: int | Mapping[str, int] = 0, scrypt_n: int = 2 ** 14,
                  journal_ticks: bool = True, server_name: str = "mtbridge-sim",
-                 timezone: ServerTimeZone | None = None, reference: bool = False) -> None:
+                 timezone: ServerTimeZone | None = None, reference: bool = False,
+                 plugins: Sequence[ServerPlugin] | None = None) -> None:
         self.rules = rules if rules is not None else default_rules()
         self.seed = seed
         # `timezone` wins over the calendar's own; neither given: the usual broker clock
@@ -139,8 +143,23 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
         # benchmarks compare the two
         self._fast = not reference
         self._append_tick = reference_tick_appender(self.journal) if reference else tick_appender(self.journal)
+        # plugins (simulator.server.plugins): None loads the seeds' rules; engines resolved once
+        self._plugins = PluginHost(self, default_plugins() if plugins is None else plugins)
+        if self._plugins.margin is None:
+            raise ValueError("no plugin provides the margin model (load simulator.server.plugins.rules."
+                             "TieredMargin or another margin plugin)")
+        self._margin_model = self._plugins.margin
+        risk = self._plugins.risk
+        # instance attributes: the tick path calls the engine directly (no dispatch per quote)
+        self._refresh_risk = risk.refresh if risk is not None else _no_risk
+        self._bands_fired = risk.bands_fired if risk is not None else _no_bands
         self.journal.append("server_start", self.clock.now_ms, seed=seed, server=server_name,
                             first_login=self._next_login, first_ticket=self._next_ticket)
+
+    @property
+    def plugins(self) -> PluginHost:
+        """The loaded plugins (`PluginHost`: ``plugins``, ``plugin(name)``, ``apis[name]``)."""
+        return self._plugins
 
     @property
     def now_ms(self) -> int:
@@ -186,3 +205,11 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
         if acct is None:
             raise KeyError(f"unknown login {login}")
         return acct
+
+
+def _no_risk(acct: _Account) -> None:
+    """No risk engine loaded: no margin call, no stop-out (and no bands to keep)."""
+
+
+def _no_bands(acct: _Account, fired: list[int]) -> None:
+    """No risk engine loaded: no band was ever placed."""

@@ -375,6 +375,7 @@ class ServerPlugin:
         return None
 
     # results of the actions this plugin returned
-    def on_dealer_result(self, action: DealerAction, result: Any) -> None:
+    def on_dealer_result(self, action: DealerAction, result: Any) -> list[DealerAction] | None:
         """`result`: a ``TradeResult`` (trade actions), a ``DealInfo`` or a ``Refusal``
-        (balance operations)."""
+        (balance operations). May return further actions (queued after the pending ones)."""
+        return None

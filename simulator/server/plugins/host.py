@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: answers its own deals with new deals would otherwise never stop)
 MAX_ACTIONS_PER_OPERATION = 10_000
 
+_SUCCESS = (rc.TRADE_RETCODE_PLACED, rc.TRADE_RETCODE_DONE, rc.TRADE_RETCODE_DONE_PARTIAL)
+
 #: hooks and events a plugin may override, in the order the server calls them for a request
 HOOKS = ("hook_user_add", "on_user_login", "check_trade_allowed", "hook_trade_request_add",
          "hook_trade_request_process", "on_deal_perform", "on_position_add", "on_position_update",
@@ -70,15 +72,17 @@ class PluginHost:
 
     def __init__(self, server: TradeServer, plugins: Sequence[ServerPlugin]) -> None:
         self.server = server
+        server._plugins = self  # engines built below reach the host through the server
         self.plugins = tuple(plugins)
-        names = [p.name for p in self.plugins]
         for p in self.plugins:
             if not isinstance(p, ServerPlugin):
                 raise TypeError(f"{p!r} is not a ServerPlugin")
+        names = [p.name for p in self.plugins]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"plugin names must be unique (journal lines name them): {', '.join(dup)}")
         self.depth = 0  # > 0 while a plugin's hook runs: direct dealer actions are refused then
+        self.draining = False  # a drain runs: an operation it starts leaves the queue to it
         self.pending: list[tuple[ServerPlugin, DealerAction]] = []
         self.apis = {p.name: ServerAPI(self, p.name) for p in self.plugins}
         for p in self.plugins:
@@ -130,6 +134,15 @@ class PluginHost:
 
     def drain(self) -> None:
         """Run the actions events returned, in order (called when a server operation ends)."""
+        if self.draining or not self.pending:
+            return
+        self.draining = True
+        try:
+            self._drain()
+        finally:
+            self.draining = False
+
+    def _drain(self) -> None:
         done = 0
         while self.pending:
             plugin, action = self.pending.pop(0)
@@ -143,21 +156,22 @@ class PluginHost:
             result = self.apis[plugin.name].run(action)
             if self.table["on_dealer_result"] and _overrides(plugin, "on_dealer_result"):
                 try:
-                    self._call(plugin, "on_dealer_result", plugin.on_dealer_result, action, result)
+                    more = self._call(plugin, "on_dealer_result", plugin.on_dealer_result, action, result)
                 except Exception as err:  # noqa: BLE001
                     self.failed(plugin, "on_dealer_result", err)
+                    continue
+                if more:
+                    self.queue(plugin, more)
 
     # --- hooks: verdicts -------------------------------------------------------------------------
     def trade_allowed(self, account) -> Veto | None:
         """First veto of `check_trade_allowed` (DomainError passes through: a core refusal)."""
         for plugin, fn in self.table["check_trade_allowed"]:
-            try:
-                verdict = self._call(plugin, "check_trade_allowed", fn, account)
-            except DomainError:
-                raise
-            except Exception as err:  # noqa: BLE001
+            verdict = self._verdict(plugin, "check_trade_allowed", fn, account)
+            if isinstance(verdict, Adjust):
+                err = TypeError("check_trade_allowed returns a Veto or None")
                 self.failed(plugin, "check_trade_allowed", err)
-                raise PluginFailure(plugin.name, "check_trade_allowed", err) from None
+                raise PluginFailure(plugin.name, "check_trade_allowed", err)
             if verdict is not None:
                 return verdict
         return None
@@ -197,8 +211,9 @@ class PluginHost:
         except Exception as err:  # noqa: BLE001
             self.failed(plugin, hook, err)
             raise PluginFailure(plugin.name, hook, err) from None
-        if verdict is not None and not isinstance(verdict, (Veto, Adjust)):
-            err = TypeError(f"a hook returns Veto, Adjust or None, not {type(verdict).__name__}")
+        bad_veto = isinstance(verdict, Veto) and (type(verdict.retcode) is not int or verdict.retcode in _SUCCESS)
+        if bad_veto or (verdict is not None and not isinstance(verdict, (Veto, Adjust))):
+            err = TypeError(f"a hook returns Veto (with a refusing retcode), Adjust or None, not {verdict!r}")
             self.failed(plugin, hook, err)
             raise PluginFailure(plugin.name, hook, err)
         return verdict
@@ -306,6 +321,13 @@ class ServerAPI:
         elif isinstance(action, ClosePosition):
             kind = "close"
             request, reason = self._close_request(action), action.reason
+            if request is None:
+                srv._j("dealer_action", plugin=self.plugin, action=kind, login=action.login)
+                missing = TradeRequest(rc.TRADE_ACTION_DEAL, "", action.volume or Decimal(0), rc.ORDER_TYPE_BUY,
+                                       position=action.position)
+                return srv._refused_request(Session(action.login, False, 0), missing, reason,
+                                            rc.TRADE_RETCODE_POSITION_CLOSED,
+                                            f"position {action.position} is not open on {action.login}")
         elif isinstance(action, ModifyPosition):
             kind = "modify"
             request = TradeRequest(rc.TRADE_ACTION_SLTP, position=action.position, sl=action.sl, tp=action.tp)
@@ -317,12 +339,11 @@ class ServerAPI:
         srv._j("dealer_action", plugin=self.plugin, action=kind, login=action.login)
         return srv.order_send(Session(action.login, False, 0), request, reason=reason)
 
-    def _close_request(self, action: ClosePosition) -> TradeRequest:
+    def _close_request(self, action: ClosePosition) -> TradeRequest | None:
         acct = self._server._accounts.get(action.login)
         pos = acct.positions.get(action.position) if acct is not None else None
-        if pos is None:  # the core answers POSITION_CLOSED / INVALID with its own words
-            return TradeRequest(rc.TRADE_ACTION_DEAL, "", action.volume or Decimal(0), rc.ORDER_TYPE_BUY,
-                                position=action.position)
+        if pos is None:
+            return None
         otype = rc.ORDER_TYPE_SELL if pos.side.name == "BUY" else rc.ORDER_TYPE_BUY
         volume = pos.volume if action.volume is None else action.volume
         return TradeRequest(rc.TRADE_ACTION_DEAL, pos.sym.name, volume, otype, position=pos.ticket,
