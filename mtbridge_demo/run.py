@@ -66,7 +66,7 @@ from simulator.prices import RandomWalkFeed, WalkSpec, merge_feeds
 from simulator.server import DealInfo, TradeServer
 from simulator.server import retcodes as rc
 from simulator.gateway import GatewayPlugin
-from simulator.server.plugins import PluginHost
+from simulator.server.plugins.rules import default_plugins
 from simulator.terminals import LatencyRecorder, TerminalClient, TerminalCore, login_sessions
 
 FAR = 10**12  # "never" for daemon timers driven by virtual time
@@ -116,7 +116,11 @@ class Demo:
     # ---------------------------------------------------------------- set-up
     def _build_server(self) -> None:
         cfg = self.cfg
-        self.server = TradeServer(seed=cfg.seed, start_ms=START_MS, scrypt_n=2**4, server_name="mtbridge-demo")
+        # plugin mode: the gateway is one more plugin of the server, after the seeds' rules
+        self.gateway = GatewayPlugin(next_id=1, account_update_ms=0) if cfg.mode == "plugin" else None
+        plugins = None if self.gateway is None else [*default_plugins(), self.gateway]
+        self.server = TradeServer(seed=cfg.seed, start_ms=START_MS, scrypt_n=2**4, server_name="mtbridge-demo",
+                                  plugins=plugins)
         self.trader_plans, self.investor_plans = plan(cfg)
         s = self.server
         self.login_of: dict[str, int] = {}
@@ -166,15 +170,6 @@ class Demo:
             partners=tuple(PartnerAgreement(pid, ref, rate) for pid, ref, rate in PARTNERS),
             source="<demo>",
         )  # fmt: skip
-
-    def _load_gateway(self) -> GatewayPlugin:
-        """The gateway loaded on the trade server through the plugin host (its `ServerAPI`:
-        queries and dealer actions). This server does not call plugin hooks yet, so the
-        gateway scans every account it serves on each poll, as a terminal does (what it
-        sends is the same as with hooks: tests/gateway)."""
-        gateway = GatewayPlugin(self.server.timezone, next_id=1, account_update_ms=0, scan_all=True)
-        PluginHost(self.server, [gateway])
-        return gateway
 
     # ---------------------------------------------------------------- daemon plumbing
     def _admin(self, op: str, **args: Any) -> dict:
@@ -342,8 +337,7 @@ class Demo:
             insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None, recorder=self.recorder,
             name="trader-terminal", **keys(self.trader_key))
         investor_logins = [self.login_of[i.id] for i in self.investor_plans]
-        if cfg.mode == "plugin":  # no investor terminal: the gateway plugin serves every investor account
-            self.gateway = self._load_gateway()
+        if self.gateway is not None:  # no investor terminal: the gateway plugin serves every investor account
             self.gateway.serve({"investor": investor_logins})
             investor_end: Any = self.gateway.links["investor"]
         else:

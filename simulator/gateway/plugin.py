@@ -17,7 +17,9 @@ actions), wrapped in a `GatewayLink` that tells the core which accounts to scan.
 the terminals' `TerminalClient` (pyzmq DEALER, CURVE, reconnect with backoff) carrying a
 link instead of a core:
 
-    gw = GatewayPlugin(server.timezone)            # loaded on the server: on_load(api)
+    gw = GatewayPlugin()
+    server = TradeServer(plugins=[*default_plugins(), gw])   # the server loads it: on_load(api)
+    ...                                                      # accounts opened
     gw.serve({"investor": investor_logins})
     client = TerminalClient(gw.links["investor"], endpoint, server_key=..., public_key=gw_key.public,
                             secret_key=gw_key.secret)
@@ -106,12 +108,12 @@ class GatewayPlugin(ServerPlugin):
     Loaded on the server like any plugin (`on_load` hands it the `ServerAPI`); `serve(logins)`
     then opens one link per role: `logins` maps role -> the accounts served under that role's
     allow-list key (accounts may be opened after the server started, hence not at load).
-    `timezone`: the server's zone for `hello.utc_offset_ms` (the server configuration's).
+    `timezone`: the server's zone for `hello.utc_offset_ms` (default: the server's own, read at load).
     `next_id`, `heartbeat_ms`, `account_update_ms`, `quote_every_ms`: as for `TerminalCore`."""
 
     name = "mtbridge-gateway"
 
-    def __init__(self, timezone, *, next_id: int = 1, heartbeat_ms: int = DEFAULT_HEARTBEAT_MS,
+    def __init__(self, timezone=None, *, next_id: int = 1, heartbeat_ms: int = DEFAULT_HEARTBEAT_MS,
                  account_update_ms: int = 1000, quote_every_ms: int = QUOTE_EVERY_MS,
                  scan_all: bool = False) -> None:
         self.timezone = timezone
@@ -124,6 +126,10 @@ class GatewayPlugin(ServerPlugin):
         self._by_login: dict[int, GatewayLink] = {}
 
     def on_load(self, api) -> None:
+        if self.timezone is None:
+            # the server configuration's zone (MT5: IMTConCommon::TimeZone); ServerAPI has no
+            # query for it, so it is read from the server the API belongs to
+            self.timezone = getattr(api, "timezone", None) or api._server.timezone
         self.accounts = DealerAccounts(api, self.timezone)
 
     def serve(self, logins: Mapping[str, Sequence[int]],

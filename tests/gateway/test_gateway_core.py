@@ -20,7 +20,7 @@ from bridge.protocol import Direction, decode, encode
 from simulator.gateway import GatewayPlugin
 from simulator.prices import Tick
 from simulator.server import TradeRequest, TradeServer
-from simulator.server.plugins import PluginHost
+from simulator.server.plugins.rules import default_plugins
 from simulator.server import retcodes as rc
 from simulator.terminals import TerminalCore, login_sessions
 
@@ -79,7 +79,9 @@ class Wire:
 def world(mode: str):
     """A trader (an EA terminal) and three investors served by the gateway (mode "gateway") or
     by an investor terminal holding their master passwords (mode "terminal")."""
-    server = TradeServer(seed=5, start_ms=MONDAY + 10 * HOUR, scrypt_n=2**4)
+    gateway = GatewayPlugin(scan_all=mode == "gateway-scan-all") if mode.startswith("gateway") else None
+    server = TradeServer(seed=5, start_ms=MONDAY + 10 * HOUR, scrypt_n=2**4,
+                         plugins=None if gateway is None else [*default_plugins(), gateway])
     server.on_tick(Tick("EURUSD", server.now_ms + 1000, D("1.10000"), D("1.10010")))
     logins = {}
     for name in ("trader", *INVESTORS):
@@ -105,9 +107,7 @@ def world(mode: str):
     wire = Wire(server, daemon)
     wire.attach(b"T", TerminalCore(server, login_sessions(server, [(logins["trader"], MASTER)])))
     investor_logins = [logins[x] for x in INVESTORS]
-    gateway = None
-    if mode in ("gateway", "gateway-scan-all"):
-        gateway = load_gateway(server, scan_all=mode == "gateway-scan-all")
+    if gateway is not None:
         gateway.serve({"investor": investor_logins})
         wire.attach(b"I", gateway.links["investor"])
     else:
@@ -115,24 +115,6 @@ def world(mode: str):
                                        role="investor"))
     wire.run()
     return server, daemon, wire, logins, gateway
-
-
-def load_gateway(server: TradeServer, *, scan_all: bool = False) -> GatewayPlugin:
-    """The gateway loaded on `server` through the plugin host (its `ServerAPI`: queries and
-    dealer actions). Until the server calls the hooks itself, the deal and position lines
-    of its journal are turned into the hook calls the server will make."""
-    gateway = GatewayPlugin(server.timezone, scan_all=scan_all)
-    PluginHost(server, [gateway])
-    original = server._j
-
-    def j(kind, **fields):
-        original(kind, **fields)
-        login = fields.get("login")
-        if kind in ("deal", "position_modified") and isinstance(login, int):
-            gateway.touch(login)
-
-    server._j = j  # type: ignore[method-assign]
-    return gateway
 
 
 def trade(server, login, side, volume, **kw):
@@ -269,7 +251,8 @@ def test_a_refused_dealer_action_is_answered_with_the_server_retcode():
     ({"admin": [7]}, "gateway roles must be trader or investor, got 'admin'"),
 ])
 def test_bad_gateway_configurations_are_refused(logins, problem):
-    gateway = load_gateway(TradeServer(seed=1, start_ms=MONDAY))
+    gateway = GatewayPlugin()
+    TradeServer(seed=1, start_ms=MONDAY, plugins=[*default_plugins(), gateway])
     with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace(")", r"\)")):
         gateway.serve(logins)
     assert gateway.links == {}  # nothing half-built

@@ -36,7 +36,7 @@ from simulator.calendar import TradingCalendar
 from simulator.prices import Tick
 from simulator.server import TradeRequest, TradeServer
 from simulator.server import retcodes as rc
-from simulator.server.plugins import PluginHost
+from simulator.server.plugins.rules import default_plugins
 from simulator.terminals import TerminalClient, TerminalCore, login_sessions
 
 pytestmark = pytest.mark.integration
@@ -67,7 +67,8 @@ def test_kill_minus_9_during_fanout_to_the_gateway_loses_and_duplicates_nothing(
     rng = random.Random(SEED)
     clock = wall_ms  # the daemon subprocess runs on the wall clock: so does the trade server (UTC)
     # markets open every day, so the test runs on a weekend too
-    server = TradeServer(seed=SEED, start_ms=clock(), scrypt_n=2**4,
+    gateway = GatewayPlugin(next_id=time.time_ns() // 1000)
+    server = TradeServer(seed=SEED, start_ms=clock(), scrypt_n=2**4, plugins=[*default_plugins(), gateway],
                          calendar=TradingCalendar(closed_weekdays=frozenset()))
 
     def quote() -> None:
@@ -106,8 +107,6 @@ def test_kill_minus_9_during_fanout_to_the_gateway_loses_and_duplicates_nothing(
             text = text.replace(f'{name} = "tcp://127.0.0.1:*"', f'{name} = "{daemon.endpoints[name]}"', 1)
         setup.config_path.write_text(text)
 
-        gateway = GatewayPlugin(server.timezone, next_id=time.time_ns() // 1000, scan_all=True)
-        PluginHost(server, [gateway])
         gateway.serve({"investor": investors})
         link = gateway.links["investor"]
         trader_core = TerminalCore(server, login_sessions(server, [(trader, MASTER)]), next_id=time.time_ns() // 1000)
