@@ -105,10 +105,15 @@ def world(mode: str):
         admin("subscribe", investor=inv, trader="T", account=logins[inv], amount="2000")
     daemon.take_batch()
     wire = Wire(server, daemon)
-    wire.attach(b"T", TerminalCore(server, login_sessions(server, [(logins["trader"], MASTER)])))
     investor_logins = [logins[x] for x in INVESTORS]
+    if mode == "gateway-both":  # the trader served by the gateway too, under its trader key
+        gateway.serve({"trader": [logins["trader"]], "investor": investor_logins})
+        wire.attach(b"T", gateway.links["trader"])
+    else:
+        wire.attach(b"T", TerminalCore(server, login_sessions(server, [(logins["trader"], MASTER)])))
     if gateway is not None:
-        gateway.serve({"investor": investor_logins})
+        if mode != "gateway-both":
+            gateway.serve({"investor": investor_logins})
         wire.attach(b"I", gateway.links["investor"])
     else:
         wire.attach(b"I", TerminalCore(server, login_sessions(server, [(x, MASTER) for x in investor_logins]),
@@ -177,6 +182,41 @@ def test_the_daemon_receives_byte_identical_frames_from_the_gateway_and_from_a_t
     assert frames["gateway"][b"T"] == frames["terminal"][b"T"]
     kinds = {decode(f, direction=Direction.TO_DAEMON).TYPE for f in frames["gateway"][b"I"]}
     assert {"hello", "command_result", "position_opened", "position_closed", "account_update"} <= kinds
+
+
+def test_traders_can_be_served_by_the_gateway_as_well():
+    """Mixed or all at the server: the trader's deals reach the daemon through the gateway's
+    trader link; the frames are the ones the trader's EA sends."""
+    frames = {}
+    for mode in ("terminal", "gateway-both"):
+        server, daemon, wire, logins, gateway = world(mode)
+        scenario(server, wire, logins)
+        frames[mode] = wire.up
+        assert not daemon.pending
+    assert frames["gateway-both"] == frames["terminal"]
+    # the scenario logs in for its three trader requests (open, partial close, SL); the gateway nowhere
+    assert len(server.journal.records("login")) == 3
+    assert set(gateway.links) == {"trader", "investor"}
+
+
+def test_the_gateway_has_its_own_home_and_builds_no_protocol_message_itself():
+    """One source for the protocol: every message the gateway sends is built by TerminalCore."""
+    import ast
+    from pathlib import Path
+
+    import bridge.protocol as protocol
+
+    home = Path(__file__).resolve().parents[2] / "simulator" / "gateway"
+    assert {"plugin.py", "accounts.py", "__init__.py"} <= {p.name for p in home.iterdir()}
+    messages = {n for n in dir(protocol) if isinstance(getattr(protocol, n), type)
+                and hasattr(getattr(protocol, n), "TYPE")}
+    assert {"Hello", "PositionOpened", "CommandResult"} <= messages
+    for path in home.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        built = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and isinstance(node.func, ast.Name) and node.func.id in messages}
+        assert built == set(), (path.name, built)
+        assert len(path.read_text().splitlines()) < 600
 
 
 def test_idle_accounts_are_not_scanned():
