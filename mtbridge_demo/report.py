@@ -197,7 +197,9 @@ def render_text(report: dict) -> str:
     out.append(f"Copy latency (trader event sent -> investor command received, {lat['samples']} copy commands, opens and closes): "
                f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms")
     out.append(f"Run: {t['wall_s']} s wall, {t['syncs']} syncs (steps where the run waited for the bridge to settle), {t['frames_in']} frames in / {t['frames_out']} out")
-    out.append(MODE_LINE[r["config"]["mode"]])
+    out.append(MODE_LINE[r["config"]["mode"]] if r["config"].get("traders_by") != "plugin" else
+               "Mode: plugin (no terminal reports: the gateway plugin on the trade server serves traders and "
+               "investors)")
     out.append(f"Determinism: server journal {r['server_digest'][:16]}, daemon records {r['records_digest'][:16]} "
                "(digests: the same seed gives the same values)")
     return "\n".join(out)

@@ -151,7 +151,8 @@ class Demo:
         trader_logins = tuple(self.login_of[t.id] for t in self.trader_plans)
         investor_logins = tuple(self.login_of[i.id] for i in self.investor_plans)
         allow = AllowList((
-            AllowEntry("demo-traders", self.trader_key.public, trader_logins, "trader"),
+            AllowEntry("demo-traders", self.trader_key.public, trader_logins, "trader",
+                       gateway=self.cfg.traders_by == "plugin"),
             # the same key name in both modes: the daemon's records do not depend on the mode
             AllowEntry("demo-investors", self.investor_key.public, investor_logins, "investor",
                        gateway=self.cfg.mode == "plugin"),
@@ -331,14 +332,21 @@ class Demo:
             if self.insecure:
                 return {}
             return {"server_key": self.server_key.public, "public_key": kp.public, "secret_key": kp.secret}
+        # the traders sign in to trade (the bots' sessions); their EA reports, or the gateway does
         trader_sessions = login_sessions(server, [(self.login_of[t.id], MASTER) for t in self.trader_plans])
-        self.trader_client = TerminalClient(
-            TerminalCore(server, trader_sessions, next_id=1, account_update_ms=0), endpoint,
-            insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None, recorder=self.recorder,
-            name="trader-terminal", **keys(self.trader_key))
         investor_logins = [self.login_of[i.id] for i in self.investor_plans]
         if self.gateway is not None:  # no investor terminal: the gateway plugin serves every investor account
-            self.gateway.serve({"investor": investor_logins})
+            at_server = {"investor": investor_logins}
+            if cfg.traders_by == "plugin":
+                at_server["trader"] = [s.login for s in trader_sessions]
+            self.gateway.serve(at_server)
+        trader_end: Any = (self.gateway.links["trader"] if cfg.traders_by == "plugin" else
+                           TerminalCore(server, trader_sessions, next_id=1, account_update_ms=0))
+        self.trader_client = TerminalClient(
+            trader_end, endpoint, insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None,
+            recorder=self.recorder, name="gateway-traders" if cfg.traders_by == "plugin" else "trader-terminal",
+            **keys(self.trader_key))
+        if self.gateway is not None:
             investor_end: Any = self.gateway.links["investor"]
         else:
             investor_sessions = login_sessions(server, [(login, MASTER) for login in investor_logins])

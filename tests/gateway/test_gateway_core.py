@@ -164,7 +164,8 @@ def test_the_gateway_copies_to_investor_accounts_nobody_signed_in_to():
     # nobody signed in to an investor account: the server's journal has no login for one
     investor_logins = {logins[x] for x in INVESTORS}
     assert not [e for e in server.journal.records("login") if e.get("login") in investor_logins]
-    assert [e["login"] for e in server.journal.records("login")] == [logins["trader"]] * 3  # the EA, the bots
+    # the trader's EA terminal, and the test's two trader requests
+    assert [e["login"] for e in server.journal.records("login")] == [logins["trader"]] * 3
     assert daemon.copy_map() and all(c["state"] == "closed" for sub in daemon.copy_map().values()
                                      for c in sub.values())
 

@@ -5,7 +5,7 @@ Seed 003 §14: "The Investors do not have access to the trading terminal." In pl
 investor account is logged in; the daemon cannot tell, so every figure it produces is the
 same as in terminal mode for the same seed. Two fields differ, by design:
 
-* `config.mode`: the mode the run was asked for;
+* `config.mode` (and `config.traders_by`): the mode the run was asked for;
 * `server_digest`: the trade server's journal holds, in terminal mode, the investor
   terminal's logins (and its session ids on each request); in plugin mode, none, and a
   `dealer_action` line before each request the gateway sends. The orders, deals and
@@ -49,6 +49,14 @@ def test_plugin_mode_gives_the_terminal_modes_business_results(capsys) -> None:
     assert plugin == terminal
     # the run did copy: a comparison of two empty runs would prove nothing
     assert plugin["copies"]["opened"] > 0 and sum(plugin["copies"]["closed_by_reason"].values()) > 0
+    # traders served by the gateway as well: the same again (the mode fields aside)
+    at_server = json.loads(json.dumps(asyncio.run(run_demo(DemoConfig(**small, mode="plugin",
+                                                                      traders_by="plugin")))["results"]))
+    assert (at_server["config"].pop("mode"), at_server["config"].pop("traders_by")) == ("plugin", "plugin")
+    assert plugin["config"].pop("traders_by") == terminal["config"].pop("traders_by") == "terminal"
+    for field in LEGITIMATELY_DIFFERENT:
+        at_server.pop(field)
+    assert at_server == terminal
 
 
 def test_plugin_mode_is_deterministic_and_the_report_names_the_mode(capsys) -> None:
@@ -67,3 +75,8 @@ def test_an_unknown_mode_is_refused_by_the_parser(capsys) -> None:
         cli(["demo", "--mode", "server"])
     assert exit_.value.code == 2
     assert "invalid choice: 'server'" in capsys.readouterr().err
+    assert cli(["demo", "--traders-by", "plugin", "--hours", "1"]) == 2
+    assert capsys.readouterr().err.strip() == ("mtbridge demo: error: --traders-by plugin needs --mode plugin "
+                                               "(the gateway plugin)")
+    with pytest.raises(ValueError, match="traders_by plugin needs mode plugin"):
+        DemoConfig(traders_by="plugin")
