@@ -63,3 +63,24 @@ def test_bad_gateway_flags_are_refused_on_load(tmp_path: Path, table: str, probl
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert str(err.value) == f"{tmp_path / 'allow.toml'}: {problem}"
+
+
+def test_a_reload_that_would_serve_a_gateway_login_twice_changes_nothing(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from bridge.daemon.reload import reload_allow_list
+
+    gw, ea = generate_keypair(), generate_keypair()
+    path = _write(tmp_path, allow_entry_toml("gw-investors", gw.public, [3001, 3002], "investor", gateway=True))
+    errors: list[tuple[str, dict]] = []
+    daemon = SimpleNamespace(config=load_config(path), core=None,
+                             log=SimpleNamespace(error=lambda event, **kw: errors.append((event, kw))))
+    before = daemon.config.allow
+    (tmp_path / "allow.toml").write_text(allow_entry_toml("gw-investors", gw.public, [3001, 3002], "investor",
+                                                          gateway=True)
+                                         + allow_entry_toml("inv-3001", ea.public, [3001], "investor"))
+    reply = reload_allow_list(daemon)
+    assert reply["ok"] is False and "login 3001 is claimed by gateway key 'gw-investors' and by key 'inv-3001'" in \
+        reply["error"]
+    assert daemon.config.allow is before  # the list in force is kept
+    assert [e for e, _ in errors] == ["daemon.reload_failed"]
