@@ -114,7 +114,8 @@ class MarketOps:
                 acct = self._accounts[login]
                 if acct.positions:
                     self._refresh_risk(acct)
-            self._plugins.drain()
+            if self._plugins.pending:  # actions returned by events of this quote
+                self._plugins.drain()
 
     def _fire(self, st: _Symbol, fired: list) -> None:
         touched: set[int] = set()  # exact check for these
@@ -154,7 +155,8 @@ class MarketOps:
         else:
             for login in sorted(touched):
                 self._refresh_risk(self._accounts[login])
-        self._plugins.drain()
+        if self._plugins.pending:  # actions returned by events of this quote
+            self._plugins.drain()
 
     def _close_price(self, acct: _Account, st: _Symbol, side: Side) -> Decimal:
         """Where a position of `side` closes now: bid for a buy, marked-up ask for a sell."""
