@@ -25,8 +25,8 @@ link instead of a core:
                             secret_key=gw_key.secret)
 
 **Which accounts to scan.** A terminal scans every login it holds on each poll; the gateway
-scans only the *due* ones: accounts a hook reported (a deal, a position changed, the account
-changed) since their last scan, and accounts holding positions (their equity moves with
+scans only the *due* ones: accounts a hook reported (a deal, a position opened, changed or
+closed) since their last scan, and accounts holding positions (their equity moves with
 every quote). After a (re)connect every account is due once (its `hello` resets what was
 reported). Any other account cannot have anything to report, so a poll of the due accounts
 sends exactly what a poll of all of them would, in the same order (login order): the daemon
