@@ -168,7 +168,7 @@ def test_kill_minus_9_during_fanout_to_the_gateway_loses_and_duplicates_nothing(
         async def main() -> int:
             try:
                 kills = await scenario()
-                await until(settled, 60, diagnosis)
+                await until(settled, 120, diagnosis)
                 return kills
             finally:
                 for c in clients:
