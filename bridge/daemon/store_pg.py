@@ -156,6 +156,7 @@ class PgStore:
                 raise StartupError(f"journal {redact(url)}: no schema to create the journal in (search_path)")
             self.lock_key = lock_key(self.schema_name)
             self.backend_pid = self.conn.info.backend_pid
+            self.locked = lock  # False: tools and tests that read beside a running daemon
             if lock:
                 self._lock()
             if synchronous == "full":
@@ -305,7 +306,7 @@ class PgStore:
     def _commit_snapshot(self, conn, seq: int, taken_at: int, state: bytes, parts: int | None,  # noqa: ANN001
                          fenced: bool = False) -> None:
         with conn.transaction():
-            if fenced and not self.holds_lock(conn):
+            if fenced and self.locked and not self.holds_lock(conn):
                 raise RuntimeError(f"snapshot {seq}: the daemon's journal session lost its lock; not written")
             if parts is not None:
                 have = conn.execute("SELECT count(*) FROM snapshot_parts WHERE seq = %s AND part < %s",
@@ -336,7 +337,7 @@ class PgStore:
         """For /healthz: None while the writing session is up and holds the lock."""
         try:
             with self._thread_lock:
-                return None if self.holds_lock() else "the PostgreSQL session lost the journal lock"
+                return None if not self.locked or self.holds_lock() else "the PostgreSQL session lost the journal lock"
         except Exception as exc:  # noqa: BLE001 - any driver error is the answer
             return f"{redact(self.url)}: {' '.join(str(exc).split()) or type(exc).__name__}"
 
