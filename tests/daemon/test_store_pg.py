@@ -171,3 +171,23 @@ def test_an_unreachable_server_or_a_missing_journal_stops_the_start_with_exit_2(
     pg.open().close()
     check = run_daemon(write_config(tmp_path, pg.url, create=False), "--check-config")
     assert check.returncode == 0 and check.stdout.strip().endswith(f": schema {SCHEMA_VERSION}, free")
+
+
+def test_a_daemon_role_without_ddl_rights_is_told_to_run_migrate_as_the_owner(pg: Journal, tmp_path: Path) -> None:
+    """docs/operations.md, "Database, roles and permissions": the owner migrates, the daemon's
+    role only reads and writes rows."""
+    from bridge.daemon.config import StartupError
+
+    pg.open().close()
+    make_schema_1(pg)
+    role = "d_" + pg.url.rsplit("/", 1)[1]
+    pg.sql(f'CREATE ROLE "{role}" LOGIN')
+    pg.sql(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"')
+    daemon_url = pg.url.replace("//mtbridge@", f"//{role}@")
+    with pytest.raises(StartupError, match="cannot migrate schema 1 -> 2 .*run `mtbridge daemon --migrate` as"):
+        PgStore(daemon_url)
+    assert pg.sql("SELECT value FROM meta WHERE key = 'schema'") == [("1",)]  # the failed step left nothing
+    assert main(["daemon", "--config", str(write_config(tmp_path, pg.url, create=False)), "--migrate"]) == 0
+    store = PgStore(daemon_url)  # the owner migrated: the daemon's role starts
+    assert store.migrated_from == 2 and store.recover().meta["schema"] == "2"
+    store.close()
