@@ -191,3 +191,59 @@ def test_a_daemon_role_without_ddl_rights_is_told_to_run_migrate_as_the_owner(pg
     store = PgStore(daemon_url)  # the owner migrated: the daemon's role starts
     assert store.migrated_from == 2 and store.recover().meta["schema"] == "2"
     store.close()
+
+
+_PG_WRITER = """
+import os, signal, sys
+from bridge.daemon import store_pg
+
+class Killing:  # the snapshot writer's connection: SIGKILL right after the n-th piece commits
+    def __init__(self, conn):
+        self.conn = conn
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+    def execute(self, sql, *args):
+        out = self.conn.execute(sql, *args)
+        if sql.startswith("INSERT INTO snapshot_parts"):  # autocommit: one piece, one transaction
+            Killing.pieces += 1
+            if Killing.pieces == int(sys.argv[3]):
+                os.kill(os.getpid(), signal.SIGKILL)
+        return out
+
+Killing.pieces = 0
+store = store_pg.PgStore(sys.argv[1], lock=False)
+store.PART_BYTES = 64
+connect = store_pg.connect
+store_pg.connect = lambda *a, **k: Killing(connect(*a, **k))
+store.write_snapshot(int(sys.argv[2]), 0, open(sys.argv[4], "rb").read())
+"""
+
+
+@pytest.mark.parametrize("killed_after", [1, 3])
+def test_kill_during_a_snapshot_recovers_from_the_previous_one_plus_replay(pg: Journal, tmp_path: Path,
+                                                                          killed_after: int) -> None:
+    """test_snapshots.py's kill -9 mid-snapshot, on PostgreSQL: the pieces written have no row,
+    recovery uses the previous snapshot and replays the events after it."""
+    from bridge.protocol import PositionOpened
+    from tests.daemon.test_daemon_core import opened
+
+    cfg, store, core, tr = busy_core(tmp_path, store=pg.open())
+    first = core.seq
+    store.save_snapshot(first, T0, core.engine.to_bytes())
+    for t in range(80, 84):
+        tr.send(PositionOpened, **opened(t))
+    state = tmp_path / "state.bin"
+    state.write_bytes(core.engine.to_bytes())
+    assert len(state.read_bytes()) > 64 * 4  # several pieces
+    expected = core.engine.to_state()
+    proc = subprocess.run([sys.executable, "-c", _PG_WRITER, pg.url, str(core.seq), str(killed_after), str(state)],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    assert len(pg.sql("SELECT part FROM snapshot_parts WHERE seq = ?", core.seq)) == killed_after  # half written
+    store2 = pg.open()  # the next start
+    rec = store2.recover()
+    assert rec.snapshot_seq == first and len(rec.events) == core.seq - first
+    assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == expected
+    store2.write_snapshot(core.seq, T0, state.read_bytes())  # the next life's snapshot, same seq
+    assert store2.recover().snapshot == state.read_bytes()
