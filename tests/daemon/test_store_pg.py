@@ -45,12 +45,26 @@ def indexes(pg: Journal) -> set[str]:
 
 
 # ---------------------------------------------------------------------- migrations
+BLOBS = (("command_batches", "rows"), ("snapshot_parts", "data"), ("snapshots", "state"))
+
+
 def make_schema_1(pg: Journal) -> None:
-    """Take a journal back to schema 1: what the step to 2 added is removed, the version says 1."""
-    for _version, _what, statements in MIGRATIONS[1:]:
-        for sql in statements:
-            pg.sql(f"DROP INDEX {sql.split()[2]}")
+    """Take a journal back to schema 1: what steps 2 (indexes) and 3 (lz4) changed is undone,
+    the version says 1."""
+    assert [m[0] for m in MIGRATIONS] == [1, 2, 3]  # a new step: undo it here too
+    pg.sql("DROP INDEX records_topic")
+    pg.sql("DROP INDEX command_batches_seq_hi")
+    for table, column in BLOBS:
+        pg.sql(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION default")
+        pg.sql(f"ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTENDED")
     pg.sql("UPDATE meta SET value = '1' WHERE key = 'schema'")
+
+
+def blob_storage(pg: Journal) -> set[tuple]:
+    """How the blob columns are stored: (compression, storage) -- ('l', 'x') is lz4, ('', 'e') none."""
+    return {tuple(r) for r in pg.sql(
+        "SELECT attcompression::text, attstorage::text FROM pg_attribute WHERE (attrelid::regclass::text, attname) "
+        "IN (('command_batches', 'rows'), ('snapshot_parts', 'data'), ('snapshots', 'state'))")}
 
 
 def test_an_older_schema_is_upgraded_on_start_and_keeps_the_journal(pg: Journal, tmp_path: Path) -> None:
@@ -61,10 +75,12 @@ def test_an_older_schema_is_upgraded_on_start_and_keeps_the_journal(pg: Journal,
     store.close()
     make_schema_1(pg)
     assert not {"records_topic", "command_batches_seq_hi"} & indexes(pg)
+    assert blob_storage(pg) == {("", "x")}  # pglz, the server's default
     store2 = pg.open(lock=True)  # the start migrates
-    assert store2.migrated_from == 1 and SCHEMA_VERSION == 2
-    assert pg.sql("SELECT value FROM meta WHERE key = 'schema'") == [("2",)]
+    assert store2.migrated_from == 1 and SCHEMA_VERSION == 3
+    assert pg.sql("SELECT value FROM meta WHERE key = 'schema'") == [("3",)]
     assert {"records_topic", "command_batches_seq_hi"} <= indexes(pg)
+    assert blob_storage(pg) in ({("l", "x")}, {("", "e")})  # lz4, or uncompressed on a server without it
     rec = store2.recover()
     assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == before
     assert sorted(r.key for r in rec.pending) == pending
@@ -75,9 +91,9 @@ def test_the_explicit_command_migrates_and_says_from_what(pg: Journal, tmp_path:
     make_schema_1(pg)
     cfg = write_config(tmp_path, pg.url, create=False)
     assert main(["daemon", "--config", str(cfg), "--migrate"]) == 0
-    assert capsys.readouterr().out.strip().endswith("migrated from schema 1 to 2")
+    assert capsys.readouterr().out.strip().endswith("migrated from schema 1 to 3")
     assert main(["daemon", "--config", str(cfg), "--migrate"]) == 0
-    assert capsys.readouterr().out.strip().endswith("schema 2, up to date")
+    assert capsys.readouterr().out.strip().endswith("schema 3, up to date")
 
 
 def test_a_newer_schema_than_this_code_is_refused(pg: Journal) -> None:
@@ -189,7 +205,7 @@ def test_a_daemon_role_without_ddl_rights_is_told_to_run_migrate_as_the_owner(pg
     assert pg.sql("SELECT value FROM meta WHERE key = 'schema'") == [("1",)]  # the failed step left nothing
     assert main(["daemon", "--config", str(write_config(tmp_path, pg.url, create=False)), "--migrate"]) == 0
     store = PgStore(daemon_url)  # the owner migrated: the daemon's role starts
-    assert store.migrated_from == 2 and store.recover().meta["schema"] == "2"
+    assert store.migrated_from == SCHEMA_VERSION and store.recover().meta["schema"] == str(SCHEMA_VERSION)
     store.close()
 
 
