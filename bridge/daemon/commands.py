@@ -24,7 +24,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register the `daemon` and `keys` subcommands on an argparse subparsers object."""
     p = commands.add_parser(
-        "daemon", help="run the copy-trading daemon (ZeroMQ ROUTER for terminals, PUB feed, SQLite journal)",
+        "daemon", help="run the copy-trading daemon (ZeroMQ ROUTER for terminals, PUB feed, SQLite or "
+                       "PostgreSQL journal)",
         description="Run the mtbridge daemon. Terminals connect with DEALER sockets over CURVE; see "
                     "docs/operations.md for the config reference.",
         epilog="example: mtbridge daemon --config /etc/mtbridge/daemon.toml",
@@ -37,7 +38,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--endpoints-file", metavar="PATH",
                    help="write the bound endpoints (JSON) here once listening; useful with tcp://host:* ports")
     p.add_argument("--create-journal", action="store_true",
-                   help="start a new, empty journal if journal.path does not exist (config: journal.create = true); "
+                   help="start a new, empty journal if journal.path does not exist, or create the journal's tables in "
+                        "the empty database of journal.url (config: journal.create = true); "
                         "without it a missing journal is an error, so a mistyped path never starts an empty state")
     p.add_argument("--check-config", action="store_true",
                    help="validate the config (keys, allow-list, rule tables, journal path) and exit: 0 ok, 2 not")

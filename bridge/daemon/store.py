@@ -159,7 +159,7 @@ class Store(Protocol):
         """(row, status, result JSON) of a command, None if unknown."""
 
     def close(self) -> None:
-        """Flush and release (SQLite: WAL checkpoint)."""
+        """Flush and release (SQLite: WAL checkpoint; PostgreSQL: ends the session, and its journal lock)."""
 
 
 class SqliteStore:

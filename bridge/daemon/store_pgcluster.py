@@ -97,7 +97,8 @@ class PgCluster:
         return proc
 
     def start(self) -> PgCluster:
-        self.dir = Path(tempfile.mkdtemp(prefix="mtbridge-pg-"))
+        # as root the server's user must reach it: /tmp, not a private TMPDIR
+        self.dir = Path(tempfile.mkdtemp(prefix="mtbridge-pg-", dir="/tmp" if self.user is not None else None))
         if self.user is not None:
             os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C",
