@@ -218,10 +218,11 @@ class PgStore:
                         self.conn.execute(sql)
                     self.conn.execute("INSERT INTO meta VALUES ('schema', %s) ON CONFLICT (key) DO UPDATE "
                                       "SET value = excluded.value", (str(version),))
-            except psycopg.errors.InsufficientPrivilege as exc:
+            except psycopg.Error as exc:  # e.g. a table of another application with a journal's name
+                hint = (": run `mtbridge daemon --migrate` as the tables' owner"
+                        if isinstance(exc, psycopg.errors.InsufficientPrivilege) else "")
                 raise StartupError(f"journal {redact(self.url)}: cannot migrate schema {current} -> {version} "
-                                   f"({' '.join(str(exc).split())}): run `mtbridge daemon --migrate` as the "
-                                   "tables' owner") from None
+                                   f"({' '.join(str(exc).split())}){hint}") from None
             current = version
         return start
 
@@ -372,7 +373,7 @@ def _close_sessions_in_child() -> None:
     for store in list(_OPEN):
         try:
             os.close(store.conn.pgconn.socket)
-        except (OSError, Exception):  # noqa: BLE001 - already closed
+        except Exception:  # noqa: BLE001 - already closed (OSError, or the driver's error)
             pass
     _OPEN.clear()
 

@@ -263,3 +263,12 @@ def test_kill_during_a_snapshot_recovers_from_the_previous_one_plus_replay(pg: J
     assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == expected
     store2.write_snapshot(core.seq, T0, state.read_bytes())  # the next life's snapshot, same seq
     assert store2.recover().snapshot == state.read_bytes()
+
+
+def test_a_database_holding_another_applications_tables_is_refused_in_one_line(pg: Journal) -> None:
+    from bridge.daemon.config import StartupError
+
+    pg.sql("CREATE TABLE events (id int)")  # someone else's `events`, no journal
+    with pytest.raises(StartupError, match=r"cannot migrate schema 0 -> 1 \(relation \"events\" already exists\)$"):
+        pg.open()
+    assert pg.sql("SELECT to_regclass('meta')") == [(None,)]  # the failed step left nothing
