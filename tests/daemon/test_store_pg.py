@@ -17,7 +17,7 @@ import pytest
 from bridge.cli import main
 from bridge.daemon.config import ConfigError, parse_config
 from bridge.daemon.core import DaemonCore
-from bridge.daemon.store import Batch, JournalLocked
+from bridge.daemon.store import Batch, CommandRow, JournalLocked
 from journalkit import Journal
 from tests.daemon.test_snapshots import busy_core
 from tests.daemon.test_daemon_core import T0
@@ -204,8 +204,11 @@ def test_a_daemon_role_without_ddl_rights_is_told_to_run_migrate_as_the_owner(pg
         PgStore(daemon_url)
     assert pg.sql("SELECT value FROM meta WHERE key = 'schema'") == [("1",)]  # the failed step left nothing
     assert main(["daemon", "--config", str(write_config(tmp_path, pg.url, create=False)), "--migrate"]) == 0
-    store = PgStore(daemon_url)  # the owner migrated: the daemon's role starts
+    store = PgStore(daemon_url)  # the owner migrated: the daemon's role starts, and writes rows
     assert store.migrated_from == SCHEMA_VERSION and store.recover().meta["schema"] == str(SCHEMA_VERSION)
+    store.write(Batch(events=[(1, T0, "x", "{}")], commands=[CommandRow("k1", 1, 1, 2001, "open", 1, 55)],
+                      records=[(1, "copy", "{}")], logins=[(2001, T0)], meta={"m": "1"}))  # identity columns too
+    assert [r.key for r in store.recover().pending] == ["k1"]
     store.close()
 
 
