@@ -92,7 +92,10 @@ def connect(url: str, application_name: str = "mtbridge"):  # noqa: ANN201 - psy
     except ImportError:
         raise StartupError("journal.url needs the PostgreSQL driver: pip install 'mtbridge[postgres]' "
                            "(psycopg 3)") from None
-    params = conninfo_to_dict(url)
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as exc:  # journal.url is checked when the config is read; a URL from code is not
+        raise StartupError(f"journal {redact(url)}: {' '.join(str(exc).split())}") from None
     # a dead peer (a partitioned host) is noticed in ~25 s, not the kernel's two hours: the
     # server then drops the daemon's session, and with it the journal lock
     for key, value in (("connect_timeout", "10"), ("keepalives", "1"), ("keepalives_idle", "10"),
