@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import Enum
 
 from bridge.copytrading import events as ev
+from bridge.copytrading.settings import CopySide
 from bridge.domain.sizing import VolumeMode
 from bridge.protocol.schema import MAX_AMOUNT, MAX_LEVERAGE, RETCODE_MAX, RETCODE_MIN
 
@@ -52,6 +53,14 @@ _SHOW = 40  # longest echo of a bad value in a detail
 _DECIMAL_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
 
 ENVELOPE = ("id", "op", "args")
+
+
+class SeedVolumeMode(str, Enum):
+    """The seed's two volume modes (§2.4): what `subscribe` and `edit` offer. The others
+    (fixed, multiplier, balance_ratio) need a parameter: `set_copy_settings` sets them."""
+
+    EQUAL = VolumeMode.EQUAL.value
+    PROPORTIONAL = VolumeMode.PROPORTIONAL.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +255,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _id("trader", "trader id to copy"),
         _uint("account", "the new investor account's MetaTrader login, not in use"),
         _AMOUNT,
-        Arg("mode", "enum", "volume mode of the copies", required=False, default=VolumeMode.EQUAL, enum=VolumeMode),
+        Arg("mode", "enum", "volume mode of the copies", required=False, default=VolumeMode.EQUAL,
+            enum=SeedVolumeMode),
         _pct("protection_pct", "equity protection, percent of the invested funds; nil = off", required=False,
              nullable=True),
         _uint("leverage", "investor account leverage", minimum=1, maximum=MAX_LEVERAGE, required=False,
@@ -262,7 +272,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("edit", "change mode and/or protection while copying; also resumes a suspended subscription", (
         _SUB, _REQUESTER,
         Arg("mode", "enum", "new volume mode; absent = unchanged", required=False, default=ev.UNSET,
-            enum=VolumeMode),
+            enum=SeedVolumeMode),
         _pct("protection_pct", "new protection, percent; nil = off; absent = unchanged", required=False,
              default=ev.UNSET, nullable=True)),
        _EVENT_REPLY, (REFUSED,), ev.EditSettings, (*_SUB_REFUSALS, "invalid_mode", "invalid_protection")),
