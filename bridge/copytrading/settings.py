@@ -113,7 +113,10 @@ def seed_settings(mode: VolumeMode) -> CopySettings:
 
 # ---------------------------------------------------------------------- validation
 def _fail(name: str, rule: str, value: object) -> DomainError:
-    shown = repr(value) if not isinstance(value, str) or len(value) <= 40 else repr(value[:37] + "...")
+    if isinstance(value, Decimal):
+        shown = str(value)
+    else:
+        shown = repr(value) if not isinstance(value, str) or len(value) <= 40 else repr(value[:37] + "...")
     return DomainError("invalid_settings", f"{name}: must be {rule}, got {shown}")
 
 
@@ -220,17 +223,6 @@ def filter_refusal(s: CopySettings, symbol: str, side: Side,
         return ("trader_volume_above_max", f"trader volume {trader_volume} > {s.max_trader_volume} lots",
                 {"trader_volume": str(trader_volume), "limit": str(s.max_trader_volume)})
     return None
-
-
-def copy_side(s: CopySettings, side: Side) -> Side:
-    """The copy's side: the trader's, or the opposite when reversed."""
-    return side.opposite if s.reverse else side
-
-
-def copy_stops(s: CopySettings, sl: Decimal | None, tp: Decimal | None) -> tuple[Decimal | None, Decimal | None]:
-    """The copy's (sl, tp): the trader's, or swapped when reversed (the trader's take-profit
-    level is where a reversed copy loses)."""
-    return (tp, sl) if s.reverse else (sl, tp)
 
 
 def slippage_refusal(s: CopySettings, copy: Side, trader_price: Decimal, quote: tuple[Decimal, Decimal] | None,

@@ -173,3 +173,21 @@ def test_old_states_and_snapshots_without_settings_load_as_the_seed_terms():
     old = Engine.from_bytes(msgpack.packb([PACK_MAGIC, PACK_VERSION, lay, strings, body]))
     assert old.subscriptions[sub].settings is None
     assert old.subscriptions[sub].mode is VolumeMode.PROPORTIONAL
+
+
+def test_an_edit_applies_to_trades_opened_after_it_and_open_copies_keep_theirs():
+    w, sub = world()
+    first, step = w.open("1", side=w_side("buy"))
+    assert [c.volume for c in step.commands if isinstance(c, OpenCopy)] == [D("1")]
+    w.handle(SetCopySettings(w.tick(), sub, "I1", mode="multiplier", multiplier="0.5", reverse=True))
+    copy = w.engine.subscriptions[sub].copies[first]
+    assert (copy.volume, copy.side.value) == (D("1"), "buy")  # the open copy is untouched
+    second, step = w.open("1", side=w_side("buy"))
+    (cmd,) = [c for c in step.commands if isinstance(c, OpenCopy)]
+    assert (cmd.volume, cmd.side.value) == (D("0.50"), "sell")
+    assert len(w.records(CopyOpened)) == 2
+
+
+def w_side(name: str):
+    from bridge.domain.trading import Side
+    return Side(name)
