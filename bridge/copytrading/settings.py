@@ -29,6 +29,7 @@ MAX_MULTIPLIER = Decimal("100")
 MAX_SYMBOLS = 64  # per list: bounded like every admin map or array
 MAX_SYMBOL_TEXT = 32
 MAX_SLIPPAGE_POINTS = 1_000_000
+MAX_TRADER_VOLUME = Decimal("1000000")  # lots: a bound on the filter, far above any deal
 DECIMAL_PLACES = 10  # as the admin API's decimals
 
 
@@ -171,8 +172,8 @@ def _check(s: CopySettings) -> None:
         raise _fail("side", "one of " + " | ".join(m.value for m in CopySide), s.side)
     _lots(s, "fixed_volume", MAX_LOTS)
     _lots(s, "multiplier", MAX_MULTIPLIER, "a factor")
-    _lots(s, "min_trader_volume", Decimal("1000000"))
-    _lots(s, "max_trader_volume", Decimal("1000000"))
+    _lots(s, "min_trader_volume", MAX_TRADER_VOLUME)
+    _lots(s, "max_trader_volume", MAX_TRADER_VOLUME)
     if (s.fixed_volume is None) is (s.mode is VolumeMode.FIXED):
         raise DomainError("invalid_settings", "fixed_volume: required with mode fixed, and only with it "
                                               f"(mode {s.mode.value}, fixed_volume {s.fixed_volume})")
