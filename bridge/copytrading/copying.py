@@ -10,17 +10,21 @@ from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, EngineB
 from bridge.copytrading.commands import ModifyCopy, OpenCopy, idempotency_key
 from bridge.copytrading.events import UNSET
 from bridge.copytrading.records import CopyOpened, CopyRefused
-from bridge.copytrading.settings import filter_refusal, slippage_refusal
+from bridge.copytrading.settings import filter_refusal, slippage_points, slippage_refusal
 from bridge.copytrading.subscription import Copy, Subscription, SubState
 from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.errors import DomainError
 from bridge.domain.margin import position_notional
-from bridge.domain.sizing import VolumeMode, copy_volume, equity_fraction, normalise
+from bridge.domain.sizing import VolumeDecision, VolumeMode, copy_volume, equity_fraction, normalise
+from bridge.domain.trading import Side
 
 # = OpenCopy(...) without the NamedTuple's Python-level __new__ (a third of the cost, 10 000 per deal)
 new_tuple = tuple.__new__
 _EQUAL = VolumeMode.EQUAL
 _PROPORTIONAL = VolumeMode.PROPORTIONAL
+_FIXED = VolumeMode.FIXED
+_MULTIPLIER = VolumeMode.MULTIPLIER
+_BALANCE_RATIO = VolumeMode.BALANCE_RATIO
 # The terminal got the open after its `expires`. bridge.protocol defines the same value (its
 # owner is adding it there); the engine keeps its own copy to stay free of the wire package.
 RETCODE_EXPIRED = 20001
@@ -84,6 +88,12 @@ class Copying(EngineBase):
         # §4.5.2 across currencies: per investor currency, (den, te x num x tl) with num / den
         # the trader's currency in the investor's (equity_fraction): one conversion per deal.
         sides: dict[str, tuple[Decimal, Decimal]] = {}
+        by_param: dict[tuple[bool, Decimal], VolumeDecision] = {}  # (fixed?, parameter) -> decision
+        ratios: dict[str, tuple[Decimal, Decimal] | None] = {}  # balance_ratio: per investor currency
+        opposite = side.opposite  # a reversed copy's side
+        guard_quote = quote if spec.point > 0 else None  # the price guard's market, if any
+        slipped: dict[Side, Decimal] = {}
+        trader_balance = t.balance
         # The copy limits of §5 are the service's; a symbol may be stricter (indices trade in 0.1 lots).
         symbol_checks = (spec.volume_step != limits.step or spec.volume_min > limits.minimum
                          or spec.volume_max < limits.maximum)
@@ -125,22 +135,18 @@ class Copying(EngineBase):
                 continue
             copy_side = side
             if settings is not None:
-                filtered = filter_refusal(settings, symbol, side, trader_volume)
+                filtered = filter_refusal(settings, symbol, side, trader_volume) if settings.filtering else None
                 if filtered is not None:
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, filtered[0], filtered[1], None,
                                                filtered[2]))
                     continue
                 if settings.reverse:
-                    copy_side = side.opposite
+                    copy_side = opposite
             equity = sub.balance + sub.floating
-            if sub.mode is equal_mode:
+            mode = sub.mode
+            if mode is equal_mode:
                 decision = equal
-            elif sub.mode is not _PROPORTIONAL:  # fixed, multiplier, balance_ratio: settings are set
-                decision = copy_volume(sub.mode, trader_volume, limits=limits, fixed_volume=settings.fixed_volume,  # type: ignore[union-attr]
-                                       multiplier=settings.multiplier, investor_balance=sub.balance,  # type: ignore[union-attr]
-                                       trader_balance=t.balance, investor_currency=sub.currency,
-                                       trader_currency=trader_currency, rates=rates)
-            elif equity > 0 and proportional_fast:
+            elif mode is _PROPORTIONAL and equity > 0 and proportional_fast:
                 # §4.5.2 from the current equities: the domain's formula with the trader's side
                 # precomputed once per deal - (ie x il x tv x den) / (te x num x tl), one
                 # division, same operands as `copy_volume` (a property test pins them equal) -
@@ -158,12 +164,44 @@ class Copying(EngineBase):
                     side_terms = sides[sub.currency] = (den, trader_equity * num * trader_leverage)
                 den, denominator = side_terms
                 decision = normalise(equity * sub.leverage * trader_volume * den / denominator, limits)
-            else:
+            elif mode is _PROPORTIONAL:
                 decision = copy_volume(_PROPORTIONAL, trader_volume, investor_equity=equity,
                                        trader_equity=trader_equity, investor_leverage=sub.leverage,
                                        trader_leverage=trader_leverage, limits=limits,
                                        investor_currency=sub.currency, trader_currency=trader_currency,
                                        rates=rates)
+            elif mode is _BALANCE_RATIO and sub.balance > 0 and trader_balance > 0:
+                # investor balance / trader balance x trader volume: the domain's formula with the
+                # trader's side precomputed once per deal, as for proportional (a property test
+                # pins it equal to `copy_volume`)
+                ratio_terms = ratios.get(sub.currency)
+                if ratio_terms is None:
+                    try:
+                        num, den = equity_fraction(trader_currency, sub.currency, rates)
+                    except DomainError:
+                        num = None
+                    ratio_terms = ratios[sub.currency] = None if num is None else (den, trader_balance * num)
+                if ratio_terms is None:
+                    decision = copy_volume(_BALANCE_RATIO, trader_volume, limits=limits, investor_balance=sub.balance,
+                                           trader_balance=trader_balance, investor_currency=sub.currency,
+                                           trader_currency=trader_currency, rates=rates)  # refused no_rate
+                else:
+                    decision = normalise(sub.balance * trader_volume * ratio_terms[0] / ratio_terms[1], limits)
+            else:  # fixed, multiplier (balance_ratio without both balances): settings are set
+                # fixed and multiplier depend on the deal and the parameter only: one decision per
+                # distinct parameter in a deal, from the domain's copy_volume (the one formula)
+                param = (settings.fixed_volume if mode is _FIXED else settings.multiplier  # type: ignore[union-attr]
+                         if mode is _MULTIPLIER else None)
+                decision = by_param.get((mode is _FIXED, param)) if param is not None else None
+                if decision is None:
+                    decision = copy_volume(mode, trader_volume, limits=limits,
+                                           fixed_volume=settings.fixed_volume,  # type: ignore[union-attr]
+                                           multiplier=settings.multiplier,  # type: ignore[union-attr]
+                                           investor_balance=sub.balance, trader_balance=t.balance,
+                                           investor_currency=sub.currency, trader_currency=trader_currency,
+                                           rates=rates)
+                    if param is not None:
+                        by_param[(mode is _FIXED, param)] = decision
             volume = decision.volume
             if volume is None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, decision.reason or "volume",
@@ -180,11 +218,13 @@ class Copying(EngineBase):
                                                    "symbol_step": str(spec.volume_step),
                                                    "symbol_max": str(spec.volume_max)}))
                     continue
-            if settings is not None and settings.max_slippage_points is not None:
-                slipped = slippage_refusal(settings, copy_side, price, quote, spec.point)
-                if slipped is not None:
-                    records.append(CopyRefused(now, sub.id, trader_id, ticket, slipped[0], slipped[1], None,
-                                               slipped[2]))
+            if settings is not None and settings.max_slippage_points is not None and guard_quote is not None:
+                points = slipped.get(copy_side)  # one figure per copy side in a deal
+                if points is None:
+                    points = slipped[copy_side] = slippage_points(copy_side, price, guard_quote, spec.point)
+                if points > settings.max_slippage_points:
+                    code, detail, details = slippage_refusal(settings, copy_side, price, guard_quote, spec.point)  # type: ignore[misc]
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, code, detail, None, details))
                     continue
             notional = notionals.get(volume)
             if notional is None:  # one conversion per distinct volume in a deal

@@ -14,7 +14,7 @@ the per-deal checks (`filter_refusal`, `slippage_refusal`) take plain values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
@@ -57,9 +57,15 @@ class CopySettings:
     reverse: bool = False
     # item 7, price guard: the investor's price against the trader's fill, in the symbol's points
     max_slippage_points: int | None = None
+    # derived, never stored: any filter set (the fan-out skips `filter_refusal` otherwise)
+    filtering: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
+                            metadata={"derived": True})
 
     def __post_init__(self) -> None:
         _check(self)
+        object.__setattr__(self, "filtering", bool(
+            self.symbols_allowed or self.symbols_blocked or self.side is not CopySide.BOTH
+            or self.min_trader_volume is not None or self.max_trader_volume is not None))
 
     # ------------------------------------------------------------------ plain dicts
     @classmethod
@@ -103,7 +109,7 @@ class CopySettings:
         return self.mode in SEED_MODES and self == seed_settings(self.mode)
 
 
-_FIELDS = tuple(f.name for f in fields(CopySettings))
+_FIELDS = tuple(f.name for f in fields(CopySettings) if f.init)
 
 
 @lru_cache(maxsize=None)
@@ -200,7 +206,7 @@ def _check(s: CopySettings) -> None:
 
 
 DEFAULT_SETTINGS = CopySettings()
-_DEFAULTS = {f.name: f.default for f in fields(CopySettings)}
+_DEFAULTS = {f.name: f.default for f in fields(CopySettings) if f.init}
 
 
 # ---------------------------------------------------------------------- per deal
@@ -226,20 +232,25 @@ def filter_refusal(s: CopySettings, symbol: str, side: Side,
     return None
 
 
+def slippage_points(copy: Side, trader_price: Decimal, quote: tuple[Decimal, Decimal], point: Decimal) -> Decimal:
+    """How far, in points, the investor's price - ask for a buy copy, bid for a sell - is from
+    the trader's fill, in either direction."""
+    return abs((quote[1] if copy is Side.BUY else quote[0]) - trader_price) / point
+
+
 def slippage_refusal(s: CopySettings, copy: Side, trader_price: Decimal, quote: tuple[Decimal, Decimal] | None,
                      point: Decimal) -> tuple[str, str, dict[str, str]] | None:
     """(code, detail, details) when the investor's price - the engine's latest quote of the
-    symbol, ask for a buy copy, bid for a sell - is more than `max_slippage_points` from the
-    trader's fill, in either direction. No quote known: not checked (nothing to compare)."""
+    symbol - is more than `max_slippage_points` from the trader's fill (`slippage_points`).
+    No quote known: not checked (nothing to compare)."""
     limit = s.max_slippage_points
     if limit is None or quote is None or point <= 0:
         return None
-    bid, ask = quote
-    price = ask if copy is Side.BUY else bid
-    points = abs(price - trader_price) / point
+    points = slippage_points(copy, trader_price, quote, point)
     if points <= limit:
         return None
-    return ("slippage", f"investor price {price} is {points.normalize():f} points from the trader's {trader_price} "
-                        f"(limit {limit})",
-            {"trader_price": str(trader_price), "investor_price": str(price),
-             "difference_points": f"{points.normalize():f}", "limit_points": str(limit)})
+    price = quote[1] if copy is Side.BUY else quote[0]
+    shown = f"{points.normalize():f}"
+    return ("slippage", f"investor price {price} is {shown} points from the trader's {trader_price} (limit {limit})",
+            {"trader_price": str(trader_price), "investor_price": str(price), "difference_points": shown,
+             "limit_points": str(limit)})

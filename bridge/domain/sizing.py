@@ -98,7 +98,8 @@ def copy_volume(mode: VolumeMode | str, trader_volume: Decimal, *, investor_equi
     """Equities (balances) are in their accounts' currencies; the trader's is converted into
     the investor's with `rates` (refused "no_rate" when they cannot be linked). Each mode
     needs its own figures (TypeError when missing: a caller's bug, not a refusal)."""
-    mode = VolumeMode(mode)
+    if mode.__class__ is not VolumeMode:  # the engine passes members: no EnumMeta call per copy
+        mode = VolumeMode(mode)
     if trader_volume <= 0:
         return VolumeDecision(None, "invalid_trader_volume", None)
     if mode is VolumeMode.EQUAL:

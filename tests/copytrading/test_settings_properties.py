@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bridge.copytrading import CopyRefused, Engine, OpenCopy, PriceTick, SetCopySettings, TraderPositionOpened
 from bridge.copytrading.settings import CopySide
-from bridge.domain.sizing import VolumeMode, normalise
+from bridge.domain.sizing import VolumeMode, copy_volume, normalise
 from bridge.domain.trading import Side
 from tests.copytrading.test_properties import SETTINGS, SYMBOLS, Run, action, check
 
@@ -61,7 +61,8 @@ class SettingsRun(Run):
     def handle(self, event, fill: bool = True):
         before = None
         if isinstance(event, TraderPositionOpened):
-            before = {s.id: s.copy_settings for s in self.engine.subscriptions.values()}
+            before = {s.id: (s.copy_settings, s.balance) for s in self.engine.subscriptions.values()}
+            before["trader_balance"] = self.engine.traders["T"].balance
         step = super().handle(event, fill)
         if before is not None:
             check_fan_out(event, step, before, self.engine)
@@ -78,7 +79,7 @@ def check_fan_out(e: TraderPositionOpened, step, settings: dict, engine: Engine)
         if sub.settings is not None or r.code in _SETTINGS_CODES:
             assert isinstance(r.details, dict) and r.details, r  # why not copied: the figures
     for sub_id, cmd in opened.items():
-        s = settings[sub_id]
+        s, balance = settings[sub_id]
         # the filters passed
         assert not s.symbols_allowed or e.symbol in s.symbols_allowed
         assert e.symbol not in s.symbols_blocked
@@ -95,6 +96,9 @@ def check_fan_out(e: TraderPositionOpened, step, settings: dict, engine: Engine)
             assert cmd.volume == normalise(s.multiplier * e.volume).volume
         elif s.mode is VolumeMode.EQUAL:
             assert cmd.volume == normalise(e.volume).volume
+        elif s.mode is VolumeMode.BALANCE_RATIO:  # the fan-out's precomputed form = the domain's formula
+            assert cmd.volume == copy_volume(s.mode, e.volume, investor_balance=balance,
+                                             trader_balance=settings["trader_balance"]).volume
 
 
 _SETTINGS_CODES = {"symbol_not_allowed", "symbol_blocked", "side_filtered", "trader_volume_below_min",
