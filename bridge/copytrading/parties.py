@@ -8,6 +8,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading.base import _ACTIVE, ZERO, EngineBase
 from bridge.copytrading.records import (CopySettingsChanged, InvestmentChanged, TraderStatusChanged, SubscriptionEdited,
                                         SubscriptionStarted, SubscriptionStopped, SubscriptionStopping)
+from bridge.copytrading.settings import FIELDS as SETTING_FIELDS
 from bridge.copytrading.settings import CopySettings, seed_settings
 from bridge.copytrading.subscription import Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
@@ -17,10 +18,6 @@ from bridge.domain.errors import DomainError
 from bridge.domain.margin import MarginBook
 from bridge.domain.money import HUNDRED, round_money
 from bridge.domain.sizing import SEED_MODES, VolumeMode
-
-#: The SetCopySettings fields that are copy settings (all but who asks).
-SETTING_FIELDS = ("mode", "fixed_volume", "multiplier", "symbols_allowed", "symbols_blocked", "side",
-                  "min_trader_volume", "max_trader_volume", "reverse", "max_slippage_points")
 
 
 class Parties(EngineBase):

@@ -77,10 +77,10 @@ class CopySettings:
         if not isinstance(data, Mapping):
             raise DomainError("invalid_settings", f"settings must be a map, got {type(data).__name__}")
         base = base or DEFAULT_SETTINGS
-        unknown = sorted(str(k) for k in data if k not in _FIELDS)
+        unknown = sorted(str(k) for k in data if k not in FIELDS)
         if unknown:
             raise DomainError("invalid_settings", f"unknown field {', '.join(unknown)} "
-                                                  f"(known: {', '.join(_FIELDS)})")
+                                                  f"(known: {', '.join(FIELDS)})")
         changes = {name: _parse(name, value) for name, value in data.items()}
         mode = changes.get("mode", base.mode)
         if mode is not VolumeMode.FIXED and "fixed_volume" not in changes:
@@ -92,7 +92,7 @@ class CopySettings:
     def to_dict(self) -> dict[str, object]:
         """Every field as a plain JSON-able value (decimals as exact text, enums as values)."""
         out: dict[str, object] = {}
-        for name in _FIELDS:
+        for name in FIELDS:
             v = getattr(self, name)
             out[name] = (v.value if isinstance(v, Enum) else str(v) if isinstance(v, Decimal)
                          else list(v) if isinstance(v, tuple) else v)
@@ -109,7 +109,8 @@ class CopySettings:
         return self.mode in SEED_MODES and self == seed_settings(self.mode)
 
 
-_FIELDS = tuple(f.name for f in fields(CopySettings) if f.init)
+#: The settings' names, in order (SetCopySettings carries each, the admin op too).
+FIELDS = tuple(f.name for f in fields(CopySettings) if f.init)
 
 
 @lru_cache(maxsize=None)

@@ -72,6 +72,13 @@ def test_a_bad_setting_names_the_field_and_the_rule(data, message):
     assert err.value.code == "invalid_settings" and message in err.value.detail
 
 
+def test_the_event_carries_every_setting():
+    from dataclasses import fields
+
+    from bridge.copytrading.settings import FIELDS
+    assert [f.name for f in fields(SetCopySettings)] == ["now", "subscription", "requester", *FIELDS]
+
+
 def test_construction_validates_too():
     with pytest.raises(DomainError, match="multiplier: required with mode multiplier"):
         CopySettings(mode=VolumeMode.MULTIPLIER)
