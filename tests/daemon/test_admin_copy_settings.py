@@ -76,3 +76,21 @@ def test_get_of_an_unknown_subscription_is_an_error():
     core = core_with_subscription()
     reply = call(core, "get_copy_settings", subscription=5)
     assert (reply["ok"], reply["error"], reply["field"]) == (False, "unknown_subscription", "args.subscription")
+
+
+def test_the_daemon_recovers_settings_from_its_journal(tmp_path: Path) -> None:
+    from bridge.daemon.core import DaemonCore
+    from bridge.daemon.store import SqliteStore
+    from tests.daemon.corekit import T0, make
+
+    cfg, store, core = make(tmp_path)
+    reply = core.on_admin({"op": "set_copy_settings", "args": {
+        "subscription": 1, "requester": None, "mode": "multiplier", "multiplier": "0.5", "reverse": True,
+        "symbols_allowed": "EURUSD,GBPUSD"}}, None, T0 + 1)
+    assert reply["ok"] and reply["refused"] is None
+    store.write(core.take_batch())
+    expected = core.engine.subscriptions[1].settings
+    assert expected is not None and expected.reverse
+    store.close()
+    again = DaemonCore.recover(cfg, SqliteStore(tmp_path / "j.db").recover(), now=T0 + 2, insecure=True)
+    assert again.engine.subscriptions[1].settings == expected
