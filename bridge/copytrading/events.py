@@ -173,6 +173,7 @@ class SetCopySettings:
     max_trader_volume: object = UNSET
     reverse: object = UNSET
     max_slippage_points: object = UNSET
+    actor: str | None = None  # the dealer who asked (journaled; record.dealer_action)
 
 
 @dataclass(frozen=True, slots=True)

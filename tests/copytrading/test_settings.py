@@ -76,7 +76,7 @@ def test_the_event_carries_every_setting():
     from dataclasses import fields
 
     from bridge.copytrading.settings import FIELDS
-    assert [f.name for f in fields(SetCopySettings)] == ["now", "subscription", "requester", *FIELDS]
+    assert [f.name for f in fields(SetCopySettings)] == ["now", "subscription", "requester", *FIELDS, "actor"]
 
 
 def test_construction_validates_too():

@@ -150,7 +150,7 @@ def build() -> list[dict]:
     _second_subscription(core, next(clock))
     add("set_copy_settings", _req(70, "set_copy_settings", subscription=2, requester=None, mode="multiplier",
                                   multiplier="1.5", symbols_blocked="XAUUSD,USDJPY", reverse=True,
-                                  max_slippage_points=30))
+                                  max_slippage_points=30, actor="dana"))
     add("get_copy_settings", _req(71, "get_copy_settings", subscription=2))
     add("set_copy_settings_refused", _req(72, "set_copy_settings", subscription=2, requester="I1", mode="fixed"))
     add("get_copy_settings_unknown", _req(73, "get_copy_settings", subscription=99))
