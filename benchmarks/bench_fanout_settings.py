@@ -83,11 +83,14 @@ def main() -> None:
     print(f"  all default:           median {med['default'] / 1e6:8.2f} ms  ({opened['default']} copies opened)")
     print(f"  mixed settings ({configured} of {n}): median {med['mixed'] / 1e6:8.2f} ms  "
           f"({opened['mixed']} copies opened)")
-    print(f"  ratio of the medians: {med['mixed'] / med['default']:.3f}")
+    print(f"  ratio of the medians: {med['mixed'] / med['default']:.3f};  of the fastest rounds: "
+          f"{min(times['mixed']) / min(times['default']):.3f}")
     print(f"  ratio mixed / default, median over rounds: {ratio:.3f}  (target <= {TARGET})")
     print("BENCH " + json.dumps({"bench": "fanout_settings", "subscriptions": n, "rounds": rounds,
                                  "default_ms": round(med["default"] / 1e6, 3),
                                  "mixed_ms": round(med["mixed"] / 1e6, 3), "ratio": round(ratio, 3),
+                                 "ratio_of_medians": round(med["mixed"] / med["default"], 3),
+                                 "ratio_of_fastest": round(min(times["mixed"]) / min(times["default"]), 3),
                                  "target": TARGET, "ok": ratio <= TARGET}))
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
+from weakref import WeakValueDictionary
 
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
@@ -41,7 +42,7 @@ class CopySide(str, Enum):
     SELL = "sell"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class CopySettings:
     # item 1, volume mode (seed §4.5 equal by default); each non-seed mode has its parameter
     mode: VolumeMode = VolumeMode.EQUAL
@@ -111,6 +112,17 @@ class CopySettings:
 
 #: The settings' names, in order (SetCopySettings carries each, the admin op too).
 FIELDS = tuple(f.name for f in fields(CopySettings) if f.init)
+
+
+# One instance per distinct value among the live subscriptions: thousands of subscriptions with
+# the same settings share one object (the fan-out reads them per subscription: one cache line,
+# not one per subscription). Weak: a value nobody holds any more is dropped.
+_SHARED: WeakValueDictionary[CopySettings, CopySettings] = WeakValueDictionary()
+
+
+def shared(settings: CopySettings) -> CopySettings:
+    """The one live instance equal to `settings` (values are immutable: sharing is safe)."""
+    return _SHARED.setdefault(settings, settings)
 
 
 @lru_cache(maxsize=None)

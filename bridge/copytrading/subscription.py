@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
-from bridge.copytrading.settings import CopySettings, seed_settings
+from bridge.copytrading.settings import CopySettings, seed_settings, shared
 from bridge.domain.sizing import VolumeMode
 from bridge.domain.trading import Side
 
@@ -94,6 +94,10 @@ class Subscription:
     # (the fan-out's fast path, and what every state written before settings existed loads as).
     settings: CopySettings | None = None
 
+    def __post_init__(self) -> None:
+        if self.settings is not None:  # loaded: share the instance with equal settings
+            self.settings = shared(self.settings)
+
     @property
     def equity(self) -> Decimal:
         return self.balance + self.floating
@@ -106,4 +110,4 @@ class Subscription:
     def configure(self, settings: CopySettings) -> None:
         """The one writer of `mode` and `settings`: the seed's terms are stored as None."""
         self.mode = settings.mode
-        self.settings = None if settings.is_seed else settings
+        self.settings = None if settings.is_seed else shared(settings)
