@@ -117,12 +117,15 @@ FIELDS = tuple(f.name for f in fields(CopySettings) if f.init)
 # One instance per distinct value among the live subscriptions: thousands of subscriptions with
 # the same settings share one object (the fan-out reads them per subscription: one cache line,
 # not one per subscription). Weak: a value nobody holds any more is dropped.
-_SHARED: WeakValueDictionary[CopySettings, CopySettings] = WeakValueDictionary()
+# Keyed by the exact plain form, not by equality: 1.5 and 1.50 lots are equal but print
+# differently, and what a record prints must not depend on which came first.
+_SHARED: WeakValueDictionary[tuple, CopySettings] = WeakValueDictionary()
 
 
 def shared(settings: CopySettings) -> CopySettings:
-    """The one live instance equal to `settings` (values are immutable: sharing is safe)."""
-    return _SHARED.setdefault(settings, settings)
+    """The one live instance with exactly `settings`' values (immutable: sharing is safe)."""
+    key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in settings.to_dict().items())
+    return _SHARED.setdefault(key, settings)
 
 
 @lru_cache(maxsize=None)

@@ -198,3 +198,12 @@ def test_an_edit_applies_to_trades_opened_after_it_and_open_copies_keep_theirs()
 def w_side(name: str):
     from bridge.domain.trading import Side
     return Side(name)
+
+
+def test_equal_settings_share_one_instance_but_keep_their_exact_figures():
+    from bridge.copytrading.settings import shared
+    a = shared(CopySettings.from_dict({"mode": "fixed", "fixed_volume": "1.5"}))
+    b = shared(CopySettings.from_dict({"mode": "fixed", "fixed_volume": "1.5"}))
+    c = shared(CopySettings.from_dict({"mode": "fixed", "fixed_volume": "1.50"}))
+    assert a is b and a == c and c is not a
+    assert c.to_dict()["fixed_volume"] == "1.50"
