@@ -211,8 +211,9 @@ class Parties(EngineBase):
         """From now on: trades opened after this copy by `settings`; open copies keep theirs."""
         before = sub.copy_settings
         sub.configure(settings)
-        if settings != before and not (settings.is_seed and before.is_seed):  # seed-only edits: as ever
-            self._records.append(CopySettingsChanged(self.s.now or 0, sub.id, settings.to_dict()))
+        plain = settings.to_dict()
+        if plain != before.to_dict() and not (settings.is_seed and before.is_seed):  # seed-only edits: as ever
+            self._records.append(CopySettingsChanged(self.s.now or 0, sub.id, plain))
 
     def _on_change_investment(self, e: ev.ChangeInvestment) -> None:
         sub = self._sub_for("change_investment", e.subscription, e.requester)
