@@ -14,18 +14,21 @@ from bridge.daemon import wire
 from bridge.domain.sizing import VolumeMode, copy_volume
 from tests.copytrading.helpers import World
 
-SEED_4_5 = ("4.5.2. in proportion to the Investor's funds: the trade volume depends on the ratio of the leverage "
-            "and equity for both Trader and Investor Accounts, and is calculated as follows: Investor Volume = "
-            "(Investor Equity / Trader Equity) × (Leverage Investor / Leverage Trader) × Trader Volume. Example: "
-            "The Trader Account equity is $500, and leverage is 1:200. The Investor Account equity is $200, and "
-            "leverage is 1:100. 1 lot trade is opened on the Trader Account. The volume of the copied trade, "
-            "therefore, is 200/500 × 100/200 × 1 = 0.2 lots.")
-SEED_4_5_1 = ("4.5.1. equal copying 1-to-1 means that the volume of the trade the Trader opens equals the volume of "
-              "the copier trade, opened for the Investor.")
-SEED_5_2 = ("5.2. The minimum copied order volume is 0.01 lots. However, copied orders with a volume below 0.005 "
-            "lots will be rejected, while copied trades from 0.005 lots and above will be rounded to 0.01 lots.")
-SEED_5_4 = ("5.4. If the copied trade volume exceeds 100 lots after the calculations, then the trade will not be "
-            "opened on the Investor Account.")
+# Seed 003 verbatim (its non-breaking spaces included, as \xa0)
+SEED_4_5 = ("4.5.2. in proportion to the Investor's funds: the trade volume depends on the ratio of the "
+            'leverage and equity for both Trader and Investor Accounts, and is calculated as follows: '
+            'Investor Volume\xa0= (Investor Equity\xa0/ Trader Equity)\xa0× (Leverage Investor\xa0/ Leverage '
+            'Trader)\xa0× Trader Volume. Example: The Trader Account equity is $500, and leverage is\xa01:200. '
+            'The Investor Account equity is $200, and leverage is\xa01:100. 1\xa0lot trade is opened on the '
+            'Trader Account. The volume of the copied trade, therefore, is 200/500\xa0× 100/200\xa0× 1\xa0= '
+            '0.2\xa0lots.')
+SEED_4_5_1 = ('4.5.1. equal copying 1-to-1 means that the volume of the trade the Trader opens equals the '
+              'volume of the copier trade, opened for the Investor.')
+SEED_5_2 = ('5.2. The minimum copied order volume is 0.01\xa0lots. However, copied orders with a volume '
+            'below 0.005\xa0lots will be rejected, while copied trades from 0.005\xa0lots and above will be '
+            'rounded to 0.01\xa0lots.')
+SEED_5_4 = ('5.4. If the copied trade volume exceeds 100\xa0lots after the calculations, then the trade will '
+            'not be opened on the Investor Account.')
 ISSUE_CLI = ("`mtbridge copy-volume` gains the modes: `--mode fixed --fixed-volume 0.5 --volume 3` prints `0.50`; "
              "`--mode multiplier --multiplier 1.5 --volume 0.33` prints `0.50` (0.495 half up); `--mode "
              "balance_ratio --investor-balance 200 --trader-balance 1000 --volume 1` prints `0.20`; each respects "
@@ -39,7 +42,7 @@ def mtbridge(*args: str) -> subprocess.CompletedProcess:
 
 # ---------------------------------------------------------------------- the domain's formula
 def test_the_seed_modes_are_unchanged():
-    assert "200/500 × 100/200 × 1 = 0.2 lots" in SEED_4_5
+    assert "200/500\xa0× 100/200\xa0× 1\xa0= 0.2\xa0lots" in SEED_4_5
     assert copy_volume("proportional", D("1"), investor_equity=D("200"), trader_equity=D("500"),
                        investor_leverage=100, trader_leverage=200).volume == D("0.20")
     assert "equals the volume of the copier trade" in SEED_4_5_1
@@ -66,13 +69,13 @@ def test_the_issue_examples_in_the_domain(mode, kw, trader, expected):
      "1000"),
 ])
 def test_the_seed_limits_apply_after_every_mode(mode, kw, trader, reason, raw):
-    assert "below 0.005 lots will be rejected" in SEED_5_2 and "will not be opened" in SEED_5_4
+    assert "below 0.005\xa0lots will be rejected" in SEED_5_2 and "will not be opened" in SEED_5_4
     decision = copy_volume(mode, D(trader), **kw)
     assert (decision.volume, decision.reason, decision.raw) == (None, reason, D(raw))
 
 
 def test_between_half_and_one_hundredth_is_one_hundredth_in_every_mode():
-    assert "from 0.005 lots and above will be rounded to 0.01 lots" in SEED_5_2
+    assert "from 0.005\xa0lots and above will be rounded to 0.01\xa0lots" in SEED_5_2
     assert copy_volume("multiplier", D("0.05"), multiplier=D("0.1")).volume == D("0.01")  # 0.005
     assert copy_volume("fixed", D("9"), fixed_volume=D("0.007")).volume == D("0.01")
     assert copy_volume("balance_ratio", D("1"), investor_balance=D("6"), trader_balance=D("1000")).volume == D("0.01")
