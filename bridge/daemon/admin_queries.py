@@ -63,3 +63,13 @@ def wallets(engine: Any, owner: str | None, after: str | None, limit: int) -> di
         return {"wallets": [{"owner": owner, "balance": str(engine.wallets.balance(owner))}], "more": False}
     page, more = _page(balances.items(), lambda kv: kv[0], after, limit)
     return {"wallets": [{"owner": o, "balance": str(b)} for o, b in page], "more": more}
+
+
+def copy_settings(engine: Any, subscription: int) -> dict | None:
+    """`get_copy_settings`: the subscription's settings in force, or None if there is none."""
+    sub = engine.subscriptions.get(subscription)
+    if sub is None:
+        return None
+    settings = sub.copy_settings
+    return {"subscription": sub.id, "mode": sub.mode.value, "settings": settings.to_dict(),
+            "changed": settings.changed()}

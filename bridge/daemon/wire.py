@@ -130,7 +130,7 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     ev.CommandFilled, ev.CommandRefused, ev.CopyClosedByServer, ev.AccountUpdated, ev.PriceTick, ev.TimePassed,
     ev.TerminalOnline, ev.TerminalOffline, ev.OpenWithdrawn, ev.InvestorSnapshot, ev.CopyVanished,
     ev.RebateSet, ev.ChangeInvestment, ev.WalletTransferred, ev.TraderDisabled, ev.SuspendCopying,
-    ev.CloseOneCopy, ev.CloseAllCopies)}
+    ev.CloseOneCopy, ev.CloseAllCopies, ev.SetCopySettings)}
 
 
 # Events and records travel as the engine persists them: one conversion rule.
