@@ -45,6 +45,7 @@ import zmq.backend
 
 from bridge.daemon.config import DaemonConfig, StartupError, check_server_key
 from bridge.daemon.core import DaemonCore, SendResult
+from bridge.daemon.feed_snapshot import SnapshotEncoder
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
 from bridge.daemon.service import ServiceShell, TaskCrashed
 from bridge.daemon.sessions import FORGET_AFTER
@@ -91,6 +92,7 @@ class Daemon(ServiceShell, PeerShell):
                       "feed_subscriptions": 0}
         self.instance = ""
         self._feed_frames = FeedEncoder()
+        self._snapshot_frames = SnapshotEncoder()  # the same bytes, from the unchanged rows' cached bytes
         self._step_start: int | None = None  # perf_counter_ns of the oldest input not yet committed
         self.feed_subscriptions = 0  # live subscriptions on the feed (subscribe - unsubscribe messages)
         self._drain_scheduled = False
@@ -338,11 +340,11 @@ class Daemon(ServiceShell, PeerShell):
         pub = getattr(self, "pub_sync", None)
         if pub is None:
             return
-        frames, send = self._feed_frames, pub.send
+        frames, snapshot_frames, send = self._feed_frames, self._snapshot_frames, pub.send
         more, noblock = zmq.SNDMORE | zmq.NOBLOCK, zmq.NOBLOCK
         sent = 0
         for topic, body in items:
-            head, tail = frames(topic, body)
+            head, tail = (snapshot_frames if topic == "snapshot" else frames)(topic, body)
             try:  # PUB takes a message whole or drops it whole (HWM): never half an item
                 send(head, more)
                 send(tail, noblock)
