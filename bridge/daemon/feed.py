@@ -434,11 +434,6 @@ class FeedModel(PositionsFeed, SnapshotFeed):
             body["estimated"] = True
         return body, level
 
-    def terminal_row(self, login: int) -> dict:
-        t = self.terminals.get(login) or TerminalInfo(login)
-        return {"login": login, "online": login in self.core.session_of, "role": t.role,
-                "platform": t.platform, "since": t.since, "why": t.why}
-
     def subscription(self, sub: Any) -> dict:
         t = self.core.engine.traders.get(sub.trader)
         rate = effective_rate(sub.commission_pct, t.cap_pct if t is not None else None)

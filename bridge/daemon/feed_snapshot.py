@@ -136,6 +136,12 @@ class SnapshotFeed:
             stale.clear()
         return StampedRows(bodies, updated=now)
 
+    def terminal_row(self, login: int) -> dict:
+        t = self.terminals.get(login)
+        role, platform, since, why = (t.role, t.platform, t.since, t.why) if t is not None else ("", "", 0, "")
+        return {"login": login, "online": login in self.core.session_of, "role": role,
+                "platform": platform, "since": since, "why": why}
+
     def _terminal_rows(self, fresh: bool) -> list[dict]:
         cache, stale = self.terminal_rows, self.stale_terminals
         rows = []
@@ -143,7 +149,7 @@ class SnapshotFeed:
         for login in sorted(set(self.core.known_logins) | set(self.terminals)):
             row = None if fresh or login in stale else cache.get(login)
             if row is None:
-                row = self.terminal_row(login)  # type: ignore[attr-defined]
+                row = self.terminal_row(login)
             kept[login] = row
             rows.append(row)
         if not fresh:

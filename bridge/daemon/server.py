@@ -45,6 +45,7 @@ import zmq.backend
 
 from bridge.daemon.config import DaemonConfig, StartupError, check_server_key
 from bridge.daemon.core import DaemonCore, SendResult
+from bridge.daemon.feed_pacing import FeedShell
 from bridge.daemon.feed_snapshot import SnapshotEncoder
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
 from bridge.daemon.service import ServiceShell, TaskCrashed
@@ -61,18 +62,13 @@ _raw_send = zmq.backend.Socket.send  # the backend (Cython) method under pyzmq's
 
 _RUNS = itertools.count(1)
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
-# Feed items published but not sent yet (a turn's time ran out): beyond this many the oldest
-# are dropped, counted in `feed_dropped` (a monitor sees the fseq gap and resyncs from the
-# next snapshot); ~2 s of a 10 000-investor fan-out's items.
-FEED_BACKLOG_MAX = 100_000
-FEED_MIN_PER_CALL = 64  # items sent by each publication however late the turn: the feed always moves
 
 
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Daemon(ServiceShell, PeerShell):
+class Daemon(ServiceShell, PeerShell, FeedShell):
     def __init__(self, config: DaemonConfig, *, insecure: bool = False, store: Store | None = None,
                  log: Any = None, clock: Any = wall_ms, endpoints_file: str | Path | None = None) -> None:
         check_server_key(config, insecure)
@@ -98,8 +94,7 @@ class Daemon(ServiceShell, PeerShell):
         self.instance = ""
         self._feed_frames = FeedEncoder()
         self._snapshot_frames = SnapshotEncoder()  # the same bytes, from the unchanged rows' cached bytes
-        self._feed_backlog: deque[tuple[str, dict]] = deque()  # stamped items waiting for a turn's time
-        self._feed_scheduled = False
+        self.init_feed_pacing()
         self._step_start: int | None = None  # perf_counter_ns of the oldest input not yet committed
         self.feed_subscriptions = 0  # live subscriptions on the feed (subscribe - unsubscribe messages)
         self._drain_scheduled = False
@@ -334,66 +329,6 @@ class Daemon(ServiceShell, PeerShell):
         self._send_feed()
         for level, event, kw in core.take_logs():
             getattr(self.log, level)(event, **kw)
-
-    def _send_feed(self) -> None:
-        """Publish what the core queued (stamped, in order) within the turn's time: what the
-        deadline leaves (at least `FEED_MIN_PER_CALL` items go) waits, in order, for the next
-        loop turn, so a fan-out's 2 000 refusals are not encoded and sent in the turn that
-        decided them. Nothing waiting is dropped unless `FEED_BACKLOG_MAX` items wait; a
-        subscriber at its high-water mark loses items (the `fseq` gap tells it to resync from
-        the next snapshot). Example: a deal refused for 2 000 offline investors; the turn
-        sends what its 20 ms leave, the next turns (one per loop pass, between the other
-        sockets' callbacks) the rest."""
-        core = self.core
-        assert core is not None
-        items = core.take_feed(perf_counter_ns())
-        if self.webhooks is not None:
-            self.webhooks.offer(items)
-        if getattr(self, "pub_sync", None) is None:
-            return
-        backlog = self._feed_backlog
-        backlog.extend(items)
-        over = len(backlog) - FEED_BACKLOG_MAX
-        if over > 0:
-            for _ in range(over):
-                backlog.popleft()
-            self.stats["feed_dropped"] += over
-        routed = hasattr(self, "router_sync")  # else no turn set a deadline: a budget from now
-        self._pump_feed(self._send_deadline if routed else perf_counter_ns() + self.config.ingest_budget_ms * 1_000_000)
-
-    def _pump_feed(self, deadline_ns: int) -> None:
-        """Send waiting feed items until `deadline_ns` (all of them once the daemon closes)."""
-        backlog = self._feed_backlog
-        frames, snapshot_frames, send = self._feed_frames, self._snapshot_frames, self.pub_sync.send
-        more, noblock = zmq.SNDMORE | zmq.NOBLOCK, zmq.NOBLOCK
-        sent = dropped = 0
-        while backlog:
-            if sent >= FEED_MIN_PER_CALL and not sent & 31 and not self._closed and perf_counter_ns() > deadline_ns:
-                break
-            topic, body = backlog.popleft()
-            head, tail = (snapshot_frames if topic == "snapshot" else frames)(topic, body)
-            try:  # PUB takes a message whole or drops it whole (HWM): never half an item
-                send(head, more)
-                send(tail, noblock)
-            except zmq.Again:  # a slow monitor loses feed items, never the daemon its pace
-                dropped += 1
-            sent += 1
-        self.stats["feed_items"] += sent - dropped
-        self.stats["feed_dropped"] += dropped
-        if backlog and not self._feed_scheduled and not self._closed:
-            self._feed_scheduled = True
-            asyncio.get_running_loop().call_soon(self._feed_turn)
-
-    def _feed_turn(self) -> None:
-        """A loop turn of its own for the feed items the last turns had no time to send."""
-        self._feed_scheduled = False
-        if self._closed or getattr(self, "pub_sync", None) is None:
-            return
-        start, cpu0 = perf_counter_ns(), thread_time_ns()
-        self._pump_feed(start + self.config.ingest_budget_ms * 1_000_000)
-        wall = perf_counter_ns() - start
-        if wall > self.turn_max_ns:
-            self.turn_max_ns, self.turn_cpu_ns = wall, thread_time_ns() - cpu0
 
     def _publish(self, topic: str, **body: Any) -> None:
         """A shell-originated item (daemon.*, auth.denied): through the core, for the envelope."""

@@ -1,4 +1,4 @@
-"""The daemon shell publishes the feed within the turn's time (bridge/daemon/server.py
+"""The daemon shell publishes the feed within the turn's time (bridge/daemon/feed_pacing.py
 `_send_feed`): items the deadline leaves wait, in order, for the next loop turns; none is lost
 or reordered, and each publication sends at least `FEED_MIN_PER_CALL`. No sockets: the feed's
 PUB socket is a recorder, the turn's deadline is set by hand (a deadline already past is
@@ -12,7 +12,7 @@ from pathlib import Path
 import msgpack
 import zmq
 
-from bridge.daemon import server
+from bridge.daemon import feed_pacing
 from bridge.daemon.config import parse_config
 from bridge.daemon.core import DaemonCore
 from bridge.daemon.server import Daemon
@@ -54,7 +54,7 @@ def _done(d: Daemon) -> None:
 
 
 def test_items_past_the_turns_deadline_follow_in_order_on_the_next_turns(tmp_path: Path) -> None:
-    n = 5 * server.FEED_MIN_PER_CALL + 7
+    n = 5 * feed_pacing.FEED_MIN_PER_CALL + 7
 
     async def run() -> tuple[int, list[int]]:
         d, pub = _daemon(tmp_path)
@@ -70,7 +70,7 @@ def test_items_past_the_turns_deadline_follow_in_order_on_the_next_turns(tmp_pat
         return in_turn, [b["fseq"] for _, b in pub.items]
 
     in_turn, fseqs = asyncio.run(run())
-    assert in_turn == server.FEED_MIN_PER_CALL  # the late turn still moved the feed
+    assert in_turn == feed_pacing.FEED_MIN_PER_CALL  # the late turn still moved the feed
     assert fseqs == list(range(1, n + 1))  # all of them, once, in publication order
 
 
@@ -91,7 +91,7 @@ def test_a_turn_with_time_left_sends_everything_at_once(tmp_path: Path) -> None:
 def test_a_closing_daemon_sends_all_it_has_left(tmp_path: Path) -> None:
     async def run() -> list[int]:
         d, pub = _daemon(tmp_path)
-        for i in range(3 * server.FEED_MIN_PER_CALL):
+        for i in range(3 * feed_pacing.FEED_MIN_PER_CALL):
             d.core.publish("engine.error", event="x", error=str(i))  # type: ignore[union-attr]
         d._send_deadline = 0
         d.router_sync = object()
@@ -100,11 +100,11 @@ def test_a_closing_daemon_sends_all_it_has_left(tmp_path: Path) -> None:
         _done(d)
         return [b["fseq"] for _, b in pub.items]
 
-    assert asyncio.run(run()) == list(range(1, 3 * server.FEED_MIN_PER_CALL + 1))
+    assert asyncio.run(run()) == list(range(1, 3 * feed_pacing.FEED_MIN_PER_CALL + 1))
 
 
 def test_a_backlog_over_its_bound_drops_the_oldest_and_counts_them(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(server, "FEED_BACKLOG_MAX", 100)
+    monkeypatch.setattr(feed_pacing, "FEED_BACKLOG_MAX", 100)
 
     async def run() -> tuple[int, list[int]]:
         d, pub = _daemon(tmp_path)
