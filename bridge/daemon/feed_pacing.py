@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Generator
 from time import perf_counter_ns, thread_time_ns
 from typing import Any
 
@@ -41,6 +42,7 @@ class FeedShell:
     def init_feed_pacing(self) -> None:
         self._feed_backlog: deque[tuple[str, dict]] = deque()  # stamped items waiting for a turn's time
         self._feed_scheduled = False
+        self._snapshot_steps: Generator[None, None, tuple[bytes, bytes]] | None = None  # the head's encoding
 
     def _send_feed(self) -> None:
         """Publish what the core queued (stamped, in order) within the turn's time: what the
@@ -50,7 +52,8 @@ class FeedShell:
         subscriber at its high-water mark loses items (the `fseq` gap tells it to resync from
         the next snapshot). Example: a deal refused for 2 000 offline investors; the turn
         sends what its 20 ms leave, the next turns (one per loop pass, between the other
-        sockets' callbacks) the rest."""
+        sockets' callbacks) the rest. A `snapshot` is encoded a chunk of rows at a time, over as
+        many turns as it needs (its rows never change once built: the same bytes)."""
         core = self.core
         assert core is not None
         items = core.take_feed(perf_counter_ns())
@@ -65,6 +68,7 @@ class FeedShell:
             for _ in range(over):
                 backlog.popleft()
             self.stats["feed_dropped"] += over
+            self._snapshot_steps = None  # the head went first
         routed = hasattr(self, "router_sync")  # else no turn set a deadline: a budget from now
         self._pump_feed(self._send_deadline if routed else perf_counter_ns() + self.config.ingest_budget_ms * 1_000_000)
 
@@ -74,11 +78,22 @@ class FeedShell:
         frames, snapshot_frames, send = self._feed_frames, self._snapshot_frames, self.pub_sync.send
         more, noblock = zmq.SNDMORE | zmq.NOBLOCK, zmq.NOBLOCK
         sent = dropped = 0
+        closed = self._closed
         while backlog:
-            if sent >= FEED_MIN_PER_CALL and not sent & 31 and not self._closed and perf_counter_ns() > deadline_ns:
+            if sent >= FEED_MIN_PER_CALL and not sent & 31 and not closed and perf_counter_ns() > deadline_ns:
                 break
-            topic, body = backlog.popleft()
-            head, tail = (snapshot_frames if topic == "snapshot" else frames)(topic, body)
+            topic, body = backlog[0]
+            if topic == "snapshot":
+                if self._snapshot_steps is None:
+                    self._snapshot_steps = snapshot_frames.steps(topic, body)
+                done = self._advance(self._snapshot_steps, None if closed else deadline_ns)
+                if done is None:  # the turn's time is up: the next chunks on the next turn
+                    break
+                self._snapshot_steps = None
+                head, tail = done
+            else:
+                head, tail = frames(topic, body)
+            backlog.popleft()
             try:  # PUB takes a message whole or drops it whole (HWM): never half an item
                 send(head, more)
                 send(tail, noblock)
@@ -90,6 +105,19 @@ class FeedShell:
         if backlog and not self._feed_scheduled and not self._closed:
             self._feed_scheduled = True
             asyncio.get_running_loop().call_soon(self._feed_turn)
+
+    @staticmethod
+    def _advance(steps: Generator[None, None, tuple[bytes, bytes]],
+                 deadline_ns: int | None) -> tuple[bytes, bytes] | None:
+        """Encode chunks until done (the frames) or past `deadline_ns` (None: no deadline).
+        At least one chunk each call."""
+        while True:
+            try:
+                next(steps)
+            except StopIteration as finished:
+                return finished.value  # type: ignore[no-any-return]
+            if deadline_ns is not None and perf_counter_ns() > deadline_ns:
+                return None
 
     def _feed_turn(self) -> None:
         """A loop turn of its own for the feed items the last turns had no time to send."""

@@ -31,6 +31,7 @@ whoever reads a snapshot body must not change it.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from operator import attrgetter, is_
 from typing import Any
 
@@ -214,7 +215,10 @@ class SnapshotEncoder:
     `CHUNK` rows: a chunk whose rows are the very objects of the previous snapshot's chunk
     reuses its bytes (one C-level identity scan); otherwise each row reuses the bytes it had in
     the previous snapshot, and only new rows are packed. An account row (`StampedRows`) is
-    cached as its body's header + fields; the snapshot's stamps are joined in between."""
+    cached as its body's header + fields; the snapshot's stamps are joined in between.
+
+    `steps` encodes one chunk per step, so the shell can spread a large snapshot over loop
+    turns: its rows never change once built, so the bytes are the same whenever they are made."""
 
     ROW_LISTS = ("accounts", "terminals", "subscriptions", "positions")
     CHUNK = 128
@@ -222,32 +226,40 @@ class SnapshotEncoder:
     def __init__(self) -> None:
         packer = msgpack.Packer(use_bin_type=True, default=str)  # wire.FeedEncoder's options
         self._pack, self._map, self._array = packer.pack, packer.pack_map_header, packer.pack_array_header
-        # per row list: the previous snapshot's chunks [(rows, their pieces)] and id(row) -> (row, piece)
+        # per row list: the previous snapshot's chunks, [(rows, the bytes of each)]
         self._chunks: dict[str, list[tuple[list, list[bytes]]]] = {k: [] for k in self.ROW_LISTS}
-        self._pieces: dict[str, dict[int, tuple[Any, bytes]]] = {k: {} for k in self.ROW_LISTS}
 
     def __call__(self, topic: str, body: dict[str, Any]) -> tuple[bytes, bytes]:
+        steps = self.steps(topic, body)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    def steps(self, topic: str, body: dict[str, Any]) -> Generator[None, None, tuple[bytes, bytes]]:
+        """A generator that encodes a chunk per `next()` and returns the two frames."""
         pack = self._pack
         parts = [self._map(len(body))]
         for key, value in body.items():
             parts.append(pack(key))
             if key in self._chunks and isinstance(value, list):
                 parts.append(self._array(len(value)))
-                self._encode_rows(key, value, parts)
+                yield from self._encode_rows(key, value, parts)
             else:
                 parts.append(pack(value))
         return topic.encode(), b"".join(parts)
 
-    def _encode_rows(self, section: str, rows: list, parts: list[bytes]) -> None:
+    def _encode_rows(self, section: str, rows: list, parts: list[bytes]) -> Generator[None, None, None]:
         pack = self._pack
         if type(rows) is StampedRows:
             objs, extra = rows.bases, len(rows.stamps)
             stamps = b"".join(pack(k) + pack(v) for k, v in rows.stamps.items())
         else:
             objs, extra, stamps = rows, 0, b""
-        old_chunks, old_pieces = self._chunks[section], self._pieces[section]
-        chunks: list[tuple[list, list[bytes]]] = []
-        pieces: dict[int, tuple[Any, bytes]] = {}  # the rows of this snapshot only: bounded by its size
+        old_chunks = self._chunks[section]
+        chunks: list[tuple[list, list[bytes]]] = []  # this snapshot's only: bounded by its size
+        index: dict[int, tuple[Any, bytes]] | None = None  # the previous rows by id, built at the first miss
         size = self.CHUNK
         for n, start in enumerate(range(0, len(objs), size)):
             chunk = objs[start:start + size]
@@ -255,13 +267,14 @@ class SnapshotEncoder:
             if old is not None and len(old[0]) == len(chunk) and all(map(is_, old[0], chunk)):
                 got = old[1]
             else:
-                got = [self._piece(row, extra, old_pieces) for row in chunk]
-            for row, piece in zip(chunk, got):
-                pieces[id(row)] = (row, piece)
+                if index is None:
+                    index = {id(r): (r, b) for rs, bs in old_chunks for r, b in zip(rs, bs)}
+                got = [self._piece(row, extra, index) for row in chunk]
             chunks.append((chunk, got))
             # a stamped row: the body's header (fields + stamps) and fields, then the stamps
             parts.append(stamps.join(got) + stamps if extra else b"".join(got))
-        self._chunks[section], self._pieces[section] = chunks, pieces
+            yield
+        self._chunks[section] = chunks
 
     def _piece(self, row: Any, extra: int, cache: dict[int, tuple[Any, bytes]]) -> bytes:
         hit = cache.get(id(row))

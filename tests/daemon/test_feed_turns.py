@@ -15,6 +15,7 @@ import zmq
 from bridge.daemon import feed_pacing
 from bridge.daemon.config import parse_config
 from bridge.daemon.core import DaemonCore
+from bridge.daemon.feed_snapshot import SnapshotEncoder
 from bridge.daemon.server import Daemon
 from bridge.daemon.store import SqliteStore
 
@@ -121,3 +122,48 @@ def test_a_backlog_over_its_bound_drops_the_oldest_and_counts_them(tmp_path: Pat
     dropped, fseqs = asyncio.run(run())
     assert dropped == 150
     assert fseqs == list(range(151, 251))  # the newest; a monitor sees the gap and resyncs
+
+
+def test_a_snapshot_is_encoded_over_turns_and_keeps_its_place(tmp_path: Path) -> None:
+    """A late turn encodes one chunk of the snapshot's rows and stops; the next turns finish
+    it, then send what followed it. Same bytes as one encoding (its rows never change)."""
+    from bridge.daemon.wire import FeedEncoder
+
+    async def run() -> tuple[int, list[tuple[str, int]], bytes, bytes]:
+        d, pub = _daemon(tmp_path)
+        core = d.core
+        assert core is not None
+        for i in range(3 * SnapshotEncoder.CHUNK):  # more terminal rows than a chunk
+            core.feed.offline(500_000 + i, "silent", T0)
+        core.take_feed(0)  # their account.update items: not this test's
+        core.publish("engine.error", event="x", error="before")
+        core.publish_snapshot(T0)
+        core.publish("engine.error", event="x", error="after")
+        d._send_deadline = 0
+        d.router_sync = object()
+        raw: list[bytes] = []
+        pub.send = _recording(pub, raw)  # type: ignore[method-assign]
+        d._send_feed()
+        in_turn = len(pub.items)
+        while d._feed_backlog:
+            await asyncio.sleep(0)
+        _done(d)
+        (snap,) = [b for t, b in pub.items if t == "snapshot"]
+        return in_turn, [(t, b["fseq"]) for t, b in pub.items], raw[1], FeedEncoder()("snapshot", snap)[1]
+
+    in_turn, order, sent, whole = asyncio.run(run())
+    assert in_turn == 1  # the item before it; the snapshot's first chunk was encoded, not sent
+    assert [t for t, _ in order] == ["engine.error", "snapshot", "engine.error"]
+    assert [f for _, f in order] == [385, 386, 387]  # after the 384 account.update items taken aside
+    assert sent == whole
+
+
+def _recording(pub: Pub, raw: list[bytes]):  # noqa: ANN202
+    send = pub.send
+
+    def record(frame: bytes, flags: int = 0) -> None:
+        if not flags & zmq.SNDMORE:
+            raw.append(frame)
+        send(frame, flags)
+
+    return record
