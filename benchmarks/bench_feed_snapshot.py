@@ -20,7 +20,7 @@ Both give the same bytes (checked every round). Figures are CPU time of this thr
 (`time.thread_time_ns`, not wall time: the machine is shared), medians over the rounds. The
 daemon's collector settings are used (gc frozen after the set-up, threshold 50 000).
 
-    .venv/bin/python benchmarks/bench_feed_snapshot.py [--accounts 3000] [--deals 3] [--rounds 7]
+    .venv/bin/python benchmarks/bench_feed_snapshot.py [--accounts 3000] [--deals 3] [--rounds 5]
 """
 
 from __future__ import annotations
