@@ -231,6 +231,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         feed = self.feed
         mono = self.mono
         if step.commands:
+            feed.commands_issued(step.commands)
             rows = wire.command_rows(step.commands, seq)
             self._batch.commands += rows
             origin = feed.origin

@@ -45,6 +45,8 @@ import zmq.backend
 
 from bridge.daemon.config import DaemonConfig, StartupError, check_server_key
 from bridge.daemon.core import DaemonCore, SendResult
+from bridge.daemon.feed_pacing import FeedShell
+from bridge.daemon.feed_snapshot import SnapshotEncoder
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
 from bridge.daemon.service import ServiceShell, TaskCrashed
 from bridge.daemon.sessions import FORGET_AFTER
@@ -66,7 +68,7 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Daemon(ServiceShell, PeerShell):
+class Daemon(ServiceShell, PeerShell, FeedShell):
     def __init__(self, config: DaemonConfig, *, insecure: bool = False, store: Store | None = None,
                  log: Any = None, clock: Any = wall_ms, endpoints_file: str | Path | None = None) -> None:
         check_server_key(config, insecure)
@@ -91,6 +93,8 @@ class Daemon(ServiceShell, PeerShell):
                       "feed_subscriptions": 0}
         self.instance = ""
         self._feed_frames = FeedEncoder()
+        self._snapshot_frames = SnapshotEncoder()  # the same bytes, from the unchanged rows' cached bytes
+        self.init_feed_pacing()
         self._step_start: int | None = None  # perf_counter_ns of the oldest input not yet committed
         self.feed_subscriptions = 0  # live subscriptions on the feed (subscribe - unsubscribe messages)
         self._drain_scheduled = False
@@ -325,31 +329,6 @@ class Daemon(ServiceShell, PeerShell):
         self._send_feed()
         for level, event, kw in core.take_logs():
             getattr(self.log, level)(event, **kw)
-
-    def _send_feed(self) -> None:
-        """Publish what the core queued (stamped, in order). Nothing queued is dropped here
-        unless the socket is missing; a subscriber at its high-water mark loses items (the
-        `fseq` gap tells it to resync from the next snapshot)."""
-        core = self.core
-        assert core is not None
-        items = core.take_feed(perf_counter_ns())
-        if self.webhooks is not None:
-            self.webhooks.offer(items)
-        pub = getattr(self, "pub_sync", None)
-        if pub is None:
-            return
-        frames, send = self._feed_frames, pub.send
-        more, noblock = zmq.SNDMORE | zmq.NOBLOCK, zmq.NOBLOCK
-        sent = 0
-        for topic, body in items:
-            head, tail = frames(topic, body)
-            try:  # PUB takes a message whole or drops it whole (HWM): never half an item
-                send(head, more)
-                send(tail, noblock)
-                sent += 1
-            except zmq.Again:  # a slow monitor loses feed items, never the daemon its pace
-                self.stats["feed_dropped"] += 1
-        self.stats["feed_items"] += sent
 
     def _publish(self, topic: str, **body: Any) -> None:
         """A shell-originated item (daemon.*, auth.denied): through the core, for the envelope."""
