@@ -56,7 +56,10 @@ from bridge.daemon.wire import FeedEncoder
 _SEND_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)  # the identity frame of a ROUTER message
 _NOBLOCK = int(zmq.NOBLOCK)
 _OK = SendResult.OK
-_raw_send = zmq.backend.Socket.send  # the backend (Cython) method under pyzmq's Python-level wrapper
+_raw_send = zmq.backend.Socket.send  # the backend (Cython) methods under pyzmq's Python-level wrappers
+_raw_recv = zmq.backend.Socket.recv
+_raw_get = zmq.backend.Socket.get  # EVENTS as a plain int (the wrapper makes it an enum Flag)
+_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
 
 _RUNS = itertools.count(1)
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
@@ -428,11 +431,16 @@ class Daemon(ServiceShell, PeerShell):
             per_row = self.commit_ns_per_row
             batch = core.pending_batch()  # the same object until the commit below
             for _ in range(self.config.ingest_batch):
-                try:
-                    parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
-                except zmq.Again:
+                # EVENTS says whether a message waits: no zmq.Again raised (and its traceback
+                # built) at the end of every turn, nor pyzmq's Python-level recv_multipart
+                if not _raw_get(sync, _EVENTS) & _POLLIN:
                     empty = True
                     break
+                frame = _raw_recv(sync, _NOBLOCK, False)
+                parts = [frame]
+                while frame.more:  # a message arrives whole: its other frames are there
+                    frame = _raw_recv(sync, _NOBLOCK, False)
+                    parts.append(frame)
                 self._handle(parts, now)
                 if perf_counter_ns() + per_row * batch.size() > deadline:
                     break  # a turn of expensive frames (hellos, results) ends on time, not on count
@@ -446,7 +454,7 @@ class Daemon(ServiceShell, PeerShell):
         if wall > self.turn_max_ns:
             self.turn_max_ns, self.turn_cpu_ns = wall, thread_time_ns() - cpu0
         self._cut()
-        if sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if _raw_get(sync, _EVENTS) & _POLLIN:
             if not self._drain_scheduled:
                 self._drain_scheduled = True
                 asyncio.get_running_loop().call_soon(self._drain_router)
