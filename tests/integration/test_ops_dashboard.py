@@ -15,7 +15,9 @@ import pytest
 from bridge.daemon.keys import generate_keypair, write_keypair
 from bridge.daemon.testing import DaemonProcess, make_setup
 from bridge.monitor.auth import users_toml
-from tests.integration.opskit import PATIENCE_S, mtbridge, spawn, wait_for
+from tests.integration.opskit import (  # noqa: F401 - no_leftover_processes is an autouse fixture
+    PATIENCE_S, mtbridge, spawn, wait_for, no_leftover_processes,
+)
 
 pytestmark = pytest.mark.integration
 
