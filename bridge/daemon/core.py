@@ -111,6 +111,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.quote_wanted = frozenset(self.quote_symbols)
         self.quote_gate = QuoteGate()
         self.handlers = _HANDLERS
+        self.debug = False  # the shell's log writes debug lines: build the per-command ones (lifecycle.py)
         meta = recovery.meta if recovery else {}
         self.last_ids: dict[int, int] = {int(k[3:]): int(v) for k, v in meta.items() if k.startswith("id:")}
         self.ids_dirty: set[int] = set()

@@ -30,6 +30,7 @@ import errno
 import gc
 import itertools
 import json
+import logging
 import time
 import traceback
 from collections import deque
@@ -77,6 +78,9 @@ class Daemon(ServiceShell, PeerShell):
         self.insecure = insecure
         self.clock = clock
         self.log = log or structlog.get_logger("mtbridge.daemon")
+        # debug events (per turn, per command) are built only when they would be written
+        enabled = getattr(self.log, "is_enabled_for", None)
+        self.debug = bool(enabled(logging.DEBUG)) if enabled is not None else False
         self.lock: JournalLock | None = None
         self.store = store or self._open_journal(config)
         self.crashed: BaseException | None = None  # the exception of a task that crashed (exit non-zero)
@@ -126,6 +130,7 @@ class Daemon(ServiceShell, PeerShell):
         self.instance = f"{now}-{_pid()}" + (f"-{run}" if run > 1 else "")
         self.core = DaemonCore.recover(self.config, recovery, now=now, insecure=self.insecure,
                                        instance=self.instance)
+        self.core.debug = self.debug
         self._commit()
         cfg = self.config
         if not self.insecure:
@@ -426,6 +431,9 @@ class Daemon(ServiceShell, PeerShell):
             cpu0 = thread_time_ns()
             start = perf_counter_ns()
             deadline = start + budget_ns
+            debug = self.debug
+            if debug:
+                in0, out0 = self.stats["frames_in"], self.stats["frames_out"]
             if self._pump_cut:  # journaled commands the last turn had no time to send go first
                 self._commit(start + budget_ns * 3 // 4)
             per_row = self.commit_ns_per_row
@@ -446,7 +454,12 @@ class Daemon(ServiceShell, PeerShell):
                     break  # a turn of expensive frames (hellos, results) ends on time, not on count
             if empty:
                 core.on_read_idle(now)
+            rows = batch.size() if debug else 0
             self._commit(deadline)  # sends on the socket, which may swallow the FD's edge: EVENTS is re-checked
+            if debug and (self.stats["frames_in"] > in0 or self.stats["frames_out"] > out0):
+                self.log.debug("loop.turn", frames_in=self.stats["frames_in"] - in0, rows=rows,
+                               frames_out=self.stats["frames_out"] - out0, drained=empty,
+                               wall_us=(perf_counter_ns() - start) // 1000)
         finally:
             if not self._pump_cut:  # else the turn that sends the rest (scheduled) enables it
                 gc.enable()
