@@ -49,7 +49,7 @@ def world(tmp_path: Path):  # noqa: ANN201
 def _dashboard(world, name: str, *extra: str, key: str = "desk.key") -> str:  # noqa: ANN001
     tmp, setup, daemon, procs = world
     log = tmp / f"{name}.log"
-    args = ["dashboard", "--connect", daemon.endpoints["pub"], "--server-key", setup.server.public,
+    args = ["dashboard", "--connect", daemon.endpoints["pub"], f"--server-key={setup.server.public}",  # a key may start with "-"
             "--users", str(tmp / "users.toml"), "--session-secret-file", str(tmp / "secret.txt"), "--port", "0"]
     if key:
         args += ["--client-key", str(tmp / key)]
@@ -136,7 +136,7 @@ def test_the_dashboard_hints_name_real_commands(world) -> None:  # noqa: ANN001
     `--client-key`)"."""
     tmp, setup, daemon, _ = world
     (tmp / "plain.toml").write_text('[[dealer]]\nusername = "desk"\npassword = "hunter2"\n')
-    base = ["dashboard", "--connect", daemon.endpoints["pub"], "--server-key", setup.server.public,
+    base = ["dashboard", "--connect", daemon.endpoints["pub"], f"--server-key={setup.server.public}",
             "--session-secret-file", str(tmp / "secret.txt")]
     r = mtbridge(*base, "--users", str(tmp / "plain.toml"), "--client-key", str(tmp / "desk.key"))
     assert r.returncode == 2
