@@ -49,7 +49,8 @@ def world(tmp_path: Path):  # noqa: ANN201
 def _dashboard(world, name: str, *extra: str, key: str = "desk.key") -> str:  # noqa: ANN001
     tmp, setup, daemon, procs = world
     log = tmp / f"{name}.log"
-    args = ["dashboard", "--connect", daemon.endpoints["pub"], f"--server-key={setup.server.public}",  # a key may start with "-"
+    # --server-key=KEY: a Z85 key may start with "-" (argparse would read it as an option)
+    args = ["dashboard", "--connect", daemon.endpoints["pub"], f"--server-key={setup.server.public}",
             "--users", str(tmp / "users.toml"), "--session-secret-file", str(tmp / "secret.txt"), "--port", "0"]
     if key:
         args += ["--client-key", str(tmp / key)]
