@@ -65,3 +65,16 @@ def test_golden_vectors_still_decode() -> None:
     for vector in VECTORS:
         got = validate(unpack_frame(bytes.fromhex(vector["hex"])))
         assert not isinstance(got, ProtocolError), (vector["name"], got)
+
+
+def test_maps_that_are_not_plain_still_get_the_first_problem_named() -> None:
+    """Keys that are not distinct strings are named before any field is looked at (an
+    unhashable key included, no crash): the acceptors only ever see a well-formed map."""
+    for raw, code, detail in [
+        (b"\x81\x91\x01\x02", "extra_field", "map key <array> is not a string"),  # {[1]: 2}
+        (b"\x82\xa1v\x01\x81\xa1a\x01\x02", "extra_field", "map key <map> is not a string"),  # {v: 1, {a: 1}: 2}
+        (b"\x82\xa1v\x01\x01\x02", "extra_field", "map key 1 is not a string"),  # {v: 1, 1: 2}
+        (b"\x82\xa1v\x01\xa1v\x01", "duplicate_field", "key 'v' appears twice"),  # {v: 1, v: 1}
+    ]:
+        got = validate(unpack_frame(raw))
+        assert isinstance(got, ProtocolError) and (got.code, got.detail) == (code, detail), got
