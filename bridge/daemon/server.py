@@ -78,9 +78,11 @@ class Daemon(ServiceShell, PeerShell):
         self.insecure = insecure
         self.clock = clock
         self.log = log or structlog.get_logger("mtbridge.daemon")
-        # debug events (per turn, per command) are built only when they would be written
-        enabled = getattr(self.log, "is_enabled_for", None)
-        self.debug = bool(enabled(logging.DEBUG)) if enabled is not None else False
+        # debug events (per turn, per command) are built only when a level of debug was asked
+        # for (`--log-level debug`): structlog's unconfigured default (level NOTSET, in-process
+        # tests and tools) writes everything, and a fan-out would print a line per command
+        level = getattr(self.log, "get_effective_level", None)
+        self.debug = level is not None and level() == logging.DEBUG
         self.lock: JournalLock | None = None
         self.store = store or self._open_journal(config)
         self.crashed: BaseException | None = None  # the exception of a task that crashed (exit non-zero)

@@ -4,13 +4,19 @@ once, at start)."""
 
 from __future__ import annotations
 
+import io
+import logging
 import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import structlog
 
 from bridge.daemon.client import AdminClient, TerminalClient, wait_until
+from bridge.daemon.config import parse_config
+from bridge.daemon.server import Daemon
+from bridge.daemon.store import SqliteStore
 from bridge.daemon.testing import DaemonProcess, make_setup
 from bridge.protocol import CommandResult, Open, PositionOpened
 from tests.integration.opskit import events, log_lines
@@ -73,3 +79,26 @@ def test_info_writes_none_of_them(tmp_path: Path) -> None:
     assert events(log, "daemon.started")  # the log is written (info lines are there)
     assert not [r for r in log_lines(log) if r.get("level") == "debug"]
     assert not events(log, "command.sent") and not events(log, "command.answered") and not events(log, "loop.turn")
+
+
+def test_only_an_asked_debug_level_builds_them(tmp_path: Path) -> None:
+    """structlog's unconfigured default (in-process daemons of tests and tools) writes every
+    level: the debug events stay off unless a debug level was configured."""
+    config = parse_config({"daemon": {"heartbeat_ms": 1000}})
+
+    def at(level: int) -> object:
+        return structlog.wrap_logger(structlog.PrintLogger(io.StringIO()),
+                                     wrapper_class=structlog.make_filtering_bound_logger(level))
+
+    saved = structlog.get_config()
+    structlog.reset_defaults()  # the unconfigured default, whatever another test configured
+    try:
+        for i, (log, debug) in enumerate([(None, False), (at(logging.INFO), False), (at(logging.DEBUG), True)]):
+            daemon = Daemon(config, insecure=True, store=SqliteStore(tmp_path / f"j{i}.db"), log=log)
+            try:
+                assert daemon.debug is debug
+            finally:
+                daemon.ctx.term()
+                daemon.store.close()
+    finally:
+        structlog.configure(**saved)
