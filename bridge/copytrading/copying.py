@@ -8,7 +8,6 @@ from decimal import Decimal
 from bridge.copytrading import events as ev
 from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, EngineBase, Pending
 from bridge.copytrading.commands import ModifyCopy, OpenCopy, idempotency_key
-from bridge.copytrading.events import UNSET
 from bridge.copytrading.records import CopyOpened, CopyRefused
 from bridge.copytrading.settings import filter_refusal, slippage_points, slippage_refusal
 from bridge.copytrading.subscription import Copy, Subscription, SubState
@@ -49,7 +48,7 @@ class Copying(EngineBase):
                  from_snapshot: bool = False, quote: tuple[Decimal, Decimal] | None = None) -> None:
         """Copy the trader's new position to `subs`. Subscriptions on the seed's terms
         (`settings` None) take the fast path; the others also pass their filters, mode, reverse
-        and price guard (settings.py), and their refusals carry `details`. `quote`: the
+        and price guard (settings.py). Every refusal carries `details`: the figures behind it. `quote`: the
         engine's market price of the symbol before the deal (None: the latest known)."""
         if not subs:
             return
@@ -68,7 +67,7 @@ class Copying(EngineBase):
         except DomainError as err:
             for sub in subs:
                 self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code, err.detail, None,
-                                                 UNSET if sub.settings is None else {"symbol": pos.symbol}))
+                                                 {"symbol": pos.symbol}))
             return
         if quote is None and from_snapshot:
             quote = self.s.prices.get(pos.symbol)
@@ -106,31 +105,31 @@ class Copying(EngineBase):
                 code = ("protection_suspended" if sub.state is suspended else "desk_suspended"
                         if sub.state is SubState.DESK_SUSPENDED else "subscription_stopped")
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, code, f"subscription is {sub.state.value}",
-                                           None, UNSET if settings is None else {"state": sub.state.value}))
+                                           None, {"state": sub.state.value}))
                 continue
             if ineligible is not None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible", ineligible, None,
-                                           UNSET if settings is None else {"trader_account_type": t.account_type}))
+                                           {"trader_account_type": t.account_type}))
                 continue
             if disabled:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_disabled",
                                            f"trader {trader_id} is disabled by the desk", None,
-                                           UNSET if settings is None else {"trader": trader_id}))
+                                           {"trader": trader_id}))
                 continue
             if not sub.online:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "terminal_offline",
                                            f"terminal of account {sub.account} is offline", None,
-                                           UNSET if settings is None else {"account": str(sub.account)}))
+                                           {"account": str(sub.account)}))
                 continue
             if opened_at < sub.started_at:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "opened_before_subscription",
                                            "only trades opened after the subscription are copied (§4.1)", None,
-                                           UNSET if settings is None else {"opened_at": str(opened_at),
+                                           {"opened_at": str(opened_at),
                                                                            "subscribed_at": str(sub.started_at)}))
                 continue
             if expired:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "expired", expired_detail, None,
-                                           UNSET if settings is None else {"late_ms": str(now - opened_at),
+                                           {"late_ms": str(now - opened_at),
                                                                            "validity_ms": str(validity)}))
                 continue
             copy_side = side
@@ -158,7 +157,7 @@ class Copying(EngineBase):
                     except DomainError as err:  # no quote links the two currencies yet
                         records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code,
                                                    f"trader equity in {trader_currency}: {err.detail}", None,
-                                                   UNSET if settings is None else {"from": trader_currency,
+                                                   {"from": trader_currency,
                                                                                    "to": sub.currency}))
                         continue
                     side_terms = sides[sub.currency] = (den, trader_equity * num * trader_leverage)
@@ -206,14 +205,13 @@ class Copying(EngineBase):
             if volume is None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, decision.reason or "volume",
                                            f"copy volume {decision.raw} lots", None,
-                                           UNSET if settings is None else self._volume_details(sub, t, decision,
-                                                                                               trader_volume)))
+                                           self._volume_details(sub, t, decision, trader_volume)))
                 continue
             if symbol_checks:
                 problem = spec.volume_problem(volume)
                 if problem is not None:
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, "invalid_volume", problem, None,
-                                               UNSET if settings is None else {
+                                               {
                                                    "volume": str(volume), "symbol_min": str(spec.volume_min),
                                                    "symbol_step": str(spec.volume_step),
                                                    "symbol_max": str(spec.volume_max)}))
@@ -232,7 +230,7 @@ class Copying(EngineBase):
                     notional = position_notional(spec, volume, price, sub.currency, rates)
                 except DomainError as err:  # no rate yet for this account's currency: refused, not raised
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail, None,
-                                               UNSET if settings is None else {"volume": str(volume)}))
+                                               {"volume": str(volume)}))
                     continue
                 notionals[volume] = notional
             # Pre-trade check under the tiered model: the book takes the copy (reserving its
@@ -243,13 +241,13 @@ class Copying(EngineBase):
                 required = book.open(ticket, group, notional)
             except DomainError as err:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail, None,
-                                           UNSET if settings is None else {"volume": str(volume)}))
+                                           {"volume": str(volume)}))
                 continue
             if equity < required:
                 book.close(ticket)
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "no_money",
                                            f"{volume} lots: equity {equity} < margin {required} after the copy", None,
-                                           UNSET if settings is None else {"volume": str(volume), "equity": str(equity),
+                                           {"volume": str(volume), "equity": str(equity),
                                                                            "margin": str(required)}))
                 continue
             sub.copies[ticket] = Copy(ticket, symbol, group, copy_side, volume, opening, 1, None, price, notional)
@@ -337,8 +335,11 @@ class Copying(EngineBase):
         """An open that will never fill: forget the copy and release the margin it reserved."""
         self._forget(sub, copy)
         self._drop_early_closes(sub)
+        details = {"symbol": copy.symbol, "volume": str(copy.volume)}
+        if retcode is not None:
+            details["retcode"] = str(retcode)
         self._records.append(CopyRefused(now, sub.id, sub.trader, copy.trader_ticket, code, detail,
-                                         retcode))
+                                         retcode, details))
         self._maybe_finish(sub)
 
     def _opened(self, sub: Subscription, copy: Copy, e: ev.CommandFilled) -> None:

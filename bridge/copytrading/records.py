@@ -125,9 +125,8 @@ class CopyRefused:
     detail: str
     retcode: int | None = None
     # The figures behind the refusal (plain text values: the volume before rounding, the limit
-    # hit, the price difference, ...), given for subscriptions with copy settings and for the
-    # settings' own codes. UNSET (none) is left out of the journal: records of subscriptions
-    # on the seed's terms are byte for byte what they were before settings existed.
+    # hit, the price difference, equity against margin, ...): "why not copied", for every
+    # subscription. UNSET (none: journals written before issue 15) is left out of the journal.
     details: object = UNSET
 
 

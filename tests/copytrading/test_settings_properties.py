@@ -76,8 +76,10 @@ def check_fan_out(e: TraderPositionOpened, step, settings: dict, engine: Engine)
         assert r.subscription not in opened, r
         sub = engine.subscriptions[r.subscription]
         assert e.ticket not in sub.copies, r
-        if sub.settings is not None or r.code in _SETTINGS_CODES:
-            assert isinstance(r.details, dict) and r.details, r  # why not copied: the figures
+        assert isinstance(r.details, dict) and r.details, r  # why not copied: the figures, for everyone
+    for r in step.records:  # opens refused later (server, withdrawn) are explained too
+        if isinstance(r, CopyRefused):
+            assert isinstance(r.details, dict) and r.details, r
     for sub_id, cmd in opened.items():
         s, balance = settings[sub_id]
         # the filters passed
@@ -99,10 +101,6 @@ def check_fan_out(e: TraderPositionOpened, step, settings: dict, engine: Engine)
         elif s.mode is VolumeMode.BALANCE_RATIO:  # the fan-out's precomputed form = the domain's formula
             assert cmd.volume == copy_volume(s.mode, e.volume, investor_balance=balance,
                                              trader_balance=settings["trader_balance"]).volume
-
-
-_SETTINGS_CODES = {"symbol_not_allowed", "symbol_blocked", "side_filtered", "trader_volume_below_min",
-                   "trader_volume_above_max", "slippage"}
 
 
 def run(actions, refuse=frozenset(), restarts: bool | str = True) -> SettingsRun:
