@@ -9,7 +9,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, EngineBase, Pending
 from bridge.copytrading.commands import ModifyCopy, OpenCopy, idempotency_key
 from bridge.copytrading.records import CopyOpened, CopyRefused
-from bridge.copytrading.settings import filter_refusal, slippage_points, slippage_refusal
+from bridge.copytrading.settings import filter_refusal, map_symbol, slippage_points, slippage_refusal, unmapped
 from bridge.copytrading.subscription import Copy, Subscription, SubState
 from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.errors import DomainError
@@ -45,11 +45,14 @@ class Copying(EngineBase):
         self._fan_out(t, pos, self._trader_subs.get(t.id, ()), quote=quote)
 
     def _fan_out(self, t: TraderRecord, pos: TraderPosition, subs: list[Subscription] | tuple,
-                 from_snapshot: bool = False, quote: tuple[Decimal, Decimal] | None = None) -> None:
+                 from_snapshot: bool = False, quote: tuple[Decimal, Decimal] | None = None,
+                 instrument: str | None = None) -> None:
         """Copy the trader's new position to `subs`. Subscriptions on the seed's terms
         (`settings` None) take the fast path; the others also pass their filters, mode, reverse
         and price guard (settings.py). Every refusal carries `details`: the figures behind it. `quote`: the
-        engine's market price of the symbol before the deal (None: the latest known)."""
+        engine's market price of the symbol before the deal (None: the latest known).
+        `instrument`: the catalog symbol the copies trade when the trader's own symbol is not in
+        the catalog and the subscriptions' symbol mapping names one (`_fan_out_mapped`)."""
         if not subs:
             return
         now = self.s.now or 0
@@ -63,11 +66,9 @@ class Copying(EngineBase):
             expired_detail = (f"first seen in a snapshot {late} ms after its open" if from_snapshot
                               else f"seen {late} ms after its open (validity {validity} ms)")
         try:
-            spec = self.rules.symbols.get(pos.symbol)
+            spec = self.rules.symbols.get(instrument or pos.symbol)
         except DomainError as err:
-            for sub in subs:
-                self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code, err.detail, None,
-                                                 {"symbol": pos.symbol}))
+            self._fan_out_mapped(t, pos, subs, from_snapshot, quote, err)
             return
         if quote is None and from_snapshot:
             quote = self.s.prices.get(pos.symbol)
@@ -79,8 +80,10 @@ class Copying(EngineBase):
         notionals: dict[Decimal, Decimal] = {}
         rates = self._rates()
         records, commands = self._records, self._commands
-        group, symbol, ticket, side, price, trader_volume = (spec.group, pos.symbol, pos.ticket, pos.side,
+        group, symbol, ticket, side, price, trader_volume = (spec.group, spec.name, pos.ticket, pos.side,
                                                              pos.price, pos.volume)
+        trader_symbol = pos.symbol  # = symbol unless mapped to a catalog instrument
+        names: dict[int, str] = {}  # the investor's name of the symbol, per settings instance
         opened_at, trader_id = pos.opened_at, t.id
         trader_equity, trader_leverage, trader_currency = t.equity, t.leverage, t.currency
         proportional_fast = trader_equity > 0 and trader_leverage > 0 and trader_volume > 0
@@ -133,14 +136,18 @@ class Copying(EngineBase):
                                                                            "validity_ms": str(validity)}))
                 continue
             copy_side = side
+            name = trader_symbol
             if settings is not None:
-                filtered = filter_refusal(settings, symbol, side, trader_volume) if settings.filtering else None
+                filtered = filter_refusal(settings, trader_symbol, side, trader_volume) if settings.filtering else None
                 if filtered is not None:
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, filtered[0], filtered[1], None,
                                                filtered[2]))
                     continue
                 if settings.reverse:
                     copy_side = opposite
+                if settings.mapping:
+                    name = names.get(id(settings)) or names.setdefault(id(settings),
+                                                                       map_symbol(settings, trader_symbol))
             equity = sub.balance + sub.floating
             mode = sub.mode
             if mode is equal_mode:
@@ -255,9 +262,31 @@ class Copying(EngineBase):
             # = idempotency_key(sub.id, ticket, "open", 1), inlined; opens need no Pending entry:
             # the key names the subscription and the trader position, the copy is OPENING.
             commands.append(new_tuple(OpenCopy, (next_id, f"s{sub.id}-t{ticket}-open-1", sub.id, sub.account,
-                                                 ticket, symbol, copy_side, volume, price, expires_at)))
+                                                 ticket, name, copy_side, volume, price, expires_at)))
             next_id += 1
         self.s.next_command = next_id
+
+    def _fan_out_mapped(self, t: TraderRecord, pos: TraderPosition, subs: list[Subscription] | tuple,
+                        from_snapshot: bool, quote: tuple[Decimal, Decimal] | None, err: DomainError) -> None:
+        """The trader's symbol is not in the catalog: a subscription whose mapping names a
+        catalog symbol (its investor name, or that name without its prefix/suffix) copies that
+        instrument; the others are refused `unknown_symbol` (nothing maps)."""
+        now = self.s.now or 0
+        catalog = self.rules.symbols
+        groups: dict[str, list[Subscription]] = {}
+        for sub in subs:
+            s = sub.settings
+            name = map_symbol(s, pos.symbol) if s is not None and s.mapping else pos.symbol
+            found = next((n for n in (name, unmapped(s, name) if s is not None else name) if n in catalog), None)
+            if found is None:
+                details = {"symbol": pos.symbol} if name == pos.symbol else {"symbol": pos.symbol, "mapped": name}
+                self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code,
+                                                 err.detail if name == pos.symbol else
+                                                 f"{pos.symbol} maps to {name}: no such symbol", None, details))
+            else:
+                groups.setdefault(found, []).append(sub)
+        for found, group in groups.items():
+            self._fan_out(t, pos, group, from_snapshot, quote, instrument=found)
 
     def _volume_details(self, sub: Subscription, t: TraderRecord, decision: object,
                         trader_volume: Decimal) -> dict[str, str]:

@@ -173,6 +173,9 @@ class SetCopySettings:
     max_trader_volume: object = UNSET
     reverse: object = UNSET
     max_slippage_points: object = UNSET
+    symbol_map: object = UNSET  # {trader symbol: investor symbol} or text "A=B,C=D"
+    symbol_prefix: object = UNSET
+    symbol_suffix: object = UNSET
     actor: str | None = None  # the dealer who asked (journaled; record.dealer_action)
 
 

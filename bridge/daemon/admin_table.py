@@ -384,7 +384,14 @@ OPS: dict[str, Op] = {op.name: op for op in (
             default=ev.UNSET),
         _setting(_uint("max_slippage_points", "refuse a copy (`slippage`) whose price is more than this many points "
                                               "from the trader's fill; nil = no guard",
-                       maximum=MAX_SLIPPAGE_POINTS)), _actor()),
+                       maximum=MAX_SLIPPAGE_POINTS)),
+        _setting(_id("symbol_map", "comma-separated TRADER=INVESTOR symbol pairs (the investor's name of the "
+                                   "trader's symbol); empty or nil = none", max_len=2000, empty=True)),
+        _setting(_id("symbol_prefix", "put before the trader's symbol when no pair maps it; empty or nil = none",
+                     max_len=8, empty=True)),
+        _setting(_id("symbol_suffix", "put after the trader's symbol when no pair maps it (a cent account's "
+                                      "`EURUSDc`: `c`); empty or nil = none", max_len=8, empty=True)),
+        _actor()),
        _EVENT_REPLY, (REFUSED,), ev.SetCopySettings, (*_SUB_REFUSALS, "invalid_settings")),
     Op("get_copy_settings", "a subscription's copy settings", (_SUB,), (
         Field("subscription", "uint", "the subscription"),

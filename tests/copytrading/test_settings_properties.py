@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.copytrading import CopyRefused, Engine, OpenCopy, PriceTick, SetCopySettings, TraderPositionOpened
-from bridge.copytrading.settings import CopySide
+from bridge.copytrading.settings import CopySide, map_symbol
 from bridge.domain.sizing import VolumeMode, copy_volume, normalise
 from bridge.domain.trading import Side
 from tests.copytrading.test_properties import SETTINGS, SYMBOLS, Run, action, check
@@ -47,6 +47,9 @@ def copy_settings(draw) -> dict:
         out["max_trader_volume"] = str(D(high) / 100)
     out["reverse"] = draw(st.booleans())
     out["max_slippage_points"] = draw(st.none() | st.integers(0, 40))
+    out["symbol_suffix"] = draw(st.sampled_from(["", "c", ".m"]))  # item 2: a cent account's EURUSDc
+    if draw(st.booleans()):
+        out["symbol_map"] = {draw(st.sampled_from(sorted(SYMBOLS))): "ALIAS"}
     return out
 
 
@@ -88,6 +91,8 @@ def check_fan_out(e: TraderPositionOpened, step, settings: dict, engine: Engine)
         assert s.side is CopySide.BOTH or s.side.value == e.side.value
         assert s.min_trader_volume is None or e.volume >= s.min_trader_volume
         assert s.max_trader_volume is None or e.volume <= s.max_trader_volume
+        # the symbol mapping: the investor's name, an explicit pair first
+        assert cmd.symbol == map_symbol(s, e.symbol)
         # reverse
         assert cmd.side is (e.side.opposite if s.reverse else e.side)
         # the mode, then the seed's §5 limits: half up to 0.01, 0.01 .. 100 lots
