@@ -318,21 +318,41 @@ class Copying(EngineBase):
         if t is None or pos is None:
             return
         pos.sl, pos.tp = e.sl, e.tp
-        if not self.config.mirror_stops:
-            return  # §4.2: stops stay on the trader account; its trigger closes the copies
+        default = self.config.mirror_stops  # the settings' default (item 5): the engine-wide switch
         for sub in self._trader_subs.get(t.id, ()):
+            settings = sub.settings
+            mirror = default if settings is None or settings.mirror_stop_changes is None \
+                else settings.mirror_stop_changes
+            if not mirror:
+                continue  # §4.2: stops stay on the trader account; its trigger closes the copies
             copy = sub.copies.get(e.ticket)
             if copy is None or copy.state is not _OPEN or copy.close_reason:
                 continue
-            copy.seq += 1
-            key = idempotency_key(sub.id, e.ticket, "modify", copy.seq)
-            self.s.pending[key] = Pending(sub.id, e.ticket, "modify", ZERO, "mirror_stops")
-            assert copy.ticket is not None
-            # A reversed copy (settings.reverse when it opened) takes SL and TP swapped: the trader's
-            # take-profit level is where it loses. Decided by the copy's side, not today's settings.
-            sl, tp = (e.sl, e.tp) if copy.side is pos.side else (e.tp, e.sl)
-            self._commands.append(ModifyCopy(self._next_id(), key, sub.id, sub.account, e.ticket, copy.ticket,
-                                             sl, tp))
+            self._send_stops(sub, copy, pos, "mirror_stops")
+
+    def _send_stops(self, sub: Subscription, copy: Copy, pos: TraderPosition, reason: str) -> None:
+        """A ModifyCopy putting the trader position's SL/TP on the copy."""
+        copy.seq += 1
+        key = idempotency_key(sub.id, pos.ticket, "modify", copy.seq)
+        self.s.pending[key] = Pending(sub.id, pos.ticket, "modify", ZERO, reason)
+        assert copy.ticket is not None
+        # A reversed copy (settings.reverse when it opened) takes SL and TP swapped: the trader's
+        # take-profit level is where it loses. Decided by the copy's side, not today's settings.
+        sl, tp = (pos.sl, pos.tp) if copy.side is pos.side else (pos.tp, pos.sl)
+        self._commands.append(ModifyCopy(self._next_id(), key, sub.id, sub.account, pos.ticket, copy.ticket,
+                                         sl, tp))
+
+    def _copy_stops_at_fill(self, sub: Subscription, copy: Copy) -> None:
+        """Item 5, `copy_stops`: a filled copy takes the trader's SL/TP as they are now (set at
+        the trader's open or changed while the copy was opening)."""
+        settings = sub.settings
+        on = self.config.mirror_stops if settings is None or settings.copy_stops is None else settings.copy_stops
+        if not on or copy.close_reason or copy.state is not _OPEN or sub.copies.get(copy.trader_ticket) is not copy:
+            return
+        t = self.s.traders.get(sub.trader)
+        pos = t.positions.get(copy.trader_ticket) if t is not None else None
+        if pos is not None and (pos.sl is not None or pos.tp is not None):
+            self._send_stops(sub, copy, pos, "copy_stops")
 
     # ------------------------------------------------------------------ command results
     def _opening(self, key: str) -> tuple[Subscription, Copy] | None:
@@ -396,4 +416,5 @@ class Copying(EngineBase):
         elif copy.scale < ONE:
             fraction, copy.scale = ONE - copy.scale, ONE
             self._partial(sub, copy, fraction, "trader_client")
+        self._copy_stops_at_fill(sub, copy)
 

@@ -176,6 +176,8 @@ class SetCopySettings:
     symbol_map: object = UNSET  # {trader symbol: investor symbol} or text "A=B,C=D"
     symbol_prefix: object = UNSET
     symbol_suffix: object = UNSET
+    copy_stops: object = UNSET  # true | false | None (the engine's mirror_stops)
+    mirror_stop_changes: object = UNSET
     actor: str | None = None  # the dealer who asked (journaled; record.dealer_action)
 
 

@@ -65,6 +65,10 @@ class CopySettings:
     symbol_map: tuple[tuple[str, str], ...] = ()
     symbol_prefix: str = ""
     symbol_suffix: str = ""
+    # item 5, stops: put the trader's SL/TP on the copy when it fills, and mirror the trader's
+    # changes; None: the engine's `mirror_stops` (the one default for both)
+    copy_stops: bool | None = None
+    mirror_stop_changes: bool | None = None
     # derived, never stored: any filter set (the fan-out skips `filter_refusal` otherwise)
     filtering: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
                             metadata={"derived": True})
@@ -162,7 +166,7 @@ def _parse(name: str, value: object) -> object:
         return _choice(name, VolumeMode, value)
     if name == "side":
         return _choice(name, CopySide, value)
-    if name == "reverse":
+    if name in ("reverse", "copy_stops", "mirror_stop_changes"):
         if not isinstance(value, bool):
             raise _fail(name, "true or false", value)
         return value
@@ -263,6 +267,9 @@ def _check(s: CopySettings) -> None:
             raise _fail(name, f"text of 0..{MAX_AFFIX} characters, no spaces around, no comma", text)
     if not isinstance(s.reverse, bool):
         raise _fail("reverse", "true or false", s.reverse)
+    for name in ("copy_stops", "mirror_stop_changes"):
+        if getattr(s, name) is not None and not isinstance(getattr(s, name), bool):
+            raise _fail(name, "true, false or nil (the engine's mirror_stops)", getattr(s, name))
     p = s.max_slippage_points
     if p is not None and (isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= MAX_SLIPPAGE_POINTS):
         raise _fail("max_slippage_points", f"a whole number of points 0..{MAX_SLIPPAGE_POINTS}", p)

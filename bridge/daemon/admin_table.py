@@ -391,6 +391,10 @@ OPS: dict[str, Op] = {op.name: op for op in (
                      max_len=8, empty=True)),
         _setting(_id("symbol_suffix", "put after the trader's symbol when no pair maps it (a cent account's "
                                       "`EURUSDc`: `c`); empty or nil = none", max_len=8, empty=True)),
+        Arg("copy_stops", "bool", "put the trader's SL/TP on each copy when it fills; nil = the engine's "
+                                  "`mirror_stops`", required=False, default=ev.UNSET, nullable=True),
+        Arg("mirror_stop_changes", "bool", "mirror the trader's SL/TP changes on the copies; nil = the engine's "
+                                           "`mirror_stops`", required=False, default=ev.UNSET, nullable=True),
         _actor()),
        _EVENT_REPLY, (REFUSED,), ev.SetCopySettings, (*_SUB_REFUSALS, "invalid_settings")),
     Op("get_copy_settings", "a subscription's copy settings", (_SUB,), (

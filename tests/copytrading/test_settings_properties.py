@@ -48,6 +48,8 @@ def copy_settings(draw) -> dict:
     out["reverse"] = draw(st.booleans())
     out["max_slippage_points"] = draw(st.none() | st.integers(0, 40))
     out["symbol_suffix"] = draw(st.sampled_from(["", "c", ".m"]))  # item 2: a cent account's EURUSDc
+    out["copy_stops"] = draw(st.sampled_from([None, True, False]))  # item 5
+    out["mirror_stop_changes"] = draw(st.sampled_from([None, True, False]))
     if draw(st.booleans()):
         out["symbol_map"] = {draw(st.sampled_from(sorted(SYMBOLS))): "ALIAS"}
     return out
