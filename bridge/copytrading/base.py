@@ -148,6 +148,9 @@ class EngineBase:
         return cid
 
     def _balance_command(self, sub: Subscription, amount: Decimal, reason: str) -> None:
+        if sub.day_end:  # risk limits (risk_limits.py): money in or out is no trading result
+            sub.day_base += amount
+            sub.peak += amount
         sub.balance_seq += 1
         key = idempotency_key(sub.id, 0, reason, sub.balance_seq)
         self.s.pending[key] = Pending(sub.id, 0, "balance", amount, reason)

@@ -9,6 +9,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, EngineBase, Pending
 from bridge.copytrading.commands import ModifyCopy, OpenCopy, idempotency_key
 from bridge.copytrading.records import CopyOpened, CopyRefused
+from bridge.copytrading.risk_limits import RiskLimits
 from bridge.copytrading.settings import filter_refusal, map_symbol, slippage_points, slippage_refusal, unmapped
 from bridge.copytrading.subscription import Copy, Subscription, SubState
 from bridge.copytrading.trader import TraderPosition, TraderRecord
@@ -31,7 +32,7 @@ _WITHDRAWN = {"expired": "not sent before it expired",
               "trader_closed_before_copy": "the trader position closed before the open was sent"}
 
 
-class Copying(EngineBase):
+class Copying(RiskLimits):
     # ------------------------------------------------------------------ copying
     def _on_trader_position_opened(self, e: ev.TraderPositionOpened) -> None:
         t = self.s.traders.get(e.trader)
@@ -103,7 +104,13 @@ class Copying(EngineBase):
         active, suspended, equal_mode, opening = _ACTIVE, SubState.SUSPENDED, _EQUAL, _OPENING
         next_id = self.s.next_command
         for sub in subs:
-            settings = sub.settings  # None: the seed's terms, no details (records as they always were)
+            settings = sub.settings  # None: the seed's terms (the fast path)
+            if sub.state is not active and sub.limit_hit is not None:  # a risk limit holds (item 8)
+                self._roll_day(sub, now)  # a new server day lifts a daily-loss trip
+                if sub.state is not active and sub.limit_hit is not None:
+                    code, detail, details = self._limit_refusal(sub, now)
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, code, detail, None, details))
+                    continue
             if sub.state is not active:
                 code = ("protection_suspended" if sub.state is suspended else "desk_suspended"
                         if sub.state is SubState.DESK_SUSPENDED else "subscription_stopped")

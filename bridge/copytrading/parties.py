@@ -211,6 +211,13 @@ class Parties(EngineBase):
         """From now on: trades opened after this copy by `settings`; open copies keep theirs."""
         before = sub.copy_settings
         sub.configure(settings)
+        if settings.limited and not sub.day_end:
+            self._start_limits(sub, self.s.now or 0)
+        elif not settings.limited and sub.day_end:  # limits removed: a trip of theirs is lifted
+            sub.day_end = 0
+            if sub.limit_hit is not None and sub.state in (SubState.CLOSE_ONLY, SubState.LIMIT_SUSPENDED):
+                sub.state = _ACTIVE
+            sub.limit_hit = None
         plain = settings.to_dict()
         if plain != before.to_dict() and not (settings.is_seed and before.is_seed):  # seed-only edits: as ever
             self._records.append(CopySettingsChanged(self.s.now or 0, sub.id, plain))
@@ -253,9 +260,13 @@ class Parties(EngineBase):
 
     def _resume(self, sub: Subscription, service: bool) -> None:
         """Copy again (an edit too resumes a protection suspension); only the service lifts the
-        desk's suspension."""
+        desk's suspension. A risk limit's trip is lifted too: the drawdown's peak restarts at the
+        equity now (the day base stays: a daily loss still beyond its limit trips again)."""
         if service or sub.state is not SubState.DESK_SUSPENDED:
             sub.state = _ACTIVE
+            if sub.limit_hit is not None:
+                sub.limit_hit = None
+                sub.peak = sub.balance + sub.floating
         self._records.append(SubscriptionEdited(self.s.now or 0, sub.id, sub.mode.value, sub.protection_pct,
                                                 sub.state.value))
 

@@ -188,6 +188,36 @@ class ProtectionTriggered:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskLimitTriggered:
+    """A subscription's daily loss limit or maximum drawdown was hit (issue 15 item 8, limits.py):
+    `loss` = `base` - `equity` reached `allowed`; `action` is what the engine did."""
+
+    now: int
+    subscription: int
+    limit: str  # daily_loss_limit | max_drawdown
+    action: str  # stop_opening | close_and_suspend | close_and_stop
+    equity: Decimal
+    base: Decimal  # the day base (daily loss) or the peak (drawdown)
+    loss: Decimal
+    allowed: Decimal  # in money
+    value: Decimal  # the setting
+    unit: str  # money | percent
+    state: str  # the subscription's state after it
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimitReset:
+    """A daily loss limit's trip lifted at the server-day rollover (`now`: the server midnight,
+    UTC ms); `day_base` is the new day's base."""
+
+    now: int
+    subscription: int
+    limit: str
+    day_base: Decimal
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class StopOutTriggered:
     now: int
     subscription: int
@@ -259,4 +289,4 @@ Record = (WalletMovement | Refused | SubscriptionStarted | SubscriptionEdited | 
           | SubscriptionStopped | CopyRefused | CopyOpened | CopyClosed | CloseSkipped | CloseFailed
           | ProtectionTriggered | StopOutTriggered | CommissionAccrued | CommissionPaid | PartnerAccrued
           | IBCredited | InvestmentChanged | RebateCredited | TraderStatusChanged | DealerAction
-          | CopySettingsChanged)
+          | CopySettingsChanged | RiskLimitTriggered | RiskLimitReset)

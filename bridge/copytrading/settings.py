@@ -20,6 +20,7 @@ from enum import Enum
 from functools import lru_cache
 from weakref import WeakValueDictionary
 
+from bridge.copytrading.limits import LimitAction, LimitUnit
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
 from bridge.domain.sizing import SEED_MODES, VolumeMode
@@ -33,6 +34,7 @@ MAX_AFFIX = 8  # a symbol prefix or suffix ("c", ".m", "_i")
 MAX_SLIPPAGE_POINTS = 1_000_000
 MAX_TRADER_VOLUME = Decimal("1000000")  # lots: a bound on the filter, far above any deal
 DECIMAL_PLACES = 10  # as the admin API's decimals
+MAX_LIMIT_MONEY = Decimal("1000000000")  # a bound on a money limit, far above any account
 
 
 class CopySide(str, Enum):
@@ -69,17 +71,27 @@ class CopySettings:
     # changes; None: the engine's `mirror_stops` (the one default for both)
     copy_stops: bool | None = None
     mirror_stop_changes: bool | None = None
+    # item 8, risk limits that act (limits.py): money or percent, each with its action
+    daily_loss_limit: Decimal | None = None
+    daily_loss_unit: LimitUnit = LimitUnit.MONEY
+    daily_loss_action: LimitAction = LimitAction.STOP_OPENING
+    max_drawdown: Decimal | None = None
+    max_drawdown_unit: LimitUnit = LimitUnit.MONEY
+    max_drawdown_action: LimitAction = LimitAction.STOP_OPENING
     # derived, never stored: any filter set (the fan-out skips `filter_refusal` otherwise)
     filtering: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
                             metadata={"derived": True})
     mapping: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
                           metadata={"derived": True})  # any symbol mapping set
+    limited: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
+                          metadata={"derived": True})  # a daily loss limit or a maximum drawdown set
 
     def __post_init__(self) -> None:
         _check(self)
         object.__setattr__(self, "filtering", bool(
             self.symbols_allowed or self.symbols_blocked or self.side is not CopySide.BOTH
             or self.min_trader_volume is not None or self.max_trader_volume is not None))
+        object.__setattr__(self, "limited", self.daily_loss_limit is not None or self.max_drawdown is not None)
         object.__setattr__(self, "mapping", bool(self.symbol_map or self.symbol_prefix or self.symbol_suffix))
 
     # ------------------------------------------------------------------ plain dicts
@@ -166,6 +178,10 @@ def _parse(name: str, value: object) -> object:
         return _choice(name, VolumeMode, value)
     if name == "side":
         return _choice(name, CopySide, value)
+    if name in ("daily_loss_unit", "max_drawdown_unit"):
+        return _choice(name, LimitUnit, value)
+    if name in ("daily_loss_action", "max_drawdown_action"):
+        return _choice(name, LimitAction, value)
     if name in ("reverse", "copy_stops", "mirror_stop_changes"):
         if not isinstance(value, bool):
             raise _fail(name, "true or false", value)
@@ -237,6 +253,17 @@ def _check(s: CopySettings) -> None:
         raise _fail("side", "one of " + " | ".join(m.value for m in CopySide), s.side)
     _lots(s, "fixed_volume", MAX_LOTS)
     _lots(s, "multiplier", MAX_MULTIPLIER, "a factor")
+    for name in ("daily_loss_unit", "max_drawdown_unit"):
+        if not isinstance(getattr(s, name), LimitUnit):
+            raise _fail(name, "one of " + " | ".join(m.value for m in LimitUnit), getattr(s, name))
+    for name in ("daily_loss_action", "max_drawdown_action"):
+        if not isinstance(getattr(s, name), LimitAction):
+            raise _fail(name, "one of " + " | ".join(m.value for m in LimitAction), getattr(s, name))
+    for name, unit in (("daily_loss_limit", s.daily_loss_unit), ("max_drawdown", s.max_drawdown_unit)):
+        if unit is LimitUnit.PERCENT:
+            _lots(s, name, Decimal(100), "a percent")
+        else:
+            _lots(s, name, MAX_LIMIT_MONEY, "an amount of money")
     _lots(s, "min_trader_volume", MAX_TRADER_VOLUME)
     _lots(s, "max_trader_volume", MAX_TRADER_VOLUME)
     if (s.fixed_volume is None) is (s.mode is VolumeMode.FIXED):

@@ -10,7 +10,8 @@ from decimal import Decimal
 from enum import Enum
 
 from bridge.copytrading import events as ev
-from bridge.copytrading.settings import MAX_LOTS, MAX_MULTIPLIER, MAX_SLIPPAGE_POINTS, MAX_TRADER_VOLUME, CopySide
+from bridge.copytrading.limits import LimitAction, LimitUnit
+from bridge.copytrading.settings import MAX_LIMIT_MONEY, MAX_LOTS, MAX_MULTIPLIER, MAX_SLIPPAGE_POINTS, MAX_TRADER_VOLUME, CopySide
 from bridge.domain.sizing import VolumeMode
 from bridge.protocol.schema import MAX_AMOUNT, MAX_LEVERAGE, RETCODE_MAX, RETCODE_MIN
 
@@ -395,6 +396,17 @@ OPS: dict[str, Op] = {op.name: op for op in (
                                   "`mirror_stops`", required=False, default=ev.UNSET, nullable=True),
         Arg("mirror_stop_changes", "bool", "mirror the trader's SL/TP changes on the copies; nil = the engine's "
                                            "`mirror_stops`", required=False, default=ev.UNSET, nullable=True),
+        _setting(_dec("daily_loss_limit", "the day's loss (from the equity at the server day's start) that acts, "
+                                          "in `daily_loss_unit`; nil = none", above=True, maximum=MAX_LIMIT_MONEY)),
+        _setting(Arg("daily_loss_unit", "enum", "money (the account currency) or percent (of the day's base); "
+                                                "nil = money", enum=LimitUnit)),
+        _setting(Arg("daily_loss_action", "enum", "what the daily loss limit does; nil = stop_opening",
+                     enum=LimitAction)),
+        _setting(_dec("max_drawdown", "the fall from the equity's peak that acts, in `max_drawdown_unit`; "
+                                      "nil = none", above=True, maximum=MAX_LIMIT_MONEY)),
+        _setting(Arg("max_drawdown_unit", "enum", "money or percent (of the peak); nil = money", enum=LimitUnit)),
+        _setting(Arg("max_drawdown_action", "enum", "what the maximum drawdown does; nil = stop_opening",
+                     enum=LimitAction)),
         _actor()),
        _EVENT_REPLY, (REFUSED,), ev.SetCopySettings, (*_SUB_REFUSALS, "invalid_settings")),
     Op("get_copy_settings", "a subscription's copy settings", (_SUB,), (

@@ -12,7 +12,8 @@ from decimal import Decimal as D
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.copytrading import CopyRefused, Engine, OpenCopy, PriceTick, SetCopySettings, TraderPositionOpened
+from bridge.copytrading import (CopyRefused, Engine, OpenCopy, PriceTick, RiskLimitTriggered, SetCopySettings,
+                                TraderPositionOpened)
 from bridge.copytrading.settings import CopySide, map_symbol
 from bridge.domain.sizing import VolumeMode, copy_volume, normalise
 from bridge.domain.trading import Side
@@ -48,6 +49,13 @@ def copy_settings(draw) -> dict:
     out["reverse"] = draw(st.booleans())
     out["max_slippage_points"] = draw(st.none() | st.integers(0, 40))
     out["symbol_suffix"] = draw(st.sampled_from(["", "c", ".m"]))  # item 2: a cent account's EURUSDc
+    for name, unit_name, action_name in (("daily_loss_limit", "daily_loss_unit", "daily_loss_action"),
+                                         ("max_drawdown", "max_drawdown_unit", "max_drawdown_action")):
+        if draw(st.booleans()):  # item 8: limits that act
+            unit = draw(st.sampled_from(["money", "percent"]))
+            out[name] = str(draw(st.integers(1, 30)) if unit == "percent" else draw(st.integers(1, 800)))
+            out[unit_name] = unit
+            out[action_name] = draw(st.sampled_from(["stop_opening", "close_and_suspend", "close_and_stop"]))
     out["copy_stops"] = draw(st.sampled_from([None, True, False]))  # item 5
     out["mirror_stop_changes"] = draw(st.sampled_from([None, True, False]))
     if draw(st.booleans()):
@@ -71,6 +79,11 @@ class SettingsRun(Run):
         step = super().handle(event, fill)
         if before is not None:
             check_fan_out(event, step, before, self.engine)
+        held = {s.id for s in self.engine.subscriptions.values() if s.limit_hit is not None}
+        assert not [c for c in step.commands if isinstance(c, OpenCopy) and c.subscription in held]
+        for r in step.records:  # a limit's trip: the loss reached what the limit allows
+            if isinstance(r, RiskLimitTriggered):
+                assert r.loss >= r.allowed and r.loss == r.base - r.equity
         return step
 
 
