@@ -73,3 +73,20 @@ def test_an_unknown_trader_symbol_is_copied_where_a_pair_maps_it_and_refused_whe
     assert refused[suffixed].code == refused[nothing].code == "unknown_symbol"
     assert refused[suffixed].details == {"symbol": "GOLD", "mapped": "GOLD.m"}
     assert refused[nothing].details == {"symbol": "GOLD"}
+
+
+def test_the_documented_order_reverse_then_mapping_then_mode_then_guard():
+    # docs/copy-trading.md, "Order of the checks per subscription", its example
+    from decimal import Decimal as D
+
+    from bridge.copytrading import PriceTick
+    from bridge.domain.trading import Side
+    w = World()
+    w.trader()
+    sub = w.investor("I1", amount="10000")
+    w.handle(SetCopySettings(w.tick(), sub, "I1", reverse=True, mode="multiplier", multiplier="1.5",
+                             symbol_suffix="c", max_slippage_points=10))
+    w.handle(PriceTick(w.tick(), "EURUSD", D("1.10000"), D("1.10002")))
+    _, step = w.open("0.33", price="1.10000")
+    (cmd,) = [c for c in step.commands if isinstance(c, OpenCopy)]
+    assert (cmd.side, cmd.symbol, cmd.volume) == (Side.SELL, "EURUSDc", D("0.50"))
