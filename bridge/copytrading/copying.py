@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bridge.copytrading import events as ev
-from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, EngineBase, Pending
+from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, Pending
 from bridge.copytrading.commands import ModifyCopy, OpenCopy, idempotency_key
 from bridge.copytrading.records import CopyOpened, CopyRefused
 from bridge.copytrading.risk_limits import RiskLimits

@@ -9,8 +9,6 @@ midnight itself, so the result does not depend on when the engine looks.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from bridge.copytrading import limits as lim
 from bridge.copytrading.base import _ACTIVE, EngineBase
 from bridge.copytrading.records import RiskLimitReset, RiskLimitTriggered, SubscriptionStopping
@@ -45,13 +43,6 @@ class RiskLimits(EngineBase):
         if sub.limit_hit == lim.DAILY_LOSS and (sub.state is _CLOSE_ONLY or sub.state is _LIMIT_SUSPENDED):
             sub.state, sub.limit_hit = _ACTIVE, None
             self._records.append(RiskLimitReset(midnight, sub.id, lim.DAILY_LOSS, sub.day_base, sub.state.value))
-
-    def _limits_moved(self, sub: Subscription, amount: Decimal) -> None:
-        """A balance operation (invest, top-up, take-back, commission, return) is not a trading
-        result: the day base and the peak move with it."""
-        if sub.day_end:
-            sub.day_base += amount
-            sub.peak += amount
 
     def _check_limits(self, sub: Subscription) -> bool:
         """True when a limit closed the copies (the caller stops checking this subscription)."""
