@@ -272,7 +272,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
               default=100),
         _id("account_type", "investor account type; nil = the config's `investor_account_type`",
             required=False, nullable=True),
-        _id("currency", "investor account currency (only USD is funded)", required=False, default="USD",
+        _id("currency", "investor account currency: USD, or USC (US cents) on a Standard Cent account; funded from the USD wallet", required=False, default="USD",
             max_len=16)),
        _EVENT_REPLY, (REFUSED,), ev.Subscribe,
        ("unknown_trader", "trader_not_eligible", "self_copy", "invalid_amount", "insufficient_funds",
