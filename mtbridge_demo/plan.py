@@ -59,6 +59,15 @@ class InvestorPlan:
     # issue 15: copy settings set right after Subscribe (`set_copy_settings`), as plain pairs
     settings: tuple[tuple[str, object], ...] = ()
     role: str = ""  # what the settings show (the report's "Copy settings" section)
+    cent: bool = False  # a Standard Cent account (balance in US cents, USC)
+
+    @property
+    def account_type(self) -> str:
+        return "mt4_standard_cent" if self.cent else "mt4_standard"
+
+    @property
+    def currency(self) -> str:
+        return "USC" if self.cent else "USD"
 
 
 # The first investors of every demo copy with settings (issue 15): what each did is in the
@@ -66,7 +75,7 @@ class InvestorPlan:
 SHOWCASE: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = (
     ("multiplier follower", (("mode", "multiplier"), ("multiplier", "1.5"))),
     ("reverse follower", (("reverse", True),)),
-    ("cent-style suffix map, EURUSD -> EURUSDc", (("symbol_suffix", "c"),)),
+    ("cent account with a suffix map, EURUSD -> EURUSDc", (("symbol_suffix", "c"),)),
     ("daily loss limit", (("daily_loss_limit", "0.5"), ("daily_loss_unit", "percent"),
                           ("daily_loss_action", "stop_opening"))),
 )
@@ -105,5 +114,5 @@ def plan(cfg: DemoConfig) -> tuple[list[TraderPlan], list[InvestorPlan]]:
             ib=(None, None, None, "ib-north", "ib-south")[rng.randrange(5)],
         ))  # fmt: skip
     for i, (role, settings) in enumerate(SHOWCASE[:len(investors)]):  # no draw: the rest of the plan is as before
-        investors[i] = replace(investors[i], settings=settings, role=role)
+        investors[i] = replace(investors[i], settings=settings, role=role, cent="cent account" in role)
     return traders, investors

@@ -43,6 +43,8 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
         return dict(sorted(Counter(str(x[key]) for x in items).items()))
 
     reasons = {rc.DEAL_REASON_SL: "sl", rc.DEAL_REASON_TP: "tp", rc.DEAL_REASON_SO: "so"}
+    cent = {ip.id for ip in demo.investor_plans if ip.cent}
+    units = {x["subscription"]: 100 for x in by["subscription_started"] if x["investor"] in cent}
     traders = {}
     for bot in bots:
         login = bot.login
@@ -84,7 +86,9 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
             "refused_by_reason": count(by["copy_refused"], "code"),
             "partial_close_skipped": count(by["close_skipped"], "code"),
             "close_failed": count(by["close_failed"], "retcode"),
-            "realised_profit": total(by["copy_closed"], "profit"),
+            # in USD: a cent account's profits are in US cents (/ 100)
+            "realised_profit": str(sum((Decimal(x["profit"]) / units.get(x["subscription"], 1)
+                                        for x in by["copy_closed"]), ZERO)),
         },
         "commands": dict(sorted(statuses.items())),
         "protection": {
@@ -157,7 +161,7 @@ def _settings_results(demo: Demo, by: dict[str, list[dict]]) -> list[dict]:
         same = sum(1 for x in opened if x["trader_ticket"] in trader_opens and x["ticket"] in side_of
                    and side_of[x["ticket"]] == trader_opens[x["trader_ticket"]].type)
         out.append({
-            "investor": ip.id, "role": ip.role, "trader": ip.trader, "subscription": sid,
+            "investor": ip.id, "role": ip.role, "trader": ip.trader, "subscription": sid, "currency": ip.currency,
             "settings": {k: v for k, v in ip.settings},
             "copies_opened": len(opened),
             "lots_opened": str(sum((Decimal(x["volume"]) for x in opened), ZERO)),
@@ -248,7 +252,7 @@ def render_text(report: dict) -> str:
             out.append(f"    opened: {sides} ({turned['as_trader']} on the trader's side, {turned['reversed']} reversed)"
                        "; closed: " +
                        (", ".join(f"{close_label(k)} {v}" for k, v in x["closed_by_reason"].items()) or "none") +
-                       f"; realised {x['realised_profit']} USD")
+                       f"; realised {x['realised_profit']} {x.get('currency', 'USD')}")
             if x["refused_by_reason"]:
                 out.append("    refused: " + ", ".join(f"{refusal_label(k)} {v}"
                                                        for k, v in x["refused_by_reason"].items()))

@@ -142,7 +142,7 @@ class Demo:
         for ip in self.investor_plans:
             email = f"{ip.id}@demo.example"
             s.register_client(email, ip.id)
-            login = s.open_account(email, "mt4_standard", "USD", ip.leverage, master_password=MASTER,
+            login = s.open_account(email, ip.account_type, ip.currency, ip.leverage, master_password=MASTER,
                                    investor_password=INVESTOR_PW)
             assert isinstance(login, int), login
             self.login_of[ip.id], self.email_of[login] = login, email
@@ -338,7 +338,7 @@ class Demo:
             reply = self._admin("subscribe", investor=ip.id, trader=ip.trader, account=self.login_of[ip.id],
                                 amount=str(ip.amount), mode=ip.mode,
                                 protection_pct=None if ip.protection_pct is None else str(ip.protection_pct),
-                                leverage=ip.leverage)
+                                leverage=ip.leverage, account_type=ip.account_type, currency=ip.currency)
             if ip.settings:  # issue 15: the showcase subscriptions' copy settings, set by the service
                 (sub_id,) = [r["subscription"] for r in reply.get("records", ())
                              if r["topic"] == "record.subscription_started"]

@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.copytrading import (CopyRefused, Engine, OpenCopy, PriceTick, RiskLimitTriggered, SetCopySettings,
-                                TraderPositionOpened)
+                                Subscribe, TraderPositionOpened, WalletDeposited)
 from bridge.copytrading.settings import CopySide, map_symbol
+from bridge.domain.currency import Rates
 from bridge.domain.sizing import VolumeMode, copy_volume, normalise
 from bridge.domain.trading import Side
 from tests.copytrading.test_properties import SETTINGS, SYMBOLS, Run, action, check
@@ -22,7 +23,7 @@ from tests.copytrading.test_properties import SETTINGS, SYMBOLS, Run, action, ch
 ISSUE = ("for random settings and random trader activity, money balances to the cent, no copy outlives its trader "
          "position, a filtered or refused trade never opens, modes and limits compose in the documented order. "
          "Replay gives identical commands.")
-SUBS = (1, 2, 3)
+SUBS = (1, 2, 3, 4)  # 4: a Standard Cent account (USC, item 2)
 
 
 @st.composite
@@ -74,7 +75,7 @@ class SettingsRun(Run):
     def handle(self, event, fill: bool = True):
         before = None
         if isinstance(event, TraderPositionOpened):
-            before = {s.id: (s.copy_settings, s.balance) for s in self.engine.subscriptions.values()}
+            before = {s.id: (s.copy_settings, s.balance, s.currency) for s in self.engine.subscriptions.values()}
             before["trader_balance"] = self.engine.traders["T"].balance
         step = super().handle(event, fill)
         if before is not None:
@@ -99,7 +100,7 @@ def check_fan_out(e: TraderPositionOpened, step, settings: dict, engine: Engine)
         if isinstance(r, CopyRefused):
             assert isinstance(r.details, dict) and r.details, r
     for sub_id, cmd in opened.items():
-        s, balance = settings[sub_id]
+        s, balance, currency = settings[sub_id]
         # the filters passed
         assert not s.symbols_allowed or e.symbol in s.symbols_allowed
         assert e.symbol not in s.symbols_blocked
@@ -119,8 +120,10 @@ def check_fan_out(e: TraderPositionOpened, step, settings: dict, engine: Engine)
         elif s.mode is VolumeMode.EQUAL:
             assert cmd.volume == normalise(e.volume).volume
         elif s.mode is VolumeMode.BALANCE_RATIO:  # the fan-out's precomputed form = the domain's formula
+            # a cent account's balance is in USC: the domain converts it (item 2)
             assert cmd.volume == copy_volume(s.mode, e.volume, investor_balance=balance,
-                                             trader_balance=settings["trader_balance"]).volume
+                                             trader_balance=settings["trader_balance"], investor_currency=currency,
+                                             trader_currency="USD", rates=Rates()).volume
 
 
 def run(actions, refuse=frozenset(), restarts: bool | str = True) -> SettingsRun:
@@ -134,6 +137,10 @@ def run(actions, refuse=frozenset(), restarts: bool | str = True) -> SettingsRun
     w.investor("I1", account=2001, amount="3000", protection="30")
     w.investor("I2", account=2002, amount="5000", mode=VolumeMode.PROPORTIONAL, deposit="6000")
     w.investor("I3", account=2003, amount="800")
+    w.handle(WalletDeposited(w.tick(), "I4", D("900")))  # a cent account: 900 USD -> 90 000 USC
+    w.handle(Subscribe(w.tick(), "I4", "T", 2004, D("900"), mode=VolumeMode.PROPORTIONAL,
+                       account_type="mt4_standard_cent", currency="USC"))
+    assert w.engine.subscriptions[4].balance == D("90000")
     tickets: list[int] = []
     for a in actions:
         kind = a[0]

@@ -80,6 +80,7 @@ def test_the_demo_shows_subscriptions_with_copy_settings(capsys) -> None:
     reverse = shown["reverse follower"]
     assert reverse["copies_opened"] > 0 and reverse["sides"] == {"as_trader": 0, "reversed": reverse["copies_opened"]}
     suffixed = next(x for role, x in shown.items() if "suffix" in role)
+    assert suffixed["currency"] == "USC"  # a Standard Cent account: its ledger in US cents
     assert suffixed["opened_by_symbol_side"] and all(k.split()[0].endswith(SUFFIX)
                                                       for k in suffixed["opened_by_symbol_side"])
     limited = shown["daily loss limit"]
