@@ -102,12 +102,13 @@ class Copying(RiskLimits):
                          or spec.volume_max < limits.maximum)
         books, by_symbol = self._books, self._by_symbol.setdefault(symbol, {})
         active, suspended, equal_mode, opening = _ACTIVE, SubState.SUSPENDED, _EQUAL, _OPENING
+        close_only, limit_suspended = SubState.CLOSE_ONLY, SubState.LIMIT_SUSPENDED
         next_id = self.s.next_command
         for sub in subs:
             settings = sub.settings  # None: the seed's terms (the fast path)
-            if sub.state is not active and sub.limit_hit is not None:  # a risk limit holds (item 8)
+            if sub.state is close_only or sub.state is limit_suspended:  # a risk limit holds (item 8)
                 self._roll_day(sub, now)  # a new server day lifts a daily-loss trip
-                if sub.state is not active and sub.limit_hit is not None:
+                if sub.state is not active:
                     code, detail, details = self._limit_refusal(sub, now)
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, code, detail, None, details))
                     continue

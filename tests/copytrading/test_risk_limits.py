@@ -138,3 +138,14 @@ def test_a_bad_limit_names_the_field(value, field):
     with pytest.raises(DomainError) as err:
         CopySettings.from_dict(value)
     assert err.value.code == "invalid_settings" and err.value.detail.startswith(field + ":")
+
+
+def test_the_desks_suspension_over_a_limit_is_refused_as_the_desks():
+    from bridge.copytrading.events import SuspendCopying
+    w, sub = limited(daily_loss_limit="300")
+    w.open("1", price="1.10000")
+    fall(w, "1.09600")
+    assert w.engine.subscriptions[sub].state is SubState.CLOSE_ONLY
+    w.handle(SuspendCopying(w.tick(), sub, "desk"))
+    _, step = w.open("1", price="1.09600")
+    assert [r.code for r in step.records if isinstance(r, CopyRefused)] == ["desk_suspended"]
