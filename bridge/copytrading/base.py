@@ -9,7 +9,7 @@ Mixins call each other through `self`; only this base declares state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from bridge.copytrading.commands import BalanceOperation, Command, WithdrawOpen, idempotency_key
 from bridge.copytrading.config import EngineConfig
@@ -18,10 +18,11 @@ from bridge.copytrading.records import Record, Refused
 from bridge.copytrading.subscription import Copy, CopyState, EarlyClose, Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
 from bridge.copytrading.wallet import Wallets
-from bridge.domain.currency import Rates
+from bridge.domain.currency import Rates, cent_parent
 from bridge.domain.margin import AccountMargin, MarginBook
 from bridge.domain.rules import Rules
 
+CENT = Decimal("0.01")
 ZERO = Decimal(0)
 ONE = Decimal(1)
 _ACTIVE = SubState.ACTIVE
@@ -147,7 +148,26 @@ class EngineBase:
         self.s.next_command = cid + 1
         return cid
 
+    @staticmethod
+    def _units(sub: Subscription) -> Decimal:
+        """Account-currency units per wallet USD: 100 on a Standard Cent account (USC, US
+        cents), 1 on a USD account. The wallet is USD; the account's ledger is its currency."""
+        cent = cent_parent(sub.currency)
+        return cent[1] if cent is not None else ONE
+
+    def _to_wallet(self, sub: Subscription, amount: Decimal) -> tuple[Decimal, Decimal]:
+        """(USD for the wallet, the account amount it is): whole USD cents, rounded down on a
+        cent account (the < 1 USC rest stays behind)."""
+        units = self._units(sub)
+        if units == ONE:
+            return amount, amount
+        usd = (amount / units).quantize(CENT, ROUND_DOWN)
+        return usd, usd * units
+
     def _balance_command(self, sub: Subscription, amount: Decimal, reason: str) -> None:
+        if sub.day_end:  # risk limits (risk_limits.py): money in or out is no trading result
+            sub.day_base += amount
+            sub.peak += amount
         sub.balance_seq += 1
         key = idempotency_key(sub.id, 0, reason, sub.balance_seq)
         self.s.pending[key] = Pending(sub.id, 0, "balance", amount, reason)

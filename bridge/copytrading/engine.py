@@ -195,9 +195,10 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk):
         balances written off at a stop, and wallets + balances of live subscriptions. Equal to
         the cent at all times."""
         s = self.s
-        realised = sum((x.realised for x in s.subscriptions.values()), ZERO)
+        subs = s.subscriptions.values()  # in USD: a cent account's figures / 100
+        realised = sum((x.realised / self._units(x) for x in subs), ZERO)
         sources = s.deposits - s.withdrawals + realised + s.partners.credited + s.written_off
-        holdings = self.wallets.total() + sum((x.balance for x in s.subscriptions.values()), ZERO)
+        holdings = self.wallets.total() + sum((x.balance / self._units(x) for x in subs), ZERO)
         return sources, holdings
 
 
