@@ -14,6 +14,8 @@ takes it; `PgStore(shard_url(url, "s1"), lock=False, fence=("s1", token))` is it
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from bridge.cluster.config import ClusterConfig
 from bridge.cluster.lease import Acquire, Lease, Lost, Release, Renew, decide
 from bridge.cluster.routing import Route, route
 from bridge.daemon.config import StartupError
-from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, connect
+from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, PgStore, connect
 
 C = CLUSTER_SCHEMA
 
@@ -117,26 +119,31 @@ class LeaseKeeper:
         self._view: tuple[int, float, dict[int, str], dict[str, Lease]] = (0, time.monotonic(), {}, {})
 
     def acquire(self, shard: str, timeout_s: float = 0) -> int:
-        """Wait until `shard`'s lease can be taken, take it; its token. StartupError after
-        `timeout_s` (0: wait forever)."""
+        """Wait until `shard`'s lease can be taken, take it; its token."""
+        return self.acquire_any((shard,), timeout_s)[1]
+
+    def acquire_any(self, shards: tuple[str, ...], timeout_s: float = 0) -> tuple[str, int]:
+        """A standby: poll every renew_ms until one of `shards` can be taken (the first in
+        name order), take it; (shard, token). StartupError after `timeout_s` (0: wait forever)."""
         deadline = time.monotonic() + timeout_s if timeout_s else None
         while True:
             now, leases = self.db.view()
-            for action in decide(leases, self.held, self.cfg.node, [*self.held, shard], now, self.cfg.lease):
-                if isinstance(action, Acquire) and action.shard == shard:
-                    token = self.db.acquire(shard, action.seen_token, self.cfg.node, self.cfg.endpoint,
+            for action in decide(leases, self.held, self.cfg.node, [*self.held, *shards], now, self.cfg.lease):
+                if isinstance(action, Acquire) and action.shard in shards:
+                    token = self.db.acquire(action.shard, action.seen_token, self.cfg.node, self.cfg.endpoint,
                                             self.cfg.lease.duration_ms)
                     if token is not None:
                         with self._lock:
-                            self.held[shard] = token
+                            self.held[action.shard] = token
                         self.refresh()
-                        return token
-            if shard not in leases:
-                raise StartupError(f"cluster: no shard {shard!r} (add it with `mtbridge cluster add-shard`)")
+                        return action.shard, token
+            missing = [s for s in shards if s not in leases]
+            if missing:
+                raise StartupError(f"cluster: no shard {missing[0]!r} in {CLUSTER_SCHEMA}.shards "
+                                   "(journal.create = true registers the config's shards)")
             if deadline is not None and time.monotonic() > deadline:
-                owner = leases[shard]
-                raise StartupError(f"cluster: shard {shard} is held by {owner.owner} until its lease expires "
-                                   f"(token {owner.token})")
+                held = ", ".join(f"{s} by {leases[s].owner or 'nobody'}" for s in shards)
+                raise StartupError(f"cluster: no shard free within {timeout_s} s (held: {held})")
             time.sleep(self.cfg.lease.renew_ms / 1000)
 
     def start(self) -> None:
@@ -207,3 +214,48 @@ class LeaseKeeper:
             for shard, token in held.items():
                 self.db.release(shard, token, self.cfg.node)
         self.db.close()
+
+
+class ShardStore(PgStore):
+    """A shard's journal with the daemon's lease keeper: `route_login` answers hellos
+    (sessions._redirected), `close` stops renewing and releases the lease (a clean stop hands
+    the shard over at once)."""
+
+    keeper: LeaseKeeper
+
+    def route_login(self, login: int) -> Route:
+        return self.keeper.route(login)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.keeper.close(release=True)
+
+
+def _exit_lost(shard: str, why: str) -> None:
+    """Fail-stop: a daemon that lost its lease exits at once (status 3). Its journal is fenced
+    (nothing it could still write would commit), its terminals reconnect and are redirected,
+    and its supervisor restarts it as a standby."""
+    sys.stderr.write(f"mtbridge: lost the lease of shard {shard}: {why}; exiting\n")
+    sys.stderr.flush()
+    os._exit(3)
+
+
+def open_shard(url: str, cfg: ClusterConfig, synchronous: str = "normal", create: bool = True,
+               on_lost: Callable[[str, str], None] = _exit_lost) -> ShardStore:
+    """The daemon's start in a cluster: register the config's shards (create), wait for the
+    lease of one of them (a standby waits here), open its journal fenced by the token, renew."""
+    keeper = LeaseKeeper(url, cfg, on_lost)
+    try:
+        if create:
+            for shard in cfg.shards:
+                keeper.db.add_shard(shard)
+        shard, token = keeper.acquire_any(cfg.shards, cfg.acquire_timeout_s)
+        store = ShardStore(shard_url(url, shard), synchronous, create=create, lock=False, fence=(shard, token))
+    except BaseException:
+        keeper.close(release=True)
+        raise
+    store.keeper = keeper
+    keeper.start()
+    return store

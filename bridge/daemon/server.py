@@ -123,6 +123,7 @@ class Daemon(ServiceShell, PeerShell):
         self.instance = f"{now}-{_pid()}" + (f"-{run}" if run > 1 else "")
         self.core = DaemonCore.recover(self.config, recovery, now=now, insecure=self.insecure,
                                        instance=self.instance)
+        self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
         self._commit()
         cfg = self.config
         if not self.insecure:
