@@ -34,12 +34,11 @@ def journal_schema(shard: str) -> str:
 
 
 def shard_url(url: str, shard: str) -> str:
-    """The journal URL of a shard: the cluster's database, the shard's schema first on the search path."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(url)
-    params["options"] = (params.get("options", "") + f" -csearch_path={journal_schema(shard)}").strip()
-    return make_conninfo(**params)
+    """The journal URL of a shard: the cluster's database, the shard's schema first on the
+    search path (a libpq URI option, percent-encoded). Example: postgresql://u@db/mtb ->
+    postgresql://u@db/mtb?options=-csearch_path%3Dshard_s1"""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{journal_schema(shard)}"
 
 
 class ClusterDb:
