@@ -9,8 +9,6 @@ benchmarks/bench_shards.py's)."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +18,7 @@ pytest.importorskip("psycopg")
 
 from bridge.daemon.client import AdminClient, Executor, TerminalClient, wait_until  # noqa: E402
 from bridge.daemon.cluster import ClusterDb, shard_url  # noqa: E402
+from bridge.daemon.cluster_testing import Standby, node_config  # noqa: E402
 from bridge.daemon.testing import DaemonProcess, journal_commands, make_setup  # noqa: E402
 from bridge.protocol import Open, Redirect  # noqa: E402
 
@@ -27,28 +26,6 @@ pytestmark = pytest.mark.integration
 
 TRADER = 1001
 INVESTORS = list(range(3001, 3021))
-LEASE_MS, RENEW_MS = 1500, 300
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def node_config(setup, node: str, directory: Path) -> Path:
-    """The setup's config for daemon `node`: its own fixed endpoints, [cluster] for shard s1."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ports = {name: free_port() for name in ("router", "pub", "admin")}
-    text = setup.config_path.read_text()
-    for name, port in ports.items():
-        text = text.replace(f'{name} = "tcp://127.0.0.1:*"', f'{name} = "tcp://127.0.0.1:{port}"', 1)
-    for name in ("server.key", "allow.toml"):
-        text = text.replace(f'"{name}"', f'"{setup.dir / name}"')
-    text += (f'[cluster]\nnode = "{node}"\nshards = ["s1"]\nlease_ms = {LEASE_MS}\nrenew_ms = {RENEW_MS}\n')
-    path = directory / "daemon.toml"
-    path.write_text(text)
-    return path
 
 
 def test_a_standby_takes_over_a_killed_owner_during_a_fanout_nothing_lost_or_doubled(tmp_path: Path,
@@ -67,16 +44,7 @@ def test_a_standby_takes_over_a_killed_owner_during_a_fanout_nothing_lost_or_dou
     db.close()
     d1 = DaemonProcess(node_config(setup, "d1", tmp_path / "d1")).start()
     d2 = DaemonProcess(node_config(setup, "d2", tmp_path / "d2"))
-    standby_failed: list[BaseException] = []
-
-    def start_standby() -> None:
-        try:
-            d2.start(timeout=120)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            standby_failed.append(exc)
-
-    standby = threading.Thread(target=start_standby, daemon=True)
-    standby.start()  # blocks in its lease wait: no endpoints until it owns s1
+    standby = Standby(d2)  # blocks in its lease wait: no endpoints until it owns s1
     clients: list[TerminalClient] = []
     admin = None
     try:
@@ -118,8 +86,7 @@ def test_a_standby_takes_over_a_killed_owner_during_a_fanout_nothing_lost_or_dou
         d1.kill()
 
         # the standby takes s1 once the lease expires, recovers, serves; terminals reconnect to it
-        standby.join(timeout=120)
-        assert d2.endpoints, (standby_failed, d2.log_path.read_text()[-2000:] if d2.log_path.exists() else "")
+        assert standby.serving(120), (standby.failed, d2.log_path.read_text()[-2000:] if d2.log_path.exists() else "")
         for c in (trader, inv):
             c.endpoint = d2.endpoints["router"]
             c.reconnect()
@@ -143,7 +110,7 @@ def test_a_standby_takes_over_a_killed_owner_during_a_fanout_nothing_lost_or_dou
             admin.close()
         d1.kill()
         d2.kill()
-        standby.join(timeout=30)
+        standby.thread.join(timeout=30)
 
     # 0 duplicated: each key executed once, each (investor, trader position) opened once
     assert ex.executions and all(n == 1 for n in ex.executions.values())
