@@ -47,6 +47,7 @@ class Lease:
     endpoint: str  # where the owner's terminals connect
     token: int  # the fencing token: +1 at every change of owner
     expires_at: int  # database clock, ms
+    handover_to: str = ""  # a rebalancing: the node the owner hands the shard to ("" = none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +69,22 @@ class Release:
 
 
 @dataclass(frozen=True, slots=True)
+class Drain:
+    """Hand the shard over to `to`: stop cleanly (final snapshot), then release the lease to it."""
+
+    shard: str
+    token: int
+    to: str
+
+
+@dataclass(frozen=True, slots=True)
 class Lost:
     shard: str
     token: int
     why: str
 
 
-Action = Acquire | Renew | Release | Lost
+Action = Acquire | Renew | Release | Drain | Lost
 
 
 def decide(leases: Mapping[str, Lease], held: Mapping[str, int], me: str, wanted: Iterable[str], now: int,
@@ -82,9 +92,11 @@ def decide(leases: Mapping[str, Lease], held: Mapping[str, int], me: str, wanted
     """What node `me`, holding `held` (shard -> token) and wanting `wanted`, does at `now`.
 
     * a held shard whose row has another token or owner: Lost (someone took it over);
-    * a held shard no longer wanted: Release (a drain: the next owner need not wait for expiry);
+    * a held shard no longer wanted: Release (the next owner need not wait for expiry);
+    * a held shard asked to move to another node (`handover_to`): Drain, and Renew meanwhile;
     * a held shard due for renewal (less than duration - renew_ms left): Renew;
-    * a wanted shard, not held, whose lease has expired (or was released): Acquire.
+    * a wanted shard, not held, whose lease has expired: Acquire; a released one handed over
+      to this node: Acquire at once (other nodes wait for its expiry: the target goes first).
     Shards are visited in name order: the same state gives the same actions."""
     wanted = set(wanted)
     actions: list[Action] = []
@@ -97,8 +109,11 @@ def decide(leases: Mapping[str, Lease], held: Mapping[str, int], me: str, wanted
                 actions.append(Lost(shard, token, f"{who} (token {lease.token if lease else '-'})"))
             elif shard not in wanted:
                 actions.append(Release(shard, token))
-            elif lease.expires_at - now <= cfg.duration_ms - cfg.renew_ms:
-                actions.append(Renew(shard, token))
-        elif lease is not None and lease.expires_at <= now:
+            else:
+                if lease.handover_to and lease.handover_to != me:
+                    actions.append(Drain(shard, token, lease.handover_to))
+                if lease.expires_at - now <= cfg.duration_ms - cfg.renew_ms:
+                    actions.append(Renew(shard, token))
+        elif lease is not None and (lease.expires_at <= now or (not lease.owner and lease.handover_to == me)):
             actions.append(Acquire(shard, lease.token))
     return actions

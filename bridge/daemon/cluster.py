@@ -15,13 +15,14 @@ takes it; `PgStore(shard_url(url, "s1"), lock=False, fence=("s1", token))` is it
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 
 from bridge.cluster.config import ClusterConfig
-from bridge.cluster.lease import Acquire, Lease, Lost, Release, Renew, decide
+from bridge.cluster.lease import Acquire, Drain, Lease, Lost, Release, Renew, decide
 from bridge.cluster.routing import Route, route
 from bridge.daemon.config import StartupError
 from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, PgStore, connect
@@ -73,7 +74,8 @@ class ClusterDb:
         """(database now, ms; every lease)."""
         with self.conn.transaction():
             now = self.conn.execute(f"SELECT {C}.now_ms()").fetchone()[0]
-            rows = self.conn.execute(f"SELECT shard, owner, endpoint, token, expires_at FROM {C}.leases").fetchall()
+            rows = self.conn.execute(f"SELECT shard, owner, endpoint, token, expires_at, handover_to "
+                                     f"FROM {C}.leases").fetchall()
         return now, {r[0]: Lease(*r) for r in rows}
 
     def directory(self) -> dict[int, str]:
@@ -82,9 +84,10 @@ class ClusterDb:
     def acquire(self, shard: str, seen_token: int, node: str, endpoint: str, duration_ms: int) -> int | None:
         """The CAS: the new token, or None if someone else changed the row first or it has not expired."""
         row = self.conn.execute(
-            f"UPDATE {C}.leases SET owner = %s, endpoint = %s, token = token + 1, expires_at = {C}.now_ms() + %s "
-            f"WHERE shard = %s AND token = %s AND expires_at <= {C}.now_ms() RETURNING token",
-            (node, endpoint, duration_ms, shard, seen_token)).fetchone()
+            f"UPDATE {C}.leases SET owner = %s, endpoint = %s, token = token + 1, expires_at = {C}.now_ms() + %s, "
+            f"handover_to = '' WHERE shard = %s AND token = %s AND (expires_at <= {C}.now_ms() "
+            "OR (owner = '' AND handover_to = %s)) RETURNING token",
+            (node, endpoint, duration_ms, shard, seen_token, node)).fetchone()
         return None if row is None else row[0]
 
     def renew(self, shard: str, token: int, node: str, duration_ms: int) -> bool:
@@ -93,12 +96,20 @@ class ClusterDb:
             "RETURNING token", (duration_ms, shard, token, node)).fetchone()
         return row is not None
 
-    def release(self, shard: str, token: int, node: str) -> bool:
-        """Expire the lease now (a drain): the next owner takes it without waiting. The token
+    def release(self, shard: str, token: int, node: str, duration_ms: int = 0) -> bool:
+        """Give the lease up (a clean stop): the next owner takes it without waiting. Handed
+        over (`handover_to` set), it stays reserved to that node for `duration_ms`. The token
         stays: the next acquire bumps it."""
         row = self.conn.execute(
-            f"UPDATE {C}.leases SET owner = '', expires_at = 0 WHERE shard = %s AND token = %s AND owner = %s "
-            "RETURNING token", (shard, token, node)).fetchone()
+            f"UPDATE {C}.leases SET owner = '', expires_at = CASE WHEN handover_to = '' THEN 0 "
+            f"ELSE {C}.now_ms() + %s END WHERE shard = %s AND token = %s AND owner = %s RETURNING token",
+            (duration_ms, shard, token, node)).fetchone()
+        return row is not None
+
+    def hand_over(self, shard: str, to: str) -> bool:
+        """Rebalancing: ask the shard's owner to drain it and release it to node `to`."""
+        row = self.conn.execute(f"UPDATE {C}.leases SET handover_to = %s WHERE shard = %s RETURNING shard",
+                                (to, shard)).fetchone()
         return row is not None
 
 
@@ -106,11 +117,14 @@ class LeaseKeeper:
     """The leases of one daemon: `acquire` at start, then a thread renewing every renew_ms
     and refreshing the routing view (directory + leases) the daemon's hello answers from."""
 
-    def __init__(self, url: str, cfg: ClusterConfig, on_lost: Callable[[str, str], None] | None = None) -> None:
+    def __init__(self, url: str, cfg: ClusterConfig, on_lost: Callable[[str, str], None] | None = None,
+                 on_drain: Callable[[str, str], None] | None = None) -> None:
         self.cfg = cfg
         self.db = ClusterDb(url, f"mtbridge lease keeper {cfg.node}"[:63])
         self.held: dict[str, int] = {}
         self.on_lost = on_lost or (lambda shard, why: None)
+        self.on_drain = on_drain or (lambda shard, to: None)  # called once per hand-over request
+        self.draining: set[str] = set()
         self.paused = False  # tests: a daemon that stops renewing (a GC pause, a partition)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -163,9 +177,12 @@ class LeaseKeeper:
             elif isinstance(action, Lost):
                 self._lost(action.shard, action.why)
             elif isinstance(action, Release):
-                self.db.release(action.shard, action.token, self.cfg.node)
+                self.db.release(action.shard, action.token, self.cfg.node, self.cfg.lease.duration_ms)
                 with self._lock:
                     self.held.pop(action.shard, None)
+            elif isinstance(action, Drain) and action.shard not in self.draining:
+                self.draining.add(action.shard)
+                self.on_drain(action.shard, action.to)
         self.refresh()
 
     def _lost(self, shard: str, why: str) -> None:
@@ -211,7 +228,7 @@ class LeaseKeeper:
             with self._lock:
                 held = dict(self.held)
             for shard, token in held.items():
-                self.db.release(shard, token, self.cfg.node)
+                self.db.release(shard, token, self.cfg.node, self.cfg.lease.duration_ms)
         self.db.close()
 
 
@@ -241,11 +258,20 @@ def _exit_lost(shard: str, why: str) -> None:
     os._exit(3)
 
 
+def _stop_for_drain(shard: str, to: str) -> None:
+    """Rebalancing: stop cleanly (SIGTERM: the last step committed, a final snapshot); the
+    store's close then releases the lease, reserved to `to`, which takes it at once."""
+    sys.stderr.write(f"mtbridge: handing shard {shard} over to {to}; stopping\n")
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def open_shard(url: str, cfg: ClusterConfig, synchronous: str = "normal", create: bool = True,
-               on_lost: Callable[[str, str], None] = _exit_lost) -> ShardStore:
+               on_lost: Callable[[str, str], None] = _exit_lost,
+               on_drain: Callable[[str, str], None] = _stop_for_drain) -> ShardStore:
     """The daemon's start in a cluster: register the config's shards (create), wait for the
     lease of one of them (a standby waits here), open its journal fenced by the token, renew."""
-    keeper = LeaseKeeper(url, cfg, on_lost)
+    keeper = LeaseKeeper(url, cfg, on_lost, on_drain)
     try:
         if create:
             for shard in cfg.shards:

@@ -58,7 +58,7 @@ CLUSTER_DDL: tuple[str, ...] = (
     "UNIQUE, created_at bigint NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS {CLUSTER_SCHEMA}.leases (shard text PRIMARY KEY REFERENCES {CLUSTER_SCHEMA}.shards, "
     "owner text NOT NULL DEFAULT '', endpoint text NOT NULL DEFAULT '', token bigint NOT NULL DEFAULT 0, "
-    "expires_at bigint NOT NULL DEFAULT 0)",
+    "expires_at bigint NOT NULL DEFAULT 0, handover_to text NOT NULL DEFAULT '')",
     f"CREATE TABLE IF NOT EXISTS {CLUSTER_SCHEMA}.directory (login bigint PRIMARY KEY, shard text NOT NULL "
     f"REFERENCES {CLUSTER_SCHEMA}.shards)",
     f"CREATE OR REPLACE FUNCTION {CLUSTER_SCHEMA}.now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS "

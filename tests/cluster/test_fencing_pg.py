@@ -87,3 +87,27 @@ def test_the_cluster_tables_come_with_journal_schema_4(pg_url: str) -> None:
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'mtbridge_cluster'")}
     assert tables == {"shards", "leases", "directory"}
     store.close()
+
+
+def test_a_hand_over_on_postgresql_goes_to_its_target_first(pg_url: str) -> None:
+    """"**Rebalancing**: moving a shard to another daemon on purpose (drain, hand over the lease,
+    redirect terminals)" (issue 16, section 2): the SQL side."""
+    db = ClusterDb(pg_url)
+    db.add_shard("s1")
+    drained: list = []
+    d1 = keeper(pg_url, "d1")
+    d1.on_drain = lambda shard, to: drained.append((shard, to))
+    token1 = d1.acquire("s1", timeout_s=5)
+    d2, d3 = keeper(pg_url, "d2"), keeper(pg_url, "d3")
+    assert db.hand_over("s1", "d2")
+    d1.tick()
+    d1.tick()
+    assert drained == [("s1", "d2")]  # asked once, however many rounds pass before it stops
+    d1.close(release=True)  # the daemon's clean stop
+    assert d3.db.acquire("s1", token1, "d3", "x", LEASE.duration_ms) is None  # reserved to d2
+    assert d2.acquire("s1", timeout_s=5) == token1 + 1
+    now, leases = db.view()
+    assert (leases["s1"].owner, leases["s1"].handover_to) == ("d2", "")
+    for k in (d2, d3):
+        k.close()
+    db.close()

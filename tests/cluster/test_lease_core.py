@@ -6,7 +6,7 @@ section 2)"""
 
 from __future__ import annotations
 
-from bridge.cluster.lease import Acquire, Lease, LeaseConfig, Lost, Release, Renew, decide
+from bridge.cluster.lease import Acquire, Drain, Lease, LeaseConfig, Lost, Release, Renew, decide
 from bridge.cluster.routing import NoOwner, Redirect, Serve, route
 
 CFG = LeaseConfig(duration_ms=3000, renew_ms=1000)
@@ -56,3 +56,16 @@ def test_routing_serves_its_own_redirects_others_and_says_no_owner_during_failov
     assert route(7, directory, leases, {"s1"}, 10_000) == Serve()  # not in the directory
     assert route(2001, directory, leases, {"s1"}, 10_000) == Redirect("s2", "tcp://10.0.0.2:5570")
     assert route(2001, directory, leases, {"s1"}, 12_000) == NoOwner("s2")  # expired: nobody took it yet
+
+
+def test_a_hand_over_drains_the_owner_and_reserves_the_released_lease_to_its_target() -> None:
+    """"**Rebalancing**: moving a shard to another daemon on purpose (drain, hand over the lease,
+    redirect terminals) without losing or doubling a copy." (issue 16, section 2)"""
+    asked = Lease("s1", "d1", "tcp://d1:5570", 7, 12_000, handover_to="d2")
+    assert decide({"s1": asked}, {"s1": 7}, "d1", ["s1"], 9_000, CFG) == [Drain("s1", 7, "d2")]
+    assert decide({"s1": asked}, {"s1": 7}, "d1", ["s1"], 10_000, CFG) == [Drain("s1", 7, "d2"), Renew("s1", 7)]
+    # released by d1's clean stop, reserved to d2 until 15 000: d2 takes it at once, d3 waits
+    released = Lease("s1", "", "tcp://d1:5570", 7, 15_000, handover_to="d2")
+    assert decide({"s1": released}, {}, "d2", ["s1"], 12_100, CFG) == [Acquire("s1", 7)]
+    assert decide({"s1": released}, {}, "d3", ["s1"], 12_100, CFG) == []
+    assert decide({"s1": released}, {}, "d3", ["s1"], 15_000, CFG) == [Acquire("s1", 7)]  # d2 never came
