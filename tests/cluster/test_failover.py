@@ -30,6 +30,19 @@ INVESTORS = list(range(3001, 3021))
 
 def test_a_standby_takes_over_a_killed_owner_during_a_fanout_nothing_lost_or_doubled(tmp_path: Path,
                                                                                        pg_url: str) -> None:
+    move_shard_during_a_fanout(tmp_path, pg_url, handover=False)
+
+
+def test_a_shard_handed_over_on_purpose_during_a_fanout_loses_and_doubles_nothing(tmp_path: Path,
+                                                                                  pg_url: str) -> None:
+    """"**Rebalancing**: moving a shard to another daemon on purpose (drain, hand over the lease,
+    redirect terminals) without losing or doubling a copy." (issue 16, section 2)"""
+    move_shard_during_a_fanout(tmp_path, pg_url, handover=True)
+
+
+def move_shard_during_a_fanout(tmp_path: Path, pg_url: str, handover: bool) -> None:
+    """d1 owns s1, d2 stands by; during the second fan-out d1 is killed (-9), or asked to hand
+    s1 over to d2 (it stops cleanly by itself); d2 takes s1 and the copies complete."""
     setup = make_setup(tmp_path, {"trader": ([TRADER], "trader"), "investors": (INVESTORS, "investor"),
                                   "ops": ([], "admin"), "other": ([2001], "trader")},
                        heartbeat_ms=250, engine="open_validity_ms = 600000", journal_url=pg_url)
@@ -83,7 +96,13 @@ def test_a_standby_takes_over_a_killed_owner_during_a_fanout_nothing_lost_or_dou
         trader.set_positions(TRADER, (p1, p2))
         assert wait_until(lambda: any(m.key.split("-")[1] == "t7002" for m in inv.commands() if isinstance(m, Open)),
                           clients, 30), [m.key for m in inv.commands()][:3]
-        d1.kill()
+        if handover:
+            db = ClusterDb(pg_url)
+            assert db.hand_over("s1", "d2")
+            db.close()
+            assert d1.proc.wait(60) == 0, d1.log_path.read_text()[-2000:]  # drained: a clean stop
+        else:
+            d1.kill()
 
         # the standby takes s1 once the lease expires, recovers, serves; terminals reconnect to it
         assert standby.serving(120), (standby.failed, d2.log_path.read_text()[-2000:] if d2.log_path.exists() else "")
