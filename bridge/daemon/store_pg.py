@@ -104,8 +104,15 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         for table, column in (("command_batches", "rows"), ("snapshot_parts", "data"), ("snapshots", "state")))),
     # Daemons sharded by trader (docs/scaling.md): the shared tables every shard's journal
     # checks its writes against, in their own schema. Idempotent, and serialised by a
-    # transaction lock: several shards' journals migrate at once on a new cluster.
-    (4, "cluster: shards, leases (fencing tokens), the login directory", CLUSTER_DDL),
+    # transaction lock: several shards' journals migrate at once on a new cluster. A role that
+    # may not create schemas in its database (a journal in a schema it owns) skips them: a
+    # single daemon does not need them, and a cluster's daemons create them (ClusterDb).
+    (4, "cluster: shards, leases (fencing tokens), the login directory", (
+        CLUSTER_DDL[0],
+        "DO $step$ BEGIN IF has_database_privilege(current_database(), 'CREATE') "
+        f"OR to_regnamespace('{CLUSTER_SCHEMA}') IS NOT NULL THEN "
+        + " ".join(f"EXECUTE $s${sql}$s$;" for sql in CLUSTER_DDL[1:]) + " END IF; END $step$",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 LOCK_CLASS = "mtbridge journal"  # + the schema: one journal per database schema

@@ -111,3 +111,22 @@ def test_a_hand_over_on_postgresql_goes_to_its_target_first(pg_url: str) -> None
     for k in (d2, d3):
         k.close()
     db.close()
+
+
+def test_a_journal_in_a_schema_its_role_owns_migrates_to_4_without_the_cluster_tables(pg_url: str) -> None:
+    """docs/operations.md: "One journal per database (or per schema ...)". A role that may not
+    create schemas in the database still gets schema 4: the cluster's tables are skipped."""
+    from bridge.daemon.store_pg import connect
+
+    admin = connect(pg_url)
+    role = "own_" + pg_url.rsplit("/", 1)[1]
+    admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    admin.execute(f'REVOKE CREATE ON DATABASE "{pg_url.rsplit("/", 1)[1]}" FROM PUBLIC')
+    admin.execute(f'CREATE SCHEMA jr AUTHORIZATION "{role}"')
+    url = pg_url.replace("//mtbridge@", f"//{role}@") + "?options=-csearch_path%3Djr"
+    store = PgStore(url)
+    assert store.recover().meta["schema"] == "4"
+    assert admin.execute("SELECT to_regnamespace('mtbridge_cluster')").fetchone()[0] is None
+    store.write(event(1))
+    store.close()
+    admin.close()
