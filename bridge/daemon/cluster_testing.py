@@ -36,7 +36,7 @@ def node_config(setup: Setup, node: str, directory: Path, shards: tuple[str, ...
 class Standby:
     """A daemon started in a thread: it blocks in its lease wait (no endpoints) until it owns a shard."""
 
-    def __init__(self, daemon: DaemonProcess, timeout: float = 120) -> None:
+    def __init__(self, daemon: DaemonProcess, timeout: float = 3600) -> None:
         self.daemon = daemon
         self.failed: list[BaseException] = []
         self.thread = threading.Thread(target=self._start, args=(timeout,), daemon=True)

@@ -355,10 +355,24 @@ class PgStore:
                 conn.execute("SET synchronous_commit = on")
             step = self.PART_BYTES
             parts = [state[i:i + step] for i in range(0, len(state), step)] or [b""]
-            conn.execute("DELETE FROM snapshot_parts WHERE seq = %s", (seq,))  # a killed writer's, same seq
-            for i, piece in enumerate(parts):
-                conn.execute("INSERT INTO snapshot_parts VALUES (%s, %s, %b) ON CONFLICT (seq, part) DO UPDATE "
-                             "SET data = excluded.data", (seq, i, piece))
+            # a shard's fence is checked with every piece too: a deposed owner must not delete
+            # or overwrite the pieces the new owner writes for the same seq
+            def step_(sql: str, params: tuple) -> None:
+                if self.fence is None:
+                    conn.execute(sql, params)  # autocommit: one statement, one transaction
+                    return
+                with conn.transaction():
+                    conn.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
+                    conn.execute(sql, params)
+
+            try:
+                step_("DELETE FROM snapshot_parts WHERE seq = %s", (seq,))  # a killed writer's, same seq
+                for i, piece in enumerate(parts):
+                    step_("INSERT INTO snapshot_parts VALUES (%s, %s, %b) ON CONFLICT (seq, part) DO UPDATE "
+                          "SET data = excluded.data", (seq, i, piece))
+            except Exception as exc:  # noqa: BLE001 - re-raised below
+                self._raise_fenced(exc)
+                raise
             self._commit_snapshot(conn, seq, taken_at, b"", len(parts), fenced=True)
             self._sweep_parts(conn)
         finally:

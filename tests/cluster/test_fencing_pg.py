@@ -52,6 +52,10 @@ def test_a_paused_owner_is_fenced_once_another_daemon_took_the_shard(pg_url: str
     assert store1.problem() == f"shard s1: the lease moved to token {token2}"
     with pytest.raises(Fenced):
         store1.save_snapshot(1, 1, b"state")
+    store2.write_snapshot(2, 2, b"new owner's state")
+    with pytest.raises(Fenced):  # its pieces neither: the new owner's snapshot of seq 2 stays whole
+        store1.write_snapshot(2, 2, b"stale state")
+    assert store2.recover().snapshot == b"new owner's state"
     # its keeper notices on its next round and reports the shard lost
     d1.paused = False
     d1.tick()
