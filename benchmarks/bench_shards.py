@@ -15,6 +15,13 @@ what failover adds is the lease expiry plus the standby's poll (and a cold resta
 process start, which the standby has already paid).
 
     .venv/bin/python benchmarks/bench_shards.py [--investors 10000] [--lease-ms 3000] [--renew-ms 1000]
+    .venv/bin/python benchmarks/bench_shards.py --kills 20 [--investors 60] [--seed 16]
+
+`--kills N`: the issue's repetition instead: N kill -9 of whichever daemon owns s1, at seeded
+random points of fan-outs (a position opened, and every third step an older one closed), the
+killed one restarted as the next standby; at the end every command executed exactly once per
+key, each (investor, trader position) copied once, every command done, the terminals' positions
+= the trader's open positions; prints the takeover times (median, max).
 
 Goal: `resumed` <= 5 s at 10 000 investors (lease expiry + recovery). Not built yet: copies/s and
 CPU per copy with 1, 2, 3 daemons, the PostgreSQL write rate per 1 000 copies/s, pgbench
@@ -35,6 +42,7 @@ import zmq
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bridge.daemon.client import AdminClient, TerminalClient, wait_until  # noqa: E402
 from bridge.daemon.cluster import ClusterDb  # noqa: E402
@@ -47,11 +55,25 @@ TRADER = 1001
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--investors", type=int, default=10_000)
+    ap.add_argument("--investors", type=int, default=None, help="default 10 000 (60 with --kills)")
     ap.add_argument("--lease-ms", type=int, default=3000)
     ap.add_argument("--renew-ms", type=int, default=1000)
+    ap.add_argument("--kills", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=16)
     args = ap.parse_args()
+    args.investors = args.investors or (60 if args.kills else 10_000)
     from bridge.daemon.store_pgcluster import PgCluster
+
+    if args.kills:
+        cluster = PgCluster(fsync=True).start()
+        try:
+            from bench_shards_chaos import chaos
+
+            out = chaos(args, cluster.create_database("chaos"))
+        finally:
+            cluster.stop()
+        print("BENCH " + json.dumps(out))
+        return
 
     cluster = PgCluster(fsync=True).start()
     try:
