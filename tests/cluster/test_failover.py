@@ -26,6 +26,8 @@ pytestmark = pytest.mark.integration
 
 TRADER = 1001
 INVESTORS = list(range(3001, 3021))
+# generous: the owner must not lose its lease to a loaded machine's pause before the kill
+LEASE = {"lease_ms": 4000, "renew_ms": 500}
 
 
 def test_a_standby_takes_over_a_killed_owner_during_a_fanout_nothing_lost_or_doubled(tmp_path: Path,
@@ -55,8 +57,8 @@ def move_shard_during_a_fanout(tmp_path: Path, pg_url: str, handover: bool) -> N
     db.assign([TRADER, *INVESTORS], "s1")
     assert db.acquire("s2", 0, "d9", "tcp://10.9.9.9:5570", 600_000) == 1
     db.close()
-    d1 = DaemonProcess(node_config(setup, "d1", tmp_path / "d1")).start()
-    d2 = DaemonProcess(node_config(setup, "d2", tmp_path / "d2"))
+    d1 = DaemonProcess(node_config(setup, "d1", tmp_path / "d1", **LEASE)).start()
+    d2 = DaemonProcess(node_config(setup, "d2", tmp_path / "d2", **LEASE))
     standby = Standby(d2)  # blocks in its lease wait: no endpoints until it owns s1
     clients: list[TerminalClient] = []
     admin = None

@@ -6,6 +6,8 @@ section 2)"""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytest.importorskip("psycopg")
@@ -32,14 +34,14 @@ def test_a_paused_owner_is_fenced_once_another_daemon_took_the_shard(pg_url: str
     db.add_shard("s1")
     lost: list = []
     d1 = keeper(pg_url, "d1", lost)
-    token1 = d1.acquire("s1", timeout_s=5)
+    token1 = d1.acquire("s1", timeout_s=60)
     store1 = PgStore(shard_url(pg_url, "s1"), lock=False, fence=("s1", token1))
     store1.write(event(1))
     d1.start()
 
     d1.paused = True  # a GC pause, a partition: no renewal
     d2 = keeper(pg_url, "d2")
-    token2 = d2.acquire("s1", timeout_s=5 + LEASE.duration_ms / 1000)  # waits for d1's lease to expire
+    token2 = d2.acquire("s1", timeout_s=60)  # waits for d1's lease to expire
     assert token2 == token1 + 1
     store2 = PgStore(shard_url(pg_url, "s1"), lock=False, fence=("s1", token2))
     assert store2.recover().last_seq == 1  # the new owner recovers the shard's journal
@@ -68,20 +70,33 @@ def test_a_paused_owner_is_fenced_once_another_daemon_took_the_shard(pg_url: str
     db.close()
 
 
-def test_a_renewing_owner_keeps_its_shard_and_a_drain_hands_it_over_at_once(pg_url: str) -> None:
+def test_a_renewing_owner_keeps_its_shard_and_a_clean_stop_hands_it_over_at_once(pg_url: str) -> None:
     db = ClusterDb(pg_url)
     db.add_shard("s1")
-    d1, d2 = keeper(pg_url, "d1"), keeper(pg_url, "d2")
-    token1 = d1.acquire("s1", timeout_s=5)
-    # d2 cannot take it while d1 renews (each tick renews once due)
-    for _ in range(3):
-        d1.tick()
-        assert d2.db.acquire("s1", token1, "d2", "x", LEASE.duration_ms) is None
+    long = LeaseConfig(duration_ms=60_000, renew_ms=100)  # no expiry while the test runs, however loaded
+    d1 = LeaseKeeper(pg_url, ClusterConfig("d1", ("s1",), "tcp://127.0.0.1:5571", long))
+    d2 = LeaseKeeper(pg_url, ClusterConfig("d2", ("s1",), "tcp://127.0.0.1:5572", long))
+    token1 = d1.acquire("s1", timeout_s=60)
+    first = db.view()[1]["s1"].expires_at
+    # once renew_ms passed (the database's clock), a round renews: the expiry moves on
+    assert wait_for(lambda: db.view()[0] >= first - long.duration_ms + long.renew_ms)
+    d1.tick()
+    assert db.view()[1]["s1"].expires_at > first
+    assert d2.db.acquire("s1", token1, "d2", "x", long.duration_ms) is None  # held: the CAS changes nothing
     # a clean stop releases: d2 takes it without waiting for the expiry
     d1.close(release=True)
-    assert d2.acquire("s1", timeout_s=5) == token1 + 1
+    assert d2.acquire("s1", timeout_s=60) == token1 + 1
     d2.close()
     db.close()
+
+
+def wait_for(predicate, timeout_s: float = 30) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_the_cluster_tables_come_with_journal_schema_4(pg_url: str) -> None:
@@ -101,7 +116,7 @@ def test_a_hand_over_on_postgresql_goes_to_its_target_first(pg_url: str) -> None
     drained: list = []
     d1 = keeper(pg_url, "d1")
     d1.on_drain = lambda shard, to: drained.append((shard, to))
-    token1 = d1.acquire("s1", timeout_s=5)
+    token1 = d1.acquire("s1", timeout_s=60)
     d2, d3 = keeper(pg_url, "d2"), keeper(pg_url, "d3")
     assert db.hand_over("s1", "d2")
     d1.tick()
@@ -109,7 +124,7 @@ def test_a_hand_over_on_postgresql_goes_to_its_target_first(pg_url: str) -> None
     assert drained == [("s1", "d2")]  # asked once, however many rounds pass before it stops
     d1.close(release=True)  # the daemon's clean stop
     assert d3.db.acquire("s1", token1, "d3", "x", LEASE.duration_ms) is None  # reserved to d2
-    assert d2.acquire("s1", timeout_s=5) == token1 + 1
+    assert d2.acquire("s1", timeout_s=60) == token1 + 1
     now, leases = db.view()
     assert (leases["s1"].owner, leases["s1"].handover_to) == ("d2", "")
     for k in (d2, d3):
