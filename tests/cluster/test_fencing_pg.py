@@ -114,16 +114,17 @@ def test_a_hand_over_on_postgresql_goes_to_its_target_first(pg_url: str) -> None
     db = ClusterDb(pg_url)
     db.add_shard("s1")
     drained: list = []
-    d1 = keeper(pg_url, "d1")
+    long = LeaseConfig(duration_ms=60_000, renew_ms=100)  # the reservation outlives a loaded machine's pause
+    d1, d2, d3 = (LeaseKeeper(pg_url, ClusterConfig(node, ("s1",), f"tcp://127.0.0.1:557{i}", long))
+                  for i, node in enumerate(("d1", "d2", "d3")))
     d1.on_drain = lambda shard, to: drained.append((shard, to))
     token1 = d1.acquire("s1", timeout_s=60)
-    d2, d3 = keeper(pg_url, "d2"), keeper(pg_url, "d3")
     assert db.hand_over("s1", "d2")
     d1.tick()
     d1.tick()
     assert drained == [("s1", "d2")]  # asked once, however many rounds pass before it stops
     d1.close(release=True)  # the daemon's clean stop
-    assert d3.db.acquire("s1", token1, "d3", "x", LEASE.duration_ms) is None  # reserved to d2
+    assert d3.db.acquire("s1", token1, "d3", "x", long.duration_ms) is None  # reserved to d2
     assert d2.acquire("s1", timeout_s=60) == token1 + 1
     now, leases = db.view()
     assert (leases["s1"].owner, leases["s1"].handover_to) == ("d2", "")
