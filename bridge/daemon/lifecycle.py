@@ -299,6 +299,8 @@ class CommandsMixin:
                 w = wire.simple_wire("welcome", self.next_id, 1, now, login, server_time=now, heartbeat_ms=hb,
                                      resume=resume, **({"last_id": last_id} if last_id else {}),
                                      **({"quote_symbols": list(qs)} if (qs := self.quote_symbols) else {}))
+            elif kind == "redirect":  # [cluster]: instead of welcome (sessions._redirected)
+                w = wire.simple_wire("redirect", self.next_id, 1, now, login, shard=body[0], endpoint=body[1])
             elif kind == "heartbeat":
                 w = wire.simple_wire("heartbeat", self.next_id, s.out_seq + 1, now, login)
             else:

@@ -137,6 +137,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
         self.core = DaemonCore.recover(self.config, recovery, now=now, insecure=self.insecure,
                                        instance=self.instance)
         self.core.debug = self.debug
+        self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
         self._commit()
         cfg = self.config
         if not self.insecure:

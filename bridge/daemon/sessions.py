@@ -254,8 +254,27 @@ class SessionsMixin:
         control.popleft()
 
     # ------------------------------------------------------------------ hello / heartbeat
+    # [cluster] (bridge/daemon/cluster.py): login -> the pure route (Serve | Redirect | NoOwner)
+    # of bridge/cluster/routing.py; None = one daemon serves every login
+    route_login: Any = None
+
+    def _redirected(self: DaemonCore, s: Session, login: int) -> bool:
+        """Daemons sharded by trader: a login of a shard this daemon does not hold is answered
+        `redirect` (seq 1, docs/protocol.md) and nothing of its hello is journaled."""
+        target = self.route_login(login)
+        shard = getattr(target, "shard", None)
+        if shard is None:  # Serve
+            return False
+        s.started = False
+        s.tracker = SequenceTracker()
+        s.control.append(("redirect", (shard, getattr(target, "endpoint", ""))))
+        self.orphans.add((s.conn, login))
+        return True
+
     def _on_hello(self: DaemonCore, s: Session, m: Hello) -> None:
         now, login = self.now, m.login
+        if self.route_login is not None and self._redirected(s, login):
+            return
         conn = self.conns[s.conn]
         entry = self.config.allow.by_name.get(conn.key_name or "")
         if entry is not None and entry.role != m.role:

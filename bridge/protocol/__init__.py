@@ -36,6 +36,7 @@ from bridge.protocol.messages import (
     PositionOpened,
     Quote,
     Quotes,
+    Redirect,
     Welcome,
 )
 from bridge.protocol.schema import (
@@ -59,6 +60,6 @@ __all__ = [
     "AccountUpdate", "Close", "CommandResult", "Direction", "EncodeError", "ErrorReply",
     "FieldSpec", "Heartbeat", "Hello", "Kind", "Limits", "Message", "MessageSpec", "Modify",
     "Open", "OutboundCounter", "Position", "PositionClosed", "PositionModified",
-    "PositionOpened", "ProtocolError", "Quote", "Quotes", "SequenceTracker", "Welcome",
+    "PositionOpened", "ProtocolError", "Quote", "Quotes", "Redirect", "SequenceTracker", "Welcome",
     "decode", "encode", "error_reply", "pack_canonical", "to_decimal", "to_wire", "unpack_frame",
 ]  # fmt: skip

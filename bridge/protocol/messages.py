@@ -193,6 +193,19 @@ class Welcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Redirect:
+    """The daemon does not serve this login: its shard's owner is at `endpoint` (docs/protocol.md)."""
+
+    TYPE: ClassVar[str] = "redirect"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    shard: str
+    endpoint: str  # empty = no owner right now: try again after a heartbeat interval
+
+
+@dataclass(frozen=True, slots=True)
 class Open:
     TYPE: ClassVar[str] = "open"
     id: int
@@ -252,7 +265,7 @@ class ErrorReply:
 
 Message = Union[
     Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
-    CommandResult, Quotes, Welcome, Open, Close, Modify, ErrorReply,
+    CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
 ]  # fmt: skip
 
 MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
@@ -260,7 +273,7 @@ MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
         cls.TYPE: cls
         for cls in (
             Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
-            CommandResult, Quotes, Welcome, Open, Close, Modify, ErrorReply,
+            CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
         )  # fmt: skip
     }
 )

@@ -81,6 +81,7 @@ from bridge.protocol import (
     Quotes,
     RETCODE_EXPIRED,
     SequenceTracker,
+    Redirect,
     Welcome,
 )
 from simulator.server import DealInfo, PositionInfo, Session, TradeRequest
@@ -90,6 +91,7 @@ from simulator.terminals.quotes import QUOTE_EVERY_MS, QuoteWatch
 ZERO = Decimal(0)
 DEFAULT_HEARTBEAT_MS = 1000
 OFFLINE_AFTER = 5  # heartbeats of silence (docs/protocol.md section 6)
+MAX_REDIRECTS = 5  # redirects in a row before the terminal backs off (two daemons with stale views)
 SENT_KEPT = 4096  # position reports kept per login until a welcome acknowledges them
 SEQUENCE_CODES = frozenset({"not_started", "bad_start_seq", "sequence_replay", "sequence_gap"})
 
@@ -222,6 +224,10 @@ class TerminalCore:
         self._ids = _Ids(next_id)
         self.connected = False
         self.reconnect_reason: str | None = None
+        # daemons sharded by trader: where a `redirect` sends this terminal ("" = where it was,
+        # after a heartbeat interval: the shard has no owner yet); taken by the shell
+        self.redirect_to: str | None = None
+        self.redirects = 0  # redirects in a row since the last welcome (bounded: MAX_REDIRECTS)
         self.last_rx: int = 0
         self._mono = 0  # liveness clock (see `mono` below)
         self.errors: list[ErrorReply] = []
@@ -323,11 +329,24 @@ class TerminalCore:
                                           "unknown_login", "message for a login this terminal does not hold",
                                           message.id, "login"))
             return []
+        if isinstance(message, Redirect):  # instead of welcome: another daemon serves this login
+            self.redirects += 1
+            if message.seq != 1 or self.redirects > MAX_REDIRECTS:
+                self.redirects = 0
+                self.redirect_to = None
+                self.reconnect_reason = f"login {link.session.login}: redirect refused (seq {message.seq}, "\
+                                        f"or more than {MAX_REDIRECTS} in a row)"
+                return []
+            self.redirect_to = message.endpoint
+            self.reconnect_reason = (f"login {link.session.login}: shard {message.shard} is served at "
+                                     f"{message.endpoint or '(no owner yet)'}")
+            return []
         refusal = link.inbound.accept(message)
         if refusal is not None:
             self.reconnect_reason = f"login {link.session.login}: {refusal.code}: {refusal.detail}"
             return []
         if isinstance(message, Welcome):
+            self.redirects = 0
             link.welcomed = True
             link.resumed = message.resume
             link.quote_symbols = message.quote_symbols

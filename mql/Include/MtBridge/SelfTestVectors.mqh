@@ -12,7 +12,7 @@
 
 #include "Protocol.mqh"
 
-#define MTB_VECTOR_COUNT 25
+#define MTB_VECTOR_COUNT 27
 
 const string MTB_VECTOR_NAMES[]=
   {
@@ -37,6 +37,8 @@ const string MTB_VECTOR_NAMES[]=
    "welcome_resume",
    "welcome_resume_last_id",
    "welcome_quote_symbols",
+   "redirect",
+   "redirect_no_owner",
    "open",
    "close",
    "modify",
@@ -65,6 +67,8 @@ const string MTB_VECTOR_TYPES[]=
    "welcome",
    "welcome",
    "welcome",
+   "redirect",
+   "redirect",
    "open",
    "close",
    "modify",
@@ -93,6 +97,8 @@ const string MTB_VECTOR_HEX[]=
    "89a17601a474797065a777656c636f6d65a26964ce000dbc04a373657101a27473cf0000018bcfe56814a56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe56814ac6865617274626561745f6d73cd03e8a6726573756d65c3",
    "8aa17601a474797065a777656c636f6d65a26964ce000dbc68a373657101a27473cf0000018bcfe5681ea56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe5681eac6865617274626561745f6d73cd03e8a6726573756d65c3a76c6173745f6964cf00060a2418202240",
    "8ba17601a474797065a777656c636f6d65a26964ce000dbccca373657101a27473cf0000018bcfe56828a56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe56828ac6865617274626561745f6d73cd03e8a6726573756d65c3a76c6173745f69640ead71756f74655f73796d626f6c7397a6415544555344a6455552555344a6474250555344a6555344434144a6555344434846a65553444a5059a65553444e474e",
+   "88a17601a474797065a87265646972656374a26964ce000dbd30a373657101a27473cf0000018bcfe56832a56c6f67696ece004c5012a57368617264a27332a8656e64706f696e74b37463703a2f2f31302e302e302e323a35353730",
+   "88a17601a474797065a87265646972656374a26964ce000dbd94a373657101a27473cf0000018bcfe5683ca56c6f67696ece004c5012a57368617264a27332a8656e64706f696e74a0",
    "8fa17601a474797065a46f70656ea26964ce000dbba2a373657102a27473cf0000018bcfe56864a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031372e6f70656ea673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3fd3333333333333a2736ccb0000000000000000a27470cb3ff547ae147ae148a56d61676963ce00757e31a7636f6d6d656e74a963312e303030303137a765787069726573cf0000018bcfe5dd94",
    "89a17601a474797065a5636c6f7365a26964ce000dbba3a373657103a27473cf0000018bcfe568c8a56c6f67696ece004c5012a36b6579b763312e353030313233342e3030303031392e636c6f7365a67469636b6574ce00011174a6766f6c756d65cb3fb999999999999a",
    "8aa17601a474797065a66d6f64696679a26964ce000dbba4a373657104a27473cf0000018bcfe5692ca56c6f67696ece004c5012a36b6579b863312e353030313233342e3030303032302e6d6f64696679a67469636b6574ce00011174a2736ccb3ff4f5c28f5c28f6a27470cb0000000000000000",
@@ -443,8 +449,30 @@ bool MtbVecBuild20(MpWriter &w)
    return(MtbBuildWelcome(w,env,(ulong)1700000000040,(ulong)1000,true,(ulong)14,quote_symbols));
   }
 
-//--- vector 21: open
+//--- vector 21: redirect
 bool MtbVecBuild21(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900400;
+   env.seq=(ulong)1;
+   env.ts=(ulong)1700000000050;
+   env.login=(ulong)5001234;
+   return(MtbBuildRedirect(w,env,"s2","tcp://10.0.0.2:5570"));
+  }
+
+//--- vector 22: redirect_no_owner
+bool MtbVecBuild22(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900500;
+   env.seq=(ulong)1;
+   env.ts=(ulong)1700000000060;
+   env.login=(ulong)5001234;
+   return(MtbBuildRedirect(w,env,"s2",""));
+  }
+
+//--- vector 23: open
+bool MtbVecBuild23(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900002;
@@ -454,8 +482,8 @@ bool MtbVecBuild21(MpWriter &w)
    return(MtbBuildOpen(w,env,"c1.5001234.000017.open","EURUSD","buy",MpDoubleFromBits(0x3fd3333333333333) /* 0.3 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */,MpDoubleFromBits(0x3ff547ae147ae148) /* 1.33 */,(ulong)7700017,"c1.000017",(ulong)1700000030100));
   }
 
-//--- vector 22: close
-bool MtbVecBuild22(MpWriter &w)
+//--- vector 24: close
+bool MtbVecBuild24(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900003;
@@ -465,8 +493,8 @@ bool MtbVecBuild22(MpWriter &w)
    return(MtbBuildClose(w,env,"c1.5001234.000019.close",(ulong)70004,MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */));
   }
 
-//--- vector 23: modify
-bool MtbVecBuild23(MpWriter &w)
+//--- vector 25: modify
+bool MtbVecBuild25(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900004;
@@ -476,8 +504,8 @@ bool MtbVecBuild23(MpWriter &w)
    return(MtbBuildModify(w,env,"c1.5001234.000020.modify",(ulong)70004,MpDoubleFromBits(0x3ff4f5c28f5c28f6) /* 1.31 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */));
   }
 
-//--- vector 24: error
-bool MtbVecBuild24(MpWriter &w)
+//--- vector 26: error
+bool MtbVecBuild26(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900005;
@@ -517,6 +545,8 @@ bool MtbVecBuild(const int k,MpWriter &w)
       case 22: return(MtbVecBuild22(w));
       case 23: return(MtbVecBuild23(w));
       case 24: return(MtbVecBuild24(w));
+      case 25: return(MtbVecBuild25(w));
+      case 26: return(MtbVecBuild26(w));
      }
    w.Fail(StringFormat("no vector %d",k));
    return(false);
