@@ -19,8 +19,15 @@ a *session* is one login spoken for on it, opened by its own `hello`. The rules
   heartbeats judging dead peers in its I/O thread) puts the connection's sessions offline at
   once; a frame that still comes on it brings its session back (monitor events may lag the
   frames). A connection silent `FORGET_AFTER` offline periods is forgotten (the memory
-  bound): a later frame gets `not_started`, the terminal says `hello` again, and
-  `welcome.last_id` makes it send again whatever the daemon never journaled.
+  bound) once its transport is gone or it holds no live session: a later frame gets
+  `not_started`, the terminal says `hello` again, and `welcome.last_id` makes it send again
+  whatever the daemon never journaled. A connection whose transport survived (a slow reader,
+  a terminal whose thread blocked) keeps its sessions however long it is silent: its first
+  frame after the wake brings each login back without a hello (no session churn, no
+  `not_started` storm). That stays bounded: a login has one live session, so the kept
+  connections are at most the allow-list's logins.
+* **Heartbeats out** come from a heap of per-session deadlines (`hb_heap`), so a liveness pass
+  costs what is due, not a walk over every session.
 * **Roles.** The `hello` role must be the key's role (trader or investor); a mismatch is an
   `error` (`role_mismatch`) and no session starts.
 * **Replay.** Message ids per login only grow, across connections and restarts (persisted in
@@ -32,6 +39,7 @@ a *session* is one login spoken for on it, opened by its own `hello`. The rules
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -67,6 +75,7 @@ class Session:
     prev_id: int = 0  # the login's last journaled message id before the frame being handled
     out_seq: int = 0  # seq of the last message sent
     last_tx: int = 0
+    hb_due: int = -1  # the deadline of this session's live entry in `hb_heap` (-1: none)
     control: deque = field(default_factory=deque)  # (type, body) built at send time
     queue: dict = field(default_factory=dict)  # command keys to send, in order (ordered set)
 
@@ -78,6 +87,7 @@ class Conn:
     last_rx: int
     sessions: dict[int, Session] = field(default_factory=dict)
     silent: bool = False
+    gone: bool = False  # the shell's socket monitor reported the transport lost
     seq0: int = 0  # outbound seq of connection-level errors (login 0)
     control0: deque = field(default_factory=deque)
 
@@ -206,6 +216,8 @@ class SessionsMixin:
         forgotten by the silence rule."""
         self.now = now
         conn = self.conns.get(conn_id)
+        if conn is not None:
+            conn.gone = True
         if conn is not None and not conn.silent:
             conn.silent = True
             self.going_offline.extend((s, "disconnected") for s in conn.sessions.values())
@@ -278,6 +290,7 @@ class SessionsMixin:
         s.queue.clear()
         self.session_of[login] = s
         self.dirty.add(login)
+        self._heartbeat_at(s, now + self.config.heartbeat_ms)
         self.utc_offsets[login] = m.utc_offset_ms
         expected = self.config.engine.server_timezone.offset_ms(now)
         if m.utc_offset_ms != expected:  # a terminal on another server, or a wrong zone in the config
@@ -314,16 +327,13 @@ class SessionsMixin:
         reference = self.read_at
         for conn in list(self.conns.values()):
             quiet = reference - conn.last_rx
-            if quiet > dead_after * FORGET_AFTER:
+            if quiet > dead_after * FORGET_AFTER and (conn.gone or not self._holds_live_session(conn)):
                 self._drop_conn(conn, "silent")
                 continue
             if quiet > dead_after and not conn.silent:
                 conn.silent = True
                 self.going_offline.extend((s, "silent") for s in conn.sessions.values())
-            for s in conn.sessions.values():
-                if s.started and now - s.last_tx >= hb and not s.control:
-                    s.control.append(("heartbeat", None))
-                    self.dirty.add(s.login)
+        self._heartbeats_due(now, hb)
 
         # A connection carrying thousands of logins goes quiet at once: its sessions are marked
         # offline a bounded number per tick, so no loop turn pays for all of them.
@@ -335,6 +345,31 @@ class SessionsMixin:
                 s.online = False
                 self._offline(s.login, why)
                 budget -= 1
+
+    def _holds_live_session(self: DaemonCore, conn: Conn) -> bool:
+        session_of = self.session_of
+        return any(session_of.get(login) is s for login, s in conn.sessions.items())
+
+    def _heartbeat_at(self: DaemonCore, s: Session, due: int) -> None:
+        """(Re)arm the session's heartbeat deadline; an older heap entry becomes stale."""
+        s.hb_due = due
+        self.hb_seq += 1
+        heapq.heappush(self.hb_heap, (due, self.hb_seq, s))
+
+    def _heartbeats_due(self: DaemonCore, now: int, hb: int) -> None:
+        """A heartbeat for each live session that sent nothing for `hb` (nothing else waiting
+        to go to it): only the sessions whose deadline passed are looked at."""
+        heap, session_of = self.hb_heap, self.session_of
+        while heap and heap[0][0] <= now:
+            due, _, s = heapq.heappop(heap)
+            if due != s.hb_due or not s.started or session_of.get(s.login) is not s:
+                continue  # stale entry, or the session ended
+            if now - s.last_tx >= hb and not s.control:
+                s.control.append(("heartbeat", None))
+                self.dirty.add(s.login)
+                self._heartbeat_at(s, now + hb)
+            else:  # it sent since, or has frames waiting: look again when due (at the next pass at least)
+                self._heartbeat_at(s, max(s.last_tx + hb, now + 1))
 
     def _revive(self: DaemonCore, s: Session) -> None:
         """A frame for a session judged silent: it is back, as it was (each login by its own frame);
