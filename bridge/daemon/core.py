@@ -86,8 +86,6 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.vanishing: deque[tuple[int, int, int]] = deque()
         self.vanishing_keys: set[tuple[int, int]] = set()
         self.going_offline: deque[tuple[Session, str]] = deque()  # (session, why) to mark offline
-        self.hb_heap: list[tuple[int, int, Session]] = []  # (heartbeat due, tiebreak, session): sessions.py
-        self.hb_seq = 0
         self.deals: dict[tuple[int, int], deque[tuple[PositionClosed, int]]] = {}
         self.dirty: set[int] = set()  # logins whose session queue has something to send
         self.sent_order: deque[tuple[int, str]] = deque()  # (sent_at, key): resend timer, oldest first

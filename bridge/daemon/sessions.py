@@ -26,8 +26,6 @@ a *session* is one login spoken for on it, opened by its own `hello`. The rules
   frame after the wake brings each login back without a hello (no session churn, no
   `not_started` storm). That stays bounded: a login has one live session, so the kept
   connections are at most the allow-list's logins.
-* **Heartbeats out** come from a heap of per-session deadlines (`hb_heap`), so a liveness pass
-  costs what is due, not a walk over every session.
 * **Roles.** The `hello` role must be the key's role (trader or investor); a mismatch is an
   `error` (`role_mismatch`) and no session starts.
 * **Replay.** Message ids per login only grow, across connections and restarts (persisted in
@@ -39,7 +37,6 @@ a *session* is one login spoken for on it, opened by its own `hello`. The rules
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -75,7 +72,6 @@ class Session:
     prev_id: int = 0  # the login's last journaled message id before the frame being handled
     out_seq: int = 0  # seq of the last message sent
     last_tx: int = 0
-    hb_due: int = -1  # the deadline of this session's live entry in `hb_heap` (-1: none)
     control: deque = field(default_factory=deque)  # (type, body) built at send time
     queue: dict = field(default_factory=dict)  # command keys to send, in order (ordered set)
 
@@ -290,7 +286,6 @@ class SessionsMixin:
         s.queue.clear()
         self.session_of[login] = s
         self.dirty.add(login)
-        self._heartbeat_at(s, now + self.config.heartbeat_ms)
         self.utc_offsets[login] = m.utc_offset_ms
         expected = self.config.engine.server_timezone.offset_ms(now)
         if m.utc_offset_ms != expected:  # a terminal on another server, or a wrong zone in the config
@@ -333,7 +328,12 @@ class SessionsMixin:
             if quiet > dead_after and not conn.silent:
                 conn.silent = True
                 self.going_offline.extend((s, "silent") for s in conn.sessions.values())
-        self._heartbeats_due(now, hb)
+            # a walk, not a heap of deadlines: ~40 ns a session, where a heap costs ~1 us a
+            # heartbeat and lands them all in one pass (benchmarks/bench_tick_cost.py)
+            for s in conn.sessions.values():
+                if s.started and now - s.last_tx >= hb and not s.control:
+                    s.control.append(("heartbeat", None))
+                    self.dirty.add(s.login)
 
         # A connection carrying thousands of logins goes quiet at once: its sessions are marked
         # offline a bounded number per tick, so no loop turn pays for all of them.
@@ -349,27 +349,6 @@ class SessionsMixin:
     def _holds_live_session(self: DaemonCore, conn: Conn) -> bool:
         session_of = self.session_of
         return any(session_of.get(login) is s for login, s in conn.sessions.items())
-
-    def _heartbeat_at(self: DaemonCore, s: Session, due: int) -> None:
-        """(Re)arm the session's heartbeat deadline; an older heap entry becomes stale."""
-        s.hb_due = due
-        self.hb_seq += 1
-        heapq.heappush(self.hb_heap, (due, self.hb_seq, s))
-
-    def _heartbeats_due(self: DaemonCore, now: int, hb: int) -> None:
-        """A heartbeat for each live session that sent nothing for `hb` (nothing else waiting
-        to go to it): only the sessions whose deadline passed are looked at."""
-        heap, session_of = self.hb_heap, self.session_of
-        while heap and heap[0][0] <= now:
-            due, _, s = heapq.heappop(heap)
-            if due != s.hb_due or not s.started or session_of.get(s.login) is not s:
-                continue  # stale entry, or the session ended
-            if now - s.last_tx >= hb and not s.control:
-                s.control.append(("heartbeat", None))
-                self.dirty.add(s.login)
-                self._heartbeat_at(s, now + hb)
-            else:  # it sent since, or has frames waiting: look again when due (at the next pass at least)
-                self._heartbeat_at(s, max(s.last_tx + hb, now + 1))
 
     def _revive(self: DaemonCore, s: Session) -> None:
         """A frame for a session judged silent: it is back, as it was (each login by its own frame);
