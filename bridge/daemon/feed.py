@@ -85,6 +85,19 @@ def ns_to_ms(ns: int) -> str:
     return str((Decimal(max(ns, 0)) / NS_PER_MS).quantize(MICRO_MS, ROUND_HALF_UP))
 
 
+def subscription_row(engine: Engine, sub: Any) -> dict:
+    """A subscription's figures: the feed's `subscription.update` (F11) and snapshot rows, and
+    the admin `list_subscriptions` rows (one row, two readers)."""
+    t = engine.traders.get(sub.trader)
+    rate = effective_rate(sub.commission_pct, t.cap_pct if t is not None else None)
+    return {"subscription": sub.id, "investor": sub.investor, "trader": sub.trader, "account": sub.account,
+            "state": sub.state.value, "mode": sub.mode.value,
+            "protection_pct": None if sub.protection_pct is None else str(sub.protection_pct),
+            "commission_pct": str(rate), "invested": str(sub.invested), "balance": str(sub.balance),
+            "equity": str(sub.equity), "realised": str(sub.realised), "commission_paid": str(sub.commission_paid),
+            "open_copies": len(sub.copies), "trades": sub.trades}
+
+
 def level_text(level: Decimal) -> str:
     return str(level.quantize(CENT, ROUND_HALF_UP))
 
@@ -435,14 +448,7 @@ class FeedModel(PositionsFeed, SnapshotFeed):
         return body, level
 
     def subscription(self, sub: Any) -> dict:
-        t = self.core.engine.traders.get(sub.trader)
-        rate = effective_rate(sub.commission_pct, t.cap_pct if t is not None else None)
-        return {"subscription": sub.id, "investor": sub.investor, "trader": sub.trader, "account": sub.account,
-                "state": sub.state.value, "mode": sub.mode.value,
-                "protection_pct": None if sub.protection_pct is None else str(sub.protection_pct),
-                "commission_pct": str(rate), "invested": str(sub.invested), "balance": str(sub.balance),
-                "equity": str(sub.equity), "realised": str(sub.realised), "commission_paid": str(sub.commission_paid),
-                "open_copies": len(sub.copies), "trades": sub.trades}
+        return subscription_row(self.core.engine, sub)
 
     def trader(self, tid: str) -> dict | None:
         engine = self.core.engine
