@@ -101,3 +101,15 @@ def test_after_a_lost_transport_a_wake_costs_one_hello_per_login() -> None:
     late = [e for e in term.core.errors if e.code == "not_started" and e.ref_id > hello_id.get(e.login, 1 << 62)]
     assert late == []
     assert all(w.daemon.session_of[x].online for x in logins)
+
+
+def test_the_protocol_client_re_hellos_only_for_errors_about_frames_after_its_hello() -> None:
+    """bridge/daemon/client.py (the benchmark's terminals): the frames sent before a hello was
+    read each got `not_started`; only an error about a later frame asks for another hello."""
+    from bridge.daemon.client import needs_hello
+
+    def err(ref_id: int) -> ErrorReply:
+        return ErrorReply(id=1, seq=2, ts=0, login=7, code="not_started", detail="", ref_id=ref_id, field="")
+
+    hello_id = 500
+    assert [needs_hello(hello_id, err(r)) for r in (10, 499, 500, 501, 0)] == [False, False, False, True, True]
