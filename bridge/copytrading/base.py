@@ -97,6 +97,7 @@ class EngineBase:
     _trader_subs: dict[str, list[Subscription]]
     _by_symbol: dict[str, dict[int, Subscription]]
     _rates_cache: Rates | None
+    _retry_subs: set[int]  # subscriptions that may hold a copy whose close is to be retried
 
     def _calc(self, sub: Subscription) -> AccountMargin:
         key = (sub.account_type, sub.currency, sub.leverage)
@@ -117,6 +118,19 @@ class EngineBase:
 
     def _live(self) -> list[Subscription]:
         return sorted((x for subs in self._trader_subs.values() for x in subs), key=lambda x: x.id)
+
+    def _retry_due(self) -> list[Subscription]:
+        """The live subscriptions, in id order, holding a copy whose close is to be retried: what
+        a scan of every live subscription finds, at the cost of the few that have one (a tick
+        must not sort thousands of subscriptions). Ones with none left leave the set."""
+        subs, due = self.s.subscriptions, []
+        for sid in sorted(self._retry_subs):
+            sub = subs.get(sid)
+            if sub is None or sub.state is SubState.STOPPED or not any(c.retry_close for c in sub.copies.values()):
+                self._retry_subs.discard(sid)
+            else:
+                due.append(sub)
+        return due
 
     # ------------------------------------------------------------------ helpers
     def _forget(self, sub: Subscription, copy: Copy) -> None:

@@ -90,9 +90,12 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk):
         self._trader_subs = {t: [] for t in s.traders}
         self._by_symbol = {}
         self._rates_cache = None
+        self._retry_subs = set()
         for sub in sorted(s.subscriptions.values(), key=lambda x: x.id):
             if sub.state is SubState.STOPPED:
                 continue
+            if any(c.retry_close for c in sub.copies.values()):
+                self._retry_subs.add(sub.id)
             self._sub_by_account[sub.account] = sub
             self._trader_subs.setdefault(sub.trader, []).append(sub)
             book = self._books[sub.id] = MarginBook(self._calc(sub))
@@ -120,7 +123,7 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk):
         return Step(tuple(self._commands), tuple(self._records), tuple(self._withdrawals))
 
     def _on_time_passed(self, e: ev.TimePassed) -> None:
-        self._retry_closes([sub for sub in self._live() if sub.copies])
+        self._retry_closes(self._retry_due())
 
     def _on_terminal_online(self, e: ev.TerminalOnline) -> None:
         self.s.terminals[e.account] = True

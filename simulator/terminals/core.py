@@ -167,6 +167,7 @@ class _Link:
     welcomed: bool = False
     resumed: bool = False
     last_tx: int = 0
+    hello_id: int = 0  # id of the last hello: sequence errors about older frames are stale
     # watcher state
     last_deal: int = 0  # highest deal ticket reported
     last_deal_time: int = 0
@@ -299,8 +300,10 @@ class TerminalCore:
         # reported once more as opened; the daemon takes it as the duplicate it is.
         link.account = None
         link.account_due = now
+        envelope = self._envelope(link, now)
+        link.hello_id = envelope["id"]
         return Hello(
-            **self._envelope(link, now), role=link.role, platform=info.platform,
+            **envelope, role=link.role, platform=info.platform,
             account_type=info.account_type, currency=info.currency, leverage=info.leverage,
             balance=wire_number(info.balance), equity=wire_number(info.equity),
             positions=tuple(position_map(p) for p in positions),
@@ -361,7 +364,8 @@ class TerminalCore:
             return []
         if isinstance(message, ErrorReply):
             self.errors.append(message)
-            if message.code in SEQUENCE_CODES:
+            # only about a frame sent after the last hello: one reconnect answers all the earlier ones
+            if message.code in SEQUENCE_CODES and (message.ref_id == 0 or message.ref_id > link.hello_id):
                 self.reconnect_reason = f"login {link.session.login}: daemon says {message.code}"
             return []
         if isinstance(message, (Open, Close, Modify)):
