@@ -96,9 +96,7 @@ class GatewayLink:
         targets = self.due() if logins is None else sorted(set(logins) & self.served)
         out = self.core.poll(now, targets, mono)
         if self.core.connected:
-            for m in out:
-                if isinstance(m, AccountUpdate):
-                    self.reported[m.login] = (m.balance, m.equity, m.margin, m.free_margin, m.leverage)
+            self._note_reported(out)
             for login in targets:
                 if self.core.welcomed(login):  # a login not welcomed yet stays due
                     self.scans += 1
@@ -110,6 +108,17 @@ class GatewayLink:
                         if self.reported.get(login) == self._figures(login):
                             self.dirty.discard(login)  # else: a coalesced update is still to be sent
         return out
+
+    def receive(self, message, now: int, mono: int | None = None) -> list[Message]:
+        """The core's receive (a command is executed and its deal reported at once)."""
+        out = self.core.receive(message, now, mono)
+        self._note_reported(out)
+        return out
+
+    def _note_reported(self, out: list[Message]) -> None:
+        for m in out:
+            if isinstance(m, AccountUpdate):
+                self.reported[m.login] = (m.balance, m.equity, m.margin, m.free_margin, m.leverage)
 
     def _figures(self, login: int) -> tuple:
         """The account's figures as an `account_update` carries them."""

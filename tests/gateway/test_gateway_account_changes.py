@@ -124,3 +124,23 @@ def test_no_code_outside_the_server_package_reaches_into_the_servers_private_sta
     assert any(p.parent.name == "gateway" for p in product)
     offenders = [hit for p in product for hit in _private_reaches(p, private)]
     assert offenders == []
+
+
+def test_accounts_whose_copies_closed_are_idle_again():
+    """The account figures a command's execution reports count as sent: once the copies are
+    closed and reported, nothing is left to send and the accounts are no longer scanned."""
+    from gateway_world import trade
+
+    server, daemon, wire, logins, gateway = world("gateway")
+    link = gateway.links["investor"]
+    res = trade(server, logins["trader"], "buy", "0.5")
+    wire.poll()
+    assert link.due() == sorted([logins["inv1"], logins["inv2"]])  # holding copies
+    trade(server, logins["trader"], "sell", "0.5", position=res.position)
+    wire.poll()  # the close commands execute and report on the investor link
+    wire.poll()
+    assert not any(server.positions(logins[x]) for x in ("inv1", "inv2", "inv3"))
+    assert link.due() == []
+    before = link.scans
+    wire.poll()
+    assert link.scans == before
