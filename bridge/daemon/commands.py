@@ -70,7 +70,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "keys", help="generate CURVE key pairs and allow-list entries",
         description="Generate the daemon's server key pair, or a terminal key pair with its allow-list entry.",
         epilog="examples: mtbridge keys server --out keys/ ; "
-               "mtbridge keys terminal trader-1001 --login 1001 --role trader --out keys/ --allow-list keys/allow.toml",
+               "mtbridge keys terminal trader-1001 --login 1001 --role trader --out keys/ --allow-list keys/allow.toml ; "
+               "mtbridge keys terminal gw-investors --role investor --gateway --login 3001 --login 3002 --out keys/ "
+               "--allow-list keys/allow.toml",
     )
     ks = k.add_subparsers(dest="keys_command", metavar="KIND")
     ks.required = True
@@ -87,6 +89,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     term.add_argument("--role", default="trader", choices=ROLES,
                       help="trader | investor (terminals, need --login), admin (back office and feed), "
                            "monitor (feed only: mtbridge monitor / dashboard); default trader")
+    term.add_argument("--gateway", action="store_true",
+                      help="the key of a server-side gateway (trade-server plugin or manager gateway) speaking for "
+                           "many logins: `gateway = true` on its entry, and no other key may list its logins "
+                           "(trader or investor role; docs/deployment-modes.md)")
     term.add_argument("--out", metavar="DIR", help="write NAME.key (mode 0600) here; without it, print the pair")
     term.add_argument("--allow-list", metavar="FILE",
                       help="add the [[allow]] entry to this TOML file, or update NAME's entry in place")
@@ -213,6 +219,8 @@ def run_keys_terminal(args: argparse.Namespace) -> int:
         return _fail(f"a {args.role} key needs at least one --login")
     if args.role == "monitor" and args.login:
         return _fail("a monitor key reads the feed only: no --login")
+    if args.gateway and args.role in LOGINLESS_ROLES:
+        return _fail(f"only a trader or investor key can be a gateway (this one is {args.role})")
     from bridge.daemon.keys import _NAME, allow_entry_public
 
     if not _NAME.match(args.name):
@@ -232,14 +240,15 @@ def run_keys_terminal(args: argparse.Namespace) -> int:
     reused = pair is not None
     if pair is None:
         pair = generate_keypair()
-    entry = allow_entry_toml(args.name, pair.public, args.login, args.role)
+    entry = allow_entry_toml(args.name, pair.public, args.login, args.role, gateway=args.gateway)
+    holder = "gateway" if args.gateway else "terminal"
     if key_path is not None and not reused:
-        write_keypair(key_path, pair, f"terminal key pair of {args.name}: install on the terminal only")
+        write_keypair(key_path, pair, f"{holder} key pair of {args.name}: install on the {holder} only")
         print(f"wrote {key_path} (secret, mode 0600)")
     elif reused:
         print(f"kept the existing key pair of {args.name} (--force makes a new one)")
     else:
-        print(keypair_toml(pair, f"terminal key pair of {args.name}: install on the terminal only"))
+        print(keypair_toml(pair, f"{holder} key pair of {args.name}: install on the {holder} only"))
     if args.allow_list:
         try:
             action = upsert_allow_entry(Path(args.allow_list), args.name, entry)

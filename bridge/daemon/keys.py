@@ -26,7 +26,8 @@ same, so the daemon cannot tell them apart; the flag only says who serves a logi
 listed by a gateway key may be listed by no other key (an EA and the gateway both trading one
 investor account would execute each copy twice), and the list is refused on load (and on a
 live reload) naming the login and both keys, e.g. `login 3001 is claimed by gateway key
-'gw-investors' and by key 'inv-3001': a login is served by exactly one of them`."""
+'gw-investors' and by key 'inv-3001': a login is served by exactly one of them`. `mtbridge
+keys terminal NAME --role investor --gateway --login ...` writes such an entry."""
 
 from __future__ import annotations
 

@@ -28,14 +28,17 @@ link instead of a core:
 scans only the *due* ones: accounts a hook reported (a deal, a position opened, changed or
 closed) since their last scan, and accounts holding positions (their equity moves with
 every quote). After a (re)connect every account is due once (its `hello` resets what was
-reported). Any other account cannot have anything to report, so a poll of the due accounts
-sends exactly what a poll of all of them would, in the same order (login order): the daemon
-cannot tell a gateway from an EA, and 10 000 idle investor accounts cost nothing per poll.
+reported), and accounts whose figures differ from the last `account_update` sent for them
+(a terminal coalesces account updates to one per `account_update_ms`: a change made within
+that window is sent by a later poll, so the account stays due until it is). Any other
+account cannot have anything to report, so a poll of the due accounts sends exactly what a
+poll of all of them would, in the same order (login order): the daemon cannot tell a gateway
+from an EA, and 10 000 idle investor accounts cost nothing per poll.
 A hook only marks an account and returns no action; nothing is sent from inside a hook (the
 server calls hooks in the middle of its own work), only from the shell's next poll. The
 hooks used: `on_deal_perform` (trades, stop-outs, balance operations), `on_position_add /
-_update / _delete` (an SL/TP change makes no deal). A leverage change alone (no hook) is
-reported with the account's next change.
+_update / _delete` (an SL/TP change makes no deal), `on_user_update` (a leverage change in the
+back office: no deal, no position change, yet the terminal's next poll reports it).
 
 **Roles.** An allow-list key has one role, so the gateway opens one link per role it serves
 (`trader`, `investor`); each login is served by one link, and the allow-list marks the
@@ -46,10 +49,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 
-from bridge.protocol import Message
+from bridge.protocol import AccountUpdate, Message
 from simulator.gateway.accounts import DealerAccounts, dealer_session
-from simulator.server.plugins import DealEvent, PositionEvent, ServerPlugin
-from simulator.terminals.core import DEFAULT_HEARTBEAT_MS, StoredResult, TerminalCore
+from simulator.server.plugins import AccountState, DealEvent, PositionEvent, ServerPlugin
+from simulator.terminals.core import DEFAULT_HEARTBEAT_MS, StoredResult, TerminalCore, wire_number
 from simulator.terminals.quotes import QUOTE_EVERY_MS
 
 ROLES = ("trader", "investor")
@@ -70,6 +73,7 @@ class GatewayLink:
         self.served = frozenset(core.logins)
         self.dirty: set[int] = set(self.served)  # a new core has reported nothing yet
         self.holding: set[int] = set()  # accounts with open positions when last scanned
+        self.reported: dict[int, tuple] = {}  # login -> figures of its last account_update on this connection
         self.scans = 0  # accounts scanned by polls (instrumentation: idle accounts are never scanned)
 
     def __getattr__(self, name: str):
@@ -84,6 +88,7 @@ class GatewayLink:
 
     def connect(self, now: int, mono: int | None = None) -> list[Message]:
         self.dirty |= self.served  # every hello resets the account figures reported
+        self.reported.clear()
         return self.core.connect(now, mono)
 
     def poll(self, now: int, logins: Iterable[int] | None = None, mono: int | None = None) -> list[Message]:
@@ -91,15 +96,35 @@ class GatewayLink:
         targets = self.due() if logins is None else sorted(set(logins) & self.served)
         out = self.core.poll(now, targets, mono)
         if self.core.connected:
+            self._note_reported(out)
             for login in targets:
                 if self.core.welcomed(login):  # a login not welcomed yet stays due
                     self.scans += 1
-                    self.dirty.discard(login)
                     if self.accounts.positions(login):
                         self.holding.add(login)
+                        self.dirty.discard(login)
                     else:
                         self.holding.discard(login)
+                        if self.reported.get(login) == self._figures(login):
+                            self.dirty.discard(login)  # else: a coalesced update is still to be sent
         return out
+
+    def receive(self, message, now: int, mono: int | None = None) -> list[Message]:
+        """The core's receive (a command is executed and its deal reported at once)."""
+        out = self.core.receive(message, now, mono)
+        self._note_reported(out)
+        return out
+
+    def _note_reported(self, out: list[Message]) -> None:
+        for m in out:
+            if isinstance(m, AccountUpdate):
+                self.reported[m.login] = (m.balance, m.equity, m.margin, m.free_margin, m.leverage)
+
+    def _figures(self, login: int) -> tuple:
+        """The account's figures as an `account_update` carries them."""
+        info = self.accounts.account_info(login)
+        return (wire_number(info.balance), wire_number(info.equity), wire_number(info.margin),
+                wire_number(info.margin_free), info.leverage)
 
 
 class GatewayPlugin(ServerPlugin):
@@ -127,9 +152,7 @@ class GatewayPlugin(ServerPlugin):
 
     def on_load(self, api) -> None:
         if self.timezone is None:
-            # the server configuration's zone (MT5: IMTConCommon::TimeZone); ServerAPI has no
-            # query for it, so it is read from the server the API belongs to
-            self.timezone = getattr(api, "timezone", None) or api._server.timezone
+            self.timezone = api.timezone  # the server configuration's (MT5: IMTConCommon::TimeZone)
         self.accounts = DealerAccounts(api, self.timezone)
 
     def serve(self, logins: Mapping[str, Sequence[int]],
@@ -186,6 +209,9 @@ class GatewayPlugin(ServerPlugin):
 
     def on_position_delete(self, event: PositionEvent) -> None:
         self.touch(event.login)
+
+    def on_user_update(self, account: AccountState) -> None:
+        self.touch(account.login)  # a leverage change: no deal, but the account_update shows it
 
     # ------------------------------------------------------------------ instrumentation
     @property

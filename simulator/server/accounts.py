@@ -292,6 +292,8 @@ class AccountOps:
             book.open(p.ticket, p.sym.spec.group, p.notional)
         acct.book = book
         self._j("leverage_changed", login=login, leverage=leverage, margin=book.total)
+        if self._plugins.on_user_update:  # the record first, then its margin consequences
+            self._plugins.emit("on_user_update", self._account_state(acct))
         self._refresh_risk(acct)
         self._j("answer", op=op, ok=True)
         self._plugins.drain()

@@ -19,8 +19,13 @@ rule of the seeds: the margin model (tiered margin, seed 004), the trading lock 
 minimum deposit, swaps and swap-free accounts, margin call and stop-out are plugins in
 `plugins/rules/`, loaded by default. Hooks run in the MT5 server's order (request -> checks
 -> deal -> position -> account/margin); the margin model and the risk engine are resolved
-once at construction and called directly (`self._margin_model`, `self._refresh_risk`,
-`self._bands_fired`). A plugin hook that raises rejects its request with ERROR 10011.
+once at construction and called directly (`self._refresh_risk` is the engine's bound method;
+the cold paths reach the margin model and the band handler through the host). A plugin hook
+that raises rejects its request with ERROR 10011. The instance keeps fewer than 30
+attributes: CPython 3.11 stores an object's attributes inline, which the tick path's
+``self.x`` reads are specialised for, only up to 29 of them (beyond, every read goes through
+a dict look-up: the loaded benchmark lost ~2 % when the plugins' four attributes made 30;
+tests/simulator/server/test_server_fast_paths.py pins it).
 
 **Retcodes** (real MT5 values, `simulator.server.retcodes`): investor (read-only) session or
 a plugin's `check_trade_allowed` veto (the minimum deposit: TRADE_DISABLED 10017); unknown
@@ -159,11 +164,9 @@ class TradeServer(AccountOps, MarketOps, EquityOps, RolloverOps, PositionOps, Or
         if self._plugins.margin is None:
             raise ValueError("no plugin provides the margin model (load simulator.server.plugins.rules."
                              "TieredMargin or another margin plugin)")
-        self._margin_model = self._plugins.margin
         risk = self._plugins.risk
-        # instance attributes: the tick path calls the engine directly (no dispatch per quote)
+        # an instance attribute: the tick path calls the engine directly (no dispatch per quote)
         self._refresh_risk = risk.refresh if risk is not None else _no_risk
-        self._bands_fired = risk.bands_fired if risk is not None else _no_bands
         self.journal.append("server_start", self.clock.now_ms, seed=seed, server=server_name,
                             first_login=self._next_login, first_ticket=self._next_ticket)
 
@@ -175,7 +178,16 @@ class TradeServer(AccountOps, MarketOps, EquityOps, RolloverOps, PositionOps, Or
     @property
     def margin_model(self):
         """The loaded margin model (`plugins.api.MarginModel`; default: seed 004 tiers)."""
-        return self._margin_model
+        return self._plugins.margin
+
+    # account opening and leverage changes only: not an instance attribute (see the module doc)
+    _margin_model = margin_model
+
+    @property
+    def _bands_fired(self):
+        """The risk engine's handler of fired margin-call bands (a quote crossed an edge)."""
+        risk = self._plugins.risk
+        return risk.bands_fired if risk is not None else _no_bands
 
     @property
     def now_ms(self) -> int:

@@ -15,6 +15,9 @@ to the MT5 sinks ``IMTTradeSink``, ``IMTDealSink``, ``IMTPositionSink``, ``IMTUs
     answer    on_trade_request_process  (IMTTradeSink::OnTradeRequestProcess)
               on_trade_request_refuse   (IMTTradeSink::OnTradeRequestRefuse)
 
+    back office: an account's record changed (leverage) -> on_user_update
+              (IMTUserSink::OnUserUpdate), then the account's margin as after a deal
+
 Sans-I/O and deterministic: every hook receives a frozen event (values, never the server's
 mutable state) and returns a value - a verdict (`Veto`, `Adjust`, None to accept) from a
 hook, dealer actions (`OpenPosition`, `ClosePosition`, ...) from an event. The server runs
@@ -318,6 +321,12 @@ class ServerPlugin:
         return None
 
     def on_user_login(self, event: LoginEvent) -> list[DealerAction] | None:
+        return None
+
+    def on_user_update(self, account: AccountState) -> list[DealerAction] | None:
+        """The back office changed the account's record (``IMTUserSink::OnUserUpdate``): its
+        leverage (the simulated back office changes nothing else of an open account; a group
+        change would raise it too). `account`: the record as it now is."""
         return None
 
     # trade requests (IMTTradeSink)

@@ -38,6 +38,7 @@ from simulator.server.records import AccountInfo, DealInfo, OrderInfo, PositionI
     TradeResult
 
 if TYPE_CHECKING:  # pragma: no cover
+    from bridge.domain.servertime import ServerTimeZone
     from simulator.server.server import TradeServer
 
 #: dealer actions one server operation may trigger through returned actions (a plugin that
@@ -47,7 +48,7 @@ MAX_ACTIONS_PER_OPERATION = 10_000
 _SUCCESS = (rc.TRADE_RETCODE_PLACED, rc.TRADE_RETCODE_DONE, rc.TRADE_RETCODE_DONE_PARTIAL)
 
 #: hooks and events a plugin may override, in the order the server calls them for a request
-HOOKS = ("hook_user_add", "on_user_login", "check_trade_allowed", "hook_trade_request_add",
+HOOKS = ("hook_user_add", "on_user_login", "on_user_update", "check_trade_allowed", "hook_trade_request_add",
          "hook_trade_request_process", "on_deal_perform", "on_position_add", "on_position_update",
          "on_position_delete", "on_margin_call", "on_margin_call_cleared", "on_stop_out",
          "on_trade_request_process", "on_trade_request_refuse", "on_eod_start", "hook_trade_rollover",
@@ -269,6 +270,12 @@ class ServerAPI:
     @property
     def now_ms(self) -> int:
         return self._server.now_ms
+
+    @property
+    def timezone(self) -> ServerTimeZone:
+        """The server's time zone (MT5: ``IMTConCommon::TimeZone`` of the server configuration):
+        its wall clock and midnight; what a terminal reports as ``hello.utc_offset_ms``."""
+        return self._server.timezone
 
     @property
     def rules(self):

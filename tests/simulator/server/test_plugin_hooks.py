@@ -17,7 +17,7 @@ import pytest
 from srv_helpers import account, market, new_server, quote
 
 from simulator.server import retcodes as rc
-from simulator.server.plugins import Adjust, ServerPlugin, Veto
+from simulator.server.plugins import Adjust, BalanceOperation, ServerPlugin, Veto
 from simulator.server.plugins.host import HOOKS
 from simulator.server.plugins.rules import default_plugins
 
@@ -239,3 +239,44 @@ def test_plugins_are_checked_at_load():
         new_server(plugins=[])
     with pytest.raises(TypeError, match="not a ServerPlugin"):
         new_server(plugins=[*default_plugins(), object()])
+
+
+class LeverageWatch(ServerPlugin):
+    """``IMTUserSink::OnUserUpdate``: sees the changed record; may answer with dealer actions."""
+
+    name = "leverage_watch"
+
+    def __init__(self, bonus: str | None = None, fail: bool = False) -> None:
+        self.seen: list[tuple[int, int]] = []
+        self.bonus, self.fail = bonus, fail
+
+    def on_user_update(self, account):
+        self.seen.append((account.login, account.leverage))
+        if self.fail:
+            raise RuntimeError("watch broke")
+        return [BalanceOperation(account.login, D(self.bonus), "leverage bonus")] if self.bonus else None
+
+
+def test_a_leverage_change_raises_on_user_update_with_the_record_as_it_now_is():
+    watch = LeverageWatch(bonus="5")
+    s = _server(watch)
+    login, _ = account(s, deposit="1000", leverage=100)
+    start = len(s.journal.records())
+    assert s.set_leverage(login, 500) is None
+    assert s.set_leverage(login, 7) is not None  # not offered: refused, no event
+    assert s.set_leverage(10**6, 500) is not None  # unknown account: no event
+    assert watch.seen == [(login, 500)]
+    kinds = [r["kind"] for r in s.journal.records()[start:]]
+    # the record changes, then its event's action runs once the back-office operation ended
+    assert kinds[:6] == ["request", "leverage_changed", "answer", "dealer_action", "request", "deal"]
+    assert s.account_info(login).balance == D("1005") and s.account_info(login).leverage == 500
+
+
+def test_a_failing_on_user_update_is_journaled_and_the_change_stands():
+    s = _server(LeverageWatch(fail=True))
+    login, _ = account(s, deposit="1000", leverage=100)
+    assert s.set_leverage(login, 200) is None
+    assert s.account_info(login).leverage == 200
+    (err,) = s.journal.records("plugin_error")
+    assert err["plugin"] == "leverage_watch" and err["hook"] == "on_user_update"
+    assert err["error"] == "RuntimeError: watch broke"

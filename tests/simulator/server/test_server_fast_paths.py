@@ -160,3 +160,23 @@ def test_tick_size_follows_recent_quotes_only():
         bid += 10 if i % 2 else -10  # the symbol gets livelier: the estimate follows
         server.on_tick(Tick("EURUSD", MONDAY + i, D(bid).scaleb(-5), D(bid + 2).scaleb(-5)))
     assert server._symbols["EURUSD"].tick_size() == 10
+
+
+def test_the_tick_path_reads_the_servers_attributes_from_inline_values():
+    """Issue 14 (performance after the plugin move): CPython keeps up to 29 instance attributes
+    inline and specialises ``self.x`` reads for them (LOAD_ATTR_INSTANCE_VALUE); with 30 the
+    object falls back to a dict and every read of the tick path to a hashed look-up
+    (LOAD_ATTR_WITH_HINT). The plugins' four attributes had made 30; the cold ones are now
+    reached through the host. Structural, not timed: the figures are in benchmarks/."""
+    import dis
+    import platform
+    import sys
+
+    server = TradeServer(start_ms=MONDAY)
+    server.run(_ticks(2000, 3))
+    assert len(vars(server)) < 30, sorted(vars(server))
+    fresh = TradeServer(start_ms=MONDAY)  # vars() above gave `server` a real dict: measure another one
+    fresh.run(_ticks(2000, 3))
+    if platform.python_implementation() == "CPython" and sys.version_info[:2] in ((3, 11), (3, 12)):
+        names = {i.opname for i in dis.get_instructions(type(fresh).on_tick, adaptive=True)}
+        assert "LOAD_ATTR_INSTANCE_VALUE" in names and "LOAD_ATTR_WITH_HINT" not in names, sorted(names)
