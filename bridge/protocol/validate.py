@@ -10,6 +10,7 @@ fields (wire order) -> each value (schema order).
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 from bridge.domain.money import to_decimal  # the one float -> Decimal rule (shortest repr)
@@ -162,7 +163,7 @@ def _fields(
     out: dict[str, Any] = {}
     for spec in specs:
         if spec.name not in fields:  # optional and absent
-            out[spec.name] = () if spec.kind in LIST_KINDS else 0
+            out[spec.name] = () if spec.kind in LIST_KINDS else _ZERO if spec.kind in NUMBER_KINDS else 0
             continue
         value = convert(spec, fields[spec.name], path + spec.name, ref_id)
         if isinstance(value, ProtocolError):
@@ -186,6 +187,7 @@ def _body_specs(spec: MessageSpec) -> tuple[tuple[FieldSpec, ...], frozenset[str
 
 
 # type -> its body specs: derived once from the schema, not per frame
+_ZERO = Decimal(0)  # an absent optional number (position swap)
 _BODY_SPECS = {type_: _body_specs(spec) for type_, spec in SCHEMA.items()}
 
 
