@@ -31,7 +31,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="seed of the run (default: the scenario's seed, else 0)")
     p.add_argument("--until", metavar="DURATION", help="stop after this much simulated time, e.g. 90m, 36h, 7d")
     p.add_argument("--journal", metavar="FILE", help="write the journal as JSON lines")
-    p.add_argument("--json", action="store_true", help="print the summary as one JSON object (with `digest`)")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary as one JSON object (with `digest` and the trade list `trades`)")
+    p.add_argument("--trades", metavar="FILE", help="write the trade list (every buy/sell deal) as CSV")
+    p.add_argument("--chart", metavar="DIR", help="write an equity chart per account as DIR/<account>.svg")
     p.set_defaults(handler=run_simulate)
 
 
@@ -80,6 +83,19 @@ def _simulate(args: argparse.Namespace) -> int:
             sim.server.journal.write(args.journal)
         except OSError as exc:
             raise _Usage(f"--journal {args.journal}: {exc.strerror}") from None
+    if args.trades:
+        try:
+            with open(args.trades, "w", encoding="utf-8", newline="") as f:
+                f.write(summary.trades_csv())
+        except OSError as exc:
+            raise _Usage(f"--trades {args.trades}: {exc.strerror}") from None
+    if args.chart:
+        from simulator.report import write_charts
+
+        try:
+            write_charts(args.chart, summary.charts())
+        except OSError as exc:
+            raise _Usage(f"--chart {args.chart}: {exc.strerror}") from None
     if args.json:
         print(json.dumps(summary.to_json(), indent=2))
     else:

@@ -13,12 +13,13 @@ and one ``script`` record per scripted step (what it did, or why it could not).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from bridge.domain.errors import Refusal
 from bridge.domain.money import round_money
 from simulator.journal import Journal
+from simulator.report import EquityCurve, TradeRow, equity_svg, trade_rows, trades_csv
 from simulator.prices import CsvTickFeed, Mt5TickFileFeed, RandomWalkFeed, Tick, WalkSpec, merge_feeds
 from simulator.scenario import Scenario, ScriptedAction
 from simulator.server import TradeRequest, TradeServer
@@ -86,6 +87,16 @@ class RunSummary:
     records: int
     digest: str
     accounts: tuple[AccountSummary, ...]
+    trades: tuple[TradeRow, ...] = ()  # every account's buy/sell deals, in deal order
+    curves: dict[str, list] = field(default_factory=dict)  # account id -> [(ms, equity)] (report.EquityCurve)
+
+    def trades_csv(self) -> str:
+        return trades_csv(list(self.trades))
+
+    def charts(self) -> dict[str, str]:
+        """account id -> its equity chart, a standalone SVG file."""
+        return {a.id: equity_svg(f"{a.id} ({a.login}) equity, {a.currency}", self.curves.get(a.id, []))
+                for a in self.accounts}
 
     def to_json(self) -> dict:
         def s(v):
@@ -102,6 +113,7 @@ class RunSummary:
                 "stop_out_closes": a.stop_out_closes, "net": s(a.net), "return_pct": s(a.return_pct),
                 "max_drawdown_pct": s(a.max_drawdown_pct),
             } for a in self.accounts],
+            "trades": [t.to_json() for t in self.trades],
         }
 
     def to_text(self) -> str:
@@ -188,6 +200,7 @@ class Simulation:
         self._labels: dict[str, tuple[str, int]] = {}  # label -> ("position"|"order", ticket)
         self._open_accounts()
         self._drawdown = {login: Drawdown() for login in self.logins.values()}
+        self._curves = {login: EquityCurve() for login in self.logins.values()}
         self._dd_next_ms = scenario.start_ms
         self._feed = self._build_feed()
         self._next_tick: Tick | None = next(self._feed, None)
@@ -259,8 +272,11 @@ class Simulation:
         return None if self._next_tick is None else self._next_tick.time_ms
 
     def _sample_equity(self) -> None:
+        now = self.server.now_ms
         for login, dd in self._drawdown.items():
-            dd.see(self.server.account_info(login).equity)
+            equity = self.server.account_info(login).equity
+            dd.see(equity)
+            self._curves[login].see(now, equity)
 
     def _apply_tick(self, tick: Tick) -> None:
         srv = self.server
@@ -422,6 +438,8 @@ class Simulation:
             elif kind == "stop_out":
                 per[rec["login"]]["stop_outs"] += 1
         accounts = []
+        trades: list[TradeRow] = []
+        curves: dict[str, list] = {}
         for aid, login in self.logins.items():
             info = srv.account_info(login)
             deals = srv.history_deals(login)
@@ -441,7 +459,10 @@ class Simulation:
                 margin_calls=d["margin_calls"], stop_outs=d["stop_outs"],
                 stop_out_closes=sum(1 for x in trading if x.reason == rc.DEAL_REASON_SO),
                 max_drawdown_pct=self._drawdown[login].pct()))
+            trades += trade_rows(aid, login, deals)
+            curves[aid] = self._curves[login].with_end(srv.now_ms, accounts[-1].equity)
+        trades.sort(key=lambda t: t.deal)
         return RunSummary(self.scenario.name, self.seed, self.scenario.start_ms, self.end_ms, self.ticks,
-                          len(journal), srv.digest(), tuple(accounts))
+                          len(journal), srv.digest(), tuple(accounts), tuple(trades), curves)
 
 
