@@ -35,6 +35,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="print the summary as one JSON object (with `digest` and the trade list `trades`)")
     p.add_argument("--trades", metavar="FILE", help="write the trade list (every buy/sell deal) as CSV")
     p.add_argument("--chart", metavar="DIR", help="write an equity chart per account as DIR/<account>.svg")
+    p.add_argument("--strategy", metavar="FILE.py:CLASS",
+                   help="your own strategy class (the interface of simulator/strategies.py) in place of the "
+                        "scenario's strategies: on each [[strategies]] account and symbol, else the first account "
+                        "on the first symbol (docs/simulator.md)")
     p.set_defaults(handler=run_simulate)
 
 
@@ -48,6 +52,33 @@ def simulated_date(ms: int) -> str:
 def with_date(bar: Callable[..., None], start_ms: int) -> Callable[[int, int], None]:
     """The runner's `progress(done_ms, total_ms)` -> the bar, with the simulated date as its note."""
     return lambda done, total: bar(done, total, note=f"at {simulated_date(start_ms + done)}")
+
+
+def with_user_strategy(scenario, ref: str):
+    """The scenario with `ref` (path/to/file.py:ClassName, from the current directory) in place of
+    its strategies: the same account, symbol and `every` for each [[strategies]] table (the other
+    parameters belong to the built-in it replaces), else one on the first account and the first
+    symbol, `every` the class's default."""
+    import dataclasses
+
+    from simulator.scenario import StrategySpec
+    from simulator.strategies import StrategyLoadError, StrategyParamError, check_user_params, load_strategy
+
+    try:
+        cls = load_strategy(ref)
+    except StrategyLoadError as exc:
+        raise _Usage(f"--strategy: {exc}") from None
+    if scenario.strategies:
+        specs = [StrategySpec(s.index, s.account, ref, s.symbol,
+                              tuple((k, v) for k, v in s.params if k == "every"), cls) for s in scenario.strategies]
+    else:
+        specs = [StrategySpec(0, scenario.accounts[0].id, ref, scenario.feeds[0].symbol, (), cls)]
+    for s in specs:
+        try:
+            check_user_params(cls, dict(s.params))
+        except StrategyParamError as exc:
+            raise _Usage(f"--strategy {ref}: {exc}") from None
+    return dataclasses.replace(scenario, strategies=tuple(specs))
 
 
 def run_simulate(args: argparse.Namespace) -> int:
@@ -65,6 +96,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
     try:
         scenario = load_scenario(args.scenario)
+        if args.strategy:
+            scenario = with_user_strategy(scenario, args.strategy)
         until = None
         if args.until is not None:
             try:

@@ -209,9 +209,17 @@ class Simulation:
         self._strategies: dict[str, list] = {}
         rules = self.server.rules
         for s in scenario.strategies:
-            cls = STRATEGIES[s.kind]
-            strat = cls.build(strategy_rng(self.seed, s.account, s.index), rules.symbols.get(s.symbol),
-                              dict(s.params))
+            cls = s.cls if s.cls is not None else STRATEGIES[s.kind]
+            try:
+                strat = cls.build(strategy_rng(self.seed, s.account, s.index), rules.symbols.get(s.symbol),
+                                  dict(s.params))
+            except Exception as exc:  # a user's class: one line, not a traceback
+                raise SimulationError(f"strategies[{s.index}] {s.kind}: build failed: "
+                                      f"{type(exc).__name__}: {exc}") from None
+            every = getattr(strat, "every_ms", None)
+            if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
+                raise SimulationError(f"strategies[{s.index}] {s.kind}: every_ms must be a positive int "
+                                      f"(milliseconds between decisions), got {every!r}")
             view = _View(self.server, self.logins[s.account], s.symbol)
             self._strategies.setdefault(s.symbol, []).append([strat, view, s.account, 0])
 

@@ -27,7 +27,8 @@ from bridge.domain.money import to_decimal
 from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from simulator.clock import datetime_to_ms
 from simulator.durations import parse_duration
-from simulator.strategies import STRATEGIES, StrategyParamError
+from simulator.strategies import (STRATEGIES, StrategyLoadError, StrategyParamError, check_user_params,
+                                  is_strategy_ref, load_strategy)
 
 __all__ = ["AccountSpec", "FeedSpec", "ORDER_ACTIONS", "Scenario", "ScenarioError", "ScriptedAction",
            "StrategySpec", "load_scenario", "parse_duration", "parse_scenario"]
@@ -112,6 +113,7 @@ class StrategySpec:
     kind: str
     symbol: str
     params: tuple[tuple[str, Any], ...] = ()  # validated by the strategy itself
+    cls: Any = None  # a user's class (`kind` = "file.py:Class", strategies.load_strategy); None = built-in
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,17 +412,24 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         if account not in ids:
             raise t.fail("account", f"unknown account {account!r} (accounts: {', '.join(ids)})")
         kind = t.text("kind")
-        if kind not in STRATEGIES:
-            raise t.fail("kind", f"unknown strategy {kind!r} (known: {', '.join(sorted(STRATEGIES))})")
+        cls = None
+        if is_strategy_ref(kind):  # a user's class, the file relative to the scenario's directory
+            try:
+                cls = load_strategy(kind, Path(path).parent)
+            except StrategyLoadError as exc:
+                raise t.fail("kind", str(exc)) from None
+        elif kind not in STRATEGIES:
+            raise t.fail("kind", f"unknown strategy {kind!r} (known: {', '.join(sorted(STRATEGIES))}, "
+                                 "or path/to/file.py:ClassName)")
         symbol = t.text("symbol")
         if symbol not in feed_names:
             raise t.fail("symbol", f"{symbol!r} has no feed in [symbols]")
         params = tuple((k, v) for k, v in t.data.items() if k not in _STRATEGY_BASE)
         try:
-            STRATEGIES[kind].check_params(dict(params))
+            check_user_params(cls or STRATEGIES[kind], params)
         except StrategyParamError as exc:
             raise t.fail(exc.key, exc.problem) from None
-        strategies.append(StrategySpec(i, account, kind, symbol, params))
+        strategies.append(StrategySpec(i, account, kind, symbol, params, cls))
 
     zone_text = sc.text("server_timezone", None)
     try:
