@@ -35,6 +35,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="print the summary as one JSON object (with `digest` and the trade list `trades`)")
     p.add_argument("--trades", metavar="FILE", help="write the trade list (every buy/sell deal) as CSV")
     p.add_argument("--chart", metavar="DIR", help="write an equity chart per account as DIR/<account>.svg")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse market orders a live server may refuse: no price, a price beyond deviation "
+                        "(requote), filling RETURN; the simulator's own orders carry the current price "
+                        "(docs/simulator.md)")
     p.add_argument("--strategy", metavar="FILE.py:CLASS",
                    help="your own strategy class (the interface of simulator/strategies.py) in place of the "
                         "scenario's strategies: on each [[strategies]] account and symbol, else the first account "
@@ -104,7 +108,7 @@ def _simulate(args: argparse.Namespace) -> int:
                 until = scenario.start_ms + parse_duration(args.until)
             except ValueError as exc:
                 raise _Usage(f"--until: {exc}") from None
-        sim = Simulation(scenario, args.seed, until_ms=until)
+        sim = Simulation(scenario, args.seed, until_ms=until, strict=args.strict)
         with progress_bar("simulating", enabled=not args.json) as bar:
             summary = sim.run(progress=with_date(bar, scenario.start_ms) if bar is not None else None)
     except (ScenarioError, SimulationError) as exc:

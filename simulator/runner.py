@@ -12,6 +12,7 @@ and one ``script`` record per scripted step (what it did, or why it could not).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -183,7 +184,7 @@ class Simulation:
     """One run of a scenario with a seed. Move it with `run_until`, `step_tick` or `run`."""
 
     def __init__(self, scenario: Scenario, seed: int | None = None, *, until_ms: int | None = None,
-                 scrypt_n: int = 2 ** 14) -> None:
+                 scrypt_n: int = 2 ** 14, strict: bool = False) -> None:
         self.scenario = scenario
         self.seed = seed if seed is not None else (scenario.seed if scenario.seed is not None else 0)
         self.end_ms = scenario.end_ms if until_ms is None else min(scenario.end_ms, until_ms)
@@ -194,6 +195,7 @@ class Simulation:
                                   stops_level_points=scenario.stops_level_points,
                                   journal_ticks=scenario.journal_ticks, scrypt_n=scrypt_n,
                                   timezone=scenario.server_timezone)
+        self.server.strict = scenario.strict or strict  # set before anything trades
         self.ticks = 0
         self.logins: dict[str, int] = {}
         self.sessions: dict[str, object] = {}
@@ -221,7 +223,7 @@ class Simulation:
                 raise SimulationError(f"strategies[{s.index}] {s.kind}: every_ms must be a positive int "
                                       f"(milliseconds between decisions), got {every!r}")
             view = _View(self.server, self.logins[s.account], s.symbol)
-            self._strategies.setdefault(s.symbol, []).append([strat, view, s.account, 0])
+            self._strategies.setdefault(s.symbol, []).append([strat, view, s.account, 0, s.cls is None])
 
     # ------------------------------------------------------------------ setup
     def _open_accounts(self) -> None:
@@ -297,13 +299,15 @@ class Simulation:
         if strats:
             t = tick.time_ms
             for entry in strats:
-                strat, view, account, next_ms = entry
+                strat, view, account, next_ms, builtin = entry
                 if t < next_ms:
                     continue
                 entry[3] = (t // strat.every_ms + 1) * strat.every_ms
                 view.now_ms = t
                 session = self.sessions[account]
                 for req in strat.decide(view):
+                    if builtin and srv.strict:
+                        req = self._at_market(req, view.login)
                     srv.order_send(session, req, reason=rc.DEAL_REASON_EXPERT)
 
     def _run_actions(self, up_to_ms: int, inclusive: bool) -> None:
@@ -350,6 +354,17 @@ class Simulation:
             progress(total, total)
         return self.summary()
 
+    def _at_market(self, req: TradeRequest, login: int) -> TradeRequest:
+        """Strict mode: the simulator's own market orders (scripted steps, built-in strategies)
+        carry the current price, as a live EA's do; a user's strategy and a script must send it
+        themselves. Only in strict mode, so a default run's journal is unchanged."""
+        if req.action != rc.TRADE_ACTION_DEAL or req.price:
+            return req
+        tick = self.server.symbol_tick(req.symbol, login)
+        if tick is None:
+            return req  # no quote: the server answers PRICE_OFF
+        return dataclasses.replace(req, price=tick.ask if req.type == rc.ORDER_TYPE_BUY else tick.bid)
+
     # ------------------------------------------------------------------ scripted steps
     def _script(self, act: ScriptedAction, ok: bool, detail: str, **fields) -> None:
         self.server.journal.append("script", self.server.now_ms, step=act.index, account=act.account,
@@ -392,6 +407,8 @@ class Simulation:
                                comment=act.comment,
                                type_time=rc.ORDER_TIME_SPECIFIED if act.expiration_ms else rc.ORDER_TIME_GTC,
                                expiration_ms=act.expiration_ms or 0)
+            if srv.strict:
+                req = self._at_market(req, login)
             res = srv.order_send(session, req, reason=rc.DEAL_REASON_CLIENT)
             if res.ok and act.label:
                 self._labels[act.label] = ("order", res.order) if pending else ("position", res.position)
@@ -424,6 +441,8 @@ class Simulation:
                                    tp=o.tp if act.tp is None else act.tp,
                                    type_time=rc.ORDER_TIME_SPECIFIED if act.expiration_ms else o.type_time,
                                    expiration_ms=act.expiration_ms or 0)
+        if srv.strict:
+            req = self._at_market(req, login)
         res = srv.order_send(session, req, reason=rc.DEAL_REASON_CLIENT)
         self._script(act, res.ok, res.comment, retcode=res.retcode)
 

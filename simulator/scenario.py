@@ -134,6 +134,7 @@ class Scenario:
     mt5_step: str = "tick"  # facade time policy: "tick", "none" or a duration
     mt5_history_bars: int = 3000  # facade warm-up history: M1 bars before the start (simulator.mt5._warmup)
     server_timezone: ServerTimeZone = BROKER_DEFAULT  # the trade server's wall clock
+    strict: bool = False  # market orders refused where a live server may (simulator.server.strict)
     extra: tuple = field(default=())
 
     def account(self, account_id: str) -> AccountSpec:
@@ -311,7 +312,7 @@ def _time_ms(value: Any, start_ms: int) -> int:
 _TOP = frozenset({"scenario", "symbols", "accounts", "orders", "strategies"})
 _SCENARIO_KEYS = frozenset({"name", "description", "start", "duration", "end", "seed", "journal_ticks",
                             "stops_level_points", "terminal_account", "mt5_step", "server_timezone",
-                            "mt5_history_bars"})
+                            "mt5_history_bars", "strict"})
 _FEED_KEYS = frozenset({"feed", "file", "start_bid", "spread_points", "volatility_points",
                         "volatility_relative", "interval_ms", "ticks_per_second", "gap_points",
                         "gap_relative", "market"})
@@ -442,7 +443,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     return Scenario(path=path, name=sc.text("name", Path(path).stem), description=sc.raw("description", ""),
                     start_ms=start_ms, end_ms=end_ms, seed=seed, feeds=tuple(feeds),
                     accounts=tuple(accounts), actions=tuple(actions), strategies=tuple(strategies),
-                    journal_ticks=sc.boolean("journal_ticks", True),
+                    journal_ticks=sc.boolean("journal_ticks", True), strict=sc.boolean("strict", False),
                     stops_level_points=sc.integer("stops_level_points", 0, low=0),
                     terminal_account=terminal, mt5_step=step, server_timezone=zone,
                     mt5_history_bars=_history_bars(sc))
