@@ -30,6 +30,7 @@ margin-example: $(STAMP_RUN)
 test: $(STAMP_TEST)
 	bash scripts/install-browser.sh
 	bash scripts/install-mql-toolchain.sh
+	bash scripts/install-postgres.sh
 	$(BIN)/python -m pytest
 
 # The two installable MetaTrader trees and their zips, from the one source in mql/

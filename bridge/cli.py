@@ -18,7 +18,7 @@ from bridge.domain.errors import DomainError
 from bridge.domain.margin_report import Close, MarginReport, Open, margin_report
 from bridge.domain.money import round_money, to_decimal
 from bridge.domain.rules import default_rules
-from bridge.domain.sizing import copy_volume
+from bridge.domain.sizing import VolumeMode, copy_volume
 from bridge.domain.trading import Side
 from bridge.protocol.schema import MAX_AMOUNT
 from bridge.protocol.schema import MAX_LEVERAGE as PROTOCOL_MAX_LEVERAGE
@@ -328,41 +328,69 @@ def margin_text(report: MarginReport, steps: bool) -> str:
 def _add_copy_volume(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "copy-volume", help="volume of a copied trade (docs/copy-trading.md)",
-        description="Volume of the investor's copy of a trader deal, normalised to the symbol's minimum, maximum and step (docs/copy-trading.md).",
-        epilog="example: mtbridge copy-volume --mode proportional --investor-equity 200 --trader-equity 500 "
-               "--investor-leverage 100 --trader-leverage 200 --volume 1",
+        description="Volume of the investor's copy of a trader deal: the mode's formula, then the seed's limits "
+                    "(half up to 0.01 lot, below 0.005 refused, 0.005-0.01 -> 0.01, above 100 lots not opened) "
+                    "(docs/copy-trading.md).",
+        epilog="examples: mtbridge copy-volume --mode proportional --investor-equity 200 --trader-equity 500 "
+               "--investor-leverage 100 --trader-leverage 200 --volume 1;  "
+               "mtbridge copy-volume --mode multiplier --multiplier 1.5 --volume 0.33",
     )
-    p.add_argument("--mode", choices=["equal", "proportional"], required=True)
+    p.add_argument("--mode", choices=[m.value for m in VolumeMode], required=True)
     p.add_argument("--volume", required=True, help="the trader's volume in lots")
     p.add_argument("--investor-equity")
     p.add_argument("--trader-equity")
     p.add_argument("--investor-leverage", type=_positive_int)
     p.add_argument("--trader-leverage", type=_positive_int)
+    p.add_argument("--fixed-volume", help="lots, mode fixed")
+    p.add_argument("--multiplier", help="x the trader's volume, mode multiplier")
+    p.add_argument("--investor-balance", help="mode balance_ratio")
+    p.add_argument("--trader-balance", help="mode balance_ratio")
     p.add_argument("--investor-currency", type=_currency, default="USD",
-                   help="currency of --investor-equity (USC: US cents); default USD")
+                   help="currency of --investor-equity / --investor-balance (USC: US cents); default USD")
     p.add_argument("--trader-currency", type=_currency, default="USD",
-                   help="currency of --trader-equity; converted into the investor's at --rate")
+                   help="currency of --trader-equity / --trader-balance; converted into the investor's at --rate")
     p.add_argument("--rate", action="append", default=[], metavar="PAIR=RATE",
                    help="a conversion rate, e.g. EURUSD=1.25 (repeatable)")
     p.add_argument("--json", action="store_true", help='print {"volume": ..., "rejected": ...}')
     p.set_defaults(handler=_run_copy_volume)
 
 
+#: what each mode needs on the command line (besides --volume)
+_MODE_NEEDS = {
+    "proportional": ("investor_equity", "trader_equity", "investor_leverage", "trader_leverage"),
+    "fixed": ("fixed_volume",),
+    "multiplier": ("multiplier",),
+    "balance_ratio": ("investor_balance", "trader_balance"),
+}
+
+
 def _run_copy_volume(args: argparse.Namespace) -> int:
+    from bridge.copytrading.settings import CopySettings
+
     volume = _number(args.volume, "volume")
     if volume <= 0:
         raise UsageError(f"volume {args.volume} must be positive")
-    extra = {}
+    needs = _MODE_NEEDS.get(args.mode, ())
+    missing = [f"--{n.replace('_', '-')}" for n in needs if getattr(args, n) is None]
+    if missing:
+        raise UsageError(f"{args.mode} mode needs {', '.join(missing)}")
+    extra: dict[str, Any] = {}
     if args.mode == "proportional":
-        missing = [f"--{n.replace('_', '-')}" for n in ("investor_equity", "trader_equity", "investor_leverage",
-                                                       "trader_leverage") if getattr(args, n) is None]
-        if missing:
-            raise UsageError(f"proportional mode needs {', '.join(missing)}")
         extra = dict(investor_equity=_number(args.investor_equity, "investor equity"),
                      trader_equity=_number(args.trader_equity, "trader equity"),
                      investor_leverage=args.investor_leverage, trader_leverage=args.trader_leverage,
                      investor_currency=args.investor_currency, trader_currency=args.trader_currency,
                      rates=_rates(args.rate, ()))
+    elif args.mode == "balance_ratio":
+        extra = dict(investor_balance=_number(args.investor_balance, "investor balance"),
+                     trader_balance=_number(args.trader_balance, "trader balance"),
+                     investor_currency=args.investor_currency, trader_currency=args.trader_currency,
+                     rates=_rates(args.rate, ()))
+    elif args.mode in ("fixed", "multiplier"):
+        # the subscription's own rule for the parameter (CopySettings: > 0 and <= 100)
+        name = "fixed_volume" if args.mode == "fixed" else "multiplier"
+        settings = CopySettings.from_dict({"mode": args.mode, name: _number(getattr(args, name), name)})
+        extra = {name: getattr(settings, name)}
     decision = copy_volume(args.mode, volume, **extra)
     if args.json:
         print(json.dumps({"volume": None if decision.volume is None else str(decision.volume),

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from mtbridge_demo.plan import HOUR, MINUTE, DemoConfig
+from mtbridge_demo.plan import HOUR, MINUTE, MODES, DemoConfig
 from mtbridge_demo.watch import (DASHBOARD_DEFAULT, DEALER_USER, DEFAULT_PUB, WatchConfig, WatchInfo, is_loopback,
                                  parse_host_port)
 
@@ -54,6 +54,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--investors", type=int, default=50, help="investor accounts (default 50)")
     p.add_argument("--hours", type=int, default=64,
                    help="simulated hours from Friday 12:00 (default 64: to Monday 04:00, over the weekend)")
+    p.add_argument("--mode", choices=MODES, default="terminal",
+                   help="terminal (default): traders and investors in EA terminals; plugin: investors have no "
+                        "terminal, the gateway plugin on the trade server serves them (same business results)")
+    p.add_argument("--traders-by", choices=MODES, default="terminal",
+                   help="with --mode plugin: the traders' deals reported by their EA terminal (default) or by the "
+                        "gateway plugin as well")
     p.add_argument("--insecure", action="store_true", help="plain-text transport (no CURVE)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--dashboard", nargs="?", const=DASHBOARD_DEFAULT, default=None, type=_host_port,
@@ -102,7 +108,12 @@ def run_command(args: argparse.Namespace) -> int:
     if args.traders < 1 or args.investors < 1 or args.hours < 1:
         print("mtbridge demo: error: need at least 1 trader, 1 investor and 1 hour", file=sys.stderr)
         return 2
-    cfg = DemoConfig(seed=args.seed, traders=args.traders, investors=args.investors, hours=args.hours)
+    mode, traders_by = getattr(args, "mode", "terminal"), getattr(args, "traders_by", "terminal")
+    if traders_by == "plugin" and mode != "plugin":
+        print("mtbridge demo: error: --traders-by plugin needs --mode plugin (the gateway plugin)", file=sys.stderr)
+        return 2
+    cfg = DemoConfig(seed=args.seed, traders=args.traders, investors=args.investors, hours=args.hours, mode=mode,
+                     traders_by=traders_by)
     dashboard = getattr(args, "dashboard", None)
     pace = getattr(args, "pace", 0.0) or 0.0
     hold = bool(getattr(args, "hold", False))

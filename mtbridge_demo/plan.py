@@ -22,6 +22,17 @@ class DemoConfig:
     sync_ms: int = 5 * MINUTE
     tick_ms: int = 2000  # one quote per symbol every tick_ms of virtual time
     symbols: tuple[str, ...] = ("EURUSD", "GBPUSD")
+    mode: str = "terminal"  # terminal: every account in an EA terminal; plugin: investors served by the gateway
+    traders_by: str = "terminal"  # plugin mode: the traders' deals reported by their EA terminal or by the gateway
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES or self.traders_by not in MODES:
+            raise ValueError(f"mode and traders_by must be one of {', '.join(MODES)}")
+        if self.traders_by == "plugin" and self.mode != "plugin":
+            raise ValueError("traders_by plugin needs mode plugin (the gateway plugin)")
+
+
+MODES = ("terminal", "plugin")
 
 
 @dataclass(frozen=True, slots=True)

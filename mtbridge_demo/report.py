@@ -133,6 +133,13 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
     return {"results": results, "timings": timings}
 
 
+MODE_LINE = {
+    "terminal": "Mode: terminal (traders and investors in EA terminals, one connection per kind)",
+    "plugin": "Mode: plugin (traders in EA terminals; investors without terminals, served by the gateway plugin "
+              "on the trade server)",
+}
+
+
 def _money(value: object) -> str:
     """A report amount to cents with thousands separators (e.g. accrued 153.0200 -> 153.02)."""
     return money(Decimal(str(value)))  # the views' rule: cents, half-up
@@ -142,7 +149,8 @@ def render_text(report: dict) -> str:
     r, t = report["results"], report["timings"]
     c = r["copies"]
     out = [(f"mtbridge demo - seed {r['seed']}: {r['config']['traders']} traders, {r['config']['investors']} "
-            f"investors, {r['config']['hours']} simulated hours, {r['ticks']} quotes ({t['transport']})")]
+            f"investors, {r['config']['hours']} simulated hours, {r['ticks']} quotes ({t['transport']}, "
+            f"{r['config']['mode']} mode)")]
     sub = r["subscriptions"]
     net = Decimal(str(sub["returned"])) - Decimal(str(sub["invested"]))
     if Decimal(str(sub["invested"])):
@@ -191,6 +199,9 @@ def render_text(report: dict) -> str:
     out.append(f"Copy latency (trader event sent -> investor command received, {lat['samples']} copy commands, opens and closes): "
                f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms")
     out.append(f"Run: {t['wall_s']} s wall, {t['syncs']} syncs (steps where the run waited for the bridge to settle), {t['frames_in']} frames in / {t['frames_out']} out")
+    out.append(MODE_LINE[r["config"]["mode"]] if r["config"].get("traders_by") != "plugin" else
+               "Mode: plugin (no terminal reports: the gateway plugin on the trade server serves traders and "
+               "investors)")
     out.append(f"Determinism: server journal {r['server_digest'][:16]}, daemon records {r['records_digest'][:16]} "
                "(digests: the same seed gives the same values)")
     return "\n".join(out)

@@ -9,7 +9,12 @@ Wiring (one asyncio loop, one process):
   generated on the fly; its clock is the demo's virtual clock;
 * two simulated terminals (`simulator.terminals`), real DEALER sockets with CURVE: one
   for the trader accounts and one for all investor accounts (the allow-list binds each
-  terminal key to its logins);
+  terminal key to its logins); in `--mode plugin` the investors have no terminal: the
+  gateway plugin on the trade server (`simulator.gateway`) serves them over one DEALER
+  socket, executing the daemon's commands as dealer actions (its key is marked
+  `gateway = true` on the allow-list). The daemon sees the same frames either way, so the
+  business results are the same; only the server's journal differs (no investor logins,
+  `dealer_action` lines), hence `server_digest`;
 * seeded trader bots that open, partially close, move SL/TP, close, get stopped out.
 
 **Determinism despite sockets.** Virtual time moves only between *syncs*. A sync happens
@@ -60,6 +65,8 @@ from mtbridge_demo.watch import Pacer, WatchConfig, WatchInfo, Watcher
 from simulator.prices import RandomWalkFeed, WalkSpec, merge_feeds
 from simulator.server import DealInfo, TradeServer
 from simulator.server import retcodes as rc
+from simulator.gateway import GatewayPlugin
+from simulator.server.plugins.rules import default_plugins
 from simulator.terminals import LatencyRecorder, TerminalClient, TerminalCore, login_sessions
 
 FAR = 10**12  # "never" for daemon timers driven by virtual time
@@ -109,7 +116,11 @@ class Demo:
     # ---------------------------------------------------------------- set-up
     def _build_server(self) -> None:
         cfg = self.cfg
-        self.server = TradeServer(seed=cfg.seed, start_ms=START_MS, scrypt_n=2**4, server_name="mtbridge-demo")
+        # plugin mode: the gateway is one more plugin of the server, after the seeds' rules
+        self.gateway = GatewayPlugin(next_id=1, account_update_ms=0) if cfg.mode == "plugin" else None
+        plugins = None if self.gateway is None else [*default_plugins(), self.gateway]
+        self.server = TradeServer(seed=cfg.seed, start_ms=START_MS, scrypt_n=2**4, server_name="mtbridge-demo",
+                                  plugins=plugins)
         self.trader_plans, self.investor_plans = plan(cfg)
         s = self.server
         self.login_of: dict[str, int] = {}
@@ -140,8 +151,11 @@ class Demo:
         trader_logins = tuple(self.login_of[t.id] for t in self.trader_plans)
         investor_logins = tuple(self.login_of[i.id] for i in self.investor_plans)
         allow = AllowList((
-            AllowEntry("demo-traders", self.trader_key.public, trader_logins, "trader"),
-            AllowEntry("demo-investors", self.investor_key.public, investor_logins, "investor"),
+            AllowEntry("demo-traders", self.trader_key.public, trader_logins, "trader",
+                       gateway=self.cfg.traders_by == "plugin"),
+            # the same key name in both modes: the daemon's records do not depend on the mode
+            AllowEntry("demo-investors", self.investor_key.public, investor_logins, "investor",
+                       gateway=self.cfg.mode == "plugin"),
             AllowEntry("demo-admin", self.admin_key.public, (), "admin"),
             AllowEntry("demo-monitor", self.monitor_key.public, (), "monitor"),
             AllowEntry("demo-desk", self.desk_key.public, (), "admin"),
@@ -318,16 +332,29 @@ class Demo:
             if self.insecure:
                 return {}
             return {"server_key": self.server_key.public, "public_key": kp.public, "secret_key": kp.secret}
+        # the traders sign in to trade (the bots' sessions); their EA reports, or the gateway does
         trader_sessions = login_sessions(server, [(self.login_of[t.id], MASTER) for t in self.trader_plans])
-        investor_sessions = login_sessions(server, [(self.login_of[i.id], MASTER) for i in self.investor_plans])
+        investor_logins = [self.login_of[i.id] for i in self.investor_plans]
+        if self.gateway is not None:  # no investor terminal: the gateway plugin serves every investor account
+            at_server = {"investor": investor_logins}
+            if cfg.traders_by == "plugin":
+                at_server["trader"] = [s.login for s in trader_sessions]
+            self.gateway.serve(at_server)
+        trader_end: Any = (self.gateway.links["trader"] if cfg.traders_by == "plugin" else
+                           TerminalCore(server, trader_sessions, next_id=1, account_update_ms=0))
         self.trader_client = TerminalClient(
-            TerminalCore(server, trader_sessions, next_id=1, account_update_ms=0), endpoint,
-            insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None, recorder=self.recorder,
-            name="trader-terminal", **keys(self.trader_key))
+            trader_end, endpoint, insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None,
+            recorder=self.recorder, name="gateway-traders" if cfg.traders_by == "plugin" else "trader-terminal",
+            **keys(self.trader_key))
+        if self.gateway is not None:
+            investor_end: Any = self.gateway.links["investor"]
+        else:
+            investor_sessions = login_sessions(server, [(login, MASTER) for login in investor_logins])
+            investor_end = TerminalCore(server, investor_sessions, next_id=1, account_update_ms=0, role="investor")
         self.investor_client = TerminalClient(
-            TerminalCore(server, investor_sessions, next_id=1, account_update_ms=0, role="investor"), endpoint,
-            insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None, recorder=self.recorder,
-            name="investor-terminal", **keys(self.investor_key))
+            investor_end, endpoint, insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None,
+            recorder=self.recorder, name="gateway" if cfg.mode == "plugin" else "investor-terminal",
+            **keys(self.investor_key))
         self.clients = [self.trader_client, self.investor_client]
         for client in self.clients:  # one after the other: hellos reach the daemon in a fixed order
             await client.start()

@@ -13,15 +13,16 @@ from bridge.copytrading.commands import (BalanceOperation, CloseCopy, Command, M
                                          WithdrawOpen, idempotency_key)
 from bridge.copytrading.config import EngineConfig
 from bridge.copytrading.engine import Engine, Pending, Step
+from bridge.copytrading.settings import CopySettings, CopySide
 from bridge.copytrading.events import (UNSET, WITHDRAW_REASONS, AccountUpdated, ChangeInvestment, ClientAssigned,
                                        CommandFilled, CommandRefused, CommissionCapSet, CopyClosedByServer, CopyVanished,
                                        EditSettings, Event, InvestorSnapshot, OpenWithdrawn, PartnerRegistered,
-                                       PriceTick, RebateSet, Resume, SnapshotPosition, StopCopying, Subscribe,
+                                       PriceTick, RebateSet, Resume, SetCopySettings, SnapshotPosition, StopCopying, Subscribe,
                                        TerminalOffline, TerminalOnline, TimePassed, TraderCommissionChanged, TraderPositionClosed,
                                        TraderPositionModified, TraderPositionOpened, TraderRegistered,
                                        TraderSnapshot, WalletDeposited, WalletWithdrawn)
 from bridge.copytrading.records import (CloseFailed, CloseSkipped, CommissionAccrued, CommissionPaid, CopyClosed,
-                                        CopyOpened, CopyRefused, IBCredited, InvestmentChanged, PartnerAccrued,
+                                        CopyOpened, CopyRefused, CopySettingsChanged, IBCredited, InvestmentChanged, PartnerAccrued,
                                         ProtectionTriggered, RebateCredited,
                                         Record, Refused, StopOutTriggered, SubscriptionEdited, SubscriptionStarted,
                                         SubscriptionStopped, SubscriptionStopping, WalletMovement)
@@ -31,11 +32,12 @@ from bridge.copytrading.subscription import SubState
 __all__ = [
     "UNSET", "WITHDRAW_REASONS", "AccountUpdated", "BalanceOperation", "ChangeInvestment", "ClientAssigned",
     "CloseCopy", "CloseFailed", "CloseSkipped",
-    "Command", "CommandFilled", "CommandRefused", "CopyClosedByServer", "CommissionAccrued", "CommissionCapSet", "CommissionPaid",
-    "CopyClosed", "CopyOpened", "CopyRefused", "CopyVanished", "InvestorSnapshot", "OpenWithdrawn", "WithdrawOpen", "EditSettings", "Engine", "EngineConfig", "Event", "IBCredited",
+    "Command", "CommandFilled", "CopySettings", "CopySide", "CommandRefused", "CopyClosedByServer", "CommissionAccrued", "CommissionCapSet", "CommissionPaid",
+    "CopyClosed", "CopyOpened", "CopyRefused", "CopySettingsChanged", "CopyVanished", "InvestorSnapshot", "OpenWithdrawn", "WithdrawOpen", "EditSettings", "Engine", "EngineConfig", "Event", "IBCredited",
     "InvestmentChanged",
     "InvestorStatistics", "ModifyCopy", "OpenCopy", "PartnerAccrued", "PartnerRegistered", "Pending", "PriceTick",
-    "ProtectionTriggered", "RebateCredited", "RebateSet", "Record", "Refused", "Resume", "SnapshotPosition", "Step",
+    "ProtectionTriggered", "RebateCredited", "RebateSet", "Record", "Refused", "Resume", "SetCopySettings",
+    "SnapshotPosition", "Step",
     "StopCopying",
     "StopOutTriggered", "SubState", "Subscribe", "SubscriptionEdited", "SubscriptionStarted",
     "SubscriptionStopped", "SubscriptionStopping", "SubscriptionView", "TerminalOffline", "TerminalOnline",

@@ -8,17 +8,23 @@ from decimal import Decimal
 from bridge.copytrading import events as ev
 from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, EngineBase, Pending
 from bridge.copytrading.commands import ModifyCopy, OpenCopy, idempotency_key
+from bridge.copytrading.events import UNSET
 from bridge.copytrading.records import CopyOpened, CopyRefused
+from bridge.copytrading.settings import filter_refusal, slippage_points, slippage_refusal
 from bridge.copytrading.subscription import Copy, Subscription, SubState
 from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.errors import DomainError
 from bridge.domain.margin import position_notional
-from bridge.domain.sizing import VolumeMode, copy_volume, equity_fraction, normalise
+from bridge.domain.sizing import VolumeDecision, VolumeMode, copy_volume, equity_fraction, normalise
+from bridge.domain.trading import Side
 
 # = OpenCopy(...) without the NamedTuple's Python-level __new__ (a third of the cost, 10 000 per deal)
 new_tuple = tuple.__new__
 _EQUAL = VolumeMode.EQUAL
 _PROPORTIONAL = VolumeMode.PROPORTIONAL
+_FIXED = VolumeMode.FIXED
+_MULTIPLIER = VolumeMode.MULTIPLIER
+_BALANCE_RATIO = VolumeMode.BALANCE_RATIO
 # The terminal got the open after its `expires`. bridge.protocol defines the same value (its
 # owner is adding it there); the engine keeps its own copy to stay free of the wire package.
 RETCODE_EXPIRED = 20001
@@ -32,14 +38,19 @@ class Copying(EngineBase):
         t = self.s.traders.get(e.trader)
         if t is None or e.ticket in t.positions:
             return  # not a trader of the service, or a duplicate report
+        quote = self.s.prices.get(e.symbol)  # the market before this deal: the price guard's
         self._observe_price(e.symbol, e.price)
         pos = TraderPosition(e.ticket, e.symbol, e.side, e.volume, e.price,
                              e.opened_at if e.opened_at is not None else e.now, self.s.seq, e.sl, e.tp)
         t.positions[e.ticket] = pos
-        self._fan_out(t, pos, self._trader_subs.get(t.id, ()))
+        self._fan_out(t, pos, self._trader_subs.get(t.id, ()), quote=quote)
 
     def _fan_out(self, t: TraderRecord, pos: TraderPosition, subs: list[Subscription] | tuple,
-                 from_snapshot: bool = False) -> None:
+                 from_snapshot: bool = False, quote: tuple[Decimal, Decimal] | None = None) -> None:
+        """Copy the trader's new position to `subs`. Subscriptions on the seed's terms
+        (`settings` None) take the fast path; the others also pass their filters, mode, reverse
+        and price guard (settings.py), and their refusals carry `details`. `quote`: the
+        engine's market price of the symbol before the deal (None: the latest known)."""
         if not subs:
             return
         now = self.s.now or 0
@@ -56,8 +67,11 @@ class Copying(EngineBase):
             spec = self.rules.symbols.get(pos.symbol)
         except DomainError as err:
             for sub in subs:
-                self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code, err.detail))
+                self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code, err.detail, None,
+                                                 UNSET if sub.settings is None else {"symbol": pos.symbol}))
             return
+        if quote is None and from_snapshot:
+            quote = self.s.prices.get(pos.symbol)
         ineligible = self._trader_ineligible(t)
         disabled = t.disabled
         limits = self.config.limits
@@ -74,6 +88,12 @@ class Copying(EngineBase):
         # §4.5.2 across currencies: per investor currency, (den, te x num x tl) with num / den
         # the trader's currency in the investor's (equity_fraction): one conversion per deal.
         sides: dict[str, tuple[Decimal, Decimal]] = {}
+        by_param: dict[tuple[bool, Decimal], VolumeDecision] = {}  # (fixed?, parameter) -> decision
+        ratios: dict[str, tuple[Decimal, Decimal] | None] = {}  # balance_ratio: per investor currency
+        opposite = side.opposite  # a reversed copy's side
+        guard_quote = quote if spec.point > 0 else None  # the price guard's market, if any
+        slipped: dict[Side, Decimal] = {}
+        trader_balance = t.balance
         # The copy limits of §5 are the service's; a symbol may be stricter (indices trade in 0.1 lots).
         symbol_checks = (spec.volume_step != limits.step or spec.volume_min > limits.minimum
                          or spec.volume_max < limits.maximum)
@@ -81,33 +101,52 @@ class Copying(EngineBase):
         active, suspended, equal_mode, opening = _ACTIVE, SubState.SUSPENDED, _EQUAL, _OPENING
         next_id = self.s.next_command
         for sub in subs:
+            settings = sub.settings  # None: the seed's terms, no details (records as they always were)
             if sub.state is not active:
                 code = ("protection_suspended" if sub.state is suspended else "desk_suspended"
                         if sub.state is SubState.DESK_SUSPENDED else "subscription_stopped")
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, code, f"subscription is {sub.state.value}"))
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, code, f"subscription is {sub.state.value}",
+                                           None, UNSET if settings is None else {"state": sub.state.value}))
                 continue
             if ineligible is not None:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible", ineligible))
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible", ineligible, None,
+                                           UNSET if settings is None else {"trader_account_type": t.account_type}))
                 continue
             if disabled:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_disabled",
-                                           f"trader {trader_id} is disabled by the desk"))
+                                           f"trader {trader_id} is disabled by the desk", None,
+                                           UNSET if settings is None else {"trader": trader_id}))
                 continue
             if not sub.online:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "terminal_offline",
-                                           f"terminal of account {sub.account} is offline"))
+                                           f"terminal of account {sub.account} is offline", None,
+                                           UNSET if settings is None else {"account": str(sub.account)}))
                 continue
             if opened_at < sub.started_at:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "opened_before_subscription",
-                                           "only trades opened after the subscription are copied (§4.1)"))
+                                           "only trades opened after the subscription are copied (§4.1)", None,
+                                           UNSET if settings is None else {"opened_at": str(opened_at),
+                                                                           "subscribed_at": str(sub.started_at)}))
                 continue
             if expired:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, "expired", expired_detail))
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, "expired", expired_detail, None,
+                                           UNSET if settings is None else {"late_ms": str(now - opened_at),
+                                                                           "validity_ms": str(validity)}))
                 continue
+            copy_side = side
+            if settings is not None:
+                filtered = filter_refusal(settings, symbol, side, trader_volume) if settings.filtering else None
+                if filtered is not None:
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, filtered[0], filtered[1], None,
+                                               filtered[2]))
+                    continue
+                if settings.reverse:
+                    copy_side = opposite
             equity = sub.balance + sub.floating
-            if sub.mode is equal_mode:
+            mode = sub.mode
+            if mode is equal_mode:
                 decision = equal
-            elif equity > 0 and proportional_fast:
+            elif mode is _PROPORTIONAL and equity > 0 and proportional_fast:
                 # §4.5.2 from the current equities: the domain's formula with the trader's side
                 # precomputed once per deal - (ie x il x tv x den) / (te x num x tl), one
                 # division, same operands as `copy_volume` (a property test pins them equal) -
@@ -118,33 +157,82 @@ class Copying(EngineBase):
                         num, den = equity_fraction(trader_currency, sub.currency, rates)
                     except DomainError as err:  # no quote links the two currencies yet
                         records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code,
-                                                   f"trader equity in {trader_currency}: {err.detail}"))
+                                                   f"trader equity in {trader_currency}: {err.detail}", None,
+                                                   UNSET if settings is None else {"from": trader_currency,
+                                                                                   "to": sub.currency}))
                         continue
                     side_terms = sides[sub.currency] = (den, trader_equity * num * trader_leverage)
                 den, denominator = side_terms
                 decision = normalise(equity * sub.leverage * trader_volume * den / denominator, limits)
-            else:
+            elif mode is _PROPORTIONAL:
                 decision = copy_volume(_PROPORTIONAL, trader_volume, investor_equity=equity,
                                        trader_equity=trader_equity, investor_leverage=sub.leverage,
                                        trader_leverage=trader_leverage, limits=limits,
                                        investor_currency=sub.currency, trader_currency=trader_currency,
                                        rates=rates)
+            elif mode is _BALANCE_RATIO and sub.balance > 0 and trader_balance > 0:
+                # investor balance / trader balance x trader volume: the domain's formula with the
+                # trader's side precomputed once per deal, as for proportional (a property test
+                # pins it equal to `copy_volume`)
+                ratio_terms = ratios.get(sub.currency)
+                if ratio_terms is None:
+                    try:
+                        num, den = equity_fraction(trader_currency, sub.currency, rates)
+                    except DomainError:
+                        num = None
+                    ratio_terms = ratios[sub.currency] = None if num is None else (den, trader_balance * num)
+                if ratio_terms is None:
+                    decision = copy_volume(_BALANCE_RATIO, trader_volume, limits=limits, investor_balance=sub.balance,
+                                           trader_balance=trader_balance, investor_currency=sub.currency,
+                                           trader_currency=trader_currency, rates=rates)  # refused no_rate
+                else:
+                    decision = normalise(sub.balance * trader_volume * ratio_terms[0] / ratio_terms[1], limits)
+            else:  # fixed, multiplier (balance_ratio without both balances): settings are set
+                # fixed and multiplier depend on the deal and the parameter only: one decision per
+                # distinct parameter in a deal, from the domain's copy_volume (the one formula)
+                param = (settings.fixed_volume if mode is _FIXED else settings.multiplier  # type: ignore[union-attr]
+                         if mode is _MULTIPLIER else None)
+                decision = by_param.get((mode is _FIXED, param)) if param is not None else None
+                if decision is None:
+                    decision = copy_volume(mode, trader_volume, limits=limits,
+                                           fixed_volume=settings.fixed_volume,  # type: ignore[union-attr]
+                                           multiplier=settings.multiplier,  # type: ignore[union-attr]
+                                           investor_balance=sub.balance, trader_balance=t.balance,
+                                           investor_currency=sub.currency, trader_currency=trader_currency,
+                                           rates=rates)
+                    if param is not None:
+                        by_param[(mode is _FIXED, param)] = decision
             volume = decision.volume
             if volume is None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, decision.reason or "volume",
-                                           f"copy volume {decision.raw} lots"))
+                                           f"copy volume {decision.raw} lots", None,
+                                           UNSET if settings is None else self._volume_details(sub, t, decision,
+                                                                                               trader_volume)))
                 continue
             if symbol_checks:
                 problem = spec.volume_problem(volume)
                 if problem is not None:
-                    records.append(CopyRefused(now, sub.id, trader_id, ticket, "invalid_volume", problem))
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, "invalid_volume", problem, None,
+                                               UNSET if settings is None else {
+                                                   "volume": str(volume), "symbol_min": str(spec.volume_min),
+                                                   "symbol_step": str(spec.volume_step),
+                                                   "symbol_max": str(spec.volume_max)}))
+                    continue
+            if settings is not None and settings.max_slippage_points is not None and guard_quote is not None:
+                points = slipped.get(copy_side)  # one figure per copy side in a deal
+                if points is None:
+                    points = slipped[copy_side] = slippage_points(copy_side, price, guard_quote, spec.point)
+                if points > settings.max_slippage_points:
+                    code, detail, details = slippage_refusal(settings, copy_side, price, guard_quote, spec.point)  # type: ignore[misc]
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, code, detail, None, details))
                     continue
             notional = notionals.get(volume)
             if notional is None:  # one conversion per distinct volume in a deal
                 try:
                     notional = position_notional(spec, volume, price, sub.currency, rates)
                 except DomainError as err:  # no rate yet for this account's currency: refused, not raised
-                    records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail))
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail, None,
+                                               UNSET if settings is None else {"volume": str(volume)}))
                     continue
                 notionals[volume] = notional
             # Pre-trade check under the tiered model: the book takes the copy (reserving its
@@ -154,21 +242,48 @@ class Copying(EngineBase):
             try:
                 required = book.open(ticket, group, notional)
             except DomainError as err:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail))
+                records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail, None,
+                                           UNSET if settings is None else {"volume": str(volume)}))
                 continue
             if equity < required:
                 book.close(ticket)
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "no_money",
-                                           f"{volume} lots: equity {equity} < margin {required} after the copy"))
+                                           f"{volume} lots: equity {equity} < margin {required} after the copy", None,
+                                           UNSET if settings is None else {"volume": str(volume), "equity": str(equity),
+                                                                           "margin": str(required)}))
                 continue
-            sub.copies[ticket] = Copy(ticket, symbol, group, side, volume, opening, 1, None, price, notional)
+            sub.copies[ticket] = Copy(ticket, symbol, group, copy_side, volume, opening, 1, None, price, notional)
             by_symbol[sub.id] = sub
             # = idempotency_key(sub.id, ticket, "open", 1), inlined; opens need no Pending entry:
             # the key names the subscription and the trader position, the copy is OPENING.
             commands.append(new_tuple(OpenCopy, (next_id, f"s{sub.id}-t{ticket}-open-1", sub.id, sub.account,
-                                                 ticket, symbol, side, volume, price, expires_at)))
+                                                 ticket, symbol, copy_side, volume, price, expires_at)))
             next_id += 1
         self.s.next_command = next_id
+
+    def _volume_details(self, sub: Subscription, t: TraderRecord, decision: object,
+                        trader_volume: Decimal) -> dict[str, str]:
+        """The figures behind a volume refusal: the mode's inputs, the volume before rounding
+        and the limit of seed §5 it hit."""
+        limits = self.config.limits
+        settings = sub.copy_settings
+        raw, reason = decision.raw, decision.reason  # type: ignore[attr-defined]
+        out = {"mode": sub.mode.value, "trader_volume": str(trader_volume),
+               "raw_volume": "" if raw is None else str(raw)}
+        if sub.mode is _PROPORTIONAL:
+            out.update(investor_equity=str(sub.equity), trader_equity=str(t.equity),
+                       investor_leverage=str(sub.leverage), trader_leverage=str(t.leverage))
+        elif sub.mode is VolumeMode.BALANCE_RATIO:
+            out.update(investor_balance=str(sub.balance), trader_balance=str(t.balance))
+        elif sub.mode is VolumeMode.FIXED:
+            out["fixed_volume"] = str(settings.fixed_volume)
+        elif sub.mode is VolumeMode.MULTIPLIER:
+            out["multiplier"] = str(settings.multiplier)
+        if reason == "below_min_volume":
+            out["limit"] = str(limits.reject_below)
+        elif reason == "above_max_volume":
+            out["limit"] = str(limits.maximum)
+        return out
 
     def _on_trader_position_modified(self, e: ev.TraderPositionModified) -> None:
         t = self.s.traders.get(e.trader)
@@ -186,8 +301,11 @@ class Copying(EngineBase):
             key = idempotency_key(sub.id, e.ticket, "modify", copy.seq)
             self.s.pending[key] = Pending(sub.id, e.ticket, "modify", ZERO, "mirror_stops")
             assert copy.ticket is not None
+            # A reversed copy (settings.reverse when it opened) takes SL and TP swapped: the trader's
+            # take-profit level is where it loses. Decided by the copy's side, not today's settings.
+            sl, tp = (e.sl, e.tp) if copy.side is pos.side else (e.tp, e.sl)
             self._commands.append(ModifyCopy(self._next_id(), key, sub.id, sub.account, e.ticket, copy.ticket,
-                                             e.sl, e.tp))
+                                             sl, tp))
 
     # ------------------------------------------------------------------ command results
     def _opening(self, key: str) -> tuple[Subscription, Copy] | None:

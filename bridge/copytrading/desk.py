@@ -14,7 +14,8 @@ DEALER_REASON = "dealer"
 #: event type -> the admin op it is (DealerAction.action; a refusal's `request`).
 ACTIONS: dict[type, str] = {ev.SuspendCopying: "suspend", ev.CloseOneCopy: "close_copy",
                             ev.CloseAllCopies: "close_copies", ev.Resume: "resume",
-                            ev.StopCopying: "stop", ev.TraderDisabled: "disable_trader"}
+                            ev.StopCopying: "stop", ev.TraderDisabled: "disable_trader",
+                            ev.SetCopySettings: "set_copy_settings"}
 
 
 class Desk(EngineBase):

@@ -214,6 +214,7 @@ _HANDLERS: dict[type, Callable[[Engine, object], None]] = {
     ev.ClientAssigned: Engine._on_client_assigned,
     ev.Subscribe: Engine._on_subscribe,
     ev.EditSettings: Engine._on_edit_settings,
+    ev.SetCopySettings: Engine._on_set_copy_settings,
     ev.ChangeInvestment: Engine._on_change_investment,
     ev.Resume: Engine._on_resume,
     ev.StopCopying: Engine._on_stop_copying,

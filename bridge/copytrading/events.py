@@ -154,6 +154,29 @@ class EditSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SetCopySettings:
+    """§2.1 "edit the parameters of copying ... in the course of copying": change a
+    subscription's copy settings (bridge/copytrading/settings.py; refused `invalid_settings`).
+    Plain values; None resets a setting to its default; UNSET leaves it as it is. They apply to
+    trades opened after the edit. `requester` None: the service (the desk)."""
+
+    now: int
+    subscription: int
+    requester: str | None
+    mode: object = UNSET  # equal | proportional | fixed | multiplier | balance_ratio
+    fixed_volume: object = UNSET
+    multiplier: object = UNSET
+    symbols_allowed: object = UNSET  # comma-separated text or a list of symbols
+    symbols_blocked: object = UNSET
+    side: object = UNSET  # both | buy | sell
+    min_trader_volume: object = UNSET
+    max_trader_volume: object = UNSET
+    reverse: object = UNSET
+    max_slippage_points: object = UNSET
+    actor: str | None = None  # the dealer who asked (journaled; record.dealer_action)
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeInvestment:
     """§2.1 Edit while copying: add `amount` (> 0) from the wallet to the invested funds, or
     take it back (< 0, at most the free margin). Never a gain for the commission (§9)."""
@@ -387,7 +410,8 @@ class TerminalOffline:
 
 
 Event = (WalletDeposited | WalletWithdrawn | TraderRegistered | TraderCommissionChanged | CommissionCapSet
-         | PartnerRegistered | RebateSet | ClientAssigned | Subscribe | EditSettings | ChangeInvestment | Resume
+         | PartnerRegistered | RebateSet | ClientAssigned | Subscribe | EditSettings | SetCopySettings
+         | ChangeInvestment | Resume
          | StopCopying | SuspendCopying | CloseOneCopy | CloseAllCopies | TraderDisabled | WalletTransferred
          | TraderPositionOpened | TraderPositionModified | TraderPositionClosed | TraderSnapshot
          | CommandFilled | CommandRefused | CopyClosedByServer | AccountUpdated | PriceTick | TimePassed | TerminalOnline

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from bridge.copytrading import events as ev
 from bridge.copytrading.base import _ACTIVE, ZERO, EngineBase
-from bridge.copytrading.records import (InvestmentChanged, TraderStatusChanged, SubscriptionEdited, SubscriptionStarted, SubscriptionStopped,
-                                        SubscriptionStopping)
+from bridge.copytrading.records import (CopySettingsChanged, InvestmentChanged, TraderStatusChanged, SubscriptionEdited,
+                                        SubscriptionStarted, SubscriptionStopped, SubscriptionStopping)
+from bridge.copytrading.settings import FIELDS as SETTING_FIELDS
+from bridge.copytrading.settings import CopySettings, seed_settings
 from bridge.copytrading.subscription import Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
 from bridge.domain.account import trading_refusal
@@ -15,7 +17,7 @@ from bridge.domain.currency import Rates
 from bridge.domain.errors import DomainError
 from bridge.domain.margin import MarginBook
 from bridge.domain.money import HUNDRED, round_money
-from bridge.domain.sizing import VolumeMode
+from bridge.domain.sizing import SEED_MODES, VolumeMode
 
 
 class Parties(EngineBase):
@@ -135,6 +137,10 @@ class Parties(EngineBase):
             mode = VolumeMode(e.mode)
         except ValueError:
             return self._refuse(req, "invalid_mode", f"unknown volume mode {e.mode!r}")
+        try:  # a mode with a parameter (fixed, multiplier) is set with the copy settings
+            settings = seed_settings(mode) if mode in SEED_MODES else CopySettings(mode=mode)
+        except DomainError as err:
+            return self._refuse(req, err.code, f"{err.detail}: subscribe, then set it with the copy settings")
         if e.account in self._trader_by_account or e.account in self._sub_by_account:
             return self._refuse(req, "account_in_use", f"account {e.account} is in use")
         if e.currency != "USD":
@@ -156,6 +162,7 @@ class Parties(EngineBase):
         sub = Subscription(s.next_subscription, e.investor, e.trader, e.account, account_type.id, e.currency,
                            e.leverage, mode, e.protection_pct, t.commission_pct, e.amount, e.now, s.seq,
                            balance=e.amount, online=s.terminals.get(e.account, True))
+        sub.configure(settings)
         s.next_subscription += 1
         s.subscriptions[sub.id] = sub
         self._sub_by_account[sub.account] = sub
@@ -170,19 +177,43 @@ class Parties(EngineBase):
         sub = self._sub_for("edit", e.subscription, e.requester)
         if sub is None:
             return
-        mode, prot = sub.mode, sub.protection_pct
+        settings, prot = sub.copy_settings, sub.protection_pct
         if e.mode is not ev.UNSET:
             try:
                 mode = VolumeMode(e.mode)  # type: ignore[arg-type]
             except ValueError:
                 return self._refuse("edit", "invalid_mode", f"unknown volume mode {e.mode!r}", sub.id)
+            try:
+                settings = CopySettings.from_dict({"mode": mode}, settings)
+            except DomainError as err:  # fixed or multiplier without its parameter
+                return self._refuse("edit", err.code, f"{err.detail}: set it with the copy settings", sub.id)
         if e.protection_pct is not ev.UNSET:
             if e.protection_pct is not None and not self._check_pct(
                     "edit", e.protection_pct, self.config.max_protection_pct, "protection"):
                 return
             prot = e.protection_pct  # type: ignore[assignment]
-        sub.mode, sub.protection_pct = mode, prot
+        self._set_settings(sub, settings)
+        sub.protection_pct = prot
         self._resume(sub, service=False)
+
+    def _on_set_copy_settings(self, e: ev.SetCopySettings) -> None:
+        sub = self._sub_for("set_copy_settings", e.subscription, e.requester)
+        if sub is None:
+            return
+        changes = {name: value for name in SETTING_FIELDS if (value := getattr(e, name)) is not ev.UNSET}
+        try:
+            settings = CopySettings.from_dict(changes, sub.copy_settings)
+        except DomainError as err:
+            return self._refuse("set_copy_settings", err.code, err.detail, sub.id)
+        self._set_settings(sub, settings)
+
+    def _set_settings(self, sub: Subscription, settings: CopySettings) -> None:
+        """From now on: trades opened after this copy by `settings`; open copies keep theirs."""
+        before = sub.copy_settings
+        sub.configure(settings)
+        plain = settings.to_dict()
+        if plain != before.to_dict() and not (settings.is_seed and before.is_seed):  # seed-only edits: as ever
+            self._records.append(CopySettingsChanged(self.s.now or 0, sub.id, plain))
 
     def _on_change_investment(self, e: ev.ChangeInvestment) -> None:
         sub = self._sub_for("change_investment", e.subscription, e.requester)

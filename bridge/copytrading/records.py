@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bridge.copytrading.events import UNSET
+
 
 @dataclass(frozen=True, slots=True)
 class WalletMovement:
@@ -75,6 +77,16 @@ class SubscriptionEdited:
 
 
 @dataclass(frozen=True, slots=True)
+class CopySettingsChanged:
+    """A subscription's copy settings after an edit (every field, plain: settings.to_dict);
+    they apply to trades opened after it (docs/copy-trading.md, "Copy settings")."""
+
+    now: int
+    subscription: int
+    settings: dict
+
+
+@dataclass(frozen=True, slots=True)
 class InvestmentChanged:
     """Funds added to (+) or taken back from (-) a running subscription; `invested` after."""
 
@@ -112,6 +124,11 @@ class CopyRefused:
     code: str
     detail: str
     retcode: int | None = None
+    # The figures behind the refusal (plain text values: the volume before rounding, the limit
+    # hit, the price difference, ...), given for subscriptions with copy settings and for the
+    # settings' own codes. UNSET (none) is left out of the journal: records of subscriptions
+    # on the seed's terms are byte for byte what they were before settings existed.
+    details: object = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,4 +259,5 @@ class RebateCredited:
 Record = (WalletMovement | Refused | SubscriptionStarted | SubscriptionEdited | SubscriptionStopping
           | SubscriptionStopped | CopyRefused | CopyOpened | CopyClosed | CloseSkipped | CloseFailed
           | ProtectionTriggered | StopOutTriggered | CommissionAccrued | CommissionPaid | PartnerAccrued
-          | IBCredited | InvestmentChanged | RebateCredited | TraderStatusChanged | DealerAction)
+          | IBCredited | InvestmentChanged | RebateCredited | TraderStatusChanged | DealerAction
+          | CopySettingsChanged)

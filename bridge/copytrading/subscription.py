@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
+from bridge.copytrading.settings import CopySettings, seed_settings, shared
 from bridge.domain.sizing import VolumeMode
 from bridge.domain.trading import Side
 
@@ -70,7 +71,7 @@ class Subscription:
     account_type: str
     currency: str
     leverage: int
-    mode: VolumeMode
+    mode: VolumeMode  # = settings.mode when settings are set (kept: snapshots before settings name it)
     protection_pct: Decimal | None
     commission_pct: Decimal  # locked at Start Copying (§10)
     invested: Decimal
@@ -89,7 +90,24 @@ class Subscription:
     balance_seq: int = 0
     stop_by: str | None = None
     copies: dict[int, Copy] = field(default_factory=dict)
+    # How it copies beyond the seed's terms (settings.py); None: exactly the seed's, in `mode`
+    # (the fan-out's fast path, and what every state written before settings existed loads as).
+    settings: CopySettings | None = None
+
+    def __post_init__(self) -> None:
+        if self.settings is not None:  # loaded: share the instance with equal settings
+            self.settings = shared(self.settings)
 
     @property
     def equity(self) -> Decimal:
         return self.balance + self.floating
+
+    @property
+    def copy_settings(self) -> CopySettings:
+        """The settings in force, defaults included."""
+        return self.settings or seed_settings(self.mode)
+
+    def configure(self, settings: CopySettings) -> None:
+        """The one writer of `mode` and `settings`: the seed's terms are stored as None."""
+        self.mode = settings.mode
+        self.settings = None if settings.is_seed else shared(settings)

@@ -46,7 +46,7 @@ from bridge.daemon import admin_queries as queries
 from bridge.daemon import wire
 from bridge.daemon.admin_table import (  # noqa: F401 - the table's names are this module's API too
     FRAME_TOO_LARGE, NOT_MSGPACK, LIMIT_EXCEEDED, BAD_REQUEST, FORBIDDEN, UNKNOWN_OP, BAD_ARGS, UNKNOWN_KEY,
-    REFUSED, ERRORS, COMMON_ERRORS, MAX_ENTRIES, MAX_ARGS, MAX_ID_TEXT, MAX_OP_TEXT, ID_TEXT, UINT_MAX,
+    UNKNOWN_SUBSCRIPTION, REFUSED, ERRORS, COMMON_ERRORS, MAX_ENTRIES, MAX_ARGS, MAX_ID_TEXT, MAX_OP_TEXT, ID_TEXT, UINT_MAX,
     INT_MIN, DEC_INT_DIGITS, DEC_PLACES, _SHOW, _DECIMAL_TEXT, ENVELOPE, Arg, Field, Op, OPS)
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
@@ -248,8 +248,18 @@ def _balance_result(request: AdminRequest, core: AdminCore) -> dict:
     return ok_reply(request.id, records=record_maps(records))
 
 
+def _get_copy_settings(request: AdminRequest, core: AdminCore) -> dict:
+    sub = request.args["subscription"]
+    found = queries.copy_settings(core.engine, sub)  # type: ignore[arg-type]
+    if found is None:
+        return error_reply(AdminError(request.id, UNKNOWN_SUBSCRIPTION, f"no subscription {sub}",
+                                      "args.subscription"))
+    return ok_reply(request.id, **found)
+
+
 # The ops that are not engine events (every op is one or the other; a test checks).
 _QUERIES = {
+    "get_copy_settings": _get_copy_settings,
     "balance_result": _balance_result,
     "status": lambda request, core: ok_reply(request.id, **core.status()),
     "copies": lambda request, core: ok_reply(request.id, copies=core.copy_map()),

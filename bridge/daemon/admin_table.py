@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import Enum
 
 from bridge.copytrading import events as ev
+from bridge.copytrading.settings import MAX_LOTS, MAX_MULTIPLIER, MAX_SLIPPAGE_POINTS, MAX_TRADER_VOLUME, CopySide
 from bridge.domain.sizing import VolumeMode
 from bridge.protocol.schema import MAX_AMOUNT, MAX_LEVERAGE, RETCODE_MAX, RETCODE_MIN
 
@@ -22,6 +23,7 @@ FORBIDDEN = "forbidden"
 UNKNOWN_OP = "unknown_op"
 BAD_ARGS = "bad_args"
 UNKNOWN_KEY = "unknown_key"
+UNKNOWN_SUBSCRIPTION = "unknown_subscription"
 REFUSED = "refused"
 
 ERRORS: dict[str, str] = {
@@ -34,6 +36,7 @@ ERRORS: dict[str, str] = {
     UNKNOWN_OP: "`op` is not one of the ops below; `detail` lists them",
     BAD_ARGS: "an argument is unknown, missing or breaks its rule; `field` names it (`args.NAME`)",
     UNKNOWN_KEY: "`balance_result`: no pending balance operation has that key",
+    UNKNOWN_SUBSCRIPTION: "`get_copy_settings`: no subscription has that id",
     REFUSED: "the engine raised an error on the event (a data fault, not a rule): `code` and `detail` are its own",
 }
 COMMON_ERRORS = (FRAME_TOO_LARGE, NOT_MSGPACK, LIMIT_EXCEEDED, BAD_REQUEST, FORBIDDEN, UNKNOWN_OP, BAD_ARGS)
@@ -52,6 +55,14 @@ _SHOW = 40  # longest echo of a bad value in a detail
 _DECIMAL_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
 
 ENVELOPE = ("id", "op", "args")
+
+
+class SeedVolumeMode(str, Enum):
+    """The seed's two volume modes (§2.4): what `subscribe` and `edit` offer. The others
+    (fixed, multiplier, balance_ratio) need a parameter: `set_copy_settings` sets them."""
+
+    EQUAL = VolumeMode.EQUAL.value
+    PROPORTIONAL = VolumeMode.PROPORTIONAL.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +196,12 @@ _SUB_REFUSALS = ("unknown_subscription", "forbidden", "subscription_stopped")
 _DESK_REFUSALS = ("unknown_subscription", "subscription_stopped")
 
 
+def _setting(arg: Arg) -> Arg:
+    """A copy setting of `set_copy_settings`: optional, absent = unchanged, nil = its default."""
+    return Arg(arg.name, arg.type, arg.doc, required=False, default=ev.UNSET, nullable=True, minimum=arg.minimum,
+               above=arg.above, maximum=arg.maximum, max_len=arg.max_len, empty=arg.empty, enum=arg.enum)
+
+
 def _actor(required: bool = False) -> Arg:
     """The dealer acting (dealer actions): journaled with the event and in `record.dealer_action`."""
     doc = "the dealer's user name, for the audit trail (`record.dealer_action`)"
@@ -246,7 +263,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _id("trader", "trader id to copy"),
         _uint("account", "the new investor account's MetaTrader login, not in use"),
         _AMOUNT,
-        Arg("mode", "enum", "volume mode of the copies", required=False, default=VolumeMode.EQUAL, enum=VolumeMode),
+        Arg("mode", "enum", "volume mode of the copies", required=False, default=VolumeMode.EQUAL,
+            enum=SeedVolumeMode),
         _pct("protection_pct", "equity protection, percent of the invested funds; nil = off", required=False,
              nullable=True),
         _uint("leverage", "investor account leverage", minimum=1, maximum=MAX_LEVERAGE, required=False,
@@ -262,7 +280,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("edit", "change mode and/or protection while copying; also resumes a suspended subscription", (
         _SUB, _REQUESTER,
         Arg("mode", "enum", "new volume mode; absent = unchanged", required=False, default=ev.UNSET,
-            enum=VolumeMode),
+            enum=SeedVolumeMode),
         _pct("protection_pct", "new protection, percent; nil = off; absent = unchanged", required=False,
              default=ev.UNSET, nullable=True)),
        _EVENT_REPLY, (REFUSED,), ev.EditSettings, (*_SUB_REFUSALS, "invalid_mode", "invalid_protection")),
@@ -340,4 +358,38 @@ OPS: dict[str, Op] = {op.name: op for op in (
         Field("wallets", "array of maps", "`{owner, balance}`"), _MORE)),
     Op("ping", "a liveness probe: answered in the same loop turn as terminal traffic", (), (
         Field("now", "uint", "the daemon's clock, UTC ms"),)),
+    Op("set_copy_settings", "change a subscription's copy settings (docs/copy-trading.md, \"Copy settings\"); "
+                            "they apply to trades opened after the change, open copies keep theirs", (
+        _SUB,
+        _id("requester", "the investor asking (must own the subscription); nil = the service (the desk)",
+            nullable=True),
+        _setting(Arg("mode", "enum", "volume mode; fixed needs `fixed_volume`, multiplier `multiplier`; nil = "
+                                     "equal", enum=VolumeMode)),
+        _setting(_dec("fixed_volume", "lots of every copy, mode fixed; nil = none", above=True, maximum=MAX_LOTS)),
+        _setting(_dec("multiplier", "x the trader's volume, mode multiplier; nil = none", above=True,
+                      maximum=MAX_MULTIPLIER)),
+        _setting(_id("symbols_allowed", "comma-separated symbols copied, the others refused `symbol_not_allowed`; "
+                                        "empty or nil = every symbol", max_len=1000, empty=True)),
+        _setting(_id("symbols_blocked", "comma-separated symbols refused `symbol_blocked`; empty or nil = none",
+                     max_len=1000, empty=True)),
+        _setting(Arg("side", "enum", "the trader's sides copied, the other refused `side_filtered`; nil = both",
+                     enum=CopySide)),
+        _setting(_dec("min_trader_volume", "trader deals below this many lots are refused "
+                                           "`trader_volume_below_min`; nil = no minimum", above=True,
+                      maximum=MAX_TRADER_VOLUME)),
+        _setting(_dec("max_trader_volume", "trader deals above this many lots are refused "
+                                           "`trader_volume_above_max`; nil = no maximum", above=True,
+                      maximum=MAX_TRADER_VOLUME)),
+        Arg("reverse", "bool", "copy buy as sell and sell as buy, SL and TP swapped", required=False,
+            default=ev.UNSET),
+        _setting(_uint("max_slippage_points", "refuse a copy (`slippage`) whose price is more than this many points "
+                                              "from the trader's fill; nil = no guard",
+                       maximum=MAX_SLIPPAGE_POINTS)), _actor()),
+       _EVENT_REPLY, (REFUSED,), ev.SetCopySettings, (*_SUB_REFUSALS, "invalid_settings")),
+    Op("get_copy_settings", "a subscription's copy settings", (_SUB,), (
+        Field("subscription", "uint", "the subscription"),
+        Field("mode", "text", "its volume mode"),
+        Field("settings", "map", "every setting, plain (decimals as text, symbol lists as arrays)"),
+        Field("changed", "map", "the settings that differ from the seed's defaults (empty: the seed's terms)")),
+       (UNKNOWN_SUBSCRIPTION,)),
 )}  # fmt: skip

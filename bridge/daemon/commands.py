@@ -24,7 +24,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register the `daemon` and `keys` subcommands on an argparse subparsers object."""
     p = commands.add_parser(
-        "daemon", help="run the copy-trading daemon (ZeroMQ ROUTER for terminals, PUB feed, SQLite journal)",
+        "daemon", help="run the copy-trading daemon (ZeroMQ ROUTER for terminals, PUB feed, SQLite or "
+                       "PostgreSQL journal)",
         description="Run the mtbridge daemon. Terminals connect with DEALER sockets over CURVE; see "
                     "docs/operations.md for the config reference.",
         epilog="example: mtbridge daemon --config /etc/mtbridge/daemon.toml",
@@ -37,10 +38,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--endpoints-file", metavar="PATH",
                    help="write the bound endpoints (JSON) here once listening; useful with tcp://host:* ports")
     p.add_argument("--create-journal", action="store_true",
-                   help="start a new, empty journal if journal.path does not exist (config: journal.create = true); "
+                   help="start a new, empty journal if journal.path does not exist, or create the journal's tables in "
+                        "the empty database of journal.url (config: journal.create = true); "
                         "without it a missing journal is an error, so a mistyped path never starts an empty state")
     p.add_argument("--check-config", action="store_true",
                    help="validate the config (keys, allow-list, rule tables, journal path) and exit: 0 ok, 2 not")
+    p.add_argument("--migrate", action="store_true",
+                   help="bring the journal's schema (SQLite or PostgreSQL) to this version and exit; a start "
+                        "migrates too, this runs it apart (e.g. as the tables' owner): 0 ok, 2 not")
     p.set_defaults(handler=run_daemon)
     ds = p.add_subparsers(dest="daemon_command", metavar="ACTION")
     b = ds.add_parser("backup", help="copy the journal while the daemon runs (SQLite online backup), checked",
@@ -107,6 +112,11 @@ def run_daemon(args: argparse.Namespace) -> int:
             config = dataclasses.replace(config, journal_create=True)
         if args.check_config:
             return _check_config(config, args.insecure)
+        if args.migrate:
+            from bridge.daemon.store_open import migrate_journal
+
+            print(migrate_journal(config))
+            return 0
         daemon = Daemon(config, insecure=args.insecure, endpoints_file=args.endpoints_file)
         asyncio.run(daemon.run())
     except StartupError as exc:
@@ -120,19 +130,11 @@ def run_daemon(args: argparse.Namespace) -> int:
 def _check_config(config: object, insecure: bool) -> int:
     """`--check-config`: everything a start would refuse before it binds, without starting
     (the same checks the start makes: bridge.daemon.config)."""
-    from bridge.daemon.config import DaemonConfig, check_journal_exists, check_server_key
-    from bridge.daemon.store import JournalLock, JournalLocked
+    from bridge.daemon.config import DaemonConfig, check_server_key
+    from bridge.daemon.store_open import check_journal
 
     assert isinstance(config, DaemonConfig)
-    path = config.journal_path
-    if check_journal_exists(config):
-        journal = f"journal {path}: will be created"
-    else:
-        try:
-            JournalLock(path).release()
-            journal = f"journal {path}: exists, free"
-        except JournalLocked as exc:
-            journal = f"{exc} (a running daemon: fine for a check before a restart)"
+    journal = check_journal(config)
     check_server_key(config, insecure)
     print(f"{config.source}: ok: router {config.router}, pub {config.pub}, admin {config.admin or 'off'}, "
           f"health {config.health or 'off'}, {len(config.allow)} allow-list keys, "
@@ -144,7 +146,13 @@ def _check_config(config: object, insecure: bool) -> int:
 def _journal_of(config_file: str) -> Path:
     from bridge.daemon.config import load_config
 
-    return load_config(config_file).journal_path
+    config = load_config(config_file)
+    if config.journal_url:
+        from bridge.daemon.config import StartupError
+
+        raise StartupError("journal.url is a PostgreSQL journal: back it up and restore it with pg_dump / "
+                           "pg_restore (docs/operations.md, \"Running on PostgreSQL\")")
+    return config.journal_path
 
 
 def run_backup(args: argparse.Namespace) -> int:

@@ -47,7 +47,10 @@ def check_server_key(config: DaemonConfig, insecure: bool) -> None:
 
 
 def check_journal_exists(config: DaemonConfig) -> bool:
-    """True if the journal must be created (asked for); refused if it is missing and not asked for."""
+    """True if the journal must be created (asked for); refused if it is missing and not asked for.
+    A PostgreSQL journal (journal.url) is checked when the store opens it (bridge/daemon/store_pg.py)."""
+    if config.journal_url:
+        return False
     path = config.journal_path
     if path.exists():
         return False
@@ -102,6 +105,7 @@ class DaemonConfig:
     allow: AllowList = field(default_factory=lambda: AllowList(()))
     # journal
     journal_path: Path = Path("mtbridge-journal.db")
+    journal_url: str = ""  # "postgresql://...": the journal on PostgreSQL instead of journal_path
     # A config *file* must ask for a new journal (`journal.create`, or `--create-journal`): a
     # mistyped path then fails instead of starting an empty state. Code that builds its config
     # (tests, the demo, in fresh temporary directories) creates it.
@@ -267,8 +271,9 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
     except ValueError as exc:
         raise r.fail("security.allow", str(exc)) from None
 
-    j = r.table(data, "journal", {"path", "create", "synchronous", "snapshot_every_events", "snapshot_every_s"})
+    j = r.table(data, "journal", {"path", "url", "create", "synchronous", "snapshot_every_events", "snapshot_every_s"})
     journal_path = base / r.str_(j, "journal", "path", "mtbridge-journal.db")
+    journal_url = _journal_url(r, j)
     journal_create = r.bool_(j, "journal", "create", False)
     synchronous = r.str_(j, "journal", "synchronous", "normal", ("normal", "full"))
     snap_events = r.int_(j, "journal", "snapshot_every_events", 10_000, 1)
@@ -280,10 +285,48 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
     webhooks = _webhooks(r, data, base, journal_path)
     return DaemonConfig(
         router=router, pub=pub, admin=admin, balance_operations=balance_ops, health=health, server_key=server_key,
-        allow=allow, journal_path=journal_path, journal_create=journal_create, synchronous=synchronous,
+        allow=allow, journal_path=journal_path, journal_url=journal_url, journal_create=journal_create,
+        synchronous=synchronous,
         snapshot_every_events=snap_events, snapshot_every_s=snap_s, engine=engine, partners=partners, rules=rules,
         webhooks=webhooks, source=file, **ints,
     )  # fmt: skip
+
+
+def _journal_url(r: _Reader, j: dict) -> str:
+    """`journal.url`: a PostgreSQL connection URL (libpq syntax), instead of `journal.path`."""
+    if "url" not in j:
+        return ""
+    url = r.str_(j, "journal", "url", "")
+    if "path" in j:
+        raise r.fail("journal", "give one of path (SQLite file) or url (PostgreSQL), not both")
+    example = "expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise r.fail("journal.url", f"{redact_url(url)!r}: {example}")
+    try:
+        port_ok = parts.port is None or 1 <= parts.port <= 65535
+    except ValueError:
+        port_ok = False
+    if not port_ok or parts.fragment or not parts.path.strip("/"):
+        raise r.fail("journal.url", f"{redact_url(url)!r}: {example}")
+    try:  # libpq's own parser, when the driver is installed (query parameters, escapes)
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        return url
+    try:
+        conninfo_to_dict(url)
+    except Exception as exc:  # noqa: BLE001 - psycopg.ProgrammingError: the parser's one line
+        raise r.fail("journal.url", f"{redact_url(url)!r}: {' '.join(str(exc).split())}") from None
+    return url
+
+
+def redact_url(url: str) -> str:
+    """A URL without its password (messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}").geturl()
 
 
 _WEBHOOK_INTS = {  # key -> (default, minimum)

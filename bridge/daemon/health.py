@@ -31,6 +31,8 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from bridge.daemon.store_open import journal_name
+
 if TYPE_CHECKING:
     from bridge.daemon.server import Daemon
 
@@ -69,7 +71,7 @@ class Health:
         self.stopping = False
         self.journal_id: tuple[int, int] | None = None  # (device, inode) of the journal opened
         path = daemon.config.journal_path
-        if path.exists():
+        if not daemon.config.journal_url and path.exists():
             st = path.stat()
             self.journal_id = (st.st_dev, st.st_ino)
         self.registry = CollectorRegistry()
@@ -123,13 +125,15 @@ class Health:
         core = d.core
         return {
             "ok": not reasons, "reasons": reasons, "instance": d.instance, "pid": os.getpid(), "sockets": sockets,
-            "journal": {"path": str(d.config.journal_path), "seq": core.seq if core else None},
+            "journal": {"path": journal_name(d.config), "seq": core.seq if core else None},
             "loop_lag_ms": round(lag_ms, 1), "feed_subscribers": d.feed_subscriptions,
             "sessions": len(core.session_of) if core else 0,
             "pending_commands": len(core.pending) if core else 0,
         }
 
     def _journal_problem(self) -> str | None:
+        if self.daemon.config.journal_url:  # PostgreSQL: the session that writes, and its lock
+            return self.daemon.store.problem()
         path = self.daemon.config.journal_path
         try:
             st = path.stat()

@@ -13,11 +13,20 @@ The allow-list is TOML with one `[[allow]]` table per terminal key:
     public_key = "<40 Z85 chars>"
     logins = [1001]                 # the accounts this key may speak for
     role = "trader"                 # trader | investor | admin | monitor
+    gateway = false                 # optional: true = a server-side gateway speaks for these logins
 
 Roles: `trader` / `investor` keys speak for their logins on the ROUTER; `admin` keys (no
 logins) use the admin endpoint and may read the monitoring feed; `monitor` keys (no logins)
 may only read the monitoring feed (the XPUB socket, docs/protocol.md §13).
-"""
+
+**Gateway keys** (`gateway = true`, trader or investor role): the key of a server-side gateway
+(a trade-server plugin or a manager gateway, docs/deployment-modes.md) that speaks for many
+logins over one connection, in place of an EA in each account's terminal. The wire is the
+same, so the daemon cannot tell them apart; the flag only says who serves a login: a login
+listed by a gateway key may be listed by no other key (an EA and the gateway both trading one
+investor account would execute each copy twice), and the list is refused on load (and on a
+live reload) naming the login and both keys, e.g. `login 3001 is claimed by gateway key
+'gw-investors' and by key 'inv-3001': a login is served by exactly one of them`."""
 
 from __future__ import annotations
 
@@ -59,6 +68,7 @@ class AllowEntry:
     public_key: str
     logins: tuple[int, ...]
     role: str
+    gateway: bool = False  # a server-side gateway serves these logins (no other key may list them)
     # `login in entry.login_set` is O(1): one key may speak for 10 000 investor logins
     login_set: frozenset[int] = field(init=False, repr=False, compare=False)
 
@@ -82,10 +92,36 @@ class AllowList:
                 raise ValueError(f"key name {e.name!r} is listed twice")
             self.by_key[e.public_key] = e
             self.by_name[e.name] = e
-        self.by_name = self.by_name
+        _check_gateway_logins(entries)
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+def _check_gateway_logins(entries: tuple[AllowEntry, ...]) -> None:
+    """A login a gateway key lists is listed by no other key (one server per login)."""
+    served: dict[int, AllowEntry] = {}
+    for e in entries:
+        if e.gateway:
+            for login in e.logins:
+                other = served.setdefault(login, e)
+                if other is not e:
+                    raise ValueError(_claimed_twice(login, other, e))
+    if not served:
+        return
+    for e in entries:
+        if e.gateway:
+            continue
+        for login in e.logins:
+            gw = served.get(login)
+            if gw is not None:
+                raise ValueError(_claimed_twice(login, gw, e))
+
+
+def _claimed_twice(login: int, gateway: AllowEntry, other: AllowEntry) -> str:
+    kind = "gateway key" if other.gateway else "key"
+    return (f"login {login} is claimed by gateway key {gateway.name!r} and by {kind} {other.name!r}: "
+            "a login is served by exactly one of them (an EA or a gateway)")
 
 
 def parse_allow_entries(value: object, where: str) -> list[AllowEntry]:
@@ -98,8 +134,8 @@ def parse_allow_entries(value: object, where: str) -> list[AllowEntry]:
         if not isinstance(t, dict):
             raise ValueError(f"{at}: must be a table")
         for k in t:
-            if k not in ("name", "public_key", "logins", "role"):
-                raise ValueError(f"{at}.{k}: unknown key (known: logins, name, public_key, role)")
+            if k not in ("name", "public_key", "logins", "role", "gateway"):
+                raise ValueError(f"{at}.{k}: unknown key (known: gateway, logins, name, public_key, role)")
         name = t.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(f"{at}.name: must be 1-64 characters of A-Z a-z 0-9 _ . : @ -, got {name!r}")
@@ -116,7 +152,12 @@ def parse_allow_entries(value: object, where: str) -> list[AllowEntry]:
             raise ValueError(f"{at}.logins: a {role} key must be bound to at least one login")
         if role == "monitor" and logins:
             raise ValueError(f"{at}.logins: a monitor key reads the feed only and is bound to no login")
-        out.append(AllowEntry(name, pk, tuple(logins), role))  # type: ignore[arg-type]
+        gateway = t.get("gateway", False)
+        if not isinstance(gateway, bool):
+            raise ValueError(f"{at}.gateway: must be true or false, got {gateway!r}")
+        if gateway and role not in TERMINAL_ROLES:
+            raise ValueError(f"{at}.gateway: only a trader or investor key can be a gateway (this one is {role})")
+        out.append(AllowEntry(name, pk, tuple(logins), role, gateway))  # type: ignore[arg-type]
     return out
 
 
@@ -154,9 +195,11 @@ def read_keypair(path: Path) -> KeyPair:
     return KeyPair(public, secret)
 
 
-def allow_entry_toml(name: str, public: str, logins: list[int] | tuple[int, ...], role: str) -> str:
+def allow_entry_toml(name: str, public: str, logins: list[int] | tuple[int, ...], role: str, *,
+                     gateway: bool = False) -> str:
     return (f"[[allow]]\nname = \"{name}\"\npublic_key = \"{public}\"\n"
-            f"logins = [{', '.join(str(x) for x in logins)}]\nrole = \"{role}\"\n")
+            f"logins = [{', '.join(str(x) for x in logins)}]\nrole = \"{role}\"\n"
+            + ("gateway = true\n" if gateway else ""))
 
 
 # --- the allow-list file, edited in place ---------------------------------------------------

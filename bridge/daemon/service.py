@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import zmq
 
-from bridge.daemon.config import DaemonConfig, StartupError, check_journal_exists
-from bridge.daemon.store import JournalLock, JournalLocked, SqliteStore
+from bridge.daemon.config import DaemonConfig, StartupError
+from bridge.daemon.store import Store
+from bridge.daemon.store_open import open_store
 
 if TYPE_CHECKING:
     from bridge.daemon.server import Daemon
@@ -28,21 +29,11 @@ class TaskCrashed(Exception):
 
 
 class ServiceShell:
-    def _open_journal(self: Daemon, config: DaemonConfig) -> SqliteStore:
-        """The journal, locked for this process; a missing one only when asked to create it."""
-        path = config.journal_path
-        if check_journal_exists(config):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # owner only; SQLite's -wal/-shm follow
-        try:
-            self.lock = JournalLock(path)
-        except JournalLocked as exc:
-            raise StartupError(str(exc)) from None
-        try:
-            return SqliteStore(path, config.synchronous)
-        except BaseException:
-            self.lock.release()
-            raise
+    def _open_journal(self: Daemon, config: DaemonConfig) -> Store:
+        """The journal (SQLite file or PostgreSQL, bridge/daemon/store_open.py), locked for this
+        process; a missing one only when asked to create it."""
+        store, self.lock = open_store(config)
+        return store
 
     def _bind(self: Daemon, sock: zmq.Socket, key: str, endpoint: str) -> None:
         try:

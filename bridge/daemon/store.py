@@ -38,7 +38,7 @@ the batches with `seq_hi >= 95` and drops those whose key has a result.
 Schema 1 and 2 journals (one `commands` row per command, status updated in place) are
 migrated on open: their rows become one batch, their outcomes `command_results` rows.
 
-A later issue adds a PostgreSQL implementation of the same Protocol.
+The same Protocol on PostgreSQL: bridge/daemon/store_pg.py (`journal.url`, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class Store(Protocol):
         """(row, status, result JSON) of a command, None if unknown."""
 
     def close(self) -> None:
-        """Flush and release (SQLite: WAL checkpoint)."""
+        """Flush and release (SQLite: WAL checkpoint; PostgreSQL: ends the session, and its journal lock)."""
 
 
 class SqliteStore:
@@ -228,7 +228,11 @@ class SqliteStore:
             if batch.logins:
                 db.executemany("INSERT OR IGNORE INTO logins VALUES (?, ?)", batch.logins)
             if batch.meta:
-                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(batch.meta.items()))
+                # an upsert rewrites the row in place; INSERT OR REPLACE deletes and re-inserts it,
+                # dirtying the key index's page too: one more WAL page on every commit (a
+                # frame's `id:<login>` is in each one), ~20% of an open's commit
+                db.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                               batch.meta.items())
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -347,15 +351,19 @@ def _unpack_rows(blob: bytes) -> list[tuple]:
 
 
 def _pending_commands(db: sqlite3.Connection, pending_from: int) -> list[CommandRow]:
-    """Commands without an outcome, in cid order, from the batches that can still hold one.
-    A key issued twice counts once (its first row), as the old unique `commands.key` did."""
+    """Commands without an outcome, in cid order, from the batches that can still hold one."""
     rows: list[tuple] = []
     for (blob,) in db.execute("SELECT rows FROM command_batches WHERE seq_hi >= ? ORDER BY id", (pending_from,)):
         rows.extend(_unpack_rows(blob))
     if not rows:
         return []
     low = min(r[2] for r in rows)
-    done = {k for (k,) in db.execute("SELECT key FROM command_results WHERE cid >= ?", (low,))}
+    return pending_of(rows, {k for (k,) in db.execute("SELECT key FROM command_results WHERE cid >= ?", (low,))})
+
+
+def pending_of(rows: list[tuple], done: set[str]) -> list[CommandRow]:
+    """The rows (unpacked batches) whose key has no outcome in `done`, in cid order. A key
+    issued twice counts once (its first row), as the old unique `commands.key` did."""
     out, seen = [], set()
     for r in sorted(rows, key=lambda r: r[2]):
         if r[0] not in done and r[0] not in seen:
@@ -368,19 +376,28 @@ def read_commands(db: sqlite3.Connection, after_cid: int = 0, type_: str | None 
                   ) -> list[tuple[CommandRow, str, str | None]]:
     """(row, status, result JSON) of the commands with cid > `after_cid` (of one type, if
     given), in cid order; status `pending` when no outcome was journaled."""
+    blobs = [b for (b,) in db.execute("SELECT rows FROM command_batches WHERE cid_hi > ? ORDER BY id", (after_cid,))]
+    results = db.execute("SELECT key, status, result FROM command_results WHERE cid > ? ORDER BY cid DESC",
+                         (after_cid,)).fetchall()
+    return commands_of(blobs, results, after_cid, type_)
+
+
+def commands_of(blobs: list[bytes], results: list[tuple[str, str, str]], after_cid: int = 0,
+                type_: str | None = None) -> list[tuple[CommandRow, str, str | None]]:
+    """`read_commands` on what any store read: the batches' blobs (in id order) and the
+    (key, status, result) outcomes, latest cid first."""
     rows: list[CommandRow] = []
     seen: set[str] = set()
-    for (blob,) in db.execute("SELECT rows FROM command_batches WHERE cid_hi > ? ORDER BY id", (after_cid,)):
+    for blob in blobs:
         rows.extend(CommandRow(*r) for r in _unpack_rows(blob))
     rows.sort(key=lambda r: r.cid)
-    results = {k: (st, res) for k, st, res in db.execute(
-        "SELECT key, status, result FROM command_results WHERE cid > ? ORDER BY cid DESC", (after_cid,))}
+    outcome = {k: (st, res) for k, st, res in results}
     out = []
     for r in rows:
         if r.cid <= after_cid or r.key in seen or (type_ is not None and r.type != type_):
             continue
         seen.add(r.key)
-        status, result = results.get(r.key, ("pending", None))
+        status, result = outcome.get(r.key, ("pending", None))
         out.append((r, status, result))
     return out
 

@@ -30,6 +30,7 @@ class Setup:
     server: KeyPair
     keys: dict[str, KeyPair] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
+    journal_url: str = ""  # a PostgreSQL journal instead of journal.db
 
     def curve(self, name: str) -> Curve:
         k = self.keys[name]
@@ -37,17 +38,19 @@ class Setup:
         return Curve(self.server.public, k.public, k.secret, self.roles.get(name, "trader"))
 
     @property
-    def journal(self) -> Path:
-        return self.dir / "journal.db"
+    def journal(self) -> Path | str:
+        """The journal.db file, or the PostgreSQL URL (journal_records/journal_commands read both)."""
+        return self.journal_url or self.dir / "journal.db"
 
 
 def make_setup(directory: Path, keys: dict[str, tuple[list[int], str]], *, heartbeat_ms: int = 1000,
-               extra: str = "", engine: str = "") -> Setup:
-    """keys: name -> (logins, role). Endpoints bind ephemeral loopback ports."""
+               extra: str = "", engine: str = "", journal_url: str = "") -> Setup:
+    """keys: name -> (logins, role). Endpoints bind ephemeral loopback ports. `journal_url`: a
+    PostgreSQL database for the journal (created at start) instead of journal.db."""
     directory.mkdir(parents=True, exist_ok=True)
     server = generate_keypair()
     write_keypair(directory / "server.key", server)
-    setup = Setup(directory, directory / "daemon.toml", server)
+    setup = Setup(directory, directory / "daemon.toml", server, journal_url=journal_url)
     allow = []
     for name, (logins, role) in keys.items():
         pair = generate_keypair()
@@ -59,8 +62,9 @@ def make_setup(directory: Path, keys: dict[str, tuple[list[int], str]], *, heart
         "[daemon]\nrouter = \"tcp://127.0.0.1:*\"\npub = \"tcp://127.0.0.1:*\"\nadmin = \"tcp://127.0.0.1:*\"\n"
         f"heartbeat_ms = {heartbeat_ms}\n{extra}\n"
         "[security]\nserver_key_file = \"server.key\"\nallow_list = \"allow.toml\"\n"
-        "[journal]\npath = \"journal.db\"\ncreate = true\n"  # a fresh directory: the daemon starts its journal
-        f"[engine]\n{engine}\n"
+        + (f"[journal]\nurl = \"{journal_url}\"\ncreate = true\n" if journal_url else
+           "[journal]\npath = \"journal.db\"\ncreate = true\n")  # a fresh directory: the daemon starts its journal
+        + f"[engine]\n{engine}\n"
     )
     return setup
 
@@ -120,19 +124,33 @@ class DaemonProcess:
         return self.proc.returncode
 
 
-def journal_records(path: Path, topic: str | None = None) -> list[dict]:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def _read_only(journal: Path | str):  # noqa: ANN202
+    """A connection to read a journal beside its daemon: SQLite read-only, or PostgreSQL."""
+    if isinstance(journal, str) and journal.startswith("postgres"):
+        from bridge.daemon.store_pg import connect
+
+        return connect(journal, "mtbridge test reader")
+    return sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+
+
+def journal_records(path: Path | str, topic: str | None = None) -> list[dict]:
+    db = _read_only(path)
     try:
-        q = "SELECT topic, body FROM records" + (" WHERE topic = ?" if topic else "") + " ORDER BY id"
+        mark = "?" if isinstance(db, sqlite3.Connection) else "%s"
+        q = "SELECT topic, body FROM records" + (f" WHERE topic = {mark}" if topic else "") + " ORDER BY id"
         return [{"topic": t, **json.loads(b)} for t, b in db.execute(q, (topic,) if topic else ())]
     finally:
         db.close()
 
 
-def journal_commands(path: Path) -> list[tuple[str, int, str, str]]:
+def journal_commands(path: Path | str) -> list[tuple[str, int, str, str]]:
     """(key, login, type, status) of every journaled command."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = _read_only(path)
     try:
+        if not isinstance(db, sqlite3.Connection):
+            from bridge.daemon.store_pg import read_commands as read_pg
+
+            return [(r.key, r.login, r.type, status) for r, status, _ in read_pg(db)]
         return [(r.key, r.login, r.type, status) for r, status, _ in read_commands(db)]
     finally:
         db.close()

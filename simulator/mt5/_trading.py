@@ -66,7 +66,7 @@ class TradingCalls:
         srv = self.server
         a = srv.account_info(login)
         try:
-            calc = srv.rules.margin_for(a.account_type, a.currency, a.leverage)
+            calc = srv.margin_model.account_margin(a.account_type, a.currency, a.leverage)
             notional = position_notional(spec, vol, px, a.currency, self._rates_at(spec, px, a.currency))
         except DomainError as exc:
             raise Fail(C.RES_E_FAIL, exc.detail) from None
@@ -174,7 +174,7 @@ class TradingCalls:
         tick = srv.symbol_tick(req.symbol, login)
         price = req.price if req.action == C.TRADE_ACTION_PENDING else (
             tick.ask if req.type == C.ORDER_TYPE_BUY else tick.bid)
-        calc = srv.rules.margin_for(a.account_type, a.currency, a.leverage)
+        calc = srv.margin_model.account_margin(a.account_type, a.currency, a.leverage)
         items = [(srv.rules.symbols.get(p.symbol).group, p.notional) for p in srv.positions(login)]
         items.append((spec.group, position_notional(spec, req.volume, price, a.currency, srv.rates())))
         return round_money(calc.total(items))

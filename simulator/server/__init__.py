@@ -11,7 +11,9 @@ Public API (stable; all money/prices/lots are ``Decimal``, all times ``int`` ms)
     server = TradeServer(rules=None, *, seed=0, start_ms=0, rates=None, calendar=None,
                          journal=None, clock=None, stops_level_points=0,
                          scrypt_n=2**14, journal_ticks=True, server_name="mtbridge-sim",
-                         timezone=None, reference=False)   # reference: plain paths, same journal
+                         timezone=None, reference=False,   # reference: plain paths, same journal
+                         plugins=None)   # None: the seeds' rules (plugins.rules.default_plugins())
+    server.plugins -> PluginHost   # loaded plugins; server.plugins.apis[name]: a plugin's ServerAPI
 
     # --- back office (seed 000); refusals are returned as bridge.domain.errors.Refusal ---
     server.register_client(email, name="", country=None) -> ClientInfo | Refusal  # one per email
@@ -50,6 +52,10 @@ Public API (stable; all money/prices/lots are ``Decimal``, all times ``int`` ms)
     server.copy_ticks_from(symbol, from_ms, count) -> list[TickInfo]
     server.bars(symbol, timeframe_ms, from_ms, to_ms) -> list[Bar]
     server.journal -> Journal ; server.digest() -> str
+
+Plugins (`simulator.server.plugins`, docs/deployment-modes.md): hooks modelled on the MT5
+Server API, dealer actions on any account; the seeds' rules (tiered margin, minimum deposit,
+swaps, margin call / stop-out) are plugins in `simulator.server.plugins.rules`.
 
 See `simulator/server/server.py` for the design notes (spread markup, retcodes, indices).
 """

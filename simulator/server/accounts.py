@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bridge.domain.account import leverage_change_refusal
-from bridge.domain.countries import SwapFreeCountries, country_code, default_swap_free_countries
+from bridge.domain.countries import SwapFreeCountries, country_code
 from bridge.domain.errors import DomainError, Refusal
-from bridge.domain.margin import MarginBook
 from bridge.domain.money import round_money
 from simulator.server import retcodes as rc
 from simulator.server.backoffice import check_password, hash_password, normalise_email, password_refusal
+from simulator.server.plugins.api import AccountOpening, DealEvent, LoginEvent
+from simulator.server.plugins.rules.swaps import Swaps
 from simulator.server.records import ClientInfo, DealInfo, Session
 from simulator.server.state import _Account, _Client, _deal_fields, _dec, ZERO
 
@@ -21,9 +22,22 @@ class AccountOps:
     A part of `TradeServer` (see `simulator.server.server`); it uses the state and
     helpers the other parts define."""
 
-    #: Seed 000 "swap-free accounts for clients from Muslim countries by default": the
-    #: packaged list (bridge/data/swap_free_countries.toml); assign another to change it.
-    swap_free_countries: SwapFreeCountries = default_swap_free_countries()
+    @property
+    def swap_free_countries(self) -> SwapFreeCountries:
+        """Seed 000 "swap-free accounts for clients from Muslim countries by default": the list
+        of the loaded `Swaps` plugin (bridge/data/swap_free_countries.toml unless replaced);
+        assign another to change it."""
+        return self._swaps_plugin().countries
+
+    @swap_free_countries.setter
+    def swap_free_countries(self, countries: SwapFreeCountries) -> None:
+        self._swaps_plugin().countries = countries
+
+    def _swaps_plugin(self) -> Swaps:
+        found = [p for p in self._plugins.plugins if isinstance(p, Swaps)]
+        if not found:
+            raise AttributeError("no Swaps plugin is loaded: swap-free defaults are not decided")
+        return found[0]
 
     def register_client(self, email: str, name: str = "", country: str | None = None) -> ClientInfo | Refusal:
         """One back office per e-mail (case-insensitive); a second registration is refused.
@@ -82,10 +96,9 @@ class AccountOps:
             return self._bo_refuse(op, Refusal("unknown_client", f"no back office for {email!r}; register first"))
         try:
             atype = self.rules.account_types.get(account_type)
-            calc_currency_check = self.rules.margin_for(atype, currency, 1)
+            self._margin_model.account_margin(atype, currency, 1)  # the currency is served
         except DomainError as err:
             return self._bo_refuse(op, Refusal(err.code, err.detail))
-        del calc_currency_check
         if type(leverage) is not int or leverage not in atype.leverages:
             offered = ", ".join(f"1:{x}" for x in atype.leverages)
             return self._bo_refuse(op, Refusal("invalid_leverage",
@@ -103,12 +116,18 @@ class AccountOps:
         bad = password_refusal(master_password, investor_password)
         if bad is not None:
             return self._bo_refuse(op, bad)
-        swap_free = self.swap_free_countries.swap_free(client.country, swap_free)
+        if self._plugins.hook_user_add:
+            decided = self._plugins.user_add(AccountOpening(e, client.country, atype.id, currency, leverage,
+                                                            bool(demo), mode, swap_free))
+            if isinstance(decided, Refusal):
+                return self._bo_refuse(op, decided)
+            swap_free = decided.swap_free
         login = self._next_login
         self._next_login += 1
         n = self._scrypt_n
+        calc = self._margin_model.account_margin(atype, currency, leverage)
         acct = _Account(login, client, name if name is not None else client.name, atype, currency, leverage,
-                        self.rules.margin_for(atype, currency, leverage), bool(demo), mode == "netting",
+                        calc, self._margin_model.book(calc), bool(demo), mode == "netting",
                         bool(swap_free), hash_password(master_password, login, "master", n),
                         hash_password(investor_password, login, "investor", n))
         self._accounts[login] = acct
@@ -133,6 +152,9 @@ class AccountOps:
         if isinstance(session, Session):
             self._next_session += 1
             self._j("login", login=login, ok=True, read_only=session.read_only, session_id=session.session_id)
+            if self._plugins.on_user_login:
+                self._plugins.emit("on_user_login", LoginEvent(login, session.read_only, session.session_id))
+                self._plugins.drain()
         else:
             self._j("login", login=login if type(login) is int else str(login), ok=False)
         return session
@@ -144,6 +166,8 @@ class AccountOps:
         self._next_deal += 1
         acct.hist_deals.append(deal)
         self._j("deal", **_deal_fields(deal), balance=acct.balance)
+        if self._plugins.on_deal_perform:
+            self._plugins.emit("on_deal_perform", DealEvent(deal, acct.balance))
         return deal
 
     def _amount(self, acct: _Account, amount: object) -> Decimal | Refusal:
@@ -184,6 +208,7 @@ class AccountOps:
         deal = self._balance_deal(acct, d, "deposit")
         self._refresh_risk(acct)
         self._j("answer", op=op, ok=True, deal=deal.ticket)
+        self._plugins.drain()
         return deal
 
     def _withdrawal_refusal(self, acct: _Account, amount: Decimal) -> Refusal | None:
@@ -210,6 +235,7 @@ class AccountOps:
         deal = self._balance_deal(acct, -d, "withdrawal")
         self._refresh_risk(acct)
         self._j("answer", op=op, ok=True, deal=deal.ticket)
+        self._plugins.drain()
         return deal
 
     def transfer(self, from_login: int, to_login: int, amount: Decimal) -> tuple[DealInfo, DealInfo] | Refusal:
@@ -243,6 +269,7 @@ class AccountOps:
         self._refresh_risk(src)
         self._refresh_risk(dst)
         self._j("answer", op=op, ok=True, deals=[out.ticket, inn.ticket])
+        self._plugins.drain()
         return out, inn
 
     def set_leverage(self, login: int, leverage: int) -> None | Refusal:
@@ -260,11 +287,35 @@ class AccountOps:
             return self._bo_refuse(op, bad)
         acct.leverage = leverage
         acct.calc = acct.calc.with_leverage(leverage)
-        book = MarginBook(acct.calc)
+        book = self._margin_model.book(acct.calc)
         for p in acct.positions.values():
             book.open(p.ticket, p.sym.spec.group, p.notional)
         acct.book = book
         self._j("leverage_changed", login=login, leverage=leverage, margin=book.total)
         self._refresh_risk(acct)
         self._j("answer", op=op, ok=True)
+        self._plugins.drain()
         return None
+
+    def _dealer_balance(self, login: int, amount: object, comment: str) -> DealInfo | Refusal:
+        """A dealer's balance operation (`plugins.api.BalanceOperation`): a credit, or a debit
+        that keeps the balance and the free margin >= 0 (a withdrawal's rule)."""
+        op = "dealer_balance"
+        self._j("request", op=op, login=login, amount=str(amount), comment=str(comment))
+        acct = self._accounts.get(login)
+        if acct is None:
+            return self._bo_refuse(op, Refusal("invalid_account", f"unknown login {login}"))
+        d = _dec(amount)
+        if d is None or not d:
+            return self._bo_refuse(op, Refusal("invalid_amount", f"amount {amount!r} must be a non-zero finite number"))
+        checked = self._amount(acct, abs(d))
+        if isinstance(checked, Refusal):
+            return self._bo_refuse(op, checked)
+        if d < 0:
+            bad = self._withdrawal_refusal(acct, -d)
+            if bad:
+                return self._bo_refuse(op, bad)
+        deal = self._balance_deal(acct, d, str(comment))
+        self._refresh_risk(acct)
+        self._j("answer", op=op, ok=True, deal=deal.ticket)
+        return deal

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bridge.domain.account import margin_level, trading_refusal
+from bridge.domain.account import margin_level
 from bridge.domain.errors import DomainError
 from bridge.domain.money import round_money
 from bridge.domain.trading import Side, profit
 from simulator.server import retcodes as rc
+from simulator.server.plugins.host import PluginFailure
 from simulator.server.records import AccountInfo, Bar, DealInfo, OrderInfo, PositionInfo, TickInfo
 from simulator.server.state import _NEVER, ZERO
 
@@ -24,8 +25,8 @@ class HistoryOps:
         prof = sum((r.profit for r in risks), ZERO)
         t = acct.type
         try:
-            allowed = trading_refusal(t, acct.currency, acct.balance, self.rates()) is None
-        except DomainError:  # no USD rate for the account currency yet: cannot tell
+            allowed = self._trade_veto(acct) is None
+        except (DomainError, PluginFailure):  # e.g. no USD rate for the account currency yet: cannot tell
             allowed = False
         return AccountInfo(login, acct.client.client_id, acct.client.email, acct.name, t.id, t.platform,
                            rc.ACCOUNT_TRADE_MODE_DEMO if acct.demo else rc.ACCOUNT_TRADE_MODE_REAL,

@@ -50,6 +50,7 @@ class MarketOps:
             nxt_exp = exp[0][0] if exp else _NEVER
             mid = self._next_midnight
             if mid > t and nxt_exp > t:
+                self._plugins.drain()
                 return
             if mid <= nxt_exp:
                 self.clock.advance_to(max(mid, self.clock.now_ms))
@@ -113,6 +114,8 @@ class MarketOps:
                 acct = self._accounts[login]
                 if acct.positions:
                     self._refresh_risk(acct)
+            if self._plugins.pending:  # actions returned by events of this quote
+                self._plugins.drain()
 
     def _fire(self, st: _Symbol, fired: list) -> None:
         touched: set[int] = set()  # exact check for these
@@ -149,9 +152,11 @@ class MarketOps:
                     self._refresh_risk(acct)
                 elif acct.bands is not None:
                     self._bands_fired(acct, bands[login])
-            return
-        for login in sorted(touched):
-            self._refresh_risk(self._accounts[login])
+        else:
+            for login in sorted(touched):
+                self._refresh_risk(self._accounts[login])
+        if self._plugins.pending:  # actions returned by events of this quote
+            self._plugins.drain()
 
     def _close_price(self, acct: _Account, st: _Symbol, side: Side) -> Decimal:
         """Where a position of `side` closes now: bid for a buy, marked-up ask for a sell."""

@@ -6,10 +6,11 @@ import heapq
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from bridge.domain.account import trading_refusal
 from bridge.domain.errors import DomainError
 from bridge.domain.trading import Side
 from simulator.server import retcodes as rc
+from simulator.server.plugins.api import AccountState, TradeRequestEvent, TradeResultEvent, Veto
+from simulator.server.plugins.host import PluginFailure
 from simulator.server.records import Session, TradeRequest, TradeResult
 from simulator.server.strict import check_market_order
 from simulator.server.triggers import ASK_GE, ASK_LE, BID_GE, BID_LE
@@ -53,11 +54,15 @@ class OrderOps:
         side = Side.BUY if order.type in (rc.ORDER_TYPE_BUY_LIMIT, rc.ORDER_TYPE_BUY_STOP) else Side.SELL
         price = self._open_price(acct, st, side)
         try:
-            if trading_refusal(acct.type, acct.currency, acct.balance, self.rates()) is not None:
-                raise _Refused(rc.TRADE_RETCODE_TRADE_DISABLED, "trading disabled below the minimum deposit")
+            veto = self._trade_veto(acct)
+            if veto is not None:
+                raise _Refused(veto.retcode, veto.detail)
             self._check_money(acct, st, side, order.volume_current, price)
         except _Refused as refused:
             self._finish_order(acct, order, rc.ORDER_STATE_REJECTED, refused.detail)
+            return
+        except PluginFailure as failure:
+            self._finish_order(acct, order, rc.ORDER_STATE_REJECTED, str(failure))
             return
         del acct.orders[order.ticket]
         volume = order.volume_current
@@ -97,16 +102,70 @@ class OrderOps:
         and deals (DEAL_REASON_CLIENT/MOBILE/WEB/EXPERT)."""
         self._j("request", op="order_send", session=session.session_id, login=session.login,
                 reason=reason, request=_request_fields(request))
+        host = self._plugins
         try:
             plan = self._validate_safely(session, request)
+            if host.hook_trade_request_add or host.hook_trade_request_process:
+                request, plan = self._request_hooks(session, request, plan, reason)
         except _Refused as r:
             result = self._result(r.retcode, request, r.detail)
+        except PluginFailure as failure:
+            result = self._result(rc.TRADE_RETCODE_ERROR, request, str(failure))
         else:
             result = self._execute(session, request, plan, reason)
         self._j("answer", op="order_send", login=session.login, retcode=result.retcode, order=result.order,
                 deal=result.deal, position=result.position, volume=result.volume, price=result.price,
                 comment=result.comment)
+        hook = "on_trade_request_process" if result.ok else "on_trade_request_refuse"
+        if host.table[hook]:
+            host.emit(hook, TradeResultEvent(session.login, session.session_id, reason, request, result.retcode,
+                                             result.deal, result.order, result.position, result.comment))
+        host.drain()
         return result
+
+    def _refused_request(self, session: Session, request: TradeRequest, reason: int, retcode: int,
+                         detail: str) -> TradeResult:
+        """Journal and answer a request refused before the checks could even name it (a dealer
+        closing a position that does not exist: no symbol to check it against)."""
+        self._j("request", op="order_send", session=session.session_id, login=session.login,
+                reason=reason, request=_request_fields(request))
+        result = self._result(retcode, request, detail)
+        self._j("answer", op="order_send", login=session.login, retcode=result.retcode, order=0, deal=0,
+                position=0, volume=result.volume, price=result.price, comment=result.comment)
+        return result
+
+    def _account_state(self, acct: _Account) -> AccountState:
+        return AccountState(acct.login, acct.type, acct.currency, acct.leverage, acct.balance, acct.credit,
+                            acct.swap_free, acct.demo, acct.netting)
+
+    def _trade_veto(self, acct: _Account) -> Veto | None:
+        """The plugins' `check_trade_allowed` (None: allowed; raises PluginFailure, DomainError)."""
+        if not self._plugins.check_trade_allowed:
+            return None
+        return self._plugins.trade_allowed(self._account_state(acct))
+
+    def _request_hooks(self, session: Session, request: TradeRequest, plan: dict,
+                       reason: int) -> tuple[TradeRequest, dict]:
+        """HookTradeRequestAdd (veto / adjust; an adjusted request is checked again), then
+        HookTradeRequestProcess (veto) - MT5's order, after the server's own checks."""
+        host = self._plugins
+        event = TradeRequestEvent(session.login, session.session_id, reason, request,
+                                  self._account_state(plan["acct"]))
+        if host.hook_trade_request_add:
+            veto, adjusted, by = host.request_add(event)
+            if veto is not None:
+                raise _Refused(veto.retcode, veto.detail)
+            if by:
+                self._j("request_adjusted", login=session.login, plugins=by, request=_request_fields(adjusted))
+                plan = self._validate_safely(session, adjusted)
+                request = adjusted
+                event = TradeRequestEvent(session.login, session.session_id, reason, request,
+                                          self._account_state(plan["acct"]))
+        if host.hook_trade_request_process:
+            veto = host.request_process(event)
+            if veto is not None:
+                raise _Refused(veto.retcode, veto.detail)
+        return request, plan
 
     def _result(self, retcode: int, request: TradeRequest, comment: str, **kw) -> TradeResult:
         st = self._symbols.get(request.symbol) if isinstance(request.symbol, str) else None
@@ -177,9 +236,10 @@ class OrderOps:
         if action not in (rc.TRADE_ACTION_DEAL, rc.TRADE_ACTION_PENDING, rc.TRADE_ACTION_SLTP,
                           rc.TRADE_ACTION_MODIFY):
             raise _Refused(rc.TRADE_RETCODE_INVALID, f"action {action!r} is not supported")
-        refusal = trading_refusal(acct.type, acct.currency, acct.balance, self.rates())
-        if refusal is not None and action in (rc.TRADE_ACTION_DEAL, rc.TRADE_ACTION_PENDING):
-            raise _Refused(rc.TRADE_RETCODE_TRADE_DISABLED, refusal.detail)
+        # MT5 primary verification, "if trading is allowed for that account" (a plugin's rule)
+        veto = self._trade_veto(acct)
+        if veto is not None and action in (rc.TRADE_ACTION_DEAL, rc.TRADE_ACTION_PENDING):
+            raise _Refused(veto.retcode, veto.detail)
         # the symbol: for SLTP/MODIFY it may be taken from the position/order
         if action == rc.TRADE_ACTION_SLTP:
             pos = acct.positions.get(request.position)
@@ -321,6 +381,7 @@ class OrderOps:
             self._set_level(acct, pos, "tp", plan["tp"])
             pos.time_update_msc = self.clock.now_ms
             self._j("position_modified", login=acct.login, position=pos.ticket, sl=pos.sl, tp=pos.tp)
+            self._position_event("on_position_update", pos)
             return self._result(rc.TRADE_RETCODE_DONE, request, "sl/tp set", position=pos.ticket)
         # PENDING / MODIFY
         if action == rc.TRADE_ACTION_MODIFY:

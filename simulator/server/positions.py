@@ -8,6 +8,7 @@ from bridge.domain.margin import NOTIONAL_QUANTUM, position_notional
 from bridge.domain.money import round_money
 from bridge.domain.trading import Side, commission, profit
 from simulator.server import retcodes as rc
+from simulator.server.plugins.api import DealEvent, PositionEvent
 from simulator.server.records import DealInfo
 from simulator.server.triggers import ASK_GE, ASK_LE, BID_GE, BID_LE
 from simulator.server.state import (
@@ -49,7 +50,18 @@ class PositionOps:
         self._next_deal += 1
         acct.hist_deals.append(deal)
         self._j("deal", **_deal_fields(deal), balance=acct.balance)
+        if self._plugins.on_deal_perform:
+            self._plugins.emit("on_deal_perform", DealEvent(deal, acct.balance))
         return deal
+
+    def _position_event(self, hook: str, pos: _Position) -> None:
+        """IMTPositionSink: tell the plugins listening to `hook` (after the deal's own event)."""
+        host = self._plugins
+        if host.table[hook]:
+            host.emit(hook, PositionEvent(pos.login, pos.ticket, pos.sym.name,
+                                          rc.POSITION_TYPE_BUY if pos.side is Side.BUY else rc.POSITION_TYPE_SELL,
+                                          pos.volume, pos.price_open, pos.sl, pos.tp, pos.swap, pos.magic,
+                                          pos.reason, pos.comment, pos.time_msc, pos.time_update_msc))
 
     def _commission(self, acct: _Account, volume: Decimal) -> Decimal:
         return round_money(commission(acct.type, volume, acct.currency, self.rates()))
@@ -139,8 +151,10 @@ class PositionOps:
                                     pos.ticket)
         comm = self._commission(acct, volume)
         prof, swp = self._reduce(acct, pos, volume, price)
-        return self._deal(acct, st, order.ticket, pos.side.opposite, rc.DEAL_ENTRY_OUT, reason, pos.ticket, volume,
+        deal = self._deal(acct, st, order.ticket, pos.side.opposite, rc.DEAL_ENTRY_OUT, reason, pos.ticket, volume,
                           price, comm, swp, prof, mg, comment)
+        self._position_event("on_position_update" if pos.volume else "on_position_delete", pos)
+        return deal
 
     def _fill(self, acct: _Account, st: _Symbol, side: Side, volume: Decimal, price: Decimal, order: _Order,
               reason: int, sl: Decimal, tp: Decimal, close_ticket: int = 0) -> tuple[DealInfo, int]:
@@ -154,6 +168,7 @@ class PositionOps:
             deal = self._deal(acct, st, order.ticket, side, rc.DEAL_ENTRY_IN, reason, pos.ticket, volume, price,
                               comm, ZERO, ZERO, magic, comment)
             order.position_id = pos.ticket
+            self._position_event("on_position_add", pos)
             return deal, pos.ticket
         order.position_id = target.ticket
         if target.side is side:  # netting increase
@@ -170,18 +185,21 @@ class PositionOps:
                 self._set_level(acct, target, "tp", tp)
             deal = self._deal(acct, st, order.ticket, side, rc.DEAL_ENTRY_IN, reason, target.ticket, volume, price,
                               comm, ZERO, ZERO, magic, comment)
+            self._position_event("on_position_update", target)
             return deal, target.ticket
         if volume <= target.volume:
             prof, swp = self._reduce(acct, target, volume, price)
             deal = self._deal(acct, st, order.ticket, side, rc.DEAL_ENTRY_OUT, reason, target.ticket, volume, price,
                               comm, swp, prof, magic, comment)
+            self._position_event("on_position_update" if target.volume else "on_position_delete", target)
             return deal, target.ticket
         # netting reversal: close all, re-open the remainder at the deal price (same ticket)
         ticket, rest = target.ticket, volume - target.volume
         prof, swp = self._reduce(acct, target, target.volume, price)
-        self._open_position(acct, st, side, rest, price, ticket, reason, magic, comment, sl, tp)
+        reopened = self._open_position(acct, st, side, rest, price, ticket, reason, magic, comment, sl, tp)
         deal = self._deal(acct, st, order.ticket, side, rc.DEAL_ENTRY_INOUT, reason, ticket, volume, price, comm,
                           swp, prof, magic, comment)
+        self._position_event("on_position_update", reopened)  # same ticket, now the other side
         return deal, ticket
 
     def _margin_after(self, acct: _Account, st: _Symbol, side: Side, volume: Decimal, price: Decimal,

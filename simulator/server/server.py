@@ -14,8 +14,16 @@ UTC+2/UTC+3 with US summer time) places server midnight, the triple-swap day and
 sell at the marked-up ask. (Adding it to the ask keeps prices on the symbol's point grid for
 odd markups, which a symmetric split around the mid would not.)
 
+**Plugins** (`simulator.server.plugins`, docs/deployment-modes.md). The core holds no business
+rule of the seeds: the margin model (tiered margin, seed 004), the trading lock below the
+minimum deposit, swaps and swap-free accounts, margin call and stop-out are plugins in
+`plugins/rules/`, loaded by default. Hooks run in the MT5 server's order (request -> checks
+-> deal -> position -> account/margin); the margin model and the risk engine are resolved
+once at construction and called directly (`self._margin_model`, `self._refresh_risk`,
+`self._bands_fired`). A plugin hook that raises rejects its request with ERROR 10011.
+
 **Retcodes** (real MT5 values, `simulator.server.retcodes`): investor (read-only) session or
-balance below the type's minimum deposit (`trading_refusal`) -> TRADE_DISABLED 10017; unknown
+a plugin's `check_trade_allowed` veto (the minimum deposit: TRADE_DISABLED 10017); unknown
 symbol, unknown action/type, malformed request, unknown pending order, CLOSE_BY (not
 simulated) -> INVALID 10013 (MT5 has no dedicated "unknown symbol" trade retcode);
 `SymbolSpec.volume_problem` or a non-finite volume -> INVALID_VOLUME 10014; non-finite, non
@@ -31,7 +39,8 @@ SL/TP modification that changes nothing -> NO_CHANGES 10025. Market orders ignor
 A refused request changes nothing: only its ``request``/``answer`` journal records are
 written.
 
-**Indices.** SL/TP, pending orders and per-account risk bands live in one
+**Indices.** SL/TP, pending orders and per-account risk bands (kept by the risk engine,
+`plugins/rules/margin_call.py`) live in one
 `TriggerIndex` (sorted integer keys per symbol and side, bisect), so a quote costs O(log n)
 plus what it fires. **Risk bands:** margin only changes with trades (notional is fixed at
 open), so between trades an account's margin-call/stop-out threshold is a fixed equity.
@@ -51,10 +60,12 @@ currency) move with other symbols' rates, so they are evaluated exactly on every
 instead ("volatile"). `margin_level(login)` is always computed exactly on read.
 
 **Money.** Commission (`trading.commission`, per side), realised profit (`trading.profit`)
-and swaps (`trading.swap` x `swap_nights`) are rounded half up to the cent when booked.
+and swaps (the `Swaps` plugin: `trading.swap` x `swap_nights`) are rounded half up to the
+cent when booked.
 Commission is booked to the balance at each deal; swaps accrue on the position and are
 realised with the closing deal (pro rata on a partial close). Floating profit counts per
-position rounded to the cent. Margin is the domain's tiered `MarginBook`, notional fixed at
+position rounded to the cent. Margin is the margin model's book (the `TieredMargin` plugin:
+the domain's tiered `MarginBook`), notional fixed at
 open with `position_notional`; a partial close keeps the remaining volume's share of the
 notional (quantised like the domain does). Conversion rates are the mids of the latest
 quotes of currency-pair symbols layered over the `rates` given at construction.
@@ -68,7 +79,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from bridge.domain.currency import Rates
@@ -82,14 +93,17 @@ from simulator.server.triggers import TriggerIndex
 from simulator.server.state import _Account, _Client, _Symbol
 from simulator.server.accounts import AccountOps
 from simulator.server.market import MarketOps
-from simulator.server.risk import RiskOps
+from simulator.server.equity import EquityOps
+from simulator.server.plugins.api import ServerPlugin
+from simulator.server.plugins.host import PluginHost
+from simulator.server.plugins.rules import default_plugins
 from simulator.server.rollover import RolloverOps
 from simulator.server.positions import PositionOps
 from simulator.server.orders import OrderOps
 from simulator.server.history import HistoryOps
 
 
-class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, OrderOps, HistoryOps):
+class TradeServer(AccountOps, MarketOps, EquityOps, RolloverOps, PositionOps, OrderOps, HistoryOps):
     """The simulated trade server. See the package docstring for the API overview."""
 
     def __init__(self, rules: Rules | None = None, *, seed: int = 0, start_ms: int = 0,
@@ -97,7 +111,8 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
                  journal: Journal | None = None, clock: VirtualClock | None = None,
                  stops_level_points: int | Mapping[str, int] = 0, scrypt_n: int = 2 ** 14,
                  journal_ticks: bool = True, server_name: str = "mtbridge-sim",
-                 timezone: ServerTimeZone | None = None, reference: bool = False) -> None:
+                 timezone: ServerTimeZone | None = None, reference: bool = False,
+                 plugins: Sequence[ServerPlugin] | None = None) -> None:
         self.rules = rules if rules is not None else default_rules()
         self.seed = seed
         # `timezone` wins over the calendar's own; neither given: the usual broker clock
@@ -139,8 +154,28 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
         # benchmarks compare the two
         self._fast = not reference
         self._append_tick = reference_tick_appender(self.journal) if reference else tick_appender(self.journal)
+        # plugins (simulator.server.plugins): None loads the seeds' rules; engines resolved once
+        self._plugins = PluginHost(self, default_plugins() if plugins is None else plugins)
+        if self._plugins.margin is None:
+            raise ValueError("no plugin provides the margin model (load simulator.server.plugins.rules."
+                             "TieredMargin or another margin plugin)")
+        self._margin_model = self._plugins.margin
+        risk = self._plugins.risk
+        # instance attributes: the tick path calls the engine directly (no dispatch per quote)
+        self._refresh_risk = risk.refresh if risk is not None else _no_risk
+        self._bands_fired = risk.bands_fired if risk is not None else _no_bands
         self.journal.append("server_start", self.clock.now_ms, seed=seed, server=server_name,
                             first_login=self._next_login, first_ticket=self._next_ticket)
+
+    @property
+    def plugins(self) -> PluginHost:
+        """The loaded plugins (`PluginHost`: ``plugins``, ``plugin(name)``, ``apis[name]``)."""
+        return self._plugins
+
+    @property
+    def margin_model(self):
+        """The loaded margin model (`plugins.api.MarginModel`; default: seed 004 tiers)."""
+        return self._margin_model
 
     @property
     def now_ms(self) -> int:
@@ -186,3 +221,11 @@ class TradeServer(AccountOps, MarketOps, RiskOps, RolloverOps, PositionOps, Orde
         if acct is None:
             raise KeyError(f"unknown login {login}")
         return acct
+
+
+def _no_risk(acct: _Account) -> None:
+    """No risk engine loaded: no margin call, no stop-out (and no bands to keep)."""
+
+
+def _no_bands(acct: _Account, fired: list[int]) -> None:
+    """No risk engine loaded: no band was ever placed."""

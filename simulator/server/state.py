@@ -236,8 +236,8 @@ class _Account:
     )
 
     def __init__(self, login: int, client: _Client, name: str, atype: AccountType, currency: str,
-                 leverage: int, calc: AccountMargin, demo: bool, netting: bool, swap_free: bool,
-                 master: bytes, investor: bytes) -> None:
+                 leverage: int, calc: AccountMargin, book: MarginBook, demo: bool, netting: bool,
+                 swap_free: bool, master: bytes, investor: bytes) -> None:
         self.login = login
         self.client = client
         self.name = name
@@ -245,7 +245,7 @@ class _Account:
         self.currency = currency
         self.leverage = leverage
         self.calc = calc
-        self.book = MarginBook(calc)
+        self.book = book  # from the margin model plugin
         self.demo = demo
         self.netting = netting
         self.swap_free = swap_free

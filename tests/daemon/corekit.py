@@ -33,11 +33,13 @@ class Net:
         return got
 
 
-def make(tmp: Path, allow: list | None = None, insecure: bool = True, **daemon: object):  # noqa: ANN201
+def make(tmp: Path, allow: list | None = None, insecure: bool = True, store=None, **daemon: object):  # noqa: ANN001, ANN201
+    """(config, store, core): a trader T (1001) and an investor subscribed on 2001. `store`: a
+    journal's store (tests/daemon/journalkit.py), by default a SQLite file in `tmp`."""
     data = {"security": {"allow": allow}} if allow else {}
     # the terminals here report UTC (utc_offset_ms 0 in H): so does the engine's server clock
     cfg = parse_config({**data, "daemon": {"heartbeat_ms": 1000, **daemon}, "engine": {"server_timezone": "UTC"}})
-    store = SqliteStore(tmp / "j.db")
+    store = store if store is not None else SqliteStore(tmp / "j.db")
     core = DaemonCore.recover(cfg, store.recover(), now=T0, insecure=True)
     for op, args in [("register_trader", dict(trader="T", account=1001, account_type="mt4_standard", leverage=100,
                                              commission_pct="0")),

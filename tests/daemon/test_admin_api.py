@@ -53,7 +53,7 @@ def test_the_table_is_well_formed() -> None:
                                "subscribe", "edit", "change_investment", "resume", "suspend", "close_copy",
                                "close_copies", "stop", "price",
                                "balance_result", "status", "copies", "list_traders", "list_subscriptions",
-                               "wallet", "ping"]
+                               "wallet", "ping", "set_copy_settings", "get_copy_settings"]
     for op in admin.OPS.values():
         assert op.doc and op.reply and all(a.doc for a in op.args) and all(f.doc for f in op.reply)
         assert len({a.name for a in op.args}) == len(op.args)

@@ -16,16 +16,17 @@ import pytest
 
 from bridge.daemon.core import DaemonCore
 from bridge.daemon.snapshots import Snapshots, fork_pack, read_child
-from bridge.daemon.store import SCHEMA_VERSION, SqliteStore
+from bridge.daemon.store import SCHEMA_VERSION, Batch, CommandRow, SqliteStore
 from bridge.protocol import Hello, PositionOpened
+from journalkit import Journal
 from tests.daemon.test_daemon_core import H, T0, Net, Term, make, opened
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def busy_core(tmp_path: Path, tickets: range = range(60, 64)):  # noqa: ANN201
+def busy_core(tmp_path: Path, tickets: range = range(60, 64), store=None):  # noqa: ANN001, ANN201
     """A journal with a trader, an investor and a few copies (open commands pending)."""
-    cfg, store, core = make(tmp_path)
+    cfg, store, core = make(tmp_path, store=store)
     net = Net()
     tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
     tr.send(Hello, **H), inv.send(Hello, **H)
@@ -34,62 +35,92 @@ def busy_core(tmp_path: Path, tickets: range = range(60, 64)):  # noqa: ANN201
     return cfg, store, core, tr
 
 
-def parts(path: Path) -> list[tuple[int, int]]:
-    db = sqlite3.connect(path)
-    try:
-        return db.execute("SELECT seq, part FROM snapshot_parts ORDER BY seq, part").fetchall()
-    finally:
-        db.close()
+def parts(journal: Journal) -> list[tuple[int, int]]:
+    return [tuple(r) for r in journal.sql("SELECT seq, part FROM snapshot_parts ORDER BY seq, part")]
 
 
-# ---------------------------------------------------------------------- the store's contract
-def test_a_snapshot_written_in_pieces_reads_back_exactly(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "j.db")
+# ---------------------------------------------------------------------- the store's contract (both stores)
+def test_a_snapshot_written_in_pieces_reads_back_exactly(journal: Journal) -> None:
+    store = journal.open()
     store.PART_BYTES = 10
     data = bytes(range(256)) * 3
     store.write_snapshot(7, T0, data)
     rec = store.recover()
     assert (rec.snapshot_seq, rec.snapshot) == (7, data)
-    assert len(parts(tmp_path / "j.db")) == 77  # ceil(768 / 10), kept with their row
+    assert len(parts(journal)) == 77  # ceil(768 / 10), kept with their row
     store.write_snapshot(8, T0, b"")  # empty state: one empty piece
     assert store.recover().snapshot == b""
 
 
-def test_only_the_last_two_snapshots_and_their_pieces_are_kept(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "j.db")
+def test_only_the_last_two_snapshots_and_their_pieces_are_kept(journal: Journal) -> None:
+    store = journal.open()
     store.PART_BYTES = 4
     for seq in (3, 5, 9):
         store.write_snapshot(seq, T0 + seq, b"state-%d" % seq)
     store.save_snapshot(11, T0, b"inline")  # inline (shutdown): a row, no pieces
-    db = sqlite3.connect(tmp_path / "j.db")
-    assert [r[0] for r in db.execute("SELECT seq FROM snapshots ORDER BY seq")] == [9, 11]
-    assert {s for s, _ in parts(tmp_path / "j.db")} == {9}
+    assert [r[0] for r in journal.sql("SELECT seq FROM snapshots ORDER BY seq")] == [9, 11]
+    assert {s for s, _ in parts(journal)} == {9}
     assert store.recover().snapshot == b"inline"
 
 
-def test_pieces_without_their_row_are_never_used_then_swept(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "j.db")
+def test_pieces_without_their_row_are_never_used_then_swept(journal: Journal) -> None:
+    store = journal.open()
     store.write_snapshot(4, T0, b"good")
-    db = sqlite3.connect(tmp_path / "j.db", isolation_level=None)
-    db.executemany("INSERT INTO snapshot_parts VALUES (?, ?, ?)", [(9, i, b"half") for i in range(20)])
-    db.executemany("INSERT INTO snapshot_parts VALUES (?, ?, ?)", [(2, i, b"old") for i in range(3)])
-    db.close()
+    for i in range(20):
+        journal.sql("INSERT INTO snapshot_parts VALUES (?, ?, ?)", 9, i, b"half")
+    for i in range(3):
+        journal.sql("INSERT INTO snapshot_parts VALUES (?, ?, ?)", 2, i, b"old")
     assert (store.recover().snapshot_seq, store.recover().snapshot) == (4, b"good")
-    SqliteStore(tmp_path / "j.db")  # the next start sweeps below the latest snapshot only:
-    assert {s for s, _ in parts(tmp_path / "j.db")} == {4, 9}  # 9 may be another process's in flight
+    journal.open()  # the next start sweeps below the latest snapshot only:
+    assert {s for s, _ in parts(journal)} == {4, 9}  # 9 may be another process's in flight
     store.PART_BYTES = 2
     store.write_snapshot(9, T0, b"new")  # the same seq again, fewer pieces: the leftovers go first
     assert store.recover().snapshot == b"new"
     store.write_snapshot(12, T0, b"next")
-    assert {s for s, _ in parts(tmp_path / "j.db")} == {9, 12}
+    assert {s for s, _ in parts(journal)} == {9, 12}
 
 
-def test_a_row_is_never_committed_without_all_its_pieces(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "j.db")
+def test_a_row_is_never_committed_without_all_its_pieces(journal: Journal) -> None:
+    store = journal.open()
     store.save_snapshot(3, T0, b"inline")
     with pytest.raises(RuntimeError, match="0 of 2 parts"):
-        store._commit_snapshot(store.db, 8, T0, b"", 2)
+        store._commit_snapshot(journal.connection(store), 8, T0, b"", 2)
     assert store.recover().snapshot_seq == 3
+
+
+def test_a_step_is_one_transaction_all_or_nothing(journal: Journal) -> None:
+    """"Everything the daemon learns or decides in one step ... is written in **one
+    transaction**" (store.py): a step whose last row fails leaves none of its rows."""
+    store = journal.open()
+    store.write(Batch(events=[(1, T0, "x", "{}")], logins=[(2001, T0)]))
+    bad = Batch(events=[(2, T0, "x", "{}")], commands=[CommandRow("k2", 2, 2, 2001, "open", 1, 55)],
+                records=[(2, "copy", "{}")], meta={"m": "1"})
+    bad.results = [(2, "k2", "done", None, T0)]  # type: ignore[list-item]  # NULL result: refused by NOT NULL
+    with pytest.raises(Exception):  # noqa: B017 - each driver's own integrity error
+        store.write(bad)
+    rec = store.recover()
+    assert (rec.last_seq, rec.pending, "m" in rec.meta) == (1, [], False)
+    assert journal.sql("SELECT count(*) FROM records")[0][0] == 0
+    store.write(Batch(events=[(2, T0, "y", "{}")]))  # the store is usable after the failed step
+    assert [e[0] for e in store.recover().events] == [1, 2]
+
+
+def test_a_reopened_journal_recovers_the_engine_and_the_pending_commands(journal: Journal, tmp_path: Path) -> None:
+    """"Recovery = the latest engine snapshot + replay of the events journaled after it"
+    (store.py), on either store: "Same semantics: a command is committed before it is sent,
+    idempotency keys, snapshot plus replay on recovery, the `kill -9` guarantee." (issue 16,
+    section 1)"""
+    cfg, store, core, tr = busy_core(tmp_path, tickets=range(70, 72), store=journal.open(lock=True))
+    seq, state = core.snapshot(T0)
+    store.save_snapshot(seq, T0, state)
+    tr.send(PositionOpened, **opened(72))  # after the snapshot: replayed
+    before = core.engine.to_state()
+    store.close()
+    store2 = journal.open(lock=True)  # the first one's lock went with its close
+    core2 = DaemonCore.recover(cfg, store2.recover(), now=T0 + 1, insecure=True)
+    assert core2.engine.to_state() == before
+    assert sorted(core2.pending) == sorted(core.pending) and len(core.pending) == 3
+    assert store2.command("s1-t72-open-1")[1] == "pending"
 
 
 _OLD_COMMANDS = """CREATE TABLE commands (
@@ -153,9 +184,10 @@ def test_a_schema_2_journal_keeps_its_commands_and_their_outcomes(tmp_path: Path
     assert "commands" not in tables and {"command_batches", "command_results"} <= tables
 
 
-def test_a_fan_out_is_one_journal_row_and_recovery_reads_from_the_oldest_pending(tmp_path: Path) -> None:
-    _, store, core, tr = busy_core(tmp_path, tickets=range(60, 61))
-    batches = lambda: store.db.execute("SELECT count(*) FROM command_batches").fetchone()[0]  # noqa: E731
+def test_a_fan_out_is_one_journal_row_and_recovery_reads_from_the_oldest_pending(journal: Journal,
+                                                                                  tmp_path: Path) -> None:
+    _, store, core, tr = busy_core(tmp_path, tickets=range(60, 61), store=journal.open())
+    batches = lambda: journal.sql("SELECT count(*) FROM command_batches")[0][0]  # noqa: E731
     n = batches()
     tr.send(PositionOpened, **opened(61))
     assert batches() == n + 1  # the step's commands: one row
@@ -167,8 +199,8 @@ def test_a_fan_out_is_one_journal_row_and_recovery_reads_from_the_oldest_pending
     from bridge.daemon.store import CommandRow, _pack_rows
 
     stale = CommandRow("s9-t9-open-1", oldest - 1, 10**9, 2001, "open", 9, 9)
-    store.db.execute("INSERT INTO command_batches (seq_hi, cid_hi, rows) VALUES (?, ?, ?)",
-                     (oldest - 1, stale.cid, _pack_rows([stale])))
+    journal.sql("INSERT INTO command_batches (seq_hi, cid_hi, rows) VALUES (?, ?, ?)",
+                oldest - 1, stale.cid, _pack_rows([stale]))
     assert sorted(r.key for r in store.recover().pending) == sorted(core.pending)
 
 
@@ -277,7 +309,7 @@ def test_kill_during_a_snapshot_recovers_from_the_previous_one_plus_replay(tmp_p
                            str(killed_after), str(state)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == -9, proc.stderr
-    assert len(parts(tmp_path / "j.db")) == killed_after  # half written
+    assert len(parts(Journal("sqlite", tmp_path))) == killed_after  # half written
     store2 = SqliteStore(tmp_path / "j.db")  # the next start
     rec = store2.recover()
     assert rec.snapshot_seq == first and len(rec.events) == core.seq - first

@@ -9,6 +9,10 @@ journal commit of a fan-out and while results come back. After the last restart:
 * no copy was opened twice for one (subscription, trader position);
 * every command is answered (status done) and the engine's copy map equals the positions the
   investor terminals hold, for every trader position still open, and nothing else.
+
+On both journals: the SQLite file and PostgreSQL (`journal.url`, the session's test server;
+there the journal lock is an advisory lock the server drops when the killed daemon's
+connection closes).
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ INVESTORS = list(range(3001, 3061))
 SEED = 20240611
 
 
-def test_kill_minus_9_during_fanout_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_kill_minus_9_during_fanout_loses_and_duplicates_nothing(tmp_path: Path, store: str, request) -> None:
     rng = random.Random(SEED)
+    url = request.getfixturevalue("pg_url") if store == "postgres" else ""
     setup = make_setup(tmp_path, {"trader": ([TRADER], "trader"), "investors": (INVESTORS, "investor"),
                                   "ops": ([], "admin")},
-                       heartbeat_ms=250, engine="open_validity_ms = 600000")
+                       heartbeat_ms=250, engine="open_validity_ms = 600000", journal_url=url)
     daemon = DaemonProcess(setup.config_path).start()
     clients: list[TerminalClient] = []
     admin = None

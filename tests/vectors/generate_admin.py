@@ -146,7 +146,25 @@ def build() -> list[dict]:
     add("nil_not_allowed", _req(32, "edit", subscription=1, requester=None))
     add("unknown_balance_key", _req(33, "balance_result", key="s9-t0-invest-1"))
     add("forbidden", _req(34, "status"), reply=admin.forbidden(_req(34, "status")))
+    # --- copy settings (issue 15): appended, so the vectors above keep their clock
+    _second_subscription(core, next(clock))
+    add("set_copy_settings", _req(70, "set_copy_settings", subscription=2, requester=None, mode="multiplier",
+                                  multiplier="1.5", symbols_blocked="XAUUSD,USDJPY", reverse=True,
+                                  max_slippage_points=30, actor="dana"))
+    add("get_copy_settings", _req(71, "get_copy_settings", subscription=2))
+    add("set_copy_settings_refused", _req(72, "set_copy_settings", subscription=2, requester="I1", mode="fixed"))
+    add("get_copy_settings_unknown", _req(73, "get_copy_settings", subscription=99))
     return out
+
+
+def _second_subscription(core: DaemonCore, now: int) -> None:
+    """Subscription 2 (I1 copying T1 again) for the copy settings vectors."""
+    from decimal import Decimal
+
+    core.feed_engine(ev.TraderDisabled(now, "T1", disabled=False))
+    core.feed_engine(ev.WalletDeposited(now, "I1", Decimal("1000")))
+    core.feed_engine(ev.Subscribe(now, "I1", "T1", 2003, Decimal("1000")))
+    assert core.engine.subscriptions[2].state.value == "active"
 
 
 def render() -> str:

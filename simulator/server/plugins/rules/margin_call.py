@@ -1,61 +1,69 @@
-"""`TradeServer`: risk: exact equity and margin level, risk bands in the trigger index, margin call, stop-out."""
+"""Margin call and stop-out (seed 000) as a plugin: the risk engine the server calls directly.
+
+Seed 000: a margin call at the account type's margin-call level, a stop-out at its stop-out
+level, closing "the largest loser first" (`bridge.domain.account.stop_out` picks the order).
+The engine keeps each account's risk bands in the server's trigger index (see
+`simulator.server.bands` and the design notes of `simulator.server.server`): between trades a
+quote costs the server nothing for an account far from its thresholds, and the exact check
+runs only when a band edge is crossed. The engine is handed to the server once, at load
+(`MarginCallStopOut.risk_engine`); the tick path calls its `refresh` / `bands_fired`
+directly, never through a loop over plugins.
+
+Worked example (tests/simulator/server/test_server_risk.py; without this plugin the same
+quotes stop nothing out: tests/simulator/server/test_plugin_rules.py): MT5 Pro, USD, 1:2000,
+balance 500, two 1-lot EURUSD longs at 1.00004 and 1.01004, tiered margin 177.02. At bid
+1.00279 equity is 500 + 275 - 725 = 50, level 28.25 % <= 40 %: a margin call. At bid 1.00263
+equity is 18, level 10.17 % <= 20 %: stop-out closes the largest loser (-741.00); the other
+position's margin alone is 75.00, level 24 % > 20 %: it stays open.
+"""
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
-from bridge.domain.account import PositionRisk, at_or_below, margin_level, stop_out as domain_stop_out
-from bridge.domain.money import round_money
-from bridge.domain.trading import Side, profit
+from bridge.domain.account import PositionRisk, at_or_below, margin_level
+from bridge.domain.account import stop_out as domain_stop_out
+from bridge.domain.trading import Side
 from simulator.server import retcodes as rc
 from simulator.server.bands import MarginBands, build_bands
-from simulator.server.state import _BAND, CENT, HUNDRED, ZERO, _Account, _lvl, _RISK
+from simulator.server.plugins.api import MarginEvent, ServerPlugin
+from simulator.server.state import _BAND, _RISK, CENT, HUNDRED, ZERO, _Account, _lvl
 from simulator.server.triggers import ASK_GE, BID_LE
 
 
-class RiskOps:
-    """Risk: exact equity and margin level, risk bands in the trigger index, margin call, stop-out.
+class MarginCallStopOut(ServerPlugin):
+    """Seed 000's margin call and stop-out, as the server's risk engine."""
 
-    A part of `TradeServer` (see `simulator.server.server`); it uses the state and
-    helpers the other parts define."""
+    name = "margin_call_stop_out"
 
-    def _equity(self, acct: _Account) -> tuple[Decimal, list[PositionRisk]]:
-        rates = self.rates() if acct.positions else None
-        risks = []
-        total = ZERO
-        for p in acct.positions.values():
-            pr = round_money(profit(p.sym.spec, p.side, p.volume, p.price_open, self._close_price(acct, p.sym, p.side),
-                                    acct.currency, rates)) + p.swap
-            total += pr
-            risks.append(PositionRisk(p.ticket, p.sym.spec.group, p.notional, pr))
-        return acct.balance + acct.credit + total, risks
+    def risk_engine(self, core: Any) -> RiskEngine:
+        return RiskEngine(core)
 
-    def _equity_own(self, acct: _Account) -> Decimal | None:
-        """`_equity`'s equity by the same Decimal operations in the same order (so the same
-        value), inlined for accounts whose profit needs no conversion - the exact check of an
-        account near its thresholds runs this often. None when a position is quoted in another
-        currency (its profit moves with a conversion rate: the account is volatile)."""
-        currency = acct.currency
-        total = ZERO
-        markup = None
-        for p in acct.positions.values():
-            st = p.sym
-            if st.spec.quote != currency:
-                return None
-            if p.side is Side.BUY:
-                diff = (st.bid - p.price_open) * 1
-            else:
-                if markup is None:
-                    markup = acct.markup
-                diff = (st.ask + st.markup(markup) - p.price_open) * -1
-            total += (diff * p.volume * st.spec.contract_size).quantize(CENT, ROUND_HALF_UP) + p.swap
-        return acct.balance + acct.credit + total
 
-    def margin_level(self, login: int) -> Decimal | None:
-        """Exact equity / margin x 100 at current prices (None with no margin in use)."""
-        acct = self._account(login)
-        equity, _ = self._equity(acct)
-        return margin_level(equity, acct.book.total)
+class RiskEngine:
+    """Risk bands in the trigger index, exact evaluation, margin call, stop-out.
+
+    Holds the server (`core`) it was handed at load: the engine reads and writes the risk
+    fields of the server's accounts (``bands``, ``risk_entries``, ``in_call``, ``volatile``)
+    and closes positions through the server's own stop-out path (reason SO, comment "so")."""
+
+    def __init__(self, core: Any) -> None:
+        self._srv = core
+        # stable server objects, bound once (never re-assigned by the server)
+        self._index = core._index
+        self._symbols = core._symbols
+        self._volatile = core._volatile
+        self._j = core._j
+        self._fast = core._fast
+        self._host = core._plugins
+        self._equity = core._equity
+        self._equity_own = core._equity_own
+        self._market_close = core._market_close
+
+    def _notify(self, hook: str, acct: _Account, level, equity, margin, threshold) -> None:
+        if self._host.table[hook]:
+            self._host.emit(hook, MarginEvent(acct.login, level, equity, margin, threshold))
 
     def _clear_bands(self, acct: _Account) -> None:
         for _, eid in acct.risk_entries.values():
@@ -90,7 +98,7 @@ class RiskOps:
                          self._symbols, acct.exposure, acct.markup, acct.book.total, acct.type.margin_call_level)
         return bool(mb.u) and self._plan_bands(acct, mb)
 
-    def _bands_fired(self, acct: _Account, fired: list[int]) -> None:
+    def bands_fired(self, acct: _Account, fired: list[int]) -> None:
         """Edges of `acct.bands` fired: move them (hysteresis), else re-place all from current
         prices, else (the level may be at the threshold) run the exact check."""
         mb = acct.bands
@@ -106,7 +114,7 @@ class RiskOps:
             self._index.remove(eid)
         acct.bands = None
         if not self._plan_bands(acct, mb):
-            self._refresh_risk(acct)
+            self._srv._refresh_risk(acct)
 
     def _set_volatile(self, acct: _Account, volatile: bool) -> None:
         if volatile == acct.volatile:
@@ -118,7 +126,7 @@ class RiskOps:
         else:
             self._volatile.remove(acct.login)
 
-    def _refresh_risk(self, acct: _Account) -> None:
+    def refresh(self, acct: _Account) -> None:
         """Exact evaluation: stop-out, margin call, then new risk bands."""
         # the exact bands are set aside, not removed: an edge that comes out the same keeps its
         # entry (a third of them in a thin-margin run); firing order among them is irrelevant
@@ -162,9 +170,11 @@ class RiskOps:
                 acct.in_call = True
                 self._j("margin_call", login=acct.login, margin_level=_lvl(level), equity=equity,
                         margin=margin, threshold=atype.margin_call_level)
+                self._notify("on_margin_call", acct, level, equity, margin, atype.margin_call_level)
         elif acct.in_call:
             acct.in_call = False
             self._j("margin_call_cleared", login=acct.login, margin_level=_lvl(level))
+            self._notify("on_margin_call_cleared", acct, level, equity, margin, atype.margin_call_level)
         if volatile != acct.volatile:
             self._set_volatile(acct, volatile)
         if volatile or level is None:
@@ -216,6 +226,7 @@ class RiskOps:
         so = acct.type.stop_out_level
         self._j("stop_out", login=acct.login, margin_level=_lvl(level), equity=equity, margin=acct.book.total,
                 threshold=so)
+        self._notify("on_stop_out", acct, level, equity, acct.book.total, so)
         while acct.positions:
             plan = domain_stop_out(acct.balance, risks, acct.calc, so, acct.credit)
             if not plan:

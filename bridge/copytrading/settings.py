@@ -1,0 +1,272 @@
+"""Per-subscription copy settings (issue 15): how a subscription copies, beyond the seed.
+
+    settings = CopySettings.from_dict({"mode": "multiplier", "multiplier": "1.5", "reverse": True})
+    settings.to_dict()   # plain values again (decimals as text)
+
+The defaults are exactly the seed's terms (seed 003 §4.5 equal copying, every symbol and side,
+no reverse, no price guard): a subscription whose settings equal `seed_settings(mode)` for a
+seed mode stores none (`Subscription.settings is None`) and copies on the engine's fast path.
+Validated on construction and on load: a `DomainError("invalid_settings", ...)` names the
+field and the rule (unknown field, wrong type, out of range). Pure: no engine state here;
+the per-deal checks (`filter_refusal`, `slippage_refusal`) take plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from enum import Enum
+from functools import lru_cache
+from weakref import WeakValueDictionary
+
+from bridge.domain.errors import DomainError
+from bridge.domain.money import to_decimal
+from bridge.domain.sizing import SEED_MODES, VolumeMode
+from bridge.domain.trading import Side
+
+MAX_LOTS = Decimal("100")  # seed 003 §5.1: a copy is never above 100 lots; no parameter needs more
+MAX_MULTIPLIER = Decimal("100")
+MAX_SYMBOLS = 64  # per list: bounded like every admin map or array
+MAX_SYMBOL_TEXT = 32
+MAX_SLIPPAGE_POINTS = 1_000_000
+MAX_TRADER_VOLUME = Decimal("1000000")  # lots: a bound on the filter, far above any deal
+DECIMAL_PLACES = 10  # as the admin API's decimals
+
+
+class CopySide(str, Enum):
+    """Which of the trader's sides are copied (compared with the trader's side, before reverse)."""
+
+    BOTH = "both"
+    BUY = "buy"
+    SELL = "sell"
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class CopySettings:
+    # item 1, volume mode (seed §4.5 equal by default); each non-seed mode has its parameter
+    mode: VolumeMode = VolumeMode.EQUAL
+    fixed_volume: Decimal | None = None  # lots, mode fixed only
+    multiplier: Decimal | None = None  # x the trader's volume, mode multiplier only
+    # item 3, filters: a filtered trade is a CopyRefused with its own code
+    symbols_allowed: tuple[str, ...] = ()  # empty: every symbol
+    symbols_blocked: tuple[str, ...] = ()
+    side: CopySide = CopySide.BOTH
+    min_trader_volume: Decimal | None = None  # the trader's volume, lots, inclusive
+    max_trader_volume: Decimal | None = None
+    # item 4, reverse copy: buy <-> sell, SL <-> TP
+    reverse: bool = False
+    # item 7, price guard: the investor's price against the trader's fill, in the symbol's points
+    max_slippage_points: int | None = None
+    # derived, never stored: any filter set (the fan-out skips `filter_refusal` otherwise)
+    filtering: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
+                            metadata={"derived": True})
+
+    def __post_init__(self) -> None:
+        _check(self)
+        object.__setattr__(self, "filtering", bool(
+            self.symbols_allowed or self.symbols_blocked or self.side is not CopySide.BOTH
+            or self.min_trader_volume is not None or self.max_trader_volume is not None))
+
+    # ------------------------------------------------------------------ plain dicts
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object], base: CopySettings | None = None) -> CopySettings:
+        """`base` (default: the seed's) with the fields of `data` changed. Values may be the
+        plain forms `to_dict` gives (decimals as text, lists of symbols) or a comma-separated
+        text for a symbol list; None resets a field to its default. A partial edit that moves
+        away from fixed or multiplier drops that mode's parameter unless it sets it again."""
+        if not isinstance(data, Mapping):
+            raise DomainError("invalid_settings", f"settings must be a map, got {type(data).__name__}")
+        base = base or DEFAULT_SETTINGS
+        unknown = sorted(str(k) for k in data if k not in FIELDS)
+        if unknown:
+            raise DomainError("invalid_settings", f"unknown field {', '.join(unknown)} "
+                                                  f"(known: {', '.join(FIELDS)})")
+        changes = {name: _parse(name, value) for name, value in data.items()}
+        mode = changes.get("mode", base.mode)
+        if mode is not VolumeMode.FIXED and "fixed_volume" not in changes:
+            changes["fixed_volume"] = None
+        if mode is not VolumeMode.MULTIPLIER and "multiplier" not in changes:
+            changes["multiplier"] = None
+        return replace(base, **changes)
+
+    def to_dict(self) -> dict[str, object]:
+        """Every field as a plain JSON-able value (decimals as exact text, enums as values)."""
+        out: dict[str, object] = {}
+        for name in FIELDS:
+            v = getattr(self, name)
+            out[name] = (v.value if isinstance(v, Enum) else str(v) if isinstance(v, Decimal)
+                         else list(v) if isinstance(v, tuple) else v)
+        return out
+
+    def changed(self) -> dict[str, object]:
+        """The fields that differ from the defaults, plain (what a desk shows)."""
+        default = DEFAULT_SETTINGS.to_dict()
+        return {k: v for k, v in self.to_dict().items() if v != default[k]}
+
+    @property
+    def is_seed(self) -> bool:
+        """True when this copies exactly by the seed's terms (no setting beyond a seed mode)."""
+        return self.mode in SEED_MODES and self == seed_settings(self.mode)
+
+
+#: The settings' names, in order (SetCopySettings carries each, the admin op too).
+FIELDS = tuple(f.name for f in fields(CopySettings) if f.init)
+
+
+# One instance per distinct value among the live subscriptions: thousands of subscriptions with
+# the same settings share one object (the fan-out reads them per subscription: one cache line,
+# not one per subscription). Weak: a value nobody holds any more is dropped.
+# Keyed by the exact plain form, not by equality: 1.5 and 1.50 lots are equal but print
+# differently, and what a record prints must not depend on which came first.
+_SHARED: WeakValueDictionary[tuple, CopySettings] = WeakValueDictionary()
+
+
+def shared(settings: CopySettings) -> CopySettings:
+    """The one live instance with exactly `settings`' values (immutable: sharing is safe)."""
+    key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in settings.to_dict().items())
+    return _SHARED.setdefault(key, settings)
+
+
+@lru_cache(maxsize=None)
+def seed_settings(mode: VolumeMode) -> CopySettings:
+    """The settings of a subscription that copies by the seed's terms in `mode`."""
+    return CopySettings(mode=VolumeMode(mode))
+
+
+# ---------------------------------------------------------------------- validation
+def _fail(name: str, rule: str, value: object) -> DomainError:
+    if isinstance(value, Decimal):
+        shown = str(value)
+    else:
+        shown = repr(value) if not isinstance(value, str) or len(value) <= 40 else repr(value[:37] + "...")
+    return DomainError("invalid_settings", f"{name}: must be {rule}, got {shown}")
+
+
+def _parse(name: str, value: object) -> object:
+    """One plain value -> the field's type (None: the default). Ranges are `_check`'s."""
+    if value is None:
+        return _DEFAULTS[name]
+    if name == "mode":
+        return _choice(name, VolumeMode, value)
+    if name == "side":
+        return _choice(name, CopySide, value)
+    if name == "reverse":
+        if not isinstance(value, bool):
+            raise _fail(name, "true or false", value)
+        return value
+    if name == "max_slippage_points":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(name, f"a whole number of points 0..{MAX_SLIPPAGE_POINTS}", value)
+        return value
+    if name in ("symbols_allowed", "symbols_blocked"):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(s, str) for s in items):
+            raise _fail(name, "a list of symbols or comma-separated text", value)
+        return tuple(sorted({s.strip() for s in items if s.strip()}))
+    try:
+        return to_decimal(value, name)
+    except DomainError:
+        raise _fail(name, "a decimal number", value) from None
+
+
+def _choice(name: str, enum: type[Enum], value: object) -> Enum:
+    try:
+        return enum(value)
+    except ValueError:
+        raise _fail(name, "one of " + " | ".join(str(m.value) for m in enum), value) from None
+
+
+def _lots(settings: CopySettings, name: str, top: Decimal, what: str = "lots") -> None:
+    value = getattr(settings, name)
+    if value is None:
+        return
+    if (not isinstance(value, Decimal) or not value.is_finite() or not 0 < value <= top
+            or -value.as_tuple().exponent > DECIMAL_PLACES):  # type: ignore[operator]
+        raise _fail(name, f"{what} > 0 and <= {top} with at most {DECIMAL_PLACES} decimal places", value)
+
+
+def _check(s: CopySettings) -> None:
+    """The rules of every field (DomainError names the first broken one)."""
+    if not isinstance(s.mode, VolumeMode):
+        raise _fail("mode", "one of " + " | ".join(m.value for m in VolumeMode), s.mode)
+    if not isinstance(s.side, CopySide):
+        raise _fail("side", "one of " + " | ".join(m.value for m in CopySide), s.side)
+    _lots(s, "fixed_volume", MAX_LOTS)
+    _lots(s, "multiplier", MAX_MULTIPLIER, "a factor")
+    _lots(s, "min_trader_volume", MAX_TRADER_VOLUME)
+    _lots(s, "max_trader_volume", MAX_TRADER_VOLUME)
+    if (s.fixed_volume is None) is (s.mode is VolumeMode.FIXED):
+        raise DomainError("invalid_settings", "fixed_volume: required with mode fixed, and only with it "
+                                              f"(mode {s.mode.value}, fixed_volume {s.fixed_volume})")
+    if (s.multiplier is None) is (s.mode is VolumeMode.MULTIPLIER):
+        raise DomainError("invalid_settings", "multiplier: required with mode multiplier, and only with it "
+                                              f"(mode {s.mode.value}, multiplier {s.multiplier})")
+    if (s.min_trader_volume is not None and s.max_trader_volume is not None
+            and s.min_trader_volume > s.max_trader_volume):
+        raise DomainError("invalid_settings", f"min_trader_volume: must not exceed max_trader_volume "
+                                              f"({s.min_trader_volume} > {s.max_trader_volume})")
+    for name in ("symbols_allowed", "symbols_blocked"):
+        symbols = getattr(s, name)
+        if not isinstance(symbols, tuple) or len(symbols) > MAX_SYMBOLS or not all(
+                isinstance(x, str) and 0 < len(x) <= MAX_SYMBOL_TEXT and x == x.strip() for x in symbols):
+            raise _fail(name, f"at most {MAX_SYMBOLS} symbols of 1..{MAX_SYMBOL_TEXT} characters", symbols)
+    both = sorted(set(s.symbols_allowed) & set(s.symbols_blocked))
+    if both:
+        raise DomainError("invalid_settings", f"symbols_blocked: {', '.join(both)} also in symbols_allowed")
+    if not isinstance(s.reverse, bool):
+        raise _fail("reverse", "true or false", s.reverse)
+    p = s.max_slippage_points
+    if p is not None and (isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= MAX_SLIPPAGE_POINTS):
+        raise _fail("max_slippage_points", f"a whole number of points 0..{MAX_SLIPPAGE_POINTS}", p)
+
+
+DEFAULT_SETTINGS = CopySettings()
+_DEFAULTS = {f.name: f.default for f in fields(CopySettings) if f.init}
+
+
+# ---------------------------------------------------------------------- per deal
+def filter_refusal(s: CopySettings, symbol: str, side: Side,
+                   trader_volume: Decimal) -> tuple[str, str, dict[str, str]] | None:
+    """(code, detail, details) when the filters keep the trader's deal from being copied."""
+    if s.symbols_allowed and symbol not in s.symbols_allowed:
+        allowed = ",".join(s.symbols_allowed)
+        return ("symbol_not_allowed", f"{symbol} is not in the subscription's symbols {allowed}",
+                {"symbol": symbol, "symbols_allowed": allowed})
+    if symbol in s.symbols_blocked:
+        return ("symbol_blocked", f"{symbol} is blocked by the subscription",
+                {"symbol": symbol, "symbols_blocked": ",".join(s.symbols_blocked)})
+    if s.side is not CopySide.BOTH and side.value != s.side.value:
+        return ("side_filtered", f"a {side.value} of the trader; the subscription copies {s.side.value} only",
+                {"side": side.value, "copies": s.side.value})
+    if s.min_trader_volume is not None and trader_volume < s.min_trader_volume:
+        return ("trader_volume_below_min", f"trader volume {trader_volume} < {s.min_trader_volume} lots",
+                {"trader_volume": str(trader_volume), "limit": str(s.min_trader_volume)})
+    if s.max_trader_volume is not None and trader_volume > s.max_trader_volume:
+        return ("trader_volume_above_max", f"trader volume {trader_volume} > {s.max_trader_volume} lots",
+                {"trader_volume": str(trader_volume), "limit": str(s.max_trader_volume)})
+    return None
+
+
+def slippage_points(copy: Side, trader_price: Decimal, quote: tuple[Decimal, Decimal], point: Decimal) -> Decimal:
+    """How far, in points, the investor's price - ask for a buy copy, bid for a sell - is from
+    the trader's fill, in either direction."""
+    return abs((quote[1] if copy is Side.BUY else quote[0]) - trader_price) / point
+
+
+def slippage_refusal(s: CopySettings, copy: Side, trader_price: Decimal, quote: tuple[Decimal, Decimal] | None,
+                     point: Decimal) -> tuple[str, str, dict[str, str]] | None:
+    """(code, detail, details) when the investor's price - the engine's latest quote of the
+    symbol - is more than `max_slippage_points` from the trader's fill (`slippage_points`).
+    No quote known: not checked (nothing to compare)."""
+    limit = s.max_slippage_points
+    if limit is None or quote is None or point <= 0:
+        return None
+    points = slippage_points(copy, trader_price, quote, point)
+    if points <= limit:
+        return None
+    price = quote[1] if copy is Side.BUY else quote[0]
+    shown = f"{points.normalize():f}"
+    return ("slippage", f"investor price {price} is {shown} points from the trader's {trader_price} (limit {limit})",
+            {"trader_price": str(trader_price), "investor_price": str(price), "difference_points": shown,
+             "limit_points": str(limit)})
