@@ -12,13 +12,15 @@ and one ``script`` record per scripted step (what it did, or why it could not).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from bridge.domain.errors import Refusal
 from bridge.domain.money import round_money
 from simulator.journal import Journal
+from simulator.report import EquityCurve, TradeRow, equity_svg, trade_rows, trades_csv
 from simulator.prices import CsvTickFeed, Mt5TickFileFeed, RandomWalkFeed, Tick, WalkSpec, merge_feeds
 from simulator.scenario import Scenario, ScriptedAction
 from simulator.server import TradeRequest, TradeServer
@@ -86,6 +88,16 @@ class RunSummary:
     records: int
     digest: str
     accounts: tuple[AccountSummary, ...]
+    trades: tuple[TradeRow, ...] = ()  # every account's buy/sell deals, in deal order
+    curves: dict[str, list] = field(default_factory=dict)  # account id -> [(ms, equity)] (report.EquityCurve)
+
+    def trades_csv(self) -> str:
+        return trades_csv(list(self.trades))
+
+    def charts(self) -> dict[str, str]:
+        """account id -> its equity chart, a standalone SVG file."""
+        return {a.id: equity_svg(f"{a.id} ({a.login}) equity, {a.currency}", self.curves.get(a.id, []))
+                for a in self.accounts}
 
     def to_json(self) -> dict:
         def s(v):
@@ -102,6 +114,7 @@ class RunSummary:
                 "stop_out_closes": a.stop_out_closes, "net": s(a.net), "return_pct": s(a.return_pct),
                 "max_drawdown_pct": s(a.max_drawdown_pct),
             } for a in self.accounts],
+            "trades": [t.to_json() for t in self.trades],
         }
 
     def to_text(self) -> str:
@@ -171,7 +184,7 @@ class Simulation:
     """One run of a scenario with a seed. Move it with `run_until`, `step_tick` or `run`."""
 
     def __init__(self, scenario: Scenario, seed: int | None = None, *, until_ms: int | None = None,
-                 scrypt_n: int = 2 ** 14) -> None:
+                 scrypt_n: int = 2 ** 14, strict: bool = False) -> None:
         self.scenario = scenario
         self.seed = seed if seed is not None else (scenario.seed if scenario.seed is not None else 0)
         self.end_ms = scenario.end_ms if until_ms is None else min(scenario.end_ms, until_ms)
@@ -182,12 +195,14 @@ class Simulation:
                                   stops_level_points=scenario.stops_level_points,
                                   journal_ticks=scenario.journal_ticks, scrypt_n=scrypt_n,
                                   timezone=scenario.server_timezone)
+        self.server.strict = scenario.strict or strict  # set before anything trades
         self.ticks = 0
         self.logins: dict[str, int] = {}
         self.sessions: dict[str, object] = {}
         self._labels: dict[str, tuple[str, int]] = {}  # label -> ("position"|"order", ticket)
         self._open_accounts()
         self._drawdown = {login: Drawdown() for login in self.logins.values()}
+        self._curves = {login: EquityCurve() for login in self.logins.values()}
         self._dd_next_ms = scenario.start_ms
         self._feed = self._build_feed()
         self._next_tick: Tick | None = next(self._feed, None)
@@ -196,11 +211,19 @@ class Simulation:
         self._strategies: dict[str, list] = {}
         rules = self.server.rules
         for s in scenario.strategies:
-            cls = STRATEGIES[s.kind]
-            strat = cls.build(strategy_rng(self.seed, s.account, s.index), rules.symbols.get(s.symbol),
-                              dict(s.params))
+            cls = s.cls if s.cls is not None else STRATEGIES[s.kind]
+            try:
+                strat = cls.build(strategy_rng(self.seed, s.account, s.index), rules.symbols.get(s.symbol),
+                                  dict(s.params))
+            except Exception as exc:  # a user's class: one line, not a traceback
+                raise SimulationError(f"strategies[{s.index}] {s.kind}: build failed: "
+                                      f"{type(exc).__name__}: {exc}") from None
+            every = getattr(strat, "every_ms", None)
+            if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
+                raise SimulationError(f"strategies[{s.index}] {s.kind}: every_ms must be a positive int "
+                                      f"(milliseconds between decisions), got {every!r}")
             view = _View(self.server, self.logins[s.account], s.symbol)
-            self._strategies.setdefault(s.symbol, []).append([strat, view, s.account, 0])
+            self._strategies.setdefault(s.symbol, []).append([strat, view, s.account, 0, s.cls is None])
 
     # ------------------------------------------------------------------ setup
     def _open_accounts(self) -> None:
@@ -259,8 +282,11 @@ class Simulation:
         return None if self._next_tick is None else self._next_tick.time_ms
 
     def _sample_equity(self) -> None:
+        now = self.server.now_ms
         for login, dd in self._drawdown.items():
-            dd.see(self.server.account_info(login).equity)
+            equity = self.server.account_info(login).equity
+            dd.see(equity)
+            self._curves[login].see(now, equity)
 
     def _apply_tick(self, tick: Tick) -> None:
         srv = self.server
@@ -273,13 +299,15 @@ class Simulation:
         if strats:
             t = tick.time_ms
             for entry in strats:
-                strat, view, account, next_ms = entry
+                strat, view, account, next_ms, builtin = entry
                 if t < next_ms:
                     continue
                 entry[3] = (t // strat.every_ms + 1) * strat.every_ms
                 view.now_ms = t
                 session = self.sessions[account]
                 for req in strat.decide(view):
+                    if builtin and srv.strict:
+                        req = self._at_market(req, view.login)
                     srv.order_send(session, req, reason=rc.DEAL_REASON_EXPERT)
 
     def _run_actions(self, up_to_ms: int, inclusive: bool) -> None:
@@ -326,6 +354,17 @@ class Simulation:
             progress(total, total)
         return self.summary()
 
+    def _at_market(self, req: TradeRequest, login: int) -> TradeRequest:
+        """Strict mode: the simulator's own market orders (scripted steps, built-in strategies)
+        carry the current price, as a live EA's do; a user's strategy and a script must send it
+        themselves. Only in strict mode, so a default run's journal is unchanged."""
+        if req.action != rc.TRADE_ACTION_DEAL or req.price:
+            return req
+        tick = self.server.symbol_tick(req.symbol, login)
+        if tick is None:
+            return req  # no quote: the server answers PRICE_OFF
+        return dataclasses.replace(req, price=tick.ask if req.type == rc.ORDER_TYPE_BUY else tick.bid)
+
     # ------------------------------------------------------------------ scripted steps
     def _script(self, act: ScriptedAction, ok: bool, detail: str, **fields) -> None:
         self.server.journal.append("script", self.server.now_ms, step=act.index, account=act.account,
@@ -368,6 +407,8 @@ class Simulation:
                                comment=act.comment,
                                type_time=rc.ORDER_TIME_SPECIFIED if act.expiration_ms else rc.ORDER_TIME_GTC,
                                expiration_ms=act.expiration_ms or 0)
+            if srv.strict:
+                req = self._at_market(req, login)
             res = srv.order_send(session, req, reason=rc.DEAL_REASON_CLIENT)
             if res.ok and act.label:
                 self._labels[act.label] = ("order", res.order) if pending else ("position", res.position)
@@ -400,6 +441,8 @@ class Simulation:
                                    tp=o.tp if act.tp is None else act.tp,
                                    type_time=rc.ORDER_TIME_SPECIFIED if act.expiration_ms else o.type_time,
                                    expiration_ms=act.expiration_ms or 0)
+        if srv.strict:
+            req = self._at_market(req, login)
         res = srv.order_send(session, req, reason=rc.DEAL_REASON_CLIENT)
         self._script(act, res.ok, res.comment, retcode=res.retcode)
 
@@ -422,6 +465,8 @@ class Simulation:
             elif kind == "stop_out":
                 per[rec["login"]]["stop_outs"] += 1
         accounts = []
+        trades: list[TradeRow] = []
+        curves: dict[str, list] = {}
         for aid, login in self.logins.items():
             info = srv.account_info(login)
             deals = srv.history_deals(login)
@@ -441,7 +486,10 @@ class Simulation:
                 margin_calls=d["margin_calls"], stop_outs=d["stop_outs"],
                 stop_out_closes=sum(1 for x in trading if x.reason == rc.DEAL_REASON_SO),
                 max_drawdown_pct=self._drawdown[login].pct()))
+            trades += trade_rows(aid, login, deals)
+            curves[aid] = self._curves[login].with_end(srv.now_ms, accounts[-1].equity)
+        trades.sort(key=lambda t: t.deal)
         return RunSummary(self.scenario.name, self.seed, self.scenario.start_ms, self.end_ms, self.ticks,
-                          len(journal), srv.digest(), tuple(accounts))
+                          len(journal), srv.digest(), tuple(accounts), tuple(trades), curves)
 
 

@@ -27,7 +27,8 @@ from bridge.domain.money import to_decimal
 from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
 from simulator.clock import datetime_to_ms
 from simulator.durations import parse_duration
-from simulator.strategies import STRATEGIES, StrategyParamError
+from simulator.strategies import (STRATEGIES, StrategyLoadError, StrategyParamError, check_user_params,
+                                  is_strategy_ref, load_strategy)
 
 __all__ = ["AccountSpec", "FeedSpec", "ORDER_ACTIONS", "Scenario", "ScenarioError", "ScriptedAction",
            "StrategySpec", "load_scenario", "parse_duration", "parse_scenario"]
@@ -112,6 +113,7 @@ class StrategySpec:
     kind: str
     symbol: str
     params: tuple[tuple[str, Any], ...] = ()  # validated by the strategy itself
+    cls: Any = None  # a user's class (`kind` = "file.py:Class", strategies.load_strategy); None = built-in
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class Scenario:
     mt5_step: str = "tick"  # facade time policy: "tick", "none" or a duration
     mt5_history_bars: int = 3000  # facade warm-up history: M1 bars before the start (simulator.mt5._warmup)
     server_timezone: ServerTimeZone = BROKER_DEFAULT  # the trade server's wall clock
+    strict: bool = False  # market orders refused where a live server may (simulator.server.strict)
     extra: tuple = field(default=())
 
     def account(self, account_id: str) -> AccountSpec:
@@ -309,7 +312,7 @@ def _time_ms(value: Any, start_ms: int) -> int:
 _TOP = frozenset({"scenario", "symbols", "accounts", "orders", "strategies"})
 _SCENARIO_KEYS = frozenset({"name", "description", "start", "duration", "end", "seed", "journal_ticks",
                             "stops_level_points", "terminal_account", "mt5_step", "server_timezone",
-                            "mt5_history_bars"})
+                            "mt5_history_bars", "strict"})
 _FEED_KEYS = frozenset({"feed", "file", "start_bid", "spread_points", "volatility_points",
                         "volatility_relative", "interval_ms", "ticks_per_second", "gap_points",
                         "gap_relative", "market"})
@@ -410,17 +413,24 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         if account not in ids:
             raise t.fail("account", f"unknown account {account!r} (accounts: {', '.join(ids)})")
         kind = t.text("kind")
-        if kind not in STRATEGIES:
-            raise t.fail("kind", f"unknown strategy {kind!r} (known: {', '.join(sorted(STRATEGIES))})")
+        cls = None
+        if is_strategy_ref(kind):  # a user's class, the file relative to the scenario's directory
+            try:
+                cls = load_strategy(kind, Path(path).parent)
+            except StrategyLoadError as exc:
+                raise t.fail("kind", str(exc)) from None
+        elif kind not in STRATEGIES:
+            raise t.fail("kind", f"unknown strategy {kind!r} (known: {', '.join(sorted(STRATEGIES))}, "
+                                 "or path/to/file.py:ClassName)")
         symbol = t.text("symbol")
         if symbol not in feed_names:
             raise t.fail("symbol", f"{symbol!r} has no feed in [symbols]")
         params = tuple((k, v) for k, v in t.data.items() if k not in _STRATEGY_BASE)
         try:
-            STRATEGIES[kind].check_params(dict(params))
+            check_user_params(cls or STRATEGIES[kind], params)
         except StrategyParamError as exc:
             raise t.fail(exc.key, exc.problem) from None
-        strategies.append(StrategySpec(i, account, kind, symbol, params))
+        strategies.append(StrategySpec(i, account, kind, symbol, params, cls))
 
     zone_text = sc.text("server_timezone", None)
     try:
@@ -433,7 +443,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     return Scenario(path=path, name=sc.text("name", Path(path).stem), description=sc.raw("description", ""),
                     start_ms=start_ms, end_ms=end_ms, seed=seed, feeds=tuple(feeds),
                     accounts=tuple(accounts), actions=tuple(actions), strategies=tuple(strategies),
-                    journal_ticks=sc.boolean("journal_ticks", True),
+                    journal_ticks=sc.boolean("journal_ticks", True), strict=sc.boolean("strict", False),
                     stops_level_points=sc.integer("stops_level_points", 0, low=0),
                     terminal_account=terminal, mt5_step=step, server_timezone=zone,
                     mt5_history_bars=_history_bars(sc))

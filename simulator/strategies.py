@@ -21,11 +21,14 @@ volume/price is a Decimal, so runs are identical on every platform.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 import random
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any, Protocol
 
 from bridge.domain.errors import DomainError
@@ -35,8 +38,8 @@ from simulator.durations import parse_duration
 from simulator.server import retcodes as rc
 from simulator.server.records import AccountInfo, PositionInfo, TickInfo, TradeRequest
 
-__all__ = ["MaCross", "Martingale", "RandomTrader", "STRATEGIES", "StrategyParamError", "StrategyView",
-           "strategy_rng"]
+__all__ = ["MaCross", "Martingale", "RandomTrader", "STRATEGIES", "StrategyLoadError", "StrategyParamError",
+           "StrategyView", "is_strategy_ref", "load_strategy", "strategy_rng"]
 
 ZERO = Decimal(0)
 
@@ -299,3 +302,67 @@ class MaCross:
 
 
 STRATEGIES: dict[str, Any] = {"random": RandomTrader, "martingale": Martingale, "ma_cross": MaCross}
+
+
+# --- a user's own strategy class ---------------------------------------------------------------
+
+STRATEGY_METHODS = ("check_params", "build", "decide")  # the interface every strategy above has
+
+
+class StrategyLoadError(ValueError):
+    """A user strategy that cannot be used: the file, the class or its interface (one line)."""
+
+
+def is_strategy_ref(kind: str) -> bool:
+    """`path/to/file.py:ClassName` names a user's class; a bare word names a built-in strategy."""
+    path, sep, name = kind.rpartition(":")
+    return bool(sep) and path.endswith(".py") and bool(name)
+
+
+def load_strategy(ref: str, base_dir: str | os.PathLike[str] = ".") -> type:
+    """The class `ClassName` of `path/to/file.py:ClassName` (a relative path from `base_dir`),
+    with the interface of the built-in strategies: classmethods ``check_params(params) -> dict``
+    and ``build(rng, spec, params)``, and ``decide(view) -> [TradeRequest]`` on an instance that
+    has ``every_ms``. StrategyLoadError (one line) when the file, the class or a method is
+    missing, or the file fails to import."""
+    if not is_strategy_ref(ref):
+        raise StrategyLoadError(f"{ref!r}: expected path/to/file.py:ClassName")
+    path_text, _, name = ref.rpartition(":")
+    path = Path(base_dir) / path_text
+    if not path.is_file():
+        raise StrategyLoadError(f"{path_text}: no such file")
+    module_name = "mtbridge_user_strategy_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise StrategyLoadError(f"{path_text}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: any error is reported as one line
+        where = ""
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == str(path):
+                where = f" (line {tb.tb_lineno})"
+            tb = tb.tb_next
+        raise StrategyLoadError(f"{path_text}: cannot import{where}: {type(exc).__name__}: {exc}") from None
+    cls = getattr(module, name, None)
+    if not isinstance(cls, type):
+        found = sorted(n for n, v in vars(module).items()
+                       if isinstance(v, type) and v.__module__ == module_name)
+        raise StrategyLoadError(f"{path_text}: no class {name!r} (classes: {', '.join(found) or 'none'})")
+    missing = [m for m in STRATEGY_METHODS if not callable(getattr(cls, m, None))]
+    if missing:
+        raise StrategyLoadError(f"{path_text}:{name} is not a strategy: no {', '.join(missing)} "
+                                f"(needs {', '.join(STRATEGY_METHODS)}, as the built-in strategies; docs/simulator.md)")
+    return cls
+
+
+def check_user_params(cls: type, params: Mapping[str, Any]) -> None:
+    """`cls.check_params`, its own errors as StrategyParamError (a user's class may raise anything)."""
+    try:
+        cls.check_params(dict(params))  # type: ignore[attr-defined]
+    except StrategyParamError:
+        raise
+    except Exception as exc:
+        raise StrategyParamError("params", f"{cls.__name__}.check_params: {type(exc).__name__}: {exc}") from None

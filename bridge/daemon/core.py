@@ -295,6 +295,8 @@ class DaemonCore(SessionsMixin, CommandsMixin):
     # ------------------------------------------------------------------ trading events
     def _on_position_opened(self, s: Session, m: PositionOpened) -> None:
         self.feed.position_opened(m.login, m.ticket, m.symbol, m.side, m.volume, m.price)
+        if m.swap:
+            self.feed.note_swap(m.login, m.ticket, m.swap)
         trader = self.trader_of.get(m.login)
         if trader is not None:
             self.feed_engine(ev.TraderPositionOpened(self.now, trader, m.ticket, m.symbol, Side(m.side), m.volume,
@@ -304,8 +306,12 @@ class DaemonCore(SessionsMixin, CommandsMixin):
                          volume=str(m.volume), price=str(m.price), comment=m.comment)
 
     def _on_position_modified(self, s: Session, m: PositionModified) -> None:
+        self.feed.note_swap(m.login, m.ticket, m.swap)
         trader = self.trader_of.get(m.login)
         if trader is not None:
+            pos = self.engine.traders[trader].positions.get(m.ticket)
+            if pos is not None and (pos.sl, pos.tp) == (m.sl or None, m.tp or None):
+                return  # a swap change alone (the rollover): nothing to mirror to the copies
             self.feed_engine(ev.TraderPositionModified(self.now, trader, m.ticket, m.sl or None, m.tp or None))
 
     def _on_position_closed(self, s: Session, m: PositionClosed) -> None:

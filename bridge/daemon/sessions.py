@@ -316,6 +316,7 @@ class SessionsMixin:
                      account_type=m.account_type, resume=resume, positions=len(m.positions),
                      utc_offset_ms=self.utc_offsets[login])
         self.feed.hello(login, m, now)
+        self.feed.note_swaps(login, m.positions)
         self.feed_engine(ev.TerminalOnline(now, login))
         if login in self.trader_of or self._is_investor(login):
             self.feed_engine(ev.AccountUpdated(now, login, m.balance, m.equity))

@@ -6,8 +6,10 @@ carried and the packaged symbol table (`bridge.domain.rules.default_rules`).
 * floating P/L = (current - open) x side x volume x contract size, converted from the
   symbol's quote currency to the account currency with the same mid-price rates the engine
   uses (`bridge.domain.trading.profit`); `None` while a needed quote is missing;
-* swap: not reported by the terminal protocol (no `swap` field in `hello` / `position_*`),
-  shown as "-".
+* swap: as the position's terminal last reported it (docs/protocol.md section 4, "Swap": in
+  `hello` / `position_opened`, and a `position_modified` after each rollover), account currency,
+  apart from the floating P/L as in MetaTrader's own positions table; 0 when absent (a terminal
+  older than the field).
 * exposure notional in the desk currency (USD): net lots x contract size x mid price,
   converted from the quote currency; gross = buy + sell.
 """
@@ -44,6 +46,7 @@ class Position:
     price: Decimal  # open price
     trader: str = ""  # a copy: the trader it follows ...
     trader_ticket: int | None = None  # ... and the trader position
+    swap: Decimal = ZERO  # account currency, as last reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +188,7 @@ def _position(login: int, row: Mapping[str, Any]) -> Position:
     tt = row.get("trader_ticket")
     return Position(login, _int(row["ticket"]), str(row["symbol"]), "sell" if row.get("side") == "sell" else "buy",
                     _dec(row.get("volume")), _dec(row.get("price")), str(row.get("trader") or ""),  # type: ignore[arg-type]
-                    None if tt is None else _int(tt))
+                    None if tt is None else _int(tt), _dec(row.get("swap")))  # type: ignore[arg-type]
 
 
 def put_positions(state: MonitorState, body: Mapping[str, Any]) -> None:

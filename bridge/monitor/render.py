@@ -162,7 +162,7 @@ def positions_html(rows: list, *, owner: bool = True) -> str:
             f"<td class=num>{lots(p.volume, step=r.volume_step)}</td><td class=num>{price(p.price)}</td>"
             f"<td class=num>{price(r.current)}</td><td class='num pl{_signed_cls(r.profit)}'>"
             f"{money(r.profit, sign=True)} {escape(r.currency) if r.profit is not None else ''}</td>"
-            f"<td class=num>-</td><td>{follows}</td></tr>")
+            f"<td class='num swap{_signed_cls(p.swap)}'>{money(p.swap, sign=True)}</td><td>{follows}</td></tr>")
     head = (("<th>login</th><th>owner</th>" if owner else "") + "<th>ticket</th><th>symbol</th><th>side</th>"
             "<th>lots</th><th>open</th><th>current</th><th>floating P/L</th><th>swap</th><th>follows</th>")
     return (f'<div class="scroll"><table class="grid" id="positions-table"><thead><tr>{head}</tr></thead><tbody>'

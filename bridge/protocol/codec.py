@@ -161,7 +161,8 @@ def _wire_value(spec: FieldSpec, value: Any, path: str) -> Any:
             if spec.kind is Kind.SYMBOLS:
                 out.append(str(p))
             else:
-                out.append({f.name: _wire_value(f, getattr(p, f.name), f"{path}[{i}].{f.name}") for f in fields})
+                out.append({f.name: _wire_value(f, getattr(p, f.name), f"{path}[{i}].{f.name}") for f in fields
+                            if not _left_out(f, getattr(p, f.name))})
         return out
     expected = _PY_TYPES[spec.kind]
     if expected == (str,):
@@ -174,6 +175,11 @@ def _wire_value(spec: FieldSpec, value: Any, path: str) -> Any:
     )
 
 
+def _left_out(field: FieldSpec, value: Any) -> bool:
+    """Canonical: an optional field at 0 (or empty) is left out (one form per value)."""
+    return field.optional and (type(value) in (int, Decimal) and value == 0 or type(value) is tuple and not value)
+
+
 def to_wire(message: Message) -> dict[str, Any]:
     """A message -> its wire map, keys in canonical order, numbers as float.
 
@@ -184,8 +190,8 @@ def to_wire(message: Message) -> dict[str, Any]:
     wire: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": message.TYPE}
     for field in ENVELOPE[2:] + spec.fields:
         value = getattr(message, field.name)
-        if field.optional and (type(value) is int and value == 0 or type(value) is tuple and not value):
-            continue  # canonical: an optional field at 0 (or empty) is left out (one form per value)
+        if _left_out(field, value):
+            continue
         wire[field.name] = _wire_value(field, value, field.name)
     return wire
 

@@ -33,6 +33,7 @@ class Position:
     time: int
     magic: int
     comment: str
+    swap: Decimal = Decimal(0)  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +95,13 @@ class PositionOpened:
     time: int
     magic: int
     comment: str
+    swap: Decimal = Decimal(0)
 
     @property
     def position(self) -> Position:
         return Position(
             self.ticket, self.symbol, self.side, self.volume, self.price,
-            self.sl, self.tp, self.time, self.magic, self.comment,
+            self.sl, self.tp, self.time, self.magic, self.comment, self.swap,
         )  # fmt: skip
 
 
@@ -114,6 +116,7 @@ class PositionModified:
     sl: Decimal
     tp: Decimal
     time: int
+    swap: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,6 +188,8 @@ POSITION_FIELDS: tuple[FieldSpec, ...] = (
       high=MAX_TIME_MS),
     F("magic", Kind.INT, "EA magic number", high=UINT64_MAX),
     F("comment", Kind.TEXT, "order comment, may be empty"),
+    F("swap", Kind.MONEY, "swap accrued so far, account currency (MT5 POSITION_SWAP, MT4 OrderSwap). Optional: "
+      "absent reads as 0 (an EA older than the field)", optional=True),
 )
 
 QUOTE_FIELDS: tuple[FieldSpec, ...] = (
@@ -232,8 +234,10 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("sl", Kind.PRICE, "new stop loss, 0 = none"),
             F("tp", Kind.PRICE, "new take profit, 0 = none"),
             F("time", Kind.UINT, "modification time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+            F("swap", Kind.MONEY, "the position's swap now, account currency; a swap change alone (rollover) is "
+              "reported with sl/tp unchanged. Optional: absent reads as 0", optional=True),
         ),
-        "stop loss / take profit of a position changed",
+        "stop loss / take profit or the swap of a position changed",
     ),
     MessageSpec(
         "position_closed",

@@ -10,6 +10,7 @@ fields (wire order) -> each value (schema order).
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any, Callable
 
 from bridge.domain.money import to_decimal  # the one float -> Decimal rule (shortest repr)
@@ -223,7 +224,7 @@ def _fields(fields: dict[str, Any], compiled: Compiled, path: str, ref_id: int) 
     out: dict[str, Any] = {}
     for name, spec, accept in accepts:
         if name not in fields:  # optional and absent
-            out[name] = () if spec.kind in LIST_KINDS else 0
+            out[name] = () if spec.kind in LIST_KINDS else _ZERO if spec.kind in NUMBER_KINDS else 0
             continue
         raw = fields[name]
         value = _REFUSED if accept is None else accept(raw)
@@ -250,6 +251,7 @@ def _body_specs(spec: MessageSpec) -> Compiled:
 
 
 # type -> its body specs: derived once from the schema, not per frame
+_ZERO = Decimal(0)  # an absent optional number (position swap)
 _BODY_SPECS = {type_: _body_specs(spec) for type_, spec in SCHEMA.items()}
 
 

@@ -20,13 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "protocol_vectors.json"
 OUTPUTS = [ROOT / "mql" / "Include" / "MtBridge" / "SelfTestVectors.mqh"]
 
-POSITION = ("ticket", "symbol", "side", "volume", "price", "sl", "tp", "time", "magic", "comment")
+POSITION = ("ticket", "symbol", "side", "volume", "price", "sl", "tp", "time", "magic", "comment", "swap")
+OPTIONAL_NUMBERS = {"swap"}  # absent in a vector = 0.0
 # builder name and body fields (after the envelope) in call order
 BUILDERS = {
     "hello": ("MtbBuildHello", ("role", "platform", "account_type", "currency", "leverage", "balance", "equity", "positions", "utc_offset_ms")),
     "heartbeat": ("MtbBuildHeartbeat", ()),
     "position_opened": ("MtbBuildPositionOpened", ("@position",)),
-    "position_modified": ("MtbBuildPositionModified", ("ticket", "sl", "tp", "time")),
+    "position_modified": ("MtbBuildPositionModified", ("ticket", "sl", "tp", "time", "swap")),
     "position_closed": ("MtbBuildPositionClosed", ("ticket", "volume", "remaining", "price", "time", "reason", "profit")),
     "account_update": ("MtbBuildAccountUpdate", ("balance", "equity", "margin", "free_margin", "leverage")),
     "command_result": ("MtbBuildCommandResult", ("@result",)),
@@ -72,7 +73,7 @@ def build_function(index: int, vector: dict) -> list[str]:
             out.append(f"   ArrayResize(positions,{len(value['positions'])});")
             for k, pos in enumerate(value["positions"]):
                 for name in POSITION:
-                    out.append(f"   positions[{k}].{name}={lit(pos[name])};")
+                    out.append(f"   positions[{k}].{name}={lit(pos.get(name, 0.0))};")
             args.append("positions")
         elif field == "quotes":
             out.append("   MtbQuote quotes[];")
@@ -88,14 +89,15 @@ def build_function(index: int, vector: dict) -> list[str]:
             args.append("quote_symbols")
         elif field == "@position":
             out.append("   MtbPosition p;")
-            out.extend(f"   p.{name}={lit(value[name])};" for name in POSITION)
+            out.extend(f"   p.{name}={lit(value.get(name, 0.0))};" for name in POSITION)
             args.append("p")
         elif field == "@result":
             out.append("   MtbResult r;")
             out.extend(f"   r.{name}={lit(value[name])};" for name in RESULT)
             args.append("r")
         else:
-            args.append(lit(value[field]) if field in value else "(ulong)0")   # optional, absent
+            absent = "0.0" if field in OPTIONAL_NUMBERS else "(ulong)0"
+            args.append(lit(value[field]) if field in value else absent)   # optional, absent
     out.append(f"   return({builder}({','.join(args)}));")
     out.append("  }")
     return out

@@ -1,6 +1,6 @@
 """Run an unmodified MetaTrader5 script on the simulator::
 
-    python -m simulator.mt5 [--scenario FILE] [--seed N] SCRIPT [ARGS...]
+    python -m simulator.mt5 [--scenario FILE] [--seed N] [--step POLICY] [--strict] SCRIPT [ARGS...]
 
 The terminal is started first (the scenario: --scenario, else MTBRIDGE_SCENARIO, else the
 packaged default), then the script runs with:
@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--step", metavar="POLICY",
                    help='what each symbol_info_tick() call does to virtual time: "tick" (the next quote), '
                    '"none" or a duration such as "1s" (default: $MTBRIDGE_STEP, else the scenario\'s mt5_step)')
+    p.add_argument("--strict", action="store_true",
+                   help="refuse market orders a live server may refuse: an int volume, no price, a price beyond "
+                        "deviation (requote), filling RETURN (default: $MTBRIDGE_STRICT, else the scenario's strict)")
     p.add_argument("script", help="the Python script to run")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script (its sys.argv[1:])")
     a = p.parse_args(argv)
@@ -102,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["MTBRIDGE_SEED"] = a.seed
     if a.step:
         os.environ["MTBRIDGE_STEP"] = a.step
+    if a.strict:
+        os.environ["MTBRIDGE_STRICT"] = "1"
     if not mt5.initialize():
         print(f"simulator.mt5: cannot start the terminal: {mt5.last_error()[1]}", file=sys.stderr)
         return 2

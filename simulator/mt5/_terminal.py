@@ -56,7 +56,8 @@ class Terminal(Core, InfoCalls, TradingCalls, BookCalls, MarketCalls):
         from simulator.scenario import ScenarioError, load_scenario, parse_duration
         try:
             sc = load_scenario(path)
-            sim = Simulation(sc, None if seed in (None, "") else int(seed))
+            sim = Simulation(sc, None if seed in (None, "") else int(seed),
+                             strict=os.environ.get("MTBRIDGE_STRICT", "") not in ("", "0"))
         except (ScenarioError, SimulationError, ValueError) as exc:
             raise Fail(C.RES_E_INTERNAL_FAIL_INIT, f"IPC initialize failed, {exc}") from None
         account = sc.terminal_account or sc.accounts[0].id

@@ -102,6 +102,8 @@ class TradingCalls:
             if isinstance(v, bool) or not isinstance(v, int):
                 raise Fail(C.RES_E_INVALID_PARAMS, f"Invalid \"{k}\" argument")
             kw[k] = v
+        if self.server.strict and type(request.get("volume")) is int:  # simulator.server.strict
+            raise Fail(C.RES_E_INVALID_PARAMS, "Invalid \"volume\" argument: expected a float, e.g. 1.0 (strict)")
         for k in _NUM_KEYS:
             v = request.get(k, 0.0)
             if isinstance(v, bool) or not isinstance(v, (int, float, Decimal)):

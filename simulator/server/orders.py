@@ -12,6 +12,7 @@ from simulator.server import retcodes as rc
 from simulator.server.plugins.api import AccountState, TradeRequestEvent, TradeResultEvent, Veto
 from simulator.server.plugins.host import PluginFailure
 from simulator.server.records import Session, TradeRequest, TradeResult
+from simulator.server.strict import check_market_order
 from simulator.server.triggers import ASK_GE, ASK_LE, BID_GE, BID_LE
 from simulator.server.state import (
     _Account,
@@ -45,6 +46,8 @@ class OrderOps:
 
     A part of `TradeServer` (see `simulator.server.server`); it uses the state and
     helpers the other parts define."""
+
+    strict = False  # opt-in: market orders refused where a live server may (simulator.server.strict)
 
     def _activate(self, acct: _Account, order: _Order, st: _Symbol) -> None:
         """A pending order's level was crossed: fill at the quote (gaps fill at the quote)."""
@@ -301,6 +304,8 @@ class OrderOps:
             plan["close_ticket"] = close_ticket
             fill = st.ask + markup if side is Side.BUY else st.bid
             plan["fill"] = fill
+            if self.strict:
+                check_market_order(request, price, fill, st.point, side is Side.BUY)
             target = acct.positions.get(close_ticket) if close_ticket else (
                 acct.positions.get(acct.net.get(st.name, 0)) if acct.netting else None)
             opening = target is None or target.side is side or plan["volume"] > target.volume

@@ -28,7 +28,7 @@ DEALER: each `hello` must carry seq 1.
 
 **Reporting.** Every account is watched, whatever its role: closing deals (`position_closed`
 with the volume of the deal, `remaining`, and reason client/sl/tp/so from the deal's reason),
-new positions (`position_opened`), SL/TP changes (`position_modified`) and account figures
+new positions (`position_opened`), SL/TP or swap changes (`position_modified`) and account figures
 (`account_update`, coalesced: at most once per `account_update_ms` of `now`, immediately
 after a deal). Investor accounts report too, so the daemon sees copies stopped out on the
 server and investor equity for the protection rule.
@@ -119,7 +119,7 @@ def position_map(p: PositionInfo) -> Position:
     return Position(
         ticket=p.ticket, symbol=p.symbol, side="buy" if p.type == rc.POSITION_TYPE_BUY else "sell",
         volume=wire_number(p.volume), price=wire_number(p.price_open), sl=wire_number(p.sl),
-        tp=wire_number(p.tp), time=p.time_msc, magic=p.magic, comment=p.comment,
+        tp=wire_number(p.tp), time=p.time_msc, magic=p.magic, comment=p.comment, swap=wire_number(p.swap),
     )  # fmt: skip
 
 
@@ -153,6 +153,7 @@ class _Tracked:
     volume: Decimal
     sl: Decimal
     tp: Decimal
+    swap: Decimal = ZERO  # as last reported (docs/protocol.md section 4, "Swap")
 
 
 @dataclass(slots=True)
@@ -311,7 +312,7 @@ class TerminalCore:
         )  # fmt: skip
 
     def _sync_watch(self, link: _Link, positions: Iterable[PositionInfo]) -> None:
-        link.positions = {p.ticket: _Tracked(p.volume, p.sl, p.tp) for p in positions}
+        link.positions = {p.ticket: _Tracked(p.volume, p.sl, p.tp, p.swap) for p in positions}
         deals = self.server.history_deals(link.session.login, from_ms=link.last_deal_time)
         if deals:
             link.last_deal = max(link.last_deal, deals[-1].ticket)
@@ -535,24 +536,26 @@ class TerminalCore:
                 volume = d.volume if d.entry == rc.DEAL_ENTRY_IN else (p.volume if p is not None else d.volume)
                 sl = p.sl if p is not None else ZERO
                 tp = p.tp if p is not None else ZERO
-                link.positions[d.position_id] = _Tracked(volume, sl, tp)
+                swap = p.swap if p is not None else ZERO
+                link.positions[d.position_id] = _Tracked(volume, sl, tp, swap)
                 out.append(PositionOpened(
                     **self._envelope(link, now), ticket=d.position_id, symbol=d.symbol,
                     side="buy" if d.type == rc.DEAL_TYPE_BUY else "sell", volume=wire_number(volume),
                     price=wire_number(d.price), sl=wire_number(sl), tp=wire_number(tp),
                     time=p.time_msc if p is not None else d.time_msc,
-                    magic=d.magic, comment=p.comment if p is not None else d.comment,
+                    magic=d.magic, comment=p.comment if p is not None else d.comment, swap=wire_number(swap),
                 ))  # fmt: skip
-        # SL/TP changes (and volume the deals did not explain, e.g. a netting increase)
+        # SL/TP changes, or a swap change alone (the rollover), and volume the deals did not
+        # explain (e.g. a netting increase)
         for ticket, p in current.items():
             tracked = link.positions.get(ticket)
             if tracked is None:
                 continue
             tracked.volume = p.volume
-            if tracked.sl != p.sl or tracked.tp != p.tp:
-                tracked.sl, tracked.tp = p.sl, p.tp
+            if tracked.sl != p.sl or tracked.tp != p.tp or tracked.swap != p.swap:
+                tracked.sl, tracked.tp, tracked.swap = p.sl, p.tp, p.swap
                 out.append(PositionModified(**self._envelope(link, now), ticket=ticket, sl=wire_number(p.sl),
-                                            tp=wire_number(p.tp), time=p.time_update_msc))
+                                            tp=wire_number(p.tp), time=p.time_update_msc, swap=wire_number(p.swap)))
         for ticket in [t for t in link.positions if t not in current]:
             del link.positions[ticket]  # gone without a deal we could read (should not happen)
         self._account(link, now, traded, out)

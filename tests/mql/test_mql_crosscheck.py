@@ -19,7 +19,7 @@ import msgpack
 import pytest
 
 from tests.mql.mqlsource import function_body, strip_code
-from bridge.protocol.schema import ENVELOPE, LIST_KINDS, POSITION_FIELDS, QUOTE_FIELDS, SCHEMA, Direction, Kind
+from bridge.protocol.schema import ENVELOPE, LIST_KINDS, NUMBER_KINDS, POSITION_FIELDS, QUOTE_FIELDS, SCHEMA, Direction, Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 MQL = ROOT / "mql"
@@ -109,11 +109,27 @@ def test_builder_writes_schema_fields_in_order(mtype):
             at = fields.index(array) + 1
             fields[at:at] = [f.name for f in items]
     assert _keys(body) == fields
-    required = [f for f in SCHEMA[mtype].fields if not f.optional]
-    count = str(len(required)) + "".join(
-        f"+(ArraySize({f.name})>0 ? 1 : 0)" if f.kind in LIST_KINDS else f"+({f.name}>0 ? 1 : 0)"
-        for f in SCHEMA[mtype].fields if f.optional)
+    count = _count(SCHEMA[mtype].fields)
+    if SCHEMA[mtype].fields == POSITION_FIELDS:  # position_opened: the position map, flattened
+        count = "MtbPositionFieldCount(p)"
     assert f'MtbWriteEnvelope(w,"{mtype}",env,{count})' in body
+
+
+def _count(fields, prefix: str = "") -> str:
+    """The map size a builder writes: required fields, plus each optional one when not 0 / empty
+    (a money field may be negative: `!=0.0`)."""
+    required = [f for f in fields if not f.optional]
+    return str(len(required)) + "".join(
+        f"+(ArraySize({f.name})>0 ? 1 : 0)" if f.kind in LIST_KINDS
+        else f"+({prefix}{f.name}!=0.0 ? 1 : 0)" if f.kind in NUMBER_KINDS else f"+({f.name}>0 ? 1 : 0)"
+        for f in fields if f.optional)
+
+
+def test_position_map_size_counts_the_optional_swap():
+    """docs/protocol.md section 4: `swap` is optional, "absent = 0, left out at 0"."""
+    body = function_body(PROTOCOL, "MtbPositionFieldCount")
+    assert f"return({_count(POSITION_FIELDS, 'p.')});" in body
+    assert "w.MapHeader(MtbPositionFieldCount(positions[k]));" in function_body(PROTOCOL, "MtbBuildHello")
 
 
 def test_every_python_name_appears_in_protocol_mqh():

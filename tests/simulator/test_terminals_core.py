@@ -404,3 +404,25 @@ def test_reports_the_daemon_never_journaled_are_sent_again_after_its_welcome(wor
     core.connect(NOW + 3)
     assert core.receive(Daemon().msg(Welcome, login, server_time=NOW, heartbeat_ms=1000, resume=True,
                                      last_id=again[0].id), NOW + 3) == []
+
+
+def test_a_rollover_swap_is_reported_alone_and_in_the_next_hello(world):
+    """docs/protocol.md section 4, "Swap": "A terminal reports a swap change alone on its next report
+    after the rollover, as a `position_modified` with `sl`/`tp` unchanged and the new `swap`"."""
+    server, login, session = world
+    core = TerminalCore(server, [session])
+    core.connect(NOW)
+    Daemon().welcome(core)
+    roundtrip(core.poll(NOW))
+    ticket = market(server, session, "buy", "1").position
+    (op,) = [m for m in roundtrip(core.poll(NOW + 1)) if isinstance(m, PositionOpened)]
+    assert op.swap == 0
+    assert roundtrip([m for m in core.poll(NOW + 2) if not isinstance(m, AccountUpdate)]) == []  # nothing changed
+    server.advance_to(MONDAY + 24 * HOUR)  # past the server's midnight: Monday's swap is booked
+    (pos,) = server.positions(login)
+    assert pos.swap != 0
+    (mod,) = [m for m in roundtrip(core.poll(NOW + 3)) if not isinstance(m, AccountUpdate)]
+    assert isinstance(mod, PositionModified) and (mod.ticket, mod.sl, mod.tp, mod.swap) == (ticket, 0, 0, pos.swap)
+    assert [m for m in core.poll(NOW + 4) if isinstance(m, PositionModified)] == []  # reported once
+    hellos = roundtrip(core.connect(NOW + 5))  # a reconnect: the hello's position map carries it
+    assert [p.swap for h in hellos for p in h.positions] == [pos.swap]

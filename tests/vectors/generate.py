@@ -11,6 +11,7 @@ Never edit the JSON by hand; change this script and rerun it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from decimal import Decimal as D
@@ -73,6 +74,22 @@ VECTORS: tuple[tuple[str, Message], ...] = (
     (
         "position_modified",
         PositionModified(id=7, seq=5, ts=T0 + 2_000, login=LOGIN, ticket=70_001, sl=D("1.081"), tp=D("1.095"), time=T0 + 1_990),
+    ),
+    # the optional position `swap` (docs/protocol.md section 4, "Swap"): in a hello's position map,
+    # at an open carried over a rollover, and a swap change alone after a rollover
+    ("hello_position_with_swap", _hello(15, (dataclasses.replace(XAUUSD, swap=D("-3.27")),))),
+    (
+        "position_opened_with_swap",
+        PositionOpened(
+            id=16, seq=2, ts=T0 + 1_700, login=LOGIN, ticket=70_005, symbol="EURUSD", side="buy",
+            volume=D("1"), price=D("1.0853"), sl=D("0"), tp=D("0"), time=T0 - 86_400_000,
+            magic=0, comment="", swap=D("-7.2"),
+        ),  # fmt: skip
+    ),
+    (
+        "position_modified_swap_only",
+        PositionModified(id=17, seq=6, ts=T0 + 2_100, login=LOGIN, ticket=70_001, sl=D("1.081"), tp=D("1.095"),
+                         time=T0 + 2_050, swap=D("-21.6")),
     ),
     (
         "position_closed_partial",

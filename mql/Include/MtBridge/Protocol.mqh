@@ -33,14 +33,14 @@
 //--- V volume (>0), Z volume0 (>=0), A array of position maps, Q array of 1..32 quote maps,
 //--- S array of 0..32 non-empty str; a trailing ? = optional (may be absent, reads as 0 / empty).
 const string MTB_ENVELOPE="v:U,type:N,id:U,seq:U,ts:U,login:U";
-const string MTB_POSITION="ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T";
+const string MTB_POSITION="ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T,swap:M?";
 const string MTB_QUOTE="symbol:N,bid:P,ask:P,time:U";
 const string MTB_SCHEMA[]=
   {
    "hello|d|role:E,platform:E,account_type:N,currency:N,leverage:U,balance:M,equity:M,positions:A,utc_offset_ms:I",
    "heartbeat|dt|",
-   "position_opened|d|ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T",
-   "position_modified|d|ticket:U,sl:P,tp:P,time:U",
+   "position_opened|d|ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T,swap:M?",
+   "position_modified|d|ticket:U,sl:P,tp:P,time:U,swap:M?",
    "position_closed|d|ticket:U,volume:V,remaining:Z,price:P,time:U,reason:E,profit:M",
    "account_update|d|balance:M,equity:M,margin:P,free_margin:M,leverage:U",
    "command_result|d|key:N,ok:B,retcode:I,ticket:U,price:P,volume:Z,time:U,message:T",
@@ -104,6 +104,7 @@ struct MtbPosition
    ulong             time;
    long              magic;
    string            comment;
+   double            swap;                      // optional on the wire: left out at 0
   };
 
 //--- command_result body
@@ -260,7 +261,13 @@ void MtbWriteEnvelope(MpWriter &w,const string type,const MtbEnvelope &env,const
    w.UInt(env.login);
   }
 
-//--- the ten position fields (hello.positions element, position_opened body)
+//--- how many fields a position map has: ten, and swap when it is not 0
+int MtbPositionFieldCount(const MtbPosition &p)
+  {
+   return(10+(p.swap!=0.0 ? 1 : 0));
+  }
+
+//--- the position fields (hello.positions element, position_opened body)
 void MtbWritePositionFields(MpWriter &w,const MtbPosition &p)
   {
    MtbKey(w,"ticket");
@@ -283,6 +290,11 @@ void MtbWritePositionFields(MpWriter &w,const MtbPosition &p)
    w.Int(p.magic);
    MtbKey(w,"comment");
    w.Str(p.comment);
+   if(p.swap!=0.0)
+     {
+      MtbKey(w,"swap");
+      w.Double(p.swap);
+     }
   }
 
 bool MtbBuildHello(MpWriter &w,const MtbEnvelope &env,const string role,const string platform,
@@ -310,7 +322,7 @@ bool MtbBuildHello(MpWriter &w,const MtbEnvelope &env,const string role,const st
    w.ArrayHeader(n);
    for(int k=0; k<n; k++)
      {
-      w.MapHeader(10);
+      w.MapHeader(MtbPositionFieldCount(positions[k]));
       MtbWritePositionFields(w,positions[k]);
      }
    MtbKey(w,"utc_offset_ms");
@@ -326,15 +338,15 @@ bool MtbBuildHeartbeat(MpWriter &w,const MtbEnvelope &env)
 
 bool MtbBuildPositionOpened(MpWriter &w,const MtbEnvelope &env,const MtbPosition &p)
   {
-   MtbWriteEnvelope(w,"position_opened",env,10);
+   MtbWriteEnvelope(w,"position_opened",env,MtbPositionFieldCount(p));
    MtbWritePositionFields(w,p);
    return(w.Ok());
   }
 
 bool MtbBuildPositionModified(MpWriter &w,const MtbEnvelope &env,const ulong ticket,
-                              const double sl,const double tp,const ulong time)
+                              const double sl,const double tp,const ulong time,const double swap)
   {
-   MtbWriteEnvelope(w,"position_modified",env,4);
+   MtbWriteEnvelope(w,"position_modified",env,4+(swap!=0.0 ? 1 : 0));   // optional: left out at 0
    MtbKey(w,"ticket");
    w.UInt(ticket);
    MtbKey(w,"sl");
@@ -343,6 +355,11 @@ bool MtbBuildPositionModified(MpWriter &w,const MtbEnvelope &env,const ulong tic
    w.Double(tp);
    MtbKey(w,"time");
    w.UInt(time);
+   if(swap!=0.0)
+     {
+      MtbKey(w,"swap");
+      w.Double(swap);
+     }
    return(w.Ok());
   }
 

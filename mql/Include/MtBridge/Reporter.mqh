@@ -104,7 +104,7 @@ private:
    void              Resend(const ulong last_id);
    void              CatchUp(void);
    void              ReportOpened(const MtbPosition &p);
-   void              ReportModified(const ulong ticket,const double sl,const double tp,const ulong time);
+   void              ReportModified(const ulong ticket,const double sl,const double tp,const ulong time,const double swap);
    void              ReportClosed(const ulong ticket,const double volume,const double remaining,const double price,
                                   const ulong time,const string reason,const double profit);
    bool              ReadLive(MtbPosition &out[],ulong &live[]);
@@ -284,7 +284,7 @@ void MtbReporter::Emit(MtbReport &r)
    else if(r.kind==MTB_REPORT_MODIFIED)
      {
       type="position_modified";
-      MtbBuildPositionModified(w,env,r.p.ticket,r.p.sl,r.p.tp,r.p.time);
+      MtbBuildPositionModified(w,env,r.p.ticket,r.p.sl,r.p.tp,r.p.time,r.p.swap);
      }
    else
      {
@@ -342,7 +342,7 @@ void MtbReporter::ReportOpened(const MtbPosition &p)
    Emit(r);
   }
 
-void MtbReporter::ReportModified(const ulong ticket,const double sl,const double tp,const ulong time)
+void MtbReporter::ReportModified(const ulong ticket,const double sl,const double tp,const ulong time,const double swap)
   {
    MtbReport r;
    r.kind=MTB_REPORT_MODIFIED;
@@ -350,6 +350,7 @@ void MtbReporter::ReportModified(const ulong ticket,const double sl,const double
    r.p.sl=sl;
    r.p.tp=tp;
    r.p.time=time;
+   r.p.swap=swap;
    r.remaining=0.0;
    r.reason="";
    r.profit=0.0;

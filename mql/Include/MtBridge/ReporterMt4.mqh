@@ -60,6 +60,7 @@ bool MtbReporter::ReadOrder(const ulong ticket,MtbPosition &p)
    p.time=MtbUtcMs((ulong)OrderOpenTime()*1000);
    p.magic=OrderMagicNumber();
    p.comment=OrderComment();
+   p.swap=MtbNormMoney(OrderSwap());
    return(true);
   }
 
@@ -92,6 +93,7 @@ bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
       out[n].time=MtbUtcMs((ulong)OrderOpenTime()*1000);
       out[n].magic=OrderMagicNumber();
       out[n].comment=OrderComment();
+      out[n].swap=MtbNormMoney(OrderSwap());
       live[n]=ticket;
       //--- a partial-close remainder is reported under its chain's first ticket and comment
       int existing=FindLive(ticket);
@@ -222,11 +224,14 @@ void MtbReporter::Diff(void)
       string symbol=OrderSymbol();
       double sl=MtbNormPrice(symbol,OrderStopLoss());
       double tp=MtbNormPrice(symbol,OrderTakeProfit());
-      if(sl!=m_pos[k].p.sl || tp!=m_pos[k].p.tp)
+      double swap=MtbNormMoney(OrderSwap());
+      //--- new stops, or a swap change alone (the rollover): position_modified
+      if(sl!=m_pos[k].p.sl || tp!=m_pos[k].p.tp || swap!=m_pos[k].p.swap)
         {
          m_pos[k].p.sl=sl;
          m_pos[k].p.tp=tp;
-         ReportModified(m_pos[k].p.ticket,sl,tp,MtbTradeUtcMs());   // MT4 keeps no modification time
+         m_pos[k].p.swap=swap;
+         ReportModified(m_pos[k].p.ticket,sl,tp,MtbTradeUtcMs(),swap);   // MT4 keeps no modification time
         }
      }
    //--- vanished tickets: closed fully, or partly with a remainder

@@ -36,6 +36,7 @@ bool MtbReporter::ReadLive(MtbPosition &out[],ulong &live[])
       out[n].time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
       out[n].magic=PositionGetInteger(POSITION_MAGIC);
       out[n].comment=PositionGetString(POSITION_COMMENT);
+      out[n].swap=MtbNormMoney(PositionGetDouble(POSITION_SWAP));
       live[n]=ticket;
      }
    return(true);
@@ -221,6 +222,7 @@ int MtbReporter::OpenDeal(const ulong deal,const ulong pos_id,const string symbo
       p.time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
       p.magic=PositionGetInteger(POSITION_MAGIC);
       p.comment=PositionGetString(POSITION_COMMENT);
+      p.swap=MtbNormMoney(PositionGetDouble(POSITION_SWAP));
      }
    else
      {
@@ -230,6 +232,7 @@ int MtbReporter::OpenDeal(const ulong deal,const ulong pos_id,const string symbo
       p.time=MtbUtcMs((ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC));
       p.magic=HistoryDealGetInteger(deal,DEAL_MAGIC);
       p.comment=HistoryDealGetString(deal,DEAL_COMMENT);
+      p.swap=0.0;
      }
    Add(p,live);
    ReportOpened(p);
@@ -280,12 +283,14 @@ void MtbReporter::CheckStops(const ulong ticket)
    string symbol=m_pos[k].p.symbol;
    double sl=MtbNormPrice(symbol,PositionGetDouble(POSITION_SL));
    double tp=MtbNormPrice(symbol,PositionGetDouble(POSITION_TP));
+   double swap=MtbNormMoney(PositionGetDouble(POSITION_SWAP));
    m_pos[k].live=ticket;
-   if(sl==m_pos[k].p.sl && tp==m_pos[k].p.tp)
+   if(sl==m_pos[k].p.sl && tp==m_pos[k].p.tp && swap==m_pos[k].p.swap)
       return;
    m_pos[k].p.sl=sl;
    m_pos[k].p.tp=tp;
-   ReportModified(m_pos[k].p.ticket,sl,tp,MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_UPDATE_MSC)));
+   m_pos[k].p.swap=swap;
+   ReportModified(m_pos[k].p.ticket,sl,tp,MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_UPDATE_MSC)),swap);
   }
 
 bool MtbReporter::WasMissing(const ulong id) const
@@ -332,14 +337,16 @@ void MtbReporter::CheckPositions(void)
         }
       m_pos[k].seen=true;
       m_pos[k].live=live[i];
-      if(list[i].sl!=m_pos[k].p.sl || list[i].tp!=m_pos[k].p.tp)
+      //--- new stops, or a swap change alone (the rollover): position_modified
+      if(list[i].sl!=m_pos[k].p.sl || list[i].tp!=m_pos[k].p.tp || list[i].swap!=m_pos[k].p.swap)
         {
          m_pos[k].p.sl=list[i].sl;
          m_pos[k].p.tp=list[i].tp;
+         m_pos[k].p.swap=list[i].swap;
          ulong at=MtbNowMs();
          if(PositionSelectByTicket(live[i]))
             at=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_UPDATE_MSC));
-         ReportModified(m_pos[k].p.ticket,list[i].sl,list[i].tp,at);
+         ReportModified(m_pos[k].p.ticket,list[i].sl,list[i].tp,at,list[i].swap);
         }
       if(list[i].volume==m_pos[k].p.volume)
         {

@@ -12,7 +12,7 @@
 
 #include "Protocol.mqh"
 
-#define MTB_VECTOR_COUNT 27
+#define MTB_VECTOR_COUNT 30
 
 const string MTB_VECTOR_NAMES[]=
   {
@@ -26,6 +26,9 @@ const string MTB_VECTOR_NAMES[]=
    "position_opened_unicode_comment",
    "position_opened_large_ticket",
    "position_modified",
+   "hello_position_with_swap",
+   "position_opened_with_swap",
+   "position_modified_swap_only",
    "position_closed_partial",
    "position_closed_negative_profit",
    "account_update",
@@ -54,6 +57,9 @@ const string MTB_VECTOR_TYPES[]=
    "heartbeat",
    "heartbeat",
    "position_opened",
+   "position_opened",
+   "position_modified",
+   "hello",
    "position_opened",
    "position_modified",
    "position_closed",
@@ -86,6 +92,9 @@ const string MTB_VECTOR_HEX[]=
    "de0010a17601a474797065af706f736974696f6e5f6f70656e6564a2696405a373657103a27473cf0000018bcfe56ddca56c6f67696ece004c5012a67469636b6574ce00011173a673796d626f6ca6474250555344a473696465a473656c6ca6766f6c756d65cb3fd0000000000000a57072696365cb3ff7559b3d07c84ba2736ccb3ff7851eb851eb85a27470cb3ff70a3d70a3d70aa474696d65cf0000018bcfe56d78a56d61676963d0d6a7636f6d6d656e74b5d0bad0bed0bfd0b8d18f20e29c9320e8a487e8a3bd",
    "de0010a17601a474797065af706f736974696f6e5f6f70656e6564a2696406a373657104a27473cf0000018bcfe56e40a56c6f67696ece004c5012a67469636b6574cf0000000100000011a673796d626f6ca9555333302e63617368a473696465a3627579a6766f6c756d65cb40c3880000000000a57072696365cb40e1266ccccccccda2736ccb0000000000000000a27470cb0000000000000000a474696d65cf0000018bcfe56e0ea56d61676963ce7fffffffa7636f6d6d656e74aa6d617820766f6c756d65",
    "8aa17601a474797065b1706f736974696f6e5f6d6f646966696564a2696407a373657105a27473cf0000018bcfe56fd0a56c6f67696ece004c5012a67469636b6574ce00011171a2736ccb3ff14bc6a7ef9db2a27470cb3ff1851eb851eb85a474696d65cf0000018bcfe56fc6",
+   "8fa17601a474797065a568656c6c6fa269640fa373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5435ac6163636f756e745f74797065ac6d74355f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e73918ba67469636b6574ce00011172a673796d626f6ca6584155555344a473696465a473656c6ca6766f6c756d65cb3f847ae147ae147ba57072696365cb409f0e999999999aa2736ccb0000000000000000a27470cb409e7a0000000000a474696d65cf0000018bcfe4f2d0a56d6167696300a7636f6d6d656e74a0a473776170cbc00a28f5c28f5c29ad7574635f6f66667365745f6d73ce006ddd00",
+   "de0011a17601a474797065af706f736974696f6e5f6f70656e6564a2696410a373657102a27473cf0000018bcfe56ea4a56c6f67696ece004c5012a67469636b6574ce00011175a673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3ff0000000000000a57072696365cb3ff15d63886594afa2736ccb0000000000000000a27470cb0000000000000000a474696d65cf0000018bcabf0c00a56d6167696300a7636f6d6d656e74a0a473776170cbc01ccccccccccccd",
+   "8ba17601a474797065b1706f736974696f6e5f6d6f646966696564a2696411a373657106a27473cf0000018bcfe57034a56c6f67696ece004c5012a67469636b6574ce00011171a2736ccb3ff14bc6a7ef9db2a27470cb3ff1851eb851eb85a474696d65cf0000018bcfe57002a473776170cbc03599999999999a",
    "8da17601a474797065af706f736974696f6e5f636c6f736564a2696408a373657106a27473cf0000018bcfe573b8a56c6f67696ece004c5012a67469636b6574ce00011171a6766f6c756d65cb3fe0000000000000a972656d61696e696e67cb3ff0000000000000a57072696365cb3ff164c2f837b4a2a474696d65cf0000018bcfe573aea6726561736f6ea6636c69656e74a670726f666974cb4056800000000000",
    "8da17601a474797065af706f736974696f6e5f636c6f736564a2696409a373657107a27473cf0000018bcfe577a0a56c6f67696ece004c5012a67469636b6574ce00011173a6766f6c756d65cb3fd0000000000000a972656d61696e696e67cb0000000000000000a57072696365cb3ff7851eb851eb85a474696d65cf0000018bcfe57796a6726561736f6ea2736ca670726f666974cbc072280000000000",
    "8ba17601a474797065ae6163636f756e745f757064617465a269640aa373657108a27473cf0000018bcfe57b88a56c6f67696ece004c5012a762616c616e6365cb40c328c000000000a6657175697479cb40c31f0f5c28f5c3a66d617267696ecb407458f5c28f5c29ab667265655f6d617267696ecb40c27c47ae147ae1a86c65766572616765cd01f4",
@@ -148,6 +157,7 @@ bool MtbVecBuild1(MpWriter &w)
    positions[0].time=(ulong)1699999940000;
    positions[0].magic=(ulong)20240101;
    positions[0].comment="copy:7f3a";
+   positions[0].swap=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
    return(MtbBuildHello(w,env,"trader","MT4","mt4_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
   }
 
@@ -171,6 +181,7 @@ bool MtbVecBuild2(MpWriter &w)
    positions[0].time=(ulong)1699999940000;
    positions[0].magic=(ulong)20240101;
    positions[0].comment="copy:7f3a";
+   positions[0].swap=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
    positions[1].ticket=(ulong)70002;
    positions[1].symbol="XAUUSD";
    positions[1].side="sell";
@@ -181,6 +192,7 @@ bool MtbVecBuild2(MpWriter &w)
    positions[1].time=(ulong)1699999970000;
    positions[1].magic=(ulong)0;
    positions[1].comment="";
+   positions[1].swap=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
    return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
   }
 
@@ -249,6 +261,7 @@ bool MtbVecBuild7(MpWriter &w)
    p.time=(ulong)1700000001400;
    p.magic=(long)-42;
    p.comment=MtbVecUtf8("d0bad0bed0bfd0b8d18f20e29c9320e8a487e8a3bd");
+   p.swap=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
    return(MtbBuildPositionOpened(w,env,p));
   }
 
@@ -271,6 +284,7 @@ bool MtbVecBuild8(MpWriter &w)
    p.time=(ulong)1700000001550;
    p.magic=(ulong)2147483647;
    p.comment="max volume";
+   p.swap=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
    return(MtbBuildPositionOpened(w,env,p));
   }
 
@@ -282,11 +296,69 @@ bool MtbVecBuild9(MpWriter &w)
    env.seq=(ulong)5;
    env.ts=(ulong)1700000002000;
    env.login=(ulong)5001234;
-   return(MtbBuildPositionModified(w,env,(ulong)70001,MpDoubleFromBits(0x3ff14bc6a7ef9db2) /* 1.081 */,MpDoubleFromBits(0x3ff1851eb851eb85) /* 1.095 */,(ulong)1700000001990));
+   return(MtbBuildPositionModified(w,env,(ulong)70001,MpDoubleFromBits(0x3ff14bc6a7ef9db2) /* 1.081 */,MpDoubleFromBits(0x3ff1851eb851eb85) /* 1.095 */,(ulong)1700000001990,0.0));
   }
 
-//--- vector 10: position_closed_partial
+//--- vector 10: hello_position_with_swap
 bool MtbVecBuild10(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)15;
+   env.seq=(ulong)1;
+   env.ts=(ulong)1700000000000;
+   env.login=(ulong)5001234;
+   MtbPosition positions[];
+   ArrayResize(positions,1);
+   positions[0].ticket=(ulong)70002;
+   positions[0].symbol="XAUUSD";
+   positions[0].side="sell";
+   positions[0].volume=MpDoubleFromBits(0x3f847ae147ae147b) /* 0.01 */;
+   positions[0].price=MpDoubleFromBits(0x409f0e999999999a) /* 1987.65 */;
+   positions[0].sl=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
+   positions[0].tp=MpDoubleFromBits(0x409e7a0000000000) /* 1950.5 */;
+   positions[0].time=(ulong)1699999970000;
+   positions[0].magic=(ulong)0;
+   positions[0].comment="";
+   positions[0].swap=MpDoubleFromBits(0xc00a28f5c28f5c29) /* -3.27 */;
+   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
+  }
+
+//--- vector 11: position_opened_with_swap
+bool MtbVecBuild11(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)16;
+   env.seq=(ulong)2;
+   env.ts=(ulong)1700000001700;
+   env.login=(ulong)5001234;
+   MtbPosition p;
+   p.ticket=(ulong)70005;
+   p.symbol="EURUSD";
+   p.side="buy";
+   p.volume=MpDoubleFromBits(0x3ff0000000000000) /* 1.0 */;
+   p.price=MpDoubleFromBits(0x3ff15d63886594af) /* 1.0853 */;
+   p.sl=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
+   p.tp=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
+   p.time=(ulong)1699913600000;
+   p.magic=(ulong)0;
+   p.comment="";
+   p.swap=MpDoubleFromBits(0xc01ccccccccccccd) /* -7.2 */;
+   return(MtbBuildPositionOpened(w,env,p));
+  }
+
+//--- vector 12: position_modified_swap_only
+bool MtbVecBuild12(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)17;
+   env.seq=(ulong)6;
+   env.ts=(ulong)1700000002100;
+   env.login=(ulong)5001234;
+   return(MtbBuildPositionModified(w,env,(ulong)70001,MpDoubleFromBits(0x3ff14bc6a7ef9db2) /* 1.081 */,MpDoubleFromBits(0x3ff1851eb851eb85) /* 1.095 */,(ulong)1700000002050,MpDoubleFromBits(0xc03599999999999a) /* -21.6 */));
+  }
+
+//--- vector 13: position_closed_partial
+bool MtbVecBuild13(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)8;
@@ -296,8 +368,8 @@ bool MtbVecBuild10(MpWriter &w)
    return(MtbBuildPositionClosed(w,env,(ulong)70001,MpDoubleFromBits(0x3fe0000000000000) /* 0.5 */,MpDoubleFromBits(0x3ff0000000000000) /* 1.0 */,MpDoubleFromBits(0x3ff164c2f837b4a2) /* 1.0871 */,(ulong)1700000002990,"client",MpDoubleFromBits(0x4056800000000000) /* 90.0 */));
   }
 
-//--- vector 11: position_closed_negative_profit
-bool MtbVecBuild11(MpWriter &w)
+//--- vector 14: position_closed_negative_profit
+bool MtbVecBuild14(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)9;
@@ -307,8 +379,8 @@ bool MtbVecBuild11(MpWriter &w)
    return(MtbBuildPositionClosed(w,env,(ulong)70003,MpDoubleFromBits(0x3fd0000000000000) /* 0.25 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */,MpDoubleFromBits(0x3ff7851eb851eb85) /* 1.47 */,(ulong)1700000003990,"sl",MpDoubleFromBits(0xc072280000000000) /* -290.5 */));
   }
 
-//--- vector 12: account_update
-bool MtbVecBuild12(MpWriter &w)
+//--- vector 15: account_update
+bool MtbVecBuild15(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)10;
@@ -318,8 +390,8 @@ bool MtbVecBuild12(MpWriter &w)
    return(MtbBuildAccountUpdate(w,env,MpDoubleFromBits(0x40c328c000000000) /* 9809.5 */,MpDoubleFromBits(0x40c31f0f5c28f5c3) /* 9790.12 */,MpDoubleFromBits(0x407458f5c28f5c29) /* 325.56 */,MpDoubleFromBits(0x40c27c47ae147ae1) /* 9464.56 */,(ulong)500));
   }
 
-//--- vector 13: account_update_negative_free_margin
-bool MtbVecBuild13(MpWriter &w)
+//--- vector 16: account_update_negative_free_margin
+bool MtbVecBuild16(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)11;
@@ -329,8 +401,8 @@ bool MtbVecBuild13(MpWriter &w)
    return(MtbBuildAccountUpdate(w,env,MpDoubleFromBits(0x4059000000000000) /* 100.0 */,MpDoubleFromBits(0xc029000000000000) /* -12.5 */,MpDoubleFromBits(0x406f400000000000) /* 250.0 */,MpDoubleFromBits(0xc070680000000000) /* -262.5 */,(ulong)1000));
   }
 
-//--- vector 14: command_result_done
-bool MtbVecBuild14(MpWriter &w)
+//--- vector 17: command_result_done
+bool MtbVecBuild17(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)12;
@@ -349,8 +421,8 @@ bool MtbVecBuild14(MpWriter &w)
    return(MtbBuildCommandResult(w,env,r));
   }
 
-//--- vector 15: command_result_no_money
-bool MtbVecBuild15(MpWriter &w)
+//--- vector 18: command_result_no_money
+bool MtbVecBuild18(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)13;
@@ -369,8 +441,8 @@ bool MtbVecBuild15(MpWriter &w)
    return(MtbBuildCommandResult(w,env,r));
   }
 
-//--- vector 16: quotes
-bool MtbVecBuild16(MpWriter &w)
+//--- vector 19: quotes
+bool MtbVecBuild19(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)14;
@@ -390,8 +462,8 @@ bool MtbVecBuild16(MpWriter &w)
    return(MtbBuildQuotes(w,env,quotes));
   }
 
-//--- vector 17: welcome
-bool MtbVecBuild17(MpWriter &w)
+//--- vector 20: welcome
+bool MtbVecBuild20(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900000;
@@ -403,8 +475,8 @@ bool MtbVecBuild17(MpWriter &w)
    return(MtbBuildWelcome(w,env,(ulong)1700000000010,(ulong)1000,false,(ulong)0,quote_symbols));
   }
 
-//--- vector 18: welcome_resume
-bool MtbVecBuild18(MpWriter &w)
+//--- vector 21: welcome_resume
+bool MtbVecBuild21(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900100;
@@ -416,8 +488,8 @@ bool MtbVecBuild18(MpWriter &w)
    return(MtbBuildWelcome(w,env,(ulong)1700000000020,(ulong)1000,true,(ulong)0,quote_symbols));
   }
 
-//--- vector 19: welcome_resume_last_id
-bool MtbVecBuild19(MpWriter &w)
+//--- vector 22: welcome_resume_last_id
+bool MtbVecBuild22(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900200;
@@ -429,8 +501,8 @@ bool MtbVecBuild19(MpWriter &w)
    return(MtbBuildWelcome(w,env,(ulong)1700000000030,(ulong)1000,true,(ulong)1700000000123456,quote_symbols));
   }
 
-//--- vector 20: welcome_quote_symbols
-bool MtbVecBuild20(MpWriter &w)
+//--- vector 23: welcome_quote_symbols
+bool MtbVecBuild23(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900300;
@@ -449,8 +521,8 @@ bool MtbVecBuild20(MpWriter &w)
    return(MtbBuildWelcome(w,env,(ulong)1700000000040,(ulong)1000,true,(ulong)14,quote_symbols));
   }
 
-//--- vector 21: redirect
-bool MtbVecBuild21(MpWriter &w)
+//--- vector 24: redirect
+bool MtbVecBuild24(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900400;
@@ -460,8 +532,8 @@ bool MtbVecBuild21(MpWriter &w)
    return(MtbBuildRedirect(w,env,"s2","tcp://10.0.0.2:5570"));
   }
 
-//--- vector 22: redirect_no_owner
-bool MtbVecBuild22(MpWriter &w)
+//--- vector 25: redirect_no_owner
+bool MtbVecBuild25(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900500;
@@ -471,8 +543,8 @@ bool MtbVecBuild22(MpWriter &w)
    return(MtbBuildRedirect(w,env,"s2",""));
   }
 
-//--- vector 23: open
-bool MtbVecBuild23(MpWriter &w)
+//--- vector 26: open
+bool MtbVecBuild26(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900002;
@@ -482,8 +554,8 @@ bool MtbVecBuild23(MpWriter &w)
    return(MtbBuildOpen(w,env,"c1.5001234.000017.open","EURUSD","buy",MpDoubleFromBits(0x3fd3333333333333) /* 0.3 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */,MpDoubleFromBits(0x3ff547ae147ae148) /* 1.33 */,(ulong)7700017,"c1.000017",(ulong)1700000030100));
   }
 
-//--- vector 24: close
-bool MtbVecBuild24(MpWriter &w)
+//--- vector 27: close
+bool MtbVecBuild27(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900003;
@@ -493,8 +565,8 @@ bool MtbVecBuild24(MpWriter &w)
    return(MtbBuildClose(w,env,"c1.5001234.000019.close",(ulong)70004,MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */));
   }
 
-//--- vector 25: modify
-bool MtbVecBuild25(MpWriter &w)
+//--- vector 28: modify
+bool MtbVecBuild28(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900004;
@@ -504,8 +576,8 @@ bool MtbVecBuild25(MpWriter &w)
    return(MtbBuildModify(w,env,"c1.5001234.000020.modify",(ulong)70004,MpDoubleFromBits(0x3ff4f5c28f5c28f6) /* 1.31 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */));
   }
 
-//--- vector 26: error
-bool MtbVecBuild26(MpWriter &w)
+//--- vector 29: error
+bool MtbVecBuild29(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900005;
@@ -547,6 +619,9 @@ bool MtbVecBuild(const int k,MpWriter &w)
       case 24: return(MtbVecBuild24(w));
       case 25: return(MtbVecBuild25(w));
       case 26: return(MtbVecBuild26(w));
+      case 27: return(MtbVecBuild27(w));
+      case 28: return(MtbVecBuild28(w));
+      case 29: return(MtbVecBuild29(w));
      }
    w.Fail(StringFormat("no vector %d",k));
    return(false);
