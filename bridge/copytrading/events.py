@@ -173,6 +173,7 @@ class SetCopySettings:
     max_trader_volume: object = UNSET
     reverse: object = UNSET
     max_slippage_points: object = UNSET
+    copy_pending: object = UNSET  # true: the trader's pending orders are copied as orders
     actor: str | None = None  # the dealer who asked (journaled; record.dealer_action)
 
 

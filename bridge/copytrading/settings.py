@@ -58,6 +58,9 @@ class CopySettings:
     reverse: bool = False
     # item 7, price guard: the investor's price against the trader's fill, in the symbol's points
     max_slippage_points: int | None = None
+    # item 6, pending orders: the trader's limit and stop orders copied as orders (pending.py);
+    # off (the seed's terms): only the positions they make are copied, as market orders
+    copy_pending: bool = False
     # derived, never stored: any filter set (the fan-out skips `filter_refusal` otherwise)
     filtering: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
                             metadata={"derived": True})
@@ -151,7 +154,7 @@ def _parse(name: str, value: object) -> object:
         return _choice(name, VolumeMode, value)
     if name == "side":
         return _choice(name, CopySide, value)
-    if name == "reverse":
+    if name in ("reverse", "copy_pending"):
         if not isinstance(value, bool):
             raise _fail(name, "true or false", value)
         return value
@@ -216,6 +219,8 @@ def _check(s: CopySettings) -> None:
         raise DomainError("invalid_settings", f"symbols_blocked: {', '.join(both)} also in symbols_allowed")
     if not isinstance(s.reverse, bool):
         raise _fail("reverse", "true or false", s.reverse)
+    if not isinstance(s.copy_pending, bool):
+        raise _fail("copy_pending", "true or false", s.copy_pending)
     p = s.max_slippage_points
     if p is not None and (isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= MAX_SLIPPAGE_POINTS):
         raise _fail("max_slippage_points", f"a whole number of points 0..{MAX_SLIPPAGE_POINTS}", p)

@@ -384,7 +384,10 @@ OPS: dict[str, Op] = {op.name: op for op in (
             default=ev.UNSET),
         _setting(_uint("max_slippage_points", "refuse a copy (`slippage`) whose price is more than this many points "
                                               "from the trader's fill; nil = no guard",
-                       maximum=MAX_SLIPPAGE_POINTS)), _actor()),
+                       maximum=MAX_SLIPPAGE_POINTS)),
+        Arg("copy_pending", "bool", "copy the trader's limit and stop orders as orders (placed, modified, "
+                                    "cancelled, filled with them); off: only their fills, at market",
+            required=False, default=ev.UNSET), _actor()),
        _EVENT_REPLY, (REFUSED,), ev.SetCopySettings, (*_SUB_REFUSALS, "invalid_settings")),
     Op("get_copy_settings", "a subscription's copy settings", (_SUB,), (
         Field("subscription", "uint", "the subscription"),
