@@ -296,7 +296,7 @@ class OrderRemoved:
     ts: int
     login: int
     ticket: int
-    reason: OrderRemovedReason
+    removal: OrderRemovedReason
     time: int
 
 

@@ -339,6 +339,17 @@ _SPECS: tuple[MessageSpec, ...] = (
         ),
         "change stop loss / take profit",
     ),
+    MessageSpec(
+        "error",
+        _D,
+        (
+            F("code", Kind.NAME, "error code (see the error codes table)"),
+            F("detail", Kind.TEXT, "human-readable detail"),
+            F("ref_id", Kind.UINT, "id of the offending message, 0 if unknown", high=MAX_ID),
+            F("field", Kind.TEXT, "offending field path, may be empty"),
+        ),
+        "the daemon refused a message",
+    ),
     # --- pending orders (issue 15 item 6): new types, so older peers are unaffected -----------
     MessageSpec(
         "order_placed",
@@ -375,7 +386,7 @@ _SPECS: tuple[MessageSpec, ...] = (
         _T,
         (
             F("ticket", Kind.UINT, "order ticket", high=MAX_ID),
-            F("reason", Kind.ENUM, "cancelled (by hand or by command) or expired (by the server)",
+            F("removal", Kind.ENUM, "cancelled (by hand or by command) or expired (by the server)",
               ORDER_REMOVED_REASONS),
             F("time", Kind.UINT, "removal time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
         ),
@@ -437,17 +448,6 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("ticket", Kind.UINT, "order to cancel", high=MAX_ID),
         ),
         "delete a pending order",
-    ),
-    MessageSpec(
-        "error",
-        _D,
-        (
-            F("code", Kind.NAME, "error code (see the error codes table)"),
-            F("detail", Kind.TEXT, "human-readable detail"),
-            F("ref_id", Kind.UINT, "id of the offending message, 0 if unknown", high=MAX_ID),
-            F("field", Kind.TEXT, "offending field path, may be empty"),
-        ),
-        "the daemon refused a message",
     ),
 )
 

@@ -165,7 +165,7 @@ VECTORS: tuple[tuple[str, Message], ...] = (
             tp=D("1.099"), expiration=0, time=T0 + 11_990,
         ),  # fmt: skip
     ),
-    ("order_removed", OrderRemoved(id=17, seq=15, ts=T0 + 13_000, login=LOGIN, ticket=70_011, reason="expired",
+    ("order_removed", OrderRemoved(id=17, seq=15, ts=T0 + 13_000, login=LOGIN, ticket=70_011, removal="expired",
                                    time=T0 + 12_990)),
     (
         "order_filled",
