@@ -205,6 +205,17 @@ class PendingOrders(EngineBase):
         self._fan_out(t, pos, others, quote=quote)  # type: ignore[attr-defined]
         self._settle_order(order)
 
+    def _on_trader_position_opened_or_fill(self, e: ev.TraderPositionOpened) -> None:
+        """A position whose ticket is a placed order of the same trader is that order's fill
+        (MT4 and MT5 hedging: the position takes the order's ticket): a terminal that reports
+        the fill as `position_opened` (as the EAs' position watch does) links the copies all
+        the same, and a later `order_filled` is the duplicate."""
+        order = self.s.orders.get(e.ticket)
+        if order is None or order.trader != e.trader or order.state is not TraderOrderState.PLACED:
+            return self._on_trader_position_opened(e)  # type: ignore[attr-defined]
+        self._on_trader_order_filled(pm.TraderOrderFilled(e.now, e.trader, e.ticket, e.ticket, e.symbol, e.side,
+                                                          e.volume, e.price, e.opened_at, e.sl, e.tp))
+
     def _book_opening(self, sub: Subscription, order: TraderOrder, copy: OrderCopy, pos: TraderPosition) -> None:
         spec = self.rules.symbols.get(pos.symbol)
         try:
@@ -380,4 +391,5 @@ PENDING_HANDLERS = {
     ev.CommandFilled: PendingOrders._on_command_filled_or_order,
     ev.CommandRefused: PendingOrders._on_command_refused_or_order,
     ev.TimePassed: PendingOrders._on_time_passed_and_orders,
+    ev.TraderPositionOpened: PendingOrders._on_trader_position_opened_or_fill,
 }

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from bridge.copytrading import (CloseCopy, CommandFilled, CommandRefused, CopyOpened, CopyRefused, Engine,
-                                OpenCopy, SetCopySettings, TimePassed, TraderPositionClosed)
+                                OpenCopy, SetCopySettings, TimePassed, TraderPositionClosed,
+                                TraderPositionOpened)
 from bridge.copytrading.pending_messages import (CancelOrder, CopyOrderFilled, CopyOrderRemoved, ModifyOrder,
                                                  OrderCopied, PlaceOrder, TraderOrderCancelled, TraderOrderFilled,
                                                  TraderOrderModified, TraderOrderPlaced)
@@ -198,3 +199,18 @@ def test_orders_in_flight_survive_a_restart():
     i3 = w.engine.subscriptions[subs["I3"]]
     step = w.handle(CopyOrderFilled(w.tick(), i3.account, orders[subs["I3"]], 703, D("0.20"), D("1.08000")))
     assert [(r.trader_ticket, r.volume) for r in of(step, CopyOpened)] == [(77, D("0.20"))]
+
+
+def test_a_fill_reported_as_a_position_opened_links_the_copies_too():
+    """An EA's position watch reports the order's position as position_opened (same ticket)."""
+    w, subs = world()
+    orders = accept(w, place(w))
+    step = w.handle(TraderPositionOpened(w.tick(), "T", 77, "EURUSD", Side.BUY, D("0.10"), D("1.08000")))
+    assert [c.subscription for c in of(step, OpenCopy)] == [subs["I2"]]  # only the one without copy_pending
+    i1 = w.engine.subscriptions[subs["I1"]]
+    assert i1.copies[77].state.value == "opening"
+    step = w.handle(CopyOrderFilled(w.tick(), i1.account, orders[subs["I1"]], 701, D("0.10"), D("1.08000")))
+    assert [(r.trader_ticket, r.ticket) for r in of(step, CopyOpened)] == [(77, 701)]
+    # the terminal's order_filled arriving afterwards is a duplicate
+    step = w.handle(TraderOrderFilled(w.tick(), "T", 77, 77, "EURUSD", Side.BUY, D("0.10"), D("1.08000")))
+    assert step.commands == () and step.records == ()
