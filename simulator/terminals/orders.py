@@ -47,7 +47,10 @@ class OrderWatch:
     orders: dict[int, _Order] = field(default_factory=dict)
 
     def sync(self, server, login: int) -> None:
-        """Start watching: the orders there now are known, not reported."""
+        """Start watching: the orders there now are known, not reported. A server view without
+        pending orders (the gateway's dealer accounts) has none to watch."""
+        if not hasattr(server, "orders"):
+            return
         self.orders = {o.ticket: _Order(o.price_open, o.sl, o.tp) for o in server.orders(login) if o.type in KINDS}
 
     def take_fill(self, deal: DealInfo) -> bool:
@@ -57,6 +60,8 @@ class OrderWatch:
     def scan(self, server, login: int, envelope, out: list) -> None:
         """order_placed / order_modified / order_removed since the last scan (`envelope()`:
         the next message's envelope fields)."""
+        if not hasattr(server, "orders"):
+            return
         current = {o.ticket: o for o in server.orders(login) if o.type in KINDS}
         for ticket, o in current.items():
             seen = self.orders.get(ticket)
