@@ -5,12 +5,13 @@ Two engines built alike (bench_fanout_engine.build: half equal, half proportiona
 copies each); in the second, four subscriptions in five carry settings that still copy the
 benchmark's deal (so both engines do the same work per copy): multiplier 1, fixed 0.37 lots,
 balance_ratio, reverse with a symbol allow-list, a side filter of both, a trader-volume range
-and a price guard that the quote passes. Rounds alternate between the two engines (same
+and a price guard that the quote passes; since the issue's items 2, 5 and 8 also a suffix and
+an explicit symbol map, stops settings and risk limits that are not hit. Rounds alternate between the two engines (same
 machine state), the collector paused during each fan-out as the daemon does; figures are the
 median round totals, their ratio, and the median of the per-round ratios (each round's two
 fan-outs run back to back, so a shared machine's load shifts both: the headline figure).
 
-Run: .venv/bin/python benchmarks/bench_fanout_settings.py [subscriptions] [rounds]
+Run: PYTHONPATH=. .venv/bin/python benchmarks/bench_fanout_settings.py [subscriptions] [rounds]
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ from bridge.domain.trading import Side  # noqa: E402
 
 MIXED = (
     None,
-    {"mode": "multiplier", "multiplier": "1", "symbols_blocked": "XAUUSD"},
-    {"mode": "fixed", "fixed_volume": "0.37", "side": "both", "max_slippage_points": 1000},
-    {"mode": "balance_ratio", "min_trader_volume": "0.01", "max_trader_volume": "50"},
-    {"reverse": True, "symbols_allowed": "GBPUSD,EURUSD,XAUUSD"},
+    {"mode": "multiplier", "multiplier": "1", "symbols_blocked": "XAUUSD", "symbol_suffix": "c"},
+    {"mode": "fixed", "fixed_volume": "0.37", "side": "both", "max_slippage_points": 1000,
+     "daily_loss_limit": "50", "daily_loss_unit": "percent", "copy_stops": True},
+    {"mode": "balance_ratio", "min_trader_volume": "0.01", "max_trader_volume": "50", "symbol_map": "GBPUSD=GBPUSD.m",
+     "max_drawdown": "100000", "max_drawdown_action": "close_and_suspend"},
+    {"reverse": True, "symbols_allowed": "GBPUSD,EURUSD,XAUUSD", "mirror_stop_changes": False},
 )
 TARGET = 1.2
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 ZERO = Decimal(0)
@@ -56,6 +56,30 @@ class InvestorPlan:
     protection_pct: Decimal | None
     leverage: int
     ib: str | None
+    # issue 15: copy settings set right after Subscribe (`set_copy_settings`), as plain pairs
+    settings: tuple[tuple[str, object], ...] = ()
+    role: str = ""  # what the settings show (the report's "Copy settings" section)
+    cent: bool = False  # a Standard Cent account (balance in US cents, USC)
+
+    @property
+    def account_type(self) -> str:
+        return "mt4_standard_cent" if self.cent else "mt4_standard"
+
+    @property
+    def currency(self) -> str:
+        return "USC" if self.cent else "USD"
+
+
+# The first investors of every demo copy with settings (issue 15): what each did is in the
+# report. The rest keep the seed's terms. (role, settings)
+SHOWCASE: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = (
+    ("multiplier follower", (("mode", "multiplier"), ("multiplier", "1.5"))),
+    ("reverse follower", (("reverse", True),)),
+    ("cent account with a suffix map, EURUSD -> EURUSDc", (("symbol_suffix", "c"),)),
+    ("daily loss limit", (("daily_loss_limit", "0.5"), ("daily_loss_unit", "percent"),
+                          ("daily_loss_action", "stop_opening"))),
+)
+SUFFIX = "c"  # the suffixed symbols' ending on the demo server (a cent account's EURUSDc)
 
 
 PARTNERS = (("ib-north", None, Decimal(2)), ("ib-south", "ib-north", None))
@@ -89,4 +113,6 @@ def plan(cfg: DemoConfig) -> tuple[list[TraderPlan], list[InvestorPlan]]:
             leverage=(100, 200, 500)[rng.randrange(3)],
             ib=(None, None, None, "ib-north", "ib-south")[rng.randrange(5)],
         ))  # fmt: skip
+    for i, (role, settings) in enumerate(SHOWCASE[:len(investors)]):  # no draw: the rest of the plan is as before
+        investors[i] = replace(investors[i], settings=settings, role=role, cent="cent account" in role)
     return traders, investors

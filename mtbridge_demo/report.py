@@ -43,6 +43,8 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
         return dict(sorted(Counter(str(x[key]) for x in items).items()))
 
     reasons = {rc.DEAL_REASON_SL: "sl", rc.DEAL_REASON_TP: "tp", rc.DEAL_REASON_SO: "so"}
+    cent = {ip.id for ip in demo.investor_plans if ip.cent}
+    units = {x["subscription"]: 100 for x in by["subscription_started"] if x["investor"] in cent}
     traders = {}
     for bot in bots:
         login = bot.login
@@ -84,7 +86,9 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
             "refused_by_reason": count(by["copy_refused"], "code"),
             "partial_close_skipped": count(by["close_skipped"], "code"),
             "close_failed": count(by["close_failed"], "retcode"),
-            "realised_profit": total(by["copy_closed"], "profit"),
+            # in USD: a cent account's profits are in US cents (/ 100)
+            "realised_profit": str(sum((Decimal(x["profit"]) / units.get(x["subscription"], 1)
+                                        for x in by["copy_closed"]), ZERO)),
         },
         "commands": dict(sorted(statuses.items())),
         "protection": {
@@ -111,6 +115,7 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
             "credited": {p: total([x for x in credited if x["partner"] == p])
                          for p in sorted({x["partner"] for x in credited})},
         },
+        "copy_settings": _settings_results(demo, by),
         "wallets": {k: str(v) for k, v in sorted(core.engine.wallets.balances.items()) if v},
         "back_office": dict(sorted(demo.stats.items())),
         "server_digest": server.digest(),
@@ -131,6 +136,47 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
         "transport": "plain (insecure)" if demo.insecure else "CURVE",
     }
     return {"results": results, "timings": timings}
+
+
+def _settings_results(demo: Demo, by: dict[str, list[dict]]) -> list[dict]:
+    """What each subscription with copy settings did (issue 15): from the journal's records and
+    the investor account's deals on the trade server (sides and symbols as opened)."""
+    sub_of = {x["investor"]: x["subscription"] for x in by["subscription_started"]}
+    out = []
+    for ip in demo.investor_plans:
+        if not ip.settings or ip.id not in sub_of:
+            continue
+        sid = sub_of[ip.id]
+
+        def mine(kind: str) -> list[dict]:
+            return [x for x in by[kind] if x.get("subscription") == sid]
+
+        opens = [d for d in demo.server.history_deals(demo.login_of[ip.id])
+                 if d.entry == rc.DEAL_ENTRY_IN and d.type in (rc.DEAL_TYPE_BUY, rc.DEAL_TYPE_SELL)]
+        trader_opens = {d.position_id: d for d in demo.server.history_deals(demo.login_of[ip.trader])
+                        if d.entry == rc.DEAL_ENTRY_IN}
+        trader_ticket_lots = {k: d.volume for k, d in trader_opens.items()}
+        side_of = {d.position_id: d.type for d in opens}
+        opened = mine("copy_opened")
+        same = sum(1 for x in opened if x["trader_ticket"] in trader_opens and x["ticket"] in side_of
+                   and side_of[x["ticket"]] == trader_opens[x["trader_ticket"]].type)
+        out.append({
+            "investor": ip.id, "role": ip.role, "trader": ip.trader, "subscription": sid, "currency": ip.currency,
+            "settings": {k: v for k, v in ip.settings},
+            "copies_opened": len(opened),
+            "lots_opened": str(sum((Decimal(x["volume"]) for x in opened), ZERO)),
+            "trader_lots_of_those": str(sum((trader_ticket_lots.get(x["trader_ticket"], ZERO) for x in opened), ZERO)),
+            "opened_by_symbol_side": dict(sorted(Counter(
+                f"{d.symbol} {'buy' if d.type == rc.DEAL_TYPE_BUY else 'sell'}" for d in opens).items())),
+            "sides": {"as_trader": same, "reversed": len(opened) - same},
+            "refused_by_reason": dict(sorted(Counter(x["code"] for x in mine("copy_refused")).items())),
+            "closed_by_reason": dict(sorted(Counter(x["reason"] for x in mine("copy_closed")).items())),
+            "limit_trips": [{k: x[k] for k in ("now", "limit", "action", "loss", "allowed", "state")}
+                            for x in mine("risk_limit_triggered")],
+            "limit_resets": len(mine("risk_limit_reset")),
+            "realised_profit": str(sum((Decimal(x["profit"]) for x in mine("copy_closed")), ZERO)),
+        })
+    return out
 
 
 MODE_LINE = {
@@ -194,6 +240,28 @@ def render_text(report: dict) -> str:
                + (" USD" if pa["accrued_by_source"] else ""))
     out.append(f"Subscriptions: {sub['started']} started, {sub['stopped']} stopped; invested {sub['invested']} USD, "
                f"returned {sub['returned']} USD")
+    if r.get("copy_settings"):
+        out.append("")
+        out.append("Copy settings (issue 15): what each subscription with settings did")
+        for x in r["copy_settings"]:
+            shown = ", ".join(f"{k} {str(v).lower()}" for k, v in x["settings"].items())
+            out.append(f"  {x['investor']} ({x['role']}; {shown}) copying {x['trader']}: {x['copies_opened']} copies, "
+                       f"{x['lots_opened']} lots (the trader's {x['trader_lots_of_those']})")
+            sides = ", ".join(f"{k} {v}" for k, v in x["opened_by_symbol_side"].items()) or "none"
+            turned = x["sides"]
+            out.append(f"    opened: {sides} ({turned['as_trader']} on the trader's side, {turned['reversed']} reversed)"
+                       "; closed: " +
+                       (", ".join(f"{close_label(k)} {v}" for k, v in x["closed_by_reason"].items()) or "none") +
+                       f"; realised {x['realised_profit']} {x.get('currency', 'USD')}")
+            if x["refused_by_reason"]:
+                out.append("    refused: " + ", ".join(f"{refusal_label(k)} {v}"
+                                                       for k, v in x["refused_by_reason"].items()))
+            for trip in x["limit_trips"]:
+                out.append(f"    limit hit: {trip['limit'].replace('_', ' ')}, loss {_money(trip['loss'])} >= "
+                           f"{_money(trip['allowed'])} allowed -> {trip['action'].replace('_', ' ')} "
+                           f"({trip['state'].replace('_', ' ')})")
+            if x["limit_resets"]:
+                out.append(f"    lifted at the server-day rollover: {x['limit_resets']}")
     lat = t["copy_latency_ms"]
     out.append("")
     out.append(f"Copy latency (trader event sent -> investor command received, {lat['samples']} copy commands, opens and closes): "

@@ -40,6 +40,7 @@ are the same with or without it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import tempfile
 import time
@@ -57,12 +58,15 @@ from bridge.daemon.config import DaemonConfig, PartnerAgreement
 from bridge.daemon.keys import AllowEntry, AllowList, generate_keypair
 from bridge.daemon.server import Daemon
 from bridge.daemon.store import read_commands
-from bridge.domain.rules import default_rules
+from bridge.domain.instruments import SymbolCatalog
+from bridge.domain.rules import Rules, default_rules
 from mtbridge_demo.bots import TraderBot
-from mtbridge_demo.plan import HOUR, INVESTOR_PW, MASTER, MINUTE, PARTNERS, START_BID, START_MS, DemoConfig, plan
+from mtbridge_demo.plan import (HOUR, INVESTOR_PW, MASTER, MINUTE, PARTNERS, START_BID, START_MS, SUFFIX, DemoConfig,
+                                InvestorPlan, plan)
 from mtbridge_demo.report import build_report
 from mtbridge_demo.watch import Pacer, WatchConfig, WatchInfo, Watcher
 from simulator.prices import RandomWalkFeed, WalkSpec, merge_feeds
+from simulator.prices.tick import Tick
 from simulator.server import DealInfo, TradeServer
 from simulator.server import retcodes as rc
 from simulator.gateway import GatewayPlugin
@@ -119,9 +123,11 @@ class Demo:
         # plugin mode: the gateway is one more plugin of the server, after the seeds' rules
         self.gateway = GatewayPlugin(next_id=1, account_update_ms=0) if cfg.mode == "plugin" else None
         plugins = None if self.gateway is None else [*default_plugins(), self.gateway]
-        self.server = TradeServer(seed=cfg.seed, start_ms=START_MS, scrypt_n=2**4, server_name="mtbridge-demo",
-                                  plugins=plugins)
         self.trader_plans, self.investor_plans = plan(cfg)
+        self.server = TradeServer(server_rules(cfg, self.investor_plans), seed=cfg.seed, start_ms=START_MS,
+                                  scrypt_n=2**4, server_name="mtbridge-demo", plugins=plugins)
+        # issue 15's suffix map: the server quotes EURUSDc as EURUSD (the same market, another name)
+        self.mirrored = {s: s + SUFFIX for s in cfg.symbols if s + SUFFIX in self.server.symbols()}
         s = self.server
         self.login_of: dict[str, int] = {}
         self.email_of: dict[int, str] = {}
@@ -136,7 +142,7 @@ class Demo:
         for ip in self.investor_plans:
             email = f"{ip.id}@demo.example"
             s.register_client(email, ip.id)
-            login = s.open_account(email, "mt4_standard", "USD", ip.leverage, master_password=MASTER,
+            login = s.open_account(email, ip.account_type, ip.currency, ip.leverage, master_password=MASTER,
                                    investor_password=INVESTOR_PW)
             assert isinstance(login, int), login
             self.login_of[ip.id], self.email_of[login] = login, email
@@ -173,6 +179,16 @@ class Demo:
         )  # fmt: skip
 
     # ---------------------------------------------------------------- daemon plumbing
+    def _quote(self, tick: Tick) -> int:
+        """One quote to the server, and to its suffixed twin (EURUSDc) when the demo has one;
+        returns how many quotes were sent (each is one journal line)."""
+        self.server.on_tick(tick)
+        twin = self.mirrored.get(tick.symbol)
+        if twin is None:
+            return 1
+        self.server.on_tick(dataclasses.replace(tick, symbol=twin))
+        return 2
+
     def _admin(self, op: str, **args: Any) -> dict:
         reply = self.daemon.core.on_admin({"op": op, "args": args}, "demo-admin", self.now)
         self.daemon._commit()  # the shell's step: journal, then send
@@ -274,7 +290,7 @@ class Demo:
         ticks = iter(merge_feeds(*feeds))
         first = [next(ticks) for _ in cfg.symbols]
         for t in first:
-            self.server.on_tick(t)
+            self._quote(t)
 
         config = self._daemon_config()
         investors = [(ip.id, self.login_of[ip.id]) for ip in self.investor_plans]
@@ -319,10 +335,14 @@ class Demo:
             if ip.ib:
                 self._admin("assign_client", client=ip.id, partner=ip.ib)
             self._admin("deposit", owner=ip.id, amount=str(ip.amount + 100))
-            self._admin("subscribe", investor=ip.id, trader=ip.trader, account=self.login_of[ip.id],
-                        amount=str(ip.amount), mode=ip.mode,
-                        protection_pct=None if ip.protection_pct is None else str(ip.protection_pct),
-                        leverage=ip.leverage)
+            reply = self._admin("subscribe", investor=ip.id, trader=ip.trader, account=self.login_of[ip.id],
+                                amount=str(ip.amount), mode=ip.mode,
+                                protection_pct=None if ip.protection_pct is None else str(ip.protection_pct),
+                                leverage=ip.leverage, account_type=ip.account_type, currency=ip.currency)
+            if ip.settings:  # issue 15: the showcase subscriptions' copy settings, set by the service
+                (sub_id,) = [r["subscription"] for r in reply.get("records", ())
+                             if r["topic"] == "record.subscription_started"]
+                self._admin("set_copy_settings", subscription=sub_id, requester=None, **dict(ip.settings))
         self._book_balance_operations()
 
         # terminals: real DEALER sockets with CURVE (or plain with --insecure)
@@ -378,7 +398,7 @@ class Demo:
         pacer = Pacer(self.watch.pace, server.now_ms, max_gap_ms=cfg.sync_ms) if self.watch.pace else None
         for tick in ticks:
             before = len(journal)
-            server.on_tick(tick)
+            quoted = self._quote(tick)
             n_ticks += 1
             now = tick.time_ms
             acted = False
@@ -389,7 +409,7 @@ class Demo:
                         self.stats["trader_requests_ok" if res.ok else f"trader_requests_refused_{res.retcode}"] += 1
                     bot.schedule(now)
                     acted = True
-            if acted or len(journal) > before + 1 or now >= next_sync:
+            if acted or len(journal) > before + quoted or now >= next_sync:
                 await self.sync(now)
                 next_sync = now + cfg.sync_ms
             if self.progress is not None and now - last_report >= MINUTE:
@@ -411,6 +431,16 @@ class Demo:
         await self.sync(server.now_ms)
         wall = time.perf_counter() - wall0
         return build_report(self, n_ticks, bots, wall)
+
+
+def server_rules(cfg: DemoConfig, investors: list[InvestorPlan]) -> Rules:
+    """The packaged rules, plus a suffixed twin of each demo symbol (EURUSDc: same contract,
+    same margin group) when an investor's settings map symbols with the demo's suffix."""
+    rules = default_rules()
+    if not any(("symbol_suffix", SUFFIX) in ip.settings for ip in investors):
+        return rules
+    twins = [dataclasses.replace(rules.symbols.get(s), name=s + SUFFIX) for s in cfg.symbols]
+    return Rules(SymbolCatalog([*rules.symbols, *twins], "demo"), rules.account_types, rules.tiers)
 
 
 async def run_demo(cfg: DemoConfig, *, progress: Callable[[int, int], None] | None = None,

@@ -23,7 +23,7 @@ from bridge.copytrading.events import (UNSET, WITHDRAW_REASONS, AccountUpdated, 
                                        TraderSnapshot, WalletDeposited, WalletWithdrawn)
 from bridge.copytrading.records import (CloseFailed, CloseSkipped, CommissionAccrued, CommissionPaid, CopyClosed,
                                         CopyOpened, CopyRefused, CopySettingsChanged, IBCredited, InvestmentChanged, PartnerAccrued,
-                                        ProtectionTriggered, RebateCredited,
+                                        ProtectionTriggered, RebateCredited, RiskLimitReset, RiskLimitTriggered,
                                         Record, Refused, StopOutTriggered, SubscriptionEdited, SubscriptionStarted,
                                         SubscriptionStopped, SubscriptionStopping, WalletMovement)
 from bridge.copytrading.statistics import InvestorStatistics, SubscriptionView, TraderStatistics
@@ -36,7 +36,7 @@ __all__ = [
     "CopyClosed", "CopyOpened", "CopyRefused", "CopySettingsChanged", "CopyVanished", "InvestorSnapshot", "OpenWithdrawn", "WithdrawOpen", "EditSettings", "Engine", "EngineConfig", "Event", "IBCredited",
     "InvestmentChanged",
     "InvestorStatistics", "ModifyCopy", "OpenCopy", "PartnerAccrued", "PartnerRegistered", "Pending", "PriceTick",
-    "ProtectionTriggered", "RebateCredited", "RebateSet", "Record", "Refused", "Resume", "SetCopySettings",
+    "ProtectionTriggered", "RebateCredited", "RiskLimitReset", "RiskLimitTriggered", "RebateSet", "Record", "Refused", "Resume", "SetCopySettings",
     "SnapshotPosition", "Step",
     "StopCopying",
     "StopOutTriggered", "SubState", "Subscribe", "SubscriptionEdited", "SubscriptionStarted",

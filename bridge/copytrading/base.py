@@ -9,7 +9,7 @@ Mixins call each other through `self`; only this base declares state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from bridge.copytrading.commands import BalanceOperation, Command, WithdrawOpen, idempotency_key
 from bridge.copytrading.config import EngineConfig
@@ -19,10 +19,11 @@ from bridge.copytrading.records import Record, Refused
 from bridge.copytrading.subscription import Copy, CopyState, EarlyClose, Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
 from bridge.copytrading.wallet import Wallets
-from bridge.domain.currency import Rates
+from bridge.domain.currency import Rates, cent_parent
 from bridge.domain.margin import AccountMargin, MarginBook
 from bridge.domain.rules import Rules
 
+CENT = Decimal("0.01")
 ZERO = Decimal(0)
 ONE = Decimal(1)
 _ACTIVE = SubState.ACTIVE
@@ -99,6 +100,7 @@ class EngineBase:
     _trader_subs: dict[str, list[Subscription]]
     _by_symbol: dict[str, dict[int, Subscription]]
     _rates_cache: Rates | None
+    _retry_subs: set[int]  # subscriptions that may hold a copy whose close is to be retried
 
     def _calc(self, sub: Subscription) -> AccountMargin:
         key = (sub.account_type, sub.currency, sub.leverage)
@@ -119,6 +121,19 @@ class EngineBase:
 
     def _live(self) -> list[Subscription]:
         return sorted((x for subs in self._trader_subs.values() for x in subs), key=lambda x: x.id)
+
+    def _retry_due(self) -> list[Subscription]:
+        """The live subscriptions, in id order, holding a copy whose close is to be retried: what
+        a scan of every live subscription finds, at the cost of the few that have one (a tick
+        must not sort thousands of subscriptions). Ones with none left leave the set."""
+        subs, due = self.s.subscriptions, []
+        for sid in sorted(self._retry_subs):
+            sub = subs.get(sid)
+            if sub is None or sub.state is SubState.STOPPED or not any(c.retry_close for c in sub.copies.values()):
+                self._retry_subs.discard(sid)
+            else:
+                due.append(sub)
+        return due
 
     # ------------------------------------------------------------------ helpers
     def _forget(self, sub: Subscription, copy: Copy) -> None:
@@ -150,7 +165,26 @@ class EngineBase:
         self.s.next_command = cid + 1
         return cid
 
+    @staticmethod
+    def _units(sub: Subscription) -> Decimal:
+        """Account-currency units per wallet USD: 100 on a Standard Cent account (USC, US
+        cents), 1 on a USD account. The wallet is USD; the account's ledger is its currency."""
+        cent = cent_parent(sub.currency)
+        return cent[1] if cent is not None else ONE
+
+    def _to_wallet(self, sub: Subscription, amount: Decimal) -> tuple[Decimal, Decimal]:
+        """(USD for the wallet, the account amount it is): whole USD cents, rounded down on a
+        cent account (the < 1 USC rest stays behind)."""
+        units = self._units(sub)
+        if units == ONE:
+            return amount, amount
+        usd = (amount / units).quantize(CENT, ROUND_DOWN)
+        return usd, usd * units
+
     def _balance_command(self, sub: Subscription, amount: Decimal, reason: str) -> None:
+        if sub.day_end:  # risk limits (risk_limits.py): money in or out is no trading result
+            sub.day_base += amount
+            sub.peak += amount
         sub.balance_seq += 1
         key = idempotency_key(sub.id, 0, reason, sub.balance_seq)
         self.s.pending[key] = Pending(sub.id, 0, "balance", amount, reason)

@@ -178,6 +178,8 @@ class Closing(EngineBase):
             # Retried on the next TimePassed / TerminalOnline - except when the position is
             # already gone: the server's own close arrives as CopyClosedByServer.
             copy.retry_close = e.retcode != POSITION_CLOSED
+            if copy.retry_close:
+                self._retry_subs.add(sub.id)
             self._records.append(CloseFailed(e.now, sub.id, p.trader_ticket, e.retcode,
                                              e.detail or f"retcode {e.retcode}"))
         elif p.action == "balance":

@@ -55,7 +55,9 @@ class CloseCopy(NamedTuple):
 
 
 class ModifyCopy(NamedTuple):
-    """Only with `EngineConfig.mirror_stops` (§4.2 reading: copies carry no stops by default)."""
+    """The trader's SL/TP on a copy: at its fill (`copy_stops`) and when the trader changes them
+    (`mirror_stop_changes`); both default to `EngineConfig.mirror_stops` (§4.2 reading: copies
+    carry no stops by default)."""
 
     id: int
     key: str

@@ -6,11 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bridge.copytrading import events as ev
-from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, EngineBase, Pending
+from bridge.copytrading.base import _ACTIVE, _OPEN, _OPENING, ONE, ZERO, Pending
 from bridge.copytrading.commands import ModifyCopy, OpenCopy, idempotency_key
-from bridge.copytrading.events import UNSET
 from bridge.copytrading.records import CopyOpened, CopyRefused
-from bridge.copytrading.settings import filter_refusal, slippage_points, slippage_refusal
+from bridge.copytrading.risk_limits import RiskLimits
+from bridge.copytrading.settings import filter_refusal, map_symbol, slippage_points, slippage_refusal, unmapped
 from bridge.copytrading.subscription import Copy, Subscription, SubState
 from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.errors import DomainError
@@ -32,7 +32,7 @@ _WITHDRAWN = {"expired": "not sent before it expired",
               "trader_closed_before_copy": "the trader position closed before the open was sent"}
 
 
-class Copying(EngineBase):
+class Copying(RiskLimits):
     # ------------------------------------------------------------------ copying
     def _on_trader_position_opened(self, e: ev.TraderPositionOpened) -> None:
         t = self.s.traders.get(e.trader)
@@ -46,11 +46,14 @@ class Copying(EngineBase):
         self._fan_out(t, pos, self._trader_subs.get(t.id, ()), quote=quote)
 
     def _fan_out(self, t: TraderRecord, pos: TraderPosition, subs: list[Subscription] | tuple,
-                 from_snapshot: bool = False, quote: tuple[Decimal, Decimal] | None = None) -> None:
+                 from_snapshot: bool = False, quote: tuple[Decimal, Decimal] | None = None,
+                 instrument: str | None = None) -> None:
         """Copy the trader's new position to `subs`. Subscriptions on the seed's terms
         (`settings` None) take the fast path; the others also pass their filters, mode, reverse
-        and price guard (settings.py), and their refusals carry `details`. `quote`: the
-        engine's market price of the symbol before the deal (None: the latest known)."""
+        and price guard (settings.py). Every refusal carries `details`: the figures behind it. `quote`: the
+        engine's market price of the symbol before the deal (None: the latest known).
+        `instrument`: the catalog symbol the copies trade when the trader's own symbol is not in
+        the catalog and the subscriptions' symbol mapping names one (`_fan_out_mapped`)."""
         if not subs:
             return
         now = self.s.now or 0
@@ -64,11 +67,9 @@ class Copying(EngineBase):
             expired_detail = (f"first seen in a snapshot {late} ms after its open" if from_snapshot
                               else f"seen {late} ms after its open (validity {validity} ms)")
         try:
-            spec = self.rules.symbols.get(pos.symbol)
+            spec = self.rules.symbols.get(instrument or pos.symbol)
         except DomainError as err:
-            for sub in subs:
-                self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code, err.detail, None,
-                                                 UNSET if sub.settings is None else {"symbol": pos.symbol}))
+            self._fan_out_mapped(t, pos, subs, from_snapshot, quote, err)
             return
         if quote is None and from_snapshot:
             quote = self.s.prices.get(pos.symbol)
@@ -80,8 +81,10 @@ class Copying(EngineBase):
         notionals: dict[Decimal, Decimal] = {}
         rates = self._rates()
         records, commands = self._records, self._commands
-        group, symbol, ticket, side, price, trader_volume = (spec.group, pos.symbol, pos.ticket, pos.side,
+        group, symbol, ticket, side, price, trader_volume = (spec.group, spec.name, pos.ticket, pos.side,
                                                              pos.price, pos.volume)
+        trader_symbol = pos.symbol  # = symbol unless mapped to a catalog instrument
+        names: dict[int, str] = {}  # the investor's name of the symbol, per settings instance
         opened_at, trader_id = pos.opened_at, t.id
         trader_equity, trader_leverage, trader_currency = t.equity, t.leverage, t.currency
         proportional_fast = trader_equity > 0 and trader_leverage > 0 and trader_volume > 0
@@ -99,49 +102,60 @@ class Copying(EngineBase):
                          or spec.volume_max < limits.maximum)
         books, by_symbol = self._books, self._by_symbol.setdefault(symbol, {})
         active, suspended, equal_mode, opening = _ACTIVE, SubState.SUSPENDED, _EQUAL, _OPENING
+        close_only, limit_suspended = SubState.CLOSE_ONLY, SubState.LIMIT_SUSPENDED
         next_id = self.s.next_command
         for sub in subs:
-            settings = sub.settings  # None: the seed's terms, no details (records as they always were)
+            settings = sub.settings  # None: the seed's terms (the fast path)
+            if sub.state is close_only or sub.state is limit_suspended:  # a risk limit holds (item 8)
+                self._roll_day(sub, now)  # a new server day lifts a daily-loss trip
+                if sub.state is not active:
+                    code, detail, details = self._limit_refusal(sub, now)
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, code, detail, None, details))
+                    continue
             if sub.state is not active:
                 code = ("protection_suspended" if sub.state is suspended else "desk_suspended"
                         if sub.state is SubState.DESK_SUSPENDED else "subscription_stopped")
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, code, f"subscription is {sub.state.value}",
-                                           None, UNSET if settings is None else {"state": sub.state.value}))
+                                           None, {"state": sub.state.value}))
                 continue
             if ineligible is not None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible", ineligible, None,
-                                           UNSET if settings is None else {"trader_account_type": t.account_type}))
+                                           {"trader_account_type": t.account_type}))
                 continue
             if disabled:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_disabled",
                                            f"trader {trader_id} is disabled by the desk", None,
-                                           UNSET if settings is None else {"trader": trader_id}))
+                                           {"trader": trader_id}))
                 continue
             if not sub.online:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "terminal_offline",
                                            f"terminal of account {sub.account} is offline", None,
-                                           UNSET if settings is None else {"account": str(sub.account)}))
+                                           {"account": str(sub.account)}))
                 continue
             if opened_at < sub.started_at:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "opened_before_subscription",
                                            "only trades opened after the subscription are copied (§4.1)", None,
-                                           UNSET if settings is None else {"opened_at": str(opened_at),
+                                           {"opened_at": str(opened_at),
                                                                            "subscribed_at": str(sub.started_at)}))
                 continue
             if expired:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "expired", expired_detail, None,
-                                           UNSET if settings is None else {"late_ms": str(now - opened_at),
+                                           {"late_ms": str(now - opened_at),
                                                                            "validity_ms": str(validity)}))
                 continue
             copy_side = side
+            name = trader_symbol
             if settings is not None:
-                filtered = filter_refusal(settings, symbol, side, trader_volume) if settings.filtering else None
+                filtered = filter_refusal(settings, trader_symbol, side, trader_volume) if settings.filtering else None
                 if filtered is not None:
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, filtered[0], filtered[1], None,
                                                filtered[2]))
                     continue
                 if settings.reverse:
                     copy_side = opposite
+                if settings.mapping:
+                    name = names.get(id(settings)) or names.setdefault(id(settings),
+                                                                       map_symbol(settings, trader_symbol))
             equity = sub.balance + sub.floating
             mode = sub.mode
             if mode is equal_mode:
@@ -158,7 +172,7 @@ class Copying(EngineBase):
                     except DomainError as err:  # no quote links the two currencies yet
                         records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code,
                                                    f"trader equity in {trader_currency}: {err.detail}", None,
-                                                   UNSET if settings is None else {"from": trader_currency,
+                                                   {"from": trader_currency,
                                                                                    "to": sub.currency}))
                         continue
                     side_terms = sides[sub.currency] = (den, trader_equity * num * trader_leverage)
@@ -206,14 +220,13 @@ class Copying(EngineBase):
             if volume is None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, decision.reason or "volume",
                                            f"copy volume {decision.raw} lots", None,
-                                           UNSET if settings is None else self._volume_details(sub, t, decision,
-                                                                                               trader_volume)))
+                                           self._volume_details(sub, t, decision, trader_volume)))
                 continue
             if symbol_checks:
                 problem = spec.volume_problem(volume)
                 if problem is not None:
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, "invalid_volume", problem, None,
-                                               UNSET if settings is None else {
+                                               {
                                                    "volume": str(volume), "symbol_min": str(spec.volume_min),
                                                    "symbol_step": str(spec.volume_step),
                                                    "symbol_max": str(spec.volume_max)}))
@@ -232,7 +245,7 @@ class Copying(EngineBase):
                     notional = position_notional(spec, volume, price, sub.currency, rates)
                 except DomainError as err:  # no rate yet for this account's currency: refused, not raised
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail, None,
-                                               UNSET if settings is None else {"volume": str(volume)}))
+                                               {"volume": str(volume)}))
                     continue
                 notionals[volume] = notional
             # Pre-trade check under the tiered model: the book takes the copy (reserving its
@@ -243,13 +256,13 @@ class Copying(EngineBase):
                 required = book.open(ticket, group, notional)
             except DomainError as err:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail, None,
-                                           UNSET if settings is None else {"volume": str(volume)}))
+                                           {"volume": str(volume)}))
                 continue
             if equity < required:
                 book.close(ticket)
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, "no_money",
                                            f"{volume} lots: equity {equity} < margin {required} after the copy", None,
-                                           UNSET if settings is None else {"volume": str(volume), "equity": str(equity),
+                                           {"volume": str(volume), "equity": str(equity),
                                                                            "margin": str(required)}))
                 continue
             sub.copies[ticket] = Copy(ticket, symbol, group, copy_side, volume, opening, 1, None, price, notional)
@@ -257,9 +270,31 @@ class Copying(EngineBase):
             # = idempotency_key(sub.id, ticket, "open", 1), inlined; opens need no Pending entry:
             # the key names the subscription and the trader position, the copy is OPENING.
             commands.append(new_tuple(OpenCopy, (next_id, f"s{sub.id}-t{ticket}-open-1", sub.id, sub.account,
-                                                 ticket, symbol, copy_side, volume, price, expires_at)))
+                                                 ticket, name, copy_side, volume, price, expires_at)))
             next_id += 1
         self.s.next_command = next_id
+
+    def _fan_out_mapped(self, t: TraderRecord, pos: TraderPosition, subs: list[Subscription] | tuple,
+                        from_snapshot: bool, quote: tuple[Decimal, Decimal] | None, err: DomainError) -> None:
+        """The trader's symbol is not in the catalog: a subscription whose mapping names a
+        catalog symbol (its investor name, or that name without its prefix/suffix) copies that
+        instrument; the others are refused `unknown_symbol` (nothing maps)."""
+        now = self.s.now or 0
+        catalog = self.rules.symbols
+        groups: dict[str, list[Subscription]] = {}
+        for sub in subs:
+            s = sub.settings
+            name = map_symbol(s, pos.symbol) if s is not None and s.mapping else pos.symbol
+            found = next((n for n in (name, unmapped(s, name) if s is not None else name) if n in catalog), None)
+            if found is None:
+                details = {"symbol": pos.symbol} if name == pos.symbol else {"symbol": pos.symbol, "mapped": name}
+                self._records.append(CopyRefused(now, sub.id, t.id, pos.ticket, err.code,
+                                                 err.detail if name == pos.symbol else
+                                                 f"{pos.symbol} maps to {name}: no such symbol", None, details))
+            else:
+                groups.setdefault(found, []).append(sub)
+        for found, group in groups.items():
+            self._fan_out(t, pos, group, from_snapshot, quote, instrument=found)
 
     def _volume_details(self, sub: Subscription, t: TraderRecord, decision: object,
                         trader_volume: Decimal) -> dict[str, str]:
@@ -291,21 +326,41 @@ class Copying(EngineBase):
         if t is None or pos is None:
             return
         pos.sl, pos.tp = e.sl, e.tp
-        if not self.config.mirror_stops:
-            return  # §4.2: stops stay on the trader account; its trigger closes the copies
+        default = self.config.mirror_stops  # the settings' default (item 5): the engine-wide switch
         for sub in self._trader_subs.get(t.id, ()):
+            settings = sub.settings
+            mirror = default if settings is None or settings.mirror_stop_changes is None \
+                else settings.mirror_stop_changes
+            if not mirror:
+                continue  # §4.2: stops stay on the trader account; its trigger closes the copies
             copy = sub.copies.get(e.ticket)
             if copy is None or copy.state is not _OPEN or copy.close_reason:
                 continue
-            copy.seq += 1
-            key = idempotency_key(sub.id, e.ticket, "modify", copy.seq)
-            self.s.pending[key] = Pending(sub.id, e.ticket, "modify", ZERO, "mirror_stops")
-            assert copy.ticket is not None
-            # A reversed copy (settings.reverse when it opened) takes SL and TP swapped: the trader's
-            # take-profit level is where it loses. Decided by the copy's side, not today's settings.
-            sl, tp = (e.sl, e.tp) if copy.side is pos.side else (e.tp, e.sl)
-            self._commands.append(ModifyCopy(self._next_id(), key, sub.id, sub.account, e.ticket, copy.ticket,
-                                             sl, tp))
+            self._send_stops(sub, copy, pos, "mirror_stops")
+
+    def _send_stops(self, sub: Subscription, copy: Copy, pos: TraderPosition, reason: str) -> None:
+        """A ModifyCopy putting the trader position's SL/TP on the copy."""
+        copy.seq += 1
+        key = idempotency_key(sub.id, pos.ticket, "modify", copy.seq)
+        self.s.pending[key] = Pending(sub.id, pos.ticket, "modify", ZERO, reason)
+        assert copy.ticket is not None
+        # A reversed copy (settings.reverse when it opened) takes SL and TP swapped: the trader's
+        # take-profit level is where it loses. Decided by the copy's side, not today's settings.
+        sl, tp = (pos.sl, pos.tp) if copy.side is pos.side else (pos.tp, pos.sl)
+        self._commands.append(ModifyCopy(self._next_id(), key, sub.id, sub.account, pos.ticket, copy.ticket,
+                                         sl, tp))
+
+    def _copy_stops_at_fill(self, sub: Subscription, copy: Copy) -> None:
+        """Item 5, `copy_stops`: a filled copy takes the trader's SL/TP as they are now (set at
+        the trader's open or changed while the copy was opening)."""
+        settings = sub.settings
+        on = self.config.mirror_stops if settings is None or settings.copy_stops is None else settings.copy_stops
+        if not on or copy.close_reason or copy.state is not _OPEN or sub.copies.get(copy.trader_ticket) is not copy:
+            return
+        t = self.s.traders.get(sub.trader)
+        pos = t.positions.get(copy.trader_ticket) if t is not None else None
+        if pos is not None and (pos.sl is not None or pos.tp is not None):
+            self._send_stops(sub, copy, pos, "copy_stops")
 
     # ------------------------------------------------------------------ command results
     def _opening(self, key: str) -> tuple[Subscription, Copy] | None:
@@ -337,8 +392,11 @@ class Copying(EngineBase):
         """An open that will never fill: forget the copy and release the margin it reserved."""
         self._forget(sub, copy)
         self._drop_early_closes(sub)
+        details = {"symbol": copy.symbol, "volume": str(copy.volume)}
+        if retcode is not None:
+            details["retcode"] = str(retcode)
         self._records.append(CopyRefused(now, sub.id, sub.trader, copy.trader_ticket, code, detail,
-                                         retcode))
+                                         retcode, details))
         self._maybe_finish(sub)
 
     def _opened(self, sub: Subscription, copy: Copy, e: ev.CommandFilled) -> None:
@@ -366,4 +424,5 @@ class Copying(EngineBase):
         elif copy.scale < ONE:
             fraction, copy.scale = ONE - copy.scale, ONE
             self._partial(sub, copy, fraction, "trader_client")
+        self._copy_stops_at_fill(sub, copy)
 

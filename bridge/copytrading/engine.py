@@ -91,9 +91,12 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk, PendingO
         self._trader_subs = {t: [] for t in s.traders}
         self._by_symbol = {}
         self._rates_cache = None
+        self._retry_subs = set()
         for sub in sorted(s.subscriptions.values(), key=lambda x: x.id):
             if sub.state is SubState.STOPPED:
                 continue
+            if any(c.retry_close for c in sub.copies.values()):
+                self._retry_subs.add(sub.id)
             self._sub_by_account[sub.account] = sub
             self._trader_subs.setdefault(sub.trader, []).append(sub)
             book = self._books[sub.id] = MarginBook(self._calc(sub))
@@ -121,7 +124,7 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk, PendingO
         return Step(tuple(self._commands), tuple(self._records), tuple(self._withdrawals))
 
     def _on_time_passed(self, e: ev.TimePassed) -> None:
-        self._retry_closes([sub for sub in self._live() if sub.copies])
+        self._retry_closes(self._retry_due())
 
     def _on_terminal_online(self, e: ev.TerminalOnline) -> None:
         self.s.terminals[e.account] = True
@@ -196,9 +199,10 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk, PendingO
         balances written off at a stop, and wallets + balances of live subscriptions. Equal to
         the cent at all times."""
         s = self.s
-        realised = sum((x.realised for x in s.subscriptions.values()), ZERO)
+        subs = s.subscriptions.values()  # in USD: a cent account's figures / 100
+        realised = sum((x.realised / self._units(x) for x in subs), ZERO)
         sources = s.deposits - s.withdrawals + realised + s.partners.credited + s.written_off
-        holdings = self.wallets.total() + sum((x.balance for x in s.subscriptions.values()), ZERO)
+        holdings = self.wallets.total() + sum((x.balance / self._units(x) for x in subs), ZERO)
         return sources, holdings
 
 

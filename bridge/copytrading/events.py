@@ -173,6 +173,17 @@ class SetCopySettings:
     max_trader_volume: object = UNSET
     reverse: object = UNSET
     max_slippage_points: object = UNSET
+    symbol_map: object = UNSET  # {trader symbol: investor symbol} or text "A=B,C=D"
+    symbol_prefix: object = UNSET
+    symbol_suffix: object = UNSET
+    copy_stops: object = UNSET  # true | false | None (the engine's mirror_stops)
+    mirror_stop_changes: object = UNSET
+    daily_loss_limit: object = UNSET  # money or percent (daily_loss_unit); None: no limit
+    daily_loss_unit: object = UNSET  # money | percent
+    daily_loss_action: object = UNSET  # stop_opening | close_and_suspend | close_and_stop
+    max_drawdown: object = UNSET
+    max_drawdown_unit: object = UNSET
+    max_drawdown_action: object = UNSET
     copy_pending: object = UNSET  # true: the trader's pending orders are copied as orders
     actor: str | None = None  # the dealer who asked (journaled; record.dealer_action)
 

@@ -43,14 +43,14 @@ class Money(EngineBase):
         return self._pay_commission(sub, st.due, reason, at) if st.due > 0 else ZERO
 
     def _pay_commission(self, sub: Subscription, amount: Decimal, reason: str, at: int) -> Decimal:
-        pay = min(amount, max(sub.balance, ZERO))
-        sub.accrued -= pay
+        usd, pay = self._to_wallet(sub, min(amount, max(sub.balance, ZERO)))  # whole USD cents to the trader
         if pay <= 0:
             return ZERO
+        sub.accrued -= pay
         sub.balance -= pay
         sub.commission_paid += pay
         self._balance_command(sub, -pay, "commission")
-        self._records.append(CommissionPaid(at, sub.id, sub.trader, pay, reason))
-        self._records.append(self.wallets.move(at, sub.trader, pay, "commission", sub.id))
+        self._records.append(CommissionPaid(at, sub.id, sub.trader, usd, reason))
+        self._records.append(self.wallets.move(at, sub.trader, usd, "commission", sub.id))
         return pay
 

@@ -13,7 +13,7 @@ from bridge.copytrading.settings import CopySettings, seed_settings
 from bridge.copytrading.subscription import Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
 from bridge.domain.account import trading_refusal
-from bridge.domain.currency import Rates
+from bridge.domain.currency import Rates, cent_parent
 from bridge.domain.errors import DomainError
 from bridge.domain.margin import MarginBook
 from bridge.domain.money import HUNDRED, round_money
@@ -143,8 +143,9 @@ class Parties(EngineBase):
             return self._refuse(req, err.code, f"{err.detail}: subscribe, then set it with the copy settings")
         if e.account in self._trader_by_account or e.account in self._sub_by_account:
             return self._refuse(req, "account_in_use", f"account {e.account} is in use")
-        if e.currency != "USD":
-            return self._refuse(req, "invalid_currency", "investor accounts are funded from the USD wallet")
+        if e.currency != "USD" and cent_parent(e.currency) != ("USD", HUNDRED):
+            return self._refuse(req, "invalid_currency", "investor accounts are funded from the USD wallet "
+                                                         "(USD, or US cents on a Standard Cent account)")
         try:
             account_type = self.rules.account_types.get(e.account_type or c.investor_account_type)
             self.rules.margin_for(account_type, e.currency, e.leverage)
@@ -156,12 +157,14 @@ class Parties(EngineBase):
                                 f"is available on {', '.join(c.investor_platforms)} (§3)")
         if e.leverage not in account_type.leverages:
             return self._refuse(req, "invalid_leverage", f"1:{e.leverage} is not offered on {account_type.title}")
-        low = trading_refusal(account_type, e.currency, e.amount, Rates())
+        units = HUNDRED if e.currency != "USD" else Decimal(1)
+        funded = e.amount * units  # the account's ledger is its currency: USC on a cent account
+        low = trading_refusal(account_type, e.currency, funded, Rates())
         if low is not None:
             return self._refuse(req, "below_min_deposit", low.detail)
         sub = Subscription(s.next_subscription, e.investor, e.trader, e.account, account_type.id, e.currency,
-                           e.leverage, mode, e.protection_pct, t.commission_pct, e.amount, e.now, s.seq,
-                           balance=e.amount, online=s.terminals.get(e.account, True))
+                           e.leverage, mode, e.protection_pct, t.commission_pct, funded, e.now, s.seq,
+                           balance=funded, online=s.terminals.get(e.account, True))
         sub.configure(settings)
         s.next_subscription += 1
         s.subscriptions[sub.id] = sub
@@ -169,7 +172,7 @@ class Parties(EngineBase):
         self._trader_subs[sub.trader].append(sub)  # ids ascend: the list stays sorted
         self._books[sub.id] = MarginBook(self._calc(sub))
         self._records.append(self.wallets.move(e.now, e.investor, -e.amount, "invest", sub.id))
-        self._balance_command(sub, e.amount, "invest")
+        self._balance_command(sub, funded, "invest")
         self._records.append(SubscriptionStarted(e.now, sub.id, sub.investor, sub.trader, sub.account, e.amount,
                                                  mode.value, sub.protection_pct, sub.commission_pct))
 
@@ -211,6 +214,13 @@ class Parties(EngineBase):
         """From now on: trades opened after this copy by `settings`; open copies keep theirs."""
         before = sub.copy_settings
         sub.configure(settings)
+        if settings.limited and not sub.day_end:
+            self._start_limits(sub, self.s.now or 0)
+        elif not settings.limited and sub.day_end:  # limits removed: a trip of theirs is lifted
+            sub.day_end = 0
+            if sub.limit_hit is not None and sub.state in (SubState.CLOSE_ONLY, SubState.LIMIT_SUSPENDED):
+                sub.state = _ACTIVE
+            sub.limit_hit = None
         plain = settings.to_dict()
         if plain != before.to_dict() and not (settings.is_seed and before.is_seed):  # seed-only edits: as ever
             self._records.append(CopySettingsChanged(self.s.now or 0, sub.id, plain))
@@ -227,6 +237,8 @@ class Parties(EngineBase):
         if amount > self.wallets.balance(sub.investor):
             return self._refuse("change_investment", "insufficient_funds",
                                 f"wallet {self.wallets.balance(sub.investor)} < {amount}", sub.id)
+        wallet = amount  # USD; the account's side is in its currency (x 100 on a cent account)
+        amount = amount * self._units(sub)
         free = min(sub.equity - self._books[sub.id].total, sub.balance)
         if -amount > free:
             return self._refuse("change_investment", "insufficient_free_margin",
@@ -238,7 +250,7 @@ class Parties(EngineBase):
         sub.invested += amount
         sub.balance += amount
         kind = "top_up" if amount > 0 else "take_back"
-        self._records.append(self.wallets.move(e.now, sub.investor, -amount, kind, sub.id))
+        self._records.append(self.wallets.move(e.now, sub.investor, -wallet, kind, sub.id))
         self._balance_command(sub, amount, kind)
         self._records.append(InvestmentChanged(e.now, sub.id, amount, sub.invested))
 
@@ -253,9 +265,13 @@ class Parties(EngineBase):
 
     def _resume(self, sub: Subscription, service: bool) -> None:
         """Copy again (an edit too resumes a protection suspension); only the service lifts the
-        desk's suspension."""
+        desk's suspension. A risk limit's trip is lifted too: the drawdown's peak restarts at the
+        equity now (the day base stays: a daily loss still beyond its limit trips again)."""
         if service or sub.state is not SubState.DESK_SUSPENDED:
             sub.state = _ACTIVE
+            if sub.limit_hit is not None:
+                sub.limit_hit = None
+                sub.peak = sub.balance + sub.floating
         self._records.append(SubscriptionEdited(self.s.now or 0, sub.id, sub.mode.value, sub.protection_pct,
                                                 sub.state.value))
 
@@ -281,16 +297,16 @@ class Parties(EngineBase):
         paid = self._settle_commission(sub, "stop", now)  # the partial week, by the weekly rule
         sub.accrued = ZERO  # a sub-cent remainder (or what the balance could not cover) is dropped
         sub.floating = ZERO
-        returned = sub.balance
+        returned, booked = self._to_wallet(sub, sub.balance)  # USD, and the account amount it is
         if returned > 0:
-            self._balance_command(sub, -returned, "return")
+            self._balance_command(sub, -booked, "return")
             self._records.append(self.wallets.move(now, sub.investor, returned, "return", sub.id))
-        elif returned < 0:
-            self.s.written_off -= returned
+        if sub.balance != booked or returned < 0:  # a negative balance, or a cent account's < 1 USC rest
+            self.s.written_off -= (sub.balance - (booked if returned > 0 else ZERO)) / self._units(sub)
         sub.balance = ZERO
         sub.state = SubState.STOPPED
         self._trader_subs[sub.trader].remove(sub)
         self._sub_by_account.pop(sub.account, None)
         self._books.pop(sub.id, None)
-        self._records.append(SubscriptionStopped(now, sub.id, returned, paid))
+        self._records.append(SubscriptionStopped(now, sub.id, returned, paid / self._units(sub)))  # both USD
 

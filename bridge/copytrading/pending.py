@@ -30,7 +30,7 @@ from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.base import _ACTIVE, _OPENING, EngineBase
 from bridge.copytrading.pending_state import OrderCopy, OrderCopyState, OrderKind, TraderOrder, TraderOrderState
 from bridge.copytrading.records import CopyRefused
-from bridge.copytrading.settings import filter_refusal
+from bridge.copytrading.settings import filter_refusal, map_symbol
 from bridge.copytrading.subscription import Copy, Subscription
 from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.errors import DomainError
@@ -75,8 +75,10 @@ class PendingOrders(EngineBase):
             kind = order.kind.reversed if reverse else order.kind
             copy = order.copies[sub.id] = OrderCopy(sub.id, kind, volume, order.price, _PLACING)
             sl, tp = (order.tp, order.sl) if reverse else (order.sl, order.tp)
+            # the investor's name of the symbol (item 2's mapping), as an OpenCopy carries it
+            name = map_symbol(sub.settings, order.symbol) if sub.settings.mapping else order.symbol
             self._commands.append(pm.PlaceOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "place", 1),
-                                                sub.id, sub.account, order.ticket, order.symbol, kind, volume,
+                                                sub.id, sub.account, order.ticket, name, kind, volume,
                                                 copy.price, sl, tp, order.expiration))
 
     def _order_refusal(self, t: TraderRecord, sub: Subscription, order: TraderOrder,

@@ -125,9 +125,8 @@ class CopyRefused:
     detail: str
     retcode: int | None = None
     # The figures behind the refusal (plain text values: the volume before rounding, the limit
-    # hit, the price difference, ...), given for subscriptions with copy settings and for the
-    # settings' own codes. UNSET (none) is left out of the journal: records of subscriptions
-    # on the seed's terms are byte for byte what they were before settings existed.
+    # hit, the price difference, equity against margin, ...): "why not copied", for every
+    # subscription. UNSET (none: journals written before issue 15) is left out of the journal.
     details: object = UNSET
 
 
@@ -186,6 +185,36 @@ class ProtectionTriggered:
     threshold: Decimal  # (100 % - protection_pct) x invested (§4.3)
     protection_pct: Decimal
     invested: Decimal = Decimal(0)  # the base of the threshold: the invested funds
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimitTriggered:
+    """A subscription's daily loss limit or maximum drawdown was hit (issue 15 item 8, limits.py):
+    `loss` = `base` - `equity` reached `allowed`; `action` is what the engine did."""
+
+    now: int
+    subscription: int
+    limit: str  # daily_loss_limit | max_drawdown
+    action: str  # stop_opening | close_and_suspend | close_and_stop
+    equity: Decimal
+    base: Decimal  # the day base (daily loss) or the peak (drawdown)
+    loss: Decimal
+    allowed: Decimal  # in money
+    value: Decimal  # the setting
+    unit: str  # money | percent
+    state: str  # the subscription's state after it
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimitReset:
+    """A daily loss limit's trip lifted at the server-day rollover (`now`: the server midnight,
+    UTC ms); `day_base` is the new day's base."""
+
+    now: int
+    subscription: int
+    limit: str
+    day_base: Decimal
+    state: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,4 +289,4 @@ Record = (WalletMovement | Refused | SubscriptionStarted | SubscriptionEdited | 
           | SubscriptionStopped | CopyRefused | CopyOpened | CopyClosed | CloseSkipped | CloseFailed
           | ProtectionTriggered | StopOutTriggered | CommissionAccrued | CommissionPaid | PartnerAccrued
           | IBCredited | InvestmentChanged | RebateCredited | TraderStatusChanged | DealerAction
-          | CopySettingsChanged)
+          | CopySettingsChanged | RiskLimitTriggered | RiskLimitReset)

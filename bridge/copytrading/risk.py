@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from bridge.copytrading import events as ev
 from bridge.copytrading import protection
-from bridge.copytrading.base import _ACTIVE, _OPEN, ZERO, EngineBase
+from bridge.copytrading.base import _ACTIVE, _OPEN, ZERO
 from bridge.copytrading.records import ProtectionTriggered, StopOutTriggered
+from bridge.copytrading.risk_limits import RiskLimits
 from bridge.copytrading.subscription import Subscription, SubState
 from bridge.domain.account import PositionRisk, at_or_below, margin_level, stop_out
 from bridge.domain.trading import profit as position_profit
 
 
-class Risk(EngineBase):
+class Risk(RiskLimits):
     # ------------------------------------------------------------------ accounts, market, time
     def _on_account_updated(self, e: ev.AccountUpdated) -> None:
         trader = self._trader_by_account.get(e.account)
@@ -51,16 +52,21 @@ class Risk(EngineBase):
         now = self.s.now or 0
         equity = sub.balance + sub.floating
         # §4.3: the base is the invested funds, not the balance (realised losses lower the balance)
-        watched = sub.state is _ACTIVE or sub.state is SubState.DESK_SUSPENDED  # open copies stay protected
+        state = sub.state
+        # open copies stay protected (desk-suspended, close_only too)
+        watched = state is _ACTIVE or state is SubState.DESK_SUSPENDED or state is SubState.CLOSE_ONLY
         if watched and protection.triggered(equity, sub.invested, sub.protection_pct):
             assert sub.protection_pct is not None
-            if sub.state is _ACTIVE:  # the desk's suspension stays until the service lifts it
+            if state is not SubState.DESK_SUSPENDED:  # the desk's suspension stays until the service lifts it
                 sub.state = SubState.SUSPENDED
+                sub.limit_hit = None  # protection's suspension supersedes a limit's close_only
             self._records.append(ProtectionTriggered(now, sub.id, equity, sub.balance,
                                                      protection.threshold(sub.invested, sub.protection_pct),
                                                      sub.protection_pct, sub.invested))
             for ticket in sorted(sub.copies):
                 self._close_copy(sub, sub.copies[ticket], "protection")
+            return
+        if sub.day_end and self._check_limits(sub):  # item 8, beside (after) the seed's protection
             return
         book = self._books.get(sub.id)
         if book is None or not book.total:

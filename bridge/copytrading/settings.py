@@ -20,6 +20,7 @@ from enum import Enum
 from functools import lru_cache
 from weakref import WeakValueDictionary
 
+from bridge.copytrading.limits import LimitAction, LimitUnit
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
 from bridge.domain.sizing import SEED_MODES, VolumeMode
@@ -29,9 +30,11 @@ MAX_LOTS = Decimal("100")  # seed 003 §5.1: a copy is never above 100 lots; no 
 MAX_MULTIPLIER = Decimal("100")
 MAX_SYMBOLS = 64  # per list: bounded like every admin map or array
 MAX_SYMBOL_TEXT = 32
+MAX_AFFIX = 8  # a symbol prefix or suffix ("c", ".m", "_i")
 MAX_SLIPPAGE_POINTS = 1_000_000
 MAX_TRADER_VOLUME = Decimal("1000000")  # lots: a bound on the filter, far above any deal
 DECIMAL_PLACES = 10  # as the admin API's decimals
+MAX_LIMIT_MONEY = Decimal("1000000000")  # a bound on a money limit, far above any account
 
 
 class CopySide(str, Enum):
@@ -58,18 +61,41 @@ class CopySettings:
     reverse: bool = False
     # item 7, price guard: the investor's price against the trader's fill, in the symbol's points
     max_slippage_points: int | None = None
+    # item 2, symbol mapping: the investor's name of the trader's symbol. An explicit pair
+    # (trader symbol, investor symbol) first, else prefix + symbol + suffix (a cent account's
+    # "EURUSDc"); the name an OpenCopy carries (`map_symbol`).
+    symbol_map: tuple[tuple[str, str], ...] = ()
+    symbol_prefix: str = ""
+    symbol_suffix: str = ""
+    # item 5, stops: put the trader's SL/TP on the copy when it fills, and mirror the trader's
+    # changes; None: the engine's `mirror_stops` (the one default for both)
+    copy_stops: bool | None = None
+    mirror_stop_changes: bool | None = None
+    # item 8, risk limits that act (limits.py): money or percent, each with its action
+    daily_loss_limit: Decimal | None = None
+    daily_loss_unit: LimitUnit = LimitUnit.MONEY
+    daily_loss_action: LimitAction = LimitAction.STOP_OPENING
+    max_drawdown: Decimal | None = None
+    max_drawdown_unit: LimitUnit = LimitUnit.MONEY
+    max_drawdown_action: LimitAction = LimitAction.STOP_OPENING
     # item 6, pending orders: the trader's limit and stop orders copied as orders (pending.py);
     # off (the seed's terms): only the positions they make are copied, as market orders
     copy_pending: bool = False
     # derived, never stored: any filter set (the fan-out skips `filter_refusal` otherwise)
     filtering: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
                             metadata={"derived": True})
+    mapping: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
+                          metadata={"derived": True})  # any symbol mapping set
+    limited: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
+                          metadata={"derived": True})  # a daily loss limit or a maximum drawdown set
 
     def __post_init__(self) -> None:
         _check(self)
         object.__setattr__(self, "filtering", bool(
             self.symbols_allowed or self.symbols_blocked or self.side is not CopySide.BOTH
             or self.min_trader_volume is not None or self.max_trader_volume is not None))
+        object.__setattr__(self, "limited", self.daily_loss_limit is not None or self.max_drawdown is not None)
+        object.__setattr__(self, "mapping", bool(self.symbol_map or self.symbol_prefix or self.symbol_suffix))
 
     # ------------------------------------------------------------------ plain dicts
     @classmethod
@@ -99,7 +125,7 @@ class CopySettings:
         for name in FIELDS:
             v = getattr(self, name)
             out[name] = (v.value if isinstance(v, Enum) else str(v) if isinstance(v, Decimal)
-                         else list(v) if isinstance(v, tuple) else v)
+                         else dict(v) if name == "symbol_map" else list(v) if isinstance(v, tuple) else v)
         return out
 
     def changed(self) -> dict[str, object]:
@@ -127,7 +153,8 @@ _SHARED: WeakValueDictionary[tuple, CopySettings] = WeakValueDictionary()
 
 def shared(settings: CopySettings) -> CopySettings:
     """The one live instance with exactly `settings`' values (immutable: sharing is safe)."""
-    key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in settings.to_dict().items())
+    key = tuple((k, tuple(v) if isinstance(v, list) else tuple(v.items()) if isinstance(v, dict) else v)
+                for k, v in settings.to_dict().items())
     return _SHARED.setdefault(key, settings)
 
 
@@ -154,7 +181,11 @@ def _parse(name: str, value: object) -> object:
         return _choice(name, VolumeMode, value)
     if name == "side":
         return _choice(name, CopySide, value)
-    if name in ("reverse", "copy_pending"):
+    if name in ("daily_loss_unit", "max_drawdown_unit"):
+        return _choice(name, LimitUnit, value)
+    if name in ("daily_loss_action", "max_drawdown_action"):
+        return _choice(name, LimitAction, value)
+    if name in ("reverse", "copy_stops", "mirror_stop_changes", "copy_pending"):
         if not isinstance(value, bool):
             raise _fail(name, "true or false", value)
         return value
@@ -162,6 +193,12 @@ def _parse(name: str, value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _fail(name, f"a whole number of points 0..{MAX_SLIPPAGE_POINTS}", value)
         return value
+    if name == "symbol_map":
+        return _pairs(value)
+    if name in ("symbol_prefix", "symbol_suffix"):
+        if not isinstance(value, str):
+            raise _fail(name, "text", value)
+        return value.strip()
     if name in ("symbols_allowed", "symbols_blocked"):
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)) or not all(isinstance(s, str) for s in items):
@@ -171,6 +208,28 @@ def _parse(name: str, value: object) -> object:
         return to_decimal(value, name)
     except DomainError:
         raise _fail(name, "a decimal number", value) from None
+
+
+def _pairs(value: object) -> tuple[tuple[str, str], ...]:
+    """A symbol map from a map {trader: investor}, "A=B,C=D" text or a list of pairs; sorted."""
+    rule = "a map of trader symbol to investor symbol, or text TRADER=INVESTOR,..."
+    if isinstance(value, str):
+        items = [part.split("=") for part in value.split(",") if part.strip()]
+    elif isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise _fail("symbol_map", rule, value)
+    pairs: dict[str, str] = {}
+    for item in items:
+        if not isinstance(item, (list, tuple)) or len(item) != 2 or not all(isinstance(x, str) for x in item):
+            raise _fail("symbol_map", rule, value)
+        src, dst = item[0].strip(), item[1].strip()
+        if src in pairs and pairs[src] != dst:
+            raise DomainError("invalid_settings", f"symbol_map: {src} is mapped twice ({pairs[src]}, {dst})")
+        pairs[src] = dst
+    return tuple(sorted(pairs.items()))
 
 
 def _choice(name: str, enum: type[Enum], value: object) -> Enum:
@@ -197,6 +256,17 @@ def _check(s: CopySettings) -> None:
         raise _fail("side", "one of " + " | ".join(m.value for m in CopySide), s.side)
     _lots(s, "fixed_volume", MAX_LOTS)
     _lots(s, "multiplier", MAX_MULTIPLIER, "a factor")
+    for name in ("daily_loss_unit", "max_drawdown_unit"):
+        if not isinstance(getattr(s, name), LimitUnit):
+            raise _fail(name, "one of " + " | ".join(m.value for m in LimitUnit), getattr(s, name))
+    for name in ("daily_loss_action", "max_drawdown_action"):
+        if not isinstance(getattr(s, name), LimitAction):
+            raise _fail(name, "one of " + " | ".join(m.value for m in LimitAction), getattr(s, name))
+    for name, unit in (("daily_loss_limit", s.daily_loss_unit), ("max_drawdown", s.max_drawdown_unit)):
+        if unit is LimitUnit.PERCENT:
+            _lots(s, name, Decimal(100), "a percent")
+        else:
+            _lots(s, name, MAX_LIMIT_MONEY, "an amount of money")
     _lots(s, "min_trader_volume", MAX_TRADER_VOLUME)
     _lots(s, "max_trader_volume", MAX_TRADER_VOLUME)
     if (s.fixed_volume is None) is (s.mode is VolumeMode.FIXED):
@@ -217,8 +287,19 @@ def _check(s: CopySettings) -> None:
     both = sorted(set(s.symbols_allowed) & set(s.symbols_blocked))
     if both:
         raise DomainError("invalid_settings", f"symbols_blocked: {', '.join(both)} also in symbols_allowed")
+    if not isinstance(s.symbol_map, tuple) or len(s.symbol_map) > MAX_SYMBOLS or not all(
+            isinstance(p, tuple) and len(p) == 2 and all(_symbol_text(x) for x in p) for p in s.symbol_map):
+        raise _fail("symbol_map", f"at most {MAX_SYMBOLS} pairs of symbols of 1..{MAX_SYMBOL_TEXT} characters",
+                    s.symbol_map)
+    for name in ("symbol_prefix", "symbol_suffix"):
+        text = getattr(s, name)
+        if not isinstance(text, str) or len(text) > MAX_AFFIX or text != text.strip() or "," in text:
+            raise _fail(name, f"text of 0..{MAX_AFFIX} characters, no spaces around, no comma", text)
     if not isinstance(s.reverse, bool):
         raise _fail("reverse", "true or false", s.reverse)
+    for name in ("copy_stops", "mirror_stop_changes"):
+        if getattr(s, name) is not None and not isinstance(getattr(s, name), bool):
+            raise _fail(name, "true, false or nil (the engine's mirror_stops)", getattr(s, name))
     if not isinstance(s.copy_pending, bool):
         raise _fail("copy_pending", "true or false", s.copy_pending)
     p = s.max_slippage_points
@@ -226,11 +307,33 @@ def _check(s: CopySettings) -> None:
         raise _fail("max_slippage_points", f"a whole number of points 0..{MAX_SLIPPAGE_POINTS}", p)
 
 
+def _symbol_text(x: object) -> bool:
+    return isinstance(x, str) and 0 < len(x) <= MAX_SYMBOL_TEXT and x == x.strip() and "," not in x and "=" not in x
+
+
 DEFAULT_SETTINGS = CopySettings()
 _DEFAULTS = {f.name: f.default for f in fields(CopySettings) if f.init}
 
 
 # ---------------------------------------------------------------------- per deal
+def map_symbol(s: CopySettings, symbol: str) -> str:
+    """The investor's name of the trader's `symbol`: an explicit pair first, else prefix +
+    symbol + suffix (no mapping set: the symbol itself)."""
+    for src, dst in s.symbol_map:
+        if src == symbol:
+            return dst
+    return f"{s.symbol_prefix}{symbol}{s.symbol_suffix}"
+
+
+def unmapped(s: CopySettings, name: str) -> str:
+    """`name` without the subscription's prefix and suffix (the broker's catalog name of a
+    cent account's "EURUSDc"), or `name` when it has neither."""
+    p, x = s.symbol_prefix, s.symbol_suffix
+    if (p or x) and name.startswith(p) and name.endswith(x) and len(name) > len(p) + len(x):
+        return name[len(p):len(name) - len(x)]
+    return name
+
+
 def filter_refusal(s: CopySettings, symbol: str, side: Side,
                    trader_volume: Decimal) -> tuple[str, str, dict[str, str]] | None:
     """(code, detail, details) when the filters keep the trader's deal from being copied."""

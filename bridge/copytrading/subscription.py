@@ -18,6 +18,8 @@ class SubState(str, Enum):
     ACTIVE = "active"
     SUSPENDED = "suspended_by_protection"
     DESK_SUSPENDED = "suspended_by_desk"  # a dealer's SuspendCopying: only the service resumes it
+    CLOSE_ONLY = "close_only"  # a risk limit's stop_opening: open copies follow the trader, none opens
+    LIMIT_SUSPENDED = "suspended_by_limit"  # a risk limit's close_and_suspend
     STOPPING = "stopping"  # closing its copies before the funds return (§2.3)
     STOPPED = "stopped"
 
@@ -93,6 +95,11 @@ class Subscription:
     # How it copies beyond the seed's terms (settings.py); None: exactly the seed's, in `mode`
     # (the fan-out's fast path, and what every state written before settings existed loads as).
     settings: CopySettings | None = None
+    # Risk limits (issue 15 item 8, limits.py), kept while the settings have a limit:
+    day_end: int = 0  # UTC ms of the next server midnight (0: not started)
+    day_base: Decimal = ZERO  # equity at the server day's start, moved by balance operations
+    peak: Decimal = ZERO  # highest equity since the limits were set or copying resumed, moved the same way
+    limit_hit: str | None = None  # the limit that put it in close_only / suspended_by_limit
 
     def __post_init__(self) -> None:
         if self.settings is not None:  # loaded: share the instance with equal settings

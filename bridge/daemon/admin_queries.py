@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from bridge.copytrading import commission as cm
+from bridge.daemon.feed import subscription_row
 
 T = TypeVar("T")
 
@@ -44,16 +44,7 @@ def list_subscriptions(engine: Any, after: int | None, limit: int, trader: str |
             if (trader is None or s.trader == trader) and (investor is None or s.investor == investor)
             and (not live_only or s.state.value != "stopped"))
     page, more = _page(subs, lambda s: s.id, after, limit)
-    rows = []
-    for s in page:
-        rate = cm.effective_rate(s.commission_pct, engine.traders[s.trader].cap_pct)
-        rows.append({
-            "subscription": s.id, "investor": s.investor, "trader": s.trader, "account": s.account,
-            "state": s.state.value, "mode": s.mode.value, "protection_pct": _text(s.protection_pct),
-            "commission_pct": str(rate), "invested": str(s.invested), "balance": str(s.balance),
-            "equity": str(s.equity), "realised": str(s.realised), "commission_paid": str(s.commission_paid),
-            "open_copies": len(s.copies), "trades": s.trades,
-        })
+    rows = [subscription_row(engine, s) for s in page]  # the feed's rows (subscription.update)
     return {"subscriptions": rows, "more": more}
 
 

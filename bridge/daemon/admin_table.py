@@ -10,7 +10,8 @@ from decimal import Decimal
 from enum import Enum
 
 from bridge.copytrading import events as ev
-from bridge.copytrading.settings import MAX_LOTS, MAX_MULTIPLIER, MAX_SLIPPAGE_POINTS, MAX_TRADER_VOLUME, CopySide
+from bridge.copytrading.limits import LimitAction, LimitUnit
+from bridge.copytrading.settings import MAX_LIMIT_MONEY, MAX_LOTS, MAX_MULTIPLIER, MAX_SLIPPAGE_POINTS, MAX_TRADER_VOLUME, CopySide
 from bridge.domain.sizing import VolumeMode
 from bridge.protocol.schema import MAX_AMOUNT, MAX_LEVERAGE, RETCODE_MAX, RETCODE_MIN
 
@@ -271,7 +272,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
               default=100),
         _id("account_type", "investor account type; nil = the config's `investor_account_type`",
             required=False, nullable=True),
-        _id("currency", "investor account currency (only USD is funded)", required=False, default="USD",
+        _id("currency", "investor account currency: USD, or USC (US cents) on a Standard Cent account; funded from the USD wallet", required=False, default="USD",
             max_len=16)),
        _EVENT_REPLY, (REFUSED,), ev.Subscribe,
        ("unknown_trader", "trader_not_eligible", "self_copy", "invalid_amount", "insufficient_funds",
@@ -385,9 +386,31 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _setting(_uint("max_slippage_points", "refuse a copy (`slippage`) whose price is more than this many points "
                                               "from the trader's fill; nil = no guard",
                        maximum=MAX_SLIPPAGE_POINTS)),
+        _setting(_id("symbol_map", "comma-separated TRADER=INVESTOR symbol pairs (the investor's name of the "
+                                   "trader's symbol); empty or nil = none", max_len=2000, empty=True)),
+        _setting(_id("symbol_prefix", "put before the trader's symbol when no pair maps it; empty or nil = none",
+                     max_len=8, empty=True)),
+        _setting(_id("symbol_suffix", "put after the trader's symbol when no pair maps it (a cent account's "
+                                      "`EURUSDc`: `c`); empty or nil = none", max_len=8, empty=True)),
+        Arg("copy_stops", "bool", "put the trader's SL/TP on each copy when it fills; nil = the engine's "
+                                  "`mirror_stops`", required=False, default=ev.UNSET, nullable=True),
+        Arg("mirror_stop_changes", "bool", "mirror the trader's SL/TP changes on the copies; nil = the engine's "
+                                           "`mirror_stops`", required=False, default=ev.UNSET, nullable=True),
+        _setting(_dec("daily_loss_limit", "the day's loss (from the equity at the server day's start) that acts, "
+                                          "in `daily_loss_unit`; nil = none", above=True, maximum=MAX_LIMIT_MONEY)),
+        _setting(Arg("daily_loss_unit", "enum", "money (the account currency) or percent (of the day's base); "
+                                                "nil = money", enum=LimitUnit)),
+        _setting(Arg("daily_loss_action", "enum", "what the daily loss limit does; nil = stop_opening",
+                     enum=LimitAction)),
+        _setting(_dec("max_drawdown", "the fall from the equity's peak that acts, in `max_drawdown_unit`; "
+                                      "nil = none", above=True, maximum=MAX_LIMIT_MONEY)),
+        _setting(Arg("max_drawdown_unit", "enum", "money or percent (of the peak); nil = money", enum=LimitUnit)),
+        _setting(Arg("max_drawdown_action", "enum", "what the maximum drawdown does; nil = stop_opening",
+                     enum=LimitAction)),
         Arg("copy_pending", "bool", "copy the trader's limit and stop orders as orders (placed, modified, "
                                     "cancelled, filled with them); off: only their fills, at market",
-            required=False, default=ev.UNSET), _actor()),
+            required=False, default=ev.UNSET),
+        _actor()),
        _EVENT_REPLY, (REFUSED,), ev.SetCopySettings, (*_SUB_REFUSALS, "invalid_settings")),
     Op("get_copy_settings", "a subscription's copy settings", (_SUB,), (
         Field("subscription", "uint", "the subscription"),

@@ -244,6 +244,8 @@ def render(op: admin.Op, reply: dict) -> str:
         rows = [{"subscription": sub, "trader_ticket": t, **copy}
                 for sub, copies in reply.get("copies", {}).items() for t, copy in copies.items()]
         return table(rows) if rows else "no copies"
+    if op.name == "get_copy_settings":
+        return render_copy_settings(reply)
     if op.name == "ping":
         now = reply.get("now", 0)
         stamp = datetime.fromtimestamp(now / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
@@ -257,6 +259,24 @@ def render(op: admin.Op, reply: dict) -> str:
             out += f"\n(more: ask again with --after {last})"
         return out
     return "\n".join(f"{k}: {_cell(v)}" for k, v in reply.items() if k not in ("id", "ok"))
+
+
+def render_copy_settings(reply: dict) -> str:
+    """A subscription's copy settings, one per line, the ones changed from the seed's terms marked."""
+    changed = reply.get("changed") or {}
+    settings = reply.get("settings") or {}
+    width = max((len(k) for k in settings), default=0)
+    head = (f"subscription {reply.get('subscription')}: mode {reply.get('mode')}, "
+            + (f"{len(changed)} setting(s) changed from the seed's terms (*)" if changed else "the seed's terms"))
+
+    def shown(v: object) -> str:
+        if isinstance(v, dict):
+            return ", ".join(f"{a}={b}" for a, b in v.items()) or "-"
+        if isinstance(v, list):
+            return ", ".join(map(str, v)) or "-"
+        return "-" if v == "" else _cell(v)
+
+    return "\n".join([head, *(f"{'*' if k in changed else ' '} {k:<{width}}  {shown(v)}" for k, v in settings.items())])
 
 
 def render_records(records: Sequence[dict]) -> str:

@@ -60,6 +60,7 @@ class _Session:
     welcomed: bool = False
     last_tx: int = 0
     heartbeat_ms: int = 1000
+    hello_id: int = 0  # id of the last hello sent: errors about older frames are stale
 
 
 @dataclass
@@ -120,6 +121,8 @@ class TerminalClient:
         s.seq = 1 if cls is Hello else s.seq + 1
         s.last_tx = wall_ms()
         msg = cls(id=next_message_id(), seq=s.seq, ts=s.last_tx, login=s.login, **body)
+        if cls is Hello:
+            s.hello_id = msg.id
         self.sock.send(encode(msg))
 
     def hello(self, login: int, *, role: str | None = None, platform: str = "MT4", account_type: str = "mt4_standard",
@@ -175,7 +178,7 @@ class TerminalClient:
                 elif isinstance(msg, ErrorReply):
                     self.errors.append(msg)
                     s = self.sessions.get(msg.login)
-                    if msg.code in SEQUENCE_CODES and s is not None:
+                    if msg.code in SEQUENCE_CODES and s is not None and needs_hello(s.hello_id, msg):
                         self._send(s, Hello, **s.hello)
         self.inbox.extend(got)
         self.heartbeat()
@@ -195,6 +198,14 @@ class TerminalClient:
 
     def commands(self, login: int | None = None) -> list[Open | Close | Modify]:
         return [m for m in self.inbox if isinstance(m, (Open, Close, Modify)) and (login is None or m.login == login)]
+
+
+def needs_hello(hello_id: int, err: ErrorReply) -> bool:
+    """A sequence error calls for a new hello only if it is about a frame sent after the
+    login's last hello: the frames a woken terminal sent before its hello was read all get
+    `not_started`, and one hello answers them all (one more per error would restart the
+    session again and again)."""
+    return err.ref_id == 0 or err.ref_id > hello_id
 
 
 def wait_until(predicate: Callable[[], bool], clients: list[TerminalClient], timeout: float = 20.0) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bridge.cluster.config import KEYS, ClusterConfig, parse_cluster
 from bridge.copytrading.config import EngineConfig
 from bridge.daemon.webhooks import EVENTS as WEBHOOK_EVENTS
 from bridge.daemon.webhooks import WebhookConfig
@@ -118,6 +119,7 @@ class DaemonConfig:
     partners: tuple[PartnerAgreement, ...] = ()
     rules: Rules | None = None  # a broker's own rule tables ([rules]); None = the packaged ones
     webhooks: WebhookConfig | None = None  # [webhooks]; None = no outbound webhooks
+    cluster: ClusterConfig | None = None  # [cluster]: one of several daemons sharded by trader (docs/scaling.md)
     source: str = "<defaults>"
 
 
@@ -130,7 +132,7 @@ _DAEMON_INTS = {  # key -> (default, minimum)
     "abuse_disconnect_after_ms": (3000, 0), "abuse_ban_ms": (60_000, 0), "log_aggregate_ms": (10_000, 1),
     "health_max_lag_ms": (1000, 10),
 }  # fmt: skip
-_SECTIONS = {"daemon", "security", "journal", "engine", "partners", "rules", "webhooks"}
+_SECTIONS = {"daemon", "security", "journal", "engine", "partners", "rules", "webhooks", "cluster"}
 
 
 class _Reader:
@@ -283,12 +285,17 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
     engine = _engine_config(r, data, rules or default_rules())
     partners = _partners(r, data.get("partners", []))
     webhooks = _webhooks(r, data, base, journal_path)
+    cluster = None
+    if "cluster" in data:
+        if not journal_url:
+            raise r.fail("cluster", "a cluster shares one PostgreSQL database: set journal.url")
+        cluster = parse_cluster(r.table(data, "cluster", KEYS), router, r.fail)
     return DaemonConfig(
         router=router, pub=pub, admin=admin, balance_operations=balance_ops, health=health, server_key=server_key,
         allow=allow, journal_path=journal_path, journal_url=journal_url, journal_create=journal_create,
         synchronous=synchronous,
         snapshot_every_events=snap_events, snapshot_every_s=snap_s, engine=engine, partners=partners, rules=rules,
-        webhooks=webhooks, source=file, **ints,
+        webhooks=webhooks, cluster=cluster, source=file, **ints,
     )  # fmt: skip
 
 

@@ -66,7 +66,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.instance = instance or f"core-{now}"
         self.fseq = 0  # feed sequence of the last item taken (F2)
         self.mono = now * 1_000_000  # the shell's monotonic ns of the current input (latencies only)
-        self.journal_lag_ms: str | None = None
+        self.journal_lag_ns: int | None = None  # of the last commit (text only when read: it is every step's)
         self.engine = engine
         self.insecure = insecure
         self.limits = Limits(max_frame_size=config.max_frame_size)
@@ -112,6 +112,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.quote_wanted = frozenset(self.quote_symbols)
         self.quote_gate = QuoteGate()
         self.handlers = _HANDLERS
+        self.debug = False  # the shell's log writes debug lines: build the per-command ones (lifecycle.py)
         meta = recovery.meta if recovery else {}
         self.last_ids: dict[int, int] = {int(k[3:]): int(v) for k, v in meta.items() if k.startswith("id:")}
         self.ids_dirty: set[int] = set()
@@ -198,7 +199,12 @@ class DaemonCore(SessionsMixin, CommandsMixin):
 
     def note_commit(self, lag_ns: int) -> None:
         """The shell committed a step: `lag_ns` from the receipt of its oldest input to its commit."""
-        self.journal_lag_ms = ns_to_ms(lag_ns)
+        self.journal_lag_ns = lag_ns
+
+    @property
+    def journal_lag_ms(self) -> str | None:
+        """The last commit's lag as exact ms text (daemon.stats, health), None before the first."""
+        return None if self.journal_lag_ns is None else ns_to_ms(self.journal_lag_ns)
 
     def timed(self, mono_ns: int) -> None:
         """The shell's monotonic time at the end of the input just handled (fanout durations)."""
@@ -232,6 +238,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         feed = self.feed
         mono = self.mono
         if step.commands:
+            feed.commands_issued(step.commands)
             rows = wire.command_rows(step.commands, seq)
             self._batch.commands += rows
             origin = feed.origin

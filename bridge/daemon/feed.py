@@ -38,6 +38,7 @@ from bridge.copytrading.records import (
 )
 from bridge.copytrading.subscription import CopyState, SubState
 from bridge.daemon.feed_positions import PositionsFeed
+from bridge.daemon.feed_snapshot import SnapshotFeed
 from bridge.domain.errors import DomainError
 
 if TYPE_CHECKING:
@@ -84,6 +85,19 @@ def ns_to_ms(ns: int) -> str:
     return str((Decimal(max(ns, 0)) / NS_PER_MS).quantize(MICRO_MS, ROUND_HALF_UP))
 
 
+def subscription_row(engine: Engine, sub: Any) -> dict:
+    """A subscription's figures: the feed's `subscription.update` (F11) and snapshot rows, and
+    the admin `list_subscriptions` rows (one row, two readers)."""
+    t = engine.traders.get(sub.trader)
+    rate = effective_rate(sub.commission_pct, t.cap_pct if t is not None else None)
+    return {"subscription": sub.id, "investor": sub.investor, "trader": sub.trader, "account": sub.account,
+            "state": sub.state.value, "mode": sub.mode.value,
+            "protection_pct": None if sub.protection_pct is None else str(sub.protection_pct),
+            "commission_pct": str(rate), "invested": str(sub.invested), "balance": str(sub.balance),
+            "equity": str(sub.equity), "realised": str(sub.realised), "commission_paid": str(sub.commission_paid),
+            "open_copies": len(sub.copies), "trades": sub.trades}
+
+
 def level_text(level: Decimal) -> str:
     return str(level.quantize(CENT, ROUND_HALF_UP))
 
@@ -116,7 +130,7 @@ class StopOutEpisode:
     published: bool = False
 
 
-class FeedModel(PositionsFeed):
+class FeedModel(PositionsFeed, SnapshotFeed):
     def __init__(self, core: FeedSource) -> None:
         self.core = core
         self.terminals: dict[int, TerminalInfo] = {}
@@ -148,6 +162,7 @@ class FeedModel(PositionsFeed):
         self.open_latency: list[tuple[dict, int]] = []  # record bodies whose latency ends at publication
         self.open_fanouts: list[tuple[dict, int]] = []  # fanout bodies waiting for their duration
         self._levels: dict[str, tuple[Decimal, Decimal] | None] = {}
+        self.init_snapshot_rows()
         self.seed_positions()
 
     # ------------------------------------------------------------------ positions / exposure
@@ -215,6 +230,7 @@ class FeedModel(PositionsFeed):
         if t is None:
             t = self.terminals[login] = TerminalInfo(login)
         t.online, t.role, t.platform, t.since, t.why = True, m.role, m.platform, now, ""
+        self.stale_terminals.add(login)
         t.account_type, t.currency, t.leverage = m.account_type, m.currency, m.leverage
         t.balance, t.equity = m.balance, m.equity
         if t.margin is not None:
@@ -240,6 +256,7 @@ class FeedModel(PositionsFeed):
             t = self.terminals[login] = TerminalInfo(login)
         t.online, t.since, t.why = False, now, why
         self.accounts_dirty.add(login)
+        self.stale_terminals.add(login)
 
     # ------------------------------------------------------------------ engine steps
     def command(self, key: str, mono: int) -> None:
@@ -263,6 +280,10 @@ class FeedModel(PositionsFeed):
         # most expensive part of the deal's turn.
         if sid is not None and not (t is CopyRefused and te is ev.TraderPositionOpened):
             self.subs_dirty.add(sid)
+        elif sid is not None and rec.code == "no_money":  # type: ignore[attr-defined]
+            # the same figures, but the book took the copy and gave it back: a margin of
+            # Decimal("0") reads "0.00" now, which a snapshot must show as a full rebuild does
+            self.stale_subs.add(sid)
         if t is CopyOpened or t is CopyClosed or t is CopyRefused:
             if te is ev.TraderPositionOpened:  # the deal itself names what was copied
                 body["symbol"] = event.symbol  # type: ignore[attr-defined]
@@ -273,6 +294,10 @@ class FeedModel(PositionsFeed):
                 acc = self.core.engine.subscriptions[rec.subscription].account  # type: ignore[attr-defined]
                 if acc in self.positions:
                     self.positions_dirty.add(acc)
+            elif t is CopyClosed:  # a closed copy follows nothing any more (its position may stay a while)
+                sub = self.core.engine.subscriptions.get(sid)  # type: ignore[arg-type]
+                if sub is not None:
+                    self.stale_positions.add(sub.account)
             if te is ev.CommandFilled or te is ev.CommandRefused:
                 key = event.key  # type: ignore[attr-defined]
                 origin = self.origin.get(key)
@@ -295,6 +320,12 @@ class FeedModel(PositionsFeed):
         trader deal that reached followers, its duration still to be measured."""
         core = self.core
         te = type(event)
+        acc = getattr(event, "account", None)
+        if acc is not None:  # the step may have moved its figures without a record (a copy vanished)
+            self.stale_accounts.add(acc)
+            sid = core.sub_of_account.get(acc)
+            if sid is not None:
+                self.stale_subs.add(sid)
         if te is ev.CommandFilled or te is ev.CommandRefused or te is ev.OpenWithdrawn:
             key = event.key  # type: ignore[attr-defined]
             self.origin.pop(key, None)  # settled: a withdrawn open too, or origin grows by one each
@@ -417,14 +448,7 @@ class FeedModel(PositionsFeed):
         return body, level
 
     def subscription(self, sub: Any) -> dict:
-        t = self.core.engine.traders.get(sub.trader)
-        rate = effective_rate(sub.commission_pct, t.cap_pct if t is not None else None)
-        return {"subscription": sub.id, "investor": sub.investor, "trader": sub.trader, "account": sub.account,
-                "state": sub.state.value, "mode": sub.mode.value,
-                "protection_pct": None if sub.protection_pct is None else str(sub.protection_pct),
-                "commission_pct": str(rate), "invested": str(sub.invested), "balance": str(sub.balance),
-                "equity": str(sub.equity), "realised": str(sub.realised), "commission_paid": str(sub.commission_paid),
-                "open_copies": len(sub.copies), "trades": sub.trades}
+        return subscription_row(self.core.engine, sub)
 
     def trader(self, tid: str) -> dict | None:
         engine = self.core.engine
@@ -474,6 +498,9 @@ class FeedModel(PositionsFeed):
                 if self.last_sub.get(sid) != key:
                     self.last_sub[sid] = key
                     publish("subscription.update", **body)
+                if self.sub_rows.get(sid) != body:  # the snapshot's row (kept as is when equal: its bytes are cached)
+                    self.sub_rows[sid] = body
+                self.stale_subs.discard(sid)
                 if sub.state is not SubState.STOPPED or sub.account in self.core.sub_of_account:
                     self.accounts_dirty.add(sub.account)
         if self.traders_dirty:
@@ -522,10 +549,16 @@ class FeedModel(PositionsFeed):
         if self.positions_dirty:
             self.positions_dirty_seen = True  # a deal may have moved the engine's rates
             dirty, self.positions_dirty = self.positions_dirty, set()
+            rows, stale = self.positions_rows, self.stale_positions
             for login in sorted(dirty):
-                publish("positions", **self.positions_body(login))
+                body = self.positions_body(login)
+                publish("positions", **body)
+                stale.discard(login)
                 if not self.positions.get(login):
                     self.positions.pop(login, None)
+                    rows.pop(login, None)
+                elif rows.get(login) != body:  # the snapshot's row (kept as is when equal: its bytes are cached)
+                    rows[login] = body
         if self.prices_dirty or self.positions_dirty_seen:
             # the engine's quotes: ticks, and the deal prices it keeps as rates (a few symbols)
             self.positions_dirty_seen = False
@@ -538,8 +571,11 @@ class FeedModel(PositionsFeed):
                 publish("prices", symbols=[{"symbol": x, "bid": str(self.prices[x][0]),
                                             "ask": str(self.prices[x][1])} for x in changed])
         if self.open_latency:
+            text: dict[int, str] = {}  # a fan-out's 2 000 refusals share one origin: one Decimal division
             for body, origin in self.open_latency:
-                lat = ns_to_ms(mono - origin)
+                lat = text.get(origin)
+                if lat is None:
+                    lat = text[origin] = ns_to_ms(mono - origin)
                 body["latency_ms"] = lat
                 self.latencies.append(lat)
             self.open_latency = []
@@ -554,6 +590,7 @@ class FeedModel(PositionsFeed):
 
     def _flush_account(self, login: int, now: int) -> None:
         body, level = self.account(login)
+        self.stale_accounts.discard(login)  # last_account is the snapshot's row: equal to body from here
         if self.last_account.get(login) == body:
             return
         self.last_account[login] = body
@@ -571,37 +608,3 @@ class FeedModel(PositionsFeed):
         ep = self.stop_outs.get(login)
         if ep is not None and ep.published and (level is None or so is None or level > Decimal(so)):
             del self.stop_outs[login]  # the episode is over: the account is back above its stop-out level
-
-    # ------------------------------------------------------------------ snapshot and stats
-    def snapshot(self, now: int) -> dict:
-        core = self.core
-        engine = core.engine
-        accounts = []
-        for login in self.logins():
-            body, _ = self.account(login)
-            self.last_account[login] = body
-            accounts.append({**body, "updated": now})
-        terminals = []
-        for login in sorted(set(core.known_logins) | set(self.terminals)):
-            t = self.terminals.get(login) or TerminalInfo(login)
-            terminals.append({"login": login, "online": login in core.session_of, "role": t.role,
-                              "platform": t.platform, "since": t.since, "why": t.why})
-        subs = [self.subscription(s) for s in sorted(engine.subscriptions.values(), key=lambda x: x.id)
-                if s.state is not SubState.STOPPED]
-        traders = []
-        for tid in sorted(engine.traders):
-            body = self.trader(tid)
-            if body is None:
-                continue
-            curve = self.curves.get(tid)
-            if curve:
-                body["curve"] = [[ts, str(eq)] for ts, eq in curve]
-            traders.append(body)
-        return {"journal_seq": core.seq, "accounts": accounts,
-                "exposure": self.exposure_rows(sorted(s for s, r in self.exposure.items() if r[0] or r[1])),
-                "terminals": terminals, "subscriptions": subs, "traders": traders,
-                "positions": [self.positions_body(login) for login in sorted(self.positions) if self.positions[login]],
-                "prices": [{"symbol": s, "bid": str(b), "ask": str(a)}
-                           for s, (b, a) in sorted(engine.s.prices.items())],
-                "latency": {"recent_ms": list(self.latencies)},
-                "tallies": {**self.tallies, "since": self.started or now}}

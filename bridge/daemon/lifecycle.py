@@ -138,6 +138,9 @@ class CommandsMixin:
                 self._log("info", "command.result_ignored", login=m.login, key=m.key, why=why)
             return
         self.feed.command_result(m.key, self.mono)
+        if self.debug:
+            self._log("debug", "command.answered", login=m.login, key=m.key, id=m.id, ok=m.ok, retcode=m.retcode,
+                      ticket=m.ticket)
         if not m.ok:
             self._finish(m.key, "refused", _result_json(m))
             self.publish("command.result", key=m.key, login=m.login, ok=False, retcode=m.retcode,
@@ -296,6 +299,8 @@ class CommandsMixin:
                 w = wire.simple_wire("welcome", self.next_id, 1, now, login, server_time=now, heartbeat_ms=hb,
                                      resume=resume, **({"last_id": last_id} if last_id else {}),
                                      **({"quote_symbols": list(qs)} if (qs := self.quote_symbols) else {}))
+            elif kind == "redirect":  # [cluster]: instead of welcome (sessions._redirected)
+                w = wire.simple_wire("redirect", self.next_id, 1, now, login, shard=body[0], endpoint=body[1])
             elif kind == "heartbeat":
                 w = wire.simple_wire("heartbeat", self.next_id, s.out_seq + 1, now, login)
             else:
@@ -323,6 +328,7 @@ class CommandsMixin:
                                                          self.dirty)
         magic = self.config.copy_magic
         pack, command_wire, ok = wire.pack, wire.command_wire, SendResult.OK
+        debug = self.debug
         for i, login in enumerate(order):
             s = session_of.get(login)
             if s is None:
@@ -370,6 +376,9 @@ class CommandsMixin:
                     self._reserve_ids()
                 s.out_seq = seq
                 p.sent_at = now
+                if debug:
+                    self._log("debug", "command.sent", login=login, key=key, type=row.type, id=id_, seq=seq,
+                              resent=p.maybe_delivered)
                 p.maybe_delivered = True
                 sent_order.append((now, key))
                 sent += 1

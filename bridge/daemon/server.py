@@ -30,6 +30,7 @@ import errno
 import gc
 import itertools
 import json
+import logging
 import time
 import traceback
 from collections import deque
@@ -45,6 +46,8 @@ import zmq.backend
 
 from bridge.daemon.config import DaemonConfig, StartupError, check_server_key
 from bridge.daemon.core import DaemonCore, SendResult
+from bridge.daemon.feed_pacing import FeedShell
+from bridge.daemon.feed_snapshot import SnapshotEncoder
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
 from bridge.daemon.service import ServiceShell, TaskCrashed
 from bridge.daemon.sessions import FORGET_AFTER
@@ -56,7 +59,10 @@ from bridge.daemon.wire import FeedEncoder
 _SEND_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)  # the identity frame of a ROUTER message
 _NOBLOCK = int(zmq.NOBLOCK)
 _OK = SendResult.OK
-_raw_send = zmq.backend.Socket.send  # the backend (Cython) method under pyzmq's Python-level wrapper
+_raw_send = zmq.backend.Socket.send  # the backend (Cython) methods under pyzmq's Python-level wrappers
+_raw_recv = zmq.backend.Socket.recv
+_raw_get = zmq.backend.Socket.get  # EVENTS as a plain int (the wrapper makes it an enum Flag)
+_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
 
 _RUNS = itertools.count(1)
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
@@ -66,7 +72,7 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Daemon(ServiceShell, PeerShell):
+class Daemon(ServiceShell, PeerShell, FeedShell):
     def __init__(self, config: DaemonConfig, *, insecure: bool = False, store: Store | None = None,
                  log: Any = None, clock: Any = wall_ms, endpoints_file: str | Path | None = None) -> None:
         check_server_key(config, insecure)
@@ -74,6 +80,11 @@ class Daemon(ServiceShell, PeerShell):
         self.insecure = insecure
         self.clock = clock
         self.log = log or structlog.get_logger("mtbridge.daemon")
+        # debug events (per turn, per command) are built only when a level of debug was asked
+        # for (`--log-level debug`): structlog's unconfigured default (level NOTSET, in-process
+        # tests and tools) writes everything, and a fan-out would print a line per command
+        level = getattr(self.log, "get_effective_level", None)
+        self.debug = level is not None and level() == logging.DEBUG
         self.lock: JournalLock | None = None
         self.store = store or self._open_journal(config)
         self.crashed: BaseException | None = None  # the exception of a task that crashed (exit non-zero)
@@ -91,6 +102,8 @@ class Daemon(ServiceShell, PeerShell):
                       "feed_subscriptions": 0}
         self.instance = ""
         self._feed_frames = FeedEncoder()
+        self._snapshot_frames = SnapshotEncoder()  # the same bytes, from the unchanged rows' cached bytes
+        self.init_feed_pacing()
         self._step_start: int | None = None  # perf_counter_ns of the oldest input not yet committed
         self.feed_subscriptions = 0  # live subscriptions on the feed (subscribe - unsubscribe messages)
         self._drain_scheduled = False
@@ -123,6 +136,8 @@ class Daemon(ServiceShell, PeerShell):
         self.instance = f"{now}-{_pid()}" + (f"-{run}" if run > 1 else "")
         self.core = DaemonCore.recover(self.config, recovery, now=now, insecure=self.insecure,
                                        instance=self.instance)
+        self.core.debug = self.debug
+        self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
         self._commit()
         cfg = self.config
         if not self.insecure:
@@ -326,31 +341,6 @@ class Daemon(ServiceShell, PeerShell):
         for level, event, kw in core.take_logs():
             getattr(self.log, level)(event, **kw)
 
-    def _send_feed(self) -> None:
-        """Publish what the core queued (stamped, in order). Nothing queued is dropped here
-        unless the socket is missing; a subscriber at its high-water mark loses items (the
-        `fseq` gap tells it to resync from the next snapshot)."""
-        core = self.core
-        assert core is not None
-        items = core.take_feed(perf_counter_ns())
-        if self.webhooks is not None:
-            self.webhooks.offer(items)
-        pub = getattr(self, "pub_sync", None)
-        if pub is None:
-            return
-        frames, send = self._feed_frames, pub.send
-        more, noblock = zmq.SNDMORE | zmq.NOBLOCK, zmq.NOBLOCK
-        sent = 0
-        for topic, body in items:
-            head, tail = frames(topic, body)
-            try:  # PUB takes a message whole or drops it whole (HWM): never half an item
-                send(head, more)
-                send(tail, noblock)
-                sent += 1
-            except zmq.Again:  # a slow monitor loses feed items, never the daemon its pace
-                self.stats["feed_dropped"] += 1
-        self.stats["feed_items"] += sent
-
     def _publish(self, topic: str, **body: Any) -> None:
         """A shell-originated item (daemon.*, auth.denied): through the core, for the envelope."""
         core = self.core
@@ -423,22 +413,35 @@ class Daemon(ServiceShell, PeerShell):
             cpu0 = thread_time_ns()
             start = perf_counter_ns()
             deadline = start + budget_ns
+            debug = self.debug
+            if debug:
+                in0, out0 = self.stats["frames_in"], self.stats["frames_out"]
             if self._pump_cut:  # journaled commands the last turn had no time to send go first
                 self._commit(start + budget_ns * 3 // 4)
             per_row = self.commit_ns_per_row
             batch = core.pending_batch()  # the same object until the commit below
             for _ in range(self.config.ingest_batch):
-                try:
-                    parts = sync.recv_multipart(zmq.NOBLOCK, copy=False)
-                except zmq.Again:
+                # EVENTS says whether a message waits: no zmq.Again raised (and its traceback
+                # built) at the end of every turn, nor pyzmq's Python-level recv_multipart
+                if not _raw_get(sync, _EVENTS) & _POLLIN:
                     empty = True
                     break
+                frame = _raw_recv(sync, _NOBLOCK, False)
+                parts = [frame]
+                while frame.more:  # a message arrives whole: its other frames are there
+                    frame = _raw_recv(sync, _NOBLOCK, False)
+                    parts.append(frame)
                 self._handle(parts, now)
                 if perf_counter_ns() + per_row * batch.size() > deadline:
                     break  # a turn of expensive frames (hellos, results) ends on time, not on count
             if empty:
                 core.on_read_idle(now)
+            rows = batch.size() if debug else 0
             self._commit(deadline)  # sends on the socket, which may swallow the FD's edge: EVENTS is re-checked
+            if debug and (self.stats["frames_in"] > in0 or self.stats["frames_out"] > out0):
+                self.log.debug("loop.turn", frames_in=self.stats["frames_in"] - in0, rows=rows,
+                               frames_out=self.stats["frames_out"] - out0, drained=empty,
+                               wall_us=(perf_counter_ns() - start) // 1000)
         finally:
             if not self._pump_cut:  # else the turn that sends the rest (scheduled) enables it
                 gc.enable()
@@ -446,7 +449,7 @@ class Daemon(ServiceShell, PeerShell):
         if wall > self.turn_max_ns:
             self.turn_max_ns, self.turn_cpu_ns = wall, thread_time_ns() - cpu0
         self._cut()
-        if sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if _raw_get(sync, _EVENTS) & _POLLIN:
             if not self._drain_scheduled:
                 self._drain_scheduled = True
                 asyncio.get_running_loop().call_soon(self._drain_router)

@@ -19,8 +19,13 @@ a *session* is one login spoken for on it, opened by its own `hello`. The rules
   heartbeats judging dead peers in its I/O thread) puts the connection's sessions offline at
   once; a frame that still comes on it brings its session back (monitor events may lag the
   frames). A connection silent `FORGET_AFTER` offline periods is forgotten (the memory
-  bound): a later frame gets `not_started`, the terminal says `hello` again, and
-  `welcome.last_id` makes it send again whatever the daemon never journaled.
+  bound) once its transport is gone or it holds no live session: a later frame gets
+  `not_started`, the terminal says `hello` again, and `welcome.last_id` makes it send again
+  whatever the daemon never journaled. A connection whose transport survived (a slow reader,
+  a terminal whose thread blocked) keeps its sessions however long it is silent: its first
+  frame after the wake brings each login back without a hello (no session churn, no
+  `not_started` storm). That stays bounded: a login has one live session, so the kept
+  connections are at most the allow-list's logins.
 * **Roles.** The `hello` role must be the key's role (trader or investor); a mismatch is an
   `error` (`role_mismatch`) and no session starts.
 * **Replay.** Message ids per login only grow, across connections and restarts (persisted in
@@ -78,6 +83,7 @@ class Conn:
     last_rx: int
     sessions: dict[int, Session] = field(default_factory=dict)
     silent: bool = False
+    gone: bool = False  # the shell's socket monitor reported the transport lost
     seq0: int = 0  # outbound seq of connection-level errors (login 0)
     control0: deque = field(default_factory=deque)
 
@@ -206,6 +212,8 @@ class SessionsMixin:
         forgotten by the silence rule."""
         self.now = now
         conn = self.conns.get(conn_id)
+        if conn is not None:
+            conn.gone = True
         if conn is not None and not conn.silent:
             conn.silent = True
             self.going_offline.extend((s, "disconnected") for s in conn.sessions.values())
@@ -254,8 +262,27 @@ class SessionsMixin:
         control.popleft()
 
     # ------------------------------------------------------------------ hello / heartbeat
+    # [cluster] (bridge/daemon/cluster.py): login -> the pure route (Serve | Redirect | NoOwner)
+    # of bridge/cluster/routing.py; None = one daemon serves every login
+    route_login: Any = None
+
+    def _redirected(self: DaemonCore, s: Session, login: int) -> bool:
+        """Daemons sharded by trader: a login of a shard this daemon does not hold is answered
+        `redirect` (seq 1, docs/protocol.md) and nothing of its hello is journaled."""
+        target = self.route_login(login)
+        shard = getattr(target, "shard", None)
+        if shard is None:  # Serve
+            return False
+        s.started = False
+        s.tracker = SequenceTracker()
+        s.control.append(("redirect", (shard, getattr(target, "endpoint", ""))))
+        self.orphans.add((s.conn, login))
+        return True
+
     def _on_hello(self: DaemonCore, s: Session, m: Hello) -> None:
         now, login = self.now, m.login
+        if self.route_login is not None and self._redirected(s, login):
+            return
         conn = self.conns[s.conn]
         entry = self.config.allow.by_name.get(conn.key_name or "")
         if entry is not None and entry.role != m.role:
@@ -314,12 +341,14 @@ class SessionsMixin:
         reference = self.read_at
         for conn in list(self.conns.values()):
             quiet = reference - conn.last_rx
-            if quiet > dead_after * FORGET_AFTER:
+            if quiet > dead_after * FORGET_AFTER and (conn.gone or not self._holds_live_session(conn)):
                 self._drop_conn(conn, "silent")
                 continue
             if quiet > dead_after and not conn.silent:
                 conn.silent = True
                 self.going_offline.extend((s, "silent") for s in conn.sessions.values())
+            # a walk, not a heap of deadlines: ~40 ns a session, where a heap costs ~1 us a
+            # heartbeat and lands them all in one pass (benchmarks/bench_tick_cost.py)
             for s in conn.sessions.values():
                 if s.started and now - s.last_tx >= hb and not s.control:
                     s.control.append(("heartbeat", None))
@@ -335,6 +364,10 @@ class SessionsMixin:
                 s.online = False
                 self._offline(s.login, why)
                 budget -= 1
+
+    def _holds_live_session(self: DaemonCore, conn: Conn) -> bool:
+        session_of = self.session_of
+        return any(session_of.get(login) is s for login, s in conn.sessions.items())
 
     def _revive(self: DaemonCore, s: Session) -> None:
         """A frame for a session judged silent: it is back, as it was (each login by its own frame);

@@ -17,6 +17,10 @@ from bridge.daemon.store import JournalLock, JournalLocked, SqliteStore, Store
 
 def open_store(config: DaemonConfig) -> tuple[Store, JournalLock | None]:
     """(store, file lock); a PostgreSQL store holds its lock itself (released by `close`)."""
+    if config.cluster is not None:  # one shard's journal, under its lease (bridge/daemon/cluster.py)
+        from bridge.daemon.cluster import open_shard
+
+        return open_shard(config.journal_url, config.cluster, config.synchronous, config.journal_create), None
     if config.journal_url:
         from bridge.daemon.store_pg import PgStore
 

@@ -46,6 +46,30 @@ from bridge.daemon.config import redact_url as redact
 from bridge.daemon.store import (_CID, _SEQ, Batch, CommandRow, JournalLocked, Recovery, _pack_rows, _unpack_rows,
                                  commands_of, pending_of)
 
+CLUSTER_SCHEMA = "mtbridge_cluster"
+FENCED = "MTB01"  # SQLSTATE of a write refused by the fence
+# The cluster's tables (bridge/daemon/cluster.py runs these too, before any journal exists).
+# A lease row is compare-and-swapped on `token`; `fence` locks it FOR SHARE, so a takeover
+# (an UPDATE of the row) waits for a write in flight, and a write after it sees the new token.
+CLUSTER_DDL: tuple[str, ...] = (
+    "SELECT pg_advisory_xact_lock(1836344173)",  # 'mtbm': one cluster migration at a time
+    f"CREATE SCHEMA IF NOT EXISTS {CLUSTER_SCHEMA}",
+    f"CREATE TABLE IF NOT EXISTS {CLUSTER_SCHEMA}.shards (shard text PRIMARY KEY, journal_schema text NOT NULL "
+    "UNIQUE, created_at bigint NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {CLUSTER_SCHEMA}.leases (shard text PRIMARY KEY REFERENCES {CLUSTER_SCHEMA}.shards, "
+    "owner text NOT NULL DEFAULT '', endpoint text NOT NULL DEFAULT '', token bigint NOT NULL DEFAULT 0, "
+    "expires_at bigint NOT NULL DEFAULT 0, handover_to text NOT NULL DEFAULT '')",
+    f"CREATE TABLE IF NOT EXISTS {CLUSTER_SCHEMA}.directory (login bigint PRIMARY KEY, shard text NOT NULL "
+    f"REFERENCES {CLUSTER_SCHEMA}.shards)",
+    f"CREATE OR REPLACE FUNCTION {CLUSTER_SCHEMA}.now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS "
+    "$$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$",
+    f"CREATE OR REPLACE FUNCTION {CLUSTER_SCHEMA}.fence(p_shard text, p_token bigint) RETURNS void "
+    "LANGUAGE plpgsql AS $$ DECLARE cur bigint; BEGIN "
+    f"SELECT token INTO cur FROM {CLUSTER_SCHEMA}.leases WHERE shard = p_shard FOR SHARE; "
+    "IF cur IS DISTINCT FROM p_token THEN RAISE EXCEPTION 'shard % is fenced: token % is not the lease''s (%)', "
+    f"p_shard, p_token, cur USING ERRCODE = '{FENCED}'; END IF; END $$",
+)
+
 # (version, what it does, statements). Never edit a released step: add the next one.
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (1, "the journal tables (the SQLite journal's schema 3)", (
@@ -78,6 +102,17 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         f"DO $$ BEGIN ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4; "
         f"EXCEPTION WHEN OTHERS THEN ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL; END $$"
         for table, column in (("command_batches", "rows"), ("snapshot_parts", "data"), ("snapshots", "state")))),
+    # Daemons sharded by trader (docs/scaling.md): the shared tables every shard's journal
+    # checks its writes against, in their own schema. Idempotent, and serialised by a
+    # transaction lock: several shards' journals migrate at once on a new cluster. A role that
+    # may not create schemas in its database (a journal in a schema it owns) skips them: a
+    # single daemon does not need them, and a cluster's daemons create them (ClusterDb).
+    (4, "cluster: shards, leases (fencing tokens), the login directory", (
+        CLUSTER_DDL[0],
+        "DO $step$ BEGIN IF has_database_privilege(current_database(), 'CREATE') "
+        f"OR to_regnamespace('{CLUSTER_SCHEMA}') IS NOT NULL THEN "
+        + " ".join(f"EXECUTE $s${sql}$s$;" for sql in CLUSTER_DDL[1:]) + " END IF; END $step$",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 LOCK_CLASS = "mtbridge journal"  # + the schema: one journal per database schema
@@ -144,16 +179,26 @@ def check(url: str) -> tuple[int | None, str | None]:
         conn.close()
 
 
+class Fenced(RuntimeError):
+    """A shard's write refused: this daemon's lease token is no longer the shard's."""
+
+
 class PgStore:
     """The journal in a PostgreSQL database (its current schema). `create=False` refuses a
-    database without a journal (a mistyped URL must not start an empty state)."""
+    database without a journal (a mistyped URL must not start an empty state).
+
+    `fence=(shard, token)`: a shard's journal in a cluster (bridge/daemon/cluster.py). Every
+    write and snapshot then checks the lease token in its own transaction, and raises `Fenced`
+    once another daemon took the shard over. Such a store takes no advisory lock (`lock=False`):
+    the lease replaces it, and a paused owner's live session must not block the takeover."""
 
     PART_BYTES = 1024 * 1024  # one snapshot piece per transaction
     LOCK_WAIT_S = 5  # a killed daemon's session ends within ms of its socket closing
 
     def __init__(self, url: str, synchronous: str = "normal", keep_snapshots: int = 2, *, create: bool = True,
-                 lock: bool = True) -> None:
+                 lock: bool = True, fence: tuple[str, int] | None = None) -> None:
         self.url = url
+        self.fence = fence
         self.keep_snapshots = max(keep_snapshots, 1)
         self.synchronous = synchronous
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -268,6 +313,8 @@ class PgStore:
             try:
                 with conn.pipeline(), conn.cursor() as cur:
                     cur.execute("BEGIN")
+                    if self.fence is not None:
+                        cur.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
                     if batch.events:
                         cur.executemany("INSERT INTO events VALUES (%s, %s, %s, %s)", batch.events)
                     if batch.commands:
@@ -286,9 +333,10 @@ class PgStore:
                         cur.executemany("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
                                         "SET value = excluded.value", list(batch.meta.items()))
                     cur.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if not conn.closed:
                     conn.execute("ROLLBACK")  # a failed statement left the transaction aborted
+                self._raise_fenced(exc)
                 raise
 
     def save_snapshot(self, seq: int, taken_at: int, state: str | bytes) -> None:
@@ -307,18 +355,48 @@ class PgStore:
                 conn.execute("SET synchronous_commit = on")
             step = self.PART_BYTES
             parts = [state[i:i + step] for i in range(0, len(state), step)] or [b""]
-            conn.execute("DELETE FROM snapshot_parts WHERE seq = %s", (seq,))  # a killed writer's, same seq
-            for i, piece in enumerate(parts):
-                conn.execute("INSERT INTO snapshot_parts VALUES (%s, %s, %b) ON CONFLICT (seq, part) DO UPDATE "
-                             "SET data = excluded.data", (seq, i, piece))
+            # a shard's fence is checked with every piece too: a deposed owner must not delete
+            # or overwrite the pieces the new owner writes for the same seq
+            def step_(sql: str, params: tuple) -> None:
+                if self.fence is None:
+                    conn.execute(sql, params)  # autocommit: one statement, one transaction
+                    return
+                with conn.transaction():
+                    conn.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
+                    conn.execute(sql, params)
+
+            try:
+                step_("DELETE FROM snapshot_parts WHERE seq = %s", (seq,))  # a killed writer's, same seq
+                for i, piece in enumerate(parts):
+                    step_("INSERT INTO snapshot_parts VALUES (%s, %s, %b) ON CONFLICT (seq, part) DO UPDATE "
+                          "SET data = excluded.data", (seq, i, piece))
+            except Exception as exc:  # noqa: BLE001 - re-raised below
+                self._raise_fenced(exc)
+                raise
             self._commit_snapshot(conn, seq, taken_at, b"", len(parts), fenced=True)
             self._sweep_parts(conn)
         finally:
             conn.close()
 
+    def _raise_fenced(self, exc: BaseException) -> None:
+        """A fence refusal as `Fenced`, one line (any other error: nothing)."""
+        if getattr(exc, "sqlstate", None) == FENCED:
+            raise Fenced(f"journal {redact(self.url)}: {getattr(exc.diag, 'message_primary', None) or exc}; "
+                         "not written") from None
+
     def _commit_snapshot(self, conn, seq: int, taken_at: int, state: bytes, parts: int | None,  # noqa: ANN001
                          fenced: bool = False) -> None:
+        try:
+            self._commit_snapshot_fenced(conn, seq, taken_at, state, parts, fenced)
+        except Exception as exc:  # noqa: BLE001 - re-raised below
+            self._raise_fenced(exc)
+            raise
+
+    def _commit_snapshot_fenced(self, conn, seq: int, taken_at: int, state: bytes, parts: int | None,  # noqa: ANN001
+                                fenced: bool) -> None:
         with conn.transaction():
+            if self.fence is not None:
+                conn.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
             if fenced and self.locked and not self.holds_lock(conn):
                 raise RuntimeError(f"snapshot {seq}: the daemon's journal session lost its lock; not written")
             if parts is not None:
@@ -350,6 +428,11 @@ class PgStore:
         """For /healthz: None while the writing session is up and holds the lock."""
         try:
             with self._thread_lock:
+                if self.fence is not None:
+                    row = self.conn.execute(f"SELECT token FROM {CLUSTER_SCHEMA}.leases WHERE shard = %s",
+                                            (self.fence[0],)).fetchone()
+                    if row is None or row[0] != self.fence[1]:
+                        return f"shard {self.fence[0]}: the lease moved to token {row[0] if row else '-'}"
                 return None if not self.locked or self.holds_lock() else "the PostgreSQL session lost the journal lock"
         except Exception as exc:  # noqa: BLE001 - any driver error is the answer
             return f"{redact(self.url)}: {' '.join(str(exc).split()) or type(exc).__name__}"

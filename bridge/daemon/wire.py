@@ -34,20 +34,7 @@ _packer = msgpack.Packer(use_bin_type=True, use_single_float=False, autoreset=Tr
 
 def command_row(cmd: Command, seq: int) -> CommandRow:
     """Engine command -> its journal row."""
-    if type(cmd) is OpenCopy:
-        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "open", cmd.subscription, cmd.trader_ticket, None,
-                          cmd.symbol, cmd.side.value, str(cmd.volume), str(cmd.reference_price), None, None, None,
-                          cmd.expires_at)
-    if type(cmd) is CloseCopy:
-        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "close", cmd.subscription, cmd.trader_ticket,
-                          cmd.ticket, None, None, str(cmd.volume), None, None, None, cmd.reason)
-    if type(cmd) is ModifyCopy:
-        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "modify", cmd.subscription, cmd.trader_ticket,
-                          cmd.ticket, None, None, None, None, str(cmd.sl or 0), str(cmd.tp or 0), None)
-    if type(cmd) is BalanceOperation:
-        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "balance", cmd.subscription, 0, None, None, None,
-                          str(cmd.amount), None, None, None, cmd.reason)
-    return _order_row(cmd, seq)
+    return command_rows((cmd,), seq)[0]
 
 
 def _order_row(cmd: object, seq: int) -> CommandRow:
@@ -72,27 +59,38 @@ _row = tuple.__new__  # CommandRow without its Python-level __new__ (same tuple,
 
 
 def command_rows(cmds: list[Command] | tuple[Command, ...], seq: int) -> list[CommandRow]:
-    """One step's commands -> their rows (= `command_row` each). A fan-out's 10 000 opens
-    share their price, side and usually volume objects: each is turned to text once."""
+    """One step's commands -> their journal rows, the one place a row is built. A fan-out's
+    10 000 opens share their price, side and usually volume objects: each is turned to text
+    once."""
     out = []
     price = volume = side = None
     price_text = volume_text = side_text = ""
     for cmd in cmds:
-        if type(cmd) is not OpenCopy:
-            out.append(command_row(cmd, seq))
-            continue
-        if cmd.reference_price is not price:
-            price = cmd.reference_price
-            price_text = str(price)
-        if cmd.volume is not volume:
-            volume = cmd.volume
-            volume_text = str(volume)
-        if cmd.side is not side:
-            side = cmd.side
-            side_text = side.value
-        out.append(_row(CommandRow, (cmd.key, seq, cmd.id, cmd.account, "open", cmd.subscription, cmd.trader_ticket,
-                                     None, cmd.symbol, side_text, volume_text, price_text, None, None, None,
-                                     cmd.expires_at)))
+        t = type(cmd)
+        if t is OpenCopy:
+            if cmd.reference_price is not price:
+                price = cmd.reference_price
+                price_text = str(price)
+            if cmd.volume is not volume:
+                volume = cmd.volume
+                volume_text = str(volume)
+            if cmd.side is not side:
+                side = cmd.side
+                side_text = side.value
+            out.append(_row(CommandRow, (cmd.key, seq, cmd.id, cmd.account, "open", cmd.subscription,
+                                         cmd.trader_ticket, None, cmd.symbol, side_text, volume_text, price_text,
+                                         None, None, None, cmd.expires_at)))
+        elif t is CloseCopy:
+            out.append(CommandRow(cmd.key, seq, cmd.id, cmd.account, "close", cmd.subscription, cmd.trader_ticket,
+                                  cmd.ticket, None, None, str(cmd.volume), None, None, None, cmd.reason))
+        elif t is ModifyCopy:
+            out.append(CommandRow(cmd.key, seq, cmd.id, cmd.account, "modify", cmd.subscription, cmd.trader_ticket,
+                                  cmd.ticket, None, None, None, None, str(cmd.sl or 0), str(cmd.tp or 0), None))
+        elif t is BalanceOperation:
+            out.append(CommandRow(cmd.key, seq, cmd.id, cmd.account, "balance", cmd.subscription, 0, None, None,
+                                  None, str(cmd.amount), None, None, None, cmd.reason))
+        else:
+            out.append(_order_row(cmd, seq))  # pending orders (issue 15 item 6); TypeError for others
     return out
 
 

@@ -47,31 +47,12 @@ class Rates:
         return Rates(updated)
 
     def rate(self, frm: str, to: str) -> Decimal:
-        """Units of `to` per one unit of `frm`."""
+        """Units of `to` per one unit of `frm`: `fraction`, divided once (one conversion chain,
+        so `rate` and `fraction` always agree on the pairs they use)."""
         if frm == to:
-            return Decimal(1)
-        if frm in _CENT_CURRENCIES:
-            parent, per = _CENT_CURRENCIES[frm]
-            return self.rate(parent, to) / per
-        if to in _CENT_CURRENCIES:
-            parent, per = _CENT_CURRENCIES[to]
-            return self.rate(frm, parent) * per
-        direct = self._rates.get(frm + to)
-        if direct is not None:
-            return direct
-        inverse = self._rates.get(to + frm)
-        if inverse is not None:
-            return Decimal(1) / inverse
-        if "USD" not in (frm, to):
-            try:
-                return self.rate(frm, "USD") * self.rate("USD", to)
-            except DomainError:
-                pass
-        legs = self._cross(frm, to)
-        if legs is not None:
-            (n1, d1), (n2, d2) = legs
-            return (n1 * n2) / (d1 * d2)
-        raise _no_rate(frm, to)
+            return ONE
+        num, den = self.fraction(frm, to)
+        return num if den == ONE else num / den
 
     def _leg(self, frm: str, to: str) -> tuple[Decimal, Decimal] | None:
         """(num, den) from the one quoted pair of the two currencies, direct or inverse."""

@@ -15,7 +15,48 @@ REFUSAL_LABEL = {"below_min_volume": "copy below the minimum volume", "above_max
                  "unknown_copy": "no such copy (already closed?)", "already_closing": "this copy is already closing",
                  "no_open_copies": "no open copy to close", "unknown_trader": "no such trader",
                  "copies_open": "copies are still open", "forbidden": "not allowed",
-                 "suspended_by_desk": "suspended by the desk"}
+                 "suspended_by_desk": "suspended by the desk",
+                 # copy settings (issue 15): filters, mapping, price guard, risk limits
+                 "symbol_not_allowed": "symbol not in the subscription's list", "symbol_blocked": "symbol blocked",
+                 "side_filtered": "side not copied", "trader_volume_below_min": "trader volume below the minimum",
+                 "trader_volume_above_max": "trader volume above the maximum", "slippage": "price moved too far",
+                 "unknown_symbol": "symbol not known (nothing maps it)", "invalid_volume": "volume not tradable",
+                 "daily_loss_limit": "daily loss limit", "max_drawdown": "maximum drawdown",
+                 "invalid_settings": "invalid copy settings"}
+
+# The names of the figures in a refusal's `details`, in the order they are shown.
+_DETAIL_WORDS = {"raw_volume": "volume before rounding", "volume": "volume", "limit": "limit",
+                 "trader_volume": "trader volume", "equity": "equity", "margin": "margin", "mapped": "mapped to",
+                 "difference_points": "points away", "limit_points": "limit (points)", "loss": "loss",
+                 "allowed": "allowed", "base": "from", "state": "state", "retcode": "retcode"}
+MAX_DETAILS_SHOWN = 6  # an event row stays one line
+
+
+def details_text(details: object) -> str:
+    """A refusal's figures in words, the known ones first: 'volume 1.00, equity 100, margin 1100.00'."""
+    if not isinstance(details, dict) or not details:
+        return ""
+    known = [k for k in _DETAIL_WORDS if k in details]
+    rest = sorted(k for k in details if k not in _DETAIL_WORDS)
+    return ", ".join(f"{_DETAIL_WORDS.get(k, k.replace('_', ' '))} {details[k]}"
+                     for k in (known + rest)[:MAX_DETAILS_SHOWN])
+
+
+def settings_text(settings: object) -> str:
+    """Copy settings in words, those set only: 'mode multiplier, multiplier 1.5, reverse'."""
+    if not isinstance(settings, dict):
+        return ""
+    parts = []
+    for k, v in settings.items():
+        if v is True:
+            parts.append(k.replace("_", " "))
+        elif isinstance(v, dict):
+            parts.append(f"{k.replace('_', ' ')} " + ",".join(f"{a}={b}" for a, b in v.items()))
+        elif isinstance(v, list):
+            parts.append(f"{k.replace('_', ' ')} {','.join(map(str, v))}")
+        else:
+            parts.append(f"{k.replace('_', ' ')} {v}")
+    return ", ".join(parts) or "the seed's terms"
 
 
 def refusal_label(code: str) -> str:
@@ -26,7 +67,8 @@ def refusal_label(code: str) -> str:
 _HOW = {"client": "by hand", "so": "stop-out", "sl": "stop loss", "tp": "take profit"}
 _CLOSE_WORDS = {"stop_copying": "copying stopped", "reconcile": "reconciled with the account", "protection": "protection",
                 "stop_out": "stop-out (engine)", "vanished": "vanished from the account",
-                "dealer": "closed by the dealer"}
+                "dealer": "closed by the dealer", "daily_loss_limit": "daily loss limit",
+                "max_drawdown": "maximum drawdown"}
 
 
 def close_label(reason: str) -> str:

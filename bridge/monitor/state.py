@@ -24,7 +24,7 @@ from typing import Any
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
 from bridge.monitor.fmt import lots, money, pct, price, round_numbers_in
-from bridge.monitor.labels import close_label, refusal_label
+from bridge.monitor.labels import close_label, details_text, refusal_label
 from bridge.monitor.model import (  # noqa: F401  (re-exported: the state's vocabulary)
     ALERT, DEFAULT_MARGIN_CALL, DEFAULT_STOP_OUT, HUNDRED, INFO, LEVEL_Q, MAX_EVENTS, MAX_LATENCIES, MAX_POINTS,
     WARN, ZERO, Account, EventLine, Exposure, FeedEvent, FeedHealth, Subscription, Terminal, Trader, _int,
@@ -50,6 +50,7 @@ class MonitorState:
     positions: dict[int, dict] = field(default_factory=dict)  # login -> ticket -> book.Position (F14)
     prices: dict[str, tuple] = field(default_factory=dict)  # symbol -> (bid, ask) (F15)
     counts: dict[str, int] = field(default_factory=dict)  # margin_calls, stop_outs, copies_* (since start)
+    copy_settings: dict[int, dict] = field(default_factory=dict)  # sub -> settings changed from the defaults (issue 15)
     version: int = 0  # +1 on every applied event
     memo: dict = field(default_factory=dict, compare=False, repr=False)  # view name -> (version, value): see memo()
     _line_seq: int = 0
@@ -434,9 +435,11 @@ def _on_copy_refused(s: MonitorState, b: Mapping[str, Any], ts: int) -> None:
     s._count("copies_refused")
     lat = _latency(s, b)
     code = str(b.get("code", "?"))
+    figures = details_text(b.get("details"))  # issue 15: why not copied, the figures
     s._line(ts, "copy_refused", WARN, f"copy refused: sub {sid} {_what(b)}trader {b.get('trader', '?')} ticket "
                                       f"{b.get('trader_ticket')}: {refusal_label(code)}"
-                                      f" ({round_numbers_in(str(b.get('detail', '')))}){lat}".replace(" ()", ""),
+                                      f" ({round_numbers_in(str(b.get('detail', '')))}){lat}".replace(" ()", "")
+                                      + (f" [{figures}]" if figures else ""),
             login=s.sub_login(sid), subscription=sid)
 
 
@@ -575,4 +578,7 @@ _HANDLERS["prices"] = _book.on_prices
 from bridge.monitor import dealer as _dealer  # noqa: E402
 
 _HANDLERS["record.dealer_action"] = _dealer.on_dealer_action
+from bridge.monitor import settings_rows as _settings_rows  # noqa: E402
+
+_HANDLERS.update(_settings_rows.HANDLERS)
 TOPICS = tuple(sorted(_HANDLERS))

@@ -19,7 +19,7 @@ from bridge.monitor.book import position_rows
 from bridge.monitor.fmt import lots, money, pct
 from bridge.monitor.fmt import price
 from bridge.monitor.history import SubRow, deals_csv, subscriptions_csv, trades_csv
-from bridge.monitor.labels import close_label, deal_reason_label
+from bridge.monitor.labels import close_label, deal_reason_label, settings_text
 from bridge.monitor.render import margin_chart, positions_html, subs_html
 from bridge.monitor.state import MonitorState
 from bridge.monitor.views import can_see_account, investor_stats
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from bridge.monitor.web import Dashboard
 
 TRADES_SHOWN = 200
+WHY_SHOWN = 20  # the newest refusals, limit trips and settings changes of the account
+_WHY_KINDS = ("copy_refused", "risk_limit", "copy_settings")
 ZERO = Decimal(0)
 
 
@@ -133,12 +135,25 @@ async def investor_page(dash: Dashboard, request: Request) -> Response:
                 f'trades (CSV)</a> · <a href="/investors/{login}/history.csv?what=subscriptions" id="csv-subs">'
                 f"subscriptions (CSV)</a></p>"
                 f"<section><h2>Active subscriptions</h2>{subs_html(live)}</section>"
+                f"<section><h2>Copy settings and why not copied</h2>{why_html(s, login, live)}</section>"
                 f"<section><h2>Closed subscriptions</h2>{closed_html(closed)}</section>"
                 f"<section><h2>Open positions</h2>{pos}</section>"
                 f"<section><h2>Trades (newest {TRADES_SHOWN})</h2>{trades_html(trades)}</section>"
                 f"<section><h2>Margin level</h2>{chart}</section>")
 
     return dash.page(request, f"Investor statistics: account {login}", dash.hub.read(build))
+
+
+def why_html(s: MonitorState, login: int, live: list) -> str:
+    """Issue 15: each live subscription's copy settings (those changed from the seed's terms) and
+    the account's newest refusals, limit trips and settings changes, with their figures."""
+    rows = "".join(f"<tr><td>{x.subscription}</td><td>{escape(settings_text(s.copy_settings.get(x.subscription, {})))}"
+                   f"</td></tr>" for x in live)
+    settings = (f'<table id="copy-settings"><tr><th>subscription</th><th>copy settings</th></tr>{rows}</table>'
+                if rows else "")
+    lines = [x for x in s.events_by_login.get(login, ()) if x.kind in _WHY_KINDS][-WHY_SHOWN:]
+    items = "".join(f"<li>{escape(_date(x.ts))} {escape(x.text)}</li>" for x in reversed(lines))
+    return settings + (f'<ul id="why-not-copied">{items}</ul>' if items else "<p>Every trade was copied.</p>")
 
 
 def _csv(body: str, name: str) -> Response:

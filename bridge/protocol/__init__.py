@@ -43,6 +43,7 @@ from bridge.protocol.messages import (
     PositionOpened,
     Quote,
     Quotes,
+    Redirect,
     Welcome,
 )
 from bridge.protocol.schema import (
@@ -66,7 +67,7 @@ __all__ = [
     "AccountUpdate", "Close", "CommandResult", "Direction", "EncodeError", "ErrorReply",
     "FieldSpec", "Heartbeat", "Hello", "Kind", "Limits", "Message", "MessageSpec", "Modify",
     "Open", "OutboundCounter", "Position", "PositionClosed", "PositionModified",
-    "PositionOpened", "ProtocolError", "Quote", "Quotes", "SequenceTracker", "Welcome",
+    "PositionOpened", "ProtocolError", "Quote", "Quotes", "Redirect", "SequenceTracker", "Welcome",
     "OrderPlaced", "OrderModified", "OrderRemoved", "OrderFilled", "PlaceOrder", "ModifyOrder", "CancelOrder",
     "decode", "encode", "error_reply", "pack_canonical", "to_decimal", "to_wire", "unpack_frame",
 ]  # fmt: skip

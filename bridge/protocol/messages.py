@@ -195,6 +195,19 @@ class Welcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Redirect:
+    """The daemon does not serve this login: its shard's owner is at `endpoint` (docs/protocol.md)."""
+
+    TYPE: ClassVar[str] = "redirect"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    shard: str
+    endpoint: str  # empty = no owner right now: try again after a heartbeat interval
+
+
+@dataclass(frozen=True, slots=True)
 class Open:
     TYPE: ClassVar[str] = "open"
     id: int
@@ -365,7 +378,7 @@ class CancelOrder:
 
 Message = Union[
     Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
-    CommandResult, Quotes, Welcome, Open, Close, Modify, ErrorReply,
+    CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
     OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder,
 ]  # fmt: skip
 
@@ -374,7 +387,7 @@ MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
         cls.TYPE: cls
         for cls in (
             Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
-            CommandResult, Quotes, Welcome, Open, Close, Modify, ErrorReply,
+            CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
             OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder,
         )  # fmt: skip
     }

@@ -301,6 +301,17 @@ _SPECS: tuple[MessageSpec, ...] = (
         "answer to hello; first daemon message on a connection (seq 1)",
     ),
     MessageSpec(
+        "redirect",
+        _D,
+        (
+            F("shard", Kind.NAME, "the shard the login belongs to (daemons sharded by trader, docs/scaling.md)"),
+            F("endpoint", Kind.TEXT, "where that shard's daemon takes terminals, e.g. tcp://10.0.0.2:5570: close this "
+              "connection and say hello there; empty = the shard has no owner right now (failover in progress): "
+              "say hello again, here or to another daemon, after heartbeat interval"),
+        ),
+        "answer to hello instead of welcome (seq 1) from a daemon that does not serve the login",
+    ),
+    MessageSpec(
         "open",
         _D,
         (

@@ -32,6 +32,7 @@ BUILDERS = {
     "command_result": ("MtbBuildCommandResult", ("@result",)),
     "quotes": ("MtbBuildQuotes", ("quotes",)),
     "welcome": ("MtbBuildWelcome", ("server_time", "heartbeat_ms", "resume", "last_id", "quote_symbols")),
+    "redirect": ("MtbBuildRedirect", ("shard", "endpoint")),
     "open": ("MtbBuildOpen", ("key", "symbol", "side", "volume", "sl", "tp", "magic", "comment", "expires")),
     "close": ("MtbBuildClose", ("key", "ticket", "volume")),
     "modify": ("MtbBuildModify", ("key", "ticket", "sl", "tp")),

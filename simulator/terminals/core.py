@@ -81,6 +81,7 @@ from bridge.protocol import (
     Quotes,
     RETCODE_EXPIRED,
     SequenceTracker,
+    Redirect,
     Welcome,
 )
 from simulator.server import DealInfo, PositionInfo, Session, TradeRequest
@@ -91,6 +92,7 @@ from simulator.terminals.quotes import QUOTE_EVERY_MS, QuoteWatch
 ZERO = Decimal(0)
 DEFAULT_HEARTBEAT_MS = 1000
 OFFLINE_AFTER = 5  # heartbeats of silence (docs/protocol.md section 6)
+MAX_REDIRECTS = 5  # redirects in a row before the terminal backs off (two daemons with stale views)
 SENT_KEPT = 4096  # position reports kept per login until a welcome acknowledges them
 SEQUENCE_CODES = frozenset({"not_started", "bad_start_seq", "sequence_replay", "sequence_gap"})
 
@@ -166,6 +168,7 @@ class _Link:
     welcomed: bool = False
     resumed: bool = False
     last_tx: int = 0
+    hello_id: int = 0  # id of the last hello: sequence errors about older frames are stale
     # watcher state
     last_deal: int = 0  # highest deal ticket reported
     last_deal_time: int = 0
@@ -224,6 +227,10 @@ class TerminalCore:
         self._ids = _Ids(next_id)
         self.connected = False
         self.reconnect_reason: str | None = None
+        # daemons sharded by trader: where a `redirect` sends this terminal ("" = where it was,
+        # after a heartbeat interval: the shard has no owner yet); taken by the shell
+        self.redirect_to: str | None = None
+        self.redirects = 0  # redirects in a row since the last welcome (bounded: MAX_REDIRECTS)
         self.last_rx: int = 0
         self._mono = 0  # liveness clock (see `mono` below)
         self.errors: list[ErrorReply] = []
@@ -295,8 +302,10 @@ class TerminalCore:
         # reported once more as opened; the daemon takes it as the duplicate it is.
         link.account = None
         link.account_due = now
+        envelope = self._envelope(link, now)
+        link.hello_id = envelope["id"]
         return Hello(
-            **self._envelope(link, now), role=link.role, platform=info.platform,
+            **envelope, role=link.role, platform=info.platform,
             account_type=info.account_type, currency=info.currency, leverage=info.leverage,
             balance=wire_number(info.balance), equity=wire_number(info.equity),
             positions=tuple(position_map(p) for p in positions),
@@ -326,11 +335,24 @@ class TerminalCore:
                                           "unknown_login", "message for a login this terminal does not hold",
                                           message.id, "login"))
             return []
+        if isinstance(message, Redirect):  # instead of welcome: another daemon serves this login
+            self.redirects += 1
+            if message.seq != 1 or self.redirects > MAX_REDIRECTS:
+                self.redirects = 0
+                self.redirect_to = None
+                self.reconnect_reason = f"login {link.session.login}: redirect refused (seq {message.seq}, "\
+                                        f"or more than {MAX_REDIRECTS} in a row)"
+                return []
+            self.redirect_to = message.endpoint
+            self.reconnect_reason = (f"login {link.session.login}: shard {message.shard} is served at "
+                                     f"{message.endpoint or '(no owner yet)'}")
+            return []
         refusal = link.inbound.accept(message)
         if refusal is not None:
             self.reconnect_reason = f"login {link.session.login}: {refusal.code}: {refusal.detail}"
             return []
         if isinstance(message, Welcome):
+            self.redirects = 0
             link.welcomed = True
             link.resumed = message.resume
             link.quote_symbols = message.quote_symbols
@@ -345,7 +367,8 @@ class TerminalCore:
             return []
         if isinstance(message, ErrorReply):
             self.errors.append(message)
-            if message.code in SEQUENCE_CODES:
+            # only about a frame sent after the last hello: one reconnect answers all the earlier ones
+            if message.code in SEQUENCE_CODES and (message.ref_id == 0 or message.ref_id > link.hello_id):
                 self.reconnect_reason = f"login {link.session.login}: daemon says {message.code}"
             return []
         if isinstance(message, (Open, Close, Modify, *ORDER_COMMANDS)):

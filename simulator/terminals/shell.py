@@ -7,6 +7,12 @@ core, sends what the core returns, runs the core's watcher every `poll_interval`
 with exponential backoff when the core asks for it (sequence error, silent daemon): a new
 socket (new routing id), then `hello` + full snapshot for every login.
 
+Daemons sharded by trader (docs/scaling.md): a `redirect` answering the hello makes the
+shell reconnect at once to the endpoint it names (`endpoint` changes, `home` stays the
+configured one); "no owner yet" retries after a heartbeat interval; when a redirect target
+falls silent (its daemon died), the shell goes back `home`, where any daemon redirects it to
+the shard's new owner.
+
     client = TerminalClient(core, "tcp://127.0.0.1:5570", server_key=daemon_public,
                             public_key=pub, secret_key=sec)
     await client.start()
@@ -87,6 +93,7 @@ class TerminalClient:
             raise ValueError("CURVE needs server_key, public_key and secret_key (or insecure=True)")
         self.core = core
         self.endpoint = endpoint
+        self.home = endpoint  # the configured endpoint; a redirect changes `endpoint`
         self._keys = tuple(k.encode() if isinstance(k, str) else k for k in (server_key, public_key, secret_key))
         self.insecure = insecure
         self._ctx = context or _context()
@@ -228,8 +235,15 @@ class TerminalClient:
                 self.reconnects.append(reason)
                 async with self._lock:
                     self._close()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.backoff[1])
+                    target, self.core.redirect_to = self.core.redirect_to, None
+                if target:  # a redirect: the shard's owner is known, go there at once
+                    self.endpoint = target
+                    delay = self.backoff[0]
+                else:
+                    if target is None and self.endpoint != self.home and self.core.redirects == 0:
+                        self.endpoint = self.home  # the redirect target died: any daemon redirects anew
+                    await asyncio.sleep(delay if target is None else self.core.heartbeat_ms / 1000)
+                    delay = min(delay * 2, self.backoff[1])
                 async with self._lock:
                     if not self._stopping:
                         await self._open()

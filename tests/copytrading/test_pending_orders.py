@@ -214,3 +214,10 @@ def test_a_fill_reported_as_a_position_opened_links_the_copies_too():
     # the terminal's order_filled arriving afterwards is a duplicate
     step = w.handle(TraderOrderFilled(w.tick(), "T", 77, 77, "EURUSD", Side.BUY, D("0.10"), D("1.08000")))
     assert step.commands == () and step.records == ()
+
+
+def test_a_copy_order_carries_the_investor_s_symbol_name():
+    w, subs = world()
+    w.handle(SetCopySettings(w.tick(), subs["I1"], "I1", symbol_suffix="c"))
+    placed = {c.subscription: c.symbol for c in place(w)}
+    assert placed == {subs["I1"]: "EURUSDc", subs["I3"]: "EURUSD", subs["I4"]: "EURUSD"}

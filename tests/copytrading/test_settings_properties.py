@@ -12,8 +12,10 @@ from decimal import Decimal as D
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.copytrading import CopyRefused, Engine, OpenCopy, PriceTick, SetCopySettings, TraderPositionOpened
-from bridge.copytrading.settings import CopySide
+from bridge.copytrading import (CopyRefused, Engine, OpenCopy, PriceTick, RiskLimitTriggered, SetCopySettings,
+                                Subscribe, TraderPositionOpened, WalletDeposited)
+from bridge.copytrading.settings import CopySide, map_symbol
+from bridge.domain.currency import Rates
 from bridge.domain.sizing import VolumeMode, copy_volume, normalise
 from bridge.domain.trading import Side
 from tests.copytrading.test_properties import SETTINGS, SYMBOLS, Run, action, check
@@ -21,7 +23,7 @@ from tests.copytrading.test_properties import SETTINGS, SYMBOLS, Run, action, ch
 ISSUE = ("for random settings and random trader activity, money balances to the cent, no copy outlives its trader "
          "position, a filtered or refused trade never opens, modes and limits compose in the documented order. "
          "Replay gives identical commands.")
-SUBS = (1, 2, 3)
+SUBS = (1, 2, 3, 4)  # 4: a Standard Cent account (USC, item 2)
 
 
 @st.composite
@@ -47,6 +49,18 @@ def copy_settings(draw) -> dict:
         out["max_trader_volume"] = str(D(high) / 100)
     out["reverse"] = draw(st.booleans())
     out["max_slippage_points"] = draw(st.none() | st.integers(0, 40))
+    out["symbol_suffix"] = draw(st.sampled_from(["", "c", ".m"]))  # item 2: a cent account's EURUSDc
+    for name, unit_name, action_name in (("daily_loss_limit", "daily_loss_unit", "daily_loss_action"),
+                                         ("max_drawdown", "max_drawdown_unit", "max_drawdown_action")):
+        if draw(st.booleans()):  # item 8: limits that act
+            unit = draw(st.sampled_from(["money", "percent"]))
+            out[name] = str(draw(st.integers(1, 30)) if unit == "percent" else draw(st.integers(1, 800)))
+            out[unit_name] = unit
+            out[action_name] = draw(st.sampled_from(["stop_opening", "close_and_suspend", "close_and_stop"]))
+    out["copy_stops"] = draw(st.sampled_from([None, True, False]))  # item 5
+    out["mirror_stop_changes"] = draw(st.sampled_from([None, True, False]))
+    if draw(st.booleans()):
+        out["symbol_map"] = {draw(st.sampled_from(sorted(SYMBOLS))): "ALIAS"}
     return out
 
 
@@ -61,11 +75,16 @@ class SettingsRun(Run):
     def handle(self, event, fill: bool = True):
         before = None
         if isinstance(event, TraderPositionOpened):
-            before = {s.id: (s.copy_settings, s.balance) for s in self.engine.subscriptions.values()}
+            before = {s.id: (s.copy_settings, s.balance, s.currency) for s in self.engine.subscriptions.values()}
             before["trader_balance"] = self.engine.traders["T"].balance
         step = super().handle(event, fill)
         if before is not None:
             check_fan_out(event, step, before, self.engine)
+        held = {s.id for s in self.engine.subscriptions.values() if s.limit_hit is not None}
+        assert not [c for c in step.commands if isinstance(c, OpenCopy) and c.subscription in held]
+        for r in step.records:  # a limit's trip: the loss reached what the limit allows
+            if isinstance(r, RiskLimitTriggered):
+                assert r.loss >= r.allowed and r.loss == r.base - r.equity
         return step
 
 
@@ -76,16 +95,20 @@ def check_fan_out(e: TraderPositionOpened, step, settings: dict, engine: Engine)
         assert r.subscription not in opened, r
         sub = engine.subscriptions[r.subscription]
         assert e.ticket not in sub.copies, r
-        if sub.settings is not None or r.code in _SETTINGS_CODES:
-            assert isinstance(r.details, dict) and r.details, r  # why not copied: the figures
+        assert isinstance(r.details, dict) and r.details, r  # why not copied: the figures, for everyone
+    for r in step.records:  # opens refused later (server, withdrawn) are explained too
+        if isinstance(r, CopyRefused):
+            assert isinstance(r.details, dict) and r.details, r
     for sub_id, cmd in opened.items():
-        s, balance = settings[sub_id]
+        s, balance, currency = settings[sub_id]
         # the filters passed
         assert not s.symbols_allowed or e.symbol in s.symbols_allowed
         assert e.symbol not in s.symbols_blocked
         assert s.side is CopySide.BOTH or s.side.value == e.side.value
         assert s.min_trader_volume is None or e.volume >= s.min_trader_volume
         assert s.max_trader_volume is None or e.volume <= s.max_trader_volume
+        # the symbol mapping: the investor's name, an explicit pair first
+        assert cmd.symbol == map_symbol(s, e.symbol)
         # reverse
         assert cmd.side is (e.side.opposite if s.reverse else e.side)
         # the mode, then the seed's §5 limits: half up to 0.01, 0.01 .. 100 lots
@@ -97,12 +120,10 @@ def check_fan_out(e: TraderPositionOpened, step, settings: dict, engine: Engine)
         elif s.mode is VolumeMode.EQUAL:
             assert cmd.volume == normalise(e.volume).volume
         elif s.mode is VolumeMode.BALANCE_RATIO:  # the fan-out's precomputed form = the domain's formula
+            # a cent account's balance is in USC: the domain converts it (item 2)
             assert cmd.volume == copy_volume(s.mode, e.volume, investor_balance=balance,
-                                             trader_balance=settings["trader_balance"]).volume
-
-
-_SETTINGS_CODES = {"symbol_not_allowed", "symbol_blocked", "side_filtered", "trader_volume_below_min",
-                   "trader_volume_above_max", "slippage"}
+                                             trader_balance=settings["trader_balance"], investor_currency=currency,
+                                             trader_currency="USD", rates=Rates()).volume
 
 
 def run(actions, refuse=frozenset(), restarts: bool | str = True) -> SettingsRun:
@@ -116,6 +137,10 @@ def run(actions, refuse=frozenset(), restarts: bool | str = True) -> SettingsRun
     w.investor("I1", account=2001, amount="3000", protection="30")
     w.investor("I2", account=2002, amount="5000", mode=VolumeMode.PROPORTIONAL, deposit="6000")
     w.investor("I3", account=2003, amount="800")
+    w.handle(WalletDeposited(w.tick(), "I4", D("900")))  # a cent account: 900 USD -> 90 000 USC
+    w.handle(Subscribe(w.tick(), "I4", "T", 2004, D("900"), mode=VolumeMode.PROPORTIONAL,
+                       account_type="mt4_standard_cent", currency="USC"))
+    assert w.engine.subscriptions[4].balance == D("90000")
     tickets: list[int] = []
     for a in actions:
         kind = a[0]

@@ -138,10 +138,10 @@ def test_the_engine_sizes_each_mode_from_one_source():
     assert by_sub == {subs["fixed"]: D("0.05"), subs["multiplier"]: D("0.05"),  # 0.0495 half up
                       subs["balance_ratio"]: D("0.07")}  # 200 / 1000 x 0.33 = 0.066
     # the seed's equal copy of 0.33 lots needs more margin than 200 USD: refused as it always was,
-    # without details (a subscription on the seed's terms keeps its records byte for byte)
+    # with the figures (why not copied, for every subscription)
     (refused,) = [r for r in step.records if isinstance(r, CopyRefused)]
     assert (refused.subscription, refused.code) == (subs["equal"], "no_money")
-    assert "details" not in wire.plain(refused)
+    assert set(wire.plain(refused)["details"]) == {"volume", "equity", "margin"}
 
 
 def test_a_mode_refusal_carries_the_figures():

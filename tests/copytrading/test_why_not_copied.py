@@ -87,14 +87,18 @@ def test_state_terminal_and_timing_refusals_are_explained():
     assert refusal(w.open("1")[1]).details == {"state": "suspended_by_protection"}
 
 
-def test_a_subscription_on_the_seed_terms_keeps_its_records_byte_for_byte():
+def test_a_subscription_on_the_seed_terms_is_told_why_too():
+    # issue 15: "Every refusal already has a code. Add the explanation a person needs: the figures
+    # behind it" - for every subscription, the seed's terms included
     w = World()
     w.trader()
     w.investor("I1", amount="100")
     r = refusal(w.open("1")[1])
-    assert r.code == "no_money" and "details" not in wire.plain(r)
-    assert wire.plain(r) == {"now": r.now, "subscription": 1, "trader": "T", "trader_ticket": r.trader_ticket,
-                             "code": "no_money", "detail": r.detail, "retcode": None}
+    assert w.engine.subscriptions[1].settings is None
+    assert r.code == "no_money"
+    equity, margin = D(r.details["equity"]), D(r.details["margin"])
+    assert r.details["volume"] == "1.00" and equity < margin
+    assert wire.plain(r)["details"] == r.details
 
 
 def test_details_travel_in_the_journal_and_the_admin_reply():
@@ -103,3 +107,16 @@ def test_details_travel_in_the_journal_and_the_admin_reply():
     r = refusal(w.open("0.004")[1])
     (row,) = record_maps([r])
     assert row["topic"] == "record.copy_refused" and row["details"]["raw_volume"] == "0.004"
+
+
+def test_an_open_the_server_refused_names_the_symbol_volume_and_retcode():
+    from bridge.copytrading import CommandRefused
+    from bridge.copytrading.commands import OpenCopy
+    w = World()
+    w.trader()
+    w.investor("I1", amount="10000")
+    _, step = w.open("0.5", fill=False)
+    (cmd,) = [c for c in step.commands if isinstance(c, OpenCopy)]
+    r = refusal(w.handle(CommandRefused(w.tick(), cmd.key, 10019, "no money"), fill=False))
+    assert (r.code, r.retcode) == ("server_refused", 10019)
+    assert r.details == {"symbol": "EURUSD", "volume": "0.50", "retcode": "10019"}

@@ -60,3 +60,21 @@ def test_events_round_trip_through_the_journal() -> None:
     for e in events:
         back = wire.event_from(type(e).__name__, wire.event_body(e))
         assert back == e
+
+
+def test_an_open_row_is_built_in_one_place() -> None:
+    """Review of issue 10: "the open-command row is built twice in `bridge/daemon/wire.py` — one
+    source". `command_row` is `command_rows` of one command; a fan-out's rows (texts shared
+    between opens) are the same rows, field by field from the command."""
+    from bridge.copytrading.commands import CloseCopy, OpenCopy
+
+    opens = [OpenCopy(7 + i, f"s{i}-t5-open-1", i, 2000 + i, 5, "EURUSD", Side.BUY, Decimal("0.10"), Decimal("1.0850"),
+                      1_700_000_005_000) for i in range(3)]
+    close = CloseCopy(11, "s1-t5-close-1", 1, 2001, 5, 9001, Decimal("0.1"), "trader_closed")
+    rows = wire.command_rows([*opens, close], 42)
+    assert rows == [wire.command_row(c, 42) for c in [*opens, close]]
+    for cmd, row in zip(opens, rows):
+        assert type(row) is CommandRow
+        assert row == CommandRow(cmd.key, 42, cmd.id, cmd.account, "open", cmd.subscription, 5, None, "EURUSD", "buy",
+                                 "0.10", "1.0850", None, None, None, 1_700_000_005_000)
+    assert rows[-1].type == "close" and rows[-1].ticket == 9001 and rows[-1].reason == "trader_closed"

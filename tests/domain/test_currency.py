@@ -49,3 +49,28 @@ def test_conversion_symbols_cover_every_quote_and_account_currency():
         for t in rules.account_types:
             for ccy in t.currencies:
                 assert rates.fraction(spec.quote, ccy)
+
+
+# ---------------------------------------------------------------- one conversion chain
+def test_rate_is_the_fraction_divided_once_for_every_pair():
+    """Review of issue 10: "`Rates.rate` and `Rates.fraction` duplicate the conversion chain":
+    one chain now (`fraction`), `rate` divides its answer once. Every pair of these
+    currencies, through each route (same, cent, direct, inverse, USD cross, other cross)."""
+    rates = Rates({"EURUSD": D("1.0850"), "USDJPY": D("151.37"), "EURJPY": D("162.50"), "GBPCHF": D("1.1213"),
+                   "CHFJPY": D("171.9")})
+    currencies = ["USD", "USC", "EUR", "JPY", "GBP", "CHF", "NGN"]
+    checked = 0
+    for frm in currencies:
+        for to in currencies:
+            try:
+                num, den = rates.fraction(frm, to)
+            except DomainError as exc:
+                with pytest.raises(DomainError) as err:
+                    rates.rate(frm, to)
+                assert err.value.code == exc.code == "no_rate"
+                continue
+            assert rates.rate(frm, to) == num / den
+            checked += 1
+    assert checked > 25  # most pairs have a route (NGN none)
+    assert rates.rate("GBP", "JPY") == (D("1.1213") * D("171.9")) / (D(1) * D(1))  # GBP -> CHF -> JPY
+    assert rates.rate("USC", "JPY") == D("151.37") / D(100)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from decimal import Decimal
 
 import pytest
 
 from mtbridge_demo.commands import add_commands
-from mtbridge_demo.plan import DemoConfig
+from mtbridge_demo.plan import SHOWCASE, SUFFIX, DemoConfig
 from mtbridge_demo.report import render_text
 from mtbridge_demo.run import run_demo
 
@@ -63,3 +64,32 @@ def test_demo_refuses_zero_investors_with_one_line(capsys) -> None:
     assert cli(["demo", "--investors", "0", "--hours", "1", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "mtbridge demo: error: need at least 1 trader, 1 investor and 1 hour"
+
+
+def test_the_demo_shows_subscriptions_with_copy_settings(capsys) -> None:
+    # issue 15: "The demo runs subscriptions with several settings (a multiplier follower, a reverse
+    # follower, a cent account with a suffix map, a daily-loss-limited follower that trips) and its
+    # report shows what each did; `--json` results stay deterministic."
+    assert cli(["demo", "--json", *SMALL]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert cli(["demo", "--json", *SMALL]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert first["results"] == second["results"]
+    shown = {x["role"]: x for x in first["results"]["copy_settings"]}
+    assert set(shown) == {role for role, _ in SHOWCASE}
+    reverse = shown["reverse follower"]
+    assert reverse["copies_opened"] > 0 and reverse["sides"] == {"as_trader": 0, "reversed": reverse["copies_opened"]}
+    suffixed = next(x for role, x in shown.items() if "suffix" in role)
+    assert suffixed["currency"] == "USC"  # a Standard Cent account: its ledger in US cents
+    assert suffixed["opened_by_symbol_side"] and all(k.split()[0].endswith(SUFFIX)
+                                                      for k in suffixed["opened_by_symbol_side"])
+    limited = shown["daily loss limit"]
+    assert [t["limit"] for t in limited["limit_trips"]] == ["daily_loss_limit"]
+    assert limited["refused_by_reason"].get("daily_loss_limit", 0) > 0
+    for trip in limited["limit_trips"]:
+        assert Decimal(trip["loss"]) >= Decimal(trip["allowed"])
+    multiplier = shown["multiplier follower"]
+    assert multiplier["settings"] == {"mode": "multiplier", "multiplier": "1.5"}
+    assert sum(multiplier["refused_by_reason"].values()) + multiplier["copies_opened"] > 0  # it was offered deals
+    text = render_text(first)
+    assert "Copy settings (issue 15)" in text and "limit hit: daily loss limit" in text

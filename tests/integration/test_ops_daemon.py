@@ -15,7 +15,9 @@ import pytest
 from bridge.daemon.client import TerminalClient, wait_until
 from bridge.daemon.keys import allow_entry_toml, generate_keypair
 from bridge.daemon.testing import DaemonProcess, make_setup
-from tests.integration.opskit import PATIENCE_S, events, mtbridge, spawn, wait_for
+from tests.integration.opskit import (  # noqa: F401 - no_leftover_processes is an autouse fixture
+    PATIENCE_S, events, leftovers_stopped, mtbridge, no_leftover_processes, spawn, wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -267,3 +269,21 @@ def test_check_config_validates_without_starting(tmp_path: Path) -> None:
     setup.config_path.write_text(setup.config_path.read_text().replace("heartbeat_ms = 200", "heartbeat_ms = 0"))
     line = _one_line_error(mtbridge("daemon", "--config", str(setup.config_path), "--check-config"))
     assert line == f"mtbridge daemon: error: {setup.config_path}: daemon.heartbeat_ms: must be a whole number >= 50, got 0"
+
+
+def test_a_test_that_fails_half_way_leaves_no_daemon_running(tmp_path: Path) -> None:
+    """Review of issue 10: "the ops integration tests (tests/integration/test_ops_*.py) leak a
+    daemon process when they fail mid-test — make teardown always stop it". Every test of these
+    modules runs inside `leftovers_stopped` (an autouse fixture); here a failure half-way
+    through one: both daemons it started, by `DaemonProcess` and by `spawn`, are gone after."""
+    first, second = _setup(tmp_path / "a"), _setup(tmp_path / "b")
+    started: list = []
+    with pytest.raises(AssertionError, match="half-way"), leftovers_stopped():
+        started.append(DaemonProcess(first.config_path).start().proc)
+        ready = tmp_path / "b" / "ready.json"
+        started.append(spawn("daemon", "--config", str(second.config_path), "--endpoints-file", str(ready),
+                             log=tmp_path / "b.log"))
+        wait_for(lambda: ready.exists(), "the spawned daemon to listen")
+        assert all(p.poll() is None for p in started)  # both running when the test fails
+        raise AssertionError("a failure half-way")
+    assert [p.poll() is not None for p in started] == [True, True]

@@ -15,7 +15,9 @@ import pytest
 from bridge.daemon.keys import generate_keypair, write_keypair
 from bridge.daemon.testing import DaemonProcess, make_setup
 from bridge.monitor.auth import users_toml
-from tests.integration.opskit import PATIENCE_S, mtbridge, spawn, wait_for
+from tests.integration.opskit import (  # noqa: F401 - no_leftover_processes is an autouse fixture
+    PATIENCE_S, mtbridge, spawn, wait_for, no_leftover_processes,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +49,8 @@ def world(tmp_path: Path):  # noqa: ANN201
 def _dashboard(world, name: str, *extra: str, key: str = "desk.key") -> str:  # noqa: ANN001
     tmp, setup, daemon, procs = world
     log = tmp / f"{name}.log"
-    args = ["dashboard", "--connect", daemon.endpoints["pub"], "--server-key", setup.server.public,
+    # --server-key=KEY: a Z85 key may start with "-" (argparse would read it as an option)
+    args = ["dashboard", "--connect", daemon.endpoints["pub"], f"--server-key={setup.server.public}",
             "--users", str(tmp / "users.toml"), "--session-secret-file", str(tmp / "secret.txt"), "--port", "0"]
     if key:
         args += ["--client-key", str(tmp / key)]
@@ -134,7 +137,7 @@ def test_the_dashboard_hints_name_real_commands(world) -> None:  # noqa: ANN001
     `--client-key`)"."""
     tmp, setup, daemon, _ = world
     (tmp / "plain.toml").write_text('[[dealer]]\nusername = "desk"\npassword = "hunter2"\n')
-    base = ["dashboard", "--connect", daemon.endpoints["pub"], "--server-key", setup.server.public,
+    base = ["dashboard", "--connect", daemon.endpoints["pub"], f"--server-key={setup.server.public}",
             "--session-secret-file", str(tmp / "secret.txt")]
     r = mtbridge(*base, "--users", str(tmp / "plain.toml"), "--client-key", str(tmp / "desk.key"))
     assert r.returncode == 2

@@ -15,7 +15,9 @@ import pytest
 
 from bridge.daemon.config import load_config
 from bridge.daemon.testing import DaemonProcess, make_setup
-from tests.integration.opskit import PATIENCE_S, events, wait_for
+from tests.integration.opskit import (  # noqa: F401 - no_leftover_processes is an autouse fixture
+    PATIENCE_S, events, wait_for, no_leftover_processes,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,9 @@ import pytest
 
 from bridge.daemon.client import AdminClient
 from bridge.daemon.testing import DaemonProcess, make_setup
-from tests.integration.opskit import events, http_get, mtbridge, wait_for
+from tests.integration.opskit import (  # noqa: F401 - no_leftover_processes is an autouse fixture
+    events, http_get, mtbridge, wait_for, no_leftover_processes,
+)
 
 pytestmark = pytest.mark.integration
 

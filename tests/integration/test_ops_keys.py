@@ -12,7 +12,7 @@ import pytest
 
 from bridge.daemon.config import parse_config
 from bridge.daemon.keys import read_keypair
-from tests.integration.opskit import mtbridge
+from tests.integration.opskit import mtbridge, no_leftover_processes  # noqa: F401 - the fixture is autouse
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ import msgpack
 
 from bridge.protocol import (
     AccountUpdate, Close, CommandResult, ErrorReply, Heartbeat, Hello, Message, Modify, Open,
-    Position, PositionClosed, PositionModified, PositionOpened, Quote, Quotes, Welcome, encode,
+    Position, PositionClosed, PositionModified, PositionOpened, Quote, Quotes, Redirect, Welcome, encode,
 )  # fmt: skip
 from bridge.protocol import (
     CancelOrder, ModifyOrder, OrderFilled, OrderModified, OrderPlaced, OrderRemoved, PlaceOrder,
@@ -136,6 +136,8 @@ VECTORS: tuple[tuple[str, Message], ...] = (
                                       heartbeat_ms=1000, resume=True, last_id=14,
                                       quote_symbols=("AUDUSD", "EURUSD", "GBPUSD", "USDCAD", "USDCHF", "USDJPY",
                                                      "USDNGN"))),
+    ("redirect", Redirect(id=900_400, seq=1, ts=T0 + 50, login=LOGIN, shard="s2", endpoint="tcp://10.0.0.2:5570")),
+    ("redirect_no_owner", Redirect(id=900_500, seq=1, ts=T0 + 60, login=LOGIN, shard="s2", endpoint="")),
     (
         "open",
         Open(

@@ -18,6 +18,7 @@
 #define MTB_MIN_FRAME      1024     // the daemon's lowest allowed max_frame_size
 #define MTB_REFUSED_WAIT_MS 60000   // reconnect delay after a refused or oversized hello
 #define MTB_OFFLINE_BEATS  5
+#define MTB_MAX_REDIRECTS  5   // redirects in a row before going back to the configured endpoint
 #define MTB_ID_GLOBAL      "MtBridge.next_id."
 
 //--- link states
@@ -36,7 +37,9 @@ private:
    int               m_hs_failures;   // failed handshakes since the last success
    int               m_hs_event;      // the last failure reported, so a retry loop logs once
    uchar             m_rx[];
-   string            m_endpoint;
+   string            m_endpoint;      // where the link connects: m_home, or where a redirect sent it
+   string            m_home;          // the configured endpoint (the InpEndpoint input)
+   int               m_redirects;     // redirects followed since the last welcome
    string            m_server_key;
    string            m_public_key;
    string            m_secret_key;
@@ -98,6 +101,7 @@ public:
       m_welcome_new=false;
       m_last_id=0;
       m_tag="MtBridge";
+      m_redirects=0;
      }
                     ~MtbLink(void) { Shutdown(); }
    bool              Init(const string tag,const string endpoint,const string server_key,
@@ -126,6 +130,8 @@ bool MtbLink::Init(const string tag,const string endpoint,const string server_ke
   {
    m_tag=tag;
    m_endpoint=endpoint;
+   m_home=endpoint;
+   m_redirects=0;
    m_server_key=server_key;
    m_public_key=public_key;
    m_secret_key=secret_key;
@@ -376,6 +382,38 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
       PrintFormat("%s: daemon error %s field '%s' ref_id %I64u: %s",m_tag,m.code,m.field,m.ref_id,m.detail);
    //--- sequence check of the daemon's messages (section 6), before the login check: a
    //--- message for another login still took a seq, so skipping it must not look like a gap
+   if(m.type=="redirect")
+     {
+      //--- daemons sharded by trader: this one does not serve the login (docs/protocol.md)
+      if(m.seq!=1 || m_login!=m.login)
+        {
+         PrintFormat("%s: redirect with seq %I64u for login %I64u; reconnecting",m_tag,m.seq,m.login);
+         Close("bad redirect");
+         return(false);
+        }
+      if(m.endpoint=="")
+        {
+         PrintFormat("%s: shard %s has no daemon right now (failover); hello again in %I64u ms",m_tag,m.shard,m_hb_ms);
+         Close("redirect: no owner");
+         m_retry_at=MtbNowMs()+m_hb_ms;
+         return(false);
+        }
+      m_redirects++;
+      if(m_redirects>MTB_MAX_REDIRECTS)
+        {
+         PrintFormat("%s: %d redirects in a row; back to %s in %d s",m_tag,m_redirects-1,m_home,MTB_REFUSED_WAIT_MS/1000);
+         m_endpoint=m_home;
+         m_redirects=0;
+         Close("too many redirects");
+         Backoff(MTB_REFUSED_WAIT_MS);
+         return(false);
+        }
+      PrintFormat("%s: shard %s is served at %s; reconnecting there",m_tag,m.shard,m.endpoint);
+      m_endpoint=m.endpoint;
+      Close("redirect");
+      m_retry_at=MtbNowMs();
+      return(false);
+     }
    if(m.type=="welcome")
      {
       if(m.seq!=1)
@@ -423,6 +461,7 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
      {
       m_hb_ms=(m.heartbeat_ms>0) ? m.heartbeat_ms : m_hb_default;
       m_state=MTB_LINK_UP;
+      m_redirects=0;
       m_welcome_new=true;
       m_last_id=m.last_id;
       int nq=ArraySize(m.quote_symbols);
@@ -453,6 +492,12 @@ void MtbLink::Tick(void)
      {
       PrintFormat("%s: the daemon was silent for %I64u ms (> %d heartbeats); reconnecting",m_tag,now-m_last_rx,MTB_OFFLINE_BEATS);
       Close("daemon offline");
+      if(m_endpoint!=m_home)
+        {
+         //--- a redirect target that died (failover): any daemon redirects us to the new owner
+         PrintFormat("%s: back to %s",m_tag,m_home);
+         m_endpoint=m_home;
+        }
       return;
      }
    if(now>=m_last_tx+m_hb_ms)

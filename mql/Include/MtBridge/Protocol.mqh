@@ -46,6 +46,7 @@ const string MTB_SCHEMA[]=
    "command_result|d|key:N,ok:B,retcode:I,ticket:U,price:P,volume:Z,time:U,message:T",
    "quotes|d|quotes:Q",
    "welcome|t|server_time:U,heartbeat_ms:U,resume:B,last_id:U?,quote_symbols:S?",
+   "redirect|t|shard:N,endpoint:T",
    "open|t|key:N,symbol:N,side:E,volume:V,sl:P,tp:P,magic:I,comment:T,expires:U?",
    "close|t|key:N,ticket:U,volume:V",
    "modify|t|key:N,ticket:U,sl:P,tp:P",
@@ -160,6 +161,8 @@ struct MtbInbound
    ulong             expires;       // open: UTC ms, 0 = no deadline
    ulong             last_id;       // welcome: highest id of ours the daemon journaled, 0 = none
    string            quote_symbols[]; // welcome: the symbols to report in `quotes` (may be empty)
+   string            shard;         // redirect: the login's shard
+   string            endpoint;      // redirect: its owner's endpoint ("" = no owner right now)
    ulong             ticket;
    string            code;          // error
    string            detail;
@@ -695,6 +698,17 @@ bool MtbBuildCancelOrder(MpWriter &w,const MtbEnvelope &env,const string key,con
    return(w.Ok());
   }
 
+//--- redirect: this daemon does not serve the login (docs/protocol.md, daemons sharded by trader)
+bool MtbBuildRedirect(MpWriter &w,const MtbEnvelope &env,const string shard,const string endpoint)
+  {
+   MtbWriteEnvelope(w,"redirect",env,2);
+   MtbKey(w,"shard");
+   w.Str(shard);
+   MtbKey(w,"endpoint");
+   w.Str(endpoint);
+   return(w.Ok());
+  }
+
 //--- re-encode a parsed daemon message through the builders (self-test round trip)
 bool MtbBuildInbound(MpWriter &w,const MtbInbound &m)
   {
@@ -705,6 +719,8 @@ bool MtbBuildInbound(MpWriter &w,const MtbInbound &m)
    env.login=m.login;
    if(m.type=="welcome")
       return(MtbBuildWelcome(w,env,m.server_time,m.heartbeat_ms,m.resume,m.last_id,m.quote_symbols));
+   if(m.type=="redirect")
+      return(MtbBuildRedirect(w,env,m.shard,m.endpoint));
    if(m.type=="heartbeat")
       return(MtbBuildHeartbeat(w,env));
    if(m.type=="open")
@@ -992,8 +1008,15 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
    m.price=0.0;
    m.expiration=0;
    m.unrepresentable="";
+   m.shard="";
+   m.endpoint="";
    ArrayResize(m.quote_symbols,0);
-   if(type=="welcome")
+   if(type=="redirect")
+     {
+      MtbReadText(doc,"shard",m.shard,m);
+      MtbReadText(doc,"endpoint",m.endpoint,m);
+     }
+   else if(type=="welcome")
      {
       doc.GetUInt(doc.MapFind(0,"server_time"),m.server_time);
       doc.GetUInt(doc.MapFind(0,"heartbeat_ms"),m.heartbeat_ms);

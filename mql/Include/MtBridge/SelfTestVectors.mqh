@@ -12,7 +12,7 @@
 
 #include "Protocol.mqh"
 
-#define MTB_VECTOR_COUNT 32
+#define MTB_VECTOR_COUNT 34
 
 const string MTB_VECTOR_NAMES[]=
   {
@@ -37,6 +37,8 @@ const string MTB_VECTOR_NAMES[]=
    "welcome_resume",
    "welcome_resume_last_id",
    "welcome_quote_symbols",
+   "redirect",
+   "redirect_no_owner",
    "open",
    "close",
    "modify",
@@ -72,6 +74,8 @@ const string MTB_VECTOR_TYPES[]=
    "welcome",
    "welcome",
    "welcome",
+   "redirect",
+   "redirect",
    "open",
    "close",
    "modify",
@@ -107,6 +111,8 @@ const string MTB_VECTOR_HEX[]=
    "89a17601a474797065a777656c636f6d65a26964ce000dbc04a373657101a27473cf0000018bcfe56814a56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe56814ac6865617274626561745f6d73cd03e8a6726573756d65c3",
    "8aa17601a474797065a777656c636f6d65a26964ce000dbc68a373657101a27473cf0000018bcfe5681ea56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe5681eac6865617274626561745f6d73cd03e8a6726573756d65c3a76c6173745f6964cf00060a2418202240",
    "8ba17601a474797065a777656c636f6d65a26964ce000dbccca373657101a27473cf0000018bcfe56828a56c6f67696ece004c5012ab7365727665725f74696d65cf0000018bcfe56828ac6865617274626561745f6d73cd03e8a6726573756d65c3a76c6173745f69640ead71756f74655f73796d626f6c7397a6415544555344a6455552555344a6474250555344a6555344434144a6555344434846a65553444a5059a65553444e474e",
+   "88a17601a474797065a87265646972656374a26964ce000dbd30a373657101a27473cf0000018bcfe56832a56c6f67696ece004c5012a57368617264a27332a8656e64706f696e74b37463703a2f2f31302e302e302e323a35353730",
+   "88a17601a474797065a87265646972656374a26964ce000dbd94a373657101a27473cf0000018bcfe5683ca56c6f67696ece004c5012a57368617264a27332a8656e64706f696e74a0",
    "8fa17601a474797065a46f70656ea26964ce000dbba2a373657102a27473cf0000018bcfe56864a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031372e6f70656ea673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3fd3333333333333a2736ccb0000000000000000a27470cb3ff547ae147ae148a56d61676963ce00757e31a7636f6d6d656e74a963312e303030303137a765787069726573cf0000018bcfe5dd94",
    "89a17601a474797065a5636c6f7365a26964ce000dbba3a373657103a27473cf0000018bcfe568c8a56c6f67696ece004c5012a36b6579b763312e353030313233342e3030303031392e636c6f7365a67469636b6574ce00011174a6766f6c756d65cb3fb999999999999a",
    "8aa17601a474797065a66d6f64696679a26964ce000dbba4a373657104a27473cf0000018bcfe5692ca56c6f67696ece004c5012a36b6579b863312e353030313233342e3030303032302e6d6f64696679a67469636b6574ce00011174a2736ccb3ff4f5c28f5c28f6a27470cb0000000000000000",
@@ -464,8 +470,30 @@ bool MtbVecBuild20(MpWriter &w)
    return(MtbBuildWelcome(w,env,(ulong)1700000000040,(ulong)1000,true,(ulong)14,quote_symbols));
   }
 
-//--- vector 21: open
+//--- vector 21: redirect
 bool MtbVecBuild21(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900400;
+   env.seq=(ulong)1;
+   env.ts=(ulong)1700000000050;
+   env.login=(ulong)5001234;
+   return(MtbBuildRedirect(w,env,"s2","tcp://10.0.0.2:5570"));
+  }
+
+//--- vector 22: redirect_no_owner
+bool MtbVecBuild22(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900500;
+   env.seq=(ulong)1;
+   env.ts=(ulong)1700000000060;
+   env.login=(ulong)5001234;
+   return(MtbBuildRedirect(w,env,"s2",""));
+  }
+
+//--- vector 23: open
+bool MtbVecBuild23(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900002;
@@ -475,8 +503,8 @@ bool MtbVecBuild21(MpWriter &w)
    return(MtbBuildOpen(w,env,"c1.5001234.000017.open","EURUSD","buy",MpDoubleFromBits(0x3fd3333333333333) /* 0.3 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */,MpDoubleFromBits(0x3ff547ae147ae148) /* 1.33 */,(ulong)7700017,"c1.000017",(ulong)1700000030100));
   }
 
-//--- vector 22: close
-bool MtbVecBuild22(MpWriter &w)
+//--- vector 24: close
+bool MtbVecBuild24(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900003;
@@ -486,8 +514,8 @@ bool MtbVecBuild22(MpWriter &w)
    return(MtbBuildClose(w,env,"c1.5001234.000019.close",(ulong)70004,MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */));
   }
 
-//--- vector 23: modify
-bool MtbVecBuild23(MpWriter &w)
+//--- vector 25: modify
+bool MtbVecBuild25(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900004;
@@ -497,8 +525,8 @@ bool MtbVecBuild23(MpWriter &w)
    return(MtbBuildModify(w,env,"c1.5001234.000020.modify",(ulong)70004,MpDoubleFromBits(0x3ff4f5c28f5c28f6) /* 1.31 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */));
   }
 
-//--- vector 24: order_placed
-bool MtbVecBuild24(MpWriter &w)
+//--- vector 26: order_placed
+bool MtbVecBuild26(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)15;
@@ -508,8 +536,8 @@ bool MtbVecBuild24(MpWriter &w)
    return(MtbBuildOrderPlaced(w,env,(ulong)70010,"EURUSD","buy_limit",MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff11eb851eb851f) /* 1.07 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,(ulong)1700086400000,(ulong)1700000010990));
   }
 
-//--- vector 25: order_modified
-bool MtbVecBuild25(MpWriter &w)
+//--- vector 27: order_modified
+bool MtbVecBuild27(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)16;
@@ -519,8 +547,8 @@ bool MtbVecBuild25(MpWriter &w)
    return(MtbBuildOrderModified(w,env,(ulong)70010,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,(ulong)0,(ulong)1700000011990));
   }
 
-//--- vector 26: order_removed
-bool MtbVecBuild26(MpWriter &w)
+//--- vector 28: order_removed
+bool MtbVecBuild28(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)17;
@@ -530,8 +558,8 @@ bool MtbVecBuild26(MpWriter &w)
    return(MtbBuildOrderRemoved(w,env,(ulong)70011,"expired",(ulong)1700000012990));
   }
 
-//--- vector 27: order_filled
-bool MtbVecBuild27(MpWriter &w)
+//--- vector 29: order_filled
+bool MtbVecBuild29(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)18;
@@ -541,8 +569,8 @@ bool MtbVecBuild27(MpWriter &w)
    return(MtbBuildOrderFilled(w,env,(ulong)70010,(ulong)70010,"EURUSD","buy",MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,(ulong)1700000013990));
   }
 
-//--- vector 28: place_order
-bool MtbVecBuild28(MpWriter &w)
+//--- vector 30: place_order
+bool MtbVecBuild30(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900006;
@@ -552,8 +580,8 @@ bool MtbVecBuild28(MpWriter &w)
    return(MtbBuildPlaceOrder(w,env,"s3-o70010-place-1","EURUSD","sell_stop",MpDoubleFromBits(0x3fc999999999999a) /* 0.2 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,MpDoubleFromBits(0x3ff11eb851eb851f) /* 1.07 */,(ulong)1700086400000,(ulong)7700021,"s3-o70010"));
   }
 
-//--- vector 29: modify_order
-bool MtbVecBuild29(MpWriter &w)
+//--- vector 31: modify_order
+bool MtbVecBuild31(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900007;
@@ -563,8 +591,8 @@ bool MtbVecBuild29(MpWriter &w)
    return(MtbBuildModifyOrder(w,env,"s3-o70010-modify-2",(ulong)80001,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,(ulong)0));
   }
 
-//--- vector 30: cancel_order
-bool MtbVecBuild30(MpWriter &w)
+//--- vector 32: cancel_order
+bool MtbVecBuild32(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900008;
@@ -574,8 +602,8 @@ bool MtbVecBuild30(MpWriter &w)
    return(MtbBuildCancelOrder(w,env,"s3-o70010-cancel-3",(ulong)80001));
   }
 
-//--- vector 31: error
-bool MtbVecBuild31(MpWriter &w)
+//--- vector 33: error
+bool MtbVecBuild33(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900005;
@@ -622,6 +650,8 @@ bool MtbVecBuild(const int k,MpWriter &w)
       case 29: return(MtbVecBuild29(w));
       case 30: return(MtbVecBuild30(w));
       case 31: return(MtbVecBuild31(w));
+      case 32: return(MtbVecBuild32(w));
+      case 33: return(MtbVecBuild33(w));
      }
    w.Fail(StringFormat("no vector %d",k));
    return(false);

@@ -1,0 +1,170 @@
+"""Failover time of a shard (a skeleton of issue 16's bench_shards): two daemon processes on one
+throwaway PostgreSQL (bridge/daemon/store_pgcluster.py, fsync on), d1 owning shard s1 with N
+investor subscriptions (default 10 000), d2 standing by. The trader opens a position; as soon
+as the first `open` of that fan-out reaches the investor terminal, d1 is killed (kill -9), so
+most of the fan-out is journaled but unsent. Timed from the kill:
+
+* `serving`: d2 has taken the lease (after it expired), recovered the shard's journal and
+  listens;
+* `resumed`: the first `open` d2 sends after the terminals reconnected to it;
+* `all`: every investor has received its `open` (pending commands re-sent, same keys).
+
+Baseline in the same run: the same kill -9 of one daemon without `[cluster]` on a PostgreSQL
+journal, restarted in place (its advisory lock goes with its session: nothing to wait for), so
+what failover adds is the lease expiry plus the standby's poll (and a cold restart pays the
+process start, which the standby has already paid).
+
+    .venv/bin/python benchmarks/bench_shards.py [--investors 10000] [--lease-ms 3000] [--renew-ms 1000]
+    .venv/bin/python benchmarks/bench_shards.py --kills 20 [--investors 60] [--seed 16]
+
+`--kills N`: the issue's repetition instead: N kill -9 of whichever daemon owns s1, at seeded
+random points of fan-outs (a position opened, and every third step an older one closed), the
+killed one restarted as the next standby; at the end every command executed exactly once per
+key, each (investor, trader position) copied once, every command done, the terminals' positions
+= the trader's open positions; prints the takeover times (median, max).
+
+Goal: `resumed` <= 5 s at 10 000 investors (lease expiry + recovery). Not built yet: copies/s and
+CPU per copy with 1, 2, 3 daemons, the PostgreSQL write rate per 1 000 copies/s, pgbench
+(docs/scaling.md). Ends with `BENCH {json}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import zmq
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bridge.daemon.client import AdminClient, TerminalClient, wait_until  # noqa: E402
+from bridge.daemon.cluster import ClusterDb  # noqa: E402
+from bridge.daemon.cluster_testing import Standby, node_config  # noqa: E402
+from bridge.daemon.testing import DaemonProcess, make_setup  # noqa: E402
+from bridge.protocol import Open, PositionOpened  # noqa: E402
+
+TRADER = 1001
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--investors", type=int, default=None, help="default 10 000 (60 with --kills)")
+    ap.add_argument("--lease-ms", type=int, default=3000)
+    ap.add_argument("--renew-ms", type=int, default=1000)
+    ap.add_argument("--kills", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=16)
+    args = ap.parse_args()
+    args.investors = args.investors or (60 if args.kills else 10_000)
+    from bridge.daemon.store_pgcluster import PgCluster
+
+    if args.kills:
+        cluster = PgCluster(fsync=True).start()
+        try:
+            from bench_shards_chaos import chaos
+
+            out = chaos(args, cluster.create_database("chaos"))
+        finally:
+            cluster.stop()
+        print("BENCH " + json.dumps(out))
+        return
+
+    cluster = PgCluster(fsync=True).start()
+    try:
+        restart = run(args, cluster.create_database("restart"), failover=False)
+        failover = run(args, cluster.create_database("failover"), failover=True)
+    finally:
+        cluster.stop()
+    for name, r in (("restart (baseline)", restart), ("failover", failover)):
+        print(f"{name}: serving {r['serving_s']:.2f} s, first copy {r['resumed_s']:.2f} s, "
+              f"all {args.investors} copies {r['all_s']:.2f} s after kill -9")
+    extra = failover["resumed_s"] - restart["resumed_s"]
+    met = failover["resumed_s"] <= 5
+    print(f"failover adds {extra:.2f} s to a restart (lease {args.lease_ms} ms, renew {args.renew_ms} ms); "
+          f"goal first copy <= 5 s: {'met' if met else 'MISSED'}; machine: 2 shared cores")
+    print("BENCH " + json.dumps({
+        "bench": "shards_failover", "investors": args.investors, "lease_ms": args.lease_ms,
+        "renew_ms": args.renew_ms, "restart": restart, "failover": failover,
+        "failover_over_restart_s": round(extra, 3), "goal_s": 5, "goal_met": met}))
+
+
+def run(args: argparse.Namespace, url: str, failover: bool) -> dict[str, float]:
+    n = args.investors
+    logins = list(range(100_000, 100_000 + n))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-shards-"))
+    setup = make_setup(tmp, {"trader": ([TRADER], "trader"), "investors": (logins, "investor"),
+                             "ops": ([], "admin")}, heartbeat_ms=5000, journal_url=url,
+                       engine="open_validity_ms = 600000")
+    lease = {"lease_ms": args.lease_ms, "renew_ms": args.renew_ms}
+    if failover:
+        db = ClusterDb(url)
+        db.add_shard("s1")
+        db.assign([TRADER, *logins], "s1")
+        db.close()
+        d1 = DaemonProcess(node_config(setup, "d1", tmp / "d1", **lease)).start()
+        d2 = DaemonProcess(node_config(setup, "d2", tmp / "d2", **lease))
+        standby: Standby | None = Standby(d2)
+    else:  # the baseline: one daemon on the same PostgreSQL journal, no cluster, restarted in place
+        d1 = d2 = DaemonProcess(setup.config_path).start()
+        standby = None
+    label = "failover" if failover else "restart"
+    clients: list[TerminalClient] = []
+    try:
+        t_setup = time.perf_counter()
+        admin = AdminClient(d1.endpoints["admin"], setup.curve("ops"))
+        admin("register_trader", trader="T", account=TRADER, account_type="mt4_standard", leverage=100,
+              commission_pct="0")
+        for i, login in enumerate(logins):
+            admin("deposit", owner=f"I{i}", amount="100000")
+            admin("subscribe", investor=f"I{i}", trader="T", account=login, amount="100000")
+        admin.close()
+        trader = TerminalClient(d1.endpoints["router"], setup.curve("trader"))
+        inv = TerminalClient(d1.endpoints["router"], setup.curve("investors"))
+        clients += [inv, trader]
+        inv.sock.setsockopt(zmq.RCVHWM, 0)
+        trader.hello(TRADER)
+        for login in logins:
+            inv.hello(login)
+        assert wait_until(lambda: trader.sessions[TRADER].welcomed and all(s.welcomed for s in inv.sessions.values()),
+                          clients, 600), "sessions did not open"
+        print(f"[{label}] setup: {n} subscriptions and sessions in {time.perf_counter() - t_setup:.1f} s")
+        trader.send(TRADER, PositionOpened, ticket=50_000, symbol="EURUSD", side="buy", volume=Decimal("0.1"),
+                    price=Decimal("1.1"), sl=Decimal(0), tp=Decimal(0), time=int(time.time() * 1000), magic=0,
+                    comment="")
+        assert wait_until(lambda: bool(inv.commands()), clients, 60), "no open before the kill"
+        before = {m.login for m in inv.commands()}
+        d1.kill()
+        t_kill = time.perf_counter()
+        if standby is not None:
+            assert standby.serving(600), standby.failed
+        else:
+            d1.start(600)
+        serving = time.perf_counter() - t_kill
+        for c in clients:
+            c.endpoint = d2.endpoints["router"]
+            c.reconnect()
+        seen = len(inv.inbox)
+        assert wait_until(lambda: any(isinstance(m, Open) for m in inv.inbox[seen:]), clients, 600), \
+            "copying did not resume"
+        resumed = time.perf_counter() - t_kill
+        assert wait_until(lambda: {m.login for m in inv.commands()} == set(logins), clients, 600), "copies missing"
+        done = time.perf_counter() - t_kill
+        print(f"[{label}] {len(before)} opens received before the kill; serving {serving:.2f} s, "
+              f"first copy {resumed:.2f} s, all {done:.2f} s")
+        return {"serving_s": round(serving, 3), "resumed_s": round(resumed, 3), "all_s": round(done, 3),
+                "sent_before_kill": len(before)}
+    finally:
+        for c in clients:
+            c.close()
+        d2.terminate(60)
+        d1.kill()
+
+
+if __name__ == "__main__":
+    main()

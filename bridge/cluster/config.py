@@ -1,0 +1,67 @@
+"""`[cluster]` of the daemon config: which node this daemon is, which shards it serves, where
+terminals reach it, the lease timers. Parsed and validated by `parse_cluster` (one-line
+errors naming the key, like the rest of bridge/daemon/config.py).
+
+Example:
+
+    [cluster]
+    node = "d1"                          # unique in the cluster
+    shards = ["s1"]                      # served, or stood by for while another daemon holds them
+    endpoint = "tcp://10.0.0.1:5570"     # redirects name it; default: daemon.router
+    lease_ms = 3000
+    renew_ms = 1000
+    acquire_timeout_s = 0                # 0: a standby waits for the lease as long as it takes
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.cluster.lease import LeaseConfig
+
+NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+KEYS = {"node", "shards", "endpoint", "lease_ms", "renew_ms", "acquire_timeout_s"}
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    node: str  # this daemon's name, unique in the cluster
+    shards: tuple[str, ...]  # the shards it serves (or stands by for)
+    endpoint: str  # where terminals reach it (redirects name it)
+    lease: LeaseConfig = field(default_factory=LeaseConfig)
+    acquire_timeout_s: int = 0  # 0 = wait for the lease as long as it takes (a standby)
+
+
+def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exception]) -> ClusterConfig:
+    """`t` is the [cluster] table; `fail(key, problem)` builds the config error."""
+    for key in t:
+        if key not in KEYS:
+            raise fail(f"cluster.{key}", f"unknown key (known: {', '.join(sorted(KEYS))})")
+    node = t.get("node")
+    if not isinstance(node, str) or not NAME.match(node):
+        raise fail("cluster.node", "required: a name of letters, digits and _ (at most 40), e.g. \"d1\"")
+    shards = t.get("shards")
+    if not isinstance(shards, list) or not shards:
+        raise fail("cluster.shards", "required: a non-empty list of shard names, e.g. [\"s1\"]")
+    for i, s in enumerate(shards):
+        if not isinstance(s, str) or not NAME.match(s):
+            raise fail(f"cluster.shards[{i}]", f"{s!r}: letters, digits and _ only, at most 40")
+    if len(set(shards)) != len(shards):
+        raise fail("cluster.shards", "a shard is listed twice")
+    endpoint = t.get("endpoint", router)
+    if not isinstance(endpoint, str) or not endpoint.startswith("tcp://") or "*" in endpoint:
+        raise fail("cluster.endpoint", f"{endpoint!r}: the address terminals connect to, e.g. tcp://10.0.0.1:5570 "
+                                       "(not a wildcard)")
+    ints = {}
+    for key, default in (("lease_ms", 3000), ("renew_ms", 1000), ("acquire_timeout_s", 0)):
+        v = t.get(key, default)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise fail(f"cluster.{key}", f"{v!r}: a whole number >= 0")
+        ints[key] = v
+    lease = LeaseConfig(duration_ms=ints["lease_ms"], renew_ms=ints["renew_ms"])
+    if (problem := lease.problem()) is not None:
+        raise fail("cluster.lease_ms", problem)
+    return ClusterConfig(node, tuple(shards), endpoint, lease, ints["acquire_timeout_s"])

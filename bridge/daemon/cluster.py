@@ -1,0 +1,286 @@
+"""The cluster shell: leases, fencing and the login directory on PostgreSQL, run from the pure
+decisions of bridge/cluster (lease.decide, routing.route).
+
+A daemon with a `[cluster]` table serves the shards it holds the lease of. Each shard has its
+own journal: the journal tables of bridge/daemon/store_pg.py in the database schema
+`shard_<name>`, opened with `fence=(shard, token)` so every write checks the token. The
+`LeaseKeeper` thread renews every `renew_ms` on its own connection; when a lease is lost it
+calls `on_lost` (the daemon stops: fail-stop, its writes are refused anyway).
+
+Example: `ClusterDb(url).add_shard("s1")`; `keeper = LeaseKeeper(url, cfg)`; `token =
+keeper.acquire("s1", timeout_s=10)` waits until the lease is free (expired or released) and
+takes it; `PgStore(shard_url(url, "s1"), lock=False, fence=("s1", token))` is its journal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from bridge.cluster.config import ClusterConfig
+from bridge.cluster.lease import Acquire, Drain, Lease, Lost, Release, Renew, decide
+from bridge.cluster.routing import Route, route
+from bridge.daemon.config import StartupError
+from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, PgStore, connect
+
+C = CLUSTER_SCHEMA
+
+
+def journal_schema(shard: str) -> str:
+    return f"shard_{shard}"
+
+
+def shard_url(url: str, shard: str) -> str:
+    """The journal URL of a shard: the cluster's database, the shard's schema first on the
+    search path (a libpq URI option, percent-encoded). Example: postgresql://u@db/mtb ->
+    postgresql://u@db/mtb?options=-csearch_path%3Dshard_s1"""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{journal_schema(shard)}"
+
+
+class ClusterDb:
+    """One connection to the cluster's tables."""
+
+    def __init__(self, url: str, application_name: str = "mtbridge cluster") -> None:
+        self.conn = connect(url, application_name)
+        with self.conn.transaction():
+            for sql in CLUSTER_DDL:
+                self.conn.execute(sql)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def add_shard(self, shard: str) -> None:
+        """Registers a shard (idempotent) and creates its journal schema."""
+        if not shard.replace("_", "").isalnum() or not shard.isascii() or len(shard) > 40:
+            raise ValueError(f"shard name {shard!r}: letters, digits and _ only, at most 40")
+        with self.conn.transaction():
+            self.conn.execute(f"INSERT INTO {C}.shards VALUES (%s, %s, {C}.now_ms()) ON CONFLICT DO NOTHING",
+                              (shard, journal_schema(shard)))
+            self.conn.execute(f"INSERT INTO {C}.leases (shard) VALUES (%s) ON CONFLICT DO NOTHING", (shard,))
+            self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{journal_schema(shard)}"')
+
+    def assign(self, logins: list[int], shard: str) -> None:
+        """login -> shard in the directory (a trader, its investors: one shard)."""
+        with self.conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO UPDATE "
+                            "SET shard = excluded.shard", [(login, shard) for login in logins])
+
+    def view(self) -> tuple[int, dict[str, Lease]]:
+        """(database now, ms; every lease)."""
+        with self.conn.transaction():
+            now = self.conn.execute(f"SELECT {C}.now_ms()").fetchone()[0]
+            rows = self.conn.execute(f"SELECT shard, owner, endpoint, token, expires_at, handover_to "
+                                     f"FROM {C}.leases").fetchall()
+        return now, {r[0]: Lease(*r) for r in rows}
+
+    def directory(self) -> dict[int, str]:
+        return dict(self.conn.execute(f"SELECT login, shard FROM {C}.directory").fetchall())
+
+    def acquire(self, shard: str, seen_token: int, node: str, endpoint: str, duration_ms: int) -> int | None:
+        """The CAS: the new token, or None if someone else changed the row first or it has not expired."""
+        row = self.conn.execute(
+            f"UPDATE {C}.leases SET owner = %s, endpoint = %s, token = token + 1, expires_at = {C}.now_ms() + %s, "
+            f"handover_to = '' WHERE shard = %s AND token = %s AND (expires_at <= {C}.now_ms() "
+            "OR (owner = '' AND handover_to = %s)) RETURNING token",
+            (node, endpoint, duration_ms, shard, seen_token, node)).fetchone()
+        return None if row is None else row[0]
+
+    def renew(self, shard: str, token: int, node: str, duration_ms: int) -> bool:
+        row = self.conn.execute(
+            f"UPDATE {C}.leases SET expires_at = {C}.now_ms() + %s WHERE shard = %s AND token = %s AND owner = %s "
+            "RETURNING token", (duration_ms, shard, token, node)).fetchone()
+        return row is not None
+
+    def release(self, shard: str, token: int, node: str, duration_ms: int = 0) -> bool:
+        """Give the lease up (a clean stop): the next owner takes it without waiting. Handed
+        over (`handover_to` set), it stays reserved to that node for `duration_ms`. The token
+        stays: the next acquire bumps it."""
+        row = self.conn.execute(
+            f"UPDATE {C}.leases SET owner = '', expires_at = CASE WHEN handover_to = '' THEN 0 "
+            f"ELSE {C}.now_ms() + %s END WHERE shard = %s AND token = %s AND owner = %s RETURNING token",
+            (duration_ms, shard, token, node)).fetchone()
+        return row is not None
+
+    def hand_over(self, shard: str, to: str) -> bool:
+        """Rebalancing: ask the shard's owner to drain it and release it to node `to`."""
+        row = self.conn.execute(f"UPDATE {C}.leases SET handover_to = %s WHERE shard = %s RETURNING shard",
+                                (to, shard)).fetchone()
+        return row is not None
+
+
+class LeaseKeeper:
+    """The leases of one daemon: `acquire` at start, then a thread renewing every renew_ms
+    and refreshing the routing view (directory + leases) the daemon's hello answers from."""
+
+    def __init__(self, url: str, cfg: ClusterConfig, on_lost: Callable[[str, str], None] | None = None,
+                 on_drain: Callable[[str, str], None] | None = None) -> None:
+        self.cfg = cfg
+        self.db = ClusterDb(url, f"mtbridge lease keeper {cfg.node}"[:63])
+        self.held: dict[str, int] = {}
+        self.on_lost = on_lost or (lambda shard, why: None)
+        self.on_drain = on_drain or (lambda shard, to: None)  # called once per hand-over request
+        self.draining: set[str] = set()
+        self.paused = False  # tests: a daemon that stops renewing (a GC pause, a partition)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._view: tuple[int, float, dict[int, str], dict[str, Lease]] = (0, time.monotonic(), {}, {})
+
+    def acquire(self, shard: str, timeout_s: float = 0) -> int:
+        """Wait until `shard`'s lease can be taken, take it; its token."""
+        return self.acquire_any((shard,), timeout_s)[1]
+
+    def acquire_any(self, shards: tuple[str, ...], timeout_s: float = 0) -> tuple[str, int]:
+        """A standby: poll every renew_ms until one of `shards` can be taken (the first in
+        name order), take it; (shard, token). StartupError after `timeout_s` (0: wait forever)."""
+        deadline = time.monotonic() + timeout_s if timeout_s else None
+        while True:
+            now, leases = self.db.view()
+            for action in decide(leases, self.held, self.cfg.node, [*self.held, *shards], now, self.cfg.lease):
+                if isinstance(action, Acquire) and action.shard in shards:
+                    token = self.db.acquire(action.shard, action.seen_token, self.cfg.node, self.cfg.endpoint,
+                                            self.cfg.lease.duration_ms)
+                    if token is not None:
+                        with self._lock:
+                            self.held[action.shard] = token
+                        self.refresh()
+                        return action.shard, token
+            missing = [s for s in shards if s not in leases]
+            if missing:
+                raise StartupError(f"cluster: no shard {missing[0]!r} in {CLUSTER_SCHEMA}.shards "
+                                   "(journal.create = true registers the config's shards)")
+            if deadline is not None and time.monotonic() > deadline:
+                held = ", ".join(f"{s} by {leases[s].owner or 'nobody'}" for s in shards)
+                raise StartupError(f"cluster: no shard free within {timeout_s} s (held: {held})")
+            time.sleep(self.cfg.lease.renew_ms / 1000)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"lease-keeper-{self.cfg.node}", daemon=True)
+        self._thread.start()
+
+    def tick(self) -> None:
+        """One round: decide on the current rows, run the actions, refresh the routing view."""
+        if self.paused:
+            return
+        now, leases = self.db.view()
+        with self._lock:
+            held = dict(self.held)
+        for action in decide(leases, held, self.cfg.node, self.cfg.shards, now, self.cfg.lease):
+            if isinstance(action, Renew):
+                if not self.db.renew(action.shard, action.token, self.cfg.node, self.cfg.lease.duration_ms):
+                    self._lost(action.shard, "renewal refused: the lease moved")
+            elif isinstance(action, Lost):
+                self._lost(action.shard, action.why)
+            elif isinstance(action, Release):
+                self.db.release(action.shard, action.token, self.cfg.node, self.cfg.lease.duration_ms)
+                with self._lock:
+                    self.held.pop(action.shard, None)
+            elif isinstance(action, Drain) and action.shard not in self.draining:
+                self.draining.add(action.shard)
+                self.on_drain(action.shard, action.to)
+        self.refresh()
+
+    def _lost(self, shard: str, why: str) -> None:
+        with self._lock:
+            self.held.pop(shard, None)
+        self.on_lost(shard, why)
+
+    def refresh(self) -> None:
+        now, leases = self.db.view()
+        self._view = (now, time.monotonic(), self.db.directory(), leases)
+
+    def route(self, login: int) -> Route:
+        """For a hello: serve, redirect, or no owner (from the last refreshed view)."""
+        now, at, directory, leases = self._view
+        with self._lock:
+            mine = frozenset(self.held)
+        return route(login, directory, leases, mine, now + int((time.monotonic() - at) * 1000))
+
+    def _run(self) -> None:
+        """Renew until stopped. A failed round (the database unreachable) is retried; once a
+        whole lease duration passed without one succeeding, the leases are given up (another
+        daemon may hold them by now, and the fence refuses this one's writes anyway)."""
+        ok_at = time.monotonic()
+        while not self._stop.wait(self.cfg.lease.renew_ms / 1000):
+            try:
+                self.tick()
+                ok_at = time.monotonic()
+            except Exception as exc:  # noqa: BLE001 - any driver error: retried until the lease lapses
+                if time.monotonic() - ok_at < self.cfg.lease.duration_ms / 1000:
+                    continue
+                with self._lock:
+                    shards = list(self.held)
+                for shard in shards:
+                    self._lost(shard, f"renewal failed: {' '.join(str(exc).split()) or type(exc).__name__}")
+                return
+
+    def close(self, release: bool = True) -> None:
+        """Stop renewing; `release` expires the held leases now (a clean stop)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if release:
+            with self._lock:
+                held = dict(self.held)
+            for shard, token in held.items():
+                self.db.release(shard, token, self.cfg.node, self.cfg.lease.duration_ms)
+        self.db.close()
+
+
+class ShardStore(PgStore):
+    """A shard's journal with the daemon's lease keeper: `route_login` answers hellos
+    (sessions._redirected), `close` stops renewing and releases the lease (a clean stop hands
+    the shard over at once)."""
+
+    keeper: LeaseKeeper
+
+    def route_login(self, login: int) -> Route:
+        return self.keeper.route(login)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.keeper.close(release=True)
+
+
+def _exit_lost(shard: str, why: str) -> None:
+    """Fail-stop: a daemon that lost its lease exits at once (status 3). Its journal is fenced
+    (nothing it could still write would commit), its terminals reconnect and are redirected,
+    and its supervisor restarts it as a standby."""
+    sys.stderr.write(f"mtbridge: lost the lease of shard {shard}: {why}; exiting\n")
+    sys.stderr.flush()
+    os._exit(3)
+
+
+def _stop_for_drain(shard: str, to: str) -> None:
+    """Rebalancing: stop cleanly (SIGTERM: the last step committed, a final snapshot); the
+    store's close then releases the lease, reserved to `to`, which takes it at once."""
+    sys.stderr.write(f"mtbridge: handing shard {shard} over to {to}; stopping\n")
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def open_shard(url: str, cfg: ClusterConfig, synchronous: str = "normal", create: bool = True,
+               on_lost: Callable[[str, str], None] = _exit_lost,
+               on_drain: Callable[[str, str], None] = _stop_for_drain) -> ShardStore:
+    """The daemon's start in a cluster: register the config's shards (create), wait for the
+    lease of one of them (a standby waits here), open its journal fenced by the token, renew."""
+    keeper = LeaseKeeper(url, cfg, on_lost, on_drain)
+    try:
+        if create:
+            for shard in cfg.shards:
+                keeper.db.add_shard(shard)
+        shard, token = keeper.acquire_any(cfg.shards, cfg.acquire_timeout_s)
+        store = ShardStore(shard_url(url, shard), synchronous, create=create, lock=False, fence=(shard, token))
+    except BaseException:
+        keeper.close(release=True)
+        raise
+    store.keeper = keeper
+    keeper.start()
+    return store
