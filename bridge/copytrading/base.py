@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 from bridge.copytrading.commands import BalanceOperation, Command, WithdrawOpen, idempotency_key
 from bridge.copytrading.config import EngineConfig
 from bridge.copytrading.partners import PartnerBook
+from bridge.copytrading.pending_state import TraderOrder
 from bridge.copytrading.records import Record, Refused
 from bridge.copytrading.subscription import Copy, CopyState, EarlyClose, Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
@@ -78,6 +79,8 @@ class _Persisted:
     # that account has an open in flight (nothing else can claim them). Not on Subscription:
     # an empty dict per subscription costs the fan-out cache misses.
     early_closes: dict[int, dict[int, list[EarlyClose]]] = field(default_factory=dict)
+    # The trader's pending orders and their copies, by order ticket (pending.py)
+    orders: dict[int, TraderOrder] = field(default_factory=dict)
 
 
 class EngineBase:

@@ -184,6 +184,7 @@ class SetCopySettings:
     max_drawdown: object = UNSET
     max_drawdown_unit: object = UNSET
     max_drawdown_action: object = UNSET
+    copy_pending: object = UNSET  # true: the trader's pending orders are copied as orders
     actor: str | None = None  # the dealer who asked (journaled; record.dealer_action)
 
 

@@ -42,7 +42,7 @@ class Reconciling(EngineBase):
         for sub in subs:
             for ticket in sorted(sub.copies):
                 copy = sub.copies[ticket]
-                if ticket in t.positions:
+                if ticket in t.positions or ticket in self.s.orders:  # (a copy order that filled first)
                     continue
                 if copy.state is _OPENING and copy.close_reason is None:  # first heard of: withdraw once
                     self._withdraw(sub, copy)

@@ -78,6 +78,9 @@ class CopySettings:
     max_drawdown: Decimal | None = None
     max_drawdown_unit: LimitUnit = LimitUnit.MONEY
     max_drawdown_action: LimitAction = LimitAction.STOP_OPENING
+    # item 6, pending orders: the trader's limit and stop orders copied as orders (pending.py);
+    # off (the seed's terms): only the positions they make are copied, as market orders
+    copy_pending: bool = False
     # derived, never stored: any filter set (the fan-out skips `filter_refusal` otherwise)
     filtering: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
                             metadata={"derived": True})
@@ -182,7 +185,7 @@ def _parse(name: str, value: object) -> object:
         return _choice(name, LimitUnit, value)
     if name in ("daily_loss_action", "max_drawdown_action"):
         return _choice(name, LimitAction, value)
-    if name in ("reverse", "copy_stops", "mirror_stop_changes"):
+    if name in ("reverse", "copy_stops", "mirror_stop_changes", "copy_pending"):
         if not isinstance(value, bool):
             raise _fail(name, "true or false", value)
         return value
@@ -297,6 +300,8 @@ def _check(s: CopySettings) -> None:
     for name in ("copy_stops", "mirror_stop_changes"):
         if getattr(s, name) is not None and not isinstance(getattr(s, name), bool):
             raise _fail(name, "true, false or nil (the engine's mirror_stops)", getattr(s, name))
+    if not isinstance(s.copy_pending, bool):
+        raise _fail("copy_pending", "true or false", s.copy_pending)
     p = s.max_slippage_points
     if p is not None and (isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= MAX_SLIPPAGE_POINTS):
         raise _fail("max_slippage_points", f"a whole number of points 0..{MAX_SLIPPAGE_POINTS}", p)

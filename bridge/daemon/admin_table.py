@@ -407,6 +407,9 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _setting(Arg("max_drawdown_unit", "enum", "money or percent (of the peak); nil = money", enum=LimitUnit)),
         _setting(Arg("max_drawdown_action", "enum", "what the maximum drawdown does; nil = stop_opening",
                      enum=LimitAction)),
+        Arg("copy_pending", "bool", "copy the trader's limit and stop orders as orders (placed, modified, "
+                                    "cancelled, filled with them); off: only their fills, at market",
+            required=False, default=ev.UNSET),
         _actor()),
        _EVENT_REPLY, (REFUSED,), ev.SetCopySettings, (*_SUB_REFUSALS, "invalid_settings")),
     Op("get_copy_settings", "a subscription's copy settings", (_SUB,), (

@@ -46,6 +46,7 @@ from bridge.daemon.sessions import (ID_REPLAY, LOGIN_NOT_BOUND, RATE_LIMITED, RO
                                     Session, SessionsMixin)
 from bridge.daemon.store import Batch, Recovery
 from bridge.domain.trading import Side
+from bridge.daemon.orders import ORDER_HANDLERS
 from bridge.protocol import (AccountUpdate, CommandResult, Heartbeat, Hello, Limits, PositionClosed,
                              PositionModified, PositionOpened, ProtocolError, Quotes)
 
@@ -508,6 +509,7 @@ _HANDLERS: dict[type, Callable[[DaemonCore, Session, Any], None]] = {
     AccountUpdate: DaemonCore._on_account_update,
     CommandResult: DaemonCore._on_command_result,
     Quotes: DaemonCore._on_quotes,
+    **ORDER_HANDLERS,  # pending orders (issue 15 item 6): bridge/daemon/orders.py
 }
 
 class AdminView:

@@ -19,6 +19,7 @@ from typing import Any
 import msgpack
 
 from bridge.copytrading import events as ev
+from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.commands import BalanceOperation, CloseCopy, Command, ModifyCopy, OpenCopy
 from bridge.copytrading.state import dump as state_dump
 from bridge.copytrading.state import load as state_load
@@ -34,6 +35,24 @@ _packer = msgpack.Packer(use_bin_type=True, use_single_float=False, autoreset=Tr
 def command_row(cmd: Command, seq: int) -> CommandRow:
     """Engine command -> its journal row."""
     return command_rows((cmd,), seq)[0]
+
+
+def _order_row(cmd: object, seq: int) -> CommandRow:
+    """Pending-order commands (issue 15 item 6) in the same columns: `side` holds the order
+    type, `reason` the order's expiration (UTC ms as text, "0" = good till cancelled) - not
+    `expires`, which is the daemon's send deadline of opens."""
+    if type(cmd) is pm.PlaceOrder:
+        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "place_order", cmd.subscription, cmd.trader_order,
+                          None, cmd.symbol, cmd.kind.value, str(cmd.volume), str(cmd.price), str(cmd.sl or 0),
+                          str(cmd.tp or 0), str(cmd.expiration or 0))
+    if type(cmd) is pm.ModifyOrder:
+        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "modify_order", cmd.subscription, cmd.trader_order,
+                          cmd.order, None, None, None, str(cmd.price), str(cmd.sl or 0), str(cmd.tp or 0),
+                          str(cmd.expiration or 0))
+    if type(cmd) is pm.CancelOrder:
+        return CommandRow(cmd.key, seq, cmd.id, cmd.account, "cancel_order", cmd.subscription, cmd.trader_order,
+                          cmd.order, None, None, None, None, None, None, cmd.reason)
+    raise TypeError(f"unknown command {type(cmd).__name__}")
 
 
 _row = tuple.__new__  # CommandRow without its Python-level __new__ (same tuple, half the cost)
@@ -71,7 +90,7 @@ def command_rows(cmds: list[Command] | tuple[Command, ...], seq: int) -> list[Co
             out.append(CommandRow(cmd.key, seq, cmd.id, cmd.account, "balance", cmd.subscription, 0, None, None,
                                   None, str(cmd.amount), None, None, None, cmd.reason))
         else:
-            raise TypeError(f"unknown command {t.__name__}")
+            out.append(_order_row(cmd, seq))  # pending orders (issue 15 item 6); TypeError for others
     return out
 
 
@@ -105,6 +124,18 @@ def command_wire(row: CommandRow, id_: int, seq: int, ts: int, magic: int) -> di
     if row.type == "modify":
         return {"v": 1, "type": "modify", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
                 "ticket": row.ticket, "sl": _f(row.sl), "tp": _f(row.tp)}
+    if row.type == "place_order":
+        return {"v": 1, "type": "place_order", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
+                "symbol": row.symbol, "order_type": row.side, "volume": _f(row.volume), "price": _f(row.price),
+                "sl": _f(row.sl), "tp": _f(row.tp), "expiration": int(row.reason or 0), "magic": magic,
+                "comment": comment_for(row.key)}
+    if row.type == "modify_order":
+        return {"v": 1, "type": "modify_order", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
+                "ticket": row.ticket, "price": _f(row.price), "sl": _f(row.sl), "tp": _f(row.tp),
+                "expiration": int(row.reason or 0)}
+    if row.type == "cancel_order":
+        return {"v": 1, "type": "cancel_order", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
+                "ticket": row.ticket}
     raise ValueError(f"{row.type} commands do not travel to terminals")
 
 
@@ -128,7 +159,7 @@ EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     ev.CommandFilled, ev.CommandRefused, ev.CopyClosedByServer, ev.AccountUpdated, ev.PriceTick, ev.TimePassed,
     ev.TerminalOnline, ev.TerminalOffline, ev.OpenWithdrawn, ev.InvestorSnapshot, ev.CopyVanished,
     ev.RebateSet, ev.ChangeInvestment, ev.WalletTransferred, ev.TraderDisabled, ev.SuspendCopying,
-    ev.CloseOneCopy, ev.CloseAllCopies, ev.SetCopySettings)}
+    ev.CloseOneCopy, ev.CloseAllCopies, ev.SetCopySettings, *pm.PENDING_EVENTS)}
 
 
 # Events and records travel as the engine persists them: one conversion rule.

@@ -17,6 +17,8 @@ Side = Literal["buy", "sell"]
 Role = Literal["trader", "investor"]
 Platform = Literal["MT4", "MT5"]
 CloseReason = Literal["client", "sl", "tp", "so"]
+OrderType = Literal["buy_limit", "sell_limit", "buy_stop", "sell_stop"]
+OrderRemovedReason = Literal["cancelled", "expired"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,9 +268,121 @@ class ErrorReply:
     field: str
 
 
+# --- pending orders (issue 15 item 6) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlaced:
+    TYPE: ClassVar[str] = "order_placed"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    ticket: int
+    symbol: str
+    order_type: OrderType
+    volume: Decimal
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+    expiration: int
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderModified:
+    TYPE: ClassVar[str] = "order_modified"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    ticket: int
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+    expiration: int
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRemoved:
+    TYPE: ClassVar[str] = "order_removed"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    ticket: int
+    removal: OrderRemovedReason
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    TYPE: ClassVar[str] = "order_filled"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    ticket: int
+    position: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    TYPE: ClassVar[str] = "place_order"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    key: str
+    symbol: str
+    order_type: OrderType
+    volume: Decimal
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+    expiration: int
+    magic: int
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyOrder:
+    TYPE: ClassVar[str] = "modify_order"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    key: str
+    ticket: int
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+    expiration: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    TYPE: ClassVar[str] = "cancel_order"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    key: str
+    ticket: int
+
+
 Message = Union[
     Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
     CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
+    OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder,
 ]  # fmt: skip
 
 MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
@@ -277,6 +391,7 @@ MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
         for cls in (
             Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
             CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
+            OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder,
         )  # fmt: skip
     }
 )

@@ -161,6 +161,9 @@ SIDES = ("buy", "sell")
 ROLES = ("trader", "investor")
 PLATFORMS = ("MT4", "MT5")
 CLOSE_REASONS = ("client", "sl", "tp", "so")
+# Pending orders (issue 15 item 6): the four types both platforms have, and why one left the book
+ORDER_TYPES = ("buy_limit", "sell_limit", "buy_stop", "sell_stop")
+ORDER_REMOVED_REASONS = ("cancelled", "expired")
 
 F = FieldSpec
 
@@ -361,6 +364,105 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("field", Kind.TEXT, "offending field path, may be empty"),
         ),
         "the daemon refused a message",
+    ),
+    # --- pending orders (issue 15 item 6): new types, so older peers are unaffected -----------
+    MessageSpec(
+        "order_placed",
+        _T,
+        (
+            F("ticket", Kind.UINT, "order ticket", high=MAX_ID),
+            F("symbol", Kind.NAME, "symbol name as the terminal knows it"),
+            F("order_type", Kind.ENUM, "buy_limit, sell_limit, buy_stop or sell_stop", ORDER_TYPES),
+            F("volume", Kind.VOLUME, "volume, lots"),
+            F("price", Kind.PRICE, "the order's price"),
+            F("sl", Kind.PRICE, "stop loss, 0 = none"),
+            F("tp", Kind.PRICE, "take profit, 0 = none"),
+            F("expiration", Kind.UINT, "UTC ms when the server removes the order, 0 = good till cancelled",
+              high=MAX_TIME_MS),
+            F("time", Kind.UINT, "placement time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+        ),
+        "a limit or stop order was placed (a trader's own, or an investor's copy order)",
+    ),
+    MessageSpec(
+        "order_modified",
+        _T,
+        (
+            F("ticket", Kind.UINT, "order ticket", high=MAX_ID),
+            F("price", Kind.PRICE, "new price"),
+            F("sl", Kind.PRICE, "new stop loss, 0 = none"),
+            F("tp", Kind.PRICE, "new take profit, 0 = none"),
+            F("expiration", Kind.UINT, "new expiration, UTC ms, 0 = good till cancelled", high=MAX_TIME_MS),
+            F("time", Kind.UINT, "modification time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+        ),
+        "a pending order's price, stops or expiration changed",
+    ),
+    MessageSpec(
+        "order_removed",
+        _T,
+        (
+            F("ticket", Kind.UINT, "order ticket", high=MAX_ID),
+            F("removal", Kind.ENUM, "cancelled (by hand or by command) or expired (by the server)",
+              ORDER_REMOVED_REASONS),
+            F("time", Kind.UINT, "removal time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+        ),
+        "a pending order left the book without a fill",
+    ),
+    MessageSpec(
+        "order_filled",
+        _T,
+        (
+            F("ticket", Kind.UINT, "order ticket", high=MAX_ID),
+            F("position", Kind.UINT, "the position the fill made (MT4, MT5 hedging: the order's ticket)",
+              high=MAX_ID),
+            F("symbol", Kind.NAME, "symbol name as the terminal knows it"),
+            F("side", Kind.ENUM, "direction of the position", SIDES),
+            F("volume", Kind.VOLUME, "filled volume, lots"),
+            F("price", Kind.PRICE, "fill price"),
+            F("sl", Kind.PRICE, "stop loss of the position, 0 = none"),
+            F("tp", Kind.PRICE, "take profit of the position, 0 = none"),
+            F("time", Kind.UINT, "fill time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+        ),
+        "a pending order filled; its position is reported by this message, not position_opened",
+    ),
+    MessageSpec(
+        "place_order",
+        _D,
+        (
+            F("key", Kind.NAME, "idempotency key"),
+            F("symbol", Kind.NAME, "symbol to trade"),
+            F("order_type", Kind.ENUM, "buy_limit, sell_limit, buy_stop or sell_stop", ORDER_TYPES),
+            F("volume", Kind.VOLUME, "volume, lots"),
+            F("price", Kind.PRICE, "the order's price"),
+            F("sl", Kind.PRICE, "stop loss, 0 = none"),
+            F("tp", Kind.PRICE, "take profit, 0 = none"),
+            F("expiration", Kind.UINT, "UTC ms when the server must remove the order, 0 = good till cancelled",
+              high=MAX_TIME_MS),
+            F("magic", Kind.INT, "magic number to set", high=UINT64_MAX),
+            F("comment", Kind.TEXT, "comment to set"),
+        ),
+        "place a limit or stop order (command_result.ticket: the order's ticket)",
+    ),
+    MessageSpec(
+        "modify_order",
+        _D,
+        (
+            F("key", Kind.NAME, "idempotency key"),
+            F("ticket", Kind.UINT, "order to modify", high=MAX_ID),
+            F("price", Kind.PRICE, "new price"),
+            F("sl", Kind.PRICE, "new stop loss, 0 = none"),
+            F("tp", Kind.PRICE, "new take profit, 0 = none"),
+            F("expiration", Kind.UINT, "new expiration, UTC ms, 0 = good till cancelled", high=MAX_TIME_MS),
+        ),
+        "change a pending order's price, stops and expiration",
+    ),
+    MessageSpec(
+        "cancel_order",
+        _D,
+        (
+            F("key", Kind.NAME, "idempotency key"),
+            F("ticket", Kind.UINT, "order to cancel", high=MAX_ID),
+        ),
+        "delete a pending order",
     ),
 )
 

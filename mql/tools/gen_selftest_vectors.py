@@ -38,6 +38,13 @@ BUILDERS = {
     "close": ("MtbBuildClose", ("key", "ticket", "volume")),
     "modify": ("MtbBuildModify", ("key", "ticket", "sl", "tp")),
     "error": ("MtbBuildError", ("code", "detail", "ref_id", "field")),
+    "order_placed": ("MtbBuildOrderPlaced", ("ticket", "symbol", "order_type", "volume", "price", "sl", "tp", "expiration", "time")),
+    "order_modified": ("MtbBuildOrderModified", ("ticket", "price", "sl", "tp", "expiration", "time")),
+    "order_removed": ("MtbBuildOrderRemoved", ("ticket", "removal", "time")),
+    "order_filled": ("MtbBuildOrderFilled", ("ticket", "position", "symbol", "side", "volume", "price", "sl", "tp", "time")),
+    "place_order": ("MtbBuildPlaceOrder", ("key", "symbol", "order_type", "volume", "price", "sl", "tp", "expiration", "magic", "comment")),
+    "modify_order": ("MtbBuildModifyOrder", ("key", "ticket", "price", "sl", "tp", "expiration")),
+    "cancel_order": ("MtbBuildCancelOrder", ("key", "ticket")),
 }
 RESULT = ("key", "ok", "retcode", "ticket", "price", "volume", "time", "message")
 QUOTE = ("symbol", "bid", "ask", "time")

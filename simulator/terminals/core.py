@@ -86,6 +86,7 @@ from bridge.protocol import (
 )
 from simulator.server import DealInfo, PositionInfo, Session, TradeRequest
 from simulator.server import retcodes as rc
+from simulator.terminals.orders import ORDER_COMMANDS, ORDER_REPORTS, OrderWatch
 from simulator.terminals.quotes import QUOTE_EVERY_MS, QuoteWatch
 
 ZERO = Decimal(0)
@@ -181,6 +182,7 @@ class _Link:
     # recovery indexes (built from the server when the core starts)
     opened_by_tag: dict[tuple[int, str], DealInfo] = field(default_factory=dict)
     closed_by_key: dict[str, DealInfo] = field(default_factory=dict)
+    orders: OrderWatch = field(default_factory=OrderWatch)  # pending orders (orders.py)
 
 
 class _Ids:
@@ -313,6 +315,7 @@ class TerminalCore:
 
     def _sync_watch(self, link: _Link, positions: Iterable[PositionInfo]) -> None:
         link.positions = {p.ticket: _Tracked(p.volume, p.sl, p.tp, p.swap) for p in positions}
+        link.orders.sync(self.server, link.session.login)
         deals = self.server.history_deals(link.session.login, from_ms=link.last_deal_time)
         if deals:
             link.last_deal = max(link.last_deal, deals[-1].ticket)
@@ -369,7 +372,7 @@ class TerminalCore:
             if message.code in SEQUENCE_CODES and (message.ref_id == 0 or message.ref_id > link.hello_id):
                 self.reconnect_reason = f"login {link.session.login}: daemon says {message.code}"
             return []
-        if isinstance(message, (Open, Close, Modify)):
+        if isinstance(message, (Open, Close, Modify, *ORDER_COMMANDS)):
             out: list[Message] = [self._command(link, message, now)]
             # as the EA's OnTradeTransaction: the deal the command made is reported at once
             # (the daemon books a close's profit from its position_closed)
@@ -401,6 +404,9 @@ class TerminalCore:
         server = self.server
         session = link.session
         key = cmd.key
+        if isinstance(cmd, ORDER_COMMANDS):
+            res, order = link.orders.execute(server, session, cmd)
+            return self._stored(key, res, order)
         if isinstance(cmd, Open):
             request = TradeRequest(
                 action=rc.TRADE_ACTION_DEAL, symbol=cmd.symbol, volume=cmd.volume,
@@ -501,7 +507,8 @@ class TerminalCore:
     def _watch(self, link: _Link, now: int, out: list[Message]) -> None:
         first = len(out)
         self._scan(link, now, out)
-        link.sent.extend(m for m in out[first:] if isinstance(m, (PositionOpened, PositionClosed, PositionModified)))
+        link.sent.extend(m for m in out[first:]
+                         if isinstance(m, (PositionOpened, PositionClosed, PositionModified, *ORDER_REPORTS)))
 
     def _scan(self, link: _Link, now: int, out: list[Message]) -> None:
         server = self.server
@@ -538,6 +545,9 @@ class TerminalCore:
                 tp = p.tp if p is not None else ZERO
                 swap = p.swap if p is not None else ZERO
                 link.positions[d.position_id] = _Tracked(volume, sl, tp, swap)
+                if link.orders.take_fill(d):  # a watched pending order filled: order_filled instead
+                    out.append(link.orders.filled_report(d, p, lambda: self._envelope(link, now)))
+                    continue
                 out.append(PositionOpened(
                     **self._envelope(link, now), ticket=d.position_id, symbol=d.symbol,
                     side="buy" if d.type == rc.DEAL_TYPE_BUY else "sell", volume=wire_number(volume),
@@ -558,6 +568,7 @@ class TerminalCore:
                                             tp=wire_number(p.tp), time=p.time_update_msc, swap=wire_number(p.swap)))
         for ticket in [t for t in link.positions if t not in current]:
             del link.positions[ticket]  # gone without a deal we could read (should not happen)
+        link.orders.scan(server, login, lambda: self._envelope(link, now), out)
         self._account(link, now, traded, out)
 
     def _account(self, link: _Link, now: int, force: bool, out: list[Message]) -> None:

@@ -34,6 +34,13 @@ BODIES = {
                            message=""),
     "heartbeat": {},
     "quotes": dict(quotes=[dict(symbol="EURUSD", bid=1.1, ask=1.1001, time=T0 + 1)]),
+    # pending orders (issue 15 item 6)
+    "order_placed": dict(ticket=88, symbol="EURUSD", order_type="buy_limit", volume=0.1, price=1.09, sl=0.0, tp=0.0,
+                         expiration=0, time=T0 + 1),
+    "order_modified": dict(ticket=88, price=1.08, sl=0.0, tp=0.0, expiration=0, time=T0 + 2),
+    "order_removed": dict(ticket=88, removal="cancelled", time=T0 + 3),
+    "order_filled": dict(ticket=88, position=88, symbol="EURUSD", side="buy", volume=0.1, price=1.08, sl=0.0,
+                         tp=0.0, time=T0 + 4),
 }
 TO_DAEMON = [t for t, s in SCHEMA.items() if Direction.TO_DAEMON in s.directions]
 HOSTILE = {"int": [2**64 - 1, 2**63, -(2**63), 0.5, True], "number": [1e308, -1e308, 5e-324, math.nan, -math.inf,

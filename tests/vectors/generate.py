@@ -23,6 +23,9 @@ from bridge.protocol import (
     AccountUpdate, Close, CommandResult, ErrorReply, Heartbeat, Hello, Message, Modify, Open,
     Position, PositionClosed, PositionModified, PositionOpened, Quote, Quotes, Redirect, Welcome, encode,
 )  # fmt: skip
+from bridge.protocol import (
+    CancelOrder, ModifyOrder, OrderFilled, OrderModified, OrderPlaced, OrderRemoved, PlaceOrder,
+)  # fmt: skip
 
 OUT = Path(__file__).with_name("protocol_vectors.json")
 
@@ -165,6 +168,45 @@ VECTORS: tuple[tuple[str, Message], ...] = (
         "modify",
         Modify(id=900_004, seq=4, ts=T0 + 300, login=LOGIN, key="c1.5001234.000020.modify", ticket=70_004, sl=D("1.31"), tp=D("0")),
     ),
+    # pending orders (issue 15 item 6): appended, the earlier vectors unchanged
+    (
+        "order_placed",
+        OrderPlaced(
+            id=15, seq=13, ts=T0 + 11_000, login=LOGIN, ticket=70_010, symbol="EURUSD", order_type="buy_limit",
+            volume=D("0.1"), price=D("1.08"), sl=D("1.07"), tp=D("1.1"), expiration=T0 + 86_400_000,
+            time=T0 + 10_990,
+        ),  # fmt: skip
+    ),
+    (
+        "order_modified",
+        OrderModified(
+            id=16, seq=14, ts=T0 + 12_000, login=LOGIN, ticket=70_010, price=D("1.079"), sl=D("1.069"),
+            tp=D("1.099"), expiration=0, time=T0 + 11_990,
+        ),  # fmt: skip
+    ),
+    ("order_removed", OrderRemoved(id=17, seq=15, ts=T0 + 13_000, login=LOGIN, ticket=70_011, removal="expired",
+                                   time=T0 + 12_990)),
+    (
+        "order_filled",
+        OrderFilled(
+            id=18, seq=16, ts=T0 + 14_000, login=LOGIN, ticket=70_010, position=70_010, symbol="EURUSD",
+            side="buy", volume=D("0.1"), price=D("1.079"), sl=D("1.069"), tp=D("1.099"), time=T0 + 13_990,
+        ),  # fmt: skip
+    ),
+    (
+        "place_order",
+        PlaceOrder(
+            id=900_006, seq=6, ts=T0 + 500, login=LOGIN, key="s3-o70010-place-1", symbol="EURUSD",
+            order_type="sell_stop", volume=D("0.2"), price=D("1.08"), sl=D("1.1"), tp=D("1.07"),
+            expiration=T0 + 86_400_000, magic=7_700_021, comment="s3-o70010",
+        ),  # fmt: skip
+    ),
+    (
+        "modify_order",
+        ModifyOrder(id=900_007, seq=7, ts=T0 + 600, login=LOGIN, key="s3-o70010-modify-2", ticket=80_001,
+                    price=D("1.079"), sl=D("1.099"), tp=D("1.069"), expiration=0),
+    ),
+    ("cancel_order", CancelOrder(id=900_008, seq=8, ts=T0 + 700, login=LOGIN, key="s3-o70010-cancel-3", ticket=80_001)),
     (
         "error",
         ErrorReply(

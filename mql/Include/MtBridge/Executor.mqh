@@ -15,6 +15,7 @@
 
 #include "Reporter.mqh"
 #include "Journal.mqh"
+#include "Orders.mqh"
 #ifdef __MQL5__
 #include <Trade/Trade.mqh>
 #endif
@@ -306,6 +307,8 @@ bool MtbExecutor::Handle(const MtbInbound &c,MtbResult &r)
       out=DoOpen(c,r);
    else if(c.type=="close")
       out=DoClose(c,r);
+   else if(MtbIsOrderCommand(c.type))
+      out=MtbDoOrder(c,r);   // pending orders (Orders.mqh)
    else
       out=DoModify(c,r);
    if(out==MTB_OUT_UNKNOWN)

@@ -50,7 +50,14 @@ const string MTB_SCHEMA[]=
    "open|t|key:N,symbol:N,side:E,volume:V,sl:P,tp:P,magic:I,comment:T,expires:U?",
    "close|t|key:N,ticket:U,volume:V",
    "modify|t|key:N,ticket:U,sl:P,tp:P",
-   "error|t|code:N,detail:T,ref_id:U,field:T"
+   "error|t|code:N,detail:T,ref_id:U,field:T",
+   "order_placed|d|ticket:U,symbol:N,order_type:E,volume:V,price:P,sl:P,tp:P,expiration:U,time:U",
+   "order_modified|d|ticket:U,price:P,sl:P,tp:P,expiration:U,time:U",
+   "order_removed|d|ticket:U,removal:E,time:U",
+   "order_filled|d|ticket:U,position:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U",
+   "place_order|t|key:N,symbol:N,order_type:E,volume:V,price:P,sl:P,tp:P,expiration:U,magic:I,comment:T",
+   "modify_order|t|key:N,ticket:U,price:P,sl:P,tp:P,expiration:U",
+   "cancel_order|t|key:N,ticket:U"
   };
 //--- enum choices, "field:choice|choice"
 const string MTB_ENUMS[]=
@@ -58,7 +65,9 @@ const string MTB_ENUMS[]=
    "side:buy|sell",
    "role:trader|investor",
    "platform:MT4|MT5",
-   "reason:client|sl|tp|so"
+   "reason:client|sl|tp|so",
+   "order_type:buy_limit|sell_limit|buy_stop|sell_stop",
+   "removal:cancelled|expired"
   };
 
 //--- int ranges, "field:low:high" inclusive (docs/protocol.md section 3, "Ranges"; the
@@ -79,7 +88,9 @@ const string MTB_RANGES[]=
    "heartbeat_ms:1:253402300799999",
    "last_id:0:9223372036854775807",
    "expires:0:253402300799999",
-   "ref_id:0:9223372036854775807"
+   "ref_id:0:9223372036854775807",
+   "position:0:9223372036854775807",
+   "expiration:0:253402300799999"
   };
 
 //--- envelope of one message
@@ -158,6 +169,9 @@ struct MtbInbound
    string            detail;
    ulong             ref_id;
    string            field;
+   string            order_type;    // place_order
+   double            price;         // place_order, modify_order
+   ulong             expiration;    // place_order, modify_order: UTC ms, 0 = good till cancelled
    string            unrepresentable; // command: why this terminal cannot carry it out exactly ("" = it can);
                                       // set by the parser, answered command_result 10013 (Executor.mqh)
   };
@@ -554,6 +568,153 @@ bool MtbBuildError(MpWriter &w,const MtbEnvelope &env,const string code,const st
    return(w.Ok());
   }
 
+//--- pending orders (issue 15 item 6): terminal -> daemon reports
+bool MtbBuildOrderPlaced(MpWriter &w,const MtbEnvelope &env,const ulong ticket,const string symbol,
+                         const string order_type,const double volume,const double price,const double sl,
+                         const double tp,const ulong expiration,const ulong time)
+  {
+   MtbWriteEnvelope(w,"order_placed",env,9);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   MtbKey(w,"symbol");
+   w.Str(symbol);
+   MtbKey(w,"order_type");
+   w.Str(order_type);
+   MtbKey(w,"volume");
+   w.Double(volume);
+   MtbKey(w,"price");
+   w.Double(price);
+   MtbKey(w,"sl");
+   w.Double(sl);
+   MtbKey(w,"tp");
+   w.Double(tp);
+   MtbKey(w,"expiration");
+   w.UInt(expiration);
+   MtbKey(w,"time");
+   w.UInt(time);
+   return(w.Ok());
+  }
+
+bool MtbBuildOrderModified(MpWriter &w,const MtbEnvelope &env,const ulong ticket,const double price,
+                           const double sl,const double tp,const ulong expiration,const ulong time)
+  {
+   MtbWriteEnvelope(w,"order_modified",env,6);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   MtbKey(w,"price");
+   w.Double(price);
+   MtbKey(w,"sl");
+   w.Double(sl);
+   MtbKey(w,"tp");
+   w.Double(tp);
+   MtbKey(w,"expiration");
+   w.UInt(expiration);
+   MtbKey(w,"time");
+   w.UInt(time);
+   return(w.Ok());
+  }
+
+bool MtbBuildOrderRemoved(MpWriter &w,const MtbEnvelope &env,const ulong ticket,const string removal,
+                          const ulong time)
+  {
+   MtbWriteEnvelope(w,"order_removed",env,3);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   MtbKey(w,"removal");
+   w.Str(removal);
+   MtbKey(w,"time");
+   w.UInt(time);
+   return(w.Ok());
+  }
+
+bool MtbBuildOrderFilled(MpWriter &w,const MtbEnvelope &env,const ulong ticket,const ulong position,
+                         const string symbol,const string side,const double volume,const double price,
+                         const double sl,const double tp,const ulong time)
+  {
+   MtbWriteEnvelope(w,"order_filled",env,9);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   MtbKey(w,"position");
+   w.UInt(position);
+   MtbKey(w,"symbol");
+   w.Str(symbol);
+   MtbKey(w,"side");
+   w.Str(side);
+   MtbKey(w,"volume");
+   w.Double(volume);
+   MtbKey(w,"price");
+   w.Double(price);
+   MtbKey(w,"sl");
+   w.Double(sl);
+   MtbKey(w,"tp");
+   w.Double(tp);
+   MtbKey(w,"time");
+   w.UInt(time);
+   return(w.Ok());
+  }
+
+//--- pending orders: daemon -> terminal commands
+bool MtbBuildPlaceOrder(MpWriter &w,const MtbEnvelope &env,const string key,const string symbol,
+                        const string order_type,const double volume,const double price,const double sl,
+                        const double tp,const ulong expiration,const MTB_MAGIC magic,const string comment)
+  {
+   MtbWriteEnvelope(w,"place_order",env,10);
+   MtbKey(w,"key");
+   w.Str(key);
+   MtbKey(w,"symbol");
+   w.Str(symbol);
+   MtbKey(w,"order_type");
+   w.Str(order_type);
+   MtbKey(w,"volume");
+   w.Double(volume);
+   MtbKey(w,"price");
+   w.Double(price);
+   MtbKey(w,"sl");
+   w.Double(sl);
+   MtbKey(w,"tp");
+   w.Double(tp);
+   MtbKey(w,"expiration");
+   w.UInt(expiration);
+   MtbKey(w,"magic");
+#ifdef __MQL5__
+   w.UInt(magic);
+#else
+   w.Int(magic);
+#endif
+   MtbKey(w,"comment");
+   w.Str(comment);
+   return(w.Ok());
+  }
+
+bool MtbBuildModifyOrder(MpWriter &w,const MtbEnvelope &env,const string key,const ulong ticket,
+                         const double price,const double sl,const double tp,const ulong expiration)
+  {
+   MtbWriteEnvelope(w,"modify_order",env,6);
+   MtbKey(w,"key");
+   w.Str(key);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   MtbKey(w,"price");
+   w.Double(price);
+   MtbKey(w,"sl");
+   w.Double(sl);
+   MtbKey(w,"tp");
+   w.Double(tp);
+   MtbKey(w,"expiration");
+   w.UInt(expiration);
+   return(w.Ok());
+  }
+
+bool MtbBuildCancelOrder(MpWriter &w,const MtbEnvelope &env,const string key,const ulong ticket)
+  {
+   MtbWriteEnvelope(w,"cancel_order",env,2);
+   MtbKey(w,"key");
+   w.Str(key);
+   MtbKey(w,"ticket");
+   w.UInt(ticket);
+   return(w.Ok());
+  }
+
 //--- redirect: this daemon does not serve the login (docs/protocol.md, daemons sharded by trader)
 bool MtbBuildRedirect(MpWriter &w,const MtbEnvelope &env,const string shard,const string endpoint)
   {
@@ -587,6 +748,13 @@ bool MtbBuildInbound(MpWriter &w,const MtbInbound &m)
       return(MtbBuildModify(w,env,m.key,m.ticket,m.sl,m.tp));
    if(m.type=="error")
       return(MtbBuildError(w,env,m.code,m.detail,m.ref_id,m.field));
+   if(m.type=="place_order")
+      return(MtbBuildPlaceOrder(w,env,m.key,m.symbol,m.order_type,m.volume,m.price,m.sl,m.tp,m.expiration,
+                                m.magic,m.comment));
+   if(m.type=="modify_order")
+      return(MtbBuildModifyOrder(w,env,m.key,m.ticket,m.price,m.sl,m.tp,m.expiration));
+   if(m.type=="cancel_order")
+      return(MtbBuildCancelOrder(w,env,m.key,m.ticket));
    w.Fail("not a daemon message type: "+m.type);
    return(false);
   }
@@ -853,6 +1021,9 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
    m.detail="";
    m.ref_id=0;
    m.field="";
+   m.order_type="";
+   m.price=0.0;
+   m.expiration=0;
    m.unrepresentable="";
    m.shard="";
    m.endpoint="";
@@ -906,6 +1077,30 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
             doc.GetNumber(doc.MapFind(0,"sl"),m.sl);
             doc.GetNumber(doc.MapFind(0,"tp"),m.tp);
            }
+        }
+     }
+   else if(type=="place_order" || type=="modify_order" || type=="cancel_order")
+     {
+      MtbReadText(doc,"key",m.key,m);
+      if(type=="place_order")
+        {
+         MtbReadText(doc,"symbol",m.symbol,m);
+         doc.GetStr(doc.MapFind(0,"order_type"),m.order_type);
+         doc.GetNumber(doc.MapFind(0,"volume"),m.volume);
+        }
+      else
+         doc.GetUInt(doc.MapFind(0,"ticket"),m.ticket);
+      if(type!="cancel_order")
+        {
+         doc.GetNumber(doc.MapFind(0,"price"),m.price);
+         doc.GetNumber(doc.MapFind(0,"sl"),m.sl);
+         doc.GetNumber(doc.MapFind(0,"tp"),m.tp);
+         doc.GetUInt(doc.MapFind(0,"expiration"),m.expiration);
+        }
+      if(type=="place_order")
+        {
+         MtbReadMagic(doc,m);
+         MtbReadText(doc,"comment",m.comment,m);
         }
      }
    else if(type=="error")

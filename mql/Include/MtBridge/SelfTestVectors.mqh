@@ -12,7 +12,7 @@
 
 #include "Protocol.mqh"
 
-#define MTB_VECTOR_COUNT 30
+#define MTB_VECTOR_COUNT 37
 
 const string MTB_VECTOR_NAMES[]=
   {
@@ -45,6 +45,13 @@ const string MTB_VECTOR_NAMES[]=
    "open",
    "close",
    "modify",
+   "order_placed",
+   "order_modified",
+   "order_removed",
+   "order_filled",
+   "place_order",
+   "modify_order",
+   "cancel_order",
    "error"
   };
 const string MTB_VECTOR_TYPES[]=
@@ -78,6 +85,13 @@ const string MTB_VECTOR_TYPES[]=
    "open",
    "close",
    "modify",
+   "order_placed",
+   "order_modified",
+   "order_removed",
+   "order_filled",
+   "place_order",
+   "modify_order",
+   "cancel_order",
    "error"
   };
 const string MTB_VECTOR_HEX[]=
@@ -111,6 +125,13 @@ const string MTB_VECTOR_HEX[]=
    "8fa17601a474797065a46f70656ea26964ce000dbba2a373657102a27473cf0000018bcfe56864a56c6f67696ece004c5012a36b6579b663312e353030313233342e3030303031372e6f70656ea673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3fd3333333333333a2736ccb0000000000000000a27470cb3ff547ae147ae148a56d61676963ce00757e31a7636f6d6d656e74a963312e303030303137a765787069726573cf0000018bcfe5dd94",
    "89a17601a474797065a5636c6f7365a26964ce000dbba3a373657103a27473cf0000018bcfe568c8a56c6f67696ece004c5012a36b6579b763312e353030313233342e3030303031392e636c6f7365a67469636b6574ce00011174a6766f6c756d65cb3fb999999999999a",
    "8aa17601a474797065a66d6f64696679a26964ce000dbba4a373657104a27473cf0000018bcfe5692ca56c6f67696ece004c5012a36b6579b863312e353030313233342e3030303032302e6d6f64696679a67469636b6574ce00011174a2736ccb3ff4f5c28f5c28f6a27470cb0000000000000000",
+   "8fa17601a474797065ac6f726465725f706c61636564a269640fa37365710da27473cf0000018bcfe592f8a56c6f67696ece004c5012a67469636b6574ce0001117aa673796d626f6ca6455552555344aa6f726465725f74797065a96275795f6c696d6974a6766f6c756d65cb3fb999999999999aa57072696365cb3ff147ae147ae148a2736ccb3ff11eb851eb851fa27470cb3ff199999999999aaa65787069726174696f6ecf0000018bd50bc400a474696d65cf0000018bcfe592ee",
+   "8ca17601a474797065ae6f726465725f6d6f646966696564a2696410a37365710ea27473cf0000018bcfe596e0a56c6f67696ece004c5012a67469636b6574ce0001117aa57072696365cb3ff14395810624dda2736ccb3ff11a9fbe76c8b4a27470cb3ff195810624dd2faa65787069726174696f6e00a474696d65cf0000018bcfe596d6",
+   "89a17601a474797065ad6f726465725f72656d6f766564a2696411a37365710fa27473cf0000018bcfe59ac8a56c6f67696ece004c5012a67469636b6574ce0001117ba772656d6f76616ca765787069726564a474696d65cf0000018bcfe59abe",
+   "8fa17601a474797065ac6f726465725f66696c6c6564a2696412a373657110a27473cf0000018bcfe59eb0a56c6f67696ece004c5012a67469636b6574ce0001117aa8706f736974696f6ece0001117aa673796d626f6ca6455552555344a473696465a3627579a6766f6c756d65cb3fb999999999999aa57072696365cb3ff14395810624dda2736ccb3ff11a9fbe76c8b4a27470cb3ff195810624dd2fa474696d65cf0000018bcfe59ea6",
+   "de0010a17601a474797065ab706c6163655f6f72646572a26964ce000dbba6a373657106a27473cf0000018bcfe569f4a56c6f67696ece004c5012a36b6579b173332d6f37303031302d706c6163652d31a673796d626f6ca6455552555344aa6f726465725f74797065a973656c6c5f73746f70a6766f6c756d65cb3fc999999999999aa57072696365cb3ff147ae147ae148a2736ccb3ff199999999999aa27470cb3ff11eb851eb851faa65787069726174696f6ecf0000018bd50bc400a56d61676963ce00757e35a7636f6d6d656e74a973332d6f3730303130",
+   "8ca17601a474797065ac6d6f646966795f6f72646572a26964ce000dbba7a373657107a27473cf0000018bcfe56a58a56c6f67696ece004c5012a36b6579b273332d6f37303031302d6d6f646966792d32a67469636b6574ce00013881a57072696365cb3ff14395810624dda2736ccb3ff195810624dd2fa27470cb3ff11a9fbe76c8b4aa65787069726174696f6e00",
+   "88a17601a474797065ac63616e63656c5f6f72646572a26964ce000dbba8a373657108a27473cf0000018bcfe56abca56c6f67696ece004c5012a36b6579b273332d6f37303031302d63616e63656c2d33a67469636b6574ce00013881",
    "8aa17601a474797065a56572726f72a26964ce000dbba5a373657105a27473cf0000018bcfe56990a56c6f67696ece004c5012a4636f6465ad6d697373696e675f6669656c64a664657461696cb87265717569726564206669656c6420697320616273656e74a67265665f69640da56669656c64a6766f6c756d65"
   };
 
@@ -576,8 +597,85 @@ bool MtbVecBuild28(MpWriter &w)
    return(MtbBuildModify(w,env,"c1.5001234.000020.modify",(ulong)70004,MpDoubleFromBits(0x3ff4f5c28f5c28f6) /* 1.31 */,MpDoubleFromBits(0x0000000000000000) /* 0.0 */));
   }
 
-//--- vector 29: error
+//--- vector 29: order_placed
 bool MtbVecBuild29(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)15;
+   env.seq=(ulong)13;
+   env.ts=(ulong)1700000011000;
+   env.login=(ulong)5001234;
+   return(MtbBuildOrderPlaced(w,env,(ulong)70010,"EURUSD","buy_limit",MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff11eb851eb851f) /* 1.07 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,(ulong)1700086400000,(ulong)1700000010990));
+  }
+
+//--- vector 30: order_modified
+bool MtbVecBuild30(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)16;
+   env.seq=(ulong)14;
+   env.ts=(ulong)1700000012000;
+   env.login=(ulong)5001234;
+   return(MtbBuildOrderModified(w,env,(ulong)70010,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,(ulong)0,(ulong)1700000011990));
+  }
+
+//--- vector 31: order_removed
+bool MtbVecBuild31(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)17;
+   env.seq=(ulong)15;
+   env.ts=(ulong)1700000013000;
+   env.login=(ulong)5001234;
+   return(MtbBuildOrderRemoved(w,env,(ulong)70011,"expired",(ulong)1700000012990));
+  }
+
+//--- vector 32: order_filled
+bool MtbVecBuild32(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)18;
+   env.seq=(ulong)16;
+   env.ts=(ulong)1700000014000;
+   env.login=(ulong)5001234;
+   return(MtbBuildOrderFilled(w,env,(ulong)70010,(ulong)70010,"EURUSD","buy",MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,(ulong)1700000013990));
+  }
+
+//--- vector 33: place_order
+bool MtbVecBuild33(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900006;
+   env.seq=(ulong)6;
+   env.ts=(ulong)1700000000500;
+   env.login=(ulong)5001234;
+   return(MtbBuildPlaceOrder(w,env,"s3-o70010-place-1","EURUSD","sell_stop",MpDoubleFromBits(0x3fc999999999999a) /* 0.2 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,MpDoubleFromBits(0x3ff11eb851eb851f) /* 1.07 */,(ulong)1700086400000,(ulong)7700021,"s3-o70010"));
+  }
+
+//--- vector 34: modify_order
+bool MtbVecBuild34(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900007;
+   env.seq=(ulong)7;
+   env.ts=(ulong)1700000000600;
+   env.login=(ulong)5001234;
+   return(MtbBuildModifyOrder(w,env,"s3-o70010-modify-2",(ulong)80001,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,(ulong)0));
+  }
+
+//--- vector 35: cancel_order
+bool MtbVecBuild35(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900008;
+   env.seq=(ulong)8;
+   env.ts=(ulong)1700000000700;
+   env.login=(ulong)5001234;
+   return(MtbBuildCancelOrder(w,env,"s3-o70010-cancel-3",(ulong)80001));
+  }
+
+//--- vector 36: error
+bool MtbVecBuild36(MpWriter &w)
   {
    MtbEnvelope env;
    env.id=(ulong)900005;
@@ -622,6 +720,13 @@ bool MtbVecBuild(const int k,MpWriter &w)
       case 27: return(MtbVecBuild27(w));
       case 28: return(MtbVecBuild28(w));
       case 29: return(MtbVecBuild29(w));
+      case 30: return(MtbVecBuild30(w));
+      case 31: return(MtbVecBuild31(w));
+      case 32: return(MtbVecBuild32(w));
+      case 33: return(MtbVecBuild33(w));
+      case 34: return(MtbVecBuild34(w));
+      case 35: return(MtbVecBuild35(w));
+      case 36: return(MtbVecBuild36(w));
      }
    w.Fail(StringFormat("no vector %d",k));
    return(false);

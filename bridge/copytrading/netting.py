@@ -1,0 +1,133 @@
+"""An MT5 netting trader's position changes as the engine's position events (issue 15 item 9:
+"an MT5 netting trader (its position changes become opens, partial closes and reversals for
+the copies)").
+
+A netting account holds one position per symbol; each deal moves its net volume. The engine
+copies positions, so the book below keeps each netting position as *legs*, one per deal
+that added to it, and turns every deal into engine events:
+
+* a deal on the position's side (or on a flat symbol) opens a leg: `TraderPositionOpened`
+  with the deal's order ticket (orders and positions share MT5's ticket sequence, so it
+  never collides with a position id), sized for each copy by its subscription's mode;
+* a deal against it closes legs oldest first: whole legs `TraderPositionClosed` in full,
+  the last one touched in part (a partial close for the copies);
+* a deal larger than the position reverses it: every leg closed, then a leg of the
+  remainder opened on the other side.
+
+The deal's profit is split over the legs it closes in proportion to their volumes (cent
+remainders to the last, so the parts add up to the deal's figure). Pure: no clock, no engine
+state; `to_state` / `from_state` for the daemon's snapshot. Worked example in
+docs/copy-trading.md, "Cross-platform and netting traders".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bridge.copytrading.events import TraderPositionClosed, TraderPositionOpened
+from bridge.domain.errors import DomainError
+from bridge.domain.money import round_money
+from bridge.domain.trading import Side
+
+ZERO = Decimal(0)
+MAX_LEGS = 1000  # per symbol: bounded like everything else; a deal beyond it is refused
+
+
+@dataclass(slots=True)
+class Leg:
+    ticket: int  # the engine's trader position
+    volume: Decimal
+
+
+@dataclass(slots=True)
+class NettingPosition:
+    symbol: str
+    side: Side
+    legs: list[Leg] = field(default_factory=list)
+
+    @property
+    def volume(self) -> Decimal:
+        return sum((leg.volume for leg in self.legs), ZERO)
+
+
+class NettingBook:
+    """One netting trader's positions, by symbol."""
+
+    def __init__(self, trader: str) -> None:
+        self.trader = trader
+        self.positions: dict[str, NettingPosition] = {}
+
+    def net(self, symbol: str) -> Decimal:
+        """The signed net volume of `symbol` (buy positive)."""
+        pos = self.positions.get(symbol)
+        return ZERO if pos is None else pos.side.sign * pos.volume
+
+    def deal(self, now: int, order: int, symbol: str, side: Side, volume: Decimal, price: Decimal,
+             profit: Decimal = ZERO, reason: str = "client") -> list[TraderPositionOpened | TraderPositionClosed]:
+        """The events for one deal of `volume` lots on `side` (order: the deal's order ticket)."""
+        if not isinstance(volume, Decimal) or not volume.is_finite() or volume <= 0:
+            raise DomainError("invalid_deal", f"deal volume {volume} must be a positive number of lots")
+        pos = self.positions.get(symbol)
+        if pos is None or pos.side is side:
+            return [self._open(now, order, symbol, side, volume, price)]
+        out: list[TraderPositionOpened | TraderPositionClosed] = []
+        closing = min(volume, pos.volume)
+        shares = _split(profit, [min(leg.volume, rest) for leg, rest in _consumed(pos.legs, closing)])
+        left = closing
+        for share in shares:
+            leg = pos.legs[0]
+            take = min(leg.volume, left)
+            out.append(TraderPositionClosed(now, self.trader, leg.ticket, take, price, reason, share))
+            left -= take
+            if take == leg.volume:
+                pos.legs.pop(0)
+            else:
+                leg.volume -= take
+        if not pos.legs:
+            del self.positions[symbol]
+        if volume > closing:  # through zero: the remainder opens on the deal's side
+            out.append(self._open(now, order, symbol, side, volume - closing, price))
+        return out
+
+    def _open(self, now: int, order: int, symbol: str, side: Side, volume: Decimal,
+              price: Decimal) -> TraderPositionOpened:
+        pos = self.positions.setdefault(symbol, NettingPosition(symbol, side))
+        if len(pos.legs) >= MAX_LEGS:
+            raise DomainError("too_many_legs", f"{symbol}: more than {MAX_LEGS} deals add to one netting position")
+        if any(leg.ticket == order for p in self.positions.values() for leg in p.legs):
+            raise DomainError("duplicate_deal", f"order {order} already opened a leg")
+        pos.legs.append(Leg(order, volume))
+        return TraderPositionOpened(now, self.trader, order, symbol, side, volume, price)
+
+    # ------------------------------------------------------------------ persistence
+    def to_state(self) -> dict:
+        return {"trader": self.trader, "positions": {
+            s: {"side": p.side.value, "legs": [[leg.ticket, str(leg.volume)] for leg in p.legs]}
+            for s, p in sorted(self.positions.items())}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> NettingBook:
+        book = cls(state["trader"])
+        for symbol, p in state["positions"].items():
+            book.positions[symbol] = NettingPosition(symbol, Side(p["side"]),
+                                                     [Leg(int(t), Decimal(v)) for t, v in p["legs"]])
+        return book
+
+
+def _consumed(legs: list[Leg], volume: Decimal) -> list[tuple[Leg, Decimal]]:
+    """The legs a close of `volume` touches, oldest first, each with what is left to close."""
+    out = []
+    for leg in legs:
+        if volume <= 0:
+            break
+        out.append((leg, volume))
+        volume -= leg.volume
+    return out
+
+
+def _split(profit: Decimal, volumes: list[Decimal]) -> list[Decimal]:
+    """`profit` over `volumes` pro rata, to the cent, the remainder on the last part."""
+    total = sum(volumes, ZERO)
+    parts = [round_money(profit * v / total) for v in volumes[:-1]]
+    return [*parts, profit - sum(parts, ZERO)]

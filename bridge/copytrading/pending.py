@@ -1,0 +1,397 @@
+"""Copying the trader's pending orders (issue 15 item 6): "copy the trader's limit and stop
+orders (placement, modification, cancellation, expiry, fill -> the copy becomes a position
+linked to the trader's position), or not."
+
+Only subscriptions with `CopySettings.copy_pending` copy orders; the others (the default, the
+seed's terms) see nothing until the order fills, and then copy the position at market exactly
+as any other trader position. The lifecycle (docs/copy-trading.md, "Pending orders"):
+
+* placed: each copying subscription passes the fan-out's checks (state, trader, terminal,
+  subscribed before the order, filters, the open validity on the placement) and gets a copy
+  order sized by its volume mode at placement (seed §5 limits and the symbol's after it), the
+  same price, SL/TP and expiration; reversed copies take the kind that triggers at the same
+  price on the other side (buy limit <-> sell stop) and SL/TP swapped. No margin is reserved
+  (the servers reserve none for pending orders); the margin is booked at the fill.
+* modified: every placed copy gets the new price, stops and expiration.
+* cancelled or expired: every copy is cancelled; a copy that had already filled is closed.
+* filled: the trader position is linked to every copy order: the copy becomes the copy of
+  that position (CopyOpened at the investor's fill) and from then on follows it like any copy
+  (partial closes, stops, close). The open validity of the link contract applies to the fill:
+  an investor fill more than `open_validity_ms` from the trader's is closed (`expired`), and a
+  copy order still unfilled that long after the trader's fill is cancelled.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bridge.copytrading import events as ev
+from bridge.copytrading import pending_messages as pm
+from bridge.copytrading.base import _ACTIVE, _OPENING, EngineBase
+from bridge.copytrading.pending_state import OrderCopy, OrderCopyState, OrderKind, TraderOrder, TraderOrderState
+from bridge.copytrading.records import CopyRefused
+from bridge.copytrading.settings import filter_refusal, map_symbol
+from bridge.copytrading.subscription import Copy, Subscription
+from bridge.copytrading.trader import TraderPosition, TraderRecord
+from bridge.domain.errors import DomainError
+from bridge.domain.margin import position_notional
+from bridge.domain.sizing import VolumeDecision, copy_volume
+
+_PLACING, _PLACED = OrderCopyState.PLACING, OrderCopyState.PLACED
+_CANCELLING, _FILLED = OrderCopyState.CANCELLING, OrderCopyState.FILLED
+
+
+class PendingOrders(EngineBase):
+    # ------------------------------------------------------------------ the trader's orders
+    def _on_trader_order_placed(self, e: pm.TraderOrderPlaced) -> None:
+        t = self.s.traders.get(e.trader)
+        if t is None or e.ticket in self.s.orders or e.ticket in t.positions:
+            return  # not a trader of the service, or a duplicate report
+        if not isinstance(e.kind, OrderKind) or e.volume <= 0 or e.price <= 0:
+            return self._refuse("trader_order", "invalid_order", f"order {e.ticket}: {e.kind} {e.volume} @ {e.price}")
+        order = TraderOrder(e.ticket, t.id, e.symbol, e.kind, e.volume, e.price,
+                            e.placed_at if e.placed_at is not None else e.now, e.sl, e.tp, e.expiration)
+        self.s.orders[e.ticket] = order
+        now = self.s.now or 0
+        for sub in self._trader_subs.get(t.id, ()):
+            if sub.settings is None or not sub.settings.copy_pending:
+                continue  # copies the position at market when the order fills
+            refusal = self._order_refusal(t, sub, order, now)
+            if refusal is not None:
+                code, detail, details = refusal
+                self._records.append(CopyRefused(now, sub.id, t.id, order.ticket, code, detail, None, details))
+                continue
+            decision = self._order_volume(t, sub, order.volume)
+            volume = decision.volume
+            problem = (self.rules.symbols.get(order.symbol).volume_problem(volume) if volume is not None
+                       else f"copy volume {decision.raw} lots")
+            if volume is None or problem is not None:
+                code = decision.reason or "volume" if volume is None else "invalid_volume"
+                self._records.append(CopyRefused(now, sub.id, t.id, order.ticket, code, problem or "", None,
+                                                 {"mode": sub.mode.value, "trader_volume": str(order.volume),
+                                                  "raw_volume": "" if decision.raw is None else str(decision.raw)}))
+                continue
+            reverse = sub.settings.reverse
+            kind = order.kind.reversed if reverse else order.kind
+            copy = order.copies[sub.id] = OrderCopy(sub.id, kind, volume, order.price, _PLACING)
+            sl, tp = (order.tp, order.sl) if reverse else (order.sl, order.tp)
+            # the investor's name of the symbol (item 2's mapping), as an OpenCopy carries it
+            name = map_symbol(sub.settings, order.symbol) if sub.settings.mapping else order.symbol
+            self._commands.append(pm.PlaceOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "place", 1),
+                                                sub.id, sub.account, order.ticket, name, kind, volume,
+                                                copy.price, sl, tp, order.expiration))
+
+    def _order_refusal(self, t: TraderRecord, sub: Subscription, order: TraderOrder,
+                       now: int) -> tuple[str, str, dict[str, str]] | None:
+        """The fan-out's checks (copying.py), in its order, for a copy order."""
+        if sub.state is not _ACTIVE:
+            return "subscription_not_active", f"subscription is {sub.state.value}", {"state": sub.state.value}
+        ineligible = self._trader_ineligible(t)
+        if ineligible is not None:
+            return "trader_not_eligible", ineligible, {"trader_account_type": t.account_type}
+        if t.disabled:
+            return "trader_disabled", f"trader {t.id} is disabled by the desk", {"trader": t.id}
+        if not sub.online:
+            return "terminal_offline", f"terminal of account {sub.account} is offline", {"account": str(sub.account)}
+        if order.placed_at < sub.started_at:
+            return ("opened_before_subscription", "only orders placed after the subscription are copied (§4.1)",
+                    {"placed_at": str(order.placed_at), "subscribed_at": str(sub.started_at)})
+        validity = self.config.open_validity_ms
+        if now > order.placed_at + validity:
+            return ("expired", f"seen {now - order.placed_at} ms after its placement (validity {validity} ms)",
+                    {"late_ms": str(now - order.placed_at), "validity_ms": str(validity)})
+        try:
+            self.rules.symbols.get(order.symbol)
+        except DomainError as err:
+            return err.code, err.detail, {"symbol": order.symbol}
+        assert sub.settings is not None
+        if sub.settings.filtering:
+            return filter_refusal(sub.settings, order.symbol, order.kind.side, order.volume)
+        return None
+
+    def _order_volume(self, t: TraderRecord, sub: Subscription, trader_volume: Decimal) -> VolumeDecision:
+        """The subscription's volume mode at placement (the one formula, domain.sizing)."""
+        settings = sub.copy_settings
+        try:
+            return copy_volume(sub.mode, trader_volume, investor_equity=sub.equity, trader_equity=t.equity,
+                               investor_leverage=sub.leverage, trader_leverage=t.leverage,
+                               limits=self.config.limits, investor_currency=sub.currency,
+                               trader_currency=t.currency, rates=self._rates(), fixed_volume=settings.fixed_volume,
+                               multiplier=settings.multiplier, investor_balance=sub.balance,
+                               trader_balance=t.balance)
+        except DomainError as err:
+            return VolumeDecision(None, err.code, None)
+
+    def _on_trader_order_modified(self, e: pm.TraderOrderModified) -> None:
+        order = self._trader_order(e.trader, e.ticket)
+        if order is None or order.state is not TraderOrderState.PLACED or e.price <= 0:
+            return
+        order.price, order.sl, order.tp, order.expiration = e.price, e.sl, e.tp, e.expiration
+        for sub_id in sorted(order.copies):
+            copy = order.copies[sub_id]
+            if copy.state is _PLACED:  # a copy still placing is brought up to date at its placement
+                self._modify_order(order, copy)
+
+    def _modify_order(self, order: TraderOrder, copy: OrderCopy) -> None:
+        sub = self.s.subscriptions[copy.subscription]
+        assert copy.order is not None
+        copy.seq += 1
+        copy.price = order.price
+        sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
+        self._commands.append(pm.ModifyOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "modify", copy.seq),
+                                             sub.id, sub.account, order.ticket, copy.order, order.price, sl, tp,
+                                             order.expiration))
+
+    def _on_trader_order_cancelled(self, e: pm.TraderOrderCancelled) -> None:
+        order = self._trader_order(e.trader, e.ticket)
+        if order is None or order.state is not TraderOrderState.PLACED:
+            return
+        order.state = TraderOrderState.CANCELLED
+        reason = "trader_expired" if e.reason == "expired" else "trader_cancelled"
+        for sub_id in sorted(order.copies):
+            self._cancel_copy(order, order.copies[sub_id], reason)
+        self._settle_order(order)
+
+    def _cancel_copy(self, order: TraderOrder, copy: OrderCopy, reason: str) -> None:
+        """The copy order must go: cancelled if placed, at its placement if placing, closed as a
+        position if it already filled."""
+        if copy.cancel_reason is None:
+            copy.cancel_reason = reason
+        sub = self.s.subscriptions[copy.subscription]
+        if copy.state is _PLACED:
+            assert copy.order is not None
+            copy.state = _CANCELLING
+            copy.seq += 1
+            self._commands.append(pm.CancelOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "cancel", copy.seq),
+                                                 sub.id, sub.account, order.ticket, copy.order, copy.cancel_reason))
+        elif copy.state is _FILLED:
+            del order.copies[sub.id]
+            position = sub.copies.get(order.ticket)
+            if position is not None:
+                self._close_copy(sub, position, copy.cancel_reason)  # type: ignore[attr-defined]
+
+    def _on_trader_order_filled(self, e: pm.TraderOrderFilled) -> None:
+        t = self.s.traders.get(e.trader)
+        if t is None or e.position in t.positions:
+            return  # duplicate
+        order = self.s.orders.get(e.ticket)
+        if order is not None and (order.trader != t.id or order.state is not TraderOrderState.PLACED):
+            order = None  # another trader's ticket, or already settled: the position is copied at market
+        quote = self.s.prices.get(e.symbol)  # the market before this deal: the price guard's
+        filled_at = e.filled_at if e.filled_at is not None else e.now
+        self._observe_price(e.symbol, e.price)
+        pos = TraderPosition(e.position, e.symbol, e.side, e.volume, e.price, filled_at, self.s.seq, e.sl, e.tp)
+        t.positions[e.position] = pos
+        if order is None:  # an order the engine never saw: every subscription copies at market
+            self._fan_out(t, pos, self._trader_subs.get(t.id, ()), quote=quote)  # type: ignore[attr-defined]
+            return
+        order.state, order.position, order.filled_at = TraderOrderState.FILLED, e.position, filled_at
+        linked = set()
+        validity = self.config.open_validity_ms
+        for sub_id in sorted(order.copies):
+            copy = order.copies[sub_id]
+            sub = self.s.subscriptions[sub_id]
+            if copy.cancel_reason is not None:
+                continue
+            linked.add(sub_id)
+            if copy.state is _FILLED:  # the investor's order filled first: the copy is a position already
+                del order.copies[sub_id]
+                position = sub.copies.get(order.ticket)
+                if position is not None and e.position != order.ticket:
+                    self._rekey(sub, position, e.position)
+                if position is not None and filled_at - (copy.filled_at or filled_at) > validity:
+                    self._close_copy(sub, position, "expired")  # type: ignore[attr-defined]
+            else:  # placing or placed: the copy is the position's, opening until the investor's fill
+                self._book_opening(sub, order, copy, pos)
+        others = [sub for sub in self._trader_subs.get(t.id, ()) if sub.id not in linked]
+        self._fan_out(t, pos, others, quote=quote)  # type: ignore[attr-defined]
+        self._settle_order(order)
+
+    def _on_trader_position_opened_or_fill(self, e: ev.TraderPositionOpened) -> None:
+        """A position whose ticket is a placed order of the same trader is that order's fill
+        (MT4 and MT5 hedging: the position takes the order's ticket): a terminal that reports
+        the fill as `position_opened` (as the EAs' position watch does) links the copies all
+        the same, and a later `order_filled` is the duplicate."""
+        order = self.s.orders.get(e.ticket)
+        if order is None or order.trader != e.trader or order.state is not TraderOrderState.PLACED:
+            return self._on_trader_position_opened(e)  # type: ignore[attr-defined]
+        self._on_trader_order_filled(pm.TraderOrderFilled(e.now, e.trader, e.ticket, e.ticket, e.symbol, e.side,
+                                                          e.volume, e.price, e.opened_at, e.sl, e.tp))
+
+    def _book_opening(self, sub: Subscription, order: TraderOrder, copy: OrderCopy, pos: TraderPosition) -> None:
+        spec = self.rules.symbols.get(pos.symbol)
+        try:
+            notional = position_notional(spec, copy.volume, copy.price, sub.currency, self._rates())
+            self._books[sub.id].open(pos.ticket, spec.group, notional)
+        except DomainError:
+            notional = Decimal(0)  # booked at the fill (_opened resizes)
+            self._books[sub.id].open(pos.ticket, spec.group, notional)
+        sub.copies[pos.ticket] = Copy(pos.ticket, pos.symbol, spec.group, copy.kind.side, copy.volume, _OPENING, 1,
+                                      None, copy.price, notional)
+        self._by_symbol.setdefault(pos.symbol, {})[sub.id] = sub
+
+    def _rekey(self, sub: Subscription, copy: Copy, ticket: int) -> None:
+        """A netting or exotic server gave the position another ticket than the order's."""
+        book = self._books[sub.id]
+        book.close(copy.trader_ticket)
+        del sub.copies[copy.trader_ticket]
+        copy.trader_ticket = ticket
+        sub.copies[ticket] = copy
+        book.open(ticket, copy.group, copy.notional)
+
+    # ------------------------------------------------------------------ the investors' orders
+    def _on_copy_order_filled(self, e: pm.CopyOrderFilled) -> None:
+        found = self._copy_order(e.account, e.order)
+        if found is None:
+            return  # unknown or already booked: idempotent
+        sub, order, copy = found
+        filled_at = e.filled_at if e.filled_at is not None else e.now
+        del order.copies[sub.id]
+        if order.state is TraderOrderState.FILLED:
+            assert order.position is not None and order.filled_at is not None
+            position = sub.copies.get(order.position)
+            if position is None or position.state is not _OPENING:
+                return self._settle_order(order)
+            if filled_at - order.filled_at > self.config.open_validity_ms:
+                position.close_reason = "expired"  # the link contract: closed at its fill
+            self._opened(sub, position, ev.CommandFilled(e.now, "", e.position, e.volume, e.price))  # type: ignore[attr-defined]
+        else:  # before the trader's fill (or after its cancel): a position keyed by the order
+            self._book_opening(sub, order, copy, TraderPosition(order.ticket, order.symbol, copy.kind.side,
+                                                                copy.volume, copy.price, filled_at, self.s.seq))
+            position = sub.copies[order.ticket]
+            if order.state is TraderOrderState.CANCELLED or copy.cancel_reason is not None:
+                position.close_reason = copy.cancel_reason or "trader_cancelled"
+            else:
+                copy.state, copy.filled_at = _FILLED, filled_at
+                order.copies[sub.id] = copy
+            self._opened(sub, position, ev.CommandFilled(e.now, "", e.position, e.volume, e.price))  # type: ignore[attr-defined]
+        self._records.append(pm.OrderCopied(e.now, sub.id, order.ticket, "filled", e.order, e.volume, e.price))
+        self._settle_order(order)
+
+    def _on_copy_order_removed(self, e: pm.CopyOrderRemoved) -> None:
+        found = self._copy_order(e.account, e.order)
+        if found is None:
+            return
+        sub, order, copy = found
+        if copy.state is _FILLED:
+            return  # a position now, not an order
+        del order.copies[sub.id]
+        self._forget_opening(sub, order, e.now, e.reason)
+        self._records.append(pm.OrderCopied(e.now, sub.id, order.ticket, "removed", e.order, detail=e.reason))
+        self._settle_order(order)
+
+    def _forget_opening(self, sub: Subscription, order: TraderOrder, now: int, reason: str) -> None:
+        """A copy order that will never fill: the position it was linked to is not copied."""
+        if order.position is None:
+            return
+        position = sub.copies.get(order.position)
+        if position is not None and position.state is _OPENING:
+            code = "expired" if reason == "expired" else f"order_{reason}"
+            self._drop_opening(sub, position, now, code, f"the copy order was {reason} before it filled")  # type: ignore[attr-defined]
+
+    def _order_result(self, key: str, now: int, ticket: int | None, refused: str | None) -> bool:
+        """A CommandFilled / CommandRefused of an order command: True when `key` is one."""
+        parsed = _parse_key(key)
+        if parsed is None:
+            return False
+        sub_id, ticket_of_order, action, seq = parsed
+        order = self.s.orders.get(ticket_of_order)
+        copy = order.copies.get(sub_id) if order is not None else None
+        if order is None or copy is None:
+            return True  # settled meanwhile: nothing to do
+        sub = self.s.subscriptions[sub_id]
+        if action == "place" and copy.state is _PLACING:
+            if refused is not None or ticket is None:
+                del order.copies[sub_id]
+                self._forget_opening(sub, order, now, "refused")
+                self._records.append(CopyRefused(now, sub_id, sub.trader, order.ticket, "server_refused",
+                                                 refused or "no order ticket", None))
+            else:
+                copy.state, copy.order = _PLACED, ticket
+                self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "placed", ticket, copy.volume, copy.price))
+                if copy.cancel_reason is not None or order.state is TraderOrderState.CANCELLED:
+                    self._cancel_copy(order, copy, copy.cancel_reason or "trader_cancelled")
+                elif order.state is TraderOrderState.PLACED and copy.price != order.price:
+                    self._modify_order(order, copy)
+        elif action == "modify" and seq == copy.seq:
+            self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "refused" if refused else "modified",
+                                                copy.order, copy.volume, copy.price, refused or ""))
+        elif action == "cancel" and copy.state is _CANCELLING:
+            if refused is None:
+                del order.copies[sub_id]
+                self._forget_opening(sub, order, now, copy.cancel_reason or "cancelled")
+                self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "cancelled", copy.order,
+                                                    detail=copy.cancel_reason or ""))
+            else:  # filled meanwhile, most likely: CopyOrderFilled settles it
+                self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "refused", copy.order, detail=refused))
+        self._settle_order(order)
+        return True
+
+    def _on_command_filled_or_order(self, e: ev.CommandFilled) -> None:
+        if not self._order_result(e.key, e.now, e.ticket, None):
+            self._on_command_filled(e)  # type: ignore[attr-defined]
+
+    def _on_command_refused_or_order(self, e: ev.CommandRefused) -> None:
+        if not self._order_result(e.key, e.now, None, e.detail or f"retcode {e.retcode}"):
+            self._on_command_refused(e)  # type: ignore[attr-defined]
+
+    def _on_time_passed_and_orders(self, e: ev.TimePassed) -> None:
+        self._expire_unfilled(e.now)
+        self._on_time_passed(e)  # type: ignore[attr-defined]
+
+    def _expire_unfilled(self, now: int) -> None:
+        """The link contract on fills: a copy order still unfilled `open_validity_ms` after the
+        trader's fill is cancelled (its position is not copied)."""
+        validity = self.config.open_validity_ms
+        for ticket in sorted(self.s.orders):
+            order = self.s.orders[ticket]
+            if order.state is TraderOrderState.FILLED and now - (order.filled_at or now) > validity:
+                for sub_id in sorted(order.copies):
+                    copy = order.copies[sub_id]
+                    if copy.state is _PLACED or copy.state is _PLACING:
+                        self._cancel_copy(order, copy, "expired")
+
+    # ------------------------------------------------------------------ helpers
+    def _trader_order(self, trader: str, ticket: int) -> TraderOrder | None:
+        order = self.s.orders.get(ticket)
+        return order if order is not None and order.trader == trader else None
+
+    def _copy_order(self, account: int, order_ticket: int) -> tuple[Subscription, TraderOrder, OrderCopy] | None:
+        sub = self._sub_by_account.get(account)
+        if sub is None:
+            return None
+        for ticket in sorted(self.s.orders):
+            order = self.s.orders[ticket]
+            copy = order.copies.get(sub.id)
+            if copy is not None and copy.order == order_ticket:
+                return sub, order, copy
+        return None
+
+    def _settle_order(self, order: TraderOrder) -> None:
+        """A trader order is forgotten once it is no longer placed and no copy order remains."""
+        if order.state is not TraderOrderState.PLACED and not order.copies:
+            self.s.orders.pop(order.ticket, None)
+
+
+def _parse_key(key: str) -> tuple[int, int, str, int] | None:
+    parts = key.split("-")
+    if len(parts) != 4 or not parts[1].startswith("o") or parts[2] not in ("place", "modify", "cancel"):
+        return None
+    try:
+        return int(parts[0][1:]), int(parts[1][1:]), parts[2], int(parts[3])
+    except ValueError:
+        return None
+
+
+PENDING_HANDLERS = {
+    pm.TraderOrderPlaced: PendingOrders._on_trader_order_placed,
+    pm.TraderOrderModified: PendingOrders._on_trader_order_modified,
+    pm.TraderOrderCancelled: PendingOrders._on_trader_order_cancelled,
+    pm.TraderOrderFilled: PendingOrders._on_trader_order_filled,
+    pm.CopyOrderFilled: PendingOrders._on_copy_order_filled,
+    pm.CopyOrderRemoved: PendingOrders._on_copy_order_removed,
+    ev.CommandFilled: PendingOrders._on_command_filled_or_order,
+    ev.CommandRefused: PendingOrders._on_command_refused_or_order,
+    ev.TimePassed: PendingOrders._on_time_passed_and_orders,
+    ev.TraderPositionOpened: PendingOrders._on_trader_position_opened_or_fill,
+}

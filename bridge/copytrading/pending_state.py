@@ -1,0 +1,81 @@
+"""Pending orders as the engine keeps them (issue 15 item 6): the trader's limit and stop
+orders and, per subscription that copies them (`CopySettings.copy_pending`), its copy order.
+Plain data, persisted by state.py with the rest of the engine; the lifecycle is pending.py's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+from bridge.domain.trading import Side
+
+
+class OrderKind(str, Enum):
+    """The pending order types both platforms have (MT4 OP_BUYLIMIT.. / MT5 ORDER_TYPE_BUY_LIMIT..)."""
+
+    BUY_LIMIT = "buy_limit"
+    SELL_LIMIT = "sell_limit"
+    BUY_STOP = "buy_stop"
+    SELL_STOP = "sell_stop"
+
+    @property
+    def side(self) -> Side:
+        return Side.BUY if self.value.startswith("buy") else Side.SELL
+
+    @property
+    def reversed(self) -> OrderKind:
+        """A reversed copy's kind at the same price: the opposite side that triggers at the same
+        level. A buy limit waits below the market; a sell below the market is a sell stop."""
+        return _REVERSED[self]
+
+
+_REVERSED = {OrderKind.BUY_LIMIT: OrderKind.SELL_STOP, OrderKind.SELL_STOP: OrderKind.BUY_LIMIT,
+             OrderKind.SELL_LIMIT: OrderKind.BUY_STOP, OrderKind.BUY_STOP: OrderKind.SELL_LIMIT}
+
+
+class TraderOrderState(str, Enum):
+    PLACED = "placed"
+    FILLED = "filled"  # the trader position exists; copies not filled yet wait for their fills
+    CANCELLED = "cancelled"  # cancelled or expired; copies still being cancelled or closed
+
+
+class OrderCopyState(str, Enum):
+    PLACING = "placing"  # place command sent, no answer yet
+    PLACED = "placed"  # on the investor account as `order`
+    CANCELLING = "cancelling"  # cancel command sent
+    FILLED = "filled"  # the investor's order filled before the trader's: a copy keyed by the order
+
+
+@dataclass(slots=True)
+class OrderCopy:
+    """One subscription's copy of a trader order."""
+
+    subscription: int
+    kind: OrderKind
+    volume: Decimal
+    price: Decimal
+    state: OrderCopyState
+    seq: int = 1  # the last command sequence for (subscription, trader order)
+    order: int | None = None  # the investor's order ticket
+    cancel_reason: str | None = None  # set: the copy must go (cancelled, expired)
+    filled_at: int | None = None  # the investor's fill, when it came before the trader's
+
+
+@dataclass(slots=True)
+class TraderOrder:
+    ticket: int
+    trader: str
+    symbol: str
+    kind: OrderKind
+    volume: Decimal
+    price: Decimal
+    placed_at: int
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+    expiration: int | None = None  # UTC ms; None: good till cancelled
+    state: TraderOrderState = TraderOrderState.PLACED
+    position: int | None = None  # the trader position its fill made
+    filled_at: int | None = None
+    copies: dict[int, OrderCopy] = field(default_factory=dict)  # by subscription id

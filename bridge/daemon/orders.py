@@ -1,0 +1,61 @@
+"""The daemon's pending-order messages (issue 15 item 6): terminal reports -> engine events.
+
+A trader's `order_placed` / `order_modified` / `order_removed` / `order_filled` become
+`TraderOrderPlaced` / `TraderOrderModified` / `TraderOrderCancelled` / `TraderOrderFilled`; an
+investor's `order_filled` and `order_removed` (its copy order filled, or removed by its own
+server) become `CopyOrderFilled` / `CopyOrderRemoved`. An investor's `order_placed` and
+`order_modified` are its own echo of our commands (their `command_result` is what counts):
+published on the feed, not fed to the engine. Order commands travel like the others
+(wire.command_row / command_wire).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bridge.copytrading import pending_messages as pm
+from bridge.copytrading.pending_state import OrderKind
+from bridge.domain.trading import Side
+from bridge.protocol import OrderFilled, OrderModified, OrderPlaced, OrderRemoved
+
+if TYPE_CHECKING:
+    from bridge.daemon.core import DaemonCore
+
+
+def _on_order_placed(core: DaemonCore, s: Any, m: OrderPlaced) -> None:
+    trader = core.trader_of.get(m.login)
+    if trader is None:
+        core.publish("account.order_placed", login=m.login, ticket=m.ticket, symbol=m.symbol,
+                     order_type=m.order_type, volume=str(m.volume), price=str(m.price))
+        return
+    core.feed_engine(pm.TraderOrderPlaced(core.now, trader, m.ticket, m.symbol, OrderKind(m.order_type), m.volume,
+                                          m.price, m.sl or None, m.tp or None, m.expiration or None, m.time))
+
+
+def _on_order_modified(core: DaemonCore, s: Any, m: OrderModified) -> None:
+    trader = core.trader_of.get(m.login)
+    if trader is not None:
+        core.feed_engine(pm.TraderOrderModified(core.now, trader, m.ticket, m.price, m.sl or None, m.tp or None,
+                                                m.expiration or None))
+
+
+def _on_order_removed(core: DaemonCore, s: Any, m: OrderRemoved) -> None:
+    trader = core.trader_of.get(m.login)
+    if trader is not None:
+        core.feed_engine(pm.TraderOrderCancelled(core.now, trader, m.ticket, m.removal))
+    elif m.login in core.investor_accounts:
+        core.feed_engine(pm.CopyOrderRemoved(core.now, m.login, m.ticket, m.removal))
+
+
+def _on_order_filled(core: DaemonCore, s: Any, m: OrderFilled) -> None:
+    core.feed.position_opened(m.login, m.position, m.symbol, m.side, m.volume, m.price)
+    trader = core.trader_of.get(m.login)
+    if trader is not None:
+        core.feed_engine(pm.TraderOrderFilled(core.now, trader, m.ticket, m.position, m.symbol, Side(m.side),
+                                              m.volume, m.price, m.time, m.sl or None, m.tp or None))
+    elif m.login in core.investor_accounts:
+        core.feed_engine(pm.CopyOrderFilled(core.now, m.login, m.ticket, m.position, m.volume, m.price, m.time))
+
+
+ORDER_HANDLERS = {OrderPlaced: _on_order_placed, OrderModified: _on_order_modified, OrderRemoved: _on_order_removed,
+                  OrderFilled: _on_order_filled}
