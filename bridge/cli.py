@@ -71,11 +71,13 @@ def build_parser() -> Parser:
     _add_copy_volume(commands)
     # Shell packages register their own commands; their heavy imports happen in the handlers.
     from bridge.daemon.admincli import add_commands as add_admin_commands
+    from bridge.daemon.cluster_cli import add_commands as add_cluster_commands
     from bridge.daemon.commands import add_commands as add_daemon_commands
     from bridge.monitor.commands import add_commands as add_monitor_commands
 
     add_daemon_commands(commands)
     add_admin_commands(commands)
+    add_cluster_commands(commands)
     add_monitor_commands(commands)
     for add_commands in plugin_commands():
         add_commands(commands)

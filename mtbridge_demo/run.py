@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import sqlite3
 import tempfile
 import time
@@ -86,6 +87,9 @@ class _QuietLog:
     def _record(self, level: str, event: str, **_: Any) -> None:
         if level != "info":
             self.counts[event] += 1
+
+    def get_effective_level(self) -> int:  # the daemon builds its debug events only below INFO
+        return logging.INFO
 
     def __getattr__(self, level: str) -> Callable[..., None]:
         return lambda event, **kw: self._record(level, event, **kw)
