@@ -93,3 +93,17 @@ def test_the_demo_shows_subscriptions_with_copy_settings(capsys) -> None:
     assert sum(multiplier["refused_by_reason"].values()) + multiplier["copies_opened"] > 0  # it was offered deals
     text = render_text(first)
     assert "Copy settings (issue 15)" in text and "limit hit: daily loss limit" in text
+
+
+def test_the_default_demo_prints_the_digests_the_readme_states() -> None:
+    """README.md states what `make demo` (seed 7, default size) ends with; a change of behaviour
+    that changes them must say so there (and in the closing note), never drift silently."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    stated = re.search(r"`make demo` \(seed 7\) ends with the digests `([0-9a-f]{16})` \(trade server journal\) and\s+"
+                       r"`([0-9a-f]{16})` \(daemon records\)", readme)
+    assert stated, "README.md no longer states the demo's digests in the expected sentence"
+    results = asyncio.run(run_demo(DemoConfig(seed=7)))["results"]
+    assert (results["server_digest"][:16], results["records_digest"][:16]) == stated.groups()
