@@ -64,6 +64,9 @@ class PluginFailure(Exception):
         self.hook = hook
 
 
+_ACTIONS = (BalanceOperation, OpenPosition, ClosePosition, ModifyPosition, SendRequest)  # = DealerAction
+
+
 def _overrides(plugin: ServerPlugin, name: str) -> bool:
     return getattr(type(plugin), name, None) is not getattr(ServerPlugin, name)
 
@@ -127,11 +130,21 @@ class PluginHost:
                 self.failed(plugin, hook, err)
                 continue
             if actions:
-                self.queue(plugin, actions)
+                self.queue(plugin, actions, hook)
 
-    def queue(self, plugin: ServerPlugin, actions: Iterable[DealerAction]) -> None:
-        for action in actions:
-            self.pending.append((plugin, action))
+    def queue(self, plugin: ServerPlugin, actions: Iterable[DealerAction], hook: str = "dealer_action") -> None:
+        """Queue what a hook returned; anything that is not a dealer action is that plugin's
+        failure (journaled, dropped), never the server's."""
+        try:
+            items = list(actions)
+        except Exception as err:  # noqa: BLE001 - a plugin's value, isolation is the point
+            self.failed(plugin, hook, TypeError(f"returned actions are not iterable: {err}"))
+            return
+        for action in items:
+            if isinstance(action, _ACTIONS):
+                self.pending.append((plugin, action))
+            else:
+                self.failed(plugin, hook, TypeError(f"{action!r} is not a dealer action"))
 
     def drain(self) -> None:
         """Run the actions events returned, in order (called when a server operation ends)."""
@@ -142,6 +155,7 @@ class PluginHost:
             self._drain()
         finally:
             self.draining = False
+            self.pending.clear()  # nothing of this operation may run in a later, unrelated one
 
     def _drain(self) -> None:
         done = 0
@@ -154,7 +168,11 @@ class PluginHost:
                 self.pending.clear()
                 return
             done += 1
-            result = self.apis[plugin.name].run(action)
+            try:
+                result = self.apis[plugin.name].run(action)
+            except Exception as err:  # noqa: BLE001 - the plugin's action, not the server's operation
+                self.failed(plugin, "dealer_action", err)
+                continue
             if self.table["on_dealer_result"] and _overrides(plugin, "on_dealer_result"):
                 try:
                     more = self._call(plugin, "on_dealer_result", plugin.on_dealer_result, action, result)
@@ -162,7 +180,7 @@ class PluginHost:
                     self.failed(plugin, "on_dealer_result", err)
                     continue
                 if more:
-                    self.queue(plugin, more)
+                    self.queue(plugin, more, "on_dealer_result")
 
     # --- hooks: verdicts -------------------------------------------------------------------------
     def trade_allowed(self, account) -> Veto | None:
