@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bridge.domain.errors import DomainError, Refusal
+from bridge.domain.money import round_money
 from simulator.server import retcodes as rc
 from simulator.server.plugins.api import (
     AccountOpening,
@@ -252,18 +253,20 @@ class PluginHost:
         return opening
 
     def rollover(self, event, value: Decimal) -> Decimal:
+        """The position's swap through every plugin. A plugin that raises (a DomainError too,
+        e.g. ``no_rate``: nobody's request is refused here, the day must still end) fails for
+        this position only and leaves the value as it found it; what it returns is money,
+        rounded to the cent as the core rounds every amount it books."""
         for plugin, fn in self.table["hook_trade_rollover"]:
             try:
                 new = self._call(plugin, "hook_trade_rollover", fn, event, value)
-            except DomainError:
-                raise
             except Exception as err:  # noqa: BLE001
                 self.failed(plugin, "hook_trade_rollover", err)
                 continue
             if not isinstance(new, Decimal) or not new.is_finite():
                 self.failed(plugin, "hook_trade_rollover", TypeError(f"swap {new!r} is not a finite Decimal"))
                 continue
-            value = new
+            value = round_money(new)
         return value
 
 
