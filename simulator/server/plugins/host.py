@@ -8,7 +8,7 @@ actions on any account.
 Failure isolation: every call into a plugin goes through `PluginHost`; an exception becomes a
 ``plugin_error`` journal line (plugin, hook, exception type and message). In a request hook it
 also rejects the request with TRADE_RETCODE_ERROR 10011; in an event it changes nothing else.
-A ``DomainError`` raised by a hook is a refusal in the core's own terms, not a failure (the
+A ``DomainError`` raised by a request hook is a refusal in the core's own terms, not a failure (the
 core maps it: ``no_rate`` -> PRICE_OFF, others -> INVALID), so a rule moved into a plugin
 answers exactly as it did inside the core.
 """
