@@ -45,14 +45,24 @@ def shard_url(url: str, shard: str) -> str:
 class ClusterDb:
     """One connection to the cluster's tables."""
 
-    def __init__(self, url: str, application_name: str = "mtbridge cluster") -> None:
+    def __init__(self, url: str, application_name: str = "mtbridge cluster", ddl: bool = True) -> None:
         self.conn = connect(url, application_name)
-        with self.conn.transaction():
-            for sql in CLUSTER_DDL:
-                self.conn.execute(sql)
+        if ddl:
+            with self.conn.transaction():
+                for sql in CLUSTER_DDL:
+                    self.conn.execute(sql)
 
     def close(self) -> None:
         self.conn.close()
+
+    def broken(self) -> bool:
+        """The connection is unusable (the server restarted, the backend was terminated)."""
+        return self.conn.closed or bool(getattr(self.conn, "broken", False))
+
+    def set_statement_timeout(self, ms: int) -> None:
+        """A statement that hangs (a lock, a dying server) fails after `ms` instead of holding
+        the renewing thread past its lease."""
+        self.conn.execute(f"SET statement_timeout = {int(ms)}")
 
     def add_shard(self, shard: str) -> None:
         """Registers a shard (idempotent) and creates its journal schema."""
@@ -120,7 +130,9 @@ class LeaseKeeper:
     def __init__(self, url: str, cfg: ClusterConfig, on_lost: Callable[[str, str], None] | None = None,
                  on_drain: Callable[[str, str], None] | None = None) -> None:
         self.cfg = cfg
-        self.db = ClusterDb(url, f"mtbridge lease keeper {cfg.node}"[:63])
+        self._url = url
+        self._app = f"mtbridge lease keeper {cfg.node}"[:63]
+        self.db = ClusterDb(url, self._app)
         self.held: dict[str, int] = {}
         self.on_lost = on_lost or (lambda shard, why: None)
         self.on_drain = on_drain or (lambda shard, to: None)  # called once per hand-over request
@@ -159,7 +171,12 @@ class LeaseKeeper:
                 raise StartupError(f"cluster: no shard free within {timeout_s} s (held: {held})")
             time.sleep(self.cfg.lease.renew_ms / 1000)
 
+    def statement_timeout_ms(self) -> int:
+        """Shorter than the renew interval: a hung round fails in time for the next one."""
+        return max(1, self.cfg.lease.renew_ms * 3 // 4)
+
     def start(self) -> None:
+        self.db.set_statement_timeout(self.statement_timeout_ms())
         self._thread = threading.Thread(target=self._run, name=f"lease-keeper-{self.cfg.node}", daemon=True)
         self._thread.start()
 
@@ -201,15 +218,37 @@ class LeaseKeeper:
             mine = frozenset(self.held)
         return route(login, directory, leases, mine, now + int((time.monotonic() - at) * 1000))
 
+    def _reconnect(self) -> None:
+        """A new connection in place of a broken one (a restarted database kills every session)."""
+        fresh = ClusterDb(self._url, self._app, ddl=False)
+        try:
+            fresh.set_statement_timeout(self.statement_timeout_ms())
+        except BaseException:
+            fresh.close()
+            raise
+        old, self.db = self.db, fresh
+        old.close()
+
     def _run(self) -> None:
-        """Renew until stopped. A failed round (the database unreachable) is retried; once a
-        whole lease duration passed without one succeeding, the leases are given up (another
-        daemon may hold them by now, and the fence refuses this one's writes anyway)."""
+        """Renew until stopped. A failed round (the database unreachable) is retried, on a new
+        connection if the old one broke (reconnects spaced by a backoff doubling from renew_ms,
+        bounded to a quarter lease so several fit in one); once a whole lease duration passed
+        without a round succeeding, the leases are given up (another daemon may hold them by
+        now, and the fence refuses this one's writes anyway)."""
+        renew_s = self.cfg.lease.renew_ms / 1000
+        max_backoff_s = max(renew_s, self.cfg.lease.duration_ms / 4000)
         ok_at = time.monotonic()
-        while not self._stop.wait(self.cfg.lease.renew_ms / 1000):
+        backoff_s, reconnect_at = renew_s, 0.0
+        while not self._stop.wait(renew_s):
             try:
+                if self.db.broken():
+                    if time.monotonic() < reconnect_at:
+                        raise ConnectionError("the cluster database connection is broken; reconnecting")
+                    reconnect_at = time.monotonic() + backoff_s
+                    backoff_s = min(backoff_s * 2, max_backoff_s)
+                    self._reconnect()
                 self.tick()
-                ok_at = time.monotonic()
+                ok_at, backoff_s = time.monotonic(), renew_s
             except Exception as exc:  # noqa: BLE001 - any driver error: retried until the lease lapses
                 if time.monotonic() - ok_at < self.cfg.lease.duration_ms / 1000:
                     continue

@@ -33,7 +33,6 @@ from bridge.protocol.schema import (
 from bridge.protocol.validate import Pairs, validate
 
 DEFAULT_MAX_FRAME_SIZE = 64 * 1024
-_INCOMPLETE = "Unpack failed: incomplete input"  # msgpack.unpackb's text for a truncated value
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +48,35 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+def _unpack_options(limits: Limits) -> dict[str, Any]:
+    return dict(
+        raw=False,
+        use_list=True,
+        strict_map_key=False,  # non-str keys are reported by the validator, precisely
+        object_pairs_hook=Pairs,
+        max_str_len=limits.max_str_len,
+        max_bin_len=limits.max_str_len,  # bin/ext are never valid; bounded, then
+        max_ext_len=limits.max_str_len,  # refused by the validator as wrong_type
+        max_array_len=limits.max_array_len,
+        max_map_len=limits.max_map_len,
+    )
+
+
+def _truncated(frame: bytes | bytearray | memoryview, limits: Limits) -> bool:
+    """The frame ends inside its value. `unpackb` says so only in its message text; the
+    streaming `Unpacker` raises the class `OutOfData`. Asked on the error path only (an
+    Unpacker costs a tenth of a frame's decoding), with the same limits: nothing big is built."""
+    unpacker = msgpack.Unpacker(**_unpack_options(limits))
+    unpacker.feed(frame)
+    try:
+        unpacker.unpack()
+    except msgpack.OutOfData:
+        return True
+    except Exception:  # noqa: BLE001 - any other refusal: not a truncation
+        return False
+    return False
+
+
 def unpack_frame(frame: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Raw bytes -> one msgpack value (maps as `Pairs`), or a frame-level ProtocolError."""
     size = len(frame)
@@ -59,18 +87,7 @@ def unpack_frame(frame: bytes | bytearray | memoryview, limits: Limits = DEFAULT
     # unpackb, not an Unpacker per frame: an Unpacker object embeds its parse stack, ~40 KB
     # zeroed at every construction (a tenth of a frame's decoding, and the cache it evicts)
     try:
-        value = msgpack.unpackb(
-            frame,
-            raw=False,
-            use_list=True,
-            strict_map_key=False,  # non-str keys are reported by the validator, precisely
-            object_pairs_hook=Pairs,
-            max_str_len=limits.max_str_len,
-            max_bin_len=limits.max_str_len,  # bin/ext are never valid; bounded, then
-            max_ext_len=limits.max_str_len,  # refused by the validator as wrong_type
-            max_array_len=limits.max_array_len,
-            max_map_len=limits.max_map_len,
-        )
+        value = msgpack.unpackb(frame, **_unpack_options(limits))
     except msgpack.ExtraData as exc:
         return ProtocolError(E.TRAILING_BYTES, f"{len(exc.extra)} bytes after the msgpack value")
     except msgpack.StackError:
@@ -78,9 +95,9 @@ def unpack_frame(frame: bytes | bytearray | memoryview, limits: Limits = DEFAULT
     except UnicodeDecodeError:
         return ProtocolError(E.NOT_MSGPACK, "string is not valid UTF-8")
     except ValueError as exc:
-        text = str(exc)
-        if text == _INCOMPLETE:
+        if _truncated(frame, limits):
             return ProtocolError(E.NOT_MSGPACK, "truncated msgpack value")
+        text = str(exc)
         if "exceeds max_" in text:
             return ProtocolError(E.LIMIT_EXCEEDED, text)
         return ProtocolError(E.NOT_MSGPACK, f"invalid msgpack: {exc or type(exc).__name__}")

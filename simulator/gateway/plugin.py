@@ -163,23 +163,26 @@ class GatewayPlugin(ServerPlugin):
         unknown = sorted(set(logins) - set(ROLES))
         if unknown:
             raise ValueError(f"gateway roles must be {' or '.join(ROLES)}, got {', '.join(map(repr, unknown))}")
+        # validate and build everything first, then apply: a refusal changes nothing
         seen: dict[int, str] = {}
-        for role in logins:
-            for login in logins[role]:
+        for role, served in logins.items():
+            if served and role in self.links:
+                raise ValueError(f"the gateway already serves a {role} link")
+            for login in served:
                 if login in seen or login in self._by_login:
                     raise ValueError(f"login {login} is served twice (as {seen.get(login, 'already')} and as "
                                      f"{role}): a login is served by exactly one link")
                 seen[login] = role
         results = results or {}
+        built: dict[str, GatewayLink] = {}
         for role, served in logins.items():
-            if not served:
-                continue
-            if role in self.links:
-                raise ValueError(f"the gateway already serves a {role} link")
-            core = TerminalCore(self.accounts, [dealer_session(x) for x in served], next_id=self.next_id,
-                                role=role, results=results.get(role), **self._options)
-            link = self.links[role] = GatewayLink(core, self.accounts, scan_all=self.scan_all)
-            for login in served:
+            if served:
+                core = TerminalCore(self.accounts, [dealer_session(x) for x in served], next_id=self.next_id,
+                                    role=role, results=results.get(role), **self._options)
+                built[role] = GatewayLink(core, self.accounts, scan_all=self.scan_all)
+        for role, link in built.items():
+            self.links[role] = link
+            for login in logins[role]:
                 self._by_login[login] = link
 
     def restart(self, next_id: int) -> None:

@@ -150,3 +150,29 @@ def test_a_journal_in_a_schema_its_role_owns_migrates_to_4_without_the_cluster_t
     store.write(event(1))
     store.close()
     admin.close()
+
+
+def test_a_keeper_whose_connection_broke_reconnects_and_renews_again(pg_url: str) -> None:
+    """A restarted database kills every session: the keeper must renew on a new connection,
+    not retry the dead one until its lease lapses (every daemon would exit 3)."""
+    db = ClusterDb(pg_url)
+    db.add_shard("s1")
+    long = LeaseConfig(duration_ms=60_000, renew_ms=100)  # no expiry while the test runs, however loaded
+    lost: list = []
+    d1 = LeaseKeeper(pg_url, ClusterConfig("d1", ("s1",), "tcp://127.0.0.1:5571", long),
+                     on_lost=lambda shard, why: lost.append((shard, why)))
+    d1.acquire("s1", timeout_s=60)
+    d1.start()
+    app = "mtbridge lease keeper d1"
+    [(old_pid,)] = db.conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", (app,)).fetchall()
+    assert db.conn.execute("SELECT pg_terminate_backend(%s)", (old_pid,)).fetchone()[0] is True
+    killed_at = db.view()[0]
+    # renewed again after the kill (the database's clock): the expiry moved past kill + duration
+    assert wait_for(lambda: db.view()[1]["s1"].expires_at > killed_at + long.duration_ms)
+    pids = [r[0] for r in db.conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", (app,))]
+    assert pids and old_pid not in pids
+    assert lost == []
+    # its statements cannot hang past a renew interval (the new connection's setting)
+    assert 0 < int(d1.db.conn.execute("SHOW statement_timeout").fetchone()[0].rstrip("ms")) < long.renew_ms
+    d1.close()
+    db.close()

@@ -178,3 +178,13 @@ def test_bad_gateway_configurations_are_refused(logins, problem):
 def test_a_gateway_not_loaded_on_a_server_refuses_to_serve():
     with pytest.raises(RuntimeError, match="once the server loaded it"):
         GatewayPlugin(None).serve({"investor": [1]})
+
+
+def test_a_second_serve_of_a_served_role_changes_nothing():
+    """Bad input changes nothing: the investor link refused must not leave a trader link behind."""
+    server, daemon, wire, logins, gateway = world("gateway")
+    assert "investor" in gateway.links and "trader" not in gateway.links
+    before_links, before_logins = dict(gateway.links), dict(gateway._by_login)
+    with pytest.raises(ValueError, match="already serves a investor link"):
+        gateway.serve({"trader": [logins["trader"]], "investor": [999]})
+    assert gateway.links == before_links and gateway._by_login == before_logins

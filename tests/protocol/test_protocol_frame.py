@@ -93,3 +93,24 @@ def test_long_peer_key_is_clipped_in_the_error():
     value = dict(sample("heartbeat"), **{"x" * 4000: 1})
     error = decode(pack(value))
     assert error.code == "extra_field" and len(error.field) <= 64
+
+
+@pytest.mark.parametrize("frame", [b"\x82\xa1v", b"\x92\x01", b"\xdb\x7f\xff\xff\xff"],
+                         ids=["map", "array", "str32 header"])
+def test_truncation_is_recognised_whatever_msgpack_words_it(monkeypatch, frame):
+    """A truncated frame is told from garbage by msgpack's OutOfData, not by its message text
+    (a msgpack release rewording "incomplete input" must not turn truncation into garbage)."""
+    original = msgpack.unpackb
+
+    def reworded(*args, **kw):
+        try:
+            return original(*args, **kw)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (reworded by a future release)") from None
+
+    assert decode(frame).detail == "truncated msgpack value"
+    monkeypatch.setattr(msgpack, "unpackb", reworded)
+    result = decode(frame)
+    assert (result.code, result.detail) == ("not_msgpack", "truncated msgpack value")
+    assert code_of(b"\xc1") == ("not_msgpack", "")  # garbage stays garbage
+    assert code_of(b"\xdd\xff\xff\xff\xff") == ("limit_exceeded", "")

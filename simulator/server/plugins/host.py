@@ -8,7 +8,7 @@ actions on any account.
 Failure isolation: every call into a plugin goes through `PluginHost`; an exception becomes a
 ``plugin_error`` journal line (plugin, hook, exception type and message). In a request hook it
 also rejects the request with TRADE_RETCODE_ERROR 10011; in an event it changes nothing else.
-A ``DomainError`` raised by a hook is a refusal in the core's own terms, not a failure (the
+A ``DomainError`` raised by a request hook is a refusal in the core's own terms, not a failure (the
 core maps it: ``no_rate`` -> PRICE_OFF, others -> INVALID), so a rule moved into a plugin
 answers exactly as it did inside the core.
 """
@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bridge.domain.errors import DomainError, Refusal
+from bridge.domain.money import round_money
 from simulator.server import retcodes as rc
 from simulator.server.plugins.api import (
     AccountOpening,
@@ -62,6 +63,9 @@ class PluginFailure(Exception):
         super().__init__(f"plugin {plugin!r} failed in {hook}: {type(error).__name__}: {error}")
         self.plugin = plugin
         self.hook = hook
+
+
+_ACTIONS = (BalanceOperation, OpenPosition, ClosePosition, ModifyPosition, SendRequest)  # = DealerAction
 
 
 def _overrides(plugin: ServerPlugin, name: str) -> bool:
@@ -127,11 +131,21 @@ class PluginHost:
                 self.failed(plugin, hook, err)
                 continue
             if actions:
-                self.queue(plugin, actions)
+                self.queue(plugin, actions, hook)
 
-    def queue(self, plugin: ServerPlugin, actions: Iterable[DealerAction]) -> None:
-        for action in actions:
-            self.pending.append((plugin, action))
+    def queue(self, plugin: ServerPlugin, actions: Iterable[DealerAction], hook: str = "dealer_action") -> None:
+        """Queue what a hook returned; anything that is not a dealer action is that plugin's
+        failure (journaled, dropped), never the server's."""
+        try:
+            items = list(actions)
+        except Exception as err:  # noqa: BLE001 - a plugin's value, isolation is the point
+            self.failed(plugin, hook, TypeError(f"returned actions are not iterable: {err}"))
+            return
+        for action in items:
+            if isinstance(action, _ACTIONS):
+                self.pending.append((plugin, action))
+            else:
+                self.failed(plugin, hook, TypeError(f"{action!r} is not a dealer action"))
 
     def drain(self) -> None:
         """Run the actions events returned, in order (called when a server operation ends)."""
@@ -142,6 +156,7 @@ class PluginHost:
             self._drain()
         finally:
             self.draining = False
+            self.pending.clear()  # nothing of this operation may run in a later, unrelated one
 
     def _drain(self) -> None:
         done = 0
@@ -154,7 +169,11 @@ class PluginHost:
                 self.pending.clear()
                 return
             done += 1
-            result = self.apis[plugin.name].run(action)
+            try:
+                result = self.apis[plugin.name].run(action)
+            except Exception as err:  # noqa: BLE001 - the plugin's action, not the server's operation
+                self.failed(plugin, "dealer_action", err)
+                continue
             if self.table["on_dealer_result"] and _overrides(plugin, "on_dealer_result"):
                 try:
                     more = self._call(plugin, "on_dealer_result", plugin.on_dealer_result, action, result)
@@ -162,7 +181,7 @@ class PluginHost:
                     self.failed(plugin, "on_dealer_result", err)
                     continue
                 if more:
-                    self.queue(plugin, more)
+                    self.queue(plugin, more, "on_dealer_result")
 
     # --- hooks: verdicts -------------------------------------------------------------------------
     def trade_allowed(self, account) -> Veto | None:
@@ -234,18 +253,20 @@ class PluginHost:
         return opening
 
     def rollover(self, event, value: Decimal) -> Decimal:
+        """The position's swap through every plugin. A plugin that raises (a DomainError too,
+        e.g. ``no_rate``: nobody's request is refused here, the day must still end) fails for
+        this position only and leaves the value as it found it; what it returns is money,
+        rounded to the cent as the core rounds every amount it books."""
         for plugin, fn in self.table["hook_trade_rollover"]:
             try:
                 new = self._call(plugin, "hook_trade_rollover", fn, event, value)
-            except DomainError:
-                raise
             except Exception as err:  # noqa: BLE001
                 self.failed(plugin, "hook_trade_rollover", err)
                 continue
             if not isinstance(new, Decimal) or not new.is_finite():
                 self.failed(plugin, "hook_trade_rollover", TypeError(f"swap {new!r} is not a finite Decimal"))
                 continue
-            value = new
+            value = round_money(new)
         return value
 
 

@@ -167,3 +167,56 @@ def test_unknown_action_is_a_type_error():
     s, *_ = _setup()
     with pytest.raises(TypeError, match="not a dealer action"):
         s.plugins.apis["copier"].execute("close everything")
+
+
+class BadReturns(ServerPlugin):
+    """Returns a non-action from an event, next to a good action."""
+
+    name = "bad_returns"
+
+    def __init__(self, returned) -> None:
+        self.returned = returned
+        self.armed = False
+
+    def on_deal_perform(self, event):
+        if not self.armed or event.deal.symbol:
+            return None
+        self.armed = False  # once: the good action's own deal must not answer again
+        return self.returned(event.deal.login)
+
+
+@pytest.mark.parametrize("returned", [
+    lambda login: ["x", BalanceOperation(login, D("1"))],
+    lambda login: [BalanceOperation(login, D("1")), "x"],
+    lambda login: 5,
+], ids=["bad-first", "bad-last", "not-iterable"])
+def test_a_bad_returned_value_is_a_plugin_error_not_the_servers(returned):
+    plugin = BadReturns(returned)
+    s = new_server(plugins=[*default_plugins(), plugin])
+    # the opening deposit is the server's own operation: it must succeed whatever the plugin returns
+    login, _ = account(s, account_type="mt5_raw_spread", deposit="100000", leverage=100)
+    plugin.armed = True
+    assert s.deposit(login, D("10"), payer_email="ann@example.com") is not None
+    errors = s.journal.records("plugin_error")
+    assert errors and all(e["plugin"] == "bad_returns" and "TypeError" in e["error"] for e in errors)
+    assert s.plugins.pending == []
+
+
+class RaisingAction(ServerPlugin):
+    """Returns an action whose running raises (a position ticket that is not hashable)."""
+
+    name = "raising_action"
+
+    def on_deal_perform(self, event):
+        if event.deal.symbol or event.deal.comment == "bonus":
+            return None
+        return [ClosePosition(event.deal.login, [1]), BalanceOperation(event.deal.login, D("5"), "bonus")]
+
+
+def test_an_action_that_raises_while_running_is_a_plugin_error_and_the_queue_drains():
+    s = new_server(plugins=[*default_plugins(), RaisingAction()])
+    login, _ = account(s, account_type="mt5_raw_spread", deposit="100000", leverage=100)
+    [err] = s.journal.records("plugin_error")
+    assert err["plugin"] == "raising_action" and err["hook"] == "dealer_action"
+    assert s.plugins.pending == []
+    assert s.account_info(login).balance == D("100005.00")  # the good action after the bad one ran

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from srv_helpers import HOUR, MONDAY, account, market, new_server, quote
 
+from bridge.domain.errors import DomainError
 from simulator.runner import Simulation
 from simulator.scenario import load_scenario
 from simulator.server import retcodes as rc
+from simulator.server.plugins import ServerPlugin
 from simulator.server.plugins.rules import (
     MarginCallStopOut,
     MinimumDeposit,
@@ -124,6 +126,32 @@ def test_swaps_and_swap_free_defaults_are_the_plugins():
     assert bare.journal.records("rollover")  # the day still ends; the core charges nothing
     with pytest.raises(AttributeError, match="Swaps"):
         bare.swap_free_countries  # noqa: B018
+
+
+class FlakySwap(ServerPlugin):
+    """Its first rollover finds no rate (a core refusal); later ones add an unrounded fee."""
+
+    name = "flaky_swap"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def hook_trade_rollover(self, event, value):
+        self.calls += 1
+        if self.calls == 1:
+            raise DomainError("no_rate", "no USD rate yet")
+        return value + D("-1.234567")
+
+
+def test_a_swap_plugin_failing_on_one_position_does_not_stop_the_rollover():
+    """A swap plugin's refusal is its failure for that position: the day still ends (the clock
+    advance does not raise), the other accounts are still charged, and every amount charged is
+    money (rounded to the cent, half up)."""
+    s, gb, sa = _swap_week([*default_plugins(), FlakySwap()])
+    [err] = s.journal.records("plugin_error")
+    assert (err["plugin"], err["hook"]) == ("flaky_swap", "hook_trade_rollover") and "no USD rate" in err["error"]
+    assert s.positions(gb)[0].swap == D("-7.50")  # the seed's swap; the failing plugin changed nothing
+    assert s.positions(sa)[0].swap == D("-1.23")  # swap-free for the seed plugin; the fee rounded
 
 
 SEED_000_STOP_OUT = ("The change of the leverage causes the changes in the margin requirements for the open "
