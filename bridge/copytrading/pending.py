@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from bridge.copytrading import events as ev
 from bridge.copytrading import pending_messages as pm
+from bridge.copytrading.commands import CloseCopy, idempotency_key
 from bridge.copytrading.base import _ACTIVE, _OPENING, EngineBase
 from bridge.copytrading.pending_state import OrderCopy, OrderCopyState, OrderKind, TraderOrder, TraderOrderState
 from bridge.copytrading.records import CopyRefused
@@ -170,6 +171,20 @@ class PendingOrders(EngineBase):
             if position is not None:
                 self._close_copy(sub, position, copy.cancel_reason)  # type: ignore[attr-defined]
 
+    def _cancel_orders_of(self, sub: Subscription, reason: str) -> None:
+        """The subscription no longer copies orders (stopped, suspended, a limit tripped,
+        copy_pending off): every copy order of it goes, so none fills into an unmanaged position."""
+        for ticket in sorted(self.s.orders):
+            order = self.s.orders[ticket]
+            copy = order.copies.get(sub.id)
+            if copy is not None:
+                self._cancel_copy(order, copy, reason)
+                self._settle_order(order)
+
+    def _linkable(self, sub: Subscription) -> bool:
+        """A fill may become a managed copy only on an active subscription that still has its book."""
+        return sub.state is _ACTIVE and sub.id in self._books
+
     def _on_trader_order_filled(self, e: pm.TraderOrderFilled) -> None:
         t = self.s.traders.get(e.trader)
         if t is None or e.position in t.positions:
@@ -192,6 +207,9 @@ class PendingOrders(EngineBase):
             copy = order.copies[sub_id]
             sub = self.s.subscriptions[sub_id]
             if copy.cancel_reason is not None:
+                continue
+            if not self._linkable(sub):  # defensive: its orders are cancelled when it stops copying
+                self._cancel_copy(order, copy, f"subscription_{sub.state.value}")
                 continue
             linked.add(sub_id)
             if copy.state is _FILLED:  # the investor's order filled first: the copy is a position already
@@ -247,6 +265,14 @@ class PendingOrders(EngineBase):
         sub, order, copy = found
         filled_at = e.filled_at if e.filled_at is not None else e.now
         del order.copies[sub.id]
+        if not self._linkable(sub):  # stopped or no longer copying: closed at once, never booked
+            reason = copy.cancel_reason or f"subscription_{sub.state.value}"
+            self._commands.append(CloseCopy(self._next_id(), idempotency_key(sub.id, order.ticket, "close_order", 1),
+                                            sub.id, sub.account, order.position or order.ticket, e.position,
+                                            e.volume, reason))
+            self._records.append(pm.OrderCopied(e.now, sub.id, order.ticket, "filled", e.order, e.volume, e.price,
+                                                reason))
+            return self._settle_order(order)
         if order.state is TraderOrderState.FILLED:
             assert order.position is not None and order.filled_at is not None
             position = sub.copies.get(order.position)
@@ -357,14 +383,14 @@ class PendingOrders(EngineBase):
         return order if order is not None and order.trader == trader else None
 
     def _copy_order(self, account: int, order_ticket: int) -> tuple[Subscription, TraderOrder, OrderCopy] | None:
-        sub = self._sub_by_account.get(account)
-        if sub is None:
-            return None
+        """The copy order `order_ticket` of `account`, of any subscription (a stopped one's too)."""
         for ticket in sorted(self.s.orders):
             order = self.s.orders[ticket]
-            copy = order.copies.get(sub.id)
-            if copy is not None and copy.order == order_ticket:
-                return sub, order, copy
+            for sub_id in sorted(order.copies):
+                copy = order.copies[sub_id]
+                sub = self.s.subscriptions[sub_id]
+                if copy.order == order_ticket and sub.account == account:
+                    return sub, order, copy
         return None
 
     def _settle_order(self, order: TraderOrder) -> None:
