@@ -74,8 +74,9 @@ class PendingOrders(EngineBase):
                 continue
             reverse = sub.settings.reverse
             kind = order.kind.reversed if reverse else order.kind
-            copy = order.copies[sub.id] = OrderCopy(sub.id, kind, volume, order.price, _PLACING)
             sl, tp = (order.tp, order.sl) if reverse else (order.sl, order.tp)
+            copy = order.copies[sub.id] = OrderCopy(sub.id, kind, volume, order.price, _PLACING, sl=sl, tp=tp,
+                                                    expiration=order.expiration)
             # the investor's name of the symbol (item 2's mapping), as an OpenCopy carries it
             name = map_symbol(sub.settings, order.symbol) if sub.settings.mapping else order.symbol
             self._commands.append(pm.PlaceOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "place", 1),
@@ -133,15 +134,21 @@ class PendingOrders(EngineBase):
             if copy.state is _PLACED:  # a copy still placing is brought up to date at its placement
                 self._modify_order(order, copy)
 
+    @staticmethod
+    def _wanted(order: TraderOrder, copy: OrderCopy) -> tuple[Decimal, Decimal | None, Decimal | None, int | None]:
+        """What the copy order should carry now: the trader's price, stops (swapped when reversed), expiry."""
+        sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
+        return order.price, sl, tp, order.expiration
+
     def _modify_order(self, order: TraderOrder, copy: OrderCopy) -> None:
+        """The copy keeps what its server has until the server accepts the change (_order_result)."""
         sub = self.s.subscriptions[copy.subscription]
         assert copy.order is not None
         copy.seq += 1
-        copy.price = order.price
-        sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
+        price, sl, tp, expiration = self._wanted(order, copy)
         self._commands.append(pm.ModifyOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "modify", copy.seq),
-                                             sub.id, sub.account, order.ticket, copy.order, order.price, sl, tp,
-                                             order.expiration))
+                                             sub.id, sub.account, order.ticket, copy.order, price, sl, tp,
+                                             expiration))
 
     def _on_trader_order_cancelled(self, e: pm.TraderOrderCancelled) -> None:
         order = self._trader_order(e.trader, e.ticket)
@@ -337,9 +344,12 @@ class PendingOrders(EngineBase):
                 self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "placed", ticket, copy.volume, copy.price))
                 if copy.cancel_reason is not None or order.state is TraderOrderState.CANCELLED:
                     self._cancel_copy(order, copy, copy.cancel_reason or "trader_cancelled")
-                elif order.state is TraderOrderState.PLACED and copy.price != order.price:
-                    self._modify_order(order, copy)
+                elif order.state is TraderOrderState.PLACED and (
+                        (copy.price, copy.sl, copy.tp, copy.expiration) != self._wanted(order, copy)):
+                    self._modify_order(order, copy)  # the trader changed it while the copy was placing
         elif action == "modify" and seq == copy.seq:
+            if refused is None:  # the last modification sent: it carried the order as it is now
+                copy.price, copy.sl, copy.tp, copy.expiration = self._wanted(order, copy)
             self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "refused" if refused else "modified",
                                                 copy.order, copy.volume, copy.price, refused or ""))
         elif action == "cancel" and copy.state is _CANCELLING:

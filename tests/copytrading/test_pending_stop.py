@@ -54,3 +54,30 @@ def test_switching_copy_pending_off_cancels_the_copy_orders():
     i1 = subs["I1"]
     step = w.handle(SetCopySettings(w.tick(), i1, "I1", copy_pending=False))
     assert [(c.order, c.reason) for c in of(step, CancelOrder)] == [(orders[i1], "copy_pending_off")]
+
+
+def test_a_stop_change_while_the_copy_is_placing_is_sent_at_its_placement():
+    from bridge.copytrading import CommandFilled
+    from bridge.copytrading.pending_messages import ModifyOrder, TraderOrderModified
+    w, subs = world()
+    placed = place(w)
+    # same price, new SL/TP and expiration, before any placement is answered
+    w.handle(TraderOrderModified(w.tick(), "T", 77, D("1.08000"), D("1.06500"), D("1.11000"), 99_999_999_999))
+    step = w.handle(CommandFilled(w.tick(), placed[0].key, 901))
+    assert [(c.order, c.price, c.sl, c.tp, c.expiration) for c in of(step, ModifyOrder)] == [
+        (901, D("1.08000"), D("1.06500"), D("1.11000"), 99_999_999_999)]
+
+
+def test_a_refused_modification_leaves_the_copy_s_price_as_the_server_has_it():
+    from bridge.copytrading import CommandFilled, CommandRefused
+    from bridge.copytrading.pending_messages import ModifyOrder, TraderOrderModified
+    w, subs, orders = _placed()
+    i1 = subs["I1"]
+    step = w.handle(TraderOrderModified(w.tick(), "T", 77, D("1.07500"), D("1.07000"), D("1.10000")))
+    key = next(c.key for c in of(step, ModifyOrder) if c.subscription == i1)
+    w.handle(CommandRefused(w.tick(), key, 10016, "invalid price"))
+    assert w.engine.s.orders[77].copies[i1].price == D("1.08000")
+    step = w.handle(TraderOrderModified(w.tick(), "T", 77, D("1.07600"), D("1.07000"), D("1.10000")))
+    key = next(c.key for c in of(step, ModifyOrder) if c.subscription == i1)
+    w.handle(CommandFilled(w.tick(), key, orders[i1]))
+    assert w.engine.s.orders[77].copies[i1].price == D("1.07600")
