@@ -80,6 +80,23 @@ def test_bad_deals_are_refused_and_change_nothing():
     assert book.to_state() == before
 
 
+def test_a_refused_deal_on_a_flat_symbol_or_a_reversal_leaves_the_book_as_it_was():
+    book = NettingBook("T")
+    book.deal(1, 11, "EURUSD", Side.BUY, D("0.30"), D("1.08000"))
+    book.deal(2, 12, "EURUSD", Side.BUY, D("0.20"), D("1.08000"))
+    before = book.to_state()
+    with pytest.raises(DomainError, match="already opened"):  # a flat symbol: no empty position left behind
+        book.deal(3, 11, "GBPUSD", Side.BUY, D("0.10"), D("1.25000"))
+    with pytest.raises(DomainError, match="already opened"):  # a reversal: no leg closed
+        book.deal(4, 12, "EURUSD", Side.SELL, D("0.80"), D("1.08000"))
+    assert book.to_state() == before
+    # and the book still works: a deal against GBPUSD (flat) opens, EURUSD closes its oldest leg
+    assert [type(e).__name__ for e in book.deal(5, 21, "GBPUSD", Side.SELL, D("0.10"), D("1.25000"))] == [
+        "TraderPositionOpened"]
+    assert [(e.ticket, e.volume) for e in book.deal(6, 22, "EURUSD", Side.SELL, D("0.30"), D("1.08000"))] == [
+        (11, D("0.30"))]
+
+
 deals = st.lists(st.tuples(st.sampled_from([Side.BUY, Side.SELL]), st.integers(1, 200),
                            st.sampled_from(["EURUSD", "GBPUSD"])), min_size=1, max_size=25)
 
