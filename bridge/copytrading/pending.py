@@ -85,23 +85,14 @@ class PendingOrders(EngineBase):
 
     def _order_refusal(self, t: TraderRecord, sub: Subscription, order: TraderOrder,
                        now: int) -> tuple[str, str, dict[str, str]] | None:
-        """The fan-out's checks (copying.py), in its order, for a copy order."""
-        if sub.state is not _ACTIVE:
-            return "subscription_not_active", f"subscription is {sub.state.value}", {"state": sub.state.value}
-        ineligible = self._trader_ineligible(t)
-        if ineligible is not None:
-            return "trader_not_eligible", ineligible, {"trader_account_type": t.account_type}
-        if t.disabled:
-            return "trader_disabled", f"trader {t.id} is disabled by the desk", {"trader": t.id}
-        if not sub.online:
-            return "terminal_offline", f"terminal of account {sub.account} is offline", {"account": str(sub.account)}
-        if order.placed_at < sub.started_at:
-            return ("opened_before_subscription", "only orders placed after the subscription are copied (§4.1)",
-                    {"placed_at": str(order.placed_at), "subscribed_at": str(sub.started_at)})
+        """The fan-out's eligibility (copying.py, the one check), then the symbol and filters."""
         validity = self.config.open_validity_ms
-        if now > order.placed_at + validity:
-            return ("expired", f"seen {now - order.placed_at} ms after its placement (validity {validity} ms)",
-                    {"late_ms": str(now - order.placed_at), "validity_ms": str(validity)})
+        late = now - order.placed_at
+        expired = f"seen {late} ms after its placement (validity {validity} ms)" if late > validity else None
+        refusal = self._eligibility_refusal(sub, t, self._trader_ineligible(t), order.placed_at,  # type: ignore[attr-defined]
+                                            now, expired, True)
+        if refusal is not None:
+            return refusal
         try:
             self.rules.symbols.get(order.symbol)
         except DomainError as err:

@@ -81,3 +81,12 @@ def test_a_refused_modification_leaves_the_copy_s_price_as_the_server_has_it():
     key = next(c.key for c in of(step, ModifyOrder) if c.subscription == i1)
     w.handle(CommandFilled(w.tick(), key, orders[i1]))
     assert w.engine.s.orders[77].copies[i1].price == D("1.07600")
+
+
+def test_a_copy_order_is_refused_with_the_fan_out_s_code_for_the_subscription_s_state():
+    from bridge.copytrading import CopyRefused
+    w, subs = world()
+    w.handle(SuspendCopying(w.tick(), subs["I1"], "desk"))
+    place(w)
+    refused = {r.subscription: r.code for r in w.records(CopyRefused)}
+    assert refused[subs["I1"]] == "desk_suspended"  # as a market copy is refused (copying.py)
