@@ -23,6 +23,7 @@ as any other trader position. The lifecycle (docs/copy-trading.md, "Pending orde
 
 from __future__ import annotations
 
+import heapq
 from decimal import Decimal
 
 from bridge.copytrading import events as ev
@@ -42,7 +43,14 @@ _PLACING, _PLACED = OrderCopyState.PLACING, OrderCopyState.PLACED
 _CANCELLING, _FILLED = OrderCopyState.CANCELLING, OrderCopyState.FILLED
 
 
+MAX_ORDERS_PER_TRADER = 1000  # trader orders kept (copied) at once; one more is refused, copied at market at its fill
+
+
 class PendingOrders(EngineBase):
+    # derived indexes, built from `s.orders` at first use (a restored engine starts with None)
+    _expiry_heap: list[tuple[int, int]] | None = None
+    _orders_per_trader: dict[str, int] | None = None
+
     # ------------------------------------------------------------------ the trader's orders
     def _on_trader_order_placed(self, e: pm.TraderOrderPlaced) -> None:
         t = self.s.traders.get(e.trader)
@@ -50,13 +58,20 @@ class PendingOrders(EngineBase):
             return  # not a trader of the service, or a duplicate report
         if not isinstance(e.kind, OrderKind) or e.volume <= 0 or e.price <= 0:
             return self._refuse("trader_order", "invalid_order", f"order {e.ticket}: {e.kind} {e.volume} @ {e.price}")
+        copying = [sub for sub in self._trader_subs.get(t.id, ()) if sub.settings is not None and sub.settings.copy_pending]
+        if not copying:
+            return  # nobody copies orders: each follower copies the position at market if it fills
+        counts = self._order_counts()
+        if counts.get(t.id, 0) >= MAX_ORDERS_PER_TRADER:
+            return self._refuse("trader_order", "too_many_orders",
+                                f"trader {t.id} has {MAX_ORDERS_PER_TRADER} orders copied: order {e.ticket} is not "
+                                "(copied at market if it fills)")
         order = TraderOrder(e.ticket, t.id, e.symbol, e.kind, e.volume, e.price,
                             e.placed_at if e.placed_at is not None else e.now, e.sl, e.tp, e.expiration)
         self.s.orders[e.ticket] = order
+        counts[t.id] = counts.get(t.id, 0) + 1
         now = self.s.now or 0
-        for sub in self._trader_subs.get(t.id, ()):
-            if sub.settings is None or not sub.settings.copy_pending:
-                continue  # copies the position at market when the order fills
+        for sub in copying:
             refusal = self._order_refusal(t, sub, order, now)
             if refusal is not None:
                 code, detail, details = refusal
@@ -199,6 +214,7 @@ class PendingOrders(EngineBase):
             self._fan_out(t, pos, self._trader_subs.get(t.id, ()), quote=quote)  # type: ignore[attr-defined]
             return
         order.state, order.position, order.filled_at = TraderOrderState.FILLED, e.position, filled_at
+        heapq.heappush(self._expiries(), (filled_at + self.config.open_validity_ms, order.ticket))
         linked = set()
         validity = self.config.open_validity_ms
         for sub_id in sorted(order.copies):
@@ -368,15 +384,37 @@ class PendingOrders(EngineBase):
 
     def _expire_unfilled(self, now: int) -> None:
         """The link contract on fills: a copy order still unfilled `open_validity_ms` after the
-        trader's fill is cancelled (its position is not copied)."""
-        validity = self.config.open_validity_ms
-        for ticket in sorted(self.s.orders):
-            order = self.s.orders[ticket]
-            if order.state is TraderOrderState.FILLED and now - (order.filled_at or now) > validity:
-                for sub_id in sorted(order.copies):
-                    copy = order.copies[sub_id]
-                    if copy.state is _PLACED or copy.state is _PLACING:
-                        self._cancel_copy(order, copy, "expired")
+        trader's fill is cancelled (its position is not copied). The fills' deadlines wait in a
+        heap: a TimePassed looks at the due ones only."""
+        heap = self._expiries()
+        due = []
+        while heap and heap[0][0] < now:
+            due.append(heapq.heappop(heap)[1])
+        for ticket in sorted(due):
+            order = self.s.orders.get(ticket)
+            if order is None or order.state is not TraderOrderState.FILLED:
+                continue
+            for sub_id in sorted(order.copies):
+                copy = order.copies[sub_id]
+                if copy.state is _PLACED or copy.state is _PLACING:
+                    self._cancel_copy(order, copy, "expired")
+
+    def _expiries(self) -> list[tuple[int, int]]:
+        """(trader fill + validity, order ticket) of the filled orders: derived, rebuilt after a restart."""
+        if self._expiry_heap is None:
+            validity = self.config.open_validity_ms
+            self._expiry_heap = [(o.filled_at + validity, o.ticket) for o in self.s.orders.values()
+                                 if o.state is TraderOrderState.FILLED and o.filled_at is not None]
+            heapq.heapify(self._expiry_heap)
+        return self._expiry_heap
+
+    def _order_counts(self) -> dict[str, int]:
+        """Orders kept per trader (MAX_ORDERS_PER_TRADER): derived, rebuilt after a restart."""
+        if self._orders_per_trader is None:
+            self._orders_per_trader = {}
+            for o in self.s.orders.values():
+                self._orders_per_trader[o.trader] = self._orders_per_trader.get(o.trader, 0) + 1
+        return self._orders_per_trader
 
     # ------------------------------------------------------------------ helpers
     def _trader_order(self, trader: str, ticket: int) -> TraderOrder | None:
@@ -397,7 +435,9 @@ class PendingOrders(EngineBase):
     def _settle_order(self, order: TraderOrder) -> None:
         """A trader order is forgotten once it is no longer placed and no copy order remains."""
         if order.state is not TraderOrderState.PLACED and not order.copies:
-            self.s.orders.pop(order.ticket, None)
+            counts = self._order_counts()  # built (if need be) before the order goes
+            if self.s.orders.pop(order.ticket, None) is not None:
+                counts[order.trader] -= 1
 
 
 def _parse_key(key: str) -> tuple[int, int, str, int] | None:

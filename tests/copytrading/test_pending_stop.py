@@ -7,9 +7,10 @@ from decimal import Decimal as D
 
 from bridge.copytrading import CloseCopy, CopyOpened, SetCopySettings, StopCopying
 from bridge.copytrading.events import SuspendCopying
-from bridge.copytrading.pending_messages import CancelOrder, CopyOrderFilled, TraderOrderFilled
+from bridge.copytrading import CommandFilled
+from bridge.copytrading.pending_messages import CancelOrder, CopyOrderFilled, TraderOrderCancelled, TraderOrderFilled
 from bridge.domain.trading import Side
-from tests.copytrading.test_pending_orders import accept, of, place, world
+from tests.copytrading.test_pending_orders import accept, of, place, world  # noqa: F401
 
 
 def _placed():
@@ -90,3 +91,31 @@ def test_a_copy_order_is_refused_with_the_fan_out_s_code_for_the_subscription_s_
     place(w)
     refused = {r.subscription: r.code for r in w.records(CopyRefused)}
     assert refused[subs["I1"]] == "desk_suspended"  # as a market copy is refused (copying.py)
+
+
+def test_orders_are_kept_only_when_someone_copies_orders():
+    from tests.copytrading.helpers import World
+    w = World()
+    w.trader(equity="10000")
+    w.investor("I1", account=2001, amount="10000")  # seed terms: copies at market at the fill
+    place(w)
+    assert w.engine.s.orders == {}
+
+
+def test_orders_per_trader_are_bounded_with_a_clear_refusal(monkeypatch):
+    from bridge.copytrading import pending
+    from bridge.copytrading.records import Refused
+    monkeypatch.setattr(pending, "MAX_ORDERS_PER_TRADER", 2)
+    w, subs = world()
+    accept(w, place(w, ticket=71))
+    place(w, ticket=72)
+    assert place(w, ticket=73) == []
+    assert sorted(w.engine.s.orders) == [71, 72]
+    refused = [r for r in w.records(Refused) if r.code == "too_many_orders"]
+    assert len(refused) == 1 and "order 73" in refused[0].detail
+    # one settles (cancelled, its copies gone): room for one more
+    w.handle(TraderOrderCancelled(w.tick(), "T", 71))
+    for cmd in w.commands(CancelOrder):
+        if cmd.trader_order == 71:
+            w.handle(CommandFilled(w.tick(), cmd.key, cmd.order))
+    assert place(w, ticket=74) != []
