@@ -28,8 +28,8 @@ from decimal import Decimal
 
 from bridge.copytrading import events as ev
 from bridge.copytrading import pending_messages as pm
-from bridge.copytrading.commands import CloseCopy, idempotency_key
 from bridge.copytrading.base import _ACTIVE, _OPENING, EngineBase
+from bridge.copytrading.commands import CloseCopy, idempotency_key
 from bridge.copytrading.pending_state import OrderCopy, OrderCopyState, OrderKind, TraderOrder, TraderOrderState
 from bridge.copytrading.records import CopyRefused
 from bridge.copytrading.settings import filter_refusal, map_symbol

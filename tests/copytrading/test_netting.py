@@ -14,7 +14,7 @@ from bridge.copytrading.netting import NettingBook
 from bridge.domain.errors import DomainError
 from bridge.domain.sizing import normalise
 from bridge.domain.trading import Side
-from tests.copytrading.helpers import World, of
+from tests.copytrading.helpers import World, of, in_copy_trading_doc
 
 ITEM_9 = ("**Cross-platform**: a trader on MT5 copied to an investor on MT4 and the reverse, including an MT5 "
           "netting trader (its position changes become opens, partial closes and reversals for the copies).")
@@ -41,7 +41,7 @@ def world(trader_type: str, investor_types: tuple[str, ...], multiplier: str | N
 @pytest.mark.parametrize("trader_type, investor_type", [("mt5_standard", "mt4_standard"),
                                                         ("mt4_standard", "mt5_standard")])
 def test_mt5_trader_to_mt4_investor_and_the_reverse(trader_type, investor_type):
-    assert "MT5 copied to an investor on MT4 and the reverse" in ITEM_9
+    assert in_copy_trading_doc(ITEM_9)  # the item 9, as docs/copy-trading.md quotes it
     w, (sub,) = world(trader_type, (investor_type,))
     step = w.handle(TraderPositionOpened(w.tick(), "T", 1, "EURUSD", Side.BUY, D("0.30"), D("1.08000")))
     assert [(c.subscription, c.volume) for c in of(step, OpenCopy)] == [(sub, D("0.30"))]
