@@ -279,7 +279,9 @@ class PendingOrders(EngineBase):
         sub, order, copy = found
         filled_at = e.filled_at if e.filled_at is not None else e.now
         del order.copies[sub.id]
-        if not self._linkable(sub):  # stopped or no longer copying: closed at once, never booked
+        linked = sub.copies.get(order.position) if order.position is not None else None
+        if not self._linkable(sub) and (linked is None or linked.state is not _OPENING):
+            # stopped or no longer copying, and no copy booked for it: closed at once, never booked
             reason = copy.cancel_reason or f"subscription_{sub.state.value}"
             self._commands.append(CloseCopy(self._next_id(), idempotency_key(sub.id, order.ticket, "close_order", 1),
                                             sub.id, sub.account, order.position or order.ticket, e.position,
@@ -294,6 +296,8 @@ class PendingOrders(EngineBase):
                 return self._settle_order(order)
             if filled_at - order.filled_at > self.config.open_validity_ms:
                 position.close_reason = "expired"  # the link contract: closed at its fill
+            elif copy.cancel_reason is not None and position.close_reason is None:
+                position.close_reason = copy.cancel_reason  # its cancel came too late: closed at its fill
             self._opened(sub, position, ev.CommandFilled(e.now, "", e.position, e.volume, e.price))  # type: ignore[attr-defined]
         else:  # before the trader's fill (or after its cancel): a position keyed by the order
             self._book_opening(sub, order, copy, TraderPosition(order.ticket, order.symbol, copy.kind.side,

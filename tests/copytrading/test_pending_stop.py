@@ -119,3 +119,15 @@ def test_orders_per_trader_are_bounded_with_a_clear_refusal(monkeypatch):
         if cmd.trader_order == 71:
             w.handle(CommandFilled(w.tick(), cmd.key, cmd.order))
     assert place(w, ticket=74) != []
+
+
+def test_a_linked_copy_order_filling_after_a_desk_suspension_is_booked_then_closed():
+    w, subs, orders = _placed()
+    i1 = subs["I1"]
+    w.handle(TraderOrderFilled(w.tick(), "T", 77, 77, "EURUSD", Side.BUY, D("0.10"), D("1.08000")))
+    w.handle(SuspendCopying(w.tick(), i1, "desk"))
+    account = w.engine.subscriptions[i1].account
+    step = w.handle(CopyOrderFilled(w.tick(), account, orders[i1], 557, D("0.10"), D("1.08000")))
+    assert [(c.ticket, c.reason) for c in w.commands(CloseCopy) if c.subscription == i1] == [(557, "desk_suspended")]
+    assert of(step, CopyOpened)  # the copy it was linked to is booked, then closed: the books stay whole
+    assert 77 not in w.engine.subscriptions[i1].copies
