@@ -131,3 +131,16 @@ def test_a_linked_copy_order_filling_after_a_desk_suspension_is_booked_then_clos
     assert [(c.ticket, c.reason) for c in w.commands(CloseCopy) if c.subscription == i1] == [(557, "desk_suspended")]
     assert of(step, CopyOpened)  # the copy it was linked to is booked, then closed: the books stay whole
     assert 77 not in w.engine.subscriptions[i1].copies
+
+
+def test_a_risk_limit_trip_cancels_the_copy_orders():
+    from bridge.copytrading import PriceTick
+    from tests.copytrading.helpers import World
+    w = World()
+    w.trader()
+    sub = w.investor("I1", amount="10000")
+    w.handle(SetCopySettings(w.tick(), sub, "I1", copy_pending=True, daily_loss_limit="300"))
+    w.open("1", price="1.10000")
+    orders = accept(w, place(w))
+    step = w.handle(PriceTick(w.tick(), "EURUSD", D("1.09600"), D("1.09602")))  # 1 lot, 400 points: -400
+    assert [(c.order, c.reason) for c in of(step, CancelOrder)] == [(orders[sub], "daily_loss_limit")]
