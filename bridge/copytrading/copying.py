@@ -45,6 +45,37 @@ class Copying(RiskLimits):
         t.positions[e.ticket] = pos
         self._fan_out(t, pos, self._trader_subs.get(t.id, ()), quote=quote)
 
+    def _eligibility_refusal(self, sub: Subscription, t: TraderRecord, ineligible: str | None, started: int,
+                             now: int, expired_detail: str | None,
+                             order: bool) -> tuple[str, str, dict[str, str]] | None:
+        """Whether `sub` may copy now, before any sizing: the one check of the market fan-out and
+        of copy orders (pending.py), in this order. `started`: the trader's open (or placement,
+        `order`); `expired_detail`: set when the deal is past the open validity."""
+        if sub.state is SubState.CLOSE_ONLY or sub.state is SubState.LIMIT_SUSPENDED:  # a risk limit holds (item 8)
+            self._roll_day(sub, now)  # a new server day lifts a daily-loss trip
+            if sub.state is not _ACTIVE:
+                return self._limit_refusal(sub, now)
+        if sub.state is not _ACTIVE:
+            code = ("protection_suspended" if sub.state is SubState.SUSPENDED else "desk_suspended"
+                    if sub.state is SubState.DESK_SUSPENDED else "subscription_stopped")
+            return code, f"subscription is {sub.state.value}", {"state": sub.state.value}
+        if ineligible is not None:
+            return "trader_not_eligible", ineligible, {"trader_account_type": t.account_type}
+        if t.disabled:
+            return "trader_disabled", f"trader {t.id} is disabled by the desk", {"trader": t.id}
+        if not sub.online:
+            return "terminal_offline", f"terminal of account {sub.account} is offline", {"account": str(sub.account)}
+        if started < sub.started_at:
+            if order:
+                return ("opened_before_subscription", "only orders placed after the subscription are copied (§4.1)",
+                        {"placed_at": str(started), "subscribed_at": str(sub.started_at)})
+            return ("opened_before_subscription", "only trades opened after the subscription are copied (§4.1)",
+                    {"opened_at": str(started), "subscribed_at": str(sub.started_at)})
+        if expired_detail is not None:
+            return ("expired", expired_detail,
+                    {"late_ms": str(now - started), "validity_ms": str(self.config.open_validity_ms)})
+        return None
+
     def _fan_out(self, t: TraderRecord, pos: TraderPosition, subs: list[Subscription] | tuple,
                  from_snapshot: bool = False, quote: tuple[Decimal, Decimal] | None = None,
                  instrument: str | None = None) -> None:
@@ -62,6 +93,7 @@ class Copying(RiskLimits):
         validity = self.config.open_validity_ms
         expires_at = pos.opened_at + validity
         expired = now > expires_at
+        expired_detail = None
         if expired:
             late = now - pos.opened_at
             expired_detail = (f"first seen in a snapshot {late} ms after its open" if from_snapshot
@@ -101,48 +133,18 @@ class Copying(RiskLimits):
         symbol_checks = (spec.volume_step != limits.step or spec.volume_min > limits.minimum
                          or spec.volume_max < limits.maximum)
         books, by_symbol = self._books, self._by_symbol.setdefault(symbol, {})
-        active, suspended, equal_mode, opening = _ACTIVE, SubState.SUSPENDED, _EQUAL, _OPENING
-        close_only, limit_suspended = SubState.CLOSE_ONLY, SubState.LIMIT_SUSPENDED
+        active, equal_mode, opening = _ACTIVE, _EQUAL, _OPENING
         next_id = self.s.next_command
         for sub in subs:
             settings = sub.settings  # None: the seed's terms (the fast path)
-            if sub.state is close_only or sub.state is limit_suspended:  # a risk limit holds (item 8)
-                self._roll_day(sub, now)  # a new server day lifts a daily-loss trip
-                if sub.state is not active:
-                    code, detail, details = self._limit_refusal(sub, now)
-                    records.append(CopyRefused(now, sub.id, trader_id, ticket, code, detail, None, details))
+            # the cheap all-pass test first (the hot path); the shared check decides the refusal
+            if (sub.state is not active or ineligible is not None or disabled or not sub.online
+                    or opened_at < sub.started_at or expired):
+                refusal = self._eligibility_refusal(sub, t, ineligible, opened_at, now, expired_detail, False)
+                if refusal is not None:
+                    records.append(CopyRefused(now, sub.id, trader_id, ticket, refusal[0], refusal[1], None,
+                                               refusal[2]))
                     continue
-            if sub.state is not active:
-                code = ("protection_suspended" if sub.state is suspended else "desk_suspended"
-                        if sub.state is SubState.DESK_SUSPENDED else "subscription_stopped")
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, code, f"subscription is {sub.state.value}",
-                                           None, {"state": sub.state.value}))
-                continue
-            if ineligible is not None:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_not_eligible", ineligible, None,
-                                           {"trader_account_type": t.account_type}))
-                continue
-            if disabled:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, "trader_disabled",
-                                           f"trader {trader_id} is disabled by the desk", None,
-                                           {"trader": trader_id}))
-                continue
-            if not sub.online:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, "terminal_offline",
-                                           f"terminal of account {sub.account} is offline", None,
-                                           {"account": str(sub.account)}))
-                continue
-            if opened_at < sub.started_at:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, "opened_before_subscription",
-                                           "only trades opened after the subscription are copied (§4.1)", None,
-                                           {"opened_at": str(opened_at),
-                                                                           "subscribed_at": str(sub.started_at)}))
-                continue
-            if expired:
-                records.append(CopyRefused(now, sub.id, trader_id, ticket, "expired", expired_detail, None,
-                                           {"late_ms": str(now - opened_at),
-                                                                           "validity_ms": str(validity)}))
-                continue
             copy_side = side
             name = trader_symbol
             if settings is not None:

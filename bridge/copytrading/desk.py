@@ -27,6 +27,7 @@ class Desk(EngineBase):
             return self._refuse("suspend", "already_suspended", f"subscription {sub.id} is suspended by the desk",
                                 sub.id)
         sub.state = SubState.DESK_SUSPENDED  # from active or suspended by protection: the desk's word wins
+        self._cancel_orders_of(sub, "desk_suspended")  # type: ignore[attr-defined]
         self._records.append(SubscriptionEdited(e.now, sub.id, sub.mode.value, sub.protection_pct, sub.state.value))
         return None
 

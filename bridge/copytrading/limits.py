@@ -8,8 +8,7 @@ subscription, in money or percent, each with an action. Pure: the figures of one
     allowed    = limit                  (unit money, the account currency)
                = limit % x base         (unit percent: of the day base, of the peak)
 
-A limit is hit when the loss reaches the allowed amount (loss >= allowed; a limit of 0 never
-acts on a flat account, only on the first loss). They sit beside the seed's investment
+A limit is hit when the loss reaches the allowed amount (loss >= allowed). They sit beside the seed's investment
 protection (§4.3, protection.py), which keeps its exact formula and is checked first.
 """
 

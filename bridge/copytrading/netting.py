@@ -68,37 +68,45 @@ class NettingBook:
         """The events for one deal of `volume` lots on `side` (order: the deal's order ticket)."""
         if not isinstance(volume, Decimal) or not volume.is_finite() or volume <= 0:
             raise DomainError("invalid_deal", f"deal volume {volume} must be a positive number of lots")
+        # everything is checked and worked out on copies first: a refused deal changes nothing
         pos = self.positions.get(symbol)
         if pos is None or pos.side is side:
-            return [self._open(now, order, symbol, side, volume, price)]
-        out: list[TraderPositionOpened | TraderPositionClosed] = []
+            legs = [] if pos is None else list(pos.legs)
+            self._check_leg(symbol, order, len(legs))
+            opened = TraderPositionOpened(now, self.trader, order, symbol, side, volume, price)
+            self.positions[symbol] = NettingPosition(symbol, side, [*legs, Leg(order, volume)])
+            return [opened]
         closing = min(volume, pos.volume)
-        shares = _split(profit, [min(leg.volume, rest) for leg, rest in _consumed(pos.legs, closing)])
+        if volume > closing:  # through zero: the remainder opens a leg of the deal's side
+            self._check_leg(symbol, order, 0)
+        legs = [Leg(leg.ticket, leg.volume) for leg in pos.legs]
+        out: list[TraderPositionOpened | TraderPositionClosed] = []
+        shares = _split(profit, [min(leg.volume, rest) for leg, rest in _consumed(legs, closing)])
         left = closing
         for share in shares:
-            leg = pos.legs[0]
+            leg = legs[0]
             take = min(leg.volume, left)
             out.append(TraderPositionClosed(now, self.trader, leg.ticket, take, price, reason, share))
             left -= take
             if take == leg.volume:
-                pos.legs.pop(0)
+                legs.pop(0)
             else:
                 leg.volume -= take
-        if not pos.legs:
+        if volume > closing:
+            out.append(TraderPositionOpened(now, self.trader, order, symbol, side, volume - closing, price))
+            self.positions[symbol] = NettingPosition(symbol, side, [Leg(order, volume - closing)])
+        elif legs:
+            self.positions[symbol] = NettingPosition(symbol, pos.side, legs)
+        else:
             del self.positions[symbol]
-        if volume > closing:  # through zero: the remainder opens on the deal's side
-            out.append(self._open(now, order, symbol, side, volume - closing, price))
         return out
 
-    def _open(self, now: int, order: int, symbol: str, side: Side, volume: Decimal,
-              price: Decimal) -> TraderPositionOpened:
-        pos = self.positions.setdefault(symbol, NettingPosition(symbol, side))
-        if len(pos.legs) >= MAX_LEGS:
+    def _check_leg(self, symbol: str, order: int, legs: int) -> None:
+        """Refuses a new leg (before anything changes) beyond MAX_LEGS or for an order seen already."""
+        if legs >= MAX_LEGS:
             raise DomainError("too_many_legs", f"{symbol}: more than {MAX_LEGS} deals add to one netting position")
         if any(leg.ticket == order for p in self.positions.values() for leg in p.legs):
             raise DomainError("duplicate_deal", f"order {order} already opened a leg")
-        pos.legs.append(Leg(order, volume))
-        return TraderPositionOpened(now, self.trader, order, symbol, side, volume, price)
 
     # ------------------------------------------------------------------ persistence
     def to_state(self) -> dict:
@@ -128,6 +136,8 @@ def _consumed(legs: list[Leg], volume: Decimal) -> list[tuple[Leg, Decimal]]:
 
 def _split(profit: Decimal, volumes: list[Decimal]) -> list[Decimal]:
     """`profit` over `volumes` pro rata, to the cent, the remainder on the last part."""
+    if not volumes:
+        return []
     total = sum(volumes, ZERO)
     parts = [round_money(profit * v / total) for v in volumes[:-1]]
     return [*parts, profit - sum(parts, ZERO)]

@@ -221,6 +221,8 @@ class Parties(EngineBase):
             if sub.limit_hit is not None and sub.state in (SubState.CLOSE_ONLY, SubState.LIMIT_SUSPENDED):
                 sub.state = _ACTIVE
             sub.limit_hit = None
+        if before.copy_pending and not settings.copy_pending:
+            self._cancel_orders_of(sub, "copy_pending_off")  # type: ignore[attr-defined]
         plain = settings.to_dict()
         if plain != before.to_dict() and not (settings.is_seed and before.is_seed):  # seed-only edits: as ever
             self._records.append(CopySettingsChanged(self.s.now or 0, sub.id, plain))
@@ -288,6 +290,7 @@ class Parties(EngineBase):
         self._records.append(SubscriptionStopping(e.now, sub.id, len(sub.copies)))
         for ticket in sorted(sub.copies):
             self._close_copy(sub, sub.copies[ticket], "stop_copying")
+        self._cancel_orders_of(sub, "stop_copying")  # type: ignore[attr-defined]
         self._maybe_finish(sub)
 
     def _maybe_finish(self, sub: Subscription) -> None:

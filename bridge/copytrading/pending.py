@@ -23,11 +23,13 @@ as any other trader position. The lifecycle (docs/copy-trading.md, "Pending orde
 
 from __future__ import annotations
 
+import heapq
 from decimal import Decimal
 
 from bridge.copytrading import events as ev
 from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.base import _ACTIVE, _OPENING, EngineBase
+from bridge.copytrading.commands import CloseCopy, idempotency_key
 from bridge.copytrading.pending_state import OrderCopy, OrderCopyState, OrderKind, TraderOrder, TraderOrderState
 from bridge.copytrading.records import CopyRefused
 from bridge.copytrading.settings import filter_refusal, map_symbol
@@ -41,7 +43,14 @@ _PLACING, _PLACED = OrderCopyState.PLACING, OrderCopyState.PLACED
 _CANCELLING, _FILLED = OrderCopyState.CANCELLING, OrderCopyState.FILLED
 
 
+MAX_ORDERS_PER_TRADER = 1000  # trader orders kept (copied) at once; one more is refused, copied at market at its fill
+
+
 class PendingOrders(EngineBase):
+    # derived indexes, built from `s.orders` at first use (a restored engine starts with None)
+    _expiry_heap: list[tuple[int, int]] | None = None
+    _orders_per_trader: dict[str, int] | None = None
+
     # ------------------------------------------------------------------ the trader's orders
     def _on_trader_order_placed(self, e: pm.TraderOrderPlaced) -> None:
         t = self.s.traders.get(e.trader)
@@ -49,13 +58,20 @@ class PendingOrders(EngineBase):
             return  # not a trader of the service, or a duplicate report
         if not isinstance(e.kind, OrderKind) or e.volume <= 0 or e.price <= 0:
             return self._refuse("trader_order", "invalid_order", f"order {e.ticket}: {e.kind} {e.volume} @ {e.price}")
+        copying = [sub for sub in self._trader_subs.get(t.id, ()) if sub.settings is not None and sub.settings.copy_pending]
+        if not copying:
+            return  # nobody copies orders: each follower copies the position at market if it fills
+        counts = self._order_counts()
+        if counts.get(t.id, 0) >= MAX_ORDERS_PER_TRADER:
+            return self._refuse("trader_order", "too_many_orders",
+                                f"trader {t.id} has {MAX_ORDERS_PER_TRADER} orders copied: order {e.ticket} is not "
+                                "(copied at market if it fills)")
         order = TraderOrder(e.ticket, t.id, e.symbol, e.kind, e.volume, e.price,
                             e.placed_at if e.placed_at is not None else e.now, e.sl, e.tp, e.expiration)
         self.s.orders[e.ticket] = order
+        counts[t.id] = counts.get(t.id, 0) + 1
         now = self.s.now or 0
-        for sub in self._trader_subs.get(t.id, ()):
-            if sub.settings is None or not sub.settings.copy_pending:
-                continue  # copies the position at market when the order fills
+        for sub in copying:
             refusal = self._order_refusal(t, sub, order, now)
             if refusal is not None:
                 code, detail, details = refusal
@@ -73,8 +89,9 @@ class PendingOrders(EngineBase):
                 continue
             reverse = sub.settings.reverse
             kind = order.kind.reversed if reverse else order.kind
-            copy = order.copies[sub.id] = OrderCopy(sub.id, kind, volume, order.price, _PLACING)
             sl, tp = (order.tp, order.sl) if reverse else (order.sl, order.tp)
+            copy = order.copies[sub.id] = OrderCopy(sub.id, kind, volume, order.price, _PLACING, sl=sl, tp=tp,
+                                                    expiration=order.expiration)
             # the investor's name of the symbol (item 2's mapping), as an OpenCopy carries it
             name = map_symbol(sub.settings, order.symbol) if sub.settings.mapping else order.symbol
             self._commands.append(pm.PlaceOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "place", 1),
@@ -83,23 +100,14 @@ class PendingOrders(EngineBase):
 
     def _order_refusal(self, t: TraderRecord, sub: Subscription, order: TraderOrder,
                        now: int) -> tuple[str, str, dict[str, str]] | None:
-        """The fan-out's checks (copying.py), in its order, for a copy order."""
-        if sub.state is not _ACTIVE:
-            return "subscription_not_active", f"subscription is {sub.state.value}", {"state": sub.state.value}
-        ineligible = self._trader_ineligible(t)
-        if ineligible is not None:
-            return "trader_not_eligible", ineligible, {"trader_account_type": t.account_type}
-        if t.disabled:
-            return "trader_disabled", f"trader {t.id} is disabled by the desk", {"trader": t.id}
-        if not sub.online:
-            return "terminal_offline", f"terminal of account {sub.account} is offline", {"account": str(sub.account)}
-        if order.placed_at < sub.started_at:
-            return ("opened_before_subscription", "only orders placed after the subscription are copied (§4.1)",
-                    {"placed_at": str(order.placed_at), "subscribed_at": str(sub.started_at)})
+        """The fan-out's eligibility (copying.py, the one check), then the symbol and filters."""
         validity = self.config.open_validity_ms
-        if now > order.placed_at + validity:
-            return ("expired", f"seen {now - order.placed_at} ms after its placement (validity {validity} ms)",
-                    {"late_ms": str(now - order.placed_at), "validity_ms": str(validity)})
+        late = now - order.placed_at
+        expired = f"seen {late} ms after its placement (validity {validity} ms)" if late > validity else None
+        refusal = self._eligibility_refusal(sub, t, self._trader_ineligible(t), order.placed_at,  # type: ignore[attr-defined]
+                                            now, expired, True)
+        if refusal is not None:
+            return refusal
         try:
             self.rules.symbols.get(order.symbol)
         except DomainError as err:
@@ -132,15 +140,21 @@ class PendingOrders(EngineBase):
             if copy.state is _PLACED:  # a copy still placing is brought up to date at its placement
                 self._modify_order(order, copy)
 
+    @staticmethod
+    def _wanted(order: TraderOrder, copy: OrderCopy) -> tuple[Decimal, Decimal | None, Decimal | None, int | None]:
+        """What the copy order should carry now: the trader's price, stops (swapped when reversed), expiry."""
+        sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
+        return order.price, sl, tp, order.expiration
+
     def _modify_order(self, order: TraderOrder, copy: OrderCopy) -> None:
+        """The copy keeps what its server has until the server accepts the change (_order_result)."""
         sub = self.s.subscriptions[copy.subscription]
         assert copy.order is not None
         copy.seq += 1
-        copy.price = order.price
-        sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
+        price, sl, tp, expiration = self._wanted(order, copy)
         self._commands.append(pm.ModifyOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "modify", copy.seq),
-                                             sub.id, sub.account, order.ticket, copy.order, order.price, sl, tp,
-                                             order.expiration))
+                                             sub.id, sub.account, order.ticket, copy.order, price, sl, tp,
+                                             expiration))
 
     def _on_trader_order_cancelled(self, e: pm.TraderOrderCancelled) -> None:
         order = self._trader_order(e.trader, e.ticket)
@@ -170,6 +184,20 @@ class PendingOrders(EngineBase):
             if position is not None:
                 self._close_copy(sub, position, copy.cancel_reason)  # type: ignore[attr-defined]
 
+    def _cancel_orders_of(self, sub: Subscription, reason: str) -> None:
+        """The subscription no longer copies orders (stopped, suspended, a limit tripped,
+        copy_pending off): every copy order of it goes, so none fills into an unmanaged position."""
+        for ticket in sorted(self.s.orders):
+            order = self.s.orders[ticket]
+            copy = order.copies.get(sub.id)
+            if copy is not None:
+                self._cancel_copy(order, copy, reason)
+                self._settle_order(order)
+
+    def _linkable(self, sub: Subscription) -> bool:
+        """A fill may become a managed copy only on an active subscription that still has its book."""
+        return sub.state is _ACTIVE and sub.id in self._books
+
     def _on_trader_order_filled(self, e: pm.TraderOrderFilled) -> None:
         t = self.s.traders.get(e.trader)
         if t is None or e.position in t.positions:
@@ -186,12 +214,16 @@ class PendingOrders(EngineBase):
             self._fan_out(t, pos, self._trader_subs.get(t.id, ()), quote=quote)  # type: ignore[attr-defined]
             return
         order.state, order.position, order.filled_at = TraderOrderState.FILLED, e.position, filled_at
+        heapq.heappush(self._expiries(), (filled_at + self.config.open_validity_ms, order.ticket))
         linked = set()
         validity = self.config.open_validity_ms
         for sub_id in sorted(order.copies):
             copy = order.copies[sub_id]
             sub = self.s.subscriptions[sub_id]
             if copy.cancel_reason is not None:
+                continue
+            if not self._linkable(sub):  # defensive: its orders are cancelled when it stops copying
+                self._cancel_copy(order, copy, f"subscription_{sub.state.value}")
                 continue
             linked.add(sub_id)
             if copy.state is _FILLED:  # the investor's order filled first: the copy is a position already
@@ -247,6 +279,16 @@ class PendingOrders(EngineBase):
         sub, order, copy = found
         filled_at = e.filled_at if e.filled_at is not None else e.now
         del order.copies[sub.id]
+        linked = sub.copies.get(order.position) if order.position is not None else None
+        if not self._linkable(sub) and (linked is None or linked.state is not _OPENING):
+            # stopped or no longer copying, and no copy booked for it: closed at once, never booked
+            reason = copy.cancel_reason or f"subscription_{sub.state.value}"
+            self._commands.append(CloseCopy(self._next_id(), idempotency_key(sub.id, order.ticket, "close_order", 1),
+                                            sub.id, sub.account, order.position or order.ticket, e.position,
+                                            e.volume, reason))
+            self._records.append(pm.OrderCopied(e.now, sub.id, order.ticket, "filled", e.order, e.volume, e.price,
+                                                reason))
+            return self._settle_order(order)
         if order.state is TraderOrderState.FILLED:
             assert order.position is not None and order.filled_at is not None
             position = sub.copies.get(order.position)
@@ -254,6 +296,8 @@ class PendingOrders(EngineBase):
                 return self._settle_order(order)
             if filled_at - order.filled_at > self.config.open_validity_ms:
                 position.close_reason = "expired"  # the link contract: closed at its fill
+            elif copy.cancel_reason is not None and position.close_reason is None:
+                position.close_reason = copy.cancel_reason  # its cancel came too late: closed at its fill
             self._opened(sub, position, ev.CommandFilled(e.now, "", e.position, e.volume, e.price))  # type: ignore[attr-defined]
         else:  # before the trader's fill (or after its cancel): a position keyed by the order
             self._book_opening(sub, order, copy, TraderPosition(order.ticket, order.symbol, copy.kind.side,
@@ -311,9 +355,12 @@ class PendingOrders(EngineBase):
                 self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "placed", ticket, copy.volume, copy.price))
                 if copy.cancel_reason is not None or order.state is TraderOrderState.CANCELLED:
                     self._cancel_copy(order, copy, copy.cancel_reason or "trader_cancelled")
-                elif order.state is TraderOrderState.PLACED and copy.price != order.price:
-                    self._modify_order(order, copy)
+                elif order.state is TraderOrderState.PLACED and (
+                        (copy.price, copy.sl, copy.tp, copy.expiration) != self._wanted(order, copy)):
+                    self._modify_order(order, copy)  # the trader changed it while the copy was placing
         elif action == "modify" and seq == copy.seq:
+            if refused is None:  # the last modification sent: it carried the order as it is now
+                copy.price, copy.sl, copy.tp, copy.expiration = self._wanted(order, copy)
             self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "refused" if refused else "modified",
                                                 copy.order, copy.volume, copy.price, refused or ""))
         elif action == "cancel" and copy.state is _CANCELLING:
@@ -341,15 +388,37 @@ class PendingOrders(EngineBase):
 
     def _expire_unfilled(self, now: int) -> None:
         """The link contract on fills: a copy order still unfilled `open_validity_ms` after the
-        trader's fill is cancelled (its position is not copied)."""
-        validity = self.config.open_validity_ms
-        for ticket in sorted(self.s.orders):
-            order = self.s.orders[ticket]
-            if order.state is TraderOrderState.FILLED and now - (order.filled_at or now) > validity:
-                for sub_id in sorted(order.copies):
-                    copy = order.copies[sub_id]
-                    if copy.state is _PLACED or copy.state is _PLACING:
-                        self._cancel_copy(order, copy, "expired")
+        trader's fill is cancelled (its position is not copied). The fills' deadlines wait in a
+        heap: a TimePassed looks at the due ones only."""
+        heap = self._expiries()
+        due = []
+        while heap and heap[0][0] < now:
+            due.append(heapq.heappop(heap)[1])
+        for ticket in sorted(due):
+            order = self.s.orders.get(ticket)
+            if order is None or order.state is not TraderOrderState.FILLED:
+                continue
+            for sub_id in sorted(order.copies):
+                copy = order.copies[sub_id]
+                if copy.state is _PLACED or copy.state is _PLACING:
+                    self._cancel_copy(order, copy, "expired")
+
+    def _expiries(self) -> list[tuple[int, int]]:
+        """(trader fill + validity, order ticket) of the filled orders: derived, rebuilt after a restart."""
+        if self._expiry_heap is None:
+            validity = self.config.open_validity_ms
+            self._expiry_heap = [(o.filled_at + validity, o.ticket) for o in self.s.orders.values()
+                                 if o.state is TraderOrderState.FILLED and o.filled_at is not None]
+            heapq.heapify(self._expiry_heap)
+        return self._expiry_heap
+
+    def _order_counts(self) -> dict[str, int]:
+        """Orders kept per trader (MAX_ORDERS_PER_TRADER): derived, rebuilt after a restart."""
+        if self._orders_per_trader is None:
+            self._orders_per_trader = {}
+            for o in self.s.orders.values():
+                self._orders_per_trader[o.trader] = self._orders_per_trader.get(o.trader, 0) + 1
+        return self._orders_per_trader
 
     # ------------------------------------------------------------------ helpers
     def _trader_order(self, trader: str, ticket: int) -> TraderOrder | None:
@@ -357,20 +426,22 @@ class PendingOrders(EngineBase):
         return order if order is not None and order.trader == trader else None
 
     def _copy_order(self, account: int, order_ticket: int) -> tuple[Subscription, TraderOrder, OrderCopy] | None:
-        sub = self._sub_by_account.get(account)
-        if sub is None:
-            return None
+        """The copy order `order_ticket` of `account`, of any subscription (a stopped one's too)."""
         for ticket in sorted(self.s.orders):
             order = self.s.orders[ticket]
-            copy = order.copies.get(sub.id)
-            if copy is not None and copy.order == order_ticket:
-                return sub, order, copy
+            for sub_id in sorted(order.copies):
+                copy = order.copies[sub_id]
+                sub = self.s.subscriptions[sub_id]
+                if copy.order == order_ticket and sub.account == account:
+                    return sub, order, copy
         return None
 
     def _settle_order(self, order: TraderOrder) -> None:
         """A trader order is forgotten once it is no longer placed and no copy order remains."""
         if order.state is not TraderOrderState.PLACED and not order.copies:
-            self.s.orders.pop(order.ticket, None)
+            counts = self._order_counts()  # built (if need be) before the order goes
+            if self.s.orders.pop(order.ticket, None) is not None:
+                counts[order.trader] -= 1
 
 
 def _parse_key(key: str) -> tuple[int, int, str, int] | None:

@@ -61,6 +61,10 @@ class OrderCopy:
     order: int | None = None  # the investor's order ticket
     cancel_reason: str | None = None  # set: the copy must go (cancelled, expired)
     filled_at: int | None = None  # the investor's fill, when it came before the trader's
+    # what the investor's order carries (price above): SL/TP (swapped on a reversed copy) and expiry
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+    expiration: int | None = None
 
 
 @dataclass(slots=True)

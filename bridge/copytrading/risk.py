@@ -65,6 +65,7 @@ class Risk(RiskLimits):
                                                      sub.protection_pct, sub.invested))
             for ticket in sorted(sub.copies):
                 self._close_copy(sub, sub.copies[ticket], "protection")
+            self._cancel_orders_of(sub, "protection")  # type: ignore[attr-defined]
             return
         if sub.day_end and self._check_limits(sub):  # item 8, beside (after) the seed's protection
             return

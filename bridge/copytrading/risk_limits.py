@@ -78,6 +78,7 @@ class RiskLimits(EngineBase):
         sub.limit_hit = hit.limit
         self._records.append(RiskLimitTriggered(now, sub.id, hit.limit, action.value, hit.equity, hit.base, hit.loss,
                                                 hit.allowed, hit.value, hit.unit.value, sub.state.value))
+        self._cancel_orders_of(sub, hit.limit)  # type: ignore[attr-defined]  # close_only opens nothing, orders neither
         if action is lim.LimitAction.STOP_OPENING:
             return False
         if action is lim.LimitAction.CLOSE_AND_STOP:

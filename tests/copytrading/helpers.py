@@ -107,3 +107,11 @@ RULES_RATES = Rates()
 
 def of(step: Step, kind: type) -> list:
     return [x for x in (*step.commands, *step.records, *step.withdrawals) if isinstance(x, kind)]
+
+
+def in_copy_trading_doc(text: str) -> bool:
+    """Whether `text` appears verbatim (line wrapping aside) in docs/copy-trading.md, where the
+    issue's items are quoted."""
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "copy-trading.md").read_text(encoding="utf-8")
+    return " ".join(text.split()) in " ".join(doc.split())

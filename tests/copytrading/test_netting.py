@@ -14,7 +14,7 @@ from bridge.copytrading.netting import NettingBook
 from bridge.domain.errors import DomainError
 from bridge.domain.sizing import normalise
 from bridge.domain.trading import Side
-from tests.copytrading.helpers import World, of
+from tests.copytrading.helpers import World, of, in_copy_trading_doc
 
 ITEM_9 = ("**Cross-platform**: a trader on MT5 copied to an investor on MT4 and the reverse, including an MT5 "
           "netting trader (its position changes become opens, partial closes and reversals for the copies).")
@@ -41,7 +41,7 @@ def world(trader_type: str, investor_types: tuple[str, ...], multiplier: str | N
 @pytest.mark.parametrize("trader_type, investor_type", [("mt5_standard", "mt4_standard"),
                                                         ("mt4_standard", "mt5_standard")])
 def test_mt5_trader_to_mt4_investor_and_the_reverse(trader_type, investor_type):
-    assert "MT5 copied to an investor on MT4 and the reverse" in ITEM_9
+    assert in_copy_trading_doc(ITEM_9)  # the item 9, as docs/copy-trading.md quotes it
     w, (sub,) = world(trader_type, (investor_type,))
     step = w.handle(TraderPositionOpened(w.tick(), "T", 1, "EURUSD", Side.BUY, D("0.30"), D("1.08000")))
     assert [(c.subscription, c.volume) for c in of(step, OpenCopy)] == [(sub, D("0.30"))]
@@ -78,6 +78,23 @@ def test_bad_deals_are_refused_and_change_nothing():
     with pytest.raises(DomainError, match="already opened"):
         book.deal(3, 11, "EURUSD", Side.BUY, D("0.10"), D("1.08000"))
     assert book.to_state() == before
+
+
+def test_a_refused_deal_on_a_flat_symbol_or_a_reversal_leaves_the_book_as_it_was():
+    book = NettingBook("T")
+    book.deal(1, 11, "EURUSD", Side.BUY, D("0.30"), D("1.08000"))
+    book.deal(2, 12, "EURUSD", Side.BUY, D("0.20"), D("1.08000"))
+    before = book.to_state()
+    with pytest.raises(DomainError, match="already opened"):  # a flat symbol: no empty position left behind
+        book.deal(3, 11, "GBPUSD", Side.BUY, D("0.10"), D("1.25000"))
+    with pytest.raises(DomainError, match="already opened"):  # a reversal: no leg closed
+        book.deal(4, 12, "EURUSD", Side.SELL, D("0.80"), D("1.08000"))
+    assert book.to_state() == before
+    # and the book still works: a deal against GBPUSD (flat) opens, EURUSD closes its oldest leg
+    assert [type(e).__name__ for e in book.deal(5, 21, "GBPUSD", Side.SELL, D("0.10"), D("1.25000"))] == [
+        "TraderPositionOpened"]
+    assert [(e.ticket, e.volume) for e in book.deal(6, 22, "EURUSD", Side.SELL, D("0.30"), D("1.08000"))] == [
+        (11, D("0.30"))]
 
 
 deals = st.lists(st.tuples(st.sampled_from([Side.BUY, Side.SELL]), st.integers(1, 200),

@@ -12,7 +12,7 @@ from bridge.copytrading.pending_messages import (CancelOrder, CopyOrderFilled, C
                                                  TraderOrderModified, TraderOrderPlaced)
 from bridge.copytrading.pending_state import OrderKind
 from bridge.domain.trading import Side
-from tests.copytrading.helpers import World
+from tests.copytrading.helpers import World, in_copy_trading_doc
 
 ITEM_6 = ("**Pending orders**: copy the trader's limit and stop orders (placement, modification, cancellation, "
           "expiry, fill → the copy becomes a position linked to the trader's position), or not.")
@@ -51,7 +51,8 @@ def accept(w: World, commands, first_ticket: int = 900) -> dict[int, int]:
 
 
 def test_item_6_is_quoted():
-    assert "limit and stop orders" in ITEM_6
+    # the item 6 as docs/copy-trading.md quotes it, word for word
+    assert in_copy_trading_doc(ITEM_6)
 
 
 def test_placed_modified_filled_linked_and_closed_with_the_trader():
