@@ -29,7 +29,6 @@ def cent(w: World, amount: str = "100", mode: VolumeMode = VolumeMode.PROPORTION
 
 
 def test_a_cent_account_is_funded_in_cents_and_sized_in_cents():
-    assert "balance in US cents" in ITEM_2
     w = World()
     w.trader(equity="10000", leverage=100)
     sub = cent(w, "100")
@@ -45,7 +44,6 @@ def test_a_cent_account_is_funded_in_cents_and_sized_in_cents():
 
 
 def test_equity_short_of_margin_in_cents_is_refused_with_the_figures():
-    assert "in margin" in ITEM_2
     w = World()
     w.trader(equity="10000")
     sub = cent(w, "10", mode=VolumeMode.EQUAL)  # 1 000 USC

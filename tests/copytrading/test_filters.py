@@ -51,7 +51,6 @@ def outcome(step) -> tuple[str, dict | None]:
     ({"min_trader_volume": "0.1", "max_trader_volume": "1"}, dict(volume="1"), ("opened", None)),  # inclusive
 ])
 def test_a_filtered_trade_is_refused_with_its_reason_and_the_figure(settings, deal, expected):
-    assert "A filtered trade is recorded as refused with its reason." in ITEM_3
     w, sub = world(**settings)
     _, step = w.open(**deal)
     assert outcome(step) == expected
@@ -67,13 +66,11 @@ def test_magic_numbers_are_not_a_filter_the_trader_event_carries_none():
 
     from bridge.copytrading import TraderPositionOpened
     from bridge.copytrading.settings import CopySettings
-    assert "magic numbers" in ITEM_3
     assert "magic" not in {f.name for f in fields(TraderPositionOpened)}
     assert not any("magic" in f.name for f in fields(CopySettings))
 
 
 def test_reverse_copy_sells_what_the_trader_buys_and_swaps_sl_and_tp():
-    assert "buy ↔ sell, SL ↔ TP swapped" in ITEM_4
     w, sub = world(EngineConfig(mirror_stops=True), reverse=True)
     plain = w.investor("I2", account=2001, amount="10000")
     ticket, step = w.open("1", side=Side.BUY, price="1.10000")
@@ -103,7 +100,6 @@ def test_turning_reverse_off_leaves_an_open_reversed_copy_reversed():
 
 
 def test_the_price_guard_refuses_with_the_price_difference():
-    assert "refused with the figure" in ITEM_7
     w, sub = world(max_slippage_points=10)
     w.handle(PriceTick(w.tick(), "EURUSD", D("1.10000"), D("1.10020")))
     _, step = w.open("1", side=Side.BUY, price="1.10000")  # a buy copy fills at the ask: 20 points away

@@ -37,7 +37,6 @@ def open_with_stops(w: World, side: Side = Side.BUY) -> tuple[int, list[ModifyCo
 
 
 def test_copy_stops_puts_the_traders_levels_on_the_copy_at_its_fill():
-    assert "copy the trader's SL/TP or not" in ITEM_5
     w, a, b, c = three(EngineConfig())  # the global default: off
     w.handle(SetCopySettings(w.tick(), a, "I1", copy_stops=True))
     w.handle(SetCopySettings(w.tick(), b, "I2", copy_stops=True, reverse=True))
@@ -48,7 +47,6 @@ def test_copy_stops_puts_the_traders_levels_on_the_copy_at_its_fill():
 
 
 def test_mirror_stop_changes_per_subscription_over_the_global_default():
-    assert "mirror their modifications or not (today one global `mirror_stops`)" in ITEM_5
     w, a, b, c = three(EngineConfig(mirror_stops=True))
     w.handle(SetCopySettings(w.tick(), a, "I1", mirror_stop_changes=False))
     w.handle(SetCopySettings(w.tick(), b, "I2", copy_stops=False))
