@@ -1,0 +1,180 @@
+"""A shard's money on the cluster ledger: the shell between a `DaemonCore` (its pure engine),
+its fenced PostgreSQL journal (`PgStore`) and the ledger tables (ledger_pg.py). The rules are
+in bridge/cluster/ledger.py; docs/scaling.md "Money that crosses shards" walks an example.
+
+Two entry points replace the plain daemon's `core.on_admin` + `store.write(core.take_batch())`:
+
+* `admin(request, ...)`: money ops. `subscribe` and a top-up (`change_investment` > 0) are
+  funded from the ledger wallet first, in the transaction that journals the step; `deposit`,
+  `withdraw`, `transfer` and `wallet` are the ledger's own (the shard's engine is not
+  involved). Every other op goes to the core unchanged.
+* `commit()`: journals the core's pending step, with the sweep of any money the step left
+  in the engine's wallets (a stop's return, a commission, an IB credit) to the ledger.
+
+Replay reads only the journal: the funding `WalletDeposited` and the sweep's `WalletWithdrawn`
+are journaled events, so a recovered engine is the live one and no transfer is made twice.
+Without a cluster ledger none of this runs: the engine's wallets stay authoritative.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+
+from bridge.cluster import ledger as L
+from bridge.copytrading import events as ev
+from bridge.copytrading.records import WalletMovement
+from bridge.daemon import admin, ledger_pg, wire
+from bridge.daemon.core import DaemonCore
+from bridge.daemon.store_pg import PgStore
+
+WALLET_TOPIC = wire.record_topic(WalletMovement(0, "", Decimal(0), Decimal(0), ""))
+KEY_REUSED = "key_reused"
+
+
+class _Investors:
+    """subscription id -> investor, looked up in the engine (no copy of 10 000 rows)."""
+
+    def __init__(self, core: DaemonCore) -> None:
+        self.subs = core.engine.subscriptions
+
+    def get(self, sub: object, default: object = None) -> object:
+        found = self.subs.get(sub) if isinstance(sub, int) else None
+        return default if found is None else found.investor
+
+
+class ShardLedger:
+    """One shard's side of the cluster ledger. `on_point(name)`: a test's crash point,
+    called with "funded" (inside the step's transaction, before its commit) and "committed"
+    (after the commit, before the reply or any command goes out)."""
+
+    def __init__(self, core: DaemonCore, store: PgStore, shard: str,
+                 on_point: Callable[[str], None] = lambda name: None) -> None:
+        if store.fence is None or store.fence[0] != shard:
+            raise ValueError(f"the cluster ledger of shard {shard} needs that shard's fenced journal")
+        self.core, self.store, self.shard, self.on_point = core, store, shard, on_point
+        with store._thread_lock:  # noqa: SLF001 - before the loop runs: the main connection is free
+            ledger_pg.ensure(store.conn)
+
+    # ------------------------------------------------------------------ admin requests
+    def admin(self, request: object, key_name: str | None, now: int, mono_ns: int | None = None) -> dict:
+        core = self.core
+        parsed = admin.parse_request(admin.decode_frame(bytes(request), core.config.max_frame_size)
+                                     if isinstance(request, (bytes, bytearray, memoryview)) else request)
+        name = parsed.op.name if isinstance(parsed, admin.AdminRequest) else ""
+        if not self._authorised(key_name) or name not in L.FUNDED_OPS | L.LEDGER_OPS:
+            reply = core.on_admin(parsed if isinstance(parsed, admin.AdminError) else request, key_name, now, mono_ns)
+            self.commit()
+            return reply
+        assert isinstance(parsed, admin.AdminRequest)
+        self.commit()  # the steps before this one, on their own
+        if name in L.LEDGER_OPS:
+            return self._ledger_op(parsed)
+        need = L.funding(name, parsed.args, _Investors(core))
+        if need is None:  # the engine refuses it by its own rules: no money moves
+            reply = core.on_admin(request, key_name, now, mono_ns)
+            self.commit()
+            return reply
+        owner, amount = need
+        intent = L.Transfer(L.request_key(name, parsed.id, self.shard, core.seq + 1), L.wallet(owner),
+                            L.shard_account(self.shard), amount, name, self.shard)
+        with self.store.step() as conn:
+            result = ledger_pg.apply(conn, intent)
+            if not result.first:  # a repeat: the first time's step is already in a journal
+                if not result.transfer.same_as(intent):
+                    return admin.error_reply(admin.AdminError(
+                        parsed.id, admin.BAD_REQUEST, f"id {parsed.id!r}: ledger key {intent.key} was used for "
+                        f"another transfer ({result.transfer.source} -> {result.transfer.target} "
+                        f"{result.transfer.amount})", "id"))
+                return admin.ok_reply(parsed.id, repeated=True, transfer=result.plain())
+            core.now = now
+            if result.done:
+                core.feed_engine(ev.WalletDeposited(now, owner, amount))
+            # refused: the engine's wallet holds nothing, so it refuses `insufficient_funds` itself
+            reply = core.on_admin(request, key_name, now, mono_ns)
+            self._write(conn, self._sweep())
+            self.on_point("funded")
+        self.on_point("committed")
+        reply["transfer"] = result.plain()
+        if not result.done and isinstance(reply.get("refused"), dict):
+            reply["refused"]["detail"] += f" (the cluster ledger's {intent.source} has less than {amount})"
+        return reply
+
+    def _authorised(self, key_name: str | None) -> bool:
+        core = self.core
+        if core.insecure and key_name is None:
+            return True
+        entry = core.config.allow.by_name.get(key_name or "")
+        return entry is not None and entry.role == "admin"
+
+    def _ledger_op(self, parsed: admin.AdminRequest) -> dict:
+        a, name = parsed.args, parsed.op.name
+        with self.store.step() as conn:
+            if name == "wallet":
+                owner = a.get("owner")
+                rows = ledger_pg.balances(conn, L.wallet(owner) if owner else L.WALLET)
+                if owner:
+                    rows = {k: v for k, v in rows.items() if k == L.wallet(owner)}
+                return admin.ok_reply(parsed.id, wallets={k[len(L.WALLET):]: str(v) for k, v in rows.items()},
+                                      ledger="cluster")
+            if parsed.id is None:
+                return admin.error_reply(admin.AdminError(None, admin.BAD_REQUEST, f"{name}: an id is required on "
+                                                          "a cluster (it is the ledger's idempotency key)", "id"))
+            source, target = {"deposit": (L.EXTERNAL, L.wallet(str(a.get("owner")))),
+                              "withdraw": (L.wallet(str(a.get("owner"))), L.EXTERNAL),
+                              "transfer": (L.wallet(str(a.get("from_owner"))), L.wallet(str(a.get("to_owner"))))}[name]
+            try:
+                intent = L.Transfer(L.request_key(name, parsed.id, self.shard, 0), source, target,
+                                    a["amount"], name, self.shard)  # type: ignore[arg-type]
+            except L.LedgerError as err:
+                return admin.error_reply(admin.AdminError(parsed.id, admin.BAD_ARGS, str(err), "args"))
+            result = ledger_pg.apply(conn, intent)
+            if not result.first and not result.transfer.same_as(intent):
+                return admin.error_reply(admin.AdminError(parsed.id, admin.BAD_REQUEST,
+                                                          f"ledger key {intent.key} was used for another transfer",
+                                                          "id"))
+            refused = None if result.done else {"code": "insufficient_funds",
+                                                "detail": f"{source} has less than {intent.amount}"}
+            wallets = {acc[len(L.WALLET):]: str(ledger_pg.balance(conn, acc))
+                       for acc in (source, target) if L.is_wallet(acc)}
+        return admin.ok_reply(parsed.id, transfer=result.plain(), refused=refused, wallets=wallets)
+
+    # ------------------------------------------------------------------ steps and sweeps
+    def commit(self) -> None:
+        """Journal the core's pending step; money it left in engine wallets goes to the ledger
+        in the same transaction."""
+        transfers = self._sweep()
+        if not transfers:
+            batch = self.core.take_batch()
+            if batch:
+                self.store.write(batch)
+            return
+        with self.store.step() as conn:
+            self._write(conn, transfers)
+
+    def _write(self, conn, transfers: list[L.Transfer]) -> None:  # noqa: ANN001
+        for t in transfers:
+            result = ledger_pg.apply(conn, t)
+            if not result.first or not result.done:  # keys are journal positions: never seen before
+                raise L.LedgerError(f"shard {self.shard}: sweep {t.key} was {result.status} already; not written")
+        batch = self.core.take_batch()
+        with conn.cursor() as cur:
+            self.store.insert_batch(cur, batch)
+
+    def _sweep(self) -> list[L.Transfer]:
+        """Feed out (journaled `WalletWithdrawn`) what this step credited to engine wallets;
+        the transfers that put it in the ledger wallets."""
+        core = self.core
+        credited: dict[str, list[tuple[str, Decimal]]] = {}
+        for _seq, topic, body in core.pending_batch().records:
+            if topic == WALLET_TOPIC:
+                m = json.loads(body)
+                credited.setdefault(m["owner"], []).append((m["kind"], Decimal(m["amount"])))
+        out: list[L.Transfer] = []
+        for owner in sorted(credited):
+            left = core.engine.wallets.balance(owner)
+            if left > 0:
+                core.feed_engine(ev.WalletWithdrawn(core.now, owner, left))
+                out += L.sweep(self.shard, core.seq, owner, left, credited[owner])
+        return out
