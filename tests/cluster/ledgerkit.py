@@ -54,3 +54,33 @@ def register_trader(shard: Shard, trader: str, account: int) -> None:
     reply = shard.admin("register_trader", trader=trader, account=account, account_type="mt4_standard",
                         leverage=100, commission_pct="20")
     assert reply["ok"] and reply["refused"] is None, reply
+
+
+def wait_for_a_blocked_session(url: str, timeout_s: float = 120) -> None:
+    """Until another session of this database waits on a lock (a racing step blocked behind
+    this one's open transaction): the race is then real, not two steps one after the other."""
+    import time
+
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND wait_event_type = 'Lock'").fetchone()
+            if row[0]:
+                return
+            time.sleep(0.01)  # polling a condition, not a timing assumption
+    raise AssertionError("no racing session blocked within the timeout")
+
+
+def ledger_rows(url: str) -> tuple[list[tuple], dict]:
+    """(every transfer as plain tuples, every account balance) read on a fresh connection."""
+    import psycopg
+
+    from bridge.daemon import ledger_pg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = [(r.transfer.key, r.transfer.source, r.transfer.target, r.transfer.amount, r.status)
+                for r in ledger_pg.transfers(conn)]
+        return rows, ledger_pg.balances(conn)

@@ -1,0 +1,182 @@
+"""The cluster ledger on a real PostgreSQL (the session's throwaway server, tests/conftest.py).
+
+"Money that crosses shards: investor wallets and partner (IB) credits live in a ledger in
+PostgreSQL; subscribe, stop, commission payouts and partner credits are transactional,
+idempotent transfers (exactly once even when two daemons race on the same request)."
+(issue 16, section 2)"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+
+pytest.importorskip("psycopg")
+
+from bridge.copytrading import events as ev  # noqa: E402
+from bridge.daemon.core import DaemonCore  # noqa: E402
+from bridge.domain.trading import Side  # noqa: E402
+from ledgerkit import T0, Shard, config, ledger_rows, register_trader, take_shard, wait_for_a_blocked_session  # noqa: E402
+
+HOUR = 3_600_000
+
+
+def race(calls: list) -> list:
+    """Run the calls at once, one thread each; their results in order (an error re-raised)."""
+    results: list = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = calls[i]()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
+
+
+class HoldingUntilRaced:
+    """A crash-point hook shared by the racers: the step that reaches its commit first keeps
+    its transaction open until the other daemon's step is blocked behind it (once)."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.held, self.lock = url, False, threading.Lock()
+
+    def __call__(self, name: str) -> None:
+        with self.lock:
+            first, self.held = name == "funded" and not self.held, self.held or name == "funded"
+        if first:
+            wait_for_a_blocked_session(self.url)
+
+
+def test_two_daemons_racing_on_the_same_subscribe_request_move_the_money_once(pg_url: str) -> None:
+    token = take_shard(pg_url, "s1")
+    # the worst case: two writers that both pass the fence (same shard, same token), each
+    # with its own connection, get the same request (id "r-1") at the same moment
+    hold = HoldingUntilRaced(pg_url)
+    d1 = Shard(pg_url, "s1", token, hold)
+    assert d1.admin("deposit", "dep-1", owner="I", amount="1000")["ok"]
+    register_trader(d1, "T", 1001)
+    d2 = Shard(pg_url, "s1", token, hold)  # recovered from the same journal
+    replies = race([lambda d=d: d.admin("subscribe", "r-1", investor="I", trader="T", account=2001, amount="700")
+                    for d in (d1, d2)])
+
+    first = [r for r in replies if not r.get("repeated")]
+    repeat = [r for r in replies if r.get("repeated")]
+    assert len(first) == 1 and len(repeat) == 1, replies
+    assert first[0]["refused"] is None and first[0]["transfer"]["status"] == "done"
+    assert repeat[0]["transfer"] == {**first[0]["transfer"], "repeated": True}
+    transfers, balances = ledger_rows(pg_url)
+    assert [t for t in transfers if t[0] == "req:subscribe:r-1"] == [
+        ("req:subscribe:r-1", "wallet:I", "shard:s1", Decimal("700"), "done")]
+    assert balances["wallet:I"] == Decimal("300") and balances["shard:s1"] == Decimal("700")
+    # exactly one engine opened the subscription; the other did not see the request at all
+    subs = [len(d.core.engine.subscriptions) for d in (d1, d2)]
+    assert sorted(subs) == [0, 1]
+    # the same request again, later, on either: a no-op returning the first result
+    again = d1.admin("subscribe", "r-1", investor="I", trader="T", account=2001, amount="700")
+    assert again["repeated"] and again["transfer"]["key"] == "req:subscribe:r-1"
+    assert ledger_rows(pg_url)[1]["wallet:I"] == Decimal("300")
+    for d in (d1, d2):
+        d.close()
+
+
+def test_the_same_request_id_on_another_shard_is_refused_not_applied(pg_url: str) -> None:
+    s1 = Shard(pg_url, "s1", take_shard(pg_url, "s1"))
+    s2 = Shard(pg_url, "s2", take_shard(pg_url, "s2"))
+    s1.admin("deposit", "dep-1", owner="I", amount="1000")
+    register_trader(s1, "T1", 1001)
+    register_trader(s2, "T2", 1002)
+    assert s1.admin("subscribe", "r-1", investor="I", trader="T1", account=2001, amount="700")["refused"] is None
+    other = s2.admin("subscribe", "r-1", investor="I", trader="T2", account=2002, amount="700")
+    assert not other["ok"] and other["error"] == "bad_request" and "was used for another transfer" in other["detail"]
+    assert s2.core.engine.subscriptions == {} and s2.wallet("I") == 0
+    assert ledger_rows(pg_url)[1]["wallet:I"] == Decimal("300")
+    for s in (s1, s2):
+        s.close()
+
+
+def test_a_wallet_funding_two_shards_refuses_the_overdraft_and_replay_gives_the_same_state(pg_url: str) -> None:
+    hold = HoldingUntilRaced(pg_url)
+    s1 = Shard(pg_url, "s1", take_shard(pg_url, "s1"), hold)
+    s2 = Shard(pg_url, "s2", take_shard(pg_url, "s2"), hold)
+    assert s1.admin("deposit", "dep-1", owner="I", amount="1000")["wallets"] == {"I": "1000"}
+    register_trader(s1, "T1", 1001)
+    register_trader(s2, "T2", 1002)
+    # 700 + 700 from a 1000 wallet, on two shards, at the same moment
+    a, b = race([lambda: s1.admin("subscribe", "a", investor="I", trader="T1", account=2001, amount="700"),
+                 lambda: s2.admin("subscribe", "b", investor="I", trader="T2", account=2002, amount="700")])
+    funded, refused = (a, b) if a["refused"] is None else (b, a)
+    assert funded["transfer"]["status"] == "done"
+    assert refused["transfer"]["status"] == "refused"
+    assert refused["refused"]["code"] == "insufficient_funds"  # the engine's own, journaled refusal
+    assert "the cluster ledger's wallet:I has less than 700" in refused["refused"]["detail"]
+    won, lost = (s1, s2) if funded is a else (s2, s1)
+    assert len(won.core.engine.subscriptions) == 1 and lost.core.engine.subscriptions == {}
+    _, balances = ledger_rows(pg_url)
+    assert balances["wallet:I"] == Decimal("300")
+    assert balances[f"shard:{won.name}"] == Decimal("700") and balances.get(f"shard:{lost.name}", 0) == 0
+    # the engines' wallets hold nothing between steps: the ledger is the wallet
+    assert won.wallet("I") == lost.wallet("I") == 0
+
+    # stop on the winning shard: the money comes back to the ledger wallet (the sweep)
+    stop = won.admin("stop", "stop-1", subscription=1, requester=None)
+    assert stop["ok"] and stop["refused"] is None
+    rows, balances = ledger_rows(pg_url)
+    assert balances["wallet:I"] == Decimal("1000") and balances[f"shard:{won.name}"] == 0
+    assert rows[-1][1:] == (f"shard:{won.name}", "wallet:I", Decimal("700"), "done")
+    # now the other shard's subscribe (a new request) is funded
+    again = lost.admin("subscribe", "b2", investor="I", trader=lost.core.engine.s.traders and
+                       next(iter(lost.core.engine.s.traders)), account=2003, amount="700")
+    assert again["refused"] is None and ledger_rows(pg_url)[1]["wallet:I"] == Decimal("300")
+
+    # replay: each shard's journal alone rebuilds its engine, byte for byte, and moves no money
+    before = ledger_rows(pg_url)
+    for s in (s1, s2):
+        replayed = DaemonCore.recover(config(), s.store.recover(), now=T0 + 1, insecure=True)
+        assert replayed.engine.to_bytes() == s.core.engine.to_bytes()
+    assert ledger_rows(pg_url) == before
+    for s in (s1, s2):
+        s.close()
+
+
+def test_partner_credits_and_a_take_back_land_in_the_ledger_wallets(pg_url: str) -> None:
+    s1 = Shard(pg_url, "s1", take_shard(pg_url, "s1"))
+    s1.admin("deposit", "dep-1", owner="I", amount="1000")
+    register_trader(s1, "T", 1001)
+    assert s1.admin("register_partner", partner="P", trader_rate_per_lot="5")["refused"] is None
+    assert s1.admin("assign_client", client="T", partner="P")["refused"] is None
+    assert s1.admin("subscribe", "s-1", investor="I", trader="T", account=2001, amount="1000")["refused"] is None
+    take_back = s1.admin("change_investment", "tb-1", subscription=1, requester="I", amount="-100")
+    assert take_back["refused"] is None
+    # the trader trades one lot: its IB accrues, and is credited at the hour
+    core = s1.core
+    core.feed_engine(ev.TraderPositionOpened(T0 + 1, "T", 5001, "EURUSD", Side.BUY, Decimal("1"), Decimal("1.1")))
+    core.feed_engine(ev.TraderPositionClosed(T0 + 2, "T", 5001, Decimal("1"), Decimal("1.1")))
+    s1.ledger.commit()
+    core.feed_engine(ev.TimePassed(T0 + 3))  # the engine's clocks start (the next credit hour)
+    accrued = sum(core.engine.s.partners.pending.values())
+    assert accrued > 0
+    core.now = T0 + 2 * HOUR
+    core.feed_engine(ev.TimePassed(T0 + 2 * HOUR))
+    credited = list(core.engine.s.partners.pending.values())
+    s1.ledger.commit()
+    rows, balances = ledger_rows(pg_url)
+    ib = [r for r in rows if r[1] == "broker:ib"]
+    assert len(ib) == 1 and ib[0][2] == "wallet:P" and ib[0][3] > 0 and ib[0][4] == "done"
+    assert ib[0][3] == accrued == Decimal(5)  # 1 lot at the IB agreement's 5 USD per lot
+    assert balances["wallet:P"] == ib[0][3] and s1.wallet("P") == 0 and not any(credited)
+    take = [r for r in rows if r[1] == "shard:s1" and r[2] == "wallet:I"]
+    assert [r[3] for r in take] == [Decimal("100")]
+    assert balances["wallet:I"] == Decimal("100") and balances["shard:s1"] == Decimal("900")
+    s1.close()
