@@ -45,9 +45,9 @@ class _Investors:
 
 
 class ShardLedger:
-    """One shard's side of the cluster ledger. `on_point(name)`: a test's crash point,
-    called with "funded" (inside the step's transaction, before its commit) and "committed"
-    (after the commit, before the reply or any command goes out)."""
+    """One shard's side of the cluster ledger. `on_point(name)`: a test's crash point, called
+    for each step that moves money with "step" (inside its transaction, before the commit) and
+    "committed" (after the commit, before the reply or anything of the step goes out)."""
 
     def __init__(self, core: DaemonCore, store: PgStore, shard: str,
                  on_point: Callable[[str], None] = lambda name: None) -> None:
@@ -94,7 +94,7 @@ class ShardLedger:
             # refused: the engine's wallet holds nothing, so it refuses `insufficient_funds` itself
             reply = core.on_admin(request, key_name, now, mono_ns)
             self._write(conn, self._sweep())
-            self.on_point("funded")
+            self.on_point("step")
         self.on_point("committed")
         reply["transfer"] = result.plain()
         if not result.done and isinstance(reply.get("refused"), dict):
@@ -152,6 +152,8 @@ class ShardLedger:
             return
         with self.store.step() as conn:
             self._write(conn, transfers)
+            self.on_point("step")
+        self.on_point("committed")
 
     def _write(self, conn, transfers: list[L.Transfer]) -> None:  # noqa: ANN001
         for t in transfers:

@@ -54,7 +54,7 @@ class HoldingUntilRaced:
 
     def __call__(self, name: str) -> None:
         with self.lock:
-            first, self.held = name == "funded" and not self.held, self.held or name == "funded"
+            first, self.held = name == "step" and not self.held, self.held or name == "step"
         if first:
             wait_for_a_blocked_session(self.url)
 
