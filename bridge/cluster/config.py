@@ -11,6 +11,8 @@ Example:
     lease_ms = 3000
     renew_ms = 1000
     acquire_timeout_s = 0                # 0: a standby waits for the lease as long as it takes
+    ledger = false                       # true: wallets and IB credits on the cluster ledger
+                                         # (docs/scaling.md "Money that crosses shards")
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from bridge.cluster.lease import LeaseConfig
 
 NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
-KEYS = {"node", "shards", "endpoint", "lease_ms", "renew_ms", "acquire_timeout_s"}
+KEYS = {"node", "shards", "endpoint", "lease_ms", "renew_ms", "acquire_timeout_s", "ledger"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class ClusterConfig:
     endpoint: str  # where terminals reach it (redirects name it)
     lease: LeaseConfig = field(default_factory=LeaseConfig)
     acquire_timeout_s: int = 0  # 0 = wait for the lease as long as it takes (a standby)
+    ledger: bool = False  # wallets on the cluster ledger (bridge/daemon/ledger_shell.py)
 
 
 def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exception]) -> ClusterConfig:
@@ -64,4 +67,7 @@ def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exc
     lease = LeaseConfig(duration_ms=ints["lease_ms"], renew_ms=ints["renew_ms"])
     if (problem := lease.problem()) is not None:
         raise fail("cluster.lease_ms", problem)
-    return ClusterConfig(node, tuple(shards), endpoint, lease, ints["acquire_timeout_s"])
+    ledger = t.get("ledger", False)
+    if not isinstance(ledger, bool):
+        raise fail("cluster.ledger", f"{ledger!r}: true or false")
+    return ClusterConfig(node, tuple(shards), endpoint, lease, ints["acquire_timeout_s"], ledger)

@@ -26,7 +26,9 @@ from bridge.cluster import ledger as L
 from bridge.copytrading import events as ev
 from bridge.copytrading.records import WalletMovement
 from bridge.daemon import admin, ledger_pg, wire
+from bridge.daemon.config import DaemonConfig
 from bridge.daemon.core import DaemonCore
+from bridge.daemon.store import Batch
 from bridge.daemon.store_pg import PgStore
 
 WALLET_TOPIC = wire.record_topic(WalletMovement(0, "", Decimal(0), Decimal(0), ""))
@@ -54,6 +56,7 @@ class ShardLedger:
         if store.fence is None or store.fence[0] != shard:
             raise ValueError(f"the cluster ledger of shard {shard} needs that shard's fenced journal")
         self.core, self.store, self.shard, self.on_point = core, store, shard, on_point
+        self._transfers: list[L.Transfer] = []  # the sweep of the batch taken, not yet written
         with store._thread_lock:  # noqa: SLF001 - before the loop runs: the main connection is free
             ledger_pg.ensure(store.conn)
 
@@ -144,25 +147,39 @@ class ShardLedger:
     def commit(self) -> None:
         """Journal the core's pending step; money it left in engine wallets goes to the ledger
         in the same transaction."""
-        transfers = self._sweep()
+        batch = self.take_batch()
+        if batch:
+            self.write(batch)
+
+    def take_batch(self) -> Batch:
+        """The core's pending step with its sweep (the daemon's loop: `core.take_batch()`)."""
+        self._transfers += self._sweep()
+        return self.core.take_batch()
+
+    def write(self, batch: Batch) -> None:
+        """`batch` (from `take_batch`) and its sweep's transfers, in one transaction (the
+        daemon's loop: `store.write(batch)`)."""
+        transfers, self._transfers = self._transfers, []
         if not transfers:
-            batch = self.core.take_batch()
-            if batch:
-                self.store.write(batch)
+            self.store.write(batch)
             return
         with self.store.step() as conn:
-            self._write(conn, transfers)
+            self._apply(conn, transfers)
+            with conn.cursor() as cur:
+                self.store.insert_batch(cur, batch)
             self.on_point("step")
         self.on_point("committed")
 
     def _write(self, conn, transfers: list[L.Transfer]) -> None:  # noqa: ANN001
+        self._apply(conn, transfers)
+        with conn.cursor() as cur:
+            self.store.insert_batch(cur, self.core.take_batch())
+
+    def _apply(self, conn, transfers: list[L.Transfer]) -> None:  # noqa: ANN001
         for t in transfers:
             result = ledger_pg.apply(conn, t)
             if not result.first or not result.done:  # keys are journal positions: never seen before
                 raise L.LedgerError(f"shard {self.shard}: sweep {t.key} was {result.status} already; not written")
-        batch = self.core.take_batch()
-        with conn.cursor() as cur:
-            self.store.insert_batch(cur, batch)
 
     def _sweep(self) -> list[L.Transfer]:
         """Feed out (journaled `WalletWithdrawn`) what this step credited to engine wallets;
@@ -180,3 +197,14 @@ class ShardLedger:
                 core.feed_engine(ev.WalletWithdrawn(core.now, owner, left))
                 out += L.sweep(self.shard, core.seq, owner, left, credited[owner])
         return out
+
+
+def open_ledger(core: DaemonCore, store: object, config: DaemonConfig) -> ShardLedger | None:
+    """The daemon's shard ledger when `[cluster] ledger = true`, else None (the engine's
+    wallets stay authoritative: nothing of this module runs)."""
+    cluster = config.cluster
+    if cluster is None or not cluster.ledger:
+        return None
+    fence = getattr(store, "fence", None)
+    assert isinstance(store, PgStore) and fence is not None, "[cluster] opens a shard's fenced journal"
+    return ShardLedger(core, store, fence[0])

@@ -48,6 +48,7 @@ from bridge.daemon.config import DaemonConfig, StartupError, check_server_key
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.feed_pacing import FeedShell
 from bridge.daemon.feed_snapshot import SnapshotEncoder
+from bridge.daemon.ledger_shell import ShardLedger, open_ledger
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
 from bridge.daemon.service import ServiceShell, TaskCrashed
 from bridge.daemon.sessions import FORGET_AFTER
@@ -87,6 +88,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
         self.debug = level is not None and level() == logging.DEBUG
         self.lock: JournalLock | None = None
         self.store = store or self._open_journal(config)
+        self.ledger: ShardLedger | None = None  # [cluster] ledger = true (bridge/daemon/ledger_shell.py)
         self.crashed: BaseException | None = None  # the exception of a task that crashed (exit non-zero)
         self.health: Any = None  # bridge.daemon.health.Health once started with `daemon.health`
         self.watchdog: Any = None  # sd_notify while systemd watches this process (WatchdogSec), set by run()
@@ -138,6 +140,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
                                        instance=self.instance)
         self.core.debug = self.debug
         self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
+        self.ledger = open_ledger(self.core, self.store, self.config)  # [cluster] ledger: money on PostgreSQL
         self._commit()
         cfg = self.config
         if not self.insecure:
@@ -316,10 +319,10 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
         LATER (the core stops sending); the rest goes on the next turn, scheduled at once."""
         core = self.core
         assert core is not None
-        batch = core.take_batch()
+        batch = core.take_batch() if self.ledger is None else self.ledger.take_batch()  # + its sweep
         if batch:
             t = perf_counter_ns()
-            self.store.write(batch)
+            (self.store if self.ledger is None else self.ledger).write(batch)
             rows = batch.size()
             if rows:  # the commit's cost per row, so a turn can reserve time for its own commit
                 self.commit_ns_per_row += (min((perf_counter_ns() - t) // rows, 1_000_000)
@@ -594,7 +597,8 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
                 except zmq.ZMQError:
                     key_name = None
             request = parts[1].bytes  # decoded (within the frame limit) by the core
-            reply = core.on_admin(request, key_name, self.clock(), self._mark_input())
+            on_admin = core.on_admin if self.ledger is None else self.ledger.admin  # [cluster] ledger: money first
+            reply = on_admin(request, key_name, self.clock(), self._mark_input())
             self._commit()  # journaled before the reply
             self._drain_router()
             try:

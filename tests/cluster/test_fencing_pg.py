@@ -99,12 +99,12 @@ def wait_for(predicate, timeout_s: float = 30) -> bool:  # noqa: ANN001
     return True
 
 
-def test_the_cluster_tables_come_with_journal_schema_4(pg_url: str) -> None:
+def test_the_cluster_tables_come_with_journal_schemas_4_and_5(pg_url: str) -> None:
     store = PgStore(pg_url)
-    assert store.recover().meta["schema"] == "4"
+    assert store.recover().meta["schema"] == "5"  # 5: the cluster ledger (docs/scaling.md)
     tables = {r[0] for r in store.conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'mtbridge_cluster'")}
-    assert tables == {"shards", "leases", "directory"}
+    assert tables == {"shards", "leases", "directory", "ledger_accounts", "ledger_transfers"}
     store.close()
 
 
@@ -133,9 +133,9 @@ def test_a_hand_over_on_postgresql_goes_to_its_target_first(pg_url: str) -> None
     db.close()
 
 
-def test_a_journal_in_a_schema_its_role_owns_migrates_to_4_without_the_cluster_tables(pg_url: str) -> None:
+def test_a_journal_in_a_schema_its_role_owns_migrates_without_the_cluster_tables(pg_url: str) -> None:
     """docs/operations.md: "One journal per database (or per schema ...)". A role that may not
-    create schemas in the database still gets schema 4: the cluster's tables are skipped."""
+    create schemas in the database still gets schemas 4 and 5: the cluster's tables are skipped."""
     from bridge.daemon.store_pg import connect
 
     admin = connect(pg_url)
@@ -145,7 +145,7 @@ def test_a_journal_in_a_schema_its_role_owns_migrates_to_4_without_the_cluster_t
     admin.execute(f'CREATE SCHEMA jr AUTHORIZATION "{role}"')
     url = pg_url.replace("//mtbridge@", f"//{role}@") + "?options=-csearch_path%3Djr"
     store = PgStore(url)
-    assert store.recover().meta["schema"] == "4"
+    assert store.recover().meta["schema"] == "5"
     assert admin.execute("SELECT to_regnamespace('mtbridge_cluster')").fetchone()[0] is None
     store.write(event(1))
     store.close()
