@@ -20,7 +20,7 @@ step and its transfers commit together or not at all, and replay (which reads th
 never the ledger) never moves money again.
 
 Example: investor I has 1 000 in the ledger; subscribe of 700 on shard s1 with request id
-"r-17": transfer `req:subscribe:r-17` wallet:I -> shard:s1 700 (done), events
+"r-17" (text: the client's idempotency token): transfer `req:subscribe:r-17` wallet:I -> shard:s1 700 (done), events
 `WalletDeposited(I, 700)`, `Subscribe(... 700)`; the same request again (any daemon, any
 shard): the key exists, nothing is applied twice.
 """
@@ -113,11 +113,13 @@ class TransferResult:
 
 
 def request_key(op: str, request_id: object, shard: str, seq: int) -> str:
-    """The idempotency key of a request's funding. With the admin request's id it is the same
-    on every daemon and shard (a request retried after a failover, or sent to two daemons, is
-    one transfer); without one it is the journal position the funding event takes in this
-    shard (exactly once per step: the transfer commits with the step)."""
-    if request_id is not None:
+    """The idempotency key of a request's funding. A *text* request id is the client's
+    idempotency token (a UUID, say): the same on every daemon and shard, so a request retried
+    after a failover, or sent to two daemons, is one transfer. A number (the admin client's
+    per-connection counter 1, 2, 3 ...) or none is not unique beyond its connection: the key is
+    then the journal position the step takes in this shard (exactly once per step, the
+    transfer commits with it; a retry of such a request is a new request)."""
+    if isinstance(request_id, str):
         return f"req:{op}:{request_id}"[:MAX_KEY]
     return f"{shard}:{seq}:{op}"
 

@@ -19,6 +19,7 @@ Without a cluster ledger none of this runs: the engine's wallets stay authoritat
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -121,14 +122,13 @@ class ShardLedger:
                     rows = {k: v for k, v in rows.items() if k == L.wallet(owner)}
                 return admin.ok_reply(parsed.id, wallets={k[len(L.WALLET):]: str(v) for k, v in rows.items()},
                                       ledger="cluster")
-            if parsed.id is None:
-                return admin.error_reply(admin.AdminError(None, admin.BAD_REQUEST, f"{name}: an id is required on "
-                                                          "a cluster (it is the ledger's idempotency key)", "id"))
+            # no text id (no client token): a key of its own, each such request is a new transfer
+            once = f"{self.shard}:once:{uuid.uuid4().hex}" if not isinstance(parsed.id, str) else ""
             source, target = {"deposit": (L.EXTERNAL, L.wallet(str(a.get("owner")))),
                               "withdraw": (L.wallet(str(a.get("owner"))), L.EXTERNAL),
                               "transfer": (L.wallet(str(a.get("from_owner"))), L.wallet(str(a.get("to_owner"))))}[name]
             try:
-                intent = L.Transfer(L.request_key(name, parsed.id, self.shard, 0), source, target,
+                intent = L.Transfer(once or L.request_key(name, parsed.id, self.shard, 0), source, target,
                                     a["amount"], name, self.shard)  # type: ignore[arg-type]
             except L.LedgerError as err:
                 return admin.error_reply(admin.AdminError(parsed.id, admin.BAD_ARGS, str(err), "args"))

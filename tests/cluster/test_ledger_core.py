@@ -17,8 +17,9 @@ from bridge.cluster import ledger as L
 def test_a_request_with_an_id_has_one_key_on_every_shard_and_daemon() -> None:
     assert L.request_key("subscribe", "r-17", "s1", 41) == L.request_key("subscribe", "r-17", "s2", 99) \
         == "req:subscribe:r-17"
-    # without an id: the journal position of the step, unique in its shard
-    assert L.request_key("subscribe", None, "s1", 41) == "s1:41:subscribe"
+    # without an id, or with a number (a connection's counter: 1, 2, 3 ... from every client):
+    # the journal position of the step, unique in its shard
+    assert L.request_key("subscribe", None, "s1", 41) == L.request_key("subscribe", 1, "s1", 41) == "s1:41:subscribe"
     assert L.request_key("subscribe", None, "s1", 41) != L.request_key("subscribe", None, "s2", 41)
 
 
