@@ -58,3 +58,16 @@ def test_a_bad_transfer_is_refused_in_one_line(kw: dict, problem: str) -> None:
     base = dict(key="k", source="wallet:I", target="shard:s1", amount=Decimal("1"), kind="subscribe", shard="s1")
     with pytest.raises(L.LedgerError, match=problem):
         L.Transfer(**{**base, **kw})
+
+
+def test_the_ledger_is_switched_on_in_the_cluster_table_and_off_by_default() -> None:
+    from bridge.cluster.config import parse_cluster
+
+    def fail(key: str, problem: str) -> Exception:
+        return ValueError(f"{key}: {problem}")
+
+    base = {"node": "d1", "shards": ["s1"]}
+    assert parse_cluster(base, "tcp://127.0.0.1:5570", fail).ledger is False
+    assert parse_cluster({**base, "ledger": True}, "tcp://127.0.0.1:5570", fail).ledger is True
+    with pytest.raises(ValueError, match="cluster.ledger: 'yes': true or false"):
+        parse_cluster({**base, "ledger": "yes"}, "tcp://127.0.0.1:5570", fail)

@@ -180,3 +180,35 @@ def test_partner_credits_and_a_take_back_land_in_the_ledger_wallets(pg_url: str)
     assert [r[3] for r in take] == [Decimal("100")]
     assert balances["wallet:I"] == Decimal("100") and balances["shard:s1"] == Decimal("900")
     s1.close()
+
+
+def test_a_commission_payout_at_stop_goes_to_the_trader_s_ledger_wallet(pg_url: str) -> None:
+    """The investor's copy gains 100; stop settles 20 % commission to the trader and returns
+    the rest: both from the shard's account to the two ledger wallets."""
+    s1 = Shard(pg_url, "s1", take_shard(pg_url, "s1"))
+    s1.admin("deposit", "dep-1", owner="I", amount="1000")
+    register_trader(s1, "T", 1001)  # commission 20 %
+    assert s1.admin("subscribe", "s-1", investor="I", trader="T", account=2001, amount="1000")["refused"] is None
+    core = s1.core
+    core.feed_engine(ev.AccountUpdated(T0, 1001, Decimal(10000), Decimal(10000)))
+    core.feed_engine(ev.AccountUpdated(T0, 2001, Decimal(1000), Decimal(1000)))
+    core.feed_engine(ev.TraderPositionOpened(T0 + 1, "T", 5001, "EURUSD", Side.BUY, Decimal("0.1"), Decimal("1.1")))
+    (opened,) = [p for p in core.pending.values() if p.row.type == "open"]
+    core.feed_engine(ev.CommandFilled(T0 + 2, opened.row.key, 7001, Decimal(opened.row.volume), Decimal("1.1")))
+    core.feed_engine(ev.TraderPositionClosed(T0 + 3, "T", 5001, Decimal("0.1"), Decimal("1.2")))
+    (closed,) = [p for p in core.pending.values() if p.row.type == "close"]
+    core.feed_engine(ev.CommandFilled(T0 + 4, closed.row.key, 7001, Decimal(closed.row.volume), Decimal("1.2"),
+                                      Decimal("100")))
+    s1.ledger.commit()
+    stop = s1.admin("stop", "stop-1", subscription=1, requester=None)
+    (paid,) = [r for r in stop["records"] if r["topic"] == "record.commission_paid"]
+    (stopped,) = [r for r in stop["records"] if r["topic"] == "record.subscription_stopped"]
+    rows, balances = ledger_rows(pg_url)
+    assert [(r[1], r[2], r[3]) for r in rows[-2:]] == [("shard:s1", "wallet:I", Decimal(stopped["returned"])),
+                                                      ("shard:s1", "wallet:T", Decimal(paid["amount"]))]
+    assert balances["wallet:T"] == Decimal(paid["amount"]) == Decimal("20")
+    assert balances["wallet:I"] == Decimal("1080")
+    # the shard paid out its subscriptions' trading result: its account is minus that gain
+    assert balances["shard:s1"] == Decimal("-100")
+    assert s1.wallet("T") == s1.wallet("I") == 0
+    s1.close()
