@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from bridge.cluster.ledger import BROKER_IB, EXTERNAL, LedgerError, Transfer, TransferResult, is_wallet
+from bridge.cluster.ledger import BROKER_IB, EXTERNAL, WALLET, LedgerError, Transfer, TransferResult, is_wallet
 from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, LEDGER_DDL
 
 C = CLUSTER_SCHEMA
@@ -90,6 +90,14 @@ def balance(conn, account: str) -> Decimal:  # noqa: ANN001
 def balances(conn, prefix: str = "") -> dict[str, Decimal]:  # noqa: ANN001
     return dict(conn.execute(f"SELECT owner, balance FROM {C}.ledger_accounts WHERE starts_with(owner, %s) "
                              "ORDER BY owner", (prefix,)).fetchall())
+
+
+def wallet_page(conn, after: str | None, limit: int) -> tuple[list[tuple[str, Decimal]], bool]:  # noqa: ANN001
+    """(owner, balance) of the ledger wallets after owner `after`, by owner; more beyond `limit`?"""
+    rows = conn.execute(f"SELECT substr(owner, %s), balance FROM {C}.ledger_accounts WHERE starts_with(owner, %s) "
+                        "AND owner > %s ORDER BY owner LIMIT %s",
+                        (len(WALLET) + 1, WALLET, WALLET + (after or ""), limit + 1)).fetchall()
+    return rows[:limit], len(rows) > limit
 
 
 def transfers(conn, shard: str | None = None) -> list[TransferResult]:  # noqa: ANN001

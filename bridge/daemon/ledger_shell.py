@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from bridge.cluster import ledger as L
@@ -115,13 +115,13 @@ class ShardLedger:
     def _ledger_op(self, parsed: admin.AdminRequest) -> dict:
         a, name = parsed.args, parsed.op.name
         with self.store.step() as conn:
-            if name == "wallet":
+            if name == "wallet":  # the admin API's reply, from the ledger
                 owner = a.get("owner")
-                rows = ledger_pg.balances(conn, L.wallet(owner) if owner else L.WALLET)
-                if owner:
-                    rows = {k: v for k, v in rows.items() if k == L.wallet(owner)}
-                return admin.ok_reply(parsed.id, wallets={k[len(L.WALLET):]: str(v) for k, v in rows.items()},
-                                      ledger="cluster")
+                if owner is not None:
+                    page, more = [(owner, ledger_pg.balance(conn, L.wallet(str(owner))))], False
+                else:
+                    page, more = ledger_pg.wallet_page(conn, a.get("after"), a["limit"])  # type: ignore[arg-type]
+                return admin.ok_reply(parsed.id, wallets=_wallets(page), more=more, ledger="cluster")
             # no text id (no client token): a key of its own, each such request is a new transfer
             once = f"{self.shard}:once:{uuid.uuid4().hex}" if not isinstance(parsed.id, str) else ""
             source, target = {"deposit": (L.EXTERNAL, L.wallet(str(a.get("owner")))),
@@ -139,9 +139,9 @@ class ShardLedger:
                                                           "id"))
             refused = None if result.done else {"code": "insufficient_funds",
                                                 "detail": f"{source} has less than {intent.amount}"}
-            wallets = {acc[len(L.WALLET):]: str(ledger_pg.balance(conn, acc))
-                       for acc in (source, target) if L.is_wallet(acc)}
-        return admin.ok_reply(parsed.id, transfer=result.plain(), refused=refused, wallets=wallets)
+            wallets = _wallets((acc[len(L.WALLET):], ledger_pg.balance(conn, acc))
+                               for acc in (source, target) if L.is_wallet(acc))
+        return admin.ok_reply(parsed.id, records=[], refused=refused, transfer=result.plain(), wallets=wallets)
 
     # ------------------------------------------------------------------ steps and sweeps
     def commit(self) -> None:
@@ -197,6 +197,11 @@ class ShardLedger:
                 core.feed_engine(ev.WalletWithdrawn(core.now, owner, left))
                 out += L.sweep(self.shard, core.seq, owner, left, credited[owner])
         return out
+
+
+def _wallets(rows: Iterable[tuple[str, Decimal]]) -> list[dict]:
+    """The admin API's wallet rows (admin_queries.wallets)."""
+    return [{"owner": owner, "balance": str(balance)} for owner, balance in rows]
 
 
 def open_ledger(core: DaemonCore, store: object, config: DaemonConfig) -> ShardLedger | None:

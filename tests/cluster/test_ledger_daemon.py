@@ -38,10 +38,10 @@ def test_a_ledger_daemon_killed_and_restarted_moves_each_request_once(tmp_path: 
     try:
         assert admin("register_trader", trader="T", account=1001, account_type="mt4_standard", leverage=100,
                      commission_pct="10")["refused"] is None
-        assert call(admin, "dep-1", "deposit", owner="I", amount="1000")["wallets"] == {"I": "1000"}
+        assert call(admin, "dep-1", "deposit", owner="I", amount="1000")["wallets"] == [{"owner": "I", "balance": "1000"}]
         sub = call(admin, "sub-1", "subscribe", investor="I", trader="T", account=2001, amount="700")
         assert sub["refused"] is None and sub["transfer"]["status"] == "done"
-        assert call(admin, "w", "wallet", owner="I")["wallets"] == {"I": "300"}
+        assert call(admin, "w", "wallet", owner="I")["wallets"] == [{"owner": "I", "balance": "300"}]
         admin.close()
         daemon.kill()  # kill -9; the restart waits for the lease to lapse, recovers the journal
         daemon.proc.wait(60)
@@ -52,7 +52,7 @@ def test_a_ledger_daemon_killed_and_restarted_moves_each_request_once(tmp_path: 
         assert call(admin, "dep-1", "deposit", owner="I", amount="1000")["transfer"]["repeated"]
         stop = admin("stop", subscription=1, requester=None)
         assert stop["refused"] is None
-        assert call(admin, "w2", "wallet", owner="I")["wallets"] == {"I": "1000.00"}
+        assert call(admin, "w2", "wallet", owner="I")["wallets"] == [{"owner": "I", "balance": "1000.00"}]
         rows, balances = ledger_rows(pg_url)
         assert [r[0] for r in rows].count("req:subscribe:sub-1") == 1
         assert balances == {"shard:s1": Decimal(0), "wallet:I": Decimal(1000)}

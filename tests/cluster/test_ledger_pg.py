@@ -110,7 +110,7 @@ def test_a_wallet_funding_two_shards_refuses_the_overdraft_and_replay_gives_the_
     hold = HoldingUntilRaced(pg_url)
     s1 = Shard(pg_url, "s1", take_shard(pg_url, "s1"), hold)
     s2 = Shard(pg_url, "s2", take_shard(pg_url, "s2"), hold)
-    assert s1.admin("deposit", "dep-1", owner="I", amount="1000")["wallets"] == {"I": "1000"}
+    assert s1.admin("deposit", "dep-1", owner="I", amount="1000")["wallets"] == [{"owner": "I", "balance": "1000"}]
     register_trader(s1, "T1", 1001)
     register_trader(s2, "T2", 1002)
     # 700 + 700 from a 1000 wallet, on two shards, at the same moment
@@ -179,6 +179,11 @@ def test_partner_credits_and_a_take_back_land_in_the_ledger_wallets(pg_url: str)
     take = [r for r in rows if r[1] == "shard:s1" and r[2] == "wallet:I"]
     assert [r[3] for r in take] == [Decimal("100")]
     assert balances["wallet:I"] == Decimal("100") and balances["shard:s1"] == Decimal("900")
+    # the admin API's `wallet` answers from the ledger, paged by owner
+    listed = s1.admin("wallet")
+    assert listed["wallets"] == [{"owner": "I", "balance": "100.00"}, {"owner": "P", "balance": str(ib[0][3])}]
+    first = s1.admin("wallet", limit=1)
+    assert first["more"] and s1.admin("wallet", after="I")["wallets"] == listed["wallets"][1:]
     s1.close()
 
 
