@@ -217,3 +217,31 @@ def test_a_commission_payout_at_stop_goes_to_the_trader_s_ledger_wallet(pg_url: 
     assert balances["shard:s1"] == Decimal("-100")
     assert s1.wallet("T") == s1.wallet("I") == 0
     s1.close()
+
+
+def test_a_deposed_owner_s_money_step_is_fenced_with_its_transfer(pg_url: str) -> None:
+    """The fence is checked in the step's transaction: a daemon that lost the shard writes
+    neither the step's events nor its transfers; the new owner funds the request once."""
+    from bridge.daemon.cluster import ClusterDb
+    from bridge.daemon.store_pg import Fenced
+
+    old_token = take_shard(pg_url, "s1")
+    old = Shard(pg_url, "s1", old_token)
+    old.admin("deposit", "dep-1", owner="I", amount="1000")
+    register_trader(old, "T", 1001)
+    db = ClusterDb(pg_url)
+    assert db.release("s1", old_token, "node-s1")  # the lease lapses (a pause, a partition) ...
+    new_token = db.acquire("s1", old_token, "d2", "", 3_600_000)  # ... and d2 takes the shard
+    db.close()
+    assert new_token == old_token + 1
+    new = Shard(pg_url, "s1", new_token)
+    with pytest.raises(Fenced, match=f"token {old_token} is not the lease's \\({new_token}\\)"):
+        old.admin("subscribe", "r-9", investor="I", trader="T", account=2001, amount="700")
+    rows, balances = ledger_rows(pg_url)
+    assert "req:subscribe:r-9" not in [r[0] for r in rows] and balances["wallet:I"] == Decimal("1000")
+    assert new.store.recover().last_seq == new.core.seq  # nothing of the deposed step in the journal
+    reply = new.admin("subscribe", "r-9", investor="I", trader="T", account=2001, amount="700")
+    assert reply["refused"] is None and not reply["transfer"]["repeated"]
+    assert ledger_rows(pg_url)[1]["wallet:I"] == Decimal("300")
+    for s in (old, new):
+        s.close()
