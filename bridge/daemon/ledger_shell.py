@@ -27,7 +27,7 @@ from bridge.cluster import ledger as L
 from bridge.copytrading import events as ev
 from bridge.copytrading.records import WalletMovement
 from bridge.daemon import admin, ledger_pg, wire
-from bridge.daemon.config import DaemonConfig
+from bridge.daemon.config import DaemonConfig, StartupError
 from bridge.daemon.core import DaemonCore
 from bridge.daemon.store import Batch
 from bridge.daemon.store_pg import PgStore
@@ -59,7 +59,12 @@ class ShardLedger:
         self.core, self.store, self.shard, self.on_point = core, store, shard, on_point
         self._transfers: list[L.Transfer] = []  # the sweep of the batch taken, not yet written
         with store._thread_lock:  # noqa: SLF001 - before the loop runs: the main connection is free
-            ledger_pg.ensure(store.conn)
+            try:
+                ledger_pg.ensure(store.conn)
+            except Exception as exc:  # noqa: BLE001 - any driver error: one line, the daemon does not start
+                raise StartupError(f"cluster ledger of shard {shard}: cannot create its tables "
+                                   f"({' '.join(str(exc).split()) or type(exc).__name__}): run `mtbridge daemon "
+                                   "--migrate` as the database's owner") from None
 
     # ------------------------------------------------------------------ admin requests
     def admin(self, request: object, key_name: str | None, now: int, mono_ns: int | None = None) -> dict:
