@@ -35,7 +35,10 @@ UNTRACKED = frozenset({EXTERNAL, BROKER_IB})
 
 
 def ensure(conn) -> None:  # noqa: ANN001 - a psycopg connection
-    """The ledger tables (idempotent): for a cluster whose journals predate step 5."""
+    """The ledger tables (idempotent): for a cluster whose journals predate step 5. Nothing is
+    run when they exist (a daemon role may lack the right to create schemas)."""
+    if conn.execute(f"SELECT to_regclass('{C}.ledger_transfers')").fetchone()[0] is not None:
+        return
     with conn.transaction():
         for sql in (CLUSTER_DDL[0], *CLUSTER_DDL[1:2], *LEDGER_DDL):
             conn.execute(sql)
