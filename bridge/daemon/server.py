@@ -138,6 +138,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
                                        instance=self.instance)
         self.core.debug = self.debug
         self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
+        self.core.reload = self.store.recover  # an engine exception rebuilds the engine from the journal
         self._commit()
         cfg = self.config
         if not self.insecure:
