@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bridge.cluster.config import ClusterConfig
+from bridge.cluster.config import NAME, ClusterConfig
 from bridge.cluster.lease import Acquire, Drain, Lease, Lost, Release, Renew, decide
 from bridge.cluster.routing import Route, route
 from bridge.daemon.config import StartupError
@@ -66,7 +66,7 @@ class ClusterDb:
 
     def add_shard(self, shard: str) -> None:
         """Registers a shard (idempotent) and creates its journal schema."""
-        if not shard.replace("_", "").isalnum() or not shard.isascii() or len(shard) > 40:
+        if not NAME.match(shard):  # the one rule, also the config's
             raise ValueError(f"shard name {shard!r}: letters, digits and _ only, at most 40")
         with self.conn.transaction():
             self.conn.execute(f"INSERT INTO {C}.shards VALUES (%s, %s, {C}.now_ms()) ON CONFLICT DO NOTHING",
