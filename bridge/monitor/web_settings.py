@@ -127,7 +127,7 @@ def _doc(text: str) -> str:
 
 def _empty_means(spec: Setting) -> str:
     """What an empty control means, from the doc's `nil = ...` clause ("none", "every symbol")."""
-    return spec.doc.rsplit("nil = ", 1)[1] if "nil = " in spec.doc else ""
+    return spec.doc.rsplit("nil = ", 1)[1].replace("`", "") if "nil = " in spec.doc else ""
 
 
 def _control(name: str, spec: Setting, text: str) -> str:
