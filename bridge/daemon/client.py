@@ -298,8 +298,9 @@ class Executor:
 class AdminClient(SharedAdminClient):
     """The shared admin client (bridge/daemon/adminclient.py) on this module's blocking context."""
 
-    def __init__(self, endpoint: str, curve: Curve | None = None, ctx: zmq.Context | None = None) -> None:
-        super().__init__(endpoint, curve, ctx or sync_context())
+    def __init__(self, endpoint: str, curve: Curve | None = None, ctx: zmq.Context | None = None,
+                 follow: bool = True) -> None:
+        super().__init__(endpoint, curve, ctx or sync_context(), follow)
 
 
 def protocol_error(frame: bytes) -> ProtocolError | None:
