@@ -44,6 +44,7 @@ import zmq
 import zmq.asyncio
 import zmq.backend
 
+from bridge.daemon.cluster_handover import HAND_OVER_LINGER_MS, hand_over_terminals
 from bridge.daemon.config import DaemonConfig, StartupError, check_server_key
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.feed_pacing import FeedShell
@@ -66,7 +67,6 @@ _EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
 
 _RUNS = itertools.count(1)
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
-HAND_OVER_LINGER_MS = 2000  # a handed-over daemon's redirects get this long to leave
 
 
 def wall_ms() -> int:
@@ -262,7 +262,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
             snapshots = getattr(self, "snapshots", None) or Snapshots.of(self.store, self.config, self.log)
             seq = await snapshots.close(core, self.clock(), self._commit)
             self._publish("daemon.stopped", journal_seq=seq)
-        handed_over = core is not None and self._hand_over(core)
+        handed_over = core is not None and hand_over_terminals(self, core)
         if getattr(self, "transport", None) is not None:
             self.transport.close(self.router)
         for name in ("router", "admin", "pub", "zap"):
@@ -277,30 +277,6 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
             self.lock.release()
         self.log.info("daemon.stopped", frames_in=self.stats["frames_in"], frames_out=self.stats["frames_out"],
                       **({"crashed_task": self.crashed.args[0]} if isinstance(self.crashed, TaskCrashed) else {}))
-
-    def _hand_over(self, core: DaemonCore) -> bool:
-        """Rebalancing (`mtbridge cluster hand-over`, docs/scaling.md): after the last step and
-        the final snapshot, release the lease to the target, wait until it holds it, then send
-        every terminal an unsolicited `redirect` naming the new owner's endpoint, so they move
-        at once instead of after 5 silent heartbeats. Nothing is journaled here any more (the
-        new owner's token fences this daemon): the redirect is a control frame only."""
-        draining_to = getattr(self.store, "draining_to", None)
-        if draining_to is None or draining_to() is None or not hasattr(self, "router_sync"):
-            return False
-        shard = self.store.fence[0]
-        lease = self.store.hand_over()
-        endpoint = lease.endpoint if lease is not None else ""  # "": the terminals find the owner themselves
-        terminals = core.redirect_all(shard, endpoint)
-        sent, deadline = 0, time.monotonic() + HAND_OVER_LINGER_MS / 1000
-        while True:  # a full pipe (AGAIN) leaves logins dirty: pump again, bounded
-            self._send_deadline = perf_counter_ns() + self.config.ingest_budget_ms * 1_000_000
-            sent += core.pump(self._send, self.clock())
-            if not core.dirty or time.monotonic() > deadline:
-                break
-            time.sleep(0.005)
-        self.log.info("cluster.handed_over", shard=shard, to=lease.owner if lease else "", endpoint=endpoint,
-                      terminals=terminals, redirects_sent=sent)
-        return True
 
     # ------------------------------------------------------------------ the step
     def _send(self, conn: bytes, frame: bytes) -> SendResult:
