@@ -31,9 +31,10 @@ from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, PgStore, connect
 C = CLUSTER_SCHEMA
 # Added after journal step 4 (which created the tables); run, idempotent, by every ClusterDb
 # start, like CLUSTER_DDL: the owner's admin endpoint (admin routing) and trader names ->
-# shard (a request naming a trader is routed to its shard).
+# shard (a request naming a trader is routed to its shard), the owner's feed (monitors aggregate).
 ROUTING_DDL: tuple[str, ...] = (
     f"ALTER TABLE {C}.leases ADD COLUMN IF NOT EXISTS admin text NOT NULL DEFAULT ''",
+    f"ALTER TABLE {C}.leases ADD COLUMN IF NOT EXISTS feed text NOT NULL DEFAULT ''",
     f"CREATE TABLE IF NOT EXISTS {C}.traders (name text PRIMARY KEY, shard text NOT NULL REFERENCES {C}.shards)",
 )
 LOGINS_UPSERT = (f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO UPDATE SET shard = excluded.shard "
@@ -95,7 +96,7 @@ class ClusterDb:
         """(database now, ms; every lease)."""
         with self.conn.transaction():
             now = self.conn.execute(f"SELECT {C}.now_ms()").fetchone()[0]
-            rows = self.conn.execute(f"SELECT shard, owner, endpoint, token, expires_at, handover_to, admin "
+            rows = self.conn.execute(f"SELECT shard, owner, endpoint, token, expires_at, handover_to, admin, feed "
                                      f"FROM {C}.leases").fetchall()
         return now, {r[0]: Lease(*r) for r in rows}
 
@@ -107,13 +108,13 @@ class ClusterDb:
         return dict(self.conn.execute(f"SELECT name, shard FROM {C}.traders").fetchall())
 
     def acquire(self, shard: str, seen_token: int, node: str, endpoint: str, duration_ms: int,
-                admin: str = "") -> int | None:
+                admin: str = "", feed: str = "") -> int | None:
         """The CAS: the new token, or None if someone else changed the row first or it has not expired."""
         row = self.conn.execute(
             f"UPDATE {C}.leases SET owner = %s, endpoint = %s, token = token + 1, expires_at = {C}.now_ms() + %s, "
-            f"handover_to = '', admin = %s WHERE shard = %s AND token = %s AND (expires_at <= {C}.now_ms() "
+            f"handover_to = '', admin = %s, feed = %s WHERE shard = %s AND token = %s AND (expires_at <= {C}.now_ms() "
             "OR (owner = '' AND handover_to = %s)) RETURNING token",
-            (node, endpoint, duration_ms, admin, shard, seen_token, node)).fetchone()
+            (node, endpoint, duration_ms, admin, feed, shard, seen_token, node)).fetchone()
         return None if row is None else row[0]
 
     def renew(self, shard: str, token: int, node: str, duration_ms: int) -> bool:
@@ -173,7 +174,8 @@ class LeaseKeeper:
             for action in decide(leases, self.held, self.cfg.node, [*self.held, *shards], now, self.cfg.lease):
                 if isinstance(action, Acquire) and action.shard in shards:
                     token = self.db.acquire(action.shard, action.seen_token, self.cfg.node, self.cfg.endpoint,
-                                            self.cfg.lease.duration_ms, self.cfg.admin_endpoint)
+                                            self.cfg.lease.duration_ms, self.cfg.admin_endpoint,
+                                            self.cfg.feed_endpoint)
                     if token is not None:
                         with self._lock:
                             self.held[action.shard] = token
