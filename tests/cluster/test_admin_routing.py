@@ -7,6 +7,9 @@ owner's endpoint" — here the directory is maintained by the daemons themselves
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,8 @@ pytest.importorskip("psycopg")
 
 from bridge.daemon.client import AdminClient  # noqa: E402
 from bridge.daemon.cluster import ClusterDb  # noqa: E402
-from bridge.daemon.cluster_testing import node_config  # noqa: E402
+from bridge.daemon.cluster_testing import node_config, wait_routed  # noqa: E402
+from bridge.daemon.keys import write_keypair  # noqa: E402
 from bridge.daemon.testing import DaemonProcess, make_setup  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -33,6 +37,7 @@ def test_registrations_fill_the_directory_and_admin_requests_reach_the_owner(tmp
         assert admin("register_trader", trader="T1", account=1001, account_type="mt4_standard", leverage=100,
                      commission_pct="10")["ok"]
         assert admin.hops == []
+        wait_routed(admin, "s2")
         # `shard` addresses a request to a shard the arguments do not name: routed to d2
         assert admin("register_trader", shard="s2", trader="T2", account=2001, account_type="mt4_standard",
                      leverage=100, commission_pct="10")["ok"]
@@ -59,6 +64,13 @@ def test_registrations_fill_the_directory_and_admin_requests_reach_the_owner(tmp
         assert [t["trader"] for t in admin("list_traders", shard="s2")["traders"]] == ["T2"]
         subs = admin("list_subscriptions", trader="T2")["subscriptions"]
         assert [(s["investor"], s["account"]) for s in subs] == [("I2", 3001)]
+        # `mtbridge admin` pointed at d1 reaches s2's owner the same way
+        write_keypair(tmp_path / "ops.key", setup.keys["ops"])
+        cli = subprocess.run([sys.executable, "-m", "bridge.cli", "admin", "list-traders", "--shard", "s2", "--json",
+                              "--endpoint", d1.endpoints["admin"], "--server-key", str(setup.dir / "server.key"),
+                              "--client-key", str(tmp_path / "ops.key")], capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 0, cli.stderr
+        assert [t["trader"] for t in json.loads(cli.stdout)["traders"]] == ["T2"]
         # a shard nobody owns: a clear error, nothing done
         lost = raw("list_traders", shard="s9")
         assert (lost["ok"], lost["error"], lost["shard"]) == (False, "no_owner", "s9")

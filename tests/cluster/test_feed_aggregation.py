@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("psycopg")
 
 from bridge.daemon.client import AdminClient  # noqa: E402
-from bridge.daemon.cluster_testing import node_config  # noqa: E402
+from bridge.daemon.cluster_testing import node_config, wait_routed  # noqa: E402
 from bridge.daemon.testing import DaemonProcess, make_setup  # noqa: E402
 from bridge.monitor.feed import ClusterFeeds, CurveClient, lease_feeds  # noqa: E402
 from bridge.monitor.hub import DeskHub  # noqa: E402
@@ -28,6 +28,7 @@ def test_two_daemons_feeds_make_one_desk_each_row_naming_its_shard(tmp_path: Pat
     admin = feeds = None
     try:
         admin = AdminClient(d1.endpoints["admin"], setup.curve("ops"))
+        wait_routed(admin, "s2")
         for shard, trader, account, investor in (("s1", "T1", 1001, 3001), ("s2", "T2", 2001, 4001)):
             assert admin("register_trader", shard=shard, trader=trader, account=account,
                          account_type="mt4_standard", leverage=100, commission_pct="10")["ok"]
