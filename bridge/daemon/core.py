@@ -423,6 +423,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
                 return moved
             if isinstance(request, dict) and "shard" in request:  # addressed to this shard: served here
                 request = {k: v for k, v in request.items() if k != "shard"}
+            return {**admin.handle(request, AdminView(self), now), "shard": self.shard}  # which shard answered
         return admin.handle(request, AdminView(self), now)
 
     def collect_records(self, run: Callable[[], object]) -> list:

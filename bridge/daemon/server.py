@@ -140,6 +140,8 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
         self.core.debug = self.debug
         self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
         self.core.route_admin = getattr(self.store, "route_admin", None)  # [cluster]: admin routing
+        if self.core.route_admin is not None:
+            self.core.shard = self.store.fence[0]
         self._commit()
         cfg = self.config
         if not self.insecure:

@@ -266,6 +266,7 @@ class SessionsMixin:
     # of bridge/cluster/routing.py; None = one daemon serves every login
     route_login: Any = None
     route_admin: Any = None  # admin request -> Serve | Redirect | NoOwner (bridge/cluster/directory.py)
+    shard: str = ""  # [cluster]: the shard this daemon serves (named in its admin replies)
 
     def redirect_all(self: DaemonCore, shard: str, endpoint: str) -> int:
         """Rebalancing: this daemon handed its shard over; tell every started session where the

@@ -59,9 +59,10 @@ def test_registrations_fill_the_directory_and_admin_requests_reach_the_owner(tmp
         assert admin.hops == [d2.endpoints["admin"]]
         # a request naming a login is routed by the directory
         assert admin("disable_trader", trader="T2")["ok"] and admin.hops == [d2.endpoints["admin"]]
-        # per-shard reads: each daemon lists its own shard
-        assert [t["trader"] for t in admin("list_traders")["traders"]] == ["T1"]
-        assert [t["trader"] for t in admin("list_traders", shard="s2")["traders"]] == ["T2"]
+        # per-shard reads: each daemon lists its own shard, and every reply names the shard
+        here, there = admin("list_traders"), admin("list_traders", shard="s2")
+        assert [t["trader"] for t in here["traders"]] == ["T1"] and here["shard"] == "s1"
+        assert [t["trader"] for t in there["traders"]] == ["T2"] and there["shard"] == "s2"
         subs = admin("list_subscriptions", trader="T2")["subscriptions"]
         assert [(s["investor"], s["account"]) for s in subs] == [("I2", 3001)]
         # `mtbridge admin` pointed at d1 reaches s2's owner the same way
