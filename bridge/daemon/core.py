@@ -32,6 +32,7 @@ import json
 from collections import Counter, deque
 from typing import Any, Callable
 
+from bridge.cluster.directory import admin_moved
 from bridge.copytrading import events as ev
 from bridge.copytrading.commands import BalanceOperation
 from bridge.copytrading.engine import Engine
@@ -427,6 +428,13 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             if entry is None or entry.role != "admin":
                 self.refusal("auth.admin_refused", key_name, op=admin.peek(request)[1])
                 return admin.forbidden(request)
+        if self.route_admin is not None:  # [cluster]: answered by the owner of the shard it concerns
+            moved = admin_moved(request, self.route_admin(request))
+            if moved is not None:
+                return moved
+            if isinstance(request, dict) and "shard" in request:  # addressed to this shard: served here
+                request = {k: v for k, v in request.items() if k != "shard"}
+            return {**admin.handle(request, AdminView(self), now), "shard": self.shard}  # which shard answered
         return admin.handle(request, AdminView(self), now)
 
     def collect_records(self, run: Callable[[], object]) -> list:

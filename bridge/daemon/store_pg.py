@@ -193,6 +193,7 @@ class PgStore:
     the lease replaces it, and a paused owner's live session must not block the takeover."""
 
     PART_BYTES = 1024 * 1024  # one snapshot piece per transaction
+    extra_writes = None  # (cursor, batch) -> None: more rows in each step's transaction (a shard's directory)
     LOCK_WAIT_S = 5  # a killed daemon's session ends within ms of its socket closing
 
     def __init__(self, url: str, synchronous: str = "normal", keep_snapshots: int = 2, *, create: bool = True,
@@ -332,6 +333,8 @@ class PgStore:
                     if batch.meta:
                         cur.executemany("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
                                         "SET value = excluded.value", list(batch.meta.items()))
+                    if self.extra_writes is not None:
+                        self.extra_writes(cur, batch)  # a shard's directory rows (cluster.ShardStore)
                     cur.execute("COMMIT")
             except BaseException as exc:
                 if not conn.closed:
