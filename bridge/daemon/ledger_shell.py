@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from bridge.cluster import ledger as L
+from bridge.cluster.directory import admin_moved
 from bridge.copytrading import events as ev
 from bridge.copytrading.records import WalletMovement
 from bridge.daemon import admin, ledger_pg, wire
@@ -69,11 +70,14 @@ class ShardLedger:
     # ------------------------------------------------------------------ admin requests
     def admin(self, request: object, key_name: str | None, now: int, mono_ns: int | None = None) -> dict:
         core = self.core
-        parsed = admin.parse_request(admin.decode_frame(bytes(request), core.config.max_frame_size)
-                                     if isinstance(request, (bytes, bytearray, memoryview)) else request)
+        if isinstance(request, (bytes, bytearray, memoryview)):
+            request = admin.decode_frame(bytes(request), core.config.max_frame_size)
+        # the envelope's `shard` (admin routing) is the core's to read: the op is what matters here
+        parsed = admin.parse_request({k: v for k, v in request.items() if k != "shard"}
+                                     if isinstance(request, dict) else request)
         name = parsed.op.name if isinstance(parsed, admin.AdminRequest) else ""
-        if not self._authorised(key_name) or name not in L.FUNDED_OPS | L.LEDGER_OPS:
-            reply = core.on_admin(parsed if isinstance(parsed, admin.AdminError) else request, key_name, now, mono_ns)
+        if not self._authorised(key_name) or name not in L.FUNDED_OPS | L.LEDGER_OPS or self._moved(request):
+            reply = core.on_admin(request, key_name, now, mono_ns)  # refused, moved, or no money in it
             self.commit()
             return reply
         assert isinstance(parsed, admin.AdminRequest)
@@ -96,7 +100,7 @@ class ShardLedger:
                         parsed.id, admin.BAD_REQUEST, f"id {parsed.id!r}: ledger key {intent.key} was used for "
                         f"another transfer ({result.transfer.source} -> {result.transfer.target} "
                         f"{result.transfer.amount})", "id"))
-                return admin.ok_reply(parsed.id, repeated=True, transfer=result.plain())
+                return admin.ok_reply(parsed.id, repeated=True, transfer=result.plain(), shard=self.shard)
             core.now = now
             if result.done:
                 core.feed_engine(ev.WalletDeposited(now, owner, amount))
@@ -109,6 +113,12 @@ class ShardLedger:
         if not result.done and isinstance(reply.get("refused"), dict):
             reply["refused"]["detail"] += f" (the cluster ledger's {intent.source} has less than {amount})"
         return reply
+
+    def _moved(self, request: object) -> bool:
+        """[cluster] admin routing: the request concerns another shard (the core answers
+        `moved`); no money may move here for it."""
+        route = getattr(self.core, "route_admin", None)
+        return route is not None and admin_moved(request, route(request)) is not None
 
     def _authorised(self, key_name: str | None) -> bool:
         core = self.core
@@ -126,7 +136,7 @@ class ShardLedger:
                     page, more = [(owner, ledger_pg.balance(conn, L.wallet(str(owner))))], False
                 else:
                     page, more = ledger_pg.wallet_page(conn, a.get("after"), a["limit"])  # type: ignore[arg-type]
-                return admin.ok_reply(parsed.id, wallets=_wallets(page), more=more, ledger="cluster")
+                return admin.ok_reply(parsed.id, wallets=_wallets(page), more=more, ledger="cluster", shard=self.shard)
             # no text id (no client token): a key of its own, each such request is a new transfer
             once = f"{self.shard}:once:{uuid.uuid4().hex}" if not isinstance(parsed.id, str) else ""
             source, target = {"deposit": (L.EXTERNAL, L.wallet(str(a.get("owner")))),
@@ -146,7 +156,8 @@ class ShardLedger:
                                                 "detail": f"{source} has less than {intent.amount}"}
             wallets = _wallets((acc[len(L.WALLET):], ledger_pg.balance(conn, acc))
                                for acc in (source, target) if L.is_wallet(acc))
-        return admin.ok_reply(parsed.id, records=[], refused=refused, transfer=result.plain(), wallets=wallets)
+        return admin.ok_reply(parsed.id, records=[], refused=refused, transfer=result.plain(), wallets=wallets,
+                              shard=self.shard)
 
     # ------------------------------------------------------------------ steps and sweeps
     def commit(self) -> None:

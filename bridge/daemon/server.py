@@ -44,6 +44,7 @@ import zmq
 import zmq.asyncio
 import zmq.backend
 
+from bridge.daemon.cluster_handover import HAND_OVER_LINGER_MS, hand_over_terminals
 from bridge.daemon.config import DaemonConfig, StartupError, check_server_key
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.feed_pacing import FeedShell
@@ -140,6 +141,10 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
                                        instance=self.instance)
         self.core.debug = self.debug
         self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
+        self.core.reload = self.store.recover  # an engine exception rebuilds the engine from the journal
+        self.core.route_admin = getattr(self.store, "route_admin", None)  # [cluster]: admin routing
+        if self.core.route_admin is not None:
+            self.core.shard = self.store.fence[0]
         self.ledger = open_ledger(self.core, self.store, self.config)  # [cluster] ledger: money on PostgreSQL
         self._commit()
         cfg = self.config
@@ -263,12 +268,13 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
             snapshots = getattr(self, "snapshots", None) or Snapshots.of(self.store, self.config, self.log)
             seq = await snapshots.close(core, self.clock(), self._commit)
             self._publish("daemon.stopped", journal_seq=seq)
+        handed_over = core is not None and hand_over_terminals(self, core)
         if getattr(self, "transport", None) is not None:
             self.transport.close(self.router)
         for name in ("router", "admin", "pub", "zap"):
             sock = getattr(self, name, None)
             if sock is not None:
-                sock.close(linger=200 if name == "router" else 0)
+                sock.close(linger=(HAND_OVER_LINGER_MS if handed_over else 200) if name == "router" else 0)
         if self._gc_watch in gc.callbacks:
             gc.callbacks.remove(self._gc_watch)
         self.store.close()  # WAL checkpoint

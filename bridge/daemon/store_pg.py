@@ -214,6 +214,7 @@ class PgStore:
     the lease replaces it, and a paused owner's live session must not block the takeover."""
 
     PART_BYTES = 1024 * 1024  # one snapshot piece per transaction
+    extra_writes = None  # (cursor, batch) -> None: more rows in each step's transaction (a shard's directory)
     LOCK_WAIT_S = 5  # a killed daemon's session ends within ms of its socket closing
 
     def __init__(self, url: str, synchronous: str = "normal", keep_snapshots: int = 2, *, create: bool = True,
@@ -344,8 +345,7 @@ class PgStore:
                 self._raise_fenced(exc)
                 raise
 
-    @staticmethod
-    def insert_batch(cur, batch: Batch) -> None:  # noqa: ANN001 - a psycopg cursor in an open transaction
+    def insert_batch(self, cur, batch: Batch) -> None:  # noqa: ANN001 - a psycopg cursor in an open transaction
         """A step's rows (write's statements, without the transaction around them)."""
         if batch.events:
             cur.executemany("INSERT INTO events VALUES (%s, %s, %s, %s)", batch.events)
@@ -364,6 +364,8 @@ class PgStore:
         if batch.meta:
             cur.executemany("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
                             "SET value = excluded.value", list(batch.meta.items()))
+        if self.extra_writes is not None:
+            self.extra_writes(cur, batch)  # a shard's directory rows (cluster.ShardStore)
 
     @contextmanager
     def step(self) -> Iterator[Any]:

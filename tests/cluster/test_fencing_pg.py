@@ -176,3 +176,12 @@ def test_a_keeper_whose_connection_broke_reconnects_and_renews_again(pg_url: str
     assert 0 < int(d1.db.conn.execute("SHOW statement_timeout").fetchone()[0].rstrip("ms")) < long.renew_ms
     d1.close()
     db.close()
+
+
+@pytest.mark.parametrize("bad", ["", "s-1", "s 1", "é", "x" * 41, "s1;drop"])
+def test_a_shard_name_breaking_the_config_rule_is_refused_before_any_sql(pg_url: str, bad: str) -> None:
+    """A shard name becomes a schema name (`shard_<name>`): the one rule of `[cluster]` names
+    (letters, digits and _, at most 40) guards `add_shard` too."""
+    db = ClusterDb(pg_url)
+    with pytest.raises(ValueError, match="letters, digits and _ only, at most 40"):
+        db.add_shard(bad)

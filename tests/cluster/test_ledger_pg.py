@@ -245,3 +245,26 @@ def test_a_deposed_owner_s_money_step_is_fenced_with_its_transfer(pg_url: str) -
     assert ledger_rows(pg_url)[1]["wallet:I"] == Decimal("300")
     for s in (old, new):
         s.close()
+
+
+def test_a_request_routed_to_another_shard_moves_no_money_there_and_is_funded_once_by_the_owner(
+        pg_url: str) -> None:
+    """Admin routing (docs/scaling.md): a subscribe to a trader of s2 sent to s1's daemon is
+    answered `moved` before any money moves; the client sends it, same id, to s2's owner."""
+    from bridge.cluster.routing import Redirect, Serve
+
+    s1 = Shard(pg_url, "s1", take_shard(pg_url, "s1"))
+    s2 = Shard(pg_url, "s2", take_shard(pg_url, "s2"))
+    s1.admin("deposit", "dep-1", owner="I", amount="1000")
+    register_trader(s2, "T2", 1002)
+    s1.core.shard = "s1"
+    s1.core.route_admin = lambda request: Redirect("s2", "tcp://10.0.0.2:5572") \
+        if request.get("args", {}).get("trader") == "T2" else Serve()
+    moved = s1.admin("subscribe", "r-1", investor="I", trader="T2", account=2001, amount="700")
+    assert (moved["ok"], moved["error"], moved["shard"]) == (False, "moved", "s2")
+    assert "req:subscribe:r-1" not in [r[0] for r in ledger_rows(pg_url)[0]] and s1.core.engine.subscriptions == {}
+    reply = s2.admin("subscribe", "r-1", investor="I", trader="T2", account=2001, amount="700")
+    assert reply["refused"] is None and not reply["transfer"]["repeated"]
+    assert ledger_rows(pg_url)[1]["wallet:I"] == Decimal("300")
+    for s in (s1, s2):
+        s.close()
