@@ -226,7 +226,8 @@ class PgStore:
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.holder = f"mtbridge daemon pid {os.getpid()} on host {socket.gethostname()} since {started}"
         self.conn = connect(url, self.holder[:63])  # NAMEDATALEN
-        self._thread_lock = threading.Lock()  # the main connection: the loop's writes, tools' reads
+        self._thread_lock = threading.RLock()  # the main connection: the loop's writes, tools' reads; re-entered by
+        # an engine rebuild (core.reload) inside a cluster-ledger step's open transaction
         _OPEN.add(self)
         try:
             self.schema_name = self.conn.execute("SELECT current_schema()").fetchone()[0]

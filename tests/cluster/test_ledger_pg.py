@@ -268,3 +268,30 @@ def test_a_request_routed_to_another_shard_moves_no_money_there_and_is_funded_on
     assert ledger_rows(pg_url)[1]["wallet:I"] == Decimal("300")
     for s in (s1, s2):
         s.close()
+
+
+def test_an_engine_error_inside_a_funded_step_refunds_the_wallet(pg_url: str) -> None:
+    """The core rebuilds its engine from the journal after an engine exception (core.reload),
+    here inside the step's open transaction: the funding stays journaled and is swept back."""
+    s1 = Shard(pg_url, "s1", take_shard(pg_url, "s1"))
+    s1.core.reload = s1.store.recover
+    s1.admin("deposit", "dep-1", owner="I", amount="1000")
+    register_trader(s1, "T", 1001)
+    engine = s1.core.engine
+    handle = engine.handle
+
+    def failing(event):  # noqa: ANN001, ANN202 - a bug in the engine, on the subscribe only
+        if type(event) is ev.Subscribe:
+            raise RuntimeError("a bug")
+        return handle(event)
+
+    engine.handle = failing
+    reply = s1.admin("subscribe", "r-1", investor="I", trader="T", account=2001, amount="700")
+    assert reply["transfer"]["status"] == "done" and s1.core.engine is not engine  # rebuilt
+    rows, balances = ledger_rows(pg_url)
+    assert [(r[1], r[2], r[3]) for r in rows[-2:]] == [("wallet:I", "shard:s1", Decimal("700")),
+                                                      ("shard:s1", "wallet:I", Decimal("700"))]
+    assert balances["wallet:I"] == Decimal("1000") and s1.wallet("I") == 0
+    replayed = DaemonCore.recover(config(), s1.store.recover(), now=T0 + 1, insecure=True)
+    assert replayed.engine.to_bytes() == s1.core.engine.to_bytes()
+    s1.close()
