@@ -21,9 +21,11 @@ per repetition (same blocks), then the median.
         [--block 10000] [--no-reference] [--no-diagnostics]
 
 Prints each scenario's figure, then one line ``BENCH {json}`` (figures, ratios, targets). The
-diagnostics (an untimed extra thin run) count the exact risk re-checks by the account's state at
-the re-check - in margin call, volatile (a position's profit moves with a conversion rate),
-other - and set them against the time budget the 0.5x goal leaves.
+diagnostics (an extra thin run, outside the ratios) count the exact risk re-checks by the
+account's state at the re-check - in margin call, volatile (a position's profit moves with a
+conversion rate), other - time them, the stop-outs and the margin-call band handling, and set
+them against the CPU the 0.5x goal leaves (`thin_margin_anatomy.py` goes further: which of the
+re-checks of accounts in margin call can change the journal at all).
 """
 
 from __future__ import annotations
@@ -132,18 +134,58 @@ def timed_interleaved(servers: dict[str, TradeServer], ticks: list, block: int) 
     return spent
 
 
-def recheck_causes(ticks: list, warm: int, thin_accounts: int) -> dict[str, int]:
-    """Exact re-checks (`_refresh_risk`) of the thin run by the account's state when it runs."""
+def recheck_causes(ticks: list, warm: int, thin_accounts: int) -> dict:
+    """The thin run's risk work, counted and timed by part (an extra, untimed-for-the-ratio run:
+    the wrappers add about a microsecond per call).
+
+    * exact re-checks (`refresh`) by the account's state when each runs - in margin call,
+      volatile (a position's profit moves with a conversion rate), other - with their CPU
+      (stop-outs excluded);
+    * stop-outs (`_stop_out`: the closes, their journal lines, the re-evaluation after each);
+    * margin-call band handling (`bands_fired`: accounts not in margin call whose integer
+      bound lost an edge), its exact re-checks included."""
     server = prepared("thin", ticks, warm, thin_accounts)
+    engine = server._refresh_risk.__self__
     causes = {"in_margin_call": 0, "volatile": 0, "other": 0}
-    real = server._refresh_risk
+    cpu = {"recheck_in_margin_call": 0.0, "recheck_volatile": 0.0, "recheck_other": 0.0,
+           "stop_out": 0.0, "bands_fired": 0.0}
+    calls = {"stop_out": 0, "bands_fired": 0}
+    clock = time.process_time
+    real_refresh, real_stop_out, real_bands = server._refresh_risk, engine._stop_out, engine.bands_fired
+    inside_bands = [False]
 
     def counting(acct) -> None:
-        causes["in_margin_call" if acct.in_call else "volatile" if acct.volatile else "other"] += 1
-        real(acct)
+        cause = "in_margin_call" if acct.in_call else "volatile" if acct.volatile else "other"
+        causes[cause] += 1
+        so_before, t0 = cpu["stop_out"], clock()
+        real_refresh(acct)
+        if not inside_bands[0]:  # a band's own exact check is part of the band handling
+            cpu["recheck_" + cause] += clock() - t0 - (cpu["stop_out"] - so_before)
+
+    def stop_out(*args) -> None:
+        calls["stop_out"] += 1
+        t0 = clock()
+        real_stop_out(*args)
+        cpu["stop_out"] += clock() - t0
+
+    def bands_fired(acct, fired) -> None:
+        calls["bands_fired"] += 1
+        inside_bands[0] = True
+        so_before, t0 = cpu["stop_out"], clock()
+        try:
+            real_bands(acct, fired)
+        finally:
+            inside_bands[0] = False
+        cpu["bands_fired"] += clock() - t0 - (cpu["stop_out"] - so_before)
+
     server._refresh_risk = counting
+    engine._stop_out = stop_out
+    engine.bands_fired = bands_fired  # the server reads it through the plugin host at each use
+    t0 = clock()
     server.run(ticks[warm:])
-    return causes
+    total = clock() - t0
+    return {"rechecks": causes, "calls": calls, "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
+            "total_cpu_s": round(total, 3)}
 
 
 def main() -> None:
@@ -189,15 +231,24 @@ def main() -> None:
         print(f"{k}: {ratios[k]:.2f}x (target >= {target}x) {'ok' if ratios[k] >= target else 'MISSED'}")
     diagnostics: dict = {}
     if not args.no_diagnostics:
-        causes = recheck_causes(ticks, warm, args.thin_accounts)
+        anatomy = recheck_causes(ticks, warm, args.thin_accounts)
+        causes = anatomy["rechecks"]
         checks = sum(causes.values())
         # CPU beyond the empty case's, per re-check, and what the goal leaves for one
         extra_us = (1 / med["thin"] - 1 / med["empty"]) * len(rest) / max(checks, 1) * 1e6
         budget_us = (1 / TARGETS["thin_vs_empty"] - 1) / med["empty"] * len(rest) / max(checks, 1) * 1e6
+        # the whole CPU the goal leaves the thin run beyond the empty run's, same quotes
+        budget_s = (1 / TARGETS["thin_vs_empty"] - 1) * len(rest) / med["empty"]
         diagnostics = {"thin_rechecks": causes, "thin_us_per_recheck": round(extra_us, 2),
-                       "thin_budget_us_per_recheck": round(budget_us, 2)}
+                       "thin_budget_us_per_recheck": round(budget_us, 2), "thin_calls": anatomy["calls"],
+                       "thin_cpu_s": anatomy["cpu_s"], "thin_total_cpu_s": anatomy["total_cpu_s"],
+                       "thin_budget_cpu_s": round(budget_s, 3)}
         print(f"thin exact re-checks: {checks:,} ({', '.join(f'{k} {v:,}' for k, v in causes.items())}); "
               f"thin CPU beyond empty {extra_us:.1f} us per re-check, the goal leaves {budget_us:.2f} us")
+        print(f"thin CPU by part (diagnostic run, {anatomy['total_cpu_s']:.2f} s in all; the goal leaves "
+              f"{budget_s:.2f} s beyond the empty run): "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in anatomy["cpu_s"].items())
+              + f"; {anatomy['calls']['stop_out']:,} stop-outs, {anatomy['calls']['bands_fired']:,} band firings")
     reference: dict[str, float] = {}
     equal: dict[str, bool] = {}
     if not args.no_reference:

@@ -33,10 +33,10 @@ def _ticks(n: int, seed: int) -> list:
     return list(merge_feeds(*feeds))[:n]
 
 
-def _thin_run(reference: bool, seed: int, accounts: int = 40, ticks: int = 6000, *,
-              account_type: str = "mt5_standard", currency: str = "USD", cushion_max: int = 30):
+def _thin_server(reference: bool, seed: int, accounts: int = 40, ticks: int = 6000, *,
+                 account_type: str = "mt5_standard", currency: str = "USD", cushion_max: int = 30):
     """`accounts` x 6 positions (SL/TP on some), funded a little above their margin (free margin
-    left: 1 to `cushion_max` % of the margin)."""
+    left: 1 to `cushion_max` % of the margin); returns the server and the quotes still to run."""
     ts = _ticks(ticks, seed)
     server = TradeServer(seed=seed, start_ms=MONDAY, scrypt_n=2 ** 4, reference=reference)
     server.run(ts[:len(SYMBOLS)])
@@ -58,6 +58,11 @@ def _thin_run(reference: bool, seed: int, accounts: int = 40, ticks: int = 6000,
         info = server.account_info(login)
         cushion = info.margin * D(rng.randint(1, cushion_max)) / 100
         server.withdraw(login, (info.margin_free - cushion).quantize(D("0.01")))
+    return server, ts[len(SYMBOLS):]
+
+
+def _thin_run(reference: bool, seed: int, accounts: int = 40, ticks: int = 6000, **kw):
+    server, rest = _thin_server(reference, seed, accounts, ticks, **kw)
     checks = 0
     real = server._refresh_risk
 
@@ -66,8 +71,30 @@ def _thin_run(reference: bool, seed: int, accounts: int = 40, ticks: int = 6000,
         checks += 1
         real(acct)
     server._refresh_risk = counting
-    server.run(ts[len(SYMBOLS):])
+    server.run(rest)
     return server, checks
+
+
+@pytest.mark.parametrize("reference", [False, True])
+def test_stop_out_and_margin_call_land_on_the_first_quote_at_their_level(reference):
+    """Issue 12 section 3: "accounts near stop-out are the worst case ... bands re-firing on
+    noise". docs/simulator.md (the thin case, second look) reads that the re-checks of an account
+    in margin call decide only *when a clear is seen*: the edges are conservative, so a stop-out
+    and a margin call land on the first quote whose exact level is at or below their threshold,
+    whatever the re-checks' schedule. Checked after every quote, exactly: no account keeps
+    positions at or below the stop-out level, every account at or below the margin-call level is
+    in margin call - on the fast paths and on the plain ones."""
+    server, rest = _thin_server(reference, seed=2, accounts=24, ticks=4000)
+    for tick in rest:
+        server.on_tick(tick)
+        for login, acct in server._accounts.items():
+            level = server.margin_level(login)
+            if level is None:
+                continue
+            assert level > acct.type.stop_out_level, (tick, login, level)
+            assert acct.in_call or level > acct.type.margin_call_level, (tick, login, level)
+    counts = server.journal.counts()
+    assert counts.get("stop_out", 0) > 0 and counts.get("margin_call_cleared", 0) > 0, counts
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
