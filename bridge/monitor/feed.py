@@ -242,8 +242,18 @@ def lease_feeds(url: str) -> Callable[[], dict[str, tuple[str, str]]]:
 
 
 def listed_feeds(addresses: list[str]) -> Callable[[], dict[str, tuple[str, str]]]:
-    """A configured list instead of the lease table: each address is its own source."""
-    fixed = {address: ("", address) for address in addresses}
+    """A configured list instead of the lease table: each entry is its own source, named by the
+    address, or `SHARD=ADDRESS` to name it by its shard (what dealer actions route by)."""
+    fixed: dict[str, tuple[str, str]] = {}
+    for entry in addresses:
+        name, sep, address = entry.partition("=")
+        if not sep or "://" in name:
+            name, address = entry, entry
+        if not name or not address:
+            raise ValueError(f"--feed {entry!r}: expected ADDRESS or SHARD=ADDRESS")
+        if name in fixed:
+            raise ValueError(f"--feed {entry!r}: {name} is listed twice")
+        fixed[name] = ("", address)
     return lambda: dict(fixed)
 
 

@@ -130,6 +130,9 @@ class Dashboard:
             Route("/dealer/action", partial(web_dealer.act, self), methods=["POST"]),
             Route("/subscriptions/{sub:int}/settings", partial(web_settings.settings_page, self)),
             Route("/subscriptions/{sub:int}/settings", partial(web_settings.save, self), methods=["POST"]),
+            # a cluster desk: subscription ids are numbered per shard
+            Route("/subscriptions/{shard}/{sub:int}/settings", partial(web_settings.settings_page, self)),
+            Route("/subscriptions/{shard}/{sub:int}/settings", partial(web_settings.save, self), methods=["POST"]),
         ]  # fmt: skip
         self.app = Starlette(routes=routes, exception_handlers={404: self.not_found}, middleware=[Middleware(
             SessionMiddleware, secret_key=config.session_secret, session_cookie="mtbridge_session",
@@ -328,7 +331,8 @@ class Dashboard:
     async def trader(self, request: Request) -> Response:
         tid = request.path_params["trader"]
         p = self.principal(request)
-        acts = web_dealer.trader_section(self, tid) if p is not None and p.is_dealer else ""
+        shard = self.hub.read(lambda s: s.traders[tid].shard if tid in s.traders else "")
+        acts = web_dealer.trader_section(self, tid, shard) if p is not None and p.is_dealer else ""
 
         def build(s: MonitorState) -> str | None:
             t = s.traders.get(tid)
