@@ -318,13 +318,15 @@ class Dashboard:
         return RedirectResponse("/login", status_code=303)
 
     async def traders(self, request: Request) -> Response:
+        cluster = self.hub.read(lambda s: bool(s.sources))  # a cluster desk: each trader's shard
         rows = self.hub.read(lambda s: "".join(
-            f'<tr data-trader="{escape(t.id)}"><td><a href="/traders/{escape(t.id)}">{escape(t.id)}</a></td>'
+            f'<tr data-trader="{escape(t.id)}">' + (f'<td class="shard">{escape(t.shard)}</td>' if cluster else "")
+            + f'<td><a href="/traders/{escape(t.id)}">{escape(t.id)}</a></td>'
             f"<td class=num>{_pct(t.return_pct)}</td><td class=num>{_pct(t.max_drawdown_pct)}</td>"
             f"<td class=num>{t.trades}</td><td class=num>{t.followers}</td><td class=num>{lots(t.volume)}</td></tr>"
             for t in public_traders(s)))
         body = ('<p>Public statistics of every trader: return, worst drawdown, trades, followers, volume.</p><table class="grid" id="traders-table">'
-                "<thead><tr><th>trader</th><th>return</th><th>max drawdown</th><th>trades</th><th>followers</th>"
+                f"<thead><tr>{'<th>shard</th>' if cluster else ''}<th>trader</th><th>return</th><th>max drawdown</th><th>trades</th><th>followers</th>"
                 f"<th>volume (lots)</th></tr></thead><tbody>{rows}</tbody></table>")
         return self.page(request, "Traders", body)
 
