@@ -262,20 +262,22 @@ def run_monitor(address: str, *, curve: object = None, refresh: float = 0.5, dur
 def run_cluster_monitor(feeds: Callable[[], dict[str, tuple[str, str]]], *, curve: object = None,
                         refresh: float = 0.5, duration: float | None = None, console: Console | None = None,
                         clock: Callable[[], int] | None = None, stdin: object = None,
-                        follow_s: float = 2.0) -> int:
+                        follow_s: float = 2.0, until: Callable[[MonitorState], bool] | None = None) -> int:
     """Draw one desk over several daemons' feeds (`feed.lease_feeds` / `listed_feeds`), the list
-    re-read every `follow_s`: a shard that moves is followed to its new owner's feed."""
+    re-read every `follow_s`: a shard that moves is followed to its new owner's feed. `until`:
+    stop once the desk satisfies it (a script waiting for a state; tests)."""
     from bridge.monitor.feed import ClusterFeeds, wall_ms
     from bridge.monitor.hub import DeskHub
 
     clock = clock or wall_ms
     hub = DeskHub(clock)
     sub = ClusterFeeds(feeds, hub, curve=curve, refresh_s=follow_s, clock=clock)  # type: ignore[arg-type]
-    return _draw(hub, sub, refresh=refresh, duration=duration, console=console, clock=clock, stdin=stdin)
+    return _draw(hub, sub, refresh=refresh, duration=duration, console=console, clock=clock, stdin=stdin,
+                 until=until)
 
 
 def _draw(hub: Any, sub: Any, *, refresh: float, duration: float | None, console: Console | None,
-          clock: Callable[[], int], stdin: object) -> int:
+          clock: Callable[[], int], stdin: object, until: Callable[[MonitorState], bool] | None = None) -> int:
     """The drawing loop over a `MonitorHub` or a `DeskHub` fed by `sub` (started and stopped here)."""
     console = console or Console()
     scroll = Scroll()
@@ -301,6 +303,8 @@ def _draw(hub: Any, sub: Any, *, refresh: float, duration: float | None, console
                 live.update(hub.read(draw))
                 if getattr(sub, "error", None) is not None:
                     raise sub.error
+                if until is not None and hub.read(until):
+                    break
     except KeyboardInterrupt:
         pass
     finally:
