@@ -103,3 +103,41 @@ def test_a_dealer_action_form_carries_the_shard_and_a_bad_shard_sends_nothing() 
         "shard: letters, digits and _ only, at most 64"
     one = parse({"action": "suspend", "subscription": "1"})
     assert not isinstance(one, str) and one.shard == "" and one.subject == "subscription 1"
+
+
+def test_a_shard_that_moves_is_followed_to_its_new_owners_feed_without_a_restart() -> None:
+    """Failover or hand-over: the lease table names a new owner (and its feed) for s2; the next
+    refresh moves s2's subscriber there and the desk names the new node."""
+    from bridge.monitor.feed import ClusterFeeds
+    from bridge.monitor.hub import DeskHub
+
+    leases = {"s1": ("d1", "tcp://127.0.0.1:9"), "s2": ("d2", "tcp://127.0.0.1:10")}
+    hub = DeskHub(clock=lambda: 0)
+    feeds = ClusterFeeds(lambda: dict(leases), hub, refresh_s=3600)
+    try:
+        feeds.refresh()
+        first = feeds.subscribers["s1"]
+        leases["s2"] = ("d3", "tcp://127.0.0.1:11")  # d2 died; d3 took s2
+        feeds.refresh()
+        assert feeds.subscribers["s2"].address == "tcp://127.0.0.1:11" and feeds.subscribers["s1"] is first
+        assert hub.nodes["s2"] == ("d3", "tcp://127.0.0.1:11")
+    finally:
+        feeds.stop()
+
+
+def test_the_cluster_options_and_their_one_line_errors() -> None:
+    from bridge.monitor.commands import _cluster_feeds
+    from bridge.monitor.feed import listed_feeds
+
+    assert _cluster_feeds({"connect": "tcp://a:1"}) is None  # one daemon: unchanged
+    assert listed_feeds(["s1=tcp://a:1", "tcp://b:1"])() == {"s1": ("", "tcp://a:1"), "tcp://b:1": ("", "tcp://b:1")}
+    for conf, why in (({"cluster": "postgresql://x/y", "feed": ["tcp://a:1"]}, "--cluster and --feed exclude each other"),
+                      ({"cluster": "postgresql://x/y", "connect": "tcp://a:1"}, "--connect is one daemon"),
+                      ({"cluster": "tcp://a:1"}, "expected postgresql://"),
+                      ({"feed": ["s1=tcp://a:1", "s1=tcp://b:1"]}, "s1 is listed twice")):
+        try:
+            _cluster_feeds(conf)
+        except ValueError as exc:
+            assert why in str(exc)
+        else:
+            raise AssertionError(conf)
