@@ -52,7 +52,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "symbol, the latest events and copy latency p50/p99, live from the daemon's PUB feed. "
                     "Reconnects and resyncs from the daemon's snapshot on its own. See docs/monitoring.md.",
         epilog="example: mtbridge monitor --connect tcp://127.0.0.1:5571 --server-key keys/server.pub "
-               "--client-key keys/desk.key",
+               "--client-key keys/desk.key; a cluster: mtbridge monitor --cluster postgresql://... --server-key "
+               "keys/server.pub --client-key keys/desk.key (docs/monitoring.md, \"Cluster mode\")",
     )
     _feed_args(m)
     m.add_argument("--refresh", type=float, default=0.5, metavar="S", help="redraw at least every S seconds")
@@ -342,7 +343,8 @@ def _admin_link(conf: dict[str, Any]) -> Any:
     if conf.get("insecure"):
         return DealerLink(str(endpoint or ""), None, owners=owners)
     if not key or not conf.get("server_key"):
-        raise ValueError("--admin-endpoint needs --admin-key FILE (role admin) and --server-key")
+        raise ValueError(f"{'--admin-endpoint' if endpoint else '--cluster'} needs --admin-key FILE (role admin) "
+                         "and --server-key for dealer actions")
     try:
         keys = admin_keys(str(conf["server_key"]), str(key))
     except ValueError as exc:  # the shared client names its own option: name the dashboard's

@@ -215,15 +215,13 @@ def render(state: MonitorState, now: int, *, principal: Principal = DESK, accoun
     h = state.health
     head = Text.assemble(
         ("mtbridge monitor  ", "bold"), (f"[{label}]", style),
-        f"  daemon {h.instance or '?'}  journal #{h.journal_seq}",
+        (f"  shards {len(state.sources)}" if state.sources else f"  daemon {h.instance or '?'}  journal #{h.journal_seq}"),
         f"  terminals online {v.terminals_online}/{v.terminals}",
         "  copy latency p50 ", (f"{v.p50} ms" if v.p50 is not None else "-", "bold"),
         " p99 ", (f"{v.p99} ms" if v.p99 is not None else "-", "bold"),
         f"  gaps {h.gaps}  wall clock {clock_text(now)} UTC",
     )
     tally = _tally(v.counts, h, False)
-    if state.sources:  # a cluster desk: the daemons it merges, one status each
-        head.append(f"  shards {len(state.sources)}")
     exp = Table(title="Exposure per symbol (lots)", expand=True, title_justify="left")
     for col in ("symbol", "buy", "sell", "net", "positions"):
         exp.add_column(col, justify="left" if col == "symbol" else "right", no_wrap=True)

@@ -124,3 +124,14 @@ def test_the_dashboard_lists_both_shards_and_a_dealer_action_reaches_the_second_
     finally:
         feeds.stop()
         link.close()
+
+
+def test_mtbridge_monitor_cluster_reads_the_lease_table_and_draws(pg_url: str, capsys) -> None:  # noqa: ANN001
+    """The command line: `--cluster URL` (no shard owned yet: the desk waits for feeds)."""
+    from bridge.cli import main
+
+    assert main(["monitor", "--cluster", pg_url, "--insecure", "--duration", "0.2", "--width", "120"]) == 0
+    assert "CONNECTING" in capsys.readouterr().out
+    assert main(["monitor", "--cluster", pg_url, "--feed", "tcp://a:1", "--insecure"]) == 2
+    assert capsys.readouterr().err.strip() == ("mtbridge monitor: error: --cluster and --feed exclude each other "
+                                               "(the lease table, or a fixed list)")
