@@ -162,6 +162,13 @@ def run_monitor_command(args: argparse.Namespace) -> int:
     return run_monitor(args.connect, curve=curve, refresh=args.refresh, duration=args.duration, console=console)
 
 
+def _no_password(url: object) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user@host/db (never print a password)."""
+    import re
+
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1@", str(url)) if url else ""
+
+
 def _cluster_feeds(conf: dict[str, Any]) -> Any:
     """--cluster URL / --feed ... -> the desk's feed list (None: one daemon, --connect).
     ValueError with a one-line reason for a mix that cannot be meant."""
@@ -174,7 +181,7 @@ def _cluster_feeds(conf: dict[str, Any]) -> Any:
         raise ValueError("--connect is one daemon; with --cluster or --feed leave it out")
     if cluster:
         if not str(cluster).startswith(("postgresql://", "postgres://")):
-            raise ValueError(f"--cluster {cluster}: expected postgresql://... (the cluster's database)")
+            raise ValueError(f"--cluster {_no_password(cluster)}: expected postgresql://... (the cluster's database)")
         return lease_feeds(str(cluster))
     if listed:
         return listed_feeds([str(x) for x in (listed if isinstance(listed, list) else [listed])])
@@ -439,8 +446,8 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
-    print(f"mtbridge dashboard: serving {server.url} (feed: "
-          f"{conf.get('connect') or conf.get('replay') or conf.get('cluster') or ', '.join(conf.get('feed') or [])})",
+    source = conf.get("connect") or conf.get("replay") or _no_password(conf.get("cluster"))
+    print(f"mtbridge dashboard: serving {server.url} (feed: {source or ', '.join(conf.get('feed') or [])})",
           file=sys.stderr)
     try:
         while server.thread.is_alive():

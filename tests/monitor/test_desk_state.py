@@ -141,3 +141,10 @@ def test_the_cluster_options_and_their_one_line_errors() -> None:
             assert why in str(exc)
         else:
             raise AssertionError(conf)
+
+
+def test_a_cluster_url_is_printed_without_its_password() -> None:
+    from bridge.monitor.commands import _no_password
+
+    assert _no_password("postgresql://desk:s3cret@db:5432/mtbridge") == "postgresql://desk@db:5432/mtbridge"
+    assert _no_password("postgresql://db/mtbridge") == "postgresql://db/mtbridge"
