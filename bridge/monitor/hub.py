@@ -15,7 +15,7 @@ from bridge.monitor.alertstore import AlertStore
 from bridge.monitor.feed import wall_ms
 from bridge.monitor.history import HistoryStore, history_rows
 from bridge.monitor.metrics import FeedMetrics
-from bridge.monitor.model import MAX_EVENTS, Account, EventLine, Exposure, Subscription, Terminal, Trader
+from bridge.monitor.model import ALERT, MAX_EVENTS, Account, EventLine, Exposure, Subscription, Terminal, Trader
 from bridge.monitor.state import FeedEvent, MonitorState
 
 T = TypeVar("T")
@@ -178,6 +178,14 @@ class DeskHub:
         self._merged: MonitorState | None = None
         self._poked = False
         self.version = 0
+        self.feeds_error = ""  # why the feed list could not be read (`ClusterFeeds`), "" when it could
+
+    def feeds_failed(self, error: str) -> None:
+        with self._changed:
+            if error != self.feeds_error:
+                self.feeds_error = error
+                self.version += 1
+                self._changed.notify_all()
 
     def hub(self, source: str) -> MonitorHub:
         with self._lock:
@@ -228,6 +236,10 @@ class DeskHub:
         if merged is not None and merged.version == version:
             return merged
         merged = desk_state({name: hub.read(_copy_full) for name, hub in hubs.items()}, nodes, version)
+        if self.feeds_error:  # e.g. the cluster's database unreachable: say so on the desk
+            merged._line(merged.health.last_ts, "monitor", ALERT, f"cannot list the cluster's feeds: {self.feeds_error}")
+            if not merged.sources:
+                merged.health.no_answer = "the cluster's lease table"
         with self._lock:
             if self._merged is None or self._merged.version <= version:
                 self._merged = merged

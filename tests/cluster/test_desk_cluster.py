@@ -21,7 +21,7 @@ from bridge.daemon.client import AdminClient  # noqa: E402
 from bridge.daemon.cluster_testing import node_config, wait_routed  # noqa: E402
 from bridge.daemon.testing import DaemonProcess, make_setup  # noqa: E402
 from bridge.monitor.auth import LoginThrottle  # noqa: E402
-from bridge.monitor.console import run_cluster_monitor  # noqa: E402
+from bridge.monitor.console import render, run_cluster_monitor  # noqa: E402
 from bridge.monitor.feed import ClusterFeeds, CurveClient, lease_feeds  # noqa: E402
 from bridge.monitor.hub import DeskHub  # noqa: E402
 from bridge.monitor.state import MonitorState  # noqa: E402
@@ -130,8 +130,27 @@ def test_mtbridge_monitor_cluster_reads_the_lease_table_and_draws(pg_url: str, c
     """The command line: `--cluster URL` (no shard owned yet: the desk waits for feeds)."""
     from bridge.cli import main
 
+    assert main(["cluster", "add-shard", "--url", pg_url, "s1"]) == 0
+    capsys.readouterr()
     assert main(["monitor", "--cluster", pg_url, "--insecure", "--duration", "0.2", "--width", "120"]) == 0
-    assert "CONNECTING" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "CONNECTING" in out and "cannot list" not in out  # s1 has no owner yet: no feed to show
     assert main(["monitor", "--cluster", pg_url, "--feed", "tcp://a:1", "--insecure"]) == 2
     assert capsys.readouterr().err.strip() == ("mtbridge monitor: error: --cluster and --feed exclude each other "
                                                "(the lease table, or a fixed list)")
+
+
+def test_a_cluster_database_out_of_reach_is_said_on_the_desk() -> None:
+    """The lease table cannot be read: the desk says NO ANSWER and why, instead of waiting."""
+    from bridge.monitor.feed import ClusterFeeds
+
+    def unreachable() -> dict:
+        raise OSError("connection refused")
+
+    hub = DeskHub(clock=lambda: 0)
+    ClusterFeeds(unreachable, hub).refresh()
+    console = Console(record=True, width=120)
+    console.print(hub.read(lambda s: render(s, 0)))
+    text = console.export_text()
+    assert "[NO ANSWER]" in text and "cannot list the cluster's feeds: OSError: connection refused" in text
+
