@@ -298,10 +298,12 @@ def _draw(hub: Any, sub: Any, *, refresh: float, duration: float | None, console
                   vertical_overflow="crop") as live:
             while not scroll.quit and (duration is None or time.monotonic() - started < duration):
                 hub.wait_change(hub.version, refresh)
-                live.update(hub.read(draw))
+                # the frame and the `until` test of one state: the last frame drawn is the one that met it
+                frame, done = hub.read(lambda s: (draw(s), until is not None and until(s)))
+                live.update(frame)
                 if getattr(sub, "error", None) is not None:
                     raise sub.error
-                if until is not None and hub.read(until):
+                if done:
                     break
     except KeyboardInterrupt:
         pass
