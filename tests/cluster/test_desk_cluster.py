@@ -81,9 +81,10 @@ def test_the_console_draws_one_desk_over_two_daemons(cluster, pg_url: str) -> No
     text = out.getvalue()
     assert rc == 0
     assert f"s1@d1 [LIVE] {d1.endpoints['pub']}" in text and f"s2@d2 [LIVE] {d2.endpoints['pub']}" in text
-    rows = {login: line for line in text.splitlines() for login in (1001, 2001, 3001, 4001) if f" {login} " in line}
-    assert "s1@d1" in rows[3001] and "s1@d1" in rows[1001]
-    assert "s2@d2" in rows[4001] and "s2@d2" in rows[2001]
+    # the accounts table: | shard | login | owner | ...
+    cells = [[c.strip() for c in line.split("│")[1:4]] for line in text.splitlines() if line.count("│") > 4]
+    assert {(login, shard, owner) for shard, login, owner in cells if login.isdigit()} == {
+        ("1001", "s1@d1", "T1"), ("3001", "s1@d1", "I3001"), ("2001", "s2@d2", "T2"), ("4001", "s2@d2", "I4001")}
 
 
 def test_the_dashboard_lists_both_shards_and_a_dealer_action_reaches_the_second_shards_owner(
