@@ -148,3 +148,22 @@ def test_a_cluster_url_is_printed_without_its_password() -> None:
 
     assert _no_password("postgresql://desk:s3cret@db:5432/mtbridge") == "postgresql://desk@db:5432/mtbridge"
     assert _no_password("postgresql://db/mtbridge") == "postgresql://db/mtbridge"
+
+
+def test_a_dealer_action_goes_to_the_shards_owner_as_the_lease_table_names_it_now() -> None:
+    """The owners are re-read for each request: after a failover of s2 from d2 to d3 the next
+    action goes to d3's admin endpoint, without a restart of the dashboard."""
+    from bridge.monitor.web_dealer import DealerLink
+
+    owners = {"s1": "tcp://d1:5572", "s2": "tcp://d2:5572"}
+    link = DealerLink("", None, owners=lambda: dict(owners))
+    try:
+        assert link.target("s2") == "tcp://d2:5572"
+        owners["s2"] = "tcp://d3:5572"
+        assert link.target("s2") == "tcp://d3:5572"
+        assert link.target(None) == "tcp://d1:5572"  # no shard (a trader action): any owner routes it
+        del owners["s2"]  # s2 has no owner for now: any daemon answers (`no_owner`, said on the page)
+        assert link.target("s2") == "tcp://d1:5572"
+        assert DealerLink("tcp://fixed:5572", None).target("s2") == "tcp://fixed:5572"  # --admin-endpoint
+    finally:
+        link.close()
