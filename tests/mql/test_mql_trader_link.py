@@ -204,7 +204,7 @@ def test_mt4_whole_seconds_are_refined_only_within_their_second():
     assert "p.time=MtbSeenTime(p.time)" in body(mt4, "void MtbReporter::NewTicket(")
     # the hello repeats the time already reported, not a fresh whole second
     assert "out[n].time=m_pos[existing].p.time" in body(mt4, "bool MtbReporter::ReadLive(")
-    assert "MtbUtcOffsetMs())" in body(code(INC / "Reporter.mqh"), "bool MtbReporter::SendHello(")
+    assert "MtbUtcOffsetMs(),MtbMarginMode())" in body(code(INC / "Reporter.mqh"), "bool MtbReporter::SendHello(")
 
 
 # ---------------------------------------------------------------- money, role, netting (rows 25, 26)

@@ -411,7 +411,7 @@ bool MtbReporter::SendHello(void)
    m_eq=MtbNormMoney(AccountInfoDouble(ACCOUNT_EQUITY));
    m_lev=AccountInfoInteger(ACCOUNT_LEVERAGE);
    MtbBuildHello(w,env,m_role,platform,account_type,AccountInfoString(ACCOUNT_CURRENCY),
-                 (ulong)m_lev,m_bal,m_eq,list,MtbUtcOffsetMs());
+                 (ulong)m_lev,m_bal,m_eq,list,MtbUtcOffsetMs(),MtbMarginMode());
    m_acct_at=0;
    return(m_link.Send(w,"hello"));
   }
