@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bridge.copytrading import events as ev
+from bridge.daemon import netting
 from bridge.daemon.limits import TokenBucket
 from bridge.domain.trading import Side
 from bridge.protocol import Direction, Heartbeat, Hello, ProtocolError, SequenceTracker, decode
@@ -323,7 +324,10 @@ class SessionsMixin:
         snap = tuple(ev.SnapshotPosition(p.ticket, p.symbol, Side(p.side), p.volume, p.price, p.time)
                      for p in m.positions)
         trader = self.trader_of.get(login)
-        if trader is not None:
+        if trader is not None and m.margin_mode == "netting":
+            netting.hello(self, trader, m, now)  # positions by symbol: read through the netting translator
+        elif trader is not None:
+            self.netting.pop(login, None)
             self.feed_engine(ev.TraderSnapshot(now, trader, snap))
         elif self._is_investor(login):
             self.investor_hello(login, snap, now)
