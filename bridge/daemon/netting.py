@@ -65,6 +65,11 @@ def opened(core: DaemonCore, trader: str, m: PositionOpened) -> None:
         core._log("warning", "netting.too_many_positions", login=m.login, ticket=m.ticket)
         return
     tickets[m.ticket] = m.symbol
+    pos = book_of(core, trader).positions.get(m.symbol)
+    if pos is not None and pos.side.value == m.side and m.volume <= pos.volume:
+        # an open or addition only grows the position: this one is applied already (a re-send)
+        core._log("info", "trader.open_already_applied", login=m.login, ticket=m.ticket, volume=str(m.volume))
+        return
     _move(core, trader, m.symbol, _signed(m.side, m.volume), m.price, ZERO, "client", m.time,
           m.sl or None, m.tp or None)
 
@@ -72,14 +77,12 @@ def opened(core: DaemonCore, trader: str, m: PositionOpened) -> None:
 def closed(core: DaemonCore, trader: str, m: PositionClosed) -> None:
     """A deal against the position: its net is now `remaining` on the position's side."""
     tickets = core.netting[m.login]
-    symbol = tickets.get(m.ticket)
+    symbol = tickets.pop(m.ticket, None) if not m.remaining else tickets.get(m.ticket)
     pos = None if symbol is None else book_of(core, trader).positions.get(symbol)
-    if pos is None:
+    if pos is None or pos.volume <= m.remaining:  # a deal against it only shrinks it: applied already
         core._log("info", "trader.close_already_applied", login=m.login, ticket=m.ticket,
                   remaining=str(m.remaining))
         return
-    if not m.remaining:
-        del tickets[m.ticket]
     _move(core, trader, symbol, pos.side.sign * m.remaining, m.price, m.profit, CLOSE_REASONS[m.reason],
           None, None, None)
 

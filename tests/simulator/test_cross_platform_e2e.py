@@ -4,6 +4,7 @@ and the daemon core (frames through the codec both ways)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
@@ -142,5 +143,24 @@ def test_a_netting_trader_reconnecting_after_changes_is_reconciled_from_its_hell
     trade(server, logins["trader"], "sell", "0.40")
     wire.attach(b"T2", TerminalCore(server, login_sessions(server, [(logins["trader"], MASTER)]), next_id=10**6))
     wire.run()
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.10"))]
+
+
+def test_a_netting_report_read_twice_moves_nothing():
+    server, daemon, wire, logins, _ = _netting_world()
+    wire.run()
+    trader = wire.terminals[b"T"]
+    link = trader.links[logins["trader"]]
+    for side, volume, report in (("buy", "0.30", "position_opened"), ("buy", "0.20", "position_opened"),
+                                 ("sell", "0.40", "position_closed")):
+        trade(server, logins["trader"], side, volume)
+        wire.poll()
+        [last] = [m for m in link.sent if m.TYPE in ("position_opened", "position_closed")][-1:]
+        assert last.TYPE == report
+        before = dict(daemon.engine.traders["T"].positions)
+        wire.send(b"T", [replace(last, **trader._envelope(link, wire.now))])  # the same report, a new frame
+        wire.run()
+        assert daemon.engine.traders["T"].positions == before
     for investor in ("mt4", "mt5"):
         assert _copies(server, logins[investor]) == [("buy", D("0.10"))]
