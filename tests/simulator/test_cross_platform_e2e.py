@@ -14,7 +14,8 @@ from bridge.copytrading.engine import Engine
 from bridge.daemon.config import DaemonConfig
 from bridge.daemon.core import DaemonCore
 from simulator.prices import Tick
-from simulator.server import TradeServer
+from simulator.server import TradeRequest, TradeServer
+from simulator.server import retcodes as rc
 from simulator.terminals import TerminalCore, login_sessions
 from tests.simulator.test_terminals_daemon_core import HOUR, INVESTOR, MASTER, MONDAY, Wire, trade
 
@@ -164,3 +165,21 @@ def test_a_netting_report_read_twice_moves_nothing():
         assert daemon.engine.traders["T"].positions == before
     for investor in ("mt4", "mt5"):
         assert _copies(server, logins[investor]) == [("buy", D("0.10"))]
+
+
+def test_a_netting_traders_filled_pending_order_is_copied_and_its_close_followed():
+    server, daemon, wire, logins, _ = _netting_world()
+    wire.run()
+    session = server.login(logins["trader"], MASTER)
+    placed = server.order_send(session, TradeRequest(rc.TRADE_ACTION_PENDING, "EURUSD", D("0.30"),
+                                                     rc.ORDER_TYPE_BUY_LIMIT, price=D("1.09900")))
+    assert placed.ok, placed
+    wire.poll()
+    server.on_tick(Tick("EURUSD", server.now_ms + 1000, D("1.09880"), D("1.09890")))  # the limit fills
+    wire.poll()
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.30"))]
+    trade(server, logins["trader"], "sell", "0.10")  # a netting partial close of the filled position
+    wire.poll()
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.20"))]
