@@ -44,7 +44,6 @@ def hello(core: DaemonCore, trader: str, m: Hello, now: int) -> None:
     """The hello of a netting trader: it reconciles its legs to the snapshot's net volumes
     (kept legs trimmed oldest first, missing volume a new leg, dated by the position's time so
     the open-validity rule applies as to any position first seen in a snapshot)."""
-    core.netting[m.login] = {p.ticket: p.symbol for p in m.positions}
     by_symbol = {p.symbol: p for p in m.positions}
     net = {s: sum((_signed(p.side, p.volume) for p in m.positions if p.symbol == s), ZERO) for s in by_symbol}
     kept, grow = book_of(core, trader).reconcile(net)
