@@ -79,7 +79,7 @@ class Node:
     investor_ids: tuple[str, ...]
     journal: SqliteJournal | PgJournal
     config: Any = None  # its DaemonConfig
-    daemon: Any = None  # bridge.daemon.server.Daemon, once started
+    daemon: Any = None  # mtbridge_demo.daemons.InProcess or InChildProcess, once started
     trader_client: Any = None
     investor_client: Any = None
     booked_cid: int = 0  # the last balance operation booked on the trade server
@@ -92,15 +92,12 @@ class Node:
 
     def quiet(self) -> bool:
         """Every frame its terminals sent was handled, every reply delivered, nothing outstanding."""
-        d, core = self.daemon, self.daemon.core
-        sent = sum(c.sent for c in self.clients)
-        received = sum(c.received for c in self.clients)
-        return (d.stats["frames_in"] == sent and d.stats["frames_out"] == received and not core.has_backlog
-                and not core.awaiting and not core.pending)
+        frames_in, frames_out, busy = self.daemon.counters()
+        return (frames_in == sum(c.sent for c in self.clients) and frames_out == sum(c.received for c in self.clients)
+                and not busy)
 
     def state(self) -> str:
         """Why it is not quiet (a timeout's message)."""
-        d, core = self.daemon, self.daemon.core
-        return (f"{self.name}: frames_in={d.stats['frames_in']} sent={sum(c.sent for c in self.clients)} "
-                f"frames_out={d.stats['frames_out']} received={sum(c.received for c in self.clients)} "
-                f"pending={len(core.pending)} awaiting={len(core.awaiting)} backlog={core.has_backlog}")
+        frames_in, frames_out, _ = self.daemon.counters()
+        return (f"{self.name}: frames_in={frames_in} sent={sum(c.sent for c in self.clients)} "
+                f"frames_out={frames_out} received={sum(c.received for c in self.clients)} {self.daemon.state()}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bridge.monitor.fmt import CENT, money
 from bridge.monitor.labels import close_label, refusal_label, stop_out_sentence
 from mtbridge_demo.bots import TraderBot
+from mtbridge_demo.daemons import wallet_total
 from mtbridge_demo.plan import ZERO
 from simulator.server import retcodes as rc
 
@@ -27,8 +28,8 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
     server = demo.server
     records: list[tuple[str, dict]] = []
     statuses: Counter[str] = Counter()
+    summaries = [node.daemon.summary() for node in demo.nodes]  # the last step committed
     for node in demo.nodes:  # sharded: every shard's journal, shard after shard
-        node.daemon._commit()
         records.extend(_numbered(node.subscriptions, node.journal.records()) if node.shard else node.journal.records())
         statuses.update(f"{r.type}:{s}" for r, s, _ in node.journal.commands())
     by: dict[str, list[dict]] = defaultdict(list)
@@ -95,7 +96,7 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
             "subscriptions": sorted({x["subscription"] for x in by["protection_triggered"]}),
         },
         "stop_outs": {  # what each counts: bridge.monitor.labels (events, positions closed, engine, alerts)
-            "events": sum(n.daemon.core.feed.tallies.get("stop_outs", 0) for n in demo.nodes),
+            "events": sum(s["stop_outs"] for s in summaries),
             "engine_stop_outs": len(by["stop_out_triggered"]),
             "server_closes_trader_accounts": sum(t["closing_deals"].get("so", 0) for t in traders.values()),
             "server_closes_investor_accounts": investor_so,
@@ -115,7 +116,7 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
                          for p in sorted({x["partner"] for x in credited})},
         },
         "copy_settings": _settings_results(demo, by),
-        "wallets": _wallets(demo),
+        "wallets": wallet_total(summaries),
         "back_office": dict(sorted(demo.stats.items())),
         "server_digest": server.digest(),
         "records_digest": hashlib.sha256("\n".join(
@@ -127,11 +128,11 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
     timings = {
         "wall_s": round(wall, 3),
         "syncs": demo.stats["syncs"],
-        "frames_in": sum(n.daemon.stats["frames_in"] for n in demo.nodes),
-        "frames_out": sum(n.daemon.stats["frames_out"] for n in demo.nodes),
+        "frames_in": sum(s["frames_in"] for s in summaries),
+        "frames_out": sum(s["frames_out"] for s in summaries),
         "copy_latency_ms": lat,
         "open_copy_latency_ms": lat_open,
-        "daemon_warnings": dict(sorted(sum((n.daemon.log.counts for n in demo.nodes), Counter()).items())),
+        "daemon_warnings": dict(sorted(sum((Counter(s["warnings"]) for s in summaries), Counter()).items())),
         "transport": "plain (insecure)" if demo.insecure else "CURVE",
     }
     return {"results": results, "timings": timings}
@@ -146,15 +147,6 @@ def _numbered(local_to_demo: dict[int, int], records: list[tuple[str, dict]]) ->
             body = {**body, "subscription": local_to_demo[body["subscription"]]}
         out.append((topic, body))
     return out
-
-
-def _wallets(demo: Demo) -> dict[str, str]:
-    """Every daemon's wallets, summed by owner (a partner's credits can come from two shards)."""
-    total: dict[str, Decimal] = defaultdict(Decimal)
-    for node in demo.nodes:
-        for owner, amount in node.daemon.core.engine.wallets.balances.items():
-            total[owner] += amount
-    return {k: str(v) for k, v in sorted(total.items()) if v}
 
 
 def _settings_results(demo: Demo, by: dict[str, list[dict]]) -> list[dict]:

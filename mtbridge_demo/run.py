@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import tempfile
 import time
 from collections import Counter
@@ -53,13 +52,12 @@ from typing import Any
 import zmq.utils.z85  # noqa: F401 - the daemon's ZAP handler uses zmq.utils.z85 without importing it
 
 from bridge.copytrading.config import EngineConfig
-from bridge.copytrading.events import TimePassed
 from bridge.daemon.config import DaemonConfig, PartnerAgreement
 from bridge.daemon.keys import AllowEntry, AllowList, generate_keypair
-from bridge.daemon.server import Daemon
 from bridge.domain.instruments import SymbolCatalog
 from bridge.domain.rules import Rules, default_rules
 from mtbridge_demo.bots import TraderBot
+from mtbridge_demo.daemons import InChildProcess, InProcess
 from mtbridge_demo.plan import (HOUR, INVESTOR_PW, MASTER, MINUTE, PARTNERS, START_BID, START_MS, SUFFIX, DemoConfig,
                                 InvestorPlan, plan)
 from mtbridge_demo.nodes import Node, SqliteJournal
@@ -77,23 +75,6 @@ FAR = 10**12  # "never" for daemon timers driven by virtual time
 
 
 # --------------------------------------------------------------------------------- the run
-class _QuietLog:
-    """The daemon's structlog sink during the demo: counts warnings, prints nothing."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-
-    def _record(self, level: str, event: str, **_: Any) -> None:
-        if level != "info":
-            self.counts[event] += 1
-
-    def get_effective_level(self) -> int:  # the daemon builds its debug events only below INFO
-        return logging.INFO
-
-    def __getattr__(self, level: str) -> Callable[..., None]:
-        return lambda event, **kw: self._record(level, event, **kw)
-
-
 class QuiescenceTimeout(RuntimeError):
     pass
 
@@ -199,8 +180,7 @@ class Demo:
 
     def _admin(self, node: Node, op: str, **args: Any) -> dict:
         """A back-office request to the daemon of the shard it concerns (`node`)."""
-        reply = node.daemon.core.on_admin({"op": op, "args": args}, "demo-admin", self.now)
-        node.daemon._commit()  # the shell's step: journal, then send
+        reply = node.daemon.admin({"op": op, "args": args}, self.now)  # then the step: journal, then send
         if not reply.get("ok"):
             raise RuntimeError(f"admin {op} {args}: {reply}")
         for r in reply.get("records", ()):
@@ -221,9 +201,7 @@ class Demo:
         for i, node in enumerate(self.nodes):
             if i:
                 await self.quiesce()
-            if moved:
-                node.daemon.core.feed_engine(TimePassed(self.now))
-            node.daemon._commit()  # the shell's step: journal, then send
+            node.daemon.tick(self.now, moved)  # TimePassed if time moved, then the step: journal, then send
 
     def _quiet(self) -> bool:
         return all(node.quiet() for node in self.nodes)
@@ -364,7 +342,8 @@ class Demo:
                 node.config = sh.node_config(config, node, self.pg.url)
         for node in self.nodes:
             self.node_of.update({x: node for x in (*node.trader_ids, *node.investor_ids)})
-            node.daemon = Daemon(node.config, insecure=self.insecure, log=_QuietLog(), clock=lambda: self.now)
+            node.daemon = (InChildProcess(node.config, self.insecure, self.now, node.name) if node.shard else
+                           InProcess(node.config, self.insecure, lambda: self.now))
             await node.daemon.start()
         self.daemon = self.nodes[0].daemon  # the one the watcher (feed, dashboard) listens to
 
@@ -372,7 +351,7 @@ class Demo:
         try:
             for node in self.nodes:
                 node.journal.close()
-                if node.daemon is not None and node.daemon.core is not None:
+                if node.daemon is not None:
                     await node.daemon.close()
         finally:
             if self.pg is not None:
@@ -490,8 +469,8 @@ class Demo:
             server.advance_to(end_ms)
         await self.sync(server.now_ms)
         # in the demo's order of subscriptions (a daemon's own ids: per shard)
-        subs = sorted((node.subscriptions.get(int(k), 0), i, int(k), node) for i, node in enumerate(self.nodes)
-                      for k in node.daemon.core.status()["subscriptions"])
+        subs = sorted((node.subscriptions.get(k, 0), i, k, node) for i, node in enumerate(self.nodes)
+                      for k in node.daemon.summary()["subscriptions"])
         for _, _, sub_id, node in subs:
             self._admin(node, "stop", subscription=sub_id, requester=None, close_open=True)
         await self.sync(server.now_ms)

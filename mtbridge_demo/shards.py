@@ -135,7 +135,8 @@ def cluster_report(url: str, nodes: list[Node], login_of: dict[str, int], store:
             "shard": node.shard, "owner": lease.owner, "endpoint": lease.endpoint, "token": lease.token,
             "traders": list(node.trader_ids), "investors": len(node.investor_ids),
             "logins": sum(1 for s in directory.values() if s == node.shard),
-            "frames_in": node.daemon.stats["frames_in"], "frames_out": node.daemon.stats["frames_out"],
+            "pid": getattr(node.daemon, "pid", None),
+            "frames_in": node.daemon.counters()[0], "frames_out": node.daemon.counters()[1],
         })  # fmt: skip
     return {"store": store, "daemons": len(nodes),
             "rule": "traders in plan order cut into contiguous blocks: trader i of T -> shard i*N//T + 1; "
@@ -145,7 +146,8 @@ def cluster_report(url: str, nodes: list[Node], login_of: dict[str, int], store:
 def render_cluster(cluster: dict) -> list[str]:
     out = ["", f"Cluster: {cluster['daemons']} daemons, one {cluster['store']} (shards by trader: {cluster['rule']})"]
     for s in cluster["shards"]:
-        out.append(f"  {s['shard']}: owned by {s['owner']} at {s['endpoint']} (lease token {s['token']}); traders "
+        out.append(f"  {s['shard']}: owned by {s['owner']} (pid {s['pid']}) at {s['endpoint']} (lease token "
+                   f"{s['token']}); traders "
                    f"{', '.join(s['traders'])}; {s['investors']} investors; {s['logins']} logins in the directory; "
                    f"{s['frames_in']} frames in / {s['frames_out']} out")
     return out
