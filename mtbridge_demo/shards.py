@@ -150,4 +150,7 @@ def render_cluster(cluster: dict) -> list[str]:
                    f"{s['token']}); traders "
                    f"{', '.join(s['traders'])}; {s['investors']} investors; {s['logins']} logins in the directory; "
                    f"{s['frames_in']} frames in / {s['frames_out']} out")
+    out.append("  Business results as with one daemon and the same seed (--json `results` equal but the two digests, "
+               "which fingerprint journals: here three record streams, and the shards' operations interleaved in "
+               "another order on the trade server)")
     return out
