@@ -201,6 +201,9 @@ class InChildProcess:
                 await asyncio.to_thread(self._answer, 60)
             except (RuntimeError, OSError):
                 pass
+        if self.proc.pid is None:  # never started
+            self.conn.close()
+            return
         await asyncio.to_thread(self.proc.join, 60)
         if self.proc.is_alive():  # it did not stop: it was ours, end it
             self.proc.kill()

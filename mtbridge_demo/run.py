@@ -473,6 +473,8 @@ class Demo:
                       for k in node.daemon.summary()["subscriptions"])
         for _, _, sub_id, node in subs:
             self._admin(node, "stop", subscription=sub_id, requester=None, close_open=True)
+            if len(self.nodes) > 1:  # its closes executed before the next shard's: one order on the trade server
+                await self.quiesce()
         await self.sync(server.now_ms)
         await self.sync(server.now_ms)
         wall = time.perf_counter() - wall0
