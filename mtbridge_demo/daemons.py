@@ -45,11 +45,16 @@ class QuietLog:
 class InProcess:
     """A daemon in this process; its clock is `clock()` (the demo's virtual time)."""
 
-    def __init__(self, config: Any, insecure: bool, clock: Callable[[], int]) -> None:
+    def __init__(self, config: Any, insecure: bool, clock: Callable[[], int], feed_held_quotes: bool = False) -> None:
         from bridge.daemon.server import Daemon
 
         self.daemon = Daemon(config, insecure=insecure, log=QuietLog(), clock=clock)
         self.started = False
+        # A quote the daemon's gate held (one PriceTick per symbol per second) is fed by its timer
+        # loop once its clock moved on. In the demo's process that loop only runs when the demo
+        # awaits; in a process of its own it runs whenever, so a held quote could reach the engine
+        # before or after the next frame. There `tick` feeds it, at the moment time moves.
+        self.feed_held_quotes = feed_held_quotes
 
     async def start(self) -> None:
         await self.daemon.start()
@@ -65,8 +70,11 @@ class InProcess:
         return reply
 
     def tick(self, now: int, moved: bool) -> None:
+        core = self.daemon.core
+        if self.feed_held_quotes and core.quote_gate.held:
+            core._feed_held_quotes(now)  # what core.tick does first; the same order here
         if moved:
-            self.daemon.core.feed_engine(TimePassed(now))
+            core.feed_engine(TimePassed(now))
         self.daemon._commit()  # the shell's step: journal, then send
 
     def counters(self) -> tuple[int, int, bool]:
@@ -101,7 +109,7 @@ def serve(conn: Any, config: Any, insecure: bool, now: int) -> None:
 
 async def _serve(conn: Any, config: Any, insecure: bool, now: int) -> None:
     clock = {"now": now}
-    local = InProcess(config, insecure, lambda: clock["now"])
+    local = InProcess(config, insecure, lambda: clock["now"], feed_held_quotes=True)
     try:
         await local.start()
     except BaseException as exc:  # noqa: BLE001 - reported to the demo, one line
