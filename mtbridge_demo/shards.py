@@ -23,15 +23,22 @@ on loopback, removed at the end.
 from __future__ import annotations
 
 import dataclasses
+import socket
 from typing import Any
 
 from bridge.cluster.config import ClusterConfig
 from bridge.cluster.lease import LeaseConfig
-from bridge.daemon.cluster_testing import free_port
 from mtbridge_demo.nodes import Node, PgJournal
 
 # generous: the demo's daemons share a process and a loaded machine; a lost lease stops the run
 DEMO_LEASE = LeaseConfig(duration_ms=20_000, renew_ms=2_000)
+
+
+def free_port() -> int:
+    """A free loopback port: a lease names the owner's endpoint, so it cannot be a wildcard."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def shard_of_trader(index: int, traders: int, shards: int) -> int:
