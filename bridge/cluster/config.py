@@ -8,9 +8,14 @@ Example:
     node = "d1"                          # unique in the cluster
     shards = ["s1"]                      # served, or stood by for while another daemon holds them
     endpoint = "tcp://10.0.0.1:5570"     # redirects name it; default: daemon.router
+    admin_endpoint = "tcp://10.0.0.1:5572"  # admin requests of other daemons are routed here;
+                                         # default: daemon.admin ("" = this node takes none)
+    feed_endpoint = "tcp://10.0.0.1:5571"   # where monitors subscribe; default: daemon.pub
     lease_ms = 3000
     renew_ms = 1000
     acquire_timeout_s = 0                # 0: a standby waits for the lease as long as it takes
+    ledger = false                       # true: wallets and IB credits on the cluster ledger
+                                         # (docs/scaling.md "Money that crosses shards")
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from typing import Any
 from bridge.cluster.lease import LeaseConfig
 
 NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
-KEYS = {"node", "shards", "endpoint", "lease_ms", "renew_ms", "acquire_timeout_s"}
+KEYS = {"node", "shards", "endpoint", "admin_endpoint", "feed_endpoint", "lease_ms", "renew_ms", "acquire_timeout_s",
+        "ledger"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +39,16 @@ class ClusterConfig:
     endpoint: str  # where terminals reach it (redirects name it)
     lease: LeaseConfig = field(default_factory=LeaseConfig)
     acquire_timeout_s: int = 0  # 0 = wait for the lease as long as it takes (a standby)
+    admin_endpoint: str = ""  # where admin clients reach it (routed admin requests name it); "" = none
+    feed_endpoint: str = ""  # its monitoring feed, for monitors that aggregate the cluster; "" = none
+    ledger: bool = False  # wallets on the cluster ledger (bridge/daemon/ledger_shell.py)
 
 
-def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exception]) -> ClusterConfig:
-    """`t` is the [cluster] table; `fail(key, problem)` builds the config error."""
+def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exception],
+                  admin: str = "", pub: str = "") -> ClusterConfig:
+    """`t` is the [cluster] table; `fail(key, problem)` builds the config error; `admin` is
+    daemon.admin (the default admin_endpoint unless it is a wildcard), `pub` daemon.pub (the
+    default feed_endpoint, likewise)."""
     for key in t:
         if key not in KEYS:
             raise fail(f"cluster.{key}", f"unknown key (known: {', '.join(sorted(KEYS))})")
@@ -55,6 +67,16 @@ def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exc
     if not isinstance(endpoint, str) or not endpoint.startswith("tcp://") or "*" in endpoint:
         raise fail("cluster.endpoint", f"{endpoint!r}: the address terminals connect to, e.g. tcp://10.0.0.1:5570 "
                                        "(not a wildcard)")
+    admin_endpoint = t.get("admin_endpoint", "" if "*" in admin else admin)
+    if not isinstance(admin_endpoint, str) or "*" in admin_endpoint or (
+            admin_endpoint and not admin_endpoint.startswith("tcp://")):
+        raise fail("cluster.admin_endpoint", f"{admin_endpoint!r}: the address admin clients connect to, e.g. "
+                                             "tcp://10.0.0.1:5572 (not a wildcard), or \"\"")
+    feed_endpoint = t.get("feed_endpoint", "" if "*" in pub else pub)
+    if not isinstance(feed_endpoint, str) or "*" in feed_endpoint or (
+            feed_endpoint and not feed_endpoint.startswith("tcp://")):
+        raise fail("cluster.feed_endpoint", f"{feed_endpoint!r}: the address monitors subscribe to, e.g. "
+                                            "tcp://10.0.0.1:5571 (not a wildcard), or \"\"")
     ints = {}
     for key, default in (("lease_ms", 3000), ("renew_ms", 1000), ("acquire_timeout_s", 0)):
         v = t.get(key, default)
@@ -64,4 +86,8 @@ def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exc
     lease = LeaseConfig(duration_ms=ints["lease_ms"], renew_ms=ints["renew_ms"])
     if (problem := lease.problem()) is not None:
         raise fail("cluster.lease_ms", problem)
-    return ClusterConfig(node, tuple(shards), endpoint, lease, ints["acquire_timeout_s"])
+    ledger = t.get("ledger", False)
+    if not isinstance(ledger, bool):
+        raise fail("cluster.ledger", f"{ledger!r}: true or false")
+    return ClusterConfig(node, tuple(shards), endpoint, lease, ints["acquire_timeout_s"], admin_endpoint,
+                         feed_endpoint, ledger=ledger)

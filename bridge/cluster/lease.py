@@ -48,6 +48,8 @@ class Lease:
     token: int  # the fencing token: +1 at every change of owner
     expires_at: int  # database clock, ms
     handover_to: str = ""  # a rebalancing: the node the owner hands the shard to ("" = none)
+    admin: str = ""  # the owner's admin endpoint: admin requests about this shard are routed there
+    feed: str = ""  # the owner's monitoring feed (daemon.pub): a monitor aggregates every owner's
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,8 @@ MAX_SLIPPAGE_POINTS = 1_000_000
 MAX_TRADER_VOLUME = Decimal("1000000")  # lots: a bound on the filter, far above any deal
 DECIMAL_PLACES = 10  # as the admin API's decimals
 MAX_LIMIT_MONEY = Decimal("1000000000")  # a bound on a money limit, far above any account
+MAX_SYMBOLS_TEXT = 1000  # the admin API's longest comma-separated symbol list
+MAX_MAP_TEXT = 2000  # ... and symbol map text
 
 
 class CopySide(str, Enum):
@@ -45,42 +47,118 @@ class CopySide(str, Enum):
     SELL = "sell"
 
 
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """How one setting is set from outside, kept on its field (`metadata["setting"]`): the admin
+    API's argument of `set_copy_settings` (bridge/daemon/admin_table.py) and the dashboard's form
+    (bridge/monitor/web_settings.py) are both built from it, so a new setting is one field here.
+    `kind`: the admin wire type (enum | decimal | uint | bool | text); `shape` of a text: a list
+    of symbols ("symbols") or TRADER=INVESTOR pairs ("pairs"); `nullable` False: true or false
+    only (nil, the default, is refused); `maximum` / `max_len`: the admin API's bounds."""
+
+    kind: str
+    label: str  # the form's words
+    group: str  # the form's fieldset (the issue's item)
+    doc: str  # the admin argument's doc (docs/protocol.md section 14)
+    enum: type[Enum] | None = None
+    maximum: int | Decimal | None = None
+    max_len: int = 0
+    shape: str = ""
+    unit: str = ""  # lots, points, ... (shown after the form's input)
+    nullable: bool = True
+
+
+def _setting(default: object, kind: str, label: str, group: str, doc: str, **kw: object) -> object:
+    return field(default=default, metadata={"setting": Setting(kind, label, group, doc, **kw)})  # type: ignore[arg-type]
+
+
+VOLUME, FILTERS, REVERSE, PRICE, MAPPING, STOPS, LIMITS, PENDING = (
+    "Volume mode", "Filters", "Reverse copy", "Price guard", "Symbol mapping", "Stops", "Risk limits",
+    "Pending orders")
+
+
 @dataclass(frozen=True, slots=True, weakref_slot=True)
 class CopySettings:
     # item 1, volume mode (seed §4.5 equal by default); each non-seed mode has its parameter
-    mode: VolumeMode = VolumeMode.EQUAL
-    fixed_volume: Decimal | None = None  # lots, mode fixed only
-    multiplier: Decimal | None = None  # x the trader's volume, mode multiplier only
+    mode: VolumeMode = _setting(  # type: ignore[assignment]
+        VolumeMode.EQUAL, "enum", "volume mode", VOLUME,
+        "volume mode; fixed needs `fixed_volume`, multiplier `multiplier`; nil = equal", enum=VolumeMode)
+    fixed_volume: Decimal | None = _setting(  # type: ignore[assignment]  # mode fixed only
+        None, "decimal", "fixed volume", VOLUME, "lots of every copy, mode fixed; nil = none", maximum=MAX_LOTS,
+        unit="lots")
+    multiplier: Decimal | None = _setting(  # type: ignore[assignment]  # mode multiplier only
+        None, "decimal", "multiplier", VOLUME, "x the trader's volume, mode multiplier; nil = none",
+        maximum=MAX_MULTIPLIER, unit="x the trader's volume")
     # item 3, filters: a filtered trade is a CopyRefused with its own code
-    symbols_allowed: tuple[str, ...] = ()  # empty: every symbol
-    symbols_blocked: tuple[str, ...] = ()
-    side: CopySide = CopySide.BOTH
-    min_trader_volume: Decimal | None = None  # the trader's volume, lots, inclusive
-    max_trader_volume: Decimal | None = None
+    symbols_allowed: tuple[str, ...] = _setting(  # type: ignore[assignment]  # empty: every symbol
+        (), "text", "symbols allowed", FILTERS, "comma-separated symbols copied, the others refused "
+        "`symbol_not_allowed`; empty or nil = every symbol", max_len=MAX_SYMBOLS_TEXT, shape="symbols")
+    symbols_blocked: tuple[str, ...] = _setting(  # type: ignore[assignment]
+        (), "text", "symbols blocked", FILTERS, "comma-separated symbols refused `symbol_blocked`; empty or nil = "
+        "none", max_len=MAX_SYMBOLS_TEXT, shape="symbols")
+    side: CopySide = _setting(  # type: ignore[assignment]
+        CopySide.BOTH, "enum", "sides copied", FILTERS,
+        "the trader's sides copied, the other refused `side_filtered`; nil = both", enum=CopySide)
+    min_trader_volume: Decimal | None = _setting(  # type: ignore[assignment]  # the trader's volume, inclusive
+        None, "decimal", "trader volume from", FILTERS,
+        "trader deals below this many lots are refused `trader_volume_below_min`; nil = no minimum",
+        maximum=MAX_TRADER_VOLUME, unit="lots")
+    max_trader_volume: Decimal | None = _setting(  # type: ignore[assignment]
+        None, "decimal", "trader volume up to", FILTERS,
+        "trader deals above this many lots are refused `trader_volume_above_max`; nil = no maximum",
+        maximum=MAX_TRADER_VOLUME, unit="lots")
     # item 4, reverse copy: buy <-> sell, SL <-> TP
-    reverse: bool = False
+    reverse: bool = _setting(  # type: ignore[assignment]
+        False, "bool", "reverse (buy as sell, SL as TP)", REVERSE,
+        "copy buy as sell and sell as buy, SL and TP swapped", nullable=False)
     # item 7, price guard: the investor's price against the trader's fill, in the symbol's points
-    max_slippage_points: int | None = None
+    max_slippage_points: int | None = _setting(  # type: ignore[assignment]
+        None, "uint", "maximum slippage", PRICE, "refuse a copy (`slippage`) whose price is more than this many "
+        "points from the trader's fill; nil = no guard", maximum=MAX_SLIPPAGE_POINTS, unit="points")
     # item 2, symbol mapping: the investor's name of the trader's symbol. An explicit pair
     # (trader symbol, investor symbol) first, else prefix + symbol + suffix (a cent account's
     # "EURUSDc"); the name an OpenCopy carries (`map_symbol`).
-    symbol_map: tuple[tuple[str, str], ...] = ()
-    symbol_prefix: str = ""
-    symbol_suffix: str = ""
+    symbol_map: tuple[tuple[str, str], ...] = _setting(  # type: ignore[assignment]
+        (), "text", "symbol pairs", MAPPING, "comma-separated TRADER=INVESTOR symbol pairs (the investor's name of "
+        "the trader's symbol); empty or nil = none", max_len=MAX_MAP_TEXT, shape="pairs")
+    symbol_prefix: str = _setting(  # type: ignore[assignment]
+        "", "text", "symbol prefix", MAPPING, "put before the trader's symbol when no pair maps it; empty or nil = "
+        "none", max_len=MAX_AFFIX)
+    symbol_suffix: str = _setting(  # type: ignore[assignment]
+        "", "text", "symbol suffix", MAPPING, "put after the trader's symbol when no pair maps it (a cent "
+        "account's `EURUSDc`: `c`); empty or nil = none", max_len=MAX_AFFIX)
     # item 5, stops: put the trader's SL/TP on the copy when it fills, and mirror the trader's
     # changes; None: the engine's `mirror_stops` (the one default for both)
-    copy_stops: bool | None = None
-    mirror_stop_changes: bool | None = None
+    copy_stops: bool | None = _setting(  # type: ignore[assignment]
+        None, "bool", "copy SL/TP", STOPS,
+        "put the trader's SL/TP on each copy when it fills; nil = the engine's `mirror_stops`")
+    mirror_stop_changes: bool | None = _setting(  # type: ignore[assignment]
+        None, "bool", "mirror SL/TP changes", STOPS,
+        "mirror the trader's SL/TP changes on the copies; nil = the engine's `mirror_stops`")
     # item 8, risk limits that act (limits.py): money or percent, each with its action
-    daily_loss_limit: Decimal | None = None
-    daily_loss_unit: LimitUnit = LimitUnit.MONEY
-    daily_loss_action: LimitAction = LimitAction.STOP_OPENING
-    max_drawdown: Decimal | None = None
-    max_drawdown_unit: LimitUnit = LimitUnit.MONEY
-    max_drawdown_action: LimitAction = LimitAction.STOP_OPENING
+    daily_loss_limit: Decimal | None = _setting(  # type: ignore[assignment]
+        None, "decimal", "daily loss limit", LIMITS, "the day's loss (from the equity at the server day's start) "
+        "that acts, in `daily_loss_unit`; nil = none", maximum=MAX_LIMIT_MONEY)
+    daily_loss_unit: LimitUnit = _setting(  # type: ignore[assignment]
+        LimitUnit.MONEY, "enum", "daily loss unit", LIMITS,
+        "money (the account currency) or percent (of the day's base); nil = money", enum=LimitUnit)
+    daily_loss_action: LimitAction = _setting(  # type: ignore[assignment]
+        LimitAction.STOP_OPENING, "enum", "daily loss action", LIMITS,
+        "what the daily loss limit does; nil = stop_opening", enum=LimitAction)
+    max_drawdown: Decimal | None = _setting(  # type: ignore[assignment]
+        None, "decimal", "maximum drawdown", LIMITS,
+        "the fall from the equity's peak that acts, in `max_drawdown_unit`; nil = none", maximum=MAX_LIMIT_MONEY)
+    max_drawdown_unit: LimitUnit = _setting(  # type: ignore[assignment]
+        LimitUnit.MONEY, "enum", "maximum drawdown unit", LIMITS, "money or percent (of the peak); nil = money",
+        enum=LimitUnit)
+    max_drawdown_action: LimitAction = _setting(  # type: ignore[assignment]
+        LimitAction.STOP_OPENING, "enum", "maximum drawdown action", LIMITS,
+        "what the maximum drawdown does; nil = stop_opening", enum=LimitAction)
     # item 6, pending orders: the trader's limit and stop orders copied as orders (pending.py);
     # off (the seed's terms): only the positions they make are copied, as market orders
-    copy_pending: bool = False
+    copy_pending: bool = _setting(  # type: ignore[assignment]
+        False, "bool", "copy pending orders", PENDING, "copy the trader's limit and stop orders as orders (placed, "
+        "modified, cancelled, filled with them); off: only their fills, at market", nullable=False)
     # derived, never stored: any filter set (the fan-out skips `filter_refusal` otherwise)
     filtering: bool = field(init=False, repr=False, compare=False, hash=False, default=False,
                             metadata={"derived": True})
@@ -139,8 +217,10 @@ class CopySettings:
         return self.mode in SEED_MODES and self == seed_settings(self.mode)
 
 
-#: The settings' names, in order (SetCopySettings carries each, the admin op too).
-FIELDS = tuple(f.name for f in fields(CopySettings) if f.init)
+#: Every setting's outside description, by name, in order (SetCopySettings carries each, the
+#: admin op and the dashboard's form are built from these).
+SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(CopySettings) if f.init}
+FIELDS = tuple(SETTINGS)
 
 
 # One instance per distinct value among the live subscriptions: thousands of subscriptions with
@@ -174,36 +254,32 @@ def _fail(name: str, rule: str, value: object) -> DomainError:
 
 
 def _parse(name: str, value: object) -> object:
-    """One plain value -> the field's type (None: the default). Ranges are `_check`'s."""
+    """One plain value -> the field's type (None: the default), by the field's `Setting`.
+    Ranges are `_check`'s."""
     if value is None:
         return _DEFAULTS[name]
-    if name == "mode":
-        return _choice(name, VolumeMode, value)
-    if name == "side":
-        return _choice(name, CopySide, value)
-    if name in ("daily_loss_unit", "max_drawdown_unit"):
-        return _choice(name, LimitUnit, value)
-    if name in ("daily_loss_action", "max_drawdown_action"):
-        return _choice(name, LimitAction, value)
-    if name in ("reverse", "copy_stops", "mirror_stop_changes", "copy_pending"):
+    spec = SETTINGS[name]
+    if spec.kind == "enum":
+        return _choice(name, spec.enum, value)  # type: ignore[arg-type]
+    if spec.kind == "bool":
         if not isinstance(value, bool):
             raise _fail(name, "true or false", value)
         return value
-    if name == "max_slippage_points":
+    if spec.kind == "uint":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(name, f"a whole number of points 0..{MAX_SLIPPAGE_POINTS}", value)
+            raise _fail(name, f"a whole number of {spec.unit} 0..{spec.maximum}", value)
         return value
-    if name == "symbol_map":
+    if spec.shape == "pairs":
         return _pairs(value)
-    if name in ("symbol_prefix", "symbol_suffix"):
-        if not isinstance(value, str):
-            raise _fail(name, "text", value)
-        return value.strip()
-    if name in ("symbols_allowed", "symbols_blocked"):
+    if spec.shape == "symbols":
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)) or not all(isinstance(s, str) for s in items):
             raise _fail(name, "a list of symbols or comma-separated text", value)
         return tuple(sorted({s.strip() for s in items if s.strip()}))
+    if spec.kind == "text":
+        if not isinstance(value, str):
+            raise _fail(name, "text", value)
+        return value.strip()
     try:
         return to_decimal(value, name)
     except DomainError:

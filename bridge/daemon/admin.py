@@ -50,6 +50,7 @@ from bridge.daemon.admin_table import (  # noqa: F401 - the table's names are th
     INT_MIN, DEC_INT_DIGITS, DEC_PLACES, _SHOW, _DECIMAL_TEXT, ENVELOPE, Arg, Field, Op, OPS)
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
+from bridge.protocol.codec import is_limit_error
 
 
 # --- requests and errors as values -----------------------------------------------------------
@@ -86,7 +87,7 @@ def decode_frame(frame: bytes, max_frame_size: int) -> object:
                                max_bin_len=max_frame_size, max_ext_len=max_frame_size,
                                max_array_len=MAX_ENTRIES, max_map_len=MAX_ENTRIES)
     except ValueError as exc:  # msgpack's limit errors are ValueErrors naming the limit
-        if "exceeds max_" in str(exc):
+        if is_limit_error(exc):
             return AdminError(None, LIMIT_EXCEEDED, f"a map or array has more than {MAX_ENTRIES} entries")
         return _not_msgpack(exc)
     except Exception as exc:  # noqa: BLE001 - any undecodable frame is the peer's error, never ours

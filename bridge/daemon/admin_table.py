@@ -10,8 +10,7 @@ from decimal import Decimal
 from enum import Enum
 
 from bridge.copytrading import events as ev
-from bridge.copytrading.limits import LimitAction, LimitUnit
-from bridge.copytrading.settings import MAX_LIMIT_MONEY, MAX_LOTS, MAX_MULTIPLIER, MAX_SLIPPAGE_POINTS, MAX_TRADER_VOLUME, CopySide
+from bridge.copytrading.settings import SETTINGS, Setting
 from bridge.domain.sizing import VolumeMode
 from bridge.protocol.schema import MAX_AMOUNT, MAX_LEVERAGE, RETCODE_MAX, RETCODE_MIN
 
@@ -197,10 +196,16 @@ _SUB_REFUSALS = ("unknown_subscription", "forbidden", "subscription_stopped")
 _DESK_REFUSALS = ("unknown_subscription", "subscription_stopped")
 
 
-def _setting(arg: Arg) -> Arg:
-    """A copy setting of `set_copy_settings`: optional, absent = unchanged, nil = its default."""
-    return Arg(arg.name, arg.type, arg.doc, required=False, default=ev.UNSET, nullable=True, minimum=arg.minimum,
-               above=arg.above, maximum=arg.maximum, max_len=arg.max_len, empty=arg.empty, enum=arg.enum)
+def _setting(name: str, s: Setting) -> Arg:
+    """A copy setting of `set_copy_settings`, from its field's `Setting` (settings.py, the one
+    description): optional, absent = unchanged, nil = its default (a true-or-false one: no nil)."""
+    decimal = s.kind == "decimal"
+    return Arg(name, s.kind, s.doc, required=False, default=ev.UNSET, nullable=s.nullable,
+               minimum=0 if decimal else None, above=decimal, maximum=s.maximum,
+               max_len=s.max_len if s.kind == "text" else ID_TEXT, empty=s.kind == "text", enum=s.enum)
+
+
+_SETTING_ARGS = tuple(_setting(name, s) for name, s in SETTINGS.items())
 
 
 def _actor(required: bool = False) -> Arg:
@@ -364,52 +369,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _SUB,
         _id("requester", "the investor asking (must own the subscription); nil = the service (the desk)",
             nullable=True),
-        _setting(Arg("mode", "enum", "volume mode; fixed needs `fixed_volume`, multiplier `multiplier`; nil = "
-                                     "equal", enum=VolumeMode)),
-        _setting(_dec("fixed_volume", "lots of every copy, mode fixed; nil = none", above=True, maximum=MAX_LOTS)),
-        _setting(_dec("multiplier", "x the trader's volume, mode multiplier; nil = none", above=True,
-                      maximum=MAX_MULTIPLIER)),
-        _setting(_id("symbols_allowed", "comma-separated symbols copied, the others refused `symbol_not_allowed`; "
-                                        "empty or nil = every symbol", max_len=1000, empty=True)),
-        _setting(_id("symbols_blocked", "comma-separated symbols refused `symbol_blocked`; empty or nil = none",
-                     max_len=1000, empty=True)),
-        _setting(Arg("side", "enum", "the trader's sides copied, the other refused `side_filtered`; nil = both",
-                     enum=CopySide)),
-        _setting(_dec("min_trader_volume", "trader deals below this many lots are refused "
-                                           "`trader_volume_below_min`; nil = no minimum", above=True,
-                      maximum=MAX_TRADER_VOLUME)),
-        _setting(_dec("max_trader_volume", "trader deals above this many lots are refused "
-                                           "`trader_volume_above_max`; nil = no maximum", above=True,
-                      maximum=MAX_TRADER_VOLUME)),
-        Arg("reverse", "bool", "copy buy as sell and sell as buy, SL and TP swapped", required=False,
-            default=ev.UNSET),
-        _setting(_uint("max_slippage_points", "refuse a copy (`slippage`) whose price is more than this many points "
-                                              "from the trader's fill; nil = no guard",
-                       maximum=MAX_SLIPPAGE_POINTS)),
-        _setting(_id("symbol_map", "comma-separated TRADER=INVESTOR symbol pairs (the investor's name of the "
-                                   "trader's symbol); empty or nil = none", max_len=2000, empty=True)),
-        _setting(_id("symbol_prefix", "put before the trader's symbol when no pair maps it; empty or nil = none",
-                     max_len=8, empty=True)),
-        _setting(_id("symbol_suffix", "put after the trader's symbol when no pair maps it (a cent account's "
-                                      "`EURUSDc`: `c`); empty or nil = none", max_len=8, empty=True)),
-        Arg("copy_stops", "bool", "put the trader's SL/TP on each copy when it fills; nil = the engine's "
-                                  "`mirror_stops`", required=False, default=ev.UNSET, nullable=True),
-        Arg("mirror_stop_changes", "bool", "mirror the trader's SL/TP changes on the copies; nil = the engine's "
-                                           "`mirror_stops`", required=False, default=ev.UNSET, nullable=True),
-        _setting(_dec("daily_loss_limit", "the day's loss (from the equity at the server day's start) that acts, "
-                                          "in `daily_loss_unit`; nil = none", above=True, maximum=MAX_LIMIT_MONEY)),
-        _setting(Arg("daily_loss_unit", "enum", "money (the account currency) or percent (of the day's base); "
-                                                "nil = money", enum=LimitUnit)),
-        _setting(Arg("daily_loss_action", "enum", "what the daily loss limit does; nil = stop_opening",
-                     enum=LimitAction)),
-        _setting(_dec("max_drawdown", "the fall from the equity's peak that acts, in `max_drawdown_unit`; "
-                                      "nil = none", above=True, maximum=MAX_LIMIT_MONEY)),
-        _setting(Arg("max_drawdown_unit", "enum", "money or percent (of the peak); nil = money", enum=LimitUnit)),
-        _setting(Arg("max_drawdown_action", "enum", "what the maximum drawdown does; nil = stop_opening",
-                     enum=LimitAction)),
-        Arg("copy_pending", "bool", "copy the trader's limit and stop orders as orders (placed, modified, "
-                                    "cancelled, filled with them); off: only their fills, at market",
-            required=False, default=ev.UNSET),
+        *_SETTING_ARGS,
         _actor()),
        _EVENT_REPLY, (REFUSED,), ev.SetCopySettings, (*_SUB_REFUSALS, "invalid_settings")),
     Op("get_copy_settings", "a subscription's copy settings", (_SUB,), (

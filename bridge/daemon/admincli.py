@@ -76,6 +76,9 @@ def connection_options() -> argparse.ArgumentParser:
     g.add_argument("--insecure", action="store_true", help="plain text (a daemon started with --insecure)")
     g.add_argument("--timeout", type=_seconds, default=10.0, metavar="S", help="wait at most S seconds (default 10)")
     g.add_argument("--json", action="store_true", help="print the daemon's reply map as JSON")
+    g.add_argument("--shard", metavar="NAME", help="daemons sharded by trader: the shard the request is for, where "
+                   "its arguments do not say it (a subscription id, a wallet, a shard's lists); any daemon of the "
+                   "cluster routes the request to that shard's owner (docs/scaling.md)")
     return c
 
 
@@ -188,6 +191,8 @@ def call(op: admin.Op, args: argparse.Namespace) -> dict:
         request = AdminClient.build(op.name, 1, **request_args(op, args))
     except AdminArgsError as exc:
         raise _Fail(_error_text(admin.error_reply(exc.error))) from None
+    if getattr(args, "shard", None):
+        request["shard"] = args.shard
     if not args.endpoint:
         raise _Fail(f"--endpoint ADDRESS is required (the daemon's admin endpoint; or ${ENV_ENDPOINT})")
     curve = None

@@ -67,8 +67,18 @@ class AdminArgsError(ValueError):
         self.error = error
 
 
+MAX_HOPS = 3  # `moved` replies followed in a row (two daemons with stale views cannot bounce a request forever)
+
+
 class AdminClient:
-    def __init__(self, endpoint: str, curve: CurveKeys | None = None, ctx: zmq.Context | None = None) -> None:
+    """`follow`: daemons sharded by trader answer a request about another shard `moved` with
+    that shard's owner's admin endpoint; the client sends the same request there (same keys:
+    the owner's allow-list decides) and returns the owner's answer (docs/scaling.md)."""
+
+    def __init__(self, endpoint: str, curve: CurveKeys | None = None, ctx: zmq.Context | None = None,
+                 follow: bool = True) -> None:
+        self.endpoint, self.curve, self.follow = endpoint, curve, follow
+        self.hops: list[str] = []  # the admin endpoints the last request was moved to
         self._own_ctx = ctx is None
         self.ctx = ctx if ctx is not None else zmq.Context()
         s = self.ctx.socket(zmq.DEALER)
@@ -92,19 +102,38 @@ class AdminClient:
             raise AdminArgsError(checked)
         return request
 
-    def __call__(self, op: str, timeout: float = 20.0, **args: Any) -> dict:
-        """Send `op` with `args` and wait for its reply. `request` sends anything."""
-        return self.request(self.build(op, next(self._ids), **args), timeout)
+    def __call__(self, op: str, timeout: float = 20.0, shard: str | None = None, **args: Any) -> dict:
+        """Send `op` with `args` and wait for its reply. `request` sends anything. `shard`
+        (daemons sharded by trader): the shard the request is for, where its arguments do not
+        say (a subscription id is numbered per shard); the daemon routes it to that shard."""
+        request = self.build(op, next(self._ids), **args)
+        if shard is not None:
+            request["shard"] = shard
+        return self.request(request, timeout)
 
     def request(self, request: Any, timeout: float = 20.0) -> dict:
-        """Send one request map as it is (no check) and wait for the reply with its `id`.
-        TimeoutError if none comes (a wrong endpoint or key looks the same: silence)."""
+        """Send one request map as it is (no check) and wait for the reply with its `id`;
+        a `moved` reply is followed to the named daemon (at most MAX_HOPS). TimeoutError if
+        no reply comes (a wrong endpoint or key looks the same: silence)."""
+        self.hops = []
+        reply = self._request(self.sock, request, timeout)
+        while (self.follow and reply.get("error") == "moved" and isinstance(reply.get("admin"), str)
+               and reply["admin"] and len(self.hops) < MAX_HOPS):
+            self.hops.append(reply["admin"])
+            other = AdminClient(reply["admin"], self.curve, self.ctx, follow=False)
+            try:
+                reply = other._request(other.sock, request, timeout)
+            finally:
+                other.sock.close(0)
+        return reply
+
+    def _request(self, sock: zmq.Socket, request: Any, timeout: float) -> dict:
         rid = request.get("id") if isinstance(request, dict) else None
-        self.sock.send(msgpack.packb(request, use_bin_type=True))
+        sock.send(msgpack.packb(request, use_bin_type=True))
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
-            if self.sock.poll(max(1, min(100, int(left * 1000)))):
-                reply = msgpack.unpackb(self.sock.recv(), raw=False, strict_map_key=False)
+            if sock.poll(max(1, min(100, int(left * 1000)))):
+                reply = msgpack.unpackb(sock.recv(), raw=False, strict_map_key=False)
                 if isinstance(reply, dict) and reply.get("id") == rid:
                     return reply
         raise TimeoutError(f"admin {admin.peek(request)[1] or '?'}: no reply in {timeout:g} s")

@@ -25,7 +25,8 @@ import zmq
 from bridge.daemon.adminclient import AdminArgsError  # noqa: F401 - re-exported for tests
 from bridge.daemon.adminclient import AdminClient as SharedAdminClient
 from bridge.protocol import (Close, CommandResult, Direction, ErrorReply, Heartbeat, Hello, Modify, Open,
-                             Position, PositionClosed, PositionOpened, ProtocolError, Welcome, decode, encode)
+                             Position, PositionClosed, PositionOpened, ProtocolError, Redirect, Welcome, decode,
+                             encode)
 
 SEQUENCE_CODES = {"not_started", "bad_start_seq", "sequence_replay", "sequence_gap"}
 _ids = itertools.count(int(time.time() * 1000) * 1000)
@@ -82,6 +83,9 @@ class TerminalClient:
         self.last_rx = wall_ms()
         self.identity = identity
         self.handlers: list[Callable[[Any], None]] = []  # called for every message received
+        # daemons sharded by trader: follow a `redirect` naming an endpoint (reconnect there)
+        self.follow_redirects = False
+        self.redirects_followed: list[tuple[int, str, str]] = []  # (login, shard, endpoint)
         self._connect()
 
     def _connect(self) -> None:
@@ -175,6 +179,11 @@ class TerminalClient:
                     s = self.sessions.get(msg.login)
                     if s is not None:
                         s.welcomed, s.heartbeat_ms = True, msg.heartbeat_ms
+                elif isinstance(msg, Redirect) and self.follow_redirects and msg.endpoint:
+                    if msg.endpoint != self.endpoint:  # one move per connection: it re-hellos every login
+                        self.endpoint = msg.endpoint
+                        self.redirects_followed.append((msg.login, msg.shard, msg.endpoint))
+                        self.reconnect()
                 elif isinstance(msg, ErrorReply):
                     self.errors.append(msg)
                     s = self.sessions.get(msg.login)
@@ -289,8 +298,9 @@ class Executor:
 class AdminClient(SharedAdminClient):
     """The shared admin client (bridge/daemon/adminclient.py) on this module's blocking context."""
 
-    def __init__(self, endpoint: str, curve: Curve | None = None, ctx: zmq.Context | None = None) -> None:
-        super().__init__(endpoint, curve, ctx or sync_context())
+    def __init__(self, endpoint: str, curve: Curve | None = None, ctx: zmq.Context | None = None,
+                 follow: bool = True) -> None:
+        super().__init__(endpoint, curve, ctx or sync_context(), follow)
 
 
 def protocol_error(frame: bytes) -> ProtocolError | None:

@@ -21,13 +21,26 @@ import threading
 import time
 from collections.abc import Callable
 
-from bridge.cluster.config import ClusterConfig
+from bridge.cluster.config import NAME, ClusterConfig
+from bridge.cluster.directory import placements, route_admin
 from bridge.cluster.lease import Acquire, Drain, Lease, Lost, Release, Renew, decide
 from bridge.cluster.routing import Route, route
 from bridge.daemon.config import StartupError
 from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, PgStore, connect
 
 C = CLUSTER_SCHEMA
+# Added after journal step 4 (which created the tables); run, idempotent, by every ClusterDb
+# start, like CLUSTER_DDL: the owner's admin endpoint (admin routing) and trader names ->
+# shard (a request naming a trader is routed to its shard), the owner's feed (monitors aggregate).
+ROUTING_DDL: tuple[str, ...] = (
+    f"ALTER TABLE {C}.leases ADD COLUMN IF NOT EXISTS admin text NOT NULL DEFAULT ''",
+    f"ALTER TABLE {C}.leases ADD COLUMN IF NOT EXISTS feed text NOT NULL DEFAULT ''",
+    f"CREATE TABLE IF NOT EXISTS {C}.traders (name text PRIMARY KEY, shard text NOT NULL REFERENCES {C}.shards)",
+)
+LOGINS_UPSERT = (f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO UPDATE SET shard = excluded.shard "
+                 "WHERE directory.shard <> excluded.shard")
+TRADERS_UPSERT = (f"INSERT INTO {C}.traders VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET shard = excluded.shard "
+                  "WHERE traders.shard <> excluded.shard")
 
 
 def journal_schema(shard: str) -> str:
@@ -49,7 +62,7 @@ class ClusterDb:
         self.conn = connect(url, application_name)
         if ddl:
             with self.conn.transaction():
-                for sql in CLUSTER_DDL:
+                for sql in (*CLUSTER_DDL, *ROUTING_DDL):
                     self.conn.execute(sql)
 
     def close(self) -> None:
@@ -66,7 +79,7 @@ class ClusterDb:
 
     def add_shard(self, shard: str) -> None:
         """Registers a shard (idempotent) and creates its journal schema."""
-        if not shard.replace("_", "").isalnum() or not shard.isascii() or len(shard) > 40:
+        if not NAME.match(shard):  # the one rule, also the config's
             raise ValueError(f"shard name {shard!r}: letters, digits and _ only, at most 40")
         with self.conn.transaction():
             self.conn.execute(f"INSERT INTO {C}.shards VALUES (%s, %s, {C}.now_ms()) ON CONFLICT DO NOTHING",
@@ -77,27 +90,31 @@ class ClusterDb:
     def assign(self, logins: list[int], shard: str) -> None:
         """login -> shard in the directory (a trader, its investors: one shard)."""
         with self.conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO UPDATE "
-                            "SET shard = excluded.shard", [(login, shard) for login in logins])
+            cur.executemany(LOGINS_UPSERT, [(login, shard) for login in logins])
 
     def view(self) -> tuple[int, dict[str, Lease]]:
         """(database now, ms; every lease)."""
         with self.conn.transaction():
             now = self.conn.execute(f"SELECT {C}.now_ms()").fetchone()[0]
-            rows = self.conn.execute(f"SELECT shard, owner, endpoint, token, expires_at, handover_to "
+            rows = self.conn.execute(f"SELECT shard, owner, endpoint, token, expires_at, handover_to, admin, feed "
                                      f"FROM {C}.leases").fetchall()
         return now, {r[0]: Lease(*r) for r in rows}
 
     def directory(self) -> dict[int, str]:
         return dict(self.conn.execute(f"SELECT login, shard FROM {C}.directory").fetchall())
 
-    def acquire(self, shard: str, seen_token: int, node: str, endpoint: str, duration_ms: int) -> int | None:
+    def traders(self) -> dict[str, str]:
+        """trader name -> shard (written with the trader's registration)."""
+        return dict(self.conn.execute(f"SELECT name, shard FROM {C}.traders").fetchall())
+
+    def acquire(self, shard: str, seen_token: int, node: str, endpoint: str, duration_ms: int,
+                admin: str = "", feed: str = "") -> int | None:
         """The CAS: the new token, or None if someone else changed the row first or it has not expired."""
         row = self.conn.execute(
             f"UPDATE {C}.leases SET owner = %s, endpoint = %s, token = token + 1, expires_at = {C}.now_ms() + %s, "
-            f"handover_to = '' WHERE shard = %s AND token = %s AND (expires_at <= {C}.now_ms() "
+            f"handover_to = '', admin = %s, feed = %s WHERE shard = %s AND token = %s AND (expires_at <= {C}.now_ms() "
             "OR (owner = '' AND handover_to = %s)) RETURNING token",
-            (node, endpoint, duration_ms, shard, seen_token, node)).fetchone()
+            (node, endpoint, duration_ms, admin, feed, shard, seen_token, node)).fetchone()
         return None if row is None else row[0]
 
     def renew(self, shard: str, token: int, node: str, duration_ms: int) -> bool:
@@ -136,12 +153,13 @@ class LeaseKeeper:
         self.held: dict[str, int] = {}
         self.on_lost = on_lost or (lambda shard, why: None)
         self.on_drain = on_drain or (lambda shard, to: None)  # called once per hand-over request
-        self.draining: set[str] = set()
+        self.draining: dict[str, str] = {}  # shard -> the node it is handed over to
         self.paused = False  # tests: a daemon that stops renewing (a GC pause, a partition)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._view: tuple[int, float, dict[int, str], dict[str, Lease]] = (0, time.monotonic(), {}, {})
+        self._traders: dict[str, str] = {}
 
     def acquire(self, shard: str, timeout_s: float = 0) -> int:
         """Wait until `shard`'s lease can be taken, take it; its token."""
@@ -156,7 +174,8 @@ class LeaseKeeper:
             for action in decide(leases, self.held, self.cfg.node, [*self.held, *shards], now, self.cfg.lease):
                 if isinstance(action, Acquire) and action.shard in shards:
                     token = self.db.acquire(action.shard, action.seen_token, self.cfg.node, self.cfg.endpoint,
-                                            self.cfg.lease.duration_ms)
+                                            self.cfg.lease.duration_ms, self.cfg.admin_endpoint,
+                                            self.cfg.feed_endpoint)
                     if token is not None:
                         with self._lock:
                             self.held[action.shard] = token
@@ -198,7 +217,7 @@ class LeaseKeeper:
                 with self._lock:
                     self.held.pop(action.shard, None)
             elif isinstance(action, Drain) and action.shard not in self.draining:
-                self.draining.add(action.shard)
+                self.draining[action.shard] = action.to
                 self.on_drain(action.shard, action.to)
         self.refresh()
 
@@ -209,7 +228,8 @@ class LeaseKeeper:
 
     def refresh(self) -> None:
         now, leases = self.db.view()
-        self._view = (now, time.monotonic(), self.db.directory(), leases)
+        directory, traders = self.db.directory(), self.db.traders()
+        self._view, self._traders = (now, time.monotonic(), directory, leases), traders
 
     def route(self, login: int) -> Route:
         """For a hello: serve, redirect, or no owner (from the last refreshed view)."""
@@ -217,6 +237,36 @@ class LeaseKeeper:
         with self._lock:
             mine = frozenset(self.held)
         return route(login, directory, leases, mine, now + int((time.monotonic() - at) * 1000))
+
+    def route_admin(self, request: object) -> Route:
+        """For an admin request: serve here, or the owner of the shard it concerns."""
+        (now, at, directory, leases), traders = self._view, self._traders
+        with self._lock:
+            mine = frozenset(self.held)
+        return route_admin(request, directory, traders, leases, mine, now + int((time.monotonic() - at) * 1000))
+
+    def hand_over(self, timeout_s: float) -> Lease | None:
+        """Rebalancing, after the daemon's last step and snapshot: stop renewing, release the
+        drained shards (reserved to their targets), and wait until the target holds the
+        lease: its row then names the endpoint the terminals are sent to. None after
+        `timeout_s` (the target never came: the terminals find the new owner by themselves)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            held, self.held = dict(self.held), {}
+        for shard, token in held.items():
+            self.db.release(shard, token, self.cfg.node, self.cfg.lease.duration_ms)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            _, leases = self.db.view()
+            moved = [leases[s] for s in held if s in leases and leases[s].owner
+                     and leases[s].owner != self.cfg.node]
+            if moved:
+                return moved[0]
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(self.cfg.lease.renew_ms / 1000 / 4)
 
     def _reconnect(self) -> None:
         """A new connection in place of a broken one (a restarted database kills every session)."""
@@ -280,6 +330,32 @@ class ShardStore(PgStore):
 
     def route_login(self, login: int) -> Route:
         return self.keeper.route(login)
+
+    def route_admin(self, request: object) -> Route:
+        return self.keeper.route_admin(request)
+
+    def extra_writes(self, cur, batch) -> None:  # noqa: ANN001 - psycopg cursor, store.Batch
+        """Directory maintenance, in the journal step's own transaction (after its fence):
+        a trader registered here and the investor accounts of its subscriptions are placed in
+        this shard (bridge/cluster/directory.py). Idempotent upserts: a replayed step writes
+        the same rows."""
+        if not (batch.events or batch.records):
+            return
+        logins, traders = placements(batch.events, batch.records, self.fence[0])
+        if logins:
+            cur.executemany(LOGINS_UPSERT, logins)
+        if traders:
+            cur.executemany(TRADERS_UPSERT, traders)
+
+    def draining_to(self) -> str | None:
+        """The node this daemon's shard is being handed over to (`mtbridge cluster hand-over`)."""
+        return next(iter(self.keeper.draining.values()), None)
+
+    def hand_over(self) -> Lease | None:
+        """Release the drained shard and wait (at most a lease duration and a poll) for the
+        target to take it; the new lease row, or None."""
+        cfg = self.keeper.cfg.lease
+        return self.keeper.hand_over((cfg.duration_ms + 2 * cfg.renew_ms) / 1000)
 
     def close(self) -> None:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from pathlib import Path
 
 from bridge.daemon.testing import DaemonProcess, Setup
@@ -52,3 +53,17 @@ class Standby:
         """True once it owns its shard and listens (False after `timeout` or a failed start)."""
         self.thread.join(timeout)
         return not self.thread.is_alive() and not self.failed and bool(self.daemon.endpoints)
+
+
+def wait_routed(admin, shard: str, timeout: float = 30) -> None:  # noqa: ANN001 - an AdminClient (following)
+    """Until the daemon `admin` talks to routes requests for `shard` to its owner: a daemon
+    reads the lease table every renew interval, so a just-started owner is "no owner" to it
+    for up to one interval."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = admin("ping", shard=shard)
+        if reply.get("ok"):
+            return
+        if reply.get("error") != "no_owner" or time.monotonic() > deadline:
+            raise AssertionError(f"shard {shard} is not routed: {reply}")
+        time.sleep(0.05)

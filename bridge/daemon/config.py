@@ -289,7 +289,7 @@ def parse_config(data: dict, *, file: str = "<config>", base: Path = Path(".")) 
     if "cluster" in data:
         if not journal_url:
             raise r.fail("cluster", "a cluster shares one PostgreSQL database: set journal.url")
-        cluster = parse_cluster(r.table(data, "cluster", KEYS), router, r.fail)
+        cluster = parse_cluster(r.table(data, "cluster", KEYS), router, r.fail, admin, pub)
     return DaemonConfig(
         router=router, pub=pub, admin=admin, balance_operations=balance_ops, health=health, server_key=server_key,
         allow=allow, journal_path=journal_path, journal_url=journal_url, journal_create=journal_create,

@@ -32,6 +32,7 @@ import json
 from collections import Counter, deque
 from typing import Any, Callable
 
+from bridge.cluster.directory import admin_moved
 from bridge.copytrading import events as ev
 from bridge.copytrading.commands import BalanceOperation
 from bridge.copytrading.engine import Engine
@@ -113,6 +114,10 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.quote_gate = QuoteGate()
         self.handlers = _HANDLERS
         self.debug = False  # the shell's log writes debug lines: build the per-command ones (lifecycle.py)
+        # The shell's journal reader (`Store.recover`): after an engine exception the engine is
+        # rebuilt from the journal, so live state never keeps a half-handled event (see
+        # _rebuild_engine). None (tests without a store): the engine is kept as it is.
+        self.reload: Callable[[], Recovery] | None = None
         meta = recovery.meta if recovery else {}
         self.last_ids: dict[int, int] = {int(k[3:]): int(v) for k, v in meta.items() if k.startswith("id:")}
         self.ids_dirty: set[int] = set()
@@ -132,14 +137,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
     def recover(cls, config: DaemonConfig, recovery: Recovery, *, now: int, insecure: bool = False,
                 instance: str = "") -> DaemonCore:
         """Engine = latest snapshot + replay of the journaled events after it."""
-        if isinstance(recovery.snapshot, bytes):
-            engine = Engine.from_bytes(recovery.snapshot, config.engine, config.rules)
-        elif recovery.snapshot is not None:  # a schema 1 journal's JSON
-            engine = Engine.from_state(json.loads(recovery.snapshot), config.engine, config.rules)
-        else:
-            engine = Engine(config.engine, config.rules)
-        for _seq, _now, type_name, body in recovery.events:
-            engine.handle(wire.event_from(type_name, body))  # type: ignore[arg-type]
+        engine = replayed_engine(config, recovery.snapshot, recovery.events)
         core = cls(config, engine, now=now, insecure=insecure, recovery=recovery, instance=instance)
         core._log("info", "journal.recovered", snapshot_seq=recovery.snapshot_seq, replayed=len(recovery.events),
                   pending_commands=len(recovery.pending), logins=len(recovery.logins))
@@ -222,6 +220,19 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self._feed.append((topic, body))
 
     # ------------------------------------------------------------------ engine
+    def _rebuild_engine(self) -> None:
+        """An exception may leave the engine half-way through an event (its clock advanced, a
+        subscription changed, the commands lost). The event is not journaled, so the engine is
+        rebuilt as recovery would build it: the journal plus this turn's uncommitted events.
+        Live state then equals replayed state, and the time advance happens again, whole, on
+        the next event."""
+        if self.reload is None:
+            return
+        rec = self.reload()
+        self.engine = replayed_engine(self.config, rec.snapshot, [*rec.events, *self._batch.events])
+        self._log("warning", "engine.rebuilt", snapshot_seq=rec.snapshot_seq,
+                  replayed=len(rec.events) + len(self._batch.events))
+
     def feed_engine(self, event: ev.Event) -> tuple:
         """Run `event` through the engine and journal it; returns the step's records. An event
         the engine cannot handle is logged and never journaled, so recovery can't trip on it."""
@@ -230,6 +241,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         except Exception as exc:  # noqa: BLE001 - a bug or bad data must not take the daemon down
             self._log("error", "engine.error", event_type=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
             self.publish("engine.error", event=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
+            self._rebuild_engine()
             return ()
         self.seq += 1
         seq = self.seq
@@ -416,6 +428,13 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             if entry is None or entry.role != "admin":
                 self.refusal("auth.admin_refused", key_name, op=admin.peek(request)[1])
                 return admin.forbidden(request)
+        if self.route_admin is not None:  # [cluster]: answered by the owner of the shard it concerns
+            moved = admin_moved(request, self.route_admin(request))
+            if moved is not None:
+                return moved
+            if isinstance(request, dict) and "shard" in request:  # addressed to this shard: served here
+                request = {k: v for k, v in request.items() if k != "shard"}
+            return {**admin.handle(request, AdminView(self), now), "shard": self.shard}  # which shard answered
         return admin.handle(request, AdminView(self), now)
 
     def collect_records(self, run: Callable[[], object]) -> list:
@@ -511,6 +530,19 @@ _HANDLERS: dict[type, Callable[[DaemonCore, Session, Any], None]] = {
     Quotes: DaemonCore._on_quotes,
     **ORDER_HANDLERS,  # pending orders (issue 15 item 6): bridge/daemon/orders.py
 }
+
+def replayed_engine(config: DaemonConfig, snapshot: bytes | str | None, events: list) -> Engine:
+    """Engine = `snapshot` (or a fresh one) + `events` (journal rows: seq, now, type, body)."""
+    if isinstance(snapshot, bytes):
+        engine = Engine.from_bytes(snapshot, config.engine, config.rules)
+    elif snapshot is not None:  # a schema 1 journal's JSON
+        engine = Engine.from_state(json.loads(snapshot), config.engine, config.rules)
+    else:
+        engine = Engine(config.engine, config.rules)
+    for _seq, _now, type_name, body in events:
+        engine.handle(wire.event_from(type_name, body))  # type: ignore[arg-type]
+    return engine
+
 
 class AdminView:
     """A `DaemonCore` as `admin.AdminCore`: every record of a request's steps."""

@@ -301,6 +301,9 @@ class CommandsMixin:
                                      **({"quote_symbols": list(qs)} if (qs := self.quote_symbols) else {}))
             elif kind == "redirect":  # [cluster]: instead of welcome (sessions._redirected)
                 w = wire.simple_wire("redirect", self.next_id, 1, now, login, shard=body[0], endpoint=body[1])
+            elif kind == "moved":  # [cluster] rebalancing: unsolicited, the session's next seq
+                w = wire.simple_wire("redirect", self.next_id, s.out_seq + 1, now, login, shard=body[0],
+                                     endpoint=body[1])
             elif kind == "heartbeat":
                 w = wire.simple_wire("heartbeat", self.next_id, s.out_seq + 1, now, login)
             else:

@@ -44,10 +44,12 @@ import zmq
 import zmq.asyncio
 import zmq.backend
 
+from bridge.daemon.cluster_handover import HAND_OVER_LINGER_MS, hand_over_terminals
 from bridge.daemon.config import DaemonConfig, StartupError, check_server_key
 from bridge.daemon.core import DaemonCore, SendResult
 from bridge.daemon.feed_pacing import FeedShell
 from bridge.daemon.feed_snapshot import SnapshotEncoder
+from bridge.daemon.ledger_shell import ShardLedger, open_ledger
 from bridge.daemon.peers import ADMIN_ZAP_DOMAIN, FEED_ZAP_DOMAIN, ZAP_DOMAIN, PeerShell
 from bridge.daemon.service import ServiceShell, TaskCrashed
 from bridge.daemon.sessions import FORGET_AFTER
@@ -87,6 +89,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
         self.debug = level is not None and level() == logging.DEBUG
         self.lock: JournalLock | None = None
         self.store = store or self._open_journal(config)
+        self.ledger: ShardLedger | None = None  # [cluster] ledger = true (bridge/daemon/ledger_shell.py)
         self.crashed: BaseException | None = None  # the exception of a task that crashed (exit non-zero)
         self.health: Any = None  # bridge.daemon.health.Health once started with `daemon.health`
         self.watchdog: Any = None  # sd_notify while systemd watches this process (WatchdogSec), set by run()
@@ -138,6 +141,11 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
                                        instance=self.instance)
         self.core.debug = self.debug
         self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
+        self.core.reload = self.store.recover  # an engine exception rebuilds the engine from the journal
+        self.core.route_admin = getattr(self.store, "route_admin", None)  # [cluster]: admin routing
+        if self.core.route_admin is not None:
+            self.core.shard = self.store.fence[0]
+        self.ledger = open_ledger(self.core, self.store, self.config)  # [cluster] ledger: money on PostgreSQL
         self._commit()
         cfg = self.config
         if not self.insecure:
@@ -260,12 +268,13 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
             snapshots = getattr(self, "snapshots", None) or Snapshots.of(self.store, self.config, self.log)
             seq = await snapshots.close(core, self.clock(), self._commit)
             self._publish("daemon.stopped", journal_seq=seq)
+        handed_over = core is not None and hand_over_terminals(self, core)
         if getattr(self, "transport", None) is not None:
             self.transport.close(self.router)
         for name in ("router", "admin", "pub", "zap"):
             sock = getattr(self, name, None)
             if sock is not None:
-                sock.close(linger=200 if name == "router" else 0)
+                sock.close(linger=(HAND_OVER_LINGER_MS if handed_over else 200) if name == "router" else 0)
         if self._gc_watch in gc.callbacks:
             gc.callbacks.remove(self._gc_watch)
         self.store.close()  # WAL checkpoint
@@ -316,10 +325,10 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
         LATER (the core stops sending); the rest goes on the next turn, scheduled at once."""
         core = self.core
         assert core is not None
-        batch = core.take_batch()
+        batch = core.take_batch() if self.ledger is None else self.ledger.take_batch()  # + its sweep
         if batch:
             t = perf_counter_ns()
-            self.store.write(batch)
+            (self.store if self.ledger is None else self.ledger).write(batch)
             rows = batch.size()
             if rows:  # the commit's cost per row, so a turn can reserve time for its own commit
                 self.commit_ns_per_row += (min((perf_counter_ns() - t) // rows, 1_000_000)
@@ -594,7 +603,8 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
                 except zmq.ZMQError:
                     key_name = None
             request = parts[1].bytes  # decoded (within the frame limit) by the core
-            reply = core.on_admin(request, key_name, self.clock(), self._mark_input())
+            on_admin = core.on_admin if self.ledger is None else self.ledger.admin  # [cluster] ledger: money first
+            reply = on_admin(request, key_name, self.clock(), self._mark_input())
             self._commit()  # journaled before the reply
             self._drain_router()
             try:

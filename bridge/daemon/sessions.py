@@ -265,6 +265,22 @@ class SessionsMixin:
     # [cluster] (bridge/daemon/cluster.py): login -> the pure route (Serve | Redirect | NoOwner)
     # of bridge/cluster/routing.py; None = one daemon serves every login
     route_login: Any = None
+    route_admin: Any = None  # admin request -> Serve | Redirect | NoOwner (bridge/cluster/directory.py)
+    shard: str = ""  # [cluster]: the shard this daemon serves (named in its admin replies)
+
+    def redirect_all(self: DaemonCore, shard: str, endpoint: str) -> int:
+        """Rebalancing: this daemon handed its shard over; tell every started session where the
+        new owner is (an unsolicited `redirect`, the session's next seq, docs/protocol.md).
+        Commands still queued are dropped here: the new owner sends them from the journal."""
+        n = 0
+        for login, s in self.session_of.items():
+            if not s.started:
+                continue
+            s.queue.clear()
+            s.control.append(("moved", (shard, endpoint)))
+            self.dirty.add(login)
+            n += 1
+        return n
 
     def _redirected(self: DaemonCore, s: Session, login: int) -> bool:
         """Daemons sharded by trader: a login of a shard this daemon does not hold is answered

@@ -26,7 +26,7 @@ Schema: versioned migrations (`MIGRATIONS`), each in one transaction with its ve
 `meta.schema`, applied at start under the lock (or by `mtbridge daemon --migrate`). A journal
 newer than this code is refused.
 
-Example: `PgStore("postgresql://mtbridge@db1/mtbridge")` on an empty database creates schema 3;
+Example: `PgStore("postgresql://mtbridge@db1/mtbridge")` on an empty database creates schema 5;
 a second daemon on the same URL waits `LOCK_WAIT_S` for the lock, then is refused with
 `journal postgresql://mtbridge@db1/mtbridge is in use by mtbridge daemon pid 4711 on host desk-1
 since 2026-12-01T20:41:07Z (PostgreSQL backend 80211)`.
@@ -40,6 +40,9 @@ import threading
 import time
 import weakref
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from bridge.daemon.config import StartupError
 from bridge.daemon.config import redact_url as redact
@@ -68,6 +71,17 @@ CLUSTER_DDL: tuple[str, ...] = (
     f"SELECT token INTO cur FROM {CLUSTER_SCHEMA}.leases WHERE shard = p_shard FOR SHARE; "
     "IF cur IS DISTINCT FROM p_token THEN RAISE EXCEPTION 'shard % is fenced: token % is not the lease''s (%)', "
     f"p_shard, p_token, cur USING ERRCODE = '{FENCED}'; END IF; END $$",
+)
+
+# The cluster ledger (bridge/daemon/ledger_pg.py, docs/scaling.md "Money that crosses shards").
+# `source`/`target`: SQL reserves FROM and TO. A wallet's floor is the CHECK: a debit's
+# `UPDATE .. WHERE balance >= amount` refuses first, the CHECK is the last word.
+LEDGER_DDL: tuple[str, ...] = (
+    f"CREATE TABLE IF NOT EXISTS {CLUSTER_SCHEMA}.ledger_accounts (owner text PRIMARY KEY, "
+    "balance numeric NOT NULL DEFAULT 0, CHECK (balance >= 0 OR owner NOT LIKE 'wallet:%'))",
+    f"CREATE TABLE IF NOT EXISTS {CLUSTER_SCHEMA}.ledger_transfers (key text PRIMARY KEY, id bigint GENERATED "
+    "ALWAYS AS IDENTITY UNIQUE, source text NOT NULL, target text NOT NULL, amount numeric NOT NULL "
+    "CHECK (amount > 0), kind text NOT NULL, shard text NOT NULL, status text NOT NULL, at bigint NOT NULL)",
 )
 
 # (version, what it does, statements). Never edit a released step: add the next one.
@@ -112,6 +126,13 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "DO $step$ BEGIN IF has_database_privilege(current_database(), 'CREATE') "
         f"OR to_regnamespace('{CLUSTER_SCHEMA}') IS NOT NULL THEN "
         + " ".join(f"EXECUTE $s${sql}$s$;" for sql in CLUSTER_DDL[1:]) + " END IF; END $step$",
+    )),
+    # Money that crosses shards (docs/scaling.md): the cluster ledger, same rules as step 4.
+    (5, "cluster: the ledger (wallets and shard accounts, idempotent transfers)", (
+        CLUSTER_DDL[0],
+        "DO $step$ BEGIN IF has_database_privilege(current_database(), 'CREATE') "
+        f"OR to_regnamespace('{CLUSTER_SCHEMA}') IS NOT NULL THEN "
+        + " ".join(f"EXECUTE $s${sql}$s$;" for sql in (*CLUSTER_DDL[1:2], *LEDGER_DDL)) + " END IF; END $step$",
     )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -193,6 +214,7 @@ class PgStore:
     the lease replaces it, and a paused owner's live session must not block the takeover."""
 
     PART_BYTES = 1024 * 1024  # one snapshot piece per transaction
+    extra_writes = None  # (cursor, batch) -> None: more rows in each step's transaction (a shard's directory)
     LOCK_WAIT_S = 5  # a killed daemon's session ends within ms of its socket closing
 
     def __init__(self, url: str, synchronous: str = "normal", keep_snapshots: int = 2, *, create: bool = True,
@@ -204,7 +226,8 @@ class PgStore:
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.holder = f"mtbridge daemon pid {os.getpid()} on host {socket.gethostname()} since {started}"
         self.conn = connect(url, self.holder[:63])  # NAMEDATALEN
-        self._thread_lock = threading.Lock()  # the main connection: the loop's writes, tools' reads
+        self._thread_lock = threading.RLock()  # the main connection: the loop's writes, tools' reads; re-entered by
+        # an engine rebuild (core.reload) inside a cluster-ledger step's open transaction
         _OPEN.add(self)
         try:
             self.schema_name = self.conn.execute("SELECT current_schema()").fetchone()[0]
@@ -315,27 +338,52 @@ class PgStore:
                     cur.execute("BEGIN")
                     if self.fence is not None:
                         cur.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
-                    if batch.events:
-                        cur.executemany("INSERT INTO events VALUES (%s, %s, %s, %s)", batch.events)
-                    if batch.commands:
-                        rows = batch.commands
-                        cur.execute("INSERT INTO command_batches (seq_hi, cid_hi, rows) VALUES (%s, %s, %b)",
-                                    (max(map(_SEQ, rows)), max(map(_CID, rows)), _pack_rows(rows)))
-                    if batch.results:
-                        cur.executemany("INSERT INTO command_results VALUES (%s, %s, %s, %s, %s) ON CONFLICT (cid) "
-                                        "DO UPDATE SET key = excluded.key, status = excluded.status, "
-                                        "result = excluded.result, done_at = excluded.done_at", batch.results)
-                    if batch.records:
-                        cur.executemany("INSERT INTO records (seq, topic, body) VALUES (%s, %s, %s)", batch.records)
-                    if batch.logins:
-                        cur.executemany("INSERT INTO logins VALUES (%s, %s) ON CONFLICT DO NOTHING", batch.logins)
-                    if batch.meta:
-                        cur.executemany("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
-                                        "SET value = excluded.value", list(batch.meta.items()))
+                    self.insert_batch(cur, batch)
                     cur.execute("COMMIT")
             except BaseException as exc:
                 if not conn.closed:
                     conn.execute("ROLLBACK")  # a failed statement left the transaction aborted
+                self._raise_fenced(exc)
+                raise
+
+    def insert_batch(self, cur, batch: Batch) -> None:  # noqa: ANN001 - a psycopg cursor in an open transaction
+        """A step's rows (write's statements, without the transaction around them)."""
+        if batch.events:
+            cur.executemany("INSERT INTO events VALUES (%s, %s, %s, %s)", batch.events)
+        if batch.commands:
+            rows = batch.commands
+            cur.execute("INSERT INTO command_batches (seq_hi, cid_hi, rows) VALUES (%s, %s, %b)",
+                        (max(map(_SEQ, rows)), max(map(_CID, rows)), _pack_rows(rows)))
+        if batch.results:
+            cur.executemany("INSERT INTO command_results VALUES (%s, %s, %s, %s, %s) ON CONFLICT (cid) "
+                            "DO UPDATE SET key = excluded.key, status = excluded.status, "
+                            "result = excluded.result, done_at = excluded.done_at", batch.results)
+        if batch.records:
+            cur.executemany("INSERT INTO records (seq, topic, body) VALUES (%s, %s, %s)", batch.records)
+        if batch.logins:
+            cur.executemany("INSERT INTO logins VALUES (%s, %s) ON CONFLICT DO NOTHING", batch.logins)
+        if batch.meta:
+            cur.executemany("INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
+                            "SET value = excluded.value", list(batch.meta.items()))
+        if self.extra_writes is not None:
+            self.extra_writes(cur, batch)  # a shard's directory rows (cluster.ShardStore)
+
+    @contextmanager
+    def step(self) -> Iterator[Any]:
+        """A journal step held open for other writes in the same transaction (the cluster
+        ledger's transfers, bridge/daemon/ledger_pg.py): yields the connection after BEGIN and
+        the fence check; commits on leaving, rolls back (nothing of it written) on an error."""
+        with self._thread_lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN")
+                if self.fence is not None:
+                    conn.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if not conn.closed:
+                    conn.execute("ROLLBACK")
                 self._raise_fenced(exc)
                 raise
 

@@ -223,3 +223,78 @@ class FeedSubscriber:
                 pass
             mon.close(0)
             sock.close(0)
+
+
+# --- several daemons (daemons sharded by trader, docs/scaling.md "Feed aggregation") ----------
+def lease_feeds(url: str) -> Callable[[], dict[str, tuple[str, str]]]:
+    """The cluster's feeds from its lease table: shard -> (owner node, feed address), for the
+    leases that have an owner and a feed. Read on each call (one short query)."""
+    def read() -> dict[str, tuple[str, str]]:
+        from bridge.daemon.cluster import ClusterDb
+
+        db = ClusterDb(url, "mtbridge monitor", ddl=False)
+        try:
+            _, leases = db.view()
+        finally:
+            db.close()
+        return {shard: (lease.owner, lease.feed) for shard, lease in leases.items() if lease.owner and lease.feed}
+    return read
+
+
+def listed_feeds(addresses: list[str]) -> Callable[[], dict[str, tuple[str, str]]]:
+    """A configured list instead of the lease table: each address is its own source."""
+    fixed = {address: ("", address) for address in addresses}
+    return lambda: dict(fixed)
+
+
+class ClusterFeeds:
+    """One `FeedSubscriber` per daemon, all feeding one `DeskHub` (bridge/monitor/hub.py),
+    each under its source's name. `feeds()` is re-read every `refresh_s`: a shard that moved
+    to another daemon (failover, hand-over) is followed to its new owner's feed; the new
+    owner's snapshot then replaces that source's rows (its own resync rule)."""
+
+    def __init__(self, feeds: Callable[[], dict[str, tuple[str, str]]], desk: Any, *,
+                 curve: CurveClient | None = None, refresh_s: float = 2.0, context: zmq.Context | None = None,
+                 clock: Callable[[], int] = wall_ms) -> None:
+        self.feeds, self.desk, self.curve, self.refresh_s = feeds, desk, curve, refresh_s
+        self.ctx = context or zmq.Context.instance()
+        self.clock = clock
+        self.subscribers: dict[str, FeedSubscriber] = {}
+        self.errors: list[str] = []  # the last few feed-listing failures (the database unreachable)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def refresh(self) -> None:
+        """Start a subscriber for each new source, move one whose address changed."""
+        try:
+            wanted = self.feeds()
+        except Exception as exc:  # noqa: BLE001 - keep the subscribers we have; say why
+            self.errors = [*self.errors[-9:], f"{type(exc).__name__}: {' '.join(str(exc).split())}"]
+            return
+        for source, (node, address) in sorted(wanted.items()):
+            sub = self.subscribers.get(source)
+            if sub is not None and sub.address == address:
+                continue
+            if sub is not None:
+                sub.stop()
+            self.desk.set_node(source, node, address)
+            self.subscribers[source] = FeedSubscriber(
+                address, lambda event, s=source: self.desk.apply(s, event), curve=self.curve, clock=self.clock,
+                on_bad_frame=self.desk.hub(source).bad_frame, context=self.ctx).start()
+
+    def start(self) -> ClusterFeeds:
+        self.refresh()
+        self._thread = threading.Thread(target=self._run, name="mtbridge-monitor-cluster", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.refresh_s):
+            self.refresh()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        for sub in self.subscribers.values():
+            sub.stop()

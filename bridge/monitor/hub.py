@@ -1,9 +1,12 @@
-"""`MonitorHub`: the state + metrics behind a lock, shared by the feed thread and the views."""
+"""`MonitorHub`: the state + metrics behind a lock, shared by the feed thread and the views.
+`DeskHub`: several daemons' feeds (daemons sharded by trader) merged into one desk, each row
+saying which source (shard, node) it came from."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from bridge.monitor.alerts import AlertRules
@@ -11,6 +14,7 @@ from bridge.monitor.alertstore import AlertStore
 from bridge.monitor.feed import wall_ms
 from bridge.monitor.history import HistoryStore, history_rows
 from bridge.monitor.metrics import FeedMetrics
+from bridge.monitor.model import MAX_EVENTS, Account, EventLine, Exposure, Subscription, Terminal, Trader
 from bridge.monitor.state import FeedEvent, MonitorState
 
 T = TypeVar("T")
@@ -74,3 +78,130 @@ class MonitorHub:
             self._changed.wait_for(lambda: self.state.version != version or self._poked, timeout)
             self._poked = False
             return self.state.version
+
+
+# --- one desk over several daemons (daemons sharded by trader, docs/scaling.md) ----------------
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One daemon's feed as the desk sees it: the shard it serves, the node, the address."""
+
+    name: str  # the shard (a cluster) or the feed address (a configured list)
+    node: str
+    address: str
+    connected: bool
+    synced: bool
+    instance: str
+    journal_seq: int
+    last_ts: int
+
+
+@dataclass(slots=True)
+class Desk:
+    """The merged desk: every row keyed as in `MonitorState`, plus the source it came from.
+    Subscription ids are numbered per shard, so subscriptions are keyed (source, id)."""
+
+    sources: dict[str, Source] = field(default_factory=dict)
+    accounts: dict[int, Account] = field(default_factory=dict)
+    terminals: dict[int, Terminal] = field(default_factory=dict)
+    traders: dict[str, Trader] = field(default_factory=dict)
+    subscriptions: dict[tuple[str, int], Subscription] = field(default_factory=dict)
+    exposure: dict[str, Exposure] = field(default_factory=dict)  # summed over the sources
+    counts: dict[str, int] = field(default_factory=dict)  # summed over the sources
+    events: list[tuple[str, EventLine]] = field(default_factory=list)  # by ts, the newest MAX_EVENTS
+    source_of: dict[tuple[str, object], str] = field(default_factory=dict)  # ("account", login) -> source
+
+    @property
+    def synced(self) -> bool:
+        return bool(self.sources) and all(s.synced for s in self.sources.values())
+
+
+def merge_desk(states: Mapping[str, MonitorState], nodes: Mapping[str, tuple[str, str]] | None = None) -> Desk:
+    """Pure: several daemons' states -> one desk. A row present in two sources (a shard that
+    moved: the old owner's last view lingers until its feed is gone) is taken from the source
+    whose feed spoke last (the newest `ts`), so the new owner wins.
+
+    Example: s1 (d1) holds trader T1 with accounts 1001, 3001; s2 (d2) holds T2 with 2001;
+    both number their first subscription 1 -> desk.traders = {T1, T2}, desk.subscriptions keys
+    ("s1", 1) and ("s2", 1), desk.source_of[("account", 2001)] == "s2"."""
+    nodes = nodes or {}
+    desk = Desk()
+    order = sorted(states, key=lambda name: (states[name].health.last_ts, name))  # the newest last: it wins
+    for name in order:
+        st = states[name]
+        h = st.health
+        node, address = nodes.get(name, ("", ""))
+        desk.sources[name] = Source(name, node, address, h.connected, h.synced, h.instance, h.journal_seq, h.last_ts)
+        for kind, rows, target in (("account", st.accounts, desk.accounts), ("terminal", st.terminals, desk.terminals),
+                                   ("trader", st.traders, desk.traders)):
+            for key, row in rows.items():
+                target[key] = row  # type: ignore[index]
+                desk.source_of[(kind, key)] = name
+        for sub_id, sub in st.subscriptions.items():
+            desk.subscriptions[(name, sub_id)] = sub
+        for sym, e in st.exposure.items():
+            prev = desk.exposure.get(sym)
+            desk.exposure[sym] = e if prev is None else Exposure(sym, prev.buy + e.buy, prev.sell + e.sell,
+                                                                 prev.positions + e.positions)
+        for k, v in st.counts.items():
+            desk.counts[k] = desk.counts.get(k, 0) + v
+        desk.events.extend((name, line) for line in st.events)
+    desk.events.sort(key=lambda item: (item[1].ts, item[0], item[1].seq))
+    del desk.events[:-MAX_EVENTS]
+    return desk
+
+
+class DeskHub:
+    """Several daemons' feeds behind one desk: one `MonitorHub` per source (its own resync,
+    sequence and alerts), merged on read. `apply(source, event)` is what each feed thread
+    calls (bridge/monitor/feed.py `ClusterFeeds`)."""
+
+    def __init__(self, clock: Callable[[], int] = wall_ms) -> None:
+        self.clock = clock
+        self.hubs: dict[str, MonitorHub] = {}
+        self.nodes: dict[str, tuple[str, str]] = {}  # source -> (node, feed address)
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self.version = 0
+
+    def hub(self, source: str) -> MonitorHub:
+        with self._lock:
+            hub = self.hubs.get(source)
+            if hub is None:
+                hub = self.hubs[source] = MonitorHub(clock=self.clock, history=HistoryStore())
+            return hub
+
+    def set_node(self, source: str, node: str, address: str) -> None:
+        with self._changed:
+            self.nodes[source] = (node, address)
+            self.version += 1
+            self._changed.notify_all()
+
+    def apply(self, source: str, event: FeedEvent) -> None:
+        self.hub(source).apply(event)
+        with self._changed:
+            self.version += 1
+            self._changed.notify_all()
+
+    def desk(self) -> Desk:
+        with self._lock:
+            hubs, nodes = dict(self.hubs), dict(self.nodes)
+        states = {}
+        for name, hub in hubs.items():
+            states[name] = hub.read(_copy_state)
+        return merge_desk(states, nodes)
+
+    def wait_change(self, version: int, timeout: float) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: self.version != version, timeout)
+            return self.version
+
+
+def _copy_state(state: MonitorState) -> MonitorState:
+    """The rows the desk merges, copied under the source's lock (rows are immutable values)."""
+    copy = MonitorState()
+    copy.accounts, copy.terminals = dict(state.accounts), dict(state.terminals)
+    copy.traders, copy.subscriptions = dict(state.traders), dict(state.subscriptions)
+    copy.exposure, copy.counts = dict(state.exposure), dict(state.counts)
+    copy.events.extend(state.events)
+    copy.health = replace(state.health)
+    return copy

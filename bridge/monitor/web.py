@@ -42,7 +42,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from bridge.monitor import assets, web_alerts, web_dealer, web_investor
+from bridge.monitor import assets, web_alerts, web_dealer, web_investor, web_settings
 from bridge.monitor.auth import CredentialStore, LoginThrottle, SessionRegistry
 from bridge.monitor.console import STALE_AFTER_MS, feed_status
 from bridge.monitor.feed import wall_ms
@@ -128,6 +128,8 @@ class Dashboard:
             Route("/alerts/{alert:int}/ack", partial(web_alerts.acknowledge, self), methods=["POST"]),
             Route("/dealer/confirm", partial(web_dealer.confirm_page, self)),
             Route("/dealer/action", partial(web_dealer.act, self), methods=["POST"]),
+            Route("/subscriptions/{sub:int}/settings", partial(web_settings.settings_page, self)),
+            Route("/subscriptions/{sub:int}/settings", partial(web_settings.save, self), methods=["POST"]),
         ]  # fmt: skip
         self.app = Starlette(routes=routes, exception_handlers={404: self.not_found}, middleware=[Middleware(
             SessionMiddleware, secret_key=config.session_secret, session_cookie="mtbridge_session",
@@ -157,16 +159,16 @@ class Dashboard:
         return tok
 
     @staticmethod
-    async def form(request: Request) -> dict[str, str] | Response:
+    async def form(request: Request, *, max_fields: int = 10, max_bytes: int = MAX_FORM) -> dict[str, str] | Response:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
             return PlainTextResponse("expected a form", status_code=415)
         body = b""
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_FORM:
+            if len(body) > max_bytes:
                 return PlainTextResponse("form too large", status_code=413)
         try:
-            pairs = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10, strict_parsing=False)
+            pairs = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields, strict_parsing=False)
         except (UnicodeDecodeError, ValueError):
             return PlainTextResponse("bad form", status_code=400)
         return {k: v[0] for k, v in pairs.items()}

@@ -93,6 +93,7 @@ def account_section(dash: Dashboard, s: MonitorState, login: int) -> str:
         return f'<section id="dealer-actions"><h2>Dealer actions</h2>{OFF_NOTE}</section>'
     back = f"/accounts/{login}"
     subs = " ".join(_button(a, back, subscription=sub.subscription) for a in SUBSCRIPTION_ACTIONS)
+    subs += f' <a href="/subscriptions/{sub.subscription}/settings" id="settings-link">copy settings</a>'
     copies = []
     for ticket, p in sorted(s.positions.get(login, {}).items()):
         if p.trader_ticket is None:

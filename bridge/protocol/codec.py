@@ -77,6 +77,12 @@ def _truncated(frame: bytes | bytearray | memoryview, limits: Limits) -> bool:
     return False
 
 
+def is_limit_error(exc: ValueError) -> bool:
+    """msgpack reports a max_*_len cap as a plain ValueError ("... exceeds max_map_len(...)"):
+    it has no exception class of its own, so its text is the only mark. One place reads it."""
+    return "exceeds max_" in str(exc)
+
+
 def unpack_frame(frame: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Raw bytes -> one msgpack value (maps as `Pairs`), or a frame-level ProtocolError."""
     size = len(frame)
@@ -97,9 +103,8 @@ def unpack_frame(frame: bytes | bytearray | memoryview, limits: Limits = DEFAULT
     except ValueError as exc:
         if _truncated(frame, limits):
             return ProtocolError(E.NOT_MSGPACK, "truncated msgpack value")
-        text = str(exc)
-        if "exceeds max_" in text:
-            return ProtocolError(E.LIMIT_EXCEEDED, text)
+        if is_limit_error(exc):
+            return ProtocolError(E.LIMIT_EXCEEDED, str(exc))
         return ProtocolError(E.NOT_MSGPACK, f"invalid msgpack: {exc or type(exc).__name__}")
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises on bytes"
         return ProtocolError(E.NOT_MSGPACK, f"invalid msgpack: {type(exc).__name__}")

@@ -336,9 +336,12 @@ class TerminalCore:
                                           "unknown_login", "message for a login this terminal does not hold",
                                           message.id, "login"))
             return []
-        if isinstance(message, Redirect):  # instead of welcome: another daemon serves this login
+        if isinstance(message, Redirect):  # instead of welcome, or unsolicited: another daemon serves this login
             self.redirects += 1
-            if message.seq != 1 or self.redirects > MAX_REDIRECTS:
+            # seq 1 answers the hello; the session's next seq is a rebalancing's redirect (the
+            # daemon handed the shard over, docs/protocol.md `redirect`)
+            expected = 1 if not link.welcomed else link.inbound.last_seq + 1
+            if message.seq != expected or self.redirects > MAX_REDIRECTS:
                 self.redirects = 0
                 self.redirect_to = None
                 self.reconnect_reason = f"login {link.session.login}: redirect refused (seq {message.seq}, "\

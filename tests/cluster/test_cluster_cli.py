@@ -31,3 +31,27 @@ def test_status_add_assign_and_hand_over(pg_url: str, capsys) -> None:  # noqa: 
     assert main(["cluster", "add-shard", "--url", pg_url, "s-1"]) == 2
     assert "letters, digits and _ only" in capsys.readouterr().err
     db.close()
+
+
+def test_a_cluster_schema_of_journal_step_4_gains_the_routing_columns_on_start(pg_url: str) -> None:
+    """The admin and feed endpoints of the lease rows and the trader-name table came after
+    journal step 4; a daemon's start adds them to an existing cluster (idempotent)."""
+    import psycopg
+
+    from bridge.daemon.cluster import ClusterDb
+    from bridge.daemon.store_pg import CLUSTER_DDL
+
+    with psycopg.connect(pg_url, autocommit=True) as conn, conn.transaction():
+        for sql in CLUSTER_DDL:  # what step 4 created
+            conn.execute(sql)
+        conn.execute("INSERT INTO mtbridge_cluster.shards VALUES ('s1', 'shard_s1', 0)")
+        conn.execute("INSERT INTO mtbridge_cluster.leases (shard, owner, endpoint, token, expires_at) "
+                     "VALUES ('s1', 'd1', 'tcp://d1:5570', 4, 0)")
+    for _ in range(2):  # twice: the second start changes nothing
+        db = ClusterDb(pg_url)
+        try:
+            _, leases = db.view()
+            assert (leases["s1"].owner, leases["s1"].token, leases["s1"].admin, leases["s1"].feed) == ("d1", 4, "", "")
+            assert db.traders() == {}
+        finally:
+            db.close()

@@ -99,12 +99,12 @@ def wait_for(predicate, timeout_s: float = 30) -> bool:  # noqa: ANN001
     return True
 
 
-def test_the_cluster_tables_come_with_journal_schema_4(pg_url: str) -> None:
+def test_the_cluster_tables_come_with_journal_schemas_4_and_5(pg_url: str) -> None:
     store = PgStore(pg_url)
-    assert store.recover().meta["schema"] == "4"
+    assert store.recover().meta["schema"] == "5"  # 5: the cluster ledger (docs/scaling.md)
     tables = {r[0] for r in store.conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'mtbridge_cluster'")}
-    assert tables == {"shards", "leases", "directory"}
+    assert tables == {"shards", "leases", "directory", "ledger_accounts", "ledger_transfers"}
     store.close()
 
 
@@ -133,9 +133,9 @@ def test_a_hand_over_on_postgresql_goes_to_its_target_first(pg_url: str) -> None
     db.close()
 
 
-def test_a_journal_in_a_schema_its_role_owns_migrates_to_4_without_the_cluster_tables(pg_url: str) -> None:
+def test_a_journal_in_a_schema_its_role_owns_migrates_without_the_cluster_tables(pg_url: str) -> None:
     """docs/operations.md: "One journal per database (or per schema ...)". A role that may not
-    create schemas in the database still gets schema 4: the cluster's tables are skipped."""
+    create schemas in the database still gets schemas 4 and 5: the cluster's tables are skipped."""
     from bridge.daemon.store_pg import connect
 
     admin = connect(pg_url)
@@ -145,7 +145,7 @@ def test_a_journal_in_a_schema_its_role_owns_migrates_to_4_without_the_cluster_t
     admin.execute(f'CREATE SCHEMA jr AUTHORIZATION "{role}"')
     url = pg_url.replace("//mtbridge@", f"//{role}@") + "?options=-csearch_path%3Djr"
     store = PgStore(url)
-    assert store.recover().meta["schema"] == "4"
+    assert store.recover().meta["schema"] == "5"
     assert admin.execute("SELECT to_regnamespace('mtbridge_cluster')").fetchone()[0] is None
     store.write(event(1))
     store.close()
@@ -176,3 +176,12 @@ def test_a_keeper_whose_connection_broke_reconnects_and_renews_again(pg_url: str
     assert 0 < int(d1.db.conn.execute("SHOW statement_timeout").fetchone()[0].rstrip("ms")) < long.renew_ms
     d1.close()
     db.close()
+
+
+@pytest.mark.parametrize("bad", ["", "s-1", "s 1", "é", "x" * 41, "s1;drop"])
+def test_a_shard_name_breaking_the_config_rule_is_refused_before_any_sql(pg_url: str, bad: str) -> None:
+    """A shard name becomes a schema name (`shard_<name>`): the one rule of `[cluster]` names
+    (letters, digits and _, at most 40) guards `add_shard` too."""
+    db = ClusterDb(pg_url)
+    with pytest.raises(ValueError, match="letters, digits and _ only, at most 40"):
+        db.add_shard(bad)

@@ -200,3 +200,35 @@ def test_an_event_the_engine_cannot_handle_is_logged_and_not_journaled(tmp_path,
     assert core.seq == seq
     (entry,) = [kw for level, event, kw in core.take_logs() if event == "engine.error"]
     assert entry == {"event_type": "TimePassed", "error": "ValueError: boom"}
+
+
+def test_an_engine_exception_mid_event_leaves_live_state_equal_to_replay(tmp_path, monkeypatch):
+    """Principle 5, "state never changes halfway": a handler that changed state and then raised
+    (its clock already advanced) must not leave that half in the live engine. The event is not
+    journaled, so the engine is rebuilt from the journal plus the turn's uncommitted events."""
+    from bridge.copytrading import engine as engine_mod
+    from bridge.copytrading import events as ev
+    from bridge.daemon.core import replayed_engine
+
+    _cfg, store, core = make(tmp_path)
+    core.reload = store.recover
+    net = Net()
+    tr, inv = Term(core, store, net, b"t", 1001), Term(core, store, net, b"i", 2001)
+    tr.send(Hello, **H), inv.send(Hello, **H)
+    before_seq, before_now = core.engine.s.seq, core.engine.s.now
+    assert core.engine.s.terminals[2001] is True
+
+    def half_then_boom(engine, event):
+        engine.s.terminals[event.account] = False  # the half that must not stay
+        raise ValueError("boom")
+
+    monkeypatch.setitem(engine_mod._HANDLERS, ev.TerminalOffline, half_then_boom)
+    core.feed_engine(ev.TerminalOnline(before_now + 1, 3001))  # uncommitted, in this turn's batch
+    assert core.feed_engine(ev.TerminalOffline(before_now + 2, 2001)) == ()
+    live = core.engine
+    assert live.s.terminals[2001] is True and live.s.terminals[3001] is True
+    assert (live.s.seq, live.s.now) == (before_seq + 1, before_now + 1)
+    store.write(core.take_batch())
+    rec = store.recover()
+    assert live.to_bytes() == replayed_engine(core.config, rec.snapshot, rec.events).to_bytes()
+    assert [e for _, e, _ in core.take_logs() if e.startswith("engine.")] == ["engine.error", "engine.rebuilt"]

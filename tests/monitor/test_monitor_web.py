@@ -89,6 +89,7 @@ MATRIX = [
     ("/accounts/1001", 303, 403, 200),
     ("/api/state", 401, 200, 200),
     ("/metrics", 401, 403, 200),
+    ("/subscriptions/1/settings", 303, 403, 409),  # the copy-settings form; 409: this dashboard has no admin link
     ("/static/dashboard.js", 200, 200, 200),
     ("/static/dashboard.css", 200, 200, 200),
     ("/nope", 404, 404, 404),

@@ -48,3 +48,21 @@ def test_no_owner_yet_and_a_bounce_between_stale_daemons_are_bounded() -> None:
     core.connect(NOW + 10)
     core.receive(redirect(login, "tcp://10.0.0.1:5570"), NOW)  # one too many: back off
     assert core.redirect_to is None and "redirect refused" in core.check(NOW) and core.redirects == 0
+
+
+def test_an_unsolicited_redirect_mid_session_moves_the_terminal_and_a_stray_one_is_refused() -> None:
+    """Rebalancing: "moving a shard to another daemon on purpose (drain, hand over the lease,
+    redirect terminals)" (issue 16, section 2) -- the drained daemon sends `redirect` as the
+    session's next seq (docs/protocol.md `redirect`)."""
+    core, login = core_of()
+    core.connect(NOW)
+    core.receive(Welcome(id=901, seq=1, ts=NOW, login=login, server_time=NOW, heartbeat_ms=1000, resume=False), NOW)
+    assert core.welcomed()
+    core.receive(redirect(login, "tcp://10.0.0.2:5570", seq=2), NOW)  # the welcomed session's next seq
+    assert core.redirect_to == "tcp://10.0.0.2:5570"
+    assert core.check(NOW) == f"login {login}: shard s2 is served at tcp://10.0.0.2:5570"
+    (hello,) = core.connect(NOW + 1)
+    assert hello.seq == 1
+    core.receive(Welcome(id=902, seq=1, ts=NOW, login=login, server_time=NOW, heartbeat_ms=1000, resume=True), NOW)
+    core.receive(redirect(login, "tcp://10.0.0.3:5570", seq=5), NOW)  # a gap: not this session's next frame
+    assert core.redirect_to is None and "redirect refused" in core.check(NOW)

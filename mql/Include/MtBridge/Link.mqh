@@ -384,8 +384,11 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
    //--- message for another login still took a seq, so skipping it must not look like a gap
    if(m.type=="redirect")
      {
-      //--- daemons sharded by trader: this one does not serve the login (docs/protocol.md)
-      if(m.seq!=1 || m_login!=m.login)
+      //--- daemons sharded by trader: this one does not serve the login (docs/protocol.md):
+      //--- seq 1 answers the hello; the session's next seq is unsolicited (the daemon handed
+      //--- the shard over to another daemon: rebalancing)
+      ulong expected=(m_state==MTB_LINK_UP) ? m_seq_in+1 : 1;
+      if(m.seq!=expected || m_login!=m.login)
         {
          PrintFormat("%s: redirect with seq %I64u for login %I64u; reconnecting",m_tag,m.seq,m.login);
          Close("bad redirect");
