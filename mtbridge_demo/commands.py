@@ -76,8 +76,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="the daemon's feed address (default tcp://127.0.0.1:* = any free port; printed when "
                         "watching)")
     p.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
-                   help="the journal: sqlite (default: one daemon, a file) or postgres (needs --shards; a throwaway "
-                        "PostgreSQL server unless --pg-url)")
+                   help="the journal: sqlite (default: one daemon, a file) or postgres (one daemon process per shard, "
+                        "--shards; a throwaway PostgreSQL server unless --pg-url)")
     p.add_argument("--shards", type=int, default=1, metavar="N",
                    help="with --store postgres: N daemons sharded by trader (traders cut into N contiguous blocks, "
                         "each investor with its trader's shard); business results as with one daemon "
