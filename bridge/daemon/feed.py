@@ -217,6 +217,8 @@ class FeedModel(PositionsFeed, SnapshotFeed):
         if reason == "so":
             ep = self.stop_outs.get(login)
             if ep is None or now - ep.last > STOP_OUT_EPISODE_GAP_MS:
+                if ep is not None and not ep.published:  # counted once, whenever the flushes ran
+                    self._publish_stop_out(login, ep)
                 last = self.last_account.get(login) or {}
                 self.stop_outs[login] = StopOutEpisode(now, now, 1, last.get("margin_level"))
             else:
@@ -249,6 +251,8 @@ class FeedModel(PositionsFeed, SnapshotFeed):
             t = self.terminals[login] = TerminalInfo(login, online=True)
         t.balance, t.equity, t.margin, t.free_margin, t.leverage = balance, equity, margin, free_margin, leverage
         self.accounts_dirty.add(login)
+        if login in self.stop_outs:
+            self._end_stop_out_if_recovered(login)
 
     def offline(self, login: int, why: str, now: int) -> None:
         t = self.terminals.get(login)
@@ -529,12 +533,7 @@ class FeedModel(PositionsFeed, SnapshotFeed):
             for login in sorted(self.stop_outs):
                 ep = self.stop_outs[login]
                 if not ep.published:
-                    ep.published = True
-                    atype = self.last_account.get(login, {}).get("account_type", "")
-                    lv = self.levels(atype) if atype else None
-                    self.tallies["stop_outs"] = self.tallies.get("stop_outs", 0) + 1
-                    publish("account.stop_out", login=login, margin_level=ep.margin_level,
-                            stop_out_level=None if lv is None else str(lv[1]), closes=ep.closes)
+                    self._publish_stop_out(login, ep)
                 elif now - ep.last > STOP_OUT_EPISODE_GAP_MS:
                     del self.stop_outs[login]
         if self.exposure_dirty:
@@ -596,7 +595,6 @@ class FeedModel(PositionsFeed, SnapshotFeed):
         self.last_account[login] = body
         self.core.publish("account.update", **body)
         mc = body.get("margin_call_level")
-        so = body.get("stop_out_level")
         if level is not None and mc is not None and level <= Decimal(mc):
             if login not in self.in_margin_call:
                 self.in_margin_call.add(login)
@@ -605,6 +603,22 @@ class FeedModel(PositionsFeed, SnapshotFeed):
                                   margin_call_level=mc, equity=body["equity"], margin=body["margin"])
         else:
             self.in_margin_call.discard(login)
-        ep = self.stop_outs.get(login)
-        if ep is not None and ep.published and (level is None or so is None or level > Decimal(so)):
-            del self.stop_outs[login]  # the episode is over: the account is back above its stop-out level
+
+    def _end_stop_out_if_recovered(self, login: int) -> None:
+        """Checked at each account report, in the order they came, not at the flush: so how the
+        shell cut the reports into turns never splits or merges an episode (a sharded demo
+        counts what one daemon counts)."""
+        body, level = self.account(login)
+        so = body.get("stop_out_level")
+        if level is None or so is None or level > Decimal(so):  # back above its stop-out level
+            ep = self.stop_outs.pop(login)
+            if not ep.published:
+                self._publish_stop_out(login, ep)
+
+    def _publish_stop_out(self, login: int, ep: StopOutEpisode) -> None:
+        ep.published = True
+        atype = self.last_account.get(login, {}).get("account_type", "")
+        lv = self.levels(atype) if atype else None
+        self.tallies["stop_outs"] = self.tallies.get("stop_outs", 0) + 1
+        self.core.publish("account.stop_out", login=login, margin_level=ep.margin_level,
+                          stop_out_level=None if lv is None else str(lv[1]), closes=ep.closes)
