@@ -77,13 +77,17 @@ class Moved:
 
 @dataclass(frozen=True, slots=True)
 class ShardFacts:
-    """What one shard's journal says: wallet event sums, and the events its seq-keyed
-    transfers name (seq -> event; absent: no such wallet event at that seq)."""
+    """One shard: its journal's wallet event sums; its done transfers keyed by a journal seq
+    (`keyed`) and the events they name (seq -> event; absent: no wallet event at that seq);
+    what `broker:ib` paid for its sweeps; whether its opening is booked."""
 
     shard: str
     deposited: Decimal
     withdrawn: Decimal
+    keyed: tuple[Moved, ...] = ()
     named: Mapping[int, Event] = field(default_factory=dict)
+    broker: Decimal = ZERO
+    opened: bool = False
 
 
 @dataclass
@@ -107,14 +111,10 @@ def named_seqs(shard: str, keys: Iterable[str]) -> set[int]:
     return {int(m.group(1)) for k in keys if (m := pattern.match(k))}
 
 
-def check(accounts: Mapping[str, Decimal], moved: Iterable[Moved], duplicate_keys: Mapping[str, int],
-          shards: Iterable[ShardFacts]) -> Books:
-    moved = list(moved)
+def check(accounts: Mapping[str, Decimal], flow: Mapping[str, Decimal], done: int,
+          duplicate_keys: Mapping[str, int], shards: Iterable[ShardFacts]) -> Books:
+    """`flow`: per account, its done transfers in minus out; `done`: how many done transfers."""
     diffs: list[str] = []
-    flow: dict[str, Decimal] = {}
-    for t in moved:
-        flow[t.source] = flow.get(t.source, ZERO) - t.amount
-        flow[t.target] = flow.get(t.target, ZERO) + t.amount
     untracked = {EXTERNAL, "broker:ib"}
     for account in sorted(set(accounts) | (set(flow) - untracked)):
         have, want = accounts.get(account), flow.get(account, ZERO)
@@ -130,28 +130,26 @@ def check(accounts: Mapping[str, Decimal], moved: Iterable[Moved], duplicate_key
     shard_lines = []
     for facts in sorted(shards, key=lambda f: f.shard):
         s = facts.shard
-        mine = [t for t in moved if t.shard == s]
-        broker = sum((t.amount for t in mine if t.source == "broker:ib" and t.key.endswith(":ib")), ZERO)
-        says = facts.deposited - facts.withdrawn + broker
+        says = facts.deposited - facts.withdrawn + facts.broker
         have = accounts.get(shard_account(s), ZERO)
         line = (f"{shard_account(s)}: ledger {money(have)}, its journal says {money(says)} (deposited "
-                f"{money(facts.deposited)} - withdrawn {money(facts.withdrawn)} + broker-funded {money(broker)})")
+                f"{money(facts.deposited)} - withdrawn {money(facts.withdrawn)} + broker-funded {money(facts.broker)})")
         shard_lines.append(line)
         if have != says:
             more = "more in the ledger" if have > says else "less in the ledger"
-            hint = "; money from before `ledger = true`? run `mtbridge cluster ledger adopt-wallets`" \
-                if not any(t.key == f"{s}:opening" for t in mine) else ""
+            hint = "" if facts.opened else \
+                "; money from before `ledger = true`? run `mtbridge cluster ledger adopt-wallets`"
             diffs.append(f"{line}: {money(abs(have - says))} {more}{hint}")
-        diffs += _pairs(s, mine, facts.named)
+        diffs += _pairs(s, facts.keyed, facts.named)
     summary = [f"accounts: {len(accounts)} ({sum(1 for a in accounts if is_wallet(a))} wallets, "
-               f"{sum(1 for a in accounts if a.startswith(SHARD))} shard accounts); done transfers: {len(moved)}",
+               f"{sum(1 for a in accounts if a.startswith(SHARD))} shard accounts); done transfers: {done}",
                *shard_lines,
                f"external: {money(flow.get(EXTERNAL, ZERO))} (withdrawals minus deposits, adoptions and openings); "
                f"broker:ib: {money(flow.get('broker:ib', ZERO))} (IB credits and rebates paid)"]
     return Books(diffs, summary)
 
 
-def _pairs(shard: str, mine: list[Moved], named: Mapping[int, Event]) -> list[str]:
+def _pairs(shard: str, mine: Iterable[Moved], named: Mapping[int, Event]) -> list[str]:
     """Point 4 of the module doc: seq-keyed transfers against the journal events they name."""
     pattern = seq_key(shard)
     sweeps: dict[int, list[Moved]] = {}

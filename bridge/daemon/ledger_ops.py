@@ -102,21 +102,25 @@ def transfers_page(conn, owner: str | None = None, shard: str | None = None, kin
 
 
 def books(conn) -> B.Books:  # noqa: ANN001
-    """Read the facts (one repeatable-read snapshot of the database) and check them."""
+    """Read the facts (one repeatable-read snapshot of the database) and check them. Sums in
+    SQL; in memory only the seq-keyed transfers of one shard at a time."""
     _need_ledger(conn)
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         accounts = dict(conn.execute(f"SELECT owner, balance FROM {C}.ledger_accounts").fetchall())
-        moved = [B.Moved(*r) for r in conn.execute(
-            f"SELECT key, source, target, amount, shard FROM {C}.ledger_transfers WHERE status = 'done'")]
+        flow = dict(conn.execute(
+            f"SELECT account, sum(delta) FROM (SELECT target AS account, amount AS delta FROM {C}.ledger_transfers "
+            f"WHERE status = 'done' UNION ALL SELECT source, -amount FROM {C}.ledger_transfers WHERE status = 'done') "
+            "AS moves GROUP BY account").fetchall())
+        done = conn.execute(f"SELECT count(*) FROM {C}.ledger_transfers WHERE status = 'done'").fetchone()[0]
         dup = dict(conn.execute(f"SELECT key, count(*) FROM {C}.ledger_transfers GROUP BY key "
                                 "HAVING count(*) > 1").fetchall())
         shards = [r[0] for r in conn.execute(f"SELECT shard FROM {C}.shards ORDER BY shard")]
-        facts = [_shard_facts(conn, s, [t.key for t in moved if t.shard == s]) for s in shards]
-    return B.check(accounts, moved, dup, [f for f in facts if f is not None])
+        facts = [_shard_facts(conn, s) for s in shards]
+    return B.check(accounts, flow, done, dup, [f for f in facts if f is not None])
 
 
-def _shard_facts(conn, shard: str, keys: list[str]) -> B.ShardFacts | None:  # noqa: ANN001
+def _shard_facts(conn, shard: str) -> B.ShardFacts | None:  # noqa: ANN001
     schema = journal_schema(shard)
     if conn.execute("SELECT to_regclass(%s)", (f'"{schema}".events',)).fetchone()[0] is None:
         return None  # registered, never started: no journal, and no transfer can name it
@@ -124,12 +128,19 @@ def _shard_facts(conn, shard: str, keys: list[str]) -> B.ShardFacts | None:  # n
     for type_, total in conn.execute(f'SELECT type, sum((body::json->>\'amount\')::numeric) FROM "{schema}".events '
                                      "WHERE type = ANY(%s) GROUP BY type", (list(WALLET_EVENTS),)):
         sums[type_] = total
-    seqs = sorted(B.named_seqs(shard, keys))
+    keyed = tuple(B.Moved(*r) for r in conn.execute(
+        f"SELECT key, source, target, amount, shard FROM {C}.ledger_transfers WHERE shard = %s AND status = 'done' "
+        "AND starts_with(key, %s) AND key ~ %s", (shard, f"{shard}:", B.seq_key(shard).pattern)))
+    seqs = sorted(B.named_seqs(shard, (t.key for t in keyed)))
     named = {seq: B.Event(seq, type_, body["owner"], Decimal(body["amount"])) for seq, type_, body in (
         (r[0], r[1], json.loads(r[2])) for r in conn.execute(
             f'SELECT seq, type, body FROM "{schema}".events WHERE seq = ANY(%s) AND type = ANY(%s)',
             (seqs, list(WALLET_EVENTS))))}
-    return B.ShardFacts(shard, sums["WalletDeposited"], sums["WalletWithdrawn"], named)
+    broker, opened = conn.execute(
+        f"SELECT coalesce(sum(amount) FILTER (WHERE source = %s AND key ~ '^.*:[0-9]+:ib$'), 0), "
+        f"bool_or(key = %s) FROM {C}.ledger_transfers WHERE shard = %s AND status = 'done'",
+        (L.BROKER_IB, f"{shard}:opening", shard)).fetchone()
+    return B.ShardFacts(shard, sums["WalletDeposited"], sums["WalletWithdrawn"], keyed, named, broker, bool(opened))
 
 
 # ---------------------------------------------------------------------- adoption
@@ -210,12 +221,9 @@ def _opening(store: PgStore, shard: str) -> Decimal | None:
     with store.step() as conn:
         if conn.execute(f"SELECT 1 FROM {C}.ledger_transfers WHERE key = %s", (key,)).fetchone():
             return None
-        keys = [r[0] for r in conn.execute(f"SELECT key FROM {C}.ledger_transfers WHERE shard = %s", (shard,))]
-        facts = _shard_facts(conn, shard, keys)
+        facts = _shard_facts(conn, shard)
         assert facts is not None, "a recovered shard has its journal"
-        broker = conn.execute(f"SELECT coalesce(sum(amount), 0) FROM {C}.ledger_transfers WHERE shard = %s AND "
-                              "source = %s AND status = 'done' AND key LIKE '%%:ib'", (shard, L.BROKER_IB)).fetchone()[0]
-        says = facts.deposited - facts.withdrawn + broker
+        says = facts.deposited - facts.withdrawn + facts.broker
         gap = says - ledger_pg.balance(conn, L.shard_account(shard))
         if gap == 0:
             return None
