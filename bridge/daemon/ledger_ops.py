@@ -183,8 +183,9 @@ def adopt_wallets(url: str, shard: str, config: DaemonConfig | None = None, batc
     try:
         _need_ledger(db.conn)
         token = _take_lease(db, shard)
-        store = PgStore(shard_url(url, shard), lock=False, fence=(shard, token), create=False)
+        store = None
         try:
+            store = PgStore(shard_url(url, shard), lock=False, fence=(shard, token), create=False)
             now = db.view()[0]
             core = DaemonCore.recover(config or parse_config({}), store.recover(), now=now, insecure=True)
             core.now = now
@@ -210,7 +211,8 @@ def adopt_wallets(url: str, shard: str, config: DaemonConfig | None = None, batc
             done.opening = _opening(store, shard)
             return done
         finally:
-            store.close()
+            if store is not None:
+                store.close()
             db.release(shard, token, ADOPTER)
     finally:
         db.close()

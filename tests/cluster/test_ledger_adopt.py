@@ -145,3 +145,8 @@ def test_adopting_a_shard_born_with_the_ledger_moves_nothing(pg_url: str, capsys
     status, out = adopt(capsys, pg_url)
     assert (status, out.strip()) == (0, "shard s1: 0 wallet(s) adopted, 0.00 in 0 step(s)")
     assert ledger_rows(pg_url) == before
+    status = main(["cluster", "ledger", "adopt-wallets", "--url", pg_url, "--shard", "s9"])
+    assert (status, capsys.readouterr().err.strip()) == (2, "mtbridge cluster: error: no shard 's9' (known: s1)")
+    status = main(["cluster", "ledger", "adopt-wallets", "--url", pg_url, "--shard", "s1", "--batch", "0"])
+    assert (status, capsys.readouterr().err.strip()) == (2, "mtbridge cluster: error: batch must be at least 1, got 0")
+    assert ledger_rows(pg_url) == before
