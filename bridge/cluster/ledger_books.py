@@ -34,7 +34,8 @@ funding was (the journal keeps the engine's events, not the admin ids).
 Example: wallet:I 300, shard:s1 700 and transfers `req:deposit:d` external -> wallet:I 1000,
 `req:subscribe:a` wallet:I -> shard:s1 700; s1's journal: `WalletDeposited(I, 700)`: no
 difference. Lose the subscribe's journal step and the check says
-`shard:s1: ledger 700.00, its journal says 0.00 (deposited 0.00 - withdrawn 0.00 + broker-funded 0.00): 700.00 more in the ledger`.
+`shard:s1: ledger 700.00, its journal says 0.00 (deposited 0.00 - withdrawn 0.00 + broker-funded
+0.00): 700.00 more in the ledger` (and, while s1 has no opening, the hint to adopt pre-ledger money).
 """
 
 from __future__ import annotations
