@@ -75,6 +75,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pub", default=None, metavar="ADDRESS",
                    help="the daemon's feed address (default tcp://127.0.0.1:* = any free port; printed when "
                         "watching)")
+    p.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
+                   help="the journal: sqlite (default: one daemon, a file) or postgres (one daemon process per shard, "
+                        "--shards; a throwaway PostgreSQL server unless --pg-url)")
+    p.add_argument("--shards", type=int, default=1, metavar="N",
+                   help="with --store postgres: N daemons sharded by trader (traders cut into N contiguous blocks, "
+                        "each investor with its trader's shard); business results as with one daemon "
+                        "(docs/scaling.md)")
+    p.add_argument("--pg-url", default=None, metavar="URL",
+                   help="with --store postgres: an existing database (postgresql://...) instead of a throwaway server")
     p.set_defaults(handler=run_command)
 
 
@@ -111,6 +120,11 @@ def run_command(args: argparse.Namespace) -> int:
     mode, traders_by = getattr(args, "mode", "terminal"), getattr(args, "traders_by", "terminal")
     if traders_by == "plugin" and mode != "plugin":
         print("mtbridge demo: error: --traders-by plugin needs --mode plugin (the gateway plugin)", file=sys.stderr)
+        return 2
+    store, shards, pg_url = getattr(args, "store", "sqlite"), getattr(args, "shards", 1), getattr(args, "pg_url", None)
+    problem = _cluster_problem(store, shards, pg_url, args)
+    if problem:
+        print(f"mtbridge demo: error: {problem}", file=sys.stderr)
         return 2
     cfg = DemoConfig(seed=args.seed, traders=args.traders, investors=args.investors, hours=args.hours, mode=mode,
                      traders_by=traders_by)
@@ -153,7 +167,12 @@ def run_command(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(report, indent=2, sort_keys=False), flush=True)
         else:
-            print(render_text(report), flush=True)
+            text = render_text(report)
+            if "cluster" in report:
+                from mtbridge_demo.shards import render_cluster
+
+                text = "\n".join([text, *render_cluster(report["cluster"])])
+            print(text, flush=True)
         printed.append(report)
         if hold:
             url = ready[0].url if ready else None
@@ -183,7 +202,8 @@ def run_command(args: argparse.Namespace) -> int:
     restore = _log_to_stderr() if dashboard is not None else None
     try:
         asyncio.run(run_demo(cfg, progress=progress, insecure=args.insecure, watch=watch, on_ready=on_ready,
-                             on_report=on_report, hold=wait_forever if hold else None))
+                             on_report=on_report, hold=wait_forever if hold else None,
+                             shards=shards if store == "postgres" else 0, pg_url=pg_url))
     except KeyboardInterrupt:
         if not printed:
             _say("interrupted")
@@ -197,6 +217,25 @@ def run_command(args: argparse.Namespace) -> int:
         if restore is not None:
             restore()
     return 0
+
+
+def _cluster_problem(store: str, shards: int, pg_url: str | None, args: argparse.Namespace) -> str | None:
+    """Why --store/--shards/--pg-url cannot run as given (one line), or None."""
+    if store == "sqlite":
+        if shards != 1:
+            return "--shards needs --store postgres (daemons sharded by trader share one PostgreSQL)"
+        if pg_url:
+            return "--pg-url needs --store postgres"
+        return None
+    if not 1 <= shards <= args.traders:
+        return f"--shards {shards}: between 1 and the number of traders ({args.traders})"
+    if getattr(args, "mode", "terminal") != "terminal":
+        return "--store postgres runs --mode terminal only (the gateway plugin serves one daemon)"
+    if any(getattr(args, k, None) for k in ("dashboard", "pace", "hold", "pub")):
+        return "--store postgres does not watch (--dashboard, --pace, --hold, --pub show one daemon's feed)"
+    if pg_url is not None and not pg_url.startswith(("postgresql://", "postgres://")):
+        return f"--pg-url {pg_url!r}: not a postgresql:// URL"
+    return None
 
 
 def _log_to_stderr() -> Callable[[], None]:

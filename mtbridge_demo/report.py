@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import asdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from bridge.daemon.store import read_commands
 from bridge.monitor.fmt import CENT, money
 from bridge.monitor.labels import close_label, refusal_label, stop_out_sentence
 from mtbridge_demo.bots import TraderBot
+from mtbridge_demo.daemons import wallet_total
 from mtbridge_demo.plan import ZERO
 from simulator.server import retcodes as rc
 
@@ -26,12 +25,13 @@ if TYPE_CHECKING:
 
 def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -> dict:
     """{"results": ..., "timings": ...} of a finished run."""
-    server, core = demo.server, demo.daemon.core
-    demo.daemon._commit()
-    db = sqlite3.connect(demo.workdir / "demo-journal.db")
-    records = [(t, json.loads(b)) for t, b in db.execute("SELECT topic, body FROM records ORDER BY id")]
-    statuses = Counter(f"{r.type}:{s}" for r, s, _ in read_commands(db))
-    db.close()
+    server = demo.server
+    records: list[tuple[str, dict]] = []
+    statuses: Counter[str] = Counter()
+    summaries = [node.daemon.summary() for node in demo.nodes]  # the last step committed
+    for node in demo.nodes:  # sharded: every shard's journal, shard after shard
+        records.extend(_numbered(node.subscriptions, node.journal.records()) if node.shard else node.journal.records())
+        statuses.update(f"{r.type}:{s}" for r, s, _ in node.journal.commands())
     by: dict[str, list[dict]] = defaultdict(list)
     for topic, body in records:
         by[topic.removeprefix("record.")].append(body)
@@ -96,7 +96,7 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
             "subscriptions": sorted({x["subscription"] for x in by["protection_triggered"]}),
         },
         "stop_outs": {  # what each counts: bridge.monitor.labels (events, positions closed, engine, alerts)
-            "events": core.feed.tallies.get("stop_outs", 0),
+            "events": sum(s["stop_outs"] for s in summaries),
             "engine_stop_outs": len(by["stop_out_triggered"]),
             "server_closes_trader_accounts": sum(t["closing_deals"].get("so", 0) for t in traders.values()),
             "server_closes_investor_accounts": investor_so,
@@ -116,7 +116,7 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
                          for p in sorted({x["partner"] for x in credited})},
         },
         "copy_settings": _settings_results(demo, by),
-        "wallets": {k: str(v) for k, v in sorted(core.engine.wallets.balances.items()) if v},
+        "wallets": wallet_total(summaries),
         "back_office": dict(sorted(demo.stats.items())),
         "server_digest": server.digest(),
         "records_digest": hashlib.sha256("\n".join(
@@ -128,14 +128,25 @@ def build_report(demo: Demo, n_ticks: int, bots: list[TraderBot], wall: float) -
     timings = {
         "wall_s": round(wall, 3),
         "syncs": demo.stats["syncs"],
-        "frames_in": demo.daemon.stats["frames_in"],
-        "frames_out": demo.daemon.stats["frames_out"],
+        "frames_in": sum(s["frames_in"] for s in summaries),
+        "frames_out": sum(s["frames_out"] for s in summaries),
         "copy_latency_ms": lat,
         "open_copy_latency_ms": lat_open,
-        "daemon_warnings": dict(sorted(demo.daemon.log.counts.items())),
+        "daemon_warnings": dict(sorted(sum((Counter(s["warnings"]) for s in summaries), Counter()).items())),
         "transport": "plain (insecure)" if demo.insecure else "CURVE",
     }
     return {"results": results, "timings": timings}
+
+
+def _numbered(local_to_demo: dict[int, int], records: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """A shard's records with the demo's subscription numbers (each daemon numbers its own from
+    1; the demo numbers them in the order they started, which is what one daemon does)."""
+    out = []
+    for topic, body in records:
+        if isinstance(body.get("subscription"), int) and body["subscription"] in local_to_demo:
+            body = {**body, "subscription": local_to_demo[body["subscription"]]}
+        out.append((topic, body))
+    return out
 
 
 def _settings_results(demo: Demo, by: dict[str, list[dict]]) -> list[dict]:

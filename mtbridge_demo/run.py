@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
-import sqlite3
 import tempfile
 import time
 from collections import Counter
@@ -54,16 +52,15 @@ from typing import Any
 import zmq.utils.z85  # noqa: F401 - the daemon's ZAP handler uses zmq.utils.z85 without importing it
 
 from bridge.copytrading.config import EngineConfig
-from bridge.copytrading.events import TimePassed
 from bridge.daemon.config import DaemonConfig, PartnerAgreement
 from bridge.daemon.keys import AllowEntry, AllowList, generate_keypair
-from bridge.daemon.server import Daemon
-from bridge.daemon.store import read_commands
 from bridge.domain.instruments import SymbolCatalog
 from bridge.domain.rules import Rules, default_rules
 from mtbridge_demo.bots import TraderBot
+from mtbridge_demo.daemons import InChildProcess, InProcess
 from mtbridge_demo.plan import (HOUR, INVESTOR_PW, MASTER, MINUTE, PARTNERS, START_BID, START_MS, SUFFIX, DemoConfig,
                                 InvestorPlan, plan)
+from mtbridge_demo.nodes import Node, SqliteJournal
 from mtbridge_demo.report import build_report
 from mtbridge_demo.watch import Pacer, WatchConfig, WatchInfo, Watcher
 from simulator.prices import RandomWalkFeed, WalkSpec, merge_feeds
@@ -78,23 +75,6 @@ FAR = 10**12  # "never" for daemon timers driven by virtual time
 
 
 # --------------------------------------------------------------------------------- the run
-class _QuietLog:
-    """The daemon's structlog sink during the demo: counts warnings, prints nothing."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-
-    def _record(self, level: str, event: str, **_: Any) -> None:
-        if level != "info":
-            self.counts[event] += 1
-
-    def get_effective_level(self) -> int:  # the daemon builds its debug events only below INFO
-        return logging.INFO
-
-    def __getattr__(self, level: str) -> Callable[..., None]:
-        return lambda event, **kw: self._record(level, event, **kw)
-
-
 class QuiescenceTimeout(RuntimeError):
     pass
 
@@ -104,8 +84,11 @@ class Demo:
                  insecure: bool = False, watch: WatchConfig | None = None,
                  on_ready: Callable[[WatchInfo], None] | None = None,
                  on_report: Callable[[dict], None] | None = None,
-                 hold: Callable[[], Awaitable[Any]] | None = None) -> None:
+                 hold: Callable[[], Awaitable[Any]] | None = None, shards: int = 0,
+                 pg_url: str | None = None) -> None:
         self.cfg = cfg
+        self.shards = shards  # 0: one daemon, SQLite journal; N: N daemons sharded by trader on PostgreSQL
+        self.pg_url = pg_url
         self.workdir = workdir
         self.progress = progress
         self.insecure = insecure
@@ -117,9 +100,11 @@ class Demo:
         self.watch_info: WatchInfo | None = None
         self.now = START_MS  # the daemon's clock: virtual time, moved only by sync()
         self.stats: Counter[str] = Counter()
-        self._journal_db: sqlite3.Connection | None = None
-        self._booked_cid = 0
         self._time_passed = 0
+        self.nodes: list[Node] = []
+        self.node_of: dict[str, Node] = {}  # trader or investor id -> its daemon
+        self.pg: Any = None  # mtbridge_demo.shards.PgServer when sharded
+        self._subscriptions_started = 0
 
     # ---------------------------------------------------------------- set-up
     def _build_server(self) -> None:
@@ -193,42 +178,41 @@ class Demo:
         self.server.on_tick(dataclasses.replace(tick, symbol=twin))
         return 2
 
-    def _admin(self, op: str, **args: Any) -> dict:
-        reply = self.daemon.core.on_admin({"op": op, "args": args}, "demo-admin", self.now)
-        self.daemon._commit()  # the shell's step: journal, then send
+    def _admin(self, node: Node, op: str, **args: Any) -> dict:
+        """A back-office request to the daemon of the shard it concerns (`node`)."""
+        reply = node.daemon.admin({"op": op, "args": args}, self.now)  # then the step: journal, then send
         if not reply.get("ok"):
             raise RuntimeError(f"admin {op} {args}: {reply}")
         for r in reply.get("records", ()):
             if r["topic"] == "record.refused":
                 self.stats[f"backoffice_refused.{r['code']}"] += 1
+            elif r["topic"] == "record.subscription_started":  # the demo's numbering: the order started
+                self._subscriptions_started += 1
+                node.subscriptions[r["subscription"]] = self._subscriptions_started
         return reply
 
-    def _daemon_tick(self) -> None:
+    async def _daemon_tick(self) -> None:
         """Engine time moves here, once per sync, never from the daemon's timer loop (its
-        `engine_tick_ms` is "never"), so TimePassed lands at the same place on every run."""
-        if self.now > self._time_passed:
+        `engine_tick_ms` is "never"), so TimePassed lands at the same place on every run.
+        Several daemons: one after the other, each answered before the next moves."""
+        moved = self.now > self._time_passed
+        if moved:
             self._time_passed = self.now
-            self.daemon.core.feed_engine(TimePassed(self.now))
-        self.daemon._commit()  # the shell's step: journal, then send
+        for i, node in enumerate(self.nodes):
+            if i:
+                await self.quiesce()
+            node.daemon.tick(self.now, moved)  # TimePassed if time moved, then the step: journal, then send
 
     def _quiet(self) -> bool:
-        d, core = self.daemon, self.daemon.core
-        sent = sum(c.sent for c in self.clients)
-        received = sum(c.received for c in self.clients)
-        return (d.stats["frames_in"] == sent and d.stats["frames_out"] == received and not core.has_backlog
-                and not core.awaiting and not core.pending)
+        return all(node.quiet() for node in self.nodes)
 
     async def quiesce(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         spins = 0
         while not self._quiet():
             if time.monotonic() > deadline:
-                core = self.daemon.core
-                raise QuiescenceTimeout(
-                    f"daemon not quiescent after {timeout} s: frames_in={self.daemon.stats['frames_in']} "
-                    f"sent={sum(c.sent for c in self.clients)} frames_out={self.daemon.stats['frames_out']} "
-                    f"received={sum(c.received for c in self.clients)} pending={len(core.pending)} "
-                    f"awaiting={len(core.awaiting)} backlog={core.has_backlog}")
+                raise QuiescenceTimeout(f"daemon not quiescent after {timeout} s: " +
+                                        "; ".join(n.state() for n in self.nodes if not n.quiet()))
             spins += 1
             await asyncio.sleep(0 if spins < 20 else 0.0005)
 
@@ -238,11 +222,13 @@ class Demo:
         The daemon runs with `balance_operations = "confirm"` (it confirms them itself and
         publishes them for the broker); the demo books each one on the trade server once,
         reading them from the daemon's journal (deterministic, unlike the lossy PUB feed)."""
-        if self._journal_db is None:
-            self._journal_db = sqlite3.connect(self.workdir / "demo-journal.db")
-        rows = [r for r, _, _ in read_commands(self._journal_db, self._booked_cid, "balance")]
+        rows = []
+        for node in self.nodes:  # shard by shard, each in command-id order
+            for row, _, _ in node.journal.commands(node.booked_cid, "balance"):
+                node.booked_cid = row.cid
+                rows.append(row)
         for row in rows:
-            self._booked_cid, login, volume, reason = row.cid, row.login, row.volume, row.reason
+            login, volume, reason = row.login, row.volume, row.reason
             amount = Decimal(volume)
             if amount > 0:
                 res = self.server.deposit(login, amount, payer_email=self.email_of[login])
@@ -256,18 +242,22 @@ class Demo:
         """Report everything the server did up to `now` and let the daemon answer it all."""
         self.now = now
         self.recorder.mark()
-        self._daemon_tick()
-        mono = self.trader_client.mono
+        await self._daemon_tick()
+        mono = self.nodes[0].trader_client.mono
         for _ in range(50):
             busy = False
-            for m in self.trader_client.core.poll(now, None, mono()):
-                await self.trader_client.send([m])
-                await self.quiesce()
-                busy = True
-            out = self.investor_client.core.poll(now, None, mono())
-            if out:
-                await self.investor_client.send(out)
-                busy = True
+            for node in self.nodes:  # shards in order: the traders' logins in the plain demo's order
+                for m in node.trader_client.core.poll(now, None, mono()):
+                    await node.trader_client.send([m])
+                    await self.quiesce()
+                    busy = True
+            for i, node in enumerate(self.nodes):
+                out = node.investor_client.core.poll(now, None, mono())
+                if out:
+                    if i:  # the previous shard's answers executed first: one order on the trade server
+                        await self.quiesce()
+                    await node.investor_client.send(out)
+                    busy = True
             await self.quiesce()
             if self._book_balance_operations():
                 busy = True
@@ -275,6 +265,13 @@ class Demo:
             if not busy:
                 break
         self.stats["syncs"] += 1
+
+    def _endpoint_of(self, node: Node) -> str:
+        if not node.shard:
+            return node.daemon.endpoints["router"]
+        from mtbridge_demo.shards import owner_endpoint
+
+        return owner_endpoint(self.pg.url, node.shard)
 
     # ---------------------------------------------------------------- the scenario
     async def run(self) -> dict:
@@ -300,10 +297,10 @@ class Demo:
         investors = [(ip.id, self.login_of[ip.id]) for ip in self.investor_plans]
         self.watcher.bind(investors)  # before the daemon: a busy port fails fast
         try:
-            self.daemon = Daemon(config, insecure=self.insecure, log=_QuietLog(), clock=lambda: self.now)
-            await self.daemon.start()
+            await self._start_daemons(config)
         except BaseException:
             self.watcher.stop()
+            await self._close_daemons()
             raise
         try:
             self.watch_info = await self.watcher.start(
@@ -313,6 +310,10 @@ class Demo:
             if self.on_ready is not None:
                 self.on_ready(self.watch_info)
             report = await self._scenario(ticks, rules, end_ms, wall0)
+            if self.shards:  # which daemon owned which shard, traders and logins
+                from mtbridge_demo.shards import cluster_report
+
+                report["cluster"] = cluster_report(self.pg.url, self.nodes, self.login_of, "PostgreSQL")
             if self.on_report is not None:
                 self.on_report(report)
             if self.hold is not None:
@@ -320,37 +321,69 @@ class Demo:
             return report
         finally:
             self.watcher.stop()
-            for c in getattr(self, "clients", ()):
-                await c.stop()
-            if self._journal_db is not None:
-                self._journal_db.close()
-            await self.daemon.close()
+            for node in self.nodes:
+                for c in node.clients:
+                    await c.stop()
+            await self._close_daemons()
+
+    async def _start_daemons(self, config: DaemonConfig) -> None:
+        """One daemon on its SQLite journal, or one per shard on PostgreSQL (mtbridge_demo.shards)."""
+        if not self.shards:
+            self.nodes = [Node("daemon", "", tuple(t.id for t in self.trader_plans),
+                               tuple(i.id for i in self.investor_plans),
+                               SqliteJournal(self.workdir / "demo-journal.db"), config)]
+        else:
+            from mtbridge_demo import shards as sh
+
+            self.pg = sh.PgServer(self.pg_url)
+            self.nodes = sh.plan_nodes(self.trader_plans, self.investor_plans, self.shards, self.pg.url)
+            sh.register_cluster(self.pg.url, self.nodes, self.login_of)
+            for node in self.nodes:
+                node.config = sh.node_config(config, node, self.pg.url)
+        for node in self.nodes:
+            self.node_of.update({x: node for x in (*node.trader_ids, *node.investor_ids)})
+            node.daemon = (InChildProcess(node.config, self.insecure, self.now, node.name) if node.shard else
+                           InProcess(node.config, self.insecure, lambda: self.now))
+            await node.daemon.start()
+        self.daemon = self.nodes[0].daemon  # the one the watcher (feed, dashboard) listens to
+
+    async def _close_daemons(self) -> None:
+        try:
+            for node in self.nodes:
+                node.journal.close()
+                if node.daemon is not None:
+                    await node.daemon.close()
+        finally:
+            if self.pg is not None:
+                self.pg.close()
 
     async def _scenario(self, ticks, rules, end_ms: int, wall0: float) -> dict:
         cfg, server = self.cfg, self.server
         self.now = server.now_ms
         # back office: partners (from the config), traders, clients, wallets, subscriptions
         for tp in self.trader_plans:
-            self._admin("register_trader", trader=tp.id, account=self.login_of[tp.id], account_type=tp.account_type,
+            self._admin(self.node_of[tp.id], "register_trader", trader=tp.id, account=self.login_of[tp.id],
+                        account_type=tp.account_type,
                         leverage=tp.leverage, commission_pct=str(tp.commission_pct))
             if tp.ib:
-                self._admin("assign_client", client=tp.id, partner=tp.ib)
+                self._admin(self.node_of[tp.id], "assign_client", client=tp.id, partner=tp.ib)
         for ip in self.investor_plans:
+            node = self.node_of[ip.id]
             if ip.ib:
-                self._admin("assign_client", client=ip.id, partner=ip.ib)
-            self._admin("deposit", owner=ip.id, amount=str(ip.amount + 100))
-            reply = self._admin("subscribe", investor=ip.id, trader=ip.trader, account=self.login_of[ip.id],
+                self._admin(node, "assign_client", client=ip.id, partner=ip.ib)
+            self._admin(node, "deposit", owner=ip.id, amount=str(ip.amount + 100))
+            reply = self._admin(node, "subscribe", investor=ip.id, trader=ip.trader, account=self.login_of[ip.id],
                                 amount=str(ip.amount), mode=ip.mode,
                                 protection_pct=None if ip.protection_pct is None else str(ip.protection_pct),
                                 leverage=ip.leverage, account_type=ip.account_type, currency=ip.currency)
             if ip.settings:  # issue 15: the showcase subscriptions' copy settings, set by the service
                 (sub_id,) = [r["subscription"] for r in reply.get("records", ())
                              if r["topic"] == "record.subscription_started"]
-                self._admin("set_copy_settings", subscription=sub_id, requester=None, **dict(ip.settings))
+                self._admin(node, "set_copy_settings", subscription=sub_id, requester=None, **dict(ip.settings))
         self._book_balance_operations()
 
-        # terminals: real DEALER sockets with CURVE (or plain with --insecure)
-        endpoint = self.daemon.endpoints["router"]
+        # terminals: real DEALER sockets with CURVE (or plain with --insecure); sharded: a trader
+        # terminal and an investor terminal per shard, at the endpoint its lease names (its owner)
         self.recorder = LatencyRecorder()
         def keys(kp) -> dict:
             if self.insecure:
@@ -364,26 +397,32 @@ class Demo:
             if cfg.traders_by == "plugin":
                 at_server["trader"] = [s.login for s in trader_sessions]
             self.gateway.serve(at_server)
-        trader_end: Any = (self.gateway.links["trader"] if cfg.traders_by == "plugin" else
-                           TerminalCore(server, trader_sessions, next_id=1, account_update_ms=0))
-        self.trader_client = TerminalClient(
-            trader_end, endpoint, insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None,
-            recorder=self.recorder, name="gateway-traders" if cfg.traders_by == "plugin" else "trader-terminal",
-            **keys(self.trader_key))
-        if self.gateway is not None:
-            investor_end: Any = self.gateway.links["investor"]
-        else:
-            investor_sessions = login_sessions(server, [(login, MASTER) for login in investor_logins])
-            investor_end = TerminalCore(server, investor_sessions, next_id=1, account_update_ms=0, role="investor")
-        self.investor_client = TerminalClient(
-            investor_end, endpoint, insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None,
-            recorder=self.recorder, name="gateway" if cfg.mode == "plugin" else "investor-terminal",
-            **keys(self.investor_key))
-        self.clients = [self.trader_client, self.investor_client]
-        for client in self.clients:  # one after the other: hellos reach the daemon in a fixed order
-            await client.start()
-            await client.wait_welcomed(timeout=30)
-            await self.quiesce()
+        investor_sessions: list = []
+        for node in self.nodes:
+            endpoint = self._endpoint_of(node)
+            mine = {self.login_of[x] for x in (*node.trader_ids, *node.investor_ids)}
+            trader_end: Any = (self.gateway.links["trader"] if cfg.traders_by == "plugin" else
+                               TerminalCore(server, [s for s in trader_sessions if s.login in mine], next_id=1,
+                                            account_update_ms=0))
+            node.trader_client = TerminalClient(
+                trader_end, endpoint, insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None,
+                recorder=self.recorder, name="gateway-traders" if cfg.traders_by == "plugin" else "trader-terminal",
+                **keys(self.trader_key))
+            if self.gateway is not None:
+                investor_end: Any = self.gateway.links["investor"]
+            else:
+                if not investor_sessions:  # every investor signs in once, in plan order
+                    investor_sessions = login_sessions(server, [(login, MASTER) for login in investor_logins])
+                investor_end = TerminalCore(server, [s for s in investor_sessions if s.login in mine], next_id=1,
+                                            account_update_ms=0, role="investor")
+            node.investor_client = TerminalClient(
+                investor_end, endpoint, insecure=self.insecure, clock=lambda: server.now_ms, poll_interval=None,
+                recorder=self.recorder, name="gateway" if cfg.mode == "plugin" else "investor-terminal",
+                **keys(self.investor_key))
+            for client in node.clients:  # one after the other: hellos reach the daemon in a fixed order
+                await client.start()
+                await client.wait_welcomed(timeout=30)
+                await self.quiesce()
         await self.sync(server.now_ms)
 
         # the simulated hours
@@ -429,8 +468,13 @@ class Demo:
         if server.now_ms < end_ms:
             server.advance_to(end_ms)
         await self.sync(server.now_ms)
-        for sub_id in sorted(int(k) for k in self.daemon.core.status()["subscriptions"]):
-            self._admin("stop", subscription=sub_id, requester=None, close_open=True)
+        # in the demo's order of subscriptions (a daemon's own ids: per shard)
+        subs = sorted((node.subscriptions.get(k, 0), i, k, node) for i, node in enumerate(self.nodes)
+                      for k in node.daemon.summary()["subscriptions"])
+        for _, _, sub_id, node in subs:
+            self._admin(node, "stop", subscription=sub_id, requester=None, close_open=True)
+            if len(self.nodes) > 1:  # its closes executed before the next shard's: one order on the trade server
+                await self.quiesce()
         await self.sync(server.now_ms)
         await self.sync(server.now_ms)
         wall = time.perf_counter() - wall0
@@ -451,8 +495,12 @@ async def run_demo(cfg: DemoConfig, *, progress: Callable[[int, int], None] | No
                    insecure: bool = False, workdir: Path | None = None, watch: WatchConfig | None = None,
                    on_ready: Callable[[WatchInfo], None] | None = None,
                    on_report: Callable[[dict], None] | None = None,
-                   hold: Callable[[], Awaitable[Any]] | None = None) -> dict:
-    """Run the demo; returns {"results": ..., "timings": ...}.
+                   hold: Callable[[], Awaitable[Any]] | None = None, shards: int = 0,
+                   pg_url: str | None = None) -> dict:
+    """Run the demo; returns {"results": ..., "timings": ...} (and "cluster" when sharded).
+
+    `shards` N >= 1: N daemons sharded by trader on one PostgreSQL (`pg_url`, or a throwaway
+    server), mtbridge_demo.shards; 0 (the default): one daemon, SQLite journal.
 
     `watch`: dashboard / pace / feed address (`results` do not depend on it). `on_ready(info)`
     once the daemon (and the dashboard) listen; `on_report(report)` as soon as the report is
@@ -460,7 +508,7 @@ async def run_demo(cfg: DemoConfig, *, progress: Callable[[int, int], None] | No
     until Ctrl-C), and only then the shutdown."""
     def demo(path: Path) -> Demo:
         return Demo(cfg, workdir=path, progress=progress, insecure=insecure, watch=watch, on_ready=on_ready,
-                    on_report=on_report, hold=hold)
+                    on_report=on_report, hold=hold, shards=shards, pg_url=pg_url)
 
     if workdir is not None:
         return await demo(workdir).run()

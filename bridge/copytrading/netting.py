@@ -16,12 +16,17 @@ that added to it, and turns every deal into engine events:
 
 The deal's profit is split over the legs it closes in proportion to their volumes (cent
 remainders to the last, so the parts add up to the deal's figure). Pure: no clock, no engine
-state; `to_state` / `from_state` for the daemon's snapshot. Worked example in
-docs/copy-trading.md, "Cross-platform and netting traders".
+state. A netting trader's reports give the position's state after each deal (docs/protocol.md,
+hello, "Netting accounts"), so the daemon asks `move_to` for the deal that takes the symbol's
+net volume there, and after a reconnect `reconcile` for the legs the hello snapshot leaves.
+The book holds nothing the engine does not: `from_positions` rebuilds it from the trader's
+engine positions (every one of them a leg), so the journal of engine events stays the only
+state. Worked example in docs/copy-trading.md, "Cross-platform and netting traders".
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -57,6 +62,51 @@ class NettingBook:
     def __init__(self, trader: str) -> None:
         self.trader = trader
         self.positions: dict[str, NettingPosition] = {}
+
+    @classmethod
+    def from_positions(cls, trader: str, positions: Iterable[tuple[int, str, Side, Decimal]]) -> NettingBook:
+        """The book whose legs are `positions` (ticket, symbol, side, volume), oldest = lowest ticket
+        first. A position against its symbol's first leg cannot come from a netting account and
+        is left out (a reconcile closes it)."""
+        book = cls(trader)
+        for ticket, symbol, side, volume in sorted(positions, key=lambda p: p[0]):
+            pos = book.positions.setdefault(symbol, NettingPosition(symbol, side))
+            if pos.side is side:
+                pos.legs.append(Leg(ticket, volume))
+        return book
+
+    def move_to(self, now: int, order: int, symbol: str, net: Decimal, price: Decimal, profit: Decimal = ZERO,
+                reason: str = "client") -> list[TraderPositionOpened | TraderPositionClosed]:
+        """The events of the one deal that takes `symbol`'s signed net volume (buy positive) to
+        `net`: none when it is there already (a report read twice moves nothing)."""
+        change = net - self.net(symbol)
+        if not change:
+            return []
+        side = Side.BUY if change > 0 else Side.SELL
+        return self.deal(now, order, symbol, side, abs(change), price, profit, reason)
+
+    def reconcile(self, snapshot: dict[str, Decimal]) -> tuple[dict[int, Decimal], list[tuple[str, Side, Decimal]]]:
+        """A hello's truth, `snapshot` = symbol -> signed net volume: (the legs kept, ticket ->
+        their volume after oldest-first trimming; the (symbol, side, volume) each symbol still
+        lacks, to open as a new leg). A symbol gone or on the other side keeps no leg."""
+        kept: dict[int, Decimal] = {}
+        grow: list[tuple[str, Side, Decimal]] = []
+        for symbol in sorted(set(self.positions) | set(snapshot)):
+            target = snapshot.get(symbol, ZERO)
+            pos = self.positions.get(symbol)
+            have = ZERO
+            if pos is not None and target and (target > 0) == (pos.side is Side.BUY):
+                # drop the oldest legs first: what the deals against it would have closed
+                excess = pos.volume - abs(target)
+                for leg in pos.legs:
+                    take = min(leg.volume, max(excess, ZERO))
+                    excess -= take
+                    if leg.volume > take:
+                        kept[leg.ticket] = leg.volume - take
+                        have += leg.volume - take
+            if abs(target) > have:
+                grow.append((symbol, Side.BUY if target > 0 else Side.SELL, abs(target) - have))
+        return kept, grow
 
     def net(self, symbol: str) -> Decimal:
         """The signed net volume of `symbol` (buy positive)."""

@@ -1,6 +1,7 @@
 """`mtbridge cluster`: look at and steer daemons sharded by trader (docs/scaling.md).
 
-    mtbridge cluster status    --config daemon.toml          shards, owners, tokens, leases left
+    mtbridge cluster status    --config daemon.toml          shards, owners, tokens, leases left,
+                                                             terminal / admin / feed endpoints
     mtbridge cluster add-shard --config daemon.toml s2
     mtbridge cluster assign    --config daemon.toml s2 2001 2002   logins -> shard (the directory)
     mtbridge cluster hand-over --config daemon.toml s1 d2     rebalancing: the owner drains, d2 takes s1
@@ -69,14 +70,14 @@ def _run(db, args: argparse.Namespace) -> str:  # noqa: ANN001 - ClusterDb
     now, leases = db.view()
     if command == "status":
         directory = db.directory()
-        lines = [f"{'shard':<12} {'owner':<10} {'token':>6} {'lease left':>11}  endpoint"]
+        lines = [f"{'shard':<12} {'owner':<10} {'token':>6} {'lease left':>11}  endpoint  admin  feed"]
         for shard, lease in sorted(leases.items()):
             left = lease.expires_at - now
             state = f"{left / 1000:.1f} s" if lease.owner and left > 0 else ("expired" if lease.owner else "free")
             move = f"  (handing over to {lease.handover_to})" if lease.handover_to else ""
             logins = sum(1 for s in directory.values() if s == shard)
             lines.append(f"{shard:<12} {lease.owner or '-':<10} {lease.token:>6} {state:>11}  "
-                         f"{lease.endpoint or '-'}  [{logins} logins]{move}")
+                         f"{lease.endpoint or '-'}  {lease.admin or '-'}  {lease.feed or '-'}  [{logins} logins]{move}")
         return "\n".join(lines)
     if args.shard not in leases:
         raise ValueError(f"no shard {args.shard!r} (known: {', '.join(sorted(leases)) or 'none'})")

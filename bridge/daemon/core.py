@@ -37,7 +37,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading.commands import BalanceOperation
 from bridge.copytrading.engine import Engine
 from bridge.copytrading.records import SubscriptionStarted, SubscriptionStopped
-from bridge.daemon import admin, wire
+from bridge.daemon import admin, netting, wire
 from bridge.daemon.config import DaemonConfig
 from bridge.daemon.feed import FeedModel, ns_to_ms
 from bridge.daemon.lifecycle import AwaitingClose, CommandsMixin, PendingCommand, Send, SendResult
@@ -108,6 +108,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         self.read_at = now
         self.tracks_reads = False  # True once the shell reports when it found the socket empty
         self.utc_offsets: dict[int, int] = {}  # login -> its trade server's UTC offset (hello)
+        self.netting: dict[int, dict[int, str]] = {}  # netting trader login -> its tickets' symbols (netting.py)
         # the conversion pairs every welcome asks terminals to quote (quotes.py)
         self.quote_symbols: tuple[str, ...] = engine.rules.conversion_symbols()
         self.quote_wanted = frozenset(self.quote_symbols)
@@ -311,7 +312,9 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         if m.swap:
             self.feed.note_swap(m.login, m.ticket, m.swap)
         trader = self.trader_of.get(m.login)
-        if trader is not None:
+        if trader is not None and m.login in self.netting:
+            netting.opened(self, trader, m)
+        elif trader is not None:
             self.feed_engine(ev.TraderPositionOpened(self.now, trader, m.ticket, m.symbol, Side(m.side), m.volume,
                                                      m.price, m.time, m.sl or None, m.tp or None))
         else:
@@ -321,7 +324,9 @@ class DaemonCore(SessionsMixin, CommandsMixin):
     def _on_position_modified(self, s: Session, m: PositionModified) -> None:
         self.feed.note_swap(m.login, m.ticket, m.swap)
         trader = self.trader_of.get(m.login)
-        if trader is not None:
+        if trader is not None and m.login in self.netting:
+            netting.modified(self, trader, m)
+        elif trader is not None:
             pos = self.engine.traders[trader].positions.get(m.ticket)
             if pos is not None and (pos.sl, pos.tp) == (m.sl or None, m.tp or None):
                 return  # a swap change alone (the rollover): nothing to mirror to the copies
@@ -330,6 +335,11 @@ class DaemonCore(SessionsMixin, CommandsMixin):
     def _on_position_closed(self, s: Session, m: PositionClosed) -> None:
         self.feed.position_closed(m.login, m.ticket, m.remaining, m.reason, self.now)
         trader = self.trader_of.get(m.login)
+        if trader is not None and m.login in self.netting:
+            self.publish("account.position_closed", login=m.login, ticket=m.ticket, volume=str(m.volume),
+                         remaining=str(m.remaining), reason=m.reason, profit=str(m.profit), price=str(m.price))
+            netting.closed(self, trader, m)
+            return
         if trader is not None:
             pos = self.engine.traders[trader].positions.get(m.ticket)
             if pos is None or pos.volume <= m.remaining:

@@ -50,6 +50,8 @@ def _on_order_removed(core: DaemonCore, s: Any, m: OrderRemoved) -> None:
 def _on_order_filled(core: DaemonCore, s: Any, m: OrderFilled) -> None:
     core.feed.position_opened(m.login, m.position, m.symbol, m.side, m.volume, m.price)
     trader = core.trader_of.get(m.login)
+    if m.login in core.netting:  # a netting trader's position: its later reports name only the ticket
+        core.netting[m.login][m.position] = m.symbol
     if trader is not None:
         core.feed_engine(pm.TraderOrderFilled(core.now, trader, m.ticket, m.position, m.symbol, Side(m.side),
                                               m.volume, m.price, m.time, m.sl or None, m.tp or None))

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bridge.copytrading import events as ev
+from bridge.daemon import netting
 from bridge.daemon.limits import TokenBucket
 from bridge.domain.trading import Side
 from bridge.protocol import Direction, Heartbeat, Hello, ProtocolError, SequenceTracker, decode
@@ -339,7 +340,13 @@ class SessionsMixin:
         snap = tuple(ev.SnapshotPosition(p.ticket, p.symbol, Side(p.side), p.volume, p.price, p.time)
                      for p in m.positions)
         trader = self.trader_of.get(login)
-        if trader is not None:
+        if m.margin_mode == "netting":  # kept even before the account is a trader's (registered later)
+            self.netting[login] = {p.ticket: p.symbol for p in m.positions}
+        else:
+            self.netting.pop(login, None)
+        if trader is not None and m.margin_mode == "netting":
+            netting.hello(self, trader, m, now)  # positions by symbol: read through the netting translator
+        elif trader is not None:
             self.feed_engine(ev.TraderSnapshot(now, trader, snap))
         elif self._is_investor(login):
             self.investor_hello(login, snap, now)

@@ -34,6 +34,14 @@ def _feed_args(p: argparse.ArgumentParser) -> None:
                         "--insecure): mtbridge keys terminal NAME --role monitor --out DIR --allow-list allow.toml")
     p.add_argument("--insecure", action="store_true", help="plain-text feed (daemon started with --insecure)")
     p.add_argument("--replay", metavar="FILE", help="read a recorded feed (JSON lines) instead of connecting")
+    p.add_argument("--cluster", metavar="URL",
+                   help="daemons sharded by trader: one desk over every shard owner's feed, found in the cluster's "
+                        "lease table (postgresql://...) and followed when a shard moves (docs/scaling.md)")
+    p.add_argument("--feed", action="append", default=None, metavar="[SHARD=]ADDRESS",
+                   help="one desk over these daemons' feeds (repeat the option; SHARD= names the source by its "
+                        "shard, what dealer actions route by); instead of --connect")
+    p.add_argument("--follow-s", type=float, default=None, metavar="S",
+                   help="cluster mode: re-read the lease table every S seconds (default 2)")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -44,7 +52,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "symbol, the latest events and copy latency p50/p99, live from the daemon's PUB feed. "
                     "Reconnects and resyncs from the daemon's snapshot on its own. See docs/monitoring.md.",
         epilog="example: mtbridge monitor --connect tcp://127.0.0.1:5571 --server-key keys/server.pub "
-               "--client-key keys/desk.key",
+               "--client-key keys/desk.key; a cluster: mtbridge monitor --cluster postgresql://... --server-key "
+               "keys/server.pub --client-key keys/desk.key (docs/monitoring.md, \"Cluster mode\")",
     )
     _feed_args(m)
     m.add_argument("--refresh", type=float, default=0.5, metavar="S", help="redraw at least every S seconds")
@@ -137,15 +146,46 @@ def run_monitor_command(args: argparse.Namespace) -> int:
         state = MonitorState().apply_all(load_recording(args.replay))
         console.print(render(state, state.health.last_ts, width=console.size.width))
         return 0
-    if not args.connect:
-        print("mtbridge monitor: error: --connect ADDRESS is required (or --replay FILE)", file=sys.stderr)
-        return 2
     try:
+        feeds = _cluster_feeds(vars(args))
+        if feeds is None and not args.connect:
+            raise ValueError("--connect ADDRESS is required (or --cluster URL, --feed ADDRESS, --replay FILE)")
         curve = _curve(args)
     except ValueError as exc:
         print(f"mtbridge monitor: error: {exc}", file=sys.stderr)
         return 2
+    if feeds is not None:
+        from bridge.monitor.console import run_cluster_monitor
+
+        return run_cluster_monitor(feeds, curve=curve, refresh=args.refresh, duration=args.duration,
+                                   console=console, follow_s=args.follow_s or 2.0)
     return run_monitor(args.connect, curve=curve, refresh=args.refresh, duration=args.duration, console=console)
+
+
+def _no_password(url: object) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user@host/db (never print a password)."""
+    import re
+
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1@", str(url)) if url else ""
+
+
+def _cluster_feeds(conf: dict[str, Any]) -> Any:
+    """--cluster URL / --feed ... -> the desk's feed list (None: one daemon, --connect).
+    ValueError with a one-line reason for a mix that cannot be meant."""
+    from bridge.monitor.feed import lease_feeds, listed_feeds
+
+    cluster, listed = conf.get("cluster"), conf.get("feed")
+    if cluster and listed:
+        raise ValueError("--cluster and --feed exclude each other (the lease table, or a fixed list)")
+    if (cluster or listed) and conf.get("connect"):
+        raise ValueError("--connect is one daemon; with --cluster or --feed leave it out")
+    if cluster:
+        if not str(cluster).startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"--cluster {_no_password(cluster)}: expected postgresql://... (the cluster's database)")
+        return lease_feeds(str(cluster))
+    if listed:
+        return listed_feeds([str(x) for x in (listed if isinstance(listed, list) else [listed])])
+    return None
 
 
 def run_history_command(args: argparse.Namespace) -> int:
@@ -256,7 +296,8 @@ def _read_secret(path: str | None) -> str | None:
 def _merged(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("connect", "server_key", "client_key", "insecure", "replay", "users", "session_secret_file",
             "https_only", "trusted_proto_header", "tls_cert", "tls_key", "metrics_token_file", "host", "port",
-            "desk_db", "alerts_keep", "alert_offline_after_s", "alert_refused_per_min", "admin_endpoint", "admin_key")
+            "desk_db", "alerts_keep", "alert_offline_after_s", "alert_refused_per_min", "admin_endpoint", "admin_key",
+            "cluster", "feed", "follow_s")
     conf: dict[str, Any] = {}
     if args.config:
         data = tomllib.loads(Path(args.config).read_text(encoding="utf-8"))
@@ -297,22 +338,25 @@ def _admin_link(conf: dict[str, Any]) -> Any:
     """--admin-endpoint + --admin-key (+ --server-key) -> the dealer actions' link, or None.
     ValueError with a one-line reason for half a configuration."""
     endpoint, key = conf.get("admin_endpoint"), conf.get("admin_key")
-    if not endpoint:
+    cluster = conf.get("cluster")
+    if not endpoint and not (cluster and key):  # a cluster: each shard's owner's admin endpoint, from its lease
         if key:
-            raise ValueError("--admin-key needs --admin-endpoint")
+            raise ValueError("--admin-key needs --admin-endpoint (or --cluster)")
         return None
     from bridge.daemon.adminclient import admin_keys
-    from bridge.monitor.web_dealer import DealerLink
+    from bridge.monitor.web_dealer import DealerLink, lease_admins
 
+    owners = lease_admins(str(cluster)) if cluster else None
     if conf.get("insecure"):
-        return DealerLink(str(endpoint), None)
+        return DealerLink(str(endpoint or ""), None, owners=owners)
     if not key or not conf.get("server_key"):
-        raise ValueError("--admin-endpoint needs --admin-key FILE (role admin) and --server-key")
+        raise ValueError(f"{'--admin-endpoint' if endpoint else '--cluster'} needs --admin-key FILE (role admin) "
+                         "and --server-key for dealer actions")
     try:
         keys = admin_keys(str(conf["server_key"]), str(key))
     except ValueError as exc:  # the shared client names its own option: name the dashboard's
         raise ValueError(str(exc).replace("--client-key", "--admin-key", 1)) from None
-    return DealerLink(str(endpoint), keys)
+    return DealerLink(str(endpoint or ""), keys, owners=owners)
 
 
 def run_dashboard_command(args: argparse.Namespace) -> int:
@@ -355,6 +399,7 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         ns = argparse.Namespace(insecure=bool(conf.get("insecure")), server_key=conf.get("server_key"),
                                 client_key=conf.get("client_key"))
         curve = None if conf.get("replay") else _curve(ns)
+        feeds = _cluster_feeds(conf)
         admin = _admin_link(conf)
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
         return fail(str(exc))
@@ -370,9 +415,15 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         history = HistoryStore(db)
     except (OSError, ValueError, __import__("sqlite3").Error) as exc:
         return fail(f"--desk-db: {exc}" if "desk-db" not in str(exc) else str(exc))
-    hub = MonitorHub(alerts=store, rules=rules, history=history)
-    sub = None
-    if conf.get("replay"):
+    hub: Any = MonitorHub(alerts=store, rules=rules, history=history)
+    sub: Any = None
+    if feeds is not None:  # cluster mode: one desk over every daemon's feed
+        from bridge.monitor.feed import ClusterFeeds
+        from bridge.monitor.hub import DeskHub
+
+        hub = DeskHub(alerts=store, rules=lambda: AlertRules(rules.config), history=history)
+        sub = ClusterFeeds(feeds, hub, curve=curve, refresh_s=float(conf.get("follow_s") or 2.0)).start()
+    elif conf.get("replay"):
         for e in load_recording(conf["replay"]):
             hub.apply(e)
     elif conf.get("connect"):
@@ -395,7 +446,8 @@ def run_dashboard_command(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
-    print(f"mtbridge dashboard: serving {server.url} (feed: {conf.get('connect') or conf.get('replay')})",
+    source = conf.get("connect") or conf.get("replay") or _no_password(conf.get("cluster"))
+    print(f"mtbridge dashboard: serving {server.url} (feed: {source or ', '.join(conf.get('feed') or [])})",
           file=sys.stderr)
     try:
         while server.thread.is_alive():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -22,8 +23,9 @@ from rich.text import Text
 from bridge.monitor.fmt import lots, money, pct  # one rounding rule (half-up) for every view
 from bridge.monitor.console_keys import ACCOUNTS, EVENTS, HINT, KeyReader, Scroll
 from bridge.monitor.labels import ENGINE_STOP_OUTS, STOP_OUT_EVENTS
-from bridge.monitor.model import MAX_EVENTS
+from bridge.monitor.model import MAX_EVENTS, FeedHealth
 from bridge.monitor.state import ALERT, WARN, Account, MonitorState
+from bridge.monitor.desk_state import where
 from bridge.monitor.views import DEALER, DeskView, Principal, desk_view
 
 STALE_AFTER_MS = 5_000
@@ -53,7 +55,11 @@ def feed_status(state: MonitorState, now: int) -> tuple[str, str]:
     item from the endpoint for 5 heartbeats: a wrong port?), OFFLINE
     (the daemon said it stopped, the link dropped, or nothing came for STALE_AFTER_MS before
     any snapshot)."""
-    h = state.health
+    return health_status(state.health, now)
+
+
+def health_status(h: FeedHealth, now: int) -> tuple[str, str]:
+    """`feed_status` of one feed's health (a cluster desk shows one per source)."""
     if h.no_answer:  # nothing at all from the endpoint for NO_ANSWER_BEATS heartbeats: likely a wrong address
         return "NO ANSWER", "bold red"
     if not h.connected and h.messages == 0:
@@ -82,13 +88,16 @@ def accounts_table(state: MonitorState, view_accounts: tuple[Account, ...], limi
                    scroll: Scroll | None = None) -> Table:
     off = scroll.clamp(ACCOUNTS, len(view_accounts), limit) if scroll is not None else 0
     t = Table(title=_title("Accounts by margin level", ACCOUNTS, scroll), expand=True, title_justify="left")
+    cluster = bool(state.sources)
+    if cluster:  # a cluster desk: the shard and the node each account lives on
+        t.add_column("shard", no_wrap=True)
     for col, j in (("login", "right"), ("owner", "left"), ("balance", "right"), ("equity", "right"),
                    ("margin", "right"), ("free", "right"), ("level", "right"), ("MC/SO", "right"),
                    ("status", "left"), ("term", "left")):
         t.add_column(col, justify=j, no_wrap=True)  # type: ignore[arg-type]
     for a in view_accounts[off:off + limit]:
         style = STATUS_STYLE[a.status]
-        t.add_row(str(a.login), f"{a.owner or a.role}", money(a.balance), money(a.equity), money(a.margin),
+        t.add_row(*((where(state, a.shard),) if cluster else ()), str(a.login), f"{a.owner or a.role}", money(a.balance), money(a.equity), money(a.margin),
                   money(a.free_margin), level_text(a), f"{a.margin_call_level:f}/{a.stop_out_level:f}",
                   Text(STATUS_MARK[a.status] or "ok", style=style), "on" if a.online else "off",
                   style="on dark_red" if a.status == "stop_out" else None)
@@ -128,7 +137,7 @@ def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int
                          (f"{v.p99}ms" if v.p99 is not None else "-", "bold"), f" wall {clock_text(now)} UTC")
     head.truncate(width, overflow="ellipsis")
     # header lines; title + header + rule per table; caption; the key hint
-    budget = (height or 24) - 2 - 3 * 3 - 1 - (scroll is not None)
+    budget = (height or 24) - 2 - 3 * 3 - 1 - (scroll is not None) - bool(state.sources)
     n_exp = min(len(v.exposure), 3)
     n_evt = max(2, min(len(v.events), budget // 4))
     n_acc = max(3, budget - n_exp - n_evt)
@@ -136,6 +145,9 @@ def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int
     e_off = scroll.clamp(EVENTS, len(v.events), n_evt) if scroll is not None else 0
     acc = Table(title=_title("Accounts by margin level", ACCOUNTS, scroll), box=box.SIMPLE_HEAD, show_edge=False,
                 expand=True, title_justify="left", pad_edge=False, padding=(0, 1))
+    cluster = bool(state.sources)
+    if cluster:
+        acc.add_column("sh", no_wrap=True)
     acc.add_column("login", justify="right", no_wrap=True, min_width=max((len(str(a.login)) for a in v.accounts),
                                                                           default=5))
     acc.add_column("owner", no_wrap=True, overflow="ellipsis", ratio=1)
@@ -144,7 +156,7 @@ def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int
     acc.add_column("st", no_wrap=True, min_width=5)
     acc.add_column("T", no_wrap=True, min_width=3)
     for a in v.accounts[a_off:a_off + n_acc]:
-        acc.add_row(str(a.login), a.owner or a.role, money(a.equity), level_text(a),
+        acc.add_row(*((a.shard,) if cluster else ()), str(a.login), a.owner or a.role, money(a.equity), level_text(a),
                     Text(SHORT_MARK[a.status], style=STATUS_STYLE[a.status]), "on" if a.online else "off")
     if len(v.accounts) > n_acc:
         acc.caption = (_window(len(v.accounts), a_off, n_acc) if scroll is not None
@@ -163,10 +175,25 @@ def _compact(state: MonitorState, now: int, v: DeskView, width: int, height: int
     evt.add_column("event", no_wrap=True, overflow="ellipsis", ratio=1)
     for e in v.events[e_off:e_off + n_evt]:
         evt.add_row(clock_text(e.ts), Text(e.text, style=SEVERITY_STYLE.get(e.severity, "")))
-    parts: list[RenderableType] = [head, _tally(v.counts, h, True), acc, exp, evt]
+    parts: list[RenderableType] = [head, *_sources(state, now, width), _tally(v.counts, h, True), acc, exp, evt]
     if scroll is not None:
         parts.append(Text(HINT, style="dim", no_wrap=True, overflow="ellipsis"))
     return Group(*parts)
+
+
+def _sources(state: MonitorState, now: int, width: int | None) -> list[Text]:
+    """A cluster desk: one line naming each shard, its node, its feed and that feed's status."""
+    if not state.sources:
+        return []
+    line = Text("shards: ", style="dim")
+    for n, src in enumerate(state.sources):
+        label, style = health_status(src.health, now)
+        line.append(("; " if n else "") + f"{src.label} ")
+        line.append(f"[{label}]", style=style)
+        line.append(f" {src.address} #{src.health.journal_seq}" if width is None else "")
+    if width is not None:
+        line.truncate(width, overflow="ellipsis")
+    return [line]
 
 
 def render(state: MonitorState, now: int, *, principal: Principal = DESK, accounts: int = 25,
@@ -188,7 +215,7 @@ def render(state: MonitorState, now: int, *, principal: Principal = DESK, accoun
     h = state.health
     head = Text.assemble(
         ("mtbridge monitor  ", "bold"), (f"[{label}]", style),
-        f"  daemon {h.instance or '?'}  journal #{h.journal_seq}",
+        (f"  shards {len(state.sources)}" if state.sources else f"  daemon {h.instance or '?'}  journal #{h.journal_seq}"),
         f"  terminals online {v.terminals_online}/{v.terminals}",
         "  copy latency p50 ", (f"{v.p50} ms" if v.p50 is not None else "-", "bold"),
         " p99 ", (f"{v.p99} ms" if v.p99 is not None else "-", "bold"),
@@ -210,7 +237,7 @@ def render(state: MonitorState, now: int, *, principal: Principal = DESK, accoun
     evt.add_column("event", overflow="fold" if height is None else "ellipsis", no_wrap=height is not None)
     for e in v.events[e_off:e_off + events]:
         evt.add_row(clock_text(e.ts), Text(e.text, style=SEVERITY_STYLE.get(e.severity, "")))
-    parts: list[RenderableType] = [Panel(Group(head, tally), padding=(0, 1)),
+    parts: list[RenderableType] = [Panel(Group(head, *_sources(state, now, None), tally), padding=(0, 1)),
                                    accounts_table(state, v.accounts, accounts, scroll=scroll), exp, evt]
     if scroll is not None:
         parts.append(Text(HINT, style="dim", no_wrap=True, overflow="ellipsis"))
@@ -220,13 +247,36 @@ def render(state: MonitorState, now: int, *, principal: Principal = DESK, accoun
 def run_monitor(address: str, *, curve: object = None, refresh: float = 0.5, duration: float | None = None,
                 console: Console | None = None, clock: Callable[[], int] | None = None,
                 stdin: object = None) -> int:
-    """Draw until `q` (keys: stdin a terminal), Ctrl-C, or `duration` seconds."""
+    """Draw one daemon's feed until `q` (keys: stdin a terminal), Ctrl-C, or `duration` seconds."""
     from bridge.monitor.feed import FeedSubscriber, wall_ms
     from bridge.monitor.hub import MonitorHub
 
     clock = clock or wall_ms
     hub = MonitorHub()
     sub = FeedSubscriber(address, hub.apply, curve=curve, clock=clock, on_bad_frame=hub.bad_frame)  # type: ignore[arg-type]
+    return _draw(hub, sub, refresh=refresh, duration=duration, console=console, clock=clock, stdin=stdin)
+
+
+def run_cluster_monitor(feeds: Callable[[], dict[str, tuple[str, str]]], *, curve: object = None,
+                        refresh: float = 0.5, duration: float | None = None, console: Console | None = None,
+                        clock: Callable[[], int] | None = None, stdin: object = None,
+                        follow_s: float = 2.0, until: Callable[[MonitorState], bool] | None = None) -> int:
+    """Draw one desk over several daemons' feeds (`feed.lease_feeds` / `listed_feeds`), the list
+    re-read every `follow_s`: a shard that moves is followed to its new owner's feed. `until`:
+    stop once the desk satisfies it (a script waiting for a state; tests)."""
+    from bridge.monitor.feed import ClusterFeeds, wall_ms
+    from bridge.monitor.hub import DeskHub
+
+    clock = clock or wall_ms
+    hub = DeskHub(clock)
+    sub = ClusterFeeds(feeds, hub, curve=curve, refresh_s=follow_s, clock=clock)  # type: ignore[arg-type]
+    return _draw(hub, sub, refresh=refresh, duration=duration, console=console, clock=clock, stdin=stdin,
+                 until=until)
+
+
+def _draw(hub: Any, sub: Any, *, refresh: float, duration: float | None, console: Console | None,
+          clock: Callable[[], int], stdin: object, until: Callable[[MonitorState], bool] | None = None) -> int:
+    """The drawing loop over a `MonitorHub` or a `DeskHub` fed by `sub` (started and stopped here)."""
     console = console or Console()
     scroll = Scroll()
 
@@ -248,9 +298,13 @@ def run_monitor(address: str, *, curve: object = None, refresh: float = 0.5, dur
                   vertical_overflow="crop") as live:
             while not scroll.quit and (duration is None or time.monotonic() - started < duration):
                 hub.wait_change(hub.version, refresh)
-                live.update(hub.read(draw))
-                if sub.error is not None:
+                # the frame and the `until` test of one state: the last frame drawn is the one that met it
+                frame, done = hub.read(lambda s: (draw(s), until is not None and until(s)))
+                live.update(frame)
+                if getattr(sub, "error", None) is not None:
                     raise sub.error
+                if done:
+                    break
     except KeyboardInterrupt:
         pass
     finally:

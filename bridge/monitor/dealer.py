@@ -9,9 +9,10 @@ then sends the request through the shared admin client (`bridge.daemon.adminclie
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bridge.cluster.config import NAME as SHARD_NAME
 from bridge.monitor.labels import refusal_label
 from bridge.monitor.model import WARN, _int
 
@@ -61,17 +62,28 @@ class Request:
     args: dict[str, Any]
     expected: str  # the confirmation the dealer must type
     subject: str  # "subscription 3", "the copy of trader ticket 555, subscription 3", "trader T1"
+    shard: str = ""  # a cluster desk: the shard it is for (subscription ids are per shard); "" for one daemon
 
     def admin_args(self, actor: str) -> dict[str, Any]:
         return {**self.args, **self.action.fixed, "actor": actor}
 
 
 def parse(form: Mapping[str, str]) -> Request | str:
-    """The action form (`action`, `subscription`, `trader_ticket`, `trader`) -> a Request, or a
-    one-line reason it is not one. Nothing is sent for a bad form."""
+    """The action form (`action`, `subscription`, `trader_ticket`, `trader`, and on a cluster
+    desk `shard`) -> a Request, or a one-line reason it is not one. Nothing is sent for a bad form."""
     action = ACTIONS.get(form.get("action", ""))
     if action is None:
         return f"unknown action {form.get('action', '')[:40]!r}"
+    shard = form.get("shard", "").strip()
+    if shard and not SHARD_NAME.match(shard):  # the [cluster] rule for shard names
+        return "shard: letters, digits and _ only, at most 40"
+    req = _parse(action, form)
+    if isinstance(req, str) or not shard:
+        return req
+    return replace(req, shard=shard, subject=f"{req.subject} of shard {shard}")
+
+
+def _parse(action: Action, form: Mapping[str, str]) -> Request | str:
     if action.target == TRADER:
         trader = form.get("trader", "").strip()
         if not 1 <= len(trader) <= 64:

@@ -242,8 +242,18 @@ def lease_feeds(url: str) -> Callable[[], dict[str, tuple[str, str]]]:
 
 
 def listed_feeds(addresses: list[str]) -> Callable[[], dict[str, tuple[str, str]]]:
-    """A configured list instead of the lease table: each address is its own source."""
-    fixed = {address: ("", address) for address in addresses}
+    """A configured list instead of the lease table: each entry is its own source, named by the
+    address, or `SHARD=ADDRESS` to name it by its shard (what dealer actions route by)."""
+    fixed: dict[str, tuple[str, str]] = {}
+    for entry in addresses:
+        name, sep, address = entry.partition("=")
+        if not sep or "://" in name:
+            name, address = entry, entry
+        if not name or not address:
+            raise ValueError(f"--feed {entry!r}: expected ADDRESS or SHARD=ADDRESS")
+        if name in fixed:
+            raise ValueError(f"--feed {entry!r}: {name} is listed twice")
+        fixed[name] = ("", address)
     return lambda: dict(fixed)
 
 
@@ -270,7 +280,9 @@ class ClusterFeeds:
             wanted = self.feeds()
         except Exception as exc:  # noqa: BLE001 - keep the subscribers we have; say why
             self.errors = [*self.errors[-9:], f"{type(exc).__name__}: {' '.join(str(exc).split())}"]
+            self._tell(self.errors[-1])
             return
+        self._tell("")
         for source, (node, address) in sorted(wanted.items()):
             sub = self.subscribers.get(source)
             if sub is not None and sub.address == address:
@@ -281,6 +293,12 @@ class ClusterFeeds:
             self.subscribers[source] = FeedSubscriber(
                 address, lambda event, s=source: self.desk.apply(s, event), curve=self.curve, clock=self.clock,
                 on_bad_frame=self.desk.hub(source).bad_frame, context=self.ctx).start()
+
+    def _tell(self, error: str) -> None:
+        """The desk shows why it has no feeds (the database unreachable), and when that ends."""
+        told = getattr(self.desk, "feeds_failed", None)
+        if told is not None:
+            told(error)
 
     def start(self) -> ClusterFeeds:
         self.refresh()

@@ -5,6 +5,7 @@ saying which source (shard, node) it came from."""
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -14,7 +15,7 @@ from bridge.monitor.alertstore import AlertStore
 from bridge.monitor.feed import wall_ms
 from bridge.monitor.history import HistoryStore, history_rows
 from bridge.monitor.metrics import FeedMetrics
-from bridge.monitor.model import MAX_EVENTS, Account, EventLine, Exposure, Subscription, Terminal, Trader
+from bridge.monitor.model import ALERT, MAX_EVENTS, Account, EventLine, Exposure, Subscription, Terminal, Trader
 from bridge.monitor.state import FeedEvent, MonitorState
 
 T = TypeVar("T")
@@ -152,22 +153,46 @@ def merge_desk(states: Mapping[str, MonitorState], nodes: Mapping[str, tuple[str
 
 class DeskHub:
     """Several daemons' feeds behind one desk: one `MonitorHub` per source (its own resync,
-    sequence and alerts), merged on read. `apply(source, event)` is what each feed thread
-    calls (bridge/monitor/feed.py `ClusterFeeds`)."""
+    sequence and alert rules), merged on read. `apply(source, event)` is what each feed thread
+    calls (bridge/monitor/feed.py `ClusterFeeds`).
 
-    def __init__(self, clock: Callable[[], int] = wall_ms) -> None:
+    It answers as a `MonitorHub` does (`read`, `version`, `wait_change`, `poke`, `alerts`,
+    `acknowledge`, `history`, `metrics`), so the console and the dashboard draw a cluster with
+    their one-daemon code: `read(fn)` runs `fn` on the merged `desk_state` (built once per
+    desk version). The alert list, the history journal and the metrics are shared by the
+    sources (alerts and history rows keep the daemon's own subscription ids)."""
+
+    def __init__(self, clock: Callable[[], int] = wall_ms, *, alerts: AlertStore | None = None,
+                 rules: Callable[[], AlertRules] | None = None, history: HistoryStore | None = None,
+                 metrics: FeedMetrics | None = None) -> None:
         self.clock = clock
+        self.alerts = alerts if alerts is not None else AlertStore()
+        self.history = history if history is not None else HistoryStore()
+        self.metrics = metrics or FeedMetrics()
+        self._rules = rules or AlertRules
         self.hubs: dict[str, MonitorHub] = {}
         self.nodes: dict[str, tuple[str, str]] = {}  # source -> (node, feed address)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        self._read_lock = threading.Lock()
+        self._merged: MonitorState | None = None
+        self._poked = False
         self.version = 0
+        self.feeds_error = ""  # why the feed list could not be read (`ClusterFeeds`), "" when it could
+
+    def feeds_failed(self, error: str) -> None:
+        with self._changed:
+            if error != self.feeds_error:
+                self.feeds_error = error
+                self.version += 1
+                self._changed.notify_all()
 
     def hub(self, source: str) -> MonitorHub:
         with self._lock:
             hub = self.hubs.get(source)
             if hub is None:
-                hub = self.hubs[source] = MonitorHub(clock=self.clock, history=HistoryStore())
+                hub = self.hubs[source] = MonitorHub(clock=self.clock, alerts=self.alerts, rules=self._rules(),
+                                                     history=self.history, metrics=self.metrics)
             return hub
 
     def set_node(self, source: str, node: str, address: str) -> None:
@@ -182,6 +207,17 @@ class DeskHub:
             self.version += 1
             self._changed.notify_all()
 
+    def bad_frame(self) -> None:
+        self.metrics.feed_bad_frames.inc()
+
+    def acknowledge(self, alert_id: int, who: str, at: int):  # -> Alert | None
+        with self._changed:
+            done = self.alerts.ack(alert_id, who, at)
+            if done is not None:
+                self.version += 1
+                self._changed.notify_all()
+            return done
+
     def desk(self) -> Desk:
         with self._lock:
             hubs, nodes = dict(self.hubs), dict(self.nodes)
@@ -190,9 +226,40 @@ class DeskHub:
             states[name] = hub.read(_copy_state)
         return merge_desk(states, nodes)
 
+    def state(self) -> MonitorState:
+        """The merged state (bridge/monitor/desk_state.py), rebuilt when the desk changed."""
+        from bridge.monitor.desk_state import desk_state
+
+        with self._lock:
+            version, hubs, nodes = self.version, dict(self.hubs), dict(self.nodes)
+            merged = self._merged
+        if merged is not None and merged.version == version:
+            return merged
+        merged = desk_state({name: hub.read(_copy_full) for name, hub in hubs.items()}, nodes, version)
+        if self.feeds_error:  # e.g. the cluster's database unreachable: say so on the desk
+            merged._line(merged.health.last_ts, "monitor", ALERT, f"cannot list the cluster's feeds: {self.feeds_error}")
+            if not merged.sources:
+                merged.health.no_answer = "the cluster's lease table"
+        with self._lock:
+            if self._merged is None or self._merged.version <= version:
+                self._merged = merged
+        return merged
+
+    def read(self, fn: Callable[[MonitorState], T]) -> T:
+        """Run `fn` on the merged state (as `MonitorHub.read` does on one daemon's)."""
+        state = self.state()
+        with self._read_lock:  # the views memoise into the state: one reader at a time
+            return fn(state)
+
+    def poke(self) -> None:
+        with self._changed:
+            self._poked = True
+            self._changed.notify_all()
+
     def wait_change(self, version: int, timeout: float) -> int:
         with self._changed:
-            self._changed.wait_for(lambda: self.version != version, timeout)
+            self._changed.wait_for(lambda: self.version != version or self._poked, timeout)
+            self._poked = False
             return self.version
 
 
@@ -204,4 +271,17 @@ def _copy_state(state: MonitorState) -> MonitorState:
     copy.exposure, copy.counts = dict(state.exposure), dict(state.counts)
     copy.events.extend(state.events)
     copy.health = replace(state.health)
+    return copy
+
+
+def _copy_full(state: MonitorState) -> MonitorState:
+    """Everything `desk_state` merges, copied under the source's lock (rows are immutable values,
+    rings and curves are copied)."""
+    copy = _copy_state(state)
+    copy.events_by_login = {k: deque(v) for k, v in state.events_by_login.items()}
+    copy.latencies = deque(state.latencies)
+    copy.margin_history = {k: deque(v) for k, v in state.margin_history.items()}
+    copy.equity_curves = {k: deque(v) for k, v in state.equity_curves.items()}
+    copy.positions = {k: dict(v) for k, v in state.positions.items()}
+    copy.prices, copy.copy_settings = dict(state.prices), dict(state.copy_settings)
     return copy

@@ -48,6 +48,7 @@ class Account:
     stop_out_level: Decimal = DEFAULT_STOP_OUT
     online: bool = False
     updated: int = 0
+    shard: str = ""  # a cluster desk: the shard the row came from; "" for one daemon
 
     @property
     def status(self) -> str:
@@ -101,6 +102,7 @@ class Subscription:
     commission_paid: Decimal = ZERO
     open_copies: int = 0
     trades: int = 0
+    shard: str = ""  # a cluster desk: the shard that numbers it (ids are per shard); "" for one daemon
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class Trader:
     balance: Decimal = ZERO
     equity: Decimal = ZERO
     commission_pct: Decimal = ZERO
+    shard: str = ""  # a cluster desk: the shard it came from; "" for one daemon
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,7 @@ class EventLine:
     text: str
     login: int | None = None  # the account it concerns
     subscription: int | None = None
+    shard: str = ""  # a cluster desk: the shard it came from; "" for one daemon
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from bridge.monitor.console import feed_status
+from bridge.monitor.console import feed_status, health_status
 from bridge.monitor.fmt import lots, money, pct
 from bridge.monitor.labels import ENGINE_STOP_OUTS, ENGINE_STOP_OUTS_HELP, STOP_OUT_EVENTS, STOP_OUT_EVENTS_HELP
 from bridge.monitor.listing import (
@@ -37,6 +37,10 @@ def _time(ts: int) -> str:
 STATUS_LABEL = {"ok": "ok", "margin_call": "MARGIN CALL", "stop_out": "STOP-OUT"}
 
 
+def _shard_attr(shard: str) -> str:
+    return f' data-shard="{escape(shard)}"' if shard else ""
+
+
 def accounts_html(accounts: tuple[Account, ...] | list[Account], *, link: bool = True,
                   listing: Listing | None = None) -> str:
     """The accounts table; with `listing` (the desk) filtered, sorted and with sorting header links."""
@@ -44,17 +48,21 @@ def accounts_html(accounts: tuple[Account, ...] | list[Account], *, link: bool =
     if listing is not None:
         accounts = list_accounts(accounts, listing)
     rows = []
+    cluster = any(a.shard for a in accounts)  # a cluster desk: each row names its shard
     for a in accounts:
         login = f'<a href="/accounts/{a.login}">{a.login}</a>' if link else str(a.login)
+        shard = f'<td class="shard">{escape(a.shard)}</td>' if cluster else ""
         rows.append(
-            f'<tr class="acct status-{a.status}" data-login="{a.login}" data-status="{a.status}">'
+            f'<tr class="acct status-{a.status}" data-login="{a.login}" data-status="{a.status}"'
+            f'{_shard_attr(a.shard)}>{shard}'
             f"<td>{login}</td><td>{escape(a.owner or a.role)}</td><td>{escape(a.currency or '-')}</td>"
             f"<td class=num>{_m(a.balance)}</td>"
             f"<td class=num>{_m(a.equity)}</td><td class=num>{_m(a.margin)}</td><td class=num>{_m(a.free_margin)}</td>"
             f'<td class="num level">{_pct(a.margin_level)}</td>'
             f"<td class=num>{a.margin_call_level:f}/{a.stop_out_level:f}</td>"
             f'<td class="status">{STATUS_LABEL[a.status]}</td><td>{"on" if a.online else "off"}</td></tr>')
-    head = (header_html(ACCOUNT_COLUMNS, listing, ACCOUNT_DEFAULT) if listing is not None else
+    head = ("<th>shard</th>" if cluster else "") + (
+            header_html(ACCOUNT_COLUMNS, listing, ACCOUNT_DEFAULT) if listing is not None else
             "<th>login</th><th>owner</th><th>ccy</th><th>balance</th><th>equity</th><th>margin</th><th>free</th>"
             "<th>margin level</th><th>MC/SO %</th><th>status</th><th>terminal</th>")
     empty = "no account matches" if total and listing is not None else "no accounts yet"
@@ -67,14 +75,16 @@ def subs_html(subs: Any, listing: Listing | None = None) -> str:
     total = len(subs)
     if listing is not None:
         subs = list_subscriptions(subs, listing)
+    cluster = any(s.shard for s in subs)  # a cluster desk: ids are per shard, each row names its shard
     rows = "".join(
-        f'<tr class="sub" data-subscription="{s.subscription}"><td>{s.subscription}</td>'
+        f'<tr class="sub" data-subscription="{s.subscription}"{_shard_attr(s.shard)}>'
+        + (f'<td class="shard">{escape(s.shard)}</td>' if cluster else "") + f'<td>{s.subscription}</td>'
         f'<td><a href="/investors/{s.account}">{escape(s.investor)}</a></td>'
         f'<td><a href="/traders/{escape(s.trader)}">{escape(s.trader)}</a></td><td>{s.account}</td>'
         f"<td>{escape(s.state)}</td><td>{escape(s.mode)}</td><td class=num>{_pct(s.protection_pct)}</td>"
         f"<td class=num>{_m(s.invested)}</td><td class=num>{_m(s.equity)}</td><td class=num>{_m(s.realised)}</td>"
         f"<td class=num>{s.open_copies}</td><td class=num>{s.trades}</td></tr>" for s in subs)
-    head = (header_html(SUB_COLUMNS, listing, SUB_DEFAULT) if listing is not None else
+    head = ("<th>shard</th>" if cluster else "") + (header_html(SUB_COLUMNS, listing, SUB_DEFAULT) if listing is not None else
             "<th>#</th><th>investor</th><th>trader</th><th>account</th><th>state</th><th>mode</th><th>protection</th>"
             "<th>invested</th><th>equity</th><th>realised</th><th>open</th><th>trades</th>")
     empty = "no subscription matches" if total and listing is not None else "no subscriptions"
@@ -109,6 +119,11 @@ def sections(state: MonitorState, p: Principal, now: int, listing: Listing | Non
                    f"{counts.get('stop_outs', 0)}"
                    f' · <abbr id="engine-stop-outs" title="{ENGINE_STOP_OUTS_HELP}">{ENGINE_STOP_OUTS}</abbr> '
                    f"{counts.get('engine_stop_outs', 0)} · feed gaps {h.gaps}")
+    if state.sources:  # a cluster desk: each daemon's feed, its shard and node
+        status += '<br><span id="desk-sources">shards: ' + " · ".join(
+            f'<span class="source" data-shard="{escape(src.shard)}">{escape(src.label)} '
+            f'<span class="feed feed-{st.lower().replace(" ", "-")}">{st}</span></span>'
+            for src in state.sources for st in (health_status(src.health, now)[0],)) + "</span>"
     lst = listing or Listing()
     out = {"status": status, "accounts": accounts_html(v.accounts, listing=lst),
            "subscriptions": subs_html(v.subscriptions, lst)}

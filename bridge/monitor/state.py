@@ -52,6 +52,7 @@ class MonitorState:
     counts: dict[str, int] = field(default_factory=dict)  # margin_calls, stop_outs, copies_* (since start)
     copy_settings: dict[int, dict] = field(default_factory=dict)  # sub -> settings changed from the defaults (issue 15)
     version: int = 0  # +1 on every applied event
+    sources: tuple = ()  # a cluster desk (bridge/monitor/desk_state.py): one DeskSource per daemon, by shard
     memo: dict = field(default_factory=dict, compare=False, repr=False)  # view name -> (version, value): see memo()
     _line_seq: int = 0
 

@@ -50,10 +50,10 @@ class DeskView:
 
 def own_subscriptions(state: MonitorState, p: Principal) -> list[Subscription]:
     if p.is_dealer:
-        return sorted(state.subscriptions.values(), key=lambda s: s.subscription)
+        return sorted(state.subscriptions.values(), key=lambda s: (s.shard, s.subscription))
     return sorted((s for s in state.subscriptions.values()
                    if s.account == p.login or (p.investor is not None and s.investor == p.investor)),
-                  key=lambda s: s.subscription)
+                  key=lambda s: (s.shard, s.subscription))
 
 
 def own_logins(state: MonitorState, p: Principal) -> set[int]:
@@ -80,10 +80,10 @@ def desk_view(state: MonitorState, p: Principal, *, events: int = 30) -> DeskVie
     else:
         logins = own_logins(state, p)
         subs = own_subscriptions(state, p)
-        sub_ids = {s.subscription for s in subs}
+        sub_ids = {(s.shard, s.subscription) for s in subs}  # ids are per shard on a cluster desk
         accounts = [a for a in state.accounts_by_risk() if a.login in logins]
         seen: dict[int, EventLine] = {e.seq: e for e in state.events if (e.login is not None and e.login in logins)
-                                      or (e.subscription is not None and e.subscription in sub_ids)}
+                                      or (e.subscription is not None and (e.shard, e.subscription) in sub_ids)}
         for login in logins:  # the account's own ring keeps what the desk-wide one dropped
             seen.update((e.seq, e) for e in state.events_by_login.get(login, ()))
         evs = [seen[k] for k in sorted(seen)]
@@ -122,7 +122,7 @@ class InvestorStats:
 def investor_stats(state: MonitorState, login: int) -> InvestorStats:
     """§12: private statistics of the investor behind account `login` (caller checks access)."""
     subs = tuple(sorted((s for s in state.subscriptions.values() if s.account == login),
-                        key=lambda s: s.subscription))
+                        key=lambda s: (s.shard, s.subscription)))
     live = [s for s in subs if s.state != "stopped"]
     owner = subs[0].investor if subs else (state.accounts[login].owner if login in state.accounts else "")
     zero = Decimal(0)

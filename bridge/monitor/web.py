@@ -130,6 +130,9 @@ class Dashboard:
             Route("/dealer/action", partial(web_dealer.act, self), methods=["POST"]),
             Route("/subscriptions/{sub:int}/settings", partial(web_settings.settings_page, self)),
             Route("/subscriptions/{sub:int}/settings", partial(web_settings.save, self), methods=["POST"]),
+            # a cluster desk: subscription ids are numbered per shard
+            Route("/subscriptions/{shard}/{sub:int}/settings", partial(web_settings.settings_page, self)),
+            Route("/subscriptions/{shard}/{sub:int}/settings", partial(web_settings.save, self), methods=["POST"]),
         ]  # fmt: skip
         self.app = Starlette(routes=routes, exception_handlers={404: self.not_found}, middleware=[Middleware(
             SessionMiddleware, secret_key=config.session_secret, session_cookie="mtbridge_session",
@@ -315,20 +318,23 @@ class Dashboard:
         return RedirectResponse("/login", status_code=303)
 
     async def traders(self, request: Request) -> Response:
+        cluster = self.hub.read(lambda s: bool(s.sources))  # a cluster desk: each trader's shard
         rows = self.hub.read(lambda s: "".join(
-            f'<tr data-trader="{escape(t.id)}"><td><a href="/traders/{escape(t.id)}">{escape(t.id)}</a></td>'
+            f'<tr data-trader="{escape(t.id)}">' + (f'<td class="shard">{escape(t.shard)}</td>' if cluster else "")
+            + f'<td><a href="/traders/{escape(t.id)}">{escape(t.id)}</a></td>'
             f"<td class=num>{_pct(t.return_pct)}</td><td class=num>{_pct(t.max_drawdown_pct)}</td>"
             f"<td class=num>{t.trades}</td><td class=num>{t.followers}</td><td class=num>{lots(t.volume)}</td></tr>"
             for t in public_traders(s)))
         body = ('<p>Public statistics of every trader: return, worst drawdown, trades, followers, volume.</p><table class="grid" id="traders-table">'
-                "<thead><tr><th>trader</th><th>return</th><th>max drawdown</th><th>trades</th><th>followers</th>"
+                f"<thead><tr>{'<th>shard</th>' if cluster else ''}<th>trader</th><th>return</th><th>max drawdown</th><th>trades</th><th>followers</th>"
                 f"<th>volume (lots)</th></tr></thead><tbody>{rows}</tbody></table>")
         return self.page(request, "Traders", body)
 
     async def trader(self, request: Request) -> Response:
         tid = request.path_params["trader"]
         p = self.principal(request)
-        acts = web_dealer.trader_section(self, tid) if p is not None and p.is_dealer else ""
+        shard = self.hub.read(lambda s: s.traders[tid].shard if tid in s.traders else "")
+        acts = web_dealer.trader_section(self, tid, shard) if p is not None and p.is_dealer else ""
 
         def build(s: MonitorState) -> str | None:
             t = s.traders.get(tid)

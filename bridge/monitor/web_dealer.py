@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from html import escape
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -37,34 +38,68 @@ FLASH_KEY = "flash"
 
 class DealerLink:
     """The dashboard's link to the daemon's admin endpoint: one request at a time, each on a
-    fresh socket of one context (a late reply never meets the next request)."""
+    fresh socket of one context (a late reply never meets the next request).
 
-    def __init__(self, endpoint: str, keys: CurveKeys | None, timeout_s: float = 10.0) -> None:
+    A cluster desk passes `shard` (subscription ids are per shard): the request goes to that
+    shard's owner, as the lease table names it now (`owners`, re-read for each request, so a
+    failover or hand-over is followed), else to `endpoint` (any daemon: it routes by the
+    shard and the client follows its `moved` reply)."""
+
+    def __init__(self, endpoint: str, keys: CurveKeys | None, timeout_s: float = 10.0, *,
+                 owners: Callable[[], dict[str, str]] | None = None) -> None:
         import zmq
 
         self.endpoint = endpoint
         self.keys = keys
         self.timeout_s = timeout_s
+        self.owners = owners
         self._ctx = zmq.Context()
         self._lock = threading.Lock()
 
-    def call(self, op: str, **args: Any) -> dict:
+    def target(self, shard: str | None) -> str:
+        """The admin endpoint a request for `shard` goes to first."""
+        if self.owners is not None:
+            admins = self.owners()
+            if shard and admins.get(shard):
+                return admins[shard]
+            if not self.endpoint and admins:
+                return admins[sorted(admins)[0]]  # any owner routes it (`moved`)
+        if not self.endpoint:
+            raise ConnectionError(f"no admin endpoint for shard {shard or '?'} in the lease table")
+        return self.endpoint
+
+    def call(self, op: str, shard: str | None = None, **args: Any) -> dict:
         """Blocking; TimeoutError when the daemon does not answer, AdminArgsError for a request
         the admin table refuses (nothing sent)."""
         from bridge.daemon.adminclient import AdminClient
 
-        with self._lock, AdminClient(self.endpoint, self.keys, ctx=self._ctx) as client:
-            return client(op, timeout=self.timeout_s, **args)
+        with self._lock, AdminClient(self.target(shard), self.keys, ctx=self._ctx) as client:
+            return client(op, timeout=self.timeout_s, shard=shard or None, **args)
 
     def close(self) -> None:
         self._ctx.term()
+
+
+def lease_admins(url: str) -> Callable[[], dict[str, str]]:
+    """shard -> its owner's admin endpoint, read from the cluster's lease table on each call."""
+    def read() -> dict[str, str]:
+        from bridge.daemon.cluster import ClusterDb
+
+        db = ClusterDb(url, "mtbridge dashboard", ddl=False)
+        try:
+            _, leases = db.view()
+        finally:
+            db.close()
+        return {shard: lease.admin for shard, lease in leases.items() if lease.owner and lease.admin}
+    return read
 
 
 def _run(link: DealerLink, req: Action, actor: str) -> Outcome:
     from bridge.daemon.adminclient import AdminArgsError
 
     try:
-        reply = link.call(req.action.op, **req.admin_args(actor))
+        where = {"shard": req.shard} if req.shard else {}  # one daemon: the request exactly as before
+        reply = link.call(req.action.op, **where, **req.admin_args(actor))
     except TimeoutError:
         return dealer.outcome(req, None, f"the daemon did not answer in {link.timeout_s:g} s")
     except AdminArgsError as exc:
@@ -92,8 +127,9 @@ def account_section(dash: Dashboard, s: MonitorState, login: int) -> str:
     if dash.admin is None:
         return f'<section id="dealer-actions"><h2>Dealer actions</h2>{OFF_NOTE}</section>'
     back = f"/accounts/{login}"
-    subs = " ".join(_button(a, back, subscription=sub.subscription) for a in SUBSCRIPTION_ACTIONS)
-    subs += f' <a href="/subscriptions/{sub.subscription}/settings" id="settings-link">copy settings</a>'
+    shard = {"shard": sub.shard} if sub.shard else {}  # a cluster desk: ids are per shard
+    subs = " ".join(_button(a, back, subscription=sub.subscription, **shard) for a in SUBSCRIPTION_ACTIONS)
+    subs += f' <a href="{escape(settings_url(sub.shard, sub.subscription))}" id="settings-link">copy settings</a>'
     copies = []
     for ticket, p in sorted(s.positions.get(login, {}).items()):
         if p.trader_ticket is None:
@@ -101,20 +137,28 @@ def account_section(dash: Dashboard, s: MonitorState, login: int) -> str:
         copies.append(f'<li data-trader-ticket="{p.trader_ticket}">{escape(p.symbol)} {escape(p.side)} '
                       f"{p.volume} lots, ticket {ticket}, follows {escape(p.trader)} ticket {p.trader_ticket} "
                       + _button(dealer.ACTIONS["close_copy"], back, subscription=sub.subscription,
-                                trader_ticket=p.trader_ticket) + "</li>")
+                                trader_ticket=p.trader_ticket, **shard) + "</li>")
     copies_html = f'<ul class="copies">{"".join(copies)}</ul>' if copies else '<p class="empty">no open copy</p>'
-    return (f'<section id="dealer-actions"><h2>Dealer actions</h2><p>Subscription {sub.subscription} of '
+    of_shard = f" (shard {escape(sub.shard)})" if sub.shard else ""
+    return (f'<section id="dealer-actions"><h2>Dealer actions</h2><p>Subscription {sub.subscription}{of_shard} of '
             f"{escape(sub.investor)} copying {escape(sub.trader)}: <b>{escape(sub.state.replace('_', ' '))}</b>, "
             f"{sub.open_copies} open cop{'y' if sub.open_copies == 1 else 'ies'}.</p><p>{subs}</p>"
             f"<h3>Open copies</h3>{copies_html}</section>")
 
 
-def trader_section(dash: Dashboard, trader: str) -> str:
+def settings_url(shard: str, sub: int) -> str:
+    """The copy-settings page of a subscription: /subscriptions/{sub}/settings for one daemon,
+    /subscriptions/{shard}/{sub}/settings on a cluster desk (ids are per shard)."""
+    return f"/subscriptions/{shard}/{sub}/settings" if shard else f"/subscriptions/{sub}/settings"
+
+
+def trader_section(dash: Dashboard, trader: str, shard: str = "") -> str:
     if dash.admin is None:
         return f'<section id="dealer-actions"><h2>Dealer actions</h2>{OFF_NOTE}</section>'
     back = f"/traders/{trader}"
+    where = {"shard": shard} if shard else {}
     return ('<section id="dealer-actions"><h2>Dealer actions</h2><p>'
-            + " ".join(_button(a, back, trader=trader) for a in TRADER_ACTIONS) + "</p></section>")
+            + " ".join(_button(a, back, trader=trader, **where) for a in TRADER_ACTIONS) + "</p></section>")
 
 
 def flash_html(request: Request) -> str:
@@ -135,7 +179,8 @@ async def confirm_page(dash: Dashboard, request: Request) -> Response:
     p = dash.principal(request)
     if p is None or not p.is_dealer:
         return dash.deny(request, p)
-    form = {k: request.query_params.get(k, "") for k in ("action", "subscription", "trader_ticket", "trader", "next")}
+    form = {k: request.query_params.get(k, "") for k in ("action", "subscription", "trader_ticket", "trader", "shard",
+                                                         "next")}
     return _confirm(dash, request, form)
 
 
@@ -146,7 +191,8 @@ def _confirm(dash: Dashboard, request: Request, form: dict[str, str], error: str
     if isinstance(req, str):
         return dash.page(request, "Dealer action", f"<p class=error>{escape(req)}</p>", status=400)
     back = _back(form.get("next", ""))
-    fields = "".join(f'<input type="hidden" name="{k}" value="{escape(str(v))}">' for k, v in req.args.items())
+    target = {**req.args, **({"shard": req.shard} if req.shard else {})}
+    fields = "".join(f'<input type="hidden" name="{k}" value="{escape(str(v))}">' for k, v in target.items())
     err = f'<p class="error" id="confirm-error">{escape(error)}</p>' if error else ""
     body = (f'<p id="confirm-what">You are about to <b>{escape(req.action.label)}</b>: {escape(req.subject)}.</p>'
             f"<p>This {escape(req.action.effect)}. The daemon journals it with your name.</p>{err}"

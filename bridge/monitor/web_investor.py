@@ -147,7 +147,10 @@ async def investor_page(dash: Dashboard, request: Request) -> Response:
 def why_html(s: MonitorState, login: int, live: list) -> str:
     """Issue 15: each live subscription's copy settings (those changed from the seed's terms) and
     the account's newest refusals, limit trips and settings changes, with their figures."""
-    rows = "".join(f"<tr><td>{x.subscription}</td><td>{escape(settings_text(s.copy_settings.get(x.subscription, {})))}"
+    from bridge.monitor.desk_state import subscription_key
+
+    rows = "".join(f"<tr><td>{x.subscription}</td><td>"
+                   f"{escape(settings_text(s.copy_settings.get(subscription_key(s, x.shard, x.subscription), {})))}"
                    f"</td></tr>" for x in live)
     settings = (f'<table id="copy-settings"><tr><th>subscription</th><th>copy settings</th></tr>{rows}</table>'
                 if rows else "")

@@ -34,7 +34,8 @@ from starlette.responses import RedirectResponse, Response
 
 from bridge.copytrading.settings import DEFAULT_SETTINGS, SETTINGS, Setting
 from bridge.monitor.labels import refusal_label, settings_text
-from bridge.monitor.web_dealer import FLASH_KEY, OFF_NOTE
+from bridge.monitor.desk_state import subscription_key
+from bridge.monitor.web_dealer import FLASH_KEY, OFF_NOTE, settings_url
 
 if TYPE_CHECKING:
     from bridge.monitor.web import Dashboard
@@ -187,20 +188,27 @@ def _call(link: DealerLink, op: str, **args: Any) -> tuple[dict | None, str]:
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def _who(dash: Dashboard, sid: int) -> tuple[str, str]:
+def _shard(shard: str) -> dict[str, str]:
+    """The request's `shard` on a cluster desk; nothing for one daemon (the request as before)."""
+    return {"shard": shard} if shard else {}
+
+
+def _who(dash: Dashboard, sid: int, shard: str) -> tuple[str, str]:
     """The subscription in words and the account page to go back to, from the feed."""
+    of_shard = f" of shard {escape(shard)}" if shard else ""
+
     def read(s: Any) -> tuple[str, str]:
-        x = s.subscriptions.get(sid)
+        x = s.subscriptions.get(subscription_key(s, shard, sid))
         if x is None:
-            return f"Subscription {sid}.", "/"
-        return (f"Subscription {sid}: {escape(x.investor)} copying {escape(x.trader)} on account {x.account}, "
+            return f"Subscription {sid}{of_shard}.", "/"
+        return (f"Subscription {sid}{of_shard}: {escape(x.investor)} copying {escape(x.trader)} on account {x.account}, "
                 f"{escape(x.state.replace('_', ' '))}.", f"/accounts/{x.account}")
     return dash.hub.read(read)
 
 
 def _page(dash: Dashboard, request: Request, sid: int, current: Mapping[str, Any], values: Mapping[str, str],
-          errors: Mapping[str, str], error: str = "", status: int = 200) -> Response:
-    about, back = _who(dash, sid)
+          errors: Mapping[str, str], error: str = "", status: int = 200, shard: str = "") -> Response:
+    about, back = _who(dash, sid, shard)
     settings = current.get("settings") or {}
     changed = set(current.get("changed") or {})
     err = f'<p class="error" id="settings-error" role="alert">{escape(error)} Nothing was changed.</p>' if error else ""
@@ -209,14 +217,16 @@ def _page(dash: Dashboard, request: Request, sid: int, current: Mapping[str, Any
             "A change applies to trades opened after it; open copies keep the settings they were opened with "
             "(docs/copy-trading.md, \"Copy settings\"). An empty box means its default (the words in it). "
             "The daemon checks every value and journals the change with your name.</p>"
-            f"{err}" + form_html(values, changed, errors, action=f"/subscriptions/{sid}/settings",
+            f"{err}" + form_html(values, changed, errors, action=settings_url(shard, sid),
                                  csrf=dash.csrf_token(request), seen=fingerprint(settings)))
     return dash.page(request, f"Copy settings, subscription {sid}", body, status=status)
 
 
-async def _current(dash: Dashboard, request: Request, sid: int) -> dict | Response:
-    """The subscription's settings from the daemon, or the page that says why there are none."""
-    reply, why = await asyncio.to_thread(_call, dash.admin, "get_copy_settings", subscription=sid)  # type: ignore[arg-type]
+async def _current(dash: Dashboard, request: Request, sid: int, shard: str) -> dict | Response:
+    """The subscription's settings from the daemon (its shard's owner on a cluster desk), or the
+    page that says why there are none."""
+    reply, why = await asyncio.to_thread(_call, dash.admin, "get_copy_settings", subscription=sid,  # type: ignore[arg-type]
+                                         **_shard(shard))
     if reply is None:
         return dash.page(request, "Copy settings", f'<p class="error">{escape(why)}</p>', status=502)
     if not reply.get("ok"):
@@ -232,11 +242,11 @@ async def settings_page(dash: Dashboard, request: Request) -> Response:
         return dash.deny(request, p)
     if dash.admin is None:
         return dash.page(request, "Copy settings", OFF_NOTE, status=409)
-    sid = request.path_params["sub"]
-    current = await _current(dash, request, sid)
+    sid, shard = request.path_params["sub"], request.path_params.get("shard", "")
+    current = await _current(dash, request, sid, shard)
     if isinstance(current, Response):
         return current
-    return _page(dash, request, sid, current, shown_texts(current.get("settings") or {}), {})
+    return _page(dash, request, sid, current, shown_texts(current.get("settings") or {}), {}, shard=shard)
 
 
 async def save(dash: Dashboard, request: Request) -> Response:
@@ -254,26 +264,27 @@ async def save(dash: Dashboard, request: Request) -> Response:
         return dash.deny(request, p)
     if dash.admin is None:
         return dash.page(request, "Copy settings", OFF_NOTE, status=409)
-    sid = request.path_params["sub"]
-    current = await _current(dash, request, sid)
+    sid, shard = request.path_params["sub"], request.path_params.get("shard", "")
+    current = await _current(dash, request, sid, shard)
     if isinstance(current, Response):
         return current
     now = current.get("settings") or {}
     if form.get("seen", "") != fingerprint(now):
         return _page(dash, request, sid, current, shown_texts(now), {}, "The settings changed since the form was "
-                     "shown (another dealer, or the investor); here they are as they are now. Nothing was sent.", 409)
+                     "shown (another dealer, or the investor); here they are as they are now. Nothing was sent.", 409,
+                     shard=shard)
     submitted = submitted_texts(form)
     args = changes(submitted, shown_texts(now))
     if not args:
         request.session[FLASH_KEY] = {"kind": "ok", "text": f"copy settings, subscription {sid}: nothing changed"}
         return RedirectResponse(path, status_code=303)
     reply, why = await asyncio.to_thread(_call, dash.admin, "set_copy_settings", subscription=sid,
-                                         requester=None, actor=p.name, **args)
+                                         requester=None, actor=p.name, **_shard(shard), **args)
     field, words, status = failure(reply, why)
     log.info("dashboard.copy_settings", username=p.name, subscription=sid, changed=sorted(args),
              result="done" if not status else words)
     if status:
-        return _page(dash, request, sid, current, submitted, {field: words} if field else {}, words, status)
+        return _page(dash, request, sid, current, submitted, {field: words} if field else {}, words, status, shard)
     request.session[FLASH_KEY] = {"kind": "ok", "text": f"copy settings, subscription {sid}: done, changed "
                                                         + ", ".join(args)}
     return RedirectResponse(path, status_code=303)

@@ -198,8 +198,10 @@ def _wire_value(spec: FieldSpec, value: Any, path: str) -> Any:
 
 
 def _left_out(field: FieldSpec, value: Any) -> bool:
-    """Canonical: an optional field at 0 (or empty) is left out (one form per value)."""
-    return field.optional and (type(value) in (int, Decimal) and value == 0 or type(value) is tuple and not value)
+    """Canonical: an optional field at 0 (or empty, or an enum at its first choice) is left out
+    (one form per value)."""
+    return field.optional and (type(value) in (int, Decimal) and value == 0 or type(value) is tuple and not value
+                               or bool(field.choices) and value == field.choices[0])
 
 
 def to_wire(message: Message) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import ClassVar, Literal, Union
 Side = Literal["buy", "sell"]
 Role = Literal["trader", "investor"]
 Platform = Literal["MT4", "MT5"]
+MarginMode = Literal["hedging", "netting"]
 CloseReason = Literal["client", "sl", "tp", "so"]
 OrderType = Literal["buy_limit", "sell_limit", "buy_stop", "sell_stop"]
 OrderRemovedReason = Literal["cancelled", "expired"]
@@ -67,6 +68,7 @@ class Hello:
     equity: Decimal
     positions: tuple[Position, ...]
     utc_offset_ms: int = 0
+    margin_mode: MarginMode = "hedging"  # optional on the wire: left out at hedging
 
 
 @dataclass(frozen=True, slots=True)

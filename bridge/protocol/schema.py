@@ -93,8 +93,9 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     bound: int = 0  # INT/UINT: |value| <= bound when > 0 (sets low and high)
     step: int = 0  # INT/UINT: value % step == 0 when > 0
-    # May be absent, read as 0 (an array: as empty): only for a field added after senders shipped,
-    # until they all send it; the canonical encoding leaves it out at 0 / empty.
+    # May be absent, read as 0 (an array: as empty; an enum: its first choice): only for a field
+    # added after senders shipped, until they all send it; the canonical encoding leaves it out
+    # at that value.
     optional: bool = False
     low: int | None = None  # INT/UINT: the smallest value (default: 0 for UINT, -bound for INT)
     high: int | None = None  # INT/UINT: the largest value; every int field states one
@@ -160,6 +161,7 @@ class MessageSpec:
 SIDES = ("buy", "sell")
 ROLES = ("trader", "investor")
 PLATFORMS = ("MT4", "MT5")
+MARGIN_MODES = ("hedging", "netting")  # hello.margin_mode: the first is what an absent field reads as
 CLOSE_REASONS = ("client", "sl", "tp", "so")
 # Pending orders (issue 15 item 6): the four types both platforms have, and why one left the book
 ORDER_TYPES = ("buy_limit", "sell_limit", "buy_stop", "sell_stop")
@@ -222,6 +224,9 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("utc_offset_ms", Kind.INT, "trade server time minus UTC at the time of the hello, ms "
               "(server time = UTC + offset); |offset| <= 14 h, a multiple of 15 min",
               bound=MAX_UTC_OFFSET_MS, step=UTC_OFFSET_STEP_MS),
+            F("margin_mode", Kind.ENUM, "the account's position accounting: hedging (positions by ticket; MT4 "
+              "always) or netting (MT5 ACCOUNT_MARGIN_MODE_RETAIL_NETTING or _EXCHANGE: one position per "
+              "symbol). Optional: absent reads as hedging", MARGIN_MODES, optional=True),
         ),
         "first message on every connection (seq 1); also sent again after a reconnect",
     ),

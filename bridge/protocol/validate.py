@@ -224,7 +224,8 @@ def _fields(fields: dict[str, Any], compiled: Compiled, path: str, ref_id: int) 
     out: dict[str, Any] = {}
     for name, spec, accept in accepts:
         if name not in fields:  # optional and absent
-            out[name] = () if spec.kind in LIST_KINDS else _ZERO if spec.kind in NUMBER_KINDS else 0
+            out[name] = () if spec.kind in LIST_KINDS else _ZERO if spec.kind in NUMBER_KINDS else \
+                spec.choices[0] if spec.choices else 0
             continue
         raw = fields[name]
         value = _REFUSED if accept is None else accept(raw)

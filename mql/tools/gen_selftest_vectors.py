@@ -24,7 +24,7 @@ POSITION = ("ticket", "symbol", "side", "volume", "price", "sl", "tp", "time", "
 OPTIONAL_NUMBERS = {"swap"}  # absent in a vector = 0.0
 # builder name and body fields (after the envelope) in call order
 BUILDERS = {
-    "hello": ("MtbBuildHello", ("role", "platform", "account_type", "currency", "leverage", "balance", "equity", "positions", "utc_offset_ms")),
+    "hello": ("MtbBuildHello", ("role", "platform", "account_type", "currency", "leverage", "balance", "equity", "positions", "utc_offset_ms", "margin_mode")),
     "heartbeat": ("MtbBuildHeartbeat", ()),
     "position_opened": ("MtbBuildPositionOpened", ("@position",)),
     "position_modified": ("MtbBuildPositionModified", ("ticket", "sl", "tp", "time", "swap")),
@@ -102,6 +102,8 @@ def build_function(index: int, vector: dict) -> list[str]:
             out.append("   MtbResult r;")
             out.extend(f"   r.{name}={lit(value[name])};" for name in RESULT)
             args.append("r")
+        elif field == "margin_mode":  # optional: absent = hedging
+            args.append(lit(value.get("margin_mode", "hedging")))
         else:
             absent = "0.0" if field in OPTIONAL_NUMBERS else "(ulong)0"
             args.append(lit(value[field]) if field in value else absent)   # optional, absent

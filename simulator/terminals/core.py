@@ -174,6 +174,7 @@ class _Link:
     last_deal: int = 0  # highest deal ticket reported
     last_deal_time: int = 0
     watching: bool = False  # the watch started (first hello of this process)
+    netting: bool = False  # an MT5 netting account: hello says so, and additions are reported (protocol.md)
     # reports (position_*) not yet known journaled: re-sent after a welcome whose last_id is below them
     sent: deque = field(default_factory=lambda: deque(maxlen=SENT_KEPT))
     positions: dict[int, _Tracked] = field(default_factory=dict)
@@ -305,12 +306,14 @@ class TerminalCore:
         link.account_due = now
         envelope = self._envelope(link, now)
         link.hello_id = envelope["id"]
+        link.netting = info.margin_mode != rc.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
         return Hello(
             **envelope, role=link.role, platform=info.platform,
             account_type=info.account_type, currency=info.currency, leverage=info.leverage,
             balance=wire_number(info.balance), equity=wire_number(info.equity),
             positions=tuple(position_map(p) for p in positions),
             utc_offset_ms=self.server.timezone.offset_ms(now),
+            margin_mode="netting" if link.netting else "hedging",
         )  # fmt: skip
 
     def _sync_watch(self, link: _Link, positions: Iterable[PositionInfo]) -> None:
@@ -525,6 +528,10 @@ class TerminalCore:
             traded = True  # a trade or a balance operation: report the account at once
             if d.type not in (rc.DEAL_TYPE_BUY, rc.DEAL_TYPE_SELL):
                 continue
+            closed = ZERO
+            if d.entry == rc.DEAL_ENTRY_IN and link.netting and d.position_id in link.positions:
+                self._netting_addition(link, d, current.get(d.position_id), now, out)
+                continue
             if d.entry in (rc.DEAL_ENTRY_OUT, rc.DEAL_ENTRY_OUT_BY, rc.DEAL_ENTRY_INOUT):
                 tracked = link.positions.get(d.position_id)
                 if tracked is not None:
@@ -543,7 +550,8 @@ class TerminalCore:
                 # the opening deal's volume and price (later deals of this batch reduce it);
                 # sl/tp as they are now (a position gone already reports none)
                 p = current.get(d.position_id)
-                volume = d.volume if d.entry == rc.DEAL_ENTRY_IN else (p.volume if p is not None else d.volume)
+                # a reversal (netting) re-opens the rest of its deal, at its price and time
+                volume = d.volume if d.entry == rc.DEAL_ENTRY_IN else d.volume - closed
                 sl = p.sl if p is not None else ZERO
                 tp = p.tp if p is not None else ZERO
                 swap = p.swap if p is not None else ZERO
@@ -555,7 +563,7 @@ class TerminalCore:
                     **self._envelope(link, now), ticket=d.position_id, symbol=d.symbol,
                     side="buy" if d.type == rc.DEAL_TYPE_BUY else "sell", volume=wire_number(volume),
                     price=wire_number(d.price), sl=wire_number(sl), tp=wire_number(tp),
-                    time=p.time_msc if p is not None else d.time_msc,
+                    time=p.time_msc if p is not None and d.entry == rc.DEAL_ENTRY_IN else d.time_msc,
                     magic=d.magic, comment=p.comment if p is not None else d.comment, swap=wire_number(swap),
                 ))  # fmt: skip
         # SL/TP changes, or a swap change alone (the rollover), and volume the deals did not
@@ -573,6 +581,19 @@ class TerminalCore:
             del link.positions[ticket]  # gone without a deal we could read (should not happen)
         link.orders.scan(server, login, lambda: self._envelope(link, now), out)
         self._account(link, now, traded, out)
+
+    def _netting_addition(self, link: _Link, d: DealInfo, p: PositionInfo | None, now: int,
+                          out: list[Message]) -> None:
+        """A deal that added to a netting position: `position_opened` again, same ticket, with the
+        position's volume after it and the deal's price and time (docs/protocol.md, hello)."""
+        tracked = link.positions[d.position_id]
+        tracked.volume += d.volume
+        out.append(PositionOpened(
+            **self._envelope(link, now), ticket=d.position_id, symbol=d.symbol,
+            side="buy" if d.type == rc.DEAL_TYPE_BUY else "sell", volume=wire_number(tracked.volume),
+            price=wire_number(d.price), sl=wire_number(tracked.sl), tp=wire_number(tracked.tp), time=d.time_msc,
+            magic=d.magic, comment=p.comment if p is not None else d.comment, swap=wire_number(tracked.swap),
+        ))  # fmt: skip
 
     def _account(self, link: _Link, now: int, force: bool, out: list[Message]) -> None:
         info = self.server.account_info(link.session.login)

@@ -18,11 +18,15 @@ def test_status_add_assign_and_hand_over(pg_url: str, capsys) -> None:  # noqa: 
     assert main(["cluster", "add-shard", "--url", pg_url, "s1"]) == 0
     assert main(["cluster", "assign", "--url", pg_url, "s1", "1001", "3001"]) == 0
     db = ClusterDb(pg_url)
-    token = db.acquire("s1", 0, "d1", "tcp://10.0.0.1:5570", 60_000)
+    token = db.acquire("s1", 0, "d1", "tcp://10.0.0.1:5570", 60_000, admin="tcp://10.0.0.1:5572",
+                       feed="tcp://10.0.0.1:5571")
     capsys.readouterr()
     assert main(["cluster", "status", "--url", pg_url]) == 0
-    (row,) = capsys.readouterr().out.splitlines()[1:]
-    assert row.split()[:3] == ["s1", "d1", str(token)] and "tcp://10.0.0.1:5570  [2 logins]" in row
+    head, row = capsys.readouterr().out.splitlines()
+    assert head.split()[-3:] == ["endpoint", "admin", "feed"]
+    # each shard's terminal, admin and feed endpoints (the monitor's and the dealer's addresses)
+    assert row.split()[:3] == ["s1", "d1", str(token)]
+    assert "tcp://10.0.0.1:5570  tcp://10.0.0.1:5572  tcp://10.0.0.1:5571  [2 logins]" in row
     assert main(["cluster", "hand-over", "--url", pg_url, "s1", "d2"]) == 0
     assert "d1 hands it over to d2" in capsys.readouterr().out
     assert db.view()[1]["s1"].handover_to == "d2"

@@ -135,3 +135,33 @@ def test_copies_follow_the_netting_net_volume(deals, multiplier):
                 assert leg.ticket not in copies or copies[leg.ticket].side is pos.side
             # no copy outlives its leg
             assert {t for t, c in copies.items() if c.symbol == symbol_} <= {leg.ticket for leg in legs}
+
+
+def _ops(events):
+    return [(type(e).__name__[14:], e.ticket, e.volume) for e in events]  # "Opened" / "Closed"
+
+
+def test_move_to_reads_each_report_as_the_positions_new_net_volume():
+    """docs/protocol.md, "Netting accounts": each report is the position's state after one deal."""
+    book = NettingBook("T")
+    steps = [(1, D("1.00"), [("Opened", 1, D("1.00"))]),
+             (2, D("1.50"), [("Opened", 2, D("0.50"))]),  # position_opened again: grown by 0.50
+             (3, D("1.10"), [("Closed", 1, D("0.40"))]),  # position_closed, remaining 1.10
+             (4, D("1.10"), []),  # the same report again: nothing moves
+             (5, D("-0.90"), [("Closed", 1, D("0.60")), ("Closed", 2, D("0.50")), ("Opened", 5, D("0.90"))])]
+    for order, net, expected in steps:
+        assert _ops(book.move_to(order, order, "EURUSD", net, D("1.1"))) == expected
+        assert book.net("EURUSD") == net
+    assert book.positions["EURUSD"].side is Side.SELL
+
+
+def test_reconcile_trims_the_oldest_legs_and_names_what_is_missing():
+    book = NettingBook.from_positions("T", [(2, "EURUSD", Side.BUY, D("0.20")), (1, "EURUSD", Side.BUY, D("0.30")),
+                                            (3, "GBPUSD", Side.SELL, D("0.10")),
+                                            (4, "EURUSD", Side.SELL, D("0.05"))])  # not netting: left out
+    assert [leg.ticket for leg in book.positions["EURUSD"].legs] == [1, 2]  # oldest (lowest ticket) first
+    assert book.reconcile({"EURUSD": D("0.10"), "USDJPY": D("-0.20")}) == (
+        {2: D("0.10")}, [("USDJPY", Side.SELL, D("0.20"))])  # GBPUSD gone, EURUSD's oldest leg closed
+    assert book.reconcile({"EURUSD": D("0.70"), "GBPUSD": D("-0.10")}) == (
+        {1: D("0.30"), 2: D("0.20"), 3: D("0.10")}, [("EURUSD", Side.BUY, D("0.20"))])  # grown meanwhile
+    assert book.reconcile({"EURUSD": D("-0.40")}) == ({}, [("EURUSD", Side.SELL, D("0.40"))])  # reversed

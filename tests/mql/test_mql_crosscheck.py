@@ -117,11 +117,12 @@ def test_builder_writes_schema_fields_in_order(mtype):
 
 def _count(fields, prefix: str = "") -> str:
     """The map size a builder writes: required fields, plus each optional one when not 0 / empty
-    (a money field may be negative: `!=0.0`)."""
+    / an enum's first choice (a money field may be negative: `!=0.0`)."""
     required = [f for f in fields if not f.optional]
     return str(len(required)) + "".join(
         f"+(ArraySize({f.name})>0 ? 1 : 0)" if f.kind in LIST_KINDS
-        else f"+({prefix}{f.name}!=0.0 ? 1 : 0)" if f.kind in NUMBER_KINDS else f"+({f.name}>0 ? 1 : 0)"
+        else f"+({prefix}{f.name}!=0.0 ? 1 : 0)" if f.kind in NUMBER_KINDS
+        else f'+({f.name}!="{f.choices[0]}" ? 1 : 0)' if f.choices else f"+({f.name}>0 ? 1 : 0)"
         for f in fields if f.optional)
 
 

@@ -204,7 +204,7 @@ def test_mt4_whole_seconds_are_refined_only_within_their_second():
     assert "p.time=MtbSeenTime(p.time)" in body(mt4, "void MtbReporter::NewTicket(")
     # the hello repeats the time already reported, not a fresh whole second
     assert "out[n].time=m_pos[existing].p.time" in body(mt4, "bool MtbReporter::ReadLive(")
-    assert "MtbUtcOffsetMs())" in body(code(INC / "Reporter.mqh"), "bool MtbReporter::SendHello(")
+    assert "MtbUtcOffsetMs(),MtbMarginMode())" in body(code(INC / "Reporter.mqh"), "bool MtbReporter::SendHello(")
 
 
 # ---------------------------------------------------------------- money, role, netting (rows 25, 26)
@@ -231,11 +231,15 @@ def test_mt4_currency_digits_table():
     assert "ACCOUNT_CURRENCY_DIGITS" in branch(norm[norm.index("double MtbNormMoney") :], "MQL5")
 
 
-def test_trader_refuses_netting_and_logs_both_trade_flags():
+def test_trader_runs_on_netting_says_so_and_logs_both_trade_flags():
     on_init = body(code(TRADER), "int OnInit()")
-    assert on_init.index("MtbHedgingAccount(") < on_init.index("g_link.Init(")
+    assert "MtbHedgingAccount(" not in on_init  # issue 15 item 9: a netting trader is copied
     assert "MtbLogTradeFlags(" in on_init
     util = code(INC / "Util.mqh")
     assert "ACCOUNT_MARGIN_MODE_RETAIL_HEDGING" in body(util, "bool MtbHedgingAccount(")
+    assert "ACCOUNT_MARGIN_MODE_RETAIL_HEDGING" in body(util, "string MtbMarginMode(")
+    mt5 = code(INC / "ReporterMt5.mqh")
+    assert "Reverse(deal,pos_id,symbol);" in body(mt5, "int MtbReporter::OnDeal(")  # DEAL_ENTRY_INOUT
+    assert "Grow(deal,k,symbol);" in body(mt5, "int MtbReporter::OpenDeal(")  # an addition
     flags = body(util, "void MtbLogTradeFlags(")
     assert "ACCOUNT_TRADE_ALLOWED" in flags and "ACCOUNT_TRADE_EXPERT" in flags

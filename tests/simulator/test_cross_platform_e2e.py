@@ -4,6 +4,7 @@ and the daemon core (frames through the codec both ways)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
@@ -13,7 +14,8 @@ from bridge.copytrading.engine import Engine
 from bridge.daemon.config import DaemonConfig
 from bridge.daemon.core import DaemonCore
 from simulator.prices import Tick
-from simulator.server import TradeServer
+from simulator.server import TradeRequest, TradeServer
+from simulator.server import retcodes as rc
 from simulator.terminals import TerminalCore, login_sessions
 from tests.simulator.test_terminals_daemon_core import HOUR, INVESTOR, MASTER, MONDAY, Wire, trade
 
@@ -58,3 +60,126 @@ def test_copied_across_platforms(trader_type, investor_type):
     trade(server, logins["trader"], "sell", "0.3", position=res.position)
     wire.poll()
     assert server.positions(logins["inv"]) == [] and not daemon.pending
+
+
+def _netting_world():
+    """An MT5 netting trader, an MT4 and an MT5 (hedging) investor, through the daemon core."""
+    server = TradeServer(seed=5, start_ms=MONDAY + 10 * HOUR, scrypt_n=2**4)
+    server.on_tick(Tick("EURUSD", server.now_ms + 1000, D("1.10000"), D("1.10010")))
+    logins = {}
+    for name, account_type, mode in (("trader", "mt5_standard", "netting"), ("mt4", "mt4_standard", None),
+                                     ("mt5", "mt5_standard", None)):
+        email = f"{name}@example.com"
+        server.register_client(email, name)
+        logins[name] = server.open_account(email, account_type, "USD", 100, master_password=MASTER,
+                                           investor_password=INVESTOR, margin_mode=mode)
+        server.deposit(logins[name], D(10000), payer_email=email)
+    daemon = DaemonCore(DaemonConfig(), Engine(BOTH), now=server.now_ms, insecure=True)
+    ops = [("register_trader", dict(trader="T", account=logins["trader"], account_type="mt5_standard",
+                                    leverage=100, commission_pct="20"))]
+    for name, account_type in (("mt4", "mt4_standard"), ("mt5", "mt5_standard")):
+        ops += [("deposit", dict(owner=name, amount="5000")),
+                ("subscribe", dict(investor=name, trader="T", account=logins[name], amount="5000",
+                                   account_type=account_type))]
+    for op, args in ops:
+        reply = daemon.on_admin({"op": op, "args": args}, None, server.now_ms)
+        assert reply["ok"], reply
+    journal = list(daemon.take_batch().events)
+    wire = Wire(server, daemon)
+    wire.attach(b"T", TerminalCore(server, login_sessions(server, [(logins["trader"], MASTER)])))
+    wire.attach(b"I", TerminalCore(server, login_sessions(server, [(logins["mt4"], MASTER),
+                                                                     (logins["mt5"], MASTER)])))
+    return server, daemon, wire, logins, journal
+
+
+def _copies(server, login):
+    return sorted(("buy" if p.type == 0 else "sell", p.volume) for p in server.positions(login))
+
+
+def test_an_mt5_netting_trader_is_copied_as_opens_partial_closes_and_reversals():
+    assert "an MT5 netting trader (its position changes become opens, partial closes and reversals" in ITEM_9
+    server, daemon, wire, logins, journal = _netting_world()
+    batches = []
+    taken = daemon.take_batch
+
+    def take():  # keep the journal the shell would commit
+        batch = taken()
+        batches.append(batch)
+        return batch
+
+    daemon.take_batch = take
+    wire.run()
+    steps = [("buy", "0.30", [("buy", D("0.30"))]),  # an open
+             ("buy", "0.20", [("buy", D("0.20")), ("buy", D("0.30"))]),  # an addition: a second copy
+             ("sell", "0.40", [("buy", D("0.10"))]),  # oldest first: 0.30 closed, 0.20 partly (0.10 left)
+             ("sell", "0.50", [("sell", D("0.40"))]),  # a reversal: the rest closed, a 0.40 sell opened
+             ("buy", "0.40", [])]  # closed
+    for side, volume, expected in steps:
+        trade(server, logins["trader"], side, volume)
+        wire.poll()
+        [net] = server.positions(logins["trader"]) or [None]
+        for investor in ("mt4", "mt5"):
+            assert _copies(server, logins[investor]) == expected, (side, volume, investor)
+        if expected:
+            signed = sum((v if s == "buy" else -v for s, v in expected), D(0))
+            assert (net.volume if net.type == 0 else -net.volume) == signed  # the copies net what the trader nets
+    assert not daemon.pending and not daemon.engine.traders["T"].positions
+    # the journal of engine events replays to the same state
+    events = journal + [e for b in batches for e in b.events]
+    replayed = Engine(BOTH)
+    from bridge.daemon import wire as journal_wire
+    for _seq, _now, type_name, body in events:
+        replayed.handle(journal_wire.event_from(type_name, body))
+    assert replayed.to_bytes() == daemon.engine.to_bytes()
+
+
+def test_a_netting_trader_reconnecting_after_changes_is_reconciled_from_its_hello():
+    server, daemon, wire, logins, _ = _netting_world()
+    wire.run()
+    trade(server, logins["trader"], "buy", "0.30")
+    wire.poll()
+    trade(server, logins["trader"], "buy", "0.20")
+    wire.poll()
+    # the trader's terminal restarts after a partial close it never reported: its hello is the truth
+    trade(server, logins["trader"], "sell", "0.40")
+    wire.attach(b"T2", TerminalCore(server, login_sessions(server, [(logins["trader"], MASTER)]), next_id=10**6))
+    wire.run()
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.10"))]
+
+
+def test_a_netting_report_read_twice_moves_nothing():
+    server, daemon, wire, logins, _ = _netting_world()
+    wire.run()
+    trader = wire.terminals[b"T"]
+    link = trader.links[logins["trader"]]
+    for side, volume, report in (("buy", "0.30", "position_opened"), ("buy", "0.20", "position_opened"),
+                                 ("sell", "0.40", "position_closed")):
+        trade(server, logins["trader"], side, volume)
+        wire.poll()
+        [last] = [m for m in link.sent if m.TYPE in ("position_opened", "position_closed")][-1:]
+        assert last.TYPE == report
+        before = dict(daemon.engine.traders["T"].positions)
+        wire.send(b"T", [replace(last, **trader._envelope(link, wire.now))])  # the same report, a new frame
+        wire.run()
+        assert daemon.engine.traders["T"].positions == before
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.10"))]
+
+
+def test_a_netting_traders_filled_pending_order_is_copied_and_its_close_followed():
+    server, daemon, wire, logins, _ = _netting_world()
+    wire.run()
+    session = server.login(logins["trader"], MASTER)
+    placed = server.order_send(session, TradeRequest(rc.TRADE_ACTION_PENDING, "EURUSD", D("0.30"),
+                                                     rc.ORDER_TYPE_BUY_LIMIT, price=D("1.09900")))
+    assert placed.ok, placed
+    wire.poll()
+    server.on_tick(Tick("EURUSD", server.now_ms + 1000, D("1.09880"), D("1.09890")))  # the limit fills
+    wire.poll()
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.30"))]
+    trade(server, logins["trader"], "sell", "0.10")  # a netting partial close of the filled position
+    wire.poll()
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.20"))]

@@ -42,11 +42,13 @@ XAUUSD = Position(
 )  # fmt: skip
 
 
-def _hello(seq_id: int, positions: tuple[Position, ...], platform: str = "MT5", offset: int = 7_200_000) -> Hello:
+def _hello(seq_id: int, positions: tuple[Position, ...], platform: str = "MT5", offset: int = 7_200_000,
+           margin_mode: str = "hedging") -> Hello:
     return Hello(
         id=seq_id, seq=1, ts=T0, login=LOGIN, role="trader", platform=platform,  # type: ignore[arg-type]
         account_type="mt5_standard" if platform == "MT5" else "mt4_standard", currency="USD",
         leverage=500, balance=D("10000"), equity=D("10012.37"), positions=positions, utc_offset_ms=offset,
+        margin_mode=margin_mode,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -214,6 +216,8 @@ VECTORS: tuple[tuple[str, Message], ...] = (
             detail="required field is absent", ref_id=13, field="volume",
         ),  # fmt: skip
     ),
+    # the optional `margin_mode` (docs/protocol.md, hello): an MT5 netting account says it; hedging is left out
+    ("hello_netting_account", _hello(30, (XAUUSD,), margin_mode="netting")),
 )
 
 

@@ -31,13 +31,13 @@
 //--- "type|directions|field:kind,..."; directions d = terminal->daemon, t = daemon->terminal.
 //--- kinds: U uint, I int, B bool, T text, N non-empty text, E enum, M money, P price,
 //--- V volume (>0), Z volume0 (>=0), A array of position maps, Q array of 1..32 quote maps,
-//--- S array of 0..32 non-empty str; a trailing ? = optional (may be absent, reads as 0 / empty).
+//--- S array of 0..32 non-empty str; a trailing ? = optional (may be absent, reads as 0 / empty; an enum as its first choice).
 const string MTB_ENVELOPE="v:U,type:N,id:U,seq:U,ts:U,login:U";
 const string MTB_POSITION="ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T,swap:M?";
 const string MTB_QUOTE="symbol:N,bid:P,ask:P,time:U";
 const string MTB_SCHEMA[]=
   {
-   "hello|d|role:E,platform:E,account_type:N,currency:N,leverage:U,balance:M,equity:M,positions:A,utc_offset_ms:I",
+   "hello|d|role:E,platform:E,account_type:N,currency:N,leverage:U,balance:M,equity:M,positions:A,utc_offset_ms:I,margin_mode:E?",
    "heartbeat|dt|",
    "position_opened|d|ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T,swap:M?",
    "position_modified|d|ticket:U,sl:P,tp:P,time:U,swap:M?",
@@ -67,7 +67,8 @@ const string MTB_ENUMS[]=
    "platform:MT4|MT5",
    "reason:client|sl|tp|so",
    "order_type:buy_limit|sell_limit|buy_stop|sell_stop",
-   "removal:cancelled|expired"
+   "removal:cancelled|expired",
+   "margin_mode:hedging|netting"
   };
 
 //--- int ranges, "field:low:high" inclusive (docs/protocol.md section 3, "Ranges"; the
@@ -314,9 +315,9 @@ void MtbWritePositionFields(MpWriter &w,const MtbPosition &p)
 bool MtbBuildHello(MpWriter &w,const MtbEnvelope &env,const string role,const string platform,
                    const string account_type,const string currency,const ulong leverage,
                    const double balance,const double equity,const MtbPosition &positions[],
-                   const long utc_offset_ms)
+                   const long utc_offset_ms,const string margin_mode)
   {
-   MtbWriteEnvelope(w,"hello",env,9);
+   MtbWriteEnvelope(w,"hello",env,9+(margin_mode!="hedging" ? 1 : 0));   // optional: left out at hedging
    MtbKey(w,"role");
    w.Str(role);
    MtbKey(w,"platform");
@@ -341,6 +342,11 @@ bool MtbBuildHello(MpWriter &w,const MtbEnvelope &env,const string role,const st
      }
    MtbKey(w,"utc_offset_ms");
    w.Int(utc_offset_ms);
+   if(margin_mode!="hedging")
+     {
+      MtbKey(w,"margin_mode");
+      w.Str(margin_mode);
+     }
    return(w.Ok());
   }
 

@@ -66,6 +66,7 @@ private:
    string            m_account_type;
    string            m_role;            // copy-trading role, as on the daemon's allow-list
    bool              m_watching;        // the watch started (first hello of this EA instance)
+   bool              m_netting;         // an MT5 netting account (hello.margin_mode, docs/protocol.md)
    bool              m_fresh;           // the next hello restarts the cache from the snapshot
    double            m_bal;
    double            m_eq;
@@ -115,6 +116,8 @@ private:
    int               OpenDeal(const ulong deal,const ulong pos_id,const string symbol,const ulong &batch[],
                               bool &used[],const int i);
    void              CloseDeal(const ulong deal,const ulong pos_id,const string symbol);
+   void              Grow(const ulong deal,const int k,const string symbol);
+   void              Reverse(const ulong deal,const ulong pos_id,const string symbol);
    void              CheckStops(const ulong ticket);
    void              CheckPositions(void);
    void              ClosedUnseen(const int k);
@@ -155,6 +158,7 @@ MtbReporter::MtbReporter(void)
    m_acct_at=0;
    m_lev=0;
    m_watching=false;
+   m_netting=false;
    m_fresh=false;
    m_sent_head=0;
    m_sent_n=0;
@@ -179,6 +183,7 @@ void MtbReporter::Init(MtbLink *link,const string account_type,const string role
    m_link=link;
    m_account_type=account_type;
    m_role=role;
+   m_netting=(MtbMarginMode()=="netting");
   }
 
 int MtbReporter::Find(const ulong ticket) const
@@ -411,7 +416,7 @@ bool MtbReporter::SendHello(void)
    m_eq=MtbNormMoney(AccountInfoDouble(ACCOUNT_EQUITY));
    m_lev=AccountInfoInteger(ACCOUNT_LEVERAGE);
    MtbBuildHello(w,env,m_role,platform,account_type,AccountInfoString(ACCOUNT_CURRENCY),
-                 (ulong)m_lev,m_bal,m_eq,list,MtbUtcOffsetMs());
+                 (ulong)m_lev,m_bal,m_eq,list,MtbUtcOffsetMs(),MtbMarginMode());
    m_acct_at=0;
    return(m_link.Send(w,"hello"));
   }

@@ -150,9 +150,8 @@ int MtbReporter::OnDeal(const ulong deal,const ulong &batch[],bool &used[],const
       CloseDeal(deal,pos_id,symbol);
       return(1);
      }
-   //--- DEAL_ENTRY_INOUT only happens on netting accounts, which the EAs refuse at start
-   PrintFormat("MtBridge: reversal deal %I64u of position %I64u ignored (netting); the position check reports the difference",
-               deal,pos_id);
+   //--- DEAL_ENTRY_INOUT: a reversal, which only a netting account makes
+   Reverse(deal,pos_id,symbol);
    return(1);
   }
 
@@ -164,6 +163,11 @@ int MtbReporter::OpenDeal(const ulong deal,const ulong pos_id,const string symbo
                           bool &used[],const int i)
   {
    int k=Find(pos_id);
+   if(k>=0 && m_netting)
+     {
+      Grow(deal,k,symbol);                       // netting: a deal that added to the position
+      return(1);
+     }
    if(k>=0)
      {
       //--- reported already (by the position check, or an earlier part of the fill): only a
@@ -270,6 +274,60 @@ void MtbReporter::CloseDeal(const ulong deal,const ulong pos_id,const string sym
       m_pos[k].p.volume=remaining;
    else
       Remove(k);
+  }
+
+//--- netting: a deal that added to a reported position -> position_opened again, same ticket, with
+//--- the position's volume after it and the deal's price and time (docs/protocol.md, hello,
+//--- "Netting accounts"). A deal the position check reported already is counted twice here, and
+//--- the check then reports the excess closed (it shrank without a deal): the daemon's net is right.
+void MtbReporter::Grow(const ulong deal,const int k,const string symbol)
+  {
+   m_pos[k].p.volume=MtbNormVolume(symbol,m_pos[k].p.volume+HistoryDealGetDouble(deal,DEAL_VOLUME));
+   MtbPosition p;
+   p.ticket=m_pos[k].p.ticket;
+   p.symbol=symbol;
+   p.side=m_pos[k].p.side;
+   p.volume=m_pos[k].p.volume;
+   p.price=MtbNormPrice(symbol,HistoryDealGetDouble(deal,DEAL_PRICE));
+   p.sl=m_pos[k].p.sl;
+   p.tp=m_pos[k].p.tp;
+   p.time=MtbUtcMs((ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC));
+   p.magic=m_pos[k].p.magic;
+   p.comment=m_pos[k].p.comment;
+   p.swap=m_pos[k].p.swap;
+   ReportOpened(p);
+  }
+
+//--- netting: a deal through zero (DEAL_ENTRY_INOUT) closes the reported volume and re-opens the
+//--- rest of the deal on its side under the same ticket: position_closed, then position_opened
+void MtbReporter::Reverse(const ulong deal,const ulong pos_id,const string symbol)
+  {
+   double rest=MtbNormVolume(symbol,HistoryDealGetDouble(deal,DEAL_VOLUME));
+   int k=Find(pos_id);
+   if(k>=0)
+     {
+      rest=MtbNormVolume(symbol,rest-m_pos[k].p.volume);
+      CloseDeal(deal,pos_id,symbol);
+     }
+   if(rest<=0.0)
+      return;
+   MtbPosition p;
+   p.ticket=pos_id;
+   p.symbol=symbol;
+   p.side=MtbDealSide(deal);
+   p.volume=rest;
+   p.price=MtbNormPrice(symbol,HistoryDealGetDouble(deal,DEAL_PRICE));
+   p.sl=MtbNormPrice(symbol,HistoryDealGetDouble(deal,DEAL_SL));
+   p.tp=MtbNormPrice(symbol,HistoryDealGetDouble(deal,DEAL_TP));
+   p.time=MtbUtcMs((ulong)HistoryDealGetInteger(deal,DEAL_TIME_MSC));
+   p.magic=HistoryDealGetInteger(deal,DEAL_MAGIC);
+   p.comment=HistoryDealGetString(deal,DEAL_COMMENT);
+   p.swap=0.0;
+   ulong live=pos_id;
+   if(MtbSelectPositionById(pos_id))
+      live=(ulong)PositionGetInteger(POSITION_TICKET);
+   Add(p,live);
+   ReportOpened(p);
   }
 
 //--- new stops of a position (TRADE_TRANSACTION_POSITION names its current ticket)

@@ -12,7 +12,7 @@
 
 #include "Protocol.mqh"
 
-#define MTB_VECTOR_COUNT 37
+#define MTB_VECTOR_COUNT 38
 
 const string MTB_VECTOR_NAMES[]=
   {
@@ -52,7 +52,8 @@ const string MTB_VECTOR_NAMES[]=
    "place_order",
    "modify_order",
    "cancel_order",
-   "error"
+   "error",
+   "hello_netting_account"
   };
 const string MTB_VECTOR_TYPES[]=
   {
@@ -92,7 +93,8 @@ const string MTB_VECTOR_TYPES[]=
    "place_order",
    "modify_order",
    "cancel_order",
-   "error"
+   "error",
+   "hello"
   };
 const string MTB_VECTOR_HEX[]=
   {
@@ -132,7 +134,8 @@ const string MTB_VECTOR_HEX[]=
    "de0010a17601a474797065ab706c6163655f6f72646572a26964ce000dbba6a373657106a27473cf0000018bcfe569f4a56c6f67696ece004c5012a36b6579b173332d6f37303031302d706c6163652d31a673796d626f6ca6455552555344aa6f726465725f74797065a973656c6c5f73746f70a6766f6c756d65cb3fc999999999999aa57072696365cb3ff147ae147ae148a2736ccb3ff199999999999aa27470cb3ff11eb851eb851faa65787069726174696f6ecf0000018bd50bc400a56d61676963ce00757e35a7636f6d6d656e74a973332d6f3730303130",
    "8ca17601a474797065ac6d6f646966795f6f72646572a26964ce000dbba7a373657107a27473cf0000018bcfe56a58a56c6f67696ece004c5012a36b6579b273332d6f37303031302d6d6f646966792d32a67469636b6574ce00013881a57072696365cb3ff14395810624dda2736ccb3ff195810624dd2fa27470cb3ff11a9fbe76c8b4aa65787069726174696f6e00",
    "88a17601a474797065ac63616e63656c5f6f72646572a26964ce000dbba8a373657108a27473cf0000018bcfe56abca56c6f67696ece004c5012a36b6579b273332d6f37303031302d63616e63656c2d33a67469636b6574ce00013881",
-   "8aa17601a474797065a56572726f72a26964ce000dbba5a373657105a27473cf0000018bcfe56990a56c6f67696ece004c5012a4636f6465ad6d697373696e675f6669656c64a664657461696cb87265717569726564206669656c6420697320616273656e74a67265665f69640da56669656c64a6766f6c756d65"
+   "8aa17601a474797065a56572726f72a26964ce000dbba5a373657105a27473cf0000018bcfe56990a56c6f67696ece004c5012a4636f6465ad6d697373696e675f6669656c64a664657461696cb87265717569726564206669656c6420697320616273656e74a67265665f69640da56669656c64a6766f6c756d65",
+   "de0010a17601a474797065a568656c6c6fa269641ea373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5435ac6163636f756e745f74797065ac6d74355f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e73918aa67469636b6574ce00011172a673796d626f6ca6584155555344a473696465a473656c6ca6766f6c756d65cb3f847ae147ae147ba57072696365cb409f0e999999999aa2736ccb0000000000000000a27470cb409e7a0000000000a474696d65cf0000018bcfe4f2d0a56d6167696300a7636f6d6d656e74a0ad7574635f6f66667365745f6d73ce006ddd00ab6d617267696e5f6d6f6465a76e657474696e67"
   };
 
 //--- a string from its UTF-8 bytes in hex
@@ -155,7 +158,7 @@ bool MtbVecBuild0(MpWriter &w)
    env.login=(ulong)5001234;
    MtbPosition positions[];
    ArrayResize(positions,0);
-   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
+   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000,"hedging"));
   }
 
 //--- vector 1: hello_one_position_mt4
@@ -179,7 +182,7 @@ bool MtbVecBuild1(MpWriter &w)
    positions[0].magic=(ulong)20240101;
    positions[0].comment="copy:7f3a";
    positions[0].swap=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
-   return(MtbBuildHello(w,env,"trader","MT4","mt4_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
+   return(MtbBuildHello(w,env,"trader","MT4","mt4_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000,"hedging"));
   }
 
 //--- vector 2: hello_two_positions
@@ -214,7 +217,7 @@ bool MtbVecBuild2(MpWriter &w)
    positions[1].magic=(ulong)0;
    positions[1].comment="";
    positions[1].swap=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
-   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
+   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000,"hedging"));
   }
 
 //--- vector 3: hello_negative_offset
@@ -227,7 +230,7 @@ bool MtbVecBuild3(MpWriter &w)
    env.login=(ulong)5001234;
    MtbPosition positions[];
    ArrayResize(positions,0);
-   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(long)-16200000));
+   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(long)-16200000,"hedging"));
   }
 
 //--- vector 4: heartbeat_terminal
@@ -341,7 +344,7 @@ bool MtbVecBuild10(MpWriter &w)
    positions[0].magic=(ulong)0;
    positions[0].comment="";
    positions[0].swap=MpDoubleFromBits(0xc00a28f5c28f5c29) /* -3.27 */;
-   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000));
+   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000,"hedging"));
   }
 
 //--- vector 11: position_opened_with_swap
@@ -685,6 +688,30 @@ bool MtbVecBuild36(MpWriter &w)
    return(MtbBuildError(w,env,"missing_field","required field is absent",(ulong)13,"volume"));
   }
 
+//--- vector 37: hello_netting_account
+bool MtbVecBuild37(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)30;
+   env.seq=(ulong)1;
+   env.ts=(ulong)1700000000000;
+   env.login=(ulong)5001234;
+   MtbPosition positions[];
+   ArrayResize(positions,1);
+   positions[0].ticket=(ulong)70002;
+   positions[0].symbol="XAUUSD";
+   positions[0].side="sell";
+   positions[0].volume=MpDoubleFromBits(0x3f847ae147ae147b) /* 0.01 */;
+   positions[0].price=MpDoubleFromBits(0x409f0e999999999a) /* 1987.65 */;
+   positions[0].sl=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
+   positions[0].tp=MpDoubleFromBits(0x409e7a0000000000) /* 1950.5 */;
+   positions[0].time=(ulong)1699999970000;
+   positions[0].magic=(ulong)0;
+   positions[0].comment="";
+   positions[0].swap=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
+   return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000,"netting"));
+  }
+
 //--- build vector k from its field values through the Protocol.mqh builders
 bool MtbVecBuild(const int k,MpWriter &w)
   {
@@ -727,6 +754,7 @@ bool MtbVecBuild(const int k,MpWriter &w)
       case 34: return(MtbVecBuild34(w));
       case 35: return(MtbVecBuild35(w));
       case 36: return(MtbVecBuild36(w));
+      case 37: return(MtbVecBuild37(w));
      }
    w.Fail(StringFormat("no vector %d",k));
    return(false);

@@ -314,6 +314,17 @@ string MtbPositionSide(void)                      // the wire's side of the sele
   }
 #endif
 
+//--- hello.margin_mode: "netting" for an MT5 netting or exchange account (one position per
+//--- symbol), else "hedging" (MT4 always hedges)
+string MtbMarginMode(void)
+  {
+#ifdef __MQL5__
+   if(AccountInfoInteger(ACCOUNT_MARGIN_MODE)!=ACCOUNT_MARGIN_MODE_RETAIL_HEDGING)
+      return("netting");
+#endif
+   return("hedging");
+  }
+
 //--- the EAs run on hedging accounts only (MT4 always hedges). Every copy is its own position,
 //--- reported, closed and modified by its ticket; an MT5 netting or exchange account merges
 //--- every trade of a symbol into one position, so copies would share a ticket: both EAs refuse
