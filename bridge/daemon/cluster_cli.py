@@ -5,6 +5,7 @@
     mtbridge cluster add-shard --config daemon.toml s2
     mtbridge cluster assign    --config daemon.toml s2 2001 2002   logins -> shard (the directory)
     mtbridge cluster hand-over --config daemon.toml s1 d2     rebalancing: the owner drains, d2 takes s1
+    mtbridge cluster ledger ...                               the cluster ledger (bridge/daemon/ledger_cli.py)
 
 `--url postgresql://...` instead of `--config` names the database directly. Errors are one
 line, exit 2.
@@ -36,6 +37,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         if name == "hand-over":
             q.add_argument("node", help="the daemon ([cluster] node) to hand the shard to")
         q.set_defaults(handler=run_cluster)
+    from bridge.daemon.ledger_cli import add_commands as add_ledger_commands
+
+    add_ledger_commands(sub)
 
 
 def run_cluster(args: argparse.Namespace) -> int:
