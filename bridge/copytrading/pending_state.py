@@ -9,30 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
-from bridge.domain.trading import Side
-
-
-class OrderKind(str, Enum):
-    """The pending order types both platforms have (MT4 OP_BUYLIMIT.. / MT5 ORDER_TYPE_BUY_LIMIT..)."""
-
-    BUY_LIMIT = "buy_limit"
-    SELL_LIMIT = "sell_limit"
-    BUY_STOP = "buy_stop"
-    SELL_STOP = "sell_stop"
-
-    @property
-    def side(self) -> Side:
-        return Side.BUY if self.value.startswith("buy") else Side.SELL
-
-    @property
-    def reversed(self) -> OrderKind:
-        """A reversed copy's kind at the same price: the opposite side that triggers at the same
-        level. A buy limit waits below the market; a sell below the market is a sell stop."""
-        return _REVERSED[self]
-
-
-_REVERSED = {OrderKind.BUY_LIMIT: OrderKind.SELL_STOP, OrderKind.SELL_STOP: OrderKind.BUY_LIMIT,
-             OrderKind.SELL_LIMIT: OrderKind.BUY_STOP, OrderKind.BUY_STOP: OrderKind.SELL_LIMIT}
+from bridge.protocol.orders import OrderKind  # the one definition (the wire's order_type)
 
 
 class TraderOrderState(str, Enum):

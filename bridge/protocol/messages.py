@@ -17,7 +17,7 @@ Side = Literal["buy", "sell"]
 Role = Literal["trader", "investor"]
 Platform = Literal["MT4", "MT5"]
 CloseReason = Literal["client", "sl", "tp", "so"]
-OrderType = Literal["buy_limit", "sell_limit", "buy_stop", "sell_stop"]
+OrderType = str  # one of bridge.protocol.orders.ORDER_TYPES (the one definition; the codec checks it)
 OrderRemovedReason = Literal["cancelled", "expired"]
 
 
@@ -287,6 +287,8 @@ class OrderPlaced:
     tp: Decimal
     expiration: int
     time: int
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0): a stop-limit's Limit price
+    magic: int = 0  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +304,7 @@ class OrderModified:
     tp: Decimal
     expiration: int
     time: int
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +354,7 @@ class PlaceOrder:
     expiration: int
     magic: int
     comment: str
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +370,7 @@ class ModifyOrder:
     sl: Decimal
     tp: Decimal
     expiration: int
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,10 +384,37 @@ class CancelOrder:
     ticket: int
 
 
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One pending order, as carried in `orders_snapshot.orders` (`order_placed`'s body)."""
+
+    ticket: int
+    symbol: str
+    order_type: OrderType
+    volume: Decimal
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+    expiration: int
+    time: int
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0)
+    magic: int = 0  # optional on the wire (absent = 0)
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersSnapshot:
+    TYPE: ClassVar[str] = "orders_snapshot"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    orders: tuple[Order, ...]
+
+
 Message = Union[
     Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
     CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
-    OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder,
+    OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder, OrdersSnapshot,
 ]  # fmt: skip
 
 MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
@@ -392,6 +424,7 @@ MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
             Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
             CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
             OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder,
+            OrdersSnapshot,
         )  # fmt: skip
     }
 )
