@@ -42,6 +42,7 @@ class OrderCopy:
     sl: Decimal | None = None
     tp: Decimal | None = None
     expiration: int | None = None
+    stoplimit: Decimal | None = None  # a stop-limit's Limit price
 
 
 @dataclass(slots=True)
@@ -60,3 +61,5 @@ class TraderOrder:
     position: int | None = None  # the trader position its fill made
     filled_at: int | None = None
     copies: dict[int, OrderCopy] = field(default_factory=dict)  # by subscription id
+    stoplimit: Decimal | None = None  # a stop-limit's Limit price (MT5, issue 15 item 3)
+    magic: int | None = None  # the trader's magic number, when reported

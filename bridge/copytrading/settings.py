@@ -28,7 +28,8 @@ from bridge.domain.trading import Side
 
 MAX_LOTS = Decimal("100")  # seed 003 §5.1: a copy is never above 100 lots; no parameter needs more
 MAX_MULTIPLIER = Decimal("100")
-MAX_SYMBOLS = 64  # per list: bounded like every admin map or array
+MAX_SYMBOLS = 64  # per list: bounded like every admin map or array (the magic lists too)
+MAX_MAGIC = 2**64 - 1  # a magic number is a non-negative 64-bit integer (MT5's are ulong)
 MAX_SYMBOL_TEXT = 32
 MAX_AFFIX = 8  # a symbol prefix or suffix ("c", ".m", "_i")
 MAX_SLIPPAGE_POINTS = 1_000_000
@@ -57,6 +58,9 @@ class CopySettings:
     side: CopySide = CopySide.BOTH
     min_trader_volume: Decimal | None = None  # the trader's volume, lots, inclusive
     max_trader_volume: Decimal | None = None
+    # the trader's magic numbers (the EA's, 0 = a trade by hand), as the terminal reports them
+    magics_allowed: tuple[int, ...] = ()  # empty: every magic
+    magics_blocked: tuple[int, ...] = ()
     # item 4, reverse copy: buy <-> sell, SL <-> TP
     reverse: bool = False
     # item 7, price guard: the investor's price against the trader's fill, in the symbol's points
@@ -93,7 +97,8 @@ class CopySettings:
         _check(self)
         object.__setattr__(self, "filtering", bool(
             self.symbols_allowed or self.symbols_blocked or self.side is not CopySide.BOTH
-            or self.min_trader_volume is not None or self.max_trader_volume is not None))
+            or self.min_trader_volume is not None or self.max_trader_volume is not None
+            or self.magics_allowed or self.magics_blocked))
         object.__setattr__(self, "limited", self.daily_loss_limit is not None or self.max_drawdown is not None)
         object.__setattr__(self, "mapping", bool(self.symbol_map or self.symbol_prefix or self.symbol_suffix))
 
@@ -204,6 +209,8 @@ def _parse(name: str, value: object) -> object:
         if not isinstance(items, (list, tuple)) or not all(isinstance(s, str) for s in items):
             raise _fail(name, "a list of symbols or comma-separated text", value)
         return tuple(sorted({s.strip() for s in items if s.strip()}))
+    if name in ("magics_allowed", "magics_blocked"):
+        return _magics(name, value)
     try:
         return to_decimal(value, name)
     except DomainError:
@@ -230,6 +237,25 @@ def _pairs(value: object) -> tuple[tuple[str, str], ...]:
             raise DomainError("invalid_settings", f"symbol_map: {src} is mapped twice ({pairs[src]}, {dst})")
         pairs[src] = dst
     return tuple(sorted(pairs.items()))
+
+
+def _magics(name: str, value: object) -> tuple[int, ...]:
+    """Magic numbers from a list of whole numbers or comma-separated text; sorted, distinct.
+    The range is `_check`'s (a non-negative 64-bit integer)."""
+    rule = f"a list of magic numbers 0..{MAX_MAGIC} or comma-separated text"
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise _fail(name, rule, value)
+    out = set()
+    for item in items:
+        if isinstance(item, str) and item.strip().isdigit():
+            item = int(item.strip())
+        elif isinstance(item, str) and not item.strip():
+            continue
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise _fail(name, rule, value)
+        out.add(item)
+    return tuple(sorted(out))
 
 
 def _choice(name: str, enum: type[Enum], value: object) -> Enum:
@@ -284,6 +310,14 @@ def _check(s: CopySettings) -> None:
         if not isinstance(symbols, tuple) or len(symbols) > MAX_SYMBOLS or not all(
                 isinstance(x, str) and 0 < len(x) <= MAX_SYMBOL_TEXT and x == x.strip() for x in symbols):
             raise _fail(name, f"at most {MAX_SYMBOLS} symbols of 1..{MAX_SYMBOL_TEXT} characters", symbols)
+    for name in ("magics_allowed", "magics_blocked"):
+        magics = getattr(s, name)
+        if not isinstance(magics, tuple) or len(magics) > MAX_SYMBOLS or not all(
+                type(m) is int and 0 <= m <= MAX_MAGIC for m in magics):
+            raise _fail(name, f"at most {MAX_SYMBOLS} magic numbers, each a whole number 0..{MAX_MAGIC}", magics)
+    twice = sorted(set(s.magics_allowed) & set(s.magics_blocked))
+    if twice:
+        raise DomainError("invalid_settings", f"magics_blocked: {', '.join(map(str, twice))} also in magics_allowed")
     both = sorted(set(s.symbols_allowed) & set(s.symbols_blocked))
     if both:
         raise DomainError("invalid_settings", f"symbols_blocked: {', '.join(both)} also in symbols_allowed")
@@ -334,9 +368,11 @@ def unmapped(s: CopySettings, name: str) -> str:
     return name
 
 
-def filter_refusal(s: CopySettings, symbol: str, side: Side,
-                   trader_volume: Decimal) -> tuple[str, str, dict[str, str]] | None:
-    """(code, detail, details) when the filters keep the trader's deal from being copied."""
+def filter_refusal(s: CopySettings, symbol: str, side: Side, trader_volume: Decimal,
+                   magic: int | None = None) -> tuple[str, str, dict[str, str]] | None:
+    """(code, detail, details) when the filters keep the trader's deal from being copied.
+    `magic`: the trader's magic number of the deal or order; None when the terminal did not
+    say it (an allow list then refuses: it copies only the magics it names)."""
     if s.symbols_allowed and symbol not in s.symbols_allowed:
         allowed = ",".join(s.symbols_allowed)
         return ("symbol_not_allowed", f"{symbol} is not in the subscription's symbols {allowed}",
@@ -353,6 +389,14 @@ def filter_refusal(s: CopySettings, symbol: str, side: Side,
     if s.max_trader_volume is not None and trader_volume > s.max_trader_volume:
         return ("trader_volume_above_max", f"trader volume {trader_volume} > {s.max_trader_volume} lots",
                 {"trader_volume": str(trader_volume), "limit": str(s.max_trader_volume)})
+    if s.magics_allowed and magic not in s.magics_allowed:
+        allowed = ",".join(map(str, s.magics_allowed))
+        shown = "unknown" if magic is None else str(magic)
+        return ("magic_not_allowed", f"magic {shown} is not in the subscription's magics {allowed}",
+                {"magic": shown, "magics_allowed": allowed})
+    if magic is not None and magic in s.magics_blocked:
+        return ("magic_blocked", f"magic {magic} is blocked by the subscription",
+                {"magic": str(magic), "magics_blocked": ",".join(map(str, s.magics_blocked))})
     return None
 
 

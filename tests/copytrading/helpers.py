@@ -79,11 +79,12 @@ class World:
         return started[0].subscription
 
     def open(self, volume: str = "1", symbol: str = "EURUSD", side: Side = Side.BUY, price: str = "1.10000",
-             trader: str = "T", ticket: int | None = None, fill: bool = True) -> tuple[int, Step]:
+             trader: str = "T", ticket: int | None = None, fill: bool = True,
+             magic: int | None = None) -> tuple[int, Step]:
         ticket = ticket if ticket is not None else next(self.trader_tickets)
         self.prices.setdefault(symbol, D(price))
-        step = self.handle(TraderPositionOpened(self.tick(), trader, ticket, symbol, side, D(volume), D(price)),
-                           fill=fill)
+        step = self.handle(TraderPositionOpened(self.tick(), trader, ticket, symbol, side, D(volume), D(price),
+                                                magic=magic), fill=fill)
         return ticket, step
 
     def close(self, ticket: int, volume: str, price: str | None = None, reason: str = "client",
