@@ -381,6 +381,11 @@ OPS: dict[str, Op] = {op.name: op for op in (
         _setting(_dec("max_trader_volume", "trader deals above this many lots are refused "
                                            "`trader_volume_above_max`; nil = no maximum", above=True,
                       maximum=MAX_TRADER_VOLUME)),
+        _setting(_id("magics_allowed", "comma-separated magic numbers (0 .. 2^64-1) copied, the trader's other "
+                                       "deals and orders refused `magic_not_allowed`; empty or nil = every magic",
+                     max_len=1400, empty=True)),
+        _setting(_id("magics_blocked", "comma-separated magic numbers refused `magic_blocked`; empty or nil = none",
+                     max_len=1400, empty=True)),
         Arg("reverse", "bool", "copy buy as sell and sell as buy, SL and TP swapped", required=False,
             default=ev.UNSET),
         _setting(_uint("max_slippage_points", "refuse a copy (`slippage`) whose price is more than this many points "
