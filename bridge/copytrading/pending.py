@@ -53,7 +53,9 @@ class PendingOrders(EngineBase):
     _orders_per_trader: dict[str, int] | None = None
 
     # ------------------------------------------------------------------ the trader's orders
-    def _on_trader_order_placed(self, e: pm.TraderOrderPlaced) -> None:
+    def _on_trader_order_placed(self, e: pm.TraderOrderPlaced, from_snapshot: bool = False) -> None:
+        """`from_snapshot`: found pending in an orders snapshot (pending_sync.py), not reported
+        as it was placed: copied whatever its age (its price has not been reached yet)."""
         t = self.s.traders.get(e.trader)
         if t is None or e.ticket in self.s.orders or e.ticket in t.positions:
             return  # not a trader of the service, or a duplicate report
@@ -75,7 +77,7 @@ class PendingOrders(EngineBase):
         counts[t.id] = counts.get(t.id, 0) + 1
         now = self.s.now or 0
         for sub in copying:
-            refusal = self._order_refusal(t, sub, order, now)
+            refusal = self._order_refusal(t, sub, order, now, from_snapshot)
             if refusal is not None:
                 code, detail, details = refusal
                 self._records.append(CopyRefused(now, sub.id, t.id, order.ticket, code, detail, None, details))
@@ -102,12 +104,15 @@ class PendingOrders(EngineBase):
                                                 sub.id, sub.account, order.ticket, name, kind, volume,
                                                 copy.price, sl, tp, order.expiration, order.stoplimit))
 
-    def _order_refusal(self, t: TraderRecord, sub: Subscription, order: TraderOrder,
-                       now: int) -> tuple[str, str, dict[str, str]] | None:
-        """The fan-out's eligibility (copying.py, the one check), then the symbol and filters."""
+    def _order_refusal(self, t: TraderRecord, sub: Subscription, order: TraderOrder, now: int,
+                       from_snapshot: bool = False) -> tuple[str, str, dict[str, str]] | None:
+        """The fan-out's eligibility (copying.py, the one check), then the symbol and filters.
+        The open validity of the placement holds for a live report only: an order a snapshot
+        finds still pending waits at the trader's price, as fresh as the trader's own."""
         validity = self.config.open_validity_ms
         late = now - order.placed_at
-        expired = f"seen {late} ms after its placement (validity {validity} ms)" if late > validity else None
+        expired = (f"seen {late} ms after its placement (validity {validity} ms)"
+                   if late > validity and not from_snapshot else None)
         refusal = self._eligibility_refusal(sub, t, self._trader_ineligible(t), order.placed_at,  # type: ignore[attr-defined]
                                             now, expired, True)
         if refusal is not None:

@@ -335,6 +335,7 @@ class OrderFilled:
     sl: Decimal
     tp: Decimal
     time: int
+    magic: int = 0  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)

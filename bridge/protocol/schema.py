@@ -438,6 +438,8 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("sl", Kind.PRICE, "stop loss of the position, 0 = none"),
             F("tp", Kind.PRICE, "take profit of the position, 0 = none"),
             F("time", Kind.UINT, "fill time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+            F("magic", Kind.INT, "the order's magic number (the position's). Optional: absent reads as 0",
+              optional=True, high=UINT64_MAX),
         ),
         "a pending order filled; its position is reported by this message, not position_opened",
     ),

@@ -69,11 +69,12 @@ class World:
 
     def investor(self, name: str, trader: str = "T", account: int = 2000, amount: str = "1000", *,
                  mode: VolumeMode = VolumeMode.EQUAL, protection: str | None = None, leverage: int = 100,
-                 deposit: str | None = None) -> int:
+                 deposit: str | None = None, account_type: str | None = None) -> int:
         self.handle(WalletDeposited(self.tick(), name, D(deposit or amount)))
+        typed = {} if account_type is None else {"account_type": account_type}
         step = self.handle(Subscribe(self.tick(), name, trader, account, D(amount), mode=mode,
                                      protection_pct=None if protection is None else D(protection),
-                                     leverage=leverage))
+                                     leverage=leverage, **typed))
         started = [r for r in step.records if type(r).__name__ == "SubscriptionStarted"]
         assert started, step.records
         return started[0].subscription
