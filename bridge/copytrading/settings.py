@@ -133,6 +133,16 @@ class CopySettings:
                          else dict(v) if name == "symbol_map" else list(v) if isinstance(v, tuple) else v)
         return out
 
+    def recorded(self) -> dict[str, object]:
+        """`to_dict` as a CopySettingsChanged record carries it: a field added after records were
+        written (LATE_FIELDS) is left out at its default, like the wire's optional fields, so the
+        records of settings that do not use it read as before (byte for byte)."""
+        out = self.to_dict()
+        for name in LATE_FIELDS:
+            if out[name] == _DEFAULT_PLAIN[name]:
+                del out[name]
+        return out
+
     def changed(self) -> dict[str, object]:
         """The fields that differ from the defaults, plain (what a desk shows)."""
         default = DEFAULT_SETTINGS.to_dict()
@@ -146,6 +156,9 @@ class CopySettings:
 
 #: The settings' names, in order (SetCopySettings carries each, the admin op too).
 FIELDS = tuple(f.name for f in fields(CopySettings) if f.init)
+#: Fields added after records were written: a record leaves them out at their default (`recorded`).
+LATE_FIELDS = ("magics_allowed", "magics_blocked")
+_DEFAULT_PLAIN = {name: [] for name in LATE_FIELDS}  # their defaults, plain
 
 
 # One instance per distinct value among the live subscriptions: thousands of subscriptions with
