@@ -12,7 +12,9 @@ reports the daemon never journaled, then every pending order it has now. For the
   age, pending.py `from_snapshot`); a kept placed order whose price, stops, expiration or
   Limit price differ was modified; a kept placed order missing left the book without a fill
   (the fill would have been in the hello): `expired` if its expiration has passed, else
-  `cancelled`. An unchanged order is left alone: a snapshot sent twice sends nothing twice.
+  `cancelled`. An unchanged order is left alone: a snapshot sent twice sends nothing twice. A
+  snapshot of MAX_SNAPSHOT_ORDERS orders may have been cut at that bound: no order is taken
+  for removed from it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.pending import PendingOrders
 from bridge.copytrading.pending_state import TraderOrder, TraderOrderState
+from bridge.protocol.schema import MAX_SNAPSHOT_ORDERS
 
 
 class PendingSync(PendingOrders):
@@ -41,12 +44,15 @@ class PendingSync(PendingOrders):
         if t is None:
             return
         snap = {o.ticket: o for o in e.orders}
+        full = len(snap) >= MAX_SNAPSHOT_ORDERS  # maybe cut at the wire's bound: nothing is inferred removed
         kept = sorted(ticket for ticket, o in self.s.orders.items()
                       if o.trader == t.id and o.state is TraderOrderState.PLACED)
         for ticket in kept:
             order = self.s.orders[ticket]
             seen = snap.get(ticket)
             if seen is None:
+                if full:
+                    continue
                 expired = order.expiration is not None and order.expiration <= e.now
                 self._on_trader_order_cancelled(pm.TraderOrderCancelled(e.now, t.id, ticket,
                                                                         "expired" if expired else "cancelled"))

@@ -112,6 +112,16 @@ def test_an_order_gone_without_a_fill_is_cancelled_or_expired():
     assert not snapshot(w).commands  # again: nothing more
 
 
+def test_a_snapshot_cut_at_the_wire_bound_removes_nothing():
+    from bridge.protocol.schema import MAX_SNAPSHOT_ORDERS
+    w, subs = world()
+    accept(w, of(w.handle(order(w, 77)), PlaceOrder))
+    others = [order(w, 10_000 + i, price="1.07000") for i in range(MAX_SNAPSHOT_ORDERS)]  # 77 not among them
+    step = snapshot(w, *others)
+    assert not of(step, CancelOrder) and w.engine.s.orders[77].state is TraderOrderState.PLACED
+    assert len(of(step, PlaceOrder)) == MAX_SNAPSHOT_ORDERS
+
+
 def test_an_order_filled_while_disconnected_is_linked_not_copied_twice():
     w, subs = world()
     copy = accept(w, of(w.handle(order(w, 77)), PlaceOrder))[subs["I1"]]
