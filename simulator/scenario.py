@@ -558,14 +558,13 @@ _NEEDS = {
 }
 _ALLOWED = {
     "buy": {"symbol", "volume", "sl", "tp", "label", "comment", "magic"},
-    "buy_limit": {"symbol", "volume", "price", "sl", "tp", "label", "comment", "magic", "expiration"},
     "modify": {"ref", "price", "sl", "tp", "expiration"}, "sltp": {"ref", "sl", "tp"},
     "close": {"ref", "volume", "comment"}, "cancel": {"ref"}, "deposit": {"amount"}, "withdraw": {"amount"},
     "leverage": {"leverage"},
 }
 _ALLOWED["sell"] = _ALLOWED["buy"]
 for _k in PENDING_ACTIONS:
-    _ALLOWED[_k] = _ALLOWED["buy_limit"]
+    _ALLOWED[_k] = {"symbol", "volume", "price", "sl", "tp", "label", "comment", "magic", "expiration"}
 
 
 def _action(ctx: _Ctx, t: _T, i: int, ids: list[str], feeds: list[str], labels: set[str],
