@@ -140,10 +140,11 @@ class PendingOrders(EngineBase):
                else None)
         if why is None:
             return None
+        reverse = "true" if sub.settings and sub.settings.reverse else "false"
         return ("order_type_unsupported",
                 f"{why}: {order.kind.value} {order.price}/{order.stoplimit} not copied (copied at market if it fills)",
                 {"order_type": order.kind.value, "platform": platform, "price": str(order.price),
-                 "stoplimit": str(order.stoplimit), "reverse": str(bool(sub.settings and sub.settings.reverse)).lower()})
+                 "stoplimit": str(order.stoplimit), "reverse": reverse})
 
     def _order_volume(self, t: TraderRecord, sub: Subscription, trader_volume: Decimal) -> VolumeDecision:
         """The subscription's volume mode at placement (the one formula, domain.sizing)."""
@@ -295,7 +296,8 @@ class PendingOrders(EngineBase):
         except DomainError:
             notional = Decimal(0)  # booked at the fill (_opened resizes)
             self._books[sub.id].open(pos.ticket, spec.group, notional)
-        sub.copies[pos.ticket] = Copy(pos.ticket, pos.symbol, spec.group, Side(copy.kind.side), copy.volume, _OPENING, 1,
+        sub.copies[pos.ticket] = Copy(pos.ticket, pos.symbol, spec.group, Side(copy.kind.side), copy.volume,
+                                      _OPENING, 1,
                                       None, copy.price, notional)
         self._by_symbol.setdefault(pos.symbol, {})[sub.id] = sub
 

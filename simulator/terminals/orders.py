@@ -136,7 +136,8 @@ class OrderWatch:
             return res, res.order if res.ok else 0
         if isinstance(cmd, ModifyOrder):
             request = TradeRequest(action=rc.TRADE_ACTION_MODIFY, order=cmd.ticket, price=cmd.price,
-                                   stoplimit=cmd.stoplimit, sl=cmd.sl, tp=cmd.tp, type_time=rc.ORDER_TIME_SPECIFIED if cmd.expiration else rc.ORDER_TIME_GTC,
+                                   stoplimit=cmd.stoplimit, sl=cmd.sl, tp=cmd.tp,
+                                   type_time=rc.ORDER_TIME_SPECIFIED if cmd.expiration else rc.ORDER_TIME_GTC,
                                    expiration_ms=cmd.expiration)
             res = server.order_send(session, request)
             if res.ok and cmd.ticket in self.orders:

@@ -101,7 +101,8 @@ def test_orders_are_reported_on_connect_and_reconciled_after_a_terminal_restart(
             await trader.wait_welcomed(timeout=20)
             pending(w, rc.ORDER_TYPE_BUY_LIMIT, "1.09400", volume="0.1")
             await until(lambda: len(orders(w, "inv1")) == 2, what="D's copy order")
-            assert orders(w, "inv1") == [(rc.ORDER_TYPE_BUY_LIMIT, D("1.09400")), (rc.ORDER_TYPE_BUY_LIMIT, D("1.09500"))]
+            assert orders(w, "inv1") == [(rc.ORDER_TYPE_BUY_LIMIT, D("1.09400")),
+                                         (rc.ORDER_TYPE_BUY_LIMIT, D("1.09500"))]
             assert len(w.server.history_orders(w.logins["inv1"])) + len(w.server.orders(w.logins["inv1"])) == before + 1
             assert len(w.copies("inv1")) == 1 and len(w.copies("inv2")) == 1
         finally:
