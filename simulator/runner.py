@@ -19,10 +19,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bridge.domain.errors import Refusal
 from bridge.domain.money import round_money
+from bridge.protocol.orders import OrderKind
 from simulator.journal import Journal
 from simulator.report import EquityCurve, TradeRow, equity_svg, trade_rows, trades_csv
 from simulator.prices import CsvTickFeed, Mt5TickFileFeed, RandomWalkFeed, Tick, WalkSpec, merge_feeds
-from simulator.scenario import Scenario, ScriptedAction
+from simulator.scenario import PENDING_ACTIONS, Scenario, ScriptedAction
 from simulator.server import TradeRequest, TradeServer
 from simulator.server import retcodes as rc
 from simulator.strategies import STRATEGIES, strategy_rng
@@ -30,8 +31,9 @@ from simulator.strategies import STRATEGIES, strategy_rng
 __all__ = ["AccountSummary", "RunSummary", "Simulation", "SimulationError"]
 
 ZERO = Decimal(0)
-_PENDING = {"buy_limit": rc.ORDER_TYPE_BUY_LIMIT, "sell_limit": rc.ORDER_TYPE_SELL_LIMIT,
-            "buy_stop": rc.ORDER_TYPE_BUY_STOP, "sell_stop": rc.ORDER_TYPE_SELL_STOP}
+# the scenario's pending-order actions: the wire's order types the simulated server runs
+# (bridge.protocol.orders, the one list; its stop-limits are not simulated)
+_PENDING = {kind: OrderKind(kind).code for kind in PENDING_ACTIONS}
 
 
 class SimulationError(RuntimeError):

@@ -25,6 +25,7 @@ from typing import Any
 from bridge.domain.errors import DomainError
 from bridge.domain.money import to_decimal
 from bridge.domain.servertime import BROKER_DEFAULT, ServerTimeZone
+from bridge.protocol.orders import OrderKind
 from simulator.clock import datetime_to_ms
 from simulator.durations import parse_duration
 from simulator.strategies import (STRATEGIES, StrategyLoadError, StrategyParamError, check_user_params,
@@ -79,7 +80,9 @@ class AccountSpec:
     country: str | None = None  # ISO 3166-1 alpha-2 of the client
 
 
-ORDER_ACTIONS = ("buy", "sell", "buy_limit", "sell_limit", "buy_stop", "sell_stop", "modify", "sltp",
+# the pending-order actions: the wire's order types the simulated server runs (no stop-limit)
+PENDING_ACTIONS = tuple(k.value for k in OrderKind if not k.stop_limit)
+ORDER_ACTIONS = ("buy", "sell", *PENDING_ACTIONS, "modify", "sltp",
                  "close", "cancel", "deposit", "withdraw", "leverage")
 
 
@@ -549,21 +552,19 @@ def _account(ctx: _Ctx, t: _T, rules) -> AccountSpec:
 
 _NEEDS = {
     "buy": ("symbol", "volume"), "sell": ("symbol", "volume"),
-    "buy_limit": ("symbol", "volume", "price"), "sell_limit": ("symbol", "volume", "price"),
-    "buy_stop": ("symbol", "volume", "price"), "sell_stop": ("symbol", "volume", "price"),
+    **{kind: ("symbol", "volume", "price") for kind in PENDING_ACTIONS},
     "modify": ("ref", "price"), "sltp": ("ref",), "close": ("ref",), "cancel": ("ref",),
     "deposit": ("amount",), "withdraw": ("amount",), "leverage": ("leverage",),
 }
 _ALLOWED = {
     "buy": {"symbol", "volume", "sl", "tp", "label", "comment", "magic"},
-    "buy_limit": {"symbol", "volume", "price", "sl", "tp", "label", "comment", "magic", "expiration"},
     "modify": {"ref", "price", "sl", "tp", "expiration"}, "sltp": {"ref", "sl", "tp"},
     "close": {"ref", "volume", "comment"}, "cancel": {"ref"}, "deposit": {"amount"}, "withdraw": {"amount"},
     "leverage": {"leverage"},
 }
 _ALLOWED["sell"] = _ALLOWED["buy"]
-for _k in ("sell_limit", "buy_stop", "sell_stop"):
-    _ALLOWED[_k] = _ALLOWED["buy_limit"]
+for _k in PENDING_ACTIONS:
+    _ALLOWED[_k] = {"symbol", "volume", "price", "sl", "tp", "label", "comment", "magic", "expiration"}
 
 
 def _action(ctx: _Ctx, t: _T, i: int, ids: list[str], feeds: list[str], labels: set[str],

@@ -41,7 +41,7 @@ class Copying(RiskLimits):
         quote = self.s.prices.get(e.symbol)  # the market before this deal: the price guard's
         self._observe_price(e.symbol, e.price)
         pos = TraderPosition(e.ticket, e.symbol, e.side, e.volume, e.price,
-                             e.opened_at if e.opened_at is not None else e.now, self.s.seq, e.sl, e.tp)
+                             e.opened_at if e.opened_at is not None else e.now, self.s.seq, e.sl, e.tp, e.magic)
         t.positions[e.ticket] = pos
         self._fan_out(t, pos, self._trader_subs.get(t.id, ()), quote=quote)
 
@@ -148,7 +148,8 @@ class Copying(RiskLimits):
             copy_side = side
             name = trader_symbol
             if settings is not None:
-                filtered = filter_refusal(settings, trader_symbol, side, trader_volume) if settings.filtering else None
+                filtered = (filter_refusal(settings, trader_symbol, side, trader_volume, pos.magic)
+                            if settings.filtering else None)
                 if filtered is not None:
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, filtered[0], filtered[1], None,
                                                filtered[2]))

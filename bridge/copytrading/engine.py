@@ -23,7 +23,8 @@ from bridge.copytrading.copying import Copying
 from bridge.copytrading.desk import Desk
 from bridge.copytrading.money import Money
 from bridge.copytrading.parties import Parties
-from bridge.copytrading.pending import PENDING_HANDLERS, PendingOrders
+from bridge.copytrading.pending import PENDING_HANDLERS
+from bridge.copytrading.pending_sync import SYNC_HANDLERS, PendingSync
 from bridge.copytrading.reconcile import Reconciling
 from bridge.copytrading.risk import Risk
 from bridge.copytrading.state import STATE_VERSION, dump, load, pack, unpack
@@ -39,7 +40,7 @@ from bridge.domain.rules import Rules, default_rules
 __all__ = ["Engine", "Pending", "Step"]
 
 
-class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk, PendingOrders):
+class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk, PendingSync):
     """One engine per trade server. Feed it events with `handle`; query statistics."""
 
     def __init__(self, config: EngineConfig | None = None, rules: Rules | None = None) -> None:
@@ -243,3 +244,4 @@ _HANDLERS: dict[type, Callable[[Engine, object], None]] = {
     ev.CopyVanished: Engine._on_copy_vanished,
 }  # type: ignore[dict-item]
 _HANDLERS.update(PENDING_HANDLERS)  # type: ignore[arg-type]  # pending orders (issue 15 item 6)
+_HANDLERS.update(SYNC_HANDLERS)  # type: ignore[arg-type]  # and after a reconnect (item 1)

@@ -171,6 +171,8 @@ class SetCopySettings:
     side: object = UNSET  # both | buy | sell
     min_trader_volume: object = UNSET
     max_trader_volume: object = UNSET
+    magics_allowed: object = UNSET
+    magics_blocked: object = UNSET
     reverse: object = UNSET
     max_slippage_points: object = UNSET
     symbol_map: object = UNSET  # {trader symbol: investor symbol} or text "A=B,C=D"
@@ -265,6 +267,7 @@ class TraderPositionOpened:
     opened_at: int | None = None  # UTC time of the open; default `now`
     sl: Decimal | None = None
     tp: Decimal | None = None
+    magic: int | None = None  # the trader's magic number (the filters'); None: not reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +301,7 @@ class SnapshotPosition:
     volume: Decimal
     price: Decimal
     opened_at: int
+    magic: int | None = None  # None: not reported
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from bridge.copytrading.trader import TraderPosition, TraderRecord
 from bridge.domain.errors import DomainError
 from bridge.domain.margin import position_notional
 from bridge.domain.sizing import VolumeDecision, copy_volume
+from bridge.domain.trading import Side
 
 _PLACING, _PLACED = OrderCopyState.PLACING, OrderCopyState.PLACED
 _CANCELLING, _FILLED = OrderCopyState.CANCELLING, OrderCopyState.FILLED
@@ -52,11 +53,14 @@ class PendingOrders(EngineBase):
     _orders_per_trader: dict[str, int] | None = None
 
     # ------------------------------------------------------------------ the trader's orders
-    def _on_trader_order_placed(self, e: pm.TraderOrderPlaced) -> None:
+    def _on_trader_order_placed(self, e: pm.TraderOrderPlaced, from_snapshot: bool = False) -> None:
+        """`from_snapshot`: found pending in an orders snapshot (pending_sync.py), not reported
+        as it was placed: copied whatever its age (its price has not been reached yet)."""
         t = self.s.traders.get(e.trader)
         if t is None or e.ticket in self.s.orders or e.ticket in t.positions:
             return  # not a trader of the service, or a duplicate report
-        if not isinstance(e.kind, OrderKind) or e.volume <= 0 or e.price <= 0:
+        if (not isinstance(e.kind, OrderKind) or e.volume <= 0 or e.price <= 0
+                or e.kind.stop_limit and (e.stoplimit is None or e.stoplimit <= 0)):
             return self._refuse("trader_order", "invalid_order", f"order {e.ticket}: {e.kind} {e.volume} @ {e.price}")
         copying = [sub for sub in self._trader_subs.get(t.id, ()) if sub.settings is not None and sub.settings.copy_pending]
         if not copying:
@@ -67,12 +71,13 @@ class PendingOrders(EngineBase):
                                 f"trader {t.id} has {MAX_ORDERS_PER_TRADER} orders copied: order {e.ticket} is not "
                                 "(copied at market if it fills)")
         order = TraderOrder(e.ticket, t.id, e.symbol, e.kind, e.volume, e.price,
-                            e.placed_at if e.placed_at is not None else e.now, e.sl, e.tp, e.expiration)
+                            e.placed_at if e.placed_at is not None else e.now, e.sl, e.tp, e.expiration,
+                            stoplimit=e.stoplimit if e.kind.stop_limit else None, magic=e.magic)
         self.s.orders[e.ticket] = order
         counts[t.id] = counts.get(t.id, 0) + 1
         now = self.s.now or 0
         for sub in copying:
-            refusal = self._order_refusal(t, sub, order, now)
+            refusal = self._order_refusal(t, sub, order, now, from_snapshot)
             if refusal is not None:
                 code, detail, details = refusal
                 self._records.append(CopyRefused(now, sub.id, t.id, order.ticket, code, detail, None, details))
@@ -89,21 +94,25 @@ class PendingOrders(EngineBase):
                 continue
             reverse = sub.settings.reverse
             kind = order.kind.reversed if reverse else order.kind
+            assert kind is not None  # a reversed stop-limit is refused by _order_refusal
             sl, tp = (order.tp, order.sl) if reverse else (order.sl, order.tp)
             copy = order.copies[sub.id] = OrderCopy(sub.id, kind, volume, order.price, _PLACING, sl=sl, tp=tp,
-                                                    expiration=order.expiration)
+                                                    expiration=order.expiration, stoplimit=order.stoplimit)
             # the investor's name of the symbol (item 2's mapping), as an OpenCopy carries it
             name = map_symbol(sub.settings, order.symbol) if sub.settings.mapping else order.symbol
             self._commands.append(pm.PlaceOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "place", 1),
                                                 sub.id, sub.account, order.ticket, name, kind, volume,
-                                                copy.price, sl, tp, order.expiration))
+                                                copy.price, sl, tp, order.expiration, order.stoplimit))
 
-    def _order_refusal(self, t: TraderRecord, sub: Subscription, order: TraderOrder,
-                       now: int) -> tuple[str, str, dict[str, str]] | None:
-        """The fan-out's eligibility (copying.py, the one check), then the symbol and filters."""
+    def _order_refusal(self, t: TraderRecord, sub: Subscription, order: TraderOrder, now: int,
+                       from_snapshot: bool = False) -> tuple[str, str, dict[str, str]] | None:
+        """The fan-out's eligibility (copying.py, the one check), then the symbol and filters.
+        The open validity of the placement holds for a live report only: an order a snapshot
+        finds still pending waits at the trader's price, as fresh as the trader's own."""
         validity = self.config.open_validity_ms
         late = now - order.placed_at
-        expired = f"seen {late} ms after its placement (validity {validity} ms)" if late > validity else None
+        expired = (f"seen {late} ms after its placement (validity {validity} ms)"
+                   if late > validity and not from_snapshot else None)
         refusal = self._eligibility_refusal(sub, t, self._trader_ineligible(t), order.placed_at,  # type: ignore[attr-defined]
                                             now, expired, True)
         if refusal is not None:
@@ -114,8 +123,28 @@ class PendingOrders(EngineBase):
             return err.code, err.detail, {"symbol": order.symbol}
         assert sub.settings is not None
         if sub.settings.filtering:
-            return filter_refusal(sub.settings, order.symbol, order.kind.side, order.volume)
-        return None
+            filtered = filter_refusal(sub.settings, order.symbol, Side(order.kind.side), order.volume, order.magic)
+            if filtered is not None:
+                return filtered
+        return self._kind_refusal(sub, order)
+
+    def _kind_refusal(self, sub: Subscription, order: TraderOrder) -> tuple[str, str, dict[str, str]] | None:
+        """An MT5 stop-limit (issue 15 item 3) has no copy on an MT4 account (MT4 has no such
+        type) nor a reversed one (its mirror triggers on the other side of the market): refused
+        `order_type_unsupported`; the position is copied at market if the order fills."""
+        if not order.kind.stop_limit:
+            return None
+        platform = self.rules.account_types.get(sub.account_type).platform
+        why = (f"{platform} has no stop-limit orders" if platform == "MT4"
+               else "a stop-limit has no reversed order at the same prices" if sub.settings and sub.settings.reverse
+               else None)
+        if why is None:
+            return None
+        reverse = "true" if sub.settings and sub.settings.reverse else "false"
+        return ("order_type_unsupported",
+                f"{why}: {order.kind.value} {order.price}/{order.stoplimit} not copied (copied at market if it fills)",
+                {"order_type": order.kind.value, "platform": platform, "price": str(order.price),
+                 "stoplimit": str(order.stoplimit), "reverse": reverse})
 
     def _order_volume(self, t: TraderRecord, sub: Subscription, trader_volume: Decimal) -> VolumeDecision:
         """The subscription's volume mode at placement (the one formula, domain.sizing)."""
@@ -135,26 +164,34 @@ class PendingOrders(EngineBase):
         if order is None or order.state is not TraderOrderState.PLACED or e.price <= 0:
             return
         order.price, order.sl, order.tp, order.expiration = e.price, e.sl, e.tp, e.expiration
+        if order.kind.stop_limit and e.stoplimit is not None:
+            order.stoplimit = e.stoplimit
         for sub_id in sorted(order.copies):
             copy = order.copies[sub_id]
             if copy.state is _PLACED:  # a copy still placing is brought up to date at its placement
                 self._modify_order(order, copy)
 
     @staticmethod
-    def _wanted(order: TraderOrder, copy: OrderCopy) -> tuple[Decimal, Decimal | None, Decimal | None, int | None]:
-        """What the copy order should carry now: the trader's price, stops (swapped when reversed), expiry."""
+    def _wanted(order: TraderOrder, copy: OrderCopy) -> tuple[Decimal, Decimal | None, Decimal | None, int | None,
+                                                            Decimal | None]:
+        """What the copy order should carry now: the trader's price, stops (swapped when
+        reversed), expiry and a stop-limit's Limit price."""
         sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
-        return order.price, sl, tp, order.expiration
+        return order.price, sl, tp, order.expiration, order.stoplimit
+
+    @staticmethod
+    def _carried(copy: OrderCopy) -> tuple[Decimal, Decimal | None, Decimal | None, int | None, Decimal | None]:
+        return copy.price, copy.sl, copy.tp, copy.expiration, copy.stoplimit
 
     def _modify_order(self, order: TraderOrder, copy: OrderCopy) -> None:
         """The copy keeps what its server has until the server accepts the change (_order_result)."""
         sub = self.s.subscriptions[copy.subscription]
         assert copy.order is not None
         copy.seq += 1
-        price, sl, tp, expiration = self._wanted(order, copy)
+        price, sl, tp, expiration, stoplimit = self._wanted(order, copy)
         self._commands.append(pm.ModifyOrder(self._next_id(), pm.order_key(sub.id, order.ticket, "modify", copy.seq),
                                              sub.id, sub.account, order.ticket, copy.order, price, sl, tp,
-                                             expiration))
+                                             expiration, stoplimit))
 
     def _on_trader_order_cancelled(self, e: pm.TraderOrderCancelled) -> None:
         order = self._trader_order(e.trader, e.ticket)
@@ -208,7 +245,8 @@ class PendingOrders(EngineBase):
         quote = self.s.prices.get(e.symbol)  # the market before this deal: the price guard's
         filled_at = e.filled_at if e.filled_at is not None else e.now
         self._observe_price(e.symbol, e.price)
-        pos = TraderPosition(e.position, e.symbol, e.side, e.volume, e.price, filled_at, self.s.seq, e.sl, e.tp)
+        magic = e.magic if e.magic is not None else order.magic if order is not None else None
+        pos = TraderPosition(e.position, e.symbol, e.side, e.volume, e.price, filled_at, self.s.seq, e.sl, e.tp, magic)
         t.positions[e.position] = pos
         if order is None:  # an order the engine never saw: every subscription copies at market
             self._fan_out(t, pos, self._trader_subs.get(t.id, ()), quote=quote)  # type: ignore[attr-defined]
@@ -248,7 +286,7 @@ class PendingOrders(EngineBase):
         if order is None or order.trader != e.trader or order.state is not TraderOrderState.PLACED:
             return self._on_trader_position_opened(e)  # type: ignore[attr-defined]
         self._on_trader_order_filled(pm.TraderOrderFilled(e.now, e.trader, e.ticket, e.ticket, e.symbol, e.side,
-                                                          e.volume, e.price, e.opened_at, e.sl, e.tp))
+                                                          e.volume, e.price, e.opened_at, e.sl, e.tp, e.magic))
 
     def _book_opening(self, sub: Subscription, order: TraderOrder, copy: OrderCopy, pos: TraderPosition) -> None:
         spec = self.rules.symbols.get(pos.symbol)
@@ -258,7 +296,8 @@ class PendingOrders(EngineBase):
         except DomainError:
             notional = Decimal(0)  # booked at the fill (_opened resizes)
             self._books[sub.id].open(pos.ticket, spec.group, notional)
-        sub.copies[pos.ticket] = Copy(pos.ticket, pos.symbol, spec.group, copy.kind.side, copy.volume, _OPENING, 1,
+        sub.copies[pos.ticket] = Copy(pos.ticket, pos.symbol, spec.group, Side(copy.kind.side), copy.volume,
+                                      _OPENING, 1,
                                       None, copy.price, notional)
         self._by_symbol.setdefault(pos.symbol, {})[sub.id] = sub
 
@@ -300,7 +339,7 @@ class PendingOrders(EngineBase):
                 position.close_reason = copy.cancel_reason  # its cancel came too late: closed at its fill
             self._opened(sub, position, ev.CommandFilled(e.now, "", e.position, e.volume, e.price))  # type: ignore[attr-defined]
         else:  # before the trader's fill (or after its cancel): a position keyed by the order
-            self._book_opening(sub, order, copy, TraderPosition(order.ticket, order.symbol, copy.kind.side,
+            self._book_opening(sub, order, copy, TraderPosition(order.ticket, order.symbol, Side(copy.kind.side),
                                                                 copy.volume, copy.price, filled_at, self.s.seq))
             position = sub.copies[order.ticket]
             if order.state is TraderOrderState.CANCELLED or copy.cancel_reason is not None:
@@ -355,12 +394,11 @@ class PendingOrders(EngineBase):
                 self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "placed", ticket, copy.volume, copy.price))
                 if copy.cancel_reason is not None or order.state is TraderOrderState.CANCELLED:
                     self._cancel_copy(order, copy, copy.cancel_reason or "trader_cancelled")
-                elif order.state is TraderOrderState.PLACED and (
-                        (copy.price, copy.sl, copy.tp, copy.expiration) != self._wanted(order, copy)):
+                elif order.state is TraderOrderState.PLACED and self._carried(copy) != self._wanted(order, copy):
                     self._modify_order(order, copy)  # the trader changed it while the copy was placing
         elif action == "modify" and seq == copy.seq:
             if refused is None:  # the last modification sent: it carried the order as it is now
-                copy.price, copy.sl, copy.tp, copy.expiration = self._wanted(order, copy)
+                copy.price, copy.sl, copy.tp, copy.expiration, copy.stoplimit = self._wanted(order, copy)
             self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "refused" if refused else "modified",
                                                 copy.order, copy.volume, copy.price, refused or ""))
         elif action == "cancel" and copy.state is _CANCELLING:

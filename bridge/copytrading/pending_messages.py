@@ -39,6 +39,8 @@ class TraderOrderPlaced:
     tp: Decimal | None = None
     expiration: int | None = None  # UTC ms; None: good till cancelled
     placed_at: int | None = None  # default `now`
+    stoplimit: Decimal | None = None  # a stop-limit's Limit price (MT5 only, issue 15 item 3)
+    magic: int | None = None  # the order's magic number (the filters'); None: not reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class TraderOrderModified:
     sl: Decimal | None = None
     tp: Decimal | None = None
     expiration: int | None = None
+    stoplimit: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,18 @@ class TraderOrderFilled:
     filled_at: int | None = None  # default `now`
     sl: Decimal | None = None
     tp: Decimal | None = None
+    magic: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraderOrdersSnapshot:
+    """After a reconnect (the terminal's `orders_snapshot`): every pending order of the trader
+    now. Reconciled by pending_sync.py against the orders the engine keeps and the positions
+    it knows (the hello's TraderSnapshot comes first)."""
+
+    now: int
+    trader: str
+    orders: tuple[TraderOrderPlaced, ...]  # each as its placement (now = the snapshot's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +121,7 @@ class CopyOrderRemoved:
 
 
 PENDING_EVENTS = (TraderOrderPlaced, TraderOrderModified, TraderOrderCancelled, TraderOrderFilled, CopyOrderFilled,
-                  CopyOrderRemoved)
+                  CopyOrderRemoved, TraderOrdersSnapshot)
 
 
 # ---------------------------------------------------------------------- commands
@@ -125,6 +140,7 @@ class PlaceOrder(NamedTuple):
     sl: Decimal | None
     tp: Decimal | None
     expiration: int | None  # the trader's: the investor's server expires it at the same moment
+    stoplimit: Decimal | None = None  # a stop-limit's Limit price
 
 
 class ModifyOrder(NamedTuple):
@@ -138,6 +154,7 @@ class ModifyOrder(NamedTuple):
     sl: Decimal | None
     tp: Decimal | None
     expiration: int | None
+    stoplimit: Decimal | None = None
 
 
 class CancelOrder(NamedTuple):

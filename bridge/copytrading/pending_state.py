@@ -9,30 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
-from bridge.domain.trading import Side
-
-
-class OrderKind(str, Enum):
-    """The pending order types both platforms have (MT4 OP_BUYLIMIT.. / MT5 ORDER_TYPE_BUY_LIMIT..)."""
-
-    BUY_LIMIT = "buy_limit"
-    SELL_LIMIT = "sell_limit"
-    BUY_STOP = "buy_stop"
-    SELL_STOP = "sell_stop"
-
-    @property
-    def side(self) -> Side:
-        return Side.BUY if self.value.startswith("buy") else Side.SELL
-
-    @property
-    def reversed(self) -> OrderKind:
-        """A reversed copy's kind at the same price: the opposite side that triggers at the same
-        level. A buy limit waits below the market; a sell below the market is a sell stop."""
-        return _REVERSED[self]
-
-
-_REVERSED = {OrderKind.BUY_LIMIT: OrderKind.SELL_STOP, OrderKind.SELL_STOP: OrderKind.BUY_LIMIT,
-             OrderKind.SELL_LIMIT: OrderKind.BUY_STOP, OrderKind.BUY_STOP: OrderKind.SELL_LIMIT}
+from bridge.protocol.orders import OrderKind  # the one definition (the wire's order_type)
 
 
 class TraderOrderState(str, Enum):
@@ -65,6 +42,7 @@ class OrderCopy:
     sl: Decimal | None = None
     tp: Decimal | None = None
     expiration: int | None = None
+    stoplimit: Decimal | None = None  # a stop-limit's Limit price
 
 
 @dataclass(slots=True)
@@ -83,3 +61,5 @@ class TraderOrder:
     position: int | None = None  # the trader position its fill made
     filled_at: int | None = None
     copies: dict[int, OrderCopy] = field(default_factory=dict)  # by subscription id
+    stoplimit: Decimal | None = None  # a stop-limit's Limit price (MT5, issue 15 item 3)
+    magic: int | None = None  # the trader's magic number, when reported

@@ -35,7 +35,8 @@ class Reconciling(EngineBase):
             if ticket in t.positions:
                 continue
             p = snap[ticket]
-            pos = TraderPosition(p.ticket, p.symbol, p.side, p.volume, p.price, p.opened_at, self.s.seq)
+            pos = TraderPosition(p.ticket, p.symbol, p.side, p.volume, p.price, p.opened_at, self.s.seq,
+                                 magic=p.magic)
             t.positions[ticket] = pos  # known from now on: never copied twice, whatever the outcome
             self._fan_out(t, pos, subs, from_snapshot=True)
         # A copy whose trader position the engine no longer knows must not stay open.

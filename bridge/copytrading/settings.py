@@ -28,7 +28,8 @@ from bridge.domain.trading import Side
 
 MAX_LOTS = Decimal("100")  # seed 003 §5.1: a copy is never above 100 lots; no parameter needs more
 MAX_MULTIPLIER = Decimal("100")
-MAX_SYMBOLS = 64  # per list: bounded like every admin map or array
+MAX_SYMBOLS = 64  # per list: bounded like every admin map or array (the magic lists too)
+MAX_MAGIC = 2**64 - 1  # a magic number is a non-negative 64-bit integer (MT5's are ulong)
 MAX_SYMBOL_TEXT = 32
 MAX_AFFIX = 8  # a symbol prefix or suffix ("c", ".m", "_i")
 MAX_SLIPPAGE_POINTS = 1_000_000
@@ -37,6 +38,7 @@ DECIMAL_PLACES = 10  # as the admin API's decimals
 MAX_LIMIT_MONEY = Decimal("1000000000")  # a bound on a money limit, far above any account
 MAX_SYMBOLS_TEXT = 1000  # the admin API's longest comma-separated symbol list
 MAX_MAP_TEXT = 2000  # ... and symbol map text
+MAX_MAGICS_TEXT = 1400  # ... and magic number list text (64 numbers of up to 20 digits)
 
 
 class CopySide(str, Enum):
@@ -53,7 +55,7 @@ class Setting:
     API's argument of `set_copy_settings` (bridge/daemon/admin_table.py) and the dashboard's form
     (bridge/monitor/web_settings.py) are both built from it, so a new setting is one field here.
     `kind`: the admin wire type (enum | decimal | uint | bool | text); `shape` of a text: a list
-    of symbols ("symbols") or TRADER=INVESTOR pairs ("pairs"); `nullable` False: true or false
+    of symbols ("symbols"), of magic numbers ("magics") or TRADER=INVESTOR pairs ("pairs"); `nullable` False: true or false
     only (nil, the default, is refused); `maximum` / `max_len`: the admin API's bounds."""
 
     kind: str
@@ -107,6 +109,14 @@ class CopySettings:
         None, "decimal", "trader volume up to", FILTERS,
         "trader deals above this many lots are refused `trader_volume_above_max`; nil = no maximum",
         maximum=MAX_TRADER_VOLUME, unit="lots")
+    # the trader's magic numbers (the EA's, 0 = a trade by hand), as the terminal reports them
+    magics_allowed: tuple[int, ...] = _setting(  # type: ignore[assignment]  # empty: every magic
+        (), "text", "magic numbers allowed", FILTERS, "comma-separated magic numbers (0 .. 2^64-1) copied, the "
+        "trader's other deals and orders refused `magic_not_allowed`; empty or nil = every magic",
+        max_len=MAX_MAGICS_TEXT, shape="magics")
+    magics_blocked: tuple[int, ...] = _setting(  # type: ignore[assignment]
+        (), "text", "magic numbers blocked", FILTERS, "comma-separated magic numbers refused `magic_blocked`; "
+        "empty or nil = none", max_len=MAX_MAGICS_TEXT, shape="magics")
     # item 4, reverse copy: buy <-> sell, SL <-> TP
     reverse: bool = _setting(  # type: ignore[assignment]
         False, "bool", "reverse (buy as sell, SL as TP)", REVERSE,
@@ -171,7 +181,8 @@ class CopySettings:
         _check(self)
         object.__setattr__(self, "filtering", bool(
             self.symbols_allowed or self.symbols_blocked or self.side is not CopySide.BOTH
-            or self.min_trader_volume is not None or self.max_trader_volume is not None))
+            or self.min_trader_volume is not None or self.max_trader_volume is not None
+            or self.magics_allowed or self.magics_blocked))
         object.__setattr__(self, "limited", self.daily_loss_limit is not None or self.max_drawdown is not None)
         object.__setattr__(self, "mapping", bool(self.symbol_map or self.symbol_prefix or self.symbol_suffix))
 
@@ -206,6 +217,16 @@ class CopySettings:
                          else dict(v) if name == "symbol_map" else list(v) if isinstance(v, tuple) else v)
         return out
 
+    def recorded(self) -> dict[str, object]:
+        """`to_dict` as a CopySettingsChanged record carries it: a field added after records were
+        written (LATE_FIELDS) is left out at its default, like the wire's optional fields, so the
+        records of settings that do not use it read as before (byte for byte)."""
+        out = self.to_dict()
+        for name in LATE_FIELDS:
+            if out[name] == _DEFAULT_PLAIN[name]:
+                del out[name]
+        return out
+
     def changed(self) -> dict[str, object]:
         """The fields that differ from the defaults, plain (what a desk shows)."""
         default = DEFAULT_SETTINGS.to_dict()
@@ -221,6 +242,9 @@ class CopySettings:
 #: admin op and the dashboard's form are built from these).
 SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(CopySettings) if f.init}
 FIELDS = tuple(SETTINGS)
+#: Fields added after records were written: a record leaves them out at their default (`recorded`).
+LATE_FIELDS = ("magics_allowed", "magics_blocked")
+_DEFAULT_PLAIN = {name: [] for name in LATE_FIELDS}  # their defaults, plain
 
 
 # One instance per distinct value among the live subscriptions: thousands of subscriptions with
@@ -276,6 +300,8 @@ def _parse(name: str, value: object) -> object:
         if not isinstance(items, (list, tuple)) or not all(isinstance(s, str) for s in items):
             raise _fail(name, "a list of symbols or comma-separated text", value)
         return tuple(sorted({s.strip() for s in items if s.strip()}))
+    if spec.shape == "magics":
+        return _magics(name, value)
     if spec.kind == "text":
         if not isinstance(value, str):
             raise _fail(name, "text", value)
@@ -306,6 +332,25 @@ def _pairs(value: object) -> tuple[tuple[str, str], ...]:
             raise DomainError("invalid_settings", f"symbol_map: {src} is mapped twice ({pairs[src]}, {dst})")
         pairs[src] = dst
     return tuple(sorted(pairs.items()))
+
+
+def _magics(name: str, value: object) -> tuple[int, ...]:
+    """Magic numbers from a list of whole numbers or comma-separated text; sorted, distinct.
+    The range is `_check`'s (a non-negative 64-bit integer)."""
+    rule = f"a list of magic numbers 0..{MAX_MAGIC} or comma-separated text"
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise _fail(name, rule, value)
+    out = set()
+    for item in items:
+        if isinstance(item, str) and item.strip().isdigit():
+            item = int(item.strip())
+        elif isinstance(item, str) and not item.strip():
+            continue
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise _fail(name, rule, value)
+        out.add(item)
+    return tuple(sorted(out))
 
 
 def _choice(name: str, enum: type[Enum], value: object) -> Enum:
@@ -360,6 +405,14 @@ def _check(s: CopySettings) -> None:
         if not isinstance(symbols, tuple) or len(symbols) > MAX_SYMBOLS or not all(
                 isinstance(x, str) and 0 < len(x) <= MAX_SYMBOL_TEXT and x == x.strip() for x in symbols):
             raise _fail(name, f"at most {MAX_SYMBOLS} symbols of 1..{MAX_SYMBOL_TEXT} characters", symbols)
+    for name in ("magics_allowed", "magics_blocked"):
+        magics = getattr(s, name)
+        if not isinstance(magics, tuple) or len(magics) > MAX_SYMBOLS or not all(
+                type(m) is int and 0 <= m <= MAX_MAGIC for m in magics):
+            raise _fail(name, f"at most {MAX_SYMBOLS} magic numbers, each a whole number 0..{MAX_MAGIC}", magics)
+    twice = sorted(set(s.magics_allowed) & set(s.magics_blocked))
+    if twice:
+        raise DomainError("invalid_settings", f"magics_blocked: {', '.join(map(str, twice))} also in magics_allowed")
     both = sorted(set(s.symbols_allowed) & set(s.symbols_blocked))
     if both:
         raise DomainError("invalid_settings", f"symbols_blocked: {', '.join(both)} also in symbols_allowed")
@@ -410,9 +463,11 @@ def unmapped(s: CopySettings, name: str) -> str:
     return name
 
 
-def filter_refusal(s: CopySettings, symbol: str, side: Side,
-                   trader_volume: Decimal) -> tuple[str, str, dict[str, str]] | None:
-    """(code, detail, details) when the filters keep the trader's deal from being copied."""
+def filter_refusal(s: CopySettings, symbol: str, side: Side, trader_volume: Decimal,
+                   magic: int | None = None) -> tuple[str, str, dict[str, str]] | None:
+    """(code, detail, details) when the filters keep the trader's deal from being copied.
+    `magic`: the trader's magic number of the deal or order; None when the terminal did not
+    say it (an allow list then refuses: it copies only the magics it names)."""
     if s.symbols_allowed and symbol not in s.symbols_allowed:
         allowed = ",".join(s.symbols_allowed)
         return ("symbol_not_allowed", f"{symbol} is not in the subscription's symbols {allowed}",
@@ -429,6 +484,14 @@ def filter_refusal(s: CopySettings, symbol: str, side: Side,
     if s.max_trader_volume is not None and trader_volume > s.max_trader_volume:
         return ("trader_volume_above_max", f"trader volume {trader_volume} > {s.max_trader_volume} lots",
                 {"trader_volume": str(trader_volume), "limit": str(s.max_trader_volume)})
+    if s.magics_allowed and magic not in s.magics_allowed:
+        allowed = ",".join(map(str, s.magics_allowed))
+        shown = "unknown" if magic is None else str(magic)
+        return ("magic_not_allowed", f"magic {shown} is not in the subscription's magics {allowed}",
+                {"magic": shown, "magics_allowed": allowed})
+    if magic is not None and magic in s.magics_blocked:
+        return ("magic_blocked", f"magic {magic} is blocked by the subscription",
+                {"magic": str(magic), "magics_blocked": ",".join(map(str, s.magics_blocked))})
     return None
 
 

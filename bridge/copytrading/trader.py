@@ -64,3 +64,4 @@ class TraderPosition:
     seen_seq: int
     sl: Decimal | None = None
     tp: Decimal | None = None
+    magic: int | None = None  # the trader's magic number, when the terminal said it (the filters')

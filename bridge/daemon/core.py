@@ -316,7 +316,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
             netting.opened(self, trader, m)
         elif trader is not None:
             self.feed_engine(ev.TraderPositionOpened(self.now, trader, m.ticket, m.symbol, Side(m.side), m.volume,
-                                                     m.price, m.time, m.sl or None, m.tp or None))
+                                                     m.price, m.time, m.sl or None, m.tp or None, m.magic))
         else:
             self.publish("account.position_opened", login=m.login, ticket=m.ticket, symbol=m.symbol, side=m.side,
                          volume=str(m.volume), price=str(m.price), comment=m.comment)

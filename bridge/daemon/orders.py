@@ -7,6 +7,10 @@ server) become `CopyOrderFilled` / `CopyOrderRemoved`. An investor's `order_plac
 `order_modified` are its own echo of our commands (their `command_result` is what counts):
 published on the feed, not fed to the engine. Order commands travel like the others
 (wire.command_row / command_wire).
+
+A trader's `orders_snapshot` (sent after each welcome, issue 15 item 1) becomes one
+`TraderOrdersSnapshot`: the engine reconciles it (pending_sync.py). An investor's is not fed
+to the engine (its copy orders are settled by their fills and removals).
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bridge.copytrading import pending_messages as pm
-from bridge.copytrading.pending_state import OrderKind
 from bridge.domain.trading import Side
-from bridge.protocol import OrderFilled, OrderModified, OrderPlaced, OrderRemoved
+from bridge.protocol import OrderFilled, OrderModified, OrderPlaced, OrderRemoved, OrdersSnapshot
+from bridge.protocol.orders import OrderKind
 
 if TYPE_CHECKING:
     from bridge.daemon.core import DaemonCore
@@ -28,15 +32,20 @@ def _on_order_placed(core: DaemonCore, s: Any, m: OrderPlaced) -> None:
         core.publish("account.order_placed", login=m.login, ticket=m.ticket, symbol=m.symbol,
                      order_type=m.order_type, volume=str(m.volume), price=str(m.price))
         return
-    core.feed_engine(pm.TraderOrderPlaced(core.now, trader, m.ticket, m.symbol, OrderKind(m.order_type), m.volume,
-                                          m.price, m.sl or None, m.tp or None, m.expiration or None, m.time))
+    core.feed_engine(placed(core.now, trader, m))
+
+
+def placed(now: int, trader: str, m: Any) -> pm.TraderOrderPlaced:
+    """An `order_placed` (or one order of an `orders_snapshot`) as the engine's placement."""
+    return pm.TraderOrderPlaced(now, trader, m.ticket, m.symbol, OrderKind(m.order_type), m.volume, m.price,
+                                m.sl or None, m.tp or None, m.expiration or None, m.time, m.stoplimit or None, m.magic)
 
 
 def _on_order_modified(core: DaemonCore, s: Any, m: OrderModified) -> None:
     trader = core.trader_of.get(m.login)
     if trader is not None:
         core.feed_engine(pm.TraderOrderModified(core.now, trader, m.ticket, m.price, m.sl or None, m.tp or None,
-                                                m.expiration or None))
+                                                m.expiration or None, m.stoplimit or None))
 
 
 def _on_order_removed(core: DaemonCore, s: Any, m: OrderRemoved) -> None:
@@ -54,10 +63,19 @@ def _on_order_filled(core: DaemonCore, s: Any, m: OrderFilled) -> None:
         core.netting[m.login][m.position] = m.symbol
     if trader is not None:
         core.feed_engine(pm.TraderOrderFilled(core.now, trader, m.ticket, m.position, m.symbol, Side(m.side),
-                                              m.volume, m.price, m.time, m.sl or None, m.tp or None))
+                                              m.volume, m.price, m.time, m.sl or None, m.tp or None, m.magic))
     elif m.login in core.investor_accounts:
         core.feed_engine(pm.CopyOrderFilled(core.now, m.login, m.ticket, m.position, m.volume, m.price, m.time))
 
 
+def _on_orders_snapshot(core: DaemonCore, s: Any, m: OrdersSnapshot) -> None:
+    trader = core.trader_of.get(m.login)
+    if trader is None:
+        core.publish("account.orders_snapshot", login=m.login, orders=len(m.orders))
+        return
+    now = core.now
+    core.feed_engine(pm.TraderOrdersSnapshot(now, trader, tuple(placed(now, trader, o) for o in m.orders)))
+
+
 ORDER_HANDLERS = {OrderPlaced: _on_order_placed, OrderModified: _on_order_modified, OrderRemoved: _on_order_removed,
-                  OrderFilled: _on_order_filled}
+                  OrderFilled: _on_order_filled, OrdersSnapshot: _on_orders_snapshot}

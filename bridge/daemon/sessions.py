@@ -337,7 +337,7 @@ class SessionsMixin:
         self.feed_engine(ev.TerminalOnline(now, login))
         if login in self.trader_of or self._is_investor(login):
             self.feed_engine(ev.AccountUpdated(now, login, m.balance, m.equity))
-        snap = tuple(ev.SnapshotPosition(p.ticket, p.symbol, Side(p.side), p.volume, p.price, p.time)
+        snap = tuple(ev.SnapshotPosition(p.ticket, p.symbol, Side(p.side), p.volume, p.price, p.time, p.magic)
                      for p in m.positions)
         trader = self.trader_of.get(login)
         if m.margin_mode == "netting":  # kept even before the account is a trader's (registered later)

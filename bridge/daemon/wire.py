@@ -40,19 +40,30 @@ def command_row(cmd: Command, seq: int) -> CommandRow:
 def _order_row(cmd: object, seq: int) -> CommandRow:
     """Pending-order commands (issue 15 item 6) in the same columns: `side` holds the order
     type, `reason` the order's expiration (UTC ms as text, "0" = good till cancelled) - not
-    `expires`, which is the daemon's send deadline of opens."""
+    `expires`, which is the daemon's send deadline of opens - and, for a stop-limit (item 3),
+    `@` and its Limit price after it ("0@1.0865"): the other orders' rows stay as they were."""
     if type(cmd) is pm.PlaceOrder:
         return CommandRow(cmd.key, seq, cmd.id, cmd.account, "place_order", cmd.subscription, cmd.trader_order,
                           None, cmd.symbol, cmd.kind.value, str(cmd.volume), str(cmd.price), str(cmd.sl or 0),
-                          str(cmd.tp or 0), str(cmd.expiration or 0))
+                          str(cmd.tp or 0), _expiration_text(cmd.expiration, cmd.stoplimit))
     if type(cmd) is pm.ModifyOrder:
         return CommandRow(cmd.key, seq, cmd.id, cmd.account, "modify_order", cmd.subscription, cmd.trader_order,
                           cmd.order, None, None, None, str(cmd.price), str(cmd.sl or 0), str(cmd.tp or 0),
-                          str(cmd.expiration or 0))
+                          _expiration_text(cmd.expiration, cmd.stoplimit))
     if type(cmd) is pm.CancelOrder:
         return CommandRow(cmd.key, seq, cmd.id, cmd.account, "cancel_order", cmd.subscription, cmd.trader_order,
                           cmd.order, None, None, None, None, None, None, cmd.reason)
     raise TypeError(f"unknown command {type(cmd).__name__}")
+
+
+def _expiration_text(expiration: int | None, stoplimit: Decimal | None) -> str:
+    return f"{expiration or 0}@{stoplimit}" if stoplimit else str(expiration or 0)
+
+
+def _order_times(row: CommandRow) -> tuple[int, float]:
+    """(expiration, stoplimit) of an order command's row (`_order_row`)."""
+    expiration, _, stoplimit = (row.reason or "0").partition("@")
+    return int(expiration), _f(stoplimit)
 
 
 _row = tuple.__new__  # CommandRow without its Python-level __new__ (same tuple, half the cost)
@@ -125,14 +136,22 @@ def command_wire(row: CommandRow, id_: int, seq: int, ts: int, magic: int) -> di
         return {"v": 1, "type": "modify", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
                 "ticket": row.ticket, "sl": _f(row.sl), "tp": _f(row.tp)}
     if row.type == "place_order":
-        return {"v": 1, "type": "place_order", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
+        expiration, stoplimit = _order_times(row)
+        wire = {"v": 1, "type": "place_order", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
                 "symbol": row.symbol, "order_type": row.side, "volume": _f(row.volume), "price": _f(row.price),
-                "sl": _f(row.sl), "tp": _f(row.tp), "expiration": int(row.reason or 0), "magic": magic,
+                "sl": _f(row.sl), "tp": _f(row.tp), "expiration": expiration, "magic": magic,
                 "comment": comment_for(row.key)}
+        if stoplimit:  # optional on the wire: left out at 0 (the canonical form)
+            wire["stoplimit"] = stoplimit
+        return wire
     if row.type == "modify_order":
-        return {"v": 1, "type": "modify_order", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
+        expiration, stoplimit = _order_times(row)
+        wire = {"v": 1, "type": "modify_order", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
                 "ticket": row.ticket, "price": _f(row.price), "sl": _f(row.sl), "tp": _f(row.tp),
-                "expiration": int(row.reason or 0)}
+                "expiration": expiration}
+        if stoplimit:
+            wire["stoplimit"] = stoplimit
+        return wire
     if row.type == "cancel_order":
         return {"v": 1, "type": "cancel_order", "id": id_, "seq": seq, "ts": ts, "login": row.login, "key": row.key,
                 "ticket": row.ticket}

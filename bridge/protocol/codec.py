@@ -17,11 +17,12 @@ import msgpack
 
 from bridge.protocol import errors as E
 from bridge.protocol.errors import EncodeError, ProtocolError
-from bridge.protocol.messages import ErrorReply, Message, Position, Quote
+from bridge.protocol.messages import ErrorReply, Message, Order, Position, Quote
 from bridge.protocol.schema import (
     ENVELOPE,
     LIST_KINDS,
     NUMBER_KINDS,
+    ORDER_FIELDS,
     POSITION_FIELDS,
     PROTOCOL_VERSION,
     QUOTE_FIELDS,
@@ -161,6 +162,7 @@ def _number(value: Any, path: str) -> float:
 
 _ITEM_CLASSES: dict[Kind, tuple[type, tuple[FieldSpec, ...]]] = {
     Kind.POSITIONS: (Position, POSITION_FIELDS), Kind.QUOTES: (Quote, QUOTE_FIELDS), Kind.SYMBOLS: (str, ()),
+    Kind.ORDERS: (Order, ORDER_FIELDS),
 }  # fmt: skip
 
 _PY_TYPES: dict[Kind, tuple[type, ...]] = {

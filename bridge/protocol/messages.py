@@ -18,7 +18,7 @@ Role = Literal["trader", "investor"]
 Platform = Literal["MT4", "MT5"]
 MarginMode = Literal["hedging", "netting"]
 CloseReason = Literal["client", "sl", "tp", "so"]
-OrderType = Literal["buy_limit", "sell_limit", "buy_stop", "sell_stop"]
+OrderType = str  # one of bridge.protocol.orders.ORDER_TYPES (the one definition; the codec checks it)
 OrderRemovedReason = Literal["cancelled", "expired"]
 
 
@@ -289,6 +289,8 @@ class OrderPlaced:
     tp: Decimal
     expiration: int
     time: int
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0): a stop-limit's Limit price
+    magic: int = 0  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +306,7 @@ class OrderModified:
     tp: Decimal
     expiration: int
     time: int
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +337,7 @@ class OrderFilled:
     sl: Decimal
     tp: Decimal
     time: int
+    magic: int = 0  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +357,7 @@ class PlaceOrder:
     expiration: int
     magic: int
     comment: str
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +373,7 @@ class ModifyOrder:
     sl: Decimal
     tp: Decimal
     expiration: int
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,10 +387,37 @@ class CancelOrder:
     ticket: int
 
 
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One pending order, as carried in `orders_snapshot.orders` (`order_placed`'s body)."""
+
+    ticket: int
+    symbol: str
+    order_type: OrderType
+    volume: Decimal
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+    expiration: int
+    time: int
+    stoplimit: Decimal = Decimal(0)  # optional on the wire (absent = 0)
+    magic: int = 0  # optional on the wire (absent = 0)
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersSnapshot:
+    TYPE: ClassVar[str] = "orders_snapshot"
+    id: int
+    seq: int
+    ts: int
+    login: int
+    orders: tuple[Order, ...]
+
+
 Message = Union[
     Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
     CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
-    OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder,
+    OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder, OrdersSnapshot,
 ]  # fmt: skip
 
 MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
@@ -394,6 +427,7 @@ MESSAGE_CLASSES: MappingProxyType[str, type] = MappingProxyType(
             Hello, Heartbeat, PositionOpened, PositionModified, PositionClosed, AccountUpdate,
             CommandResult, Quotes, Welcome, Redirect, Open, Close, Modify, ErrorReply,
             OrderPlaced, OrderModified, OrderRemoved, OrderFilled, PlaceOrder, ModifyOrder, CancelOrder,
+            OrdersSnapshot,
         )  # fmt: skip
     }
 )

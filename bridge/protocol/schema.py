@@ -13,6 +13,8 @@ from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
 
+from bridge.protocol.orders import ORDER_TYPES
+
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = frozenset({PROTOCOL_VERSION})
 
@@ -44,6 +46,9 @@ RETCODE_EXPIRED = 20001
 # conversion pairs; the daemon asks for Rules.conversion_symbols(), 7 with the packaged rules).
 MAX_QUOTES = 32
 
+# orders_snapshot.orders: at most this many pending orders (the EAs watch as many, Orders.mqh)
+MAX_SNAPSHOT_ORDERS = 512
+
 # hello.utc_offset_ms: real zones lie within ±14 h and are multiples of 15 min.
 MAX_UTC_OFFSET_MS = 14 * 3_600_000
 UTC_OFFSET_STEP_MS = 15 * 60_000
@@ -65,13 +70,14 @@ class Kind(Enum):
     POSITIONS = "positions"  # msgpack array of position maps -> tuple[Position, ...]
     QUOTES = "quotes"  # msgpack array of 1..MAX_QUOTES quote maps -> tuple[Quote, ...]
     SYMBOLS = "symbols"  # msgpack array of 0..MAX_QUOTES non-empty str -> tuple[str, ...]
+    ORDERS = "orders"  # msgpack array of 0..MAX_SNAPSHOT_ORDERS order maps -> tuple[Order, ...]
 
 
 NUMBER_KINDS = frozenset({Kind.MONEY, Kind.PRICE, Kind.VOLUME, Kind.VOLUME0})
 INT_KINDS = frozenset({Kind.UINT, Kind.INT})
-LIST_KINDS = frozenset({Kind.POSITIONS, Kind.QUOTES, Kind.SYMBOLS})
+LIST_KINDS = frozenset({Kind.POSITIONS, Kind.QUOTES, Kind.SYMBOLS, Kind.ORDERS})
 # (fewest, most) items of a bounded array kind; POSITIONS is bounded by the decoder's array limit
-ITEM_RANGES = {Kind.QUOTES: (1, MAX_QUOTES), Kind.SYMBOLS: (0, MAX_QUOTES)}
+ITEM_RANGES = {Kind.QUOTES: (1, MAX_QUOTES), Kind.SYMBOLS: (0, MAX_QUOTES), Kind.ORDERS: (0, MAX_SNAPSHOT_ORDERS)}
 
 
 class Direction(Enum):
@@ -163,8 +169,8 @@ ROLES = ("trader", "investor")
 PLATFORMS = ("MT4", "MT5")
 MARGIN_MODES = ("hedging", "netting")  # hello.margin_mode: the first is what an absent field reads as
 CLOSE_REASONS = ("client", "sl", "tp", "so")
-# Pending orders (issue 15 item 6): the four types both platforms have, and why one left the book
-ORDER_TYPES = ("buy_limit", "sell_limit", "buy_stop", "sell_stop")
+# Pending orders (issue 15 items 3, 6): the types (bridge/protocol/orders.py), why one left the book
+_ORDER_TYPES_TEXT = ", ".join(ORDER_TYPES[:-1]) + " or " + ORDER_TYPES[-1] + " (the stop-limits: MT5 only)"
 ORDER_REMOVED_REASONS = ("cancelled", "expired")
 
 F = FieldSpec
@@ -204,6 +210,11 @@ QUOTE_FIELDS: tuple[FieldSpec, ...] = (
     F("time", Kind.UINT, "time of the quote, UTC ms since the Unix epoch (the terminal converts from trade "
       "server time)", high=MAX_TIME_MS),
 )
+
+# one pending order as `orders_snapshot` carries it: `order_placed`'s body
+def _order_fields() -> tuple[FieldSpec, ...]:
+    return next(s for s in _SPECS if s.type == "order_placed").fields
+
 
 _T, _D = frozenset({Direction.TO_DAEMON}), frozenset({Direction.TO_TERMINAL})
 _BOTH = _T | _D
@@ -377,7 +388,7 @@ _SPECS: tuple[MessageSpec, ...] = (
         (
             F("ticket", Kind.UINT, "order ticket", high=MAX_ID),
             F("symbol", Kind.NAME, "symbol name as the terminal knows it"),
-            F("order_type", Kind.ENUM, "buy_limit, sell_limit, buy_stop or sell_stop", ORDER_TYPES),
+            F("order_type", Kind.ENUM, _ORDER_TYPES_TEXT, ORDER_TYPES),
             F("volume", Kind.VOLUME, "volume, lots"),
             F("price", Kind.PRICE, "the order's price"),
             F("sl", Kind.PRICE, "stop loss, 0 = none"),
@@ -385,6 +396,10 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("expiration", Kind.UINT, "UTC ms when the server removes the order, 0 = good till cancelled",
               high=MAX_TIME_MS),
             F("time", Kind.UINT, "placement time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+            F("stoplimit", Kind.PRICE, "a stop-limit's Limit price, placed when `price` is reached (MT5 "
+              "ORDER_PRICE_STOPLIMIT); 0 for the other types. Optional: absent reads as 0", optional=True),
+            F("magic", Kind.INT, "the order's magic number (MT4 OrderMagicNumber, MT5 ORDER_MAGIC). Optional: "
+              "absent reads as 0", optional=True, high=UINT64_MAX),
         ),
         "a limit or stop order was placed (a trader's own, or an investor's copy order)",
     ),
@@ -398,6 +413,8 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("tp", Kind.PRICE, "new take profit, 0 = none"),
             F("expiration", Kind.UINT, "new expiration, UTC ms, 0 = good till cancelled", high=MAX_TIME_MS),
             F("time", Kind.UINT, "modification time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+            F("stoplimit", Kind.PRICE, "a stop-limit's new Limit price; 0 for the other types. Optional: absent "
+              "reads as 0", optional=True),
         ),
         "a pending order's price, stops or expiration changed",
     ),
@@ -426,6 +443,8 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("sl", Kind.PRICE, "stop loss of the position, 0 = none"),
             F("tp", Kind.PRICE, "take profit of the position, 0 = none"),
             F("time", Kind.UINT, "fill time, UTC ms since the Unix epoch", high=MAX_TIME_MS),
+            F("magic", Kind.INT, "the order's magic number (the position's). Optional: absent reads as 0",
+              optional=True, high=UINT64_MAX),
         ),
         "a pending order filled; its position is reported by this message, not position_opened",
     ),
@@ -435,7 +454,7 @@ _SPECS: tuple[MessageSpec, ...] = (
         (
             F("key", Kind.NAME, "idempotency key"),
             F("symbol", Kind.NAME, "symbol to trade"),
-            F("order_type", Kind.ENUM, "buy_limit, sell_limit, buy_stop or sell_stop", ORDER_TYPES),
+            F("order_type", Kind.ENUM, _ORDER_TYPES_TEXT, ORDER_TYPES),
             F("volume", Kind.VOLUME, "volume, lots"),
             F("price", Kind.PRICE, "the order's price"),
             F("sl", Kind.PRICE, "stop loss, 0 = none"),
@@ -444,6 +463,8 @@ _SPECS: tuple[MessageSpec, ...] = (
               high=MAX_TIME_MS),
             F("magic", Kind.INT, "magic number to set", high=UINT64_MAX),
             F("comment", Kind.TEXT, "comment to set"),
+            F("stoplimit", Kind.PRICE, "a stop-limit's Limit price (MqlTradeRequest.stoplimit); 0 for the other "
+              "types. Optional: absent reads as 0", optional=True),
         ),
         "place a limit or stop order (command_result.ticket: the order's ticket)",
     ),
@@ -457,6 +478,8 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("sl", Kind.PRICE, "new stop loss, 0 = none"),
             F("tp", Kind.PRICE, "new take profit, 0 = none"),
             F("expiration", Kind.UINT, "new expiration, UTC ms, 0 = good till cancelled", high=MAX_TIME_MS),
+            F("stoplimit", Kind.PRICE, "a stop-limit's new Limit price; 0 for the other types. Optional: absent "
+              "reads as 0", optional=True),
         ),
         "change a pending order's price, stops and expiration",
     ),
@@ -468,6 +491,18 @@ _SPECS: tuple[MessageSpec, ...] = (
             F("ticket", Kind.UINT, "order to cancel", high=MAX_ID),
         ),
         "delete a pending order",
+    ),
+)
+
+ORDER_FIELDS: tuple[FieldSpec, ...] = _order_fields()
+_SPECS += (
+    MessageSpec(
+        "orders_snapshot",
+        _T,
+        (F("orders", Kind.ORDERS, "every pending order on the account now (0 .. 512 order maps, each "
+           "`order_placed`'s body)"),),
+        "the account's pending orders, sent once after each welcome (after the re-sent reports): the truth "
+        "about orders, as hello.positions is about positions (section 6.3)",
     ),
 )
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from bridge.domain.money import to_decimal  # the one float -> Decimal rule (shortest repr)
 from bridge.protocol import errors as E
 from bridge.protocol.errors import ProtocolError
-from bridge.protocol.messages import MESSAGE_CLASSES, Message, Position, Quote
+from bridge.protocol.messages import MESSAGE_CLASSES, Message, Order, Position, Quote
 from bridge.protocol.schema import (
     ENVELOPE,
     ITEM_RANGES,
@@ -25,6 +25,7 @@ from bridge.protocol.schema import (
     MAX_VOLUME,
     MIN_MAGNITUDE,
     NUMBER_KINDS,
+    ORDER_FIELDS,
     POSITION_FIELDS,
     QUOTE_FIELDS,
     SCHEMA,
@@ -241,6 +242,7 @@ def _fields(fields: dict[str, Any], compiled: Compiled, path: str, ref_id: int) 
 _ITEMS = {
     Kind.POSITIONS: (_compile(POSITION_FIELDS, frozenset(f.name for f in POSITION_FIELDS)), Position),
     Kind.QUOTES: (_compile(QUOTE_FIELDS, frozenset(f.name for f in QUOTE_FIELDS)), Quote),
+    Kind.ORDERS: (_compile(ORDER_FIELDS, frozenset(f.name for f in ORDER_FIELDS)), Order),
 }
 _SYMBOL = FieldSpec("symbol", Kind.NAME, "one symbol of a SYMBOLS array")
 
@@ -256,8 +258,8 @@ _ZERO = Decimal(0)  # an absent optional number (position swap)
 _BODY_SPECS = {type_: _body_specs(spec) for type_, spec in SCHEMA.items()}
 
 
-def _item(item: Any, path: str, ref_id: int, kind: Kind) -> Position | Quote | ProtocolError:
-    """One map of a POSITIONS or QUOTES array."""
+def _item(item: Any, path: str, ref_id: int, kind: Kind) -> Position | Quote | Order | ProtocolError:
+    """One map of a POSITIONS, QUOTES or ORDERS array."""
     if type(item) is not Pairs:
         return ProtocolError(E.WRONG_TYPE, f"expected map, got {_kind_name(item)}", path, ref_id)
     fields = _index(item, path + ".", ref_id)

@@ -21,7 +21,9 @@ VECTORS = ROOT / "tests" / "vectors" / "protocol_vectors.json"
 OUTPUTS = [ROOT / "mql" / "Include" / "MtBridge" / "SelfTestVectors.mqh"]
 
 POSITION = ("ticket", "symbol", "side", "volume", "price", "sl", "tp", "time", "magic", "comment", "swap")
-OPTIONAL_NUMBERS = {"swap"}  # absent in a vector = 0.0
+OPTIONAL_NUMBERS = {"swap", "stoplimit"}  # absent in a vector = 0.0
+ORDER = ("ticket", "symbol", "order_type", "volume", "price", "sl", "tp", "expiration", "time", "stoplimit", "magic")
+ORDER_DEFAULTS = {"stoplimit": 0.0, "magic": 0}  # optional: absent in a vector
 # builder name and body fields (after the envelope) in call order
 BUILDERS = {
     "hello": ("MtbBuildHello", ("role", "platform", "account_type", "currency", "leverage", "balance", "equity", "positions", "utc_offset_ms", "margin_mode")),
@@ -38,13 +40,14 @@ BUILDERS = {
     "close": ("MtbBuildClose", ("key", "ticket", "volume")),
     "modify": ("MtbBuildModify", ("key", "ticket", "sl", "tp")),
     "error": ("MtbBuildError", ("code", "detail", "ref_id", "field")),
-    "order_placed": ("MtbBuildOrderPlaced", ("ticket", "symbol", "order_type", "volume", "price", "sl", "tp", "expiration", "time")),
-    "order_modified": ("MtbBuildOrderModified", ("ticket", "price", "sl", "tp", "expiration", "time")),
+    "order_placed": ("MtbBuildOrderPlaced", ("ticket", "symbol", "order_type", "volume", "price", "sl", "tp", "expiration", "time", "stoplimit", "magic")),
+    "order_modified": ("MtbBuildOrderModified", ("ticket", "price", "sl", "tp", "expiration", "time", "stoplimit")),
     "order_removed": ("MtbBuildOrderRemoved", ("ticket", "removal", "time")),
-    "order_filled": ("MtbBuildOrderFilled", ("ticket", "position", "symbol", "side", "volume", "price", "sl", "tp", "time")),
-    "place_order": ("MtbBuildPlaceOrder", ("key", "symbol", "order_type", "volume", "price", "sl", "tp", "expiration", "magic", "comment")),
-    "modify_order": ("MtbBuildModifyOrder", ("key", "ticket", "price", "sl", "tp", "expiration")),
+    "order_filled": ("MtbBuildOrderFilled", ("ticket", "position", "symbol", "side", "volume", "price", "sl", "tp", "time", "magic")),
+    "place_order": ("MtbBuildPlaceOrder", ("key", "symbol", "order_type", "volume", "price", "sl", "tp", "expiration", "magic", "comment", "stoplimit")),
+    "modify_order": ("MtbBuildModifyOrder", ("key", "ticket", "price", "sl", "tp", "expiration", "stoplimit")),
     "cancel_order": ("MtbBuildCancelOrder", ("key", "ticket")),
+    "orders_snapshot": ("MtbBuildOrdersSnapshot", ("orders",)),
 }
 RESULT = ("key", "ok", "retcode", "ticket", "price", "volume", "time", "message")
 QUOTE = ("symbol", "bid", "ask", "time")
@@ -82,6 +85,13 @@ def build_function(index: int, vector: dict) -> list[str]:
                 for name in POSITION:
                     out.append(f"   positions[{k}].{name}={lit(pos.get(name, 0.0))};")
             args.append("positions")
+        elif field == "orders":
+            out.append("   MtbOrder orders[];")
+            out.append(f"   ArrayResize(orders,{len(value['orders'])});")
+            for k, order in enumerate(value["orders"]):
+                for name in ORDER:
+                    out.append(f"   orders[{k}].{name}={lit(order.get(name, ORDER_DEFAULTS.get(name)))};")
+            args.append("orders")
         elif field == "quotes":
             out.append("   MtbQuote quotes[];")
             out.append(f"   ArrayResize(quotes,{len(value['quotes'])});")

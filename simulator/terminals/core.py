@@ -369,7 +369,12 @@ class TerminalCore:
             # in order, with new ids; the journaled ones are forgotten (docs/protocol.md §6.3)
             again = [replace(m, **self._envelope(link, now)) for m in link.sent if m.id > message.last_id]
             link.sent = deque(again, maxlen=SENT_KEPT)
-            return again  # type: ignore[return-value]
+            # then every pending order there now: the truth about orders, as the hello's
+            # positions are about positions (orders.py; docs/protocol.md §6.3). Not sent when
+            # there is none to tell of: no order, and a daemon that never knew the login
+            orders = link.orders.snapshot(self.server, link.session.login, lambda: self._envelope(link, now),
+                                          message.resume)
+            return again + ([orders] if orders is not None else [])  # type: ignore[return-value]
         if isinstance(message, Heartbeat):
             return []
         if isinstance(message, ErrorReply):

@@ -6,7 +6,10 @@ the book without a fill `order_removed` (`expired` when the server expired it, e
 `cancelled`), and the deal that fills a watched order `order_filled` - instead of
 `position_opened` (TerminalCore._scan asks `take_fill`). Orders present when the watch
 starts, and orders this terminal placed, modified or cancelled by a daemon command (their
-`command_result` is the report), are tracked silently.
+`command_result` is the report), are tracked silently. After every welcome the terminal sends
+`orders_snapshot` (`snapshot`): every order there now, so the daemon learns the orders that
+were there before the watch and reconciles what changed while the link was down (issue 15
+item 1). Each report carries the order's magic (item 4).
 
 Commands: `place_order`, `modify_order`, `cancel_order` are TRADE_ACTION_PENDING / MODIFY /
 REMOVE requests on the addressed login's session; `command_result.ticket` is the order.
@@ -17,20 +20,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bridge.protocol import CancelOrder, ModifyOrder, OrderFilled, OrderModified, OrderPlaced, OrderRemoved, PlaceOrder
+from bridge.protocol import (CancelOrder, ModifyOrder, Order, OrderFilled, OrderModified, OrderPlaced, OrderRemoved,
+                             OrdersSnapshot, PlaceOrder)
+from bridge.protocol.orders import OrderKind
+from bridge.protocol.schema import MAX_SNAPSHOT_ORDERS
 from simulator.server import DealInfo, Session, TradeRequest
 from simulator.server import retcodes as rc
 
 ZERO = Decimal(0)
-KINDS = {rc.ORDER_TYPE_BUY_LIMIT: "buy_limit", rc.ORDER_TYPE_SELL_LIMIT: "sell_limit",
-         rc.ORDER_TYPE_BUY_STOP: "buy_stop", rc.ORDER_TYPE_SELL_STOP: "sell_stop"}
-TYPES = {v: k for k, v in KINDS.items()}
+# the wire's order types by the server's ORDER_TYPE_* number (bridge.protocol.orders, the one list)
+KINDS = {k.code: k.value for k in OrderKind}
 ORDER_COMMANDS = (PlaceOrder, ModifyOrder, CancelOrder)
 ORDER_REPORTS = (OrderPlaced, OrderModified, OrderRemoved, OrderFilled)
 
 
 def _wire(value: Decimal) -> Decimal:
     return ZERO if value.is_zero() else Decimal(repr(float(value)))
+
+
+def _stoplimit(order) -> Decimal:
+    """A stop-limit's Limit price; the simulated server runs no stop-limit (its OrderInfo has none)."""
+    return _wire(getattr(order, "price_stoplimit", ZERO))
 
 
 @dataclass(slots=True)
@@ -53,6 +63,20 @@ class OrderWatch:
             return
         self.orders = {o.ticket: _Order(o.price_open, o.sl, o.tp) for o in server.orders(login) if o.type in KINDS}
 
+    def snapshot(self, server, login: int, envelope, resume: bool) -> OrdersSnapshot | None:
+        """Every pending order of `login` now, sent after each welcome; None (nothing sent) when
+        there is none and the daemon never knew the login (`resume` false: it keeps no order of
+        it), or for a server view without pending orders."""
+        if not hasattr(server, "orders"):
+            return None
+        current = [o for o in server.orders(login) if o.type in KINDS][:MAX_SNAPSHOT_ORDERS]
+        if not current and not resume:
+            return None
+        return OrdersSnapshot(**envelope(), orders=tuple(
+            Order(ticket=o.ticket, symbol=o.symbol, order_type=KINDS[o.type], volume=_wire(o.volume_current),
+                  price=_wire(o.price_open), sl=_wire(o.sl), tp=_wire(o.tp), expiration=0, time=o.time_setup_msc,
+                  stoplimit=_stoplimit(o), magic=o.magic) for o in current))
+
     def take_fill(self, deal: DealInfo) -> bool:
         """True (and forgotten) when `deal` fills a watched order: report it as order_filled."""
         return self.orders.pop(deal.order, None) is not None if deal.order else False
@@ -69,7 +93,8 @@ class OrderWatch:
                 self.orders[ticket] = _Order(o.price_open, o.sl, o.tp)
                 out.append(OrderPlaced(**envelope(), ticket=ticket, symbol=o.symbol, order_type=KINDS[o.type],
                                        volume=_wire(o.volume_current), price=_wire(o.price_open), sl=_wire(o.sl),
-                                       tp=_wire(o.tp), expiration=0, time=o.time_setup_msc))
+                                       tp=_wire(o.tp), expiration=0, time=o.time_setup_msc,
+                                       stoplimit=_stoplimit(o), magic=o.magic))
             elif (seen.price, seen.sl, seen.tp) != (o.price_open, o.sl, o.tp):
                 seen.price, seen.sl, seen.tp = o.price_open, o.sl, o.tp
                 out.append(OrderModified(**envelope(), ticket=ticket, price=_wire(o.price_open), sl=_wire(o.sl),
@@ -91,15 +116,17 @@ class OrderWatch:
         return OrderFilled(**envelope(), ticket=deal.order, position=deal.position_id, symbol=deal.symbol,
                            side="buy" if deal.type == rc.DEAL_TYPE_BUY else "sell", volume=_wire(deal.volume),
                            price=_wire(deal.price), sl=_wire(position.sl if position is not None else ZERO),
-                           tp=_wire(position.tp if position is not None else ZERO), time=deal.time_msc)
+                           tp=_wire(position.tp if position is not None else ZERO), time=deal.time_msc,
+                           magic=deal.magic)
 
     # ------------------------------------------------------------------ commands
     def execute(self, server, session: Session, cmd: PlaceOrder | ModifyOrder | CancelOrder):
         """The server's result of one order command, and the order ticket it names."""
         if isinstance(cmd, PlaceOrder):
             request = TradeRequest(
-                action=rc.TRADE_ACTION_PENDING, symbol=cmd.symbol, volume=cmd.volume, type=TYPES[cmd.order_type],
-                price=cmd.price, sl=cmd.sl, tp=cmd.tp, magic=cmd.magic, comment=cmd.comment,
+                action=rc.TRADE_ACTION_PENDING, symbol=cmd.symbol, volume=cmd.volume,
+                type=OrderKind(cmd.order_type).code, price=cmd.price, stoplimit=cmd.stoplimit, sl=cmd.sl, tp=cmd.tp,
+                magic=cmd.magic, comment=cmd.comment,
                 type_time=rc.ORDER_TIME_SPECIFIED if cmd.expiration else rc.ORDER_TIME_GTC,
                 expiration_ms=cmd.expiration,
             )  # fmt: skip
@@ -108,8 +135,9 @@ class OrderWatch:
                 self.orders[res.order] = _Order(cmd.price, cmd.sl, cmd.tp)
             return res, res.order if res.ok else 0
         if isinstance(cmd, ModifyOrder):
-            request = TradeRequest(action=rc.TRADE_ACTION_MODIFY, order=cmd.ticket, price=cmd.price, sl=cmd.sl,
-                                   tp=cmd.tp, type_time=rc.ORDER_TIME_SPECIFIED if cmd.expiration else rc.ORDER_TIME_GTC,
+            request = TradeRequest(action=rc.TRADE_ACTION_MODIFY, order=cmd.ticket, price=cmd.price,
+                                   stoplimit=cmd.stoplimit, sl=cmd.sl, tp=cmd.tp,
+                                   type_time=rc.ORDER_TIME_SPECIFIED if cmd.expiration else rc.ORDER_TIME_GTC,
                                    expiration_ms=cmd.expiration)
             res = server.order_send(session, request)
             if res.ok and cmd.ticket in self.orders:

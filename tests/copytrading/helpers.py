@@ -69,21 +69,23 @@ class World:
 
     def investor(self, name: str, trader: str = "T", account: int = 2000, amount: str = "1000", *,
                  mode: VolumeMode = VolumeMode.EQUAL, protection: str | None = None, leverage: int = 100,
-                 deposit: str | None = None) -> int:
+                 deposit: str | None = None, account_type: str | None = None) -> int:
         self.handle(WalletDeposited(self.tick(), name, D(deposit or amount)))
+        typed = {} if account_type is None else {"account_type": account_type}
         step = self.handle(Subscribe(self.tick(), name, trader, account, D(amount), mode=mode,
                                      protection_pct=None if protection is None else D(protection),
-                                     leverage=leverage))
+                                     leverage=leverage, **typed))
         started = [r for r in step.records if type(r).__name__ == "SubscriptionStarted"]
         assert started, step.records
         return started[0].subscription
 
     def open(self, volume: str = "1", symbol: str = "EURUSD", side: Side = Side.BUY, price: str = "1.10000",
-             trader: str = "T", ticket: int | None = None, fill: bool = True) -> tuple[int, Step]:
+             trader: str = "T", ticket: int | None = None, fill: bool = True,
+             magic: int | None = None) -> tuple[int, Step]:
         ticket = ticket if ticket is not None else next(self.trader_tickets)
         self.prices.setdefault(symbol, D(price))
-        step = self.handle(TraderPositionOpened(self.tick(), trader, ticket, symbol, side, D(volume), D(price)),
-                           fill=fill)
+        step = self.handle(TraderPositionOpened(self.tick(), trader, ticket, symbol, side, D(volume), D(price),
+                                                magic=magic), fill=fill)
         return ticket, step
 
     def close(self, ticket: int, volume: str, price: str | None = None, reason: str = "client",

@@ -59,15 +59,41 @@ def test_a_filtered_trade_is_refused_with_its_reason_and_the_figure(settings, de
         assert w.engine._books[sub].total == 0
 
 
-def test_magic_numbers_are_not_a_filter_the_trader_event_carries_none():
-    # ITEM_3's magic numbers: TraderPositionOpened has no magic (the daemon does not pass the
-    # wire's `magic` to the engine), so there is nothing to filter on; docs/copy-trading.md says so.
-    from dataclasses import fields
+@pytest.mark.parametrize("settings, magic, expected", [
+    ({"magics_allowed": "1001,1002"}, 1002, ("opened", None)),
+    ({"magics_allowed": "1001,1002"}, 0,  # a trade by hand (magic 0) is not one of the EA's
+     ("magic_not_allowed", {"magic": "0", "magics_allowed": "1001,1002"})),
+    ({"magics_allowed": [1001]}, None,  # a terminal that did not say the magic: the allow list refuses
+     ("magic_not_allowed", {"magic": "unknown", "magics_allowed": "1001"})),
+    ({"magics_blocked": [7]}, 7, ("magic_blocked", {"magic": "7", "magics_blocked": "7"})),
+    ({"magics_blocked": [7]}, 8, ("opened", None)),
+    ({"magics_blocked": [7]}, None, ("opened", None)),  # nothing says it is the blocked one
+    ({"magics_allowed": [2**64 - 1]}, 2**64 - 1, ("opened", None)),  # MT5 magics are ulong
+])
+def test_magic_numbers_filter_the_trader_deals_like_the_other_filters(settings, magic, expected):
+    # ITEM_3 "magic numbers": the trader's position_opened carries the EA's magic (wire `magic`,
+    # MT4 OrderMagicNumber(), MT5 POSITION_MAGIC) into TraderPositionOpened.magic
+    w, sub = world(**settings)
+    _, step = w.open(magic=magic)
+    assert outcome(step) == expected
+    if expected[0] != "opened":
+        assert not w.engine.subscriptions[sub].copies
 
-    from bridge.copytrading import TraderPositionOpened
-    from bridge.copytrading.settings import CopySettings
-    assert "magic" not in {f.name for f in fields(TraderPositionOpened)}
-    assert not any("magic" in f.name for f in fields(CopySettings))
+
+@pytest.mark.parametrize("bad, message", [
+    ({"magics_allowed": [-1]}, "magics_allowed: must be at most 64 magic numbers, each a whole number 0.."),
+    ({"magics_allowed": [2**64]}, "magics_allowed: must be at most 64 magic numbers, each a whole number 0.."),
+    ({"magics_blocked": "12,x"}, "magics_blocked: must be a list of magic numbers"),
+    ({"magics_allowed": [True]}, "magics_allowed: must be a list of magic numbers"),
+    ({"magics_allowed": "5", "magics_blocked": "5"}, "magics_blocked: 5 also in magics_allowed"),
+    ({"magics_allowed": list(range(65))}, "magics_allowed: must be at most 64 magic numbers"),
+])
+def test_a_magic_list_is_validated_and_a_bad_one_changes_nothing(bad, message):
+    w, sub = world(magics_allowed=[1001])
+    before = w.engine.subscriptions[sub].copy_settings
+    step = w.handle(SetCopySettings(w.tick(), sub, "I1", **bad))
+    assert message in " ".join(r.detail for r in step.records if hasattr(r, "detail"))
+    assert w.engine.subscriptions[sub].copy_settings == before
 
 
 def test_reverse_copy_sells_what_the_trader_buys_and_swaps_sl_and_tp():

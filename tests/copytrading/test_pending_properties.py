@@ -14,6 +14,7 @@ from bridge.copytrading.pending_messages import (CancelOrder, CopyOrderFilled, M
                                                  TraderOrderCancelled, TraderOrderFilled, TraderOrderModified,
                                                  TraderOrderPlaced)
 from bridge.copytrading.pending_state import OrderKind
+from bridge.domain.trading import Side
 from tests.copytrading.helpers import World
 
 ACTIONS = st.lists(st.tuples(st.sampled_from(["place", "modify", "cancel", "fill", "copy_fill", "wait", "close"]),
@@ -60,7 +61,7 @@ def run(actions, restart_at: int | None = None) -> tuple[World, list]:
             order = w.engine.s.orders.get(ticket)
             volume = order.volume if order is not None else D(size) / 100
             step = w.handle(TraderOrderFilled(w.tick(), "T", ticket, ticket, "EURUSD",
-                                              order.kind.side if order else OrderKind.BUY_LIMIT.side, volume,
+                                              Side(order.kind.side if order else OrderKind.BUY_LIMIT.side), volume,
                                               D("1.08000")), fill=False)
         elif what == "copy_fill":
             mine = sorted(k for k, v in investor_orders.items() if v == ticket)

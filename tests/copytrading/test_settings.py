@@ -101,7 +101,8 @@ def test_a_subscription_carries_settings_and_the_seed_terms_store_none():
     step = w.handle(SetCopySettings(w.tick(), sub, "I1", reverse=True, symbols_blocked="XAUUSD"))
     assert s.settings == CopySettings(reverse=True, symbols_blocked=("XAUUSD",))
     (changed,) = [r for r in step.records if isinstance(r, CopySettingsChanged)]
-    assert changed.settings == s.settings.to_dict()
+    assert changed.settings == s.settings.recorded()  # to_dict, the magic lists left out while empty
+    assert CopySettings.from_dict(changed.settings) == s.settings
     # back to the seed's terms: stored as None again, the fan-out's fast path
     w.handle(SetCopySettings(w.tick(), sub, None, reverse=None, symbols_blocked=None, mode="proportional"))
     assert s.settings is None and s.mode is VolumeMode.PROPORTIONAL

@@ -16,7 +16,8 @@ import msgpack
 import pytest
 from corekit import T0, Net, make
 
-from bridge.protocol.schema import ENVELOPE, INT_KINDS, NUMBER_KINDS, POSITION_FIELDS, QUOTE_FIELDS, SCHEMA, Direction
+from bridge.protocol.schema import (ENVELOPE, INT_KINDS, NUMBER_KINDS, ORDER_FIELDS, POSITION_FIELDS, QUOTE_FIELDS,
+                                    SCHEMA, Direction)
 
 LOGIN = 1001  # the trader account corekit registers
 HELLO = dict(role="trader", platform="MT4", account_type="mt4_standard", currency="USD", leverage=100,
@@ -42,6 +43,8 @@ BODIES = {
     "order_filled": dict(ticket=88, position=88, symbol="EURUSD", side="buy", volume=0.1, price=1.08, sl=0.0,
                          tp=0.0, time=T0 + 4),
 }
+ORDER = dict(BODIES["order_placed"], stoplimit=0.0, magic=5)
+BODIES["orders_snapshot"] = dict(orders=[ORDER])  # after the welcome (issue 15 item 1)
 TO_DAEMON = [t for t, s in SCHEMA.items() if Direction.TO_DAEMON in s.directions]
 HOSTILE = {"int": [2**64 - 1, 2**63, -(2**63), 0.5, True], "number": [1e308, -1e308, 5e-324, math.nan, -math.inf,
                                                                       2**64 - 1, True]}
@@ -55,6 +58,8 @@ def cases() -> list[tuple[str, str, object]]:
             fields += [(f"positions[0].{f.name}", f) for f in POSITION_FIELDS]
         if type_ == "quotes":
             fields += [(f"quotes[0].{f.name}", f) for f in QUOTE_FIELDS]
+        if type_ == "orders_snapshot":
+            fields += [(f"orders[0].{f.name}", f) for f in ORDER_FIELDS]
         for path, f in fields:
             kind = "int" if f.kind in INT_KINDS else "number" if f.kind in NUMBER_KINDS else None
             if kind is None:
@@ -96,6 +101,8 @@ def test_an_out_of_range_field_is_answered_and_changes_nothing(daemon, type_, pa
     fields: dict[str, object] = {}
     if path.startswith("positions[0]."):
         fields["positions"] = [dict(POSITION, **{path.split(".", 1)[1]: value})]
+    elif path.startswith("orders[0]."):
+        fields["orders"] = [dict(ORDER, **{path.split(".", 1)[1]: value})]
     elif path.startswith("quotes[0]."):
         fields["quotes"] = [dict(BODIES["quotes"]["quotes"][0], **{path.split(".", 1)[1]: value})]
     else:

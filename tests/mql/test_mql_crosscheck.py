@@ -19,7 +19,8 @@ import msgpack
 import pytest
 
 from tests.mql.mqlsource import function_body, strip_code
-from bridge.protocol.schema import ENVELOPE, LIST_KINDS, NUMBER_KINDS, POSITION_FIELDS, QUOTE_FIELDS, SCHEMA, Direction, Kind
+from bridge.protocol.schema import (ENVELOPE, LIST_KINDS, NUMBER_KINDS, ORDER_FIELDS, POSITION_FIELDS, QUOTE_FIELDS,
+                                    SCHEMA, Direction, Kind)
 
 ROOT = Path(__file__).resolve().parents[2]
 MQL = ROOT / "mql"
@@ -30,7 +31,7 @@ SOURCES = sorted(p for p in MQL.rglob("*") if p.suffix in {".mqh", ".mql"})
 EAS = sorted(MQL.glob("Experts/*.mql"))
 KIND = {Kind.UINT: "U", Kind.INT: "I", Kind.BOOL: "B", Kind.TEXT: "T", Kind.NAME: "N", Kind.ENUM: "E",
         Kind.MONEY: "M", Kind.PRICE: "P", Kind.VOLUME: "V", Kind.VOLUME0: "Z", Kind.POSITIONS: "A",
-        Kind.QUOTES: "Q", Kind.SYMBOLS: "S"}  # fmt: skip
+        Kind.QUOTES: "Q", Kind.SYMBOLS: "S", Kind.ORDERS: "O"}  # fmt: skip
 EXTERNAL_INCLUDES = {"Trade/Trade.mqh"}  # the MT5 standard library, shipped with every terminal
 
 
@@ -54,6 +55,7 @@ def test_envelope_and_position_tables_match_python():
     assert mql_const("MTB_ENVELOPE") == spec(ENVELOPE)
     assert mql_const("MTB_POSITION") == spec(POSITION_FIELDS)
     assert mql_const("MTB_QUOTE") == spec(QUOTE_FIELDS)
+    assert mql_const("MTB_ORDER") == spec(ORDER_FIELDS)
 
 
 def test_message_table_matches_python_both_ways():
@@ -104,7 +106,7 @@ def test_builder_writes_schema_fields_in_order(mtype):
     name = "MtbBuild" + "".join(p.capitalize() for p in mtype.split("_"))
     body = function_body(PROTOCOL, name)
     fields = [f.name for f in ENVELOPE] + [f.name for f in SCHEMA[mtype].fields]
-    for array, items in (("positions", POSITION_FIELDS), ("quotes", QUOTE_FIELDS)):
+    for array, items in (("positions", POSITION_FIELDS), ("quotes", QUOTE_FIELDS), ("orders", ORDER_FIELDS)):
         if array in fields:  # the element maps follow the array's key
             at = fields.index(array) + 1
             fields[at:at] = [f.name for f in items]
@@ -117,12 +119,13 @@ def test_builder_writes_schema_fields_in_order(mtype):
 
 def _count(fields, prefix: str = "") -> str:
     """The map size a builder writes: required fields, plus each optional one when not 0 / empty
-    / an enum's first choice (a money field may be negative: `!=0.0`)."""
+    (a money field or an int (a magic) may be negative: `!=0.0`, `!=0`) / an enum's first choice."""
     required = [f for f in fields if not f.optional]
     return str(len(required)) + "".join(
         f"+(ArraySize({f.name})>0 ? 1 : 0)" if f.kind in LIST_KINDS
         else f"+({prefix}{f.name}!=0.0 ? 1 : 0)" if f.kind in NUMBER_KINDS
-        else f'+({f.name}!="{f.choices[0]}" ? 1 : 0)' if f.choices else f"+({f.name}>0 ? 1 : 0)"
+        else f'+({f.name}!="{f.choices[0]}" ? 1 : 0)' if f.choices
+        else f"+({prefix}{f.name}!=0 ? 1 : 0)" if f.kind is Kind.INT else f"+({f.name}>0 ? 1 : 0)"
         for f in fields if f.optional)
 
 

@@ -19,7 +19,7 @@ from protocol_samples import VECTORS
 
 from bridge.protocol import ProtocolError
 from bridge.protocol.codec import unpack_frame
-from bridge.protocol.schema import ENVELOPE, POSITION_FIELDS, QUOTE_FIELDS, SCHEMA, FieldSpec, Kind
+from bridge.protocol.schema import ENVELOPE, LIST_KINDS, POSITION_FIELDS, QUOTE_FIELDS, SCHEMA, FieldSpec, Kind
 from bridge.protocol.validate import _REFUSED, _acceptor, convert, validate
 
 # `v` and `type` are checked before the body (validate), never through a spec
@@ -36,7 +36,7 @@ def same(spec: FieldSpec, value: Any) -> None:
     accept = _acceptor(spec)
     full = convert(spec, value, spec.name)
     if accept is None:  # arrays: convert does them
-        assert spec.kind in (Kind.POSITIONS, Kind.QUOTES, Kind.SYMBOLS)
+        assert spec.kind in LIST_KINDS
         return
     fast = accept(value)
     if isinstance(full, ProtocolError):

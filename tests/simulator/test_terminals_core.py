@@ -380,8 +380,10 @@ def test_deals_made_while_the_link_was_down_are_reported_after_the_reconnect(wor
     (hello,) = core.connect(NOW + 2)
     assert hello.positions == ()  # the snapshot: nothing open now
     # the daemon journaled everything sent before the hello: nothing to send again
-    assert core.receive(Daemon().msg(Welcome, login, server_time=NOW, heartbeat_ms=1000, resume=True,
-                                     last_id=hello.id - 1), NOW + 2) == []
+    # (and, the daemon knowing the login, the orders there now: none)
+    assert [(type(m).__name__, m.orders) for m in core.receive(
+        Daemon().msg(Welcome, login, server_time=NOW, heartbeat_ms=1000, resume=True, last_id=hello.id - 1),
+        NOW + 2)] == [("OrdersSnapshot", ())]
     out = [m for m in roundtrip(core.poll(NOW + 3)) if not isinstance(m, AccountUpdate)]
     assert [(type(m).__name__, m.ticket) for m in out] == [
         ("PositionOpened", brief), ("PositionClosed", brief), ("PositionClosed", known)]
@@ -398,12 +400,15 @@ def test_reports_the_daemon_never_journaled_are_sent_again_after_its_welcome(wor
     (hello,) = core.connect(NOW + 2)  # the daemon restarted
     again = core.receive(Daemon().msg(Welcome, login, server_time=NOW, heartbeat_ms=1000, resume=True,
                                       last_id=opened.id - 1), NOW + 2)
-    assert [(type(m).__name__, m.ticket) for m in again] == [("PositionOpened", ticket)]
+    # the reports first, then the orders snapshot (docs/protocol.md §6.3)
+    assert [(type(m).__name__, getattr(m, "ticket", None)) for m in again] == [("PositionOpened", ticket),
+                                                                              ("OrdersSnapshot", None)]
     assert again[0].id > hello.id and again[0].seq == 2 and again[0].time == opened.time
     # acknowledged by the next welcome: never sent a third time
     core.connect(NOW + 3)
-    assert core.receive(Daemon().msg(Welcome, login, server_time=NOW, heartbeat_ms=1000, resume=True,
-                                     last_id=again[0].id), NOW + 3) == []
+    assert [type(m).__name__ for m in core.receive(Daemon().msg(Welcome, login, server_time=NOW, heartbeat_ms=1000,
+                                                                resume=True, last_id=again[0].id), NOW + 3)] == [
+        "OrdersSnapshot"]
 
 
 def test_a_rollover_swap_is_reported_alone_and_in_the_next_hello(world):

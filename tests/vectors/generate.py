@@ -24,7 +24,7 @@ from bridge.protocol import (
     Position, PositionClosed, PositionModified, PositionOpened, Quote, Quotes, Redirect, Welcome, encode,
 )  # fmt: skip
 from bridge.protocol import (
-    CancelOrder, ModifyOrder, OrderFilled, OrderModified, OrderPlaced, OrderRemoved, PlaceOrder,
+    CancelOrder, ModifyOrder, Order, OrderFilled, OrderModified, OrderPlaced, OrderRemoved, OrdersSnapshot, PlaceOrder,
 )  # fmt: skip
 
 OUT = Path(__file__).with_name("protocol_vectors.json")
@@ -218,6 +218,42 @@ VECTORS: tuple[tuple[str, Message], ...] = (
     ),
     # the optional `margin_mode` (docs/protocol.md, hello): an MT5 netting account says it; hedging is left out
     ("hello_netting_account", _hello(30, (XAUUSD,), margin_mode="netting")),
+    # issue 15 items 1, 3, 4: a stop-limit with its Limit price and the order's magic, the
+    # orders snapshot after a welcome; appended, the earlier vectors unchanged
+    (
+        "order_placed_stop_limit_magic",
+        OrderPlaced(
+            id=19, seq=17, ts=T0 + 15_000, login=LOGIN, ticket=70_012, symbol="EURUSD",
+            order_type="buy_stop_limit", volume=D("0.1"), price=D("1.0875"), sl=D("1.08"), tp=D("1.1"),
+            expiration=0, time=T0 + 14_990, stoplimit=D("1.0865"), magic=2_024_001,
+        ),  # fmt: skip
+    ),
+    (
+        "place_order_stop_limit",
+        PlaceOrder(
+            id=900_009, seq=9, ts=T0 + 800, login=LOGIN, key="s3-o70012-place-1", symbol="EURUSD",
+            order_type="buy_stop_limit", volume=D("0.2"), price=D("1.0875"), sl=D("1.08"), tp=D("1.1"),
+            expiration=0, magic=7_700_021, comment="s3-o70012", stoplimit=D("1.0865"),
+        ),  # fmt: skip
+    ),
+    (
+        "modify_order_stop_limit",
+        ModifyOrder(id=900_010, seq=10, ts=T0 + 900, login=LOGIN, key="s3-o70012-modify-2", ticket=80_002,
+                    price=D("1.088"), sl=D("1.08"), tp=D("1.1"), expiration=0, stoplimit=D("1.087")),
+    ),
+    (
+        "orders_snapshot",
+        OrdersSnapshot(
+            id=20, seq=2, ts=T0 + 16_000, login=LOGIN,
+            orders=(
+                Order(ticket=70_010, symbol="EURUSD", order_type="buy_limit", volume=D("0.1"), price=D("1.079"),
+                      sl=D("1.069"), tp=D("1.099"), expiration=0, time=T0 + 11_990),
+                Order(ticket=70_012, symbol="EURUSD", order_type="buy_stop_limit", volume=D("0.1"),
+                      price=D("1.0875"), sl=D("1.08"), tp=D("1.1"), expiration=T0 + 86_400_000, time=T0 + 14_990,
+                      stoplimit=D("1.0865"), magic=2_024_001),
+            ),
+        ),  # fmt: skip
+    ),
 )
 
 

@@ -57,6 +57,8 @@ private:
    int               m_max_frame;
    bool              m_welcome_new;   // a welcome arrived that the reporter has not handled yet
    ulong             m_last_id;       // its last_id
+   ulong             m_welcomes;      // welcomes received so far (the order watch's snapshot follows each)
+   bool              m_resume;        // the last welcome's resume: the daemon knew this login
    string            m_quote_symbols[]; // its quote_symbols: what the reporter quotes in `quotes`
    string            m_tag;
    void              Backoff(const ulong wait_ms)
@@ -100,6 +102,8 @@ public:
       m_max_frame=MTB_MAX_FRAME;
       m_welcome_new=false;
       m_last_id=0;
+      m_welcomes=0;
+      m_resume=false;
       m_tag="MtBridge";
       m_redirects=0;
      }
@@ -114,6 +118,8 @@ public:
    int               State(void) const { return(m_state); }
    bool              CanSend(void) const { return(m_state==MTB_LINK_WAIT || m_state==MTB_LINK_UP); }
    bool              IsUp(void) const { return(m_state==MTB_LINK_UP); }
+   ulong             Welcomes(void) const { return(m_welcomes); }
+   bool              Resumed(void) const { return(m_resume); }
    bool              TakeWelcome(ulong &last_id);
    int               QuoteSymbols(string &out[]) const;
    bool              NeedsHello(void) const { return(m_state==MTB_LINK_HELLO); }
@@ -467,6 +473,8 @@ bool MtbLink::Receive(MtbInbound &m,bool &got)
       m_redirects=0;
       m_welcome_new=true;
       m_last_id=m.last_id;
+      m_welcomes++;
+      m_resume=m.resume;
       int nq=ArraySize(m.quote_symbols);
       ArrayResize(m_quote_symbols,nq);
       for(int k=0; k<nq; k++)

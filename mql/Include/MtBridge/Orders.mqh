@@ -1,14 +1,18 @@
 //+------------------------------------------------------------------+
-//| MtBridge/Orders.mqh - pending orders (issue 15 item 6).          |
-//| MtbOrderWatch reports the account's limit and stop orders:       |
-//| order_placed / order_modified / order_removed / order_filled,    |
-//| by a diff of the order pool on every timer pass (MT5 OrdersTotal |
-//| OrderGetTicket, MT4 OrdersTotal OrderSelect), removed orders     |
-//| looked up in history. MtbDoOrder runs place_order / modify_order |
-//| / cancel_order (MT5 OrderSend TRADE_ACTION_PENDING/MODIFY/REMOVE,|
-//| MT4 OrderSend/OrderModify/OrderDelete). A fill is also reported  |
-//| by the position watch (position_opened, same ticket): the daemon |
-//| takes the second report as the duplicate it is.                 |
+//| MtBridge/Orders.mqh - pending orders (issue 15 items 1, 3, 6).   |
+//| MtbOrderWatch reports the account's limit, stop and (MT5)        |
+//| stop-limit orders: order_placed / order_modified / order_removed |
+//| / order_filled, by a diff of the order pool on every timer pass  |
+//| (MT5 OrdersTotal OrderGetTicket, MT4 OrdersTotal OrderSelect),   |
+//| removed orders looked up in history. The reports go through the  |
+//| reporter's re-send buffer (welcome.last_id), in one order with   |
+//| the position reports; after each welcome, once those are sent    |
+//| again, `orders_snapshot` tells every order there now. MtbDoOrder |
+//| runs place_order / modify_order / cancel_order (MT5 OrderSend    |
+//| TRADE_ACTION_PENDING/MODIFY/REMOVE, MT4 OrderSend/OrderModify/   |
+//| OrderDelete; MT4 has no stop-limit: refused). A fill is also     |
+//| reported by the position watch (position_opened, same ticket):   |
+//| the daemon takes the second report as the duplicate it is.       |
 //+------------------------------------------------------------------+
 #ifndef MTBRIDGE_ORDERS_MQH
 #define MTBRIDGE_ORDERS_MQH
@@ -18,9 +22,10 @@
 #endif
 
 #include "Link.mqh"
+#include "Reporter.mqh"
 #include "Util.mqh"
 
-#define MTB_ORDERS_MAX 512   // pending orders watched per account (bounded like every list here)
+#define MTB_ORDERS_MAX 512   // pending orders watched per account, = the schema's MAX_SNAPSHOT_ORDERS
 //--- Executor.mqh's values (MTB_RC_DONE, MTB_RC_PLACED, MTB_RC_ERROR, MTB_OUT_DONE, MTB_OUT_REFUSED),
 //--- under their own names: the trader EA includes this file without the executor
 #define MTB_ORDER_RC_DONE     10009
@@ -40,10 +45,15 @@ string MtbOrderTypeName(const long type)
       return("buy_stop");
    if(type==5)
       return("sell_stop");
+   if(type==6)
+      return("buy_stop_limit");   // MT5 ORDER_TYPE_BUY_STOP_LIMIT (MT4 has none)
+   if(type==7)
+      return("sell_stop_limit");
    return("");
   }
 
-//--- the platform order type of a wire order_type (MT4 OP_BUYLIMIT.. and MT5 ORDER_TYPE_BUY_LIMIT.. share 2..5)
+//--- the platform order type of a wire order_type (MT4 OP_BUYLIMIT.. and MT5 ORDER_TYPE_BUY_LIMIT.. share
+//--- 2..5; MT5's stop-limits are 6, 7): bridge/protocol/orders.py's OrderKind.code
 int MtbOrderTypeOf(const string name)
   {
    if(name=="buy_limit")
@@ -52,6 +62,10 @@ int MtbOrderTypeOf(const string name)
       return(3);
    if(name=="buy_stop")
       return(4);
+   if(name=="buy_stop_limit")
+      return(6);
+   if(name=="sell_stop_limit")
+      return(7);
    return(5);
   }
 
@@ -59,18 +73,22 @@ class MtbOrderWatch
   {
 private:
    MtbLink          *m_link;
+   MtbReporter      *m_reporter;
    bool              m_started;
+   ulong             m_snapshot_at;     // the link's welcome count the last orders_snapshot answered
    ulong             m_ticket[];
    double            m_price[];
    double            m_sl[];
    double            m_tp[];
+   double            m_stoplimit[];
    int               Find(const ulong ticket) const;
-   void              Track(const ulong ticket,const double price,const double sl,const double tp);
+   void              Track(const ulong ticket,const double price,const double sl,const double tp,const double stoplimit);
    void              Forget(const int k);
    void              Gone(const ulong ticket);
+   void              Snapshot(const MtbOrder &orders[]);
 public:
-                     MtbOrderWatch(void) : m_link(NULL), m_started(false) {}
-   void              Init(MtbLink *link) { m_link=link; }
+                     MtbOrderWatch(void) : m_link(NULL), m_reporter(NULL), m_started(false), m_snapshot_at(0) {}
+   void              Init(MtbLink *link,MtbReporter *reporter) { m_link=link; m_reporter=reporter; }
    void              Scan(void);
   };
 
@@ -82,7 +100,8 @@ int MtbOrderWatch::Find(const ulong ticket) const
    return(-1);
   }
 
-void MtbOrderWatch::Track(const ulong ticket,const double price,const double sl,const double tp)
+void MtbOrderWatch::Track(const ulong ticket,const double price,const double sl,const double tp,
+                          const double stoplimit)
   {
    int k=Find(ticket);
    if(k<0)
@@ -94,11 +113,13 @@ void MtbOrderWatch::Track(const ulong ticket,const double price,const double sl,
       ArrayResize(m_price,k+1);
       ArrayResize(m_sl,k+1);
       ArrayResize(m_tp,k+1);
+      ArrayResize(m_stoplimit,k+1);
       m_ticket[k]=ticket;
      }
    m_price[k]=price;
    m_sl[k]=sl;
    m_tp[k]=tp;
+   m_stoplimit[k]=stoplimit;
   }
 
 void MtbOrderWatch::Forget(const int k)
@@ -108,21 +129,25 @@ void MtbOrderWatch::Forget(const int k)
    m_price[k]=m_price[last];
    m_sl[k]=m_sl[last];
    m_tp[k]=m_tp[last];
+   m_stoplimit[k]=m_stoplimit[last];
    ArrayResize(m_ticket,last);
    ArrayResize(m_price,last);
    ArrayResize(m_sl,last);
    ArrayResize(m_tp,last);
+   ArrayResize(m_stoplimit,last);
   }
 
-//--- one pass: new and changed orders, then the ones gone from the pool. Nothing is reported
-//--- (or forgotten) while the link is down: the next pass after the welcome reports it.
+//--- one pass: new and changed orders, then the ones gone from the pool, then (once per
+//--- welcome) the orders snapshot. Nothing is reported (or forgotten) while the link is down,
+//--- nor before the reporter re-sent what the daemon never journaled: the next pass does it.
 void MtbOrderWatch::Scan(void)
   {
-   if(m_link==NULL || !m_link.IsUp())
+   if(m_link==NULL || m_reporter==NULL || !m_link.IsUp() || m_reporter.CaughtUp()!=m_link.Welcomes())
       return;
-   bool quiet=!m_started;   // the first pass learns the pool: orders already there are not reported
+   bool quiet=!m_started;   // the first pass learns the pool: the snapshot reports what is there
    m_started=true;
    ulong seen[];
+   MtbOrder now[];
    int total=OrdersTotal();
    for(int i=0; i<total; i++)
      {
@@ -138,6 +163,8 @@ void MtbOrderWatch::Scan(void)
       double price=OrderGetDouble(ORDER_PRICE_OPEN);
       double sl=OrderGetDouble(ORDER_SL);
       double tp=OrderGetDouble(ORDER_TP);
+      double stoplimit=OrderGetDouble(ORDER_PRICE_STOPLIMIT);
+      long magic=OrderGetInteger(ORDER_MAGIC);
       long expiration=OrderGetInteger(ORDER_TIME_EXPIRATION);
       ulong setup=MtbUtcMs((ulong)OrderGetInteger(ORDER_TIME_SETUP_MSC));
 #else
@@ -152,33 +179,63 @@ void MtbOrderWatch::Scan(void)
       double price=OrderOpenPrice();
       double sl=OrderStopLoss();
       double tp=OrderTakeProfit();
+      double stoplimit=0.0;   // MT4 has no stop-limit
+      long magic=OrderMagicNumber();
       long expiration=(long)OrderExpiration();
       ulong setup=MtbSeenTime(MtbUtcMs((ulong)OrderOpenTime()*1000));
 #endif
       int n=ArraySize(seen);
+      if(n>=MTB_ORDERS_MAX)
+         break;
       ArrayResize(seen,n+1);
       seen[n]=ticket;
       ulong expires=expiration>0 ? MtbUtcMs((ulong)expiration*1000) : 0;
+      ArrayResize(now,n+1);
+      now[n].ticket=ticket;
+      now[n].symbol=symbol;
+      now[n].order_type=kind;
+      now[n].volume=volume;
+      now[n].price=price;
+      now[n].sl=sl;
+      now[n].tp=tp;
+      now[n].expiration=expires;
+      now[n].time=setup;
+      now[n].stoplimit=stoplimit;
+      now[n].magic=magic;
+      MtbReport r;
+      r.p.ticket=ticket;
+      r.p.symbol=symbol;
+      r.p.side="";
+      r.p.volume=volume;
+      r.p.price=price;
+      r.p.sl=sl;
+      r.p.tp=tp;
+      r.p.magic=magic;
+      r.p.comment="";
+      r.p.swap=0.0;
+      r.order_type=kind;
+      r.expiration=expires;
+      r.stoplimit=stoplimit;
+      r.position=0;
+      r.reason="";
+      r.remaining=0.0;
+      r.profit=0.0;
       int k=Find(ticket);
       if(k<0)
         {
-         Track(ticket,price,sl,tp);
+         Track(ticket,price,sl,tp,stoplimit);
          if(quiet)
             continue;
-         MtbEnvelope env;
-         m_link.NextEnvelope(env);
-         MpWriter w;
-         MtbBuildOrderPlaced(w,env,ticket,symbol,kind,volume,price,sl,tp,expires,setup);
-         m_link.Send(w,"order_placed");
+         r.kind=MTB_REPORT_ORDER_PLACED;
+         r.p.time=setup;
+         m_reporter.ReportOrder(r);
         }
-      else if(m_price[k]!=price || m_sl[k]!=sl || m_tp[k]!=tp)
+      else if(m_price[k]!=price || m_sl[k]!=sl || m_tp[k]!=tp || m_stoplimit[k]!=stoplimit)
         {
-         Track(ticket,price,sl,tp);
-         MtbEnvelope env;
-         m_link.NextEnvelope(env);
-         MpWriter w;
-         MtbBuildOrderModified(w,env,ticket,price,sl,tp,expires,MtbTradeUtcMs());
-         m_link.Send(w,"order_modified");
+         Track(ticket,price,sl,tp,stoplimit);
+         r.kind=MTB_REPORT_ORDER_MODIFIED;
+         r.p.time=MtbTradeUtcMs();
+         m_reporter.ReportOrder(r);
         }
      }
    for(int k=ArraySize(m_ticket)-1; k>=0; k--)
@@ -192,32 +249,71 @@ void MtbOrderWatch::Scan(void)
       Forget(k);
       Gone(gone);
      }
+   if(m_snapshot_at!=m_link.Welcomes())
+     {
+      m_snapshot_at=m_link.Welcomes();
+      Snapshot(now);
+     }
+  }
+
+//--- after a welcome: every order there now (docs/protocol.md section 6.3). Not sent when there
+//--- is none and the daemon never knew this login (it keeps no order of it).
+void MtbOrderWatch::Snapshot(const MtbOrder &orders[])
+  {
+   if(ArraySize(orders)==0 && !m_link.Resumed())
+      return;
+   MtbEnvelope env;
+   m_link.NextEnvelope(env);
+   MpWriter w;
+   MtbBuildOrdersSnapshot(w,env,orders);
+   m_link.Send(w,"orders_snapshot");
   }
 
 //--- an order left the pool: filled (order_filled with its position), expired or cancelled
 void MtbOrderWatch::Gone(const ulong ticket)
   {
-   MtbEnvelope env;
-   MpWriter w;
+   MtbReport r;
+   r.p.ticket=ticket;
+   r.p.symbol="";
+   r.p.side="";
+   r.p.volume=0.0;
+   r.p.price=0.0;
+   r.p.sl=0.0;
+   r.p.tp=0.0;
+   r.p.magic=0;
+   r.p.comment="";
+   r.p.swap=0.0;
+   r.order_type="";
+   r.expiration=0;
+   r.stoplimit=0.0;
+   r.position=0;
+   r.reason="";
+   r.remaining=0.0;
+   r.profit=0.0;
 #ifdef __MQL5__
    if(!HistoryOrderSelect(ticket))
-      return;   // not in history yet: nothing to say for sure
+      return;   // not in history yet: nothing to say for sure (the next snapshot tells)
    long state=HistoryOrderGetInteger(ticket,ORDER_STATE);
    if(state==ORDER_STATE_FILLED)
      {
       ulong position=(ulong)HistoryOrderGetInteger(ticket,ORDER_POSITION_ID);
       if(!MtbSelectPositionById(position))
          return;   // already closed again: the position watch reports its deals
-      m_link.NextEnvelope(env);
-      MtbBuildOrderFilled(w,env,ticket,position,PositionGetString(POSITION_SYMBOL),MtbPositionSide(),
-                          PositionGetDouble(POSITION_VOLUME),PositionGetDouble(POSITION_PRICE_OPEN),
-                          PositionGetDouble(POSITION_SL),PositionGetDouble(POSITION_TP),
-                          MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC)));
-      m_link.Send(w,"order_filled");
+      r.kind=MTB_REPORT_ORDER_FILLED;
+      r.position=position;
+      r.p.symbol=PositionGetString(POSITION_SYMBOL);
+      r.p.side=MtbPositionSide();
+      r.p.volume=PositionGetDouble(POSITION_VOLUME);
+      r.p.price=PositionGetDouble(POSITION_PRICE_OPEN);
+      r.p.sl=PositionGetDouble(POSITION_SL);
+      r.p.tp=PositionGetDouble(POSITION_TP);
+      r.p.magic=PositionGetInteger(POSITION_MAGIC);
+      r.p.time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
+      m_reporter.ReportOrder(r);
       return;
      }
-   string removal=(state==ORDER_STATE_EXPIRED) ? "expired" : "cancelled";
-   ulong done=MtbUtcMs((ulong)HistoryOrderGetInteger(ticket,ORDER_TIME_DONE_MSC));
+   r.reason=(state==ORDER_STATE_EXPIRED) ? "expired" : "cancelled";
+   r.p.time=MtbUtcMs((ulong)HistoryOrderGetInteger(ticket,ORDER_TIME_DONE_MSC));
 #else
    if(!OrderSelect((int)ticket,SELECT_BY_TICKET))
       return;
@@ -226,19 +322,25 @@ void MtbOrderWatch::Gone(const ulong ticket)
      {
       if(OrderCloseTime()>0)
          return;   // already closed again: the pool diff reports it
-      m_link.NextEnvelope(env);
-      MtbBuildOrderFilled(w,env,ticket,ticket,OrderSymbol(),MtbMt4Side(type),OrderLots(),OrderOpenPrice(),
-                          OrderStopLoss(),OrderTakeProfit(),MtbSeenTime(MtbUtcMs((ulong)OrderOpenTime()*1000)));
-      m_link.Send(w,"order_filled");
+      r.kind=MTB_REPORT_ORDER_FILLED;
+      r.position=ticket;
+      r.p.symbol=OrderSymbol();
+      r.p.side=MtbMt4Side(type);
+      r.p.volume=OrderLots();
+      r.p.price=OrderOpenPrice();
+      r.p.sl=OrderStopLoss();
+      r.p.tp=OrderTakeProfit();
+      r.p.magic=OrderMagicNumber();
+      r.p.time=MtbSeenTime(MtbUtcMs((ulong)OrderOpenTime()*1000));
+      m_reporter.ReportOrder(r);
       return;
      }
    datetime expiration=OrderExpiration();
-   string removal=(expiration>0 && OrderCloseTime()>=expiration) ? "expired" : "cancelled";
-   ulong done=MtbSeenTime(MtbUtcMs((ulong)OrderCloseTime()*1000));
+   r.reason=(expiration>0 && OrderCloseTime()>=expiration) ? "expired" : "cancelled";
+   r.p.time=MtbSeenTime(MtbUtcMs((ulong)OrderCloseTime()*1000));
 #endif
-   m_link.NextEnvelope(env);
-   MtbBuildOrderRemoved(w,env,ticket,removal,done);
-   m_link.Send(w,"order_removed");
+   r.kind=MTB_REPORT_ORDER_REMOVED;
+   m_reporter.ReportOrder(r);
   }
 
 //--- place_order / modify_order / cancel_order (MtbExecutor::Handle runs the key's life)
@@ -259,6 +361,7 @@ int MtbDoOrder(const MtbInbound &c,MtbResult &r)
       req.volume=MtbNormVolume(c.symbol,c.volume);
       req.type=(ENUM_ORDER_TYPE)MtbOrderTypeOf(c.order_type);
       req.price=MtbNormPrice(c.symbol,c.price);
+      req.stoplimit=MtbNormPrice(c.symbol,c.stoplimit);   // a stop-limit's Limit price, 0 for the others
       req.sl=MtbNormPrice(c.symbol,c.sl);
       req.tp=MtbNormPrice(c.symbol,c.tp);
       req.magic=c.magic;
@@ -269,6 +372,7 @@ int MtbDoOrder(const MtbInbound &c,MtbResult &r)
       req.action=TRADE_ACTION_MODIFY;
       req.order=c.ticket;
       req.price=c.price;
+      req.stoplimit=c.stoplimit;
       req.sl=c.sl;
       req.tp=c.tp;
      }
@@ -299,6 +403,15 @@ int MtbDoOrder(const MtbInbound &c,MtbResult &r)
    return(MTB_ORDER_OUT_REFUSED);
 #else
    bool ok=false;
+   if(c.type=="place_order" && MtbOrderTypeOf(c.order_type)>5)
+     {
+      //--- the daemon sends stop-limits to MT5 accounts only (docs/copy-trading.md): refused, never approximated
+      r.ok=false;
+      r.retcode=MTB_ORDER_RC_ERROR;
+      r.message=StringFormat("place_order refused: MT4 has no %s orders",c.order_type);
+      PrintFormat("MtBridge: %s %s",c.key,r.message);
+      return(MTB_ORDER_OUT_REFUSED);
+     }
    if(c.type=="place_order")
      {
       int ticket=OrderSend(c.symbol,MtbOrderTypeOf(c.order_type),MtbNormVolume(c.symbol,c.volume),

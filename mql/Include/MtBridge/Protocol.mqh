@@ -31,10 +31,12 @@
 //--- "type|directions|field:kind,..."; directions d = terminal->daemon, t = daemon->terminal.
 //--- kinds: U uint, I int, B bool, T text, N non-empty text, E enum, M money, P price,
 //--- V volume (>0), Z volume0 (>=0), A array of position maps, Q array of 1..32 quote maps,
-//--- S array of 0..32 non-empty str; a trailing ? = optional (may be absent, reads as 0 / empty; an enum as its first choice).
+//--- S array of 0..32 non-empty str, O array of 0..512 order maps (MTB_ORDER); a trailing ? =
+//--- optional (may be absent, reads as 0 / empty; an enum as its first choice).
 const string MTB_ENVELOPE="v:U,type:N,id:U,seq:U,ts:U,login:U";
 const string MTB_POSITION="ticket:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I,comment:T,swap:M?";
 const string MTB_QUOTE="symbol:N,bid:P,ask:P,time:U";
+const string MTB_ORDER="ticket:U,symbol:N,order_type:E,volume:V,price:P,sl:P,tp:P,expiration:U,time:U,stoplimit:P?,magic:I?";
 const string MTB_SCHEMA[]=
   {
    "hello|d|role:E,platform:E,account_type:N,currency:N,leverage:U,balance:M,equity:M,positions:A,utc_offset_ms:I,margin_mode:E?",
@@ -51,13 +53,14 @@ const string MTB_SCHEMA[]=
    "close|t|key:N,ticket:U,volume:V",
    "modify|t|key:N,ticket:U,sl:P,tp:P",
    "error|t|code:N,detail:T,ref_id:U,field:T",
-   "order_placed|d|ticket:U,symbol:N,order_type:E,volume:V,price:P,sl:P,tp:P,expiration:U,time:U",
-   "order_modified|d|ticket:U,price:P,sl:P,tp:P,expiration:U,time:U",
+   "order_placed|d|ticket:U,symbol:N,order_type:E,volume:V,price:P,sl:P,tp:P,expiration:U,time:U,stoplimit:P?,magic:I?",
+   "order_modified|d|ticket:U,price:P,sl:P,tp:P,expiration:U,time:U,stoplimit:P?",
    "order_removed|d|ticket:U,removal:E,time:U",
-   "order_filled|d|ticket:U,position:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U",
-   "place_order|t|key:N,symbol:N,order_type:E,volume:V,price:P,sl:P,tp:P,expiration:U,magic:I,comment:T",
-   "modify_order|t|key:N,ticket:U,price:P,sl:P,tp:P,expiration:U",
-   "cancel_order|t|key:N,ticket:U"
+   "order_filled|d|ticket:U,position:U,symbol:N,side:E,volume:V,price:P,sl:P,tp:P,time:U,magic:I?",
+   "place_order|t|key:N,symbol:N,order_type:E,volume:V,price:P,sl:P,tp:P,expiration:U,magic:I,comment:T,stoplimit:P?",
+   "modify_order|t|key:N,ticket:U,price:P,sl:P,tp:P,expiration:U,stoplimit:P?",
+   "cancel_order|t|key:N,ticket:U",
+   "orders_snapshot|d|orders:O"
   };
 //--- enum choices, "field:choice|choice"
 const string MTB_ENUMS[]=
@@ -66,7 +69,7 @@ const string MTB_ENUMS[]=
    "role:trader|investor",
    "platform:MT4|MT5",
    "reason:client|sl|tp|so",
-   "order_type:buy_limit|sell_limit|buy_stop|sell_stop",
+   "order_type:buy_limit|sell_limit|buy_stop|sell_stop|buy_stop_limit|sell_stop_limit",
    "removal:cancelled|expired",
    "margin_mode:hedging|netting"
   };
@@ -117,6 +120,22 @@ struct MtbPosition
    long              magic;
    string            comment;
    double            swap;                      // optional on the wire: left out at 0
+  };
+
+//--- one pending order, as orders_snapshot carries it (order_placed's body)
+struct MtbOrder
+  {
+   ulong             ticket;
+   string            symbol;
+   string            order_type;
+   double            volume;
+   double            price;
+   double            sl;
+   double            tp;
+   ulong             expiration;
+   ulong             time;
+   double            stoplimit;                 // optional on the wire: left out at 0
+   long              magic;                     // optional on the wire: left out at 0
   };
 
 //--- command_result body
@@ -172,6 +191,7 @@ struct MtbInbound
    string            field;
    string            order_type;    // place_order
    double            price;         // place_order, modify_order
+   double            stoplimit;     // place_order, modify_order: a stop-limit's Limit price, 0 = none
    ulong             expiration;    // place_order, modify_order: UTC ms, 0 = good till cancelled
    string            unrepresentable; // command: why this terminal cannot carry it out exactly ("" = it can);
                                       // set by the parser, answered command_result 10013 (Executor.mqh)
@@ -577,9 +597,10 @@ bool MtbBuildError(MpWriter &w,const MtbEnvelope &env,const string code,const st
 //--- pending orders (issue 15 item 6): terminal -> daemon reports
 bool MtbBuildOrderPlaced(MpWriter &w,const MtbEnvelope &env,const ulong ticket,const string symbol,
                          const string order_type,const double volume,const double price,const double sl,
-                         const double tp,const ulong expiration,const ulong time)
+                         const double tp,const ulong expiration,const ulong time,const double stoplimit,
+                         const long magic)
   {
-   MtbWriteEnvelope(w,"order_placed",env,9);
+   MtbWriteEnvelope(w,"order_placed",env,9+(stoplimit!=0.0 ? 1 : 0)+(magic!=0 ? 1 : 0));
    MtbKey(w,"ticket");
    w.UInt(ticket);
    MtbKey(w,"symbol");
@@ -598,13 +619,24 @@ bool MtbBuildOrderPlaced(MpWriter &w,const MtbEnvelope &env,const ulong ticket,c
    w.UInt(expiration);
    MtbKey(w,"time");
    w.UInt(time);
+   if(stoplimit!=0.0)   // optional: left out at 0
+     {
+      MtbKey(w,"stoplimit");
+      w.Double(stoplimit);
+     }
+   if(magic!=0)   // optional: left out at 0
+     {
+      MtbKey(w,"magic");
+      w.Int(magic);
+     }
    return(w.Ok());
   }
 
 bool MtbBuildOrderModified(MpWriter &w,const MtbEnvelope &env,const ulong ticket,const double price,
-                           const double sl,const double tp,const ulong expiration,const ulong time)
+                           const double sl,const double tp,const ulong expiration,const ulong time,
+                           const double stoplimit)
   {
-   MtbWriteEnvelope(w,"order_modified",env,6);
+   MtbWriteEnvelope(w,"order_modified",env,6+(stoplimit!=0.0 ? 1 : 0));
    MtbKey(w,"ticket");
    w.UInt(ticket);
    MtbKey(w,"price");
@@ -617,6 +649,11 @@ bool MtbBuildOrderModified(MpWriter &w,const MtbEnvelope &env,const ulong ticket
    w.UInt(expiration);
    MtbKey(w,"time");
    w.UInt(time);
+   if(stoplimit!=0.0)   // optional: left out at 0
+     {
+      MtbKey(w,"stoplimit");
+      w.Double(stoplimit);
+     }
    return(w.Ok());
   }
 
@@ -635,9 +672,9 @@ bool MtbBuildOrderRemoved(MpWriter &w,const MtbEnvelope &env,const ulong ticket,
 
 bool MtbBuildOrderFilled(MpWriter &w,const MtbEnvelope &env,const ulong ticket,const ulong position,
                          const string symbol,const string side,const double volume,const double price,
-                         const double sl,const double tp,const ulong time)
+                         const double sl,const double tp,const ulong time,const long magic)
   {
-   MtbWriteEnvelope(w,"order_filled",env,9);
+   MtbWriteEnvelope(w,"order_filled",env,9+(magic!=0 ? 1 : 0));
    MtbKey(w,"ticket");
    w.UInt(ticket);
    MtbKey(w,"position");
@@ -656,15 +693,63 @@ bool MtbBuildOrderFilled(MpWriter &w,const MtbEnvelope &env,const ulong ticket,c
    w.Double(tp);
    MtbKey(w,"time");
    w.UInt(time);
+   if(magic!=0)   // optional: left out at 0
+     {
+      MtbKey(w,"magic");
+      w.Int(magic);
+     }
+   return(w.Ok());
+  }
+
+//--- every pending order on the account, after each welcome (issue 15 item 1)
+bool MtbBuildOrdersSnapshot(MpWriter &w,const MtbEnvelope &env,const MtbOrder &orders[])
+  {
+   MtbWriteEnvelope(w,"orders_snapshot",env,1);
+   MtbKey(w,"orders");
+   int n=ArraySize(orders);
+   w.ArrayHeader(n);
+   for(int k=0; k<n; k++)
+     {
+      w.MapHeader(9+(orders[k].stoplimit!=0.0 ? 1 : 0)+(orders[k].magic!=0 ? 1 : 0));
+      MtbKey(w,"ticket");
+      w.UInt(orders[k].ticket);
+      MtbKey(w,"symbol");
+      w.Str(orders[k].symbol);
+      MtbKey(w,"order_type");
+      w.Str(orders[k].order_type);
+      MtbKey(w,"volume");
+      w.Double(orders[k].volume);
+      MtbKey(w,"price");
+      w.Double(orders[k].price);
+      MtbKey(w,"sl");
+      w.Double(orders[k].sl);
+      MtbKey(w,"tp");
+      w.Double(orders[k].tp);
+      MtbKey(w,"expiration");
+      w.UInt(orders[k].expiration);
+      MtbKey(w,"time");
+      w.UInt(orders[k].time);
+      if(orders[k].stoplimit!=0.0)   // optional: left out at 0
+        {
+         MtbKey(w,"stoplimit");
+         w.Double(orders[k].stoplimit);
+        }
+      if(orders[k].magic!=0)   // optional: left out at 0
+        {
+         MtbKey(w,"magic");
+         w.Int(orders[k].magic);
+        }
+     }
    return(w.Ok());
   }
 
 //--- pending orders: daemon -> terminal commands
 bool MtbBuildPlaceOrder(MpWriter &w,const MtbEnvelope &env,const string key,const string symbol,
                         const string order_type,const double volume,const double price,const double sl,
-                        const double tp,const ulong expiration,const MTB_MAGIC magic,const string comment)
+                        const double tp,const ulong expiration,const MTB_MAGIC magic,const string comment,
+                        const double stoplimit)
   {
-   MtbWriteEnvelope(w,"place_order",env,10);
+   MtbWriteEnvelope(w,"place_order",env,10+(stoplimit!=0.0 ? 1 : 0));
    MtbKey(w,"key");
    w.Str(key);
    MtbKey(w,"symbol");
@@ -689,13 +774,19 @@ bool MtbBuildPlaceOrder(MpWriter &w,const MtbEnvelope &env,const string key,cons
 #endif
    MtbKey(w,"comment");
    w.Str(comment);
+   if(stoplimit!=0.0)   // optional: left out at 0
+     {
+      MtbKey(w,"stoplimit");
+      w.Double(stoplimit);
+     }
    return(w.Ok());
   }
 
 bool MtbBuildModifyOrder(MpWriter &w,const MtbEnvelope &env,const string key,const ulong ticket,
-                         const double price,const double sl,const double tp,const ulong expiration)
+                         const double price,const double sl,const double tp,const ulong expiration,
+                         const double stoplimit)
   {
-   MtbWriteEnvelope(w,"modify_order",env,6);
+   MtbWriteEnvelope(w,"modify_order",env,6+(stoplimit!=0.0 ? 1 : 0));
    MtbKey(w,"key");
    w.Str(key);
    MtbKey(w,"ticket");
@@ -708,6 +799,11 @@ bool MtbBuildModifyOrder(MpWriter &w,const MtbEnvelope &env,const string key,con
    w.Double(tp);
    MtbKey(w,"expiration");
    w.UInt(expiration);
+   if(stoplimit!=0.0)   // optional: left out at 0
+     {
+      MtbKey(w,"stoplimit");
+      w.Double(stoplimit);
+     }
    return(w.Ok());
   }
 
@@ -756,9 +852,9 @@ bool MtbBuildInbound(MpWriter &w,const MtbInbound &m)
       return(MtbBuildError(w,env,m.code,m.detail,m.ref_id,m.field));
    if(m.type=="place_order")
       return(MtbBuildPlaceOrder(w,env,m.key,m.symbol,m.order_type,m.volume,m.price,m.sl,m.tp,m.expiration,
-                                m.magic,m.comment));
+                                m.magic,m.comment,m.stoplimit));
    if(m.type=="modify_order")
-      return(MtbBuildModifyOrder(w,env,m.key,m.ticket,m.price,m.sl,m.tp,m.expiration));
+      return(MtbBuildModifyOrder(w,env,m.key,m.ticket,m.price,m.sl,m.tp,m.expiration,m.stoplimit));
    if(m.type=="cancel_order")
       return(MtbBuildCancelOrder(w,env,m.key,m.ticket));
    w.Fail("not a daemon message type: "+m.type);
@@ -861,7 +957,7 @@ bool MtbCheckValue(const MpDoc &doc,const int node,const string name,const strin
         }
       return(true);
      }
-   code="wrong_type";   // kinds A and Q never reach the terminal
+   code="wrong_type";   // kinds A, Q and O never reach the terminal
    return(false);
   }
 
@@ -1102,6 +1198,9 @@ bool MtbParseInbound(const uchar &frame[],const int len,MtbInbound &m,string &er
          doc.GetNumber(doc.MapFind(0,"sl"),m.sl);
          doc.GetNumber(doc.MapFind(0,"tp"),m.tp);
          doc.GetUInt(doc.MapFind(0,"expiration"),m.expiration);
+         m.stoplimit=0.0;
+         if(doc.MapFind(0,"stoplimit")>=0)   // optional: absent = 0 (not a stop-limit)
+            doc.GetNumber(doc.MapFind(0,"stoplimit"),m.stoplimit);
         }
       if(type=="place_order")
         {

@@ -28,6 +28,11 @@
 #define MTB_REPORT_OPENED   1
 #define MTB_REPORT_MODIFIED 2
 #define MTB_REPORT_CLOSED   3
+//--- pending-order reports (Orders.mqh), kept in the same re-send buffer: one order for all
+#define MTB_REPORT_ORDER_PLACED   4
+#define MTB_REPORT_ORDER_MODIFIED 5
+#define MTB_REPORT_ORDER_REMOVED  6
+#define MTB_REPORT_ORDER_FILLED   7
 
 //--- one reported position; `p.ticket` is the ticket the daemon knows (MT5: POSITION_IDENTIFIER,
 //--- MT4: the first ticket of a partial-close chain), `live` the ticket the terminal uses now
@@ -41,7 +46,8 @@ struct MtbTracked
 
 //--- one sent position report, kept until a welcome's last_id says the daemon journaled it.
 //--- opened: p; modified: p.ticket/sl/tp/time; closed: p.ticket, p.volume (closed), remaining,
-//--- p.price, p.time, reason, profit
+//--- p.price, p.time, reason, profit. Orders: p (ticket, symbol, volume, price, sl, tp, time,
+//--- magic; filled: side) with order_type, expiration, stoplimit, position; removed: reason
 struct MtbReport
   {
    ulong             id;
@@ -51,6 +57,10 @@ struct MtbReport
    double            remaining;
    string            reason;
    double            profit;
+   string            order_type;
+   ulong             expiration;
+   double            stoplimit;
+   ulong             position;
   };
 
 class MtbReporter
@@ -68,6 +78,7 @@ private:
    bool              m_watching;        // the watch started (first hello of this EA instance)
    bool              m_netting;         // an MT5 netting account (hello.margin_mode, docs/protocol.md)
    bool              m_fresh;           // the next hello restarts the cache from the snapshot
+   ulong             m_caught_up;       // the link's welcome count at the last re-send (CatchUp)
    double            m_bal;
    double            m_eq;
    double            m_margin;
@@ -141,6 +152,8 @@ public:
    bool              SendHello(void);
    void              AccountTick(void);
    void              Watch(void);
+   void              ReportOrder(MtbReport &r) { Emit(r); }
+   ulong             CaughtUp(void) const { return(m_caught_up); }
    void              Resync(const string why);
    ulong             LiveTicket(const ulong ticket) const;
    ulong             ReportedTicket(const ulong live) const;
@@ -160,6 +173,7 @@ MtbReporter::MtbReporter(void)
    m_watching=false;
    m_netting=false;
    m_fresh=false;
+   m_caught_up=0;
    m_sent_head=0;
    m_sent_n=0;
    m_sent_dropped=0;
@@ -291,10 +305,32 @@ void MtbReporter::Emit(MtbReport &r)
       type="position_modified";
       MtbBuildPositionModified(w,env,r.p.ticket,r.p.sl,r.p.tp,r.p.time,r.p.swap);
      }
-   else
+   else if(r.kind==MTB_REPORT_CLOSED)
      {
       type="position_closed";
       MtbBuildPositionClosed(w,env,r.p.ticket,r.p.volume,r.remaining,r.p.price,r.p.time,r.reason,r.profit);
+     }
+   else if(r.kind==MTB_REPORT_ORDER_PLACED)
+     {
+      type="order_placed";
+      MtbBuildOrderPlaced(w,env,r.p.ticket,r.p.symbol,r.order_type,r.p.volume,r.p.price,r.p.sl,r.p.tp,r.expiration,
+                          r.p.time,r.stoplimit,r.p.magic);
+     }
+   else if(r.kind==MTB_REPORT_ORDER_MODIFIED)
+     {
+      type="order_modified";
+      MtbBuildOrderModified(w,env,r.p.ticket,r.p.price,r.p.sl,r.p.tp,r.expiration,r.p.time,r.stoplimit);
+     }
+   else if(r.kind==MTB_REPORT_ORDER_REMOVED)
+     {
+      type="order_removed";
+      MtbBuildOrderRemoved(w,env,r.p.ticket,r.reason,r.p.time);
+     }
+   else
+     {
+      type="order_filled";
+      MtbBuildOrderFilled(w,env,r.p.ticket,r.position,r.p.symbol,r.p.side,r.p.volume,r.p.price,r.p.sl,r.p.tp,
+                          r.p.time,r.p.magic);
      }
    m_link.Send(w,type);
   }
@@ -330,6 +366,7 @@ void MtbReporter::CatchUp(void)
    if(!m_link.TakeWelcome(last_id))
       return;
    Resend(last_id);
+   m_caught_up=m_link.Welcomes();   // the order watch sends its snapshot after these
    LoadQuoteSymbols();
    m_dirty=true;
    m_next_check=0;

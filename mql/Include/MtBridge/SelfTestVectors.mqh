@@ -12,7 +12,7 @@
 
 #include "Protocol.mqh"
 
-#define MTB_VECTOR_COUNT 38
+#define MTB_VECTOR_COUNT 42
 
 const string MTB_VECTOR_NAMES[]=
   {
@@ -53,7 +53,11 @@ const string MTB_VECTOR_NAMES[]=
    "modify_order",
    "cancel_order",
    "error",
-   "hello_netting_account"
+   "hello_netting_account",
+   "order_placed_stop_limit_magic",
+   "place_order_stop_limit",
+   "modify_order_stop_limit",
+   "orders_snapshot"
   };
 const string MTB_VECTOR_TYPES[]=
   {
@@ -94,7 +98,11 @@ const string MTB_VECTOR_TYPES[]=
    "modify_order",
    "cancel_order",
    "error",
-   "hello"
+   "hello",
+   "order_placed",
+   "place_order",
+   "modify_order",
+   "orders_snapshot"
   };
 const string MTB_VECTOR_HEX[]=
   {
@@ -135,7 +143,11 @@ const string MTB_VECTOR_HEX[]=
    "8ca17601a474797065ac6d6f646966795f6f72646572a26964ce000dbba7a373657107a27473cf0000018bcfe56a58a56c6f67696ece004c5012a36b6579b273332d6f37303031302d6d6f646966792d32a67469636b6574ce00013881a57072696365cb3ff14395810624dda2736ccb3ff195810624dd2fa27470cb3ff11a9fbe76c8b4aa65787069726174696f6e00",
    "88a17601a474797065ac63616e63656c5f6f72646572a26964ce000dbba8a373657108a27473cf0000018bcfe56abca56c6f67696ece004c5012a36b6579b273332d6f37303031302d63616e63656c2d33a67469636b6574ce00013881",
    "8aa17601a474797065a56572726f72a26964ce000dbba5a373657105a27473cf0000018bcfe56990a56c6f67696ece004c5012a4636f6465ad6d697373696e675f6669656c64a664657461696cb87265717569726564206669656c6420697320616273656e74a67265665f69640da56669656c64a6766f6c756d65",
-   "de0010a17601a474797065a568656c6c6fa269641ea373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5435ac6163636f756e745f74797065ac6d74355f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e73918aa67469636b6574ce00011172a673796d626f6ca6584155555344a473696465a473656c6ca6766f6c756d65cb3f847ae147ae147ba57072696365cb409f0e999999999aa2736ccb0000000000000000a27470cb409e7a0000000000a474696d65cf0000018bcfe4f2d0a56d6167696300a7636f6d6d656e74a0ad7574635f6f66667365745f6d73ce006ddd00ab6d617267696e5f6d6f6465a76e657474696e67"
+   "de0010a17601a474797065a568656c6c6fa269641ea373657101a27473cf0000018bcfe56800a56c6f67696ece004c5012a4726f6c65a6747261646572a8706c6174666f726da34d5435ac6163636f756e745f74797065ac6d74355f7374616e64617264a863757272656e6379a3555344a86c65766572616765cd01f4a762616c616e6365cb40c3880000000000a6657175697479cb40c38e2f5c28f5c3a9706f736974696f6e73918aa67469636b6574ce00011172a673796d626f6ca6584155555344a473696465a473656c6ca6766f6c756d65cb3f847ae147ae147ba57072696365cb409f0e999999999aa2736ccb0000000000000000a27470cb409e7a0000000000a474696d65cf0000018bcfe4f2d0a56d6167696300a7636f6d6d656e74a0ad7574635f6f66667365745f6d73ce006ddd00ab6d617267696e5f6d6f6465a76e657474696e67",
+   "de0011a17601a474797065ac6f726465725f706c61636564a2696413a373657111a27473cf0000018bcfe5a298a56c6f67696ece004c5012a67469636b6574ce0001117ca673796d626f6ca6455552555344aa6f726465725f74797065ae6275795f73746f705f6c696d6974a6766f6c756d65cb3fb999999999999aa57072696365cb3ff1666666666666a2736ccb3ff147ae147ae148a27470cb3ff199999999999aaa65787069726174696f6e00a474696d65cf0000018bcfe5a28ea973746f706c696d6974cb3ff1624dd2f1a9fca56d61676963ce001ee241",
+   "de0011a17601a474797065ab706c6163655f6f72646572a26964ce000dbba9a373657109a27473cf0000018bcfe56b20a56c6f67696ece004c5012a36b6579b173332d6f37303031322d706c6163652d31a673796d626f6ca6455552555344aa6f726465725f74797065ae6275795f73746f705f6c696d6974a6766f6c756d65cb3fc999999999999aa57072696365cb3ff1666666666666a2736ccb3ff147ae147ae148a27470cb3ff199999999999aaa65787069726174696f6e00a56d61676963ce00757e35a7636f6d6d656e74a973332d6f3730303132a973746f706c696d6974cb3ff1624dd2f1a9fc",
+   "8da17601a474797065ac6d6f646966795f6f72646572a26964ce000dbbaaa37365710aa27473cf0000018bcfe56b84a56c6f67696ece004c5012a36b6579b273332d6f37303031322d6d6f646966792d32a67469636b6574ce00013882a57072696365cb3ff16872b020c49ca2736ccb3ff147ae147ae148a27470cb3ff199999999999aaa65787069726174696f6e00a973746f706c696d6974cb3ff1645a1cac0831",
+   "87a17601a474797065af6f72646572735f736e617073686f74a2696414a373657102a27473cf0000018bcfe5a680a56c6f67696ece004c5012a66f72646572739289a67469636b6574ce0001117aa673796d626f6ca6455552555344aa6f726465725f74797065a96275795f6c696d6974a6766f6c756d65cb3fb999999999999aa57072696365cb3ff14395810624dda2736ccb3ff11a9fbe76c8b4a27470cb3ff195810624dd2faa65787069726174696f6e00a474696d65cf0000018bcfe596d68ba67469636b6574ce0001117ca673796d626f6ca6455552555344aa6f726465725f74797065ae6275795f73746f705f6c696d6974a6766f6c756d65cb3fb999999999999aa57072696365cb3ff1666666666666a2736ccb3ff147ae147ae148a27470cb3ff199999999999aaa65787069726174696f6ecf0000018bd50bc400a474696d65cf0000018bcfe5a28ea973746f706c696d6974cb3ff1624dd2f1a9fca56d61676963ce001ee241"
   };
 
 //--- a string from its UTF-8 bytes in hex
@@ -608,7 +620,7 @@ bool MtbVecBuild29(MpWriter &w)
    env.seq=(ulong)13;
    env.ts=(ulong)1700000011000;
    env.login=(ulong)5001234;
-   return(MtbBuildOrderPlaced(w,env,(ulong)70010,"EURUSD","buy_limit",MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff11eb851eb851f) /* 1.07 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,(ulong)1700086400000,(ulong)1700000010990));
+   return(MtbBuildOrderPlaced(w,env,(ulong)70010,"EURUSD","buy_limit",MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff11eb851eb851f) /* 1.07 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,(ulong)1700086400000,(ulong)1700000010990,0.0,(ulong)0));
   }
 
 //--- vector 30: order_modified
@@ -619,7 +631,7 @@ bool MtbVecBuild30(MpWriter &w)
    env.seq=(ulong)14;
    env.ts=(ulong)1700000012000;
    env.login=(ulong)5001234;
-   return(MtbBuildOrderModified(w,env,(ulong)70010,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,(ulong)0,(ulong)1700000011990));
+   return(MtbBuildOrderModified(w,env,(ulong)70010,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,(ulong)0,(ulong)1700000011990,0.0));
   }
 
 //--- vector 31: order_removed
@@ -641,7 +653,7 @@ bool MtbVecBuild32(MpWriter &w)
    env.seq=(ulong)16;
    env.ts=(ulong)1700000014000;
    env.login=(ulong)5001234;
-   return(MtbBuildOrderFilled(w,env,(ulong)70010,(ulong)70010,"EURUSD","buy",MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,(ulong)1700000013990));
+   return(MtbBuildOrderFilled(w,env,(ulong)70010,(ulong)70010,"EURUSD","buy",MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,(ulong)1700000013990,(ulong)0));
   }
 
 //--- vector 33: place_order
@@ -652,7 +664,7 @@ bool MtbVecBuild33(MpWriter &w)
    env.seq=(ulong)6;
    env.ts=(ulong)1700000000500;
    env.login=(ulong)5001234;
-   return(MtbBuildPlaceOrder(w,env,"s3-o70010-place-1","EURUSD","sell_stop",MpDoubleFromBits(0x3fc999999999999a) /* 0.2 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,MpDoubleFromBits(0x3ff11eb851eb851f) /* 1.07 */,(ulong)1700086400000,(ulong)7700021,"s3-o70010"));
+   return(MtbBuildPlaceOrder(w,env,"s3-o70010-place-1","EURUSD","sell_stop",MpDoubleFromBits(0x3fc999999999999a) /* 0.2 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,MpDoubleFromBits(0x3ff11eb851eb851f) /* 1.07 */,(ulong)1700086400000,(ulong)7700021,"s3-o70010",0.0));
   }
 
 //--- vector 34: modify_order
@@ -663,7 +675,7 @@ bool MtbVecBuild34(MpWriter &w)
    env.seq=(ulong)7;
    env.ts=(ulong)1700000000600;
    env.login=(ulong)5001234;
-   return(MtbBuildModifyOrder(w,env,"s3-o70010-modify-2",(ulong)80001,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,(ulong)0));
+   return(MtbBuildModifyOrder(w,env,"s3-o70010-modify-2",(ulong)80001,MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */,MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */,MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */,(ulong)0,0.0));
   }
 
 //--- vector 35: cancel_order
@@ -712,6 +724,74 @@ bool MtbVecBuild37(MpWriter &w)
    return(MtbBuildHello(w,env,"trader","MT5","mt5_standard","USD",(ulong)500,MpDoubleFromBits(0x40c3880000000000) /* 10000.0 */,MpDoubleFromBits(0x40c38e2f5c28f5c3) /* 10012.37 */,positions,(ulong)7200000,"netting"));
   }
 
+//--- vector 38: order_placed_stop_limit_magic
+bool MtbVecBuild38(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)19;
+   env.seq=(ulong)17;
+   env.ts=(ulong)1700000015000;
+   env.login=(ulong)5001234;
+   return(MtbBuildOrderPlaced(w,env,(ulong)70012,"EURUSD","buy_stop_limit",MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */,MpDoubleFromBits(0x3ff1666666666666) /* 1.0875 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,(ulong)0,(ulong)1700000014990,MpDoubleFromBits(0x3ff1624dd2f1a9fc) /* 1.0865 */,(ulong)2024001));
+  }
+
+//--- vector 39: place_order_stop_limit
+bool MtbVecBuild39(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900009;
+   env.seq=(ulong)9;
+   env.ts=(ulong)1700000000800;
+   env.login=(ulong)5001234;
+   return(MtbBuildPlaceOrder(w,env,"s3-o70012-place-1","EURUSD","buy_stop_limit",MpDoubleFromBits(0x3fc999999999999a) /* 0.2 */,MpDoubleFromBits(0x3ff1666666666666) /* 1.0875 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,(ulong)0,(ulong)7700021,"s3-o70012",MpDoubleFromBits(0x3ff1624dd2f1a9fc) /* 1.0865 */));
+  }
+
+//--- vector 40: modify_order_stop_limit
+bool MtbVecBuild40(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)900010;
+   env.seq=(ulong)10;
+   env.ts=(ulong)1700000000900;
+   env.login=(ulong)5001234;
+   return(MtbBuildModifyOrder(w,env,"s3-o70012-modify-2",(ulong)80002,MpDoubleFromBits(0x3ff16872b020c49c) /* 1.088 */,MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */,MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */,(ulong)0,MpDoubleFromBits(0x3ff1645a1cac0831) /* 1.087 */));
+  }
+
+//--- vector 41: orders_snapshot
+bool MtbVecBuild41(MpWriter &w)
+  {
+   MtbEnvelope env;
+   env.id=(ulong)20;
+   env.seq=(ulong)2;
+   env.ts=(ulong)1700000016000;
+   env.login=(ulong)5001234;
+   MtbOrder orders[];
+   ArrayResize(orders,2);
+   orders[0].ticket=(ulong)70010;
+   orders[0].symbol="EURUSD";
+   orders[0].order_type="buy_limit";
+   orders[0].volume=MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */;
+   orders[0].price=MpDoubleFromBits(0x3ff14395810624dd) /* 1.079 */;
+   orders[0].sl=MpDoubleFromBits(0x3ff11a9fbe76c8b4) /* 1.069 */;
+   orders[0].tp=MpDoubleFromBits(0x3ff195810624dd2f) /* 1.099 */;
+   orders[0].expiration=(ulong)0;
+   orders[0].time=(ulong)1700000011990;
+   orders[0].stoplimit=MpDoubleFromBits(0x0000000000000000) /* 0.0 */;
+   orders[0].magic=(ulong)0;
+   orders[1].ticket=(ulong)70012;
+   orders[1].symbol="EURUSD";
+   orders[1].order_type="buy_stop_limit";
+   orders[1].volume=MpDoubleFromBits(0x3fb999999999999a) /* 0.1 */;
+   orders[1].price=MpDoubleFromBits(0x3ff1666666666666) /* 1.0875 */;
+   orders[1].sl=MpDoubleFromBits(0x3ff147ae147ae148) /* 1.08 */;
+   orders[1].tp=MpDoubleFromBits(0x3ff199999999999a) /* 1.1 */;
+   orders[1].expiration=(ulong)1700086400000;
+   orders[1].time=(ulong)1700000014990;
+   orders[1].stoplimit=MpDoubleFromBits(0x3ff1624dd2f1a9fc) /* 1.0865 */;
+   orders[1].magic=(ulong)2024001;
+   return(MtbBuildOrdersSnapshot(w,env,orders));
+  }
+
 //--- build vector k from its field values through the Protocol.mqh builders
 bool MtbVecBuild(const int k,MpWriter &w)
   {
@@ -755,6 +835,10 @@ bool MtbVecBuild(const int k,MpWriter &w)
       case 35: return(MtbVecBuild35(w));
       case 36: return(MtbVecBuild36(w));
       case 37: return(MtbVecBuild37(w));
+      case 38: return(MtbVecBuild38(w));
+      case 39: return(MtbVecBuild39(w));
+      case 40: return(MtbVecBuild40(w));
+      case 41: return(MtbVecBuild41(w));
      }
    w.Fail(StringFormat("no vector %d",k));
    return(false);
