@@ -183,3 +183,43 @@ def test_a_netting_traders_filled_pending_order_is_copied_and_its_close_followed
     wire.poll()
     for investor in ("mt4", "mt5"):
         assert _copies(server, logins[investor]) == [("buy", D("0.20"))]
+
+
+def _trades(server, login):
+    """The account's buy/sell deals: (entry, volume), what each copy cost the investor."""
+    return [(d.entry, d.volume) for d in server.history_deals(login) if d.type in (rc.DEAL_TYPE_BUY, rc.DEAL_TYPE_SELL)]
+
+
+def test_a_netting_trader_back_from_a_link_down_sends_nothing_its_hello_covers_and_the_copies_move_once():
+    # "never duplicated": the copies go straight from the net the daemon knew to the hello's net
+    server, daemon, wire, logins, _ = _netting_world()
+    wire.run()
+    trader = wire.terminals[b"T"]
+    trade(server, logins["trader"], "buy", "0.30")
+    wire.poll()
+    # the link drops with the report of an addition in flight (the daemon never journals it) ...
+    trade(server, logins["trader"], "buy", "0.20")
+    lost = [m.TYPE for m in trader.poll(wire.now) if m.TYPE.startswith("position")]
+    assert lost == ["position_opened"]
+    trader.disconnect()
+    # ... and the trader adds and reduces while it is down: buy 0.10, sell 0.40 -> net buy 0.20
+    trade(server, logins["trader"], "buy", "0.10")
+    trade(server, logins["trader"], "sell", "0.40")
+    investors = {logins["mt4"], logins["mt5"]}
+    before = {login: len(_trades(server, login)) for login in investors}
+    log_from = len(wire.log)
+    wire.send(b"T", trader.connect(wire.now))  # the reconnect's hello: snapshot buy 0.20
+    wire.run()
+    wire.poll()
+    wire.poll()
+    commands = [t for way, t, login in wire.log[log_from:] if way == "down" and login in investors
+                and t in ("open", "close", "place_order")]
+    assert commands == ["close", "close"]  # one partial close of each 0.30 copy, nothing opened
+    for login in investors:
+        assert _copies(server, login) == [("buy", D("0.20"))]
+        assert _trades(server, login)[before[login]:] == [(rc.DEAL_ENTRY_OUT, D("0.10"))]
+    # the terminal re-sends no report older than its hello (docs/protocol.md, "Netting accounts")
+    sent = [t for way, t, login in wire.log[log_from:] if way == "up" and login == logins["trader"]]
+    assert sent[0] == "hello" and not [t for t in sent if t.startswith("position_") or t == "order_filled"]
+    [leg] = daemon.engine.traders["T"].positions.values()
+    assert leg.volume == D("0.20")
