@@ -577,7 +577,7 @@ class TerminalCore:
                 swap = p.swap if p is not None else ZERO
                 link.positions[d.position_id] = _Tracked(volume, sl, tp, swap)
                 if link.orders.take_fill(d):  # a watched pending order filled: order_filled instead
-                    out.append(link.orders.filled_report(d, p, lambda: self._envelope(link, now)))
+                    out.append(link.orders.filled_report(d, p, lambda: self._envelope(link, now), volume=volume))
                     continue
                 out.append(PositionOpened(
                     **self._envelope(link, now), ticket=d.position_id, symbol=d.symbol,
@@ -605,9 +605,13 @@ class TerminalCore:
     def _netting_addition(self, link: _Link, d: DealInfo, p: PositionInfo | None, now: int,
                           out: list[Message]) -> None:
         """A deal that added to a netting position: `position_opened` again, same ticket, with the
-        position's volume after it and the deal's price and time (docs/protocol.md, hello)."""
+        position's volume after it and the deal's price and time (docs/protocol.md, hello); a
+        watched pending order's fill as `order_filled`, with that same volume."""
         tracked = link.positions[d.position_id]
         tracked.volume += d.volume
+        if link.orders.take_fill(d):
+            out.append(link.orders.filled_report(d, p, lambda: self._envelope(link, now), volume=tracked.volume))
+            return
         out.append(PositionOpened(
             **self._envelope(link, now), ticket=d.position_id, symbol=d.symbol,
             side="buy" if d.type == rc.DEAL_TYPE_BUY else "sell", volume=wire_number(tracked.volume),

@@ -87,9 +87,11 @@ class OrderWatch:
             out.append(OrderRemoved(**envelope(), ticket=ticket, removal=removal,
                                     time=o.time_done_msc if o is not None else server.now_ms))
 
-    def filled_report(self, deal: DealInfo, position, envelope) -> OrderFilled:
+    def filled_report(self, deal: DealInfo, position, envelope, volume: Decimal) -> OrderFilled:
+        """`volume`: the position's after the fill (the deal's, but on a netting account its
+        net: the rest of a reversal, or the grown position, docs/protocol.md `order_filled`)."""
         return OrderFilled(**envelope(), ticket=deal.order, position=deal.position_id, symbol=deal.symbol,
-                           side="buy" if deal.type == rc.DEAL_TYPE_BUY else "sell", volume=_wire(deal.volume),
+                           side="buy" if deal.type == rc.DEAL_TYPE_BUY else "sell", volume=_wire(volume),
                            price=_wire(deal.price), sl=_wire(position.sl if position is not None else ZERO),
                            tp=_wire(position.tp if position is not None else ZERO), time=deal.time_msc)
 
