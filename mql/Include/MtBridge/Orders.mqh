@@ -208,11 +208,27 @@ void MtbOrderWatch::Gone(const ulong ticket)
       ulong position=(ulong)HistoryOrderGetInteger(ticket,ORDER_POSITION_ID);
       if(!MtbSelectPositionById(position))
          return;   // already closed again: the position watch reports its deals
+      double price=PositionGetDouble(POSITION_PRICE_OPEN);
+      ulong time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
+      if(MtbMarginMode()=="netting")
+        {
+         //--- netting: the fill's price and time (the position's are its average and its first
+         //--- deal's; docs/protocol.md, order_filled); the volume stays the position's
+         time=MtbUtcMs((ulong)HistoryOrderGetInteger(ticket,ORDER_TIME_DONE_MSC));
+         if(HistorySelectByPosition(position))
+            for(int i=HistoryDealsTotal()-1; i>=0; i--)
+              {
+               ulong deal=HistoryDealGetTicket(i);
+               if((ulong)HistoryDealGetInteger(deal,DEAL_ORDER)!=ticket)
+                  continue;
+               price=HistoryDealGetDouble(deal,DEAL_PRICE);
+               break;
+              }
+        }
       m_link.NextEnvelope(env);
       MtbBuildOrderFilled(w,env,ticket,position,PositionGetString(POSITION_SYMBOL),MtbPositionSide(),
-                          PositionGetDouble(POSITION_VOLUME),PositionGetDouble(POSITION_PRICE_OPEN),
-                          PositionGetDouble(POSITION_SL),PositionGetDouble(POSITION_TP),
-                          MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC)));
+                          PositionGetDouble(POSITION_VOLUME),price,
+                          PositionGetDouble(POSITION_SL),PositionGetDouble(POSITION_TP),time);
       m_link.Send(w,"order_filled");
       return;
      }

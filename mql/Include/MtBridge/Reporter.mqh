@@ -117,6 +117,7 @@ private:
                               bool &used[],const int i);
    void              CloseDeal(const ulong deal,const ulong pos_id,const string symbol);
    void              Grow(const ulong deal,const int k,const string symbol);
+   void              ReportFilled(const ulong order,const MtbPosition &p);
    void              Reverse(const ulong deal,const ulong pos_id,const string symbol);
    void              CheckStops(const ulong ticket);
    void              CheckPositions(void);
