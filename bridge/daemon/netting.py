@@ -5,7 +5,8 @@ position per symbol, each message giving the position's state after one deal
 (docs/protocol.md, hello, "Netting accounts"). The engine copies positions, so here every
 report becomes the engine events of `bridge.copytrading.netting.NettingBook`: opens, partial
 closes and reversals of the trader's *legs*, which the copies on hedging MT4/MT5 accounts
-follow. The book is rebuilt from the engine's positions of the trader each time (they are all
+follow; a pending order's fill into an open position (`order_filled`) is the order's fill as a
+new leg. The book is rebuilt from the engine's positions of the trader each time (they are all
 legs), so the journaled engine events stay the only state and a replay gives the same
 commands. A new leg's ticket is the journal seq of the event that opens it: unique for good.
 

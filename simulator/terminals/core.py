@@ -32,6 +32,9 @@ new positions (`position_opened`), SL/TP or swap changes (`position_modified`) a
 (`account_update`, coalesced: at most once per `account_update_ms` of `now`, immediately
 after a deal). Investor accounts report too, so the daemon sees copies stopped out on the
 server and investor equity for the protection rule.
+A netting account (MT5) reports each deal as its position's new state, and a reconnect's
+`hello` restarts its position watch at the snapshot (`_restart_netting_watch`): nothing older
+than the snapshot is reported after it (docs/protocol.md, `hello`, "Netting accounts").
 
 **Quotes.** The daemon's `welcome.quote_symbols` (its conversion pairs) are reported in
 `quotes` from the server's quotes as the first account sees them, on the stream of the lowest
