@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from bridge.copytrading import events as ev
 from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.netting import MAX_LEGS, NettingBook
+from bridge.copytrading.pending_state import TraderOrderState
 from bridge.protocol import Hello, OrderFilled, PositionClosed, PositionModified, PositionOpened
 
 if TYPE_CHECKING:
@@ -81,12 +82,18 @@ def order_filled(core: DaemonCore, trader: str, m: OrderFilled) -> bool:
     (docs/protocol.md, `order_filled`). False on a flat symbol: the fill opened the position, and
     the pending-order path copies it as on a hedging account. Into an open position: an
     addition is the order's fill as a new leg (the engine links the copy orders to it), a volume
-    the legs hold already a re-send (moves nothing), anything else a move to that net."""
+    the legs hold already a re-send or a fill they cover (moves nothing; the order, if still
+    placed, is settled without a fill of its own), anything else a move to that net."""
     pos = book_of(core, trader).positions.get(m.symbol)
     if pos is None:
         return False
     if pos.side.value == m.side and m.volume <= pos.volume:
         core._log("info", "trader.fill_already_applied", login=m.login, ticket=m.ticket, volume=str(m.volume))
+        order = core.engine.s.orders.get(m.ticket)
+        if order is not None and order.trader == trader and order.state is TraderOrderState.PLACED:
+            # its fill is in legs copied at market already (a hello's reconcile, or a reducing
+            # fill): its copy orders must not fill as well, so they go (filled ones closed)
+            core.feed_engine(pm.TraderOrderCancelled(core.now, trader, m.ticket))
         return True
     if pos.side.value != m.side:  # through zero, its close not reported yet: copied at market
         _move(core, trader, m.symbol, _signed(m.side, m.volume), m.price, ZERO, "client", m.time,

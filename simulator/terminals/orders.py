@@ -82,7 +82,16 @@ class OrderWatch:
             del self.orders[ticket]
             o = done.get(ticket)
             if o is not None and o.state == rc.ORDER_STATE_FILLED:
-                continue  # its deal is reported (order_filled) by the deal scan
+                # a fill the deal scan did not take (a netting reconnect skipped its deal, or it
+                # reduced a netting position): as the EA's order watch, the position it went into
+                # as it is now, if still open (docs/protocol.md `order_filled`)
+                pos = next((p for p in server.positions(login) if p.ticket == o.position_id), None)
+                if pos is not None:
+                    out.append(OrderFilled(**envelope(), ticket=ticket, position=pos.ticket, symbol=pos.symbol,
+                                           side="buy" if pos.type == rc.POSITION_TYPE_BUY else "sell",
+                                           volume=_wire(pos.volume), price=_wire(o.price_open), sl=_wire(pos.sl),
+                                           tp=_wire(pos.tp), time=o.time_done_msc))
+                continue
             removal = "expired" if o is not None and o.state == rc.ORDER_STATE_EXPIRED else "cancelled"
             out.append(OrderRemoved(**envelope(), ticket=ticket, removal=removal,
                                     time=o.time_done_msc if o is not None else server.now_ms))

@@ -280,3 +280,33 @@ def test_a_netting_traders_pending_fill_that_adds_to_its_position_is_a_new_leg()
     for investor in ("mt4", "mt5"):
         assert _copies(server, logins[investor]) == [("buy", D("0.10"))]
     assert [p.volume for p in daemon.engine.traders["T"].positions.values()] == [D("0.10")]
+
+
+def test_a_netting_traders_order_filled_while_the_link_was_down_leaves_no_copy_order_behind():
+    server, daemon, wire, logins, _ = _netting_world()
+    reply = daemon.on_admin({"op": "set_copy_settings", "args": {"subscription": 1, "requester": None,
+                                                                 "copy_pending": True}}, None, server.now_ms)
+    assert reply["ok"], reply
+    wire.run()
+    trade(server, logins["trader"], "buy", "0.30")
+    wire.poll()
+    session = server.login(logins["trader"], MASTER)
+    placed = server.order_send(session, TradeRequest(rc.TRADE_ACTION_PENDING, "EURUSD", D("0.20"),
+                                                     rc.ORDER_TYPE_BUY_LIMIT, price=D("1.09900")))
+    assert placed.ok, placed
+    wire.poll()
+    trader = wire.terminals[b"T"]
+    trader.disconnect()
+    server.on_tick(Tick("EURUSD", server.now_ms + 1000, D("1.09880"), D("1.09890")))  # fills while it is down
+    wire.send(b"T", trader.connect(wire.now))  # snapshot buy 0.50: the reconcile copies 0.20 at market
+    wire.run()
+    wire.poll()
+    wire.poll()
+    sent = [m for m in trader.links[logins["trader"]].sent if m.TYPE == "order_filled"]
+    assert [(m.ticket, m.volume) for m in sent] == [(placed.order, D("0.5"))]  # the position now, as the EA's
+    # the order is settled in the engine: MT4's copy order (filled on its own) does not stay as a second copy
+    assert daemon.engine.s.orders == {}
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.20")), ("buy", D("0.30"))]
+        assert server.orders(logins[investor]) == []
+    assert sorted(p.volume for p in daemon.engine.traders["T"].positions.values()) == [D("0.20"), D("0.30")]
