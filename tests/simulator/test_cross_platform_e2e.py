@@ -310,3 +310,7 @@ def test_a_netting_traders_order_filled_while_the_link_was_down_leaves_no_copy_o
         assert _copies(server, logins[investor]) == [("buy", D("0.20")), ("buy", D("0.30"))]
         assert server.orders(logins[investor]) == []
     assert sorted(p.volume for p in daemon.engine.traders["T"].positions.values()) == [D("0.20"), D("0.30")]
+    # MT5: the reconcile's market copy only; MT4: its order's fill, the market copy, the fill's copy closed
+    assert _trades(server, logins["mt5"]) == [(rc.DEAL_ENTRY_IN, D("0.30")), (rc.DEAL_ENTRY_IN, D("0.20"))]
+    assert _trades(server, logins["mt4"]) == [(rc.DEAL_ENTRY_IN, D("0.30")), (rc.DEAL_ENTRY_IN, D("0.20")),
+                                             (rc.DEAL_ENTRY_IN, D("0.20")), (rc.DEAL_ENTRY_OUT, D("0.20"))]
