@@ -64,12 +64,16 @@ class NettingBook:
         self.positions: dict[str, NettingPosition] = {}
 
     @classmethod
-    def from_positions(cls, trader: str, positions: Iterable[tuple[int, str, Side, Decimal]]) -> NettingBook:
-        """The book whose legs are `positions` (ticket, symbol, side, volume), oldest = lowest ticket
-        first. A position against its symbol's first leg cannot come from a netting account and
-        is left out (a reconcile closes it)."""
+    def from_positions(cls, trader: str, positions: Iterable[tuple[int, str, Side, Decimal]],
+                       *, oldest_first: bool = False) -> NettingBook:
+        """The book whose legs are `positions` (ticket, symbol, side, volume), oldest first: as
+        given when `oldest_first`, else lowest ticket first. (The daemon gives them in the order
+        the engine saw them: a leg from a pending order's fill has the trade server's position
+        id as its ticket, the others journal seqs, so tickets alone do not tell the age.) A
+        position against its symbol's first leg cannot come from a netting account and is left
+        out (a reconcile closes it)."""
         book = cls(trader)
-        for ticket, symbol, side, volume in sorted(positions, key=lambda p: p[0]):
+        for ticket, symbol, side, volume in (positions if oldest_first else sorted(positions, key=lambda p: p[0])):
             pos = book.positions.setdefault(symbol, NettingPosition(symbol, side))
             if pos.side is side:
                 pos.legs.append(Leg(ticket, volume))

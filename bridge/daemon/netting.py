@@ -5,7 +5,8 @@ position per symbol, each message giving the position's state after one deal
 (docs/protocol.md, hello, "Netting accounts"). The engine copies positions, so here every
 report becomes the engine events of `bridge.copytrading.netting.NettingBook`: opens, partial
 closes and reversals of the trader's *legs*, which the copies on hedging MT4/MT5 accounts
-follow. The book is rebuilt from the engine's positions of the trader each time (they are all
+follow; a pending order's fill into an open position (`order_filled`) is the order's fill as a
+new leg. The book is rebuilt from the engine's positions of the trader each time (they are all
 legs), so the journaled engine events stay the only state and a replay gives the same
 commands. A new leg's ticket is the journal seq of the event that opens it: unique for good.
 
@@ -21,8 +22,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bridge.copytrading import events as ev
-from bridge.copytrading.netting import NettingBook
-from bridge.protocol import Hello, PositionClosed, PositionModified, PositionOpened
+from bridge.copytrading import pending_messages as pm
+from bridge.copytrading.netting import MAX_LEGS, NettingBook
+from bridge.copytrading.pending_state import TraderOrderState
+from bridge.protocol import Hello, OrderFilled, PositionClosed, PositionModified, PositionOpened
 
 if TYPE_CHECKING:
     from bridge.daemon.core import DaemonCore
@@ -32,8 +35,9 @@ CLOSE_REASONS = {"client": "client", "sl": "sl", "tp": "tp", "so": "stop_out"}
 
 
 def book_of(core: DaemonCore, trader: str) -> NettingBook:
-    positions = core.engine.traders[trader].positions.values()
-    return NettingBook.from_positions(trader, ((p.ticket, p.symbol, p.side, p.volume) for p in positions))
+    positions = sorted(core.engine.traders[trader].positions.values(), key=lambda p: (p.seen_seq, p.ticket))
+    return NettingBook.from_positions(trader, [(p.ticket, p.symbol, p.side, p.volume) for p in positions],
+                                      oldest_first=True)
 
 
 def _signed(side: str, volume: Decimal) -> Decimal:
@@ -71,6 +75,36 @@ def opened(core: DaemonCore, trader: str, m: PositionOpened) -> None:
         return
     _move(core, trader, m.symbol, _signed(m.side, m.volume), m.price, ZERO, "client", m.time,
           m.sl or None, m.tp or None)
+
+
+def order_filled(core: DaemonCore, trader: str, m: OrderFilled) -> bool:
+    """A pending order of a netting trader filled; `volume` is the position's after the fill
+    (docs/protocol.md, `order_filled`). False on a flat symbol: the fill opened the position, and
+    the pending-order path copies it as on a hedging account. Into an open position: an
+    addition is the order's fill as a new leg (the engine links the copy orders to it), a volume
+    the legs hold already a re-send or a fill they cover (moves nothing; the order, if still
+    placed, is settled without a fill of its own), anything else a move to that net."""
+    pos = book_of(core, trader).positions.get(m.symbol)
+    if pos is None:
+        return False
+    if pos.side.value == m.side and m.volume <= pos.volume:
+        core._log("info", "trader.fill_already_applied", login=m.login, ticket=m.ticket, volume=str(m.volume))
+        order = core.engine.s.orders.get(m.ticket)
+        if order is not None and order.trader == trader and order.state is TraderOrderState.PLACED:
+            # its fill is in legs copied at market already (a hello's reconcile, or a reducing
+            # fill): its copy orders must not fill as well, so they go (filled ones closed)
+            core.feed_engine(pm.TraderOrderCancelled(core.now, trader, m.ticket))
+        return True
+    if pos.side.value != m.side:  # through zero, its close not reported yet: copied at market
+        _move(core, trader, m.symbol, _signed(m.side, m.volume), m.price, ZERO, "client", m.time,
+              m.sl or None, m.tp or None)
+        return True
+    if len(pos.legs) >= MAX_LEGS:
+        core._log("error", "netting.refused", trader=trader, symbol=m.symbol, error="too_many_legs")
+        return True
+    core.feed_engine(pm.TraderOrderFilled(core.now, trader, m.ticket, core.seq + 1, m.symbol, pos.side,
+                                          m.volume - pos.volume, m.price, m.time, m.sl or None, m.tp or None))
+    return True
 
 
 def closed(core: DaemonCore, trader: str, m: PositionClosed) -> None:

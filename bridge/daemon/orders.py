@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bridge.copytrading import pending_messages as pm
+from bridge.daemon import netting
 from bridge.domain.trading import Side
 from bridge.protocol import OrderFilled, OrderModified, OrderPlaced, OrderRemoved, OrdersSnapshot
 from bridge.protocol.orders import OrderKind
@@ -61,6 +62,8 @@ def _on_order_filled(core: DaemonCore, s: Any, m: OrderFilled) -> None:
     trader = core.trader_of.get(m.login)
     if m.login in core.netting:  # a netting trader's position: its later reports name only the ticket
         core.netting[m.login][m.position] = m.symbol
+        if trader is not None and netting.order_filled(core, trader, m):
+            return  # a fill into an open netting position: read as the position's new net
     if trader is not None:
         core.feed_engine(pm.TraderOrderFilled(core.now, trader, m.ticket, m.position, m.symbol, Side(m.side),
                                               m.volume, m.price, m.time, m.sl or None, m.tp or None, m.magic))

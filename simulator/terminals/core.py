@@ -32,6 +32,9 @@ new positions (`position_opened`), SL/TP or swap changes (`position_modified`) a
 (`account_update`, coalesced: at most once per `account_update_ms` of `now`, immediately
 after a deal). Investor accounts report too, so the daemon sees copies stopped out on the
 server and investor equity for the protection rule.
+A netting account (MT5) reports each deal as its position's new state, and a reconnect's
+`hello` restarts its position watch at the snapshot (`_restart_netting_watch`): nothing older
+than the snapshot is reported after it (docs/protocol.md, `hello`, "Netting accounts").
 
 **Quotes.** The daemon's `welcome.quote_symbols` (its conversion pairs) are reported in
 `quotes` from the server's quotes as the first account sees them, on the stream of the lowest
@@ -72,6 +75,7 @@ from bridge.protocol import (
     Message,
     Modify,
     Open,
+    OrderFilled,
     OutboundCounter,
     Position,
     PositionClosed,
@@ -94,6 +98,8 @@ DEFAULT_HEARTBEAT_MS = 1000
 OFFLINE_AFTER = 5  # heartbeats of silence (docs/protocol.md section 6)
 MAX_REDIRECTS = 5  # redirects in a row before the terminal backs off (two daemons with stale views)
 SENT_KEPT = 4096  # position reports kept per login until a welcome acknowledges them
+# a netting account's reports of its positions' states: after a reconnect's hello, older than its snapshot
+STATE_REPORTS = (PositionOpened, PositionClosed, PositionModified, OrderFilled)
 SEQUENCE_CODES = frozenset({"not_started", "bad_start_seq", "sequence_replay", "sequence_gap"})
 
 CLOSE_REASONS = {
@@ -292,21 +298,23 @@ class TerminalCore:
     def _hello(self, link: _Link, now: int) -> Hello:
         login = link.session.login
         info = self.server.account_info(login)
+        link.netting = info.margin_mode != rc.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
         positions = self.server.positions(login)
         if not link.watching:
             # first contact of this terminal process: the snapshot is where the watch starts
             self._sync_watch(link, positions)
             link.watching = True
-        # On a reconnect the watch goes on where it stopped: the next poll reports, after this
-        # hello, the deals made while the link was down (a position opened and closed meanwhile
-        # included, and the closing deal, with its profit, of a position the daemon knew), so
-        # none is lost (docs/protocol.md §6.3). A position the snapshot already shows is
-        # reported once more as opened; the daemon takes it as the duplicate it is.
+        elif link.netting:
+            self._restart_netting_watch(link, positions)
+        # On a reconnect (hedging) the watch goes on where it stopped: the next poll reports,
+        # after this hello, the deals made while the link was down (a position opened and closed
+        # meanwhile included, and the closing deal, with its profit, of a position the daemon
+        # knew), so none is lost (docs/protocol.md §6.3). A position the snapshot already shows
+        # is reported once more as opened; the daemon takes it as the duplicate it is.
         link.account = None
         link.account_due = now
         envelope = self._envelope(link, now)
         link.hello_id = envelope["id"]
-        link.netting = info.margin_mode != rc.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
         return Hello(
             **envelope, role=link.role, platform=info.platform,
             account_type=info.account_type, currency=info.currency, leverage=info.leverage,
@@ -315,6 +323,21 @@ class TerminalCore:
             utc_offset_ms=self.server.timezone.offset_ms(now),
             margin_mode="netting" if link.netting else "hedging",
         )  # fmt: skip
+
+    def _restart_netting_watch(self, link: _Link, positions: Iterable[PositionInfo]) -> None:
+        """A netting account's reconnect: its hello snapshot is where the position watch starts
+        again, as at first contact. A netting report is a state of the symbol's position, so a
+        deal made while the link was down, or a report the daemon never journaled, reported
+        after this hello would take the copies back to an older net and then forward again
+        (an extra open and close for the investors). The pending orders' watch goes on: an
+        order placed, changed or removed meanwhile is still reported (docs/protocol.md,
+        "Netting accounts")."""
+        link.positions = {p.ticket: _Tracked(p.volume, p.sl, p.tp, p.swap) for p in positions}
+        deals = self.server.history_deals(link.session.login, from_ms=link.last_deal_time)
+        if deals:
+            link.last_deal = max(link.last_deal, deals[-1].ticket)
+            link.last_deal_time = deals[-1].time_msc
+        link.sent = deque((m for m in link.sent if not isinstance(m, STATE_REPORTS)), maxlen=SENT_KEPT)
 
     def _sync_watch(self, link: _Link, positions: Iterable[PositionInfo]) -> None:
         link.positions = {p.ticket: _Tracked(p.volume, p.sl, p.tp, p.swap) for p in positions}
@@ -562,7 +585,7 @@ class TerminalCore:
                 swap = p.swap if p is not None else ZERO
                 link.positions[d.position_id] = _Tracked(volume, sl, tp, swap)
                 if link.orders.take_fill(d):  # a watched pending order filled: order_filled instead
-                    out.append(link.orders.filled_report(d, p, lambda: self._envelope(link, now)))
+                    out.append(link.orders.filled_report(d, p, lambda: self._envelope(link, now), volume=volume))
                     continue
                 out.append(PositionOpened(
                     **self._envelope(link, now), ticket=d.position_id, symbol=d.symbol,
@@ -590,9 +613,13 @@ class TerminalCore:
     def _netting_addition(self, link: _Link, d: DealInfo, p: PositionInfo | None, now: int,
                           out: list[Message]) -> None:
         """A deal that added to a netting position: `position_opened` again, same ticket, with the
-        position's volume after it and the deal's price and time (docs/protocol.md, hello)."""
+        position's volume after it and the deal's price and time (docs/protocol.md, hello); a
+        watched pending order's fill as `order_filled`, with that same volume."""
         tracked = link.positions[d.position_id]
         tracked.volume += d.volume
+        if link.orders.take_fill(d):
+            out.append(link.orders.filled_report(d, p, lambda: self._envelope(link, now), volume=tracked.volume))
+            return
         out.append(PositionOpened(
             **self._envelope(link, now), ticket=d.position_id, symbol=d.symbol,
             side="buy" if d.type == rc.DEAL_TYPE_BUY else "sell", volume=wire_number(tracked.volume),

@@ -107,14 +107,25 @@ class OrderWatch:
             del self.orders[ticket]
             o = done.get(ticket)
             if o is not None and o.state == rc.ORDER_STATE_FILLED:
-                continue  # its deal is reported (order_filled) by the deal scan
+                # a fill the deal scan did not take (a netting reconnect skipped its deal, or it
+                # reduced a netting position): as the EA's order watch, the position it went into
+                # as it is now, if still open (docs/protocol.md `order_filled`)
+                pos = next((p for p in server.positions(login) if p.ticket == o.position_id), None)
+                if pos is not None:
+                    out.append(OrderFilled(**envelope(), ticket=ticket, position=pos.ticket, symbol=pos.symbol,
+                                           side="buy" if pos.type == rc.POSITION_TYPE_BUY else "sell",
+                                           volume=_wire(pos.volume), price=_wire(o.price_open), sl=_wire(pos.sl),
+                                           tp=_wire(pos.tp), time=o.time_done_msc))
+                continue
             removal = "expired" if o is not None and o.state == rc.ORDER_STATE_EXPIRED else "cancelled"
             out.append(OrderRemoved(**envelope(), ticket=ticket, removal=removal,
                                     time=o.time_done_msc if o is not None else server.now_ms))
 
-    def filled_report(self, deal: DealInfo, position, envelope) -> OrderFilled:
+    def filled_report(self, deal: DealInfo, position, envelope, volume: Decimal) -> OrderFilled:
+        """`volume`: the position's after the fill (the deal's, but on a netting account its
+        net: the rest of a reversal, or the grown position, docs/protocol.md `order_filled`)."""
         return OrderFilled(**envelope(), ticket=deal.order, position=deal.position_id, symbol=deal.symbol,
-                           side="buy" if deal.type == rc.DEAL_TYPE_BUY else "sell", volume=_wire(deal.volume),
+                           side="buy" if deal.type == rc.DEAL_TYPE_BUY else "sell", volume=_wire(volume),
                            price=_wire(deal.price), sl=_wire(position.sl if position is not None else ZERO),
                            tp=_wire(position.tp if position is not None else ZERO), time=deal.time_msc,
                            magic=deal.magic)

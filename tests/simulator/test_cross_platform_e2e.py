@@ -183,3 +183,134 @@ def test_a_netting_traders_filled_pending_order_is_copied_and_its_close_followed
     wire.poll()
     for investor in ("mt4", "mt5"):
         assert _copies(server, logins[investor]) == [("buy", D("0.20"))]
+    # an addition at market after it: the fill's leg is the older one, closed first
+    trade(server, logins["trader"], "buy", "0.30")
+    wire.poll()
+    trade(server, logins["trader"], "sell", "0.25")
+    wire.poll()
+    for investor in ("mt4", "mt5"):  # the fill's 0.20 closed whole, 0.05 of the 0.30
+        assert _copies(server, logins[investor]) == [("buy", D("0.25"))]
+    [leg] = daemon.engine.traders["T"].positions.values()
+    assert leg.ticket != placed.order and leg.volume == D("0.25")
+
+
+def _trades(server, login):
+    """The account's buy/sell deals: (entry, volume), what each copy cost the investor."""
+    return [(d.entry, d.volume) for d in server.history_deals(login) if d.type in (rc.DEAL_TYPE_BUY, rc.DEAL_TYPE_SELL)]
+
+
+def test_a_netting_trader_back_from_a_link_down_sends_nothing_its_hello_covers_and_the_copies_move_once():
+    # "never duplicated": the copies go straight from the net the daemon knew to the hello's net
+    server, daemon, wire, logins, _ = _netting_world()
+    wire.run()
+    trader = wire.terminals[b"T"]
+    trade(server, logins["trader"], "buy", "0.30")
+    wire.poll()
+    # the link drops with the report of an addition in flight (the daemon never journals it) ...
+    trade(server, logins["trader"], "buy", "0.20")
+    lost = [m.TYPE for m in trader.poll(wire.now) if m.TYPE.startswith("position")]
+    assert lost == ["position_opened"]
+    trader.disconnect()
+    # ... and the trader adds and reduces while it is down: buy 0.10, sell 0.40 -> net buy 0.20
+    trade(server, logins["trader"], "buy", "0.10")
+    trade(server, logins["trader"], "sell", "0.40")
+    investors = {logins["mt4"], logins["mt5"]}
+    before = {login: len(_trades(server, login)) for login in investors}
+    log_from = len(wire.log)
+    wire.send(b"T", trader.connect(wire.now))  # the reconnect's hello: snapshot buy 0.20
+    wire.run()
+    wire.poll()
+    wire.poll()
+    commands = [t for way, t, login in wire.log[log_from:] if way == "down" and login in investors
+                and t in ("open", "close", "place_order")]
+    assert commands == ["close", "close"]  # one partial close of each 0.30 copy, nothing opened
+    for login in investors:
+        assert _copies(server, login) == [("buy", D("0.20"))]
+        assert _trades(server, login)[before[login]:] == [(rc.DEAL_ENTRY_OUT, D("0.10"))]
+    # the terminal re-sends no report older than its hello (docs/protocol.md, "Netting accounts")
+    sent = [t for way, t, login in wire.log[log_from:] if way == "up" and login == logins["trader"]]
+    assert sent[0] == "hello" and not [t for t in sent if t.startswith("position_") or t == "order_filled"]
+    [leg] = daemon.engine.traders["T"].positions.values()
+    assert leg.volume == D("0.20")
+
+
+def test_a_netting_traders_pending_fill_that_adds_to_its_position_is_a_new_leg():
+    assert "its position changes become opens" in ITEM_9
+    server, daemon, wire, logins, _ = _netting_world()
+    reply = daemon.on_admin({"op": "set_copy_settings", "args": {"subscription": 1, "requester": None,
+                                                                 "copy_pending": True}}, None, server.now_ms)
+    assert reply["ok"], reply  # subscription 1 (MT4) copies the order, 2 (MT5) copies the fill at market
+    wire.run()
+    trade(server, logins["trader"], "buy", "0.30")
+    wire.poll()
+    session = server.login(logins["trader"], MASTER)
+    placed = server.order_send(session, TradeRequest(rc.TRADE_ACTION_PENDING, "EURUSD", D("0.20"),
+                                                     rc.ORDER_TYPE_BUY_LIMIT, price=D("1.09900")))
+    assert placed.ok, placed
+    wire.poll()
+    assert [o.volume_current for o in server.orders(logins["mt4"])] == [D("0.20")]
+    log_from = len(wire.log)
+    server.on_tick(Tick("EURUSD", server.now_ms + 1000, D("1.09880"), D("1.09890")))  # the limit fills
+    wire.poll()
+    wire.poll()
+    [net] = server.positions(logins["trader"])
+    assert net.volume == D("0.50")  # the fill added to the netting position
+    trader = wire.terminals[b"T"]
+    link = trader.links[logins["trader"]]
+    [report] = [m for m in link.sent if m.TYPE == "order_filled"]
+    assert (report.ticket, report.position, report.volume) == (placed.order, net.ticket, D("0.5"))
+    # an addition: a new leg of 0.20, the order's fill (no order left placed), copied once each
+    legs = daemon.engine.traders["T"].positions
+    assert sorted(p.volume for p in legs.values()) == [D("0.20"), D("0.30")]
+    assert daemon.engine.s.orders == {}
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.20")), ("buy", D("0.30"))]
+    down = [(t, login) for way, t, login in wire.log[log_from:] if way == "down" and t in ("open", "close")]
+    assert down == [("open", logins["mt5"])]  # MT4's own order filled: it is the new leg's copy
+    new_leg = max(legs)
+    assert daemon.engine.subscriptions[1].copies[new_leg].volume == D("0.20")
+    # the same report again moves nothing
+    before = dict(legs)
+    wire.send(b"T", [replace(report, **trader._envelope(link, wire.now))])
+    wire.run()
+    assert daemon.engine.traders["T"].positions == before
+    # a sell 0.40 closes oldest first: the 0.30 leg, then 0.10 of the fill's leg
+    trade(server, logins["trader"], "sell", "0.40")
+    wire.poll()
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.10"))]
+    assert [p.volume for p in daemon.engine.traders["T"].positions.values()] == [D("0.10")]
+
+
+def test_a_netting_traders_order_filled_while_the_link_was_down_leaves_no_copy_order_behind():
+    server, daemon, wire, logins, _ = _netting_world()
+    reply = daemon.on_admin({"op": "set_copy_settings", "args": {"subscription": 1, "requester": None,
+                                                                 "copy_pending": True}}, None, server.now_ms)
+    assert reply["ok"], reply
+    wire.run()
+    trade(server, logins["trader"], "buy", "0.30")
+    wire.poll()
+    session = server.login(logins["trader"], MASTER)
+    placed = server.order_send(session, TradeRequest(rc.TRADE_ACTION_PENDING, "EURUSD", D("0.20"),
+                                                     rc.ORDER_TYPE_BUY_LIMIT, price=D("1.09900")))
+    assert placed.ok, placed
+    wire.poll()
+    trader = wire.terminals[b"T"]
+    trader.disconnect()
+    server.on_tick(Tick("EURUSD", server.now_ms + 1000, D("1.09880"), D("1.09890")))  # fills while it is down
+    wire.send(b"T", trader.connect(wire.now))  # snapshot buy 0.50: the reconcile copies 0.20 at market
+    wire.run()
+    wire.poll()
+    wire.poll()
+    sent = [m for m in trader.links[logins["trader"]].sent if m.TYPE == "order_filled"]
+    assert [(m.ticket, m.volume) for m in sent] == [(placed.order, D("0.5"))]  # the position now, as the EA's
+    # the order is settled in the engine: MT4's copy order (filled on its own) does not stay as a second copy
+    assert daemon.engine.s.orders == {}
+    for investor in ("mt4", "mt5"):
+        assert _copies(server, logins[investor]) == [("buy", D("0.20")), ("buy", D("0.30"))]
+        assert server.orders(logins[investor]) == []
+    assert sorted(p.volume for p in daemon.engine.traders["T"].positions.values()) == [D("0.20"), D("0.30")]
+    # MT5: the reconcile's market copy only; MT4: its order's fill, the market copy, the fill's copy closed
+    assert _trades(server, logins["mt5"]) == [(rc.DEAL_ENTRY_IN, D("0.30")), (rc.DEAL_ENTRY_IN, D("0.20"))]
+    assert _trades(server, logins["mt4"]) == [(rc.DEAL_ENTRY_IN, D("0.30")), (rc.DEAL_ENTRY_IN, D("0.20")),
+                                             (rc.DEAL_ENTRY_IN, D("0.20")), (rc.DEAL_ENTRY_OUT, D("0.20"))]

@@ -299,16 +299,33 @@ void MtbOrderWatch::Gone(const ulong ticket)
       ulong position=(ulong)HistoryOrderGetInteger(ticket,ORDER_POSITION_ID);
       if(!MtbSelectPositionById(position))
          return;   // already closed again: the position watch reports its deals
+      double price=PositionGetDouble(POSITION_PRICE_OPEN);
+      ulong time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
+      if(MtbMarginMode()=="netting")
+        {
+         //--- netting: the fill's price and time (the position's are its average and its first
+         //--- deal's; docs/protocol.md, order_filled); the volume stays the position's
+         time=MtbUtcMs((ulong)HistoryOrderGetInteger(ticket,ORDER_TIME_DONE_MSC));
+         if(HistorySelectByPosition(position))
+            for(int i=HistoryDealsTotal()-1; i>=0; i--)
+              {
+               ulong deal=HistoryDealGetTicket(i);
+               if((ulong)HistoryDealGetInteger(deal,DEAL_ORDER)!=ticket)
+                  continue;
+               price=HistoryDealGetDouble(deal,DEAL_PRICE);
+               break;
+              }
+        }
       r.kind=MTB_REPORT_ORDER_FILLED;
       r.position=position;
       r.p.symbol=PositionGetString(POSITION_SYMBOL);
       r.p.side=MtbPositionSide();
       r.p.volume=PositionGetDouble(POSITION_VOLUME);
-      r.p.price=PositionGetDouble(POSITION_PRICE_OPEN);
+      r.p.price=price;
       r.p.sl=PositionGetDouble(POSITION_SL);
       r.p.tp=PositionGetDouble(POSITION_TP);
       r.p.magic=PositionGetInteger(POSITION_MAGIC);
-      r.p.time=MtbUtcMs((ulong)PositionGetInteger(POSITION_TIME_MSC));
+      r.p.time=time;
       m_reporter.ReportOrder(r);
       return;
      }

@@ -128,6 +128,7 @@ private:
                               bool &used[],const int i);
    void              CloseDeal(const ulong deal,const ulong pos_id,const string symbol);
    void              Grow(const ulong deal,const int k,const string symbol);
+   void              ReportFilled(const ulong order,const MtbPosition &p);
    void              Reverse(const ulong deal,const ulong pos_id,const string symbol);
    void              CheckStops(const ulong ticket);
    void              CheckPositions(void);
@@ -419,10 +420,22 @@ void MtbReporter::ReportClosed(const ulong ticket,const double volume,const doub
 //+------------------------------------------------------------------+
 //--- hello with every open position. The first hello of this EA instance starts the watch at
 //--- the snapshot; on a reconnect the cache keeps the last reported state, so what happened
-//--- while the link was down is reported after the welcome (protocol section 6.3)
+//--- while the link was down is reported after the welcome (protocol section 6.3). A netting
+//--- account restarts the watch at every hello instead: its reports are states of the symbol's
+//--- position, and one older than the snapshot would move the copies back and forth (an extra
+//--- open and close for the investors; docs/protocol.md, "Netting accounts"). The deal
+//--- watermark is read before the positions: a deal in between is in the snapshot and reported
+//--- once more, a state the daemon has already (it moves nothing).
 bool MtbReporter::SendHello(void)
   {
-   if(!m_watching)
+   if(m_watching && m_netting)
+     {
+      m_fresh=true;
+      m_sent_head=0;   // the re-send ring's reports are all older than this hello: the positions
+                       // are in its snapshot, the orders in the orders snapshot after the welcome
+      m_sent_n=0;
+     }
+   if(!m_watching || m_netting)
       StartWatch();
    MtbPosition list[];
    ulong live[];

@@ -276,6 +276,16 @@ void MtbReporter::CloseDeal(const ulong deal,const ulong pos_id,const string sym
       Remove(k);
   }
 
+//--- a limit, stop or stop-limit order of the history (HistoryOrderSelect replaces only the
+//--- history's order list: the deal scan's deals stay selected)
+bool MtbIsPendingOrder(const ulong order)
+  {
+   if(order==0 || !HistoryOrderSelect(order))
+      return(false);
+   long type=HistoryOrderGetInteger(order,ORDER_TYPE);
+   return(type>=ORDER_TYPE_BUY_LIMIT && type<=ORDER_TYPE_SELL_STOP_LIMIT);
+  }
+
 //--- netting: a deal that added to a reported position -> position_opened again, same ticket, with
 //--- the position's volume after it and the deal's price and time (docs/protocol.md, hello,
 //--- "Netting accounts"). A deal the position check reported already is counted twice here, and
@@ -295,7 +305,29 @@ void MtbReporter::Grow(const ulong deal,const int k,const string symbol)
    p.magic=m_pos[k].p.magic;
    p.comment=m_pos[k].p.comment;
    p.swap=m_pos[k].p.swap;
+   ulong order=(ulong)HistoryDealGetInteger(deal,DEAL_ORDER);
+   if(MtbIsPendingOrder(order))
+     {
+      ReportFilled(order,p);
+      return;
+     }
    ReportOpened(p);
+  }
+
+//--- netting: a pending order's fill that added to the position -> order_filled with the same
+//--- figures as Grow's position_opened (docs/protocol.md, order_filled), so the daemon fills the
+//--- order (its copy orders become the new leg's copies). The order watch's own report of it
+//--- comes later with this volume or less, which moves nothing. It goes through the re-send ring
+//--- like every report; after a reconnect a netting account's hello drops the ring (its hello
+//--- snapshot and the orders snapshot cover it: Reporter.mqh, SendHello).
+void MtbReporter::ReportFilled(const ulong order,const MtbPosition &p)
+  {
+   MtbReport r;
+   r.kind=MTB_REPORT_ORDER_FILLED;
+   r.p=p;
+   r.p.ticket=order;
+   r.position=p.ticket;
+   Emit(r);
   }
 
 //--- netting: a deal through zero (DEAL_ENTRY_INOUT) closes the reported volume and re-opens the
