@@ -23,7 +23,6 @@ import psycopg  # noqa: E402
 from bridge.cluster.ledger import EXTERNAL, Transfer, shard_account, wallet  # noqa: E402
 from bridge.daemon import ledger_pg  # noqa: E402
 from bridge.daemon.cluster import ClusterDb  # noqa: E402
-from ledgerkit import wait_for_a_blocked_session  # noqa: E402
 
 
 def test_two_funded_steps_crediting_each_other_s_wallet_do_not_deadlock(pg_url: str) -> None:
@@ -47,9 +46,12 @@ def test_two_funded_steps_crediting_each_other_s_wallet_do_not_deadlock(pg_url: 
             except psycopg.Error as exc:
                 errors.append(exc)
 
+        # both steps hold their funding (the wallet each debits) while each sweeps into the
+        # other's wallet: the order that was a lock cycle. A credit must not wait for the
+        # wallet another step holds, so neither sweep blocks (before: s1's sweep waited for
+        # wallet:A, s2's for wallet:Z, and PostgreSQL aborted one as a deadlock victim)
         t = threading.Thread(target=s1_sweep)
         t.start()
-        wait_for_a_blocked_session(pg_url)  # s1's sweep waits for wallet:A (s2's step holds it)
         try:
             ledger_pg.apply(c2, Transfer("s2:10:ib", "broker:ib", wallet("Z"), Decimal(1), "ib_credit", "s2"))
         except psycopg.Error as exc:
@@ -57,6 +59,17 @@ def test_two_funded_steps_crediting_each_other_s_wallet_do_not_deadlock(pg_url: 
             c2.rollback()
         t.join()
         assert errors == [], f"two steps waited on each other in a cycle: {[type(e).__name__ for e in errors]}"
+        c1.commit()
+        c2.commit()
+        # and no money was lost on the way: each wallet 100 - 50 (funding) + 1 (credit)
+        with psycopg.connect(pg_url, autocommit=True) as check:
+            assert ledger_pg.balance(check, wallet("A")) == ledger_pg.balance(check, wallet("Z")) == Decimal(51)
+            # a later debit folds the credit booked while the wallet was held into its row
+            with check.transaction():
+                ledger_pg.apply(check, Transfer("out-Z", wallet("Z"), EXTERNAL, Decimal(51), "withdraw", "s1"))
+            assert ledger_pg.balance(check, wallet("Z")) == 0
+            assert check.execute("SELECT count(*) FROM mtbridge_cluster.ledger_transfers WHERE target = 'wallet:Z' "
+                                 "AND NOT posted").fetchone()[0] == 0
     finally:
         for c in (c1, c2):
             c.rollback()
