@@ -107,7 +107,8 @@ class ShardLedger:
         for _attempt in range(RETRIES):
             try:
                 return run()
-            except psycopg.errors.TransactionRollbackError as exc:
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure,
+                    psycopg.errors.TransactionRollback) as exc:
                 why = " ".join(str(exc).split())[:200] or type(exc).__name__
         return admin.error_reply(admin.AdminError(parsed.id, admin.REFUSED, f"the cluster ledger aborted the step "
                                                   f"{RETRIES} times ({why}); nothing moved, send it again",
