@@ -13,8 +13,14 @@ the shard's fence covers both. A transfer is exactly once per key:
 2. A wallet debit is `UPDATE .. SET balance = balance - amount WHERE owner = .. AND balance >=
    amount`: the row lock orders two debits of one wallet, the second re-checks the balance the
    first left. No row changed: the transfer is stored `refused` (a repeat gets `refused` too).
-3. The credit (and a clearing account's debit) is an upsert. Account rows are locked in name
-   order before anything moves, so two steps never wait on each other in a cycle.
+3. A step waits for one lock only: the wallet it debits (and its own shard's account, which no
+   other shard's step touches), before its engine runs. A credit to a wallet never waits: a
+   row another step holds (`FOR UPDATE SKIP LOCKED` finds nothing) gets the transfer booked
+   `posted = false`, counted by every balance read (`BALANCE`) and folded into the row by the
+   next step that holds it. So two steps never wait on each other in a cycle (s1 funds from
+   Z and credits A while s2 funds from A and credits Z: both commit).
+4. The key's row keeps the request's digest (`request`: a repeat must match it) and what the
+   request got (`outcome`, `record_outcome`: a repeat answers the same).
 
 Example: wallet:I 1000; s1 and s2 both debit 700 at once: one gets `done` (wallet 300), the
 other waits for its lock, re-checks 300 >= 700 and gets `refused`.
