@@ -39,6 +39,19 @@ LEDGER_BUSY = "ledger_busy"  # the step was aborted (deadlock victim, serializat
 RETRIES = 3
 
 
+def aborted_errors() -> tuple[type[Exception], ...]:
+    """What PostgreSQL aborts a transaction with that the same transaction may then pass: a
+    deadlock victim, a serialization failure (SQLSTATE class 40)."""
+    import psycopg
+
+    return psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure, psycopg.errors.TransactionRollback
+
+
+class StepAborted(RuntimeError):
+    """A sweep's step aborted RETRIES times: the engine is ahead of its journal, so the daemon
+    stops (fail-stop, the next life recovers the journal) rather than go on."""
+
+
 class _Investors:
     """subscription id -> investor, looked up in the engine (no copy of 10 000 rows)."""
 
@@ -102,13 +115,10 @@ class ShardLedger:
         serialization failure: it rolled back before the engine saw anything (a step's only
         waits come before the engine runs: the wallet it debits). Still failing: a clean
         `refused` answer (code `ledger_busy`), nothing moved."""
-        import psycopg
-
         for _attempt in range(RETRIES):
             try:
                 return run()
-            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure,
-                    psycopg.errors.TransactionRollback) as exc:
+            except aborted_errors() as exc:
                 why = " ".join(str(exc).split())[:200] or type(exc).__name__
         return admin.error_reply(admin.AdminError(parsed.id, admin.REFUSED, f"the cluster ledger aborted the step "
                                                   f"{RETRIES} times ({why}); nothing moved, send it again",
@@ -210,11 +220,20 @@ class ShardLedger:
         if not transfers:
             self.store.write(batch)
             return
-        with self.store.step() as conn:
-            self._apply(conn, transfers)
-            with conn.cursor() as cur:
-                self.store.insert_batch(cur, batch)
-            self.on_point("step")
+        # a sweep is credits and this shard's own account: nothing in it can wait in a cycle;
+        # aborted all the same, the same transaction again (the engine's step is in hand)
+        for attempt in range(RETRIES):
+            try:
+                with self.store.step() as conn:
+                    self._apply(conn, transfers)
+                    with conn.cursor() as cur:
+                        self.store.insert_batch(cur, batch)
+                    self.on_point("step")
+                break
+            except aborted_errors() as exc:
+                if attempt + 1 >= RETRIES:
+                    raise StepAborted(f"shard {self.shard}: the cluster ledger aborted a step {RETRIES} times "
+                                      f"({' '.join(str(exc).split())[:200]})") from None
         self.on_point("committed")
 
     def _write(self, conn, transfers: list[L.Transfer]) -> None:  # noqa: ANN001

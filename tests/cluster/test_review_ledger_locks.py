@@ -74,3 +74,46 @@ def test_two_funded_steps_crediting_each_other_s_wallet_do_not_deadlock(pg_url: 
         for c in (c1, c2):
             c.rollback()
             c.close()
+
+
+class _Aborts:
+    """`ledger_pg.apply` that PostgreSQL aborts (deadlock victim) the first `times` calls."""
+
+    def __init__(self, times: int) -> None:
+        self.left, self.real = times, ledger_pg.apply
+
+    def __call__(self, conn, t: Transfer):  # noqa: ANN001, ANN204
+        if self.left:
+            self.left -= 1
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return self.real(conn, t)
+
+
+@pytest.mark.parametrize("aborts", [1, 3])
+def test_a_step_postgresql_aborts_is_run_again_or_answered_cleanly(pg_url: str, monkeypatch, aborts: int) -> None:  # noqa: ANN001
+    """"exactly once even when two daemons race on the same request" (issue 16, section 2): a
+    funded step that PostgreSQL aborts (deadlock victim) rolled back before its engine saw
+    anything; it runs again (ledger_shell.RETRIES = 3 times in all), then it is a clean
+    `refused ledger_busy` reply with nothing moved -- never an exception out of the admin task."""
+    from bridge.daemon import ledger_shell
+    from ledgerkit import Shard, ledger_rows, register_trader, take_shard
+
+    s1 = Shard(pg_url, "s1", take_shard(pg_url, "s1"))
+    try:
+        assert s1.admin("deposit", "dep-1", owner="I", amount="1000")["ok"]
+        register_trader(s1, "T1", 1001)
+        monkeypatch.setattr(ledger_pg, "apply", _Aborts(aborts))
+        reply = s1.admin("subscribe", "r-1", investor="I", trader="T1", account=2001, amount="700")
+        monkeypatch.undo()
+        wallet_i = ledger_rows(pg_url)[1]["wallet:I"]
+        if aborts < ledger_shell.RETRIES:
+            assert reply["ok"] and reply["refused"] is None and reply["transfer"]["status"] == "done", reply
+            assert [s.investor for s in s1.core.engine.subscriptions.values()] == ["I"] and wallet_i == 300
+        else:
+            assert reply["ok"] is False and reply["error"] == "refused" and reply["code"] == "ledger_busy", reply
+            assert s1.core.engine.subscriptions == {} and wallet_i == 1000
+            # nothing claimed: the same request later is funded once
+            again = s1.admin("subscribe", "r-1", investor="I", trader="T1", account=2001, amount="700")
+            assert again["refused"] is None and not again["transfer"]["repeated"], again
+    finally:
+        s1.close()
