@@ -92,3 +92,33 @@ def test_a_request_served_on_a_stale_route_does_not_burn_its_id_for_the_right_sh
     finally:
         s1.close()
         s2.close()
+
+
+def test_a_ledger_of_schema_5_gains_the_request_columns_and_its_old_keys_still_repeat(pg_url: str) -> None:
+    """Journal schema step 6 (docs/scaling.md): keys written before it have no digest and
+    compare the movement only; `ensure` adds the columns to a cluster whose ledger predates it."""
+    import psycopg
+
+    from bridge.cluster.ledger import Transfer, request_digest, shard_account, wallet
+    from bridge.daemon import ledger_pg
+    from bridge.daemon.cluster import ClusterDb
+    from bridge.daemon.store_pg import LEDGER_DDL
+
+    ClusterDb(pg_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS mtbridge_cluster.ledger_transfers, mtbridge_cluster.ledger_accounts")
+        for sql in LEDGER_DDL:  # the step 5 tables, no request / outcome / posted
+            conn.execute(sql)
+        conn.execute("INSERT INTO mtbridge_cluster.ledger_transfers (key, source, target, amount, kind, shard, status, "
+                     "at) VALUES ('req:subscribe:old', 'wallet:I', 'shard:s1', 700, 'subscribe', 's1', 'done', 0)")
+        ledger_pg.ensure(conn)
+        args = {"investor": "I", "trader": "T1", "account": 2001, "amount": Decimal(700)}
+        again = Transfer("req:subscribe:old", wallet("I"), shard_account("s1"), Decimal(700), "subscribe", "s1",
+                         request_digest("subscribe", args))
+        with conn.transaction():
+            first = ledger_pg.apply(conn, again)
+        assert not first.first and first.transfer.request == "" and first.transfer.same_as(again)
+        # the same movement for another request (another trader): not a repeat, once both have a digest
+        other = Transfer("req:subscribe:old", wallet("I"), shard_account("s1"), Decimal(700), "subscribe", "s1",
+                         request_digest("subscribe", {**args, "trader": "T2"}))
+        assert not again.same_as(other) and again.same_as(again)
