@@ -32,6 +32,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import Enum
 
 from bridge.domain.money import round_money
 
@@ -140,9 +141,25 @@ def request_digest(op: str, args: Mapping[str, object]) -> str:
     """The fingerprint of one request: op and every argument (as the admin table converted
     them, defaults in), canonical JSON, SHA-256. Two requests with one id and different
     digests are two requests, whatever money they move."""
-    text = json.dumps({"op": op, "args": {k: str(v) if isinstance(v, Decimal) else v for k, v in args.items()}},
-                      sort_keys=True, separators=(",", ":"), default=str)
+    text = json.dumps({"op": op, "args": {k: _canonical(v) for k, v in args.items()}}, sort_keys=True,
+                      separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """A converted argument as plain JSON: a decimal's value (700 and 700.00 are one amount),
+    an enum's value, sets sorted."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, Enum):
+        return _canonical(value.value)
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    return value
 
 
 def funding(op: str, args: Mapping[str, object], investors: Mapping[int, str]) -> tuple[str, Decimal] | None:
