@@ -74,6 +74,7 @@ class ShardLedger:
             raise ValueError(f"the cluster ledger of shard {shard} needs that shard's fenced journal")
         self.core, self.store, self.shard, self.on_point = core, store, shard, on_point
         self._transfers: list[L.Transfer] = []  # the sweep of the batch taken, not yet written
+        self._fed = False  # the step being run has fed the engine: it cannot be run again
         with store._thread_lock:  # noqa: SLF001 - before the loop runs: the main connection is free
             try:
                 ledger_pg.ensure(store.conn)
@@ -114,11 +115,16 @@ class ShardLedger:
         """`run` (one step) again when PostgreSQL aborted it as a deadlock victim or a
         serialization failure: it rolled back before the engine saw anything (a step's only
         waits come before the engine runs: the wallet it debits). Still failing: a clean
-        `refused` answer (code `ledger_busy`), nothing moved."""
+        `refused` answer (code `ledger_busy`), nothing moved. Aborted after the engine was fed
+        (cannot happen: a sweep never waits), the error goes on: the engine is ahead of its
+        journal, and the daemon stops (fail-stop) rather than run the request twice."""
         for _attempt in range(RETRIES):
+            self._fed = False
             try:
                 return run()
             except aborted_errors() as exc:
+                if self._fed:
+                    raise
                 why = " ".join(str(exc).split())[:200] or type(exc).__name__
         return admin.error_reply(admin.AdminError(parsed.id, admin.REFUSED, f"the cluster ledger aborted the step "
                                                   f"{RETRIES} times ({why}); nothing moved, send it again",
@@ -142,6 +148,7 @@ class ShardLedger:
                 return admin.ok_reply(parsed.id, repeated=True, refused=first.get("refused"), seq=first.get("seq"),
                                       transfer=result.plain(), shard=self.shard)
             core.now = now
+            self._fed = True
             if result.done:
                 core.feed_engine(ev.WalletDeposited(now, owner, amount))
             # refused: the engine's wallet holds nothing, so it refuses `insufficient_funds` itself

@@ -117,3 +117,29 @@ def test_a_step_postgresql_aborts_is_run_again_or_answered_cleanly(pg_url: str, 
             assert again["refused"] is None and not again["transfer"]["repeated"], again
     finally:
         s1.close()
+
+
+def test_a_step_aborted_after_its_engine_ran_is_not_run_twice(pg_url: str, monkeypatch) -> None:  # noqa: ANN001
+    """An abort after the engine was fed (the sweep's transfers: cannot wait, so cannot be a
+    deadlock victim, but say it were) is not retried: that would feed the engine twice. The
+    error goes on (fail-stop), and nothing of the step is in the journal or the ledger."""
+    from ledgerkit import Shard, ledger_rows, register_trader, take_shard
+
+    s1 = Shard(pg_url, "s1", take_shard(pg_url, "s1"))
+    try:
+        assert s1.admin("deposit", "dep-1", owner="I", amount="1000")["ok"]
+        register_trader(s1, "T1", 1001)
+        seq = s1.core.seq
+        real = ledger_pg.record_outcome
+
+        def aborted(conn, key, outcome):  # noqa: ANN001, ANN202
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+
+        monkeypatch.setattr(ledger_pg, "record_outcome", aborted)
+        with pytest.raises(psycopg.errors.DeadlockDetected):
+            s1.admin("subscribe", "r-1", investor="I", trader="T1", account=2001, amount="700")
+        monkeypatch.setattr(ledger_pg, "record_outcome", real)
+        assert len(s1.core.engine.subscriptions) == 1 and s1.core.seq > seq  # fed once, not twice
+        assert ledger_rows(pg_url)[1]["wallet:I"] == 1000  # rolled back: nothing of it committed
+    finally:
+        s1.close()
