@@ -27,9 +27,12 @@ shard): the key exists, nothing is applied twice.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import Enum
 
 from bridge.domain.money import round_money
 
@@ -73,6 +76,9 @@ class Transfer:
     amount: Decimal
     kind: str
     shard: str
+    # digest of the whole request that claimed the key (`request_digest`); "" for a sweep's
+    # keys (journal positions, never repeated) and transfers written before schema step 6
+    request: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not self.key or len(self.key) > MAX_KEY:
@@ -87,7 +93,11 @@ class Transfer:
                 raise LedgerError(f"transfer {self.key}: account {account!r} has no owner")
 
     def same_as(self, other: Transfer) -> bool:
-        """The same movement (a repeated request), not a key reused for another one."""
+        """The same request again (a repeat), not a key reused for another one: the same
+        movement, and (where both know it) the same request digest -- two subscribes of one
+        investor and amount to two traders move the same money but are different requests."""
+        if self.request and other.request and self.request != other.request:
+            return False
         return (self.source, self.target, self.amount, self.shard) == (other.source, other.target, other.amount,
                                                                        other.shard)
 
@@ -101,6 +111,9 @@ class TransferResult:
     transfer: Transfer
     status: str
     first: bool
+    # what the request's first run answered, stored with the key (`refused`: the engine's or
+    # the ledger's refusal, None: it ran; `seq`: its journal step), for a repeat to answer the same
+    outcome: dict | None = None
 
     @property
     def done(self) -> bool:
@@ -122,6 +135,31 @@ def request_key(op: str, request_id: object, shard: str, seq: int) -> str:
     if isinstance(request_id, str):
         return f"req:{op}:{request_id}"[:MAX_KEY]
     return f"{shard}:{seq}:{op}"
+
+
+def request_digest(op: str, args: Mapping[str, object]) -> str:
+    """The fingerprint of one request: op and every argument (as the admin table converted
+    them, defaults in), canonical JSON, SHA-256. Two requests with one id and different
+    digests are two requests, whatever money they move."""
+    text = json.dumps({"op": op, "args": {k: _canonical(v) for k, v in args.items()}}, sort_keys=True,
+                      separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """A converted argument as plain JSON: a decimal's value (700 and 700.00 are one amount),
+    an enum's value, sets sorted."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, Enum):
+        return _canonical(value.value)
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    return value
 
 
 def funding(op: str, args: Mapping[str, object], investors: Mapping[int, str]) -> tuple[str, Decimal] | None:

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -79,6 +80,9 @@ def connection_options() -> argparse.ArgumentParser:
     g.add_argument("--shard", metavar="NAME", help="daemons sharded by trader: the shard the request is for, where "
                    "its arguments do not say it (a subscription id, a wallet, a shard's lists); any daemon of the "
                    "cluster routes the request to that shard's owner (docs/scaling.md)")
+    g.add_argument("--id", type=_request_id, metavar="TEXT", help="the request's id, its idempotency token (text, 1-"
+                   f"{admin.MAX_ID_TEXT} characters; default a new UUID): send a request again with the same --id "
+                   "(after a timeout, say) and a cluster ledger moves its money once (docs/scaling.md)")
     return c
 
 
@@ -140,6 +144,13 @@ def value_parser(arg: admin.Arg) -> Any:
     return parse
 
 
+def _request_id(text: str) -> str:
+    """The admin API's text id (at most MAX_ID_TEXT characters); blank is a mistake, not a token."""
+    if not text.strip() or len(text) > admin.MAX_ID_TEXT:
+        raise argparse.ArgumentTypeError(f"must be text of 1-{admin.MAX_ID_TEXT} characters, got {len(text)}")
+    return text
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -188,7 +199,7 @@ def call(op: admin.Op, args: argparse.Namespace) -> dict:
     from bridge.daemon.adminclient import AdminArgsError, AdminClient, admin_keys
 
     try:
-        request = AdminClient.build(op.name, 1, **request_args(op, args))
+        request = AdminClient.build(op.name, getattr(args, "id", None) or str(uuid.uuid4()), **request_args(op, args))
     except AdminArgsError as exc:
         raise _Fail(_error_text(admin.error_reply(exc.error))) from None
     if getattr(args, "shard", None):

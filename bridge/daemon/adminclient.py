@@ -4,12 +4,18 @@ daemon is meant to use it too; `bridge.daemon.client` re-exports it for tests.
 
 Every request is checked against the admin table (`bridge.daemon.admin.OPS`) before it is
 sent: a mistake raises `AdminArgsError` with the daemon's own wording, without a round trip.
+
+Every request gets a text id, a fresh UUID unless the caller names one: the idempotency token
+of the cluster ledger (docs/scaling.md "Money that crosses shards"). The same request sent
+again -- `retries` after a lost reply, a `moved` hop to the owner -- carries the same id, so
+its money moves once; a number would be a new request each time.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,10 +79,12 @@ MAX_HOPS = 3  # `moved` replies followed in a row (two daemons with stale views 
 class AdminClient:
     """`follow`: daemons sharded by trader answer a request about another shard `moved` with
     that shard's owner's admin endpoint; the client sends the same request there (same keys:
-    the owner's allow-list decides) and returns the owner's answer (docs/scaling.md)."""
+    the owner's allow-list decides) and returns the owner's answer (docs/scaling.md).
+    `new_id`: a request's id when the caller names none (a UUID: unique across clients and
+    restarts, as the ledger's idempotency token must be)."""
 
     def __init__(self, endpoint: str, curve: CurveKeys | None = None, ctx: zmq.Context | None = None,
-                 follow: bool = True) -> None:
+                 follow: bool = True, new_id: Callable[[], str] | None = None) -> None:
         self.endpoint, self.curve, self.follow = endpoint, curve, follow
         self.hops: list[str] = []  # the admin endpoints the last request was moved to
         self._own_ctx = ctx is None
@@ -89,7 +97,7 @@ class AdminClient:
             s.curve_secretkey = curve.secret.encode()
         s.connect(endpoint)
         self.sock = s
-        self._ids = itertools.count(1)
+        self.new_id = new_id or (lambda: str(uuid.uuid4()))
 
     @staticmethod
     def build(op: str, rid: object = None, **args: Any) -> dict:
@@ -102,14 +110,23 @@ class AdminClient:
             raise AdminArgsError(checked)
         return request
 
-    def __call__(self, op: str, timeout: float = 20.0, shard: str | None = None, **args: Any) -> dict:
+    def __call__(self, op: str, timeout: float = 20.0, shard: str | None = None, *, rid: str | None = None,
+                 retries: int = 0, **args: Any) -> dict:
         """Send `op` with `args` and wait for its reply. `request` sends anything. `shard`
         (daemons sharded by trader): the shard the request is for, where its arguments do not
-        say (a subscription id is numbered per shard); the daemon routes it to that shard."""
-        request = self.build(op, next(self._ids), **args)
+        say (a subscription id is numbered per shard); the daemon routes it to that shard.
+        `rid`: the request's id (default: a new UUID). `retries`: send the same request (same
+        id) again that many times when no reply comes in `timeout`; TimeoutError after the last."""
+        request = self.build(op, self.new_id() if rid is None else rid, **args)
         if shard is not None:
             request["shard"] = shard
-        return self.request(request, timeout)
+        for attempt in range(max(0, retries) + 1):
+            try:
+                return self.request(request, timeout)
+            except TimeoutError:
+                if attempt >= retries:
+                    raise
+        raise AssertionError("unreachable")
 
     def request(self, request: Any, timeout: float = 20.0) -> dict:
         """Send one request map as it is (no check) and wait for the reply with its `id`;

@@ -63,7 +63,7 @@ def balances_page(conn, kind: str = "all", after: str = "", limit: int = 50  # n
     more beyond `limit`?"""
     _need_ledger(conn)
     prefix = {"all": "", "wallet": L.WALLET, "shard": L.SHARD}[kind]
-    rows = conn.execute(f"SELECT owner, balance FROM {C}.ledger_accounts WHERE starts_with(owner, %s) "
+    rows = conn.execute(f"SELECT owner, {ledger_pg.BALANCE} FROM {C}.ledger_accounts a WHERE starts_with(owner, %s) "
                         "AND owner > %s ORDER BY owner LIMIT %s", (prefix, after, limit + 1)).fetchall()
     return rows[:limit], len(rows) > limit
 
@@ -107,7 +107,7 @@ def books(conn) -> B.Books:  # noqa: ANN001
     _need_ledger(conn)
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        accounts = dict(conn.execute(f"SELECT owner, balance FROM {C}.ledger_accounts").fetchall())
+        accounts = dict(conn.execute(f"SELECT owner, {ledger_pg.BALANCE} FROM {C}.ledger_accounts a").fetchall())
         flow = dict(conn.execute(
             f"SELECT account, sum(delta) FROM (SELECT target AS account, amount AS delta FROM {C}.ledger_transfers "
             f"WHERE status = 'done' UNION ALL SELECT source, -amount FROM {C}.ledger_transfers WHERE status = 'done') "

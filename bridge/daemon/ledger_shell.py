@@ -35,6 +35,21 @@ from bridge.daemon.store_pg import PgStore
 
 WALLET_TOPIC = wire.record_topic(WalletMovement(0, "", Decimal(0), Decimal(0), ""))
 KEY_REUSED = "key_reused"
+LEDGER_BUSY = "ledger_busy"  # the step was aborted (deadlock victim, serialization failure) RETRIES times
+RETRIES = 3
+
+
+def aborted_errors() -> tuple[type[Exception], ...]:
+    """What PostgreSQL aborts a transaction with that the same transaction may then pass: a
+    deadlock victim, a serialization failure (SQLSTATE class 40)."""
+    import psycopg
+
+    return psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure, psycopg.errors.TransactionRollback
+
+
+class StepAborted(RuntimeError):
+    """A sweep's step aborted RETRIES times: the engine is ahead of its journal, so the daemon
+    stops (fail-stop, the next life recovers the journal) rather than go on."""
 
 
 class _Investors:
@@ -59,6 +74,7 @@ class ShardLedger:
             raise ValueError(f"the cluster ledger of shard {shard} needs that shard's fenced journal")
         self.core, self.store, self.shard, self.on_point = core, store, shard, on_point
         self._transfers: list[L.Transfer] = []  # the sweep of the batch taken, not yet written
+        self._fed = False  # the step being run has fed the engine: it cannot be run again
         with store._thread_lock:  # noqa: SLF001 - before the loop runs: the main connection is free
             try:
                 ledger_pg.ensure(store.conn)
@@ -83,15 +99,43 @@ class ShardLedger:
         assert isinstance(parsed, admin.AdminRequest)
         self.commit()  # the steps before this one, on their own
         if name in L.LEDGER_OPS:
-            return self._ledger_op(parsed)
+            return self._retrying(parsed, lambda: self._ledger_op(parsed))
         need = L.funding(name, parsed.args, _Investors(core))
+        if need is not None and name == "subscribe" and parsed.args.get("trader") not in core.engine.traders:
+            # a stale route (the trader is another shard's, or nobody's): the engine refuses
+            # `unknown_trader` without money, and the id stays free for the shard that has it
+            need = None
         if need is None:  # the engine refuses it by its own rules: no money moves
             reply = core.on_admin(request, key_name, now, mono_ns)
             self.commit()
             return reply
-        owner, amount = need
+        return self._retrying(parsed, lambda: self._funded(request, parsed, key_name, now, mono_ns, *need))
+
+    def _retrying(self, parsed: admin.AdminRequest, run: Callable[[], dict]) -> dict:
+        """`run` (one step) again when PostgreSQL aborted it as a deadlock victim or a
+        serialization failure: it rolled back before the engine saw anything (a step's only
+        waits come before the engine runs: the wallet it debits). Still failing: a clean
+        `refused` answer (code `ledger_busy`), nothing moved. Aborted after the engine was fed
+        (cannot happen: a sweep never waits), the error goes on: the engine is ahead of its
+        journal, and the daemon stops (fail-stop) rather than run the request twice."""
+        for _attempt in range(RETRIES):
+            self._fed = False
+            try:
+                return run()
+            except aborted_errors() as exc:
+                if self._fed:
+                    raise
+                why = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return admin.error_reply(admin.AdminError(parsed.id, admin.REFUSED, f"the cluster ledger aborted the step "
+                                                  f"{RETRIES} times ({why}); nothing moved, send it again",
+                                                  code=LEDGER_BUSY))
+
+    def _funded(self, request: object, parsed: admin.AdminRequest, key_name: str | None, now: int,
+                mono_ns: int | None, owner: str, amount: Decimal) -> dict:
+        core, name = self.core, parsed.op.name
         intent = L.Transfer(L.request_key(name, parsed.id, self.shard, core.seq + 1), L.wallet(owner),
-                            L.shard_account(self.shard), amount, name, self.shard)
+                            L.shard_account(self.shard), amount, name, self.shard,
+                            L.request_digest(name, parsed.args))
         with self.store.step() as conn:
             result = ledger_pg.apply(conn, intent)
             if not result.first:  # a repeat: the first time's step is already in a journal
@@ -100,18 +144,22 @@ class ShardLedger:
                         parsed.id, admin.BAD_REQUEST, f"id {parsed.id!r}: ledger key {intent.key} was used for "
                         f"another transfer ({result.transfer.source} -> {result.transfer.target} "
                         f"{result.transfer.amount})", "id"))
-                return admin.ok_reply(parsed.id, repeated=True, transfer=result.plain(), shard=self.shard)
+                first = result.outcome or {}
+                return admin.ok_reply(parsed.id, repeated=True, refused=first.get("refused"), seq=first.get("seq"),
+                                      transfer=result.plain(), shard=self.shard)
             core.now = now
+            self._fed = True
             if result.done:
                 core.feed_engine(ev.WalletDeposited(now, owner, amount))
             # refused: the engine's wallet holds nothing, so it refuses `insufficient_funds` itself
             reply = core.on_admin(request, key_name, now, mono_ns)
+            if not result.done and isinstance(reply.get("refused"), dict):
+                reply["refused"]["detail"] += f" (the cluster ledger's {intent.source} has less than {amount})"
+            ledger_pg.record_outcome(conn, intent.key, {"refused": reply.get("refused"), "seq": core.seq})
             self._write(conn, self._sweep())
             self.on_point("step")
         self.on_point("committed")
         reply["transfer"] = result.plain()
-        if not result.done and isinstance(reply.get("refused"), dict):
-            reply["refused"]["detail"] += f" (the cluster ledger's {intent.source} has less than {amount})"
         return reply
 
     def _moved(self, request: object) -> bool:
@@ -144,7 +192,7 @@ class ShardLedger:
                               "transfer": (L.wallet(str(a.get("from_owner"))), L.wallet(str(a.get("to_owner"))))}[name]
             try:
                 intent = L.Transfer(once or L.request_key(name, parsed.id, self.shard, 0), source, target,
-                                    a["amount"], name, self.shard)  # type: ignore[arg-type]
+                                    a["amount"], name, self.shard, L.request_digest(name, a))  # type: ignore[arg-type]
             except L.LedgerError as err:
                 return admin.error_reply(admin.AdminError(parsed.id, admin.BAD_ARGS, str(err), "args"))
             result = ledger_pg.apply(conn, intent)
@@ -179,11 +227,20 @@ class ShardLedger:
         if not transfers:
             self.store.write(batch)
             return
-        with self.store.step() as conn:
-            self._apply(conn, transfers)
-            with conn.cursor() as cur:
-                self.store.insert_batch(cur, batch)
-            self.on_point("step")
+        # a sweep is credits and this shard's own account: nothing in it can wait in a cycle;
+        # aborted all the same, the same transaction again (the engine's step is in hand)
+        for attempt in range(RETRIES):
+            try:
+                with self.store.step() as conn:
+                    self._apply(conn, transfers)
+                    with conn.cursor() as cur:
+                        self.store.insert_batch(cur, batch)
+                    self.on_point("step")
+                break
+            except aborted_errors() as exc:
+                if attempt + 1 >= RETRIES:
+                    raise StepAborted(f"shard {self.shard}: the cluster ledger aborted a step {RETRIES} times "
+                                      f"({' '.join(str(exc).split())[:200]})") from None
         self.on_point("committed")
 
     def _write(self, conn, transfers: list[L.Transfer]) -> None:  # noqa: ANN001

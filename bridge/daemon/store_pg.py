@@ -26,7 +26,7 @@ Schema: versioned migrations (`MIGRATIONS`), each in one transaction with its ve
 `meta.schema`, applied at start under the lock (or by `mtbridge daemon --migrate`). A journal
 newer than this code is refused.
 
-Example: `PgStore("postgresql://mtbridge@db1/mtbridge")` on an empty database creates schema 5;
+Example: `PgStore("postgresql://mtbridge@db1/mtbridge")` on an empty database creates schema 6;
 a second daemon on the same URL waits `LOCK_WAIT_S` for the lock, then is refused with
 `journal postgresql://mtbridge@db1/mtbridge is in use by mtbridge daemon pid 4711 on host desk-1
 since 2026-12-01T20:41:07Z (PostgreSQL backend 80211)`.
@@ -83,6 +83,18 @@ LEDGER_DDL: tuple[str, ...] = (
     "ALWAYS AS IDENTITY UNIQUE, source text NOT NULL, target text NOT NULL, amount numeric NOT NULL "
     "CHECK (amount > 0), kind text NOT NULL, shard text NOT NULL, status text NOT NULL, at bigint NOT NULL)",
 )
+# Journal schema step 6 (docs/scaling.md "Money that crosses shards"): a key remembers the
+# request that claimed it (`request`: its digest, so one id for another request is
+# `bad_request`) and what that request got (`outcome`: JSON, so a repeat answers the same);
+# a credit to a wallet another step holds is booked `posted = false` (counted in the balance
+# by every read, folded into the row by the next step that holds it): credits never wait.
+LEDGER_DDL_6: tuple[str, ...] = (
+    f"ALTER TABLE {CLUSTER_SCHEMA}.ledger_transfers ADD COLUMN IF NOT EXISTS request text NOT NULL DEFAULT '', "
+    "ADD COLUMN IF NOT EXISTS outcome text NOT NULL DEFAULT '', ADD COLUMN IF NOT EXISTS posted boolean NOT NULL "
+    "DEFAULT true",
+    f"CREATE INDEX IF NOT EXISTS ledger_transfers_unposted ON {CLUSTER_SCHEMA}.ledger_transfers (target) "
+    "WHERE NOT posted",
+)
 
 # (version, what it does, statements). Never edit a released step: add the next one.
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
@@ -133,6 +145,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "DO $step$ BEGIN IF has_database_privilege(current_database(), 'CREATE') "
         f"OR to_regnamespace('{CLUSTER_SCHEMA}') IS NOT NULL THEN "
         + " ".join(f"EXECUTE $s${sql}$s$;" for sql in (*CLUSTER_DDL[1:2], *LEDGER_DDL)) + " END IF; END $step$",
+    )),
+    # The ledger's keys remember their request and its outcome; credits that never wait (above).
+    (6, "cluster: ledger transfers' request digest, first outcome, unposted credits", (
+        CLUSTER_DDL[0],
+        f"DO $step$ BEGIN IF to_regclass('{CLUSTER_SCHEMA}.ledger_transfers') IS NOT NULL THEN "
+        + " ".join(f"EXECUTE $s${sql}$s$;" for sql in LEDGER_DDL_6) + " END IF; END $step$",
     )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]

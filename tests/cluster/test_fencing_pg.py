@@ -101,7 +101,7 @@ def wait_for(predicate, timeout_s: float = 30) -> bool:  # noqa: ANN001
 
 def test_the_cluster_tables_come_with_journal_schemas_4_and_5(pg_url: str) -> None:
     store = PgStore(pg_url)
-    assert store.recover().meta["schema"] == "5"  # 5: the cluster ledger (docs/scaling.md)
+    assert store.recover().meta["schema"] == "6"  # 5: the cluster ledger, 6: its request digests (docs/scaling.md)
     tables = {r[0] for r in store.conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'mtbridge_cluster'")}
     assert tables == {"shards", "leases", "directory", "ledger_accounts", "ledger_transfers"}
@@ -145,7 +145,7 @@ def test_a_journal_in_a_schema_its_role_owns_migrates_without_the_cluster_tables
     admin.execute(f'CREATE SCHEMA jr AUTHORIZATION "{role}"')
     url = pg_url.replace("//mtbridge@", f"//{role}@") + "?options=-csearch_path%3Djr"
     store = PgStore(url)
-    assert store.recover().meta["schema"] == "5"
+    assert store.recover().meta["schema"] == "6"
     assert admin.execute("SELECT to_regnamespace('mtbridge_cluster')").fetchone()[0] is None
     store.write(event(1))
     store.close()

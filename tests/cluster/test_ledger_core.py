@@ -71,3 +71,22 @@ def test_the_ledger_is_switched_on_in_the_cluster_table_and_off_by_default() -> 
     assert parse_cluster({**base, "ledger": True}, "tcp://127.0.0.1:5570", fail).ledger is True
     with pytest.raises(ValueError, match="cluster.ledger: 'yes': true or false"):
         parse_cluster({**base, "ledger": "yes"}, "tcp://127.0.0.1:5570", fail)
+
+
+def test_a_request_digest_is_the_request_not_its_spelling() -> None:
+    """docs/scaling.md: a repeat must match "the SHA-256 of the canonical request (op and every
+    argument as the admin table converted them, defaults in)"."""
+    from bridge.daemon import admin
+
+    def digest(**args: object) -> str:
+        parsed = admin.parse_request({"id": "r-1", "op": "subscribe", "args": args})
+        assert isinstance(parsed, admin.AdminRequest), parsed
+        return L.request_digest("subscribe", parsed.args)
+
+    base = digest(investor="I", trader="T1", account=2001, amount="700")
+    assert digest(amount="700.00", account=2001, trader="T1", investor="I") == base  # order, trailing zeros
+    assert digest(investor="I", trader="T1", account=2001, amount="700", mode="equal") == base  # the default, said
+    assert digest(investor="I", trader="T2", account=2001, amount="700") != base
+    assert digest(investor="I", trader="T1", account=2002, amount="700") != base
+    assert L.request_digest("change_investment", {"amount": Decimal(700)}) != \
+        L.request_digest("subscribe", {"amount": Decimal(700)})

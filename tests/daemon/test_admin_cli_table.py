@@ -110,3 +110,47 @@ def test_admin_help_has_no_internal_spec_references():
 
     texts = [op.doc for op in OPS.values()] + [a.doc for op in OPS.values() for a in op.args]
     assert not [t for t in texts if re.search(r"seed 0\d\d|§", t)]
+
+
+def _sent_ids(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[object]:
+    """The ids `mtbridge admin ARGV --endpoint E` sends, to a stand-in daemon that answers ok."""
+    import threading
+
+    import msgpack
+    import zmq
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.linger = 0
+    sock.bind("tcp://127.0.0.1:*")
+    seen: list[object] = []
+
+    def serve() -> None:
+        ident, frame = sock.recv_multipart()
+        seen.append(msgpack.unpackb(frame, raw=False)["id"])
+        sock.send_multipart([ident, msgpack.packb({"id": seen[-1], "ok": True, "pong": True})])
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        assert main(["admin", *argv, "--insecure", "--endpoint", sock.getsockopt_string(zmq.LAST_ENDPOINT)]) == 0
+    finally:
+        t.join()
+        sock.close(0)
+        ctx.term()
+    capsys.readouterr()
+    return seen
+
+
+def test_a_request_s_id_is_its_idempotency_token_given_by_id_or_a_new_uuid(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/scaling.md: "A *text* request id is the client's idempotency token (a UUID, say)"."""
+    import uuid
+
+    assert _sent_ids(["ping", "--id", "sub-2026-12-02-0007"], capsys) == ["sub-2026-12-02-0007"]
+    (fresh,) = _sent_ids(["ping"], capsys)
+    assert isinstance(fresh, str) and str(uuid.UUID(fresh)) == fresh
+    for bad in ("x" * (admin.MAX_ID_TEXT + 1), "", "  "):
+        with pytest.raises(SystemExit) as exc:
+            build_parser().parse_args(["admin", "ping", "--id", bad])
+        assert exc.value.code == 2
+    assert build_parser().parse_args(["admin", "ping", "--id", "x" * admin.MAX_ID_TEXT]).id == "x" * admin.MAX_ID_TEXT

@@ -50,8 +50,9 @@ BLOBS = (("command_batches", "rows"), ("snapshot_parts", "data"), ("snapshots", 
 
 def make_schema_1(pg: Journal) -> None:
     """Take a journal back to schema 1: what steps 2 (indexes), 3 (lz4), 4 (the cluster's
-    schema) and 5 (its ledger tables, in that schema) changed is undone, the version says 1."""
-    assert [m[0] for m in MIGRATIONS] == [1, 2, 3, 4, 5]  # a new step: undo it here too
+    schema), 5 (its ledger tables, in that schema) and 6 (columns of those tables) changed is
+    undone, the version says 1."""
+    assert [m[0] for m in MIGRATIONS] == [1, 2, 3, 4, 5, 6]  # a new step: undo it here too
     pg.sql("DROP SCHEMA mtbridge_cluster CASCADE")
     pg.sql("DROP INDEX records_topic")
     pg.sql("DROP INDEX command_batches_seq_hi")
@@ -78,9 +79,12 @@ def test_an_older_schema_is_upgraded_on_start_and_keeps_the_journal(pg: Journal,
     assert not {"records_topic", "command_batches_seq_hi"} & indexes(pg)
     assert blob_storage(pg) == {("", "x")}  # pglz, the server's default
     store2 = pg.open(lock=True)  # the start migrates
-    assert store2.migrated_from == 1 and SCHEMA_VERSION == 5
-    assert pg.sql("SELECT value FROM meta WHERE key = 'schema'") == [("5",)]
+    assert store2.migrated_from == 1 and SCHEMA_VERSION == 6
+    assert pg.sql("SELECT value FROM meta WHERE key = 'schema'") == [("6",)]
     assert {"records_topic", "command_batches_seq_hi"} <= indexes(pg)
+    assert {r[0] for r in pg.sql("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                                 "'mtbridge_cluster' AND table_name = 'ledger_transfers'")} >= {"request", "outcome",
+                                                                                                "posted"}
     assert blob_storage(pg) in ({("l", "x")}, {("", "e")})  # lz4, or uncompressed on a server without it
     rec = store2.recover()
     assert DaemonCore.recover(cfg, rec, now=T0, insecure=True).engine.to_state() == before
@@ -92,9 +96,9 @@ def test_the_explicit_command_migrates_and_says_from_what(pg: Journal, tmp_path:
     make_schema_1(pg)
     cfg = write_config(tmp_path, pg.url, create=False)
     assert main(["daemon", "--config", str(cfg), "--migrate"]) == 0
-    assert capsys.readouterr().out.strip().endswith("migrated from schema 1 to 5")
+    assert capsys.readouterr().out.strip().endswith("migrated from schema 1 to 6")
     assert main(["daemon", "--config", str(cfg), "--migrate"]) == 0
-    assert capsys.readouterr().out.strip().endswith("schema 5, up to date")
+    assert capsys.readouterr().out.strip().endswith("schema 6, up to date")
 
 
 def test_a_newer_schema_than_this_code_is_refused(pg: Journal) -> None:
