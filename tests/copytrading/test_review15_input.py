@@ -60,3 +60,14 @@ def test_a_magic_list_of_non_ascii_digits_is_not_silently_read_as_another_number
     trader's EA never had. The wire's magic is an ASCII integer; anything else is a typo."""
     with pytest.raises(DomainError):
         CopySettings.from_dict({"magics_allowed": "\u0661\u0662\u0663"})
+
+
+def test_the_admin_api_refuses_a_unicode_digit_magic_instead_of_answering_ok():
+    """Through the daemon the engine's ValueError is caught and logged (`engine.error`), and the
+    admin caller is answered `ok: true, refused: null`: told the change was made when nothing was."""
+    from tests.simulator.test_cross_platform_e2e import _netting_world
+    server, daemon, _wire, _logins, _ = _netting_world()
+    reply = daemon.on_admin({"op": "set_copy_settings",
+                             "args": {"subscription": 1, "requester": None, "magics_allowed": "\u00b2"}},
+                            None, server.now_ms)
+    assert not reply["ok"] or (reply["refused"] or {}).get("code") == "invalid_settings", reply

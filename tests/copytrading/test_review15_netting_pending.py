@@ -104,3 +104,27 @@ def test_a_netting_sell_limit_reducing_the_position_leaves_no_extra_copy_for_a_c
     wire.poll()
     for investor in ("mt4", "mt5"):
         assert server.positions(logins[investor]) == [], (investor, _copies(server, logins[investor]))
+
+
+def _set(daemon, server, subscription, **settings):
+    reply = daemon.on_admin({"op": "set_copy_settings",
+                             "args": {"subscription": subscription, "requester": None, **settings}},
+                            None, server.now_ms)
+    assert reply["ok"] and not reply["refused"], reply
+
+
+def test_a_netting_traders_blocked_magic_is_not_copied():
+    """Issue 15 item 3: "Filters: ... magic numbers ... A filtered trade is recorded as refused
+    with its reason." bridge/daemon/netting.py builds the legs' TraderPositionOpened without the
+    report's `magic`, so a netting trader's EA deals pass every `magics_blocked` list (and every
+    `magics_allowed` list refuses them as magic unknown)."""
+    server, daemon, wire, logins, _ = _netting_world()
+    subs = {daemon.engine.subscriptions[s].account: s for s in daemon.engine.subscriptions}
+    _set(daemon, server, subs[logins["mt4"]], magics_blocked="7")
+    _set(daemon, server, subs[logins["mt5"]], magics_allowed="7")
+    wire.run()
+    trade(server, logins["trader"], "buy", "0.30", magic=7)  # EA 7
+    wire.poll()
+    wire.poll()
+    assert server.positions(logins["mt4"]) == [], _copies(server, logins["mt4"])  # blocked: not copied
+    assert _copies(server, logins["mt5"]) == [("buy", D("0.30"))]  # allowed: copied
