@@ -26,3 +26,27 @@ def test_a_copy_order_fill_reported_before_its_placement_result_is_not_lost():
     assert copy is not None and copy.ticket == 701, copy  # the investor's position is the copy of 77
     step = w.handle(TraderPositionClosed(w.tick(), "T", 77, D("0.10"), D("1.08100")), fill=False)
     assert subs["I1"] in [c.subscription for c in of(step, CloseCopy)]
+
+
+def test_a_filter_set_while_a_copy_order_waits_keeps_the_trader_deal_after_it_from_being_copied():
+    """docs/copy-trading.md: "A change applies to the trader's deals opened after it". I1 blocks
+    EURUSD while its copy of the trader's buy limit is placed; the trader's order then fills (a
+    deal opened after the change) and so does the copy order: the blocked symbol is copied."""
+    from bridge.copytrading import SetCopySettings
+    from bridge.copytrading.pending_messages import CancelOrder
+    w, subs = world()
+    placed = place(w)
+    orders = accept_all(w, placed)
+    step = w.handle(SetCopySettings(w.tick(), subs["I1"], "I1", symbols_blocked="EURUSD"))
+    cancelled = [c for c in of(step, CancelOrder) if c.subscription == subs["I1"]]
+    w.handle(TraderOrderFilled(w.tick(), "T", 77, 77, "EURUSD", Side.BUY, D("0.10"), D("1.08000")))
+    account = w.engine.subscriptions[subs["I1"]].account
+    step = w.handle(CopyOrderFilled(w.tick(), account, orders[subs["I1"]], 701, D("0.10"), D("1.08000")), fill=False)
+    opened = [r for r in of(step, CopyOpened) if r.subscription == subs["I1"]]
+    closed = [c for c in of(step, CloseCopy) if c.subscription == subs["I1"]]
+    assert cancelled or (opened and closed) or not opened, "a blocked symbol's copy opened and stays open"
+
+
+def accept_all(w, commands):
+    from tests.copytrading.test_pending_orders import accept
+    return accept(w, commands)
