@@ -71,3 +71,16 @@ def test_the_admin_api_refuses_a_unicode_digit_magic_instead_of_answering_ok():
                              "args": {"subscription": 1, "requester": None, "magics_allowed": "\u00b2"}},
                             None, server.now_ms)
     assert not reply["ok"] or (reply["refused"] or {}).get("code") == "invalid_settings", reply
+
+
+def test_copy_volume_modes_agree_on_the_seed_limits_for_a_long_decimal():
+    """Issue item 1: "The seed's limits always apply after the mode: half-up to 0.01, below 0.005
+    refused". equal refuses 0.004999... lots; multiplier 1 and balance_ratio 1:1 of the same
+    volume round it to 0.005 in 28-digit context arithmetic first, and print 0.01."""
+    volume = "0.00499999999999999999999999999999"
+    equal = mtbridge("copy-volume", "--mode", "equal", "--volume", volume, "--json")
+    times_one = mtbridge("copy-volume", "--mode", "multiplier", "--multiplier", "1", "--volume", volume, "--json")
+    ratio = mtbridge("copy-volume", "--mode", "balance_ratio", "--investor-balance", "1", "--trader-balance", "1",
+                     "--volume", volume, "--json")
+    assert '"volume": null' in equal.stdout
+    assert times_one.stdout == equal.stdout and ratio.stdout == equal.stdout, (times_one.stdout, ratio.stdout)

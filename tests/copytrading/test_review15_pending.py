@@ -50,3 +50,22 @@ def test_a_filter_set_while_a_copy_order_waits_keeps_the_trader_deal_after_it_fr
 def accept_all(w, commands):
     from tests.copytrading.test_pending_orders import accept
     return accept(w, commands)
+
+
+def test_an_order_that_filled_and_was_partly_closed_while_the_link_was_down_sizes_its_copies():
+    """pending_sync.py: a hello position whose ticket is a placed order is that order's fill.
+    The order (0.10) filled and the trader closed half of it while the link was down: the hello
+    shows 0.05. The copy orders (0.10 each) fill in full and are linked to a 0.05 position: the
+    copies keep twice the trader's exposure (the missed partial close is never applied)."""
+    from bridge.copytrading.events import SnapshotPosition, TraderSnapshot
+    w, subs = world()
+    placed = place(w)
+    orders = accept_all(w, placed)
+    w.handle(TraderSnapshot(w.tick(), "T", (SnapshotPosition(77, "EURUSD", Side.BUY, D("0.05"), D("1.08000"),
+                                                             w.now - 1000),)))
+    account = w.engine.subscriptions[subs["I1"]].account
+    w.handle(CopyOrderFilled(w.tick(), account, orders[subs["I1"]], 701, D("0.10"), D("1.08000")))
+    copy = w.engine.subscriptions[subs["I1"]].copies[77]
+    closing = sum((c.volume for s in w.steps for c in s.commands
+                   if isinstance(c, CloseCopy) and c.subscription == subs["I1"]), D(0))
+    assert copy.volume - closing == D("0.05"), (copy.volume, closing)
