@@ -109,8 +109,9 @@ class Copying(RiskLimits):
         disabled = t.disabled
         limits = self.config.limits
         equal = copy_volume(_EQUAL, pos.volume, limits=limits)
-        # Investor accounts are USD (Subscribe refuses others), so the notional depends on the volume only.
-        notionals: dict[Decimal, Decimal] = {}
+        # The notional is in the account's currency (USD, a cent account's USC, ...): one
+        # conversion per distinct (volume, currency) in a deal.
+        notionals: dict[tuple[Decimal, str], Decimal] = {}
         rates = self._rates()
         records, commands = self._records, self._commands
         group, symbol, ticket, side, price, trader_volume = (spec.group, spec.name, pos.ticket, pos.side,
@@ -123,7 +124,9 @@ class Copying(RiskLimits):
         # §4.5.2 across currencies: per investor currency, (den, te x num x tl) with num / den
         # the trader's currency in the investor's (equity_fraction): one conversion per deal.
         sides: dict[str, tuple[Decimal, Decimal]] = {}
-        by_param: dict[tuple[bool, Decimal], VolumeDecision] = {}  # (fixed?, parameter) -> decision
+        # (fixed?, str(parameter)) -> decision: 0.004 and 0.0040 are equal Decimals, but each
+        # subscription's refusal prints its own figure (`raw_volume`)
+        by_param: dict[tuple[bool, str], VolumeDecision] = {}
         ratios: dict[str, tuple[Decimal, Decimal] | None] = {}  # balance_ratio: per investor currency
         opposite = side.opposite  # a reversed copy's side
         guard_quote = quote if spec.point > 0 else None  # the price guard's market, if any
@@ -209,7 +212,8 @@ class Copying(RiskLimits):
                 # distinct parameter in a deal, from the domain's copy_volume (the one formula)
                 param = (settings.fixed_volume if mode is _FIXED else settings.multiplier  # type: ignore[union-attr]
                          if mode is _MULTIPLIER else None)
-                decision = by_param.get((mode is _FIXED, param)) if param is not None else None
+                param_key = (mode is _FIXED, str(param))
+                decision = by_param.get(param_key) if param is not None else None
                 if decision is None:
                     decision = copy_volume(mode, trader_volume, limits=limits,
                                            fixed_volume=settings.fixed_volume,  # type: ignore[union-attr]
@@ -218,7 +222,7 @@ class Copying(RiskLimits):
                                            investor_currency=sub.currency, trader_currency=trader_currency,
                                            rates=rates)
                     if param is not None:
-                        by_param[(mode is _FIXED, param)] = decision
+                        by_param[param_key] = decision
             volume = decision.volume
             if volume is None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, decision.reason or "volume",
@@ -242,15 +246,15 @@ class Copying(RiskLimits):
                     code, detail, details = slippage_refusal(settings, copy_side, price, guard_quote, spec.point)  # type: ignore[misc]
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, code, detail, None, details))
                     continue
-            notional = notionals.get(volume)
-            if notional is None:  # one conversion per distinct volume in a deal
+            notional = notionals.get((volume, sub.currency))
+            if notional is None:  # one conversion per distinct volume and currency in a deal
                 try:
                     notional = position_notional(spec, volume, price, sub.currency, rates)
                 except DomainError as err:  # no rate yet for this account's currency: refused, not raised
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail, None,
                                                {"volume": str(volume)}))
                     continue
-                notionals[volume] = notional
+                notionals[(volume, sub.currency)] = notional
             # Pre-trade check under the tiered model: the book takes the copy (reserving its
             # margin until the fill) and answers the account's total margin with it; equal to
             # `total_if_opened` by construction, one tier look-up instead of two.
