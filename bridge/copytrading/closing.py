@@ -151,6 +151,8 @@ class Closing(EngineBase):
     def _closed(self, sub: Subscription, copy: Copy, now: int, volume: Decimal, price: Decimal,
                 profit: Decimal, reason: str, estimated: bool = False) -> None:
         """Book `volume` of `copy` closed at `price` with the server's realised `profit`."""
+        if sub.day_end:  # a new server day's base is the equity before this close's result
+            self._roll_day(sub, now)  # type: ignore[attr-defined]
         volume = min(volume, copy.volume)
         profit = round_money(profit)
         before = copy.volume
