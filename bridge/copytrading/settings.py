@@ -22,6 +22,7 @@ from weakref import WeakValueDictionary
 
 from bridge.copytrading.limits import LimitAction, LimitUnit
 from bridge.domain.errors import DomainError
+from bridge.domain.instruments import SymbolCatalog
 from bridge.domain.money import to_decimal
 from bridge.domain.sizing import SEED_MODES, VolumeMode
 from bridge.domain.trading import Side
@@ -461,6 +462,38 @@ def unmapped(s: CopySettings, name: str) -> str:
     if (p or x) and name.startswith(p) and name.endswith(x) and len(name) > len(p) + len(x):
         return name[len(p):len(name) - len(x)]
     return name
+
+
+def catalog_problem(s: CopySettings, catalog: SymbolCatalog) -> str | None:
+    """Why `s`'s symbol mapping is refused against the broker's `catalog`, or None. The mapping
+    renames *one* instrument (a cent account's `EURUSDc`, an alias `GOLD`), while the engine
+    sizes, margins and values the copy as the catalog instrument it maps from: a name that is
+    itself a catalog symbol of another market or contract (base, quote or contract size differ:
+    `XAUUSD=XAGUSD` would open silver on gold's figures) is refused; a twin of the same contract
+    (`EURUSD=EURUSDc`, both quoted) is the same instrument under another name."""
+    if not s.mapping:
+        return None
+
+    def other(src: str, name: str) -> str | None:  # the catalog name `name` stands for, if another market
+        found = name if name in catalog else unmapped(s, name)
+        if src not in catalog or found not in catalog or found == src:
+            return None
+        a, b = catalog.get(src), catalog.get(found)
+        return found if (a.base, a.quote, a.contract_size) != (b.base, b.quote, b.contract_size) else None
+
+    for src, dst in s.symbol_map:
+        found = other(src, dst)
+        if found is not None:
+            return (f"symbol_map: {src}={dst} maps {src} onto another instrument ({found}); a pair names "
+                    f"the same instrument on the investor's side (a suffix, an alias)")
+    if s.symbol_prefix or s.symbol_suffix:
+        mapped = {src for src, _ in s.symbol_map}
+        for name in catalog.names():
+            renamed = f"{s.symbol_prefix}{name}{s.symbol_suffix}"
+            if name not in mapped and renamed in catalog and other(name, renamed) is not None:
+                return (f"symbol_prefix/symbol_suffix: {name} becomes {renamed}, another instrument; "
+                        f"the affixes name the same instrument on the investor's side")
+    return None
 
 
 def filter_refusal(s: CopySettings, symbol: str, side: Side, trader_volume: Decimal,
