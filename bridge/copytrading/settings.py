@@ -344,7 +344,7 @@ def _magics(name: str, value: object) -> tuple[int, ...]:
         raise _fail(name, rule, value)
     out = set()
     for item in items:
-        if isinstance(item, str) and item.strip().isdigit():
+        if isinstance(item, str) and _ascii_digits(item.strip()):
             item = int(item.strip())
         elif isinstance(item, str) and not item.strip():
             continue
@@ -352,6 +352,12 @@ def _magics(name: str, value: object) -> tuple[int, ...]:
             raise _fail(name, rule, value)
         out.add(item)
     return tuple(sorted(out))
+
+
+def _ascii_digits(text: str) -> bool:
+    """[0-9]+ only: the wire's magic is an ASCII integer. `str.isdigit` also takes '²' (which
+    `int` refuses) and '١٢٣' (which `int` reads as 123, a magic the trader's EA never had)."""
+    return bool(text) and text.isascii() and text.isdigit()
 
 
 def _choice(name: str, enum: type[Enum], value: object) -> Enum:

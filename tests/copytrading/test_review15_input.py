@@ -84,3 +84,21 @@ def test_copy_volume_modes_agree_on_the_seed_limits_for_a_long_decimal():
                      "--volume", volume, "--json")
     assert '"volume": null' in equal.stdout
     assert times_one.stdout == equal.stdout and ratio.stdout == equal.stdout, (times_one.stdout, ratio.stdout)
+
+
+def test_copy_volume_caps_decimal_places_but_not_trailing_zeros():
+    """bridge/cli.py MAX_PLACES: a number with more decimal places is one line, exit 2; trailing
+    zeros are no places (0.325 followed by 50 zeros is 0.325)."""
+    from bridge.cli import MAX_PLACES
+    tiny = "0." + "0" * MAX_PLACES + "1"
+    done = mtbridge("copy-volume", "--mode", "equal", "--volume", tiny)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"mtbridge copy-volume: error: volume: {tiny} has more than {MAX_PLACES} decimal places"]
+    done = mtbridge("copy-volume", "--mode", "equal", "--volume", "0.325" + "0" * 50)
+    assert (done.returncode, done.stdout) == (0, "0.33\n")
+
+
+@pytest.mark.parametrize("text", ["1e999999999", "-1E+999999999999999999", "1e-999999999", "0.1e-40"])
+def test_the_margin_command_refuses_the_same_numbers_in_one_line(text):
+    done = mtbridge("margin", "--leverage", "100", "--currency", "USD", "buy", text, "EURUSD@1.1")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
