@@ -341,9 +341,12 @@ class Copying(RiskLimits):
             if not mirror:
                 continue  # §4.2: stops stay on the trader account; its trigger closes the copies
             copy = sub.copies.get(e.ticket)
-            if copy is None or copy.state is not _OPEN or copy.close_reason:
+            if copy is None or copy.close_reason:
                 continue
-            self._send_stops(sub, copy, pos, "mirror_stops")
+            if copy.state is _OPENING:
+                copy.stops_changed = True  # no investor ticket yet: sent at the fill (_copy_stops_at_fill)
+            elif copy.state is _OPEN:
+                self._send_stops(sub, copy, pos, "mirror_stops")
 
     def _send_stops(self, sub: Subscription, copy: Copy, pos: TraderPosition, reason: str) -> None:
         """A ModifyCopy putting the trader position's SL/TP on the copy."""
@@ -358,16 +361,20 @@ class Copying(RiskLimits):
                                          sl, tp))
 
     def _copy_stops_at_fill(self, sub: Subscription, copy: Copy) -> None:
-        """Item 5, `copy_stops`: a filled copy takes the trader's SL/TP as they are now (set at
-        the trader's open or changed while the copy was opening)."""
+        """Item 5: a filled copy takes the trader's SL/TP as they are now - with `copy_stops`
+        (set at the trader's open or changed while the copy was opening), or, with it off, when
+        the trader changed them while the copy was opening and `mirror_stop_changes` was on then
+        (the change had no investor ticket to reach; it reaches the copy now)."""
         settings = sub.settings
         on = self.config.mirror_stops if settings is None or settings.copy_stops is None else settings.copy_stops
-        if not on or copy.close_reason or copy.state is not _OPEN or sub.copies.get(copy.trader_ticket) is not copy:
+        changed, copy.stops_changed = copy.stops_changed, False
+        if (not on and not changed) or copy.close_reason or copy.state is not _OPEN \
+                or sub.copies.get(copy.trader_ticket) is not copy:
             return
         t = self.s.traders.get(sub.trader)
         pos = t.positions.get(copy.trader_ticket) if t is not None else None
         if pos is not None and (pos.sl is not None or pos.tp is not None):
-            self._send_stops(sub, copy, pos, "copy_stops")
+            self._send_stops(sub, copy, pos, "copy_stops" if on else "mirror_stops")
 
     # ------------------------------------------------------------------ command results
     def _opening(self, key: str) -> tuple[Subscription, Copy] | None:
