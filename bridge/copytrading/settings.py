@@ -37,9 +37,11 @@ MAX_SLIPPAGE_POINTS = 1_000_000
 MAX_TRADER_VOLUME = Decimal("1000000")  # lots: a bound on the filter, far above any deal
 DECIMAL_PLACES = 10  # as the admin API's decimals
 MAX_LIMIT_MONEY = Decimal("1000000000")  # a bound on a money limit, far above any account
-MAX_SYMBOLS_TEXT = 1000  # the admin API's longest comma-separated symbol list
-MAX_MAP_TEXT = 2000  # ... and symbol map text
-MAX_MAGICS_TEXT = 1400  # ... and magic number list text (64 numbers of up to 20 digits)
+# The admin API's longest texts, from the list bounds above so that every list the settings
+# accept can be sent (each item followed by ", " but the last):
+MAX_SYMBOLS_TEXT = MAX_SYMBOLS * (MAX_SYMBOL_TEXT + 2)  # 2176: 64 symbols of 32 characters
+MAX_MAP_TEXT = MAX_SYMBOLS * (2 * MAX_SYMBOL_TEXT + 3)  # 4288: 64 pairs TRADER=INVESTOR
+MAX_MAGICS_TEXT = MAX_SYMBOLS * (len(str(MAX_MAGIC)) + 2)  # 1408: 64 magics of 20 digits
 
 
 class CopySide(str, Enum):

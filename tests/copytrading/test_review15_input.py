@@ -102,3 +102,31 @@ def test_copy_volume_caps_decimal_places_but_not_trailing_zeros():
 def test_the_margin_command_refuses_the_same_numbers_in_one_line(text):
     done = mtbridge("margin", "--leverage", "100", "--currency", "USD", "buy", text, "EURUSD@1.1")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def _longest_lists() -> dict[str, str]:
+    """The longest text of each list the settings accept: 64 items of the widest kind."""
+    from bridge.copytrading.settings import MAX_MAGIC, MAX_SYMBOL_TEXT, MAX_SYMBOLS
+    symbols = [f"S{i:02d}".ljust(MAX_SYMBOL_TEXT, "X") for i in range(MAX_SYMBOLS)]
+    investor = [s.replace("S", "I", 1) for s in symbols]
+    return {"symbols_allowed": ", ".join(symbols),
+            "symbol_map": ", ".join(f"{a}={b}" for a, b in zip(symbols, investor)),
+            "magics_allowed": ", ".join(str(MAX_MAGIC - i) for i in range(MAX_SYMBOLS))}
+
+
+def test_every_list_the_settings_accept_fits_the_admin_apis_text_bound():
+    """The suspicion of the review: the admin API capped a symbol list at 1000 characters while
+    the settings accept 64 symbols of 32 (2 000+): one source, settings.py's bounds."""
+    from bridge.copytrading.settings import SETTINGS
+    for name, text in _longest_lists().items():
+        assert len(text) <= SETTINGS[name].max_len, (name, len(text), SETTINGS[name].max_len)
+        CopySettings.from_dict({name: text})  # and the settings take it
+
+
+def test_the_admin_api_takes_the_longest_lists():
+    from tests.simulator.test_cross_platform_e2e import _netting_world
+    server, daemon, _wire, _logins, _ = _netting_world()
+    for name, text in _longest_lists().items():
+        reply = daemon.on_admin({"op": "set_copy_settings", "args": {"subscription": 1, "requester": None, name: text}},
+                                None, server.now_ms)
+        assert reply["ok"] and reply["refused"] is None, (name, reply)
