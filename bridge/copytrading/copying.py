@@ -127,6 +127,7 @@ class Copying(RiskLimits):
         # (fixed?, str(parameter)) -> decision: 0.004 and 0.0040 are equal Decimals, but each
         # subscription's refusal prints its own figure (`raw_volume`)
         by_param: dict[tuple[bool, str], VolumeDecision] = {}
+        by_settings: dict[int, VolumeDecision] = {}  # ... and per shared settings instance (no str per copy)
         ratios: dict[str, tuple[Decimal, Decimal] | None] = {}  # balance_ratio: per investor currency
         opposite = side.opposite  # a reversed copy's side
         guard_quote = quote if spec.point > 0 else None  # the price guard's market, if any
@@ -212,17 +213,22 @@ class Copying(RiskLimits):
                 # distinct parameter in a deal, from the domain's copy_volume (the one formula)
                 param = (settings.fixed_volume if mode is _FIXED else settings.multiplier  # type: ignore[union-attr]
                          if mode is _MULTIPLIER else None)
-                param_key = (mode is _FIXED, str(param))
-                decision = by_param.get(param_key) if param is not None else None
+                decision = by_settings.get(id(settings)) if param is not None else None
                 if decision is None:
-                    decision = copy_volume(mode, trader_volume, limits=limits,
-                                           fixed_volume=settings.fixed_volume,  # type: ignore[union-attr]
-                                           multiplier=settings.multiplier,  # type: ignore[union-attr]
-                                           investor_balance=sub.balance, trader_balance=t.balance,
-                                           investor_currency=sub.currency, trader_currency=trader_currency,
-                                           rates=rates)
                     if param is not None:
-                        by_param[param_key] = decision
+                        param_key = (mode is _FIXED, str(param))
+                        decision = by_param.get(param_key)
+                    if decision is None:
+                        decision = copy_volume(mode, trader_volume, limits=limits,
+                                               fixed_volume=settings.fixed_volume,  # type: ignore[union-attr]
+                                               multiplier=settings.multiplier,  # type: ignore[union-attr]
+                                               investor_balance=sub.balance, trader_balance=t.balance,
+                                               investor_currency=sub.currency, trader_currency=trader_currency,
+                                               rates=rates)
+                        if param is not None:
+                            by_param[param_key] = decision
+                    if param is not None:
+                        by_settings[id(settings)] = decision
             volume = decision.volume
             if volume is None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, decision.reason or "volume",
