@@ -8,7 +8,7 @@ import json
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -196,6 +196,14 @@ MAX_LEVERAGE = PROTOCOL_MAX_LEVERAGE
 #: protocol's bound on money and prices (1e12), far above any real one, far below where 28-digit
 #: Decimal arithmetic overflows (1e400 lots, a price of 1e30)
 MAX_MAGNITUDE = MAX_AMOUNT
+#: the most decimal places a number may have on the command line (trailing zeros aside): far
+#: more than any volume, price or rate has, and few enough that the arithmetic below is exact
+#: (a tiny divisor such as 1e-999999999 would otherwise divide by zero in 28-digit context)
+MAX_PLACES = 40
+#: the digits `copy-volume` computes with: every product of inputs within MAX_MAGNITUDE and
+#: MAX_PLACES is exact, so no mode rounds before the seed's half-up to 0.01 (0.00499... lots
+#: with 32 places is refused by multiplier 1 as by equal, not rounded to 0.005 first)
+PRECISION = 600
 
 
 def _number(text: str, what: str) -> Decimal:
@@ -203,8 +211,16 @@ def _number(text: str, what: str) -> Decimal:
         value = to_decimal(text, what)
     except DomainError as exc:
         raise UsageError(exc.detail) from None
-    if abs(value) > MAX_MAGNITUDE:
+    if value.is_zero():
+        return Decimal(0)  # 0E-50 or 0E+999999999: zero whatever its exponent
+    # adjusted() is the exponent of the leading digit: range-checked before any arithmetic,
+    # which overflows on 1e999999999
+    if value.adjusted() > MAX_MAGNITUDE.adjusted() or abs(value) > MAX_MAGNITUDE:
         raise UsageError(f"{what}: {text} is out of range (at most {MAX_MAGNITUDE:,.0f} in magnitude)")
+    _, digits, exponent = value.as_tuple()
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if -exponent - zeros > MAX_PLACES:  # type: ignore[operator]
+        raise UsageError(f"{what}: {text} has more than {MAX_PLACES} decimal places")
     return value
 
 
@@ -393,7 +409,9 @@ def _run_copy_volume(args: argparse.Namespace) -> int:
         name = "fixed_volume" if args.mode == "fixed" else "multiplier"
         settings = CopySettings.from_dict({"mode": args.mode, name: _number(getattr(args, name), name)})
         extra = {name: getattr(settings, name)}
-    decision = copy_volume(args.mode, volume, **extra)
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        decision = copy_volume(args.mode, volume, **extra)
     if args.json:
         print(json.dumps({"volume": None if decision.volume is None else str(decision.volume),
                           "rejected": decision.reason}))

@@ -3,7 +3,7 @@ stop copying, their results, and closes the server made by itself."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from bridge.copytrading import events as ev
 from bridge.copytrading.base import _OPEN, _OPENING, _VANISHED, ONE, ZERO, EngineBase, Pending
@@ -16,6 +16,15 @@ from bridge.domain.money import round_money
 from bridge.domain.sizing import normalise
 
 POSITION_CLOSED = 10036  # MT5 TRADE_RETCODE_POSITION_CLOSED: the server closed it first
+
+
+def floor_to_step(volume: Decimal, minimum: Decimal, step: Decimal) -> Decimal | None:
+    """`volume` down to the symbol's grid (minimum + k x step), or None below the minimum:
+    a partial close of 0.25 lots on US30 (min 0.1, step 0.1) asks for 0.2."""
+    if volume < minimum:
+        return None
+    steps = ((volume - minimum) / step).to_integral_value(rounding=ROUND_FLOOR)
+    return minimum + steps * step
 
 
 class Closing(EngineBase):
@@ -79,10 +88,19 @@ class Closing(EngineBase):
                                               f"{available} x {fraction} = {decision.raw} lots"))
             return
         volume = min(decision.volume, available)
-        if available - volume < limits.minimum:  # the remainder would be below the minimum
+        # The symbol's own step (US30 trades in 0.1 lots): a server takes no other volume.
+        spec = self.rules.symbols.get(copy.symbol)
+        floored = floor_to_step(volume, spec.volume_min, spec.volume_step)
+        if floored is None:
+            self._records.append(CloseSkipped(self.s.now or 0, sub.id, copy.trader_ticket, "below_symbol_min",
+                                              f"{available} x {fraction} = {volume} lots < the {spec.name} "
+                                              f"minimum {spec.volume_min}"))
+            return
+        minimum = max(limits.minimum, spec.volume_min)
+        if available - floored < minimum:  # the remainder could never be closed on its own
             self._close_copy(sub, copy, reason)
         else:
-            self._request_close(sub, copy, volume, reason.replace("trader_", "trader_partial_", 1))
+            self._request_close(sub, copy, floored, reason.replace("trader_", "trader_partial_", 1))
 
     def _request_close(self, sub: Subscription, copy: Copy, volume: Decimal, reason: str) -> None:
         if volume <= 0 or copy.state is not _OPEN:
@@ -133,6 +151,8 @@ class Closing(EngineBase):
     def _closed(self, sub: Subscription, copy: Copy, now: int, volume: Decimal, price: Decimal,
                 profit: Decimal, reason: str, estimated: bool = False) -> None:
         """Book `volume` of `copy` closed at `price` with the server's realised `profit`."""
+        if sub.day_end:  # a new server day's base is the equity before this close's result
+            self._roll_day(sub, now)  # type: ignore[attr-defined]
         volume = min(volume, copy.volume)
         profit = round_money(profit)
         before = copy.volume

@@ -109,8 +109,9 @@ class Copying(RiskLimits):
         disabled = t.disabled
         limits = self.config.limits
         equal = copy_volume(_EQUAL, pos.volume, limits=limits)
-        # Investor accounts are USD (Subscribe refuses others), so the notional depends on the volume only.
-        notionals: dict[Decimal, Decimal] = {}
+        # The notional is in the account's currency (USD, a cent account's USC, ...): one
+        # conversion per distinct (volume, currency) in a deal.
+        notionals: dict[tuple[Decimal, str], Decimal] = {}
         rates = self._rates()
         records, commands = self._records, self._commands
         group, symbol, ticket, side, price, trader_volume = (spec.group, spec.name, pos.ticket, pos.side,
@@ -123,7 +124,10 @@ class Copying(RiskLimits):
         # §4.5.2 across currencies: per investor currency, (den, te x num x tl) with num / den
         # the trader's currency in the investor's (equity_fraction): one conversion per deal.
         sides: dict[str, tuple[Decimal, Decimal]] = {}
-        by_param: dict[tuple[bool, Decimal], VolumeDecision] = {}  # (fixed?, parameter) -> decision
+        # (fixed?, str(parameter)) -> decision: 0.004 and 0.0040 are equal Decimals, but each
+        # subscription's refusal prints its own figure (`raw_volume`)
+        by_param: dict[tuple[bool, str], VolumeDecision] = {}
+        by_settings: dict[int, VolumeDecision] = {}  # ... and per shared settings instance (no str per copy)
         ratios: dict[str, tuple[Decimal, Decimal] | None] = {}  # balance_ratio: per investor currency
         opposite = side.opposite  # a reversed copy's side
         guard_quote = quote if spec.point > 0 else None  # the price guard's market, if any
@@ -209,16 +213,22 @@ class Copying(RiskLimits):
                 # distinct parameter in a deal, from the domain's copy_volume (the one formula)
                 param = (settings.fixed_volume if mode is _FIXED else settings.multiplier  # type: ignore[union-attr]
                          if mode is _MULTIPLIER else None)
-                decision = by_param.get((mode is _FIXED, param)) if param is not None else None
+                decision = by_settings.get(id(settings)) if param is not None else None
                 if decision is None:
-                    decision = copy_volume(mode, trader_volume, limits=limits,
-                                           fixed_volume=settings.fixed_volume,  # type: ignore[union-attr]
-                                           multiplier=settings.multiplier,  # type: ignore[union-attr]
-                                           investor_balance=sub.balance, trader_balance=t.balance,
-                                           investor_currency=sub.currency, trader_currency=trader_currency,
-                                           rates=rates)
                     if param is not None:
-                        by_param[(mode is _FIXED, param)] = decision
+                        param_key = (mode is _FIXED, str(param))
+                        decision = by_param.get(param_key)
+                    if decision is None:
+                        decision = copy_volume(mode, trader_volume, limits=limits,
+                                               fixed_volume=settings.fixed_volume,  # type: ignore[union-attr]
+                                               multiplier=settings.multiplier,  # type: ignore[union-attr]
+                                               investor_balance=sub.balance, trader_balance=t.balance,
+                                               investor_currency=sub.currency, trader_currency=trader_currency,
+                                               rates=rates)
+                        if param is not None:
+                            by_param[param_key] = decision
+                    if param is not None:
+                        by_settings[id(settings)] = decision
             volume = decision.volume
             if volume is None:
                 records.append(CopyRefused(now, sub.id, trader_id, ticket, decision.reason or "volume",
@@ -242,15 +252,15 @@ class Copying(RiskLimits):
                     code, detail, details = slippage_refusal(settings, copy_side, price, guard_quote, spec.point)  # type: ignore[misc]
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, code, detail, None, details))
                     continue
-            notional = notionals.get(volume)
-            if notional is None:  # one conversion per distinct volume in a deal
+            notional = notionals.get((volume, sub.currency))
+            if notional is None:  # one conversion per distinct volume and currency in a deal
                 try:
                     notional = position_notional(spec, volume, price, sub.currency, rates)
                 except DomainError as err:  # no rate yet for this account's currency: refused, not raised
                     records.append(CopyRefused(now, sub.id, trader_id, ticket, err.code, err.detail, None,
                                                {"volume": str(volume)}))
                     continue
-                notionals[volume] = notional
+                notionals[(volume, sub.currency)] = notional
             # Pre-trade check under the tiered model: the book takes the copy (reserving its
             # margin until the fill) and answers the account's total margin with it; equal to
             # `total_if_opened` by construction, one tier look-up instead of two.
@@ -337,9 +347,12 @@ class Copying(RiskLimits):
             if not mirror:
                 continue  # §4.2: stops stay on the trader account; its trigger closes the copies
             copy = sub.copies.get(e.ticket)
-            if copy is None or copy.state is not _OPEN or copy.close_reason:
+            if copy is None or copy.close_reason:
                 continue
-            self._send_stops(sub, copy, pos, "mirror_stops")
+            if copy.state is _OPENING:
+                copy.stops_changed = True  # no investor ticket yet: sent at the fill (_copy_stops_at_fill)
+            elif copy.state is _OPEN:
+                self._send_stops(sub, copy, pos, "mirror_stops")
 
     def _send_stops(self, sub: Subscription, copy: Copy, pos: TraderPosition, reason: str) -> None:
         """A ModifyCopy putting the trader position's SL/TP on the copy."""
@@ -354,16 +367,20 @@ class Copying(RiskLimits):
                                          sl, tp))
 
     def _copy_stops_at_fill(self, sub: Subscription, copy: Copy) -> None:
-        """Item 5, `copy_stops`: a filled copy takes the trader's SL/TP as they are now (set at
-        the trader's open or changed while the copy was opening)."""
+        """Item 5: a filled copy takes the trader's SL/TP as they are now - with `copy_stops`
+        (set at the trader's open or changed while the copy was opening), or, with it off, when
+        the trader changed them while the copy was opening and `mirror_stop_changes` was on then
+        (the change had no investor ticket to reach; it reaches the copy now)."""
         settings = sub.settings
         on = self.config.mirror_stops if settings is None or settings.copy_stops is None else settings.copy_stops
-        if not on or copy.close_reason or copy.state is not _OPEN or sub.copies.get(copy.trader_ticket) is not copy:
+        changed, copy.stops_changed = copy.stops_changed, False
+        if (not on and not changed) or copy.close_reason or copy.state is not _OPEN \
+                or sub.copies.get(copy.trader_ticket) is not copy:
             return
         t = self.s.traders.get(sub.trader)
         pos = t.positions.get(copy.trader_ticket) if t is not None else None
         if pos is not None and (pos.sl is not None or pos.tp is not None):
-            self._send_stops(sub, copy, pos, "copy_stops")
+            self._send_stops(sub, copy, pos, "copy_stops" if on else "mirror_stops")
 
     # ------------------------------------------------------------------ command results
     def _opening(self, key: str) -> tuple[Subscription, Copy] | None:

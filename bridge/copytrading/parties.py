@@ -9,7 +9,7 @@ from bridge.copytrading.base import _ACTIVE, ZERO, EngineBase
 from bridge.copytrading.records import (CopySettingsChanged, InvestmentChanged, TraderStatusChanged, SubscriptionEdited,
                                         SubscriptionStarted, SubscriptionStopped, SubscriptionStopping)
 from bridge.copytrading.settings import FIELDS as SETTING_FIELDS
-from bridge.copytrading.settings import CopySettings, seed_settings
+from bridge.copytrading.settings import CopySettings, catalog_problem, seed_settings
 from bridge.copytrading.subscription import Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
 from bridge.domain.account import trading_refusal
@@ -208,6 +208,9 @@ class Parties(EngineBase):
             settings = CopySettings.from_dict(changes, sub.copy_settings)
         except DomainError as err:
             return self._refuse("set_copy_settings", err.code, err.detail, sub.id)
+        problem = catalog_problem(settings, self.rules.symbols)
+        if problem is not None:
+            return self._refuse("set_copy_settings", "invalid_settings", problem, sub.id)
         self._set_settings(sub, settings)
 
     def _set_settings(self, sub: Subscription, settings: CopySettings) -> None:

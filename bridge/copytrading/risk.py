@@ -23,6 +23,8 @@ class Risk(RiskLimits):
             return
         sub = self._sub_by_account.get(e.account)
         if sub is not None:
+            if sub.day_end:  # a new server day's base is the equity before this change
+                self._roll_day(sub, e.now)
             sub.floating = e.equity - e.balance  # the server's floating result over our ledger balance
             self._check_risk(sub)
 
@@ -36,6 +38,8 @@ class Risk(RiskLimits):
         rates = self._rates()
         for sub_id in sorted(holders):
             sub = holders[sub_id]
+            if sub.day_end:  # a new server day's base is the equity before this tick (a gap counts)
+                self._roll_day(sub, e.now)
             total = ZERO
             for copy in sub.copies.values():
                 if copy.symbol == e.symbol and copy.state is _OPEN:

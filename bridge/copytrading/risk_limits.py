@@ -2,9 +2,12 @@
 
 Each subscription whose settings have a limit keeps a day base, the end of its server day
 (the engine's server time zone, `EngineConfig.server_timezone`) and a peak. Checked after the
-seed's investment protection on every equity change (ticks, account updates); the day rolls
-over lazily, at the first look after the server midnight (a fan-out included), stamped with the
-midnight itself, so the result does not depend on when the engine looks.
+seed's investment protection on every equity change (ticks, account updates). The day rolls
+over lazily but *before* the first equity change after the server midnight (a tick, an account
+update, a close; a fan-out too): equity moves only at events, so the equity just before that
+change is the equity at the midnight - the new day's base - and a gap on the day's first tick
+counts against the new day. Stamped with the midnight itself, so the result does not depend on
+when the engine looks.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ class RiskLimits(EngineBase):
         return tz.server_midnight(tz.server_midnight(now) + _NEXT_DAY_MS)
 
     def _roll_day(self, sub: Subscription, now: int) -> None:
-        """A new server day: the day base is the equity now; a daily-loss trip (close_only or
+        """A new server day: the day base is the equity now - callers roll before they apply an
+        equity change, so it is the equity at the midnight; a daily-loss trip (close_only or
         suspended) is lifted (journaled `RiskLimitReset`, stamped with the midnight)."""
         if not sub.day_end or now < sub.day_end:
             return
@@ -50,7 +54,7 @@ class RiskLimits(EngineBase):
         if settings is None or not settings.limited or not sub.day_end:
             return False
         now = self.s.now or 0
-        self._roll_day(sub, now)
+        self._roll_day(sub, now)  # rolled already by the equity change's handler; kept for any other caller
         state = sub.state
         if state is not _ACTIVE and state is not _CLOSE_ONLY:
             return False

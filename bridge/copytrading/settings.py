@@ -22,6 +22,7 @@ from weakref import WeakValueDictionary
 
 from bridge.copytrading.limits import LimitAction, LimitUnit
 from bridge.domain.errors import DomainError
+from bridge.domain.instruments import SymbolCatalog
 from bridge.domain.money import to_decimal
 from bridge.domain.sizing import SEED_MODES, VolumeMode
 from bridge.domain.trading import Side
@@ -36,9 +37,11 @@ MAX_SLIPPAGE_POINTS = 1_000_000
 MAX_TRADER_VOLUME = Decimal("1000000")  # lots: a bound on the filter, far above any deal
 DECIMAL_PLACES = 10  # as the admin API's decimals
 MAX_LIMIT_MONEY = Decimal("1000000000")  # a bound on a money limit, far above any account
-MAX_SYMBOLS_TEXT = 1000  # the admin API's longest comma-separated symbol list
-MAX_MAP_TEXT = 2000  # ... and symbol map text
-MAX_MAGICS_TEXT = 1400  # ... and magic number list text (64 numbers of up to 20 digits)
+# The admin API's longest texts, from the list bounds above so that every list the settings
+# accept can be sent (each item followed by ", " but the last):
+MAX_SYMBOLS_TEXT = MAX_SYMBOLS * (MAX_SYMBOL_TEXT + 2)  # 2176: 64 symbols of 32 characters
+MAX_MAP_TEXT = MAX_SYMBOLS * (2 * MAX_SYMBOL_TEXT + 3)  # 4288: 64 pairs TRADER=INVESTOR
+MAX_MAGICS_TEXT = MAX_SYMBOLS * (len(str(MAX_MAGIC)) + 2)  # 1408: 64 magics of 20 digits
 
 
 class CopySide(str, Enum):
@@ -343,7 +346,7 @@ def _magics(name: str, value: object) -> tuple[int, ...]:
         raise _fail(name, rule, value)
     out = set()
     for item in items:
-        if isinstance(item, str) and item.strip().isdigit():
+        if isinstance(item, str) and _ascii_digits(item.strip()):
             item = int(item.strip())
         elif isinstance(item, str) and not item.strip():
             continue
@@ -351,6 +354,12 @@ def _magics(name: str, value: object) -> tuple[int, ...]:
             raise _fail(name, rule, value)
         out.add(item)
     return tuple(sorted(out))
+
+
+def _ascii_digits(text: str) -> bool:
+    """[0-9]+ only: the wire's magic is an ASCII integer. `str.isdigit` also takes '²' (which
+    `int` refuses) and '١٢٣' (which `int` reads as 123, a magic the trader's EA never had)."""
+    return bool(text) and text.isascii() and text.isdigit()
 
 
 def _choice(name: str, enum: type[Enum], value: object) -> Enum:
@@ -461,6 +470,38 @@ def unmapped(s: CopySettings, name: str) -> str:
     if (p or x) and name.startswith(p) and name.endswith(x) and len(name) > len(p) + len(x):
         return name[len(p):len(name) - len(x)]
     return name
+
+
+def catalog_problem(s: CopySettings, catalog: SymbolCatalog) -> str | None:
+    """Why `s`'s symbol mapping is refused against the broker's `catalog`, or None. The mapping
+    renames *one* instrument (a cent account's `EURUSDc`, an alias `GOLD`), while the engine
+    sizes, margins and values the copy as the catalog instrument it maps from: a name that is
+    itself a catalog symbol of another market or contract (base, quote or contract size differ:
+    `XAUUSD=XAGUSD` would open silver on gold's figures) is refused; a twin of the same contract
+    (`EURUSD=EURUSDc`, both quoted) is the same instrument under another name."""
+    if not s.mapping:
+        return None
+
+    def other(src: str, name: str) -> str | None:  # the catalog name `name` stands for, if another market
+        found = name if name in catalog else unmapped(s, name)
+        if src not in catalog or found not in catalog or found == src:
+            return None
+        a, b = catalog.get(src), catalog.get(found)
+        return found if (a.base, a.quote, a.contract_size) != (b.base, b.quote, b.contract_size) else None
+
+    for src, dst in s.symbol_map:
+        found = other(src, dst)
+        if found is not None:
+            return (f"symbol_map: {src}={dst} maps {src} onto another instrument ({found}); a pair names "
+                    f"the same instrument on the investor's side (a suffix, an alias)")
+    if s.symbol_prefix or s.symbol_suffix:
+        mapped = {src for src, _ in s.symbol_map}
+        for name in catalog.names():
+            renamed = f"{s.symbol_prefix}{name}{s.symbol_suffix}"
+            if name not in mapped and renamed in catalog and other(name, renamed) is not None:
+                return (f"symbol_prefix/symbol_suffix: {name} becomes {renamed}, another instrument; "
+                        f"the affixes name the same instrument on the investor's side")
+    return None
 
 
 def filter_refusal(s: CopySettings, symbol: str, side: Side, trader_volume: Decimal,

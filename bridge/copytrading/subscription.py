@@ -51,6 +51,7 @@ class Copy:
     # closes never ask for it. Settled by the closing deal or CopyVanished.
     vanished: Decimal = ZERO
     vanished_at: int | None = None  # when a snapshot first lacked it
+    stops_changed: bool = False  # the trader changed SL/TP while this copy was opening, mirroring on
 
 
 @dataclass(slots=True)
