@@ -46,6 +46,7 @@ from bridge.daemon.quotes import QUOTE_REFUSED, QuoteGate, check_quote
 from bridge.daemon.sessions import (ID_REPLAY, LOGIN_NOT_BOUND, RATE_LIMITED, ROLE_MISMATCH, UNKNOWN_KEY, Conn,
                                     Session, SessionsMixin)
 from bridge.daemon.store import Batch, Recovery
+from bridge.domain.errors import DomainError
 from bridge.domain.trading import Side
 from bridge.daemon.orders import ORDER_HANDLERS
 from bridge.protocol import (AccountUpdate, CommandResult, Heartbeat, Hello, Limits, PositionClosed,
@@ -119,6 +120,8 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         # rebuilt from the journal, so live state never keeps a half-handled event (see
         # _rebuild_engine). None (tests without a store): the engine is kept as it is.
         self.reload: Callable[[], Recovery] | None = None
+        self.engine_failures = 0  # engine exceptions so far; the admin view turns one into a refusal
+        self.last_engine_error = ""
         meta = recovery.meta if recovery else {}
         self.last_ids: dict[int, int] = {int(k[3:]): int(v) for k, v in meta.items() if k.startswith("id:")}
         self.ids_dirty: set[int] = set()
@@ -242,6 +245,8 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         except Exception as exc:  # noqa: BLE001 - a bug or bad data must not take the daemon down
             self._log("error", "engine.error", event_type=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
             self.publish("engine.error", event=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
+            self.engine_failures += 1
+            self.last_engine_error = f"{type(exc).__name__}: {exc}"
             self._rebuild_engine()
             return ()
         self.seq += 1
@@ -561,7 +566,12 @@ class AdminView:
         self.core = core
 
     def feed_engine(self, event: ev.Event) -> list:
-        return self.core.collect_records(lambda: self.core.feed_engine(event))
+        failures = self.core.engine_failures
+        records = self.core.collect_records(lambda: self.core.feed_engine(event))
+        if self.core.engine_failures != failures:  # never "ok" for a request the engine failed on
+            raise DomainError("engine_error", f"the engine failed on this request ({self.core.last_engine_error}); "
+                              "the failed step was not applied (the daemon's log has engine.error)")
+        return records
 
     def balance_result(self, key: str, ok: bool, retcode: int, message: str) -> list | None:
         done: list[bool] = []

@@ -232,3 +232,30 @@ def test_an_engine_exception_mid_event_leaves_live_state_equal_to_replay(tmp_pat
     rec = store.recover()
     assert live.to_bytes() == replayed_engine(core.config, rec.snapshot, rec.events).to_bytes()
     assert [e for _, e, _ in core.take_logs() if e.startswith("engine.")] == ["engine.error", "engine.rebuilt"]
+
+
+def test_an_admin_request_the_engine_fails_on_is_refused_not_ok(tmp_path, monkeypatch):
+    """Principle 5: an admin request whose step raised inside the engine is answered `refused`
+    with code `engine_error` (nothing applied), never `ok` with no records."""
+    from bridge.copytrading import engine as engine_mod
+    from bridge.copytrading import events as ev
+    from bridge.daemon import admin
+    from bridge.daemon.core import AdminView
+
+    _cfg, store, core = make(tmp_path)
+    core.reload = store.recover
+
+    original = engine_mod._HANDLERS[ev.WalletDeposited]
+
+    def boom(engine, event):  # fails for this request only: the journal's deposits replay as before
+        if event.owner == "I9":
+            raise ValueError("boom")
+        original(engine, event)
+
+    monkeypatch.setitem(engine_mod._HANDLERS, ev.WalletDeposited, boom)
+    req = admin.parse_request({"id": 4, "op": "deposit", "args": {"owner": "I9", "amount": "10"}})
+    assert not isinstance(req, admin.AdminError), req
+    reply = admin.run(req, AdminView(core), T0)
+    assert reply["ok"] is False and reply["error"] == "refused" and reply["code"] == "engine_error"
+    assert "ValueError: boom" in reply["detail"]
+    assert core.engine.wallets.balance("I9") == 0
