@@ -49,10 +49,12 @@ def journal_schema(shard: str) -> str:
 
 def shard_url(url: str, shard: str) -> str:
     """The journal URL of a shard: the cluster's database, the shard's schema first on the
-    search path (a libpq URI option, percent-encoded). Example: postgresql://u@db/mtb ->
-    postgresql://u@db/mtb?options=-csearch_path%3Dshard_s1"""
+    search path (a libpq URI option, percent-encoded). The schema is quoted there as it is in
+    `add_shard`'s CREATE SCHEMA: unquoted, PostgreSQL folds it to lower case, and shard S1
+    would open shard s1's journal. Example: postgresql://u@db/mtb ->
+    postgresql://u@db/mtb?options=-csearch_path%3D%22shard_S1%22 (schema "shard_S1")"""
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{journal_schema(shard)}"
+    return f"{url}{sep}options=-csearch_path%3D%22{journal_schema(shard)}%22"
 
 
 class ClusterDb:
