@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from bridge.cluster.config import NAME, ClusterConfig
-from bridge.cluster.directory import placements, route_admin
+from bridge.cluster.directory import claims, placement_refusal, placements, route_admin
 from bridge.cluster.lease import Acquire, Drain, Lease, Lost, Release, Renew, decide
 from bridge.cluster.routing import Route, route
 from bridge.daemon.config import StartupError
@@ -37,10 +37,19 @@ ROUTING_DDL: tuple[str, ...] = (
     f"ALTER TABLE {C}.leases ADD COLUMN IF NOT EXISTS feed text NOT NULL DEFAULT ''",
     f"CREATE TABLE IF NOT EXISTS {C}.traders (name text PRIMARY KEY, shard text NOT NULL REFERENCES {C}.shards)",
 )
-LOGINS_UPSERT = (f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO UPDATE SET shard = excluded.shard "
+# A journal step places rows, insert-only: a row placed in another shard stays (the step is
+# then refused, PlacementConflict). `mtbridge cluster assign` (LOGINS_ASSIGN) alone moves one.
+LOGINS_PLACE = f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO NOTHING"
+TRADERS_PLACE = f"INSERT INTO {C}.traders VALUES (%s, %s) ON CONFLICT (name) DO NOTHING"
+PLACED_ELSEWHERE = (f"SELECT 'account', login::text, shard FROM {C}.directory WHERE login = ANY(%s) AND shard <> %s "
+                    f"UNION ALL SELECT 'trader', name, shard FROM {C}.traders WHERE name = ANY(%s) AND shard <> %s")
+LOGINS_ASSIGN = (f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO UPDATE SET shard = excluded.shard "
                  "WHERE directory.shard <> excluded.shard")
-TRADERS_UPSERT = (f"INSERT INTO {C}.traders VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET shard = excluded.shard "
-                  "WHERE traders.shard <> excluded.shard")
+
+
+class PlacementConflict(RuntimeError):
+    """A step would place a login or trader name the directory has in another shard (two
+    shards racing to place the same new one): the step is rolled back, nothing of it written."""
 
 
 def journal_schema(shard: str) -> str:
@@ -92,7 +101,7 @@ class ClusterDb:
     def assign(self, logins: list[int], shard: str) -> None:
         """login -> shard in the directory (a trader, its investors: one shard)."""
         with self.conn.cursor() as cur:
-            cur.executemany(LOGINS_UPSERT, [(login, shard) for login in logins])
+            cur.executemany(LOGINS_ASSIGN, [(login, shard) for login in logins])
 
     def view(self) -> tuple[int, dict[str, Lease]]:
         """(database now, ms; every lease)."""
@@ -336,18 +345,42 @@ class ShardStore(PgStore):
     def route_admin(self, request: object) -> Route:
         return self.keeper.route_admin(request)
 
+    def placement_refusal(self, op: str, args: dict) -> tuple[str, str, str] | None:
+        """Before the engine sees a request that would place a login or a trader name: the
+        directory's rows for them, read now on the journal's connection (inside the step's
+        transaction when a cluster-ledger step holds one open), and the pure verdict
+        (bridge/cluster/directory.py `placement_refusal`)."""
+        logins, traders = claims(op, args)
+        if not (logins or traders):
+            return None
+        with self._thread_lock:
+            placed = dict(self.conn.execute(f"SELECT login, shard FROM {C}.directory WHERE login = ANY(%s)",
+                                            (logins,)).fetchall())
+            named = dict(self.conn.execute(f"SELECT name, shard FROM {C}.traders WHERE name = ANY(%s)",
+                                           (traders,)).fetchall())
+        return placement_refusal(op, args, placed, named, self.fence[0])
+
     def extra_writes(self, cur, batch) -> None:  # noqa: ANN001 - psycopg cursor, store.Batch
         """Directory maintenance, in the journal step's own transaction (after its fence):
         a trader registered here and the investor accounts of its subscriptions are placed in
-        this shard (bridge/cluster/directory.py). Idempotent upserts: a replayed step writes
-        the same rows."""
+        this shard (bridge/cluster/directory.py). Insert-only: a replayed step writes the same
+        rows (nothing changes); a row another shard placed first (a race past
+        `placement_refusal`) refuses the whole step (PlacementConflict: rolled back, the
+        daemon stops and recovers without it)."""
         if not (batch.events or batch.records):
             return
-        logins, traders = placements(batch.events, batch.records, self.fence[0])
+        shard = self.fence[0]
+        logins, traders = placements(batch.events, batch.records, shard)
         if logins:
-            cur.executemany(LOGINS_UPSERT, logins)
+            cur.executemany(LOGINS_PLACE, logins)
         if traders:
-            cur.executemany(TRADERS_UPSERT, traders)
+            cur.executemany(TRADERS_PLACE, traders)
+        if logins or traders:
+            cur.execute(PLACED_ELSEWHERE, ([login for login, _ in logins], shard, [name for name, _ in traders], shard))
+            clash = cur.fetchone()
+            if clash is not None:
+                raise PlacementConflict(f"shard {shard}: {clash[0]} {clash[1]} is placed in shard {clash[2]} (the "
+                                        "cluster directory); step not written")
 
     def draining_to(self) -> str | None:
         """The node this daemon's shard is being handed over to (`mtbridge cluster hand-over`)."""
