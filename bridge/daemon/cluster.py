@@ -26,12 +26,13 @@ from bridge.cluster.directory import claims, placement_refusal, placements, rout
 from bridge.cluster.lease import Acquire, Drain, Lease, Lost, Release, Renew, decide
 from bridge.cluster.routing import Route, route
 from bridge.daemon.config import StartupError
-from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, PgStore, connect
+from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, FENCE_BODY, PgStore, connect
 
 C = CLUSTER_SCHEMA
-# Added after journal step 4 (which created the tables); run, idempotent, by every ClusterDb
-# start, like CLUSTER_DDL: the owner's admin endpoint (admin routing) and trader names ->
-# shard (a request naming a trader is routed to its shard), the owner's feed (monitors aggregate).
+# Added after journal step 4 (which created the tables); run with CLUSTER_DDL by a ClusterDb
+# start that finds the schema behind (`ddl_applied`): the owner's admin endpoint (admin
+# routing) and trader names -> shard (a request naming a trader is routed to its shard), the
+# owner's feed (monitors aggregate).
 ROUTING_DDL: tuple[str, ...] = (
     f"ALTER TABLE {C}.leases ADD COLUMN IF NOT EXISTS admin text NOT NULL DEFAULT ''",
     f"ALTER TABLE {C}.leases ADD COLUMN IF NOT EXISTS feed text NOT NULL DEFAULT ''",
@@ -45,6 +46,27 @@ PLACED_ELSEWHERE = (f"SELECT 'account', login::text, shard FROM {C}.directory WH
                     f"UNION ALL SELECT 'trader', name, shard FROM {C}.traders WHERE name = ANY(%s) AND shard <> %s")
 LOGINS_ASSIGN = (f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO UPDATE SET shard = excluded.shard "
                  "WHERE directory.shard <> excluded.shard")
+
+
+# A schema change on the lease table (ALTER TABLE: ACCESS EXCLUSIVE) queues every shard's fence
+# behind it while it waits for a step in flight: it waits this long at most, then steps back
+# and tries again (backoff doubling up to 1 s), for at most DDL_WAIT_S.
+DDL_LOCK_TIMEOUT_MS = 200
+DDL_WAIT_S = 60
+CLUSTER_TABLES = ("shards", "leases", "directory", "traders")
+
+
+def ddl_applied(conn) -> bool:  # noqa: ANN001 - a psycopg connection
+    """Is the cluster schema current (its tables, the lease routing columns, this version's
+    fence)? Read from the catalog only: a start on a current cluster runs no DDL and takes no
+    lock on the lease table."""
+    tables = " AND ".join(f"to_regclass('{C}.{t}') IS NOT NULL" for t in CLUSTER_TABLES)
+    row = conn.execute(
+        f"SELECT to_regnamespace('{C}') IS NOT NULL AND {tables} AND (SELECT count(*) FROM pg_attribute WHERE "
+        f"attrelid = to_regclass('{C}.leases') AND attname IN ('admin', 'feed') AND NOT attisdropped) = 2 "
+        f"AND to_regprocedure('{C}.now_ms()') IS NOT NULL AND (SELECT prosrc FROM pg_proc WHERE oid = "
+        f"to_regprocedure('{C}.fence(text,bigint)')) IS NOT DISTINCT FROM %s", (FENCE_BODY,)).fetchone()
+    return bool(row[0])
 
 
 class PlacementConflict(RuntimeError):
@@ -72,9 +94,32 @@ class ClusterDb:
     def __init__(self, url: str, application_name: str = "mtbridge cluster", ddl: bool = True) -> None:
         self.conn = connect(url, application_name)
         if ddl:
-            with self.conn.transaction():
-                for sql in (*CLUSTER_DDL, *ROUTING_DDL):
-                    self.conn.execute(sql)
+            try:
+                self._migrate()
+            except BaseException:
+                self.conn.close()
+                raise
+
+    def _migrate(self) -> None:
+        """The cluster schema, brought up to date only when it is behind (`ddl_applied`); the
+        DDL steps back when the lease table is busy (DDL_LOCK_TIMEOUT_MS) and tries again."""
+        import psycopg
+
+        deadline = time.monotonic() + DDL_WAIT_S
+        pause = DDL_LOCK_TIMEOUT_MS / 1000
+        while not ddl_applied(self.conn):
+            try:
+                with self.conn.transaction():
+                    self.conn.execute(f"SET LOCAL lock_timeout = {DDL_LOCK_TIMEOUT_MS}")
+                    for sql in (*CLUSTER_DDL, *ROUTING_DDL):
+                        self.conn.execute(sql)
+                return
+            except psycopg.errors.LockNotAvailable:
+                if time.monotonic() > deadline:
+                    raise StartupError(f"cluster schema {C}: cannot update it, the lease table stayed busy for "
+                                       f"{DDL_WAIT_S} s (a step or another schema change holding it)") from None
+                time.sleep(pause)
+                pause = min(2 * pause, 1.0)
 
     def close(self) -> None:
         self.conn.close()
@@ -119,13 +164,24 @@ class ClusterDb:
         return dict(self.conn.execute(f"SELECT name, shard FROM {C}.traders").fetchall())
 
     def acquire(self, shard: str, seen_token: int, node: str, endpoint: str, duration_ms: int,
-                admin: str = "", feed: str = "") -> int | None:
-        """The CAS: the new token, or None if someone else changed the row first or it has not expired."""
-        row = self.conn.execute(
-            f"UPDATE {C}.leases SET owner = %s, endpoint = %s, token = token + 1, expires_at = {C}.now_ms() + %s, "
-            f"handover_to = '', admin = %s, feed = %s WHERE shard = %s AND token = %s AND (expires_at <= {C}.now_ms() "
-            "OR (owner = '' AND handover_to = %s)) RETURNING token",
-            (node, endpoint, duration_ms, admin, feed, shard, seen_token, node)).fetchone()
+                admin: str = "", feed: str = "", lock_timeout_ms: int = 0) -> int | None:
+        """The CAS: the new token, or None if someone else changed the row first or it has not
+        expired. `lock_timeout_ms`: None too when the row stays locked that long (a deposed
+        owner's step still in flight holds it FOR SHARE until the server ends it): the caller
+        polls again instead of waiting on it (0: wait)."""
+        import psycopg
+
+        try:
+            with self.conn.transaction():
+                if lock_timeout_ms:
+                    self.conn.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+                row = self.conn.execute(
+                    f"UPDATE {C}.leases SET owner = %s, endpoint = %s, token = token + 1, expires_at = "
+                    f"{C}.now_ms() + %s, handover_to = '', admin = %s, feed = %s WHERE shard = %s AND token = %s AND "
+                    f"(expires_at <= {C}.now_ms() OR (owner = '' AND handover_to = %s)) RETURNING token",
+                    (node, endpoint, duration_ms, admin, feed, shard, seen_token, node)).fetchone()
+        except psycopg.errors.LockNotAvailable:
+            return None
         return None if row is None else row[0]
 
     def renew(self, shard: str, token: int, node: str, duration_ms: int) -> bool:
@@ -186,7 +242,7 @@ class LeaseKeeper:
                 if isinstance(action, Acquire) and action.shard in shards:
                     token = self.db.acquire(action.shard, action.seen_token, self.cfg.node, self.cfg.endpoint,
                                             self.cfg.lease.duration_ms, self.cfg.admin_endpoint,
-                                            self.cfg.feed_endpoint)
+                                            self.cfg.feed_endpoint, lock_timeout_ms=self.statement_timeout_ms())
                     if token is not None:
                         with self._lock:
                             self.held[action.shard] = token
@@ -427,7 +483,8 @@ def open_shard(url: str, cfg: ClusterConfig, synchronous: str = "normal", create
             for shard in cfg.shards:
                 keeper.db.add_shard(shard)
         shard, token = keeper.acquire_any(cfg.shards, cfg.acquire_timeout_s)
-        store = ShardStore(shard_url(url, shard), synchronous, create=create, lock=False, fence=(shard, token))
+        store = ShardStore(shard_url(url, shard), synchronous, create=create, lock=False, fence=(shard, token),
+                           step_timeout_ms=cfg.lease.step_ms)
     except BaseException:
         keeper.close(release=True)
         raise
