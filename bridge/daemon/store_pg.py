@@ -508,10 +508,12 @@ class PgStore:
         try:
             with self._thread_lock:
                 if self.fence is not None:
-                    row = self.conn.execute(f"SELECT token FROM {CLUSTER_SCHEMA}.leases WHERE shard = %s",
+                    row = self.conn.execute(f"SELECT token, owner FROM {CLUSTER_SCHEMA}.leases WHERE shard = %s",
                                             (self.fence[0],)).fetchone()
                     if row is None or row[0] != self.fence[1]:
                         return f"shard {self.fence[0]}: the lease moved to token {row[0] if row else '-'}"
+                    if not row[1]:
+                        return f"shard {self.fence[0]}: the lease was released"
                 return None if not self.locked or self.holds_lock() else "the PostgreSQL session lost the journal lock"
         except Exception as exc:  # noqa: BLE001 - any driver error is the answer
             return f"{redact(self.url)}: {' '.join(str(exc).split()) or type(exc).__name__}"
