@@ -167,12 +167,16 @@ def connect(url: str, application_name: str = "mtbridge"):  # noqa: ANN201 - psy
                        ("keepalives_interval", "5"), ("keepalives_count", "3"),
                        ("application_name", application_name)):
         params.setdefault(key, value)
-    if "tcp_keepalives" not in params.get("options", ""):
-        params["options"] = (params.get("options", "") + " -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 "
-                             "-c tcp_keepalives_count=3").strip()
+    conn = None
     try:
-        return psycopg.connect(autocommit=True, **params)
+        conn = psycopg.connect(autocommit=True, **params)
+        if "tcp_keepalives" not in params.get("options", ""):  # a statement, not startup options: poolers allow it
+            conn.execute("SELECT set_config('tcp_keepalives_idle', '10', false), "
+                         "set_config('tcp_keepalives_interval', '5', false), set_config('tcp_keepalives_count', '3', false)")
+        return conn
     except psycopg.Error as exc:
+        if conn is not None:
+            conn.close()
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise StartupError(f"cannot open journal {redact(url)}: {reason}") from None
 
