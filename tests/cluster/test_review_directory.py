@@ -114,3 +114,39 @@ def test_a_step_racing_past_the_check_is_refused_whole_and_nothing_of_it_is_jour
         db.close()
         s1.close()
         s2.close()
+
+
+def test_with_the_cluster_ledger_a_subscription_refused_by_the_directory_leaves_the_wallet_whole(
+        pg_url: str) -> None:
+    """The same refusal on a daemon whose wallets are on the cluster ledger: the check runs
+    inside the funded step's transaction (on the journal's connection), the engine refuses
+    nothing because it never sees the request, and the money the step took for it goes back
+    to the investor's ledger wallet in the same transaction."""
+    from decimal import Decimal
+
+    from ledgerkit import ledger_rows
+
+    from bridge.daemon.ledger_shell import ShardLedger
+
+    s1, s2 = DirShard(pg_url, "s1"), DirShard(pg_url, "s2")
+    ledger1, ledger2 = ShardLedger(s1.core, s1.store, "s1"), ShardLedger(s2.core, s2.store, "s2")
+    db = ClusterDb(pg_url)
+
+    def admin(ledger: ShardLedger, op: str, **args: object) -> dict:
+        return ledger.admin({"id": None, "op": op, "args": args}, None, T0)
+
+    try:
+        for ledger, trader, account in ((ledger1, "T1", 1001), (ledger2, "T2", 2001)):
+            assert admin(ledger, "register_trader", trader=trader, account=account, account_type="mt4_standard",
+                         leverage=100, commission_pct="20")["ok"]
+        assert admin(ledger2, "deposit", owner="I2", amount="5000")["ok"]
+        reply = admin(ledger2, "subscribe", investor="I2", trader="T2", account=1001, amount="1000")
+        assert not reply["ok"] and reply["code"] == "account_in_use" and "shard s1" in reply["detail"], reply
+        assert db.directory()[1001] == "s1" and not s2.core.engine.subscriptions
+        _transfers, balances = ledger_rows(pg_url)
+        assert balances["wallet:I2"] == Decimal("5000")  # whatever moved for the step came back
+        assert s2.core.engine.wallets.balance("I2") == 0  # nothing left in the engine's wallet
+    finally:
+        db.close()
+        s1.close()
+        s2.close()
