@@ -161,8 +161,8 @@ def connect(url: str, application_name: str = "mtbridge"):  # noqa: ANN201 - psy
     except psycopg.Error as exc:  # journal.url is checked when the config is read; a URL from code is not
         raise StartupError(f"journal {redact(url)}: {' '.join(str(exc).split())}") from None
     # a dead peer (a partitioned host) is noticed in ~25 s, not the kernel's two hours: on this
-    # side (keepalives*) and on the server's (tcp_keepalives_*, session settings sent with the
-    # connection), which then drops the daemon's session, and with it its locks
+    # side (keepalives*) and on the server's (tcp_keepalives_*, set for the session once
+    # connected), which then drops the daemon's session, and with it its locks
     for key, value in (("connect_timeout", "10"), ("keepalives", "1"), ("keepalives_idle", "10"),
                        ("keepalives_interval", "5"), ("keepalives_count", "3"),
                        ("application_name", application_name)):
