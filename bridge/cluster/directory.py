@@ -11,6 +11,13 @@ Example: a step on shard s1 journals `TraderRegistered(trader="T", account=1001)
 record `SubscriptionStarted(account=3001, trader="T")` -> placements(...) =
 ([(1001, "s1"), (3001, "s1")], [("T", "s1")]).
 
+Placement is insert-only: a login or trader name already placed in another shard stays
+there (`mtbridge cluster assign` is the only way to move a row). Each shard's engine knows
+only its own accounts, so the shell asks the directory before the engine sees a request that
+would place something (`claims`, `placement_refusal`). Example: login 1001 is T1's account on
+s1; `subscribe(investor="I2", trader="T2", account=1001)` served by s2 -> ("account_in_use",
+"args.account", "account 1001 is placed in shard s1 ...") and the engine never sees it.
+
 Admin routing: a request naming a trader (`args.trader`) goes to the trader's shard, one
 naming an account login (`args.account`, `args.login`) to the login's shard, one carrying an
 explicit `shard` (subscription ids are numbered per shard) to that shard; anything else is
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from bridge.cluster.lease import Lease
 from bridge.cluster.routing import NoOwner, Redirect, Route, Serve
@@ -47,6 +55,45 @@ def placements(events: Iterable[tuple[int, int, str, str]], records: Iterable[tu
         if topic == SUBSCRIPTION_STARTED:
             logins.append((int(json.loads(body)["account"]), shard))
     return logins, traders
+
+
+# the admin ops that place rows in the directory: (argument, what it is, the engine's own code
+# for "taken", so a client handles a clash across shards as one inside a shard)
+PLACING_OPS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "register_trader": (("trader", "trader", "duplicate_trader"), ("account", "account", "account_in_use")),
+    "subscribe": (("account", "account", "account_in_use"),),
+}
+
+
+def claims(op: str, args: Mapping[str, object]) -> tuple[list[int], list[str]]:
+    """The logins and trader names request `op` would place in the directory (none for the
+    ops that place nothing). Example: register_trader(trader="T1", account=1001) -> ([1001], ["T1"])."""
+    logins: list[int] = []
+    traders: list[str] = []
+    for arg, kind, _code in PLACING_OPS.get(op, ()):
+        value = args.get(arg)
+        if kind == "account" and isinstance(value, int) and not isinstance(value, bool):
+            logins.append(value)
+        elif kind == "trader" and isinstance(value, str):
+            traders.append(value)
+    return logins, traders
+
+
+def placement_refusal(op: str, args: Mapping[str, object], logins: Mapping[int, str], traders: Mapping[str, str],
+                      shard: str) -> tuple[str, str, str] | None:
+    """(code, field, detail) when request `op`, served by `shard`, claims a login or trader
+    name the directory places in another shard; None when it may go to the engine. `logins`
+    and `traders` are the directory's rows for the `claims` (absent: not placed yet). Checked
+    in the engine's order (the trader name, then the account)."""
+    for arg, kind, code in PLACING_OPS.get(op, ()):
+        value = args.get(arg)
+        table: Mapping[Any, str] = logins if kind == "account" else traders
+        placed = table.get(value)
+        if placed is not None and placed != shard:
+            return (code, f"args.{arg}", f"{kind} {value} is placed in shard {placed} (the cluster directory), not "
+                    f"{shard}: a login or trader name belongs to one shard; only `mtbridge cluster assign` moves a "
+                    "login between shards")
+    return None
 
 
 def admin_shard(request: object, directory: Mapping[int, str], traders: Mapping[str, str]) -> str | None:

@@ -30,6 +30,13 @@ class LeaseConfig:
     duration_ms: int = 3000
     renew_ms: int = 1000
 
+    @property
+    def step_ms(self) -> int:
+        """The longest a shard's journal transaction may run or sit idle (the server ends it
+        then): below the lease duration, because the step holds the lease row, which both the
+        owner's renewal and a standby's takeover wait for. Example: 3000 / 1000 -> 2000 ms."""
+        return self.duration_ms - self.renew_ms
+
     def problem(self) -> str | None:
         """None, or why these timers cannot work (one line)."""
         if self.renew_ms < 10:

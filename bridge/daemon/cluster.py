@@ -22,25 +22,56 @@ import time
 from collections.abc import Callable
 
 from bridge.cluster.config import NAME, ClusterConfig
-from bridge.cluster.directory import placements, route_admin
+from bridge.cluster.directory import claims, placement_refusal, placements, route_admin
 from bridge.cluster.lease import Acquire, Drain, Lease, Lost, Release, Renew, decide
 from bridge.cluster.routing import Route, route
 from bridge.daemon.config import StartupError
-from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, PgStore, connect
+from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, FENCE_BODY, PgStore, connect
 
 C = CLUSTER_SCHEMA
-# Added after journal step 4 (which created the tables); run, idempotent, by every ClusterDb
-# start, like CLUSTER_DDL: the owner's admin endpoint (admin routing) and trader names ->
-# shard (a request naming a trader is routed to its shard), the owner's feed (monitors aggregate).
+# Added after journal step 4 (which created the tables); run with CLUSTER_DDL by a ClusterDb
+# start that finds the schema behind (`ddl_applied`): the owner's admin endpoint (admin
+# routing) and trader names -> shard (a request naming a trader is routed to its shard), the
+# owner's feed (monitors aggregate).
 ROUTING_DDL: tuple[str, ...] = (
     f"ALTER TABLE {C}.leases ADD COLUMN IF NOT EXISTS admin text NOT NULL DEFAULT ''",
     f"ALTER TABLE {C}.leases ADD COLUMN IF NOT EXISTS feed text NOT NULL DEFAULT ''",
     f"CREATE TABLE IF NOT EXISTS {C}.traders (name text PRIMARY KEY, shard text NOT NULL REFERENCES {C}.shards)",
 )
-LOGINS_UPSERT = (f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO UPDATE SET shard = excluded.shard "
+# A journal step places rows, insert-only: a row placed in another shard stays (the step is
+# then refused, PlacementConflict). `mtbridge cluster assign` (LOGINS_ASSIGN) alone moves one.
+LOGINS_PLACE = f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO NOTHING"
+TRADERS_PLACE = f"INSERT INTO {C}.traders VALUES (%s, %s) ON CONFLICT (name) DO NOTHING"
+PLACED_ELSEWHERE = (f"SELECT 'account', login::text, shard FROM {C}.directory WHERE login = ANY(%s) AND shard <> %s "
+                    f"UNION ALL SELECT 'trader', name, shard FROM {C}.traders WHERE name = ANY(%s) AND shard <> %s")
+LOGINS_ASSIGN = (f"INSERT INTO {C}.directory VALUES (%s, %s) ON CONFLICT (login) DO UPDATE SET shard = excluded.shard "
                  "WHERE directory.shard <> excluded.shard")
-TRADERS_UPSERT = (f"INSERT INTO {C}.traders VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET shard = excluded.shard "
-                  "WHERE traders.shard <> excluded.shard")
+
+
+# A schema change on the lease table (ALTER TABLE: ACCESS EXCLUSIVE) queues every shard's fence
+# behind it while it waits for a step in flight: it waits this long at most, then steps back
+# and tries again (backoff doubling up to 1 s), for at most DDL_WAIT_S.
+DDL_LOCK_TIMEOUT_MS = 200
+DDL_WAIT_S = 60
+CLUSTER_TABLES = ("shards", "leases", "directory", "traders")
+
+
+def ddl_applied(conn) -> bool:  # noqa: ANN001 - a psycopg connection
+    """Is the cluster schema current (its tables, the lease routing columns, this version's
+    fence)? Read from the catalog only: a start on a current cluster runs no DDL and takes no
+    lock on the lease table."""
+    tables = " AND ".join(f"to_regclass('{C}.{t}') IS NOT NULL" for t in CLUSTER_TABLES)
+    row = conn.execute(
+        f"SELECT to_regnamespace('{C}') IS NOT NULL AND {tables} AND (SELECT count(*) FROM pg_attribute WHERE "
+        f"attrelid = to_regclass('{C}.leases') AND attname IN ('admin', 'feed') AND NOT attisdropped) = 2 "
+        f"AND to_regprocedure('{C}.now_ms()') IS NOT NULL AND (SELECT prosrc FROM pg_proc WHERE oid = "
+        f"to_regprocedure('{C}.fence(text,bigint)')) IS NOT DISTINCT FROM %s", (FENCE_BODY,)).fetchone()
+    return bool(row[0])
+
+
+class PlacementConflict(RuntimeError):
+    """A step would place a login or trader name the directory has in another shard (two
+    shards racing to place the same new one): the step is rolled back, nothing of it written."""
 
 
 def journal_schema(shard: str) -> str:
@@ -49,10 +80,12 @@ def journal_schema(shard: str) -> str:
 
 def shard_url(url: str, shard: str) -> str:
     """The journal URL of a shard: the cluster's database, the shard's schema first on the
-    search path (a libpq URI option, percent-encoded). Example: postgresql://u@db/mtb ->
-    postgresql://u@db/mtb?options=-csearch_path%3Dshard_s1"""
+    search path (a libpq URI option, percent-encoded). The schema is quoted there as it is in
+    `add_shard`'s CREATE SCHEMA: unquoted, PostgreSQL folds it to lower case, and shard S1
+    would open shard s1's journal. Example: postgresql://u@db/mtb ->
+    postgresql://u@db/mtb?options=-csearch_path%3D%22shard_S1%22 (schema "shard_S1")"""
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{journal_schema(shard)}"
+    return f"{url}{sep}options=-csearch_path%3D%22{journal_schema(shard)}%22"
 
 
 class ClusterDb:
@@ -61,9 +94,32 @@ class ClusterDb:
     def __init__(self, url: str, application_name: str = "mtbridge cluster", ddl: bool = True) -> None:
         self.conn = connect(url, application_name)
         if ddl:
-            with self.conn.transaction():
-                for sql in (*CLUSTER_DDL, *ROUTING_DDL):
-                    self.conn.execute(sql)
+            try:
+                self._migrate()
+            except BaseException:
+                self.conn.close()
+                raise
+
+    def _migrate(self) -> None:
+        """The cluster schema, brought up to date only when it is behind (`ddl_applied`); the
+        DDL steps back when the lease table is busy (DDL_LOCK_TIMEOUT_MS) and tries again."""
+        import psycopg
+
+        deadline = time.monotonic() + DDL_WAIT_S
+        pause = DDL_LOCK_TIMEOUT_MS / 1000
+        while not ddl_applied(self.conn):
+            try:
+                with self.conn.transaction():
+                    self.conn.execute(f"SET LOCAL lock_timeout = {DDL_LOCK_TIMEOUT_MS}")
+                    for sql in (*CLUSTER_DDL, *ROUTING_DDL):
+                        self.conn.execute(sql)
+                return
+            except psycopg.errors.LockNotAvailable:
+                if time.monotonic() > deadline:
+                    raise StartupError(f"cluster schema {C}: cannot update it, the lease table stayed busy for "
+                                       f"{DDL_WAIT_S} s (a step or another schema change holding it)") from None
+                time.sleep(pause)
+                pause = min(2 * pause, 1.0)
 
     def close(self) -> None:
         self.conn.close()
@@ -90,7 +146,7 @@ class ClusterDb:
     def assign(self, logins: list[int], shard: str) -> None:
         """login -> shard in the directory (a trader, its investors: one shard)."""
         with self.conn.cursor() as cur:
-            cur.executemany(LOGINS_UPSERT, [(login, shard) for login in logins])
+            cur.executemany(LOGINS_ASSIGN, [(login, shard) for login in logins])
 
     def view(self) -> tuple[int, dict[str, Lease]]:
         """(database now, ms; every lease)."""
@@ -108,13 +164,24 @@ class ClusterDb:
         return dict(self.conn.execute(f"SELECT name, shard FROM {C}.traders").fetchall())
 
     def acquire(self, shard: str, seen_token: int, node: str, endpoint: str, duration_ms: int,
-                admin: str = "", feed: str = "") -> int | None:
-        """The CAS: the new token, or None if someone else changed the row first or it has not expired."""
-        row = self.conn.execute(
-            f"UPDATE {C}.leases SET owner = %s, endpoint = %s, token = token + 1, expires_at = {C}.now_ms() + %s, "
-            f"handover_to = '', admin = %s, feed = %s WHERE shard = %s AND token = %s AND (expires_at <= {C}.now_ms() "
-            "OR (owner = '' AND handover_to = %s)) RETURNING token",
-            (node, endpoint, duration_ms, admin, feed, shard, seen_token, node)).fetchone()
+                admin: str = "", feed: str = "", lock_timeout_ms: int = 0) -> int | None:
+        """The CAS: the new token, or None if someone else changed the row first or it has not
+        expired. `lock_timeout_ms`: None too when the row stays locked that long (a deposed
+        owner's step still in flight holds it FOR SHARE until the server ends it): the caller
+        polls again instead of waiting on it (0: wait)."""
+        import psycopg
+
+        try:
+            with self.conn.transaction():
+                if lock_timeout_ms:
+                    self.conn.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+                row = self.conn.execute(
+                    f"UPDATE {C}.leases SET owner = %s, endpoint = %s, token = token + 1, expires_at = "
+                    f"{C}.now_ms() + %s, handover_to = '', admin = %s, feed = %s WHERE shard = %s AND token = %s AND "
+                    f"(expires_at <= {C}.now_ms() OR (owner = '' AND handover_to = %s)) RETURNING token",
+                    (node, endpoint, duration_ms, admin, feed, shard, seen_token, node)).fetchone()
+        except psycopg.errors.LockNotAvailable:
+            return None
         return None if row is None else row[0]
 
     def renew(self, shard: str, token: int, node: str, duration_ms: int) -> bool:
@@ -175,7 +242,7 @@ class LeaseKeeper:
                 if isinstance(action, Acquire) and action.shard in shards:
                     token = self.db.acquire(action.shard, action.seen_token, self.cfg.node, self.cfg.endpoint,
                                             self.cfg.lease.duration_ms, self.cfg.admin_endpoint,
-                                            self.cfg.feed_endpoint)
+                                            self.cfg.feed_endpoint, lock_timeout_ms=self.statement_timeout_ms())
                     if token is not None:
                         with self._lock:
                             self.held[action.shard] = token
@@ -334,18 +401,42 @@ class ShardStore(PgStore):
     def route_admin(self, request: object) -> Route:
         return self.keeper.route_admin(request)
 
+    def placement_refusal(self, op: str, args: dict) -> tuple[str, str, str] | None:
+        """Before the engine sees a request that would place a login or a trader name: the
+        directory's rows for them, read now on the journal's connection (inside the step's
+        transaction when a cluster-ledger step holds one open), and the pure verdict
+        (bridge/cluster/directory.py `placement_refusal`)."""
+        logins, traders = claims(op, args)
+        if not (logins or traders):
+            return None
+        with self._thread_lock:
+            placed = dict(self.conn.execute(f"SELECT login, shard FROM {C}.directory WHERE login = ANY(%s)",
+                                            (logins,)).fetchall())
+            named = dict(self.conn.execute(f"SELECT name, shard FROM {C}.traders WHERE name = ANY(%s)",
+                                           (traders,)).fetchall())
+        return placement_refusal(op, args, placed, named, self.fence[0])
+
     def extra_writes(self, cur, batch) -> None:  # noqa: ANN001 - psycopg cursor, store.Batch
         """Directory maintenance, in the journal step's own transaction (after its fence):
         a trader registered here and the investor accounts of its subscriptions are placed in
-        this shard (bridge/cluster/directory.py). Idempotent upserts: a replayed step writes
-        the same rows."""
+        this shard (bridge/cluster/directory.py). Insert-only: a replayed step writes the same
+        rows (nothing changes); a row another shard placed first (a race past
+        `placement_refusal`) refuses the whole step (PlacementConflict: rolled back, the
+        daemon stops and recovers without it)."""
         if not (batch.events or batch.records):
             return
-        logins, traders = placements(batch.events, batch.records, self.fence[0])
+        shard = self.fence[0]
+        logins, traders = placements(batch.events, batch.records, shard)
         if logins:
-            cur.executemany(LOGINS_UPSERT, logins)
+            cur.executemany(LOGINS_PLACE, logins)
         if traders:
-            cur.executemany(TRADERS_UPSERT, traders)
+            cur.executemany(TRADERS_PLACE, traders)
+        if logins or traders:
+            cur.execute(PLACED_ELSEWHERE, ([login for login, _ in logins], shard, [name for name, _ in traders], shard))
+            clash = cur.fetchone()
+            if clash is not None:
+                raise PlacementConflict(f"shard {shard}: {clash[0]} {clash[1]} is placed in shard {clash[2]} (the "
+                                        "cluster directory); step not written")
 
     def draining_to(self) -> str | None:
         """The node this daemon's shard is being handed over to (`mtbridge cluster hand-over`)."""
@@ -392,7 +483,8 @@ def open_shard(url: str, cfg: ClusterConfig, synchronous: str = "normal", create
             for shard in cfg.shards:
                 keeper.db.add_shard(shard)
         shard, token = keeper.acquire_any(cfg.shards, cfg.acquire_timeout_s)
-        store = ShardStore(shard_url(url, shard), synchronous, create=create, lock=False, fence=(shard, token))
+        store = ShardStore(shard_url(url, shard), synchronous, create=create, lock=False, fence=(shard, token),
+                           step_timeout_ms=cfg.lease.step_ms)
     except BaseException:
         keeper.close(release=True)
         raise

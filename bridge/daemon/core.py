@@ -449,8 +449,18 @@ class DaemonCore(SessionsMixin, CommandsMixin):
                 return moved
             if isinstance(request, dict) and "shard" in request:  # addressed to this shard: served here
                 request = {k: v for k, v in request.items() if k != "shard"}
-            return {**admin.handle(request, AdminView(self), now), "shard": self.shard}  # which shard answered
-        return admin.handle(request, AdminView(self), now)
+            return {**self._admin(request, now), "shard": self.shard}  # which shard answered
+        return self._admin(request, now)
+
+    def _admin(self, request: Any, now: int) -> dict:
+        parsed = admin.parse_request(request)
+        if isinstance(parsed, admin.AdminError):
+            return admin.error_reply(parsed)
+        # [cluster]: a login or trader name placed in another shard never reaches this engine
+        clash = None if self.placement_refusal is None else self.placement_refusal(parsed.op.name, parsed.args)
+        if clash is not None:
+            return admin.error_reply(admin.AdminError(parsed.id, admin.REFUSED, clash[2], clash[1], code=clash[0]))
+        return admin.run(parsed, AdminView(self), now)
 
     def collect_records(self, run: Callable[[], object]) -> list:
         """Every record of the steps `run` makes (its follow-up steps included)."""

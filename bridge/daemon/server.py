@@ -143,6 +143,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
         self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
         self.core.reload = self.store.recover  # an engine exception rebuilds the engine from the journal
         self.core.route_admin = getattr(self.store, "route_admin", None)  # [cluster]: admin routing
+        self.core.placement_refusal = getattr(self.store, "placement_refusal", None)  # [cluster]: one shard per login
         if self.core.route_admin is not None:
             self.core.shard = self.store.fence[0]
         self.ledger = open_ledger(self.core, self.store, self.config)  # [cluster] ledger: money on PostgreSQL

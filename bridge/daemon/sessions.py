@@ -268,6 +268,9 @@ class SessionsMixin:
     route_login: Any = None
     route_admin: Any = None  # admin request -> Serve | Redirect | NoOwner (bridge/cluster/directory.py)
     shard: str = ""  # [cluster]: the shard this daemon serves (named in its admin replies)
+    # [cluster]: (op, args) -> (code, field, detail) when the request would place a login or a
+    # trader name the directory has in another shard (bridge/cluster/directory.py)
+    placement_refusal: Any = None
 
     def redirect_all(self: DaemonCore, shard: str, endpoint: str) -> int:
         """Rebalancing: this daemon handed its shard over; tell every started session where the

@@ -51,6 +51,17 @@ from bridge.daemon.store import (_CID, _SEQ, Batch, CommandRow, JournalLocked, R
 
 CLUSTER_SCHEMA = "mtbridge_cluster"
 FENCED = "MTB01"  # SQLSTATE of a write refused by the fence
+# The fence, checked first in every transaction of a shard's journal: the lease row still has
+# this token *and an owner* (a released lease keeps its token until the next acquire: the
+# releasing daemon's late writes must not pass meanwhile). ClusterDb compares the installed
+# body with this one to know whether to replace it (bridge/daemon/cluster.py `ddl_applied`).
+FENCE_BODY = (
+    " DECLARE cur bigint; holder text; BEGIN "
+    f"SELECT token, owner INTO cur, holder FROM {CLUSTER_SCHEMA}.leases WHERE shard = p_shard FOR SHARE; "
+    "IF cur IS DISTINCT FROM p_token THEN RAISE EXCEPTION 'shard % is fenced: token % is not the lease''s (%)', "
+    f"p_shard, p_token, cur USING ERRCODE = '{FENCED}'; END IF; "
+    "IF holder = '' THEN RAISE EXCEPTION 'shard % is fenced: its lease (token %) was released', "
+    f"p_shard, p_token USING ERRCODE = '{FENCED}'; END IF; END ")
 # The cluster's tables (bridge/daemon/cluster.py runs these too, before any journal exists).
 # A lease row is compare-and-swapped on `token`; `fence` locks it FOR SHARE, so a takeover
 # (an UPDATE of the row) waits for a write in flight, and a write after it sees the new token.
@@ -67,10 +78,7 @@ CLUSTER_DDL: tuple[str, ...] = (
     f"CREATE OR REPLACE FUNCTION {CLUSTER_SCHEMA}.now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS "
     "$$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$",
     f"CREATE OR REPLACE FUNCTION {CLUSTER_SCHEMA}.fence(p_shard text, p_token bigint) RETURNS void "
-    "LANGUAGE plpgsql AS $$ DECLARE cur bigint; BEGIN "
-    f"SELECT token INTO cur FROM {CLUSTER_SCHEMA}.leases WHERE shard = p_shard FOR SHARE; "
-    "IF cur IS DISTINCT FROM p_token THEN RAISE EXCEPTION 'shard % is fenced: token % is not the lease''s (%)', "
-    f"p_shard, p_token, cur USING ERRCODE = '{FENCED}'; END IF; END $$",
+    f"LANGUAGE plpgsql AS $${FENCE_BODY}$$",
 )
 
 # The cluster ledger (bridge/daemon/ledger_pg.py, docs/scaling.md "Money that crosses shards").
@@ -170,15 +178,23 @@ def connect(url: str, application_name: str = "mtbridge"):  # noqa: ANN201 - psy
         params = conninfo_to_dict(url)
     except psycopg.Error as exc:  # journal.url is checked when the config is read; a URL from code is not
         raise StartupError(f"journal {redact(url)}: {' '.join(str(exc).split())}") from None
-    # a dead peer (a partitioned host) is noticed in ~25 s, not the kernel's two hours: the
-    # server then drops the daemon's session, and with it the journal lock
+    # a dead peer (a partitioned host) is noticed in ~25 s, not the kernel's two hours: on this
+    # side (keepalives*) and on the server's (tcp_keepalives_*, set for the session once
+    # connected), which then drops the daemon's session, and with it its locks
     for key, value in (("connect_timeout", "10"), ("keepalives", "1"), ("keepalives_idle", "10"),
                        ("keepalives_interval", "5"), ("keepalives_count", "3"),
                        ("application_name", application_name)):
         params.setdefault(key, value)
+    conn = None
     try:
-        return psycopg.connect(autocommit=True, **params)
+        conn = psycopg.connect(autocommit=True, **params)
+        if "tcp_keepalives" not in params.get("options", ""):  # a statement, not startup options: poolers allow it
+            conn.execute("SELECT set_config('tcp_keepalives_idle', '10', false), "
+                         "set_config('tcp_keepalives_interval', '5', false), set_config('tcp_keepalives_count', '3', false)")
+        return conn
     except psycopg.Error as exc:
+        if conn is not None:
+            conn.close()
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise StartupError(f"cannot open journal {redact(url)}: {reason}") from None
 
@@ -229,16 +245,23 @@ class PgStore:
     `fence=(shard, token)`: a shard's journal in a cluster (bridge/daemon/cluster.py). Every
     write and snapshot then checks the lease token in its own transaction, and raises `Fenced`
     once another daemon took the shard over. Such a store takes no advisory lock (`lock=False`):
-    the lease replaces it, and a paused owner's live session must not block the takeover."""
+    the lease replaces it, and a paused owner's live session must not block the takeover.
+
+    `step_timeout_ms` (a shard's journal: `LeaseConfig.step_ms`, below the lease duration): a
+    fenced transaction holds the lease row FOR SHARE, which a takeover waits for; the server
+    ends one whose statement runs longer than this (`statement_timeout`, set for the
+    transaction) or that sits idle that long (`idle_in_transaction_session_timeout`: the
+    daemon paused or partitioned inside a step), so a standby is never stuck behind it."""
 
     PART_BYTES = 1024 * 1024  # one snapshot piece per transaction
     extra_writes = None  # (cursor, batch) -> None: more rows in each step's transaction (a shard's directory)
     LOCK_WAIT_S = 5  # a killed daemon's session ends within ms of its socket closing
 
     def __init__(self, url: str, synchronous: str = "normal", keep_snapshots: int = 2, *, create: bool = True,
-                 lock: bool = True, fence: tuple[str, int] | None = None) -> None:
+                 lock: bool = True, fence: tuple[str, int] | None = None, step_timeout_ms: int = 0) -> None:
         self.url = url
         self.fence = fence
+        self.step_timeout_ms = max(int(step_timeout_ms), 0)
         self.keep_snapshots = max(keep_snapshots, 1)
         self.synchronous = synchronous
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -256,13 +279,29 @@ class PgStore:
             self.locked = lock  # False: tools and tests that read beside a running daemon
             if lock:
                 self._lock()
-            if synchronous == "full":
-                self.conn.execute("SET synchronous_commit = on")
+            self._session(self.conn)
             self.migrated_from = self._migrate(create)
             self._sweep_parts(self.conn)
         except BaseException:
             self.conn.close()
             raise
+
+    def _session(self, conn) -> None:  # noqa: ANN001
+        """The settings of each connection of this journal (the main one, a snapshot writer's)."""
+        if self.synchronous == "full":
+            conn.execute("SET synchronous_commit = on")
+        if self.step_timeout_ms:
+            conn.execute(f"SET idle_in_transaction_session_timeout = {self.step_timeout_ms}")
+
+    def _check_fence(self, cur) -> None:  # noqa: ANN001 - a cursor or connection, first in the transaction
+        """A shard's fence, and the time bound of the transaction it starts (see the class doc)."""
+        if self.fence is None:
+            return
+        if self.step_timeout_ms:
+            cur.execute(f"SELECT set_config('statement_timeout', %s, true), {CLUSTER_SCHEMA}.fence(%s, %s)",
+                        (str(self.step_timeout_ms), *self.fence))
+        else:
+            cur.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
 
     # ------------------------------------------------------------------ lock and schema
     def _lock(self) -> None:
@@ -354,8 +393,7 @@ class PgStore:
             try:
                 with conn.pipeline(), conn.cursor() as cur:
                     cur.execute("BEGIN")
-                    if self.fence is not None:
-                        cur.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
+                    self._check_fence(cur)
                     self.insert_batch(cur, batch)
                     cur.execute("COMMIT")
             except BaseException as exc:
@@ -395,8 +433,7 @@ class PgStore:
             conn = self.conn
             try:
                 conn.execute("BEGIN")
-                if self.fence is not None:
-                    conn.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
+                self._check_fence(conn)
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as exc:
@@ -417,8 +454,7 @@ class PgStore:
         and only while the writing session holds the journal lock."""
         conn = connect(self.url, "mtbridge snapshot writer")
         try:
-            if self.synchronous == "full":
-                conn.execute("SET synchronous_commit = on")
+            self._session(conn)
             step = self.PART_BYTES
             parts = [state[i:i + step] for i in range(0, len(state), step)] or [b""]
             # a shard's fence is checked with every piece too: a deposed owner must not delete
@@ -428,7 +464,7 @@ class PgStore:
                     conn.execute(sql, params)  # autocommit: one statement, one transaction
                     return
                 with conn.transaction():
-                    conn.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
+                    self._check_fence(conn)
                     conn.execute(sql, params)
 
             try:
@@ -461,8 +497,7 @@ class PgStore:
     def _commit_snapshot_fenced(self, conn, seq: int, taken_at: int, state: bytes, parts: int | None,  # noqa: ANN001
                                 fenced: bool) -> None:
         with conn.transaction():
-            if self.fence is not None:
-                conn.execute(f"SELECT {CLUSTER_SCHEMA}.fence(%s, %s)", self.fence)
+            self._check_fence(conn)
             if fenced and self.locked and not self.holds_lock(conn):
                 raise RuntimeError(f"snapshot {seq}: the daemon's journal session lost its lock; not written")
             if parts is not None:
@@ -495,10 +530,12 @@ class PgStore:
         try:
             with self._thread_lock:
                 if self.fence is not None:
-                    row = self.conn.execute(f"SELECT token FROM {CLUSTER_SCHEMA}.leases WHERE shard = %s",
+                    row = self.conn.execute(f"SELECT token, owner FROM {CLUSTER_SCHEMA}.leases WHERE shard = %s",
                                             (self.fence[0],)).fetchone()
                     if row is None or row[0] != self.fence[1]:
                         return f"shard {self.fence[0]}: the lease moved to token {row[0] if row else '-'}"
+                    if not row[1]:
+                        return f"shard {self.fence[0]}: the lease was released"
                 return None if not self.locked or self.holds_lock() else "the PostgreSQL session lost the journal lock"
         except Exception as exc:  # noqa: BLE001 - any driver error is the answer
             return f"{redact(self.url)}: {' '.join(str(exc).split()) or type(exc).__name__}"

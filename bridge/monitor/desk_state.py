@@ -14,7 +14,7 @@ What the merged state holds (docs/monitoring.md, "Cluster mode"):
   starting with `[shard@node]`, renumbered so the views' order and de-duplication hold.
 
 A row present in two sources (a shard that moved: the old owner's last view lingers until its
-feed is gone) is taken from the source whose feed spoke last, as in `hub.merge_desk`.
+feed is gone) is taken from the source that wins `precedence`, as in `hub.merge_desk`.
 """
 
 from __future__ import annotations
@@ -53,13 +53,23 @@ def where(state: MonitorState, shard: str) -> str:
     return shard
 
 
+def precedence(states: Mapping[str, MonitorState]) -> list[str]:
+    """The sources in the order their rows are laid down (the last one wins a row present in
+    several): disconnected sources first, then by when *this monitor* last received from each
+    (`last_rx`, the monitor's clock), then by name. Never by the feed's `ts`: that is each
+    daemon's own clock, and hosts' clocks differ. Example: the old owner s1 (its host 60 s
+    ahead, silent since rx 1000, disconnected) and the new owner s2 (rx 6000, connected) ->
+    ["s1", "s2"]: s2's rows win."""
+    return sorted(states, key=lambda name: (states[name].health.connected, states[name].health.last_rx, name))
+
+
 def desk_state(states: Mapping[str, MonitorState], nodes: Mapping[str, tuple[str, str]] | None = None,
                version: int = 0) -> MonitorState:
     """Pure: shard -> that daemon's state (+ shard -> (node, feed address)) -> one state."""
     nodes = nodes or {}
     out = MonitorState()
     out.version = version
-    order = sorted(states, key=lambda name: (states[name].health.last_ts, name))  # the newest last: it wins
+    order = precedence(states)  # the winner last
     out.sources = tuple(DeskSource(name, *nodes.get(name, ("", "")), replace(states[name].health))
                         for name in sorted(states))
     labels = {s.shard: s.label for s in out.sources}

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from bridge.monitor.alerts import AlertRules
 from bridge.monitor.alertstore import AlertStore
+from bridge.monitor.desk_state import precedence
 from bridge.monitor.feed import wall_ms
 from bridge.monitor.history import HistoryStore, history_rows
 from bridge.monitor.metrics import FeedMetrics
@@ -119,14 +120,16 @@ class Desk:
 def merge_desk(states: Mapping[str, MonitorState], nodes: Mapping[str, tuple[str, str]] | None = None) -> Desk:
     """Pure: several daemons' states -> one desk. A row present in two sources (a shard that
     moved: the old owner's last view lingers until its feed is gone) is taken from the source
-    whose feed spoke last (the newest `ts`), so the new owner wins.
+    that wins `desk_state.precedence`: a connected one over a disconnected one, then the one
+    this monitor heard from last (its own receive clock, never the daemons' `ts`), so the new
+    owner wins.
 
     Example: s1 (d1) holds trader T1 with accounts 1001, 3001; s2 (d2) holds T2 with 2001;
     both number their first subscription 1 -> desk.traders = {T1, T2}, desk.subscriptions keys
     ("s1", 1) and ("s2", 1), desk.source_of[("account", 2001)] == "s2"."""
     nodes = nodes or {}
     desk = Desk()
-    order = sorted(states, key=lambda name: (states[name].health.last_ts, name))  # the newest last: it wins
+    order = precedence(states)  # the winner last
     for name in order:
         st = states[name]
         h = st.health

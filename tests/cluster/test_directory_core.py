@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from bridge.cluster.directory import admin_moved, admin_shard, placements, route_admin
+from bridge.cluster.directory import admin_moved, admin_shard, claims, placement_refusal, placements, route_admin
 from bridge.cluster.lease import Lease
 from bridge.cluster.routing import NoOwner, Redirect, Serve
 
@@ -52,3 +52,20 @@ def test_admin_routing_serves_redirects_or_says_no_owner() -> None:
         7, False, "moved", "s2", "tcp://d2:5572")
     assert admin_moved({"id": 8}, NoOwner("s3"))["error"] == "no_owner"
     assert admin_moved({"id": 9}, Serve()) is None
+
+
+def test_a_login_or_trader_name_placed_in_another_shard_is_refused_before_the_engine() -> None:
+    """docs/scaling.md: "logins and trader names are unique in a cluster, the directory maps
+    each to one shard" -- placement is insert-only."""
+    reg = {"trader": "T9", "account": 3001}
+    assert claims("register_trader", reg) == ([3001], ["T9"])
+    assert claims("subscribe", {"investor": "I", "trader": "T2", "account": 1001}) == ([1001], [])
+    assert claims("set_commission", {"trader": "T1"}) == ([], [])  # places nothing
+    placed = {login: DIRECTORY[login] for login in (1001, 3001)}
+    code, field, detail = placement_refusal("register_trader", reg, placed, {}, "s2")
+    assert (code, field) == ("account_in_use", "args.account") and "placed in shard s1" in detail
+    # the engine's order: the trader name first
+    assert placement_refusal("register_trader", {"trader": "T1", "account": 3001}, placed, TRADERS,
+                             "s2")[:2] == ("duplicate_trader", "args.trader")
+    assert placement_refusal("subscribe", {"account": 1001}, placed, {}, "s1") is None  # its own shard: the engine decides
+    assert placement_refusal("subscribe", {"account": 9001}, {}, {}, "s2") is None  # not placed yet

@@ -20,8 +20,8 @@ from bridge.daemon.store_pg import Fenced, PgStore  # noqa: E402
 LEASE = LeaseConfig(duration_ms=400, renew_ms=100)
 
 
-def keeper(url: str, node: str, lost: list | None = None) -> LeaseKeeper:
-    cfg = ClusterConfig(node, ("s1",), f"tcp://127.0.0.1:{5570 + int(node[1:])}", LEASE)
+def keeper(url: str, node: str, lost: list | None = None, lease: LeaseConfig = LEASE) -> LeaseKeeper:
+    cfg = ClusterConfig(node, ("s1",), f"tcp://127.0.0.1:{5570 + int(node[1:])}", lease)
     return LeaseKeeper(url, cfg, on_lost=(lambda shard, why: lost.append((shard, why))) if lost is not None else None)
 
 
@@ -40,7 +40,7 @@ def test_a_paused_owner_is_fenced_once_another_daemon_took_the_shard(pg_url: str
     d1.start()
 
     d1.paused = True  # a GC pause, a partition: no renewal
-    d2 = keeper(pg_url, "d2")
+    d2 = keeper(pg_url, "d2", lease=LeaseConfig(duration_ms=600_000, renew_ms=100))  # d1 cannot take it back
     token2 = d2.acquire("s1", timeout_s=60)  # waits for d1's lease to expire
     assert token2 == token1 + 1
     store2 = PgStore(shard_url(pg_url, "s1"), lock=False, fence=("s1", token2))
@@ -58,10 +58,11 @@ def test_a_paused_owner_is_fenced_once_another_daemon_took_the_shard(pg_url: str
     with pytest.raises(Fenced):  # its pieces neither: the new owner's snapshot of seq 2 stays whole
         store1.write_snapshot(2, 2, b"stale state")
     assert store2.recover().snapshot == b"new owner's state"
-    # its keeper notices on its next round and reports the shard lost
+    # its keeper notices on its next round and reports the shard lost (its own thread's round:
+    # a tick from here too would share the keeper's connection between two threads)
     d1.paused = False
-    d1.tick()
-    assert lost and lost[0][0] == "s1" and "taken over by d2" in lost[0][1]
+    assert wait_for(lambda: bool(lost))
+    assert lost[0][0] == "s1" and "taken over by d2" in lost[0][1]
     assert d1.held == {}
     for s in (store1, store2):
         s.close()
@@ -185,3 +186,38 @@ def test_a_shard_name_breaking_the_config_rule_is_refused_before_any_sql(pg_url:
     db = ClusterDb(pg_url)
     with pytest.raises(ValueError, match="letters, digits and _ only, at most 40"):
         db.add_shard(bad)
+
+
+OLD_FENCE = (  # the fence of journal step 4: the token only
+    "CREATE OR REPLACE FUNCTION mtbridge_cluster.fence(p_shard text, p_token bigint) RETURNS void "
+    "LANGUAGE plpgsql AS $$ DECLARE cur bigint; BEGIN "
+    "SELECT token INTO cur FROM mtbridge_cluster.leases WHERE shard = p_shard FOR SHARE; "
+    "IF cur IS DISTINCT FROM p_token THEN RAISE EXCEPTION 'shard % is fenced: token % is not the lease''s (%)', "
+    "p_shard, p_token, cur USING ERRCODE = 'MTB01'; END IF; END $$")
+
+
+def test_a_released_lease_fences_its_former_owner_until_the_next_acquire(pg_url: str) -> None:
+    """A release keeps the token (the next acquire bumps it) and empties `owner`: the fence
+    checks both, so the releasing daemon's late writes are refused at once, not only after
+    someone takes the shard. A cluster whose fence predates this gets it on a daemon's start."""
+    import psycopg
+
+    db = ClusterDb(pg_url)
+    db.add_shard("s1")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(OLD_FENCE)
+    db.close()
+    db = ClusterDb(pg_url)  # a daemon's start: the fence is brought up to date
+    token = db.acquire("s1", db.view()[1]["s1"].token, "d1", "", 60_000)
+    store = PgStore(shard_url(pg_url, "s1"), lock=False, fence=("s1", token))
+    try:
+        store.write(event(1))
+        assert db.release("s1", token, "d1")
+        assert db.view()[1]["s1"].token == token  # the token is kept ...
+        with pytest.raises(Fenced, match=f"shard s1 is fenced: its lease \\(token {token}\\) was released"):
+            store.write(event(2))  # ... but its former owner no longer writes
+        assert store.problem() == "shard s1: the lease was released"
+        assert [e[0] for e in store.recover().events] == [1]
+    finally:
+        store.close()
+        db.close()

@@ -15,7 +15,8 @@ from bridge.monitor.state import FeedEvent, MonitorState
 def state(last_ts: int, accounts: dict[int, str], traders: tuple[str, ...], subs: dict[int, str],
           exposure: dict[str, tuple[str, str, int]], counts: dict[str, int]) -> MonitorState:
     s = MonitorState()
-    s.health.last_ts, s.health.synced, s.health.connected = last_ts, True, True
+    # received by the monitor when sent (one clock here): `last_rx` orders the sources
+    s.health.last_ts, s.health.last_rx, s.health.synced, s.health.connected = last_ts, last_ts, True, True
     s.accounts = {login: Account(login, role=role) for login, role in accounts.items()}
     s.traders = {t: Trader(t) for t in traders}
     s.subscriptions = {sid: Subscription(sid, "I", trader, 0) for sid, trader in subs.items()}
@@ -29,7 +30,7 @@ def test_rows_are_merged_with_their_source_sums_add_up_and_the_newest_feed_wins_
                {"copies_opened": 4})
     s2 = state(5_000, {2001: "trader"}, ("T2",), {1: "T2"}, {"EURUSD": ("0.5", "0", 1), "GBPUSD": ("0", "1", 1)},
                {"copies_opened": 1})
-    # a stale copy of account 3001 in s2 too, as after a shard moved: s2's feed spoke last (ts 5000)
+    # a stale copy of account 3001 in s2 too, as after a shard moved: the monitor heard s2 last (rx 5000)
     s2.accounts[3001] = Account(3001, role="investor", balance=D("7"))
     desk = merge_desk({"s1": s1, "s2": s2}, {"s1": ("d1", "tcp://a:1"), "s2": ("d2", "tcp://b:1")})
     assert set(desk.accounts) == {1001, 2001, 3001} and desk.accounts[3001].balance == D("7")
