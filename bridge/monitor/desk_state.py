@@ -88,12 +88,7 @@ def desk_state(states: Mapping[str, MonitorState], nodes: Mapping[str, tuple[str
             out.subscriptions[(name, sid)] = replace(sub, shard=name)  # type: ignore[index]
         for sid, changed in st.copy_settings.items():
             out.copy_settings[(name, sid)] = changed  # type: ignore[index]
-        for sym, e in st.exposure.items():
-            prev = out.exposure.get(sym)
-            out.exposure[sym] = e if prev is None else Exposure(sym, prev.buy + e.buy, prev.sell + e.sell,
-                                                                prev.positions + e.positions)
-        for k, v in st.counts.items():
-            out.counts[k] = out.counts.get(k, 0) + v
+        add_totals(out.exposure, out.counts, st)
         out.positions.update(st.positions)
         out.prices.update(st.prices)
         out.margin_history.update(st.margin_history)
@@ -136,3 +131,14 @@ def merged_health(healths: list[FeedHealth]) -> FeedHealth:
         journal_seq=sum(h.journal_seq for h in healths), journal_lag_ms=None,
         pending_commands=sum(h.pending_commands for h in healths),
         no_answer=next((h.no_answer for h in healths if h.no_answer), ""))
+
+
+def add_totals(exposure: dict[str, Exposure], counts: dict[str, int], st: MonitorState) -> None:
+    """One shard's exposure per symbol and tallies added to the cluster's (the one rule for both
+    the merged state and the hub's desk)."""
+    for sym, e in st.exposure.items():
+        prev = exposure.get(sym)
+        exposure[sym] = e if prev is None else Exposure(sym, prev.buy + e.buy, prev.sell + e.sell,
+                                                        prev.positions + e.positions)
+    for k, v in st.counts.items():
+        counts[k] = counts.get(k, 0) + v

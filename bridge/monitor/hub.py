@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from bridge.monitor.alerts import AlertRules
 from bridge.monitor.alertstore import AlertStore
-from bridge.monitor.desk_state import precedence
+from bridge.monitor.desk_state import add_totals, precedence
 from bridge.monitor.feed import wall_ms
 from bridge.monitor.history import HistoryStore, history_rows
 from bridge.monitor.metrics import FeedMetrics
@@ -142,12 +142,7 @@ def merge_desk(states: Mapping[str, MonitorState], nodes: Mapping[str, tuple[str
                 desk.source_of[(kind, key)] = name
         for sub_id, sub in st.subscriptions.items():
             desk.subscriptions[(name, sub_id)] = sub
-        for sym, e in st.exposure.items():
-            prev = desk.exposure.get(sym)
-            desk.exposure[sym] = e if prev is None else Exposure(sym, prev.buy + e.buy, prev.sell + e.sell,
-                                                                 prev.positions + e.positions)
-        for k, v in st.counts.items():
-            desk.counts[k] = desk.counts.get(k, 0) + v
+        add_totals(desk.exposure, desk.counts, st)
         desk.events.extend((name, line) for line in st.events)
     desk.events.sort(key=lambda item: (item[1].ts, item[0], item[1].seq))
     del desk.events[:-MAX_EVENTS]
