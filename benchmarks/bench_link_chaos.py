@@ -265,12 +265,16 @@ def main() -> None:
     failed: dict[str, str] = {}
     for name in [x for x in ORDER if x in chosen]:
         log(f"scenario {name}")
-        try:
-            run(name, args.quick, fig, chosen, args.keep)
-        except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
-            traceback.print_exc()
-            failed[name] = f"{type(exc).__name__}: {exc}"
-            fig.add(label, "error", failed[name], None)
+        passes = [(name, 0)] + ([(f"{name}@generators_nice{args.generators_nice}", args.generators_nice)]
+                                if args.generators_nice > 0 else [])
+        for label, nice in passes:
+            placement.set_generators_nice(nice)
+            try:
+                run(name, args.quick, fig, chosen, args.keep, label)
+            except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
+                traceback.print_exc()
+                failed[label] = f"{type(exc).__name__}: {exc}"
+                fig.add(label, "error", failed[label], None)
     met = [k for k, v in fig.items.items() if v.get("met") is True]
     missed = [k for k, v in fig.items.items() if v.get("met") is False]
     print(f"\ntargets met: {len(met)}, missed: {len(missed)}{': ' + ', '.join(missed) if missed else ''}")
