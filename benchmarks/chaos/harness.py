@@ -520,7 +520,8 @@ class TerminalGroup:
         env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.chaos.worker", str(spec)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
-                                     env=env, start_new_session=True, bufsize=1)
+                                     env=env, start_new_session=True, bufsize=1,
+                                     preexec_fn=placement.generator_side)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._read, name=f"group-{key}", daemon=True)
         self._thread.start()
@@ -700,7 +701,7 @@ class Flooder:
                     [sys.executable, "-c", FLOODER, world.daemon.endpoints["router"], world.setup.server.public,
                      k.public, k.secret, str(login), str(duration_s), str(junk_every)],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errf, text=True, cwd=str(ROOT),
-                    env=env, start_new_session=True))
+                    env=env, start_new_session=True, preexec_fn=placement.generator_side))
         # their start-up is read in threads: the harness keeps pumping its terminals meanwhile
         self.lines: dict[int, list[str]] = {p.pid: [] for p in self.procs}
         self._readers = [threading.Thread(target=self._read, args=(p,), daemon=True) for p in self.procs]

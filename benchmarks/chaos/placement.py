@@ -10,7 +10,14 @@ measures the benchmark's own load, not the daemon. `shared` (the default) lets e
 run anywhere. Measured here, split was worse: the daemon's libzmq I/O thread then shares the
 loop's single core (docs in bench_link_chaos.py).
 
-With fewer than 2 CPUs, `split` degrades to `shared` (and the BENCH line says so)."""
+With fewer than 2 CPUs, `split` degrades to `shared` (and the BENCH line says so).
+
+Generators' priority (`--generators-nice N`, bench_link_chaos.py): the processes that stand
+for other hosts' load - the terminal worker groups and the flooders - run at nice N, so on
+this shared box they take the CPU the daemon leaves instead of competing with it as equals
+(in production they are on other machines). The harness (the trader terminal, the probes,
+the bookkeeping) and the daemon keep their priority. A second, labelled figure: the run at
+nice 0 is always printed first."""
 
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import os
 
 _mode = "shared"
 _daemon_cpu: int | None = None
+_generators_nice = 0
 
 
 def choose(mode: str) -> str:
@@ -37,3 +45,19 @@ def daemon_side() -> None:
     """preexec_fn of the daemon's Popen: under `split`, the first CPU only."""
     if _daemon_cpu is not None:
         os.sched_setaffinity(0, {_daemon_cpu})
+
+
+def set_generators_nice(n: int) -> None:
+    """The niceness `generator_side` gives the load generators started from now on."""
+    global _generators_nice
+    _generators_nice = max(0, n)
+
+
+def generators_nice() -> int:
+    return _generators_nice
+
+
+def generator_side() -> None:
+    """preexec_fn of the terminal worker groups and the flooders: nice N when set (0: unchanged)."""
+    if _generators_nice:
+        os.nice(_generators_nice)

@@ -108,7 +108,7 @@ class Copying(RiskLimits):
         ineligible = self._trader_ineligible(t)
         disabled = t.disabled
         limits = self.config.limits
-        equal = copy_volume(_EQUAL, pos.volume, limits=limits)
+        equal: VolumeDecision | None = None  # the equal mode's decision, on first use (one per deal)
         # The notional is in the account's currency (USD, a cent account's USC, ...): one
         # conversion per distinct (volume, currency) in a deal.
         notionals: dict[tuple[Decimal, str], Decimal] = {}
@@ -166,6 +166,8 @@ class Copying(RiskLimits):
             equity = sub.balance + sub.floating
             mode = sub.mode
             if mode is equal_mode:
+                if equal is None:
+                    equal = copy_volume(equal_mode, trader_volume, limits=limits)
                 decision = equal
             elif mode is _PROPORTIONAL and equity > 0 and proportional_fast:
                 # §4.5.2 from the current equities: the domain's formula with the trader's side

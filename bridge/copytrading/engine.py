@@ -147,6 +147,10 @@ class Engine(Parties, Copying, Closing, Reconciling, Risk, Money, Desk, PendingS
             return Refusal("forbidden", f"{requester!r} may not read the wallet of {owner!r}")
         return self.wallets.balance(owner)
 
+    def followers(self, trader: str) -> int:
+        """`trader_statistics(trader).followers` (0 for an unknown trader), without building the view."""
+        return len(self._trader_subs.get(trader, ())) if trader in self.s.traders else 0
+
     def trader_statistics(self, trader: str) -> TraderStatistics | Refusal:
         """Public (§13): anyone may ask."""
         t = self.s.traders.get(trader)

@@ -57,6 +57,7 @@ __all__ = ["DaemonCore", "SendResult", "Send", "Session", "Conn", "PendingComman
 
 ID_BLOCK = 10**9
 _CLOSE_REASONS = {"client": "client", "sl": "sl", "tp": "tp", "so": "stop_out"}
+_SIDES = {s.value: s for s in Side}  # the wire's side (validated) -> Side, without EnumMeta.__call__
 
 
 class DaemonCore(SessionsMixin, CommandsMixin):
@@ -320,7 +321,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         if trader is not None and m.login in self.netting:
             netting.opened(self, trader, m)
         elif trader is not None:
-            self.feed_engine(ev.TraderPositionOpened(self.now, trader, m.ticket, m.symbol, Side(m.side), m.volume,
+            self.feed_engine(ev.TraderPositionOpened(self.now, trader, m.ticket, m.symbol, _SIDES[m.side], m.volume,
                                                      m.price, m.time, m.sl or None, m.tp or None, m.magic))
         else:
             self.publish("account.position_opened", login=m.login, ticket=m.ticket, symbol=m.symbol, side=m.side,

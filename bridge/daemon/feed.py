@@ -348,8 +348,7 @@ class FeedModel(PositionsFeed, SnapshotFeed):
             tid = event.trader  # type: ignore[attr-defined]
             if te is ev.TraderPositionClosed:
                 self.traders_dirty[tid] = True
-            stats = core.engine.trader_statistics(tid)
-            followers = getattr(stats, "followers", 0)
+            followers = core.engine.followers(tid)
             if not followers:
                 return None
             return {"trader": tid, "trader_ticket": event.ticket, "subscriptions": followers,  # type: ignore[attr-defined]

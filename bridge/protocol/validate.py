@@ -205,23 +205,30 @@ def _acceptor(spec: FieldSpec) -> Callable[[Any], Any] | None:
     return None
 
 
-Compiled = tuple[tuple[FieldSpec, ...], frozenset[str], tuple[tuple[str, FieldSpec, Any], ...]]
+Compiled = tuple[tuple[FieldSpec, ...], frozenset[str], tuple[tuple[str, FieldSpec, Any], ...], frozenset[str]]
 
 
 def _compile(specs: tuple[FieldSpec, ...], allowed: frozenset[str]) -> Compiled:
-    """A map's specs, its allowed names and (name, spec, acceptor) per field, in schema order."""
-    return specs, allowed, tuple((spec.name, spec, _acceptor(spec)) for spec in specs)
+    """A map's specs, its allowed names, (name, spec, acceptor) per field in schema order, and
+    its required names."""
+    return (specs, allowed, tuple((spec.name, spec, _acceptor(spec)) for spec in specs),
+            frozenset(spec.name for spec in specs if not spec.optional))
 
 
 def _fields(fields: dict[str, Any], compiled: Compiled, path: str, ref_id: int) -> dict[str, Any] | ProtocolError:
     """Presence, then extras, then values: the shared core of maps at any depth."""
-    specs, allowed, accepts = compiled
-    for spec in specs:
-        if spec.name not in fields and not spec.optional:
-            return ProtocolError(E.MISSING_FIELD, "required field is absent", path + spec.name, ref_id)
-    for name in fields:
-        if name not in allowed:
-            return ProtocolError(E.EXTRA_FIELD, "field not in the schema", path + _clip(name), ref_id)
+    specs, allowed, accepts, required = compiled
+    names = fields.keys()
+    # two set tests (C loops) for the common case; the loops below name the first offender,
+    # in schema order (missing) then wire order (extra), only when there is one
+    if not required <= names:
+        for spec in specs:
+            if spec.name not in fields and not spec.optional:
+                return ProtocolError(E.MISSING_FIELD, "required field is absent", path + spec.name, ref_id)
+    if not names <= allowed:
+        for name in fields:
+            if name not in allowed:
+                return ProtocolError(E.EXTRA_FIELD, "field not in the schema", path + _clip(name), ref_id)
     out: dict[str, Any] = {}
     for name, spec, accept in accepts:
         if name not in fields:  # optional and absent
