@@ -96,6 +96,8 @@ class PendingOrders(EngineBase):
             kind = order.kind.reversed if reverse else order.kind
             assert kind is not None  # a reversed stop-limit is refused by _order_refusal
             sl, tp = (order.tp, order.sl) if reverse else (order.sl, order.tp)
+            if not self._stops_flag(sub, "copy_stops"):
+                sl = tp = None  # item 5: the copy order carries no stops (the engine default)
             copy = order.copies[sub.id] = OrderCopy(sub.id, kind, volume, order.price, _PLACING, sl=sl, tp=tp,
                                                     expiration=order.expiration, stoplimit=order.stoplimit)
             # the investor's name of the symbol (item 2's mapping), as an OpenCopy carries it
@@ -168,15 +170,24 @@ class PendingOrders(EngineBase):
             order.stoplimit = e.stoplimit
         for sub_id in sorted(order.copies):
             copy = order.copies[sub_id]
-            if copy.state is _PLACED:  # a copy still placing is brought up to date at its placement
+            # a copy still placing is brought up to date at its placement; one that already carries
+            # what it should (only unmirrored stops changed) gets nothing
+            if copy.state is _PLACED and self._carried(copy) != self._wanted(order, copy):
                 self._modify_order(order, copy)
 
-    @staticmethod
-    def _wanted(order: TraderOrder, copy: OrderCopy) -> tuple[Decimal, Decimal | None, Decimal | None, int | None,
-                                                            Decimal | None]:
-        """What the copy order should carry now: the trader's price, stops (swapped when
-        reversed), expiry and a stop-limit's Limit price."""
-        sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
+    def _stops_flag(self, sub: Subscription, name: str) -> bool:
+        """Item 5's `copy_stops` / `mirror_stop_changes`, None: the engine's `mirror_stops`."""
+        value = getattr(sub.settings, name) if sub.settings is not None else None
+        return self.config.mirror_stops if value is None else bool(value)
+
+    def _wanted(self, order: TraderOrder, copy: OrderCopy) -> tuple[Decimal, Decimal | None, Decimal | None,
+                                                                   int | None, Decimal | None]:
+        """What the copy order should carry now: the trader's price, expiry and a stop-limit's
+        Limit price; the trader's stops (swapped when reversed) only when the subscription
+        mirrors stop changes (item 5), else the stops it carries."""
+        sl, tp = copy.sl, copy.tp
+        if self._stops_flag(self.s.subscriptions[copy.subscription], "mirror_stop_changes"):
+            sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
         return order.price, sl, tp, order.expiration, order.stoplimit
 
     @staticmethod
