@@ -42,6 +42,7 @@ from bridge.domain.trading import Side
 
 _PLACING, _PLACED = OrderCopyState.PLACING, OrderCopyState.PLACED
 _CANCELLING, _FILLED = OrderCopyState.CANCELLING, OrderCopyState.FILLED
+ONE = Decimal(1)
 
 
 MAX_ORDERS_PER_TRADER = 1000  # trader orders kept (copied) at once; one more is refused, copied at market at its fill
@@ -266,6 +267,10 @@ class PendingOrders(EngineBase):
         heapq.heappush(self._expiries(), (filled_at + self.config.open_validity_ms, order.ticket))
         linked = set()
         validity = self.config.open_validity_ms
+        # The position may be smaller than the order (filled, then partly closed while the link
+        # was down: the hello's volume): each copy keeps this share, as `_opened` scales a copy
+        # partly closed while it opened (the seed's rounding on the close).
+        share = e.volume / order.volume if e.volume < order.volume else ONE
         for sub_id in sorted(order.copies):
             copy = order.copies[sub_id]
             sub = self.s.subscriptions[sub_id]
@@ -282,8 +287,11 @@ class PendingOrders(EngineBase):
                     self._rekey(sub, position, e.position)
                 if position is not None and filled_at - (copy.filled_at or filled_at) > validity:
                     self._close_copy(sub, position, "expired")  # type: ignore[attr-defined]
+                elif position is not None and share < ONE:
+                    self._partial(sub, position, ONE - share, "trader_client")  # type: ignore[attr-defined]
             else:  # placing or placed: the copy is the position's, opening until the investor's fill
                 self._book_opening(sub, order, copy, pos)
+                sub.copies[pos.ticket].scale = share
         others = [sub for sub in self._trader_subs.get(t.id, ()) if sub.id not in linked]
         self._fan_out(t, pos, others, quote=quote)  # type: ignore[attr-defined]
         self._settle_order(order)
