@@ -30,7 +30,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.base import _ACTIVE, _OPENING, EngineBase
 from bridge.copytrading.commands import CloseCopy, idempotency_key
-from bridge.copytrading.pending_state import OrderCopy, OrderCopyState, OrderKind, TraderOrder, TraderOrderState
+from bridge.copytrading.pending_state import EarlyFill, OrderCopy, OrderCopyState, OrderKind, TraderOrder, TraderOrderState
 from bridge.copytrading.records import CopyRefused
 from bridge.copytrading.settings import filter_refusal, map_symbol
 from bridge.copytrading.subscription import Copy, Subscription
@@ -45,6 +45,7 @@ _CANCELLING, _FILLED = OrderCopyState.CANCELLING, OrderCopyState.FILLED
 ONE = Decimal(1)
 
 
+MAX_EARLY_FILLS = 100  # investor fills kept per account until their placement's result names them
 MAX_ORDERS_PER_TRADER = 1000  # trader orders kept (copied) at once; one more is refused, copied at market at its fill
 
 
@@ -243,6 +244,28 @@ class PendingOrders(EngineBase):
                 self._cancel_copy(order, copy, reason)
                 self._settle_order(order)
 
+    def _refilter_orders_of(self, sub: Subscription) -> None:
+        """The subscription's settings changed: "a change applies to the trader's deals opened
+        after it", and a waiting copy order is a deal not opened yet. Each copy order not filled
+        of a trader order still pending is checked against the new filters; one they refuse is
+        cancelled (`CancelOrder` with the filter's code) and recorded `CopyRefused` with the
+        figures. Copy orders that filled are positions and stay (docs/copy-trading.md)."""
+        settings = sub.settings
+        if settings is None or not settings.filtering:
+            return
+        now = self.s.now or 0
+        for ticket in sorted(self.s.orders):
+            order = self.s.orders[ticket]
+            copy = order.copies.get(sub.id)
+            if (copy is None or copy.cancel_reason is not None or order.state is not TraderOrderState.PLACED
+                    or copy.state not in (_PLACING, _PLACED)):
+                continue
+            refusal = filter_refusal(settings, order.symbol, Side(order.kind.side), order.volume, order.magic)
+            if refusal is not None:
+                code, detail, details = refusal
+                self._records.append(CopyRefused(now, sub.id, sub.trader, order.ticket, code, detail, None, details))
+                self._cancel_copy(order, copy, code)
+
     def _linkable(self, sub: Subscription) -> bool:
         """A fill may become a managed copy only on an active subscription that still has its book."""
         return sub.state is _ACTIVE and sub.id in self._books
@@ -333,14 +356,16 @@ class PendingOrders(EngineBase):
     def _on_copy_order_filled(self, e: pm.CopyOrderFilled) -> None:
         found = self._copy_order(e.account, e.order)
         if found is None:
-            return  # unknown or already booked: idempotent
+            return self._early_fill(e)  # unknown or already booked: idempotent
         sub, order, copy = found
         filled_at = e.filled_at if e.filled_at is not None else e.now
         del order.copies[sub.id]
         linked = sub.copies.get(order.position) if order.position is not None else None
-        if not self._linkable(sub) and (linked is None or linked.state is not _OPENING):
-            # stopped or no longer copying, and no copy booked for it: closed at once, never booked
-            reason = copy.cancel_reason or f"subscription_{sub.state.value}"
+        if (linked is None or linked.state is not _OPENING) and (
+                not self._linkable(sub) or order.state is TraderOrderState.FILLED):
+            # stopped or no longer copying, or the trader's fill found it being cancelled (a filter
+            # set meanwhile): no copy booked for it, so closed at once, never booked
+            reason = copy.cancel_reason or (f"subscription_{sub.state.value}" if not self._linkable(sub) else "not_linked")
             self._commands.append(CloseCopy(self._next_id(), idempotency_key(sub.id, order.ticket, "close_order", 1),
                                             sub.id, sub.account, order.position or order.ticket, e.position,
                                             e.volume, reason))
@@ -369,6 +394,37 @@ class PendingOrders(EngineBase):
             self._opened(sub, position, ev.CommandFilled(e.now, "", e.position, e.volume, e.price))  # type: ignore[attr-defined]
         self._records.append(pm.OrderCopied(e.now, sub.id, order.ticket, "filled", e.order, e.volume, e.price))
         self._settle_order(order)
+
+    def _early_fill(self, e: pm.CopyOrderFilled) -> None:
+        """Keep the fill of an order not known yet while a copy order of that account is placing:
+        a stop at its trigger, or results re-sent after a reconnect, may report the fill before
+        the placement's result names the ticket. Bounded: MAX_EARLY_FILLS per account, and all
+        dropped once no copy order of the account is placing."""
+        if e.volume <= 0 or not self._placing_on(e.account):
+            return
+        fills = self.s.early_fills.setdefault(e.account, {})
+        if e.order in fills or len(fills) < MAX_EARLY_FILLS:
+            fills[e.order] = EarlyFill(e.position, e.volume, e.price, e.filled_at if e.filled_at is not None else e.now)
+
+    def _placing_on(self, account: int) -> bool:
+        return any(copy.state is _PLACING and self.s.subscriptions[sub_id].account == account
+                   for order in self.s.orders.values() for sub_id, copy in order.copies.items())
+
+    def _apply_early_fill(self, sub: Subscription, ticket: int, now: int) -> bool:
+        """The placement's result named `ticket`: its fill, if it came first, applies now."""
+        fills = self.s.early_fills.get(sub.account)
+        fill = fills.pop(ticket, None) if fills is not None else None
+        self._drop_early_fills(sub.account)
+        if fill is not None:
+            self._on_copy_order_filled(pm.CopyOrderFilled(now, sub.account, ticket, fill.position, fill.volume,
+                                                          fill.price, fill.filled_at))
+        return fill is not None
+
+    def _drop_early_fills(self, account: int) -> None:
+        """No copy order of `account` placing any more: no placement result can claim its fills."""
+        fills = self.s.early_fills.get(account)
+        if fills is not None and (not fills or not self._placing_on(account)):
+            del self.s.early_fills[account]
 
     def _on_copy_order_removed(self, e: pm.CopyOrderRemoved) -> None:
         found = self._copy_order(e.account, e.order)
@@ -408,10 +464,13 @@ class PendingOrders(EngineBase):
                 self._forget_opening(sub, order, now, "refused")
                 self._records.append(CopyRefused(now, sub_id, sub.trader, order.ticket, "server_refused",
                                                  refused or "no order ticket", None))
+                self._drop_early_fills(sub.account)
             else:
                 copy.state, copy.order = _PLACED, ticket
                 self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "placed", ticket, copy.volume, copy.price))
-                if copy.cancel_reason is not None or order.state is TraderOrderState.CANCELLED:
+                if self._apply_early_fill(sub, ticket, now):
+                    pass  # it filled already: a position now (cancelled or linked by the fill's rules)
+                elif copy.cancel_reason is not None or order.state is TraderOrderState.CANCELLED:
                     self._cancel_copy(order, copy, copy.cancel_reason or "trader_cancelled")
                 elif order.state is TraderOrderState.PLACED and self._carried(copy) != self._wanted(order, copy):
                     self._modify_order(order, copy)  # the trader changed it while the copy was placing
