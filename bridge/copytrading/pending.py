@@ -236,11 +236,13 @@ class PendingOrders(EngineBase):
 
     def _cancel_orders_of(self, sub: Subscription, reason: str) -> None:
         """The subscription no longer copies orders (stopped, suspended, a limit tripped,
-        copy_pending off): every copy order of it goes, so none fills into an unmanaged position."""
+        copy_pending off): every copy order of it not filled goes, so none fills into an
+        unmanaged position. One that filled is a position, a copy like any other: it keeps
+        following the trader (a stop or suspension that closes the copies closes it with them)."""
         for ticket in sorted(self.s.orders):
             order = self.s.orders[ticket]
             copy = order.copies.get(sub.id)
-            if copy is not None:
+            if copy is not None and copy.state is not _FILLED:
                 self._cancel_copy(order, copy, reason)
                 self._settle_order(order)
 
@@ -265,6 +267,11 @@ class PendingOrders(EngineBase):
                 code, detail, details = refusal
                 self._records.append(CopyRefused(now, sub.id, sub.trader, order.ticket, code, detail, None, details))
                 self._cancel_copy(order, copy, code)
+
+    def _keeps(self, sub: Subscription, ticket: int) -> bool:
+        """A copy order that filled first is still a copy the subscription keeps (not closing)."""
+        position = sub.copies.get(ticket)
+        return position is not None and position.close_reason is None
 
     def _linkable(self, sub: Subscription) -> bool:
         """A fill may become a managed copy only on an active subscription that still has its book."""
@@ -299,7 +306,8 @@ class PendingOrders(EngineBase):
             sub = self.s.subscriptions[sub_id]
             if copy.cancel_reason is not None:
                 continue
-            if not self._linkable(sub):  # defensive: its orders are cancelled when it stops copying
+            kept = copy.state is _FILLED and self._keeps(sub, order.ticket)
+            if not self._linkable(sub) and not kept:  # its orders are cancelled when it stops copying
                 self._cancel_copy(order, copy, f"subscription_{sub.state.value}")
                 continue
             linked.add(sub_id)
