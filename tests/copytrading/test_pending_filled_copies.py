@@ -143,3 +143,16 @@ def test_copy_stops_on_and_mirroring_off_keeps_the_placement_s_stops():
     # a price change reaches both; A keeps the stops it was placed with
     assert {c.subscription: (c.price, c.sl, c.tp) for c in of(step, ModifyOrder)} == {
         a: (D("1.07950"), D("1.07000"), D("1.10000")), b: (D("1.07950"), D("1.06900"), D("1.09900"))}
+
+
+def test_an_early_fill_survives_a_restart_of_the_engine():
+    from bridge.copytrading import Engine
+    w, subs = world()
+    i1 = next(c for c in place(w) if c.subscription == subs["I1"])
+    account = w.engine.subscriptions[subs["I1"]].account
+    w.handle(CopyOrderFilled(w.tick(), account, 901, 701, D("0.10"), D("1.08000")))
+    for restored in (Engine.from_state(w.engine.to_state(), w.engine.config, w.engine.rules),
+                     Engine.from_bytes(w.engine.to_bytes(), w.engine.config, w.engine.rules)):
+        assert restored.s.early_fills == w.engine.s.early_fills
+        restored.handle(CommandFilled(w.tick(), i1.key, 901))
+        assert restored.subscriptions[subs["I1"]].copies[77].ticket == 701
