@@ -14,7 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 from bridge.copytrading.commands import BalanceOperation, Command, WithdrawOpen, idempotency_key
 from bridge.copytrading.config import EngineConfig
 from bridge.copytrading.partners import PartnerBook
-from bridge.copytrading.pending_state import TraderOrder
+from bridge.copytrading.pending_state import EarlyFill, TraderOrder
 from bridge.copytrading.records import Record, Refused
 from bridge.copytrading.subscription import Copy, CopyState, EarlyClose, Subscription, SubState
 from bridge.copytrading.trader import TraderRecord
@@ -81,6 +81,9 @@ class _Persisted:
     early_closes: dict[int, dict[int, list[EarlyClose]]] = field(default_factory=dict)
     # The trader's pending orders and their copies, by order ticket (pending.py)
     orders: dict[int, TraderOrder] = field(default_factory=dict)
+    # Fills of investor orders not known yet, by investor account and order ticket: kept only
+    # while that account has a copy order placing (pending.py, as early_closes for opens).
+    early_fills: dict[int, dict[int, EarlyFill]] = field(default_factory=dict)
 
 
 class EngineBase:

@@ -226,6 +226,8 @@ class Parties(EngineBase):
             sub.limit_hit = None
         if before.copy_pending and not settings.copy_pending:
             self._cancel_orders_of(sub, "copy_pending_off")  # type: ignore[attr-defined]
+        elif settings.copy_pending:
+            self._refilter_orders_of(sub)  # type: ignore[attr-defined]  # waiting copy orders: the new filters
         plain = settings.recorded()
         if plain != before.recorded() and not (settings.is_seed and before.is_seed):  # seed-only edits: as ever
             self._records.append(CopySettingsChanged(self.s.now or 0, sub.id, plain))

@@ -30,7 +30,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.base import _ACTIVE, _OPENING, EngineBase
 from bridge.copytrading.commands import CloseCopy, idempotency_key
-from bridge.copytrading.pending_state import OrderCopy, OrderCopyState, OrderKind, TraderOrder, TraderOrderState
+from bridge.copytrading.pending_state import EarlyFill, OrderCopy, OrderCopyState, OrderKind, TraderOrder, TraderOrderState
 from bridge.copytrading.records import CopyRefused
 from bridge.copytrading.settings import filter_refusal, map_symbol
 from bridge.copytrading.subscription import Copy, Subscription
@@ -42,8 +42,10 @@ from bridge.domain.trading import Side
 
 _PLACING, _PLACED = OrderCopyState.PLACING, OrderCopyState.PLACED
 _CANCELLING, _FILLED = OrderCopyState.CANCELLING, OrderCopyState.FILLED
+ONE = Decimal(1)
 
 
+MAX_EARLY_FILLS = 100  # investor fills kept per account until their placement's result names them
 MAX_ORDERS_PER_TRADER = 1000  # trader orders kept (copied) at once; one more is refused, copied at market at its fill
 
 
@@ -96,6 +98,8 @@ class PendingOrders(EngineBase):
             kind = order.kind.reversed if reverse else order.kind
             assert kind is not None  # a reversed stop-limit is refused by _order_refusal
             sl, tp = (order.tp, order.sl) if reverse else (order.sl, order.tp)
+            if not self._stops_flag(sub, "copy_stops"):
+                sl = tp = None  # item 5: the copy order carries no stops (the engine default)
             copy = order.copies[sub.id] = OrderCopy(sub.id, kind, volume, order.price, _PLACING, sl=sl, tp=tp,
                                                     expiration=order.expiration, stoplimit=order.stoplimit)
             # the investor's name of the symbol (item 2's mapping), as an OpenCopy carries it
@@ -168,15 +172,24 @@ class PendingOrders(EngineBase):
             order.stoplimit = e.stoplimit
         for sub_id in sorted(order.copies):
             copy = order.copies[sub_id]
-            if copy.state is _PLACED:  # a copy still placing is brought up to date at its placement
+            # a copy still placing is brought up to date at its placement; one that already carries
+            # what it should (only unmirrored stops changed) gets nothing
+            if copy.state is _PLACED and self._carried(copy) != self._wanted(order, copy):
                 self._modify_order(order, copy)
 
-    @staticmethod
-    def _wanted(order: TraderOrder, copy: OrderCopy) -> tuple[Decimal, Decimal | None, Decimal | None, int | None,
-                                                            Decimal | None]:
-        """What the copy order should carry now: the trader's price, stops (swapped when
-        reversed), expiry and a stop-limit's Limit price."""
-        sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
+    def _stops_flag(self, sub: Subscription, name: str) -> bool:
+        """Item 5's `copy_stops` / `mirror_stop_changes`, None: the engine's `mirror_stops`."""
+        value = getattr(sub.settings, name) if sub.settings is not None else None
+        return self.config.mirror_stops if value is None else bool(value)
+
+    def _wanted(self, order: TraderOrder, copy: OrderCopy) -> tuple[Decimal, Decimal | None, Decimal | None,
+                                                                   int | None, Decimal | None]:
+        """What the copy order should carry now: the trader's price, expiry and a stop-limit's
+        Limit price; the trader's stops (swapped when reversed) only when the subscription
+        mirrors stop changes (item 5), else the stops it carries."""
+        sl, tp = copy.sl, copy.tp
+        if self._stops_flag(self.s.subscriptions[copy.subscription], "mirror_stop_changes"):
+            sl, tp = (order.sl, order.tp) if copy.kind is order.kind else (order.tp, order.sl)
         return order.price, sl, tp, order.expiration, order.stoplimit
 
     @staticmethod
@@ -223,13 +236,42 @@ class PendingOrders(EngineBase):
 
     def _cancel_orders_of(self, sub: Subscription, reason: str) -> None:
         """The subscription no longer copies orders (stopped, suspended, a limit tripped,
-        copy_pending off): every copy order of it goes, so none fills into an unmanaged position."""
+        copy_pending off): every copy order of it not filled goes, so none fills into an
+        unmanaged position. One that filled is a position, a copy like any other: it keeps
+        following the trader (a stop or suspension that closes the copies closes it with them)."""
         for ticket in sorted(self.s.orders):
             order = self.s.orders[ticket]
             copy = order.copies.get(sub.id)
-            if copy is not None:
+            if copy is not None and copy.state is not _FILLED:
                 self._cancel_copy(order, copy, reason)
                 self._settle_order(order)
+
+    def _refilter_orders_of(self, sub: Subscription) -> None:
+        """The subscription's settings changed: "a change applies to the trader's deals opened
+        after it", and a waiting copy order is a deal not opened yet. Each copy order not filled
+        of a trader order still pending is checked against the new filters; one they refuse is
+        cancelled (`CancelOrder` with the filter's code) and recorded `CopyRefused` with the
+        figures. Copy orders that filled are positions and stay (docs/copy-trading.md)."""
+        settings = sub.settings
+        if settings is None or not settings.filtering:
+            return
+        now = self.s.now or 0
+        for ticket in sorted(self.s.orders):
+            order = self.s.orders[ticket]
+            copy = order.copies.get(sub.id)
+            if (copy is None or copy.cancel_reason is not None or order.state is not TraderOrderState.PLACED
+                    or copy.state not in (_PLACING, _PLACED)):
+                continue
+            refusal = filter_refusal(settings, order.symbol, Side(order.kind.side), order.volume, order.magic)
+            if refusal is not None:
+                code, detail, details = refusal
+                self._records.append(CopyRefused(now, sub.id, sub.trader, order.ticket, code, detail, None, details))
+                self._cancel_copy(order, copy, code)
+
+    def _keeps(self, sub: Subscription, ticket: int) -> bool:
+        """A copy order that filled first is still a copy the subscription keeps (not closing)."""
+        position = sub.copies.get(ticket)
+        return position is not None and position.close_reason is None
 
     def _linkable(self, sub: Subscription) -> bool:
         """A fill may become a managed copy only on an active subscription that still has its book."""
@@ -255,12 +297,17 @@ class PendingOrders(EngineBase):
         heapq.heappush(self._expiries(), (filled_at + self.config.open_validity_ms, order.ticket))
         linked = set()
         validity = self.config.open_validity_ms
+        # The position may be smaller than the order (filled, then partly closed while the link
+        # was down: the hello's volume): each copy keeps this share, as `_opened` scales a copy
+        # partly closed while it opened (the seed's rounding on the close).
+        share = e.volume / order.volume if e.volume < order.volume else ONE
         for sub_id in sorted(order.copies):
             copy = order.copies[sub_id]
             sub = self.s.subscriptions[sub_id]
             if copy.cancel_reason is not None:
                 continue
-            if not self._linkable(sub):  # defensive: its orders are cancelled when it stops copying
+            kept = copy.state is _FILLED and self._keeps(sub, order.ticket)
+            if not self._linkable(sub) and not kept:  # its orders are cancelled when it stops copying
                 self._cancel_copy(order, copy, f"subscription_{sub.state.value}")
                 continue
             linked.add(sub_id)
@@ -271,8 +318,11 @@ class PendingOrders(EngineBase):
                     self._rekey(sub, position, e.position)
                 if position is not None and filled_at - (copy.filled_at or filled_at) > validity:
                     self._close_copy(sub, position, "expired")  # type: ignore[attr-defined]
+                elif position is not None and share < ONE:
+                    self._partial(sub, position, ONE - share, "trader_client")  # type: ignore[attr-defined]
             else:  # placing or placed: the copy is the position's, opening until the investor's fill
                 self._book_opening(sub, order, copy, pos)
+                sub.copies[pos.ticket].scale = share
         others = [sub for sub in self._trader_subs.get(t.id, ()) if sub.id not in linked]
         self._fan_out(t, pos, others, quote=quote)  # type: ignore[attr-defined]
         self._settle_order(order)
@@ -314,14 +364,16 @@ class PendingOrders(EngineBase):
     def _on_copy_order_filled(self, e: pm.CopyOrderFilled) -> None:
         found = self._copy_order(e.account, e.order)
         if found is None:
-            return  # unknown or already booked: idempotent
+            return self._early_fill(e)  # unknown or already booked: idempotent
         sub, order, copy = found
         filled_at = e.filled_at if e.filled_at is not None else e.now
         del order.copies[sub.id]
         linked = sub.copies.get(order.position) if order.position is not None else None
-        if not self._linkable(sub) and (linked is None or linked.state is not _OPENING):
-            # stopped or no longer copying, and no copy booked for it: closed at once, never booked
-            reason = copy.cancel_reason or f"subscription_{sub.state.value}"
+        if (linked is None or linked.state is not _OPENING) and (
+                not self._linkable(sub) or order.state is TraderOrderState.FILLED):
+            # stopped or no longer copying, or the trader's fill found it being cancelled (a filter
+            # set meanwhile): no copy booked for it, so closed at once, never booked
+            reason = copy.cancel_reason or (f"subscription_{sub.state.value}" if not self._linkable(sub) else "not_linked")
             self._commands.append(CloseCopy(self._next_id(), idempotency_key(sub.id, order.ticket, "close_order", 1),
                                             sub.id, sub.account, order.position or order.ticket, e.position,
                                             e.volume, reason))
@@ -350,6 +402,37 @@ class PendingOrders(EngineBase):
             self._opened(sub, position, ev.CommandFilled(e.now, "", e.position, e.volume, e.price))  # type: ignore[attr-defined]
         self._records.append(pm.OrderCopied(e.now, sub.id, order.ticket, "filled", e.order, e.volume, e.price))
         self._settle_order(order)
+
+    def _early_fill(self, e: pm.CopyOrderFilled) -> None:
+        """Keep the fill of an order not known yet while a copy order of that account is placing:
+        a stop at its trigger, or results re-sent after a reconnect, may report the fill before
+        the placement's result names the ticket. Bounded: MAX_EARLY_FILLS per account, and all
+        dropped once no copy order of the account is placing."""
+        if e.volume <= 0 or not self._placing_on(e.account):
+            return
+        fills = self.s.early_fills.setdefault(e.account, {})
+        if e.order in fills or len(fills) < MAX_EARLY_FILLS:
+            fills[e.order] = EarlyFill(e.position, e.volume, e.price, e.filled_at if e.filled_at is not None else e.now)
+
+    def _placing_on(self, account: int) -> bool:
+        return any(copy.state is _PLACING and self.s.subscriptions[sub_id].account == account
+                   for order in self.s.orders.values() for sub_id, copy in order.copies.items())
+
+    def _apply_early_fill(self, sub: Subscription, ticket: int, now: int) -> bool:
+        """The placement's result named `ticket`: its fill, if it came first, applies now."""
+        fills = self.s.early_fills.get(sub.account)
+        fill = fills.pop(ticket, None) if fills is not None else None
+        self._drop_early_fills(sub.account)
+        if fill is not None:
+            self._on_copy_order_filled(pm.CopyOrderFilled(now, sub.account, ticket, fill.position, fill.volume,
+                                                          fill.price, fill.filled_at))
+        return fill is not None
+
+    def _drop_early_fills(self, account: int) -> None:
+        """No copy order of `account` placing any more: no placement result can claim its fills."""
+        fills = self.s.early_fills.get(account)
+        if fills is not None and (not fills or not self._placing_on(account)):
+            del self.s.early_fills[account]
 
     def _on_copy_order_removed(self, e: pm.CopyOrderRemoved) -> None:
         found = self._copy_order(e.account, e.order)
@@ -389,10 +472,13 @@ class PendingOrders(EngineBase):
                 self._forget_opening(sub, order, now, "refused")
                 self._records.append(CopyRefused(now, sub_id, sub.trader, order.ticket, "server_refused",
                                                  refused or "no order ticket", None))
+                self._drop_early_fills(sub.account)
             else:
                 copy.state, copy.order = _PLACED, ticket
                 self._records.append(pm.OrderCopied(now, sub_id, order.ticket, "placed", ticket, copy.volume, copy.price))
-                if copy.cancel_reason is not None or order.state is TraderOrderState.CANCELLED:
+                if self._apply_early_fill(sub, ticket, now):
+                    pass  # it filled already: a position now (cancelled or linked by the fill's rules)
+                elif copy.cancel_reason is not None or order.state is TraderOrderState.CANCELLED:
                     self._cancel_copy(order, copy, copy.cancel_reason or "trader_cancelled")
                 elif order.state is TraderOrderState.PLACED and self._carried(copy) != self._wanted(order, copy):
                     self._modify_order(order, copy)  # the trader changed it while the copy was placing

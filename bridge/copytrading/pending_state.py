@@ -63,3 +63,14 @@ class TraderOrder:
     copies: dict[int, OrderCopy] = field(default_factory=dict)  # by subscription id
     stoplimit: Decimal | None = None  # a stop-limit's Limit price (MT5, issue 15 item 3)
     magic: int | None = None  # the trader's magic number, when reported
+
+
+@dataclass(slots=True)
+class EarlyFill:
+    """An investor's `order_filled` for an order ticket the engine does not know yet: the fill
+    of a copy order still placing, reported before the placement's result (pending.py)."""
+
+    position: int
+    volume: Decimal
+    price: Decimal
+    filled_at: int

@@ -53,12 +53,12 @@ def hello(core: DaemonCore, trader: str, m: Hello, now: int) -> None:
     kept, grow = book_of(core, trader).reconcile(net)
     legs = core.engine.traders[trader].positions
     core.feed_engine(ev.TraderSnapshot(now, trader, tuple(
-        ev.SnapshotPosition(t, legs[t].symbol, legs[t].side, volume, legs[t].price, legs[t].opened_at)
+        ev.SnapshotPosition(t, legs[t].symbol, legs[t].side, volume, legs[t].price, legs[t].opened_at, legs[t].magic)
         for t, volume in sorted(kept.items()))))
     for symbol, side, volume in grow:
         p = by_symbol[symbol]
         core.feed_engine(ev.TraderPositionOpened(now, trader, core.seq + 1, symbol, side, volume, p.price, p.time,
-                                                 p.sl or None, p.tp or None))
+                                                 p.sl or None, p.tp or None, p.magic))
 
 
 def opened(core: DaemonCore, trader: str, m: PositionOpened) -> None:
@@ -74,7 +74,7 @@ def opened(core: DaemonCore, trader: str, m: PositionOpened) -> None:
         core._log("info", "trader.open_already_applied", login=m.login, ticket=m.ticket, volume=str(m.volume))
         return
     _move(core, trader, m.symbol, _signed(m.side, m.volume), m.price, ZERO, "client", m.time,
-          m.sl or None, m.tp or None)
+          m.sl or None, m.tp or None, m.magic)
 
 
 def order_filled(core: DaemonCore, trader: str, m: OrderFilled) -> bool:
@@ -117,7 +117,7 @@ def closed(core: DaemonCore, trader: str, m: PositionClosed) -> None:
                   remaining=str(m.remaining))
         return
     _move(core, trader, symbol, pos.side.sign * m.remaining, m.price, m.profit, CLOSE_REASONS[m.reason],
-          None, None, None)
+          None, None, None, None)
 
 
 def modified(core: DaemonCore, trader: str, m: PositionModified) -> None:
@@ -130,7 +130,7 @@ def modified(core: DaemonCore, trader: str, m: PositionModified) -> None:
 
 
 def _move(core: DaemonCore, trader: str, symbol: str, net: Decimal, price: Decimal, profit: Decimal, reason: str,
-          opened_at: int | None, sl: Decimal | None, tp: Decimal | None) -> None:
+          opened_at: int | None, sl: Decimal | None, tp: Decimal | None, magic: int | None) -> None:
     now = core.now
     try:
         events = book_of(core, trader).move_to(now, core.seq + 1, symbol, net, price, profit, reason)
@@ -139,5 +139,5 @@ def _move(core: DaemonCore, trader: str, symbol: str, net: Decimal, price: Decim
         return
     for event in events:
         if type(event) is ev.TraderPositionOpened:  # the leg's ticket: the seq its open is journaled at
-            event = replace(event, ticket=core.seq + 1, opened_at=opened_at, sl=sl, tp=tp)
+            event = replace(event, ticket=core.seq + 1, opened_at=opened_at, sl=sl, tp=tp, magic=magic)
         core.feed_engine(event)

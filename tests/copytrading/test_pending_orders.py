@@ -20,13 +20,16 @@ VALIDITY = 5000  # EngineConfig().open_validity_ms
 
 
 def world() -> tuple[World, dict[str, int]]:
-    """One trader; I1 copies orders, I2 does not (the default), I3 copies them x2, I4 reversed."""
+    """One trader; I1 copies orders, I2 does not (the default), I3 copies them x2, I4 reversed.
+    The three order copiers copy and mirror the trader's stops (item 5: `copy_stops`,
+    `mirror_stop_changes`; the engine default carries none, test_review15_pending_stops.py)."""
     w = World()
     w.trader(equity="10000")
     subs = {name: w.investor(name, account=2000 + i, amount="10000") for i, name in enumerate(("I1", "I2", "I3", "I4"))}
-    w.handle(SetCopySettings(w.tick(), subs["I1"], "I1", copy_pending=True))
-    w.handle(SetCopySettings(w.tick(), subs["I3"], "I3", copy_pending=True, mode="multiplier", multiplier="2"))
-    w.handle(SetCopySettings(w.tick(), subs["I4"], "I4", copy_pending=True, reverse=True))
+    stops = {"copy_stops": True, "mirror_stop_changes": True}
+    w.handle(SetCopySettings(w.tick(), subs["I1"], "I1", copy_pending=True, **stops))
+    w.handle(SetCopySettings(w.tick(), subs["I3"], "I3", copy_pending=True, mode="multiplier", multiplier="2", **stops))
+    w.handle(SetCopySettings(w.tick(), subs["I4"], "I4", copy_pending=True, reverse=True, **stops))
     return w, subs
 
 

@@ -64,8 +64,16 @@ def test_an_order_that_filled_and_was_partly_closed_while_the_link_was_down_size
     w.handle(TraderSnapshot(w.tick(), "T", (SnapshotPosition(77, "EURUSD", Side.BUY, D("0.05"), D("1.08000"),
                                                              w.now - 1000),)))
     account = w.engine.subscriptions[subs["I1"]].account
-    w.handle(CopyOrderFilled(w.tick(), account, orders[subs["I1"]], 701, D("0.10"), D("1.08000")))
+    step = w.handle(CopyOrderFilled(w.tick(), account, orders[subs["I1"]], 701, D("0.10"), D("1.08000")),
+                    fill=False)  # the close it asks for is answered below
     copy = w.engine.subscriptions[subs["I1"]].copies[77]
     closing = sum((c.volume for s in w.steps for c in s.commands
                    if isinstance(c, CloseCopy) and c.subscription == subs["I1"]), D(0))
     assert copy.volume - closing == D("0.05"), (copy.volume, closing)
+    for cmd in step.commands:
+        w.answer(cmd)
+    assert w.engine.subscriptions[subs["I1"]].copies[77].volume == D("0.05")  # the trader's 0.05, once booked
+    # I3 (multiplier 2: a 0.20 copy order) keeps twice the trader's 0.05
+    account3 = w.engine.subscriptions[subs["I3"]].account
+    w.handle(CopyOrderFilled(w.tick(), account3, orders[subs["I3"]], 703, D("0.20"), D("1.08000")))
+    assert w.engine.subscriptions[subs["I3"]].copies[77].volume == D("0.10")
