@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bridge.cluster.lease import LeaseConfig  # noqa: E402
 from bridge.daemon.client import AdminClient, TerminalClient, wait_until  # noqa: E402
 from bridge.daemon.cluster import ClusterDb  # noqa: E402
 from bridge.daemon.cluster_testing import Standby, node_config  # noqa: E402
@@ -65,9 +66,10 @@ TRADER = 1001
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--investors", type=int, default=None, help="default 10 000 (60 with --kills)")
-    ap.add_argument("--lease-ms", type=int, default=3000)
-    ap.add_argument("--renew-ms", type=int, default=1000)
+    ap.add_argument("--investors", type=int, default=10_000)
+    ap.add_argument("--lease-ms", type=int, default=LeaseConfig().duration_ms, help="default: [cluster]'s")
+    ap.add_argument("--renew-ms", type=int, default=LeaseConfig().renew_ms, help="default: [cluster]'s")
+    ap.add_argument("--heartbeat-ms", type=int, default=5000, help="the terminals' heartbeat (default 5000)")
     ap.add_argument("--kills", type=int, default=0)
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--capacity", action="store_true", help="copies/s and CPU per copy with 1-3 daemons, pgbench")
@@ -75,7 +77,6 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="fan-outs per daemon count (default 5)")
     ap.add_argument("--pgbench-s", type=int, default=15, help="pgbench duration, seconds (default 15)")
     args = ap.parse_args()
-    args.investors = args.investors or (60 if args.kills else 10_000)
     from bridge.daemon.store_pgcluster import PgCluster
 
     if args.kills:
@@ -145,7 +146,7 @@ def run(args: argparse.Namespace, url: str, failover: bool) -> dict[str, float]:
     logins = list(range(100_000, 100_000 + n))
     tmp = Path(tempfile.mkdtemp(prefix="bench-shards-"))
     setup = make_setup(tmp, {"trader": ([TRADER], "trader"), "investors": (logins, "investor"),
-                             "ops": ([], "admin")}, heartbeat_ms=5000, journal_url=url,
+                             "ops": ([], "admin")}, heartbeat_ms=args.heartbeat_ms, journal_url=url,
                        engine="open_validity_ms = 600000")
     lease = {"lease_ms": args.lease_ms, "renew_ms": args.renew_ms}
     if failover:
