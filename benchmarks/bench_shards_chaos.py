@@ -33,6 +33,7 @@ import threading
 import time
 import tomllib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from bridge.daemon.client import AdminClient, Executor, TerminalClient, wait_until
@@ -57,12 +58,44 @@ class Copies:
         self.open_keys: dict[tuple[int, int], set[str]] = {}  # (login, trader ticket) -> keys that opened it
         self._seen: set[str] = set()
         self._trader_ticket: dict[tuple[int, int], int] = {}  # (login, investor ticket) -> trader ticket
+        # a step: kill when the k-th command arrives (not at the end of the batch a poll reads),
+        # note the first command after `arm_resume` and when the step's copies are all there
+        self.trigger: tuple[int, Callable[[], None]] | None = None
+        self.armed = False
+        self.first_at: float | None = None
+        self.done_at: float | None = None
+        self._opened: list[int] = []
+        self._closed: list[int] = []
+        self._n = 0
         ex.client.handlers.append(self.on_message)
+
+    def step(self, opened: list[int], closed: list[int], n: int, kill_at: int, kill: Callable[[], None]) -> None:
+        self._opened, self._closed, self._n = opened, closed, n
+        self.done_at = self.first_at = None
+        self.armed = False
+        self.trigger = (self.received + kill_at, kill)
+
+    def arm_resume(self) -> None:
+        self.armed = True
+
+    def complete(self) -> bool:
+        return (all(self.held[t] == self._n for t in self._opened)
+                and all(self.held[t] == 0 for t in self._closed))
 
     def on_message(self, m: object) -> None:
         if not isinstance(m, (Open, Close, Modify)):
             return
         self.received += 1
+        if self.armed and self.first_at is None:
+            self.first_at = time.perf_counter()
+        self._count(m)
+        if self.done_at is None and self.complete():
+            self.done_at = time.perf_counter()
+        if self.trigger is not None and self.received >= self.trigger[0]:
+            kill, self.trigger = self.trigger[1], None
+            kill()
+
+    def _count(self, m: Open | Close | Modify) -> None:
         if m.key in self._seen or m.key not in self.ex.executions:
             return
         self._seen.add(m.key)
@@ -208,7 +241,19 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
             opened = [ticket] if "open" in kind else []
             closed = [open_tickets[0]] if "close" in kind else []
             open_tickets = [t for t in open_tickets if t not in closed] + opened
+            killing: dict[str, float] = {}
+
+            def kill() -> None:  # at the k-th command of the fan-out, inside the poll that reads it
+                now, leases = probe.view()
+                watch.dead.add(leases["s1"].token)
+                owner.kill()
+                killing.update(t=time.perf_counter(), left=max(0, leases["s1"].expires_at - now) / 1000,
+                               received=copies.received - base)
+
             base = copies.received
+            assert owner.proc is not None and owner.proc.poll() is None, \
+                f"false failover: the owner exited by itself ({owner.proc.returncode}) before kill {step + 1}"
+            copies.step(opened, closed, n, k, kill)
             for t in opened:
                 p = trader.opened(TRADER, t, volume="0.1")
                 trader.set_positions(TRADER, (*trader.sessions[TRADER].hello["positions"], p))
@@ -216,16 +261,11 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
                 trader.set_positions(TRADER, tuple(p for p in trader.sessions[TRADER].hello["positions"]
                                                    if p.ticket != t))
                 trader.closed(TRADER, t, "0.1")
-            assert wait_until(lambda: copies.received - base >= k, clients, 600), f"step {step}: fan-out stalled"
-            assert owner.proc is not None and owner.proc.poll() is None, \
-                f"false failover: the owner exited by itself ({owner.proc.returncode}) before kill {step + 1}"
-            now, leases = probe.view()
-            token = leases["s1"].token
-            watch.dead.add(token)
-            owner.kill()
-            t_kill = time.perf_counter()
-            lease_left = max(0, leases["s1"].expires_at - now) / 1000  # read just before the kill
-            mark = copies.received
+            if k == 0:
+                copies.trigger = None
+                kill()
+            assert wait_until(lambda: bool(killing), clients, 600), f"step {step}: fan-out stalled"
+            t_kill, lease_left = killing["t"], killing["left"]
             # The terminals reconnect at once to the standby's endpoint (as 10 000 terminals
             # retrying would have by then): their hellos wait in the sockets until it listens,
             # so this one process's serial hello sending is not in the figure.
@@ -233,25 +273,23 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
             for c in clients:
                 c.endpoint = router
                 c.reconnect()
+            copies.arm_resume()  # the old sockets are closed: every command from now on is the new owner's
             hellos = time.perf_counter() - t_kill
             assert standby.serving(600), standby.failed
             serving = standby.at - t_kill
             killed = next(node for node, d in nodes.items() if d is owner)
             owner = standby.daemon
-
-            def complete() -> bool:
-                return all(copies.held[t] == n for t in opened) and all(copies.held[t] == 0 for t in closed)
-
-            assert wait_until(lambda: copies.received > mark or complete(), clients, 600), "copying did not resume"
-            resumed = time.perf_counter() - t_kill
-            assert wait_until(complete, clients, 600), f"step {step}: copies missing"
-            done = time.perf_counter() - t_kill
-            kills.append({"step": step + 1, "kind": kind, "killed": killed, "at_command": k,
+            assert wait_until(lambda: copies.first_at is not None, clients, 600), "copying did not resume"
+            resumed = copies.first_at - t_kill
+            assert wait_until(lambda: copies.done_at is not None, clients, 600), f"step {step}: copies missing"
+            done = copies.done_at - t_kill
+            kills.append({"step": step + 1, "kind": kind, "killed": killed, "at_command": int(killing["received"]),
                           "lease_left_s": round(lease_left, 3), "serving_s": round(serving, 3),
                           "resumed_s": round(resumed, 3), "all_s": round(done, 3),
                           "hellos_sent_s": round(hellos, 3)})
-            print(f"kill {step + 1}/{args.kills}: {kind} fan-out, {killed} killed after {k} commands received; "
-                  f"lease left {lease_left:.2f} s, hellos queued {hellos:.2f} s, serving {serving:.2f} s, copying resumed {resumed:.2f} s, "
+            print(f"kill {step + 1}/{args.kills}: {kind} fan-out, {killed} killed at command "
+                  f"{killing['received']:.0f} of {n * (2 if kind == 'open+close' else 1)}; lease left {lease_left:.2f} s, "
+                  f"hellos queued {hellos:.2f} s, serving {serving:.2f} s, copying resumed {resumed:.2f} s, "
                   f"all copies {done:.2f} s")
             inv.inbox.clear()  # counted by the handlers; the inbox would hold every message of the run
             trader.inbox.clear()
