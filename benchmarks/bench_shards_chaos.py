@@ -10,10 +10,14 @@ k drawn uniformly in [0, N) (k = 0: right after the trader's event, maybe before
 read it). Timed from the kill, per kill:
 
 * `lease_left`: what the lease had still to run at the kill (the database's clock);
+* `hellos queued`: this one process took that long to send its 10 000 hellos to the standby's
+  endpoint (at the kill, where they wait until it listens; 10 000 real terminals do this in
+  parallel): when it exceeds `serving`, `resumed` is this harness's limit, not the daemon's;
 * `serving`: the standby has taken the lease, recovered the shard and listens;
-* `resumed`: the terminals (reconnected to it as soon as it listens) receive its first
-  command, or this fan-out is already complete;
-* `all`: every investor's copy of this step is executed.
+* `resumed`: the terminals receive the new owner's first command (a re-send or a new copy);
+* `all`: every investor's copy of this step is executed (sooner than `resumed` when the dead
+  owner had sent them all: what the new owner re-sends is then answered from the stored
+  results).
 
 Counted exactly at the end: keys executed twice (the terminal `Executor`), (investor, trader
 position) pairs opened by two keys, journaled commands never executed and executed keys the
@@ -243,12 +247,23 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
             open_tickets = [t for t in open_tickets if t not in closed] + opened
             killing: dict[str, float] = {}
 
-            def kill() -> None:  # at the k-th command of the fan-out, inside the poll that reads it
+            def kill() -> None:
+                """At the k-th command of the fan-out, inside the poll that reads it. The terminals
+                then reconnect at once to the standby's endpoint, as terminals retrying would
+                have by the time it listens: their hellos wait in the sockets until it does.
+                What the dead owner sent and they had not read yet is dropped with the old
+                sockets (pending in the journal: the new owner re-sends it)."""
                 now, leases = probe.view()
                 watch.dead.add(leases["s1"].token)
                 owner.kill()
-                killing.update(t=time.perf_counter(), left=max(0, leases["s1"].expires_at - now) / 1000,
-                               received=copies.received - base)
+                t = time.perf_counter()
+                router = tomllib.loads(standby.daemon.config_path.read_text())["daemon"]["router"]
+                for c in clients:
+                    c.endpoint = router
+                    c.reconnect()
+                copies.arm_resume()  # every command from now on is the new owner's
+                killing.update(t=t, left=max(0, leases["s1"].expires_at - now) / 1000,
+                               received=copies.received - base, hellos=time.perf_counter() - t)
 
             base = copies.received
             assert owner.proc is not None and owner.proc.poll() is None, \
@@ -265,16 +280,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
                 copies.trigger = None
                 kill()
             assert wait_until(lambda: bool(killing), clients, 600), f"step {step}: fan-out stalled"
-            t_kill, lease_left = killing["t"], killing["left"]
-            # The terminals reconnect at once to the standby's endpoint (as 10 000 terminals
-            # retrying would have by then): their hellos wait in the sockets until it listens,
-            # so this one process's serial hello sending is not in the figure.
-            router = tomllib.loads(standby.daemon.config_path.read_text())["daemon"]["router"]
-            for c in clients:
-                c.endpoint = router
-                c.reconnect()
-            copies.arm_resume()  # the old sockets are closed: every command from now on is the new owner's
-            hellos = time.perf_counter() - t_kill
+            t_kill, lease_left, hellos = killing["t"], killing["left"], killing["hellos"]
             assert standby.serving(600), standby.failed
             serving = standby.at - t_kill
             killed = next(node for node, d in nodes.items() if d is owner)
