@@ -71,6 +71,8 @@ def main() -> None:
     ap.add_argument("--renew-ms", type=int, default=LeaseConfig().renew_ms, help="default: [cluster]'s")
     ap.add_argument("--heartbeat-ms", type=int, default=5000, help="the terminals' heartbeat (default 5000)")
     ap.add_argument("--kills", type=int, default=0)
+    ap.add_argument("--back-to-back", dest="settle", action="store_false",
+                    help="--kills: the next fan-out without waiting for the last one's commands to be done")
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--capacity", action="store_true", help="copies/s and CPU per copy with 1-3 daemons, pgbench")
     ap.add_argument("--capacity-investors", type=int, default=1000, help="investors per shard (default 1000)")

@@ -238,6 +238,15 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
         watch = LeaseWatch(url)
         probe = ClusterDb(url, "bench kill", ddl=False)
         open_tickets: list[int] = []
+        next_read = [0.0]
+
+        def settled() -> bool:  # journal_commands reads every command: every 2 s, not at every poll
+            if time.monotonic() < next_read[0]:
+                return False
+            pending = any(st == "pending" for _, _, t, st in journal_commands(shard) if t != "balance")
+            next_read[0] = time.monotonic() + 2
+            return not pending
+
         for step in range(args.kills):
             ticket = 7000 + step
             kind = "open" if len(open_tickets) < 2 else rng.choice(("open", "close", "open+close"))
@@ -303,17 +312,10 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
             nodes[killed] = DaemonProcess(configs[killed])
             standby = TimedStandby(nodes[killed])  # the killed node comes back as the next standby
             assert wait_until(lambda: standing_by(url, killed), clients, 120), f"{killed} never stood by"
+            if args.settle:  # the next kill lands in one fan-out, not in the backlog of the last ones
+                assert wait_until(settled, clients, 600), f"step {step}: commands still pending"
         probe.close()
         want = {(login, t) for login in investors for t in open_tickets}
-
-        next_read = [0.0]
-
-        def settled() -> bool:  # journal_commands reads every command: twice a second, not at every poll
-            if time.monotonic() < next_read[0]:
-                return False
-            next_read[0] = time.monotonic() + 0.5
-            return not any(st == "pending" for _, _, t, st in journal_commands(shard) if t != "balance")
-
         assert wait_until(settled, clients, 120), "commands still pending"
     finally:
         if watch is not None:
@@ -342,7 +344,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
     alive_s = time.monotonic() - watch.started if watch else 0
     renew_rate = sum(watch.renewals.values()) / alive_s if watch and alive_s else 0
     met = summary["resumed_max_s"] <= GOAL_S
-    print(f"{len(kills)} kill -9 of the owner during fan-outs, {n} investors, lease {args.lease_ms} / renew "
+    print(f"{len(kills)} kill -9 of the owner during fan-outs ({'each after the last settled' if args.settle else 'back to back'}), {n} investors, lease {args.lease_ms} / renew "
           f"{args.renew_ms} ms, {len(rows)} commands journaled:")
     for name in ("serving", "resumed", "all"):
         print(f"  {name:8s} median {summary[f'{name}_median_s']:.2f} s, p90 {summary[f'{name}_p90_s']:.2f} s, "
@@ -358,7 +360,8 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
     print(f"  machine: {os.cpu_count()} cores shared with other jobs; load average (1 min) "
           f"{min(load):.1f}-{max(load):.1f} during the run")
     return {"bench": "shards_chaos", "kills": len(kills), "investors": n, "seed": args.seed,
-            "lease_ms": args.lease_ms, "renew_ms": args.renew_ms, "heartbeat_ms": args.heartbeat_ms, **summary,
+            "lease_ms": args.lease_ms, "renew_ms": args.renew_ms, "heartbeat_ms": args.heartbeat_ms,
+            "settle": args.settle, **summary,
             "goal_s": GOAL_S, "goal_met": met, "lost": lost, "duplicated": duplicated,
             "executed_not_journaled": unjournaled, "not_done": not_done, "ok": ok,
             "commands_journaled": len(rows), "min_lease_slack_ms": slack, "renewals_per_s": round(renew_rate, 2),
