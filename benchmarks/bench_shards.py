@@ -14,14 +14,16 @@ journal, restarted in place (its advisory lock goes with its session: nothing to
 what failover adds is the lease expiry plus the standby's poll (and a cold restart pays the
 process start, which the standby has already paid).
 
-    .venv/bin/python benchmarks/bench_shards.py [--investors 10000] [--lease-ms 3000] [--renew-ms 1000]
-    .venv/bin/python benchmarks/bench_shards.py --kills 20 [--investors 60] [--seed 16]
+    .venv/bin/python benchmarks/bench_shards.py [--investors 10000] [--lease-ms 1500] [--renew-ms 300]
+    .venv/bin/python benchmarks/bench_shards.py --kills 20 [--investors 10000] [--seed 16] [--back-to-back]
 
-`--kills N`: the issue's repetition instead: N kill -9 of whichever daemon owns s1, at seeded
-random points of fan-outs (a position opened, and every third step an older one closed), the
-killed one restarted as the next standby; at the end every command executed exactly once per
-key, each (investor, trader position) copied once, every command done, the terminals' positions
-= the trader's open positions; prints the takeover times (median, max).
+`--kills N` (benchmarks/bench_shards_chaos.py): the issue's repetition: N kill -9 of whichever
+daemon owns s1, each when the terminals have received a seeded random k-th command of a
+fan-out (a position opened, the oldest closed, or both), on one setup built once; the killed
+node comes back as the next standby. Per kill: the lease left, serving, copying resumed, all
+copies; median / p90 / max against the goal; lost / duplicated counted exactly from the
+terminal's executions and the journal; the owners' smallest lease slack. The lease defaults
+are `[cluster]`'s (bridge/cluster/lease.py); `--lease-ms 3000 --renew-ms 1000` for the first one.
 
 Goal: `resumed` <= 5 s at 10 000 investors (lease expiry + recovery).
 

@@ -302,8 +302,9 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
                           "lease_left_s": round(lease_left, 3), "serving_s": round(serving, 3),
                           "resumed_s": round(resumed, 3), "all_s": round(done, 3),
                           "hellos_sent_s": round(hellos, 3)})
+            size = n * (2 if kind == "open+close" else 1)
             print(f"kill {step + 1}/{args.kills}: {kind} fan-out, {killed} killed at command "
-                  f"{killing['received']:.0f} of {n * (2 if kind == 'open+close' else 1)}; lease left {lease_left:.2f} s, "
+                  f"{killing['received']:.0f} of {size}; lease left {lease_left:.2f} s, "
                   f"hellos queued {hellos:.2f} s, serving {serving:.2f} s, copying resumed {resumed:.2f} s, "
                   f"all copies {done:.2f} s")
             inv.inbox.clear()  # counted by the handlers; the inbox would hold every message of the run
@@ -338,14 +339,16 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
     ok = not (lost or duplicated or unjournaled or not_done)
     resumed = [k["resumed_s"] for k in kills]
     summary = {f"{name}_{stat}_s": round(f(vals), 3) for name, vals in
-               (("resumed", resumed), ("serving", [k["serving_s"] for k in kills]), ("all", [k["all_s"] for k in kills]))
+               (("resumed", resumed), ("serving", [k["serving_s"] for k in kills]),
+                ("all", [k["all_s"] for k in kills]))
                for stat, f in (("median", statistics.median), ("p90", lambda v: pct(v, 0.9)), ("max", max))}
     slack = min(watch.min_left.values()) if watch and watch.min_left else None
     alive_s = time.monotonic() - watch.started if watch else 0
     renew_rate = sum(watch.renewals.values()) / alive_s if watch and alive_s else 0
     met = summary["resumed_max_s"] <= GOAL_S
-    print(f"{len(kills)} kill -9 of the owner during fan-outs ({'each after the last settled' if args.settle else 'back to back'}), {n} investors, lease {args.lease_ms} / renew "
-          f"{args.renew_ms} ms, {len(rows)} commands journaled:")
+    pace = "each after the last settled" if args.settle else "back to back"
+    print(f"{len(kills)} kill -9 of the owner during fan-outs ({pace}), {n} investors, lease {args.lease_ms} / "
+          f"renew {args.renew_ms} ms, {len(rows)} commands journaled:")
     for name in ("serving", "resumed", "all"):
         print(f"  {name:8s} median {summary[f'{name}_median_s']:.2f} s, p90 {summary[f'{name}_p90_s']:.2f} s, "
               f"max {summary[f'{name}_max_s']:.2f} s")
