@@ -11,8 +11,8 @@ Example:
     admin_endpoint = "tcp://10.0.0.1:5572"  # admin requests of other daemons are routed here;
                                          # default: daemon.admin ("" = this node takes none)
     feed_endpoint = "tcp://10.0.0.1:5571"   # where monitors subscribe; default: daemon.pub
-    lease_ms = 3000
-    renew_ms = 1000
+    lease_ms = 1500                      # default; docs/scaling.md "Failover" says why
+    renew_ms = 300
     acquire_timeout_s = 0                # 0: a standby waits for the lease as long as it takes
     ledger = false                       # true: wallets and IB credits on the cluster ledger
                                          # (docs/scaling.md "Money that crosses shards")
@@ -78,7 +78,8 @@ def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exc
         raise fail("cluster.feed_endpoint", f"{feed_endpoint!r}: the address monitors subscribe to, e.g. "
                                             "tcp://10.0.0.1:5571 (not a wildcard), or \"\"")
     ints = {}
-    for key, default in (("lease_ms", 3000), ("renew_ms", 1000), ("acquire_timeout_s", 0)):
+    for key, default in (("lease_ms", LeaseConfig().duration_ms), ("renew_ms", LeaseConfig().renew_ms),
+                         ("acquire_timeout_s", 0)):
         v = t.get(key, default)
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise fail(f"cluster.{key}", f"{v!r}: a whole number >= 0")

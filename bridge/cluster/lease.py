@@ -27,8 +27,8 @@ class LeaseConfig:
     """`[cluster]` timers. A lease outlives two missed renewals, so one slow round trip does
     not lose it; failover takes at most `duration_ms` + one `renew_ms` poll + recovery."""
 
-    duration_ms: int = 3000
-    renew_ms: int = 1000
+    duration_ms: int = 1500  # docs/scaling.md "Failover": the default and why
+    renew_ms: int = 300
 
     @property
     def step_ms(self) -> int:

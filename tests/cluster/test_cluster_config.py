@@ -20,7 +20,7 @@ def cfg(cluster: dict, journal: dict | None = None):  # noqa: ANN201
 def test_a_cluster_table_with_defaults() -> None:
     c = cfg({"node": "d1", "shards": ["s1", "s2"]}).cluster
     assert (c.node, c.shards, c.endpoint) == ("d1", ("s1", "s2"), "tcp://127.0.0.1:5570")  # daemon.router
-    assert (c.lease.duration_ms, c.lease.renew_ms, c.acquire_timeout_s) == (3000, 1000, 0)
+    assert (c.lease.duration_ms, c.lease.renew_ms, c.acquire_timeout_s) == (1500, 300, 0)
     assert parse_config({}).cluster is None
 
 
@@ -32,7 +32,7 @@ def test_a_cluster_table_with_defaults() -> None:
     ({"node": "d1", "shards": ["s-1"]}, None, "cluster.shards[0]: 's-1': letters, digits and _ only"),
     ({"node": "d1", "shards": ["s1", "s1"]}, None, "cluster.shards: a shard is listed twice"),
     ({"node": "d1", "shards": ["s1"], "endpoint": "tcp://*:5570"}, None, "cluster.endpoint: 'tcp://*:5570'"),
-    ({"node": "d1", "shards": ["s1"], "lease_ms": 1500}, None, "lease_ms 1500 must be at least twice renew_ms 1000"),
+    ({"node": "d1", "shards": ["s1"], "lease_ms": 500}, None, "lease_ms 500 must be at least twice renew_ms 300"),
     ({"node": "d1", "shards": ["s1"], "renew_ms": "1s"}, None, "cluster.renew_ms: '1s': a whole number >= 0"),
     ({"node": "d1", "shards": ["s1"], "lease": 3}, None, "cluster.lease: unknown key"),
 ])
