@@ -21,6 +21,8 @@ handed to the core as data (`mono_ns`).
 
 Every step: feed frames to the core -> commit the core's batch (one SQLite transaction) ->
 pump outbound frames -> publish the feed. Nothing leaves before its journal commit.
+
+The periodic work (timer loop, WAL checkpoints, gc pause watch) is `server_timers.py`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from bridge.daemon.service import ServiceShell, TaskCrashed
 from bridge.daemon.sessions import FORGET_AFTER
 from bridge.daemon.snapshots import Snapshots
 from bridge.daemon.store import JournalLock, Store
+from bridge.daemon.server_timers import TimerShell
 from bridge.daemon.transport import TransportEvents
 from bridge.daemon.wire import FeedEncoder
 
@@ -74,7 +77,7 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Daemon(ServiceShell, PeerShell, FeedShell):
+class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
     def __init__(self, config: DaemonConfig, *, insecure: bool = False, store: Store | None = None,
                  log: Any = None, clock: Any = wall_ms, endpoints_file: str | Path | None = None) -> None:
         check_server_key(config, insecure)
@@ -305,13 +308,6 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
             raise
         return _OK
 
-    def _gc_watch(self, phase: str, _info: dict) -> None:
-        """gc callback: the collections' pauses, reported as daemon.stats gc_max_ms."""
-        if phase == "start":
-            self._gc_start = perf_counter_ns()
-        else:
-            self.gc_max_ns = max(self.gc_max_ns, perf_counter_ns() - self._gc_start)
-
     def _mark_input(self) -> int:
         """perf_counter_ns now; remembered as the step's start if it is its first input."""
         t = perf_counter_ns()
@@ -520,75 +516,6 @@ class Daemon(ServiceShell, PeerShell, FeedShell):
         if subscribed:
             core.publish_snapshot(self.clock())
             self._commit()
-
-    async def _timer_loop(self) -> None:
-        core = self.core
-        assert core is not None
-        cfg = self.config
-        interval = min(cfg.heartbeat_ms / 4, 100) / 1000
-        next_warn = time.monotonic() + cfg.insecure_warn_every_s
-        next_stats = time.monotonic() + 1.0
-        next_snapshot = time.monotonic() + cfg.feed_snapshot_every_s
-        snapshots = self.snapshots = Snapshots.of(self.store, cfg, self.log)
-        next_slow_log = 0.0
-        while True:
-            pause = 0.005 if core.has_backlog else interval
-            asleep = perf_counter_ns()
-            await asyncio.sleep(pause)
-            # how late the timer fired = how long something else held the loop
-            self.loop_lag_ns = max(self.loop_lag_ns, perf_counter_ns() - asleep - int(pause * 1e9))
-            self._drain_router()  # what arrived meanwhile first: silence is judged after reading
-            now = self.clock()
-            t0 = perf_counter_ns()
-            core.tick(now, self._mark_input())
-            t_tick = perf_counter_ns()
-            mono = time.monotonic()
-            if mono >= next_stats:  # F12: every second, also the feed's liveness beat
-                next_stats = mono + 1.0
-                if self.health is not None:
-                    self.health.beat(self.loop_lag_ns)
-                if self.watchdog is not None:  # systemd WatchdogSec: a stuck loop stops these and gets restarted
-                    self.watchdog("WATCHDOG=1")
-                core.publish_stats(now, {"loop_lag_ms": round(self.loop_lag_ns / 1e6, 1),
-                                         "turn_max_ms": round(self.turn_max_ns / 1e6, 1),
-                                         "turn_max_cpu_ms": round(self.turn_cpu_ns / 1e6, 1),
-                                         "gc_max_ms": round(self.gc_max_ns / 1e6, 1)})
-                if self.turn_max_ns > 2 * cfg.ingest_budget_ms * 1_000_000:  # once a second at most
-                    self.log.warning("loop.slow_turn", wall_ms=round(self.turn_max_ns / 1e6, 1),
-                                     cpu_ms=round(self.turn_cpu_ns / 1e6, 1), budget_ms=cfg.ingest_budget_ms)
-                self.loop_lag_ns = self.turn_max_ns = self.turn_cpu_ns = self.gc_max_ns = 0
-            if mono >= next_snapshot:  # F4 (c); a 10 000-account snapshot costs ~0.1 s: only for listeners
-                next_snapshot = mono + cfg.feed_snapshot_every_s
-                if self.feed_subscriptions > 0:
-                    core.publish_snapshot(now)
-            t_feed = perf_counter_ns()
-            self._commit(t0 + cfg.ingest_budget_ms * 1_000_000)  # the pass's sends share its budget
-            t_commit = perf_counter_ns()
-            self._cut()
-            self._drain_router()  # our sends may have consumed the FD edge of waiting frames
-            self._drain_feed()
-            t_snap = perf_counter_ns()
-            snapshots.tick(core, now, self._commit)  # forks; the engine is packed and written off the loop
-            t_end = perf_counter_ns()
-            work = (t_commit - t0) + (t_end - t_snap)  # this loop's own work, the drain turns aside
-            if work > 2 * cfg.ingest_budget_ms * 1_000_000 and mono >= next_slow_log:
-                next_slow_log = mono + 1.0
-                self.log.warning("loop.slow_timer", tick_ms=round((t_tick - t0) / 1e6, 1),
-                                 feed_ms=round((t_feed - t_tick) / 1e6, 1),
-                                 commit_ms=round((t_commit - t_feed) / 1e6, 1),
-                                 snapshot_ms=round((t_end - t_snap) / 1e6, 1))
-            if self.insecure and time.monotonic() >= next_warn:
-                next_warn = time.monotonic() + cfg.insecure_warn_every_s
-                self._warn_insecure()
-
-    async def _checkpoint_loop(self) -> None:
-        """WAL checkpoints in a worker thread (own connection), so no fsync lands in a send path."""
-        checkpoint = getattr(self.store, "checkpoint", None)
-        if checkpoint is None:
-            return
-        while True:
-            await asyncio.sleep(1.0)
-            await asyncio.to_thread(checkpoint)
 
     async def _admin_loop(self) -> None:
         core = self.core
