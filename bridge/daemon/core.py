@@ -28,7 +28,6 @@ journaled events after it (`DaemonCore.recover`).
 
 from __future__ import annotations
 
-import json
 from collections import Counter, deque
 from typing import Any, Callable
 
@@ -142,7 +141,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
     def recover(cls, config: DaemonConfig, recovery: Recovery, *, now: int, insecure: bool = False,
                 instance: str = "") -> DaemonCore:
         """Engine = latest snapshot + replay of the journaled events after it."""
-        engine = replayed_engine(config, recovery.snapshot, recovery.events)
+        engine = wire.replayed_engine(config, recovery.snapshot, recovery.events)
         core = cls(config, engine, now=now, insecure=insecure, recovery=recovery, instance=instance)
         core._log("info", "journal.recovered", snapshot_seq=recovery.snapshot_seq, replayed=len(recovery.events),
                   pending_commands=len(recovery.pending), logins=len(recovery.logins))
@@ -234,7 +233,7 @@ class DaemonCore(SessionsMixin, CommandsMixin):
         if self.reload is None:
             return
         rec = self.reload()
-        self.engine = replayed_engine(self.config, rec.snapshot, [*rec.events, *self._batch.events])
+        self.engine = wire.replayed_engine(self.config, rec.snapshot, [*rec.events, *self._batch.events])
         self._log("warning", "engine.rebuilt", snapshot_seq=rec.snapshot_seq,
                   replayed=len(rec.events) + len(self._batch.events))
 
@@ -556,19 +555,6 @@ _HANDLERS: dict[type, Callable[[DaemonCore, Session, Any], None]] = {
     Quotes: DaemonCore._on_quotes,
     **ORDER_HANDLERS,  # pending orders (issue 15 item 6): bridge/daemon/orders.py
 }
-
-def replayed_engine(config: DaemonConfig, snapshot: bytes | str | None, events: list) -> Engine:
-    """Engine = `snapshot` (or a fresh one) + `events` (journal rows: seq, now, type, body)."""
-    if isinstance(snapshot, bytes):
-        engine = Engine.from_bytes(snapshot, config.engine, config.rules)
-    elif snapshot is not None:  # a schema 1 journal's JSON
-        engine = Engine.from_state(json.loads(snapshot), config.engine, config.rules)
-    else:
-        engine = Engine(config.engine, config.rules)
-    for _seq, _now, type_name, body in events:
-        engine.handle(wire.event_from(type_name, body))  # type: ignore[arg-type]
-    return engine
-
 
 class AdminView:
     """A `DaemonCore` as `admin.AdminCore`: every record of a request's steps."""

@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from decimal import Decimal
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import msgpack
 
@@ -23,7 +23,11 @@ from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.commands import BalanceOperation, CloseCopy, Command, ModifyCopy, OpenCopy
 from bridge.copytrading.state import dump as state_dump
 from bridge.copytrading.state import load as state_load
+from bridge.copytrading.engine import Engine
 from bridge.daemon.store import CommandRow
+
+if TYPE_CHECKING:
+    from bridge.daemon.config import DaemonConfig
 
 MAX_COMMENT = 31  # MT4/MT5 order comment length
 
@@ -259,3 +263,16 @@ class FeedEncoder:
 
 def feed_frame(topic: str, body: dict[str, Any]) -> list[bytes]:
     return list(FeedEncoder()(topic, body))
+
+
+def replayed_engine(config: DaemonConfig, snapshot: bytes | str | None, events: list) -> Engine:
+    """Engine = `snapshot` (or a fresh one) + `events` (journal rows: seq, now, type, body)."""
+    if isinstance(snapshot, bytes):
+        engine = Engine.from_bytes(snapshot, config.engine, config.rules)
+    elif snapshot is not None:  # a schema 1 journal's JSON
+        engine = Engine.from_state(json.loads(snapshot), config.engine, config.rules)
+    else:
+        engine = Engine(config.engine, config.rules)
+    for _seq, _now, type_name, body in events:
+        engine.handle(event_from(type_name, body))  # type: ignore[arg-type]
+    return engine

@@ -208,7 +208,7 @@ def test_an_engine_exception_mid_event_leaves_live_state_equal_to_replay(tmp_pat
     journaled, so the engine is rebuilt from the journal plus the turn's uncommitted events."""
     from bridge.copytrading import engine as engine_mod
     from bridge.copytrading import events as ev
-    from bridge.daemon.core import replayed_engine
+    from bridge.daemon.wire import replayed_engine
 
     _cfg, store, core = make(tmp_path)
     core.reload = store.recover
