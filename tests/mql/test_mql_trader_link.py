@@ -103,7 +103,7 @@ def test_mt5_multi_deal_fill_is_one_open_with_the_whole_volume():
 
 
 def test_profit_is_net_like_the_python_terminals():
-    assert "d.profit + d.swap + d.commission + d.fee" in (ROOT / "simulator/terminals/core.py").read_text()
+    assert "d.profit + d.swap + d.commission + d.fee" in (ROOT / "simulator/terminals/watch.py").read_text()
     mt5 = body(code(INC / "ReporterMt5.mqh"), "void MtbReporter::CloseDeal(")
     for prop in ("DEAL_PROFIT", "DEAL_SWAP", "DEAL_COMMISSION", "DEAL_FEE"):
         assert prop in mt5
