@@ -38,7 +38,12 @@ def env(tmp_path_factory: pytest.TempPathFactory):
     feed.curve_serverkey, feed.curve_publickey, feed.curve_secretkey = (
         ops.server_public.encode(), ops.public.encode(), ops.secret.encode())
     feed.setsockopt(zmq.SUBSCRIBE, b"auth.")
+    feed.setsockopt(zmq.SUBSCRIBE, b"daemon.stats")
     feed.connect(daemon.endpoints["pub"])
+    # the feed's CURVE handshake must be done before a test provokes its first refusal: a
+    # refusal published to nobody is then aggregated for log_aggregate_ms (the next one waits)
+    assert _feed_topics(feed, "daemon.stats", 60.0), "the feed never delivered a daemon.stats beat"
+    feed.setsockopt(zmq.UNSUBSCRIBE, b"daemon.stats")
     yield setup, daemon, feed
     feed.close()
     daemon.stop()
