@@ -197,7 +197,8 @@ def build_libraries(out: Path, source_root: Path = REPO, cache: Path | None = CA
         if problems:
             raise RuntimeError(f"{branch} headers disagree with MetaTrader's values: {problems}")
     root = (cache / _inputs_digest(source_root)) if cache is not None else out / "build"
-    jobs = [(platform, branch, kind, program) for platform, branch in PLATFORMS for kind, program in PROGRAMS]
+    # both branches at once, so the second program of each reuses its branch's runtime objects
+    jobs = [(platform, branch, kind, program) for kind, program in PROGRAMS for platform, branch in PLATFORMS]
 
     def one(job) -> Path:
         platform, branch, kind, program = job
