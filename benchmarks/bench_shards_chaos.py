@@ -28,6 +28,7 @@ how close a paused or loaded owner came to a false failover) and the renewals' r
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -187,6 +188,28 @@ def lease_round_ms(url: str, rounds: int = 20) -> float:
     return statistics.median(times)
 
 
+def start_figures(daemon: DaemonProcess, offset: int) -> dict:
+    """What the daemon's last start logged (bridge/daemon/server.py), read from `offset` (the
+    log's size before it started): whether it took over warm (daemon.warm_standby) and where
+    its start's time went (daemon.start_ms)."""
+    out: dict = {}
+    with open(daemon.log_path, "rb") as f:
+        f.seek(offset)
+        for raw in f:
+            line = raw.decode(errors="replace")
+            if '"daemon.warm_standby"' in line:
+                w = json.loads(line)
+                out.update(warm=w["used"], caught_up_events=w["caught_up_events"], warm_problem=w["problem"])
+            elif '"daemon.start_ms"' in line:
+                out["start_ms"] = {k: v for k, v in json.loads(line).items() if k not in ("event", "level", "timestamp")}
+                break
+    return out
+
+
+def log_size(daemon: DaemonProcess) -> int:
+    return daemon.log_path.stat().st_size if daemon.log_path.exists() else 0
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile, nearest rank (p90 of 20 values: the 18th smallest)."""
     ordered = sorted(values)
@@ -208,6 +231,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
     lease = {"lease_ms": args.lease_ms, "renew_ms": args.renew_ms}
     configs = {node: node_config(setup, node, tmp / node, **lease) for node in ("d1", "d2")}
     owner = DaemonProcess(configs["d1"]).start()
+    standby_log_at = log_size(DaemonProcess(configs["d2"]))
     standby = TimedStandby(DaemonProcess(configs["d2"]))
     nodes = {"d1": owner, "d2": standby.daemon}
     clients: list[TerminalClient] = []
@@ -298,19 +322,24 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
             resumed = copies.first_at - t_kill
             assert wait_until(lambda: copies.done_at is not None, clients, 600), f"step {step}: copies missing"
             done = copies.done_at - t_kill
+            start = start_figures(owner, standby_log_at)
             kills.append({"step": step + 1, "kind": kind, "killed": killed, "at_command": int(killing["received"]),
                           "lease_left_s": round(lease_left, 3), "serving_s": round(serving, 3),
                           "resumed_s": round(resumed, 3), "all_s": round(done, 3),
-                          "hellos_sent_s": round(hellos, 3)})
+                          "hellos_sent_s": round(hellos, 3), **start})
             size = n * (2 if kind == "open+close" else 1)
             print(f"kill {step + 1}/{args.kills}: {kind} fan-out, {killed} killed at command "
                   f"{killing['received']:.0f} of {size}; lease left {lease_left:.2f} s, "
                   f"hellos queued {hellos:.2f} s, serving {serving:.2f} s, copying resumed {resumed:.2f} s, "
                   f"all copies {done:.2f} s")
+            print(f"    the new owner's start: {'warm' if start.get('warm') else 'cold'}"
+                  f" (caught up {start.get('caught_up_events', 0)} events), "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in start.get("start_ms", {}).items()) + " ms")
             inv.inbox.clear()  # counted by the handlers; the inbox would hold every message of the run
             trader.inbox.clear()
             load.append(os.getloadavg()[0])
             nodes[killed] = DaemonProcess(configs[killed])
+            standby_log_at = log_size(nodes[killed])
             standby = TimedStandby(nodes[killed])  # the killed node comes back as the next standby
             assert wait_until(lambda: standing_by(url, killed), clients, 120), f"{killed} never stood by"
             if args.settle:  # the next kill lands in one fan-out, not in the backlog of the last ones
@@ -354,6 +383,11 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
               f"max {summary[f'{name}_max_s']:.2f} s")
     print(f"  goal: copying resumes <= {GOAL_S:.0f} s after the kill at every kill: "
           f"{'met' if met else 'MISSED'} (max {summary['resumed_max_s']:.2f} s)")
+    warm = sum(1 for k in kills if k.get("warm"))
+    phases = {name: round(statistics.median(k["start_ms"].get(name, 0) for k in kills if "start_ms" in k), 1)
+              for name in ("open", "recovery", "core", "sockets", "gc", "feed_snapshot")} if kills else {}
+    print(f"  the new owner took over warm at {warm} of {len(kills)} kills; its start (median ms, from the lease "
+          "taken to listening): " + ", ".join(f"{k} {v:.0f}" for k, v in phases.items()))
     print(f"  lost {lost}, duplicated {duplicated}, executed but not journaled {unjournaled}, not done {not_done}: "
           f"{'OK' if ok else 'FAILED'}")
     if slack is not None:
@@ -364,7 +398,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
           f"{min(load):.1f}-{max(load):.1f} during the run")
     return {"bench": "shards_chaos", "kills": len(kills), "investors": n, "seed": args.seed,
             "lease_ms": args.lease_ms, "renew_ms": args.renew_ms, "heartbeat_ms": args.heartbeat_ms,
-            "settle": args.settle, **summary,
+            "settle": args.settle, **summary, "warm_takeovers": warm, "start_ms_median": phases,
             "goal_s": GOAL_S, "goal_met": met, "lost": lost, "duplicated": duplicated,
             "executed_not_journaled": unjournaled, "not_done": not_done, "ok": ok,
             "commands_journaled": len(rows), "min_lease_slack_ms": slack, "renewals_per_s": round(renew_rate, 2),

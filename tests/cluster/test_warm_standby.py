@@ -213,3 +213,24 @@ def test_warm_shards_take_turns_and_hand_over_only_the_shard_taken(pg_url: str) 
     assert warm is not None and shards.shards == {} and other.conn is None and other.engine is None
     assert_same(taken(owners["s1"], warm), cold(owners["s1"]))
     assert warm.conn is None  # its reading connection ends with the takeover
+
+
+def test_a_standby_polls_at_the_expiry_of_a_lease_when_it_comes_before_the_next_poll() -> None:
+    """"copying resumes within lease expiry + recovery" (issue 16): not up to one more poll
+    interval later. Database clock ms; renew 300 ms."""
+    from types import SimpleNamespace
+
+    from bridge.cluster.config import ClusterConfig
+    from bridge.cluster.lease import Lease
+    from bridge.daemon.cluster import LeaseKeeper
+
+    keeper = SimpleNamespace(cfg=ClusterConfig("d2", ("s1", "s2"), "tcp://127.0.0.1:5570"))
+    now = 1_000_000
+
+    def wait(*leases: Lease) -> float:
+        return LeaseKeeper.poll_wait_s(keeper, {x.shard: x for x in leases}, ("s1", "s2"), now)  # type: ignore[arg-type]
+
+    alive = Lease("s2", "d1", "tcp://a", 4, now + 1400, "")
+    assert wait(alive) == 0.3  # renewed: the next poll as usual
+    assert wait(alive, Lease("s1", "d1", "tcp://a", 7, now + 120, "")) == 0.122  # at its expiry (+ 2 ms)
+    assert wait(alive, Lease("s1", "d1", "tcp://a", 7, now - 5, "")) == 0.01  # expired, not taken this poll
