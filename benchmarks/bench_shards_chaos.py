@@ -208,7 +208,8 @@ def start_figures(daemon: DaemonProcess, offset: int) -> dict:
                 w = json.loads(line)
                 out.update(warm=w["used"], caught_up_events=w["caught_up_events"], warm_problem=w["problem"])
             elif '"daemon.start_ms"' in line:
-                out["start_ms"] = {k: v for k, v in json.loads(line).items() if k not in ("event", "level", "timestamp")}
+                timing = json.loads(line)
+                out["start_ms"] = {k: v for k, v in timing.items() if k not in ("event", "level", "timestamp")}
                 break
     return out
 
@@ -234,8 +235,8 @@ class Waiting:
 
     def figures(self) -> dict:
         waited = self.t1 - self.t0
-        return {"waited_s": round(waited, 1), "cpu_pct": round(100 * (self.cpu1 - self.cpu0) / waited, 2) if waited else 0,
-                "rss_mb": round(self.rss_kb / 1024, 1)}
+        cpu = round(100 * (self.cpu1 - self.cpu0) / waited, 2) if waited else 0
+        return {"waited_s": round(waited, 1), "cpu_pct": cpu, "rss_mb": round(self.rss_kb / 1024, 1)}
 
 
 def log_size(daemon: DaemonProcess) -> int:
@@ -447,8 +448,8 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
               f"{baseline['serving_median_s']:.2f} s, resumed median {baseline['resumed_median_s']:.2f} s; from the "
               f"lease's expiry to listening (serving - lease left), median: warm {after['warm']:.2f} s, cold "
               f"{after['cold']:.2f} s ({baseline['warm_over_cold']:.2f}x)")
-    print(f"  the standby while it waited: median {cost['cpu_pct_median']:.1f}% of a core, {cost['rss_mb_median']:.0f} MB "
-          "resident (per kill above)")
+    print(f"  the standby while it waited: median {cost['cpu_pct_median']:.1f}% of a core, "
+          f"{cost['rss_mb_median']:.0f} MB resident (per kill above)")
     print(f"  lost {lost}, duplicated {duplicated}, executed but not journaled {unjournaled}, not done {not_done}: "
           f"{'OK' if ok else 'FAILED'}")
     if slack is not None:

@@ -158,7 +158,8 @@ def test_a_standby_started_late_loads_the_latest_snapshot_and_equals_a_cold_reco
     assert_same(taken(owner, warm), cold(owner))
 
 
-def test_a_round_out_of_time_applies_a_bounded_part_and_the_takeover_the_rest(shard: str, monkeypatch) -> None:  # noqa: ANN001
+def test_a_round_out_of_time_applies_a_bounded_part_and_the_takeover_the_rest(
+        shard: str, monkeypatch: pytest.MonkeyPatch) -> None:
     owner = Owner(shard)
     warm = WarmShard(shard, owner.config, "t")
     warm.round(far())
@@ -228,7 +229,8 @@ def test_a_standby_polls_at_the_expiry_of_a_lease_when_it_comes_before_the_next_
     now = 1_000_000
 
     def wait(*leases: Lease) -> float:
-        return LeaseKeeper.poll_wait_s(keeper, {x.shard: x for x in leases}, ("s1", "s2"), now)  # type: ignore[arg-type]
+        by_shard = {x.shard: x for x in leases}
+        return LeaseKeeper.poll_wait_s(keeper, by_shard, ("s1", "s2"), now)  # type: ignore[arg-type]
 
     alive = Lease("s2", "d1", "tcp://a", 4, now + 1400, "")
     assert wait(alive) == 0.3  # renewed: the next poll as usual
