@@ -30,10 +30,10 @@ from bridge.daemon.config import StartupError
 from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, FENCE_BODY, PgStore, connect
 
 if TYPE_CHECKING:
-    from bridge.daemon.warm_standby import WarmShard
     from bridge.copytrading.engine import Engine
     from bridge.daemon.config import DaemonConfig
     from bridge.daemon.store import Recovery
+    from bridge.daemon.warm_standby import WarmShard
 
 C = CLUSTER_SCHEMA
 # Added after journal step 4 (which created the tables); run with CLUSTER_DDL by a ClusterDb
@@ -424,7 +424,7 @@ class ShardStore(PgStore):
     keeper: LeaseKeeper
     warm: WarmShard | None = None  # the standby's warm state of this shard, until the start takes it
     warm_problem = ""  # why the warm state was not used (the log says it)
-    warm_stats: dict[str, int] = {}
+    warm_stats: dict[str, int] | None = None  # its rounds, loads, events applied (the log says them)
     acquired_at = 0.0  # time.perf_counter() when the lease was taken (the start's timing begins there)
 
     def route_login(self, login: int) -> Route:

@@ -225,13 +225,13 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         # where a start's time goes (docs/scaling.md "Failover"): the journal read (warm: the
         # standby's catch-up), the engine and core, sockets and tasks, the heap's collection
         acquired = getattr(self.store, "acquired_at", 0.0) or t_start
-        self.start_ms = {k: round((b - a) * 1000, 1) for k, a, b in (("open", acquired, t_start),
-            ("recovery", t_start, t_read), ("core", t_read, t_core), ("sockets", t_core, t_bound),
-            ("gc", t_bound, t_gc))}
+        phases = (("open", acquired, t_start), ("recovery", t_start, t_read), ("core", t_read, t_core),
+                  ("sockets", t_core, t_bound), ("gc", t_bound, t_gc))
+        self.start_ms = {name: round((b - a) * 1000, 1) for name, a, b in phases}
         if take_warm is not None:
             self.log.info("daemon.warm_standby", used=warm is not None, caught_up_events=caught_up,
                           problem=getattr(self.store, "warm_problem", "") or None,
-                          **getattr(self.store, "warm_stats", {}))
+                          **(getattr(self.store, "warm_stats", None) or {}))
         self.log.info("daemon.started", **self.endpoints, curve=not self.insecure,
                       allow_list=len(cfg.allow), journal=str(cfg.journal_path), pid=_pid(), instance=self.instance)
         self._publish("daemon.started", curve=not self.insecure, **{k: v for k, v in self.endpoints.items()})

@@ -103,6 +103,18 @@ def assert_same(warm: DaemonCore, cold: DaemonCore) -> None:
     for name in ("seq", "snapshot_seq", "known_logins", "last_ids", "next_id", "id_hi", "trader_of",
                  "investor_accounts", "sub_of_account"):
         assert getattr(warm, name) == getattr(cold, name), name
+    # and they go on alike: the next trader event journals the same rows (events, commands in
+    # the same order, records) on both; the derived indexes the warm engine built as it went
+    # order a fan-out as the ones a cold recovery rebuilds
+    now = T0 + 10**6 + 10
+    steps = []
+    for core in (warm, cold):
+        core.take_batch()
+        core.feed_engine(ev.TraderPositionOpened(now, "T", 60_001, "EURUSD", Side.SELL, Decimal("0.2"),
+                                                 Decimal("1.2")))
+        batch = core.take_batch()
+        steps.append((batch.events, batch.commands, batch.records))
+    assert steps[0] == steps[1] and steps[0][1]
 
 
 @pytest.fixture
