@@ -18,9 +18,11 @@ process start, which the standby has already paid).
     .venv/bin/python benchmarks/bench_shards.py --kills 20 [--investors 10000] [--seed 16] [--back-to-back]
 
 `--kills N` (benchmarks/bench_shards_chaos.py): the issue's repetition: N kill -9 of whichever
-daemon owns s1, each when the terminals have received a seeded random k-th command of a
-fan-out (a position opened, the oldest closed, or both), on one setup built once; the killed
-node comes back as the next standby. Per kill: the lease left, serving, copying resumed, all
+daemon owns s1 (its standby warm, the default: bridge/daemon/warm_standby.py; then
+`--cold-kills`, default 4, more with cold standbys: the same run's baseline), each when the
+terminals have received a seeded random k-th command of a fan-out (a position opened, the
+oldest closed, or both), on one setup built once; the killed node comes back as the next
+standby. Per kill: the lease left, serving, copying resumed, all
 copies; median / p90 / max against the goal; lost / duplicated counted exactly from the
 terminal's executions and the journal; the owners' smallest lease slack. The lease defaults
 are `[cluster]`'s (bridge/cluster/lease.py); `--lease-ms 3000 --renew-ms 1000` for the first one.
@@ -73,6 +75,8 @@ def main() -> None:
     ap.add_argument("--renew-ms", type=int, default=LeaseConfig().renew_ms, help="default: [cluster]'s")
     ap.add_argument("--heartbeat-ms", type=int, default=5000, help="the terminals' heartbeat (default 5000)")
     ap.add_argument("--kills", type=int, default=0)
+    ap.add_argument("--cold-kills", type=int, default=4,
+                    help="--kills: then this many more with a cold standby (warm_standby = false), the baseline")
     ap.add_argument("--back-to-back", dest="settle", action="store_false",
                     help="--kills: the next fan-out without waiting for the last one's commands to be done")
     ap.add_argument("--seed", type=int, default=16)

@@ -19,6 +19,13 @@ read it). Timed from the kill, per kill:
   owner had sent them all: what the new owner re-sends is then answered from the stored
   results).
 
+Per kill also, from the new owner's log: whether it took over warm (bridge/daemon/warm_standby.py,
+the default) and where its start went (`daemon.start_ms`: open the journal, recovery or warm
+catch-up, core, sockets, gc, feed snapshot); and the standby's cost while it waited (CPU share
+from its lease wait to the kill, resident memory). After the N kills, `--cold-kills` more with
+standbys started `warm_standby = false`: the same run's baseline (serving - lease left, warm
+against cold).
+
 Counted exactly at the end: keys executed twice (the terminal `Executor`), (investor, trader
 position) pairs opened by two keys, journaled commands never executed and executed keys the
 journal does not have, commands not `done`, investors whose positions differ from the trader's.
@@ -28,6 +35,7 @@ how close a paused or loaded owner came to a false failover) and the renewals' r
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -187,6 +195,54 @@ def lease_round_ms(url: str, rounds: int = 20) -> float:
     return statistics.median(times)
 
 
+def start_figures(daemon: DaemonProcess, offset: int) -> dict:
+    """What the daemon's last start logged (bridge/daemon/server.py), read from `offset` (the
+    log's size before it started): whether it took over warm (daemon.warm_standby) and where
+    its start's time went (daemon.start_ms)."""
+    out: dict = {}
+    with open(daemon.log_path, "rb") as f:
+        f.seek(offset)
+        for raw in f:
+            line = raw.decode(errors="replace")
+            if '"daemon.warm_standby"' in line:
+                w = json.loads(line)
+                out.update(warm=w["used"], caught_up_events=w["caught_up_events"], warm_problem=w["problem"])
+            elif '"daemon.start_ms"' in line:
+                timing = json.loads(line)
+                out["start_ms"] = {k: v for k, v in timing.items() if k not in ("event", "level", "timestamp")}
+                break
+    return out
+
+
+class Waiting:
+    """A standby's cost while it waits (keeping the shard warm): its CPU from the moment it
+    reached its lease wait (its process start left out) to the kill, and its memory then."""
+
+    def __init__(self, daemon: DaemonProcess) -> None:
+        assert daemon.proc is not None
+        self.pid = daemon.proc.pid
+        self.t0, self.cpu0 = time.perf_counter(), self._cpu()
+        self.t1, self.cpu1, self.rss_kb = self.t0, self.cpu0, 0
+
+    def _cpu(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    def stop(self) -> None:
+        self.t1, self.cpu1 = time.perf_counter(), self._cpu()
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        self.rss_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+    def figures(self) -> dict:
+        waited = self.t1 - self.t0
+        cpu = round(100 * (self.cpu1 - self.cpu0) / waited, 2) if waited else 0
+        return {"waited_s": round(waited, 1), "cpu_pct": cpu, "rss_mb": round(self.rss_kb / 1024, 1)}
+
+
+def log_size(daemon: DaemonProcess) -> int:
+    return daemon.log_path.stat().st_size if daemon.log_path.exists() else 0
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile, nearest rank (p90 of 20 values: the 18th smallest)."""
     ordered = sorted(values)
@@ -207,7 +263,13 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
     db.close()
     lease = {"lease_ms": args.lease_ms, "renew_ms": args.renew_ms}
     configs = {node: node_config(setup, node, tmp / node, **lease) for node in ("d1", "d2")}
+    cold_configs = {}  # the baseline's standbys: the same nodes, warm standby off (recover cold)
+    for node, path in configs.items():
+        cold_configs[node] = path.with_name("daemon-cold.toml")
+        cold_configs[node].write_text(path.read_text() + "warm_standby = false\n")  # [cluster] is the last table
+    total = args.kills + args.cold_kills
     owner = DaemonProcess(configs["d1"]).start()
+    standby_log_at = log_size(DaemonProcess(configs["d2"]))
     standby = TimedStandby(DaemonProcess(configs["d2"]))
     nodes = {"d1": owner, "d2": standby.daemon}
     clients: list[TerminalClient] = []
@@ -234,6 +296,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
             inv.hello(login)
         assert wait_until(lambda: all(s.welcomed for s in inv.sessions.values()), clients, 600), "sessions"
         assert wait_until(lambda: standing_by(url, "d2"), clients, 120), "d2 never reached its lease wait"
+        waiting = Waiting(standby.daemon)
         print(f"setup (once): {n} subscriptions and sessions in {time.perf_counter() - t0:.1f} s")
         watch = LeaseWatch(url)
         probe = ClusterDb(url, "bench kill", ddl=False)
@@ -247,7 +310,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
             next_read[0] = time.monotonic() + 2
             return not pending
 
-        for step in range(args.kills):
+        for step in range(total):
             ticket = 7000 + step
             kind = "open" if len(open_tickets) < 2 else rng.choice(("open", "close", "open+close"))
             k = rng.randrange(n * (2 if kind == "open+close" else 1))
@@ -262,6 +325,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
                 have by the time it listens: their hellos wait in the sockets until it does.
                 What the dead owner sent and they had not read yet is dropped with the old
                 sockets (pending in the journal: the new owner re-sends it)."""
+                waiting.stop()
                 now, leases = probe.view()
                 watch.dead.add(leases["s1"].token)
                 owner.kill()
@@ -298,21 +362,29 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
             resumed = copies.first_at - t_kill
             assert wait_until(lambda: copies.done_at is not None, clients, 600), f"step {step}: copies missing"
             done = copies.done_at - t_kill
+            start = {**start_figures(owner, standby_log_at), **waiting.figures(), "baseline": step >= args.kills}
             kills.append({"step": step + 1, "kind": kind, "killed": killed, "at_command": int(killing["received"]),
                           "lease_left_s": round(lease_left, 3), "serving_s": round(serving, 3),
                           "resumed_s": round(resumed, 3), "all_s": round(done, 3),
-                          "hellos_sent_s": round(hellos, 3)})
+                          "hellos_sent_s": round(hellos, 3), **start})
             size = n * (2 if kind == "open+close" else 1)
-            print(f"kill {step + 1}/{args.kills}: {kind} fan-out, {killed} killed at command "
+            print(f"kill {step + 1}/{total}{' (baseline: cold standby)' if step >= args.kills else ''}: "
+                  f"{kind} fan-out, {killed} killed at command "
                   f"{killing['received']:.0f} of {size}; lease left {lease_left:.2f} s, "
                   f"hellos queued {hellos:.2f} s, serving {serving:.2f} s, copying resumed {resumed:.2f} s, "
                   f"all copies {done:.2f} s")
+            print(f"    the new owner's start: {'warm' if start.get('warm') else 'cold'}"
+                  f" (caught up {start.get('caught_up_events', 0)} events), "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in start.get("start_ms", {}).items()) + " ms; while it waited "
+                  f"{start['waited_s']:.0f} s: {start['cpu_pct']:.1f}% of a core, {start['rss_mb']:.0f} MB")
             inv.inbox.clear()  # counted by the handlers; the inbox would hold every message of the run
             trader.inbox.clear()
             load.append(os.getloadavg()[0])
-            nodes[killed] = DaemonProcess(configs[killed])
+            nodes[killed] = DaemonProcess((cold_configs if step + 1 >= args.kills else configs)[killed])
+            standby_log_at = log_size(nodes[killed])
             standby = TimedStandby(nodes[killed])  # the killed node comes back as the next standby
             assert wait_until(lambda: standing_by(url, killed), clients, 120), f"{killed} never stood by"
+            waiting = Waiting(standby.daemon)
             if args.settle:  # the next kill lands in one fan-out, not in the backlog of the last ones
                 assert wait_until(settled, clients, 600), f"step {step}: commands still pending"
         probe.close()
@@ -337,11 +409,21 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
     not_done = sum(1 for r in rows if r[3] != "done")
     duplicated = executed_twice + doubled + len(held - want)
     ok = not (lost or duplicated or unjournaled or not_done)
+    cold = [k for k in kills if k["baseline"]]
+    kills = [k for k in kills if not k["baseline"]]  # the goal is judged on the shipped default's kills
     resumed = [k["resumed_s"] for k in kills]
     summary = {f"{name}_{stat}_s": round(f(vals), 3) for name, vals in
                (("resumed", resumed), ("serving", [k["serving_s"] for k in kills]),
                 ("all", [k["all_s"] for k in kills]))
                for stat, f in (("median", statistics.median), ("p90", lambda v: pct(v, 0.9)), ("max", max))}
+    # what the standby adds after the lease ran out (poll, recovery, start): warm vs cold
+    after = {name: round(statistics.median(k["serving_s"] - k["lease_left_s"] for k in group), 3)
+             for name, group in (("warm", kills), ("cold", cold)) if group}
+    baseline = {"kills": len(cold), **({
+        "resumed_median_s": round(statistics.median(k["resumed_s"] for k in cold), 3),
+        "serving_median_s": round(statistics.median(k["serving_s"] for k in cold), 3),
+        "after_lease_median_s": after["cold"], "warm_over_cold": round(after["warm"] / after["cold"], 2)}
+        if cold else {})}
     slack = min(watch.min_left.values()) if watch and watch.min_left else None
     alive_s = time.monotonic() - watch.started if watch else 0
     renew_rate = sum(watch.renewals.values()) / alive_s if watch and alive_s else 0
@@ -354,6 +436,20 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
               f"max {summary[f'{name}_max_s']:.2f} s")
     print(f"  goal: copying resumes <= {GOAL_S:.0f} s after the kill at every kill: "
           f"{'met' if met else 'MISSED'} (max {summary['resumed_max_s']:.2f} s)")
+    warm = sum(1 for k in kills if k.get("warm"))
+    phases = {name: round(statistics.median(k["start_ms"].get(name, 0) for k in kills if "start_ms" in k), 1)
+              for name in ("open", "recovery", "core", "sockets", "gc", "feed_snapshot")} if kills else {}
+    print(f"  the new owner took over warm at {warm} of {len(kills)} kills; its start (median ms, from the lease "
+          "taken to listening): " + ", ".join(f"{k} {v:.0f}" for k, v in phases.items()))
+    cost = {"cpu_pct_median": round(statistics.median(k["cpu_pct"] for k in kills), 2) if kills else 0,
+            "rss_mb_median": round(statistics.median(k["rss_mb"] for k in kills), 1) if kills else 0}
+    if cold:
+        print(f"  baseline in this run, {len(cold)} kills with a cold standby (warm_standby = false): serving median "
+              f"{baseline['serving_median_s']:.2f} s, resumed median {baseline['resumed_median_s']:.2f} s; from the "
+              f"lease's expiry to listening (serving - lease left), median: warm {after['warm']:.2f} s, cold "
+              f"{after['cold']:.2f} s ({baseline['warm_over_cold']:.2f}x)")
+    print(f"  the standby while it waited: median {cost['cpu_pct_median']:.1f}% of a core, "
+          f"{cost['rss_mb_median']:.0f} MB resident (per kill above)")
     print(f"  lost {lost}, duplicated {duplicated}, executed but not journaled {unjournaled}, not done {not_done}: "
           f"{'OK' if ok else 'FAILED'}")
     if slack is not None:
@@ -364,9 +460,10 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
           f"{min(load):.1f}-{max(load):.1f} during the run")
     return {"bench": "shards_chaos", "kills": len(kills), "investors": n, "seed": args.seed,
             "lease_ms": args.lease_ms, "renew_ms": args.renew_ms, "heartbeat_ms": args.heartbeat_ms,
-            "settle": args.settle, **summary,
+            "settle": args.settle, **summary, "warm_takeovers": warm, "start_ms_median": phases, "standby": cost,
+            "after_lease_median_s": after.get("warm"), "cold_baseline": baseline,
             "goal_s": GOAL_S, "goal_met": met, "lost": lost, "duplicated": duplicated,
             "executed_not_journaled": unjournaled, "not_done": not_done, "ok": ok,
             "commands_journaled": len(rows), "min_lease_slack_ms": slack, "renewals_per_s": round(renew_rate, 2),
             "lease_round_ms": round(round_ms, 2), "load_1min": [round(x, 2) for x in load],
-            "cores": os.cpu_count(), "per_kill": kills}
+            "cores": os.cpu_count(), "per_kill": kills + cold}

@@ -16,6 +16,8 @@ Example:
     acquire_timeout_s = 0                # 0: a standby waits for the lease as long as it takes
     ledger = false                       # true: wallets and IB credits on the cluster ledger
                                          # (docs/scaling.md "Money that crosses shards")
+    warm_standby = true                  # default: a standby keeps the shards' state warm
+                                         # (docs/scaling.md "Failover"); false: recovers cold
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from bridge.cluster.lease import LeaseConfig
 
 NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 KEYS = {"node", "shards", "endpoint", "admin_endpoint", "feed_endpoint", "lease_ms", "renew_ms", "acquire_timeout_s",
-        "ledger"}
+        "ledger", "warm_standby"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class ClusterConfig:
     admin_endpoint: str = ""  # where admin clients reach it (routed admin requests name it); "" = none
     feed_endpoint: str = ""  # its monitoring feed, for monitors that aggregate the cluster; "" = none
     ledger: bool = False  # wallets on the cluster ledger (bridge/daemon/ledger_shell.py)
+    warm_standby: bool = True  # a standby keeps its shards' state warm (bridge/daemon/warm_standby.py)
 
 
 def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exception],
@@ -90,5 +93,8 @@ def parse_cluster(t: dict[str, Any], router: str, fail: Callable[[str, str], Exc
     ledger = t.get("ledger", False)
     if not isinstance(ledger, bool):
         raise fail("cluster.ledger", f"{ledger!r}: true or false")
+    warm = t.get("warm_standby", True)
+    if not isinstance(warm, bool):
+        raise fail("cluster.warm_standby", f"{warm!r}: true or false")
     return ClusterConfig(node, tuple(shards), endpoint, lease, ints["acquire_timeout_s"], admin_endpoint,
-                         feed_endpoint, ledger=ledger)
+                         feed_endpoint, ledger=ledger, warm_standby=warm)

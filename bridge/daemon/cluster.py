@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bridge.cluster.config import NAME, ClusterConfig
 from bridge.cluster.directory import claims, placement_refusal, placements, route_admin
@@ -27,6 +28,12 @@ from bridge.cluster.lease import Acquire, Drain, Lease, Lost, Release, Renew, de
 from bridge.cluster.routing import Route, route
 from bridge.daemon.config import StartupError
 from bridge.daemon.store_pg import CLUSTER_DDL, CLUSTER_SCHEMA, FENCE_BODY, PgStore, connect
+
+if TYPE_CHECKING:
+    from bridge.copytrading.engine import Engine
+    from bridge.daemon.config import DaemonConfig
+    from bridge.daemon.store import Recovery
+    from bridge.daemon.warm_standby import WarmShard
 
 C = CLUSTER_SCHEMA
 # Added after journal step 4 (which created the tables); run with CLUSTER_DDL by a ClusterDb
@@ -232,11 +239,15 @@ class LeaseKeeper:
         """Wait until `shard`'s lease can be taken, take it; its token."""
         return self.acquire_any((shard,), timeout_s)[1]
 
-    def acquire_any(self, shards: tuple[str, ...], timeout_s: float = 0) -> tuple[str, int]:
-        """A standby: poll every renew_ms until one of `shards` can be taken (the first in
-        name order), take it; (shard, token). StartupError after `timeout_s` (0: wait forever)."""
+    def acquire_any(self, shards: tuple[str, ...], timeout_s: float = 0,
+                    idle: Callable[[float], None] | None = None) -> tuple[str, int]:
+        """A standby: poll every renew_ms (or at the expiry of a lease, when sooner) until one
+        of `shards` can be taken (the first in name order), take it; (shard, token).
+        StartupError after `timeout_s` (0: wait forever). `idle(deadline)`: work to do between
+        polls, bounded by `deadline` (time.monotonic(); a warm standby's rounds)."""
         deadline = time.monotonic() + timeout_s if timeout_s else None
         while True:
+            polled = time.monotonic()
             now, leases = self.db.view()
             for action in decide(leases, self.held, self.cfg.node, [*self.held, *shards], now, self.cfg.lease):
                 if isinstance(action, Acquire) and action.shard in shards:
@@ -255,7 +266,24 @@ class LeaseKeeper:
             if deadline is not None and time.monotonic() > deadline:
                 held = ", ".join(f"{s} by {leases[s].owner or 'nobody'}" for s in shards)
                 raise StartupError(f"cluster: no shard free within {timeout_s} s (held: {held})")
-            time.sleep(self.cfg.lease.renew_ms / 1000)
+            next_poll = polled + self.poll_wait_s(leases, shards, now)
+            if idle is not None:
+                idle(next_poll)
+            time.sleep(max(0.0, next_poll - time.monotonic()))
+
+    def poll_wait_s(self, leases: dict[str, Lease], shards: tuple[str, ...], now: int) -> float:
+        """Until the next poll: renew_ms, or less when a lease of `shards` expires sooner (the
+        database's clock; + 2 ms so the poll lands after it): a dead owner's shard is taken
+        at its expiry, not up to a poll interval later. An expired lease this poll could not
+        take (the CAS raced, or a step in flight held the row): again after 10 ms. The CAS
+        still checks the expiry. Example: renew 300 ms, s1 expires in 120 ms -> 0.122 s."""
+        wait_ms = self.cfg.lease.renew_ms
+        for shard in shards:
+            lease = leases.get(shard)
+            if lease is not None:
+                left = lease.expires_at - now
+                wait_ms = min(wait_ms, left + 2 if left > 0 else 10)
+        return wait_ms / 1000
 
     def statement_timeout_ms(self) -> int:
         """Shorter than the renew interval: a hung round fails in time for the next one."""
@@ -394,6 +422,10 @@ class ShardStore(PgStore):
     the shard over at once)."""
 
     keeper: LeaseKeeper
+    warm: WarmShard | None = None  # the standby's warm state of this shard, until the start takes it
+    warm_problem = ""  # why the warm state was not used (the log says it)
+    warm_stats: dict[str, int] | None = None  # its rounds, loads, events applied (the log says them)
+    acquired_at = 0.0  # time.perf_counter() when the lease was taken (the start's timing begins there)
 
     def route_login(self, login: int) -> Route:
         return self.keeper.route(login)
@@ -448,6 +480,19 @@ class ShardStore(PgStore):
         cfg = self.keeper.cfg.lease
         return self.keeper.hand_over((cfg.duration_ms + 2 * cfg.renew_ms) / 1000)
 
+    def take_warm(self) -> tuple[Recovery, Engine, int] | None:
+        """At start, once: what the standby kept warm, caught up to the end of the journal on
+        this (fenced) connection: (recovery, its engine, events applied now), or None (cold
+        start, or a warm state that could not vouch for itself: `recover` as always)."""
+        warm, self.warm = self.warm, None
+        if warm is None:
+            return None
+        with self._thread_lock:
+            taken = warm.take(self.conn)
+        self.warm_problem = warm.problem
+        self.warm_stats = dict(warm.stats)
+        return taken
+
     def close(self) -> None:
         try:
             super().close()
@@ -474,20 +519,33 @@ def _stop_for_drain(shard: str, to: str) -> None:
 
 def open_shard(url: str, cfg: ClusterConfig, synchronous: str = "normal", create: bool = True,
                on_lost: Callable[[str, str], None] = _exit_lost,
-               on_drain: Callable[[str, str], None] = _stop_for_drain) -> ShardStore:
+               on_drain: Callable[[str, str], None] = _stop_for_drain,
+               daemon: DaemonConfig | None = None) -> ShardStore:
     """The daemon's start in a cluster: register the config's shards (create), wait for the
-    lease of one of them (a standby waits here), open its journal fenced by the token, renew."""
+    lease of one of them (a standby waits here, keeping the shards' state warm when `daemon`,
+    the daemon's config, is given and `cluster.warm_standby` is on), open its journal fenced by
+    the token, renew."""
     keeper = LeaseKeeper(url, cfg, on_lost, on_drain)
+    warm = None
     try:
         if create:
             for shard in cfg.shards:
                 keeper.db.add_shard(shard)
-        shard, token = keeper.acquire_any(cfg.shards, cfg.acquire_timeout_s)
+        if daemon is not None and cfg.warm_standby:
+            from bridge.daemon.warm_standby import WarmShards  # the engine's modules: daemons only, not tools
+
+            warm = WarmShards({s: shard_url(url, s) for s in cfg.shards}, daemon, cfg.node)
+        shard, token = keeper.acquire_any(cfg.shards, cfg.acquire_timeout_s, warm.idle if warm else None)
+        acquired_at = time.perf_counter()
         store = ShardStore(shard_url(url, shard), synchronous, create=create, lock=False, fence=(shard, token),
                            step_timeout_ms=cfg.lease.step_ms)
     except BaseException:
+        if warm is not None:
+            warm.close()
         keeper.close(release=True)
         raise
     store.keeper = keeper
+    store.acquired_at = acquired_at
+    store.warm = warm.pop(shard) if warm is not None else None
     keeper.start()
     return store

@@ -139,12 +139,15 @@ class DaemonCore(SessionsMixin, CommandsMixin):
     # ------------------------------------------------------------------ construction
     @classmethod
     def recover(cls, config: DaemonConfig, recovery: Recovery, *, now: int, insecure: bool = False,
-                instance: str = "") -> DaemonCore:
-        """Engine = latest snapshot + replay of the journaled events after it."""
-        engine = wire.replayed_engine(config, recovery.snapshot, recovery.events)
+                instance: str = "", engine: Engine | None = None) -> DaemonCore:
+        """Engine = latest snapshot + replay of the journaled events after it; or `engine`,
+        that same engine already built (a warm standby's, bridge/daemon/warm_standby.py)."""
+        warm = engine is not None
+        if engine is None:
+            engine = wire.replayed_engine(config, recovery.snapshot, recovery.events)
         core = cls(config, engine, now=now, insecure=insecure, recovery=recovery, instance=instance)
         core._log("info", "journal.recovered", snapshot_seq=recovery.snapshot_seq, replayed=len(recovery.events),
-                  pending_commands=len(recovery.pending), logins=len(recovery.logins))
+                  pending_commands=len(recovery.pending), logins=len(recovery.logins), warm=warm)
         for p in config.partners:  # IB agreements from the config, applied once
             if p.id not in engine.s.partners.partners:
                 core.feed_engine(ev.PartnerRegistered(now, p.id, p.referrer, p.trader_rate_per_lot))

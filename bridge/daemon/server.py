@@ -137,11 +137,16 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
     async def _start(self) -> None:
         now = self.clock()
         self._stop = asyncio.Event()
-        recovery = self.store.recover()
+        t_start = time.perf_counter()
+        take_warm = getattr(self.store, "take_warm", None)  # [cluster]: a warm standby's state
+        warm = take_warm() if take_warm is not None else None
+        recovery, engine, caught_up = warm if warm is not None else (self.store.recover(), None, 0)
+        t_read = time.perf_counter()
         run = next(_RUNS)
         self.instance = f"{now}-{_pid()}" + (f"-{run}" if run > 1 else "")
         self.core = DaemonCore.recover(self.config, recovery, now=now, insecure=self.insecure,
-                                       instance=self.instance)
+                                       instance=self.instance, engine=engine)
+        t_core = time.perf_counter()
         self.core.debug = self.debug
         self.core.route_login = getattr(self.store, "route_login", None)  # [cluster]: redirects
         self.core.reload = self.store.recover  # an engine exception rebuilds the engine from the journal
@@ -211,17 +216,32 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         self._tasks.append(self._task(self._feed_loop(), "feed"))
         self._tasks.append(self._task(self._timer_loop(), "timer"))
         self._tasks.append(self._task(self._checkpoint_loop(), "checkpoint"))
+        t_bound = time.perf_counter()
         gc.collect()
         gc.callbacks.append(self._gc_watch)
         gc.freeze()  # the recovered state is long-lived: keep it out of the young collections
         gc.set_threshold(50_000, 20, 100)
+        t_gc = time.perf_counter()
+        # where a start's time goes (docs/scaling.md "Failover"): the journal read (warm: the
+        # standby's catch-up), the engine and core, sockets and tasks, the heap's collection
+        acquired = getattr(self.store, "acquired_at", 0.0) or t_start
+        phases = (("open", acquired, t_start), ("recovery", t_start, t_read), ("core", t_read, t_core),
+                  ("sockets", t_core, t_bound), ("gc", t_bound, t_gc))
+        self.start_ms = {name: round((b - a) * 1000, 1) for name, a, b in phases}
+        if take_warm is not None:
+            self.log.info("daemon.warm_standby", used=warm is not None, caught_up_events=caught_up,
+                          problem=getattr(self.store, "warm_problem", "") or None,
+                          **(getattr(self.store, "warm_stats", None) or {}))
         self.log.info("daemon.started", **self.endpoints, curve=not self.insecure,
                       allow_list=len(cfg.allow), journal=str(cfg.journal_path), pid=_pid(), instance=self.instance)
         self._publish("daemon.started", curve=not self.insecure, **{k: v for k, v in self.endpoints.items()})
         if self.insecure:
             self._warn_insecure()
+        t_snap = time.perf_counter()
         self.core.publish_snapshot(self.clock())
         self._commit()
+        self.start_ms["feed_snapshot"] = round((time.perf_counter() - t_snap) * 1000, 1)
+        self.log.info("daemon.start_ms", **self.start_ms)
         if self.endpoints_file:
             tmp = self.endpoints_file.with_suffix(".tmp")
             tmp.write_text(json.dumps({**self.endpoints, "pid": _pid()}))

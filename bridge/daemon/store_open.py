@@ -20,7 +20,8 @@ def open_store(config: DaemonConfig) -> tuple[Store, JournalLock | None]:
     if config.cluster is not None:  # one shard's journal, under its lease (bridge/daemon/cluster.py)
         from bridge.daemon.cluster import open_shard
 
-        return open_shard(config.journal_url, config.cluster, config.synchronous, config.journal_create), None
+        return open_shard(config.journal_url, config.cluster, config.synchronous, config.journal_create,
+                          daemon=config), None
     if config.journal_url:
         from bridge.daemon.store_pg import PgStore
 

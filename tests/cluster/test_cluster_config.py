@@ -21,6 +21,8 @@ def test_a_cluster_table_with_defaults() -> None:
     c = cfg({"node": "d1", "shards": ["s1", "s2"]}).cluster
     assert (c.node, c.shards, c.endpoint) == ("d1", ("s1", "s2"), "tcp://127.0.0.1:5570")  # daemon.router
     assert (c.lease.duration_ms, c.lease.renew_ms, c.acquire_timeout_s) == (1500, 300, 0)
+    assert c.warm_standby is True  # a standby keeps its shards warm unless told not to
+    assert cfg({"node": "d1", "shards": ["s1"], "warm_standby": False}).cluster.warm_standby is False
     assert parse_config({}).cluster is None
 
 
@@ -35,6 +37,7 @@ def test_a_cluster_table_with_defaults() -> None:
     ({"node": "d1", "shards": ["s1"], "lease_ms": 500}, None, "lease_ms 500 must be at least twice renew_ms 300"),
     ({"node": "d1", "shards": ["s1"], "renew_ms": "1s"}, None, "cluster.renew_ms: '1s': a whole number >= 0"),
     ({"node": "d1", "shards": ["s1"], "lease": 3}, None, "cluster.lease: unknown key"),
+    ({"node": "d1", "shards": ["s1"], "warm_standby": "yes"}, None, "cluster.warm_standby: 'yes': true or false"),
 ])
 def test_bad_cluster_tables_are_refused_in_one_line(cluster: dict, journal: dict | None, message: str) -> None:
     with pytest.raises(ConfigError) as err:
