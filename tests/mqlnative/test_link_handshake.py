@@ -50,9 +50,12 @@ def test_a_key_not_in_the_allow_list_is_named(traders, tmp_path, platform):
     log = asyncio.run(_refused(tmp_path, platform, lib, consts, "client key"))
     named = [line for line in log if "refused this terminal's CURVE key" in line]
     assert named and "allow-list" in named[0], log[-10:]
-    starts = [i for i, line in enumerate(log) if "connecting to" in line]
-    first_connection = log[starts[0]:starts[1]]
-    assert sum("refused this terminal's CURVE key" in line for line in first_connection) == 1  # not per retry
+    # once per connection, not once per libzmq retry (every 100 ms); a loaded daemon may answer
+    # the first connection's handshake only after the EA gave up on it, so that one may have none
+    starts = [i for i, line in enumerate(log) if "connecting to" in line] + [len(log)]
+    per_connection = [sum("refused this terminal's CURVE key" in line for line in log[a:b])
+                      for a, b in zip(starts, starts[1:])]
+    assert max(per_connection) == 1, per_connection
 
 
 @pytest.mark.parametrize("platform", ["MT4", "MT5"])

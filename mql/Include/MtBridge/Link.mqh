@@ -258,6 +258,7 @@ void MtbLink::Close(const string why)
       zmq_close(m_sock);
      }
    m_sock=0;
+   PollHandshake();  // a failure already reported belongs to this connection's log, not lost with the monitor
    if(m_mon!=0)
       zmq_close(m_mon);
    m_mon=0;
