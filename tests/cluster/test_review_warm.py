@@ -10,14 +10,17 @@ journal no longer holds."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 pytest.importorskip("psycopg")
 
+from bridge.daemon.cluster import ClusterDb, shard_url  # noqa: E402
 from bridge.daemon.config import parse_config  # noqa: E402
 from bridge.daemon.core import DaemonCore  # noqa: E402
 from bridge.daemon.store_pg import PgStore  # noqa: E402
-from bridge.daemon.warm_standby import WarmShard  # noqa: E402
+from bridge.daemon.warm_standby import WarmShard, WarmShards  # noqa: E402
 from tests.cluster.test_warm_standby import T0, Owner, cold, far, shard  # noqa: E402, F401
 
 pytestmark = pytest.mark.integration
@@ -93,3 +96,43 @@ def test_a_journal_restored_to_an_earlier_point_under_a_waiting_standby_is_not_v
     assert result is None or result[1].to_bytes() == expected.engine.to_bytes(), (
         f"the warm engine took over with traders {sorted(result[1].s.traders)}, "
         f"the journal's (cold) {sorted(expected.engine.s.traders)}")
+
+
+def test_a_standby_of_two_shards_serves_the_second_while_the_first_uses_up_its_rounds(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`WarmShards.idle`: "Rounds until `deadline`, the shards taking turns (the least recently
+    served first)". The turn (`_next`) only moves when every shard got its round before the
+    deadline: when the first shard's round uses the time up (a round runs until the deadline
+    while there are events to apply: a standby started late, a busy owner), `idle` returns
+    before the second and the next poll starts with the first again. The second shard then
+    gets no round at all, however many polls pass, and its takeover is a cold recovery (no
+    copy is lost: liveness, "copying resumes within lease expiry + recovery", not
+    exactly-once). Modelled with the module's clock: s1's round ends at the deadline."""
+    from bridge.daemon import warm_standby
+
+    db = ClusterDb(pg_url)
+    for s in ("s1", "s2"):
+        db.add_shard(s)
+    db.close()
+    owners = {s: Owner(shard_url(pg_url, s)) for s in ("s1", "s2")}
+    clock = SimpleNamespace(t=1000.0)
+    monkeypatch.setattr(warm_standby, "time", SimpleNamespace(monotonic=lambda: clock.t))
+    shards = WarmShards({s: shard_url(pg_url, s) for s in owners}, owners["s1"].config, "d2")
+    try:
+        busy = shards.shards["s1"]
+        real_round = busy.round
+
+        def round_until_the_deadline(deadline: float) -> None:  # s1 has more to apply than a poll holds
+            real_round(deadline)
+            clock.t = deadline
+
+        monkeypatch.setattr(busy, "round", round_until_the_deadline)
+        for _poll in range(4):
+            shards.idle(clock.t + 0.3)
+            clock.t += 0.01  # the poll itself
+        served = shards.shards["s2"].stats["rounds"]
+    finally:
+        shards.close()
+        for owner in owners.values():
+            owner.store.close()
+    assert served > 0, "s2 got no round in 4 polls: s1 took every turn"
