@@ -65,8 +65,9 @@ def reopened(url: str, now: int) -> Owner:
 
 def test_a_journal_restored_to_an_earlier_point_under_a_waiting_standby_is_not_vouched_for(shard: str) -> None:
     """Three daemons: d1 owns s1, d2 and d3 wait warm. The shard's journal is restored in place
-    (pg_restore --clean --single-transaction into the running database: the standbys'
-    sessions stay up, no read fails) from a backup taken before steps the standbys had already
+    in one transaction (a data-only restore: TRUNCATE + COPY, or pg_restore
+    --single-transaction, into the running database: the standbys' sessions stay up and no
+    read of theirs need fail; emulated here by DELETE + INSERT) from a backup taken before steps the standbys had already
     applied (a bad release rolled back, a point-in-time recovery): here a trader's
     registration. d1 restarts as a standby; d2 takes s1, recovers cold (the journal is shorter
     than its warm engine: `take` gives up) and journals other events from the restored seq on.
