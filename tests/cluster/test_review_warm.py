@@ -94,6 +94,7 @@ def test_a_journal_restored_to_an_earlier_point_under_a_waiting_standby_is_not_v
         warm.round(far())
     result = warm.take(owner.store.conn)  # d2 dies: d3 takes over warm
     expected = cold(owner)
+    owner.store.close()
     assert result is None or result[1].to_bytes() == expected.engine.to_bytes(), (
         f"the warm engine took over with traders {sorted(result[1].s.traders)}, "
         f"the journal's (cold) {sorted(expected.engine.s.traders)}")
