@@ -20,7 +20,9 @@ more can be committed by the old owner) it applies the events after its last rou
 `meta`, the logins and the command outcomes fresh, and returns the same `Recovery` and engine
 a cold `PgStore.recover` + `DaemonCore.recover` would build (tests/cluster/test_warm_standby.py
 compares them byte for byte). Whatever it cannot vouch for (an event gap, an engine error, a
-`pending_from` below its batches) makes it give up: the daemon then recovers cold, as before.
+`pending_from` below its batches, a journal whose event at `applied` is not the row applied or
+whose newest snapshot went back: restored in place) makes it give up: the daemon then recovers
+cold, as before.
 
 Example: a standby of shard s1 whose owner journals a 10 000-investor fan-out applies its
 10 000 `CommandFilled` events over the fan-out's rounds; killed mid fan-out, the owner leaves
