@@ -494,10 +494,16 @@ class ShardStore(PgStore):
         return taken
 
     def close(self) -> None:
+        warm, self.warm = self.warm, None
         try:
-            super().close()
+            if warm is not None:  # never taken (a start that failed first): its connection is still open
+                warm.close()
+                warm.engine = None
         finally:
-            self.keeper.close(release=True)
+            try:
+                super().close()
+            finally:
+                self.keeper.close(release=True)
 
 
 def _exit_lost(shard: str, why: str) -> None:

@@ -20,7 +20,9 @@ more can be committed by the old owner) it applies the events after its last rou
 `meta`, the logins and the command outcomes fresh, and returns the same `Recovery` and engine
 a cold `PgStore.recover` + `DaemonCore.recover` would build (tests/cluster/test_warm_standby.py
 compares them byte for byte). Whatever it cannot vouch for (an event gap, an engine error, a
-`pending_from` below its batches) makes it give up: the daemon then recovers cold, as before.
+`pending_from` below its batches, a journal whose event at `applied` is not the row applied or
+whose newest snapshot went back: restored in place) makes it give up: the daemon then recovers
+cold, as before.
 
 Example: a standby of shard s1 whose owner journals a 10 000-investor fan-out applies its
 10 000 `CommandFilled` events over the fan-out's rounds; killed mid fan-out, the owner leaves
@@ -47,6 +49,7 @@ EVENT_S = 50e-6  # an event's decoding and handling before one is measured (~38 
 READ_TIMEOUT_MS = 5000  # a warm read that hangs (a dying server) fails instead of holding the poll
 SNAPSHOT = "SELECT seq, parts FROM snapshots ORDER BY seq DESC LIMIT 1"
 EVENTS = "SELECT seq, now, type, body FROM events WHERE seq > %s ORDER BY seq LIMIT %s"
+EVENT_AT = "SELECT now, type, body FROM events WHERE seq = %s"
 BATCHES = "SELECT id, seq_hi, rows FROM command_batches WHERE id > %s AND seq_hi >= %s ORDER BY id LIMIT %s"
 
 
@@ -65,6 +68,7 @@ class WarmShard:
         self.conn: Any = None
         self.engine: Engine | None = None
         self.applied = 0  # seq of the last event in the engine (or of the snapshot it was loaded from)
+        self.applied_row: tuple | None = None  # the journal's event at `applied` (now, type, body): what it was
         self.snapshot_seq = 0  # the newest snapshot seen: a cold recovery's base
         self.batches: list[tuple[int, int, tuple]] = []  # (id, seq_hi, rows) with seq_hi >= batches_from, id order
         self.batches_from = 0  # the pending_from the cached batches were chosen with
@@ -93,12 +97,29 @@ class WarmShard:
         """Snapshot if behind it, events after `applied`, new command batches; events applied."""
         snap = conn.execute(SNAPSHOT).fetchone()
         latest = snap[0] if snap else 0
+        if self.engine is not None:
+            self._check_identity(conn, latest)
         if self.engine is None or (latest > self.applied and self._load_pays(latest, deadline if bounded else None)):
             self._load(conn, snap)
         self.snapshot_seq = max(self.snapshot_seq, latest)
         applied = self._apply(conn, deadline if bounded else None)
         self._read_batches(conn, deadline if bounded else None)
         return applied
+
+    def _check_identity(self, conn: Any, latest: int) -> None:
+        """The journal still holds what the engine was built from: its newest snapshot did not
+        go back and its event at `applied` is the one applied (one indexed row read). Seqs alone
+        cannot tell: a journal restored in place to an earlier point and written on again by
+        another owner reaches the same seqs with other events."""
+        if latest < self.snapshot_seq:
+            raise WarmBroken(f"the newest snapshot went back from {self.snapshot_seq} to {latest}")
+        if self.applied and self._row_at(conn, self.applied) != self.applied_row:
+            raise WarmBroken(f"the journal's event {self.applied} is not the one applied (restored, or shorter)")
+
+    @staticmethod
+    def _row_at(conn: Any, seq: int) -> tuple | None:
+        row = conn.execute(EVENT_AT, (seq,)).fetchone()
+        return tuple(row) if row is not None else None
 
     def _load_pays(self, latest: int, deadline: float | None) -> bool:
         """Behind a newer snapshot: load it only when replaying the events up to it would cost
@@ -129,6 +150,7 @@ class WarmShard:
                     raise WarmBroken(f"snapshot {seq} has {len(pieces)} of {parts} parts")
                 state = b"".join(pieces)
             self.engine, self.applied = wire.replayed_engine(cfg, state, []), seq
+        self.applied_row = self._row_at(conn, self.applied) if self.applied else None
         # the server's start collects and freezes the heap (gc.freeze): done here, while idle,
         # the takeover's collection scans only what was built since
         gc.collect()
@@ -143,14 +165,14 @@ class WarmShard:
         while True:
             rows = conn.execute(EVENTS, (self.applied, CHUNK)).fetchall()
             t = time.monotonic()
-            for seq, _now, type_name, body in rows:
+            for seq, now, type_name, body in rows:
                 if seq != self.applied + 1:  # journal seqs are consecutive: a gap is a read we cannot trust
                     raise WarmBroken(f"event {seq} after {self.applied}")
                 try:
                     engine.handle(wire.event_from(type_name, body))  # type: ignore[arg-type]
                 except Exception as exc:  # the cold replay would fail the same way: it reports it
                     raise WarmBroken(f"event {seq}: {type(exc).__name__}: {exc}") from None
-                self.applied = seq
+                self.applied, self.applied_row = seq, (now, type_name, body)
             if len(rows) >= 100:
                 self.event_s = (time.monotonic() - t) / len(rows)
             applied += len(rows)
@@ -176,7 +198,7 @@ class WarmShard:
     def _start_over(self, why: str) -> None:
         if self.engine is not None:
             gc.unfreeze()
-        self.engine, self.applied, self.snapshot_seq = None, 0, 0
+        self.engine, self.applied, self.applied_row, self.snapshot_seq = None, 0, None, 0
         self.batches, self.batches_from, self.batch_id = [], 0, 0
         self.problem = why
         self.stats["restarts"] += 1
@@ -252,13 +274,18 @@ class WarmShards:
         self._next = 0
 
     def idle(self, deadline: float) -> None:
-        """Rounds until `deadline`, the shards taking turns (the least recently served first)."""
+        """Rounds until `deadline`, each poll starting with the next shard (round-robin): a
+        shard whose round uses up the poll (a busy owner, a standby started late) leaves the
+        next one the first round of the next poll, so each of N shards gets a round at least
+        every N polls."""
         names = list(self.shards)
+        if not names:
+            return
+        first, self._next = self._next % len(names), (self._next + 1) % len(names)
         for i in range(len(names)):
             if time.monotonic() >= deadline:
                 return
-            self.shards[names[(self._next + i) % len(names)]].round(deadline)
-        self._next = (self._next + 1) % max(len(names), 1)
+            self.shards[names[(first + i) % len(names)]].round(deadline)
 
     def pop(self, shard: str) -> WarmShard | None:
         """The shard taken over (its state goes to the store); the others are dropped."""
