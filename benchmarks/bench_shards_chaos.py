@@ -438,7 +438,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
           f"{'met' if met else 'MISSED'} (max {summary['resumed_max_s']:.2f} s)")
     warm = sum(1 for k in kills if k.get("warm"))
     phases = {name: round(statistics.median(k["start_ms"].get(name, 0) for k in kills if "start_ms" in k), 1)
-              for name in ("open", "recovery", "core", "sockets", "gc", "feed_snapshot")} if kills else {}
+              for name in ("open", "recovery", "core", "sockets", "gc")} if kills else {}
     print(f"  the new owner took over warm at {warm} of {len(kills)} kills; its start (median ms, from the lease "
           "taken to listening): " + ", ".join(f"{k} {v:.0f}" for k, v in phases.items()))
     cost = {"cpu_pct_median": round(statistics.median(k["cpu_pct"] for k in kills), 2) if kills else 0,

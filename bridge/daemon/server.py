@@ -7,7 +7,7 @@ Sockets (one zmq.asyncio context):
   (a full peer raises EAGAIN: the command stays pending in the journal and is retried).
 * XPUB `daemon.pub`: the monitoring feed (docs/protocol.md §13), two frames per item: topic,
   msgpack map. XPUB_VERBOSE: every (re)subscription is read and answered at once with a
-  `snapshot`; also a snapshot after `daemon.started` and every `feed_snapshot_every_s`, and a
+  `snapshot`; also a snapshot every `feed_snapshot_every_s` while one is live, and a
   `daemon.stats` every second. CURVE server with ZAP domain "mtbridge-feed": keys of role
   admin or monitor only.
 * ROUTER `daemon.admin` (optional): back-office requests (msgpack maps), CURVE keys of role admin.
@@ -237,10 +237,11 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         self._publish("daemon.started", curve=not self.insecure, **{k: v for k, v in self.endpoints.items()})
         if self.insecure:
             self._warn_insecure()
-        t_snap = time.perf_counter()
-        self.core.publish_snapshot(self.clock())
+        # no snapshot here: nobody can have subscribed to a socket just bound, and a monitor that
+        # was connected before (a restart, a failover) re-sends its subscription, which is
+        # answered with one (_drain_feed). Building it for nobody cost a takeover 0.2-1 s before
+        # it served its first terminal (docs/scaling.md "Failover").
         self._commit()
-        self.start_ms["feed_snapshot"] = round((time.perf_counter() - t_snap) * 1000, 1)
         self.log.info("daemon.start_ms", **self.start_ms)
         if self.endpoints_file:
             tmp = self.endpoints_file.with_suffix(".tmp")
