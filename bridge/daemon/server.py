@@ -57,6 +57,7 @@ from bridge.daemon.service import ServiceShell, TaskCrashed
 from bridge.daemon.sessions import FORGET_AFTER
 from bridge.daemon.snapshots import Snapshots
 from bridge.daemon.store import JournalLock, Store
+from bridge.daemon.server_priority import yield_zmq_threads
 from bridge.daemon.server_timers import TimerShell
 from bridge.daemon.transport import TransportEvents
 from bridge.daemon.wire import FeedEncoder
@@ -184,6 +185,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         self.pub.setsockopt(zmq.SNDHWM, 100_000)
         self._bind(self.pub, "pub", cfg.pub)
         self.pub_sync = zmq.Socket.shadow(self.pub.underlying)
+        self.zmq_thread_nice = yield_zmq_threads()  # the loop first when they compete for a core
         self.endpoints = {"router": self._last(self.router), "pub": self._last(self.pub)}
         if cfg.admin:
             self.admin = self._server_socket(zmq.ROUTER, ADMIN_ZAP_DOMAIN)
@@ -217,7 +219,8 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         gc.freeze()  # the recovered state is long-lived: keep it out of the young collections
         gc.set_threshold(50_000, 20, 100)
         self.log.info("daemon.started", **self.endpoints, curve=not self.insecure,
-                      allow_list=len(cfg.allow), journal=str(cfg.journal_path), pid=_pid(), instance=self.instance)
+                      allow_list=len(cfg.allow), journal=str(cfg.journal_path), pid=_pid(), instance=self.instance,
+                      zmq_thread_nice=sorted(set(self.zmq_thread_nice.values())))
         self._publish("daemon.started", curve=not self.insecure, **{k: v for k, v in self.endpoints.items()})
         if self.insecure:
             self._warn_insecure()
@@ -550,7 +553,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
             on_admin = core.on_admin if self.ledger is None else self.ledger.admin  # [cluster] ledger: money first
             reply = on_admin(request, key_name, self.clock(), self._mark_input())
             self._commit()  # journaled before the reply
-            self._drain_router()
+            self._drain_soon()  # its sends may have taken the ROUTER FD's edge; a turn of its own
             try:
                 await self.admin.send_multipart([parts[0].bytes, msgpack.packb(reply, use_bin_type=True,
                                                                                 default=str)])

@@ -77,7 +77,7 @@ class TimerShell:
             self._commit(t0 + cfg.ingest_budget_ms * 1_000_000)  # the pass's sends share its budget
             t_commit = perf_counter_ns()
             self._cut()
-            self._drain_router()  # our sends may have consumed the FD edge of waiting frames
+            self._drain_soon()  # our sends may have consumed the FD edge of waiting frames: a turn of its own
             self._drain_feed()
             t_snap = perf_counter_ns()
             snapshots.tick(core, now, self._commit)  # forks; the engine is packed and written off the loop
