@@ -185,7 +185,8 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         self.pub.setsockopt(zmq.SNDHWM, 100_000)
         self._bind(self.pub, "pub", cfg.pub)
         self.pub_sync = zmq.Socket.shadow(self.pub.underlying)
-        self.zmq_thread_nice = yield_zmq_threads()  # the loop first when they compete for a core
+        niced = yield_zmq_threads()  # the loop first when they compete for a core
+        self.log.info("daemon.zmq_threads", threads=len(niced), nice=sorted(set(niced.values())))
         self.endpoints = {"router": self._last(self.router), "pub": self._last(self.pub)}
         if cfg.admin:
             self.admin = self._server_socket(zmq.ROUTER, ADMIN_ZAP_DOMAIN)
@@ -219,8 +220,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         gc.freeze()  # the recovered state is long-lived: keep it out of the young collections
         gc.set_threshold(50_000, 20, 100)
         self.log.info("daemon.started", **self.endpoints, curve=not self.insecure,
-                      allow_list=len(cfg.allow), journal=str(cfg.journal_path), pid=_pid(), instance=self.instance,
-                      zmq_thread_nice=sorted(set(self.zmq_thread_nice.values())))
+                      allow_list=len(cfg.allow), journal=str(cfg.journal_path), pid=_pid(), instance=self.instance)
         self._publish("daemon.started", curve=not self.insecure, **{k: v for k, v in self.endpoints.items()})
         if self.insecure:
             self._warn_insecure()

@@ -16,8 +16,10 @@ What waits meanwhile is bounded by the socket's high-water marks (frames stay in
 pipes or in the kernel's TCP buffers). Weight at nice +5 is 335 against 1024 at nice 0: a
 loop and an I/O thread both runnable on one core get ~75 % and ~25 % of it.
 
-Example (measured, docs/operations.md "Loop figures"): flood of 2.6 M frames from one key on
-a 2-core box also running a compiler: the worst timer 51 ms late with equal priorities, ...
+Measured (docs/operations.md "What makes the loop late"): on a 2-core box at load 3-4 the
+flood's worst timer was 92 and 103 ms late at equal priorities, 80 and 115 ms with this
+(alternating runs): within that box's noise. It is kept for the case it is built for, the loop
+and the I/O thread alone on a busy core; the host's other load is a matter of group shares.
 """
 
 from __future__ import annotations
