@@ -131,6 +131,7 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(label, "loop_block_ms", r["loop_lag_ms"], "<= 100")  # daemon.stats loop_lag_ms, flood window
         fig.add(label, "turn_max_ms", r["turn_max_ms"])
         fig.add(label, "gc_max_ms", r["gc_max_ms"])  # the longest cyclic collection in a beat (a loop pause)
+        fig.add(label, "turn_max_cpu_ms", r["turn_max_cpu_ms"])  # the loop thread's CPU in the longest turn
         fig.add(label, "client_probe_rtt_max_ms", r["probe_rtt_max_ms"])  # client-side round trip, no target
         fig.add(label, "daemon_cpu_share", r["daemon_cpu_share"])  # daemon CPU s / wall s over the flood
         # how long the daemon's loop thread waited for a CPU over the flood (the machine's share of the lag)
@@ -190,6 +191,7 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(label, "loop_block_after_wake_ms", r["loop_lag_after_wake_ms"])
         fig.add(label, "turn_max_ms", r["turn_max_ms"])
         fig.add(label, "gc_max_ms", r["gc_max_ms"])  # the longest cyclic collection in a beat (a loop pause)
+        fig.add(label, "turn_max_cpu_ms", r["turn_max_cpu_ms"])  # the loop thread's CPU in the longest turn
         fig.add(label, "client_probe_rtt_max_ms", r["probe_rtt_max_ms"])  # client-side round trip, no target
         fig.add(label, "client_probe_rtt_after_wake_ms", r["probe_rtt_after_wake_ms"])
         fig.add(label, "stats_beat_gap_ms", r["stats_gap_ms"])
