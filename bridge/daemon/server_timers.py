@@ -25,6 +25,13 @@ class TimerShell:
             self.gc_max_ns = max(self.gc_max_ns, perf_counter_ns() - self._gc_start)
 
     async def _timer_loop(self: Daemon) -> None:
+        run_wait = _RunWait()  # read on this (the loop's) thread
+        try:
+            await self._timer_passes(run_wait)
+        finally:
+            run_wait.close()
+
+    async def _timer_passes(self: Daemon, run_wait: _RunWait) -> None:
         core = self.core
         assert core is not None
         cfg = self.config
@@ -34,7 +41,6 @@ class TimerShell:
         next_snapshot = time.monotonic() + cfg.feed_snapshot_every_s
         snapshots = self.snapshots = Snapshots.of(self.store, cfg, self.log)
         next_slow_log = 0.0
-        run_wait = _RunWait()
         while True:
             pause = 0.005 if core.has_backlog else interval
             asleep, cpu0, wait0 = perf_counter_ns(), thread_time_ns(), run_wait()
@@ -105,7 +111,8 @@ class TimerShell:
 
 class _RunWait:
     """The calling thread's run-queue wait so far (ns, /proc/thread-self/schedstat: time it was
-    runnable but had no CPU); 0 where the kernel has no schedstat."""
+    runnable but had no CPU); 0 where the kernel has no schedstat. The file stays open (a
+    re-read is ~1 us, opening it ~10 us) until `close`."""
 
     def __init__(self) -> None:
         try:
@@ -120,3 +127,8 @@ class _RunWait:
             return int(os.pread(self.fd, 64, 0).split()[1])
         except (OSError, IndexError, ValueError):
             return 0
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
