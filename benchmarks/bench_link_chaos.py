@@ -21,6 +21,11 @@ Generators' priority (`--generators-nice N`): each chosen scenario runs twice, f
 above (the figure with targets, always printed), then with the terminal worker groups and
 the flooders at nice N, figures keyed `<scenario>@generators_nice<N>`: in production those
 terminals are on other hosts, on this 2-core box they compete with the daemon for its CPU.
+Each generator is a session of its own, i.e. its own autogroup where the kernel schedules
+by autogroup: the nice is set on the process and on its autogroup (placement.py).
+`loop_lag_top_ms` lists the worst beats as [ms after the start, loop_lag_ms, the loop
+thread's run-queue wait in that second sampled from here, the daemon's own loop_lag_cpu_ms
+and loop_lag_wait_ms for that late timer] (docs/operations.md "What makes the loop late").
 
 Scenarios: flood, stalls, investor_offline, slow_reader, memory, restart, latency (default:
 all; the full run takes ~10 min, the slow reader alone 150 s). Progress goes to stderr;
@@ -125,6 +130,8 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(label, "offline_log_lines", r["offline_log_lines"])
         fig.add(label, "loop_block_ms", r["loop_lag_ms"], "<= 100")  # daemon.stats loop_lag_ms, flood window
         fig.add(label, "turn_max_ms", r["turn_max_ms"])
+        fig.add(label, "gc_max_ms", r["gc_max_ms"])  # the longest cyclic collection in a beat (a loop pause)
+        fig.add(label, "turn_max_cpu_ms", r["turn_max_cpu_ms"])  # the loop thread's CPU in the longest turn
         fig.add(label, "client_probe_rtt_max_ms", r["probe_rtt_max_ms"])  # client-side round trip, no target
         fig.add(label, "daemon_cpu_share", r["daemon_cpu_share"])  # daemon CPU s / wall s over the flood
         # how long the daemon's loop thread waited for a CPU over the flood (the machine's share of the lag)
@@ -183,6 +190,8 @@ def run(name: str, quick: bool, fig: Figures, chosen: list[str], keep: bool = Fa
         fig.add(label, "loop_block_ms", r["loop_lag_ms"], "<= 100")  # daemon.stats loop_lag_ms
         fig.add(label, "loop_block_after_wake_ms", r["loop_lag_after_wake_ms"])
         fig.add(label, "turn_max_ms", r["turn_max_ms"])
+        fig.add(label, "gc_max_ms", r["gc_max_ms"])  # the longest cyclic collection in a beat (a loop pause)
+        fig.add(label, "turn_max_cpu_ms", r["turn_max_cpu_ms"])  # the loop thread's CPU in the longest turn
         fig.add(label, "client_probe_rtt_max_ms", r["probe_rtt_max_ms"])  # client-side round trip, no target
         fig.add(label, "client_probe_rtt_after_wake_ms", r["probe_rtt_after_wake_ms"])
         fig.add(label, "stats_beat_gap_ms", r["stats_gap_ms"])

@@ -336,11 +336,14 @@ class SchedSampler:
 def lag_beside_wait(feed: FeedCollector, sched: SchedSampler, since_ms: int, until_ms: int, origin_ms: int,
                     n: int = 3) -> list[list[float | None]]:
     """The `n` worst `loop_lag_ms` beats: [ms after origin, loop_lag_ms, run-queue wait ms of the
-    daemon's loop thread in the second the beat covers]."""
+    daemon's loop thread in the second the beat covers (sampled from here), and the daemon's own
+    split of that late timer's sleep: loop thread CPU ms, loop thread run-queue wait ms]."""
     out = []
+    beats = {b.get("ts", 0): b for b in feed._beats(since_ms, until_ms)}
     for off, lag in feed.stats_top("loop_lag_ms", since_ms, until_ms, n, origin_ms=origin_ms):
         ts = int(off + origin_ms)
-        out.append([off, lag, sched.wait_ms(ts - 1000, ts)])
+        b = beats.get(ts, {})
+        out.append([off, lag, sched.wait_ms(ts - 1000, ts), b.get("loop_lag_cpu_ms"), b.get("loop_lag_wait_ms")])
     return out
 
 
