@@ -44,3 +44,24 @@ def function_body(source: str, name: str) -> str:
     start = re.search(rf"\b{name}\s*\([^)]*\)\s*\{{", source)
     assert start, name
     return source[start.end() : _balanced(source, start.end() - 1, name)]
+
+
+_INCLUDE = re.compile(r'^#include "([^"]+)"', re.M)
+
+
+def with_parts(path: Path) -> str:
+    """A source file followed by its parts: the files it includes from its folder whose names
+    start with its own stem (Protocol.mqh -> ProtocolSchema.mqh, ...), recursively, each once."""
+    seen: list[Path] = []
+
+    def walk(p: Path) -> None:
+        if p in seen:
+            return
+        seen.append(p)
+        for name in _INCLUDE.findall(p.read_text(encoding="utf-8")):
+            part = p.parent / name
+            if part.name.startswith(path.stem) and part.is_file():
+                walk(part)
+
+    walk(path)
+    return "\n".join(p.read_text(encoding="utf-8") for p in seen)

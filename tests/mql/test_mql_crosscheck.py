@@ -18,14 +18,14 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from tests.mql.mqlsource import function_body, strip_code
+from tests.mql.mqlsource import function_body, strip_code, with_parts
 from bridge.protocol.schema import (ENVELOPE, LIST_KINDS, NUMBER_KINDS, ORDER_FIELDS, POSITION_FIELDS, QUOTE_FIELDS,
                                     SCHEMA, Direction, Kind)
 
 ROOT = Path(__file__).resolve().parents[2]
 MQL = ROOT / "mql"
 INC = MQL / "Include/MtBridge"
-PROTOCOL = (INC / "Protocol.mqh").read_text(encoding="utf-8")
+PROTOCOL = with_parts(INC / "Protocol.mqh")  # the one include and its parts
 MSGPACK = (INC / "MsgPack.mqh").read_text(encoding="utf-8")
 SOURCES = sorted(p for p in MQL.rglob("*") if p.suffix in {".mqh", ".mql"})
 EAS = sorted(MQL.glob("Experts/*.mql"))

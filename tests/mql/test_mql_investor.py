@@ -15,7 +15,7 @@ import pytest
 
 from bridge.protocol.schema import RETCODE_EXPIRED
 from simulator.server import retcodes
-from tests.mql.mqlsource import body, strip_code
+from tests.mql.mqlsource import body, strip_code, with_parts
 
 ROOT = Path(__file__).resolve().parents[2]
 MQL = ROOT / "mql"
@@ -27,7 +27,7 @@ EXEC_MT5 = (INC / "ExecutorMt5.mqh").read_text(encoding="utf-8")
 EXEC_MT4 = (INC / "ExecutorMt4.mqh").read_text(encoding="utf-8")
 JOURNAL = (INC / "Journal.mqh").read_text(encoding="utf-8")
 INSTANCE = (INC / "Instance.mqh").read_text(encoding="utf-8")
-PROTOCOL = (INC / "Protocol.mqh").read_text(encoding="utf-8")
+PROTOCOL = with_parts(INC / "Protocol.mqh")  # the one include and its parts
 DOC = (ROOT / "docs/mql.md").read_text(encoding="utf-8")
 SOURCES = sorted(p for p in MQL.rglob("*") if p.suffix in {".mqh", ".mql"})
 
