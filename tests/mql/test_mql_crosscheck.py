@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MQL = ROOT / "mql"
 INC = MQL / "Include/MtBridge"
 PROTOCOL = with_parts(INC / "Protocol.mqh")  # the one include and its parts
-MSGPACK = (INC / "MsgPack.mqh").read_text(encoding="utf-8")
+MSGPACK = with_parts(INC / "MsgPack.mqh")  # the one include and its parts
 SOURCES = sorted(p for p in MQL.rglob("*") if p.suffix in {".mqh", ".mql"})
 EAS = sorted(MQL.glob("Experts/*.mql"))
 KIND = {Kind.UINT: "U", Kind.INT: "I", Kind.BOOL: "B", Kind.TEXT: "T", Kind.NAME: "N", Kind.ENUM: "E",
