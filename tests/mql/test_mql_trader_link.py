@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 
 from bridge.daemon.config import DaemonConfig
-from tests.mql.mqlsource import body, code
+from tests.mql.mqlsource import body, code, strip_code, with_parts
 
 ROOT = Path(__file__).resolve().parents[2]
 INC = ROOT / "mql/Include/MtBridge"
 TRADER = ROOT / "mql/Experts/MtBridgeTrader.mql"
-MINE = [INC / "Util.mqh", INC / "Link.mqh", INC / "Reporter.mqh", INC / "ReporterMt5.mqh", INC / "ReporterMt4.mqh",
-        TRADER]  # fmt: skip
+MINE = [INC / "Util.mqh", INC / "Link.mqh", INC / "Reporter.mqh", INC / "ReporterResend.mqh", INC / "ReporterMt5.mqh",
+        INC / "ReporterMt4.mqh", TRADER]  # fmt: skip
 
 
 def branch(text: str, name: str) -> str:
@@ -121,7 +121,7 @@ def test_mt4_close_by_remainder_is_looked_for_before_a_full_close():
 # ---------------------------------------------------------------- welcome.last_id, catch-up
 
 def test_resend_buffer_is_bounded_and_resends_above_last_id_after_welcome():
-    rep = code(INC / "Reporter.mqh")
+    rep = strip_code(with_parts(INC / "Reporter.mqh"))  # Reporter.mqh and ReporterResend.mqh
     assert int(re.search(r"#define MTB_RESEND_MAX\s+(\d+)", rep).group(1)) <= 4096
     assert "ArrayResize(m_sent,MTB_RESEND_MAX)" in rep
     assert "m_sent[at].id<=last_id" in body(rep, "void MtbReporter::Resend(")
@@ -133,7 +133,7 @@ def test_resend_buffer_is_bounded_and_resends_above_last_id_after_welcome():
     # a report made after the link went down mid-pass is kept unsent, never dropped
     assert re.search(r"if\(!m_link\.IsUp\(\)\)\s*\{[^}]*r\.sent=false;\s*Record\(r\);\s*return;", emit)
     assert "m_sent[at].sent && m_sent[at].id<=last_id" in body(rep, "void MtbReporter::Resend(")
-    for path in (INC / "Reporter.mqh", INC / "ReporterMt5.mqh", INC / "ReporterMt4.mqh"):
+    for path in (INC / "Reporter.mqh", INC / "ReporterResend.mqh", INC / "ReporterMt5.mqh", INC / "ReporterMt4.mqh"):
         assert "MtbBuildPosition" not in code(path).replace(body(rep, "void MtbReporter::Emit("), "")
 
 
