@@ -84,18 +84,25 @@ def _compiler_version(cxx: str) -> str:
         return ""
 
 
+def inputs_digest(words: list[str], files: list[Path]) -> str:
+    """What a cached build depends on: the compiler and its version, `words` (flags...) and
+    each file's path (relative to the repository when inside it) and bytes."""
+    cxx = compiler()
+    digest = hashlib.sha256("\0".join([cxx, _compiler_version(cxx), *words]).encode())
+    for path in files:
+        digest.update(str(path.relative_to(REPO) if path.is_relative_to(REPO) else path).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def runtime_objects(flags: list[str], timeout_s: float = 600.0,
                     cache: Path = OBJECT_CACHE) -> tuple[list[str] | None, str]:
     """The runtime sources as object files for `flags` (the program's own -I are dropped: the
     runtime includes only NATIVE_INCLUDE). Returns (objects, "") or (None, the compiler's log)."""
     cflags = [f for f in flags if not f.startswith("-I")] + [f"-I{NATIVE_INCLUDE}"]
     cxx = compiler()
-    digest = hashlib.sha256("\0".join([cxx, _compiler_version(cxx), *cflags]).encode())
     inputs = [*runtime_sources(), *sorted(p for p in Path(NATIVE_INCLUDE).rglob("*") if p.is_file())]
-    for path in inputs:
-        digest.update(str(path.relative_to(REPO) if path.is_relative_to(REPO) else path).encode() + b"\0")
-        digest.update(path.read_bytes())
-    out = cache / digest.hexdigest()[:24]
+    out = cache / inputs_digest(cflags, inputs)[:24]
     out.mkdir(parents=True, exist_ok=True)
     objects = []
     for src in runtime_sources():

@@ -166,20 +166,12 @@ CACHE = REPO / "build" / "mqlnative" / "e2e"
 def _inputs_digest(source_root: Path) -> str:
     """What a build depends on: the MQL tree, the translator, the headers, the runtime, the
     flags and the compiler. Equal digest, equal libraries: the build is reused."""
-    import hashlib
-    import subprocess
+    from mqlnative.build import inputs_digest
 
-    from mqlnative.build import compiler
-    h = hashlib.sha256(repr(SHARED_FLAGS).encode())
-    h.update(subprocess.run([compiler(), "--version"], capture_output=True, text=True).stdout.encode())
     native = Path(__file__).resolve().parent
     files = sorted((source_root / "mql").rglob("*.mq*")) + sorted(native.glob("translate*.py")) + \
         [native / "build.py"] + sorted((native / "include").rglob("*")) + sorted((native / "runtime").rglob("*"))
-    for f in files:
-        if f.is_file():
-            h.update(str(f.relative_to(f.parents[2])).encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    return inputs_digest(list(SHARED_FLAGS), [f for f in files if f.is_file()])[:16]
 
 
 def build_libraries(out: Path, source_root: Path = REPO, cache: Path | None = CACHE) -> tuple[dict, dict]:

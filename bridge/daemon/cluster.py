@@ -497,8 +497,7 @@ class ShardStore(PgStore):
         warm, self.warm = self.warm, None
         try:
             if warm is not None:  # never taken (a start that failed first): its connection is still open
-                warm.close()
-                warm.engine = None
+                warm.drop()
         finally:
             try:
                 super().close()

@@ -210,9 +210,15 @@ class WarmShard:
         return self.conn
 
     def close(self) -> None:
+        """The reading connection only (`take` still uses the engine after it)."""
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+    def drop(self) -> None:
+        """Not taken over: the connection and the engine go."""
+        self.close()
+        self.engine = None
 
     # ------------------------------------------------------------------ at takeover
     def take(self, conn: Any) -> tuple[Recovery, Engine, int] | None:
@@ -295,7 +301,5 @@ class WarmShards:
 
     def close(self) -> None:
         for warm in self.shards.values():
-            warm.close()
-            if warm.engine is not None:
-                warm.engine = None
+            warm.drop()
         self.shards = {}
