@@ -38,6 +38,7 @@ class FeedShell:
     _snapshot_frames: Any
     turn_max_ns: int
     turn_cpu_ns: int
+    _timers_overdue: Any  # Daemon's: the timer pass is due and has not run
 
     def init_feed_pacing(self) -> None:
         self._feed_backlog: deque[tuple[str, dict]] = deque()  # stamped items waiting for a turn's time
@@ -120,7 +121,11 @@ class FeedShell:
                 return None
 
     def _feed_turn(self) -> None:
-        """A loop turn of its own for the feed items the last turns had no time to send."""
+        """A loop turn of its own for the feed items the last turns had no time to send. Like
+        the router's turns, it steps aside for a timer pass that is due (`_timers_overdue`)."""
+        if self._timers_overdue():
+            asyncio.get_running_loop().call_soon(self._feed_turn)
+            return
         self._feed_scheduled = False
         if self._closed or getattr(self, "pub_sync", None) is None:
             return

@@ -44,7 +44,11 @@ class TimerShell:
         while True:
             pause = 0.005 if core.has_backlog else interval
             asleep, cpu0, wait0 = perf_counter_ns(), thread_time_ns(), run_wait()
-            await asyncio.sleep(pause)
+            self.timer_due_ns = asleep + int(pause * 1e9)  # the router turns step aside once it is due
+            try:
+                await asyncio.sleep(pause)
+            finally:
+                self.timer_due_ns = 0
             # how late the timer fired = how long something else held the loop; beside it, what the
             # loop thread did over that sleep: ran (our other callbacks), or waited for a core
             late = perf_counter_ns() - asleep - int(pause * 1e9)

@@ -168,6 +168,7 @@ class SqliteStore:
 
     PART_BYTES = 256 * 1024  # one snapshot piece per transaction: ~1 ms of the write lock
     WAL_LIMIT = 64 * 1024 * 1024  # the WAL file is cut back to this when it restarts
+    CHECKPOINT_PASSES = 4  # passive passes before a RESTART (`checkpoint`)
 
     def __init__(self, path: str | Path, synchronous: str = "normal", keep_snapshots: int = 2) -> None:
         self.path = Path(path)
@@ -319,15 +320,25 @@ class SqliteStore:
         to its end: it grew without end (260 MB per 40 000 executions, and the daemon's RSS
         with it). So once the WAL holds more than `WAL_LIMIT`, a RESTART follows the
         passive pass: writers wait while it copies what came in during that pass, then the
-        next commit starts the WAL over. Returns True if it restarted."""
+        next commit starts the WAL over.
+
+        The RESTART holds the writer lock while it copies: the daemon's next commit waited
+        56 ms for it once (the slow reader's fan-outs, megabytes per pass). So up to
+        `CHECKPOINT_PASSES` passive passes go first, each copying what came in during the last:
+        one that reaches the WAL's end needs no RESTART (the next commit starts the WAL over,
+        nobody waited), and a RESTART after them has little left to copy. Returns True if the
+        WAL was started over or will be at the next commit."""
         if str(self.path) == ":memory:":
             return False
         db = sqlite3.connect(str(self.path), isolation_level=None)
         try:
-            _busy, frames, _done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             page = db.execute("PRAGMA page_size").fetchone()[0]
-            if frames * page <= self.WAL_LIMIT:
-                return False
+            for _ in range(self.CHECKPOINT_PASSES):
+                _busy, frames, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if frames * page <= self.WAL_LIMIT:
+                    return False
+                if done >= frames:
+                    return True
             busy, _frames, _done = db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             return not busy
         finally:

@@ -106,3 +106,33 @@ def test_the_wal_is_started_over_under_constant_writes(tmp_path: Path, monkeypat
     write()
     assert (tmp_path / "j.db-wal").stat().st_size <= limit
     store.close()
+
+
+def test_a_checkpoint_that_copies_the_whole_wal_makes_no_writer_wait(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """Over the bound, a passive pass that reaches the WAL's end is enough: no RESTART (which
+    holds the writer lock while it copies; the daemon's commit once waited 56 ms for one), and
+    the next commit starts the WAL over all the same."""
+    import sqlite3
+
+    from bridge.daemon import store as store_module
+
+    limit = 64 << 10
+    monkeypatch.setattr(SqliteStore, "WAL_LIMIT", limit)
+    store = SqliteStore(tmp_path / "j.db")
+    for i in range(1, 101):  # ~100 pages: over the bound
+        store.write(Batch(events=[(i, i, "TimePassed", "x" * 2000)]))
+    assert (tmp_path / "j.db-wal").stat().st_size > limit
+    statements: list[str] = []
+    real = sqlite3.connect
+
+    def connect(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        db = real(*args, **kwargs)
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", connect)
+    assert store.checkpoint()
+    assert any("PASSIVE" in s for s in statements) and not any("RESTART" in s for s in statements)
+    store.write(Batch(events=[(101, 101, "TimePassed", "x")]))
+    assert (tmp_path / "j.db-wal").stat().st_size <= limit
+    store.close()
