@@ -19,7 +19,6 @@ from benchmarks.chaos import placement
 from benchmarks.chaos.common import ROOT, TRADER, log, rounded, wall_ms
 from benchmarks.chaos.feed_collector import FeedCollector
 from benchmarks.chaos.loop_probes import LoopProbe
-from benchmarks.chaos.terminals import Pump
 from benchmarks.chaos.timers import Timers
 from benchmarks.chaos.world import World
 from bridge.daemon.client import AdminClient, sync_context
@@ -35,8 +34,7 @@ def memory(tmp: Path, timers: Timers, *, executions: int = 400_000, investors: i
         w.subscribe(inv)
         w.connect_trader()
         term = w.terminal("investors", inv)
-        pump = Pump([term], [w.trader])
-        assert w.wait_welcomed(pump, timers.settle_s()), "terminals not welcomed"
+        pump = w.welcomed_pump([term], timers.settle_s())
         ex = term.ex
         assert ex is not None
         rss_first = None
@@ -155,8 +153,7 @@ def restart_fanout(tmp: Path, timers: Timers, *, investors: int = 10_000, rounds
         w.connect_trader()
         inv = w.terminal("investors", logins)
         inv.client.sock.setsockopt(zmq.RCVHWM, 0)
-        pump = Pump([inv], [w.trader])
-        assert w.wait_welcomed(pump, timers.settle_s(120_000)), "sessions not welcomed"
+        pump = w.welcomed_pump([inv], timers.settle_s(120_000), "sessions")
         # -- fan-out through the daemon (frames counted raw, nothing executed)
         results, sample_frames = [], []
         sock = inv.client.sock

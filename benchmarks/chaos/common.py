@@ -3,10 +3,15 @@ processes started from here), the trader's login, the wall clock, percentiles an
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Self
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -37,3 +42,41 @@ def log(msg: str) -> None:
 
 def tmpdir(name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"chaos-{name}-"))
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment with the repository first on PYTHONPATH, for the processes
+    started from here (the daemon, terminal groups, flooders)."""
+    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def kill_group(proc: subprocess.Popen, wait_s: float) -> None:
+    """kill -9 the process group of a child started in a session of its own, if it still runs."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(wait_s)
+
+
+class BackgroundThread:
+    """A daemon thread running `_run` (which returns once `_stop` is set): `start()` returns the
+    object, `close()` stops it and waits up to `join_s` for the thread."""
+
+    join_s = 5.0
+
+    def __init__(self, name: str) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(self.join_s)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.chaos import placement
-from benchmarks.chaos.common import ROOT
+from benchmarks.chaos.common import ROOT, child_env, kill_group
 
 
 class Daemon:
@@ -32,7 +32,7 @@ class Daemon:
             self.endpoints_file.unlink()
         cmd = [sys.executable, "-m", "bridge.cli", "daemon", "--config", str(self.config_path),
                "--endpoints-file", str(self.endpoints_file), "--log-level", "info"]
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = child_env()
         t0 = time.monotonic()
         with open(self.log_path, "ab") as logf:
             self.proc = subprocess.Popen(cmd, stdout=logf, stderr=logf, cwd=str(ROOT), env=env,
@@ -87,12 +87,8 @@ class Daemon:
             return float("nan")
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(30)
+        if self.proc is not None:
+            kill_group(self.proc, 30)
 
     def terminate(self, timeout: float = 30.0) -> None:
         if self.proc is None or self.proc.poll() is not None:

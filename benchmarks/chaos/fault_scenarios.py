@@ -13,7 +13,6 @@ from benchmarks.chaos.flooder import Flooder
 from benchmarks.chaos.judging import executed_for, judge, settled
 from benchmarks.chaos.loop_probes import lag_beside_wait
 from benchmarks.chaos.opens import trader_ticket_of
-from benchmarks.chaos.terminals import Pump
 from benchmarks.chaos.timers import Timers
 from benchmarks.chaos.world import World
 
@@ -29,8 +28,7 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
         w.subscribe(inv)
         w.connect_trader()
         terms = [w.terminal("investors", [x]) for x in inv]
-        pump = Pump(terms, [w.trader])
-        assert w.wait_welcomed(pump, timers.settle_s()), "terminals not welcomed"
+        pump = w.welcomed_pump(terms, timers.settle_s())
         # baseline: the same copies without the flood, same run
         base = []
         for _ in range(max(3, deals // 3)):
@@ -77,10 +75,7 @@ def flood(tmp: Path, timers: Timers, *, deals: int = 60, investors: int = 10, du
                "baseline_latency_p99_ms": rounded(pct(base_lat, 99), 2),
                "offline_log_lines": sum(1 for e in w.daemon.log_lines("terminal.offline")
                                         if e.get("login") in inv or e.get("login") == TRADER),
-               "loop_lag_ms": w.feed.stats_max("loop_lag_ms", since, until),
-               "turn_max_ms": w.feed.stats_max("turn_max_ms", since, until),
-               "gc_max_ms": w.feed.stats_max("gc_max_ms", since, until),
-               "turn_max_cpu_ms": w.feed.stats_max("turn_max_cpu_ms", since, until),
+               **w.feed.loop_figures(since, until),
                "probe_rtt_max_ms": rounded(w.probe.max_ms(t0, t_end), 1) if w.probe else None,
                "daemon_cpu_share": round(cpu_share, 2), "daemon_loop_runqueue_wait_ms": round(run_wait, 1),
                "loadavg_1m": os.getloadavg()[0],
@@ -106,8 +101,7 @@ def stalls(tmp: Path, timers: Timers, *, investors: int = 10, stalls: int = 10, 
         w.connect_trader()
         terms = [w.terminal("investors", inv[: (investors + 1) // 2]), w.terminal("investors", inv[(investors + 1) // 2:])]
         terms = [t for t in terms if t.logins]
-        pump = Pump(terms, [w.trader])
-        assert w.wait_welcomed(pump, timers.settle_s()), "terminals not welcomed"
+        pump = w.welcomed_pump(terms, timers.settle_s())
         since = wall_ms()
         short_tickets = []
         for i in range(stalls):
@@ -170,8 +164,7 @@ def investor_offline(tmp: Path, timers: Timers, *, offline_s: float = 60.0, deal
         w.connect_trader()
         victim = w.terminal("investors", [victim_login])
         rest = [w.terminal("investors", [x]) for x in inv[1:]]
-        pump = Pump([victim, *rest], [w.trader])
-        assert w.wait_welcomed(pump, timers.settle_s()), "terminals not welcomed"
+        pump = w.welcomed_pump([victim, *rest], timers.settle_s())
         # one copy held before the outage
         held = w.trader_open()
         pump.run(timers.settle_s(), lambda: settled(w, [victim, *rest], [held]))
@@ -243,8 +236,7 @@ def slow_reader(tmp: Path, timers: Timers, *, sleepers: int = 2000, others: int 
         sleeper = w.group("sleeper", [sl])
         per = max(1, others // connections)
         rest = w.group("others", [ot[i:i + per] for i in range(0, others, per)])
-        pump = Pump([sleeper, rest], [w.trader])  # type: ignore[list-item]
-        assert w.wait_welcomed(pump, timers.settle_s(60_000)), "terminals not welcomed"
+        pump = w.welcomed_pump([sleeper, rest], timers.settle_s(60_000))
         log(f"slow_reader: {sleepers} logins stop reading for {sleep_s:.0f} s; {others} on "
             f"{len(rest.connections)} connections")
         sleeper.sleep()
@@ -292,11 +284,8 @@ def slow_reader(tmp: Path, timers: Timers, *, sleepers: int = 2000, others: int 
                 + len((r_end or {}).get("executed_more_than_once", {})),
                 "workers_reported": s_end is not None and r_end is not None,
                 "others_errors": (r_end or {}).get("errors"),
-                "loop_lag_ms": w.feed.stats_max("loop_lag_ms", since, until),
+                **w.feed.loop_figures(since, until),
                 "loop_lag_after_wake_ms": w.feed.stats_max("loop_lag_ms", wake_ms, until),
-                "turn_max_ms": w.feed.stats_max("turn_max_ms", since, until),
-                "gc_max_ms": w.feed.stats_max("gc_max_ms", since, until),
-                "turn_max_cpu_ms": w.feed.stats_max("turn_max_cpu_ms", since, until),
                 "stats_beats": w.feed.stats_count(since, until),
                 "daemon_cpu_share_after_wake": round(cpu_share, 2),
                 "daemon_loop_runqueue_wait_after_wake_ms": round(run_wait, 1), "loadavg_1m": os.getloadavg()[0],

@@ -8,11 +8,11 @@ import time
 import msgpack
 import zmq
 
-from benchmarks.chaos.common import wall_ms
+from benchmarks.chaos.common import BackgroundThread, wall_ms
 from bridge.daemon.client import Curve, sync_context
 
 
-class FeedCollector:
+class FeedCollector(BackgroundThread):
     """SUB on the daemon's feed in a thread: (recv wall ms, topic, body) for chosen topics."""
 
     TOPICS = (b"terminal.offline", b"terminal.online", b"record.copy_refused", b"record.copy_opened",
@@ -21,12 +21,12 @@ class FeedCollector:
     def __init__(self, endpoint: str, curve: Curve) -> None:
         self.endpoint, self.curve = endpoint, curve
         self.items: list[tuple[int, str, dict]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="feed", daemon=True)
+        super().__init__("feed")
         self._lock = threading.Lock()
 
     def start(self, timeout: float = 20.0) -> FeedCollector:
-        self._thread.start()
+        """Start; returns once the first `daemon.stats` beat came (or after `timeout`)."""
+        super().start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.topic("daemon.stats"):
             time.sleep(0.02)
@@ -89,6 +89,14 @@ class FeedCollector:
         vals = [float(b[field]) for b in self._beats(since_ms, until_ms) if b.get(field) is not None]
         return max(vals) if vals else None
 
+    #: the daemon's own figures of its loop, each the max over a window (`loop_figures`)
+    LOOP_FIGURES = ("loop_lag_ms", "turn_max_ms", "gc_max_ms", "turn_max_cpu_ms")
+
+    def loop_figures(self, since_ms: int, until_ms: int | None = None) -> dict[str, float | None]:
+        """Max of each `LOOP_FIGURES` figure over a window: loop lag, longest turn, longest gc
+        pause, the longest turn's CPU."""
+        return {name: self.stats_max(name, since_ms, until_ms) for name in self.LOOP_FIGURES}
+
     def stats_top(self, field: str, since_ms: int, until_ms: int | None = None, n: int = 3,
                   origin_ms: int | None = None) -> list[list[float]]:
         """The `n` highest beats of a `daemon.stats` figure: [ms after origin_ms (default since_ms), value]."""
@@ -98,8 +106,4 @@ class FeedCollector:
 
     def stats_count(self, since_ms: int, until_ms: int | None = None) -> int:
         return len(self._beats(since_ms, until_ms))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
 

@@ -3,8 +3,6 @@ without ever blocking, for a set duration."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -12,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.chaos import placement
-from benchmarks.chaos.common import ROOT
+from benchmarks.chaos.common import ROOT, child_env, kill_group
 
 if TYPE_CHECKING:
     from benchmarks.chaos.world import World
@@ -87,7 +85,7 @@ class Flooder:
     def __init__(self, world: World, key: str, logins: list[int], duration_s: float, junk_every: int) -> None:
         self.procs: list[subprocess.Popen] = []
         k = world.setup.keys[key]
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = child_env()
         self.errs: list[Path] = []
         for login in logins:
             err = world.tmp / f"flooder-{login}.err"  # why a flooder ended early, if it does
@@ -148,10 +146,5 @@ class Flooder:
 
     def kill(self) -> None:
         for p in self.procs:
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                p.wait(10)
+            kill_group(p, 10)
 

@@ -3,29 +3,25 @@ beside the daemon's own loop lag by `lag_beside_wait`) and admin ping round trip
 
 from __future__ import annotations
 
-import threading
 import time
 
-from benchmarks.chaos.common import wall_ms
+from benchmarks.chaos.common import BackgroundThread, wall_ms
 from benchmarks.chaos.daemon_process import Daemon
 from benchmarks.chaos.feed_collector import FeedCollector
 from bridge.daemon.client import AdminClient, Curve
 
 
-class SchedSampler:
+class SchedSampler(BackgroundThread):
     """Samples the daemon loop thread's run-queue wait (`Daemon.run_delay_ms`) every 100 ms in a
     thread, so each `daemon.stats` beat's loop lag can be set beside how long, in that same
     second, the loop was runnable but the machine gave it no CPU."""
 
+    join_s = 2.0
+
     def __init__(self, daemon: Daemon, every_s: float = 0.1) -> None:
         self.daemon, self.every_s = daemon, every_s
         self.samples: list[tuple[int, float]] = []  # (wall ms, run delay ms so far)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sched", daemon=True)
-
-    def start(self) -> SchedSampler:
-        self._thread.start()
-        return self
+        super().__init__("sched")
 
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
@@ -42,10 +38,6 @@ class SchedSampler:
             return None
         return round(after[0] - before[-1], 1)
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-
 
 def lag_beside_wait(feed: FeedCollector, sched: SchedSampler, since_ms: int, until_ms: int, origin_ms: int,
                     n: int = 3) -> list[list[float | None]]:
@@ -61,19 +53,14 @@ def lag_beside_wait(feed: FeedCollector, sched: SchedSampler, since_ms: int, unt
     return out
 
 
-class LoopProbe:
+class LoopProbe(BackgroundThread):
     """Round trips of a cheap admin request (unknown op -> error reply) on the daemon's loop,
     one every `every_s`: the longest round trip bounds the loop's longest block."""
 
     def __init__(self, endpoint: str, curve: Curve, every_s: float = 0.02) -> None:
         self.endpoint, self.curve, self.every_s = endpoint, curve, every_s
         self.samples: list[tuple[float, float]] = []  # (monotonic send time, rtt ms)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
-
-    def start(self) -> LoopProbe:
-        self._thread.start()
-        return self
+        super().__init__("probe")
 
     def _run(self) -> None:
         admin = AdminClient(self.endpoint, self.curve)
@@ -101,8 +88,4 @@ class LoopProbe:
         if self.inflight is not None and self.inflight <= end:
             xs.append((time.monotonic() - self.inflight) * 1000)
         return max(xs) if xs else None
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
 

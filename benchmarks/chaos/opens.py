@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bridge.protocol import RETCODE_EXPIRED
 
 
 def trader_ticket_of(key: str) -> int:
     """'s12-t7001-open-1' -> 7001."""
     m = re.search(r"-t(\d+)-", key)
     return int(m.group(1)) if m else -1
+
+
+def expired_result(now_ms: int) -> dict[str, Any]:
+    """A terminal's answer to an `open` received past its `expires`: refused, RETCODE_EXPIRED."""
+    return dict(ok=False, retcode=RETCODE_EXPIRED, ticket=0, price=Decimal(0), volume=Decimal(0), time=now_ms,
+                message="expired")
 
 
 @dataclass
@@ -31,4 +41,9 @@ class Book:
     validity_ms: int
     open_ms: dict[int, int] = field(default_factory=dict)
     sent_ns: dict[int, int] = field(default_factory=dict)
+
+    def late(self, trader_ticket: int, recv_ms: int) -> bool:
+        """An open of `trader_ticket` received at `recv_ms` came past the trader's open time + validity."""
+        opened = self.open_ms.get(trader_ticket)
+        return opened is not None and recv_ms > opened + self.validity_ms
 

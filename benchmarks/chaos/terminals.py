@@ -4,22 +4,19 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
 import time
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import zmq
 
 from benchmarks.chaos import placement
-from benchmarks.chaos.common import ROOT, wall_ms
-from benchmarks.chaos.opens import Book, OpenSeen, trader_ticket_of
+from benchmarks.chaos.common import ROOT, child_env, kill_group, wall_ms
+from benchmarks.chaos.opens import Book, OpenSeen, expired_result, trader_ticket_of
 from bridge.daemon.client import Executor, TerminalClient
-from bridge.protocol import RETCODE_EXPIRED, Open, Position
+from bridge.protocol import Open, Position
 
 if TYPE_CHECKING:
     from benchmarks.chaos.world import World
@@ -40,11 +37,9 @@ class JudgingExecutor(Executor):
         if isinstance(m, Open) and m.key not in self.results:
             now = wall_ms()
             tt = trader_ticket_of(m.key)
-            opened = self.book.open_ms.get(tt)
-            late = opened is not None and now > opened + self.book.validity_ms
+            late = self.book.late(tt, now)
             if m.expires and now > m.expires:
-                self.results[m.key] = dict(ok=False, retcode=RETCODE_EXPIRED, ticket=0, price=Decimal(0),
-                                           volume=Decimal(0), time=now, message="expired")
+                self.results[m.key] = expired_result(now)
                 seen = OpenSeen(m.login, m.key, tt, now, time.perf_counter_ns(), late, False)
             else:
                 seen = OpenSeen(m.login, m.key, tt, now, time.perf_counter_ns(), late, True)
@@ -125,7 +120,7 @@ class TerminalGroup:
         spec.write_text(json.dumps({"endpoint": world.daemon.endpoints["router"], "connections": self.connections,
                                     "curve": {"server_public": cv.server_public, "public": cv.public,
                                               "secret": cv.secret, "role": cv.role}}))
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = child_env()
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.chaos.worker", str(spec)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(ROOT),
                                      env=env, start_new_session=True, bufsize=1,
@@ -142,8 +137,7 @@ class TerminalGroup:
             if line.startswith("O "):
                 _, login, tt, recv_ms, recv_ns, executed, key = line.split(" ", 6)
                 tt_i, recv = int(tt), int(recv_ms)
-                opened = book.open_ms.get(tt_i)
-                late = opened is not None and recv > opened + book.validity_ms
+                late = book.late(tt_i, recv)
                 self.ex.opens.append(OpenSeen(int(login), key.strip(), tt_i, recv, int(recv_ns), late,
                                               executed == "1"))
             elif line.startswith("W"):
@@ -177,12 +171,7 @@ class TerminalGroup:
         return self.end
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(10)
+        kill_group(self.proc, 10)
 
 
 class Pump:

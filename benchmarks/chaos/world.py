@@ -132,10 +132,14 @@ class World:
         self.groups.append(g)
         return g
 
-    def wait_welcomed(self, pump: Pump, timeout: float) -> bool:
+    def welcomed_pump(self, terminals: list[Terminal | TerminalGroup], timeout: float,
+                      what: str = "terminals") -> Pump:
+        """A `Pump` of `terminals` and the trader, once every session was welcomed."""
         assert self.trader is not None
-        return pump.run(timeout, lambda: (self.trader.sessions[TRADER].welcomed
-                                          and all(t.welcomed() for t in pump.terminals)))
+        pump = Pump(terminals, [self.trader])  # type: ignore[arg-type]
+        assert pump.run(timeout, lambda: (self.trader.sessions[TRADER].welcomed
+                                          and all(t.welcomed() for t in pump.terminals))), f"{what} not welcomed"
+        return pump
 
     # -- trader deals
     def trader_open(self) -> int:
