@@ -80,20 +80,9 @@ class World:
     def close(self) -> None:
         for f in self.flooders:
             f.kill()
-        if self.probe is not None:
-            self.probe.close()
-        if self.sched is not None:
-            self.sched.close()
-        if self.feed is not None:
-            self.feed.close()
-        for t in self.terminals:
-            t.close()
-        for g in self.groups:
-            g.close()
-        if self.trader is not None:
-            self.trader.close()
-        if self.admin is not None:
-            self.admin.close()
+        for piece in (self.probe, self.sched, self.feed, *self.terminals, *self.groups, self.trader, self.admin):
+            if piece is not None:
+                piece.close()
         try:
             self.daemon.terminate(15)
         finally:
