@@ -50,8 +50,7 @@ from pathlib import Path
 
 from bridge.daemon.client import AdminClient, Executor, TerminalClient, wait_until
 from bridge.daemon.cluster import ClusterDb, shard_url
-from bridge.daemon.cluster_testing import Standby, node_config
-from bridge.daemon.store_pg import connect
+from bridge.daemon.cluster_testing import Standby, lease_keeper_waiting, node_config
 from bridge.daemon.testing import DaemonProcess, journal_commands, make_setup
 from bridge.protocol import Close, Modify, Open
 
@@ -165,16 +164,6 @@ class LeaseWatch:
         self._stop.set()
         self.thread.join(5)
         self.db.close()
-
-
-def standing_by(url: str, node: str) -> bool:
-    """The node's lease keeper is connected: it is past its process start, in its lease wait."""
-    db = connect(url, "bench probe")
-    try:
-        return bool(db.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = %s",
-                               (f"mtbridge lease keeper {node}",)).fetchone())
-    finally:
-        db.close()
 
 
 def lease_round_ms(url: str, rounds: int = 20) -> float:
@@ -295,7 +284,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
         for login in investors:
             inv.hello(login)
         assert wait_until(lambda: all(s.welcomed for s in inv.sessions.values()), clients, 600), "sessions"
-        assert wait_until(lambda: standing_by(url, "d2"), clients, 120), "d2 never reached its lease wait"
+        assert wait_until(lambda: lease_keeper_waiting(url, "d2"), clients, 120), "d2 never reached its lease wait"
         waiting = Waiting(standby.daemon)
         print(f"setup (once): {n} subscriptions and sessions in {time.perf_counter() - t0:.1f} s")
         watch = LeaseWatch(url)
@@ -383,7 +372,7 @@ def chaos(args: argparse.Namespace, url: str) -> dict:
             nodes[killed] = DaemonProcess((cold_configs if step + 1 >= args.kills else configs)[killed])
             standby_log_at = log_size(nodes[killed])
             standby = TimedStandby(nodes[killed])  # the killed node comes back as the next standby
-            assert wait_until(lambda: standing_by(url, killed), clients, 120), f"{killed} never stood by"
+            assert wait_until(lambda: lease_keeper_waiting(url, killed), clients, 120), f"{killed} never stood by"
             waiting = Waiting(standby.daemon)
             if args.settle:  # the next kill lands in one fan-out, not in the backlog of the last ones
                 assert wait_until(settled, clients, 600), f"step {step}: commands still pending"

@@ -23,22 +23,15 @@ import os
 import sys
 import time
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import zmq
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bridge.daemon.client import Curve, Executor, TerminalClient  # noqa: E402
-from bridge.protocol import RETCODE_EXPIRED, Open  # noqa: E402
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
+from benchmarks.chaos.common import wall_ms
+from benchmarks.chaos.opens import expired_result, trader_ticket_of
+from bridge.daemon.client import Curve, Executor, TerminalClient
+from bridge.protocol import Open
 
 
 class _Reporting(Executor):
@@ -51,14 +44,9 @@ class _Reporting(Executor):
             now = wall_ms()
             executed = 1
             if m.expires and now > m.expires:  # a terminal refuses an open received past its expiry
-                self.results[m.key] = dict(ok=False, retcode=RETCODE_EXPIRED, ticket=0, price=Decimal(0),
-                                           volume=Decimal(0), time=now, message="expired")
+                self.results[m.key] = expired_result(now)
                 executed = 0
-            tt = -1
-            parts = m.key.split("-t", 1)
-            if len(parts) == 2:
-                digits = parts[1].split("-", 1)[0]
-                tt = int(digits) if digits.isdigit() else -1
+            tt = trader_ticket_of(m.key)
             self.out.append(f"O {m.login} {tt} {now} {time.perf_counter_ns()} {executed} {m.key}")
         super().handle(m)
 

@@ -1,5 +1,6 @@
 """Helpers for cluster tests and benchmarks: one config per daemon node from a `make_setup`
-directory (fixed loopback ports: a redirect names them), a standby started without waiting.
+directory (fixed loopback ports: a redirect names them), a standby started without waiting,
+and how far a standby got (its lease keeper's or warm standby's PostgreSQL session is open).
 Not used by the daemon itself."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from bridge.daemon.store_pg import connect
 from bridge.daemon.testing import DaemonProcess, Setup
 
 
@@ -53,6 +55,28 @@ class Standby:
         """True once it owns its shard and listens (False after `timeout` or a failed start)."""
         self.thread.join(timeout)
         return not self.thread.is_alive() and not self.failed and bool(self.daemon.endpoints)
+
+
+def session_open(url: str, application_name: str) -> bool:
+    """A PostgreSQL session of that application name is connected to the server of `url`."""
+    db = connect(url, "mtbridge testing probe")
+    try:
+        return bool(db.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = %s",
+                               (application_name,)).fetchone())
+    finally:
+        db.close()
+
+
+def lease_keeper_waiting(url: str, node: str) -> bool:
+    """Daemon `node`'s lease keeper is connected (bridge/daemon/cluster.py): the node is past its
+    process start, in its lease wait (or serving)."""
+    return session_open(url, f"mtbridge lease keeper {node}"[:63])
+
+
+def warm_standby_reading(url: str, name: str) -> bool:
+    """A warm standby's reading session (bridge/daemon/warm_standby.py) is connected; `name` is
+    "node/shard", e.g. "d2/s1"."""
+    return session_open(url, f"mtbridge warm standby {name}"[:63])
 
 
 def wait_routed(admin, shard: str, timeout: float = 30) -> None:  # noqa: ANN001 - an AdminClient (following)

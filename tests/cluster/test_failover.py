@@ -19,8 +19,7 @@ pytest.importorskip("psycopg")
 
 from bridge.daemon.client import AdminClient, Executor, TerminalClient, wait_until  # noqa: E402
 from bridge.daemon.cluster import ClusterDb, shard_url  # noqa: E402
-from bridge.daemon.cluster_testing import Standby, node_config  # noqa: E402
-from bridge.daemon.store_pg import connect  # noqa: E402
+from bridge.daemon.cluster_testing import Standby, node_config, warm_standby_reading  # noqa: E402
 from bridge.daemon.testing import DaemonProcess, journal_commands, make_setup  # noqa: E402
 from bridge.protocol import Open, Redirect  # noqa: E402
 
@@ -42,16 +41,6 @@ def test_a_shard_handed_over_on_purpose_during_a_fanout_loses_and_doubles_nothin
     """"**Rebalancing**: moving a shard to another daemon on purpose (drain, hand over the lease,
     redirect terminals) without losing or doubling a copy." (issue 16, section 2)"""
     move_shard_during_a_fanout(tmp_path, pg_url, handover=True)
-
-
-def warm_reading(url: str, name: str) -> bool:
-    """A warm standby's reading session (bridge/daemon/warm_standby.py) is connected."""
-    db = connect(url, "test probe")
-    try:
-        return bool(db.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = %s",
-                               (f"mtbridge warm standby {name}",)).fetchone())
-    finally:
-        db.close()
 
 
 def move_shard_during_a_fanout(tmp_path: Path, pg_url: str, handover: bool) -> None:
@@ -107,7 +96,7 @@ def move_shard_during_a_fanout(tmp_path: Path, pg_url: str, handover: bool) -> N
         assert wait_until(lambda: len(ex.executions) == len(INVESTORS), clients, 30)
         # d2 is in its lease wait, keeping s1 warm (its reading session is open): what it
         # takes over with is its warm state, however slowly its process started
-        assert wait_until(lambda: warm_reading(pg_url, "d2/s1"), clients, 60), "d2 never kept s1 warm"
+        assert wait_until(lambda: warm_standby_reading(pg_url, "d2/s1"), clients, 60), "d2 never kept s1 warm"
         # the second fan-out: kill -9 the owner as soon as its first command reaches a terminal
         p2 = trader.opened(TRADER, 7002, volume="0.1")
         trader.set_positions(TRADER, (p1, p2))
