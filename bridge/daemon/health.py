@@ -209,7 +209,8 @@ class _Collector:
         yield keys
         for name, help_ in (("frames_in", "Frames read from terminals"), ("frames_out", "Frames sent to terminals"),
                             ("commits", "Journal commits"), ("feed_items", "Feed items published"),
-                            ("feed_dropped", "Feed items dropped at a subscriber's high-water mark")):
+                            ("feed_dropped", "Feed items dropped at a subscriber's high-water mark"),
+                            ("cuts_skipped", "Cuts of banned connections skipped: the connection's socket was gone")):
             yield CounterMetricFamily(f"mtbridge_daemon_{name}", help_, value=d.stats[name])
 
 

@@ -1,11 +1,12 @@
 """The daemon shell's view of its peers: which socket each connection's frames come from, the
 transport events of the socket-monitor thread, cutting banned keys' sockets, and the ZAP
 handler that admits CURVE keys (a mixin of `bridge.daemon.server.Daemon`, whose state it uses:
-`fd_of`, `conns_on_fd`, `closing_on_fd`, `peer_of`, `handshake_failures`, `core`, `zap`).
+`fd_of`, `socket_of`, `conns_on_fd`, `closing_on_fd`, `peer_of`, `handshake_failures`, `core`, `zap`).
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -30,9 +31,11 @@ class PeerShell:
         """Remember the socket a connection's frames come from (to see it close, or to cut it)."""
         try:
             fd = frame.get(zmq.SRCFD)
-        except zmq.ZMQError:
+            inode = os.fstat(fd).st_ino  # the socket itself: the fd number is reused once it closes
+        except (zmq.ZMQError, OSError):
             return
         self.fd_of[conn] = fd
+        self.socket_of[conn] = inode
         older = self.conns_on_fd.get(fd)
         if older:
             # the fd was closed and reused before the monitor thread told us: the next
@@ -70,17 +73,36 @@ class PeerShell:
         now = self.clock()
         for conn in sorted(conns):
             self.fd_of.pop(conn, None)
+            self.socket_of.pop(conn, None)
             core.on_disconnected(conn, now)
         return True
 
     def _cut(self: Daemon) -> None:
-        """Shut the sockets of connections the core banned (libzmq then sees them close)."""
+        """Shut the sockets of connections the core banned (libzmq then sees them close).
+
+        Only a socket that is still the connection's: a banned connection may have closed
+        already (its frames are read from libzmq's queue well after the peer went, and the
+        monitor's DISCONNECTED may not have arrived yet), and its fd number then belongs to
+        whatever the process opened next, perhaps another peer's connection. So the cut
+        shuts the fd only if it is still the same socket (`os.fstat` inode, recorded when the
+        connection's first frame was read); a connection that is gone needs no cut."""
         core = self.core
         assert core is not None
-        for conn in core.take_disconnects():
-            fd = self.fd_of.get(conn)
-            if fd is not None:
+        disconnects = core.take_disconnects()
+        if disconnects:
+            self._drain_monitor()  # closes reported so far first: their fds are not ours to shut
+        for conn in disconnects:
+            fd, inode = self.fd_of.get(conn), self.socket_of.get(conn)
+            if fd is None or inode is None:
+                continue
+            try:
+                same = os.fstat(fd).st_ino == inode
+            except OSError:  # closed and not reused
+                same = False
+            if same:
                 shut(fd)
+            else:
+                self.stats["cuts_skipped"] += 1
 
     def _auth_denied(self: Daemon, reason: str, **fields: Any) -> None:
         core = self.core

@@ -106,7 +106,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         self._loops: list[Any] = []  # the tasks' coroutines (closed if start fails before they run)
         self._closed = False
         self.stats = {"frames_in": 0, "frames_out": 0, "commits": 0, "feed_items": 0, "feed_dropped": 0,
-                      "feed_subscriptions": 0}
+                      "feed_subscriptions": 0, "cuts_skipped": 0}
         self.instance = ""
         self._feed_frames = FeedEncoder()
         self._snapshot_frames = SnapshotEncoder()  # the same bytes, from the unchanged rows' cached bytes
@@ -123,6 +123,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         self.turn_cpu_ns = 0  # the loop thread's CPU time in the longest turn (wall - CPU = waiting for a core)
         self.gc_max_ns = self._gc_start = 0  # the longest cyclic collection in the last second (a loop pause)
         self.fd_of: dict[bytes, int] = {}  # connection -> the socket fd its frames come from
+        self.socket_of: dict[bytes, int] = {}  # connection -> that socket's inode (is the fd still it?)
         self.conns_on_fd: dict[int, set[bytes]] = {}
         self.closing_on_fd: dict[int, list[set[bytes]]] = {}  # earlier connections of a reused fd
         self.peer_of: dict[int, str] = {}  # accepted fd -> peer address
