@@ -24,11 +24,12 @@ from bridge.domain.trading import Side
 CLASSES = sorted(wire.EVENT_TYPES.values(), key=lambda c: c.__name__)
 leaves = st.one_of(
     st.integers(-(2**70), 2**70), st.text(max_size=6), st.sampled_from(["", "\"", "\\", "\x00", "é", "\u2028", "T"]),
-    st.decimals(allow_nan=True, allow_infinity=True), st.sampled_from([Decimal("-0.0"), Decimal("1E+3"), Decimal("0.10")]),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from([Decimal("-0.0"), Decimal("1E+3"), Decimal("0.10")]),
     st.none(), st.booleans(), st.sampled_from(list(Side) + list(VolumeMode) + [ev.UNSET]),
 )
-values = st.one_of(leaves, st.lists(leaves, max_size=2).map(tuple), st.dictionaries(st.text(max_size=3), leaves, max_size=2),
-                   st.floats())
+values = st.one_of(leaves, st.lists(leaves, max_size=2).map(tuple),
+                   st.dictionaries(st.text(max_size=3), leaves, max_size=2), st.floats())
 
 
 def built(cls: type, fields: dict[str, Any]) -> object:
