@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
 import msgpack
@@ -22,6 +23,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.commands import BalanceOperation, CloseCopy, Command, ModifyCopy, OpenCopy
 from bridge.copytrading.state import dump as state_dump
+from bridge.copytrading.state import _stored_fields as stored_fields  # the one list of a class's stored fields
 from bridge.copytrading.state import load as state_load
 from bridge.copytrading.engine import Engine
 from bridge.daemon.store import CommandRow
@@ -212,7 +214,47 @@ compact_json = _compact_encoder()
 
 
 def event_body(event: object) -> str:
-    return compact_json(plain(event))
+    encode = _FLAT.get(type(event))
+    if encode is None:
+        encode = _FLAT[type(event)] = _flat_encoder(type(event))
+    text = encode(event) if encode is not None else None
+    return text if text is not None else compact_json(plain(event))
+
+
+_ESCAPE = getattr(json.encoder, "c_encode_basestring_ascii", None) or json.encoder.encode_basestring_ascii
+_FLAT: dict[type, Callable[[object], str | None] | None] = {}  # event class -> its encoder (None: generic)
+
+
+def _other_json(v: Any) -> str | None:
+    """What `compact_json(plain(v))` writes for a bool or a text or int enum; None for anything else."""
+    if type(v) is bool:
+        return "true" if v else "false"
+    if isinstance(v, Enum) and type(v._value_) in (str, int):
+        return _ESCAPE(v._value_) if type(v._value_) is str else str(v._value_)
+    return None
+
+
+def _flat_encoder(cls: type) -> Callable[[object], str | None] | None:
+    """The journal JSON of an event whose fields are all leaves (ints, texts, Decimals, None,
+    text enums: TraderPositionOpened, CommandFilled, ...), written by straight-line code made
+    once per class: ~2 us instead of `compact_json(plain(event))`'s ~4. None from the encoder
+    (a nested or UNSET value): the generic path writes that event (a test pins both equal)."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    names = stored_fields(cls)
+    lines = ["def encode(e):"]
+    for i, name in enumerate(names):
+        lines += [f"    v = e.{name}", "    t = type(v)",
+                  f"    if t is int: s{i} = v",  # the f-string writes int's text (= json's)
+                  f"    elif t is str: s{i} = escape(v)",
+                  f"    elif t is Decimal: s{i} = f'\"{{v}}\"'",
+                  f"    elif v is None: s{i} = 'null'",
+                  f"    else:", f"        s{i} = other_json(v)", f"        if s{i} is None: return None"]
+    lines.append("    return f'{{" + ",".join(f"{_ESCAPE(name)}:{{s{i}}}" for i, name in enumerate(names)) + "}}'")
+    # a Decimal's text is digits, '.', 'E', signs and letters: nothing to escape
+    scope: dict[str, Any] = {"escape": _ESCAPE, "Decimal": Decimal, "other_json": _other_json}
+    exec(compile("\n".join(lines) + "\n", f"<journal JSON of {cls.__name__}>", "exec"), scope)  # noqa: S102
+    return scope["encode"]  # type: ignore[no-any-return]
 
 
 def event_from(type_name: str, body: str) -> object:

@@ -32,6 +32,7 @@ from bridge.protocol.schema import (
     Kind,
 )
 from bridge.protocol.validate import Pairs, validate
+from bridge.protocol.validate_fast import fast_message
 
 DEFAULT_MAX_FRAME_SIZE = 64 * 1024
 
@@ -61,6 +62,18 @@ def _unpack_options(limits: Limits) -> dict[str, Any]:
         max_array_len=limits.max_array_len,
         max_map_len=limits.max_map_len,
     )
+
+
+_OPTIONS: dict[int, tuple[Limits, dict[str, Any]]] = {}  # id(limits) -> options: not 9 entries per frame
+
+
+def _options_of(limits: Limits) -> dict[str, Any]:
+    entry = _OPTIONS.get(id(limits))
+    if entry is None or entry[0] is not limits:
+        if len(_OPTIONS) >= 64:
+            _OPTIONS.clear()
+        entry = _OPTIONS[id(limits)] = (limits, _unpack_options(limits))
+    return entry[1]
 
 
 def _truncated(frame: bytes | bytearray | memoryview, limits: Limits) -> bool:
@@ -94,7 +107,7 @@ def unpack_frame(frame: bytes | bytearray | memoryview, limits: Limits = DEFAULT
     # unpackb, not an Unpacker per frame: an Unpacker object embeds its parse stack, ~40 KB
     # zeroed at every construction (a tenth of a frame's decoding, and the cache it evicts)
     try:
-        value = msgpack.unpackb(frame, **_unpack_options(limits))
+        value = msgpack.unpackb(frame, **_options_of(limits))
     except msgpack.ExtraData as exc:
         return ProtocolError(E.TRAILING_BYTES, f"{len(exc.extra)} bytes after the msgpack value")
     except msgpack.StackError:
@@ -124,7 +137,11 @@ def decode(
     not sent that way is refused with `wrong_direction`. None accepts both.
     """
     value = unpack_frame(frame, limits)
-    if isinstance(value, ProtocolError):
+    if type(value) is Pairs:
+        msg = fast_message(value, direction)  # a plainly valid frame; else `validate` says why
+        if msg is not None:
+            return msg
+    elif isinstance(value, ProtocolError):
         return value
     return validate(value, direction)
 
