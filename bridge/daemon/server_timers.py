@@ -104,13 +104,14 @@ class TimerShell:
                 self._warn_insecure()
 
     async def _checkpoint_loop(self: Daemon) -> None:
-        """WAL checkpoints in a worker thread (own connection), so no fsync lands in a send path."""
-        checkpoint = getattr(self.store, "checkpoint", None)
-        if checkpoint is None:
+        """The WAL's upkeep (`SqliteStore.maintain_wal`: synced every second, copied back when
+        due) in a worker thread (own connection), so no fsync lands in a send path."""
+        maintain = getattr(self.store, "maintain_wal", None)
+        if maintain is None:
             return
         while True:
             await asyncio.sleep(1.0)
-            await asyncio.to_thread(checkpoint)
+            await asyncio.to_thread(maintain, time.monotonic())
 
 
 class _RunWait:
