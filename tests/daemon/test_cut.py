@@ -12,12 +12,8 @@ from pathlib import Path
 
 import zmq
 
-from bridge.daemon.config import parse_config
-from bridge.daemon.core import DaemonCore
-from bridge.daemon.server import Daemon
-from bridge.daemon.store import SqliteStore
+from shellkit import close_shell, shell_daemon
 
-T0 = 1_700_000_000_000
 
 
 class Frame:
@@ -31,18 +27,6 @@ class Frame:
         return self.fd
 
 
-def _daemon(tmp: Path) -> Daemon:
-    cfg = parse_config({})
-    store = SqliteStore(tmp / "j.db")
-    d = Daemon(cfg, insecure=True, store=store)
-    d.core = DaemonCore.recover(cfg, store.recover(), now=T0, insecure=True, instance="t")
-    return d
-
-
-def _done(d: Daemon) -> None:
-    d._closed = True
-    d.ctx.term()
-    d.store.close()
 
 
 def _alive(a: socket.socket, b: socket.socket) -> bool:
@@ -54,7 +38,7 @@ def _alive(a: socket.socket, b: socket.socket) -> bool:
 
 
 def test_a_banned_connection_is_cut(tmp_path: Path) -> None:
-    d = _daemon(tmp_path)
+    d = shell_daemon(tmp_path)
     ours, peer = socket.socketpair()
     try:
         d._track(b"conn-a", Frame(ours.fileno()))
@@ -65,11 +49,11 @@ def test_a_banned_connection_is_cut(tmp_path: Path) -> None:
     finally:
         ours.close()
         peer.close()
-        _done(d)
+        close_shell(d)
 
 
 def test_a_cut_never_shuts_another_connection_on_a_reused_fd(tmp_path: Path) -> None:
-    d = _daemon(tmp_path)
+    d = shell_daemon(tmp_path)
     gone, gone_peer = socket.socketpair()
     fd = gone.fileno()
     d._track(b"conn-banned", Frame(fd))
@@ -87,4 +71,4 @@ def test_a_cut_never_shuts_another_connection_on_a_reused_fd(tmp_path: Path) -> 
     finally:
         other.close()
         other_peer.close()
-        _done(d)
+        close_shell(d)

@@ -13,13 +13,10 @@ import msgpack
 import zmq
 
 from bridge.daemon import feed_pacing
-from bridge.daemon.config import parse_config
-from bridge.daemon.core import DaemonCore
 from bridge.daemon.feed_snapshot import SnapshotEncoder
 from bridge.daemon.server import Daemon
-from bridge.daemon.store import SqliteStore
+from shellkit import T0, close_shell, shell_daemon
 
-T0 = 1_700_000_000_000
 
 
 class Pub:
@@ -39,19 +36,11 @@ class Pub:
 
 
 def _daemon(tmp: Path) -> tuple[Daemon, Pub]:
-    cfg = parse_config({"daemon": {"ingest_budget_ms": 20}})
-    store = SqliteStore(tmp / "j.db")
-    d = Daemon(cfg, insecure=True, store=store)
-    d.core = DaemonCore.recover(cfg, store.recover(), now=T0, insecure=True, instance="t")
+    d = shell_daemon(tmp)
     pub = Pub()
     d.pub_sync = pub  # type: ignore[assignment]
     return d, pub
 
-
-def _done(d: Daemon) -> None:
-    d._closed = True
-    d.ctx.term()
-    d.store.close()
 
 
 def test_items_past_the_turns_deadline_follow_in_order_on_the_next_turns(tmp_path: Path) -> None:
@@ -67,7 +56,7 @@ def test_items_past_the_turns_deadline_follow_in_order_on_the_next_turns(tmp_pat
         in_turn = len(pub.items)
         while d._feed_backlog:  # the next loop turns, as scheduled
             await asyncio.sleep(0)
-        _done(d)
+        close_shell(d)
         return in_turn, [b["fseq"] for _, b in pub.items]
 
     in_turn, fseqs = asyncio.run(run())
@@ -83,7 +72,7 @@ def test_a_turn_with_time_left_sends_everything_at_once(tmp_path: Path) -> None:
         d._send_deadline = 2**62  # a turn that has its whole budget
         d.router_sync = object()
         d._send_feed()
-        _done(d)
+        close_shell(d)
         return len(pub.items)
 
     assert asyncio.run(run()) == 300
@@ -98,7 +87,7 @@ def test_a_closing_daemon_sends_all_it_has_left(tmp_path: Path) -> None:
         d.router_sync = object()
         d._closed = True  # `close()`: its last items (daemon.stopped) go whatever the deadline
         d._send_feed()
-        _done(d)
+        close_shell(d)
         return [b["fseq"] for _, b in pub.items]
 
     assert asyncio.run(run()) == list(range(1, 3 * feed_pacing.FEED_MIN_PER_CALL + 1))
@@ -116,7 +105,7 @@ def test_a_backlog_over_its_bound_drops_the_oldest_and_counts_them(tmp_path: Pat
         d._send_feed()
         while d._feed_backlog:
             await asyncio.sleep(0)
-        _done(d)
+        close_shell(d)
         return d.stats["feed_dropped"], [b["fseq"] for _, b in pub.items]
 
     dropped, fseqs = asyncio.run(run())
@@ -147,7 +136,7 @@ def test_a_snapshot_is_encoded_over_turns_and_keeps_its_place(tmp_path: Path) ->
         in_turn = len(pub.items)
         while d._feed_backlog:
             await asyncio.sleep(0)
-        _done(d)
+        close_shell(d)
         (snap,) = [b for t, b in pub.items if t == "snapshot"]
         return in_turn, [(t, b["fseq"]) for t, b in pub.items], raw[1], FeedEncoder()("snapshot", snap)[1]
 

@@ -8,15 +8,11 @@ under a flood, always leaves frames behind."""
 from __future__ import annotations
 
 import asyncio
-from time import perf_counter_ns
 from pathlib import Path
+from time import perf_counter_ns
 
-from bridge.daemon.config import parse_config
-from bridge.daemon.core import DaemonCore
 from bridge.daemon.server import OVERDUE_GRACE_NS, Daemon
-from bridge.daemon.store import SqliteStore
-
-T0 = 1_700_000_000_000
+from shellkit import close_shell, shell_daemon
 
 
 class Flooded:
@@ -33,22 +29,10 @@ class Flooded:
         self.d._drain_soon()  # frames left behind: the next turn, queued
 
 
-def _daemon(tmp: Path) -> Daemon:
-    cfg = parse_config({"daemon": {"ingest_budget_ms": 20}})
-    store = SqliteStore(tmp / "j.db")
-    d = Daemon(cfg, insecure=True, store=store)
-    d.core = DaemonCore.recover(cfg, store.recover(), now=T0, insecure=True, instance="t")
-    return d
-
-
-def _done(d: Daemon) -> None:
-    d._closed = True
-    d.ctx.term()
-    d.store.close()
 
 
 def test_wake_ups_from_every_source_never_add_up_to_more_than_one_turn_per_iteration(tmp_path: Path) -> None:
-    d = _daemon(tmp_path)
+    d = shell_daemon(tmp_path)
     flood = Flooded(d)
     d._drain_router = flood.turn  # type: ignore[method-assign]
     iterations = 50
@@ -67,14 +51,14 @@ def test_wake_ups_from_every_source_never_add_up_to_more_than_one_turn_per_itera
     try:
         asyncio.run(run())
     finally:
-        _done(d)
+        close_shell(d)
     turns = [flood.per_iteration.get(i, 0) for i in range(iterations)]
     assert min(turns) >= 1  # the flood was served every iteration
     assert max(turns) <= 2  # a queued turn + at most one readiness read, however many wake-ups
 
 
 def test_readiness_reads_at_once_when_no_turn_is_queued_and_leaves_it_to_a_queued_one(tmp_path: Path) -> None:
-    d = _daemon(tmp_path)
+    d = shell_daemon(tmp_path)
     calls: list[str] = []
     d._drain_router = lambda: calls.append("turn")  # type: ignore[method-assign]
 
@@ -91,11 +75,11 @@ def test_readiness_reads_at_once_when_no_turn_is_queued_and_leaves_it_to_a_queue
     try:
         asyncio.run(run())
     finally:
-        _done(d)
+        close_shell(d)
 
 
 def test_a_closed_daemon_queues_no_turn(tmp_path: Path) -> None:
-    d = _daemon(tmp_path)
+    d = shell_daemon(tmp_path)
 
     async def run() -> None:
         d._closed = True
@@ -105,7 +89,7 @@ def test_a_closed_daemon_queues_no_turn(tmp_path: Path) -> None:
     try:
         asyncio.run(run())
     finally:
-        _done(d)
+        close_shell(d)
 
 
 class Timed:
@@ -129,7 +113,7 @@ def test_a_due_timer_pass_waits_for_the_turn_in_progress_only(tmp_path: Path) ->
     handle, then the task's step), each behind the turn queued before it: without the deferral
     two more turns started after it fell due (measured at the slow reader's wake: turns of
     25-37 ms, the timer 75-130 ms late). With it, no turn starts while it is due."""
-    d = _daemon(tmp_path)
+    d = shell_daemon(tmp_path)
     order: list[str] = []
     timer = Timed(d, order)
     flooding = True
@@ -160,7 +144,7 @@ def test_a_due_timer_pass_waits_for_the_turn_in_progress_only(tmp_path: Path) ->
     try:
         asyncio.run(run())
     finally:
-        _done(d)
+        close_shell(d)
     assert order.count("timer") == 5
     assert "late turn" not in order, order
     assert order.count("turn") >= 10  # the flood was served: the turn it fell due in + the last
@@ -168,7 +152,7 @@ def test_a_due_timer_pass_waits_for_the_turn_in_progress_only(tmp_path: Path) ->
 
 def test_turns_stop_deferring_to_a_timer_that_never_wakes(tmp_path: Path) -> None:
     """A timer pass that is gone (the daemon stopping) must not hold the turns back for ever."""
-    d = _daemon(tmp_path)
+    d = shell_daemon(tmp_path)
     calls: list[str] = []
     d._drain_router = lambda: calls.append("turn")  # type: ignore[method-assign]
 
@@ -187,12 +171,12 @@ def test_turns_stop_deferring_to_a_timer_that_never_wakes(tmp_path: Path) -> Non
     try:
         asyncio.run(run())
     finally:
-        _done(d)
+        close_shell(d)
 
 
 def test_a_feed_turn_steps_aside_for_a_due_timer_pass_too(tmp_path: Path) -> None:
     """The feed's paced turns (feed_pacing.py) queue themselves like the router's: the same rule."""
-    d = _daemon(tmp_path)
+    d = shell_daemon(tmp_path)
     pumped: list[int] = []
     d.pub_sync = object()  # type: ignore[assignment]  # a feed socket exists; _pump_feed is replaced
     d._pump_feed = lambda deadline_ns: pumped.append(deadline_ns)  # type: ignore[method-assign]
@@ -210,4 +194,4 @@ def test_a_feed_turn_steps_aside_for_a_due_timer_pass_too(tmp_path: Path) -> Non
         asyncio.run(run())
     finally:
         d.pub_sync = None  # type: ignore[assignment]
-        _done(d)
+        close_shell(d)
