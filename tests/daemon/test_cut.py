@@ -15,7 +15,6 @@ import zmq
 from shellkit import close_shell, shell_daemon
 
 
-
 class Frame:
     """A received frame's metadata, as the shell reads it."""
 
