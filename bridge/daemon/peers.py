@@ -88,10 +88,7 @@ class PeerShell:
         connection's first frame was read); a connection that is gone needs no cut."""
         core = self.core
         assert core is not None
-        disconnects = core.take_disconnects()
-        if disconnects:
-            self._drain_monitor()  # closes reported so far first: their fds are not ours to shut
-        for conn in disconnects:
+        for conn in core.take_disconnects():
             fd, inode = self.fd_of.get(conn), self.socket_of.get(conn)
             if fd is None or inode is None:
                 continue
