@@ -110,7 +110,7 @@ def test_the_wal_is_started_over_under_constant_writes(tmp_path: Path, monkeypat
 
 def test_a_checkpoint_that_copies_the_whole_wal_makes_no_writer_wait(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """Over the bound, a passive pass that reaches the WAL's end is enough: no RESTART (which
-    holds the writer lock while it copies; the daemon's commit once waited 56 ms for one), and
+    holds the writer lock while it copies), and
     the next commit starts the WAL over all the same."""
     import sqlite3
 
