@@ -50,7 +50,7 @@ def dump(value: object) -> object:
         _ENUMS.add(t)
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: dump(v) for name in _stored_fields(t) if (v := getattr(value, name)) is not UNSET}
+        return {name: dump(v) for name in stored_fields(t) if (v := getattr(value, name)) is not UNSET}
     if isinstance(value, dict):
         return {str(k.value if isinstance(k, Enum) else k): dump(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -63,7 +63,7 @@ _ENUMS: set[type] = set()  # the Enum classes met so far (a handful)
 _STORED: dict[type, tuple[str, ...]] = {}  # dataclass -> its stored (not derived) field names, in order
 
 
-def _stored_fields(cls: type) -> tuple[str, ...]:
+def stored_fields(cls: type) -> tuple[str, ...]:
     names = _STORED[cls] = tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("derived"))
     return names
 

@@ -316,17 +316,14 @@ class SqliteStore:
         return read_commands(self.db)
 
     def maintain_wal(self, mono: float) -> bool:
-        """The daemon's WAL upkeep, once a second from a worker thread (own connection, own fd).
+        """The daemon's WAL upkeep, once a second from a worker thread (own fd, own connection).
 
-        Every call syncs the WAL file to disk: with `synchronous=normal` a commit is in the
-        page cache only, so this bounds what a power cut can take to about a second (kill -9
-        takes nothing either way). The copy back into the database (`checkpoint`) runs only
-        every `COPY_BACK_EVERY_S`, or as soon as the file grew `COPY_BACK_GROWTH` since the
-        last one: a copy-back works beside the loop's commits (its own syncs, the database
-        file's writes, the WAL's locks at its end), and, run every second, it was behind the
-        slowest open commits of `bench_copy_latency.py` (0.8 and 4.2 ms writes, each within
-        5 ms of a checkpoint; copy p99 / bare p99 1.80-2.88x over nine runs, 1.70-2.14x over six with the
-        copy-back every 30 s). Returns what `checkpoint` returns, False when none ran."""
+        Every call syncs the WAL file: with `synchronous=normal` a commit is only in the page
+        cache, so this bounds what a power cut can take to about a second. The copy back into
+        the database (`checkpoint`) runs only every `COPY_BACK_EVERY_S`, or once the file grew
+        `COPY_BACK_GROWTH`: a copy-back works beside the loop's commits, and run every second
+        it was behind the slowest opens (docs/operations.md, "What makes the loop late").
+        Returns what `checkpoint` returns, False when none ran."""
         if str(self.path) == ":memory:":
             return False
         wal = f"{self.path}-wal"
@@ -358,10 +355,8 @@ class SqliteStore:
         passive pass: writers wait while it copies what came in during that pass, then the
         next commit starts the WAL over.
 
-        The RESTART holds the writer lock while it copies (a commit of the slow reader's
-        once took 56 ms of wall time for 3.6 ms of CPU: a wait on the checkpointer is the
-        likely reason, not proven). So up to
-        `CHECKPOINT_PASSES` passive passes go first, each copying what came in during the last:
+        The RESTART holds the writer lock while it copies, so up to `CHECKPOINT_PASSES`
+        passive passes go first, each copying what came in during the last:
         one that reaches the WAL's end needs no RESTART (the next commit starts the WAL over,
         nobody waited), and a RESTART after them has little left to copy. Returns True if the
         WAL was started over or will be at the next commit."""

@@ -23,7 +23,7 @@ from bridge.copytrading import events as ev
 from bridge.copytrading import pending_messages as pm
 from bridge.copytrading.commands import BalanceOperation, CloseCopy, Command, ModifyCopy, OpenCopy
 from bridge.copytrading.state import dump as state_dump
-from bridge.copytrading.state import _stored_fields as stored_fields  # the one list of a class's stored fields
+from bridge.copytrading.state import stored_fields
 from bridge.copytrading.state import load as state_load
 from bridge.copytrading.engine import Engine
 from bridge.daemon.store import CommandRow

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import msgpack
@@ -50,6 +51,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+@lru_cache(maxsize=64)  # built once per Limits, not 9 entries per frame (unpackb copies the kwargs)
 def _unpack_options(limits: Limits) -> dict[str, Any]:
     return dict(
         raw=False,
@@ -62,18 +64,6 @@ def _unpack_options(limits: Limits) -> dict[str, Any]:
         max_array_len=limits.max_array_len,
         max_map_len=limits.max_map_len,
     )
-
-
-_OPTIONS: dict[int, tuple[Limits, dict[str, Any]]] = {}  # id(limits) -> options: not 9 entries per frame
-
-
-def _options_of(limits: Limits) -> dict[str, Any]:
-    entry = _OPTIONS.get(id(limits))
-    if entry is None or entry[0] is not limits:
-        if len(_OPTIONS) >= 64:
-            _OPTIONS.clear()
-        entry = _OPTIONS[id(limits)] = (limits, _unpack_options(limits))
-    return entry[1]
 
 
 def _truncated(frame: bytes | bytearray | memoryview, limits: Limits) -> bool:
@@ -107,7 +97,7 @@ def unpack_frame(frame: bytes | bytearray | memoryview, limits: Limits = DEFAULT
     # unpackb, not an Unpacker per frame: an Unpacker object embeds its parse stack, ~40 KB
     # zeroed at every construction (a tenth of a frame's decoding, and the cache it evicts)
     try:
-        value = msgpack.unpackb(frame, **_options_of(limits))
+        value = msgpack.unpackb(frame, **_unpack_options(limits))
     except msgpack.ExtraData as exc:
         return ProtocolError(E.TRAILING_BYTES, f"{len(exc.extra)} bytes after the msgpack value")
     except msgpack.StackError:
