@@ -3,7 +3,8 @@
 `backup_journal` copies a journal while the daemon keeps writing (the API restarts the copy
 of the pages a write changed, and a reader of a WAL database sees one committed state), into
 a temporary file that is integrity-checked and then renamed: a backup file that exists is a
-whole, checked journal. `restore_journal` puts one back: only while no daemon holds the
+whole, checked journal. The steps the write-ahead file (`<journal>-ahead`) holds beyond the
+copied state are applied to the copy: it has every command sent before the backup began. `restore_journal` puts one back: only while no daemon holds the
 journal's lock, and over an existing journal only with `force`.
 
 Example: `mtbridge daemon backup --config daemon.toml /backups/j.db` prints
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from bridge.daemon.config import StartupError
 from bridge.daemon.store import SCHEMA_VERSION, JournalLock, JournalLocked
+from bridge.daemon.store_ahead import apply_ahead, read_ahead
 
 PAGES_PER_STEP = 1024  # the daemon's writes interleave between steps
 
@@ -46,12 +48,14 @@ def backup_journal(journal: Path, out: Path) -> dict:
         raise StartupError(f"{out} exists: choose a new file name")
     tmp = out.with_name(out.name + ".partial")
     tmp.unlink(missing_ok=True)
+    ahead = read_ahead(Path(f"{journal}-ahead"))  # before the database: see store_ahead.py
     src = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=30)
     try:
-        dst = sqlite3.connect(tmp)
+        dst = sqlite3.connect(tmp, isolation_level=None)
         try:
             src.backup(dst, pages=PAGES_PER_STEP)
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            apply_ahead(dst, ahead)
             seq = _check(dst, tmp)
         finally:
             dst.close()
@@ -81,6 +85,7 @@ def restore_journal(backup: Path, journal: Path, *, force: bool = False) -> dict
         try:
             if not journal.exists():
                 os.close(os.open(journal, os.O_WRONLY | os.O_CREAT, 0o600))
+            Path(f"{journal}-ahead").unlink(missing_ok=True)
             dst = sqlite3.connect(journal)
             try:
                 src.backup(dst)

@@ -94,6 +94,7 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         self.lock: JournalLock | None = None
         self.store = store or self._open_journal(config)
         self.ledger: ShardLedger | None = None  # [cluster] ledger = true (bridge/daemon/ledger_shell.py)
+        self._settle: Any = None  # set with the core: the SQLite journal's `settle`
         self.crashed: BaseException | None = None  # the exception of a task that crashed (exit non-zero)
         self.health: Any = None  # bridge.daemon.health.Health once started with `daemon.health`
         self.watchdog: Any = None  # sd_notify while systemd watches this process (WatchdogSec), set by run()
@@ -159,6 +160,8 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         if self.core.route_admin is not None:
             self.core.shard = self.store.fence[0]
         self.ledger = open_ledger(self.core, self.store, self.config)  # [cluster] ledger: money on PostgreSQL
+        # the SQLite journal's commit after the sends (store_ahead.py); None: `write` committed
+        self._settle = getattr(self.store, "settle", None) if self.ledger is None else None
         self._commit()
         cfg = self.config
         if not self.insecure:
@@ -350,13 +353,12 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
         core = self.core
         assert core is not None
         batch = core.take_batch() if self.ledger is None else self.ledger.take_batch()  # + its sweep
+        rows = commit_ns = 0
         if batch:
             t = perf_counter_ns()
             (self.store if self.ledger is None else self.ledger).write(batch)
             rows = batch.size()
-            if rows:  # the commit's cost per row, so a turn can reserve time for its own commit
-                self.commit_ns_per_row += (min((perf_counter_ns() - t) // rows, 1_000_000)
-                                           - self.commit_ns_per_row) // 8
+            commit_ns = perf_counter_ns() - t
             self.stats["commits"] += 1
             if self._step_start is not None:
                 core.note_commit(perf_counter_ns() - self._step_start)
@@ -369,6 +371,12 @@ class Daemon(ServiceShell, PeerShell, FeedShell, TimerShell):
             self.stats["frames_out"] += core.pump(self._send, self.clock())
             if self._pump_cut:
                 self._drain_soon()  # the rest of the backlog, after whatever else is waiting
+        if batch and self._settle is not None:  # the step's SQLite commit, once its commands left (store_ahead.py)
+            t = perf_counter_ns()
+            self._settle()
+            commit_ns += perf_counter_ns() - t
+        if rows:  # the commit's cost per row, so a turn can reserve time for its own commit
+            self.commit_ns_per_row += (min(commit_ns // rows, 1_000_000) - self.commit_ns_per_row) // 8
         self._send_feed()
         for level, event, kw in core.take_logs():
             getattr(self.log, level)(event, **kw)

@@ -4,7 +4,9 @@ Recovery = the latest engine snapshot + replay of the events journaled after it.
 the daemon learns or decides in one step (the engine events it fed, the commands they
 produced, command results, records, logins seen, id reservations) is written in **one
 transaction** (`Store.write(batch)`), and nothing is sent to a terminal before that commit:
-a command is journaled before it is sent.
+a command is journaled before it is sent. With `synchronous=normal` the daemon's journal
+journals a step by appending it to its write-ahead file (`<journal>-ahead`, store_ahead.py)
+and commits it to SQLite after the sends (`settle`): the commit is then off the copy's path.
 
 Tables (schema version 3):
 
@@ -46,11 +48,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import msgpack
+
+from bridge.daemon.store_ahead import (ROTATE_BYTES, UPSERT_META, AheadFile, Step, apply_ahead, cid_of, entry,
+                                      insert_step, new_id, pack_rows, read_ahead, seq_of, step_of)
 
 # 2: commands.expires; snapshot_parts, snapshots.parts. 3: command_batches + command_results
 # replace the per-command `commands` table (1 and 2 are migrated on open).
@@ -145,7 +149,7 @@ class Store(Protocol):
     def recover(self) -> Recovery: ...
 
     def write(self, batch: Batch) -> None:
-        """One atomic transaction; durable when it returns."""
+        """Atomic; journaled (durable to a process crash) when it returns."""
 
     def save_snapshot(self, seq: int, taken_at: int, state: str | bytes) -> None:
         """One transaction, on the caller's thread (shutdown, tests)."""
@@ -172,7 +176,11 @@ class SqliteStore:
     COPY_BACK_EVERY_S = 30.0  # `maintain_wal`: a checkpoint at least this often ...
     COPY_BACK_GROWTH = 16 * 1024 * 1024  # ... or as soon as the WAL file grew this much since the last
 
-    def __init__(self, path: str | Path, synchronous: str = "normal", keep_snapshots: int = 2) -> None:
+    def __init__(self, path: str | Path, synchronous: str = "normal", keep_snapshots: int = 2, *,
+                 ahead: bool = False) -> None:
+        """ahead: journal each step in `<path>-ahead` first (store_ahead.py; the daemon's
+        journal with `synchronous=normal`). Whatever opens a journal applies the steps its
+        write-ahead file holds beyond it, with or without `ahead`."""
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,10 +203,39 @@ class SqliteStore:
         elif int(row[0]) != SCHEMA_VERSION:
             raise RuntimeError(f"{path}: journal schema {row[0]} != {SCHEMA_VERSION}")
         self._sweep_parts(self.db)  # pieces of a snapshot a crash interrupted
+        self.ahead: AheadFile | None = None
+        self._unsettled: list[Step] = []
+        self._serial = 0
+        self.settle_error: BaseException | None = None
+        if str(path) != ":memory:":
+            self._open_ahead(ahead)
         self._copied_back_at: float | None = None  # `maintain_wal`'s last checkpoint (monotonic s)
         self._copied_back_size = 0  # ... and the WAL file's size then
 
+    def _open_ahead(self, enable: bool) -> None:
+        """Apply what a crash left in the write-ahead file; then, if `enable`, start it over."""
+        name = Path(f"{self.path}-ahead")
+        read = read_ahead(name)
+        db = self.db
+        journal_id = db.execute("SELECT value FROM meta WHERE key='ahead_id'").fetchone()
+        if read.entries and (journal_id is None or read.journal_id != journal_id[0]):
+            raise RuntimeError(f"{name} belongs to another journal (id {read.journal_id}) and holds "
+                               f"{len(read.entries)} steps: move it away if {self.path} is the journal to keep")
+        try:
+            apply_ahead(db, read)
+        except ValueError as exc:
+            raise RuntimeError(f"{name} does not continue {self.path}: {exc}") from None
+        if not enable:
+            return
+        if journal_id is None:
+            journal_id = (new_id(),)
+            db.execute(UPSERT_META, ("ahead_id", journal_id[0]))
+        row = db.execute("SELECT value FROM meta WHERE key='ahead_applied'").fetchone()
+        self._serial = int(row[0]) if row else 0
+        self.ahead = AheadFile(name, journal_id[0])  # starts over: everything in it is applied
+
     def recover(self) -> Recovery:
+        self.settle()
         db = self.db
         snap = db.execute("SELECT seq, state, parts FROM snapshots ORDER BY seq DESC LIMIT 1").fetchone()
         snap_seq, state = (snap[0], snap[1]) if snap else (0, None)
@@ -217,27 +254,43 @@ class SqliteStore:
         return Recovery(snap_seq, state, events, pending, logins, meta, max(last, snap_seq))
 
     def write(self, batch: Batch) -> None:
+        """Journaled when it returns: in the write-ahead file (`settle` commits it to SQLite
+        after the sends), or, without one, committed."""
+        step = step_of(batch)
+        ahead = self.ahead
+        if ahead is not None:
+            self._serial += 1
+            ahead.append(entry(self._serial, step))
+            self._unsettled.append(step)
+            return
+        self._commit_steps([step], None)
+
+    def settle(self) -> None:
+        """Commit the steps only the write-ahead file holds, in one transaction (the daemon:
+        after each turn's sends); cut the file back once it is large. After a failed commit,
+        nothing more: what follows is journaled in the file alone until the next open."""
+        if not self._unsettled or self.settle_error is not None:
+            return
+        try:
+            self._commit_steps(self._unsettled, self._serial)
+        except BaseException as exc:
+            # the steps stay in the file (journaled; the next open commits them): the caller
+            # stops on this error, and no later settle or `close` raises it again
+            self.settle_error = exc
+            raise
+        self._unsettled = []
+        ahead = self.ahead
+        if ahead is not None and ahead.size >= ROTATE_BYTES:
+            ahead.reset()
+
+    def _commit_steps(self, steps: list[Step], applied: int | None) -> None:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            if batch.events:
-                db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", batch.events)
-            if batch.commands:
-                rows = batch.commands
-                db.execute("INSERT INTO command_batches (seq_hi, cid_hi, rows) VALUES (?, ?, ?)",
-                           (max(map(_SEQ, rows)), max(map(_CID, rows)), _pack_rows(rows)))
-            if batch.results:
-                db.executemany("INSERT OR REPLACE INTO command_results VALUES (?, ?, ?, ?, ?)", batch.results)
-            if batch.records:
-                db.executemany("INSERT INTO records (seq, topic, body) VALUES (?, ?, ?)", batch.records)
-            if batch.logins:
-                db.executemany("INSERT OR IGNORE INTO logins VALUES (?, ?)", batch.logins)
-            if batch.meta:
-                # an upsert rewrites the row in place; INSERT OR REPLACE deletes and re-inserts it,
-                # dirtying the key index's page too: one more WAL page on every commit (a
-                # frame's `id:<login>` is in each one), ~20% of an open's commit
-                db.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                               batch.meta.items())
+            for step in steps:
+                insert_step(db, step)
+            if applied is not None:
+                db.execute(UPSERT_META, ("ahead_applied", str(applied)))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -309,33 +362,34 @@ class SqliteStore:
 
     def command(self, key: str) -> tuple[CommandRow, str, str | None] | None:
         """(row, status, result JSON) of a command, None if unknown (a scan: tools and tests)."""
+        self.settle()
         return next((c for c in read_commands(self.db) if c[0].key == key), None)
 
     def commands(self) -> list[tuple[CommandRow, str, str | None]]:
         """Every command, in engine order (for tests and tools)."""
+        self.settle()
         return read_commands(self.db)
 
     def maintain_wal(self, mono: float) -> bool:
         """The daemon's WAL upkeep, once a second from a worker thread (own fd, own connection).
 
-        Every call syncs the WAL file: with `synchronous=normal` a commit is only in the page
-        cache, so this bounds what a power cut can take to about a second. The copy back into
+        Every call syncs the WAL file and the write-ahead file: with `synchronous=normal` a
+        commit (and an append) is only in the page cache, so this bounds what a power cut can
+        take to about a second. The copy back into
         the database (`checkpoint`) runs only every `COPY_BACK_EVERY_S`, or once the file grew
         `COPY_BACK_GROWTH`: a copy-back works beside the loop's commits, and run every second
         it was behind the slowest opens (docs/operations.md, "What makes the loop late").
         Returns what `checkpoint` returns, False when none ran."""
         if str(self.path) == ":memory:":
             return False
-        wal = f"{self.path}-wal"
+        if self.ahead is not None:
+            _fsync_path(self.ahead.path)
+        wal = Path(f"{self.path}-wal")
         try:
-            size = os.path.getsize(wal)
-            fd = os.open(wal, os.O_RDONLY)
+            size = wal.stat().st_size
         except OSError:  # no WAL yet (or it was just removed by a clean close)
             return False
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_path(wal)
         if self._copied_back_at is None:
             self._copied_back_at = mono
         if (size < self._copied_back_size + self.COPY_BACK_GROWTH
@@ -378,15 +432,30 @@ class SqliteStore:
 
     def close(self) -> None:
         try:
+            self.settle()
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self.db.close()
+            if self.ahead is not None:
+                self.ahead.close()
+
+
+def _fsync_path(path: Path) -> None:
+    """fsync through a descriptor of our own (another thread may close the store's)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # --- commands: batches of rows in, outcomes appended -------------------------------------
 
-_SEQ, _CID = itemgetter(1), itemgetter(2)  # CommandRow.seq, .cid
-_pack_rows = msgpack.Packer(use_bin_type=True, autoreset=True).pack  # CommandRows pack as arrays
+_pack_rows = pack_rows
+_SEQ, _CID = seq_of, cid_of
 
 
 def _unpack_rows(blob: bytes) -> list[tuple]:

@@ -38,7 +38,10 @@ def open_store(config: DaemonConfig) -> tuple[Store, JournalLock | None]:
     except JournalLocked as exc:
         raise StartupError(str(exc)) from None
     try:
-        return SqliteStore(path, config.synchronous), lock
+        return SqliteStore(path, config.synchronous, ahead=config.synchronous != "full"), lock
+    except RuntimeError as exc:  # a journal of another schema, a write-ahead file of another journal
+        lock.release()
+        raise StartupError(str(exc)) from None
     except BaseException:
         lock.release()
         raise

@@ -19,6 +19,7 @@ from typing import Any
 from bridge.daemon.client import Curve
 from bridge.daemon.keys import KeyPair, allow_entry_toml, generate_keypair, write_keypair
 from bridge.daemon.store import read_commands
+from bridge.daemon.store_ahead import read_view
 
 
 @dataclass
@@ -130,7 +131,7 @@ def _read_only(journal: Path | str):  # noqa: ANN202
         from bridge.daemon.store_pg import connect
 
         return connect(journal, "mtbridge test reader")
-    return sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+    return read_view(journal)  # with the steps only its write-ahead file holds yet
 
 
 def journal_records(path: Path | str, topic: str | None = None) -> list[dict]:

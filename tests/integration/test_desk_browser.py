@@ -247,6 +247,9 @@ def test_desk_tables_sort_and_search_by_click_and_on_a_phone(env):
                 login(page, base, "desk", DEALER_PW)
                 # the section, not its list: an empty list (no event yet on a loaded machine) has
                 # no box at all (Playwright: not visible), its heading always has one
+                # bounding_box() does not wait: a page still loading after the login's redirect
+                # (a loaded machine) has neither yet, so both are waited for first
+                page.locator("#accounts-table").wait_for(state="visible")
                 box = page.locator("#sec-events").locator("xpath=..").bounding_box()
                 assert box is not None
                 assert box["y"] < page.locator("#accounts-table").bounding_box()["y"]  # events first
