@@ -4,8 +4,10 @@
 of the pages a write changed, and a reader of a WAL database sees one committed state), into
 a temporary file that is integrity-checked and then renamed: a backup file that exists is a
 whole, checked journal. The steps the write-ahead file (`<journal>-ahead`) holds beyond the
-copied state are applied to the copy: it has every command sent before the backup began. `restore_journal` puts one back: only while no daemon holds the
-journal's lock, and over an existing journal only with `force`.
+copied state are applied to the copy: it has every command sent before the backup began.
+`restore_journal` puts one back: only while no daemon holds the journal's lock, and over an
+existing journal only with `force` (the replaced journal's write-ahead file goes too: its
+steps continue that journal, not the backup).
 
 Example: `mtbridge daemon backup --config daemon.toml /backups/j.db` prints
 `wrote /backups/j.db: 1482752 bytes, journal seq 90412, integrity ok`; restoring it and

@@ -375,10 +375,10 @@ class SqliteStore:
 
         Every call syncs the WAL file and the write-ahead file: with `synchronous=normal` a
         commit (and an append) is only in the page cache, so this bounds what a power cut can
-        take to about a second. The copy back into
-        the database (`checkpoint`) runs only every `COPY_BACK_EVERY_S`, or once the file grew
-        `COPY_BACK_GROWTH`: a copy-back works beside the loop's commits, and run every second
-        it was behind the slowest opens (docs/operations.md, "What makes the loop late").
+        take to about a second. The copy back into the database (`checkpoint`) runs only every
+        `COPY_BACK_EVERY_S`, or once the file grew `COPY_BACK_GROWTH`: a copy-back works beside
+        the loop's commits, and run every second it was behind the slowest opens
+        (docs/operations.md, "What makes the loop late").
         Returns what `checkpoint` returns, False when none ran."""
         if str(self.path) == ":memory:":
             return False

@@ -50,8 +50,7 @@ ROTATE_BYTES = 4 * 1024 * 1024
 MAX_ENTRY = 1 << 31  # a length beyond this is damage, not a step
 
 seq_of, cid_of = itemgetter(1), itemgetter(2)  # CommandRow.seq, .cid
-pack_rows = msgpack.Packer(use_bin_type=True, autoreset=True).pack  # CommandRows pack as arrays
-_pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
+pack_rows = _pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack  # CommandRows pack as arrays
 
 
 class Step(NamedTuple):

@@ -245,14 +245,15 @@ def test_desk_tables_sort_and_search_by_click_and_on_a_phone(env):
                 page.set_default_timeout(TIMEOUT_MS)
                 base = st.server.url
                 login(page, base, "desk", DEALER_PW)
-                # the section, not its list: an empty list (no event yet on a loaded machine) has
-                # no box at all (Playwright: not visible), its heading always has one
-                # bounding_box() does not wait: a page still loading after the login's redirect
-                # (a loaded machine) has neither yet, so both are waited for first
-                page.locator("#accounts-table").wait_for(state="visible")
-                box = page.locator("#sec-events").locator("xpath=..").bounding_box()
-                assert box is not None
-                assert box["y"] < page.locator("#accounts-table").bounding_box()["y"]  # events first
+                # Both tops in one script turn: the live feed replaces a section's HTML at every
+                # update, so two bounding_box() calls could each meet a table being replaced (None,
+                # seen twice on loaded fresh clones). The section, not its list: an empty list (no
+                # event yet on a loaded machine) has no box, its heading always has one.
+                events_y, accounts_y = page.wait_for_function("""() => {
+                    const ev = document.querySelector("#sec-events"), acc = document.querySelector("#accounts-table");
+                    return ev && acc ? [ev.parentElement.getBoundingClientRect().y, acc.getBoundingClientRect().y] : null;
+                }""").json_value()
+                assert events_y < accounts_y  # events first
                 page.click("#accounts-table th[data-col=equity] a")  # ascending
                 page.click("#accounts-table th[data-col=equity] a")  # a second click reverses
                 page.wait_for_url(lambda u: "dir=desc" in u)
