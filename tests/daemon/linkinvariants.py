@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
+from bridge.daemon.store_ahead import read_view
 from linkkit import OPEN_TAG, LinkWorld
 from simulator.server import DealInfo
 from simulator.server import retcodes as rc
@@ -61,7 +62,7 @@ def trader_final_close(w: LinkWorld) -> dict[int, DealInfo]:
 
 
 def journal_records(w: LinkWorld, topic: str) -> list[dict]:
-    db = w.shell.store.db
+    db = read_view(w.shell.path)  # the journal as a reader sees it: the write-ahead file included
     return [json.loads(b) for (b,) in db.execute("SELECT body FROM records WHERE topic = ? ORDER BY id", (topic,))]
 
 

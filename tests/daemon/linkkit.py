@@ -2,8 +2,9 @@
 
 The invariants over this world are in `linkinvariants.py` (next to this file).
 
-Everything runs in memory on **virtual time** (no sockets, no wall clock, no global random):
-one `DaemonCore` with its journal (`SqliteStore(":memory:")`), several `TerminalCore`s (one
+Everything runs on **virtual time** (no sockets, no wall clock, no global random): one
+`DaemonCore` with its journal (a SQLite file in a temporary directory with its write-ahead
+file, as the daemon's: store_ahead.py), several `TerminalCore`s (one
 trader login, investor logins, some sharing one connection) on one simulated `TradeServer`,
 joined by `SimNetwork`. Used by `tests/daemon/test_link_model.py` (a hypothesis
 `RuleBasedStateMachine`), usable by any test that wants to break the copy promise:
@@ -36,8 +37,10 @@ The model
 * **Faults** (`LinkWorld` methods): `disconnect`, `silence` (the terminal neither reads nor
   sends: frames queue both ways), `daemon_pause` (time jumps, frames pile up on the daemon),
   `flood` (an authorised peer sends junk frames and/or valid heartbeats), clock offsets,
-  server time zone, `crash` (the core is discarded with its uncommitted batch, rebuilt with
-  `DaemonCore.recover(config, store.recover(), now=...)`), `replay` (a terminal re-sends an
+  server time zone, `crash` (the core is discarded with its uncommitted batch and the last
+  step's SQLite commit, which lags its sends by one step; the journal is opened again, which
+  applies its write-ahead file, and the core rebuilt with `DaemonCore.recover(config,
+  store.recover(), now=...)`), `replay` (a terminal re-sends an
   old message with its old id on a new seq), `investor_close_offline` (a copy closed by
   hand on the investor account while its terminal is away).
 * **Invariants** are plain functions over the world (`check_*`), each returning a list of
@@ -57,7 +60,8 @@ API of the cores this kit relies on (keep it, or update the kit with it):
 * the journal batch's `events` rows `(seq, now, type, body JSON)` with event types
   `TraderPositionOpened` (`ticket`) and `TraderSnapshot` (`positions[].ticket`), and the
   `records` table (topic `record.copy_refused`: `subscription`, `trader_ticket`, `code`, `now`)
-  of `SqliteStore(":memory:")` (`recover()`, `write()`, `db`);
+  of `SqliteStore(path, ahead=True)` (`recover()`, `write()`, `settle()`, `db`, `ahead`) and
+  `store_ahead.read_view(path)`;
 * `DaemonConfig` fields `heartbeat_ms`, `offline_after`, `resend_after_ms`,
   `close_profit_wait_ms`, `engine_tick_ms`, `copy_magic`, `engine` (`open_validity_ms`);
   `EngineConfig(server_timezone=, open_validity_ms=)`;
@@ -74,9 +78,13 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
+import tempfile
+import weakref
 from collections import deque
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from pathlib import Path
 
 from bridge.copytrading.config import EngineConfig
 from bridge.domain.servertime import ServerTimeZone
@@ -207,7 +215,12 @@ class DaemonShell:
                  frames_per_ms: int = 2) -> None:
         self.config, self.net, self.order, self.frames_per_ms = config, net, order, frames_per_ms
         self.now = now
-        self.store = SqliteStore(":memory:")
+        # the daemon's journal: a file with its write-ahead file, whose SQLite commit lags one step
+        # (`commit`), so that every crash meets a step sent but not committed (store_ahead.py)
+        self.dir = tempfile.mkdtemp(prefix="linkmodel-")
+        weakref.finalize(self, shutil.rmtree, self.dir, True)
+        self.path = Path(self.dir) / "journal.db"
+        self.store = SqliteStore(self.path, ahead=True)
         self.core = DaemonCore.recover(config, self.store.recover(), now=now, insecure=True)
         self.first_sent: dict[str, int] = {}  # open key -> when the daemon first sent it
         self.seen: set[int] = set()  # trader tickets the daemon has heard of
@@ -219,6 +232,7 @@ class DaemonShell:
         self.ticks_skipped = 0
 
     def commit(self, now: int) -> None:
+        self.store.settle()  # the last step's SQLite commit, after its sends (as the real shell)
         batch = self.core.take_batch()
         if batch:
             self.store.write(batch)
@@ -290,6 +304,9 @@ class DaemonShell:
         for q in self.net.down.values():
             q.clear()
         self.crashes += 1
+        self.store.db.close()  # the process's journal connection and write-ahead file, gone unsettled
+        self.store.ahead.close()  # type: ignore[union-attr]
+        self.store = SqliteStore(self.path, ahead=True)  # the next process: applies the file, once
         self.core = DaemonCore.recover(self.config, self.store.recover(), now=now, insecure=True,
                                        instance=f"crash-{self.crashes}")
         self.commit(now)

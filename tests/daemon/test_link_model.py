@@ -4,7 +4,7 @@
     validity), or is refused with a reason (a CopyRefused record with a code); never late,
     never lost, never duplicated.
 
-One `DaemonCore` (journal: `SqliteStore(":memory:")`) and several `TerminalCore`s on one
+One `DaemonCore` (journal: a SQLite file with its write-ahead file) and several `TerminalCore`s on one
 simulated trade server, joined by the simulated network of `tests/daemon/linkkit.py`, on
 virtual time only. A hypothesis `RuleBasedStateMachine` drives the trader (opens on several
 symbols, partial and full closes, SL/TP hits, price moves), subscribes investors through the
