@@ -4,8 +4,8 @@ commit, which follows the sends (`SqliteStore.settle`).
 
 Why: an open's SQLite commit (three WAL pages: the event, the command batch, the sender's
 message id) took ~55 us of the ~175 us of CPU the daemon spends on it, all before the first
-byte left; appending the same step here takes ~5 us. Durability is unchanged: with
-`synchronous=normal` a commit is a write into the page cache as well (kill -9 loses
+byte left; appending the same step here takes ~7 us, packing included. Durability is
+unchanged: with `synchronous=normal` a commit is a write into the page cache as well (kill -9 loses
 neither), and both files are fsynced once a second (`SqliteStore.maintain_wal`). With
 `synchronous=full` there is no write-ahead file: every commit is fsynced before the sends.
 
