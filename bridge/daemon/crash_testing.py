@@ -17,13 +17,14 @@ commit, and while results come back. After the last restart `violations` checks:
 from __future__ import annotations
 
 import random
+from collections import Counter
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from bridge.daemon.client import AdminClient, Executor, TerminalClient, wait_until
-from bridge.daemon.testing import DaemonProcess, journal_commands, make_setup
+from bridge.daemon.testing import DaemonProcess, Setup, journal_commands, make_setup
 from bridge.protocol import Open, Position
 
 TRADER = 1001
@@ -54,9 +55,8 @@ class KillRun:
         if not self.executions:
             out.append("nothing executed")
         out += [f"{key} executed {n} times" for key, n in self.executions.items() if n != 1]
-        per_copy: dict[tuple[int, str], int] = {}
-        for login, key in {(login, key) for login, key in self.opens if key in self.executions}:
-            per_copy[(login, key.split("-")[1])] = per_copy.get((login, key.split("-")[1]), 0) + 1
+        executed_opens = {(login, key) for login, key in self.opens if key in self.executions}
+        per_copy = Counter((login, key.split("-")[1]) for login, key in executed_opens)  # key: s<sub>-t<ticket>-...
         out += [f"login {login} trader ticket {t[1:]} opened {n} times" for (login, t), n in per_copy.items() if n > 1]
         journaled = {key for key, _, t, _ in self.rows if t != "balance"}
         if journaled != set(self.executions):
@@ -73,6 +73,36 @@ class KillRun:
                 out.append(f"subscription {sub_id} copies {sorted(t for t, _, _ in engine_view)} of open "
                            f"{sorted(self.open_positions)}")
         return out
+
+
+def subscribe_investors(admin: AdminClient, logins: list[int]) -> None:
+    """Trader `T` on account `TRADER` (commission 10 %), and per login an investor `I<i>`
+    funded and subscribed with 100 000."""
+    assert admin("register_trader", trader="T", account=TRADER, account_type="mt4_standard", leverage=100,
+                 commission_pct="10")["ok"]
+    for i, login in enumerate(logins):
+        assert admin("deposit", owner=f"I{i}", amount="100000")["ok"]
+        assert admin("subscribe", investor=f"I{i}", trader="T", account=login, amount="100000")["ok"]
+
+
+def copy_terminals(router: str, setup: Setup, logins: list[int], clients: list[TerminalClient],
+                   timeout: float = 30.0, *, follow_redirects: bool = False
+                   ) -> tuple[TerminalClient, TerminalClient, Executor]:
+    """(trader, investors, executor): the trader's connection (keys `trader`) and one investor
+    connection speaking for `logins` (key `investors`, each command key executed once), added
+    to `clients` and welcomed, every session (asserted within `timeout` s)."""
+    trader = TerminalClient(router, setup.curve("trader"))
+    inv = TerminalClient(router, setup.curve("investors"))
+    clients += [inv, trader]
+    for c in (inv, trader):
+        c.follow_redirects = follow_redirects
+    ex = Executor(inv)
+    trader.hello(TRADER)
+    for login in logins:
+        inv.hello(login)
+    assert wait_until(lambda: all(s.welcomed for s in inv.sessions.values()) and trader.sessions[TRADER].welcomed,
+                      clients, timeout)
+    return trader, inv, ex
 
 
 def kill_during_fanouts(tmp: Path, *, investors: int, steps: int, seed: int, journal_url: str = "",
@@ -95,26 +125,14 @@ def kill_during_fanouts(tmp: Path, *, investors: int, steps: int, seed: int, jou
             return AdminClient(daemon.endpoints["admin"], setup.curve("ops"))
 
         admin = connect_admin()
-        assert admin("register_trader", trader="T", account=TRADER, account_type="mt4_standard", leverage=100,
-                     commission_pct="10")["ok"]
-        for i, login in enumerate(logins):
-            assert admin("deposit", owner=f"I{i}", amount="100000")["ok"]
-            assert admin("subscribe", investor=f"I{i}", trader="T", account=login, amount="100000")["ok"]
+        subscribe_investors(admin, logins)
         # Endpoints keep their ports across restarts: pin them in the config now that we know them.
         text = setup.config_path.read_text()
         for name in ("router", "pub", "admin"):
             text = text.replace(f'{name} = "tcp://127.0.0.1:*"', f'{name} = "{daemon.endpoints[name]}"', 1)
         setup.config_path.write_text(text)
 
-        trader = TerminalClient(daemon.endpoints["router"], setup.curve("trader"))
-        inv = TerminalClient(daemon.endpoints["router"], setup.curve("investors"))
-        clients += [inv, trader]
-        ex = Executor(inv)
-        trader.hello(TRADER)
-        for login in logins:
-            inv.hello(login)
-        assert wait_until(lambda: all(s.welcomed for s in inv.sessions.values()) and trader.sessions[TRADER].welcomed,
-                          clients, 30 + investors / 100)
+        trader, inv, ex = copy_terminals(daemon.endpoints["router"], setup, logins, clients, 30 + investors / 100)
 
         open_positions: dict[int, Position] = {}
 

@@ -16,15 +16,15 @@ import pytest
 
 pytest.importorskip("psycopg")
 
-from bridge.daemon.client import AdminClient, Executor, TerminalClient, wait_until  # noqa: E402
+from bridge.daemon.client import AdminClient, TerminalClient, wait_until  # noqa: E402
 from bridge.daemon.cluster import ClusterDb, shard_url  # noqa: E402
 from bridge.daemon.cluster_testing import Standby, node_config  # noqa: E402
+from bridge.daemon.crash_testing import TRADER, copy_terminals, subscribe_investors  # noqa: E402
 from bridge.daemon.testing import DaemonProcess, journal_commands, make_setup  # noqa: E402
 from bridge.protocol import Open, Redirect  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-TRADER = 1001
 INVESTORS = list(range(3001, 3021))
 LEASE = {"lease_ms": 4000, "renew_ms": 500}
 
@@ -41,28 +41,14 @@ def test_a_handed_over_shard_redirects_its_terminals_to_the_new_owner_nothing_lo
     admin = None
     try:
         admin = AdminClient(d1.endpoints["admin"], setup.curve("ops"))
-        assert admin("register_trader", trader="T", account=TRADER, account_type="mt4_standard", leverage=100,
-                     commission_pct="10")["ok"]
-        for i, login in enumerate(INVESTORS):
-            assert admin("deposit", owner=f"I{i}", amount="100000")["ok"]
-            assert admin("subscribe", investor=f"I{i}", trader="T", account=login, amount="100000")["ok"]
+        subscribe_investors(admin, INVESTORS)
         admin.close()
         admin = None
         db = ClusterDb(pg_url)  # the directory was written by the registrations themselves
         assert db.directory() == {login: "s1" for login in (TRADER, *INVESTORS)}
         db.close()
 
-        trader = TerminalClient(d1.endpoints["router"], setup.curve("trader"))
-        inv = TerminalClient(d1.endpoints["router"], setup.curve("investors"))
-        clients += [inv, trader]
-        for c in clients:
-            c.follow_redirects = True
-        ex = Executor(inv)
-        trader.hello(TRADER)
-        for login in INVESTORS:
-            inv.hello(login)
-        assert wait_until(lambda: all(s.welcomed for s in inv.sessions.values()) and trader.sessions[TRADER].welcomed,
-                          clients, 30)
+        trader, inv, ex = copy_terminals(d1.endpoints["router"], setup, INVESTORS, clients, follow_redirects=True)
         p1 = trader.opened(TRADER, 7001, volume="0.1")
         trader.set_positions(TRADER, (p1,))
         assert wait_until(lambda: len(ex.executions) == len(INVESTORS), clients, 30)

@@ -17,15 +17,15 @@ import pytest
 
 pytest.importorskip("psycopg")
 
-from bridge.daemon.client import AdminClient, Executor, TerminalClient, wait_until  # noqa: E402
+from bridge.daemon.client import AdminClient, TerminalClient, wait_until  # noqa: E402
 from bridge.daemon.cluster import ClusterDb, shard_url  # noqa: E402
 from bridge.daemon.cluster_testing import Standby, node_config, warm_standby_reading  # noqa: E402
+from bridge.daemon.crash_testing import TRADER, copy_terminals, subscribe_investors  # noqa: E402
 from bridge.daemon.testing import DaemonProcess, journal_commands, make_setup  # noqa: E402
 from bridge.protocol import Open, Redirect  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-TRADER = 1001
 INVESTORS = list(range(3001, 3021))
 # generous: the owner must not lose its lease to a loaded machine's pause before the kill
 LEASE = {"lease_ms": 4000, "renew_ms": 500}
@@ -65,11 +65,7 @@ def move_shard_during_a_fanout(tmp_path: Path, pg_url: str, handover: bool) -> N
     admin = None
     try:
         admin = AdminClient(d1.endpoints["admin"], setup.curve("ops"))
-        assert admin("register_trader", trader="T", account=TRADER, account_type="mt4_standard", leverage=100,
-                     commission_pct="10")["ok"]
-        for i, login in enumerate(INVESTORS):
-            assert admin("deposit", owner=f"I{i}", amount="100000")["ok"]
-            assert admin("subscribe", investor=f"I{i}", trader="T", account=login, amount="100000")["ok"]
+        subscribe_investors(admin, INVESTORS)
         admin.close()
         admin = None
 
@@ -82,15 +78,7 @@ def move_shard_during_a_fanout(tmp_path: Path, pg_url: str, handover: bool) -> N
         assert (red.login, red.seq, red.shard, red.endpoint) == (2001, 1, "s2", "tcp://10.9.9.9:5570")
         assert not other.sessions[2001].welcomed
 
-        trader = TerminalClient(d1.endpoints["router"], setup.curve("trader"))
-        inv = TerminalClient(d1.endpoints["router"], setup.curve("investors"))
-        clients += [inv, trader]
-        ex = Executor(inv)
-        trader.hello(TRADER)
-        for login in INVESTORS:
-            inv.hello(login)
-        assert wait_until(lambda: all(s.welcomed for s in inv.sessions.values()) and trader.sessions[TRADER].welcomed,
-                          clients, 30)
+        trader, inv, ex = copy_terminals(d1.endpoints["router"], setup, INVESTORS, clients)
         p1 = trader.opened(TRADER, 7001, volume="0.1")
         trader.set_positions(TRADER, (p1,))
         assert wait_until(lambda: len(ex.executions) == len(INVESTORS), clients, 30)
